@@ -1,0 +1,143 @@
+// AES-GCM as SSH uses it (RFC 5647, with OpenSSH's PROTOCOL changes: the
+// `@openssh.com` names let the cipher decide the MAC instead of negotiating
+// one). The 4-byte packet length travels in clear and is authenticated as AAD;
+// everything after it is encrypted; the 16-byte tag follows.
+//
+// Nonce: 4-byte fixed field || 8-byte invocation counter, both taken from the
+// derived IV. The counter is a 64-bit big-endian integer bumped after every
+// packet (it wraps modulo 2^64). The transport's sequence number is not part of
+// the nonce, so `seq` is unused here; each direction's counter advances in step
+// with its packets.
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { MacError, ProtocolError } from '../../errors.js';
+import type { AeadPacketCipher, CipherAlgorithm } from '../types.js';
+
+const BLOCK = 16;
+const TAG = 16;
+const IV_LENGTH = 12;
+/** RFC 4253 §6.1 asks for at least 35000-byte packets; anything past this is an attack or a bug. */
+const MAX_PACKET_LENGTH = 256 * 1024;
+
+type GcmName = 'aes-128-gcm' | 'aes-256-gcm';
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function readLength(bytes: Uint8Array): number {
+  // `>>> 0` keeps lengths with the top bit set positive so they fail the range checks.
+  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+}
+
+/** Checks a packet_length against GCM's framing: whole blocks, room for the minimum padding. */
+function checkPacketLength(length: number): void {
+  if (length < BLOCK || length % BLOCK !== 0 || length > MAX_PACKET_LENGTH) {
+    throw new ProtocolError(`invalid AES-GCM packet length ${length}`);
+  }
+}
+
+class AesGcmPacketCipher implements AeadPacketCipher {
+  readonly kind = 'aead' as const;
+  readonly blockSize = BLOCK;
+  readonly tagLength = TAG;
+  readonly #algorithm: GcmName;
+  readonly #key: KeyObject;
+  // Reused for every packet: createCipheriv copies the nonce into OpenSSL's
+  // context, so bumping the counter afterwards cannot affect a live cipher.
+  readonly #nonce: Buffer;
+  readonly #encrypt: boolean;
+
+  constructor(algorithm: GcmName, key: Uint8Array, iv: Uint8Array, encrypt: boolean) {
+    this.#algorithm = algorithm;
+    // A KeyObject avoids re-validating and copying raw key bytes on every packet.
+    this.#key = createSecretKey(Buffer.from(key));
+    this.#nonce = Buffer.from(iv);
+    this.#encrypt = encrypt;
+  }
+
+  seal(_seq: number, packet: Uint8Array): Uint8Array {
+    if (!this.#encrypt) throw new ProtocolError('AES-GCM: seal called on a decrypting cipher');
+    const length = packet.length - 4;
+    if (length < 0 || readLength(packet) !== length) {
+      throw new ProtocolError('AES-GCM: packet length field does not match the packet');
+    }
+    checkPacketLength(length);
+    const input = toBuffer(packet);
+    const cipher = createCipheriv(this.#algorithm, this.#key, this.#nonce, { authTagLength: TAG });
+    const head = input.subarray(0, 4);
+    cipher.setAAD(head);
+    // GCM is a stream mode: update() returns all `length` bytes and final()
+    // returns nothing, so the output can be assembled in one allocation.
+    const body = cipher.update(input.subarray(4));
+    cipher.final();
+    const out = Buffer.allocUnsafe(packet.length + TAG);
+    head.copy(out, 0);
+    body.copy(out, 4);
+    cipher.getAuthTag().copy(out, 4 + length);
+    this.#bumpCounter();
+    return out;
+  }
+
+  peekLength(_seq: number, head: Uint8Array): number {
+    if (head.length < 4) throw new ProtocolError('AES-GCM: need 4 bytes to read the packet length');
+    const length = readLength(head);
+    // Checked here already so the transport never waits for a packet that can only fail.
+    checkPacketLength(length);
+    return length;
+  }
+
+  open(_seq: number, wire: Uint8Array): Uint8Array {
+    if (this.#encrypt) throw new ProtocolError('AES-GCM: open called on an encrypting cipher');
+    if (wire.length < 4 + BLOCK + TAG) throw new ProtocolError(`AES-GCM: packet too short (${wire.length} bytes)`);
+    const length = readLength(wire);
+    checkPacketLength(length);
+    if (wire.length !== 4 + length + TAG) {
+      throw new ProtocolError(`AES-GCM: got ${wire.length} bytes for a packet of length ${length}`);
+    }
+    const input = toBuffer(wire);
+    const head = input.subarray(0, 4);
+    const decipher = createDecipheriv(this.#algorithm, this.#key, this.#nonce, { authTagLength: TAG });
+    decipher.setAAD(head);
+    decipher.setAuthTag(input.subarray(4 + length));
+    const body = decipher.update(input.subarray(4, 4 + length));
+    try {
+      decipher.final();
+    } catch {
+      // OpenSSL reports a bad tag only as a generic failure from final().
+      throw new MacError();
+    }
+    const out = Buffer.allocUnsafe(4 + length);
+    head.copy(out, 0);
+    body.copy(out, 4);
+    // Only a verified packet consumes a nonce; after a MacError the connection is over anyway.
+    this.#bumpCounter();
+    return out;
+  }
+
+  #bumpCounter(): void {
+    const n = this.#nonce;
+    for (let i = IV_LENGTH - 1; i >= 4; i--) {
+      n[i] = (n[i]! + 1) & 0xff;
+      if (n[i] !== 0) return;
+    }
+  }
+}
+
+function gcm(name: string, algorithm: GcmName, keyLength: number): CipherAlgorithm {
+  return {
+    name,
+    secure: true,
+    keyLength,
+    ivLength: IV_LENGTH,
+    blockSize: BLOCK,
+    aead: true,
+    create(key, iv, direction) {
+      if (key.length !== keyLength) throw new ProtocolError(`${name}: key must be ${keyLength} bytes, got ${key.length}`);
+      if (iv.length !== IV_LENGTH) throw new ProtocolError(`${name}: IV must be ${IV_LENGTH} bytes, got ${iv.length}`);
+      return new AesGcmPacketCipher(algorithm, key, iv, direction === 'encrypt');
+    },
+  };
+}
+
+export const aes128Gcm: CipherAlgorithm = gcm('aes128-gcm@openssh.com', 'aes-128-gcm', 16);
+export const aes256Gcm: CipherAlgorithm = gcm('aes256-gcm@openssh.com', 'aes-256-gcm', 32);

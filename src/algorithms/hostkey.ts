@@ -1,0 +1,31 @@
+// Host key (server signature) algorithms, in OpenSSH 10's default order.
+// ssh-rsa signs with SHA-1 and is only offered when configured.
+import type { HostKeyAlgorithm } from './types.js';
+import { SIGNATURE_ALGORITHMS, verifySignature } from '../keys/signature.js';
+
+function entry(name: string, secure: boolean): HostKeyAlgorithm {
+  const info = SIGNATURE_ALGORITHMS[name];
+  if (!info) throw new Error(`no signature algorithm ${name}`);
+  return Object.freeze({
+    name,
+    secure,
+    keyType: info.keyType,
+    verify: (publicBlob: Uint8Array, data: Uint8Array, signatureBlob: Uint8Array) => verifySignature(publicBlob, name, data, signatureBlob),
+  });
+}
+
+export const hostKeyAlgorithms: readonly HostKeyAlgorithm[] = Object.freeze([
+  entry('ssh-ed25519', true),
+  entry('ecdsa-sha2-nistp256', true),
+  entry('ecdsa-sha2-nistp384', true),
+  entry('ecdsa-sha2-nistp521', true),
+  entry('rsa-sha2-512', true),
+  entry('rsa-sha2-256', true),
+  entry('ssh-rsa', false),
+]);
+
+const byName = new Map(hostKeyAlgorithms.map((a) => [a.name, a]));
+
+export function findHostKeyAlgorithm(name: string): HostKeyAlgorithm | undefined {
+  return byName.get(name);
+}

@@ -1,0 +1,587 @@
+// The SSH transport layer (RFC 4253) as a sans-I/O state machine: bytes and
+// time in, bytes, events and a deadline out. It never touches a socket, a
+// clock or a timer; the I/O layer drives it.
+import { DisconnectError, DisconnectReason, HostKeyRejectedError, KeyExchangeError, NacreError, ProtocolError } from '../../errors.js';
+import type { DisconnectReasonCode } from '../../errors.js';
+import type { Compressor, Decompressor, RandomSource, Signer } from '../../algorithms/types.js';
+import { findCompression } from '../../algorithms/compression.js';
+import {
+  Debug,
+  Disconnect,
+  ExtInfo,
+  Ignore,
+  KexInit,
+  MSG,
+  NewKeys,
+  Ping,
+  Pong,
+  ServiceAccept,
+  ServiceRequest,
+  Unimplemented,
+} from '../../messages/transport.js';
+import { utf8 } from '../../wire/bytes.js';
+import { ByteQueue } from './byte-queue.js';
+import type { TransportEvent } from './events.js';
+import { NO_PROTECTION, PacketOpener, PacketSealer } from './packet-protection.js';
+import { formatVersionLine, parseVersion } from './version.js';
+import {
+  KeyExchange,
+  blobKeyType,
+  buildKexInit,
+  offerableHostKeyAlgorithms,
+  startGuess,
+  type AlgorithmLists,
+  type DirectionState,
+  type GuessedExchange,
+  type KexResult,
+  type KexSetup,
+  type Role,
+} from '../kex/machine.js';
+import type { NegotiatedAlgorithms } from '../kex/negotiate.js';
+import { RekeyPolicy, type RekeyLimits } from '../kex/rekey.js';
+
+export const DEFAULT_SOFTWARE = 'Nacre_0.1';
+/** Decompressed payloads larger than this are refused (a zip-bomb guard). */
+const MAX_PAYLOAD = 256 * 1024 + 1024;
+
+export interface TransportOptions {
+  readonly role: Role;
+  readonly random: RandomSource;
+  /** The clock reading (ms) at creation; later readings come with handleTimeout. */
+  readonly now: number;
+  readonly algorithms: AlgorithmLists;
+  /** Server: host keys to sign with. */
+  readonly hostKeys?: readonly Signer[];
+  readonly software?: string;
+  readonly rekey?: Partial<RekeyLimits>;
+  readonly groupSizes?: { readonly min: number; readonly preferred: number; readonly max: number };
+  /** Client: send a guessed first kex packet (saves a round trip when the guess is right). */
+  readonly guessFirstKex?: boolean;
+  /** Server: what EXT_INFO announces as `server-sig-algs`. */
+  readonly serverSigAlgs?: readonly string[];
+}
+
+type Phase = 'version' | 'running' | 'closed';
+
+export class Transport {
+  readonly role: Role;
+  /** Exchange hash of the first key exchange. */
+  sessionId: Uint8Array | null = null;
+  /** What the last key exchange chose. */
+  algorithms: NegotiatedAlgorithms | null = null;
+  peerVersion: string | null = null;
+  readonly localVersion: string;
+  /** Extensions the peer announced in EXT_INFO. */
+  readonly peerExtensions = new Map<string, Uint8Array>();
+  /** Whether strict key exchange (the Terrapin countermeasure) is in force. */
+  strictKex = false;
+  /** Lines the server sent before its version line. */
+  preamble: readonly string[] = [];
+
+  private phase: Phase = 'version';
+  private readonly setup: KexSetup;
+  private readonly options: TransportOptions;
+  private readonly inbound = new ByteQueue();
+  private readonly outbound: Uint8Array[] = [];
+  private readonly events: TransportEvent[] = [];
+  private sealer: PacketSealer;
+  private opener: PacketOpener;
+  private sendSeq = 0;
+  private recvSeq = 0;
+  private now: number;
+
+  // Key exchange state.
+  private initialKexDone = false;
+  private ourKexInit: Uint8Array | null = null;
+  private ourKexInitSeq = -1;
+  private guessed: GuessedExchange | null = null;
+  private kex: KeyExchange | null = null;
+  private pendingResult: KexResult | null = null;
+  private sentNewKeys = false;
+  private awaitingHostKeyAnswer = false;
+  private hostKeyBlob: Uint8Array | null = null;
+  private pendingIncoming: DirectionState | null = null;
+  /** Upper-layer payloads held while a key exchange is under way. */
+  private held: Uint8Array[] = [];
+  private readonly rekeyPolicy: RekeyPolicy;
+
+  // Compression.
+  private compressor: Compressor | null = null;
+  private decompressor: Decompressor | null = null;
+  private outgoingCompression = 'none';
+  private incomingCompression = 'none';
+  private authenticated = false;
+
+  constructor(options: TransportOptions) {
+    this.options = options;
+    this.role = options.role;
+    this.now = options.now;
+    this.localVersion = formatVersionLine(options.software ?? DEFAULT_SOFTWARE);
+    this.setup = {
+      role: options.role,
+      random: options.random,
+      lists: options.algorithms,
+      clientVersion: options.role === 'client' ? this.localVersion : '',
+      serverVersion: options.role === 'server' ? this.localVersion : '',
+      hostKeys: options.hostKeys ?? [],
+      guess: options.guessFirstKex ?? false,
+      ...(options.groupSizes ? { groupSizes: options.groupSizes } : {}),
+    };
+    this.sealer = new PacketSealer(NO_PROTECTION, options.random);
+    this.opener = new PacketOpener(NO_PROTECTION);
+    this.rekeyPolicy = new RekeyPolicy(options.rekey ?? {}, options.now);
+    if (options.role === 'server' && offerableHostKeyAlgorithms(this.setup).length === 0) {
+      throw new KeyExchangeError('server has no host key usable with the configured host key algorithms');
+    }
+    this.outbound.push(utf8(this.localVersion + '\r\n'));
+    // Our KEXINIT may follow the version line at once (RFC 4253 §7.1).
+    this.sendKexInit();
+  }
+
+  // ------------------------------------------------------------------ I/O surface
+
+  /** Feeds bytes received from the peer. Never throws: errors end the connection with an event. */
+  receive(bytes: Uint8Array): void {
+    if (this.phase === 'closed') return;
+    this.inbound.push(bytes);
+    this.guard(() => this.process());
+  }
+
+  /** The next bytes to write to the peer, or null when there are none. */
+  pollTransmit(): Uint8Array | null {
+    return this.outbound.shift() ?? null;
+  }
+
+  pollEvent(): TransportEvent | null {
+    return this.events.shift() ?? null;
+  }
+
+  /** When `handleTimeout` should next be called (ms on the caller's clock), or null. */
+  nextDeadline(): number | null {
+    if (this.phase !== 'running' || !this.initialKexDone) return null;
+    return this.rekeyPolicy.deadline();
+  }
+
+  handleTimeout(now: number): void {
+    this.now = now;
+    if (this.phase === 'closed') return;
+    this.guard(() => this.maybeRekey());
+  }
+
+  get isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  /** True while a key exchange is under way. */
+  get rekeying(): boolean {
+    return this.ourKexInit !== null;
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  /** Sends an upper-layer payload (message number >= 50); held back during key exchange. */
+  send(payload: Uint8Array): void {
+    if (this.phase === 'closed') return;
+    if (this.ourKexInit !== null || !this.initialKexDone || this.held.length > 0) {
+      this.held.push(payload);
+      return;
+    }
+    this.writePacket(payload);
+    this.guard(() => this.maybeRekey());
+  }
+
+  /**
+   * Starts a key re-exchange now (no-op if one is under way). OpenSSH peers
+   * refuse this before user authentication; that ends the connection with a
+   * KeyExchangeError saying so.
+   */
+  rekey(): void {
+    if (this.phase === 'closed' || this.ourKexInit !== null || !this.initialKexDone) return;
+    this.sendKexInit();
+  }
+
+  /** Client: asks for a service (`ssh-userauth`); answered by a `service-accept` event. */
+  requestService(service: string): void {
+    this.send(ServiceRequest.encode({ service }));
+  }
+
+  /** Server: accepts the service the client asked for. */
+  acceptService(service: string): void {
+    this.send(ServiceAccept.encode({ service }));
+  }
+
+  /** Client: answer to a `host-key` event. */
+  answerHostKey(accepted: boolean, fingerprint = ''): void {
+    if (!this.awaitingHostKeyAnswer || this.phase === 'closed') return;
+    this.awaitingHostKeyAnswer = false;
+    if (!accepted) {
+      this.fail(new HostKeyRejectedError(`server host key ${fingerprint} was rejected`, fingerprint));
+      return;
+    }
+    this.guard(() => {
+      this.sendNewKeys();
+      this.process();
+    });
+  }
+
+  /** OpenSSH's transport ping; answered by a `pong` event when the peer supports it. */
+  ping(data: Uint8Array = new Uint8Array(0)): void {
+    this.send(Ping.encode({ data }));
+  }
+
+  /** Sends an IGNORE message (useful as traffic padding and in tests). */
+  ignore(data: Uint8Array): void {
+    if (this.phase === 'closed') return;
+    this.writePacket(Ignore.encode({ data }));
+  }
+
+  /** Replies UNIMPLEMENTED for a received upper-layer message the caller cannot handle. */
+  unimplemented(seq: number): void {
+    if (this.phase === 'closed') return;
+    this.writePacket(Unimplemented.encode({ sequence: seq }));
+  }
+
+  /** User authentication succeeded: starts delayed compression (`zlib@openssh.com`). */
+  setAuthenticated(): void {
+    this.authenticated = true;
+    this.updateCompression();
+  }
+
+  /** Ends the connection with DISCONNECT. */
+  disconnect(reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION, description = 'closed by application'): void {
+    if (this.phase === 'closed') return;
+    this.sendDisconnect(reason, description);
+    this.close(new DisconnectError(reason, description, false), false);
+  }
+
+  /** The I/O layer saw the byte stream end without a DISCONNECT. */
+  connectionLost(description = 'connection lost'): void {
+    if (this.phase === 'closed') return;
+    this.close(new DisconnectError(DisconnectReason.CONNECTION_LOST, description, false), false);
+  }
+
+  // ------------------------------------------------------------------ receive path
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (this.phase === 'closed') return;
+    const error = e instanceof NacreError ? e : new ProtocolError(`internal error: ${(e as Error)?.message ?? String(e)}`, DisconnectReason.PROTOCOL_ERROR, { cause: e });
+    this.sendDisconnect(error.reason, error.message);
+    this.close(error, false);
+  }
+
+  private close(error: NacreError, fromPeer: boolean): void {
+    this.phase = 'closed';
+    this.held = [];
+    this.events.push({ type: 'disconnected', error, fromPeer });
+  }
+
+  private sendDisconnect(reason: number, description: string): void {
+    if (this.phase === 'version' && this.peerVersion === null && this.ourKexInit === null) return;
+    try {
+      this.writePacket(Disconnect.encode({ reason, description: description.slice(0, 1024), language: '' }));
+    } catch {
+      // If even DISCONNECT cannot be sealed, closing the socket says enough.
+    }
+  }
+
+  private process(): void {
+    if (this.phase === 'version') {
+      const r = parseVersion(this.inbound.all(), this.role === 'client');
+      if (!r.done) return;
+      this.inbound.skip(r.consumed);
+      this.peerVersion = r.version;
+      this.preamble = r.preamble;
+      if (this.role === 'client') (this.setup as { serverVersion: string }).serverVersion = r.version;
+      else (this.setup as { clientVersion: string }).clientVersion = r.version;
+      this.phase = 'running';
+    }
+    while (this.phase === 'running' && !this.awaitingHostKeyAnswer) {
+      const payload = this.readPacket();
+      if (!payload) break;
+      this.dispatch(payload.payload, payload.seq);
+    }
+    this.maybeRekey();
+  }
+
+  private readPacket(): { payload: Uint8Array; seq: number } | null {
+    const opener = this.opener;
+    let wireLength = opener.wireLength;
+    if (wireLength < 0) {
+      if (this.inbound.length < opener.headerLength) return null;
+      opener.readLength(this.recvSeq, this.inbound.peek(opener.headerLength));
+      wireLength = opener.wireLength;
+    }
+    if (this.inbound.length < wireLength) return null;
+    const wire = this.inbound.take(wireLength);
+    const seq = this.recvSeq;
+    let payload = opener.open(seq, wire);
+    this.recvSeq = (this.recvSeq + 1) >>> 0;
+    if (this.recvSeq === 0 && this.strictKex && !this.initialKexDone) {
+      throw new ProtocolError('sequence number wrapped during the initial key exchange');
+    }
+    this.rekeyPolicy.received(wireLength);
+    if (this.decompressor) payload = this.decompressor.decompress(payload, MAX_PAYLOAD);
+    if (payload.length === 0) throw new ProtocolError('empty payload');
+    return { payload, seq };
+  }
+
+  private dispatch(payload: Uint8Array, seq: number): void {
+    const type = payload[0]!;
+    // Strict kex: during the first exchange only the exchange itself may be spoken.
+    if (!this.initialKexDone && this.strictKex && !(type >= 20 && type <= 49) && type !== MSG.DISCONNECT) {
+      throw new ProtocolError(`message ${type} is not allowed during strict initial key exchange`);
+    }
+    switch (type) {
+      case MSG.DISCONNECT: {
+        const m = Disconnect.decode(payload);
+        this.close(new DisconnectError(m.reason as DisconnectReasonCode, m.description, true), true);
+        return;
+      }
+      case MSG.IGNORE:
+        return;
+      case MSG.UNIMPLEMENTED: {
+        const refused = Unimplemented.decode(payload).sequence;
+        if (this.ourKexInit !== null && refused === this.ourKexInitSeq) {
+          throw new KeyExchangeError('peer refused our KEXINIT (OpenSSH does not re-exchange keys before user authentication)');
+        }
+        this.events.push({ type: 'unimplemented', seq: refused });
+        return;
+      }
+      case MSG.DEBUG: {
+        const m = Debug.decode(payload);
+        this.events.push({ type: 'debug', text: m.text, alwaysDisplay: m.alwaysDisplay });
+        return;
+      }
+      case MSG.KEXINIT:
+        this.onKexInit(payload, seq);
+        return;
+      case MSG.NEWKEYS:
+        NewKeys.decode(payload);
+        this.onNewKeys();
+        return;
+      case MSG.SERVICE_REQUEST: {
+        this.requireKeys(type);
+        if (this.role !== 'server') throw new ProtocolError('client received SERVICE_REQUEST');
+        this.events.push({ type: 'service-request', service: ServiceRequest.decode(payload).service });
+        return;
+      }
+      case MSG.SERVICE_ACCEPT: {
+        this.requireKeys(type);
+        if (this.role !== 'client') throw new ProtocolError('server received SERVICE_ACCEPT');
+        this.events.push({ type: 'service-accept', service: ServiceAccept.decode(payload).service });
+        return;
+      }
+      case MSG.EXT_INFO: {
+        this.requireKeys(type);
+        const m = ExtInfo.decode(payload);
+        for (const [k, v] of m.extensions) this.peerExtensions.set(k, v);
+        this.events.push({ type: 'ext-info', extensions: new Map(m.extensions) });
+        return;
+      }
+      case MSG.PING: {
+        this.requireKeys(type);
+        const m = Ping.decode(payload);
+        this.send(Pong.encode({ data: m.data }));
+        return;
+      }
+      case MSG.PONG:
+        this.requireKeys(type);
+        this.events.push({ type: 'pong', data: Pong.decode(payload).data });
+        return;
+    }
+    if (type >= 30 && type <= 49) {
+      this.onKexMessage(payload);
+      return;
+    }
+    if (type >= 50) {
+      this.requireKeys(type);
+      this.events.push({ type: 'message', payload, seq });
+      return;
+    }
+    // Unknown transport-level message numbers get UNIMPLEMENTED (RFC 4253 §11.4).
+    this.writePacket(Unimplemented.encode({ sequence: seq }));
+  }
+
+  private requireKeys(type: number): void {
+    if (!this.initialKexDone) throw new ProtocolError(`message ${type} received before the first key exchange finished`);
+  }
+
+  // ------------------------------------------------------------------ key exchange
+
+  private sendKexInit(): void {
+    const initial = !this.initialKexDone;
+    const payload = buildKexInit(this.setup, initial, offerableHostKeyAlgorithms(this.setup));
+    this.ourKexInit = payload;
+    this.ourKexInitSeq = this.sendSeq;
+    this.writePacket(payload);
+    this.guessed = null;
+    if (this.phase !== 'closed') {
+      const g = startGuess(this.setup, payload);
+      if (g) {
+        this.guessed = g;
+        for (const p of g.send) this.writePacket(p);
+      }
+    }
+  }
+
+  private onKexInit(payload: Uint8Array, seq: number): void {
+    if (this.kex !== null || this.pendingResult !== null) throw new ProtocolError('KEXINIT received during a key exchange');
+    KexInit.decode(payload); // validate before anything else happens
+    if (this.ourKexInit === null) this.sendKexInit();
+    const initial = !this.initialKexDone;
+    this.kex = new KeyExchange(this.setup, this.ourKexInit!, payload, initial, this.sessionId, this.guessed);
+    this.guessed = null;
+    if (initial) {
+      this.strictKex = this.kex.strict;
+      // Strict kex: KEXINIT must have been the peer's very first packet.
+      if (this.strictKex && seq !== 0) throw new ProtocolError('strict key exchange: KEXINIT was not the first packet');
+    }
+    const started = this.kex.start();
+    this.afterKexStep(started);
+  }
+
+  private onKexMessage(payload: Uint8Array): void {
+    if (this.kex === null) throw new ProtocolError(`key exchange message ${payload[0]} received outside a key exchange`);
+    if (this.kex.ignoreNext) {
+      this.kex.ignoreNext = false;
+      return;
+    }
+    if (this.pendingResult !== null) throw new ProtocolError(`unexpected key exchange message ${payload[0]}`);
+    this.afterKexStep(this.kex.handle(payload));
+  }
+
+  private afterKexStep(step: { send: readonly Uint8Array[]; result?: KexResult }): void {
+    for (const p of step.send) this.writePacket(p);
+    if (!step.result) return;
+    const result = step.result;
+    this.pendingResult = result;
+    this.pendingIncoming = result.incoming;
+    if (this.role === 'client') {
+      if (this.hostKeyBlob === null) {
+        this.awaitingHostKeyAnswer = true;
+        this.events.push({ type: 'host-key', hostKey: result.hostKeyBlob, algorithm: result.algorithms.hostKey });
+        return;
+      }
+      if (!sameBytes(this.hostKeyBlob, result.hostKeyBlob)) {
+        throw new KeyExchangeError(`server changed its host key (${blobKeyType(result.hostKeyBlob)}) during re-exchange`, DisconnectReason.HOST_KEY_NOT_VERIFIABLE);
+      }
+    }
+    this.sendNewKeys();
+  }
+
+  private sendNewKeys(): void {
+    const result = this.pendingResult!;
+    if (this.hostKeyBlob === null) this.hostKeyBlob = result.hostKeyBlob;
+    if (this.sessionId === null) this.sessionId = result.exchangeHash;
+    this.writePacket(NewKeys.encode({}));
+    this.sealer = new PacketSealer(result.outgoing.protection, this.options.random);
+    if (this.strictKex) this.sendSeq = 0;
+    this.sentNewKeys = true;
+    this.outgoingCompression = result.outgoing.algorithms.compression;
+    this.updateCompression();
+    this.rekeyPolicy.outgoingKeys(result.outgoing.byteLimit);
+    const first = !this.initialKexDone;
+    if (first && this.role === 'server' && this.kex?.peerWantsExtInfo) {
+      // RFC 8308 §2.4: EXT_INFO goes right after the server's first NEWKEYS.
+      this.writePacket(ExtInfo.encode({ extensions: this.extInfoForServer() }));
+    }
+    this.maybeFinishKex();
+  }
+
+  private extInfoForServer(): [string, Uint8Array][] {
+    const sigAlgs = this.options.serverSigAlgs ?? [
+      'ssh-ed25519',
+      'ecdsa-sha2-nistp256',
+      'ecdsa-sha2-nistp384',
+      'ecdsa-sha2-nistp521',
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+    ];
+    return [
+      ['server-sig-algs', utf8(sigAlgs.join(','))],
+      ['publickey-hostbound@openssh.com', utf8('0')],
+      ['ping@openssh.com', utf8('0')],
+    ];
+  }
+
+  private onNewKeys(): void {
+    if (this.pendingIncoming === null) throw new ProtocolError('NEWKEYS received before the key exchange produced keys');
+    this.opener = new PacketOpener(this.pendingIncoming.protection);
+    this.incomingCompression = this.pendingIncoming.algorithms.compression;
+    this.rekeyPolicy.incomingKeys(this.pendingIncoming.byteLimit);
+    this.pendingIncoming = null;
+    if (this.strictKex) this.recvSeq = 0;
+    this.updateCompression();
+    this.receivedNewKeys = true;
+    this.maybeFinishKex();
+  }
+
+  private receivedNewKeys = false;
+
+  private maybeFinishKex(): void {
+    if (!this.sentNewKeys || !this.receivedNewKeys) return;
+    const result = this.pendingResult!;
+    const initial = !this.initialKexDone;
+    this.initialKexDone = true;
+    this.algorithms = result.algorithms;
+    this.kex = null;
+    this.pendingResult = null;
+    this.ourKexInit = null;
+    this.sentNewKeys = false;
+    this.receivedNewKeys = false;
+    this.rekeyPolicy.reset(this.now);
+    this.events.push({ type: 'keys-exchanged', initial, algorithms: result.algorithms, strict: this.strictKex });
+    const held = this.held;
+    this.held = [];
+    for (const p of held) this.writePacket(p);
+    this.maybeRekey();
+  }
+
+  private maybeRekey(): void {
+    // Like OpenSSH, limits only trigger after user authentication: OpenSSH peers
+    // refuse KEXINIT during pre-auth, so an automatic one there would stall.
+    if (this.phase !== 'running' || !this.initialKexDone || !this.authenticated || this.ourKexInit !== null) return;
+    if (this.rekeyPolicy.due(this.now)) this.sendKexInit();
+  }
+
+  // ------------------------------------------------------------------ compression
+
+  private updateCompression(): void {
+    const active = (name: string) => {
+      const alg = findCompression(name);
+      return alg && (!alg.delayed || this.authenticated) ? alg : null;
+    };
+    if (!this.compressor) {
+      const alg = this.sentNewKeys || this.initialKexDone ? active(this.outgoingCompression) : null;
+      this.compressor = alg?.createCompressor() ?? null;
+    }
+    if (!this.decompressor) {
+      const alg = active(this.incomingCompression);
+      this.decompressor = alg?.createDecompressor() ?? null;
+    }
+  }
+
+  // ------------------------------------------------------------------ send path
+
+  private writePacket(payload: Uint8Array): void {
+    const body = this.compressor ? this.compressor.compress(payload) : payload;
+    const wire = this.sealer.seal(this.sendSeq, body);
+    this.sendSeq = (this.sendSeq + 1) >>> 0;
+    this.rekeyPolicy.sent(wire.length);
+    this.outbound.push(wire);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

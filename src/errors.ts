@@ -1,0 +1,89 @@
+// Typed errors. Every failure caused by a peer, a file or a user is one of
+// these, carrying the SSH disconnect reason that fits it. Imports nothing.
+
+/** SSH_DISCONNECT_* reason codes (RFC 4253 §11.1). */
+export const DisconnectReason = {
+  HOST_NOT_ALLOWED_TO_CONNECT: 1,
+  PROTOCOL_ERROR: 2,
+  KEY_EXCHANGE_FAILED: 3,
+  RESERVED: 4,
+  MAC_ERROR: 5,
+  COMPRESSION_ERROR: 6,
+  SERVICE_NOT_AVAILABLE: 7,
+  PROTOCOL_VERSION_NOT_SUPPORTED: 8,
+  HOST_KEY_NOT_VERIFIABLE: 9,
+  CONNECTION_LOST: 10,
+  BY_APPLICATION: 11,
+  TOO_MANY_CONNECTIONS: 12,
+  AUTH_CANCELLED_BY_USER: 13,
+  NO_MORE_AUTH_METHODS_AVAILABLE: 14,
+  ILLEGAL_USER_NAME: 15,
+} as const;
+export type DisconnectReasonCode = (typeof DisconnectReason)[keyof typeof DisconnectReason];
+
+export class NacreError extends Error {
+  /** The disconnect reason to send when this error ends a connection. */
+  readonly reason: DisconnectReasonCode;
+  constructor(message: string, reason: DisconnectReasonCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.reason = reason;
+  }
+}
+
+/** The peer broke the protocol: malformed packet, bad length, unexpected message. */
+export class ProtocolError extends NacreError {
+  constructor(message: string, reason: DisconnectReasonCode = DisconnectReason.PROTOCOL_ERROR, options?: { cause?: unknown }) {
+    super(message, reason, options);
+  }
+}
+
+/** A packet's MAC or AEAD tag did not verify. */
+export class MacError extends ProtocolError {
+  constructor(message = 'message authentication code is incorrect') {
+    super(message, DisconnectReason.MAC_ERROR);
+  }
+}
+
+/** Key exchange failed: no common algorithm, a bad public value, a bad host key signature. */
+export class KeyExchangeError extends NacreError {
+  constructor(message: string, reason: DisconnectReasonCode = DisconnectReason.KEY_EXCHANGE_FAILED, options?: { cause?: unknown }) {
+    super(message, reason, options);
+  }
+}
+
+/** The peer's version line is unusable. */
+export class VersionError extends ProtocolError {
+  constructor(message: string) {
+    super(message, DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED);
+  }
+}
+
+/** The server's host key was rejected by the user's verifier or known_hosts. */
+export class HostKeyRejectedError extends NacreError {
+  readonly fingerprint: string;
+  constructor(message: string, fingerprint: string) {
+    super(message, DisconnectReason.HOST_KEY_NOT_VERIFIABLE);
+    this.fingerprint = fingerprint;
+  }
+}
+
+/** The peer sent DISCONNECT, or the connection ended. */
+export class DisconnectError extends NacreError {
+  readonly description: string;
+  readonly fromPeer: boolean;
+  constructor(reason: DisconnectReasonCode, description: string, fromPeer: boolean) {
+    super(`${fromPeer ? 'peer disconnected' : 'disconnected'} (reason ${reason}): ${description}`, reason);
+    this.description = description;
+    this.fromPeer = fromPeer;
+  }
+}
+
+/** A phase did not finish in time. */
+export class TimeoutError extends NacreError {
+  readonly phase: string;
+  constructor(phase: string, ms: number) {
+    super(`${phase} timed out after ${ms} ms`, DisconnectReason.BY_APPLICATION);
+    this.phase = phase;
+  }
+}

@@ -1,0 +1,241 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProtocolError } from '../../src/errors.js';
+import {
+  encodePublicKey,
+  fingerprintSha256,
+  formatOpenSshPublicKeyLine,
+  generateHostKey,
+  loadPrivateKey,
+  parseOpenSshPublicKeyLine,
+  parsePublicKey,
+  signatureAlgorithmsFor,
+  signerFromKeyObject,
+  signerFromOpenSshPrivateKey,
+  verifySignature,
+  type HostKeyType,
+} from '../../src/keys/index.js';
+import { Reader } from '../../src/wire/reader.js';
+import { Writer } from '../../src/wire/writer.js';
+import { utf8 } from '../../src/wire/bytes.js';
+
+const TYPES: HostKeyType[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'];
+
+test('public blobs round-trip through KeyObjects for every key type', () => {
+  for (const type of TYPES) {
+    const signer = generateHostKey(type, 2048);
+    assert.equal(signer.keyType, type);
+    const parsed = parsePublicKey(signer.publicBlob);
+    assert.equal(parsed.type, type);
+    assert.deepEqual(encodePublicKey(parsed.keyObject), signer.publicBlob);
+    const fp = fingerprintSha256(signer.publicBlob);
+    assert.match(fp, /^SHA256:[A-Za-z0-9+/]{43}$/);
+    assert.equal(fp, 'SHA256:' + createHash('sha256').update(signer.publicBlob).digest('base64').replace(/=+$/, ''));
+  }
+});
+
+test('signatureAlgorithmsFor', () => {
+  assert.deepEqual(signatureAlgorithmsFor('ssh-rsa'), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+  assert.deepEqual(signatureAlgorithmsFor('ssh-ed25519'), ['ssh-ed25519']);
+  assert.deepEqual(signatureAlgorithmsFor('ecdsa-sha2-nistp384'), ['ecdsa-sha2-nistp384']);
+  assert.deepEqual(signatureAlgorithmsFor('ssh-dss'), []);
+});
+
+test('OpenSSH public key lines', () => {
+  const signer = generateHostKey('ssh-ed25519');
+  const line = formatOpenSshPublicKeyLine(signer.publicBlob, 'me@host two words');
+  assert.match(line, /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\S+ me@host two words$/);
+  const parsed = parseOpenSshPublicKeyLine(line + '\n');
+  assert.deepEqual(parsed.blob, signer.publicBlob);
+  assert.equal(parsed.comment, 'me@host two words');
+  assert.equal(parseOpenSshPublicKeyLine(formatOpenSshPublicKeyLine(signer.publicBlob)).comment, '');
+  assert.throws(() => parseOpenSshPublicKeyLine('ssh-rsa ' + line.split(' ')[1]), ProtocolError);
+  assert.throws(() => parseOpenSshPublicKeyLine('garbage'), ProtocolError);
+  assert.throws(() => parseOpenSshPublicKeyLine('ssh-ed25519 AAAA'), ProtocolError);
+});
+
+test('malformed public blobs are ProtocolError', () => {
+  const ed = generateHostKey('ssh-ed25519').publicBlob;
+  const ec = generateHostKey('ecdsa-sha2-nistp256').publicBlob;
+  const bad: Uint8Array[] = [
+    new Uint8Array(0),
+    ed.subarray(0, ed.length - 1),
+    new Writer().raw(ed).byte(0).finish(),
+    new Writer().string('ssh-dss').string(new Uint8Array(20)).finish(),
+    new Writer().string('ssh-ed25519').string(new Uint8Array(31)).finish(),
+    // RSA below 1024 bits
+    encodePublicKey(generateKeyPairSync('rsa', { modulusLength: 768 }).publicKey),
+    // curve name disagrees with the type
+    (() => {
+      const r = new Reader(ec);
+      r.text();
+      r.text();
+      return new Writer().string('ecdsa-sha2-nistp256').string('nistp384').string(r.string()).finish();
+    })(),
+    // off-curve point
+    (() => {
+      const b = ec.slice();
+      b[b.length - 1]! ^= 1;
+      return b;
+    })(),
+  ];
+  for (const blob of bad) assert.throws(() => parsePublicKey(blob), ProtocolError);
+  assert.throws(() => signerFromKeyObject(generateKeyPairSync('x25519').privateKey), ProtocolError);
+  assert.throws(() => signerFromKeyObject(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey), ProtocolError);
+});
+
+test('PEM and PKCS#8 files load through node:crypto', () => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+  const pkcs8 = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  const sec1 = privateKey.export({ format: 'pem', type: 'sec1' }) as string;
+  const a = signerFromOpenSshPrivateKey(pkcs8);
+  const b = signerFromOpenSshPrivateKey(Buffer.from(sec1));
+  assert.deepEqual(a.publicBlob, b.publicBlob);
+  assert.equal(a.keyType, 'ecdsa-sha2-nistp384');
+  const enc = privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'x' }) as string;
+  assert.throws(() => loadPrivateKey(enc), /encrypted/);
+  assert.throws(() => loadPrivateKey('hello'), ProtocolError);
+  assert.throws(() => loadPrivateKey('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'), ProtocolError);
+});
+
+// ------------------------------------------------------------ against the real ssh-keygen
+
+const SSH_KEYGEN = '/usr/bin/ssh-keygen';
+const haveKeygen = existsSync(SSH_KEYGEN);
+if (!haveKeygen) console.warn('!!! keys.test: ssh-keygen not found at /usr/bin/ssh-keygen, skipping OpenSSH interop tests');
+
+const keygenCases: [string, string[], HostKeyType][] = [
+  ['ed25519', ['-t', 'ed25519'], 'ssh-ed25519'],
+  ['ecdsa256', ['-t', 'ecdsa', '-b', '256'], 'ecdsa-sha2-nistp256'],
+  ['ecdsa384', ['-t', 'ecdsa', '-b', '384'], 'ecdsa-sha2-nistp384'],
+  ['ecdsa521', ['-t', 'ecdsa', '-b', '521'], 'ecdsa-sha2-nistp521'],
+  ['rsa', ['-t', 'rsa', '-b', '2048'], 'ssh-rsa'],
+];
+
+function withTempDir(f: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-keys-'));
+  try {
+    f(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function keygen(args: string[], input?: string): string {
+  return execFileSync(SSH_KEYGEN, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** The bytes an SSHSIG signature covers (OpenSSH PROTOCOL.sshsig). */
+function sshsigSignedData(namespace: string, message: Uint8Array): Uint8Array {
+  return new Writer()
+    .raw(utf8('SSHSIG'))
+    .string(namespace)
+    .string('')
+    .string('sha512')
+    .string(createHash('sha512').update(message).digest())
+    .finish();
+}
+
+function sshsigArmor(publicBlob: Uint8Array, namespace: string, signature: Uint8Array): string {
+  const blob = new Writer().raw(utf8('SSHSIG')).uint32(1).string(publicBlob).string(namespace).string('').string('sha512').string(signature).finish();
+  const b64 = Buffer.from(blob).toString('base64').replace(/(.{70})/g, '$1\n');
+  return `-----BEGIN SSH SIGNATURE-----\n${b64}\n-----END SSH SIGNATURE-----\n`;
+}
+
+test('keys made by ssh-keygen: load, fingerprint matches ssh-keygen -lf, signatures interoperate', { skip: !haveKeygen && 'ssh-keygen missing' }, () => {
+  withTempDir((dir) => {
+    const message = utf8('message for sshsig interop\n');
+    writeFileSync(join(dir, 'msg'), message);
+    for (const [label, args, type] of keygenCases) {
+      const path = join(dir, label);
+      keygen(['-q', ...args, '-N', '', '-C', `comment ${label}`, '-f', path]);
+      const file = readFileSync(path, 'utf8');
+      assert.match(file, /BEGIN OPENSSH PRIVATE KEY/);
+      const loaded = loadPrivateKey(file);
+      assert.equal(loaded.comment, `comment ${label}`);
+      const signer = signerFromOpenSshPrivateKey(file);
+      assert.equal(signer.keyType, type);
+      const pubLine = parseOpenSshPublicKeyLine(readFileSync(path + '.pub', 'utf8'));
+      assert.deepEqual(signer.publicBlob, pubLine.blob, label);
+      const listed = keygen(['-l', '-E', 'sha256', '-f', path + '.pub']);
+      assert.equal(listed.split(' ')[1], fingerprintSha256(signer.publicBlob), label);
+
+      // ours -> OpenSSH: ssh-keygen -Y check-novalidate accepts our signature
+      for (const alg of type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256'] : [type]) {
+        const sig = signer.sign(alg, sshsigSignedData('nacre-test', message));
+        writeFileSync(join(dir, 'ours.sig'), sshsigArmor(signer.publicBlob, 'nacre-test', sig));
+        const check = spawnSync(SSH_KEYGEN, ['-Y', 'check-novalidate', '-n', 'nacre-test', '-s', join(dir, 'ours.sig')], { input: message });
+        assert.equal(check.status, 0, `${label}/${alg}: ${check.stderr.toString()}`);
+      }
+
+      // OpenSSH -> ours: verify the inner signature of ssh-keygen -Y sign
+      keygen(['-Y', 'sign', '-q', '-f', path, '-n', 'nacre-test', join(dir, 'msg')]);
+      const armored = readFileSync(join(dir, 'msg.sig'), 'utf8');
+      rmSync(join(dir, 'msg.sig'));
+      const body = Buffer.from(armored.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+      const r = new Reader(new Uint8Array(body));
+      assert.equal(Buffer.from(r.raw(6)).toString(), 'SSHSIG');
+      r.uint32();
+      const pub = r.string();
+      assert.equal(r.text(), 'nacre-test');
+      r.string();
+      const hashAlg = r.text();
+      const sigBlob = r.string();
+      assert.equal(hashAlg, 'sha512');
+      const sigAlg = new Reader(sigBlob).text();
+      assert.ok(verifySignature(pub, sigAlg, sshsigSignedData('nacre-test', message), sigBlob), `${label}: ${sigAlg}`);
+      assert.ok(!verifySignature(pub, sigAlg, sshsigSignedData('other-namespace', message), sigBlob));
+    }
+  });
+});
+
+test('PEM keys from ssh-keygen -m PEM / PKCS8 load', { skip: !haveKeygen && 'ssh-keygen missing' }, () => {
+  withTempDir((dir) => {
+    for (const [format, args] of [['PEM', ['-t', 'rsa', '-b', '2048']], ['PKCS8', ['-t', 'ecdsa', '-b', '256']], ['PEM', ['-t', 'ecdsa', '-b', '521']]] as const) {
+      const path = join(dir, `k-${format}-${args[1]}-${args[3]}`);
+      keygen(['-q', ...args, '-m', format, '-N', '', '-f', path]);
+      const signer = signerFromOpenSshPrivateKey(readFileSync(path));
+      assert.deepEqual(signer.publicBlob, parseOpenSshPublicKeyLine(readFileSync(path + '.pub', 'utf8')).blob);
+    }
+  });
+});
+
+test('bad OpenSSH private key files are ProtocolError naming the problem', { skip: !haveKeygen && 'ssh-keygen missing' }, () => {
+  withTempDir((dir) => {
+    const path = join(dir, 'k');
+    keygen(['-q', '-t', 'ed25519', '-N', '', '-f', path]);
+    const good = readFileSync(path, 'utf8');
+    const body = Buffer.from(good.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    const armor = (b: Uint8Array) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${Buffer.from(b).toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+
+    assert.throws(() => loadPrivateKey(good.replace('-----END OPENSSH PRIVATE KEY-----', '')), /BEGIN\/END/);
+    assert.throws(() => loadPrivateKey(armor(body.subarray(0, body.length - 9))), ProtocolError);
+    const wrongMagic = Buffer.from(body);
+    wrongMagic[0] = 0x4f;
+    assert.throws(() => loadPrivateKey(armor(wrongMagic)), /openssh-key-v1/);
+    // the private section starts after magic, "none", "none", "", count 1, and the public key
+    const r = new Reader(new Uint8Array(body));
+    r.raw(15);
+    r.string();
+    r.string();
+    r.string();
+    r.uint32();
+    r.string();
+    const sectionStart = r.position + 4;
+    const badCheck = Buffer.from(body);
+    badCheck[sectionStart]! ^= 1;
+    assert.throws(() => loadPrivateKey(armor(badCheck)), /check bytes/);
+    const otherPublic = Buffer.from(body);
+    otherPublic[sectionStart - 5]! ^= 1;
+    assert.throws(() => loadPrivateKey(armor(otherPublic)), /does not match/);
+
+    const encPath = join(dir, 'enc');
+    keygen(['-q', '-t', 'ed25519', '-N', 'secret', '-f', encPath]);
+    assert.throws(() => loadPrivateKey(readFileSync(encPath, 'utf8')), /encrypted/);
+  });
+});

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseVersion, formatVersionLine } from '../../src/core/transport/version.js';
+import { ProtocolError, VersionError } from '../../src/errors.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+test('parses a version line with CR LF and comments', () => {
+  const r = parseVersion(bytes('SSH-2.0-OpenSSH_10.0 Debian\r\nrest'), true);
+  assert.ok(r.done);
+  assert.equal(r.version, 'SSH-2.0-OpenSSH_10.0 Debian');
+  assert.equal(r.consumed, 29);
+});
+
+test('accepts 1.99 and a bare LF', () => {
+  const r = parseVersion(bytes('SSH-1.99-old\n'), true);
+  assert.ok(r.done && r.version === 'SSH-1.99-old');
+});
+
+test('waits for more bytes', () => {
+  assert.equal(parseVersion(bytes('SSH-2.0-Ope'), true).done, false);
+  assert.equal(parseVersion(bytes('SS'), true).done, false);
+});
+
+test('keeps lines sent before the server version', () => {
+  const r = parseVersion(bytes('hello\r\nworld\r\nSSH-2.0-x\r\n'), true);
+  assert.ok(r.done);
+  assert.deepEqual(r.preamble, ['hello', 'world']);
+});
+
+test('a server refuses a client that sends other lines first', () => {
+  assert.throws(() => parseVersion(bytes('GET / HTTP/1.1\r\n'), false), VersionError);
+});
+
+test('rejects SSH-1.5 and garbage', () => {
+  assert.throws(() => parseVersion(bytes('SSH-1.5-old\r\n'), true), VersionError);
+  assert.throws(() => parseVersion(bytes('SSH-2.0\r\n'), true), VersionError);
+  assert.throws(() => parseVersion(bytes('SSH-2.0-a\x01b\r\n'), true), VersionError);
+});
+
+test('enforces the 255-byte version line limit and the preamble limits', () => {
+  assert.throws(() => parseVersion(bytes('SSH-2.0-' + 'a'.repeat(300)), true), VersionError);
+  assert.throws(() => parseVersion(bytes('SSH-2.0-' + 'a'.repeat(250) + '\r\n'), true), VersionError);
+  assert.throws(() => parseVersion(bytes('x'.repeat(9000)), true), ProtocolError);
+  assert.throws(() => parseVersion(bytes('x\n'.repeat(1100)), true), ProtocolError);
+});
+
+test('formats our own line', () => {
+  assert.equal(formatVersionLine('Nacre_0.1'), 'SSH-2.0-Nacre_0.1');
+  assert.throws(() => formatVersionLine('has space'));
+});

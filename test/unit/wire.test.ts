@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Reader, Writer, encodeMpint, decodeMpint, fromHex, toHex } from '../../src/wire/index.js';
+import { ProtocolError } from '../../src/errors.js';
+
+test('mpint encodings from RFC 4251 §5', () => {
+  const cases: [bigint, string][] = [
+    [0n, ''],
+    [0x9a378f9b2e332a7n, '09a378f9b2e332a7'],
+    [0x80n, '0080'],
+    [-0x1234n, 'edcc'],
+    [-0xdeadbeefn, 'ff21524111'],
+  ];
+  for (const [v, hex] of cases) {
+    assert.equal(toHex(encodeMpint(v)), hex, `encode ${v}`);
+    assert.equal(decodeMpint(fromHex(hex)), v, `decode ${hex}`);
+  }
+});
+
+test('mpint with needless leading bytes is refused', () => {
+  for (const hex of ['00', '0001', 'ff80', '007f']) {
+    assert.throws(() => decodeMpint(fromHex(hex)), ProtocolError, hex);
+  }
+});
+
+test('reader refuses to read past the end, with ProtocolError', () => {
+  const r = new Reader(fromHex('00000005616263'));
+  assert.throws(() => r.string(), ProtocolError);
+  assert.throws(() => new Reader(new Uint8Array(3)).uint32(), ProtocolError);
+  assert.throws(() => new Reader(new Uint8Array(7)).uint64(), ProtocolError);
+  assert.throws(() => new Reader(new Uint8Array(0)).byte(), ProtocolError);
+});
+
+test('a huge length prefix is refused without allocating', () => {
+  const r = new Reader(fromHex('ffffffff00'));
+  assert.throws(() => r.string(), (e: unknown) => e instanceof ProtocolError && /runs past the end/.test(e.message));
+  const limited = new Reader(fromHex('0000100000'));
+  assert.throws(() => limited.string('blob', 16), /over the limit/);
+});
+
+test('name-lists: round trip, empty list, bad names', () => {
+  const w = new Writer().nameList(['a', 'b@c.d']).nameList([]);
+  const r = new Reader(w.finish());
+  assert.deepEqual(r.nameList(), ['a', 'b@c.d']);
+  assert.deepEqual(r.nameList(), []);
+  r.end();
+  assert.throws(() => new Reader(new Writer().string('a,,b').finish()).nameList(), ProtocolError);
+  assert.throws(() => new Reader(new Writer().string('a b').finish()).nameList(), ProtocolError);
+});
+
+test('integers, booleans and trailing-byte checks', () => {
+  const w = new Writer(1).byte(7).boolean(true).uint32(0xfffffffe).uint64(2n ** 64n - 1n);
+  const r = new Reader(w.finish());
+  assert.equal(r.byte(), 7);
+  assert.equal(r.boolean(), true);
+  assert.equal(r.uint32(), 0xfffffffe);
+  assert.equal(r.uint64(), 2n ** 64n - 1n);
+  r.end();
+  const extra = new Reader(Uint8Array.of(1, 2));
+  extra.byte();
+  assert.throws(() => extra.end(), ProtocolError);
+});
+
+test('text must be valid UTF-8', () => {
+  const bad = new Writer().string(Uint8Array.of(0xc3, 0x28)).finish();
+  assert.throws(() => new Reader(bad).text(), ProtocolError);
+  assert.equal(new Reader(new Writer().string('héllo').finish()).text(), 'héllo');
+});
+
+test('mpintFromBytes adds a sign byte and strips zeros', () => {
+  const r = new Reader(new Writer().mpintFromBytes(Uint8Array.of(0, 0, 0x80, 1)).finish());
+  assert.equal(r.mpint(), 0x8001n);
+});

@@ -1,5 +1,6 @@
 // Transport-layer messages (RFC 4253, RFC 8308, OpenSSH PROTOCOL), declared once.
-import { message, f } from './schema.js';
+import { ProtocolError } from '../errors.js';
+import { message, f, type Field } from './schema.js';
 
 export const MSG = {
   DISCONNECT: 1,
@@ -91,8 +92,6 @@ export const Pong = message(MSG.PONG, 'PONG', { data: f.bytes() });
 /** RFC 8308: EXT_INFO carries a count then that many name/value pairs. */
 export const ExtInfo = message(MSG.EXT_INFO, 'EXT_INFO', { extensions: extensionList() });
 
-import type { Field } from './schema.js';
-import { ProtocolError } from '../errors.js';
 function extensionList(): Field<[string, Uint8Array][]> {
   return {
     kind: 'extension-list',

@@ -87,3 +87,16 @@ export class TimeoutError extends NacreError {
     this.phase = phase;
   }
 }
+
+/** User authentication failed: every method the client could try was refused. */
+export class AuthenticationError extends NacreError {
+  /** Methods the client tried, in order. */
+  readonly tried: readonly string[];
+  /** Methods the server said can continue. */
+  readonly allowed: readonly string[];
+  constructor(message: string, tried: readonly string[], allowed: readonly string[], reason: DisconnectReasonCode = DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE) {
+    super(`${message} (tried: ${tried.join(', ') || 'nothing'}; server allows: ${allowed.join(', ') || 'nothing'})`, reason);
+    this.tried = tried;
+    this.allowed = allowed;
+  }
+}

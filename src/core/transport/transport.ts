@@ -168,6 +168,11 @@ export class Transport {
     this.guard(() => this.maybeRekey());
   }
 
+  /** The server host key blob of the first exchange (client: as verified; server: ours). */
+  get hostKey(): Uint8Array | null {
+    return this.hostKeyBlob;
+  }
+
   get isClosed(): boolean {
     return this.phase === 'closed';
   }

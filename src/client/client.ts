@@ -1,0 +1,302 @@
+// `connect()` and the Client: run commands, open shells and subsystems,
+// forward ports — each handle a Node stream or a promise.
+import { connect as netConnect, type Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { DisconnectReason, HostKeyRejectedError, NacreError, TimeoutError } from '../errors.js';
+import { defaultAlgorithmLists } from '../algorithms/index.js';
+import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
+import type { ClientCredential } from '../core/auth/events.js';
+import type { SessionEvent } from '../core/session.js';
+import { NodeSession } from '../io/node/node-session.js';
+import type { Channel } from '../io/node/channel.js';
+import { nodeRandom } from '../io/node/transport-driver.js';
+import { fingerprintSha256, blobKeyType, type KeySigner } from '../keys/index.js';
+import { parseKnownHosts, checkKnownHost } from '../trust/index.js';
+import { OpenDirectTcpip, OpenDirectStreamlocal } from '../messages/channel-types.js';
+import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners, readKnownHosts } from './options.js';
+import { execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
+import { RemoteForwarder, type RemoteForward, type RemoteForwardOptions, forwardLocal, type LocalForward, type LocalForwardOptions } from './forward.js';
+
+export class AbortError extends NacreError {
+  constructor() {
+    super('the operation was aborted', DisconnectReason.BY_APPLICATION);
+  }
+}
+
+/** A connected, authenticated SSH client. Close it with `close()` or `await using`. */
+export class Client extends EventEmitter implements AsyncDisposable {
+  /** What the key exchange chose (updated after each rekey). */
+  algorithms: NegotiatedAlgorithms | null = null;
+  /** The server's host key as verified. */
+  hostKey: HostKeyInfo | null = null;
+  /** USERAUTH_BANNER messages, in order. */
+  readonly banners: string[] = [];
+  /** @internal */
+  readonly forwards: RemoteForwarder;
+
+  /** @internal */
+  constructor(readonly node: NodeSession) {
+    super();
+    this.forwards = new RemoteForwarder(this);
+  }
+
+  /** Runs a command and collects its output: `{ stdout, stderr, code, signal }`. */
+  exec(command: string, options: ExecOptions & { readonly encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult<string>>;
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return execCommand(this, command, options);
+  }
+
+  /** Starts a command with stdin/stdout/stderr streams and an `exit` promise. */
+  spawn(command: string, options: SpawnOptions = {}): Promise<RemoteProcess> {
+    return spawnProcess(this, command, options);
+  }
+
+  /** Starts the user's login shell (with a PTY unless `pty: false`). */
+  shell(options: ShellOptions = {}): Promise<RemoteProcess> {
+    return startShell(this, options);
+  }
+
+  /** Starts a subsystem (e.g. `sftp`) and returns its channel as a Duplex. */
+  async subsystem(name: string): Promise<Channel> {
+    const ch = await this.node.openChannel('session');
+    const { ReqSubsystem } = await import('../messages/channel-types.js');
+    if (!(await ch.request('subsystem', ReqSubsystem.encode({ name })))) {
+      ch.close();
+      throw new NacreError(`the server refused subsystem ${name}`, DisconnectReason.SERVICE_NOT_AVAILABLE);
+    }
+    return ch;
+  }
+
+  /** Opens a `direct-tcpip` channel: a TCP connection made by the server, as a Duplex. */
+  openDirectTcpip(options: { host: string; port: number; originatorAddress?: string; originatorPort?: number }): Promise<Channel> {
+    return this.node.openChannel(
+      'direct-tcpip',
+      OpenDirectTcpip.encode({
+        host: options.host,
+        port: options.port,
+        originatorAddress: options.originatorAddress ?? '127.0.0.1',
+        originatorPort: options.originatorPort ?? 0,
+      }),
+    );
+  }
+
+  /** Opens a connection to a Unix socket on the server (OpenSSH's streamlocal). */
+  openDirectStreamlocal(socketPath: string): Promise<Channel> {
+    return this.node.openChannel('direct-streamlocal@openssh.com', OpenDirectStreamlocal.encode({ socketPath, reserved: '', reservedPort: 0 }));
+  }
+
+  /** Asks the server to listen (`ssh -R`); incoming connections arrive as channels. */
+  forwardRemote(options: RemoteForwardOptions): Promise<RemoteForward> {
+    return this.forwards.listen(options);
+  }
+
+  /** Listens locally and tunnels each connection to `remoteHost:remotePort` (`ssh -L`). */
+  forwardLocal(options: LocalForwardOptions): Promise<LocalForward> {
+    return forwardLocal(this, options);
+  }
+
+  /** Asks the server to re-exchange keys now. */
+  rekey(): void {
+    this.node.session.transport.rekey();
+    this.node.run();
+  }
+
+  /** Resolves with the reason when the connection ends. */
+  get closed(): Promise<NacreError> {
+    return this.node.closed;
+  }
+
+  /** Disconnects; resolves once the connection is down. */
+  async close(): Promise<void> {
+    if (!this.node.error) this.node.disconnect(DisconnectReason.BY_APPLICATION, 'client closed the connection');
+    await this.node.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function credentials(options: ConnectOptions, signers: readonly KeySigner[]): ClientCredential[] {
+  const list: ClientCredential[] = [];
+  if (signers.length > 0) list.push({ method: 'publickey', keys: signers.map((s) => ({ publicBlob: s.publicBlob, keyType: s.keyType })) });
+  if (options.keyboardInteractive || options.password !== undefined) list.push({ method: 'keyboard-interactive' });
+  if (options.password !== undefined) list.push({ method: 'password', password: options.password });
+  return list;
+}
+
+/** Connects, verifies the host key, authenticates; resolves with a ready Client. */
+export async function connect(options: ConnectOptions): Promise<Client> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 22;
+  const username = options.username ?? defaultUsername();
+  const signers = loadSigners(options.privateKey, options.passphrase);
+  if (options.signal?.aborted) throw new AbortError();
+  const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
+  const known = options.verifyHostKey ? null : readKnownHosts(options.knownHosts);
+  const knownEntries = known ? parseKnownHosts(known.text).entries : null;
+
+  return new Promise<Client>((resolve, reject) => {
+    let ready = false;
+    let client: Client | null = null;
+    const fail = (err: Error) => {
+      if (ready) return;
+      ready = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      reject(err);
+      if (client && !client.node.error) client.node.disconnect(DisconnectReason.BY_APPLICATION, err.message);
+      socket.destroy();
+    };
+    const onAbort = () => fail(new AbortError());
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const readyTimeout = options.readyTimeout ?? 60_000;
+    const timer = setTimeout(() => fail(new TimeoutError('key exchange and authentication', readyTimeout)), readyTimeout);
+
+    const onEvent = async (e: SessionEvent, node: NodeSession): Promise<void> => {
+      const c = client!;
+      switch (e.type) {
+        case 'host-key': {
+          const info: HostKeyInfo = {
+            host,
+            port,
+            key: e.hostKey,
+            keyType: blobKeyType(e.hostKey),
+            fingerprint: fingerprintSha256(e.hostKey),
+            algorithm: e.algorithm,
+            knownHosts: knownEntries ? checkKnownHost(knownEntries, host, port, e.hostKey).status : 'not-checked',
+          };
+          let ok: boolean;
+          try {
+            ok = options.verifyHostKey
+              ? await options.verifyHostKey(info)
+              : info.knownHosts === 'match' || (info.knownHosts !== 'mismatch' && info.knownHosts !== 'revoked' && options.acceptUnknownHostKey === true);
+          } catch {
+            ok = false;
+          }
+          if (ok) c.hostKey = info;
+          else {
+            const why = info.knownHosts === 'mismatch' ? 'does not match known_hosts (possible man-in-the-middle)' : info.knownHosts === 'revoked' ? 'is revoked in known_hosts' : 'is not trusted (not in known_hosts; pass verifyHostKey or acceptUnknownHostKey)';
+            fail(new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint));
+            return;
+          }
+          node.session.answerHostKey(true, info.fingerprint);
+          node.run();
+          return;
+        }
+        case 'keys-exchanged':
+          c.algorithms = e.algorithms;
+          c.emit('rekey', e.algorithms);
+          return;
+        case 'auth-banner':
+          c.banners.push(e.message);
+          options.onBanner?.(e.message);
+          c.emit('banner', e.message);
+          return;
+        case 'auth-sign': {
+          const signer = signers.find((s) => Buffer.from(s.publicBlob).equals(Buffer.from(e.publicKey)));
+          let sig: Uint8Array | null = null;
+          try {
+            sig = signer ? signer.sign(e.algorithm, e.data) : null;
+          } catch {
+            sig = null;
+          }
+          node.session.answerSign(e.id, sig);
+          node.run();
+          return;
+        }
+        case 'auth-prompt': {
+          let answers: readonly string[] | null = null;
+          try {
+            if (options.keyboardInteractive) answers = await options.keyboardInteractive(e);
+            else if (options.password !== undefined && e.prompts.length === 1 && !e.prompts[0]!.echo) answers = [options.password];
+            else if (e.prompts.length === 0) answers = [];
+          } catch {
+            answers = null;
+          }
+          node.session.answerPrompt(e.id, answers);
+          node.run();
+          return;
+        }
+        case 'auth-password-change': {
+          let next: string | null = null;
+          try {
+            next = options.changePassword ? await options.changePassword(e.prompt) : null;
+          } catch {
+            next = null;
+          }
+          node.session.answerPasswordChange(e.id, next);
+          node.run();
+          return;
+        }
+        case 'auth-success':
+          if (!ready) {
+            ready = true;
+            clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
+            resolve(c);
+          }
+          return;
+        case 'channel-open-request':
+          c.forwards.onChannelOpen(e.channel, e.channelType, e.data);
+          return;
+        case 'global-request':
+          if (e.wantReply) node.answerGlobalRequest(e.id, false);
+          return;
+        case 'disconnected':
+          fail(e.error);
+          c.emit('close', e.error);
+          return;
+        default:
+          return;
+      }
+    };
+
+    const node = new NodeSession(
+      socket,
+      {
+        role: 'client',
+        random: nodeRandom,
+        now: Date.now(),
+        algorithms: defaultAlgorithmLists(options.algorithms),
+        auth: { username, credentials: credentials(options, signers) },
+        keepalive: options.keepalive === false ? { intervalMs: 0, countMax: 3 } : (options.keepalive ?? { intervalMs: 15_000, countMax: 3 }),
+        ...(options.rekey ? { rekey: options.rekey } : {}),
+      },
+      (e, n) => {
+        onEvent(e, n).catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
+      },
+    );
+    client = new Client(node);
+    node.run();
+  });
+}
+
+function openSocket(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = netConnect({ host, port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TimeoutError(`TCP connect to ${host}:${port}`, timeoutMs));
+    }, timeoutMs);
+    const onAbort = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new AbortError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      reject(new NacreError(`cannot connect to ${host}:${port}: ${err.message}`, DisconnectReason.CONNECTION_LOST, { cause: err }));
+    });
+  });
+}

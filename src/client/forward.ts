@@ -1,0 +1,166 @@
+// Port forwarding from the client side: remote (`ssh -R`) and local (`ssh -L`).
+import { createServer, type Server, type Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import { DisconnectReason, NacreError } from '../errors.js';
+import { GlobalCancelTcpipForward, GlobalTcpipForward, GlobalTcpipForwardReply, OpenForwardedTcpip } from '../messages/channel-types.js';
+import { OpenFailureReason } from '../messages/connection.js';
+import type { Channel } from '../io/node/channel.js';
+import type { Client } from './client.js';
+
+export interface ForwardedConnection {
+  readonly channel: Channel;
+  /** Where the server accepted the connection, and who connected. */
+  readonly connectedAddress: string;
+  readonly connectedPort: number;
+  readonly originatorAddress: string;
+  readonly originatorPort: number;
+}
+
+export interface RemoteForwardOptions {
+  /** Address the server binds; default `127.0.0.1` ("" or `0.0.0.0` mean all, if the server allows). */
+  readonly bindAddress?: string;
+  /** 0 lets the server choose. */
+  readonly bindPort?: number;
+  /** Called for each connection; without it, iterate the returned forward. */
+  readonly onConnection?: (conn: ForwardedConnection) => void;
+}
+
+export interface RemoteForward extends AsyncIterable<ForwardedConnection> {
+  readonly bindAddress: string;
+  /** The port the server bound. */
+  readonly port: number;
+  /** Cancels the forward on the server. */
+  close(): Promise<void>;
+}
+
+class Forward implements RemoteForward {
+  private readonly queue: ForwardedConnection[] = [];
+  private waiters: ((v: IteratorResult<ForwardedConnection>) => void)[] = [];
+  closed = false;
+
+  constructor(
+    private readonly client: Client,
+    readonly bindAddress: string,
+    readonly port: number,
+    private readonly onConnection?: (conn: ForwardedConnection) => void,
+  ) {}
+
+  deliver(conn: ForwardedConnection): void {
+    if (this.onConnection) return this.onConnection(conn);
+    const w = this.waiters.shift();
+    if (w) w({ value: conn, done: false });
+    else this.queue.push(conn);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.forwards.remove(this);
+    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    if (!this.client.node.error) {
+      await this.client.node.globalRequest('cancel-tcpip-forward', GlobalCancelTcpipForward.encode({ bindAddress: this.bindAddress, bindPort: this.port })).catch(() => undefined);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ForwardedConnection> {
+    return {
+      next: () => {
+        const c = this.queue.shift();
+        if (c) return Promise.resolve({ value: c, done: false });
+        if (this.closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((r) => this.waiters.push(r));
+      },
+      return: async () => {
+        await this.close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
+
+/** Tracks the client's remote forwards and routes `forwarded-tcpip` opens to them. */
+export class RemoteForwarder {
+  private readonly forwards = new Set<Forward>();
+  constructor(private readonly client: Client) {}
+
+  async listen(options: RemoteForwardOptions): Promise<RemoteForward> {
+    const bindAddress = options.bindAddress ?? '127.0.0.1';
+    const bindPort = options.bindPort ?? 0;
+    const reply = await this.client.node.globalRequest('tcpip-forward', GlobalTcpipForward.encode({ bindAddress, bindPort }));
+    if (!reply.success) throw new NacreError(`the server refused to listen on ${bindAddress}:${bindPort}`, DisconnectReason.BY_APPLICATION);
+    const port = bindPort === 0 ? GlobalTcpipForwardReply.decode(reply.data).boundPort : bindPort;
+    const f = new Forward(this.client, bindAddress, port, options.onConnection);
+    this.forwards.add(f);
+    return f;
+  }
+
+  remove(f: Forward): void {
+    this.forwards.delete(f);
+  }
+
+  /** Handles a channel the server opened towards us. */
+  onChannelOpen(id: number, type: string, data: Uint8Array): void {
+    const node = this.client.node;
+    if (type !== 'forwarded-tcpip') {
+      node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, `${type} channels are not accepted`);
+      return;
+    }
+    let info;
+    try {
+      info = OpenForwardedTcpip.decode(data);
+    } catch {
+      node.rejectChannel(id, OpenFailureReason.CONNECT_FAILED, 'malformed forwarded-tcpip request');
+      return;
+    }
+    const match = [...this.forwards].find((f) => f.port === info.connectedPort && (f.bindAddress === info.connectedAddress || true));
+    if (!match) {
+      node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'no such forward');
+      return;
+    }
+    const channel = node.acceptChannel(id, type);
+    match.deliver({ channel, ...info });
+  }
+}
+
+export interface LocalForwardOptions {
+  readonly localHost?: string;
+  /** 0 picks a free port. */
+  readonly localPort?: number;
+  readonly remoteHost: string;
+  readonly remotePort: number;
+}
+
+export interface LocalForward {
+  readonly localHost: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function forwardLocal(client: Client, options: LocalForwardOptions): Promise<LocalForward> {
+  const localHost = options.localHost ?? '127.0.0.1';
+  const sockets = new Set<Socket>();
+  // Half-open sockets let a client send EOF and still read the reply, as with ssh -L.
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    client
+      .openDirectTcpip({ host: options.remoteHost, port: options.remotePort, originatorAddress: socket.remoteAddress ?? '127.0.0.1', originatorPort: socket.remotePort ?? 0 })
+      .then((ch) => {
+        pipeline(socket, ch, () => undefined);
+        pipeline(ch, socket, () => undefined);
+      })
+      .catch(() => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.localPort ?? 0, localHost, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  const closeAll = () =>
+    new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    });
+  client.closed.then(closeAll, closeAll);
+  return { localHost, port, close: closeAll };
+}

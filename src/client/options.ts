@@ -1,0 +1,95 @@
+// Options of `connect()`, and turning them into what the core needs.
+import type { Duplex } from 'node:stream';
+import { readFileSync, existsSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { AlgorithmPreferences } from '../algorithms/index.js';
+import type { RekeyLimits } from '../core/kex/rekey.js';
+import type { KeySigner } from '../keys/index.js';
+import { signerFromPrivateKeyFile } from '../keys/index.js';
+
+export interface HostKeyInfo {
+  readonly host: string;
+  readonly port: number;
+  /** SSH public key blob. */
+  readonly key: Uint8Array;
+  readonly keyType: string;
+  /** `SHA256:...`, as OpenSSH prints it. */
+  readonly fingerprint: string;
+  /** The signature algorithm the key exchange used. */
+  readonly algorithm: string;
+  /** What the known_hosts file says, when one was consulted. */
+  readonly knownHosts: 'match' | 'mismatch' | 'revoked' | 'unknown' | 'not-checked';
+}
+
+export interface KeyboardInteractiveChallenge {
+  readonly name: string;
+  readonly instruction: string;
+  readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
+}
+
+export type PrivateKeyInput = string | Uint8Array | KeySigner;
+
+export interface ConnectOptions {
+  readonly host?: string;
+  /** Default 22. */
+  readonly port?: number;
+  /** Default: the local user name. */
+  readonly username?: string;
+  readonly password?: string;
+  /** Private key(s): file contents (OpenSSH, PEM, PKCS#8), or keys already loaded. */
+  readonly privateKey?: PrivateKeyInput | readonly PrivateKeyInput[];
+  /** Passphrase for encrypted private keys. */
+  readonly passphrase?: string;
+  /** Answers keyboard-interactive prompts; without it that method is not tried. */
+  readonly keyboardInteractive?: (challenge: KeyboardInteractiveChallenge) => readonly string[] | Promise<readonly string[]>;
+  /** Called when the server says the password expired; return the new one (or null to give up). */
+  readonly changePassword?: (prompt: string) => string | null | Promise<string | null>;
+  /**
+   * Decides whether to trust the server's host key. Without it, the key must be
+   * in `knownHosts` — unless `acceptUnknownHostKey` is set.
+   */
+  readonly verifyHostKey?: (info: HostKeyInfo) => boolean | Promise<boolean>;
+  /** known_hosts file to check; default `~/.ssh/known_hosts`; false to skip. */
+  readonly knownHosts?: string | false;
+  /** Trust a host key that known_hosts does not list (never one that contradicts it). */
+  readonly acceptUnknownHostKey?: boolean;
+  readonly algorithms?: AlgorithmPreferences;
+  /** Keepalive probes when the server is silent (ServerAliveInterval/CountMax); default 15 s × 3; false disables. */
+  readonly keepalive?: { readonly intervalMs: number; readonly countMax: number } | false;
+  /** TCP connect timeout, default 20 s. */
+  readonly connectTimeout?: number;
+  /** Time for key exchange and authentication together, default 60 s. */
+  readonly readyTimeout?: number;
+  readonly signal?: AbortSignal;
+  /** An already-open byte stream to run SSH over (jump hosts, custom transports). */
+  readonly sock?: Duplex;
+  readonly rekey?: Partial<RekeyLimits>;
+  /** Called with the server's USERAUTH_BANNER text. */
+  readonly onBanner?: (message: string) => void;
+}
+
+export function defaultUsername(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'root';
+  }
+}
+
+export function expandHome(path: string): string {
+  return path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
+}
+
+export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: string): KeySigner[] {
+  if (input === undefined) return [];
+  const list = Array.isArray(input) ? input : [input as PrivateKeyInput];
+  return list.map((k) => (typeof k === 'string' || k instanceof Uint8Array ? signerFromPrivateKeyFile(k, passphrase) : (k as KeySigner)));
+}
+
+export function readKnownHosts(option: string | false | undefined): { path: string; text: string } | null {
+  if (option === false) return null;
+  const path = expandHome(option ?? '~/.ssh/known_hosts');
+  if (!existsSync(path)) return option === undefined ? null : { path, text: '' };
+  return { path, text: readFileSync(path, 'utf8') };
+}

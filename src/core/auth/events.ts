@@ -1,0 +1,89 @@
+// Events and answers of the user-authentication layer (RFC 4252, 4256).
+
+// ---------------------------------------------------------------- client side
+
+/** A credential the client may try, in the client's preference order. */
+export type ClientCredential =
+  | { readonly method: 'none' }
+  | { readonly method: 'password'; readonly password: string }
+  /** Keys whose private halves sign through `auth-sign` events (agent or in-memory). */
+  | { readonly method: 'publickey'; readonly keys: readonly { readonly publicBlob: Uint8Array; readonly keyType: string }[] }
+  /** Prompts arrive as `auth-prompt` events. */
+  | { readonly method: 'keyboard-interactive'; readonly submethods?: string };
+
+export interface AuthClientOptions {
+  readonly username: string;
+  /** Service to authenticate for; default `ssh-connection`. */
+  readonly service?: string;
+  readonly credentials: readonly ClientCredential[];
+}
+
+export type AuthClientEvent =
+  | { readonly type: 'auth-banner'; readonly message: string }
+  /** Sign `data` with the key `publicKey` using `algorithm`; answer with `answerSign(id, signatureBlob | null)`. */
+  | { readonly type: 'auth-sign'; readonly id: number; readonly publicKey: Uint8Array; readonly algorithm: string; readonly data: Uint8Array }
+  /** keyboard-interactive prompts; answer with `answerPrompt(id, responses | null)`. */
+  | {
+      readonly type: 'auth-prompt';
+      readonly id: number;
+      readonly name: string;
+      readonly instruction: string;
+      readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
+    }
+  /** The server asks for a new password; answer with `answerPasswordChange(id, newPassword | null)`. */
+  | { readonly type: 'auth-password-change'; readonly id: number; readonly prompt: string }
+  /** One method's outcome, for progress reporting. */
+  | { readonly type: 'auth-progress'; readonly method: string; readonly result: 'failure' | 'partial'; readonly allowed: readonly string[] }
+  | { readonly type: 'auth-success'; readonly method: string };
+
+// ---------------------------------------------------------------- server side
+
+export type AuthServerMethod = 'publickey' | 'password' | 'keyboard-interactive';
+
+export interface AuthServerOptions {
+  /** Methods offered in USERAUTH_FAILURE, in order. Default: publickey, password, keyboard-interactive. */
+  readonly methods?: readonly AuthServerMethod[];
+  /** Failed attempts before disconnecting (OpenSSH MaxAuthTries); default 6. */
+  readonly maxAttempts?: number;
+  /** Time allowed to authenticate (LoginGraceTime); default 120 000 ms; 0 disables. */
+  readonly graceTimeMs?: number;
+  /**
+   * Every failure reply is held until at least this long after its request
+   * arrived, so known and unknown users answer alike; default 100 ms.
+   */
+  readonly failureDelayMs?: number;
+  /** Sent as USERAUTH_BANNER before the first reply. */
+  readonly banner?: string;
+}
+
+/** One authentication attempt for the application to judge; answer with `answerAuth(id, ...)`. */
+export type AuthRequest =
+  | { readonly method: 'none' }
+  | { readonly method: 'password'; readonly password: string; readonly newPassword?: string }
+  /**
+   * `verified: false` is a query ("would you accept this key?", no signature yet);
+   * `verified: true` means the signature over the session was checked by Nacre.
+   */
+  | { readonly method: 'publickey'; readonly algorithm: string; readonly publicKey: Uint8Array; readonly verified: boolean; readonly hostbound: boolean }
+  /** First round: `responses` is undefined; later rounds carry the answers to the last prompts. */
+  | { readonly method: 'keyboard-interactive'; readonly submethods: string; readonly responses?: readonly string[] };
+
+export type AuthServerEvent =
+  | ({ readonly type: 'auth-request'; readonly id: number; readonly username: string } & AuthRequest)
+  | { readonly type: 'auth-success'; readonly username: string; readonly method: string };
+
+/** The application's answer to an `auth-request`. */
+export type AuthAnswer =
+  | { readonly result: 'success' }
+  /** Accepted, but more methods are required (RFC 4252 partial success); `methods` lists what may continue. */
+  | { readonly result: 'partial'; readonly methods: readonly AuthServerMethod[] }
+  | { readonly result: 'failure' }
+  /** password: the password expired; ask for a new one (USERAUTH_PASSWD_CHANGEREQ). */
+  | { readonly result: 'change-password'; readonly prompt: string }
+  /** keyboard-interactive: send these prompts (USERAUTH_INFO_REQUEST). */
+  | {
+      readonly result: 'prompt';
+      readonly name?: string;
+      readonly instruction?: string;
+      readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
+    };

@@ -1,0 +1,372 @@
+// The server side of user authentication (RFC 4252, RFC 4256, OpenSSH's
+// publickey-hostbound). A sans-I/O machine: the session feeds it messages
+// 50..79, the application's answers and the time; it asks the application
+// about each attempt and sends the replies.
+//
+// Requests are handled one at a time in arrival order (clients pipeline):
+// a request waits while the application is deciding on the one before it or
+// while that one's failure reply is being held back.
+//
+// Errors: malformed or unexpected client messages make `handle()` throw a
+// ProtocolError; limits (attempts, grace time) end the connection through
+// `io.fail`. Answers that do not fit the request throw RangeError to the
+// application, which is a programming error, not a peer's.
+import { DisconnectReason, ProtocolError, TimeoutError } from '../../errors.js';
+import { findHostKeyAlgorithm } from '../../algorithms/hostkey.js';
+import { parsePublicKey } from '../../keys/blob.js';
+import type { LayerIo } from '../layer.js';
+import type { AuthAnswer, AuthRequest, AuthServerEvent, AuthServerMethod, AuthServerOptions } from './events.js';
+import { MSG_USERAUTH, UserauthBanner, UserauthFailure, UserauthPasswdChangereq, UserauthPkOk, UserauthSuccess } from '../../messages/userauth.js';
+import { constantTimeEqual } from '../../wire/bytes.js';
+import { MAX_PROMPTS, SSH_CONNECTION, decodeInfoResponse, encodeInfoRequest, signedData } from './codec.js';
+import { parseRequest, type ParsedRequest, type RequestBody } from './server-request.js';
+
+/** User signature algorithms accepted by default: everything but SHA-1 `ssh-rsa`. */
+export const DEFAULT_ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze([
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+]);
+
+/** AuthServerOptions plus the server's signature policy. */
+export interface AuthServerConfig extends AuthServerOptions {
+  /**
+   * Signature algorithms a user key may sign with (OpenSSH
+   * PubkeyAcceptedAlgorithms); default DEFAULT_ACCEPTED_ALGORITHMS. The
+   * session should announce the same list as `server-sig-algs`.
+   */
+  readonly acceptedAlgorithms?: readonly string[];
+}
+
+const DEFAULT_METHODS: readonly AuthServerMethod[] = ['publickey', 'password', 'keyboard-interactive'];
+/** sshd gives up after 1024 requests of any outcome; accepted key queries and prompt rounds are not otherwise limited. */
+const MAX_REQUESTS = 1024;
+/** Pipelined requests held while the application decides; real clients send a handful. */
+const MAX_QUEUED = 64;
+
+type Work =
+  | { readonly kind: 'request'; readonly arrivedAt: number; readonly request: ParsedRequest }
+  | { readonly kind: 'info-response'; readonly arrivedAt: number; readonly submethods: string; readonly responses: string[] };
+
+/** What the application is being asked about. */
+interface Pending {
+  readonly id: number;
+  readonly arrivedAt: number;
+  /** Method name reported in events and used to validate the answer. */
+  readonly method: AuthRequest['method'];
+  readonly query: boolean;
+  readonly submethods: string;
+  readonly publicKey?: { readonly algorithm: string; readonly blob: Uint8Array };
+}
+
+export class AuthServer {
+  private readonly methods: readonly AuthServerMethod[];
+  private readonly maxAttempts: number;
+  private readonly graceDeadline: number | null;
+  private readonly graceTimeMs: number;
+  private readonly failureDelayMs: number;
+  private readonly banner: string | undefined;
+  private readonly accepted: ReadonlySet<string>;
+
+  /** Methods that can continue: the configured ones, or the last partial success's list. */
+  private allowed: readonly string[];
+  private partialSeen = false;
+  private user: string | null = null;
+  private service: string | null = null;
+  private bannerSent = false;
+  private requests = 0;
+  private processed = 0;
+  private failures = 0;
+  private nextId = 1;
+  private readonly queue: Work[] = [];
+  private pending: Pending | null = null;
+  /** A failure reply (or the disconnect that replaces it) held until `at`. */
+  private heldReply: { readonly at: number; readonly disconnect: boolean } | null = null;
+  /** Set between an INFO_REQUEST and its INFO_RESPONSE. */
+  private promptContext: { readonly submethods: string; readonly count: number } | null = null;
+  private success = false;
+  private closed = false;
+
+  constructor(
+    private readonly io: LayerIo<AuthServerEvent>,
+    options: AuthServerConfig,
+    startTime: number,
+  ) {
+    this.methods = options.methods ?? DEFAULT_METHODS;
+    this.allowed = this.methods;
+    this.maxAttempts = options.maxAttempts ?? 6;
+    this.graceTimeMs = options.graceTimeMs ?? 120_000;
+    this.graceDeadline = this.graceTimeMs > 0 ? startTime + this.graceTimeMs : null;
+    this.failureDelayMs = options.failureDelayMs ?? 100;
+    this.banner = options.banner;
+    this.accepted = new Set(options.acceptedAlgorithms ?? DEFAULT_ACCEPTED_ALGORITHMS);
+  }
+
+  get authenticated(): boolean {
+    return this.success;
+  }
+
+  /** The user name of the first request; a client may not change it. */
+  get username(): string | null {
+    return this.user;
+  }
+
+  /** Feeds one userauth message (numbers 50..79). Throws ProtocolError on malformed or unexpected input. */
+  handle(payload: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.dispatch(payload);
+    } catch (e) {
+      // the session ends the connection on a thrown error; nothing more is accepted meanwhile
+      this.closed = true;
+      throw e;
+    }
+  }
+
+  private dispatch(payload: Uint8Array): void {
+    if (payload.length === 0) throw new ProtocolError('empty userauth message');
+    const type = payload[0]!;
+    if (type !== MSG_USERAUTH.REQUEST && type !== MSG_USERAUTH.INFO_RESPONSE) {
+      throw new ProtocolError(`unexpected userauth message ${type} on the server`);
+    }
+    // RFC 4252 §5.1: requests after success SHOULD be ignored
+    if (this.success) return;
+    const now = this.io.now();
+    // a late timer must not let a request in after the grace time, nor keep a due reply waiting
+    if (this.checkGrace(now)) return;
+    this.releaseHeld(now);
+    if (type === MSG_USERAUTH.INFO_RESPONSE) {
+      const ctx = this.promptContext;
+      if (!ctx || this.busy || this.queue.length > 0) throw new ProtocolError('USERAUTH_INFO_RESPONSE without a pending USERAUTH_INFO_REQUEST');
+      const responses = decodeInfoResponse(payload, ctx.count);
+      this.promptContext = null;
+      this.enqueue({ kind: 'info-response', arrivedAt: now, submethods: ctx.submethods, responses });
+      return;
+    }
+    const request = parseRequest(payload);
+    if (this.user === null) {
+      this.user = request.username;
+      this.service = request.service;
+    } else if (request.username !== this.user || request.service !== this.service) {
+      // as sshd: partial successes and attempt counts belong to one user, so a switch is refused outright
+      throw new ProtocolError(`change of user or service not allowed: (${this.user}, ${this.service}) -> (${request.username}, ${request.service})`);
+    }
+    this.enqueue({ kind: 'request', arrivedAt: now, request });
+  }
+
+  /** The application's verdict on `auth-request` `id`. Unknown or stale ids are ignored. */
+  answerAuth(id: number, answer: AuthAnswer): void {
+    const p = this.pending;
+    if (this.closed || this.success || !p || p.id !== id) return;
+    checkAnswer(p, answer);
+    this.pending = null;
+    const now = this.io.now();
+    switch (answer.result) {
+      case 'success':
+        if (p.query) this.sendPkOk(p);
+        else this.succeed(p.method);
+        break;
+      case 'partial':
+        // for a query "acceptable as one of several factors" still means PK_OK
+        if (p.query) this.sendPkOk(p);
+        else {
+          this.allowed = [...answer.methods];
+          this.partialSeen = true;
+          this.io.send(UserauthFailure.encode({ methods: [...this.allowed], partialSuccess: true }));
+        }
+        break;
+      case 'failure':
+        this.fail(p.arrivedAt, p.method, now);
+        break;
+      case 'change-password':
+        this.io.send(UserauthPasswdChangereq.encode({ prompt: answer.prompt, language: '' }));
+        break;
+      case 'prompt':
+        this.promptContext = { submethods: p.submethods, count: answer.prompts.length };
+        this.io.send(encodeInfoRequest({ name: answer.name ?? '', instruction: answer.instruction ?? '', prompts: answer.prompts }));
+        break;
+    }
+    this.pump();
+  }
+
+  /** The next time `handleTimeout` must run: the grace time or a held failure reply. */
+  nextDeadline(): number | null {
+    if (this.closed || this.success) return null;
+    const times: number[] = [];
+    if (this.graceDeadline !== null) times.push(this.graceDeadline);
+    if (this.heldReply) times.push(this.heldReply.at);
+    return times.length > 0 ? Math.min(...times) : null;
+  }
+
+  handleTimeout(now: number): void {
+    if (this.closed || this.success) return;
+    if (this.checkGrace(now)) return;
+    this.releaseHeld(now);
+  }
+
+  // ------------------------------------------------------------ scheduling
+
+  private get busy(): boolean {
+    return this.pending !== null || this.heldReply !== null;
+  }
+
+  private enqueue(work: Work): void {
+    if (++this.requests > MAX_REQUESTS) {
+      throw new ProtocolError('too many authentication requests', DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE);
+    }
+    if (this.queue.length >= MAX_QUEUED) throw new ProtocolError('too many pipelined authentication requests');
+    if (!this.bannerSent) {
+      this.bannerSent = true;
+      if (this.banner !== undefined) this.io.send(UserauthBanner.encode({ message: this.banner, language: '' }));
+    }
+    this.queue.push(work);
+    this.pump();
+  }
+
+  /** Starts queued work while nothing is outstanding. The application may answer from inside `emit`, re-entering here. */
+  private pump(): void {
+    while (!this.closed && !this.success && !this.busy) {
+      const work = this.queue.shift();
+      if (!work) return;
+      this.processed++;
+      if (work.kind === 'info-response') {
+        this.ask(
+          { id: this.nextId++, arrivedAt: work.arrivedAt, method: 'keyboard-interactive', query: false, submethods: work.submethods },
+          { method: 'keyboard-interactive', submethods: work.submethods, responses: work.responses },
+        );
+      } else {
+        this.process(work.arrivedAt, work.request.body);
+      }
+    }
+  }
+
+  private process(arrivedAt: number, body: RequestBody): void {
+    // a new request abandons an unfinished keyboard-interactive exchange (RFC 4252 §5)
+    this.promptContext = null;
+    const now = this.io.now();
+    const family = body.method === 'other' ? body.name : body.method;
+    if (this.service !== SSH_CONNECTION) return this.fail(arrivedAt, family, now);
+    if (body.method === 'none') {
+      if (this.partialSeen) return this.fail(arrivedAt, 'none', now);
+      return this.ask({ id: this.nextId++, arrivedAt, method: 'none', query: false, submethods: '' }, { method: 'none' });
+    }
+    if (body.method === 'other' || !this.allowed.includes(body.method)) return this.fail(arrivedAt, family, now);
+    if (body.method === 'password') {
+      const req: AuthRequest =
+        body.newPassword !== undefined
+          ? { method: 'password', password: body.password, newPassword: body.newPassword }
+          : { method: 'password', password: body.password };
+      return this.ask({ id: this.nextId++, arrivedAt, method: 'password', query: false, submethods: '' }, req);
+    }
+    if (body.method === 'keyboard-interactive') {
+      return this.ask(
+        { id: this.nextId++, arrivedAt, method: 'keyboard-interactive', query: false, submethods: body.submethods },
+        { method: 'keyboard-interactive', submethods: body.submethods },
+      );
+    }
+    if (!this.keyAcceptable(body)) return this.fail(arrivedAt, 'publickey', now);
+    const sig = body.signature;
+    if (sig) {
+      const data = signedData(this.io.sessionId(), sig.head);
+      // a bad signature is refused here: the application only ever sees proven keys
+      if (!findHostKeyAlgorithm(body.algorithm)!.verify(body.publicKey, data, sig.blob)) return this.fail(arrivedAt, 'publickey', now);
+    }
+    return this.ask(
+      {
+        id: this.nextId++,
+        arrivedAt,
+        method: 'publickey',
+        query: !sig,
+        submethods: '',
+        publicKey: { algorithm: body.algorithm, blob: body.publicKey },
+      },
+      { method: 'publickey', algorithm: body.algorithm, publicKey: body.publicKey, verified: !!sig, hostbound: body.hostbound },
+    );
+  }
+
+  /** Policy checks that need no signature: algorithm allowed, key parses and matches it, host key bound correctly. */
+  private keyAcceptable(body: Extract<RequestBody, { method: 'publickey' }>): boolean {
+    if (!this.accepted.has(body.algorithm)) return false;
+    const algorithm = findHostKeyAlgorithm(body.algorithm);
+    if (!algorithm) return false;
+    try {
+      if (parsePublicKey(body.publicKey).type !== algorithm.keyType) return false;
+    } catch {
+      return false;
+    }
+    if (body.hostbound) {
+      if (!body.hostKey || !constantTimeEqual(body.hostKey, this.io.serverHostKey())) return false;
+    }
+    return true;
+  }
+
+  private ask(p: Pending, req: AuthRequest): void {
+    this.pending = p;
+    this.io.emit({ type: 'auth-request', id: p.id, username: this.user ?? '', ...req });
+  }
+
+  // ------------------------------------------------------------ replies
+
+  private sendPkOk(p: Pending): void {
+    const key = p.publicKey!;
+    this.io.send(UserauthPkOk.encode({ algorithm: key.algorithm, publicKey: key.blob }));
+  }
+
+  private succeed(method: string): void {
+    this.success = true;
+    this.queue.length = 0;
+    this.promptContext = null;
+    this.io.send(UserauthSuccess.encode({}));
+    this.io.setAuthenticated();
+    this.io.emit({ type: 'auth-success', username: this.user ?? '', method });
+  }
+
+  /**
+   * A refused attempt. Like sshd, the opening `none` probe is neither counted
+   * nor delayed (every client sends it, and it reveals nothing); every other
+   * failure is counted and held until `failureDelayMs` after its request
+   * arrived, so refusing an unknown user takes as long as a known one.
+   */
+  private fail(arrivedAt: number, method: string, now: number): void {
+    const isNone = method === 'none';
+    if (!(isNone && this.processed === 1)) this.failures++;
+    const at = isNone ? now : arrivedAt + this.failureDelayMs;
+    this.heldReply = { at, disconnect: this.failures >= this.maxAttempts };
+    this.releaseHeld(now);
+  }
+
+  private releaseHeld(now: number): void {
+    const held = this.heldReply;
+    if (!held || now < held.at) return;
+    this.heldReply = null;
+    if (held.disconnect) {
+      this.closed = true;
+      this.io.fail(new ProtocolError('too many authentication failures', DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE));
+      return;
+    }
+    this.io.send(UserauthFailure.encode({ methods: [...this.allowed], partialSuccess: false }));
+    this.pump();
+  }
+
+  private checkGrace(now: number): boolean {
+    if (this.graceDeadline === null || now < this.graceDeadline) return false;
+    this.closed = true;
+    this.io.fail(new TimeoutError('login grace time', this.graceTimeMs));
+    return true;
+  }
+}
+
+/** Which answers fit which request; anything else is the application's mistake. */
+function checkAnswer(p: Pending, answer: AuthAnswer): void {
+  const r = answer.result;
+  let ok = r === 'success' || r === 'failure' || r === 'partial';
+  if (r === 'change-password') ok = p.method === 'password';
+  if (r === 'prompt') {
+    ok = p.method === 'keyboard-interactive';
+    if (ok && answer.prompts.length > MAX_PROMPTS) throw new RangeError(`at most ${MAX_PROMPTS} prompts per round`);
+  }
+  if (!ok) throw new RangeError(`answer "${r}" does not fit a ${p.method}${p.query ? ' query' : ''} request`);
+}

@@ -1,0 +1,319 @@
+// The one object the I/O layer drives: transport, user authentication and the
+// connection layer of one SSH connection, client or server side. Like the
+// transport, it is sans-I/O: bytes and time in; bytes, events and a deadline out.
+import { DisconnectReason, NacreError, ProtocolError, TimeoutError } from '../errors.js';
+import type { Signer } from '../algorithms/types.js';
+import type { AlgorithmLists } from '../algorithms/index.js';
+import { Transport } from './transport/transport.js';
+import type { TransportEvent } from './transport/events.js';
+import type { RekeyLimits } from './kex/rekey.js';
+import type { LayerIo } from './layer.js';
+import { AuthClient } from './auth/client.js';
+import { AuthServer } from './auth/server.js';
+import type { AuthAnswer, AuthClientEvent, AuthClientOptions, AuthServerEvent, AuthServerOptions } from './auth/events.js';
+import { Connection } from './connection/connection.js';
+import type { ConnectionEvent, ConnectionOptions } from './connection/events.js';
+import { Unimplemented } from '../messages/transport.js';
+import type { RandomSource } from '../algorithms/types.js';
+
+/** Every event a session reports; transport `message` events are consumed inside. */
+export type SessionEvent = Exclude<TransportEvent, { type: 'message' }> | AuthClientEvent | AuthServerEvent | ConnectionEvent;
+
+export interface KeepaliveOptions {
+  /** Idle time before a keepalive probe; 0 disables. */
+  readonly intervalMs: number;
+  /** Unanswered probes before the peer is declared gone (ServerAliveCountMax). */
+  readonly countMax: number;
+}
+
+interface CommonOptions {
+  readonly random: RandomSource;
+  readonly now: number;
+  readonly algorithms: AlgorithmLists;
+  readonly software?: string;
+  readonly rekey?: Partial<RekeyLimits>;
+  readonly connection?: ConnectionOptions;
+  readonly keepalive?: KeepaliveOptions;
+}
+
+export interface ClientSessionOptions extends CommonOptions {
+  readonly role: 'client';
+  readonly auth: AuthClientOptions;
+  readonly guessFirstKex?: boolean;
+}
+
+export interface ServerSessionOptions extends CommonOptions {
+  readonly role: 'server';
+  readonly hostKeys: readonly Signer[];
+  readonly auth?: AuthServerOptions;
+  readonly serverSigAlgs?: readonly string[];
+}
+
+export type SessionOptions = ClientSessionOptions | ServerSessionOptions;
+
+const NO_KEEPALIVE: KeepaliveOptions = { intervalMs: 0, countMax: 3 };
+
+export class Session {
+  readonly role: 'client' | 'server';
+  readonly transport: Transport;
+  readonly connection: Connection;
+  private readonly authClient: AuthClient | null = null;
+  private readonly authServer: AuthServer | null = null;
+  private readonly events: SessionEvent[] = [];
+  private now: number;
+  private authenticated = false;
+  private serviceAccepted = false;
+  private noMoreSessions = false;
+  // keepalive
+  private readonly keepalive: KeepaliveOptions;
+  private lastHeard: number;
+  private missedProbes = 0;
+  private probeIds = new Set<number>();
+
+  constructor(options: SessionOptions) {
+    this.role = options.role;
+    this.now = options.now;
+    this.lastHeard = options.now;
+    this.keepalive = options.keepalive ?? NO_KEEPALIVE;
+    this.transport = new Transport({
+      role: options.role,
+      random: options.random,
+      now: options.now,
+      algorithms: options.algorithms,
+      ...(options.software ? { software: options.software } : {}),
+      ...(options.rekey ? { rekey: options.rekey } : {}),
+      ...(options.role === 'server' ? { hostKeys: options.hostKeys } : {}),
+      ...(options.role === 'server' && options.serverSigAlgs ? { serverSigAlgs: options.serverSigAlgs } : {}),
+      ...(options.role === 'client' && options.guessFirstKex ? { guessFirstKex: true } : {}),
+    });
+    const io = <E extends SessionEvent>(): LayerIo<E> => ({
+      send: (p) => this.transport.send(p),
+      emit: (e) => this.onLayerEvent(e),
+      fail: (err) => this.fail(err),
+      now: () => this.now,
+      random: options.random,
+      sessionId: () => this.transport.sessionId ?? new Uint8Array(0),
+      serverHostKey: () => this.transport.hostKey ?? new Uint8Array(0),
+      peerExtensions: () => this.transport.peerExtensions,
+      setAuthenticated: () => this.markAuthenticated(),
+    });
+    if (options.role === 'client') this.authClient = new AuthClient(io<AuthClientEvent>(), options.auth);
+    else this.authServer = new AuthServer(io<AuthServerEvent>(), options.auth ?? {}, options.now);
+    this.connection = new Connection(io<ConnectionEvent>(), options.connection ?? {});
+  }
+
+  // ------------------------------------------------------------------ I/O surface
+
+  receive(bytes: Uint8Array, now?: number): void {
+    if (now !== undefined) this.now = now;
+    this.lastHeard = this.now;
+    this.missedProbes = 0;
+    this.transport.receive(bytes);
+    this.drainTransport();
+  }
+
+  pollTransmit(): Uint8Array | null {
+    return this.transport.pollTransmit();
+  }
+
+  pollEvent(): SessionEvent | null {
+    this.drainTransport();
+    return this.events.shift() ?? null;
+  }
+
+  nextDeadline(): number | null {
+    if (this.transport.isClosed) return null;
+    const candidates = [this.transport.nextDeadline(), this.authServer?.nextDeadline() ?? null, this.keepaliveDeadline()];
+    let min: number | null = null;
+    for (const c of candidates) if (c !== null && (min === null || c < min)) min = c;
+    return min;
+  }
+
+  handleTimeout(now: number): void {
+    this.now = now;
+    if (this.transport.isClosed) return;
+    this.guard(() => {
+      this.transport.handleTimeout(now);
+      this.authServer?.handleTimeout(now);
+      this.checkKeepalive();
+    });
+    this.drainTransport();
+  }
+
+  get isClosed(): boolean {
+    return this.transport.isClosed;
+  }
+
+  /** The byte stream ended without a DISCONNECT. */
+  connectionLost(description?: string): void {
+    this.transport.connectionLost(description);
+    this.drainTransport();
+  }
+
+  get isAuthenticated(): boolean {
+    return this.authenticated;
+  }
+
+  // ------------------------------------------------------------------ answers
+
+  answerHostKey(accepted: boolean, fingerprint?: string): void {
+    this.transport.answerHostKey(accepted, fingerprint);
+    this.drainTransport();
+  }
+
+  answerSign(id: number, signature: Uint8Array | null): void {
+    this.guard(() => this.requireClient().answerSign(id, signature));
+  }
+
+  answerPrompt(id: number, responses: readonly string[] | null): void {
+    this.guard(() => this.requireClient().answerPrompt(id, responses));
+  }
+
+  answerPasswordChange(id: number, newPassword: string | null): void {
+    this.guard(() => this.requireClient().answerPasswordChange(id, newPassword));
+  }
+
+  answerAuth(id: number, answer: AuthAnswer): void {
+    this.guard(() => this.requireServer().answerAuth(id, answer));
+  }
+
+  disconnect(reason: number = DisconnectReason.BY_APPLICATION, description = 'closed by application'): void {
+    this.transport.disconnect(reason as never, description);
+    this.drainTransport();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private requireClient(): AuthClient {
+    if (!this.authClient) throw new ProtocolError('client-side answer on a server session');
+    return this.authClient;
+  }
+
+  private requireServer(): AuthServer {
+    if (!this.authServer) throw new ProtocolError('server-side answer on a client session');
+    return this.authServer;
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
+    this.drainTransport();
+  }
+
+  private fail(e: unknown): void {
+    if (this.transport.isClosed) return;
+    const err = e instanceof NacreError ? e : new ProtocolError(`internal error: ${(e as Error)?.message ?? String(e)}`, DisconnectReason.PROTOCOL_ERROR, { cause: e });
+    this.transport.disconnect(err.reason, err.message);
+    // The transport reports a DisconnectError; replace it with the real cause.
+    for (let ev = this.transport.pollEvent(); ev; ev = this.transport.pollEvent()) {
+      if (ev.type === 'disconnected') this.events.push({ type: 'disconnected', error: err, fromPeer: false });
+      else this.onTransportEvent(ev);
+    }
+  }
+
+  private markAuthenticated(): void {
+    this.authenticated = true;
+    this.transport.setAuthenticated();
+  }
+
+  private drainTransport(): void {
+    for (let ev = this.transport.pollEvent(); ev; ev = this.transport.pollEvent()) {
+      try {
+        this.onTransportEvent(ev);
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+  }
+
+  private onTransportEvent(ev: TransportEvent): void {
+    switch (ev.type) {
+      case 'keys-exchanged':
+        if (ev.initial && this.role === 'client') this.transport.requestService('ssh-userauth');
+        this.events.push(ev);
+        return;
+      case 'service-accept':
+        if (this.role === 'client' && ev.service === 'ssh-userauth' && !this.serviceAccepted) {
+          this.serviceAccepted = true;
+          this.authClient!.start();
+          return;
+        }
+        throw new ProtocolError(`unexpected SERVICE_ACCEPT for ${ev.service}`);
+      case 'service-request':
+        if (ev.service === 'ssh-userauth' && !this.serviceAccepted) {
+          this.serviceAccepted = true;
+          this.transport.acceptService(ev.service);
+          return;
+        }
+        this.fail(new ProtocolError(`service ${ev.service} is not available`, DisconnectReason.SERVICE_NOT_AVAILABLE));
+        return;
+      case 'message':
+        this.onMessage(ev.payload, ev.seq);
+        return;
+      default:
+        this.events.push(ev);
+    }
+  }
+
+  private onMessage(payload: Uint8Array, seq: number): void {
+    const type = payload[0]!;
+    if (type >= 50 && type <= 79) {
+      if (!this.serviceAccepted) throw new ProtocolError(`authentication message ${type} before the ssh-userauth service`);
+      if (this.authClient) this.authClient.handle(payload);
+      else this.authServer!.handle(payload);
+      return;
+    }
+    if (type >= 80 && type <= 127) {
+      if (!this.authenticated) throw new ProtocolError(`connection message ${type} before authentication`);
+      this.connection.handle(payload);
+      return;
+    }
+    // Reserved and local-extension numbers: tell the peer we do not know them.
+    this.transport.send(Unimplemented.encode({ sequence: seq }));
+  }
+
+  private onLayerEvent(e: SessionEvent): void {
+    // Requests the session answers itself, as OpenSSH does.
+    if (e.type === 'global-request') {
+      if (e.name === 'keepalive@openssh.com') {
+        if (e.wantReply) this.connection.answerGlobalRequest(e.id, false);
+        return;
+      }
+      if (e.name === 'no-more-sessions@openssh.com') {
+        this.noMoreSessions = true;
+        if (e.wantReply) this.connection.answerGlobalRequest(e.id, true);
+        return;
+      }
+    }
+    if (e.type === 'global-reply' && this.probeIds.delete(e.id)) return;
+    if (e.type === 'channel-request' && e.requestType === 'keepalive@openssh.com') {
+      if (e.wantReply) this.connection.answerChannelRequest(e.channel, false);
+      return;
+    }
+    if (e.type === 'channel-open-request' && e.channelType === 'session' && this.noMoreSessions && this.role === 'server') {
+      this.connection.rejectChannel(e.channel, 1, 'no more sessions');
+      return;
+    }
+    this.events.push(e);
+  }
+
+  // ------------------------------------------------------------------ keepalive
+
+  private keepaliveDeadline(): number | null {
+    if (this.keepalive.intervalMs <= 0 || !this.authenticated) return null;
+    return this.lastHeard + this.keepalive.intervalMs * (this.missedProbes + 1);
+  }
+
+  private checkKeepalive(): void {
+    const deadline = this.keepaliveDeadline();
+    if (deadline === null || this.now < deadline) return;
+    if (this.missedProbes >= this.keepalive.countMax) {
+      throw new TimeoutError('keepalive (peer stopped answering)', this.keepalive.intervalMs * (this.missedProbes + 1));
+    }
+    this.missedProbes++;
+    this.probeIds.add(this.connection.globalRequest('keepalive@openssh.com', true));
+  }
+}

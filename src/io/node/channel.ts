@@ -1,0 +1,201 @@
+// An SSH channel as a Node Duplex: writes respect the peer's window and the
+// socket's backpressure; reads re-open our window only as the consumer reads,
+// so a slow reader slows the peer instead of filling memory.
+import { Duplex, Readable } from 'node:stream';
+import type { Connection } from '../../core/connection/connection.js';
+import type { ConnectionEvent } from '../../core/connection/events.js';
+import { ReqExitSignal, ReqExitStatus } from '../../messages/channel-types.js';
+
+/** What a channel needs from the connection it belongs to. */
+export interface ChannelHost {
+  readonly connection: Connection;
+  /** Flushes the session's output to the socket. */
+  run(): void;
+  readonly needsDrain: boolean;
+  onDrain(fn: () => void): void;
+}
+
+export type ExitInfo = { readonly code: number | null; readonly signal: string | null; readonly coreDumped?: boolean; readonly message?: string };
+
+type ChannelEvent = Extract<ConnectionEvent, { channel: number }>;
+
+export class Channel extends Duplex {
+  /** Extended data of type 1 (stderr). */
+  readonly stderr: Readable;
+  /** Resolves when the peer sends exit-status or exit-signal, or with nulls when the channel closes without. */
+  readonly exit: Promise<ExitInfo>;
+  private resolveExit!: (e: ExitInfo) => void;
+  private exitInfo: ExitInfo | null = null;
+  private unconsumed = 0;
+  private stderrUnconsumed = 0;
+  private writeWaiter: (() => void) | null = null;
+  private channelClosed = false;
+  private readonly requestWaiters: ((ok: boolean) => void)[] = [];
+  /** Incoming channel requests the owner handles (server sessions); default: refuse. */
+  onRequest: (type: string, wantReply: boolean, data: Uint8Array) => void = (_type, wantReply) => {
+    if (wantReply) this.answerRequest(false);
+  };
+
+  constructor(
+    private readonly host: ChannelHost,
+    readonly id: number,
+    readonly channelType: string,
+  ) {
+    // No autoDestroy: our EOF plus the peer's EOF is not the end of a channel;
+    // exit-status and CLOSE may still follow. The channel's CLOSE ends it.
+    super({ allowHalfOpen: true, highWaterMark: 64 * 1024, autoDestroy: false });
+    this.stderr = new Readable({
+      highWaterMark: 64 * 1024,
+      read: () => this.release('stderr'),
+    });
+    this.exit = new Promise((r) => (this.resolveExit = r));
+    this.exit.catch(() => undefined);
+  }
+
+  /** Dispatch target for connection events about this channel. */
+  handleEvent(e: ChannelEvent): void {
+    switch (e.type) {
+      case 'channel-data':
+        if (e.dataType === 1) {
+          this.stderrUnconsumed += e.data.length;
+          if (this.stderr.push(Buffer.from(e.data))) this.release('stderr');
+        } else if (e.dataType === undefined) {
+          this.unconsumed += e.data.length;
+          if (this.push(Buffer.from(e.data))) this.release('stdout');
+        } else {
+          // Other extended data types are discarded but still count against the window.
+          this.host.connection.consumed(this.id, e.data.length);
+        }
+        return;
+      case 'channel-writable': {
+        const w = this.writeWaiter;
+        this.writeWaiter = null;
+        w?.();
+        return;
+      }
+      case 'channel-eof':
+        this.push(null);
+        this.stderr.push(null);
+        return;
+      case 'channel-close':
+        this.channelClosed = true;
+        this.push(null);
+        this.stderr.push(null);
+        this.resolveExit(this.exitInfo ?? { code: null, signal: null });
+        for (const w of this.requestWaiters.splice(0)) w(false);
+        { const w = this.writeWaiter; this.writeWaiter = null; w?.(); }
+        // Let buffered output be read; the Duplex closes itself once both sides end.
+        if (!this.writableEnded) this.end();
+        // 'close' waits for the reader; this says at once that the SSH channel is gone.
+        this.emit('channel-close');
+        return;
+      case 'channel-request':
+        if (e.requestType === 'exit-status') {
+          this.exitInfo = { code: ReqExitStatus.decode(e.data).status, signal: null };
+          this.emit('exit', this.exitInfo.code, null);
+          if (e.wantReply) this.answerRequest(true);
+          return;
+        }
+        if (e.requestType === 'exit-signal') {
+          const s = ReqExitSignal.decode(e.data);
+          this.exitInfo = { code: null, signal: s.signal, coreDumped: s.coreDumped, message: s.message };
+          this.emit('exit', null, s.signal);
+          if (e.wantReply) this.answerRequest(true);
+          return;
+        }
+        this.onRequest(e.requestType, e.wantReply, e.data);
+        return;
+      case 'channel-request-reply':
+        this.requestWaiters.shift()?.(e.success);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Sends a channel request; resolves with the peer's answer (true when no reply is wanted). */
+  request(type: string, data: Uint8Array, wantReply = true): Promise<boolean> {
+    if (this.channelClosed) return Promise.resolve(false);
+    this.host.connection.channelRequest(this.id, type, wantReply, data);
+    this.host.run();
+    if (!wantReply) return Promise.resolve(true);
+    return new Promise((resolve) => this.requestWaiters.push(resolve));
+  }
+
+  /** Answers the oldest incoming request that wanted a reply. */
+  answerRequest(ok: boolean): void {
+    if (this.channelClosed) return;
+    this.host.connection.answerChannelRequest(this.id, ok);
+    this.host.run();
+  }
+
+  /** Writes to stderr (extended data type 1); resolves when the peer's window took it all. */
+  writeStderr(data: Uint8Array): Promise<void> {
+    return this.send(data, 1);
+  }
+
+  override _read(): void {
+    this.release('stdout');
+  }
+
+  private release(which: 'stdout' | 'stderr'): void {
+    const n = which === 'stdout' ? this.unconsumed : this.stderrUnconsumed;
+    if (n === 0 || this.channelClosed) return;
+    if (which === 'stdout') this.unconsumed = 0;
+    else this.stderrUnconsumed = 0;
+    this.host.connection.consumed(this.id, n);
+    this.host.run();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.send(chunk).then(() => cb(), cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.send(Buffer.concat(chunks.map((c) => c.chunk))).then(() => cb(), cb);
+  }
+
+  private async send(data: Uint8Array, dataType?: number): Promise<void> {
+    let offset = 0;
+    while (offset < data.length) {
+      if (this.channelClosed) throw new Error(`channel ${this.id} is closed`);
+      const n = this.host.connection.write(this.id, data.subarray(offset), dataType);
+      offset += n;
+      this.host.run();
+      if (offset < data.length) {
+        await new Promise<void>((r) => (this.writeWaiter = r));
+      }
+    }
+    // Keep the socket's buffer bounded: wait for it to drain before taking more.
+    if (this.host.needsDrain) await new Promise<void>((r) => this.host.onDrain(r));
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (!this.channelClosed) {
+      this.host.connection.eof(this.id);
+      this.host.run();
+    }
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.channelClosed) {
+      this.channelClosed = true;
+      try {
+        this.host.connection.close(this.id);
+      } catch {
+        // already closing
+      }
+      this.host.run();
+    }
+    if (!this.stderr.destroyed) this.stderr.destroy();
+    this.resolveExit(this.exitInfo ?? { code: null, signal: null });
+    cb(err);
+  }
+
+  /** Sends EOF and CLOSE. */
+  close(): void {
+    this.end();
+    this.destroy();
+  }
+}

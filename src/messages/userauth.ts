@@ -1,0 +1,116 @@
+// User authentication messages (RFC 4252, RFC 4256, OpenSSH PROTOCOL). The
+// method-specific tail of USERAUTH_REQUEST is declared per method; decode the
+// common head first with `UserauthRequestHead`, then the tail by method name.
+import { message, f } from './schema.js';
+
+export const MSG_USERAUTH = {
+  REQUEST: 50,
+  FAILURE: 51,
+  SUCCESS: 52,
+  BANNER: 53,
+  PK_OK: 60,
+  PASSWD_CHANGEREQ: 60,
+  INFO_REQUEST: 60,
+  INFO_RESPONSE: 61,
+} as const;
+
+/** Head of every USERAUTH_REQUEST; `rest` holds the method-specific fields. */
+export const UserauthRequestHead = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+  rest: f.rest(),
+});
+
+export const UserauthNone = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+});
+
+export const UserauthPassword = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+  change: f.boolean(),
+  password: f.text(1024),
+});
+
+export const UserauthPasswordChange = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+  change: f.boolean(),
+  oldPassword: f.text(1024),
+  newPassword: f.text(1024),
+});
+
+/** publickey query (no signature) — RFC 4252 §7. */
+export const UserauthPublickeyQuery = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+  signed: f.boolean(),
+  algorithm: f.text(1024),
+  publicKey: f.bytes(16 * 1024),
+});
+
+/** publickey with signature. */
+export const UserauthPublickeySigned = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+  signed: f.boolean(),
+  algorithm: f.text(1024),
+  publicKey: f.bytes(16 * 1024),
+  signature: f.bytes(16 * 1024),
+});
+
+/** publickey-hostbound-v00@openssh.com: the server host key follows the user key. */
+export const UserauthHostboundQuery = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+  signed: f.boolean(),
+  algorithm: f.text(1024),
+  publicKey: f.bytes(16 * 1024),
+  hostKey: f.bytes(16 * 1024),
+});
+
+export const UserauthHostboundSigned = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+  signed: f.boolean(),
+  algorithm: f.text(1024),
+  publicKey: f.bytes(16 * 1024),
+  hostKey: f.bytes(16 * 1024),
+  signature: f.bytes(16 * 1024),
+});
+
+/** keyboard-interactive (RFC 4256 §3.1). */
+export const UserauthKeyboardInteractive = message(50, 'USERAUTH_REQUEST', {
+  username: f.text(1024),
+  service: f.text(1024),
+  method: f.text(1024),
+  language: f.text(1024),
+  submethods: f.text(1024),
+});
+
+export const UserauthFailure = message(51, 'USERAUTH_FAILURE', {
+  methods: f.nameList(),
+  partialSuccess: f.boolean(),
+});
+export const UserauthSuccess = message(52, 'USERAUTH_SUCCESS', {});
+export const UserauthBanner = message(53, 'USERAUTH_BANNER', { message: f.text(64 * 1024), language: f.text(1024) });
+export const UserauthPkOk = message(60, 'USERAUTH_PK_OK', { algorithm: f.text(1024), publicKey: f.bytes(16 * 1024) });
+export const UserauthPasswdChangereq = message(60, 'USERAUTH_PASSWD_CHANGEREQ', { prompt: f.text(64 * 1024), language: f.text(1024) });
+
+/** INFO_REQUEST's prompts are a counted list; `rest` is parsed by `parseInfoPrompts`. */
+export const UserauthInfoRequestHead = message(60, 'USERAUTH_INFO_REQUEST', {
+  name: f.text(64 * 1024),
+  instruction: f.text(64 * 1024),
+  language: f.text(1024),
+  rest: f.rest(),
+});
+export const UserauthInfoResponseHead = message(61, 'USERAUTH_INFO_RESPONSE', { rest: f.rest() });

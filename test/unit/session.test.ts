@@ -1,0 +1,208 @@
+// Whole sessions (transport + auth + connection) back to back in memory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SessionPair } from '../../src/testing/session-pair.js';
+import { FakeClock } from '../../src/testing/clock.js';
+import { seededRandom } from '../../src/testing/random.js';
+import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
+import type { ClientSessionOptions, ServerSessionOptions, SessionEvent } from '../../src/core/session.js';
+import type { ClientCredential } from '../../src/core/auth/events.js';
+import { ReqExec, ReqExitStatus } from '../../src/messages/channel-types.js';
+import { DisconnectReason } from '../../src/errors.js';
+import { generateHostKey } from '../../src/keys/index.js';
+
+const hostKey = generateHostKey('ssh-ed25519');
+const userKey = generateHostKey('ssh-ed25519');
+
+function makePair(opts: {
+  credentials?: ClientCredential[];
+  server?: Partial<ServerSessionOptions>;
+  client?: Partial<ClientSessionOptions>;
+  onEvent?: (side: 'client' | 'server', e: SessionEvent, pair: SessionPair) => void;
+} = {}): SessionPair {
+  const clock = new FakeClock();
+  const client: ClientSessionOptions = {
+    role: 'client',
+    random: seededRandom('c'),
+    now: clock.now,
+    algorithms: defaultAlgorithmLists({ kex: ['curve25519-sha256'] }),
+    auth: { username: 'alice', credentials: opts.credentials ?? [{ method: 'publickey', keys: [{ publicBlob: userKey.publicBlob, keyType: userKey.keyType }] }] },
+    ...opts.client,
+  };
+  const server: ServerSessionOptions = {
+    role: 'server',
+    random: seededRandom('s'),
+    now: clock.now,
+    algorithms: defaultAlgorithmLists(),
+    hostKeys: [hostKey],
+    auth: { failureDelayMs: 0 },
+    ...opts.server,
+  };
+  return new SessionPair(client, server, clock, (side, e, pair) => {
+    if (side === 'client' && e.type === 'host-key') pair.client.session.answerHostKey(true);
+    if (side === 'client' && e.type === 'auth-sign') pair.client.session.answerSign(e.id, userKey.sign(e.algorithm, e.data));
+    if (side === 'server' && e.type === 'auth-request') {
+      const ok = e.method === 'publickey' ? Buffer.from(e.publicKey).equals(Buffer.from(userKey.publicBlob)) : e.method === 'password' ? e.password === 'secret' : false;
+      pair.server.session.answerAuth(e.id, { result: ok ? 'success' : 'failure' });
+    }
+    opts.onEvent?.(side, e, pair);
+  });
+}
+
+const has = (events: readonly SessionEvent[], type: string) => events.some((e) => e.type === type);
+
+test('publickey login, then exec with output and exit-status', () => {
+  let serverChannel = -1;
+  const pair = makePair({
+    onEvent: (side, e, p) => {
+      if (side === 'server' && e.type === 'channel-open-request') {
+        serverChannel = e.channel;
+        p.server.session.connection.acceptChannel(e.channel);
+      }
+      if (side === 'server' && e.type === 'channel-request' && e.requestType === 'exec') {
+        assert.equal(ReqExec.decode(e.data).command, 'echo hi');
+        p.server.session.connection.answerChannelRequest(e.channel, true);
+        p.server.session.connection.write(e.channel, new TextEncoder().encode('hi\n'));
+        p.server.session.connection.channelRequest(e.channel, 'exit-status', false, ReqExitStatus.encode({ status: 0 }));
+        p.server.session.connection.eof(e.channel);
+        p.server.session.connection.close(e.channel);
+      }
+    },
+  });
+  pair.pump();
+  assert.ok(has(pair.client.events, 'auth-success'));
+  assert.ok(pair.client.session.isAuthenticated && pair.server.session.isAuthenticated);
+  const ch = pair.client.session.connection.openChannel('session');
+  pair.pump();
+  pair.client.session.connection.channelRequest(ch, 'exec', true, ReqExec.encode({ command: 'echo hi' }));
+  pair.pump();
+  const data = pair.client.events.find((e) => e.type === 'channel-data');
+  assert.ok(data && data.type === 'channel-data');
+  assert.equal(new TextDecoder().decode(data.data), 'hi\n');
+  const exit = pair.client.events.find((e) => e.type === 'channel-request' && e.requestType === 'exit-status');
+  assert.ok(exit && exit.type === 'channel-request' && ReqExitStatus.decode(exit.data).status === 0);
+  assert.ok(has(pair.client.events, 'channel-close'));
+  assert.ok(serverChannel >= 0);
+});
+
+test('password after a refused key', () => {
+  const other = generateHostKey('ssh-ed25519');
+  const pair = makePair({
+    credentials: [
+      { method: 'publickey', keys: [{ publicBlob: other.publicBlob, keyType: other.keyType }] },
+      { method: 'password', password: 'secret' },
+    ],
+  });
+  pair.pump();
+  const success = pair.client.events.find((e) => e.type === 'auth-success');
+  assert.ok(success && success.type === 'auth-success' && success.method === 'password');
+});
+
+test('failed authentication ends with AuthenticationError listing methods', () => {
+  const pair = makePair({ credentials: [{ method: 'password', password: 'nope' }] });
+  pair.runFor(1000);
+  const d = pair.client.events.find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected');
+  assert.equal(d.error.name, 'AuthenticationError');
+  assert.match(d.error.message, /tried: .*password/);
+  assert.equal(d.error.reason, DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE);
+});
+
+test('login grace time closes an idle unauthenticated connection', () => {
+  const pair = makePair({ server: { auth: { graceTimeMs: 5000, failureDelayMs: 0 } } });
+  // A client that never gets anywhere: it hears nothing from the server.
+  pair.client.receiving = false;
+  pair.pump();
+  pair.runFor(4000);
+  assert.ok(!has(pair.server.events, 'disconnected'));
+  pair.runFor(2000);
+  const d = pair.server.events.find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected' && /grace/.test(d.error.message), JSON.stringify(pair.server.events.map((e) => e.type)));
+});
+
+test('keepalive detects a silent server', () => {
+  const pair = makePair({ client: { keepalive: { intervalMs: 10_000, countMax: 3 } } });
+  pair.pump();
+  assert.ok(pair.client.session.isAuthenticated);
+  // Answered probes keep the connection up.
+  pair.runFor(60_000);
+  assert.ok(!has(pair.client.events, 'disconnected'));
+  // The server goes silent: probes are not answered.
+  pair.server.receiving = false;
+  pair.runFor(60_000);
+  const d = pair.client.events.find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected' && d.error.name === 'TimeoutError', JSON.stringify(d));
+});
+
+test('rekey in the middle of heavy channel traffic keeps every byte in order', () => {
+  let serverChannel = -1;
+  const received: number[] = [];
+  const pair = makePair({
+    client: { rekey: { bytes: 256 * 1024 } },
+    onEvent: (side, e, p) => {
+      if (side === 'server' && e.type === 'channel-open-request') {
+        serverChannel = e.channel;
+        p.server.session.connection.acceptChannel(e.channel);
+      }
+      if (side === 'server' && e.type === 'channel-data') {
+        for (const b of e.data) received.push(b);
+        p.server.session.connection.consumed(e.channel, e.data.length);
+      }
+    },
+  });
+  pair.pump();
+  const ch = pair.client.session.connection.openChannel('session');
+  pair.pump();
+  const total = 4 * 1024 * 1024;
+  const block = new Uint8Array(32 * 1024);
+  let sent = 0;
+  while (sent < total) {
+    for (let i = 0; i < block.length; i++) block[i] = (sent + i) % 251;
+    const n = pair.client.session.connection.write(ch, block);
+    sent += n;
+    if (n < block.length) {
+      // Resend the tail that did not fit next round (values depend on offset).
+      pair.pump();
+      continue;
+    }
+    if ((sent / block.length) % 8 === 0) pair.pump();
+  }
+  pair.pump();
+  assert.equal(received.length, total);
+  for (let i = 0; i < total; i += 4093) assert.equal(received[i], i % 251);
+  const rekeys = pair.client.events.filter((e) => e.type === 'keys-exchanged').length - 1;
+  assert.ok(rekeys >= 10, `rekeyed ${rekeys} times`);
+  assert.ok(serverChannel >= 0);
+});
+
+test('a reader that never reads bounds memory by the window', () => {
+  let buffered = 0;
+  const pair = makePair({
+    onEvent: (side, e, p) => {
+      if (side === 'server' && e.type === 'channel-open-request') p.server.session.connection.acceptChannel(e.channel);
+      if (side === 'server' && e.type === 'channel-data') buffered += e.data.length; // never consumed
+    },
+  });
+  pair.pump();
+  const ch = pair.client.session.connection.openChannel('session');
+  pair.pump();
+  let accepted = 0;
+  for (let i = 0; i < 200; i++) {
+    accepted += pair.client.session.connection.write(ch, new Uint8Array(64 * 1024));
+    pair.pump();
+  }
+  assert.equal(accepted, 2 * 1024 * 1024, 'writer stopped at the 2 MiB window');
+  assert.equal(buffered, 2 * 1024 * 1024);
+});
+
+test('connection messages before authentication are refused', () => {
+  // The password failure is held for 10 s, so the client is still unauthenticated.
+  const pair = makePair({ credentials: [{ method: 'password', password: 'wrong' }], server: { auth: { failureDelayMs: 10_000 } } });
+  pair.pump();
+  // Force a channel open from a client that never authenticated.
+  const t = pair.client.session.transport;
+  t.send(Uint8Array.of(90, 0, 0, 0, 7, 115, 101, 115, 115, 105, 111, 110, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1));
+  pair.pump();
+  const d = pair.server.events.find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected' && /before authentication/.test(d.error.message));
+});

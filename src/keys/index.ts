@@ -13,4 +13,14 @@ export {
 } from './blob.js';
 export { signatureAlgorithmsFor, verifySignature, SIGNATURE_ALGORITHMS, type SignatureAlgorithmInfo } from './signature.js';
 export { signerFromKeyObject, generateHostKey, type HostKeyType, type KeySigner } from './signer.js';
-export { signerFromOpenSshPrivateKey, loadPrivateKey, parseOpenSshPrivateKey, type LoadedPrivateKey } from './openssh.js';
+export {
+  signerFromOpenSshPrivateKey,
+  signerFromPrivateKeyFile,
+  signerFromPrivateKeyPath,
+  loadPrivateKey,
+  loadPrivateKeyFile,
+  parseOpenSshPrivateKey,
+  MAX_KDF_ROUNDS,
+  type LoadedPrivateKey,
+} from './openssh.js';
+export { KeyFileError, sniffKeyFile, MAX_KEY_FILE_BYTES, type KeyFileProblem, type KeyFileFormat, type SniffedKeyFile } from './pem.js';

@@ -28,9 +28,14 @@ const RANKS: [string, number][] = [
   ['crypto/', 3],
   ['algorithms/', 3],
   ['keys/', 3],
+  ['trust/', 3],
   ['core/', 4],
   ['testing/', 5],
   ['io/', 5],
+  ['client/', 6],
+  ['server/', 6],
+  ['cli/', 7],
+  ['index.ts', 8],
 ];
 function rank(path: string): number {
   const rel = relative(src, path);

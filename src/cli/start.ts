@@ -1,0 +1,219 @@
+// `npm start`: a personal SSH server for the current user on 127.0.0.1:2222.
+// Host keys are made on first run and kept in the user's state directory,
+// logins are by public key only (~/.ssh/authorized_keys and ~/.ssh/id_*.pub),
+// and shells and commands run as the current user. Everything here goes
+// through the public server API.
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fingerprintSha256, signerFromKeyObject, signerFromPrivateKeyPath, type KeySigner } from '../keys/index.js';
+import { parseAuthorizedKeys, findAuthorizedKey, formatKnownHostLine, type AuthorizedKeyEntry } from '../trust/index.js';
+import { createServer, type Server } from '../server/server.js';
+import { runAsCurrentUser } from '../server/exec-handler.js';
+
+export interface StartOptions {
+  /** Default 2222 (or $NACRE_PORT). */
+  readonly port?: number;
+  /** Default 127.0.0.1 (or $NACRE_HOST). */
+  readonly host?: string;
+  /** Where host keys and known_hosts live; default $XDG_STATE_HOME/nacre or ~/.local/state/nacre. */
+  readonly stateDir?: string;
+  /** Home directory whose ~/.ssh holds the keys allowed to log in; default the user's. */
+  readonly home?: string;
+  /** Progress lines (connections, logins); default stderr. */
+  readonly log?: (line: string) => void;
+}
+
+export interface StartedServer {
+  readonly server: Server;
+  readonly address: AddressInfo;
+  readonly username: string;
+  readonly stateDir: string;
+  readonly knownHostsPath: string;
+  /** `ssh-ed25519 SHA256:...` for each host key. */
+  readonly fingerprints: readonly string[];
+  /** The ssh command that connects with verified host keys. */
+  readonly sshCommand: string;
+  /** How many keys may log in right now. */
+  readonly authorizedKeyCount: number;
+  close(): Promise<void>;
+}
+
+const HOST_KEYS: readonly { readonly file: string; readonly make: () => KeyObject }[] = [
+  { file: 'ssh_host_ed25519_key.pem', make: () => generateKeyPairSync('ed25519').privateKey },
+  { file: 'ssh_host_ecdsa_key.pem', make: () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey },
+  { file: 'ssh_host_rsa_key.pem', make: () => generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey },
+];
+
+export function defaultStateDir(home = homedir()): string {
+  const xdg = process.env.XDG_STATE_HOME;
+  return join(xdg && xdg.startsWith('/') ? xdg : join(home, '.local', 'state'), 'nacre');
+}
+
+/**
+ * Loads the host keys from `dir`, making any that are missing. The keys
+ * module reads but does not yet write OpenSSH's private key format, so new
+ * keys are stored as PKCS#8 PEM (which `ssh-keygen -y -f` also reads), mode 0600.
+ */
+export function loadOrCreateHostKeys(dir: string): KeySigner[] {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return HOST_KEYS.map(({ file, make }) => {
+    const path = join(dir, file);
+    if (existsSync(path)) return signerFromPrivateKeyPath(path);
+    const key = make();
+    writeFileSync(path, key.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return signerFromKeyObject(key);
+  });
+}
+
+/** Keys allowed to log in: authorized_keys plus the user's own public keys. Read at each attempt. */
+export function readUserKeys(home: string): AuthorizedKeyEntry[] {
+  const ssh = join(home, '.ssh');
+  const texts: [string, string][] = [];
+  const read = (path: string) => {
+    try {
+      texts.push([readFileSync(path, 'utf8'), path]);
+    } catch {
+      // absent or unreadable: no keys from it
+    }
+  };
+  read(join(ssh, 'authorized_keys'));
+  try {
+    for (const name of readdirSync(ssh).sort()) if (/^id_[A-Za-z0-9_-]+\.pub$/.test(name)) read(join(ssh, name));
+  } catch {
+    // no ~/.ssh
+  }
+  return texts.flatMap(([text, source]) => parseAuthorizedKeys(text, source).entries);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export async function startServer(options: StartOptions = {}): Promise<StartedServer> {
+  const home = options.home ?? homedir();
+  const port = options.port ?? 2222;
+  const host = options.host ?? '127.0.0.1';
+  const stateDir = options.stateDir ?? defaultStateDir(home);
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const username = userInfo().username;
+  const hostKeys = loadOrCreateHostKeys(stateDir);
+
+  const server = createServer({
+    hostKeys,
+    auth: { methods: ['publickey'] },
+    authenticate: (ctx) => {
+      if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
+      const entry = findAuthorizedKey(readUserKeys(home), ctx.publicKey.blob);
+      if (entry && ctx.verified) log(`${ctx.remoteAddress ?? '?'}: ${username} logged in with ${ctx.publicKey.keyType} ${ctx.publicKey.fingerprint}`);
+      return entry !== undefined;
+    },
+    session: (s) => runAsCurrentUser(s, { home }),
+    // As sshd with GatewayPorts no: forwarding for the user, listening on loopback only.
+    forwardLocal: () => true,
+    forwardRemote: (req) => req.bindAddress === 'localhost' || isLoopback(req.bindAddress),
+  });
+  server.on('error', (err, conn) => log(`${conn?.remoteAddress ?? 'server'}: ${err.message}`));
+
+  const address = await server.listen(port, host);
+  const connectHost = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+  const knownHostsPath = join(stateDir, 'known_hosts');
+  const names = isLoopback(connectHost) ? [connectHost, 'localhost'] : [connectHost];
+  const lines = names.flatMap((name) => hostKeys.map((k) => formatKnownHostLine(name, address.port, k.publicBlob, { comment: 'nacre' })));
+  writeFileSync(knownHostsPath, lines.join('\n') + '\n', { mode: 0o600 });
+  const portArg = address.port === 22 ? '' : `-p ${address.port} `;
+  const hostArg = connectHost.includes(':') ? `[${connectHost}]` : connectHost;
+  return {
+    server,
+    address,
+    username,
+    stateDir,
+    knownHostsPath,
+    fingerprints: hostKeys.map((k) => `${k.keyType} ${fingerprintSha256(k.publicBlob)}`),
+    sshCommand: `ssh ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
+    authorizedKeyCount: readUserKeys(home).length,
+    close: () => server.close(),
+  };
+}
+
+function usage(): string {
+  return [
+    'usage: npm start -- [--port N] [--host ADDRESS]',
+    '',
+    'Runs a Nacre SSH server for the current user (default 127.0.0.1:2222;',
+    'also $NACRE_PORT and $NACRE_HOST). Logins use your SSH public keys.',
+  ].join('\n');
+}
+
+function parseArgs(argv: readonly string[]): { port: number; host: string } | string {
+  let port = Number(process.env.NACRE_PORT ?? 2222);
+  let host = process.env.NACRE_HOST ?? '127.0.0.1';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => inline ?? argv[++i];
+    if (flag === '--port' || flag === '-p') port = Number(value());
+    else if (flag === '--host' || flag === '-h') host = value() ?? '';
+    else if (flag === '--help') return usage();
+    else return `unknown argument ${a}\n\n${usage()}`;
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return `bad port\n\n${usage()}`;
+  if (!host) return `bad host\n\n${usage()}`;
+  return { port, host };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (typeof args === 'string') {
+    console.error(args);
+    process.exit(args.startsWith('usage') ? 0 : 2);
+  }
+  let started: StartedServer;
+  try {
+    started = await startServer(args);
+  } catch (e) {
+    console.error(`nacre: cannot start the server: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const out = [
+    `Nacre SSH server listening on ${started.address.address}:${started.address.port}`,
+    'Host keys:',
+    ...started.fingerprints.map((f) => `  ${f}`),
+    `State directory: ${started.stateDir}`,
+    '',
+    'Connect with:',
+    `  ${started.sshCommand}`,
+  ];
+  if (started.authorizedKeyCount === 0) {
+    out.push(
+      '',
+      `No SSH public key found for ${started.username} (looked in ~/.ssh/authorized_keys and ~/.ssh/id_*.pub).`,
+      'Make one with:',
+      '  ssh-keygen -t ed25519',
+      'then restart this server (npm start).',
+    );
+  }
+  out.push('', 'Press Ctrl-C to stop.');
+  console.log(out.join('\n'));
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.log('\nStopping...');
+    started.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main();
+}

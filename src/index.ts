@@ -1,0 +1,41 @@
+// Nacre's public API. Start with `connect()` (client) or `createServer()`.
+export { connect, Client, AbortError } from './client/client.js';
+export type { ConnectOptions, HostKeyInfo, KeyboardInteractiveChallenge, PrivateKeyInput } from './client/options.js';
+export { ExecError, type ExecOptions, type ExecResult, type SpawnOptions, type ShellOptions, type RemoteProcess, type PtyOptions } from './client/process.js';
+export type { RemoteForward, RemoteForwardOptions, ForwardedConnection, LocalForward, LocalForwardOptions } from './client/forward.js';
+export { Channel, type ExitInfo } from './io/node/channel.js';
+export { ChannelOpenError } from './io/node/node-session.js';
+export * from './server/index.js';
+export {
+  NacreError,
+  ProtocolError,
+  MacError,
+  KeyExchangeError,
+  VersionError,
+  HostKeyRejectedError,
+  AuthenticationError,
+  DisconnectError,
+  TimeoutError,
+  DisconnectReason,
+  type DisconnectReasonCode,
+} from './errors.js';
+export {
+  generateHostKey,
+  signerFromPrivateKeyFile,
+  loadPrivateKeyFile,
+  fingerprintSha256,
+  parseOpenSshPublicKeyLine,
+  formatOpenSshPublicKeyLine,
+  KeyFileError,
+  type KeySigner,
+  type HostKeyType,
+} from './keys/index.js';
+export * from './trust/index.js';
+export type { AlgorithmPreferences } from './algorithms/index.js';
+export type { NegotiatedAlgorithms } from './core/kex/negotiate.js';
+// The sans-I/O core, for custom transports and tests.
+export { Session, type SessionEvent, type SessionOptions } from './core/session.js';
+export { Transport } from './core/transport/transport.js';
+export { SessionPair } from './testing/session-pair.js';
+export { FakeClock } from './testing/clock.js';
+export { seededRandom } from './testing/random.js';

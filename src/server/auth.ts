@@ -1,0 +1,216 @@
+// Turns the core's `auth-request` events into calls of the application's
+// `authenticate(ctx)`, and its answers back into `answerAuth`. The one subtle
+// part is keyboard-interactive: `ctx.prompt()` answers the pending request with
+// prompts, and the client's next request (carrying the responses) resolves the
+// prompt's promise and becomes the request that the final verdict answers.
+import type { AuthAnswer, AuthServerEvent, AuthServerMethod } from '../core/auth/events.js';
+import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
+
+export type AuthMethodName = 'none' | 'password' | 'publickey' | 'keyboard-interactive';
+
+export interface PublicKeyInfo {
+  /** Signature algorithm the client named, e.g. `rsa-sha2-512`. */
+  readonly algorithm: string;
+  /** SSH public key blob: compare it with the blobs of authorized keys. */
+  readonly blob: Uint8Array;
+  /** Key type inside the blob, e.g. `ssh-ed25519`. */
+  readonly keyType: string;
+  /** `SHA256:...`, as OpenSSH prints it. */
+  readonly fingerprint: string;
+}
+
+export interface Prompt {
+  readonly prompt: string;
+  /** Whether the client shows what is typed; default false. */
+  readonly echo?: boolean;
+}
+
+export interface AuthContext {
+  readonly username: string;
+  readonly method: AuthMethodName;
+  /** password method. */
+  readonly password?: string;
+  /** password method: the new password, when the client is changing an expired one. */
+  readonly newPassword?: string;
+  /** publickey method. */
+  readonly publicKey?: PublicKeyInfo;
+  /**
+   * publickey method: true once Nacre has checked the client's signature. When
+   * false the client only asks whether the key would do; the login can never
+   * succeed on an unverified key, whatever is answered.
+   */
+  readonly verified?: boolean;
+  /** keyboard-interactive: the client's submethods hint (usually empty). */
+  readonly submethods?: string;
+  /** Methods that already got partial success on this connection. */
+  readonly passed: readonly AuthServerMethod[];
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /**
+   * keyboard-interactive only: shows the prompts to the client and resolves
+   * with its answers (rejects if the client gives up on this method).
+   */
+  prompt(prompts: readonly (Prompt | string)[], options?: { readonly name?: string; readonly instruction?: string }): Promise<string[]>;
+}
+
+/**
+ * `true` accepts, `false` rejects, `{ partial }` accepts but requires one of
+ * the listed methods next (multi-factor), `{ changePassword }` (password
+ * method only) tells the client its password expired.
+ */
+export type AuthResult = boolean | { readonly partial: readonly AuthServerMethod[] } | { readonly changePassword: string };
+
+export type Authenticate = (ctx: AuthContext) => AuthResult | Promise<AuthResult>;
+
+type AuthRequestEvent = Extract<AuthServerEvent, { type: 'auth-request' }>;
+
+/** The client left keyboard-interactive before answering the prompts. */
+export class PromptCancelledError extends Error {
+  constructor() {
+    super('the client abandoned keyboard-interactive authentication');
+    this.name = 'PromptCancelledError';
+  }
+}
+
+/** The request a running `authenticate` call will answer; k-i rounds move it. */
+interface Target {
+  id: number;
+  stale: boolean;
+}
+
+interface PendingPrompt {
+  readonly target: Target;
+  readonly resolve: (answers: string[]) => void;
+  readonly reject: (e: Error) => void;
+}
+
+export interface AuthAdapterHost {
+  answer(id: number, answer: AuthAnswer): void;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** A throwing `authenticate` counts as a rejection; the error is reported here. */
+  reportError(e: unknown): void;
+}
+
+export class AuthAdapter {
+  // Requests are judged one at a time so answers go out in the order asked.
+  private chain: Promise<void> = Promise.resolve();
+  private pending: PendingPrompt | null = null;
+  private readonly passed: AuthServerMethod[] = [];
+
+  constructor(
+    private readonly host: AuthAdapterHost,
+    private readonly authenticate: Authenticate | undefined,
+  ) {}
+
+  handle(req: AuthRequestEvent): void {
+    if (req.method === 'keyboard-interactive' && req.responses !== undefined) {
+      const p = this.pending;
+      this.pending = null;
+      if (!p) {
+        // Responses to prompts we never sent: the core should not let this through.
+        this.host.answer(req.id, { result: 'failure' });
+        return;
+      }
+      p.target.id = req.id;
+      p.resolve([...req.responses]);
+      return;
+    }
+    this.cancelPrompt();
+    this.chain = this.chain.then(() => this.judge(req));
+  }
+
+  /** The connection ended: let a waiting `prompt()` reject. */
+  close(): void {
+    this.cancelPrompt();
+  }
+
+  private cancelPrompt(): void {
+    const p = this.pending;
+    this.pending = null;
+    if (!p) return;
+    p.target.stale = true;
+    p.reject(new PromptCancelledError());
+  }
+
+  private async judge(req: AuthRequestEvent): Promise<void> {
+    const target: Target = { id: req.id, stale: false };
+    let result: AuthResult = false;
+    if (this.authenticate) {
+      try {
+        result = await this.authenticate(this.context(req, target));
+      } catch (e) {
+        if (!(e instanceof PromptCancelledError)) this.host.reportError(e);
+        result = false;
+      }
+    }
+    if (target.stale) return; // the request it would answer was already answered with prompts
+    this.host.answer(target.id, this.toAnswer(req, result));
+  }
+
+  private toAnswer(req: AuthRequestEvent, result: AuthResult): AuthAnswer {
+    if (result === true) return { result: 'success' };
+    if (result === false || typeof result !== 'object' || result === null) return { result: 'failure' };
+    // A key query is answered yes or no; the partial verdict waits for the signed request.
+    if (req.method === 'publickey' && !req.verified) return { result: 'success' };
+    if ('partial' in result && Array.isArray(result.partial)) {
+      if (req.method !== 'none' && !this.passed.includes(req.method)) this.passed.push(req.method);
+      return { result: 'partial', methods: [...result.partial] };
+    }
+    if ('changePassword' in result && req.method === 'password' && typeof result.changePassword === 'string') {
+      return { result: 'change-password', prompt: result.changePassword };
+    }
+    return { result: 'failure' };
+  }
+
+  private context(req: AuthRequestEvent, target: Target): AuthContext {
+    const base = {
+      username: req.username,
+      method: req.method,
+      passed: [...this.passed],
+      remoteAddress: this.host.remoteAddress,
+      remotePort: this.host.remotePort,
+      prompt: (prompts: readonly (Prompt | string)[], options: { readonly name?: string; readonly instruction?: string } = {}) =>
+        this.prompt(req, target, prompts, options),
+    };
+    switch (req.method) {
+      case 'password':
+        return { ...base, password: req.password, ...(req.newPassword !== undefined ? { newPassword: req.newPassword } : {}) };
+      case 'publickey': {
+        let keyType = 'unknown';
+        try {
+          keyType = blobKeyType(req.publicKey);
+        } catch {
+          // a malformed blob never matches an authorized key anyway
+        }
+        const publicKey: PublicKeyInfo = { algorithm: req.algorithm, blob: req.publicKey, keyType, fingerprint: fingerprintSha256(req.publicKey) };
+        return { ...base, publicKey, verified: req.verified };
+      }
+      case 'keyboard-interactive':
+        return { ...base, submethods: req.submethods };
+      default:
+        return base;
+    }
+  }
+
+  private prompt(
+    req: AuthRequestEvent,
+    target: Target,
+    prompts: readonly (Prompt | string)[],
+    options: { readonly name?: string; readonly instruction?: string },
+  ): Promise<string[]> {
+    if (req.method !== 'keyboard-interactive') return Promise.reject(new Error(`prompt() needs keyboard-interactive, not ${req.method}`));
+    if (target.stale) return Promise.reject(new PromptCancelledError());
+    if (this.pending) return Promise.reject(new Error('prompt() called again before the previous one was answered'));
+    const list = prompts.map((p) => (typeof p === 'string' ? { prompt: p, echo: false } : { prompt: p.prompt, echo: p.echo ?? false }));
+    return new Promise<string[]>((resolve, reject) => {
+      this.pending = { target, resolve, reject };
+      this.host.answer(target.id, {
+        result: 'prompt',
+        prompts: list,
+        ...(options.name !== undefined ? { name: options.name } : {}),
+        ...(options.instruction !== undefined ? { instruction: options.instruction } : {}),
+      });
+    });
+  }
+}

@@ -1,0 +1,241 @@
+// A built-in process runner: shells and commands run as the user the server
+// process runs as, the way sshd runs them for a logged-in user. With a PTY
+// (the client sent pty-req) the program gets a real pseudo-terminal from
+// @lydell/node-pty, or `script` from util-linux when that cannot load.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { constants as osConstants, userInfo } from 'node:os';
+import type { ServerChannel, ServerSession, PtyInfo } from './session-channel.js';
+
+export interface RunOptions {
+  /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */
+  readonly shell?: string;
+  /** HOME and working directory; default the user's home. */
+  readonly home?: string;
+  /** Variables every program gets besides the standard ones. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Which client-sent variables to accept (sshd AcceptEnv); default LANG and LC_*. */
+  readonly acceptEnv?: (name: string) => boolean;
+}
+
+/** The part of node-pty's IPty this file uses. */
+interface Pty {
+  readonly pid: number;
+  onData(cb: (d: string | Buffer) => void): { dispose(): void };
+  onExit(cb: (e: { exitCode: number; signal?: number }) => void): { dispose(): void };
+  write(data: string | Buffer): void;
+  resize(cols: number, rows: number): void;
+  kill(signal?: string): void;
+  pause(): void;
+  resume(): void;
+}
+interface PtyModule {
+  spawn(file: string, args: string[], options: { name: string; cols: number; rows: number; cwd: string; env: Record<string, string>; encoding: string | null }): Pty;
+}
+
+let ptyModule: PtyModule | null | undefined;
+/** node-pty if it loads here (prebuilt binary for this platform), else null. */
+export function loadPty(): PtyModule | null {
+  if (ptyModule !== undefined) return ptyModule;
+  try {
+    ptyModule = createRequire(import.meta.url)('@lydell/node-pty') as PtyModule;
+  } catch {
+    ptyModule = null;
+  }
+  return ptyModule;
+}
+
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name.replace(/^SIG/, '')]));
+
+function defaultShell(): string {
+  try {
+    const s = userInfo().shell;
+    if (s) return s;
+  } catch {
+    // no passwd entry (containers): fall through
+  }
+  return '/bin/sh';
+}
+
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'user';
+  }
+}
+
+function userHome(): string {
+  try {
+    return userInfo().homedir;
+  } catch {
+    return process.env.HOME ?? '/';
+  }
+}
+
+const isAcceptedEnv = (name: string): boolean => name === 'LANG' || /^LC_[A-Z_]+$/.test(name);
+
+/**
+ * Installs handlers on `session` that run shells and commands as the current
+ * user: pty-req, env (LANG, LC_*), shell, exec, signal and window-change.
+ */
+export function runAsCurrentUser(session: ServerSession, options: RunOptions = {}): void {
+  const shell = options.shell ?? defaultShell();
+  const home = options.home ?? userHome();
+  const accept = options.acceptEnv ?? isAcceptedEnv;
+  let running: Running | null = null;
+
+  const environment = (pty: PtyInfo | null): Record<string, string> => {
+    const user = userName();
+    const env: Record<string, string> = {
+      HOME: home,
+      USER: user,
+      LOGNAME: user,
+      SHELL: shell,
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      ...options.env,
+      ...session.env,
+    };
+    const p = session.peer;
+    if (p.remoteAddress && p.localAddress) {
+      env.SSH_CONNECTION = `${p.remoteAddress} ${p.remotePort ?? 0} ${p.localAddress} ${p.localPort ?? 0}`;
+      env.SSH_CLIENT = `${p.remoteAddress} ${p.remotePort ?? 0} ${p.localPort ?? 0}`;
+    }
+    if (pty) env.TERM = pty.term || 'dumb';
+    return env;
+  };
+
+  const start = (args: string[], channel: ServerChannel, label: string): boolean => {
+    if (running) return false;
+    const env = environment(session.pty);
+    running = session.pty ? startPty(shell, args, channel, session.pty, home, env) : startPiped(shell, args, channel, home, env, label);
+    return running !== null;
+  };
+
+  session.onPty = () => true;
+  session.onEnv = (name) => accept(name);
+  session.onExec = (command, channel) => start(['-c', command], channel, command);
+  // `-l` makes it a login shell, as sshd does by naming it "-sh".
+  session.onShell = (channel) => start(['-l'], channel, 'shell');
+  session.onSignal = (name) => running?.signal(name) ?? false;
+  session.onWindowChange = (size) => {
+    running?.resize(size.cols, size.rows);
+    return true;
+  };
+  session.onClose = () => running?.hangup();
+}
+
+interface Running {
+  signal(name: string): boolean;
+  resize(cols: number, rows: number): void;
+  /** The client closed the channel. */
+  hangup(): void;
+}
+
+function validSignal(name: string): NodeJS.Signals | null {
+  const full = `SIG${name.replace(/^SIG/, '')}`;
+  return full in osConstants.signals ? (full as NodeJS.Signals) : null;
+}
+
+function finish(channel: ServerChannel, code: number | null, signal: number | string | null): void {
+  if (signal !== null && signal !== 0) {
+    const name = typeof signal === 'number' ? (SIGNAL_NAMES.get(signal) ?? String(signal)) : signal.replace(/^SIG/, '');
+    channel.exitSignal(name);
+  } else {
+    channel.exit(code ?? 0);
+  }
+}
+
+function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string): Running | null {
+  let child: ChildProcess;
+  try {
+    child = spawn(shell, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch {
+    return null;
+  }
+  const { stdin, stdout, stderr } = child;
+  stdin!.on('error', () => undefined);
+  // Output is ended by exit(), after the status, not by the end of the pipes.
+  stdout!.pipe(channel, { end: false });
+  stderr!.pipe(channel.stderr, { end: false });
+  channel.pipe(stdin!);
+  child.once('error', (err) => {
+    channel.stderr.write(`nacre: cannot run ${label}: ${err.message}\n`);
+    channel.exit(127);
+  });
+  // 'close' comes after stdout and stderr have ended, so all output is queued by then.
+  child.once('close', (code, signal) => finish(channel, code, signal));
+  return {
+    signal(name) {
+      const sig = validSignal(name);
+      if (!sig || child.exitCode !== null) return false;
+      return child.kill(sig);
+    },
+    resize: () => undefined,
+    hangup() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+    },
+  };
+}
+
+function startPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>): Running | null {
+  const mod = loadPty();
+  if (!mod) return startScriptPty(shell, args, channel, pty, cwd, env);
+  let term: Pty;
+  const utf8 = (pty.modes.IUTF8 ?? 1) !== 0;
+  try {
+    term = mod.spawn(shell, args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd, env, encoding: utf8 ? 'utf8' : null });
+  } catch {
+    return null;
+  }
+  let exited = false;
+  let paused = false;
+  term.onData((d) => {
+    // A slow client (closed window) pauses the terminal instead of filling memory.
+    if (!channel.write(typeof d === 'string' ? Buffer.from(d, 'utf8') : d) && !paused) {
+      paused = true;
+      term.pause();
+      channel.once('drain', () => {
+        paused = false;
+        term.resume();
+      });
+    }
+  });
+  channel.on('data', (d: Buffer) => {
+    if (!exited) term.write(d);
+  });
+  channel.on('end', () => {
+    // EOF on a terminal is the EOF character, as typed.
+    if (!exited) term.write('\x04');
+  });
+  term.onExit(({ exitCode, signal }) => {
+    exited = true;
+    // node-pty reports exit as soon as the process is reaped; give the last output a moment to arrive.
+    setTimeout(() => finish(channel, exitCode, signal ?? null), 20);
+  });
+  return {
+    signal(name) {
+      const sig = validSignal(name);
+      if (!sig || exited) return false;
+      try {
+        process.kill(term.pid, sig);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    resize(cols, rows) {
+      if (!exited && cols > 0 && rows > 0) term.resize(cols, rows);
+    },
+    hangup() {
+      if (!exited) term.kill('SIGHUP');
+    },
+  };
+}
+
+/** Without node-pty: `script` from util-linux allocates the terminal (no resizing). */
+function startScriptPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>): Running | null {
+  const quoted = [shell, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const sizeFirst = `stty cols ${pty.cols || 80} rows ${pty.rows || 24} 2>/dev/null; exec ${quoted}`;
+  return startPiped('/usr/bin/script', ['-qfec', sizeFirst, '/dev/null'], channel, cwd, env, 'script');
+}

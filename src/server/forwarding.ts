@@ -1,0 +1,306 @@
+// Port and Unix-socket forwarding on the server, each behind a policy callback
+// that refuses by default: direct-tcpip / direct-streamlocal (`ssh -L`, the
+// server connects out) and tcpip-forward / streamlocal-forward (`ssh -R`, the
+// server listens and opens forwarded-* channels back). Listeners and sockets
+// belong to their connection and go when it ends.
+import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Channel } from '../io/node/channel.js';
+import type { NodeSession } from '../io/node/node-session.js';
+import type { ConnectionEvent } from '../core/connection/events.js';
+import { OpenFailureReason } from '../messages/connection.js';
+import {
+  GlobalCancelStreamlocalForward,
+  GlobalCancelTcpipForward,
+  GlobalStreamlocalForward,
+  GlobalTcpipForward,
+  GlobalTcpipForwardReply,
+  OpenDirectStreamlocal,
+  OpenDirectTcpip,
+  OpenForwardedStreamlocal,
+  OpenForwardedTcpip,
+} from '../messages/channel-types.js';
+import type { MaybePromise } from './session-channel.js';
+
+export interface LocalForwardRequest {
+  /** Where the client wants the server to connect. */
+  readonly host: string;
+  readonly port: number;
+  /** Where the connection came from on the client's side, as the client says. */
+  readonly originatorAddress: string;
+  readonly originatorPort: number;
+  readonly username: string;
+}
+
+export interface RemoteForwardRequest {
+  /** Address to listen on: "" / "0.0.0.0" / "*" mean all interfaces, "localhost" loopback. */
+  readonly bindAddress: string;
+  /** 0 lets the server pick; the reply carries the port. */
+  readonly bindPort: number;
+  readonly username: string;
+}
+
+export interface StreamlocalForwardRequest {
+  /** Unix socket to connect to (direct) or to listen on (forward). */
+  readonly socketPath: string;
+  /** Whether the client asks the server to listen (`ssh -R`) rather than connect. */
+  readonly listen: boolean;
+  readonly username: string;
+}
+
+export interface ForwardingPolicy {
+  forwardLocal?: (req: LocalForwardRequest) => MaybePromise<boolean>;
+  forwardRemote?: (req: RemoteForwardRequest) => MaybePromise<boolean>;
+  forwardStreamlocal?: (req: StreamlocalForwardRequest) => MaybePromise<boolean>;
+}
+
+type OpenRequest = Extract<ConnectionEvent, { type: 'channel-open-request' }>;
+type GlobalReq = Extract<ConnectionEvent, { type: 'global-request' }>;
+
+interface Listener {
+  readonly server: NetServer;
+  readonly kind: 'tcp' | 'unix';
+  /** As the client named it (tcp: bind address; unix: path). */
+  readonly address: string;
+  readonly requestedPort: number;
+  readonly port: number;
+}
+
+const noop = (): void => undefined;
+
+function listenHost(bindAddress: string): string | undefined {
+  if (bindAddress === '' || bindAddress === '*' || bindAddress === '0.0.0.0') return undefined;
+  if (bindAddress === 'localhost') return '127.0.0.1';
+  return bindAddress;
+}
+
+/** Joins a forwarding channel and a socket, with half-close in both directions. */
+export function bridge(channel: Channel, socket: Socket): void {
+  channel.on('error', noop);
+  socket.on('error', () => channel.destroy());
+  socket.pipe(channel);
+  channel.pipe(socket);
+  channel.once('close', () => socket.destroy());
+  channel.once('channel-close', () => {
+    if (!socket.writableEnded) socket.end();
+  });
+  socket.once('close', () => {
+    // Let what the socket sent reach the channel before it closes.
+    if (channel.writableFinished || channel.destroyed) channel.destroy();
+    else channel.once('finish', () => channel.destroy());
+  });
+}
+
+export class Forwarding {
+  private readonly listeners = new Set<Listener>();
+  private readonly sockets = new Set<Socket>();
+  private closed = false;
+
+  constructor(
+    private readonly node: NodeSession,
+    private readonly policy: ForwardingPolicy,
+    private readonly username: () => string,
+    private readonly reportError: (e: unknown) => void,
+  ) {}
+
+  /** Handles direct-tcpip and direct-streamlocal opens; returns false for other types. */
+  onChannelOpen(e: OpenRequest): boolean {
+    if (e.channelType === 'direct-tcpip') {
+      this.directTcpip(e).catch((err: unknown) => this.failOpen(e.channel, err));
+      return true;
+    }
+    if (e.channelType === 'direct-streamlocal@openssh.com') {
+      this.directStreamlocal(e).catch((err: unknown) => this.failOpen(e.channel, err));
+      return true;
+    }
+    return false;
+  }
+
+  /** Handles the forwarding global requests; returns false for other names. */
+  onGlobalRequest(e: GlobalReq): boolean {
+    const handler = this.globalHandlers[e.name];
+    if (!handler) return false;
+    Promise.resolve()
+      .then(() => handler(e.data))
+      .catch((err: unknown) => {
+        if (!(err instanceof Error && err.name === 'ProtocolError')) this.reportError(err);
+        return { ok: false };
+      })
+      .then((r: { ok: boolean; data?: Uint8Array }) => {
+        if (e.wantReply && !this.closed) this.node.answerGlobalRequest(e.id, r.ok, r.data);
+      })
+      .catch(this.reportError);
+    return true;
+  }
+
+  private readonly globalHandlers: Record<string, (data: Uint8Array) => Promise<{ ok: boolean; data?: Uint8Array }>> = {
+    'tcpip-forward': (d) => this.tcpipForward(d),
+    'cancel-tcpip-forward': (d) => {
+      const r = GlobalCancelTcpipForward.decode(d);
+      return this.cancel((l) => l.kind === 'tcp' && l.address === r.bindAddress && (l.port === r.bindPort || l.requestedPort === r.bindPort));
+    },
+    'streamlocal-forward@openssh.com': (d) => this.streamlocalForward(d),
+    'cancel-streamlocal-forward@openssh.com': (d) => {
+      const r = GlobalCancelStreamlocalForward.decode(d);
+      return this.cancel((l) => l.kind === 'unix' && l.address === r.socketPath);
+    },
+  };
+
+  /** The connection ended: stop listening and drop forwarded sockets. */
+  close(): void {
+    this.closed = true;
+    for (const l of this.listeners) l.server.close();
+    this.listeners.clear();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  private failOpen(channel: number, err: unknown): void {
+    if (!(err instanceof Error && err.name === 'ProtocolError')) this.reportError(err);
+    this.reject(channel, OpenFailureReason.CONNECT_FAILED, 'malformed or failed request');
+  }
+
+  private reject(channel: number, reason: number, description: string): void {
+    if (this.closed) return;
+    try {
+      this.node.rejectChannel(channel, reason, description);
+    } catch {
+      // the channel is gone already (connection closing)
+    }
+  }
+
+  private async allowed<R>(fn: ((req: R) => MaybePromise<boolean>) | undefined, req: R): Promise<boolean> {
+    if (!fn) return false;
+    try {
+      return (await fn(req)) === true;
+    } catch (e) {
+      this.reportError(e);
+      return false;
+    }
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Connects out, then accepts the channel and joins the two. */
+  private connectOut(channelId: number, channelType: string, socket: Socket): void {
+    this.track(socket);
+    socket.once('error', (err) => this.reject(channelId, OpenFailureReason.CONNECT_FAILED, err.message));
+    socket.once('connect', () => {
+      if (this.closed) return socket.destroy();
+      socket.setNoDelay?.(true);
+      let channel: Channel;
+      try {
+        channel = this.node.acceptChannel(channelId, channelType);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      bridge(channel, socket);
+    });
+  }
+
+  private async directTcpip(e: OpenRequest): Promise<void> {
+    const r = OpenDirectTcpip.decode(e.data);
+    const req: LocalForwardRequest = { host: r.host, port: r.port, originatorAddress: r.originatorAddress, originatorPort: r.originatorPort, username: this.username() };
+    if (!(await this.allowed(this.policy.forwardLocal, req))) {
+      return this.reject(e.channel, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'port forwarding is not permitted');
+    }
+    if (this.closed) return;
+    if (r.port < 1 || r.port > 65535) return this.reject(e.channel, OpenFailureReason.CONNECT_FAILED, `bad port ${r.port}`);
+    this.connectOut(e.channel, e.channelType, netConnect({ host: r.host, port: r.port, allowHalfOpen: true }));
+  }
+
+  private async directStreamlocal(e: OpenRequest): Promise<void> {
+    const r = OpenDirectStreamlocal.decode(e.data);
+    const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: false, username: this.username() };
+    if (!(await this.allowed(this.policy.forwardStreamlocal, req))) {
+      return this.reject(e.channel, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'streamlocal forwarding is not permitted');
+    }
+    if (this.closed) return;
+    this.connectOut(e.channel, e.channelType, netConnect({ path: r.socketPath, allowHalfOpen: true }));
+  }
+
+  private async tcpipForward(data: Uint8Array): Promise<{ ok: boolean; data?: Uint8Array }> {
+    const r = GlobalTcpipForward.decode(data);
+    if (r.bindPort > 65535) return { ok: false };
+    const req: RemoteForwardRequest = { bindAddress: r.bindAddress, bindPort: r.bindPort, username: this.username() };
+    if (!(await this.allowed(this.policy.forwardRemote, req))) return { ok: false };
+    const exists = [...this.listeners].some((l) => l.kind === 'tcp' && l.address === r.bindAddress && r.bindPort !== 0 && l.port === r.bindPort);
+    if (exists || this.closed) return { ok: false };
+    const server = netCreateServer({ allowHalfOpen: true });
+    const port = await this.listen(server, (cb) => server.listen({ port: r.bindPort, host: listenHost(r.bindAddress) }, cb));
+    if (port === null) return { ok: false };
+    const listener: Listener = { server, kind: 'tcp', address: r.bindAddress, requestedPort: r.bindPort, port };
+    server.on('connection', (socket) => {
+      this.openBack(socket, 'forwarded-tcpip', () =>
+        OpenForwardedTcpip.encode({
+          connectedAddress: r.bindAddress,
+          connectedPort: port,
+          originatorAddress: socket.remoteAddress ?? '',
+          originatorPort: socket.remotePort ?? 0,
+        }),
+      );
+    });
+    this.listeners.add(listener);
+    return r.bindPort === 0 ? { ok: true, data: GlobalTcpipForwardReply.encode({ boundPort: port }) } : { ok: true };
+  }
+
+  private async streamlocalForward(data: Uint8Array): Promise<{ ok: boolean }> {
+    const r = GlobalStreamlocalForward.decode(data);
+    const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: true, username: this.username() };
+    if (!(await this.allowed(this.policy.forwardStreamlocal, req))) return { ok: false };
+    if ([...this.listeners].some((l) => l.kind === 'unix' && l.address === r.socketPath) || this.closed) return { ok: false };
+    const server = netCreateServer({ allowHalfOpen: true });
+    const port = await this.listen(server, (cb) => server.listen({ path: r.socketPath }, cb));
+    if (port === null) return { ok: false };
+    server.on('connection', (socket) => {
+      this.openBack(socket, 'forwarded-streamlocal@openssh.com', () => OpenForwardedStreamlocal.encode({ socketPath: r.socketPath, reserved: '' }));
+    });
+    this.listeners.add({ server, kind: 'unix', address: r.socketPath, requestedPort: 0, port: 0 });
+    return { ok: true };
+  }
+
+  /** Resolves with the bound port (0 for Unix sockets), or null if listening failed. */
+  private listen(server: NetServer, start: (cb: () => void) => void): Promise<number | null> {
+    return new Promise((resolve) => {
+      const onError = () => resolve(null);
+      server.once('error', onError);
+      start(() => {
+        server.off('error', onError);
+        server.on('error', this.reportError);
+        if (this.closed) {
+          server.close();
+          return resolve(null);
+        }
+        const a = server.address();
+        resolve(a && typeof a === 'object' ? a.port : 0);
+      });
+    });
+  }
+
+  private openBack(socket: Socket, type: string, data: () => Uint8Array): void {
+    this.track(socket);
+    socket.on('error', noop);
+    socket.pause();
+    if (this.closed) return void socket.destroy();
+    this.node.openChannel(type, data()).then(
+      (channel) => {
+        bridge(channel, socket);
+        socket.resume();
+      },
+      () => socket.destroy(),
+    );
+  }
+
+  private async cancel(match: (l: Listener) => boolean): Promise<{ ok: boolean }> {
+    for (const l of this.listeners) {
+      if (!match(l)) continue;
+      this.listeners.delete(l);
+      l.server.close();
+      return { ok: true };
+    }
+    return { ok: false };
+  }
+}

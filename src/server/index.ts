@@ -1,0 +1,17 @@
+// The server side of Nacre's public API.
+export { createServer, Server, ServerConnection, type ServerOptions, type ServerEvents, type ConnectionInfo } from './server.js';
+export {
+  ServerSession,
+  ServerChannel,
+  type PtyInfo,
+  type WindowSize,
+  type X11Request,
+  type SessionPeer,
+  type Verdict,
+  type MaybePromise,
+} from './session-channel.js';
+export { PromptCancelledError, type AuthContext, type AuthResult, type Authenticate, type AuthMethodName, type PublicKeyInfo, type Prompt } from './auth.js';
+export type { LocalForwardRequest, RemoteForwardRequest, StreamlocalForwardRequest, ForwardingPolicy } from './forwarding.js';
+export { runAsCurrentUser, type RunOptions } from './exec-handler.js';
+export type { AuthServerMethod, AuthServerOptions } from '../core/auth/events.js';
+export type { KeepaliveOptions } from '../core/session.js';

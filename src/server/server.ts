@@ -1,0 +1,343 @@
+// `createServer()`: an SSH server whose every decision is a small handler that
+// refuses by default. Each connection is a NodeSession (the sans-I/O Session
+// over a Duplex); this file wires its events to the handlers, keeps the
+// connection limits, and makes sure nothing a client sends can throw out of
+// the server or raise an unhandled 'error' event.
+import { EventEmitter } from 'node:events';
+import { createServer as netCreateServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { DisconnectError, DisconnectReason, NacreError } from '../errors.js';
+import type { Signer } from '../algorithms/types.js';
+import { defaultAlgorithmLists, type AlgorithmPreferences } from '../algorithms/index.js';
+import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
+import type { RekeyLimits } from '../core/kex/rekey.js';
+import type { AuthServerOptions } from '../core/auth/events.js';
+import type { ConnectionOptions } from '../core/connection/events.js';
+import type { KeepaliveOptions, SessionEvent } from '../core/session.js';
+import { NodeSession } from '../io/node/node-session.js';
+import { nodeRandom } from '../io/node/transport-driver.js';
+import { OpenFailureReason } from '../messages/connection.js';
+import { AuthAdapter, type Authenticate } from './auth.js';
+import { ServerSession, type SessionPeer } from './session-channel.js';
+import { Forwarding, type ForwardingPolicy } from './forwarding.js';
+
+export interface ServerOptions extends ForwardingPolicy {
+  /** Host keys (e.g. from `generateHostKey` or `signerFromPrivateKeyFile`); at least one. */
+  readonly hostKeys: readonly Signer[];
+  /** Judges each authentication attempt; without it every attempt is refused. */
+  readonly authenticate?: Authenticate;
+  /** Called for each session channel; set handlers on it. Without it session channels are refused. */
+  readonly session?: (session: ServerSession) => void | Promise<void>;
+  /** Limits and methods of user authentication (MaxAuthTries, LoginGraceTime, banner ...). */
+  readonly auth?: AuthServerOptions;
+  readonly algorithms?: AlgorithmPreferences;
+  readonly rekey?: Partial<RekeyLimits>;
+  /** Probes a silent client (ClientAliveInterval/CountMax); default off. */
+  readonly keepalive?: KeepaliveOptions | false;
+  /** Channel window, max packet and channel count per connection. */
+  readonly connection?: ConnectionOptions;
+  /** Connections at once; more are told TOO_MANY_CONNECTIONS and closed. */
+  readonly maxConnections?: number;
+  /** Connections not yet authenticated at once (like MaxStartups); more are refused the same way. */
+  readonly maxUnauthenticated?: number;
+  /** Software version in our identification line. */
+  readonly software?: string;
+}
+
+export interface ConnectionInfo {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+}
+
+let nextConnectionId = 1;
+
+/** One client connection as the application sees it. */
+export class ServerConnection {
+  readonly id = nextConnectionId++;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+  /** Set once authentication succeeded. */
+  username: string | null = null;
+  /** What the latest key exchange chose. */
+  algorithms: NegotiatedAlgorithms | null = null;
+  /** Completed key exchanges, the first included. */
+  keyExchanges = 0;
+  /** @internal */
+  readonly node: NodeSession;
+
+  /** @internal */
+  constructor(node: NodeSession, info: ConnectionInfo) {
+    this.node = node;
+    this.remoteAddress = info.remoteAddress;
+    this.remotePort = info.remotePort;
+    this.localAddress = info.localAddress;
+    this.localPort = info.localPort;
+  }
+
+  get authenticated(): boolean {
+    return this.username !== null;
+  }
+
+  /** Resolves with the reason once the connection is over. */
+  get closed(): Promise<NacreError> {
+    return this.node.closed;
+  }
+
+  /** Starts a key re-exchange. */
+  rekey(): void {
+    if (this.node.error) return;
+    this.node.session.transport.rekey();
+    this.node.run();
+  }
+
+  /** Sends DISCONNECT and closes; resolves once the connection is down. */
+  async close(reason: number = DisconnectReason.BY_APPLICATION, description = 'closed by the server'): Promise<void> {
+    if (!this.node.error) this.node.disconnect(reason, description);
+    await this.node.closed;
+  }
+}
+
+export interface ServerEvents {
+  /** A connection was accepted (before key exchange). */
+  connection: [connection: ServerConnection];
+  /** A key exchange (first or re-) completed. */
+  'keys-exchanged': [connection: ServerConnection, info: { readonly initial: boolean; readonly algorithms: NegotiatedAlgorithms }];
+  authenticated: [connection: ServerConnection, info: { readonly username: string; readonly method: string }];
+  /** A connection ended; `error` says why (a DisconnectError for ordinary ends). */
+  disconnect: [connection: ServerConnection, error: NacreError];
+  /** A connection over the limits was turned away. */
+  refused: [info: ConnectionInfo, reason: string];
+  /**
+   * Something went wrong in one connection (a protocol error, a throwing
+   * handler) or in the listener. Only emitted when someone listens: a server
+   * never dies of an unhandled 'error'.
+   */
+  error: [error: Error, connection: ServerConnection | null];
+  listening: [address: AddressInfo];
+  /** The server closed: not listening, every connection gone. */
+  close: [];
+}
+
+export class Server extends EventEmitter<ServerEvents> implements AsyncDisposable {
+  readonly connections = new Set<ServerConnection>();
+  private netServer: NetServer | null = null;
+  private closing = false;
+
+  constructor(readonly options: ServerOptions) {
+    super();
+    if (!options.hostKeys || options.hostKeys.length === 0) throw new TypeError('createServer: at least one host key is required');
+  }
+
+  /** Listens on TCP; resolves with the bound address. Port 0 picks a free one. */
+  listen(port = 22, host = '127.0.0.1'): Promise<AddressInfo> {
+    if (this.netServer) return Promise.reject(new Error('the server is already listening'));
+    const net = netCreateServer({ allowHalfOpen: false }, (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.handleConnection(socket, {
+        remoteAddress: socket.remoteAddress,
+        remotePort: socket.remotePort,
+        localAddress: socket.localAddress,
+        localPort: socket.localPort,
+      });
+    });
+    this.netServer = net;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.netServer = null;
+        reject(err);
+      };
+      net.once('error', onError);
+      net.listen(port, host, () => {
+        net.off('error', onError);
+        net.on('error', (err) => this.report(err, null));
+        const a = net.address() as AddressInfo;
+        this.emit('listening', a);
+        resolve(a);
+      });
+    });
+  }
+
+  /** The listening address, or null when not listening. */
+  address(): AddressInfo | null {
+    const a = this.netServer?.address();
+    return a && typeof a === 'object' ? a : null;
+  }
+
+  /** Runs the SSH server side over any Duplex (a socket, a pipe, a test pair). */
+  handleConnection(stream: Duplex, info: ConnectionInfo = {}): ServerConnection | null {
+    const o = this.options;
+    stream.on('error', () => undefined);
+    const unauthenticated = [...this.connections].filter((c) => !c.authenticated).length;
+    const overLimit =
+      this.closing
+        ? 'server is shutting down'
+        : o.maxConnections !== undefined && this.connections.size >= o.maxConnections
+          ? 'too many connections'
+          : o.maxUnauthenticated !== undefined && unauthenticated >= o.maxUnauthenticated
+            ? 'too many unauthenticated connections'
+            : null;
+    let conn: ServerConnection;
+    // Events only arrive after this method returns, by which time this is set.
+    let handler: (e: SessionEvent) => void = () => undefined;
+    try {
+      const node = new NodeSession(
+        stream,
+        {
+          role: 'server',
+          random: nodeRandom,
+          now: Date.now(),
+          algorithms: defaultAlgorithmLists(o.algorithms),
+          hostKeys: o.hostKeys,
+          ...(o.auth ? { auth: o.auth } : {}),
+          ...(o.rekey ? { rekey: o.rekey } : {}),
+          ...(o.keepalive ? { keepalive: o.keepalive } : {}),
+          ...(o.connection ? { connection: o.connection } : {}),
+          ...(o.software ? { software: o.software } : {}),
+        },
+        (e) => handler(e),
+      );
+      conn = new ServerConnection(node, info);
+    } catch (e) {
+      this.report(e, null);
+      stream.destroy();
+      return null;
+    }
+    if (overLimit) {
+      // Our version line, KEXINIT and DISCONNECT go out in clear; then the socket closes.
+      conn.node.disconnect(DisconnectReason.TOO_MANY_CONNECTIONS, overLimit);
+      this.safeEmit('refused', info, overLimit);
+      return null;
+    }
+    handler = this.attach(conn);
+    this.connections.add(conn);
+    this.safeEmit('connection', conn);
+    conn.node.run();
+    return conn;
+  }
+
+  /** Stops listening, disconnects every client, and resolves once all are gone. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const net = this.netServer;
+    this.netServer = null;
+    const stopped = net ? new Promise<void>((r) => net.close(() => r())) : Promise.resolve();
+    await Promise.all([...this.connections].map((c) => c.close(DisconnectReason.BY_APPLICATION, 'server shutting down')));
+    await stopped;
+    this.safeEmit('close');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal */
+  report(e: unknown, conn: ServerConnection | null): void {
+    if (this.listenerCount('error') === 0) return;
+    const err = e instanceof Error ? e : new Error(String(e));
+    try {
+      this.emit('error', err, conn);
+    } catch {
+      // a throwing 'error' listener must not take the connection down
+    }
+  }
+
+  private safeEmit<K extends keyof ServerEvents>(name: K, ...args: ServerEvents[K]): void {
+    try {
+      (this.emit as (n: K, ...a: ServerEvents[K]) => boolean)(name, ...args);
+    } catch (e) {
+      if (name !== 'error') this.report(e, null);
+    }
+  }
+
+  /** Builds the per-connection event handler. */
+  private attach(conn: ServerConnection): (e: SessionEvent) => void {
+    const o = this.options;
+    const node = conn.node;
+    const report = (e: unknown) => this.report(e, conn);
+    const auth = new AuthAdapter(
+      {
+        answer: (id, answer) => {
+          if (node.error) return;
+          node.session.answerAuth(id, answer);
+          node.run();
+        },
+        remoteAddress: conn.remoteAddress,
+        remotePort: conn.remotePort,
+        reportError: report,
+      },
+      o.authenticate,
+    );
+    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report);
+    const peer = (): SessionPeer => ({
+      username: conn.username ?? '',
+      remoteAddress: conn.remoteAddress,
+      remotePort: conn.remotePort,
+      localAddress: conn.localAddress,
+      localPort: conn.localPort,
+    });
+
+    const openSession = (id: number) => {
+      if (!o.session) {
+        node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'sessions are not permitted');
+        return;
+      }
+      const raw = node.acceptChannel(id, 'session');
+      const s = new ServerSession(raw, peer(), report);
+      try {
+        const result = o.session(s);
+        // Requests wait until an async `session` callback has set its handlers.
+        if (result && typeof result.then === 'function') s.waitFor(result.then(undefined, report));
+      } catch (e) {
+        report(e);
+      }
+    };
+
+    return (e: SessionEvent) => {
+      try {
+        switch (e.type) {
+          case 'keys-exchanged':
+            conn.algorithms = e.algorithms;
+            conn.keyExchanges++;
+            this.safeEmit('keys-exchanged', conn, { initial: e.initial, algorithms: e.algorithms });
+            return;
+          case 'auth-request':
+            auth.handle(e);
+            return;
+          case 'auth-success':
+            // The client-side event of the same name carries no username.
+            if (!('username' in e)) return;
+            conn.username = e.username;
+            this.safeEmit('authenticated', conn, { username: e.username, method: e.method });
+            return;
+          case 'channel-open-request':
+            if (e.channelType === 'session') openSession(e.channel);
+            else if (!forwarding.onChannelOpen(e)) node.rejectChannel(e.channel, OpenFailureReason.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${e.channelType}`);
+            return;
+          case 'global-request':
+            if (!forwarding.onGlobalRequest(e) && e.wantReply) node.answerGlobalRequest(e.id, false);
+            return;
+          case 'disconnected':
+            auth.close();
+            forwarding.close();
+            this.connections.delete(conn);
+            if (!(e.error instanceof DisconnectError)) report(e.error);
+            this.safeEmit('disconnect', conn, e.error);
+            return;
+          default:
+            return;
+        }
+      } catch (err) {
+        report(err);
+      }
+    };
+  }
+}
+
+/** Creates an SSH server; call `listen()` or feed it streams with `handleConnection()`. */
+export function createServer(options: ServerOptions): Server {
+  return new Server(options);
+}

@@ -1,0 +1,125 @@
+// createServer's authenticate callback, driven by Nacre's own client over loopback.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateHostKey } from '../../src/keys/index.js';
+import type { AuthContext } from '../../src/server/auth.js';
+import { startServer, passwordSecret } from './server-helpers.js';
+
+const userKey = generateHostKey('ssh-ed25519');
+const otherKey = generateHostKey('ecdsa-sha2-nistp256');
+
+test('publickey: the callback sees the query, then the verified key', async () => {
+  const seen: { verified: boolean | undefined; fingerprint: string | undefined; keyType: string | undefined }[] = [];
+  const t = await startServer({
+    authenticate: (ctx) => {
+      if (ctx.method !== 'publickey') return false;
+      seen.push({ verified: ctx.verified, fingerprint: ctx.publicKey?.fingerprint, keyType: ctx.publicKey?.keyType });
+      return Buffer.from(ctx.publicKey!.blob).equals(Buffer.from(userKey.publicBlob));
+    },
+  });
+  const authenticated: string[] = [];
+  t.server.on('authenticated', (conn, info) => authenticated.push(`${info.username}/${info.method}/${conn.username}`));
+  try {
+    const c = await t.connect({ privateKey: userKey });
+    assert.ok(seen.some((s) => s.verified === true), 'a verified attempt was judged');
+    assert.ok(seen.every((s) => s.keyType === 'ssh-ed25519' && s.fingerprint?.startsWith('SHA256:')));
+    assert.deepEqual(authenticated, ['alice/publickey/alice']);
+    await c.close();
+    await assert.rejects(t.connect({ privateKey: otherKey }));
+  } finally {
+    await t.close();
+  }
+});
+
+test('password: right one in, wrong one out', async () => {
+  const t = await startServer({ authenticate: passwordSecret });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    await c.close();
+    await assert.rejects(t.connect({ password: 'wrong' }));
+  } finally {
+    await t.close();
+  }
+});
+
+test('reject by default: no authenticate callback refuses everything', async () => {
+  const t = await startServer();
+  try {
+    await assert.rejects(t.connect({ password: 'secret', privateKey: userKey }));
+  } finally {
+    await t.close();
+  }
+});
+
+test('keyboard-interactive: prompt() asks the client and returns its answers', async () => {
+  const asked: string[][] = [];
+  const t = await startServer({
+    authenticate: async (ctx) => {
+      if (ctx.method !== 'keyboard-interactive') return false;
+      const [pass, code] = await ctx.prompt(['Password: ', { prompt: 'Code: ', echo: true }], { name: 'login', instruction: 'two answers' });
+      if (pass !== 'secret') return false;
+      // A second round, as PAM conversations do.
+      const [again] = await ctx.prompt(['Again: ']);
+      return code === '123456' && again === 'yes';
+    },
+  });
+  try {
+    const c = await t.connect({
+      keyboardInteractive: (ch) => {
+        asked.push(ch.prompts.map((p) => `${p.prompt}${p.echo ? '(echo)' : ''}`));
+        if (ch.prompts.length === 2) {
+          assert.equal(ch.name, 'login');
+          assert.equal(ch.instruction, 'two answers');
+          return ['secret', '123456'];
+        }
+        return ['yes'];
+      },
+    });
+    assert.deepEqual(asked, [['Password: ', 'Code: (echo)'], ['Again: ']]);
+    await c.close();
+    await assert.rejects(t.connect({ keyboardInteractive: (ch) => ch.prompts.map(() => 'nope') }));
+  } finally {
+    await t.close();
+  }
+});
+
+test('partial success: publickey then password', async () => {
+  const contexts: Pick<AuthContext, 'method' | 'passed'>[] = [];
+  const t = await startServer({
+    authenticate: (ctx) => {
+      contexts.push({ method: ctx.method, passed: ctx.passed });
+      if (ctx.method === 'publickey' && Buffer.from(ctx.publicKey!.blob).equals(Buffer.from(userKey.publicBlob))) return { partial: ['password'] };
+      if (ctx.method === 'password') return ctx.passed.includes('publickey') && ctx.password === 'secret';
+      return false;
+    },
+  });
+  let method = '';
+  t.server.on('authenticated', (_c, info) => (method = info.method));
+  try {
+    const c = await t.connect({ privateKey: userKey, password: 'secret' });
+    assert.equal(method, 'password');
+    const pw = contexts.find((x) => x.method === 'password');
+    assert.deepEqual(pw?.passed, ['publickey']);
+    await c.close();
+    // the password alone is not enough
+    await assert.rejects(t.connect({ password: 'secret' }));
+  } finally {
+    await t.close();
+  }
+});
+
+test('a throwing authenticate is a rejection reported as an error event', async () => {
+  const t = await startServer({
+    authenticate: () => {
+      throw new Error('database down');
+    },
+  });
+  const errors: string[] = [];
+  t.server.on('error', (e) => errors.push(e.message));
+  try {
+    await assert.rejects(t.connect({ password: 'secret' }));
+    assert.ok(errors.includes('database down'));
+  } finally {
+    await t.close();
+  }
+});

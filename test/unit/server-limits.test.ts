@@ -1,0 +1,168 @@
+// createServer's limits and robustness: maxConnections, maxUnauthenticated,
+// garbage from a client, close(), handleConnection over any Duplex.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import { Duplex } from 'node:stream';
+import { DisconnectReason, NacreError } from '../../src/errors.js';
+import { connect } from '../../src/client/client.js';
+import { startServer, passwordSecret, delay, testHostKey } from './server-helpers.js';
+import { createServer } from '../../src/server/server.js';
+
+test('maxConnections: the next client is told TOO_MANY_CONNECTIONS', async () => {
+  const t = await startServer({ authenticate: passwordSecret, maxConnections: 1 });
+  const refused: string[] = [];
+  t.server.on('refused', (_info, why) => refused.push(why));
+  try {
+    const first = await t.connect({ password: 'secret' });
+    const err = await t.connect({ password: 'secret' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof NacreError, String(err));
+    assert.equal(err.reason, DisconnectReason.TOO_MANY_CONNECTIONS);
+    assert.deepEqual(refused, ['too many connections']);
+    await first.close();
+    await delay(50);
+    const again = await t.connect({ password: 'secret' });
+    await again.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('maxUnauthenticated counts only connections still logging in', async () => {
+  const t = await startServer({ authenticate: passwordSecret, maxUnauthenticated: 1 });
+  try {
+    const a = await t.connect({ password: 'secret' }); // authenticated: not counted
+    const idle = netConnect(t.port, '127.0.0.1'); // sits in the version exchange
+    await new Promise((r) => idle.once('data', r));
+    const err = await t.connect({ password: 'secret' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof NacreError);
+    assert.equal(err.reason, DisconnectReason.TOO_MANY_CONNECTIONS);
+    idle.destroy();
+    await a.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('garbage from a client ends only that connection, reported as events', async () => {
+  const t = await startServer({ authenticate: passwordSecret });
+  const errors: Error[] = [];
+  const disconnects: NacreError[] = [];
+  t.server.on('error', (e) => errors.push(e));
+  t.server.on('disconnect', (_c, e) => disconnects.push(e));
+  try {
+    const good = await t.connect({ password: 'secret' });
+    const bad = netConnect(t.port, '127.0.0.1');
+    bad.on('error', () => undefined);
+    bad.resume();
+    await new Promise((r) => bad.once('connect', r));
+    bad.write('SSH-2.0-evil\r\n');
+    bad.write(Buffer.from([0xff, 0xff, 0xff, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8]));
+    await new Promise((r) => bad.once('close', r));
+    assert.equal(disconnects.length, 1);
+    assert.equal(errors.length, 1, 'a protocol error is reported');
+    // the good connection is unaffected
+    assert.equal(good.node.error, null);
+    await good.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('without an error listener, a bad client cannot crash the server', async () => {
+  const t = await startServer({ authenticate: passwordSecret });
+  try {
+    for (const junk of ['GET / HTTP/1.1\r\n\r\n', 'SSH-1.5-old\r\n', 'SSH-2.0-x\r\n' + '\0'.repeat(64)]) {
+      const s = netConnect(t.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.resume();
+      s.end(junk);
+      await new Promise((r) => s.once('close', r));
+    }
+    const c = await t.connect({ password: 'secret' });
+    await c.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('close() disconnects clients and stops listening', async () => {
+  const t = await startServer({ authenticate: passwordSecret });
+  const c = await t.connect({ password: 'secret' });
+  let closed = false;
+  t.server.on('close', () => (closed = true));
+  await t.server.close();
+  const why = await c.closed;
+  assert.ok(why instanceof NacreError);
+  assert.ok(closed);
+  assert.equal(t.server.address(), null);
+  assert.equal(t.server.connections.size, 0);
+});
+
+/** Two Duplexes wired to each other in memory. */
+function duplexPair(): [Duplex, Duplex] {
+  let a!: Duplex;
+  let b!: Duplex;
+  const make = (other: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk, _enc, cb) {
+        other().push(chunk);
+        cb();
+      },
+      final(cb) {
+        other().push(null);
+        cb();
+      },
+    });
+  a = make(() => b);
+  b = make(() => a);
+  return [a, b];
+}
+
+test('handleConnection runs over any Duplex', async () => {
+  const key = testHostKey();
+  const server = createServer({
+    hostKeys: [key],
+    authenticate: passwordSecret,
+    session: (s) => {
+      s.onExec = (cmd, ch) => {
+        ch.end(`in memory: ${cmd}`);
+        ch.exit(0);
+      };
+    },
+  });
+  const [serverSide, clientSide] = duplexPair();
+  const conn = server.handleConnection(serverSide, { remoteAddress: 'memory' });
+  assert.ok(conn);
+  const c = await connect({ sock: clientSide, username: 'bob', password: 'secret', keepalive: false, verifyHostKey: () => true });
+  assert.equal((await c.exec('hi')).stdout, 'in memory: hi');
+  assert.equal(conn.username, 'bob');
+  assert.equal(conn.remoteAddress, 'memory');
+  await c.close();
+  await server.close();
+});
+
+test('keepalive: an idle but answering client stays connected', async () => {
+  const t = await startServer({
+    authenticate: passwordSecret,
+    keepalive: { intervalMs: 40, countMax: 2 },
+    session: (s) => {
+      s.onExec = (_cmd, ch) => ch.exit(0);
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    await delay(300); // several probe intervals with no traffic from the client
+    assert.equal(c.node.error, null);
+    assert.equal((await c.exec('x')).code, 0);
+  } finally {
+    await t.close();
+  }
+});

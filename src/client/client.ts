@@ -14,6 +14,7 @@ import { nodeRandom } from '../io/node/transport-driver.js';
 import { fingerprintSha256, blobKeyType, type KeySigner } from '../keys/index.js';
 import { parseKnownHosts, checkKnownHost } from '../trust/index.js';
 import { OpenDirectTcpip, OpenDirectStreamlocal } from '../messages/channel-types.js';
+import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners, readKnownHosts } from './options.js';
 import { execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
 import { RemoteForwarder, type RemoteForward, type RemoteForwardOptions, forwardLocal, type LocalForward, type LocalForwardOptions } from './forward.js';
@@ -30,6 +31,8 @@ export class Client extends EventEmitter implements AsyncDisposable {
   algorithms: NegotiatedAlgorithms | null = null;
   /** The server's host key as verified. */
   hostKey: HostKeyInfo | null = null;
+  /** Host keys the server announced after login (OpenSSH's hostkeys-00@openssh.com), unverified. */
+  announcedHostKeys: readonly { readonly key: Uint8Array; readonly keyType: string; readonly fingerprint: string }[] = [];
   /** USERAUTH_BANNER messages, in order. */
   readonly banners: string[] = [];
   /** @internal */
@@ -117,6 +120,21 @@ export class Client extends EventEmitter implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The key blobs of a hostkeys-00@openssh.com request; malformed ones end the list. */
+function parseHostkeys(data: Uint8Array): { key: Uint8Array; keyType: string; fingerprint: string }[] {
+  const out: { key: Uint8Array; keyType: string; fingerprint: string }[] = [];
+  const r = new Reader(data, 0, 'hostkeys-00@openssh.com');
+  try {
+    while (r.remaining > 0 && out.length < 64) {
+      const key = r.string('host key', 16 * 1024);
+      out.push({ key, keyType: blobKeyType(key), fingerprint: fingerprintSha256(key) });
+    }
+  } catch {
+    // keep what parsed
+  }
+  return out;
 }
 
 function credentials(options: ConnectOptions, signers: readonly KeySigner[]): ClientCredential[] {
@@ -243,6 +261,11 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           c.forwards.onChannelOpen(e.channel, e.channelType, e.data);
           return;
         case 'global-request':
+          if (e.name === 'hostkeys-00@openssh.com') {
+            // OpenSSH announces all its host keys after login (UpdateHostKeys); report them.
+            c.announcedHostKeys = parseHostkeys(e.data);
+            c.emit('hostkeys', c.announcedHostKeys);
+          }
           if (e.wantReply) node.answerGlobalRequest(e.id, false);
           return;
         case 'disconnected':

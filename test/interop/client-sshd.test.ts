@@ -73,6 +73,9 @@ for (const name of ['ed25519', 'ecdsa', 'rsa']) {
       assert.equal(r.stdout, `hello from ${user}\n`);
       assert.equal(r.code, 0);
       if (name === 'rsa') assert.match(sshd!.log(), /rsa-sha2-512|RSA SHA256/);
+      // sshd announces its host keys after login (UpdateHostKeys support).
+      assert.equal(c.announcedHostKeys.length, 3);
+      assert.ok(c.hostKey && c.announcedHostKeys.some((k) => k.fingerprint === c.hostKey!.fingerprint));
     });
   });
 }

@@ -158,7 +158,9 @@ export class Channel extends Duplex {
   private async send(data: Uint8Array, dataType?: number): Promise<void> {
     let offset = 0;
     while (offset < data.length) {
-      if (this.channelClosed) throw new Error(`channel ${this.id} is closed`);
+      // Writing into a channel the peer closed drops the data, like a pipe whose
+      // reader left; an 'error' event here would crash users who do not listen.
+      if (this.channelClosed) return;
       const n = this.host.connection.write(this.id, data.subarray(offset), dataType);
       offset += n;
       this.host.run();

@@ -1,0 +1,108 @@
+// The runnable examples in examples/, executed as a user would run them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect, type Server } from 'node:net';
+import { join, resolve, dirname } from 'node:path';
+import { userInfo } from 'node:os';
+import { findOpenSsh, startSshd, keygen, tempDir, freePort, type Sshd } from './openssh.js';
+import { connect } from '../../src/client/client.js';
+
+const openssh = findOpenSsh();
+const skip = openssh ? false : 'OpenSSH not installed (run scripts/install-test-peers.sh)';
+const examples = resolve(dirname(new URL(import.meta.url).pathname), '../../examples');
+const user = userInfo().username;
+
+let sshd: Sshd | undefined;
+let keyPath = '';
+let knownHosts = '';
+let echo: Server | undefined;
+
+before(async () => {
+  if (!openssh) return;
+  sshd = await startSshd(openssh, ['PermitRootLogin yes', 'AllowTcpForwarding yes']);
+  const dir = tempDir('examples');
+  const k = keygen(openssh, dir, 'ed25519', 'id_ed25519');
+  keyPath = k.privatePath;
+  appendFileSync(join(sshd.dir, 'authorized_keys'), k.publicLine + '\n');
+  knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, Object.values(sshd.hostKeys).map((l) => `[127.0.0.1]:${sshd!.port} ${l.split(' ').slice(0, 2).join(' ')}`).join('\n') + '\n');
+  echo = createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => echo!.listen(0, '127.0.0.1', r));
+});
+
+after(async () => {
+  await sshd?.stop();
+  echo?.close();
+});
+
+function run(script: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [join(examples, script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function waitFor(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolveLine, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m) resolveLine(m);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before ${pattern}: ${out}`)));
+  });
+}
+
+test('examples/exec.js runs a command, checking known_hosts', { skip, timeout: 30000 }, async () => {
+  const child = run('exec.js', [`${user}@127.0.0.1:${sshd!.port}`, 'echo example-ok; exit 4', keyPath], { NACRE_KNOWN_HOSTS: knownHosts });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.equal(out, 'example-ok\n');
+  assert.equal(code, 4);
+  // Without a known_hosts entry the host key is refused.
+  const refused = run('exec.js', [`${user}@127.0.0.1:${sshd!.port}`, 'true', keyPath], { NACRE_KNOWN_HOSTS: join(tempDir('empty'), 'known_hosts') });
+  let err = '';
+  refused.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  assert.notEqual(await new Promise((r) => refused.once('exit', r)), 0);
+  assert.match(err, /HostKeyRejectedError|not trusted/);
+});
+
+test('examples/tunnel.js forwards a local port', { skip, timeout: 30000 }, async () => {
+  const echoPort = (echo!.address() as { port: number }).port;
+  const child = run('tunnel.js', [`${user}@127.0.0.1:${sshd!.port}`, '0', '127.0.0.1', String(echoPort), keyPath], { NACRE_KNOWN_HOSTS: knownHosts });
+  try {
+    const m = await waitFor(child, /listening on 127\.0\.0\.1:(\d+)/);
+    const s = netConnect(Number(m[1]), '127.0.0.1');
+    const got: Buffer[] = [];
+    s.on('data', (d: Buffer) => got.push(d));
+    s.end('through the example tunnel');
+    await new Promise((r) => s.once('close', r));
+    assert.equal(Buffer.concat(got).toString(), 'through the example tunnel');
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
+
+test('examples/server.js serves a Nacre client', { skip: false, timeout: 30000 }, async () => {
+  const port = await freePort();
+  const child = run('server.js', [], { PORT: String(port) });
+  try {
+    const m = await waitFor(child, /host key (SHA256:\S+)/);
+    const conn = await connect({
+      host: '127.0.0.1',
+      port,
+      username: 'demo',
+      password: 'demo',
+      verifyHostKey: (info) => info.fingerprint === m[1],
+    });
+    const r = await conn.exec('hello');
+    assert.equal(r.stdout, 'you ran: hello\n');
+    assert.equal(r.code, 0);
+    await conn.close();
+  } finally {
+    child.kill('SIGINT');
+  }
+});

@@ -22,6 +22,7 @@ export {
 export {
   generateHostKey,
   signerFromPrivateKeyFile,
+  signerFromPrivateKeyPath,
   loadPrivateKeyFile,
   fingerprintSha256,
   parseOpenSshPublicKeyLine,

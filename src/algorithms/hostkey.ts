@@ -29,3 +29,8 @@ const byName = new Map(hostKeyAlgorithms.map((a) => [a.name, a]));
 export function findHostKeyAlgorithm(name: string): HostKeyAlgorithm | undefined {
   return byName.get(name);
 }
+
+/** Signature algorithms Nacre accepts for user keys by default: the secure host key algorithms. */
+export function secureSignatureAlgorithms(): string[] {
+  return hostKeyAlgorithms.filter((a) => a.secure).map((a) => a.name);
+}

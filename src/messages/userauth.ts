@@ -14,32 +14,39 @@ export const MSG_USERAUTH = {
   INFO_RESPONSE: 61,
 } as const;
 
-/** Head of every USERAUTH_REQUEST; `rest` holds the method-specific fields. */
-export const UserauthRequestHead = message(50, 'USERAUTH_REQUEST', {
+/** Fields every USERAUTH_REQUEST starts with. */
+const requestHead = {
   username: f.text(1024),
   service: f.text(1024),
   method: f.text(1024),
+} as const;
+
+/** publickey requests (RFC 4252 §7) share this much before their variations. */
+const publickeyHead = {
+  ...requestHead,
+  signed: f.boolean(),
+  algorithm: f.text(1024),
+  publicKey: f.bytes(16 * 1024),
+} as const;
+
+/** Head of every USERAUTH_REQUEST; `rest` holds the method-specific fields. */
+export const UserauthRequestHead = message(50, 'USERAUTH_REQUEST', {
+  ...requestHead,
   rest: f.rest(),
 });
 
 export const UserauthNone = message(50, 'USERAUTH_REQUEST', {
-  username: f.text(1024),
-  service: f.text(1024),
-  method: f.text(1024),
+  ...requestHead,
 });
 
 export const UserauthPassword = message(50, 'USERAUTH_REQUEST', {
-  username: f.text(1024),
-  service: f.text(1024),
-  method: f.text(1024),
+  ...requestHead,
   change: f.boolean(),
   password: f.text(1024),
 });
 
 export const UserauthPasswordChange = message(50, 'USERAUTH_REQUEST', {
-  username: f.text(1024),
-  service: f.text(1024),
-  method: f.text(1024),
+  ...requestHead,
   change: f.boolean(),
   oldPassword: f.text(1024),
   newPassword: f.text(1024),
@@ -47,52 +54,30 @@ export const UserauthPasswordChange = message(50, 'USERAUTH_REQUEST', {
 
 /** publickey query (no signature) — RFC 4252 §7. */
 export const UserauthPublickeyQuery = message(50, 'USERAUTH_REQUEST', {
-  username: f.text(1024),
-  service: f.text(1024),
-  method: f.text(1024),
-  signed: f.boolean(),
-  algorithm: f.text(1024),
-  publicKey: f.bytes(16 * 1024),
+  ...publickeyHead,
 });
 
 /** publickey with signature. */
 export const UserauthPublickeySigned = message(50, 'USERAUTH_REQUEST', {
-  username: f.text(1024),
-  service: f.text(1024),
-  method: f.text(1024),
-  signed: f.boolean(),
-  algorithm: f.text(1024),
-  publicKey: f.bytes(16 * 1024),
+  ...publickeyHead,
   signature: f.bytes(16 * 1024),
 });
 
 /** publickey-hostbound-v00@openssh.com: the server host key follows the user key. */
 export const UserauthHostboundQuery = message(50, 'USERAUTH_REQUEST', {
-  username: f.text(1024),
-  service: f.text(1024),
-  method: f.text(1024),
-  signed: f.boolean(),
-  algorithm: f.text(1024),
-  publicKey: f.bytes(16 * 1024),
+  ...publickeyHead,
   hostKey: f.bytes(16 * 1024),
 });
 
 export const UserauthHostboundSigned = message(50, 'USERAUTH_REQUEST', {
-  username: f.text(1024),
-  service: f.text(1024),
-  method: f.text(1024),
-  signed: f.boolean(),
-  algorithm: f.text(1024),
-  publicKey: f.bytes(16 * 1024),
+  ...publickeyHead,
   hostKey: f.bytes(16 * 1024),
   signature: f.bytes(16 * 1024),
 });
 
 /** keyboard-interactive (RFC 4256 §3.1). */
 export const UserauthKeyboardInteractive = message(50, 'USERAUTH_REQUEST', {
-  username: f.text(1024),
-  service: f.text(1024),
-  method: f.text(1024),
+  ...requestHead,
   language: f.text(1024),
   submethods: f.text(1024),
 });

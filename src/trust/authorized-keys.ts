@@ -228,7 +228,20 @@ function parseLine(text: string, line: number, source: string | undefined): Auth
  * `entries` and reported in `problems`; nothing throws.
  */
 export function parseAuthorizedKeys(text: string, source?: string): ParsedAuthorizedKeys {
-  const entries: AuthorizedKeyEntry[] = [];
+  return parseTrustFile(text, source, parseLine);
+}
+
+/**
+ * The shared shape of OpenSSH's trust files: one entry a line, blank lines and
+ * `#` comments skipped, and each bad line reported (by `parseLine` returning
+ * a reason) instead of thrown.
+ */
+export function parseTrustFile<E>(
+  text: string,
+  source: string | undefined,
+  parseLine: (text: string, line: number, source: string | undefined) => E | string,
+): { entries: E[]; problems: TrustFileProblem[] } {
+  const entries: E[] = [];
   const problems: TrustFileProblem[] = [];
   for (const [line, raw] of trustFileLines(text)) {
     const t = raw.replace(/^[ \t]+/, '');

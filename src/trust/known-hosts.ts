@@ -6,7 +6,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { formatOpenSshPublicKeyLine, blobKeyType } from '../keys/blob.js';
-import { MAX_TRUST_LINE, readKeyFields, trustFileLines, type TrustFileProblem } from './authorized-keys.js';
+import { MAX_TRUST_LINE, parseTrustFile, readKeyFields, type TrustFileProblem } from './authorized-keys.js';
 
 export type KnownHostMarker = 'cert-authority' | 'revoked';
 
@@ -155,16 +155,7 @@ function parseLine(text: string, line: number, source: string | undefined): Know
 
 /** Parses a known_hosts file; malformed lines are reported in `problems` and skipped, never thrown. */
 export function parseKnownHosts(text: string, source?: string): ParsedKnownHosts {
-  const entries: KnownHostEntry[] = [];
-  const problems: TrustFileProblem[] = [];
-  for (const [line, raw] of trustFileLines(text)) {
-    const t = raw.replace(/^[ \t]+/, '');
-    if (t === '' || t.startsWith('#')) continue;
-    const r = parseLine(t, line, source);
-    if (typeof r === 'string') problems.push({ line, reason: r, source });
-    else entries.push(r);
-  }
-  return { entries, problems };
+  return parseTrustFile(text, source, parseLine);
 }
 
 // ------------------------------------------------------------------ checking

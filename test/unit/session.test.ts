@@ -206,3 +206,29 @@ test('connection messages before authentication are refused', () => {
   const d = pair.server.events.find((e) => e.type === 'disconnected');
   assert.ok(d && d.type === 'disconnected' && /before authentication/.test(d.error.message));
 });
+
+test('random upper-layer messages from an authenticated peer never throw', () => {
+  const random = seededRandom('session-fuzz');
+  for (let round = 0; round < 150; round++) {
+    const pair = makePair({
+      onEvent: (side, e, p) => {
+        // Accept whatever the fuzz opens, so channel messages reach deeper code.
+        if (side === 'server' && e.type === 'channel-open-request') p.server.session.connection.acceptChannel(e.channel);
+        if (side === 'server' && e.type === 'channel-request' && e.wantReply) p.server.session.connection.answerChannelRequest(e.channel, true);
+      },
+    });
+    pair.pump();
+    pair.client.session.connection.openChannel('session');
+    pair.pump();
+    for (let i = 0; i < 5; i++) {
+      const r = random(64);
+      const payload = random(1 + (r[0]! % 60));
+      payload[0] = 50 + (r[1]! % 78);
+      if (r[2]! % 2 === 0 && payload.length >= 5) payload.set([0, 0, 0, 0], 1); // aim at channel 0 often
+      assert.doesNotThrow(() => {
+        pair.client.session.transport.send(payload);
+        pair.pump();
+      });
+    }
+  }
+});

@@ -19,17 +19,11 @@ import type { AuthAnswer, AuthRequest, AuthServerEvent, AuthServerMethod, AuthSe
 import { MSG_USERAUTH, UserauthBanner, UserauthFailure, UserauthPasswdChangereq, UserauthPkOk, UserauthSuccess } from '../../messages/userauth.js';
 import { constantTimeEqual } from '../../wire/bytes.js';
 import { MAX_PROMPTS, SSH_CONNECTION, decodeInfoResponse, encodeInfoRequest, signedData } from './codec.js';
+import { secureSignatureAlgorithms } from '../../algorithms/hostkey.js';
 import { parseRequest, type ParsedRequest, type RequestBody } from './server-request.js';
 
 /** User signature algorithms accepted by default: everything but SHA-1 `ssh-rsa`. */
-export const DEFAULT_ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze([
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-]);
+export const DEFAULT_ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze(secureSignatureAlgorithms());
 
 /** AuthServerOptions plus the server's signature policy. */
 export interface AuthServerConfig extends AuthServerOptions {

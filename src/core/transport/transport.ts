@@ -5,6 +5,7 @@ import { DisconnectError, DisconnectReason, HostKeyRejectedError, KeyExchangeErr
 import type { DisconnectReasonCode } from '../../errors.js';
 import type { Compressor, Decompressor, RandomSource, Signer } from '../../algorithms/types.js';
 import { findCompression } from '../../algorithms/compression.js';
+import { secureSignatureAlgorithms } from '../../algorithms/hostkey.js';
 import {
   Debug,
   Disconnect,
@@ -502,14 +503,7 @@ export class Transport {
   }
 
   private extInfoForServer(): [string, Uint8Array][] {
-    const sigAlgs = this.options.serverSigAlgs ?? [
-      'ssh-ed25519',
-      'ecdsa-sha2-nistp256',
-      'ecdsa-sha2-nistp384',
-      'ecdsa-sha2-nistp521',
-      'rsa-sha2-512',
-      'rsa-sha2-256',
-    ];
+    const sigAlgs = this.options.serverSigAlgs ?? secureSignatureAlgorithms();
     return [
       ['server-sig-algs', utf8(sigAlgs.join(','))],
       ['publickey-hostbound@openssh.com', utf8('0')],

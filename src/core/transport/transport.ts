@@ -3,8 +3,7 @@
 // clock or a timer; the I/O layer drives it.
 import { DisconnectError, DisconnectReason, HostKeyRejectedError, KeyExchangeError, NacreError, ProtocolError } from '../../errors.js';
 import type { DisconnectReasonCode } from '../../errors.js';
-import type { Compressor, Decompressor, RandomSource, Signer } from '../../algorithms/types.js';
-import { findCompression } from '../../algorithms/compression.js';
+import type { RandomSource, Signer } from '../../algorithms/types.js';
 import { secureSignatureAlgorithms } from '../../algorithms/hostkey.js';
 import {
   Debug,
@@ -22,6 +21,7 @@ import {
 } from '../../messages/transport.js';
 import { utf8 } from '../../wire/bytes.js';
 import { ByteQueue } from './byte-queue.js';
+import { CompressionState } from './compression-state.js';
 import type { TransportEvent } from './events.js';
 import { NO_PROTECTION, PacketOpener, PacketSealer } from './packet-protection.js';
 import { formatVersionLine, parseVersion } from './version.js';
@@ -42,8 +42,6 @@ import type { NegotiatedAlgorithms } from '../kex/negotiate.js';
 import { RekeyPolicy, type RekeyLimits } from '../kex/rekey.js';
 
 export const DEFAULT_SOFTWARE = 'Nacre_0.1';
-/** Decompressed payloads larger than this are refused (a zip-bomb guard). */
-const MAX_PAYLOAD = 256 * 1024 + 1024;
 
 export interface TransportOptions {
   readonly role: Role;
@@ -106,11 +104,7 @@ export class Transport {
   private held: Uint8Array[] = [];
   private readonly rekeyPolicy: RekeyPolicy;
 
-  // Compression.
-  private compressor: Compressor | null = null;
-  private decompressor: Decompressor | null = null;
-  private outgoingCompression = 'none';
-  private incomingCompression = 'none';
+  private readonly compression = new CompressionState();
   private authenticated = false;
 
   constructor(options: TransportOptions) {
@@ -250,7 +244,7 @@ export class Transport {
   /** User authentication succeeded: starts delayed compression (`zlib@openssh.com`). */
   setAuthenticated(): void {
     this.authenticated = true;
-    this.updateCompression();
+    this.compression.setAuthenticated();
   }
 
   /** Ends the connection with DISCONNECT. */
@@ -334,7 +328,7 @@ export class Transport {
       throw new ProtocolError('sequence number wrapped during the initial key exchange');
     }
     this.rekeyPolicy.received(wireLength);
-    if (this.decompressor) payload = this.decompressor.decompress(payload, MAX_PAYLOAD);
+    payload = this.compression.decompress(payload);
     if (payload.length === 0) throw new ProtocolError('empty payload');
     return { payload, seq };
   }
@@ -491,8 +485,7 @@ export class Transport {
     this.sealer = new PacketSealer(result.outgoing.protection, this.options.random);
     if (this.strictKex) this.sendSeq = 0;
     this.sentNewKeys = true;
-    this.outgoingCompression = result.outgoing.algorithms.compression;
-    this.updateCompression();
+    this.compression.setOutgoing(result.outgoing.algorithms.compression);
     this.rekeyPolicy.outgoingKeys(result.outgoing.byteLimit);
     const first = !this.initialKexDone;
     if (first && this.role === 'server' && this.kex?.peerWantsExtInfo) {
@@ -514,11 +507,10 @@ export class Transport {
   private onNewKeys(): void {
     if (this.pendingIncoming === null) throw new ProtocolError('NEWKEYS received before the key exchange produced keys');
     this.opener = new PacketOpener(this.pendingIncoming.protection);
-    this.incomingCompression = this.pendingIncoming.algorithms.compression;
+    this.compression.setIncoming(this.pendingIncoming.algorithms.compression);
     this.rekeyPolicy.incomingKeys(this.pendingIncoming.byteLimit);
     this.pendingIncoming = null;
     if (this.strictKex) this.recvSeq = 0;
-    this.updateCompression();
     this.receivedNewKeys = true;
     this.maybeFinishKex();
   }
@@ -551,27 +543,10 @@ export class Transport {
     if (this.rekeyPolicy.due(this.now)) this.sendKexInit();
   }
 
-  // ------------------------------------------------------------------ compression
-
-  private updateCompression(): void {
-    const active = (name: string) => {
-      const alg = findCompression(name);
-      return alg && (!alg.delayed || this.authenticated) ? alg : null;
-    };
-    if (!this.compressor) {
-      const alg = this.sentNewKeys || this.initialKexDone ? active(this.outgoingCompression) : null;
-      this.compressor = alg?.createCompressor() ?? null;
-    }
-    if (!this.decompressor) {
-      const alg = active(this.incomingCompression);
-      this.decompressor = alg?.createDecompressor() ?? null;
-    }
-  }
-
   // ------------------------------------------------------------------ send path
 
   private writePacket(payload: Uint8Array): void {
-    const body = this.compressor ? this.compressor.compress(payload) : payload;
+    const body = this.compression.compress(payload);
     const wire = this.sealer.seal(this.sendSeq, body);
     this.sendSeq = (this.sendSeq + 1) >>> 0;
     this.rekeyPolicy.sent(wire.length);

@@ -22,6 +22,14 @@ export type NacreServerMode = 'process' | 'inproc';
 
 const ZEROS = Buffer.alloc(256 * 1024);
 
+/**
+ * Bash sources ~/.bashrc for a command run over SSH when SHLVL is unset (its
+ * "run by sshd" rule); on a machine whose .bashrc is slow (the recorded run's
+ * ran `pyenv init`, 100-190 ms) that would dominate every `exec true`. Both
+ * servers set SHLVL=1 (sshd through SetEnv), so bash skips it in both.
+ */
+export const SHELL_ENV = { SHLVL: '1' } as const;
+
 /** Writes `total` zero bytes with backpressure, then the exit status. */
 function source(channel: ServerChannel, total: number): void {
   let left = total;
@@ -67,7 +75,7 @@ async function serve(mode: NacreServerMode, authorizedLine: string): Promise<voi
   const server = createServer({
     hostKeys: [hostKey],
     authenticate: (ctx) => ctx.method === 'publickey' && ctx.publicKey !== undefined && allowed.equals(Buffer.from(ctx.publicKey.blob)),
-    session: mode === 'process' ? (s) => runAsCurrentUser(s) : inProcess,
+    session: mode === 'process' ? (s) => runAsCurrentUser(s, { env: SHELL_ENV }) : inProcess,
   });
   server.on('error', (err) => console.error(`nacre bench server: ${err.message}`));
   const { port } = await server.listen(0, '127.0.0.1');

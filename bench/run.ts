@@ -3,6 +3,10 @@
 // the same process run (bare node:crypto calls, or OpenSSH's `ssh`), so the
 // ratios mean something on any machine; the absolute numbers do not.
 // docs/PERFORMANCE.md explains each measurement and records a run.
+//
+// Sections: packet (1), kex (2), openssh-kex (3), connection (4). Run some
+// with --only=connection or --only=packet,kex, or leave some out with
+// --skip=connection (e.g. `npm run bench -- --only=connection`).
 import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -15,6 +19,24 @@ import { benchChacha } from './chacha.js';
 import { benchKex, type KexBenchRow } from './kex.js';
 import { benchOpenSshKex, findSsh, formatOpenSshKex, median, PQ_METHOD, BASELINE_METHOD } from './openssh-kex.js';
 import { benchSntrup761 } from './sntrup761.js';
+import { benchConnection, formatConnection } from './connection.js';
+
+const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** The sections that `--only=a,b` / `--skip=a,b` select; all by default. */
+function selectedSections(argv: readonly string[]): Set<Section> {
+  const list = (flag: string): Section[] | null => {
+    const arg = argv.find((a) => a.startsWith(`--${flag}=`));
+    if (!arg) return null;
+    const names = arg.slice(flag.length + 3).split(',').filter(Boolean);
+    for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new Error(`unknown bench section ${n}; sections: ${SECTIONS.join(', ')}`);
+    return names as Section[];
+  };
+  const only = list('only');
+  const skip = list('skip') ?? [];
+  return new Set((only ?? SECTIONS).filter((s) => !skip.includes(s)));
+}
 
 const PAYLOAD = 32 * 1024;
 /** The MAC used with the non-AEAD ciphers, as the brief for this report names it. */
@@ -259,28 +281,55 @@ function machine(): void {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
+  const run = selectedSections(process.argv.slice(2));
   machine();
 
-  console.log(`\n## 1. Packet protection throughput, ${PAYLOAD / 1024} KiB payloads, seal + open`);
-  table('Ciphers (Nacre = PacketSealer.seal + PacketOpener.readLength/open)', cipherAlgorithms.map(cipherRow), cipherTarget);
-  table('MACs alone (compute on the sender + compute and compare on the receiver)', macAlgorithms.map(macRow));
+  if (run.has('packet')) {
+    console.log(`\n## 1. Packet protection throughput, ${PAYLOAD / 1024} KiB payloads, seal + open`);
+    table('Ciphers (Nacre = PacketSealer.seal + PacketOpener.readLength/open)', cipherAlgorithms.map(cipherRow), cipherTarget);
+    table('MACs alone (compute on the sender + compute and compare on the receiver)', macAlgorithms.map(macRow));
 
-  console.log('\n### chacha20-poly1305@openssh.com breakdown (bench/chacha.ts)\n');
-  console.log('| operation | µs per op | MiB/s |\n|---|---:|---:|');
-  for (const r of benchChacha(PAYLOAD, 4, 120)) {
-    console.log(`| ${r.name.trim()} | ${r.microsPerOp.toFixed(2)} | ${r.bytesPerOp < 64 ? '—' : r.mibPerSecond.toFixed(0)} |`);
+    console.log('\n### chacha20-poly1305@openssh.com breakdown (bench/chacha.ts)\n');
+    console.log('| operation | µs per op | MiB/s |\n|---|---:|---:|');
+    for (const r of benchChacha(PAYLOAD, 4, 120)) {
+      console.log(`| ${r.name.trim()} | ${r.microsPerOp.toFixed(2)} | ${r.bytesPerOp < 64 ? '—' : r.mibPerSecond.toFixed(0)} |`);
+    }
   }
 
-  console.log('\n## 2. Key exchange CPU per side (bench/kex.ts; ms, median, ed25519 host key signing on the server)\n');
-  // Measured before the kex table: these calls also bring the sntrup761 code
-  // to its optimized tier, which benchKex's three warm-up exchanges do not.
-  const sntrup = benchSntrup761(40);
-  kexTable(benchKex(31));
+  if (run.has('kex')) {
+    console.log('\n## 2. Key exchange CPU per side (bench/kex.ts; ms, median, ed25519 host key signing on the server)\n');
+    // Measured before the kex table: these calls also bring the sntrup761 code
+    // to its optimized tier, which benchKex's three warm-up exchanges do not.
+    const sntrup = benchSntrup761(40);
+    kexTable(benchKex(31));
 
-  console.log('\n### sntrup761 primitives (bench/sntrup761.ts; wall ms per op, warm)\n');
-  console.log('| operation | ms | runs |\n|---|---:|---:|');
-  for (const r of sntrup) console.log(`| ${r.label} | ${r.msPerOp.toFixed(3)} | ${r.iterations} |`);
+    console.log('\n### sntrup761 primitives (bench/sntrup761.ts; wall ms per op, warm)\n');
+    console.log('| operation | ms | runs |\n|---|---:|---:|');
+    for (const r of sntrup) console.log(`| ${r.label} | ${r.msPerOp.toFixed(3)} | ${r.iterations} |`);
+  }
 
+  if (run.has('openssh-kex')) await opensshKexSection();
+
+  if (run.has('connection')) {
+    console.log('\n## 4. Connections: Nacre vs OpenSSH vs ssh2 (bench/connection.ts)\n');
+    try {
+      const { markdown, targets: t } = formatConnection(await benchConnection());
+      console.log(markdown);
+      targets.push(...t);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      console.error(`\n!!! connection benchmark failed: ${why}\n`);
+      console.log(`**SKIPPED: ${why}.**`);
+      targets.push(`connection benchmarks: **SKIPPED** (${why})`);
+    }
+  }
+
+  console.log('\n## Targets\n');
+  for (const t of targets) console.log(`- ${t}`);
+  console.log(`\n(bench run took ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+}
+
+async function opensshKexSection(): Promise<void> {
   console.log(`\n## 3. ${PQ_METHOD}: Nacre client vs OpenSSH ssh (bench/openssh-kex.ts)\n`);
   let pq: Awaited<ReturnType<typeof benchOpenSshKex>> = null;
   let failure = 'OpenSSH `ssh` (9.9 or later) is not installed; scripts/install-test-peers.sh installs it';
@@ -302,10 +351,6 @@ async function main(): Promise<void> {
     console.log(`**SKIPPED: ${failure}.**`);
     targets.push(`${PQ_METHOD} vs OpenSSH: **SKIPPED** (${failure})`);
   }
-
-  console.log('\n## Targets\n');
-  for (const t of targets) console.log(`- ${t}`);
-  console.log(`\n(bench run took ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }
 
 await main();

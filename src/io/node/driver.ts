@@ -15,6 +15,8 @@ export interface Driveable<E> {
 
 export class Driver<E extends { type: string }> {
   private timer: NodeJS.Timeout | null = null;
+  /** When the armed timer fires (Date.now() clock). */
+  private timerAt = 0;
   private ended = false;
   private running = false;
   private again = false;
@@ -76,18 +78,37 @@ export class Driver<E extends { type: string }> {
   }
 
   private flush(): void {
-    for (let b = this.core.pollTransmit(); b; b = this.core.pollTransmit()) {
-      if (!this.socket.destroyed && this.socket.writable) this.socket.write(b);
+    let b = this.core.pollTransmit();
+    if (!b) return;
+    const socket = this.socket;
+    // Corked, a burst of packets (a bulk write produces several per call) leaves
+    // in one writev instead of one syscall per packet.
+    const corked = !socket.destroyed && socket.writable;
+    if (corked) socket.cork();
+    try {
+      for (; b; b = this.core.pollTransmit()) {
+        if (!socket.destroyed && socket.writable) socket.write(b);
+      }
+    } finally {
+      if (corked) socket.uncork();
     }
   }
 
   private schedule(): void {
+    const deadline = this.ended ? null : this.core.nextDeadline();
+    if (deadline === null) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      return;
+    }
+    // run() comes once per received chunk and the keepalive deadline moves
+    // with every packet; re-arming a timer each time was a measurable share
+    // of bulk transfers. A timer due no later than the deadline is kept: when
+    // it fires early the core finds nothing due and run() arms the next one.
+    if (this.timer && this.timerAt <= deadline) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.ended) return;
-    const deadline = this.core.nextDeadline();
-    if (deadline === null) return;
     const delay = Math.max(0, Math.min(deadline - Date.now(), 2 ** 31 - 1));
+    this.timerAt = Date.now() + delay;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.core.handleTimeout(Date.now());

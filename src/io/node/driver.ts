@@ -13,6 +13,9 @@ export interface Driveable<E> {
   connectionLost(description?: string): void;
 }
 
+/** Bytes the socket may buffer before channel writers wait for 'drain'. */
+export const WRITE_BUFFER_LIMIT = 1024 * 1024;
+
 export class Driver<E extends { type: string }> {
   private timer: NodeJS.Timeout | null = null;
   /** When the armed timer fires (Date.now() clock). */
@@ -40,9 +43,15 @@ export class Driver<E extends { type: string }> {
     });
   }
 
-  /** True while the socket's write buffer is above its high-water mark. */
+  /**
+   * True while more than `WRITE_BUFFER_LIMIT` bytes wait in the socket's write
+   * buffer. The limit is far above a socket's default high-water mark (16 KiB):
+   * stopping at that mark would wait for every packet to drain before sending
+   * the next, leaving the link idle; 1 MiB keeps it busy and memory bounded.
+   */
   get needsDrain(): boolean {
-    return (this.socket as { writableNeedDrain?: boolean }).writableNeedDrain === true;
+    const s = this.socket as { writableNeedDrain?: boolean; writableLength?: number };
+    return s.writableNeedDrain === true && (s.writableLength ?? 0) > WRITE_BUFFER_LIMIT;
   }
 
   /** Calls `fn` once, when the socket's write buffer drains. */

@@ -38,6 +38,15 @@ export interface AeadPacketCipher {
    * packet (length field included). Throws `MacError` when the tag does not verify.
    */
   open(seq: number, wire: Uint8Array): Uint8Array;
+  /**
+   * Optional faster forms for ciphers whose natural output has no room for the
+   * length field: `openBody` returns only `padding_length || payload || padding`
+   * (same checks as `open`), and `sealParts` returns the wire bytes as chunks to
+   * be sent in order. The transport prefers them when present; both avoid a
+   * 32 KiB copy per packet.
+   */
+  openBody?(seq: number, wire: Uint8Array): Uint8Array;
+  sealParts?(seq: number, packet: Uint8Array): readonly Uint8Array[];
 }
 
 /**

@@ -55,7 +55,17 @@ class AesGcmPacketCipher implements AeadPacketCipher {
     this.#encrypt = encrypt;
   }
 
-  seal(_seq: number, packet: Uint8Array): Uint8Array {
+  seal(seq: number, packet: Uint8Array): Uint8Array {
+    const [head, body, tag] = this.sealParts(seq, packet) as [Buffer, Buffer, Buffer];
+    const out = Buffer.allocUnsafe(packet.length + TAG);
+    out.set(head, 0);
+    out.set(body, 4);
+    out.set(tag, packet.length);
+    return out;
+  }
+
+  /** `seal` without assembling: length (a copy), ciphertext and tag as they come from OpenSSL. */
+  sealParts(_seq: number, packet: Uint8Array): readonly Uint8Array[] {
     if (!this.#encrypt) throw new ProtocolError('AES-GCM: seal called on a decrypting cipher');
     const length = packet.length - 4;
     if (length < 0 || readLength(packet) !== length) {
@@ -64,18 +74,14 @@ class AesGcmPacketCipher implements AeadPacketCipher {
     checkPacketLength(length);
     const input = toBuffer(packet);
     const cipher = createCipheriv(this.#algorithm, this.#key, this.#nonce, { authTagLength: TAG });
-    const head = input.subarray(0, 4);
+    // The caller may reuse `packet` once we return, so the length bytes are copied.
+    const head = Buffer.from(input.subarray(0, 4));
     cipher.setAAD(head);
-    // GCM is a stream mode: update() returns all `length` bytes and final()
-    // returns nothing, so the output can be assembled in one allocation.
     const body = cipher.update(input.subarray(4));
     cipher.final();
-    const out = Buffer.allocUnsafe(packet.length + TAG);
-    head.copy(out, 0);
-    body.copy(out, 4);
-    cipher.getAuthTag().copy(out, 4 + length);
+    const tag = cipher.getAuthTag();
     this.#bumpCounter();
-    return out;
+    return [head, body, tag];
   }
 
   peekLength(_seq: number, head: Uint8Array): number {
@@ -86,7 +92,16 @@ class AesGcmPacketCipher implements AeadPacketCipher {
     return length;
   }
 
-  open(_seq: number, wire: Uint8Array): Uint8Array {
+  open(seq: number, wire: Uint8Array): Uint8Array {
+    const body = this.openBody(seq, wire);
+    const out = Buffer.allocUnsafe(4 + body.length);
+    out.set(wire.subarray(0, 4), 0);
+    out.set(body, 4);
+    return out;
+  }
+
+  /** `open` without the length field in front: OpenSSL's output as it is. */
+  openBody(_seq: number, wire: Uint8Array): Uint8Array {
     if (this.#encrypt) throw new ProtocolError('AES-GCM: open called on an encrypting cipher');
     if (wire.length < 4 + BLOCK + TAG) throw new ProtocolError(`AES-GCM: packet too short (${wire.length} bytes)`);
     const length = readLength(wire);
@@ -95,9 +110,8 @@ class AesGcmPacketCipher implements AeadPacketCipher {
       throw new ProtocolError(`AES-GCM: got ${wire.length} bytes for a packet of length ${length}`);
     }
     const input = toBuffer(wire);
-    const head = input.subarray(0, 4);
     const decipher = createDecipheriv(this.#algorithm, this.#key, this.#nonce, { authTagLength: TAG });
-    decipher.setAAD(head);
+    decipher.setAAD(input.subarray(0, 4));
     decipher.setAuthTag(input.subarray(4 + length));
     const body = decipher.update(input.subarray(4, 4 + length));
     try {
@@ -106,12 +120,9 @@ class AesGcmPacketCipher implements AeadPacketCipher {
       // OpenSSL reports a bad tag only as a generic failure from final().
       throw new MacError();
     }
-    const out = Buffer.allocUnsafe(4 + length);
-    head.copy(out, 0);
-    body.copy(out, 4);
     // Only a verified packet consumes a nonce; after a MacError the connection is over anyway.
     this.#bumpCounter();
-    return out;
+    return body;
   }
 
   #bumpCounter(): void {

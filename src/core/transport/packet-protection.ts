@@ -66,22 +66,64 @@ export class PacketSealer {
     this.pool = new RandomPool(random);
   }
 
-  /** Frames, pads and protects one payload. */
-  seal(seq: number, payload: Uint8Array): Uint8Array {
+  /** AEAD ciphers copy their input, so the plaintext frame can be reused. */
+  private scratch: Uint8Array = new Uint8Array(0);
+
+  /**
+   * Frames, pads and protects one payload, appending the wire bytes to `out`
+   * (one or more chunks, to be sent in order). Returns the wire length.
+   */
+  sealTo(seq: number, payload: Uint8Array, out: Uint8Array[]): number {
+    const p = this.protection;
+    if (p.kind === 'aead') {
+      const frame = this.frame(payload, 0, true);
+      if (p.cipher.sealParts) {
+        let n = 0;
+        for (const part of p.cipher.sealParts(seq, frame)) {
+          out.push(part);
+          n += part.length;
+        }
+        return n;
+      }
+      const wire = p.cipher.seal(seq, frame);
+      out.push(wire);
+      return wire.length;
+    }
+    const wire = this.seal(seq, payload);
+    out.push(wire);
+    return wire.length;
+  }
+
+  /** `uint32 packet_length || padding_length || payload || random padding`, plus `extra` bytes of room. */
+  private frame(payload: Uint8Array, extra: number, reuse: boolean): Uint8Array {
     const bs = this.blockSize;
     const covered = (this.clearLength ? 1 : 5) + payload.length;
     let padding = bs - (covered % bs);
     if (padding < 4) padding += bs;
     const packetLength = 1 + payload.length + padding;
-    const p = this.protection;
-    const macLength = p.kind === 'mac' ? p.mac.length : 0;
-    // One buffer for the packet and, for MAC shapes, the MAC after it.
-    const out = new Uint8Array(4 + packetLength + macLength);
+    const size = 4 + packetLength + extra;
+    let out: Uint8Array;
+    if (reuse) {
+      if (this.scratch.length < size) this.scratch = new Uint8Array(Math.max(size, 2 * this.scratch.length));
+      out = this.scratch.subarray(0, size);
+    } else {
+      out = new Uint8Array(size);
+    }
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     view.setUint32(0, packetLength);
     out[4] = padding;
     out.set(payload, 5);
     this.pool.fill(out, 5 + payload.length, 4 + packetLength);
+    return out;
+  }
+
+  /** Frames, pads and protects one payload into one new buffer. */
+  seal(seq: number, payload: Uint8Array): Uint8Array {
+    const p = this.protection;
+    const macLength = p.kind === 'mac' ? p.mac.length : 0;
+    // One buffer for the packet and, for MAC shapes, the MAC after it.
+    const out = this.frame(payload, macLength, false);
+    const packetLength = out.length - 4 - macLength;
     switch (p.kind) {
       case 'none':
         return out;
@@ -175,6 +217,7 @@ export class PacketOpener {
         packet = wire;
         break;
       case 'aead':
+        if (p.cipher.openBody) return payloadOf(p.cipher.openBody(seq, wire), length, 0);
         packet = p.cipher.open(seq, wire);
         break;
       case 'mac': {
@@ -196,11 +239,16 @@ export class PacketOpener {
         break;
       }
     }
-    const padding = packet[4]!;
-    if (padding < 4) throw new ProtocolError(`padding length ${padding} is below the minimum of 4`);
-    if (padding > length - 1) throw new ProtocolError(`padding length ${padding} exceeds the packet length ${length}`);
-    return packet.subarray(5, 4 + length - padding);
+    return payloadOf(packet, length, 4);
   }
+}
+
+/** The payload of a decrypted packet whose padding_length byte is at `at`. */
+function payloadOf(packet: Uint8Array, length: number, at: number): Uint8Array {
+  const padding = packet[at]!;
+  if (padding < 4) throw new ProtocolError(`padding length ${padding} is below the minimum of 4`);
+  if (padding > length - 1) throw new ProtocolError(`padding length ${padding} exceeds the packet length ${length}`);
+  return packet.subarray(at + 1, at + length - padding);
 }
 
 function readU32(b: Uint8Array): number {

@@ -547,10 +547,9 @@ export class Transport {
 
   private writePacket(payload: Uint8Array): void {
     const body = this.compression.compress(payload);
-    const wire = this.sealer.seal(this.sendSeq, body);
+    const wireLength = this.sealer.sealTo(this.sendSeq, body, this.outbound);
     this.sendSeq = (this.sendSeq + 1) >>> 0;
-    this.rekeyPolicy.sent(wire.length);
-    this.outbound.push(wire);
+    this.rekeyPolicy.sent(wireLength);
   }
 }
 

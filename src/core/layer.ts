@@ -5,8 +5,11 @@ import type { NacreError } from '../errors.js';
 import type { RandomSource } from '../algorithms/types.js';
 
 export interface LayerIo<E> {
-  /** Sends an upper-layer payload (held back by the transport during rekey). */
-  send(payload: Uint8Array): void;
+  /**
+   * Sends an upper-layer payload (held back by the transport during rekey).
+   * `tail` is appended to it without an intermediate copy (channel data).
+   */
+  send(payload: Uint8Array, tail?: Uint8Array): void;
   /** Reports an event to the application. */
   emit(event: E): void;
   /** Ends the connection with DISCONNECT (the error's reason code) and a `disconnected` event. */

@@ -87,7 +87,7 @@ export class Session {
       ...(options.role === 'client' && options.guessFirstKex ? { guessFirstKex: true } : {}),
     });
     const io = <E extends SessionEvent>(): LayerIo<E> => ({
-      send: (p) => this.transport.send(p),
+      send: (p, tail) => this.transport.send(p, tail),
       emit: (e) => this.onLayerEvent(e),
       fail: (err) => this.fail(err),
       now: () => this.now,

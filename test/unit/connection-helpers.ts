@@ -1,6 +1,7 @@
 // Two Connection cores wired back to back through in-memory LayerIo fakes.
 // Payloads queue on the sending side until `pump` delivers them, so tests can
 // interleave commands and deliveries to stage races.
+import { concat } from '../../src/wire/writer.js';
 import { Connection } from '../../src/core/connection/connection.js';
 import type { ConnectionEvent, ConnectionOptions } from '../../src/core/connection/events.js';
 import type { LayerIo } from '../../src/core/layer.js';
@@ -23,7 +24,9 @@ export class Side {
 
   constructor(readonly name: Name, clock: FakeClock, options: ConnectionOptions) {
     const io: LayerIo<ConnectionEvent> = {
-      send: (p) => {
+      send: (head, tail) => {
+        // The tail may be the caller's buffer, reused after send returns: copy it in.
+        const p = tail ? concat([head, tail]) : head;
         this.outbox.push(p);
         this.sentLog.push(p);
       },

@@ -49,16 +49,15 @@ function checkUint32(what: string, v: number, min: number): number {
 }
 
 /** CHANNEL_DATA / CHANNEL_EXTENDED_DATA built directly: these are the hot path. */
-function encodeData(recipient: number, data: Uint8Array, dataType: number | undefined): Uint8Array {
+/** CHANNEL_DATA / CHANNEL_EXTENDED_DATA up to the data's length field; the data follows as the payload's tail. */
+function encodeDataHead(recipient: number, length: number, dataType: number | undefined): Uint8Array {
   const extended = dataType !== undefined;
-  const head = extended ? 13 : 9;
-  const out = new Uint8Array(head + data.length);
+  const out = new Uint8Array(extended ? 13 : 9);
   const v = new DataView(out.buffer);
   out[0] = extended ? M.CHANNEL_EXTENDED_DATA : M.CHANNEL_DATA;
   v.setUint32(1, recipient);
   if (extended) v.setUint32(5, dataType);
-  v.setUint32(head - 4, data.length);
-  out.set(data, head);
+  v.setUint32(out.length - 4, length);
   return out;
 }
 
@@ -142,7 +141,8 @@ export class Connection {
     const chunk = Math.min(ch.remoteMaxPacket, SEND_CHUNK_CAP);
     if (chunk === 0) return 0;
     for (let off = 0; off < total; off += chunk) {
-      this.io.send(encodeData(ch.remote!, data.subarray(off, Math.min(off + chunk, total)), dataType));
+      const piece = data.subarray(off, Math.min(off + chunk, total));
+      this.io.send(encodeDataHead(ch.remote!, piece.length, dataType), piece);
     }
     ch.remoteWindow -= total;
     return total;

@@ -30,6 +30,11 @@ export class CompressionState {
     this.update();
   }
 
+  /** True once outgoing payloads are being compressed. */
+  get active(): boolean {
+    return this.compressor !== null;
+  }
+
   compress(payload: Uint8Array): Uint8Array {
     return this.compressor ? this.compressor.compress(payload) : payload;
   }

@@ -73,10 +73,10 @@ export class PacketSealer {
    * Frames, pads and protects one payload, appending the wire bytes to `out`
    * (one or more chunks, to be sent in order). Returns the wire length.
    */
-  sealTo(seq: number, payload: Uint8Array, out: Uint8Array[]): number {
+  sealTo(seq: number, payload: Uint8Array, out: Uint8Array[], tail?: Uint8Array): number {
     const p = this.protection;
     if (p.kind === 'aead') {
-      const frame = this.frame(payload, 0, true);
+      const frame = this.frame(payload, 0, true, tail);
       if (p.cipher.sealParts) {
         let n = 0;
         for (const part of p.cipher.sealParts(seq, frame)) {
@@ -89,18 +89,19 @@ export class PacketSealer {
       out.push(wire);
       return wire.length;
     }
-    const wire = this.seal(seq, payload);
+    const wire = this.seal(seq, payload, tail);
     out.push(wire);
     return wire.length;
   }
 
   /** `uint32 packet_length || padding_length || payload || random padding`, plus `extra` bytes of room. */
-  private frame(payload: Uint8Array, extra: number, reuse: boolean): Uint8Array {
+  private frame(payload: Uint8Array, extra: number, reuse: boolean, tail?: Uint8Array): Uint8Array {
     const bs = this.blockSize;
-    const covered = (this.clearLength ? 1 : 5) + payload.length;
+    const payloadLength = payload.length + (tail?.length ?? 0);
+    const covered = (this.clearLength ? 1 : 5) + payloadLength;
     let padding = bs - (covered % bs);
     if (padding < 4) padding += bs;
-    const packetLength = 1 + payload.length + padding;
+    const packetLength = 1 + payloadLength + padding;
     const size = 4 + packetLength + extra;
     let out: Uint8Array;
     if (reuse) {
@@ -113,16 +114,17 @@ export class PacketSealer {
     view.setUint32(0, packetLength);
     out[4] = padding;
     out.set(payload, 5);
-    this.pool.fill(out, 5 + payload.length, 4 + packetLength);
+    if (tail) out.set(tail, 5 + payload.length);
+    this.pool.fill(out, 5 + payloadLength, 4 + packetLength);
     return out;
   }
 
-  /** Frames, pads and protects one payload into one new buffer. */
-  seal(seq: number, payload: Uint8Array): Uint8Array {
+  /** Frames, pads and protects one payload (`payload || tail`) into one new buffer. */
+  seal(seq: number, payload: Uint8Array, tail?: Uint8Array): Uint8Array {
     const p = this.protection;
     const macLength = p.kind === 'mac' ? p.mac.length : 0;
     // One buffer for the packet and, for MAC shapes, the MAC after it.
-    const out = this.frame(payload, macLength, false);
+    const out = this.frame(payload, macLength, false, tail);
     const packetLength = out.length - 4 - macLength;
     switch (p.kind) {
       case 'none':

@@ -20,6 +20,7 @@ import {
   Unimplemented,
 } from '../../messages/transport.js';
 import { utf8 } from '../../wire/bytes.js';
+import { concat } from '../../wire/writer.js';
 import { ByteQueue } from './byte-queue.js';
 import { CompressionState } from './compression-state.js';
 import type { TransportEvent } from './events.js';
@@ -179,14 +180,19 @@ export class Transport {
 
   // ------------------------------------------------------------------ commands
 
-  /** Sends an upper-layer payload (message number >= 50); held back during key exchange. */
-  send(payload: Uint8Array): void {
+  /**
+   * Sends an upper-layer payload (message number >= 50); held back during key
+   * exchange. `tail`, when given, is appended to `payload` (channel data goes
+   * out as header + the caller's bytes, framed with one copy); the caller may
+   * reuse `tail` once this returns.
+   */
+  send(payload: Uint8Array, tail?: Uint8Array): void {
     if (this.phase === 'closed') return;
     if (this.ourKexInit !== null || !this.initialKexDone || this.held.length > 0) {
-      this.held.push(payload);
+      this.held.push(tail ? concat([payload, tail]) : payload);
       return;
     }
-    this.writePacket(payload);
+    this.writePacket(payload, tail);
     this.guard(() => this.maybeRekey());
   }
 
@@ -545,9 +551,14 @@ export class Transport {
 
   // ------------------------------------------------------------------ send path
 
-  private writePacket(payload: Uint8Array): void {
-    const body = this.compression.compress(payload);
-    const wireLength = this.sealer.sealTo(this.sendSeq, body, this.outbound);
+  private writePacket(payload: Uint8Array, tail?: Uint8Array): void {
+    let wireLength: number;
+    if (tail && !this.compression.active) {
+      wireLength = this.sealer.sealTo(this.sendSeq, payload, this.outbound, tail);
+    } else {
+      const body = this.compression.compress(tail ? concat([payload, tail]) : payload);
+      wireLength = this.sealer.sealTo(this.sendSeq, body, this.outbound);
+    }
     this.sendSeq = (this.sendSeq + 1) >>> 0;
     this.rekeyPolicy.sent(wireLength);
   }

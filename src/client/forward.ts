@@ -78,6 +78,17 @@ class Forward implements RemoteForward {
   }
 }
 
+/** "" / 0.0.0.0 / * / :: all mean every address; localhost and loopback literals are one. */
+function sameBindAddress(a: string, b: string): boolean {
+  const norm = (x: string) => {
+    const v = x.toLowerCase();
+    if (v === '' || v === '0.0.0.0' || v === '*' || v === '::') return '*';
+    if (v === 'localhost' || v === '127.0.0.1' || v === '::1') return 'localhost';
+    return v;
+  };
+  return norm(a) === norm(b);
+}
+
 /** Tracks the client's remote forwards and routes `forwarded-tcpip` opens to them. */
 export class RemoteForwarder {
   private readonly forwards = new Set<Forward>();
@@ -112,7 +123,7 @@ export class RemoteForwarder {
       node.rejectChannel(id, OpenFailureReason.CONNECT_FAILED, 'malformed forwarded-tcpip request');
       return;
     }
-    const match = [...this.forwards].find((f) => f.port === info.connectedPort && (f.bindAddress === info.connectedAddress || true));
+    const match = [...this.forwards].find((f) => f.port === info.connectedPort && sameBindAddress(f.bindAddress, info.connectedAddress));
     if (!match) {
       node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'no such forward');
       return;

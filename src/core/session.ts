@@ -144,6 +144,12 @@ export class Session {
     return this.transport.isClosed;
   }
 
+  /** Ends the connection because of `error` (e.g. a handler above failed): DISCONNECT and a `disconnected` event. */
+  abort(error: unknown): void {
+    this.fail(error);
+    this.drainTransport();
+  }
+
   /** The byte stream ended without a DISCONNECT. */
   connectionLost(description?: string): void {
     this.transport.connectionLost(description);
@@ -289,10 +295,6 @@ export class Session {
       }
     }
     if (e.type === 'global-reply' && this.probeIds.delete(e.id)) return;
-    if (e.type === 'channel-request' && e.requestType === 'keepalive@openssh.com') {
-      if (e.wantReply) this.connection.answerChannelRequest(e.channel, false);
-      return;
-    }
     if (e.type === 'channel-open-request' && e.channelType === 'session' && this.noMoreSessions && this.role === 'server') {
       this.connection.rejectChannel(e.channel, 1, 'no more sessions');
       return;

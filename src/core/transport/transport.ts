@@ -1,7 +1,7 @@
 // The SSH transport layer (RFC 4253) as a sans-I/O state machine: bytes and
 // time in, bytes, events and a deadline out. It never touches a socket, a
 // clock or a timer; the I/O layer drives it.
-import { DisconnectError, DisconnectReason, HostKeyRejectedError, KeyExchangeError, NacreError, ProtocolError } from '../../errors.js';
+import { DisconnectError, DisconnectReason, HostKeyRejectedError, KeyExchangeError, NacreError, ProtocolError, TimeoutError } from '../../errors.js';
 import type { DisconnectReasonCode } from '../../errors.js';
 import type { RandomSource, Signer } from '../../algorithms/types.js';
 import { secureSignatureAlgorithms } from '../../algorithms/hostkey.js';
@@ -25,7 +25,7 @@ import { ByteQueue } from './byte-queue.js';
 import { CompressionState } from './compression-state.js';
 import type { TransportEvent } from './events.js';
 import { NO_PROTECTION, PacketOpener, PacketSealer } from './packet-protection.js';
-import { formatVersionLine, parseVersion } from './version.js';
+import { MAX_PREAMBLE_LINE, MAX_PREAMBLE_LINES, formatVersionLine, parseVersionLine } from './version.js';
 import {
   KeyExchange,
   blobKeyType,
@@ -43,6 +43,8 @@ import type { NegotiatedAlgorithms } from '../kex/negotiate.js';
 import { RekeyPolicy, type RekeyLimits } from '../kex/rekey.js';
 
 export const DEFAULT_SOFTWARE = 'Nacre_0.1';
+export const DEFAULT_KEX_TIMEOUT_MS = 120_000;
+const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
 
 export interface TransportOptions {
   readonly role: Role;
@@ -57,6 +59,10 @@ export interface TransportOptions {
   readonly groupSizes?: { readonly min: number; readonly preferred: number; readonly max: number };
   /** Client: send a guessed first kex packet (saves a round trip when the guess is right). */
   readonly guessFirstKex?: boolean;
+  /** A key exchange (first or re-) must finish within this time; default 2 minutes. */
+  readonly kexTimeoutMs?: number;
+  /** Upper-layer bytes held during a key exchange before the connection is dropped; default 64 MiB. */
+  readonly maxHeldBytes?: number;
   /** Server: what EXT_INFO announces as `server-sig-algs`. */
   readonly serverSigAlgs?: readonly string[];
 }
@@ -76,7 +82,7 @@ export class Transport {
   /** Whether strict key exchange (the Terrapin countermeasure) is in force. */
   strictKex = false;
   /** Lines the server sent before its version line. */
-  preamble: readonly string[] = [];
+  readonly preamble: string[] = [];
 
   private phase: Phase = 'version';
   private readonly setup: KexSetup;
@@ -94,6 +100,11 @@ export class Transport {
   private initialKexDone = false;
   private ourKexInit: Uint8Array | null = null;
   private ourKexInitSeq = -1;
+  private kexStartedAt = 0;
+  private readonly kexTimeoutMs: number;
+  /** Between the peer's KEXINIT and its NEWKEYS, only kex and generic transport messages may come. */
+  private peerInKex = false;
+  private heldBytes = 0;
   private guessed: GuessedExchange | null = null;
   private kex: KeyExchange | null = null;
   private pendingResult: KexResult | null = null;
@@ -126,6 +137,7 @@ export class Transport {
     this.sealer = new PacketSealer(NO_PROTECTION, options.random);
     this.opener = new PacketOpener(NO_PROTECTION);
     this.rekeyPolicy = new RekeyPolicy(options.rekey ?? {}, options.now);
+    this.kexTimeoutMs = options.kexTimeoutMs ?? DEFAULT_KEX_TIMEOUT_MS;
     if (options.role === 'server' && offerableHostKeyAlgorithms(this.setup).length === 0) {
       throw new KeyExchangeError('server has no host key usable with the configured host key algorithms');
     }
@@ -154,14 +166,23 @@ export class Transport {
 
   /** When `handleTimeout` should next be called (ms on the caller's clock), or null. */
   nextDeadline(): number | null {
-    if (this.phase !== 'running' || !this.initialKexDone) return null;
+    if (this.phase === 'closed') return null;
+    // While an exchange runs, only its time limit matters; the rekey timer
+    // restarts when it finishes (and runs only after authentication).
+    if (this.ourKexInit !== null) return this.kexStartedAt + this.kexTimeoutMs;
+    if (!this.initialKexDone || !this.authenticated) return null;
     return this.rekeyPolicy.deadline();
   }
 
   handleTimeout(now: number): void {
     this.now = now;
     if (this.phase === 'closed') return;
-    this.guard(() => this.maybeRekey());
+    this.guard(() => {
+      if (this.ourKexInit !== null && now >= this.kexStartedAt + this.kexTimeoutMs) {
+        throw new TimeoutError('key exchange', this.kexTimeoutMs);
+      }
+      this.maybeRekey();
+    });
   }
 
   /** The server host key blob of the first exchange (client: as verified; server: ours). */
@@ -171,6 +192,11 @@ export class Transport {
 
   get isClosed(): boolean {
     return this.phase === 'closed';
+  }
+
+  /** Upper-layer bytes waiting for a key exchange to finish (writers should pause when this grows). */
+  get pendingBytes(): number {
+    return this.heldBytes;
   }
 
   /** True while a key exchange is under way. */
@@ -189,7 +215,12 @@ export class Transport {
   send(payload: Uint8Array, tail?: Uint8Array): void {
     if (this.phase === 'closed') return;
     if (this.ourKexInit !== null || !this.initialKexDone || this.held.length > 0) {
-      this.held.push(tail ? concat([payload, tail]) : payload);
+      const p = tail ? concat([payload, tail]) : payload;
+      this.held.push(p);
+      this.heldBytes += p.length;
+      if (this.heldBytes > (this.options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES)) {
+        this.fail(new ProtocolError(`more than ${this.heldBytes} bytes waiting for a key exchange to finish`, DisconnectReason.BY_APPLICATION));
+      }
       return;
     }
     this.writePacket(payload, tail);
@@ -260,6 +291,11 @@ export class Transport {
     this.close(new DisconnectError(reason, description, false), false);
   }
 
+  /** Ends the connection because of `error`, with the DISCONNECT reason it carries. */
+  abort(error: unknown): void {
+    this.fail(error);
+  }
+
   /** The I/O layer saw the byte stream end without a DISCONNECT. */
   connectionLost(description = 'connection lost'): void {
     if (this.phase === 'closed') return;
@@ -286,6 +322,7 @@ export class Transport {
   private close(error: NacreError, fromPeer: boolean): void {
     this.phase = 'closed';
     this.held = [];
+    this.heldBytes = 0;
     this.events.push({ type: 'disconnected', error, fromPeer });
   }
 
@@ -299,12 +336,18 @@ export class Transport {
   }
 
   private process(): void {
-    if (this.phase === 'version') {
-      const r = parseVersion(this.inbound.all(), this.role === 'client');
-      if (!r.done) return;
+    while (this.phase === 'version') {
+      // One line at a time, each removed once read, so a long preamble costs linear time.
+      const head = this.inbound.peek(Math.min(this.inbound.length, MAX_PREAMBLE_LINE + 1));
+      const r = parseVersionLine(head, this.role === 'client');
+      if (r.kind === 'incomplete') return;
       this.inbound.skip(r.consumed);
+      if (r.kind === 'preamble') {
+        if (this.preamble.length >= MAX_PREAMBLE_LINES) throw new ProtocolError(`more than ${MAX_PREAMBLE_LINES} lines before the version line`);
+        this.preamble.push(r.line);
+        continue;
+      }
       this.peerVersion = r.version;
-      this.preamble = r.preamble;
       if (this.role === 'client') (this.setup as { serverVersion: string }).serverVersion = r.version;
       else (this.setup as { clientVersion: string }).clientVersion = r.version;
       this.phase = 'running';
@@ -344,6 +387,12 @@ export class Transport {
     // Strict kex: during the first exchange only the exchange itself may be spoken.
     if (!this.initialKexDone && this.strictKex && !(type >= 20 && type <= 49) && type !== MSG.DISCONNECT) {
       throw new ProtocolError(`message ${type} is not allowed during strict initial key exchange`);
+    }
+    // RFC 4253 §7.1: after its KEXINIT and until its NEWKEYS the peer may send only
+    // generic transport messages and the exchange's own. Anything else would make
+    // us queue replies that cannot leave until the exchange ends.
+    if (this.peerInKex && !(type <= MSG.DEBUG || (type >= 20 && type <= 49))) {
+      throw new ProtocolError(`message ${type} is not allowed during key exchange`);
     }
     switch (type) {
       case MSG.DISCONNECT: {
@@ -409,6 +458,9 @@ export class Transport {
     }
     if (type >= 50) {
       this.requireKeys(type);
+      // zlib@openssh.com starts right after USERAUTH_SUCCESS: the next packet in
+      // this same read may already be compressed, so switch before reading it.
+      if (type === 52 && this.role === 'client') this.setAuthenticated();
       this.events.push({ type: 'message', payload, seq });
       return;
     }
@@ -427,6 +479,7 @@ export class Transport {
     const payload = buildKexInit(this.setup, initial, offerableHostKeyAlgorithms(this.setup));
     this.ourKexInit = payload;
     this.ourKexInitSeq = this.sendSeq;
+    this.kexStartedAt = this.now;
     this.writePacket(payload);
     this.guessed = null;
     if (this.phase !== 'closed') {
@@ -441,6 +494,7 @@ export class Transport {
   private onKexInit(payload: Uint8Array, seq: number): void {
     if (this.kex !== null || this.pendingResult !== null) throw new ProtocolError('KEXINIT received during a key exchange');
     KexInit.decode(payload); // validate before anything else happens
+    this.peerInKex = true;
     if (this.ourKexInit === null) this.sendKexInit();
     const initial = !this.initialKexDone;
     this.kex = new KeyExchange(this.setup, this.ourKexInit!, payload, initial, this.sessionId, this.guessed);
@@ -512,6 +566,7 @@ export class Transport {
 
   private onNewKeys(): void {
     if (this.pendingIncoming === null) throw new ProtocolError('NEWKEYS received before the key exchange produced keys');
+    this.peerInKex = false;
     this.opener = new PacketOpener(this.pendingIncoming.protection);
     this.compression.setIncoming(this.pendingIncoming.algorithms.compression);
     this.rekeyPolicy.incomingKeys(this.pendingIncoming.byteLimit);
@@ -538,6 +593,7 @@ export class Transport {
     this.events.push({ type: 'keys-exchanged', initial, algorithms: result.algorithms, strict: this.strictKex });
     const held = this.held;
     this.held = [];
+    this.heldBytes = 0;
     for (const p of held) this.writePacket(p);
     this.maybeRekey();
   }

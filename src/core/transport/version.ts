@@ -15,46 +15,56 @@ export function formatVersionLine(software: string, comments?: string): string {
   return line;
 }
 
+export type VersionLine =
+  | { readonly kind: 'incomplete' }
+  /** A line before the version (servers only); `consumed` bytes are done with. */
+  | { readonly kind: 'preamble'; readonly line: string; readonly consumed: number }
+  | { readonly kind: 'version'; readonly version: string; readonly consumed: number };
+
+/**
+ * Reads the first line of `buffer`: the peer's version line, a line before it
+ * (accepted only when `acceptPreamble`), or nothing yet. The caller removes
+ * `consumed` bytes and calls again, so each byte is scanned once.
+ */
+export function parseVersionLine(buffer: Uint8Array, acceptPreamble: boolean): VersionLine {
+  const isVersion = startsWithSsh(buffer, 0);
+  const limit = isVersion ? MAX_VERSION_LINE : MAX_PREAMBLE_LINE;
+  const tooLong = () =>
+    isVersion
+      ? new VersionError(`version line longer than ${MAX_VERSION_LINE} bytes`)
+      : new ProtocolError(`line before the version is longer than ${MAX_PREAMBLE_LINE} bytes`);
+  const nl = buffer.subarray(0, limit + 1).indexOf(0x0a);
+  if (nl < 0) {
+    if (buffer.length > limit) throw tooLong();
+    return { kind: 'incomplete' };
+  }
+  if (nl + 1 > limit) throw tooLong();
+  let end = nl;
+  if (end > 0 && buffer[end - 1] === 0x0d) end--;
+  const line = latin1(buffer, 0, end);
+  if (isVersion) {
+    checkVersion(line);
+    return { kind: 'version', version: line, consumed: nl + 1 };
+  }
+  if (!acceptPreamble) throw new VersionError(`expected an SSH version line, got ${JSON.stringify(line.slice(0, 64))}`);
+  if (line.includes('\0')) throw new ProtocolError('line before the version contains a NUL byte');
+  return { kind: 'preamble', line, consumed: nl + 1 };
+}
+
 export type VersionResult =
   | { readonly done: false }
   | { readonly done: true; readonly version: string; readonly consumed: number; readonly preamble: readonly string[] };
 
-/**
- * Scans received bytes for the peer's version line. Stateless over the
- * accumulated buffer: the caller passes everything received so far, and gets
- * back the version (without CR LF) and how many bytes it took.
- */
+/** Scans a whole buffer for the version line (a convenience over `parseVersionLine`). */
 export function parseVersion(buffer: Uint8Array, acceptPreamble: boolean): VersionResult {
   const preamble: string[] = [];
-  let start = 0;
+  let at = 0;
   for (;;) {
-    const nl = buffer.indexOf(0x0a, start);
-    const isVersion = startsWithSsh(buffer, start);
-    const limit = isVersion ? MAX_VERSION_LINE : MAX_PREAMBLE_LINE;
-    if (nl < 0) {
-      if (buffer.length - start > limit) {
-        throw isVersion
-          ? new VersionError(`version line longer than ${MAX_VERSION_LINE} bytes`)
-          : new ProtocolError(`line before the version is longer than ${MAX_PREAMBLE_LINE} bytes`);
-      }
-      return { done: false };
-    }
-    if (nl + 1 - start > limit) {
-      throw isVersion
-        ? new VersionError(`version line longer than ${MAX_VERSION_LINE} bytes`)
-        : new ProtocolError(`line before the version is longer than ${MAX_PREAMBLE_LINE} bytes`);
-    }
-    let end = nl;
-    if (end > start && buffer[end - 1] === 0x0d) end--;
-    const line = latin1(buffer, start, end);
-    start = nl + 1;
-    if (isVersion) {
-      checkVersion(line);
-      return { done: true, version: line, consumed: start, preamble };
-    }
-    if (!acceptPreamble) throw new VersionError(`expected an SSH version line, got ${JSON.stringify(line.slice(0, 64))}`);
-    if (line.includes('\0')) throw new ProtocolError('line before the version contains a NUL byte');
-    preamble.push(line);
+    const r = parseVersionLine(buffer.subarray(at), acceptPreamble);
+    if (r.kind === 'incomplete') return { done: false };
+    at += r.consumed;
+    if (r.kind === 'version') return { done: true, version: r.version, consumed: at, preamble };
+    preamble.push(r.line);
     if (preamble.length > MAX_PREAMBLE_LINES) throw new ProtocolError(`more than ${MAX_PREAMBLE_LINES} lines before the version line`);
   }
 }

@@ -100,16 +100,20 @@ export class Channel extends Duplex {
         this.emit('channel-close');
         return;
       case 'channel-request':
-        if (e.requestType === 'exit-status') {
-          this.exitInfo = { code: ReqExitStatus.decode(e.data).status, signal: null };
-          this.emit('exit', this.exitInfo.code, null);
-          if (e.wantReply) this.answerRequest(true);
-          return;
-        }
-        if (e.requestType === 'exit-signal') {
-          const s = ReqExitSignal.decode(e.data);
-          this.exitInfo = { code: null, signal: s.signal, coreDumped: s.coreDumped, message: s.message };
-          this.emit('exit', null, s.signal);
+        if (e.requestType === 'exit-status' || e.requestType === 'exit-signal') {
+          // A malformed status is the peer's problem, not a reason to throw here.
+          try {
+            if (e.requestType === 'exit-status') {
+              this.exitInfo = { code: ReqExitStatus.decode(e.data).status, signal: null };
+            } else {
+              const s = ReqExitSignal.decode(e.data);
+              this.exitInfo = { code: null, signal: s.signal, coreDumped: s.coreDumped, message: s.message };
+            }
+          } catch {
+            if (e.wantReply) this.answerRequest(false);
+            return;
+          }
+          this.emit('exit', this.exitInfo.code, this.exitInfo.signal);
           if (e.wantReply) this.answerRequest(true);
           return;
         }

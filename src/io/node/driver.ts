@@ -11,10 +11,18 @@ export interface Driveable<E> {
   nextDeadline(): number | null;
   handleTimeout(now: number): void;
   connectionLost(description?: string): void;
+  /** Ends the connection because something above failed. */
+  abort(error: unknown): void;
 }
 
 /** Bytes the socket may buffer before channel writers wait for 'drain'. */
 export const WRITE_BUFFER_LIMIT = 1024 * 1024;
+/**
+ * Bytes the socket may buffer before we stop reading from the peer. Replies
+ * the peer provokes (PONG, window adjusts, request replies) are not paced by
+ * channel windows, so a peer that sends but never reads must be slowed here.
+ */
+export const READ_PAUSE_LIMIT = 8 * 1024 * 1024;
 
 export class Driver<E extends { type: string }> {
   private timer: NodeJS.Timeout | null = null;
@@ -24,6 +32,7 @@ export class Driver<E extends { type: string }> {
   private running = false;
   private again = false;
   private readonly drainListeners: (() => void)[] = [];
+  private readPaused = false;
 
   constructor(
     readonly socket: Duplex,
@@ -38,6 +47,10 @@ export class Driver<E extends { type: string }> {
     socket.on('close', () => this.lost('connection closed'));
     socket.on('error', (err: Error) => this.lost(`socket error: ${err.message}`));
     socket.on('drain', () => {
+      if (this.readPaused) {
+        this.readPaused = false;
+        socket.resume();
+      }
       for (const l of this.drainListeners.splice(0)) l();
       this.run();
     });
@@ -54,9 +67,15 @@ export class Driver<E extends { type: string }> {
     return s.writableNeedDrain === true && (s.writableLength ?? 0) > WRITE_BUFFER_LIMIT;
   }
 
-  /** Calls `fn` once, when the socket's write buffer drains. */
+  /** Calls `fn` once, when the socket's write buffer drains (or `wakeWriters` says so). */
   onDrain(fn: () => void): void {
     this.drainListeners.push(fn);
+  }
+
+  /** Lets waiting writers go on when what held them back was not the socket (a finished key exchange). */
+  wakeWriters(): void {
+    if (this.needsDrain) return;
+    for (const l of this.drainListeners.splice(0)) l();
   }
 
   /**
@@ -75,7 +94,12 @@ export class Driver<E extends { type: string }> {
         this.again = false;
         this.flush();
         for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) {
-          this.onEvent(e);
+          try {
+            this.onEvent(e);
+          } catch (err) {
+            // A failing handler ends this connection only, never the process.
+            this.core.abort(err);
+          }
           this.flush();
           if (e.type === 'disconnected') this.finish();
         }
@@ -100,6 +124,11 @@ export class Driver<E extends { type: string }> {
       }
     } finally {
       if (corked) socket.uncork();
+    }
+    const buffered = (socket as { writableLength?: number }).writableLength ?? 0;
+    if (!this.readPaused && buffered > READ_PAUSE_LIMIT && !socket.destroyed) {
+      this.readPaused = true;
+      socket.pause();
     }
   }
 

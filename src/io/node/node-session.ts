@@ -3,7 +3,7 @@
 import type { Duplex } from 'node:stream';
 import { ProtocolError, type NacreError } from '../../errors.js';
 import { Session, type SessionEvent, type SessionOptions } from '../../core/session.js';
-import { Driver } from './driver.js';
+import { Driver, WRITE_BUFFER_LIMIT } from './driver.js';
 import { Channel, type ChannelHost } from './channel.js';
 import type { Connection } from '../../core/connection/connection.js';
 
@@ -43,8 +43,9 @@ export class NodeSession implements ChannelHost {
     return this.session.connection;
   }
 
+  /** Writers wait while the socket is full or a key exchange holds more than a socket's worth back. */
   get needsDrain(): boolean {
-    return this.driver.needsDrain;
+    return this.driver.needsDrain || this.session.transport.pendingBytes > WRITE_BUFFER_LIMIT;
   }
 
   onDrain(fn: () => void): void {
@@ -141,6 +142,10 @@ export class NodeSession implements ChannelHost {
         p?.resolve({ success: e.success, data: e.data });
         return;
       }
+      case 'keys-exchanged':
+        this.driver.wakeWriters();
+        this.onEvent(e, this);
+        return;
       case 'disconnected': {
         this.closeError = e.error;
         for (const p of this.opening.values()) p.reject(e.error);

@@ -82,7 +82,11 @@ export class ServerChannel extends Duplex {
     readonly raw: Channel,
     readonly session: ServerSession,
   ) {
-    super({ allowHalfOpen: true, highWaterMark: 64 * 1024 });
+    // A program's output arrives in 64 KiB pipe reads; a writable buffer of a
+    // few of them keeps the pipe flowing while earlier chunks are sent, instead
+    // of pausing the program after every read. The peer's window still bounds
+    // what the raw channel takes.
+    super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 1024 * 1024 });
     // No stream here may crash the process with an unhandled 'error'.
     this.on('error', noop);
     raw.on('error', noop);

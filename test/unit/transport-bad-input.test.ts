@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makePair, dataMessage, hostKey } from './transport-helpers.js';
+import { makePair, dataMessage, hostKey, clientKexInit } from './transport-helpers.js';
 import { Transport } from '../../src/core/transport/transport.js';
 import { PacketSealer, NO_PROTECTION } from '../../src/core/transport/packet-protection.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
-import { KexInit, Ignore, Debug } from '../../src/messages/transport.js';
+import { Ignore, Debug } from '../../src/messages/transport.js';
 import { seededRandom } from '../../src/testing/random.js';
 import { DisconnectReason, MacError, ProtocolError, VersionError } from '../../src/errors.js';
 import type { TransportEvent } from '../../src/core/transport/events.js';
@@ -35,24 +35,6 @@ function disconnectOf(t: Transport) {
 
 const plain = new PacketSealer(NO_PROTECTION, seededRandom('plain'));
 
-function clientKexInit(strict: boolean): Uint8Array {
-  const lists = defaultAlgorithmLists();
-  return KexInit.encode({
-    cookie: new Uint8Array(16),
-    kexAlgorithms: [...lists.kex, 'ext-info-c', ...(strict ? ['kex-strict-c-v00@openssh.com'] : [])],
-    serverHostKeyAlgorithms: [...lists.hostKey],
-    ciphersClientToServer: [...lists.cipher],
-    ciphersServerToClient: [...lists.cipher],
-    macsClientToServer: [...lists.mac],
-    macsServerToClient: [...lists.mac],
-    compressionClientToServer: ['none'],
-    compressionServerToClient: ['none'],
-    languagesClientToServer: [],
-    languagesServerToClient: [],
-    firstKexPacketFollows: false,
-    reserved: 0,
-  });
-}
 
 test('garbage version line: DISCONNECT-worthy VersionError, no throw', () => {
   const t = server();

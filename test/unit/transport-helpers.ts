@@ -1,4 +1,5 @@
 // Shared setup for transport tests: two cores with chosen algorithms.
+import { KexInit } from '../../src/messages/transport.js';
 import { Transport, type TransportOptions } from '../../src/core/transport/transport.js';
 import { TransportPair, type PumpOptions } from '../../src/testing/transport-pair.js';
 import { seededRandom } from '../../src/testing/random.js';
@@ -59,4 +60,24 @@ export function dataMessage(n: number, size = 100): Uint8Array {
 
 export function counterOf(payload: Uint8Array): number {
   return new DataView(payload.buffer, payload.byteOffset).getUint32(1);
+}
+
+/** A client KEXINIT with the default lists, optionally offering strict kex. */
+export function clientKexInit(strict: boolean): Uint8Array {
+  const lists = defaultAlgorithmLists();
+  return KexInit.encode({
+    cookie: new Uint8Array(16),
+    kexAlgorithms: [...lists.kex, 'ext-info-c', ...(strict ? ['kex-strict-c-v00@openssh.com'] : [])],
+    serverHostKeyAlgorithms: [...lists.hostKey],
+    ciphersClientToServer: [...lists.cipher],
+    ciphersServerToClient: [...lists.cipher],
+    macsClientToServer: [...lists.mac],
+    macsServerToClient: [...lists.mac],
+    compressionClientToServer: ['none'],
+    compressionServerToClient: ['none'],
+    languagesClientToServer: [],
+    languagesServerToClient: [],
+    firstKexPacketFollows: false,
+    reserved: 0,
+  });
 }

@@ -21,10 +21,8 @@ import {
 } from '../../messages/transport.js';
 import { utf8 } from '../../wire/bytes.js';
 import { concat } from '../../wire/writer.js';
-import { ByteQueue } from './byte-queue.js';
-import { CompressionState } from './compression-state.js';
+import { PacketStream } from './packet-stream.js';
 import type { TransportEvent } from './events.js';
-import { NO_PROTECTION, PacketOpener, PacketSealer } from './packet-protection.js';
 import { MAX_PREAMBLE_LINE, MAX_PREAMBLE_LINES, formatVersionLine, parseVersionLine } from './version.js';
 import {
   KeyExchange,
@@ -87,13 +85,8 @@ export class Transport {
   private phase: Phase = 'version';
   private readonly setup: KexSetup;
   private readonly options: TransportOptions;
-  private readonly inbound = new ByteQueue();
-  private readonly outbound: Uint8Array[] = [];
+  private readonly packets: PacketStream;
   private readonly events: TransportEvent[] = [];
-  private sealer: PacketSealer;
-  private opener: PacketOpener;
-  private sendSeq = 0;
-  private recvSeq = 0;
   private now: number;
 
   // Key exchange state.
@@ -116,7 +109,6 @@ export class Transport {
   private held: Uint8Array[] = [];
   private readonly rekeyPolicy: RekeyPolicy;
 
-  private readonly compression = new CompressionState();
   private authenticated = false;
 
   constructor(options: TransportOptions) {
@@ -134,14 +126,13 @@ export class Transport {
       guess: options.guessFirstKex ?? false,
       ...(options.groupSizes ? { groupSizes: options.groupSizes } : {}),
     };
-    this.sealer = new PacketSealer(NO_PROTECTION, options.random);
-    this.opener = new PacketOpener(NO_PROTECTION);
     this.rekeyPolicy = new RekeyPolicy(options.rekey ?? {}, options.now);
+    this.packets = new PacketStream(options.random, this.rekeyPolicy);
     this.kexTimeoutMs = options.kexTimeoutMs ?? DEFAULT_KEX_TIMEOUT_MS;
     if (options.role === 'server' && offerableHostKeyAlgorithms(this.setup).length === 0) {
       throw new KeyExchangeError('server has no host key usable with the configured host key algorithms');
     }
-    this.outbound.push(utf8(this.localVersion + '\r\n'));
+    this.packets.writeRaw(utf8(this.localVersion + '\r\n'));
     // Our KEXINIT may follow the version line at once (RFC 4253 §7.1).
     this.sendKexInit();
   }
@@ -151,13 +142,13 @@ export class Transport {
   /** Feeds bytes received from the peer. Never throws: errors end the connection with an event. */
   receive(bytes: Uint8Array): void {
     if (this.phase === 'closed') return;
-    this.inbound.push(bytes);
+    this.packets.inbound.push(bytes);
     this.guard(() => this.process());
   }
 
   /** The next bytes to write to the peer, or null when there are none. */
   pollTransmit(): Uint8Array | null {
-    return this.outbound.shift() ?? null;
+    return this.packets.outbound.shift() ?? null;
   }
 
   pollEvent(): TransportEvent | null {
@@ -281,7 +272,7 @@ export class Transport {
   /** User authentication succeeded: starts delayed compression (`zlib@openssh.com`). */
   setAuthenticated(): void {
     this.authenticated = true;
-    this.compression.setAuthenticated();
+    this.packets.compression.setAuthenticated();
   }
 
   /** Ends the connection with DISCONNECT. */
@@ -338,10 +329,11 @@ export class Transport {
   private process(): void {
     while (this.phase === 'version') {
       // One line at a time, each removed once read, so a long preamble costs linear time.
-      const head = this.inbound.peek(Math.min(this.inbound.length, MAX_PREAMBLE_LINE + 1));
+      const inbound = this.packets.inbound;
+      const head = inbound.peek(Math.min(inbound.length, MAX_PREAMBLE_LINE + 1));
       const r = parseVersionLine(head, this.role === 'client');
       if (r.kind === 'incomplete') return;
-      this.inbound.skip(r.consumed);
+      inbound.skip(r.consumed);
       if (r.kind === 'preamble') {
         if (this.preamble.length >= MAX_PREAMBLE_LINES) throw new ProtocolError(`more than ${MAX_PREAMBLE_LINES} lines before the version line`);
         this.preamble.push(r.line);
@@ -361,25 +353,11 @@ export class Transport {
   }
 
   private readPacket(): { payload: Uint8Array; seq: number } | null {
-    const opener = this.opener;
-    let wireLength = opener.wireLength;
-    if (wireLength < 0) {
-      if (this.inbound.length < opener.headerLength) return null;
-      opener.readLength(this.recvSeq, this.inbound.peek(opener.headerLength));
-      wireLength = opener.wireLength;
-    }
-    if (this.inbound.length < wireLength) return null;
-    const wire = this.inbound.take(wireLength);
-    const seq = this.recvSeq;
-    let payload = opener.open(seq, wire);
-    this.recvSeq = (this.recvSeq + 1) >>> 0;
-    if (this.recvSeq === 0 && this.strictKex && !this.initialKexDone) {
+    const packet = this.packets.read();
+    if (packet && this.packets.receiveWrapped && this.strictKex && !this.initialKexDone) {
       throw new ProtocolError('sequence number wrapped during the initial key exchange');
     }
-    this.rekeyPolicy.received(wireLength);
-    payload = this.compression.decompress(payload);
-    if (payload.length === 0) throw new ProtocolError('empty payload');
-    return { payload, seq };
+    return packet;
   }
 
   private dispatch(payload: Uint8Array, seq: number): void {
@@ -478,7 +456,7 @@ export class Transport {
     const initial = !this.initialKexDone;
     const payload = buildKexInit(this.setup, initial, offerableHostKeyAlgorithms(this.setup));
     this.ourKexInit = payload;
-    this.ourKexInitSeq = this.sendSeq;
+    this.ourKexInitSeq = this.packets.nextSendSeq;
     this.kexStartedAt = this.now;
     this.writePacket(payload);
     this.guessed = null;
@@ -542,11 +520,9 @@ export class Transport {
     if (this.hostKeyBlob === null) this.hostKeyBlob = result.hostKeyBlob;
     if (this.sessionId === null) this.sessionId = result.exchangeHash;
     this.writePacket(NewKeys.encode({}));
-    this.sealer = new PacketSealer(result.outgoing.protection, this.options.random);
-    if (this.strictKex) this.sendSeq = 0;
+    const out = result.outgoing;
+    this.packets.setOutgoing(out.protection, out.algorithms.compression, out.byteLimit, this.strictKex);
     this.sentNewKeys = true;
-    this.compression.setOutgoing(result.outgoing.algorithms.compression);
-    this.rekeyPolicy.outgoingKeys(result.outgoing.byteLimit);
     const first = !this.initialKexDone;
     if (first && this.role === 'server' && this.kex?.peerWantsExtInfo) {
       // RFC 8308 §2.4: EXT_INFO goes right after the server's first NEWKEYS.
@@ -567,11 +543,9 @@ export class Transport {
   private onNewKeys(): void {
     if (this.pendingIncoming === null) throw new ProtocolError('NEWKEYS received before the key exchange produced keys');
     this.peerInKex = false;
-    this.opener = new PacketOpener(this.pendingIncoming.protection);
-    this.compression.setIncoming(this.pendingIncoming.algorithms.compression);
-    this.rekeyPolicy.incomingKeys(this.pendingIncoming.byteLimit);
+    const inc = this.pendingIncoming;
+    this.packets.setIncoming(inc.protection, inc.algorithms.compression, inc.byteLimit, this.strictKex);
     this.pendingIncoming = null;
-    if (this.strictKex) this.recvSeq = 0;
     this.receivedNewKeys = true;
     this.maybeFinishKex();
   }
@@ -608,15 +582,7 @@ export class Transport {
   // ------------------------------------------------------------------ send path
 
   private writePacket(payload: Uint8Array, tail?: Uint8Array): void {
-    let wireLength: number;
-    if (tail && !this.compression.active) {
-      wireLength = this.sealer.sealTo(this.sendSeq, payload, this.outbound, tail);
-    } else {
-      const body = this.compression.compress(tail ? concat([payload, tail]) : payload);
-      wireLength = this.sealer.sealTo(this.sendSeq, body, this.outbound);
-    }
-    this.sendSeq = (this.sendSeq + 1) >>> 0;
-    this.rekeyPolicy.sent(wireLength);
+    this.packets.write(payload, tail);
   }
 }
 

@@ -123,6 +123,12 @@ test('exec: exit codes, stderr, signals, stdin streaming', { skip, timeout: 3000
     assert.equal(exit.code, 0);
     assert.equal(Buffer.concat(chunks).toString(), Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join(''));
     assert.equal((await c.exec('cat', { stdin: 'from stdin' })).stdout, 'from stdin');
+    // A signal request delivered by sshd to the running command.
+    const sleeper = await c.spawn('exec sleep 30');
+    await new Promise((r) => setTimeout(r, 200));
+    await sleeper.signal('TERM');
+    const ended = await sleeper.exit;
+    assert.equal(ended.signal, 'TERM');
   });
 });
 

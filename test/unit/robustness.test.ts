@@ -133,3 +133,30 @@ test('a long preamble before the server version is read line by line, in small c
   assert.equal(client.peerVersion, 'SSH-2.0-Big_1.0');
   assert.equal(client.isClosed, false);
 });
+
+test('stdout and stderr both waiting for the window are both woken', async () => {
+  const big = Buffer.alloc(3 * 1024 * 1024, 0x61);
+  const s = await startServer({
+    authenticate: passwordSecret,
+    session: (sess) => {
+      sess.onExec = (_cmd, ch) => {
+        // More than the 2 MiB window on each stream at once.
+        let pending = 2;
+        const done = () => {
+          if (--pending === 0) ch.exit(0);
+        };
+        ch.write(big, done);
+        ch.stderr.write(big, done);
+      };
+    },
+  });
+  try {
+    const c = await s.connect({ password: 'secret' });
+    const r = await c.exec('both', { encoding: 'buffer' });
+    assert.equal(r.stdout.length, big.length);
+    assert.equal(r.stderr.length, big.length);
+    assert.equal(r.code, 0);
+  } finally {
+    await s.close();
+  }
+});

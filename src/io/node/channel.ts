@@ -38,7 +38,8 @@ export class Channel extends Duplex {
   private exitInfo: ExitInfo | null = null;
   private unconsumed = 0;
   private stderrUnconsumed = 0;
-  private writeWaiter: (() => void) | null = null;
+  /** Writers (stdout and stderr may both be waiting) to wake when the peer's window opens. */
+  private writeWaiters: (() => void)[] = [];
   private channelClosed = false;
   private readonly requestWaiters: ((ok: boolean) => void)[] = [];
   /** Incoming channel requests the owner handles (server sessions); default: refuse. */
@@ -77,12 +78,9 @@ export class Channel extends Duplex {
           this.host.connection.consumed(this.id, e.data.length);
         }
         return;
-      case 'channel-writable': {
-        const w = this.writeWaiter;
-        this.writeWaiter = null;
-        w?.();
+      case 'channel-writable':
+        this.wakeWriters();
         return;
-      }
       case 'channel-eof':
         this.push(null);
         this.stderr.push(null);
@@ -93,7 +91,7 @@ export class Channel extends Duplex {
         this.stderr.push(null);
         this.resolveExit(this.exitInfo ?? { code: null, signal: null });
         for (const w of this.requestWaiters.splice(0)) w(false);
-        { const w = this.writeWaiter; this.writeWaiter = null; w?.(); }
+        this.wakeWriters();
         // Let buffered output be read; the Duplex closes itself once both sides end.
         if (!this.writableEnded) this.end();
         // 'close' waits for the reader; this says at once that the SSH channel is gone.
@@ -175,15 +173,25 @@ export class Channel extends Duplex {
       // Writing into a channel the peer closed drops the data, like a pipe whose
       // reader left; an 'error' event here would crash users who do not listen.
       if (this.channelClosed) return;
-      const n = this.host.connection.write(this.id, data.subarray(offset), dataType);
+      let n: number;
+      try {
+        n = this.host.connection.write(this.id, data.subarray(offset), dataType);
+      } catch {
+        // The channel is closing (our EOF or CLOSE went out): nothing more can be sent.
+        return;
+      }
       offset += n;
       this.host.run();
       if (offset < data.length) {
-        await new Promise<void>((r) => (this.writeWaiter = r));
+        await new Promise<void>((r) => this.writeWaiters.push(r));
       }
     }
     // Keep the socket's buffer bounded: wait for it to drain before taking more.
     if (this.host.needsDrain) await new Promise<void>((r) => this.host.onDrain(r));
+  }
+
+  private wakeWriters(): void {
+    for (const w of this.writeWaiters.splice(0)) w();
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -301,6 +301,7 @@ function openSocket(host: string, port: number, timeoutMs: number, signal?: Abor
   return new Promise((resolve, reject) => {
     const socket: Socket = netConnect({ host, port });
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new TimeoutError(`TCP connect to ${host}:${port}`, timeoutMs));

@@ -137,6 +137,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     if (this.netServer) return Promise.reject(new Error('the server is already listening'));
     const net = netCreateServer({ allowHalfOpen: false }, (socket: Socket) => {
       socket.setNoDelay(true);
+      // Like sshd's TCPKeepAlive: a vanished client does not hold a connection forever.
+      socket.setKeepAlive(true, 60_000);
       this.handleConnection(socket, {
         remoteAddress: socket.remoteAddress,
         remotePort: socket.remotePort,

@@ -80,6 +80,22 @@ for (const name of ['ed25519', 'ecdsa', 'rsa']) {
   });
 }
 
+test('a passphrase-protected OpenSSH key and a PEM key', { skip, timeout: 30000 }, async () => {
+  const dir = tempDir('enc-keys');
+  const enc = `${dir}/id_enc`;
+  assert.equal(spawnSync(openssh!.keygen, ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', enc]).status, 0);
+  const pem = `${dir}/id_pem`;
+  assert.equal(spawnSync(openssh!.keygen, ['-q', '-t', 'ecdsa', '-b', '256', '-m', 'PEM', '-N', '', '-f', pem]).status, 0);
+  appendFileSync(`${sshd!.dir}/authorized_keys`, readFileSync(enc + '.pub', 'utf8') + readFileSync(pem + '.pub', 'utf8'));
+  await withClient(sshd!, { privateKey: readFileSync(enc), passphrase: 'correct horse' }, async (c) => {
+    assert.equal((await c.exec('echo enc')).stdout, 'enc\n');
+  });
+  await withClient(sshd!, { privateKey: readFileSync(pem, 'utf8') }, async (c) => {
+    assert.equal((await c.exec('echo pem')).stdout, 'pem\n');
+  });
+  await assert.rejects(connect(options(sshd!, { privateKey: readFileSync(enc) })), /passphrase is required/);
+});
+
 test('an unknown host key is rejected by default', { skip, timeout: 30000 }, async () => {
   await assert.rejects(
     connect({ host: '127.0.0.1', port: sshd!.port, username: user, privateKey: keys.ed25519, knownHosts: tempDir('kh') + '/known_hosts' }),

@@ -15,6 +15,22 @@ export interface TrustFileProblem {
   readonly source: string | undefined;
 }
 
+/** What every trust-file entry holds: the key, its comment and where it came from. */
+export interface TrustFileKey {
+  readonly keyType: string;
+  readonly blob: Uint8Array;
+  readonly comment: string;
+  /** 1-based line number. */
+  readonly line: number;
+  readonly source: string | undefined;
+}
+
+/** A parsed trust file: the usable entries, and the lines skipped with why. */
+export interface ParsedTrustFile<E> {
+  readonly entries: readonly E[];
+  readonly problems: readonly TrustFileProblem[];
+}
+
 export interface AuthorizedKeyOption {
   /** Lower-cased, as sshd compares names case-insensitively. */
   readonly name: string;
@@ -22,7 +38,7 @@ export interface AuthorizedKeyOption {
   readonly value: string | true;
 }
 
-export interface AuthorizedKeyEntry {
+export interface AuthorizedKeyEntry extends TrustFileKey {
   /**
    * Options by name; for the repeatable `environment`, `permitopen` and
    * `permitlisten` this holds the first value and `optionList` holds them all.
@@ -33,18 +49,9 @@ export interface AuthorizedKeyEntry {
   readonly certAuthority: boolean;
   /** The earliest `expiry-time`, when present. */
   readonly expiresAt: Date | undefined;
-  readonly keyType: string;
-  readonly blob: Uint8Array;
-  readonly comment: string;
-  /** 1-based line number. */
-  readonly line: number;
-  readonly source: string | undefined;
 }
 
-export interface ParsedAuthorizedKeys {
-  readonly entries: readonly AuthorizedKeyEntry[];
-  readonly problems: readonly TrustFileProblem[];
-}
+export type ParsedAuthorizedKeys = ParsedTrustFile<AuthorizedKeyEntry>;
 
 /** sshd reads lines of any length; this bounds what one bad line can cost. */
 export const MAX_TRUST_LINE = 64 * 1024;

@@ -11,6 +11,8 @@ export {
   type AuthorizedKeyOption,
   type ParsedAuthorizedKeys,
   type TrustFileProblem,
+  type TrustFileKey,
+  type ParsedTrustFile,
 } from './authorized-keys.js';
 export {
   parseKnownHosts,

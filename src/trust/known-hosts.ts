@@ -6,7 +6,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { formatOpenSshPublicKeyLine, blobKeyType } from '../keys/blob.js';
-import { MAX_TRUST_LINE, parseTrustFile, readKeyFields, type TrustFileProblem } from './authorized-keys.js';
+import { MAX_TRUST_LINE, parseTrustFile, readKeyFields, type ParsedTrustFile, type TrustFileKey } from './authorized-keys.js';
 
 export type KnownHostMarker = 'cert-authority' | 'revoked';
 
@@ -15,23 +15,14 @@ export interface HashedHostName {
   readonly hash: Uint8Array;
 }
 
-export interface KnownHostEntry {
+export interface KnownHostEntry extends TrustFileKey {
   readonly marker: KnownHostMarker | null;
   /** The host field split at commas; for a hashed entry, the one `|1|...` string. */
   readonly patterns: readonly string[];
   readonly hashed: HashedHostName | undefined;
-  readonly keyType: string;
-  readonly blob: Uint8Array;
-  readonly comment: string;
-  /** 1-based line number. */
-  readonly line: number;
-  readonly source: string | undefined;
 }
 
-export interface ParsedKnownHosts {
-  readonly entries: readonly KnownHostEntry[];
-  readonly problems: readonly TrustFileProblem[];
-}
+export type ParsedKnownHosts = ParsedTrustFile<KnownHostEntry>;
 
 const HASH_MAGIC = '|1|';
 const SHA1_LENGTH = 20;

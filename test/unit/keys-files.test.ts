@@ -22,21 +22,13 @@ import {
 import { ProtocolError } from '../../src/errors.js';
 import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
+import { SSH_KEYGEN, KEYGEN_CASES, keygenSkip } from './keygen-cases.js';
 
-const SSH_KEYGEN = '/usr/bin/ssh-keygen';
-const haveKeygen = existsSync(SSH_KEYGEN);
-if (!haveKeygen) console.warn('!!! keys-files.test: ssh-keygen not found at /usr/bin/ssh-keygen, SKIPPING every ssh-keygen key file test');
-const skip = !haveKeygen && 'ssh-keygen missing';
+const skip = keygenSkip('keys-files.test');
 
 const PASS = 'correct horse battery';
 
-const TYPES: [string, string[], HostKeyType][] = [
-  ['ed25519', ['-t', 'ed25519'], 'ssh-ed25519'],
-  ['ecdsa256', ['-t', 'ecdsa', '-b', '256'], 'ecdsa-sha2-nistp256'],
-  ['ecdsa384', ['-t', 'ecdsa', '-b', '384'], 'ecdsa-sha2-nistp384'],
-  ['ecdsa521', ['-t', 'ecdsa', '-b', '521'], 'ecdsa-sha2-nistp521'],
-  ['rsa', ['-t', 'rsa', '-b', '2048'], 'ssh-rsa'],
-];
+const TYPES = KEYGEN_CASES;
 
 const dir = mkdtempSync(join(tmpdir(), 'nacre-keyfiles-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));

@@ -23,6 +23,7 @@ import {
 import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
 import { utf8 } from '../../src/wire/bytes.js';
+import { SSH_KEYGEN, KEYGEN_CASES, keygenSkip } from './keygen-cases.js';
 
 const TYPES: HostKeyType[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'];
 
@@ -105,17 +106,9 @@ test('PEM and PKCS#8 files load through node:crypto', () => {
 
 // ------------------------------------------------------------ against the real ssh-keygen
 
-const SSH_KEYGEN = '/usr/bin/ssh-keygen';
-const haveKeygen = existsSync(SSH_KEYGEN);
-if (!haveKeygen) console.warn('!!! keys.test: ssh-keygen not found at /usr/bin/ssh-keygen, skipping OpenSSH interop tests');
 
-const keygenCases: [string, string[], HostKeyType][] = [
-  ['ed25519', ['-t', 'ed25519'], 'ssh-ed25519'],
-  ['ecdsa256', ['-t', 'ecdsa', '-b', '256'], 'ecdsa-sha2-nistp256'],
-  ['ecdsa384', ['-t', 'ecdsa', '-b', '384'], 'ecdsa-sha2-nistp384'],
-  ['ecdsa521', ['-t', 'ecdsa', '-b', '521'], 'ecdsa-sha2-nistp521'],
-  ['rsa', ['-t', 'rsa', '-b', '2048'], 'ssh-rsa'],
-];
+const keygenCases = KEYGEN_CASES;
+const keygenSkipValue = keygenSkip('keys.test');
 
 function withTempDir(f: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'nacre-keys-'));
@@ -147,7 +140,7 @@ function sshsigArmor(publicBlob: Uint8Array, namespace: string, signature: Uint8
   return `-----BEGIN SSH SIGNATURE-----\n${b64}\n-----END SSH SIGNATURE-----\n`;
 }
 
-test('keys made by ssh-keygen: load, fingerprint matches ssh-keygen -lf, signatures interoperate', { skip: !haveKeygen && 'ssh-keygen missing' }, () => {
+test('keys made by ssh-keygen: load, fingerprint matches ssh-keygen -lf, signatures interoperate', { skip: keygenSkipValue }, () => {
   withTempDir((dir) => {
     const message = utf8('message for sshsig interop\n');
     writeFileSync(join(dir, 'msg'), message);
@@ -194,7 +187,7 @@ test('keys made by ssh-keygen: load, fingerprint matches ssh-keygen -lf, signatu
   });
 });
 
-test('PEM keys from ssh-keygen -m PEM / PKCS8 load', { skip: !haveKeygen && 'ssh-keygen missing' }, () => {
+test('PEM keys from ssh-keygen -m PEM / PKCS8 load', { skip: keygenSkipValue }, () => {
   withTempDir((dir) => {
     for (const [format, args] of [['PEM', ['-t', 'rsa', '-b', '2048']], ['PKCS8', ['-t', 'ecdsa', '-b', '256']], ['PEM', ['-t', 'ecdsa', '-b', '521']]] as const) {
       const path = join(dir, `k-${format}-${args[1]}-${args[3]}`);
@@ -205,7 +198,7 @@ test('PEM keys from ssh-keygen -m PEM / PKCS8 load', { skip: !haveKeygen && 'ssh
   });
 });
 
-test('bad OpenSSH private key files are ProtocolError naming the problem', { skip: !haveKeygen && 'ssh-keygen missing' }, () => {
+test('bad OpenSSH private key files are ProtocolError naming the problem', { skip: keygenSkipValue }, () => {
   withTempDir((dir) => {
     const path = join(dir, 'k');
     keygen(['-q', '-t', 'ed25519', '-N', '', '-f', path]);

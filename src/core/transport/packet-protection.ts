@@ -164,6 +164,15 @@ export class PacketOpener {
     this.blockSize = blockSizeOf(protection);
   }
 
+  /**
+   * Whether `open` returns memory of its own rather than a view of the wire
+   * bytes (every cipher decrypts into a fresh buffer; only the unprotected
+   * start of a connection hands out views), so those bytes may be reused.
+   */
+  get copiesOut(): boolean {
+    return this.protection.kind !== 'none';
+  }
+
   /** Bytes needed before the packet length can be read. */
   get headerLength(): number {
     const p = this.protection;

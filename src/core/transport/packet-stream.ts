@@ -20,6 +20,7 @@ export class PacketStream {
   private opener = new PacketOpener(NO_PROTECTION);
   private sendSeq = 0;
   private recvSeq = 0;
+  private scratch = new Uint8Array(0);
 
   constructor(
     private readonly random: RandomSource,
@@ -43,7 +44,14 @@ export class PacketStream {
       wireLength = opener.wireLength;
     }
     if (this.inbound.length < wireLength) return null;
-    const wire = this.inbound.take(wireLength);
+    // A packet that straddles two reads is copied into one reused buffer when
+    // the opener decrypts into memory of its own (no allocation per packet).
+    let scratch: Uint8Array | null = null;
+    if (opener.copiesOut) {
+      if (this.scratch.length < wireLength) this.scratch = new Uint8Array(Math.max(wireLength, 64 * 1024));
+      scratch = this.scratch;
+    }
+    const wire = this.inbound.take(wireLength, scratch);
     const seq = this.recvSeq;
     let payload = opener.open(seq, wire);
     this.recvSeq = (this.recvSeq + 1) >>> 0;

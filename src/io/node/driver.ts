@@ -33,6 +33,11 @@ export class Driver<E extends { type: string }> {
   private again = false;
   private readonly drainListeners: (() => void)[] = [];
   private readPaused = false;
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   constructor(
     readonly socket: Duplex,
@@ -114,16 +119,19 @@ export class Driver<E extends { type: string }> {
     let b = this.core.pollTransmit();
     if (!b) return;
     const socket = this.socket;
-    // Corked, a burst of packets (a bulk write produces several per call) leaves
-    // in one writev instead of one syscall per packet.
-    const corked = !socket.destroyed && socket.writable;
-    if (corked) socket.cork();
-    try {
-      for (; b; b = this.core.pollTransmit()) {
-        if (!socket.destroyed && socket.writable) socket.write(b);
-      }
-    } finally {
-      if (corked) socket.uncork();
+    // Packets queued while handling one round of I/O leave together: the socket
+    // stays corked until the loop's check phase, so everything the callbacks of
+    // this poll phase produced (a program's pipe is read 64 KiB at a time, a
+    // socket read may answer several packets) goes out in one writev instead of
+    // one syscall per callback. Corked bytes still count in writableLength, so
+    // `needsDrain` stays exact.
+    if (!this.corked && !socket.destroyed && socket.writable) {
+      this.corked = true;
+      socket.cork();
+      setImmediate(this.uncork);
+    }
+    for (; b; b = this.core.pollTransmit()) {
+      if (!socket.destroyed && socket.writable) socket.write(b);
     }
     const buffered = (socket as { writableLength?: number }).writableLength ?? 0;
     if (!this.readPaused && buffered > READ_PAUSE_LIMIT && !socket.destroyed) {

@@ -49,6 +49,13 @@ for (const cipher of cipherAlgorithms) {
       pair.pump();
       const got = pair.server.events.filter((e) => e.type === 'message');
       assert.equal(got.length, 20);
+      // Read only now, after every packet went through the receiver's reused
+      // buffer: each payload must still be intact (memory of its own).
+      got.forEach((e, i) => {
+        assert.ok(e.type === 'message');
+        assert.equal(e.payload.length, 5 + i * 997);
+        assert.equal(counterOf(e.payload), i);
+      });
     });
   }
 }
@@ -210,4 +217,22 @@ test('limits do not trigger a rekey before authentication', () => {
   pair.client.transport.send(dataMessage(99, 10));
   pair.pump();
   assert.equal(pair.client.events.filter((e) => e.type === 'keys-exchanged').length, 2);
+});
+
+test('the server answers the client\'s first NEWKEYS with an IGNORE (an immediate TCP ACK), and only the first', () => {
+  // OpenSSH's ssh writes NEWKEYS and SERVICE_REQUEST as two segments with
+  // Nagle on; without a packet from us the second waits for a delayed ACK.
+  const { pair } = makePair();
+  const sent = () => (pair.server.transport as unknown as { packets: { nextSendSeq: number } }).packets.nextSendSeq;
+  pair.pump();
+  const done = pair.server.events.find((e) => e.type === 'keys-exchanged');
+  assert.ok(done && done.type === 'keys-exchanged' && done.strict, 'strict kex: sequence numbers restart at NEWKEYS');
+  // After the server's NEWKEYS: EXT_INFO, then the IGNORE.
+  assert.equal(sent(), 2);
+  handshake(pair);
+  pair.client.transport.rekey();
+  pair.pump();
+  assert.equal(pair.server.events.filter((e) => e.type === 'keys-exchanged').length, 2);
+  // Strict kex restarts the count at every NEWKEYS: nothing after the rekey's.
+  assert.equal(sent(), 0);
 });

@@ -547,7 +547,15 @@ export class Transport {
     this.packets.setIncoming(inc.protection, inc.algorithms.compression, inc.byteLimit, this.strictKex);
     this.pendingIncoming = null;
     this.receivedNewKeys = true;
+    const initialOnServer = this.role === 'server' && !this.initialKexDone;
     this.maybeFinishKex();
+    if (initialOnServer && this.initialKexDone) {
+      // OpenSSH's client writes NEWKEYS and SERVICE_REQUEST as two segments
+      // with Nagle's algorithm on, so the second waits until the first is
+      // ACKed; with nothing to answer, our kernel delays that ACK by ~40 ms.
+      // An IGNORE (allowed at any time, RFC 4253 §11.2) carries the ACK now.
+      this.writePacket(Ignore.encode({ data: new Uint8Array(0) }));
+    }
   }
 
   private receivedNewKeys = false;

@@ -265,6 +265,10 @@ export async function connect(options: ConnectOptions): Promise<Client> {
             // OpenSSH announces all its host keys after login (UpdateHostKeys); report them.
             c.announcedHostKeys = parseHostkeys(e.data);
             c.emit('hostkeys', c.announcedHostKeys);
+            if (!e.wantReply) {
+              node.session.transport.ignore(new Uint8Array(0));
+              node.run();
+            }
           }
           if (e.wantReply) node.answerGlobalRequest(e.id, false);
           return;

@@ -36,6 +36,8 @@ export interface AeadPacketCipher {
   /**
    * `wire` is exactly `4 + packet_length + tagLength` received bytes. Returns the plaintext
    * packet (length field included). Throws `MacError` when the tag does not verify.
+   * The result must be memory of its own, never a view of `wire`: the
+   * transport reuses the buffer that held `wire` for the next packet.
    */
   open(seq: number, wire: Uint8Array): Uint8Array;
   /**
@@ -57,6 +59,7 @@ export interface AeadPacketCipher {
 export interface BlockPacketCipher {
   readonly kind: 'block';
   readonly blockSize: number;
+  /** Returns new memory (the transport may reuse `data`'s buffer afterwards). */
   update(data: Uint8Array): Uint8Array;
 }
 

@@ -32,7 +32,12 @@ function asBuffer(data: Uint8Array): Buffer {
 export class Channel extends Duplex {
   /** Extended data of type 1 (stderr). */
   readonly stderr: Readable;
-  /** Resolves when the peer sends exit-status or exit-signal, or with nulls when the channel closes without. */
+  /**
+   * Resolves when the channel closes, with the exit-status or exit-signal the
+   * peer sent (nulls when it sent neither). Not at the status itself: sshd may
+   * send it before the last output, and callers collecting output want both.
+   * The 'exit' event fires as soon as the status arrives.
+   */
   readonly exit: Promise<ExitInfo>;
   private resolveExit!: (e: ExitInfo) => void;
   private exitInfo: ExitInfo | null = null;

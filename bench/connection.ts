@@ -54,12 +54,19 @@ export interface PairingResult {
   readonly client: string;
   readonly server: string;
   readonly negotiated: Negotiated;
-  readonly latency: { readonly median: number; readonly p90: number; readonly runs: number };
+  /** `cpuMs`: machine CPU per sequential connection (mean), NaN without /proc/stat. */
+  readonly latency: { readonly median: number; readonly p90: number; readonly runs: number; readonly cpuMs: number };
   /** Median ms from TCP connect to the server's identification line (raw socket, no SSH client). */
   readonly bannerMs: number;
   readonly rate: { readonly perSecond: number; readonly completed: number; readonly failed: number; readonly seconds: number };
   /** MiB/s by `${cipher} ${direction}`; null when the transfer failed. */
   readonly bulk: Record<string, number | null>;
+  /**
+   * CPU ms per MiB of the whole machine (every process: client, server, the
+   * program at the far end) by cell, lowest of the rounds; absent without
+   * /proc/stat. Unlike MiB/s this does not move with how the 2 cores are shared.
+   */
+  readonly bulkCpu: Record<string, number>;
   readonly errors: string[];
 }
 
@@ -82,17 +89,37 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * Busy CPU time of the whole machine so far, in ms (Linux /proc/stat: every
+ * core's user, nice, system, irq and softirq time; idle, iowait and steal are
+ * not ours). Null elsewhere.
+ */
+export function machineBusyMs(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map(Number);
+    if ([user, nice, system, irq, softirq].some((x) => x === undefined || !Number.isFinite(x))) return null;
+    const hz = 100; // USER_HZ, 100 on every Linux architecture Node supports
+    return ((user! + nice! + system! + irq! + softirq!) * 1000) / hz;
+  } catch {
+    return null;
+  }
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 200);
 
 async function latency(d: ClientDriver, t: Target, o: ConnectionBenchOptions): Promise<PairingResult['latency']> {
   for (let i = 0; i < o.warmup; i++) await d.once(t);
   const xs: number[] = [];
+  const busy0 = machineBusyMs();
   for (let i = 0; i < o.latencyRuns; i++) {
     const start = performance.now();
     await d.once(t);
     xs.push(performance.now() - start);
   }
-  return { median: median(xs), p90: percentile(xs, 0.9), runs: xs.length };
+  const busy1 = machineBusyMs();
+  const cpuMs = busy0 !== null && busy1 !== null ? (busy1 - busy0) / xs.length : NaN;
+  return { median: median(xs), p90: percentile(xs, 0.9), runs: xs.length, cpuMs };
 }
 
 /** `concurrency` loops, each starting a new connection as soon as its previous one is done, until the time is up. */
@@ -155,8 +182,14 @@ export async function benchConnection(o: ConnectionBenchOptions = DEFAULT_OPTION
       { label: 'OpenSSH ssh / Nacre server, in-process', driver: ssh, server: 'Nacre (in-process handler)', target: nacreInproc },
       { label: 'Nacre / Nacre', driver: nacre, server: 'Nacre (runAsCurrentUser)', target: nacreProcess },
       { label: 'Nacre / Nacre, in-process', driver: nacre, server: 'Nacre (in-process handler)', target: nacreInproc },
+      { label: 'Nacre client, curve25519-sha256 / Nacre server, in-process', driver: nacreClient(cred, 'curve25519-sha256'), server: 'Nacre (in-process handler)', target: nacreInproc, bulk: false },
       { label: 'ssh2 client / OpenSSH sshd', driver: ssh2, server: 'OpenSSH sshd', target: sshd },
       { label: 'ssh2 client (setNoDelay) / OpenSSH sshd', driver: ssh2NoDelay, server: 'OpenSSH sshd', target: sshd },
+      // The latency target compares clients against the same server; sshd's own
+      // per-connection cost dominates there, so the pair is also measured
+      // against a server without it.
+      { label: 'ssh2 client / Nacre server, in-process', driver: ssh2, server: 'Nacre (in-process handler)', target: nacreInproc, bulk: false },
+      { label: 'ssh2 client (setNoDelay) / Nacre server, in-process', driver: ssh2NoDelay, server: 'Nacre (in-process handler)', target: nacreInproc, bulk: false },
       { label: 'OpenSSH ssh / OpenSSH sshd', driver: ssh, server: 'OpenSSH sshd', target: sshd },
     ];
     const results = pairings.map((p) => ({
@@ -164,10 +197,11 @@ export async function benchConnection(o: ConnectionBenchOptions = DEFAULT_OPTION
       client: p.driver.name,
       server: p.server,
       negotiated: { kex: '?', hostKey: '?', cipher: '?' } as Negotiated,
-      latency: { median: NaN, p90: NaN, runs: 0 },
+      latency: { median: NaN, p90: NaN, runs: 0, cpuMs: NaN },
       bannerMs: NaN,
       rate: { perSecond: NaN, completed: 0, failed: 0, seconds: 0 },
       bulk: {} as Record<string, number | null>,
+      bulkCpu: {} as Record<string, number>,
       errors: [] as string[],
     }));
     const each = async (phase: string, fn: (p: Pairing, r: (typeof results)[number]) => Promise<void>) => {
@@ -216,9 +250,17 @@ export async function benchConnection(o: ConnectionBenchOptions = DEFAULT_OPTION
             const cell = `${cipher} ${direction}`;
             try {
               const start = performance.now();
+              const busy0 = machineBusyMs();
               await p.driver.bulk(p.target, cipher, direction, o.bulkBytes);
+              const busy1 = machineBusyMs();
               const ms = Math.max(1, performance.now() - start - overhead);
               r.bulk[cell] = Math.max(r.bulk[cell] ?? 0, o.bulkBytes / MiB / (ms / 1000));
+              if (busy0 !== null && busy1 !== null) {
+                // Like the wall time, without the connection's own setup and teardown.
+                const setup = Number.isFinite(r.latency.cpuMs) ? r.latency.cpuMs : 0;
+                const cpu = Math.max(0, busy1 - busy0 - setup) / (o.bulkBytes / MiB);
+                r.bulkCpu[cell] = Math.min(r.bulkCpu[cell] ?? Infinity, cpu);
+              }
             } catch (e) {
               r.errors.push(`bulk ${cell}: ${message(e)}`);
               log(`  FAILED: ${cell}: ${message(e)}`);
@@ -249,13 +291,13 @@ export function formatConnection(r: ConnectionReport): { markdown: string; targe
   out.push('');
   out.push(`### Connection latency and rate (ed25519 publickey, \`exec true\`; ${o.latencyRuns} sequential runs after ${o.warmup} warm-up; rate: ${o.concurrency} in flight for ${o.rateSeconds} s)`);
   out.push('');
-  out.push('| pairing | server | kex | host key | median ms | p90 ms | conn/s @' + o.concurrency + ' | failed | server ident. line ms |');
-  out.push('|---|---|---|---|---:|---:|---:|---:|---:|');
+  out.push('| pairing | server | kex | host key | median ms | p90 ms | CPU ms/conn | conn/s @' + o.concurrency + ' | failed | server ident. line ms |');
+  out.push('|---|---|---|---|---:|---:|---:|---:|---:|---:|');
   for (const p of r.pairings) {
-    out.push(`| ${p.label} | ${p.server} | ${p.negotiated.kex} | ${p.negotiated.hostKey} | ${f(p.latency.median, 1)} | ${f(p.latency.p90, 1)} | ${f(p.rate.perSecond, 1)} | ${p.rate.failed} | ${f(p.bannerMs, 1)} |`);
+    out.push(`| ${p.label} | ${p.server} | ${p.negotiated.kex} | ${p.negotiated.hostKey} | ${f(p.latency.median, 1)} | ${f(p.latency.p90, 1)} | ${f(p.latency.cpuMs, 1)} | ${f(p.rate.perSecond, 1)} | ${p.rate.failed} | ${f(p.bannerMs, 1)} |`);
   }
   out.push('');
-  out.push('"server ident. line ms": median wall time from TCP connect to the server\'s identification line, with a bare socket (no client work at all).');
+  out.push('"CPU ms/conn": CPU time of the whole machine (client, server and everything they start) per sequential connection, mean of the latency runs. "server ident. line ms": median wall time from TCP connect to the server\'s identification line, with a bare socket (no client work at all).');
   out.push('');
   out.push(`### Bulk throughput, one channel, ${o.bulkBytes / MiB} MiB, MiB/s (best of ${o.bulkRounds} rounds; time = the whole connection's wall time minus the pairing's median \`exec true\` connection; upload = client → \`cat > /dev/null\`, download = \`head -c N /dev/zero\` → client)`);
   out.push('');
@@ -263,6 +305,14 @@ export function formatConnection(r: ConnectionReport): { markdown: string; targe
   out.push(`| pairing | ${cols.map((c) => c.replace('@openssh.com', '')).join(' | ')} |`);
   out.push(`|---|${cols.map(() => '---:').join('|')}|`);
   for (const p of r.pairings) if (Object.keys(p.bulk).length > 0) out.push(`| ${p.label} | ${cols.map((c) => f(p.bulk[c])).join(' | ')} |`);
+  if (r.pairings.some((p) => Object.keys(p.bulkCpu).length > 0)) {
+    out.push('');
+    out.push("#### CPU cost of the same transfers: ms of CPU per MiB, whole machine (client + server + `cat`/`head`; lowest of the rounds; the pairing's mean CPU per `exec true` connection taken off)");
+    out.push('');
+    out.push(`| pairing | ${cols.map((c) => c.replace('@openssh.com', '')).join(' | ')} |`);
+    out.push(`|---|${cols.map(() => '---:').join('|')}|`);
+    for (const p of r.pairings) if (Object.keys(p.bulkCpu).length > 0) out.push(`| ${p.label} | ${cols.map((c) => f(p.bulkCpu[c], 2)).join(' | ')} |`);
+  }
 
   const targets: string[] = [];
   const get = (label: string) => r.pairings.find((p) => p.label === label);
@@ -283,6 +333,11 @@ export function formatConnection(r: ConnectionReport): { markdown: string; targe
   if (n !== undefined && s !== undefined && Number.isFinite(n) && Number.isFinite(s)) {
     targets.push(`sequential connection latency against sshd, Nacre <= 50% of ssh2: ${n.toFixed(1)} vs ${s.toFixed(1)} ms (${((n / s) * 100).toFixed(0)}%) ${verdict(n <= s / 2)}`);
   } else targets.push('sequential connection latency, Nacre <= 50% of ssh2: **NOT MEASURED**');
+  const ni = get('Nacre / Nacre, in-process')?.latency.median;
+  const si = get('ssh2 client / Nacre server, in-process')?.latency.median;
+  if (ni !== undefined && si !== undefined && Number.isFinite(ni) && Number.isFinite(si)) {
+    targets.push(`sequential connection latency against the Nacre server (in-process), Nacre <= 50% of ssh2: ${ni.toFixed(1)} vs ${si.toFixed(1)} ms (${((ni / si) * 100).toFixed(0)}%) ${verdict(ni <= si / 2)}`);
+  }
 
   const errors = r.pairings.flatMap((p) => p.errors.map((e) => `${p.label}: ${e}`));
   if (errors.length) {

@@ -151,8 +151,12 @@ export class ServerChannel extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.rawClosed) return cb();
-    // Waiting for the channel to take each chunk keeps buffering bounded by the peer's window.
-    this.raw.write(chunk, () => cb());
+    // Waiting for the channel to take each chunk keeps buffering bounded by the
+    // peer's window. Straight to the channel, not through the raw stream's own
+    // write queue: this stream queues already, and one queue per chunk is enough.
+    const wait = this.raw.sendData(chunk);
+    if (wait) wait.then(() => cb(), () => cb());
+    else cb();
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -148,7 +148,18 @@ export class Channel extends Duplex {
 
   /** Writes to stderr (extended data type 1); resolves when the peer's window took it all. */
   writeStderr(data: Uint8Array): Promise<void> {
-    return this.send(data, 1);
+    return this.send(data, 1) ?? Promise.resolve();
+  }
+
+  /**
+   * @internal Sends channel data without this stream's own write queue (for a
+   * wrapper stream that queues already, like the server's session channel).
+   * Returns undefined when the peer's window and the socket took it all at
+   * once, else a promise for when they have. Callers keep writes in order by
+   * waiting for each before the next, as a Writable does.
+   */
+  sendData(data: Uint8Array): Promise<void> | undefined {
+    return this.send(data);
   }
 
   override _read(): void {
@@ -165,16 +176,41 @@ export class Channel extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.send(chunk).then(() => cb(), cb);
+    const wait = this.send(chunk);
+    if (wait) wait.then(() => cb(), cb);
+    else cb();
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
-    this.send(Buffer.concat(chunks.map((c) => c.chunk))).then(() => cb(), cb);
+    const wait = this.send(Buffer.concat(chunks.map((c) => c.chunk)));
+    if (wait) wait.then(() => cb(), cb);
+    else cb();
   }
 
-  private async send(data: Uint8Array, dataType?: number): Promise<void> {
-    let offset = 0;
+  /**
+   * Sends `data` as far as the peer's window allows. The common case (window
+   * open, socket not backed up) finishes here without a promise: a program's
+   * output arrives in many 64 KiB chunks and each promise hop was measurable.
+   */
+  private send(data: Uint8Array, dataType?: number): Promise<void> | undefined {
+    if (this.channelClosed) return undefined;
+    let n: number;
+    try {
+      n = this.host.connection.write(this.id, data, dataType);
+    } catch {
+      return undefined;
+    }
+    this.host.run();
+    if (n < data.length) return this.sendRest(data, n, dataType);
+    // Keep the socket's buffer bounded: wait for it to drain before taking more.
+    if (this.host.needsDrain) return new Promise<void>((r) => this.host.onDrain(r));
+    return undefined;
+  }
+
+  /** The rest of a `send` the window cut short: wait for WINDOW_ADJUST, send more, repeat. */
+  private async sendRest(data: Uint8Array, offset: number, dataType?: number): Promise<void> {
     while (offset < data.length) {
+      await new Promise<void>((r) => this.writeWaiters.push(r));
       // Writing into a channel the peer closed drops the data, like a pipe whose
       // reader left; an 'error' event here would crash users who do not listen.
       if (this.channelClosed) return;
@@ -187,11 +223,7 @@ export class Channel extends Duplex {
       }
       offset += n;
       this.host.run();
-      if (offset < data.length) {
-        await new Promise<void>((r) => this.writeWaiters.push(r));
-      }
     }
-    // Keep the socket's buffer bounded: wait for it to drain before taking more.
     if (this.host.needsDrain) await new Promise<void>((r) => this.host.onDrain(r));
   }
 

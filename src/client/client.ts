@@ -170,6 +170,21 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     };
     const onAbort = () => fail(new AbortError());
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    let loggedIn = false;
+    /**
+     * sshd keeps Nagle's algorithm on until a session starts, and right after
+     * login it writes notices that need no answer (hostkeys-00@openssh.com,
+     * DEBUG lines about the key's options) as separate small segments. With
+     * nothing to send back, our kernel ACKs the last of them only when its
+     * delayed-ACK timer fires (~40 ms on Linux), and sshd's Nagle holds its
+     * next packet (typically the CHANNEL_OPEN_CONFIRMATION we wait for) until
+     * then. An IGNORE, accepted at any time (RFC 4253 §11.2), carries the ACK
+     * at once. One per such message: a peer gets no more than it sends.
+     */
+    const acknowledgeNow = (node: NodeSession): void => {
+      node.session.transport.ignore(new Uint8Array(0));
+      node.run();
+    };
     const readyTimeout = options.readyTimeout ?? 60_000;
     const timer = setTimeout(() => fail(new TimeoutError('key exchange and authentication', readyTimeout)), readyTimeout);
 
@@ -250,6 +265,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           return;
         }
         case 'auth-success':
+          loggedIn = true;
           if (!ready) {
             ready = true;
             clearTimeout(timer);
@@ -265,12 +281,12 @@ export async function connect(options: ConnectOptions): Promise<Client> {
             // OpenSSH announces all its host keys after login (UpdateHostKeys); report them.
             c.announcedHostKeys = parseHostkeys(e.data);
             c.emit('hostkeys', c.announcedHostKeys);
-            if (!e.wantReply) {
-              node.session.transport.ignore(new Uint8Array(0));
-              node.run();
-            }
           }
           if (e.wantReply) node.answerGlobalRequest(e.id, false);
+          else if (loggedIn) acknowledgeNow(node);
+          return;
+        case 'debug':
+          if (loggedIn) acknowledgeNow(node);
           return;
         case 'disconnected':
           fail(e.error);

@@ -97,6 +97,8 @@ export function bannerMs(port: number): Promise<number> {
 // ---------------------------------------------------------------- sshd
 
 export interface BenchSshd extends Target {
+  /** The listening sshd; the per-connection processes it forks inherit its CPU affinity. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -155,6 +157,7 @@ export async function startBenchSshd(o: OpenSsh, authorizedLine: string): Promis
     port,
     hostKeyBlob,
     knownHosts,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null) {
         const exited = once(child, 'exit');

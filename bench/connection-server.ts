@@ -85,6 +85,8 @@ async function serve(mode: NacreServerMode, authorizedLine: string): Promise<voi
 
 export interface NacreServerChild {
   readonly mode: NacreServerMode;
+  /** The server process; programs it starts inherit its CPU affinity. */
+  readonly pid: number;
   readonly port: number;
   readonly hostKeyBlob: Buffer;
   stop(): Promise<void>;
@@ -100,6 +102,7 @@ export function startNacreServer(mode: NacreServerMode, authorizedLine: string):
       child.off('exit', onExit);
       resolve({
         mode,
+        pid: child.pid!,
         port: m.port,
         hostKeyBlob: Buffer.from(m.hostKey, 'base64'),
         stop: () =>

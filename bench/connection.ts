@@ -17,6 +17,7 @@ import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { findOpenSsh, keygen, tempDir, type OpenSsh } from '../test/interop/openssh.js';
 import { startNacreServer, type NacreServerChild } from './connection-server.js';
+import { affinityOf, pin, pinningUnavailable } from './affinity.js';
 import {
   nacreClient,
   ssh2Client,
@@ -33,6 +34,8 @@ import {
 } from './connection-peers.js';
 
 export const BULK_CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'] as const;
+/** The pairings the bulk targets compare, measured again with client and server on separate cores. */
+const SEPARATE_CORE_PAIRINGS = ['Nacre client / OpenSSH sshd', 'OpenSSH ssh / Nacre server', 'ssh2 client / OpenSSH sshd', 'OpenSSH ssh / OpenSSH sshd'];
 const DIRECTIONS: readonly Direction[] = ['upload', 'download'];
 const MiB = 1024 * 1024;
 
@@ -67,11 +70,15 @@ export interface PairingResult {
    * /proc/stat. Unlike MiB/s this does not move with how the 2 cores are shared.
    */
   readonly bulkCpu: Record<string, number>;
+  /** MiB/s by cell with the client on CPU 1 and the server (and its programs) on CPU 0; empty when not run. */
+  readonly bulkSeparate: Record<string, number | null>;
   readonly errors: string[];
 }
 
 export interface ConnectionReport {
   readonly options: ConnectionBenchOptions;
+  /** Why the separate-cores block did not run, or null when it did. */
+  readonly separateSkipped: string | null;
   readonly sshVersion: string;
   readonly ssh2: ReturnType<typeof ssh2Native>;
   readonly pairings: readonly PairingResult[];
@@ -164,10 +171,10 @@ export async function benchConnection(o: ConnectionBenchOptions = DEFAULT_OPTION
   const sshd = await startBenchSshd(openssh, key.publicLine);
   const children: NacreServerChild[] = [];
   try {
-    const nacreTarget = async (mode: 'process' | 'inproc'): Promise<Target> => {
+    const nacreTarget = async (mode: 'process' | 'inproc'): Promise<Target & { readonly pid: number }> => {
       const c = await startNacreServer(mode, key.publicLine);
       children.push(c);
-      return { port: c.port, hostKeyBlob: c.hostKeyBlob, knownHosts: writeKnownHosts(dir, `known_hosts_${mode}`, c.port, c.hostKeyBlob) };
+      return { port: c.port, pid: c.pid, hostKeyBlob: c.hostKeyBlob, knownHosts: writeKnownHosts(dir, `known_hosts_${mode}`, c.port, c.hostKeyBlob) };
     };
     const nacreProcess = await nacreTarget('process');
     const nacreInproc = await nacreTarget('inproc');
@@ -202,6 +209,7 @@ export async function benchConnection(o: ConnectionBenchOptions = DEFAULT_OPTION
       rate: { perSecond: NaN, completed: 0, failed: 0, seconds: 0 },
       bulk: {} as Record<string, number | null>,
       bulkCpu: {} as Record<string, number>,
+      bulkSeparate: {} as Record<string, number | null>,
       errors: [] as string[],
     }));
     const each = async (phase: string, fn: (p: Pairing, r: (typeof results)[number]) => Promise<void>) => {
@@ -239,38 +247,68 @@ export async function benchConnection(o: ConnectionBenchOptions = DEFAULT_OPTION
       if (p.bulk === false) return;
       for (const direction of DIRECTIONS) await p.driver.bulk(p.target, BULK_CIPHERS[0], direction, Math.max(MiB, o.bulkBytes / 8));
     });
-    for (let round = 0; round < o.bulkRounds; round++) {
-      await each(`bulk round ${round + 1}/${o.bulkRounds}`, async (p, r) => {
-        // A connection's own setup and teardown is not transfer time: take the
-        // pairing's median `exec true` connection off each transfer's wall time.
-        const overhead = Number.isFinite(r.latency.median) ? r.latency.median : 0;
-        if (p.bulk === false) return;
-        for (const cipher of BULK_CIPHERS) {
-          for (const direction of DIRECTIONS) {
-            const cell = `${cipher} ${direction}`;
-            try {
-              const start = performance.now();
-              const busy0 = machineBusyMs();
-              await p.driver.bulk(p.target, cipher, direction, o.bulkBytes);
-              const busy1 = machineBusyMs();
-              const ms = Math.max(1, performance.now() - start - overhead);
-              r.bulk[cell] = Math.max(r.bulk[cell] ?? 0, o.bulkBytes / MiB / (ms / 1000));
-              if (busy0 !== null && busy1 !== null) {
-                // Like the wall time, without the connection's own setup and teardown.
-                const setup = Number.isFinite(r.latency.cpuMs) ? r.latency.cpuMs : 0;
-                const cpu = Math.max(0, busy1 - busy0 - setup) / (o.bulkBytes / MiB);
-                r.bulkCpu[cell] = Math.min(r.bulkCpu[cell] ?? Infinity, cpu);
-              }
-            } catch (e) {
-              r.errors.push(`bulk ${cell}: ${message(e)}`);
-              log(`  FAILED: ${cell}: ${message(e)}`);
-              r.bulk[cell] ??= null;
+    /** Every cipher and direction once for pairing `p`; `into` keeps each cell's best MiB/s. */
+    const bulkCells = async (p: Pairing, r: (typeof results)[number], into: Record<string, number | null>, cpu: boolean) => {
+      // A connection's own setup and teardown is not transfer time: take the
+      // pairing's median `exec true` connection off each transfer's wall time.
+      const overhead = Number.isFinite(r.latency.median) ? r.latency.median : 0;
+      for (const cipher of BULK_CIPHERS) {
+        for (const direction of DIRECTIONS) {
+          const cell = `${cipher} ${direction}`;
+          try {
+            const start = performance.now();
+            const busy0 = machineBusyMs();
+            await p.driver.bulk(p.target, cipher, direction, o.bulkBytes);
+            const busy1 = machineBusyMs();
+            const ms = Math.max(1, performance.now() - start - overhead);
+            into[cell] = Math.max(into[cell] ?? 0, o.bulkBytes / MiB / (ms / 1000));
+            if (cpu && busy0 !== null && busy1 !== null) {
+              // Like the wall time, without the connection's own setup and teardown.
+              const setup = Number.isFinite(r.latency.cpuMs) ? r.latency.cpuMs : 0;
+              const perMiB = Math.max(0, busy1 - busy0 - setup) / (o.bulkBytes / MiB);
+              r.bulkCpu[cell] = Math.min(r.bulkCpu[cell] ?? Infinity, perMiB);
             }
+          } catch (e) {
+            r.errors.push(`bulk ${cell}: ${message(e)}`);
+            log(`  FAILED: ${cell}: ${message(e)}`);
+            into[cell] ??= null;
           }
         }
+      }
+    };
+    for (let round = 0; round < o.bulkRounds; round++) {
+      await each(`bulk round ${round + 1}/${o.bulkRounds}`, async (p, r) => {
+        if (p.bulk !== false) await bulkCells(p, r, r.bulk, true);
       });
     }
-    return { options: o, sshVersion: openssh.version, ssh2: ssh2Native(), pairings: results, seconds: (performance.now() - t0) / 1000 };
+    // The same transfers for the target pairings with the client on CPU 1 and
+    // the server, with every process it starts, on CPU 0: each side's own
+    // speed, without the other taking its CPU.
+    const separateSkipped = pinningUnavailable();
+    if (separateSkipped) log(`connection bench: separate-core bulk skipped: ${separateSkipped}`);
+    else {
+      const serverPids = [sshd.pid, nacreProcess.pid];
+      const before = [process.pid, ...serverPids].map((pid) => [pid, affinityOf(pid)] as const);
+      const separate = new Set(SEPARATE_CORE_PAIRINGS);
+      try {
+        pin(process.pid, '1');
+        for (const pid of serverPids) pin(pid, '0');
+        for (let round = 0; round < o.bulkRounds; round++) {
+          await each(`bulk on separate cores, round ${round + 1}/${o.bulkRounds}`, async (p, r) => {
+            if (separate.has(p.label)) await bulkCells(p, r, r.bulkSeparate, false);
+          });
+        }
+      } finally {
+        for (const [pid, cpuList] of before) {
+          try {
+            pin(pid, cpuList);
+          } catch {
+            // the process is gone
+          }
+        }
+      }
+    }
+    return { options: o, separateSkipped, sshVersion: openssh.version, ssh2: ssh2Native(), pairings: results, seconds: (performance.now() - t0) / 1000 };
   } finally {
     for (const c of children) await c.stop();
     await sshd.stop();
@@ -314,6 +352,17 @@ export function formatConnection(r: ConnectionReport): { markdown: string; targe
     for (const p of r.pairings) if (Object.keys(p.bulkCpu).length > 0) out.push(`| ${p.label} | ${cols.map((c) => f(p.bulkCpu[c], 2)).join(' | ')} |`);
   }
 
+  out.push('');
+  if (r.separateSkipped) {
+    out.push(`Bulk on separate cores: not run (${r.separateSkipped}).`);
+  } else {
+    out.push(`#### Bulk on separate cores: client on CPU 1, server and the programs it starts on CPU 0, MiB/s (best of ${o.bulkRounds} rounds)`);
+    out.push('');
+    out.push(`| pairing | ${cols.map((c) => c.replace('@openssh.com', '')).join(' | ')} |`);
+    out.push(`|---|${cols.map(() => '---:').join('|')}|`);
+    for (const p of r.pairings) if (Object.keys(p.bulkSeparate).length > 0) out.push(`| ${p.label} | ${cols.map((c) => f(p.bulkSeparate[c])).join(' | ')} |`);
+  }
+
   const targets: string[] = [];
   const get = (label: string) => r.pairings.find((p) => p.label === label);
   const ref = get('OpenSSH ssh / OpenSSH sshd');
@@ -328,6 +377,21 @@ export function formatConnection(r: ConnectionReport): { markdown: string; targe
   };
   bulkTarget('Nacre client / OpenSSH sshd', 'Nacre client (vs sshd)');
   bulkTarget('OpenSSH ssh / Nacre server', 'Nacre server, runAsCurrentUser (vs ssh)');
+  if (!r.separateSkipped) {
+    // Context for the lines above, not the targets themselves: the same
+    // comparison when neither side can take CPU from the other.
+    for (const [label, role] of [
+      ['Nacre client / OpenSSH sshd', 'separate cores: Nacre client (vs sshd)'],
+      ['OpenSSH ssh / Nacre server', 'separate cores: Nacre server, runAsCurrentUser (vs ssh)'],
+    ] as const) {
+      for (const c of cols) {
+        const a = get(label)?.bulkSeparate[c];
+        const b = ref?.bulkSeparate[c];
+        if (a === null || a === undefined || b === null || b === undefined) targets.push(`(context) ${role} bulk ${c}: NOT MEASURED`);
+        else targets.push(`(context) ${role} bulk ${c} vs ssh/sshd: ${a.toFixed(0)} vs ${b.toFixed(0)} MiB/s (${((a / b) * 100).toFixed(0)}%)`);
+      }
+    }
+  }
   const n = get('Nacre client / OpenSSH sshd')?.latency.median;
   const s = get('ssh2 client / OpenSSH sshd')?.latency.median;
   if (n !== undefined && s !== undefined && Number.isFinite(n) && Number.isFinite(s)) {

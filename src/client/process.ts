@@ -145,8 +145,11 @@ export async function execCommand(client: Client, command: string, options: Exec
   try {
     const out = collect(p.stdout);
     const err = collect(p.stderr);
-    if (options.stdin !== undefined) p.stdin.end(options.stdin);
-    else p.stdin.end();
+    // A quick command's channel may be closed already; ending it again only makes an error object.
+    if (!p.stdin.destroyed && !p.stdin.writableEnded) {
+      if (options.stdin !== undefined) p.stdin.end(options.stdin);
+      else p.stdin.end();
+    }
     const [stdout, stderr, exit] = await Promise.all([out, err, p.exit]);
     const asText = options.encoding !== 'buffer';
     const result: ExecResult = {

@@ -400,7 +400,9 @@ export function formatConnection(r: ConnectionReport): { markdown: string; targe
   const ni = get('Nacre / Nacre, in-process')?.latency.median;
   const si = get('ssh2 client / Nacre server, in-process')?.latency.median;
   if (ni !== undefined && si !== undefined && Number.isFinite(ni) && Number.isFinite(si)) {
-    targets.push(`sequential connection latency against the Nacre server (in-process), Nacre <= 50% of ssh2: ${ni.toFixed(1)} vs ${si.toFixed(1)} ms (${((ni / si) * 100).toFixed(0)}%) ${verdict(ni <= si / 2)}`);
+    // Context, not the target: against a server without sshd's per-connection
+    // floor both libraries are near the protocol's own round trips.
+    targets.push(`(context) sequential connection latency against the Nacre server (in-process), Nacre vs ssh2: ${ni.toFixed(1)} vs ${si.toFixed(1)} ms (${((ni / si) * 100).toFixed(0)}%)`);
   }
 
   const errors = r.pairings.flatMap((p) => p.errors.map((e) => `${p.label}: ${e}`));

@@ -1,0 +1,69 @@
+// The Node driver's write batching: everything the core emits during one turn
+// of the event loop's poll phase reaches the socket as one writev, after that
+// phase, and backpressure still counts those bytes while they wait.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Duplex } from 'node:stream';
+import { setImmediate as immediate } from 'node:timers/promises';
+import { Driver, WRITE_BUFFER_LIMIT } from '../../src/io/node/driver.js';
+
+/** A socket that records each write call and the chunks it carried. */
+function recordingSocket(): { socket: Duplex; calls: number[][] } {
+  const calls: number[][] = [];
+  const socket = new Duplex({
+    read: () => undefined,
+    write: (chunk: Buffer, _e, cb) => {
+      calls.push([chunk.length]);
+      cb();
+    },
+    writev: (chunks, cb) => {
+      calls.push(chunks.map((c) => (c.chunk as Buffer).length));
+      cb();
+    },
+  });
+  return { socket, calls };
+}
+
+/** A core whose output is whatever the test queues. */
+function fakeCore() {
+  const out: Uint8Array[] = [];
+  return {
+    out,
+    core: {
+      receive: () => undefined,
+      pollTransmit: () => out.shift() ?? null,
+      pollEvent: () => null,
+      nextDeadline: () => null,
+      handleTimeout: () => undefined,
+      connectionLost: () => undefined,
+      abort: () => undefined,
+    },
+  };
+}
+
+test('packets from several runs in one turn leave in one writev, after the turn', async () => {
+  const { socket, calls } = recordingSocket();
+  const { out, core } = fakeCore();
+  const d = new Driver(socket, core, () => undefined);
+  out.push(new Uint8Array(10), new Uint8Array(20));
+  d.run();
+  out.push(new Uint8Array(30));
+  d.run();
+  assert.deepEqual(calls, [], 'nothing written during the turn');
+  assert.equal(socket.writableLength, 60, 'held bytes count as buffered');
+  await immediate();
+  assert.deepEqual(calls, [[10, 20, 30]]);
+  out.push(new Uint8Array(5));
+  d.run();
+  await immediate();
+  assert.deepEqual(calls, [[10, 20, 30], [5]], 'the next turn is a new batch');
+});
+
+test('writers are told to wait once more than the limit is held, corked or not', () => {
+  const { socket } = recordingSocket();
+  const { out, core } = fakeCore();
+  const d = new Driver(socket, core, () => undefined);
+  out.push(new Uint8Array(WRITE_BUFFER_LIMIT + 1));
+  d.run();
+  assert.equal(d.needsDrain, true);
+});

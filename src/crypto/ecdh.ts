@@ -4,6 +4,7 @@
 // OpenSSL throw, surfaces as KeyExchangeError.
 import { createECDH, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { KeyExchangeError } from '../errors.js';
+import { b64url, fromB64url } from './base64url.js';
 import type { RandomSource } from '../algorithms/types.js';
 import { bigintToBytes, bytesToBigint, seq, tlv } from './dh.js';
 
@@ -38,7 +39,7 @@ export function x25519KeyPair(random: RandomSource): EcdhKeyPair {
   let publicKey: Uint8Array;
   try {
     privateKey = x25519PrivateKey(scalar);
-    publicKey = fromBase64Url(createPublicKey(privateKey).export({ format: 'jwk' }).x, 'our X25519 public key');
+    publicKey = fixedKey(createPublicKey(privateKey).export({ format: 'jwk' }).x, 'our X25519 public key');
   } catch (err) {
     throw new KeyExchangeError('cannot create an X25519 key', undefined, { cause: err });
   }
@@ -72,24 +73,20 @@ export function x25519KeyPair(random: RandomSource): EcdhKeyPair {
 // DER forms stay as a fallback should a later Node insist on a matching `x`.
 function x25519PrivateKey(scalar: Uint8Array): KeyObject {
   try {
-    return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: toBase64Url(scalar), x: '' }, format: 'jwk' });
+    return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(scalar), x: '' }, format: 'jwk' });
   } catch {
     return createPrivateKey({ key: withPrefix(X25519_PKCS8_PREFIX, scalar), format: 'der', type: 'pkcs8' });
   }
 }
 
 function x25519PublicKey(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(raw) }, format: 'jwk' });
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(raw) }, format: 'jwk' });
 }
 
-function toBase64Url(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
-}
-
-function fromBase64Url(s: string | undefined, what: string): Uint8Array {
-  const b = Buffer.from(s ?? '', 'base64url');
+function fixedKey(s: string | undefined, what: string): Uint8Array {
+  const b = fromB64url(s, what);
   if (b.length !== X25519_KEY_BYTES) throw new KeyExchangeError(`${what} is ${b.length} bytes, expected ${X25519_KEY_BYTES}`);
-  return Uint8Array.from(b);
+  return b;
 }
 
 export type NistCurve = 'nistp256' | 'nistp384' | 'nistp521';

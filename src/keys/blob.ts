@@ -5,6 +5,7 @@ import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'no
 import { ProtocolError } from '../errors.js';
 import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
+import { b64url, fromB64url } from '../crypto/base64url.js';
 
 export type PublicKeyType = 'ssh-ed25519' | 'ecdsa-sha2-nistp256' | 'ecdsa-sha2-nistp384' | 'ecdsa-sha2-nistp521' | 'ssh-rsa';
 
@@ -26,15 +27,6 @@ export const ECDSA_CURVES: Readonly<Record<string, EcdsaCurveInfo>> = {
 /** OpenSSH refuses RSA keys below 1024 bits; above 16384 the cost is a denial of service. */
 export const RSA_MIN_BITS = 1024;
 export const RSA_MAX_BITS = 16384;
-
-export function b64url(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
-}
-
-export function fromB64url(s: string | undefined, what: string): Uint8Array {
-  if (typeof s !== 'string') throw new ProtocolError(`${what} is missing`);
-  return new Uint8Array(Buffer.from(s, 'base64url'));
-}
 
 function stripZeros(b: Uint8Array): Uint8Array {
   let i = 0;

@@ -7,9 +7,10 @@ import bcryptPbkdf from 'bcrypt-pbkdf';
 import { ProtocolError } from '../errors.js';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
-import { b64url, ECDSA_CURVES, encodePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
+import { ECDSA_CURVES, encodePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
 import { bytesToBigint, bigintToBytes } from '../crypto/dh.js';
 import { poly1305 } from '../crypto/poly1305.js';
+import { b64url } from '../crypto/base64url.js';
 import { signerFromKeyObject, type KeySigner } from './signer.js';
 import { KeyFileError, loadPemPrivateKey, MAX_KEY_FILE_BYTES, sniffKeyFile, type KeyFileFormat } from './pem.js';
 

@@ -4,7 +4,6 @@
 import { DisconnectError, DisconnectReason, HostKeyRejectedError, KeyExchangeError, NacreError, ProtocolError, TimeoutError } from '../../errors.js';
 import type { DisconnectReasonCode } from '../../errors.js';
 import type { RandomSource, Signer } from '../../algorithms/types.js';
-import { secureSignatureAlgorithms } from '../../algorithms/hostkey.js';
 import {
   Debug,
   Disconnect,
@@ -23,7 +22,8 @@ import { utf8 } from '../../wire/bytes.js';
 import { concat } from '../../wire/writer.js';
 import { PacketStream } from './packet-stream.js';
 import type { TransportEvent } from './events.js';
-import { MAX_PREAMBLE_LINE, MAX_PREAMBLE_LINES, formatVersionLine, parseVersionLine } from './version.js';
+import { formatVersionLine, readPeerVersion } from './version.js';
+import { serverExtensions } from './ext-info.js';
 import {
   KeyExchange,
   blobKeyType,
@@ -327,21 +327,12 @@ export class Transport {
   }
 
   private process(): void {
-    while (this.phase === 'version') {
-      // One line at a time, each removed once read, so a long preamble costs linear time.
-      const inbound = this.packets.inbound;
-      const head = inbound.peek(Math.min(inbound.length, MAX_PREAMBLE_LINE + 1));
-      const r = parseVersionLine(head, this.role === 'client');
-      if (r.kind === 'incomplete') return;
-      inbound.skip(r.consumed);
-      if (r.kind === 'preamble') {
-        if (this.preamble.length >= MAX_PREAMBLE_LINES) throw new ProtocolError(`more than ${MAX_PREAMBLE_LINES} lines before the version line`);
-        this.preamble.push(r.line);
-        continue;
-      }
-      this.peerVersion = r.version;
-      if (this.role === 'client') (this.setup as { serverVersion: string }).serverVersion = r.version;
-      else (this.setup as { clientVersion: string }).clientVersion = r.version;
+    if (this.phase === 'version') {
+      const version = readPeerVersion(this.packets.inbound, this.role === 'client', this.preamble);
+      if (version === null) return;
+      this.peerVersion = version;
+      if (this.role === 'client') (this.setup as { serverVersion: string }).serverVersion = version;
+      else (this.setup as { clientVersion: string }).clientVersion = version;
       this.phase = 'running';
     }
     while (this.phase === 'running' && !this.awaitingHostKeyAnswer) {
@@ -526,18 +517,9 @@ export class Transport {
     const first = !this.initialKexDone;
     if (first && this.role === 'server' && this.kex?.peerWantsExtInfo) {
       // RFC 8308 §2.4: EXT_INFO goes right after the server's first NEWKEYS.
-      this.writePacket(ExtInfo.encode({ extensions: this.extInfoForServer() }));
+      this.writePacket(ExtInfo.encode({ extensions: serverExtensions(this.options.serverSigAlgs) }));
     }
     this.maybeFinishKex();
-  }
-
-  private extInfoForServer(): [string, Uint8Array][] {
-    const sigAlgs = this.options.serverSigAlgs ?? secureSignatureAlgorithms();
-    return [
-      ['server-sig-algs', utf8(sigAlgs.join(','))],
-      ['publickey-hostbound@openssh.com', utf8('0')],
-      ['ping@openssh.com', utf8('0')],
-    ];
   }
 
   private onNewKeys(): void {

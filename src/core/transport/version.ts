@@ -1,6 +1,7 @@
 // The identification-string exchange (RFC 4253 §4.2). Both sides send
 // `SSH-2.0-software comments CR LF`; a server may precede it with other lines.
 import { ProtocolError, VersionError } from '../../errors.js';
+import type { ByteQueue } from './byte-queue.js';
 
 /** RFC 4253 §4.2: the version line is at most 255 bytes including CR LF. */
 export const MAX_VERSION_LINE = 255;
@@ -92,5 +93,22 @@ function checkVersion(line: string): void {
   for (let i = 0; i < line.length; i++) {
     const c = line.charCodeAt(i);
     if (c < 0x20 || c > 0x7e) throw new VersionError('version line contains non-printable characters');
+  }
+}
+
+/**
+ * Reads the peer's identification from received bytes, one line at a time,
+ * each removed once read (so a long preamble costs linear time). Lines before
+ * it (a server may send some, RFC 4253 §4.2) go to `preamble`. Returns the
+ * version string, or null until the whole line has arrived.
+ */
+export function readPeerVersion(inbound: ByteQueue, asClient: boolean, preamble: string[]): string | null {
+  for (;;) {
+    const r = parseVersionLine(inbound.peek(Math.min(inbound.length, MAX_PREAMBLE_LINE + 1)), asClient);
+    if (r.kind === 'incomplete') return null;
+    inbound.skip(r.consumed);
+    if (r.kind === 'version') return r.version;
+    if (preamble.length >= MAX_PREAMBLE_LINES) throw new ProtocolError(`more than ${MAX_PREAMBLE_LINES} lines before the version line`);
+    preamble.push(r.line);
   }
 }

@@ -3,16 +3,16 @@
 // the benchmark times: connect+auth+`exec true`+close, a bulk upload, a bulk
 // download. Every client verifies the server's host key and authenticates
 // with the same ed25519 key.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { connect as netConnect } from 'node:net';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { connect } from '../src/client/client.js';
 import { parseOpenSshPublicKeyLine } from '../src/keys/index.js';
-import { freePort, keygen, tempDir, type OpenSsh } from '../test/interop/openssh.js';
+import { startSshd, type OpenSsh } from '../test/interop/openssh.js';
 
 /** A server to connect to, as every client needs to know it. */
 export interface Target {
@@ -103,69 +103,36 @@ export interface BenchSshd extends Target {
 }
 
 /**
- * A private sshd on loopback, like test/interop/openssh.ts's startSshd but
- * tuned for measuring rather than debugging: only an ed25519 host key, and
- * LogLevel ERROR (startSshd's DEBUG1 would make sshd write dozens of log lines
- * per connection, which Nacre's server does not do). MaxStartups and
- * PerSourcePenalties are lifted so that 16 connections in flight from one
- * address are neither dropped nor penalised.
+ * A private sshd on loopback (test/interop/openssh.ts's startSshd) tuned for
+ * measuring rather than debugging: only an ed25519 host key, and LogLevel
+ * ERROR (the tests' DEBUG1 would make sshd write dozens of log lines per
+ * connection, which Nacre's server does not do). MaxStartups is lifted so
+ * that 16 connections in flight from one address are not dropped (per-source
+ * penalties are off in every sshd startSshd starts).
  */
 export async function startBenchSshd(o: OpenSsh, authorizedLine: string): Promise<BenchSshd> {
-  const dir = tempDir('bench-sshd');
-  const port = await freePort();
-  const host = keygen(o, dir, 'ed25519', 'host_ed25519');
-  writeFileSync(join(dir, 'authorized_keys'), authorizedLine + '\n');
-  const config = [
-    'ListenAddress 127.0.0.1',
-    `Port ${port}`,
-    `HostKey ${join(dir, 'host_ed25519')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    `PidFile ${join(dir, 'sshd.pid')}`,
-    'PermitRootLogin yes',
-    'StrictModes no',
-    'UsePAM no',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'LogLevel ERROR',
-    'MaxStartups 200',
-    'PerSourceMaxStartups none',
-    'PerSourcePenalties no',
-    // See SHELL_ENV in connection-server.ts: keeps bash from sourcing ~/.bashrc.
-    'SetEnv SHLVL=1',
-  ];
-  writeFileSync(join(dir, 'sshd_config'), config.join('\n') + '\n');
-  const logPath = join(dir, 'sshd.log');
-  const child: ChildProcess = spawn(o.sshd, ['-D', '-e', '-f', join(dir, 'sshd_config'), '-E', logPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const until = Date.now() + 5000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`sshd exited: ${stderr} ${readFileSync(logPath, 'utf8')}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = netConnect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() > until) throw new Error(`sshd did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const hostKeyBlob = Buffer.from(parseOpenSshPublicKeyLine(host.publicLine).blob);
-  const knownHosts = join(dir, 'known_hosts');
-  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${host.publicLine}\n`);
+  const s = await startSshd(
+    o,
+    [
+      'PermitRootLogin yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'MaxStartups 200',
+      'PerSourceMaxStartups none',
+      // See SHELL_ENV in connection-server.ts: keeps bash from sourcing ~/.bashrc.
+      'SetEnv SHLVL=1',
+    ],
+    { hostKeyTypes: ['ed25519'], logLevel: 'ERROR', authorizedKeys: authorizedLine + '\n' },
+  );
+  const hostLine = s.hostKeys.ed25519!;
+  const knownHosts = join(s.dir, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${s.port} ${hostLine}\n`);
   return {
-    port,
-    hostKeyBlob,
+    port: s.port,
+    pid: s.pid,
+    hostKeyBlob: Buffer.from(parseOpenSshPublicKeyLine(hostLine).blob),
     knownHosts,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => s.stop(),
   };
 }
 

@@ -46,7 +46,7 @@ after(async () => {
 });
 
 function options(s: Sshd, extra: Partial<ConnectOptions> = {}): ConnectOptions {
-  const hostKeys = [s.hostKeys.ed25519, s.hostKeys.ecdsa, s.hostKeys.rsa].map((l) => Buffer.from(l.split(' ')[1]!, 'base64'));
+  const hostKeys = [s.hostKeys.ed25519!, s.hostKeys.ecdsa!, s.hostKeys.rsa!].map((l) => Buffer.from(l.split(' ')[1]!, 'base64'));
   return {
     host: '127.0.0.1',
     port: s.port,

@@ -68,16 +68,31 @@ export function keygen(o: OpenSsh, dir: string, type: 'ed25519' | 'ecdsa' | 'rsa
   return { privatePath: path, publicLine: readFileSync(path + '.pub', 'utf8').trim() };
 }
 
+type HostKeyFile = 'ed25519' | 'ecdsa' | 'rsa';
+
 export interface Sshd {
   readonly port: number;
   readonly dir: string;
-  /** Public key lines of the host keys, by type. */
-  readonly hostKeys: Record<'ed25519' | 'ecdsa' | 'rsa', string>;
+  /** The listening sshd; the per-connection processes it forks inherit its CPU affinity. */
+  readonly pid: number;
+  /** Public key lines of the host keys, by type (those `hostKeyTypes` asked for). */
+  readonly hostKeys: Partial<Record<HostKeyFile, string>>;
   log(): string;
   stop(): Promise<void>;
 }
 
-/** Starts a private sshd on a free loopback port. `extraConfig` lines are appended. */
+export interface SshdOptions {
+  /** Host keys to make and serve; default all three (RSA is 3072 bits). */
+  readonly hostKeyTypes?: readonly HostKeyFile[];
+  /**
+   * Default DEBUG1, which the tests read. Not settable through `extraConfig`:
+   * sshd keeps the first value of a keyword.
+   */
+  readonly logLevel?: string;
+  /** Contents of authorized_keys; default empty. */
+  readonly authorizedKeys?: string;
+}
+
 /** Whether this sshd knows PerSourcePenalties (OpenSSH 9.8 and later). */
 function hasPerSourcePenalties(o: OpenSsh): boolean {
   const m = /^OpenSSH_(\d+)\.(\d+)/.exec(o.version);
@@ -86,26 +101,24 @@ function hasPerSourcePenalties(o: OpenSsh): boolean {
   return major > 9 || (major === 9 && minor >= 8);
 }
 
-export async function startSshd(o: OpenSsh, extraConfig: string[] = []): Promise<Sshd> {
+/** Starts a private sshd on a free loopback port. `extraConfig` lines are appended. */
+export async function startSshd(o: OpenSsh, extraConfig: string[] = [], options: SshdOptions = {}): Promise<Sshd> {
   const dir = tempDir('sshd');
   const port = await freePort();
-  const hostKeys = {
-    ed25519: keygen(o, dir, 'ed25519', 'host_ed25519').publicLine,
-    ecdsa: keygen(o, dir, 'ecdsa', 'host_ecdsa').publicLine,
-    rsa: keygen(o, dir, 'rsa', 'host_rsa', 3072).publicLine,
-  };
-  writeFileSync(join(dir, 'authorized_keys'), '');
+  const hostKeys: Partial<Record<HostKeyFile, string>> = {};
+  for (const type of options.hostKeyTypes ?? ['ed25519', 'ecdsa', 'rsa']) {
+    hostKeys[type] = keygen(o, dir, type, `host_${type}`, type === 'rsa' ? 3072 : undefined).publicLine;
+  }
+  writeFileSync(join(dir, 'authorized_keys'), options.authorizedKeys ?? '');
   const config = [
     `ListenAddress 127.0.0.1`,
     `Port ${port}`,
-    `HostKey ${join(dir, 'host_ed25519')}`,
-    `HostKey ${join(dir, 'host_ecdsa')}`,
-    `HostKey ${join(dir, 'host_rsa')}`,
+    ...Object.keys(hostKeys).map((type) => `HostKey ${join(dir, `host_${type}`)}`),
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
     `PidFile ${join(dir, 'sshd.pid')}`,
     'StrictModes no',
     'UsePAM no',
-    'LogLevel DEBUG1',
+    `LogLevel ${options.logLevel ?? 'DEBUG1'}`,
     'Subsystem sftp internal-sftp',
     // OpenSSH 9.8+ penalises a source address for connections that never
     // authenticate (1 s each, enforced past 15 s) and then refuses it: the
@@ -122,6 +135,7 @@ export async function startSshd(o: OpenSsh, extraConfig: string[] = []): Promise
   return {
     port,
     dir,
+    pid: child.pid!,
     hostKeys,
     log: () => safeRead(logPath) + stderr,
     async stop() {
@@ -143,7 +157,8 @@ function safeRead(p: string): string {
   }
 }
 
-async function waitForPort(port: number, ms: number, failed: () => string | null): Promise<void> {
+/** Waits until something accepts on 127.0.0.1:`port`; `failed` returns a reason to give up early. */
+export async function waitForPort(port: number, ms: number, failed: () => string | null = () => null): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     const why = failed();

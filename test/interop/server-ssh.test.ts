@@ -3,13 +3,13 @@
 // ways, rekeying, -L and -R forwarding, and the `npm start` code path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { findOpenSsh, freePort, keygen, runSsh, tempDir, type OpenSsh } from './openssh.js';
+import { findOpenSsh, freePort, keygen, runSsh, tempDir, waitForPort, type OpenSsh } from './openssh.js';
 import { generateHostKey, parseOpenSshPublicKeyLine } from '../../src/keys/index.js';
 import { formatKnownHostLine } from '../../src/trust/index.js';
 import { createServer, type Server, type ServerConnection } from '../../src/server/server.js';
@@ -179,24 +179,6 @@ test('RekeyLimit=1M: 20 MiB with many rekeys', { skip, timeout: 120_000 }, async
   console.log(`RekeyLimit=1M over 20 MiB: ${clientSaw} NEWKEYS at ssh, ${conn!.keyExchanges} key exchanges at the server`);
 });
 
-async function waitForPort(p: number, child: ChildProcess, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`ssh exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = netConnect(p, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`port ${p} never opened`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function withForward(flag: '-L' | '-R', spec: (echoPort: number, p: number) => string, check: (p: number) => Promise<void>): Promise<void> {
   const echo = await echoServer();
   const p = await freePort();
@@ -204,7 +186,7 @@ async function withForward(flag: '-L' | '-R', spec: (echoPort: number, p: number
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
-    await waitForPort(p, child).catch((e: Error) => {
+    await waitForPort(p, 10_000, () => (child.exitCode !== null ? `ssh exited with ${child.exitCode}` : null)).catch((e: Error) => {
       throw new Error(`${e.message}: ${stderr}`);
     });
     await check(p);

@@ -106,7 +106,7 @@ after(async () => {
 });
 
 const keyFor = (hostKey: string, s: Sshd) =>
-  hostKey === 'ssh-ed25519' ? s.hostKeys.ed25519 : hostKey.startsWith('ecdsa') ? s.hostKeys.ecdsa : s.hostKeys.rsa;
+  hostKey === 'ssh-ed25519' ? s.hostKeys.ed25519! : hostKey.startsWith('ecdsa') ? s.hostKeys.ecdsa! : s.hostKeys.rsa!;
 
 for (const c of combos()) {
   const ecdsaCurveMismatch = c.hostKey.startsWith('ecdsa') && c.hostKey !== 'ecdsa-sha2-nistp256';
@@ -128,7 +128,7 @@ test('Nacre client -> sshd: a rekey before authentication is refused by sshd and
   // with data in flight is covered after authentication (connection tests).
   const s = sshd!;
   await assert.rejects(
-    nacreClient(s.port, {}, blobOf(s.hostKeys.ed25519), (d, e) => {
+    nacreClient(s.port, {}, blobOf(s.hostKeys.ed25519!), (d, e) => {
       if (e.type === 'service-accept') {
         d.transport.rekey();
         d.run();

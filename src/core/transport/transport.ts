@@ -1,7 +1,7 @@
 // The SSH transport layer (RFC 4253) as a sans-I/O state machine: bytes and
 // time in, bytes, events and a deadline out. It never touches a socket, a
 // clock or a timer; the I/O layer drives it.
-import { DisconnectError, DisconnectReason, HostKeyRejectedError, KeyExchangeError, NacreError, ProtocolError, TimeoutError } from '../../errors.js';
+import { DisconnectError, DisconnectReason, KeyExchangeError, NacreError, ProtocolError } from '../../errors.js';
 import type { DisconnectReasonCode } from '../../errors.js';
 import type { RandomSource, Signer } from '../../algorithms/types.js';
 import {
@@ -9,9 +9,7 @@ import {
   Disconnect,
   ExtInfo,
   Ignore,
-  KexInit,
   MSG,
-  NewKeys,
   Ping,
   Pong,
   ServiceAccept,
@@ -23,20 +21,8 @@ import { concat } from '../../wire/writer.js';
 import { PacketStream } from './packet-stream.js';
 import type { TransportEvent } from './events.js';
 import { formatVersionLine, readPeerVersion } from './version.js';
-import { serverExtensions } from './ext-info.js';
-import {
-  KeyExchange,
-  blobKeyType,
-  buildKexInit,
-  offerableHostKeyAlgorithms,
-  startGuess,
-  type AlgorithmLists,
-  type DirectionState,
-  type GuessedExchange,
-  type KexResult,
-  type KexSetup,
-  type Role,
-} from '../kex/machine.js';
+import { KexRounds } from './kex-rounds.js';
+import { offerableHostKeyAlgorithms, type AlgorithmLists, type KexSetup, type Role } from '../kex/machine.js';
 import type { NegotiatedAlgorithms } from '../kex/negotiate.js';
 import { RekeyPolicy, type RekeyLimits } from '../kex/rekey.js';
 
@@ -69,16 +55,10 @@ type Phase = 'version' | 'running' | 'closed';
 
 export class Transport {
   readonly role: Role;
-  /** Exchange hash of the first key exchange. */
-  sessionId: Uint8Array | null = null;
-  /** What the last key exchange chose. */
-  algorithms: NegotiatedAlgorithms | null = null;
   peerVersion: string | null = null;
   readonly localVersion: string;
   /** Extensions the peer announced in EXT_INFO. */
   readonly peerExtensions = new Map<string, Uint8Array>();
-  /** Whether strict key exchange (the Terrapin countermeasure) is in force. */
-  strictKex = false;
   /** Lines the server sent before its version line. */
   readonly preamble: string[] = [];
 
@@ -88,25 +68,11 @@ export class Transport {
   private readonly packets: PacketStream;
   private readonly events: TransportEvent[] = [];
   private now: number;
-
-  // Key exchange state.
-  private initialKexDone = false;
-  private ourKexInit: Uint8Array | null = null;
-  private ourKexInitSeq = -1;
-  private kexStartedAt = 0;
+  private readonly kexRounds: KexRounds;
   private readonly kexTimeoutMs: number;
-  /** Between the peer's KEXINIT and its NEWKEYS, only kex and generic transport messages may come. */
-  private peerInKex = false;
-  private heldBytes = 0;
-  private guessed: GuessedExchange | null = null;
-  private kex: KeyExchange | null = null;
-  private pendingResult: KexResult | null = null;
-  private sentNewKeys = false;
-  private awaitingHostKeyAnswer = false;
-  private hostKeyBlob: Uint8Array | null = null;
-  private pendingIncoming: DirectionState | null = null;
   /** Upper-layer payloads held while a key exchange is under way. */
   private held: Uint8Array[] = [];
+  private heldBytes = 0;
   private readonly rekeyPolicy: RekeyPolicy;
 
   private authenticated = false;
@@ -132,9 +98,30 @@ export class Transport {
     if (options.role === 'server' && offerableHostKeyAlgorithms(this.setup).length === 0) {
       throw new KeyExchangeError('server has no host key usable with the configured host key algorithms');
     }
+    this.kexRounds = new KexRounds(this.setup, this.packets, {
+      emit: (e) => this.events.push(e),
+      now: () => this.now,
+      onFinished: () => this.afterKex(),
+      serverSigAlgs: options.serverSigAlgs,
+    });
     this.packets.writeRaw(utf8(this.localVersion + '\r\n'));
     // Our KEXINIT may follow the version line at once (RFC 4253 §7.1).
-    this.sendKexInit();
+    this.kexRounds.start();
+  }
+
+  /** Exchange hash of the first key exchange. */
+  get sessionId(): Uint8Array | null {
+    return this.kexRounds.sessionId;
+  }
+
+  /** What the last key exchange chose. */
+  get algorithms(): NegotiatedAlgorithms | null {
+    return this.kexRounds.algorithms;
+  }
+
+  /** Whether strict key exchange (the Terrapin countermeasure) is in force. */
+  get strictKex(): boolean {
+    return this.kexRounds.strict;
   }
 
   // ------------------------------------------------------------------ I/O surface
@@ -160,8 +147,9 @@ export class Transport {
     if (this.phase === 'closed') return null;
     // While an exchange runs, only its time limit matters; the rekey timer
     // restarts when it finishes (and runs only after authentication).
-    if (this.ourKexInit !== null) return this.kexStartedAt + this.kexTimeoutMs;
-    if (!this.initialKexDone || !this.authenticated) return null;
+    const kexDeadline = this.kexRounds.deadline(this.kexTimeoutMs);
+    if (kexDeadline !== null) return kexDeadline;
+    if (!this.kexRounds.initialDone || !this.authenticated) return null;
     return this.rekeyPolicy.deadline();
   }
 
@@ -169,16 +157,14 @@ export class Transport {
     this.now = now;
     if (this.phase === 'closed') return;
     this.guard(() => {
-      if (this.ourKexInit !== null && now >= this.kexStartedAt + this.kexTimeoutMs) {
-        throw new TimeoutError('key exchange', this.kexTimeoutMs);
-      }
+      this.kexRounds.checkTimeout(now, this.kexTimeoutMs);
       this.maybeRekey();
     });
   }
 
   /** The server host key blob of the first exchange (client: as verified; server: ours). */
   get hostKey(): Uint8Array | null {
-    return this.hostKeyBlob;
+    return this.kexRounds.hostKeyBlob;
   }
 
   get isClosed(): boolean {
@@ -192,7 +178,7 @@ export class Transport {
 
   /** True while a key exchange is under way. */
   get rekeying(): boolean {
-    return this.ourKexInit !== null;
+    return this.kexRounds.inProgress;
   }
 
   // ------------------------------------------------------------------ commands
@@ -205,7 +191,7 @@ export class Transport {
    */
   send(payload: Uint8Array, tail?: Uint8Array): void {
     if (this.phase === 'closed') return;
-    if (this.ourKexInit !== null || !this.initialKexDone || this.held.length > 0) {
+    if (this.kexRounds.inProgress || !this.kexRounds.initialDone || this.held.length > 0) {
       const p = tail ? concat([payload, tail]) : payload;
       this.held.push(p);
       this.heldBytes += p.length;
@@ -224,8 +210,8 @@ export class Transport {
    * KeyExchangeError saying so.
    */
   rekey(): void {
-    if (this.phase === 'closed' || this.ourKexInit !== null || !this.initialKexDone) return;
-    this.sendKexInit();
+    if (this.phase === 'closed' || this.kexRounds.inProgress || !this.kexRounds.initialDone) return;
+    this.kexRounds.start();
   }
 
   /** Client: asks for a service (`ssh-userauth`); answered by a `service-accept` event. */
@@ -240,14 +226,9 @@ export class Transport {
 
   /** Client: answer to a `host-key` event. */
   answerHostKey(accepted: boolean, fingerprint = ''): void {
-    if (!this.awaitingHostKeyAnswer || this.phase === 'closed') return;
-    this.awaitingHostKeyAnswer = false;
-    if (!accepted) {
-      this.fail(new HostKeyRejectedError(`server host key ${fingerprint} was rejected`, fingerprint));
-      return;
-    }
+    if (!this.kexRounds.awaitingHostKeyAnswer || this.phase === 'closed') return;
     this.guard(() => {
-      this.sendNewKeys();
+      this.kexRounds.answerHostKey(accepted, fingerprint);
       this.process();
     });
   }
@@ -318,7 +299,7 @@ export class Transport {
   }
 
   private sendDisconnect(reason: number, description: string): void {
-    if (this.phase === 'version' && this.peerVersion === null && this.ourKexInit === null) return;
+    if (this.phase === 'version' && this.peerVersion === null && !this.kexRounds.inProgress) return;
     try {
       this.writePacket(Disconnect.encode({ reason, description: description.slice(0, 1024), language: '' }));
     } catch {
@@ -335,7 +316,7 @@ export class Transport {
       else (this.setup as { clientVersion: string }).clientVersion = version;
       this.phase = 'running';
     }
-    while (this.phase === 'running' && !this.awaitingHostKeyAnswer) {
+    while (this.phase === 'running' && !this.kexRounds.awaitingHostKeyAnswer) {
       const payload = this.readPacket();
       if (!payload) break;
       this.dispatch(payload.payload, payload.seq);
@@ -345,7 +326,7 @@ export class Transport {
 
   private readPacket(): { payload: Uint8Array; seq: number } | null {
     const packet = this.packets.read();
-    if (packet && this.packets.receiveWrapped && this.strictKex && !this.initialKexDone) {
+    if (packet && this.packets.receiveWrapped && this.strictKex && !this.kexRounds.initialDone) {
       throw new ProtocolError('sequence number wrapped during the initial key exchange');
     }
     return packet;
@@ -354,13 +335,13 @@ export class Transport {
   private dispatch(payload: Uint8Array, seq: number): void {
     const type = payload[0]!;
     // Strict kex: during the first exchange only the exchange itself may be spoken.
-    if (!this.initialKexDone && this.strictKex && !(type >= 20 && type <= 49) && type !== MSG.DISCONNECT) {
+    if (!this.kexRounds.initialDone && this.strictKex && !(type >= 20 && type <= 49) && type !== MSG.DISCONNECT) {
       throw new ProtocolError(`message ${type} is not allowed during strict initial key exchange`);
     }
     // RFC 4253 §7.1: after its KEXINIT and until its NEWKEYS the peer may send only
     // generic transport messages and the exchange's own. Anything else would make
     // us queue replies that cannot leave until the exchange ends.
-    if (this.peerInKex && !(type <= MSG.DEBUG || (type >= 20 && type <= 49))) {
+    if (this.kexRounds.peerInKex && !(type <= MSG.DEBUG || (type >= 20 && type <= 49))) {
       throw new ProtocolError(`message ${type} is not allowed during key exchange`);
     }
     switch (type) {
@@ -373,7 +354,7 @@ export class Transport {
         return;
       case MSG.UNIMPLEMENTED: {
         const refused = Unimplemented.decode(payload).sequence;
-        if (this.ourKexInit !== null && refused === this.ourKexInitSeq) {
+        if (this.kexRounds.isOurKexInit(refused)) {
           throw new KeyExchangeError('peer refused our KEXINIT (OpenSSH does not re-exchange keys before user authentication)');
         }
         this.events.push({ type: 'unimplemented', seq: refused });
@@ -385,11 +366,10 @@ export class Transport {
         return;
       }
       case MSG.KEXINIT:
-        this.onKexInit(payload, seq);
+        this.kexRounds.onKexInit(payload, seq);
         return;
       case MSG.NEWKEYS:
-        NewKeys.decode(payload);
-        this.onNewKeys();
+        this.kexRounds.onNewKeys(payload);
         return;
       case MSG.SERVICE_REQUEST: {
         this.requireKeys(type);
@@ -422,7 +402,7 @@ export class Transport {
         return;
     }
     if (type >= 30 && type <= 49) {
-      this.onKexMessage(payload);
+      this.kexRounds.onKexMessage(payload);
       return;
     }
     if (type >= 50) {
@@ -438,123 +418,14 @@ export class Transport {
   }
 
   private requireKeys(type: number): void {
-    if (!this.initialKexDone) throw new ProtocolError(`message ${type} received before the first key exchange finished`);
+    if (!this.kexRounds.initialDone) throw new ProtocolError(`message ${type} received before the first key exchange finished`);
   }
 
   // ------------------------------------------------------------------ key exchange
 
-  private sendKexInit(): void {
-    const initial = !this.initialKexDone;
-    const payload = buildKexInit(this.setup, initial, offerableHostKeyAlgorithms(this.setup));
-    this.ourKexInit = payload;
-    this.ourKexInitSeq = this.packets.nextSendSeq;
-    this.kexStartedAt = this.now;
-    this.writePacket(payload);
-    this.guessed = null;
-    if (this.phase !== 'closed') {
-      const g = startGuess(this.setup, payload);
-      if (g) {
-        this.guessed = g;
-        for (const p of g.send) this.writePacket(p);
-      }
-    }
-  }
-
-  private onKexInit(payload: Uint8Array, seq: number): void {
-    if (this.kex !== null || this.pendingResult !== null) throw new ProtocolError('KEXINIT received during a key exchange');
-    KexInit.decode(payload); // validate before anything else happens
-    this.peerInKex = true;
-    if (this.ourKexInit === null) this.sendKexInit();
-    const initial = !this.initialKexDone;
-    this.kex = new KeyExchange(this.setup, this.ourKexInit!, payload, initial, this.sessionId, this.guessed);
-    this.guessed = null;
-    if (initial) {
-      this.strictKex = this.kex.strict;
-      // Strict kex: KEXINIT must have been the peer's very first packet.
-      if (this.strictKex && seq !== 0) throw new ProtocolError('strict key exchange: KEXINIT was not the first packet');
-    }
-    const started = this.kex.start();
-    this.afterKexStep(started);
-  }
-
-  private onKexMessage(payload: Uint8Array): void {
-    if (this.kex === null) throw new ProtocolError(`key exchange message ${payload[0]} received outside a key exchange`);
-    if (this.kex.ignoreNext) {
-      this.kex.ignoreNext = false;
-      return;
-    }
-    if (this.pendingResult !== null) throw new ProtocolError(`unexpected key exchange message ${payload[0]}`);
-    this.afterKexStep(this.kex.handle(payload));
-  }
-
-  private afterKexStep(step: { send: readonly Uint8Array[]; result?: KexResult }): void {
-    for (const p of step.send) this.writePacket(p);
-    if (!step.result) return;
-    const result = step.result;
-    this.pendingResult = result;
-    this.pendingIncoming = result.incoming;
-    if (this.role === 'client') {
-      if (this.hostKeyBlob === null) {
-        this.awaitingHostKeyAnswer = true;
-        this.events.push({ type: 'host-key', hostKey: result.hostKeyBlob, algorithm: result.algorithms.hostKey });
-        return;
-      }
-      if (!sameBytes(this.hostKeyBlob, result.hostKeyBlob)) {
-        throw new KeyExchangeError(`server changed its host key (${blobKeyType(result.hostKeyBlob)}) during re-exchange`, DisconnectReason.HOST_KEY_NOT_VERIFIABLE);
-      }
-    }
-    this.sendNewKeys();
-  }
-
-  private sendNewKeys(): void {
-    const result = this.pendingResult!;
-    if (this.hostKeyBlob === null) this.hostKeyBlob = result.hostKeyBlob;
-    if (this.sessionId === null) this.sessionId = result.exchangeHash;
-    this.writePacket(NewKeys.encode({}));
-    const out = result.outgoing;
-    this.packets.setOutgoing(out.protection, out.algorithms.compression, out.byteLimit, this.strictKex);
-    this.sentNewKeys = true;
-    const first = !this.initialKexDone;
-    if (first && this.role === 'server' && this.kex?.peerWantsExtInfo) {
-      // RFC 8308 §2.4: EXT_INFO goes right after the server's first NEWKEYS.
-      this.writePacket(ExtInfo.encode({ extensions: serverExtensions(this.options.serverSigAlgs) }));
-    }
-    this.maybeFinishKex();
-  }
-
-  private onNewKeys(): void {
-    if (this.pendingIncoming === null) throw new ProtocolError('NEWKEYS received before the key exchange produced keys');
-    this.peerInKex = false;
-    const inc = this.pendingIncoming;
-    this.packets.setIncoming(inc.protection, inc.algorithms.compression, inc.byteLimit, this.strictKex);
-    this.pendingIncoming = null;
-    this.receivedNewKeys = true;
-    const initialOnServer = this.role === 'server' && !this.initialKexDone;
-    this.maybeFinishKex();
-    if (initialOnServer && this.initialKexDone) {
-      // OpenSSH's client writes NEWKEYS and SERVICE_REQUEST as two segments
-      // with Nagle's algorithm on, so the second waits until the first is
-      // ACKed; with nothing to answer, our kernel delays that ACK by ~40 ms.
-      // An IGNORE (allowed at any time, RFC 4253 §11.2) carries the ACK now.
-      this.writePacket(Ignore.encode({ data: new Uint8Array(0) }));
-    }
-  }
-
-  private receivedNewKeys = false;
-
-  private maybeFinishKex(): void {
-    if (!this.sentNewKeys || !this.receivedNewKeys) return;
-    const result = this.pendingResult!;
-    const initial = !this.initialKexDone;
-    this.initialKexDone = true;
-    this.algorithms = result.algorithms;
-    this.kex = null;
-    this.pendingResult = null;
-    this.ourKexInit = null;
-    this.sentNewKeys = false;
-    this.receivedNewKeys = false;
+  /** Both NEWKEYS are done: the rekey limits restart and held traffic goes out. */
+  private afterKex(): void {
     this.rekeyPolicy.reset(this.now);
-    this.events.push({ type: 'keys-exchanged', initial, algorithms: result.algorithms, strict: this.strictKex });
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -565,8 +436,8 @@ export class Transport {
   private maybeRekey(): void {
     // Like OpenSSH, limits only trigger after user authentication: OpenSSH peers
     // refuse KEXINIT during pre-auth, so an automatic one there would stall.
-    if (this.phase !== 'running' || !this.initialKexDone || !this.authenticated || this.ourKexInit !== null) return;
-    if (this.rekeyPolicy.due(this.now)) this.sendKexInit();
+    if (this.phase !== 'running' || !this.kexRounds.initialDone || !this.authenticated || this.kexRounds.inProgress) return;
+    if (this.rekeyPolicy.due(this.now)) this.kexRounds.start();
   }
 
   // ------------------------------------------------------------------ send path
@@ -574,10 +445,4 @@ export class Transport {
   private writePacket(payload: Uint8Array, tail?: Uint8Array): void {
     this.packets.write(payload, tail);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { constants as osConstants, userInfo } from 'node:os';
 import type { ServerChannel, ServerSession, PtyInfo } from './session-channel.js';
+import { shellQuote, sttyArguments, withTerminalSettings } from './terminal-settings.js';
 
 export interface RunOptions {
   /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */
@@ -183,8 +184,10 @@ function startPty(shell: string, args: string[], channel: ServerChannel, pty: Pt
   if (!mod) return startScriptPty(shell, args, channel, pty, cwd, env);
   let term: Pty;
   const utf8 = (pty.modes.IUTF8 ?? 1) !== 0;
+  // The client's terminal modes, applied by stty before the program starts.
+  const command = withTerminalSettings(shell, args, sttyArguments(pty.modes));
   try {
-    term = mod.spawn(shell, args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd, env, encoding: utf8 ? 'utf8' : null });
+    term = mod.spawn(command.file, command.args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd, env, encoding: utf8 ? 'utf8' : null });
   } catch {
     return null;
   }
@@ -235,7 +238,8 @@ function startPty(shell: string, args: string[], channel: ServerChannel, pty: Pt
 
 /** Without node-pty: `script` from util-linux allocates the terminal (no resizing). */
 function startScriptPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>): Running | null {
-  const quoted = [shell, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const sizeFirst = `stty cols ${pty.cols || 80} rows ${pty.rows || 24} 2>/dev/null; exec ${quoted}`;
+  const quoted = [shell, ...args].map(shellQuote).join(' ');
+  const modes = sttyArguments(pty.modes).map(shellQuote).join(' ');
+  const sizeFirst = `stty cols ${pty.cols || 80} rows ${pty.rows || 24} ${modes} 2>/dev/null; exec ${quoted}`;
   return startPiped('/usr/bin/script', ['-qfec', sizeFirst, '/dev/null'], channel, cwd, env, 'script');
 }

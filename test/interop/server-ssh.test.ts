@@ -13,7 +13,8 @@ import { findOpenSsh, freePort, keygen, runSsh, tempDir, waitForPort, type OpenS
 import { generateHostKey, parseOpenSshPublicKeyLine } from '../../src/keys/index.js';
 import { formatKnownHostLine } from '../../src/trust/index.js';
 import { createServer, type Server, type ServerConnection } from '../../src/server/server.js';
-import { runAsCurrentUser } from '../../src/server/exec-handler.js';
+import { loadPty, runAsCurrentUser } from '../../src/server/exec-handler.js';
+import { shellQuote } from '../../src/server/terminal-settings.js';
 import { startServer as startNpmServer } from '../../src/cli/start.js';
 import { echoServer, roundTrip } from '../unit/server-helpers.js';
 
@@ -150,6 +151,21 @@ test('ssh -tt: a PTY-backed login shell', { skip }, async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^hi\r?$/m);
   assert.match(r.stdout, /\/dev\/pts\/\d+/);
+});
+
+test("ssh -t from a terminal: the client's terminal modes reach the program's PTY", { skip: skip || (loadPty() ? false : 'node-pty did not load') }, async () => {
+  // ssh sends the modes of the terminal it runs on, so it runs on one here,
+  // set away from the defaults first: intr ^X, erase ^H, no echoctl.
+  const sshLine = [o!.ssh, '-F', 'none', ...base(['-t']), `${user}@127.0.0.1`, 'stty -a'].map(shellQuote).join(' ');
+  const term = loadPty()!.spawn('/bin/sh', ['-c', `stty intr ^X erase ^H -echoctl && exec ${sshLine}`], { name: 'xterm', cols: 100, rows: 30, cwd: dir, env: { ...process.env } as Record<string, string>, encoding: 'utf8' });
+  let out = '';
+  term.onData((d) => (out += d.toString()));
+  const code = await new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
+  assert.equal(code, 0, out);
+  assert.match(out, /intr = \^X;/, out);
+  assert.match(out, /erase = \^H;/, out);
+  assert.match(out, /(^|\s)-echoctl(\s|$)/m, out);
+  assert.match(out, /rows 30; columns 100;/, out);
 });
 
 test('100 MiB each way with SHA-256 compared', { skip, timeout: 300_000 }, async () => {

@@ -153,7 +153,7 @@ test('ssh -tt: a PTY-backed login shell', { skip }, async () => {
   assert.match(r.stdout, /\/dev\/pts\/\d+/);
 });
 
-test("ssh -t from a terminal: the client's terminal modes reach the program's PTY", { skip: skip || (loadPty() ? false : 'node-pty did not load') }, async () => {
+test("ssh -t from a terminal: the client's terminal modes reach the program's PTY", { skip: skip || (loadPty() ? false : 'node-pty did not load'), timeout: 30_000 }, async () => {
   // ssh sends the modes of the terminal it runs on, so it runs on one here,
   // set away from the defaults first: intr ^X, erase ^H, no echoctl.
   const sshLine = [o!.ssh, '-F', 'none', ...base(['-t']), `${user}@127.0.0.1`, 'stty -a'].map(shellQuote).join(' ');

@@ -34,20 +34,13 @@ export interface KexRoundsHost {
 }
 
 export class KexRounds {
-  /** Exchange hash of the first key exchange. */
-  sessionId: Uint8Array | null = null;
-  /** What the last finished exchange chose. */
-  algorithms: NegotiatedAlgorithms | null = null;
-  /** Whether strict key exchange (the Terrapin countermeasure) is in force. */
-  strict = false;
-  /** The server host key blob of the first exchange (client: as verified; server: ours). */
-  hostKeyBlob: Uint8Array | null = null;
-  initialDone = false;
-  /** Between the peer's KEXINIT and its NEWKEYS, only kex and generic transport messages may come. */
-  peerInKex = false;
-  /** Client: waiting for `answerHostKey`; no further packet is read until then. */
-  awaitingHostKeyAnswer = false;
-
+  private firstSessionId: Uint8Array | null = null;
+  private lastAlgorithms: NegotiatedAlgorithms | null = null;
+  private strictMode = false;
+  private firstHostKey: Uint8Array | null = null;
+  private initialFinished = false;
+  private peerMidKex = false;
+  private waitingForHostKeyAnswer = false;
   private ourKexInit: Uint8Array | null = null;
   private ourKexInitSeq = -1;
   private startedAt = 0;
@@ -63,6 +56,40 @@ export class KexRounds {
     private readonly packets: PacketStream,
     private readonly host: KexRoundsHost,
   ) {}
+
+  /** Exchange hash of the first key exchange. */
+  get sessionId(): Uint8Array | null {
+    return this.firstSessionId;
+  }
+
+  /** What the last finished exchange chose. */
+  get algorithms(): NegotiatedAlgorithms | null {
+    return this.lastAlgorithms;
+  }
+
+  /** Whether strict key exchange (the Terrapin countermeasure) is in force. */
+  get strict(): boolean {
+    return this.strictMode;
+  }
+
+  /** The server host key blob of the first exchange (client: as verified; server: ours). */
+  get hostKeyBlob(): Uint8Array | null {
+    return this.firstHostKey;
+  }
+
+  get initialDone(): boolean {
+    return this.initialFinished;
+  }
+
+  /** Between the peer's KEXINIT and its NEWKEYS, only kex and generic transport messages may come. */
+  get peerInKex(): boolean {
+    return this.peerMidKex;
+  }
+
+  /** Client: waiting for `answerHostKey`; no further packet is read until then. */
+  get awaitingHostKeyAnswer(): boolean {
+    return this.waitingForHostKeyAnswer;
+  }
 
   /** True from our KEXINIT until both NEWKEYS are done. */
   get inProgress(): boolean {
@@ -86,7 +113,7 @@ export class KexRounds {
 
   /** Sends our KEXINIT (and a guessed first kex packet when configured). */
   start(): void {
-    const payload = buildKexInit(this.setup, !this.initialDone, offerableHostKeyAlgorithms(this.setup));
+    const payload = buildKexInit(this.setup, !this.initialFinished, offerableHostKeyAlgorithms(this.setup));
     this.ourKexInit = payload;
     this.ourKexInitSeq = this.packets.nextSendSeq;
     this.startedAt = this.host.now();
@@ -98,15 +125,15 @@ export class KexRounds {
   onKexInit(payload: Uint8Array, seq: number): void {
     if (this.kex !== null || this.pendingResult !== null) throw new ProtocolError('KEXINIT received during a key exchange');
     KexInit.decode(payload); // validate before anything else happens
-    this.peerInKex = true;
+    this.peerMidKex = true;
     if (this.ourKexInit === null) this.start();
-    const initial = !this.initialDone;
-    this.kex = new KeyExchange(this.setup, this.ourKexInit!, payload, initial, this.sessionId, this.guessed);
+    const initial = !this.initialFinished;
+    this.kex = new KeyExchange(this.setup, this.ourKexInit!, payload, initial, this.firstSessionId, this.guessed);
     this.guessed = null;
     if (initial) {
-      this.strict = this.kex.strict;
+      this.strictMode = this.kex.strict;
       // Strict kex: KEXINIT must have been the peer's very first packet.
-      if (this.strict && seq !== 0) throw new ProtocolError('strict key exchange: KEXINIT was not the first packet');
+      if (this.strictMode && seq !== 0) throw new ProtocolError('strict key exchange: KEXINIT was not the first packet');
     }
     this.afterStep(this.kex.start());
   }
@@ -124,7 +151,7 @@ export class KexRounds {
 
   /** Client: the application's verdict on the first exchange's host key. */
   answerHostKey(accepted: boolean, fingerprint: string): void {
-    this.awaitingHostKeyAnswer = false;
+    this.waitingForHostKeyAnswer = false;
     if (!accepted) throw new HostKeyRejectedError(`server host key ${fingerprint} was rejected`, fingerprint);
     this.sendNewKeys();
   }
@@ -132,14 +159,14 @@ export class KexRounds {
   onNewKeys(payload: Uint8Array): void {
     NewKeys.decode(payload);
     if (this.pendingIncoming === null) throw new ProtocolError('NEWKEYS received before the key exchange produced keys');
-    this.peerInKex = false;
+    this.peerMidKex = false;
     const inc = this.pendingIncoming;
-    this.packets.setIncoming(inc.protection, inc.algorithms.compression, inc.byteLimit, this.strict);
+    this.packets.setIncoming(inc.protection, inc.algorithms.compression, inc.byteLimit, this.strictMode);
     this.pendingIncoming = null;
     this.receivedNewKeys = true;
-    const initialOnServer = this.setup.role === 'server' && !this.initialDone;
+    const initialOnServer = this.setup.role === 'server' && !this.initialFinished;
     this.maybeFinish();
-    if (initialOnServer && this.initialDone) {
+    if (initialOnServer && this.initialFinished) {
       // OpenSSH's client writes NEWKEYS and SERVICE_REQUEST as two segments
       // with Nagle's algorithm on, so the second waits until the first is
       // ACKed; with nothing to answer, our kernel delays that ACK by ~40 ms.
@@ -155,12 +182,12 @@ export class KexRounds {
     this.pendingResult = result;
     this.pendingIncoming = result.incoming;
     if (this.setup.role === 'client') {
-      if (this.hostKeyBlob === null) {
-        this.awaitingHostKeyAnswer = true;
+      if (this.firstHostKey === null) {
+        this.waitingForHostKeyAnswer = true;
         this.host.emit({ type: 'host-key', hostKey: result.hostKeyBlob, algorithm: result.algorithms.hostKey });
         return;
       }
-      if (!sameBytes(this.hostKeyBlob, result.hostKeyBlob)) {
+      if (!sameBytes(this.firstHostKey, result.hostKeyBlob)) {
         throw new KeyExchangeError(`server changed its host key (${blobKeyType(result.hostKeyBlob)}) during re-exchange`, DisconnectReason.HOST_KEY_NOT_VERIFIABLE);
       }
     }
@@ -169,13 +196,13 @@ export class KexRounds {
 
   private sendNewKeys(): void {
     const result = this.pendingResult!;
-    this.hostKeyBlob ??= result.hostKeyBlob;
-    this.sessionId ??= result.exchangeHash;
+    this.firstHostKey ??= result.hostKeyBlob;
+    this.firstSessionId ??= result.exchangeHash;
     this.packets.write(NewKeys.encode({}));
     const out = result.outgoing;
-    this.packets.setOutgoing(out.protection, out.algorithms.compression, out.byteLimit, this.strict);
+    this.packets.setOutgoing(out.protection, out.algorithms.compression, out.byteLimit, this.strictMode);
     this.sentNewKeys = true;
-    if (!this.initialDone && this.setup.role === 'server' && this.kex?.peerWantsExtInfo) {
+    if (!this.initialFinished && this.setup.role === 'server' && this.kex?.peerWantsExtInfo) {
       // RFC 8308 §2.4: EXT_INFO goes right after the server's first NEWKEYS.
       this.packets.write(ExtInfo.encode({ extensions: serverExtensions(this.host.serverSigAlgs) }));
     }
@@ -185,15 +212,15 @@ export class KexRounds {
   private maybeFinish(): void {
     if (!this.sentNewKeys || !this.receivedNewKeys) return;
     const result = this.pendingResult!;
-    const initial = !this.initialDone;
-    this.initialDone = true;
-    this.algorithms = result.algorithms;
+    const initial = !this.initialFinished;
+    this.initialFinished = true;
+    this.lastAlgorithms = result.algorithms;
     this.kex = null;
     this.pendingResult = null;
     this.ourKexInit = null;
     this.sentNewKeys = false;
     this.receivedNewKeys = false;
-    this.host.emit({ type: 'keys-exchanged', initial, algorithms: result.algorithms, strict: this.strict });
+    this.host.emit({ type: 'keys-exchanged', initial, algorithms: result.algorithms, strict: this.strictMode });
     this.host.onFinished(initial);
   }
 }

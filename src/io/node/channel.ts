@@ -97,8 +97,12 @@ export class Channel extends Duplex {
         this.resolveExit(this.exitInfo ?? { code: null, signal: null });
         for (const w of this.requestWaiters.splice(0)) w(false);
         this.wakeWriters();
-        // Let buffered output be read; the Duplex closes itself once both sides end.
-        if (!this.writableEnded) this.end();
+        // Let buffered output be read, then close the stream. The writable side
+        // is not ended: a write after the peer's CLOSE is dropped (see send),
+        // where a write after end() would be an 'error' event that crashes
+        // users who do not listen for one.
+        if (this.readableEnded) this.destroy();
+        else this.once('end', () => this.destroy());
         // 'close' waits for the reader; this says at once that the SSH channel is gone.
         this.emit('channel-close');
         return;
@@ -133,7 +137,12 @@ export class Channel extends Duplex {
   /** Sends a channel request; resolves with the peer's answer (true when no reply is wanted). */
   request(type: string, data: Uint8Array, wantReply = true): Promise<boolean> {
     if (this.channelClosed) return Promise.resolve(false);
-    this.host.connection.channelRequest(this.id, type, wantReply, data);
+    try {
+      this.host.connection.channelRequest(this.id, type, wantReply, data);
+    } catch {
+      // The peer's CLOSE was handled by the connection but has not reached this stream yet.
+      return Promise.resolve(false);
+    }
     this.host.run();
     if (!wantReply) return Promise.resolve(true);
     return new Promise((resolve) => this.requestWaiters.push(resolve));
@@ -142,7 +151,11 @@ export class Channel extends Duplex {
   /** Answers the oldest incoming request that wanted a reply. */
   answerRequest(ok: boolean): void {
     if (this.channelClosed) return;
-    this.host.connection.answerChannelRequest(this.id, ok);
+    try {
+      this.host.connection.answerChannelRequest(this.id, ok);
+    } catch {
+      return; // the channel is already gone in the connection
+    }
     this.host.run();
   }
 
@@ -233,7 +246,12 @@ export class Channel extends Duplex {
 
   override _final(cb: (err?: Error | null) => void): void {
     if (!this.channelClosed) {
-      this.host.connection.eof(this.id);
+      try {
+        this.host.connection.eof(this.id);
+      } catch {
+        // The channel is already closing or gone in the connection (the peer's
+        // CLOSE may be handled there before its event reaches this stream).
+      }
       this.host.run();
     }
     cb();

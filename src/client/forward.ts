@@ -54,12 +54,18 @@ class Forward implements RemoteForward {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    this.client.forwards.remove(this);
-    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    this.end();
     if (!this.client.node.error) {
       await this.client.node.globalRequest('cancel-tcpip-forward', GlobalCancelTcpipForward.encode({ bindAddress: this.bindAddress, bindPort: this.port })).catch(() => undefined);
     }
+  }
+
+  /** No more connections: iterators finish, connections nobody took are closed. */
+  end(): void {
+    this.closed = true;
+    this.client.forwards.remove(this);
+    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    for (const c of this.queue.splice(0)) c.channel.destroy();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ForwardedConnection> {
@@ -92,7 +98,13 @@ function sameBindAddress(a: string, b: string): boolean {
 /** Tracks the client's remote forwards and routes `forwarded-tcpip` opens to them. */
 export class RemoteForwarder {
   private readonly forwards = new Set<Forward>();
-  constructor(private readonly client: Client) {}
+  constructor(private readonly client: Client) {
+    // With the connection gone, every forward's iteration ends.
+    const endAll = () => {
+      for (const f of [...this.forwards]) f.end();
+    };
+    client.closed.then(endAll, endAll);
+  }
 
   async listen(options: RemoteForwardOptions): Promise<RemoteForward> {
     const bindAddress = options.bindAddress ?? '127.0.0.1';
@@ -154,9 +166,15 @@ export async function forwardLocal(client: Client, options: LocalForwardOptions)
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    // Until the pipelines below own it, a reset socket must not be an unhandled 'error'.
+    socket.on('error', () => socket.destroy());
     client
       .openDirectTcpip({ host: options.remoteHost, port: options.remotePort, originatorAddress: socket.remoteAddress ?? '127.0.0.1', originatorPort: socket.remotePort ?? 0 })
       .then((ch) => {
+        if (socket.destroyed) {
+          ch.destroy();
+          return;
+        }
         pipeline(socket, ch, () => undefined);
         pipeline(ch, socket, () => undefined);
       })

@@ -4,7 +4,8 @@
 // rejection fails the test that caused it.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, passwordSecret, delay } from './server-helpers.js';
+import { connect as netConnect } from 'node:net';
+import { startServer, passwordSecret, delay, echoServer, roundTrip } from './server-helpers.js';
 
 test("the server's output and CLOSE in one read: ending stdin, resizing, signalling or writing from a 'data' handler is harmless", async () => {
   const t = await startServer({
@@ -39,4 +40,56 @@ test("the server's output and CLOSE in one read: ending stdin, resizing, signall
   } finally {
     await t.close();
   }
+});
+
+test('forwardLocal: a local connection reset while its channel is being opened is no uncaught error', async () => {
+  let opens = 0;
+  const t = await startServer({
+    authenticate: passwordSecret,
+    forwardLocal: async () => {
+      opens++;
+      await delay(150); // the server takes its time to approve
+      return true;
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const echo = await echoServer();
+    const fwd = await c.forwardLocal({ remoteHost: '127.0.0.1', remotePort: echo.port });
+    await new Promise<void>((resolve) => {
+      const s = netConnect(fwd.port, '127.0.0.1', () => {
+        s.write('hello');
+        setTimeout(() => s.resetAndDestroy(), 20);
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => resolve());
+    });
+    await delay(300); // the open is approved after the reset
+    assert.equal(opens, 1);
+    // The forward still works for the next connection.
+    assert.equal((await roundTrip(netConnect(fwd.port, '127.0.0.1'), 'again')).toString(), 'again');
+    await fwd.close();
+    await echo.close();
+    assert.equal(c.node.error, null);
+  } finally {
+    await t.close();
+  }
+});
+
+test('forwardRemote: iterating the forward ends when the connection closes', async () => {
+  const t = await startServer({ authenticate: passwordSecret, forwardRemote: () => true });
+  const c = await t.connect({ password: 'secret' });
+  const fwd = await c.forwardRemote({ bindPort: 0 });
+  const seen: number[] = [];
+  const loop = (async () => {
+    for await (const conn of fwd) {
+      seen.push(conn.connectedPort);
+      conn.channel.destroy();
+    }
+    return 'ended';
+  })();
+  await t.server.close(); // the server goes away
+  await c.closed;
+  assert.equal(await Promise.race([loop, delay(2000).then(() => 'still pending')]), 'ended');
+  assert.deepEqual(seen, []);
 });

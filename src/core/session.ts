@@ -214,9 +214,10 @@ export class Session {
     const err = e instanceof NacreError ? e : new ProtocolError(`internal error: ${(e as Error)?.message ?? String(e)}`, DisconnectReason.PROTOCOL_ERROR, { cause: e });
     this.transport.disconnect(err.reason, err.message);
     // The transport reports a DisconnectError; replace it with the real cause.
+    // What the same read queued behind the bad message is dropped: the
+    // connection is over, and acting on it could only throw again.
     for (let ev = this.transport.pollEvent(); ev; ev = this.transport.pollEvent()) {
       if (ev.type === 'disconnected') this.events.push({ type: 'disconnected', error: err, fromPeer: false });
-      else this.onTransportEvent(ev);
     }
   }
 

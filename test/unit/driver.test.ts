@@ -67,3 +67,22 @@ test('writers are told to wait once more than the limit is held, corked or not',
   d.run();
   assert.equal(d.needsDrain, true);
 });
+
+test('writers waiting for drain are woken when the connection ends, not left waiting forever', () => {
+  // A socket whose writes never complete: nothing ever drains.
+  const socket = new Duplex({ read: () => undefined, write: () => undefined });
+  let disconnected = false;
+  const { out, core } = fakeCore();
+  const ending = { ...core, pollEvent: () => (disconnected ? ((disconnected = false), { type: 'disconnected' }) : null) };
+  const d = new Driver(socket, ending, () => undefined);
+  out.push(new Uint8Array(WRITE_BUFFER_LIMIT + 1024));
+  d.run();
+  assert.ok(d.needsDrain);
+  let woken = 0;
+  d.onDrain(() => woken++);
+  d.onDrain(() => woken++);
+  disconnected = true;
+  d.run();
+  assert.equal(woken, 2);
+  socket.destroy();
+});

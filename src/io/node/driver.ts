@@ -45,7 +45,13 @@ export class Driver<E extends { type: string }> {
     private readonly onEvent: (event: E) => void,
   ) {
     socket.on('data', (chunk: Buffer) => {
-      core.receive(chunk, Date.now());
+      try {
+        core.receive(chunk, Date.now());
+      } catch (e) {
+        // The cores report errors as events; should one still throw, it ends
+        // this connection, never the process (this is a socket listener).
+        core.abort(e);
+      }
       this.run();
     });
     socket.on('end', () => this.lost('peer closed the connection'));
@@ -173,6 +179,9 @@ export class Driver<E extends { type: string }> {
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // Writers waiting for 'drain' would wait forever on a dead socket; they
+    // wake up, find their channel closed and drop what they had.
+    for (const l of this.drainListeners.splice(0)) l();
     if (!this.socket.destroyed) this.socket.end();
     // Give the DISCONNECT a moment to leave, then make sure the socket goes.
     setTimeout(() => this.socket.destroy(), 1000).unref();

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { constants as osConstants, userInfo } from 'node:os';
 import type { ServerChannel, ServerSession, PtyInfo } from './session-channel.js';
 import { shellQuote, sttyArguments, withTerminalSettings } from './terminal-settings.js';
+import { PtyInput } from './pty-input.js';
 
 export interface RunOptions {
   /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */
@@ -22,6 +23,8 @@ export interface RunOptions {
 /** The part of node-pty's IPty this file uses. */
 interface Pty {
   readonly pid: number;
+  /** The master side's file descriptor (node-pty's UnixTerminal has it). */
+  readonly fd?: number;
   onData(cb: (d: string | Buffer) => void): { dispose(): void };
   onExit(cb: (e: { exitCode: number; signal?: number }) => void): { dispose(): void };
   write(data: string | Buffer): void;
@@ -204,15 +207,21 @@ function startPty(shell: string, args: string[], channel: ServerChannel, pty: Pt
       });
     }
   });
-  channel.on('data', (d: Buffer) => {
-    if (!exited) term.write(d);
-  });
-  channel.on('end', () => {
-    // EOF on a terminal is the EOF character, as typed.
-    if (!exited) term.write('\x04');
-  });
+  // The client's input, with backpressure: a program that does not read its
+  // terminal pauses the channel (closing the client's window) instead of
+  // filling memory or, through node-pty's own write, blocking the event loop.
+  const input = typeof term.fd === 'number' ? new PtyInput(term.fd, () => channel.resume()) : null;
+  const toTerminal = (d: Buffer): void => {
+    if (exited) return;
+    if (!input) term.write(d);
+    else if (!input.write(d)) channel.pause();
+  };
+  channel.on('data', (d: Buffer) => toTerminal(d));
+  // EOF on a terminal is the EOF character, as typed.
+  channel.on('end', () => toTerminal(Buffer.from([4])));
   term.onExit(({ exitCode, signal }) => {
     exited = true;
+    input?.close();
     // node-pty reports exit as soon as the process is reaped; give the last output a moment to arrive.
     setTimeout(() => finish(channel, exitCode, signal ?? null), 20);
   });

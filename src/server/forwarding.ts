@@ -66,6 +66,8 @@ interface Listener {
 }
 
 const noop = (): void => undefined;
+/** Listening sockets one connection may hold for -R forwards (each is a file descriptor). */
+const MAX_LISTENERS = 64;
 
 function listenHost(bindAddress: string): string | undefined {
   if (bindAddress === '' || bindAddress === '*' || bindAddress === '0.0.0.0') return undefined;
@@ -92,6 +94,8 @@ export function bridge(channel: Channel, socket: Socket): void {
 
 export class Forwarding {
   private readonly listeners = new Set<Listener>();
+  /** Listens under way, counted against MAX_LISTENERS with the listeners. */
+  private starting = 0;
   private readonly sockets = new Set<Socket>();
   private closed = false;
 
@@ -264,7 +268,9 @@ export class Forwarding {
 
   /** Resolves with the bound port (0 for Unix sockets), or null if listening failed. */
   private listen(server: NetServer, start: (cb: () => void) => void): Promise<number | null> {
-    return new Promise((resolve) => {
+    if (this.listeners.size + this.starting >= MAX_LISTENERS) return Promise.resolve(null);
+    this.starting++;
+    return new Promise<number | null>((resolve) => {
       const onError = () => resolve(null);
       server.once('error', onError);
       start(() => {
@@ -277,7 +283,7 @@ export class Forwarding {
         const a = server.address();
         resolve(a && typeof a === 'object' ? a.port : 0);
       });
-    });
+    }).finally(() => this.starting--);
   }
 
   private openBack(socket: Socket, type: string, data: () => Uint8Array): void {

@@ -220,9 +220,16 @@ type RequestHandler = (data: Uint8Array) => Promise<boolean>;
  * One session channel. The application's `session` callback receives it and
  * sets the handlers it supports; unset handlers refuse.
  */
+/** Variables a session keeps at most (OpenSSH's sshd ignores env requests past 128 too). */
+const MAX_ENV = 128;
+/** Requests that may wait behind a slow handler before the channel is closed. */
+const MAX_QUEUED_REQUESTS = 256;
+/** Bytes of request data that may wait behind a slow handler before the channel is closed. */
+const MAX_QUEUED_REQUEST_BYTES = 1024 * 1024;
+
 export class ServerSession {
-  /** Variables the client sent and `onEnv` accepted. */
-  readonly env: Record<string, string> = {};
+  /** Variables the client sent and `onEnv` accepted (no prototype: any name is just a key). */
+  readonly env: Record<string, string> = Object.create(null) as Record<string, string>;
   /** The terminal, once a `pty-req` was accepted. */
   pty: PtyInfo | null = null;
   /** The started shell/exec/subsystem, once one was accepted. */
@@ -248,6 +255,10 @@ export class ServerSession {
 
   private queue: Promise<unknown>;
   private readonly handlers: Record<string, RequestHandler>;
+  /** The channel is closed: requests still queued are refused, no program starts. */
+  private gone = false;
+  private queuedRequests = 0;
+  private queuedBytes = 0;
 
   /** @internal */
   constructor(
@@ -259,6 +270,7 @@ export class ServerSession {
     rawChannel.on('error', noop);
     rawChannel.onRequest = (type, wantReply, data) => this.enqueue(type, wantReply, data);
     rawChannel.once('channel-close', () => {
+      this.gone = true;
       try {
         this.onClose?.();
       } catch (e) {
@@ -305,9 +317,24 @@ export class ServerSession {
   }
 
   private enqueue(type: string, wantReply: boolean, data: Uint8Array): void {
+    // Requests are answered in order, so they wait for a slow handler (or an
+    // async `session` callback). The peer's window does not bound them; past
+    // these limits the client is flooding, and the channel goes.
+    if (this.queuedRequests >= MAX_QUEUED_REQUESTS || this.queuedBytes + data.length > MAX_QUEUED_REQUEST_BYTES) {
+      this.close();
+      return;
+    }
+    this.queuedRequests++;
+    this.queuedBytes += data.length;
     const handler = this.handlers[type];
     this.queue = this.queue
-      .then(() => (handler ? handler(data) : false))
+      .then(() => {
+        this.queuedRequests--;
+        this.queuedBytes -= data.length;
+        // A request that came with (or just before) the channel's CLOSE must
+        // not start anything: nobody would be left to hang it up.
+        return handler && !this.gone ? handler(data) : false;
+      })
       .catch((e: unknown) => {
         // Malformed request data is the client's problem: refuse it quietly.
         if (!(e instanceof Error && e.name === 'ProtocolError')) this.reportError(e);
@@ -350,6 +377,7 @@ export class ServerSession {
   private async envReq(data: Uint8Array): Promise<boolean> {
     const { name, value } = ReqEnv.decode(data);
     if (this.started || name.length === 0 || name.includes('=') || name.includes('\0') || value.includes('\0')) return false;
+    if (!(name in this.env) && Object.keys(this.env).length >= MAX_ENV) return false;
     const ok = await this.call(this.onEnv, name, value);
     if (ok) this.env[name] = value;
     return ok;

@@ -10,6 +10,8 @@ import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
 import { generateHostKey } from '../../src/keys/index.js';
 import type { SessionEvent } from '../../src/core/session.js';
 import { loadPty, runAsCurrentUser } from '../../src/server/exec-handler.js';
+import type { ServerSession } from '../../src/server/session-channel.js';
+import { GlobalTcpipForward, ReqEnv, ReqExec } from '../../src/messages/channel-types.js';
 import { startServer, passwordSecret, delay } from './server-helpers.js';
 
 test('two forbidden messages in one read end the connection once, without throwing out of receive()', () => {
@@ -80,6 +82,129 @@ test('typing into a PTY program that never reads: the channel applies backpressu
     assert.ok(info && info.unconsumed <= 2 * 1024 * 1024, JSON.stringify(info));
     p.close();
     await p.exit;
+  } finally {
+    await t.close();
+  }
+});
+
+test('exec and CLOSE in one write: the program is never started, so none is left behind', async () => {
+  const log: string[] = [];
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: (s) => {
+      s.onExec = () => {
+        log.push('onExec');
+        return true;
+      };
+      s.onClose = () => log.push('onClose');
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const ch = await c.node.openChannel('session');
+    c.node.connection.channelRequest(ch.id, 'exec', true, ReqExec.encode({ command: 'sleep 300' }));
+    c.node.connection.close(ch.id);
+    c.node.run();
+    await delay(200);
+    assert.deepEqual(log, ['onClose']);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a client gone while an async session callback runs: its exec handler never runs', async () => {
+  const log: string[] = [];
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: async (s) => {
+      await delay(200); // e.g. looking the user up
+      s.onExec = () => {
+        log.push('onExec');
+        return true;
+      };
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    c.exec('sleep 300').catch(() => undefined);
+    await delay(50);
+    await c.close();
+    await delay(400);
+    assert.deepEqual(log, []);
+  } finally {
+    await t.close();
+  }
+});
+
+test('channel requests flooding in behind a slow handler close the channel instead of queueing without bound', { timeout: 10_000 }, async () => {
+  let handled = 0;
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: async (s) => {
+      await delay(500);
+      s.onWindowChange = () => {
+        handled++;
+        return true;
+      };
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const ch = await c.node.openChannel('session');
+    let isClosed = false;
+    const closed = new Promise<void>((r) =>
+      ch.once('channel-close', () => {
+        isClosed = true;
+        r();
+      }),
+    );
+    const big = new Uint8Array(100 * 1024);
+    for (let i = 0; i < 40 && !isClosed; i++) {
+      c.node.connection.channelRequest(ch.id, 'window-change', false, big);
+      c.node.run();
+      await delay(1);
+    }
+    await closed;
+    // Each request holds 100 KiB; the server let at most ~1 MiB of them wait.
+    assert.ok(handled <= 11, `handled ${handled}`);
+    assert.equal(c.node.error, null, 'only the channel goes, not the connection');
+  } finally {
+    await t.close();
+  }
+});
+
+test('env: at most 128 variables are kept; the name __proto__ is just a name', async () => {
+  let session: ServerSession | null = null;
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: (s) => {
+      session = s;
+      s.onEnv = () => true;
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const ch = await c.node.openChannel('session');
+    const answers: Promise<boolean>[] = [];
+    answers.push(ch.request('env', ReqEnv.encode({ name: '__proto__', value: 'x' })));
+    for (let i = 0; i < 200; i++) answers.push(ch.request('env', ReqEnv.encode({ name: `V${i}`, value: 'v'.repeat(1000) })));
+    const ok = await Promise.all(answers);
+    assert.equal(ok.filter(Boolean).length, 128);
+    const env = (session as ServerSession | null)!.env;
+    assert.equal(Object.keys(env).length, 128);
+    assert.equal(env['__proto__'], 'x');
+    assert.equal(Object.getPrototypeOf(env), null);
+  } finally {
+    await t.close();
+  }
+});
+
+test('tcpip-forward: one connection holds at most 64 listening sockets', async () => {
+  const t = await startServer({ authenticate: passwordSecret, forwardRemote: () => true });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const rs = await Promise.all(Array.from({ length: 80 }, () => c.node.globalRequest('tcpip-forward', GlobalTcpipForward.encode({ bindAddress: '127.0.0.1', bindPort: 0 }))));
+    assert.equal(rs.filter((r) => r.success).length, 64);
   } finally {
     await t.close();
   }

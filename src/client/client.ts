@@ -26,6 +26,9 @@ export class AbortError extends NacreError {
 }
 
 /** A connected, authenticated SSH client. Close it with `close()` or `await using`. */
+/** Banner text `Client.banners` keeps at most. */
+const MAX_KEPT_BANNER_CHARS = 64 * 1024;
+
 export class Client extends EventEmitter implements AsyncDisposable {
   /** What the key exchange chose (updated after each rekey). */
   algorithms: NegotiatedAlgorithms | null = null;
@@ -33,8 +36,10 @@ export class Client extends EventEmitter implements AsyncDisposable {
   hostKey: HostKeyInfo | null = null;
   /** Host keys the server announced after login (OpenSSH's hostkeys-00@openssh.com), unverified. */
   announcedHostKeys: readonly { readonly key: Uint8Array; readonly keyType: string; readonly fingerprint: string }[] = [];
-  /** USERAUTH_BANNER messages, in order. */
+  /** USERAUTH_BANNER messages, in order (the first 64 KiB of them; all reach 'banner' listeners). */
   readonly banners: string[] = [];
+  /** @internal Characters kept in `banners`. */
+  bannerChars = 0;
   /** @internal */
   readonly forwards: RemoteForwarder;
 
@@ -224,7 +229,11 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           c.emit('rekey', e.algorithms);
           return;
         case 'auth-banner':
-          c.banners.push(e.message);
+          // A server may send banners without end before login; keep a bounded record.
+          if (c.bannerChars + e.message.length <= MAX_KEPT_BANNER_CHARS) {
+            c.banners.push(e.message);
+            c.bannerChars += e.message.length;
+          }
           options.onBanner?.(e.message);
           c.emit('banner', e.message);
           return;

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
+import { UserauthBanner } from '../../src/messages/userauth.js';
 import { startServer, passwordSecret, delay, echoServer, roundTrip } from './server-helpers.js';
 
 test("the server's output and CLOSE in one read: ending stdin, resizing, signalling or writing from a 'data' handler is harmless", async () => {
@@ -92,4 +93,28 @@ test('forwardRemote: iterating the forward ends when the connection closes', asy
   await c.closed;
   assert.equal(await Promise.race([loop, delay(2000).then(() => 'still pending')]), 'ended');
   assert.deepEqual(seen, []);
+});
+
+test('banners: every one reaches the listeners, but the client keeps only the first 64 KiB of them', async () => {
+  const t = await startServer({
+    authenticate: (ctx) => {
+      if (ctx.method === 'none') {
+        // Flood the client with banners before it may log in.
+        const conn = [...t.server.connections][0]!;
+        for (let i = 0; i < 200; i++) conn.node.session.transport.send(UserauthBanner.encode({ message: 'b'.repeat(1024), language: '' }));
+        conn.node.run();
+        return false;
+      }
+      return ctx.method === 'password' && ctx.password === 'secret';
+    },
+  });
+  try {
+    let heard = 0;
+    const c = await t.connect({ password: 'secret', onBanner: () => heard++ });
+    assert.equal(heard, 200);
+    assert.equal(c.banners.length, 64);
+    assert.ok(c.banners.join('').length <= 64 * 1024);
+  } finally {
+    await t.close();
+  }
 });

@@ -9,7 +9,7 @@ import { FakeClock } from '../../src/testing/clock.js';
 import { seededRandom } from '../../src/testing/random.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
 import { generateHostKey } from '../../src/keys/index.js';
-import { Ping } from '../../src/messages/transport.js';
+import { ExtInfo, Ping } from '../../src/messages/transport.js';
 import { Driver, READ_PAUSE_LIMIT } from '../../src/io/node/driver.js';
 import { startServer, passwordSecret } from './server-helpers.js';
 import type { SessionEvent } from '../../src/core/session.js';
@@ -159,4 +159,26 @@ test('stdout and stderr both waiting for the window are both woken', async () =>
   } finally {
     await s.close();
   }
+});
+
+test('EXT_INFO is taken only where RFC 8308 allows it, so a server cannot grow the table without end', () => {
+  const { pair } = makePair();
+  pair.client.transport.requestService('ssh-userauth');
+  pair.pump();
+  const before = pair.client.transport.peerExtensions.size;
+  assert.ok(before > 0, 'the first EXT_INFO, after NEWKEYS, was taken');
+  const server = pair.server.transport as unknown as { writePacket(p: Uint8Array): void };
+  const ext = (name: string) => ExtInfo.encode({ extensions: [[name, new Uint8Array(1)]] });
+  // One more before authentication is allowed (the one before USERAUTH_SUCCESS)...
+  server.writePacket(ext('second@example.com'));
+  // ...later ones are not, nor any after authentication.
+  server.writePacket(ext('third@example.com'));
+  pair.pump();
+  pair.client.transport.setAuthenticated();
+  server.writePacket(ext('late@example.com'));
+  pair.pump();
+  const names = [...pair.client.transport.peerExtensions.keys()];
+  assert.ok(names.includes('second@example.com'));
+  assert.ok(!names.includes('third@example.com') && !names.includes('late@example.com'), names.join(','));
+  assert.ok(!pair.client.events.some((e) => e.type === 'disconnected'));
 });

@@ -76,6 +76,8 @@ export class Transport {
   private readonly rekeyPolicy: RekeyPolicy;
 
   private authenticated = false;
+  /** EXT_INFO messages taken from the peer so far. */
+  private extInfoCount = 0;
 
   constructor(options: TransportOptions) {
     this.options = options;
@@ -386,6 +388,11 @@ export class Transport {
       case MSG.EXT_INFO: {
         this.requireKeys(type);
         const m = ExtInfo.decode(payload);
+        // RFC 8308 §2.4: a server sends EXT_INFO after its first NEWKEYS and at
+        // most once more before USERAUTH_SUCCESS, a client only after its first
+        // NEWKEYS. Others are ignored, so a peer cannot grow the table forever.
+        if (this.authenticated || this.extInfoCount >= (this.role === 'client' ? 2 : 1)) return;
+        this.extInfoCount++;
         for (const [k, v] of m.extensions) this.peerExtensions.set(k, v);
         this.events.push({ type: 'ext-info', extensions: new Map(m.extensions) });
         return;

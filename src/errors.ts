@@ -80,6 +80,13 @@ export class DisconnectError extends NacreError {
 }
 
 /** A phase did not finish in time. */
+/** An AbortSignal the caller passed was aborted. */
+export class AbortError extends NacreError {
+  constructor() {
+    super('the operation was aborted', DisconnectReason.BY_APPLICATION);
+  }
+}
+
 export class TimeoutError extends NacreError {
   readonly phase: string;
   constructor(phase: string, ms: number) {

@@ -3,7 +3,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { DisconnectReason, HostKeyRejectedError, NacreError, TimeoutError } from '../errors.js';
+import { AbortError, DisconnectReason, HostKeyRejectedError, NacreError, TimeoutError } from '../errors.js';
 import { defaultAlgorithmLists } from '../algorithms/index.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import type { ClientCredential } from '../core/auth/events.js';
@@ -19,16 +19,12 @@ import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners, re
 import { execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
 import { RemoteForwarder, type RemoteForward, type RemoteForwardOptions, forwardLocal, type LocalForward, type LocalForwardOptions } from './forward.js';
 
-export class AbortError extends NacreError {
-  constructor() {
-    super('the operation was aborted', DisconnectReason.BY_APPLICATION);
-  }
-}
+export { AbortError };
 
-/** A connected, authenticated SSH client. Close it with `close()` or `await using`. */
 /** Banner text `Client.banners` keeps at most. */
 const MAX_KEPT_BANNER_CHARS = 64 * 1024;
 
+/** A connected, authenticated SSH client. Close it with `close()` or `await using`. */
 export class Client extends EventEmitter implements AsyncDisposable {
   /** What the key exchange chose (updated after each rekey). */
   algorithms: NegotiatedAlgorithms | null = null;
@@ -156,10 +152,13 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const port = options.port ?? 22;
   const username = options.username ?? defaultUsername();
   const signers = loadSigners(options.privateKey, options.passphrase);
-  if (options.signal?.aborted) throw new AbortError();
-  const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
+  // Everything that can fail on the options fails before a socket exists.
   const known = options.verifyHostKey ? null : readKnownHosts(options.knownHosts);
   const knownEntries = known ? parseKnownHosts(known.text).entries : null;
+  const algorithms = defaultAlgorithmLists(options.algorithms);
+  const clientCredentials = credentials(options, signers);
+  if (options.signal?.aborted) throw new AbortError();
+  const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
 
   return new Promise<Client>((resolve, reject) => {
     let ready = false;
@@ -306,21 +305,28 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       }
     };
 
-    const node = new NodeSession(
-      socket,
-      {
-        role: 'client',
-        random: nodeRandom,
-        now: Date.now(),
-        algorithms: defaultAlgorithmLists(options.algorithms),
-        auth: { username, credentials: credentials(options, signers) },
-        keepalive: options.keepalive === false ? { intervalMs: 0, countMax: 3 } : (options.keepalive ?? { intervalMs: 15_000, countMax: 3 }),
-        ...(options.rekey ? { rekey: options.rekey } : {}),
-      },
-      (e, n) => {
-        onEvent(e, n).catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
-      },
-    );
+    let node: NodeSession;
+    try {
+      node = new NodeSession(
+        socket,
+        {
+          role: 'client',
+          random: nodeRandom,
+          now: Date.now(),
+          algorithms,
+          auth: { username, credentials: clientCredentials },
+          keepalive: options.keepalive === false ? { intervalMs: 0, countMax: 3 } : (options.keepalive ?? { intervalMs: 15_000, countMax: 3 }),
+          ...(options.rekey ? { rekey: options.rekey } : {}),
+        },
+        (e, n) => {
+          onEvent(e, n).catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
+        },
+      );
+    } catch (err) {
+      // No session, so nothing else would ever close the socket or the timer.
+      fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     client = new Client(node);
     node.run();
   });
@@ -332,6 +338,7 @@ function openSocket(host: string, port: number, timeoutMs: number, signal?: Abor
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(new TimeoutError(`TCP connect to ${host}:${port}`, timeoutMs));
     }, timeoutMs);

@@ -1,6 +1,6 @@
 // Remote commands: `exec` (collect output), `spawn` (streams) and `shell`.
 import type { Readable, Writable } from 'node:stream';
-import { DisconnectReason, NacreError } from '../errors.js';
+import { AbortError, DisconnectReason, NacreError } from '../errors.js';
 import { ReqEnv, ReqExec, ReqPty, ReqShell, ReqSignal, ReqWindowChange } from '../messages/channel-types.js';
 import { encodeTerminalModes } from '../core/connection/terminal-modes.js';
 import type { Channel, ExitInfo } from '../io/node/channel.js';
@@ -139,9 +139,36 @@ function collect(stream: Readable): Promise<Buffer> {
 }
 
 export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecResult> {
-  const p = await spawnProcess(client, command, options);
-  const onAbort = () => p.close();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const signal = options.signal;
+  if (signal?.aborted) throw new AbortError();
+  // Aborted while the channel opens: the command must not run, so the
+  // channel is closed as soon as it exists and the caller hears at once.
+  let aborted = false;
+  const spawning = spawnProcess(client, command, options);
+  const p = await new Promise<RemoteProcess>((resolve, reject) => {
+    const onAbortEarly = () => {
+      aborted = true;
+      reject(new AbortError());
+    };
+    signal?.addEventListener('abort', onAbortEarly, { once: true });
+    spawning.then(
+      (proc) => {
+        signal?.removeEventListener('abort', onAbortEarly);
+        if (aborted) proc.close();
+        else resolve(proc);
+      },
+      (err: unknown) => {
+        signal?.removeEventListener('abort', onAbortEarly);
+        reject(err);
+      },
+    );
+  });
+  let abortedWhileRunning = false;
+  const onAbort = () => {
+    abortedWhileRunning = true;
+    p.close();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const out = collect(p.stdout);
     const err = collect(p.stderr);
@@ -151,6 +178,7 @@ export async function execCommand(client: Client, command: string, options: Exec
       else p.stdin.end();
     }
     const [stdout, stderr, exit] = await Promise.all([out, err, p.exit]);
+    if (abortedWhileRunning) throw new AbortError();
     const asText = options.encoding !== 'buffer';
     const result: ExecResult = {
       stdout: asText ? stdout.toString('utf8') : stdout,
@@ -161,6 +189,6 @@ export async function execCommand(client: Client, command: string, options: Exec
     if (options.rejectOnError && (result.code !== 0 || result.signal !== null)) throw new ExecError(command, result);
     return result;
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', onAbort);
   }
 }

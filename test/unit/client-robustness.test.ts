@@ -4,7 +4,11 @@
 // rejection fails the test that caused it.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer as netCreateServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '../../src/client/client.js';
 import { UserauthBanner } from '../../src/messages/userauth.js';
 import { startServer, passwordSecret, delay, echoServer, roundTrip } from './server-helpers.js';
 
@@ -116,5 +120,62 @@ test('banners: every one reaches the listeners, but the client keeps only the fi
     assert.ok(c.banners.join('').length <= 64 * 1024);
   } finally {
     await t.close();
+  }
+});
+
+test('exec with an AbortSignal: aborted before, while the channel opens, or while it runs, it rejects with AbortError', async () => {
+  let runs = 0;
+  let holdExec: (() => void) | null = null;
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: (s) => {
+      s.onExec = async (cmd, ch) => {
+        if (cmd === 'slow-start') await new Promise<void>((r) => (holdExec = r));
+        runs++;
+        if (cmd !== 'forever') ch.exit(0);
+        return true;
+      };
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    await assert.rejects(c.exec('x', { signal: AbortSignal.abort() }), { name: 'AbortError' });
+    assert.equal(runs, 0, 'an aborted signal runs nothing');
+
+    const early = new AbortController();
+    const pending = c.exec('slow-start', { signal: early.signal });
+    await delay(50);
+    early.abort();
+    await assert.rejects(pending, { name: 'AbortError' });
+    holdExec!();
+
+    const running = new AbortController();
+    const forever = c.exec('forever', { signal: running.signal });
+    await delay(50);
+    running.abort();
+    await assert.rejects(forever, { name: 'AbortError' });
+    assert.equal(c.node.error, null);
+  } finally {
+    await t.close();
+  }
+});
+
+test('connect: options that cannot work fail before any TCP connection is made', async () => {
+  let accepted = 0;
+  const listener = netCreateServer((s) => {
+    accepted++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
+  const port = (listener.address() as { port: number }).port;
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-kh-'));
+  try {
+    await assert.rejects(connect({ host: '127.0.0.1', port, username: 'u', password: 'p', knownHosts: dir }));
+    await assert.rejects(connect({ host: '127.0.0.1', port, username: 'u', password: 'p', verifyHostKey: () => true, algorithms: { cipher: ['no-such-cipher'] } }), /no-such-cipher/);
+    await delay(50);
+    assert.equal(accepted, 0);
+  } finally {
+    listener.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -81,9 +81,15 @@ export function bridge(channel: Channel, socket: Socket): void {
   socket.on('error', () => channel.destroy());
   socket.pipe(channel);
   channel.pipe(socket);
-  channel.once('close', () => socket.destroy());
+  channel.once('close', () => {
+    // Let what the channel delivered leave the socket before it goes.
+    if (socket.writableFinished || socket.destroyed || !socket.writableEnded) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
+  });
   channel.once('channel-close', () => {
-    if (!socket.writableEnded) socket.end();
+    // The pipe ends the socket once the channel's last data is written to it;
+    // ending it here before that would cut the data still buffered.
+    if (channel.readableEnded && !socket.writableEnded) socket.end();
   });
   socket.once('close', () => {
     // Let what the socket sent reach the channel before it closes.

@@ -136,3 +136,44 @@ test('direct-streamlocal: connects to a Unix socket when allowed', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('direct-tcpip: data, EOF and CLOSE right behind each other all reach a slow target, whose socket is then closed', { timeout: 20_000 }, async () => {
+  const size = 8 * 1024 * 1024;
+  let received = 0;
+  let targetClosed = false;
+  const done = new Promise<void>((resolve) => {
+    const target = netCreateServer({ allowHalfOpen: true }, (sock: Socket) => {
+      sock.on('error', () => undefined);
+      // A slow reader: the socket's buffers fill while the channel closes.
+      sock.pause();
+      setTimeout(() => sock.resume(), 300);
+      sock.on('data', (d: Buffer) => (received += d.length));
+      sock.on('end', () => sock.end());
+      sock.on('close', () => {
+        targetClosed = true;
+        target.close();
+        resolve();
+      });
+    });
+    target.listen(0, '127.0.0.1', () => {
+      const port = (target.address() as { port: number }).port;
+      void (async () => {
+        const t = await startServer({ authenticate: passwordSecret, forwardLocal: () => true });
+        try {
+          const c = await t.connect({ password: 'secret' });
+          const ch = await c.openDirectTcpip({ host: '127.0.0.1', port });
+          ch.end(Buffer.alloc(size, 1));
+          await new Promise<void>((r) => ch.once('finish', () => r()));
+          ch.destroy(); // CLOSE right after the EOF
+          await done;
+        } finally {
+          await t.close();
+        }
+      })();
+    });
+  });
+  await done;
+  await delay(50);
+  assert.equal(received, size);
+  assert.ok(targetClosed);
+});

@@ -4,12 +4,12 @@
 // and shells and commands run as the current user. Everything here goes
 // through the public server API.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fingerprintSha256, signerFromKeyObject, signerFromPrivateKeyPath, type KeySigner } from '../keys/index.js';
+import { KeyFileError, fingerprintSha256, signerFromKeyObject, signerFromPrivateKeyPath, type KeySigner } from '../keys/index.js';
 import { parseAuthorizedKeys, findAuthorizedKey, formatKnownHostLine, type AuthorizedKeyEntry } from '../trust/index.js';
 import { createServer, type Server } from '../server/server.js';
 import { runAsCurrentUser } from '../server/exec-handler.js';
@@ -60,26 +60,79 @@ export function defaultStateDir(home = homedir()): string {
  */
 export function loadOrCreateHostKeys(dir: string): KeySigner[] {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Like sshd with its host keys: a directory or key someone else could
+  // write or read is refused, not used.
+  const uid = process.getuid?.();
+  const d = statSync(dir);
+  if (uid !== undefined && d.uid !== uid) {
+    throw new KeyFileError(`the state directory belongs to another user (uid ${d.uid})`, 'unsafe-permissions', { path: dir });
+  }
+  if ((d.mode & 0o077) !== 0) chmodSync(dir, 0o700);
   return HOST_KEYS.map(({ file, make }) => {
     const path = join(dir, file);
-    if (existsSync(path)) return signerFromPrivateKeyPath(path);
+    if (existsSync(path)) {
+      const st = statSync(path);
+      if (uid !== undefined && st.uid !== uid) throw new KeyFileError(`the host key belongs to another user (uid ${st.uid})`, 'unsafe-permissions', { path });
+      if ((st.mode & 0o077) !== 0) {
+        throw new KeyFileError(`permissions ${(st.mode & 0o777).toString(8)} are too open for a host key (chmod 600 it)`, 'unsafe-permissions', { path });
+      }
+      return signerFromPrivateKeyPath(path);
+    }
     const key = make();
-    writeFileSync(path, key.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    // 'wx': never through a file or symlink that appeared in the meantime.
+    writeFileSync(path, key.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600, flag: 'wx' });
     chmodSync(path, 0o600);
     return signerFromKeyObject(key);
   });
 }
 
-/** Keys allowed to log in: authorized_keys plus the user's own public keys. Read at each attempt. */
-export function readUserKeys(home: string): AuthorizedKeyEntry[] {
+/**
+ * sshd's StrictModes: a key file, or a directory above it up to `home`, that
+ * another user owns or could write lets that user add keys; such a file is
+ * not used. Returns why, or null when the file may be trusted.
+ */
+export function unsafeTrustFile(path: string, home: string): string | null {
+  const uid = process.getuid?.();
+  if (uid === undefined) return null;
+  const checks = [path];
+  for (let d = dirname(path); ; d = dirname(d)) {
+    checks.push(d);
+    if (d === home || dirname(d) === d) break;
+  }
+  for (const p of checks) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return null; // absent: nothing to trust anyway
+    }
+    if (st.uid !== uid && st.uid !== 0) return `${p} belongs to another user (uid ${st.uid})`;
+    if ((st.mode & 0o022) !== 0) return `${p} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
+  }
+  return null;
+}
+
+/**
+ * Keys allowed to log in: authorized_keys plus the user's own public keys.
+ * Read at each attempt. `report` hears about files skipped for unsafe
+ * ownership or modes and about lines that could not be used.
+ */
+export function readUserKeys(home: string, report?: (line: string) => void): AuthorizedKeyEntry[] {
   const ssh = join(home, '.ssh');
   const texts: [string, string][] = [];
   const read = (path: string) => {
+    let text: string;
     try {
-      texts.push([readFileSync(path, 'utf8'), path]);
+      text = readFileSync(path, 'utf8');
     } catch {
-      // absent or unreadable: no keys from it
+      return; // absent or unreadable: no keys from it
     }
+    const unsafe = unsafeTrustFile(path, home);
+    if (unsafe) {
+      report?.(`${path}: not used: ${unsafe}`);
+      return;
+    }
+    texts.push([text, path]);
   };
   read(join(ssh, 'authorized_keys'));
   try {
@@ -87,7 +140,20 @@ export function readUserKeys(home: string): AuthorizedKeyEntry[] {
   } catch {
     // no ~/.ssh
   }
-  return texts.flatMap(([text, source]) => parseAuthorizedKeys(text, source).entries);
+  return texts.flatMap(([text, source]) => {
+    const parsed = parseAuthorizedKeys(text, source);
+    for (const p of parsed.problems) report?.(`${p.source ?? source}:${p.line}: skipped: ${p.reason}`);
+    return parsed.entries;
+  });
+}
+
+/**
+ * Options this server does not apply (from=, command=, restrict, permitopen,
+ * ...): a key that carries any is refused rather than given more than its
+ * owner allowed. `expiry-time` is applied when the key is looked up.
+ */
+function unsupportedOptions(entry: AuthorizedKeyEntry): string[] {
+  return entry.optionList.map((o) => o.name).filter((name) => name !== 'expiry-time');
 }
 
 function isLoopback(host: string): boolean {
@@ -109,8 +175,15 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     authenticate: (ctx) => {
       if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
       const entry = findAuthorizedKey(readUserKeys(home), ctx.publicKey.blob);
-      if (entry && ctx.verified) log(`${ctx.remoteAddress ?? '?'}: ${username} logged in with ${ctx.publicKey.keyType} ${ctx.publicKey.fingerprint}`);
-      return entry !== undefined;
+      if (!entry) return false;
+      const unsupported = unsupportedOptions(entry);
+      if (unsupported.length > 0) {
+        // Said already at the query, before any signature: the key is refused either way.
+        log(`${entry.source ?? 'authorized_keys'}:${entry.line}: key refused: this server does not apply the options ${unsupported.join(', ')}`);
+        return false;
+      }
+      if (ctx.verified) log(`${ctx.remoteAddress ?? '?'}: ${username} logged in with ${ctx.publicKey.keyType} ${ctx.publicKey.fingerprint}`);
+      return true;
     },
     session: (s) => runAsCurrentUser(s, { home }),
     // As sshd with GatewayPorts no: forwarding for the user, listening on loopback only.
@@ -135,7 +208,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     knownHostsPath,
     fingerprints: hostKeys.map((k) => `${k.keyType} ${fingerprintSha256(k.publicBlob)}`),
     sshCommand: `ssh ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
-    authorizedKeyCount: readUserKeys(home).length,
+    authorizedKeyCount: readUserKeys(home, log).filter((e) => unsupportedOptions(e).length === 0).length,
     close: () => server.close(),
   };
 }

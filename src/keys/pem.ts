@@ -8,7 +8,7 @@ import { DisconnectReason, ProtocolError } from '../errors.js';
  * What went wrong, for callers that react differently: a CLI prompts for a
  * passphrase on `passphrase-required` and asks again on `wrong-passphrase`.
  */
-export type KeyFileProblem = 'passphrase-required' | 'wrong-passphrase' | 'unsupported' | 'malformed' | 'not-a-private-key' | 'io';
+export type KeyFileProblem = 'passphrase-required' | 'wrong-passphrase' | 'unsupported' | 'malformed' | 'not-a-private-key' | 'io' | 'unsafe-permissions';
 
 /**
  * A key file that cannot be used. It extends ProtocolError so code written

@@ -1,4 +1,5 @@
 // Options of `connect()`, and turning them into what the core needs.
+import { KeyObject } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import type { AlgorithmPreferences } from '../algorithms/index.js';
 import type { RekeyLimits } from '../core/kex/rekey.js';
 import type { KeySigner } from '../keys/index.js';
-import { signerFromPrivateKeyFile } from '../keys/index.js';
+import { KeyFileError, signerFromKeyObject, signerFromPrivateKeyFile } from '../keys/index.js';
 
 export interface HostKeyInfo {
   readonly host: string;
@@ -28,7 +29,8 @@ export interface KeyboardInteractiveChallenge {
   readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
 }
 
-export type PrivateKeyInput = string | Uint8Array | KeySigner;
+/** Key file text or bytes (OpenSSH, PEM, PKCS#8), a node:crypto private KeyObject, or a KeySigner. */
+export type PrivateKeyInput = string | Uint8Array | KeySigner | KeyObject;
 
 export interface ConnectOptions {
   readonly host?: string;
@@ -84,12 +86,22 @@ export function expandHome(path: string): string {
 export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: string): KeySigner[] {
   if (input === undefined) return [];
   const list = Array.isArray(input) ? input : [input as PrivateKeyInput];
-  return list.map((k) => (typeof k === 'string' || k instanceof Uint8Array ? signerFromPrivateKeyFile(k, passphrase) : (k as KeySigner)));
+  return list.map((k) => {
+    if (typeof k === 'string' || k instanceof Uint8Array) return signerFromPrivateKeyFile(k, passphrase);
+    if (k instanceof KeyObject) return signerFromKeyObject(k);
+    const s = k as Partial<KeySigner> | null;
+    if (s && s.publicBlob instanceof Uint8Array && typeof s.sign === 'function') return s as KeySigner;
+    throw new KeyFileError('privateKey must be key file text, its bytes, a KeyObject or a KeySigner', 'unsupported');
+  });
 }
 
 export function readKnownHosts(option: string | false | undefined): { path: string; text: string } | null {
   if (option === false) return null;
   const path = expandHome(option ?? '~/.ssh/known_hosts');
   if (!existsSync(path)) return option === undefined ? null : { path, text: '' };
-  return { path, text: readFileSync(path, 'utf8') };
+  try {
+    return { path, text: readFileSync(path, 'utf8') };
+  } catch (err) {
+    throw new KeyFileError(`cannot read the known_hosts file: ${(err as Error).message}`, 'io', { path, cause: err });
+  }
 }

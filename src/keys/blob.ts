@@ -146,10 +146,17 @@ export interface PublicKeyLine {
 
 /** Parses `type base64 [comment]` (authorized_keys options are not handled here). */
 export function parseOpenSshPublicKeyLine(line: string): PublicKeyLine {
-  const m = /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*?))?\s*$/.exec(line);
-  if (!m) throw new ProtocolError('public key line is not "type base64 [comment]"');
-  const type = m[1]!;
-  const blob = new Uint8Array(Buffer.from(m[2]!, 'base64'));
+  // Split rather than one regex with a lazy comment group: that one backtracks
+  // quadratically on a long run of blanks.
+  if (line.length > 64 * 1024) throw new ProtocolError('public key line is longer than 64 KiB');
+  const trimmed = line.trim();
+  const fields = trimmed.split(/\s+/, 2);
+  const type = fields[0] ?? '';
+  const b64 = fields[1] ?? '';
+  if (type === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new ProtocolError('public key line is not "type base64 [comment]"');
+  // The comment is the rest of the line as written, inner blanks included.
+  const comment = trimmed.slice(trimmed.indexOf(b64, type.length) + b64.length).trim();
+  const blob = new Uint8Array(Buffer.from(b64, 'base64'));
   let inner: string;
   try {
     inner = blobKeyType(blob);
@@ -157,7 +164,7 @@ export function parseOpenSshPublicKeyLine(line: string): PublicKeyLine {
     throw new ProtocolError('public key line holds a malformed key blob');
   }
   if (inner !== type) throw new ProtocolError(`public key line says ${type} but the key is ${inner}`);
-  return { type, blob, comment: m[3] ?? '' };
+  return { type, blob, comment };
 }
 
 export function formatOpenSshPublicKeyLine(blob: Uint8Array, comment = ''): string {

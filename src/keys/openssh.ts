@@ -197,7 +197,11 @@ function decryptSection(cipher: KeyFileCipher, derived: Uint8Array, sealed: Uint
 
 function passphraseBytes(passphrase: string | Uint8Array | undefined): Uint8Array | undefined {
   if (passphrase === undefined) return undefined;
-  return typeof passphrase === 'string' ? new Uint8Array(Buffer.from(passphrase, 'utf8')) : passphrase;
+  if (typeof passphrase === 'string') return new Uint8Array(Buffer.from(passphrase, 'utf8'));
+  if (passphrase instanceof Uint8Array) return passphrase;
+  // A number or other value (a PIN read from JSON) would otherwise reach
+  // OpenSSL, whose error message quotes it.
+  throw new KeyFileError(`a passphrase must be a string or a Uint8Array, not ${passphrase === null ? 'null' : typeof passphrase}`, 'unsupported');
 }
 
 // ------------------------------------------------------------------ the OpenSSH format

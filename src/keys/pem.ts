@@ -3,6 +3,7 @@
 // decryption to node:crypto (OpenSSL) and only translates its failures.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { DisconnectReason, ProtocolError } from '../errors.js';
+import { excessiveKdf } from './pkcs8-kdf.js';
 
 /**
  * What went wrong, for callers that react differently: a CLI prompts for a
@@ -104,6 +105,13 @@ export function loadPemPrivateKey(text: string, label: string, passphrase?: Uint
   }
   const end = `-----END ${label}-----`;
   if (!text.includes(end)) throw new KeyFileError(`truncated key file (no "${end}" line)`, 'malformed');
+  if (label === 'ENCRYPTED PRIVATE KEY') {
+    // The work factor is the file's to choose; OpenSSL would spend it on the event loop.
+    const begin = `-----BEGIN ${label}-----`;
+    const body = text.slice(text.indexOf(begin) + begin.length, text.indexOf(end)).replace(/\s+/g, '');
+    const tooCostly = excessiveKdf(new Uint8Array(Buffer.from(body, 'base64')));
+    if (tooCostly) throw new KeyFileError(`the key is encrypted with ${tooCostly}, more than Nacre will spend on a key file`, 'unsupported');
+  }
   let keyObject: KeyObject;
   try {
     keyObject = createPrivateKey(

@@ -147,9 +147,17 @@ export function parseExpiryTime(s: string): Date | undefined {
 function checkValue(name: string, value: string): string | undefined {
   if (name === 'environment' && !/^[A-Za-z0-9_]+=/.test(value)) return `environment="${value}" is not NAME=value`;
   if (name === 'expiry-time' && !parseExpiryTime(value)) return `expiry-time="${value}" is not YYYYMMDD[HHMM[SS]][Z]`;
-  if (name === 'tunnel' && !/^(\d+|any)$/i.test(value)) return `tunnel="${value}" is not a device number or "any"`;
-  if (name === 'permitopen' && !/^(\[[^\]]+\]|[^:[\]]+):(\d{1,5}|\*)$/.test(value)) return `permitopen="${value}" is not host:port`;
-  if (name === 'permitlisten' && !/^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5}|\*)$/.test(value)) return `permitlisten="${value}" is not [host:]port`;
+  if (name === 'tunnel' && !(/^any$/i.test(value) || (/^\d{1,10}$/.test(value) && Number(value) <= 0x7fffffff))) return `tunnel="${value}" is not a device number or "any"`;
+  // sshd refuses the whole key for a port outside 1..65535.
+  const port = (p: string | undefined) => p === '*' || (p !== undefined && /^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535);
+  if (name === 'permitopen') {
+    const m = /^(\[[^\]]+\]|[^:[\]]+):(\d{1,5}|\*)$/.exec(value);
+    if (!m || !port(m[2])) return `permitopen="${value}" is not host:port`;
+  }
+  if (name === 'permitlisten') {
+    const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5}|\*)$/.exec(value);
+    if (!m || !port(m[2])) return `permitlisten="${value}" is not [host:]port`;
+  }
   return undefined;
 }
 

@@ -46,9 +46,18 @@ export function dhExponentBits(primeBits: number): number {
   return Math.min(bits, primeBits - 1);
 }
 
-/** RFC 4253 §8: a public value outside [2, p-2] is refused (1 and p-1 leak the secret's parity or fix it). */
+/**
+ * RFC 4253 §8: a public value outside [2, p-2] is refused (1 and p-1 leak the
+ * secret's parity or fix it). Like OpenSSH's dh_pub_is_valid, so is one with
+ * fewer than 4 bits set: with g = 2, a value such as 2^k has a known
+ * logarithm, and the shared secret would follow from the other side's public
+ * value alone.
+ */
 export function checkDhPublic(y: bigint, p: bigint, who: string): void {
   if (y < 2n || y > p - 2n) throw new KeyExchangeError(`${who} DH public value is outside [2, p-2]`);
+  let bits = 0;
+  for (let v = y; v > 0n && bits < 4; v &= v - 1n) bits++;
+  if (bits < 4) throw new KeyExchangeError(`${who} DH public value has fewer than 4 bits set`);
 }
 
 export interface DhKeyPair {

@@ -373,3 +373,34 @@ test('malformed or unexpected client messages throw ProtocolError', () => {
     assert.equal(s.io.sent.length, sent, name);
   }
 });
+
+test('pipelined failures are spaced by the delay however long the application takes (no user enumeration by timing)', () => {
+  // The application answers at once for an unknown user and after a 30 ms
+  // password hash for a known one; a client sends five passwords at once.
+  const replyTimes = (appMs: number): number[] => {
+    const s = makeServer({ failureDelayMs: 100, maxAttempts: 10 });
+    s.server.handle(none());
+    s.server.answerAuth(s.requests()[0]!.id, { result: 'failure' });
+    const start = s.clock.now;
+    for (let i = 0; i < 5; i++) s.server.handle(password(`guess${i}`));
+    const times: number[] = [];
+    let answered = 1;
+    let answerAt = start + appMs;
+    for (let t = 0; t <= 1000 && times.length < 5; t++) {
+      if (s.requests().length > answered && s.clock.now >= answerAt) {
+        s.server.answerAuth(s.requests()[answered]!.id, { result: 'failure' });
+        answered++;
+      }
+      s.server.handleTimeout(s.clock.now);
+      while (s.types().length - 1 > times.length) times.push(s.clock.now - start);
+      if (s.requests().length > answered && answerAt < s.clock.now) answerAt = s.clock.now + appMs;
+      s.clock.advance(1);
+    }
+    return times;
+  };
+  const unknown = replyTimes(0);
+  const known = replyTimes(30);
+  assert.equal(unknown.length, 5);
+  assert.deepEqual(unknown, known);
+  assert.deepEqual(unknown, [100, 200, 300, 400, 500]);
+});

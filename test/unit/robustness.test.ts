@@ -18,6 +18,7 @@ test('a peer that starts a rekey and then sends PINGs is cut off, not queued for
   const { pair } = makePair();
   pair.client.transport.requestService('ssh-userauth');
   pair.pump();
+  pair.server.transport.setAuthenticated();
   // The client sends KEXINIT (rekey) but the test withholds everything else of
   // the exchange and has it send PING, which RFC 4253 §7.1 forbids there.
   const t = pair.client.transport as unknown as { writePacket(p: Uint8Array): void };
@@ -181,4 +182,16 @@ test('EXT_INFO is taken only where RFC 8308 allows it, so a server cannot grow t
   assert.ok(names.includes('second@example.com'));
   assert.ok(!names.includes('third@example.com') && !names.includes('late@example.com'), names.join(','));
   assert.ok(!pair.client.events.some((e) => e.type === 'disconnected'));
+});
+
+test('the server refuses a key re-exchange before login with UNIMPLEMENTED, as sshd does', () => {
+  const { pair } = makePair();
+  pair.client.transport.requestService('ssh-userauth');
+  pair.pump();
+  // Not authenticated: each re-exchange would cost the server a key exchange and a signature.
+  pair.client.transport.rekey();
+  pair.pump();
+  const d = pair.client.events.find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected' && /refused our KEXINIT/.test(d.error.message), JSON.stringify(d));
+  assert.equal(pair.server.events.filter((e) => e.type === 'keys-exchanged').length, 1);
 });

@@ -214,6 +214,7 @@ test('limits do not trigger a rekey before authentication', () => {
   pair.pump();
   assert.equal(pair.client.events.filter((e) => e.type === 'keys-exchanged').length, 1);
   pair.client.transport.setAuthenticated();
+  pair.server.transport.setAuthenticated();
   pair.client.transport.send(dataMessage(99, 10));
   pair.pump();
   assert.equal(pair.client.events.filter((e) => e.type === 'keys-exchanged').length, 2);

@@ -226,13 +226,18 @@ export class AuthServer {
       const work = this.queue.shift();
       if (!work) return;
       this.processed++;
+      // The failure delay counts from when work starts, not from when it
+      // arrived: a burst of queued requests would otherwise have waited their
+      // delay in the queue, and the gaps between replies would show how long
+      // the application took (e.g. hashing for a known user only).
+      const startedAt = Math.max(work.arrivedAt, this.io.now());
       if (work.kind === 'info-response') {
         this.ask(
-          { id: this.nextId++, arrivedAt: work.arrivedAt, method: 'keyboard-interactive', query: false, submethods: work.submethods },
+          { id: this.nextId++, arrivedAt: startedAt, method: 'keyboard-interactive', query: false, submethods: work.submethods },
           { method: 'keyboard-interactive', submethods: work.submethods, responses: work.responses },
         );
       } else {
-        this.process(work.arrivedAt, work.request.body);
+        this.process(startedAt, work.request.body);
       }
     }
   }

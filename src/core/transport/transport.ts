@@ -368,6 +368,13 @@ export class Transport {
         return;
       }
       case MSG.KEXINIT:
+        if (this.role === 'server' && this.kexRounds.initialDone && !this.authenticated) {
+          // Like sshd: no re-exchange before login. Each one costs the server a
+          // key exchange and a host key signature, and an unauthenticated
+          // client could ask for them back to back until the grace time ends.
+          this.writePacket(Unimplemented.encode({ sequence: seq }));
+          return;
+        }
         this.kexRounds.onKexInit(payload, seq);
         return;
       case MSG.NEWKEYS:

@@ -172,6 +172,8 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const server = createServer({
     hostKeys,
     auth: { methods: ['publickey'] },
+    // A personal server: a few logins at a time, like sshd's MaxStartups 10.
+    maxUnauthenticated: 10,
     authenticate: (ctx) => {
       if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
       const entry = findAuthorizedKey(readUserKeys(home), ctx.publicKey.blob);

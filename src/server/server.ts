@@ -21,6 +21,9 @@ import { AuthAdapter, type Authenticate } from './auth.js';
 import { ServerSession, type SessionPeer } from './session-channel.js';
 import { Forwarding, type ForwardingPolicy } from './forwarding.js';
 
+/** Unauthenticated connections at once unless `maxUnauthenticated` says otherwise (sshd's MaxStartups hard limit). */
+export const DEFAULT_MAX_UNAUTHENTICATED = 100;
+
 export interface ServerOptions extends ForwardingPolicy {
   /** Host keys (e.g. from `generateHostKey` or `signerFromPrivateKeyFile`); at least one. */
   readonly hostKeys: readonly Signer[];
@@ -38,7 +41,10 @@ export interface ServerOptions extends ForwardingPolicy {
   readonly connection?: ConnectionOptions;
   /** Connections at once; more are told TOO_MANY_CONNECTIONS and closed. */
   readonly maxConnections?: number;
-  /** Connections not yet authenticated at once (like MaxStartups); more are refused the same way. */
+  /**
+   * Connections not yet authenticated at once (like MaxStartups); more are
+   * refused the same way. Default 100, sshd's hard limit; `Infinity` lifts it.
+   */
   readonly maxUnauthenticated?: number;
   /** Software version in our identification line. */
   readonly software?: string;
@@ -179,7 +185,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
         ? 'server is shutting down'
         : o.maxConnections !== undefined && this.connections.size >= o.maxConnections
           ? 'too many connections'
-          : o.maxUnauthenticated !== undefined && unauthenticated >= o.maxUnauthenticated
+          : unauthenticated >= (o.maxUnauthenticated ?? DEFAULT_MAX_UNAUTHENTICATED)
             ? 'too many unauthenticated connections'
             : null;
     let conn: ServerConnection;

@@ -7,7 +7,7 @@ import { Duplex } from 'node:stream';
 import { DisconnectReason, NacreError } from '../../src/errors.js';
 import { connect } from '../../src/client/client.js';
 import { startServer, passwordSecret, delay, testHostKey } from './server-helpers.js';
-import { createServer } from '../../src/server/server.js';
+import { createServer, DEFAULT_MAX_UNAUTHENTICATED } from '../../src/server/server.js';
 
 test('maxConnections: the next client is told TOO_MANY_CONNECTIONS', async () => {
   const t = await startServer({ authenticate: passwordSecret, maxConnections: 1 });
@@ -46,6 +46,26 @@ test('maxUnauthenticated counts only connections still logging in', async () => 
     idle.destroy();
     await a.close();
   } finally {
+    await t.close();
+  }
+});
+
+test('maxUnauthenticated defaults to sshd\'s hard limit of 100', async () => {
+  const t = await startServer({ authenticate: passwordSecret });
+  const refused: string[] = [];
+  t.server.on('refused', (_info, why) => refused.push(why));
+  const idle = Array.from({ length: DEFAULT_MAX_UNAUTHENTICATED }, () => netConnect(t.port, '127.0.0.1'));
+  try {
+    await Promise.all(idle.map((s) => new Promise((r) => s.once('data', r))));
+    const err = await t.connect({ password: 'secret' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof NacreError);
+    assert.equal(err.reason, DisconnectReason.TOO_MANY_CONNECTIONS);
+    assert.deepEqual(refused, ['too many unauthenticated connections']);
+  } finally {
+    for (const s of idle) s.destroy();
     await t.close();
   }
 });

@@ -101,8 +101,14 @@ export class AuthenticationError extends NacreError {
   readonly tried: readonly string[];
   /** Methods the server said can continue. */
   readonly allowed: readonly string[];
-  constructor(message: string, tried: readonly string[], allowed: readonly string[], reason: DisconnectReasonCode = DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE) {
-    super(`${message} (tried: ${tried.join(', ') || 'nothing'}; server allows: ${allowed.join(', ') || 'nothing'})`, reason);
+  constructor(
+    message: string,
+    tried: readonly string[],
+    allowed: readonly string[],
+    reason: DisconnectReasonCode = DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+    options?: { cause?: unknown },
+  ) {
+    super(`${message} (tried: ${tried.join(', ') || 'nothing'}; server allows: ${allowed.join(', ') || 'nothing'})`, reason, options);
     this.tried = tried;
     this.allowed = allowed;
   }

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { AbortError, DisconnectReason, HostKeyRejectedError, NacreError, TimeoutError } from '../errors.js';
 import { defaultAlgorithmLists } from '../algorithms/index.js';
+import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import type { ClientCredential } from '../core/auth/events.js';
 import type { SessionEvent } from '../core/session.js';
@@ -12,7 +13,7 @@ import { NodeSession } from '../io/node/node-session.js';
 import type { Channel } from '../io/node/channel.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { fingerprintSha256, blobKeyType, type KeySigner } from '../keys/index.js';
-import { parseKnownHosts, checkKnownHost } from '../trust/index.js';
+import { parseKnownHosts, checkKnownHost, knownHostKeyTypes } from '../trust/index.js';
 import { OpenDirectTcpip, OpenDirectStreamlocal } from '../messages/channel-types.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners, readKnownHosts } from './options.js';
@@ -155,7 +156,14 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   // Everything that can fail on the options fails before a socket exists.
   const known = options.verifyHostKey ? null : readKnownHosts(options.knownHosts);
   const knownEntries = known ? parseKnownHosts(known.text).entries : null;
-  const algorithms = defaultAlgorithmLists(options.algorithms);
+  let algorithms = defaultAlgorithmLists(options.algorithms);
+  if (knownEntries && !options.algorithms?.hostKey) {
+    // As ssh does: ask first for the key types known_hosts already holds for
+    // this host, so a server with several keys shows the one we can check.
+    const known = knownHostKeyTypes(knownEntries, host, port);
+    const isKnown = (alg: string) => known.has(findHostKeyAlgorithm(alg)?.keyType ?? alg);
+    algorithms = { ...algorithms, hostKey: [...algorithms.hostKey.filter(isKnown), ...algorithms.hostKey.filter((a) => !isKnown(a))] };
+  }
   const clientCredentials = credentials(options, signers);
   if (options.signal?.aborted) throw new AbortError();
   const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
@@ -203,7 +211,9 @@ export async function connect(options: ConnectOptions): Promise<Client> {
             keyType: blobKeyType(e.hostKey),
             fingerprint: fingerprintSha256(e.hostKey),
             algorithm: e.algorithm,
-            knownHosts: knownEntries ? checkKnownHost(knownEntries, host, port, e.hostKey).status : 'not-checked',
+            // A key of another type than the host's known ones is new, not a
+            // conflict (ssh says "no ED25519 host key is known", not "changed").
+            knownHosts: knownEntries ? checkKnownHost(knownEntries, host, port, e.hostKey, { sameTypeOnly: true }).status : 'not-checked',
           };
           let ok: boolean;
           try {

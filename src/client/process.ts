@@ -179,6 +179,8 @@ export async function execCommand(client: Client, command: string, options: Exec
     }
     const [stdout, stderr, exit] = await Promise.all([out, err, p.exit]);
     if (abortedWhileRunning) throw new AbortError();
+    // No status because the connection died: that is the error, not an exit.
+    if (exit.code === null && exit.signal === null && client.node.error) throw client.node.error;
     const asText = options.encoding !== 'buffer';
     const result: ExecResult = {
       stdout: asText ? stdout.toString('utf8') : stdout,

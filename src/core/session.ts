@@ -1,7 +1,7 @@
 // The one object the I/O layer drives: transport, user authentication and the
 // connection layer of one SSH connection, client or server side. Like the
 // transport, it is sans-I/O: bytes and time in; bytes, events and a deadline out.
-import { DisconnectReason, NacreError, ProtocolError, TimeoutError } from '../errors.js';
+import { AuthenticationError, DisconnectReason, NacreError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Signer } from '../algorithms/types.js';
 import type { AlgorithmLists } from '../algorithms/index.js';
 import { Transport } from './transport/transport.js';
@@ -259,6 +259,18 @@ export class Session {
         return;
       case 'message':
         this.onMessage(ev.payload, ev.seq);
+        return;
+      case 'disconnected':
+        // A server that gives up on us while we log in (sshd's "Too many
+        // authentication failures", its login grace time) is an
+        // authentication failure to the caller, with the DISCONNECT as cause.
+        if (ev.fromPeer && this.authClient && this.serviceAccepted && !this.authenticated && !this.authClient.done) {
+          const why = ev.error.message;
+          const error = new AuthenticationError(`the server closed the connection during authentication: ${why}`, [...this.authClient.tried], [...this.authClient.allowedMethods], ev.error.reason, { cause: ev.error });
+          this.events.push({ type: 'disconnected', error, fromPeer: true });
+          return;
+        }
+        this.events.push(ev);
         return;
       default:
         this.events.push(ev);

@@ -17,6 +17,7 @@ export {
 export {
   parseKnownHosts,
   checkKnownHost,
+  knownHostKeyTypes,
   knownHostCertAuthorities,
   formatKnownHostLine,
   hashHostName,

@@ -200,6 +200,12 @@ export function checkKnownHost(entries: readonly KnownHostEntry[], host: string,
   return others.length > 0 ? { status: 'unknown', otherKeys: others } : { status: 'unknown' };
 }
 
+/** The key types known_hosts holds for `host` (plain entries only), e.g. `ecdsa-sha2-nistp256`. */
+export function knownHostKeyTypes(entries: readonly KnownHostEntry[], host: string, port: number): Set<string> {
+  const name = knownHostName(host, port);
+  return new Set(entries.filter((e) => e.marker === null && knownHostEntryMatches(e, name)).map((e) => e.keyType));
+}
+
 /** The `@cert-authority` entries that vouch for host certificates of `host`. */
 export function knownHostCertAuthorities(entries: readonly KnownHostEntry[], host: string, port: number): KnownHostEntry[] {
   const name = knownHostName(host, port);

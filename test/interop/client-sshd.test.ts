@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { findOpenSsh, startSshd, keygen, tempDir, type Sshd } from './openssh.js';
@@ -99,6 +99,23 @@ test('a passphrase-protected OpenSSH key and a PEM key', { skip, timeout: 30000 
 test('an unknown host key is rejected by default', { skip, timeout: 30000 }, async () => {
   await assert.rejects(
     connect({ host: '127.0.0.1', port: sshd!.port, username: user, privateKey: keys.ed25519, knownHosts: tempDir('kh') + '/known_hosts' }),
+    (e: Error) => e.name === 'HostKeyRejectedError' && /not trusted/.test(e.message),
+  );
+});
+
+test('known_hosts holding only the ECDSA key: that key type is asked for first and the host is trusted, as with ssh', { skip, timeout: 30000 }, async () => {
+  const kh = tempDir('kh') + '/known_hosts';
+  writeFileSync(kh, `[127.0.0.1]:${sshd!.port} ${sshd!.hostKeys.ecdsa!}\n`);
+  const c = await connect({ host: '127.0.0.1', port: sshd!.port, username: user, privateKey: keys.ed25519, knownHosts: kh });
+  try {
+    assert.equal(c.algorithms?.hostKey, 'ecdsa-sha2-nistp256');
+    assert.equal(c.hostKey?.knownHosts, 'match');
+  } finally {
+    await c.close();
+  }
+  // A key of another type than the known one is "not known", not a changed key.
+  await assert.rejects(
+    connect({ host: '127.0.0.1', port: sshd!.port, username: user, privateKey: keys.ed25519, knownHosts: kh, algorithms: { hostKey: ['ssh-ed25519'] } }),
     (e: Error) => e.name === 'HostKeyRejectedError' && /not trusted/.test(e.message),
   );
 });

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../src/client/client.js';
+import { AuthenticationError, NacreError } from '../../src/errors.js';
 import { UserauthBanner } from '../../src/messages/userauth.js';
 import { startServer, passwordSecret, delay, echoServer, roundTrip } from './server-helpers.js';
 
@@ -177,5 +178,37 @@ test('connect: options that cannot work fail before any TCP connection is made',
   } finally {
     listener.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exec rejects with the connection error when the connection dies mid-command', async () => {
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: (s) => {
+      s.onExec = () => {
+        setTimeout(() => [...t.server.connections][0]?.node.disconnect(11, 'going away'), 50);
+        return true;
+      };
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    await assert.rejects(c.exec('hang'), (e: unknown) => e instanceof NacreError && e.name === 'DisconnectError' && /going away/.test(e.message));
+  } finally {
+    await t.close();
+  }
+});
+
+test('a server that disconnects during authentication is an AuthenticationError, with the DISCONNECT as cause', async () => {
+  const t = await startServer({ authenticate: passwordSecret, auth: { maxAttempts: 1, failureDelayMs: 0 } });
+  try {
+    await assert.rejects(t.connect({ password: 'wrong' }), (e: unknown) => {
+      assert.ok(e instanceof AuthenticationError, String(e));
+      assert.equal(e.tried.length, 1); // the one attempt the server allowed
+      assert.ok(e.cause instanceof NacreError && e.cause.name === 'DisconnectError');
+      return true;
+    });
+  } finally {
+    await t.close();
   }
 });

@@ -97,6 +97,11 @@ export class AuthClient {
     return this.triedMethods;
   }
 
+  /** Methods the server last said can continue. */
+  get allowedMethods(): readonly string[] {
+    return this.allowed;
+  }
+
   /** Called once the server accepted the ssh-userauth service. */
   start(): void {
     if (this.started || this.done) return;

@@ -2,7 +2,7 @@
 //   node dist/examples/exec.js user@host[:port] 'uname -a' [~/.ssh/id_ed25519]
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { connect } from '../src/index.js';
+import { connect } from 'nacre';
 
 const [target = '', command = 'uname -a', keyPath = `${homedir()}/.ssh/id_ed25519`] = process.argv.slice(2);
 const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(target);

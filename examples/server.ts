@@ -1,9 +1,7 @@
 // A small SSH server made with createServer: password login, a toy shell and
 // exec. Build with `npx tsc -p tsconfig.json`, run `node dist/examples/server.js`,
 // then: ssh -p 2222 -o StrictHostKeyChecking=no demo@127.0.0.1   (password: demo)
-import { fingerprintSha256, generateHostKey } from '../src/keys/index.js';
-import { createServer } from '../src/server/server.js';
-import type { ServerChannel } from '../src/server/session-channel.js';
+import { createServer, fingerprintSha256, generateHostKey, type ServerChannel } from 'nacre';
 
 const hostKey = generateHostKey('ssh-ed25519');
 

@@ -2,7 +2,7 @@
 //   node dist/examples/tunnel.js user@host[:port] localPort remoteHost remotePort [private-key]
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { connect } from '../src/index.js';
+import { connect } from 'nacre';
 
 const [target = '', localPort = '0', remoteHost = '127.0.0.1', remotePort = '80', keyPath = `${homedir()}/.ssh/id_ed25519`] = process.argv.slice(2);
 const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(target);

@@ -62,8 +62,8 @@ export class VersionError extends ProtocolError {
 /** The server's host key was rejected by the user's verifier or known_hosts. */
 export class HostKeyRejectedError extends NacreError {
   readonly fingerprint: string;
-  constructor(message: string, fingerprint: string) {
-    super(message, DisconnectReason.HOST_KEY_NOT_VERIFIABLE);
+  constructor(message: string, fingerprint: string, options?: { cause?: unknown }) {
+    super(message, DisconnectReason.HOST_KEY_NOT_VERIFIABLE, options);
     this.fingerprint = fingerprint;
   }
 }
@@ -79,7 +79,6 @@ export class DisconnectError extends NacreError {
   }
 }
 
-/** A phase did not finish in time. */
 /** An AbortSignal the caller passed was aborted. */
 export class AbortError extends NacreError {
   constructor() {
@@ -87,6 +86,7 @@ export class AbortError extends NacreError {
   }
 }
 
+/** A phase did not finish in time. */
 export class TimeoutError extends NacreError {
   readonly phase: string;
   constructor(phase: string, ms: number) {

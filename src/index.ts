@@ -1,5 +1,5 @@
 // Nacre's public API. Start with `connect()` (client) or `createServer()`.
-export { connect, Client, AbortError } from './client/client.js';
+export { connect, Client, AbortError, type ClientEvents } from './client/client.js';
 export type { ConnectOptions, HostKeyInfo, KeyboardInteractiveChallenge, PrivateKeyInput } from './client/options.js';
 export { ExecError, type ExecOptions, type ExecResult, type SpawnOptions, type ShellOptions, type RemoteProcess, type PtyOptions } from './client/process.js';
 export type { RemoteForward, RemoteForwardOptions, ForwardedConnection, LocalForward, LocalForwardOptions } from './client/forward.js';
@@ -33,6 +33,7 @@ export {
 } from './keys/index.js';
 export * from './trust/index.js';
 export type { AlgorithmPreferences } from './algorithms/index.js';
+export { UnknownAlgorithmError } from './algorithms/preferences.js';
 export type { NegotiatedAlgorithms } from './core/kex/negotiate.js';
 // The sans-I/O core, for custom transports and tests.
 export { Session, type SessionEvent, type SessionOptions } from './core/session.js';

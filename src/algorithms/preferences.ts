@@ -2,14 +2,14 @@
 // order is each registry's own order, secure entries only; the user may give a
 // full list, or OpenSSH's modifiers: "+a,b" appends, "-a,b" removes, "^a,b"
 // puts first. Legacy entries are only ever used when named.
+import { DisconnectReason, NacreError } from '../errors.js';
 import type { AlgorithmEntry } from './types.js';
 
 export type AlgorithmChoice = string | readonly string[];
 
-export class UnknownAlgorithmError extends Error {
+export class UnknownAlgorithmError extends NacreError {
   constructor(kind: string, name: string) {
-    super(`unknown ${kind} algorithm: ${name}`);
-    this.name = 'UnknownAlgorithmError';
+    super(`unknown ${kind} algorithm: ${name}`, DisconnectReason.BY_APPLICATION);
   }
 }
 

@@ -25,8 +25,20 @@ export { AbortError };
 /** Banner text `Client.banners` keeps at most. */
 const MAX_KEPT_BANNER_CHARS = 64 * 1024;
 
+/** The events of a `Client`, with their arguments. */
+export interface ClientEvents {
+  /** A key re-exchange finished. */
+  rekey: [algorithms: NegotiatedAlgorithms];
+  /** The server announced its host keys after login (hostkeys-00@openssh.com); unverified. */
+  hostkeys: [keys: Client['announcedHostKeys']];
+  /** The connection is over; `error` says why (a DisconnectError for ordinary ends). */
+  close: [error: NacreError];
+  /** A USERAUTH_BANNER; these come before `connect()` resolves, so listen with the `onBanner` option. */
+  banner: [message: string];
+}
+
 /** A connected, authenticated SSH client. Close it with `close()` or `await using`. */
-export class Client extends EventEmitter implements AsyncDisposable {
+export class Client extends EventEmitter<ClientEvents> implements AsyncDisposable {
   /** What the key exchange chose (updated after each rekey). */
   algorithms: NegotiatedAlgorithms | null = null;
   /** The server's host key as verified. */
@@ -48,7 +60,8 @@ export class Client extends EventEmitter implements AsyncDisposable {
 
   /** Runs a command and collects its output: `{ stdout, stderr, code, signal }`. */
   exec(command: string, options: ExecOptions & { readonly encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
-  exec(command: string, options?: ExecOptions): Promise<ExecResult<string>>;
+  exec(command: string, options?: ExecOptions & { readonly encoding?: 'utf8' }): Promise<ExecResult<string>>;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult<string | Buffer>>;
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     return execCommand(this, command, options);
   }
@@ -216,17 +229,27 @@ export async function connect(options: ConnectOptions): Promise<Client> {
             knownHosts: knownEntries ? checkKnownHost(knownEntries, host, port, e.hostKey, { sameTypeOnly: true }).status : 'not-checked',
           };
           let ok: boolean;
+          let thrown: unknown;
           try {
             ok = options.verifyHostKey
               ? await options.verifyHostKey(info)
               : info.knownHosts === 'match' || (info.knownHosts !== 'mismatch' && info.knownHosts !== 'revoked' && options.acceptUnknownHostKey === true);
-          } catch {
+          } catch (err) {
             ok = false;
+            thrown = err;
           }
           if (ok) c.hostKey = info;
           else {
-            const why = info.knownHosts === 'mismatch' ? 'does not match known_hosts (possible man-in-the-middle)' : info.knownHosts === 'revoked' ? 'is revoked in known_hosts' : 'is not trusted (not in known_hosts; pass verifyHostKey or acceptUnknownHostKey)';
-            fail(new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint));
+            const why = options.verifyHostKey
+              ? thrown === undefined
+                ? 'was rejected by verifyHostKey'
+                : 'was rejected: verifyHostKey threw'
+              : info.knownHosts === 'mismatch'
+                ? 'does not match known_hosts (possible man-in-the-middle)'
+                : info.knownHosts === 'revoked'
+                  ? 'is revoked in known_hosts'
+                  : 'is not trusted (not in known_hosts; pass verifyHostKey or acceptUnknownHostKey)';
+            fail(new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint, thrown === undefined ? undefined : { cause: thrown }));
             return;
           }
           node.session.answerHostKey(true, info.fingerprint);

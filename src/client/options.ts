@@ -43,7 +43,12 @@ export interface ConnectOptions {
   readonly privateKey?: PrivateKeyInput | readonly PrivateKeyInput[];
   /** Passphrase for encrypted private keys. */
   readonly passphrase?: string;
-  /** Answers keyboard-interactive prompts; without it that method is not tried. */
+  /**
+   * Answers keyboard-interactive prompts. Without it, keyboard-interactive is
+   * still tried when `password` is set, answering a single hidden prompt with
+   * the password (what servers that ask only for the password expect); with
+   * neither, it is not tried.
+   */
   readonly keyboardInteractive?: (challenge: KeyboardInteractiveChallenge) => readonly string[] | Promise<readonly string[]>;
   /** Called when the server says the password expired; return the new one (or null to give up). */
   readonly changePassword?: (prompt: string) => string | null | Promise<string | null>;

@@ -3,6 +3,7 @@
 // part is keyboard-interactive: `ctx.prompt()` answers the pending request with
 // prompts, and the client's next request (carrying the responses) resolves the
 // prompt's promise and becomes the request that the final verdict answers.
+import { DisconnectReason, NacreError } from '../errors.js';
 import type { AuthAnswer, AuthServerEvent, AuthServerMethod } from '../core/auth/events.js';
 import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
 
@@ -65,10 +66,9 @@ export type Authenticate = (ctx: AuthContext) => AuthResult | Promise<AuthResult
 type AuthRequestEvent = Extract<AuthServerEvent, { type: 'auth-request' }>;
 
 /** The client left keyboard-interactive before answering the prompts. */
-export class PromptCancelledError extends Error {
+export class PromptCancelledError extends NacreError {
   constructor() {
-    super('the client abandoned keyboard-interactive authentication');
-    this.name = 'PromptCancelledError';
+    super('the client abandoned keyboard-interactive authentication', DisconnectReason.BY_APPLICATION);
   }
 }
 

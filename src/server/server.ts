@@ -235,6 +235,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     const stopped = net ? new Promise<void>((r) => net.close(() => r())) : Promise.resolve();
     await Promise.all([...this.connections].map((c) => c.close(DisconnectReason.BY_APPLICATION, 'server shutting down')));
     await stopped;
+    // Like net.Server: a closed server may listen again.
+    this.closing = false;
     this.safeEmit('close');
   }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../src/client/client.js';
 import { AuthenticationError, NacreError } from '../../src/errors.js';
+import { UnknownAlgorithmError } from '../../src/index.js';
 import { UserauthBanner } from '../../src/messages/userauth.js';
 import { startServer, passwordSecret, delay, echoServer, roundTrip } from './server-helpers.js';
 
@@ -210,5 +211,30 @@ test('a server that disconnects during authentication is an AuthenticationError,
     });
   } finally {
     await t.close();
+  }
+});
+
+test('a refusing or throwing verifyHostKey is named in the error; an unknown algorithm name is a NacreError', async () => {
+  const t = await startServer({ authenticate: passwordSecret });
+  try {
+    await assert.rejects(t.connect({ password: 'secret', verifyHostKey: () => false }), /was rejected by verifyHostKey/);
+    const boom = new Error('lookup failed');
+    await assert.rejects(t.connect({ password: 'secret', verifyHostKey: () => Promise.reject(boom) }), (e: unknown) => e instanceof NacreError && /verifyHostKey threw/.test(e.message) && e.cause === boom);
+    await assert.rejects(t.connect({ password: 'secret', algorithms: { cipher: ['nonsense-cipher'] } }), (e: unknown) => e instanceof UnknownAlgorithmError && e instanceof NacreError);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a closed server can listen again, like net.Server', async () => {
+  const t = await startServer({ authenticate: passwordSecret });
+  await t.close();
+  const { port } = await t.server.listen(0, '127.0.0.1');
+  try {
+    const c = await connect({ host: '127.0.0.1', port, username: 'alice', password: 'secret', verifyHostKey: () => true, keepalive: false });
+    assert.equal(c.node.error, null); // it got through key exchange and login, not "shutting down"
+    await c.close();
+  } finally {
+    await t.server.close();
   }
 });

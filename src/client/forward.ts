@@ -190,6 +190,17 @@ export async function forwardLocal(client: Client, options: LocalForwardOptions)
       for (const s of sockets) s.destroy();
       server.close(() => r());
     });
-  client.closed.then(closeAll, closeAll);
-  return { localHost, port, close: closeAll };
+  // A listener that can be removed again: a promise callback on client.closed
+  // would keep every closed forward alive until the connection ends.
+  const onClientClose = () => void closeAll();
+  client.once('close', onClientClose);
+  if (client.node.error) onClientClose();
+  return {
+    localHost,
+    port,
+    close: () => {
+      client.off('close', onClientClose);
+      return closeAll();
+    },
+  };
 }

@@ -30,6 +30,8 @@ interface Pty {
   write(data: string | Buffer): void;
   resize(cols: number, rows: number): void;
   kill(signal?: string): void;
+  /** Closes the master side (node-pty's UnixTerminal). */
+  destroy?(): void;
   pause(): void;
   resume(): void;
 }
@@ -178,6 +180,12 @@ function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: 
     resize: () => undefined,
     hangup() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+      // Our ends of the pipes go now, as sshd closes its own: a background job
+      // or a program that ignores SIGHUP could otherwise hold them (and the
+      // channel objects behind them) for as long as it lives.
+      stdin!.destroy();
+      stdout!.destroy();
+      stderr!.destroy();
     },
   };
 }
@@ -240,7 +248,12 @@ function startPty(shell: string, args: string[], channel: ServerChannel, pty: Pt
       if (!exited && cols > 0 && rows > 0) term.resize(cols, rows);
     },
     hangup() {
-      if (!exited) term.kill('SIGHUP');
+      if (exited) return;
+      term.kill('SIGHUP');
+      // Close our side of the terminal too, so a program that ignores SIGHUP
+      // does not keep the master (and this session) open.
+      input?.close();
+      term.destroy?.();
     },
   };
 }

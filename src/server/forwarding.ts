@@ -299,6 +299,9 @@ export class Forwarding {
     if (this.closed) return void socket.destroy();
     this.node.openChannel(type, data()).then(
       (channel) => {
+        // Reset while the client confirmed the channel: 'close' has come and
+        // gone, so bridge() would never close the channel.
+        if (socket.destroyed) return void channel.destroy();
         bridge(channel, socket);
         socket.resume();
       },

@@ -238,3 +238,15 @@ test('a closed server can listen again, like net.Server', async () => {
     await t.server.close();
   }
 });
+
+test('forwardLocal: a closed forward leaves no listener on the client', async () => {
+  const t = await startServer({ authenticate: passwordSecret, forwardLocal: () => true });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const before = c.listenerCount('close');
+    for (let i = 0; i < 20; i++) await (await c.forwardLocal({ remoteHost: '127.0.0.1', remotePort: 9 })).close();
+    assert.equal(c.listenerCount('close'), before);
+  } finally {
+    await t.close();
+  }
+});

@@ -2,6 +2,8 @@
 // (never the process), and nothing the client sends grows the server's
 // memory or leaves a program running without bound.
 import { test } from 'node:test';
+import { connect as netConnect } from 'node:net';
+import { existsSync, readdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { SessionPair } from '../../src/testing/session-pair.js';
 import { FakeClock } from '../../src/testing/clock.js';
@@ -205,6 +207,47 @@ test('tcpip-forward: one connection holds at most 64 listening sockets', async (
     const c = await t.connect({ password: 'secret' });
     const rs = await Promise.all(Array.from({ length: 80 }, () => c.node.globalRequest('tcpip-forward', GlobalTcpipForward.encode({ bindAddress: '127.0.0.1', bindPort: 0 }))));
     assert.equal(rs.filter((r) => r.success).length, 64);
+  } finally {
+    await t.close();
+  }
+});
+
+test('-R: connections reset while their channel opens leave no channel behind on either side', { timeout: 20_000 }, async () => {
+  const t = await startServer({ authenticate: passwordSecret, forwardRemote: () => true });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const fwd = await c.forwardRemote({ bindPort: 0, onConnection: (conn) => conn.channel.resume() });
+    for (let i = 0; i < 30; i++) {
+      await new Promise<void>((resolve) => {
+        const s = netConnect(fwd.port, '127.0.0.1', () => s.resetAndDestroy());
+        s.on('error', () => undefined);
+        s.on('close', () => resolve());
+      });
+    }
+    await delay(300);
+    const server = [...t.server.connections][0]!;
+    assert.equal(server.node.channels.size, 0);
+    assert.equal(c.node.channels.size, 0);
+    await fwd.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('runAsCurrentUser: closing the channel releases our pipe ends even when a background job still holds theirs', { skip: existsSync('/proc/self/fd') ? false : 'needs /proc', timeout: 20_000 }, async () => {
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 10; i++) {
+      const p = await c.spawn('sleep 5 & echo started');
+      await new Promise((r) => p.stdout.once('data', r));
+      p.close();
+      await p.exit;
+    }
+    await delay(300);
+    assert.ok(fds() <= before + 3, `${fds() - before} descriptors more than before`);
   } finally {
     await t.close();
   }

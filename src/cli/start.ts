@@ -176,12 +176,14 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     maxUnauthenticated: 10,
     authenticate: (ctx) => {
       if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
-      const entry = findAuthorizedKey(readUserKeys(home), ctx.publicKey.blob);
-      if (!entry) return false;
-      const unsupported = unsupportedOptions(entry);
-      if (unsupported.length > 0) {
+      // Like sshd, a line whose options cannot be honoured is passed over and
+      // the next line with the same key may still let it in.
+      const entries = readUserKeys(home);
+      const entry = findAuthorizedKey(entries.filter((e) => unsupportedOptions(e).length === 0), ctx.publicKey.blob);
+      if (!entry) {
+        const refused = findAuthorizedKey(entries, ctx.publicKey.blob);
         // Said already at the query, before any signature: the key is refused either way.
-        log(`${entry.source ?? 'authorized_keys'}:${entry.line}: key refused: this server does not apply the options ${unsupported.join(', ')}`);
+        if (refused) log(`${refused.source ?? 'authorized_keys'}:${refused.line}: key refused: this server does not apply the options ${unsupportedOptions(refused).join(', ')}`);
         return false;
       }
       if (ctx.verified) log(`${ctx.remoteAddress ?? '?'}: ${username} logged in with ${ctx.publicKey.keyType} ${ctx.publicKey.fingerprint}`);

@@ -173,8 +173,8 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   if (knownEntries && !options.algorithms?.hostKey) {
     // As ssh does: ask first for the key types known_hosts already holds for
     // this host, so a server with several keys shows the one we can check.
-    const known = knownHostKeyTypes(knownEntries, host, port);
-    const isKnown = (alg: string) => known.has(findHostKeyAlgorithm(alg)?.keyType ?? alg);
+    const knownTypes = knownHostKeyTypes(knownEntries, host, port);
+    const isKnown = (alg: string) => knownTypes.has(findHostKeyAlgorithm(alg)?.keyType ?? alg);
     algorithms = { ...algorithms, hostKey: [...algorithms.hostKey.filter(isKnown), ...algorithms.hostKey.filter((a) => !isKnown(a))] };
   }
   const clientCredentials = credentials(options, signers);

@@ -11,6 +11,7 @@
 //   through DH KeyObjects imported from DER, which skip DH_check.
 import { createDiffieHellman, createPrivateKey, createPublicKey, diffieHellman, type DiffieHellman, type KeyObject } from 'node:crypto';
 import { KeyExchangeError } from '../errors.js';
+import { derChildren } from '../wire/der.js';
 import type { RandomSource } from '../algorithms/types.js';
 
 export function bytesToBigint(b: Uint8Array): bigint {
@@ -90,24 +91,12 @@ const DH_OID = Uint8Array.of(0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x0
 
 /** The INTEGER inside the BIT STRING of a DH SubjectPublicKeyInfo. */
 function spkiPublicValue(spki: Uint8Array): Uint8Array {
-  const read = (at: number): { tag: number; start: number; end: number } => {
-    const tag = spki[at]!;
-    let len = spki[at + 1]!;
-    let start = at + 2;
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      len = 0;
-      for (let i = 0; i < n; i++) len = len * 256 + spki[start + i]!;
-      start += n;
-    }
-    return { tag, start, end: start + len };
-  };
-  const outer = read(0);
-  const algorithm = read(outer.start);
-  const bits = read(algorithm.end);
-  const int = read(bits.start + 1);
-  if (outer.tag !== 0x30 || bits.tag !== 0x03 || int.tag !== 0x02) throw new KeyExchangeError('unexpected DH public key encoding');
-  return spki.subarray(int.start, int.end);
+  const outer = derChildren(spki)?.[0];
+  const bits = outer?.tag === 0x30 ? derChildren(outer.body)?.[1] : undefined;
+  // A BIT STRING's first byte counts the unused bits; the INTEGER follows.
+  const int = bits?.tag === 0x03 ? derChildren(bits.body.subarray(1))?.[0] : undefined;
+  if (int?.tag !== 0x02) throw new KeyExchangeError('unexpected DH public key encoding');
+  return int.body;
 }
 
 // ------------------------------------------------------------ key pairs

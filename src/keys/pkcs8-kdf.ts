@@ -4,6 +4,7 @@
 // OpenSSL would run whatever they say on the event loop: a file claiming two
 // billion iterations blocks the process for minutes. Only the few DER
 // elements on the way to those numbers are read, each bounds-checked.
+import { derChildren, type DerElement } from '../wire/der.js';
 
 /** PBKDF2 / PBE iterations allowed: a few seconds at most on a slow machine. */
 export const MAX_KDF_ITERATIONS = 10_000_000;
@@ -14,33 +15,7 @@ const OID_PBES2 = '1.2.840.113549.1.5.13';
 const OID_PBKDF2 = '1.2.840.113549.1.5.12';
 const OID_SCRYPT = '1.3.6.1.4.1.11591.4.11';
 
-interface Element {
-  readonly tag: number;
-  readonly body: Uint8Array;
-}
-
-/** The elements directly inside `bytes` (the contents of a constructed DER value). */
-function children(bytes: Uint8Array): Element[] | null {
-  const out: Element[] = [];
-  let i = 0;
-  while (i < bytes.length) {
-    if (i + 2 > bytes.length) return null;
-    const tag = bytes[i++]!;
-    let len = bytes[i++]!;
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      if (n === 0 || n > 4 || i + n > bytes.length) return null;
-      len = 0;
-      for (let k = 0; k < n; k++) len = len * 256 + bytes[i++]!;
-    }
-    if (i + len > bytes.length) return null;
-    out.push({ tag, body: bytes.subarray(i, i + len) });
-    i += len;
-  }
-  return out;
-}
-
-function oid(e: Element | undefined): string | null {
+function oid(e: DerElement | undefined): string | null {
   if (!e || e.tag !== 0x06 || e.body.length === 0) return null;
   const b = e.body;
   const parts = [Math.floor(b[0]! / 40), b[0]! % 40];
@@ -56,7 +31,7 @@ function oid(e: Element | undefined): string | null {
 }
 
 /** A non-negative INTEGER, as a number (Infinity when it does not fit 2^53). */
-function integer(e: Element | undefined): number | null {
+function integer(e: DerElement | undefined): number | null {
   if (!e || e.tag !== 0x02 || e.body.length === 0) return null;
   if (e.body[0]! & 0x80) return null;
   let v = 0;
@@ -71,15 +46,15 @@ const SEQUENCE = 0x30;
  * within the limits (or not a shape this reads: OpenSSL then judges it).
  */
 export function excessiveKdf(der: Uint8Array): string | null {
-  const top = children(der);
+  const top = derChildren(der);
   const info = top?.[0];
   if (!info || info.tag !== SEQUENCE) return null;
-  const [algorithm] = children(info.body) ?? [];
+  const [algorithm] = derChildren(info.body) ?? [];
   if (!algorithm || algorithm.tag !== SEQUENCE) return null;
-  const [algOid, params] = children(algorithm.body) ?? [];
+  const [algOid, params] = derChildren(algorithm.body) ?? [];
   const name = oid(algOid);
   if (!params || params.tag !== SEQUENCE) return null;
-  const p = children(params.body) ?? [];
+  const p = derChildren(params.body) ?? [];
   if (name !== OID_PBES2) {
     // PKCS#5 v1 / PKCS#12 PBE: { salt, iterations }
     const iterations = integer(p[1]);
@@ -87,9 +62,9 @@ export function excessiveKdf(der: Uint8Array): string | null {
   }
   const kdf = p[0];
   if (!kdf || kdf.tag !== SEQUENCE) return null;
-  const [kdfOid, kdfParams] = children(kdf.body) ?? [];
+  const [kdfOid, kdfParams] = derChildren(kdf.body) ?? [];
   if (!kdfParams || kdfParams.tag !== SEQUENCE) return null;
-  const k = children(kdfParams.body) ?? [];
+  const k = derChildren(kdfParams.body) ?? [];
   const kdfName = oid(kdfOid);
   if (kdfName === OID_PBKDF2) {
     const iterations = integer(k[1]);

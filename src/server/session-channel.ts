@@ -216,10 +216,6 @@ export class ServerChannel extends Duplex {
 
 type RequestHandler = (data: Uint8Array) => Promise<boolean>;
 
-/**
- * One session channel. The application's `session` callback receives it and
- * sets the handlers it supports; unset handlers refuse.
- */
 /** Variables a session keeps at most (OpenSSH's sshd ignores env requests past 128 too). */
 const MAX_ENV = 128;
 /** Requests that may wait behind a slow handler before the channel is closed. */
@@ -227,6 +223,10 @@ const MAX_QUEUED_REQUESTS = 256;
 /** Bytes of request data that may wait behind a slow handler before the channel is closed. */
 const MAX_QUEUED_REQUEST_BYTES = 1024 * 1024;
 
+/**
+ * One session channel. The application's `session` callback receives it and
+ * sets the handlers it supports; unset handlers refuse.
+ */
 export class ServerSession {
   /** Variables the client sent and `onEnv` accepted (no prototype: any name is just a key). */
   readonly env: Record<string, string> = Object.create(null) as Record<string, string>;

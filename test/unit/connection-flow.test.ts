@@ -66,11 +66,11 @@ test('a reader that never consumes stops the writer at the window; consuming re-
 
 test('writes are split into messages of at most the peer’s max packet', () => {
   const pair = new ConnPair();
-  const { mine } = openPair(pair, pair.a, { maxPacket: 1000 });
-  assert.equal(pair.a.conn.channelInfo(mine)?.remoteMaxPacket, 1000);
+  const { mine } = openPair(pair, pair.a, { maxPacket: 1024 });
+  assert.equal(pair.a.conn.channelInfo(mine)?.remoteMaxPacket, 1024);
   pair.a.outbox.length = 0;
   assert.equal(pair.a.conn.write(mine, bytes(4500)), 4500);
-  assert.deepEqual(pair.a.outbox.map((p) => ChannelData.decode(p).data.length), [1000, 1000, 1000, 1000, 500]);
+  assert.deepEqual(pair.a.outbox.map((p) => ChannelData.decode(p).data.length), [1024, 1024, 1024, 1024, 404]);
   pair.pump();
   const got = pair.b.of('channel-data');
   assert.equal(got.length, 5);
@@ -79,10 +79,10 @@ test('writes are split into messages of at most the peer’s max packet', () => 
 
 test('a small window limits one write exactly', () => {
   const pair = new ConnPair();
-  const { mine } = openPair(pair, pair.a, { windowSize: 2500, maxPacket: 1000 });
+  const { mine } = openPair(pair, pair.a, { windowSize: 2500, maxPacket: 1024 });
   pair.a.outbox.length = 0;
   assert.equal(pair.a.conn.write(mine, bytes(4000), 1), 2500);
-  assert.deepEqual(pair.a.outbox.map((p) => ChannelExtendedData.decode(p).data.length), [1000, 1000, 500]);
+  assert.deepEqual(pair.a.outbox.map((p) => ChannelExtendedData.decode(p).data.length), [1024, 1024, 452]);
   assert.equal(pair.a.conn.write(mine, bytes(1)), 0);
 });
 
@@ -102,7 +102,7 @@ test('extended data (stderr) arrives with its data type', () => {
 
 test('a peer that sends beyond the window is a ProtocolError', () => {
   const pair = new ConnPair();
-  const { mine, theirs } = openPair(pair, pair.a, {}, { windowSize: 1000, maxPacket: 800 });
+  const { mine, theirs } = openPair(pair, pair.a, {}, { windowSize: 1000, maxPacket: 1024 });
   // a advertised a 1000-byte window; b's side is honest, so forge the peer's messages.
   assert.equal(pair.b.conn.windowOf(theirs), 1000);
   pair.a.conn.handle(dataMsg(mine, 600));

@@ -251,7 +251,8 @@ test('after our CLOSE, the peer’s in-flight data, requests and EOF are ignored
 });
 
 test('500 channels at once, numbers reused lowest first after close', () => {
-  const pair = new ConnPair();
+  // Budgets unlimited: every channel, reused ones too, gets the full window.
+  const pair = new ConnPair({ receiveBudget: Infinity }, { receiveBudget: Infinity });
   const { a, b } = pair;
   pair.onEvent = (side, e) => {
     if (e.type === 'channel-open-request') side.conn.acceptChannel(e.channel);

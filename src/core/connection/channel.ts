@@ -41,8 +41,14 @@ export class Channel {
   remote: number | undefined = undefined;
   remoteWindow = 0;
   remoteMaxPacket = 0;
-  /** Window we advertised on open; re-grants happen in steps of at least half of it. */
+  /**
+   * The channel's whole window: what we advertised on open plus any growth.
+   * Re-grants happen in steps of at least half of it, and it is what the
+   * channel holds of the connection's receive budget.
+   */
   localInitialWindow: number;
+  /** The part of the window drawn from the connection's receive budget. */
+  budgeted = 0;
   localMaxPacket: number;
   localWindow: number;
   unconsumed = 0;
@@ -53,6 +59,8 @@ export class Channel {
   sentClose = false;
   /** close() was called before the peer confirmed our open. */
   closeWhenConfirmed = false;
+  /** The peer confirmed our open with terms we refuse; its failure was reported, so its CLOSE is silent. */
+  refusedAtConfirmation = false;
   /** Our requests with want-reply that have no CHANNEL_SUCCESS/FAILURE yet. */
   ourRequestsAwaitingReply = 0;
   /** The peer's requests with want-reply the application has not answered yet. */

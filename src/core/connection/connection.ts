@@ -33,6 +33,22 @@ export { encodeTerminalModes, decodeTerminalModes, TerminalModeOpcodes } from '.
 const DEFAULT_WINDOW = 2 * 1024 * 1024;
 const DEFAULT_MAX_PACKET = 32 * 1024;
 const DEFAULT_MAX_CHANNELS = 1024;
+/** Default for `receiveBudget`: sixteen channels with a full default window. */
+export const DEFAULT_RECEIVE_BUDGET = 32 * 1024 * 1024;
+/**
+ * The smallest maximum packet size we accept from a peer. Every packet costs a
+ * fixed amount of work (framing, a cipher context, a MAC), so a peer that
+ * allows 1-byte packets makes each byte we send cost that much; below this
+ * floor a channel is refused (incoming) or closed at once (outgoing).
+ * Implementations in use allow 16-32 KiB (OpenSSH, PuTTY, Go, libssh2, ssh2).
+ */
+export const MIN_PEER_MAX_PACKET = 1024;
+/**
+ * Data bytes one `write` call sends at most, however large the peer's window:
+ * the work one call does (and so one turn of the caller's event loop) stays
+ * bounded, and other channels and connections get their turn in between.
+ */
+export const WRITE_CALL_LIMIT = 256 * 1024;
 const UINT32_MAX = 0xffffffff;
 /**
  * Data bytes per message never exceed this, whatever the peer's max packet:
@@ -66,6 +82,15 @@ export class Connection {
   private readonly globals = new GlobalRequests();
   private readonly windowSize: number;
   private readonly maxPacket: number;
+  /** What the channels' windows beyond their first packet may add up to (see `receiveBudget`). */
+  readonly receiveBudget: number;
+  /**
+   * The channels' windows beyond their first packet, added up (a window is
+   * what the peer may send us before we adjust, plus what we received and the
+   * application has not processed, plus what it processed and we have not yet
+   * re-granted). Never above the budget.
+   */
+  private committed = 0;
 
   constructor(
     private readonly io: LayerIo<ConnectionEvent>,
@@ -74,6 +99,22 @@ export class Connection {
     this.windowSize = checkUint32('windowSize', options.windowSize ?? DEFAULT_WINDOW, 1);
     this.maxPacket = checkUint32('maxPacket', options.maxPacket ?? DEFAULT_MAX_PACKET, 1);
     this.channels = new ChannelTable(checkUint32('maxChannels', options.maxChannels ?? DEFAULT_MAX_CHANNELS, 1));
+    const budget = options.receiveBudget ?? DEFAULT_RECEIVE_BUDGET;
+    if (!(budget >= 0)) throw new RangeError(`receiveBudget must be a number of bytes, got ${budget}`);
+    this.receiveBudget = budget;
+  }
+
+  /**
+   * The most the peer can make this connection hold: every channel's first
+   * packet of window, plus the budget shared beyond that.
+   */
+  get receiveBound(): number {
+    return this.channels.limit * this.maxPacket + this.receiveBudget;
+  }
+
+  /** How much of the receive budget the channels' windows hold now. */
+  get receiveCommitted(): number {
+    return this.committed;
   }
 
   /** Channels that hold a number: opening, awaiting our answer, open or closing. */
@@ -97,16 +138,21 @@ export class Connection {
   /** Sends CHANNEL_OPEN; the answer arrives as `channel-open-confirmed` or `channel-open-failed`. */
   openChannel(channelType: string, data: Uint8Array = EMPTY, opts: { windowSize?: number; maxPacket?: number } = {}): number {
     if (this.channels.full) throw new ChannelError(`channel limit of ${this.channels.limit} reached`);
-    const window = checkUint32('windowSize', opts.windowSize ?? this.windowSize, 1);
+    const want = checkUint32('windowSize', opts.windowSize ?? this.windowSize, 1);
     const maxPacket = checkUint32('maxPacket', opts.maxPacket ?? this.maxPacket, 1);
-    const ch = this.channels.allocate((n) => new Channel(n, channelType, 'opening', window, maxPacket));
-    this.io.send(ChannelOpen.encode({ type: channelType, senderChannel: ch.local, initialWindow: window, maxPacket, rest: data }));
+    const ch = this.channels.allocate((n) => new Channel(n, channelType, 'opening', 0, maxPacket));
+    this.setWindow(ch, want);
+    this.io.send(ChannelOpen.encode({ type: channelType, senderChannel: ch.local, initialWindow: ch.localWindow, maxPacket, rest: data }));
     return ch.local;
   }
 
   acceptChannel(channel: number, data: Uint8Array = EMPTY, opts: { windowSize?: number; maxPacket?: number } = {}): void {
     const ch = this.mustHave(channel, 'open-request');
-    if (opts.windowSize !== undefined) ch.localInitialWindow = ch.localWindow = checkUint32('windowSize', opts.windowSize, 1);
+    if (opts.windowSize !== undefined) {
+      // The window reserved when the open arrived goes back to the budget and
+      // the requested one is taken from it instead, as far as it reaches.
+      this.setWindow(ch, checkUint32('windowSize', opts.windowSize, 1));
+    }
     if (opts.maxPacket !== undefined) ch.localMaxPacket = checkUint32('maxPacket', opts.maxPacket, 1);
     ch.state = 'open';
     this.io.send(
@@ -123,21 +169,23 @@ export class Connection {
   /** Refuses an incoming open; the number is free at once and no event follows. */
   rejectChannel(channel: number, reason: number, description: string): void {
     const ch = this.mustHave(channel, 'open-request');
-    this.channels.release(ch.local);
+    this.free(ch);
     this.io.send(ChannelOpenFailure.encode({ recipientChannel: ch.remote!, reason: checkUint32('reason', reason, 0), description, language: '' }));
   }
 
   /**
-   * Sends as much of `data` as the peer's window allows, in messages of at
-   * most the peer's max packet; returns the count taken. The caller keeps
-   * the rest and retries on `channel-writable`. `dataType` (1 = stderr)
-   * selects CHANNEL_EXTENDED_DATA.
+   * Sends as much of `data` as the peer's window allows, up to
+   * `WRITE_CALL_LIMIT` bytes, in messages of at most the peer's max packet;
+   * returns the count taken. The caller keeps the rest and retries: on
+   * `channel-writable` when the window is spent (`windowOf` is 0), else on a
+   * later turn, so that one channel cannot hold the event loop. `dataType`
+   * (1 = stderr) selects CHANNEL_EXTENDED_DATA.
    */
   write(channel: number, data: Uint8Array, dataType?: number): number {
     const ch = this.mustHave(channel, 'open');
     if (ch.sentEof || ch.sentClose) throw new ChannelError(`channel ${channel}: write after ${ch.sentClose ? 'close' : 'EOF'}`);
     if (dataType !== undefined) checkUint32('dataType', dataType, 0);
-    const total = Math.min(data.length, ch.remoteWindow);
+    const total = Math.min(data.length, ch.remoteWindow, WRITE_CALL_LIMIT);
     const chunk = Math.min(ch.remoteMaxPacket, SEND_CHUNK_CAP);
     if (chunk === 0) return 0;
     for (let off = 0; off < total; off += chunk) {
@@ -170,6 +218,27 @@ export class Connection {
       ch.localWindow += grant;
       this.io.send(ChannelWindowAdjust.encode({ recipientChannel: ch.remote!, bytes: grant }));
     }
+  }
+
+  /**
+   * Raises `channel`'s window to `size` in total (default: the connection's
+   * `windowSize`) with a WINDOW_ADJUST for the difference, as far as the
+   * receive budget allows; returns the window the channel has now. A server
+   * opens session channels with a small window and grows it once a program is
+   * there to read the data.
+   */
+  growWindow(channel: number, size: number = this.windowSize): number {
+    const ch = this.mustHave(channel, 'open');
+    checkUint32('size', size, 1);
+    if (ch.receivedEof || ch.sentClose || size <= ch.localInitialWindow) return ch.localInitialWindow;
+    const extra = Math.min(size - ch.localInitialWindow, this.receiveBudget - this.committed);
+    if (extra <= 0) return ch.localInitialWindow;
+    this.committed += extra;
+    ch.budgeted += extra;
+    ch.localInitialWindow += extra;
+    ch.localWindow += extra;
+    this.io.send(ChannelWindowAdjust.encode({ recipientChannel: ch.remote!, bytes: extra }));
+    return ch.localInitialWindow;
   }
 
   /** Sends CHANNEL_EOF (no more data from us). Repeated calls do nothing. */
@@ -296,8 +365,9 @@ export class Connection {
       case M.CHANNEL_CLOSE: {
         const ch = this.confirmed(ChannelClose.decode(payload).recipientChannel, 'CHANNEL_CLOSE');
         this.sendClose(ch);
-        this.channels.release(ch.local);
-        this.io.emit({ type: 'channel-close', channel: ch.local });
+        this.free(ch);
+        // A channel refused at confirmation was reported as failed already.
+        if (!ch.refusedAtConfirmation) this.io.emit({ type: 'channel-close', channel: ch.local });
         return;
       }
       case M.CHANNEL_REQUEST: {
@@ -324,19 +394,15 @@ export class Connection {
   }
 
   private onOpen(m: ReturnType<typeof ChannelOpen.decode>): void {
-    if (this.channels.full) {
-      // Refused without bothering the application, as OpenSSH does when out of slots.
-      this.io.send(
-        ChannelOpenFailure.encode({
-          recipientChannel: m.senderChannel,
-          reason: OpenFailureReason.RESOURCE_SHORTAGE,
-          description: 'too many channels',
-          language: '',
-        }),
-      );
-      return;
+    // Refusals here do not bother the application, as OpenSSH does when out of slots.
+    const refuse = (reason: number, description: string): void =>
+      this.io.send(ChannelOpenFailure.encode({ recipientChannel: m.senderChannel, reason, description, language: '' }));
+    if (this.channels.full) return refuse(OpenFailureReason.RESOURCE_SHORTAGE, 'too many channels');
+    if (m.maxPacket < MIN_PEER_MAX_PACKET) {
+      return refuse(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, `maximum packet size ${m.maxPacket} is below ${MIN_PEER_MAX_PACKET}`);
     }
-    const ch = this.channels.allocate((n) => new Channel(n, m.type, 'open-request', this.windowSize, this.maxPacket));
+    const ch = this.channels.allocate((n) => new Channel(n, m.type, 'open-request', 0, this.maxPacket));
+    this.setWindow(ch, this.windowSize);
     ch.remote = m.senderChannel;
     ch.remoteWindow = m.initialWindow;
     ch.remoteMaxPacket = m.maxPacket;
@@ -354,13 +420,21 @@ export class Connection {
       this.sendClose(ch);
       return;
     }
+    if (m.maxPacket < MIN_PEER_MAX_PACKET) {
+      // Too late to refuse: close it, and report the open as failed at once.
+      ch.refusedAtConfirmation = true;
+      this.sendClose(ch);
+      const description = `peer's maximum packet size ${m.maxPacket} is below ${MIN_PEER_MAX_PACKET}`;
+      this.io.emit({ type: 'channel-open-failed', channel: ch.local, reason: OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, description });
+      return;
+    }
     this.io.emit({ type: 'channel-open-confirmed', channel: ch.local, data: m.rest });
   }
 
   private onOpenFailure(m: ReturnType<typeof ChannelOpenFailure.decode>): void {
     const ch = this.known(m.recipientChannel, 'CHANNEL_OPEN_FAILURE');
     if (ch.state !== 'opening') throw new ProtocolError(`channel ${ch.local}: CHANNEL_OPEN_FAILURE for a channel not being opened`);
-    this.channels.release(ch.local);
+    this.free(ch);
     if (ch.closeWhenConfirmed) this.io.emit({ type: 'channel-close', channel: ch.local });
     else this.io.emit({ type: 'channel-open-failed', channel: ch.local, reason: m.reason, description: m.description });
   }
@@ -387,6 +461,27 @@ export class Connection {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * Sets a channel's window before it is advertised: `want`, as far as the
+   * receive budget reaches. Up to one packet of it (our max packet) is free,
+   * so every channel can always make progress; only the rest is drawn from
+   * the budget. The first channels get their whole window; once the budget
+   * is spent, new ones get one packet's worth until others close.
+   */
+  private setWindow(ch: Channel, want: number): void {
+    this.committed -= ch.budgeted;
+    const free = Math.min(want, this.maxPacket);
+    ch.budgeted = Math.max(0, Math.min(want - free, this.receiveBudget - this.committed));
+    this.committed += ch.budgeted;
+    ch.localInitialWindow = ch.localWindow = free + ch.budgeted;
+  }
+
+  /** Frees the channel's number and hands its window back to the budget. */
+  private free(ch: Channel): void {
+    this.channels.release(ch.local);
+    this.committed -= ch.budgeted;
+  }
 
   private sendClose(ch: Channel): void {
     if (ch.sentClose) return;

@@ -8,6 +8,14 @@ export interface ConnectionOptions {
   readonly maxPacket?: number;
   /** Open channels allowed at once on this connection; default 1024. */
   readonly maxChannels?: number;
+  /**
+   * What the windows of all channels on this connection, beyond each one's
+   * first `maxPacket` bytes, may add up to: bounds the data the peer may send
+   * that the application has not processed yet, at `maxChannels * maxPacket +
+   * receiveBudget` (64 MiB with the defaults). Channels opened once it is
+   * spent get a window of one packet until others close. Default 32 MiB.
+   */
+  readonly receiveBudget?: number;
 }
 
 export type ConnectionEvent =

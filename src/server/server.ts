@@ -21,6 +21,13 @@ import { AuthAdapter, type Authenticate } from './auth.js';
 import { ServerSession, type SessionPeer } from './session-channel.js';
 import { Forwarding, type ForwardingPolicy } from './forwarding.js';
 
+/**
+ * The window a session channel has before its shell, command or subsystem
+ * starts (then it grows to the connection's window): data sent earlier has no
+ * reader, so a client opening many idle sessions cannot make us hold much.
+ */
+const SESSION_WINDOW_BEFORE_START = 64 * 1024;
+
 /** Unauthenticated connections at once unless `maxUnauthenticated` says otherwise (sshd's MaxStartups hard limit). */
 export const DEFAULT_MAX_UNAUTHENTICATED = 100;
 
@@ -295,7 +302,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
         node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'sessions are not permitted');
         return;
       }
-      const raw = node.acceptChannel(id, 'session');
+      // Until a program is there to read it, the client may send only a little.
+      const raw = node.acceptChannel(id, 'session', { windowSize: SESSION_WINDOW_BEFORE_START });
       const s = new ServerSession(raw, peer(), report);
       try {
         const result = o.session(s);

@@ -406,6 +406,8 @@ export class ServerSession {
         ch.detach();
       }
     }
+    // A reader is there now: open the channel's full window.
+    if (ok) this.rawChannel.growWindow();
     return ok;
   }
 }

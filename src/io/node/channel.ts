@@ -5,6 +5,7 @@ import { Duplex, Readable } from 'node:stream';
 import type { Connection } from '../../core/connection/connection.js';
 import type { ConnectionEvent } from '../../core/connection/events.js';
 import { ReqExitSignal, ReqExitStatus } from '../../messages/channel-types.js';
+import { ChunkGatherer } from './chunk-gatherer.js';
 
 /** What a channel needs from the connection it belongs to. */
 export interface ChannelHost {
@@ -19,15 +20,11 @@ export type ExitInfo = { readonly code: number | null; readonly signal: string |
 
 type ChannelEvent = Extract<ConnectionEvent, { channel: number }>;
 
-/**
- * Channel data as a Buffer without copying it. Safe because the transport
- * hands every received packet out in memory of its own (a fresh decryption
- * or decompression output, or received socket bytes) that nothing writes to
- * afterwards; copying it cost one allocation and a 32 KiB copy per packet.
- */
-function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
+// Channel data reaches the streams without a copy (unless small pieces are
+// gathered). Safe because the transport hands every received packet out in
+// memory of its own (a fresh decryption or decompression output, or received
+// socket bytes) that nothing writes to afterwards; copying it cost one
+// allocation and a 32 KiB copy per packet.
 
 export class Channel extends Duplex {
   /** Extended data of type 1 (stderr). */
@@ -43,6 +40,14 @@ export class Channel extends Duplex {
   private exitInfo: ExitInfo | null = null;
   private unconsumed = 0;
   private stderrUnconsumed = 0;
+  private readonly stdoutIn = new ChunkGatherer((b) => {
+    this.unconsumed += b.length;
+    if (this.push(b)) this.release('stdout');
+  });
+  private readonly stderrIn = new ChunkGatherer((b) => {
+    this.stderrUnconsumed += b.length;
+    if (this.stderr.push(b)) this.release('stderr');
+  });
   /** Writers (stdout and stderr may both be waiting) to wake when the peer's window opens. */
   private writeWaiters: (() => void)[] = [];
   private channelClosed = false;
@@ -72,13 +77,9 @@ export class Channel extends Duplex {
   handleEvent(e: ChannelEvent): void {
     switch (e.type) {
       case 'channel-data':
-        if (e.dataType === 1) {
-          this.stderrUnconsumed += e.data.length;
-          if (this.stderr.push(asBuffer(e.data))) this.release('stderr');
-        } else if (e.dataType === undefined) {
-          this.unconsumed += e.data.length;
-          if (this.push(asBuffer(e.data))) this.release('stdout');
-        } else {
+        if (e.dataType === 1) this.stderrIn.add(e.data);
+        else if (e.dataType === undefined) this.stdoutIn.add(e.data);
+        else {
           // Other extended data types are discarded but still count against the window.
           this.host.connection.consumed(this.id, e.data.length);
         }
@@ -87,10 +88,12 @@ export class Channel extends Duplex {
         this.wakeWriters();
         return;
       case 'channel-eof':
+        this.flushGathered();
         this.push(null);
         this.stderr.push(null);
         return;
       case 'channel-close':
+        this.flushGathered();
         this.channelClosed = true;
         this.push(null);
         this.stderr.push(null);
@@ -132,6 +135,21 @@ export class Channel extends Duplex {
       default:
         return;
     }
+  }
+
+  /**
+   * Raises the channel's receive window to `size` bytes in total (default:
+   * the connection's window size), as far as the connection's receive budget
+   * allows (see `Connection.growWindow`).
+   */
+  growWindow(size?: number): void {
+    if (this.channelClosed) return;
+    try {
+      this.host.connection.growWindow(this.id, size);
+    } catch {
+      return; // the channel is already closing or gone in the connection
+    }
+    this.host.run();
   }
 
   /** Sends a channel request; resolves with the peer's answer (true when no reply is wanted). */
@@ -179,6 +197,11 @@ export class Channel extends Duplex {
     this.release('stdout');
   }
 
+  private flushGathered(): void {
+    this.stdoutIn.flush();
+    this.stderrIn.flush();
+  }
+
   private release(which: 'stdout' | 'stderr'): void {
     const n = which === 'stdout' ? this.unconsumed : this.stderrUnconsumed;
     if (n === 0 || this.channelClosed) return;
@@ -207,6 +230,9 @@ export class Channel extends Duplex {
    */
   private send(data: Uint8Array, dataType?: number): Promise<void> | undefined {
     if (this.channelClosed) return undefined;
+    // A socket already full takes nothing more: what waits for a peer that
+    // does not read stays bounded, however large a window it granted.
+    if (this.host.needsDrain) return this.sendRest(data, 0, dataType);
     let n: number;
     try {
       n = this.host.connection.write(this.id, data, dataType);
@@ -220,10 +246,14 @@ export class Channel extends Duplex {
     return undefined;
   }
 
-  /** The rest of a `send` the window cut short: wait for WINDOW_ADJUST, send more, repeat. */
+  /**
+   * The rest of a `send` cut short by the window, the socket or the
+   * connection's per-call limit: wait for whichever held it back, send more,
+   * repeat.
+   */
   private async sendRest(data: Uint8Array, offset: number, dataType?: number): Promise<void> {
     while (offset < data.length) {
-      await new Promise<void>((r) => this.writeWaiters.push(r));
+      await this.nextTurn();
       // Writing into a channel the peer closed drops the data, like a pipe whose
       // reader left; an 'error' event here would crash users who do not listen.
       if (this.channelClosed) return;
@@ -238,6 +268,17 @@ export class Channel extends Duplex {
       this.host.run();
     }
     if (this.host.needsDrain) await new Promise<void>((r) => this.host.onDrain(r));
+  }
+
+  /**
+   * Resolves when sending may go on: the socket drained, the peer opened its
+   * window, or (window left, but one write call's worth sent) the event loop
+   * has let other channels and connections have their turn.
+   */
+  private nextTurn(): Promise<void> {
+    if (this.host.needsDrain) return new Promise<void>((r) => this.host.onDrain(r));
+    if (this.host.connection.windowOf(this.id) === 0) return new Promise<void>((r) => this.writeWaiters.push(r));
+    return new Promise<void>((r) => setImmediate(r));
   }
 
   private wakeWriters(): void {

@@ -77,10 +77,10 @@ export class NodeSession implements ChannelHost {
   }
 
   /** Accepts an incoming channel open, returning it as a Duplex. */
-  acceptChannel(id: number, type: string): Channel {
+  acceptChannel(id: number, type: string, opts: { windowSize?: number } = {}): Channel {
     const channel = new Channel(this, id, type);
     this.channels.set(id, channel);
-    this.connection.acceptChannel(id);
+    this.connection.acceptChannel(id, undefined, opts);
     this.run();
     return channel;
   }

@@ -1,0 +1,152 @@
+// The hostile-peer limits of the connection layer seen through the Node
+// streams, the server and the client: tiny packets refused on both sides, one
+// channel's big write shared with the event loop, small pieces of received
+// data gathered, and idle session channels held to a small window.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Channel, type ChannelHost } from '../../src/io/node/channel.js';
+import { ChannelData } from '../../src/messages/connection.js';
+import { ReqExec } from '../../src/messages/channel-types.js';
+import { WRITE_CALL_LIMIT } from '../../src/core/connection/connection.js';
+import { ConnPair, openPair, concatAll, type Side } from './connection-helpers.js';
+import { startServer, passwordSecret, delay } from './server-helpers.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** A Node Channel over one side of an in-memory connection pair. */
+function nodeChannel(side: Side, id: number): Channel {
+  const host: ChannelHost = { connection: side.conn, run: () => undefined, needsDrain: false, onDrain: () => undefined };
+  return new Channel(host, id, 'session');
+}
+
+test('a write far larger than one call may send goes out over several turns of the event loop', async () => {
+  const pair = new ConnPair({}, { windowSize: 64 * MiB, receiveBudget: Infinity });
+  const { mine } = openPair(pair, pair.a, { windowSize: 64 * MiB });
+  const ch = nodeChannel(pair.a, mine);
+  pair.a.outbox.length = 0;
+  const sentBytes = (): number => pair.a.outbox.reduce((n, p) => n + ChannelData.decode(p).data.length, 0);
+  let done = false;
+  ch.write(Buffer.alloc(8 * MiB, 1), () => (done = true));
+  // What the write did before anything else could run.
+  assert.equal(sentBytes(), WRITE_CALL_LIMIT);
+  let turns = 0;
+  while (!done && turns < 1000) {
+    await nextTurn();
+    turns++;
+  }
+  assert.ok(done);
+  assert.equal(sentBytes(), 8 * MiB);
+  assert.ok(turns >= (8 * MiB) / WRITE_CALL_LIMIT - 1, `${turns} turns`);
+});
+
+test('1-byte packets are gathered: a reader that comes late finds a few buffers, in order, not one per byte', async () => {
+  const pair = new ConnPair();
+  const { mine } = openPair(pair);
+  const ch = nodeChannel(pair.a, mine);
+  const sent: Uint8Array[] = [];
+  // 20,000 one-byte packets, one large one among them, then EOF.
+  for (let i = 0; i < 20_000; i++) {
+    const piece = i === 10_000 ? Buffer.alloc(40 * KiB, 7) : Buffer.from([i & 0xff]);
+    sent.push(piece);
+    ch.handleEvent({ type: 'channel-data', channel: mine, data: piece });
+    // A socket read holds a few hundred such packets; a microtask ends each read.
+    if (i % 500 === 499) await Promise.resolve();
+  }
+  ch.handleEvent({ type: 'channel-eof', channel: mine });
+  const chunks: Buffer[] = [];
+  ch.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise((r) => ch.once('end', r));
+  assert.deepEqual(concatAll(chunks), concatAll(sent));
+  assert.ok(chunks.length <= 45, `${chunks.length} buffers held for 20,000 packets`);
+});
+
+test('server: a session channel whose client allows packets under 1 KiB is refused, and other channels go on', async () => {
+  let sessions = 0;
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: (s) => {
+      sessions++;
+      s.onExec = (_cmd, ch) => {
+        ch.write('ok');
+        ch.exit(0);
+      };
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const id = c.node.connection.openChannel('session', undefined, { maxPacket: 1 });
+    c.node.run();
+    for (let i = 0; i < 100 && c.node.connection.channelInfo(id); i++) await delay(10);
+    assert.equal(c.node.connection.channelInfo(id), undefined, 'the open was refused');
+    assert.equal(sessions, 0);
+    assert.equal((await c.exec('x')).stdout, 'ok');
+  } finally {
+    await t.close();
+  }
+});
+
+test('client: a server allowing packets under 1 KiB fails exec at once instead of freezing the client', async () => {
+  const t = await startServer({
+    authenticate: passwordSecret,
+    connection: { maxPacket: 1 },
+    session: (s) => {
+      s.onExec = (_cmd, ch) => {
+        ch.resume();
+        ch.on('end', () => ch.exit(0));
+      };
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const started = Date.now();
+    const outcome = await Promise.race([
+      c.exec('cat', { stdin: Buffer.alloc(256 * KiB) }).then(
+        () => 'resolved',
+        (e: Error) => e.message,
+      ),
+      delay(3000).then(() => 'still pending after 3 s'),
+    ]);
+    assert.match(outcome, /maximum packet size 1 is below 1024/);
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(c.node.error, null, 'the connection stays up');
+  } finally {
+    await t.close();
+  }
+});
+
+test('server: a session channel gets 64 KiB of window until its program starts, then the full window', async () => {
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: (s) => {
+      s.onExec = (_cmd, ch) => {
+        ch.on('end', () => ch.exit(0));
+      };
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    // Nine idle sessions (the tenth starts a program), each filled as far as
+    // the server lets the client send.
+    const idle = await Promise.all(Array.from({ length: 9 }, () => c.node.openChannel('session')));
+    for (const ch of idle) {
+      assert.equal(c.node.connection.channelInfo(ch.id)!.remoteWindow, 64 * KiB);
+      ch.write(Buffer.alloc(2 * MiB));
+    }
+    await delay(200);
+    const serverConn = [...t.server.connections][0]!;
+    let held = 0;
+    for (const ch of idle) held += serverConn.node.connection.channelInfo(c.node.connection.channelInfo(ch.id)!.remoteChannel!)!.unconsumed;
+    assert.equal(held, 9 * 64 * KiB, 'without the small window the server held 9 * 2 MiB');
+    // A started program opens the window.
+    const started = await c.node.openChannel('session');
+    assert.equal(await started.request('exec', ReqExec.encode({ command: 'x' })), true);
+    await delay(50);
+    assert.equal(c.node.connection.channelInfo(started.id)!.remoteWindow, 2 * MiB);
+    for (const ch of idle) ch.destroy();
+    started.destroy();
+  } finally {
+    await t.close();
+  }
+});

@@ -133,6 +133,19 @@ test('an accepted key with a bad signature fails; a good signature logs in', () 
   assert.equal(done.publicKey.algorithm, 'ssh-ed25519');
 });
 
+test('the key and signature checked are those of the request asked about, even if the caller reuses its buffer', () => {
+  const s = makeServer({ failureDelayMs: 0 });
+  const payload = signedRequest(pkFields(alice), alice);
+  s.server.handle(payload);
+  const [r] = s.requests();
+  assert.ok(r && r.method === 'publickey');
+  // the transport hands the next packet over in the same memory while the application decides
+  payload.set(signedRequest(pkFields(mallory), mallory).subarray(0, payload.length));
+  assert.equal(toHex(r.publicKey), toHex(alice.publicBlob));
+  s.server.answerAuth(r.id, { result: 'success' });
+  assert.equal(s.server.authenticated, true);
+});
+
 test('a bad signature is a counted failure held as long as a refused key', () => {
   const s = makeServer({ failureDelayMs: 100, maxAttempts: 3 });
   let refuse = true;

@@ -149,7 +149,10 @@ export class AuthServer {
       this.enqueue({ kind: 'info-response', arrivedAt: now, submethods: ctx.submethods, responses });
       return;
     }
-    const request = parseRequest(payload);
+    // Parsed from a copy: a request may wait in the queue and its key and
+    // signature wait for the application's answer, so what is verified must be
+    // exactly what was asked about, whatever the caller later does with its buffer.
+    const request = parseRequest(payload.slice());
     if (this.user === null) {
       this.user = request.username;
       this.service = request.service;

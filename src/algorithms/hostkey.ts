@@ -1,7 +1,9 @@
 // Host key (server signature) algorithms, in OpenSSH 10's default order.
 // ssh-rsa signs with SHA-1 and is only offered when configured.
 import type { HostKeyAlgorithm } from './types.js';
+import { ProtocolError } from '../errors.js';
 import { SIGNATURE_ALGORITHMS, verifySignature } from '../keys/signature.js';
+import { checkPublicKey } from '../keys/blob.js';
 
 function entry(name: string, secure: boolean): HostKeyAlgorithm {
   const info = SIGNATURE_ALGORITHMS[name];
@@ -10,6 +12,10 @@ function entry(name: string, secure: boolean): HostKeyAlgorithm {
     name,
     secure,
     keyType: info.keyType,
+    checkKey: (publicBlob: Uint8Array) => {
+      const type = checkPublicKey(publicBlob);
+      if (type !== info.keyType) throw new ProtocolError(`a ${type} key cannot sign with ${name}`);
+    },
     verify: (publicBlob: Uint8Array, data: Uint8Array, signatureBlob: Uint8Array) => verifySignature(publicBlob, name, data, signatureBlob),
   });
 }

@@ -121,6 +121,12 @@ export interface Signer {
 export interface HostKeyAlgorithm extends AlgorithmEntry {
   /** Key type of the blobs this algorithm signs with (`ssh-rsa` for `rsa-sha2-256`). */
   readonly keyType: string;
+  /**
+   * Throws ProtocolError, saying why, when `publicBlob` is not a well-formed
+   * key of `keyType` within the accepted sizes (RSA: modulus, exponent). Cheap:
+   * no signature or big-number work, so it can run before anything costly.
+   */
+  checkKey(publicBlob: Uint8Array): void;
   /** True when `signatureBlob` is a valid signature of `data` by `publicBlob` with this algorithm. Never throws. */
   verify(publicBlob: Uint8Array, data: Uint8Array, signatureBlob: Uint8Array): boolean;
 }

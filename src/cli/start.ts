@@ -186,7 +186,6 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
         if (refused) log(`${refused.source ?? 'authorized_keys'}:${refused.line}: key refused: this server does not apply the options ${unsupportedOptions(refused).join(', ')}`);
         return false;
       }
-      if (ctx.verified) log(`${ctx.remoteAddress ?? '?'}: ${username} logged in with ${ctx.publicKey.keyType} ${ctx.publicKey.fingerprint}`);
       return true;
     },
     session: (s) => runAsCurrentUser(s, { home }),
@@ -195,6 +194,10 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     forwardRemote: (req) => req.bindAddress === 'localhost' || isLoopback(req.bindAddress),
   });
   server.on('error', (err, conn) => log(`${conn?.remoteAddress ?? 'server'}: ${err.message}`));
+  // Logged here, not in authenticate: the signature is checked after that accepts the key.
+  server.on('authenticated', (conn, info) => {
+    if (info.publicKey) log(`${conn.remoteAddress ?? '?'}: ${info.username} logged in with ${info.publicKey.keyType} ${info.publicKey.fingerprint}`);
+  });
 
   const address = await server.listen(port, host);
   const connectHost = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;

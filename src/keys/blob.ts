@@ -24,9 +24,21 @@ export const ECDSA_CURVES: Readonly<Record<string, EcdsaCurveInfo>> = {
   'ecdsa-sha2-nistp521': { id: 'nistp521', jwk: 'P-521', openssl: 'secp521r1', fieldBytes: 66, hash: 'sha512' },
 };
 
-/** OpenSSH refuses RSA keys below 1024 bits; above 16384 the cost is a denial of service. */
+/** OpenSSH refuses RSA moduli below 1024 bits (SSH_RSA_MINIMUM_MODULUS_SIZE). */
 export const RSA_MIN_BITS = 1024;
+/** OpenSSH cannot read a larger one (SSHBUF_MAX_BIGNUM); each modulus bit also costs every verification. */
 export const RSA_MAX_BITS = 16384;
+/**
+ * Largest RSA public exponent accepted, in bits. Verifying costs about one
+ * modular squaring per exponent bit, so an exponent as long as the modulus
+ * makes one check ~200 times dearer than with 65537, work an unauthenticated
+ * peer could ask for at will. OpenSSH leaves this to OpenSSL, which limits
+ * the exponent to 64 bits only for moduli above 3072 bits; Go's x/crypto/ssh
+ * allows 24 bits. 32 bounds the cost at under twice that of 65537 (17 bits)
+ * and leaves room above every exponent in common use (3, 17, 65537), so keys
+ * Go would refuse but OpenSSH takes still work here.
+ */
+export const RSA_MAX_EXPONENT_BITS = 32;
 
 function stripZeros(b: Uint8Array): Uint8Array {
   let i = 0;
@@ -95,37 +107,74 @@ export interface ParsedPublicKey {
   readonly keyObject: KeyObject;
 }
 
-/** Parses a public key blob; anything malformed or unsupported is a ProtocolError. */
-export function parsePublicKey(blob: Uint8Array): ParsedPublicKey {
+/** A blob checked for structure and sane sizes, not yet handed to OpenSSL. */
+interface DecodedPublicKey {
+  readonly type: PublicKeyType;
+  readonly jwk: JsonWebKey;
+}
+
+/**
+ * Refuses RSA parameters that are malformed or would make verification
+ * expensive, from their byte strings alone: nothing here does big-number work.
+ */
+function checkRsaParameters(e: Uint8Array, n: Uint8Array): void {
+  const bits = bitLength(n);
+  if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) throw new ProtocolError(`RSA modulus of ${bits} bits is outside ${RSA_MIN_BITS}..${RSA_MAX_BITS}`);
+  const eBits = bitLength(e);
+  if (eBits > RSA_MAX_EXPONENT_BITS) throw new ProtocolError(`RSA exponent of ${eBits} bits is longer than ${RSA_MAX_EXPONENT_BITS} bits`);
+  if (eBits < 2 || (e[e.length - 1]! & 1) === 0) throw new ProtocolError('RSA exponent is not an odd number of at least 3');
+}
+
+function decodeRsa(r: Reader): DecodedPublicKey {
+  // Both are read with the modulus's ceiling (the reader compares it with the
+  // wire length before slicing); the exponent's own bound is checked after.
+  const e = r.mpintBytes('RSA exponent', RSA_MAX_BITS / 8 + 1);
+  const n = r.mpintBytes('RSA modulus', RSA_MAX_BITS / 8 + 1);
+  r.end();
+  checkRsaParameters(e, n);
+  return { type: 'ssh-rsa', jwk: { kty: 'RSA', n: b64url(n), e: b64url(e) } };
+}
+
+function decodeEcdsa(r: Reader, type: PublicKeyType, info: EcdsaCurveInfo): DecodedPublicKey {
+  const id = r.text('curve identifier', 64);
+  const q = r.string('EC point', 256);
+  r.end();
+  if (id !== info.id) throw new ProtocolError(`${type} key names curve ${id}`);
+  if (q.length !== 1 + 2 * info.fieldBytes || q[0] !== 0x04) throw new ProtocolError(`${type} key is not an uncompressed point`);
+  const x = q.subarray(1, 1 + info.fieldBytes);
+  const y = q.subarray(1 + info.fieldBytes);
+  return { type, jwk: { kty: 'EC', crv: info.jwk, x: b64url(x), y: b64url(y) } };
+}
+
+/** The structural checks of a public key blob, without OpenSSL; malformed or unsupported input is a ProtocolError. */
+function decodePublicKey(blob: Uint8Array): DecodedPublicKey {
   const r = new Reader(blob, 0, 'public key');
   const type = r.text('key type', 256);
   if (type === 'ssh-ed25519') {
     const k = r.string('Ed25519 key', 64);
     r.end();
     if (k.length !== 32) throw new ProtocolError(`Ed25519 public key is ${k.length} bytes, expected 32`);
-    return { type, keyObject: importPublic({ kty: 'OKP', crv: 'Ed25519', x: b64url(k) }, 'Ed25519 public key') };
+    return { type, jwk: { kty: 'OKP', crv: 'Ed25519', x: b64url(k) } };
   }
-  if (type === 'ssh-rsa') {
-    const e = r.mpintBytes('RSA exponent', 2048);
-    const n = r.mpintBytes('RSA modulus', RSA_MAX_BITS / 8 + 1);
-    r.end();
-    const bits = bitLength(n);
-    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) throw new ProtocolError(`RSA modulus of ${bits} bits is outside ${RSA_MIN_BITS}..${RSA_MAX_BITS}`);
-    if (e.length === 0 || (e[e.length - 1]! & 1) === 0 || bitLength(e) < 2) throw new ProtocolError('RSA exponent is not an odd number above 1');
-    return { type, keyObject: importPublic({ kty: 'RSA', n: b64url(n), e: b64url(e) }, 'RSA public key') };
-  }
+  if (type === 'ssh-rsa') return decodeRsa(r);
   const info = ECDSA_CURVES[type];
-  if (info) {
-    const id = r.text('curve identifier', 64);
-    const q = r.string('EC point', 256);
-    r.end();
-    if (id !== info.id) throw new ProtocolError(`${type} key names curve ${id}`);
-    if (q.length !== 1 + 2 * info.fieldBytes || q[0] !== 0x04) throw new ProtocolError(`${type} key is not an uncompressed point`);
-    const x = q.subarray(1, 1 + info.fieldBytes);
-    const y = q.subarray(1 + info.fieldBytes);
-    return { type: type as PublicKeyType, keyObject: importPublic({ kty: 'EC', crv: info.jwk, x: b64url(x), y: b64url(y) }, `${type} public key`) };
-  }
+  if (info) return decodeEcdsa(r, type as PublicKeyType, info);
   throw new ProtocolError(`unsupported public key type ${JSON.stringify(type)}`);
+}
+
+/**
+ * Checks a public key blob from the wire cheaply (structure, curve, RSA sizes
+ * and exponent) and returns its type; a ProtocolError says what is wrong.
+ * Whether an EC point is on its curve is left to `parsePublicKey`.
+ */
+export function checkPublicKey(blob: Uint8Array): PublicKeyType {
+  return decodePublicKey(blob).type;
+}
+
+/** Parses a public key blob; anything malformed or unsupported is a ProtocolError. */
+export function parsePublicKey(blob: Uint8Array): ParsedPublicKey {
+  const { type, jwk } = decodePublicKey(blob);
+  return { type, keyObject: importPublic(jwk, `${type} public key`) };
 }
 
 /** The key type named at the start of a blob, without validating the rest. */

@@ -36,10 +36,14 @@ export interface AuthContext {
   /** publickey method. */
   readonly publicKey?: PublicKeyInfo;
   /**
-   * publickey method: true once Nacre has checked the client's signature. When
-   * false the client only asks whether the key would do; the login can never
-   * succeed on an unverified key, whatever is answered.
+   * publickey method: true when the client sent a signature, false when it
+   * only asks whether the key would do. Decide on the key alone: Nacre checks
+   * the signature only after you accept the key, and a bad one turns your
+   * `true` (or `{ partial }`) into a failure. So the login has not happened
+   * yet here; act on it in the server's `'authenticated'` event.
    */
+  readonly signed?: boolean;
+  /** @deprecated Same value as `signed`; it no longer means the signature was already checked. */
   readonly verified?: boolean;
   /** keyboard-interactive: the client's submethods hint (usually empty). */
   readonly submethods?: string;
@@ -64,6 +68,17 @@ export type AuthResult = boolean | { readonly partial: readonly AuthServerMethod
 export type Authenticate = (ctx: AuthContext) => AuthResult | Promise<AuthResult>;
 
 type AuthRequestEvent = Extract<AuthServerEvent, { type: 'auth-request' }>;
+
+/** What the application is told about a user key. */
+export function publicKeyInfo(algorithm: string, blob: Uint8Array): PublicKeyInfo {
+  let keyType = 'unknown';
+  try {
+    keyType = blobKeyType(blob);
+  } catch {
+    // a malformed blob never matches an authorized key anyway
+  }
+  return { algorithm, blob, keyType, fingerprint: fingerprintSha256(blob) };
+}
 
 /** The client left keyboard-interactive before answering the prompts. */
 export class PromptCancelledError extends NacreError {
@@ -152,7 +167,7 @@ export class AuthAdapter {
     if (result === true) return { result: 'success' };
     if (result === false || typeof result !== 'object' || result === null) return { result: 'failure' };
     // A key query is answered yes or no; the partial verdict waits for the signed request.
-    if (req.method === 'publickey' && !req.verified) return { result: 'success' };
+    if (req.method === 'publickey' && !req.signed) return { result: 'success' };
     if ('partial' in result && Array.isArray(result.partial)) {
       if (req.method !== 'none' && !this.passed.includes(req.method)) this.passed.push(req.method);
       return { result: 'partial', methods: [...result.partial] };
@@ -176,16 +191,8 @@ export class AuthAdapter {
     switch (req.method) {
       case 'password':
         return { ...base, password: req.password, ...(req.newPassword !== undefined ? { newPassword: req.newPassword } : {}) };
-      case 'publickey': {
-        let keyType = 'unknown';
-        try {
-          keyType = blobKeyType(req.publicKey);
-        } catch {
-          // a malformed blob never matches an authorized key anyway
-        }
-        const publicKey: PublicKeyInfo = { algorithm: req.algorithm, blob: req.publicKey, keyType, fingerprint: fingerprintSha256(req.publicKey) };
-        return { ...base, publicKey, verified: req.verified };
-      }
+      case 'publickey':
+        return { ...base, publicKey: publicKeyInfo(req.algorithm, req.publicKey), signed: req.signed, verified: req.signed };
       case 'keyboard-interactive':
         return { ...base, submethods: req.submethods };
       default:

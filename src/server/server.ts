@@ -17,7 +17,7 @@ import type { KeepaliveOptions, SessionEvent } from '../core/session.js';
 import { NodeSession } from '../io/node/node-session.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
-import { AuthAdapter, type Authenticate } from './auth.js';
+import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
 import { ServerSession, type SessionPeer } from './session-channel.js';
 import { Forwarding, type ForwardingPolicy } from './forwarding.js';
 
@@ -119,7 +119,8 @@ export interface ServerEvents {
   connection: [connection: ServerConnection];
   /** A key exchange (first or re-) completed. */
   'keys-exchanged': [connection: ServerConnection, info: { readonly initial: boolean; readonly algorithms: NegotiatedAlgorithms }];
-  authenticated: [connection: ServerConnection, info: { readonly username: string; readonly method: string }];
+  /** `publicKey`: for a publickey login, the key whose signature Nacre verified. */
+  authenticated: [connection: ServerConnection, info: { readonly username: string; readonly method: string; readonly publicKey?: PublicKeyInfo }];
   /** A connection ended; `error` says why (a DisconnectError for ordinary ends). */
   disconnect: [connection: ServerConnection, error: NacreError];
   /** A connection over the limits was turned away. */
@@ -329,7 +330,11 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             // The client-side event of the same name carries no username.
             if (!('username' in e)) return;
             conn.username = e.username;
-            this.safeEmit('authenticated', conn, { username: e.username, method: e.method });
+            this.safeEmit('authenticated', conn, {
+              username: e.username,
+              method: e.method,
+              ...(e.publicKey ? { publicKey: publicKeyInfo(e.publicKey.algorithm, e.publicKey.blob) } : {}),
+            });
             return;
           case 'channel-open-request':
             if (e.channelType === 'session') openSession(e.channel);

@@ -15,6 +15,8 @@ import {
 import { DisconnectReason, ProtocolError, TimeoutError } from '../../src/errors.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { toHex } from '../../src/wire/bytes.js';
+import { Reader } from '../../src/wire/reader.js';
+import { Writer } from '../../src/wire/writer.js';
 import type { KeySigner } from '../../src/keys/index.js';
 
 const alice = key('alice');
@@ -47,7 +49,7 @@ test('publickey query gets PK_OK after the application accepts the key', () => {
   const s = makeServer({ failureDelayMs: 0 });
   s.server.handle(publickeyRequestHead(pkFields(alice), false));
   const [q] = s.requests();
-  assert.ok(q && q.method === 'publickey' && !q.verified);
+  assert.ok(q && q.method === 'publickey' && !q.signed && !q.verified);
   s.server.answerAuth(q.id, { result: 'success' });
   const pkOk = UserauthPkOk.decode(s.io.sent.at(-1)!);
   assert.equal(pkOk.algorithm, 'ssh-ed25519');
@@ -56,15 +58,52 @@ test('publickey query gets PK_OK after the application accepts the key', () => {
   // a signed request with no query before it is fine too
   s.server.handle(signedRequest(pkFields(alice), alice));
   const signed = s.requests()[1]!;
-  assert.ok(signed.method === 'publickey' && signed.verified);
+  assert.ok(signed.method === 'publickey' && signed.signed && signed.verified);
   s.server.answerAuth(signed.id, { result: 'success' });
   assert.equal(s.server.authenticated, true);
   assert.equal(s.io.authenticated, true);
   assert.deepEqual(s.types(), [60, 52]);
 });
 
-test('a forged signature is refused without asking the application', () => {
-  const s = makeServer({ failureDelayMs: 0 });
+/** A FakeIo that counts session id reads: every signature check needs it, nothing else on the server reads it. */
+class CountingIo extends FakeIo<AuthServerEvent> {
+  sessionIdReads = 0;
+  override sessionId(): Uint8Array {
+    this.sessionIdReads++;
+    return super.sessionId();
+  }
+}
+
+function countingServer(options: AuthServerConfig = {}) {
+  const clock = new FakeClock();
+  const io = new CountingIo(clock);
+  const server = new AuthServer(io, options, clock.now);
+  const requests = () => io.events.filter((e): e is Req => e.type === 'auth-request');
+  return { clock, io, server, requests, types: () => io.sent.map((p) => p[0]) };
+}
+
+test('a signed request for a key the application refuses is never verified', () => {
+  const s = countingServer({ failureDelayMs: 0 });
+  const answers: string[] = [];
+  s.io.onEvent = (e) => {
+    if (e.type !== 'auth-request') return;
+    // the application is asked first and sees no proof yet
+    answers.push(`${e.method === 'publickey' && e.signed} reads=${s.io.sessionIdReads}`);
+    s.server.answerAuth(e.id, { result: 'failure' });
+  };
+  // a good signature by a key nobody authorised, then a garbage one
+  s.server.handle(signedRequest(pkFields(mallory), mallory));
+  s.server.handle(withSignature(publickeyRequestHead(pkFields(mallory), true), new Uint8Array([0, 0, 0, 1, 0x41])));
+  assert.deepEqual(answers, ['true reads=0', 'true reads=0']);
+  assert.equal(s.io.sessionIdReads, 0, 'no signature was checked');
+  assert.deepEqual(s.types(), [51, 51]);
+});
+
+test('an accepted key with a bad signature fails; a good signature logs in', () => {
+  const s = countingServer({ failureDelayMs: 0, maxAttempts: 10 });
+  s.io.onEvent = (e) => {
+    if (e.type === 'auth-request') s.server.answerAuth(e.id, { result: 'success' });
+  };
   // mallory signs a request that claims alice's key
   s.server.handle(signedRequest(pkFields(alice), mallory));
   // a signature over other data (wrong session id)
@@ -72,9 +111,71 @@ test('a forged signature is refused without asking the application', () => {
   s.server.handle(withSignature(head, alice.sign('ssh-ed25519', signedData(new Uint8Array(32), head))));
   // garbage signature blob
   s.server.handle(withSignature(head, new Uint8Array([0, 0, 0, 1, 0x41])));
-  assert.equal(s.requests().length, 0);
   assert.deepEqual(s.types(), [51, 51, 51]);
+  assert.equal(s.io.sessionIdReads, 3, 'each accepted key was verified');
   assert.equal(s.server.authenticated, false);
+  assert.ok(!s.io.events.some((e) => e.type === 'auth-success'));
+  // partial success needs the signature too
+  s.io.onEvent = (e) => {
+    if (e.type === 'auth-request') s.server.answerAuth(e.id, { result: 'partial', methods: ['password'] });
+  };
+  s.server.handle(signedRequest(pkFields(alice), mallory));
+  assert.equal(UserauthFailure.decode(s.io.sent.at(-1)!).partialSuccess, false);
+  // the real signature
+  s.io.onEvent = (e) => {
+    if (e.type === 'auth-request') s.server.answerAuth(e.id, { result: 'success' });
+  };
+  s.server.handle(signedRequest(pkFields(alice), alice));
+  assert.equal(s.server.authenticated, true);
+  const done = s.io.events.at(-1)!;
+  assert.ok(done.type === 'auth-success' && done.publicKey, 'auth-success names the proven key');
+  assert.equal(toHex(done.publicKey.blob), toHex(alice.publicBlob));
+  assert.equal(done.publicKey.algorithm, 'ssh-ed25519');
+});
+
+test('the key and signature checked are those of the request asked about, even if the caller reuses its buffer', () => {
+  const s = makeServer({ failureDelayMs: 0 });
+  const payload = signedRequest(pkFields(alice), alice);
+  s.server.handle(payload);
+  const [r] = s.requests();
+  assert.ok(r && r.method === 'publickey');
+  // the transport hands the next packet over in the same memory while the application decides
+  payload.set(signedRequest(pkFields(mallory), mallory).subarray(0, payload.length));
+  assert.equal(toHex(r.publicKey), toHex(alice.publicBlob));
+  s.server.answerAuth(r.id, { result: 'success' });
+  assert.equal(s.server.authenticated, true);
+});
+
+test('a bad signature is a counted failure held as long as a refused key', () => {
+  const s = makeServer({ failureDelayMs: 100, maxAttempts: 3 });
+  let refuse = true;
+  s.io.onEvent = (e) => {
+    if (e.type === 'auth-request') s.server.answerAuth(e.id, refuse ? { result: 'failure' } : { result: 'success' });
+  };
+  // refused key, good signature
+  s.server.handle(signedRequest(pkFields(mallory), mallory));
+  assert.deepEqual(s.types(), []);
+  s.clock.advance(99);
+  s.server.handleTimeout(s.clock.now);
+  assert.deepEqual(s.types(), []);
+  s.clock.advance(1);
+  s.server.handleTimeout(s.clock.now);
+  assert.deepEqual(s.types(), [51]);
+  // accepted key, bad signature: the same delay
+  refuse = false;
+  s.server.handle(signedRequest(pkFields(alice), mallory));
+  s.clock.advance(99);
+  s.server.handleTimeout(s.clock.now);
+  assert.deepEqual(s.types(), [51]);
+  s.clock.advance(1);
+  s.server.handleTimeout(s.clock.now);
+  assert.deepEqual(s.types(), [51, 51]);
+  // and it counts towards maxAttempts
+  s.server.handle(signedRequest(pkFields(alice), mallory));
+  s.clock.advance(100);
+  s.server.handleTimeout(s.clock.now);
+  assert.equal(s.io.failures.length, 1);
+  assert.match(s.io.failures[0]!.message, /too many authentication failures/);
 });
 
 test('forged signature end to end: the client signs with the wrong key', () => {
@@ -83,10 +184,10 @@ test('forged signature end to end: the client signs with the wrong key', () => {
     {},
     { server: (r) => (r.method === 'publickey' ? { result: 'success' } : { result: 'failure' }), sign: (e) => mallory.sign(e.algorithm, e.data) },
   ).start();
-  // the application saw the query only, never the forged signed request
+  // the application accepted the key both times; the signature let nobody in
   assert.deepEqual(
-    pair.serverRequests().filter((r) => r.method === 'publickey').map((r) => r.method === 'publickey' && r.verified),
-    [false],
+    pair.serverRequests().filter((r) => r.method === 'publickey').map((r) => r.method === 'publickey' && r.signed),
+    [false, true],
   );
   assert.deepEqual(pair.trace(), ['c50', 's51', 'c50', 's60', 'c50', 's51']);
   assert.equal(pair.server.authenticated, false);
@@ -109,6 +210,28 @@ test('refused signature algorithms and mismatched key types', () => {
   assert.equal(t.requests().length, 1);
 });
 
+test('an RSA key with an absurd exponent is a failed attempt, refused before the application is asked', () => {
+  const rsa = key('rsa', 'ssh-rsa', 2048);
+  const r = new Reader(rsa.publicBlob);
+  r.text();
+  r.mpintBytes();
+  const hostile = new Writer().string('ssh-rsa').mpintFromBytes(new Uint8Array(383).fill(0xff)).mpintFromBytes(r.mpintBytes()).finish().slice();
+  const s = countingServer({ failureDelayMs: 0 });
+  s.io.onEvent = (e) => {
+    if (e.type === 'auth-request') s.server.answerAuth(e.id, { result: 'success' });
+  };
+  const fields = pkFields(rsa, { algorithm: 'rsa-sha2-256', publicKey: hostile });
+  s.server.handle(publickeyRequestHead(fields, false));
+  s.server.handle(signedRequest(fields, rsa));
+  assert.equal(s.requests().length, 0);
+  assert.equal(s.io.sessionIdReads, 0);
+  assert.deepEqual(s.types(), [51, 51]);
+  assert.deepEqual(s.io.failures, []);
+  // the connection goes on: the real key still logs in
+  s.server.handle(signedRequest(pkFields(rsa, { algorithm: 'rsa-sha2-256' }), rsa));
+  assert.equal(s.server.authenticated, true);
+});
+
 test('hostbound: the host key must be the one of this connection', () => {
   const s = makeServer({ failureDelayMs: 0 });
   const other = key('other-host');
@@ -118,7 +241,7 @@ test('hostbound: the host key must be the one of this connection', () => {
   assert.deepEqual(s.types(), [51, 51]);
   s.server.handle(signedRequest(pkFields(alice, { hostKey: HOST_KEY.publicBlob }), alice));
   const [r] = s.requests();
-  assert.ok(r && r.method === 'publickey' && r.verified && r.hostbound);
+  assert.ok(r && r.method === 'publickey' && r.signed && r.hostbound);
 
   // end to end: the client believes in another host key
   const pair = new AuthPair(

@@ -5,6 +5,9 @@ import { generateHostKey, type HostKeyType, type KeySigner } from '../../src/key
 import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
 import { fromHex, utf8 } from '../../src/wire/bytes.js';
+import { KeyExchangeError, ProtocolError } from '../../src/errors.js';
+import type { Signer } from '../../src/algorithms/types.js';
+import { makePair } from './transport-helpers.js';
 
 const keys: Record<string, KeySigner> = {
   'ssh-ed25519': generateHostKey('ssh-ed25519'),
@@ -107,4 +110,37 @@ test('ECDSA: r and s must be positive and fit the curve', () => {
   assert.equal(alg.verify(key.publicBlob, data, wrap(-rv, sv)), false);
   assert.equal(alg.verify(key.publicBlob, data, wrap(0n, sv)), false);
   assert.equal(alg.verify(key.publicBlob, data, wrap(rv, sv + (1n << 300n))), false);
+});
+
+/** keys['ssh-rsa'] with its exponent replaced: a host key a hostile server could send. */
+function rsaWithExponent(e: Uint8Array): Uint8Array {
+  const r = new Reader(keys['ssh-rsa']!.publicBlob);
+  r.text();
+  r.mpintBytes();
+  return new Writer().string('ssh-rsa').mpintFromBytes(e).mpintFromBytes(r.mpintBytes()).finish().slice();
+}
+
+test('checkKey refuses malformed keys and RSA keys outside the limits, as ProtocolError', () => {
+  const rsa256 = findHostKeyAlgorithm('rsa-sha2-256')!;
+  rsa256.checkKey(keys['ssh-rsa']!.publicBlob);
+  findHostKeyAlgorithm('ssh-ed25519')!.checkKey(keys['ssh-ed25519']!.publicBlob);
+  const huge = new Uint8Array(383).fill(0xff);
+  assert.throws(() => rsa256.checkKey(rsaWithExponent(huge)), (e: unknown) => e instanceof ProtocolError && /exponent of 3064 bits/.test(e.message));
+  assert.throws(() => rsa256.checkKey(rsaWithExponent(new Uint8Array([2]))), ProtocolError);
+  assert.throws(() => rsa256.checkKey(keys['ssh-ed25519']!.publicBlob), ProtocolError);
+  assert.throws(() => rsa256.checkKey(new Uint8Array([0, 0, 0, 7])), ProtocolError);
+});
+
+test('a server host key with a 3064-bit RSA exponent ends the exchange with KeyExchangeError before any verification', () => {
+  const real = keys['ssh-rsa']!;
+  const blob = rsaWithExponent(new Uint8Array(383).fill(0xff));
+  // signs with the real key; the blob it claims is the hostile one
+  const hostile: Signer = { keyType: 'ssh-rsa', publicBlob: blob, sign: (alg, d) => real.sign(alg, d) };
+  const { pair } = makePair({ hostKeys: [hostile] });
+  pair.pump();
+  const d = pair.client.events.find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected', 'the client gave up');
+  assert.ok(d.error instanceof KeyExchangeError, d.error.message);
+  assert.match(d.error.message, /host key is not acceptable: .*exponent of 3064 bits/);
+  assert.ok(!pair.client.events.some((e) => e.type === 'host-key'), 'never offered to the application');
 });

@@ -23,6 +23,7 @@ import {
 import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
 import { utf8 } from '../../src/wire/bytes.js';
+import { seededRandom } from '../../src/testing/random.js';
 import { SSH_KEYGEN, KEYGEN_CASES, keygenSkip, opensshPrivateSectionStart } from './keygen-cases.js';
 
 const TYPES: HostKeyType[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'];
@@ -223,4 +224,84 @@ test('bad OpenSSH private key files are ProtocolError naming the problem', { ski
     keygen(['-q', '-t', 'ed25519', '-N', 'secret', '-f', encPath]);
     assert.throws(() => loadPrivateKey(readFileSync(encPath, 'utf8')), /encrypted/);
   });
+});
+
+// ------------------------------------------------- RSA public key sanity
+
+/** An ssh-rsa blob from raw exponent and modulus magnitudes (big-endian). */
+function rsaBlob(e: Uint8Array, n: Uint8Array): Uint8Array {
+  return new Writer().string('ssh-rsa').mpintFromBytes(e).mpintFromBytes(n).finish().slice();
+}
+
+/** The magnitude of `bits` bits: top bit set, odd, the rest from `fill`. */
+function magnitude(bits: number, fill = 0xa5): Uint8Array {
+  const b = new Uint8Array(Math.ceil(bits / 8)).fill(fill);
+  const top = bits % 8 === 0 ? 8 : bits % 8;
+  b[0] = (1 << (top - 1)) | (fill & ((1 << (top - 1)) - 1));
+  b[b.length - 1]! |= 1;
+  return b;
+}
+
+function rsaParts(blob: Uint8Array): { e: Uint8Array; n: Uint8Array } {
+  const r = new Reader(blob);
+  r.text();
+  return { e: r.mpintBytes(), n: r.mpintBytes() };
+}
+
+const F4 = new Uint8Array([1, 0, 1]);
+
+test('RSA public keys with absurd exponents or sizes are refused before OpenSSL sees them', () => {
+  const { n } = rsaParts(generateHostKey('ssh-rsa', 2048).publicBlob);
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['even exponent', rsaBlob(new Uint8Array([1, 0, 0]), n), /odd number of at least 3/],
+    ['exponent 1', rsaBlob(new Uint8Array([1]), n), /odd number of at least 3/],
+    ['exponent 0', rsaBlob(new Uint8Array(0), n), /odd number of at least 3/],
+    ['33-bit exponent', rsaBlob(magnitude(33), n), /exponent of 33 bits/],
+    ['3064-bit exponent', rsaBlob(magnitude(3064), n), /exponent of 3064 bits/],
+    ['1023-bit modulus', rsaBlob(F4, magnitude(1023)), /modulus of 1023 bits/],
+    ['16385-bit modulus', rsaBlob(F4, magnitude(16385)), /modulus of 16385 bits/],
+    ['16392-bit modulus', rsaBlob(F4, magnitude(16392)), /RSA modulus/],
+  ];
+  for (const [what, blob, message] of cases) {
+    const started = performance.now();
+    assert.throws(() => parsePublicKey(blob), (e: unknown) => e instanceof ProtocolError && message.test(e.message), what);
+    // a structural check: far below one big-number operation on such a key
+    assert.ok(performance.now() - started < 50, `${what} took ${performance.now() - started} ms`);
+    // the signature path refuses them too, without throwing
+    assert.equal(verifySignature(blob, 'rsa-sha2-256', new Uint8Array(1), new Uint8Array(0)), false, what);
+  }
+  // the limits themselves are fine: 32-bit and 3-valued exponents, 1024-bit modulus
+  assert.equal(parsePublicKey(rsaBlob(magnitude(32), n)).type, 'ssh-rsa');
+  assert.equal(parsePublicKey(rsaBlob(new Uint8Array([3]), n)).type, 'ssh-rsa');
+  assert.equal(parsePublicKey(rsaBlob(F4, rsaParts(encodePublicKey(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey)).n)).type, 'ssh-rsa');
+});
+
+test('ordinary 2048- and 3072-bit RSA keys with e = 65537 still sign and verify', () => {
+  for (const bits of [2048, 3072]) {
+    const k = generateHostKey('ssh-rsa', bits);
+    assert.deepEqual(rsaParts(k.publicBlob).e, F4);
+    assert.equal(parsePublicKey(k.publicBlob).keyObject.asymmetricKeyDetails?.modulusLength, bits);
+    const data = utf8(`data ${bits}`);
+    for (const alg of ['rsa-sha2-512', 'rsa-sha2-256']) assert.ok(verifySignature(k.publicBlob, alg, data, k.sign(alg, data)), `${bits} ${alg}`);
+  }
+});
+
+test('mutated public key blobs only ever give ProtocolError', () => {
+  const random = seededRandom('blob-fuzz');
+  const seeds = [generateHostKey('ssh-rsa', 2048), generateHostKey('ssh-ed25519'), generateHostKey('ecdsa-sha2-nistp256')].map((k) => k.publicBlob);
+  const byte = () => random(1)[0]!;
+  for (let i = 0; i < 3000; i++) {
+    const blob = seeds[i % seeds.length]!.slice();
+    // flip a few bytes, favouring the length words and the exponent near the front
+    for (let j = 1 + (byte() % 4); j > 0; j--) {
+      const at = byte() < 128 ? byte() % Math.min(40, blob.length) : (byte() * 256 + byte()) % blob.length;
+      blob[at] = byte();
+    }
+    const cut = byte() < 32 ? blob.subarray(0, (byte() * 256 + byte()) % (blob.length + 1)) : blob;
+    try {
+      parsePublicKey(cut);
+    } catch (e) {
+      assert.ok(e instanceof ProtocolError, `case ${i}: ${String(e)}`);
+    }
+  }
 });

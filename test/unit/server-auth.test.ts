@@ -1,31 +1,55 @@
 // createServer's authenticate callback, driven by Nacre's own client over loopback.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateHostKey } from '../../src/keys/index.js';
+import { fingerprintSha256, generateHostKey, type KeySigner } from '../../src/keys/index.js';
+import { AuthenticationError } from '../../src/errors.js';
 import type { AuthContext } from '../../src/server/auth.js';
 import { startServer, passwordSecret } from './server-helpers.js';
 
 const userKey = generateHostKey('ssh-ed25519');
 const otherKey = generateHostKey('ecdsa-sha2-nistp256');
 
-test('publickey: the callback sees the query, then the verified key', async () => {
-  const seen: { verified: boolean | undefined; fingerprint: string | undefined; keyType: string | undefined }[] = [];
+test('publickey: the callback sees the query, then the signed request; authenticated names the verified key', async () => {
+  const seen: { signed: boolean | undefined; verified: boolean | undefined; fingerprint: string | undefined; keyType: string | undefined }[] = [];
   const t = await startServer({
     authenticate: (ctx) => {
       if (ctx.method !== 'publickey') return false;
-      seen.push({ verified: ctx.verified, fingerprint: ctx.publicKey?.fingerprint, keyType: ctx.publicKey?.keyType });
+      seen.push({ signed: ctx.signed, verified: ctx.verified, fingerprint: ctx.publicKey?.fingerprint, keyType: ctx.publicKey?.keyType });
       return Buffer.from(ctx.publicKey!.blob).equals(Buffer.from(userKey.publicBlob));
     },
   });
   const authenticated: string[] = [];
-  t.server.on('authenticated', (conn, info) => authenticated.push(`${info.username}/${info.method}/${conn.username}`));
+  t.server.on('authenticated', (conn, info) => authenticated.push(`${info.username}/${info.method}/${conn.username}/${info.publicKey?.fingerprint}`));
   try {
     const c = await t.connect({ privateKey: userKey });
-    assert.ok(seen.some((s) => s.verified === true), 'a verified attempt was judged');
+    assert.ok(seen.some((s) => s.signed === true && s.verified === true), 'a signed attempt was judged');
     assert.ok(seen.every((s) => s.keyType === 'ssh-ed25519' && s.fingerprint?.startsWith('SHA256:')));
-    assert.deepEqual(authenticated, ['alice/publickey/alice']);
+    assert.deepEqual(authenticated, [`alice/publickey/alice/${fingerprintSha256(userKey.publicBlob)}`]);
     await c.close();
     await assert.rejects(t.connect({ privateKey: otherKey }));
+  } finally {
+    await t.close();
+  }
+});
+
+test('publickey: an accepted key whose signature is forged does not log in', async () => {
+  const mallory = generateHostKey('ssh-ed25519');
+  let asked = 0;
+  const t = await startServer({
+    authenticate: (ctx) => {
+      if (ctx.method !== 'publickey') return false;
+      asked++;
+      return Buffer.from(ctx.publicKey!.blob).equals(Buffer.from(userKey.publicBlob));
+    },
+  });
+  let logins = 0;
+  t.server.on('authenticated', () => logins++);
+  // claims userKey, signs with mallory's
+  const forger: KeySigner = Object.freeze({ ...userKey, sign: (alg: string, data: Uint8Array) => mallory.sign(alg, data) });
+  try {
+    await assert.rejects(t.connect({ privateKey: forger }), AuthenticationError);
+    assert.ok(asked >= 2, 'the query and the signed request were both judged');
+    assert.equal(logins, 0);
   } finally {
     await t.close();
   }

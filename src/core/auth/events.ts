@@ -61,16 +61,37 @@ export type AuthRequest =
   | { readonly method: 'none' }
   | { readonly method: 'password'; readonly password: string; readonly newPassword?: string }
   /**
-   * `verified: false` is a query ("would you accept this key?", no signature yet);
-   * `verified: true` means the signature over the session was checked by Nacre.
+   * `signed: false` is a query ("would you accept this key?", no signature);
+   * `signed: true` carries a signature over the session, which Nacre checks
+   * only after the application accepts the key: a `success` or `partial`
+   * answer becomes a failure if it does not verify. So answer on the key alone,
+   * and act on a login at `auth-success`, not here.
    */
-  | { readonly method: 'publickey'; readonly algorithm: string; readonly publicKey: Uint8Array; readonly verified: boolean; readonly hostbound: boolean }
+  | {
+      readonly method: 'publickey';
+      readonly algorithm: string;
+      readonly publicKey: Uint8Array;
+      readonly signed: boolean;
+      /**
+       * @deprecated Same value as `signed`. It used to mean the signature was
+       * already checked; it is now checked after the answer (see above).
+       */
+      readonly verified: boolean;
+      readonly hostbound: boolean;
+    }
   /** First round: `responses` is undefined; later rounds carry the answers to the last prompts. */
   | { readonly method: 'keyboard-interactive'; readonly submethods: string; readonly responses?: readonly string[] };
 
+/** A user key and the signature algorithm it signed with. */
+export interface AuthenticatedKey {
+  readonly algorithm: string;
+  readonly blob: Uint8Array;
+}
+
 export type AuthServerEvent =
   | ({ readonly type: 'auth-request'; readonly id: number; readonly username: string } & AuthRequest)
-  | { readonly type: 'auth-success'; readonly username: string; readonly method: string };
+  /** `publicKey`: for a publickey login, the key whose signature Nacre verified. */
+  | { readonly type: 'auth-success'; readonly username: string; readonly method: string; readonly publicKey?: AuthenticatedKey };
 
 /** The application's answer to an `auth-request`. */
 export type AuthAnswer =

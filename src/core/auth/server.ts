@@ -7,6 +7,13 @@
 // a request waits while the application is deciding on the one before it or
 // while that one's failure reply is being held back.
 //
+// A signed publickey request is put to the application before its signature
+// is checked, and the signature is checked only if the application accepts the
+// key (as sshd: authorized_keys first). So a client cannot make the server do
+// signature work for keys nobody authorised, and the application cannot let in
+// a key whose signature fails: the core holds the signature and turns an
+// acceptance into a failure when it does not verify.
+//
 // Errors: malformed or unexpected client messages make `handle()` throw a
 // ProtocolError; limits (attempts, grace time) end the connection through
 // `io.fail`. Answers that do not fit the request throw RangeError to the
@@ -15,7 +22,7 @@ import { DisconnectReason, ProtocolError, TimeoutError } from '../../errors.js';
 import { findHostKeyAlgorithm } from '../../algorithms/hostkey.js';
 import { parsePublicKey } from '../../keys/blob.js';
 import type { LayerIo } from '../layer.js';
-import type { AuthAnswer, AuthRequest, AuthServerEvent, AuthServerMethod, AuthServerOptions } from './events.js';
+import type { AuthAnswer, AuthRequest, AuthServerEvent, AuthServerMethod, AuthServerOptions, AuthenticatedKey } from './events.js';
 import { MSG_USERAUTH, UserauthBanner, UserauthFailure, UserauthPasswdChangereq, UserauthPkOk, UserauthSuccess } from '../../messages/userauth.js';
 import { constantTimeEqual } from '../../wire/bytes.js';
 import { MAX_PROMPTS, SSH_CONNECTION, decodeInfoResponse, encodeInfoRequest, signedData } from './codec.js';
@@ -53,7 +60,9 @@ interface Pending {
   readonly method: AuthRequest['method'];
   readonly query: boolean;
   readonly submethods: string;
-  readonly publicKey?: { readonly algorithm: string; readonly blob: Uint8Array };
+  readonly publicKey?: AuthenticatedKey;
+  /** A signed publickey request: checked only once the application accepts the key. */
+  readonly signature?: { readonly blob: Uint8Array; readonly head: Uint8Array };
 }
 
 export class AuthServer {
@@ -140,7 +149,10 @@ export class AuthServer {
       this.enqueue({ kind: 'info-response', arrivedAt: now, submethods: ctx.submethods, responses });
       return;
     }
-    const request = parseRequest(payload);
+    // Parsed from a copy: a request may wait in the queue and its key and
+    // signature wait for the application's answer, so what is verified must be
+    // exactly what was asked about, whatever the caller later does with its buffer.
+    const request = parseRequest(payload.slice());
     if (this.user === null) {
       this.user = request.username;
       this.service = request.service;
@@ -158,16 +170,17 @@ export class AuthServer {
     checkAnswer(p, answer);
     this.pending = null;
     const now = this.io.now();
-    switch (answer.result) {
+    const verdict = this.proven(p, answer) ? answer : ({ result: 'failure' } as const);
+    switch (verdict.result) {
       case 'success':
         if (p.query) this.sendPkOk(p);
-        else this.succeed(p.method);
+        else this.succeed(p);
         break;
       case 'partial':
         // for a query "acceptable as one of several factors" still means PK_OK
         if (p.query) this.sendPkOk(p);
         else {
-          this.allowed = [...answer.methods];
+          this.allowed = [...verdict.methods];
           this.partialSeen = true;
           this.io.send(UserauthFailure.encode({ methods: [...this.allowed], partialSuccess: true }));
         }
@@ -176,14 +189,29 @@ export class AuthServer {
         this.fail(p.arrivedAt, p.method, now);
         break;
       case 'change-password':
-        this.io.send(UserauthPasswdChangereq.encode({ prompt: answer.prompt, language: '' }));
+        this.io.send(UserauthPasswdChangereq.encode({ prompt: verdict.prompt, language: '' }));
         break;
       case 'prompt':
-        this.promptContext = { submethods: p.submethods, count: answer.prompts.length };
-        this.io.send(encodeInfoRequest({ name: answer.name ?? '', instruction: answer.instruction ?? '', prompts: answer.prompts }));
+        this.promptContext = { submethods: p.submethods, count: verdict.prompts.length };
+        this.io.send(encodeInfoRequest({ name: verdict.name ?? '', instruction: verdict.instruction ?? '', prompts: verdict.prompts }));
         break;
     }
     this.pump();
+  }
+
+  /**
+   * False when the application accepts (success or partial) a signed request
+   * whose signature does not verify. The check runs here, after the
+   * application's yes, so a refused key never costs a verification; its
+   * failure is held for the same delay as any other, so an unknown key and a
+   * bad signature look alike.
+   */
+  private proven(p: Pending, answer: AuthAnswer): boolean {
+    const sig = p.signature;
+    if (!sig || (answer.result !== 'success' && answer.result !== 'partial')) return true;
+    const key = p.publicKey!;
+    const algorithm = findHostKeyAlgorithm(key.algorithm)!;
+    return algorithm.verify(key.blob, signedData(this.io.sessionId(), sig.head), sig.blob);
   }
 
   /** The next time `handleTimeout` must run: the grace time or a held failure reply. */
@@ -267,22 +295,20 @@ export class AuthServer {
       );
     }
     if (!this.keyAcceptable(body)) return this.fail(arrivedAt, 'publickey', now);
+    // the signature, if any, waits for the application's answer (see `proven`)
     const sig = body.signature;
-    if (sig) {
-      const data = signedData(this.io.sessionId(), sig.head);
-      // a bad signature is refused here: the application only ever sees proven keys
-      if (!findHostKeyAlgorithm(body.algorithm)!.verify(body.publicKey, data, sig.blob)) return this.fail(arrivedAt, 'publickey', now);
-    }
+    const signed = sig !== undefined;
     return this.ask(
       {
         id: this.nextId++,
         arrivedAt,
         method: 'publickey',
-        query: !sig,
+        query: !signed,
         submethods: '',
         publicKey: { algorithm: body.algorithm, blob: body.publicKey },
+        ...(sig ? { signature: sig } : {}),
       },
-      { method: 'publickey', algorithm: body.algorithm, publicKey: body.publicKey, verified: !!sig, hostbound: body.hostbound },
+      { method: 'publickey', algorithm: body.algorithm, publicKey: body.publicKey, signed, verified: signed, hostbound: body.hostbound },
     );
   }
 
@@ -314,13 +340,14 @@ export class AuthServer {
     this.io.send(UserauthPkOk.encode({ algorithm: key.algorithm, publicKey: key.blob }));
   }
 
-  private succeed(method: string): void {
+  private succeed(p: Pending): void {
     this.success = true;
     this.queue.length = 0;
     this.promptContext = null;
     this.io.send(UserauthSuccess.encode({}));
     this.io.setAuthenticated();
-    this.io.emit({ type: 'auth-success', username: this.user ?? '', method });
+    const key = p.signature && p.publicKey ? { publicKey: p.publicKey } : {};
+    this.io.emit({ type: 'auth-success', username: this.user ?? '', method: p.method, ...key });
   }
 
   /**

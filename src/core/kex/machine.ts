@@ -194,6 +194,12 @@ export class KeyExchange {
       if (keyType !== alg.keyType) {
         throw new KeyExchangeError(`server sent a ${keyType} host key for host key algorithm ${alg.name}`);
       }
+      // refused before any signature work, and with the reason, not as a bad signature
+      try {
+        alg.checkKey(outcome.hostKeyBlob);
+      } catch (e) {
+        throw new KeyExchangeError(`server host key is not acceptable: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+      }
       if (!alg.verify(outcome.hostKeyBlob, outcome.exchangeHash, outcome.signature)) {
         throw new KeyExchangeError(`server host key signature (${alg.name}) does not verify`);
       }

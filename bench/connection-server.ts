@@ -76,6 +76,10 @@ async function serve(mode: NacreServerMode, authorizedLine: string): Promise<voi
     hostKeys: [hostKey],
     authenticate: (ctx) => ctx.method === 'publickey' && ctx.publicKey !== undefined && allowed.equals(Buffer.from(ctx.publicKey.blob)),
     session: mode === 'process' ? (s) => runAsCurrentUser(s, { env: SHELL_ENV }) : inProcess,
+    // As the bench's sshd (MaxStartups 200, PerSourceMaxStartups none): 16
+    // connections in flight from one address must not be dropped.
+    maxStartups: { begin: 200, rate: 30, full: 200 },
+    maxStartupsPerSource: Infinity,
   });
   server.on('error', (err) => console.error(`nacre bench server: ${err.message}`));
   const { port } = await server.listen(0, '127.0.0.1');

@@ -172,8 +172,10 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const server = createServer({
     hostKeys,
     auth: { methods: ['publickey'] },
-    // A personal server: a few logins at a time, like sshd's MaxStartups 10.
-    maxUnauthenticated: 10,
+    // The library's defaults, as sshd's: past 10 connections still logging in,
+    // new ones are refused at random (all at 100), at most 5 of them from one
+    // address, and a client has 20 s for its version line and key exchange.
+    // A hard cap of 10 let ten idle sockets lock the user out.
     authenticate: (ctx) => {
       if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
       // Like sshd, a line whose options cannot be honoured is passed over and

@@ -26,6 +26,15 @@ export interface KeepaliveOptions {
   readonly countMax: number;
 }
 
+/**
+ * A server's default `handshakeTimeoutMs`. A peer needs a few round trips for
+ * its version line, KEXINIT and key exchange message (a GEX group request one
+ * more): under 3 s on a 600 ms satellite path, plus at most a second or two of
+ * DH on a slow device. 20 s leaves room for that and is a sixth of the 120 s
+ * login grace time that otherwise holds a socket that sends nothing.
+ */
+export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS = 20_000;
+
 interface CommonOptions {
   readonly random: RandomSource;
   readonly now: number;
@@ -34,6 +43,12 @@ interface CommonOptions {
   readonly rekey?: Partial<RekeyLimits>;
   readonly connection?: ConnectionOptions;
   readonly keepalive?: KeepaliveOptions;
+  /**
+   * Time (ms) for the peer's version line and its part of the first key
+   * exchange; 0 disables. Default: server 20 s, client none (`connect()`'s
+   * `readyTimeout` bounds the whole login there).
+   */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export interface ClientSessionOptions extends CommonOptions {
@@ -82,6 +97,7 @@ export class Session {
       algorithms: options.algorithms,
       ...(options.software ? { software: options.software } : {}),
       ...(options.rekey ? { rekey: options.rekey } : {}),
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? (options.role === 'server' ? DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS : 0),
       ...(options.role === 'server' ? { hostKeys: options.hostKeys } : {}),
       ...(options.role === 'server' && options.serverSigAlgs ? { serverSigAlgs: options.serverSigAlgs } : {}),
       ...(options.role === 'client' && options.guessFirstKex ? { guessFirstKex: true } : {}),

@@ -12,6 +12,7 @@ export {
 } from './session-channel.js';
 export { PromptCancelledError, type AuthContext, type AuthResult, type Authenticate, type AuthMethodName, type PublicKeyInfo, type Prompt } from './auth.js';
 export type { LocalForwardRequest, RemoteForwardRequest, StreamlocalForwardRequest, ForwardingPolicy } from './forwarding.js';
+export { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, type MaxStartups } from './startups.js';
 export { runAsCurrentUser, type RunOptions } from './exec-handler.js';
 export type { AuthServerMethod, AuthServerOptions } from '../core/auth/events.js';
 export type { KeepaliveOptions } from '../core/session.js';

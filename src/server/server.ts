@@ -13,13 +13,14 @@ import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import type { RekeyLimits } from '../core/kex/rekey.js';
 import type { AuthServerOptions } from '../core/auth/events.js';
 import type { ConnectionOptions } from '../core/connection/events.js';
-import type { KeepaliveOptions, SessionEvent } from '../core/session.js';
+import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, type KeepaliveOptions, type SessionEvent } from '../core/session.js';
 import { NodeSession } from '../io/node/node-session.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
 import { ServerSession, type SessionPeer } from './session-channel.js';
 import { Forwarding, type ForwardingPolicy } from './forwarding.js';
+import { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, StartupLimiter, checkMaxStartups, type MaxStartups } from './startups.js';
 
 /**
  * The window a session channel has before its shell, command or subsystem
@@ -28,8 +29,11 @@ import { Forwarding, type ForwardingPolicy } from './forwarding.js';
  */
 const SESSION_WINDOW_BEFORE_START = 64 * 1024;
 
-/** Unauthenticated connections at once unless `maxUnauthenticated` says otherwise (sshd's MaxStartups hard limit). */
-export const DEFAULT_MAX_UNAUTHENTICATED = 100;
+/**
+ * The default `maxStartups.full`: sshd's MaxStartups hard limit.
+ * @deprecated with `maxUnauthenticated`; see DEFAULT_MAX_STARTUPS.
+ */
+export const DEFAULT_MAX_UNAUTHENTICATED = DEFAULT_MAX_STARTUPS.full;
 
 export interface ServerOptions extends ForwardingPolicy {
   /** Host keys (e.g. from `generateHostKey` or `signerFromPrivateKeyFile`); at least one. */
@@ -49,10 +53,31 @@ export interface ServerOptions extends ForwardingPolicy {
   /** Connections at once; more are told TOO_MANY_CONNECTIONS and closed. */
   readonly maxConnections?: number;
   /**
-   * Connections not yet authenticated at once (like MaxStartups); more are
-   * refused the same way. Default 100, sshd's hard limit; `Infinity` lifts it.
+   * Connections not yet authenticated (sshd's `MaxStartups begin:rate:full`):
+   * below `begin` new ones are accepted; from `begin` on each is refused with
+   * a chance of `rate`% rising linearly to 100% at `full`. Refused connections
+   * are told TOO_MANY_CONNECTIONS. Default sshd's 10:30:100.
+   */
+  readonly maxStartups?: MaxStartups;
+  /**
+   * Unauthenticated connections one source may hold (sshd's
+   * PerSourceMaxStartups); an IPv4 address is one source, IPv6 addresses
+   * count by /64. Default 5; `Infinity` lifts it.
+   */
+  readonly maxStartupsPerSource?: number;
+  /**
+   * @deprecated Use `maxStartups`. Alone, a hard limit with no early drop (sshd's
+   * single-number `MaxStartups n`, i.e. `{ begin: n, rate: 100, full: n }`);
+   * with `maxStartups`, it caps its `begin` and `full`. `Infinity` lifts the limit.
    */
   readonly maxUnauthenticated?: number;
+  /**
+   * Time for a client's version line and its part of the first key exchange,
+   * separate from (and shorter than) `auth.graceTimeMs`; default 20 s, 0 disables.
+   */
+  readonly handshakeTimeoutMs?: number;
+  /** A number in [0, 1) for maxStartups' random early drop; default crypto randomness. For tests. */
+  readonly earlyDropRandom?: () => number;
   /** Software version in our identification line. */
   readonly software?: string;
 }
@@ -140,10 +165,20 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   readonly connections = new Set<ServerConnection>();
   private netServer: NetServer | null = null;
   private closing = false;
+  private readonly startups: StartupLimiter;
 
   constructor(readonly options: ServerOptions) {
     super();
     if (!options.hostKeys || options.hostKeys.length === 0) throw new TypeError('createServer: at least one host key is required');
+    const limits = startupLimits(options);
+    const perSource = options.maxStartupsPerSource ?? DEFAULT_MAX_STARTUPS_PER_SOURCE;
+    checkMaxStartups(limits, perSource);
+    this.startups = new StartupLimiter(limits, perSource, options.earlyDropRandom ?? cryptoUnitRandom);
+  }
+
+  /** Connections still before authentication, in all or from the address block of `address`. */
+  unauthenticated(address?: string): number {
+    return this.startups.count(address);
   }
 
   /** Listens on TCP; resolves with the bound address. Port 0 picks a free one. */
@@ -187,15 +222,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   handleConnection(stream: Duplex, info: ConnectionInfo = {}): ServerConnection | null {
     const o = this.options;
     stream.on('error', () => undefined);
-    const unauthenticated = [...this.connections].filter((c) => !c.authenticated).length;
-    const overLimit =
-      this.closing
-        ? 'server is shutting down'
-        : o.maxConnections !== undefined && this.connections.size >= o.maxConnections
-          ? 'too many connections'
-          : unauthenticated >= (o.maxUnauthenticated ?? DEFAULT_MAX_UNAUTHENTICATED)
-            ? 'too many unauthenticated connections'
-            : null;
+    const overLimit = this.refusal(info);
     let conn: ServerConnection;
     // Events only arrive after this method returns, by which time this is set.
     let handler: (e: SessionEvent) => void = () => undefined;
@@ -213,6 +240,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
           ...(o.keepalive ? { keepalive: o.keepalive } : {}),
           ...(o.connection ? { connection: o.connection } : {}),
           ...(o.software ? { software: o.software } : {}),
+          handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS,
         },
         (e) => handler(e),
       );
@@ -228,11 +256,19 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       this.safeEmit('refused', info, overLimit);
       return null;
     }
-    handler = this.attach(conn);
+    handler = this.attach(conn, this.startups.track(info.remoteAddress));
     this.connections.add(conn);
     this.safeEmit('connection', conn);
     conn.node.run();
     return conn;
+  }
+
+  /** Why a new connection is turned away, or null to accept it. */
+  private refusal(info: ConnectionInfo): string | null {
+    if (this.closing) return 'server is shutting down';
+    const max = this.options.maxConnections;
+    if (max !== undefined && this.connections.size >= max) return 'too many connections';
+    return this.startups.refusal(info.remoteAddress);
   }
 
   /** Stops listening, disconnects every client, and resolves once all are gone. */
@@ -271,8 +307,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     }
   }
 
-  /** Builds the per-connection event handler. */
-  private attach(conn: ServerConnection): (e: SessionEvent) => void {
+  /** Builds the per-connection event handler; `uncount` ends its place among the unauthenticated. */
+  private attach(conn: ServerConnection, uncount: () => void): (e: SessionEvent) => void {
     const o = this.options;
     const node = conn.node;
     const report = (e: unknown) => this.report(e, conn);
@@ -330,6 +366,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             // The client-side event of the same name carries no username.
             if (!('username' in e)) return;
             conn.username = e.username;
+            uncount();
             this.safeEmit('authenticated', conn, {
               username: e.username,
               method: e.method,
@@ -344,6 +381,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             if (!forwarding.onGlobalRequest(e) && e.wantReply) node.answerGlobalRequest(e.id, false);
             return;
           case 'disconnected':
+            uncount();
             auth.close();
             forwarding.close();
             this.connections.delete(conn);
@@ -358,6 +396,20 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       }
     };
   }
+}
+
+/** The MaxStartups in force: `maxStartups`, or the deprecated `maxUnauthenticated` as sshd's single-number form, or both. */
+function startupLimits(o: ServerOptions): MaxStartups {
+  const cap = o.maxUnauthenticated;
+  if (o.maxStartups === undefined) return cap === undefined ? DEFAULT_MAX_STARTUPS : { begin: cap, rate: 100, full: cap };
+  if (cap === undefined) return o.maxStartups;
+  return { ...o.maxStartups, begin: Math.min(o.maxStartups.begin, cap), full: Math.min(o.maxStartups.full, cap) };
+}
+
+/** A uniform number in [0, 1) from the system's cryptographic randomness. */
+function cryptoUnitRandom(): number {
+  const b = nodeRandom(4);
+  return (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) / 2 ** 32;
 }
 
 /** Creates an SSH server; call `listen()` or feed it streams with `handleConnection()`. */

@@ -1,4 +1,5 @@
-// createServer's limits and robustness: maxConnections, maxUnauthenticated,
+// createServer's limits and robustness: maxConnections, maxUnauthenticated and
+// maxStartups' hard limit (server-startups.test.ts has the rest),
 // garbage from a client, close(), handleConnection over any Duplex.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,8 +51,9 @@ test('maxUnauthenticated counts only connections still logging in', async () => 
   }
 });
 
-test('maxUnauthenticated defaults to sshd\'s hard limit of 100', async () => {
-  const t = await startServer({ authenticate: passwordSecret });
+test('maxStartups: full (default 100, sshd\'s) is a hard limit', async () => {
+  // No per-source limit, and a random that never drops before full.
+  const t = await startServer({ authenticate: passwordSecret, maxStartupsPerSource: Infinity, earlyDropRandom: () => 0.9999 });
   const refused: string[] = [];
   t.server.on('refused', (_info, why) => refused.push(why));
   const idle = Array.from({ length: DEFAULT_MAX_UNAUTHENTICATED }, () => netConnect(t.port, '127.0.0.1'));

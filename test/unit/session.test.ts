@@ -5,10 +5,11 @@ import { SessionPair } from '../../src/testing/session-pair.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { seededRandom } from '../../src/testing/random.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
-import type { ClientSessionOptions, ServerSessionOptions, SessionEvent } from '../../src/core/session.js';
+import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, Session, type ClientSessionOptions, type ServerSessionOptions, type SessionEvent } from '../../src/core/session.js';
+import { DEFAULT_KEX_TIMEOUT_MS } from '../../src/core/transport/transport.js';
 import type { ClientCredential } from '../../src/core/auth/events.js';
 import { ReqExec, ReqExitStatus } from '../../src/messages/channel-types.js';
-import { DisconnectReason } from '../../src/errors.js';
+import { DisconnectReason, TimeoutError } from '../../src/errors.js';
 import { generateHostKey } from '../../src/keys/index.js';
 
 const hostKey = generateHostKey('ssh-ed25519');
@@ -19,6 +20,8 @@ function makePair(opts: {
   server?: Partial<ServerSessionOptions>;
   client?: Partial<ClientSessionOptions>;
   onEvent?: (side: 'client' | 'server', e: SessionEvent, pair: SessionPair) => void;
+  /** The client's user has not yet said yes to the host key. */
+  holdHostKey?: boolean;
 } = {}): SessionPair {
   const clock = new FakeClock();
   const client: ClientSessionOptions = {
@@ -39,7 +42,7 @@ function makePair(opts: {
     ...opts.server,
   };
   return new SessionPair(client, server, clock, (side, e, pair) => {
-    if (side === 'client' && e.type === 'host-key') pair.client.session.answerHostKey(true);
+    if (side === 'client' && e.type === 'host-key' && !opts.holdHostKey) pair.client.session.answerHostKey(true);
     if (side === 'client' && e.type === 'auth-sign') pair.client.session.answerSign(e.id, userKey.sign(e.algorithm, e.data));
     if (side === 'server' && e.type === 'auth-request') {
       const ok = e.method === 'publickey' ? Buffer.from(e.publicKey).equals(Buffer.from(userKey.publicBlob)) : e.method === 'password' ? e.password === 'secret' : false;
@@ -118,6 +121,64 @@ test('login grace time closes an idle unauthenticated connection', () => {
   pair.runFor(2000);
   const d = pair.server.events.find((e) => e.type === 'disconnected');
   assert.ok(d && d.type === 'disconnected' && /grace/.test(d.error.message), JSON.stringify(pair.server.events.map((e) => e.type)));
+});
+
+function serverAlone(options: Partial<ServerSessionOptions> = {}): { session: Session; clock: FakeClock } {
+  const clock = new FakeClock();
+  const session = new Session({ role: 'server', random: seededRandom('s'), now: clock.now, algorithms: defaultAlgorithmLists(), hostKeys: [hostKey], ...options });
+  return { session, clock };
+}
+
+function drainEvents(session: Session): SessionEvent[] {
+  const out: SessionEvent[] = [];
+  for (let e = session.pollEvent(); e; e = session.pollEvent()) out.push(e);
+  return out;
+}
+
+test('a peer that sends nothing is dropped at the handshake deadline, long before the login grace time', () => {
+  const { session, clock } = serverAlone();
+  const start = clock.now;
+  assert.equal(session.nextDeadline(), start + DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS);
+  assert.ok(DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS < 120_000);
+  session.handleTimeout(clock.advance(DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS - 1));
+  assert.ok(!has(drainEvents(session), 'disconnected'));
+  assert.equal(session.nextDeadline(), start + DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, 'a late timer does not move it');
+  session.handleTimeout(clock.advance(1));
+  const d = drainEvents(session).find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected', 'disconnected at the deadline');
+  assert.ok(d.error instanceof TimeoutError, d.error.name);
+  assert.match(d.error.message, /handshake .* timed out after 20000 ms/);
+  assert.equal(session.nextDeadline(), null);
+});
+
+test('a peer that sends only its version line is still dropped at the handshake deadline', () => {
+  const { session, clock } = serverAlone({ handshakeTimeoutMs: 3000 });
+  session.receive(Buffer.from('SSH-2.0-slow\r\n'), clock.advance(1000));
+  assert.equal(session.nextDeadline(), clock.now + 2000);
+  session.handleTimeout(clock.advance(2000));
+  const d = drainEvents(session).find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected' && d.error instanceof TimeoutError);
+  assert.equal(d.error.reason, DisconnectReason.BY_APPLICATION);
+});
+
+test('the handshake deadline ends once the peer has done its part of the first exchange', () => {
+  // The client's user reads the host key fingerprint for longer than the
+  // handshake time (OpenSSH asks before it sends NEWKEYS): that is not idling.
+  const pair = makePair({ holdHostKey: true, server: { handshakeTimeoutMs: 5000, auth: { graceTimeMs: 60_000, failureDelayMs: 0 } } });
+  pair.pump();
+  assert.ok(has(pair.client.events, 'host-key'));
+  pair.runFor(30_000);
+  assert.ok(!has(pair.server.events, 'disconnected'), JSON.stringify(pair.server.events.map((e) => e.type)));
+  pair.client.session.answerHostKey(true);
+  pair.pump();
+  assert.ok(pair.server.session.isAuthenticated);
+});
+
+test('handshakeTimeoutMs 0 leaves only the key exchange and grace limits; a client has none by default', () => {
+  const { session, clock } = serverAlone({ handshakeTimeoutMs: 0, auth: { graceTimeMs: 0 } });
+  assert.equal(session.nextDeadline(), clock.now + DEFAULT_KEX_TIMEOUT_MS);
+  const client = new Session({ role: 'client', random: seededRandom('c'), now: clock.now, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
+  assert.equal(client.nextDeadline(), clock.now + DEFAULT_KEX_TIMEOUT_MS);
 });
 
 test('keepalive detects a silent server', () => {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect } from '../../src/client/client.js';
 import { generateHostKey, KeyFileError, type KeySigner } from '../../src/keys/index.js';
@@ -46,6 +47,27 @@ test('npm start: a key restricted by authorized_keys options it does not apply i
       assert.ok(logs.some((l) => /key refused: this server does not apply the options from, command/.test(l)), logs.join('\n'));
       assert.equal(await tryLogin(s.address.port, plain, s.username), true);
     } finally {
+      await s.close();
+    }
+  });
+});
+
+test('npm start: ten idle connections from one address do not lock the user out', async () => {
+  await withHome(async (home, key, logs) => {
+    writeFileSync(join(home, '.ssh', 'authorized_keys'), publicLine(key) + '\n', { mode: 0o600 });
+    const s = await startServer({ port: 0, stateDir: join(home, 'state'), home, log: (l) => logs.push(l) });
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < 10; i++) {
+        // From 127.0.0.2 (all of 127/8 is loopback on Linux); each waits for the server's first bytes.
+        const sock = netConnect({ port: s.address.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+        sock.on('error', () => undefined);
+        idle.push(sock);
+        await new Promise((r) => sock.once('data', r));
+      }
+      assert.equal(await tryLogin(s.address.port, key, s.username), true);
+    } finally {
+      for (const sock of idle) sock.destroy();
       await s.close();
     }
   });

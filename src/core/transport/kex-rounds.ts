@@ -39,6 +39,7 @@ export class KexRounds {
   private strictMode = false;
   private firstHostKey: Uint8Array | null = null;
   private initialFinished = false;
+  private firstKeysReady = false;
   private peerMidKex = false;
   private waitingForHostKeyAnswer = false;
   private ourKexInit: Uint8Array | null = null;
@@ -79,6 +80,15 @@ export class KexRounds {
 
   get initialDone(): boolean {
     return this.initialFinished;
+  }
+
+  /**
+   * The first exchange has computed its keys: the peer has sent its version
+   * line, its KEXINIT and its share of the exchange. What remains (our host
+   * key question as a client, the peer's NEWKEYS) may wait on a person.
+   */
+  get firstKeysComputed(): boolean {
+    return this.firstKeysReady;
   }
 
   /** Between the peer's KEXINIT and its NEWKEYS, only kex and generic transport messages may come. */
@@ -179,6 +189,7 @@ export class KexRounds {
     for (const p of step.send) this.packets.write(p);
     if (!step.result) return;
     const result = step.result;
+    this.firstKeysReady = true;
     this.pendingResult = result;
     this.pendingIncoming = result.incoming;
     if (this.setup.role === 'client') {

@@ -1,7 +1,7 @@
 // The SSH transport layer (RFC 4253) as a sans-I/O state machine: bytes and
 // time in, bytes, events and a deadline out. It never touches a socket, a
 // clock or a timer; the I/O layer drives it.
-import { DisconnectError, DisconnectReason, KeyExchangeError, NacreError, ProtocolError } from '../../errors.js';
+import { DisconnectError, DisconnectReason, KeyExchangeError, NacreError, ProtocolError, TimeoutError } from '../../errors.js';
 import type { DisconnectReasonCode } from '../../errors.js';
 import type { RandomSource, Signer } from '../../algorithms/types.js';
 import {
@@ -45,6 +45,13 @@ export interface TransportOptions {
   readonly guessFirstKex?: boolean;
   /** A key exchange (first or re-) must finish within this time; default 2 minutes. */
   readonly kexTimeoutMs?: number;
+  /**
+   * The peer must have sent its version line and its part of the first key
+   * exchange within this time of our creation (ms); 0 or absent: no limit
+   * beyond `kexTimeoutMs`. Separate from the login grace time, so that a
+   * socket that sends nothing is dropped long before one that is logging in.
+   */
+  readonly handshakeTimeoutMs?: number;
   /** Upper-layer bytes held during a key exchange before the connection is dropped; default 64 MiB. */
   readonly maxHeldBytes?: number;
   /** Server: what EXT_INFO announces as `server-sig-algs`. */
@@ -70,6 +77,7 @@ export class Transport {
   private now: number;
   private readonly kexRounds: KexRounds;
   private readonly kexTimeoutMs: number;
+  private readonly createdAt: number;
   /** Upper-layer payloads held while a key exchange is under way. */
   private held: Uint8Array[] = [];
   private heldBytes = 0;
@@ -83,6 +91,7 @@ export class Transport {
     this.options = options;
     this.role = options.role;
     this.now = options.now;
+    this.createdAt = options.now;
     this.localVersion = formatVersionLine(options.software ?? DEFAULT_SOFTWARE);
     this.setup = {
       role: options.role,
@@ -149,7 +158,7 @@ export class Transport {
     if (this.phase === 'closed') return null;
     // While an exchange runs, only its time limit matters; the rekey timer
     // restarts when it finishes (and runs only after authentication).
-    const kexDeadline = this.kexRounds.deadline(this.kexTimeoutMs);
+    const kexDeadline = earliest(this.kexRounds.deadline(this.kexTimeoutMs), this.handshakeDeadline());
     if (kexDeadline !== null) return kexDeadline;
     if (!this.kexRounds.initialDone || !this.authenticated) return null;
     return this.rekeyPolicy.deadline();
@@ -159,6 +168,7 @@ export class Transport {
     this.now = now;
     if (this.phase === 'closed') return;
     this.guard(() => {
+      this.checkHandshakeTimeout(now);
       this.kexRounds.checkTimeout(now, this.kexTimeoutMs);
       this.maybeRekey();
     });
@@ -454,9 +464,26 @@ export class Transport {
     if (this.rekeyPolicy.due(this.now)) this.kexRounds.start();
   }
 
+  /** When the peer must have done its part of the first exchange, or null once it has (or without a limit). */
+  private handshakeDeadline(): number | null {
+    const ms = this.options.handshakeTimeoutMs ?? 0;
+    if (ms <= 0 || this.kexRounds.firstKeysComputed) return null;
+    return this.createdAt + ms;
+  }
+
+  private checkHandshakeTimeout(now: number): void {
+    const deadline = this.handshakeDeadline();
+    if (deadline !== null && now >= deadline) throw new TimeoutError('handshake (version line and key exchange)', this.options.handshakeTimeoutMs ?? 0);
+  }
+
   // ------------------------------------------------------------------ send path
 
   private writePacket(payload: Uint8Array, tail?: Uint8Array): void {
     this.packets.write(payload, tail);
   }
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
 }

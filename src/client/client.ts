@@ -17,7 +17,7 @@ import { parseKnownHosts, checkKnownHost, knownHostKeyTypes } from '../trust/ind
 import { OpenDirectTcpip, OpenDirectStreamlocal } from '../messages/channel-types.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners, readKnownHosts } from './options.js';
-import { execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
+import { DEFAULT_MAX_BUFFER, checkMaxBuffer, execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
 import { RemoteForwarder, type RemoteForward, type RemoteForwardOptions, forwardLocal, type LocalForward, type LocalForwardOptions } from './forward.js';
 
 export { AbortError };
@@ -53,7 +53,11 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   readonly forwards: RemoteForwarder;
 
   /** @internal */
-  constructor(readonly node: NodeSession) {
+  constructor(
+    readonly node: NodeSession,
+    /** @internal The `maxBuffer` of exec calls that do not set one. */
+    readonly maxBuffer: number = DEFAULT_MAX_BUFFER,
+  ) {
     super();
     this.forwards = new RemoteForwarder(this);
   }
@@ -178,6 +182,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     algorithms = { ...algorithms, hostKey: [...algorithms.hostKey.filter(isKnown), ...algorithms.hostKey.filter((a) => !isKnown(a))] };
   }
   const clientCredentials = credentials(options, signers);
+  const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
   if (options.signal?.aborted) throw new AbortError();
   const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
 
@@ -360,7 +365,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       fail(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    client = new Client(node);
+    client = new Client(node, maxBuffer);
     node.run();
   });
 }

@@ -72,6 +72,12 @@ export interface ConnectOptions {
   /** An already-open byte stream to run SSH over (jump hosts, custom transports). */
   readonly sock?: Duplex;
   readonly rekey?: Partial<RekeyLimits>;
+  /**
+   * Default `maxBuffer` of `exec()`: bytes of stdout, and of stderr, it
+   * collects at most before closing the channel and rejecting with
+   * MaxBufferError. Default 64 MiB.
+   */
+  readonly maxBuffer?: number;
   /** Called with the server's USERAUTH_BANNER text. */
   readonly onBanner?: (message: string) => void;
 }

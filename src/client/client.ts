@@ -9,7 +9,7 @@ import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import type { ClientCredential } from '../core/auth/events.js';
 import type { SessionEvent } from '../core/session.js';
-import { NodeSession } from '../io/node/node-session.js';
+import { NodeSession, checkReplyTimeout, type ReplyTimeouts } from '../io/node/node-session.js';
 import type { Channel } from '../io/node/channel.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { fingerprintSha256, blobKeyType, type KeySigner } from '../keys/index.js';
@@ -183,6 +183,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   }
   const clientCredentials = credentials(options, signers);
   const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
+  const replyTimeouts = checkedReplyTimeouts(options);
   if (options.signal?.aborted) throw new AbortError();
   const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
 
@@ -359,6 +360,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
         (e, n) => {
           onEvent(e, n).catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
         },
+        replyTimeouts,
       );
     } catch (err) {
       // No session, so nothing else would ever close the socket or the timer.
@@ -368,6 +370,14 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     client = new Client(node, maxBuffer);
     node.run();
   });
+}
+
+/** The reply timeouts of `options`, checked (a RangeError before any socket exists). */
+function checkedReplyTimeouts(options: ConnectOptions): ReplyTimeouts {
+  return {
+    ...(options.channelOpenTimeout !== undefined ? { channelOpen: checkReplyTimeout(options.channelOpenTimeout, 'channelOpenTimeout') } : {}),
+    ...(options.globalRequestTimeout !== undefined ? { globalRequest: checkReplyTimeout(options.globalRequestTimeout, 'globalRequestTimeout') } : {}),
+  };
 }
 
 function openSocket(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Duplex> {

@@ -78,6 +78,17 @@ export interface ConnectOptions {
    * MaxBufferError. Default 64 MiB.
    */
   readonly maxBuffer?: number;
+  /**
+   * Milliseconds to wait for the server to answer a channel open (exec,
+   * spawn, shell, subsystem, direct-tcpip, forwardLocal's connections)
+   * before rejecting with TimeoutError; default 60 s; 0 waits forever.
+   */
+  readonly channelOpenTimeout?: number;
+  /**
+   * Milliseconds to wait for the reply to a global request (forwardRemote
+   * and its close) before rejecting with TimeoutError; default 60 s; 0 waits forever.
+   */
+  readonly globalRequestTimeout?: number;
   /** Called with the server's USERAUTH_BANNER text. */
   readonly onBanner?: (message: string) => void;
 }

@@ -202,6 +202,10 @@ export async function forwardLocal(client: Client, options: LocalForwardOptions)
     server.once('error', reject);
     server.listen(options.localPort ?? 0, localHost, () => resolve());
   });
+  // After listen() nothing else listens for 'error': an accept() failure
+  // (EMFILE when out of descriptors) would be an uncaught exception. Node
+  // keeps listening after one; the connection it could not take is lost.
+  server.on('error', () => undefined);
   const port = (server.address() as { port: number }).port;
   const closeAll = () =>
     new Promise<void>((r) => {

@@ -227,3 +227,20 @@ test('a global request never answered: forwardRemote rejects with TimeoutError; 
     await s.close();
   }
 });
+
+test("a channel listener that throws when the connection dies does not keep the other channels or 'closed' pending", async () => {
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => void (s.onExec = () => true) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const first = await c.spawn('a');
+    const second = await c.spawn('b');
+    first.channel.on('channel-close', () => {
+      throw new Error('a careless listener');
+    });
+    [...t.server.connections][0]!.node.disconnect(11, 'going away');
+    const settled = Promise.all([first.exit, second.exit, c.closed]).then(() => 'settled');
+    assert.equal(await Promise.race([settled, delay(2000).then(() => 'pending')]), 'settled');
+  } finally {
+    await t.close();
+  }
+});

@@ -1,7 +1,7 @@
 // Nacre's public API. Start with `connect()` (client) or `createServer()`.
 export { connect, Client, AbortError, type ClientEvents } from './client/client.js';
 export type { ConnectOptions, HostKeyInfo, KeyboardInteractiveChallenge, PrivateKeyInput } from './client/options.js';
-export { ExecError, type ExecOptions, type ExecResult, type SpawnOptions, type ShellOptions, type RemoteProcess, type PtyOptions } from './client/process.js';
+export { ExecError, MaxBufferError, type ExecOptions, type ExecResult, type SpawnOptions, type ShellOptions, type RemoteProcess, type PtyOptions } from './client/process.js';
 export type { RemoteForward, RemoteForwardOptions, ForwardedConnection, LocalForward, LocalForwardOptions } from './client/forward.js';
 export { Channel, type ExitInfo } from './io/node/channel.js';
 export { ChannelOpenError } from './io/node/node-session.js';

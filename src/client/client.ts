@@ -9,7 +9,7 @@ import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import type { ClientCredential } from '../core/auth/events.js';
 import type { SessionEvent } from '../core/session.js';
-import { NodeSession } from '../io/node/node-session.js';
+import { NodeSession, checkReplyTimeout, type ReplyTimeouts } from '../io/node/node-session.js';
 import type { Channel } from '../io/node/channel.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { fingerprintSha256, blobKeyType, type KeySigner } from '../keys/index.js';
@@ -17,7 +17,7 @@ import { parseKnownHosts, checkKnownHost, knownHostKeyTypes } from '../trust/ind
 import { OpenDirectTcpip, OpenDirectStreamlocal } from '../messages/channel-types.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners, readKnownHosts } from './options.js';
-import { execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
+import { DEFAULT_MAX_BUFFER, checkMaxBuffer, execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
 import { RemoteForwarder, type RemoteForward, type RemoteForwardOptions, forwardLocal, type LocalForward, type LocalForwardOptions } from './forward.js';
 
 export { AbortError };
@@ -53,7 +53,11 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   readonly forwards: RemoteForwarder;
 
   /** @internal */
-  constructor(readonly node: NodeSession) {
+  constructor(
+    readonly node: NodeSession,
+    /** @internal The `maxBuffer` of exec calls that do not set one. */
+    readonly maxBuffer: number = DEFAULT_MAX_BUFFER,
+  ) {
     super();
     this.forwards = new RemoteForwarder(this);
   }
@@ -178,6 +182,8 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     algorithms = { ...algorithms, hostKey: [...algorithms.hostKey.filter(isKnown), ...algorithms.hostKey.filter((a) => !isKnown(a))] };
   }
   const clientCredentials = credentials(options, signers);
+  const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
+  const replyTimeouts = checkedReplyTimeouts(options);
   if (options.signal?.aborted) throw new AbortError();
   const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
 
@@ -354,15 +360,24 @@ export async function connect(options: ConnectOptions): Promise<Client> {
         (e, n) => {
           onEvent(e, n).catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
         },
+        replyTimeouts,
       );
     } catch (err) {
       // No session, so nothing else would ever close the socket or the timer.
       fail(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    client = new Client(node);
+    client = new Client(node, maxBuffer);
     node.run();
   });
+}
+
+/** The reply timeouts of `options`, checked (a RangeError before any socket exists). */
+function checkedReplyTimeouts(options: ConnectOptions): ReplyTimeouts {
+  return {
+    ...(options.channelOpenTimeout !== undefined ? { channelOpen: checkReplyTimeout(options.channelOpenTimeout, 'channelOpenTimeout') } : {}),
+    ...(options.globalRequestTimeout !== undefined ? { globalRequest: checkReplyTimeout(options.globalRequestTimeout, 'globalRequestTimeout') } : {}),
+  };
 }
 
 function openSocket(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Duplex> {

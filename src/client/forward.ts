@@ -109,12 +109,30 @@ export class RemoteForwarder {
   async listen(options: RemoteForwardOptions): Promise<RemoteForward> {
     const bindAddress = options.bindAddress ?? '127.0.0.1';
     const bindPort = options.bindPort ?? 0;
-    const reply = await this.client.node.globalRequest('tcpip-forward', GlobalTcpipForward.encode({ bindAddress, bindPort }));
+    const reply = await this.client.node.globalRequest('tcpip-forward', GlobalTcpipForward.encode({ bindAddress, bindPort }), true, (late) => this.cancelLate(bindAddress, bindPort, late));
     if (!reply.success) throw new NacreError(`the server refused to listen on ${bindAddress}:${bindPort}`, DisconnectReason.BY_APPLICATION);
     const port = bindPort === 0 ? GlobalTcpipForwardReply.decode(reply.data).boundPort : bindPort;
     const f = new Forward(this.client, bindAddress, port, options.onConnection);
     this.forwards.add(f);
     return f;
+  }
+
+  /**
+   * A tcpip-forward we stopped waiting for (TimeoutError) succeeded after
+   * all: the server listens for nobody, so ask it to stop. Runs in the
+   * session's event dispatch, so it must not throw.
+   */
+  private cancelLate(bindAddress: string, bindPort: number, reply: { success: boolean; data: Uint8Array }): void {
+    if (!reply.success) return;
+    let port = bindPort;
+    if (port === 0) {
+      try {
+        port = GlobalTcpipForwardReply.decode(reply.data).boundPort;
+      } catch {
+        return; // no port to name
+      }
+    }
+    this.client.node.globalRequest('cancel-tcpip-forward', GlobalCancelTcpipForward.encode({ bindAddress, bindPort: port }), false).catch(() => undefined);
   }
 
   remove(f: Forward): void {
@@ -184,6 +202,10 @@ export async function forwardLocal(client: Client, options: LocalForwardOptions)
     server.once('error', reject);
     server.listen(options.localPort ?? 0, localHost, () => resolve());
   });
+  // After listen() nothing else listens for 'error': an accept() failure
+  // (EMFILE when out of descriptors) would be an uncaught exception. Node
+  // keeps listening after one; the connection it could not take is lost.
+  server.on('error', () => undefined);
   const port = (server.address() as { port: number }).port;
   const closeAll = () =>
     new Promise<void>((r) => {

@@ -72,6 +72,23 @@ export interface ConnectOptions {
   /** An already-open byte stream to run SSH over (jump hosts, custom transports). */
   readonly sock?: Duplex;
   readonly rekey?: Partial<RekeyLimits>;
+  /**
+   * Default `maxBuffer` of `exec()`: bytes of stdout, and of stderr, it
+   * collects at most before closing the channel and rejecting with
+   * MaxBufferError. Default 64 MiB.
+   */
+  readonly maxBuffer?: number;
+  /**
+   * Milliseconds to wait for the server to answer a channel open (exec,
+   * spawn, shell, subsystem, direct-tcpip, forwardLocal's connections)
+   * before rejecting with TimeoutError; default 60 s; 0 waits forever.
+   */
+  readonly channelOpenTimeout?: number;
+  /**
+   * Milliseconds to wait for the reply to a global request (forwardRemote
+   * and its close) before rejecting with TimeoutError; default 60 s; 0 waits forever.
+   */
+  readonly globalRequestTimeout?: number;
   /** Called with the server's USERAUTH_BANNER text. */
   readonly onBanner?: (message: string) => void;
 }

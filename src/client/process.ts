@@ -1,4 +1,5 @@
 // Remote commands: `exec` (collect output), `spawn` (streams) and `shell`.
+import { constants as bufferConstants } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import { AbortError, DisconnectReason, NacreError } from '../errors.js';
 import { ReqEnv, ReqExec, ReqPty, ReqShell, ReqSignal, ReqWindowChange } from '../messages/channel-types.js';
@@ -32,6 +33,30 @@ export interface ExecOptions extends SpawnOptions {
   /** `'utf8'` (default) returns strings; `'buffer'` returns Buffers. */
   readonly encoding?: 'utf8' | 'buffer';
   readonly signal?: AbortSignal;
+  /**
+   * Bytes of stdout, and of stderr, to collect at most; past either, exec
+   * closes the channel and rejects with MaxBufferError. Default: the
+   * client's `maxBuffer` (64 MiB unless connect() said otherwise).
+   */
+  readonly maxBuffer?: number;
+}
+
+/**
+ * 64 MiB per stream. Node's child_process.exec allows 1 MiB, sized for a
+ * local program's status output; remote commands are often used to fetch
+ * whole files or logs (`cat`, `tar`), and 64 MiB still keeps a hostile or
+ * runaway server's output far below what ends a process (4 GiB for one
+ * Buffer, 512 Mi characters for a string). Larger output should be
+ * streamed with spawn().
+ */
+export const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
+
+/** Throws a RangeError unless `value` is a byte count one Buffer can hold. */
+export function checkMaxBuffer(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > bufferConstants.MAX_LENGTH) {
+    throw new RangeError(`maxBuffer must be an integer in 1..${bufferConstants.MAX_LENGTH}, got ${value}`);
+  }
+  return value;
 }
 
 export type ShellOptions = Omit<SpawnOptions, 'pty'> & { readonly pty?: boolean | PtyOptions };
@@ -48,6 +73,28 @@ export interface ExecResult<T = string | Buffer> {
 export class ExecError extends NacreError {
   constructor(readonly command: string, readonly result: ExecResult) {
     super(`command ${JSON.stringify(command)} ${result.signal ? `was killed by SIG${result.signal}` : `exited with status ${result.code}`}`, DisconnectReason.BY_APPLICATION);
+  }
+}
+
+/**
+ * A command's stdout or stderr went past `maxBuffer`. The channel was closed
+ * (the server sees the command's output stop being read: sshd closes its
+ * pipes, so the command gets SIGPIPE on its next write). `stdout` and
+ * `stderr` hold what arrived first, at most `limit` bytes each, in the
+ * encoding exec was asked for (a character cut at the limit decodes as
+ * U+FFFD).
+ */
+export class MaxBufferError extends NacreError {
+  constructor(
+    readonly command: string,
+    /** The stream that went over. */
+    readonly stream: 'stdout' | 'stderr',
+    /** The limit applied, in bytes. */
+    readonly limit: number,
+    readonly stdout: string | Buffer,
+    readonly stderr: string | Buffer,
+  ) {
+    super(`command ${JSON.stringify(command)}: ${stream} exceeded maxBuffer (${limit} bytes); the channel was closed`, DisconnectReason.BY_APPLICATION);
   }
 }
 
@@ -128,18 +175,60 @@ export async function startShell(client: Client, options: ShellOptions): Promise
   return wrap(ch);
 }
 
-function collect(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (d: Buffer) => parts.push(d));
-    stream.once('end', () => resolve(Buffer.concat(parts)));
-    stream.once('close', () => resolve(Buffer.concat(parts)));
-    stream.once('error', reject);
-  });
+/** One stream's output, kept up to a byte limit. */
+class Collected {
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+  /** Settles when the stream ends or closes; never rejects with more than the stream's own 'error'. */
+  readonly done: Promise<void>;
+
+  /**
+   * Counts bytes as they arrive and stops keeping them at `limit`, calling
+   * `onOverflow` once: one Buffer.concat of everything at the end used to
+   * throw out of the 'end' listener past 4 GiB, after memory had grown
+   * without bound. Nothing here can throw: it runs in stream listeners.
+   */
+  constructor(stream: Readable, limit: number, onOverflow: () => void) {
+    this.done = new Promise((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        const room = limit - this.length;
+        if (d.length <= room) {
+          this.chunks.push(d);
+          this.length += d.length;
+          return;
+        }
+        if (room > 0) this.chunks.push(d.subarray(0, room));
+        this.length = limit;
+        stream.off('data', onData);
+        onOverflow();
+      };
+      stream.on('data', onData);
+      stream.once('end', () => resolve());
+      stream.once('close', () => resolve());
+      stream.once('error', reject);
+    });
+  }
+
+  /** The kept bytes, decoded as asked (called in the exec promise, where a failure rejects it). */
+  result(encoding: 'utf8' | 'buffer'): string | Buffer {
+    const bytes = Buffer.concat(this.chunks, this.length);
+    return encoding === 'buffer' ? bytes : bytes.toString('utf8');
+  }
+}
+
+/**
+ * The byte limit for one stream. A utf8 result is a string, and V8 strings
+ * hold at most MAX_STRING_LENGTH UTF-16 units; n bytes of UTF-8 never decode
+ * to more than n units, so capping the bytes keeps toString from throwing.
+ */
+function streamLimit(maxBuffer: number, encoding: 'utf8' | 'buffer'): number {
+  return encoding === 'buffer' ? maxBuffer : Math.min(maxBuffer, bufferConstants.MAX_STRING_LENGTH);
 }
 
 export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecResult> {
   const signal = options.signal;
+  const encoding = options.encoding === 'buffer' ? 'buffer' : 'utf8';
+  const limit = streamLimit(checkMaxBuffer(options.maxBuffer ?? client.maxBuffer), encoding);
   if (signal?.aborted) throw new AbortError();
   // Aborted while the channel opens: the command must not run, so the
   // channel is closed as soon as it exists and the caller hears at once.
@@ -169,22 +258,30 @@ export async function execCommand(client: Client, command: string, options: Exec
     p.close();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  // Closing the channel stops the server's output (and so our memory growth)
+  // and settles both streams and the exit promise below.
+  let overflowed: 'stdout' | 'stderr' | null = null;
+  const overflow = (which: 'stdout' | 'stderr') => () => {
+    if (overflowed) return;
+    overflowed = which;
+    p.close();
+  };
   try {
-    const out = collect(p.stdout);
-    const err = collect(p.stderr);
+    const out = new Collected(p.stdout, limit, overflow('stdout'));
+    const err = new Collected(p.stderr, limit, overflow('stderr'));
     // A quick command's channel may be closed already; ending it again only makes an error object.
     if (!p.stdin.destroyed && !p.stdin.writableEnded) {
       if (options.stdin !== undefined) p.stdin.end(options.stdin);
       else p.stdin.end();
     }
-    const [stdout, stderr, exit] = await Promise.all([out, err, p.exit]);
+    const [, , exit] = await Promise.all([out.done, err.done, p.exit]);
     if (abortedWhileRunning) throw new AbortError();
+    if (overflowed) throw new MaxBufferError(command, overflowed, limit, out.result(encoding), err.result(encoding));
     // No status because the connection died: that is the error, not an exit.
     if (exit.code === null && exit.signal === null && client.node.error) throw client.node.error;
-    const asText = options.encoding !== 'buffer';
     const result: ExecResult = {
-      stdout: asText ? stdout.toString('utf8') : stdout,
-      stderr: asText ? stderr.toString('utf8') : stderr,
+      stdout: out.result(encoding),
+      stderr: err.result(encoding),
       code: exit.code,
       signal: exit.signal,
     };

@@ -86,3 +86,26 @@ test('writers waiting for drain are woken when the connection ends, not left wai
   assert.equal(woken, 2);
   socket.destroy();
 });
+
+test('a core that throws from its timer or from connectionLost ends the connection, not the process', async () => {
+  const { socket } = recordingSocket();
+  const { core } = fakeCore();
+  const aborted: unknown[] = [];
+  let deadline: number | null = Date.now();
+  const d = new Driver(socket, {
+    ...core,
+    nextDeadline: () => deadline,
+    handleTimeout: () => {
+      deadline = null;
+      throw new Error('timer bug');
+    },
+    connectionLost: () => {
+      throw new Error('lost bug');
+    },
+    abort: (e: unknown) => void aborted.push(e),
+  }, () => undefined);
+  d.run(); // arms the timer, due at once
+  await new Promise((r) => setTimeout(r, 20));
+  socket.emit('end'); // a socket listener
+  assert.deepEqual(aborted.map((e) => (e as Error).message), ['timer bug', 'lost bug']);
+});

@@ -45,13 +45,9 @@ export class Driver<E extends { type: string }> {
     private readonly onEvent: (event: E) => void,
   ) {
     socket.on('data', (chunk: Buffer) => {
-      try {
-        core.receive(chunk, Date.now());
-      } catch (e) {
-        // The cores report errors as events; should one still throw, it ends
-        // this connection, never the process (this is a socket listener).
-        core.abort(e);
-      }
+      // The cores report errors as events; should one still throw, it ends
+      // this connection, never the process (this is a socket listener).
+      this.guarded(() => core.receive(chunk, Date.now()));
       this.run();
     });
     socket.on('end', () => this.lost('peer closed the connection'));
@@ -163,15 +159,25 @@ export class Driver<E extends { type: string }> {
     this.timerAt = Date.now() + delay;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.core.handleTimeout(Date.now());
+      // A timer callback, like a socket listener: a throw would end the process.
+      this.guarded(() => this.core.handleTimeout(Date.now()));
       this.run();
     }, delay);
   }
 
   private lost(why: string): void {
     if (this.ended) return;
-    this.core.connectionLost(why);
+    this.guarded(() => this.core.connectionLost(why));
     this.run();
+  }
+
+  /** Runs a core command from a listener or timer; should it throw, the connection ends, never the process. */
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.core.abort(e);
+    }
   }
 
   private finish(): void {

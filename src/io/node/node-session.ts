@@ -1,7 +1,7 @@
 // A Session running over a Node Duplex, with channels as Duplex streams and
 // requests as promises. The client and server APIs are built on this.
 import type { Duplex } from 'node:stream';
-import { ProtocolError, type NacreError } from '../../errors.js';
+import { ProtocolError, TimeoutError, type NacreError } from '../../errors.js';
 import { Session, type SessionEvent, type SessionOptions } from '../../core/session.js';
 import { Driver, WRITE_BUFFER_LIMIT } from './driver.js';
 import { Channel, type ChannelHost } from './channel.js';
@@ -15,7 +15,42 @@ export class ChannelOpenError extends ProtocolError {
   }
 }
 
-type Pending<T> = { resolve: (v: T) => void; reject: (e: Error) => void };
+/**
+ * How long to wait for the peer's answer to a CHANNEL_OPEN, and to a
+ * GLOBAL_REQUEST that wants a reply, in milliseconds; 0 waits forever.
+ * Without a limit, a peer that never answers but keeps the connection
+ * alive (an IGNORE now and then satisfies keepalives) holds the caller's
+ * promise forever.
+ */
+export interface ReplyTimeouts {
+  readonly channelOpen?: number;
+  readonly globalRequest?: number;
+}
+
+/**
+ * 60 s. OpenSSH has no such limit and relies on ServerAliveInterval, which a
+ * live but silent-on-purpose peer satisfies. A direct-tcpip open waits for the
+ * server's own TCP connect, which on an unroutable target takes up to ~2 min
+ * of SYN retries on Linux before the server answers OPEN_FAILURE; 60 s lets
+ * every target that answers at all succeed, and fails a stuck one within the
+ * same time connect()'s readyTimeout allows for a whole login.
+ */
+export const DEFAULT_CHANNEL_OPEN_TIMEOUT = 60_000;
+/** 60 s: a tcpip-forward reply needs only a bind() on the server; see DEFAULT_CHANNEL_OPEN_TIMEOUT. */
+export const DEFAULT_GLOBAL_REQUEST_TIMEOUT = 60_000;
+
+/** The longest delay setTimeout takes without firing at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Throws a RangeError unless `ms` is a whole number of milliseconds a timer can wait (0: no limit). */
+export function checkReplyTimeout(ms: number, what: string): number {
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMER_MS) throw new RangeError(`${what} must be an integer in 0..${MAX_TIMER_MS} (ms), got ${ms}`);
+  return ms;
+}
+
+/** A reply we wait for, with the timer that gives up on it (null: no limit). */
+type Pending<T> = { resolve: (v: T) => void; reject: (e: Error) => void; timer: NodeJS.Timeout | null };
+type GlobalReply = { success: boolean; data: Uint8Array };
 
 export class NodeSession implements ChannelHost {
   readonly session: Session;
@@ -26,14 +61,21 @@ export class NodeSession implements ChannelHost {
   private resolveClosed!: (e: NacreError) => void;
   private closeError: NacreError | null = null;
   private readonly opening = new Map<number, Pending<Channel> & { channel: Channel }>();
-  private readonly globalReplies = new Map<number, Pending<{ success: boolean; data: Uint8Array }>>();
+  private readonly globalReplies = new Map<number, Pending<GlobalReply>>();
+  /** Requests we gave up on, by id, with what to do should their reply still come. */
+  private readonly lateGlobalReplies = new Map<number, (reply: GlobalReply) => void>();
+  private readonly channelOpenMs: number;
+  private readonly globalRequestMs: number;
 
   constructor(
     socket: Duplex,
     options: SessionOptions,
     /** Receives every event not consumed here (auth, host key, channel opens, global requests...). */
     private readonly onEvent: (e: SessionEvent, self: NodeSession) => void,
+    timeouts: ReplyTimeouts = {},
   ) {
+    this.channelOpenMs = checkReplyTimeout(timeouts.channelOpen ?? DEFAULT_CHANNEL_OPEN_TIMEOUT, 'channelOpenTimeout');
+    this.globalRequestMs = checkReplyTimeout(timeouts.globalRequest ?? DEFAULT_GLOBAL_REQUEST_TIMEOUT, 'globalRequestTimeout');
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.session = new Session(options);
     this.driver = new Driver(socket, this.session, (e) => this.dispatch(e));
@@ -60,7 +102,11 @@ export class NodeSession implements ChannelHost {
     return this.closeError;
   }
 
-  /** Opens a channel; resolves once the peer confirms it. */
+  /**
+   * Opens a channel; resolves once the peer confirms it, rejects with
+   * ChannelOpenError when it refuses and with TimeoutError (phase
+   * `channel open <type>`) when it has not answered in time.
+   */
   openChannel(type: string, data: Uint8Array = new Uint8Array(0)): Promise<Channel> {
     if (this.closeError) return Promise.reject(this.closeError);
     let id: number;
@@ -71,9 +117,36 @@ export class NodeSession implements ChannelHost {
     }
     const channel = new Channel(this, id, type);
     this.channels.set(id, channel);
-    const p = new Promise<Channel>((resolve, reject) => this.opening.set(id, { resolve, reject, channel }));
+    const p = new Promise<Channel>((resolve, reject) => {
+      const timer = this.startTimer(this.channelOpenMs, () => this.channelOpenTimedOut(id));
+      this.opening.set(id, { resolve, reject, channel, timer });
+    });
     this.run();
     return p;
+  }
+
+  /**
+   * Gives up on an open the peer has not answered. The channel number stays
+   * taken in the core until the peer answers, since a late answer names it:
+   * destroying the stream asks the core to CLOSE the channel on a late
+   * confirmation, and a late failure frees it; either ends as a
+   * `channel-close` that finds no stream here.
+   */
+  private channelOpenTimedOut(id: number): void {
+    const p = this.opening.get(id);
+    if (!p) return;
+    this.opening.delete(id);
+    this.channels.delete(id);
+    p.channel.destroy();
+    p.reject(new TimeoutError(`channel open ${p.channel.channelType}`, this.channelOpenMs));
+  }
+
+  /** A timer that does not keep the process alive; none when `ms` is 0 (no limit). */
+  private startTimer(ms: number, fn: () => void): NodeJS.Timeout | null {
+    if (ms === 0) return null;
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
   }
 
   /** Accepts an incoming channel open, returning it as a Duplex. */
@@ -90,12 +163,40 @@ export class NodeSession implements ChannelHost {
     this.run();
   }
 
-  globalRequest(name: string, data: Uint8Array = new Uint8Array(0), wantReply = true): Promise<{ success: boolean; data: Uint8Array }> {
+  /**
+   * Sends a global request. With `wantReply`, resolves with the peer's reply
+   * or rejects with TimeoutError (phase `global request <name>`) when none
+   * came in time; `onLateReply` then receives the reply should it still
+   * come (say, to undo what a late success did). Replies carry no id and
+   * match requests by order, so a request given up on still takes its reply.
+   */
+  globalRequest(name: string, data: Uint8Array = new Uint8Array(0), wantReply = true, onLateReply?: (reply: GlobalReply) => void): Promise<GlobalReply> {
     if (this.closeError) return Promise.reject(this.closeError);
-    const id = this.connection.globalRequest(name, wantReply, data);
+    let id: number;
+    try {
+      id = this.connection.globalRequest(name, wantReply, data);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!wantReply) {
+      this.run();
+      return Promise.resolve({ success: true, data: new Uint8Array(0) });
+    }
+    // Registered before run(): the connection may end while the request is written.
+    const p = new Promise<GlobalReply>((resolve, reject) => {
+      const timer = this.startTimer(this.globalRequestMs, () => this.globalRequestTimedOut(id, name, onLateReply));
+      this.globalReplies.set(id, { resolve, reject, timer });
+    });
     this.run();
-    if (!wantReply) return Promise.resolve({ success: true, data: new Uint8Array(0) });
-    return new Promise((resolve, reject) => this.globalReplies.set(id, { resolve, reject }));
+    return p;
+  }
+
+  private globalRequestTimedOut(id: number, name: string, onLateReply?: (reply: GlobalReply) => void): void {
+    const p = this.globalReplies.get(id);
+    if (!p) return;
+    this.globalReplies.delete(id);
+    if (onLateReply) this.lateGlobalReplies.set(id, onLateReply);
+    p.reject(new TimeoutError(`global request ${name}`, this.globalRequestMs));
   }
 
   answerGlobalRequest(id: number, success: boolean, data?: Uint8Array): void {
@@ -113,6 +214,7 @@ export class NodeSession implements ChannelHost {
       case 'channel-open-confirmed': {
         const p = this.opening.get(e.channel);
         this.opening.delete(e.channel);
+        if (p?.timer) clearTimeout(p.timer);
         p?.resolve(p.channel);
         return;
       }
@@ -120,6 +222,7 @@ export class NodeSession implements ChannelHost {
         const p = this.opening.get(e.channel);
         this.opening.delete(e.channel);
         this.channels.delete(e.channel);
+        if (p?.timer) clearTimeout(p.timer);
         p?.reject(new ChannelOpenError(e.description, e.reason));
         return;
       }
@@ -139,27 +242,54 @@ export class NodeSession implements ChannelHost {
       case 'global-reply': {
         const p = this.globalReplies.get(e.id);
         this.globalReplies.delete(e.id);
+        if (p?.timer) clearTimeout(p.timer);
         p?.resolve({ success: e.success, data: e.data });
+        const late = this.lateGlobalReplies.get(e.id);
+        this.lateGlobalReplies.delete(e.id);
+        late?.({ success: e.success, data: e.data });
         return;
       }
       case 'keys-exchanged':
         this.driver.wakeWriters();
         this.onEvent(e, this);
         return;
-      case 'disconnected': {
-        this.closeError = e.error;
-        for (const p of this.opening.values()) p.reject(e.error);
-        this.opening.clear();
-        for (const p of this.globalReplies.values()) p.reject(e.error);
-        this.globalReplies.clear();
-        for (const ch of this.channels.values()) ch.handleEvent({ type: 'channel-close', channel: ch.id });
-        this.channels.clear();
-        this.onEvent(e, this);
-        this.resolveClosed(e.error);
+      case 'disconnected':
+        this.ended(e);
         return;
-      }
       default:
         this.onEvent(e, this);
+    }
+  }
+
+  /**
+   * The connection is over: every pending promise rejects, every timer goes,
+   * every channel closes. Channel streams run their users' listeners here; a
+   * throwing one must not leave the other channels open or `closed` pending,
+   * so each step runs whatever an earlier one did. The error has nothing left
+   * to end (the connection is gone), so it is dropped.
+   */
+  private ended(e: Extract<SessionEvent, { type: 'disconnected' }>): void {
+    this.closeError = e.error;
+    for (const p of [...this.opening.values(), ...this.globalReplies.values()]) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(e.error);
+    }
+    this.opening.clear();
+    this.globalReplies.clear();
+    this.lateGlobalReplies.clear();
+    const channels = [...this.channels.values()];
+    this.channels.clear();
+    for (const ch of channels) {
+      try {
+        ch.handleEvent({ type: 'channel-close', channel: ch.id });
+      } catch {
+        // see above
+      }
+    }
+    try {
+      this.onEvent(e, this);
+    } finally {
+      this.resolveClosed(e.error);
     }
   }
 }

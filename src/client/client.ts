@@ -377,6 +377,7 @@ function checkedReplyTimeouts(options: ConnectOptions): ReplyTimeouts {
   return {
     ...(options.channelOpenTimeout !== undefined ? { channelOpen: checkReplyTimeout(options.channelOpenTimeout, 'channelOpenTimeout') } : {}),
     ...(options.globalRequestTimeout !== undefined ? { globalRequest: checkReplyTimeout(options.globalRequestTimeout, 'globalRequestTimeout') } : {}),
+    ...(options.channelRequestTimeout !== undefined ? { channelRequest: checkReplyTimeout(options.channelRequestTimeout, 'channelRequestTimeout') } : {}),
   };
 }
 

@@ -89,6 +89,12 @@ export interface ConnectOptions {
    * and its close) before rejecting with TimeoutError; default 60 s; 0 waits forever.
    */
   readonly globalRequestTimeout?: number;
+  /**
+   * Milliseconds to wait for the reply to a channel request that wants one
+   * (exec, shell, subsystem, pty-req, env) before rejecting with TimeoutError
+   * and closing the channel; default 60 s; 0 waits forever.
+   */
+  readonly channelRequestTimeout?: number;
   /** Called with the server's USERAUTH_BANNER text. */
   readonly onBanner?: (message: string) => void;
 }

@@ -191,6 +191,33 @@ test('a CHANNEL_OPEN never answered: exec rejects with TimeoutError; a late conf
   }
 });
 
+test('a channel request never answered: exec rejects with TimeoutError and the channel is closed; the connection goes on', async () => {
+  let execs = 0;
+  const s = await hostileServer((e, n) => {
+    if (e.type === 'channel-open-request') {
+      const ch = n.acceptChannel(e.channel, 'session');
+      ch.onRequest = (type) => {
+        if (type === 'exec') execs++; // and never answer
+      };
+    }
+  });
+  try {
+    const c = await connectTo(s.port, { channelRequestTimeout: 300 });
+    const started = Date.now();
+    await assert.rejects(c.exec('true'), (e: unknown) => e instanceof TimeoutError && e.phase === 'channel request exec');
+    assert.ok(Date.now() - started < 2000);
+    assert.equal(execs, 1);
+    // The client closed the channel: once the server's CLOSE is back, its number is free.
+    await eventually(() => c.node.connection.openChannels === 0, 'the channel to close');
+    await assert.rejects(c.subsystem('sftp'), (e: unknown) => e instanceof TimeoutError && e.phase === 'channel request subsystem');
+    assert.equal(c.node.error, null, 'the connection stays up');
+    await assert.rejects(connectTo(s.port, { channelRequestTimeout: -1 }), RangeError);
+    await c.close();
+  } finally {
+    await s.close();
+  }
+});
+
 test('a global request never answered: forwardRemote rejects with TimeoutError; a late success is cancelled and later replies still match', async () => {
   const held: { id: number; port: number }[] = [];
   const cancelled: number[] = [];

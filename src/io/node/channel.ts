@@ -4,6 +4,7 @@
 import { Duplex, Readable } from 'node:stream';
 import type { Connection } from '../../core/connection/connection.js';
 import type { ConnectionEvent } from '../../core/connection/events.js';
+import { TimeoutError } from '../../errors.js';
 import { ReqExitSignal, ReqExitStatus } from '../../messages/channel-types.js';
 import { ChunkGatherer } from './chunk-gatherer.js';
 
@@ -14,7 +15,12 @@ export interface ChannelHost {
   run(): void;
   readonly needsDrain: boolean;
   onDrain(fn: () => void): void;
+  /** Milliseconds to wait for the reply to a channel request; 0 or absent waits forever. */
+  readonly channelRequestMs?: number;
 }
+
+/** A channel request waiting for its reply, with the timer that gives up on it. */
+type RequestWaiter = { readonly settle: (ok: boolean) => void; timer: NodeJS.Timeout | null };
 
 export type ExitInfo = { readonly code: number | null; readonly signal: string | null; readonly coreDumped?: boolean; readonly message?: string };
 
@@ -51,7 +57,7 @@ export class Channel extends Duplex {
   /** Writers (stdout and stderr may both be waiting) to wake when the peer's window opens. */
   private writeWaiters: (() => void)[] = [];
   private channelClosed = false;
-  private readonly requestWaiters: ((ok: boolean) => void)[] = [];
+  private readonly requestWaiters: RequestWaiter[] = [];
   /** Incoming channel requests the owner handles (server sessions); default: refuse. */
   onRequest: (type: string, wantReply: boolean, data: Uint8Array) => void = (_type, wantReply) => {
     if (wantReply) this.answerRequest(false);
@@ -98,7 +104,7 @@ export class Channel extends Duplex {
         this.push(null);
         this.stderr.push(null);
         this.resolveExit(this.exitInfo ?? { code: null, signal: null });
-        for (const w of this.requestWaiters.splice(0)) w(false);
+        this.settleRequests();
         this.wakeWriters();
         // Let buffered output be read, then close the stream. The writable side
         // is not ended: a write after the peer's CLOSE is dropped (see send),
@@ -130,7 +136,11 @@ export class Channel extends Duplex {
         this.onRequest(e.requestType, e.wantReply, e.data);
         return;
       case 'channel-request-reply':
-        this.requestWaiters.shift()?.(e.success);
+        {
+          const w = this.requestWaiters.shift();
+          if (w?.timer) clearTimeout(w.timer);
+          w?.settle(e.success);
+        }
         return;
       default:
         return;
@@ -163,7 +173,36 @@ export class Channel extends Duplex {
     }
     this.host.run();
     if (!wantReply) return Promise.resolve(true);
-    return new Promise((resolve) => this.requestWaiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      const waiter: RequestWaiter = { settle: resolve, timer: null };
+      const ms = this.host.channelRequestMs ?? 0;
+      if (ms > 0) {
+        waiter.timer = setTimeout(() => this.requestTimedOut(waiter, type, ms, reject), ms);
+        waiter.timer.unref();
+      }
+      this.requestWaiters.push(waiter);
+    });
+  }
+
+  /**
+   * Gives up on a request the peer has not answered. Replies carry no id and
+   * match requests by order, so a reply that may still come would be taken
+   * for the next request's: the channel is unusable and is closed.
+   */
+  private requestTimedOut(waiter: RequestWaiter, type: string, ms: number, reject: (e: Error) => void): void {
+    const i = this.requestWaiters.indexOf(waiter);
+    if (i < 0) return;
+    this.requestWaiters.splice(i, 1);
+    reject(new TimeoutError(`channel request ${type}`, ms));
+    this.destroy();
+  }
+
+  /** Answers every waiting request with a refusal (the channel is gone). */
+  private settleRequests(): void {
+    for (const w of this.requestWaiters.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.settle(false);
+    }
   }
 
   /** Answers the oldest incoming request that wanted a reply. */
@@ -309,6 +348,7 @@ export class Channel extends Duplex {
       this.host.run();
     }
     if (!this.stderr.destroyed) this.stderr.destroy();
+    this.settleRequests();
     this.resolveExit(this.exitInfo ?? { code: null, signal: null });
     cb(err);
   }

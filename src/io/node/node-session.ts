@@ -25,6 +25,8 @@ export class ChannelOpenError extends ProtocolError {
 export interface ReplyTimeouts {
   readonly channelOpen?: number;
   readonly globalRequest?: number;
+  /** A channel request that wants a reply (exec, shell, pty-req, env, subsystem ...). */
+  readonly channelRequest?: number;
 }
 
 /**
@@ -38,6 +40,12 @@ export interface ReplyTimeouts {
 export const DEFAULT_CHANNEL_OPEN_TIMEOUT = 60_000;
 /** 60 s: a tcpip-forward reply needs only a bind() on the server; see DEFAULT_CHANNEL_OPEN_TIMEOUT. */
 export const DEFAULT_GLOBAL_REQUEST_TIMEOUT = 60_000;
+/**
+ * 60 s: a server answers exec or shell once the program has started (sshd
+ * forks first); a PAM session or a slow home directory mount can take a few
+ * seconds, never a minute.
+ */
+export const DEFAULT_CHANNEL_REQUEST_TIMEOUT = 60_000;
 
 /** The longest delay setTimeout takes without firing at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -66,6 +74,7 @@ export class NodeSession implements ChannelHost {
   private readonly lateGlobalReplies = new Map<number, (reply: GlobalReply) => void>();
   private readonly channelOpenMs: number;
   private readonly globalRequestMs: number;
+  readonly channelRequestMs: number;
 
   constructor(
     socket: Duplex,
@@ -76,6 +85,7 @@ export class NodeSession implements ChannelHost {
   ) {
     this.channelOpenMs = checkReplyTimeout(timeouts.channelOpen ?? DEFAULT_CHANNEL_OPEN_TIMEOUT, 'channelOpenTimeout');
     this.globalRequestMs = checkReplyTimeout(timeouts.globalRequest ?? DEFAULT_GLOBAL_REQUEST_TIMEOUT, 'globalRequestTimeout');
+    this.channelRequestMs = checkReplyTimeout(timeouts.channelRequest ?? DEFAULT_CHANNEL_REQUEST_TIMEOUT, 'channelRequestTimeout');
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.session = new Session(options);
     this.driver = new Driver(socket, this.session, (e) => this.dispatch(e));

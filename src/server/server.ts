@@ -19,7 +19,7 @@ import { nodeRandom } from '../io/node/transport-driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import { AuthAdapter, type Authenticate } from './auth.js';
 import { ServerSession, type SessionPeer } from './session-channel.js';
-import { Forwarding, type ForwardingPolicy } from './forwarding.js';
+import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from './forwarding.js';
 
 /** Unauthenticated connections at once unless `maxUnauthenticated` says otherwise (sshd's MaxStartups hard limit). */
 export const DEFAULT_MAX_UNAUTHENTICATED = 100;
@@ -46,6 +46,13 @@ export interface ServerOptions extends ForwardingPolicy {
    * refused the same way. Default 100, sshd's hard limit; `Infinity` lifts it.
    */
   readonly maxUnauthenticated?: number;
+  /**
+   * Forwarded sockets one connection may hold at once (-L connections the
+   * server makes and -R connections it accepts, TCP and Unix together); past
+   * it -L opens fail with RESOURCE_SHORTAGE and -R connections are closed at
+   * once. Default 256; `Infinity` lifts it.
+   */
+  readonly maxForwardedSockets?: number;
   /** Software version in our identification line. */
   readonly software?: string;
 }
@@ -281,7 +288,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       },
       o.authenticate,
     );
-    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report);
+    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report, o.maxForwardedSockets ?? DEFAULT_MAX_FORWARDED_SOCKETS);
     const peer = (): SessionPeer => ({
       username: conn.username ?? '',
       remoteAddress: conn.remoteAddress,

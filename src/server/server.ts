@@ -23,6 +23,8 @@ import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from
 
 /** Unauthenticated connections at once unless `maxUnauthenticated` says otherwise (sshd's MaxStartups hard limit). */
 export const DEFAULT_MAX_UNAUTHENTICATED = 100;
+/** Open session channels per connection unless `maxSessions` says otherwise (sshd's MaxSessions default). */
+export const DEFAULT_MAX_SESSIONS = 10;
 
 export interface ServerOptions extends ForwardingPolicy {
   /** Host keys (e.g. from `generateHostKey` or `signerFromPrivateKeyFile`); at least one. */
@@ -53,6 +55,12 @@ export interface ServerOptions extends ForwardingPolicy {
    * once. Default 256; `Infinity` lifts it.
    */
   readonly maxForwardedSockets?: number;
+  /**
+   * Session channels open at once on one connection (like sshd's
+   * MaxSessions); more are refused with RESOURCE_SHORTAGE until one closes.
+   * Default 10, as sshd; `Infinity` lifts it.
+   */
+  readonly maxSessions?: number;
   /** Software version in our identification line. */
   readonly software?: string;
 }
@@ -297,12 +305,23 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       localPort: conn.localPort,
     });
 
+    const maxSessions = o.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    let sessions = 0;
     const openSession = (id: number) => {
       if (!o.session) {
         node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'sessions are not permitted');
         return;
       }
+      // Each session may run a program (a process and its pipes or terminal),
+      // so their number is bounded before the channel is accepted.
+      if (sessions >= maxSessions) {
+        node.rejectChannel(id, OpenFailureReason.RESOURCE_SHORTAGE, `too many sessions (at most ${maxSessions} on one connection)`);
+        return;
+      }
       const raw = node.acceptChannel(id, 'session');
+      sessions++;
+      // The slot is free once the channel is closed on both sides (or the connection is gone).
+      raw.once('channel-close', () => sessions--);
       const s = new ServerSession(raw, peer(), report);
       try {
         const result = o.session(s);

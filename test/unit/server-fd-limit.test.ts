@@ -5,13 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { connect as netConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { connect, type Client } from '../../src/client/client.js';
 import { OpenFailureReason } from '../../src/messages/connection.js';
 import { ChannelOpenError } from '../../src/io/node/node-session.js';
 import type { Channel } from '../../src/io/node/channel.js';
 import { loadPty, runAsCurrentUser } from '../../src/server/exec-handler.js';
-import { startServer, passwordSecret, echoServer, delay } from './server-helpers.js';
+import { startServer, passwordSecret, echoServer, roundTrip, delay } from './server-helpers.js';
 
 /** The same CommonJS object whose `spawn` exec-handler.ts imports (see syncBuiltinESMExports). */
 const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
@@ -70,6 +71,18 @@ async function limitedServer(limit: number): Promise<{ child: ChildProcess; port
   return { child, port, stderr: () => err };
 }
 
+/** Connects to `port` and waits until the other side closes (or resets) without a word. */
+async function dropped(port: number): Promise<void> {
+  let received = 0;
+  await new Promise<void>((resolve) => {
+    const s = netConnect(port, '127.0.0.1');
+    s.on('data', (d: Buffer) => (received += d.length));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve());
+  });
+  assert.equal(received, 0);
+}
+
 /** Opens direct-tcpip channels until the server cannot; returns them and the refusal. */
 async function exhaust(c: Client, port: number): Promise<{ open: Channel[]; refusal: ChannelOpenError }> {
   const open: Channel[] = [];
@@ -84,7 +97,7 @@ async function exhaust(c: Client, port: number): Promise<{ open: Channel[]; refu
   throw new Error('the server never ran out of descriptors');
 }
 
-test('a server at its descriptor limit refuses exec, PTY shells and forwards, and serves again once descriptors are free', { timeout: 20_000 }, async () => {
+test('a server at its descriptor limit refuses exec, PTY shells, forwards and connections, and serves again once descriptors are free', { timeout: 20_000 }, async () => {
   const server = await limitedServer(64);
   const echo = await echoServer();
   let c: Client | null = null;
@@ -93,16 +106,32 @@ test('a server at its descriptor limit refuses exec, PTY shells and forwards, an
     const pty = loadPty() !== null;
     // The first terminal loads node-pty, so the later one fails in forkpty.
     if (pty) assert.equal((await c.exec('exit 3', { pty: true })).code, 3);
+    let forwardedBack = 0;
+    const fwd = await c.forwardRemote({
+      bindPort: 0,
+      onConnection: (conn) => {
+        forwardedBack++;
+        conn.channel.end();
+      },
+    });
     const { open, refusal } = await exhaust(c, echo.port);
     assert.equal(refusal.openReason, OpenFailureReason.CONNECT_FAILED);
     assert.match(refusal.message, /EMFILE/);
     await assert.rejects(c.exec('echo hi'), /refused to run/);
     if (pty) await assert.rejects(c.exec('echo hi', { pty: true }), /refused to run/);
+    // Listening and accepting fail too: a new -R forward is refused, and
+    // connections to the -R listener and to the SSH port are dropped.
+    await assert.rejects(c.forwardRemote({ bindPort: 0, onConnection: () => undefined }));
+    await dropped(fwd.port);
+    await dropped(server.port);
+    assert.equal(forwardedBack, 0);
     assert.equal(server.child.exitCode, null, `the server is alive: ${server.stderr()}`);
     for (const ch of open) ch.destroy();
     await delay(200);
     assert.equal((await c.exec('echo again')).stdout, 'again\n');
     if (pty) assert.equal((await c.exec('exit 4', { pty: true })).code, 4);
+    await assert.doesNotReject(roundTrip(netConnect(fwd.port, '127.0.0.1'), ''));
+    assert.equal(forwardedBack, 1);
     assert.equal(server.child.exitCode, null);
     assert.match(server.stderr(), /cannot run echo hi: spawn \/bin\/sh EMFILE/);
   } finally {

@@ -3,6 +3,7 @@
 // (the client sent pty-req) the program gets a real pseudo-terminal from
 // @lydell/node-pty, or `script` from util-linux when that cannot load.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { constants as osConstants, userInfo } from 'node:os';
 import type { ServerChannel, ServerSession, PtyInfo } from './session-channel.js';
@@ -34,6 +35,8 @@ interface Pty {
   destroy?(): void;
   pause(): void;
   resume(): void;
+  /** node-pty's Terminal passes this to the stream over the master side. */
+  on?(event: 'error', cb: (err: Error) => void): void;
 }
 interface PtyModule {
   spawn(file: string, args: string[], options: { name: string; cols: number; rows: number; cwd: string; env: Record<string, string>; encoding: string | null }): Pty;
@@ -45,10 +48,20 @@ export function loadPty(): PtyModule | null {
   if (ptyModule !== undefined) return ptyModule;
   try {
     ptyModule = createRequire(import.meta.url)('@lydell/node-pty') as PtyModule;
-  } catch {
+  } catch (e) {
+    // Out of descriptors the module cannot even be read: that says nothing
+    // about this platform, so the next terminal tries again.
+    if (isResourceError(e)) return null;
     ptyModule = null;
   }
   return ptyModule;
+}
+
+const noop = (): void => undefined;
+
+function isResourceError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
 }
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name.replace(/^SIG/, '')]));
@@ -111,11 +124,13 @@ export function runAsCurrentUser(session: ServerSession, options: RunOptions = {
     return env;
   };
 
-  const start = (args: string[], channel: ServerChannel, label: string): boolean => {
+  // A program that cannot start fails its request (the client sees
+  // CHANNEL_FAILURE) by throwing here; the session reports the error.
+  const start = async (args: string[], channel: ServerChannel, label: string): Promise<boolean> => {
     if (running) return false;
     const env = environment(session.pty);
-    running = session.pty ? startPty(shell, args, channel, session.pty, home, env) : startPiped(shell, args, channel, home, env, label);
-    return running !== null;
+    running = await (session.pty ? startPty(shell, args, channel, session.pty, home, env, label) : startPiped(shell, args, channel, home, env, label));
+    return true;
   };
 
   session.onPty = () => true;
@@ -152,23 +167,49 @@ function finish(channel: ServerChannel, code: number | null, signal: number | st
   }
 }
 
-function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string): Running | null {
-  let child: ChildProcess;
-  try {
-    child = spawn(shell, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch {
-    return null;
-  }
-  const { stdin, stdout, stderr } = child;
-  stdin!.on('error', () => undefined);
+/**
+ * Spawn failures that mean the program itself could not be executed. sshd
+ * learns of these in its forked child, after accepting the request, and
+ * reports them on stderr with an exit status; we do the same. Any other
+ * failure (EMFILE, ENFILE, EAGAIN: no pipes or no process) is what makes
+ * sshd's pipe() or fork() fail, and there it refuses the request.
+ */
+const EXEC_FAILURES = new Set(['ENOENT', 'EACCES']);
+
+/** A program that never started: nothing to signal, resize or hang up. */
+const NOT_RUNNING: Running = { signal: () => false, resize: () => undefined, hangup: () => undefined };
+
+async function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string): Promise<Running> {
+  // A synchronous throw (bad arguments) fails the request as it is.
+  const child = spawn(shell, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Node sets pid only when the process started; otherwise the reason comes
+  // as an 'error' event on the next tick, and with EMFILE there are no pipes
+  // either (stdin, stdout and stderr are left unset).
+  if (child.pid === undefined) return spawnFailed(child, channel, label);
+  return attachPiped(child, channel);
+}
+
+async function spawnFailed(child: ChildProcess, channel: ServerChannel, label: string): Promise<Running> {
+  const [err] = (await once(child, 'error')) as [NodeJS.ErrnoException];
+  for (const pipe of [child.stdin, child.stdout, child.stderr]) pipe?.destroy();
+  if (err.code === undefined || !EXEC_FAILURES.has(err.code)) throw new Error(`cannot run ${label}: ${err.message}`, { cause: err });
+  channel.stderr.write(`nacre: cannot run ${label}: ${err.message}\n`);
+  channel.exit(127);
+  return NOT_RUNNING;
+}
+
+function attachPiped(child: ChildProcess, channel: ServerChannel): Running {
+  const stdin = child.stdin!;
+  const stdout = child.stdout!;
+  const stderr = child.stderr!;
+  // None of these may crash the server with an unhandled 'error' (a failed
+  // kill() is one on the child; a pipe can fail like any socket).
+  child.on('error', noop);
+  for (const pipe of [stdin, stdout, stderr]) pipe.on('error', noop);
   // Output is ended by exit(), after the status, not by the end of the pipes.
-  stdout!.pipe(channel, { end: false });
-  stderr!.pipe(channel.stderr, { end: false });
-  channel.pipe(stdin!);
-  child.once('error', (err) => {
-    channel.stderr.write(`nacre: cannot run ${label}: ${err.message}\n`);
-    channel.exit(127);
-  });
+  stdout.pipe(channel, { end: false });
+  stderr.pipe(channel.stderr, { end: false });
+  channel.pipe(stdin);
   // 'close' comes after stdout and stderr have ended, so all output is queued by then.
   child.once('close', (code, signal) => finish(channel, code, signal));
   return {
@@ -183,25 +224,17 @@ function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: 
       // Our ends of the pipes go now, as sshd closes its own: a background job
       // or a program that ignores SIGHUP could otherwise hold them (and the
       // channel objects behind them) for as long as it lives.
-      stdin!.destroy();
-      stdout!.destroy();
-      stderr!.destroy();
+      stdin.destroy();
+      stdout.destroy();
+      stderr.destroy();
     },
   };
 }
 
-function startPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>): Running | null {
+function startPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>, label: string): Running | Promise<Running> {
   const mod = loadPty();
   if (!mod) return startScriptPty(shell, args, channel, pty, cwd, env);
-  let term: Pty;
-  const utf8 = (pty.modes.IUTF8 ?? 1) !== 0;
-  // The client's terminal modes, applied by stty before the program starts.
-  const command = withTerminalSettings(shell, args, sttyArguments(pty.modes));
-  try {
-    term = mod.spawn(command.file, command.args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd, env, encoding: utf8 ? 'utf8' : null });
-  } catch {
-    return null;
-  }
+  const term = spawnPty(mod, shell, args, pty, cwd, env, label);
   let exited = false;
   let paused = false;
   term.onData((d) => {
@@ -258,8 +291,26 @@ function startPty(shell: string, args: string[], channel: ServerChannel, pty: Pt
   };
 }
 
+/** Starts the program on a new terminal; throws (failing the request) when there is none to be had. */
+function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, cwd: string, env: Record<string, string>, label: string): Pty {
+  const utf8 = (pty.modes.IUTF8 ?? 1) !== 0;
+  // The client's terminal modes, applied by stty before the program starts.
+  const command = withTerminalSettings(shell, args, sttyArguments(pty.modes));
+  let term: Pty;
+  try {
+    // Throws when no terminal or process can be had (forkpty fails on EMFILE).
+    term = mod.spawn(command.file, command.args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd, env, encoding: utf8 ? 'utf8' : null });
+  } catch (e) {
+    throw new Error(`cannot run ${label} on a terminal: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  // node-pty rethrows a read error on the terminal other than EIO or EAGAIN
+  // (an uncaught exception) unless someone else listens for 'error'.
+  term.on?.('error', noop);
+  return term;
+}
+
 /** Without node-pty: `script` from util-linux allocates the terminal (no resizing). */
-function startScriptPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>): Running | null {
+function startScriptPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>): Promise<Running> {
   const quoted = [shell, ...args].map(shellQuote).join(' ');
   const modes = sttyArguments(pty.modes).map(shellQuote).join(' ');
   const sizeFirst = `stty cols ${pty.cols || 80} rows ${pty.rows || 24} ${modes} 2>/dev/null; exec ${quoted}`;

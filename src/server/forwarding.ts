@@ -68,6 +68,16 @@ interface Listener {
 const noop = (): void => undefined;
 /** Listening sockets one connection may hold for -R forwards (each is a file descriptor). */
 const MAX_LISTENERS = 64;
+/**
+ * Forwarded sockets one connection may hold unless `maxForwardedSockets` says
+ * otherwise: -L sockets the server connects and -R sockets it accepts,
+ * together, each a file descriptor. Without a cap one client could take every
+ * descriptor of the process (sshd needs none: each connection is a process of
+ * its own, with its own descriptor limit). 256 leaves room for heavy use (a
+ * browser behind `ssh -D` keeps a few dozen open) while a few hundred
+ * connections still cannot exhaust a typical hard limit of 2^19 or 2^20.
+ */
+export const DEFAULT_MAX_FORWARDED_SOCKETS = 256;
 
 function listenHost(bindAddress: string): string | undefined {
   if (bindAddress === '' || bindAddress === '*' || bindAddress === '0.0.0.0') return undefined;
@@ -110,6 +120,7 @@ export class Forwarding {
     private readonly policy: ForwardingPolicy,
     private readonly username: () => string,
     private readonly reportError: (e: unknown) => void,
+    private readonly maxSockets = DEFAULT_MAX_FORWARDED_SOCKETS,
   ) {}
 
   /** Handles direct-tcpip and direct-streamlocal opens; returns false for other types. */
@@ -188,13 +199,28 @@ export class Forwarding {
     }
   }
 
+  private get socketsFull(): boolean {
+    return this.sockets.size >= this.maxSockets;
+  }
+
   private track(socket: Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }
 
   /** Connects out, then accepts the channel and joins the two. */
-  private connectOut(channelId: number, channelType: string, socket: Socket): void {
+  private connectOut(channelId: number, channelType: string, open: () => Socket): void {
+    if (this.closed) return;
+    if (this.socketsFull) {
+      return this.reject(channelId, OpenFailureReason.RESOURCE_SHORTAGE, `too many forwarded connections (at most ${this.maxSockets} on one SSH connection)`);
+    }
+    let socket: Socket;
+    try {
+      socket = open();
+    } catch (err) {
+      // Most failures (EMFILE included) come as 'error' below; a few throw.
+      return this.reject(channelId, OpenFailureReason.CONNECT_FAILED, err instanceof Error ? err.message : String(err));
+    }
     this.track(socket);
     socket.once('error', (err) => this.reject(channelId, OpenFailureReason.CONNECT_FAILED, err.message));
     socket.once('connect', () => {
@@ -217,9 +243,8 @@ export class Forwarding {
     if (!(await this.allowed(this.policy.forwardLocal, req))) {
       return this.reject(e.channel, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'port forwarding is not permitted');
     }
-    if (this.closed) return;
     if (r.port < 1 || r.port > 65535) return this.reject(e.channel, OpenFailureReason.CONNECT_FAILED, `bad port ${r.port}`);
-    this.connectOut(e.channel, e.channelType, netConnect({ host: r.host, port: r.port, allowHalfOpen: true }));
+    this.connectOut(e.channel, e.channelType, () => netConnect({ host: r.host, port: r.port, allowHalfOpen: true }));
   }
 
   private async directStreamlocal(e: OpenRequest): Promise<void> {
@@ -228,8 +253,7 @@ export class Forwarding {
     if (!(await this.allowed(this.policy.forwardStreamlocal, req))) {
       return this.reject(e.channel, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'streamlocal forwarding is not permitted');
     }
-    if (this.closed) return;
-    this.connectOut(e.channel, e.channelType, netConnect({ path: r.socketPath, allowHalfOpen: true }));
+    this.connectOut(e.channel, e.channelType, () => netConnect({ path: r.socketPath, allowHalfOpen: true }));
   }
 
   private async tcpipForward(data: Uint8Array): Promise<{ ok: boolean; data?: Uint8Array }> {
@@ -293,10 +317,11 @@ export class Forwarding {
   }
 
   private openBack(socket: Socket, type: string, data: () => Uint8Array): void {
-    this.track(socket);
     socket.on('error', noop);
+    // Past the cap the connection is closed at once, unannounced to the client.
+    if (this.closed || this.socketsFull) return void socket.destroy();
+    this.track(socket);
     socket.pause();
-    if (this.closed) return void socket.destroy();
     this.node.openChannel(type, data()).then(
       (channel) => {
         // Reset while the client confirmed the channel: 'close' has come and

@@ -19,7 +19,7 @@ import { nodeRandom } from '../io/node/transport-driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
 import { ServerSession, type SessionPeer } from './session-channel.js';
-import { Forwarding, type ForwardingPolicy } from './forwarding.js';
+import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from './forwarding.js';
 import { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, StartupLimiter, checkMaxStartups, type MaxStartups } from './startups.js';
 
 /**
@@ -34,6 +34,8 @@ const SESSION_WINDOW_BEFORE_START = 64 * 1024;
  * @deprecated with `maxUnauthenticated`; see DEFAULT_MAX_STARTUPS.
  */
 export const DEFAULT_MAX_UNAUTHENTICATED = DEFAULT_MAX_STARTUPS.full;
+/** Open session channels per connection unless `maxSessions` says otherwise (sshd's MaxSessions default). */
+export const DEFAULT_MAX_SESSIONS = 10;
 
 export interface ServerOptions extends ForwardingPolicy {
   /** Host keys (e.g. from `generateHostKey` or `signerFromPrivateKeyFile`); at least one. */
@@ -78,6 +80,19 @@ export interface ServerOptions extends ForwardingPolicy {
   readonly handshakeTimeoutMs?: number;
   /** A number in [0, 1) for maxStartups' random early drop; default crypto randomness. For tests. */
   readonly earlyDropRandom?: () => number;
+  /**
+   * Forwarded sockets one connection may hold at once (-L connections the
+   * server makes and -R connections it accepts, TCP and Unix together); past
+   * it -L opens fail with RESOURCE_SHORTAGE and -R connections are closed at
+   * once. Default 256; `Infinity` lifts it.
+   */
+  readonly maxForwardedSockets?: number;
+  /**
+   * Session channels open at once on one connection (like sshd's
+   * MaxSessions); more are refused with RESOURCE_SHORTAGE until one closes.
+   * Default 10, as sshd; `Infinity` lifts it.
+   */
+  readonly maxSessions?: number;
   /** Software version in our identification line. */
   readonly software?: string;
 }
@@ -325,7 +340,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       },
       o.authenticate,
     );
-    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report);
+    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report, o.maxForwardedSockets ?? DEFAULT_MAX_FORWARDED_SOCKETS);
     const peer = (): SessionPeer => ({
       username: conn.username ?? '',
       remoteAddress: conn.remoteAddress,
@@ -334,13 +349,24 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       localPort: conn.localPort,
     });
 
+    const maxSessions = o.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    let sessions = 0;
     const openSession = (id: number) => {
       if (!o.session) {
         node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'sessions are not permitted');
         return;
       }
+      // Each session may run a program (a process and its pipes or terminal),
+      // so their number is bounded before the channel is accepted.
+      if (sessions >= maxSessions) {
+        node.rejectChannel(id, OpenFailureReason.RESOURCE_SHORTAGE, `too many sessions (at most ${maxSessions} on one connection)`);
+        return;
+      }
       // Until a program is there to read it, the client may send only a little.
       const raw = node.acceptChannel(id, 'session', { windowSize: SESSION_WINDOW_BEFORE_START });
+      sessions++;
+      // The slot is free once the channel is closed on both sides (or the connection is gone).
+      raw.once('channel-close', () => sessions--);
       const s = new ServerSession(raw, peer(), report);
       try {
         const result = o.session(s);

@@ -1,14 +1,17 @@
 // createServer's limits and robustness: maxConnections, maxUnauthenticated and
-// maxStartups' hard limit (server-startups.test.ts has the rest),
+// maxStartups' hard limit (server-startups.test.ts has the rest), maxSessions,
 // garbage from a client, close(), handleConnection over any Duplex.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { Duplex } from 'node:stream';
 import { DisconnectReason, NacreError } from '../../src/errors.js';
-import { connect } from '../../src/client/client.js';
+import { connect, type Client } from '../../src/client/client.js';
+import { OpenFailureReason } from '../../src/messages/connection.js';
+import { ChannelOpenError } from '../../src/io/node/node-session.js';
+import type { Channel } from '../../src/io/node/channel.js';
 import { startServer, passwordSecret, delay, testHostKey } from './server-helpers.js';
-import { createServer, DEFAULT_MAX_UNAUTHENTICATED } from '../../src/server/server.js';
+import { createServer, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_UNAUTHENTICATED } from '../../src/server/server.js';
 
 test('maxConnections: the next client is told TOO_MANY_CONNECTIONS', async () => {
   const t = await startServer({ authenticate: passwordSecret, maxConnections: 1 });
@@ -68,6 +71,60 @@ test('maxStartups: full (default 100, sshd\'s) is a hard limit', async () => {
     assert.deepEqual(refused, ['too many unauthenticated connections']);
   } finally {
     for (const s of idle) s.destroy();
+    await t.close();
+  }
+});
+
+/** Opens a session channel and pushes it on `keep`; resolves with the refusal, or null once open. */
+async function openSession(c: Client, keep: Channel[]): Promise<ChannelOpenError | null> {
+  try {
+    keep.push(await c.node.openChannel('session'));
+    return null;
+  } catch (e) {
+    assert.ok(e instanceof ChannelOpenError, String(e));
+    return e;
+  }
+}
+
+test('maxSessions: an 11th session channel is refused with RESOURCE_SHORTAGE and a reason, until one closes', async () => {
+  const t = await startServer({ authenticate: passwordSecret, session: () => undefined });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const open: Channel[] = [];
+    for (let i = 0; i < DEFAULT_MAX_SESSIONS; i++) assert.equal(await openSession(c, open), null);
+    const refused = await openSession(c, open);
+    assert.equal(refused?.openReason, OpenFailureReason.RESOURCE_SHORTAGE);
+    assert.match(refused.message, /too many sessions \(at most 10 on one connection\)/);
+    // Closing one frees its place, and only its.
+    open[3]!.destroy();
+    await delay(100);
+    assert.equal(await openSession(c, open), null);
+    assert.ok((await openSession(c, open)) instanceof ChannelOpenError);
+  } finally {
+    await t.close();
+  }
+});
+
+test('maxSessions overrides the default; a closed session frees its place for exec', async () => {
+  const t = await startServer({
+    authenticate: passwordSecret,
+    maxSessions: 2,
+    session: (s) => {
+      s.onExec = (cmd, ch) => ch.exit(Number(cmd));
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const open: Channel[] = [];
+    assert.equal(await openSession(c, open), null);
+    assert.equal(await openSession(c, open), null);
+    await assert.rejects(c.exec('0'), /too many sessions \(at most 2/);
+    open[0]!.destroy();
+    await delay(100);
+    assert.equal((await c.exec('5')).code, 5);
+    // exec's own session closed when it finished.
+    assert.equal((await c.exec('6')).code, 6);
+  } finally {
     await t.close();
   }
 });

@@ -14,7 +14,9 @@ import type { SessionEvent } from '../../src/core/session.js';
 import { loadPty, runAsCurrentUser } from '../../src/server/exec-handler.js';
 import type { ServerSession } from '../../src/server/session-channel.js';
 import { GlobalTcpipForward, ReqEnv, ReqExec } from '../../src/messages/channel-types.js';
-import { startServer, passwordSecret, delay } from './server-helpers.js';
+import { OpenFailureReason } from '../../src/messages/connection.js';
+import { ChannelOpenError } from '../../src/io/node/node-session.js';
+import { startServer, passwordSecret, delay, echoServer, roundTrip } from './server-helpers.js';
 
 test('two forbidden messages in one read end the connection once, without throwing out of receive()', () => {
   const clock = new FakeClock();
@@ -209,6 +211,45 @@ test('tcpip-forward: one connection holds at most 64 listening sockets', async (
     assert.equal(rs.filter((r) => r.success).length, 64);
   } finally {
     await t.close();
+  }
+});
+
+test('maxForwardedSockets: -L opens past the cap fail with RESOURCE_SHORTAGE, -R connections past it are closed, and closed sockets free their place', async () => {
+  const echo = await echoServer();
+  const t = await startServer({ authenticate: passwordSecret, forwardLocal: () => true, forwardRemote: () => true, maxForwardedSockets: 3 });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    let forwardedBack = 0;
+    const fwd = await c.forwardRemote({
+      bindPort: 0,
+      onConnection: (conn) => {
+        forwardedBack++;
+        conn.channel.resume();
+      },
+    });
+    const open = await Promise.all([1, 2, 3].map(() => c.openDirectTcpip({ host: '127.0.0.1', port: echo.port })));
+    const refused = await c.openDirectTcpip({ host: '127.0.0.1', port: echo.port }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof ChannelOpenError, 'the fourth -L open is refused');
+    assert.equal(refused.openReason, OpenFailureReason.RESOURCE_SHORTAGE);
+    assert.match(refused.message, /too many forwarded connections \(at most 3/);
+    // An -R connection past the cap is closed before any channel opens for it.
+    await new Promise<void>((resolve) => {
+      const s = netConnect(fwd.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.resume();
+      s.on('close', () => resolve());
+    });
+    assert.equal(forwardedBack, 0);
+    open[0]!.destroy();
+    await delay(100);
+    const again = await c.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
+    assert.equal((await roundTrip(again, 'freed')).toString(), 'freed');
+  } finally {
+    await t.close();
+    await echo.close();
   }
 });
 

@@ -169,6 +169,7 @@ test('async session callback: requests wait for its handlers', async () => {
 test('20 concurrent channels on one connection', async () => {
   const t = await startServer({
     authenticate: passwordSecret,
+    maxSessions: 20,
     session: (s) => {
       s.onExec = (cmd, ch) => {
         const n = Number(cmd);

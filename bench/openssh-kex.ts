@@ -89,7 +89,7 @@ function serve(): void {
         report({ type: 'kex', kex: e.algorithms.kex, wallMs: performance.now() - accepted });
       } else if (e.type === 'service-request') {
         // No user authentication here: ending the connection makes `ssh` exit at once.
-        d.transport.disconnect(DisconnectReason.BY_APPLICATION, 'benchmark: key exchange done');
+        d.transport.disconnect(Date.now(), DisconnectReason.BY_APPLICATION, 'benchmark: key exchange done');
       } else if (e.type === 'disconnected' && !done) {
         done = true;
         report({ type: 'failed', why: e.error.message });
@@ -166,13 +166,13 @@ export function nacreClientOnce(port: number, kex: string): Promise<{ cpuMs: num
       switch (e.type) {
         case 'host-key':
           // Accepted unseen, as `ssh -o StrictHostKeyChecking=no` does with an empty known_hosts.
-          d.transport.answerHostKey(true);
+          d.transport.answerHostKey(Date.now(), true);
           break;
         case 'keys-exchanged':
           if (e.initial && !result) {
             const c = process.cpuUsage(cpu0);
             result = { cpuMs: (c.user + c.system) / 1000, wallMs: performance.now() - t0 };
-            d.transport.requestService('ssh-userauth');
+            d.transport.requestService(Date.now(), 'ssh-userauth');
           }
           break;
         case 'disconnected':

@@ -12,6 +12,7 @@ import type { SessionEvent } from '../core/session.js';
 import { NodeSession, checkReplyTimeout, type ReplyTimeouts } from '../io/node/node-session.js';
 import type { Channel } from '../io/node/channel.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
+import { clockNow } from '../io/node/driver.js';
 import { fingerprintSha256, blobKeyType, type KeySigner } from '../keys/index.js';
 import { parseKnownHosts, checkKnownHost, knownHostKeyTypes } from '../trust/index.js';
 import { OpenDirectTcpip, OpenDirectStreamlocal } from '../messages/channel-types.js';
@@ -121,7 +122,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
 
   /** Asks the server to re-exchange keys now. */
   rekey(): void {
-    this.node.session.transport.rekey();
+    this.node.session.rekey(this.node.now());
     this.node.run();
   }
 
@@ -213,7 +214,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
      * at once. One per such message: a peer gets no more than it sends.
      */
     const acknowledgeNow = (node: NodeSession): void => {
-      node.session.transport.ignore(new Uint8Array(0));
+      node.session.ignore(node.now());
       node.run();
     };
     const readyTimeout = options.readyTimeout ?? 60_000;
@@ -258,7 +259,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
             fail(new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint, thrown === undefined ? undefined : { cause: thrown }));
             return;
           }
-          node.session.answerHostKey(true, info.fingerprint);
+          node.session.answerHostKey(node.now(), true, info.fingerprint);
           node.run();
           return;
         }
@@ -283,7 +284,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           } catch {
             sig = null;
           }
-          node.session.answerSign(e.id, sig);
+          node.session.answerSign(node.now(), e.id, sig);
           node.run();
           return;
         }
@@ -296,7 +297,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           } catch {
             answers = null;
           }
-          node.session.answerPrompt(e.id, answers);
+          node.session.answerPrompt(node.now(), e.id, answers);
           node.run();
           return;
         }
@@ -307,7 +308,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           } catch {
             next = null;
           }
-          node.session.answerPasswordChange(e.id, next);
+          node.session.answerPasswordChange(node.now(), e.id, next);
           node.run();
           return;
         }
@@ -351,7 +352,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
         {
           role: 'client',
           random: nodeRandom,
-          now: Date.now(),
+          now: clockNow(),
           algorithms,
           auth: { username, credentials: clientCredentials },
           keepalive: options.keepalive === false ? { intervalMs: 0, countMax: 3 } : (options.keepalive ?? { intervalMs: 15_000, countMax: 3 }),

@@ -12,6 +12,7 @@ import { AuthClient } from './auth/client.js';
 import { AuthServer } from './auth/server.js';
 import type { AuthAnswer, AuthClientEvent, AuthClientOptions, AuthServerEvent, AuthServerOptions } from './auth/events.js';
 import { Connection } from './connection/connection.js';
+import type { ConnectionView } from './connection/connection.js';
 import type { ConnectionEvent, ConnectionOptions } from './connection/events.js';
 import { Unimplemented } from '../messages/transport.js';
 import type { RandomSource } from '../algorithms/types.js';
@@ -71,7 +72,9 @@ const NO_KEEPALIVE: KeepaliveOptions = { intervalMs: 0, countMax: 3 };
 export class Session {
   readonly role: 'client' | 'server';
   readonly transport: Transport;
-  readonly connection: Connection;
+  /** The connection layer's state; its commands are the session's (they take the time). */
+  readonly connection: ConnectionView;
+  private readonly conn: Connection;
   private readonly authClient: AuthClient | null = null;
   private readonly authServer: AuthServer | null = null;
   private readonly events: SessionEvent[] = [];
@@ -103,7 +106,7 @@ export class Session {
       ...(options.role === 'client' && options.guessFirstKex ? { guessFirstKex: true } : {}),
     });
     const io = <E extends SessionEvent>(): LayerIo<E> => ({
-      send: (p, tail) => this.transport.send(p, tail),
+      send: (p, tail) => this.transport.send(this.now, p, tail),
       emit: (e) => this.onLayerEvent(e),
       fail: (err) => this.fail(err),
       now: () => this.now,
@@ -115,16 +118,23 @@ export class Session {
     });
     if (options.role === 'client') this.authClient = new AuthClient(io<AuthClientEvent>(), options.auth);
     else this.authServer = new AuthServer(io<AuthServerEvent>(), options.auth ?? {}, options.now);
-    this.connection = new Connection(io<ConnectionEvent>(), options.connection ?? {});
+    this.conn = new Connection(io<ConnectionEvent>(), options.connection ?? {});
+    this.connection = this.conn;
   }
 
   // ------------------------------------------------------------------ I/O surface
+  //
+  // Every input takes the time it happens at (ms on the caller's clock), as
+  // `handleTimeout` does: what it starts (a key exchange the peer begins, a
+  // rekey by bytes, a reply) is timed from then, and a quiet connection's
+  // clock is never as old as its last timer.
 
-  receive(bytes: Uint8Array, now?: number): void {
-    if (now !== undefined) this.now = now;
+  /** Bytes received from the peer at `now`. */
+  receive(now: number, bytes: Uint8Array): void {
+    this.advance(now);
     this.lastHeard = this.now;
     this.missedProbes = 0;
-    this.transport.receive(bytes);
+    this.transport.receive(this.now, bytes);
     this.drainTransport();
   }
 
@@ -146,11 +156,11 @@ export class Session {
   }
 
   handleTimeout(now: number): void {
-    this.now = now;
+    this.advance(now);
     if (this.transport.isClosed) return;
     this.guard(() => {
-      this.transport.handleTimeout(now);
-      this.authServer?.handleTimeout(now);
+      this.transport.handleTimeout(this.now);
+      this.authServer?.handleTimeout(this.now);
       this.checkKeepalive();
     });
     this.drainTransport();
@@ -161,14 +171,16 @@ export class Session {
   }
 
   /** Ends the connection because of `error` (e.g. a handler above failed): DISCONNECT and a `disconnected` event. */
-  abort(error: unknown): void {
+  abort(now: number, error: unknown): void {
+    this.advance(now);
     this.fail(error);
     this.drainTransport();
   }
 
   /** The byte stream ended without a DISCONNECT. */
-  connectionLost(description?: string): void {
-    this.transport.connectionLost(description);
+  connectionLost(now: number, description?: string): void {
+    this.advance(now);
+    this.transport.connectionLost(this.now, description);
     this.drainTransport();
   }
 
@@ -178,33 +190,132 @@ export class Session {
 
   // ------------------------------------------------------------------ answers
 
-  answerHostKey(accepted: boolean, fingerprint?: string): void {
-    this.transport.answerHostKey(accepted, fingerprint);
+  answerHostKey(now: number, accepted: boolean, fingerprint?: string): void {
+    this.advance(now);
+    this.transport.answerHostKey(this.now, accepted, fingerprint);
     this.drainTransport();
   }
 
-  answerSign(id: number, signature: Uint8Array | null): void {
+  answerSign(now: number, id: number, signature: Uint8Array | null): void {
+    this.advance(now);
     this.guard(() => this.requireClient().answerSign(id, signature));
   }
 
-  answerPrompt(id: number, responses: readonly string[] | null): void {
+  answerPrompt(now: number, id: number, responses: readonly string[] | null): void {
+    this.advance(now);
     this.guard(() => this.requireClient().answerPrompt(id, responses));
   }
 
-  answerPasswordChange(id: number, newPassword: string | null): void {
+  answerPasswordChange(now: number, id: number, newPassword: string | null): void {
+    this.advance(now);
     this.guard(() => this.requireClient().answerPasswordChange(id, newPassword));
   }
 
-  answerAuth(id: number, answer: AuthAnswer): void {
+  answerAuth(now: number, id: number, answer: AuthAnswer): void {
+    this.advance(now);
     this.guard(() => this.requireServer().answerAuth(id, answer));
   }
 
-  disconnect(reason: number = DisconnectReason.BY_APPLICATION, description = 'closed by application'): void {
-    this.transport.disconnect(reason as never, description);
+  disconnect(now: number, reason: number = DisconnectReason.BY_APPLICATION, description = 'closed by application'): void {
+    this.advance(now);
+    this.transport.disconnect(this.now, reason as never, description);
     this.drainTransport();
   }
 
+  // ------------------------------------------------------------------ transport commands
+
+  /** Starts a key re-exchange now (no-op while one runs or before the first is done). */
+  rekey(now: number): void {
+    this.advance(now);
+    this.transport.rekey(this.now);
+    this.drainTransport();
+  }
+
+  /** Sends an IGNORE message (traffic padding; it also carries a TCP ACK at once). */
+  ignore(now: number, data: Uint8Array = new Uint8Array(0)): void {
+    this.advance(now);
+    this.transport.ignore(this.now, data);
+  }
+
+  /** OpenSSH's transport ping; answered by a `pong` event when the peer supports it. */
+  ping(now: number, data?: Uint8Array): void {
+    this.advance(now);
+    this.transport.ping(this.now, data);
+  }
+
+  // ------------------------------------------------------------------ connection commands
+  // The Connection's commands with the time: they may send, and a send may
+  // start a key exchange (rekey by bytes) that must be timed from now. They
+  // throw as the Connection's do (a closed or unknown channel).
+
+  openChannel(now: number, channelType: string, data?: Uint8Array, opts?: { windowSize?: number; maxPacket?: number }): number {
+    this.advance(now);
+    return this.conn.openChannel(channelType, data, opts);
+  }
+
+  acceptChannel(now: number, channel: number, data?: Uint8Array, opts?: { windowSize?: number; maxPacket?: number }): void {
+    this.advance(now);
+    this.conn.acceptChannel(channel, data, opts);
+  }
+
+  rejectChannel(now: number, channel: number, reason: number, description: string): void {
+    this.advance(now);
+    this.conn.rejectChannel(channel, reason, description);
+  }
+
+  /** Sends channel data as far as the peer's window allows; returns the bytes taken. */
+  write(now: number, channel: number, data: Uint8Array, dataType?: number): number {
+    this.advance(now);
+    return this.conn.write(channel, data, dataType);
+  }
+
+  /** The application has consumed `bytes` of received data: the window may re-open. */
+  consumed(now: number, channel: number, bytes: number): void {
+    this.advance(now);
+    this.conn.consumed(channel, bytes);
+  }
+
+  growWindow(now: number, channel: number, size?: number): number {
+    this.advance(now);
+    return this.conn.growWindow(channel, size);
+  }
+
+  eof(now: number, channel: number): void {
+    this.advance(now);
+    this.conn.eof(channel);
+  }
+
+  closeChannel(now: number, channel: number): void {
+    this.advance(now);
+    this.conn.close(channel);
+  }
+
+  channelRequest(now: number, channel: number, requestType: string, wantReply: boolean, data?: Uint8Array): void {
+    this.advance(now);
+    this.conn.channelRequest(channel, requestType, wantReply, data);
+  }
+
+  answerChannelRequest(now: number, channel: number, success: boolean): void {
+    this.advance(now);
+    this.conn.answerChannelRequest(channel, success);
+  }
+
+  globalRequest(now: number, name: string, wantReply: boolean, data?: Uint8Array): number {
+    this.advance(now);
+    return this.conn.globalRequest(name, wantReply, data);
+  }
+
+  answerGlobalRequest(now: number, id: number, success: boolean, data?: Uint8Array): void {
+    this.advance(now);
+    this.conn.answerGlobalRequest(id, success, data);
+  }
+
   // ------------------------------------------------------------------ internals
+
+  /** Moves the clock to `now`; an earlier reading (a clock stepped back) is ignored. */
+  private advance(now: number): void {
+    if (now > this.now) this.now = now;
+  }
 
   private requireClient(): AuthClient {
     if (!this.authClient) throw new ProtocolError('client-side answer on a server session');
@@ -228,7 +339,7 @@ export class Session {
   private fail(e: unknown): void {
     if (this.transport.isClosed) return;
     const err = e instanceof NacreError ? e : new ProtocolError(`internal error: ${(e as Error)?.message ?? String(e)}`, DisconnectReason.PROTOCOL_ERROR, { cause: e });
-    this.transport.disconnect(err.reason, err.message);
+    this.transport.disconnect(this.now, err.reason, err.message);
     // The transport reports a DisconnectError; replace it with the real cause.
     // What the same read queued behind the bad message is dropped: the
     // connection is over, and acting on it could only throw again.
@@ -255,7 +366,7 @@ export class Session {
   private onTransportEvent(ev: TransportEvent): void {
     switch (ev.type) {
       case 'keys-exchanged':
-        if (ev.initial && this.role === 'client') this.transport.requestService('ssh-userauth');
+        if (ev.initial && this.role === 'client') this.transport.requestService(this.now, 'ssh-userauth');
         this.events.push(ev);
         return;
       case 'service-accept':
@@ -268,7 +379,7 @@ export class Session {
       case 'service-request':
         if (ev.service === 'ssh-userauth' && !this.serviceAccepted) {
           this.serviceAccepted = true;
-          this.transport.acceptService(ev.service);
+          this.transport.acceptService(this.now, ev.service);
           return;
         }
         this.fail(new ProtocolError(`service ${ev.service} is not available`, DisconnectReason.SERVICE_NOT_AVAILABLE));
@@ -303,29 +414,29 @@ export class Session {
     }
     if (type >= 80 && type <= 127) {
       if (!this.authenticated) throw new ProtocolError(`connection message ${type} before authentication`);
-      this.connection.handle(payload);
+      this.conn.handle(payload);
       return;
     }
     // Reserved and local-extension numbers: tell the peer we do not know them.
-    this.transport.send(Unimplemented.encode({ sequence: seq }));
+    this.transport.send(this.now, Unimplemented.encode({ sequence: seq }));
   }
 
   private onLayerEvent(e: SessionEvent): void {
     // Requests the session answers itself, as OpenSSH does.
     if (e.type === 'global-request') {
       if (e.name === 'keepalive@openssh.com') {
-        if (e.wantReply) this.connection.answerGlobalRequest(e.id, false);
+        if (e.wantReply) this.conn.answerGlobalRequest(e.id, false);
         return;
       }
       if (e.name === 'no-more-sessions@openssh.com') {
         this.noMoreSessions = true;
-        if (e.wantReply) this.connection.answerGlobalRequest(e.id, true);
+        if (e.wantReply) this.conn.answerGlobalRequest(e.id, true);
         return;
       }
     }
     if (e.type === 'global-reply' && this.probeIds.delete(e.id)) return;
     if (e.type === 'channel-open-request' && e.channelType === 'session' && this.noMoreSessions && this.role === 'server') {
-      this.connection.rejectChannel(e.channel, 1, 'no more sessions');
+      this.conn.rejectChannel(e.channel, 1, 'no more sessions');
       return;
     }
     this.events.push(e);
@@ -345,6 +456,6 @@ export class Session {
       throw new TimeoutError('keepalive (peer stopped answering)', this.keepalive.intervalMs * (this.missedProbes + 1));
     }
     this.missedProbes++;
-    this.probeIds.add(this.connection.globalRequest('keepalive@openssh.com', true));
+    this.probeIds.add(this.conn.globalRequest('keepalive@openssh.com', true));
   }
 }

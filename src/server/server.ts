@@ -16,6 +16,7 @@ import type { ConnectionOptions } from '../core/connection/events.js';
 import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, type KeepaliveOptions, type SessionEvent } from '../core/session.js';
 import { NodeSession } from '../io/node/node-session.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
+import { clockNow } from '../io/node/driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
 import { ServerSession, type SessionPeer } from './session-channel.js';
@@ -143,7 +144,7 @@ export class ServerConnection {
   /** Starts a key re-exchange. */
   rekey(): void {
     if (this.node.error) return;
-    this.node.session.transport.rekey();
+    this.node.session.rekey(this.node.now());
     this.node.run();
   }
 
@@ -247,7 +248,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
         {
           role: 'server',
           random: nodeRandom,
-          now: Date.now(),
+          now: clockNow(),
           algorithms: defaultAlgorithmLists(o.algorithms),
           hostKeys: o.hostKeys,
           ...(o.auth ? { auth: o.auth } : {}),
@@ -331,7 +332,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       {
         answer: (id, answer) => {
           if (node.error) return;
-          node.session.answerAuth(id, answer);
+          node.session.answerAuth(node.now(), id, answer);
           node.run();
         },
         remoteAddress: conn.remoteAddress,

@@ -36,11 +36,17 @@ export class SessionPair {
     throw new Error('session pair did not settle');
   }
 
-  /** Advances the clock and lets both sides handle their deadlines. */
+  /**
+   * Advances the clock and lets each side handle its deadline if it is due.
+   * Only then, as a real timer would: calling `handleTimeout` on every step
+   * would hand a side the time it should have had from its inputs.
+   */
   advance(ms: number): void {
     const now = this.clock.advance(ms);
-    this.client.session.handleTimeout(now);
-    this.server.session.handleTimeout(now);
+    for (const side of [this.client, this.server]) {
+      const due = side.session.nextDeadline();
+      if (due !== null && due <= now) side.session.handleTimeout(now);
+    }
     this.pump();
   }
 
@@ -66,7 +72,12 @@ export class SessionPair {
       this.held[to].push(b);
     }
     if (dst.receiving) {
-      for (const b of this.held[to].splice(0)) dst.session.receive(b, this.clock.now);
+      // Bytes held while `dst` was not receiving count as moved: they may
+      // make it answer, and pump() must go round again to carry that.
+      for (const b of this.held[to].splice(0)) {
+        dst.session.receive(this.clock.now, b);
+        moved += b.length || 1;
+      }
     }
     return moved;
   }

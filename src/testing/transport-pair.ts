@@ -2,6 +2,7 @@
 // Everything happens synchronously in `pump()`, so tests are deterministic.
 import type { TransportEvent } from '../core/transport/events.js';
 import type { Transport } from '../core/transport/transport.js';
+import type { FakeClock } from './clock.js';
 
 export interface PairSide {
   readonly transport: Transport;
@@ -25,7 +26,13 @@ export class TransportPair {
   readonly client: PairSide;
   readonly server: PairSide;
 
-  constructor(client: Transport, server: Transport, private readonly options: PumpOptions = {}) {
+  constructor(
+    client: Transport,
+    server: Transport,
+    /** The clock both transports were created on; every input is given its reading. */
+    readonly clock: FakeClock,
+    private readonly options: PumpOptions = {},
+  ) {
     this.client = { transport: client, events: [], written: 0 };
     this.server = { transport: server, events: [], written: 0 };
   }
@@ -40,6 +47,20 @@ export class TransportPair {
     throw new Error('transport pair did not settle');
   }
 
+  /**
+   * Advances the clock by `ms`, fires the deadlines that are due (only those:
+   * a transport whose clock is stale must not be rescued by an early call),
+   * then pumps.
+   */
+  advance(ms: number): void {
+    const now = this.clock.advance(ms);
+    for (const side of [this.client, this.server]) {
+      const due = side.transport.nextDeadline();
+      if (due !== null && due <= now) side.transport.handleTimeout(now);
+    }
+    this.pump();
+  }
+
   private move(from: 'client' | 'server'): number {
     const src = this[from];
     const dst = from === 'client' ? this.server : this.client;
@@ -49,7 +70,7 @@ export class TransportPair {
       src.written += b.length;
       moved += b.length || 1;
       const step = this.options.chunk ?? bytes.length;
-      for (let i = 0; i < bytes.length; i += step) dst.transport.receive(bytes.subarray(i, i + step));
+      for (let i = 0; i < bytes.length; i += step) dst.transport.receive(this.clock.now, bytes.subarray(i, i + step));
     }
     return moved;
   }
@@ -60,7 +81,7 @@ export class TransportPair {
     for (let e = s.transport.pollEvent(); e; e = s.transport.pollEvent()) {
       n++;
       s.events.push(e);
-      if (e.type === 'host-key' && (this.options.acceptHostKey ?? true)) s.transport.answerHostKey(true);
+      if (e.type === 'host-key' && (this.options.acceptHostKey ?? true)) s.transport.answerHostKey(this.clock.now, true);
       this.options.onEvent?.(side, e);
     }
     return n;

@@ -57,7 +57,7 @@ function nacreClient(
     let finished = false;
     const done = () => {
       finished = true;
-      driver.transport.disconnect();
+      driver.transport.disconnect(Date.now());
       driver.run();
       resolve(run as ClientRun);
     };
@@ -65,12 +65,12 @@ function nacreClient(
       if (extra && extra(d, e, done)) return;
       switch (e.type) {
         case 'host-key':
-          d.transport.answerHostKey(Buffer.from(e.hostKey).equals(Buffer.from(expectedHostKey)));
+          d.transport.answerHostKey(Date.now(), Buffer.from(e.hostKey).equals(Buffer.from(expectedHostKey)));
           break;
         case 'keys-exchanged':
           if (e.initial) {
             run.algorithms = e.algorithms;
-            d.transport.requestService('ssh-userauth');
+            d.transport.requestService(Date.now(), 'ssh-userauth');
           } else run.rekeys++;
           break;
         case 'service-accept':
@@ -130,7 +130,7 @@ test('Nacre client -> sshd: a rekey before authentication is refused by sshd and
   await assert.rejects(
     nacreClient(s.port, {}, blobOf(s.hostKeys.ed25519!), (d, e) => {
       if (e.type === 'service-accept') {
-        d.transport.rekey();
+        d.transport.rekey(Date.now());
         d.run();
         return true;
       }
@@ -179,10 +179,10 @@ async function nacreServer(hostKeys: Signer[], onEvent?: (d: TransportDriver, e:
         log.push(e);
         if (onEvent) onEvent(d, e);
         else if (e.type === 'service-request') {
-          d.transport.acceptService(e.service);
+          d.transport.acceptService(Date.now(), e.service);
         } else if (e.type === 'message' && e.payload[0] === 50) {
           // USERAUTH_REQUEST: authentication arrives with the next layer; end cleanly.
-          d.transport.disconnect(11, 'transport interop test done');
+          d.transport.disconnect(Date.now(), 11, 'transport interop test done');
         }
       },
     );

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Channel, type ChannelHost } from '../../src/io/node/channel.js';
+import { Channel, type ChannelHost, type ChannelCommands } from '../../src/io/node/channel.js';
 import { ChannelData } from '../../src/messages/connection.js';
 import { ReqExec } from '../../src/messages/channel-types.js';
 import { WRITE_CALL_LIMIT } from '../../src/core/connection/connection.js';
@@ -17,7 +17,18 @@ const MiB = 1024 * KiB;
 
 /** A Node Channel over one side of an in-memory connection pair. */
 function nodeChannel(side: Side, id: number): Channel {
-  const host: ChannelHost = { connection: side.conn, run: () => undefined, needsDrain: false, onDrain: () => undefined };
+  const c = side.conn;
+  // The in-memory Connection has no clock: the commands' time is dropped.
+  const session: ChannelCommands = {
+    write: (_now, ch, data, type) => c.write(ch, data, type),
+    consumed: (_now, ch, n) => c.consumed(ch, n),
+    growWindow: (_now, ch, size) => c.growWindow(ch, size),
+    eof: (_now, ch) => c.eof(ch),
+    closeChannel: (_now, ch) => c.close(ch),
+    channelRequest: (_now, ch, type, wantReply, data) => c.channelRequest(ch, type, wantReply, data),
+    answerChannelRequest: (_now, ch, ok) => c.answerChannelRequest(ch, ok),
+  };
+  const host: ChannelHost = { connection: c, session, now: () => 0, run: () => undefined, needsDrain: false, onDrain: () => undefined };
   return new Channel(host, id, 'session');
 }
 
@@ -76,7 +87,7 @@ test('server: a session channel whose client allows packets under 1 KiB is refus
   });
   try {
     const c = await t.connect({ password: 'secret' });
-    const id = c.node.connection.openChannel('session', undefined, { maxPacket: 1 });
+    const id = c.node.session.openChannel(c.node.now(), 'session', undefined, { maxPacket: 1 });
     c.node.run();
     for (let i = 0; i < 100 && c.node.connection.channelInfo(id); i++) await delay(10);
     assert.equal(c.node.connection.channelInfo(id), undefined, 'the open was refused');

@@ -12,9 +12,9 @@ import type { ServerConnection } from '../../src/server/server.js';
 function countIgnores(): { readonly count: number; restore(): void } {
   const original = Transport.prototype.ignore;
   const counter = { count: 0, restore: () => (Transport.prototype.ignore = original) };
-  Transport.prototype.ignore = function (this: Transport, data: Uint8Array) {
+  Transport.prototype.ignore = function (this: Transport, now: number, data: Uint8Array) {
     counter.count++;
-    return original.call(this, data);
+    return original.call(this, now, data);
   };
   return counter;
 }

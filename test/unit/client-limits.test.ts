@@ -32,12 +32,12 @@ async function hostileServer(onEvent: (e: SessionEvent, node: NodeSession) => vo
       { role: 'server', random: nodeRandom, now: Date.now(), algorithms: defaultAlgorithmLists(), hostKeys: [testHostKey()], auth: { failureDelayMs: 0 } },
       (e, n) => {
         if (e.type === 'auth-request') {
-          n.session.answerAuth(e.id, { result: 'success' });
+          n.session.answerAuth(n.now(), e.id, { result: 'success' });
           n.run();
           // Only after login: strict kex allows nothing but kex messages before NEWKEYS.
           ignores ??= setInterval(() => {
             if (node.error) return clearInterval(ignores);
-            node.session.transport.ignore(new Uint8Array(0));
+            node.session.transport.ignore(node.now(), new Uint8Array(0));
             node.run();
           }, 50);
         } else onEvent(e, n);

@@ -16,7 +16,7 @@ import type { SessionEvent } from '../../src/core/session.js';
 
 test('a peer that starts a rekey and then sends PINGs is cut off, not queued for', () => {
   const { pair } = makePair();
-  pair.client.transport.requestService('ssh-userauth');
+  pair.client.transport.requestService(pair.clock.now, 'ssh-userauth');
   pair.pump();
   pair.server.transport.setAuthenticated();
   // The client sends KEXINIT (rekey) but the test withholds everything else of
@@ -32,10 +32,10 @@ test('a peer that starts a rekey and then sends PINGs is cut off, not queued for
 
 test('a key exchange that never finishes times out instead of spinning a timer', () => {
   const { pair, clock } = makePair({ serverOptions: { kexTimeoutMs: 30_000 } });
-  pair.client.transport.requestService('ssh-userauth');
+  pair.client.transport.requestService(pair.clock.now, 'ssh-userauth');
   pair.pump();
   pair.server.transport.setAuthenticated();
-  pair.server.transport.rekey();
+  pair.server.transport.rekey(pair.clock.now);
   // The client never answers: drop the server's KEXINIT on the floor.
   while (pair.server.transport.pollTransmit()) {
     /* discard */
@@ -60,20 +60,20 @@ test('zlib@openssh.com: a compressed packet right after USERAUTH_SUCCESS in the 
     { role: 'server', random: seededRandom('zs'), now: clock.now, algorithms, hostKeys: [hk], auth: { failureDelayMs: 0 } },
     clock,
     (side, e: SessionEvent, p) => {
-      if (e.type === 'host-key') p.client.session.answerHostKey(true);
+      if (e.type === 'host-key') p.client.session.answerHostKey(p.clock.now, true);
       if (e.type === 'auth-request') {
         // Hold what the server says from here on, to deliver it in one read.
         if (e.method === 'password') p.client.receiving = false;
-        p.server.session.answerAuth(e.id, { result: e.method === 'password' ? 'success' : 'failure' });
+        p.server.session.answerAuth(p.clock.now, e.id, { result: e.method === 'password' ? 'success' : 'failure' });
         // Something compressed right behind USERAUTH_SUCCESS, as a server may send.
-        if (e.method === 'password') p.server.session.connection.globalRequest('hostkeys-00@openssh.com', false);
+        if (e.method === 'password') p.server.session.globalRequest(p.clock.now, 'hostkeys-00@openssh.com', false);
       }
     },
   );
   pair.pump();
   const held = (pair as unknown as { held: { client: Uint8Array[] } }).held.client.splice(0);
   assert.ok(held.length >= 2, 'USERAUTH_SUCCESS and the next packet are held');
-  pair.client.session.receive(Buffer.concat(held), clock.now);
+  pair.client.session.receive(clock.now, Buffer.concat(held));
   pair.client.receiving = true;
   pair.pump();
   assert.ok(pair.client.session.isAuthenticated);
@@ -129,7 +129,7 @@ test('a long preamble before the server version is read line by line, in small c
   const client = pair.client.transport;
   const line = 'x'.repeat(8000) + '\r\n';
   const text = new TextEncoder().encode(line.repeat(1000) + 'SSH-2.0-Big_1.0\r\n');
-  for (let i = 0; i < text.length; i += 1460) client.receive(text.subarray(i, i + 1460));
+  for (let i = 0; i < text.length; i += 1460) client.receive(pair.clock.now, text.subarray(i, i + 1460));
   assert.equal(client.preamble.length, 1000);
   assert.equal(client.peerVersion, 'SSH-2.0-Big_1.0');
   assert.equal(client.isClosed, false);
@@ -164,7 +164,7 @@ test('stdout and stderr both waiting for the window are both woken', async () =>
 
 test('EXT_INFO is taken only where RFC 8308 allows it, so a server cannot grow the table without end', () => {
   const { pair } = makePair();
-  pair.client.transport.requestService('ssh-userauth');
+  pair.client.transport.requestService(pair.clock.now, 'ssh-userauth');
   pair.pump();
   const before = pair.client.transport.peerExtensions.size;
   assert.ok(before > 0, 'the first EXT_INFO, after NEWKEYS, was taken');
@@ -186,10 +186,10 @@ test('EXT_INFO is taken only where RFC 8308 allows it, so a server cannot grow t
 
 test('the server refuses a key re-exchange before login with UNIMPLEMENTED, as sshd does', () => {
   const { pair } = makePair();
-  pair.client.transport.requestService('ssh-userauth');
+  pair.client.transport.requestService(pair.clock.now, 'ssh-userauth');
   pair.pump();
   // Not authenticated: each re-exchange would cost the server a key exchange and a signature.
-  pair.client.transport.rekey();
+  pair.client.transport.rekey(pair.clock.now);
   pair.pump();
   const d = pair.client.events.find((e) => e.type === 'disconnected');
   assert.ok(d && d.type === 'disconnected' && /refused our KEXINIT/.test(d.error.message), JSON.stringify(d));

@@ -26,7 +26,7 @@ test('two forbidden messages in one read end the connection once, without throwi
     { role: 'server', random: seededRandom('s2'), now: clock.now, algorithms, hostKeys: [generateHostKey('ssh-ed25519')], auth: { failureDelayMs: 0 } },
     clock,
     (side, e: SessionEvent, p) => {
-      if (e.type === 'host-key') p.client.session.answerHostKey(true);
+      if (e.type === 'host-key') p.client.session.answerHostKey(p.clock.now, true);
       // From the client's first encrypted packet on, hold what it sends.
       if (side === 'client' && e.type === 'keys-exchanged') p.server.receiving = false;
     },
@@ -34,13 +34,13 @@ test('two forbidden messages in one read end the connection once, without throwi
   pair.pump();
   // Two connection-layer messages before authentication, behind whatever the
   // client queued (SERVICE_REQUEST), all in one read.
-  pair.client.session.transport.send(Uint8Array.of(80, 0, 0, 0, 1, 0x78, 0));
-  pair.client.session.transport.send(Uint8Array.of(80, 0, 0, 0, 1, 0x79, 0));
+  pair.client.session.transport.send(pair.clock.now, Uint8Array.of(80, 0, 0, 0, 1, 0x78, 0));
+  pair.client.session.transport.send(pair.clock.now, Uint8Array.of(80, 0, 0, 0, 1, 0x79, 0));
   for (let b = pair.client.session.pollTransmit(); b; b = pair.client.session.pollTransmit()) {
     (pair as unknown as { held: { server: Uint8Array[] } }).held.server.push(b);
   }
   const held = (pair as unknown as { held: { server: Uint8Array[] } }).held.server.splice(0);
-  assert.doesNotThrow(() => pair.server.session.receive(Buffer.concat(held), clock.now));
+  assert.doesNotThrow(() => pair.server.session.receive(clock.now, Buffer.concat(held)));
   const events: SessionEvent[] = [];
   for (let e = pair.server.session.pollEvent(); e; e = pair.server.session.pollEvent()) events.push(e);
   const ends = events.filter((e) => e.type === 'disconnected');
@@ -106,8 +106,8 @@ test('exec and CLOSE in one write: the program is never started, so none is left
   try {
     const c = await t.connect({ password: 'secret' });
     const ch = await c.node.openChannel('session');
-    c.node.connection.channelRequest(ch.id, 'exec', true, ReqExec.encode({ command: 'sleep 300' }));
-    c.node.connection.close(ch.id);
+    c.node.session.channelRequest(c.node.now(), ch.id, 'exec', true, ReqExec.encode({ command: 'sleep 300' }));
+    c.node.session.closeChannel(c.node.now(), ch.id);
     c.node.run();
     await delay(200);
     assert.deepEqual(log, ['onClose']);
@@ -164,7 +164,7 @@ test('channel requests flooding in behind a slow handler close the channel inste
     );
     const big = new Uint8Array(100 * 1024);
     for (let i = 0; i < 40 && !isClosed; i++) {
-      c.node.connection.channelRequest(ch.id, 'window-change', false, big);
+      c.node.session.channelRequest(c.node.now(), ch.id, 'window-change', false, big);
       c.node.run();
       await delay(1);
     }

@@ -42,11 +42,11 @@ function makePair(opts: {
     ...opts.server,
   };
   return new SessionPair(client, server, clock, (side, e, pair) => {
-    if (side === 'client' && e.type === 'host-key' && !opts.holdHostKey) pair.client.session.answerHostKey(true);
-    if (side === 'client' && e.type === 'auth-sign') pair.client.session.answerSign(e.id, userKey.sign(e.algorithm, e.data));
+    if (side === 'client' && e.type === 'host-key' && !opts.holdHostKey) pair.client.session.answerHostKey(pair.clock.now, true);
+    if (side === 'client' && e.type === 'auth-sign') pair.client.session.answerSign(pair.clock.now, e.id, userKey.sign(e.algorithm, e.data));
     if (side === 'server' && e.type === 'auth-request') {
       const ok = e.method === 'publickey' ? Buffer.from(e.publicKey).equals(Buffer.from(userKey.publicBlob)) : e.method === 'password' ? e.password === 'secret' : false;
-      pair.server.session.answerAuth(e.id, { result: ok ? 'success' : 'failure' });
+      pair.server.session.answerAuth(pair.clock.now, e.id, { result: ok ? 'success' : 'failure' });
     }
     opts.onEvent?.(side, e, pair);
   });
@@ -60,24 +60,24 @@ test('publickey login, then exec with output and exit-status', () => {
     onEvent: (side, e, p) => {
       if (side === 'server' && e.type === 'channel-open-request') {
         serverChannel = e.channel;
-        p.server.session.connection.acceptChannel(e.channel);
+        p.server.session.acceptChannel(p.clock.now, e.channel);
       }
       if (side === 'server' && e.type === 'channel-request' && e.requestType === 'exec') {
         assert.equal(ReqExec.decode(e.data).command, 'echo hi');
-        p.server.session.connection.answerChannelRequest(e.channel, true);
-        p.server.session.connection.write(e.channel, new TextEncoder().encode('hi\n'));
-        p.server.session.connection.channelRequest(e.channel, 'exit-status', false, ReqExitStatus.encode({ status: 0 }));
-        p.server.session.connection.eof(e.channel);
-        p.server.session.connection.close(e.channel);
+        p.server.session.answerChannelRequest(p.clock.now, e.channel, true);
+        p.server.session.write(p.clock.now, e.channel, new TextEncoder().encode('hi\n'));
+        p.server.session.channelRequest(p.clock.now, e.channel, 'exit-status', false, ReqExitStatus.encode({ status: 0 }));
+        p.server.session.eof(p.clock.now, e.channel);
+        p.server.session.closeChannel(p.clock.now, e.channel);
       }
     },
   });
   pair.pump();
   assert.ok(has(pair.client.events, 'auth-success'));
   assert.ok(pair.client.session.isAuthenticated && pair.server.session.isAuthenticated);
-  const ch = pair.client.session.connection.openChannel('session');
+  const ch = pair.client.session.openChannel(pair.clock.now, 'session');
   pair.pump();
-  pair.client.session.connection.channelRequest(ch, 'exec', true, ReqExec.encode({ command: 'echo hi' }));
+  pair.client.session.channelRequest(pair.clock.now, ch, 'exec', true, ReqExec.encode({ command: 'echo hi' }));
   pair.pump();
   const data = pair.client.events.find((e) => e.type === 'channel-data');
   assert.ok(data && data.type === 'channel-data');
@@ -153,7 +153,7 @@ test('a peer that sends nothing is dropped at the handshake deadline, long befor
 
 test('a peer that sends only its version line is still dropped at the handshake deadline', () => {
   const { session, clock } = serverAlone({ handshakeTimeoutMs: 3000 });
-  session.receive(Buffer.from('SSH-2.0-slow\r\n'), clock.advance(1000));
+  session.receive(clock.advance(1000), Buffer.from('SSH-2.0-slow\r\n'));
   assert.equal(session.nextDeadline(), clock.now + 2000);
   session.handleTimeout(clock.advance(2000));
   const d = drainEvents(session).find((e) => e.type === 'disconnected');
@@ -169,7 +169,7 @@ test('the handshake deadline ends once the peer has done its part of the first e
   assert.ok(has(pair.client.events, 'host-key'));
   pair.runFor(30_000);
   assert.ok(!has(pair.server.events, 'disconnected'), JSON.stringify(pair.server.events.map((e) => e.type)));
-  pair.client.session.answerHostKey(true);
+  pair.client.session.answerHostKey(pair.clock.now, true);
   pair.pump();
   assert.ok(pair.server.session.isAuthenticated);
 });
@@ -203,23 +203,23 @@ test('rekey in the middle of heavy channel traffic keeps every byte in order', (
     onEvent: (side, e, p) => {
       if (side === 'server' && e.type === 'channel-open-request') {
         serverChannel = e.channel;
-        p.server.session.connection.acceptChannel(e.channel);
+        p.server.session.acceptChannel(p.clock.now, e.channel);
       }
       if (side === 'server' && e.type === 'channel-data') {
         for (const b of e.data) received.push(b);
-        p.server.session.connection.consumed(e.channel, e.data.length);
+        p.server.session.consumed(p.clock.now, e.channel, e.data.length);
       }
     },
   });
   pair.pump();
-  const ch = pair.client.session.connection.openChannel('session');
+  const ch = pair.client.session.openChannel(pair.clock.now, 'session');
   pair.pump();
   const total = 4 * 1024 * 1024;
   const block = new Uint8Array(32 * 1024);
   let sent = 0;
   while (sent < total) {
     for (let i = 0; i < block.length; i++) block[i] = (sent + i) % 251;
-    const n = pair.client.session.connection.write(ch, block);
+    const n = pair.client.session.write(pair.clock.now, ch, block);
     sent += n;
     if (n < block.length) {
       // Resend the tail that did not fit next round (values depend on offset).
@@ -240,16 +240,16 @@ test('a reader that never reads bounds memory by the window', () => {
   let buffered = 0;
   const pair = makePair({
     onEvent: (side, e, p) => {
-      if (side === 'server' && e.type === 'channel-open-request') p.server.session.connection.acceptChannel(e.channel);
+      if (side === 'server' && e.type === 'channel-open-request') p.server.session.acceptChannel(p.clock.now, e.channel);
       if (side === 'server' && e.type === 'channel-data') buffered += e.data.length; // never consumed
     },
   });
   pair.pump();
-  const ch = pair.client.session.connection.openChannel('session');
+  const ch = pair.client.session.openChannel(pair.clock.now, 'session');
   pair.pump();
   let accepted = 0;
   for (let i = 0; i < 200; i++) {
-    accepted += pair.client.session.connection.write(ch, new Uint8Array(64 * 1024));
+    accepted += pair.client.session.write(pair.clock.now, ch, new Uint8Array(64 * 1024));
     pair.pump();
   }
   assert.equal(accepted, 2 * 1024 * 1024, 'writer stopped at the 2 MiB window');
@@ -262,7 +262,7 @@ test('connection messages before authentication are refused', () => {
   pair.pump();
   // Force a channel open from a client that never authenticated.
   const t = pair.client.session.transport;
-  t.send(Uint8Array.of(90, 0, 0, 0, 7, 115, 101, 115, 115, 105, 111, 110, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1));
+  t.send(pair.clock.now, Uint8Array.of(90, 0, 0, 0, 7, 115, 101, 115, 115, 105, 111, 110, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1));
   pair.pump();
   const d = pair.server.events.find((e) => e.type === 'disconnected');
   assert.ok(d && d.type === 'disconnected' && /before authentication/.test(d.error.message));
@@ -274,12 +274,12 @@ test('random upper-layer messages from an authenticated peer never throw', () =>
     const pair = makePair({
       onEvent: (side, e, p) => {
         // Accept whatever the fuzz opens, so channel messages reach deeper code.
-        if (side === 'server' && e.type === 'channel-open-request') p.server.session.connection.acceptChannel(e.channel);
-        if (side === 'server' && e.type === 'channel-request' && e.wantReply) p.server.session.connection.answerChannelRequest(e.channel, true);
+        if (side === 'server' && e.type === 'channel-open-request') p.server.session.acceptChannel(p.clock.now, e.channel);
+        if (side === 'server' && e.type === 'channel-request' && e.wantReply) p.server.session.answerChannelRequest(p.clock.now, e.channel, true);
       },
     });
     pair.pump();
-    pair.client.session.connection.openChannel('session');
+    pair.client.session.openChannel(pair.clock.now, 'session');
     pair.pump();
     for (let i = 0; i < 5; i++) {
       const r = random(64);
@@ -287,9 +287,32 @@ test('random upper-layer messages from an authenticated peer never throw', () =>
       payload[0] = 50 + (r[1]! % 78);
       if (r[2]! % 2 === 0 && payload.length >= 5) payload.set([0, 0, 0, 0], 1); // aim at channel 0 often
       assert.doesNotThrow(() => {
-        pair.client.session.transport.send(payload);
+        pair.client.session.transport.send(pair.clock.now, payload);
         pair.pump();
       });
     }
+  }
+});
+
+test('a rekey the client starts after the server sat idle longer than the kex timeout is timed from its arrival', () => {
+  // The server's only timer is its hourly rekey; nothing fires while it idles,
+  // so only the time given with the received KEXINIT can date the exchange.
+  const pair = makePair();
+  pair.pump();
+  assert.ok(pair.server.session.isAuthenticated);
+  const idle = 3 * DEFAULT_KEX_TIMEOUT_MS;
+  assert.ok(pair.server.session.nextDeadline()! > pair.clock.now + idle, 'the server has no timer due during the idle time');
+  pair.advance(idle);
+  // The client starts a rekey; the server's answer takes a second to come back.
+  pair.client.receiving = false;
+  pair.client.session.rekey(pair.clock.now);
+  pair.pump();
+  assert.ok(pair.server.session.transport.rekeying, 'the server has taken up the exchange');
+  pair.advance(1000);
+  pair.client.receiving = true;
+  pair.pump();
+  for (const side of [pair.client, pair.server]) {
+    assert.ok(!has(side.events, 'disconnected'), JSON.stringify(side.events.find((e) => e.type === 'disconnected')));
+    assert.equal(side.events.filter((e) => e.type === 'keys-exchanged' && !e.initial).length, 1, JSON.stringify(side.events.map((e) => e.type)));
   }
 });

@@ -38,18 +38,18 @@ const plain = new PacketSealer(NO_PROTECTION, seededRandom('plain'));
 
 test('garbage version line: DISCONNECT-worthy VersionError, no throw', () => {
   const t = server();
-  t.receive(enc('HELLO THERE\r\n'));
+  t.receive(0, enc('HELLO THERE\r\n'));
   const d = disconnectOf(t);
   assert.ok(d.error instanceof VersionError);
   assert.equal(d.error.reason, DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED);
-  t.receive(enc('more bytes are ignored'));
+  t.receive(0, enc('more bytes are ignored'));
   assert.equal(t.isClosed, true);
 });
 
 test('oversize packet length is refused before anything is allocated', () => {
   const t = server();
-  t.receive(enc('SSH-2.0-evil\r\n'));
-  t.receive(Uint8Array.of(0x7f, 0xff, 0xff, 0xf0, 0, 0, 0, 0));
+  t.receive(0, enc('SSH-2.0-evil\r\n'));
+  t.receive(0, Uint8Array.of(0x7f, 0xff, 0xff, 0xf0, 0, 0, 0, 0));
   const d = disconnectOf(t);
   assert.ok(d.error instanceof ProtocolError);
   assert.match(d.error.message, /exceeds the limit/);
@@ -63,26 +63,26 @@ test('oversize packet length is refused before anything is allocated', () => {
 
 test('a packet length that breaks block alignment is refused', () => {
   const t = server();
-  t.receive(enc('SSH-2.0-evil\r\n'));
-  t.receive(Uint8Array.of(0, 0, 0, 13, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+  t.receive(0, enc('SSH-2.0-evil\r\n'));
+  t.receive(0, Uint8Array.of(0, 0, 0, 13, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
   assert.match(disconnectOf(t).error.message, /multiple of the cipher block size/);
 });
 
 test('truncated packet then EOF: connection lost, no crash', () => {
   const t = server();
-  t.receive(enc('SSH-2.0-evil\r\n'));
+  t.receive(0, enc('SSH-2.0-evil\r\n'));
   const packet = plain.seal(0, clientKexInit(true));
-  t.receive(packet.subarray(0, packet.length - 3));
+  t.receive(0, packet.subarray(0, packet.length - 3));
   assert.equal(drain(t).length, 0);
-  t.connectionLost();
+  t.connectionLost(0);
   assert.equal(disconnectOf(t).error.reason, DisconnectReason.CONNECTION_LOST);
 });
 
 test('strict kex: IGNORE before KEXINIT is fatal', () => {
   const t = server();
-  t.receive(enc('SSH-2.0-evil\r\n'));
-  t.receive(plain.seal(0, Ignore.encode({ data: new Uint8Array(4) })));
-  t.receive(plain.seal(1, clientKexInit(true)));
+  t.receive(0, enc('SSH-2.0-evil\r\n'));
+  t.receive(0, plain.seal(0, Ignore.encode({ data: new Uint8Array(4) })));
+  t.receive(0, plain.seal(1, clientKexInit(true)));
   const d = disconnectOf(t);
   assert.match(d.error.message, /strict/);
   assert.equal(d.error.reason, DisconnectReason.PROTOCOL_ERROR);
@@ -90,24 +90,24 @@ test('strict kex: IGNORE before KEXINIT is fatal', () => {
 
 test('strict kex: DEBUG during the initial exchange is fatal', () => {
   const t = server();
-  t.receive(enc('SSH-2.0-evil\r\n'));
-  t.receive(plain.seal(0, clientKexInit(true)));
-  t.receive(plain.seal(1, Debug.encode({ alwaysDisplay: false, text: 'x', language: '' })));
+  t.receive(0, enc('SSH-2.0-evil\r\n'));
+  t.receive(0, plain.seal(0, clientKexInit(true)));
+  t.receive(0, plain.seal(1, Debug.encode({ alwaysDisplay: false, text: 'x', language: '' })));
   assert.match(disconnectOf(t).error.message, /not allowed during strict initial key exchange/);
 });
 
 test('without strict kex, IGNORE before KEXINIT is tolerated', () => {
   const t = server();
-  t.receive(enc('SSH-2.0-old\r\n'));
-  t.receive(plain.seal(0, Ignore.encode({ data: new Uint8Array(4) })));
-  t.receive(plain.seal(1, clientKexInit(false)));
+  t.receive(0, enc('SSH-2.0-old\r\n'));
+  t.receive(0, plain.seal(0, Ignore.encode({ data: new Uint8Array(4) })));
+  t.receive(0, plain.seal(1, clientKexInit(false)));
   assert.ok(!drain(t).some((e) => e.type === 'disconnected'));
 });
 
 test('upper-layer message before key exchange is a protocol error', () => {
   const t = server();
-  t.receive(enc('SSH-2.0-old\r\n'));
-  t.receive(plain.seal(0, dataMessage(1)));
+  t.receive(0, enc('SSH-2.0-old\r\n'));
+  t.receive(0, plain.seal(0, dataMessage(1)));
   assert.match(disconnectOf(t).error.message, /before the first key exchange/);
 });
 
@@ -129,7 +129,7 @@ test('a corrupted MAC ends the connection with MAC_ERROR', () => {
     });
     pair.pump();
     armed = true;
-    pair.client.transport.send(dataMessage(1, 200));
+    pair.client.transport.send(pair.clock.now, dataMessage(1, 200));
     pair.pump();
     const d = pair.server.events.find((e) => e.type === 'disconnected');
     assert.ok(d && d.type === 'disconnected', cipher);
@@ -144,10 +144,10 @@ test('random garbage after the version never throws', () => {
   const random = seededRandom('fuzz');
   for (let i = 0; i < 300; i++) {
     const t = server();
-    t.receive(enc('SSH-2.0-fuzz\r\n'));
+    t.receive(0, enc('SSH-2.0-fuzz\r\n'));
     const junk = random(1 + (random(1)[0]! % 200));
-    assert.doesNotThrow(() => t.receive(junk));
-    t.connectionLost();
+    assert.doesNotThrow(() => t.receive(0, junk));
+    t.connectionLost(0);
     const d = drain(t).find((e) => e.type === 'disconnected');
     assert.ok(d);
   }
@@ -158,12 +158,12 @@ test('mutated KEXINIT payloads never throw', () => {
   const base = clientKexInit(true);
   for (let i = 0; i < 300; i++) {
     const t = server();
-    t.receive(enc('SSH-2.0-fuzz\r\n'));
+    t.receive(0, enc('SSH-2.0-fuzz\r\n'));
     const m = Uint8Array.from(base);
     for (let k = 0; k < 4; k++) {
       const r = random(3);
       m[((r[0]! << 8) | r[1]!) % m.length] = r[2]!;
     }
-    assert.doesNotThrow(() => t.receive(plain.seal(0, m)));
+    assert.doesNotThrow(() => t.receive(0, plain.seal(0, m)));
   }
 });

@@ -47,7 +47,7 @@ export function makePair(setup: PairSetup = {}): { pair: TransportPair; clock: F
     hostKeys: setup.hostKeys ?? [hostKey('ssh-ed25519'), hostKey('ecdsa-sha2-nistp256'), hostKey('ssh-rsa')],
     ...setup.serverOptions,
   });
-  return { pair: new TransportPair(client, server, setup.pump), clock };
+  return { pair: new TransportPair(client, server, clock, setup.pump), clock };
 }
 
 /** Upper-layer test payload: message 94 (CHANNEL_DATA's number) with a counter. */

@@ -11,11 +11,11 @@ function disconnected(events: readonly TransportEvent[]) {
 }
 
 function handshake(pair: ReturnType<typeof makePair>['pair']) {
-  pair.client.transport.requestService('ssh-userauth');
+  pair.client.transport.requestService(pair.clock.now, 'ssh-userauth');
   pair.pump();
   const req = pair.server.events.find((e) => e.type === 'service-request');
   assert.ok(req && req.type === 'service-request' && req.service === 'ssh-userauth', 'server saw the service request');
-  pair.server.transport.acceptService('ssh-userauth');
+  pair.server.transport.acceptService(pair.clock.now, 'ssh-userauth');
   pair.pump();
   assert.ok(pair.client.events.some((e) => e.type === 'service-accept'), 'client saw SERVICE_ACCEPT');
   // Automatic rekeying starts after user authentication, as in OpenSSH.
@@ -45,7 +45,7 @@ for (const cipher of cipherAlgorithms) {
       assert.ok(done && done.type === 'keys-exchanged');
       assert.equal(done.algorithms.clientToServer.cipher, cipher.name);
       assert.equal(done.algorithms.clientToServer.mac, cipher.aead ? null : mac.name);
-      for (let i = 0; i < 20; i++) pair.client.transport.send(dataMessage(i, 5 + i * 997));
+      for (let i = 0; i < 20; i++) pair.client.transport.send(pair.clock.now, dataMessage(i, 5 + i * 997));
       pair.pump();
       const got = pair.server.events.filter((e) => e.type === 'message');
       assert.equal(got.length, 20);
@@ -84,7 +84,7 @@ test('no common algorithm names the kind and both lists', () => {
 test('host key rejected by the client ends the connection', () => {
   const { pair } = makePair({ pump: { acceptHostKey: false } });
   pair.pump();
-  pair.client.transport.answerHostKey(false, 'SHA256:x');
+  pair.client.transport.answerHostKey(pair.clock.now, false, 'SHA256:x');
   pair.pump();
   const d = disconnected(pair.client.events);
   assert.ok(d && d.error.reason === DisconnectReason.HOST_KEY_NOT_VERIFIABLE);
@@ -98,10 +98,10 @@ test('rekey on request, with data flowing both ways, loses and reorders nothing'
   let sent = 0;
   for (let round = 0; round < 5; round++) {
     for (let i = 0; i < 30; i++) {
-      pair.client.transport.send(dataMessage(sent, 500));
-      pair.server.transport.send(dataMessage(sent, 700));
+      pair.client.transport.send(pair.clock.now, dataMessage(sent, 500));
+      pair.server.transport.send(pair.clock.now, dataMessage(sent, 700));
       sent++;
-      if (i === 10) (round % 2 ? pair.server : pair.client).transport.rekey();
+      if (i === 10) (round % 2 ? pair.server : pair.client).transport.rekey(pair.clock.now);
     }
     pair.pump();
   }
@@ -116,7 +116,7 @@ test('rekey by bytes: a small limit rekeys repeatedly during a transfer', () => 
   const { pair } = makePair({ clientOptions: { rekey: { bytes: 64 * 1024 } } });
   handshake(pair);
   for (let i = 0; i < 200; i++) {
-    pair.client.transport.send(dataMessage(i, 4096));
+    pair.client.transport.send(pair.clock.now, dataMessage(i, 4096));
     if (i % 10 === 0) pair.pump();
   }
   pair.pump();
@@ -130,7 +130,7 @@ test('rekey by packet count', () => {
   const { pair } = makePair({ serverOptions: { rekey: { packets: 50 } } });
   handshake(pair);
   for (let i = 0; i < 200; i++) {
-    pair.client.transport.send(dataMessage(i, 10));
+    pair.client.transport.send(pair.clock.now, dataMessage(i, 10));
     if (i % 10 === 9) pair.pump();
   }
   assert.ok(pair.server.events.filter((e) => e.type === 'keys-exchanged').length >= 3);
@@ -166,7 +166,7 @@ test('first_kex_packet_follows: right guess saves a round trip, wrong guess is i
 test('PING is answered with PONG after the key exchange', () => {
   const { pair } = makePair();
   handshake(pair);
-  pair.client.transport.ping(Uint8Array.of(1, 2, 3));
+  pair.client.transport.ping(pair.clock.now, Uint8Array.of(1, 2, 3));
   pair.pump();
   const pong = pair.client.events.find((e) => e.type === 'pong');
   assert.ok(pong && pong.type === 'pong');
@@ -179,7 +179,7 @@ test('zlib compression, and zlib@openssh.com starting after authentication', () 
     const { pair } = makePair({ client: prefs, server: prefs });
     handshake(pair);
     const before = pair.client.written;
-    for (let i = 0; i < 50; i++) pair.client.transport.send(new Uint8Array(8000).fill(94));
+    for (let i = 0; i < 50; i++) pair.client.transport.send(pair.clock.now, new Uint8Array(8000).fill(94));
     pair.pump();
     assert.ok(pair.client.written - before < 50 * 8000 / 4, `${name} compressed (${pair.client.written - before} bytes)`);
     assert.equal(pair.server.events.filter((e) => e.type === 'message').length, 50);
@@ -199,7 +199,7 @@ test('unknown transport message numbers get UNIMPLEMENTED', () => {
 test('disconnect sends the reason to the peer', () => {
   const { pair } = makePair();
   handshake(pair);
-  pair.server.transport.disconnect(DisconnectReason.BY_APPLICATION, 'bye');
+  pair.server.transport.disconnect(pair.clock.now, DisconnectReason.BY_APPLICATION, 'bye');
   pair.pump();
   const d = disconnected(pair.client.events);
   assert.ok(d && d.fromPeer && d.error.reason === DisconnectReason.BY_APPLICATION && /bye/.test(d.error.message));
@@ -207,15 +207,15 @@ test('disconnect sends the reason to the peer', () => {
 
 test('limits do not trigger a rekey before authentication', () => {
   const { pair, clock } = makePair({ clientOptions: { rekey: { bytes: 10_000 } } });
-  pair.client.transport.requestService('ssh-userauth');
+  pair.client.transport.requestService(pair.clock.now, 'ssh-userauth');
   pair.pump();
-  for (let i = 0; i < 20; i++) pair.client.transport.send(dataMessage(i, 1000));
+  for (let i = 0; i < 20; i++) pair.client.transport.send(pair.clock.now, dataMessage(i, 1000));
   pair.client.transport.handleTimeout(clock.advance(2 * 3600_000));
   pair.pump();
   assert.equal(pair.client.events.filter((e) => e.type === 'keys-exchanged').length, 1);
   pair.client.transport.setAuthenticated();
   pair.server.transport.setAuthenticated();
-  pair.client.transport.send(dataMessage(99, 10));
+  pair.client.transport.send(pair.clock.now, dataMessage(99, 10));
   pair.pump();
   assert.equal(pair.client.events.filter((e) => e.type === 'keys-exchanged').length, 2);
 });
@@ -231,7 +231,7 @@ test('the server answers the client\'s first NEWKEYS with an IGNORE (an immediat
   // After the server's NEWKEYS: EXT_INFO, then the IGNORE.
   assert.equal(sent(), 2);
   handshake(pair);
-  pair.client.transport.rekey();
+  pair.client.transport.rekey(pair.clock.now);
   pair.pump();
   assert.equal(pair.server.events.filter((e) => e.type === 'keys-exchanged').length, 2);
   // Strict kex restarts the count at every NEWKEYS: nothing after the rekey's.

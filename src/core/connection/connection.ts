@@ -77,6 +77,12 @@ function encodeDataHead(recipient: number, length: number, dataType: number | un
   return out;
 }
 
+/**
+ * What the rest of the program may read of a connection layer it does not
+ * drive: the Session runs its commands, each with the time (see session.ts).
+ */
+export type ConnectionView = Pick<Connection, 'receiveBudget' | 'receiveBound' | 'receiveCommitted' | 'openChannels' | 'channelInfo' | 'windowOf'>;
+
 export class Connection {
   private readonly channels: ChannelTable;
   private readonly globals = new GlobalRequests();

@@ -33,7 +33,7 @@ const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
 export interface TransportOptions {
   readonly role: Role;
   readonly random: RandomSource;
-  /** The clock reading (ms) at creation; later readings come with handleTimeout. */
+  /** The clock reading (ms) at creation; later readings come with every input (`now`). */
   readonly now: number;
   readonly algorithms: AlgorithmLists;
   /** Server: host keys to sign with. */
@@ -137,8 +137,12 @@ export class Transport {
 
   // ------------------------------------------------------------------ I/O surface
 
-  /** Feeds bytes received from the peer. Never throws: errors end the connection with an event. */
-  receive(bytes: Uint8Array): void {
+  /**
+   * Feeds bytes received from the peer at `now` (ms). Never throws: errors
+   * end the connection with an event.
+   */
+  receive(now: number, bytes: Uint8Array): void {
+    this.advance(now);
     if (this.phase === 'closed') return;
     this.packets.inbound.push(bytes);
     this.guard(() => this.process());
@@ -165,11 +169,11 @@ export class Transport {
   }
 
   handleTimeout(now: number): void {
-    this.now = now;
+    this.advance(now);
     if (this.phase === 'closed') return;
     this.guard(() => {
-      this.checkHandshakeTimeout(now);
-      this.kexRounds.checkTimeout(now, this.kexTimeoutMs);
+      this.checkHandshakeTimeout(this.now);
+      this.kexRounds.checkTimeout(this.now, this.kexTimeoutMs);
       this.maybeRekey();
     });
   }
@@ -194,6 +198,11 @@ export class Transport {
   }
 
   // ------------------------------------------------------------------ commands
+  //
+  // Every command, like `receive` and `handleTimeout`, takes the current time
+  // (ms on the caller's clock): anything it starts (a key exchange that
+  // sending crosses a byte limit into, a reply) is timed from then, not from
+  // whenever the last timer fired.
 
   /**
    * Sends an upper-layer payload (message number >= 50); held back during key
@@ -201,7 +210,8 @@ export class Transport {
    * out as header + the caller's bytes, framed with one copy); the caller may
    * reuse `tail` once this returns.
    */
-  send(payload: Uint8Array, tail?: Uint8Array): void {
+  send(now: number, payload: Uint8Array, tail?: Uint8Array): void {
+    this.advance(now);
     if (this.phase === 'closed') return;
     if (this.kexRounds.inProgress || !this.kexRounds.initialDone || this.held.length > 0) {
       const p = tail ? concat([payload, tail]) : payload;
@@ -221,23 +231,25 @@ export class Transport {
    * refuse this before user authentication; that ends the connection with a
    * KeyExchangeError saying so.
    */
-  rekey(): void {
+  rekey(now: number): void {
+    this.advance(now);
     if (this.phase === 'closed' || this.kexRounds.inProgress || !this.kexRounds.initialDone) return;
     this.kexRounds.start();
   }
 
   /** Client: asks for a service (`ssh-userauth`); answered by a `service-accept` event. */
-  requestService(service: string): void {
-    this.send(ServiceRequest.encode({ service }));
+  requestService(now: number, service: string): void {
+    this.send(now, ServiceRequest.encode({ service }));
   }
 
   /** Server: accepts the service the client asked for. */
-  acceptService(service: string): void {
-    this.send(ServiceAccept.encode({ service }));
+  acceptService(now: number, service: string): void {
+    this.send(now, ServiceAccept.encode({ service }));
   }
 
   /** Client: answer to a `host-key` event. */
-  answerHostKey(accepted: boolean, fingerprint = ''): void {
+  answerHostKey(now: number, accepted: boolean, fingerprint = ''): void {
+    this.advance(now);
     if (!this.kexRounds.awaitingHostKeyAnswer || this.phase === 'closed') return;
     this.guard(() => {
       this.kexRounds.answerHostKey(accepted, fingerprint);
@@ -246,18 +258,20 @@ export class Transport {
   }
 
   /** OpenSSH's transport ping; answered by a `pong` event when the peer supports it. */
-  ping(data: Uint8Array = new Uint8Array(0)): void {
-    this.send(Ping.encode({ data }));
+  ping(now: number, data: Uint8Array = new Uint8Array(0)): void {
+    this.send(now, Ping.encode({ data }));
   }
 
   /** Sends an IGNORE message (useful as traffic padding and in tests). */
-  ignore(data: Uint8Array): void {
+  ignore(now: number, data: Uint8Array): void {
+    this.advance(now);
     if (this.phase === 'closed') return;
     this.writePacket(Ignore.encode({ data }));
   }
 
   /** Replies UNIMPLEMENTED for a received upper-layer message the caller cannot handle. */
-  unimplemented(seq: number): void {
+  unimplemented(now: number, seq: number): void {
+    this.advance(now);
     if (this.phase === 'closed') return;
     this.writePacket(Unimplemented.encode({ sequence: seq }));
   }
@@ -269,21 +283,29 @@ export class Transport {
   }
 
   /** Ends the connection with DISCONNECT. */
-  disconnect(reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION, description = 'closed by application'): void {
+  disconnect(now: number, reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION, description = 'closed by application'): void {
+    this.advance(now);
     if (this.phase === 'closed') return;
     this.sendDisconnect(reason, description);
     this.close(new DisconnectError(reason, description, false), false);
   }
 
   /** Ends the connection because of `error`, with the DISCONNECT reason it carries. */
-  abort(error: unknown): void {
+  abort(now: number, error: unknown): void {
+    this.advance(now);
     this.fail(error);
   }
 
   /** The I/O layer saw the byte stream end without a DISCONNECT. */
-  connectionLost(description = 'connection lost'): void {
+  connectionLost(now: number, description = 'connection lost'): void {
+    this.advance(now);
     if (this.phase === 'closed') return;
     this.close(new DisconnectError(DisconnectReason.CONNECTION_LOST, description, false), false);
+  }
+
+  /** Moves the clock to `now`; an earlier reading (a clock stepped back) is ignored, so deadlines never move back. */
+  private advance(now: number): void {
+    if (now > this.now) this.now = now;
   }
 
   // ------------------------------------------------------------------ receive path
@@ -417,7 +439,7 @@ export class Transport {
       case MSG.PING: {
         this.requireKeys(type);
         const m = Ping.decode(payload);
-        this.send(Pong.encode({ data: m.data }));
+        this.send(this.now, Pong.encode({ data: m.data }));
         return;
       }
       case MSG.PONG:

@@ -4,15 +4,20 @@
 // reported to the layer above through `needsDrain` and `onDrain`.
 import type { Duplex } from 'node:stream';
 
+/** Every input of a core takes the time; this layer's clock (ms), the one its timers are set by. */
+export function clockNow(): number {
+  return Date.now();
+}
+
 export interface Driveable<E> {
-  receive(bytes: Uint8Array, now?: number): void;
+  receive(now: number, bytes: Uint8Array): void;
   pollTransmit(): Uint8Array | null;
   pollEvent(): E | null;
   nextDeadline(): number | null;
   handleTimeout(now: number): void;
-  connectionLost(description?: string): void;
+  connectionLost(now: number, description?: string): void;
   /** Ends the connection because something above failed. */
-  abort(error: unknown): void;
+  abort(now: number, error: unknown): void;
 }
 
 /** Bytes the socket may buffer before channel writers wait for 'drain'. */
@@ -26,7 +31,7 @@ export const READ_PAUSE_LIMIT = 8 * 1024 * 1024;
 
 export class Driver<E extends { type: string }> {
   private timer: NodeJS.Timeout | null = null;
-  /** When the armed timer fires (Date.now() clock). */
+  /** When the armed timer fires (`clockNow()` clock). */
   private timerAt = 0;
   private ended = false;
   private running = false;
@@ -47,7 +52,7 @@ export class Driver<E extends { type: string }> {
     socket.on('data', (chunk: Buffer) => {
       // The cores report errors as events; should one still throw, it ends
       // this connection, never the process (this is a socket listener).
-      this.guarded(() => core.receive(chunk, Date.now()));
+      this.guarded(() => core.receive(clockNow(), chunk));
       this.run();
     });
     socket.on('end', () => this.lost('peer closed the connection'));
@@ -105,7 +110,7 @@ export class Driver<E extends { type: string }> {
             this.onEvent(e);
           } catch (err) {
             // A failing handler ends this connection only, never the process.
-            this.core.abort(err);
+            this.core.abort(clockNow(), err);
           }
           this.flush();
           if (e.type === 'disconnected') this.finish();
@@ -155,19 +160,20 @@ export class Driver<E extends { type: string }> {
     // it fires early the core finds nothing due and run() arms the next one.
     if (this.timer && this.timerAt <= deadline) return;
     if (this.timer) clearTimeout(this.timer);
-    const delay = Math.max(0, Math.min(deadline - Date.now(), 2 ** 31 - 1));
-    this.timerAt = Date.now() + delay;
+    const now = clockNow();
+    const delay = Math.max(0, Math.min(deadline - now, 2 ** 31 - 1));
+    this.timerAt = now + delay;
     this.timer = setTimeout(() => {
       this.timer = null;
       // A timer callback, like a socket listener: a throw would end the process.
-      this.guarded(() => this.core.handleTimeout(Date.now()));
+      this.guarded(() => this.core.handleTimeout(clockNow()));
       this.run();
     }, delay);
   }
 
   private lost(why: string): void {
     if (this.ended) return;
-    this.guarded(() => this.core.connectionLost(why));
+    this.guarded(() => this.core.connectionLost(clockNow(), why));
     this.run();
   }
 
@@ -176,7 +182,7 @@ export class Driver<E extends { type: string }> {
     try {
       fn();
     } catch (e) {
-      this.core.abort(e);
+      this.core.abort(clockNow(), e);
     }
   }
 

@@ -3,9 +3,9 @@
 import type { Duplex } from 'node:stream';
 import { ProtocolError, TimeoutError, type NacreError } from '../../errors.js';
 import { Session, type SessionEvent, type SessionOptions } from '../../core/session.js';
-import { Driver, WRITE_BUFFER_LIMIT } from './driver.js';
+import { Driver, WRITE_BUFFER_LIMIT, clockNow } from './driver.js';
 import { Channel, type ChannelHost } from './channel.js';
-import type { Connection } from '../../core/connection/connection.js';
+import type { ConnectionView } from '../../core/connection/connection.js';
 
 export class ChannelOpenError extends ProtocolError {
   readonly openReason: number;
@@ -91,8 +91,13 @@ export class NodeSession implements ChannelHost {
     this.driver = new Driver(socket, this.session, (e) => this.dispatch(e));
   }
 
-  get connection(): Connection {
+  get connection(): ConnectionView {
     return this.session.connection;
+  }
+
+  /** The clock every command on `session` is given (the driver's). */
+  now(): number {
+    return clockNow();
   }
 
   /** Writers wait while the socket is full or a key exchange holds more than a socket's worth back. */
@@ -121,7 +126,7 @@ export class NodeSession implements ChannelHost {
     if (this.closeError) return Promise.reject(this.closeError);
     let id: number;
     try {
-      id = this.connection.openChannel(type, data);
+      id = this.session.openChannel(clockNow(), type, data);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -163,13 +168,13 @@ export class NodeSession implements ChannelHost {
   acceptChannel(id: number, type: string, opts: { windowSize?: number } = {}): Channel {
     const channel = new Channel(this, id, type);
     this.channels.set(id, channel);
-    this.connection.acceptChannel(id, undefined, opts);
+    this.session.acceptChannel(clockNow(), id, undefined, opts);
     this.run();
     return channel;
   }
 
   rejectChannel(id: number, reason: number, description: string): void {
-    this.connection.rejectChannel(id, reason, description);
+    this.session.rejectChannel(clockNow(), id, reason, description);
     this.run();
   }
 
@@ -184,7 +189,7 @@ export class NodeSession implements ChannelHost {
     if (this.closeError) return Promise.reject(this.closeError);
     let id: number;
     try {
-      id = this.connection.globalRequest(name, wantReply, data);
+      id = this.session.globalRequest(clockNow(), name, wantReply, data);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -210,12 +215,12 @@ export class NodeSession implements ChannelHost {
   }
 
   answerGlobalRequest(id: number, success: boolean, data?: Uint8Array): void {
-    this.connection.answerGlobalRequest(id, success, data);
+    this.session.answerGlobalRequest(clockNow(), id, success, data);
     this.run();
   }
 
   disconnect(reason?: number, description?: string): void {
-    this.session.disconnect(reason, description);
+    this.session.disconnect(clockNow(), reason, description);
     this.run();
   }
 
@@ -245,8 +250,8 @@ export class NodeSession implements ChannelHost {
         const ch = this.channels.get(e.channel);
         if (e.type === 'channel-close') this.channels.delete(e.channel);
         if (ch) ch.handleEvent(e);
-        else if (e.type === 'channel-data') this.connection.consumed(e.channel, e.data.length);
-        else if (e.type === 'channel-request' && e.wantReply) this.connection.answerChannelRequest(e.channel, false);
+        else if (e.type === 'channel-data') this.session.consumed(clockNow(), e.channel, e.data.length);
+        else if (e.type === 'channel-request' && e.wantReply) this.session.answerChannelRequest(clockNow(), e.channel, false);
         return;
       }
       case 'global-reply': {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { TransportEvent } from '../../core/transport/events.js';
 import { Transport, type TransportOptions } from '../../core/transport/transport.js';
-import { Driver } from './driver.js';
+import { Driver, clockNow } from './driver.js';
 
 export const nodeRandom = (length: number): Uint8Array => randomBytes(length);
 
@@ -17,7 +17,7 @@ export class TransportDriver {
   private readonly driver: Driver<TransportEvent>;
 
   constructor(socket: Duplex, options: DriverOptions, onEvent: (event: TransportEvent, driver: TransportDriver) => void) {
-    this.transport = new Transport({ ...options, random: options.random ?? nodeRandom, now: Date.now() });
+    this.transport = new Transport({ ...options, random: options.random ?? nodeRandom, now: clockNow() });
     this.driver = new Driver(socket, this.transport, (e) => onEvent(e, this));
     this.driver.run();
   }

@@ -54,8 +54,8 @@ export class KeyExchangeError extends NacreError {
 
 /** The peer's version line is unusable. */
 export class VersionError extends ProtocolError {
-  constructor(message: string) {
-    super(message, DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED, options);
   }
 }
 

@@ -3,7 +3,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { AbortError, DisconnectReason, HostKeyRejectedError, NacreError, TimeoutError } from '../errors.js';
+import { AbortError, DisconnectReason, HostKeyRejectedError, NacreError, TimeoutError, VersionError } from '../errors.js';
 import { defaultAlgorithmLists } from '../algorithms/index.js';
 import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
@@ -32,8 +32,8 @@ export interface ClientEvents {
   rekey: [algorithms: NegotiatedAlgorithms];
   /** The server announced its host keys after login (hostkeys-00@openssh.com); unverified. */
   hostkeys: [keys: Client['announcedHostKeys']];
-  /** The connection is over; `error` says why (a DisconnectError for ordinary ends). */
-  close: [error: NacreError];
+  /** The connection is over; `error` says why, null when `close()` ended it (a close we asked for is no error). */
+  close: [error: NacreError | null];
   /** A USERAUTH_BANNER; these come before `connect()` resolves, so listen with the `onBanner` option. */
   banner: [message: string];
 }
@@ -126,8 +126,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     this.node.run();
   }
 
-  /** Resolves with the reason when the connection ends. */
-  get closed(): Promise<NacreError> {
+  /** Resolves when the connection ends: with the error that ended it, or null when `close()` did. */
+  get closed(): Promise<NacreError | null> {
     return this.node.closed;
   }
 
@@ -185,6 +185,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const clientCredentials = credentials(options, signers);
   const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
   const replyTimeouts = checkedReplyTimeouts(options);
+  const identTimeout = options.identTimeout === undefined ? undefined : checkReplyTimeout(options.identTimeout, 'identTimeout');
   if (options.signal?.aborted) throw new AbortError();
   const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
 
@@ -337,8 +338,9 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           if (loggedIn) acknowledgeNow(node);
           return;
         case 'disconnected':
-          fail(e.error);
-          c.emit('close', e.error);
+          // A peer that sent no version line is named: the user asked for host:port.
+          fail(e.error instanceof VersionError && node.session.transport.peerVersion === null ? new VersionError(`${host}:${port}: ${e.error.message}`, { cause: e.error }) : e.error);
+          c.emit('close', node.endError);
           return;
         default:
           return;
@@ -357,6 +359,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           auth: { username, credentials: clientCredentials },
           keepalive: options.keepalive === false ? { intervalMs: 0, countMax: 3 } : (options.keepalive ?? { intervalMs: 15_000, countMax: 3 }),
           ...(options.rekey ? { rekey: options.rekey } : {}),
+          ...(identTimeout !== undefined ? { identTimeoutMs: identTimeout } : {}),
         },
         (e, n) => {
           onEvent(e, n).catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));

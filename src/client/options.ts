@@ -68,6 +68,12 @@ export interface ConnectOptions {
   readonly connectTimeout?: number;
   /** Time for key exchange and authentication together, default 60 s. */
   readonly readyTimeout?: number;
+  /**
+   * Time (ms) for the server's identification line once connected, default
+   * 10 s; 0 leaves only `readyTimeout`. A server that is not an SSH server
+   * fails with a VersionError quoting what it sent.
+   */
+  readonly identTimeout?: number;
   readonly signal?: AbortSignal;
   /** An already-open byte stream to run SSH over (jump hosts, custom transports). */
   readonly sock?: Duplex;

@@ -36,6 +36,17 @@ export interface KeepaliveOptions {
  */
 export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS = 20_000;
 
+/**
+ * A client's default `identTimeoutMs`. An SSH server sends its version line
+ * as soon as it accepts, before reading anything (RFC 4253 §4.2; sshd does),
+ * so it arrives one network trip after the TCP connection: well under a
+ * second even over a satellite link, plus a second or two for a forked sshd
+ * on a loaded host. 10 s is several times that, and fails a peer that is not
+ * an SSH server (an SMTP-style greeting, a service that waits for us, a dead
+ * proxy) six times sooner than the 60 s `readyTimeout` of `connect()`.
+ */
+export const DEFAULT_CLIENT_IDENT_TIMEOUT_MS = 10_000;
+
 interface CommonOptions {
   readonly random: RandomSource;
   readonly now: number;
@@ -50,6 +61,13 @@ interface CommonOptions {
    * `readyTimeout` bounds the whole login there).
    */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Time (ms) for the peer's identification (version) line; 0 disables.
+   * Default: client 10 s (`DEFAULT_CLIENT_IDENT_TIMEOUT_MS`), server none
+   * (`handshakeTimeoutMs` covers it). Missed, it ends the connection with a
+   * VersionError quoting what the peer sent instead.
+   */
+  readonly identTimeoutMs?: number;
 }
 
 export interface ClientSessionOptions extends CommonOptions {
@@ -101,6 +119,7 @@ export class Session {
       ...(options.software ? { software: options.software } : {}),
       ...(options.rekey ? { rekey: options.rekey } : {}),
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? (options.role === 'server' ? DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS : 0),
+      identTimeoutMs: options.identTimeoutMs ?? (options.role === 'client' ? DEFAULT_CLIENT_IDENT_TIMEOUT_MS : 0),
       ...(options.role === 'server' ? { hostKeys: options.hostKeys } : {}),
       ...(options.role === 'server' && options.serverSigAlgs ? { serverSigAlgs: options.serverSigAlgs } : {}),
       ...(options.role === 'client' && options.guessFirstKex ? { guessFirstKex: true } : {}),

@@ -136,8 +136,8 @@ export class ServerConnection {
     return this.username !== null;
   }
 
-  /** Resolves with the reason once the connection is over. */
-  get closed(): Promise<NacreError> {
+  /** Resolves once the connection is over: with the error that ended it, or null when the server closed it (`close()`). */
+  get closed(): Promise<NacreError | null> {
     return this.node.closed;
   }
 
@@ -162,8 +162,8 @@ export interface ServerEvents {
   'keys-exchanged': [connection: ServerConnection, info: { readonly initial: boolean; readonly algorithms: NegotiatedAlgorithms }];
   /** `publicKey`: for a publickey login, the key whose signature Nacre verified. */
   authenticated: [connection: ServerConnection, info: { readonly username: string; readonly method: string; readonly publicKey?: PublicKeyInfo }];
-  /** A connection ended; `error` says why (a DisconnectError for ordinary ends). */
-  disconnect: [connection: ServerConnection, error: NacreError];
+  /** A connection ended; `error` says why (a DisconnectError when the client ended it), null when the server closed it. */
+  disconnect: [connection: ServerConnection, error: NacreError | null];
   /** A connection over the limits was turned away. */
   refused: [info: ConnectionInfo, reason: string];
   /**
@@ -413,7 +413,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             forwarding.close();
             this.connections.delete(conn);
             if (!(e.error instanceof DisconnectError)) report(e.error);
-            this.safeEmit('disconnect', conn, e.error);
+            this.safeEmit('disconnect', conn, node.endError);
             return;
           default:
             return;

@@ -132,7 +132,7 @@ test('maxSessions overrides the default; a closed session frees its place for ex
 test('garbage from a client ends only that connection, reported as events', async () => {
   const t = await startServer({ authenticate: passwordSecret });
   const errors: Error[] = [];
-  const disconnects: NacreError[] = [];
+  const disconnects: (NacreError | null)[] = [];
   t.server.on('error', (e) => errors.push(e));
   t.server.on('disconnect', (_c, e) => disconnects.push(e));
   try {

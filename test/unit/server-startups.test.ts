@@ -165,7 +165,7 @@ test('past begin, new connections are dropped at random: a retry gets in', async
 
 test('a socket that sends nothing is closed at the handshake deadline, not after the login grace', async () => {
   const t = await startServer({ authenticate: passwordSecret, handshakeTimeoutMs: 300 });
-  const ends: NacreError[] = [];
+  const ends: (NacreError | null)[] = [];
   t.server.on('disconnect', (_c, e) => ends.push(e));
   try {
     const s = await idleSocket(t, '127.0.0.2');

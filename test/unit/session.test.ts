@@ -5,11 +5,11 @@ import { SessionPair } from '../../src/testing/session-pair.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { seededRandom } from '../../src/testing/random.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
-import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, Session, type ClientSessionOptions, type ServerSessionOptions, type SessionEvent } from '../../src/core/session.js';
+import { DEFAULT_CLIENT_IDENT_TIMEOUT_MS, DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, Session, type ClientSessionOptions, type ServerSessionOptions, type SessionEvent } from '../../src/core/session.js';
 import { DEFAULT_KEX_TIMEOUT_MS } from '../../src/core/transport/transport.js';
 import type { ClientCredential } from '../../src/core/auth/events.js';
 import { ReqExec, ReqExitStatus } from '../../src/messages/channel-types.js';
-import { DisconnectReason, TimeoutError } from '../../src/errors.js';
+import { DisconnectReason, TimeoutError, VersionError } from '../../src/errors.js';
 import { generateHostKey } from '../../src/keys/index.js';
 
 const hostKey = generateHostKey('ssh-ed25519');
@@ -174,11 +174,37 @@ test('the handshake deadline ends once the peer has done its part of the first e
   assert.ok(pair.server.session.isAuthenticated);
 });
 
-test('handshakeTimeoutMs 0 leaves only the key exchange and grace limits; a client has none by default', () => {
+test('handshakeTimeoutMs 0 leaves only the key exchange and grace limits; a client has only the identification-line limit by default', () => {
   const { session, clock } = serverAlone({ handshakeTimeoutMs: 0, auth: { graceTimeMs: 0 } });
   assert.equal(session.nextDeadline(), clock.now + DEFAULT_KEX_TIMEOUT_MS);
   const client = new Session({ role: 'client', random: seededRandom('c'), now: clock.now, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
-  assert.equal(client.nextDeadline(), clock.now + DEFAULT_KEX_TIMEOUT_MS);
+  assert.equal(client.nextDeadline(), clock.now + DEFAULT_CLIENT_IDENT_TIMEOUT_MS);
+  // Once the server's version line is in, only the key exchange limit is left.
+  client.receive(clock.advance(100), Buffer.from('SSH-2.0-OpenSSH_10.0\r\n'));
+  assert.equal(client.nextDeadline(), clock.now - 100 + DEFAULT_KEX_TIMEOUT_MS);
+});
+
+test('a client given no version line in identTimeoutMs ends with a VersionError quoting what came instead', () => {
+  const clock = new FakeClock();
+  const client = new Session({ role: 'client', random: seededRandom('c'), now: clock.now, identTimeoutMs: 5000, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
+  client.receive(clock.advance(10), Buffer.from('220 smtp ready\r\nEHLO'));
+  client.handleTimeout(clock.advance(4989));
+  assert.equal(drainEvents(client).length, 0);
+  client.handleTimeout(clock.advance(1));
+  const d = drainEvents(client).find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected' && d.error instanceof VersionError, JSON.stringify(d));
+  assert.equal(d.error.message, "no SSH identification line within 5000 ms; it sent: '220 smtp ready\\r\\nEHLO'");
+  assert.equal(client.nextDeadline(), null);
+});
+
+test('a server that closes before its version line: VersionError, not a lost connection', () => {
+  const clock = new FakeClock();
+  const client = new Session({ role: 'client', random: seededRandom('c'), now: clock.now, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
+  client.receive(clock.now, Buffer.from('HTTP/1.0 400 Bad Request\r\n\r\n'));
+  client.connectionLost(clock.now, 'peer closed the connection');
+  const d = drainEvents(client).find((e) => e.type === 'disconnected');
+  assert.ok(d && d.type === 'disconnected' && d.error instanceof VersionError, JSON.stringify(d));
+  assert.equal(d.error.message, "no SSH identification line before the connection closed (peer closed the connection); it sent: 'HTTP/1.0 400 Bad Request\\r\\n\\r\\n'");
 });
 
 test('keepalive detects a silent server', () => {

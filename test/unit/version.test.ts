@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseVersion, formatVersionLine } from '../../src/core/transport/version.js';
+import { parseVersion, formatVersionLine, describeReceived, MAX_SHOWN_RECEIVED } from '../../src/core/transport/version.js';
 import { ProtocolError, VersionError } from '../../src/errors.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -48,4 +48,16 @@ test('enforces the 255-byte version line limit and the preamble limits', () => {
 test('formats our own line', () => {
   assert.equal(formatVersionLine('Nacre_0.1'), 'SSH-2.0-Nacre_0.1');
   assert.throws(() => formatVersionLine('has space'));
+});
+
+test('describeReceived quotes what a peer sent instead of a version line, escaped and cut short', () => {
+  assert.equal(describeReceived([], new Uint8Array(0)), 'it sent nothing');
+  assert.equal(describeReceived(['220 mail ESMTP'], new Uint8Array(0)), "it sent: '220 mail ESMTP\\r\\n'");
+  // Control bytes, a quote, a backslash and non-ASCII bytes cannot reach a terminal as they are.
+  assert.equal(describeReceived([], Uint8Array.of(0x1b, 0x5b, 0x32, 0x4a, 0x27, 0x5c, 0x00, 0xff, 0x09)), "it sent: '\\x1b[2J\\'\\\\\\x00\\xff\\t'");
+  const long = describeReceived(['x'.repeat(5000)], bytes('y'.repeat(5000)));
+  assert.ok(long.length <= MAX_SHOWN_RECEIVED + 20, long);
+  assert.match(long, /^it sent: 'x+'\.\.\.$/);
+  // An escape is never cut in half.
+  assert.match(describeReceived([], new Uint8Array(500).fill(1)), /^it sent: '(\\x01)+'\.\.\.$/);
 });

@@ -1,7 +1,7 @@
 // The SSH transport layer (RFC 4253) as a sans-I/O state machine: bytes and
 // time in, bytes, events and a deadline out. It never touches a socket, a
 // clock or a timer; the I/O layer drives it.
-import { DisconnectError, DisconnectReason, KeyExchangeError, NacreError, ProtocolError, TimeoutError } from '../../errors.js';
+import { DisconnectError, DisconnectReason, KeyExchangeError, NacreError, ProtocolError, TimeoutError, VersionError } from '../../errors.js';
 import type { DisconnectReasonCode } from '../../errors.js';
 import type { RandomSource, Signer } from '../../algorithms/types.js';
 import {
@@ -20,7 +20,7 @@ import { utf8 } from '../../wire/bytes.js';
 import { concat } from '../../wire/writer.js';
 import { PacketStream } from './packet-stream.js';
 import type { TransportEvent } from './events.js';
-import { formatVersionLine, readPeerVersion } from './version.js';
+import { describeReceived, formatVersionLine, readPeerVersion } from './version.js';
 import { KexRounds } from './kex-rounds.js';
 import { offerableHostKeyAlgorithms, type AlgorithmLists, type KexSetup, type Role } from '../kex/machine.js';
 import type { NegotiatedAlgorithms } from '../kex/negotiate.js';
@@ -52,6 +52,14 @@ export interface TransportOptions {
    * socket that sends nothing is dropped long before one that is logging in.
    */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * The peer's identification (version) line must have arrived within this
+   * time of our creation (ms); 0 or absent: no limit of its own. When it has
+   * not, the connection ends with a VersionError quoting what the peer sent
+   * instead, which tells a peer that is not an SSH server (one that waits
+   * for us to speak first, or greets as SMTP does) from one that is slow.
+   */
+  readonly identTimeoutMs?: number;
   /** Upper-layer bytes held during a key exchange before the connection is dropped; default 64 MiB. */
   readonly maxHeldBytes?: number;
   /** Server: what EXT_INFO announces as `server-sig-algs`. */
@@ -296,10 +304,18 @@ export class Transport {
     this.fail(error);
   }
 
-  /** The I/O layer saw the byte stream end without a DISCONNECT. */
+  /**
+   * The I/O layer saw the byte stream end without a DISCONNECT. A server that
+   * closes before its version line is not speaking SSH (an HTTP server
+   * answering our version line with 400): a VersionError says what it sent.
+   */
   connectionLost(now: number, description = 'connection lost'): void {
     this.advance(now);
     if (this.phase === 'closed') return;
+    if (this.phase === 'version' && this.role === 'client') {
+      this.close(new VersionError(`no SSH identification line before the connection closed (${description}); ${this.receivedInstead()}`), false);
+      return;
+    }
     this.close(new DisconnectError(DisconnectReason.CONNECTION_LOST, description, false), false);
   }
 
@@ -486,16 +502,39 @@ export class Transport {
     if (this.rekeyPolicy.due(this.now)) this.kexRounds.start();
   }
 
-  /** When the peer must have done its part of the first exchange, or null once it has (or without a limit). */
+  /**
+   * When the peer must have done its part of the first exchange, or sent its
+   * version line, whichever comes first; null once it has (or without limits).
+   */
   private handshakeDeadline(): number | null {
+    return earliest(this.identDeadline(), this.kexPartDeadline());
+  }
+
+  private identDeadline(): number | null {
+    const ms = this.options.identTimeoutMs ?? 0;
+    if (ms <= 0 || this.peerVersion !== null) return null;
+    return this.createdAt + ms;
+  }
+
+  private kexPartDeadline(): number | null {
     const ms = this.options.handshakeTimeoutMs ?? 0;
     if (ms <= 0 || this.kexRounds.firstKeysComputed) return null;
     return this.createdAt + ms;
   }
 
   private checkHandshakeTimeout(now: number): void {
-    const deadline = this.handshakeDeadline();
+    const ident = this.identDeadline();
+    if (ident !== null && now >= ident) {
+      throw new VersionError(`no SSH identification line within ${this.options.identTimeoutMs} ms; ${this.receivedInstead()}`);
+    }
+    const deadline = this.kexPartDeadline();
     if (deadline !== null && now >= deadline) throw new TimeoutError('handshake (version line and key exchange)', this.options.handshakeTimeoutMs ?? 0);
+  }
+
+  /** What the peer sent while we waited for its version line (lines before it, and an unfinished one). */
+  private receivedInstead(): string {
+    const inbound = this.packets.inbound;
+    return describeReceived(this.preamble, inbound.peek(Math.min(inbound.length, 1024)));
   }
 
   // ------------------------------------------------------------------ send path

@@ -112,3 +112,30 @@ export function readPeerVersion(inbound: ByteQueue, asClient: boolean, preamble:
     preamble.push(r.line);
   }
 }
+
+/** What `describeReceived` shows of what a peer sent instead of its version line. */
+export const MAX_SHOWN_RECEIVED = 120;
+
+/**
+ * What a peer sent before giving up or being given up on without a version
+ * line, for an error message: the lines before it and any incomplete line,
+ * quoted, control and non-ASCII bytes escaped (`\r`, `\n`, `\xNN`) so a
+ * terminal shows them harmlessly, cut to about `MAX_SHOWN_RECEIVED` characters.
+ */
+export function describeReceived(lines: readonly string[], pending: Uint8Array): string {
+  let raw = '';
+  for (const line of lines) {
+    raw += line + '\r\n';
+    if (raw.length > MAX_SHOWN_RECEIVED) break;
+  }
+  if (raw.length <= MAX_SHOWN_RECEIVED) raw += latin1(pending, 0, Math.min(pending.length, MAX_SHOWN_RECEIVED + 1));
+  if (raw.length === 0) return 'it sent nothing';
+  let shown = '';
+  for (const ch of raw) {
+    const c = ch.charCodeAt(0);
+    const e = ch === '\r' ? '\\r' : ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : ch === '\\' ? '\\\\' : ch === "'" ? "\\'" : c < 0x20 || c > 0x7e ? '\\x' + c.toString(16).padStart(2, '0') : ch;
+    if (shown.length + e.length > MAX_SHOWN_RECEIVED) return `it sent: '${shown}'...`;
+    shown += e;
+  }
+  return `it sent: '${shown}'`;
+}

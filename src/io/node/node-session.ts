@@ -64,10 +64,15 @@ export class NodeSession implements ChannelHost {
   readonly session: Session;
   readonly driver: Driver<SessionEvent>;
   readonly channels = new Map<number, Channel>();
-  /** Resolves with the error that ended the connection. */
-  readonly closed: Promise<NacreError>;
-  private resolveClosed!: (e: NacreError) => void;
+  /**
+   * Resolves once the connection is over: with the error that ended it, or
+   * null when we ended it ourselves (`disconnect`), which is no error.
+   */
+  readonly closed: Promise<NacreError | null>;
+  private resolveClosed!: (e: NacreError | null) => void;
   private closeError: NacreError | null = null;
+  /** Whether our own `disconnect()` ended the connection. */
+  private closedByUs = false;
   private readonly opening = new Map<number, Pending<Channel> & { channel: Channel }>();
   private readonly globalReplies = new Map<number, Pending<GlobalReply>>();
   /** Requests we gave up on, by id, with what to do should their reply still come. */
@@ -113,8 +118,14 @@ export class NodeSession implements ChannelHost {
     this.driver.run();
   }
 
+  /** The error that ended the connection (also a close we asked for: a DisconnectError), or null while it is up. */
   get error(): NacreError | null {
     return this.closeError;
+  }
+
+  /** Why the connection ended, for the application: null while it is up or when we ended it ourselves. */
+  get endError(): NacreError | null {
+    return this.closedByUs ? null : this.closeError;
   }
 
   /**
@@ -219,7 +230,11 @@ export class NodeSession implements ChannelHost {
     this.run();
   }
 
+  /** Ends the connection; `closed` then resolves with null (a close we asked for). */
   disconnect(reason?: number, description?: string): void {
+    // Only a connection still up is ended by this call (the core closes at
+    // once, before any other input can end it another way).
+    if (!this.closeError && !this.session.isClosed) this.closedByUs = true;
     this.session.disconnect(clockNow(), reason, description);
     this.run();
   }
@@ -304,7 +319,7 @@ export class NodeSession implements ChannelHost {
     try {
       this.onEvent(e, this);
     } finally {
-      this.resolveClosed(e.error);
+      this.resolveClosed(this.endError);
     }
   }
 }

@@ -102,7 +102,7 @@ test('a core that throws from its timer or from connectionLost ends the connecti
     connectionLost: () => {
       throw new Error('lost bug');
     },
-    abort: (e: unknown) => void aborted.push(e),
+    abort: (_now: number, e: unknown) => void aborted.push(e),
   }, () => undefined);
   d.run(); // arms the timer, due at once
   await new Promise((r) => setTimeout(r, 20));

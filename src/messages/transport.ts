@@ -1,6 +1,5 @@
 // Transport-layer messages (RFC 4253, RFC 8308, OpenSSH PROTOCOL), declared once.
-import { ProtocolError } from '../errors.js';
-import { message, f, type Field } from './schema.js';
+import { message, f } from './schema.js';
 
 export const MSG = {
   DISCONNECT: 1,
@@ -90,22 +89,6 @@ export const Ping = message(MSG.PING, 'PING', { data: f.bytes() });
 export const Pong = message(MSG.PONG, 'PONG', { data: f.bytes() });
 
 /** RFC 8308: EXT_INFO carries a count then that many name/value pairs. */
-export const ExtInfo = message(MSG.EXT_INFO, 'EXT_INFO', { extensions: extensionList() });
-
-function extensionList(): Field<[string, Uint8Array][]> {
-  return {
-    kind: 'extension-list',
-    read(r, name) {
-      const count = r.uint32(name);
-      // each pair takes at least 8 bytes, so a count beyond that is a lie
-      if (count > r.remaining / 8) throw new ProtocolError(`EXT_INFO: ${count} extensions cannot fit in ${r.remaining} bytes`);
-      const out: [string, Uint8Array][] = [];
-      for (let i = 0; i < count; i++) out.push([r.text('extension name', 1024), r.string('extension value')]);
-      return out;
-    },
-    write(w, v) {
-      w.uint32(v.length);
-      for (const [k, val] of v) w.string(k).string(val);
-    },
-  };
-}
+export const ExtInfo = message(MSG.EXT_INFO, 'EXT_INFO', {
+  extensions: f.list(f.tuple(f.text(1024), f.bytes())),
+});

@@ -12,6 +12,9 @@ export const MSG = {
   NEWCOMPRESS: 8,
   KEXINIT: 20,
   NEWKEYS: 21,
+  // 30-49 belong to the key exchange method in progress, so methods reuse them
+  KEXDH_INIT: 30,
+  KEXDH_REPLY: 31,
   KEX_ECDH_INIT: 30,
   KEX_ECDH_REPLY: 31,
   KEX_DH_GEX_REQUEST_OLD: 30,
@@ -63,8 +66,8 @@ export const KexEcdhReply = message(MSG.KEX_ECDH_REPLY, 'KEX_ECDH_REPLY', {
   signature: f.bytes(64 * 1024),
 });
 /** Classic DH (RFC 4253 §8) sends mpints in the same message numbers. */
-export const KexDhInit = message(MSG.KEX_ECDH_INIT, 'KEXDH_INIT', { e: f.mpint() });
-export const KexDhReply = message(MSG.KEX_ECDH_REPLY, 'KEXDH_REPLY', {
+export const KexDhInit = message(MSG.KEXDH_INIT, 'KEXDH_INIT', { e: f.mpint() });
+export const KexDhReply = message(MSG.KEXDH_REPLY, 'KEXDH_REPLY', {
   hostKey: f.bytes(64 * 1024),
   f: f.mpint(),
   signature: f.bytes(64 * 1024),

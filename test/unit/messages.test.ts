@@ -2,6 +2,8 @@
 // random or mutated bytes make decode throw ProtocolError and nothing else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import * as transport from '../../src/messages/transport.js';
 import * as userauth from '../../src/messages/userauth.js';
 import * as connection from '../../src/messages/connection.js';
@@ -184,4 +186,20 @@ test('random and mutated bytes make decode throw only ProtocolError', () => {
 test('EXT_INFO with an impossible count is refused before looping', () => {
   const payload = Uint8Array.of(7, 0xff, 0xff, 0xff, 0xff);
   assert.throws(() => transport.ExtInfo.decode(payload), /cannot fit/);
+});
+
+test('each message number is written once, in its module table', () => {
+  const root = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
+  const dir = join(root, 'src/messages');
+  for (const file of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    assert.doesNotMatch(text, /\bmessage\(\s*\d/, `${file} declares a message with a literal number`);
+  }
+  const tables = [transport.MSG, userauth.MSG_USERAUTH, connection.MSG_CONNECTION];
+  for (const schema of messages.filter((m) => !Object.values(examples).includes(m as never))) {
+    assert.ok(
+      tables.some((t) => Object.values(t).includes(schema.number as never)),
+      `${schema.name} (${schema.number}) is in no message-number table`,
+    );
+  }
 });

@@ -1,37 +1,13 @@
 // The type-specific tails of CHANNEL_OPEN, CHANNEL_REQUEST and GLOBAL_REQUEST
-// (RFC 4254 and OpenSSH PROTOCOL), each declared once as a field list.
-import { f, type Field, type FieldsValue } from './schema.js';
-import { Reader } from '../wire/reader.js';
-import { Writer } from '../wire/writer.js';
+// (RFC 4254 and OpenSSH PROTOCOL), each declared once as a struct named after
+// its type.
+import { f, struct, type Fields, type Struct } from './schema.js';
 
-type Fields = Readonly<Record<string, Field<unknown>>>;
+export type Tail<F extends Fields> = Struct<F>;
 
-export interface Tail<F extends Fields> {
-  readonly name: string;
-  readonly fields: F;
-  encode(value: FieldsValue<F>): Uint8Array;
-  decode(bytes: Uint8Array): FieldsValue<F>;
-}
-
+/** The fields a channel or global request of type `name` carries after the common head. */
 export function tail<F extends Fields>(name: string, fields: F): Tail<F> {
-  const entries = Object.entries(fields) as [string, Field<unknown>][];
-  return {
-    name,
-    fields,
-    encode(value) {
-      const w = new Writer(64);
-      const v = value as Record<string, unknown>;
-      for (const [k, fd] of entries) fd.write(w, v[k]);
-      return w.finish();
-    },
-    decode(bytes) {
-      const r = new Reader(bytes, 0, name);
-      const out: Record<string, unknown> = {};
-      for (const [k, fd] of entries) out[k] = fd.read(r, k);
-      r.end();
-      return out as FieldsValue<F>;
-    },
-  };
+  return struct(fields, name);
 }
 
 // ---- channel open types

@@ -27,44 +27,44 @@ export const OpenFailureReason = {
   RESOURCE_SHORTAGE: 4,
 } as const;
 
-export const GlobalRequest = message(80, 'GLOBAL_REQUEST', { name: f.text(1024), wantReply: f.boolean(), rest: f.rest() });
-export const RequestSuccess = message(81, 'REQUEST_SUCCESS', { rest: f.rest() });
-export const RequestFailure = message(82, 'REQUEST_FAILURE', {});
+export const GlobalRequest = message(MSG_CONNECTION.GLOBAL_REQUEST, 'GLOBAL_REQUEST', { name: f.text(1024), wantReply: f.boolean(), rest: f.rest() });
+export const RequestSuccess = message(MSG_CONNECTION.REQUEST_SUCCESS, 'REQUEST_SUCCESS', { rest: f.rest() });
+export const RequestFailure = message(MSG_CONNECTION.REQUEST_FAILURE, 'REQUEST_FAILURE', {});
 
-export const ChannelOpen = message(90, 'CHANNEL_OPEN', {
+export const ChannelOpen = message(MSG_CONNECTION.CHANNEL_OPEN, 'CHANNEL_OPEN', {
   type: f.text(1024),
   senderChannel: f.uint32(),
   initialWindow: f.uint32(),
   maxPacket: f.uint32(),
   rest: f.rest(),
 });
-export const ChannelOpenConfirmation = message(91, 'CHANNEL_OPEN_CONFIRMATION', {
+export const ChannelOpenConfirmation = message(MSG_CONNECTION.CHANNEL_OPEN_CONFIRMATION, 'CHANNEL_OPEN_CONFIRMATION', {
   recipientChannel: f.uint32(),
   senderChannel: f.uint32(),
   initialWindow: f.uint32(),
   maxPacket: f.uint32(),
   rest: f.rest(),
 });
-export const ChannelOpenFailure = message(92, 'CHANNEL_OPEN_FAILURE', {
+export const ChannelOpenFailure = message(MSG_CONNECTION.CHANNEL_OPEN_FAILURE, 'CHANNEL_OPEN_FAILURE', {
   recipientChannel: f.uint32(),
   reason: f.uint32(),
   description: f.text(64 * 1024),
   language: f.text(1024),
 });
-export const ChannelWindowAdjust = message(93, 'CHANNEL_WINDOW_ADJUST', { recipientChannel: f.uint32(), bytes: f.uint32() });
-export const ChannelData = message(94, 'CHANNEL_DATA', { recipientChannel: f.uint32(), data: f.bytes(1024 * 1024) });
-export const ChannelExtendedData = message(95, 'CHANNEL_EXTENDED_DATA', {
+export const ChannelWindowAdjust = message(MSG_CONNECTION.CHANNEL_WINDOW_ADJUST, 'CHANNEL_WINDOW_ADJUST', { recipientChannel: f.uint32(), bytes: f.uint32() });
+export const ChannelData = message(MSG_CONNECTION.CHANNEL_DATA, 'CHANNEL_DATA', { recipientChannel: f.uint32(), data: f.bytes(1024 * 1024) });
+export const ChannelExtendedData = message(MSG_CONNECTION.CHANNEL_EXTENDED_DATA, 'CHANNEL_EXTENDED_DATA', {
   recipientChannel: f.uint32(),
   dataType: f.uint32(),
   data: f.bytes(1024 * 1024),
 });
-export const ChannelEof = message(96, 'CHANNEL_EOF', { recipientChannel: f.uint32() });
-export const ChannelClose = message(97, 'CHANNEL_CLOSE', { recipientChannel: f.uint32() });
-export const ChannelRequest = message(98, 'CHANNEL_REQUEST', {
+export const ChannelEof = message(MSG_CONNECTION.CHANNEL_EOF, 'CHANNEL_EOF', { recipientChannel: f.uint32() });
+export const ChannelClose = message(MSG_CONNECTION.CHANNEL_CLOSE, 'CHANNEL_CLOSE', { recipientChannel: f.uint32() });
+export const ChannelRequest = message(MSG_CONNECTION.CHANNEL_REQUEST, 'CHANNEL_REQUEST', {
   recipientChannel: f.uint32(),
   type: f.text(1024),
   wantReply: f.boolean(),
   rest: f.rest(),
 });
-export const ChannelSuccess = message(99, 'CHANNEL_SUCCESS', { recipientChannel: f.uint32() });
-export const ChannelFailure = message(100, 'CHANNEL_FAILURE', { recipientChannel: f.uint32() });
+export const ChannelSuccess = message(MSG_CONNECTION.CHANNEL_SUCCESS, 'CHANNEL_SUCCESS', { recipientChannel: f.uint32() });
+export const ChannelFailure = message(MSG_CONNECTION.CHANNEL_FAILURE, 'CHANNEL_FAILURE', { recipientChannel: f.uint32() });

@@ -1,82 +1,111 @@
 // Declarative message schemas: each SSH message is declared once, as a list of
 // typed fields, and both its TypeScript type and its codec come from that
-// declaration (the x/crypto/ssh `sshtype` idea, with types inferred).
+// declaration (the x/crypto/ssh `sshtype` idea, with types inferred). A
+// message is a `struct` (struct.ts) behind its message-number byte.
 import { ProtocolError } from '../errors.js';
 import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
+import { flagged, ifSet, list, repeated, tuple, wrapped } from './combinators.js';
+import { decoding, struct, type Field, type Fields, type FieldsValue, type Struct } from './struct.js';
 
-export interface Field<T> {
-  readonly kind: string;
-  read(r: Reader, name: string): T;
-  write(w: Writer, value: T): void;
+export type { Field, Fields, FieldsValue, Struct, ValueOf } from './struct.js';
+export type { FlagGroup, FlaggedField, FlaggedValue, ListField, RepeatedField, TupleField, WrappedField } from './combinators.js';
+export { struct } from './struct.js';
+
+function primitive<T>(kind: string, minBytes: number, read: (r: Reader, path: string) => T, write: (w: Writer, v: T) => void): Field<T> {
+  return { kind, minBytes, toEnd: false, read, write };
 }
 
-function field<T>(kind: string, read: (r: Reader, name: string) => T, write: (w: Writer, v: T) => void): Field<T> {
-  return { kind, read, write };
+export interface FixedField extends Field<Uint8Array> {
+  readonly kind: 'fixed';
+  readonly size: number;
 }
 
-/** Field constructors, one per RFC 4251 data type. */
+function fixed(size: number): FixedField {
+  return {
+    kind: 'fixed',
+    size,
+    minBytes: size,
+    toEnd: false,
+    read: (r, path) => r.raw(size, path),
+    write(w, v) {
+      if (v.length !== size) throw new RangeError(`fixed field needs ${size} bytes, got ${v.length}`);
+      w.raw(v);
+    },
+  };
+}
+
+/** Field constructors: one per RFC 4251 data type, then the combinators. */
 export const f = {
-  byte: () => field<number>('byte', (r, n) => r.byte(n), (w, v) => void w.byte(v)),
-  boolean: () => field<boolean>('boolean', (r, n) => r.boolean(n), (w, v) => void w.boolean(v)),
-  uint32: () => field<number>('uint32', (r, n) => r.uint32(n), (w, v) => void w.uint32(v)),
-  uint64: () => field<bigint>('uint64', (r, n) => r.uint64(n), (w, v) => void w.uint64(v)),
+  byte: () => primitive<number>('byte', 1, (r, p) => r.byte(p), (w, v) => void w.byte(v)),
+  boolean: () => primitive<boolean>('boolean', 1, (r, p) => r.boolean(p), (w, v) => void w.boolean(v)),
+  uint32: () => primitive<number>('uint32', 4, (r, p) => r.uint32(p), (w, v) => void w.uint32(v)),
+  uint64: () => primitive<bigint>('uint64', 8, (r, p) => r.uint64(p), (w, v) => void w.uint64(v)),
   /** Binary `string`. */
-  bytes: (limit = 256 * 1024) => field<Uint8Array>('bytes', (r, n) => r.string(n, limit), (w, v) => void w.string(v)),
+  bytes: (limit = 256 * 1024) => primitive<Uint8Array>('bytes', 4, (r, p) => r.string(p, limit), (w, v) => void w.string(v)),
   /** UTF-8 `string`. */
-  text: (limit = 256 * 1024) => field<string>('text', (r, n) => r.text(n, limit), (w, v) => void w.string(v)),
-  nameList: () => field<string[]>('name-list', (r, n) => r.nameList(n), (w, v) => void w.nameList(v)),
-  mpint: () => field<bigint>('mpint', (r, n) => r.mpint(n), (w, v) => void w.mpint(v)),
-  /** Exactly `n` raw bytes. */
-  fixed: (size: number) =>
-    field<Uint8Array>(
-      `fixed${size}`,
-      (r, n) => r.raw(size, n),
-      (w, v) => {
-        if (v.length !== size) throw new RangeError(`fixed field needs ${size} bytes, got ${v.length}`);
-        w.raw(v);
-      },
-    ),
-  /** All remaining bytes (for messages whose tail depends on a method name). */
-  rest: () => field<Uint8Array>('rest', (r) => r.rest(), (w, v) => void w.raw(v)),
-  /** A repeated group until the payload ends (e.g. EXT_INFO's count-prefixed pairs are handled separately). */
+  text: (limit = 256 * 1024) => primitive<string>('text', 4, (r, p) => r.text(p, limit), (w, v) => void w.string(v)),
+  nameList: () => primitive<string[]>('name-list', 4, (r, p) => r.nameList(p), (w, v) => void w.nameList(v)),
+  mpint: () => primitive<bigint>('mpint', 4, (r, p) => r.mpint(p), (w, v) => void w.mpint(v)),
+  /** Exactly `size` raw bytes. */
+  fixed,
+  /** All remaining bytes (for messages whose tail depends on a method or type name); last field only. */
+  rest: (): Field<Uint8Array> => ({ kind: 'rest', minBytes: 0, toEnd: true, read: (r) => r.rest(), write: (w, v) => void w.raw(v) }),
+  /** Named fields inline (a group inside a list or a flag group). */
+  struct,
+  /** `uint32 count` then that many items. */
+  list,
+  /** Items until the input ends, without a count; last field only. */
+  repeated,
+  /** Unnamed fields in a row, as a TypeScript tuple. */
+  tuple,
+  /** A `string` whose content is itself a field (usually a struct). */
+  wrapped,
+  /** `uint32 flags` then members, some present only when their bit is set. */
+  flagged,
+  /** A `flagged` member present when `bit` is set. */
+  ifSet,
 } as const;
-
-type Fields = Readonly<Record<string, Field<unknown>>>;
-export type FieldsValue<F extends Fields> = { -readonly [K in keyof F]: F[K] extends Field<infer T> ? T : never };
 
 export interface MessageSchema<F extends Fields> {
   readonly number: number;
   readonly name: string;
   readonly fields: F;
+  /** The fields after the message number, as a struct of their own. */
+  readonly body: Struct<F>;
   encode(value: FieldsValue<F>): Uint8Array;
   /** Throws ProtocolError when the payload is not this message or is malformed. */
   decode(payload: Uint8Array): FieldsValue<F>;
 }
 
-export type MessageOf<S> = S extends MessageSchema<infer F> ? FieldsValue<F> : never;
+export type MessageOf<S> = S extends MessageSchema<infer F> ? FieldsValue<F> : S extends Struct<infer F> ? FieldsValue<F> : never;
 
+/**
+ * A message: the number byte, then `fields`. Take `number` from the module's
+ * message-number table so each number is written once.
+ */
 export function message<F extends Fields>(number: number, name: string, fields: F): MessageSchema<F> {
-  const entries = Object.entries(fields) as [string, Field<unknown>][];
+  const body = struct(fields, name);
   return {
     number,
     name,
     fields,
+    body,
     encode(value) {
       const w = new Writer(64);
       w.byte(number);
-      const v = value as Record<string, unknown>;
-      for (const [key, fd] of entries) fd.write(w, v[key]);
+      body.write(w, value);
       return w.finish();
     },
     decode(payload) {
-      const r = new Reader(payload, 0, name);
-      const got = r.byte('message number');
-      if (got !== number) throw new ProtocolError(`expected ${name} (${number}), got message ${got}`);
-      const out: Record<string, unknown> = {};
-      for (const [key, fd] of entries) out[key] = fd.read(r, key);
-      r.end();
-      return out as FieldsValue<F>;
+      return decoding(name, () => {
+        const r = new Reader(payload, 0, name);
+        const got = r.byte('message number');
+        if (got !== number) throw new ProtocolError(`expected ${name} (${number}), got message ${got}`);
+        const out = body.read(r, '');
+        r.end();
+        return out;
+      });
     },
   };
 }

@@ -1,6 +1,5 @@
 // Transport-layer messages (RFC 4253, RFC 8308, OpenSSH PROTOCOL), declared once.
-import { ProtocolError } from '../errors.js';
-import { message, f, type Field } from './schema.js';
+import { message, f } from './schema.js';
 
 export const MSG = {
   DISCONNECT: 1,
@@ -13,6 +12,9 @@ export const MSG = {
   NEWCOMPRESS: 8,
   KEXINIT: 20,
   NEWKEYS: 21,
+  // 30-49 belong to the key exchange method in progress, so methods reuse them
+  KEXDH_INIT: 30,
+  KEXDH_REPLY: 31,
   KEX_ECDH_INIT: 30,
   KEX_ECDH_REPLY: 31,
   KEX_DH_GEX_REQUEST_OLD: 30,
@@ -64,8 +66,8 @@ export const KexEcdhReply = message(MSG.KEX_ECDH_REPLY, 'KEX_ECDH_REPLY', {
   signature: f.bytes(64 * 1024),
 });
 /** Classic DH (RFC 4253 §8) sends mpints in the same message numbers. */
-export const KexDhInit = message(MSG.KEX_ECDH_INIT, 'KEXDH_INIT', { e: f.mpint() });
-export const KexDhReply = message(MSG.KEX_ECDH_REPLY, 'KEXDH_REPLY', {
+export const KexDhInit = message(MSG.KEXDH_INIT, 'KEXDH_INIT', { e: f.mpint() });
+export const KexDhReply = message(MSG.KEXDH_REPLY, 'KEXDH_REPLY', {
   hostKey: f.bytes(64 * 1024),
   f: f.mpint(),
   signature: f.bytes(64 * 1024),
@@ -90,22 +92,6 @@ export const Ping = message(MSG.PING, 'PING', { data: f.bytes() });
 export const Pong = message(MSG.PONG, 'PONG', { data: f.bytes() });
 
 /** RFC 8308: EXT_INFO carries a count then that many name/value pairs. */
-export const ExtInfo = message(MSG.EXT_INFO, 'EXT_INFO', { extensions: extensionList() });
-
-function extensionList(): Field<[string, Uint8Array][]> {
-  return {
-    kind: 'extension-list',
-    read(r, name) {
-      const count = r.uint32(name);
-      // each pair takes at least 8 bytes, so a count beyond that is a lie
-      if (count > r.remaining / 8) throw new ProtocolError(`EXT_INFO: ${count} extensions cannot fit in ${r.remaining} bytes`);
-      const out: [string, Uint8Array][] = [];
-      for (let i = 0; i < count; i++) out.push([r.text('extension name', 1024), r.string('extension value')]);
-      return out;
-    },
-    write(w, v) {
-      w.uint32(v.length);
-      for (const [k, val] of v) w.string(k).string(val);
-    },
-  };
-}
+export const ExtInfo = message(MSG.EXT_INFO, 'EXT_INFO', {
+  extensions: f.list(f.tuple(f.text(1024), f.bytes())),
+});

@@ -8,6 +8,7 @@ export const MSG_USERAUTH = {
   FAILURE: 51,
   SUCCESS: 52,
   BANNER: 53,
+  // 60-79 belong to the method in progress, so methods reuse them
   PK_OK: 60,
   PASSWD_CHANGEREQ: 60,
   INFO_REQUEST: 60,
@@ -30,22 +31,22 @@ const publickeyHead = {
 } as const;
 
 /** Head of every USERAUTH_REQUEST; `rest` holds the method-specific fields. */
-export const UserauthRequestHead = message(50, 'USERAUTH_REQUEST', {
+export const UserauthRequestHead = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...requestHead,
   rest: f.rest(),
 });
 
-export const UserauthNone = message(50, 'USERAUTH_REQUEST', {
+export const UserauthNone = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...requestHead,
 });
 
-export const UserauthPassword = message(50, 'USERAUTH_REQUEST', {
+export const UserauthPassword = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...requestHead,
   change: f.boolean(),
   password: f.text(1024),
 });
 
-export const UserauthPasswordChange = message(50, 'USERAUTH_REQUEST', {
+export const UserauthPasswordChange = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...requestHead,
   change: f.boolean(),
   oldPassword: f.text(1024),
@@ -53,49 +54,49 @@ export const UserauthPasswordChange = message(50, 'USERAUTH_REQUEST', {
 });
 
 /** publickey query (no signature) — RFC 4252 §7. */
-export const UserauthPublickeyQuery = message(50, 'USERAUTH_REQUEST', {
+export const UserauthPublickeyQuery = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...publickeyHead,
 });
 
 /** publickey with signature. */
-export const UserauthPublickeySigned = message(50, 'USERAUTH_REQUEST', {
+export const UserauthPublickeySigned = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...publickeyHead,
   signature: f.bytes(16 * 1024),
 });
 
 /** publickey-hostbound-v00@openssh.com: the server host key follows the user key. */
-export const UserauthHostboundQuery = message(50, 'USERAUTH_REQUEST', {
+export const UserauthHostboundQuery = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...publickeyHead,
   hostKey: f.bytes(16 * 1024),
 });
 
-export const UserauthHostboundSigned = message(50, 'USERAUTH_REQUEST', {
+export const UserauthHostboundSigned = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...publickeyHead,
   hostKey: f.bytes(16 * 1024),
   signature: f.bytes(16 * 1024),
 });
 
 /** keyboard-interactive (RFC 4256 §3.1). */
-export const UserauthKeyboardInteractive = message(50, 'USERAUTH_REQUEST', {
+export const UserauthKeyboardInteractive = message(MSG_USERAUTH.REQUEST, 'USERAUTH_REQUEST', {
   ...requestHead,
   language: f.text(1024),
   submethods: f.text(1024),
 });
 
-export const UserauthFailure = message(51, 'USERAUTH_FAILURE', {
+export const UserauthFailure = message(MSG_USERAUTH.FAILURE, 'USERAUTH_FAILURE', {
   methods: f.nameList(),
   partialSuccess: f.boolean(),
 });
-export const UserauthSuccess = message(52, 'USERAUTH_SUCCESS', {});
-export const UserauthBanner = message(53, 'USERAUTH_BANNER', { message: f.text(64 * 1024), language: f.text(1024) });
-export const UserauthPkOk = message(60, 'USERAUTH_PK_OK', { algorithm: f.text(1024), publicKey: f.bytes(16 * 1024) });
-export const UserauthPasswdChangereq = message(60, 'USERAUTH_PASSWD_CHANGEREQ', { prompt: f.text(64 * 1024), language: f.text(1024) });
+export const UserauthSuccess = message(MSG_USERAUTH.SUCCESS, 'USERAUTH_SUCCESS', {});
+export const UserauthBanner = message(MSG_USERAUTH.BANNER, 'USERAUTH_BANNER', { message: f.text(64 * 1024), language: f.text(1024) });
+export const UserauthPkOk = message(MSG_USERAUTH.PK_OK, 'USERAUTH_PK_OK', { algorithm: f.text(1024), publicKey: f.bytes(16 * 1024) });
+export const UserauthPasswdChangereq = message(MSG_USERAUTH.PASSWD_CHANGEREQ, 'USERAUTH_PASSWD_CHANGEREQ', { prompt: f.text(64 * 1024), language: f.text(1024) });
 
 /** INFO_REQUEST's prompts are a counted list; `rest` is parsed by `parseInfoPrompts`. */
-export const UserauthInfoRequestHead = message(60, 'USERAUTH_INFO_REQUEST', {
+export const UserauthInfoRequestHead = message(MSG_USERAUTH.INFO_REQUEST, 'USERAUTH_INFO_REQUEST', {
   name: f.text(64 * 1024),
   instruction: f.text(64 * 1024),
   language: f.text(1024),
   rest: f.rest(),
 });
-export const UserauthInfoResponseHead = message(61, 'USERAUTH_INFO_RESPONSE', { rest: f.rest() });
+export const UserauthInfoResponseHead = message(MSG_USERAUTH.INFO_RESPONSE, 'USERAUTH_INFO_RESPONSE', { rest: f.rest() });

@@ -144,7 +144,7 @@ export class AuthClient {
         this.expectInFlight('USERAUTH_FAILURE');
         return this.onFailure(msg.methods, msg.partialSuccess);
       }
-      case 60:
+      case MSG_USERAUTH.PK_OK: // also PASSWD_CHANGEREQ and INFO_REQUEST: the method in progress says which
         return this.onSixty(payload);
       default:
         throw new ProtocolError(`unexpected userauth message ${type} on the client`);

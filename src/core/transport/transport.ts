@@ -16,6 +16,7 @@ import {
   ServiceRequest,
   Unimplemented,
 } from '../../messages/transport.js';
+import { MSG_USERAUTH } from '../../messages/userauth.js';
 import { utf8 } from '../../wire/bytes.js';
 import { concat } from '../../wire/writer.js';
 import { PacketStream } from './packet-stream.js';
@@ -471,7 +472,7 @@ export class Transport {
       this.requireKeys(type);
       // zlib@openssh.com starts right after USERAUTH_SUCCESS: the next packet in
       // this same read may already be compressed, so switch before reading it.
-      if (type === 52 && this.role === 'client') this.setAuthenticated();
+      if (type === MSG_USERAUTH.SUCCESS && this.role === 'client') this.setAuthenticated();
       this.events.push({ type: 'message', payload, seq });
       return;
     }

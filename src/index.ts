@@ -22,8 +22,6 @@ export {
 export {
   generateHostKey,
   signerFromPrivateKeyFile,
-  signerFromPrivateKeyPath,
-  loadPrivateKeyFile,
   fingerprintSha256,
   parseOpenSshPublicKeyLine,
   formatOpenSshPublicKeyLine,
@@ -31,6 +29,8 @@ export {
   type KeySigner,
   type HostKeyType,
 } from './keys/index.js';
+// Reading a key file is Node's part; the parser in src/keys takes bytes.
+export { loadPrivateKeyFile, signerFromPrivateKeyPath } from './io/node/key-files.js';
 export * from './trust/index.js';
 export type { AlgorithmPreferences } from './algorithms/index.js';
 export { UnknownAlgorithmError } from './algorithms/preferences.js';

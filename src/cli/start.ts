@@ -4,12 +4,15 @@
 // and shells and commands run as the current user. Everything here goes
 // through the public server API.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { homedir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { KeyFileError, fingerprintSha256, signerFromKeyObject, signerFromPrivateKeyPath, type KeySigner } from '../keys/index.js';
+import { fingerprintSha256, signerFromKeyObject, type KeySigner } from '../keys/index.js';
+import { isMissingFile, MAX_TRUST_FILE_BYTES, readBounded, writeFileAtomic } from '../io/node/files.js';
+import { checkPrivateKeyFile, ensurePrivateDirectory, unsafeTrustFile } from '../io/node/file-permissions.js';
+import { signerFromPrivateKeyPath } from '../io/node/key-files.js';
 import { parseAuthorizedKeys, findAuthorizedKey, formatKnownHostLine, type AuthorizedKeyEntry } from '../trust/index.js';
 import { createServer, type Server } from '../server/server.js';
 import { runAsCurrentUser } from '../server/exec-handler.js';
@@ -59,58 +62,25 @@ export function defaultStateDir(home = homedir()): string {
  * keys are stored as PKCS#8 PEM (which `ssh-keygen -y -f` also reads), mode 0600.
  */
 export function loadOrCreateHostKeys(dir: string): KeySigner[] {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Like sshd with its host keys: a directory or key someone else could
   // write or read is refused, not used.
-  const uid = process.getuid?.();
-  const d = statSync(dir);
-  if (uid !== undefined && d.uid !== uid) {
-    throw new KeyFileError(`the state directory belongs to another user (uid ${d.uid})`, 'unsafe-permissions', { path: dir });
-  }
-  if ((d.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  ensurePrivateDirectory(dir, 'state directory');
   return HOST_KEYS.map(({ file, make }) => {
     const path = join(dir, file);
     if (existsSync(path)) {
-      const st = statSync(path);
-      if (uid !== undefined && st.uid !== uid) throw new KeyFileError(`the host key belongs to another user (uid ${st.uid})`, 'unsafe-permissions', { path });
-      if ((st.mode & 0o077) !== 0) {
-        throw new KeyFileError(`permissions ${(st.mode & 0o777).toString(8)} are too open for a host key (chmod 600 it)`, 'unsafe-permissions', { path });
-      }
+      checkPrivateKeyFile(path, 'host key');
       return signerFromPrivateKeyPath(path);
     }
     const key = make();
-    // 'wx': never through a file or symlink that appeared in the meantime.
-    writeFileSync(path, key.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600, flag: 'wx' });
-    chmodSync(path, 0o600);
+    // Exclusive: never over a file that appeared in the meantime; atomic: a
+    // crash never leaves half a key for the next start to stumble on.
+    writeFileAtomic(path, key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600, { exclusive: true, what: 'host key' });
     return signerFromKeyObject(key);
   });
 }
 
-/**
- * sshd's StrictModes: a key file, or a directory above it up to `home`, that
- * another user owns or could write lets that user add keys; such a file is
- * not used. Returns why, or null when the file may be trusted.
- */
-export function unsafeTrustFile(path: string, home: string): string | null {
-  const uid = process.getuid?.();
-  if (uid === undefined) return null;
-  const checks = [path];
-  for (let d = dirname(path); ; d = dirname(d)) {
-    checks.push(d);
-    if (d === home || dirname(d) === d) break;
-  }
-  for (const p of checks) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      return null; // absent: nothing to trust anyway
-    }
-    if (st.uid !== uid && st.uid !== 0) return `${p} belongs to another user (uid ${st.uid})`;
-    if ((st.mode & 0o022) !== 0) return `${p} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
-  }
-  return null;
-}
+/** sshd's StrictModes for trust files; now in src/io/node/file-permissions.ts. */
+export { unsafeTrustFile };
 
 /**
  * Keys allowed to log in: authorized_keys plus the user's own public keys.
@@ -123,9 +93,11 @@ export function readUserKeys(home: string, report?: (line: string) => void): Aut
   const read = (path: string) => {
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      return; // absent or unreadable: no keys from it
+      text = readBounded(path, MAX_TRUST_FILE_BYTES, 'authorized keys file').toString('utf8');
+    } catch (err) {
+      // Absent: no keys from it. Unreadable or too large: no keys either, but say so.
+      if (!isMissingFile(err)) report?.(`${path}: not used: ${(err as Error & { detail?: string }).detail ?? (err as Error).message}`);
+      return;
     }
     const unsafe = unsafeTrustFile(path, home);
     if (unsafe) {
@@ -206,7 +178,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const knownHostsPath = join(stateDir, 'known_hosts');
   const names = isLoopback(connectHost) ? [connectHost, 'localhost'] : [connectHost];
   const lines = names.flatMap((name) => hostKeys.map((k) => formatKnownHostLine(name, address.port, k.publicBlob, { comment: 'nacre' })));
-  writeFileSync(knownHostsPath, lines.join('\n') + '\n', { mode: 0o600 });
+  writeFileAtomic(knownHostsPath, lines.join('\n') + '\n', 0o600, { what: 'known_hosts file' });
   const portArg = address.port === 22 ? '' : `-p ${address.port} `;
   const hostArg = connectHost.includes(':') ? `[${connectHost}]` : connectHost;
   return {

@@ -1,13 +1,12 @@
 // Options of `connect()`, and turning them into what the core needs.
 import { KeyObject } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { readFileSync, existsSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import type { AlgorithmPreferences } from '../algorithms/index.js';
 import type { RekeyLimits } from '../core/kex/rekey.js';
 import type { KeySigner } from '../keys/index.js';
 import { KeyFileError, signerFromKeyObject, signerFromPrivateKeyFile } from '../keys/index.js';
+import { expandHome, isMissingFile, MAX_TRUST_FILE_BYTES, readBounded } from '../io/node/files.js';
 
 export interface HostKeyInfo {
   readonly host: string;
@@ -113,10 +112,6 @@ export function defaultUsername(): string {
   }
 }
 
-export function expandHome(path: string): string {
-  return path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
-}
-
 export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: string): KeySigner[] {
   if (input === undefined) return [];
   const list = Array.isArray(input) ? input : [input as PrivateKeyInput];
@@ -129,13 +124,18 @@ export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: st
   });
 }
 
+/**
+ * The known_hosts text to check against. A missing default file is no file
+ * (null); a missing file the caller named lists no hosts yet. Any other
+ * failure to read it is a KeyFileError naming the file.
+ */
 export function readKnownHosts(option: string | false | undefined): { path: string; text: string } | null {
   if (option === false) return null;
   const path = expandHome(option ?? '~/.ssh/known_hosts');
-  if (!existsSync(path)) return option === undefined ? null : { path, text: '' };
   try {
-    return { path, text: readFileSync(path, 'utf8') };
+    return { path, text: readBounded(path, MAX_TRUST_FILE_BYTES, 'known_hosts file').toString('utf8') };
   } catch (err) {
-    throw new KeyFileError(`cannot read the known_hosts file: ${(err as Error).message}`, 'io', { path, cause: err });
+    if (isMissingFile(err)) return option === undefined ? null : { path, text: '' };
+    throw err;
   }
 }

@@ -16,9 +16,7 @@ export { signerFromKeyObject, generateHostKey, type HostKeyType, type KeySigner 
 export {
   signerFromOpenSshPrivateKey,
   signerFromPrivateKeyFile,
-  signerFromPrivateKeyPath,
   loadPrivateKey,
-  loadPrivateKeyFile,
   parseOpenSshPrivateKey,
   MAX_KDF_ROUNDS,
   type LoadedPrivateKey,

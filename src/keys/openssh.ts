@@ -2,7 +2,6 @@
 // with a bcrypt_pbkdf-derived key, and PEM/PKCS#8 through node:crypto
 // (pem.ts). Every problem with a file is a KeyFileError that says what is wrong.
 import { createDecipheriv, createPrivateKey, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import bcryptPbkdf from 'bcrypt-pbkdf';
 import { ProtocolError } from '../errors.js';
 import { constantTimeEqual } from '../wire/bytes.js';
@@ -327,35 +326,9 @@ export function loadPrivateKey(file: string | Uint8Array, passphrase?: string | 
   }
 }
 
-/** Reads and loads a key file; the path is named in any KeyFileError's message and `path`. */
-export function loadPrivateKeyFile(path: string, passphrase?: string | Uint8Array): LoadedPrivateKey {
-  let data: Buffer;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new KeyFileError('not a private key file (not a regular file)', 'not-a-private-key', { path });
-    if (st.size > MAX_KEY_FILE_BYTES) throw new KeyFileError('not a private key file (larger than 1 MiB)', 'not-a-private-key', { path });
-    data = readFileSync(path);
-  } catch (err) {
-    if (err instanceof KeyFileError) throw err;
-    const code = (err as { code?: unknown } | null)?.code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
-    throw new KeyFileError(`cannot read key file (${why})`, 'io', { path, cause: err });
-  }
-  try {
-    return loadPrivateKey(data, passphrase);
-  } catch (err) {
-    throw (err as KeyFileError).withPath(path);
-  }
-}
-
 /** Wraps the key in a file's contents (as loadPrivateKey reads them) as a signer. */
 export function signerFromPrivateKeyFile(file: string | Uint8Array, passphrase?: string | Uint8Array): KeySigner {
   return signerFromKeyObject(loadPrivateKey(file, passphrase).keyObject);
-}
-
-/** Reads a key file from disk (as loadPrivateKeyFile does) and wraps it as a signer. */
-export function signerFromPrivateKeyPath(path: string, passphrase?: string | Uint8Array): KeySigner {
-  return signerFromKeyObject(loadPrivateKeyFile(path, passphrase).keyObject);
 }
 
 /** The earlier name of signerFromPrivateKeyFile; it always accepted PEM as well. */

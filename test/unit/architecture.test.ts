@@ -70,3 +70,18 @@ test('wire and messages import nothing outside errors, wire and messages', () =>
     }
   }
 });
+
+// The parsers and the protocol take bytes and text; files, the home
+// directory and paths are the Node layer's (src/io/node/files.ts), so these
+// folders can run where there is no file system.
+const NO_FILE_ACCESS = ['keys', 'trust', 'messages', 'wire', 'core', 'algorithms', 'crypto'];
+const FILE_MODULES = /^(node:)?(fs|fs\/promises|os|path|child_process|net)$/;
+
+test('keys, trust, messages, wire, core, algorithms and crypto import no file, path or OS module', () => {
+  for (const dir of NO_FILE_ACCESS) {
+    for (const f of files(join(src, dir))) {
+      for (const spec of importsOf(f)) assert.ok(!FILE_MODULES.test(spec), `${relative(root, f)} imports ${spec}`);
+      assert.ok(!/\bimport\(\s*['"](node:)?(fs|os|path)\b/.test(readFileSync(f, 'utf8')), `${relative(root, f)} imports a file module dynamically`);
+    }
+  }
+});

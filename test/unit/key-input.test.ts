@@ -3,13 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyFileError, generateHostKey, parseOpenSshPublicKeyLine, signerFromPrivateKeyFile } from '../../src/keys/index.js';
 import { excessiveKdf, MAX_KDF_ITERATIONS } from '../../src/keys/pkcs8-kdf.js';
 import { parseAuthorizedKeys } from '../../src/trust/index.js';
 import { loadSigners, readKnownHosts } from '../../src/client/options.js';
+import { MAX_TRUST_FILE_BYTES } from '../../src/io/node/files.js';
 
 /** DER: tag, length, body. */
 function tlv(tag: number, body: Uint8Array): Uint8Array {
@@ -99,6 +100,15 @@ test('known_hosts that cannot be read is a typed error naming the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nacre-kh-'));
   try {
     assert.throws(() => readKnownHosts(dir), (e: unknown) => e instanceof KeyFileError && e.path === dir && e.problem === 'io');
+    // A sparse file past the limit: refused from its size, nothing read.
+    const huge = join(dir, 'huge');
+    writeFileSync(huge, '');
+    truncateSync(huge, MAX_TRUST_FILE_BYTES + 1);
+    assert.throws(() => readKnownHosts(huge), (e: unknown) => e instanceof KeyFileError && e.path === huge && /larger than 128 MiB/.test(e.message));
+    // A file the caller named that does not exist yet lists no hosts.
+    assert.deepEqual(readKnownHosts(join(dir, 'none')), { path: join(dir, 'none'), text: '' });
+    writeFileSync(join(dir, 'kh'), 'host ssh-ed25519 AAAA\n');
+    assert.deepEqual(readKnownHosts(join(dir, 'kh')), { path: join(dir, 'kh'), text: 'host ssh-ed25519 AAAA\n' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,16 +10,15 @@ import { join } from 'node:path';
 import {
   KeyFileError,
   loadPrivateKey,
-  loadPrivateKeyFile,
   parseOpenSshPublicKeyLine,
   signerFromPrivateKeyFile,
-  signerFromPrivateKeyPath,
   verifySignature,
   type HostKeyType,
   type KeyFileProblem,
   type KeySigner,
 } from '../../src/keys/index.js';
 import { ProtocolError } from '../../src/errors.js';
+import { loadPrivateKeyFile, signerFromPrivateKeyPath } from '../../src/io/node/key-files.js';
 import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
 import { SSH_KEYGEN, KEYGEN_CASES, keygenSkip, opensshPrivateSectionStart } from './keygen-cases.js';

@@ -8,7 +8,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect } from '../../src/client/client.js';
 import { generateHostKey, KeyFileError, type KeySigner } from '../../src/keys/index.js';
-import { loadOrCreateHostKeys, startServer } from '../../src/cli/start.js';
+import { loadOrCreateHostKeys, readUserKeys, startServer } from '../../src/cli/start.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -121,5 +121,21 @@ test('npm start: keys in a home directory another user owns are not trusted', { 
     } finally {
       await s.close();
     }
+  });
+});
+
+test('npm start: an authorized_keys too large to read is reported, not silently passed over; a missing one says nothing', async () => {
+  await withHome(async (home, key) => {
+    const { truncateSync } = await import('node:fs');
+    const { MAX_TRUST_FILE_BYTES } = await import('../../src/io/node/files.js');
+    const reports: string[] = [];
+    assert.equal(readUserKeys(home, (l) => reports.push(l)).length, 0);
+    assert.equal(reports.length, 0);
+    const path = join(home, '.ssh', 'authorized_keys');
+    writeFileSync(path, publicLine(key) + '\n', { mode: 0o600 });
+    assert.equal(readUserKeys(home, (l) => reports.push(l)).length, 1);
+    truncateSync(path, MAX_TRUST_FILE_BYTES + 1);
+    assert.equal(readUserKeys(home, (l) => reports.push(l)).length, 0);
+    assert.deepEqual(reports, [`${path}: not used: authorized keys file is larger than 128 MiB; refused`]);
   });
 });

@@ -1,0 +1,21 @@
+// Private keys read from disk: the file is read here, with the size bound
+// the key parser applies to bytes, and parsed by the pure src/keys.
+import { loadPrivateKey, type LoadedPrivateKey } from '../../keys/openssh.js';
+import { KeyFileError, MAX_KEY_FILE_BYTES } from '../../keys/pem.js';
+import { signerFromKeyObject, type KeySigner } from '../../keys/signer.js';
+import { readBounded } from './files.js';
+
+/** Reads and loads a key file; the path is named in any KeyFileError's message and `path`. */
+export function loadPrivateKeyFile(path: string, passphrase?: string | Uint8Array): LoadedPrivateKey {
+  const data = readBounded(path, MAX_KEY_FILE_BYTES, 'key file', { problem: 'not-a-private-key' });
+  try {
+    return loadPrivateKey(data, passphrase);
+  } catch (err) {
+    throw (err as KeyFileError).withPath(path);
+  }
+}
+
+/** Reads a key file from disk (as loadPrivateKeyFile does) and wraps it as a signer. */
+export function signerFromPrivateKeyPath(path: string, passphrase?: string | Uint8Array): KeySigner {
+  return signerFromKeyObject(loadPrivateKeyFile(path, passphrase).keyObject);
+}

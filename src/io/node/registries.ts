@@ -101,7 +101,7 @@ export class Registries {
       failed(err);
       return;
     }
-    if (isPromise(result)) result.then(unanswered, failed);
+    if (isPromise(result)) result.then(unanswered, failed).then(undefined, (err: unknown) => this.report(err));
     else unanswered();
   }
 

@@ -5,6 +5,8 @@ export { ExecError, MaxBufferError, type ExecOptions, type ExecResult, type Spaw
 export type { RemoteForward, RemoteForwardOptions, ForwardedConnection, LocalForward, LocalForwardOptions } from './client/forward.js';
 export { Channel, type ExitInfo } from './io/node/channel.js';
 export { ChannelOpenError } from './io/node/node-session.js';
+export type { IncomingChannelOpen, ChannelOpenHandler, IncomingGlobalRequest, GlobalRequestHandler, GlobalRequestAnswer, GlobalReply } from './io/node/registries.js';
+export { OpenFailureReason } from './messages/connection.js';
 export * from './server/index.js';
 export {
   NacreError,

@@ -11,15 +11,25 @@ import type { ClientCredential } from '../core/auth/events.js';
 import type { SessionEvent } from '../core/session.js';
 import { NodeSession, checkReplyTimeout, type ReplyTimeouts } from '../io/node/node-session.js';
 import type { Channel } from '../io/node/channel.js';
+import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
 import { fingerprintSha256, blobKeyType, type KeySigner } from '../keys/index.js';
 import { parseKnownHosts, checkKnownHost, knownHostKeyTypes } from '../trust/index.js';
-import { OpenDirectTcpip, OpenDirectStreamlocal } from '../messages/channel-types.js';
+import { OpenDirectStreamlocal } from '../messages/channel-types.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners, readKnownHosts } from './options.js';
 import { DEFAULT_MAX_BUFFER, checkMaxBuffer, execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
-import { RemoteForwarder, type RemoteForward, type RemoteForwardOptions, forwardLocal, type LocalForward, type LocalForwardOptions } from './forward.js';
+import {
+  RemoteForwarder,
+  type RemoteForward,
+  type RemoteForwardOptions,
+  forwardLocal,
+  openDirectTcpip,
+  type DirectTcpipOptions,
+  type LocalForward,
+  type LocalForwardOptions,
+} from './forward.js';
 
 export { AbortError };
 
@@ -52,15 +62,64 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   bannerChars = 0;
   /** @internal */
   readonly forwards: RemoteForwarder;
+  /** @internal The connection's driver. Modules below the Client take narrow interfaces of it instead (ChannelOpener, ForwardingConnection). */
+  readonly node: NodeSession;
+  /** @internal The `maxBuffer` of exec calls that do not set one. */
+  readonly maxBuffer: number;
 
-  /** @internal */
-  constructor(
-    readonly node: NodeSession,
-    /** @internal The `maxBuffer` of exec calls that do not set one. */
-    readonly maxBuffer: number = DEFAULT_MAX_BUFFER,
-  ) {
+  /** @internal Clients come from `connect()`. */
+  static create(node: NodeSession, maxBuffer: number = DEFAULT_MAX_BUFFER): Client {
+    return new Client(node, maxBuffer);
+  }
+
+  private constructor(node: NodeSession, maxBuffer: number) {
     super();
-    this.forwards = new RemoteForwarder(this);
+    this.node = node;
+    this.maxBuffer = maxBuffer;
+    this.forwards = new RemoteForwarder(node);
+    // What a server may open or ask of a client; the rest is refused as unknown.
+    node.channelOpenHandlers.set('forwarded-tcpip', (open) => this.forwards.onForwardedTcpip(open));
+    node.globalRequestHandlers.set('hostkeys-00@openssh.com', (request) => {
+      // OpenSSH announces all its host keys after login (UpdateHostKeys); report them.
+      this.announcedHostKeys = parseHostkeys(request.data);
+      this.emit('hostkeys', this.announcedHostKeys);
+      return false;
+    });
+  }
+
+  /**
+   * Answers the channels of `type` the server opens with `handler`
+   * (replacing an earlier one, Nacre's own `forwarded-tcpip` included);
+   * `null` removes it, and such opens are refused with UNKNOWN_CHANNEL_TYPE.
+   */
+  handleChannelOpen(type: string, handler: ChannelOpenHandler | null): void {
+    if (handler) this.node.channelOpenHandlers.set(type, handler);
+    else this.node.channelOpenHandlers.delete(type);
+  }
+
+  /**
+   * Answers the server's global requests named `name` with `handler`
+   * (replacing an earlier one); `null` removes it, and such requests fail.
+   */
+  handleGlobalRequest(name: string, handler: GlobalRequestHandler | null): void {
+    if (handler) this.node.globalRequestHandlers.set(name, handler);
+    else this.node.globalRequestHandlers.delete(name);
+  }
+
+  /**
+   * Opens a channel of any type, `data` being its type-specific fields;
+   * rejects with ChannelOpenError when the server refuses it.
+   */
+  openChannel(type: string, data?: Uint8Array): Promise<Channel> {
+    return this.node.openChannel(type, data);
+  }
+
+  /**
+   * Sends a global request; resolves with the server's reply (without
+   * `wantReply`, at once with `success: true`).
+   */
+  globalRequest(name: string, data?: Uint8Array, wantReply = true): Promise<GlobalReply> {
+    return this.node.globalRequest(name, data, wantReply);
   }
 
   /** Runs a command and collects its output: `{ stdout, stderr, code, signal }`. */
@@ -68,17 +127,17 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   exec(command: string, options?: ExecOptions & { readonly encoding?: 'utf8' }): Promise<ExecResult<string>>;
   exec(command: string, options?: ExecOptions): Promise<ExecResult<string | Buffer>>;
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return execCommand(this, command, options);
+    return execCommand(this.node, command, options, this.maxBuffer);
   }
 
   /** Starts a command with stdin/stdout/stderr streams and an `exit` promise. */
   spawn(command: string, options: SpawnOptions = {}): Promise<RemoteProcess> {
-    return spawnProcess(this, command, options);
+    return spawnProcess(this.node, command, options);
   }
 
   /** Starts the user's login shell (with a PTY unless `pty: false`). */
   shell(options: ShellOptions = {}): Promise<RemoteProcess> {
-    return startShell(this, options);
+    return startShell(this.node, options);
   }
 
   /** Starts a subsystem (e.g. `sftp`) and returns its channel as a Duplex. */
@@ -93,16 +152,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   }
 
   /** Opens a `direct-tcpip` channel: a TCP connection made by the server, as a Duplex. */
-  openDirectTcpip(options: { host: string; port: number; originatorAddress?: string; originatorPort?: number }): Promise<Channel> {
-    return this.node.openChannel(
-      'direct-tcpip',
-      OpenDirectTcpip.encode({
-        host: options.host,
-        port: options.port,
-        originatorAddress: options.originatorAddress ?? '127.0.0.1',
-        originatorPort: options.originatorPort ?? 0,
-      }),
-    );
+  openDirectTcpip(options: DirectTcpipOptions): Promise<Channel> {
+    return openDirectTcpip(this.node, options);
   }
 
   /** Opens a connection to a Unix socket on the server (OpenSSH's streamlocal). */
@@ -117,7 +168,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
 
   /** Listens locally and tunnels each connection to `remoteHost:remotePort` (`ssh -L`). */
   forwardLocal(options: LocalForwardOptions): Promise<LocalForward> {
-    return forwardLocal(this, options);
+    return forwardLocal(this.node, options);
   }
 
   /** Asks the server to re-exchange keys now. */
@@ -322,17 +373,10 @@ export async function connect(options: ConnectOptions): Promise<Client> {
             resolve(c);
           }
           return;
-        case 'channel-open-request':
-          c.forwards.onChannelOpen(e.channel, e.channelType, e.data);
-          return;
         case 'global-request':
-          if (e.name === 'hostkeys-00@openssh.com') {
-            // OpenSSH announces all its host keys after login (UpdateHostKeys); report them.
-            c.announcedHostKeys = parseHostkeys(e.data);
-            c.emit('hostkeys', c.announcedHostKeys);
-          }
-          if (e.wantReply) node.answerGlobalRequest(e.id, false);
-          else if (loggedIn) acknowledgeNow(node);
+          // Answered by the handlers registered on the node (the Client's
+          // constructor); a notice that wants no reply is acknowledged here.
+          if (!e.wantReply && loggedIn) acknowledgeNow(node);
           return;
         case 'debug':
           if (loggedIn) acknowledgeNow(node);
@@ -371,7 +415,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       fail(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    client = new Client(node, maxBuffer);
+    client = Client.create(node, maxBuffer);
     node.run();
   });
 }

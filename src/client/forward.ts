@@ -2,10 +2,38 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { DisconnectReason, NacreError } from '../errors.js';
-import { GlobalCancelTcpipForward, GlobalTcpipForward, GlobalTcpipForwardReply, OpenForwardedTcpip } from '../messages/channel-types.js';
+import { GlobalCancelTcpipForward, GlobalTcpipForward, GlobalTcpipForwardReply, OpenDirectTcpip, OpenForwardedTcpip } from '../messages/channel-types.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import type { Channel } from '../io/node/channel.js';
-import type { Client } from './client.js';
+import type { ChannelOpener } from '../io/node/node-session.js';
+import type { GlobalReply, IncomingChannelOpen } from '../io/node/registries.js';
+
+/** What forwarding needs of the connection (a NodeSession), rather than the whole Client. */
+export interface ForwardingConnection extends ChannelOpener {
+  globalRequest(name: string, data?: Uint8Array, wantReply?: boolean, onLateReply?: (reply: GlobalReply) => void): Promise<GlobalReply>;
+  /** Calls `fn` once when the connection ends; returns a function that removes it. */
+  onClose(fn: () => void): () => void;
+}
+
+export interface DirectTcpipOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly originatorAddress?: string;
+  readonly originatorPort?: number;
+}
+
+/** Opens a `direct-tcpip` channel: a TCP connection the server makes to `host:port`. */
+export function openDirectTcpip(conn: ChannelOpener, options: DirectTcpipOptions): Promise<Channel> {
+  return conn.openChannel(
+    'direct-tcpip',
+    OpenDirectTcpip.encode({
+      host: options.host,
+      port: options.port,
+      originatorAddress: options.originatorAddress ?? '127.0.0.1',
+      originatorPort: options.originatorPort ?? 0,
+    }),
+  );
+}
 
 export interface ForwardedConnection {
   readonly channel: Channel;
@@ -39,7 +67,8 @@ class Forward implements RemoteForward {
   closed = false;
 
   constructor(
-    private readonly client: Client,
+    private readonly owner: RemoteForwarder,
+    private readonly conn: ForwardingConnection,
     readonly bindAddress: string,
     readonly port: number,
     private readonly onConnection?: (conn: ForwardedConnection) => void,
@@ -55,15 +84,15 @@ class Forward implements RemoteForward {
   async close(): Promise<void> {
     if (this.closed) return;
     this.end();
-    if (!this.client.node.error) {
-      await this.client.node.globalRequest('cancel-tcpip-forward', GlobalCancelTcpipForward.encode({ bindAddress: this.bindAddress, bindPort: this.port })).catch(() => undefined);
+    if (!this.conn.error) {
+      await this.conn.globalRequest('cancel-tcpip-forward', GlobalCancelTcpipForward.encode({ bindAddress: this.bindAddress, bindPort: this.port })).catch(() => undefined);
     }
   }
 
   /** No more connections: iterators finish, connections nobody took are closed. */
   end(): void {
     this.closed = true;
-    this.client.forwards.remove(this);
+    this.owner.remove(this);
     for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
     for (const c of this.queue.splice(0)) c.channel.destroy();
   }
@@ -95,24 +124,23 @@ function sameBindAddress(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-/** Tracks the client's remote forwards and routes `forwarded-tcpip` opens to them. */
+/** @internal Tracks the client's remote forwards and routes `forwarded-tcpip` opens to them. */
 export class RemoteForwarder {
   private readonly forwards = new Set<Forward>();
-  constructor(private readonly client: Client) {
+  constructor(private readonly conn: ForwardingConnection) {
     // With the connection gone, every forward's iteration ends.
-    const endAll = () => {
+    conn.onClose(() => {
       for (const f of [...this.forwards]) f.end();
-    };
-    client.closed.then(endAll, endAll);
+    });
   }
 
   async listen(options: RemoteForwardOptions): Promise<RemoteForward> {
     const bindAddress = options.bindAddress ?? '127.0.0.1';
     const bindPort = options.bindPort ?? 0;
-    const reply = await this.client.node.globalRequest('tcpip-forward', GlobalTcpipForward.encode({ bindAddress, bindPort }), true, (late) => this.cancelLate(bindAddress, bindPort, late));
+    const reply = await this.conn.globalRequest('tcpip-forward', GlobalTcpipForward.encode({ bindAddress, bindPort }), true, (late) => this.cancelLate(bindAddress, bindPort, late));
     if (!reply.success) throw new NacreError(`the server refused to listen on ${bindAddress}:${bindPort}`, DisconnectReason.BY_APPLICATION);
     const port = bindPort === 0 ? GlobalTcpipForwardReply.decode(reply.data).boundPort : bindPort;
-    const f = new Forward(this.client, bindAddress, port, options.onConnection);
+    const f = new Forward(this, this.conn, bindAddress, port, options.onConnection);
     this.forwards.add(f);
     return f;
   }
@@ -132,34 +160,28 @@ export class RemoteForwarder {
         return; // no port to name
       }
     }
-    this.client.node.globalRequest('cancel-tcpip-forward', GlobalCancelTcpipForward.encode({ bindAddress, bindPort: port }), false).catch(() => undefined);
+    this.conn.globalRequest('cancel-tcpip-forward', GlobalCancelTcpipForward.encode({ bindAddress, bindPort: port }), false).catch(() => undefined);
   }
 
   remove(f: Forward): void {
     this.forwards.delete(f);
   }
 
-  /** Handles a channel the server opened towards us. */
-  onChannelOpen(id: number, type: string, data: Uint8Array): void {
-    const node = this.client.node;
-    if (type !== 'forwarded-tcpip') {
-      node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, `${type} channels are not accepted`);
-      return;
-    }
+  /** The `forwarded-tcpip` handler: a connection to one of our forwards, opened by the server. */
+  onForwardedTcpip(open: IncomingChannelOpen): void {
     let info;
     try {
-      info = OpenForwardedTcpip.decode(data);
+      info = OpenForwardedTcpip.decode(open.data);
     } catch {
-      node.rejectChannel(id, OpenFailureReason.CONNECT_FAILED, 'malformed forwarded-tcpip request');
+      open.reject(OpenFailureReason.CONNECT_FAILED, 'malformed forwarded-tcpip request');
       return;
     }
     const match = [...this.forwards].find((f) => f.port === info.connectedPort && sameBindAddress(f.bindAddress, info.connectedAddress));
     if (!match) {
-      node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'no such forward');
+      open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'no such forward');
       return;
     }
-    const channel = node.acceptChannel(id, type);
-    match.deliver({ channel, ...info });
+    match.deliver({ channel: open.accept(), ...info });
   }
 }
 
@@ -177,7 +199,7 @@ export interface LocalForward {
   close(): Promise<void>;
 }
 
-export async function forwardLocal(client: Client, options: LocalForwardOptions): Promise<LocalForward> {
+export async function forwardLocal(conn: ForwardingConnection, options: LocalForwardOptions): Promise<LocalForward> {
   const localHost = options.localHost ?? '127.0.0.1';
   const sockets = new Set<Socket>();
   // Half-open sockets let a client send EOF and still read the reply, as with ssh -L.
@@ -186,8 +208,7 @@ export async function forwardLocal(client: Client, options: LocalForwardOptions)
     socket.once('close', () => sockets.delete(socket));
     // Until the pipelines below own it, a reset socket must not be an unhandled 'error'.
     socket.on('error', () => socket.destroy());
-    client
-      .openDirectTcpip({ host: options.remoteHost, port: options.remotePort, originatorAddress: socket.remoteAddress ?? '127.0.0.1', originatorPort: socket.remotePort ?? 0 })
+    openDirectTcpip(conn, { host: options.remoteHost, port: options.remotePort, originatorAddress: socket.remoteAddress ?? '127.0.0.1', originatorPort: socket.remotePort ?? 0 })
       .then((ch) => {
         if (socket.destroyed) {
           ch.destroy();
@@ -212,16 +233,14 @@ export async function forwardLocal(client: Client, options: LocalForwardOptions)
       for (const s of sockets) s.destroy();
       server.close(() => r());
     });
-  // A listener that can be removed again: a promise callback on client.closed
+  // A listener that can be removed again: a promise callback on `closed`
   // would keep every closed forward alive until the connection ends.
-  const onClientClose = () => void closeAll();
-  client.once('close', onClientClose);
-  if (client.node.error) onClientClose();
+  const stopWatching = conn.onClose(() => void closeAll());
   return {
     localHost,
     port,
     close: () => {
-      client.off('close', onClientClose);
+      stopWatching();
       return closeAll();
     },
   };

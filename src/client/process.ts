@@ -5,7 +5,7 @@ import { AbortError, DisconnectReason, NacreError } from '../errors.js';
 import { ReqEnv, ReqExec, ReqPty, ReqShell, ReqSignal, ReqWindowChange } from '../messages/channel-types.js';
 import { encodeTerminalModes } from '../core/connection/terminal-modes.js';
 import type { Channel, ExitInfo } from '../io/node/channel.js';
-import type { Client } from './client.js';
+import type { ChannelOpener } from '../io/node/node-session.js';
 
 export interface PtyOptions {
   /** TERM value; default `xterm-256color` (or $TERM). */
@@ -125,8 +125,8 @@ function ptyRequest(p: true | PtyOptions): Uint8Array {
   });
 }
 
-async function openSession(client: Client, options: SpawnOptions): Promise<Channel> {
-  const ch = await client.node.openChannel('session');
+async function openSession(conn: ChannelOpener, options: SpawnOptions): Promise<Channel> {
+  const ch = await conn.openChannel('session');
   for (const [name, value] of Object.entries(options.env ?? {})) {
     // Like ssh's SendEnv: a refusal is not fatal.
     await ch.request('env', ReqEnv.encode({ name, value }), true);
@@ -157,8 +157,8 @@ function wrap(ch: Channel): RemoteProcess {
   };
 }
 
-export async function spawnProcess(client: Client, command: string, options: SpawnOptions): Promise<RemoteProcess> {
-  const ch = await openSession(client, options);
+export async function spawnProcess(conn: ChannelOpener, command: string, options: SpawnOptions): Promise<RemoteProcess> {
+  const ch = await openSession(conn, options);
   if (!(await ch.request('exec', ReqExec.encode({ command })))) {
     ch.close();
     throw new NacreError(`the server refused to run ${JSON.stringify(command)}`, DisconnectReason.BY_APPLICATION);
@@ -166,8 +166,8 @@ export async function spawnProcess(client: Client, command: string, options: Spa
   return wrap(ch);
 }
 
-export async function startShell(client: Client, options: ShellOptions): Promise<RemoteProcess> {
-  const ch = await openSession(client, { ...options, pty: options.pty ?? true });
+export async function startShell(conn: ChannelOpener, options: ShellOptions): Promise<RemoteProcess> {
+  const ch = await openSession(conn, { ...options, pty: options.pty ?? true });
   if (!(await ch.request('shell', ReqShell.encode({})))) {
     ch.close();
     throw new NacreError('the server refused to start a shell', DisconnectReason.BY_APPLICATION);
@@ -225,15 +225,16 @@ function streamLimit(maxBuffer: number, encoding: 'utf8' | 'buffer'): number {
   return encoding === 'buffer' ? maxBuffer : Math.min(maxBuffer, bufferConstants.MAX_STRING_LENGTH);
 }
 
-export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecResult> {
+/** Runs `command` and collects its output; `defaultMaxBuffer` applies when `options.maxBuffer` is unset. */
+export async function execCommand(conn: ChannelOpener, command: string, options: ExecOptions, defaultMaxBuffer = DEFAULT_MAX_BUFFER): Promise<ExecResult> {
   const signal = options.signal;
   const encoding = options.encoding === 'buffer' ? 'buffer' : 'utf8';
-  const limit = streamLimit(checkMaxBuffer(options.maxBuffer ?? client.maxBuffer), encoding);
+  const limit = streamLimit(checkMaxBuffer(options.maxBuffer ?? defaultMaxBuffer), encoding);
   if (signal?.aborted) throw new AbortError();
   // Aborted while the channel opens: the command must not run, so the
   // channel is closed as soon as it exists and the caller hears at once.
   let aborted = false;
-  const spawning = spawnProcess(client, command, options);
+  const spawning = spawnProcess(conn, command, options);
   const p = await new Promise<RemoteProcess>((resolve, reject) => {
     const onAbortEarly = () => {
       aborted = true;
@@ -278,7 +279,7 @@ export async function execCommand(client: Client, command: string, options: Exec
     if (abortedWhileRunning) throw new AbortError();
     if (overflowed) throw new MaxBufferError(command, overflowed, limit, out.result(encoding), err.result(encoding));
     // No status because the connection died: that is the error, not an exit.
-    if (exit.code === null && exit.signal === null && client.node.error) throw client.node.error;
+    if (exit.code === null && exit.signal === null && conn.error) throw conn.error;
     const result: ExecResult = {
       stdout: out.result(encoding),
       stderr: err.result(encoding),

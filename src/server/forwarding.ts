@@ -6,7 +6,7 @@
 import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Channel } from '../io/node/channel.js';
 import type { NodeSession } from '../io/node/node-session.js';
-import type { ConnectionEvent } from '../core/connection/events.js';
+import type { ChannelOpenHandler, GlobalRequestAnswer, GlobalRequestHandler, IncomingChannelOpen } from '../io/node/registries.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import {
   GlobalCancelStreamlocalForward,
@@ -52,9 +52,6 @@ export interface ForwardingPolicy {
   forwardRemote?: (req: RemoteForwardRequest) => MaybePromise<boolean>;
   forwardStreamlocal?: (req: StreamlocalForwardRequest) => MaybePromise<boolean>;
 }
-
-type OpenRequest = Extract<ConnectionEvent, { type: 'channel-open-request' }>;
-type GlobalReq = Extract<ConnectionEvent, { type: 'global-request' }>;
 
 interface Listener {
   readonly server: NetServer;
@@ -108,6 +105,7 @@ export function bridge(channel: Channel, socket: Socket): void {
   });
 }
 
+/** @internal One connection's forwarding: its handlers, listeners and sockets. */
 export class Forwarding {
   private readonly listeners = new Set<Listener>();
   /** Listens under way, counted against MAX_LISTENERS with the listeners. */
@@ -123,48 +121,26 @@ export class Forwarding {
     private readonly maxSockets = DEFAULT_MAX_FORWARDED_SOCKETS,
   ) {}
 
-  /** Handles direct-tcpip and direct-streamlocal opens; returns false for other types. */
-  onChannelOpen(e: OpenRequest): boolean {
-    if (e.channelType === 'direct-tcpip') {
-      this.directTcpip(e).catch((err: unknown) => this.failOpen(e.channel, err));
-      return true;
-    }
-    if (e.channelType === 'direct-streamlocal@openssh.com') {
-      this.directStreamlocal(e).catch((err: unknown) => this.failOpen(e.channel, err));
-      return true;
-    }
-    return false;
-  }
-
-  /** Handles the forwarding global requests; returns false for other names. */
-  onGlobalRequest(e: GlobalReq): boolean {
-    const handler = this.globalHandlers[e.name];
-    if (!handler) return false;
-    Promise.resolve()
-      .then(() => handler(e.data))
-      .catch((err: unknown) => {
-        if (!(err instanceof Error && err.name === 'ProtocolError')) this.reportError(err);
-        return { ok: false };
-      })
-      .then((r: { ok: boolean; data?: Uint8Array }) => {
-        if (e.wantReply && !this.closed) this.node.answerGlobalRequest(e.id, r.ok, r.data);
-      })
-      .catch(this.reportError);
-    return true;
-  }
-
-  private readonly globalHandlers: Record<string, (data: Uint8Array) => Promise<{ ok: boolean; data?: Uint8Array }>> = {
-    'tcpip-forward': (d) => this.tcpipForward(d),
-    'cancel-tcpip-forward': (d) => {
-      const r = GlobalCancelTcpipForward.decode(d);
+  /**
+   * Registers the forwarding channel types (`ssh -L`) and global requests
+   * (`ssh -R` and its cancellation, TCP and Unix sockets). A malformed
+   * request or a failure fails it (the registries' rule); each is refused
+   * unless the policy allows it.
+   */
+  register(channelOpens: Map<string, ChannelOpenHandler>, globalRequests: Map<string, GlobalRequestHandler>): void {
+    channelOpens.set('direct-tcpip', (open) => this.directTcpip(open));
+    channelOpens.set('direct-streamlocal@openssh.com', (open) => this.directStreamlocal(open));
+    globalRequests.set('tcpip-forward', (req) => this.tcpipForward(req.data));
+    globalRequests.set('cancel-tcpip-forward', (req) => {
+      const r = GlobalCancelTcpipForward.decode(req.data);
       return this.cancel((l) => l.kind === 'tcp' && l.address === r.bindAddress && (l.port === r.bindPort || l.requestedPort === r.bindPort));
-    },
-    'streamlocal-forward@openssh.com': (d) => this.streamlocalForward(d),
-    'cancel-streamlocal-forward@openssh.com': (d) => {
-      const r = GlobalCancelStreamlocalForward.decode(d);
+    });
+    globalRequests.set('streamlocal-forward@openssh.com', (req) => this.streamlocalForward(req.data));
+    globalRequests.set('cancel-streamlocal-forward@openssh.com', (req) => {
+      const r = GlobalCancelStreamlocalForward.decode(req.data);
       return this.cancel((l) => l.kind === 'unix' && l.address === r.socketPath);
-    },
-  };
+    });
+  }
 
   /** The connection ended: stop listening and drop forwarded sockets. */
   close(): void {
@@ -173,20 +149,6 @@ export class Forwarding {
     this.listeners.clear();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
-  }
-
-  private failOpen(channel: number, err: unknown): void {
-    if (!(err instanceof Error && err.name === 'ProtocolError')) this.reportError(err);
-    this.reject(channel, OpenFailureReason.CONNECT_FAILED, 'malformed or failed request');
-  }
-
-  private reject(channel: number, reason: number, description: string): void {
-    if (this.closed) return;
-    try {
-      this.node.rejectChannel(channel, reason, description);
-    } catch {
-      // the channel is gone already (connection closing)
-    }
   }
 
   private async allowed<R>(fn: ((req: R) => MaybePromise<boolean>) | undefined, req: R): Promise<boolean> {
@@ -208,64 +170,75 @@ export class Forwarding {
     socket.once('close', () => this.sockets.delete(socket));
   }
 
-  /** Connects out, then accepts the channel and joins the two. */
-  private connectOut(channelId: number, channelType: string, open: () => Socket): void {
-    if (this.closed) return;
+  /**
+   * Connects out, then accepts the channel and joins the two; resolves once
+   * the open is answered (the registry refuses an open still unanswered).
+   */
+  private connectOut(open: IncomingChannelOpen, connect: () => Socket): Promise<void> {
+    if (this.closed) return Promise.resolve();
     if (this.socketsFull) {
-      return this.reject(channelId, OpenFailureReason.RESOURCE_SHORTAGE, `too many forwarded connections (at most ${this.maxSockets} on one SSH connection)`);
+      open.reject(OpenFailureReason.RESOURCE_SHORTAGE, `too many forwarded connections (at most ${this.maxSockets} on one SSH connection)`);
+      return Promise.resolve();
     }
     let socket: Socket;
     try {
-      socket = open();
+      socket = connect();
     } catch (err) {
       // Most failures (EMFILE included) come as 'error' below; a few throw.
-      return this.reject(channelId, OpenFailureReason.CONNECT_FAILED, err instanceof Error ? err.message : String(err));
+      open.reject(OpenFailureReason.CONNECT_FAILED, err instanceof Error ? err.message : String(err));
+      return Promise.resolve();
     }
     this.track(socket);
-    socket.once('error', (err) => this.reject(channelId, OpenFailureReason.CONNECT_FAILED, err.message));
-    socket.once('connect', () => {
-      if (this.closed) return socket.destroy();
-      socket.setNoDelay?.(true);
-      let channel: Channel;
-      try {
-        channel = this.node.acceptChannel(channelId, channelType);
-      } catch {
-        socket.destroy();
-        return;
-      }
-      bridge(channel, socket);
+    return new Promise<void>((resolve) => {
+      socket.once('error', (err) => {
+        open.reject(OpenFailureReason.CONNECT_FAILED, err.message);
+        resolve();
+      });
+      socket.once('connect', () => {
+        resolve();
+        if (this.closed) return socket.destroy();
+        socket.setNoDelay?.(true);
+        let channel: Channel;
+        try {
+          channel = open.accept();
+        } catch {
+          socket.destroy();
+          return;
+        }
+        bridge(channel, socket);
+      });
     });
   }
 
-  private async directTcpip(e: OpenRequest): Promise<void> {
-    const r = OpenDirectTcpip.decode(e.data);
+  private async directTcpip(open: IncomingChannelOpen): Promise<void> {
+    const r = OpenDirectTcpip.decode(open.data);
     const req: LocalForwardRequest = { host: r.host, port: r.port, originatorAddress: r.originatorAddress, originatorPort: r.originatorPort, username: this.username() };
     if (!(await this.allowed(this.policy.forwardLocal, req))) {
-      return this.reject(e.channel, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'port forwarding is not permitted');
+      return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'port forwarding is not permitted');
     }
-    if (r.port < 1 || r.port > 65535) return this.reject(e.channel, OpenFailureReason.CONNECT_FAILED, `bad port ${r.port}`);
-    this.connectOut(e.channel, e.channelType, () => netConnect({ host: r.host, port: r.port, allowHalfOpen: true }));
+    if (r.port < 1 || r.port > 65535) return open.reject(OpenFailureReason.CONNECT_FAILED, `bad port ${r.port}`);
+    return this.connectOut(open, () => netConnect({ host: r.host, port: r.port, allowHalfOpen: true }));
   }
 
-  private async directStreamlocal(e: OpenRequest): Promise<void> {
-    const r = OpenDirectStreamlocal.decode(e.data);
+  private async directStreamlocal(open: IncomingChannelOpen): Promise<void> {
+    const r = OpenDirectStreamlocal.decode(open.data);
     const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: false, username: this.username() };
     if (!(await this.allowed(this.policy.forwardStreamlocal, req))) {
-      return this.reject(e.channel, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'streamlocal forwarding is not permitted');
+      return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'streamlocal forwarding is not permitted');
     }
-    this.connectOut(e.channel, e.channelType, () => netConnect({ path: r.socketPath, allowHalfOpen: true }));
+    return this.connectOut(open, () => netConnect({ path: r.socketPath, allowHalfOpen: true }));
   }
 
-  private async tcpipForward(data: Uint8Array): Promise<{ ok: boolean; data?: Uint8Array }> {
+  private async tcpipForward(data: Uint8Array): Promise<GlobalRequestAnswer> {
     const r = GlobalTcpipForward.decode(data);
-    if (r.bindPort > 65535) return { ok: false };
+    if (r.bindPort > 65535) return false;
     const req: RemoteForwardRequest = { bindAddress: r.bindAddress, bindPort: r.bindPort, username: this.username() };
-    if (!(await this.allowed(this.policy.forwardRemote, req))) return { ok: false };
+    if (!(await this.allowed(this.policy.forwardRemote, req))) return false;
     const exists = [...this.listeners].some((l) => l.kind === 'tcp' && l.address === r.bindAddress && r.bindPort !== 0 && l.port === r.bindPort);
-    if (exists || this.closed) return { ok: false };
+    if (exists || this.closed) return false;
     const server = netCreateServer({ allowHalfOpen: true });
     const port = await this.listen(server, (cb) => server.listen({ port: r.bindPort, host: listenHost(r.bindAddress) }, cb));
-    if (port === null) return { ok: false };
+    if (port === null) return false;
     const listener: Listener = { server, kind: 'tcp', address: r.bindAddress, requestedPort: r.bindPort, port };
     server.on('connection', (socket) => {
       this.openBack(socket, 'forwarded-tcpip', () =>
@@ -278,22 +251,22 @@ export class Forwarding {
       );
     });
     this.listeners.add(listener);
-    return r.bindPort === 0 ? { ok: true, data: GlobalTcpipForwardReply.encode({ boundPort: port }) } : { ok: true };
+    return r.bindPort === 0 ? { success: true, data: GlobalTcpipForwardReply.encode({ boundPort: port }) } : true;
   }
 
-  private async streamlocalForward(data: Uint8Array): Promise<{ ok: boolean }> {
+  private async streamlocalForward(data: Uint8Array): Promise<boolean> {
     const r = GlobalStreamlocalForward.decode(data);
     const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: true, username: this.username() };
-    if (!(await this.allowed(this.policy.forwardStreamlocal, req))) return { ok: false };
-    if ([...this.listeners].some((l) => l.kind === 'unix' && l.address === r.socketPath) || this.closed) return { ok: false };
+    if (!(await this.allowed(this.policy.forwardStreamlocal, req))) return false;
+    if ([...this.listeners].some((l) => l.kind === 'unix' && l.address === r.socketPath) || this.closed) return false;
     const server = netCreateServer({ allowHalfOpen: true });
     const port = await this.listen(server, (cb) => server.listen({ path: r.socketPath }, cb));
-    if (port === null) return { ok: false };
+    if (port === null) return false;
     server.on('connection', (socket) => {
       this.openBack(socket, 'forwarded-streamlocal@openssh.com', () => OpenForwardedStreamlocal.encode({ socketPath: r.socketPath, reserved: '' }));
     });
     this.listeners.add({ server, kind: 'unix', address: r.socketPath, requestedPort: 0, port: 0 });
-    return { ok: true };
+    return true;
   }
 
   /** Resolves with the bound port (0 for Unix sockets), or null if listening failed. */
@@ -334,13 +307,13 @@ export class Forwarding {
     );
   }
 
-  private async cancel(match: (l: Listener) => boolean): Promise<{ ok: boolean }> {
+  private cancel(match: (l: Listener) => boolean): boolean {
     for (const l of this.listeners) {
       if (!match(l)) continue;
       this.listeners.delete(l);
       l.server.close();
-      return { ok: true };
+      return true;
     }
-    return { ok: false };
+    return false;
   }
 }

@@ -15,6 +15,8 @@ import type { AuthServerOptions } from '../core/auth/events.js';
 import type { ConnectionOptions } from '../core/connection/events.js';
 import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, type KeepaliveOptions, type SessionEvent } from '../core/session.js';
 import { NodeSession } from '../io/node/node-session.js';
+import type { Channel } from '../io/node/channel.js';
+import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler, IncomingChannelOpen } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
@@ -120,11 +122,15 @@ export class ServerConnection {
   algorithms: NegotiatedAlgorithms | null = null;
   /** Completed key exchanges, the first included. */
   keyExchanges = 0;
-  /** @internal */
+  /** @internal The connection's driver. */
   readonly node: NodeSession;
 
-  /** @internal */
-  constructor(node: NodeSession, info: ConnectionInfo) {
+  /** @internal Connections come from the Server. */
+  static create(node: NodeSession, info: ConnectionInfo): ServerConnection {
+    return new ServerConnection(node, info);
+  }
+
+  private constructor(node: NodeSession, info: ConnectionInfo) {
     this.node = node;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
@@ -139,6 +145,39 @@ export class ServerConnection {
   /** Resolves once the connection is over: with the error that ended it, or null when the server closed it (`close()`). */
   get closed(): Promise<NacreError | null> {
     return this.node.closed;
+  }
+
+  /**
+   * Answers the channels of `type` the client opens on this connection with
+   * `handler`, replacing an earlier one (Nacre's own `session`,
+   * `direct-tcpip` and `direct-streamlocal@openssh.com` included); `null`
+   * removes it, and such opens are refused with UNKNOWN_CHANNEL_TYPE. Set
+   * handlers in the server's 'connection' or 'authenticated' event: no
+   * channel opens before authentication.
+   */
+  handleChannelOpen(type: string, handler: ChannelOpenHandler | null): void {
+    if (handler) this.node.channelOpenHandlers.set(type, handler);
+    else this.node.channelOpenHandlers.delete(type);
+  }
+
+  /**
+   * Answers the client's global requests named `name` on this connection
+   * (replacing an earlier one, the forwarding requests included); `null`
+   * removes it, and such requests fail.
+   */
+  handleGlobalRequest(name: string, handler: GlobalRequestHandler | null): void {
+    if (handler) this.node.globalRequestHandlers.set(name, handler);
+    else this.node.globalRequestHandlers.delete(name);
+  }
+
+  /** Opens a channel towards the client; rejects with ChannelOpenError when it refuses. */
+  openChannel(type: string, data?: Uint8Array): Promise<Channel> {
+    return this.node.openChannel(type, data);
+  }
+
+  /** Sends a global request; resolves with the client's reply (without `wantReply`, at once with `success: true`). */
+  globalRequest(name: string, data?: Uint8Array, wantReply = true): Promise<GlobalReply> {
+    return this.node.globalRequest(name, data, wantReply);
   }
 
   /** Starts a key re-exchange. */
@@ -260,7 +299,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
         },
         (e) => handler(e),
       );
-      conn = new ServerConnection(node, info);
+      conn = ServerConnection.create(node, info);
     } catch (e) {
       this.report(e, null);
       stream.destroy();
@@ -341,6 +380,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       },
       o.authenticate,
     );
+    node.reportHandlerError = report;
     const forwarding = new Forwarding(node, o, () => conn.username ?? '', report, o.maxForwardedSockets ?? DEFAULT_MAX_FORWARDED_SOCKETS);
     const peer = (): SessionPeer => ({
       username: conn.username ?? '',
@@ -352,19 +392,19 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
 
     const maxSessions = o.maxSessions ?? DEFAULT_MAX_SESSIONS;
     let sessions = 0;
-    const openSession = (id: number) => {
+    const openSession = (open: IncomingChannelOpen) => {
       if (!o.session) {
-        node.rejectChannel(id, OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'sessions are not permitted');
+        open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'sessions are not permitted');
         return;
       }
       // Each session may run a program (a process and its pipes or terminal),
       // so their number is bounded before the channel is accepted.
       if (sessions >= maxSessions) {
-        node.rejectChannel(id, OpenFailureReason.RESOURCE_SHORTAGE, `too many sessions (at most ${maxSessions} on one connection)`);
+        open.reject(OpenFailureReason.RESOURCE_SHORTAGE, `too many sessions (at most ${maxSessions} on one connection)`);
         return;
       }
       // Until a program is there to read it, the client may send only a little.
-      const raw = node.acceptChannel(id, 'session', { windowSize: SESSION_WINDOW_BEFORE_START });
+      const raw = open.accept({ windowSize: SESSION_WINDOW_BEFORE_START });
       sessions++;
       // The slot is free once the channel is closed on both sides (or the connection is gone).
       raw.once('channel-close', () => sessions--);
@@ -377,6 +417,9 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
         report(e);
       }
     };
+    // What a client may open or ask; the rest is refused as unknown.
+    node.channelOpenHandlers.set('session', openSession);
+    forwarding.register(node.channelOpenHandlers, node.globalRequestHandlers);
 
     return (e: SessionEvent) => {
       try {
@@ -399,13 +442,6 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
               method: e.method,
               ...(e.publicKey ? { publicKey: publicKeyInfo(e.publicKey.algorithm, e.publicKey.blob) } : {}),
             });
-            return;
-          case 'channel-open-request':
-            if (e.channelType === 'session') openSession(e.channel);
-            else if (!forwarding.onChannelOpen(e)) node.rejectChannel(e.channel, OpenFailureReason.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${e.channelType}`);
-            return;
-          case 'global-request':
-            if (!forwarding.onGlobalRequest(e) && e.wantReply) node.answerGlobalRequest(e.id, false);
             return;
           case 'disconnected':
             uncount();

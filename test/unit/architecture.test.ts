@@ -1,7 +1,7 @@
 // Keeps the import rules of docs/ARCHITECTURE.md true.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
@@ -83,5 +83,95 @@ test('keys, trust, messages, wire, core, algorithms and crypto import no file, p
       for (const spec of importsOf(f)) assert.ok(!FILE_MODULES.test(spec), `${relative(root, f)} imports ${spec}`);
       assert.ok(!/\bimport\(\s*['"](node:)?(fs|os|path)\b/.test(readFileSync(f, 'utf8')), `${relative(root, f)} imports a file module dynamically`);
     }
+  }
+});
+/**
+ * Every module `file` imports from src, resolved to its .ts path: import and
+ * export-from statements, type-only ones included (a type cycle is still two
+ * modules that cannot be understood apart), bare side-effect imports and
+ * dynamic import()s.
+ */
+const anyImportRe = /^\s*(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm;
+function localImportsOf(file: string, text = readFileSync(file, 'utf8')): string[] {
+  return [...text.matchAll(anyImportRe)]
+    .map((m) => (m[1] ?? m[2])!)
+    .filter((spec) => spec.startsWith('.'))
+    .map((spec) => resolve(dirname(file), spec).replace(/\.js$/, '.ts'));
+}
+
+/** The import cycles of a module graph, each as the path that closes it (depth-first search). */
+function importCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const done = new Set<string>();
+  const onPath: string[] = [];
+  const cycles: string[][] = [];
+  const visit = (node: string): void => {
+    onPath.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const at = onPath.indexOf(next);
+      if (at >= 0) cycles.push([...onPath.slice(at), next]);
+      else if (!done.has(next)) visit(next);
+    }
+    onPath.pop();
+    done.add(node);
+  };
+  for (const node of graph.keys()) if (!done.has(node)) visit(node);
+  return cycles;
+}
+
+test('the import scanner sees every form of import, and the search finds cycles', () => {
+  const f = join(src, 'client', 'x.ts');
+  const text = [
+    "import type { A } from './a.js';",
+    'import {',
+    '  B,',
+    "  type C,",
+    "} from '../server/b.js';",
+    "export { D } from './d.js';",
+    "export * from './e.js';",
+    "import './f.js';",
+    "const g = await import('./g.js');",
+    "import { readFileSync } from 'node:fs';",
+  ].join('\n');
+  assert.deepEqual(
+    localImportsOf(f, text).map((p) => relative(src, p)),
+    ['client/a.ts', 'server/b.ts', 'client/d.ts', 'client/e.ts', 'client/f.ts', 'client/g.ts'],
+  );
+  const graph = new Map([
+    ['a', ['b']],
+    ['b', ['c']],
+    ['c', ['a']],
+    ['d', ['a']],
+  ]);
+  assert.deepEqual(importCycles(graph), [['a', 'b', 'c', 'a']]);
+  assert.deepEqual(importCycles(new Map([['a', ['b']], ['b', []]])), []);
+});
+
+test('src has no import cycle, type-only imports included', () => {
+  const graph = new Map(files(src).map((f) => [f, localImportsOf(f)] as const));
+  const cycles = importCycles(graph).map((c) => c.map((p) => relative(src, p)).join(' -> '));
+  assert.deepEqual(cycles, []);
+});
+
+test('src/client and src/server do not import each other', () => {
+  for (const [from, to] of [
+    ['client', 'server'],
+    ['server', 'client'],
+  ] as const) {
+    for (const f of files(join(src, from))) {
+      for (const target of localImportsOf(f)) {
+        const inside = !relative(join(src, to), target).startsWith('..');
+        assert.ok(!inside, `${relative(root, f)} imports ${relative(root, target)}`);
+      }
+    }
+  }
+});
+
+test('the declarations of Client and ServerConnection do not show their driver', (t) => {
+  // Built by tsc next to this test; @internal members are stripped (stripInternal).
+  const dts = ['client/client.d.ts', 'server/server.d.ts'].map((p) => join(root, 'dist', 'src', p));
+  if (!dts.every(existsSync)) return t.skip('no emitted declarations');
+  for (const p of dts) {
+    const text = readFileSync(p, 'utf8');
+    assert.ok(!/NodeSession|\breadonly node\b|\bnode: /.test(text), `${relative(root, p)} shows the driver`);
   }
 });

@@ -10,17 +10,18 @@ import { connect, type Client } from '../../src/client/client.js';
 import { MaxBufferError } from '../../src/client/process.js';
 import { TimeoutError } from '../../src/errors.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
-import type { SessionEvent } from '../../src/core/session.js';
 import { NodeSession } from '../../src/io/node/node-session.js';
+import type { GlobalRequestAnswer, IncomingChannelOpen } from '../../src/io/node/registries.js';
 import { nodeRandom } from '../../src/io/node/transport-driver.js';
 import { GlobalTcpipForward, GlobalTcpipForwardReply } from '../../src/messages/channel-types.js';
 import { startServer, passwordSecret, delay, testHostKey } from './server-helpers.js';
 
 /**
  * A server that logs anyone in, then sends IGNORE every 50 ms (which keeps
- * a client's keepalive content), and hands every other event to `onEvent`.
+ * a client's keepalive content); `register` sets the channel-open and
+ * global-request handlers of each connection.
  */
-async function hostileServer(onEvent: (e: SessionEvent, node: NodeSession) => void): Promise<{ port: number; nodes: NodeSession[]; close(): Promise<void> }> {
+async function hostileServer(register: (node: NodeSession) => void): Promise<{ port: number; nodes: NodeSession[]; close(): Promise<void> }> {
   const nodes: NodeSession[] = [];
   const sockets = new Set<Socket>();
   const listener: NetServer = netCreateServer((socket) => {
@@ -40,13 +41,14 @@ async function hostileServer(onEvent: (e: SessionEvent, node: NodeSession) => vo
             node.session.transport.ignore(node.now(), new Uint8Array(0));
             node.run();
           }, 50);
-        } else onEvent(e, n);
+        }
       },
     );
     socket.once('close', () => {
       clearInterval(ignores);
       sockets.delete(socket);
     });
+    register(node);
     nodes.push(node);
     node.run();
   });
@@ -160,9 +162,15 @@ test('exec: output under maxBuffer is returned whole; bad maxBuffer values are R
 });
 
 test('a CHANNEL_OPEN never answered: exec rejects with TimeoutError; a late confirmation or failure closes the channel cleanly', async () => {
-  const opens: number[] = [];
-  const s = await hostileServer((e) => {
-    if (e.type === 'channel-open-request') opens.push(e.channel); // and never answer
+  const opens: IncomingChannelOpen[] = [];
+  // Handlers that never answer: the open stays unanswered while their promise is pending.
+  const hold = (open: IncomingChannelOpen) => {
+    opens.push(open);
+    return new Promise<void>(() => undefined);
+  };
+  const s = await hostileServer((node) => {
+    node.channelOpenHandlers.set('session', hold);
+    node.channelOpenHandlers.set('direct-tcpip', hold);
   });
   try {
     // Keepalive on: the server's IGNOREs satisfy it, as in the report.
@@ -175,11 +183,10 @@ test('a CHANNEL_OPEN never answered: exec rejects with TimeoutError; a late conf
     assert.equal(c.node.error, null, 'the connection stays up');
 
     // The server answers at last: the first confirmed, the second refused.
-    const server = s.nodes[0]!;
-    const late = server.acceptChannel(opens[0]!, 'session');
+    const late = opens[0]!.accept();
     let lateClosed = false;
     late.once('channel-close', () => (lateClosed = true));
-    server.rejectChannel(opens[1]!, 2, 'connect failed');
+    opens[1]!.reject(2, 'connect failed');
     await eventually(() => lateClosed, 'the client to close the late channel');
     await delay(50);
     assert.equal(c.node.error, null);
@@ -193,14 +200,13 @@ test('a CHANNEL_OPEN never answered: exec rejects with TimeoutError; a late conf
 
 test('a channel request never answered: exec rejects with TimeoutError and the channel is closed; the connection goes on', async () => {
   let execs = 0;
-  const s = await hostileServer((e, n) => {
-    if (e.type === 'channel-open-request') {
-      const ch = n.acceptChannel(e.channel, 'session');
-      ch.onRequest = (type) => {
+  const s = await hostileServer((node) =>
+    node.channelOpenHandlers.set('session', (open) => {
+      open.accept().onRequest = (type) => {
         if (type === 'exec') execs++; // and never answer
       };
-    }
-  });
+    }),
+  );
   try {
     const c = await connectTo(s.port, { channelRequestTimeout: 300 });
     const started = Date.now();
@@ -219,18 +225,24 @@ test('a channel request never answered: exec rejects with TimeoutError and the c
 });
 
 test('a global request never answered: forwardRemote rejects with TimeoutError; a late success is cancelled and later replies still match', async () => {
-  const held: { id: number; port: number }[] = [];
+  const held: { answer: (a: GlobalRequestAnswer) => void; port: number }[] = [];
   const cancelled: number[] = [];
   let answerAtOnce = false;
-  const s = await hostileServer((e, n) => {
-    if (e.type !== 'global-request') return;
-    if (e.name === 'cancel-tcpip-forward') cancelled.push(GlobalTcpipForward.decode(e.data).bindPort);
-    if (e.name !== 'tcpip-forward') return;
-    const port = 4000 + held.length;
-    held.push({ id: e.id, port });
-    if (answerAtOnce) {
-      n.answerGlobalRequest(e.id, true, GlobalTcpipForwardReply.encode({ boundPort: port }));
-    }
+  const s = await hostileServer((node) => {
+    node.globalRequestHandlers.set('cancel-tcpip-forward', (req) => {
+      cancelled.push(GlobalTcpipForward.decode(req.data).bindPort);
+      return false;
+    });
+    node.globalRequestHandlers.set('tcpip-forward', () => {
+      const port = 4000 + held.length;
+      const reply = { success: true, data: GlobalTcpipForwardReply.encode({ boundPort: port }) };
+      if (answerAtOnce) {
+        held.push({ answer: () => undefined, port });
+        return reply;
+      }
+      // Answered when the test says so.
+      return new Promise<GlobalRequestAnswer>((resolve) => held.push({ answer: resolve, port }));
+    });
   });
   try {
     const c = await connectTo(s.port, { globalRequestTimeout: 300, keepalive: false });
@@ -239,11 +251,10 @@ test('a global request never answered: forwardRemote rejects with TimeoutError; 
 
     // The late reply goes to the request it answers (cancelled, since nobody waits for it),
     // and the next request gets its own reply.
-    const server = s.nodes[0]!;
     answerAtOnce = true;
     const next = c.forwardRemote({ bindPort: 0 });
     await eventually(() => held.length === 2, 'the second request');
-    server.answerGlobalRequest(held[0]!.id, true, GlobalTcpipForwardReply.encode({ boundPort: held[0]!.port }));
+    held[0]!.answer({ success: true, data: GlobalTcpipForwardReply.encode({ boundPort: held[0]!.port }) });
     const fwd = await next;
     assert.equal(fwd.port, 4001);
     await eventually(() => cancelled.length === 1, 'the late forward to be cancelled');

@@ -6,6 +6,7 @@ import { Session, type SessionEvent, type SessionOptions } from '../../core/sess
 import { Driver, WRITE_BUFFER_LIMIT, clockNow } from './driver.js';
 import { Channel, type ChannelHost } from './channel.js';
 import type { ConnectionView } from '../../core/connection/connection.js';
+import { Registries, type ChannelOpenHandler, type GlobalReply, type GlobalRequestHandler } from './registries.js';
 
 export class ChannelOpenError extends ProtocolError {
   readonly openReason: number;
@@ -58,9 +59,18 @@ export function checkReplyTimeout(ms: number, what: string): number {
 
 /** A reply we wait for, with the timer that gives up on it (null: no limit). */
 type Pending<T> = { resolve: (v: T) => void; reject: (e: Error) => void; timer: NodeJS.Timeout | null };
-type GlobalReply = { success: boolean; data: Uint8Array };
 
-export class NodeSession implements ChannelHost {
+/**
+ * What opening a channel needs of a connection: the client's exec/spawn and
+ * `-L` forwarding take this, not the Client, so they stay below it.
+ */
+export interface ChannelOpener {
+  openChannel(type: string, data?: Uint8Array): Promise<Channel>;
+  /** The error that ended the connection, or null while it is up. */
+  readonly error: NacreError | null;
+}
+
+export class NodeSession implements ChannelHost, ChannelOpener {
   readonly session: Session;
   readonly driver: Driver<SessionEvent>;
   readonly channels = new Map<number, Channel>();
@@ -80,11 +90,23 @@ export class NodeSession implements ChannelHost {
   private readonly channelOpenMs: number;
   private readonly globalRequestMs: number;
   readonly channelRequestMs: number;
+  private readonly registries: Registries;
+  /** Handlers of the channel types the peer may open, by type; other types are refused as unknown. */
+  readonly channelOpenHandlers: Map<string, ChannelOpenHandler>;
+  /** Handlers of the peer's global requests, by name; other names get REQUEST_FAILURE. */
+  readonly globalRequestHandlers: Map<string, GlobalRequestHandler>;
+  /** Receives what channel-open and global-request handlers throw (ProtocolErrors from malformed data excepted). */
+  reportHandlerError: (e: unknown) => void = () => undefined;
+  private readonly closeListeners = new Set<() => void>();
 
   constructor(
     socket: Duplex,
     options: SessionOptions,
-    /** Receives every event not consumed here (auth, host key, channel opens, global requests...). */
+    /**
+     * Receives every event not consumed here (auth, host key, ...). Channel
+     * opens and global requests are answered by the handlers registered
+     * here; global requests then come to `onEvent` too, as notices.
+     */
     private readonly onEvent: (e: SessionEvent, self: NodeSession) => void,
     timeouts: ReplyTimeouts = {},
   ) {
@@ -92,6 +114,9 @@ export class NodeSession implements ChannelHost {
     this.globalRequestMs = checkReplyTimeout(timeouts.globalRequest ?? DEFAULT_GLOBAL_REQUEST_TIMEOUT, 'globalRequestTimeout');
     this.channelRequestMs = checkReplyTimeout(timeouts.channelRequest ?? DEFAULT_CHANNEL_REQUEST_TIMEOUT, 'channelRequestTimeout');
     this.closed = new Promise((r) => (this.resolveClosed = r));
+    this.registries = new Registries(this, (e) => this.reportHandlerError(e));
+    this.channelOpenHandlers = this.registries.channelOpen;
+    this.globalRequestHandlers = this.registries.globalRequest;
     this.session = new Session(options);
     this.driver = new Driver(socket, this.session, (e) => this.dispatch(e));
   }
@@ -126,6 +151,20 @@ export class NodeSession implements ChannelHost {
   /** Why the connection ended, for the application: null while it is up or when we ended it ourselves. */
   get endError(): NacreError | null {
     return this.closedByUs ? null : this.closeError;
+  }
+
+  /**
+   * Calls `fn` once when the connection ends (at once if it has); returns a
+   * function that removes it, so a short-lived user (a closed forward) is
+   * not kept alive until the connection ends, as a callback on `closed` is.
+   */
+  onClose(fn: () => void): () => void {
+    if (this.closeError) {
+      fn();
+      return () => undefined;
+    }
+    this.closeListeners.add(fn);
+    return () => this.closeListeners.delete(fn);
   }
 
   /**
@@ -279,6 +318,13 @@ export class NodeSession implements ChannelHost {
         late?.({ success: e.success, data: e.data });
         return;
       }
+      case 'channel-open-request':
+        this.registries.openChannel(e.channel, e.channelType, e.data);
+        return;
+      case 'global-request':
+        this.registries.request(e.id, e.name, e.wantReply, e.data);
+        this.onEvent(e, this);
+        return;
       case 'keys-exchanged':
         this.driver.wakeWriters();
         this.onEvent(e, this);
@@ -312,6 +358,15 @@ export class NodeSession implements ChannelHost {
     for (const ch of channels) {
       try {
         ch.handleEvent({ type: 'channel-close', channel: ch.id });
+      } catch {
+        // see above
+      }
+    }
+    const listeners = [...this.closeListeners];
+    this.closeListeners.clear();
+    for (const fn of listeners) {
+      try {
+        fn();
       } catch {
         // see above
       }

@@ -29,6 +29,7 @@ export {
   formatOpenSshPublicKeyLine,
   KeyFileError,
   type KeySigner,
+  type AuthSigner,
   type HostKeyType,
 } from './keys/index.js';
 export * from './trust/index.js';

@@ -29,6 +29,7 @@ export {
   formatOpenSshPublicKeyLine,
   KeyFileError,
   type KeySigner,
+  type AuthSigner,
   type HostKeyType,
 } from './keys/index.js';
 // Reading a key file is Node's part; the parser in src/keys takes bytes.

@@ -3,22 +3,21 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { AbortError, DisconnectReason, HostKeyRejectedError, NacreError, TimeoutError, VersionError } from '../errors.js';
+import { AbortError, DisconnectReason, NacreError, TimeoutError, VersionError } from '../errors.js';
 import { defaultAlgorithmLists } from '../algorithms/index.js';
-import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
-import type { ClientCredential } from '../core/auth/events.js';
 import type { SessionEvent } from '../core/session.js';
 import { NodeSession, checkReplyTimeout, type ReplyTimeouts } from '../io/node/node-session.js';
 import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
-import { fingerprintSha256, blobKeyType, type KeySigner } from '../keys/index.js';
-import { parseKnownHosts, checkKnownHost, knownHostKeyTypes } from '../trust/index.js';
+import { fingerprintSha256, blobKeyType } from '../keys/index.js';
 import { OpenDirectStreamlocal } from '../messages/channel-types.js';
 import { Reader } from '../wire/reader.js';
-import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners, readKnownHosts } from './options.js';
+import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners } from './options.js';
+import { hostKeyPolicy } from './host-key-policy.js';
+import { AuthAnswers } from './auth-answers.js';
 import { DEFAULT_MAX_BUFFER, checkMaxBuffer, execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
 import {
   RemoteForwarder,
@@ -208,32 +207,16 @@ function parseHostkeys(data: Uint8Array): { key: Uint8Array; keyType: string; fi
   return out;
 }
 
-function credentials(options: ConnectOptions, signers: readonly KeySigner[]): ClientCredential[] {
-  const list: ClientCredential[] = [];
-  if (signers.length > 0) list.push({ method: 'publickey', keys: signers.map((s) => ({ publicBlob: s.publicBlob, keyType: s.keyType })) });
-  if (options.keyboardInteractive || options.password !== undefined) list.push({ method: 'keyboard-interactive' });
-  if (options.password !== undefined) list.push({ method: 'password', password: options.password });
-  return list;
-}
-
 /** Connects, verifies the host key, authenticates; resolves with a ready Client. */
 export async function connect(options: ConnectOptions): Promise<Client> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 22;
   const username = options.username ?? defaultUsername();
-  const signers = loadSigners(options.privateKey, options.passphrase);
   // Everything that can fail on the options fails before a socket exists.
-  const known = options.verifyHostKey ? null : readKnownHosts(options.knownHosts);
-  const knownEntries = known ? parseKnownHosts(known.text).entries : null;
-  let algorithms = defaultAlgorithmLists(options.algorithms);
-  if (knownEntries && !options.algorithms?.hostKey) {
-    // As ssh does: ask first for the key types known_hosts already holds for
-    // this host, so a server with several keys shows the one we can check.
-    const knownTypes = knownHostKeyTypes(knownEntries, host, port);
-    const isKnown = (alg: string) => knownTypes.has(findHostKeyAlgorithm(alg)?.keyType ?? alg);
-    algorithms = { ...algorithms, hostKey: [...algorithms.hostKey.filter(isKnown), ...algorithms.hostKey.filter((a) => !isKnown(a))] };
-  }
-  const clientCredentials = credentials(options, signers);
+  const answers = new AuthAnswers(options, loadSigners(options.privateKey, options.passphrase));
+  const hostKeys = hostKeyPolicy(options, host, port);
+  const algorithms = hostKeys.preferKnownKeyTypes(defaultAlgorithmLists(options.algorithms));
+  const clientCredentials = answers.credentials();
   const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
   const replyTimeouts = checkedReplyTimeouts(options);
   const identTimeout = options.identTimeout === undefined ? undefined : checkReplyTimeout(options.identTimeout, 'identTimeout');
@@ -248,7 +231,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       ready = true;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      reject(err);
+      reject(answers.explain(err));
       if (client && !client.node.error) client.node.disconnect(DisconnectReason.BY_APPLICATION, err.message);
       socket.destroy();
     };
@@ -276,41 +259,14 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       const c = client!;
       switch (e.type) {
         case 'host-key': {
-          const info: HostKeyInfo = {
-            host,
-            port,
-            key: e.hostKey,
-            keyType: blobKeyType(e.hostKey),
-            fingerprint: fingerprintSha256(e.hostKey),
-            algorithm: e.algorithm,
-            // A key of another type than the host's known ones is new, not a
-            // conflict (ssh says "no ED25519 host key is known", not "changed").
-            knownHosts: knownEntries ? checkKnownHost(knownEntries, host, port, e.hostKey, { sameTypeOnly: true }).status : 'not-checked',
-          };
-          let ok: boolean;
-          let thrown: unknown;
+          let info: HostKeyInfo;
           try {
-            ok = options.verifyHostKey
-              ? await options.verifyHostKey(info)
-              : info.knownHosts === 'match' || (info.knownHosts !== 'mismatch' && info.knownHosts !== 'revoked' && options.acceptUnknownHostKey === true);
+            info = await hostKeys.verify(e.hostKey, e.algorithm);
           } catch (err) {
-            ok = false;
-            thrown = err;
-          }
-          if (ok) c.hostKey = info;
-          else {
-            const why = options.verifyHostKey
-              ? thrown === undefined
-                ? 'was rejected by verifyHostKey'
-                : 'was rejected: verifyHostKey threw'
-              : info.knownHosts === 'mismatch'
-                ? 'does not match known_hosts (possible man-in-the-middle)'
-                : info.knownHosts === 'revoked'
-                  ? 'is revoked in known_hosts'
-                  : 'is not trusted (not in known_hosts; pass verifyHostKey or acceptUnknownHostKey)';
-            fail(new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint, thrown === undefined ? undefined : { cause: thrown }));
+            fail(err instanceof Error ? err : new Error(String(err)));
             return;
           }
+          c.hostKey = info;
           node.session.answerHostKey(node.now(), true, info.fingerprint);
           node.run();
           return;
@@ -328,42 +284,18 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           options.onBanner?.(e.message);
           c.emit('banner', e.message);
           return;
-        case 'auth-sign': {
-          const signer = signers.find((s) => Buffer.from(s.publicBlob).equals(Buffer.from(e.publicKey)));
-          let sig: Uint8Array | null = null;
-          try {
-            sig = signer ? signer.sign(e.algorithm, e.data) : null;
-          } catch {
-            sig = null;
-          }
-          node.session.answerSign(node.now(), e.id, sig);
+        case 'auth-sign':
+          node.session.answerSign(node.now(), e.id, await answers.sign(e));
           node.run();
           return;
-        }
-        case 'auth-prompt': {
-          let answers: readonly string[] | null = null;
-          try {
-            if (options.keyboardInteractive) answers = await options.keyboardInteractive(e);
-            else if (options.password !== undefined && e.prompts.length === 1 && !e.prompts[0]!.echo) answers = [options.password];
-            else if (e.prompts.length === 0) answers = [];
-          } catch {
-            answers = null;
-          }
-          node.session.answerPrompt(node.now(), e.id, answers);
+        case 'auth-prompt':
+          node.session.answerPrompt(node.now(), e.id, await answers.prompt(e));
           node.run();
           return;
-        }
-        case 'auth-password-change': {
-          let next: string | null = null;
-          try {
-            next = options.changePassword ? await options.changePassword(e.prompt) : null;
-          } catch {
-            next = null;
-          }
-          node.session.answerPasswordChange(node.now(), e.id, next);
+        case 'auth-password-change':
+          node.session.answerPasswordChange(node.now(), e.id, await answers.newPassword(e));
           node.run();
           return;
-        }
         case 'auth-success':
           loggedIn = true;
           if (!ready) {

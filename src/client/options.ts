@@ -4,9 +4,17 @@ import type { Duplex } from 'node:stream';
 import { userInfo } from 'node:os';
 import type { AlgorithmPreferences } from '../algorithms/index.js';
 import type { RekeyLimits } from '../core/kex/rekey.js';
-import type { KeySigner } from '../keys/index.js';
+import type { AuthSigner } from '../keys/index.js';
 import { KeyFileError, signerFromKeyObject, signerFromPrivateKeyFile } from '../keys/index.js';
 import { expandHome, isMissingFile, MAX_TRUST_FILE_BYTES, readBounded } from '../io/node/files.js';
+
+/** A line of a known_hosts file. */
+export interface KnownHostsLine {
+  readonly file: string;
+  /** 1-based line number. */
+  readonly line: number;
+  readonly keyType: string;
+}
 
 export interface HostKeyInfo {
   readonly host: string;
@@ -18,9 +26,30 @@ export interface HostKeyInfo {
   readonly fingerprint: string;
   /** The signature algorithm the key exchange used. */
   readonly algorithm: string;
-  /** What the known_hosts file says, when one was consulted. */
+  /**
+   * What the known_hosts file says: `match`, `mismatch` (the host is known by
+   * another key of this type), `revoked` (an `@revoked` line names this key),
+   * `unknown`, or `not-checked` with `knownHosts: false`.
+   */
   readonly knownHosts: 'match' | 'mismatch' | 'revoked' | 'unknown' | 'not-checked';
+  /** The known_hosts file consulted (absent with `knownHosts: false`). */
+  readonly knownHostsFile?: string;
+  /** The line that decided: the matching one, the `@revoked` one, or for a mismatch the first conflicting one. */
+  readonly knownHostsEntry?: KnownHostsLine;
+  /** Other keys known_hosts holds for this host (for `unknown`: keys of other types). */
+  readonly otherKnownKeys?: readonly KnownHostsLine[];
+  /** Set on `Client.hostKey` when `acceptUnknownHostKey` added this key to known_hosts: the line written. */
+  readonly addedToKnownHosts?: { readonly file: string; readonly line: number };
 }
+
+/**
+ * What `verifyHostKey` returns. `true` trusts a key known_hosts lists or does
+ * not know; it never overrides a `mismatch` or `revoked` verdict. To trust
+ * such a key anyway, name the verdict: `{ accept: 'mismatch' }` or
+ * `{ accept: 'revoked' }` (it then trusts that verdict and the ordinary ones,
+ * not the other). Anything else refuses.
+ */
+export type HostKeyDecision = boolean | { readonly accept: 'mismatch' | 'revoked' };
 
 export interface KeyboardInteractiveChallenge {
   readonly name: string;
@@ -28,8 +57,12 @@ export interface KeyboardInteractiveChallenge {
   readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
 }
 
-/** Key file text or bytes (OpenSSH, PEM, PKCS#8), a node:crypto private KeyObject, or a KeySigner. */
-export type PrivateKeyInput = string | Uint8Array | KeySigner | KeyObject;
+/**
+ * Key file text or bytes (OpenSSH, PEM, PKCS#8), a node:crypto private
+ * KeyObject, or a signer: a loaded `KeySigner`, or any `AuthSigner` (one
+ * whose `sign` may return a promise, such as a key held by an agent).
+ */
+export type PrivateKeyInput = string | Uint8Array | AuthSigner | KeyObject;
 
 export interface ConnectOptions {
   readonly host?: string;
@@ -52,14 +85,28 @@ export interface ConnectOptions {
   /** Called when the server says the password expired; return the new one (or null to give up). */
   readonly changePassword?: (prompt: string) => string | null | Promise<string | null>;
   /**
-   * Decides whether to trust the server's host key. Without it, the key must be
-   * in `knownHosts` — unless `acceptUnknownHostKey` is set.
+   * Decides whether to trust the server's host key, after known_hosts was
+   * consulted (`info.knownHosts`, `info.knownHostsEntry`). Return `true` to
+   * trust a key that matches or is unknown, `false` to refuse, and
+   * `{ accept: 'mismatch' }` / `{ accept: 'revoked' }` to trust a key that
+   * contradicts known_hosts (`true` never does). Without it, the key must
+   * match known_hosts, or be unknown with `acceptUnknownHostKey`.
    */
-  readonly verifyHostKey?: (info: HostKeyInfo) => boolean | Promise<boolean>;
-  /** known_hosts file to check; default `~/.ssh/known_hosts`; false to skip. */
+  readonly verifyHostKey?: (info: HostKeyInfo) => HostKeyDecision | Promise<HostKeyDecision>;
+  /** known_hosts file to check (and to add keys to); default `~/.ssh/known_hosts`; false to skip. */
   readonly knownHosts?: string | false;
-  /** Trust a host key that known_hosts does not list (never one that contradicts it). */
+  /**
+   * OpenSSH's `StrictHostKeyChecking accept-new`: trust a host key known_hosts
+   * does not list, and add it to the `knownHosts` file (atomically; the file
+   * and its directory are created, 0600 and 0700, if absent), so the next
+   * connection must present the same key. Never a key that contradicts
+   * known_hosts, nor a new key type for a host known by other keys. With
+   * `verifyHostKey`, the callback still decides; an unknown key it trusts is
+   * then added. If the key cannot be written, the connection fails.
+   */
   readonly acceptUnknownHostKey?: boolean;
+  /** Write host names added by `acceptUnknownHostKey` hashed (`|1|salt|hash`), as OpenSSH's `HashKnownHosts yes`; default false. */
+  readonly hashKnownHosts?: boolean;
   readonly algorithms?: AlgorithmPreferences;
   /** Keepalive probes when the server is silent (ServerAliveInterval/CountMax); default 15 s × 3; false disables. */
   readonly keepalive?: { readonly intervalMs: number; readonly countMax: number } | false;
@@ -112,30 +159,26 @@ export function defaultUsername(): string {
   }
 }
 
-export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: string): KeySigner[] {
+export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: string): AuthSigner[] {
   if (input === undefined) return [];
   const list = Array.isArray(input) ? input : [input as PrivateKeyInput];
   return list.map((k) => {
     if (typeof k === 'string' || k instanceof Uint8Array) return signerFromPrivateKeyFile(k, passphrase);
     if (k instanceof KeyObject) return signerFromKeyObject(k);
-    const s = k as Partial<KeySigner> | null;
-    if (s && s.publicBlob instanceof Uint8Array && typeof s.sign === 'function') return s as KeySigner;
-    throw new KeyFileError('privateKey must be key file text, its bytes, a KeyObject or a KeySigner', 'unsupported');
+    const s = k as Partial<AuthSigner> | null;
+    if (s && typeof s.keyType === 'string' && s.publicBlob instanceof Uint8Array && typeof s.sign === 'function') return s as AuthSigner;
+    throw new KeyFileError('privateKey must be key file text, its bytes, a KeyObject or a signer (keyType, publicBlob, sign)', 'unsupported');
   });
 }
 
-/**
- * The known_hosts text to check against. A missing default file is no file
- * (null); a missing file the caller named lists no hosts yet. Any other
- * failure to read it is a KeyFileError naming the file.
- */
+/** The known_hosts file to use and its text ('' when it does not exist yet); null with `false`. */
 export function readKnownHosts(option: string | false | undefined): { path: string; text: string } | null {
   if (option === false) return null;
   const path = expandHome(option ?? '~/.ssh/known_hosts');
   try {
     return { path, text: readBounded(path, MAX_TRUST_FILE_BYTES, 'known_hosts file').toString('utf8') };
   } catch (err) {
-    if (isMissingFile(err)) return option === undefined ? null : { path, text: '' };
+    if (isMissingFile(err)) return { path, text: '' };
     throw err;
   }
 }

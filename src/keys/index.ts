@@ -12,7 +12,7 @@ export {
   type PublicKeyLine,
 } from './blob.js';
 export { signatureAlgorithmsFor, verifySignature, SIGNATURE_ALGORITHMS, type SignatureAlgorithmInfo } from './signature.js';
-export { signerFromKeyObject, generateHostKey, type HostKeyType, type KeySigner } from './signer.js';
+export { signerFromKeyObject, generateHostKey, type HostKeyType, type KeySigner, type AuthSigner } from './signer.js';
 export {
   signerFromOpenSshPrivateKey,
   signerFromPrivateKeyFile,

@@ -13,6 +13,21 @@ export interface KeySigner extends Signer {
   readonly algorithms: readonly string[];
 }
 
+/**
+ * A user key for client authentication. Unlike a host key's `Signer` (which
+ * signs inside the synchronous key exchange), `sign` may answer with a
+ * promise, so the private half can live in an agent, a hardware token or a
+ * remote service. Every `KeySigner` is one.
+ */
+export interface AuthSigner {
+  /** Key type as in the public key blob, e.g. `ssh-ed25519`, `ssh-rsa`. */
+  readonly keyType: string;
+  /** The SSH public key blob (RFC 4253 §6.6). */
+  readonly publicBlob: Uint8Array;
+  /** Signs with the given signature algorithm; the signature blob `string alg || string sig`, now or later. */
+  sign(algorithm: string, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
 export function signerFromKeyObject(privateKey: KeyObject): KeySigner {
   if (privateKey.type !== 'private') throw new ProtocolError('a signer needs a private key');
   const keyType = sshKeyType(privateKey);

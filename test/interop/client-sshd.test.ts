@@ -9,6 +9,7 @@ import { userInfo } from 'node:os';
 import { findOpenSsh, startSshd, keygen, tempDir, type Sshd } from './openssh.js';
 import { connect, type Client } from '../../src/client/client.js';
 import type { ConnectOptions } from '../../src/client/options.js';
+import { signerFromPrivateKeyFile, type AuthSigner } from '../../src/keys/index.js';
 
 const openssh = findOpenSsh();
 const skip = openssh ? false : 'OpenSSH not installed (run scripts/install-test-peers.sh)';
@@ -118,6 +119,44 @@ test('known_hosts holding only the ECDSA key: that key type is asked for first a
     connect({ host: '127.0.0.1', port: sshd!.port, username: user, privateKey: keys.ed25519, knownHosts: kh, algorithms: { hostKey: ['ssh-ed25519'] } }),
     (e: Error) => e.name === 'HostKeyRejectedError' && /not trusted/.test(e.message),
   );
+});
+
+test('acceptUnknownHostKey records the key (plain and hashed) in a form ssh-keygen -F finds; the next connection matches it', { skip, timeout: 30000 }, async () => {
+  for (const hashKnownHosts of [false, true]) {
+    const kh = tempDir('kh-new') + '/known_hosts';
+    const first = await connect({ host: '127.0.0.1', port: sshd!.port, username: user, privateKey: keys.ed25519, knownHosts: kh, acceptUnknownHostKey: true, hashKnownHosts });
+    assert.equal(first.hostKey?.knownHosts, 'unknown');
+    assert.deepEqual(first.hostKey?.addedToKnownHosts, { file: kh, line: 1 });
+    await first.close();
+    const found = spawnSync(openssh!.keygen, ['-F', `[127.0.0.1]:${sshd!.port}`, '-f', kh], { encoding: 'utf8' });
+    assert.equal(found.status, 0, found.stderr);
+    assert.match(found.stdout, /ssh-ed25519/);
+    const second = await connect({ host: '127.0.0.1', port: sshd!.port, username: user, privateKey: keys.ed25519, knownHosts: kh });
+    assert.equal(second.hostKey?.knownHosts, 'match');
+    await second.close();
+  }
+});
+
+test('signers that answer later (a fake agent) log in to sshd with Ed25519, ECDSA and RSA keys', { skip, timeout: 30000 }, async () => {
+  for (const name of ['ed25519', 'ecdsa', 'rsa']) {
+    const key = signerFromPrivateKeyFile(keys[name]!);
+    const algorithms: string[] = [];
+    const agent: AuthSigner = {
+      keyType: key.keyType,
+      publicBlob: key.publicBlob,
+      sign: (algorithm, data) => {
+        algorithms.push(algorithm);
+        return new Promise((resolve) => setTimeout(() => resolve(key.sign(algorithm, data)), 30));
+      },
+    };
+    // With ECDSA, an authorized Ed25519 key whose signer fails comes first: the next key is tried.
+    const ed25519 = signerFromPrivateKeyFile(keys.ed25519!);
+    const broken: AuthSigner = { keyType: ed25519.keyType, publicBlob: ed25519.publicBlob, sign: () => Promise.reject(new Error('agent refused')) };
+    await withClient(sshd!, { privateKey: name === 'ecdsa' ? [broken, agent] : agent }, async (c) => {
+      assert.equal((await c.exec('echo agent')).stdout, 'agent\n');
+    });
+    assert.deepEqual(algorithms, [name === 'rsa' ? 'rsa-sha2-512' : key.algorithms[0]]);
+  }
 });
 
 test('password authentication with a throwaway local user', { skip, timeout: 30000 }, async (t) => {

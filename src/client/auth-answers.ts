@@ -1,0 +1,96 @@
+// What the client answers when user authentication asks something of it:
+// signatures (from local keys or from signers that answer later, such as an
+// agent), keyboard-interactive responses and a new password. Each answer that
+// cannot be given becomes "skip": the core then tries the next key or method.
+import { AuthenticationError } from '../errors.js';
+import type { AuthClientEvent, ClientCredential } from '../core/auth/events.js';
+import { fingerprintSha256, type AuthSigner } from '../keys/index.js';
+import type { ConnectOptions } from './options.js';
+
+type EventOf<T extends AuthClientEvent['type']> = Extract<AuthClientEvent, { type: T }>;
+
+/** A signer that threw, rejected or answered with something other than bytes. */
+interface SignerFailure {
+  readonly fingerprint: string;
+  readonly error: unknown;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+export class AuthAnswers {
+  private readonly signerFailures: SignerFailure[] = [];
+
+  constructor(
+    private readonly options: ConnectOptions,
+    private readonly signers: readonly AuthSigner[],
+  ) {}
+
+  /** The credentials to try, in order: keys, keyboard-interactive, password. */
+  credentials(): ClientCredential[] {
+    const list: ClientCredential[] = [];
+    if (this.signers.length > 0) list.push({ method: 'publickey', keys: this.signers.map((s) => ({ publicBlob: s.publicBlob, keyType: s.keyType })) });
+    if (this.options.keyboardInteractive || this.options.password !== undefined) list.push({ method: 'keyboard-interactive' });
+    if (this.options.password !== undefined) list.push({ method: 'password', password: this.options.password });
+    return list;
+  }
+
+  /**
+   * The signature for an `auth-sign` event, awaited when the signer answers
+   * with a promise. A signer that throws, rejects or returns no bytes costs
+   * only its key: null is answered and the next credential is tried; the
+   * failure is kept for `explain()`.
+   */
+  async sign(e: EventOf<'auth-sign'>): Promise<Uint8Array | null> {
+    const signer = this.signers.find((s) => sameBytes(s.publicBlob, e.publicKey));
+    if (!signer) return null;
+    try {
+      const signature = await signer.sign(e.algorithm, e.data);
+      if (signature instanceof Uint8Array) return signature;
+      throw new TypeError(`sign() returned ${signature === null ? 'null' : typeof signature}, not a Uint8Array`);
+    } catch (error) {
+      this.signerFailures.push({ fingerprint: fingerprintSha256(signer.publicBlob), error });
+      return null;
+    }
+  }
+
+  /** Responses to keyboard-interactive prompts, or null to give that method up. */
+  async prompt(e: EventOf<'auth-prompt'>): Promise<readonly string[] | null> {
+    const { keyboardInteractive, password } = this.options;
+    try {
+      if (keyboardInteractive) return await keyboardInteractive(e);
+      // A single hidden prompt is the password question servers ask this way.
+      if (password !== undefined && e.prompts.length === 1 && !e.prompts[0]!.echo) return [password];
+      if (e.prompts.length === 0) return [];
+    } catch {
+      // A throwing callback gives the method up, like answering null.
+    }
+    return null;
+  }
+
+  /** The new password when the server says the old one expired, or null to give up. */
+  async newPassword(e: EventOf<'auth-password-change'>): Promise<string | null> {
+    try {
+      return this.options.changePassword ? await this.options.changePassword(e.prompt) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * `err`, or for an AuthenticationError after a signer failed, the same
+   * error also saying which key's signer failed, with that failure as its
+   * cause (the original error, if it had a cause, is lost from the chain).
+   */
+  explain(err: Error): Error {
+    const first = this.signerFailures[0];
+    if (!(err instanceof AuthenticationError) || !first) return err;
+    const why = first.error instanceof Error ? first.error.message : String(first.error);
+    const more = this.signerFailures.length > 1 ? ` (and ${this.signerFailures.length - 1} more)` : '';
+    // AuthenticationError appends "(tried: ...; server allows: ...)" itself.
+    const suffix = err.message.lastIndexOf(' (tried: ');
+    const base = suffix >= 0 ? err.message.slice(0, suffix) : err.message;
+    return new AuthenticationError(`${base}; the signer of ${first.fingerprint} failed: ${why}${more}`, err.tried, err.allowed, err.reason, { cause: first.error });
+  }
+}

@@ -160,6 +160,7 @@ test('doc code blocks run on this Node as plain .mjs', { timeout: 60000 }, async
     }
   } finally {
     await started.close();
+    rmSync(home, { recursive: true, force: true });
   }
 });
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tempDir } from './openssh.js';
 import { createServer } from '../../src/server/server.js';
@@ -87,5 +87,6 @@ try {
     assert.equal(out, 'ran hello\n');
   } finally {
     await server.close();
+    rmSync(scratch, { recursive: true, force: true });
   }
 });

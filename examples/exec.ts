@@ -11,7 +11,7 @@ if (!m) {
   process.exit(2);
 }
 
-await using conn = await connect({
+const conn = await connect({
   host: m[2],
   port: Number(m[3] ?? 22),
   username: m[1],
@@ -19,7 +19,12 @@ await using conn = await connect({
   // Host keys are checked against ~/.ssh/known_hosts unless told otherwise.
   ...(process.env.NACRE_KNOWN_HOSTS ? { knownHosts: process.env.NACRE_KNOWN_HOSTS } : {}),
 });
-const { stdout, stderr, code } = await conn.exec(command);
-process.stdout.write(stdout);
-process.stderr.write(stderr);
-process.exitCode = code ?? 1;
+// try/finally runs on every Node; in TypeScript `await using conn = ...` closes it the same way.
+try {
+  const { stdout, stderr, code } = await conn.exec(command);
+  process.stdout.write(stdout);
+  process.stderr.write(stderr);
+  process.exitCode = code ?? 1;
+} finally {
+  await conn.close();
+}

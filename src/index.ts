@@ -24,6 +24,7 @@ export {
 export {
   generateHostKey,
   signerFromPrivateKeyFile,
+  signerFromKeyObject,
   fingerprintSha256,
   parseOpenSshPublicKeyLine,
   formatOpenSshPublicKeyLine,
@@ -34,6 +35,18 @@ export {
 } from './keys/index.js';
 // Reading a key file is Node's part; the parser in src/keys takes bytes.
 export { loadPrivateKeyFile, signerFromPrivateKeyPath } from './io/node/key-files.js';
+// Reading and writing the user's files as the tools do: bounded reads, atomic
+// writes, and sshd's StrictModes checks.
+export {
+  readBounded,
+  writeFileAtomic,
+  expandHome,
+  isMissingFile,
+  MAX_TRUST_FILE_BYTES,
+  type ReadBoundedOptions,
+  type WriteFileAtomicOptions,
+} from './io/node/files.js';
+export { unsafeTrustFile, checkPrivateKeyFile, ensurePrivateDirectory } from './io/node/file-permissions.js';
 export * from './trust/index.js';
 export type { AlgorithmPreferences } from './algorithms/index.js';
 export { UnknownAlgorithmError } from './algorithms/preferences.js';

@@ -9,13 +9,33 @@ import type { AddressInfo } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fingerprintSha256, signerFromKeyObject, type KeySigner } from '../keys/index.js';
-import { isMissingFile, MAX_TRUST_FILE_BYTES, readBounded, writeFileAtomic } from '../io/node/files.js';
-import { checkPrivateKeyFile, ensurePrivateDirectory, unsafeTrustFile } from '../io/node/file-permissions.js';
-import { signerFromPrivateKeyPath } from '../io/node/key-files.js';
-import { parseAuthorizedKeys, findAuthorizedKey, formatKnownHostLine, type AuthorizedKeyEntry } from '../trust/index.js';
-import { createServer, type Server } from '../server/server.js';
-import { runAsCurrentUser } from '../server/exec-handler.js';
+// Only the package's public entry point, as every tool under src/cli (checked
+// by test/unit/architecture.test.ts): what the tools do, a library user can do.
+import {
+  fingerprintSha256,
+  signerFromKeyObject,
+  signerFromPrivateKeyPath,
+  type KeySigner,
+  isMissingFile,
+  MAX_TRUST_FILE_BYTES,
+  readBounded,
+  writeFileAtomic,
+  checkPrivateKeyFile,
+  ensurePrivateDirectory,
+  unsafeTrustFile,
+  parseAuthorizedKeys,
+  findAuthorizedKey,
+  formatKnownHostLine,
+  type AuthorizedKeyEntry,
+  createServer,
+  type Server,
+  type ServerConnection,
+  runAsCurrentUser,
+  DEFAULT_ACCEPT_ENV,
+  DisconnectError,
+  DisconnectReason,
+  type AuthContext,
+} from '../index.js';
 
 export interface StartOptions {
   /** Default 2222 (or $NACRE_PORT). */
@@ -26,8 +46,10 @@ export interface StartOptions {
   readonly stateDir?: string;
   /** Home directory whose ~/.ssh holds the keys allowed to log in; default the user's. */
   readonly home?: string;
-  /** Progress lines (connections, logins); default stderr. */
+  /** Progress lines (logins, failed logins, disconnects); default stderr. */
   readonly log?: (line: string) => void;
+  /** Client-sent variables passed to programs, as sshd's AcceptEnv patterns; default LANG and LC_* (or $NACRE_ACCEPT_ENV). */
+  readonly acceptEnv?: readonly string[];
 }
 
 export interface StartedServer {
@@ -128,8 +150,66 @@ function unsupportedOptions(entry: AuthorizedKeyEntry): string[] {
   return entry.optionList.map((o) => o.name).filter((name) => name !== 'expiry-time');
 }
 
+/**
+ * Writes this instance's known_hosts lines into the file servers sharing the
+ * state directory share, in place of any earlier lines for the same
+ * [host]:port and keeping the others: another instance on another port goes
+ * on matching the command it printed. Replaced by rename, so a reader never
+ * sees half a file.
+ */
+export function updateKnownHosts(path: string, lines: readonly string[]): void {
+  const hostField = (line: string) => line.split(/\s+/, 1)[0] ?? '';
+  const ours = new Set(lines.map(hostField));
+  let kept: string[] = [];
+  try {
+    kept = readBounded(path, MAX_TRUST_FILE_BYTES, 'known_hosts file')
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !ours.has(hostField(l)));
+  } catch (err) {
+    if (!isMissingFile(err)) throw err;
+  }
+  writeFileAtomic(path, [...kept, ...lines].join('\n') + '\n', 0o600, { what: 'known_hosts file' });
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** `from 127.0.0.1 port 5555`, as sshd names a client. */
+function fromPeer(address: string | undefined, port: number | undefined): string {
+  return `${address ?? 'unknown'} port ${port ?? 0}`;
+}
+
+/** A username as the client sent it, safe to put on one log line. */
+function printable(name: string): string {
+  return JSON.stringify(name.slice(0, 100)).slice(1, -1);
+}
+
+/**
+ * sshd's line for a refused attempt: `Failed publickey for alice from
+ * 127.0.0.1 port 5555 ssh2: ED25519 SHA256:...`. Never a password or answer.
+ */
+export function failedLoginLine(ctx: Pick<AuthContext, 'method' | 'username' | 'publicKey' | 'remoteAddress' | 'remotePort'>, localUser: string): string {
+  const who = ctx.username === localUser ? ctx.username : `invalid user ${printable(ctx.username)}`;
+  const key = ctx.method === 'publickey' && ctx.publicKey ? `: ${ctx.publicKey.keyType} ${ctx.publicKey.fingerprint}` : '';
+  return `Failed ${ctx.method} for ${who} from ${fromPeer(ctx.remoteAddress, ctx.remotePort)} ssh2${key}`;
+}
+
+/** sshd's line for the end of a connection: who ended it, and whether it had logged in. */
+export function disconnectLine(conn: Pick<ServerConnection, 'username' | 'remoteAddress' | 'remotePort'>, err: Error | null | undefined): string {
+  const from = fromPeer(conn.remoteAddress, conn.remotePort);
+  const user = conn.username === null ? '' : `user ${conn.username} `;
+  const preauth = conn.username === null ? ' [preauth]' : '';
+  // null: we closed it ourselves (the server is stopping).
+  if (err === null) return `Disconnecting ${user}${from}: server stopping${preauth}`;
+  // The socket ended without a DISCONNECT (the core reports that as CONNECTION_LOST).
+  if (err instanceof DisconnectError && err.reason !== DisconnectReason.CONNECTION_LOST) {
+    // The peer said goodbye (an ssh client's normal exit), or we sent DISCONNECT and say why.
+    if (err.fromPeer) return `Disconnected from ${user}${from}${preauth}`;
+    return `Disconnecting ${user}${from}: ${printable(err.description)}${preauth}`;
+  }
+  return `Connection closed by ${user}${from}${preauth}`;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<StartedServer> {
@@ -141,6 +221,21 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const username = userInfo().username;
   const hostKeys = loadOrCreateHostKeys(stateDir);
 
+  // Like sshd, a line whose options cannot be honoured is passed over and
+  // the next line with the same key may still let it in.
+  const allowLogin = (ctx: AuthContext): boolean => {
+    if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
+    const entries = readUserKeys(home);
+    const entry = findAuthorizedKey(entries.filter((e) => unsupportedOptions(e).length === 0), ctx.publicKey.blob);
+    if (!entry) {
+      const refused = findAuthorizedKey(entries, ctx.publicKey.blob);
+      // Said already at the query, before any signature: the key is refused either way.
+      if (refused) log(`${refused.source ?? 'authorized_keys'}:${refused.line}: key refused: this server does not apply the options ${unsupportedOptions(refused).join(', ')}`);
+      return false;
+    }
+    return true;
+  };
+
   const server = createServer({
     hostKeys,
     auth: { methods: ['publickey'] },
@@ -149,28 +244,21 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     // address, and a client has 20 s for its version line and key exchange.
     // A hard cap of 10 let ten idle sockets lock the user out.
     authenticate: (ctx) => {
-      if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
-      // Like sshd, a line whose options cannot be honoured is passed over and
-      // the next line with the same key may still let it in.
-      const entries = readUserKeys(home);
-      const entry = findAuthorizedKey(entries.filter((e) => unsupportedOptions(e).length === 0), ctx.publicKey.blob);
-      if (!entry) {
-        const refused = findAuthorizedKey(entries, ctx.publicKey.blob);
-        // Said already at the query, before any signature: the key is refused either way.
-        if (refused) log(`${refused.source ?? 'authorized_keys'}:${refused.line}: key refused: this server does not apply the options ${unsupportedOptions(refused).join(', ')}`);
-        return false;
-      }
-      return true;
+      const allowed = allowLogin(ctx);
+      // As sshd logs them. A refused key query counts: the client never signs with a key it was refused.
+      if (!allowed && ctx.method !== 'none') log(failedLoginLine(ctx, username));
+      return allowed;
     },
-    session: (s) => runAsCurrentUser(s, { home }),
+    session: (s) => runAsCurrentUser(s, { home, acceptEnv: options.acceptEnv ?? DEFAULT_ACCEPT_ENV }),
     // As sshd with GatewayPorts no: forwarding for the user, listening on loopback only.
     forwardLocal: () => true,
     forwardRemote: (req) => req.bindAddress === 'localhost' || isLoopback(req.bindAddress),
   });
+  server.on('disconnect', (conn, err) => log(disconnectLine(conn, err)));
   server.on('error', (err, conn) => log(`${conn?.remoteAddress ?? 'server'}: ${err.message}`));
   // Logged here, not in authenticate: the signature is checked after that accepts the key.
   server.on('authenticated', (conn, info) => {
-    if (info.publicKey) log(`${conn.remoteAddress ?? '?'}: ${info.username} logged in with ${info.publicKey.keyType} ${info.publicKey.fingerprint}`);
+    if (info.publicKey) log(`Accepted publickey for ${info.username} from ${fromPeer(conn.remoteAddress, conn.remotePort)} ssh2: ${info.publicKey.keyType} ${info.publicKey.fingerprint}`);
   });
 
   const address = await server.listen(port, host);
@@ -178,7 +266,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const knownHostsPath = join(stateDir, 'known_hosts');
   const names = isLoopback(connectHost) ? [connectHost, 'localhost'] : [connectHost];
   const lines = names.flatMap((name) => hostKeys.map((k) => formatKnownHostLine(name, address.port, k.publicBlob, { comment: 'nacre' })));
-  writeFileAtomic(knownHostsPath, lines.join('\n') + '\n', 0o600, { what: 'known_hosts file' });
+  updateKnownHosts(knownHostsPath, lines);
   const portArg = address.port === 22 ? '' : `-p ${address.port} `;
   const hostArg = connectHost.includes(':') ? `[${connectHost}]` : connectHost;
   return {
@@ -196,28 +284,32 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
 
 function usage(): string {
   return [
-    'usage: npm start -- [--port N] [--host ADDRESS]',
+    'usage: npm start -- [--port N] [--host ADDRESS] [--accept-env PATTERNS]',
     '',
     'Runs a Nacre SSH server for the current user (default 127.0.0.1:2222;',
     'also $NACRE_PORT and $NACRE_HOST). Logins use your SSH public keys.',
+    '--accept-env (or $NACRE_ACCEPT_ENV) lists the variables a client may send,',
+    "as sshd's AcceptEnv: space-separated patterns, default 'LANG LC_*'.",
   ].join('\n');
 }
 
-function parseArgs(argv: readonly string[]): { port: number; host: string } | string {
+function parseArgs(argv: readonly string[]): { port: number; host: string; acceptEnv: string[] } | string {
   let port = Number(process.env.NACRE_PORT ?? 2222);
   let host = process.env.NACRE_HOST ?? '127.0.0.1';
+  let acceptEnv = process.env.NACRE_ACCEPT_ENV ?? DEFAULT_ACCEPT_ENV.join(' ');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     if (flag === '--port' || flag === '-p') port = Number(value());
     else if (flag === '--host' || flag === '-h') host = value() ?? '';
+    else if (flag === '--accept-env') acceptEnv = value() ?? '';
     else if (flag === '--help') return usage();
     else return `unknown argument ${a}\n\n${usage()}`;
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) return `bad port\n\n${usage()}`;
   if (!host) return `bad host\n\n${usage()}`;
-  return { port, host };
+  return { port, host, acceptEnv: acceptEnv.split(/\s+/).filter((p) => p !== '') };
 }
 
 async function main(): Promise<void> {

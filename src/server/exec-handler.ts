@@ -9,16 +9,23 @@ import { constants as osConstants, userInfo } from 'node:os';
 import type { ServerChannel, ServerSession, PtyInfo } from './session-channel.js';
 import { shellQuote, sttyArguments, withTerminalSettings } from './terminal-settings.js';
 import { PtyInput } from './pty-input.js';
+import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
 
 export interface RunOptions {
   /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */
   readonly shell?: string;
   /** HOME and working directory; default the user's home. */
   readonly home?: string;
-  /** Variables every program gets besides the standard ones. */
+  /** PATH a program starts with (a login shell's profile may change it); default sshd's on Debian, by uid. */
+  readonly path?: string;
+  /** Variables every program gets besides the standard ones (sshd's SetEnv). */
   readonly env?: Readonly<Record<string, string>>;
-  /** Which client-sent variables to accept (sshd AcceptEnv); default LANG and LC_*. */
-  readonly acceptEnv?: (name: string) => boolean;
+  /**
+   * Which client-sent variables (env requests) to accept, as sshd's AcceptEnv:
+   * patterns with `*` and `?`, or a function. Default `['LANG', 'LC_*']`
+   * (Debian's sshd_config); `[]` accepts none.
+   */
+  readonly acceptEnv?: readonly string[] | ((name: string) => boolean);
 }
 
 /** The part of node-pty's IPty this file uses. */
@@ -92,37 +99,21 @@ function userHome(): string {
   }
 }
 
-const isAcceptedEnv = (name: string): boolean => name === 'LANG' || /^LC_[A-Z_]+$/.test(name);
-
 /**
  * Installs handlers on `session` that run shells and commands as the current
- * user: pty-req, env (LANG, LC_*), shell, exec, signal and window-change.
+ * user: pty-req, env (LANG, LC_* unless `acceptEnv` says otherwise), shell,
+ * exec, signal and window-change. Programs get the environment sshd would
+ * give them (see login-env.ts), not this process's.
  */
 export function runAsCurrentUser(session: ServerSession, options: RunOptions = {}): void {
   const shell = options.shell ?? defaultShell();
   const home = options.home ?? userHome();
-  const accept = options.acceptEnv ?? isAcceptedEnv;
+  const acceptEnv = options.acceptEnv ?? DEFAULT_ACCEPT_ENV;
+  const accept = typeof acceptEnv === 'function' ? acceptEnv : acceptEnvPatterns(acceptEnv);
   let running: Running | null = null;
 
-  const environment = (pty: PtyInfo | null): Record<string, string> => {
-    const user = userName();
-    const env: Record<string, string> = {
-      HOME: home,
-      USER: user,
-      LOGNAME: user,
-      SHELL: shell,
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      ...options.env,
-      ...session.env,
-    };
-    const p = session.peer;
-    if (p.remoteAddress && p.localAddress) {
-      env.SSH_CONNECTION = `${p.remoteAddress} ${p.remotePort ?? 0} ${p.localAddress} ${p.localPort ?? 0}`;
-      env.SSH_CLIENT = `${p.remoteAddress} ${p.remotePort ?? 0} ${p.localPort ?? 0}`;
-    }
-    if (pty) env.TERM = pty.term || 'dumb';
-    return env;
-  };
+  const environment = (pty: PtyInfo | null): Record<string, string> =>
+    loginEnvironment({ username: userName(), home, shell, uid: process.getuid?.(), path: options.path, env: options.env }, session.peer, session.env, pty);
 
   // A program that cannot start fails its request (the client sees
   // CHANNEL_FAILURE) by throwing here; the session reports the error.
@@ -295,7 +286,8 @@ function startPty(shell: string, args: string[], channel: ServerChannel, pty: Pt
 function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, cwd: string, env: Record<string, string>, label: string): Pty {
   const utf8 = (pty.modes.IUTF8 ?? 1) !== 0;
   // The client's terminal modes, applied by stty before the program starts.
-  const command = withTerminalSettings(shell, args, sttyArguments(pty.modes));
+  const settled = withTerminalSettings(shell, args, sttyArguments(pty.modes));
+  const command = withTtyVariable(settled.file, settled.args);
   let term: Pty;
   try {
     // Throws when no terminal or process can be had (forkpty fails on EMFILE).
@@ -313,6 +305,6 @@ function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, c
 function startScriptPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>): Promise<Running> {
   const quoted = [shell, ...args].map(shellQuote).join(' ');
   const modes = sttyArguments(pty.modes).map(shellQuote).join(' ');
-  const sizeFirst = `stty cols ${pty.cols || 80} rows ${pty.rows || 24} ${modes} 2>/dev/null; exec ${quoted}`;
+  const sizeFirst = `stty cols ${pty.cols || 80} rows ${pty.rows || 24} ${modes} 2>/dev/null; if t=$(tty 2>/dev/null); then SSH_TTY=$t; export SSH_TTY; fi; exec ${quoted}`;
   return startPiped('/usr/bin/script', ['-qfec', sizeFirst, '/dev/null'], channel, cwd, env, 'script');
 }

@@ -14,5 +14,6 @@ export { PromptCancelledError, type AuthContext, type AuthResult, type Authentic
 export type { LocalForwardRequest, RemoteForwardRequest, StreamlocalForwardRequest, ForwardingPolicy } from './forwarding.js';
 export { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, type MaxStartups } from './startups.js';
 export { runAsCurrentUser, type RunOptions } from './exec-handler.js';
+export { loginEnvironment, acceptEnvPatterns, DEFAULT_ACCEPT_ENV, DEFAULT_USER_PATH, DEFAULT_SUPERUSER_PATH, type LoginEnvironmentOptions } from './login-env.js';
 export type { AuthServerMethod, AuthServerOptions } from '../core/auth/events.js';
 export type { KeepaliveOptions } from '../core/session.js';

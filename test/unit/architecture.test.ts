@@ -20,7 +20,14 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(importRe)].map((m) => m[1]!);
 }
 
-/** Folder rank: a file may import only from its own rank or lower ones. */
+/**
+ * Folder rank: a file may import only from its own rank or lower ones. The
+ * folders the next layers add have their rank already: `config` (ssh_config
+ * and sshd_config parsers) is pure like `keys` and `trust`; `sftp` and `agent`
+ * hold a protocol's codec and state machine and are pure like `core` (their
+ * Node adapters go in `io`, their API in `client` and `server`); the tools in
+ * `cli` sit above the package's entry point, which is all they may import.
+ */
 const RANKS: [string, number][] = [
   ['errors.ts', 0],
   ['wire/', 1],
@@ -29,13 +36,16 @@ const RANKS: [string, number][] = [
   ['algorithms/', 3],
   ['keys/', 3],
   ['trust/', 3],
+  ['config/', 3],
   ['core/', 4],
+  ['sftp/', 4],
+  ['agent/', 4],
   ['testing/', 5],
   ['io/', 5],
   ['client/', 6],
   ['server/', 6],
-  ['cli/', 7],
-  ['index.ts', 8],
+  ['index.ts', 7],
+  ['cli/', 8],
 ];
 function rank(path: string): number {
   const rel = relative(src, path);
@@ -43,13 +53,43 @@ function rank(path: string): number {
   return 9;
 }
 
-test('src/core imports no Node module and sets no timer', () => {
-  for (const f of files(join(src, 'core'))) {
-    const text = readFileSync(f, 'utf8');
-    for (const spec of importsOf(f)) {
-      assert.ok(spec.startsWith('.'), `${relative(root, f)} imports ${spec}`);
+/** Folders whose code is sans-I/O: no Node module, no timer, no clock. */
+const PURE = ['core', 'sftp', 'agent'];
+
+test('the folders the next layers add are ranked where docs/ARCHITECTURE.md puts them', () => {
+  const r = (p: string) => rank(join(src, p));
+  assert.ok(r('config/ssh-config.ts') < r('core/x.ts'), 'config is below the core');
+  assert.ok(r('config/ssh-config.ts') === r('keys/x.ts'), 'config is pure, like keys');
+  for (const pure of ['sftp', 'agent']) {
+    assert.equal(r(`${pure}/codec.ts`), r('core/x.ts'), `${pure} is a sans-I/O layer like core`);
+    assert.ok(r(`${pure}/codec.ts`) < r('io/node/x.ts'), `${pure} is below its Node adapter`);
+  }
+  assert.ok(r('cli/nacre.ts') > r('index.ts'), 'the tools sit above the entry point');
+  for (const dir of readdirSync(src)) {
+    if (statSync(join(src, dir)).isDirectory()) assert.ok(rank(join(src, dir, 'x.ts')) < 9, `src/${dir} has no rank: add it to RANKS and docs/ARCHITECTURE.md`);
+  }
+});
+
+test('src/core, src/sftp and src/agent import no Node module and set no timer', () => {
+  for (const dir of PURE) {
+    if (!existsSync(join(src, dir))) continue;
+    for (const f of files(join(src, dir))) {
+      const text = readFileSync(f, 'utf8');
+      for (const spec of importsOf(f)) {
+        assert.ok(spec.startsWith('.'), `${relative(root, f)} imports ${spec}`);
+      }
+      assert.ok(!/\bset(Timeout|Interval|Immediate)\(|Date\.now\(|performance\.now\(/.test(text), `${relative(root, f)} uses a clock or timer`);
     }
-    assert.ok(!/\bset(Timeout|Interval|Immediate)\(|Date\.now\(|performance\.now\(/.test(text), `${relative(root, f)} uses a clock or timer`);
+  }
+});
+
+test('src/cli imports only the package entry point and its own modules', () => {
+  const entry = join(src, 'index.ts');
+  for (const f of files(join(src, 'cli'))) {
+    for (const target of localImportsOf(f)) {
+      const ownModule = !relative(join(src, 'cli'), target).startsWith('..');
+      assert.ok(ownModule || target === entry, `${relative(root, f)} imports ${relative(root, target)}; a tool uses only what the package exports (src/index.ts)`);
+    }
   }
 });
 
@@ -74,11 +114,12 @@ test('wire and messages import nothing outside errors, wire and messages', () =>
 // The parsers and the protocol take bytes and text; files, the home
 // directory and paths are the Node layer's (src/io/node/files.ts), so these
 // folders can run where there is no file system.
-const NO_FILE_ACCESS = ['keys', 'trust', 'messages', 'wire', 'core', 'algorithms', 'crypto'];
+const NO_FILE_ACCESS = ['keys', 'trust', 'config', 'messages', 'wire', 'core', 'sftp', 'agent', 'algorithms', 'crypto'];
 const FILE_MODULES = /^(node:)?(fs|fs\/promises|os|path|child_process|net)$/;
 
-test('keys, trust, messages, wire, core, algorithms and crypto import no file, path or OS module', () => {
+test('keys, trust, config, messages, wire, core, sftp, agent, algorithms and crypto import no file, path or OS module', () => {
   for (const dir of NO_FILE_ACCESS) {
+    if (!existsSync(join(src, dir))) continue;
     for (const f of files(join(src, dir))) {
       for (const spec of importsOf(f)) assert.ok(!FILE_MODULES.test(spec), `${relative(root, f)} imports ${spec}`);
       assert.ok(!/\bimport\(\s*['"](node:)?(fs|os|path)\b/.test(readFileSync(f, 'utf8')), `${relative(root, f)} imports a file module dynamically`);

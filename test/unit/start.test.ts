@@ -1,14 +1,19 @@
-// `npm start`'s server (src/cli/start.ts): which keys may log in, and the
-// file permissions it insists on, as sshd does with StrictModes.
+// `npm start`'s server (src/cli/start.ts): which keys may log in, the file
+// permissions it insists on (as sshd with StrictModes), the environment its
+// programs get, what it logs, its known_hosts and how fast it starts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect as netConnect, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { connect } from '../../src/client/client.js';
-import { generateHostKey, KeyFileError, type KeySigner } from '../../src/keys/index.js';
-import { loadOrCreateHostKeys, readUserKeys, startServer } from '../../src/cli/start.js';
+import { fingerprintSha256, generateHostKey, KeyFileError, type KeySigner } from '../../src/keys/index.js';
+import { failedLoginLine, loadOrCreateHostKeys, readUserKeys, startServer } from '../../src/cli/start.js';
+import { DEFAULT_SUPERUSER_PATH, DEFAULT_USER_PATH } from '../../src/server/login-env.js';
+
+const repoRoot = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
 
 const asRoot = process.getuid?.() === 0;
 
@@ -139,3 +144,130 @@ test('npm start: an authorized_keys too large to read is reported, not silently 
     assert.deepEqual(reports, [`${path}: not used: authorized keys file is larger than 128 MiB; refused`]);
   });
 });
+async function login(port: number, key: KeySigner, username: string) {
+  return connect({ host: '127.0.0.1', port, username, privateKey: key, verifyHostKey: () => true, keepalive: false });
+}
+
+function envOf(stdout: string): Map<string, string> {
+  return new Map(stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+test('npm start: two instances on different ports share known_hosts, each keeping its own lines', async () => {
+  await withHome(async (home, _key, logs) => {
+    const stateDir = join(home, 'state');
+    const a = await startServer({ port: 0, stateDir, home, log: (l) => logs.push(l) });
+    const b = await startServer({ port: 0, stateDir, home, log: (l) => logs.push(l) });
+    try {
+      assert.equal(a.knownHostsPath, b.knownHostsPath);
+      const text = readFileSync(a.knownHostsPath, 'utf8');
+      for (const s of [a, b]) {
+        assert.equal(text.split('\n').filter((l) => l.startsWith(`[127.0.0.1]:${s.address.port} `)).length, 3, text);
+        assert.match(s.sshCommand, new RegExp(`-p ${s.address.port} -o UserKnownHostsFile=${a.knownHostsPath} `));
+      }
+      // A restart on the same port replaces its lines instead of adding more.
+      const port = a.address.port;
+      await a.close();
+      const again = await startServer({ port, stateDir, home, log: (l) => logs.push(l) });
+      await again.close();
+      const after = readFileSync(a.knownHostsPath, 'utf8').split('\n').filter((l) => l !== '');
+      assert.equal(after.length, 12, after.join('\n')); // 2 ports x (127.0.0.1, localhost) x 3 keys
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+test("npm start: programs get sshd's environment, not npm's; LANG and LC_* from the client are passed on", async () => {
+  await withHome(async (home, key, logs) => {
+    writeFileSync(join(home, '.ssh', 'authorized_keys'), publicLine(key) + '\n', { mode: 0o600 });
+    const s = await startServer({ port: 0, stateDir: join(home, 'state'), home, log: (l) => logs.push(l) });
+    const c = await login(s.address.port, key, s.username);
+    try {
+      const piped = envOf((await c.exec('env', { env: { LANG: 'C.UTF-8', LC_TIME: 'C', FOO: 'bar' } })).stdout);
+      assert.equal(piped.get('PATH'), process.getuid?.() === 0 ? DEFAULT_SUPERUSER_PATH : DEFAULT_USER_PATH);
+      assert.equal(piped.get('USER'), s.username);
+      assert.equal(piped.get('LOGNAME'), s.username);
+      assert.equal(piped.get('HOME'), home);
+      assert.equal(piped.get('MAIL'), `/var/mail/${s.username}`);
+      assert.ok(piped.get('SHELL'));
+      assert.match(piped.get('SSH_CONNECTION') ?? '', new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${s.address.port}$`));
+      assert.match(piped.get('SSH_CLIENT') ?? '', new RegExp(`^127\\.0\\.0\\.1 \\d+ ${s.address.port}$`));
+      assert.equal(piped.get('LANG'), 'C.UTF-8');
+      assert.equal(piped.get('LC_TIME'), 'C');
+      assert.equal(piped.has('FOO'), false, 'a variable AcceptEnv does not name is refused');
+      assert.equal(piped.has('TERM'), false, 'no TERM without a terminal');
+      assert.equal(piped.has('SSH_TTY'), false);
+      assert.equal([...piped.keys()].some((k) => k.startsWith('npm_')), false, 'npm variables leaked');
+      const tty = envOf((await c.exec('env', { pty: { term: 'xterm-test' } })).stdout.replace(/\r/g, ''));
+      assert.equal(tty.get('TERM'), 'xterm-test');
+      assert.match(tty.get('SSH_TTY') ?? '', /^\/dev\/pts\/\d+$/);
+    } finally {
+      await c.close();
+      await s.close();
+    }
+    const custom = await startServer({ port: 0, stateDir: join(home, 'state'), home, acceptEnv: ['FOO'], log: (l) => logs.push(l) });
+    const c2 = await login(custom.address.port, key, custom.username);
+    try {
+      const e = envOf((await c2.exec('env', { env: { LANG: 'C.UTF-8', FOO: 'bar' } })).stdout);
+      assert.equal(e.get('FOO'), 'bar');
+      assert.equal(e.has('LANG'), false);
+    } finally {
+      await c2.close();
+      await custom.close();
+    }
+  });
+});
+
+test('npm start: failed logins and disconnects are logged as sshd logs them', async () => {
+  await withHome(async (home, key, logs) => {
+    writeFileSync(join(home, '.ssh', 'authorized_keys'), publicLine(key) + '\n', { mode: 0o600 });
+    const s = await startServer({ port: 0, stateDir: join(home, 'state'), home, log: (l) => logs.push(l) });
+    try {
+      const stranger = generateHostKey('ssh-ed25519');
+      assert.equal(await tryLogin(s.address.port, stranger, s.username), false);
+      assert.equal(await tryLogin(s.address.port, key, 'no-such-user'), false);
+      const c = await login(s.address.port, key, s.username);
+      await c.close();
+      await waitUntil(() => logs.some((l) => l.startsWith(`Disconnected from user ${s.username} 127.0.0.1 port `)));
+      const fp = fingerprintSha256(stranger.publicBlob);
+      assert.ok(logs.some((l) => new RegExp(`^Failed publickey for ${s.username} from 127\\.0\\.0\\.1 port \\d+ ssh2: ssh-ed25519 ${fp.replace(/[+/]/g, '\\$&')}$`).test(l)), logs.join('\n'));
+      assert.ok(logs.some((l) => /^Failed publickey for invalid user no-such-user from 127\.0\.0\.1 port \d+ ssh2: /.test(l)), logs.join('\n'));
+      assert.ok(logs.some((l) => new RegExp(`^Accepted publickey for ${s.username} from 127\\.0\\.0\\.1 port \\d+ ssh2: ssh-ed25519 SHA256:`).test(l)), logs.join('\n'));
+      // A client that just drops the connection.
+      const before = logs.filter((l) => l.startsWith('Connection closed by')).length;
+      const sock = netConnect(s.address.port, '127.0.0.1');
+      await new Promise((r) => sock.once('data', r));
+      sock.destroy();
+      await waitUntil(() => logs.filter((l) => /^Connection closed by 127\.0\.0\.1 port \d+ \[preauth\]$/.test(l)).length > before);
+      assert.ok(logs.filter((l) => /^Connection closed by 127\.0\.0\.1 port \d+ \[preauth\]$/.test(l)).length > before, logs.join('\n'));
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+test('npm start: a failed password line names no password; a strange user name stays on one line', () => {
+  const line = failedLoginLine({ method: 'password', username: 'bob\nFailed publickey for root', remoteAddress: '127.0.0.1', remotePort: 5555 }, 'alice');
+  assert.equal(line, 'Failed password for invalid user bob\\nFailed publickey for root from 127.0.0.1 port 5555 ssh2');
+  assert.equal(failedLoginLine({ method: 'password', username: 'alice', remoteAddress: '127.0.0.1', remotePort: 5555 }, 'alice'), 'Failed password for alice from 127.0.0.1 port 5555 ssh2');
+});
+
+test('npm start --help answers at once: nothing is compiled at start', () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.doesNotMatch(pkg.scripts.start!, /tsc/, 'npm start must not compile');
+  assert.match(pkg.scripts.prepare ?? '', /tsc/, 'prepare builds on install and pack');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(repoRoot, 'dist/src/cli/start.js'), '--help'], { encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  assert.equal(r.status, 0);
+  assert.match(r.stderr, /^usage: npm start/);
+  assert.ok(ms < 1000, `--help took ${ms.toFixed(0)} ms`);
+  const viaNpm = spawnSync('npm', ['start', '--silent', '--', '--help'], { cwd: repoRoot, encoding: 'utf8' });
+  if (viaNpm.error) return; // no npm here: the direct run above is what it runs
+  assert.equal(viaNpm.status, 0, viaNpm.stderr);
+  assert.match(viaNpm.stderr, /usage: npm start/);
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}

@@ -10,7 +10,8 @@ import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
 import { parseKnownHosts, checkKnownHost, knownHostKeyTypes, formatKnownHostLine, type KnownHostEntry, type KnownHostCheck } from '../trust/index.js';
 import type { ConnectOptions, HostKeyDecision, HostKeyInfo, KnownHostsLine } from './options.js';
 import { readKnownHosts } from './options.js';
-import { updateKnownHostsFile, type KnownHostsFileOps } from './known-hosts-file.js';
+import { updateKnownHostsFile } from './known-hosts-file.js';
+import type { AtomicWriteSteps } from '../io/node/files.js';
 
 export interface HostKeyPolicy {
   /** `algorithms` with the host key types known_hosts holds for this host asked for first. */
@@ -62,7 +63,7 @@ function judge(decision: HostKeyDecision, verdict: Verdict): true | string {
  * Reads known_hosts (a KeyFileError now, before any socket, if it cannot be
  * read) and returns the policy for `host`:`port`.
  */
-export function hostKeyPolicy(options: ConnectOptions, host: string, port: number, fileOps?: KnownHostsFileOps): HostKeyPolicy {
+export function hostKeyPolicy(options: ConnectOptions, host: string, port: number, fileSteps?: Partial<AtomicWriteSteps>): HostKeyPolicy {
   const known = readKnownHosts(options.knownHosts);
   const entries = known ? parseKnownHosts(known.text, known.path).entries : null;
 
@@ -97,7 +98,7 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
         added = text.split('\n').length;
         return `${text}${line}\n`;
       },
-      fileOps,
+      fileSteps,
     );
     return added === null ? info : { ...info, addedToKnownHosts: { file: path, line: added } };
   };

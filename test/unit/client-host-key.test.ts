@@ -238,7 +238,7 @@ test('a known_hosts file that cannot be written fails the connection with a KeyF
   writeFileSync(notADirectory, 'x');
   await assert.rejects(
     t.connect({ verifyHostKey: undefined, password: 'secret', knownHosts: join(notADirectory, 'known_hosts'), acceptUnknownHostKey: true }),
-    (e: unknown) => e instanceof KeyFileError && e.problem === 'io' && /cannot write the known_hosts file/.test(e.message),
+    (e: unknown) => e instanceof KeyFileError && e.problem === 'io' && /cannot write known_hosts file/.test(e.message),
   );
 });
 

@@ -10,6 +10,7 @@ import {
   fstatSync,
   fsyncSync,
   linkSync,
+  mkdirSync,
   lstatSync,
   openSync,
   readSync,
@@ -55,9 +56,14 @@ function osReason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** True for the KeyFileError readBounded throws when the file does not exist. */
+/**
+ * True for the KeyFileError readBounded throws when nothing is at the path:
+ * the file does not exist, or a part of the path before it is a file
+ * (ENOTDIR; a write there says why it cannot be made).
+ */
 export function isMissingFile(err: unknown): boolean {
-  return err instanceof KeyFileError && err.problem === 'io' && errorCode(err.cause) === 'ENOENT';
+  const code = err instanceof KeyFileError && err.problem === 'io' ? errorCode(err.cause) : undefined;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 export interface ReadBoundedOptions {
@@ -133,11 +139,24 @@ export interface WriteFileAtomicOptions {
   readonly exclusive?: boolean;
   /** Names the kind of file in messages; default `file`. */
   readonly what?: string;
+  /** @internal Replaces the steps that can fail half-way, so tests can show a failure loses nothing. */
+  readonly steps?: Partial<AtomicWriteSteps>;
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+/** @internal The steps of an atomic write that can fail after something was written. */
+export interface AtomicWriteSteps {
+  makeDirectory(dir: string, mode: number): void;
+  write(fd: number, data: Uint8Array): void;
+  rename(from: string, to: string): void;
 }
+
+const nodeSteps: AtomicWriteSteps = {
+  makeDirectory: (dir, mode) => void mkdirSync(dir, { recursive: true, mode }),
+  write(fd, data) {
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+  },
+  rename: (from, to) => renameSync(from, to),
+};
 
 /** Makes a rename or link in `dir` survive a crash; some systems cannot sync a directory, and then this does nothing. */
 function syncDirectory(dir: string): void {
@@ -169,6 +188,7 @@ function syncDirectory(dir: string): void {
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: number, options: WriteFileAtomicOptions = {}): void {
   const what = options.what ?? 'file';
+  const steps = { ...nodeSteps, ...options.steps };
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let target = path;
   try {
@@ -187,7 +207,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: 
     const fd = openSync(temp, 'wx', 0o600);
     created = true;
     try {
-      writeAll(fd, bytes);
+      steps.write(fd, bytes);
       fchmodSync(fd, mode);
       fsyncSync(fd);
     } finally {
@@ -198,7 +218,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: 
       linkSync(temp, target);
       unlinkSync(temp);
     } else {
-      renameSync(temp, target);
+      steps.rename(temp, target);
     }
     created = false;
   } catch (err) {
@@ -213,4 +233,58 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: 
     throw new KeyFileError(`cannot write ${what} (${why})`, 'io', { path, cause: err });
   }
   syncDirectory(dir);
+}
+
+export interface UpdateFileOptions extends Pick<WriteFileAtomicOptions, 'steps'> {
+  /** Names the kind of file in messages. */
+  readonly what: string;
+  /** The most that is read of the current file. */
+  readonly maxBytes: number;
+  /** Permission bits of the file if it is created (an existing file keeps its own), and of the directory made for it as 0700. Default 0600. */
+  readonly newFileMode?: number;
+}
+
+/**
+ * Read, change and replace a text file atomically (known_hosts on
+ * accept-new): `change` gets the text now in the file ('' when there is
+ * none) and returns the new text, or null to leave the file alone; it may
+ * throw to refuse. The directory is made (0700) if missing, as ssh makes
+ * ~/.ssh. The write is `writeFileAtomic`'s, so a failure leaves the old file
+ * whole. Returns whether the file was written.
+ */
+export function updateFileAtomic(path: string, change: (current: string) => string | null, options: UpdateFileOptions): boolean {
+  let current = '';
+  try {
+    current = readBounded(path, options.maxBytes, options.what).toString('utf8');
+  } catch (err) {
+    if (!isMissingFile(err)) throw err;
+  }
+  const next = change(current);
+  if (next === null) return false;
+  const target = resolvedTarget(path);
+  try {
+    ({ ...nodeSteps, ...options.steps }).makeDirectory(dirname(target), 0o700);
+  } catch (err) {
+    throw new KeyFileError(`cannot write ${options.what} (${osReason(err)})`, 'io', { path, cause: err });
+  }
+  writeFileAtomic(path, next, current === '' && !existsNow(target) ? (options.newFileMode ?? 0o600) : undefined, { what: options.what, ...(options.steps ? { steps: options.steps } : {}) });
+  return true;
+}
+
+/** Where a write to `path` lands: the file a symlink names, else `path`. */
+function resolvedTarget(path: string): string {
+  try {
+    return lstatSync(path).isSymbolicLink() ? realpathSync(path) : path;
+  } catch {
+    return path;
+  }
+}
+
+function existsNow(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

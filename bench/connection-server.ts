@@ -15,7 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from '../src/server/server.js';
 import { runAsCurrentUser } from '../src/server/exec-handler.js';
-import type { ServerChannel, ServerSession } from '../src/server/session-channel.js';
+import type { ServerChannel, SessionChannel } from '../src/server/session-channel.js';
 import { generateHostKey, parseOpenSshPublicKeyLine } from '../src/keys/index.js';
 
 export type NacreServerMode = 'process' | 'inproc';
@@ -47,7 +47,7 @@ function source(channel: ServerChannel, total: number): void {
   pump();
 }
 
-function inProcess(session: ServerSession): void {
+function inProcess(session: SessionChannel): void {
   session.onExec = (command, channel) => {
     // Everything starts after the exec reply has been queued, as a process would.
     if (command === 'true') {

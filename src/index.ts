@@ -4,7 +4,7 @@ export type { ConnectOptions, HostKeyInfo, KeyboardInteractiveChallenge, Private
 export { ExecError, MaxBufferError, type ExecOptions, type ExecResult, type SpawnOptions, type ShellOptions, type RemoteProcess, type PtyOptions } from './client/process.js';
 export type { RemoteForward, RemoteForwardOptions, ForwardedConnection, LocalForward, LocalForwardOptions } from './client/forward.js';
 export { Channel, type ExitInfo } from './io/node/channel.js';
-export { ChannelOpenError } from './io/node/node-session.js';
+export { ChannelOpenError } from './io/node/node-endpoint.js';
 export type { IncomingChannelOpen, ChannelOpenHandler, IncomingGlobalRequest, GlobalRequestHandler, GlobalRequestAnswer, GlobalReply } from './io/node/registries.js';
 export { OpenFailureReason } from './messages/connection.js';
 export * from './server/index.js';
@@ -52,8 +52,30 @@ export type { AlgorithmPreferences } from './algorithms/index.js';
 export { UnknownAlgorithmError } from './algorithms/preferences.js';
 export type { NegotiatedAlgorithms } from './core/kex/negotiate.js';
 // The sans-I/O core, for custom transports and tests.
-export { Session, type SessionEvent, type SessionOptions } from './core/session.js';
+export { Endpoint, type EndpointEvent, type EndpointOptions } from './core/endpoint.js';
 export { Transport } from './core/transport/transport.js';
-export { SessionPair } from './testing/session-pair.js';
+export { EndpointPair } from './testing/endpoint-pair.js';
 export { FakeClock } from './testing/clock.js';
 export { seededRandom } from './testing/random.js';
+
+// Names before 0.2, kept for one release. "Session" meant the core object,
+// one server channel and the Node wrapper; see docs/ARCHITECTURE.md.
+import { Endpoint as EndpointClass, type EndpointEvent as EndpointEventType, type EndpointOptions as EndpointOptionsType } from './core/endpoint.js';
+import { EndpointPair as EndpointPairClass } from './testing/endpoint-pair.js';
+import { SessionChannel as SessionChannelClass } from './server/session-channel.js';
+/** @deprecated Renamed `Endpoint`. */
+export const Session = EndpointClass;
+/** @deprecated Renamed `Endpoint`. */
+export type Session = EndpointClass;
+/** @deprecated Renamed `EndpointEvent`. */
+export type SessionEvent = EndpointEventType;
+/** @deprecated Renamed `EndpointOptions`. */
+export type SessionOptions = EndpointOptionsType;
+/** @deprecated Renamed `EndpointPair`. */
+export const SessionPair = EndpointPairClass;
+/** @deprecated Renamed `EndpointPair`. */
+export type SessionPair = EndpointPairClass;
+/** @deprecated Renamed `SessionChannel`. */
+export const ServerSession = SessionChannelClass;
+/** @deprecated Renamed `SessionChannel`. */
+export type ServerSession = SessionChannelClass;

@@ -10,7 +10,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 // Only the package's public entry point, as every tool under src/cli (checked
-// by test/unit/architecture.test.ts): what the tools do, a library user can do.
+// by test/architecture.test.ts): what the tools do, a library user can do.
 import {
   fingerprintSha256,
   signerFromKeyObject,

@@ -6,8 +6,8 @@ import type { Duplex } from 'node:stream';
 import { AbortError, DisconnectReason, NacreError, TimeoutError, VersionError } from '../errors.js';
 import { defaultAlgorithmLists } from '../algorithms/index.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
-import type { SessionEvent } from '../core/session.js';
-import { NodeSession, checkReplyTimeout, type ReplyTimeouts } from '../io/node/node-session.js';
+import type { EndpointEvent } from '../core/endpoint.js';
+import { NodeEndpoint, checkReplyTimeout, type ReplyTimeouts } from '../io/node/node-endpoint.js';
 import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
@@ -62,16 +62,16 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   /** @internal */
   readonly forwards: RemoteForwarder;
   /** @internal The connection's driver. Modules below the Client take narrow interfaces of it instead (ChannelOpener, ForwardingConnection). */
-  readonly node: NodeSession;
+  readonly node: NodeEndpoint;
   /** @internal The `maxBuffer` of exec calls that do not set one. */
   readonly maxBuffer: number;
 
   /** @internal Clients come from `connect()`. */
-  static create(node: NodeSession, maxBuffer: number = DEFAULT_MAX_BUFFER): Client {
+  static create(node: NodeEndpoint, maxBuffer: number = DEFAULT_MAX_BUFFER): Client {
     return new Client(node, maxBuffer);
   }
 
-  private constructor(node: NodeSession, maxBuffer: number) {
+  private constructor(node: NodeEndpoint, maxBuffer: number) {
     super();
     this.node = node;
     this.maxBuffer = maxBuffer;
@@ -172,7 +172,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
 
   /** Asks the server to re-exchange keys now. */
   rekey(): void {
-    this.node.session.rekey(this.node.now());
+    this.node.endpoint.rekey(this.node.now());
     this.node.run();
   }
 
@@ -248,14 +248,14 @@ export async function connect(options: ConnectOptions): Promise<Client> {
      * then. An IGNORE, accepted at any time (RFC 4253 §11.2), carries the ACK
      * at once. One per such message: a peer gets no more than it sends.
      */
-    const acknowledgeNow = (node: NodeSession): void => {
-      node.session.ignore(node.now());
+    const acknowledgeNow = (node: NodeEndpoint): void => {
+      node.endpoint.ignore(node.now());
       node.run();
     };
     const readyTimeout = options.readyTimeout ?? 60_000;
     const timer = setTimeout(() => fail(new TimeoutError('key exchange and authentication', readyTimeout)), readyTimeout);
 
-    const onEvent = async (e: SessionEvent, node: NodeSession): Promise<void> => {
+    const onEvent = async (e: EndpointEvent, node: NodeEndpoint): Promise<void> => {
       const c = client!;
       switch (e.type) {
         case 'host-key': {
@@ -267,7 +267,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
             return;
           }
           c.hostKey = info;
-          node.session.answerHostKey(node.now(), true, info.fingerprint);
+          node.endpoint.answerHostKey(node.now(), true, info.fingerprint);
           node.run();
           return;
         }
@@ -285,15 +285,15 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           c.emit('banner', e.message);
           return;
         case 'auth-sign':
-          node.session.answerSign(node.now(), e.id, await answers.sign(e));
+          node.endpoint.answerSign(node.now(), e.id, await answers.sign(e));
           node.run();
           return;
         case 'auth-prompt':
-          node.session.answerPrompt(node.now(), e.id, await answers.prompt(e));
+          node.endpoint.answerPrompt(node.now(), e.id, await answers.prompt(e));
           node.run();
           return;
         case 'auth-password-change':
-          node.session.answerPasswordChange(node.now(), e.id, await answers.newPassword(e));
+          node.endpoint.answerPasswordChange(node.now(), e.id, await answers.newPassword(e));
           node.run();
           return;
         case 'auth-success':
@@ -315,7 +315,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           return;
         case 'disconnected':
           // A peer that sent no version line is named: the user asked for host:port.
-          fail(e.error instanceof VersionError && node.session.transport.peerVersion === null ? new VersionError(`${host}:${port}: ${e.error.message}`, { cause: e.error }) : e.error);
+          fail(e.error instanceof VersionError && node.endpoint.transport.peerVersion === null ? new VersionError(`${host}:${port}: ${e.error.message}`, { cause: e.error }) : e.error);
           c.emit('close', node.endError);
           return;
         default:
@@ -323,9 +323,9 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       }
     };
 
-    let node: NodeSession;
+    let node: NodeEndpoint;
     try {
-      node = new NodeSession(
+      node = new NodeEndpoint(
         socket,
         {
           role: 'client',

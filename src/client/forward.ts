@@ -5,10 +5,10 @@ import { DisconnectReason, NacreError } from '../errors.js';
 import { GlobalCancelTcpipForward, GlobalTcpipForward, GlobalTcpipForwardReply, OpenDirectTcpip, OpenForwardedTcpip } from '../messages/channel-types.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import type { Channel } from '../io/node/channel.js';
-import type { ChannelOpener } from '../io/node/node-session.js';
+import type { ChannelOpener } from '../io/node/node-endpoint.js';
 import type { GlobalReply, IncomingChannelOpen } from '../io/node/registries.js';
 
-/** What forwarding needs of the connection (a NodeSession), rather than the whole Client. */
+/** What forwarding needs of the connection (a NodeEndpoint), rather than the whole Client. */
 export interface ForwardingConnection extends ChannelOpener {
   globalRequest(name: string, data?: Uint8Array, wantReply?: boolean, onLateReply?: (reply: GlobalReply) => void): Promise<GlobalReply>;
   /** Calls `fn` once when the connection ends; returns a function that removes it. */

@@ -5,7 +5,7 @@ import { AbortError, DisconnectReason, NacreError } from '../errors.js';
 import { ReqEnv, ReqExec, ReqPty, ReqShell, ReqSignal, ReqWindowChange } from '../messages/channel-types.js';
 import { encodeTerminalModes } from '../core/connection/terminal-modes.js';
 import type { Channel, ExitInfo } from '../io/node/channel.js';
-import type { ChannelOpener } from '../io/node/node-session.js';
+import type { ChannelOpener } from '../io/node/node-endpoint.js';
 
 export interface PtyOptions {
   /** TERM value; default `xterm-256color` (or $TERM). */

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { constants as osConstants, userInfo } from 'node:os';
-import type { ServerChannel, ServerSession, PtyInfo } from './session-channel.js';
+import type { ServerChannel, SessionChannel, PtyInfo } from './session-channel.js';
 import { shellQuote, sttyArguments, withTerminalSettings } from './terminal-settings.js';
 import { PtyInput } from './pty-input.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
@@ -105,7 +105,7 @@ function userHome(): string {
  * exec, signal and window-change. Programs get the environment sshd would
  * give them (see login-env.ts), not this process's.
  */
-export function runAsCurrentUser(session: ServerSession, options: RunOptions = {}): void {
+export function runAsCurrentUser(session: SessionChannel, options: RunOptions = {}): void {
   const shell = options.shell ?? defaultShell();
   const home = options.home ?? userHome();
   const acceptEnv = options.acceptEnv ?? DEFAULT_ACCEPT_ENV;

@@ -5,7 +5,7 @@
 // belong to their connection and go when it ends.
 import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Channel } from '../io/node/channel.js';
-import type { NodeSession } from '../io/node/node-session.js';
+import type { NodeEndpoint } from '../io/node/node-endpoint.js';
 import type { ChannelOpenHandler, GlobalRequestAnswer, GlobalRequestHandler, IncomingChannelOpen } from '../io/node/registries.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import {
@@ -114,7 +114,7 @@ export class Forwarding {
   private closed = false;
 
   constructor(
-    private readonly node: NodeSession,
+    private readonly node: NodeEndpoint,
     private readonly policy: ForwardingPolicy,
     private readonly username: () => string,
     private readonly reportError: (e: unknown) => void,

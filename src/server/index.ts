@@ -1,7 +1,7 @@
 // The server side of Nacre's public API.
 export { createServer, Server, ServerConnection, type ServerOptions, type ServerEvents, type ConnectionInfo } from './server.js';
 export {
-  ServerSession,
+  SessionChannel,
   ServerChannel,
   type PtyInfo,
   type WindowSize,
@@ -16,4 +16,4 @@ export { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, type MaxStartups
 export { runAsCurrentUser, type RunOptions } from './exec-handler.js';
 export { loginEnvironment, acceptEnvPatterns, DEFAULT_ACCEPT_ENV, DEFAULT_USER_PATH, DEFAULT_SUPERUSER_PATH, type LoginEnvironmentOptions } from './login-env.js';
 export type { AuthServerMethod, AuthServerOptions } from '../core/auth/events.js';
-export type { KeepaliveOptions } from '../core/session.js';
+export type { KeepaliveOptions } from '../core/endpoint.js';

@@ -1,5 +1,5 @@
 // `createServer()`: an SSH server whose every decision is a small handler that
-// refuses by default. Each connection is a NodeSession (the sans-I/O Session
+// refuses by default. Each connection is a NodeEndpoint (the sans-I/O Endpoint
 // over a Duplex); this file wires its events to the handlers, keeps the
 // connection limits, and makes sure nothing a client sends can throw out of
 // the server or raise an unhandled 'error' event.
@@ -13,15 +13,15 @@ import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import type { RekeyLimits } from '../core/kex/rekey.js';
 import type { AuthServerOptions } from '../core/auth/events.js';
 import type { ConnectionOptions } from '../core/connection/events.js';
-import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, type KeepaliveOptions, type SessionEvent } from '../core/session.js';
-import { NodeSession } from '../io/node/node-session.js';
+import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, type KeepaliveOptions, type EndpointEvent } from '../core/endpoint.js';
+import { NodeEndpoint } from '../io/node/node-endpoint.js';
 import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler, IncomingChannelOpen } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
-import { ServerSession, type SessionPeer } from './session-channel.js';
+import { SessionChannel, type SessionPeer } from './session-channel.js';
 import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from './forwarding.js';
 import { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, StartupLimiter, checkMaxStartups, type MaxStartups } from './startups.js';
 
@@ -46,7 +46,7 @@ export interface ServerOptions extends ForwardingPolicy {
   /** Judges each authentication attempt; without it every attempt is refused. */
   readonly authenticate?: Authenticate;
   /** Called for each session channel; set handlers on it. Without it session channels are refused. */
-  readonly session?: (session: ServerSession) => void | Promise<void>;
+  readonly session?: (session: SessionChannel) => void | Promise<void>;
   /** Limits and methods of user authentication (MaxAuthTries, LoginGraceTime, banner ...). */
   readonly auth?: AuthServerOptions;
   readonly algorithms?: AlgorithmPreferences;
@@ -123,14 +123,14 @@ export class ServerConnection {
   /** Completed key exchanges, the first included. */
   keyExchanges = 0;
   /** @internal The connection's driver. */
-  readonly node: NodeSession;
+  readonly node: NodeEndpoint;
 
   /** @internal Connections come from the Server. */
-  static create(node: NodeSession, info: ConnectionInfo): ServerConnection {
+  static create(node: NodeEndpoint, info: ConnectionInfo): ServerConnection {
     return new ServerConnection(node, info);
   }
 
-  private constructor(node: NodeSession, info: ConnectionInfo) {
+  private constructor(node: NodeEndpoint, info: ConnectionInfo) {
     this.node = node;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
@@ -183,7 +183,7 @@ export class ServerConnection {
   /** Starts a key re-exchange. */
   rekey(): void {
     if (this.node.error) return;
-    this.node.session.rekey(this.node.now());
+    this.node.endpoint.rekey(this.node.now());
     this.node.run();
   }
 
@@ -280,9 +280,9 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     const overLimit = this.refusal(info);
     let conn: ServerConnection;
     // Events only arrive after this method returns, by which time this is set.
-    let handler: (e: SessionEvent) => void = () => undefined;
+    let handler: (e: EndpointEvent) => void = () => undefined;
     try {
-      const node = new NodeSession(
+      const node = new NodeEndpoint(
         stream,
         {
           role: 'server',
@@ -363,7 +363,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   }
 
   /** Builds the per-connection event handler; `uncount` ends its place among the unauthenticated. */
-  private attach(conn: ServerConnection, uncount: () => void): (e: SessionEvent) => void {
+  private attach(conn: ServerConnection, uncount: () => void): (e: EndpointEvent) => void {
     const o = this.options;
     const node = conn.node;
     const report = (e: unknown) => this.report(e, conn);
@@ -371,7 +371,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       {
         answer: (id, answer) => {
           if (node.error) return;
-          node.session.answerAuth(node.now(), id, answer);
+          node.endpoint.answerAuth(node.now(), id, answer);
           node.run();
         },
         remoteAddress: conn.remoteAddress,
@@ -408,7 +408,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       sessions++;
       // The slot is free once the channel is closed on both sides (or the connection is gone).
       raw.once('channel-close', () => sessions--);
-      const s = new ServerSession(raw, peer(), report);
+      const s = new SessionChannel(raw, peer(), report);
       try {
         const result = o.session(s);
         // Requests wait until an async `session` callback has set its handlers.
@@ -421,7 +421,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     node.channelOpenHandlers.set('session', openSession);
     forwarding.register(node.channelOpenHandlers, node.globalRequestHandlers);
 
-    return (e: SessionEvent) => {
+    return (e: EndpointEvent) => {
       try {
         switch (e.type) {
           case 'keys-exchanged':

@@ -1,6 +1,6 @@
 // One "session" channel on the server (RFC 4254 §6): the requests a client
 // makes on it (pty-req, env, shell, exec, subsystem, signal, window-change,
-// break ...) go to handlers the application sets on a ServerSession; a handler
+// break ...) go to handlers the application sets on a SessionChannel; a handler
 // left unset refuses. Requests are handled one after another, so replies leave
 // in arrival order even when handlers are async.
 import { Duplex, Writable } from 'node:stream';
@@ -80,7 +80,7 @@ export class ServerChannel extends Duplex {
   constructor(
     /** The underlying channel (stdout/stdin without the exit handling). */
     readonly raw: Channel,
-    readonly session: ServerSession,
+    readonly session: SessionChannel,
   ) {
     // A program's output arrives in 64 KiB pipe reads; a writable buffer of a
     // few of them keeps the pipe flowing while earlier chunks are sent, instead
@@ -227,7 +227,7 @@ const MAX_QUEUED_REQUEST_BYTES = 1024 * 1024;
  * One session channel. The application's `session` callback receives it and
  * sets the handlers it supports; unset handlers refuse.
  */
-export class ServerSession {
+export class SessionChannel {
   /** Variables the client sent and `onEnv` accepted (no prototype: any name is just a key). */
   readonly env: Record<string, string> = Object.create(null) as Record<string, string>;
   /** The terminal, once a `pty-req` was accepted. */
@@ -390,7 +390,7 @@ export class ServerSession {
     return this.call(this.onWindowChange, size);
   }
 
-  private async start(what: NonNullable<ServerSession['started']>, run: (ch: ServerChannel) => Promise<boolean>): Promise<boolean> {
+  private async start(what: NonNullable<SessionChannel['started']>, run: (ch: ServerChannel) => Promise<boolean>): Promise<boolean> {
     // One program per session channel (RFC 4254 §6.5).
     if (this.started) return false;
     const ch = new ServerChannel(this.rawChannel, this);

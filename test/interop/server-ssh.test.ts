@@ -16,7 +16,7 @@ import { createServer, type Server, type ServerConnection } from '../../src/serv
 import { loadPty, runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { shellQuote } from '../../src/server/terminal-settings.js';
 import { startServer as startNpmServer } from '../../src/cli/start.js';
-import { echoServer, roundTrip } from '../unit/server-helpers.js';
+import { echoServer, roundTrip } from '../node/server-helpers.js';
 
 const o = findOpenSsh();
 const skip = o ? false : 'OpenSSH is not installed (see scripts/install-test-peers.sh)';

@@ -79,7 +79,7 @@ function encodeDataHead(recipient: number, length: number, dataType: number | un
 
 /**
  * What the rest of the program may read of a connection layer it does not
- * drive: the Session runs its commands, each with the time (see session.ts).
+ * drive: the Endpoint runs its commands, each with the time (see endpoint.ts).
  */
 export type ConnectionView = Pick<Connection, 'receiveBudget' | 'receiveBound' | 'receiveCommitted' | 'openChannels' | 'channelInfo' | 'windowOf'>;
 

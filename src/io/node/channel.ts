@@ -3,20 +3,20 @@
 // so a slow reader slows the peer instead of filling memory.
 import { Duplex, Readable } from 'node:stream';
 import type { ConnectionView } from '../../core/connection/connection.js';
-import type { Session } from '../../core/session.js';
+import type { Endpoint } from '../../core/endpoint.js';
 import type { ConnectionEvent } from '../../core/connection/events.js';
 import { TimeoutError } from '../../errors.js';
 import { ReqExitSignal, ReqExitStatus } from '../../messages/channel-types.js';
 import { ChunkGatherer } from './chunk-gatherer.js';
 
 /** The session commands a channel issues (each takes the time first). */
-export type ChannelCommands = Pick<Session, 'write' | 'consumed' | 'growWindow' | 'eof' | 'closeChannel' | 'channelRequest' | 'answerChannelRequest'>;
+export type ChannelCommands = Pick<Endpoint, 'write' | 'consumed' | 'growWindow' | 'eof' | 'closeChannel' | 'channelRequest' | 'answerChannelRequest'>;
 
 /** What a channel needs from the connection it belongs to. */
 export interface ChannelHost {
   readonly connection: ConnectionView;
   /** Runs the channel's commands, each given `now()`. */
-  readonly session: ChannelCommands;
+  readonly endpoint: ChannelCommands;
   now(): number;
   /** Flushes the session's output to the socket. */
   run(): void;
@@ -94,7 +94,7 @@ export class Channel extends Duplex {
         else if (e.dataType === undefined) this.stdoutIn.add(e.data);
         else {
           // Other extended data types are discarded but still count against the window.
-          this.host.session.consumed(this.host.now(), this.id, e.data.length);
+          this.host.endpoint.consumed(this.host.now(), this.id, e.data.length);
         }
         return;
       case 'channel-writable':
@@ -162,7 +162,7 @@ export class Channel extends Duplex {
   growWindow(size?: number): void {
     if (this.channelClosed) return;
     try {
-      this.host.session.growWindow(this.host.now(), this.id, size);
+      this.host.endpoint.growWindow(this.host.now(), this.id, size);
     } catch {
       return; // the channel is already closing or gone in the connection
     }
@@ -173,7 +173,7 @@ export class Channel extends Duplex {
   request(type: string, data: Uint8Array, wantReply = true): Promise<boolean> {
     if (this.channelClosed) return Promise.resolve(false);
     try {
-      this.host.session.channelRequest(this.host.now(), this.id, type, wantReply, data);
+      this.host.endpoint.channelRequest(this.host.now(), this.id, type, wantReply, data);
     } catch {
       // The peer's CLOSE was handled by the connection but has not reached this stream yet.
       return Promise.resolve(false);
@@ -216,7 +216,7 @@ export class Channel extends Duplex {
   answerRequest(ok: boolean): void {
     if (this.channelClosed) return;
     try {
-      this.host.session.answerChannelRequest(this.host.now(), this.id, ok);
+      this.host.endpoint.answerChannelRequest(this.host.now(), this.id, ok);
     } catch {
       return; // the channel is already gone in the connection
     }
@@ -253,7 +253,7 @@ export class Channel extends Duplex {
     if (n === 0 || this.channelClosed) return;
     if (which === 'stdout') this.unconsumed = 0;
     else this.stderrUnconsumed = 0;
-    this.host.session.consumed(this.host.now(), this.id, n);
+    this.host.endpoint.consumed(this.host.now(), this.id, n);
     this.host.run();
   }
 
@@ -281,7 +281,7 @@ export class Channel extends Duplex {
     if (this.host.needsDrain) return this.sendRest(data, 0, dataType);
     let n: number;
     try {
-      n = this.host.session.write(this.host.now(), this.id, data, dataType);
+      n = this.host.endpoint.write(this.host.now(), this.id, data, dataType);
     } catch {
       return undefined;
     }
@@ -305,7 +305,7 @@ export class Channel extends Duplex {
       if (this.channelClosed) return;
       let n: number;
       try {
-        n = this.host.session.write(this.host.now(), this.id, data.subarray(offset), dataType);
+        n = this.host.endpoint.write(this.host.now(), this.id, data.subarray(offset), dataType);
       } catch {
         // The channel is closing (our EOF or CLOSE went out): nothing more can be sent.
         return;
@@ -334,7 +334,7 @@ export class Channel extends Duplex {
   override _final(cb: (err?: Error | null) => void): void {
     if (!this.channelClosed) {
       try {
-        this.host.session.eof(this.host.now(), this.id);
+        this.host.endpoint.eof(this.host.now(), this.id);
       } catch {
         // The channel is already closing or gone in the connection (the peer's
         // CLOSE may be handled there before its event reaches this stream).
@@ -348,7 +348,7 @@ export class Channel extends Duplex {
     if (!this.channelClosed) {
       this.channelClosed = true;
       try {
-        this.host.session.closeChannel(this.host.now(), this.id);
+        this.host.endpoint.closeChannel(this.host.now(), this.id);
       } catch {
         // already closing
       }

@@ -1,4 +1,4 @@
-// Drives a sans-I/O core (a Transport or a Session) over a Node Duplex: feeds
+// Drives a sans-I/O core (a Transport or an Endpoint) over a Node Duplex: feeds
 // received bytes in, writes what the core emits, keeps the core's next
 // deadline as a timer, and hands events to a listener. Socket backpressure is
 // reported to the layer above through `needsDrain` and `onDrain`.

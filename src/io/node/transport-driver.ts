@@ -1,5 +1,5 @@
 // A transport core (no authentication or channels) over a Node Duplex; used by
-// transport-level tests and tools. Sessions use `Driver` with a `Session`.
+// transport-level tests and tools. Endpoints use `Driver` directly.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { TransportEvent } from '../../core/transport/events.js';

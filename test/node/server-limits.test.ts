@@ -8,7 +8,7 @@ import { Duplex } from 'node:stream';
 import { DisconnectReason, NacreError } from '../../src/errors.js';
 import { connect, type Client } from '../../src/client/client.js';
 import { OpenFailureReason } from '../../src/messages/connection.js';
-import { ChannelOpenError } from '../../src/io/node/node-session.js';
+import { ChannelOpenError } from '../../src/io/node/node-endpoint.js';
 import type { Channel } from '../../src/io/node/channel.js';
 import { startServer, passwordSecret, delay, testHostKey } from './server-helpers.js';
 import { createServer, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_UNAUTHENTICATED } from '../../src/server/server.js';

@@ -29,8 +29,8 @@ function loadVectors(): Case[] {
   const here = fileURLToPath(new URL('.', import.meta.url));
   const candidates = [
     join(here, 'vectors/sntrup761.json'), // run from source
-    join(here, '../../../test/unit/vectors/sntrup761.json'), // run from dist/test/unit
-    join(process.cwd(), 'test/unit/vectors/sntrup761.json'),
+    join(here, '../../../test/core/vectors/sntrup761.json'), // run from dist/test/core
+    join(process.cwd(), 'test/core/vectors/sntrup761.json'),
   ];
   const path = candidates.find((p) => existsSync(p));
   assert.ok(path, 'sntrup761.json vectors not found');

@@ -10,7 +10,7 @@ import { connect, type Client } from '../../src/client/client.js';
 import { MaxBufferError } from '../../src/client/process.js';
 import { TimeoutError } from '../../src/errors.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
-import { NodeSession } from '../../src/io/node/node-session.js';
+import { NodeEndpoint } from '../../src/io/node/node-endpoint.js';
 import type { GlobalRequestAnswer, IncomingChannelOpen } from '../../src/io/node/registries.js';
 import { nodeRandom } from '../../src/io/node/transport-driver.js';
 import { GlobalTcpipForward, GlobalTcpipForwardReply } from '../../src/messages/channel-types.js';
@@ -21,24 +21,24 @@ import { startServer, passwordSecret, delay, testHostKey } from './server-helper
  * a client's keepalive content); `register` sets the channel-open and
  * global-request handlers of each connection.
  */
-async function hostileServer(register: (node: NodeSession) => void): Promise<{ port: number; nodes: NodeSession[]; close(): Promise<void> }> {
-  const nodes: NodeSession[] = [];
+async function hostileServer(register: (node: NodeEndpoint) => void): Promise<{ port: number; nodes: NodeEndpoint[]; close(): Promise<void> }> {
+  const nodes: NodeEndpoint[] = [];
   const sockets = new Set<Socket>();
   const listener: NetServer = netCreateServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => undefined);
     let ignores: NodeJS.Timeout | undefined;
-    const node = new NodeSession(
+    const node = new NodeEndpoint(
       socket,
       { role: 'server', random: nodeRandom, now: Date.now(), algorithms: defaultAlgorithmLists(), hostKeys: [testHostKey()], auth: { failureDelayMs: 0 } },
       (e, n) => {
         if (e.type === 'auth-request') {
-          n.session.answerAuth(n.now(), e.id, { result: 'success' });
+          n.endpoint.answerAuth(n.now(), e.id, { result: 'success' });
           n.run();
           // Only after login: strict kex allows nothing but kex messages before NEWKEYS.
           ignores ??= setInterval(() => {
             if (node.error) return clearInterval(ignores);
-            node.session.transport.ignore(node.now(), new Uint8Array(0));
+            node.endpoint.transport.ignore(node.now(), new Uint8Array(0));
             node.run();
           }, 50);
         }

@@ -1,30 +1,30 @@
-// Two sessions wired back to back in memory with a fake clock. `pump()` moves
+// Two endpoints (client and server cores) wired back to back in memory with a fake clock. `pump()` moves
 // bytes and events until both are quiet; handlers may answer questions.
-import { Session, type SessionEvent, type SessionOptions } from '../core/session.js';
+import { Endpoint, type EndpointEvent, type EndpointOptions } from '../core/endpoint.js';
 import type { FakeClock } from './clock.js';
 
 export interface SessionPairSide {
-  readonly session: Session;
-  readonly events: SessionEvent[];
+  readonly endpoint: Endpoint;
+  readonly events: EndpointEvent[];
   /** Bytes on the wire from this side so far. */
   written: number;
   /** When false, bytes from the other side are held back (a silent or stuck peer). */
   receiving: boolean;
 }
 
-export class SessionPair {
+export class EndpointPair {
   readonly client: SessionPairSide;
   readonly server: SessionPairSide;
   private readonly held: { client: Uint8Array[]; server: Uint8Array[] } = { client: [], server: [] };
 
   constructor(
-    client: SessionOptions,
-    server: SessionOptions,
+    client: EndpointOptions,
+    server: EndpointOptions,
     readonly clock: FakeClock,
-    private readonly onEvent: (side: 'client' | 'server', e: SessionEvent, pair: SessionPair) => void = () => undefined,
+    private readonly onEvent: (side: 'client' | 'server', e: EndpointEvent, pair: EndpointPair) => void = () => undefined,
   ) {
-    this.client = { session: new Session(client), events: [], written: 0, receiving: true };
-    this.server = { session: new Session(server), events: [], written: 0, receiving: true };
+    this.client = { endpoint: new Endpoint(client), events: [], written: 0, receiving: true };
+    this.server = { endpoint: new Endpoint(server), events: [], written: 0, receiving: true };
   }
 
   pump(maxRounds = 100_000): void {
@@ -33,7 +33,7 @@ export class SessionPair {
       const events = this.drain('client') + this.drain('server');
       if (moved === 0 && events === 0) return;
     }
-    throw new Error('session pair did not settle');
+    throw new Error('endpoint pair did not settle');
   }
 
   /**
@@ -44,8 +44,8 @@ export class SessionPair {
   advance(ms: number): void {
     const now = this.clock.advance(ms);
     for (const side of [this.client, this.server]) {
-      const due = side.session.nextDeadline();
-      if (due !== null && due <= now) side.session.handleTimeout(now);
+      const due = side.endpoint.nextDeadline();
+      if (due !== null && due <= now) side.endpoint.handleTimeout(now);
     }
     this.pump();
   }
@@ -54,7 +54,7 @@ export class SessionPair {
   runFor(ms: number): void {
     const end = this.clock.now + ms;
     for (;;) {
-      const deadlines = [this.client.session.nextDeadline(), this.server.session.nextDeadline()].filter((d): d is number => d !== null && d <= end);
+      const deadlines = [this.client.endpoint.nextDeadline(), this.server.endpoint.nextDeadline()].filter((d): d is number => d !== null && d <= end);
       const next = deadlines.length ? Math.max(this.clock.now, Math.min(...deadlines)) : end;
       this.advance(next - this.clock.now);
       if (next >= end) return;
@@ -66,7 +66,7 @@ export class SessionPair {
     const to = from === 'client' ? 'server' : 'client';
     const dst = this[to];
     let moved = 0;
-    for (let b = src.session.pollTransmit(); b; b = src.session.pollTransmit()) {
+    for (let b = src.endpoint.pollTransmit(); b; b = src.endpoint.pollTransmit()) {
       src.written += b.length;
       moved += b.length || 1;
       this.held[to].push(b);
@@ -75,7 +75,7 @@ export class SessionPair {
       // Bytes held while `dst` was not receiving count as moved: they may
       // make it answer, and pump() must go round again to carry that.
       for (const b of this.held[to].splice(0)) {
-        dst.session.receive(this.clock.now, b);
+        dst.endpoint.receive(this.clock.now, b);
         moved += b.length || 1;
       }
     }
@@ -85,7 +85,7 @@ export class SessionPair {
   private drain(side: 'client' | 'server'): number {
     const s = this[side];
     let n = 0;
-    for (let e = s.session.pollEvent(); e; e = s.session.pollEvent()) {
+    for (let e = s.endpoint.pollEvent(); e; e = s.endpoint.pollEvent()) {
       n++;
       s.events.push(e);
       this.onEvent(side, e, this);

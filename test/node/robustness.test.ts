@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable, Duplex } from 'node:stream';
-import { makePair, clientKexInit } from './transport-helpers.js';
-import { SessionPair } from '../../src/testing/session-pair.js';
+import { makePair, clientKexInit } from '../core/transport-helpers.js';
+import { EndpointPair } from '../../src/testing/endpoint-pair.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { seededRandom } from '../../src/testing/random.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
@@ -12,7 +12,7 @@ import { generateHostKey } from '../../src/keys/index.js';
 import { ExtInfo, Ping } from '../../src/messages/transport.js';
 import { Driver, READ_PAUSE_LIMIT } from '../../src/io/node/driver.js';
 import { startServer, passwordSecret } from './server-helpers.js';
-import type { SessionEvent } from '../../src/core/session.js';
+import type { EndpointEvent } from '../../src/core/endpoint.js';
 
 test('a peer that starts a rekey and then sends PINGs is cut off, not queued for', () => {
   const { pair } = makePair();
@@ -55,28 +55,28 @@ test('zlib@openssh.com: a compressed packet right after USERAUTH_SUCCESS in the 
   const hk = generateHostKey('ssh-ed25519');
   const clock = new FakeClock();
   const algorithms = defaultAlgorithmLists({ compression: ['zlib@openssh.com'] });
-  const pair = new SessionPair(
+  const pair = new EndpointPair(
     { role: 'client', random: seededRandom('zc'), now: clock.now, algorithms, auth: { username: 'u', credentials: [{ method: 'password', password: 'pw' }] } },
     { role: 'server', random: seededRandom('zs'), now: clock.now, algorithms, hostKeys: [hk], auth: { failureDelayMs: 0 } },
     clock,
-    (side, e: SessionEvent, p) => {
-      if (e.type === 'host-key') p.client.session.answerHostKey(p.clock.now, true);
+    (side, e: EndpointEvent, p) => {
+      if (e.type === 'host-key') p.client.endpoint.answerHostKey(p.clock.now, true);
       if (e.type === 'auth-request') {
         // Hold what the server says from here on, to deliver it in one read.
         if (e.method === 'password') p.client.receiving = false;
-        p.server.session.answerAuth(p.clock.now, e.id, { result: e.method === 'password' ? 'success' : 'failure' });
+        p.server.endpoint.answerAuth(p.clock.now, e.id, { result: e.method === 'password' ? 'success' : 'failure' });
         // Something compressed right behind USERAUTH_SUCCESS, as a server may send.
-        if (e.method === 'password') p.server.session.globalRequest(p.clock.now, 'hostkeys-00@openssh.com', false);
+        if (e.method === 'password') p.server.endpoint.globalRequest(p.clock.now, 'hostkeys-00@openssh.com', false);
       }
     },
   );
   pair.pump();
   const held = (pair as unknown as { held: { client: Uint8Array[] } }).held.client.splice(0);
   assert.ok(held.length >= 2, 'USERAUTH_SUCCESS and the next packet are held');
-  pair.client.session.receive(clock.now, Buffer.concat(held));
+  pair.client.endpoint.receive(clock.now, Buffer.concat(held));
   pair.client.receiving = true;
   pair.pump();
-  assert.ok(pair.client.session.isAuthenticated);
+  assert.ok(pair.client.endpoint.isAuthenticated);
   assert.ok(!pair.client.events.some((e) => e.type === 'disconnected'), JSON.stringify(pair.client.events.filter((e) => e.type === 'disconnected')));
   assert.ok(pair.client.events.some((e) => e.type === 'global-request'));
 });

@@ -107,7 +107,7 @@ test('banners: every one reaches the listeners, but the client keeps only the fi
       if (ctx.method === 'none') {
         // Flood the client with banners before it may log in.
         const conn = [...t.server.connections][0]!;
-        for (let i = 0; i < 200; i++) conn.node.session.transport.send(conn.node.now(), UserauthBanner.encode({ message: 'b'.repeat(1024), language: '' }));
+        for (let i = 0; i < 200; i++) conn.node.endpoint.transport.send(conn.node.now(), UserauthBanner.encode({ message: 'b'.repeat(1024), language: '' }));
         conn.node.run();
         return false;
       }

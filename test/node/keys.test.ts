@@ -24,7 +24,7 @@ import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
 import { utf8 } from '../../src/wire/bytes.js';
 import { seededRandom } from '../../src/testing/random.js';
-import { SSH_KEYGEN, KEYGEN_CASES, keygenSkip, opensshPrivateSectionStart } from './keygen-cases.js';
+import { SSH_KEYGEN, KEYGEN_CASES, keygenSkip, opensshPrivateSectionStart } from '../core/keygen-cases.js';
 
 const TYPES: HostKeyType[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'];
 

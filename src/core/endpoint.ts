@@ -17,8 +17,8 @@ import type { ConnectionEvent, ConnectionOptions } from './connection/events.js'
 import { Unimplemented } from '../messages/transport.js';
 import type { RandomSource } from '../algorithms/types.js';
 
-/** Every event a session reports; transport `message` events are consumed inside. */
-export type SessionEvent = Exclude<TransportEvent, { type: 'message' }> | AuthClientEvent | AuthServerEvent | ConnectionEvent;
+/** Every event an endpoint reports; transport `message` events are consumed inside. */
+export type EndpointEvent = Exclude<TransportEvent, { type: 'message' }> | AuthClientEvent | AuthServerEvent | ConnectionEvent;
 
 export interface KeepaliveOptions {
   /** Idle time before a keepalive probe; 0 disables. */
@@ -70,32 +70,38 @@ interface CommonOptions {
   readonly identTimeoutMs?: number;
 }
 
-export interface ClientSessionOptions extends CommonOptions {
+export interface ClientEndpointOptions extends CommonOptions {
   readonly role: 'client';
   readonly auth: AuthClientOptions;
   readonly guessFirstKex?: boolean;
 }
 
-export interface ServerSessionOptions extends CommonOptions {
+export interface ServerEndpointOptions extends CommonOptions {
   readonly role: 'server';
   readonly hostKeys: readonly Signer[];
   readonly auth?: AuthServerOptions;
   readonly serverSigAlgs?: readonly string[];
 }
 
-export type SessionOptions = ClientSessionOptions | ServerSessionOptions;
+export type EndpointOptions = ClientEndpointOptions | ServerEndpointOptions;
 
 const NO_KEEPALIVE: KeepaliveOptions = { intervalMs: 0, countMax: 3 };
 
-export class Session {
+/**
+ * One end of an SSH connection in the core: it owns the Transport, the user
+ * authentication state machine and the Connection (channels), and is what
+ * the Node layer (NodeEndpoint) drives. Named apart from the SSH "session"
+ * channel, which is one channel of a connection.
+ */
+export class Endpoint {
   readonly role: 'client' | 'server';
   readonly transport: Transport;
-  /** The connection layer's state; its commands are the session's (they take the time). */
+  /** The connection layer's state; its commands are the endpoint's (they take the time). */
   readonly connection: ConnectionView;
   private readonly conn: Connection;
   private readonly authClient: AuthClient | null = null;
   private readonly authServer: AuthServer | null = null;
-  private readonly events: SessionEvent[] = [];
+  private readonly events: EndpointEvent[] = [];
   private now: number;
   private authenticated = false;
   private serviceAccepted = false;
@@ -106,7 +112,7 @@ export class Session {
   private missedProbes = 0;
   private probeIds = new Set<number>();
 
-  constructor(options: SessionOptions) {
+  constructor(options: EndpointOptions) {
     this.role = options.role;
     this.now = options.now;
     this.lastHeard = options.now;
@@ -124,7 +130,7 @@ export class Session {
       ...(options.role === 'server' && options.serverSigAlgs ? { serverSigAlgs: options.serverSigAlgs } : {}),
       ...(options.role === 'client' && options.guessFirstKex ? { guessFirstKex: true } : {}),
     });
-    const io = <E extends SessionEvent>(): LayerIo<E> => ({
+    const io = <E extends EndpointEvent>(): LayerIo<E> => ({
       send: (p, tail) => this.transport.send(this.now, p, tail),
       emit: (e) => this.onLayerEvent(e),
       fail: (err) => this.fail(err),
@@ -161,7 +167,7 @@ export class Session {
     return this.transport.pollTransmit();
   }
 
-  pollEvent(): SessionEvent | null {
+  pollEvent(): EndpointEvent | null {
     this.drainTransport();
     return this.events.shift() ?? null;
   }
@@ -337,12 +343,12 @@ export class Session {
   }
 
   private requireClient(): AuthClient {
-    if (!this.authClient) throw new ProtocolError('client-side answer on a server session');
+    if (!this.authClient) throw new ProtocolError('client-side answer on a server endpoint');
     return this.authClient;
   }
 
   private requireServer(): AuthServer {
-    if (!this.authServer) throw new ProtocolError('server-side answer on a client session');
+    if (!this.authServer) throw new ProtocolError('server-side answer on a client endpoint');
     return this.authServer;
   }
 
@@ -440,8 +446,8 @@ export class Session {
     this.transport.send(this.now, Unimplemented.encode({ sequence: seq }));
   }
 
-  private onLayerEvent(e: SessionEvent): void {
-    // Requests the session answers itself, as OpenSSH does.
+  private onLayerEvent(e: EndpointEvent): void {
+    // Requests the endpoint answers itself, as OpenSSH does.
     if (e.type === 'global-request') {
       if (e.name === 'keepalive@openssh.com') {
         if (e.wantReply) this.conn.answerGlobalRequest(e.id, false);

@@ -21,7 +21,7 @@ import { ProtocolError } from '../../src/errors.js';
 import { loadPrivateKeyFile, signerFromPrivateKeyPath } from '../../src/io/node/key-files.js';
 import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
-import { SSH_KEYGEN, KEYGEN_CASES, keygenSkip, opensshPrivateSectionStart } from './keygen-cases.js';
+import { SSH_KEYGEN, KEYGEN_CASES, keygenSkip, opensshPrivateSectionStart } from '../core/keygen-cases.js';
 
 const skip = keygenSkip('keys-files.test');
 

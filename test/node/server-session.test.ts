@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReqEnv } from '../../src/messages/channel-types.js';
-import type { PtyInfo, ServerSession, WindowSize } from '../../src/server/session-channel.js';
+import type { PtyInfo, SessionChannel, WindowSize } from '../../src/server/session-channel.js';
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { startServer, passwordSecret, delay } from './server-helpers.js';
 
@@ -68,7 +68,7 @@ test('exit-signal reaches the client', async () => {
 });
 
 test('env: accepted variables land in s.env, refused ones do not', async () => {
-  let session: ServerSession | null = null;
+  let session: SessionChannel | null = null;
   const t = await startServer({
     authenticate: passwordSecret,
     session: (s) => {
@@ -93,7 +93,7 @@ test('env: accepted variables land in s.env, refused ones do not', async () => {
 test('pty-req is parsed (term, size, modes); window-change updates it', async () => {
   let pty: PtyInfo | null = null;
   const sizes: WindowSize[] = [];
-  let session: ServerSession | null = null;
+  let session: SessionChannel | null = null;
   const t = await startServer({
     authenticate: passwordSecret,
     session: (s) => {

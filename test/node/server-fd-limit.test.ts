@@ -9,7 +9,7 @@ import { connect as netConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { connect, type Client } from '../../src/client/client.js';
 import { OpenFailureReason } from '../../src/messages/connection.js';
-import { ChannelOpenError } from '../../src/io/node/node-session.js';
+import { ChannelOpenError } from '../../src/io/node/node-endpoint.js';
 import type { Channel } from '../../src/io/node/channel.js';
 import { loadPty, runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { startServer, passwordSecret, echoServer, roundTrip, delay } from './server-helpers.js';

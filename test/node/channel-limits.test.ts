@@ -9,7 +9,7 @@ import { Channel, type ChannelHost, type ChannelCommands } from '../../src/io/no
 import { ChannelData } from '../../src/messages/connection.js';
 import { ReqExec } from '../../src/messages/channel-types.js';
 import { WRITE_CALL_LIMIT } from '../../src/core/connection/connection.js';
-import { ConnPair, openPair, concatAll, type Side } from './connection-helpers.js';
+import { ConnPair, openPair, concatAll, type Side } from '../core/connection-helpers.js';
 import { startServer, passwordSecret, delay } from './server-helpers.js';
 
 const KiB = 1024;
@@ -28,7 +28,7 @@ function nodeChannel(side: Side, id: number): Channel {
     channelRequest: (_now, ch, type, wantReply, data) => c.channelRequest(ch, type, wantReply, data),
     answerChannelRequest: (_now, ch, ok) => c.answerChannelRequest(ch, ok),
   };
-  const host: ChannelHost = { connection: c, session, now: () => 0, run: () => undefined, needsDrain: false, onDrain: () => undefined };
+  const host: ChannelHost = { connection: c, endpoint: session, now: () => 0, run: () => undefined, needsDrain: false, onDrain: () => undefined };
   return new Channel(host, id, 'session');
 }
 
@@ -87,7 +87,7 @@ test('server: a session channel whose client allows packets under 1 KiB is refus
   });
   try {
     const c = await t.connect({ password: 'secret' });
-    const id = c.node.session.openChannel(c.node.now(), 'session', undefined, { maxPacket: 1 });
+    const id = c.node.endpoint.openChannel(c.node.now(), 'session', undefined, { maxPacket: 1 });
     c.node.run();
     for (let i = 0; i < 100 && c.node.connection.channelInfo(id); i++) await delay(10);
     assert.equal(c.node.connection.channelInfo(id), undefined, 'the open was refused');

@@ -1,8 +1,8 @@
-// A Session running over a Node Duplex, with channels as Duplex streams and
+// An Endpoint (the sans-I/O core of one connection) running over a Node Duplex, with channels as Duplex streams and
 // requests as promises. The client and server APIs are built on this.
 import type { Duplex } from 'node:stream';
 import { ProtocolError, TimeoutError, type NacreError } from '../../errors.js';
-import { Session, type SessionEvent, type SessionOptions } from '../../core/session.js';
+import { Endpoint, type EndpointEvent, type EndpointOptions } from '../../core/endpoint.js';
 import { Driver, WRITE_BUFFER_LIMIT, clockNow } from './driver.js';
 import { Channel, type ChannelHost } from './channel.js';
 import type { ConnectionView } from '../../core/connection/connection.js';
@@ -70,9 +70,9 @@ export interface ChannelOpener {
   readonly error: NacreError | null;
 }
 
-export class NodeSession implements ChannelHost, ChannelOpener {
-  readonly session: Session;
-  readonly driver: Driver<SessionEvent>;
+export class NodeEndpoint implements ChannelHost, ChannelOpener {
+  readonly endpoint: Endpoint;
+  readonly driver: Driver<EndpointEvent>;
   readonly channels = new Map<number, Channel>();
   /**
    * Resolves once the connection is over: with the error that ended it, or
@@ -101,13 +101,13 @@ export class NodeSession implements ChannelHost, ChannelOpener {
 
   constructor(
     socket: Duplex,
-    options: SessionOptions,
+    options: EndpointOptions,
     /**
      * Receives every event not consumed here (auth, host key, ...). Channel
      * opens and global requests are answered by the handlers registered
      * here; global requests then come to `onEvent` too, as notices.
      */
-    private readonly onEvent: (e: SessionEvent, self: NodeSession) => void,
+    private readonly onEvent: (e: EndpointEvent, self: NodeEndpoint) => void,
     timeouts: ReplyTimeouts = {},
   ) {
     this.channelOpenMs = checkReplyTimeout(timeouts.channelOpen ?? DEFAULT_CHANNEL_OPEN_TIMEOUT, 'channelOpenTimeout');
@@ -117,22 +117,22 @@ export class NodeSession implements ChannelHost, ChannelOpener {
     this.registries = new Registries(this, (e) => this.reportHandlerError(e));
     this.channelOpenHandlers = this.registries.channelOpen;
     this.globalRequestHandlers = this.registries.globalRequest;
-    this.session = new Session(options);
-    this.driver = new Driver(socket, this.session, (e) => this.dispatch(e));
+    this.endpoint = new Endpoint(options);
+    this.driver = new Driver(socket, this.endpoint, (e) => this.dispatch(e));
   }
 
   get connection(): ConnectionView {
-    return this.session.connection;
+    return this.endpoint.connection;
   }
 
-  /** The clock every command on `session` is given (the driver's). */
+  /** The clock every command on `endpoint` is given (the driver's). */
   now(): number {
     return clockNow();
   }
 
   /** Writers wait while the socket is full or a key exchange holds more than a socket's worth back. */
   get needsDrain(): boolean {
-    return this.driver.needsDrain || this.session.transport.pendingBytes > WRITE_BUFFER_LIMIT;
+    return this.driver.needsDrain || this.endpoint.transport.pendingBytes > WRITE_BUFFER_LIMIT;
   }
 
   onDrain(fn: () => void): void {
@@ -176,7 +176,7 @@ export class NodeSession implements ChannelHost, ChannelOpener {
     if (this.closeError) return Promise.reject(this.closeError);
     let id: number;
     try {
-      id = this.session.openChannel(clockNow(), type, data);
+      id = this.endpoint.openChannel(clockNow(), type, data);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -218,13 +218,13 @@ export class NodeSession implements ChannelHost, ChannelOpener {
   acceptChannel(id: number, type: string, opts: { windowSize?: number } = {}): Channel {
     const channel = new Channel(this, id, type);
     this.channels.set(id, channel);
-    this.session.acceptChannel(clockNow(), id, undefined, opts);
+    this.endpoint.acceptChannel(clockNow(), id, undefined, opts);
     this.run();
     return channel;
   }
 
   rejectChannel(id: number, reason: number, description: string): void {
-    this.session.rejectChannel(clockNow(), id, reason, description);
+    this.endpoint.rejectChannel(clockNow(), id, reason, description);
     this.run();
   }
 
@@ -239,7 +239,7 @@ export class NodeSession implements ChannelHost, ChannelOpener {
     if (this.closeError) return Promise.reject(this.closeError);
     let id: number;
     try {
-      id = this.session.globalRequest(clockNow(), name, wantReply, data);
+      id = this.endpoint.globalRequest(clockNow(), name, wantReply, data);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -265,7 +265,7 @@ export class NodeSession implements ChannelHost, ChannelOpener {
   }
 
   answerGlobalRequest(id: number, success: boolean, data?: Uint8Array): void {
-    this.session.answerGlobalRequest(clockNow(), id, success, data);
+    this.endpoint.answerGlobalRequest(clockNow(), id, success, data);
     this.run();
   }
 
@@ -273,12 +273,12 @@ export class NodeSession implements ChannelHost, ChannelOpener {
   disconnect(reason?: number, description?: string): void {
     // Only a connection still up is ended by this call (the core closes at
     // once, before any other input can end it another way).
-    if (!this.closeError && !this.session.isClosed) this.closedByUs = true;
-    this.session.disconnect(clockNow(), reason, description);
+    if (!this.closeError && !this.endpoint.isClosed) this.closedByUs = true;
+    this.endpoint.disconnect(clockNow(), reason, description);
     this.run();
   }
 
-  private dispatch(e: SessionEvent): void {
+  private dispatch(e: EndpointEvent): void {
     switch (e.type) {
       case 'channel-open-confirmed': {
         const p = this.opening.get(e.channel);
@@ -304,8 +304,8 @@ export class NodeSession implements ChannelHost, ChannelOpener {
         const ch = this.channels.get(e.channel);
         if (e.type === 'channel-close') this.channels.delete(e.channel);
         if (ch) ch.handleEvent(e);
-        else if (e.type === 'channel-data') this.session.consumed(clockNow(), e.channel, e.data.length);
-        else if (e.type === 'channel-request' && e.wantReply) this.session.answerChannelRequest(clockNow(), e.channel, false);
+        else if (e.type === 'channel-data') this.endpoint.consumed(clockNow(), e.channel, e.data.length);
+        else if (e.type === 'channel-request' && e.wantReply) this.endpoint.answerChannelRequest(clockNow(), e.channel, false);
         return;
       }
       case 'global-reply': {
@@ -344,7 +344,7 @@ export class NodeSession implements ChannelHost, ChannelOpener {
    * so each step runs whatever an earlier one did. The error has nothing left
    * to end (the connection is gone), so it is dropped.
    */
-  private ended(e: Extract<SessionEvent, { type: 'disconnected' }>): void {
+  private ended(e: Extract<EndpointEvent, { type: 'disconnected' }>): void {
     this.closeError = e.error;
     for (const p of [...this.opening.values(), ...this.globalReplies.values()]) {
       if (p.timer) clearTimeout(p.timer);

@@ -5,28 +5,28 @@ import { test } from 'node:test';
 import { connect as netConnect } from 'node:net';
 import { existsSync, readdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { SessionPair } from '../../src/testing/session-pair.js';
+import { EndpointPair } from '../../src/testing/endpoint-pair.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { seededRandom } from '../../src/testing/random.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
 import { generateHostKey } from '../../src/keys/index.js';
-import type { SessionEvent } from '../../src/core/session.js';
+import type { EndpointEvent } from '../../src/core/endpoint.js';
 import { loadPty, runAsCurrentUser } from '../../src/server/exec-handler.js';
-import type { ServerSession } from '../../src/server/session-channel.js';
+import type { SessionChannel } from '../../src/server/session-channel.js';
 import { GlobalTcpipForward, ReqEnv, ReqExec } from '../../src/messages/channel-types.js';
 import { OpenFailureReason } from '../../src/messages/connection.js';
-import { ChannelOpenError } from '../../src/io/node/node-session.js';
+import { ChannelOpenError } from '../../src/io/node/node-endpoint.js';
 import { startServer, passwordSecret, delay, echoServer, roundTrip } from './server-helpers.js';
 
 test('two forbidden messages in one read end the connection once, without throwing out of receive()', () => {
   const clock = new FakeClock();
   const algorithms = defaultAlgorithmLists();
-  const pair = new SessionPair(
+  const pair = new EndpointPair(
     { role: 'client', random: seededRandom('c2'), now: clock.now, algorithms, auth: { username: 'u', credentials: [] } },
     { role: 'server', random: seededRandom('s2'), now: clock.now, algorithms, hostKeys: [generateHostKey('ssh-ed25519')], auth: { failureDelayMs: 0 } },
     clock,
-    (side, e: SessionEvent, p) => {
-      if (e.type === 'host-key') p.client.session.answerHostKey(p.clock.now, true);
+    (side, e: EndpointEvent, p) => {
+      if (e.type === 'host-key') p.client.endpoint.answerHostKey(p.clock.now, true);
       // From the client's first encrypted packet on, hold what it sends.
       if (side === 'client' && e.type === 'keys-exchanged') p.server.receiving = false;
     },
@@ -34,15 +34,15 @@ test('two forbidden messages in one read end the connection once, without throwi
   pair.pump();
   // Two connection-layer messages before authentication, behind whatever the
   // client queued (SERVICE_REQUEST), all in one read.
-  pair.client.session.transport.send(pair.clock.now, Uint8Array.of(80, 0, 0, 0, 1, 0x78, 0));
-  pair.client.session.transport.send(pair.clock.now, Uint8Array.of(80, 0, 0, 0, 1, 0x79, 0));
-  for (let b = pair.client.session.pollTransmit(); b; b = pair.client.session.pollTransmit()) {
+  pair.client.endpoint.transport.send(pair.clock.now, Uint8Array.of(80, 0, 0, 0, 1, 0x78, 0));
+  pair.client.endpoint.transport.send(pair.clock.now, Uint8Array.of(80, 0, 0, 0, 1, 0x79, 0));
+  for (let b = pair.client.endpoint.pollTransmit(); b; b = pair.client.endpoint.pollTransmit()) {
     (pair as unknown as { held: { server: Uint8Array[] } }).held.server.push(b);
   }
   const held = (pair as unknown as { held: { server: Uint8Array[] } }).held.server.splice(0);
-  assert.doesNotThrow(() => pair.server.session.receive(clock.now, Buffer.concat(held)));
-  const events: SessionEvent[] = [];
-  for (let e = pair.server.session.pollEvent(); e; e = pair.server.session.pollEvent()) events.push(e);
+  assert.doesNotThrow(() => pair.server.endpoint.receive(clock.now, Buffer.concat(held)));
+  const events: EndpointEvent[] = [];
+  for (let e = pair.server.endpoint.pollEvent(); e; e = pair.server.endpoint.pollEvent()) events.push(e);
   const ends = events.filter((e) => e.type === 'disconnected');
   assert.equal(ends.length, 1);
   assert.match(ends[0]!.type === 'disconnected' ? ends[0]!.error.message : '', /before authentication/);
@@ -106,8 +106,8 @@ test('exec and CLOSE in one write: the program is never started, so none is left
   try {
     const c = await t.connect({ password: 'secret' });
     const ch = await c.node.openChannel('session');
-    c.node.session.channelRequest(c.node.now(), ch.id, 'exec', true, ReqExec.encode({ command: 'sleep 300' }));
-    c.node.session.closeChannel(c.node.now(), ch.id);
+    c.node.endpoint.channelRequest(c.node.now(), ch.id, 'exec', true, ReqExec.encode({ command: 'sleep 300' }));
+    c.node.endpoint.closeChannel(c.node.now(), ch.id);
     c.node.run();
     await delay(200);
     assert.deepEqual(log, ['onClose']);
@@ -164,7 +164,7 @@ test('channel requests flooding in behind a slow handler close the channel inste
     );
     const big = new Uint8Array(100 * 1024);
     for (let i = 0; i < 40 && !isClosed; i++) {
-      c.node.session.channelRequest(c.node.now(), ch.id, 'window-change', false, big);
+      c.node.endpoint.channelRequest(c.node.now(), ch.id, 'window-change', false, big);
       c.node.run();
       await delay(1);
     }
@@ -178,7 +178,7 @@ test('channel requests flooding in behind a slow handler close the channel inste
 });
 
 test('env: at most 128 variables are kept; the name __proto__ is just a name', async () => {
-  let session: ServerSession | null = null;
+  let session: SessionChannel | null = null;
   const t = await startServer({
     authenticate: passwordSecret,
     session: (s) => {
@@ -194,7 +194,7 @@ test('env: at most 128 variables are kept; the name __proto__ is just a name', a
     for (let i = 0; i < 200; i++) answers.push(ch.request('env', ReqEnv.encode({ name: `V${i}`, value: 'v'.repeat(1000) })));
     const ok = await Promise.all(answers);
     assert.equal(ok.filter(Boolean).length, 128);
-    const env = (session as ServerSession | null)!.env;
+    const env = (session as SessionChannel | null)!.env;
     assert.equal(Object.keys(env).length, 128);
     assert.equal(env['__proto__'], 'x');
     assert.equal(Object.getPrototypeOf(env), null);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
+const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
 const src = join(root, 'src');
 
 function files(dir: string): string[] {
@@ -213,6 +213,27 @@ test('the declarations of Client and ServerConnection do not show their driver',
   if (!dts.every(existsSync)) return t.skip('no emitted declarations');
   for (const p of dts) {
     const text = readFileSync(p, 'utf8');
-    assert.ok(!/NodeSession|\breadonly node\b|\bnode: /.test(text), `${relative(root, p)} shows the driver`);
+    assert.ok(!/NodeEndpoint|\breadonly node\b|\bnode: /.test(text), `${relative(root, p)} shows the driver`);
+  }
+});
+
+// Tests by tier (docs/ARCHITECTURE.md): test/core runs the pure layers in
+// memory with a fake clock; test/node runs the Node layer, the client and
+// the server on loopback; test/interop runs them against real OpenSSH.
+test('test/core tests stay in memory: no Node adapter, client, server or tool, no socket or process', () => {
+  const testRoot = join(root, 'test');
+  assert.deepEqual(
+    readdirSync(testRoot).filter((n) => statSync(join(testRoot, n)).isDirectory()).sort(),
+    ['core', 'interop', 'node'],
+  );
+  for (const f of files(join(testRoot, 'core'))) {
+    for (const spec of importsOf(f)) {
+      assert.ok(!/^(node:)?(net|child_process|dgram|http|https)$/.test(spec), `${relative(root, f)} imports ${spec}; it belongs in test/node`);
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(f), spec).replace(/\.js$/, '.ts');
+      const inSrc = relative(src, target);
+      assert.ok(inSrc.startsWith('..') || !/^(io|client|server|cli|index\.ts)/.test(inSrc), `${relative(root, f)} imports src/${inSrc}; it belongs in test/node`);
+      assert.ok(relative(join(testRoot, 'node'), target).startsWith('..'), `${relative(root, f)} imports a test/node helper`);
+    }
   }
 });

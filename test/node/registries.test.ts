@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { ChannelOpenError } from '../../src/io/node/node-session.js';
+import { ChannelOpenError } from '../../src/io/node/node-endpoint.js';
 import type { Channel } from '../../src/io/node/channel.js';
 import { Registries, type GlobalRequestAnswer, type RequestAnswerer } from '../../src/io/node/registries.js';
 import { OpenFailureReason } from '../../src/messages/connection.js';

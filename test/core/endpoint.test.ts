@@ -1,11 +1,11 @@
 // Whole sessions (transport + auth + connection) back to back in memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionPair } from '../../src/testing/session-pair.js';
+import { EndpointPair } from '../../src/testing/endpoint-pair.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { seededRandom } from '../../src/testing/random.js';
 import { defaultAlgorithmLists } from '../../src/algorithms/index.js';
-import { DEFAULT_CLIENT_IDENT_TIMEOUT_MS, DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, Session, type ClientSessionOptions, type ServerSessionOptions, type SessionEvent } from '../../src/core/session.js';
+import { DEFAULT_CLIENT_IDENT_TIMEOUT_MS, DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, Endpoint, type ClientEndpointOptions, type ServerEndpointOptions, type EndpointEvent } from '../../src/core/endpoint.js';
 import { DEFAULT_KEX_TIMEOUT_MS } from '../../src/core/transport/transport.js';
 import type { ClientCredential } from '../../src/core/auth/events.js';
 import { ReqExec, ReqExitStatus } from '../../src/messages/channel-types.js';
@@ -17,14 +17,14 @@ const userKey = generateHostKey('ssh-ed25519');
 
 function makePair(opts: {
   credentials?: ClientCredential[];
-  server?: Partial<ServerSessionOptions>;
-  client?: Partial<ClientSessionOptions>;
-  onEvent?: (side: 'client' | 'server', e: SessionEvent, pair: SessionPair) => void;
+  server?: Partial<ServerEndpointOptions>;
+  client?: Partial<ClientEndpointOptions>;
+  onEvent?: (side: 'client' | 'server', e: EndpointEvent, pair: EndpointPair) => void;
   /** The client's user has not yet said yes to the host key. */
   holdHostKey?: boolean;
-} = {}): SessionPair {
+} = {}): EndpointPair {
   const clock = new FakeClock();
-  const client: ClientSessionOptions = {
+  const client: ClientEndpointOptions = {
     role: 'client',
     random: seededRandom('c'),
     now: clock.now,
@@ -32,7 +32,7 @@ function makePair(opts: {
     auth: { username: 'alice', credentials: opts.credentials ?? [{ method: 'publickey', keys: [{ publicBlob: userKey.publicBlob, keyType: userKey.keyType }] }] },
     ...opts.client,
   };
-  const server: ServerSessionOptions = {
+  const server: ServerEndpointOptions = {
     role: 'server',
     random: seededRandom('s'),
     now: clock.now,
@@ -41,18 +41,18 @@ function makePair(opts: {
     auth: { failureDelayMs: 0 },
     ...opts.server,
   };
-  return new SessionPair(client, server, clock, (side, e, pair) => {
-    if (side === 'client' && e.type === 'host-key' && !opts.holdHostKey) pair.client.session.answerHostKey(pair.clock.now, true);
-    if (side === 'client' && e.type === 'auth-sign') pair.client.session.answerSign(pair.clock.now, e.id, userKey.sign(e.algorithm, e.data));
+  return new EndpointPair(client, server, clock, (side, e, pair) => {
+    if (side === 'client' && e.type === 'host-key' && !opts.holdHostKey) pair.client.endpoint.answerHostKey(pair.clock.now, true);
+    if (side === 'client' && e.type === 'auth-sign') pair.client.endpoint.answerSign(pair.clock.now, e.id, userKey.sign(e.algorithm, e.data));
     if (side === 'server' && e.type === 'auth-request') {
       const ok = e.method === 'publickey' ? Buffer.from(e.publicKey).equals(Buffer.from(userKey.publicBlob)) : e.method === 'password' ? e.password === 'secret' : false;
-      pair.server.session.answerAuth(pair.clock.now, e.id, { result: ok ? 'success' : 'failure' });
+      pair.server.endpoint.answerAuth(pair.clock.now, e.id, { result: ok ? 'success' : 'failure' });
     }
     opts.onEvent?.(side, e, pair);
   });
 }
 
-const has = (events: readonly SessionEvent[], type: string) => events.some((e) => e.type === type);
+const has = (events: readonly EndpointEvent[], type: string) => events.some((e) => e.type === type);
 
 test('publickey login, then exec with output and exit-status', () => {
   let serverChannel = -1;
@@ -60,24 +60,24 @@ test('publickey login, then exec with output and exit-status', () => {
     onEvent: (side, e, p) => {
       if (side === 'server' && e.type === 'channel-open-request') {
         serverChannel = e.channel;
-        p.server.session.acceptChannel(p.clock.now, e.channel);
+        p.server.endpoint.acceptChannel(p.clock.now, e.channel);
       }
       if (side === 'server' && e.type === 'channel-request' && e.requestType === 'exec') {
         assert.equal(ReqExec.decode(e.data).command, 'echo hi');
-        p.server.session.answerChannelRequest(p.clock.now, e.channel, true);
-        p.server.session.write(p.clock.now, e.channel, new TextEncoder().encode('hi\n'));
-        p.server.session.channelRequest(p.clock.now, e.channel, 'exit-status', false, ReqExitStatus.encode({ status: 0 }));
-        p.server.session.eof(p.clock.now, e.channel);
-        p.server.session.closeChannel(p.clock.now, e.channel);
+        p.server.endpoint.answerChannelRequest(p.clock.now, e.channel, true);
+        p.server.endpoint.write(p.clock.now, e.channel, new TextEncoder().encode('hi\n'));
+        p.server.endpoint.channelRequest(p.clock.now, e.channel, 'exit-status', false, ReqExitStatus.encode({ status: 0 }));
+        p.server.endpoint.eof(p.clock.now, e.channel);
+        p.server.endpoint.closeChannel(p.clock.now, e.channel);
       }
     },
   });
   pair.pump();
   assert.ok(has(pair.client.events, 'auth-success'));
-  assert.ok(pair.client.session.isAuthenticated && pair.server.session.isAuthenticated);
-  const ch = pair.client.session.openChannel(pair.clock.now, 'session');
+  assert.ok(pair.client.endpoint.isAuthenticated && pair.server.endpoint.isAuthenticated);
+  const ch = pair.client.endpoint.openChannel(pair.clock.now, 'session');
   pair.pump();
-  pair.client.session.channelRequest(pair.clock.now, ch, 'exec', true, ReqExec.encode({ command: 'echo hi' }));
+  pair.client.endpoint.channelRequest(pair.clock.now, ch, 'exec', true, ReqExec.encode({ command: 'echo hi' }));
   pair.pump();
   const data = pair.client.events.find((e) => e.type === 'channel-data');
   assert.ok(data && data.type === 'channel-data');
@@ -123,20 +123,20 @@ test('login grace time closes an idle unauthenticated connection', () => {
   assert.ok(d && d.type === 'disconnected' && /grace/.test(d.error.message), JSON.stringify(pair.server.events.map((e) => e.type)));
 });
 
-function serverAlone(options: Partial<ServerSessionOptions> = {}): { session: Session; clock: FakeClock } {
+function serverAlone(options: Partial<ServerEndpointOptions> = {}): { endpoint: Endpoint; clock: FakeClock } {
   const clock = new FakeClock();
-  const session = new Session({ role: 'server', random: seededRandom('s'), now: clock.now, algorithms: defaultAlgorithmLists(), hostKeys: [hostKey], ...options });
-  return { session, clock };
+  const session = new Endpoint({ role: 'server', random: seededRandom('s'), now: clock.now, algorithms: defaultAlgorithmLists(), hostKeys: [hostKey], ...options });
+  return { endpoint: session, clock };
 }
 
-function drainEvents(session: Session): SessionEvent[] {
-  const out: SessionEvent[] = [];
+function drainEvents(session: Endpoint): EndpointEvent[] {
+  const out: EndpointEvent[] = [];
   for (let e = session.pollEvent(); e; e = session.pollEvent()) out.push(e);
   return out;
 }
 
 test('a peer that sends nothing is dropped at the handshake deadline, long before the login grace time', () => {
-  const { session, clock } = serverAlone();
+  const { endpoint: session, clock } = serverAlone();
   const start = clock.now;
   assert.equal(session.nextDeadline(), start + DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS);
   assert.ok(DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS < 120_000);
@@ -152,7 +152,7 @@ test('a peer that sends nothing is dropped at the handshake deadline, long befor
 });
 
 test('a peer that sends only its version line is still dropped at the handshake deadline', () => {
-  const { session, clock } = serverAlone({ handshakeTimeoutMs: 3000 });
+  const { endpoint: session, clock } = serverAlone({ handshakeTimeoutMs: 3000 });
   session.receive(clock.advance(1000), Buffer.from('SSH-2.0-slow\r\n'));
   assert.equal(session.nextDeadline(), clock.now + 2000);
   session.handleTimeout(clock.advance(2000));
@@ -169,15 +169,15 @@ test('the handshake deadline ends once the peer has done its part of the first e
   assert.ok(has(pair.client.events, 'host-key'));
   pair.runFor(30_000);
   assert.ok(!has(pair.server.events, 'disconnected'), JSON.stringify(pair.server.events.map((e) => e.type)));
-  pair.client.session.answerHostKey(pair.clock.now, true);
+  pair.client.endpoint.answerHostKey(pair.clock.now, true);
   pair.pump();
-  assert.ok(pair.server.session.isAuthenticated);
+  assert.ok(pair.server.endpoint.isAuthenticated);
 });
 
 test('handshakeTimeoutMs 0 leaves only the key exchange and grace limits; a client has only the identification-line limit by default', () => {
-  const { session, clock } = serverAlone({ handshakeTimeoutMs: 0, auth: { graceTimeMs: 0 } });
+  const { endpoint: session, clock } = serverAlone({ handshakeTimeoutMs: 0, auth: { graceTimeMs: 0 } });
   assert.equal(session.nextDeadline(), clock.now + DEFAULT_KEX_TIMEOUT_MS);
-  const client = new Session({ role: 'client', random: seededRandom('c'), now: clock.now, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
+  const client = new Endpoint({ role: 'client', random: seededRandom('c'), now: clock.now, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
   assert.equal(client.nextDeadline(), clock.now + DEFAULT_CLIENT_IDENT_TIMEOUT_MS);
   // Once the server's version line is in, only the key exchange limit is left.
   client.receive(clock.advance(100), Buffer.from('SSH-2.0-OpenSSH_10.0\r\n'));
@@ -186,7 +186,7 @@ test('handshakeTimeoutMs 0 leaves only the key exchange and grace limits; a clie
 
 test('a client given no version line in identTimeoutMs ends with a VersionError quoting what came instead', () => {
   const clock = new FakeClock();
-  const client = new Session({ role: 'client', random: seededRandom('c'), now: clock.now, identTimeoutMs: 5000, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
+  const client = new Endpoint({ role: 'client', random: seededRandom('c'), now: clock.now, identTimeoutMs: 5000, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
   client.receive(clock.advance(10), Buffer.from('220 smtp ready\r\nEHLO'));
   client.handleTimeout(clock.advance(4989));
   assert.equal(drainEvents(client).length, 0);
@@ -199,7 +199,7 @@ test('a client given no version line in identTimeoutMs ends with a VersionError 
 
 test('a server that closes before its version line: VersionError, not a lost connection', () => {
   const clock = new FakeClock();
-  const client = new Session({ role: 'client', random: seededRandom('c'), now: clock.now, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
+  const client = new Endpoint({ role: 'client', random: seededRandom('c'), now: clock.now, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
   client.receive(clock.now, Buffer.from('HTTP/1.0 400 Bad Request\r\n\r\n'));
   client.connectionLost(clock.now, 'peer closed the connection');
   const d = drainEvents(client).find((e) => e.type === 'disconnected');
@@ -210,7 +210,7 @@ test('a server that closes before its version line: VersionError, not a lost con
 test('keepalive detects a silent server', () => {
   const pair = makePair({ client: { keepalive: { intervalMs: 10_000, countMax: 3 } } });
   pair.pump();
-  assert.ok(pair.client.session.isAuthenticated);
+  assert.ok(pair.client.endpoint.isAuthenticated);
   // Answered probes keep the connection up.
   pair.runFor(60_000);
   assert.ok(!has(pair.client.events, 'disconnected'));
@@ -229,23 +229,23 @@ test('rekey in the middle of heavy channel traffic keeps every byte in order', (
     onEvent: (side, e, p) => {
       if (side === 'server' && e.type === 'channel-open-request') {
         serverChannel = e.channel;
-        p.server.session.acceptChannel(p.clock.now, e.channel);
+        p.server.endpoint.acceptChannel(p.clock.now, e.channel);
       }
       if (side === 'server' && e.type === 'channel-data') {
         for (const b of e.data) received.push(b);
-        p.server.session.consumed(p.clock.now, e.channel, e.data.length);
+        p.server.endpoint.consumed(p.clock.now, e.channel, e.data.length);
       }
     },
   });
   pair.pump();
-  const ch = pair.client.session.openChannel(pair.clock.now, 'session');
+  const ch = pair.client.endpoint.openChannel(pair.clock.now, 'session');
   pair.pump();
   const total = 4 * 1024 * 1024;
   const block = new Uint8Array(32 * 1024);
   let sent = 0;
   while (sent < total) {
     for (let i = 0; i < block.length; i++) block[i] = (sent + i) % 251;
-    const n = pair.client.session.write(pair.clock.now, ch, block);
+    const n = pair.client.endpoint.write(pair.clock.now, ch, block);
     sent += n;
     if (n < block.length) {
       // Resend the tail that did not fit next round (values depend on offset).
@@ -266,16 +266,16 @@ test('a reader that never reads bounds memory by the window', () => {
   let buffered = 0;
   const pair = makePair({
     onEvent: (side, e, p) => {
-      if (side === 'server' && e.type === 'channel-open-request') p.server.session.acceptChannel(p.clock.now, e.channel);
+      if (side === 'server' && e.type === 'channel-open-request') p.server.endpoint.acceptChannel(p.clock.now, e.channel);
       if (side === 'server' && e.type === 'channel-data') buffered += e.data.length; // never consumed
     },
   });
   pair.pump();
-  const ch = pair.client.session.openChannel(pair.clock.now, 'session');
+  const ch = pair.client.endpoint.openChannel(pair.clock.now, 'session');
   pair.pump();
   let accepted = 0;
   for (let i = 0; i < 200; i++) {
-    accepted += pair.client.session.write(pair.clock.now, ch, new Uint8Array(64 * 1024));
+    accepted += pair.client.endpoint.write(pair.clock.now, ch, new Uint8Array(64 * 1024));
     pair.pump();
   }
   assert.equal(accepted, 2 * 1024 * 1024, 'writer stopped at the 2 MiB window');
@@ -287,7 +287,7 @@ test('connection messages before authentication are refused', () => {
   const pair = makePair({ credentials: [{ method: 'password', password: 'wrong' }], server: { auth: { failureDelayMs: 10_000 } } });
   pair.pump();
   // Force a channel open from a client that never authenticated.
-  const t = pair.client.session.transport;
+  const t = pair.client.endpoint.transport;
   t.send(pair.clock.now, Uint8Array.of(90, 0, 0, 0, 7, 115, 101, 115, 115, 105, 111, 110, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1));
   pair.pump();
   const d = pair.server.events.find((e) => e.type === 'disconnected');
@@ -300,12 +300,12 @@ test('random upper-layer messages from an authenticated peer never throw', () =>
     const pair = makePair({
       onEvent: (side, e, p) => {
         // Accept whatever the fuzz opens, so channel messages reach deeper code.
-        if (side === 'server' && e.type === 'channel-open-request') p.server.session.acceptChannel(p.clock.now, e.channel);
-        if (side === 'server' && e.type === 'channel-request' && e.wantReply) p.server.session.answerChannelRequest(p.clock.now, e.channel, true);
+        if (side === 'server' && e.type === 'channel-open-request') p.server.endpoint.acceptChannel(p.clock.now, e.channel);
+        if (side === 'server' && e.type === 'channel-request' && e.wantReply) p.server.endpoint.answerChannelRequest(p.clock.now, e.channel, true);
       },
     });
     pair.pump();
-    pair.client.session.openChannel(pair.clock.now, 'session');
+    pair.client.endpoint.openChannel(pair.clock.now, 'session');
     pair.pump();
     for (let i = 0; i < 5; i++) {
       const r = random(64);
@@ -313,7 +313,7 @@ test('random upper-layer messages from an authenticated peer never throw', () =>
       payload[0] = 50 + (r[1]! % 78);
       if (r[2]! % 2 === 0 && payload.length >= 5) payload.set([0, 0, 0, 0], 1); // aim at channel 0 often
       assert.doesNotThrow(() => {
-        pair.client.session.transport.send(pair.clock.now, payload);
+        pair.client.endpoint.transport.send(pair.clock.now, payload);
         pair.pump();
       });
     }
@@ -325,15 +325,15 @@ test('a rekey the client starts after the server sat idle longer than the kex ti
   // so only the time given with the received KEXINIT can date the exchange.
   const pair = makePair();
   pair.pump();
-  assert.ok(pair.server.session.isAuthenticated);
+  assert.ok(pair.server.endpoint.isAuthenticated);
   const idle = 3 * DEFAULT_KEX_TIMEOUT_MS;
-  assert.ok(pair.server.session.nextDeadline()! > pair.clock.now + idle, 'the server has no timer due during the idle time');
+  assert.ok(pair.server.endpoint.nextDeadline()! > pair.clock.now + idle, 'the server has no timer due during the idle time');
   pair.advance(idle);
   // The client starts a rekey; the server's answer takes a second to come back.
   pair.client.receiving = false;
-  pair.client.session.rekey(pair.clock.now);
+  pair.client.endpoint.rekey(pair.clock.now);
   pair.pump();
-  assert.ok(pair.server.session.transport.rekeying, 'the server has taken up the exchange');
+  assert.ok(pair.server.endpoint.transport.rekeying, 'the server has taken up the exchange');
   pair.advance(1000);
   pair.client.receiving = true;
   pair.pump();

@@ -12,7 +12,10 @@ function collect(dir, out) {
   }
   return out;
 }
+// Arguments pick files: a tier (`core`, `node`, `interop`) or part of a path.
+const TIERS = new Set(['core', 'node', 'interop']);
 const only = process.argv.slice(2);
-const files = collect('dist/test', []).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+const picked = (f, o) => (TIERS.has(o) ? f.startsWith(join('dist/test', o) + '/') : f.includes(o));
+const files = collect('dist/test', []).filter((f) => only.length === 0 || only.some((o) => picked(f, o)));
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

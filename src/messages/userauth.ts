@@ -92,11 +92,21 @@ export const UserauthBanner = message(MSG_USERAUTH.BANNER, 'USERAUTH_BANNER', { 
 export const UserauthPkOk = message(MSG_USERAUTH.PK_OK, 'USERAUTH_PK_OK', { algorithm: f.text(1024), publicKey: f.bytes(16 * 1024) });
 export const UserauthPasswdChangereq = message(MSG_USERAUTH.PASSWD_CHANGEREQ, 'USERAUTH_PASSWD_CHANGEREQ', { prompt: f.text(64 * 1024), language: f.text(1024) });
 
-/** INFO_REQUEST's prompts are a counted list; `rest` is parsed by `parseInfoPrompts`. */
-export const UserauthInfoRequestHead = message(MSG_USERAUTH.INFO_REQUEST, 'USERAUTH_INFO_REQUEST', {
+/**
+ * sshd refuses more than 100 keyboard-interactive replies; the same bound
+ * keeps both our sides from building huge prompt lists.
+ */
+export const MAX_PROMPTS = 100;
+const MAX_PROMPT_TEXT = 64 * 1024;
+
+/** Keyboard-interactive prompts (RFC 4256 §3.2): a counted list of (prompt, echo). */
+export const UserauthInfoRequest = message(MSG_USERAUTH.INFO_REQUEST, 'USERAUTH_INFO_REQUEST', {
   name: f.text(64 * 1024),
   instruction: f.text(64 * 1024),
   language: f.text(1024),
-  rest: f.rest(),
+  prompts: f.list(f.struct({ prompt: f.text(MAX_PROMPT_TEXT), echo: f.boolean() }), MAX_PROMPTS),
 });
-export const UserauthInfoResponseHead = message(MSG_USERAUTH.INFO_RESPONSE, 'USERAUTH_INFO_RESPONSE', { rest: f.rest() });
+/** The answers, one per prompt (RFC 4256 §3.4). */
+export const UserauthInfoResponse = message(MSG_USERAUTH.INFO_RESPONSE, 'USERAUTH_INFO_RESPONSE', {
+  responses: f.list(f.text(MAX_PROMPT_TEXT), MAX_PROMPTS),
+});

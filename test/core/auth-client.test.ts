@@ -8,7 +8,6 @@ import { encodeInfoRequest } from '../../src/core/auth/codec.js';
 import {
   UserauthBanner,
   UserauthFailure,
-  UserauthInfoRequestHead,
   UserauthPasswdChangereq,
   UserauthPkOk,
   UserauthRequestHead,
@@ -155,7 +154,7 @@ test('malformed or unexpected server messages throw ProtocolError', () => {
       (c) => {
         c.client.start();
         c.client.handle(failure(['keyboard-interactive']));
-        c.client.handle(UserauthInfoRequestHead.encode({ name: '', instruction: '', language: '', rest: new Uint8Array([0xff, 0xff, 0xff, 0xff]) }));
+        c.client.handle(infoRequestWithTail([0xff, 0xff, 0xff, 0xff]));
       },
     ],
     [
@@ -164,7 +163,7 @@ test('malformed or unexpected server messages throw ProtocolError', () => {
       (c) => {
         c.client.start();
         c.client.handle(failure(['keyboard-interactive']));
-        c.client.handle(encodeInfoRequest({ name: '', instruction: '', prompts: Array.from({ length: 101 }, () => ({ prompt: '', echo: false })) }));
+        c.client.handle(infoRequestWithTail([0, 0, 0, 101, ...Array.from({ length: 101 }, () => [0, 0, 0, 0, 0]).flat()]));
       },
     ],
     [
@@ -173,7 +172,7 @@ test('malformed or unexpected server messages throw ProtocolError', () => {
       (c) => {
         c.client.start();
         c.client.handle(failure(['keyboard-interactive']));
-        c.client.handle(UserauthInfoRequestHead.encode({ name: '', instruction: '', language: '', rest: new Uint8Array([0, 0, 0, 1, 0, 0, 0, 1, 0x61]) }));
+        c.client.handle(infoRequestWithTail([0, 0, 0, 1, 0, 0, 0, 1, 0x61]));
       },
     ],
   ];
@@ -182,3 +181,8 @@ test('malformed or unexpected server messages throw ProtocolError', () => {
     assert.throws(() => run(c), ProtocolError, name);
   }
 });
+
+/** An INFO_REQUEST with empty name, instruction and language, then `tail` as its prompt list (to forge bad counts). */
+function infoRequestWithTail(tail: number[]): Uint8Array {
+  return Uint8Array.from([60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...tail]);
+}

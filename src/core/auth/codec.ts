@@ -1,15 +1,15 @@
 // Wire pieces both sides of user authentication share: the publickey request
 // and the data its signature covers (RFC 4252 §7, OpenSSH PROTOCOL §2.5 for
-// the host-bound variant), and the counted lists of keyboard-interactive
-// (RFC 4256 §3.2, §3.4) that the message schemas leave to `rest`.
+// the host-bound variant), and keyboard-interactive's prompts and answers
+// (RFC 4256 §3.2, §3.4) as the auth machines use them.
 import { ProtocolError } from '../../errors.js';
 import {
   UserauthHostboundQuery,
-  UserauthInfoRequestHead,
-  UserauthInfoResponseHead,
+  UserauthInfoRequest,
+  UserauthInfoResponse,
+  MAX_PROMPTS,
   UserauthPublickeyQuery,
 } from '../../messages/userauth.js';
-import { Reader } from '../../wire/reader.js';
 import { Writer, concat } from '../../wire/writer.js';
 
 export const SSH_CONNECTION = 'ssh-connection';
@@ -18,12 +18,7 @@ export const HOSTBOUND_METHOD = 'publickey-hostbound-v00@openssh.com';
 export const HOSTBOUND_EXTENSION = 'publickey-hostbound@openssh.com';
 export const SERVER_SIG_ALGS = 'server-sig-algs';
 
-/**
- * sshd refuses more than 100 keyboard-interactive replies; the same bound
- * keeps both our sides from building huge prompt lists.
- */
-export const MAX_PROMPTS = 100;
-const MAX_PROMPT_TEXT = 64 * 1024;
+export { MAX_PROMPTS };
 
 export interface PublickeyFields {
   readonly username: string;
@@ -73,45 +68,23 @@ export interface InfoRequest {
 }
 
 export function encodeInfoRequest(req: InfoRequest): Uint8Array {
-  const w = new Writer(64).uint32(req.prompts.length);
-  for (const p of req.prompts) w.string(p.prompt).boolean(p.echo);
-  return UserauthInfoRequestHead.encode({ name: req.name, instruction: req.instruction, language: '', rest: w.finish() });
+  return UserauthInfoRequest.encode({ name: req.name, instruction: req.instruction, language: '', prompts: [...req.prompts] });
 }
 
 export function decodeInfoRequest(payload: Uint8Array): InfoRequest {
-  const head = UserauthInfoRequestHead.decode(payload);
-  const r = new Reader(head.rest, 0, 'USERAUTH_INFO_REQUEST');
-  const count = r.uint32('num-prompts');
-  // each prompt takes at least a length word and the echo byte
-  if (count > r.remaining / 5) throw new ProtocolError(`USERAUTH_INFO_REQUEST: ${count} prompts cannot fit in ${r.remaining} bytes`);
-  if (count > MAX_PROMPTS) throw new ProtocolError(`USERAUTH_INFO_REQUEST: ${count} prompts is over the limit of ${MAX_PROMPTS}`);
-  const prompts: Prompt[] = [];
-  for (let i = 0; i < count; i++) {
-    const prompt = r.text('prompt', MAX_PROMPT_TEXT);
-    const echo = r.boolean('echo');
-    prompts.push({ prompt, echo });
-  }
-  r.end();
-  return { name: head.name, instruction: head.instruction, prompts };
+  const { name, instruction, prompts } = UserauthInfoRequest.decode(payload);
+  return { name, instruction, prompts };
 }
 
 export function encodeInfoResponse(responses: readonly string[]): Uint8Array {
-  const w = new Writer(64).uint32(responses.length);
-  for (const s of responses) w.string(s);
-  return UserauthInfoResponseHead.encode({ rest: w.finish() });
+  return UserauthInfoResponse.encode({ responses: [...responses] });
 }
 
 /** Parses an INFO_RESPONSE that must answer exactly `expected` prompts. */
 export function decodeInfoResponse(payload: Uint8Array, expected: number): string[] {
-  const head = UserauthInfoResponseHead.decode(payload);
-  const r = new Reader(head.rest, 0, 'USERAUTH_INFO_RESPONSE');
-  const count = r.uint32('num-responses');
-  if (count !== expected) throw new ProtocolError(`USERAUTH_INFO_RESPONSE: ${count} responses to ${expected} prompts`);
-  if (count > r.remaining / 4) throw new ProtocolError(`USERAUTH_INFO_RESPONSE: ${count} responses cannot fit in ${r.remaining} bytes`);
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) out.push(r.text('response', MAX_PROMPT_TEXT));
-  r.end();
-  return out;
+  const { responses } = UserauthInfoResponse.decode(payload);
+  if (responses.length !== expected) throw new ProtocolError(`USERAUTH_INFO_RESPONSE: ${responses.length} responses to ${expected} prompts`);
+  return responses;
 }
 
 /** An EXT_INFO value as text; undefined when absent or not UTF-8. */

@@ -182,9 +182,8 @@ export type SshSigMessage = Uint8Array | SshSigDigest;
 
 function messageHash(message: SshSigMessage, hashAlgorithm: SshSigHashAlgorithm): Uint8Array {
   if (message instanceof Uint8Array) return new Uint8Array(createHash(hashAlgorithm).update(message).digest());
-  if (message.hashAlgorithm !== hashAlgorithm) {
-    throw new SshSignatureError(`the message was hashed with ${message.hashAlgorithm} but the signature uses ${hashAlgorithm}`, 'bad-signature');
-  }
+  // A caller's mistake (read `hashAlgorithm` from the signature before hashing), not a bad signature.
+  if (message.hashAlgorithm !== hashAlgorithm) throw new RangeError(`the message was hashed with ${message.hashAlgorithm} but the signature uses ${hashAlgorithm}`);
   if (message.digest.length !== HASH_BYTES[hashAlgorithm]) throw new RangeError(`a ${hashAlgorithm} digest is ${HASH_BYTES[hashAlgorithm]} bytes, not ${message.digest.length}`);
   return message.digest;
 }
@@ -210,7 +209,7 @@ export function sshSigSignatureAlgorithm(keyType: string, hashAlgorithm: SshSigH
 export interface SignSshSignatureOptions {
   /** The interpretation domain, e.g. `file` or `git`; must not be empty. */
   readonly namespace: string;
-  /** Default sha512, as ssh-keygen. */
+  /** Default: a digest's own algorithm, else sha512 as ssh-keygen. */
   readonly hashAlgorithm?: SshSigHashAlgorithm;
 }
 
@@ -220,7 +219,7 @@ export interface SignSshSignatureOptions {
  * with `formatSshSignature`.
  */
 export async function signSshSignature(signer: AuthSigner, message: SshSigMessage, options: SignSshSignatureOptions): Promise<SshSignature> {
-  const hashAlgorithm = options.hashAlgorithm ?? SSHSIG_DEFAULT_HASH;
+  const hashAlgorithm = options.hashAlgorithm ?? (message instanceof Uint8Array ? SSHSIG_DEFAULT_HASH : message.hashAlgorithm);
   if (!isHashAlgorithm(hashAlgorithm)) throw new SshSignatureError(`unsupported SSHSIG hash algorithm ${JSON.stringify(hashAlgorithm)}`, 'unsupported');
   checkNamespace(options.namespace);
   const data = sshSigSignedData(options.namespace, hashAlgorithm, messageHash(message, hashAlgorithm));

@@ -86,6 +86,11 @@ test('an async signer (an agent) works, and a digest can stand for the message',
   verifySshSignature(sig, message, 'file');
   verifySshSignature(sig, { hashAlgorithm: 'sha512', digest }, 'file');
   assert.throws(() => verifySshSignature(sig, { hashAlgorithm: 'sha512', digest: digest.subarray(1) }, 'file'), RangeError);
+  assert.throws(() => verifySshSignature(sig, { hashAlgorithm: 'sha256', digest: digest.subarray(32) }, 'file'), RangeError);
+  const sha256 = new Uint8Array(createHash('sha256').update(message).digest());
+  const by256 = await signSshSignature(ed25519, { hashAlgorithm: 'sha256', digest: sha256 }, { namespace: 'file' });
+  assert.equal(by256.hashAlgorithm, 'sha256', "a digest's algorithm is the default");
+  verifySshSignature(by256, message, 'file');
 });
 
 test('a wrong namespace, a changed message or another key is refused', async () => {

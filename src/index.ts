@@ -79,3 +79,31 @@ export type SessionPair = EndpointPairClass;
 export const ServerSession = SessionChannelClass;
 /** @deprecated Renamed `SessionChannel`. */
 export type ServerSession = SessionChannelClass;
+
+// SSHSIG signatures (ssh-keygen -Y); the allowed_signers functions come with src/trust above.
+export {
+  signSshSignature,
+  verifySshSignature,
+  parseSshSignature,
+  formatSshSignature,
+  encodeSshSignature,
+  decodeSshSignature,
+  armorSshSignature,
+  dearmorSshSignature,
+  sshSigSignedData,
+  sshSigSignatureAlgorithm,
+  SshSignatureError,
+  SSHSIG_MAGIC,
+  SSHSIG_VERSION,
+  SSHSIG_DEFAULT_HASH,
+  MAX_SSHSIG_ARMOR_BYTES,
+  type SshSignature,
+  type SshSignatureProblem,
+  type SshSigHashAlgorithm,
+  type SshSigDigest,
+  type SshSigMessage,
+  type SshSigKeyVerifier,
+  type SignSshSignatureOptions,
+  type VerifySshSignatureOptions,
+  type VerifiedSshSignature,
+} from './keys/index.js';

@@ -22,3 +22,30 @@ export {
   type LoadedPrivateKey,
 } from './openssh.js';
 export { KeyFileError, sniffKeyFile, MAX_KEY_FILE_BYTES, type KeyFileProblem, type KeyFileFormat, type SniffedKeyFile } from './pem.js';
+// SSHSIG: ssh-keygen -Y sign / verify signatures (PROTOCOL.sshsig).
+export {
+  signSshSignature,
+  verifySshSignature,
+  parseSshSignature,
+  formatSshSignature,
+  encodeSshSignature,
+  decodeSshSignature,
+  armorSshSignature,
+  dearmorSshSignature,
+  sshSigSignedData,
+  sshSigSignatureAlgorithm,
+  SshSignatureError,
+  SSHSIG_MAGIC,
+  SSHSIG_VERSION,
+  SSHSIG_DEFAULT_HASH,
+  MAX_SSHSIG_ARMOR_BYTES,
+  type SshSignature,
+  type SshSignatureProblem,
+  type SshSigHashAlgorithm,
+  type SshSigDigest,
+  type SshSigMessage,
+  type SshSigKeyVerifier,
+  type SignSshSignatureOptions,
+  type VerifySshSignatureOptions,
+  type VerifiedSshSignature,
+} from './sshsig.js';

@@ -35,3 +35,20 @@ export {
   type HashedHostName,
   type ParsedKnownHosts,
 } from './known-hosts.js';
+// allowed_signers: whose SSHSIG signatures are trusted (ssh-keygen -Y verify / find-principals).
+export {
+  parseAllowedSigners,
+  parseAllowedSignerOptions,
+  findAllowedSigner,
+  findSignerPrincipals,
+  matchSignerPrincipals,
+  matchSignerPatternList,
+  verifyAllowedSshSignature,
+  type AllowedSignerEntry,
+  type ParsedAllowedSigners,
+  type AllowedSignerQuery,
+  type AllowedSignerMatch,
+  type AllowedSignatureResult,
+  type VerifyAllowedSignatureOptions,
+  type SignerCertificateSupport,
+} from './allowed-signers.js';

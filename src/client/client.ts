@@ -343,7 +343,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
         replyTimeouts,
       );
     } catch (err) {
-      // No session, so nothing else would ever close the socket or the timer.
+      // No NodeEndpoint, so nothing else would ever close the socket or the timer.
       fail(err instanceof Error ? err : new Error(String(err)));
       return;
     }

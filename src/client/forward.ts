@@ -148,7 +148,7 @@ export class RemoteForwarder {
   /**
    * A tcpip-forward we stopped waiting for (TimeoutError) succeeded after
    * all: the server listens for nobody, so ask it to stop. Runs in the
-   * session's event dispatch, so it must not throw.
+   * NodeEndpoint's event dispatch, so it must not throw.
    */
   private cancelLate(bindAddress: string, bindPort: number, reply: { success: boolean; data: Uint8Array }): void {
     if (!reply.success) return;

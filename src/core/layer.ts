@@ -1,4 +1,4 @@
-// What the session gives each protocol layer above the transport (auth,
+// What the Endpoint gives each protocol layer above the transport (auth,
 // connection): a way to send, to report events, to fail the connection, and
 // the facts of the connection they need. Layers never see the transport.
 import type { NacreError } from '../errors.js';
@@ -14,7 +14,7 @@ export interface LayerIo<E> {
   emit(event: E): void;
   /** Ends the connection with DISCONNECT (the error's reason code) and a `disconnected` event. */
   fail(error: NacreError): void;
-  /** The current time (ms) as last told to the session. */
+  /** The current time (ms) as last told to the Endpoint. */
   now(): number;
   readonly random: RandomSource;
   /** Exchange hash of the first key exchange (RFC 4253 §7.2). */

@@ -1,6 +1,6 @@
 // Finite-field Diffie-Hellman over node:crypto (OpenSSL's modexp is far faster
 // than BigInt). The private exponent comes from the caller's random source so a
-// seeded session replays exactly.
+// seeded connection replays exactly.
 //
 // Two paths, because of what OpenSSL does behind node's APIs:
 // - `createDiffieHellman(p, g)` runs DH_check (primality tests of p and (p-1)/2)

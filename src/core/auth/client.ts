@@ -1,5 +1,5 @@
 // The client side of user authentication (RFC 4252, RFC 4256, RFC 8332 §3.1,
-// OpenSSH's publickey-hostbound). A sans-I/O machine: the session feeds it
+// OpenSSH's publickey-hostbound). A sans-I/O machine: the Endpoint feeds it
 // messages 50..79 and the application's answers; it sends requests through
 // LayerIo and reports through events.
 //
@@ -8,7 +8,7 @@
 // methods the server currently lists, each credential and each key once.
 //
 // Errors: malformed or unexpected server messages make `handle()` throw a
-// ProtocolError (the session turns it into a DISCONNECT); running out of
+// ProtocolError (the Endpoint turns it into a DISCONNECT); running out of
 // things to try goes through `io.fail(AuthenticationError)`.
 import { AuthenticationError, ProtocolError } from '../../errors.js';
 import type { LayerIo } from '../layer.js';
@@ -118,7 +118,7 @@ export class AuthClient {
     try {
       this.dispatch(payload);
     } catch (e) {
-      // the session ends the connection on a thrown error; nothing more is accepted meanwhile
+      // the Endpoint ends the connection on a thrown error; nothing more is accepted meanwhile
       this.failed = true;
       throw e;
     }

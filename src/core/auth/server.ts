@@ -1,5 +1,5 @@
 // The server side of user authentication (RFC 4252, RFC 4256, OpenSSH's
-// publickey-hostbound). A sans-I/O machine: the session feeds it messages
+// publickey-hostbound). A sans-I/O machine: the Endpoint feeds it messages
 // 50..79, the application's answers and the time; it asks the application
 // about each attempt and sends the replies.
 //
@@ -37,7 +37,7 @@ export interface AuthServerConfig extends AuthServerOptions {
   /**
    * Signature algorithms a user key may sign with (OpenSSH
    * PubkeyAcceptedAlgorithms); default DEFAULT_ACCEPTED_ALGORITHMS. The
-   * session should announce the same list as `server-sig-algs`.
+   * Endpoint should announce the same list as `server-sig-algs`.
    */
   readonly acceptedAlgorithms?: readonly string[];
 }
@@ -123,7 +123,7 @@ export class AuthServer {
     try {
       this.dispatch(payload);
     } catch (e) {
-      // the session ends the connection on a thrown error; nothing more is accepted meanwhile
+      // the Endpoint ends the connection on a thrown error; nothing more is accepted meanwhile
       this.closed = true;
       throw e;
     }

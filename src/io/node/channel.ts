@@ -9,7 +9,7 @@ import { TimeoutError } from '../../errors.js';
 import { ReqExitSignal, ReqExitStatus } from '../../messages/channel-types.js';
 import { ChunkGatherer } from './chunk-gatherer.js';
 
-/** The session commands a channel issues (each takes the time first). */
+/** The Endpoint commands a channel issues (each takes the time first). */
 export type ChannelCommands = Pick<Endpoint, 'write' | 'consumed' | 'growWindow' | 'eof' | 'closeChannel' | 'channelRequest' | 'answerChannelRequest'>;
 
 /** What a channel needs from the connection it belongs to. */
@@ -18,7 +18,7 @@ export interface ChannelHost {
   /** Runs the channel's commands, each given `now()`. */
   readonly endpoint: ChannelCommands;
   now(): number;
-  /** Flushes the session's output to the socket. */
+  /** Flushes the Endpoint's output to the socket. */
   run(): void;
   readonly needsDrain: boolean;
   onDrain(fn: () => void): void;

@@ -58,6 +58,21 @@ export { EndpointPair } from './testing/endpoint-pair.js';
 export { FakeClock } from './testing/clock.js';
 export { seededRandom } from './testing/random.js';
 
+// Types that appear in the signatures above, so users can name them.
+export type { DirectTcpipOptions } from './client/forward.js';
+export type { HostKeyDecision, KnownHostsLine } from './client/options.js';
+export type { KeyFileProblem } from './keys/pem.js';
+export type { LoadedPrivateKey } from './keys/openssh.js';
+export type { PublicKeyLine } from './keys/blob.js';
+export type { Signer } from './algorithms/types.js';
+export type { RekeyLimits } from './core/kex/rekey.js';
+export type { ConnectionOptions } from './core/connection/events.js';
+export type { DirectionAlgorithms } from './core/kex/negotiate.js';
+export type { EndpointPairSide } from './testing/endpoint-pair.js';
+export { updateFileAtomic, type UpdateFileOptions, type AtomicWriteSteps } from './io/node/files.js';
+// The full default lists (OpenSSH 10's secure defaults), for building an Endpoint by hand.
+export { defaultAlgorithmLists, type AlgorithmLists } from './algorithms/index.js';
+
 // Names before 0.2, kept for one release. "Session" meant the core object,
 // one server channel and the Node wrapper; see docs/ARCHITECTURE.md.
 import { Endpoint as EndpointClass, type EndpointEvent as EndpointEventType, type EndpointOptions as EndpointOptionsType } from './core/endpoint.js';

@@ -3,6 +3,7 @@
 // over a Duplex); this file wires its events to the handlers, keeps the
 // connection limits, and makes sure nothing a client sends can throw out of
 // the server or raise an unhandled 'error' event.
+import { formatVersionLine } from '../core/transport/version.js';
 import { EventEmitter } from 'node:events';
 import { createServer as netCreateServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -225,6 +226,14 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   constructor(readonly options: ServerOptions) {
     super();
     if (!options.hostKeys || options.hostKeys.length === 0) throw new TypeError('createServer: at least one host key is required');
+    // Checked here: a bad version string would otherwise fail every connection, after accept.
+    if (options.software !== undefined) {
+      try {
+        formatVersionLine(options.software);
+      } catch (err) {
+        throw new RangeError(`createServer: software: ${(err as Error).message}`);
+      }
+    }
     const limits = startupLimits(options);
     const perSource = options.maxStartupsPerSource ?? DEFAULT_MAX_STARTUPS_PER_SOURCE;
     checkMaxStartups(limits, perSource);

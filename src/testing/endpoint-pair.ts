@@ -3,7 +3,7 @@
 import { Endpoint, type EndpointEvent, type EndpointOptions } from '../core/endpoint.js';
 import type { FakeClock } from './clock.js';
 
-export interface SessionPairSide {
+export interface EndpointPairSide {
   readonly endpoint: Endpoint;
   readonly events: EndpointEvent[];
   /** Bytes on the wire from this side so far. */
@@ -13,8 +13,8 @@ export interface SessionPairSide {
 }
 
 export class EndpointPair {
-  readonly client: SessionPairSide;
-  readonly server: SessionPairSide;
+  readonly client: EndpointPairSide;
+  readonly server: EndpointPairSide;
   private readonly held: { client: Uint8Array[]; server: Uint8Array[] } = { client: [], server: [] };
 
   constructor(

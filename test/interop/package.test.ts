@@ -47,6 +47,23 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   const installed = join(project, 'node_modules', 'nacre');
   assert.ok(existsSync(join(installed, 'LICENSE')));
 
+  // The declarations type-check for a strict TypeScript user who does not skip library checks.
+  writeFileSync(
+    join(project, 'check.ts'),
+    `import { connect, createServer, type ConnectOptions, type ServerOptions, type Client } from 'nacre';
+const options: ConnectOptions = { host: '127.0.0.1' };
+const server: ServerOptions = { hostKeys: [] };
+export const use = [connect, createServer, options, server] as const;
+export type C = Client;
+`,
+  );
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--typeRoots', join(root, 'node_modules/@types'), '--types', 'node', 'check.ts'],
+    { cwd: project, encoding: 'utf8' },
+  );
+  assert.equal(tsc.status, 0, `the shipped declarations do not compile:\n${tsc.stdout}${tsc.stderr}`);
+
   // Every source map names sources that were shipped.
   for (const map of walk(join(installed, 'dist')).filter((f) => f.endsWith('.map'))) {
     const { sources } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] };

@@ -245,3 +245,11 @@ test('keepalive: an idle but answering client stays connected', async () => {
     await t.close();
   }
 });
+
+test('createServer refuses a software version the version line cannot carry, instead of failing every connection', () => {
+  for (const software of ['My Server-1', 'with space', 'dash-ed', '']) {
+    if (software === '') continue; // empty means the default
+    assert.throws(() => createServer({ hostKeys: [testHostKey()], software }), (e: unknown) => e instanceof RangeError && /createServer: software/.test(e.message), software);
+  }
+  assert.doesNotThrow(() => createServer({ hostKeys: [testHostKey()], software: 'MyServer_1.0' }));
+});

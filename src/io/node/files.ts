@@ -139,11 +139,11 @@ export interface WriteFileAtomicOptions {
   readonly exclusive?: boolean;
   /** Names the kind of file in messages; default `file`. */
   readonly what?: string;
-  /** @internal Replaces the steps that can fail half-way, so tests can show a failure loses nothing. */
+  /** Replaces the steps that can fail half-way; for tests that show a failure loses nothing. */
   readonly steps?: Partial<AtomicWriteSteps>;
 }
 
-/** @internal The steps of an atomic write that can fail after something was written. */
+/** The steps of an atomic write that can fail after something was written (replaceable for tests). */
 export interface AtomicWriteSteps {
   makeDirectory(dir: string, mode: number): void;
   write(fd: number, data: Uint8Array): void;

@@ -79,3 +79,34 @@ export type SessionPair = EndpointPairClass;
 export const ServerSession = SessionChannelClass;
 /** @deprecated Renamed `SessionChannel`. */
 export type ServerSession = SessionChannelClass;
+
+// OpenSSH certificates: parse, sign and verify user and host certificates.
+export {
+  parseCertificate,
+  parseCertificateLine,
+  formatCertificateLine,
+  signCertificate,
+  verifyCertificate,
+  certificateOptionValue,
+  certificateTypeFor,
+  isCertificateType,
+  certificateSignatureAlgorithms,
+  plainSignatureAlgorithm,
+  addressInCidrList,
+  CertificateError,
+  CERTIFICATE_KEY_TYPES,
+  DEFAULT_USER_EXTENSIONS,
+  DEFAULT_CA_SIGNATURE_ALGORITHMS,
+  MAX_CERTIFICATE_BYTES,
+  MAX_CERTIFICATE_PRINCIPALS,
+  VALID_FOREVER,
+  type CertificateProblem,
+  type CertificateKind,
+  type CertificateOption,
+  type CertificateOptionValues,
+  type CertificateRequest,
+  type CertificateLine,
+  type CertificateCheck,
+  type CertificateAuthorization,
+  type OpenSshCertificate,
+} from './keys/index.js';

@@ -86,6 +86,7 @@ export {
   parseCertificateLine,
   formatCertificateLine,
   signCertificate,
+  certificateSigner,
   verifyCertificate,
   certificateOptionValue,
   certificateTypeFor,

@@ -19,7 +19,7 @@ import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
 import { blobKeyType, checkPublicKey, parseOpenSshPublicKeyLine, formatOpenSshPublicKeyLine } from './blob.js';
 import type { RandomSource } from '../algorithms/types.js';
-import type { KeySigner } from './signer.js';
+import type { AuthSigner, KeySigner } from './signer.js';
 
 export type CertificateProblem =
   /** The blob or line is not a well-formed certificate. */
@@ -384,4 +384,30 @@ export function signCertificate(request: CertificateRequest, ca: KeySigner): Ope
   const blob = new Writer(signed.length + signature.length + 8).raw(signed).string(signature).finish().slice();
   // parsing what was built checks the key blob and the limits in one place
   return parseCertificate(blob);
+}
+
+/**
+ * A signer that authenticates with a user certificate: its public blob is the
+ * certificate, so it offers the `*-cert-v01@openssh.com` algorithms, and it
+ * signs with `key` under the plain algorithm name, as OpenSSH does (an
+ * `rsa-sha2-512-cert-v01@openssh.com` signature is an `rsa-sha2-512` one).
+ * Give it to `connect()` as `privateKey`. The certificate must certify `key`.
+ */
+export function certificateSigner(key: AuthSigner, certificate: OpenSshCertificate | Uint8Array | string): AuthSigner {
+  const cert =
+    typeof certificate === 'string' ? parseCertificateLine(certificate).certificate : certificate instanceof Uint8Array ? parseCertificate(certificate) : certificate;
+  if (cert.publicKey.length !== key.publicBlob.length || cert.publicKey.some((b, i) => b !== key.publicBlob[i])) {
+    throw new CertificateError('the certificate is for another key than the signer\'s', 'malformed');
+  }
+  return Object.freeze({
+    keyType: cert.certType,
+    publicBlob: cert.blob,
+    sign(algorithm: string, data: Uint8Array): Uint8Array | Promise<Uint8Array> {
+      const plain = plainSignatureAlgorithm(algorithm);
+      if (plain === null || !certificateSignatureAlgorithms(cert.certType).includes(algorithm)) {
+        throw new RangeError(`a ${cert.certType} certificate cannot sign with ${algorithm}`);
+      }
+      return key.sign(plain, data);
+    },
+  });
 }

@@ -28,6 +28,7 @@ export {
   parseCertificateLine,
   formatCertificateLine,
   signCertificate,
+  certificateSigner,
   certificateOptionValue,
   certificateTypeFor,
   isCertificateType,

@@ -190,7 +190,9 @@ function readCriticalOptions(cert: OpenSshCertificate, sourceAddress: string | u
  * Unknown extensions are ignored, as OpenSSH does.
  */
 export function verifyCertificate(certificate: OpenSshCertificate | Uint8Array, check: CertificateCheck): CertificateAuthorization {
-  const cert = certificate instanceof Uint8Array ? parseCertificate(certificate) : certificate;
+  // Parsed again from the blob even when given parsed: the fields checked
+  // must be the ones the CA signed, not an edited copy of them.
+  const cert = parseCertificate(certificate instanceof Uint8Array ? certificate : certificate.blob);
   checkSignature(cert, check);
   if (cert.kind !== check.kind) throw new CertificateError(`a ${cert.kind} certificate where a ${check.kind} certificate is needed`, 'wrong-type');
   checkValidity(cert, check);

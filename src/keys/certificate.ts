@@ -342,8 +342,9 @@ function encodeOptions(values: CertificateOptionValues): Uint8Array {
 
 /**
  * Builds and signs a certificate for `request.publicKey` with the CA key
- * `ca`, as `ssh-keygen -s` does. Throws RangeError for requests that could
- * not make a valid certificate.
+ * `ca`, as `ssh-keygen -s` does. Throws RangeError for a request that could
+ * not make a valid certificate, and CertificateError (`malformed`) when the
+ * key to certify is not a valid public key blob.
  */
 export function signCertificate(request: CertificateRequest, ca: KeySigner): OpenSshCertificate {
   const keyType = blobKeyType(request.publicKey);
@@ -362,7 +363,10 @@ export function signCertificate(request: CertificateRequest, ca: KeySigner): Ope
   const algorithm = request.signatureAlgorithm ?? ca.algorithms[0];
   if (algorithm === undefined || !ca.algorithms.includes(algorithm)) throw new RangeError(`the CA key cannot sign with ${algorithm ?? '(no algorithm)'}`);
 
-  const keyFields = request.publicKey.subarray(4 + new TextEncoder().encode(keyType).length);
+  // the key's fields are its public blob after the type name
+  const keyReader = new Reader(request.publicKey, 0, 'public key');
+  keyReader.text('key type', 256);
+  const keyFields = keyReader.rest();
   const principalList = new Writer(64);
   for (const p of principals) principalList.string(p);
   const w = new Writer(1024)

@@ -121,6 +121,8 @@ test('RSA CAs sign with the algorithm asked for; ssh-rsa (SHA-1) is refused unle
 
 test('each refusal has its own problem code', () => {
   const cert = signCertificate(request(), ca);
+  // fields edited in a parsed copy count for nothing: the blob is what was signed
+  assert.equal(problemOf(() => verifyCertificate({ ...cert, principals: ['mallory'] }, check({ principal: 'mallory' }))), 'wrong-principal');
   assert.equal(problemOf(() => verifyCertificate(cert, check({ trustedCa: [otherCa.publicBlob] }))), 'untrusted-ca');
   assert.equal(problemOf(() => verifyCertificate(cert, check({ trustedCa: () => false }))), 'untrusted-ca');
   assert.equal(problemOf(() => verifyCertificate(cert, check({ kind: 'host' }))), 'wrong-type');

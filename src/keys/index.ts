@@ -49,3 +49,36 @@ export {
   type VerifySshSignatureOptions,
   type VerifiedSshSignature,
 } from './sshsig.js';
+// OpenSSH certificates (*-cert-v01@openssh.com): parse, sign, verify.
+export {
+  parseCertificate,
+  parseCertificateLine,
+  formatCertificateLine,
+  signCertificate,
+  certificateSigner,
+  certificateOptionValue,
+  certificateTypeFor,
+  isCertificateType,
+  certificateSignatureAlgorithms,
+  plainSignatureAlgorithm,
+  CertificateError,
+  CERTIFICATE_KEY_TYPES,
+  DEFAULT_USER_EXTENSIONS,
+  MAX_CERTIFICATE_BYTES,
+  MAX_CERTIFICATE_PRINCIPALS,
+  VALID_FOREVER,
+  type CertificateProblem,
+  type CertificateKind,
+  type CertificateOption,
+  type CertificateOptionValues,
+  type CertificateRequest,
+  type CertificateLine,
+  type OpenSshCertificate,
+} from './certificate.js';
+export {
+  verifyCertificate,
+  DEFAULT_CA_SIGNATURE_ALGORITHMS,
+  type CertificateCheck,
+  type CertificateAuthorization,
+} from './certificate-verify.js';
+export { addressInCidrList } from './address-match.js';

@@ -5,6 +5,10 @@ import { AuthPair, HOST_KEY, key, signWith } from './auth-harness.js';
 import { AuthenticationError } from '../../src/errors.js';
 import { UserauthRequestHead, UserauthPublickeyQuery, UserauthHostboundQuery } from '../../src/messages/userauth.js';
 import { toHex } from '../../src/wire/bytes.js';
+import { Reader } from '../../src/wire/reader.js';
+import { CertificateError, certificateSigner, formatCertificateLine, signCertificate } from '../../src/keys/certificate.js';
+import { verifySignature, type KeySigner } from '../../src/keys/index.js';
+import { seededRandom } from '../../src/testing/random.js';
 
 const alice = key('alice');
 const bob = key('bob');
@@ -136,6 +140,55 @@ test('RSA keys: signature algorithm from server-sig-algs', () => {
   assert.equal(algorithmFor(null), 'rsa-sha2-512');
   // server-sig-algs without SHA-2 RSA: the key cannot be used, SHA-1 is never offered
   assert.equal(algorithmFor('ssh-ed25519,ssh-rsa'), null);
+});
+
+test('certificate keys: the -cert-v01 algorithm, RSA chosen from server-sig-algs', () => {
+  const ca = key('cert-ca');
+  const offered = (subject: KeySigner, sigAlgs: string | null): string | null => {
+    const cert = signCertificate({ publicKey: subject.publicBlob, kind: 'user', random: seededRandom('c'), principals: ['c'] }, ca);
+    const signer = certificateSigner(subject, cert);
+    const pair = new AuthPair(
+      { username: 'c', credentials: [{ method: 'publickey', keys: [signer] }] },
+      {},
+      { server: pkOnly },
+      ({ clientIo }) => {
+        if (sigAlgs !== null) clientIo.setExtension('server-sig-algs', sigAlgs);
+      },
+    ).start();
+    const q = pair.wire.find((w) => w.from === 'client' && requestMethodOf(w.payload) === 'publickey');
+    if (!q) return null;
+    const query = UserauthPublickeyQuery.decode(q.payload);
+    assert.deepEqual(query.publicKey, cert.blob);
+    return query.algorithm;
+  };
+  assert.equal(offered(alice, 'ssh-ed25519,rsa-sha2-512'), 'ssh-ed25519-cert-v01@openssh.com');
+  const rsa = key('rsa', 'ssh-rsa', 2048);
+  assert.equal(offered(rsa, 'ssh-ed25519,rsa-sha2-256'), 'rsa-sha2-256-cert-v01@openssh.com');
+  assert.equal(offered(rsa, null), 'rsa-sha2-512-cert-v01@openssh.com');
+  // no SHA-2 RSA in server-sig-algs: the RSA certificate is not offered, as the plain key is not
+  assert.equal(offered(rsa, 'ssh-ed25519,ssh-rsa'), null);
+});
+
+test('certificateSigner signs under the plain algorithm name and refuses what its certificate cannot use', () => {
+  const ca = key('cert-ca');
+  const rsa = key('rsa', 'ssh-rsa', 2048);
+  const data = new Uint8Array([1, 2, 3]);
+  for (const [subject, algorithm, plain] of [
+    [alice, 'ssh-ed25519-cert-v01@openssh.com', 'ssh-ed25519'],
+    [rsa, 'rsa-sha2-256-cert-v01@openssh.com', 'rsa-sha2-256'],
+    [rsa, 'rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-512'],
+  ] as const) {
+    const cert = signCertificate({ publicKey: subject.publicBlob, kind: 'user', random: seededRandom('s'), principals: ['c'] }, ca);
+    const signer = certificateSigner(subject, formatCertificateLine(cert, 'from a -cert.pub line'));
+    assert.equal(signer.keyType, cert.certType);
+    const signature = signer.sign(algorithm, data) as Uint8Array;
+    assert.equal(new Reader(signature).text(), plain);
+    assert.equal(verifySignature(subject.publicBlob, plain, data, signature), true);
+  }
+  const cert = signCertificate({ publicKey: alice.publicBlob, kind: 'user', random: seededRandom('d'), principals: ['c'] }, ca);
+  assert.throws(() => certificateSigner(alice, cert).sign('ssh-ed25519', data), RangeError);
+  assert.throws(() => certificateSigner(alice, cert).sign('rsa-sha2-512-cert-v01@openssh.com', data), RangeError);
+  assert.throws(() => certificateSigner(bob, cert), CertificateError);
 });
 
 test('password change: CHANGEREQ, new password, success; null gives up on password', () => {

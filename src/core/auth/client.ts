@@ -40,6 +40,7 @@ import {
 } from './codec.js';
 
 type Key = { readonly publicBlob: Uint8Array; readonly keyType: string };
+const RSA_CERT = 'ssh-rsa-cert-v01@openssh.com';
 
 /** What the machine is waiting for. "Sent" states wait for the server, the others for the application. */
 type Waiting =
@@ -349,10 +350,14 @@ export class AuthClient {
    * skipped.
    */
   private signatureAlgorithm(keyType: string): string | null {
-    if (keyType !== 'ssh-rsa') return keyType;
+    // An RSA certificate picks the same way and uses the `-cert-v01` form of
+    // the name (OpenSSH lists only plain names in server-sig-algs).
+    const certificate = keyType === RSA_CERT;
+    if (keyType !== 'ssh-rsa' && !certificate) return keyType;
     const list = extensionText(this.io.peerExtensions(), SERVER_SIG_ALGS);
-    if (list === undefined) return 'rsa-sha2-512';
-    const names = list.split(',');
-    return ['rsa-sha2-512', 'rsa-sha2-256'].find((n) => names.includes(n)) ?? null;
+    const names = list?.split(',');
+    const plain = names === undefined ? 'rsa-sha2-512' : ['rsa-sha2-512', 'rsa-sha2-256'].find((n) => names.includes(n));
+    if (plain === undefined) return null;
+    return certificate ? `${plain}-cert-v01@openssh.com` : plain;
   }
 }

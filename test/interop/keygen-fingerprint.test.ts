@@ -3,10 +3,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findOpenSsh, keygen, tempDir } from './openssh.js';
 import { fingerprint, randomart, describePublicKey, type FingerprintHash } from '../../src/keys/fingerprint.js';
-import { parseOpenSshPublicKeyLine } from '../../src/keys/blob.js';
+import { formatOpenSshPublicKeyLine, parseOpenSshPublicKeyLine } from '../../src/keys/blob.js';
+import { Writer } from '../../src/wire/writer.js';
 
 const openssh = findOpenSsh();
 const skip = openssh ? false : 'OpenSSH not installed (run scripts/install-test-peers.sh)';
@@ -50,4 +53,23 @@ test('fingerprints and randomart equal ssh-keygen -lv for every key type, SHA256
     }
   }
   assert.equal(checked, 2 * KINDS.reduce((n, k) => n + k.count, 0));
+});
+
+test('security-key public keys built per PROTOCOL.u2f: ssh-keygen -lv prints our fingerprint and randomart', { skip }, () => {
+  const ed = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+  const point = new Uint8Array([4, ...Buffer.from(ec.x!, 'base64url'), ...Buffer.from(ec.y!, 'base64url')]);
+  const blobs: [string, Uint8Array][] = [
+    ['ED25519-SK', new Writer().string('sk-ssh-ed25519@openssh.com').string(Buffer.from(ed.x!, 'base64url')).string('ssh:').finish()],
+    ['ECDSA-SK', new Writer().string('sk-ecdsa-sha2-nistp256@openssh.com').string('nistp256').string(point).string('ssh:git').finish()],
+  ];
+  for (const [shortName, blob] of blobs) {
+    const path = join(dir, `${shortName}.pub`);
+    writeFileSync(path, formatOpenSshPublicKeyLine(blob, 'token') + '\n');
+    for (const hash of ['sha256', 'md5'] as const) {
+      const theirs = keygenList(path, hash);
+      assert.equal(theirs.first, `256 ${fingerprint(blob, hash)} token (${shortName})`);
+      assert.equal(randomart(blob, hash), theirs.art);
+    }
+  }
 });

@@ -79,3 +79,31 @@ export type SessionPair = EndpointPairClass;
 export const ServerSession = SessionChannelClass;
 /** @deprecated Renamed `SessionChannel`. */
 export type ServerSession = SessionChannelClass;
+// Fingerprints and randomart, public key text formats, security-key (sk-) keys.
+export {
+  fingerprint,
+  fingerprintMd5,
+  randomart,
+  describePublicKey,
+  parsePublicKeyText,
+  formatPublicKeyText,
+  formatRfc4716PublicKey,
+  formatPkcs8PublicKey,
+  formatPkcs1PublicKey,
+  formatPemPublicKey,
+  rfc4716ConversionComment,
+  parseSecurityKeyBlob,
+  verifySecurityKeySignature,
+  isSecurityKeyType,
+  SK_USER_PRESENT,
+  SK_USER_VERIFIED,
+  type FingerprintHash,
+  type KeyDescription,
+  type PublicKeyFormat,
+  type ParsedPublicKeyText,
+  type SecurityKeyType,
+  type SecurityKeyPublicKey,
+  type SecurityKeyPolicy,
+  type SecurityKeyVerdict,
+} from './keys/index.js';
+export type { SecurityKeyAnswerPolicy } from './core/auth/events.js';

@@ -2,7 +2,7 @@
 // node:crypto keys standing in for the FIDO token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   parseSecurityKeyBlob,
   parseSecurityKeySignature,
@@ -12,7 +12,6 @@ import {
   SK_USER_VERIFIED,
   type SecurityKeyType,
 } from '../../src/keys/security-key.js';
-import { encodePublicKey } from '../../src/keys/blob.js';
 import { describePublicKey, fingerprintSha256, randomart } from '../../src/keys/fingerprint.js';
 import { findUserKeyAlgorithm, findHostKeyAlgorithm, secureUserKeyAlgorithms } from '../../src/algorithms/hostkey.js';
 import { AuthServer } from '../../src/core/auth/server.js';
@@ -22,42 +21,11 @@ import { publickeyRequestHead, signedData, withSignature } from '../../src/core/
 import { FakeIo, SESSION_ID } from './auth-harness.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { ProtocolError } from '../../src/errors.js';
-import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
 import { fuzz } from './fuzz-helpers.js';
+import { makeToken } from './sk-token.js';
 
 const message = new TextEncoder().encode('data the server asks to be signed');
-
-/** A software stand-in for a FIDO token enrolled for `application`. */
-function makeToken(type: SecurityKeyType, application = 'ssh:') {
-  const ed = type === 'sk-ssh-ed25519@openssh.com';
-  const { privateKey, publicKey } = ed ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const plain = new Reader(encodePublicKey(publicKey), 0, 'key');
-  plain.text();
-  const w = new Writer().string(type);
-  if (ed) w.string(plain.string());
-  else w.string(plain.string()).string(plain.string());
-  const publicBlob = w.string(application).finish().slice();
-  return {
-    publicBlob,
-    privateKey,
-    /** The signature blob a token returns for `data`, with the given flags and counter. */
-    sign(data: Uint8Array, flags = SK_USER_PRESENT, counter = 7, signApplication = application): Uint8Array {
-      return skSignature(type, privateKey, securityKeySignedData(signApplication, flags, counter, data), flags, counter);
-    },
-  };
-}
-
-function skSignature(type: SecurityKeyType, key: KeyObject, signed: Uint8Array, flags: number, counter: number): Uint8Array {
-  let sig: Uint8Array;
-  if (type === 'sk-ssh-ed25519@openssh.com') {
-    sig = nodeSign(null, signed, key);
-  } else {
-    const rs = nodeSign('sha256', signed, { key, dsaEncoding: 'ieee-p1363' });
-    sig = new Writer().mpintFromBytes(rs.subarray(0, 32)).mpintFromBytes(rs.subarray(32)).finish();
-  }
-  return new Writer().string(type).string(sig).byte(flags).uint32(counter).finish().slice();
-}
 
 const TYPES: SecurityKeyType[] = ['sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com'];
 

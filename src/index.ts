@@ -84,6 +84,7 @@ export {
   fingerprint,
   fingerprintMd5,
   randomart,
+  certifiedKey,
   describePublicKey,
   parsePublicKeyText,
   formatPublicKeyText,

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { Reader } from '../wire/reader.js';
+import { Writer } from '../wire/writer.js';
 
 export type FingerprintHash = 'sha256' | 'md5';
 
@@ -18,9 +19,56 @@ export function fingerprintMd5(blob: Uint8Array): string {
   return 'MD5:' + hex.replace(/(..)(?!$)/g, '$1:');
 }
 
-/** The fingerprint of a blob with the chosen hash (default SHA256, OpenSSH's default). */
+/**
+ * The fingerprint `ssh-keygen -l -E <hash>` prints for a blob (default
+ * SHA256): for a certificate, that of the key it certifies, as OpenSSH
+ * fingerprints certificates by their plain key.
+ */
 export function fingerprint(blob: Uint8Array, hash: FingerprintHash = 'sha256'): string {
-  return hash === 'md5' ? fingerprintMd5(blob) : fingerprintSha256(blob);
+  const key = certifiedKey(blob) ?? blob;
+  return hash === 'md5' ? fingerprintMd5(key) : fingerprintSha256(key);
+}
+
+/** What follows the nonce in a certificate of each base type, up to the end of the key (draft-ietf-sshm-cert). */
+const CERT_KEY_FIELDS: Readonly<Record<string, readonly ('string' | 'mpint')[]>> = {
+  'ssh-ed25519': ['string'],
+  'ecdsa-sha2-nistp256': ['string', 'string'],
+  'ecdsa-sha2-nistp384': ['string', 'string'],
+  'ecdsa-sha2-nistp521': ['string', 'string'],
+  'ssh-rsa': ['mpint', 'mpint'],
+  'sk-ssh-ed25519@openssh.com': ['string', 'string'],
+  'sk-ecdsa-sha2-nistp256@openssh.com': ['string', 'string', 'string'],
+};
+
+/** The base key type of a certificate type, or undefined when `type` is not one. */
+function certificateBase(type: string): string | undefined {
+  if (!type.endsWith('-cert-v01@openssh.com')) return undefined;
+  const base = type.replace('-cert-v01@openssh.com', type.startsWith('sk-') ? '@openssh.com' : '');
+  return CERT_KEY_FIELDS[base] ? base : undefined;
+}
+
+/**
+ * For a certificate blob, the plain public key blob it certifies (the base
+ * type and the key fields after the nonce); undefined for any other blob.
+ * Throws ProtocolError when a certificate's key fields are cut short.
+ */
+export function certifiedKey(blob: Uint8Array): Uint8Array | undefined {
+  const r = new Reader(blob, 0, 'certificate');
+  let type: string;
+  try {
+    type = r.text('key type', 256);
+  } catch {
+    return undefined;
+  }
+  const base = certificateBase(type);
+  if (base === undefined) return undefined;
+  r.string('certificate nonce', 1024);
+  const w = new Writer(600).string(base);
+  for (const field of CERT_KEY_FIELDS[base]!) {
+    if (field === 'mpint') w.mpintFromBytes(r.mpintBytes('RSA parameter', 16 * 1024 + 1));
+    else w.string(r.string('key field', 16 * 1024));
+  }
+  return w.finish().slice();
 }
 
 /** The short names `ssh-keygen` shows in brackets, by blob key type. */
@@ -69,14 +117,15 @@ function bitLength(b: Uint8Array): number {
 /**
  * The type, short name and size of a public key blob (plain or security-key;
  * certificates by their type name, with the size of the key they carry).
- * Throws ProtocolError for a malformed blob or a type it does not know.
+ * Reads only what it needs (the type; an RSA modulus): it does not validate
+ * the key. Throws ProtocolError for a type it does not know or a blob cut short.
  */
 export function describePublicKey(blob: Uint8Array): KeyDescription {
   const r = new Reader(blob, 0, 'public key');
   const type = r.text('key type', 256);
   const shortName = SHORT_NAMES[type];
   if (shortName === undefined) throw new ProtocolError(`unsupported public key type ${JSON.stringify(type)}`);
-  const base = type.replace('-cert-v01@openssh.com', type.startsWith('sk-') ? '@openssh.com' : '');
+  const base = certificateBase(type) ?? type;
   const fixed = FIXED_BITS[base];
   if (fixed !== undefined) return { type, shortName, bits: fixed };
   // RSA: `e, n` in a plain key; a certificate has a nonce first and `e, n` after
@@ -137,9 +186,12 @@ export function randomartFromDigest(digest: Uint8Array, title: string, hashName:
   return lines.join('\n');
 }
 
-/** The randomart of a public key blob, byte for byte as `ssh-keygen -lv -E <hash>` draws it. */
+/**
+ * The randomart of a public key blob, byte for byte as `ssh-keygen -lv -E
+ * <hash>` draws it; a certificate's picture is its key's, under a `-CERT` title.
+ */
 export function randomart(blob: Uint8Array, hash: FingerprintHash = 'sha256'): string {
   const { shortName, bits } = describePublicKey(blob);
-  const digest = createHash(hash).update(blob).digest();
+  const digest = createHash(hash).update(certifiedKey(blob) ?? blob).digest();
   return randomartFromDigest(digest, `${shortName} ${bits}`, hash === 'md5' ? 'MD5' : 'SHA256');
 }

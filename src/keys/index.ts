@@ -27,6 +27,7 @@ export {
   fingerprint,
   fingerprintMd5,
   randomart,
+  certifiedKey,
   randomartFromDigest,
   describePublicKey,
   type FingerprintHash,

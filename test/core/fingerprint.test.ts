@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  certifiedKey,
   describePublicKey,
   fingerprint,
   fingerprintMd5,
@@ -11,6 +12,7 @@ import {
 import { fingerprintSha256 as fromBlobModule } from '../../src/keys/blob.js';
 import { Writer } from '../../src/wire/writer.js';
 import { ProtocolError } from '../../src/errors.js';
+import { fuzz } from './fuzz-helpers.js';
 
 // `ssh-keygen -lv` of this key (OpenSSH 10), for a check without the binary
 const ED25519 = new Uint8Array(Buffer.from('AAAAC3NzaC1lZDI1NTE5AAAAICT9ZUfz1Az58Np7z9heiINvBuDCDluAwZpgFJCRm6Yg', 'base64'));
@@ -90,4 +92,34 @@ test('describePublicKey names types and sizes as ssh-keygen -l does', () => {
   assert.throws(() => describePublicKey(new Writer().string('ssh-dss').finish()), ProtocolError);
   assert.throws(() => describePublicKey(new Writer().string('ssh-rsa').finish()), ProtocolError);
   assert.throws(() => randomart(new Uint8Array([0, 0, 0])), ProtocolError);
+});
+
+test('a certificate is fingerprinted by the key it certifies, under a -CERT title', () => {
+  const pk = ED25519.subarray(19);
+  const cert = new Writer()
+    .string('ssh-ed25519-cert-v01@openssh.com')
+    .string(new Uint8Array(32))
+    .string(pk)
+    .uint64(1n)
+    .finish();
+  assert.deepEqual(certifiedKey(cert), ED25519);
+  assert.equal(fingerprint(cert), fingerprintSha256(ED25519));
+  assert.notEqual(fingerprintSha256(cert), fingerprintSha256(ED25519), 'the raw hash stays a hash of the blob');
+  assert.equal(randomart(cert), SHA256_ART.replace('+--[ED25519 256]--+', '+-[ED25519-CERT]--+'));
+  assert.equal(certifiedKey(ED25519), undefined);
+  assert.equal(certifiedKey(new Uint8Array([1])), undefined);
+  assert.throws(() => certifiedKey(cert.subarray(0, 60)), ProtocolError);
+});
+
+test('fuzz: describePublicKey, certifiedKey and randomart give only ProtocolError', () => {
+  const n = new Uint8Array(257);
+  n[1] = 0xc1;
+  const rsa = new Writer().string('ssh-rsa').mpintFromBytes(new Uint8Array([1, 0, 1])).mpintFromBytes(n.subarray(1)).finish();
+  const cert = new Writer().string('ssh-rsa-cert-v01@openssh.com').string(new Uint8Array(32)).mpintFromBytes(new Uint8Array([3])).mpintFromBytes(n.subarray(1)).finish();
+  const count = fuzz('fingerprint', [ED25519, rsa, cert], 6000, (b) => {
+    describePublicKey(b);
+    certifiedKey(b);
+    randomart(b, 'md5');
+  }, (e) => e instanceof ProtocolError);
+  assert.ok(count > 6000);
 });

@@ -4,10 +4,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOpenSsh, keygen, tempDir } from './openssh.js';
-import { fingerprint, randomart, describePublicKey, type FingerprintHash } from '../../src/keys/fingerprint.js';
+import { certifiedKey, fingerprint, randomart, describePublicKey, type FingerprintHash } from '../../src/keys/fingerprint.js';
 import { formatOpenSshPublicKeyLine, parseOpenSshPublicKeyLine } from '../../src/keys/blob.js';
 import { Writer } from '../../src/wire/writer.js';
 
@@ -70,6 +70,32 @@ test('security-key public keys built per PROTOCOL.u2f: ssh-keygen -lv prints our
       const theirs = keygenList(path, hash);
       assert.equal(theirs.first, `256 ${fingerprint(blob, hash)} token (${shortName})`);
       assert.equal(randomart(blob, hash), theirs.art);
+    }
+  }
+});
+
+test('certificates (of every key type, sk- included): ssh-keygen -lv shows the certified key fingerprint under a -CERT title, as we do', { skip, timeout: 60000 }, () => {
+  const ca = keygen(openssh!, dir, 'ed25519', 'ca').privatePath;
+  const paths = [
+    keygen(openssh!, dir, 'ed25519', 'c-ed').privatePath + '.pub',
+    keygen(openssh!, dir, 'ecdsa', 'c-ec384', 384).privatePath + '.pub',
+    keygen(openssh!, dir, 'rsa', 'c-rsa', 2048).privatePath + '.pub',
+    join(dir, 'ED25519-SK.pub'),
+    join(dir, 'ECDSA-SK.pub'),
+  ];
+  for (const pub of paths) {
+    const r = spawnSync(openssh!.keygen, ['-q', '-s', ca, '-I', 'id', '-n', 'u', pub], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const certPath = pub.replace(/\.pub$/, '-cert.pub');
+    const cert = parseOpenSshPublicKeyLine(readFileSync(certPath, 'utf8').trim());
+    const plain = parseOpenSshPublicKeyLine(readFileSync(pub, 'utf8').trim());
+    assert.deepEqual(certifiedKey(cert.blob), plain.blob);
+    for (const hash of ['sha256', 'md5'] as const) {
+      const theirs = keygenList(certPath, hash);
+      const { bits, shortName } = describePublicKey(cert.blob);
+      assert.match(shortName, /-CERT$/);
+      assert.equal(theirs.first, `${bits} ${fingerprint(cert.blob, hash)} ${cert.comment} (${shortName})`);
+      assert.equal(randomart(cert.blob, hash), theirs.art, `${certPath} ${hash}`);
     }
   }
 });

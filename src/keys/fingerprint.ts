@@ -41,7 +41,7 @@ const CERT_KEY_FIELDS: Readonly<Record<string, readonly ('string' | 'mpint')[]>>
 };
 
 /** The base key type of a certificate type, or undefined when `type` is not one. */
-function certificateBase(type: string): string | undefined {
+export function certificateBase(type: string): string | undefined {
   if (!type.endsWith('-cert-v01@openssh.com')) return undefined;
   const base = type.replace('-cert-v01@openssh.com', type.startsWith('sk-') ? '@openssh.com' : '');
   return CERT_KEY_FIELDS[base] ? base : undefined;

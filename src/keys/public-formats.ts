@@ -7,8 +7,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { KeyFileError } from './pem.js';
-import { blobKeyType, checkPublicKey, encodePublicKey, formatOpenSshPublicKeyLine, parseOpenSshPublicKeyLine, parsePublicKey } from './blob.js';
-import { describePublicKey } from './fingerprint.js';
+import { ECDSA_CURVES, blobKeyType, checkPublicKey, encodePublicKey, formatOpenSshPublicKeyLine, parseOpenSshPublicKeyLine, parsePublicKey } from './blob.js';
+import { certificateBase, certifiedKey, describePublicKey } from './fingerprint.js';
 import { isSecurityKeyType, parseSecurityKeyBlob } from './security-key.js';
 
 export type PublicKeyFormat = 'openssh' | 'rfc4716' | 'pkcs8' | 'pkcs1';
@@ -45,10 +45,17 @@ function fromBase64(s: string, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'base64'));
 }
 
+/** Checks a plain or security-key blob; throws ProtocolError. */
+function checkKeyBlob(blob: Uint8Array, type: string): void {
+  if (isSecurityKeyType(type)) parseSecurityKeyBlob(blob);
+  else checkPublicKey(blob);
+}
+
 /**
- * Checks a blob as a key Nacre can use (plain or security key), turning the
- * ProtocolError into a KeyFileError; certificates and unknown types are
- * `unsupported` here.
+ * Checks a blob as a key Nacre can use (plain or security key, or a
+ * certificate of one, judged by the key it certifies: its signature is the
+ * certificate reader's business), turning the ProtocolError into a
+ * KeyFileError; unknown types are `unsupported`.
  */
 function checkBlob(blob: Uint8Array, what: string): void {
   let type: string;
@@ -57,13 +64,14 @@ function checkBlob(blob: Uint8Array, what: string): void {
   } catch (err) {
     throw new KeyFileError(`${what}: malformed key blob`, 'malformed', { cause: err });
   }
+  const base = certificateBase(type);
+  if (base !== undefined) type = base;
   try {
-    if (isSecurityKeyType(type)) parseSecurityKeyBlob(blob);
-    else checkPublicKey(blob);
+    checkKeyBlob(base !== undefined ? certifiedKey(blob)! : blob, type);
   } catch (err) {
-    const unknown = !isSecurityKeyType(type) && !['ssh-ed25519', 'ssh-rsa'].includes(type) && !type.startsWith('ecdsa-sha2-nistp');
+    const known = isSecurityKeyType(type) || type === 'ssh-ed25519' || type === 'ssh-rsa' || ECDSA_CURVES[type] !== undefined;
     const detail = err instanceof ProtocolError ? err.message : String(err);
-    throw new KeyFileError(`${what}: ${detail}`, unknown ? 'unsupported' : 'malformed', { cause: err });
+    throw new KeyFileError(`${what}: ${detail}`, known ? 'malformed' : 'unsupported', { cause: err });
   }
 }
 
@@ -102,7 +110,7 @@ function parseRfc4716(text: string): ParsedPublicKeyText {
   let comment = '';
   i++;
   // headers: `Tag: value`, a value ending in `\` continues on the next line
-  while (i < lines.length && /^[^:\s]{1,64}:/.test(lines[i]!) ) {
+  while (i < lines.length && /^[^:\s]{1,64}:/.test(lines[i]!)) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
     const tag = line.slice(0, colon);
@@ -136,10 +144,10 @@ function parseRfc4716(text: string): ParsedPublicKeyText {
 
 // ------------------------------------------------------------- PEM / DER
 
-/** The key of a blob as a KeyObject, for the DER encodings; sk keys and certificates have none. */
+/** The key of a blob (a certificate's: the key it certifies) as a KeyObject, for the DER encodings; sk keys have none. */
 function keyObjectOf(blob: Uint8Array): KeyObject {
   try {
-    return parsePublicKey(blob).keyObject;
+    return parsePublicKey(certifiedKey(blob) ?? blob).keyObject;
   } catch (err) {
     throw new KeyFileError(`cannot convert this key to PEM: ${err instanceof Error ? err.message : String(err)}`, 'unsupported', { cause: err });
   }
@@ -208,7 +216,8 @@ export function parsePublicKeyText(text: string): ParsedPublicKeyText {
 
 /**
  * Writes a blob in a chosen form. `comment` goes into the OpenSSH line and
- * the RFC 4716 `Comment` header; the PEM forms have no place for it.
+ * the RFC 4716 `Comment` header; the PEM forms have no place for it, and
+ * hold only the key of a certificate, as with ssh-keygen.
  */
 export function formatPublicKeyText(blob: Uint8Array, format: PublicKeyFormat, comment = ''): string {
   switch (format) {
@@ -225,5 +234,5 @@ export function formatPublicKeyText(blob: Uint8Array, format: PublicKeyFormat, c
 
 /** What `ssh-keygen -e -m PEM` writes: PKCS#1 for RSA, SubjectPublicKeyInfo for ECDSA. */
 export function formatPemPublicKey(blob: Uint8Array): string {
-  return blobKeyType(blob) === 'ssh-rsa' ? formatPkcs1PublicKey(blob) : formatPkcs8PublicKey(blob);
+  return blobKeyType(certifiedKey(blob) ?? blob) === 'ssh-rsa' ? formatPkcs1PublicKey(blob) : formatPkcs8PublicKey(blob);
 }

@@ -28,6 +28,13 @@ const skBlob = new Writer()
   .string(blobs.ed25519.subarray(19))
   .string('ssh:')
   .finish();
+// a certificate's head: type, nonce and the key; the rest (serial on) is not read here
+const certBlob = new Writer()
+  .string('ecdsa-sha2-nistp256-cert-v01@openssh.com')
+  .string(new Uint8Array(32))
+  .raw(blobs.p256.subarray(4 + 19))
+  .uint64(1n)
+  .finish();
 
 function rejects(text: string, problem: string, message: RegExp): void {
   assert.throws(
@@ -137,6 +144,7 @@ test('fuzz: mutated RFC 4716, PEM and OpenSSH public keys give only KeyFileError
     enc(formatPkcs1PublicKey(blobs.rsa)),
     enc(formatPublicKeyText(blobs.p384, 'openssh', 'c')),
     enc(formatPublicKeyText(skBlob, 'openssh', 'c')),
+    enc(formatPublicKeyText(certBlob, 'rfc4716', 'c')),
   ];
   const n = fuzz('public-formats', samples, 6000, (input) => parsePublicKeyText(Buffer.from(input).toString('latin1')), (e) => e instanceof KeyFileError);
   assert.ok(n > 6000);
@@ -146,4 +154,18 @@ test('an encoded blob of a KeyObject reads back through PEM', () => {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-521' });
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   assert.deepEqual(parsePublicKeyText(pem).blob, encodePublicKey(publicKey));
+});
+
+test('certificates are read by the key they certify; PEM forms hold that key, as ssh-keygen writes them', () => {
+  const line = formatPublicKeyText(certBlob, 'openssh', 'c');
+  assert.match(line, /^ecdsa-sha2-nistp256-cert-v01@openssh\.com /);
+  assert.deepEqual(parsePublicKeyText(line).blob, certBlob);
+  assert.deepEqual(parsePublicKeyText(formatRfc4716PublicKey(certBlob)).blob, certBlob);
+  assert.deepEqual(parsePublicKeyText(formatPkcs8PublicKey(certBlob)).blob, blobs.p256);
+  assert.equal(formatPemPublicKey(certBlob), formatPkcs8PublicKey(blobs.p256));
+  const cut = formatRfc4716PublicKey(certBlob.subarray(0, 80));
+  rejects(cut, 'malformed', /runs past the end/);
+  const badPoint = new Uint8Array(certBlob);
+  badPoint[4 + 40 + 4 + 32 + 4 + 8 + 4] = 0x05; // the point's 0x04 prefix
+  rejects(formatRfc4716PublicKey(badPoint), 'malformed', /uncompressed point/);
 });

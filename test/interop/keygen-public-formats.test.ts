@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findOpenSsh, keygen, tempDir } from './openssh.js';
@@ -75,4 +75,24 @@ test('ssh-keygen -i reads an RFC 4716 key of ours with a long, continued header'
   const ours = parsePublicKeyText(text);
   assert.equal(ours.comment, 'first part second part');
   assert.deepEqual(ours.blob, blob);
+});
+
+test('certificates: ssh-keygen -e writes the whole certificate as RFC 4716 and its key as PKCS#8 / PEM, as we do', { skip, timeout: 60000 }, () => {
+  const ca = keygen(openssh!, dir, 'ed25519', 'ca').privatePath;
+  for (const [type, bits] of [['ecdsa', 256], ['rsa', 2048], ['ed25519', undefined]] as const) {
+    const pub = keygen(openssh!, dir, type, `cert-${type}`, bits).privatePath + '.pub';
+    const signed = spawnSync(openssh!.keygen, ['-q', '-s', ca, '-I', 'id', '-n', 'u', pub], { encoding: 'utf8' });
+    assert.equal(signed.status, 0, signed.stderr);
+    const certPath = pub.replace(/\.pub$/, '-cert.pub');
+    const cert = parsePublicKeyText(readFileSync(certPath, 'utf8'));
+    const plain = parsePublicKeyText(readFileSync(pub, 'utf8'));
+    assert.equal(cert.format, 'openssh');
+    const rfc = run(['-e', '-m', 'RFC4716', '-f', certPath]);
+    assert.equal(formatRfc4716PublicKey(cert.blob, rfc4716ConversionComment(cert.blob, userInfo().username, hostname())), rfc);
+    assert.deepEqual(parsePublicKeyText(rfc).blob, cert.blob);
+    if (type === 'ed25519') continue;
+    assert.equal(formatPkcs8PublicKey(cert.blob), run(['-e', '-m', 'PKCS8', '-f', certPath]));
+    assert.equal(formatPemPublicKey(cert.blob), run(['-e', '-m', 'PEM', '-f', certPath]));
+    assert.deepEqual(parsePublicKeyText(formatPemPublicKey(cert.blob)).blob, plain.blob);
+  }
 });

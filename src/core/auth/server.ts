@@ -52,12 +52,12 @@ type Work =
   | { readonly kind: 'request'; readonly arrivedAt: number; readonly request: ParsedRequest }
   | { readonly kind: 'info-response'; readonly arrivedAt: number; readonly submethods: string; readonly responses: string[] };
 
-/** What the application is being asked about. */
 /** What a verified signature showed beyond "valid": a security key's flags and counter. */
 interface Proof {
   readonly securityKey?: { readonly flags: number; readonly counter: number };
 }
 
+/** What the application is being asked about. */
 interface Pending {
   readonly id: number;
   readonly arrivedAt: number;

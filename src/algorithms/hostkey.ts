@@ -1,5 +1,6 @@
 // Host key (server signature) algorithms, in OpenSSH 10's default order.
-// ssh-rsa signs with SHA-1 and is only offered when configured.
+// ssh-rsa signs with SHA-1 and is only offered when configured. User keys may
+// also be security keys (sk-), whose algorithms only userKeyAlgorithms lists.
 import type { HostKeyAlgorithm } from './types.js';
 import { ProtocolError } from '../errors.js';
 import { SIGNATURE_ALGORITHMS, verifySignature } from '../keys/signature.js';

@@ -154,3 +154,32 @@ export {
   type CertificateAuthorization,
   type OpenSshCertificate,
 } from './keys/index.js';
+// Fingerprints and randomart, public key text formats, security-key (sk-) keys.
+export {
+  fingerprint,
+  fingerprintMd5,
+  randomart,
+  certifiedKey,
+  describePublicKey,
+  parsePublicKeyText,
+  formatPublicKeyText,
+  formatRfc4716PublicKey,
+  formatPkcs8PublicKey,
+  formatPkcs1PublicKey,
+  formatPemPublicKey,
+  rfc4716ConversionComment,
+  parseSecurityKeyBlob,
+  verifySecurityKeySignature,
+  isSecurityKeyType,
+  SK_USER_PRESENT,
+  SK_USER_VERIFIED,
+  type FingerprintHash,
+  type KeyDescription,
+  type PublicKeyFormat,
+  type ParsedPublicKeyText,
+  type SecurityKeyType,
+  type SecurityKeyPublicKey,
+  type SecurityKeyPolicy,
+  type SecurityKeyVerdict,
+} from './keys/index.js';
+export type { SecurityKeyAnswerPolicy } from './core/auth/events.js';

@@ -1,7 +1,7 @@
 // SSH public key blobs (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709 §4) to and from
 // node:crypto KeyObjects, plus the one-line OpenSSH text form and fingerprints.
 // KeyObjects are built through JWK so OpenSSL validates the key on import.
-import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
@@ -182,10 +182,8 @@ export function blobKeyType(blob: Uint8Array): string {
   return new Reader(blob, 0, 'public key').text('key type', 256);
 }
 
-/** `SHA256:` and unpadded base64 of SHA-256(blob), as `ssh-keygen -l` prints. */
-export function fingerprintSha256(blob: Uint8Array): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
-}
+// Fingerprints live in fingerprint.ts; this name stays importable from here.
+export { fingerprintSha256 } from './fingerprint.js';
 
 export interface PublicKeyLine {
   readonly type: string;

@@ -82,3 +82,41 @@ export {
   type CertificateAuthorization,
 } from './certificate-verify.js';
 export { addressInCidrList } from './address-match.js';
+// Fingerprints and randomart, public key text formats, security-key (sk-) keys.
+export {
+  fingerprint,
+  fingerprintMd5,
+  randomart,
+  certifiedKey,
+  randomartFromDigest,
+  describePublicKey,
+  type FingerprintHash,
+  type KeyDescription,
+} from './fingerprint.js';
+export {
+  parsePublicKeyText,
+  formatPublicKeyText,
+  formatRfc4716PublicKey,
+  formatPkcs8PublicKey,
+  formatPkcs1PublicKey,
+  formatPemPublicKey,
+  rfc4716ConversionComment,
+  MAX_PUBLIC_KEY_TEXT,
+  type PublicKeyFormat,
+  type ParsedPublicKeyText,
+} from './public-formats.js';
+export {
+  parseSecurityKeyBlob,
+  parseSecurityKeySignature,
+  securityKeySignedData,
+  verifySecurityKeySignature,
+  isSecurityKeyType,
+  SECURITY_KEY_TYPES,
+  SK_USER_PRESENT,
+  SK_USER_VERIFIED,
+  type SecurityKeyType,
+  type SecurityKeyPublicKey,
+  type SecurityKeySignature,
+  type SecurityKeyPolicy,
+  type SecurityKeyVerdict,
+} from './security-key.js';

@@ -18,6 +18,8 @@ export interface PublicKeyInfo {
   readonly keyType: string;
   /** `SHA256:...`, as OpenSSH prints it. */
   readonly fingerprint: string;
+  /** In the `authenticated` event, for a security key (`sk-`): the verified signature's authenticator flags and counter. */
+  readonly securityKey?: { readonly flags: number; readonly counter: number };
 }
 
 export interface Prompt {
@@ -70,14 +72,14 @@ export type Authenticate = (ctx: AuthContext) => AuthResult | Promise<AuthResult
 type AuthRequestEvent = Extract<AuthServerEvent, { type: 'auth-request' }>;
 
 /** What the application is told about a user key. */
-export function publicKeyInfo(algorithm: string, blob: Uint8Array): PublicKeyInfo {
+export function publicKeyInfo(algorithm: string, blob: Uint8Array, securityKey?: PublicKeyInfo['securityKey']): PublicKeyInfo {
   let keyType = 'unknown';
   try {
     keyType = blobKeyType(blob);
   } catch {
     // a malformed blob never matches an authorized key anyway
   }
-  return { algorithm, blob, keyType, fingerprint: fingerprintSha256(blob) };
+  return { algorithm, blob, keyType, fingerprint: fingerprintSha256(blob), ...(securityKey ? { securityKey } : {}) };
 }
 
 /** The client left keyboard-interactive before answering the prompts. */

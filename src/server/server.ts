@@ -449,7 +449,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             this.safeEmit('authenticated', conn, {
               username: e.username,
               method: e.method,
-              ...(e.publicKey ? { publicKey: publicKeyInfo(e.publicKey.algorithm, e.publicKey.blob) } : {}),
+              ...(e.publicKey ? { publicKey: publicKeyInfo(e.publicKey.algorithm, e.publicKey.blob, e.publicKey.securityKey) } : {}),
             });
             return;
           case 'disconnected':

@@ -86,6 +86,19 @@ export type AuthRequest =
 export interface AuthenticatedKey {
   readonly algorithm: string;
   readonly blob: Uint8Array;
+  /** For a security key (`sk-`): the authenticator flags and signature counter of the verified signature. */
+  readonly securityKey?: { readonly flags: number; readonly counter: number };
+}
+
+/**
+ * How a security-key (`sk-`) signature is judged, per key (the authorized_keys
+ * options of the same names). By default the token must report a touch.
+ */
+export interface SecurityKeyAnswerPolicy {
+  /** Accept a signature made without a touch (`no-touch-required`). */
+  readonly noTouchRequired?: boolean;
+  /** Require that the token verified the user, by PIN or biometric (`verify-required`). */
+  readonly verifyRequired?: boolean;
 }
 
 export type AuthServerEvent =
@@ -95,9 +108,10 @@ export type AuthServerEvent =
 
 /** The application's answer to an `auth-request`. */
 export type AuthAnswer =
-  | { readonly result: 'success' }
+  /** `securityKey`: for an sk- user key, how its signature's flags are judged. */
+  | { readonly result: 'success'; readonly securityKey?: SecurityKeyAnswerPolicy }
   /** Accepted, but more methods are required (RFC 4252 partial success); `methods` lists what may continue. */
-  | { readonly result: 'partial'; readonly methods: readonly AuthServerMethod[] }
+  | { readonly result: 'partial'; readonly methods: readonly AuthServerMethod[]; readonly securityKey?: SecurityKeyAnswerPolicy }
   | { readonly result: 'failure' }
   /** password: the password expired; ask for a new one (USERAUTH_PASSWD_CHANGEREQ). */
   | { readonly result: 'change-password'; readonly prompt: string }

@@ -19,18 +19,18 @@
 // `io.fail`. Answers that do not fit the request throw RangeError to the
 // application, which is a programming error, not a peer's.
 import { DisconnectReason, ProtocolError, TimeoutError } from '../../errors.js';
-import { findHostKeyAlgorithm } from '../../algorithms/hostkey.js';
+import { findUserKeyAlgorithm, secureUserKeyAlgorithms } from '../../algorithms/hostkey.js';
 import { parsePublicKey } from '../../keys/blob.js';
+import { isSecurityKeyType, verifySecurityKeySignature } from '../../keys/security-key.js';
 import type { LayerIo } from '../layer.js';
 import type { AuthAnswer, AuthRequest, AuthServerEvent, AuthServerMethod, AuthServerOptions, AuthenticatedKey } from './events.js';
 import { MSG_USERAUTH, UserauthBanner, UserauthFailure, UserauthPasswdChangereq, UserauthPkOk, UserauthSuccess } from '../../messages/userauth.js';
 import { constantTimeEqual } from '../../wire/bytes.js';
 import { MAX_PROMPTS, SSH_CONNECTION, decodeInfoResponse, encodeInfoRequest, signedData } from './codec.js';
-import { secureSignatureAlgorithms } from '../../algorithms/hostkey.js';
 import { parseRequest, type ParsedRequest, type RequestBody } from './server-request.js';
 
-/** User signature algorithms accepted by default: everything but SHA-1 `ssh-rsa`. */
-export const DEFAULT_ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze(secureSignatureAlgorithms());
+/** User signature algorithms accepted by default: everything but SHA-1 `ssh-rsa`, security keys included. */
+export const DEFAULT_ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze(secureUserKeyAlgorithms());
 
 /** AuthServerOptions plus the server's signature policy. */
 export interface AuthServerConfig extends AuthServerOptions {
@@ -51,6 +51,11 @@ const MAX_QUEUED = 64;
 type Work =
   | { readonly kind: 'request'; readonly arrivedAt: number; readonly request: ParsedRequest }
   | { readonly kind: 'info-response'; readonly arrivedAt: number; readonly submethods: string; readonly responses: string[] };
+
+/** What a verified signature showed beyond "valid": a security key's flags and counter. */
+interface Proof {
+  readonly securityKey?: { readonly flags: number; readonly counter: number };
+}
 
 /** What the application is being asked about. */
 interface Pending {
@@ -170,11 +175,12 @@ export class AuthServer {
     checkAnswer(p, answer);
     this.pending = null;
     const now = this.io.now();
-    const verdict = this.proven(p, answer) ? answer : ({ result: 'failure' } as const);
+    const proof = this.proven(p, answer);
+    const verdict = proof ? answer : ({ result: 'failure' } as const);
     switch (verdict.result) {
       case 'success':
         if (p.query) this.sendPkOk(p);
-        else this.succeed(p);
+        else this.succeed(p, proof || {});
         break;
       case 'partial':
         // for a query "acceptable as one of several factors" still means PK_OK
@@ -206,12 +212,18 @@ export class AuthServer {
    * failure is held for the same delay as any other, so an unknown key and a
    * bad signature look alike.
    */
-  private proven(p: Pending, answer: AuthAnswer): boolean {
+  private proven(p: Pending, answer: AuthAnswer): Proof | false {
     const sig = p.signature;
-    if (!sig || (answer.result !== 'success' && answer.result !== 'partial')) return true;
+    if (!sig || (answer.result !== 'success' && answer.result !== 'partial')) return {};
     const key = p.publicKey!;
-    const algorithm = findHostKeyAlgorithm(key.algorithm)!;
-    return algorithm.verify(key.blob, signedData(this.io.sessionId(), sig.head), sig.blob);
+    const data = signedData(this.io.sessionId(), sig.head);
+    if (isSecurityKeyType(key.algorithm)) {
+      // the application's answer carries the key's policy on touch and user verification
+      const verdict = verifySecurityKeySignature(key.blob, data, sig.blob, answer.securityKey ?? {});
+      return verdict.valid ? { securityKey: { flags: verdict.flags, counter: verdict.counter } } : false;
+    }
+    const algorithm = findUserKeyAlgorithm(key.algorithm)!;
+    return algorithm.verify(key.blob, data, sig.blob) ? {} : false;
   }
 
   /** The next time `handleTimeout` must run: the grace time or a held failure reply. */
@@ -315,10 +327,12 @@ export class AuthServer {
   /** Policy checks that need no signature: algorithm allowed, key parses and matches it, host key bound correctly. */
   private keyAcceptable(body: Extract<RequestBody, { method: 'publickey' }>): boolean {
     if (!this.accepted.has(body.algorithm)) return false;
-    const algorithm = findHostKeyAlgorithm(body.algorithm);
+    const algorithm = findUserKeyAlgorithm(body.algorithm);
     if (!algorithm) return false;
     try {
-      if (parsePublicKey(body.publicKey).type !== algorithm.keyType) return false;
+      // checkKey refuses a key of another type; parsing also checks the point is on its curve
+      algorithm.checkKey(body.publicKey);
+      if (!isSecurityKeyType(algorithm.keyType)) parsePublicKey(body.publicKey);
     } catch {
       return false;
     }
@@ -340,13 +354,13 @@ export class AuthServer {
     this.io.send(UserauthPkOk.encode({ algorithm: key.algorithm, publicKey: key.blob }));
   }
 
-  private succeed(p: Pending): void {
+  private succeed(p: Pending, proof: Proof): void {
     this.success = true;
     this.queue.length = 0;
     this.promptContext = null;
     this.io.send(UserauthSuccess.encode({}));
     this.io.setAuthenticated();
-    const key = p.signature && p.publicKey ? { publicKey: p.publicKey } : {};
+    const key = p.signature && p.publicKey ? { publicKey: { ...p.publicKey, ...proof } } : {};
     this.io.emit({ type: 'auth-success', username: this.user ?? '', method: p.method, ...key });
   }
 

@@ -79,3 +79,19 @@ export type SessionPair = EndpointPairClass;
 export const ServerSession = SessionChannelClass;
 /** @deprecated Renamed `SessionChannel`. */
 export type ServerSession = SessionChannelClass;
+// PuTTY .ppk private key files, versions 2 and 3 (loadPrivateKeyFile reads them too).
+export {
+  parsePpkPrivateKey,
+  formatPpkPrivateKey,
+  DEFAULT_PPK_ARGON2,
+  MAX_ARGON2_MEMORY_KIB,
+  MAX_ARGON2_PASSES,
+  MAX_ARGON2_PARALLELISM,
+  MAX_ARGON2_WORK_KIB,
+  type PpkPrivateKey,
+  type PpkWriteOptions,
+  type PpkArgon2Options,
+  type PpkArgon2Params,
+  type PpkVersion,
+  type Argon2Flavour,
+} from './keys/index.js';

@@ -22,20 +22,21 @@ export {
   type LoadedPrivateKey,
 } from './openssh.js';
 export { KeyFileError, sniffKeyFile, MAX_KEY_FILE_BYTES, type KeyFileProblem, type KeyFileFormat, type SniffedKeyFile } from './pem.js';
-// PuTTY .ppk private key files, versions 2 and 3 (ppk.ts).
+// PuTTY .ppk private key files, versions 2 and 3 (ppk.ts, ppk-kdf.ts).
 export {
   parsePpkPrivateKey,
   formatPpkPrivateKey,
-  isPpkFile,
   DEFAULT_PPK_ARGON2,
+  type PpkPrivateKey,
+  type PpkWriteOptions,
+  type PpkArgon2Options,
+} from './ppk.js';
+export {
   MAX_ARGON2_MEMORY_KIB,
   MAX_ARGON2_PASSES,
   MAX_ARGON2_PARALLELISM,
   MAX_ARGON2_WORK_KIB,
-  type PpkPrivateKey,
-  type PpkWriteOptions,
-  type PpkArgon2Options,
   type PpkArgon2Params,
   type PpkVersion,
   type Argon2Flavour,
-} from './ppk.js';
+} from './ppk-kdf.js';

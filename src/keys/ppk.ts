@@ -2,11 +2,9 @@
 // "PPK file format" appendix of the PuTTY manual. A text header names the key
 // type, the encryption and the comment; the public blob is stored in clear,
 // the private blob (plain or aes256-cbc) after it, and a MAC over all of them
-// ties the file together. Version 2 derives its keys with SHA-1, version 3
-// with Argon2 (from @noble/hashes, pure JS; its cost comes from the file, so
-// it is capped). Every problem is a KeyFileError.
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, randomBytes, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { argon2d, argon2i, argon2id } from '@noble/hashes/argon2.js';
+// ties the file together. Key derivation and the MAC are in ppk-kdf.ts.
+// Every problem is a KeyFileError.
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
@@ -14,117 +12,46 @@ import { Writer } from '../wire/writer.js';
 import { b64url, fromB64url } from '../crypto/base64url.js';
 import { bigintToBytes, bytesToBigint } from '../crypto/dh.js';
 import { ECDSA_CURVES, encodePublicKey, parsePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
-import { KeyFileError, MAX_KEY_FILE_BYTES } from './pem.js';
-import type { LoadedPrivateKey } from './openssh.js';
+import { KeyFileError, MAX_KEY_FILE_BYTES, type KeyFileFormat } from './pem.js';
+import {
+  ARGON2,
+  checkArgon2Cost,
+  CIPHER_KEY_BYTES,
+  IV_BYTES,
+  plainKeys,
+  ppkMac,
+  v2Keys,
+  v3Keys,
+  type Argon2Flavour,
+  type PpkArgon2Params,
+  type PpkKeys,
+  type PpkVersion,
+} from './ppk-kdf.js';
 
 /** Every PPK file starts with this, then the version number. */
 export const PPK_MAGIC = 'PuTTY-User-Key-File-';
 
 /**
- * Caps on the Argon2 cost a file may ask for. The JS Argon2 fills about
- * 200 MiB a second here, and the parameters come from the file, so a hostile
- * one could otherwise stall the process for minutes or exhaust memory.
- * puttygen's default is 8192 KiB with the passes it can do in 100 ms.
+ * What parsePpkPrivateKey returns: the fields of openssh.ts's LoadedPrivateKey
+ * (spelled out, as openssh.ts imports this module) plus the PPK details.
  */
-export const MAX_ARGON2_MEMORY_KIB = 64 * 1024;
-export const MAX_ARGON2_PASSES = 256;
-export const MAX_ARGON2_PARALLELISM = 16;
-/** Memory times passes: the amount of memory Argon2 fills, in KiB (1 GiB, a few seconds). */
-export const MAX_ARGON2_WORK_KIB = 1024 * 1024;
-
-export type PpkVersion = 2 | 3;
-export type Argon2Flavour = 'Argon2id' | 'Argon2i' | 'Argon2d';
-
-export interface PpkArgon2Params {
-  readonly flavour: Argon2Flavour;
-  /** Memory in KiB. */
-  readonly memoryKiB: number;
-  readonly passes: number;
-  readonly parallelism: number;
-  readonly salt: Uint8Array;
-}
-
-/** What parsePpkPrivateKey returns: a loaded key plus the PPK details. */
-export interface PpkPrivateKey extends LoadedPrivateKey {
+export interface PpkPrivateKey {
+  readonly keyObject: KeyObject;
+  readonly comment: string;
+  readonly keyType: PublicKeyType;
+  readonly publicBlob: Uint8Array;
+  readonly format: KeyFileFormat;
+  readonly encrypted: boolean;
   readonly ppkVersion: PpkVersion;
   /** The Argon2 parameters of an encrypted version 3 file. */
   readonly argon2: PpkArgon2Params | undefined;
 }
 
-const ARGON2 = { Argon2id: argon2id, Argon2i: argon2i, Argon2d: argon2d } as const;
-const CIPHER_KEY_BYTES = 32;
-const IV_BYTES = 16;
-const V3_MAC_KEY_BYTES = 32;
 const MAX_BLOB_LINES = 1024; // 48 KiB of base64 each; a 16384-bit RSA key needs 40 lines
 const SUPPORTED_TYPES: ReadonlySet<string> = new Set(['ssh-ed25519', 'ssh-rsa', ...Object.keys(ECDSA_CURVES)]);
 
 function malformed(detail: string): KeyFileError {
   return new KeyFileError(detail, 'malformed');
-}
-
-// ------------------------------------------------------------------ key derivation
-
-interface PpkKeys {
-  readonly cipherKey: Uint8Array;
-  readonly iv: Uint8Array;
-  readonly macKey: Uint8Array;
-}
-
-function sha1(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
-
-/** Version 2: SHA-1 over a counter and the passphrase for the cipher key, a zero IV, a SHA-1-derived MAC key. */
-function v2Keys(passphrase: Uint8Array): PpkKeys {
-  const cipherKey = new Uint8Array(40);
-  cipherKey.set(sha1(new Uint8Array([0, 0, 0, 0]), passphrase), 0);
-  cipherKey.set(sha1(new Uint8Array([0, 0, 0, 1]), passphrase), 20);
-  const macKey = sha1(new TextEncoder().encode('putty-private-key-file-mac-key'), passphrase);
-  return { cipherKey: cipherKey.subarray(0, CIPHER_KEY_BYTES), iv: new Uint8Array(IV_BYTES), macKey };
-}
-
-function checkArgon2Cost(p: PpkArgon2Params): void {
-  const refuse = (what: string): KeyFileError => new KeyFileError(`Argon2 ${what}, more than Nacre will spend on a key file`, 'kdf-too-costly');
-  if (p.memoryKiB > MAX_ARGON2_MEMORY_KIB) throw refuse(`memory ${p.memoryKiB} KiB is over the cap of ${MAX_ARGON2_MEMORY_KIB} KiB`);
-  if (p.passes > MAX_ARGON2_PASSES) throw refuse(`passes ${p.passes} are over the cap of ${MAX_ARGON2_PASSES}`);
-  if (p.parallelism > MAX_ARGON2_PARALLELISM) throw refuse(`parallelism ${p.parallelism} is over the cap of ${MAX_ARGON2_PARALLELISM}`);
-  if (p.memoryKiB * p.passes > MAX_ARGON2_WORK_KIB) {
-    throw refuse(`memory × passes of ${p.memoryKiB * p.passes} KiB is over the cap of ${MAX_ARGON2_WORK_KIB} KiB`);
-  }
-  if (p.passes < 1 || p.parallelism < 1 || p.memoryKiB < 8 * p.parallelism) {
-    throw malformed(`corrupt key file: Argon2 parameters out of range (memory ${p.memoryKiB} KiB, passes ${p.passes}, parallelism ${p.parallelism})`);
-  }
-  if (p.salt.length < 8 || p.salt.length > 64) throw malformed(`corrupt key file: Argon2 salt of ${p.salt.length} bytes is outside 8..64`);
-}
-
-/** Version 3: one Argon2 run gives cipher key, IV and MAC key, in that order. */
-function v3Keys(passphrase: Uint8Array, p: PpkArgon2Params): PpkKeys {
-  checkArgon2Cost(p);
-  let out: Uint8Array;
-  try {
-    out = ARGON2[p.flavour](passphrase, p.salt, { m: p.memoryKiB, t: p.passes, p: p.parallelism, dkLen: CIPHER_KEY_BYTES + IV_BYTES + V3_MAC_KEY_BYTES });
-  } catch (err) {
-    throw malformed(`corrupt key file: Argon2 refused its parameters (${err instanceof Error ? err.message : String(err)})`);
-  }
-  return {
-    cipherKey: out.subarray(0, CIPHER_KEY_BYTES),
-    iv: out.subarray(CIPHER_KEY_BYTES, CIPHER_KEY_BYTES + IV_BYTES),
-    macKey: out.subarray(CIPHER_KEY_BYTES + IV_BYTES),
-  };
-}
-
-/** The MAC covers the clear header fields as well as the (padded, decrypted) private blob. */
-function ppkMac(version: PpkVersion, macKey: Uint8Array, fields: { type: string; encryption: string; comment: Uint8Array; publicBlob: Uint8Array; privateBlob: Uint8Array }): Uint8Array {
-  const data = new Writer(fields.publicBlob.length + fields.privateBlob.length + 256)
-    .string(fields.type)
-    .string(fields.encryption)
-    .string(fields.comment)
-    .string(fields.publicBlob)
-    .string(fields.privateBlob)
-    .finish();
-  return new Uint8Array(createHmac(version === 2 ? 'sha1' : 'sha256', macKey).update(data).digest());
 }
 
 // ------------------------------------------------------------------ the text layer
@@ -345,8 +272,7 @@ function parsePpk(file: Uint8Array, passphrase: Uint8Array | undefined): PpkPriv
     const d = createDecipheriv('aes-256-cbc', keys.cipherKey, keys.iv).setAutoPadding(false);
     privateBlob = new Uint8Array(Buffer.concat([d.update(sealed), d.final()]));
   } else {
-    // unencrypted: version 2 keys its MAC with an empty passphrase, version 3 with an empty key
-    keys = version === 2 ? v2Keys(new Uint8Array(0)) : { cipherKey: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+    keys = plainKeys(version);
   }
   const mac = ppkMac(version, keys.macKey, { type, encryption, comment, publicBlob, privateBlob });
   if (!constantTimeEqual(mac, storedMac)) {
@@ -368,12 +294,6 @@ function parsePpk(file: Uint8Array, passphrase: Uint8Array | undefined): PpkPriv
     ppkVersion: version,
     argon2,
   };
-}
-
-/** Whether a file's contents look like a PuTTY key file (any version). */
-export function isPpkFile(file: string | Uint8Array): boolean {
-  const head = typeof file === 'string' ? file.slice(0, PPK_MAGIC.length) : Buffer.from(file.subarray(0, PPK_MAGIC.length)).toString('latin1');
-  return head === PPK_MAGIC;
 }
 
 /**
@@ -497,7 +417,7 @@ export function formatPpkPrivateKey(key: KeyObject, options: PpkWriteOptions = {
       keys = v2Keys(passphrase);
     }
   } else {
-    keys = version === 2 ? v2Keys(new Uint8Array(0)) : { cipherKey: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+    keys = plainKeys(version);
   }
   const mac = ppkMac(version, keys.macKey, { type, encryption, comment: commentBytes, publicBlob, privateBlob });
   let stored = privateBlob;

@@ -11,7 +11,7 @@ import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
 import { b64url, fromB64url } from '../crypto/base64url.js';
 import { bigintToBytes, bytesToBigint } from '../crypto/dh.js';
-import { ECDSA_CURVES, encodePublicKey, parsePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
+import { ECDSA_CURVES, encodePublicKey, parsePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type ParsedPublicKey, type PublicKeyType } from './blob.js';
 import { KeyFileError, MAX_KEY_FILE_BYTES, type KeyFileFormat } from './pem.js';
 import {
   ARGON2,
@@ -255,11 +255,14 @@ function parsePpk(file: Uint8Array, passphrase: Uint8Array | undefined): PpkPriv
   const storedMac = lines.hex('Private-MAC', version === 2 ? 20 : 32, version === 2 ? 20 : 32);
   if (!lines.atEnd) throw malformed('corrupt key file: lines after Private-MAC');
 
-  let parsedPublic;
+  let parsedPublic: ParsedPublicKey;
   try {
     parsedPublic = parsePublicKey(publicBlob);
   } catch (err) {
-    throw new KeyFileError(`corrupt key file: the public key is not valid (${err instanceof Error ? err.message : String(err)})`, 'malformed', { cause: err });
+    const message = err instanceof Error ? err.message : String(err);
+    // an RSA key too small or too large to use is a key we do not take, not a damaged file
+    const problem = /^RSA (modulus|exponent) of \d+ bits/.test(message) ? 'unsupported' : 'malformed';
+    throw new KeyFileError(`${problem === 'malformed' ? 'corrupt key file: the public key is not valid' : 'unsupported key'} (${message})`, problem, { cause: err });
   }
   if (parsedPublic.type !== type) throw malformed(`corrupt key file: the header says ${type} but the public key is ${parsedPublic.type}`);
   if (encrypted && sealed.length % IV_BYTES !== 0) throw malformed('corrupt key file: the private blob is not a multiple of the cipher block size');

@@ -192,6 +192,10 @@ test('unsupported versions, key types, encryptions and KDFs are unsupported; not
   assert.equal(problemOf(() => parsePpkPrivateKey(plain.replace('Encryption: none', 'Encryption: 3des-cbc'))), 'unsupported');
   assert.equal(problemOf(() => parsePpkPrivateKey(enc3.replace('Argon2id', 'scrypt'), 'x')), 'unsupported');
   assert.equal(problemOf(() => parsePpkPrivateKey('-----BEGIN OPENSSH PRIVATE KEY-----\n')), 'not-a-private-key');
+  // RSA keys under 1024 bits are refused as OpenSSH refuses them
+  const tinyFile = formatPpkPrivateKey(generateKeyPairSync('rsa', { modulusLength: 768 }).privateKey);
+  assert.match(messageOf(() => parsePpkPrivateKey(tinyFile)), /unsupported key \(RSA modulus of 768 bits/);
+  assert.equal(problemOf(() => parsePpkPrivateKey(tinyFile)), 'unsupported');
   // the header's type must be the public key's
   assert.equal(problemOf(() => parsePpkPrivateKey(plain.replace(': ssh-ed25519', ': ssh-rsa'))), 'malformed');
 });

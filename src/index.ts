@@ -183,3 +183,19 @@ export {
   type SecurityKeyVerdict,
 } from './keys/index.js';
 export type { SecurityKeyAnswerPolicy } from './core/auth/events.js';
+// PuTTY .ppk private key files, versions 2 and 3 (loadPrivateKeyFile reads them too).
+export {
+  parsePpkPrivateKey,
+  formatPpkPrivateKey,
+  DEFAULT_PPK_ARGON2,
+  MAX_ARGON2_MEMORY_KIB,
+  MAX_ARGON2_PASSES,
+  MAX_ARGON2_PARALLELISM,
+  MAX_ARGON2_WORK_KIB,
+  type PpkPrivateKey,
+  type PpkWriteOptions,
+  type PpkArgon2Options,
+  type PpkArgon2Params,
+  type PpkVersion,
+  type Argon2Flavour,
+} from './keys/index.js';

@@ -120,3 +120,21 @@ export {
   type SecurityKeyPolicy,
   type SecurityKeyVerdict,
 } from './security-key.js';
+// PuTTY .ppk private key files, versions 2 and 3 (ppk.ts, ppk-kdf.ts).
+export {
+  parsePpkPrivateKey,
+  formatPpkPrivateKey,
+  DEFAULT_PPK_ARGON2,
+  type PpkPrivateKey,
+  type PpkWriteOptions,
+  type PpkArgon2Options,
+} from './ppk.js';
+export {
+  MAX_ARGON2_MEMORY_KIB,
+  MAX_ARGON2_PASSES,
+  MAX_ARGON2_PARALLELISM,
+  MAX_ARGON2_WORK_KIB,
+  type PpkArgon2Params,
+  type PpkVersion,
+  type Argon2Flavour,
+} from './ppk-kdf.js';

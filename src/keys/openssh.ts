@@ -11,6 +11,7 @@ import { bytesToBigint, bigintToBytes } from '../crypto/dh.js';
 import { poly1305 } from '../crypto/poly1305.js';
 import { b64url } from '../crypto/base64url.js';
 import { signerFromKeyObject, type KeySigner } from './signer.js';
+import { parsePpkPrivateKey } from './ppk.js';
 import { KeyFileError, loadPemPrivateKey, MAX_KEY_FILE_BYTES, sniffKeyFile, type KeyFileFormat } from './pem.js';
 
 const MAGIC = 'openssh-key-v1\0';
@@ -308,8 +309,8 @@ function checkUsable(keyObject: KeyObject): PublicKeyType {
 }
 
 /**
- * Loads a private key file: OpenSSH format, or PEM PKCS#1 / SEC1 / PKCS#8,
- * each possibly passphrase-protected. A passphrase given for an unencrypted
+ * Loads a private key file: OpenSSH format, PEM PKCS#1 / SEC1 / PKCS#8, or
+ * PuTTY .ppk (ppk.ts), each possibly passphrase-protected. A passphrase given for an unencrypted
  * file is ignored. Every failure is a KeyFileError.
  */
 export function loadPrivateKey(file: string | Uint8Array, passphrase?: string | Uint8Array): LoadedPrivateKey {
@@ -318,6 +319,7 @@ export function loadPrivateKey(file: string | Uint8Array, passphrase?: string | 
     const text = typeof file === 'string' ? file : Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString('utf8');
     const sniffed = sniffKeyFile(text);
     if (sniffed.format === 'openssh') return parseOpenSsh(text, passphraseBytes(passphrase));
+    if (sniffed.format === 'ppk') return parsePpkPrivateKey(file, passphrase);
     const { keyObject, encrypted } = loadPemPrivateKey(text, sniffed.label, passphraseBytes(passphrase));
     const keyType = checkUsable(keyObject);
     return { keyObject, comment: '', keyType, publicBlob: encodePublicKey(keyObject), format: sniffed.format, encrypted };

@@ -9,7 +9,16 @@ import { excessiveKdf } from './pkcs8-kdf.js';
  * What went wrong, for callers that react differently: a CLI prompts for a
  * passphrase on `passphrase-required` and asks again on `wrong-passphrase`.
  */
-export type KeyFileProblem = 'passphrase-required' | 'wrong-passphrase' | 'unsupported' | 'malformed' | 'not-a-private-key' | 'io' | 'unsafe-permissions';
+export type KeyFileProblem =
+  | 'passphrase-required'
+  | 'wrong-passphrase'
+  | 'unsupported'
+  | 'malformed'
+  | 'not-a-private-key'
+  | 'io'
+  | 'unsafe-permissions'
+  /** The file asks its key derivation for more work than the caps allow. */
+  | 'kdf-too-costly';
 
 /**
  * A key file that cannot be used. It extends ProtocolError so code written
@@ -37,11 +46,11 @@ export class KeyFileError extends ProtocolError {
 /** Files this large are not key files; refusing early bounds every allocation after. */
 export const MAX_KEY_FILE_BYTES = 1 << 20;
 
-export type KeyFileFormat = 'openssh' | 'pkcs1' | 'sec1' | 'pkcs8';
+export type KeyFileFormat = 'openssh' | 'pkcs1' | 'sec1' | 'pkcs8' | 'ppk';
 
 export interface SniffedKeyFile {
   readonly format: KeyFileFormat;
-  /** The PEM label (`RSA PRIVATE KEY`). */
+  /** The PEM label (`RSA PRIVATE KEY`); `PuTTY-User-Key-File` for a .ppk file. */
   readonly label: string;
 }
 
@@ -62,9 +71,8 @@ export function sniffKeyFile(text: string): SniffedKeyFile {
   const m = /-----BEGIN ([A-Z0-9 ]{1,64})-----/.exec(text);
   if (!m) {
     // say what the file is when it is a common mix-up, so the user knows what to pick instead
-    if (text.startsWith('PuTTY-User-Key-File-')) {
-      throw new KeyFileError('PuTTY .ppk key files are not supported (export an OpenSSH key with puttygen)', 'unsupported');
-    }
+    // PuTTY's format has no BEGIN line; ppk.ts reads it
+    if (text.startsWith('PuTTY-User-Key-File-')) return { format: 'ppk', label: 'PuTTY-User-Key-File' };
     if (/^\s*(ssh-|ecdsa-|sk-)\S*\s+AAAA/.test(text)) {
       throw new KeyFileError('not a private key file: this is an OpenSSH public key (the private key is the file without .pub)', 'not-a-private-key');
     }

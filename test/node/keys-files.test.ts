@@ -184,7 +184,9 @@ test('not key files: garbage, public keys, other PEM blocks, PuTTY, oversized', 
   throwsKeyFileError(() => loadPrivateKey('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n'), 'not-a-private-key', /PUBLIC KEY/);
   throwsKeyFileError(() => loadPrivateKey('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), 'not-a-private-key');
   throwsKeyFileError(() => loadPrivateKey('-----BEGIN PGP PRIVATE KEY BLOCK-----\n'), 'unsupported', /PGP PRIVATE KEY BLOCK/);
-  throwsKeyFileError(() => loadPrivateKey('PuTTY-User-Key-File-3: ssh-ed25519\n'), 'unsupported', /PuTTY/);
+  // PuTTY files are read (ppk.ts); a bare header line is a truncated one, an old version unsupported
+  throwsKeyFileError(() => loadPrivateKey('PuTTY-User-Key-File-3: ssh-ed25519\n'), 'malformed', /truncated/);
+  throwsKeyFileError(() => loadPrivateKey('PuTTY-User-Key-File-1: ssh-rsa\n'), 'unsupported', /PuTTY key file version 1/);
   throwsKeyFileError(() => loadPrivateKey('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'), 'malformed');
   throwsKeyFileError(() => loadPrivateKey('-----BEGIN PRIVATE KEY-----\nMIIB\n'), 'malformed', /truncated/);
   throwsKeyFileError(() => loadPrivateKey('-----BEGIN OPENSSH PRIVATE KEY-----\n'), 'malformed', /truncated/);

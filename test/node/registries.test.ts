@@ -243,3 +243,26 @@ test('registries: one answer per open, none after the connection is gone, no rep
   assert.doesNotThrow(() => r2.openChannel(1, 'bad', new Uint8Array(0)));
   assert.deepEqual(reported, []);
 });
+
+test('a global-request handler that answers something else than a GlobalRequestAnswer still gets its request a failure reply, so later replies are not held back', async () => {
+  const host = recorder();
+  const reported: unknown[] = [];
+  const r = new Registries(host, (e) => reported.push(e));
+  // What plain JavaScript handlers return by mistake: nothing, a promise of nothing, strings, bad data.
+  r.globalRequest.set('nothing', (() => undefined) as never);
+  r.globalRequest.set('later-nothing', (async () => undefined) as never);
+  r.globalRequest.set('null', (() => null) as never);
+  r.globalRequest.set('string-data', (() => ({ success: true, data: 'text' })) as never);
+  r.globalRequest.set('no-success', (() => ({ data: bytes('x') })) as never);
+  r.globalRequest.set('ok', () => ({ success: true, data: bytes('fine') }));
+  assert.doesNotThrow(() => r.request(1, 'nothing', true, new Uint8Array(0)));
+  r.request(2, 'later-nothing', true, new Uint8Array(0));
+  r.request(3, 'null', true, new Uint8Array(0));
+  r.request(4, 'string-data', true, new Uint8Array(0));
+  r.request(5, 'no-success', true, new Uint8Array(0));
+  r.request(6, 'ok', true, new Uint8Array(0));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(host.sent.sort(), ['answer 1 false -', 'answer 2 false -', 'answer 3 false -', 'answer 4 false -', 'answer 5 false -', 'answer 6 true fine']);
+  assert.equal(reported.length, 5);
+  assert.ok(reported.every((e) => e instanceof TypeError && /global request/.test(e.message)));
+});

@@ -108,10 +108,14 @@ export class Registries {
   /** Runs the handler of `name` and sends its answer if one is wanted; unknown names fail. */
   request(id: number, name: string, wantReply: boolean, data: Uint8Array): void {
     const handler = this.globalRequest.get(name);
-    const reply = (answer: GlobalRequestAnswer) => {
+    // Every request that wants a reply gets exactly one, whatever the handler
+    // gave: the core sends replies in request order, so one never answered
+    // would hold back every later reply (keepalives included) for good.
+    const reply = (answer: unknown) => {
       if (!wantReply || this.host.error) return;
-      const success = typeof answer === 'boolean' ? answer : answer.success === true;
-      const replyData = typeof answer === 'boolean' || !success ? undefined : answer.data;
+      const read = readAnswer(answer);
+      if (read instanceof TypeError) this.report(new TypeError(`global request ${name}: ${read.message}`));
+      const [success, replyData] = read instanceof TypeError ? [false, undefined] : read;
       this.host.answerGlobalRequest(id, success, replyData);
     };
     if (!handler) return reply(false);
@@ -162,6 +166,18 @@ class PendingOpen implements IncomingChannelOpen {
     if (this.host.error) return;
     this.host.rejectChannel(this.id, reason, description);
   }
+}
+
+/** What a GlobalRequestHandler returned, as success and reply data; a TypeError saying why when it is not a GlobalRequestAnswer (plain JavaScript may return anything). */
+function readAnswer(answer: unknown): [boolean, Uint8Array | undefined] | TypeError {
+  if (typeof answer === 'boolean') return [answer, undefined];
+  if (typeof answer !== 'object' || answer === null || typeof (answer as { success?: unknown }).success !== 'boolean') {
+    return new TypeError(`the handler answered ${answer === null ? 'null' : typeof answer}, not a boolean or { success, data? }; failure was sent`);
+  }
+  const { success, data } = answer as { success: boolean; data?: unknown };
+  if (!success || data === undefined) return [success, undefined];
+  if (!(data instanceof Uint8Array)) return new TypeError(`the handler's reply data is ${data === null ? 'null' : typeof data}, not a Uint8Array; failure was sent`);
+  return [true, data];
 }
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {

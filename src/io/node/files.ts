@@ -14,6 +14,7 @@ import {
   lstatSync,
   openSync,
   readSync,
+  readlinkSync,
   realpathSync,
   renameSync,
   statSync,
@@ -21,7 +22,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { KeyFileError, type KeyFileProblem } from '../../keys/pem.js';
 
 /**
@@ -190,13 +191,14 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: 
   const what = options.what ?? 'file';
   const steps = { ...nodeSteps, ...options.steps };
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let target = path;
+  let target: string;
   try {
-    if (lstatSync(path).isSymbolicLink()) target = realpathSync(path);
+    target = writeTarget(path);
     mode ??= statSync(target).mode & 0o7777;
   } catch (err) {
-    // A missing file (or a dangling link, written in its own place) is created.
+    // A missing file (at the end of its links, if it is reached through some) is created.
     if (errorCode(err) !== 'ENOENT') throw new KeyFileError(`cannot write ${what} (${osReason(err)})`, 'io', { path, cause: err });
+    target ??= path;
   }
   mode ??= 0o600;
   const dir = dirname(target);
@@ -261,7 +263,12 @@ export function updateFileAtomic(path: string, change: (current: string) => stri
   }
   const next = change(current);
   if (next === null) return false;
-  const target = resolvedTarget(path);
+  let target = path;
+  try {
+    target = writeTarget(path);
+  } catch {
+    // writeFileAtomic below meets the same problem and names it
+  }
   try {
     ({ ...nodeSteps, ...options.steps }).makeDirectory(dirname(target), 0o700);
   } catch (err) {
@@ -271,13 +278,35 @@ export function updateFileAtomic(path: string, change: (current: string) => stri
   return true;
 }
 
-/** Where a write to `path` lands: the file a symlink names, else `path`. */
-function resolvedTarget(path: string): string {
-  try {
-    return lstatSync(path).isSymbolicLink() ? realpathSync(path) : path;
-  } catch {
-    return path;
+/** Symbolic links followed at most, as the kernel's own limit (MAXSYMLINKS). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * The file a write to `path` replaces: `path`, or the file at the end of its
+ * symbolic links. That file need not exist: a link to a file not made yet
+ * (a dotfiles checkout's known_hosts before the first host) is written
+ * through, as OpenSSH's append does, and stays a link.
+ */
+function writeTarget(path: string): string {
+  let current = path;
+  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+    let isLink: boolean;
+    try {
+      isLink = lstatSync(current).isSymbolicLink();
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return current;
+      throw err;
+    }
+    if (!isLink) return current;
+    try {
+      return realpathSync(current);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw err;
+    }
+    // A dangling link: follow it one step, from the real directory it is in.
+    current = resolve(realpathSync(dirname(current)), readlinkSync(current));
   }
+  throw Object.assign(new Error('too many levels of symbolic links'), { code: 'ELOOP' });
 }
 
 function existsNow(path: string): boolean {

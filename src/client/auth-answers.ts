@@ -5,6 +5,7 @@
 import { AuthenticationError } from '../errors.js';
 import type { AuthClientEvent, ClientCredential } from '../core/auth/events.js';
 import { fingerprintSha256, type AuthSigner } from '../keys/index.js';
+import { Reader } from '../wire/reader.js';
 import type { ConnectOptions } from './options.js';
 
 type EventOf<T extends AuthClientEvent['type']> = Extract<AuthClientEvent, { type: T }>;
@@ -13,6 +14,28 @@ type EventOf<T extends AuthClientEvent['type']> = Extract<AuthClientEvent, { typ
 interface SignerFailure {
   readonly fingerprint: string;
   readonly error: unknown;
+}
+
+/**
+ * The largest signature blob sent. The USERAUTH_REQUEST carrying it must fit
+ * the 35000-byte packet every peer accepts (RFC 4253 §6.1) together with the
+ * public key and the names; the largest signature in use (RSA 16384) is
+ * about 2 KiB.
+ */
+const MAX_SIGNATURE_BLOB = 32 * 1024;
+
+/** Why `blob` cannot be what sign() must return (`string algorithm || string signature`), or null when it can. */
+function signatureBlobProblem(blob: Uint8Array): string | null {
+  if (blob.length > MAX_SIGNATURE_BLOB) return `${blob.length} bytes, more than a signature blob may have (${MAX_SIGNATURE_BLOB})`;
+  try {
+    const r = new Reader(blob, 0, 'signature');
+    if (r.text('algorithm', 256).length === 0) return `${blob.length} bytes whose algorithm name is empty`;
+    r.string('signature');
+    if (r.remaining === 0) return null;
+  } catch {
+    // not the SSH encoding: said below
+  }
+  return `${blob.length} bytes that are not an SSH signature blob (string algorithm, string signature); raw signature bytes need that wrapping`;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -38,17 +61,21 @@ export class AuthAnswers {
 
   /**
    * The signature for an `auth-sign` event, awaited when the signer answers
-   * with a promise. A signer that throws, rejects or returns no bytes costs
-   * only its key: null is answered and the next credential is tried; the
-   * failure is kept for `explain()`.
+   * with a promise. A signer that throws, rejects or returns no signature
+   * blob (or one too long to send) costs only its key: null is answered and
+   * the next credential is tried; the failure is kept for `explain()`.
    */
   async sign(e: EventOf<'auth-sign'>): Promise<Uint8Array | null> {
     const signer = this.signers.find((s) => sameBytes(s.publicBlob, e.publicKey));
     if (!signer) return null;
     try {
       const signature = await signer.sign(e.algorithm, e.data);
-      if (signature instanceof Uint8Array) return signature;
-      throw new TypeError(`sign() returned ${signature === null ? 'null' : typeof signature}, not a Uint8Array`);
+      if (!(signature instanceof Uint8Array)) throw new TypeError(`sign() returned ${signature === null ? 'null' : typeof signature}, not a Uint8Array`);
+      // Checked here, where the signer can be named: a blob too long for a
+      // packet would end the connection, a malformed one fail silently.
+      const problem = signatureBlobProblem(signature);
+      if (problem) throw new TypeError(`sign() returned ${problem}`);
+      return signature;
     } catch (error) {
       this.signerFailures.push({ fingerprint: fingerprintSha256(signer.publicBlob), error });
       return null;

@@ -312,3 +312,54 @@ test('writeFileAtomic and updateFileAtomic: a link to a file not made yet is wri
     assert.ok(lstatSync(join(dir, 'loop-a')).isSymbolicLink());
   });
 });
+
+test('updateFileAtomic: a line another program adds between our read and our rename is kept (the change is made again on the new text)', () => {
+  withDir((dir) => {
+    const path = join(dir, 'known_hosts');
+    writeFileSync(path, 'first\n', { mode: 0o640 });
+    let writes = 0;
+    const seen: string[] = [];
+    const realWrite = (fd: number, data: Uint8Array) => void fs.writeSync(fd, data);
+    const wrote = updateFileAtomic(
+      path,
+      (current) => {
+        seen.push(current);
+        return `${current}ours\n`;
+      },
+      {
+        what: 'known_hosts file',
+        maxBytes: 1 << 20,
+        steps: {
+          write(fd, data) {
+            // While our temporary file is written, another ssh appends its host.
+            if (++writes === 1) fs.appendFileSync(path, 'theirs\n');
+            realWrite(fd, data);
+          },
+        },
+      },
+    );
+    assert.equal(wrote, true);
+    assert.deepEqual(seen, ['first\n', 'first\ntheirs\n']);
+    assert.equal(readFileSync(path, 'utf8'), 'first\ntheirs\nours\n');
+    assert.equal(statSync(path).mode & 0o777, 0o640);
+    assert.deepEqual(readdirSync(dir), ['known_hosts'], 'the abandoned temporary file is gone');
+
+    // A file that never stops changing is a typed error, and loses nothing.
+    assert.throws(
+      () =>
+        updateFileAtomic(path, (current) => `${current}never\n`, {
+          what: 'known_hosts file',
+          maxBytes: 1 << 20,
+          steps: {
+            write(fd, data) {
+              fs.appendFileSync(path, 'busy\n');
+              realWrite(fd, data);
+            },
+          },
+        }),
+      (e: unknown) => e instanceof KeyFileError && e.problem === 'io' && /kept changing/.test(e.message),
+    );
+    assert.match(readFileSync(path, 'utf8'), /^first\ntheirs\nours\n(busy\n)+$/);
+    assert.deepEqual(readdirSync(dir), ['known_hosts']);
+  });
+});

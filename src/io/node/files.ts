@@ -142,6 +142,12 @@ export interface WriteFileAtomicOptions {
   readonly what?: string;
   /** @internal Replaces the steps that can fail half-way, so tests can show a failure loses nothing. */
   readonly steps?: Partial<AtomicWriteSteps>;
+  /**
+   * @internal Asked just before the new file replaces the old one; false
+   * abandons the write (the temporary file is removed, nothing replaced) and
+   * writeFileAtomic returns false.
+   */
+  readonly stillCurrent?: () => boolean;
 }
 
 /** @internal The steps of an atomic write that can fail after something was written. */
@@ -187,7 +193,7 @@ function syncDirectory(dir: string): void {
  * the file replaced, or 0600 for a new one. Throws a KeyFileError (`io`)
  * naming `path`.
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: number, options: WriteFileAtomicOptions = {}): void {
+export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: number, options: WriteFileAtomicOptions = {}): boolean {
   const what = options.what ?? 'file';
   const steps = { ...nodeSteps, ...options.steps };
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -215,6 +221,10 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: 
     } finally {
       closeSync(fd);
     }
+    if (options.stillCurrent && !options.stillCurrent()) {
+      unlinkSync(temp);
+      return false;
+    }
     if (options.exclusive) {
       // link() fails if the name exists, where rename() would replace it.
       linkSync(temp, target);
@@ -235,6 +245,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: 
     throw new KeyFileError(`cannot write ${what} (${why})`, 'io', { path, cause: err });
   }
   syncDirectory(dir);
+  return true;
 }
 
 export interface UpdateFileOptions extends Pick<WriteFileAtomicOptions, 'steps'> {
@@ -252,30 +263,58 @@ export interface UpdateFileOptions extends Pick<WriteFileAtomicOptions, 'steps'>
  * none) and returns the new text, or null to leave the file alone; it may
  * throw to refuse. The directory is made (0700) if missing, as ssh makes
  * ~/.ssh. The write is `writeFileAtomic`'s, so a failure leaves the old file
- * whole. Returns whether the file was written.
+ * whole; a file changed by another program meanwhile is read and changed
+ * again (`change` runs again), so its change is kept. Returns whether the
+ * file was written.
  */
 export function updateFileAtomic(path: string, change: (current: string) => string | null, options: UpdateFileOptions): boolean {
-  let current = '';
-  try {
-    current = readBounded(path, options.maxBytes, options.what).toString('utf8');
-  } catch (err) {
-    if (!isMissingFile(err)) throw err;
+  // Another program (a second ssh or Nacre adding its own host) may change
+  // the file between our read and our rename, and the rename would drop its
+  // change. So the write goes ahead only if the file is still the one read,
+  // and otherwise starts over from the file as it is now (ssh appends
+  // instead, which loses nothing but can leave half a line).
+  for (let attempt = 1; ; attempt++) {
+    let target = path;
+    try {
+      target = writeTarget(path);
+    } catch {
+      // the read or write below meets the same problem and names it
+    }
+    const before = fileIdentity(target);
+    let current = '';
+    try {
+      current = readBounded(path, options.maxBytes, options.what).toString('utf8');
+    } catch (err) {
+      if (!isMissingFile(err)) throw err;
+    }
+    const next = change(current);
+    if (next === null) return false;
+    try {
+      ({ ...nodeSteps, ...options.steps }).makeDirectory(dirname(target), 0o700);
+    } catch (err) {
+      throw new KeyFileError(`cannot write ${options.what} (${osReason(err)})`, 'io', { path, cause: err });
+    }
+    const written = writeFileAtomic(path, next, before === null ? (options.newFileMode ?? 0o600) : undefined, {
+      what: options.what,
+      ...(options.steps ? { steps: options.steps } : {}),
+      stillCurrent: () => fileIdentity(target) === before,
+    });
+    if (written) return true;
+    if (attempt >= MAX_UPDATE_ATTEMPTS) throw new KeyFileError(`cannot write ${options.what} (it kept changing while being written)`, 'io', { path });
   }
-  const next = change(current);
-  if (next === null) return false;
-  let target = path;
+}
+
+/** How often updateFileAtomic starts over when the file keeps changing under it. */
+const MAX_UPDATE_ATTEMPTS = 8;
+
+/** What changes when a file is written or replaced (null when there is none), to tell whether it changed since. */
+function fileIdentity(path: string): string | null {
   try {
-    target = writeTarget(path);
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch {
-    // writeFileAtomic below meets the same problem and names it
+    return null;
   }
-  try {
-    ({ ...nodeSteps, ...options.steps }).makeDirectory(dirname(target), 0o700);
-  } catch (err) {
-    throw new KeyFileError(`cannot write ${options.what} (${osReason(err)})`, 'io', { path, cause: err });
-  }
-  writeFileAtomic(path, next, current === '' && !existsNow(target) ? (options.newFileMode ?? 0o600) : undefined, { what: options.what, ...(options.steps ? { steps: options.steps } : {}) });
-  return true;
 }
 
 /** Symbolic links followed at most, as the kernel's own limit (MAXSYMLINKS). */
@@ -309,11 +348,3 @@ function writeTarget(path: string): string {
   throw Object.assign(new Error('too many levels of symbolic links'), { code: 'ELOOP' });
 }
 
-function existsNow(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

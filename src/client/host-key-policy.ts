@@ -3,7 +3,7 @@
 // which may narrow the decision but widens it past a `mismatch` or `revoked`
 // verdict only when it names that verdict. `acceptUnknownHostKey` is OpenSSH's
 // `StrictHostKeyChecking accept-new`: an unknown key is trusted and recorded.
-import { HostKeyRejectedError } from '../errors.js';
+import { AbortError, HostKeyRejectedError } from '../errors.js';
 import type { AlgorithmLists } from '../algorithms/index.js';
 import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
 import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
@@ -20,8 +20,11 @@ export interface HostKeyPolicy {
    * Decides on the key the server proved it holds: resolves with what is known
    * about it when trusted (after recording it, for accept-new), rejects with
    * HostKeyRejectedError (or the KeyFileError of a failed write) otherwise.
+   * `stillWanted` is asked before accept-new writes: a connection that
+   * failed (timed out, aborted) while verifyHostKey thought leaves the file
+   * alone, and verify rejects with an AbortError.
    */
-  verify(hostKey: Uint8Array, algorithm: string): Promise<HostKeyInfo>;
+  verify(hostKey: Uint8Array, algorithm: string, stillWanted?: () => boolean): Promise<HostKeyInfo>;
 }
 
 type Verdict = HostKeyInfo['knownHosts'];
@@ -113,7 +116,7 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
       return { ...algorithms, hostKey: [...algorithms.hostKey.filter(isKnown), ...algorithms.hostKey.filter((a) => !isKnown(a))] };
     },
 
-    async verify(hostKey, algorithm) {
+    async verify(hostKey, algorithm, stillWanted = () => true) {
       const info = inspect(hostKey, algorithm);
       const refuse = (why: string, cause?: unknown): never => {
         throw new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint, cause === undefined ? undefined : { cause });
@@ -137,7 +140,10 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
         // attacker without those keys would do; accept-new does not cover it.
         return refuse(`is a ${info.keyType} key, and known_hosts knows ${host}:${port} only by other key types (${[...new Set(info.otherKnownKeys.map((k) => k.keyType))].join(', ')})`);
       }
-      if (info.knownHosts === 'unknown' && acceptNew && info.knownHostsFile) return record(info, info.knownHostsFile);
+      if (info.knownHosts === 'unknown' && acceptNew && info.knownHostsFile) {
+        if (!stillWanted()) throw new AbortError();
+        return record(info, info.knownHostsFile);
+      }
       return info;
     },
   };

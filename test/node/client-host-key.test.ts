@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, symlinkSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { HostKeyRejectedError } from '../../src/errors.js';
+import { dirname, join } from 'node:path';
+import { AbortError, HostKeyRejectedError } from '../../src/errors.js';
+import { connect } from '../../src/client/client.js';
 import { KeyFileError, generateHostKey, formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
 import { formatKnownHostLine, parseKnownHosts, checkKnownHost } from '../../src/trust/index.js';
 import type { HostKeyInfo } from '../../src/client/options.js';
@@ -268,4 +269,34 @@ test('host key order: the types known_hosts holds for the host are asked for fir
   const ordered = hostKeyPolicy({ knownHosts: path, verifyHostKey: () => true }, 'h.example', 22).preferKnownKeyTypes(lists);
   assert.deepEqual(ordered.hostKey, ['ecdsa-sha2-nistp256', 'ssh-ed25519', 'rsa-sha2-512']);
   assert.deepEqual(hostKeyPolicy({ knownHosts: path, algorithms: { hostKey: ['ssh-ed25519'] } }, 'h.example', 22).preferKnownKeyTypes(lists).hostKey, lists.hostKey);
+});
+
+test('a connect that failed while verifyHostKey was thinking (aborted) records nothing, even when the callback then trusts the key', async () => {
+  const t = await testServer();
+  const path = join(tempDir(), 'known_hosts');
+  const ac = new AbortController();
+  let trust!: (d: boolean) => void;
+  let asked!: () => void;
+  const wasAsked = new Promise<void>((r) => (asked = r));
+  const connecting = connect({
+    host: '127.0.0.1',
+    port: t.port,
+    username: 'u',
+    password: 'secret',
+    keepalive: false,
+    knownHosts: path,
+    acceptUnknownHostKey: true,
+    signal: ac.signal,
+    verifyHostKey: () => {
+      asked();
+      return new Promise<boolean>((r) => (trust = r));
+    },
+  });
+  await wasAsked;
+  ac.abort();
+  await assert.rejects(connecting, (e: unknown) => e instanceof AbortError);
+  trust(true);
+  // The callback's answer is handled on a later turn; give it a few.
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(readdirSync(dirname(path)), [], 'known_hosts was not written');
 });

@@ -28,15 +28,16 @@ export interface HostKeyInfo {
   readonly algorithm: string;
   /**
    * What the known_hosts file says: `match`, `mismatch` (the host is known by
-   * another key of this type), `revoked` (an `@revoked` line names this key),
-   * `unknown`, or `not-checked` with `knownHosts: false`.
+   * another key of this type, or only by keys of other types: OpenSSH 10
+   * calls both a changed host key), `revoked` (an `@revoked` line names this
+   * key), `unknown`, or `not-checked` with `knownHosts: false`.
    */
   readonly knownHosts: 'match' | 'mismatch' | 'revoked' | 'unknown' | 'not-checked';
   /** The known_hosts file consulted (absent with `knownHosts: false`). */
   readonly knownHostsFile?: string;
   /** The line that decided: the matching one, the `@revoked` one, or for a mismatch the first conflicting one. */
   readonly knownHostsEntry?: KnownHostsLine;
-  /** Other keys known_hosts holds for this host (for `unknown`: keys of other types). */
+  /** Other keys known_hosts holds for this host. */
   readonly otherKnownKeys?: readonly KnownHostsLine[];
   /** Set on `Client.hostKey` when `acceptUnknownHostKey` added this key to known_hosts: the line written. */
   readonly addedToKnownHosts?: { readonly file: string; readonly line: number };

@@ -74,13 +74,16 @@ test('verifyHostKey sees the known_hosts verdict with the file and line: match, 
   assert.equal(seen[2]?.knownHosts, 'revoked');
   assert.deepEqual(seen[2]?.knownHostsEntry, { file: revoking, line: 3, keyType: 'ssh-ed25519' });
 
-  // Known by an ECDSA key only: the Ed25519 key is new, and the ECDSA line is reported.
+  // Known by an ECDSA key only, offering Ed25519: a mismatch, as OpenSSH 10
+  // says ("REMOTE HOST IDENTIFICATION HAS CHANGED", the ECDSA line offending).
   const otherType = knownHostsWith(line(t.port, ecdsaKey.publicBlob));
-  const c2 = await t.connect({ password: 'secret', knownHosts: otherType, verifyHostKey: spy, algorithms: { hostKey: ['ssh-ed25519'] } });
-  assert.equal(c2.hostKey?.knownHosts, 'unknown');
-  assert.equal(c2.hostKey?.knownHostsEntry, undefined);
-  assert.deepEqual(c2.hostKey?.otherKnownKeys, [{ file: otherType, line: 2, keyType: 'ecdsa-sha2-nistp256' }]);
-  await c2.close();
+  await assert.rejects(
+    t.connect({ password: 'secret', knownHosts: otherType, verifyHostKey: spy, algorithms: { hostKey: ['ssh-ed25519'] } }),
+    /was rejected by verifyHostKey \(known_hosts says "mismatch"\)/,
+  );
+  assert.equal(seen[3]?.knownHosts, 'mismatch');
+  assert.deepEqual(seen[3]?.knownHostsEntry, { file: otherType, line: 2, keyType: 'ecdsa-sha2-nistp256' });
+  assert.deepEqual(seen[3]?.otherKnownKeys, [{ file: otherType, line: 2, keyType: 'ecdsa-sha2-nistp256' }]);
 
   // A file that does not exist yet: unknown, and nothing is written without acceptUnknownHostKey.
   const absent = join(tempDir(), 'known_hosts');
@@ -152,6 +155,23 @@ test('without verifyHostKey: mismatch and revoked are refused even with acceptUn
     /known_hosts knows 127\.0\.0\.1:\d+ only by other key types \(ecdsa-sha2-nistp256\)/,
   );
   assert.equal(readFileSync(otherType, 'utf8').split('\n').length, 3);
+});
+
+test('a host known only by other key types offering a new type is a mismatch: verifyHostKey returning true neither trusts nor records it; naming the mismatch trusts it without recording', async () => {
+  const t = await testServer();
+  const otherType = knownHostsWith(line(t.port, ecdsaKey.publicBlob));
+  const before = readFileSync(otherType, 'utf8');
+  const onlyEd25519 = { algorithms: { hostKey: ['ssh-ed25519'] } };
+  await assert.rejects(
+    t.connect({ password: 'secret', knownHosts: otherType, acceptUnknownHostKey: true, verifyHostKey: () => true, ...onlyEd25519 }),
+    (e: unknown) => e instanceof HostKeyRejectedError && /only by other key types \(ecdsa-sha2-nistp256\).*line 2.*does not override "mismatch"/.test(e.message),
+  );
+  assert.equal(readFileSync(otherType, 'utf8'), before);
+  const c = await t.connect({ password: 'secret', knownHosts: otherType, acceptUnknownHostKey: true, verifyHostKey: () => ({ accept: 'mismatch' }), ...onlyEd25519 });
+  assert.equal(c.hostKey?.knownHosts, 'mismatch');
+  assert.equal(c.hostKey?.addedToKnownHosts, undefined);
+  await c.close();
+  assert.equal(readFileSync(otherType, 'utf8'), before);
 });
 
 test('acceptUnknownHostKey records the key ([host]:port form), creating the directory 0700 and file 0600; the next connection matches it', async () => {

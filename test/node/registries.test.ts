@@ -266,3 +266,28 @@ test('a global-request handler that answers something else than a GlobalRequestA
   assert.equal(reported.length, 5);
   assert.ok(reported.every((e) => e instanceof TypeError && /global request/.test(e.message)));
 });
+
+test('an accept() that throws (a bad windowSize) leaves the open to be refused with CONNECT_FAILED at once, not unanswered', async () => {
+  const thrown: unknown[] = [];
+  const t = await serverWith((conn) =>
+    conn.handleChannelOpen('tiny@example.com', (open) => {
+      try {
+        open.accept({ windowSize: 0 });
+      } catch (err) {
+        thrown.push(err);
+        assert.equal(open.answered, false);
+        throw err;
+      }
+    }),
+  );
+  try {
+    // Without an answer the open would only end at channelOpenTimeout.
+    const c = await t.connect({ password: 'secret', channelOpenTimeout: 5000 });
+    await assert.rejects(c.openChannel('tiny@example.com'), refusedWith(OpenFailureReason.CONNECT_FAILED));
+    assert.equal(thrown.length, 1);
+    assert.ok(thrown[0] instanceof RangeError, String(thrown[0]));
+    assert.equal(c.node.error, null);
+  } finally {
+    await t.close();
+  }
+});

@@ -216,9 +216,11 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
 
   /** Accepts an incoming channel open, returning it as a Duplex. */
   acceptChannel(id: number, type: string, opts: { windowSize?: number } = {}): Channel {
+    // The core first: if it refuses (a bad windowSize), no stream is left behind.
+    // Nothing arrives for the channel before the confirmation leaves.
+    this.endpoint.acceptChannel(clockNow(), id, undefined, opts);
     const channel = new Channel(this, id, type);
     this.channels.set(id, channel);
-    this.endpoint.acceptChannel(clockNow(), id, undefined, opts);
     this.run();
     return channel;
   }

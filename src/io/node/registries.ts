@@ -156,8 +156,11 @@ class PendingOpen implements IncomingChannelOpen {
   accept(options: { readonly windowSize?: number } = {}): Channel {
     if (this.answered) throw new Error(`this ${this.channelType} open was answered already`);
     if (this.host.error) throw this.host.error;
+    // Answered only once the confirmation is sent: an accept that throws (a
+    // bad windowSize) leaves the open to be refused, not waiting forever.
+    const channel = this.host.acceptChannel(this.id, this.channelType, options.windowSize === undefined ? {} : { windowSize: options.windowSize });
     this.answered = true;
-    return this.host.acceptChannel(this.id, this.channelType, options.windowSize === undefined ? {} : { windowSize: options.windowSize });
+    return channel;
   }
 
   reject(reason: number = OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, description = ''): void {

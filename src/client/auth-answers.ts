@@ -38,12 +38,22 @@ function signatureBlobProblem(blob: Uint8Array): string | null {
   return `${blob.length} bytes that are not an SSH signature blob (string algorithm, string signature); raw signature bytes need that wrapping`;
 }
 
+/** Why `answer` is not one string for each of `count` prompts, or null when it is. */
+function responsesProblem(answer: unknown, count: number): string | null {
+  if (!Array.isArray(answer)) return `answered ${typeof answer}, not an array of ${count} strings`;
+  if (answer.length !== count) return `answered ${answer.length} responses to ${count} prompts`;
+  const odd = answer.findIndex((r) => typeof r !== 'string');
+  return odd < 0 ? null : `answered ${typeof answer[odd]} as response ${odd + 1}, not a string`;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
 export class AuthAnswers {
   private readonly signerFailures: SignerFailure[] = [];
+  /** Why the first unusable keyboard-interactive answer was not sent. */
+  private promptFailure: TypeError | null = null;
 
   constructor(
     private readonly options: ConnectOptions,
@@ -82,11 +92,23 @@ export class AuthAnswers {
     }
   }
 
-  /** Responses to keyboard-interactive prompts, or null to give that method up. */
+  /**
+   * Responses to keyboard-interactive prompts, or null to give that method
+   * up. The callback's answer must be one string per prompt; anything else
+   * (a bare string, too few answers, undefined) gives the method up and is
+   * kept for `explain()`, rather than being sent as it happens to encode.
+   */
   async prompt(e: EventOf<'auth-prompt'>): Promise<readonly string[] | null> {
     const { keyboardInteractive, password } = this.options;
     try {
-      if (keyboardInteractive) return await keyboardInteractive(e);
+      if (keyboardInteractive) {
+        const answer: unknown = await keyboardInteractive(e);
+        if (answer === null) return null; // giving up, as changePassword may
+        const problem = responsesProblem(answer, e.prompts.length);
+        if (problem === null) return answer as readonly string[];
+        this.promptFailure ??= new TypeError(`keyboardInteractive ${problem}`);
+        return null;
+      }
       // A single hidden prompt is the password question servers ask this way.
       if (password !== undefined && e.prompts.length === 1 && !e.prompts[0]!.echo) return [password];
       if (e.prompts.length === 0) return [];
@@ -112,12 +134,16 @@ export class AuthAnswers {
    */
   explain(err: Error): Error {
     const first = this.signerFailures[0];
-    if (!(err instanceof AuthenticationError) || !first) return err;
-    const why = first.error instanceof Error ? first.error.message : String(first.error);
-    const more = this.signerFailures.length > 1 ? ` (and ${this.signerFailures.length - 1} more)` : '';
+    if (!(err instanceof AuthenticationError) || (!first && !this.promptFailure)) return err;
     // AuthenticationError appends "(tried: ...; server allows: ...)" itself.
     const suffix = err.message.lastIndexOf(' (tried: ');
-    const base = suffix >= 0 ? err.message.slice(0, suffix) : err.message;
-    return new AuthenticationError(`${base}; the signer of ${first.fingerprint} failed: ${why}${more}`, err.tried, err.allowed, err.reason, { cause: first.error });
+    let message = suffix >= 0 ? err.message.slice(0, suffix) : err.message;
+    if (first) {
+      const why = first.error instanceof Error ? first.error.message : String(first.error);
+      const more = this.signerFailures.length > 1 ? ` (and ${this.signerFailures.length - 1} more)` : '';
+      message += `; the signer of ${first.fingerprint} failed: ${why}${more}`;
+    }
+    if (this.promptFailure) message += `; ${this.promptFailure.message}`;
+    return new AuthenticationError(message, err.tried, err.allowed, err.reason, { cause: first ? first.error : this.promptFailure });
   }
 }

@@ -80,7 +80,8 @@ export interface ConnectOptions {
    * Answers keyboard-interactive prompts. Without it, keyboard-interactive is
    * still tried when `password` is set, answering a single hidden prompt with
    * the password (what servers that ask only for the password expect); with
-   * neither, it is not tried.
+   * neither, it is not tried. Answer one string per prompt: anything else
+   * is not sent, and the method is given up.
    */
   readonly keyboardInteractive?: (challenge: KeyboardInteractiveChallenge) => readonly string[] | Promise<readonly string[]>;
   /** Called when the server says the password expired; return the new one (or null to give up). */

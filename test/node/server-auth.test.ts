@@ -107,6 +107,41 @@ test('keyboard-interactive: prompt() asks the client and returns its answers', a
   }
 });
 
+test('keyboard-interactive: an answer that is not one string per prompt is never sent; the method is given up and the AuthenticationError says why', async () => {
+  const t = await startServer({
+    authenticate: async (ctx) => {
+      if (ctx.method !== 'keyboard-interactive') return false;
+      const [a, b] = await ctx.prompt(['A: ', 'B: ']);
+      return a === 'x' && b === 'y';
+    },
+  });
+  try {
+    for (const [answer, why] of [
+      // A bare string is not its characters, even when their count fits.
+      ['xy', /keyboardInteractive answered string, not an array of 2 strings/],
+      [['x'], /keyboardInteractive answered 1 responses to 2 prompts/],
+      [undefined, /keyboardInteractive answered undefined/],
+      [['x', 2], /keyboardInteractive answered number as response 2, not a string/],
+    ] as const) {
+      const err = await t.connect({ keyboardInteractive: () => answer as never }).then(
+        () => assert.fail(`logged in with ${JSON.stringify(answer)}`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AuthenticationError, String(err));
+      assert.match(err.message, why);
+      assert.ok(err.cause instanceof TypeError);
+    }
+    // null gives the method up quietly, as changePassword's null does.
+    const quiet = await t.connect({ keyboardInteractive: () => null as never }).then(
+      () => assert.fail('logged in'),
+      (e: unknown) => e,
+    );
+    assert.ok(quiet instanceof AuthenticationError && !/keyboardInteractive/.test(quiet.message), String(quiet));
+  } finally {
+    await t.close();
+  }
+});
+
 test('partial success: publickey then password', async () => {
   const contexts: Pick<AuthContext, 'method' | 'passed'>[] = [];
   const t = await startServer({

@@ -52,7 +52,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export class AuthAnswers {
   private readonly signerFailures: SignerFailure[] = [];
-  /** Why the first unusable keyboard-interactive answer was not sent. */
+  /** Why the first unusable keyboard-interactive or new-password answer was not sent. */
   private promptFailure: TypeError | null = null;
 
   constructor(
@@ -120,11 +120,16 @@ export class AuthAnswers {
 
   /** The new password when the server says the old one expired, or null to give up. */
   async newPassword(e: EventOf<'auth-password-change'>): Promise<string | null> {
+    let answer: unknown;
     try {
-      return this.options.changePassword ? await this.options.changePassword(e.prompt) : null;
+      answer = this.options.changePassword ? await this.options.changePassword(e.prompt) : null;
     } catch {
       return null;
     }
+    if (answer === null || typeof answer === 'string') return answer;
+    // Sent as it happened to encode, a number made a malformed packet.
+    this.promptFailure ??= new TypeError(`changePassword answered ${typeof answer}, not a string or null`);
+    return null;
   }
 
   /**

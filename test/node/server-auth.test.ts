@@ -142,6 +142,32 @@ test('keyboard-interactive: an answer that is not one string per prompt is never
   }
 });
 
+test('changePassword: an answer that is neither a string nor null is not sent; the AuthenticationError says why', async () => {
+  const t = await startServer({
+    authenticate: (ctx) => {
+      if (ctx.method !== 'password') return false;
+      return ctx.newPassword === undefined ? { changePassword: 'expired' } : ctx.newPassword === 'new';
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'old', changePassword: () => 'new' });
+    await c.close();
+    for (const [answer, why] of [
+      [42, /changePassword answered number, not a string or null/],
+      [undefined, /changePassword answered undefined/],
+    ] as const) {
+      const err = await t.connect({ password: 'old', changePassword: () => answer as never }).then(
+        () => assert.fail('logged in'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AuthenticationError, String(err));
+      assert.match(err.message, why);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
 test('partial success: publickey then password', async () => {
   const contexts: Pick<AuthContext, 'method' | 'passed'>[] = [];
   const t = await startServer({

@@ -8,7 +8,7 @@ import { ChannelOpenError } from '../../src/io/node/node-endpoint.js';
 import type { Channel } from '../../src/io/node/channel.js';
 import { Registries, type GlobalRequestAnswer, type RequestAnswerer } from '../../src/io/node/registries.js';
 import { OpenFailureReason } from '../../src/messages/connection.js';
-import { ProtocolError } from '../../src/errors.js';
+import { ProtocolError, TimeoutError } from '../../src/errors.js';
 import type { ServerConnection } from '../../src/server/server.js';
 import { startServer, passwordSecret, roundTrip } from './server-helpers.js';
 
@@ -287,6 +287,40 @@ test('an accept() that throws (a bad windowSize) leaves the open to be refused w
     assert.equal(thrown.length, 1);
     assert.ok(thrown[0] instanceof RangeError, String(thrown[0]));
     assert.equal(c.node.error, null);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a handler that never settles: after the reply timeout the request fails and the open is refused, so later replies (keepalives) are not held back for good', async () => {
+  const host = recorder();
+  const reported: unknown[] = [];
+  const r = new Registries(host, (e) => reported.push(e), { channelOpen: 30, globalRequest: 30 });
+  const never = new Promise<never>(() => undefined);
+  r.globalRequest.set('stuck', () => never);
+  r.globalRequest.set('quiet', () => never);
+  r.channelOpen.set('stuck', () => never);
+  r.request(1, 'stuck', true, new Uint8Array(0));
+  r.request(2, 'quiet', false, new Uint8Array(0));
+  r.openChannel(3, 'stuck', new Uint8Array(0));
+  for (const end = Date.now() + 5000; host.sent.length < 2 && Date.now() < end; ) await new Promise((res) => setTimeout(res, 10));
+  assert.deepEqual(host.sent.sort(), ['answer 1 false -', 'reject 3 2 stuck channel not answered in time']);
+  assert.equal(reported.length, 2);
+  assert.ok(reported.every((e) => e instanceof TimeoutError));
+
+  // Over the wire: the client's handler never answers; the server's next request still gets its reply.
+  const conns: ServerConnection[] = [];
+  const t = await serverWith((conn) => conns.push(conn));
+  try {
+    const c = await t.connect({ password: 'secret', globalRequestTimeout: 200, channelOpenTimeout: 200 });
+    c.handleGlobalRequest('stuck@example.com', () => never);
+    c.handleGlobalRequest('fine@example.com', () => true);
+    c.handleChannelOpen('stuck@example.com', () => never);
+    const conn = conns[0]!;
+    const [stuck, fine] = await Promise.all([conn.globalRequest('stuck@example.com'), conn.globalRequest('fine@example.com')]);
+    assert.equal(stuck.success, false);
+    assert.equal(fine.success, true);
+    await assert.rejects(conn.openChannel('stuck@example.com'), refusedWith(OpenFailureReason.CONNECT_FAILED));
   } finally {
     await t.close();
   }

@@ -114,7 +114,8 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
     this.globalRequestMs = checkReplyTimeout(timeouts.globalRequest ?? DEFAULT_GLOBAL_REQUEST_TIMEOUT, 'globalRequestTimeout');
     this.channelRequestMs = checkReplyTimeout(timeouts.channelRequest ?? DEFAULT_CHANNEL_REQUEST_TIMEOUT, 'channelRequestTimeout');
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.registries = new Registries(this, (e) => this.reportHandlerError(e));
+    // Our handlers get as long to answer the peer as the peer gets to answer us.
+    this.registries = new Registries(this, (e) => this.reportHandlerError(e), { channelOpen: this.channelOpenMs, globalRequest: this.globalRequestMs });
     this.channelOpenHandlers = this.registries.channelOpen;
     this.globalRequestHandlers = this.registries.globalRequest;
     this.endpoint = new Endpoint(options);

@@ -135,12 +135,14 @@ export interface ConnectOptions {
   /**
    * Milliseconds to wait for the server to answer a channel open (exec,
    * spawn, shell, subsystem, direct-tcpip, forwardLocal's connections)
-   * before rejecting with TimeoutError; default 60 s; 0 waits forever.
+   * before rejecting with TimeoutError; default 60 s; 0 waits forever. Also
+   * the time a `handleChannelOpen` handler gets to answer the server.
    */
   readonly channelOpenTimeout?: number;
   /**
    * Milliseconds to wait for the reply to a global request (forwardRemote
-   * and its close) before rejecting with TimeoutError; default 60 s; 0 waits forever.
+   * and its close) before rejecting with TimeoutError; default 60 s; 0 waits
+   * forever. Also the time a `handleGlobalRequest` handler gets to answer.
    */
   readonly globalRequestTimeout?: number;
   /**

@@ -261,11 +261,13 @@ export async function connect(options: ConnectOptions): Promise<Client> {
         case 'host-key': {
           let info: HostKeyInfo;
           try {
-            info = await hostKeys.verify(e.hostKey, e.algorithm);
+            // `ready` is set once connect() has settled: here, only by a failure.
+            info = await hostKeys.verify(e.hostKey, e.algorithm, () => !ready);
           } catch (err) {
             fail(err instanceof Error ? err : new Error(String(err)));
             return;
           }
+          if (ready) return;
           c.hostKey = info;
           node.endpoint.answerHostKey(node.now(), true, info.fingerprint);
           node.run();

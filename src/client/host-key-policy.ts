@@ -3,7 +3,7 @@
 // which may narrow the decision but widens it past a `mismatch` or `revoked`
 // verdict only when it names that verdict. `acceptUnknownHostKey` is OpenSSH's
 // `StrictHostKeyChecking accept-new`: an unknown key is trusted and recorded.
-import { HostKeyRejectedError } from '../errors.js';
+import { AbortError, HostKeyRejectedError } from '../errors.js';
 import type { AlgorithmLists } from '../algorithms/index.js';
 import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
 import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
@@ -20,15 +20,29 @@ export interface HostKeyPolicy {
    * Decides on the key the server proved it holds: resolves with what is known
    * about it when trusted (after recording it, for accept-new), rejects with
    * HostKeyRejectedError (or the KeyFileError of a failed write) otherwise.
+   * `stillWanted` is asked before accept-new writes: a connection that
+   * failed (timed out, aborted) while verifyHostKey thought leaves the file
+   * alone, and verify rejects with an AbortError.
    */
-  verify(hostKey: Uint8Array, algorithm: string): Promise<HostKeyInfo>;
+  verify(hostKey: Uint8Array, algorithm: string, stillWanted?: () => boolean): Promise<HostKeyInfo>;
 }
 
 type Verdict = HostKeyInfo['knownHosts'];
 
-// A key of another type than the host's known ones is new, not a conflict
-// (ssh says "no ED25519 host key is known", not "changed").
-const CHECK = { sameTypeOnly: true } as const;
+/**
+ * known_hosts' verdict as OpenSSH 10 gives it. A key that differs from a
+ * known key of its type is a mismatch; so is a key of a new type for a host
+ * known_hosts knows only by keys of other types: ssh then says "REMOTE HOST
+ * IDENTIFICATION HAS CHANGED" and names the other key as the offending one,
+ * since a server offering only a type nobody can check is what an attacker
+ * without the host's keys would do. (We ask for the known types first, as
+ * ssh does, so a real server that has them shows one.)
+ */
+function checkHost(entries: readonly KnownHostEntry[], host: string, port: number, hostKey: Uint8Array): KnownHostCheck {
+  const check = checkKnownHost(entries, host, port, hostKey, { sameTypeOnly: true });
+  const offending = check.status === 'unknown' ? check.otherKeys?.[0] : undefined;
+  return offending ? { ...check, status: 'mismatch', entry: offending } : check;
+}
 
 function location(entry: KnownHostEntry, file: string): KnownHostsLine {
   return { file: entry.source ?? file, line: entry.line, keyType: entry.keyType };
@@ -37,8 +51,12 @@ function location(entry: KnownHostEntry, file: string): KnownHostsLine {
 function describe(info: HostKeyInfo): string {
   const at = info.knownHostsEntry ? ` (${info.knownHostsEntry.file} line ${info.knownHostsEntry.line})` : '';
   switch (info.knownHosts) {
-    case 'mismatch':
-      return `does not match known_hosts${at} (possible man-in-the-middle)`;
+    case 'mismatch': {
+      const sameType = info.otherKnownKeys?.some((k) => k.keyType === info.keyType) ?? true;
+      if (sameType) return `does not match known_hosts${at} (possible man-in-the-middle)`;
+      const types = [...new Set(info.otherKnownKeys?.map((k) => k.keyType))].join(', ');
+      return `is a ${info.keyType} key, and known_hosts knows ${info.host}:${info.port} only by other key types (${types})${at} (possible man-in-the-middle)`;
+    }
     case 'revoked':
       return `is revoked in known_hosts${at}`;
     default:
@@ -70,7 +88,7 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
   const inspect = (hostKey: Uint8Array, algorithm: string): HostKeyInfo => {
     const base = { host, port, key: hostKey, keyType: blobKeyType(hostKey), fingerprint: fingerprintSha256(hostKey), algorithm };
     if (!known || !entries) return { ...base, knownHosts: 'not-checked' };
-    const check: KnownHostCheck = checkKnownHost(entries, host, port, hostKey, CHECK);
+    const check = checkHost(entries, host, port, hostKey);
     return {
       ...base,
       knownHosts: check.status,
@@ -88,10 +106,15 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
       path,
       (current) => {
         // Another process may have written since we read: never contradict it.
-        const now = checkKnownHost(parseKnownHosts(current, path).entries, host, port, info.key, CHECK);
+        const now = checkHost(parseKnownHosts(current, path).entries, host, port, info.key);
         if (now.status === 'match') return null;
         if (now.status !== 'unknown') {
-          const changed = { ...info, knownHosts: now.status, ...(now.entry ? { knownHostsEntry: location(now.entry, path) } : {}) };
+          const changed = {
+            ...info,
+            knownHosts: now.status,
+            ...(now.entry ? { knownHostsEntry: location(now.entry, path) } : {}),
+            ...(now.otherKeys ? { otherKnownKeys: now.otherKeys.map((e) => location(e, path)) } : {}),
+          };
           throw new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${describe(changed)}`, info.fingerprint);
         }
         const text = current === '' || current.endsWith('\n') ? current : current + '\n';
@@ -113,7 +136,7 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
       return { ...algorithms, hostKey: [...algorithms.hostKey.filter(isKnown), ...algorithms.hostKey.filter((a) => !isKnown(a))] };
     },
 
-    async verify(hostKey, algorithm) {
+    async verify(hostKey, algorithm, stillWanted = () => true) {
       const info = inspect(hostKey, algorithm);
       const refuse = (why: string, cause?: unknown): never => {
         throw new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint, cause === undefined ? undefined : { cause });
@@ -132,12 +155,11 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
         return info;
       } else if (info.knownHosts !== 'unknown' || !acceptNew) {
         return refuse(describe(info));
-      } else if (info.otherKnownKeys?.length) {
-        // A host known by other keys offering only a new type is what an
-        // attacker without those keys would do; accept-new does not cover it.
-        return refuse(`is a ${info.keyType} key, and known_hosts knows ${host}:${port} only by other key types (${[...new Set(info.otherKnownKeys.map((k) => k.keyType))].join(', ')})`);
       }
-      if (info.knownHosts === 'unknown' && acceptNew && info.knownHostsFile) return record(info, info.knownHostsFile);
+      if (info.knownHosts === 'unknown' && acceptNew && info.knownHostsFile) {
+        if (!stillWanted()) throw new AbortError();
+        return record(info, info.knownHostsFile);
+      }
       return info;
     },
   };

@@ -28,15 +28,16 @@ export interface HostKeyInfo {
   readonly algorithm: string;
   /**
    * What the known_hosts file says: `match`, `mismatch` (the host is known by
-   * another key of this type), `revoked` (an `@revoked` line names this key),
-   * `unknown`, or `not-checked` with `knownHosts: false`.
+   * another key of this type, or only by keys of other types: OpenSSH 10
+   * calls both a changed host key), `revoked` (an `@revoked` line names this
+   * key), `unknown`, or `not-checked` with `knownHosts: false`.
    */
   readonly knownHosts: 'match' | 'mismatch' | 'revoked' | 'unknown' | 'not-checked';
   /** The known_hosts file consulted (absent with `knownHosts: false`). */
   readonly knownHostsFile?: string;
   /** The line that decided: the matching one, the `@revoked` one, or for a mismatch the first conflicting one. */
   readonly knownHostsEntry?: KnownHostsLine;
-  /** Other keys known_hosts holds for this host (for `unknown`: keys of other types). */
+  /** Other keys known_hosts holds for this host. */
   readonly otherKnownKeys?: readonly KnownHostsLine[];
   /** Set on `Client.hostKey` when `acceptUnknownHostKey` added this key to known_hosts: the line written. */
   readonly addedToKnownHosts?: { readonly file: string; readonly line: number };
@@ -79,7 +80,8 @@ export interface ConnectOptions {
    * Answers keyboard-interactive prompts. Without it, keyboard-interactive is
    * still tried when `password` is set, answering a single hidden prompt with
    * the password (what servers that ask only for the password expect); with
-   * neither, it is not tried.
+   * neither, it is not tried. Answer one string per prompt: anything else
+   * is not sent, and the method is given up.
    */
   readonly keyboardInteractive?: (challenge: KeyboardInteractiveChallenge) => readonly string[] | Promise<readonly string[]>;
   /** Called when the server says the password expired; return the new one (or null to give up). */
@@ -133,12 +135,14 @@ export interface ConnectOptions {
   /**
    * Milliseconds to wait for the server to answer a channel open (exec,
    * spawn, shell, subsystem, direct-tcpip, forwardLocal's connections)
-   * before rejecting with TimeoutError; default 60 s; 0 waits forever.
+   * before rejecting with TimeoutError; default 60 s; 0 waits forever. Also
+   * the time a `handleChannelOpen` handler gets to answer the server.
    */
   readonly channelOpenTimeout?: number;
   /**
    * Milliseconds to wait for the reply to a global request (forwardRemote
-   * and its close) before rejecting with TimeoutError; default 60 s; 0 waits forever.
+   * and its close) before rejecting with TimeoutError; default 60 s; 0 waits
+   * forever. Also the time a `handleGlobalRequest` handler gets to answer.
    */
   readonly globalRequestTimeout?: number;
   /**

@@ -207,6 +207,21 @@ test('a server that closes before its version line: VersionError, not a lost con
   assert.equal(d.error.message, "no SSH identification line before the connection closed (peer closed the connection); it sent: 'HTTP/1.0 400 Bad Request\\r\\n\\r\\n'");
 });
 
+test('a peer that sends a line without end, NULs or endless lines before any version: a VersionError quoting it', () => {
+  for (const [sent, why] of [
+    [Buffer.alloc(1 << 20, 0x41), /^no SSH identification line \(line before the version is longer than 8192 bytes\); it sent: 'A+'\.\.\.$/],
+    [Buffer.from('\0\x01binary\n'), /^no SSH identification line \(line before the version contains a NUL byte\); it sent: '\\x00\\x01binary\\n'$/],
+    [Buffer.from('ok\r\n'.repeat(2000)), /^no SSH identification line \(more than 1024 lines before the version line\); it sent: '(ok\\r\\n)+/],
+  ] as const) {
+    const clock = new FakeClock();
+    const client = new Endpoint({ role: 'client', random: seededRandom('c'), now: clock.now, algorithms: defaultAlgorithmLists(), auth: { username: 'a', credentials: [] } });
+    client.receive(clock.advance(1), sent);
+    const d = drainEvents(client).find((e) => e.type === 'disconnected');
+    assert.ok(d && d.type === 'disconnected' && d.error instanceof VersionError, JSON.stringify(d));
+    assert.match(d.error.message, why);
+  }
+});
+
 test('keepalive detects a silent server', () => {
   const pair = makePair({ client: { keepalive: { intervalMs: 10_000, countMax: 3 } } });
   pair.pump();

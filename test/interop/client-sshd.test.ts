@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { userInfo } from 'node:os';
-import { findOpenSsh, startSshd, keygen, tempDir, type Sshd } from './openssh.js';
+import { findOpenSsh, runSsh, startSshd, keygen, tempDir, type Sshd } from './openssh.js';
 import { connect, type Client } from '../../src/client/client.js';
 import type { ConnectOptions } from '../../src/client/options.js';
 import { signerFromPrivateKeyFile, type AuthSigner } from '../../src/keys/index.js';
@@ -114,11 +114,16 @@ test('known_hosts holding only the ECDSA key: that key type is asked for first a
   } finally {
     await c.close();
   }
-  // A key of another type than the known one is "not known", not a changed key.
+  // Made to take a key of another type than the known one, it is a changed
+  // key, as ssh -o HostKeyAlgorithms=ssh-ed25519 says ("REMOTE HOST
+  // IDENTIFICATION HAS CHANGED", "Offending ECDSA key").
   await assert.rejects(
     connect({ host: '127.0.0.1', port: sshd!.port, username: user, privateKey: keys.ed25519, knownHosts: kh, algorithms: { hostKey: ['ssh-ed25519'] } }),
-    (e: Error) => e.name === 'HostKeyRejectedError' && /not trusted/.test(e.message),
+    (e: Error) => e.name === 'HostKeyRejectedError' && /only by other key types \(ecdsa-sha2-nistp256\).*possible man-in-the-middle/.test(e.message),
   );
+  const ssh = await runSsh(openssh!, ['-p', String(sshd!.port), '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'HostKeyAlgorithms=ssh-ed25519', '-o', 'BatchMode=yes', `${user}@127.0.0.1`, 'true']);
+  assert.notEqual(ssh.code, 0);
+  assert.match(ssh.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED[\s\S]*Offending ECDSA key/);
 });
 
 test('acceptUnknownHostKey records the key (plain and hashed) in a form ssh-keygen -F finds; the next connection matches it', { skip, timeout: 30000 }, async () => {

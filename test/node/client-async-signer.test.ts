@@ -78,6 +78,42 @@ test('a signer that rejects, throws or returns no bytes costs its key only: the 
   }
 });
 
+test('a signer that returns raw signature bytes or a blob too long for a packet costs its key only, named in the error; the connection stays up', async () => {
+  const t = await testServer();
+  const raw = (algorithm: string, data: Uint8Array) => {
+    // The signature without its `string algorithm || string signature` wrapping, as a careless agent bridge would give it.
+    const blob = otherKey.sign(algorithm, data);
+    return blob.subarray(blob.length - 64);
+  };
+  const huge = () => {
+    const blob = new Uint8Array(40 << 20);
+    new DataView(blob.buffer).setUint32(0, 11);
+    blob.set(Buffer.from('ssh-ed25519'), 4);
+    new DataView(blob.buffer).setUint32(15, blob.length - 19);
+    return blob;
+  };
+  const trailing = (algorithm: string, data: Uint8Array) => Buffer.concat([otherKey.sign(algorithm, data), Buffer.from([0])]);
+  for (const [how, why] of [
+    [raw, /that are not an SSH signature blob/],
+    [huge, /more than a signature blob may have/],
+    [trailing, /that are not an SSH signature blob/],
+  ] as const) {
+    const agent = fakeAgent(agentKey);
+    logins.length = 0;
+    const c = await t.connect({ privateKey: [failingSigner(otherKey, how as () => Uint8Array), agent] });
+    assert.equal(agent.calls, 1, String(why));
+    assert.deepEqual(logins, [fingerprintSha256(agentKey.publicBlob)]);
+    await c.close();
+    const err = await t.connect({ readyTimeout: 5000, privateKey: failingSigner(otherKey, how as () => Uint8Array) }).then(
+      () => assert.fail('logged in with a bad signature'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof AuthenticationError, String(err));
+    assert.match(err.message, why);
+    assert.match(err.message, /^authentication failed; the signer of SHA256:/, 'refused by us, not ended by the server');
+  }
+});
+
 test('when every key fails to sign, the AuthenticationError names the failed signer and carries its error', async () => {
   const t = await testServer();
   const refusal = new Error('agent refused');

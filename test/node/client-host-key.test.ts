@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, symlinkSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { HostKeyRejectedError } from '../../src/errors.js';
+import { dirname, join } from 'node:path';
+import { AbortError, HostKeyRejectedError } from '../../src/errors.js';
+import { connect } from '../../src/client/client.js';
 import { KeyFileError, generateHostKey, formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
 import { formatKnownHostLine, parseKnownHosts, checkKnownHost } from '../../src/trust/index.js';
 import type { HostKeyInfo } from '../../src/client/options.js';
@@ -73,13 +74,16 @@ test('verifyHostKey sees the known_hosts verdict with the file and line: match, 
   assert.equal(seen[2]?.knownHosts, 'revoked');
   assert.deepEqual(seen[2]?.knownHostsEntry, { file: revoking, line: 3, keyType: 'ssh-ed25519' });
 
-  // Known by an ECDSA key only: the Ed25519 key is new, and the ECDSA line is reported.
+  // Known by an ECDSA key only, offering Ed25519: a mismatch, as OpenSSH 10
+  // says ("REMOTE HOST IDENTIFICATION HAS CHANGED", the ECDSA line offending).
   const otherType = knownHostsWith(line(t.port, ecdsaKey.publicBlob));
-  const c2 = await t.connect({ password: 'secret', knownHosts: otherType, verifyHostKey: spy, algorithms: { hostKey: ['ssh-ed25519'] } });
-  assert.equal(c2.hostKey?.knownHosts, 'unknown');
-  assert.equal(c2.hostKey?.knownHostsEntry, undefined);
-  assert.deepEqual(c2.hostKey?.otherKnownKeys, [{ file: otherType, line: 2, keyType: 'ecdsa-sha2-nistp256' }]);
-  await c2.close();
+  await assert.rejects(
+    t.connect({ password: 'secret', knownHosts: otherType, verifyHostKey: spy, algorithms: { hostKey: ['ssh-ed25519'] } }),
+    /was rejected by verifyHostKey \(known_hosts says "mismatch"\)/,
+  );
+  assert.equal(seen[3]?.knownHosts, 'mismatch');
+  assert.deepEqual(seen[3]?.knownHostsEntry, { file: otherType, line: 2, keyType: 'ecdsa-sha2-nistp256' });
+  assert.deepEqual(seen[3]?.otherKnownKeys, [{ file: otherType, line: 2, keyType: 'ecdsa-sha2-nistp256' }]);
 
   // A file that does not exist yet: unknown, and nothing is written without acceptUnknownHostKey.
   const absent = join(tempDir(), 'known_hosts');
@@ -151,6 +155,23 @@ test('without verifyHostKey: mismatch and revoked are refused even with acceptUn
     /known_hosts knows 127\.0\.0\.1:\d+ only by other key types \(ecdsa-sha2-nistp256\)/,
   );
   assert.equal(readFileSync(otherType, 'utf8').split('\n').length, 3);
+});
+
+test('a host known only by other key types offering a new type is a mismatch: verifyHostKey returning true neither trusts nor records it; naming the mismatch trusts it without recording', async () => {
+  const t = await testServer();
+  const otherType = knownHostsWith(line(t.port, ecdsaKey.publicBlob));
+  const before = readFileSync(otherType, 'utf8');
+  const onlyEd25519 = { algorithms: { hostKey: ['ssh-ed25519'] } };
+  await assert.rejects(
+    t.connect({ password: 'secret', knownHosts: otherType, acceptUnknownHostKey: true, verifyHostKey: () => true, ...onlyEd25519 }),
+    (e: unknown) => e instanceof HostKeyRejectedError && /only by other key types \(ecdsa-sha2-nistp256\).*line 2.*does not override "mismatch"/.test(e.message),
+  );
+  assert.equal(readFileSync(otherType, 'utf8'), before);
+  const c = await t.connect({ password: 'secret', knownHosts: otherType, acceptUnknownHostKey: true, verifyHostKey: () => ({ accept: 'mismatch' }), ...onlyEd25519 });
+  assert.equal(c.hostKey?.knownHosts, 'mismatch');
+  assert.equal(c.hostKey?.addedToKnownHosts, undefined);
+  await c.close();
+  assert.equal(readFileSync(otherType, 'utf8'), before);
 });
 
 test('acceptUnknownHostKey records the key ([host]:port form), creating the directory 0700 and file 0600; the next connection matches it', async () => {
@@ -268,4 +289,34 @@ test('host key order: the types known_hosts holds for the host are asked for fir
   const ordered = hostKeyPolicy({ knownHosts: path, verifyHostKey: () => true }, 'h.example', 22).preferKnownKeyTypes(lists);
   assert.deepEqual(ordered.hostKey, ['ecdsa-sha2-nistp256', 'ssh-ed25519', 'rsa-sha2-512']);
   assert.deepEqual(hostKeyPolicy({ knownHosts: path, algorithms: { hostKey: ['ssh-ed25519'] } }, 'h.example', 22).preferKnownKeyTypes(lists).hostKey, lists.hostKey);
+});
+
+test('a connect that failed while verifyHostKey was thinking (aborted) records nothing, even when the callback then trusts the key', async () => {
+  const t = await testServer();
+  const path = join(tempDir(), 'known_hosts');
+  const ac = new AbortController();
+  let trust!: (d: boolean) => void;
+  let asked!: () => void;
+  const wasAsked = new Promise<void>((r) => (asked = r));
+  const connecting = connect({
+    host: '127.0.0.1',
+    port: t.port,
+    username: 'u',
+    password: 'secret',
+    keepalive: false,
+    knownHosts: path,
+    acceptUnknownHostKey: true,
+    signal: ac.signal,
+    verifyHostKey: () => {
+      asked();
+      return new Promise<boolean>((r) => (trust = r));
+    },
+  });
+  await wasAsked;
+  ac.abort();
+  await assert.rejects(connecting, (e: unknown) => e instanceof AbortError);
+  trust(true);
+  // The callback's answer is handled on a later turn; give it a few.
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(readdirSync(dirname(path)), [], 'known_hosts was not written');
 });

@@ -83,6 +83,20 @@ test('a server that says nothing: VersionError "it sent nothing" at identTimeout
   }
 });
 
+test('a peer that sends 1 MB without a newline: VersionError naming host:port at once, not a bare ProtocolError', async () => {
+  const peer = await tcpServer('A'.repeat(1 << 20));
+  try {
+    const err = await connect({ ...base, port: peer.port, readyTimeout: 20_000 }).then(
+      () => assert.fail('connected'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof VersionError, String(err));
+    assert.match(err.message, new RegExp(`^127\\.0\\.0\\.1:${peer.port}: no SSH identification line \\(line before the version is longer than 8192 bytes\\); it sent: 'AAAA`));
+  } finally {
+    await peer.close();
+  }
+});
+
 test('identTimeout must be a whole number of milliseconds', async () => {
   await assert.rejects(connect({ ...base, port: 1, identTimeout: -1 }), RangeError);
   await assert.rejects(connect({ ...base, port: 1, identTimeout: 1.5 }), RangeError);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { setImmediate as immediate } from 'node:timers/promises';
-import { Driver, WRITE_BUFFER_LIMIT } from '../../src/io/node/driver.js';
+import { Driver, WRITE_BUFFER_LIMIT, clockNow } from '../../src/io/node/driver.js';
 
 /** A socket that records each write call and the chunks it carried. */
 function recordingSocket(): { socket: Duplex; calls: number[][] } {
@@ -108,4 +108,20 @@ test('a core that throws from its timer or from connectionLost ends the connecti
   await new Promise((r) => setTimeout(r, 20));
   socket.emit('end'); // a socket listener
   assert.deepEqual(aborted.map((e) => (e as Error).message), ['timer bug', 'lost bug']);
+});
+
+test("the driver's clock is monotonic: a wall clock stepped back or forward does not move it", () => {
+  const realNow = Date.now;
+  const before = clockNow();
+  try {
+    Date.now = () => realNow() - 3_600_000;
+    const afterStepBack = clockNow();
+    assert.ok(afterStepBack >= before, 'a wall clock stepped back an hour does not move the clock back');
+    Date.now = () => realNow() + 3_600_000;
+    assert.ok(clockNow() - afterStepBack < 60_000, 'a wall clock stepped forward an hour does not make every deadline due');
+  } finally {
+    Date.now = realNow;
+  }
+  // Still on the epoch scale, so options given in wall-clock ms keep working.
+  assert.ok(Math.abs(clockNow() - Date.now()) < 60_000);
 });

@@ -9,7 +9,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { KeyFileError, signerFromKeyObject } from '../../src/keys/index.js';
-import { expandHome, isMissingFile, readBounded, writeFileAtomic } from '../../src/io/node/files.js';
+import { expandHome, isMissingFile, readBounded, updateFileAtomic, writeFileAtomic } from '../../src/io/node/files.js';
 import { checkPrivateKeyFile, ensurePrivateDirectory, unsafeTrustFile } from '../../src/io/node/file-permissions.js';
 import * as nacre from '../../src/index.js';
 
@@ -280,5 +280,86 @@ test('loadPrivateKeyFile reads through the bounded reader and stays a public exp
     const expected = signerFromKeyObject(privateKey).publicBlob;
     assert.deepEqual(nacre.loadPrivateKeyFile(pem).publicBlob, expected);
     assert.deepEqual(nacre.signerFromPrivateKeyPath(pem).publicBlob, expected);
+  });
+});
+
+test('writeFileAtomic and updateFileAtomic: a link to a file not made yet is written through and stays a link (as ssh appends through it)', { skip: process.platform === 'win32' ? 'symlinks need privileges' : false }, () => {
+  withDir((dir) => {
+    mkdirSync(join(dir, 'dotfiles'));
+    mkdirSync(join(dir, '.ssh'));
+    // Relative, through a second link: .ssh/known_hosts -> kh -> ../dotfiles/known_hosts (missing).
+    symlinkSync('kh', join(dir, '.ssh', 'known_hosts'));
+    symlinkSync('../dotfiles/known_hosts', join(dir, '.ssh', 'kh'));
+    const path = join(dir, '.ssh', 'known_hosts');
+    assert.equal(updateFileAtomic(path, (current) => `${current}line 1\n`, { what: 'known_hosts file', maxBytes: 1 << 20 }), true);
+    assert.ok(lstatSync(path).isSymbolicLink(), 'the link is kept');
+    assert.ok(lstatSync(join(dir, '.ssh', 'kh')).isSymbolicLink(), 'and the link it names');
+    assert.equal(readFileSync(join(dir, 'dotfiles', 'known_hosts'), 'utf8'), 'line 1\n');
+    assert.equal(statSync(join(dir, 'dotfiles', 'known_hosts')).mode & 0o777, 0o600);
+    updateFileAtomic(path, (current) => `${current}line 2\n`, { what: 'known_hosts file', maxBytes: 1 << 20 });
+    assert.equal(readFileSync(join(dir, 'dotfiles', 'known_hosts'), 'utf8'), 'line 1\nline 2\n');
+
+    symlinkSync(join(dir, 'absent'), join(dir, 'abs-link'));
+    writeFileAtomic(join(dir, 'abs-link'), 'x');
+    assert.ok(lstatSync(join(dir, 'abs-link')).isSymbolicLink());
+    assert.equal(readFileSync(join(dir, 'absent'), 'utf8'), 'x');
+    assert.deepEqual(readdirSync(join(dir, 'dotfiles')), ['known_hosts'], 'no temporary file left');
+
+    // A loop of links is refused, typed, and left alone.
+    symlinkSync('loop-b', join(dir, 'loop-a'));
+    symlinkSync('loop-a', join(dir, 'loop-b'));
+    assert.throws(() => writeFileAtomic(join(dir, 'loop-a'), 'x', undefined, { what: 'known_hosts file' }), (e: unknown) => e instanceof KeyFileError && e.problem === 'io' && /symbolic links|ELOOP/i.test(e.message));
+    assert.ok(lstatSync(join(dir, 'loop-a')).isSymbolicLink());
+  });
+});
+
+test('updateFileAtomic: a line another program adds between our read and our rename is kept (the change is made again on the new text)', () => {
+  withDir((dir) => {
+    const path = join(dir, 'known_hosts');
+    writeFileSync(path, 'first\n', { mode: 0o640 });
+    let writes = 0;
+    const seen: string[] = [];
+    const realWrite = (fd: number, data: Uint8Array) => void fs.writeSync(fd, data);
+    const wrote = updateFileAtomic(
+      path,
+      (current) => {
+        seen.push(current);
+        return `${current}ours\n`;
+      },
+      {
+        what: 'known_hosts file',
+        maxBytes: 1 << 20,
+        steps: {
+          write(fd, data) {
+            // While our temporary file is written, another ssh appends its host.
+            if (++writes === 1) fs.appendFileSync(path, 'theirs\n');
+            realWrite(fd, data);
+          },
+        },
+      },
+    );
+    assert.equal(wrote, true);
+    assert.deepEqual(seen, ['first\n', 'first\ntheirs\n']);
+    assert.equal(readFileSync(path, 'utf8'), 'first\ntheirs\nours\n');
+    assert.equal(statSync(path).mode & 0o777, 0o640);
+    assert.deepEqual(readdirSync(dir), ['known_hosts'], 'the abandoned temporary file is gone');
+
+    // A file that never stops changing is a typed error, and loses nothing.
+    assert.throws(
+      () =>
+        updateFileAtomic(path, (current) => `${current}never\n`, {
+          what: 'known_hosts file',
+          maxBytes: 1 << 20,
+          steps: {
+            write(fd, data) {
+              fs.appendFileSync(path, 'busy\n');
+              realWrite(fd, data);
+            },
+          },
+        }),
+      (e: unknown) => e instanceof KeyFileError && e.problem === 'io' && /kept changing/.test(e.message),
+    );
+    assert.match(readFileSync(path, 'utf8'), /^first\ntheirs\nours\n(busy\n)+$/);
+    assert.deepEqual(readdirSync(dir), ['known_hosts']);
   });
 });

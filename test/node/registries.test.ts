@@ -8,7 +8,7 @@ import { ChannelOpenError } from '../../src/io/node/node-endpoint.js';
 import type { Channel } from '../../src/io/node/channel.js';
 import { Registries, type GlobalRequestAnswer, type RequestAnswerer } from '../../src/io/node/registries.js';
 import { OpenFailureReason } from '../../src/messages/connection.js';
-import { ProtocolError } from '../../src/errors.js';
+import { ProtocolError, TimeoutError } from '../../src/errors.js';
 import type { ServerConnection } from '../../src/server/server.js';
 import { startServer, passwordSecret, roundTrip } from './server-helpers.js';
 
@@ -242,4 +242,86 @@ test('registries: one answer per open, none after the connection is gone, no rep
   });
   assert.doesNotThrow(() => r2.openChannel(1, 'bad', new Uint8Array(0)));
   assert.deepEqual(reported, []);
+});
+
+test('a global-request handler that answers something else than a GlobalRequestAnswer still gets its request a failure reply, so later replies are not held back', async () => {
+  const host = recorder();
+  const reported: unknown[] = [];
+  const r = new Registries(host, (e) => reported.push(e));
+  // What plain JavaScript handlers return by mistake: nothing, a promise of nothing, strings, bad data.
+  r.globalRequest.set('nothing', (() => undefined) as never);
+  r.globalRequest.set('later-nothing', (async () => undefined) as never);
+  r.globalRequest.set('null', (() => null) as never);
+  r.globalRequest.set('string-data', (() => ({ success: true, data: 'text' })) as never);
+  r.globalRequest.set('no-success', (() => ({ data: bytes('x') })) as never);
+  r.globalRequest.set('ok', () => ({ success: true, data: bytes('fine') }));
+  assert.doesNotThrow(() => r.request(1, 'nothing', true, new Uint8Array(0)));
+  r.request(2, 'later-nothing', true, new Uint8Array(0));
+  r.request(3, 'null', true, new Uint8Array(0));
+  r.request(4, 'string-data', true, new Uint8Array(0));
+  r.request(5, 'no-success', true, new Uint8Array(0));
+  r.request(6, 'ok', true, new Uint8Array(0));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(host.sent.sort(), ['answer 1 false -', 'answer 2 false -', 'answer 3 false -', 'answer 4 false -', 'answer 5 false -', 'answer 6 true fine']);
+  assert.equal(reported.length, 5);
+  assert.ok(reported.every((e) => e instanceof TypeError && /global request/.test(e.message)));
+});
+
+test('an accept() that throws (a bad windowSize) leaves the open to be refused with CONNECT_FAILED at once, not unanswered', async () => {
+  const thrown: unknown[] = [];
+  const t = await serverWith((conn) =>
+    conn.handleChannelOpen('tiny@example.com', (open) => {
+      try {
+        open.accept({ windowSize: 0 });
+      } catch (err) {
+        thrown.push(err);
+        assert.equal(open.answered, false);
+        throw err;
+      }
+    }),
+  );
+  try {
+    // Without an answer the open would only end at channelOpenTimeout.
+    const c = await t.connect({ password: 'secret', channelOpenTimeout: 5000 });
+    await assert.rejects(c.openChannel('tiny@example.com'), refusedWith(OpenFailureReason.CONNECT_FAILED));
+    assert.equal(thrown.length, 1);
+    assert.ok(thrown[0] instanceof RangeError, String(thrown[0]));
+    assert.equal(c.node.error, null);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a handler that never settles: after the reply timeout the request fails and the open is refused, so later replies (keepalives) are not held back for good', async () => {
+  const host = recorder();
+  const reported: unknown[] = [];
+  const r = new Registries(host, (e) => reported.push(e), { channelOpen: 30, globalRequest: 30 });
+  const never = new Promise<never>(() => undefined);
+  r.globalRequest.set('stuck', () => never);
+  r.globalRequest.set('quiet', () => never);
+  r.channelOpen.set('stuck', () => never);
+  r.request(1, 'stuck', true, new Uint8Array(0));
+  r.request(2, 'quiet', false, new Uint8Array(0));
+  r.openChannel(3, 'stuck', new Uint8Array(0));
+  for (const end = Date.now() + 5000; host.sent.length < 2 && Date.now() < end; ) await new Promise((res) => setTimeout(res, 10));
+  assert.deepEqual(host.sent.sort(), ['answer 1 false -', 'reject 3 2 stuck channel not answered in time']);
+  assert.equal(reported.length, 2);
+  assert.ok(reported.every((e) => e instanceof TimeoutError));
+
+  // Over the wire: the client's handler never answers; the server's next request still gets its reply.
+  const conns: ServerConnection[] = [];
+  const t = await serverWith((conn) => conns.push(conn));
+  try {
+    const c = await t.connect({ password: 'secret', globalRequestTimeout: 200, channelOpenTimeout: 200 });
+    c.handleGlobalRequest('stuck@example.com', () => never);
+    c.handleGlobalRequest('fine@example.com', () => true);
+    c.handleChannelOpen('stuck@example.com', () => never);
+    const conn = conns[0]!;
+    const [stuck, fine] = await Promise.all([conn.globalRequest('stuck@example.com'), conn.globalRequest('fine@example.com')]);
+    assert.equal(stuck.success, false);
+    assert.equal(fine.success, true);
+    await assert.rejects(conn.openChannel('stuck@example.com'), refusedWith(OpenFailureReason.CONNECT_FAILED));
+  } finally {
+    await t.close();
+  }
 });

@@ -107,6 +107,67 @@ test('keyboard-interactive: prompt() asks the client and returns its answers', a
   }
 });
 
+test('keyboard-interactive: an answer that is not one string per prompt is never sent; the method is given up and the AuthenticationError says why', async () => {
+  const t = await startServer({
+    authenticate: async (ctx) => {
+      if (ctx.method !== 'keyboard-interactive') return false;
+      const [a, b] = await ctx.prompt(['A: ', 'B: ']);
+      return a === 'x' && b === 'y';
+    },
+  });
+  try {
+    for (const [answer, why] of [
+      // A bare string is not its characters, even when their count fits.
+      ['xy', /keyboardInteractive answered string, not an array of 2 strings/],
+      [['x'], /keyboardInteractive answered 1 responses to 2 prompts/],
+      [undefined, /keyboardInteractive answered undefined/],
+      [['x', 2], /keyboardInteractive answered number as response 2, not a string/],
+    ] as const) {
+      const err = await t.connect({ keyboardInteractive: () => answer as never }).then(
+        () => assert.fail(`logged in with ${JSON.stringify(answer)}`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AuthenticationError, String(err));
+      assert.match(err.message, why);
+      assert.ok(err.cause instanceof TypeError);
+    }
+    // null gives the method up quietly, as changePassword's null does.
+    const quiet = await t.connect({ keyboardInteractive: () => null as never }).then(
+      () => assert.fail('logged in'),
+      (e: unknown) => e,
+    );
+    assert.ok(quiet instanceof AuthenticationError && !/keyboardInteractive/.test(quiet.message), String(quiet));
+  } finally {
+    await t.close();
+  }
+});
+
+test('changePassword: an answer that is neither a string nor null is not sent; the AuthenticationError says why', async () => {
+  const t = await startServer({
+    authenticate: (ctx) => {
+      if (ctx.method !== 'password') return false;
+      return ctx.newPassword === undefined ? { changePassword: 'expired' } : ctx.newPassword === 'new';
+    },
+  });
+  try {
+    const c = await t.connect({ password: 'old', changePassword: () => 'new' });
+    await c.close();
+    for (const [answer, why] of [
+      [42, /changePassword answered number, not a string or null/],
+      [undefined, /changePassword answered undefined/],
+    ] as const) {
+      const err = await t.connect({ password: 'old', changePassword: () => answer as never }).then(
+        () => assert.fail('logged in'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AuthenticationError, String(err));
+      assert.match(err.message, why);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
 test('partial success: publickey then password', async () => {
   const contexts: Pick<AuthContext, 'method' | 'passed'>[] = [];
   const t = await startServer({

@@ -360,7 +360,15 @@ export class Transport {
 
   private process(): void {
     if (this.phase === 'version') {
-      const version = readPeerVersion(this.packets.inbound, this.role === 'client', this.preamble);
+      let version: string | null;
+      try {
+        version = readPeerVersion(this.packets.inbound, this.role === 'client', this.preamble);
+      } catch (err) {
+        // A peer that is no SSH server (a line without end, binary with NULs,
+        // endless lines) fails as the others do: a VersionError quoting it.
+        if (err instanceof VersionError || !(err instanceof ProtocolError)) throw err;
+        throw new VersionError(`no SSH identification line (${err.message}); ${this.receivedInstead()}`, { cause: err });
+      }
       if (version === null) return;
       this.peerVersion = version;
       if (this.role === 'client') (this.setup as { serverVersion: string }).serverVersion = version;

@@ -4,9 +4,17 @@
 // reported to the layer above through `needsDrain` and `onDrain`.
 import type { Duplex } from 'node:stream';
 
-/** Every input of a core takes the time; this layer's clock (ms), the one its timers are set by. */
+/**
+ * Every input of a core takes the time; this layer's clock (ms), the one its
+ * timers are set by. Monotonic, like the timers themselves: the wall clock
+ * (Date.now) is stepped by NTP, by hand or after a suspend, and a step
+ * forward would make every deadline due at once (a key exchange timed out,
+ * keepalives missed) while a step back would hold them off, since the core
+ * ignores a clock going backwards. It reads as milliseconds since the epoch
+ * (the process start's wall time plus the time elapsed since).
+ */
 export function clockNow(): number {
-  return Date.now();
+  return performance.timeOrigin + performance.now();
 }
 
 export interface Driveable<E> {

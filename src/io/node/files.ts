@@ -14,6 +14,7 @@ import {
   lstatSync,
   openSync,
   readSync,
+  readlinkSync,
   realpathSync,
   renameSync,
   statSync,
@@ -21,7 +22,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { KeyFileError, type KeyFileProblem } from '../../keys/pem.js';
 
 /**
@@ -141,6 +142,12 @@ export interface WriteFileAtomicOptions {
   readonly what?: string;
   /** Replaces the steps that can fail half-way; for tests that show a failure loses nothing. */
   readonly steps?: Partial<AtomicWriteSteps>;
+  /**
+   * @internal Asked just before the new file replaces the old one; false
+   * abandons the write (the temporary file is removed, nothing replaced) and
+   * writeFileAtomic returns false.
+   */
+  readonly stillCurrent?: () => boolean;
 }
 
 /** The steps of an atomic write that can fail after something was written (replaceable for tests). */
@@ -186,17 +193,18 @@ function syncDirectory(dir: string): void {
  * the file replaced, or 0600 for a new one. Throws a KeyFileError (`io`)
  * naming `path`.
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: number, options: WriteFileAtomicOptions = {}): void {
+export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: number, options: WriteFileAtomicOptions = {}): boolean {
   const what = options.what ?? 'file';
   const steps = { ...nodeSteps, ...options.steps };
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let target = path;
+  let target: string;
   try {
-    if (lstatSync(path).isSymbolicLink()) target = realpathSync(path);
+    target = writeTarget(path);
     mode ??= statSync(target).mode & 0o7777;
   } catch (err) {
-    // A missing file (or a dangling link, written in its own place) is created.
+    // A missing file (at the end of its links, if it is reached through some) is created.
     if (errorCode(err) !== 'ENOENT') throw new KeyFileError(`cannot write ${what} (${osReason(err)})`, 'io', { path, cause: err });
+    target ??= path;
   }
   mode ??= 0o600;
   const dir = dirname(target);
@@ -212,6 +220,10 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: 
       fsyncSync(fd);
     } finally {
       closeSync(fd);
+    }
+    if (options.stillCurrent && !options.stillCurrent()) {
+      unlinkSync(temp);
+      return false;
     }
     if (options.exclusive) {
       // link() fails if the name exists, where rename() would replace it.
@@ -233,6 +245,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: 
     throw new KeyFileError(`cannot write ${what} (${why})`, 'io', { path, cause: err });
   }
   syncDirectory(dir);
+  return true;
 }
 
 export interface UpdateFileOptions extends Pick<WriteFileAtomicOptions, 'steps'> {
@@ -250,41 +263,88 @@ export interface UpdateFileOptions extends Pick<WriteFileAtomicOptions, 'steps'>
  * none) and returns the new text, or null to leave the file alone; it may
  * throw to refuse. The directory is made (0700) if missing, as ssh makes
  * ~/.ssh. The write is `writeFileAtomic`'s, so a failure leaves the old file
- * whole. Returns whether the file was written.
+ * whole; a file changed by another program meanwhile is read and changed
+ * again (`change` runs again), so its change is kept. Returns whether the
+ * file was written.
  */
 export function updateFileAtomic(path: string, change: (current: string) => string | null, options: UpdateFileOptions): boolean {
-  let current = '';
-  try {
-    current = readBounded(path, options.maxBytes, options.what).toString('utf8');
-  } catch (err) {
-    if (!isMissingFile(err)) throw err;
+  // Another program (a second ssh or Nacre adding its own host) may change
+  // the file between our read and our rename, and the rename would drop its
+  // change. So the write goes ahead only if the file is still the one read,
+  // and otherwise starts over from the file as it is now (ssh appends
+  // instead, which loses nothing but can leave half a line).
+  for (let attempt = 1; ; attempt++) {
+    let target = path;
+    try {
+      target = writeTarget(path);
+    } catch {
+      // the read or write below meets the same problem and names it
+    }
+    const before = fileIdentity(target);
+    let current = '';
+    try {
+      current = readBounded(path, options.maxBytes, options.what).toString('utf8');
+    } catch (err) {
+      if (!isMissingFile(err)) throw err;
+    }
+    const next = change(current);
+    if (next === null) return false;
+    try {
+      ({ ...nodeSteps, ...options.steps }).makeDirectory(dirname(target), 0o700);
+    } catch (err) {
+      throw new KeyFileError(`cannot write ${options.what} (${osReason(err)})`, 'io', { path, cause: err });
+    }
+    const written = writeFileAtomic(path, next, before === null ? (options.newFileMode ?? 0o600) : undefined, {
+      what: options.what,
+      ...(options.steps ? { steps: options.steps } : {}),
+      stillCurrent: () => fileIdentity(target) === before,
+    });
+    if (written) return true;
+    if (attempt >= MAX_UPDATE_ATTEMPTS) throw new KeyFileError(`cannot write ${options.what} (it kept changing while being written)`, 'io', { path });
   }
-  const next = change(current);
-  if (next === null) return false;
-  const target = resolvedTarget(path);
-  try {
-    ({ ...nodeSteps, ...options.steps }).makeDirectory(dirname(target), 0o700);
-  } catch (err) {
-    throw new KeyFileError(`cannot write ${options.what} (${osReason(err)})`, 'io', { path, cause: err });
-  }
-  writeFileAtomic(path, next, current === '' && !existsNow(target) ? (options.newFileMode ?? 0o600) : undefined, { what: options.what, ...(options.steps ? { steps: options.steps } : {}) });
-  return true;
 }
 
-/** Where a write to `path` lands: the file a symlink names, else `path`. */
-function resolvedTarget(path: string): string {
+/** How often updateFileAtomic starts over when the file keeps changing under it. */
+const MAX_UPDATE_ATTEMPTS = 8;
+
+/** What changes when a file is written or replaced (null when there is none), to tell whether it changed since. */
+function fileIdentity(path: string): string | null {
   try {
-    return lstatSync(path).isSymbolicLink() ? realpathSync(path) : path;
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch {
-    return path;
+    return null;
   }
 }
 
-function existsNow(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
+/** Symbolic links followed at most, as the kernel's own limit (MAXSYMLINKS). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * The file a write to `path` replaces: `path`, or the file at the end of its
+ * symbolic links. That file need not exist: a link to a file not made yet
+ * (a dotfiles checkout's known_hosts before the first host) is written
+ * through, as OpenSSH's append does, and stays a link.
+ */
+function writeTarget(path: string): string {
+  let current = path;
+  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+    let isLink: boolean;
+    try {
+      isLink = lstatSync(current).isSymbolicLink();
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return current;
+      throw err;
+    }
+    if (!isLink) return current;
+    try {
+      return realpathSync(current);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw err;
+    }
+    // A dangling link: follow it one step, from the real directory it is in.
+    current = resolve(realpathSync(dirname(current)), readlinkSync(current));
   }
+  throw Object.assign(new Error('too many levels of symbolic links'), { code: 'ELOOP' });
 }
+

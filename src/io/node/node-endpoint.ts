@@ -114,7 +114,8 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
     this.globalRequestMs = checkReplyTimeout(timeouts.globalRequest ?? DEFAULT_GLOBAL_REQUEST_TIMEOUT, 'globalRequestTimeout');
     this.channelRequestMs = checkReplyTimeout(timeouts.channelRequest ?? DEFAULT_CHANNEL_REQUEST_TIMEOUT, 'channelRequestTimeout');
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.registries = new Registries(this, (e) => this.reportHandlerError(e));
+    // Our handlers get as long to answer the peer as the peer gets to answer us.
+    this.registries = new Registries(this, (e) => this.reportHandlerError(e), { channelOpen: this.channelOpenMs, globalRequest: this.globalRequestMs });
     this.channelOpenHandlers = this.registries.channelOpen;
     this.globalRequestHandlers = this.registries.globalRequest;
     this.endpoint = new Endpoint(options);
@@ -216,9 +217,11 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
 
   /** Accepts an incoming channel open, returning it as a Duplex. */
   acceptChannel(id: number, type: string, opts: { windowSize?: number } = {}): Channel {
+    // The core first: if it refuses (a bad windowSize), no stream is left behind.
+    // Nothing arrives for the channel before the confirmation leaves.
+    this.endpoint.acceptChannel(clockNow(), id, undefined, opts);
     const channel = new Channel(this, id, type);
     this.channels.set(id, channel);
-    this.endpoint.acceptChannel(clockNow(), id, undefined, opts);
     this.run();
     return channel;
   }

@@ -4,7 +4,7 @@
 // What nobody registered gets the protocol's refusal: OPEN_FAILURE
 // UNKNOWN_CHANNEL_TYPE for a channel, REQUEST_FAILURE for a global request
 // that wants a reply.
-import { ProtocolError } from '../../errors.js';
+import { ProtocolError, TimeoutError } from '../../errors.js';
 import { OpenFailureReason } from '../../messages/connection.js';
 import type { Channel } from './channel.js';
 
@@ -36,6 +36,8 @@ export interface IncomingChannelOpen {
  * returns, or before its promise settles: an open still unanswered then is
  * refused (ADMINISTRATIVELY_PROHIBITED), and a throw or rejection refuses it
  * with CONNECT_FAILED, so that no open waits forever on a forgotten answer.
+ * A promise that does not settle within the channel-open timeout is given
+ * up on the same way (CONNECT_FAILED).
  */
 export type ChannelOpenHandler = (open: IncomingChannelOpen) => void | Promise<void>;
 
@@ -70,6 +72,17 @@ export interface RequestAnswerer {
   answerGlobalRequest(id: number, success: boolean, data?: Uint8Array): void;
 }
 
+/**
+ * How long an asynchronous handler may take (ms; 0 for no limit). Past it,
+ * the open is refused and the request fails, and a TimeoutError is reported:
+ * replies leave in request order, so one request left unanswered would hold
+ * back every later reply, the keepalive replies a peer counts on included.
+ */
+export interface HandlerTimeouts {
+  readonly channelOpen: number;
+  readonly globalRequest: number;
+}
+
 /** Channel types by name, and global requests by name, with their handlers. */
 export class Registries {
   readonly channelOpen = new Map<string, ChannelOpenHandler>();
@@ -79,7 +92,16 @@ export class Registries {
     private readonly host: RequestAnswerer,
     /** Errors thrown by handlers, except ProtocolErrors (malformed request data from the peer). */
     private readonly reportError: (e: unknown) => void,
+    private readonly timeouts: HandlerTimeouts = { channelOpen: 0, globalRequest: 0 },
   ) {}
+
+  /** Calls `fn` once after `ms` unless the returned function is called first; nothing with 0. */
+  private deadline(ms: number, fn: () => void): () => void {
+    if (ms <= 0) return () => undefined;
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  }
 
   /** Runs the handler of `channelType`, or refuses the open as an unknown type. */
   openChannel(id: number, channelType: string, data: Uint8Array): void {
@@ -101,17 +123,32 @@ export class Registries {
       failed(err);
       return;
     }
-    if (isPromise(result)) result.then(unanswered, failed).then(undefined, (err: unknown) => this.report(err));
-    else unanswered();
+    if (!isPromise(result)) return unanswered();
+    const stop = this.deadline(this.timeouts.channelOpen, () => {
+      if (open.answered) return;
+      this.report(new TimeoutError(`${channelType} channel open handler`, this.timeouts.channelOpen));
+      open.reject(OpenFailureReason.CONNECT_FAILED, `${channelType} channel not answered in time`);
+    });
+    result.then(unanswered, failed).then(stop, (err: unknown) => {
+      stop();
+      this.report(err);
+    });
   }
 
   /** Runs the handler of `name` and sends its answer if one is wanted; unknown names fail. */
   request(id: number, name: string, wantReply: boolean, data: Uint8Array): void {
     const handler = this.globalRequest.get(name);
-    const reply = (answer: GlobalRequestAnswer) => {
+    // Every request that wants a reply gets exactly one, whatever the handler
+    // gave: the core sends replies in request order, so one never answered
+    // would hold back every later reply (keepalives included) for good.
+    let replied = false;
+    const reply = (answer: unknown) => {
+      if (replied) return;
+      replied = true;
       if (!wantReply || this.host.error) return;
-      const success = typeof answer === 'boolean' ? answer : answer.success === true;
-      const replyData = typeof answer === 'boolean' || !success ? undefined : answer.data;
+      const read = readAnswer(answer);
+      if (read instanceof TypeError) this.report(new TypeError(`global request ${name}: ${read.message}`));
+      const [success, replyData] = read instanceof TypeError ? [false, undefined] : read;
       this.host.answerGlobalRequest(id, success, replyData);
     };
     if (!handler) return reply(false);
@@ -125,8 +162,16 @@ export class Registries {
     } catch (err) {
       return failed(err);
     }
-    if (isPromise(result)) result.then(reply, failed).then(undefined, (err: unknown) => this.report(err));
-    else reply(result);
+    if (!isPromise(result)) return reply(result);
+    const stop = this.deadline(wantReply ? this.timeouts.globalRequest : 0, () => {
+      if (replied) return;
+      this.report(new TimeoutError(`global request ${name} handler`, this.timeouts.globalRequest));
+      reply(false);
+    });
+    result.then(reply, failed).then(stop, (err: unknown) => {
+      stop();
+      this.report(err);
+    });
   }
 
   private report(err: unknown): void {
@@ -152,8 +197,11 @@ class PendingOpen implements IncomingChannelOpen {
   accept(options: { readonly windowSize?: number } = {}): Channel {
     if (this.answered) throw new Error(`this ${this.channelType} open was answered already`);
     if (this.host.error) throw this.host.error;
+    // Answered only once the confirmation is sent: an accept that throws (a
+    // bad windowSize) leaves the open to be refused, not waiting forever.
+    const channel = this.host.acceptChannel(this.id, this.channelType, options.windowSize === undefined ? {} : { windowSize: options.windowSize });
     this.answered = true;
-    return this.host.acceptChannel(this.id, this.channelType, options.windowSize === undefined ? {} : { windowSize: options.windowSize });
+    return channel;
   }
 
   reject(reason: number = OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, description = ''): void {
@@ -162,6 +210,18 @@ class PendingOpen implements IncomingChannelOpen {
     if (this.host.error) return;
     this.host.rejectChannel(this.id, reason, description);
   }
+}
+
+/** What a GlobalRequestHandler returned, as success and reply data; a TypeError saying why when it is not a GlobalRequestAnswer (plain JavaScript may return anything). */
+function readAnswer(answer: unknown): [boolean, Uint8Array | undefined] | TypeError {
+  if (typeof answer === 'boolean') return [answer, undefined];
+  if (typeof answer !== 'object' || answer === null || typeof (answer as { success?: unknown }).success !== 'boolean') {
+    return new TypeError(`the handler answered ${answer === null ? 'null' : typeof answer}, not a boolean or { success, data? }; failure was sent`);
+  }
+  const { success, data } = answer as { success: boolean; data?: unknown };
+  if (!success || data === undefined) return [success, undefined];
+  if (!(data instanceof Uint8Array)) return new TypeError(`the handler's reply data is ${data === null ? 'null' : typeof data}, not a Uint8Array; failure was sent`);
+  return [true, data];
 }
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {

@@ -24,14 +24,17 @@ interface SignerFailure {
  */
 const MAX_SIGNATURE_BLOB = 32 * 1024;
 
-/** Why `blob` cannot be what sign() must return (`string algorithm || string signature`), or null when it can. */
+/** Why `blob` cannot be what sign() must return (`string algorithm || string signature`, and for sk- keys `byte flags || uint32 counter`), or null when it can. */
 function signatureBlobProblem(blob: Uint8Array): string | null {
   if (blob.length > MAX_SIGNATURE_BLOB) return `${blob.length} bytes, more than a signature blob may have (${MAX_SIGNATURE_BLOB})`;
   try {
     const r = new Reader(blob, 0, 'signature');
-    if (r.text('algorithm', 256).length === 0) return `${blob.length} bytes whose algorithm name is empty`;
+    const algorithm = r.text('algorithm', 256);
+    if (algorithm.length === 0) return `${blob.length} bytes whose algorithm name is empty`;
     r.string('signature');
     if (r.remaining === 0) return null;
+    // A security key's signature goes on with its flags byte and counter (PROTOCOL.u2f).
+    if (algorithm.startsWith('sk-') && r.remaining === 5) return null;
   } catch {
     // not the SSH encoding: said below
   }

@@ -56,6 +56,9 @@ export class Writer {
 
   string(b: Uint8Array | string): this {
     const bytes = typeof b === 'string' ? textEncoder.encode(b) : b;
+    // A value from JavaScript that is neither (a number, undefined) would
+    // otherwise go out as an empty string, silently.
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`string field: expected a string or a Uint8Array, got ${b === null ? 'null' : typeof b}`);
     this.uint32(bytes.length);
     return this.raw(bytes);
   }

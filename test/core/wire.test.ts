@@ -71,3 +71,10 @@ test('mpintFromBytes adds a sign byte and strips zeros', () => {
   const r = new Reader(new Writer().mpintFromBytes(Uint8Array.of(0, 0, 0x80, 1)).finish());
   assert.equal(r.mpint(), 0x8001n);
 });
+
+test('Writer.string refuses a value that is neither a string nor bytes, instead of writing an empty string', () => {
+  for (const bad of [42, undefined, null, {}, [1, 2]]) {
+    assert.throws(() => new Writer(8).string(bad as unknown as string), TypeError);
+  }
+  assert.deepEqual([...new Writer(8).string('a').finish()], [0, 0, 0, 1, 0x61]);
+});

@@ -154,3 +154,32 @@ export {
   type CertificateAuthorization,
   type OpenSshCertificate,
 } from './keys/index.js';
+
+// Key revocation lists (OpenSSH's binary KRL, sshd's RevokedKeys, ssh-keygen -k/-Q).
+export {
+  parseKrl,
+  encodeKrl,
+  isKrl,
+  isRevoked,
+  revokedKeys,
+  verifyKrlSignatures,
+  parseKrlSpec,
+  buildKrl,
+  KrlError,
+  KRL_MAGIC,
+  KRL_FORMAT_VERSION,
+  MAX_KRL_BYTES,
+  MAX_KRL_BITMAP_BYTES,
+  DEFAULT_KRL_SIGNATURE_ALGORITHMS,
+  type Krl,
+  type KrlSection,
+  type KrlCertificateRule,
+  type KrlExtension,
+  type KrlProblem,
+  type KrlMatch,
+  type KrlRule,
+  type RevocationCheck,
+  type KrlRevocation,
+  type KrlSpecOptions,
+  type BuildKrlOptions,
+} from './keys/index.js';

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { checkPublicKey, parseOpenSshPublicKeyLine } from './blob.js';
 import { CertificateError, isCertificateType, parseCertificate } from './certificate.js';
-import { KrlError, type Krl, type KrlCertificateRule, type KrlSection } from './krl.js';
+import { KrlError, MAX_KRL_BITMAP_BYTES, type Krl, type KrlCertificateRule, type KrlSection } from './krl.js';
 
 /** One revocation; `caKey` null means certificates from any CA. */
 export type KrlRevocation =
@@ -162,7 +162,33 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** Serial ranges sorted and merged where they overlap or touch; single serials go in one list. */
+/** Serials a bitmap can cover: MAX_KRL_BITMAP_BYTES of bits. */
+const BITMAP_SPAN = BigInt(8 * MAX_KRL_BITMAP_BYTES);
+/** How many merged ranges one bitmap is tried over, which bounds the work per range. */
+const BITMAP_LOOKAHEAD = 256;
+
+/** Bytes a range costs written on its own: 8 in the serial list, or a 21-byte range subsection. */
+function plainCost(range: readonly [bigint, bigint]): number {
+  return range[0] === range[1] ? 8 : 21;
+}
+
+/** A bitmap subsection for ranges spanning less than BITMAP_SPAN serials from the first one's start. */
+function bitmapRule(ranges: readonly (readonly [bigint, bigint])[]): KrlCertificateRule {
+  const offset = ranges[0]![0];
+  const bits = Number(ranges[ranges.length - 1]![1] - offset) + 1;
+  const bitmap = new Uint8Array(Math.ceil(bits / 8));
+  for (const [min, max] of ranges) {
+    for (let n = Number(min - offset); n <= Number(max - offset); n++) bitmap[bitmap.length - 1 - (n >> 3)]! |= 1 << (n & 7);
+  }
+  return { type: 'serial-bitmap', offset, bitmap };
+}
+
+/**
+ * Serial ranges sorted and merged where they overlap or touch, then written
+ * the compact way: runs of nearby serials as a bitmap when that is smaller
+ * (17 bytes plus one bit a serial spanned), single serials in one list, the
+ * rest as ranges.
+ */
 function serialRules(ranges: [bigint, bigint][]): KrlCertificateRule[] {
   ranges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const merged: [bigint, bigint][] = [];
@@ -172,10 +198,29 @@ function serialRules(ranges: [bigint, bigint][]): KrlCertificateRule[] {
       if (max > last[1]) last[1] = max;
     } else merged.push([min, max]);
   }
-  const singles = merged.filter(([min, max]) => min === max).map(([min]) => min);
+  const singles: bigint[] = [];
   const rules: KrlCertificateRule[] = [];
-  if (singles.length > 0) rules.push({ type: 'serial-list', serials: BigUint64Array.from(singles) });
-  for (const [min, max] of merged) if (min !== max) rules.push({ type: 'serial-range', min, max });
+  for (let i = 0; i < merged.length; ) {
+    const start = merged[i]![0];
+    let cost = 0;
+    let last = i;
+    for (let j = i; j < merged.length && j < i + BITMAP_LOOKAHEAD; j++) {
+      const span = merged[j]![1] - start + 1n;
+      if (span > BITMAP_SPAN) break;
+      cost += plainCost(merged[j]!);
+      if (j > i && 17 + Math.ceil(Number(span) / 8) < cost) last = j;
+    }
+    if (last > i) {
+      rules.push(bitmapRule(merged.slice(i, last + 1)));
+      i = last + 1;
+      continue;
+    }
+    const [min, max] = merged[i]!;
+    if (min === max) singles.push(min);
+    else rules.push({ type: 'serial-range', min, max });
+    i++;
+  }
+  if (singles.length > 0) rules.unshift({ type: 'serial-list', serials: BigUint64Array.from(singles) });
   return rules;
 }
 

@@ -109,6 +109,7 @@ export interface Krl {
   readonly sections: readonly KrlSection[];
 }
 
+const UINT64_MAX = 0xffff_ffff_ffff_ffffn;
 const SHA_BYTES = { sha1: 20, sha256: 32 } as const;
 const SK_KEY_TYPES: ReadonlySet<string> = new Set(['sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -229,8 +230,6 @@ function readBlobs(body: Uint8Array, what: string, size: number | null): Uint8Ar
   }
   return out;
 }
-
-const UINT64_MAX = 0xffff_ffff_ffff_ffffn;
 
 function startsWithMagic(bytes: Uint8Array): boolean {
   return bytes.length >= KRL_MAGIC.length && KRL_MAGIC.every((b, i) => bytes[i] === b);

@@ -45,7 +45,7 @@ function richKrl(): Krl {
   const spec = [
     '# revocations',
     'serial: 5',
-    'SERIAL: 0x10 # hex, as strtoull reads it',
+    'SERIAL: 0x100 # hex, as strtoull reads it',
     'serial: 010',
     'serial: 100-200',
     `serial: 1000-${U64_MAX}`,
@@ -84,7 +84,7 @@ test('every kind of rule revokes what it names, and says which rule matched', ()
 
   const revoked = (serial: bigint, keyId?: string, signer?: KeySigner) => isRevoked(krl, cert(serial, keyId, signer).blob)?.rule ?? 'ok';
   for (const [serial, rule] of [
-    [5n, 'serial-list'], [16n, 'serial-list'], [8n, 'serial-list'], [4n, 'ok'], [6n, 'ok'], [10n, 'ok'],
+    [5n, 'serial-list'], [256n, 'serial-list'], [8n, 'serial-list'], [4n, 'ok'], [6n, 'ok'], [10n, 'ok'],
     [99n, 'ok'], [100n, 'serial-range'], [150n, 'serial-range'], [200n, 'serial-range'], [201n, 'ok'],
     [300n, 'serial-bitmap'], [301n, 'ok'], [302n, 'serial-bitmap'], [309n, 'serial-bitmap'], [308n, 'ok'], [310n, 'ok'], [299n, 'ok'],
     [999n, 'ok'], [1000n, 'serial-range'], [U64_MAX, 'serial-range'],
@@ -152,20 +152,34 @@ test('ssh-keygen -k text: prefixes, comments, and line-numbered errors', () => {
   assert.deepEqual(parseKrlSpec(`serial: ${U64_MAX}`, { caKey: null }), [{ kind: 'serials', caKey: null, min: U64_MAX, max: U64_MAX }]);
 });
 
-test('written KRLs read back to the same sections, and ssh-keygen-style serials are merged', () => {
-  const krl = buildKrl(parseKrlSpec('serial: 3\nserial: 4-6\nserial: 10\nserial: 12-20\nserial: 15-25\nid: b\nid: a\nid: b', { caKey: ca.publicBlob }));
+test('written KRLs read back to the same sections; serials are merged, and nearby ones put in a bitmap', () => {
+  const spec = 'serial: 3\nserial: 4-6\nserial: 10\nserial: 12-20\nserial: 15-25\nserial: 100000\nserial: 200000-300000\nid: b\nid: a\nid: b';
+  const krl = buildKrl(parseKrlSpec(spec, { caKey: ca.publicBlob }));
   const certs = krl.sections[0];
   assert.ok(certs?.type === 'certificates');
   assert.deepEqual(certs.rules, [
-    { type: 'serial-list', serials: BigUint64Array.from([10n]) },
-    { type: 'serial-range', min: 3n, max: 6n },
-    { type: 'serial-range', min: 12n, max: 25n },
+    { type: 'serial-list', serials: BigUint64Array.from([100000n]) },
+    // serials 3 + {0..3, 7, 9..22}: 20 bytes rather than 50 as two ranges and a list entry
+    { type: 'serial-bitmap', offset: 3n, bitmap: new Uint8Array([0x7f, 0xfe, 0x8f]) },
+    { type: 'serial-range', min: 200000n, max: 300000n },
     { type: 'key-ids', keyIds: ['a', 'b'] },
   ]);
   const bytes = encodeKrl(krl);
   assert.ok(isKrl(bytes));
   assert.deepEqual(encodeKrl(parseKrl(bytes)), bytes);
   assert.deepEqual(parseKrl(bytes).sections, krl.sections);
+  for (let serial = 1n; serial < 30n; serial++) {
+    const expected = (serial >= 3n && serial <= 6n) || serial === 10n || (serial >= 12n && serial <= 25n);
+    assert.equal(isRevoked(krl, cert(serial).blob) !== null, expected, `serial ${serial}`);
+  }
+  // every other serial over more than one bitmap's span: several bitmaps, each within 2048 bytes
+  const many = buildKrl(Array.from({ length: 20000 }, (_, i) => ({ kind: 'serials' as const, caKey: ca.publicBlob, min: BigInt(2 * i + 1), max: BigInt(2 * i + 1) })));
+  const rules = many.sections[0]?.type === 'certificates' ? many.sections[0].rules : [];
+  assert.ok(rules.length > 2 && rules.every((r) => r.type === 'serial-bitmap' && r.bitmap.length <= 2048));
+  const reread = parseKrl(encodeKrl(many));
+  for (const serial of [1n, 2n, 3n, 16383n, 16384n, 16385n, 39999n, 40000n, 40001n]) {
+    assert.equal(isRevoked(reread, cert(serial).blob) !== null, serial % 2n === 1n && serial < 40000n, `serial ${serial}`);
+  }
 });
 
 test('updating a KRL keeps what it had, adds to the section of the same CA, and drops signatures', () => {
@@ -330,4 +344,22 @@ test('fuzz: random, truncated and bit-flipped KRLs give only KrlError, quickly',
   }
   assert.ok(parsed > 0);
   assert.ok(Date.now() - started < 20_000);
+});
+
+test('fuzz: ssh-keygen -k text made of random lines gives only KrlError', () => {
+  const random = seededRandom('krl-spec-fuzz');
+  const prefixes = ['serial:', 'id:', 'key:', 'sha1:', 'sha256:', 'hash:', 'hash: SHA256:', '', '#', 'Serial: 0x', 'serial: 1-'];
+  const keyLine = formatOpenSshPublicKeyLine(keys[0]!.publicBlob);
+  const alphabet = ' \t-:#0123456789xabcdefAAAA+/=ssh-ed25519\r';
+  for (let i = 0; i < 4000; i++) {
+    const n = random(8);
+    let line = prefixes[n[0]! % prefixes.length]!;
+    if (n[1]! % 3 === 0) line += keyLine.slice(0, n[2]! % (keyLine.length + 1));
+    for (let j = 0; j < n[3]! % 24; j++) line += alphabet[random(1)[0]! % alphabet.length];
+    try {
+      parseKrlSpec(line, { caKey: n[4]! % 2 === 0 ? null : undefined });
+    } catch (err) {
+      assert.ok(err instanceof KrlError && err.problem === 'spec' && err.line === 1, `unexpected ${String(err)} for ${JSON.stringify(line)}`);
+    }
+  }
 });

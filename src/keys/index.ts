@@ -138,3 +138,29 @@ export {
   type PpkVersion,
   type Argon2Flavour,
 } from './ppk-kdf.js';
+// Key revocation lists (PROTOCOL.krl): read, check, write, and ssh-keygen -k's text.
+export {
+  parseKrl,
+  encodeKrl,
+  isKrl,
+  KrlError,
+  KRL_MAGIC,
+  KRL_FORMAT_VERSION,
+  MAX_KRL_BYTES,
+  MAX_KRL_BITMAP_BYTES,
+  type Krl,
+  type KrlSection,
+  type KrlCertificateRule,
+  type KrlExtension,
+  type KrlProblem,
+} from './krl.js';
+export {
+  isRevoked,
+  revokedKeys,
+  verifyKrlSignatures,
+  DEFAULT_KRL_SIGNATURE_ALGORITHMS,
+  type KrlMatch,
+  type KrlRule,
+  type RevocationCheck,
+} from './krl-check.js';
+export { parseKrlSpec, buildKrl, type KrlRevocation, type KrlSpecOptions, type BuildKrlOptions } from './krl-spec.js';

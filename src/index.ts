@@ -198,6 +198,7 @@ export {
   type PpkArgon2Params,
   type PpkVersion,
   type Argon2Flavour,
+} from './keys/index.js';
 
 // Key revocation lists (OpenSSH's binary KRL, sshd's RevokedKeys, ssh-keygen -k/-Q).
 export {

@@ -16,10 +16,37 @@ export interface KnownHostsLine {
   readonly keyType: string;
 }
 
+/** The host certificate the server presented (a `*-cert-v01@openssh.com` host key algorithm). */
+export interface HostCertificateInfo {
+  /** The certificate blob, as the server sent it. */
+  readonly blob: Uint8Array;
+  readonly certType: string;
+  readonly keyId: string;
+  readonly serial: bigint;
+  readonly principals: readonly string[];
+  /** Seconds since the epoch. */
+  readonly validAfter: bigint;
+  readonly validBefore: bigint;
+  /** The CA's public key blob and fingerprint. */
+  readonly caKey: Uint8Array;
+  readonly caFingerprint: string;
+  /**
+   * True when the certificate vouched for the key: its CA is listed as
+   * `@cert-authority` for this host in known_hosts (`knownHostsEntry` is that
+   * line) and it is a valid host certificate for the host name connected to.
+   */
+  readonly trusted: boolean;
+  /**
+   * Why it did not (untrusted CA, expired, another host's ...): the key was
+   * then checked as a plain key, as ssh does.
+   */
+  readonly problem?: string;
+}
+
 export interface HostKeyInfo {
   readonly host: string;
   readonly port: number;
-  /** SSH public key blob. */
+  /** SSH public key blob; for a host certificate, the certified key's plain blob. */
   readonly key: Uint8Array;
   readonly keyType: string;
   /** `SHA256:...`, as OpenSSH prints it. */
@@ -38,6 +65,8 @@ export interface HostKeyInfo {
   readonly knownHostsEntry?: KnownHostsLine;
   /** Other keys known_hosts holds for this host (for `unknown`: keys of other types). */
   readonly otherKnownKeys?: readonly KnownHostsLine[];
+  /** Present when the server presented a host certificate. */
+  readonly certificate?: HostCertificateInfo;
   /** Set on `Client.hostKey` when `acceptUnknownHostKey` added this key to known_hosts: the line written. */
   readonly addedToKnownHosts?: { readonly file: string; readonly line: number };
 }

@@ -5,7 +5,8 @@ import { userInfo } from 'node:os';
 import type { AlgorithmPreferences } from '../algorithms/index.js';
 import type { RekeyLimits } from '../core/kex/rekey.js';
 import type { AuthSigner } from '../keys/index.js';
-import { KeyFileError, signerFromKeyObject, signerFromPrivateKeyFile } from '../keys/index.js';
+import { KeyFileError, certificateSigner, signerFromKeyObject, signerFromPrivateKeyFile } from '../keys/index.js';
+import { toCertificate, type CertificateInput } from '../keys/host-certificate.js';
 import { expandHome, isMissingFile, MAX_TRUST_FILE_BYTES, readBounded } from '../io/node/files.js';
 
 /** A line of a known_hosts file. */
@@ -91,7 +92,17 @@ export interface KeyboardInteractiveChallenge {
  * KeyObject, or a signer: a loaded `KeySigner`, or any `AuthSigner` (one
  * whose `sign` may return a promise, such as a key held by an agent).
  */
-export type PrivateKeyInput = string | Uint8Array | AuthSigner | KeyObject;
+export type PrivateKeyInput = string | Uint8Array | AuthSigner | KeyObject | CertifiedPrivateKey;
+
+/**
+ * A private key with an OpenSSH user certificate for it (as ssh's
+ * CertificateFile): the certificate is offered first, then the plain key.
+ */
+export interface CertifiedPrivateKey {
+  readonly key: string | Uint8Array | AuthSigner | KeyObject;
+  /** The certificate: its `-cert.pub` line, its blob, or a parsed one. */
+  readonly certificate: CertificateInput;
+}
 
 export interface ConnectOptions {
   readonly host?: string;
@@ -102,6 +113,12 @@ export interface ConnectOptions {
   readonly password?: string;
   /** Private key(s): file contents (OpenSSH, PEM, PKCS#8), or keys already loaded. */
   readonly privateKey?: PrivateKeyInput | readonly PrivateKeyInput[];
+  /**
+   * Private key files to read, as `ssh -i` (`~` expands to the home
+   * directory), after `privateKey`. A `<file>-cert.pub` next to a key is
+   * offered before it, as ssh does.
+   */
+  readonly privateKeyFile?: string | readonly string[];
   /** Passphrase for encrypted private keys. */
   readonly passphrase?: string;
   /**
@@ -188,15 +205,42 @@ export function defaultUsername(): string {
   }
 }
 
+function loadSigner(k: unknown, passphrase: string | undefined): AuthSigner {
+  if (typeof k === 'string' || k instanceof Uint8Array) return signerFromPrivateKeyFile(k, passphrase);
+  if (k instanceof KeyObject) return signerFromKeyObject(k);
+  const s = k as Partial<AuthSigner> | null;
+  if (s && typeof s.keyType === 'string' && s.publicBlob instanceof Uint8Array && typeof s.sign === 'function') return s as AuthSigner;
+  throw new KeyFileError('privateKey must be key file text, its bytes, a KeyObject, a signer (keyType, publicBlob, sign) or { key, certificate }', 'unsupported');
+}
+
+/** `key` presenting `certificate`; KeyFileError (naming `what`) when it is not a user certificate for that key. */
+export function withCertificate(key: AuthSigner, certificate: CertificateInput, what: string, path?: string): AuthSigner {
+  let cert;
+  try {
+    cert = toCertificate(certificate);
+  } catch (err) {
+    throw new KeyFileError(`${what}: ${(err as Error).message}`, 'malformed', { path, cause: err });
+  }
+  if (cert.kind !== 'user') throw new KeyFileError(`${what} is a ${cert.kind} certificate, not a user one`, 'unsupported', { path });
+  try {
+    return certificateSigner(key, cert);
+  } catch (err) {
+    throw new KeyFileError(`${what}: ${(err as Error).message}`, 'malformed', { path, cause: err });
+  }
+}
+
+function isCertified(k: unknown): k is CertifiedPrivateKey {
+  return typeof k === 'object' && k !== null && !(k instanceof Uint8Array) && !(k instanceof KeyObject) && 'key' in k && 'certificate' in k;
+}
+
+/** The signers for `privateKey`; a `{ key, certificate }` gives two, the certificate first. */
 export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: string): AuthSigner[] {
   if (input === undefined) return [];
   const list = Array.isArray(input) ? input : [input as PrivateKeyInput];
-  return list.map((k) => {
-    if (typeof k === 'string' || k instanceof Uint8Array) return signerFromPrivateKeyFile(k, passphrase);
-    if (k instanceof KeyObject) return signerFromKeyObject(k);
-    const s = k as Partial<AuthSigner> | null;
-    if (s && typeof s.keyType === 'string' && s.publicBlob instanceof Uint8Array && typeof s.sign === 'function') return s as AuthSigner;
-    throw new KeyFileError('privateKey must be key file text, its bytes, a KeyObject or a signer (keyType, publicBlob, sign)', 'unsupported');
+  return list.flatMap((k) => {
+    if (!isCertified(k)) return [loadSigner(k, passphrase)];
+    const key = loadSigner(k.key, passphrase);
+    return [withCertificate(key, k.certificate, 'privateKey certificate'), key];
   });
 }
 

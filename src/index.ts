@@ -154,3 +154,6 @@ export {
   type CertificateAuthorization,
   type OpenSshCertificate,
 } from './keys/index.js';
+// Host certificates (HostCertificate / @cert-authority) and certificates for client keys
+export { hostCertificateSigner, type CertificateInput } from './keys/index.js';
+export type { HostCertificateInfo, CertifiedPrivateKey } from './client/options.js';

@@ -82,3 +82,9 @@ export {
   type CertificateAuthorization,
 } from './certificate-verify.js';
 export { addressInCidrList } from './address-match.js';
+export {
+  hostCertificateSigner,
+  verifyCertifiedKeySignature,
+  toCertificate,
+  type CertificateInput,
+} from './host-certificate.js';

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findOpenSsh, keygen, runSsh, startSshd, tempDir, type Sshd } from './openssh.js';
@@ -25,6 +25,7 @@ let caPath = '';
 let caLine = '';
 let ca: KeySigner;
 let sshd: Sshd | undefined;
+const keyDirs: string[] = [];
 
 /** Signs sshd's host key `type` with ssh-keygen -h; returns the -cert.pub path. */
 function hostCertBySshKeygen(hostKeyPath: string, principals: string, validity = '-5m:+1h'): string {
@@ -44,6 +45,7 @@ before(async () => {
 
 after(async () => {
   await sshd?.stop();
+  for (const d of [dir, ...keyDirs]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 function knownHostsFile(name: string, lines: string[]): string {
@@ -55,6 +57,7 @@ function knownHostsFile(name: string, lines: string[]): string {
 /** Host keys made here and certified by the CA, served by a private sshd (HostKey + HostCertificate). */
 async function certifiedSshd(principals: string, validity = '-5m:+1h'): Promise<{ sshd: Sshd; plain: Record<string, string> }> {
   const keyDir = tempDir('host-cert-keys');
+  keyDirs.push(keyDir);
   const lines: string[] = [];
   const plain: Record<string, string> = {};
   for (const type of ['ed25519', 'rsa'] as const) {

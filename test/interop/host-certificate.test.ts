@@ -55,7 +55,7 @@ function knownHostsFile(name: string, lines: string[]): string {
 }
 
 /** Host keys made here and certified by the CA, served by a private sshd (HostKey + HostCertificate). */
-async function certifiedSshd(principals: string, validity = '-5m:+1h'): Promise<{ sshd: Sshd; plain: Record<string, string> }> {
+async function certifiedSshd(principals: string, validity = '-5m:+1h', authorizedKeys = ''): Promise<{ sshd: Sshd; plain: Record<string, string> }> {
   const keyDir = tempDir('host-cert-keys');
   keyDirs.push(keyDir);
   const lines: string[] = [];
@@ -65,7 +65,7 @@ async function certifiedSshd(principals: string, validity = '-5m:+1h'): Promise<
     plain[type] = k.publicLine;
     lines.push(`HostKey ${k.privatePath}`, `HostCertificate ${hostCertBySshKeygen(k.privatePath, principals, validity)}`);
   }
-  return { sshd: await startSshd(openssh!, lines, { hostKeyTypes: [] }), plain };
+  return { sshd: await startSshd(openssh!, lines, { hostKeyTypes: [], authorizedKeys }), plain };
 }
 
 async function hostKeyOf(port: number, knownHosts: string, algorithms?: string[]) {
@@ -82,7 +82,8 @@ async function hostKeyOf(port: number, knownHosts: string, algorithms?: string[]
 }
 
 test('the Nacre client trusts sshd host certificates (Ed25519 and RSA) through an @cert-authority line', { skip, timeout: 60000 }, async () => {
-  const { sshd: d } = await certifiedSshd('127.0.0.1,localhost');
+  const userKey = keygen(openssh!, dir, 'ed25519', 'id_login');
+  const { sshd: d } = await certifiedSshd('127.0.0.1,localhost', undefined, userKey.publicLine + '\n');
   sshd = d;
   const kh = knownHostsFile('kh_ca', ['# CA for the test hosts', `@cert-authority [127.0.0.1]:${d.port},other.example ${caLine}`]);
   for (const alg of ['ssh-ed25519-cert-v01@openssh.com', 'rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com']) {
@@ -116,6 +117,16 @@ test('the Nacre client trusts sshd host certificates (Ed25519 and RSA) through a
   let algorithm = '';
   await connect({ host: '127.0.0.1', port: d.port, username: 'x', password: 'y', knownHosts: kh, verifyHostKey: (i) => ((algorithm = i.algorithm), true) }).catch(() => undefined);
   assert.equal(algorithm, 'ssh-ed25519-cert-v01@openssh.com');
+  // a login over it: publickey-hostbound binds the signature to the certificate sshd sent
+  const logged = await connect({ host: '127.0.0.1', port: d.port, username: user, privateKeyFile: userKey.privatePath, knownHosts: kh });
+  try {
+    assert.equal(logged.hostKey?.certificate?.trusted, true);
+    assert.equal(String((await logged.exec('echo over-cert')).stdout).trim(), 'over-cert');
+  } finally {
+    logged.close();
+  }
+  assert.match(d.log(), /method publickey-hostbound-v00@openssh.com/);
+  assert.match(d.log(), /Accepted publickey for .* ssh2: ED25519 /);
 });
 
 test('the Nacre client refuses sshd host certificates for another host, expired or from a revoked CA, as ssh does', { skip, timeout: 60000 }, async () => {

@@ -150,3 +150,21 @@ test('a server sending a malformed certificate as its host key: HostKeyRejectedE
   assert.match(d.error.message, /host certificate is not acceptable: malformed certificate/);
   assert.ok(!pair.client.events.some((e) => e.type === 'host-key'));
 });
+
+test('a re-exchange presents the same certificate and completes', () => {
+  const cert = hostCert(ed);
+  const { pair } = makePair({ hostKeys: [hostCertificateSigner(ed, cert)], client: { hostKey: ['ssh-ed25519-cert-v01@openssh.com'] } });
+  pair.pump();
+  assert.equal(pair.client.events.filter((e) => e.type === 'keys-exchanged').length, 1);
+  // as after login: the service is up and both sides authenticated
+  pair.client.transport.requestService(pair.clock.now, 'ssh-userauth');
+  pair.pump();
+  pair.server.transport.acceptService(pair.clock.now, 'ssh-userauth');
+  pair.pump();
+  pair.client.transport.setAuthenticated();
+  pair.server.transport.setAuthenticated();
+  pair.client.transport.rekey(pair.clock.now);
+  pair.pump();
+  assert.equal(pair.client.events.filter((e) => e.type === 'keys-exchanged').length, 2);
+  assert.ok(!pair.client.events.some((e) => e.type === 'disconnected'));
+});

@@ -228,3 +228,6 @@ export {
   type KrlSpecOptions,
   type BuildKrlOptions,
 } from './keys/index.js';
+// Host certificates (HostCertificate / @cert-authority) and certificates for client keys
+export { hostCertificateSigner, type CertificateInput } from './keys/index.js';
+export type { HostCertificateInfo, CertifiedPrivateKey } from './client/options.js';

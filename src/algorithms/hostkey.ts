@@ -6,6 +6,8 @@ import { ProtocolError } from '../errors.js';
 import { SIGNATURE_ALGORITHMS, verifySignature } from '../keys/signature.js';
 import { checkPublicKey } from '../keys/blob.js';
 import { SECURITY_KEY_TYPES, parseSecurityKeyBlob, verifySecurityKeySignature, type SecurityKeyType } from '../keys/security-key.js';
+import { CERTIFICATE_KEY_TYPES, parseCertificate, plainSignatureAlgorithm } from '../keys/certificate.js';
+import { verifyCertifiedKeySignature } from '../keys/host-certificate.js';
 
 function entry(name: string, secure: boolean): HostKeyAlgorithm {
   const info = SIGNATURE_ALGORITHMS[name];
@@ -32,7 +34,53 @@ export const hostKeyAlgorithms: readonly HostKeyAlgorithm[] = Object.freeze([
   entry('ssh-rsa', false),
 ]);
 
-const byName = new Map(hostKeyAlgorithms.map((a) => [a.name, a]));
+/**
+ * A host certificate algorithm (PROTOCOL.certkeys): the blob is a certificate
+ * of `certType`, the signature is made by the certified key with the plain
+ * algorithm. The certificate's CA and validity are the client's policy, not
+ * the exchange's: checkKey looks at its structure only.
+ */
+function certEntry(name: string, certType: string, secure: boolean): HostKeyAlgorithm {
+  const plain = plainSignatureAlgorithm(name);
+  const plainAlg = plain === null ? undefined : hostKeyAlgorithms.find((a) => a.name === plain);
+  if (!plainAlg || CERTIFICATE_KEY_TYPES[certType] !== plainAlg.keyType) throw new Error(`no certificate algorithm ${name}`);
+  return Object.freeze({
+    name,
+    secure,
+    keyType: certType,
+    checkKey: (publicBlob: Uint8Array) => {
+      // a CertificateError (a ProtocolError) names what is wrong with it
+      const cert = parseCertificate(publicBlob);
+      if (cert.certType !== certType) throw new ProtocolError(`a ${cert.certType} certificate cannot sign with ${name}`);
+      plainAlg.checkKey(cert.publicKey);
+    },
+    verify: (publicBlob: Uint8Array, data: Uint8Array, signatureBlob: Uint8Array) => verifyCertifiedKeySignature(publicBlob, name, data, signatureBlob),
+  });
+}
+
+/**
+ * Host certificate algorithms, in OpenSSH 10's default order (it lists them
+ * before the plain ones). `ssh-rsa-cert-v01@openssh.com` signs with SHA-1.
+ */
+export const hostCertificateAlgorithms: readonly HostKeyAlgorithm[] = Object.freeze([
+  certEntry('ssh-ed25519-cert-v01@openssh.com', 'ssh-ed25519-cert-v01@openssh.com', true),
+  certEntry('ecdsa-sha2-nistp256-cert-v01@openssh.com', 'ecdsa-sha2-nistp256-cert-v01@openssh.com', true),
+  certEntry('ecdsa-sha2-nistp384-cert-v01@openssh.com', 'ecdsa-sha2-nistp384-cert-v01@openssh.com', true),
+  certEntry('ecdsa-sha2-nistp521-cert-v01@openssh.com', 'ecdsa-sha2-nistp521-cert-v01@openssh.com', true),
+  certEntry('rsa-sha2-512-cert-v01@openssh.com', 'ssh-rsa-cert-v01@openssh.com', true),
+  certEntry('rsa-sha2-256-cert-v01@openssh.com', 'ssh-rsa-cert-v01@openssh.com', true),
+  certEntry('ssh-rsa-cert-v01@openssh.com', 'ssh-rsa-cert-v01@openssh.com', false),
+]);
+
+/** Every host key algorithm a KEXINIT may name, certificates first as in OpenSSH's default list. */
+export const allHostKeyAlgorithms: readonly HostKeyAlgorithm[] = Object.freeze([...hostCertificateAlgorithms, ...hostKeyAlgorithms]);
+
+/** True for the `*-cert-v01@openssh.com` host key algorithms. */
+export function isHostCertificateAlgorithm(name: string): boolean {
+  return hostCertificateAlgorithms.some((a) => a.name === name);
+}
+
+const byName = new Map(allHostKeyAlgorithms.map((a) => [a.name, a]));
 
 export function findHostKeyAlgorithm(name: string): HostKeyAlgorithm | undefined {
   return byName.get(name);

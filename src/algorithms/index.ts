@@ -1,7 +1,7 @@
 // The five registries and the one place that turns user preferences into the
 // lists a KEXINIT carries.
 import { kexAlgorithms } from './kex/index.js';
-import { hostKeyAlgorithms } from './hostkey.js';
+import { hostKeyAlgorithms, allHostKeyAlgorithms } from './hostkey.js';
 import { cipherAlgorithms } from './cipher/index.js';
 import { macAlgorithms } from './mac.js';
 import { compressionAlgorithms } from './compression.js';
@@ -30,7 +30,7 @@ export interface AlgorithmLists {
 export function defaultAlgorithmLists(prefs: AlgorithmPreferences = {}): AlgorithmLists {
   return {
     kex: resolvePreference('key exchange', kexAlgorithms, prefs.kex),
-    hostKey: resolvePreference('host key', hostKeyAlgorithms, prefs.hostKey),
+    hostKey: resolvePreference('host key', allHostKeyAlgorithms, prefs.hostKey),
     cipher: resolvePreference('cipher', cipherAlgorithms, prefs.cipher),
     mac: resolvePreference('MAC', macAlgorithms, prefs.mac),
     compression: resolvePreference('compression', compressionAlgorithms, prefs.compression),

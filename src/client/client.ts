@@ -15,7 +15,8 @@ import { clockNow } from '../io/node/driver.js';
 import { fingerprintSha256, blobKeyType } from '../keys/index.js';
 import { OpenDirectStreamlocal } from '../messages/channel-types.js';
 import { Reader } from '../wire/reader.js';
-import { type ConnectOptions, type HostKeyInfo, defaultUsername, loadSigners } from './options.js';
+import { type ConnectOptions, type HostKeyInfo, defaultUsername } from './options.js';
+import { loadIdentities } from './identities.js';
 import { hostKeyPolicy } from './host-key-policy.js';
 import { AuthAnswers } from './auth-answers.js';
 import { DEFAULT_MAX_BUFFER, checkMaxBuffer, execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
@@ -213,7 +214,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const port = options.port ?? 22;
   const username = options.username ?? defaultUsername();
   // Everything that can fail on the options fails before a socket exists.
-  const answers = new AuthAnswers(options, loadSigners(options.privateKey, options.passphrase));
+  const answers = new AuthAnswers(options, loadIdentities(options));
   const hostKeys = hostKeyPolicy(options, host, port);
   const algorithms = hostKeys.preferKnownKeyTypes(defaultAlgorithmLists(options.algorithms));
   const clientCredentials = answers.credentials();

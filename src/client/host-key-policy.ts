@@ -5,10 +5,21 @@
 // `StrictHostKeyChecking accept-new`: an unknown key is trusted and recorded.
 import { AbortError, HostKeyRejectedError } from '../errors.js';
 import type { AlgorithmLists } from '../algorithms/index.js';
-import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
-import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
-import { parseKnownHosts, checkKnownHost, knownHostKeyTypes, formatKnownHostLine, type KnownHostEntry, type KnownHostCheck } from '../trust/index.js';
-import type { ConnectOptions, HostKeyDecision, HostKeyInfo, KnownHostsLine } from './options.js';
+import { findHostKeyAlgorithm, isHostCertificateAlgorithm } from '../algorithms/hostkey.js';
+import { blobKeyType, fingerprintSha256, isCertificateType, parseCertificate, verifyCertificate, CERTIFICATE_KEY_TYPES, type OpenSshCertificate } from '../keys/index.js';
+import { constantTimeEqual } from '../wire/bytes.js';
+import {
+  parseKnownHosts,
+  checkKnownHost,
+  knownHostKeyTypes,
+  knownHostCertAuthorities,
+  knownHostEntryMatches,
+  knownHostName,
+  formatKnownHostLine,
+  type KnownHostEntry,
+  type KnownHostCheck,
+} from '../trust/index.js';
+import type { ConnectOptions, HostCertificateInfo, HostKeyDecision, HostKeyInfo, KnownHostsLine } from './options.js';
 import { readKnownHosts } from './options.js';
 import { updateKnownHostsFile } from './known-hosts-file.js';
 import type { AtomicWriteSteps } from '../io/node/files.js';
@@ -50,18 +61,46 @@ function location(entry: KnownHostEntry, file: string): KnownHostsLine {
 
 function describe(info: HostKeyInfo): string {
   const at = info.knownHostsEntry ? ` (${info.knownHostsEntry.file} line ${info.knownHostsEntry.line})` : '';
+  // a refused certificate was checked as a plain key: say why the certificate did not vouch for it
+  const cert = info.certificate?.problem ? `; its host certificate was not accepted: ${info.certificate.problem}` : '';
   switch (info.knownHosts) {
     case 'mismatch': {
       const sameType = info.otherKnownKeys?.some((k) => k.keyType === info.keyType) ?? true;
-      if (sameType) return `does not match known_hosts${at} (possible man-in-the-middle)`;
+      if (sameType) return `does not match known_hosts${at} (possible man-in-the-middle)${cert}`;
       const types = [...new Set(info.otherKnownKeys?.map((k) => k.keyType))].join(', ');
-      return `is a ${info.keyType} key, and known_hosts knows ${info.host}:${info.port} only by other key types (${types})${at} (possible man-in-the-middle)`;
+      return `is a ${info.keyType} key, and known_hosts knows ${info.host}:${info.port} only by other key types (${types})${at} (possible man-in-the-middle)${cert}`;
     }
     case 'revoked':
-      return `is revoked in known_hosts${at}`;
+      return `is revoked in known_hosts${at}${cert}`;
     default:
-      return 'is not trusted (not in known_hosts; pass verifyHostKey or acceptUnknownHostKey)';
+      return `is not trusted (not in known_hosts; pass verifyHostKey or acceptUnknownHostKey)${cert}`;
   }
+}
+
+function sameBlob(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && constantTimeEqual(a, b);
+}
+
+function certificateInfo(cert: OpenSshCertificate, trusted: boolean, problem?: string): HostCertificateInfo {
+  return {
+    blob: cert.blob,
+    certType: cert.certType,
+    keyId: cert.keyId,
+    serial: cert.serial,
+    principals: cert.principals,
+    validAfter: cert.validAfter,
+    validBefore: cert.validBefore,
+    caKey: cert.signatureKey,
+    caFingerprint: fingerprintSha256(cert.signatureKey),
+    trusted,
+    ...(problem === undefined ? {} : { problem }),
+  };
+}
+
+/** The plain key type behind a host key algorithm (`ssh-ed25519` for `ssh-ed25519-cert-v01@openssh.com`). */
+function plainKeyType(algorithm: string): string {
+  const type = findHostKeyAlgorithm(algorithm)?.keyType ?? algorithm;
+  return CERTIFICATE_KEY_TYPES[type] ?? type;
 }
 
 /** True when `decision` trusts a key with this verdict; a string saying why not otherwise. */
@@ -84,6 +123,41 @@ function judge(decision: HostKeyDecision, verdict: Verdict): true | string {
 export function hostKeyPolicy(options: ConnectOptions, host: string, port: number, fileSteps?: Partial<AtomicWriteSteps>): HostKeyPolicy {
   const known = readKnownHosts(options.knownHosts);
   const entries = known ? parseKnownHosts(known.text, known.path).entries : null;
+
+  /**
+   * A host certificate, as ssh judges it: revoked (its CA or its key named by
+   * an `@revoked` line) is final; trusted when a `@cert-authority` line for
+   * this host lists its CA and it is a valid host certificate for `host`;
+   * otherwise the certified key is checked as a plain key, and the info says
+   * why the certificate did not count.
+   */
+  const inspectCertificate = (blob: Uint8Array, algorithm: string): HostKeyInfo => {
+    const cert = parseCertificate(blob);
+    const plain = inspect(cert.publicKey, algorithm);
+    if (!known || !entries) return { ...plain, certificate: certificateInfo(cert, false, 'known_hosts is not checked (knownHosts: false)') };
+    const name = knownHostName(host, port);
+    const revokedCa = entries.find((e) => e.marker === 'revoked' && knownHostEntryMatches(e, name) && (sameBlob(e.blob, cert.signatureKey) || sameBlob(e.blob, blob)));
+    if (revokedCa) {
+      return {
+        ...plain,
+        knownHosts: 'revoked',
+        knownHostsEntry: location(revokedCa, known.path),
+        certificate: certificateInfo(cert, false, sameBlob(revokedCa.blob, blob) ? 'the certificate is revoked' : `its CA ${fingerprintSha256(cert.signatureKey)} is revoked`),
+      };
+    }
+    if (plain.knownHosts === 'revoked') return { ...plain, certificate: certificateInfo(cert, false, 'the certified key is revoked') };
+    const ca = knownHostCertAuthorities(entries, host, port).find((e) => sameBlob(e.blob, cert.signatureKey));
+    if (!ca) {
+      return { ...plain, certificate: certificateInfo(cert, false, `its CA ${fingerprintSha256(cert.signatureKey)} is not listed as @cert-authority for ${name} in ${known.path}`) };
+    }
+    try {
+      verifyCertificate(cert, { kind: 'host', trustedCa: [ca.blob], now: Date.now(), principal: host });
+    } catch (err) {
+      return { ...plain, certificate: certificateInfo(cert, false, err instanceof Error ? err.message : String(err)) };
+    }
+    const { otherKnownKeys: _others, ...rest } = plain;
+    return { ...rest, knownHosts: 'match', knownHostsEntry: location(ca, known.path), certificate: certificateInfo(cert, true) };
+  };
 
   const inspect = (hostKey: Uint8Array, algorithm: string): HostKeyInfo => {
     const base = { host, port, key: hostKey, keyType: blobKeyType(hostKey), fingerprint: fingerprintSha256(hostKey), algorithm };
@@ -131,13 +205,17 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
       if (!entries || options.algorithms?.hostKey) return algorithms;
       // As ssh does: ask first for the key types known_hosts already holds for
       // this host, so a server with several keys shows the one we can check.
+      // A `@cert-authority` line for the host puts every certificate
+      // algorithm first, as ssh does; a certificate of a known key type comes
+      // before the plain key (ssh checks it as the plain key if its CA is not listed).
       const knownTypes = knownHostKeyTypes(entries, host, port);
-      const isKnown = (alg: string) => knownTypes.has(findHostKeyAlgorithm(alg)?.keyType ?? alg);
-      return { ...algorithms, hostKey: [...algorithms.hostKey.filter(isKnown), ...algorithms.hostKey.filter((a) => !isKnown(a))] };
+      const hasCa = knownHostCertAuthorities(entries, host, port).length > 0;
+      const first = (alg: string) => (hasCa && isHostCertificateAlgorithm(alg)) || knownTypes.has(plainKeyType(alg));
+      return { ...algorithms, hostKey: [...algorithms.hostKey.filter(first), ...algorithms.hostKey.filter((a) => !first(a))] };
     },
 
     async verify(hostKey, algorithm, stillWanted = () => true) {
-      const info = inspect(hostKey, algorithm);
+      const info = isCertificateType(blobKeyType(hostKey)) ? inspectCertificate(hostKey, algorithm) : inspect(hostKey, algorithm);
       const refuse = (why: string, cause?: unknown): never => {
         throw new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint, cause === undefined ? undefined : { cause });
       };

@@ -5,7 +5,8 @@ import { userInfo } from 'node:os';
 import type { AlgorithmPreferences } from '../algorithms/index.js';
 import type { RekeyLimits } from '../core/kex/rekey.js';
 import type { AuthSigner } from '../keys/index.js';
-import { KeyFileError, signerFromKeyObject, signerFromPrivateKeyFile } from '../keys/index.js';
+import { KeyFileError, certificateSigner, signerFromKeyObject, signerFromPrivateKeyFile } from '../keys/index.js';
+import { toCertificate, type CertificateInput } from '../keys/host-certificate.js';
 import { expandHome, isMissingFile, MAX_TRUST_FILE_BYTES, readBounded } from '../io/node/files.js';
 
 /** A line of a known_hosts file. */
@@ -16,10 +17,37 @@ export interface KnownHostsLine {
   readonly keyType: string;
 }
 
+/** The host certificate the server presented (a `*-cert-v01@openssh.com` host key algorithm). */
+export interface HostCertificateInfo {
+  /** The certificate blob, as the server sent it. */
+  readonly blob: Uint8Array;
+  readonly certType: string;
+  readonly keyId: string;
+  readonly serial: bigint;
+  readonly principals: readonly string[];
+  /** Seconds since the epoch. */
+  readonly validAfter: bigint;
+  readonly validBefore: bigint;
+  /** The CA's public key blob and fingerprint. */
+  readonly caKey: Uint8Array;
+  readonly caFingerprint: string;
+  /**
+   * True when the certificate vouched for the key: its CA is listed as
+   * `@cert-authority` for this host in known_hosts (`knownHostsEntry` is that
+   * line) and it is a valid host certificate for the host name connected to.
+   */
+  readonly trusted: boolean;
+  /**
+   * Why it did not (untrusted CA, expired, another host's ...): the key was
+   * then checked as a plain key, as ssh does.
+   */
+  readonly problem?: string;
+}
+
 export interface HostKeyInfo {
   readonly host: string;
   readonly port: number;
-  /** SSH public key blob. */
+  /** SSH public key blob; for a host certificate, the certified key's plain blob. */
   readonly key: Uint8Array;
   readonly keyType: string;
   /** `SHA256:...`, as OpenSSH prints it. */
@@ -39,6 +67,8 @@ export interface HostKeyInfo {
   readonly knownHostsEntry?: KnownHostsLine;
   /** Other keys known_hosts holds for this host. */
   readonly otherKnownKeys?: readonly KnownHostsLine[];
+  /** Present when the server presented a host certificate. */
+  readonly certificate?: HostCertificateInfo;
   /** Set on `Client.hostKey` when `acceptUnknownHostKey` added this key to known_hosts: the line written. */
   readonly addedToKnownHosts?: { readonly file: string; readonly line: number };
 }
@@ -63,7 +93,17 @@ export interface KeyboardInteractiveChallenge {
  * KeyObject, or a signer: a loaded `KeySigner`, or any `AuthSigner` (one
  * whose `sign` may return a promise, such as a key held by an agent).
  */
-export type PrivateKeyInput = string | Uint8Array | AuthSigner | KeyObject;
+export type PrivateKeyInput = string | Uint8Array | AuthSigner | KeyObject | CertifiedPrivateKey;
+
+/**
+ * A private key with an OpenSSH user certificate for it (as ssh's
+ * CertificateFile): the certificate is offered first, then the plain key.
+ */
+export interface CertifiedPrivateKey {
+  readonly key: string | Uint8Array | AuthSigner | KeyObject;
+  /** The certificate: its `-cert.pub` line, its blob, or a parsed one. */
+  readonly certificate: CertificateInput;
+}
 
 export interface ConnectOptions {
   readonly host?: string;
@@ -74,6 +114,12 @@ export interface ConnectOptions {
   readonly password?: string;
   /** Private key(s): file contents (OpenSSH, PEM, PKCS#8), or keys already loaded. */
   readonly privateKey?: PrivateKeyInput | readonly PrivateKeyInput[];
+  /**
+   * Private key files to read, as `ssh -i` (`~` expands to the home
+   * directory), after `privateKey`. A `<file>-cert.pub` next to a key is
+   * offered before it, as ssh does.
+   */
+  readonly privateKeyFile?: string | readonly string[];
   /** Passphrase for encrypted private keys. */
   readonly passphrase?: string;
   /**
@@ -163,15 +209,42 @@ export function defaultUsername(): string {
   }
 }
 
+function loadSigner(k: unknown, passphrase: string | undefined): AuthSigner {
+  if (typeof k === 'string' || k instanceof Uint8Array) return signerFromPrivateKeyFile(k, passphrase);
+  if (k instanceof KeyObject) return signerFromKeyObject(k);
+  const s = k as Partial<AuthSigner> | null;
+  if (s && typeof s.keyType === 'string' && s.publicBlob instanceof Uint8Array && typeof s.sign === 'function') return s as AuthSigner;
+  throw new KeyFileError('privateKey must be key file text, its bytes, a KeyObject, a signer (keyType, publicBlob, sign) or { key, certificate }', 'unsupported');
+}
+
+/** `key` presenting `certificate`; KeyFileError (naming `what`) when it is not a user certificate for that key. */
+export function withCertificate(key: AuthSigner, certificate: CertificateInput, what: string, path?: string): AuthSigner {
+  let cert;
+  try {
+    cert = toCertificate(certificate);
+  } catch (err) {
+    throw new KeyFileError(`${what}: ${(err as Error).message}`, 'malformed', { path, cause: err });
+  }
+  if (cert.kind !== 'user') throw new KeyFileError(`${what} is a ${cert.kind} certificate, not a user one`, 'unsupported', { path });
+  try {
+    return certificateSigner(key, cert);
+  } catch (err) {
+    throw new KeyFileError(`${what}: ${(err as Error).message}`, 'malformed', { path, cause: err });
+  }
+}
+
+function isCertified(k: unknown): k is CertifiedPrivateKey {
+  return typeof k === 'object' && k !== null && !(k instanceof Uint8Array) && !(k instanceof KeyObject) && 'key' in k && 'certificate' in k;
+}
+
+/** The signers for `privateKey`; a `{ key, certificate }` gives two, the certificate first. */
 export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: string): AuthSigner[] {
   if (input === undefined) return [];
   const list = Array.isArray(input) ? input : [input as PrivateKeyInput];
-  return list.map((k) => {
-    if (typeof k === 'string' || k instanceof Uint8Array) return signerFromPrivateKeyFile(k, passphrase);
-    if (k instanceof KeyObject) return signerFromKeyObject(k);
-    const s = k as Partial<AuthSigner> | null;
-    if (s && typeof s.keyType === 'string' && s.publicBlob instanceof Uint8Array && typeof s.sign === 'function') return s as AuthSigner;
-    throw new KeyFileError('privateKey must be key file text, its bytes, a KeyObject or a signer (keyType, publicBlob, sign)', 'unsupported');
+  return list.flatMap((k) => {
+    if (!isCertified(k)) return [loadSigner(k, passphrase)];
+    const key = loadSigner(k.key, passphrase);
+    return [withCertificate(key, k.certificate, 'privateKey certificate'), key];
   });
 }
 

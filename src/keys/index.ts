@@ -164,3 +164,9 @@ export {
   type RevocationCheck,
 } from './krl-check.js';
 export { parseKrlSpec, buildKrl, type KrlRevocation, type KrlSpecOptions, type BuildKrlOptions } from './krl-spec.js';
+export {
+  hostCertificateSigner,
+  verifyCertifiedKeySignature,
+  toCertificate,
+  type CertificateInput,
+} from './host-certificate.js';

@@ -24,6 +24,8 @@ import { OpenFailureReason } from '../messages/connection.js';
 import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
 import { SessionChannel, type SessionPeer } from './session-channel.js';
 import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from './forwarding.js';
+import { hostKeySigners } from './host-certificates.js';
+import type { CertificateInput } from '../keys/host-certificate.js';
 import { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, StartupLimiter, checkMaxStartups, type MaxStartups } from './startups.js';
 
 /**
@@ -44,6 +46,13 @@ export const DEFAULT_MAX_SESSIONS = 10;
 export interface ServerOptions extends ForwardingPolicy {
   /** Host keys (e.g. from `generateHostKey` or `signerFromPrivateKeyFile`); at least one. */
   readonly hostKeys: readonly Signer[];
+  /**
+   * Host certificates (sshd's HostCertificate): each certifies one of
+   * `hostKeys` (a CertificateError at createServer otherwise) and is offered
+   * as its `*-cert-v01@openssh.com` host key algorithm, next to the plain key.
+   * A parsed certificate, its blob, or its `-cert.pub` line.
+   */
+  readonly hostCertificates?: readonly CertificateInput[];
   /** Judges each authentication attempt; without it every attempt is refused. */
   readonly authenticate?: Authenticate;
   /** Called for each session channel; set handlers on it. Without it session channels are refused. */
@@ -222,10 +231,13 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   private netServer: NetServer | null = null;
   private closing = false;
   private readonly startups: StartupLimiter;
+  /** The host keys, then a signer per host certificate. */
+  private readonly hostSigners: readonly Signer[];
 
   constructor(readonly options: ServerOptions) {
     super();
     if (!options.hostKeys || options.hostKeys.length === 0) throw new TypeError('createServer: at least one host key is required');
+    this.hostSigners = hostKeySigners(options.hostKeys, options.hostCertificates ?? []);
     // Checked here: a bad version string would otherwise fail every connection, after accept.
     if (options.software !== undefined) {
       try {
@@ -298,7 +310,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
           random: nodeRandom,
           now: clockNow(),
           algorithms: defaultAlgorithmLists(o.algorithms),
-          hostKeys: o.hostKeys,
+          hostKeys: this.hostSigners,
           ...(o.auth ? { auth: o.auth } : {}),
           ...(o.rekey ? { rekey: o.rekey } : {}),
           ...(o.keepalive ? { keepalive: o.keepalive } : {}),

@@ -1,7 +1,9 @@
 // One key exchange, from KEXINIT to the derived packet protections. The
 // transport owns sequencing (when KEXINIT goes out, when NEWKEYS switches
 // keys); this owns what the exchange computes.
-import { KeyExchangeError, ProtocolError } from '../../errors.js';
+import { HostKeyRejectedError, KeyExchangeError, ProtocolError } from '../../errors.js';
+import { CertificateError } from '../../keys/certificate.js';
+import { fingerprintSha256 } from '../../keys/blob.js';
 import type { KexAlgorithm, KexExchange, KexOutcome, RandomSource, Signer } from '../../algorithms/types.js';
 import { findKex } from '../../algorithms/kex/index.js';
 import { findHostKeyAlgorithm } from '../../algorithms/hostkey.js';
@@ -198,6 +200,10 @@ export class KeyExchange {
       try {
         alg.checkKey(outcome.hostKeyBlob);
       } catch (e) {
+        // a certificate that cannot be read is a host key the client refuses, saying why
+        if (e instanceof CertificateError) {
+          throw new HostKeyRejectedError(`server host certificate is not acceptable: ${e.message}`, fingerprintSha256(outcome.hostKeyBlob), { cause: e });
+        }
         throw new KeyExchangeError(`server host key is not acceptable: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
       }
       if (!alg.verify(outcome.hostKeyBlob, outcome.exchangeHash, outcome.signature)) {

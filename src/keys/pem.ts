@@ -3,13 +3,40 @@
 // decryption to node:crypto (OpenSSL) and only translates its failures.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { DisconnectReason, ProtocolError } from '../errors.js';
-import { excessiveKdf } from './pkcs8-kdf.js';
+import { excessiveKdf, MAX_KDF_ITERATIONS, MAX_SCRYPT_WORK } from './pkcs8-kdf.js';
 
 /**
  * What went wrong, for callers that react differently: a CLI prompts for a
  * passphrase on `passphrase-required` and asks again on `wrong-passphrase`.
+ *
+ * - `passphrase-required`, `wrong-passphrase`: the file is encrypted and the
+ *   passphrase is missing or does not open it.
+ * - `truncated`: the file or a field in it ends early.
+ * - `malformed`: the file is corrupt (fields that do not parse or do not agree).
+ * - `unsupported-cipher`, `unsupported-kdf`: encrypted with a cipher or a key
+ *   derivation Nacre does not implement, or a KDF costing more work than it
+ *   allows (the message gives the cap).
+ * - `unknown-key-type`: a key type SSH (or Nacre) cannot use (DSA, X25519, secp256k1...).
+ * - `too-large`: larger than any key file (MAX_KEY_FILE_BYTES).
+ * - `unsupported`: anything else Nacre does not do (several keys in one file,
+ *   an RSA size out of range, a foreign format such as a PGP key).
+ * - `not-a-private-key`: a public key, a certificate, or no key at all.
+ * - `io`, `unsafe-permissions`: reading or writing the file failed, or its
+ *   permissions are too open.
  */
-export type KeyFileProblem = 'passphrase-required' | 'wrong-passphrase' | 'unsupported' | 'malformed' | 'not-a-private-key' | 'io' | 'unsafe-permissions';
+export type KeyFileProblem =
+  | 'passphrase-required'
+  | 'wrong-passphrase'
+  | 'truncated'
+  | 'malformed'
+  | 'unsupported-cipher'
+  | 'unsupported-kdf'
+  | 'unknown-key-type'
+  | 'too-large'
+  | 'unsupported'
+  | 'not-a-private-key'
+  | 'io'
+  | 'unsafe-permissions';
 
 /**
  * A key file that cannot be used. It extends ProtocolError so code written
@@ -104,13 +131,25 @@ export function loadPemPrivateKey(text: string, label: string, passphrase?: Uint
     throw new KeyFileError('encrypted key: a passphrase is required', 'passphrase-required');
   }
   const end = `-----END ${label}-----`;
-  if (!text.includes(end)) throw new KeyFileError(`truncated key file (no "${end}" line)`, 'malformed');
-  if (label === 'ENCRYPTED PRIVATE KEY') {
-    // The work factor is the file's to choose; OpenSSL would spend it on the event loop.
+  if (!text.includes(end)) throw new KeyFileError(`truncated key file (no "${end}" line)`, 'truncated');
+  const legacyEncrypted = encrypted && label !== 'ENCRYPTED PRIVATE KEY';
+  if (!legacyEncrypted) {
+    // The body is DER (the legacy format's is ciphertext): a first element
+    // longer than the data is a cut file, which OpenSSL would call corrupt.
     const begin = `-----BEGIN ${label}-----`;
     const body = text.slice(text.indexOf(begin) + begin.length, text.indexOf(end)).replace(/\s+/g, '');
-    const tooCostly = excessiveKdf(new Uint8Array(Buffer.from(body, 'base64')));
-    if (tooCostly) throw new KeyFileError(`the key is encrypted with ${tooCostly}, more than Nacre will spend on a key file`, 'unsupported');
+    const der = new Uint8Array(Buffer.from(body, 'base64'));
+    if (derCut(der)) throw new KeyFileError('truncated key file (the DER data ends inside the key)', 'truncated');
+    if (label === 'ENCRYPTED PRIVATE KEY') {
+      // The work factor is the file's to choose; OpenSSL would spend it on the event loop.
+      const tooCostly = excessiveKdf(der);
+      if (tooCostly) {
+        throw new KeyFileError(
+          `the key is encrypted with ${tooCostly}, more than Nacre will spend on a key file (at most ${MAX_KDF_ITERATIONS} iterations or scrypt N·r·p ${MAX_SCRYPT_WORK})`,
+          'unsupported-kdf',
+        );
+      }
+    }
   }
   let keyObject: KeyObject;
   try {
@@ -125,8 +164,11 @@ export function loadPemPrivateKey(text: string, label: string, passphrase?: Uint
     if (code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED' || code === 'ERR_MISSING_PASSPHRASE') {
       throw new KeyFileError('encrypted key: a passphrase is required', 'passphrase-required', { cause: err });
     }
+    if (encrypted && (code === 'ERR_OSSL_EVP_UNSUPPORTED' || /unsupported (cipher|algorithm)/i.test(opensslMessage(err)))) {
+      throw new KeyFileError(`unsupported PEM encryption (${opensslMessage(err)})`, 'unsupported-cipher', { cause: err });
+    }
     if (code === 'ERR_OSSL_EVP_UNSUPPORTED' || /unsupported (cipher|algorithm)/i.test(opensslMessage(err))) {
-      throw new KeyFileError(`unsupported PEM encryption or key (${opensslMessage(err)})`, 'unsupported', { cause: err });
+      throw new KeyFileError(`unknown key type (${opensslMessage(err)})`, 'unknown-key-type', { cause: err });
     }
     // a wrong passphrase can also decrypt to well-padded garbage that then fails to parse
     const hint = encrypted ? 'wrong passphrase, or a corrupt or truncated key file' : 'corrupt or truncated key file';
@@ -134,4 +176,23 @@ export function loadPemPrivateKey(text: string, label: string, passphrase?: Uint
   }
   if (keyObject.type !== 'private') throw new KeyFileError('not a private key file', 'not-a-private-key');
   return { keyObject, encrypted };
+}
+
+/**
+ * True when the first DER element's header or declared length runs past the
+ * data: the file was cut. (Only the outermost element is looked at; damage
+ * inside is OpenSSL's to find.)
+ */
+function derCut(der: Uint8Array): boolean {
+  if (der.length < 2) return true;
+  let len = der[1]!;
+  let i = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4) return false;
+    if (i + n > der.length) return true;
+    len = 0;
+    for (let k = 0; k < n; k++) len = len * 256 + der[i++]!;
+  }
+  return i + len > der.length;
 }

@@ -7,7 +7,7 @@ import { readBounded } from './files.js';
 
 /** Reads and loads a key file; the path is named in any KeyFileError's message and `path`. */
 export function loadPrivateKeyFile(path: string, passphrase?: string | Uint8Array): LoadedPrivateKey {
-  const data = readBounded(path, MAX_KEY_FILE_BYTES, 'key file', { problem: 'not-a-private-key' });
+  const data = readBounded(path, MAX_KEY_FILE_BYTES, 'key file', { problem: 'not-a-private-key', tooLargeProblem: 'too-large' });
   try {
     return loadPrivateKey(data, passphrase);
   } catch (err) {

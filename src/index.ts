@@ -79,3 +79,21 @@ export type SessionPair = EndpointPairClass;
 export const ServerSession = SessionChannelClass;
 /** @deprecated Renamed `SessionChannel`. */
 export type ServerSession = SessionChannelClass;
+
+// Writing private key files (openssh-key-v1, PEM, PKCS#8) and generating keys.
+export {
+  writePrivateKey,
+  rewritePrivateKey,
+  PEM_CIPHERS,
+  DEFAULT_KDF_ROUNDS,
+  DEFAULT_KEY_FILE_CIPHER,
+  KEY_FILE_CIPHER_NAMES,
+  generatePrivateKey,
+  DEFAULT_RSA_BITS,
+  MIN_GENERATED_RSA_BITS,
+  type PrivateKeyFileFormat,
+  type WritePrivateKeyOptions,
+  type RewritePrivateKeyChanges,
+  type GenerateKeyOptions,
+} from './keys/index.js';
+export { writePrivateKeyFile } from './io/node/key-files.js';

@@ -126,7 +126,12 @@ function parseOpenSsh(text: string, passphrase: Uint8Array | undefined): LoadedP
   const data = decodeArmor(text);
   const r = new Reader(data, 0, 'OpenSSH private key');
   const magic = r.raw(Math.min(MAGIC.length, data.length), 'magic');
-  if (Buffer.from(magic).toString('latin1') !== MAGIC) throw malformed('corrupt key file: not an openssh-key-v1 file');
+  if (Buffer.from(magic).toString('latin1') !== MAGIC) {
+    if (data.length < MAGIC.length && MAGIC.startsWith(Buffer.from(magic).toString('latin1'))) {
+      throw new KeyFileError('truncated key file (it ends inside the openssh-key-v1 magic)', 'truncated');
+    }
+    throw malformed('corrupt key file: not an openssh-key-v1 file');
+  }
   const cipherName = r.text('cipher name', 64);
   const kdf = r.text('KDF name', 64);
   const kdfOptions = r.string('KDF options', 1024);

@@ -106,6 +106,9 @@ export function sniffKeyFile(text: string): SniffedKeyFile {
   throw new KeyFileError(`unsupported key file: PEM block ${label}`, 'unsupported');
 }
 
+/** The legacy `DEK-Info` ciphers read: what ssh-keygen (AES-128-CBC) and `openssl` (-aes*, -des3) write. */
+const LEGACY_PEM_CIPHERS: ReadonlySet<string> = new Set(['AES-128-CBC', 'AES-192-CBC', 'AES-256-CBC', 'DES-EDE3-CBC']);
+
 export interface PemKey {
   readonly keyObject: KeyObject;
   readonly encrypted: boolean;
@@ -133,12 +136,21 @@ export function loadPemPrivateKey(text: string, label: string, passphrase?: Uint
   const end = `-----END ${label}-----`;
   if (!text.includes(end)) throw new KeyFileError(`truncated key file (no "${end}" line)`, 'truncated');
   const legacyEncrypted = encrypted && label !== 'ENCRYPTED PRIVATE KEY';
-  if (!legacyEncrypted) {
+  if (legacyEncrypted) {
+    const dek = /DEK-Info:\s*([A-Za-z0-9-]+)/.exec(text)?.[1]?.toUpperCase();
+    if (dek === undefined || !LEGACY_PEM_CIPHERS.has(dek)) {
+      throw new KeyFileError(`unsupported cipher ${JSON.stringify(dek ?? '(no DEK-Info)')} in an encrypted PEM file (Nacre reads ${[...LEGACY_PEM_CIPHERS].join(', ')})`, 'unsupported-cipher');
+    }
+    // The body is ciphertext in whole cipher blocks; a cut one would only
+    // fail to decrypt, which looks like a wrong passphrase.
+    const blockSize = dek.startsWith('AES-') ? 16 : 8;
+    if (pemBody(text, label).length % blockSize !== 0) {
+      throw new KeyFileError('truncated key file (the encrypted data is not a whole number of cipher blocks)', 'truncated');
+    }
+  } else {
     // The body is DER (the legacy format's is ciphertext): a first element
     // longer than the data is a cut file, which OpenSSL would call corrupt.
-    const begin = `-----BEGIN ${label}-----`;
-    const body = text.slice(text.indexOf(begin) + begin.length, text.indexOf(end)).replace(/\s+/g, '');
-    const der = new Uint8Array(Buffer.from(body, 'base64'));
+    const der = pemBody(text, label);
     if (derCut(der)) throw new KeyFileError('truncated key file (the DER data ends inside the key)', 'truncated');
     if (label === 'ENCRYPTED PRIVATE KEY') {
       // The work factor is the file's to choose; OpenSSL would spend it on the event loop.
@@ -195,4 +207,11 @@ function derCut(der: Uint8Array): boolean {
     for (let k = 0; k < n; k++) len = len * 256 + der[i++]!;
   }
   return i + len > der.length;
+}
+
+/** The base64 between a PEM block's BEGIN and END lines, decoded, without RFC 1421 headers (Proc-Type, DEK-Info). */
+function pemBody(text: string, label: string): Uint8Array {
+  const begin = `-----BEGIN ${label}-----`;
+  const inner = text.slice(text.indexOf(begin) + begin.length, text.indexOf(`-----END ${label}-----`));
+  return new Uint8Array(Buffer.from(inner.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, ''), 'base64'));
 }

@@ -96,4 +96,4 @@ export {
   type RewritePrivateKeyChanges,
   type GenerateKeyOptions,
 } from './keys/index.js';
-export { writePrivateKeyFile } from './io/node/key-files.js';
+export { writePrivateKeyFile, type WritePrivateKeyFileOptions } from './io/node/key-files.js';

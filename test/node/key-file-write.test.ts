@@ -21,6 +21,13 @@ test('writePrivateKeyFile writes 0600 and loadPrivateKeyFile reads it back; fail
     nacre.writePrivateKeyFile(path, loaded, { passphrase: 'new', rounds: 1 });
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.equal(nacre.loadPrivateKeyFile(path, 'new').comment, 'me@here');
+    // exclusive refuses to replace a key, as ssh-keygen asks before overwriting
+    assert.throws(
+      () => nacre.writePrivateKeyFile(path, key, { exclusive: true }),
+      (e: unknown) => e instanceof nacre.KeyFileError && e.problem === 'io' && (e.cause as { code?: string }).code === 'EEXIST',
+    );
+    assert.equal(nacre.loadPrivateKeyFile(path, 'new').comment, 'me@here');
+    nacre.writePrivateKeyFile(join(dir, 'fresh'), key, { exclusive: true });
     // a write into a missing directory is an io KeyFileError naming the path
     const bad = join(dir, 'missing', 'id');
     assert.throws(() => nacre.writePrivateKeyFile(bad, key), (e: unknown) => e instanceof nacre.KeyFileError && e.problem === 'io' && e.path === bad);

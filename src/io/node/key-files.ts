@@ -25,8 +25,16 @@ export function signerFromPrivateKeyPath(path: string, passphrase?: string | Uin
 /**
  * Writes a private key file (see writePrivateKey) atomically (a temporary
  * file renamed over the old one), with mode 0600 as ssh-keygen does unless
- * `mode` says otherwise. Failures are KeyFileError naming the path (`io`).
+ * `mode` says otherwise. Failures are KeyFileError naming the path (`io`);
+ * what cannot be written (see writePrivateKey) is refused before the file is touched.
  */
-export function writePrivateKeyFile(path: string, key: KeyObject | LoadedPrivateKey, options: WritePrivateKeyOptions & { mode?: number } = {}): void {
-  writeFileAtomic(path, writePrivateKey(key, options), options.mode ?? 0o600, { what: 'key file' });
+export function writePrivateKeyFile(path: string, key: KeyObject | LoadedPrivateKey, options: WritePrivateKeyFileOptions = {}): void {
+  writeFileAtomic(path, writePrivateKey(key, options), options.mode ?? 0o600, { what: 'key file', exclusive: options.exclusive ?? false });
+}
+
+export interface WritePrivateKeyFileOptions extends WritePrivateKeyOptions {
+  /** Default 0600. */
+  readonly mode?: number | undefined;
+  /** Refuse (KeyFileError `io`, cause code EEXIST) rather than replace a file already there, as ssh-keygen asks before overwriting. */
+  readonly exclusive?: boolean | undefined;
 }

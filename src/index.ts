@@ -231,3 +231,20 @@ export {
 // Host certificates (HostCertificate / @cert-authority) and certificates for client keys
 export { hostCertificateSigner, type CertificateInput } from './keys/index.js';
 export type { HostCertificateInfo, CertifiedPrivateKey } from './client/options.js';
+// Writing private key files (openssh-key-v1, PEM, PKCS#8) and generating keys.
+export {
+  writePrivateKey,
+  rewritePrivateKey,
+  PEM_CIPHERS,
+  DEFAULT_KDF_ROUNDS,
+  DEFAULT_KEY_FILE_CIPHER,
+  KEY_FILE_CIPHER_NAMES,
+  generatePrivateKey,
+  DEFAULT_RSA_BITS,
+  MIN_GENERATED_RSA_BITS,
+  type PrivateKeyFileFormat,
+  type WritePrivateKeyOptions,
+  type RewritePrivateKeyChanges,
+  type GenerateKeyOptions,
+} from './keys/index.js';
+export { writePrivateKeyFile, type WritePrivateKeyFileOptions } from './io/node/key-files.js';

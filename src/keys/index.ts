@@ -170,3 +170,8 @@ export {
   toCertificate,
   type CertificateInput,
 } from './host-certificate.js';
+
+// Writing private key files (openssh-key-v1, PEM, PKCS#8) and generating keys.
+export { writePrivateKey, rewritePrivateKey, PEM_CIPHERS, type PrivateKeyFileFormat, type WritePrivateKeyOptions, type RewritePrivateKeyChanges } from './key-writer.js';
+export { DEFAULT_KDF_ROUNDS, DEFAULT_KEY_FILE_CIPHER, KEY_FILE_CIPHER_NAMES } from './key-ciphers.js';
+export { generatePrivateKey, DEFAULT_RSA_BITS, MIN_GENERATED_RSA_BITS, type GenerateKeyOptions } from './signer.js';

@@ -1,14 +1,13 @@
 // Private key files: OpenSSH's own format (PROTOCOL.key), plain or encrypted
 // with a bcrypt_pbkdf-derived key, and PEM/PKCS#8 through node:crypto
 // (pem.ts). Every problem with a file is a KeyFileError that says what is wrong.
-import { createDecipheriv, createPrivateKey, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
-import bcryptPbkdf from 'bcrypt-pbkdf';
+import { createPrivateKey, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
 import { ECDSA_CURVES, encodePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
 import { bytesToBigint, bigintToBytes } from '../crypto/dh.js';
-import { poly1305 } from '../crypto/poly1305.js';
+import { decryptSection, deriveKey, keyFileCipher, WRONG_PASSPHRASE } from './key-ciphers.js';
 import { b64url } from '../crypto/base64url.js';
 import { signerFromKeyObject, type KeySigner } from './signer.js';
 import { parsePpkPrivateKey } from './ppk.js';
@@ -17,12 +16,7 @@ import { KeyFileError, loadPemPrivateKey, MAX_KEY_FILE_BYTES, sniffKeyFile, type
 const MAGIC = 'openssh-key-v1\0';
 const BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
 const END = '-----END OPENSSH PRIVATE KEY-----';
-/**
- * The JS bcrypt_pbkdf takes about 20 ms per round; ssh-keygen's default is 16.
- * The round count comes from the file, so it is capped to keep a hostile file
- * from stalling the process for hours.
- */
-export const MAX_KDF_ROUNDS = 1024;
+export { MAX_KDF_ROUNDS } from './key-ciphers.js';
 
 export interface LoadedPrivateKey {
   readonly keyObject: KeyObject;
@@ -55,7 +49,7 @@ function fixed(b: Uint8Array, n: number): Uint8Array {
 function decodeArmor(text: string): Uint8Array {
   const start = text.indexOf(BEGIN);
   const end = text.indexOf(END);
-  if (start < 0 || end < start) throw malformed('truncated key file: missing OpenSSH BEGIN/END lines');
+  if (start < 0 || end < start) throw new KeyFileError('truncated key file: missing OpenSSH BEGIN/END lines', 'truncated');
   const body = text.slice(start + BEGIN.length, end).replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw malformed('corrupt key file: the body is not base64');
   return new Uint8Array(Buffer.from(body, 'base64'));
@@ -115,87 +109,10 @@ function readPrivateFields(r: Reader, type: string): KeyObject {
       `${type} key`,
     );
   }
-  throw new KeyFileError(`unsupported key type ${JSON.stringify(type)}`, 'unsupported');
+  throw new KeyFileError(`unknown key type ${JSON.stringify(type)}`, 'unknown-key-type');
 }
 
-// ------------------------------------------------------------------ encryption
-
-interface KeyFileCipher {
-  readonly keyLength: number;
-  readonly ivLength: number;
-  /** The private section is padded to this. */
-  readonly blockSize: number;
-  /** AEAD tag bytes, stored after the encrypted section. */
-  readonly tagLength: number;
-  readonly mode: 'none' | 'plain' | 'gcm' | 'chacha';
-  readonly openssl: string;
-}
-
-function cipherSpec(keyLength: number, ivLength: number, blockSize: number, tagLength: number, mode: KeyFileCipher['mode'], openssl: string): KeyFileCipher {
-  return { keyLength, ivLength, blockSize, tagLength, mode, openssl };
-}
-
-/** The ciphers ssh-keygen -Z accepts; aes256-ctr is its default. */
-const KEY_FILE_CIPHERS: Readonly<Record<string, KeyFileCipher>> = {
-  none: cipherSpec(0, 0, 8, 0, 'none', ''),
-  'aes128-ctr': cipherSpec(16, 16, 16, 0, 'plain', 'aes-128-ctr'),
-  'aes192-ctr': cipherSpec(24, 16, 16, 0, 'plain', 'aes-192-ctr'),
-  'aes256-ctr': cipherSpec(32, 16, 16, 0, 'plain', 'aes-256-ctr'),
-  'aes128-cbc': cipherSpec(16, 16, 16, 0, 'plain', 'aes-128-cbc'),
-  'aes192-cbc': cipherSpec(24, 16, 16, 0, 'plain', 'aes-192-cbc'),
-  'aes256-cbc': cipherSpec(32, 16, 16, 0, 'plain', 'aes-256-cbc'),
-  '3des-cbc': cipherSpec(24, 8, 8, 0, 'plain', 'des-ede3-cbc'),
-  'aes128-gcm@openssh.com': cipherSpec(16, 12, 16, 16, 'gcm', 'aes-128-gcm'),
-  'aes256-gcm@openssh.com': cipherSpec(32, 12, 16, 16, 'gcm', 'aes-256-gcm'),
-  'chacha20-poly1305@openssh.com': cipherSpec(64, 0, 8, 16, 'chacha', 'chacha20'),
-};
-
-const WRONG_PASSPHRASE = 'wrong passphrase (check bytes do not match)';
-const WRONG_PASSPHRASE_TAG = 'wrong passphrase (authentication tag does not match)';
-
-function deriveKey(passphrase: Uint8Array, kdfOptions: Uint8Array, length: number): Uint8Array {
-  const r = new Reader(kdfOptions, 0, 'bcrypt KDF options');
-  const salt = r.string('salt', 1024);
-  const rounds = r.uint32('rounds');
-  r.end();
-  if (salt.length === 0) throw malformed('corrupt key file: the bcrypt salt is empty');
-  if (rounds < 1 || rounds > MAX_KDF_ROUNDS) throw new KeyFileError(`bcrypt KDF rounds ${rounds} are outside 1..${MAX_KDF_ROUNDS}`, 'unsupported');
-  const out = new Uint8Array(length);
-  if (bcryptPbkdf.pbkdf(passphrase, passphrase.length, salt, salt.length, out, length, rounds) !== 0) {
-    throw malformed('bcrypt KDF refused its parameters');
-  }
-  return out;
-}
-
-/** chacha20-poly1305@openssh.com with sequence number 0 and no length field, as ssh-keygen uses it. */
-function openChaCha(key: Uint8Array, sealed: Uint8Array, tag: Uint8Array): Uint8Array {
-  const mainKey = key.subarray(0, 32);
-  const iv = new Uint8Array(16); // block counter 0, nonce 0
-  const polyKey = createDecipheriv('chacha20', mainKey, iv).update(new Uint8Array(32));
-  if (!constantTimeEqual(poly1305(polyKey, sealed), tag)) throw new KeyFileError(WRONG_PASSPHRASE_TAG, 'wrong-passphrase');
-  iv[0] = 1;
-  return new Uint8Array(createDecipheriv('chacha20', mainKey, iv).update(sealed));
-}
-
-function decryptSection(cipher: KeyFileCipher, derived: Uint8Array, sealed: Uint8Array, tag: Uint8Array): Uint8Array {
-  const key = derived.subarray(0, cipher.keyLength);
-  const iv = derived.subarray(cipher.keyLength);
-  if (cipher.mode === 'chacha') return openChaCha(key, sealed, tag);
-  if (cipher.mode === 'gcm') {
-    const d = createDecipheriv(cipher.openssl as 'aes-256-gcm', key, iv, { authTagLength: 16 });
-    d.setAuthTag(tag);
-    const head = d.update(sealed);
-    try {
-      return new Uint8Array(Buffer.concat([head, d.final()]));
-    } catch (err) {
-      throw new KeyFileError(WRONG_PASSPHRASE_TAG, 'wrong-passphrase', { cause: err });
-    }
-  }
-  const d = createDecipheriv(cipher.openssl, key, iv).setAutoPadding(false);
-  return new Uint8Array(Buffer.concat([d.update(sealed), d.final()]));
-}
-
-function passphraseBytes(passphrase: string | Uint8Array | undefined): Uint8Array | undefined {
+export function passphraseBytes(passphrase: string | Uint8Array | undefined): Uint8Array | undefined {
   if (passphrase === undefined) return undefined;
   if (typeof passphrase === 'string') return new Uint8Array(Buffer.from(passphrase, 'utf8'));
   if (passphrase instanceof Uint8Array) return passphrase;
@@ -210,15 +127,20 @@ function parseOpenSsh(text: string, passphrase: Uint8Array | undefined): LoadedP
   const data = decodeArmor(text);
   const r = new Reader(data, 0, 'OpenSSH private key');
   const magic = r.raw(Math.min(MAGIC.length, data.length), 'magic');
-  if (Buffer.from(magic).toString('latin1') !== MAGIC) throw malformed('corrupt key file: not an openssh-key-v1 file');
+  if (Buffer.from(magic).toString('latin1') !== MAGIC) {
+    if (data.length < MAGIC.length && MAGIC.startsWith(Buffer.from(magic).toString('latin1'))) {
+      throw new KeyFileError('truncated key file (it ends inside the openssh-key-v1 magic)', 'truncated');
+    }
+    throw malformed('corrupt key file: not an openssh-key-v1 file');
+  }
   const cipherName = r.text('cipher name', 64);
   const kdf = r.text('KDF name', 64);
   const kdfOptions = r.string('KDF options', 1024);
   const count = r.uint32('key count');
-  const cipher = KEY_FILE_CIPHERS[cipherName];
-  if (!cipher) throw new KeyFileError(`unsupported cipher ${JSON.stringify(cipherName)}`, 'unsupported');
+  const cipher = keyFileCipher(cipherName);
+  if (!cipher) throw new KeyFileError(`unsupported cipher ${JSON.stringify(cipherName)}`, 'unsupported-cipher');
   if (cipherName === 'none' ? kdf !== 'none' : kdf !== 'bcrypt') {
-    throw new KeyFileError(`unsupported KDF ${JSON.stringify(kdf)} for cipher ${cipherName}`, 'unsupported');
+    throw new KeyFileError(`unsupported KDF ${JSON.stringify(kdf)} for cipher ${cipherName}`, 'unsupported-kdf');
   }
   if (count !== 1) throw new KeyFileError(`key file holds ${count} keys; exactly one is supported`, 'unsupported');
   const publicBlob = r.string('public key', 16 * 1024);
@@ -260,7 +182,7 @@ function asKeyFileError(err: unknown): KeyFileError {
   if (err instanceof KeyFileError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof ProtocolError) {
-    if (/runs past the end/.test(message)) return new KeyFileError(`truncated key file (${message})`, 'malformed', { cause: err });
+    if (/runs past the end/.test(message)) return new KeyFileError(`truncated key file (${message})`, 'truncated', { cause: err });
     return new KeyFileError(`corrupt key file (${message})`, 'malformed', { cause: err });
   }
   return new KeyFileError(`unreadable key file (${message})`, 'malformed', { cause: err });
@@ -298,7 +220,7 @@ function checkUsable(keyObject: KeyObject): PublicKeyType {
   try {
     keyType = sshKeyType(keyObject);
   } catch (err) {
-    throw new KeyFileError(`unsupported key type (${err instanceof Error ? err.message : String(err)})`, 'unsupported', { cause: err });
+    throw new KeyFileError(`unknown key type (${err instanceof Error ? err.message : String(err)})`, 'unknown-key-type', { cause: err });
   }
   if (keyType === 'ssh-rsa') {
     const bits = keyObject.asymmetricKeyDetails?.modulusLength ?? 0;
@@ -315,7 +237,7 @@ function checkUsable(keyObject: KeyObject): PublicKeyType {
  */
 export function loadPrivateKey(file: string | Uint8Array, passphrase?: string | Uint8Array): LoadedPrivateKey {
   try {
-    if (file.length > MAX_KEY_FILE_BYTES) throw new KeyFileError('not a private key file (larger than 1 MiB)', 'not-a-private-key');
+    if (file.length > MAX_KEY_FILE_BYTES) throw new KeyFileError('not a private key file (larger than 1 MiB)', 'too-large');
     const text = typeof file === 'string' ? file : Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString('utf8');
     const sniffed = sniffKeyFile(text);
     if (sniffed.format === 'openssh') return parseOpenSsh(text, passphraseBytes(passphrase));

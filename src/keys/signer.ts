@@ -2,7 +2,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import type { Signer } from '../algorithms/types.js';
-import { ECDSA_CURVES, encodePublicKey, sshKeyType, type PublicKeyType } from './blob.js';
+import { ECDSA_CURVES, encodePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
 import { signatureAlgorithmsFor, signWithKey } from './signature.js';
 
 export type HostKeyType = PublicKeyType;
@@ -43,17 +43,44 @@ export function signerFromKeyObject(privateKey: KeyObject): KeySigner {
   });
 }
 
-/** Makes a fresh key. RSA defaults to 3072 bits, as ssh-keygen does. */
-export function generateHostKey(type: HostKeyType, bits?: number): KeySigner {
-  if (type === 'ssh-ed25519') return signerFromKeyObject(generateKeyPairSync('ed25519').privateKey);
+/** ssh-keygen's default RSA size. */
+export const DEFAULT_RSA_BITS = 3072;
+/** Smallest RSA key generatePrivateKey makes unless forced (OpenSSH itself refuses below 1024). */
+export const MIN_GENERATED_RSA_BITS = 2048;
+
+export interface GenerateKeyOptions {
+  /** RSA modulus size; default 3072. ECDSA keys take their size from the type (or `bits` 256/384/521 must agree). */
+  readonly bits?: number | undefined;
+  /** Allows RSA keys of 1024..2047 bits, which are weak. */
+  readonly force?: boolean | undefined;
+}
+
+/**
+ * Makes a fresh private key of an SSH key type, as `ssh-keygen -t` would:
+ * RSA 3072 bits by default, refusing under 2048 unless `force` (never under
+ * 1024 or over 16384). Throws RangeError for sizes or types it cannot make.
+ */
+export function generatePrivateKey(type: HostKeyType, options: GenerateKeyOptions = {}): KeyObject {
+  if (type === 'ssh-ed25519') return generateKeyPairSync('ed25519').privateKey;
   if (type === 'ssh-rsa') {
-    const modulusLength = bits ?? 3072;
-    if (!Number.isInteger(modulusLength) || modulusLength < 1024 || modulusLength > 16384) {
-      throw new RangeError(`RSA key size ${modulusLength} is outside 1024..16384`);
+    const modulusLength = options.bits ?? DEFAULT_RSA_BITS;
+    const min = options.force ? RSA_MIN_BITS : MIN_GENERATED_RSA_BITS;
+    if (!Number.isInteger(modulusLength) || modulusLength < min || modulusLength > RSA_MAX_BITS) {
+      const hint = modulusLength >= RSA_MIN_BITS && modulusLength < MIN_GENERATED_RSA_BITS ? ' (smaller keys are weak; force allows them)' : '';
+      throw new RangeError(`RSA key size ${modulusLength} is outside ${min}..${RSA_MAX_BITS}${hint}`);
     }
-    return signerFromKeyObject(generateKeyPairSync('rsa', { modulusLength }).privateKey);
+    return generateKeyPairSync('rsa', { modulusLength }).privateKey;
   }
   const curve = ECDSA_CURVES[type];
   if (!curve) throw new RangeError(`cannot generate keys of type ${String(type)}`);
-  return signerFromKeyObject(generateKeyPairSync('ec', { namedCurve: curve.openssl }).privateKey);
+  if (options.bits !== undefined && options.bits !== Number(curve.id.slice('nistp'.length))) {
+    throw new RangeError(`a ${type} key has ${curve.id.slice('nistp'.length)} bits, not ${options.bits}`);
+  }
+  return generateKeyPairSync('ec', { namedCurve: curve.openssl }).privateKey;
+}
+
+/** Makes a fresh key and wraps it as a signer. RSA defaults to 3072 bits, as ssh-keygen does; 1024..16384 are allowed here. */
+export function generateHostKey(type: HostKeyType, bits?: number): KeySigner {
+  // bits has always been ignored for ECDSA here
+  return signerFromKeyObject(generatePrivateKey(type, { bits: type === 'ssh-rsa' ? bits : undefined, force: true }));
 }

@@ -272,7 +272,7 @@ test('loadPrivateKeyFile reads through the bounded reader and stays a public exp
   withDir((dir) => {
     const big = join(dir, 'big');
     writeFileSync(big, Buffer.alloc((1 << 20) + 1, 0x41));
-    assert.throws(() => nacre.loadPrivateKeyFile(big), keyFileError('not-a-private-key', big, /key file is larger than 1 MiB/));
+    assert.throws(() => nacre.loadPrivateKeyFile(big), keyFileError('too-large', big, /key file is larger than 1 MiB/));
     const pem = join(dir, 'key.pem');
     assert.throws(() => nacre.signerFromPrivateKeyPath(pem), keyFileError('io', pem, /cannot read key file \(no such file\)/));
     const { privateKey } = generateKeyPairSync('ed25519');

@@ -74,6 +74,8 @@ export interface ReadBoundedOptions {
    * for bytes that are too many to be a key.
    */
   readonly problem?: KeyFileProblem;
+  /** The problem a file over `maxBytes` is reported as; default `problem`. */
+  readonly tooLargeProblem?: KeyFileProblem;
 }
 
 // Opened without blocking so that a FIFO or a device in a key's place is
@@ -92,7 +94,7 @@ const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsCon
 export function readBounded(path: string, maxBytes: number, what: string, options: ReadBoundedOptions = {}): Buffer {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`maxBytes must be a non-negative integer, not ${maxBytes}`);
   const problem = options.problem ?? 'io';
-  const tooLarge = () => new KeyFileError(`${what} is larger than ${sizeText(maxBytes)}; refused`, problem, { path });
+  const tooLarge = () => new KeyFileError(`${what} is larger than ${sizeText(maxBytes)}; refused`, options.tooLargeProblem ?? problem, { path });
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);

@@ -20,7 +20,9 @@
 // application, which is a programming error, not a peer's.
 import { DisconnectReason, ProtocolError, TimeoutError } from '../../errors.js';
 import { findHostKeyAlgorithm } from '../../algorithms/hostkey.js';
+import type { HostKeyAlgorithm } from '../../algorithms/types.js';
 import { parsePublicKey } from '../../keys/blob.js';
+import { parseCertificate, plainSignatureAlgorithm } from '../../keys/certificate.js';
 import type { LayerIo } from '../layer.js';
 import type { AuthAnswer, AuthRequest, AuthServerEvent, AuthServerMethod, AuthServerOptions, AuthenticatedKey } from './events.js';
 import { MSG_USERAUTH, UserauthBanner, UserauthFailure, UserauthPasswdChangereq, UserauthPkOk, UserauthSuccess } from '../../messages/userauth.js';
@@ -210,8 +212,9 @@ export class AuthServer {
     const sig = p.signature;
     if (!sig || (answer.result !== 'success' && answer.result !== 'partial')) return true;
     const key = p.publicKey!;
-    const algorithm = findHostKeyAlgorithm(key.algorithm)!;
-    return algorithm.verify(key.blob, signedData(this.io.sessionId(), sig.head), sig.blob);
+    const signer = signingKey(key.algorithm, key.blob);
+    if (!signer) return false;
+    return signer.algorithm.verify(signer.blob, signedData(this.io.sessionId(), sig.head), sig.blob);
   }
 
   /** The next time `handleTimeout` must run: the grace time or a held failure reply. */
@@ -314,14 +317,9 @@ export class AuthServer {
 
   /** Policy checks that need no signature: algorithm allowed, key parses and matches it, host key bound correctly. */
   private keyAcceptable(body: Extract<RequestBody, { method: 'publickey' }>): boolean {
-    if (!this.accepted.has(body.algorithm)) return false;
-    const algorithm = findHostKeyAlgorithm(body.algorithm);
-    if (!algorithm) return false;
-    try {
-      if (parsePublicKey(body.publicKey).type !== algorithm.keyType) return false;
-    } catch {
-      return false;
-    }
+    const signer = signingKey(body.algorithm, body.publicKey);
+    // a certificate algorithm is accepted with the plain algorithm it signs with
+    if (!signer || !this.accepted.has(signer.algorithm.name)) return false;
     if (body.hostbound) {
       if (!body.hostKey || !constantTimeEqual(body.hostKey, this.io.serverHostKey())) return false;
     }
@@ -395,4 +393,29 @@ function checkAnswer(p: Pending, answer: AuthAnswer): void {
     if (ok && answer.prompts.length > MAX_PROMPTS) throw new RangeError(`at most ${MAX_PROMPTS} prompts per round`);
   }
   if (!ok) throw new RangeError(`answer "${r}" does not fit a ${p.method}${p.query ? ' query' : ''} request`);
+}
+
+/**
+ * The algorithm and key that verify a user's signature: the named algorithm
+ * and the blob itself for a plain key; for a `*-cert-v01@openssh.com`
+ * algorithm, the certificate's own key and the plain algorithm behind the
+ * name (the certificate is what the application judges, the certified key is
+ * what signs). Null when the blob does not parse as that key or certificate
+ * type; the certificate's CA signature and validity are the application's to
+ * check (see `authorizePublicKey`).
+ */
+function signingKey(algorithmName: string, blob: Uint8Array): { algorithm: HostKeyAlgorithm; blob: Uint8Array } | null {
+  const plain = algorithmName.includes('-cert-v01@') ? plainSignatureAlgorithm(algorithmName) : algorithmName;
+  const algorithm = plain === null ? undefined : findHostKeyAlgorithm(plain);
+  if (!algorithm) return null;
+  try {
+    if (plain === algorithmName) return parsePublicKey(blob).type === algorithm.keyType ? { algorithm, blob } : null;
+    const cert = parseCertificate(blob);
+    if (cert.keyType !== algorithm.keyType || plainSignatureAlgorithm(cert.certType) === null) return null;
+    // rsa-sha2-512-cert-v01 and ssh-rsa-cert-v01 both name an ssh-rsa-cert-v01 blob
+    if (cert.certType !== algorithmName && !(cert.certType === 'ssh-rsa-cert-v01@openssh.com' && algorithmName.startsWith('rsa-sha2-'))) return null;
+    return { algorithm, blob: cert.publicKey };
+  } catch {
+    return null;
+  }
 }

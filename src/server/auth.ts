@@ -6,6 +6,7 @@
 import { DisconnectReason, NacreError } from '../errors.js';
 import type { AuthAnswer, AuthServerEvent, AuthServerMethod } from '../core/auth/events.js';
 import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
+import type { Restrictions } from './restrictions.js';
 
 export type AuthMethodName = 'none' | 'password' | 'publickey' | 'keyboard-interactive';
 
@@ -61,9 +62,15 @@ export interface AuthContext {
 /**
  * `true` accepts, `false` rejects, `{ partial }` accepts but requires one of
  * the listed methods next (multi-factor), `{ changePassword }` (password
- * method only) tells the client its password expired.
+ * method only) tells the client its password expired, `{ restrictions }`
+ * accepts and limits what the login may do (see `authorizePublicKey`): the
+ * connection's `restrictions`, consulted by sessions and forwarding.
  */
-export type AuthResult = boolean | { readonly partial: readonly AuthServerMethod[] } | { readonly changePassword: string };
+export type AuthResult =
+  | boolean
+  | { readonly partial: readonly AuthServerMethod[] }
+  | { readonly changePassword: string }
+  | { readonly restrictions: Restrictions };
 
 export type Authenticate = (ctx: AuthContext) => AuthResult | Promise<AuthResult>;
 
@@ -112,6 +119,13 @@ export class AuthAdapter {
   private chain: Promise<void> = Promise.resolve();
   private pending: PendingPrompt | null = null;
   private readonly passed: AuthServerMethod[] = [];
+  /**
+   * The restrictions of the latest request answered with success: the one
+   * the core's success event is about (no request is judged after it), or
+   * null for none. Set before the answer goes to the core, which may report
+   * success at once.
+   */
+  restrictions: Restrictions | null = null;
 
   constructor(
     private readonly host: AuthAdapterHost,
@@ -160,11 +174,15 @@ export class AuthAdapter {
       }
     }
     if (target.stale) return; // the request it would answer was already answered with prompts
-    this.host.answer(target.id, this.toAnswer(req, result));
+    const answer = this.toAnswer(req, result);
+    this.restrictions = answer.result === 'success' && typeof result === 'object' && 'restrictions' in result ? result.restrictions : null;
+    this.host.answer(target.id, answer);
   }
 
   private toAnswer(req: AuthRequestEvent, result: AuthResult): AuthAnswer {
-    if (result === true) return { result: 'success' };
+    if (result === true || (typeof result === 'object' && result !== null && 'restrictions' in result && typeof result.restrictions === 'object' && result.restrictions !== null)) {
+      return { result: 'success' };
+    }
     if (result === false || typeof result !== 'object' || result === null) return { result: 'failure' };
     // A key query is answered yes or no; the partial verdict waits for the signed request.
     if (req.method === 'publickey' && !req.signed) return { result: 'success' };

@@ -41,15 +41,27 @@ async function tryLogin(port: number, key: KeySigner, username: string): Promise
   }
 }
 
-test('npm start: a key restricted by authorized_keys options it does not apply is refused, a plain one logs in', async () => {
+test('npm start: authorized_keys options are applied (from= refuses another address, command= replaces the command)', async () => {
   await withHome(async (home, key, logs) => {
+    const forced = generateHostKey('ssh-ed25519');
     const plain = generateHostKey('ssh-ed25519');
-    writeFileSync(join(home, '.ssh', 'authorized_keys'), [publicLine(key, 'from="10.9.9.9",command="echo FORCED"'), publicLine(plain)].join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(
+      join(home, '.ssh', 'authorized_keys'),
+      [publicLine(key, 'from="10.9.9.9",command="echo FORCED"'), publicLine(forced, 'command="echo FORCED $SSH_ORIGINAL_COMMAND",no-pty'), publicLine(plain)].join('\n') + '\n',
+      { mode: 0o600 },
+    );
     const s = await startServer({ port: 0, stateDir: join(home, 'state'), home, log: (l) => logs.push(l) });
     try {
-      assert.equal(s.authorizedKeyCount, 1);
+      assert.equal(s.authorizedKeyCount, 3);
       assert.equal(await tryLogin(s.address.port, key, s.username), false);
-      assert.ok(logs.some((l) => /key refused: this server does not apply the options from, command/.test(l)), logs.join('\n'));
+      assert.ok(logs.some((l) => /key refused: .*authorized_keys:1: address 127\.0\.0\.1 is not allowed by from="10\.9\.9\.9"/.test(l)), logs.join('\n'));
+      const c = await connect({ host: '127.0.0.1', port: s.address.port, username: s.username, privateKey: forced, verifyHostKey: () => true, keepalive: false });
+      try {
+        assert.equal((await c.exec('echo asked')).stdout, 'FORCED echo asked\n');
+        await assert.rejects(c.shell({ pty: { term: 'xterm', cols: 80, rows: 24 } }));
+      } finally {
+        await c.close();
+      }
       assert.equal(await tryLogin(s.address.port, plain, s.username), true);
     } finally {
       await s.close();

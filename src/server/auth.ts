@@ -6,7 +6,7 @@
 import { DisconnectReason, NacreError } from '../errors.js';
 import type { AuthAnswer, AuthServerEvent, AuthServerMethod } from '../core/auth/events.js';
 import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
-import type { Restrictions } from './restrictions.js';
+import { combineRestrictions, type Restrictions } from './restrictions.js';
 
 export type AuthMethodName = 'none' | 'password' | 'publickey' | 'keyboard-interactive';
 
@@ -68,7 +68,7 @@ export interface AuthContext {
  */
 export type AuthResult =
   | boolean
-  | { readonly partial: readonly AuthServerMethod[] }
+  | { readonly partial: readonly AuthServerMethod[]; readonly restrictions?: Restrictions }
   | { readonly changePassword: string }
   | { readonly restrictions: Restrictions };
 
@@ -126,6 +126,8 @@ export class AuthAdapter {
    * success at once.
    */
   restrictions: Restrictions | null = null;
+  /** Restrictions of the methods that got partial success: they hold for the whole login, as sshd merges them. */
+  private partialRestrictions: Restrictions | null = null;
 
   constructor(
     private readonly host: AuthAdapterHost,
@@ -174,15 +176,23 @@ export class AuthAdapter {
       }
     }
     if (target.stale) return; // the request it would answer was already answered with prompts
-    const answer = this.toAnswer(req, result);
-    this.restrictions = answer.result === 'success' && typeof result === 'object' && 'restrictions' in result ? result.restrictions : null;
+    let answer = this.toAnswer(req, result);
+    const given = typeof result === 'object' && result !== null && 'restrictions' in result && result.restrictions ? result.restrictions : null;
+    // what this request adds to those of earlier partial successes
+    const merged = mergeRestrictions(this.partialRestrictions, given);
+    if (typeof merged === 'string') {
+      this.host.reportError(new Error(`login refused: ${merged}`));
+      answer = { result: 'failure' };
+    }
+    const restrictions = typeof merged === 'string' ? null : merged;
+    this.restrictions = answer.result === 'success' ? restrictions : null;
+    // a key query's yes is no partial success yet: the signed request will say again
+    if (answer.result === 'partial' && !(req.method === 'publickey' && !req.signed)) this.partialRestrictions = restrictions;
     this.host.answer(target.id, answer);
   }
 
   private toAnswer(req: AuthRequestEvent, result: AuthResult): AuthAnswer {
-    if (result === true || (typeof result === 'object' && result !== null && 'restrictions' in result && typeof result.restrictions === 'object' && result.restrictions !== null)) {
-      return { result: 'success' };
-    }
+    if (result === true) return { result: 'success' };
     if (result === false || typeof result !== 'object' || result === null) return { result: 'failure' };
     // A key query is answered yes or no; the partial verdict waits for the signed request.
     if (req.method === 'publickey' && !req.signed) return { result: 'success' };
@@ -193,6 +203,7 @@ export class AuthAdapter {
     if ('changePassword' in result && req.method === 'password' && typeof result.changePassword === 'string') {
       return { result: 'change-password', prompt: result.changePassword };
     }
+    if ('restrictions' in result && typeof result.restrictions === 'object' && result.restrictions !== null) return { result: 'success' };
     return { result: 'failure' };
   }
 
@@ -238,4 +249,11 @@ export class AuthAdapter {
       });
     });
   }
+}
+
+/** Restrictions of an earlier partial success and of this answer, both holding; a string when they cannot (two forced commands). */
+function mergeRestrictions(earlier: Restrictions | null, now: Restrictions | null): Restrictions | null | string {
+  if (earlier === null) return now;
+  if (now === null) return earlier;
+  return combineRestrictions(earlier, now);
 }

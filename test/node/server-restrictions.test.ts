@@ -398,3 +398,25 @@ test('fuzz: truncated, bit-flipped and random certificates and address patterns 
     assert.equal(typeof addressMatchesPatterns(Buffer.from(rand(8)).toString('latin1'), pattern), 'boolean');
   }
 });
+
+test('server: restrictions given with a partial success hold for the login the next method completes', async () => {
+  const keys = entries(line(user, 'no-pty,command="forced"'));
+  const t = await startServer({
+    authenticate: (ctx) => {
+      if (ctx.method === 'publickey') {
+        const v = authorizePublicKey(ctx, { authorizedKeys: keys });
+        return v.allowed ? { partial: ['password'], restrictions: v.restrictions } : false;
+      }
+      if (ctx.method === 'password' && ctx.passed.includes('publickey') && ctx.password === 'pw') return true;
+      return false;
+    },
+    session: echoSession,
+  });
+  try {
+    const c = await t.connect({ privateKey: user, password: 'pw' });
+    assert.equal((await c.exec('asked')).stdout, 'forced|asked|-|asked');
+    await assert.rejects(c.shell({ pty: { term: 'xterm', cols: 80, rows: 24 } }));
+  } finally {
+    await t.close();
+  }
+});

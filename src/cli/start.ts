@@ -36,6 +36,9 @@ import {
   DisconnectReason,
   type AuthContext,
   type AuthResult,
+  type PublicKeyInfo,
+  isCertificateType,
+  parseCertificate,
 } from '../index.js';
 
 export interface StartOptions {
@@ -188,6 +191,17 @@ export function failedLoginLine(ctx: Pick<AuthContext, 'method' | 'username' | '
   return `Failed ${ctx.method} for ${who} from ${fromPeer(ctx.remoteAddress, ctx.remotePort)} ssh2${key}`;
 }
 
+/** The key of a login as sshd logs it; for a certificate, the certified key, its key ID, serial and CA. */
+function describeKey(key: PublicKeyInfo): string {
+  if (!isCertificateType(key.keyType)) return `${key.keyType} ${key.fingerprint}`;
+  try {
+    const c = parseCertificate(key.blob);
+    return `${c.keyType} certificate ${fingerprintSha256(c.publicKey)} ID ${printable(c.keyId)} (serial ${c.serial}) CA ${fingerprintSha256(c.signatureKey)}`;
+  } catch {
+    return `${key.keyType} ${key.fingerprint}`;
+  }
+}
+
 /** sshd's line for the end of a connection: who ended it, and whether it had logged in. */
 export function disconnectLine(conn: Pick<ServerConnection, 'username' | 'remoteAddress' | 'remotePort'>, err: Error | null | undefined): string {
   const from = fromPeer(conn.remoteAddress, conn.remotePort);
@@ -251,7 +265,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   server.on('error', (err, conn) => log(`${conn?.remoteAddress ?? 'server'}: ${err.message}`));
   // Logged here, not in authenticate: the signature is checked after that accepts the key.
   server.on('authenticated', (conn, info) => {
-    if (info.publicKey) log(`Accepted publickey for ${info.username} from ${fromPeer(conn.remoteAddress, conn.remotePort)} ssh2: ${info.publicKey.keyType} ${info.publicKey.fingerprint}`);
+    if (info.publicKey) log(`Accepted publickey for ${info.username} from ${fromPeer(conn.remoteAddress, conn.remotePort)} ssh2: ${describeKey(info.publicKey)}`);
   });
 
   const address = await server.listen(port, host);

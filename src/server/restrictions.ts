@@ -79,9 +79,9 @@ export function restrictionsFromAuthorizedKey(entry: AuthorizedKeyEntry, permitU
   for (const { name, value } of entry.optionList) {
     if (name === 'restrict') {
       for (const field of Object.values(FLAG_FIELDS)) r[field] = false;
-    } else if (name in FLAG_FIELDS) {
+    } else if (Object.hasOwn(FLAG_FIELDS, name)) {
       r[FLAG_FIELDS[name as keyof typeof FLAG_FIELDS]] = true;
-    } else if (name.startsWith('no-') && name.slice(3) in FLAG_FIELDS) {
+    } else if (name.startsWith('no-') && Object.hasOwn(FLAG_FIELDS, name.slice(3))) {
       r[FLAG_FIELDS[name.slice(3) as keyof typeof FLAG_FIELDS]] = false;
     } else if (name === 'command' && typeof value === 'string') {
       r.command = value;

@@ -420,3 +420,9 @@ test('server: restrictions given with a partial success hold for the login the n
     await t.close();
   }
 });
+
+test('restrictionsFromAuthorizedKey: option names are looked up as own names only', () => {
+  const e = entries(line(user))[0]!;
+  const odd = { ...e, optionList: [{ name: 'constructor', value: true as const }, { name: 'no-toString', value: true as const }] };
+  assert.deepEqual({ ...restrictionsFromAuthorizedKey(odd), environment: {} }, { ...UNRESTRICTED, environment: {} });
+});

@@ -229,6 +229,15 @@ test('certificates from ssh-keygen -s: accepted from a trusted CA; refused expir
   assert.ok(denied(await sshCert(certify('other_ca', ['-n', user]), [], 'true')), 'untrusted CA');
   // the plain key alone is in no authorized_keys
   assert.ok(denied(await sshCert('none', [], 'true')));
+  // an RSA certificate, which ssh signs as rsa-sha2-512-cert-v01@openssh.com
+  const rsa = keygen(o!, dir, 'rsa', 'id_rsa_user', 2048);
+  const r = spawnSync(o!.keygen, ['-q', '-s', join(dir, 'user_ca'), '-I', 'rsa-id', '-n', user, rsa.privatePath + '.pub'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  authorizedKeys = '';
+  const args = base([], rsa.privatePath + '-cert.pub').map((a) => (a === keyPath ? rsa.privatePath : a));
+  const viaRsa = await runSsh(o!, [...args, '-v', `${user}@127.0.0.1`, 'echo rsa-cert-ok']);
+  assert.equal(viaRsa.stdout, 'rsa-cert-ok\n', viaRsa.stderr);
+  assert.match(viaRsa.stderr, /rsa-sha2-512-cert-v01@openssh\.com|RSA-CERT/);
 });
 
 test('certificates: a cert-authority line with principals= lets in the principals it lists', { skip }, async () => {

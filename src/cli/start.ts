@@ -24,7 +24,7 @@ import {
   ensurePrivateDirectory,
   unsafeTrustFile,
   parseAuthorizedKeys,
-  findAuthorizedKey,
+  authorizePublicKey,
   formatKnownHostLine,
   type AuthorizedKeyEntry,
   createServer,
@@ -35,6 +35,10 @@ import {
   DisconnectError,
   DisconnectReason,
   type AuthContext,
+  type AuthResult,
+  type PublicKeyInfo,
+  isCertificateType,
+  parseCertificate,
 } from '../index.js';
 
 export interface StartOptions {
@@ -142,15 +146,6 @@ export function readUserKeys(home: string, report?: (line: string) => void): Aut
 }
 
 /**
- * Options this server does not apply (from=, command=, restrict, permitopen,
- * ...): a key that carries any is refused rather than given more than its
- * owner allowed. `expiry-time` is applied when the key is looked up.
- */
-function unsupportedOptions(entry: AuthorizedKeyEntry): string[] {
-  return entry.optionList.map((o) => o.name).filter((name) => name !== 'expiry-time');
-}
-
-/**
  * Writes this instance's known_hosts lines into the file servers sharing the
  * state directory share, in place of any earlier lines for the same
  * [host]:port and keeping the others: another instance on another port goes
@@ -196,6 +191,17 @@ export function failedLoginLine(ctx: Pick<AuthContext, 'method' | 'username' | '
   return `Failed ${ctx.method} for ${who} from ${fromPeer(ctx.remoteAddress, ctx.remotePort)} ssh2${key}`;
 }
 
+/** The key of a login as sshd logs it; for a certificate, the certified key, its key ID, serial and CA. */
+function describeKey(key: PublicKeyInfo): string {
+  if (!isCertificateType(key.keyType)) return `${key.keyType} ${key.fingerprint}`;
+  try {
+    const c = parseCertificate(key.blob);
+    return `${c.keyType} certificate ${fingerprintSha256(c.publicKey)} ID ${printable(c.keyId)} (serial ${c.serial}) CA ${fingerprintSha256(c.signatureKey)}`;
+  } catch {
+    return `${key.keyType} ${key.fingerprint}`;
+  }
+}
+
 /** sshd's line for the end of a connection: who ended it, and whether it had logged in. */
 export function disconnectLine(conn: Pick<ServerConnection, 'username' | 'remoteAddress' | 'remotePort'>, err: Error | null | undefined): string {
   const from = fromPeer(conn.remoteAddress, conn.remotePort);
@@ -221,19 +227,20 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const username = userInfo().username;
   const hostKeys = loadOrCreateHostKeys(stateDir);
 
-  // Like sshd, a line whose options cannot be honoured is passed over and
-  // the next line with the same key may still let it in.
-  const allowLogin = (ctx: AuthContext): boolean => {
+  // As sshd: each line's options (from=, command=, restrict, permitopen=,
+  // cert-authority with principals= ...) decide whether it lets the key in
+  // and what the login may then do; a line that does not apply (another
+  // address, expired) is passed over for the next one with the same key.
+  // environment= is ignored, as with sshd's default PermitUserEnvironment no.
+  const judge = (ctx: AuthContext): AuthResult => {
     if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
-    const entries = readUserKeys(home);
-    const entry = findAuthorizedKey(entries.filter((e) => unsupportedOptions(e).length === 0), ctx.publicKey.blob);
-    if (!entry) {
-      const refused = findAuthorizedKey(entries, ctx.publicKey.blob);
+    const verdict = authorizePublicKey(ctx, { authorizedKeys: readUserKeys(home) });
+    if (!verdict.allowed) {
       // Said already at the query, before any signature: the key is refused either way.
-      if (refused) log(`${refused.source ?? 'authorized_keys'}:${refused.line}: key refused: this server does not apply the options ${unsupportedOptions(refused).join(', ')}`);
+      if (!/not in authorized_keys/.test(verdict.reason)) log(`key refused: ${verdict.reason}`);
       return false;
     }
-    return true;
+    return { restrictions: verdict.restrictions };
   };
 
   const server = createServer({
@@ -244,10 +251,10 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     // address, and a client has 20 s for its version line and key exchange.
     // A hard cap of 10 let ten idle sockets lock the user out.
     authenticate: (ctx) => {
-      const allowed = allowLogin(ctx);
+      const verdict = judge(ctx);
       // As sshd logs them. A refused key query counts: the client never signs with a key it was refused.
-      if (!allowed && ctx.method !== 'none') log(failedLoginLine(ctx, username));
-      return allowed;
+      if (verdict === false && ctx.method !== 'none') log(failedLoginLine(ctx, username));
+      return verdict;
     },
     session: (s) => runAsCurrentUser(s, { home, acceptEnv: options.acceptEnv ?? DEFAULT_ACCEPT_ENV }),
     // As sshd with GatewayPorts no: forwarding for the user, listening on loopback only.
@@ -258,7 +265,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   server.on('error', (err, conn) => log(`${conn?.remoteAddress ?? 'server'}: ${err.message}`));
   // Logged here, not in authenticate: the signature is checked after that accepts the key.
   server.on('authenticated', (conn, info) => {
-    if (info.publicKey) log(`Accepted publickey for ${info.username} from ${fromPeer(conn.remoteAddress, conn.remotePort)} ssh2: ${info.publicKey.keyType} ${info.publicKey.fingerprint}`);
+    if (info.publicKey) log(`Accepted publickey for ${info.username} from ${fromPeer(conn.remoteAddress, conn.remotePort)} ssh2: ${describeKey(info.publicKey)}`);
   });
 
   const address = await server.listen(port, host);
@@ -277,7 +284,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     knownHostsPath,
     fingerprints: hostKeys.map((k) => `${k.keyType} ${fingerprintSha256(k.publicBlob)}`),
     sshCommand: `ssh ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
-    authorizedKeyCount: readUserKeys(home, log).filter((e) => unsupportedOptions(e).length === 0).length,
+    authorizedKeyCount: readUserKeys(home, log).length,
     close: () => server.close(),
   };
 }

@@ -6,6 +6,7 @@
 import { DisconnectReason, NacreError } from '../errors.js';
 import type { AuthAnswer, AuthServerEvent, AuthServerMethod } from '../core/auth/events.js';
 import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
+import { combineRestrictions, type Restrictions } from './restrictions.js';
 
 export type AuthMethodName = 'none' | 'password' | 'publickey' | 'keyboard-interactive';
 
@@ -63,9 +64,15 @@ export interface AuthContext {
 /**
  * `true` accepts, `false` rejects, `{ partial }` accepts but requires one of
  * the listed methods next (multi-factor), `{ changePassword }` (password
- * method only) tells the client its password expired.
+ * method only) tells the client its password expired, `{ restrictions }`
+ * accepts and limits what the login may do (see `authorizePublicKey`): the
+ * connection's `restrictions`, consulted by sessions and forwarding.
  */
-export type AuthResult = boolean | { readonly partial: readonly AuthServerMethod[] } | { readonly changePassword: string };
+export type AuthResult =
+  | boolean
+  | { readonly partial: readonly AuthServerMethod[]; readonly restrictions?: Restrictions }
+  | { readonly changePassword: string }
+  | { readonly restrictions: Restrictions };
 
 export type Authenticate = (ctx: AuthContext) => AuthResult | Promise<AuthResult>;
 
@@ -114,6 +121,15 @@ export class AuthAdapter {
   private chain: Promise<void> = Promise.resolve();
   private pending: PendingPrompt | null = null;
   private readonly passed: AuthServerMethod[] = [];
+  /**
+   * The restrictions of the latest request answered with success: the one
+   * the core's success event is about (no request is judged after it), or
+   * null for none. Set before the answer goes to the core, which may report
+   * success at once.
+   */
+  restrictions: Restrictions | null = null;
+  /** Restrictions of the methods that got partial success: they hold for the whole login, as sshd merges them. */
+  private partialRestrictions: Restrictions | null = null;
 
   constructor(
     private readonly host: AuthAdapterHost,
@@ -162,7 +178,24 @@ export class AuthAdapter {
       }
     }
     if (target.stale) return; // the request it would answer was already answered with prompts
-    this.host.answer(target.id, this.toAnswer(req, result));
+    let answer = this.toAnswer(req, result);
+    const given = typeof result === 'object' && result !== null && 'restrictions' in result && result.restrictions ? result.restrictions : null;
+    // what this request adds to those of earlier partial successes
+    const merged = mergeRestrictions(this.partialRestrictions, given);
+    if (typeof merged === 'string') {
+      this.host.reportError(new Error(`login refused: ${merged}`));
+      answer = { result: 'failure' };
+    }
+    const restrictions = typeof merged === 'string' ? null : merged;
+    this.restrictions = answer.result === 'success' ? restrictions : null;
+    // a key query's yes is no partial success yet: the signed request will say again
+    if (answer.result === 'partial' && !(req.method === 'publickey' && !req.signed)) this.partialRestrictions = restrictions;
+    // authorized_keys `no-touch-required` / `verify-required` (and a certificate's)
+    // decide how a security key's signature flags are judged by the core.
+    if (restrictions && req.method === 'publickey' && (answer.result === 'success' || answer.result === 'partial')) {
+      answer = { ...answer, securityKey: { noTouchRequired: restrictions.noTouchRequired, verifyRequired: restrictions.verifyRequired } };
+    }
+    this.host.answer(target.id, answer);
   }
 
   private toAnswer(req: AuthRequestEvent, result: AuthResult): AuthAnswer {
@@ -177,6 +210,7 @@ export class AuthAdapter {
     if ('changePassword' in result && req.method === 'password' && typeof result.changePassword === 'string') {
       return { result: 'change-password', prompt: result.changePassword };
     }
+    if ('restrictions' in result && typeof result.restrictions === 'object' && result.restrictions !== null) return { result: 'success' };
     return { result: 'failure' };
   }
 
@@ -222,4 +256,11 @@ export class AuthAdapter {
       });
     });
   }
+}
+
+/** Restrictions of an earlier partial success and of this answer, both holding; a string when they cannot (two forced commands). */
+function mergeRestrictions(earlier: Restrictions | null, now: Restrictions | null): Restrictions | null | string {
+  if (earlier === null) return now;
+  if (now === null) return earlier;
+  return combineRestrictions(earlier, now);
 }

@@ -20,6 +20,7 @@ import {
   OpenForwardedTcpip,
 } from '../messages/channel-types.js';
 import type { MaybePromise } from './session-channel.js';
+import { permitsLocalForward, permitsRemoteForward, permitsStreamlocalForward, type Restrictions } from './restrictions.js';
 
 export interface LocalForwardRequest {
   /** Where the client wants the server to connect. */
@@ -119,6 +120,8 @@ export class Forwarding {
     private readonly username: () => string,
     private readonly reportError: (e: unknown) => void,
     private readonly maxSockets = DEFAULT_MAX_FORWARDED_SOCKETS,
+    /** The login's restrictions (authorized_keys options, certificate): checked before the policy. */
+    private readonly restrictions: () => Restrictions | null = () => null,
   ) {}
 
   /**
@@ -213,6 +216,10 @@ export class Forwarding {
   private async directTcpip(open: IncomingChannelOpen): Promise<void> {
     const r = OpenDirectTcpip.decode(open.data);
     const req: LocalForwardRequest = { host: r.host, port: r.port, originatorAddress: r.originatorAddress, originatorPort: r.originatorPort, username: this.username() };
+    const limits = this.restrictions();
+    if (limits && !permitsLocalForward(limits, r.host, r.port)) {
+      return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, limits.portForwarding ? `${r.host}:${r.port} is not a permitted target (permitopen)` : 'port forwarding is not permitted for this key');
+    }
     if (!(await this.allowed(this.policy.forwardLocal, req))) {
       return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'port forwarding is not permitted');
     }
@@ -223,6 +230,10 @@ export class Forwarding {
   private async directStreamlocal(open: IncomingChannelOpen): Promise<void> {
     const r = OpenDirectStreamlocal.decode(open.data);
     const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: false, username: this.username() };
+    const limits = this.restrictions();
+    if (limits && !permitsStreamlocalForward(limits)) {
+      return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'forwarding is not permitted for this key');
+    }
     if (!(await this.allowed(this.policy.forwardStreamlocal, req))) {
       return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'streamlocal forwarding is not permitted');
     }
@@ -233,6 +244,8 @@ export class Forwarding {
     const r = GlobalTcpipForward.decode(data);
     if (r.bindPort > 65535) return false;
     const req: RemoteForwardRequest = { bindAddress: r.bindAddress, bindPort: r.bindPort, username: this.username() };
+    const limits = this.restrictions();
+    if (limits && !permitsRemoteForward(limits, r.bindAddress, r.bindPort)) return false;
     if (!(await this.allowed(this.policy.forwardRemote, req))) return false;
     const exists = [...this.listeners].some((l) => l.kind === 'tcp' && l.address === r.bindAddress && r.bindPort !== 0 && l.port === r.bindPort);
     if (exists || this.closed) return false;
@@ -257,6 +270,8 @@ export class Forwarding {
   private async streamlocalForward(data: Uint8Array): Promise<boolean> {
     const r = GlobalStreamlocalForward.decode(data);
     const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: true, username: this.username() };
+    const limits = this.restrictions();
+    if (limits && !permitsStreamlocalForward(limits)) return false;
     if (!(await this.allowed(this.policy.forwardStreamlocal, req))) return false;
     if ([...this.listeners].some((l) => l.kind === 'unix' && l.address === r.socketPath) || this.closed) return false;
     const server = netCreateServer({ allowHalfOpen: true });

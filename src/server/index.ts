@@ -17,3 +17,21 @@ export { runAsCurrentUser, type RunOptions } from './exec-handler.js';
 export { loginEnvironment, acceptEnvPatterns, DEFAULT_ACCEPT_ENV, DEFAULT_USER_PATH, DEFAULT_SUPERUSER_PATH, type LoginEnvironmentOptions } from './login-env.js';
 export type { AuthServerMethod, AuthServerOptions } from '../core/auth/events.js';
 export type { KeepaliveOptions } from '../core/endpoint.js';
+// Restricting a login: authorized_keys options and user certificates.
+export {
+  authorizePublicKey,
+  publicKeyAuthenticator,
+  type PublicKeyAuthorization,
+  type PublicKeyAuthorizationOptions,
+} from './authorization.js';
+export {
+  UNRESTRICTED,
+  restrictionsFromAuthorizedKey,
+  restrictionsFromCertificate,
+  combineRestrictions,
+  permitsLocalForward,
+  permitsRemoteForward,
+  addressMatchesPatterns,
+  type Restrictions,
+  type PermitUserEnvironment,
+} from './restrictions.js';

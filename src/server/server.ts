@@ -22,6 +22,7 @@ import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
+import type { Restrictions } from './restrictions.js';
 import { SessionChannel, type SessionPeer } from './session-channel.js';
 import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from './forwarding.js';
 import { hostKeySigners } from './host-certificates.js';
@@ -128,6 +129,12 @@ export class ServerConnection {
   readonly localPort: number | undefined;
   /** Set once authentication succeeded. */
   username: string | null = null;
+  /**
+   * What the login may do, when `authenticate` accepted it with
+   * `{ restrictions }` (authorized_keys options, a certificate's); null when
+   * it accepted with `true`. Sessions and forwarding enforce it.
+   */
+  restrictions: Restrictions | null = null;
   /** What the latest key exchange chose. */
   algorithms: NegotiatedAlgorithms | null = null;
   /** Completed key exchanges, the first included. */
@@ -402,13 +409,14 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       o.authenticate,
     );
     node.reportHandlerError = report;
-    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report, o.maxForwardedSockets ?? DEFAULT_MAX_FORWARDED_SOCKETS);
+    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report, o.maxForwardedSockets ?? DEFAULT_MAX_FORWARDED_SOCKETS, () => conn.restrictions);
     const peer = (): SessionPeer => ({
       username: conn.username ?? '',
       remoteAddress: conn.remoteAddress,
       remotePort: conn.remotePort,
       localAddress: conn.localAddress,
       localPort: conn.localPort,
+      restrictions: conn.restrictions,
     });
 
     const maxSessions = o.maxSessions ?? DEFAULT_MAX_SESSIONS;
@@ -457,6 +465,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             // The client-side event of the same name carries no username.
             if (!('username' in e)) return;
             conn.username = e.username;
+            conn.restrictions = auth.restrictions;
             uncount();
             this.safeEmit('authenticated', conn, {
               username: e.username,

@@ -18,6 +18,7 @@ import {
   ReqWindowChange,
   ReqX11,
 } from '../messages/channel-types.js';
+import type { Restrictions } from './restrictions.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 /** A handler's verdict: `false` refuses; anything else (including nothing) accepts. */
@@ -51,6 +52,8 @@ export interface SessionPeer {
   readonly remotePort: number | undefined;
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
+  /** The login's restrictions (authorized_keys options, a certificate's), enforced by the session; null or absent: none. */
+  readonly restrictions?: Restrictions | null;
 }
 
 const noop = (): void => undefined;
@@ -236,6 +239,13 @@ export class SessionChannel {
   channel: ServerChannel | null = null;
   /** What was started: `shell`, the command, or the subsystem name. */
   started: { readonly type: 'shell' } | { readonly type: 'exec'; readonly command: string } | { readonly type: 'subsystem'; readonly name: string } | null = null;
+  /**
+   * When the login has a forced command (`command=`, `force-command`): the
+   * command or subsystem name the client asked for, which `onExec` does not
+   * see (it gets the forced command) and programs find in
+   * SSH_ORIGINAL_COMMAND; null for a shell request or without one.
+   */
+  originalCommand: string | null = null;
 
   onPty?: (pty: PtyInfo) => Verdict;
   onEnv?: (name: string, value: string) => Verdict;
@@ -292,8 +302,11 @@ export class SessionChannel {
       signal: (d) => this.call(this.onSignal, ReqSignal.decode(d).signal.replace(/^SIG/, '')),
       'window-change': (d) => this.windowChange(d),
       break: (d) => this.call(this.onBreak, ReqBreak.decode(d).lengthMs),
-      'x11-req': (d) => this.call(this.onX11, ReqX11.decode(d)),
-      'auth-agent-req@openssh.com': () => this.call(this.onAgentForwarding),
+      'x11-req': (d) => {
+        const req = ReqX11.decode(d);
+        return peer.restrictions?.x11Forwarding === false ? Promise.resolve(false) : this.call(this.onX11, req);
+      },
+      'auth-agent-req@openssh.com': () => (peer.restrictions?.agentForwarding === false ? Promise.resolve(false) : this.call(this.onAgentForwarding)),
     };
   }
 
@@ -360,7 +373,7 @@ export class SessionChannel {
   private async ptyReq(data: Uint8Array): Promise<boolean> {
     const r = ReqPty.decode(data);
     // A terminal must come before the program it serves.
-    if (this.started || this.pty) return false;
+    if (this.started || this.pty || this.peer.restrictions?.pty === false) return false;
     const info: PtyInfo = {
       term: r.term,
       cols: r.columns,
@@ -393,6 +406,21 @@ export class SessionChannel {
   private async start(what: NonNullable<SessionChannel['started']>, run: (ch: ServerChannel) => Promise<boolean>): Promise<boolean> {
     // One program per session channel (RFC 4254 §6.5).
     if (this.started) return false;
+    const limits = this.peer.restrictions;
+    if (limits) {
+      // as sshd: the key's environment= over the client's variables, and a
+      // forced command in place of whatever was asked, which it may read
+      Object.assign(this.env, limits.environment);
+      if (limits.command !== null) {
+        delete this.env.SSH_ORIGINAL_COMMAND;
+        const original = what.type === 'exec' ? what.command : what.type === 'subsystem' ? what.name : null;
+        const forced = limits.command;
+        this.originalCommand = original;
+        if (original !== null) this.env.SSH_ORIGINAL_COMMAND = original;
+        what = { type: 'exec', command: forced };
+        run = (ch) => this.call(this.onExec, forced, ch);
+      }
+    }
     const ch = new ServerChannel(this.rawChannel, this);
     this.started = what;
     this.channel = ch;

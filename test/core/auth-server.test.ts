@@ -17,7 +17,7 @@ import { FakeClock } from '../../src/testing/clock.js';
 import { toHex } from '../../src/wire/bytes.js';
 import { Reader } from '../../src/wire/reader.js';
 import { Writer } from '../../src/wire/writer.js';
-import type { KeySigner } from '../../src/keys/index.js';
+import { signCertificate, type KeySigner } from '../../src/keys/index.js';
 
 const alice = key('alice');
 const mallory = key('mallory');
@@ -526,4 +526,49 @@ test('pipelined failures are spaced by the delay however long the application ta
   assert.equal(unknown.length, 5);
   assert.deepEqual(unknown, known);
   assert.deepEqual(unknown, [100, 200, 300, 400, 500]);
+});
+
+test('a user certificate signs with its certified key under the *-cert-v01 name; the blob is the certificate', () => {
+  const ca = key('ca');
+  const rsa = key('rsa-user', 'ssh-rsa', 2048);
+  const certify = (k: KeySigner) =>
+    signCertificate({ publicKey: k.publicBlob, kind: 'user', principals: ['u'], random: (n) => new Uint8Array(n).fill(7) }, ca).blob;
+  const aliceCert = certify(alice);
+  const rsaCert = certify(rsa);
+  const s = countingServer({ failureDelayMs: 0, maxAttempts: 10 });
+  const seen: string[] = [];
+  s.io.onEvent = (e) => {
+    if (e.type !== 'auth-request' || e.method !== 'publickey') return;
+    seen.push(e.algorithm);
+    s.server.answerAuth(e.id, { result: 'success' });
+  };
+  const certFields = (algorithm: string, blob: Uint8Array) => pkFields(alice, { algorithm, publicKey: blob });
+  const signCert = (algorithm: string, blob: Uint8Array, signer: KeySigner, signAlg: string) => {
+    const head = publickeyRequestHead(certFields(algorithm, blob), true);
+    return withSignature(head, signer.sign(signAlg, signedData(SESSION_ID, head)));
+  };
+  // the name must fit the blob: an ed25519 certificate is not an RSA one, a plain key is no certificate
+  s.server.handle(publickeyRequestHead(certFields('rsa-sha2-512-cert-v01@openssh.com', aliceCert), false));
+  s.server.handle(publickeyRequestHead(certFields('ssh-ed25519-cert-v01@openssh.com', alice.publicBlob), false));
+  s.server.handle(publickeyRequestHead(certFields('ssh-ed25519', aliceCert), false));
+  assert.deepEqual(seen, [], 'mismatched names never reach the application');
+  // signed by another key than the certified one
+  s.server.handle(signCert('ssh-ed25519-cert-v01@openssh.com', aliceCert, mallory, 'ssh-ed25519'));
+  assert.equal(s.server.authenticated, false);
+  // RSA with SHA-2 under rsa-sha2-512-cert-v01
+  s.server.handle(signCert('rsa-sha2-512-cert-v01@openssh.com', rsaCert, rsa, 'rsa-sha2-512'));
+  assert.equal(s.server.authenticated, true);
+  const done = s.io.events.at(-1)!;
+  assert.ok(done.type === 'auth-success' && done.publicKey);
+  assert.equal(toHex(done.publicKey.blob), toHex(rsaCert));
+  assert.deepEqual(seen, ['ssh-ed25519-cert-v01@openssh.com', 'rsa-sha2-512-cert-v01@openssh.com']);
+});
+
+test('a certificate algorithm is accepted only when its plain algorithm is', () => {
+  const ca = key('ca');
+  const cert = signCertificate({ publicKey: alice.publicBlob, kind: 'user', principals: ['u'], random: (n) => new Uint8Array(n) }, ca).blob;
+  const s = makeServer({ failureDelayMs: 0, acceptedAlgorithms: ['ecdsa-sha2-nistp256'] });
+  s.server.handle(publickeyRequestHead(pkFields(alice, { algorithm: 'ssh-ed25519-cert-v01@openssh.com', publicKey: cert }), false));
+  assert.equal(s.requests().length, 0);
+  assert.deepEqual(s.types(), [51]);
 });

@@ -3,7 +3,9 @@
 // PROTOCOL.u2f signature and requires a touch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fingerprintSha256, type AuthSigner } from '../../src/keys/index.js';
+import { fingerprintSha256, formatOpenSshPublicKeyLine, type AuthSigner } from '../../src/keys/index.js';
+import { parseAuthorizedKeys } from '../../src/trust/index.js';
+import { publicKeyAuthenticator } from '../../src/server/authorization.js';
 import { AuthenticationError } from '../../src/errors.js';
 import { SK_USER_PRESENT, SK_USER_VERIFIED, type SecurityKeyType } from '../../src/keys/security-key.js';
 import { makeToken, tokenSigner } from '../core/sk-token.js';
@@ -50,3 +52,24 @@ for (const type of ['sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openss
     }
   });
 }
+
+test('authorized_keys no-touch-required and verify-required decide how an sk- signature is judged', async () => {
+  const type: SecurityKeyType = 'sk-ssh-ed25519@openssh.com';
+  const token = makeToken(type);
+  const line = (options: string) => parseAuthorizedKeys(`${options} ${formatOpenSshPublicKeyLine(token.publicBlob, 'token')}`).entries;
+  for (const [options, flags, ok] of [
+    ['', 0, false], // no touch: refused by default
+    ['no-touch-required', 0, true],
+    ['verify-required', SK_USER_PRESENT, false], // touched but not verified
+    ['verify-required', SK_USER_PRESENT | SK_USER_VERIFIED, true],
+  ] as const) {
+    const t = await startServer({ authenticate: publicKeyAuthenticator({ authorizedKeys: line(options) }) });
+    try {
+      const attempt = t.connect({ privateKey: tokenSigner(type, token, flags) });
+      if (ok) await (await attempt).close();
+      else await assert.rejects(attempt, AuthenticationError, `${options} flags ${flags}`);
+    } finally {
+      await t.close();
+    }
+  }
+});

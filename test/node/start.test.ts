@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { connect as netConnect, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { connect } from '../../src/client/client.js';
-import { fingerprintSha256, generateHostKey, KeyFileError, type KeySigner } from '../../src/keys/index.js';
+import { randomBytes } from 'node:crypto';
+import { certificateSigner, fingerprintSha256, generateHostKey, KeyFileError, signCertificate, type AuthSigner, type KeySigner } from '../../src/keys/index.js';
 import { failedLoginLine, loadOrCreateHostKeys, readUserKeys, startServer } from '../../src/cli/start.js';
 import { DEFAULT_SUPERUSER_PATH, DEFAULT_USER_PATH } from '../../src/server/login-env.js';
 
@@ -31,7 +32,7 @@ async function withHome(fn: (home: string, key: KeySigner, logs: string[]) => Pr
   }
 }
 
-async function tryLogin(port: number, key: KeySigner, username: string): Promise<boolean> {
+async function tryLogin(port: number, key: AuthSigner, username: string): Promise<boolean> {
   try {
     const c = await connect({ host: '127.0.0.1', port, username, privateKey: key, verifyHostKey: () => true, keepalive: false });
     await c.close();
@@ -41,16 +42,50 @@ async function tryLogin(port: number, key: KeySigner, username: string): Promise
   }
 }
 
-test('npm start: a key restricted by authorized_keys options it does not apply is refused, a plain one logs in', async () => {
+test('npm start: authorized_keys options are applied (from= refuses another address, command= replaces the command)', async () => {
   await withHome(async (home, key, logs) => {
+    const forced = generateHostKey('ssh-ed25519');
     const plain = generateHostKey('ssh-ed25519');
-    writeFileSync(join(home, '.ssh', 'authorized_keys'), [publicLine(key, 'from="10.9.9.9",command="echo FORCED"'), publicLine(plain)].join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(
+      join(home, '.ssh', 'authorized_keys'),
+      [publicLine(key, 'from="10.9.9.9",command="echo FORCED"'), publicLine(forced, 'command="echo FORCED $SSH_ORIGINAL_COMMAND",no-pty'), publicLine(plain)].join('\n') + '\n',
+      { mode: 0o600 },
+    );
     const s = await startServer({ port: 0, stateDir: join(home, 'state'), home, log: (l) => logs.push(l) });
     try {
-      assert.equal(s.authorizedKeyCount, 1);
+      assert.equal(s.authorizedKeyCount, 3);
       assert.equal(await tryLogin(s.address.port, key, s.username), false);
-      assert.ok(logs.some((l) => /key refused: this server does not apply the options from, command/.test(l)), logs.join('\n'));
+      assert.ok(logs.some((l) => /key refused: .*authorized_keys:1: address 127\.0\.0\.1 is not allowed by from="10\.9\.9\.9"/.test(l)), logs.join('\n'));
+      const c = await connect({ host: '127.0.0.1', port: s.address.port, username: s.username, privateKey: forced, verifyHostKey: () => true, keepalive: false });
+      try {
+        assert.equal((await c.exec('echo asked')).stdout, 'FORCED echo asked\n');
+        await assert.rejects(c.shell({ pty: { term: 'xterm', cols: 80, rows: 24 } }));
+      } finally {
+        await c.close();
+      }
       assert.equal(await tryLogin(s.address.port, plain, s.username), true);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+test('npm start: a cert-authority line with principals= lets in a certificate it signed', async () => {
+  await withHome(async (home, key, logs) => {
+    const ca = generateHostKey('ssh-ed25519');
+    writeFileSync(join(home, '.ssh', 'authorized_keys'), publicLine(ca, 'cert-authority,principals="ops",no-pty') + '\n', { mode: 0o600 });
+    const s = await startServer({ port: 0, stateDir: join(home, 'state'), home, log: (l) => logs.push(l) });
+    const cert = (principals: string[]) => signCertificate({ publicKey: key.publicBlob, kind: 'user', keyId: 'k-7', serial: 7n, principals, random: (n) => randomBytes(n) }, ca);
+    try {
+      const c = await connect({ host: '127.0.0.1', port: s.address.port, username: s.username, privateKey: certificateSigner(key, cert(['ops'])), verifyHostKey: () => true, keepalive: false });
+      try {
+        await assert.rejects(c.shell({ pty: { term: 'xterm', cols: 80, rows: 24 } }), 'no-pty from the CA line');
+      } finally {
+        await c.close();
+      }
+      assert.ok(logs.some((l) => l.includes(`ssh-ed25519 certificate ${fingerprintSha256(key.publicBlob)} ID k-7 (serial 7) CA ${fingerprintSha256(ca.publicBlob)}`)), logs.join('\n'));
+      assert.equal(await tryLogin(s.address.port, certificateSigner(key, cert([s.username])), s.username), false, 'principals= replaces the username');
+      assert.equal(await tryLogin(s.address.port, key, s.username), false, 'the CA line lets no plain key in');
     } finally {
       await s.close();
     }

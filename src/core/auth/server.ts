@@ -20,7 +20,9 @@
 // application, which is a programming error, not a peer's.
 import { DisconnectReason, ProtocolError, TimeoutError } from '../../errors.js';
 import { findUserKeyAlgorithm, secureUserKeyAlgorithms } from '../../algorithms/hostkey.js';
+import type { HostKeyAlgorithm } from '../../algorithms/types.js';
 import { parsePublicKey } from '../../keys/blob.js';
+import { parseCertificate, plainSignatureAlgorithm } from '../../keys/certificate.js';
 import { isSecurityKeyType, verifySecurityKeySignature } from '../../keys/security-key.js';
 import type { LayerIo } from '../layer.js';
 import type { AuthAnswer, AuthRequest, AuthServerEvent, AuthServerMethod, AuthServerOptions, AuthenticatedKey } from './events.js';
@@ -216,14 +218,15 @@ export class AuthServer {
     const sig = p.signature;
     if (!sig || (answer.result !== 'success' && answer.result !== 'partial')) return {};
     const key = p.publicKey!;
+    const signer = signingKey(key.algorithm, key.blob);
+    if (!signer) return false;
     const data = signedData(this.io.sessionId(), sig.head);
-    if (isSecurityKeyType(key.algorithm)) {
+    if (isSecurityKeyType(signer.algorithm.keyType)) {
       // the application's answer carries the key's policy on touch and user verification
-      const verdict = verifySecurityKeySignature(key.blob, data, sig.blob, answer.securityKey ?? {});
+      const verdict = verifySecurityKeySignature(signer.blob, data, sig.blob, answer.securityKey ?? {});
       return verdict.valid ? { securityKey: { flags: verdict.flags, counter: verdict.counter } } : false;
     }
-    const algorithm = findUserKeyAlgorithm(key.algorithm)!;
-    return algorithm.verify(key.blob, data, sig.blob) ? {} : false;
+    return signer.algorithm.verify(signer.blob, data, sig.blob) ? {} : false;
   }
 
   /** The next time `handleTimeout` must run: the grace time or a held failure reply. */
@@ -326,16 +329,9 @@ export class AuthServer {
 
   /** Policy checks that need no signature: algorithm allowed, key parses and matches it, host key bound correctly. */
   private keyAcceptable(body: Extract<RequestBody, { method: 'publickey' }>): boolean {
-    if (!this.accepted.has(body.algorithm)) return false;
-    const algorithm = findUserKeyAlgorithm(body.algorithm);
-    if (!algorithm) return false;
-    try {
-      // checkKey refuses a key of another type; parsing also checks the point is on its curve
-      algorithm.checkKey(body.publicKey);
-      if (!isSecurityKeyType(algorithm.keyType)) parsePublicKey(body.publicKey);
-    } catch {
-      return false;
-    }
+    const signer = signingKey(body.algorithm, body.publicKey);
+    // a certificate algorithm is accepted with the plain algorithm it signs with
+    if (!signer || !this.accepted.has(signer.algorithm.name)) return false;
     if (body.hostbound) {
       if (!body.hostKey || !constantTimeEqual(body.hostKey, this.io.serverHostKey())) return false;
     }
@@ -409,4 +405,39 @@ function checkAnswer(p: Pending, answer: AuthAnswer): void {
     if (ok && answer.prompts.length > MAX_PROMPTS) throw new RangeError(`at most ${MAX_PROMPTS} prompts per round`);
   }
   if (!ok) throw new RangeError(`answer "${r}" does not fit a ${p.method}${p.query ? ' query' : ''} request`);
+}
+
+/**
+ * The algorithm and key that verify a user's signature: the named algorithm
+ * and the blob itself for a plain key; for a `*-cert-v01@openssh.com`
+ * algorithm, the certificate's own key and the plain algorithm behind the
+ * name (the certificate is what the application judges, the certified key is
+ * what signs). Null when the blob does not parse as that key or certificate
+ * type; the certificate's CA signature and validity are the application's to
+ * check (see `authorizePublicKey`).
+ */
+function signingKey(algorithmName: string, blob: Uint8Array): { algorithm: HostKeyAlgorithm; blob: Uint8Array } | null {
+  const plain = algorithmName.includes('-cert-v01@') ? plainSignatureAlgorithm(algorithmName) : algorithmName;
+  const algorithm = plain === null ? undefined : findUserKeyAlgorithm(plain);
+  if (!algorithm) return null;
+  try {
+    if (plain === algorithmName) {
+      checkUserKey(algorithm, blob);
+      return { algorithm, blob };
+    }
+    const cert = parseCertificate(blob);
+    if (cert.keyType !== algorithm.keyType || plainSignatureAlgorithm(cert.certType) === null) return null;
+    // rsa-sha2-512-cert-v01 and ssh-rsa-cert-v01 both name an ssh-rsa-cert-v01 blob
+    if (cert.certType !== algorithmName && !(cert.certType === 'ssh-rsa-cert-v01@openssh.com' && algorithmName.startsWith('rsa-sha2-'))) return null;
+    checkUserKey(algorithm, cert.publicKey);
+    return { algorithm, blob: cert.publicKey };
+  } catch {
+    return null;
+  }
+}
+
+/** Refuses a key of another type than `algorithm`'s; parsing also checks that an EC point is on its curve. */
+function checkUserKey(algorithm: HostKeyAlgorithm, blob: Uint8Array): void {
+  algorithm.checkKey(blob);
+  if (!isSecurityKeyType(algorithm.keyType)) parsePublicKey(blob);
 }

@@ -107,3 +107,20 @@ export {
   type VerifySshSignatureOptions,
   type VerifiedSshSignature,
 } from './keys/index.js';
+
+// nacre-keygen's needs: key sizes for -l, and the known_hosts edits behind -F, -R and -H.
+export { parsePublicKey, blobKeyType, type PublicKeyLine, type ParsedPublicKey } from './keys/index.js';
+export {
+  classifyKnownHosts,
+  splitKnownHostsLines,
+  hostFieldMatches,
+  findKnownHostLines,
+  removeKnownHost,
+  hashKnownHosts,
+  hashKnownHostEntry,
+  type KnownHostsLine,
+  type KnownHostsEdit,
+  type RemovedKnownHost,
+  type HashedKnownHosts,
+  type HashKnownHostsOptions,
+} from './trust/known-hosts-edit.js';

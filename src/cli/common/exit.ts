@@ -24,3 +24,31 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+const STRERROR: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  EEXIST: 'File exists',
+  ELOOP: 'Too many levels of symbolic links',
+  ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system',
+  EXDEV: 'Invalid cross-device link',
+};
+
+/** The errno code of an error or of any error in its cause chain (the file helpers wrap Node's). */
+export function errnoCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('E')) return code;
+  }
+  return undefined;
+}
+
+/** What C's strerror would say for the error, as OpenSSH's messages end; else the error's message. */
+export function strerror(err: unknown): string {
+  const code = errnoCode(err);
+  return (code && STRERROR[code]) ?? describeError(err);
+}

@@ -244,6 +244,7 @@ async function verifyOnce(
     // Like ssh-keygen, a signer that is not allowed is only "Could not verify signature."
     const problem = (err as { problem?: string }).problem;
     if (problem === 'namespace-mismatch') io.err("Couldn't verify signature: namespace does not match\n");
+    else if (problem === 'bad-signature') io.err('Signature verification failed: incorrect signature\n');
     else if (problem !== 'signer-not-allowed') io.err(`Signature verification failed: ${describeError(err)}\n`);
     return undefined;
   }

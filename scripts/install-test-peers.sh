@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real SSH peers that Nacre's interop tests and benchmarks talk to:
 # OpenSSH 10 (client, server, sftp-server) from Debian's bookworm-backports
-# suite, plus sshpass. ssh2 (the JavaScript peer) comes from npm as a dev
+# suite, plus sshpass and git (nacre-keygen's git commit -S test). ssh2 (the JavaScript peer) comes from npm as a dev
 # dependency. Idempotent: when everything is present it exits in well under a
 # second. Needs root (or sudo) on Debian 12.
 set -euo pipefail
@@ -11,6 +11,7 @@ have_openssh10() {
   command -v ssh >/dev/null 2>&1 && command -v sshd >/dev/null 2>&1 || return 1
   ssh -V 2>&1 | grep -q "^OpenSSH_${want_major}\." || return 1
   command -v sshpass >/dev/null 2>&1 || return 1
+  command -v git >/dev/null 2>&1 || return 1
   return 0
 }
 
@@ -40,6 +41,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
   openssh-client openssh-server openssh-sftp-server
-$SUDO apt-get install -y -qq sshpass
+$SUDO apt-get install -y -qq sshpass git
 $SUDO mkdir -p /run/sshd
 echo "install-test-peers: $(ssh -V 2>&1)"

@@ -55,8 +55,9 @@ export function readPassphraseFromTerminal(fd: number, prompt: string): Promise<
   };
   process.once('exit', restore);
   for (const s of RESTORING_SIGNALS) process.once(s, onSignal);
-  writeSync(fd, prompt);
+  // Echo goes off before the prompt shows, so nothing typed after it is echoed.
   input.setRawMode(true);
+  writeSync(fd, prompt);
   return new Promise<string>((resolve, reject) => {
     const finish = (fn: () => void): void => {
       restore();

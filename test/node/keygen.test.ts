@@ -145,6 +145,26 @@ test('-Y sign writes <file>.sig, -Y verify / check-novalidate / find-principals 
   assert.equal(readFileSync(data + '.sig', 'utf8'), before);
 });
 
+test('-Y sign -f key.pub signs with the private key beside it, and refuses a .pub that is not its pair', async () => {
+  const data = join(dir, 'data-pub');
+  writeFileSync(data, 'x');
+  const r = await run(['-Y', 'sign', '-n', 'git', '-f', keyPath + '.pub', data]);
+  assert.equal(r.code, 0, r.err);
+  const check = await run(['-Y', 'check-novalidate', '-n', 'git', '-s', data + '.sig'], fakeIo({ stdin: 'x' }));
+  assert.equal(check.out, `Good "git" signature with ED25519 key ${fp}\n`);
+  const other = join(dir, 'other');
+  writeFileSync(other, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(other + '.pub', pubLine + '\n');
+  const mismatch = await run(['-Y', 'sign', '-n', 'git', '-f', other + '.pub', data], fakeIo({ lines: ['y'] }));
+  assert.equal(mismatch.code, 255);
+  assert.equal(mismatch.err, `Public key ${other}.pub doesn't match private ${other}\n`);
+  const lonely = join(dir, 'lonely.pub');
+  writeFileSync(lonely, pubLine + '\n');
+  const noPrivate = await run(['-Y', 'sign', '-n', 'git', '-f', lonely, data]);
+  assert.equal(noPrivate.code, 255);
+  assert.equal(noPrivate.err, `No private key found for public key "${lonely}"\n`);
+});
+
 test('-Y sign from standard input writes the signature to stdout; bad calls fail as ssh-keygen', async () => {
   const r = await run(['-Y', 'sign', '-n', 'file', '-f', keyPath], fakeIo({ stdin: 'x' }));
   assert.equal(r.code, 0, r.err);

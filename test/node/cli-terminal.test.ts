@@ -4,7 +4,10 @@
 // runs `stty -a` on the same terminal after the prompt to show the mode.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,9 +34,9 @@ console.log('GOT[' + value + ']');
 `;
 
 /** Runs the child on a terminal, typing `keys` once the prompt shows; everything the terminal showed. */
-function run(keys: string): Promise<{ screen: string; exitCode: number }> {
+function run(keys: string, command = `node --input-type=module -e ${shellQuote(CHILD)}`, prompt = 'Passphrase: '): Promise<{ screen: string; exitCode: number }> {
   return new Promise((resolve, reject) => {
-    const script = `node --input-type=module -e ${shellQuote(CHILD)}; echo "STATUS=$?"; stty -a`;
+    const script = `${command}; echo "STATUS=$?"; stty -a`;
     const term = pty!.spawn('/bin/sh', ['-c', script], { name: 'xterm', cols: 200, rows: 50, cwd: process.cwd(), env: process.env });
     let screen = '';
     let typed = false;
@@ -43,7 +46,7 @@ function run(keys: string): Promise<{ screen: string; exitCode: number }> {
     }, 20000);
     term.onData((d) => {
       screen += d;
-      if (!typed && screen.includes('Passphrase: ')) {
+      if (!typed && screen.includes(prompt)) {
         typed = true;
         term.write(keys);
       }
@@ -80,4 +83,22 @@ test('Ctrl-C at the prompt interrupts the program and leaves the terminal restor
   assert.match(screen, /STATUS=130/);
   assert.ok(!screen.includes('sec'), screen);
   assert.ok(modeRestored(screen), screen);
+});
+
+test('nacre-keygen -y asks for the passphrase of an encrypted key on the terminal, without echo', { skip, timeout: 30000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-tty-'));
+  try {
+    const key = join(dir, 'enc');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(key, privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'open sesame' }), { mode: 0o600 });
+    const tool = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/nacre-keygen.js');
+    const prompt = `Enter passphrase for "${key}": `;
+    const { screen } = await run('open sesame\r', `${shellQuote(process.execPath)} ${shellQuote(tool)} -y -f ${shellQuote(key)}`, prompt);
+    assert.match(screen, /ssh-ed25519 AAAA[A-Za-z0-9+/]+/);
+    assert.ok(!screen.includes('open sesame'), screen);
+    assert.match(screen, /STATUS=0/);
+    assert.ok(modeRestored(screen), screen);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

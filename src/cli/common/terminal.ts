@@ -3,7 +3,7 @@
 // terminal, a line from standard input. The terminal is put back on every
 // way out: the answer, end of input, an error, Ctrl-C (then the process is
 // interrupted as it would have been) and SIGINT/SIGTERM/SIGHUP from outside.
-import { openSync, closeSync, writeSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { CliExit } from './exit.js';
 import { readLineFromFd } from './stdin-line.js';
@@ -35,11 +35,14 @@ export function readPassphraseFromTerminal(fd: number, prompt: string): Promise<
   const input = new ReadStream(fd);
   const editor = new PassphraseEditor();
   let restored = false;
+  // Puts the terminal back and ends the line the prompt was on (echo was off,
+  // so Enter showed nothing). The stream owns `fd` and closes it.
   const restore = (): void => {
     if (restored) return;
     restored = true;
     try {
       input.setRawMode(false);
+      writeSync(fd, '\n');
     } catch {
       // The terminal went away; nothing left to restore.
     }
@@ -50,7 +53,6 @@ export function readPassphraseFromTerminal(fd: number, prompt: string): Promise<
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     restore();
-    writeSync(fd, '\n');
     process.kill(process.pid, signal);
   };
   process.once('exit', restore);
@@ -61,12 +63,6 @@ export function readPassphraseFromTerminal(fd: number, prompt: string): Promise<
   return new Promise<string>((resolve, reject) => {
     const finish = (fn: () => void): void => {
       restore();
-      try {
-        writeSync(fd, '\n');
-        closeSync(fd);
-      } catch {
-        // Closing is best effort; the answer is what matters.
-      }
       fn();
     };
     input.on('error', (err) => finish(() => reject(err)));

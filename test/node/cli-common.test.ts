@@ -14,6 +14,7 @@ import { askedYes, confirmOverwrite } from '../../src/cli/common/prompt.js';
 import { readLineFromFd } from '../../src/cli/common/stdin-line.js';
 import { runMain } from '../../src/cli/common/io.js';
 import { CliExit, fatal } from '../../src/cli/common/exit.js';
+import { Logger, logLevelFromFlags } from '../../src/cli/common/log.js';
 import { fakeIo } from './cli-helpers.js';
 
 const SPEC = 'lvqHy' + 'f:O:Y:n:E:';
@@ -111,4 +112,29 @@ test('exit codes: a result, CliExit with its message on stderr, fatal as 255, an
   assert.equal(await runMain(async () => { throw new Error('boom'); }, [], io), 255);
   assert.equal(await runMain(async () => { throw new CliExit(1); }, [], io), 1);
   assert.equal(io.stderr(), 'usage: x\nLoad key "k": invalid format\nboom\n');
+});
+
+test("logging: OpenSSH's levels from -q and -v, debug lines prefixed", () => {
+  assert.equal(logLevelFromFlags(false, 0), 'info');
+  assert.equal(logLevelFromFlags(true, 3), 'quiet');
+  assert.equal(logLevelFromFlags(false, 1), 'debug1');
+  assert.equal(logLevelFromFlags(false, 7), 'debug3');
+  let out = '';
+  const log = new Logger((t) => (out += t), 'debug1');
+  log.error('e');
+  log.info('i');
+  log.verbose('v');
+  log.debug(1, 'd1');
+  log.debug(2, 'd2');
+  assert.equal(out, 'e\ni\nv\ndebug1: d1\n');
+  out = '';
+  const quiet = new Logger((t) => (out += t), 'quiet');
+  quiet.error('e');
+  quiet.info('i');
+  assert.equal(out, '');
+  const normal = new Logger((t) => (out += t));
+  normal.info('shown');
+  normal.verbose('hidden');
+  normal.debug(1, 'hidden');
+  assert.equal(out, 'shown\n');
 });

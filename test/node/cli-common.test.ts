@@ -16,6 +16,7 @@ import { runMain } from '../../src/cli/common/io.js';
 import { CliExit, fatal } from '../../src/cli/common/exit.js';
 import { Logger, logLevelFromFlags } from '../../src/cli/common/log.js';
 import { fakeIo } from './cli-helpers.js';
+import { seededRandom } from '../../src/testing/random.js';
 
 const SPEC = 'lvqHy' + 'f:O:Y:n:E:';
 
@@ -137,4 +138,22 @@ test("logging: OpenSSH's levels from -q and -v, debug lines prefixed", () => {
   normal.verbose('hidden');
   normal.debug(1, 'hidden');
   assert.equal(out, 'shown\n');
+});
+
+test('fuzz: random command lines either parse (every word accounted for) or fail with a UsageError', () => {
+  const rand = seededRandom('getopt-fuzz');
+  const pieces = ['-', '--', '-l', '-lv', '-f', '-fx', '-O', '-x', '-Y', 'sign', '', 'file', '-qH', '-E', '-:', '-v-', '---'];
+  for (let i = 0; i < 5000; i++) {
+    const r = rand(8);
+    const args = Array.from(r.subarray(0, r[0]! % 8), (b) => pieces[b % pieces.length]!);
+    try {
+      const p = getopt(args, SPEC);
+      const consumed = args.length - p.operands.length;
+      assert.ok(consumed >= 0 && consumed <= args.length);
+      assert.deepEqual(p.operands, args.slice(consumed));
+      for (const o of p.options) assert.ok(SPEC.includes(o.flag) && o.flag !== ':');
+    } catch (err) {
+      assert.ok(err instanceof UsageError, `${JSON.stringify(args)}: ${String(err)}`);
+    }
+  }
 });

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real SSH peers that Nacre's interop tests and benchmarks talk to:
 # OpenSSH 10 (client, server, sftp-server) from Debian's bookworm-backports
-# suite, plus sshpass and puttygen (putty-tools, the oracle for PuTTY key
-# files). ssh2 (the JavaScript peer) comes from npm as a dev
+# suite, plus sshpass, puttygen (putty-tools, the oracle for PuTTY key files)
+# and git (nacre-keygen's git commit -S test). ssh2 (the JavaScript peer) comes from npm as a dev
 # dependency. Idempotent: when everything is present it exits in well under a
 # second. Needs root (or sudo) on Debian 12.
 set -euo pipefail
@@ -13,6 +13,7 @@ have_openssh10() {
   ssh -V 2>&1 | grep -q "^OpenSSH_${want_major}\." || return 1
   command -v sshpass >/dev/null 2>&1 || return 1
   command -v puttygen >/dev/null 2>&1 || return 1
+  command -v git >/dev/null 2>&1 || return 1
   return 0
 }
 
@@ -42,6 +43,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
   openssh-client openssh-server openssh-sftp-server
-$SUDO apt-get install -y -qq sshpass putty-tools
+$SUDO apt-get install -y -qq sshpass putty-tools git
 $SUDO mkdir -p /run/sshd
 echo "install-test-peers: $(ssh -V 2>&1)"

@@ -248,3 +248,19 @@ export {
   type GenerateKeyOptions,
 } from './keys/index.js';
 export { writePrivateKeyFile, type WritePrivateKeyFileOptions } from './io/node/key-files.js';
+// nacre-keygen's needs: key sizes for -l, and the known_hosts edits behind -F, -R and -H.
+export { parsePublicKey, blobKeyType, type ParsedPublicKey } from './keys/index.js';
+export {
+  classifyKnownHosts,
+  splitKnownHostsLines,
+  hostFieldMatches,
+  findKnownHostLines,
+  removeKnownHost,
+  hashKnownHosts,
+  hashKnownHostEntry,
+  type ClassifiedKnownHostsLine,
+  type KnownHostsEdit,
+  type RemovedKnownHost,
+  type HashedKnownHosts,
+  type HashKnownHostsOptions,
+} from './trust/known-hosts-edit.js';

@@ -37,7 +37,7 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   // Scripts are skipped: dist is built already (prepare would only recompile).
   const packed = JSON.parse(npmRun(['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], root)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/start.js']) assert.ok(files.includes(f), `${f} missing from the tarball`);
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/start.js', 'dist/src/cli/nacre-keygen.js']) assert.ok(files.includes(f), `${f} missing from the tarball`);
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('dist/bench/')), 'tests or benchmarks in the tarball');
 
   const project = join(scratch, 'project');
@@ -46,6 +46,10 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   npmRun(['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-save', join(scratch, packed[0]!.filename)], project);
   const installed = join(project, 'node_modules', 'nacre');
   assert.ok(existsSync(join(installed, 'LICENSE')));
+  // The bin entry is linked and runs as a command.
+  const keygen = spawnSync(join(project, 'node_modules', '.bin', 'nacre-keygen'), ['--help'], { encoding: 'utf8' });
+  assert.equal(keygen.status, 0, `nacre-keygen --help: ${keygen.stderr}`);
+  assert.match(keygen.stdout, /^nacre-keygen: /);
 
   // The declarations type-check for a strict TypeScript user who does not skip library checks.
   writeFileSync(

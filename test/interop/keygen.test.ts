@@ -1,0 +1,303 @@
+// nacre-keygen against ssh-keygen, the oracle: the same invocations on the
+// same files give the same output, files and exit status (-F, -R, -H, -l,
+// -y, usage errors, -Y), signatures made by either tool verify with the
+// other, and git signs and verifies commits with nacre-keygen as its
+// gpg.ssh.program (and ssh-keygen verifies them).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, existsSync, ftruncateSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findOpenSsh, tempDir } from './openssh.js';
+
+const openssh = findOpenSsh();
+const skip = openssh ? false : 'OpenSSH not installed';
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const TOOL = join(root, 'dist', 'src', 'cli', 'nacre-keygen.js');
+let dir = '';
+
+interface Result {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// OpenSSH's log functions end messages on stderr with CRLF, its plain
+// fprintf(stderr) calls with LF; nacre-keygen always writes LF, so stderr is
+// compared with line ends made alike.
+function runTool(file: string, args: readonly string[], input?: string | Uint8Array, cwd = dir): Result {
+  const r = spawnSync(file, args, { input: input ?? '', encoding: 'utf8', cwd, env: { ...process.env, SSH_AUTH_SOCK: '' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\r\n/g, '\n') };
+}
+const ours = (args: readonly string[], input?: string | Uint8Array) => runTool(process.execPath, [TOOL, ...args], input);
+const theirs = (args: readonly string[], input?: string | Uint8Array) => runTool(openssh!.keygen, args, input);
+
+/** Both tools on their own copy of `files`, so edits can be compared; the results and the copies' directories. */
+function both(args: (d: string) => string[], files: Record<string, string>, input?: string): { ours: Result; theirs: Result; oursDir: string; theirsDir: string } {
+  const oursDir = tempDir('kg-ours');
+  const theirsDir = tempDir('kg-theirs');
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(oursDir, name), text, { mode: 0o644 });
+    writeFileSync(join(theirsDir, name), text, { mode: 0o644 });
+  }
+  // Messages name the file: give both the same relative name.
+  const o = runTool(process.execPath, [TOOL, ...args('.')], input, oursDir);
+  const t = runTool(openssh!.keygen, args('.'), input, theirsDir);
+  return { ours: o, theirs: t, oursDir, theirsDir };
+}
+
+let edPub = '';
+let ecPub = '';
+
+before(() => {
+  if (!openssh) return;
+  dir = tempDir('keygen-interop');
+  for (const [name, args] of [
+    ['ed', ['-t', 'ed25519']],
+    ['ec', ['-t', 'ecdsa', '-b', '384']],
+    ['rsa', ['-t', 'rsa', '-b', '2048']],
+  ] as const) {
+    const made: { status: number | null; stderr: string } = spawnSync(openssh.keygen, ['-q', ...args, '-N', '', '-C', `${name}@example.com`, '-f', join(dir, name)], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+  }
+  const enc = spawnSync(openssh.keygen, ['-q', '-t', 'ed25519', '-N', 'secret words', '-C', 'enc', '-f', join(dir, 'enc')], { encoding: 'utf8' });
+  assert.equal(enc.status, 0, enc.stderr);
+  edPub = readFileSync(join(dir, 'ed.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  ecPub = readFileSync(join(dir, 'ec.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+});
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function knownHostsText(): string {
+  return [
+    '# my hosts',
+    `foo,bar ${edPub}`,
+    '',
+    `[foo]:2222 ${edPub}`,
+    `baz ${ecPub} a comment`,
+    `FOO ${ecPub}`,
+    `@cert-authority *.example.com ${edPub}`,
+    `@revoked foo ${ecPub}`,
+    `*.wild,!no.wild ${ecPub}`,
+  ].join('\n') + '\n';
+}
+
+test('-F prints what ssh-keygen prints, plain, with -l, -q and for CA and wildcard lines, and exits the same', { skip }, () => {
+  for (const args of [
+    ['-F', 'foo'],
+    ['-F', 'FOO'],
+    ['-F', 'bar'],
+    ['-F', '[foo]:2222'],
+    ['-F', 'foo', '-l'],
+    ['-F', 'baz', '-l'],
+    ['-F', 'foo', '-q'],
+    ['-F', 'a.example.com'],
+    ['-F', 'x.wild'],
+    ['-F', 'no.wild'],
+    ['-F', 'nope'],
+  ]) {
+    const r = both((d) => [...args, '-f', join(d, 'known_hosts')], { known_hosts: knownHostsText() });
+    assert.deepEqual(r.ours, r.theirs, args.join(' '));
+  }
+  const missing = both((d) => ['-F', 'foo', '-f', join(d, 'absent')], {});
+  assert.deepEqual(missing.ours, missing.theirs);
+});
+
+test('-F -H prints the matching lines hashed, one per name, as ssh-keygen (salts differ, hashes check)', { skip }, () => {
+  const r = both((d) => ['-F', 'foo', '-H', '-f', join(d, 'known_hosts')], { known_hosts: knownHostsText() });
+  assert.equal(r.ours.status, r.theirs.status);
+  const shape = (s: string) => s.replace(/\|1\|[^| ]+\|[^ ]+/g, '|1|H');
+  assert.equal(shape(r.ours.stdout), shape(r.theirs.stdout));
+});
+
+test('-R writes the same file and .old as ssh-keygen, with the same output; not found and invalid files too', { skip }, () => {
+  for (const [host, text] of [
+    ['foo', knownHostsText()],
+    ['baz', knownHostsText()],
+    ['[foo]:2222', knownHostsText()],
+    ['nope', knownHostsText()],
+    ['foo', knownHostsText() + 'garbage\n'],
+    ['foo', `foo ${edPub}`],
+  ] as const) {
+    const r = both((d) => ['-R', host, '-f', join(d, 'known_hosts')], { known_hosts: text });
+    assert.deepEqual(r.ours, r.theirs, `-R ${host}`);
+    assert.equal(readFileSync(join(r.oursDir, 'known_hosts'), 'utf8'), readFileSync(join(r.theirsDir, 'known_hosts'), 'utf8'), `-R ${host}: file`);
+    const oldOurs = join(r.oursDir, 'known_hosts.old');
+    assert.equal(existsSync(oldOurs), existsSync(join(r.theirsDir, 'known_hosts.old')), `-R ${host}: .old`);
+    if (existsSync(oldOurs)) assert.equal(readFileSync(oldOurs, 'utf8'), readFileSync(join(r.theirsDir, 'known_hosts.old'), 'utf8'));
+  }
+});
+
+test('-H hashes as ssh-keygen: same lines kept, same messages, and each tool finds every host in the other\'s result', { skip }, () => {
+  const r = both((d) => ['-H', '-f', join(d, 'known_hosts')], { known_hosts: knownHostsText() });
+  assert.equal(r.ours.status, r.theirs.status);
+  assert.equal(r.ours.stdout, r.theirs.stdout);
+  assert.equal(r.ours.stderr, r.theirs.stderr);
+  const shape = (s: string) => s.replace(/\|1\|[^| ]+\|[^ ]+/g, '|1|H');
+  const oursText = readFileSync(join(r.oursDir, 'known_hosts'), 'utf8');
+  assert.equal(shape(oursText), shape(readFileSync(join(r.theirsDir, 'known_hosts'), 'utf8')));
+  assert.equal(readFileSync(join(r.oursDir, 'known_hosts.old'), 'utf8'), knownHostsText());
+  for (const host of ['foo', 'bar', '[foo]:2222', 'baz']) {
+    const found = theirs(['-F', host, '-f', join(r.oursDir, 'known_hosts')]);
+    assert.equal(found.status, 0, `ssh-keygen finds ${host} in our hashed file`);
+    const path = join(r.theirsDir, 'known_hosts');
+    assert.deepEqual(ours(['-F', host, '-f', path]), theirs(['-F', host, '-f', path]), `both find ${host} in ssh-keygen's hashed file`);
+  }
+  const invalid = both((d) => ['-H', '-f', join(d, 'known_hosts')], { known_hosts: knownHostsText() + 'garbage\n' });
+  assert.deepEqual(invalid.ours, invalid.theirs);
+});
+
+test('-l and -y agree with ssh-keygen on its own keys, .pub files, key lists and an encrypted key', { skip }, () => {
+  writeFileSync(join(dir, 'list'), `# c\nhost1 ${edPub}\ncommand="x y" ${ecPub} the comment\n${readFileSync(join(dir, 'rsa.pub'), 'utf8')}`);
+  for (const args of [
+    ['-l', '-f', 'ed'],
+    ['-l', '-f', 'ec.pub'],
+    ['-l', '-f', 'rsa'],
+    ['-lf', 'list'],
+    ['-l', '-E', 'sha512', '-f', 'ed.pub'],
+    ['-l', '-E', 'sha1', '-f', 'ec.pub'],
+    ['-l', '-f', 'enc'],
+    ['-y', '-f', 'ed'],
+    ['-y', '-f', 'rsa'],
+    ['-y', '-P', 'secret words', '-f', 'enc'],
+    ['-y', '-P', 'wrong', '-f', 'enc'],
+    ['-y', '-f', 'absent'],
+    ['-l', '-E', 'sha3', '-f', 'ed'],
+  ]) {
+    assert.deepEqual(ours(args), theirs(args), args.join(' '));
+  }
+});
+
+test('bad command lines fail with the same status as ssh-keygen, and the same first line', { skip }, () => {
+  for (const args of [['-x'], ['-f'], ['-l', '-f', 'ed', 'extra'], ['-Y', 'bogus'], ['-l', '-H'], ['-Y', 'sign', '-f', 'ed', 'x'], ['-Y', 'verify', '-n', 'x', '-s', 's', '-f', 'a'], ['-Y', 'find-principals', '-f', 'a']]) {
+    const o = ours(args);
+    const t = theirs(args);
+    assert.equal(o.status, t.status, args.join(' '));
+    assert.equal(o.stderr.split('\n')[0], t.stderr.split('\n')[0], args.join(' '));
+  }
+});
+
+test('-Y sign/verify both ways: same armor for ed25519, each verifies the other, same answers to bad signatures', { skip }, () => {
+  const data = join(dir, 'payload');
+  writeFileSync(data, 'tree 4b82\nauthor A <a@example.com> 1700000000 +0000\n\nsigned\n');
+  const allowed = join(dir, 'allowed_signers');
+  writeFileSync(allowed, ['ed', 'ec', 'rsa'].map((k) => `${k}@example.com namespaces="file,git" ${readFileSync(join(dir, `${k}.pub`), 'utf8').trim()}`).join('\n') + '\n');
+  const payload = readFileSync(data);
+  for (const k of ['ed', 'ec', 'rsa']) {
+    const s1 = ours(['-Y', 'sign', '-n', 'file', '-f', join(dir, k), '-'], payload);
+    assert.equal(s1.status, 0, s1.stderr);
+    const s2 = theirs(['-Y', 'sign', '-n', 'file', '-f', join(dir, k), '-'], payload);
+    assert.equal(s2.status, 0, s2.stderr);
+    if (k === 'ed') assert.equal(s1.stdout, s2.stdout, 'ed25519 signatures are deterministic');
+    writeFileSync(join(dir, `${k}.ours.sig`), s1.stdout);
+    writeFileSync(join(dir, `${k}.theirs.sig`), s2.stdout);
+    for (const sig of [`${k}.ours.sig`, `${k}.theirs.sig`]) {
+      for (const tool of [ours, theirs]) {
+        for (const args of [
+          ['-Y', 'verify', '-n', 'file', '-f', allowed, '-I', `${k}@example.com`, '-s', join(dir, sig)],
+          ['-Y', 'check-novalidate', '-n', 'file', '-s', join(dir, sig)],
+        ]) {
+          const v = tool(args, payload);
+          assert.equal(v.status, 0, `${tool === ours ? 'ours' : 'theirs'} ${args[1]} ${sig}: ${v.stderr}`);
+        }
+      }
+      for (const args of [
+        ['-Y', 'verify', '-n', 'file', '-f', allowed, '-I', `${k}@example.com`, '-s', join(dir, sig)],
+        ['-Y', 'verify', '-n', 'file', '-f', allowed, '-I', 'other@example.com', '-s', join(dir, sig)],
+        ['-Y', 'verify', '-n', 'git', '-f', allowed, '-I', `${k}@example.com`, '-s', join(dir, sig)],
+        ['-Y', 'find-principals', '-f', allowed, '-s', join(dir, sig), ''],
+        ['-Y', 'find-principals', '-f', allowed, '-s', join(dir, sig), '-Overify-time=20200101010101'],
+        ['-Y', 'check-novalidate', '-n', 'file', '-s', join(dir, sig), '-Oprint-pubkey'],
+      ]) {
+        assert.deepEqual(ours(args, payload), theirs(args, payload), args.join(' '));
+        assert.deepEqual(ours(args, 'different'), theirs(args, 'different'), `${args.join(' ')} (tampered)`);
+      }
+    }
+  }
+  for (const args of [['-Y', 'match-principals', '-f', allowed, '-I', 'ec@example.com'], ['-Y', 'match-principals', '-f', allowed, '-I', 'nobody']]) {
+    assert.deepEqual(ours(args), theirs(args), args.join(' '));
+  }
+  // -Y sign on a file writes <file>.sig with the same messages.
+  const f1 = both((d) => ['-Y', 'sign', '-n', 'git', '-f', join(dir, 'ed'), join(d, 'buf')], { buf: 'commit\n' });
+  assert.deepEqual(f1.ours, f1.theirs);
+  assert.equal(readFileSync(join(f1.oursDir, 'buf.sig'), 'utf8'), readFileSync(join(f1.theirsDir, 'buf.sig'), 'utf8'));
+});
+
+test('-Y sign and verify stream large inputs: a 96 MiB file signed by nacre-keygen verifies with ssh-keygen and back', { skip, timeout: 60000 }, () => {
+  const big = join(dir, 'big');
+  const fd = openSync(big, 'w');
+  try {
+    // Sparse zeros with a few bytes set, so a hash that skipped anything would differ.
+    ftruncateSync(fd, 96 << 20);
+    writeSync(fd, 'start', 0);
+    writeSync(fd, 'end', (96 << 20) - 3);
+  } finally {
+    closeSync(fd);
+  }
+  const allowed = join(dir, 'allowed_big');
+  writeFileSync(allowed, `ed@example.com ${readFileSync(join(dir, 'ed.pub'), 'utf8').trim()}\n`);
+  const s = ours(['-Y', 'sign', '-n', 'file', '-f', join(dir, 'ed'), big]);
+  assert.equal(s.status, 0, s.stderr);
+  const viaStdin = (tool: string) =>
+    spawnSync('sh', ['-c', `${tool} -Y verify -n file -f "$1" -I ed@example.com -s "$2" < "$3"`, 'sh', allowed, big + '.sig', big], { encoding: 'utf8' });
+  const t = viaStdin(openssh!.keygen);
+  assert.equal(t.status, 0, t.stderr);
+  const o = viaStdin(`${JSON.stringify(process.execPath)} ${JSON.stringify(TOOL)}`);
+  assert.equal(o.status, 0, o.stderr);
+  assert.equal(o.stdout, t.stdout);
+  rmSync(big);
+});
+
+const git = spawnSync('git', ['--version'], { encoding: 'utf8' });
+const skipGit = skip || (git.status === 0 ? false : 'git not installed (scripts/install-test-peers.sh installs it)');
+
+function gitRun(cwd: string, args: string[], env: Record<string, string> = {}): Result {
+  const r = spawnSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', HOME: cwd, SSH_AUTH_SOCK: '', ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('git commit -S with gpg.ssh.program=nacre-keygen, verified by git with nacre-keygen and with ssh-keygen', { skip: skipGit, timeout: 60000 }, () => {
+  const repo = tempDir('keygen-git');
+  try {
+    // git runs the program by path: a wrapper that runs the built tool with this node.
+    const program = join(repo, 'nacre-keygen');
+    writeFileSync(program, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(TOOL)} "$@"\n`);
+    chmodSync(program, 0o755);
+    const key = join(repo, 'signing_key');
+    copyFileSync(join(dir, 'ed'), key);
+    chmodSync(key, 0o600);
+    copyFileSync(join(dir, 'ed.pub'), key + '.pub');
+    const allowed = join(repo, 'allowed_signers');
+    writeFileSync(allowed, `a@example.com namespaces="git" ${readFileSync(join(dir, 'ed.pub'), 'utf8').trim()}\n`);
+    const ok = (r: Result, what: string) => assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+    ok(gitRun(repo, ['init', '-q', 'w']), 'init');
+    const w = join(repo, 'w');
+    writeFileSync(join(w, 'f'), 'content\n');
+    ok(gitRun(w, ['add', 'f']), 'add');
+    const id = ['-c', 'user.name=A', '-c', 'user.email=a@example.com'];
+    const sign = ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.program=${program}`, '-c', `user.signingkey=${key}`];
+    ok(gitRun(w, [...id, ...sign, 'commit', '-q', '-S', '-m', 'signed by nacre-keygen']), 'commit -S');
+    const withOurs = gitRun(w, ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.program=${program}`, '-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', '-v', 'HEAD']);
+    ok(withOurs, 'verify-commit with nacre-keygen');
+    assert.match(withOurs.stderr, /Good "git" signature for a@example.com with ED25519 key SHA256:/);
+    const withTheirs = gitRun(w, ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.program=${openssh!.keygen}`, '-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', 'HEAD']);
+    ok(withTheirs, 'verify-commit with ssh-keygen');
+    // A commit signed by ssh-keygen verifies with nacre-keygen; a stranger's key does not.
+    writeFileSync(join(w, 'f'), 'more\n');
+    ok(gitRun(w, ['add', 'f']), 'add');
+    const theirSign = ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.program=${openssh!.keygen}`, '-c', `user.signingkey=${key}`];
+    ok(gitRun(w, [...id, ...theirSign, 'commit', '-q', '-S', '-m', 'signed by ssh-keygen']), 'commit -S (ssh-keygen)');
+    ok(gitRun(w, ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.program=${program}`, '-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', 'HEAD']), 'verify ssh-keygen commit with nacre-keygen');
+    writeFileSync(allowed, `a@example.com namespaces="git" ${readFileSync(join(dir, 'ec.pub'), 'utf8').trim()}\n`);
+    const refused = gitRun(w, ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.program=${program}`, '-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', 'HEAD']);
+    assert.notEqual(refused.status, 0, 'a key not in allowed_signers is refused');
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+});

@@ -264,3 +264,6 @@ export {
   type HashedKnownHosts,
   type HashKnownHostsOptions,
 } from './trust/known-hosts-edit.js';
+
+// sshd's RevokedKeys file (a KRL or public keys), for publicKeyAuthenticator's revokedKeys.
+export { loadRevokedKeys } from './io/node/revoked-keys.js';

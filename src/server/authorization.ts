@@ -7,6 +7,7 @@ import { constantTimeEqual } from '../wire/bytes.js';
 import type { AuthorizedKeyEntry } from '../trust/authorized-keys.js';
 import { CertificateError, isCertificateType, parseCertificate, type OpenSshCertificate } from '../keys/certificate.js';
 import { verifyCertificate, type CertificateAuthorization } from '../keys/certificate-verify.js';
+import type { RevocationCheck } from '../keys/krl-check.js';
 import type { AuthContext, Authenticate, AuthResult } from './auth.js';
 import {
   addressMatchesPatterns,
@@ -43,6 +44,12 @@ export interface PublicKeyAuthorizationOptions {
   readonly now?: () => number;
   /** Accepted CA signature algorithms; default DEFAULT_CA_SIGNATURE_ALGORITHMS. */
   readonly caSignatureAlgorithms?: readonly string[];
+  /**
+   * sshd's RevokedKeys: a key or certificate it names is refused before any
+   * other check. `revokedKeys(parseKrl(bytes))` checks a KRL;
+   * `loadRevokedKeys(path)` reads sshd's file (a KRL or public key lines).
+   */
+  readonly revokedKeys?: RevocationCheck;
 }
 
 /** Why a key was let in, and with what restrictions; or why not. */
@@ -182,6 +189,8 @@ function authorizeCertificate(
 export function authorizePublicKey(ctx: Pick<AuthContext, 'username' | 'publicKey' | 'remoteAddress'>, options: PublicKeyAuthorizationOptions): PublicKeyAuthorization {
   const key = ctx.publicKey;
   if (!key) return deny('not a publickey attempt');
+  const revoked = options.revokedKeys?.(key.blob);
+  if (revoked) return deny(`the ${revoked.subject === 'ca' ? "certificate's CA" : revoked.subject} is revoked (${revoked.rule})`);
   const now = options.now?.() ?? Date.now();
   if (isCertificateType(key.keyType)) return authorizeCertificate(ctx, key.blob, options, now);
   let reason = 'the key is not in authorized_keys';

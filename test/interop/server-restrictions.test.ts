@@ -18,6 +18,8 @@ import { generateHostKey, parseOpenSshPublicKeyLine } from '../../src/keys/index
 import { formatKnownHostLine, parseAuthorizedKeys } from '../../src/trust/index.js';
 import { createServer, type Server } from '../../src/server/server.js';
 import { publicKeyAuthenticator } from '../../src/server/authorization.js';
+import { loadRevokedKeys } from '../../src/io/node/revoked-keys.js';
+import type { RevocationCheck } from '../../src/keys/krl-check.js';
 import { loadPty, runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { echoServer, roundTrip } from '../node/server-helpers.js';
 
@@ -34,6 +36,8 @@ let keyLine = '';
 let caLine = '';
 /** The authorized_keys text the server reads at each attempt. */
 let authorizedKeys = '';
+/** The server's RevokedKeys check, when a test sets one. */
+let revoked: RevocationCheck | null = null;
 
 before(async () => {
   if (!o) return;
@@ -51,6 +55,7 @@ before(async () => {
       authorizedKeys: (name) => (name === user ? parseAuthorizedKeys(authorizedKeys).entries : []),
       trustedUserCaKeys: [parseOpenSshPublicKeyLine(caLine).blob],
       permitUserEnvironment: ['NACRE_*'],
+      revokedKeys: (blob) => revoked?.(blob) ?? null,
     }),
     session: (s) => runAsCurrentUser(s),
     forwardLocal: () => true,
@@ -256,4 +261,28 @@ test('certificates: force-command, source-address and a missing permit-pty are e
   assert.doesNotMatch(noPty.stdout, /\/dev\/pts/);
   const pty = await sshCert(certify('user_ca', ['-n', user]), ['-tt'], 'tty');
   assert.match(pty.stdout, /^\/dev\/pts\/\d+/m, pty.stderr);
+});
+
+test('RevokedKeys: a KRL from ssh-keygen -k refuses the certificate serial it lists; a key list refuses the key', { skip }, async () => {
+  const kept = certify('user_ca', ['-n', user, '-z', '8']);
+  const gone = certify('user_ca', ['-n', user, '-z', '7']);
+  const spec = join(dir, 'krl.spec');
+  writeFileSync(spec, 'serial: 7\n');
+  const krl = join(dir, 'revoked.krl');
+  const r = spawnSync(o!.keygen, ['-k', '-f', krl, '-s', join(dir, 'user_ca.pub'), spec], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  try {
+    revoked = loadRevokedKeys(krl);
+    assert.equal((await sshCert(kept, [], 'echo still-in')).stdout, 'still-in\n');
+    assert.ok(denied(await sshCert(gone, [], 'true')), 'a revoked serial logs in');
+    // sshd's other form: a file of public keys
+    const list = join(dir, 'revoked.keys');
+    writeFileSync(list, keyLine + '\n');
+    revoked = loadRevokedKeys(list);
+    assert.ok(denied(await sshWith('', [], 'true')), 'a revoked key logs in');
+    assert.ok(denied(await sshCert(kept, [], 'true')), 'a certificate of a revoked key logs in');
+  } finally {
+    revoked = null;
+  }
+  assert.equal((await sshWith('', [], 'echo back')).stdout, 'back\n');
 });

@@ -4,7 +4,7 @@
 // ratios mean something on any machine; the absolute numbers do not.
 // docs/PERFORMANCE.md explains each measurement and records a run.
 //
-// Sections: packet (1), kex (2), openssh-kex (3), connection (4). Run some
+// Sections: packet (1), kex (2), openssh-kex (3), connection (4), keys (5). Run some
 // with --only=connection or --only=packet,kex, or leave some out with
 // --skip=connection (e.g. `npm run bench -- --only=connection`).
 import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -20,8 +20,9 @@ import { benchKex, type KexBenchRow } from './kex.js';
 import { benchOpenSshKex, findSsh, formatOpenSshKex, median, PQ_METHOD, BASELINE_METHOD } from './openssh-kex.js';
 import { benchSntrup761 } from './sntrup761.js';
 import { benchConnection, formatConnection } from './connection.js';
+import { keysMarkdown } from './keys.js';
 
-const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection'] as const;
+const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection', 'keys'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The sections that `--only=a,b` / `--skip=a,b` select; all by default. */
@@ -322,6 +323,11 @@ async function main(): Promise<void> {
       console.log(`**SKIPPED: ${why}.**`);
       targets.push(`connection benchmarks: **SKIPPED** (${why})`);
     }
+  }
+
+  if (run.has('keys')) {
+    console.log('\n## 5. Keys: generation, certificate checks, nacre-keygen start-up (bench/keys.ts)\n');
+    console.log(keysMarkdown());
   }
 
   console.log('\n## Targets\n');

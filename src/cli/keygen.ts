@@ -57,7 +57,6 @@ export async function keygenMain(args: readonly string[], io: CliIo): Promise<nu
     const { printPublicKey } = await import('./keygen/keys.js');
     return printPublicKey(opts, io);
   }
-  if (has(opts, 'm') || has(opts, 'Z') || has(opts, 'a')) notSupportedYet('choosing the private key format, cipher or rounds (-m -Z -a)');
   const { generateCommand } = await import('./keygen/generate.js');
   return generateCommand(opts, io);
 }

@@ -6,10 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, ftruncateSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, ftruncateSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findOpenSsh, tempDir } from './openssh.js';
+import { findOpenSsh, runSsh, startSshd, tempDir } from './openssh.js';
 
 const openssh = findOpenSsh();
 const skip = openssh ? false : 'OpenSSH not installed';
@@ -299,5 +300,98 @@ test('git commit -S with gpg.ssh.program=nacre-keygen, verified by git with nacr
     assert.notEqual(refused.status, 0, 'a key not in allowed_signers is refused');
   } finally {
     rmSync(repo, { recursive: true, force: true });
+  }
+});
+
+/** The lines of a generation's output with the random parts (fingerprint, randomart rows) blanked. */
+function withoutRandomParts(text: string): string {
+  return text.replace(/SHA256:[A-Za-z0-9+/]{43}/g, 'SHA256:<fp>').replace(/^\|.{17}\|$/gm, '|<art>|');
+}
+
+test('generation: same output, files and modes as ssh-keygen for each type and -m; ssh-keygen -y reads our keys, -Z and -a included', { skip, timeout: 60000 }, () => {
+  const cases: string[][] = [
+    ['-t', 'ed25519'],
+    ['-t', 'ecdsa', '-b', '384'],
+    ['-t', 'rsa', '-b', '2048', '-m', 'PEM'],
+    ['-t', 'ecdsa', '-m', 'PKCS8'],
+    ['-t', 'ed25519', '-m', 'PEM'],
+    ['-t', 'ed25519', '-m', 'RFC4716', '-Z', 'aes128-gcm@openssh.com', '-a', '4'],
+    ['-t', 'ecdsa', '-Z', 'chacha20-poly1305@openssh.com', '-a', '2'],
+  ];
+  for (const args of cases) {
+    for (const pass of ['', 'pass phrase']) {
+      const r = both((d) => [...args, '-N', pass, '-C', 'made@here', '-f', join(d, 'k')], {});
+      const label = `${args.join(' ')} -N '${pass}'`;
+      assert.equal(r.ours.status, 0, r.ours.stderr);
+      assert.equal(r.theirs.status, 0, r.theirs.stderr);
+      assert.equal(withoutRandomParts(r.ours.stdout), withoutRandomParts(r.theirs.stdout), label);
+      for (const [name, mode] of [['k', 0o600], ['k.pub', 0o644]] as const) {
+        const ourStat = statSync(join(r.oursDir, name)).mode & 0o777;
+        assert.equal(ourStat, mode, `${label} ${name}`);
+      }
+      // The file's first line names the same format ssh-keygen chose.
+      const firstLine = (d: string) => readFileSync(join(d, 'k'), 'utf8').split('\n')[0];
+      assert.equal(firstLine(r.oursDir), firstLine(r.theirsDir), label);
+      const y = theirs(['-y', '-P', pass, '-f', join(r.oursDir, 'k')]);
+      assert.equal(y.status, 0, `${label}: ${y.stderr}`);
+      const pub = readFileSync(join(r.oursDir, 'k.pub'), 'utf8');
+      assert.equal(y.stdout.trim().split(' ').slice(0, 2).join(' '), pub.split(' ').slice(0, 2).join(' '), label);
+      // The fingerprint and art printed at generation are those of the key written.
+      const lv = theirs(['-lv', '-f', join(r.oursDir, 'k.pub')]);
+      const printed = r.ours.stdout.split('The key fingerprint is:\n')[1]!;
+      assert.equal(printed.split('\n')[0], lv.stdout.split('\n')[0]!.split(' ').slice(1, 3).join(' '), label);
+      assert.equal(printed.split("The key's randomart image is:\n")[1], lv.stdout.split('\n').slice(1).join('\n'), label);
+      rmSync(r.oursDir, { recursive: true, force: true });
+      rmSync(r.theirsDir, { recursive: true, force: true });
+    }
+  }
+});
+
+test('generation refuses what ssh-keygen refuses, with the same status and message: bad -Z, -a, -m', { skip }, () => {
+  for (const args of [['-Z', 'foo'], ['-a', '0'], ['-a', 'x'], ['-m', 'foo']]) {
+    const r = both((d) => ['-q', '-t', 'ed25519', ...args, '-N', '', '-f', join(d, 'k')], {});
+    assert.equal(r.ours.status, r.theirs.status, args.join(' '));
+    assert.equal(r.ours.stderr.trim(), r.theirs.stderr.trim(), args.join(' '));
+    assert.equal(existsSync(join(r.oursDir, 'k')), false);
+  }
+});
+
+test('-l -v with -E md5 and sha256, on private keys, .pub files and lists: byte for byte as ssh-keygen', { skip }, () => {
+  for (const file of ['ed', 'ec.pub', 'rsa', 'enc.pub']) {
+    for (const extra of [[], ['-E', 'md5'], ['-E', 'sha256'], ['-E', 'sha1']]) {
+      const args = ['-l', '-v', ...extra, '-f', join(dir, file)];
+      const o = ours(args);
+      const t = theirs(args);
+      assert.equal(o.stdout, t.stdout, args.join(' '));
+      assert.equal(o.status, t.status);
+    }
+  }
+});
+
+test('a key nacre-keygen generates logs in to OpenSSH sshd with OpenSSH ssh', { skip, timeout: 60000 }, async () => {
+  const d = tempDir('kg-login');
+  const keys: string[] = [];
+  for (const args of [['-t', 'ed25519'], ['-t', 'ecdsa', '-b', '521', '-m', 'PKCS8'], ['-t', 'rsa', '-b', '2048', '-m', 'PEM']]) {
+    const name = join(d, `id_${keys.length}`);
+    const r = ours(['-q', ...args, '-N', '', '-f', name]);
+    assert.equal(r.status, 0, r.stderr);
+    keys.push(name);
+  }
+  const authorizedKeys = keys.map((k) => readFileSync(k + '.pub', 'utf8')).join('');
+  const sshd = await startSshd(openssh!, [], { authorizedKeys, hostKeyTypes: ['ed25519'] });
+  try {
+    for (const key of keys) {
+      const r = await runSsh(openssh!, [
+        '-p', String(sshd.port),
+        '-o', 'UserKnownHostsFile=/dev/null', '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no',
+        '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'PreferredAuthentications=publickey', '-i', key,
+        `${userInfo().username}@127.0.0.1`, 'echo logged-in',
+      ]);
+      assert.equal(r.code, 0, `${key}: ${r.stderr}\n${sshd.log()}`);
+      assert.match(r.stdout, /logged-in/);
+    }
+  } finally {
+    await sshd.stop();
+    rmSync(d, { recursive: true, force: true });
   }
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keygenMain } from '../../src/cli/keygen.js';
 import { runMain } from '../../src/cli/common/io.js';
-import { encodePublicKey, fingerprintSha256, formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
+import { encodePublicKey, fingerprintSha256, formatOpenSshPublicKeyLine, loadPrivateKey } from '../../src/keys/index.js';
 import { hashHostName } from '../../src/trust/index.js';
 import { fakeIo, type FakeIo } from './cli-helpers.js';
 
@@ -264,25 +264,30 @@ test('-H hashes every plain name, warns about wildcards and the unhashed .old, a
   assert.equal(found.code, 0);
 });
 
-test('modes waiting for other modules say "not supported yet", exit 1 and write nothing', async () => {
-  const target = join(dir, 'newkey');
-  const gen = await run(['-q', '-t', 'ed25519', '-N', '', '-f', target]);
-  assert.equal(gen.code, 1);
-  assert.equal(gen.err, 'nacre-keygen: writing OpenSSH private keys is not supported yet\n');
-  assert.ok(!existsSync(target) && !existsSync(target + '.pub'));
+test('modes still waiting for other modules say "not supported yet", exit 1 and print nothing', async () => {
   for (const [args, what] of [
-    [['-l', '-E', 'md5', '-f', keyPath], 'the MD5 fingerprint (-E md5)'],
-    [['-l', '-v', '-f', keyPath], 'the randomart picture (-v)'],
     [['-Y', 'sign', '-U', '-n', 'git', '-f', keyPath, 'x'], 'signing with a key in ssh-agent (-U)'],
-    [['-p', '-f', keyPath], 'changing the passphrase (-p)'],
-    [['-L', '-f', keyPath], 'printing certificates (-L)'],
-    [['-s', 'ca', '-I', 'id', keyPath + '.pub'], 'signing certificates (-s)'],
+    [['-A'], 'generating all host keys (-A)'],
   ] as const) {
     const r = await run([...args]);
     assert.equal(r.code, 1, args.join(' '));
     assert.equal(r.err, `nacre-keygen: ${what} is not supported yet\n`);
     assert.equal(r.out, '');
   }
+});
+
+test('generation writes the key 0600 and the .pub 0644, with the passphrase asked twice; nothing written on a bad -m', async () => {
+  const target = join(dir, 'newkey');
+  const gen = await run(['-q', '-t', 'ed25519', '-N', '', '-C', 'c1', '-f', target]);
+  assert.equal(gen.code, 0, gen.err);
+  assert.equal(statSync(target).mode & 0o777, 0o600);
+  assert.equal(statSync(target + '.pub').mode & 0o777, 0o644);
+  assert.match(readFileSync(target, 'utf8'), /^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+  assert.match(readFileSync(target + '.pub', 'utf8'), /^ssh-ed25519 \S+ c1\n$/);
+  const bad = await run(['-q', '-t', 'ecdsa', '-m', 'JKS', '-N', '', '-f', join(dir, 'never')]);
+  assert.equal(bad.code, 255);
+  assert.equal(bad.err, 'Unsupported conversion format "JKS"\n');
+  assert.ok(!existsSync(join(dir, 'never')));
 });
 
 test('generation checks type and size first and asks before overwriting, as ssh-keygen', async () => {
@@ -297,7 +302,9 @@ test('generation checks type and size first and asks before overwriting, as ssh-
   assert.equal(no.code, 1);
   assert.equal(no.out, `Generating public/private ed25519 key pair.\n${keyPath} already exists.\nOverwrite (y/n)? `);
   const asked = await run(['-t', 'ed25519', '-f', join(dir, 'k2')], fakeIo({ passphrases: ['a', 'b', 'c', 'c'] }));
-  assert.equal(asked.err, 'Passphrases do not match.  Try again.\nnacre-keygen: writing OpenSSH private keys is not supported yet\n');
+  assert.equal(asked.err, 'Passphrases do not match.  Try again.\n');
+  assert.equal(asked.code, 0);
+  assert.equal(loadPrivateKey(readFileSync(join(dir, 'k2')), 'c').keyType, 'ssh-ed25519');
   assert.equal(asked.io.passphrasePrompts.length, 4);
   assert.equal(asked.io.passphrasePrompts[0], `Enter passphrase for "${join(dir, 'k2')}" (empty for no passphrase): `);
 });

@@ -53,6 +53,22 @@ export async function keygenMain(args: readonly string[], io: CliIo): Promise<nu
     const { printFingerprints } = await import('./keygen/keys.js');
     return printFingerprints(opts, io);
   }
+  if (has(opts, 'p')) {
+    const { changePassphrase } = await import('./keygen/edit.js');
+    return changePassphrase(opts, io);
+  }
+  if (has(opts, 'c')) {
+    const { changeComment } = await import('./keygen/edit.js');
+    return changeComment(opts, io);
+  }
+  if (has(opts, 'e')) {
+    const { exportKey } = await import('./keygen/convert.js');
+    return exportKey(opts, io);
+  }
+  if (has(opts, 'i')) {
+    const { importKey } = await import('./keygen/convert.js');
+    return importKey(opts, io);
+  }
   if (opts.printPublic) {
     const { printPublicKey } = await import('./keygen/keys.js');
     return printPublicKey(opts, io);

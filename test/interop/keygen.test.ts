@@ -39,8 +39,10 @@ function both(args: (d: string) => string[], files: Record<string, string>, inpu
   const oursDir = tempDir('kg-ours');
   const theirsDir = tempDir('kg-theirs');
   for (const [name, text] of Object.entries(files)) {
-    writeFileSync(join(oursDir, name), text, { mode: 0o644 });
-    writeFileSync(join(theirsDir, name), text, { mode: 0o644 });
+    // Private keys 0600: ssh-keygen refuses to load a key others can read.
+    const mode = text.includes('PRIVATE KEY-----') ? 0o600 : 0o644;
+    writeFileSync(join(oursDir, name), text, { mode });
+    writeFileSync(join(theirsDir, name), text, { mode });
   }
   // Messages name the file: give both the same relative name.
   const o = runTool(process.execPath, [TOOL, ...args('.')], input, oursDir);
@@ -393,5 +395,85 @@ test('a key nacre-keygen generates logs in to OpenSSH sshd with OpenSSH ssh', { 
   } finally {
     await sshd.stop();
     rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('-p and -c: same messages, statuses and resulting formats as ssh-keygen; ssh-keygen reads the rewritten keys', { skip, timeout: 60000 }, () => {
+  const files = {
+    enc: readFileSync(join(dir, 'enc'), 'utf8'),
+    ed: readFileSync(join(dir, 'ed'), 'utf8'),
+    'ed.pub': readFileSync(join(dir, 'ed.pub'), 'utf8'),
+    rsa: readFileSync(join(dir, 'rsa'), 'utf8'),
+  };
+  const pem = spawnSync(openssh!.keygen, ['-q', '-t', 'ecdsa', '-m', 'PEM', '-N', '', '-f', join(dir, 'pem')], { encoding: 'utf8' });
+  assert.equal(pem.status, 0);
+  const withPem = { ...files, pem: readFileSync(join(dir, 'pem'), 'utf8') };
+  const cases: { args: (d: string) => string[]; check?: [file: string, pass: string] }[] = [
+    { args: (d) => ['-p', '-P', 'secret words', '-N', 'new words', '-f', join(d, 'enc')], check: ['enc', 'new words'] },
+    { args: (d) => ['-p', '-P', 'wrong', '-N', 'x', '-f', join(d, 'enc')] },
+    { args: (d) => ['-p', '-N', 'abc', '-f', join(d, 'ed')], check: ['ed', 'abc'] },
+    { args: (d) => ['-p', '-N', '', '-m', 'PEM', '-f', join(d, 'rsa')], check: ['rsa', ''] },
+    { args: (d) => ['-p', '-N', 'p', '-f', join(d, 'pem')], check: ['pem', 'p'] },
+    { args: (d) => ['-p', '-N', 'p', '-f', join(d, 'missing')] },
+    { args: (d) => ['-c', '-C', 'renamed', '-f', join(d, 'ed')], check: ['ed', ''] },
+    { args: (d) => ['-c', '-C', 'renamed', '-P', 'secret words', '-f', join(d, 'enc')], check: ['enc', 'secret words'] },
+    { args: (d) => ['-c', '-C', 'ed@example.com', '-f', join(d, 'ed')] },
+    { args: (d) => ['-c', '-C', 'x', '-f', join(d, 'pem')] },
+    { args: (d) => ['-c', '-C', 'x', '-m', 'PEM', '-f', join(d, 'rsa')] },
+  ];
+  for (const c of cases) {
+    const r = both(c.args, withPem);
+    const label = c.args('.').join(' ');
+    assert.equal(r.ours.stdout, r.theirs.stdout, label);
+    assert.equal(r.ours.status, r.theirs.status, `${label}: ${r.ours.stderr} / ${r.theirs.stderr}`);
+    if (c.check) {
+      const [file, pass] = c.check;
+      const first = (d: string) => readFileSync(join(d, file), 'utf8').split('\n')[0];
+      assert.equal(first(r.oursDir), first(r.theirsDir), label);
+      assert.equal(statSync(join(r.oursDir, file)).mode & 0o777, 0o600, label);
+      const y = theirs(['-y', '-P', pass, '-f', join(r.oursDir, file)]);
+      assert.equal(y.status, 0, `${label}: ${y.stderr}`);
+      assert.equal(y.stdout, theirs(['-y', '-P', pass, '-f', join(r.theirsDir, file)]).stdout, label);
+      if (existsSync(join(r.theirsDir, `${file}.pub`))) {
+        assert.equal(readFileSync(join(r.oursDir, `${file}.pub`), 'utf8'), readFileSync(join(r.theirsDir, `${file}.pub`), 'utf8'), label);
+      }
+    }
+    rmSync(r.oursDir, { recursive: true, force: true });
+    rmSync(r.theirsDir, { recursive: true, force: true });
+  }
+});
+
+test('-e and -i with -m RFC4716, PKCS8 and PEM: same text as ssh-keygen both ways, bad input refused alike', { skip }, () => {
+  for (const key of ['ed', 'ec', 'rsa', 'ec.pub', 'rsa.pub']) {
+    for (const m of [[], ['-m', 'RFC4716'], ['-m', 'PKCS8'], ['-m', 'PEM']]) {
+      if (key.startsWith('ed') && m.length > 0 && m[1] !== 'RFC4716') continue;
+      const args = ['-e', ...m, '-f', join(dir, key)];
+      const o = ours(args);
+      const t = theirs(args);
+      assert.equal(o.stdout, t.stdout, args.join(' '));
+      assert.equal(o.status, t.status, args.join(' '));
+      if (t.status !== 0) continue;
+      writeFileSync(join(dir, 'exported'), t.stdout);
+      const back = ['-i', ...m, '-f', join(dir, 'exported')];
+      assert.equal(ours(back).stdout, theirs(back).stdout, back.join(' '));
+    }
+  }
+  writeFileSync(join(dir, 'exported'), theirs(['-e', '-m', 'PKCS8', '-f', join(dir, 'ec.pub')]).stdout);
+  for (const args of [['-i', '-f', join(dir, 'exported')], ['-i', '-m', 'PEM', '-f', join(dir, 'exported')], ['-i', '-m', 'PKCS8', '-f', join(dir, 'ed.pub')], ['-i', '-f', join(dir, 'nope')], ['-e', '-f', join(dir, 'nope')]]) {
+    const o = ours(args);
+    const t = theirs(args);
+    assert.equal(o.status, t.status, args.join(' '));
+    assert.equal(o.stdout, '');
+  }
+});
+
+test('-e -m PPK (ours: ssh-keygen has no PPK) writes a PuTTY key that reads back to the same public key', { skip }, () => {
+  for (const [key, pass] of [['ec', ''], ['enc', 'x y']] as const) {
+    const r = ours(['-e', '-m', 'PPK', '-P', 'secret words', '-N', pass, '-f', join(dir, key)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^PuTTY-User-Key-File-3: /);
+    writeFileSync(join(dir, 'k.ppk'), r.stdout);
+    const y = ours(['-y', '-P', pass, '-f', join(dir, 'k.ppk')]);
+    assert.equal(y.stdout.split(' ').slice(0, 2).join(' '), theirs(['-y', '-P', 'secret words', '-f', join(dir, key)]).stdout.split(' ').slice(0, 2).join(' '));
   }
 });

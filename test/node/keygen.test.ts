@@ -308,3 +308,25 @@ test('generation checks type and size first and asks before overwriting, as ssh-
   assert.equal(asked.io.passphrasePrompts.length, 4);
   assert.equal(asked.io.passphrasePrompts[0], `Enter passphrase for "${join(dir, 'k2')}" (empty for no passphrase): `);
 });
+
+test('-p asks the old passphrase and the new one twice; a mismatch exits 1 and leaves the file as it was', async () => {
+  const target = join(dir, 'pkey');
+  assert.equal((await run(['-q', '-t', 'ed25519', '-N', 'old', '-C', 'pc', '-f', target])).code, 0);
+  const before = readFileSync(target, 'utf8');
+  const mismatch = await run(['-p', '-f', target], fakeIo({ passphrases: ['old', 'a', 'b'] }));
+  assert.equal(mismatch.code, 1);
+  assert.equal(mismatch.out, "Key has comment 'pc'\nPass phrases do not match.  Try again.\n");
+  assert.equal(readFileSync(target, 'utf8'), before);
+  const ok = await run(['-p', '-f', target], fakeIo({ passphrases: ['old', 'new', 'new'] }));
+  assert.equal(ok.code, 0, ok.err);
+  assert.deepEqual(ok.io.passphrasePrompts, ['Enter old passphrase: ', 'Enter new passphrase (empty for no passphrase): ', 'Enter same passphrase again: ']);
+  assert.equal(loadPrivateKey(readFileSync(target), 'new').comment, 'pc');
+  const wrong = await run(['-p', '-P', 'old', '-N', 'x', '-f', target]);
+  assert.equal(wrong.code, 255);
+  assert.equal(wrong.err, `Failed to load key ${target}: incorrect passphrase supplied to decrypt private key\n`);
+  const comment = await run(['-c', '-P', 'new', '-f', target], fakeIo({ lines: ['from stdin'] }));
+  assert.equal(comment.out, 'Old comment: pc\nNew comment: Comment \'from stdin\' applied\n');
+  assert.match(readFileSync(target + '.pub', 'utf8'), / from stdin\n$/);
+  const bad = await run(['-i', '-f', target + '.pub']);
+  assert.equal(bad.code, 255);
+});

@@ -75,11 +75,7 @@ export const PENDING_FLAGS: ReadonlyMap<string, string> = new Map([
   ['L', 'printing certificates'],
   ['M', 'moduli generation'],
   ['Q', 'checking keys against a KRL'],
-  ['c', 'changing the comment'],
-  ['e', 'exporting keys'],
-  ['i', 'importing keys'],
   ['k', 'writing KRLs'],
-  ['p', 'changing the passphrase'],
   ['r', 'SSHFP records'],
   ['X', 'exporting keys'],
 ]);

@@ -36,12 +36,19 @@ export async function keygenMain(args: readonly string[], io: CliIo): Promise<nu
     const { sshsigCommand } = await import('./keygen/sshsig.js');
     return sshsigCommand(opts, io, usage);
   }
-  if (opts.signatureFile !== undefined) notSupportedYet('signing certificates (-s)');
-  if (opts.operands.length > 0 && !has(opts, 'k') && !has(opts, 'Q') && !has(opts, 'M')) usage('Too many arguments.');
+  if (opts.signatureFile === undefined && opts.operands.length > 0 && !has(opts, 'k') && !has(opts, 'Q') && !has(opts, 'M')) usage('Too many arguments.');
   if (opts.fingerprint && (opts.removeHost !== undefined || opts.hashHosts)) usage('Cannot use -l with -H or -R.');
   for (const o of opts.parsed.options) {
     const what = PENDING_FLAGS.get(o.flag);
     if (what) notSupportedYet(`${what} (-${o.flag})`);
+  }
+  if (opts.signatureFile !== undefined) {
+    const { signCommand } = await import('./keygen/certificates.js');
+    return signCommand(opts, io, usage);
+  }
+  if (has(opts, 'L')) {
+    const { showCertificates } = await import('./keygen/certificates.js');
+    return showCertificates(opts, io);
   }
   if (opts.findHost !== undefined || opts.removeHost !== undefined || opts.hashHosts) {
     const { checkFingerprintHash } = await import('./keygen/keys.js');

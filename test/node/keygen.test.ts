@@ -330,3 +330,20 @@ test('-p asks the old passphrase and the new one twice; a mismatch exits 1 and l
   const bad = await run(['-i', '-f', target + '.pub']);
   assert.equal(bad.code, 255);
 });
+
+test('-V parses as ssh-keygen: relative, absolute (local or Z), always/forever; bad specs fatal', async () => {
+  const { parseValidity, convtime, FOREVER } = await import('../../src/cli/keygen/validity.js');
+  const { CliExit } = await import('../../src/cli/common/exit.js');
+  const now = 1_800_000_030;
+  assert.equal(convtime('1h30m'), 5400);
+  assert.equal(convtime('90'), 90);
+  assert.equal(convtime('2W'), 1209600);
+  for (const bad of ['', 'x', '1y', '1h-', '99999999999999w']) assert.equal(convtime(bad), null, bad);
+  assert.deepEqual(parseValidity('always:forever', now), [0n, FOREVER]);
+  assert.deepEqual(parseValidity('+52w', now), [BigInt(Math.floor((now - 59) / 60) * 60), BigInt(now + 52 * 604800)]);
+  assert.deepEqual(parseValidity('-1d:+1w', now), [BigInt(now - 86400), BigInt(now + 604800)]);
+  assert.deepEqual(parseValidity('20260101Z:20270101000000Z', now), [1767225600n, 1798761600n]);
+  for (const bad of ['+1x', ':+1d', '+1d:', '20261301:forever', '20260230:forever', '20270101Z:20260101Z', 'always:always', 'soon']) {
+    assert.throws(() => parseValidity(bad, now), (e: unknown) => e instanceof CliExit && e.code === 255, bad);
+  }
+});

@@ -72,7 +72,6 @@ export const PENDING_FLAGS: ReadonlyMap<string, string> = new Map([
   ['B', 'bubblebabble digests'],
   ['D', 'PKCS#11 keys'],
   ['K', 'downloading keys from a FIDO authenticator'],
-  ['L', 'printing certificates'],
   ['M', 'moduli generation'],
   ['Q', 'checking keys against a KRL'],
   ['k', 'writing KRLs'],

@@ -36,6 +36,14 @@ export async function keygenMain(args: readonly string[], io: CliIo): Promise<nu
     const { sshsigCommand } = await import('./keygen/sshsig.js');
     return sshsigCommand(opts, io, usage);
   }
+  if (has(opts, 'k')) {
+    const { generateKrl } = await import('./keygen/krl.js');
+    return generateKrl(opts, io);
+  }
+  if (has(opts, 'Q')) {
+    const { checkKrl } = await import('./keygen/krl.js');
+    return checkKrl(opts, io);
+  }
   if (opts.signatureFile === undefined && opts.operands.length > 0 && !has(opts, 'k') && !has(opts, 'Q') && !has(opts, 'M')) usage('Too many arguments.');
   if (opts.fingerprint && (opts.removeHost !== undefined || opts.hashHosts)) usage('Cannot use -l with -H or -R.');
   for (const o of opts.parsed.options) {

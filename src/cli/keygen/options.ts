@@ -73,8 +73,6 @@ export const PENDING_FLAGS: ReadonlyMap<string, string> = new Map([
   ['D', 'PKCS#11 keys'],
   ['K', 'downloading keys from a FIDO authenticator'],
   ['M', 'moduli generation'],
-  ['Q', 'checking keys against a KRL'],
-  ['k', 'writing KRLs'],
   ['r', 'SSHFP records'],
   ['X', 'exporting keys'],
 ]);

@@ -14,7 +14,7 @@ import {
   signerFromKeyObject,
   writeFileAtomic,
   type CertificateOption,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { CliExit, fatal } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { lastValue } from '../common/getopt.js';

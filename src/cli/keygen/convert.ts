@@ -19,7 +19,7 @@ import {
   rfc4716ConversionComment,
   writePrivateKey,
   type ParsedPublicKeyText,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { fatal } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { askFilename, keyFileReason, loadIdentity } from './keys.js';

@@ -12,7 +12,7 @@ import {
   writePrivateKey,
   type LoadedPrivateKey,
   type WritePrivateKeyOptions,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { CliExit, fatal } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { askFilename, keyFileReason } from './keys.js';

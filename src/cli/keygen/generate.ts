@@ -16,7 +16,7 @@ import {
   writeFileAtomic,
   writePrivateKey,
   type HostKeyType,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { CliExit, describeError, fatal } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { confirmOverwrite } from '../common/prompt.js';

@@ -19,7 +19,7 @@ import {
   parseOpenSshPublicKeyLine,
   readBounded,
   type PublicKeyLine,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { fatal, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { KeygenOptions } from './options.js';

@@ -17,7 +17,7 @@ import {
   removeKnownHost,
   writeFileAtomic,
   type KnownHostsEdit,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { CliExit, describeError, errnoCode, fatal, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { KeygenOptions } from './options.js';

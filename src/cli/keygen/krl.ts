@@ -18,7 +18,7 @@ import {
   writeFileAtomic,
   type Krl,
   type ParsedPublicKeyText,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { CliExit, describeError, fatal } from '../common/exit.js';
 import { lastValue } from '../common/getopt.js';
 import type { CliIo } from '../common/io.js';

@@ -3,7 +3,7 @@
 // (or no -m) the openssh-key-v1 format; -Z and -a its cipher and bcrypt
 // rounds. ed25519 keys have no PEM form in ssh-keygen: they are written as
 // openssh-key-v1 whatever -m says, as it does.
-import { KEY_FILE_CIPHER_NAMES, type PrivateKeyFileFormat, type WritePrivateKeyOptions } from '../../index.js';
+import { KEY_FILE_CIPHER_NAMES, type PrivateKeyFileFormat, type WritePrivateKeyOptions } from '../../keys-entry.js';
 import { fatal } from '../common/exit.js';
 import { lastValue } from '../common/getopt.js';
 import type { KeygenOptions } from './options.js';

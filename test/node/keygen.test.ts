@@ -347,3 +347,20 @@ test('-V parses as ssh-keygen: relative, absolute (local or Z), always/forever; 
     assert.throws(() => parseValidity(bad, now), (e: unknown) => e instanceof CliExit && e.code === 255, bad);
   }
 });
+
+test('-p -m PPK rewrites a key as PuTTY v3 in place; -y and -l read it back', async () => {
+  const target = join(dir, 'toppk');
+  assert.equal((await run(['-q', '-t', 'ecdsa', '-N', '', '-C', 'pk', '-f', target])).code, 0);
+  const pub = readFileSync(target + '.pub', 'utf8');
+  const r = await run(['-p', '-N', 'pw', '-m', 'PPK', '-f', target]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(readFileSync(target, 'utf8'), /^PuTTY-User-Key-File-3: ecdsa-sha2-nistp256\nEncryption: aes256-cbc\n/);
+  assert.equal((await run(['-y', '-P', 'pw', '-f', target])).out, pub);
+  assert.equal((await run(['-p', '-P', 'pw', '-N', '', '-m', 'PPK', '-f', target])).code, 0);
+  assert.match(readFileSync(target, 'utf8'), /^PuTTY-User-Key-File-3: ecdsa-sha2-nistp256\nEncryption: none\n/);
+  rmSync(target + '.pub');
+  const l = await run(['-l', '-f', target]);
+  assert.equal(l.code, 0, l.err);
+  assert.match(l.out, /^256 SHA256:\S+ pk \(ECDSA\)\n$/);
+});
+

@@ -194,7 +194,7 @@ export async function printFingerprints(opts: KeygenOptions, io: CliIo): Promise
     let line = lines[n]!.replace(/\r$/, '');
     line = line.replace(/^[ \t]+/, '');
     if (line === '' || line.startsWith('#')) continue;
-    if (n === 0 && path !== '-' && line.includes('PRIVATE KEY')) return fingerprintPrivate(io, opts, path);
+    if (n === 0 && path !== '-' && (line.includes('PRIVATE KEY') || line.startsWith('PuTTY-User-Key-File-'))) return fingerprintPrivate(io, opts, path);
     let key = tryPublicLine(line);
     let leading: string | undefined;
     if (!key) {

@@ -268,6 +268,7 @@ test('modes still waiting for other modules say "not supported yet", exit 1 and 
   for (const [args, what] of [
     [['-Y', 'sign', '-U', '-n', 'git', '-f', keyPath, 'x'], 'signing with a key in ssh-agent (-U)'],
     [['-A'], 'generating all host keys (-A)'],
+    [['-Q', '-l', '-f', keyPath], 'printing a KRL (-Q -l)'],
   ] as const) {
     const r = await run([...args]);
     assert.equal(r.code, 1, args.join(' '));

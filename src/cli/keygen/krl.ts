@@ -23,6 +23,7 @@ import { CliExit, describeError, fatal } from '../common/exit.js';
 import { lastValue } from '../common/getopt.js';
 import type { CliIo } from '../common/io.js';
 import { keyFileReason } from './keys.js';
+import { notSupportedYet } from './pending.js';
 import type { KeygenOptions } from './options.js';
 
 function loadKrl(path: string): Krl {
@@ -128,7 +129,7 @@ export function generateKrl(opts: KeygenOptions, io: CliIo): number {
 export function checkKrl(opts: KeygenOptions, io: CliIo): number {
   const path = opts.file;
   if (path === undefined || path === '') fatal('KRL checking requires an input file');
-  if (opts.fingerprint) fatal('nacre-keygen: printing a KRL (-Q -l) is not supported yet');
+  if (opts.fingerprint) notSupportedYet('printing a KRL (-Q -l)');
   const krl = loadKrl(path);
   let status = 0;
   for (const file of opts.operands) {

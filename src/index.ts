@@ -264,5 +264,3 @@ export {
   type HashedKnownHosts,
   type HashKnownHostsOptions,
 } from './trust/known-hosts-edit.js';
-// nacre-keygen's other modes: randomart under any -E hash.
-export { randomartFromDigest } from './keys/index.js';

@@ -26,7 +26,8 @@ function importsOf(file: string): string[] {
  * and sshd_config parsers) is pure like `keys` and `trust`; `sftp` and `agent`
  * hold a protocol's codec and state machine and are pure like `core` (their
  * Node adapters go in `io`, their API in `client` and `server`); the tools in
- * `cli` sit above the package's entry point, which is all they may import.
+ * `cli` sit above the package's entry points (package.json "exports"), which
+ * is all they may import.
  */
 const RANKS: [string, number][] = [
   ['errors.ts', 0],
@@ -45,6 +46,7 @@ const RANKS: [string, number][] = [
   ['client/', 6],
   ['server/', 6],
   ['index.ts', 7],
+  ['keys-entry.ts', 7],
   ['cli/', 8],
 ];
 function rank(path: string): number {
@@ -83,12 +85,25 @@ test('src/core, src/sftp and src/agent import no Node module and set no timer', 
   }
 });
 
-test('src/cli imports only the package entry point and its own modules', () => {
-  const entry = join(src, 'index.ts');
+/** The source files behind package.json "exports" (`./dist/src/x.js` is `src/x.ts`). */
+function entryPoints(): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
+  return Object.values(pkg.exports).map((e) => join(root, e.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')));
+}
+
+test('package.json "exports" names src/index.ts and the light nacre/keys entry, each a source file', () => {
+  const entries = entryPoints();
+  assert.ok(entries.includes(join(src, 'index.ts')));
+  assert.ok(entries.includes(join(src, 'keys-entry.ts')));
+  for (const e of entries) assert.ok(existsSync(e), `${relative(root, e)} is named by package.json "exports" but does not exist`);
+});
+
+test('src/cli imports only the package entry points and its own modules', () => {
+  const entries = entryPoints();
   for (const f of files(join(src, 'cli'))) {
     for (const target of localImportsOf(f)) {
       const ownModule = !relative(join(src, 'cli'), target).startsWith('..');
-      assert.ok(ownModule || target === entry, `${relative(root, f)} imports ${relative(root, target)}; a tool uses only what the package exports (src/index.ts)`);
+      assert.ok(ownModule || entries.includes(target), `${relative(root, f)} imports ${relative(root, target)}; a tool uses only what the package exports (package.json "exports": ${entries.map((e) => relative(root, e)).join(', ')})`);
     }
   }
 });

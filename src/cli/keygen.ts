@@ -36,12 +36,27 @@ export async function keygenMain(args: readonly string[], io: CliIo): Promise<nu
     const { sshsigCommand } = await import('./keygen/sshsig.js');
     return sshsigCommand(opts, io, usage);
   }
-  if (opts.signatureFile !== undefined) notSupportedYet('signing certificates (-s)');
-  if (opts.operands.length > 0 && !has(opts, 'k') && !has(opts, 'Q') && !has(opts, 'M')) usage('Too many arguments.');
+  if (has(opts, 'k')) {
+    const { generateKrl } = await import('./keygen/krl.js');
+    return generateKrl(opts, io);
+  }
+  if (has(opts, 'Q')) {
+    const { checkKrl } = await import('./keygen/krl.js');
+    return checkKrl(opts, io);
+  }
+  if (opts.signatureFile === undefined && opts.operands.length > 0 && !has(opts, 'k') && !has(opts, 'Q') && !has(opts, 'M')) usage('Too many arguments.');
   if (opts.fingerprint && (opts.removeHost !== undefined || opts.hashHosts)) usage('Cannot use -l with -H or -R.');
   for (const o of opts.parsed.options) {
     const what = PENDING_FLAGS.get(o.flag);
     if (what) notSupportedYet(`${what} (-${o.flag})`);
+  }
+  if (opts.signatureFile !== undefined) {
+    const { signCommand } = await import('./keygen/certificates.js');
+    return signCommand(opts, io, usage);
+  }
+  if (has(opts, 'L')) {
+    const { showCertificates } = await import('./keygen/certificates.js');
+    return showCertificates(opts, io);
   }
   if (opts.findHost !== undefined || opts.removeHost !== undefined || opts.hashHosts) {
     const { checkFingerprintHash } = await import('./keygen/keys.js');
@@ -53,11 +68,26 @@ export async function keygenMain(args: readonly string[], io: CliIo): Promise<nu
     const { printFingerprints } = await import('./keygen/keys.js');
     return printFingerprints(opts, io);
   }
+  if (has(opts, 'p')) {
+    const { changePassphrase } = await import('./keygen/edit.js');
+    return changePassphrase(opts, io);
+  }
+  if (has(opts, 'c')) {
+    const { changeComment } = await import('./keygen/edit.js');
+    return changeComment(opts, io);
+  }
+  if (has(opts, 'e')) {
+    const { exportKey } = await import('./keygen/convert.js');
+    return exportKey(opts, io);
+  }
+  if (has(opts, 'i')) {
+    const { importKey } = await import('./keygen/convert.js');
+    return importKey(opts, io);
+  }
   if (opts.printPublic) {
     const { printPublicKey } = await import('./keygen/keys.js');
     return printPublicKey(opts, io);
   }
-  if (has(opts, 'm') || has(opts, 'Z') || has(opts, 'a')) notSupportedYet('choosing the private key format, cipher or rounds (-m -Z -a)');
   const { generateCommand } = await import('./keygen/generate.js');
   return generateCommand(opts, io);
 }

@@ -37,7 +37,7 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   // Scripts are skipped: dist is built already (prepare would only recompile).
   const packed = JSON.parse(npmRun(['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], root)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/start.js', 'dist/src/cli/nacre-keygen.js']) assert.ok(files.includes(f), `${f} missing from the tarball`);
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/start.js', 'dist/src/cli/nacre-keygen.js', 'dist/src/keys-entry.js', 'dist/src/keys-entry.d.ts']) assert.ok(files.includes(f), `${f} missing from the tarball`);
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('dist/bench/')), 'tests or benchmarks in the tarball');
 
   const project = join(scratch, 'project');
@@ -50,6 +50,14 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   const keygen = spawnSync(join(project, 'node_modules', '.bin', 'nacre-keygen'), ['--help'], { encoding: 'utf8' });
   assert.equal(keygen.status, 0, `nacre-keygen --help: ${keygen.stderr}`);
   assert.match(keygen.stdout, /^nacre-keygen: /);
+  // The nacre/keys subpath resolves from the installed package, and loads without the protocol stack.
+  const sub = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', "const k = await import('nacre/keys'); const r = await import('nacre'); console.log(typeof k.randomart, typeof k.readBounded, k.fingerprintSha256 === r.fingerprintSha256, 'connect' in k)"],
+    { cwd: project, encoding: 'utf8' },
+  );
+  assert.equal(sub.status, 0, sub.stderr);
+  assert.equal(sub.stdout, 'function function true false\n');
 
   // The declarations type-check for a strict TypeScript user who does not skip library checks.
   writeFileSync(
@@ -59,6 +67,10 @@ const options: ConnectOptions = { host: '127.0.0.1' };
 const server: ServerOptions = { hostKeys: [] };
 export const use = [connect, createServer, options, server] as const;
 export type C = Client;
+// The light entry point for key and trust files.
+import { fingerprint, randomart, readBounded, loadPrivateKeyFile, parseKnownHosts, type LoadedPrivateKey } from 'nacre/keys';
+export const keys = [fingerprint, randomart, readBounded, loadPrivateKeyFile, parseKnownHosts] as const;
+export type L = LoadedPrivateKey;
 `,
   );
   const tsc = spawnSync(

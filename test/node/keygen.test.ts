@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keygenMain } from '../../src/cli/keygen.js';
 import { runMain } from '../../src/cli/common/io.js';
-import { encodePublicKey, fingerprintSha256, formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
+import { encodePublicKey, fingerprintSha256, formatOpenSshPublicKeyLine, loadPrivateKey } from '../../src/keys/index.js';
 import { hashHostName } from '../../src/trust/index.js';
 import { fakeIo, type FakeIo } from './cli-helpers.js';
 
@@ -264,25 +264,31 @@ test('-H hashes every plain name, warns about wildcards and the unhashed .old, a
   assert.equal(found.code, 0);
 });
 
-test('modes waiting for other modules say "not supported yet", exit 1 and write nothing', async () => {
-  const target = join(dir, 'newkey');
-  const gen = await run(['-q', '-t', 'ed25519', '-N', '', '-f', target]);
-  assert.equal(gen.code, 1);
-  assert.equal(gen.err, 'nacre-keygen: writing OpenSSH private keys is not supported yet\n');
-  assert.ok(!existsSync(target) && !existsSync(target + '.pub'));
+test('modes still waiting for other modules say "not supported yet", exit 1 and print nothing', async () => {
   for (const [args, what] of [
-    [['-l', '-E', 'md5', '-f', keyPath], 'the MD5 fingerprint (-E md5)'],
-    [['-l', '-v', '-f', keyPath], 'the randomart picture (-v)'],
     [['-Y', 'sign', '-U', '-n', 'git', '-f', keyPath, 'x'], 'signing with a key in ssh-agent (-U)'],
-    [['-p', '-f', keyPath], 'changing the passphrase (-p)'],
-    [['-L', '-f', keyPath], 'printing certificates (-L)'],
-    [['-s', 'ca', '-I', 'id', keyPath + '.pub'], 'signing certificates (-s)'],
+    [['-A'], 'generating all host keys (-A)'],
+    [['-Q', '-l', '-f', keyPath], 'printing a KRL (-Q -l)'],
   ] as const) {
     const r = await run([...args]);
     assert.equal(r.code, 1, args.join(' '));
     assert.equal(r.err, `nacre-keygen: ${what} is not supported yet\n`);
     assert.equal(r.out, '');
   }
+});
+
+test('generation writes the key 0600 and the .pub 0644, with the passphrase asked twice; nothing written on a bad -m', async () => {
+  const target = join(dir, 'newkey');
+  const gen = await run(['-q', '-t', 'ed25519', '-N', '', '-C', 'c1', '-f', target]);
+  assert.equal(gen.code, 0, gen.err);
+  assert.equal(statSync(target).mode & 0o777, 0o600);
+  assert.equal(statSync(target + '.pub').mode & 0o777, 0o644);
+  assert.match(readFileSync(target, 'utf8'), /^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+  assert.match(readFileSync(target + '.pub', 'utf8'), /^ssh-ed25519 \S+ c1\n$/);
+  const bad = await run(['-q', '-t', 'ecdsa', '-m', 'JKS', '-N', '', '-f', join(dir, 'never')]);
+  assert.equal(bad.code, 255);
+  assert.equal(bad.err, 'Unsupported conversion format "JKS"\n');
+  assert.ok(!existsSync(join(dir, 'never')));
 });
 
 test('generation checks type and size first and asks before overwriting, as ssh-keygen', async () => {
@@ -297,7 +303,65 @@ test('generation checks type and size first and asks before overwriting, as ssh-
   assert.equal(no.code, 1);
   assert.equal(no.out, `Generating public/private ed25519 key pair.\n${keyPath} already exists.\nOverwrite (y/n)? `);
   const asked = await run(['-t', 'ed25519', '-f', join(dir, 'k2')], fakeIo({ passphrases: ['a', 'b', 'c', 'c'] }));
-  assert.equal(asked.err, 'Passphrases do not match.  Try again.\nnacre-keygen: writing OpenSSH private keys is not supported yet\n');
+  assert.equal(asked.err, 'Passphrases do not match.  Try again.\n');
+  assert.equal(asked.code, 0);
+  assert.equal(loadPrivateKey(readFileSync(join(dir, 'k2')), 'c').keyType, 'ssh-ed25519');
   assert.equal(asked.io.passphrasePrompts.length, 4);
   assert.equal(asked.io.passphrasePrompts[0], `Enter passphrase for "${join(dir, 'k2')}" (empty for no passphrase): `);
 });
+
+test('-p asks the old passphrase and the new one twice; a mismatch exits 1 and leaves the file as it was', async () => {
+  const target = join(dir, 'pkey');
+  assert.equal((await run(['-q', '-t', 'ed25519', '-N', 'old', '-C', 'pc', '-f', target])).code, 0);
+  const before = readFileSync(target, 'utf8');
+  const mismatch = await run(['-p', '-f', target], fakeIo({ passphrases: ['old', 'a', 'b'] }));
+  assert.equal(mismatch.code, 1);
+  assert.equal(mismatch.out, "Key has comment 'pc'\nPass phrases do not match.  Try again.\n");
+  assert.equal(readFileSync(target, 'utf8'), before);
+  const ok = await run(['-p', '-f', target], fakeIo({ passphrases: ['old', 'new', 'new'] }));
+  assert.equal(ok.code, 0, ok.err);
+  assert.deepEqual(ok.io.passphrasePrompts, ['Enter old passphrase: ', 'Enter new passphrase (empty for no passphrase): ', 'Enter same passphrase again: ']);
+  assert.equal(loadPrivateKey(readFileSync(target), 'new').comment, 'pc');
+  const wrong = await run(['-p', '-P', 'old', '-N', 'x', '-f', target]);
+  assert.equal(wrong.code, 255);
+  assert.equal(wrong.err, `Failed to load key ${target}: incorrect passphrase supplied to decrypt private key\n`);
+  const comment = await run(['-c', '-P', 'new', '-f', target], fakeIo({ lines: ['from stdin'] }));
+  assert.equal(comment.out, 'Old comment: pc\nNew comment: Comment \'from stdin\' applied\n');
+  assert.match(readFileSync(target + '.pub', 'utf8'), / from stdin\n$/);
+  const bad = await run(['-i', '-f', target + '.pub']);
+  assert.equal(bad.code, 255);
+});
+
+test('-V parses as ssh-keygen: relative, absolute (local or Z), always/forever; bad specs fatal', async () => {
+  const { parseValidity, convtime, FOREVER } = await import('../../src/cli/keygen/validity.js');
+  const { CliExit } = await import('../../src/cli/common/exit.js');
+  const now = 1_800_000_030;
+  assert.equal(convtime('1h30m'), 5400);
+  assert.equal(convtime('90'), 90);
+  assert.equal(convtime('2W'), 1209600);
+  for (const bad of ['', 'x', '1y', '1h-', '99999999999999w']) assert.equal(convtime(bad), null, bad);
+  assert.deepEqual(parseValidity('always:forever', now), [0n, FOREVER]);
+  assert.deepEqual(parseValidity('+52w', now), [BigInt(Math.floor((now - 59) / 60) * 60), BigInt(now + 52 * 604800)]);
+  assert.deepEqual(parseValidity('-1d:+1w', now), [BigInt(now - 86400), BigInt(now + 604800)]);
+  assert.deepEqual(parseValidity('20260101Z:20270101000000Z', now), [1767225600n, 1798761600n]);
+  for (const bad of ['+1x', ':+1d', '+1d:', '20261301:forever', '20260230:forever', '20270101Z:20260101Z', 'always:always', 'soon']) {
+    assert.throws(() => parseValidity(bad, now), (e: unknown) => e instanceof CliExit && e.code === 255, bad);
+  }
+});
+
+test('-p -m PPK rewrites a key as PuTTY v3 in place; -y and -l read it back', async () => {
+  const target = join(dir, 'toppk');
+  assert.equal((await run(['-q', '-t', 'ecdsa', '-N', '', '-C', 'pk', '-f', target])).code, 0);
+  const pub = readFileSync(target + '.pub', 'utf8');
+  const r = await run(['-p', '-N', 'pw', '-m', 'PPK', '-f', target]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(readFileSync(target, 'utf8'), /^PuTTY-User-Key-File-3: ecdsa-sha2-nistp256\nEncryption: aes256-cbc\n/);
+  assert.equal((await run(['-y', '-P', 'pw', '-f', target])).out, pub);
+  assert.equal((await run(['-p', '-P', 'pw', '-N', '', '-m', 'PPK', '-f', target])).code, 0);
+  assert.match(readFileSync(target, 'utf8'), /^PuTTY-User-Key-File-3: ecdsa-sha2-nistp256\nEncryption: none\n/);
+  rmSync(target + '.pub');
+  const l = await run(['-l', '-f', target]);
+  assert.equal(l.code, 0, l.err);
+  assert.match(l.out, /^256 SHA256:\S+ pk \(ECDSA\)\n$/);
+});
+

@@ -3,8 +3,7 @@
 // is missing, ~/.ssh created, an existing file overwritten only after
 // "Overwrite (y/n)?", the passphrase from -N (or asked twice on the
 // terminal), then the private key (0600) and <file>.pub (0644) written, each
-// atomically. Serialising the openssh-key-v1 file is the one step still
-// hooked (pending.ts); it runs before anything is written.
+// atomically, in the format -m asks (openssh by default; -Z cipher, -a rounds).
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { hostname, homedir, userInfo } from 'node:os';
@@ -12,16 +11,18 @@ import { dirname, join } from 'node:path';
 import {
   fingerprintSha256,
   formatOpenSshPublicKeyLine,
+  randomart,
   signerFromKeyObject,
   writeFileAtomic,
+  writePrivateKey,
   type HostKeyType,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { CliExit, describeError, fatal } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { confirmOverwrite } from '../common/prompt.js';
 import type { KeygenOptions } from './options.js';
-import { askFilename } from './keys.js';
-import { randomArt, writeOpenSshPrivateKey } from './pending.js';
+import { askFilename, keyFileReason } from './keys.js';
+import { privateKeyWriteOptions } from './private-format.js';
 
 export interface KeyChoice {
   /** The name ssh-keygen prints: `ed25519`, `ecdsa`, `rsa`. */
@@ -107,6 +108,7 @@ function defaultComment(): string {
 
 export async function generateCommand(opts: KeygenOptions, io: CliIo): Promise<number> {
   const choice = chooseKey(opts.keyType, opts.bits);
+  const format = privateKeyWriteOptions(opts);
   if (!opts.quiet) io.out(`Generating public/private ${choice.name} key pair.\n`);
   const keyObject = generatePrivateKey(choice);
   const signer = signerFromKeyObject(keyObject);
@@ -119,9 +121,14 @@ export async function generateCommand(opts: KeygenOptions, io: CliIo): Promise<n
   if (!confirmOverwrite(io, path, existsSync)) throw new CliExit(1);
   const passphrase = await newPassphrase(opts, io, path);
   const comment = opts.comment ?? defaultComment();
-  // The hook runs before anything is written, so a missing writer leaves no files behind.
-  const privateText = writeOpenSshPrivateKey({ keyObject, comment, passphrase });
-  const art = opts.quiet ? undefined : randomArt(signer.publicBlob, 'sha256');
+  // Serialised before anything is written, so a key the format cannot hold leaves no files behind.
+  let privateText: string;
+  try {
+    privateText = writePrivateKey(keyObject, { ...format(choice.type), passphrase, comment });
+  } catch (err) {
+    throw new CliExit(1, `Saving key "${path}" failed: ${keyFileReason(err)}`);
+  }
+  const art = opts.quiet ? undefined : randomart(signer.publicBlob, 'sha256');
   try {
     writeFileAtomic(path, privateText, 0o600, { what: 'private key' });
   } catch (err) {

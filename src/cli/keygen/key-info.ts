@@ -1,7 +1,7 @@
 // How ssh-keygen names keys in its output: the short type (`ED25519`,
 // `ECDSA`, `RSA`, `-SK` and `-CERT` variants, as sshkey_type) and the size
 // in bits (as sshkey_size).
-import { parsePublicKey } from '../../index.js';
+import { parsePublicKey } from '../../keys-entry.js';
 
 const SHORT_NAMES: ReadonlyMap<string, string> = new Map([
   ['ssh-ed25519', 'ED25519'],

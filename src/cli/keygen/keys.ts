@@ -6,20 +6,24 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
+  fingerprintMd5,
   fingerprintSha256,
   formatOpenSshPublicKeyLine,
+  randomart,
+  randomartFromDigest,
+  describePublicKey,
+  certifiedKey,
   KeyFileError,
   loadPrivateKeyFile,
   MAX_TRUST_FILE_BYTES,
   parseOpenSshPublicKeyLine,
   readBounded,
   type PublicKeyLine,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { fatal, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { KeygenOptions } from './options.js';
 import { keyBits, shortKeyType } from './key-info.js';
-import { md5Fingerprint, randomArt } from './pending.js';
 
 type LoadedKey = ReturnType<typeof loadPrivateKeyFile>;
 
@@ -100,13 +104,21 @@ const SHA_FINGERPRINTS: ReadonlyMap<string, string> = new Map([
   ['sha512', 'SHA512'],
 ]);
 
-/** The fingerprint as -E asks: `SHA256:...` (unpadded base64, as OpenSSH), the other SHAs alike, or (hooked) `MD5:...`. */
+/** The fingerprint as -E asks: `SHA256:...` (unpadded base64, as OpenSSH), the other SHAs alike, or `MD5:...`. */
 export function fingerprintFor(blob: Uint8Array, hash: string): string {
   if (hash === 'sha256') return fingerprintSha256(blob);
-  if (hash === 'md5') return md5Fingerprint(blob);
+  if (hash === 'md5') return fingerprintMd5(blob);
   const label = SHA_FINGERPRINTS.get(hash);
   if (!label) return fatal(`Invalid hash algorithm "${hash}"`);
   return `${label}:${createHash(hash).update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The randomart picture for -v, for any hash -E takes (sha256 and md5 as src/keys draws them). */
+export function randomArt(blob: Uint8Array, hash: string): string {
+  if (hash === 'sha256' || hash === 'md5') return randomart(blob, hash);
+  const { shortName, bits } = describePublicKey(blob);
+  const digest = createHash(hash).update(certifiedKey(blob) ?? blob).digest();
+  return randomartFromDigest(digest, `${shortName} ${bits}`, SHA_FINGERPRINTS.get(hash) ?? hash.toUpperCase());
 }
 
 /** Checks -E once, before any output: ssh-keygen refuses an unknown hash at option time. */
@@ -182,7 +194,7 @@ export async function printFingerprints(opts: KeygenOptions, io: CliIo): Promise
     let line = lines[n]!.replace(/\r$/, '');
     line = line.replace(/^[ \t]+/, '');
     if (line === '' || line.startsWith('#')) continue;
-    if (n === 0 && path !== '-' && line.includes('PRIVATE KEY')) return fingerprintPrivate(io, opts, path);
+    if (n === 0 && path !== '-' && (line.includes('PRIVATE KEY') || line.startsWith('PuTTY-User-Key-File-'))) return fingerprintPrivate(io, opts, path);
     let key = tryPublicLine(line);
     let leading: string | undefined;
     if (!key) {

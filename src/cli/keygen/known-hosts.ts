@@ -17,13 +17,12 @@ import {
   removeKnownHost,
   writeFileAtomic,
   type KnownHostsEdit,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { CliExit, describeError, errnoCode, fatal, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { KeygenOptions } from './options.js';
-import { fingerprintFor } from './keys.js';
+import { fingerprintFor, randomArt } from './keys.js';
 import { shortKeyType } from './key-info.js';
-import { randomArt } from './pending.js';
 
 export function defaultKnownHostsPath(): string {
   return join(homedir(), '.ssh', 'known_hosts');

@@ -26,7 +26,7 @@ import {
   type SshSigDigest,
   type SshSigHashAlgorithm,
   type SshSignature,
-} from '../../index.js';
+} from '../../keys-entry.js';
 import { CliExit, describeError, fatal } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { confirmOverwrite } from '../common/prompt.js';

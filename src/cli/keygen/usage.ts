@@ -2,9 +2,15 @@
 // message, then "usage:" on stderr, exit 1) and for --help (what is
 // supported today, on stdout, exit 0).
 
-export const KEYGEN_USAGE = `usage: nacre-keygen [-q] [-b bits] [-C comment] [-f output_keyfile]
-                    [-N new_passphrase] [-t ecdsa | ed25519 | rsa]
+export const KEYGEN_USAGE = `usage: nacre-keygen [-q] [-a rounds] [-b bits] [-C comment] [-f output_keyfile]
+                    [-m format] [-N new_passphrase] [-t ecdsa | ed25519 | rsa]
+                    [-Z cipher]
+       nacre-keygen -p [-a rounds] [-f keyfile] [-m format] [-N new_passphrase]
+                    [-P old_passphrase] [-Z cipher]
+       nacre-keygen -i [-f input_keyfile] [-m key_format]
+       nacre-keygen -e [-f input_keyfile] [-m key_format]
        nacre-keygen -y [-P passphrase] [-f input_keyfile]
+       nacre-keygen -c [-a rounds] [-C comment] [-f keyfile] [-P passphrase]
        nacre-keygen -l [-v] [-E fingerprint_hash] [-f input_keyfile]
        nacre-keygen -F hostname [-lv] [-H] [-f known_hosts_file]
        nacre-keygen -H [-f known_hosts_file]
@@ -15,6 +21,11 @@ export const KEYGEN_USAGE = `usage: nacre-keygen [-q] [-b bits] [-C comment] [-f
        nacre-keygen -Y sign -f key_file -n namespace file [-O option] ...
        nacre-keygen -Y verify -f allowed_signers_file -I signer_identity
                     -n namespace -s signature_file [-O option]
+       nacre-keygen -s ca_key -I certificate_identity [-h] [-n principals]
+                    [-O option] [-V validity_interval] [-z serial_number] file ...
+       nacre-keygen -L [-f input_keyfile]
+       nacre-keygen -k [-u] -f krl_file [-s ca_public] [-z version_number] file ...
+       nacre-keygen -Q [-l] -f krl_file [file ...]
 `;
 
 export const KEYGEN_HELP = `nacre-keygen: OpenSSH key tool, taking ssh-keygen(1)'s flags.
@@ -22,15 +33,24 @@ export const KEYGEN_HELP = `nacre-keygen: OpenSSH key tool, taking ssh-keygen(1)
 ${KEYGEN_USAGE}
 Supported now:
   generate        -t ed25519|ecdsa|rsa -b bits -C comment -N passphrase -f file -q
-                  (writing the private key waits for Nacre's OpenSSH key writer)
+                  -m PEM|PKCS8|RFC4716 (private key format), -Z cipher, -a rounds
   public key      -y [-P passphrase] -f key
-  fingerprint     -l [-E sha256] -f file  (keys, .pub, authorized_keys, known_hosts)
+  fingerprint     -l [-v] [-E sha256|md5|sha1|sha384|sha512] -f file
+                  (keys, .pub, authorized_keys, known_hosts; -v draws the randomart)
+  passphrase      -p [-P old] [-N new] [-m format] [-Z cipher] [-a rounds] -f key
+  comment         -c [-C comment] [-P passphrase] -f key
+  convert         -e|-i [-m RFC4716|PKCS8|PEM] -f file  (public keys)
+                  -e -m PPK [-P pass] [-N ppk_pass] -f key  (PuTTY private key, stdout)
+  certificates    -s ca_key -I id [-h] [-n principals] [-V validity] [-z serial] [-O option] key.pub
+                  -L -f cert
+  KRLs            -k [-u] -f krl [-s ca.pub|none] [-z version] [-C comment] spec...
+                  -Q -f krl key...
   known_hosts     -F host [-l] [-H], -R host, -H  (with -f file; default ~/.ssh/known_hosts)
   signatures      -Y sign | verify | find-principals | check-novalidate | match-principals
                   -O hashalg=sha256|sha512, -O verify-time=YYYYMMDD[HHMM[SS]][Z], -O print-pubkey
                   usable as git's gpg.ssh.program
 
-Not yet: -E md5, -v randomart, -U (ssh-agent), certificates (-s -I -L), -p -c,
--e -i -m, KRLs (-k -Q), -A -B -D -K -M -r.
-Exit status: 0 success, 1 usage errors (and "not found" for -F), 255 failures.
+Not yet: -U (ssh-agent), signing with a certificate (-Y sign -f key-cert.pub),
+printing a KRL (-Q -l), -A -B -D -K -M -r.
+Exit status: 0 success, 1 usage errors (and "not found" for -F, a revoked key for -Q), 255 failures.
 `;

@@ -6,7 +6,8 @@
 // chacha20-poly1305@openssh.com with only its payload half (counter 1, nonce
 // 0) and a Poly1305 tag over the ciphertext alone.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import bcryptPbkdf from 'bcrypt-pbkdf';
+import { createRequire } from 'node:module';
+import type BcryptPbkdf from 'bcrypt-pbkdf';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
@@ -74,7 +75,12 @@ function checkRounds(rounds: number): void {
   }
 }
 
+// Loaded on first use: only encrypted openssh-key-v1 files need it, and its
+// import (with tweetnacl) costs a tool ~20 ms at every start.
+let bcryptPbkdf: typeof BcryptPbkdf | undefined;
+
 function bcrypt(passphrase: Uint8Array, salt: Uint8Array, rounds: number, length: number): Uint8Array {
+  bcryptPbkdf ??= createRequire(import.meta.url)('bcrypt-pbkdf') as typeof BcryptPbkdf;
   const out = new Uint8Array(length);
   if (bcryptPbkdf.pbkdf(passphrase, passphrase.length, salt, salt.length, out, length, rounds) !== 0) {
     throw new KeyFileError('bcrypt KDF refused its parameters', 'malformed');

@@ -6,6 +6,7 @@
 import { constantTimeEqual } from '../wire/bytes.js';
 import { verifySignature } from './signature.js';
 import { addressInCidrList, parseCidrList } from './address-match.js';
+import { globMatch } from '../wire/glob.js';
 import {
   CertificateError,
   certificateOptionValue,
@@ -75,30 +76,6 @@ export interface CertificateAuthorization {
   readonly permitUserRc: boolean;
 }
 
-/** True when `s` matches the glob `pattern` (`*` any run, `?` one character); cost at most |s|·|pattern|. */
-function globMatch(s: string, pattern: string): boolean {
-  let si = 0;
-  let pi = 0;
-  let starP = -1;
-  let starS = 0;
-  while (si < s.length) {
-    const p = pattern[pi];
-    if (p === '*') {
-      starP = pi++;
-      starS = si;
-    } else if (p !== undefined && (p === '?' || p === s[si])) {
-      pi++;
-      si++;
-    } else if (starP >= 0) {
-      pi = starP + 1;
-      si = ++starS;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[pi] === '*') pi++;
-  return pi === pattern.length;
-}
 
 const EXTENSION_FLAGS = {
   'permit-pty': 'permitPty',

@@ -8,6 +8,7 @@ import type { AuthorizedKeyEntry } from '../trust/authorized-keys.js';
 import { authorizedKeyOptionValues } from '../trust/authorized-keys.js';
 import type { CertificateAuthorization } from '../keys/certificate-verify.js';
 import { addressInCidrList, parseAddress, parseCidrList } from '../keys/address-match.js';
+import { globMatch } from '../wire/glob.js';
 
 /** The restrictions on one authenticated connection. */
 export interface Restrictions {
@@ -221,27 +222,3 @@ export function addressMatchesPatterns(address: string | undefined, patterns: st
   return positive;
 }
 
-/** `*` any run, `?` one character; cost at most |s|·|pattern|. */
-export function globMatch(s: string, pattern: string): boolean {
-  let si = 0;
-  let pi = 0;
-  let starP = -1;
-  let starS = 0;
-  while (si < s.length) {
-    const p = pattern[pi];
-    if (p === '*') {
-      starP = pi++;
-      starS = si;
-    } else if (p !== undefined && (p === '?' || p === s[si])) {
-      pi++;
-      si++;
-    } else if (starP >= 0) {
-      pi = starP + 1;
-      si = ++starS;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[pi] === '*') pi++;
-  return pi === pattern.length;
-}

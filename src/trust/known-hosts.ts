@@ -7,6 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { formatOpenSshPublicKeyLine, blobKeyType } from '../keys/blob.js';
 import { MAX_TRUST_LINE, parseTrustFile, readKeyFields, type ParsedTrustFile, type TrustFileKey } from './authorized-keys.js';
+import { globMatch } from '../wire/glob.js';
 
 export type KnownHostMarker = 'cert-authority' | 'revoked';
 
@@ -29,33 +30,8 @@ const SHA1_LENGTH = 20;
 
 // ------------------------------------------------------------------ patterns
 
-/**
- * True when `s` matches the glob `pattern` (`*` any run, `?` one character).
- * Backtracks only to the last `*`, so the cost is at most |s|·|pattern|.
- */
-export function matchPattern(s: string, pattern: string): boolean {
-  let si = 0;
-  let pi = 0;
-  let starP = -1;
-  let starS = 0;
-  while (si < s.length) {
-    const p = pattern[pi];
-    if (p === '*') {
-      starP = pi++;
-      starS = si;
-    } else if (p !== undefined && (p === '?' || p === s[si])) {
-      pi++;
-      si++;
-    } else if (starP >= 0) {
-      pi = starP + 1;
-      si = ++starS;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[pi] === '*') pi++;
-  return pi === pattern.length;
-}
+/** True when `s` matches the glob `pattern` (`*` any run, `?` one character), as OpenSSH's match_pattern. */
+export const matchPattern = globMatch;
 
 /**
  * Matches `s` against a comma-separated pattern list, case-insensitively:

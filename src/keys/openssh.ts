@@ -1,17 +1,18 @@
 // Private key files: OpenSSH's own format (PROTOCOL.key), plain or encrypted
 // with a bcrypt_pbkdf-derived key, and PEM/PKCS#8 through node:crypto
 // (pem.ts). Every problem with a file is a KeyFileError that says what is wrong.
-import { createPrivateKey, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
 import { ECDSA_CURVES, encodePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
-import { bytesToBigint, bigintToBytes } from '../crypto/dh.js';
+import { bytesToBigint } from '../crypto/dh.js';
 import { decryptSection, deriveKey, keyFileCipher, WRONG_PASSPHRASE } from './key-ciphers.js';
 import { b64url } from '../crypto/base64url.js';
 import { signerFromKeyObject, type KeySigner } from './signer.js';
 import { parsePpkPrivateKey } from './ppk.js';
 import { KeyFileError, loadPemPrivateKey, MAX_KEY_FILE_BYTES, sniffKeyFile, type KeyFileFormat } from './pem.js';
+import { importPrivateJwk, importRsaPrivateKey } from './private-parts.js';
 
 const MAGIC = 'openssh-key-v1\0';
 const BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
@@ -29,14 +30,6 @@ export interface LoadedPrivateKey {
 
 function malformed(detail: string): KeyFileError {
   return new KeyFileError(detail, 'malformed');
-}
-
-function importPrivate(jwk: JsonWebKey, what: string): KeyObject {
-  try {
-    return createPrivateKey({ key: jwk, format: 'jwk' });
-  } catch (err) {
-    throw new KeyFileError(`${what}: the key values are inconsistent`, 'malformed', { cause: err });
-  }
 }
 
 function fixed(b: Uint8Array, n: number): Uint8Array {
@@ -63,7 +56,7 @@ function readPrivateFields(r: Reader, type: string): KeyObject {
     // the 64-byte secret is seed || public key
     if (pub.length !== 32 || secret.length !== 64) throw malformed('private key: Ed25519 key has the wrong length');
     if (!constantTimeEqual(secret.subarray(32), pub)) throw malformed('private key: Ed25519 secret and public halves disagree');
-    return importPrivate({ kty: 'OKP', crv: 'Ed25519', d: b64url(secret.subarray(0, 32)), x: b64url(pub) }, 'Ed25519 key');
+    return importPrivateJwk({ kty: 'OKP', crv: 'Ed25519', d: b64url(secret.subarray(0, 32)), x: b64url(pub) }, 'Ed25519 key');
   }
   if (type === 'ssh-rsa') {
     const n = r.mpintBytes('RSA n', 2049);
@@ -72,24 +65,8 @@ function readPrivateFields(r: Reader, type: string): KeyObject {
     const iqmp = r.mpintBytes('RSA iqmp', 2049);
     const p = r.mpintBytes('RSA p', 2049);
     const q = r.mpintBytes('RSA q', 2049);
-    const D = bytesToBigint(d);
-    const P = bytesToBigint(p);
-    const Q = bytesToBigint(q);
-    if (P < 3n || Q < 3n) throw malformed('private key: RSA primes are missing');
-    return importPrivate(
-      {
-        kty: 'RSA',
-        n: b64url(n),
-        e: b64url(e),
-        d: b64url(d),
-        p: b64url(p),
-        q: b64url(q),
-        dp: b64url(bigintToBytes(D % (P - 1n))),
-        dq: b64url(bigintToBytes(D % (Q - 1n))),
-        qi: b64url(iqmp),
-      },
-      'RSA key',
-    );
+    if (bytesToBigint(p) < 3n || bytesToBigint(q) < 3n) throw malformed('private key: RSA primes are missing');
+    return importRsaPrivateKey({ n: b64url(n), e: b64url(e), d, p, q, iqmp });
   }
   const curve = ECDSA_CURVES[type];
   if (curve) {
@@ -98,7 +75,7 @@ function readPrivateFields(r: Reader, type: string): KeyObject {
     const d = r.mpintBytes('EC private scalar', 128);
     if (id !== curve.id) throw malformed(`private key: ${type} key names curve ${id}`);
     if (point.length !== 1 + 2 * curve.fieldBytes || point[0] !== 0x04) throw malformed('private key: EC point is not uncompressed');
-    return importPrivate(
+    return importPrivateJwk(
       {
         kty: 'EC',
         crv: curve.jwk,

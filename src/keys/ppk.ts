@@ -4,13 +4,13 @@
 // the private blob (plain or aes256-cbc) after it, and a MAC over all of them
 // ties the file together. Key derivation and the MAC are in ppk-kdf.ts.
 // Every problem is a KeyFileError.
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
 import { b64url, fromB64url } from '../crypto/base64url.js';
-import { bigintToBytes, bytesToBigint } from '../crypto/dh.js';
+import { bytesToBigint } from '../crypto/dh.js';
 import { ECDSA_CURVES, encodePublicKey, parsePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type ParsedPublicKey, type PublicKeyType } from './blob.js';
 import { KeyFileError, MAX_KEY_FILE_BYTES, type KeyFileFormat } from './pem.js';
 import {
@@ -27,6 +27,7 @@ import {
   type PpkKeys,
   type PpkVersion,
 } from './ppk-kdf.js';
+import { importPrivateJwk, importRsaPrivateKey } from './private-parts.js';
 
 /** Every PPK file starts with this, then the version number. */
 export const PPK_MAGIC = 'PuTTY-User-Key-File-';
@@ -112,14 +113,6 @@ function splitLines(bytes: Uint8Array): string[] {
 
 // ------------------------------------------------------------------ private blobs
 
-function importPrivate(jwk: JsonWebKey, what: string): KeyObject {
-  try {
-    return createPrivateKey({ key: jwk, format: 'jwk' });
-  } catch (err) {
-    throw new KeyFileError(`${what}: the key values are inconsistent`, 'malformed', { cause: err });
-  }
-}
-
 function leftPad(b: Uint8Array, n: number, what: string): Uint8Array {
   let start = 0;
   while (start < b.length && b[start] === 0 && b.length - start > n) start++;
@@ -140,35 +133,19 @@ function readPrivateBlob(type: PublicKeyType, publicKey: KeyObject, blob: Uint8A
   if (type === 'ssh-ed25519') {
     const seed = r.string('Ed25519 private key', 64);
     if (seed.length !== 32) throw malformed('private key: Ed25519 private key is not 32 bytes');
-    keyObject = importPrivate({ kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: pub.x! }, 'Ed25519 key');
+    keyObject = importPrivateJwk({ kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: pub.x! }, 'Ed25519 key');
   } else if (type === 'ssh-rsa') {
     const limit = RSA_MAX_BITS / 8 + 1;
     const d = r.mpintBytes('RSA d', limit);
     const p = r.mpintBytes('RSA p', limit);
     const q = r.mpintBytes('RSA q', limit);
     const iqmp = r.mpintBytes('RSA iqmp', limit);
-    const D = bytesToBigint(d);
-    const P = bytesToBigint(p);
-    const Q = bytesToBigint(q);
-    if (P < 3n || Q < 3n || D === 0n) throw malformed('private key: RSA values are missing');
-    keyObject = importPrivate(
-      {
-        kty: 'RSA',
-        n: pub.n!,
-        e: pub.e!,
-        d: b64url(d),
-        p: b64url(p),
-        q: b64url(q),
-        dp: b64url(bigintToBytes(D % (P - 1n))),
-        dq: b64url(bigintToBytes(D % (Q - 1n))),
-        qi: b64url(iqmp),
-      },
-      'RSA key',
-    );
+    if (bytesToBigint(p) < 3n || bytesToBigint(q) < 3n || bytesToBigint(d) === 0n) throw malformed('private key: RSA values are missing');
+    keyObject = importRsaPrivateKey({ n: pub.n!, e: pub.e!, d, p, q, iqmp });
   } else {
     const curve = ECDSA_CURVES[type]!;
     const scalar = r.mpintBytes('EC private scalar', curve.fieldBytes + 1);
-    keyObject = importPrivate({ kty: 'EC', crv: curve.jwk, x: pub.x!, y: pub.y!, d: b64url(leftPad(scalar, curve.fieldBytes, 'EC private scalar')) }, `${type} key`);
+    keyObject = importPrivateJwk({ kty: 'EC', crv: curve.jwk, x: pub.x!, y: pub.y!, d: b64url(leftPad(scalar, curve.fieldBytes, 'EC private scalar')) }, `${type} key`);
   }
   return { keyObject, used: r.position };
 }

@@ -93,8 +93,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * `null` removes it, and such opens are refused with UNKNOWN_CHANNEL_TYPE.
    */
   handleChannelOpen(type: string, handler: ChannelOpenHandler | null): void {
-    if (handler) this.node.channelOpenHandlers.set(type, handler);
-    else this.node.channelOpenHandlers.delete(type);
+    this.node.handleChannelOpen(type, handler);
   }
 
   /**
@@ -102,8 +101,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * (replacing an earlier one); `null` removes it, and such requests fail.
    */
   handleGlobalRequest(name: string, handler: GlobalRequestHandler | null): void {
-    if (handler) this.node.globalRequestHandlers.set(name, handler);
-    else this.node.globalRequestHandlers.delete(name);
+    this.node.handleGlobalRequest(name, handler);
   }
 
   /**

@@ -173,8 +173,7 @@ export class ServerConnection {
    * channel opens before authentication.
    */
   handleChannelOpen(type: string, handler: ChannelOpenHandler | null): void {
-    if (handler) this.node.channelOpenHandlers.set(type, handler);
-    else this.node.channelOpenHandlers.delete(type);
+    this.node.handleChannelOpen(type, handler);
   }
 
   /**
@@ -183,8 +182,7 @@ export class ServerConnection {
    * removes it, and such requests fail.
    */
   handleGlobalRequest(name: string, handler: GlobalRequestHandler | null): void {
-    if (handler) this.node.globalRequestHandlers.set(name, handler);
-    else this.node.globalRequestHandlers.delete(name);
+    this.node.handleGlobalRequest(name, handler);
   }
 
   /** Opens a channel towards the client; rejects with ChannelOpenError when it refuses. */

@@ -95,6 +95,18 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
   readonly channelOpenHandlers: Map<string, ChannelOpenHandler>;
   /** Handlers of the peer's global requests, by name; other names get REQUEST_FAILURE. */
   readonly globalRequestHandlers: Map<string, GlobalRequestHandler>;
+  /** Sets (or with null removes) the handler of a channel type the peer may open: Client and ServerConnection's `handleChannelOpen`. */
+  handleChannelOpen(type: string, handler: ChannelOpenHandler | null): void {
+    if (handler) this.channelOpenHandlers.set(type, handler);
+    else this.channelOpenHandlers.delete(type);
+  }
+
+  /** Sets (or with null removes) the handler of the peer's global requests named `name`. */
+  handleGlobalRequest(name: string, handler: GlobalRequestHandler | null): void {
+    if (handler) this.globalRequestHandlers.set(name, handler);
+    else this.globalRequestHandlers.delete(name);
+  }
+
   /** Receives what channel-open and global-request handlers throw (ProtocolErrors from malformed data excepted). */
   reportHandlerError: (e: unknown) => void = () => undefined;
   private readonly closeListeners = new Set<() => void>();

@@ -199,6 +199,64 @@ export interface ConnectOptions {
   readonly channelRequestTimeout?: number;
   /** Called with the server's USERAUTH_BANNER text. */
   readonly onBanner?: (message: string) => void;
+
+  // What ssh_config and `nacre` need of the library (issue 11). Each group is
+  // owned by one module; the comments are the contract.
+
+  /**
+   * Take options from ssh_config, treating `host` as an alias (as `ssh host`):
+   * `true` reads `~/.ssh/config` then `/etc/ssh/ssh_config`, a string reads
+   * that file only (as `ssh -F`). Options given here win over the files'
+   * (src/client/config-options.ts).
+   */
+  readonly config?: boolean | string;
+  /**
+   * `ssh -J` / ProxyJump: jump hosts as ssh writes them (`[user@]host[:port]`
+   * or `ssh://…`, comma-separated, each reached through the previous one), or
+   * the hops' own options; `'none'` disables. (src/client/jump.ts)
+   */
+  readonly proxyJump?: string | readonly ConnectOptions[];
+  /** ProxyCommand: run with `sh -c` (`%h %p %r %n %%` expanded), SSH over its stdin and stdout. */
+  readonly proxyCommand?: string;
+  /** `ssh -b`: local address to connect from. */
+  readonly localAddress?: string;
+  /** `ssh -4` / `-6`: address family for name resolution; default either. */
+  readonly family?: 4 | 6;
+  /** ConnectionAttempts: tries of the TCP connection, one second apart; default 1. */
+  readonly connectionAttempts?: number;
+
+  /**
+   * An SSH agent for public-key authentication (src/agent, src/client/agent-auth.ts):
+   * `true` uses `$SSH_AUTH_SOCK`, a string is the socket path (IdentityAgent);
+   * default false. Its keys are tried in OpenSSH's order (see identitiesOnly).
+   */
+  readonly agent?: boolean | string;
+  /**
+   * ForwardAgent / `ssh -A`: answer the server's `auth-agent@openssh.com`
+   * channels by relaying to the agent (`true`: the `agent` socket or
+   * `$SSH_AUTH_SOCK`; a string: that socket).
+   */
+  readonly forwardAgent?: boolean | string;
+  /** IdentitiesOnly: of the agent's keys, offer only those given by `privateKey`/`privateKeyFile`. */
+  readonly identitiesOnly?: boolean;
+  /** AddKeysToAgent: add keys loaded from files to the agent after they were used (`confirm`, `lifetime` in seconds as ssh-add -c / -t). */
+  readonly addKeysToAgent?: boolean | { readonly confirm?: boolean; readonly lifetime?: number };
+
+  /** HostKeyAlias: the name to look up and record in known_hosts instead of `host`. */
+  readonly hostKeyAlias?: string;
+  /** GlobalKnownHostsFile(s): also consulted, never written; default `/etc/ssh/ssh_known_hosts` with `config`, none otherwise. */
+  readonly globalKnownHosts?: string | readonly string[] | false;
+  /** RevokedHostKeys: a KRL or a file of public keys; a host key (or host certificate CA) it lists is refused. */
+  readonly revokedHostKeys?: string;
+  /** UpdateHostKeys: learn the keys announced by the server (`hostkeys-00@openssh.com`, proven with `hostkeys-prove-00`) into `knownHosts`. */
+  readonly updateHostKeys?: boolean;
+
+  /**
+   * A trace of the connection as `ssh -v` prints it (version, algorithms,
+   * host key, methods tried, channels, forwardings): called with a level
+   * (1–3, as -v, -vv, -vvv) and a line without the `debugN: ` prefix.
+   */
+  readonly debug?: (level: 1 | 2 | 3, message: string) => void;
 }
 
 export function defaultUsername(): string {

@@ -4,7 +4,7 @@
 // ratios mean something on any machine; the absolute numbers do not.
 // docs/PERFORMANCE.md explains each measurement and records a run.
 //
-// Sections: packet (1), kex (2), openssh-kex (3), connection (4), keys (5). Run some
+// Sections: packet (1), kex (2), openssh-kex (3), connection (4), keys (5), nacre (6). Run some
 // with --only=connection or --only=packet,kex, or leave some out with
 // --skip=connection (e.g. `npm run bench -- --only=connection`).
 import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -21,8 +21,9 @@ import { benchOpenSshKex, findSsh, formatOpenSshKex, median, PQ_METHOD, BASELINE
 import { benchSntrup761 } from './sntrup761.js';
 import { benchConnection, formatConnection } from './connection.js';
 import { keysMarkdown } from './keys.js';
+import { nacreMarkdown } from './nacre.js';
 
-const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection', 'keys'] as const;
+const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection', 'keys', 'nacre'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The sections that `--only=a,b` / `--skip=a,b` select; all by default. */
@@ -328,6 +329,17 @@ async function main(): Promise<void> {
   if (run.has('keys')) {
     console.log('\n## 5. Keys: generation, certificate checks, nacre-keygen start-up (bench/keys.ts)\n');
     console.log(keysMarkdown());
+  }
+
+  if (run.has('nacre')) {
+    console.log('\n## 6. The nacre command next to ssh: whole commands, shared connections, -L, start-up (bench/nacre.ts)\n');
+    try {
+      console.log(await nacreMarkdown());
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      console.log(`**SKIPPED: ${why}.**`);
+      targets.push(`nacre benchmarks: **SKIPPED** (${why})`);
+    }
   }
 
   console.log('\n## Targets\n');

@@ -1,0 +1,243 @@
+// The `nacre` command (issue 11) as a user feels it, side by side with
+// OpenSSH's `ssh` against the same sshd in the same run:
+//   - `nacre host true` as a whole command, against `ssh host true`;
+//   - the same through a shared connection (ControlMaster), against ssh's
+//     unshared and shared times (target: shared nacre under 1/5 of unshared ssh);
+//   - bulk through `-L` (a local TCP sink/source at the far end), Nacre as the
+//     client next to ssh (target: at least 80% of OpenSSH's);
+//   - start-up to the first byte sent: from spawning the command to the first
+//     byte a listening socket receives (the client's identification line).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, connect as netConnect, type AddressInfo, type Server } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findOpenSsh, freePort, keygen, tempDir, type OpenSsh } from '../test/interop/openssh.js';
+import { startBenchSshd, type BenchSshd, type Credentials } from './connection-peers.js';
+
+const MiB = 1024 * 1024;
+const NACRE = fileURLToPath(new URL('../src/cli/nacre.js', import.meta.url));
+
+export interface NacreBenchOptions {
+  readonly runs: number;
+  readonly forwardBytes: number;
+  readonly forwardRounds: number;
+}
+
+export const NACRE_DEFAULTS: NacreBenchOptions = { runs: 15, forwardBytes: 256 * MiB, forwardRounds: 3 };
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+}
+
+interface Tool {
+  readonly name: string;
+  readonly cmd: string;
+  /** Arguments before the user's own, as in `cmd ...prefix ...args`. */
+  readonly prefix: readonly string[];
+}
+
+/** The flags both tools get: no user config, this key only, this known_hosts only, no prompts. */
+function commonArgs(cred: Credentials, sshd: BenchSshd): string[] {
+  return [
+    '-F', 'none',
+    '-p', String(sshd.port),
+    '-i', cred.keyPath,
+    '-o', 'IdentitiesOnly=yes',
+    '-o', 'BatchMode=yes',
+    '-o', `UserKnownHostsFile=${sshd.knownHosts}`,
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'UpdateHostKeys=no',
+  ];
+}
+
+function run(tool: Tool, args: readonly string[]): number {
+  const t = performance.now();
+  const r = spawnSync(tool.cmd, [...tool.prefix, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = performance.now() - t;
+  if (r.error || r.status !== 0) throw new Error(`${tool.name} ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString().trim().slice(-300)}`);
+  return ms;
+}
+
+function timed(tool: Tool, args: readonly string[], runs: number): number {
+  run(tool, args);
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) xs.push(run(tool, args));
+  return median(xs);
+}
+
+/** Starts a ControlMaster for `tool` in the background; returns the stop function. */
+function startMaster(tool: Tool, base: readonly string[], controlPath: string, dest: string): () => void {
+  const r = spawnSync(tool.cmd, [...tool.prefix, ...base, '-o', 'ControlMaster=yes', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=yes', '-f', '-N', dest], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 30_000,
+  });
+  if (r.error || r.status !== 0) throw new Error(`${tool.name} master exited ${r.status}: ${r.stderr?.toString().trim().slice(-300)}`);
+  return () => void spawnSync(tool.cmd, [...tool.prefix, '-o', `ControlPath=${controlPath}`, '-O', 'exit', dest], { stdio: 'ignore', timeout: 10_000 });
+}
+
+/** A TCP endpoint that swallows what it gets (upload) or sends `bytes` zeros to whoever connects (download). */
+async function sinkSource(mode: 'sink' | 'source', bytes: number): Promise<Server> {
+  const chunk = Buffer.alloc(256 * 1024);
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    if (mode === 'sink') {
+      s.resume();
+      return;
+    }
+    let left = bytes;
+    const pump = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void s.once('drain', pump);
+      }
+      s.end();
+    };
+    pump();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+async function waitForListen(port: number, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = netConnect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** MiB/s through `tool -L` to a sink (upload) or from a source (download); best of `rounds`. */
+async function forwardThroughput(tool: Tool, base: readonly string[], dest: string, direction: 'upload' | 'download', o: NacreBenchOptions): Promise<number> {
+  const far = await sinkSource(direction === 'upload' ? 'sink' : 'source', o.forwardBytes);
+  const farPort = (far.address() as AddressInfo).port;
+  const localPort = await freePort();
+  const child: ChildProcess = spawn(tool.cmd, [...tool.prefix, ...base, '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${localPort}:127.0.0.1:${farPort}`, dest], { stdio: 'ignore' });
+  try {
+    await waitForListen(localPort, 20_000);
+    let best = 0;
+    const chunk = Buffer.alloc(256 * 1024);
+    for (let r = 0; r < o.forwardRounds; r++) {
+      const s = netConnect(localPort, '127.0.0.1');
+      await once(s, 'connect');
+      const t = performance.now();
+      if (direction === 'upload') {
+        for (let left = o.forwardBytes; left > 0; left -= chunk.length) if (!s.write(chunk)) await once(s, 'drain');
+        // The far end only sees the bytes; wait until the tunnel has taken them all.
+        s.end();
+        await once(s, 'close');
+      } else {
+        let got = 0;
+        s.on('data', (d: Buffer) => (got += d.length));
+        await once(s, 'close');
+        if (got !== o.forwardBytes) throw new Error(`${tool.name} -L delivered ${got} of ${o.forwardBytes} bytes`);
+      }
+      best = Math.max(best, o.forwardBytes / MiB / ((performance.now() - t) / 1000));
+    }
+    return best;
+  } finally {
+    child.kill('SIGTERM');
+    far.close();
+  }
+}
+
+/** Milliseconds from spawning `tool` to the first byte a listening socket receives. */
+async function firstByteMs(tool: Tool, runs: number): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const got = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${tool.name} sent nothing in 10 s`)), 10_000);
+      server.once('connection', (s) => s.once('data', () => (clearTimeout(timer), resolve(performance.now()), s.destroy())));
+    });
+    const t = performance.now();
+    const child = spawn(tool.cmd, [...tool.prefix, '-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-p', String(port), '127.0.0.1', 'true'], { stdio: 'ignore' });
+    const at = await got.finally(() => {
+      child.kill('SIGKILL');
+      server.close();
+    });
+    if (i > 0) xs.push(at - t);
+  }
+  return median(xs);
+}
+
+export async function nacreMarkdown(o: NacreBenchOptions = NACRE_DEFAULTS, log: (s: string) => void = (s) => console.error(s)): Promise<string> {
+  const openssh: OpenSsh | null = findOpenSsh();
+  if (!openssh) throw new Error('OpenSSH is not installed; scripts/install-test-peers.sh installs it');
+  const dir = tempDir('bench-nacre');
+  const key = keygen(openssh, dir, 'ed25519', 'id_ed25519');
+  const cred: Credentials = { user: userInfo().username, keyPath: key.privatePath, keyText: readFileSync(key.privatePath, 'utf8'), publicLine: key.publicLine };
+  const sshd = await startBenchSshd(openssh, key.publicLine);
+  const ssh: Tool = { name: 'ssh', cmd: openssh.ssh, prefix: [] };
+  const nacre: Tool = { name: 'nacre', cmd: process.execPath, prefix: [NACRE] };
+  const dest = `${cred.user}@127.0.0.1`;
+  const base = commonArgs(cred, sshd);
+  const out: string[] = [];
+  try {
+    log('nacre bench: whole commands');
+    const sshMs = timed(ssh, [...base, dest, 'true'], o.runs);
+    const nacreMs = timed(nacre, [...base, dest, 'true'], o.runs);
+    const nodeMs = timed({ name: 'node', cmd: process.execPath, prefix: [] }, ['-e', '0'], o.runs);
+
+    log('nacre bench: shared connections');
+    const shared = (tool: Tool): number | string => {
+      const path = join(dir, `cm-${tool.name}`);
+      let stop: (() => void) | null = null;
+      try {
+        stop = startMaster(tool, base, path, dest);
+        return timed(tool, [...base, '-o', `ControlPath=${path}`, '-o', 'ControlMaster=no', dest, 'true'], o.runs);
+      } catch (e) {
+        return (e as Error).message.split('\n')[0]!;
+      } finally {
+        stop?.();
+      }
+    };
+    const sshShared = shared(ssh);
+    const nacreShared = shared(nacre);
+
+    log('nacre bench: -L throughput');
+    const fwd: Record<string, number | string> = {};
+    for (const direction of ['upload', 'download'] as const) {
+      for (const tool of [ssh, nacre]) {
+        try {
+          fwd[`${tool.name} ${direction}`] = await forwardThroughput(tool, base, dest, direction, o);
+        } catch (e) {
+          fwd[`${tool.name} ${direction}`] = (e as Error).message.split('\n')[0]!;
+        }
+      }
+    }
+
+    log('nacre bench: start-up to first byte');
+    const sshFirst = await firstByteMs(ssh, o.runs);
+    const nacreFirst = await firstByteMs(nacre, o.runs);
+
+    const ms = (x: number | string) => (typeof x === 'number' ? x.toFixed(1) : `failed: ${x}`);
+    const mbs = (x: number | string | undefined) => (typeof x === 'number' ? x.toFixed(0) : `failed: ${x}`);
+    const ratio = (a: number | string | undefined, b: number | string | undefined) => (typeof a === 'number' && typeof b === 'number' ? `${((a / b) * 100).toFixed(0)}%` : '–');
+    out.push('### Whole commands against one sshd (ms, median of ' + o.runs + ')\n');
+    out.push('| command | ssh | nacre | nacre / ssh |\n|---|---:|---:|---:|');
+    out.push(`| \`host true\`, new connection | ${ms(sshMs)} | ${ms(nacreMs)} | ${ratio(nacreMs, sshMs)} |`);
+    out.push(`| \`host true\` through a ControlMaster | ${ms(sshShared)} | ${ms(nacreShared)} | ${ratio(nacreShared, sshShared)} |`);
+    out.push(`| first byte sent, from spawn | ${ms(sshFirst)} | ${ms(nacreFirst)} | ${ratio(nacreFirst, sshFirst)} |`);
+    out.push(`\nNode alone (\`node -e 0\`): ${ms(nodeMs)} ms. Target: shared nacre under 1/5 of unshared ssh: ${typeof nacreShared === 'number' ? `${((nacreShared / sshMs) * 100).toFixed(0)}% of it` : 'not measured'}.\n`);
+    out.push(`### Through \`-L\` (MiB/s, best of ${o.forwardRounds}, ${o.forwardBytes / MiB} MiB, default cipher)\n`);
+    out.push('| direction | ssh | nacre | nacre / ssh |\n|---|---:|---:|---:|');
+    for (const d of ['upload', 'download']) out.push(`| ${d} | ${mbs(fwd[`ssh ${d}`])} | ${mbs(fwd[`nacre ${d}`])} | ${ratio(fwd[`nacre ${d}`], fwd[`ssh ${d}`])} |`);
+    return out.join('\n');
+  } finally {
+    await sshd.stop();
+  }
+}

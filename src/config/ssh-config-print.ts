@@ -32,9 +32,8 @@ export function defaultUpdateHostKeys(v: Partial<KeywordValues>): 'yes' | 'no' {
 
 function forwardLines(keyword: 'dynamicforward' | 'localforward' | 'remoteforward', specs: readonly ForwardSpec[]): string[] {
   return specs.map((s) => {
-    if (s.type === 'dynamic') return `${keyword} ${printEndpoint(s.listen)}`;
-    if (s.type === 'remote-dynamic') return `${keyword} ${printEndpoint(s.listen)} [socks]:0`;
-    return `${keyword} ${printEndpoint(s.listen)} ${printEndpoint(s.connect)}`;
+    if (s.type === 'local' || s.type === 'remote') return `${keyword} ${printEndpoint(s.listen)} ${printEndpoint(s.connect)}`;
+    return s.type === 'dynamic' ? `${keyword} ${printEndpoint(s.listen)}` : `${keyword} ${printEndpoint(s.listen)} [socks]:0`;
   });
 }
 

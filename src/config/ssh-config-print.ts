@@ -37,17 +37,23 @@ function forwardLines(keyword: 'dynamicforward' | 'localforward' | 'remoteforwar
   });
 }
 
-/** ssh prints the last hop of ProxyJump first, then the earlier ones as written. */
+/** One `[user@]host[:port]` or `ssh://` jump hop, split; null when it does not parse. */
+export function parseJumpHop(hop: string): { readonly user?: string; readonly host: string; readonly port?: number } | null {
+  const m = /^(?:ssh:\/\/)?(?:([^@]*)@)?(\[[^\]]*\]|[^:/]*)(?::([0-9]+))?\/?$/.exec(hop);
+  if (!m) return null;
+  const host = m[2]!.replace(/^\[|\]$/g, '');
+  return { ...(m[1] !== undefined ? { user: m[1] } : {}), host, ...(m[3] !== undefined ? { port: Number(m[3]) } : {}) };
+}
+
+/** ProxyJump as ssh -G prints it: the hops before the last as written, then the last one rewritten (numeric hosts in brackets). */
 export function printProxyJump(jump: string): string | null {
   if (jump === 'none') return null;
   const cut = jump.lastIndexOf(',');
-  const last = cut < 0 ? jump : jump.slice(cut + 1);
-  const extra = cut < 0 ? null : jump.slice(0, cut);
-  const m = /^(?:ssh:\/\/)?(?:([^@]*)@)?(\[[^\]]*\]|[^:/]*)(?::([0-9]+))?\/?$/.exec(last);
-  if (!m) return jump;
-  const host = m[2]!.replace(/^\[|\]$/g, '');
-  const numeric = host.includes(':') || /^[0-9.]*$/.test(host);
-  return `${m[1] !== undefined ? `${m[1]}@` : ''}${numeric ? `[${host}]` : host}${m[3] !== undefined ? `:${Number(m[3])}` : ''}${extra !== null ? `,${extra}` : ''}`;
+  const last = parseJumpHop(cut < 0 ? jump : jump.slice(cut + 1));
+  if (!last) return jump;
+  const numeric = last.host.includes(':') || /^[0-9.]*$/.test(last.host);
+  const hop = `${last.user !== undefined ? `${last.user}@` : ''}${numeric ? `[${last.host}]` : last.host}${last.port !== undefined ? `:${last.port}` : ''}`;
+  return cut < 0 ? hop : `${jump.slice(0, cut)},${hop}`;
 }
 
 function escapeCharText(c: string): string {
@@ -116,7 +122,7 @@ export function printSshConfig(config: SshConfig, env: Readonly<Record<string, s
   str('ignoreunknown', v.IgnoreUnknown);
   str('kexalgorithms', algs.kex.join(','));
   str('remotecommand', v.RemoteCommand === undefined ? undefined : expandTokens(expandEnvironment(v.RemoteCommand, 'RemoteCommand', env), 'RemoteCommand', t));
-  str('loglevel', v.LogLevel ?? 'INFO');
+  str('loglevel', v.LogLevel === 'DEBUG1' ? 'DEBUG' : (v.LogLevel ?? 'INFO'));
   str('macs', algs.mac.join(','));
   str('preferredauthentications', v.PreferredAuthentications);
   str('pubkeyacceptedalgorithms', pubkey.join(','));

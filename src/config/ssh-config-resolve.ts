@@ -120,6 +120,14 @@ function currentHost(pass: Pass): string {
   return hn === undefined ? pass.request.host : expandTokens(hn, 'HostName', baseTokens(pass.io, pass.request.host, pass.request.host, pass.values));
 }
 
+/** %j: the host of ProxyJump's last hop, as ssh keeps it ('' without one). */
+function jumpHostToken(jump: string | undefined): string {
+  if (jump === undefined || jump === 'none') return '';
+  const last = jump.slice(jump.lastIndexOf(',') + 1);
+  const m = /^(?:ssh:\/\/)?(?:[^@]*@)?(\[[^\]]*\]|[^:/]*)/.exec(last);
+  return (m?.[1] ?? last).replace(/^\[|\]$/g, '');
+}
+
 function baseTokens(io: SshConfigIO, original: string, host: string, v: Partial<KeywordValues>): TokenValues {
   return {
     host,
@@ -130,7 +138,7 @@ function baseTokens(io: SshConfigIO, original: string, host: string, v: Partial<
     localHost: io.localHost,
     home: io.home,
     uid: io.uid,
-    jumpHost: v.ProxyJump === undefined || v.ProxyJump === 'none' ? '' : v.ProxyJump,
+    jumpHost: jumpHostToken(v.ProxyJump),
     keyAlias: v.HostKeyAlias ?? original,
   };
 }

@@ -281,13 +281,15 @@ export function resolveSshConfig(request: SshConfigRequest, io: SshConfigIO): Ss
     const final = runPass(io, request, values, hostName, true);
     warnings = [...warnings, ...final.warnings.filter((w) => !warnings.includes(w))];
   }
+  // User takes ${VAR} and some tokens, expanded once the host is known (as ssh does).
+  const user = values.User === undefined ? io.localUser : expandTokens(expandEnvironment(values.User, 'User', io.env), 'User', baseTokens(io, request.host, hostName, values));
   return {
     host: request.host,
     hostName,
-    user: values.User ?? io.localUser,
+    user,
     port: values.Port ?? 22,
     values,
-    tokens: baseTokens(io, request.host, hostName, values),
+    tokens: { ...baseTokens(io, request.host, hostName, values), remoteUser: user },
     warnings,
   };
 }

@@ -45,6 +45,7 @@ export const TOKENS_BY_KEYWORD: Readonly<Record<string, string>> = {
   ForwardAgent: ALL,
   'Match exec': ALL,
   HostName: 'h%',
+  User: 'dhiLlnpu%',
   ProxyCommand: 'hnpr%',
   ProxyJump: 'hnpr%',
 };

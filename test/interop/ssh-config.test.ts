@@ -165,6 +165,8 @@ Host t
   RemoteCommand echo %h %p %r %u
   RevokedHostKeys ~/revoked-%h
   HostKeyAlias alias-%h
+Host u
+  User \${HOME}-%u-%h-%p-%n-%l-%L-%d-%i-%%
 Host *
   ProxyCommand nc %h %p
 `,

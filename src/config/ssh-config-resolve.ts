@@ -224,7 +224,7 @@ function include(pass: Pass, st: FileState, args: readonly string[], where: { fi
     if (arg === '') throw new ConfigError('keyword include empty argument', where);
     if (arg.startsWith('~') && !st.userConfig) throw new ConfigError(`bad include path ${arg}.`, where);
     let path = arg.startsWith('/') || arg.startsWith('~') ? arg : `${st.userConfig ? '~/.ssh' : '/etc/ssh'}/${arg}`;
-    path = expandTilde(expandEnvironment(path, 'Include', pass.io.env), pass.io.home);
+    path = expandTilde(expandTokens(expandEnvironment(path, 'Include', pass.io.env), 'Include', partialTokens(pass)), pass.io.home);
     const outer = st.active;
     for (const file of pass.io.glob(path)) {
       const text = pass.io.readFile(file);

@@ -173,6 +173,17 @@ Host *
     hosts: ['t', 'u'],
   },
   {
+    name: 'socket-tokens',
+    config: `
+Host x
+  LocalForward /tmp/%h.sock h:80
+  RemoteForward /tmp/r-%r.sock /tmp/l-%p.sock
+  Include @DIR@/inc-%h.conf
+`,
+    files: { 'inc-x.conf': 'Port 5\n' },
+    hosts: ['x', 'y'],
+  },
+  {
     name: 'values',
     config: `
 Host *

@@ -13,8 +13,13 @@ import { expandEnvironment, expandTilde, expandTokens, type TokenValues } from '
 
 /** What the resolver needs from the outside world. */
 export interface SshConfigIO {
-  /** A file's text, or null when it does not exist (other failures throw). */
-  readFile(path: string): string | null;
+  /**
+   * A file's text, or null when it does not exist (other failures throw).
+   * With `checkPermissions` (~/.ssh/config and included files, as ssh), a
+   * file writable by group or others, or owned by another user than root
+   * and this one, is refused (ConfigError "Bad owner or permissions").
+   */
+  readFile(path: string, checkPermissions: boolean): string | null;
   /** The paths matching a glob pattern (absolute pattern, `~` already expanded), sorted; [] for none. */
   glob(pattern: string): readonly string[];
   /** Runs a `Match exec` command with the user's shell; true when it exits 0. */
@@ -227,7 +232,7 @@ function include(pass: Pass, st: FileState, args: readonly string[], where: { fi
     path = expandTilde(expandTokens(expandEnvironment(path, 'Include', pass.io.env), 'Include', partialTokens(pass)), pass.io.home);
     const outer = st.active;
     for (const file of pass.io.glob(path)) {
-      const text = pass.io.readFile(file);
+      const text = pass.io.readFile(file, true);
       if (text === null) continue;
       const inner: FileState = { file, userConfig: st.userConfig, neverMatch: st.neverMatch || !outer, depth: st.depth + 1, active: outer };
       readText(pass, inner, text);
@@ -242,9 +247,9 @@ function readText(pass: Pass, st: FileState, text: string): void {
   for (let i = 0; i < lines.length; i++) processLine(pass, st, lines[i]!, i + 1);
 }
 
-function readFile(pass: Pass, file: string, userConfig: boolean, mustExist: boolean): void {
+function readFile(pass: Pass, file: string, userConfig: boolean, mustExist: boolean, checkPermissions: boolean): void {
   const path = expandTilde(file, pass.io.home);
-  const text = pass.io.readFile(path);
+  const text = pass.io.readFile(path, checkPermissions);
   if (text === null) {
     if (mustExist) throw new ConfigError(`Can't open user config file ${path}: No such file or directory`);
     return;
@@ -257,10 +262,10 @@ function runPass(io: SshConfigIO, request: SshConfigRequest, values: Partial<Key
   const cmd: FileState = { file: COMMAND_LINE, userConfig: true, neverMatch: false, depth: 0, active: true };
   (request.commandLine ?? []).forEach((line, i) => processLine(pass, cmd, line, i + 1));
   if (request.configFile !== undefined) {
-    if (request.configFile !== 'none') readFile(pass, request.configFile, true, true);
+    if (request.configFile !== 'none') readFile(pass, request.configFile, true, true, false);
   } else {
-    readFile(pass, request.userConfigFile ?? '~/.ssh/config', true, false);
-    readFile(pass, request.systemConfigFile ?? '/etc/ssh/ssh_config', false, false);
+    readFile(pass, request.userConfigFile ?? '~/.ssh/config', true, false, true);
+    readFile(pass, request.systemConfigFile ?? '/etc/ssh/ssh_config', false, false, false);
   }
   return pass;
 }
@@ -307,7 +312,6 @@ const FLAG_KEYWORDS: Readonly<Record<string, string>> = {
   b: 'BindAddress',
   e: 'EscapeChar',
   S: 'ControlPath',
-  E: 'LogFile',
 };
 
 /**
@@ -319,7 +323,7 @@ const FLAG_KEYWORDS: Readonly<Record<string, string>> = {
  */
 export function flagToConfigLine(flag: string, value: string | readonly string[]): string | null {
   const keyword = FLAG_KEYWORDS[flag];
-  if (keyword === undefined || keyword === 'LogFile') return null;
+  if (keyword === undefined) return null;
   const args = typeof value === 'string' ? [value] : value;
   return `${keyword} ${args.map(quoteArgument).join(' ')}`;
 }

@@ -13,7 +13,10 @@ import { fuzz } from './fuzz-helpers.js';
 function memoryIO(files: Record<string, string>, extra: Partial<SshConfigIO> = {}): SshConfigIO & { ran: string[] } {
   const ran: string[] = [];
   return {
-    readFile: (p) => files[p] ?? null,
+    readFile: (p, check) => {
+      if (check && p.includes('world-writable')) throw new ConfigError(`Bad owner or permissions on ${p}`, { file: p });
+      return files[p] ?? null;
+    },
     glob: (pattern) => {
       const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
       return Object.keys(files).filter((f) => re.test(f)).sort();
@@ -180,6 +183,10 @@ test('Include: relative to ~/.ssh (user) or /etc/ssh (system), globs, ~, nested 
     (e: unknown) => e instanceof ConfigError && e.line === 1 && e.message.includes('bad include path'),
   );
   assert.equal(resolve('Include /none/*.conf\nPort 5\n', 'h').port, 5);
+  // Included files (and ~/.ssh/config) are read with the permission check; the -F file is not.
+  assert.throws(() => resolve('Include /world-writable\n', 'h', {}, { '/world-writable': 'Port 1\n' }), (e: unknown) => e instanceof ConfigError && e.message.includes('Bad owner or permissions'));
+  assert.throws(() => resolveSshConfig({ host: 'h', userConfigFile: '/world-writable' }, memoryIO({ '/world-writable': '' })), ConfigError);
+  assert.equal(resolveSshConfig({ host: 'h', configFile: '/world-writable' }, memoryIO({ '/world-writable': 'Port 4\n' })).port, 4);
   assert.throws(() => resolve('Include /cfg\n', 'h'), (e: unknown) => e instanceof ConfigError && e.message.includes('Too many recursive'));
 });
 

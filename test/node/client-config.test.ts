@@ -79,7 +79,7 @@ test('connect with a broken config file fails with ConfigError naming file and l
 });
 
 function memoryIO(text: string, home: string): SshConfigIO {
-  return { readFile: (p) => (p === '/cfg' ? text : null), glob: () => [], exec: () => false, localUser: 'me', localHost: 'box', home, uid: 1, env: { SSH_AUTH_SOCK: '/run/agent', SOCKS: '/s' } };
+  return { readFile: (p: string) => (p === '/cfg' ? text : null), glob: () => [], exec: () => false, localUser: 'me', localHost: 'box', home, uid: 1, env: { SSH_AUTH_SOCK: '/run/agent', SOCKS: '/s' } };
 }
 
 test('sshConfigToConnectOptions: keyword by keyword', () => {

@@ -149,7 +149,16 @@ function baseTokens(io: SshConfigIO, original: string, host: string, v: Partial<
 }
 
 function processLine(pass: Pass, st: FileState, line: string, lineNo: number): void {
-  const where = { file: st.file, line: lineNo };
+  try {
+    processLineAt(pass, st, line, { file: st.file, line: lineNo });
+  } catch (err) {
+    // Token and ${VAR} errors (Include paths, Match exec) get the line they came from.
+    if (err instanceof ConfigError && err.file === undefined) throw new ConfigError(err.message, { file: st.file, line: lineNo }, { cause: err });
+    throw err;
+  }
+}
+
+function processLineAt(pass: Pass, st: FileState, line: string, where: { file: string; line: number }): void {
   const lexed = lexLine(line);
   if (lexed === 'empty') return;
   if ('error' in lexed) throw new ConfigError(lexed.error, where);

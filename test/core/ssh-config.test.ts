@@ -187,6 +187,8 @@ test('Include: relative to ~/.ssh (user) or /etc/ssh (system), globs, ~, nested 
   assert.throws(() => resolve('Include /world-writable\n', 'h', {}, { '/world-writable': 'Port 1\n' }), (e: unknown) => e instanceof ConfigError && e.message.includes('Bad owner or permissions'));
   assert.throws(() => resolveSshConfig({ host: 'h', userConfigFile: '/world-writable' }, memoryIO({ '/world-writable': '' })), ConfigError);
   assert.equal(resolveSshConfig({ host: 'h', configFile: '/world-writable' }, memoryIO({ '/world-writable': 'Port 4\n' })).port, 4);
+  assert.throws(() => resolve('Port 1\nInclude /x/${NOPE}\n', 'h'), (e: unknown) => e instanceof ConfigError && e.line === 2 && e.message.includes('NOPE is not set'));
+  assert.throws(() => resolve('Port 1\n\nMatch exec "x %z"\n', 'h'), (e: unknown) => e instanceof ConfigError && e.line === 3 && e.message.includes('%z'));
   assert.throws(() => resolve('Include /cfg\n', 'h'), (e: unknown) => e instanceof ConfigError && e.message.includes('Too many recursive'));
 });
 

@@ -17,6 +17,7 @@ import {
   type SshConfig,
 } from '../config/index.js';
 import { withCertificate, type ConnectOptions } from './options.js';
+import { findCompression } from '../algorithms/compression.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -119,7 +120,8 @@ export function sshConfigToConnectOptions(config: SshConfig, opts: { readonly pa
   if (v.Ciphers !== undefined) algorithms.cipher = v.Ciphers;
   if (v.MACs !== undefined) algorithms.mac = v.MACs;
   if (v.HostKeyAlgorithms !== undefined) algorithms.hostKey = v.HostKeyAlgorithms;
-  if (v.Compression === true) algorithms.compression = '^zlib@openssh.com';
+  // Compression yes: zlib@openssh.com first, where this Node has zlib.
+  if (v.Compression === true && findCompression('zlib@openssh.com')) algorithms.compression = '^zlib@openssh.com';
   if (Object.keys(algorithms).length > 0) o.algorithms = algorithms;
   if (v.ConnectTimeout !== undefined && v.ConnectTimeout !== null) o.connectTimeout = v.ConnectTimeout * TIME_MS;
   if (v.ConnectionAttempts !== undefined) o.connectionAttempts = v.ConnectionAttempts;

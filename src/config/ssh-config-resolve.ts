@@ -30,6 +30,8 @@ export interface SshConfigIO {
   readonly home: string;
   readonly uid: number;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The addresses of the local interfaces, for `Match localnetwork` (absent: it warns and does not match). */
+  readonly localAddresses?: readonly string[];
 }
 
 export interface SshConfigRequest {
@@ -228,6 +230,7 @@ function matchSubject(pass: Pass) {
     command,
     tag: v.Tag ?? '',
     finalPass: pass.finalPass,
+    ...(pass.io.localAddresses !== undefined ? { localAddresses: pass.io.localAddresses } : {}),
     exec: (cmd: string) => pass.io.exec(expandTokens(cmd, 'Match exec', partialTokens(pass))),
   };
 }

@@ -127,6 +127,15 @@ Match tagged prod
   assert.equal(resolve(text, 'h').port, 2);
   assert.equal(resolve(text, 'h').user, 'v');
   assert.equal(resolve(text, 'h', { commandLine: ['Tag prod'] }).values.Compression, true);
+  // localnetwork: CIDR lists against the local interfaces' addresses.
+  const net = 'Match localnetwork 10.1.0.0/16,192.168.0.0/24\n  Port 3\nMatch localnetwork fe80::/10\n  User six\n';
+  const nets = resolve(net, 'h', {}, {}, { localAddresses: ['127.0.0.1', '10.1.2.3', '::1'] });
+  assert.deepEqual([nets.port, nets.user], [3, 'alice']);
+  assert.equal(resolve(net, 'h', {}, {}, { localAddresses: ['fe80::1'] }).user, 'six');
+  const unknown = resolve(net, 'h');
+  assert.equal(unknown.port, 22);
+  assert.match(unknown.warnings[0]!, /line 1: Match localnetwork/);
+  assert.throws(() => resolve('Match localnetwork 10.0.0.0/99\n', 'h', {}, {}, { localAddresses: ['10.0.0.1'] }), (e: unknown) => e instanceof ConfigError && e.line === 1);
   for (const [bad, why] of [
     ['Match', 'no argument'],
     ['Match host', "missing argument for Match 'host'"],

@@ -112,6 +112,10 @@ Match localuser=* host=!nope,*
   Tag t1
 Match tagged t1
   BatchMode yes
+Match localnetwork 127.0.0.0/8
+  ConnectionAttempts 4
+Match localnetwork 192.0.2.0/24
+  GatewayPorts yes
 Match all
   ServerAliveCountMax 9
 `,

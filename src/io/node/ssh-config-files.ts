@@ -2,7 +2,7 @@
 // the files (bounded), Include's glob, `Match exec` through the user's shell,
 // and who and where the local user is.
 import { readdirSync, statSync } from 'node:fs';
-import { homedir, hostname, userInfo } from 'node:os';
+import { homedir, hostname, networkInterfaces, userInfo } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../errors.js';
 import { globMatch } from '../../wire/glob.js';
@@ -88,6 +88,7 @@ export function nodeSshConfigIO(overrides: Partial<SshConfigIO> = {}): SshConfig
     home: homedir(),
     uid: process.getuid?.() ?? 0,
     env: process.env,
+    localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
     ...overrides,
   };
 }

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { connect } from '../../src/client/client.js';
 import { sshConfigToConnectOptions, configIdentityFiles } from '../../src/client/config-options.js';
 import { resolveSshConfig, type SshConfigIO } from '../../src/config/index.js';
-import { generatePrivateKey, signerFromKeyObject } from '../../src/keys/index.js';
+import { randomBytes } from 'node:crypto';
+import { generateHostKey, generatePrivateKey, signerFromKeyObject, signCertificate, formatCertificateLine } from '../../src/keys/index.js';
+import { configIdentities } from '../../src/client/config-options.js';
 import { writePrivateKeyFile } from '../../src/io/node/key-files.js';
 import { ConfigError } from '../../src/errors.js';
 import { startServer, type TestServer } from './server-helpers.js';
@@ -163,6 +165,23 @@ test('identities: ssh default files that are present, with their -cert.pub; conf
     assert.deepEqual(configIdentityFiles(configured, {}).identities, []);
     const mine = resolveSshConfig({ host: 'x', configFile: '/cfg' }, memoryIO('User ed25519\nIdentityFile ~/.ssh/id_%r\n', home));
     assert.deepEqual(configIdentityFiles(mine, {}).identities, [join(ssh, 'id_ed25519')]);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('CertificateFile: a certificate is offered before the key it certifies, ahead of the key, not for other keys', () => {
+  const home = mkdtempSync(join(tmpdir(), 'nacre-home-'));
+  try {
+    const ca = generateHostKey('ssh-ed25519');
+    const other = generatePrivateKey('ssh-ed25519');
+    writePrivateKeyFile(join(home, 'k1'), userKey);
+    writePrivateKeyFile(join(home, 'k2'), other);
+    const cert = signCertificate({ publicKey: userSigner.publicBlob, kind: 'user', random: randomBytes, principals: ['u'] }, ca);
+    writeFileSync(join(home, 'k1-cert-elsewhere.pub'), formatCertificateLine(cert) + '\n');
+    const config = resolveSshConfig({ host: 'x', configFile: '/cfg' }, memoryIO('IdentityFile ~/k2\nIdentityFile ~/k1\nCertificateFile ~/k1-cert-elsewhere.pub\n', home));
+    const types = configIdentities(config, undefined, {}).map((s) => s.keyType);
+    assert.deepEqual(types, ['ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com', 'ssh-ed25519']);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

@@ -127,6 +127,9 @@ Match all
     config: `
 Host bar
   HostName Foo.Example
+  SendEnv A_*
+  LocalForward 1 h:2
+  IdentityFile ~/.ssh/bar
 Match final host foo.example
   Port 7
 Match canonical

@@ -76,6 +76,16 @@ export interface SshConfig {
 }
 
 const MAX_INCLUDE_DEPTH = 16;
+
+// ssh's valid_hostname and valid_ruser: no shell metacharacters, white space
+// or control characters (a user may hold spaces, but no ` -` and no final `\`).
+const CONTROL = /[\x00-\x1f\x7f]/;
+function validHostName(s: string): boolean {
+  return !s.startsWith('-') && !/['`"$\\;&<>|(){},\s]/.test(s) && !CONTROL.test(s);
+}
+function validRemoteUser(s: string): boolean {
+  return !s.startsWith('-') && !/['`";&<>|(){}]/.test(s) && !CONTROL.test(s) && !/\s-/.test(s) && !s.endsWith('\\');
+}
 const COMMAND_LINE = 'command-line';
 
 interface Pass {
@@ -287,6 +297,8 @@ function runPass(io: SshConfigIO, request: SshConfigRequest, values: Partial<Key
  * bad line, an unknown keyword, a bad value).
  */
 export function resolveSshConfig(request: SshConfigRequest, io: SshConfigIO): SshConfig {
+  // As ssh: what is typed as the host may not carry shell syntax into %h (ProxyCommand, Match exec).
+  if (!validHostName(request.host)) throw new ConfigError('hostname contains invalid characters');
   const values: Partial<KeywordValues> = {};
   const first = runPass(io, request, values, request.host, false);
   // As ssh: HostName's %h is expanded once, after the first pass, and the result lower-cased.
@@ -300,6 +312,7 @@ export function resolveSshConfig(request: SshConfigRequest, io: SshConfigIO): Ss
   }
   // User takes ${VAR} and some tokens, expanded once the host is known (as ssh does).
   const user = values.User === undefined ? io.localUser : expandTokens(expandEnvironment(values.User, 'User', io.env), 'User', baseTokens(io, request.host, hostName, values));
+  if (!validRemoteUser(user)) throw new ConfigError('remote username contains invalid characters');
   return {
     host: request.host,
     hostName,

@@ -254,6 +254,17 @@ test('errors name file and line: bad values, misspelled keywords; unsupported ke
   assert.throws(() => resolveSshConfig({ host: 'h', configFile: '/missing' }, memoryIO({})), (e: unknown) => e instanceof ConfigError && e.message.includes('/missing'));
 });
 
+test("hosts and users with shell syntax are refused, as ssh does", () => {
+  for (const host of ['a;b', 'a b', '-x', 'a$b', 'a,b', 'a\\b', 'a\x01']) {
+    assert.throws(() => resolve('', host), (e: unknown) => e instanceof ConfigError && e.message === 'hostname contains invalid characters', host);
+  }
+  for (const user of ['"u;v"', '-u', '"a -b"', 'u\\\\', '"a|b"']) {
+    assert.throws(() => resolve(`User ${user}\n`, 'h'), (e: unknown) => e instanceof ConfigError && e.message === 'remote username contains invalid characters', user);
+  }
+  assert.equal(resolve('User "first last"\n', 'h').user, 'first last');
+  assert.equal(resolve('HostName "a;b"\n', 'h').hostName, 'a;b');
+});
+
 test('typed values: flags, enums, times, RekeyLimit, EscapeChar, AddKeysToAgent, ControlPersist, SetEnv', () => {
   const c = resolve(
     [

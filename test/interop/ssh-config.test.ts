@@ -180,6 +180,12 @@ Host *
     hosts: ['t', 'u'],
   },
   {
+    name: 'lexing',
+    config: 'Host "quoted host" lex\r\n\tUser=tabbed\r\n  Port = 2022\n  IdentityFile "~/.ssh/with space"\n  SendEnv "X_*" Y\\ Z   # comment\n' +
+      "  RemoteCommand echo \"a  b\" 'c'  # kept\n  ProxyCommand=nc  %h %p\n  HostKeyAlias \"al ias\"\n",
+    hosts: ['lex'],
+  },
+  {
     name: 'socket-tokens',
     config: `
 Host x

@@ -1,0 +1,239 @@
+// Nacre's agent client against OpenSSH's ssh-agent and ssh-add, logging in
+// to OpenSSH's sshd with agent keys, and agent forwarding seen from the far
+// side (`ssh-add -l` run by sshd's session through the forwarded agent).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { findOpenSsh, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
+import { connect } from '../../src/client/client.js';
+import { AgentClient } from '../../src/client/agent-client.js';
+import { AuthenticationError } from '../../src/errors.js';
+import { loadPrivateKey } from '../../src/keys/openssh.js';
+import { fingerprintSha256 } from '../../src/keys/index.js';
+
+const openssh = findOpenSsh();
+const sshAgentBin = spawnSync('sh', ['-c', 'command -v ssh-agent'], { encoding: 'utf8' }).stdout.trim();
+const skip = openssh && sshAgentBin ? false : 'OpenSSH (with ssh-agent) not installed (run scripts/install-test-peers.sh)';
+const user = userInfo().username;
+
+let sshd: Sshd | undefined;
+let dir = '';
+const paths: Record<string, string> = {};
+
+interface Agent {
+  readonly socket: string;
+  /** What ssh-agent -d printed so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** A private ssh-agent in debug mode (foreground, logging to stderr) on its own socket. */
+async function startAgent(): Promise<Agent> {
+  const socket = join(tempDir('agent-sock'), 'agent.sock');
+  const child: ChildProcess = spawn(sshAgentBin, ['-d', '-a', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(existsSync(socket), `ssh-agent did not start: ${log}`);
+  return {
+    socket,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(join(socket, '..'), { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits (a bounded while) for ssh-agent's debug log to show `re`: its stderr is read as the event loop turns. */
+async function logged(agent: Agent, re: RegExp): Promise<void> {
+  for (let i = 0; i < 100 && !re.test(agent.log()); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.match(agent.log(), re);
+}
+
+function sshAdd(agent: Agent, args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('ssh-add', args, { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: agent.socket, SSH_ASKPASS: '', DISPLAY: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function fingerprintOf(path: string): string {
+  return spawnSync(openssh!.keygen, ['-lf', path], { encoding: 'utf8' }).stdout.split(' ')[1]!;
+}
+
+before(async () => {
+  if (skip) return;
+  dir = tempDir('agent-interop');
+  for (const [name, type, bits] of [['ed25519', 'ed25519', undefined], ['rsa', 'rsa', 2048], ['ecdsa', 'ecdsa', 256], ['certified', 'ed25519', undefined], ['ca', 'ed25519', undefined], ['stranger', 'ed25519', undefined]] as const) {
+    paths[name] = keygen(openssh!, dir, type, name, bits).privatePath;
+  }
+  const sign = spawnSync(openssh!.keygen, ['-q', '-s', paths.ca!, '-I', 'agent-test', '-n', user, '-V', '-5m:+1h', paths.certified + '.pub'], { encoding: 'utf8' });
+  assert.equal(sign.status, 0, sign.stderr);
+  const authorized = ['ed25519', 'rsa', 'ecdsa'].map((n) => readFileSync(paths[n] + '.pub', 'utf8')).join('');
+  const trusted = join(dir, 'trusted_ca');
+  writeFileSync(trusted, readFileSync(paths.ca + '.pub', 'utf8'));
+  sshd = await startSshd(openssh!, [`TrustedUserCAKeys ${trusted}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'AllowAgentForwarding yes'], {
+    hostKeyTypes: ['ed25519'],
+    authorizedKeys: authorized,
+  });
+});
+
+after(async () => {
+  await sshd?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function options(extra: Parameters<typeof connect>[0]): Parameters<typeof connect>[0] {
+  return { host: '127.0.0.1', port: sshd!.port, username: user, knownHosts: false, verifyHostKey: () => true, ...extra };
+}
+
+test('the keys ssh-add added are listed, with their comments and fingerprints', { skip }, async () => {
+  const agent = await startAgent();
+  try {
+    assert.equal(sshAdd(agent, [paths.ed25519!, paths.rsa!, paths.ecdsa!]).code, 0);
+    await using client = await AgentClient.connect(agent.socket);
+    const keys = await client.list();
+    assert.deepEqual(
+      keys.map((k) => [k.keyType, k.comment, k.fingerprint]),
+      [
+        ['ssh-ed25519', 'ed25519', fingerprintOf(paths.ed25519!)],
+        ['ssh-rsa', 'rsa', fingerprintOf(paths.rsa!)],
+        ['ecdsa-sha2-nistp256', 'ecdsa', fingerprintOf(paths.ecdsa!)],
+      ],
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('logs in to sshd with an ed25519 key held by the agent, bound to the session first', { skip }, async () => {
+  const agent = await startAgent();
+  try {
+    sshAdd(agent, [paths.ed25519!]);
+    const c = await connect(options({ agent: agent.socket }));
+    assert.equal((await c.exec('echo agent-ok')).stdout, 'agent-ok\n');
+    await c.close();
+    await logged(agent, /process_ext_session_bind: recorded ED25519/);
+    assert.match(sshd!.log(), new RegExp(`Accepted publickey for ${user} .* ED25519 ${fingerprintOf(paths.ed25519!).replace(/[+/]/g, '.')}`));
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('an RSA key in the agent signs with rsa-sha2-512', { skip }, async () => {
+  const agent = await startAgent();
+  try {
+    sshAdd(agent, [paths.rsa!]);
+    const c = await connect(options({ agent: agent.socket }));
+    await c.close();
+    assert.match(sshd!.log(), /Accepted publickey for .* RSA SHA256/);
+    assert.match(sshd!.log(), /rsa-sha2-512/);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('a certificate held by the agent is offered and accepted through TrustedUserCAKeys', { skip }, async () => {
+  const agent = await startAgent();
+  try {
+    // ssh-add adds the key and, found next to it, its -cert.pub
+    const added = sshAdd(agent, [paths.certified!]);
+    assert.match(added.stderr, /Certificate added/);
+    await using client = await AgentClient.connect(agent.socket);
+    assert.deepEqual((await client.list()).map((k) => k.keyType).sort(), ['ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com']);
+    const c = await connect(options({ agent: agent.socket }));
+    await c.close();
+    assert.match(sshd!.log(), /Accepted publickey for .* ED25519-CERT/);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('identitiesOnly offers only the agent keys given as files; the agent signs for them', { skip }, async () => {
+  const agent = await startAgent();
+  try {
+    sshAdd(agent, [paths.ed25519!]);
+    // The only agent key is authorized, but the file given is not: nothing the server takes is offered.
+    await assert.rejects(connect(options({ agent: agent.socket, identitiesOnly: true, privateKeyFile: paths.stranger! })), AuthenticationError);
+    // Given as a key whose own signer fails: the agent signs instead.
+    const key = loadPrivateKey(readFileSync(paths.ed25519!));
+    const failing = { keyType: key.keyType, publicBlob: key.publicBlob, sign: () => Promise.reject(new Error('the local key must not sign')) };
+    const c = await connect(options({ agent: agent.socket, identitiesOnly: true, privateKey: failing }));
+    await c.close();
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('addKeysToAgent adds the file key used to the agent; ssh-add -l then lists it', { skip }, async () => {
+  const agent = await startAgent();
+  try {
+    assert.match(sshAdd(agent, ['-l']).stdout, /no identities/);
+    const c = await connect(options({ agent: agent.socket, privateKeyFile: paths.rsa!, addKeysToAgent: { lifetime: 600 } }));
+    await c.close();
+    const listed = sshAdd(agent, ['-l']);
+    assert.equal(listed.code, 0);
+    assert.match(listed.stdout, new RegExp(fingerprintOf(paths.rsa!).replace(/[+/]/g, '.')));
+    await logged(agent, /\(life: 600\)/);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('forwardAgent: ssh-add -l on the server lists the local agent\'s keys; without it there is no agent', { skip }, async () => {
+  const agent = await startAgent();
+  try {
+    sshAdd(agent, [paths.ed25519!, paths.ecdsa!]);
+    const c = await connect(options({ agent: agent.socket, forwardAgent: true }));
+    const listed = await c.exec('ssh-add -l');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(fingerprintOf(paths.ed25519!).replace(/[+/]/g, '.')));
+    assert.match(listed.stdout, new RegExp(fingerprintOf(paths.ecdsa!).replace(/[+/]/g, '.')));
+    await c.close();
+    // one binding for the login, one for the forwarded connection
+    await logged(agent, /process_ext_session_bind: recorded[^]*process_ext_session_bind: recorded/);
+
+    const plain = await connect(options({ agent: agent.socket }));
+    const none = await plain.exec('ssh-add -l');
+    assert.equal(none.code, 2, `ssh-add -l without forwarding: ${none.stdout}${none.stderr}`);
+    await plain.close();
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('AgentClient adds, signs, removes, locks and unlocks with ssh-agent', { skip }, async () => {
+  const agent = await startAgent();
+  try {
+    await using client = await AgentClient.connect(agent.socket);
+    const key = loadPrivateKey(readFileSync(paths.rsa!));
+    await client.add(key.keyObject, { comment: 'from-nacre', lifetime: 300 });
+    const cert = loadPrivateKey(readFileSync(paths.certified!));
+    await client.add(cert.keyObject, { comment: 'cert-from-nacre', certificate: readFileSync(paths.certified + '-cert.pub', 'utf8') });
+    const listed = sshAdd(agent, ['-l']).stdout;
+    assert.match(listed, /from-nacre \(RSA\)/);
+    assert.match(listed, /cert-from-nacre \(ED25519-CERT\)/);
+    const keys = await client.list();
+    const rsa = keys.find((k) => k.keyType === 'ssh-rsa')!;
+    for (const alg of ['rsa-sha2-256', 'rsa-sha2-512']) {
+      const sig = await client.sign(rsa.publicBlob, new TextEncoder().encode('data'), alg);
+      assert.equal(new TextDecoder().decode(sig.subarray(4, 4 + alg.length)), alg);
+    }
+    await client.lock('secret');
+    assert.deepEqual(await client.list(), []);
+    await assert.rejects(client.unlock('wrong'), /refused/);
+    await client.unlock('secret');
+    await client.remove(rsa.publicBlob);
+    assert.equal((await client.list()).some((k) => k.fingerprint === fingerprintSha256(rsa.publicBlob)), false);
+    await client.removeAll();
+    assert.deepEqual(await client.list(), []);
+  } finally {
+    await agent.stop();
+  }
+});

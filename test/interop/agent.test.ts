@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { copyFileSync } from 'node:fs';
 import { findOpenSsh, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
 import { connect } from '../../src/client/client.js';
 import { AgentClient } from '../../src/client/agent-client.js';
@@ -18,6 +20,7 @@ const openssh = findOpenSsh();
 const sshAgentBin = spawnSync('sh', ['-c', 'command -v ssh-agent'], { encoding: 'utf8' }).stdout.trim();
 const skip = openssh && sshAgentBin ? false : 'OpenSSH (with ssh-agent) not installed (run scripts/install-test-peers.sh)';
 const user = userInfo().username;
+const KEYGEN = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../..'), 'dist', 'src', 'cli', 'nacre-keygen.js');
 
 let sshd: Sshd | undefined;
 let dir = '';
@@ -235,5 +238,53 @@ test('AgentClient adds, signs, removes, locks and unlocks with ssh-agent', { ski
     assert.deepEqual(await client.list(), []);
   } finally {
     await agent.stop();
+  }
+});
+
+/** nacre-keygen and ssh-keygen with the same arguments in `cwd`, talking to `socket` (or no agent). */
+function bothKeygens(cwd: string, args: string[], socket: string): { ours: ReturnType<typeof spawnSync>; theirs: ReturnType<typeof spawnSync> } {
+  const env = { ...process.env, SSH_AUTH_SOCK: socket };
+  const ours = spawnSync(process.execPath, [KEYGEN, ...args.map((a) => a.replace('KEY', 'ours'))], { cwd, env, encoding: 'utf8' });
+  const theirs = spawnSync(openssh!.keygen, args.map((a) => a.replace('KEY', 'theirs')), { cwd, env, encoding: 'utf8' });
+  return { ours, theirs };
+}
+
+test('nacre-keygen -s ca.pub -U signs through the agent as ssh-keygen -U does; sshd accepts the certificate', { skip }, async () => {
+  const agent = await startAgent();
+  const work = tempDir('keygen-U');
+  try {
+    const rsaCa = keygen(openssh!, work, 'rsa', 'rsa_ca', 2048).privatePath;
+    copyFileSync(paths.ca + '.pub', join(work, 'ca.pub'));
+    for (const name of ['ours', 'theirs']) copyFileSync(paths.stranger + '.pub', join(work, `${name}.pub`));
+    const strip = (s: string) => s.replace(/(ours|theirs)/g, 'X').replace(/\r\n/g, '\n');
+
+    // no agent, then an agent without the CA: ssh-keygen's messages and status
+    for (const socket of ['', agent.socket]) {
+      const r = bothKeygens(work, ['-s', 'ca.pub', '-U', '-I', 'id', 'KEY.pub'], socket);
+      assert.equal(r.ours.status, r.theirs.status);
+      assert.equal(strip(String(r.ours.stderr)), strip(String(r.theirs.stderr)));
+    }
+    sshAdd(agent, [paths.ed25519!]);
+    const missing = bothKeygens(work, ['-s', 'ca.pub', '-U', '-I', 'id', 'KEY.pub'], agent.socket);
+    assert.equal(missing.ours.status, 255);
+    assert.equal(strip(String(missing.ours.stderr)), strip(String(missing.theirs.stderr)));
+
+    sshAdd(agent, [paths.ca!, rsaCa]);
+    for (const ca of ['ca.pub', 'rsa_ca.pub']) {
+      const r = bothKeygens(work, ['-s', ca, '-U', '-I', 'agent-signed', '-n', `${user},other`, '-V', '20250101:20400101', '-z', '7', 'KEY.pub'], agent.socket);
+      assert.equal(r.ours.status, 0, String(r.ours.stderr));
+      assert.equal(r.theirs.status, 0, String(r.theirs.stderr));
+      assert.equal(strip(String(r.ours.stderr)), strip(String(r.theirs.stderr)));
+      const show = (name: string) => strip(spawnSync(openssh!.keygen, ['-L', '-f', join(work, `${name}-cert.pub`)], { encoding: 'utf8' }).stdout);
+      assert.equal(show('ours'), show('theirs'));
+      if (ca === 'rsa_ca.pub') assert.match(show('ours'), /using rsa-sha2-512/);
+    }
+    // the CA (ed25519) is trusted by sshd: the certificate Nacre had the agent sign logs in
+    spawnSync(process.execPath, [KEYGEN, '-s', 'ca.pub', '-U', '-I', 'login', '-n', user, 'ours.pub'], { cwd: work, env: { ...process.env, SSH_AUTH_SOCK: agent.socket } });
+    const c = await connect(options({ privateKey: { key: readFileSync(paths.stranger!, 'utf8'), certificate: readFileSync(join(work, 'ours-cert.pub'), 'utf8') } }));
+    await c.close();
+  } finally {
+    await agent.stop();
+    rmSync(work, { recursive: true, force: true });
   }
 });

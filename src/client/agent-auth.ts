@@ -85,6 +85,15 @@ export class AgentAuth {
     this.binding = binding;
   }
 
+  /**
+   * Binds the agent connection now (the first key exchange is done), as ssh
+   * does before it uses the agent; signatures wait for it. Its failure is the
+   * first signature's.
+   */
+  bindNow(): void {
+    if (this.agent) this.bind(this.agent).catch(() => undefined);
+  }
+
   /** The signers to offer, in OpenSSH's order, from the keys given in the options. */
   identities(given: readonly AuthSigner[]): AuthSigner[] {
     const rest = [...given];

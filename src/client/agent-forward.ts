@@ -33,18 +33,29 @@ function forwardingPath(options: ConnectOptions): string {
 export function agentForwarding(node: NodeEndpoint, options: ConnectOptions): ChannelOpener {
   if (!options.forwardAgent) return node;
   let open = 0;
-  node.handleChannelOpen('auth-agent@openssh.com', async (request: IncomingChannelOpen) => {
+  const onOpen = async (request: IncomingChannelOpen): Promise<void> => {
     if (open >= MAX_FORWARDED_AGENT_CHANNELS) {
       request.reject(OpenFailureReason.RESOURCE_SHORTAGE, 'too many forwarded agent connections');
       return;
     }
+    // counted from now: opens waiting for the agent take a slot too
+    open++;
+    let relaying = false;
+    try {
+      relaying = await relay(request);
+    } finally {
+      if (!relaying) open--;
+    }
+  };
+  /** Connects the channel `request` opens to a new agent connection; false when it was refused. */
+  const relay = async (request: IncomingChannelOpen): Promise<boolean> => {
     let socket: AgentSocket;
     try {
       socket = await AgentSocket.connect(forwardingPath(options));
     } catch (err) {
       options.debug?.(1, `agent forwarding: ${err instanceof Error ? err.message : String(err)}`);
       request.reject(OpenFailureReason.CONNECT_FAILED, 'no agent to forward');
-      return;
+      return false;
     }
     const binding = sessionBinding(node);
     if (binding) {
@@ -56,7 +67,7 @@ export function agentForwarding(node: NodeEndpoint, options: ConnectOptions): Ch
         if (!(err instanceof AgentError) || err.problem !== 'refused') {
           socket.close();
           request.reject(OpenFailureReason.CONNECT_FAILED, 'the agent failed');
-          return;
+          return false;
         }
       }
     }
@@ -64,16 +75,15 @@ export function agentForwarding(node: NodeEndpoint, options: ConnectOptions): Ch
     if (!stream || request.answered) {
       socket.close();
       request.reject(OpenFailureReason.CONNECT_FAILED, 'the agent connection closed');
-      return;
+      return false;
     }
     let channel: Channel;
     try {
       channel = request.accept();
     } catch {
       stream.destroy();
-      return;
+      return false;
     }
-    open++;
     let done = false;
     const finished = () => {
       if (done) return;
@@ -85,7 +95,9 @@ export function agentForwarding(node: NodeEndpoint, options: ConnectOptions): Ch
     stream.resume();
     pipeline(stream, channel, finished);
     pipeline(channel, stream, finished);
-  });
+    return true;
+  };
+  node.handleChannelOpen('auth-agent@openssh.com', onOpen);
   return {
     get error() {
       return node.error;

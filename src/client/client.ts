@@ -287,6 +287,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           return;
         }
         case 'keys-exchanged':
+          if (e.initial) agentAuth?.bindNow();
           c.algorithms = e.algorithms;
           c.emit('rekey', e.algorithms);
           return;

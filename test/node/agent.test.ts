@@ -22,6 +22,7 @@ import {
   type SessionBindValue,
 } from '../../src/agent/index.js';
 import { ChannelOpenError } from '../../src/io/node/node-endpoint.js';
+import type { Channel } from '../../src/io/node/channel.js';
 import { startServer, testHostKey } from './server-helpers.js';
 
 type Answer = Uint8Array | 'die' | 'silent' | ((socket: Socket) => void);
@@ -263,6 +264,36 @@ test('forwardAgent: the server\'s auth-agent channel reaches the agent, bound fo
     assert.equal(seen.requested, 1, 'no auth-agent-req without forwardAgent');
     await assert.rejects(connection!.openChannel('auth-agent@openssh.com'), ChannelOpenError);
     await plain.close();
+  } finally {
+    await t.close();
+    await agent.close();
+  }
+});
+
+test('forwardAgent: at most 16 forwarded agent connections at once; a closed one frees its slot', async () => {
+  const agent = await fakeAgent([ed]);
+  let connection: import('../../src/server/server.js').ServerConnection | null = null;
+  const t = await keyServer([], { session: (s) => void (s.onAgentForwarding = () => true) });
+  t.server.on('authenticated', (conn) => (connection = conn));
+  try {
+    const c = await t.connect({ password: 'secret', agent: agent.path, forwardAgent: true });
+    const channels = await Promise.all(Array.from({ length: 16 }, () => connection!.openChannel('auth-agent@openssh.com')));
+    await assert.rejects(connection!.openChannel('auth-agent@openssh.com'), (e: unknown) => e instanceof ChannelOpenError && e.openReason === 4);
+    const closed = new Promise((r) => channels[0]!.once('close', r));
+    channels[0]!.destroy();
+    await closed;
+    // the client notices the close once its relay ends; give it its turn
+    let again: Channel | null = null;
+    for (let i = 0; i < 50 && !again; i++) {
+      again = await connection!.openChannel('auth-agent@openssh.com').catch(() => null);
+      if (!again) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(again, 'a slot was freed');
+    const remote = AgentClient.over(again);
+    assert.equal((await remote.list()).length, 1);
+    remote.close();
+    for (const ch of channels) ch.destroy();
+    await c.close();
   } finally {
     await t.close();
     await agent.close();

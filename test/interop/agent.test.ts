@@ -14,7 +14,9 @@ import { connect } from '../../src/client/client.js';
 import { AgentClient } from '../../src/client/agent-client.js';
 import { AuthenticationError } from '../../src/errors.js';
 import { loadPrivateKey } from '../../src/keys/openssh.js';
-import { fingerprintSha256 } from '../../src/keys/index.js';
+import { fingerprintSha256, parseOpenSshPublicKeyLine } from '../../src/keys/index.js';
+import { decodeAddIdentity, MSG_AGENT } from '../../src/agent/index.js';
+import { createServer } from 'node:net';
 
 const openssh = findOpenSsh();
 const sshAgentBin = spawnSync('sh', ['-c', 'command -v ssh-agent'], { encoding: 'utf8' }).stdout.trim();
@@ -285,6 +287,57 @@ test('nacre-keygen -s ca.pub -U signs through the agent as ssh-keygen -U does; s
     await c.close();
   } finally {
     await agent.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('ssh-add -h restrictions decode as the hops ssh-add meant (ADD_ID_CONSTRAINED from OpenSSH as the oracle)', { skip }, async () => {
+  const work = tempDir('ssh-add-h');
+  const socket = join(work, 'fake.sock');
+  const requests: Uint8Array[] = [];
+  // an agent that records what it is sent and answers SUCCESS
+  const server = createServer((s) => {
+    let buffered = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      buffered = Buffer.concat([buffered, d]);
+      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readUInt32BE(0)) {
+        requests.push(new Uint8Array(buffered.subarray(4, 4 + buffered.readUInt32BE(0))));
+        buffered = buffered.subarray(4 + requests.at(-1)!.length);
+        s.write(Buffer.from([0, 0, 0, 1, MSG_AGENT.SUCCESS]));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(socket, r));
+  try {
+    const jump = keygen(openssh!, work, 'ed25519', 'jump_host').publicLine;
+    const target = keygen(openssh!, work, 'ecdsa', 'target_host').publicLine;
+    writeFileSync(join(work, 'known_hosts'), `jump ${jump}\ntarget ${target}\n`);
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('ssh-add', ['-H', join(work, 'known_hosts'), '-h', 'jump', '-h', 'jump>alice@target', '-t', '90', paths.ed25519!], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const add = decodeAddIdentity(requests.find((p) => p[0] === MSG_AGENT.ADD_ID_CONSTRAINED)!);
+    assert.equal(add.keyType, 'ssh-ed25519');
+    assert.equal(add.comment, 'ed25519');
+    const blob = (line: string) => parseOpenSshPublicKeyLine(line).blob;
+    const hops = add.constraints.find((c) => c.type === 'restrict-destination');
+    assert.ok(hops && hops.type === 'restrict-destination');
+    const summary = hops.destinations.map((d) => ({
+      from: `${d.from.user}@${d.from.host}`,
+      fromKeys: d.from.keys.map((k) => fingerprintSha256(k.key)),
+      to: `${d.to.user}@${d.to.host}`,
+      toKeys: d.to.keys.map((k) => fingerprintSha256(k.key)),
+    }));
+    assert.deepEqual(summary, [
+      { from: '@', fromKeys: [], to: '@jump', toKeys: [fingerprintSha256(blob(jump))] },
+      { from: '@jump', fromKeys: [fingerprintSha256(blob(jump))], to: 'alice@target', toKeys: [fingerprintSha256(blob(target))] },
+    ]);
+    assert.deepEqual(add.constraints.find((c) => c.type === 'lifetime'), { type: 'lifetime', seconds: 90 });
+  } finally {
+    server.close();
     rmSync(work, { recursive: true, force: true });
   }
 });

@@ -295,3 +295,32 @@ export {
 export { readSshConfig, nodeSshConfigIO } from './io/node/ssh-config-files.js';
 export { sshConfigToConnectOptions, applySshConfig, configIdentityFiles, configIdentities } from './client/config-options.js';
 export { ConfigError } from './errors.js';
+// The SSH agent (issue 11 §5): a client of ssh-agent and anything speaking its
+// protocol, and the protocol's codec (both directions, for an agent to reuse).
+export { AgentClient, agentSocketPath, type AgentKey, type AgentAddOptions, type AgentClientOptions } from './client/agent-client.js';
+export { AgentSocket, type AgentSocketOptions } from './io/node/agent-socket.js';
+export { agentKeyFields, type AgentKeyFields } from './keys/agent-key.js';
+export {
+  AgentError,
+  AgentConnection,
+  MAX_AGENT_MESSAGE,
+  MSG_AGENT,
+  SIGN_FLAGS,
+  signFlagsFor,
+  encodeConstraints,
+  decodeConstraints,
+  encodeAddIdentity,
+  decodeAddIdentity,
+  isAgentKeyType,
+  SessionBind,
+  SESSION_BIND_EXTENSION,
+  type AgentProblem,
+  type AgentOutcome,
+  type AgentConnectionLimits,
+  type AgentIdentity,
+  type AddIdentity,
+  type KeyConstraint,
+  type DestinationHop,
+  type DestinationRestriction,
+  type SessionBindValue,
+} from './agent/index.js';

@@ -7,7 +7,7 @@ import { AbortError, DisconnectReason, NacreError, TimeoutError, VersionError } 
 import { defaultAlgorithmLists } from '../algorithms/index.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import type { EndpointEvent } from '../core/endpoint.js';
-import { NodeEndpoint, checkReplyTimeout, type ReplyTimeouts } from '../io/node/node-endpoint.js';
+import { NodeEndpoint, checkReplyTimeout, type ChannelOpener, type ReplyTimeouts } from '../io/node/node-endpoint.js';
 import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
@@ -20,6 +20,8 @@ import { loadIdentities } from './identities.js';
 import { applySshConfig } from './config-options.js';
 import { hostKeyPolicy } from './host-key-policy.js';
 import { AuthAnswers } from './auth-answers.js';
+import { AgentAuth, sessionBinding } from './agent-auth.js';
+import { agentForwarding } from './agent-forward.js';
 import { DEFAULT_MAX_BUFFER, checkMaxBuffer, execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
 import {
   RemoteForwarder,
@@ -67,6 +69,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   readonly node: NodeEndpoint;
   /** @internal The `maxBuffer` of exec calls that do not set one. */
   readonly maxBuffer: number;
+  /** @internal Opens the session channels of exec, spawn, shell and subsystem (asking for the agent with forwardAgent). */
+  sessions: ChannelOpener;
 
   /** @internal Clients come from `connect()`. */
   static create(node: NodeEndpoint, maxBuffer: number = DEFAULT_MAX_BUFFER): Client {
@@ -77,6 +81,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     super();
     this.node = node;
     this.maxBuffer = maxBuffer;
+    this.sessions = node;
     this.forwards = new RemoteForwarder(node);
     // What a server may open or ask of a client; the rest is refused as unknown.
     node.channelOpenHandlers.set('forwarded-tcpip', (open) => this.forwards.onForwardedTcpip(open));
@@ -126,22 +131,22 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   exec(command: string, options?: ExecOptions & { readonly encoding?: 'utf8' }): Promise<ExecResult<string>>;
   exec(command: string, options?: ExecOptions): Promise<ExecResult<string | Buffer>>;
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return execCommand(this.node, command, options, this.maxBuffer);
+    return execCommand(this.sessions, command, options, this.maxBuffer);
   }
 
   /** Starts a command with stdin/stdout/stderr streams and an `exit` promise. */
   spawn(command: string, options: SpawnOptions = {}): Promise<RemoteProcess> {
-    return spawnProcess(this.node, command, options);
+    return spawnProcess(this.sessions, command, options);
   }
 
   /** Starts the user's login shell (with a PTY unless `pty: false`). */
   shell(options: ShellOptions = {}): Promise<RemoteProcess> {
-    return startShell(this.node, options);
+    return startShell(this.sessions, options);
   }
 
   /** Starts a subsystem (e.g. `sftp`) and returns its channel as a Duplex. */
   async subsystem(name: string): Promise<Channel> {
-    const ch = await this.node.openChannel('session');
+    const ch = await this.sessions.openChannel('session');
     const { ReqSubsystem } = await import('../messages/channel-types.js');
     if (!(await ch.request('subsystem', ReqSubsystem.encode({ name })))) {
       ch.close();
@@ -214,15 +219,23 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const port = options.port ?? 22;
   const username = options.username ?? defaultUsername();
   // Everything that can fail on the options fails before a socket exists.
-  const answers = new AuthAnswers(options, loadIdentities(options));
+  const identities = loadIdentities(options);
   const hostKeys = hostKeyPolicy(options, host, port);
   const algorithms = hostKeys.preferKnownKeyTypes(defaultAlgorithmLists(options.algorithms));
-  const clientCredentials = answers.credentials();
   const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
   const replyTimeouts = checkedReplyTimeouts(options);
   const identTimeout = options.identTimeout === undefined ? undefined : checkReplyTimeout(options.identTimeout, 'identTimeout');
   if (options.signal?.aborted) throw new AbortError();
-  const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
+  const agentAuth = await AgentAuth.open(options);
+  const answers = new AuthAnswers(options, agentAuth ? agentAuth.identities(identities) : identities);
+  const clientCredentials = answers.credentials();
+  let socket: Duplex;
+  try {
+    socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
+  } catch (err) {
+    agentAuth?.close();
+    throw err;
+  }
 
   return new Promise<Client>((resolve, reject) => {
     let ready = false;
@@ -231,6 +244,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       if (ready) return;
       ready = true;
       clearTimeout(timer);
+      agentAuth?.close();
       options.signal?.removeEventListener('abort', onAbort);
       reject(answers.explain(err));
       if (client && !client.node.error) client.node.disconnect(DisconnectReason.BY_APPLICATION, err.message);
@@ -275,6 +289,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           return;
         }
         case 'keys-exchanged':
+          if (e.initial) agentAuth?.bindNow();
           c.algorithms = e.algorithms;
           c.emit('rekey', e.algorithms);
           return;
@@ -304,6 +319,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           if (!ready) {
             ready = true;
             clearTimeout(timer);
+            agentAuth?.close();
             options.signal?.removeEventListener('abort', onAbort);
             resolve(c);
           }
@@ -351,6 +367,8 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       return;
     }
     client = Client.create(node, maxBuffer);
+    agentAuth?.attach(() => sessionBinding(node));
+    client.sessions = agentForwarding(node, options);
     node.run();
   });
 }

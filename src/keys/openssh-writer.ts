@@ -24,7 +24,7 @@ export interface OpenSshWriteOptions {
 }
 
 /** The key's private fields after its type name, as sshkey_private_serialize writes them. */
-function writePrivateFields(w: Writer, key: KeyObject, type: PublicKeyType): void {
+export function writePrivateFields(w: Writer, key: KeyObject, type: PublicKeyType): void {
   const jwk = key.export({ format: 'jwk' });
   if (type === 'ssh-ed25519') {
     const seed = fromB64url(jwk.d, 'Ed25519 seed');

@@ -14,6 +14,7 @@ import {
   signerFromKeyObject,
   writeFileAtomic,
   type CertificateOption,
+  type CertificateRequest,
 } from '../../keys-entry.js';
 import { CliExit, fatal } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
@@ -22,6 +23,7 @@ import { askFilename, checkFingerprintHash, fingerprintFor, keyFileReason, loadI
 import { shortKeyType } from './key-info.js';
 import type { KeygenOptions } from './options.js';
 import { formatValidity, parseValidity } from './validity.js';
+import { agentCa, signAsCa } from './agent-ca.js';
 
 /** The permit-* flags ssh-keygen gives user certificates, on by default (CERTOPT_DEFAULT). */
 const FLAG_EXTENSIONS = ['permit-X11-forwarding', 'permit-agent-forwarding', 'permit-port-forwarding', 'permit-pty', 'permit-user-rc'];
@@ -108,7 +110,8 @@ export async function signCommand(opts: KeygenOptions, io: CliIo, usage: (messag
   const { step } = serialOption(opts);
   const principals = opts.names?.split(',');
   if (principals?.some((p) => p === '')) fatal('Empty principal name');
-  const ca = signerFromKeyObject((await loadIdentity(caPath, io, opts.passphrase)).keyObject);
+  // -U: the CA's private key is in the agent, and -s names its public key
+  const ca = opts.requireAgent ? await agentCa(caPath) : signerFromKeyObject((await loadIdentity(caPath, io, opts.passphrase)).keyObject);
   // -t picks the CA's RSA signature algorithm, as with ssh-keygen (rsa-sha2-512 by default).
   const algorithm = opts.keyType !== undefined && ca.algorithms.includes(opts.keyType) ? opts.keyType : undefined;
   for (const keyPath of opts.operands) {
@@ -126,24 +129,23 @@ export async function signCommand(opts: KeygenOptions, io: CliIo, usage: (messag
     }
     let cert;
     try {
-      cert = signCertificate(
-        {
-          publicKey: line.blob,
-          kind,
-          random: (n) => randomBytes(n),
-          serial,
-          keyId: opts.identity,
-          ...(principals ? { principals } : {}),
-          validAfter,
-          validBefore,
-          criticalOptions: kind === 'user' ? options.critical : {},
-          extensions: kind === 'user' ? options.extensions : {},
-          ...(algorithm ? { signatureAlgorithm: algorithm } : {}),
-        },
-        ca,
-      );
+      const request: CertificateRequest = {
+        publicKey: line.blob,
+        kind,
+        random: (n: number) => randomBytes(n),
+        serial,
+        keyId: opts.identity,
+        ...(principals ? { principals } : {}),
+        validAfter,
+        validBefore,
+        criticalOptions: kind === 'user' ? options.critical : {},
+        extensions: kind === 'user' ? options.extensions : {},
+        ...(algorithm ? { signatureAlgorithm: algorithm } : {}),
+      };
+      cert = 'agent' in ca ? await signAsCa(request, ca) : signCertificate(request, ca);
     } catch (err) {
-      return fatal(`Couldn't certify key ${keyPath}: ${err instanceof Error ? err.message : String(err)}`);
+      if ('agent' in ca) ca.agent.close();
+      return fatal(`Couldn't certify key ${keyPath}${'agent' in ca ? ' via agent' : ''}: ${err instanceof Error ? err.message : String(err)}`);
     }
     const out = certPath(keyPath);
     try {
@@ -157,6 +159,7 @@ export async function signCommand(opts: KeygenOptions, io: CliIo, usage: (messag
     }
     serial += step;
   }
+  if ('agent' in ca) ca.agent.close();
   return 0;
 }
 

@@ -50,7 +50,7 @@ Supported now:
                   -O hashalg=sha256|sha512, -O verify-time=YYYYMMDD[HHMM[SS]][Z], -O print-pubkey
                   usable as git's gpg.ssh.program
 
-Not yet: -U (ssh-agent), signing with a certificate (-Y sign -f key-cert.pub),
+Not yet: -Y sign -U (a key in ssh-agent), signing with a certificate (-Y sign -f key-cert.pub),
 printing a KRL (-Q -l), -A -B -D -K -M -r.
 Exit status: 0 success, 1 usage errors (and "not found" for -F, a revoked key for -Q), 255 failures.
 `;

@@ -56,6 +56,8 @@ export interface KexResult {
   readonly algorithms: NegotiatedAlgorithms;
   readonly exchangeHash: Uint8Array;
   readonly hostKeyBlob: Uint8Array;
+  /** The server's signature of the exchange hash (the blob it sent, or made). */
+  readonly signature: Uint8Array;
   readonly outgoing: DirectionState;
   readonly incoming: DirectionState;
 }
@@ -222,6 +224,7 @@ export class KeyExchange {
       algorithms: this.algorithms,
       exchangeHash: outcome.exchangeHash,
       hostKeyBlob: outcome.hostKeyBlob,
+      signature: outcome.signature,
       outgoing: makeDirection(outAlgs, outKeys, 'encrypt'),
       incoming: makeDirection(inAlgs, inKeys, 'decrypt'),
     };

@@ -38,6 +38,8 @@ export class KexRounds {
   private lastAlgorithms: NegotiatedAlgorithms | null = null;
   private strictMode = false;
   private firstHostKey: Uint8Array | null = null;
+  /** The server's signature of the first exchange hash, which proves the session to an agent (session-bind@openssh.com). */
+  private firstSignature: Uint8Array | null = null;
   private initialFinished = false;
   private firstKeysReady = false;
   private peerMidKex = false;
@@ -76,6 +78,11 @@ export class KexRounds {
   /** The server host key blob of the first exchange (client: as verified; server: ours). */
   get hostKeyBlob(): Uint8Array | null {
     return this.firstHostKey;
+  }
+
+  /** The server's signature of the session identifier (the first exchange hash). */
+  get sessionSignature(): Uint8Array | null {
+    return this.firstSignature;
   }
 
   get initialDone(): boolean {
@@ -209,6 +216,7 @@ export class KexRounds {
     const result = this.pendingResult!;
     this.firstHostKey ??= result.hostKeyBlob;
     this.firstSessionId ??= result.exchangeHash;
+    this.firstSignature ??= result.signature;
     this.packets.write(NewKeys.encode({}));
     const out = result.outgoing;
     this.packets.setOutgoing(out.protection, out.algorithms.compression, out.byteLimit, this.strictMode);

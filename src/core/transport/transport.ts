@@ -192,6 +192,11 @@ export class Transport {
     return this.kexRounds.hostKeyBlob;
   }
 
+  /** The server's signature of the session identifier in the first exchange (what ssh hands its agent in session-bind@openssh.com). */
+  get sessionSignature(): Uint8Array | null {
+    return this.kexRounds.sessionSignature;
+  }
+
   get isClosed(): boolean {
     return this.phase === 'closed';
   }

@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync } from 'node:fs';
 import { DisconnectReason, NacreError } from '../errors.js';
 
-/** Where to listen: a TCP address (port 0 picks one) or a Unix socket path. */
+/** Where to listen: a TCP address (port 0 picks one; host '' is every address) or a Unix socket path. */
 export type ListenAddress = { readonly host: string; readonly port: number } | { readonly path: string };
 
 /** A local listener is in use or could not be opened: `code` is the system's (EADDRINUSE, EACCES ...). */
@@ -31,7 +31,7 @@ export interface LocalListener {
 /** How an address is written in messages: `host:port`, `[v6]:port`, or the path. */
 export function describeListen(a: ListenAddress): string {
   if ('path' in a) return a.path;
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  return a.host.includes(':') || a.host === '' ? `[${a.host || '*'}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 /**
@@ -52,6 +52,7 @@ export async function listenLocally(where: ListenAddress, onSocket: (socket: Soc
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new ListenError(describeListen(where), err)));
     if ('path' in where) server.listen(where.path, () => resolve());
+    else if (where.host === '') server.listen(where.port, () => resolve());
     else server.listen(where.port, where.host, () => resolve());
   });
   // After listen() nothing else listens for 'error': an accept() failure

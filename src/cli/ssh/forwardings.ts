@@ -156,7 +156,8 @@ export class Forwardings implements ForwardingControl {
       handle = await this.client.forwardRemote({
         ...(listen.kind === 'unix' ? { remotePath: listen.path } : { bindAddress: remoteBindAddress(listen.host), bindPort: listen.port }),
         connectTo,
-        onConnectError: (err) => this.log.error(connectTo === 'socks' ? `socks: ${err.message}` : `connect_to ${connectText}: failed: ${err.message}`),
+        // ssh reports a failed connect_to as an error, a SOCKS client it refused only under -v.
+        onConnectError: (err) => (connectTo === 'socks' ? this.log.debug(1, `dynamic forwarding: ${err.message}`) : this.log.error(`connect_to ${connectText}: failed: ${err.message}`)),
       });
     } catch {
       throw new SetupFailed(listen.kind === 'unix' ? `Warning: remote port forwarding failed for listen path ${listen.path}` : `Warning: remote port forwarding failed for listen port ${listen.port}`);

@@ -156,6 +156,13 @@ test('-L over TCP, from a local Unix socket, and to a Unix socket on the server'
     assert.equal(await roundTrip({ path: localPath }, 'socket to tcp'), 'socket to tcp');
     const toSocket = await c.forwardLocal({ localPort: 0, remotePath: echoPath });
     assert.equal(await roundTrip({ port: toSocket.port }, 'tcp to socket'), 'tcp to socket');
+    // A dead target: that connection is closed, the forward and the connection go on.
+    const refused: string[] = [];
+    const toDead = await c.forwardLocal({ remoteHost: '127.0.0.1', remotePort: await deadPort(), onConnectError: (err) => refused.push(err.message) });
+    assert.equal(await roundTrip({ port: toDead.port }, 'nobody there'), '');
+    assert.match(refused.join(), /channel open failed: .*\(code 2\)/);
+    assert.equal(await roundTrip({ port: tcp.port }, 'still works'), 'still works');
+    await toDead.close();
     await fromSocket.close();
     assert.ok(!existsSync(localPath), 'the socket file is removed on close');
     await tcp.close();
@@ -313,9 +320,23 @@ test('proxyJump through two hops (the same sshd three times); closing the client
 
 test('proxyCommand: SSH over a relay command with %h %p; a failing command is named', { skip, timeout: 30000 }, async () => {
   const relay = `const s=require('net').connect(Number(process.argv[1]),process.argv[2]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('close',()=>process.exit(0))`;
-  const c = await connect(options({ host: '127.0.0.1', proxyCommand: `'${process.execPath}' -e "${relay}" %p %h` }));
+  const pidFile = join(dir, 'proxy.pid');
+  const c = await connect(options({ host: '127.0.0.1', proxyCommand: `echo $$ > ${pidFile}; exec '${process.execPath}' -e "${relay}" %p %h` }));
   assert.equal((await c.exec('echo via proxy command')).stdout, 'via proxy command\n');
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  assert.ok(alive());
   await c.close();
+  // The command ends with the connection.
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!alive(), 'the proxy command was stopped');
   // ssh -W as the proxy command (what -J does under the hood in OpenSSH).
   const viaSsh = `${openssh!.ssh} -F none -i ${keyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p %p -W %h:%p %r@%h`;
   const d = await connect(options({ proxyCommand: viaSsh }));

@@ -140,7 +140,8 @@ export class Forwardings implements ForwardingControl {
         } else {
           this.log.debug(1, `Local connections to ${endpointText(spec.listen)} forwarded to remote address ${endpointText(spec.connect)}`);
           const target = spec.connect.kind === 'unix' ? { remotePath: spec.connect.path } : { remoteHost: spec.connect.host ?? '', remotePort: spec.connect.port };
-          handle = await this.client.forwardLocal({ ...this.listenOptions(where), ...target });
+          // ssh: "channel 3: open failed: connect failed: Connection refused"; the connection is closed.
+          handle = await this.client.forwardLocal({ ...this.listenOptions(where), ...target, onConnectError: (err) => this.log.error(`open failed: ${err.message.replace(/^channel open failed: /, '')}`) });
         }
       } catch (err) {
         throw new SetupFailed(this.bindFailure(where, err));

@@ -9,9 +9,10 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
-import { findOpenSsh, startSshd, keygen, tempDir, freePort, type Sshd } from './openssh.js';
+import { findOpenSsh, runSsh, startSshd, keygen, tempDir, freePort, type Sshd } from './openssh.js';
 import { connect, type Client } from '../../src/client/client.js';
 import type { ConnectOptions } from '../../src/client/options.js';
 import { ListenError } from '../../src/client/local-listener.js';
@@ -286,6 +287,14 @@ test('-W: stdin and stdout relayed to a port and to a socket', { skip, timeout: 
     assert.equal(await runStdioForward(c, { kind: 'tcp', host: '127.0.0.1', port: dead }, new PassThrough(), new PassThrough(), log), 255);
     assert.match(log.lines.join('\n'), /stdio forwarding failed/);
   });
+});
+
+test('-W as OpenSSH\'s ProxyCommand: ssh reaches sshd through our stdio forward', { skip, timeout: 30000 }, async () => {
+  const main = join(dirname(fileURLToPath(import.meta.url)), 'stdio-forward-main.js');
+  const proxy = `'${process.execPath}' ${main} ${sshd!.port} ${keyPath} ${user} %h %p`;
+  const r = await runSsh(openssh!, ['-i', keyPath, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', `ProxyCommand=${proxy}`, '-p', String(sshd!.port), `${user}@127.0.0.1`, 'echo ssh over nacre -W']);
+  assert.equal(r.stdout, 'ssh over nacre -W\n', r.stderr);
+  assert.equal(r.code, 0);
 });
 
 /** The client ports of the logins sshd accepted after log offset `from`. */

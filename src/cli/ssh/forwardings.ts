@@ -3,7 +3,7 @@
 // addresses per GatewayPorts, "Allocated port N" for -R 0, ssh's warnings,
 // or its fatal errors under ExitOnForwardFailure — and keeps them so the
 // escape command line (`~C`) can add and cancel forwardings later.
-import { parseForwardSpec, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../index.js';
+import { configForwards, parseForwardSpec, type SshConfig, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 
 /** Where the messages go: a Logger (src/cli/common/log.ts) fits. */
@@ -264,4 +264,17 @@ export async function startForwardings(client: Client, specs: readonly ForwardSp
   const f = new Forwardings(client, log, settings);
   await f.startAll(specs);
   return f;
+}
+
+/**
+ * What a resolved ssh_config (command-line flags included) asks for: its
+ * LocalForward/-L, DynamicForward/-D and RemoteForward/-R (none with
+ * ClearAllForwardings), with GatewayPorts and ExitOnForwardFailure.
+ */
+export function forwardingsFromConfig(config: SshConfig, env: Readonly<Record<string, string | undefined>> = {}): { specs: ForwardSpec[]; settings: ForwardingSettings } {
+  const f = configForwards(config, env);
+  return {
+    specs: [...f.local, ...f.dynamic, ...f.remote],
+    settings: { gatewayPorts: config.values.GatewayPorts === true, exitOnForwardFailure: config.values.ExitOnForwardFailure === true },
+  };
 }

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
@@ -329,6 +329,30 @@ test('proxyJump through two hops (the same sshd three times); closing the client
   const e = await connect(options({ proxyJump: 'none' }));
   await e.close();
   await assert.rejects(connect(options({ proxyJump: 'a@@:x' })), /ProxyJump/);
+});
+
+test('proxyJump from ssh_config: each hop reads its own Host entry', { skip, timeout: 30000 }, async () => {
+  const file = join(dir, 'ssh_config');
+  writeFileSync(
+    file,
+    [
+      'Host bastion',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd!.port}`,
+      `  User ${user}`,
+      'Host inside',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd!.port}`,
+      '  ProxyJump bastion',
+      '',
+    ].join('\n'),
+  );
+  const from = sshd!.log().length;
+  const { host: _h, port: _p, ...rest } = options();
+  const c = await connect({ ...rest, host: 'inside', config: file });
+  assert.equal((await c.exec('echo inside')).stdout, 'inside\n');
+  assert.equal(acceptedPorts(from).length, 2, 'the bastion and the target');
+  await c.close();
 });
 
 test('proxyCommand: SSH over a relay command with %h %p; a failing command is named', { skip, timeout: 30000 }, async () => {

@@ -425,10 +425,13 @@ test('nacre forwardings: -R 0 reports the allocated port; -L, -D and ~C add, lis
     await assert.rejects(roundTrip({ port: dport }, 'x'), /ECONNREFUSED/);
     assert.equal(await f.command(`-KL 1`), 'Unknown port forwarding.');
     assert.equal(await f.command('-L nonsense'), 'Bad forwarding specification.');
-    assert.equal(await f.command('hello'), 'Invalid command.');
+    assert.equal(await f.command('xyz'), 'Invalid command.');
     assert.match(await f.command('?'), /^Commands:\n.*-L\[bind_address:\]port:host:hostport/);
+    assert.equal(await f.command('-h'), await f.command(' H'));
+    assert.equal(await f.command('-'), '');
+    assert.equal(await f.command('-X 1'), 'Invalid command.');
     assert.equal(await f.command(`-KR ${allocated[1]}`), 'Canceled forwarding.');
-    assert.equal(await f.command(`-KL ${lport}`), 'Canceled forwarding.');
+    assert.equal(await f.command(`KL${lport}`), 'Canceled forwarding.');
     assert.deepEqual(f.list(), []);
   });
 });

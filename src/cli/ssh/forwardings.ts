@@ -31,7 +31,8 @@ export interface ForwardingControl {
   /**
    * A `~C` command line as typed after `ssh> `: `-L spec`, `-R spec`,
    * `-D spec` add; `-KL [bind:]port`, `-KR [bind:]port|path`,
-   * `-KD [bind:]port` cancel; `?` or `-h` is the help text.
+   * `-KD [bind:]port` cancel; `?`, `h` or `H` is the help text (the `-` is
+   * optional, as in ssh).
    */
   command(line: string): Promise<string>;
   /** Adds a forwarding from its flag and spec, as `-L`/`-R`/`-D` give them. */
@@ -185,13 +186,16 @@ export class Forwardings implements ForwardingControl {
   }
 
   async command(line: string): Promise<string> {
-    const text = line.trim();
+    // As ssh's process_cmdline: blanks, then one optional '-'; h, H or ? is help; K cancels.
+    let text = line.replace(/^\s+/, '');
+    if (text.startsWith('-')) text = text.slice(1);
     if (text === '') return '';
-    if (text === '?' || text === '-h' || text === 'h') return COMMAND_LINE_HELP;
-    const m = /^-(K?)([LRD])\s*(.*)$/.exec(text);
+    if (/^[hH?]/.test(text)) return COMMAND_LINE_HELP;
+    const m = /^(K?)([LRD])\s*(.*)$/s.exec(text);
     if (!m) return 'Invalid command.';
     const flag: ForwardFlag = m[2] === 'L' ? 'local' : m[2] === 'R' ? 'remote' : 'dynamic';
-    return m[1] ? this.cancel(flag, m[3]!.trim()) : this.add(flag, m[3]!.trim());
+    const spec = m[3]!.trim();
+    return m[1] ? this.cancel(flag, spec) : this.add(flag, spec);
   }
 
   async add(flag: ForwardFlag, specText: string): Promise<string> {

@@ -414,13 +414,23 @@ test('nacre forwardings: -R 0 reports the allocated port; -L, -D and ~C add, lis
     assert.equal(Number(allocated[2]), echoPort);
     assert.equal(await roundTrip({ port: Number(allocated[1]) }, 'via -R 0'), 'via -R 0');
     assert.equal(await roundTrip({ port: lport }, 'via -L'), 'via -L');
+    // Bound on both loopback addresses, as ssh binds "localhost".
+    const v6 = await new Promise<string>((resolve, reject) => {
+      const s = netConnect(lport, '::1');
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      s.once('error', reject);
+      s.once('close', () => resolve(Buffer.concat(got).toString()));
+      s.end('via [::1]');
+    });
+    assert.equal(v6, 'via [::1]');
 
     const dport = await freePort();
     assert.equal(await f.command(`-D ${dport}`), 'Forwarding port.');
     const curled = await curl(['--socks5-hostname', `127.0.0.1:${dport}`, `http://localhost:${httpPort}/c`]);
     assert.equal(curled.stdout, `hello /c via localhost:${httpPort}`);
     assert.equal(f.list().length, 3);
-    assert.match(f.list().join('\n'), new RegExp(`-D 127\\.0\\.0\\.1:${dport} -> socks`));
+    assert.match(f.list().join('\n'), new RegExp(`-D localhost:${dport} -> socks`));
     assert.equal(await f.command(`-KD ${dport}`), 'Canceled forwarding.');
     await assert.rejects(roundTrip({ port: dport }, 'x'), /ECONNREFUSED/);
     assert.equal(await f.command(`-KL 1`), 'Unknown port forwarding.');
@@ -437,8 +447,9 @@ test('nacre forwardings: -R 0 reports the allocated port; -L, -D and ~C add, lis
 });
 
 test('a local port already in use: a clear error, a warning, or with ExitOnForwardFailure exit 255', { skip, timeout: 30000 }, async () => {
+  // Taken on every address, both loopbacks included (ssh would take either alone).
   const busy = createServer();
-  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => busy.listen(0, r));
   const port = (busy.address() as { port: number }).port;
   try {
     await withClient(async (c) => {

@@ -16,6 +16,7 @@ import { findOpenSsh, runSsh, startSshd, keygen, tempDir, freePort, type Sshd } 
 import { connect, type Client } from '../../src/client/client.js';
 import type { ConnectOptions } from '../../src/client/options.js';
 import { ListenError } from '../../src/client/local-listener.js';
+import { HostKeyRejectedError } from '../../src/errors.js';
 import { Forwardings, startForwardings, type ForwardingLog } from '../../src/cli/ssh/forwardings.js';
 import { runStdioForward } from '../../src/cli/ssh/stdio-forward.js';
 import { parseForwardSpec } from '../../src/config/forward-spec.js';
@@ -313,8 +314,14 @@ function connectionEnded(port: string): boolean {
 
 test('proxyJump through two hops (the same sshd three times); closing the client closes the hops', { skip, timeout: 60000 }, async () => {
   const from = sshd!.log().length;
-  const c = await connect(options({ proxyJump: `${user}@127.0.0.1:${sshd!.port},ssh://${user}@127.0.0.1:${sshd!.port}` }));
+  // Every hop's host key goes through the same check as the target's.
+  const checked: string[] = [];
+  const check = options().verifyHostKey!;
+  const c = await connect(options({ proxyJump: `${user}@127.0.0.1:${sshd!.port},ssh://${user}@127.0.0.1:${sshd!.port}`, verifyHostKey: (info) => (checked.push(`${info.host}:${info.port}`), check(info)) }));
   assert.equal((await c.exec('echo through two hops')).stdout, 'through two hops\n');
+  assert.deepEqual(checked, Array(3).fill(`127.0.0.1:${sshd!.port}`));
+  // A hop whose key is refused stops the chain there.
+  await assert.rejects(connect(options({ proxyJump: `127.0.0.1:${sshd!.port}`, verifyHostKey: () => false })), (err: unknown) => err instanceof HostKeyRejectedError);
   const ports = acceptedPorts(from);
   assert.equal(ports.length, 3, 'the two hops and the target each logged in');
   assert.ok(!ports.some(connectionEnded));

@@ -338,18 +338,21 @@ test('proxyJump through two hops (the same sshd three times); closing the client
   await assert.rejects(connect(options({ proxyJump: 'a@@:x' })), /ProxyJump/);
 });
 
-test('proxyJump from ssh_config: each hop reads its own Host entry', { skip, timeout: 30000 }, async () => {
+test('proxyJump from ssh_config: each hop reads its own Host entry, and takes no ProxyJump from it', { skip, timeout: 30000 }, async () => {
   const file = join(dir, 'ssh_config');
   writeFileSync(
     file,
     [
-      'Host bastion',
+      'Host bastion bastion2',
       '  HostName 127.0.0.1',
       `  Port ${sshd!.port}`,
       `  User ${user}`,
       'Host inside',
       '  HostName 127.0.0.1',
       `  Port ${sshd!.port}`,
+      '  ProxyJump bastion,bastion2',
+      // Would make every hop jump through bastion again, without end, were it taken.
+      'Host *',
       '  ProxyJump bastion',
       '',
     ].join('\n'),
@@ -358,7 +361,7 @@ test('proxyJump from ssh_config: each hop reads its own Host entry', { skip, tim
   const { host: _h, port: _p, ...rest } = options();
   const c = await connect({ ...rest, host: 'inside', config: file });
   assert.equal((await c.exec('echo inside')).stdout, 'inside\n');
-  assert.equal(acceptedPorts(from).length, 2, 'the bastion and the target');
+  assert.equal(acceptedPorts(from).length, 3, 'the two bastions (the second reached at its HostName and Port) and the target');
   await c.close();
 });
 

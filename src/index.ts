@@ -268,6 +268,15 @@ export {
 // sshd's RevokedKeys file (a KRL or public keys), for publicKeyAuthenticator's revokedKeys.
 export { loadRevokedKeys } from './io/node/revoked-keys.js';
 
+// Forwarding and jump hosts (issue 11): SOCKS for -D and remote dynamic -R, Unix socket forwards,
+// ProxyJump and ProxyCommand parsing. (nacre's forwarding spec parser is exported with ssh_config below.)
+export type { DynamicForwardOptions } from './client/dynamic-forward.js';
+export type { RemoteForwardTarget, LocalForwardListen, LocalForwardTarget } from './client/forward.js';
+export { ListenError } from './client/local-listener.js';
+export { SocksHandshake, SocksError, socksSuccessReply, socksFailureReply, MAX_SOCKS_HANDSHAKE, type SocksRequest, type SocksStep, type SocksFailure, type SocksVersion } from './socks/codec.js';
+export { parseJumpHost, parseProxyJump, type JumpHost } from './client/jump.js';
+export { expandProxyCommand, type ProxyCommandTokens } from './client/proxy-command.js';
+
 // ssh_config (issue 11): the resolver (with this machine's files, or any
 // files through SshConfigIO), the -G printer, the forwarding spec parser,
 // and the mapping to ConnectOptions that connect({ config }) uses.

@@ -267,3 +267,7 @@ export {
 
 // sshd's RevokedKeys file (a KRL or public keys), for publicKeyAuthenticator's revokedKeys.
 export { loadRevokedKeys } from './io/node/revoked-keys.js';
+
+// Host key options of issue 11 (k10): UpdateHostKeys' results and its pure known_hosts edits.
+export type { HostKeysChange, HostKeysUpdateResult, HostKeyDescription } from './client/host-key-update.js';
+export { planHostKeyUpdate, replaceHostKeys, type HostKeyUpdatePlan, type DeprecatedHostKey, type KnownHostsFileText, type ReplaceHostKeysOptions, type ReplacedHostKeys } from './trust/host-key-update.js';

@@ -175,3 +175,8 @@ export {
 export { writePrivateKey, rewritePrivateKey, PEM_CIPHERS, type PrivateKeyFileFormat, type WritePrivateKeyOptions, type RewritePrivateKeyChanges } from './key-writer.js';
 export { DEFAULT_KDF_ROUNDS, DEFAULT_KEY_FILE_CIPHER, KEY_FILE_CIPHER_NAMES } from './key-ciphers.js';
 export { generatePrivateKey, DEFAULT_RSA_BITS, MIN_GENERATED_RSA_BITS, type GenerateKeyOptions } from './signer.js';
+
+// nacre-keygen -l on an encrypted openssh-key-v1 file without its .pub (k10).
+export { openSshPublicKeyFromPrivate } from './openssh.js';
+// nacre-keygen -Q -l: a KRL listed as ssh-keygen prints it (k10).
+export { formatKrl } from './krl-dump.js';

@@ -44,13 +44,15 @@ Supported now:
   certificates    -s ca_key -I id [-h] [-n principals] [-V validity] [-z serial] [-O option] key.pub
                   -L -f cert
   KRLs            -k [-u] -f krl [-s ca.pub|none] [-z version] [-C comment] spec...
-                  -Q -f krl key...
+                  -Q [-l] -f krl key...  (-l lists the KRL)
+  host keys       -A [-f prefix]  (generate the missing ones)
+                  -r hostname [-g] [-O hashalg=sha1|sha256] [-f key]  (SSHFP records)
   known_hosts     -F host [-l] [-H], -R host, -H  (with -f file; default ~/.ssh/known_hosts)
   signatures      -Y sign | verify | find-principals | check-novalidate | match-principals
                   -O hashalg=sha256|sha512, -O verify-time=YYYYMMDD[HHMM[SS]][Z], -O print-pubkey
                   usable as git's gpg.ssh.program
 
 Not yet: -U (ssh-agent), signing with a certificate (-Y sign -f key-cert.pub),
-printing a KRL (-Q -l), -A -B -D -K -M -r.
+-B -D -K -M.
 Exit status: 0 success, 1 usage errors (and "not found" for -F, a revoked key for -Q), 255 failures.
 `;

@@ -131,3 +131,42 @@ test('-A makes the missing or empty host keys under the -f prefix, as ssh-keygen
   assert.equal(none.status, theirs(['-A', '-f', 'nowhere']).status);
   assert.match(none.stderr, /Could not save your private key in nowhere\/etc\/ssh\/ssh_host_rsa_key: No such file or directory/);
 });
+
+test('SSHSIG with user certificates: -Y sign -f key-cert.pub by either tool verifies with both against cert-authority lines, same answers', { skip }, () => {
+  sh(['-q', '-s', 'ca', '-I', 'rsa-id', '-n', 'carol', '-V', '-1d:+1d', 'rsa.pub']);
+  sh(['-q', '-s', 'ca', '-I', 'ec-id', '-n', 'alice,bob', '-V', '20200101:20210101', 'ec.pub']);
+  const caLine = readFileSync(join(dir, 'ca.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  writeFileSync(join(dir, 'allowed'), `alice,*@x.example cert-authority,namespaces="file" ${caLine}\ncarol cert-authority ${caLine}\ndave ${readFileSync(join(dir, 'ed.pub'), 'utf8')}`);
+  writeFileSync(join(dir, 'msg'), 'a message\n');
+  for (const [key, who] of [['ed-cert.pub', 'alice'], ['rsa-cert.pub', 'carol'], ['ec-cert.pub', 'alice']] as const) {
+    for (const [tool, signer] of [['ours', ours], ['theirs', theirs]] as const) {
+      const sigFile = `msg.${tool}.${key}.sig`;
+      rmSync(join(dir, 'msg.sig'), { force: true });
+      const signed = signer(['-Y', 'sign', '-n', 'file', '-f', key, 'msg']);
+      assert.equal(signed.status, 0, signed.stderr);
+      copyFileSync(join(dir, 'msg.sig'), join(dir, sigFile));
+      for (const args of [
+        ['-Y', 'verify', '-n', 'file', '-f', 'allowed', '-I', who, '-s', sigFile],
+        ['-Y', 'verify', '-n', 'file', '-f', 'allowed', '-I', 'bob', '-s', sigFile],
+        ['-Y', 'verify', '-n', 'git', '-f', 'allowed', '-I', who, '-s', sigFile],
+        ['-Y', 'verify', '-n', 'file', '-f', 'allowed', '-I', 'dave', '-s', sigFile],
+        ['-Y', 'verify', '-n', 'file', '-f', 'allowed', '-I', who, '-O', 'verify-time=20200601', '-s', sigFile],
+        ['-Y', 'find-principals', '-f', 'allowed', '-s', sigFile],
+        ['-Y', 'check-novalidate', '-n', 'file', '-s', sigFile],
+      ]) {
+        const input = readFileSync(join(dir, 'msg'));
+        const [o, t] = [spawnSync(process.execPath, [TOOL, ...args], { input, cwd: dir, encoding: 'utf8' }), spawnSync(openssh!.keygen, args, { input, cwd: dir, encoding: 'utf8' })];
+        const label = `${tool} ${key}: ${args.join(' ')}`;
+        assert.equal(o.stdout, t.stdout, label);
+        assert.equal(o.status, t.status, label);
+      }
+    }
+  }
+  for (const tool of ['ours', 'theirs']) {
+    const good = spawnSync(openssh!.keygen, ['-Y', 'verify', '-n', 'file', '-f', 'allowed', '-I', 'carol', '-s', `msg.${tool}.rsa-cert.pub.sig`], { input: 'a message\n', cwd: dir, encoding: 'utf8' });
+    assert.match(good.stdout, /^Good "file" signature for carol with RSA-CERT key SHA256:/, tool);
+  }
+  // the expired ECDSA certificate verifies at a time inside its window only
+  const inWindow = spawnSync(process.execPath, [TOOL, '-Y', 'verify', '-n', 'file', '-f', 'allowed', '-I', 'alice', '-O', 'verify-time=20200601', '-s', 'msg.theirs.ec-cert.pub.sig'], { input: 'a message\n', cwd: dir, encoding: 'utf8' });
+  assert.match(inWindow.stdout, /^Good "file" signature for alice with ECDSA-CERT key SHA256:/);
+});

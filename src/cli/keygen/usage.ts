@@ -52,7 +52,9 @@ Supported now:
                   -O hashalg=sha256|sha512, -O verify-time=YYYYMMDD[HHMM[SS]][Z], -O print-pubkey
                   usable as git's gpg.ssh.program
 
-Not yet: -U (ssh-agent), signing with a certificate (-Y sign -f key-cert.pub),
--B -D -K -M.
+                  -Y sign -f key-cert.pub signs with a user certificate; cert-authority
+                  lines in allowed_signers trust certificates by their CA
+
+Not yet: -U (ssh-agent), -B -D -K -M.
 Exit status: 0 success, 1 usage errors (and "not found" for -F, a revoked key for -Q), 255 failures.
 `;

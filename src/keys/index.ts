@@ -180,3 +180,5 @@ export { generatePrivateKey, DEFAULT_RSA_BITS, MIN_GENERATED_RSA_BITS, type Gene
 export { openSshPublicKeyFromPrivate } from './openssh.js';
 // nacre-keygen -Q -l: a KRL listed as ssh-keygen prints it (k10).
 export { formatKrl } from './krl-dump.js';
+// WebAuthn signatures by sk-ecdsa keys (webauthn-sk-ecdsa-sha2-nistp256@openssh.com) (k10).
+export { WEBAUTHN_SK_ECDSA, webAuthnMessageHash, webAuthnSignedData, type WebAuthnSignatureFields } from './security-key.js';

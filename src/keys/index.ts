@@ -182,3 +182,5 @@ export { openSshPublicKeyFromPrivate } from './openssh.js';
 export { formatKrl } from './krl-dump.js';
 // WebAuthn signatures by sk-ecdsa keys (webauthn-sk-ecdsa-sha2-nistp256@openssh.com) (k10).
 export { WEBAUTHN_SK_ECDSA, webAuthnMessageHash, webAuthnSignedData, type WebAuthnSignatureFields } from './security-key.js';
+// SSH.com private key files (nacre-keygen -i) (k10).
+export { parseSshComPrivateKey, isSshComPrivateKey, SSHCOM_PRIVATE_BEGIN } from './sshcom.js';

@@ -42,7 +42,7 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('-l on an encrypted openssh-key-v1 key without its .pub: the header key, no passphrase asked; encrypted PEM is "not a key file"', { skip }, () => {
+test('-l and -e on an encrypted openssh-key-v1 key without its .pub: the header key, no passphrase asked; encrypted PEM is "not a key file"', { skip }, () => {
   for (const [name, args] of [
     ['enc-ed', ['-t', 'ed25519']],
     ['enc-ec', ['-t', 'ecdsa', '-b', '521']],
@@ -51,7 +51,7 @@ test('-l on an encrypted openssh-key-v1 key without its .pub: the header key, no
   ] as const) {
     sh(['-q', ...args, '-N', 'secret', '-C', 'hidden comment', '-f', name]);
     rmSync(join(dir, `${name}.pub`));
-    for (const l of [['-l'], ['-lv'], ['-l', '-E', 'md5']]) {
+    for (const l of [['-l'], ['-lv'], ['-l', '-E', 'md5'], ...(name === 'enc-pem' ? [] : name === 'enc-ed' ? [['-e']] : [['-e'], ['-e', '-m', 'PKCS8']])]) {
       const a = [...l, '-f', name];
       // ssh-keygen also logs a debug1 line about the passphrase on stderr; output and status are what scripts read
       const [o, t] = [ours(a), theirs(a)];
@@ -169,4 +169,25 @@ test('SSHSIG with user certificates: -Y sign -f key-cert.pub by either tool veri
   // the expired ECDSA certificate verifies at a time inside its window only
   const inWindow = spawnSync(process.execPath, [TOOL, '-Y', 'verify', '-n', 'file', '-f', 'allowed', '-I', 'alice', '-O', 'verify-time=20200601', '-s', 'msg.theirs.ec-cert.pub.sig'], { input: 'a message\n', cwd: dir, encoding: 'utf8' });
   assert.match(inWindow.stdout, /^Good "file" signature for alice with ECDSA-CERT key SHA256:/);
+});
+
+const puttygen = spawnSync('puttygen', ['--version'], { encoding: 'utf8' }).status === 0;
+
+test('-i reads SSH.com private keys (PuTTYgen exports) as ssh-keygen -i: the same PKCS#1 PEM; encrypted ones refused alike', { skip: !openssh || !puttygen ? 'OpenSSH or puttygen not installed' : false }, () => {
+  for (const bits of ['2048', '3072']) {
+    const name = `sc${bits}`;
+    sh(['-q', '-t', 'rsa', '-b', bits, '-N', '', '-m', 'PEM', '-f', name]);
+    const exported = spawnSync('puttygen', [name, '-O', 'private-sshcom', '-o', `${name}.sshcom`], { cwd: dir, encoding: 'utf8' });
+    assert.equal(exported.status, 0, exported.stderr);
+    const args = ['-i', '-f', `${name}.sshcom`];
+    const [o, t] = [ours(args), theirs(args)];
+    assert.equal(t.status, 0, t.stderr);
+    assert.deepEqual(o, t, args.join(' '));
+    assert.match(o.stdout, /^-----BEGIN RSA PRIVATE KEY-----\n/);
+  }
+  writeFileSync(join(dir, 'pass'), 'secret\n');
+  const enc = spawnSync('puttygen', ['sc2048', '-O', 'private-sshcom', '--new-passphrase', 'pass', '-o', 'enc.sshcom'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(enc.status, 0, enc.stderr);
+  const [o, t] = [ours(['-i', '-f', 'enc.sshcom']), theirs(['-i', '-f', 'enc.sshcom'])];
+  assert.deepEqual([o.status, o.stdout, o.stderr], [t.status, t.stdout, t.stderr]);
 });

@@ -39,7 +39,7 @@ Supported now:
                   (keys, .pub, authorized_keys, known_hosts; -v draws the randomart)
   passphrase      -p [-P old] [-N new] [-m format] [-Z cipher] [-a rounds] -f key
   comment         -c [-C comment] [-P passphrase] -f key
-  convert         -e|-i [-m RFC4716|PKCS8|PEM] -f file  (public keys)
+  convert         -e|-i [-m RFC4716|PKCS8|PEM] -f file  (public keys; -i also SSH.com RSA private keys)
                   -e -m PPK [-P pass] [-N ppk_pass] -f key  (PuTTY private key, stdout)
   certificates    -s ca_key -I id [-h] [-n principals] [-V validity] [-z serial] [-O option] key.pub
                   -L -f cert

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { generateHostKey, formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
 import { planHostKeyUpdate, replaceHostKeys } from '../../src/trust/host-key-update.js';
 import { hashHostName } from '../../src/trust/index.js';
+import { mutations } from './fuzz-helpers.js';
 
 const [a, b, c, d] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ssh-ed25519', 'ssh-ed25519'].map((t) => generateHostKey(t as 'ssh-ed25519').publicBlob) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
 const k = (blob: Uint8Array) => formatOpenSshPublicKeyLine(blob, '');
@@ -44,4 +45,17 @@ test('replace: keeps other lines byte for byte, drops the host\'s other keys, ap
   assert.equal(hashed.text, `${hashHostName('[h.example]:2222', new Uint8Array(20).fill(2))} ${k(a)}\n`);
   // no keys: only removal (the user's other files)
   assert.equal(replaceHostKeys(`h.example ${k(a)}\nx ${k(a)}\n`, 'h.example', 22, 'h.example', []).text, `x ${k(a)}\n`);
+});
+
+test('fuzz: mangled known_hosts text never makes the plan or the rewrite throw, and the rewrite keeps lines for other hosts', () => {
+  const text = `# c\nh.example ${k(a)}\n@revoked other ${k(b)}\nother.example,10.0.0.1 ${k(c)}\n|1|AAAAAAAAAAAAAAAAAAAAAAAAAAA=|AAAAAAAAAAAAAAAAAAAAAAAAAAA= ${k(d)}\n`;
+  let n = 0;
+  for (const input of mutations('host-key-update', [new TextEncoder().encode(text)], 3000)) {
+    n++;
+    const mangled = Buffer.from(input).toString('latin1');
+    planHostKeyUpdate([{ path: 'f', text: mangled }], 'h.example', [a, b]);
+    const out = replaceHostKeys(mangled, 'h.example', 22, 'h.example', [b]).text;
+    for (const line of mangled.split('\n')) if (line !== '' && !/h\.example/i.test(line)) assert.ok(out.includes(line));
+  }
+  assert.ok(n >= 3000);
 });

@@ -176,11 +176,10 @@ export { writePrivateKey, rewritePrivateKey, PEM_CIPHERS, type PrivateKeyFileFor
 export { DEFAULT_KDF_ROUNDS, DEFAULT_KEY_FILE_CIPHER, KEY_FILE_CIPHER_NAMES } from './key-ciphers.js';
 export { generatePrivateKey, DEFAULT_RSA_BITS, MIN_GENERATED_RSA_BITS, type GenerateKeyOptions } from './signer.js';
 
-// nacre-keygen -l on an encrypted openssh-key-v1 file without its .pub (k10).
+// k10 (issue 10's rest): the public key of an encrypted openssh-key-v1 file
+// without its passphrase, a KRL listed as ssh-keygen -Q -l prints it,
+// WebAuthn signatures by sk-ecdsa keys, and SSH.com private key files.
 export { openSshPublicKeyFromPrivate } from './openssh.js';
-// nacre-keygen -Q -l: a KRL listed as ssh-keygen prints it (k10).
 export { formatKrl } from './krl-dump.js';
-// WebAuthn signatures by sk-ecdsa keys (webauthn-sk-ecdsa-sha2-nistp256@openssh.com) (k10).
 export { WEBAUTHN_SK_ECDSA, webAuthnMessageHash, webAuthnSignedData, type WebAuthnSignatureFields } from './security-key.js';
-// SSH.com private key files (nacre-keygen -i) (k10).
 export { parseSshComPrivateKey, isSshComPrivateKey, SSHCOM_PRIVATE_BEGIN } from './sshcom.js';

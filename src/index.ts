@@ -333,3 +333,9 @@ export {
   type DestinationRestriction,
   type SessionBindValue,
 } from './agent/index.js';
+// k10: UpdateHostKeys' results and its pure known_hosts edits (issue 11); the
+// rest of issue 10 (public key of an encrypted key file, KRL listing, WebAuthn
+// sk signatures, SSH.com private keys).
+export type { HostKeysChange, HostKeysUpdateResult, HostKeyDescription } from './client/host-key-update.js';
+export { planHostKeyUpdate, replaceHostKeys, type HostKeyUpdatePlan, type DeprecatedHostKey, type KnownHostsFileText, type ReplaceHostKeysOptions, type ReplacedHostKeys } from './trust/host-key-update.js';
+export { openSshPublicKeyFromPrivate, formatKrl, WEBAUTHN_SK_ECDSA, parseSshComPrivateKey } from './keys/index.js';

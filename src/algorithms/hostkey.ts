@@ -5,7 +5,7 @@ import type { HostKeyAlgorithm } from './types.js';
 import { ProtocolError } from '../errors.js';
 import { SIGNATURE_ALGORITHMS, verifySignature } from '../keys/signature.js';
 import { checkPublicKey } from '../keys/blob.js';
-import { SECURITY_KEY_TYPES, parseSecurityKeyBlob, verifySecurityKeySignature, type SecurityKeyType } from '../keys/security-key.js';
+import { SECURITY_KEY_TYPES, WEBAUTHN_SK_ECDSA, parseSecurityKeyBlob, verifySecurityKeySignature, type SecurityKeyType } from '../keys/security-key.js';
 import { CERTIFICATE_KEY_TYPES, parseCertificate, plainSignatureAlgorithm } from '../keys/certificate.js';
 import { verifyCertifiedKeySignature } from '../keys/host-certificate.js';
 
@@ -96,14 +96,14 @@ export function secureSignatureAlgorithms(): string[] {
  * required. The server's publickey check calls verifySecurityKeySignature
  * itself when a key's policy allows no touch.
  */
-function securityKeyEntry(name: SecurityKeyType): HostKeyAlgorithm {
+function securityKeyEntry(keyType: SecurityKeyType, name: string = keyType): HostKeyAlgorithm {
   return Object.freeze({
     name,
     secure: true,
-    keyType: name,
+    keyType,
     checkKey: (publicBlob: Uint8Array) => {
       const type = parseSecurityKeyBlob(publicBlob).type;
-      if (type !== name) throw new ProtocolError(`a ${type} key cannot sign with ${name}`);
+      if (type !== keyType) throw new ProtocolError(`a ${type} key cannot sign with ${name}`);
     },
     verify: (publicBlob: Uint8Array, data: Uint8Array, signatureBlob: Uint8Array) =>
       verifySecurityKeySignature(publicBlob, data, signatureBlob).valid,
@@ -116,7 +116,9 @@ function securityKeyEntry(name: SecurityKeyType): HostKeyAlgorithm {
  */
 export const userKeyAlgorithms: readonly HostKeyAlgorithm[] = Object.freeze([
   ...hostKeyAlgorithms,
-  ...SECURITY_KEY_TYPES.map(securityKeyEntry),
+  ...SECURITY_KEY_TYPES.map((t) => securityKeyEntry(t)),
+  // an sk-ecdsa key used through a browser: the same key, a WebAuthn signature (sshd accepts it by default)
+  securityKeyEntry('sk-ecdsa-sha2-nistp256@openssh.com', WEBAUTHN_SK_ECDSA),
 ]);
 
 const userByName = new Map(userKeyAlgorithms.map((a) => [a.name, a]));

@@ -88,6 +88,14 @@ export async function keygenMain(args: readonly string[], io: CliIo): Promise<nu
     const { printPublicKey } = await import('./keygen/keys.js');
     return printPublicKey(opts, io);
   }
+  if (has(opts, 'r')) {
+    const { printSshfp } = await import('./keygen/host-keys.js');
+    return printSshfp(opts, io);
+  }
+  if (has(opts, 'A')) {
+    const { generateAllHostKeys } = await import('./keygen/host-keys.js');
+    return generateAllHostKeys(opts, io);
+  }
   const { generateCommand } = await import('./keygen/generate.js');
   return generateCommand(opts, io);
 }

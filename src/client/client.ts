@@ -17,6 +17,7 @@ import { loadIdentities } from './identities.js';
 import { openTransport } from './transport.js';
 import { applySshConfig } from './config-options.js';
 import { hostKeyPolicy } from './host-key-policy.js';
+import { watchHostKeyAnnouncements, type HostKeysUpdateResult } from './host-key-update.js';
 import { AuthAnswers } from './auth-answers.js';
 import { AgentAuth, sessionBinding } from './agent-auth.js';
 import { agentForwarding } from './agent-forward.js';
@@ -46,6 +47,8 @@ export interface ClientEvents {
   rekey: [algorithms: NegotiatedAlgorithms];
   /** The server announced its host keys after login (hostkeys-00@openssh.com); unverified. */
   hostkeys: [keys: Client['announcedHostKeys']];
+  /** UpdateHostKeys finished with the server's announcement (also kept as `hostKeysUpdate`). */
+  'hostkeys-updated': [result: HostKeysUpdateResult];
   /** The connection is over; `error` says why, null when `close()` ended it (a close we asked for is no error). */
   close: [error: NacreError | null];
   /** A USERAUTH_BANNER; these come before `connect()` resolves, so listen with the `onBanner` option. */
@@ -60,6 +63,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   hostKey: HostKeyInfo | null = null;
   /** Host keys the server announced after login (OpenSSH's hostkeys-00@openssh.com), unverified. */
   announcedHostKeys: readonly { readonly key: Uint8Array; readonly keyType: string; readonly fingerprint: string }[] = [];
+  /** With `updateHostKeys`: how updating known_hosts from `announcedHostKeys` ended (null until it has). */
+  hostKeysUpdate: HostKeysUpdateResult | null = null;
   /** USERAUTH_BANNER messages, in order (the first 64 KiB of them; all reach 'banner' listeners). */
   readonly banners: string[] = [];
   /** @internal Characters kept in `banners`. */
@@ -390,6 +395,19 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     client.sessions = agentForwarding(node, options);
     // Jump hosts and a proxy command live as long as the connection.
     node.onClose(() => transport.dispose());
+    if (options.updateHostKeys) {
+      watchHostKeyAnnouncements(client, {
+        updateHostKeys: options.updateHostKeys,
+        allowed: () => hostKeys.updateHostKeysAllowed(),
+        userFiles: hostKeys.userFiles,
+        host: hostKeys.lookupHost,
+        port: hostKeys.lookupPort,
+        hash: options.hashKnownHosts === true,
+        acceptedAlgorithms: algorithms.hostKey,
+        sessionId: () => node.endpoint.transport.sessionId,
+        ...(options.debug ? { debug: options.debug } : {}),
+      });
+    }
     node.run();
   });
 }

@@ -3,6 +3,8 @@
 // which may narrow the decision but widens it past a `mismatch` or `revoked`
 // verdict only when it names that verdict. `acceptUnknownHostKey` is OpenSSH's
 // `StrictHostKeyChecking accept-new`: an unknown key is trusted and recorded.
+// Before all that, a key RevokedHostKeys lists is refused outright; and
+// HostKeyAlias replaces host and port as the name looked up and recorded.
 import { AbortError, HostKeyRejectedError } from '../errors.js';
 import type { AlgorithmLists } from '../algorithms/index.js';
 import { findHostKeyAlgorithm, isHostCertificateAlgorithm } from '../algorithms/hostkey.js';
@@ -20,9 +22,11 @@ import {
   type KnownHostCheck,
 } from '../trust/index.js';
 import type { ConnectOptions, HostCertificateInfo, HostKeyDecision, HostKeyInfo, KnownHostsLine } from './options.js';
-import { readKnownHosts } from './options.js';
 import { updateKnownHostsFile } from './known-hosts-file.js';
-import type { AtomicWriteSteps } from '../io/node/files.js';
+import { readKnownHostsSources, type KnownHostsText } from './known-hosts-files.js';
+import { expandHome, type AtomicWriteSteps } from '../io/node/files.js';
+import { loadRevokedKeys } from '../io/node/revoked-keys.js';
+import type { RevocationCheck } from '../keys/krl-check.js';
 
 export interface HostKeyPolicy {
   /** `algorithms` with the host key types known_hosts holds for this host asked for first. */
@@ -36,6 +40,19 @@ export interface HostKeyPolicy {
    * alone, and verify rejects with an AbortError.
    */
   verify(hostKey: Uint8Array, algorithm: string, stillWanted?: () => boolean): Promise<HostKeyInfo>;
+  /**
+   * After `verify`: whether UpdateHostKeys may edit known_hosts for this
+   * connection (true), or why not. As ssh: only when the key was trusted
+   * through a plain line of the user's files, or was unknown and accepted by
+   * `verifyHostKey` (a user's explicit yes); never after a host certificate,
+   * a global file's line, accept-new, or an overridden mismatch.
+   */
+  updateHostKeysAllowed(): true | string;
+  /** The user's known_hosts files (the first is written); empty with `knownHosts: false`. */
+  readonly userFiles: readonly string[];
+  /** The host and port known_hosts names this host by: HostKeyAlias (port 22) or the real ones. */
+  readonly lookupHost: string;
+  readonly lookupPort: number;
 }
 
 type Verdict = HostKeyInfo['knownHosts'];
@@ -120,9 +137,23 @@ function judge(decision: HostKeyDecision, verdict: Verdict): true | string {
  * Reads known_hosts (a KeyFileError now, before any socket, if it cannot be
  * read) and returns the policy for `host`:`port`.
  */
-export function hostKeyPolicy(options: ConnectOptions, host: string, port: number, fileSteps?: Partial<AtomicWriteSteps>): HostKeyPolicy {
-  const known = readKnownHosts(options.knownHosts);
-  const entries = known ? parseKnownHosts(known.text, known.path).entries : null;
+export function hostKeyPolicy(options: ConnectOptions, connectHost: string, connectPort: number, fileSteps?: Partial<AtomicWriteSteps>): HostKeyPolicy {
+  // HostKeyAlias names the host in known_hosts (and as a host certificate's
+  // principal) without a port, as ssh writes it.
+  const alias = options.hostKeyAlias;
+  if (alias !== undefined && (alias === '' || /[\s,]/.test(alias))) throw new RangeError(`hostKeyAlias ${JSON.stringify(alias)} cannot name a host in known_hosts`);
+  const host = alias ?? connectHost;
+  const port = alias === undefined ? connectPort : 22;
+  const sources = readKnownHostsSources(options);
+  const files: KnownHostsText[] = [...sources.user, ...sources.global];
+  const globalPaths = new Set(sources.global.map((f) => f.path));
+  const writable = sources.user[0];
+  // `known` is what the rest of this function reports as "the" file: the one written to.
+  const known = files.length === 0 ? null : { path: (writable ?? files[0]!).path };
+  const entries = known ? files.flatMap((f) => parseKnownHosts(f.text, f.path).entries) : null;
+  const revocation: { path: string; check: RevocationCheck } | null =
+    options.revokedHostKeys === undefined ? null : { path: expandHome(options.revokedHostKeys), check: loadRevokedKeys(expandHome(options.revokedHostKeys)) };
+  let updateAllowed: true | string = 'the host key was not verified yet';
 
   /**
    * A host certificate, as ssh judges it: revoked (its CA or its key named by
@@ -148,7 +179,7 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
     if (plain.knownHosts === 'revoked') return { ...plain, certificate: certificateInfo(cert, false, 'the certified key is revoked') };
     const ca = knownHostCertAuthorities(entries, host, port).find((e) => sameBlob(e.blob, cert.signatureKey));
     if (!ca) {
-      return { ...plain, certificate: certificateInfo(cert, false, `its CA ${fingerprintSha256(cert.signatureKey)} is not listed as @cert-authority for ${name} in ${known.path}`) };
+      return { ...plain, certificate: certificateInfo(cert, false, `its CA ${fingerprintSha256(cert.signatureKey)} is not listed as @cert-authority for ${name} in ${files.map((f) => f.path).join(', ')}`) };
     }
     try {
       verifyCertificate(cert, { kind: 'host', trustedCa: [ca.blob], now: Date.now(), principal: host });
@@ -215,6 +246,15 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
     },
 
     async verify(hostKey, algorithm, stillWanted = () => true) {
+      if (revocation) {
+        // RevokedHostKeys comes before known_hosts and any callback, as in ssh: no answer trusts such a key.
+        const revoked = revocation.check(hostKey);
+        if (revoked) {
+          const fp = fingerprintSha256(hostKey);
+          const what = revoked.subject === 'ca' ? "the host certificate's CA" : revoked.subject === 'certificate' ? 'the host certificate' : 'the host key';
+          throw new HostKeyRejectedError(`host key ${fp} for ${host}:${port} is revoked: ${what} is listed in ${revocation.path} (${revoked.rule})`, fp);
+        }
+      }
       const info = isCertificateType(blobKeyType(hostKey)) ? inspectCertificate(hostKey, algorithm) : inspect(hostKey, algorithm);
       const refuse = (why: string, cause?: unknown): never => {
         throw new HostKeyRejectedError(`host key ${info.fingerprint} for ${host}:${port} ${why}`, info.fingerprint, cause === undefined ? undefined : { cause });
@@ -230,15 +270,34 @@ export function hostKeyPolicy(options: ConnectOptions, host: string, port: numbe
         const verdict = judge(decision, info.knownHosts);
         if (verdict !== true) return refuse(verdict.startsWith('was ') ? verdict : `${describe(info)}: ${verdict}`);
       } else if (info.knownHosts === 'match' || (info.knownHosts === 'not-checked' && acceptNew)) {
+        updateAllowed = updatable(info, false);
         return info;
       } else if (info.knownHosts !== 'unknown' || !acceptNew) {
         return refuse(describe(info));
       }
-      if (info.knownHosts === 'unknown' && acceptNew && info.knownHostsFile) {
+      updateAllowed = updatable(info, options.verifyHostKey !== undefined);
+      if (info.knownHosts === 'unknown' && acceptNew && writable) {
         if (!stillWanted()) throw new AbortError();
-        return record(info, info.knownHostsFile);
+        return record(info, writable.path);
       }
       return info;
     },
+
+    updateHostKeysAllowed: () => updateAllowed,
+    userFiles: sources.user.map((f) => f.path),
+    lookupHost: host,
+    lookupPort: port,
   };
+
+  /** Whether a trusted key lets UpdateHostKeys edit known_hosts (ssh's rules in check_host_key). */
+  function updatable(info: HostKeyInfo, confirmedByCallback: boolean): true | string {
+    if (info.certificate?.trusted) return 'the host was authenticated by a certificate';
+    if (info.knownHosts === 'match') {
+      const file = info.knownHostsEntry?.file;
+      if (file !== undefined && globalPaths.has(file) && !sources.user.some((f) => f.path === file)) return `the host key was found in the global file ${file}`;
+      return true;
+    }
+    if (info.knownHosts === 'unknown' && confirmedByCallback) return true;
+    return info.knownHosts === 'unknown' ? 'the host key was not known and not explicitly accepted (accept-new)' : `the host key is not trusted by known_hosts ("${info.knownHosts}")`;
+  }
 }

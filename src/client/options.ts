@@ -7,6 +7,7 @@ import type { RekeyLimits } from '../core/kex/rekey.js';
 import type { AuthSigner } from '../keys/index.js';
 import { KeyFileError, certificateSigner, signerFromKeyObject, signerFromPrivateKeyFile } from '../keys/index.js';
 import { toCertificate, type CertificateInput } from '../keys/host-certificate.js';
+import type { HostKeysChange } from './host-key-update.js';
 import { expandHome, isMissingFile, MAX_TRUST_FILE_BYTES, readBounded } from '../io/node/files.js';
 
 /** A line of a known_hosts file. */
@@ -141,8 +142,12 @@ export interface ConnectOptions {
    * match known_hosts, or be unknown with `acceptUnknownHostKey`.
    */
   readonly verifyHostKey?: (info: HostKeyInfo) => HostKeyDecision | Promise<HostKeyDecision>;
-  /** known_hosts file to check (and to add keys to); default `~/.ssh/known_hosts`; false to skip. */
-  readonly knownHosts?: string | false;
+  /**
+   * known_hosts file to check (and to add keys to); default
+   * `~/.ssh/known_hosts`; false to skip. Several files (UserKnownHostsFile)
+   * are all consulted, and keys are added to the first.
+   */
+  readonly knownHosts?: string | readonly string[] | false;
   /**
    * OpenSSH's `StrictHostKeyChecking accept-new`: trust a host key known_hosts
    * does not list, and add it to the `knownHosts` file (atomically; the file
@@ -248,8 +253,13 @@ export interface ConnectOptions {
   readonly globalKnownHosts?: string | readonly string[] | false;
   /** RevokedHostKeys: a KRL or a file of public keys; a host key (or host certificate CA) it lists is refused. */
   readonly revokedHostKeys?: string;
-  /** UpdateHostKeys: learn the keys announced by the server (`hostkeys-00@openssh.com`, proven with `hostkeys-prove-00`) into `knownHosts`. */
-  readonly updateHostKeys?: boolean;
+  /**
+   * UpdateHostKeys: learn the keys announced by the server (`hostkeys-00@openssh.com`,
+   * proven with `hostkeys-prove-00`) into `knownHosts`. A function is
+   * UpdateHostKeys `ask`: it sees the change and returns whether to write it
+   * (src/client/host-key-update.ts).
+   */
+  readonly updateHostKeys?: boolean | ((change: HostKeysChange) => boolean | Promise<boolean>);
 
   /**
    * A trace of the connection as `ssh -v` prints it (version, algorithms,

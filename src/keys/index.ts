@@ -175,3 +175,11 @@ export {
 export { writePrivateKey, rewritePrivateKey, PEM_CIPHERS, type PrivateKeyFileFormat, type WritePrivateKeyOptions, type RewritePrivateKeyChanges } from './key-writer.js';
 export { DEFAULT_KDF_ROUNDS, DEFAULT_KEY_FILE_CIPHER, KEY_FILE_CIPHER_NAMES } from './key-ciphers.js';
 export { generatePrivateKey, DEFAULT_RSA_BITS, MIN_GENERATED_RSA_BITS, type GenerateKeyOptions } from './signer.js';
+
+// k10 (issue 10's rest): the public key of an encrypted openssh-key-v1 file
+// without its passphrase, a KRL listed as ssh-keygen -Q -l prints it,
+// WebAuthn signatures by sk-ecdsa keys, and SSH.com private key files.
+export { openSshPublicKeyFromPrivate } from './openssh.js';
+export { formatKrl } from './krl-dump.js';
+export { WEBAUTHN_SK_ECDSA, webAuthnMessageHash, webAuthnSignedData, type WebAuthnSignatureFields } from './security-key.js';
+export { parseSshComPrivateKey, isSshComPrivateKey, SSHCOM_PRIVATE_BEGIN } from './sshcom.js';

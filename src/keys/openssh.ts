@@ -5,7 +5,7 @@ import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { constantTimeEqual } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
-import { ECDSA_CURVES, encodePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
+import { ECDSA_CURVES, checkPublicKey, encodePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
 import { bytesToBigint } from '../crypto/dh.js';
 import { decryptSection, deriveKey, keyFileCipher, WRONG_PASSPHRASE } from './key-ciphers.js';
 import { b64url } from '../crypto/base64url.js';
@@ -169,6 +169,37 @@ function asKeyFileError(err: unknown): KeyFileError {
 export function parseOpenSshPrivateKey(text: string, passphrase?: string | Uint8Array): LoadedPrivateKey {
   try {
     return parseOpenSsh(text, passphraseBytes(passphrase));
+  } catch (err) {
+    throw asKeyFileError(err);
+  }
+}
+
+/**
+ * The public key an openssh-key-v1 file carries in its clear header, read
+ * without the passphrase (what `ssh-keygen -l` shows for an encrypted key
+ * with no .pub beside it; the comment is inside the encrypted part). The
+ * header is not authenticated by the encryption: trust it as much as a .pub.
+ * A KeyFileError when the text is not such a file or the key is malformed.
+ */
+export function openSshPublicKeyFromPrivate(text: string): Uint8Array {
+  try {
+    if (text.length > MAX_KEY_FILE_BYTES) throw new KeyFileError('not a private key file (larger than 1 MiB)', 'too-large');
+    if (sniffKeyFile(text).format !== 'openssh') throw new KeyFileError('not an openssh-key-v1 private key file', 'not-a-private-key');
+    const data = decodeArmor(text);
+    const r = new Reader(data, 0, 'OpenSSH private key');
+    if (Buffer.from(r.raw(Math.min(MAGIC.length, data.length), 'magic')).toString('latin1') !== MAGIC) throw malformed('corrupt key file: not an openssh-key-v1 file');
+    r.text('cipher name', 64);
+    r.text('KDF name', 64);
+    r.string('KDF options', 1024);
+    const count = r.uint32('key count');
+    if (count !== 1) throw new KeyFileError(`key file holds ${count} keys; exactly one is supported`, 'unsupported');
+    const publicBlob = r.string('public key', 16 * 1024);
+    try {
+      checkPublicKey(publicBlob);
+    } catch (err) {
+      throw new KeyFileError(`corrupt key file: the public key in the header is malformed (${err instanceof Error ? err.message : String(err)})`, 'malformed', { cause: err });
+    }
+    return publicBlob.slice();
   } catch (err) {
     throw asKeyFileError(err);
   }

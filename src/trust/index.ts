@@ -52,3 +52,5 @@ export {
   type VerifyAllowedSignatureOptions,
   type SignerCertificateSupport,
 } from './allowed-signers.js';
+// SSHSIG by certificates: allowed_signers cert-authority lines (k10).
+export { signerCertificates, sshSigCertificateVerifier } from './signer-certificates.js';

@@ -35,6 +35,8 @@ test('getopt: clustered flags, attached and separate arguments, repeatable optio
   assert.equal(lastValue(getopt(['-f', ''], SPEC), 'f'), '');
   // The last -f wins.
   assert.equal(lastValue(getopt(['-f', 'a', '-f', 'b'], SPEC), 'f'), 'b');
+  // A letter listed twice is what its first listing says (ssh-keygen lists `g` as a flag and as `g:`).
+  assert.deepEqual(getopt(['-g', '-f', 'k'], 'g' + 'f:g:').options, [{ flag: 'g' }, { flag: 'f', value: 'k' }]);
 });
 
 test("getopt: options end at --, at '-', at an empty word and at the first operand (no permuting, as OpenSSH's getopt)", () => {

@@ -267,8 +267,7 @@ test('-H hashes every plain name, warns about wildcards and the unhashed .old, a
 test('modes still waiting for other modules say "not supported yet", exit 1 and print nothing', async () => {
   for (const [args, what] of [
     [['-Y', 'sign', '-U', '-n', 'git', '-f', keyPath, 'x'], 'signing with a key in ssh-agent (-U)'],
-    [['-A'], 'generating all host keys (-A)'],
-    [['-Q', '-l', '-f', keyPath], 'printing a KRL (-Q -l)'],
+    [['-B', '-f', keyPath], 'bubblebabble digests (-B)'],
   ] as const) {
     const r = await run([...args]);
     assert.equal(r.code, 1, args.join(' '));

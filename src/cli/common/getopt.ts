@@ -37,7 +37,8 @@ export function getopt(args: readonly string[], spec: string): ParsedArgs {
   for (let i = 0; i < spec.length; i++) {
     const c = spec[i]!;
     if (c === ':') continue;
-    takesArgument.set(c, spec[i + 1] === ':');
+    // a letter listed twice (ssh-keygen's `g`) is what its first listing says, as getopt's strchr finds it
+    if (!takesArgument.has(c)) takesArgument.set(c, spec[i + 1] === ':');
   }
   const options: ParsedOption[] = [];
   let i = 0;

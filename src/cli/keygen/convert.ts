@@ -16,6 +16,10 @@ import {
   MAX_TRUST_FILE_BYTES,
   parsePublicKeyText,
   readBounded,
+  isSshComPrivateKey,
+  openSshPublicKeyFromPrivate,
+  parseSshComPrivateKey,
+  KeyFileError,
   rfc4716ConversionComment,
   writePrivateKey,
   type ParsedPublicKeyText,
@@ -63,7 +67,14 @@ export async function exportKey(opts: KeygenOptions, io: CliIo): Promise<number>
   }
   let blob = readPublic(path)?.blob;
   if (!blob && existsSync(`${path}.pub`)) blob = readPublic(`${path}.pub`)?.blob;
-  if (!blob) blob = (await loadIdentity(path, io, opts.passphrase)).publicBlob;
+  if (!blob) {
+    // openssh-key-v1 keeps the public key in the clear: no passphrase needed, as ssh-keygen
+    try {
+      blob = openSshPublicKeyFromPrivate(readBounded(path, MAX_TRUST_FILE_BYTES, 'key file').toString('utf8'));
+    } catch {
+      blob = (await loadIdentity(path, io, opts.passphrase)).publicBlob;
+    }
+  }
   if (format === 'rfc4716') io.out(formatRfc4716PublicKey(blob, rfc4716ConversionComment(blob, userName(), hostname())));
   else if (format === 'pkcs8') io.out(formatPkcs8PublicKey(blob));
   else io.out(formatPemPublicKey(blob));
@@ -74,6 +85,10 @@ export async function exportKey(opts: KeygenOptions, io: CliIo): Promise<number>
 export function importKey(opts: KeygenOptions, io: CliIo): number {
   const format = conversionFormat(opts) ?? 'rfc4716';
   const path = inputPath(opts, io);
+  if (format === 'rfc4716') {
+    const text = readBounded(path, MAX_TRUST_FILE_BYTES, 'key file').toString('utf8');
+    if (isSshComPrivateKey(text)) return importSshComPrivateKey(text, io);
+  }
   const parsed = readPublic(path);
   if (format === 'rfc4716') {
     if (parsed?.format !== 'rfc4716') fatal('do_convert_from_ssh2: parse key: invalid format');
@@ -86,4 +101,16 @@ export function importKey(opts: KeygenOptions, io: CliIo): number {
   }
   io.out(formatOpenSshPublicKeyLine(parsed.blob, '') + '\n');
   return 0;
+}
+
+/** `-i` of an SSH.com private key (`---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----`): the key as PKCS#1 PEM, as ssh-keygen writes it. */
+function importSshComPrivateKey(text: string, io: CliIo): number {
+  try {
+    io.out(parseSshComPrivateKey(text).export({ type: 'pkcs1', format: 'pem' }).toString());
+    return 0;
+  } catch (err) {
+    // ssh-keygen names an encrypted file's cipher before giving up
+    if (err instanceof KeyFileError && err.problem === 'unsupported-cipher') io.err(`unsupported cipher ${/encrypted with (\S+):/.exec(err.message)?.[1] ?? ''}\n`);
+    return fatal('do_convert_from_ssh2: private key conversion failed');
+  }
 }

@@ -96,7 +96,7 @@ async function newPassphrase(opts: KeygenOptions, io: CliIo, path: string): Prom
   }
 }
 
-function defaultComment(): string {
+export function defaultComment(): string {
   let user: string;
   try {
     user = userInfo().username;

@@ -16,6 +16,8 @@ import {
   KeyFileError,
   loadPrivateKeyFile,
   MAX_TRUST_FILE_BYTES,
+  openSshPublicKeyFromPrivate,
+  blobKeyType,
   parseOpenSshPublicKeyLine,
   readBounded,
   type PublicKeyLine,
@@ -170,10 +172,21 @@ function fingerprintPrivate(io: CliIo, opts: KeygenOptions, path: string): numbe
     fingerprintLine(io, opts, key.publicBlob, key.keyType, key.comment);
     return 0;
   } catch (err) {
-    if (!pub) fatal(`${path} is not a key file.`);
     if (!needsPassphrase(err)) fatal(`${path} is not a key file.`);
   }
-  fingerprintLine(io, opts, pub.blob, pub.type, undefined);
+  if (pub) {
+    fingerprintLine(io, opts, pub.blob, pub.type, undefined);
+    return 0;
+  }
+  // Encrypted and no .pub: openssh-key-v1 keeps the public key in the clear,
+  // so ssh-keygen asks for no passphrase (a PEM file is "not a key file").
+  let blob: Uint8Array;
+  try {
+    blob = openSshPublicKeyFromPrivate(readBounded(path, MAX_TRUST_FILE_BYTES, 'key file').toString('utf8'));
+  } catch {
+    return fatal(`${path} is not a key file.`);
+  }
+  fingerprintLine(io, opts, blob, blobKeyType(blob), undefined);
   return 0;
 }
 

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import {
   buildKrl,
   encodeKrl,
+  formatKrl,
   isKrl,
   isRevoked,
   MAX_KRL_BYTES,
@@ -23,7 +24,6 @@ import { CliExit, describeError, fatal } from '../common/exit.js';
 import { lastValue } from '../common/getopt.js';
 import type { CliIo } from '../common/io.js';
 import { keyFileReason } from './keys.js';
-import { notSupportedYet } from './pending.js';
 import type { KeygenOptions } from './options.js';
 
 function loadKrl(path: string): Krl {
@@ -129,8 +129,8 @@ export function generateKrl(opts: KeygenOptions, io: CliIo): number {
 export function checkKrl(opts: KeygenOptions, io: CliIo): number {
   const path = opts.file;
   if (path === undefined || path === '') fatal('KRL checking requires an input file');
-  if (opts.fingerprint) notSupportedYet('printing a KRL (-Q -l)');
   const krl = loadKrl(path);
+  if (opts.fingerprint) io.out(formatKrl(krl));
   let status = 0;
   for (const file of opts.operands) {
     const key = loadPublic(file);

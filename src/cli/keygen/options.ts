@@ -68,11 +68,9 @@ export function parseKeygenArgs(args: readonly string[]): KeygenOptions {
 
 /** Flags ssh-keygen has that select a mode nacre-keygen does not do yet, with what they do. */
 export const PENDING_FLAGS: ReadonlyMap<string, string> = new Map([
-  ['A', 'generating all host keys'],
   ['B', 'bubblebabble digests'],
   ['D', 'PKCS#11 keys'],
   ['K', 'downloading keys from a FIDO authenticator'],
   ['M', 'moduli generation'],
-  ['r', 'SSHFP records'],
   ['X', 'exporting keys'],
 ]);

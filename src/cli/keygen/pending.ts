@@ -11,8 +11,3 @@ export function notSupportedYet(what: string): never {
 export function agentSigner(): never {
   return notSupportedYet('signing with a key in ssh-agent (-U)');
 }
-
-/** Signing as a certificate (`-f key-cert.pub`; awaits src/keys/certificate.ts). */
-export function certificateSigner(path: string): never {
-  return notSupportedYet(`signing with the certificate ${path}`);
-}

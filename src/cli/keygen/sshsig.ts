@@ -17,8 +17,13 @@ import {
   parseOpenSshPublicKeyLine,
   parseSshSignature,
   readBounded,
+  certifiedKey,
+  signerCertificates,
   signerFromKeyObject,
   signSshSignature,
+  sshSigCertificateVerifier,
+  parseCertificateLine,
+  type AuthSigner,
   verifyAllowedSshSignature,
   verifySshSignature,
   writeFileAtomic,
@@ -33,7 +38,7 @@ import { confirmOverwrite } from '../common/prompt.js';
 import type { KeygenOptions } from './options.js';
 import { fingerprintFor, keyFileReason, loadIdentity } from './keys.js';
 import { shortKeyType } from './key-info.js';
-import { agentSigner, certificateSigner } from './pending.js';
+import { agentSigner } from './pending.js';
 
 /** An operation that failed after its error was printed: ssh-keygen exits 255 (its -1). */
 const FAILED = 255;
@@ -80,24 +85,34 @@ async function hashStream(input: Readable, hashAlgorithm: SshSigHashAlgorithm): 
 
 // ------------------------------------------------------------------ sign
 
-/** The signer for -f, as ssh-keygen's load_sign_key: a .pub names its private key beside it. */
-async function loadSignKey(opts: KeygenOptions, io: CliIo, keyPath: string): Promise<ReturnType<typeof signerFromKeyObject> | undefined> {
+/**
+ * The signer for -f, as ssh-keygen's load_sign_key: a `.pub` or `-cert.pub`
+ * path names the private key beside it; with a certificate, the signature
+ * carries the certificate and is made by its key (the plain algorithm).
+ */
+async function loadSignKey(opts: KeygenOptions, io: CliIo, keyPath: string): Promise<AuthSigner | undefined> {
   if (opts.requireAgent) agentSigner();
-  if (keyPath.endsWith('-cert.pub')) certificateSigner(keyPath);
   if (!existsSync(keyPath)) {
     io.err(`Couldn't load public key ${keyPath}: No such file or directory\n`);
     return undefined;
   }
   let privPath = keyPath;
   let publicBlob: Uint8Array | undefined;
-  if (keyPath.endsWith('.pub')) {
-    privPath = keyPath.slice(0, -'.pub'.length);
+  let certificate: ReturnType<typeof parseCertificateLine>['certificate'] | undefined;
+  const suffix = keyPath.endsWith('-cert.pub') ? '-cert.pub' : keyPath.endsWith('.pub') ? '.pub' : undefined;
+  if (suffix !== undefined) {
+    privPath = keyPath.slice(0, -suffix.length);
     if (!existsSync(privPath)) fatal(`No private key found for public key "${keyPath}"`);
     try {
       const line = readBounded(keyPath, MAX_TRUST_FILE_BYTES, 'public key file').toString('utf8').split('\n', 1)[0] ?? '';
-      publicBlob = parseOpenSshPublicKeyLine(line).blob;
+      if (suffix === '-cert.pub') {
+        certificate = parseCertificateLine(line).certificate;
+        publicBlob = certificate.publicKey;
+      } else {
+        publicBlob = parseOpenSshPublicKeyLine(line).blob;
+      }
     } catch (err) {
-      io.err(`Couldn't load public key ${keyPath}: ${keyFileReason(err)}\n`);
+      io.err(`Couldn't load public key ${keyPath}: ${suffix === '-cert.pub' ? 'invalid format' : keyFileReason(err)}\n`);
       return undefined;
     }
   }
@@ -107,7 +122,10 @@ async function loadSignKey(opts: KeygenOptions, io: CliIo, keyPath: string): Pro
     io.err(`Public key ${keyPath} doesn't match private ${privPath}\n`);
     return undefined;
   }
-  return signer;
+  if (!certificate) return signer;
+  const cert = certificate;
+  // SSHSIG signs with the plain algorithm even for a certificate (sshSigSignatureAlgorithm)
+  return { keyType: cert.certType, publicBlob: cert.blob, sign: (algorithm, data) => signer.sign(algorithm, data) };
 }
 
 async function signCommand(opts: KeygenOptions, io: CliIo): Promise<number> {
@@ -202,7 +220,8 @@ async function verifyCommand(opts: KeygenOptions, io: CliIo, checkOnly: boolean)
   if (!opts.quiet) {
     if (result) {
       const who = checkOnly ? '' : ` for ${opts.identity}`;
-      io.out(`Good "${namespace}" signature${who} with ${shortKeyType(result.keyType)} key ${fingerprintFor(result.publicKey, opts.fingerprintHash)}\n`);
+      // a certificate is named by its key's fingerprint, as sshkey_fingerprint does
+      io.out(`Good "${namespace}" signature${who} with ${shortKeyType(result.keyType)} key ${fingerprintFor(certifiedKey(result.publicKey) ?? result.publicKey, opts.fingerprintHash)}\n`);
     } else {
       io.out('Could not verify signature.\n');
     }
@@ -233,12 +252,18 @@ async function verifyOnce(
   }
   try {
     if (checkOnly) {
-      const v = verifySshSignature(sig, digest, namespace);
+      const v = verifySshSignature(sig, digest, namespace, { verifier: sshSigCertificateVerifier });
       return { keyType: v.keyType, publicKey: sig.publicKey, printPublicKey: sigOpts.printPublicKey };
     }
     const entries = readAllowedSigners(io, opts.file!);
     if (!entries) return undefined;
-    const v = verifyAllowedSshSignature(entries, sig, digest, { namespace, principal: opts.identity!, time: sigOpts.verifyTime });
+    const v = verifyAllowedSshSignature(entries, sig, digest, {
+      namespace,
+      principal: opts.identity!,
+      time: sigOpts.verifyTime,
+      verifier: sshSigCertificateVerifier,
+      certificates: signerCertificates,
+    });
     return { keyType: v.keyType, publicKey: sig.publicKey, printPublicKey: sigOpts.printPublicKey };
   } catch (err) {
     // Like ssh-keygen, a signer that is not allowed is only "Could not verify signature."
@@ -263,7 +288,7 @@ async function findPrincipalsCommand(opts: KeygenOptions, io: CliIo): Promise<nu
     if (!sig) return [];
     const entries = readAllowedSigners(io, opts.file!);
     if (!entries) return [];
-    return findSignerPrincipals(entries, sig.publicKey, { time: sigOpts.verifyTime });
+    return findSignerPrincipals(entries, sig.publicKey, { time: sigOpts.verifyTime, certificates: signerCertificates });
   })();
   if (principals.length === 0) {
     io.err('No principal matched.\n');

@@ -39,18 +39,22 @@ Supported now:
                   (keys, .pub, authorized_keys, known_hosts; -v draws the randomart)
   passphrase      -p [-P old] [-N new] [-m format] [-Z cipher] [-a rounds] -f key
   comment         -c [-C comment] [-P passphrase] -f key
-  convert         -e|-i [-m RFC4716|PKCS8|PEM] -f file  (public keys)
+  convert         -e|-i [-m RFC4716|PKCS8|PEM] -f file  (public keys; -i also SSH.com RSA private keys)
                   -e -m PPK [-P pass] [-N ppk_pass] -f key  (PuTTY private key, stdout)
   certificates    -s ca_key -I id [-h] [-n principals] [-V validity] [-z serial] [-O option] key.pub
                   -L -f cert
   KRLs            -k [-u] -f krl [-s ca.pub|none] [-z version] [-C comment] spec...
-                  -Q -f krl key...
+                  -Q [-l] -f krl key...  (-l lists the KRL)
+  host keys       -A [-f prefix]  (generate the missing ones)
+                  -r hostname [-g] [-O hashalg=sha1|sha256] [-f key]  (SSHFP records)
   known_hosts     -F host [-l] [-H], -R host, -H  (with -f file; default ~/.ssh/known_hosts)
   signatures      -Y sign | verify | find-principals | check-novalidate | match-principals
                   -O hashalg=sha256|sha512, -O verify-time=YYYYMMDD[HHMM[SS]][Z], -O print-pubkey
                   usable as git's gpg.ssh.program
 
-Not yet: -Y sign -U (a key in ssh-agent), signing with a certificate (-Y sign -f key-cert.pub),
-printing a KRL (-Q -l), -A -B -D -K -M -r.
+                  -Y sign -f key-cert.pub signs with a user certificate; cert-authority
+                  lines in allowed_signers trust certificates by their CA
+
+Not yet: -Y sign -U (a key in ssh-agent), -B -D -K -M.
 Exit status: 0 success, 1 usage errors (and "not found" for -F, a revoked key for -Q), 255 failures.
 `;

@@ -106,10 +106,9 @@ export function sshConfigToConnectOptions(config: SshConfig, opts: { readonly pa
   else if (v.ProxyCommand !== undefined && v.ProxyCommand !== 'none') o.proxyCommand = v.ProxyCommand;
   if (v.HostKeyAlias !== undefined) o.hostKeyAlias = v.HostKeyAlias;
   const userFiles = (v.UserKnownHostsFile ?? ['~/.ssh/known_hosts']).filter((f) => f !== 'none').map((f) => path(f, 'UserKnownHostsFile'));
-  o.knownHosts = userFiles[0] ?? false;
-  const globalFiles = (v.GlobalKnownHostsFile ?? DEFAULT_GLOBAL_KNOWN_HOSTS).filter((f) => f !== 'none');
-  // ssh reads every user file and writes the first; the others are consulted like the global ones.
-  o.globalKnownHosts = [...globalFiles, ...userFiles.slice(1)];
+  // ssh reads every user file and writes the first (UpdateHostKeys also edits them, never the global ones).
+  o.knownHosts = userFiles.length > 1 ? userFiles : (userFiles[0] ?? false);
+  o.globalKnownHosts = (v.GlobalKnownHostsFile ?? DEFAULT_GLOBAL_KNOWN_HOSTS).filter((f) => f !== 'none');
   const strict = v.StrictHostKeyChecking;
   if (strict === 'accept-new' || strict === 'no') o.acceptUnknownHostKey = true;
   if (v.HashKnownHosts !== undefined) o.hashKnownHosts = v.HashKnownHosts;

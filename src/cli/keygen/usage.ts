@@ -21,7 +21,7 @@ export const KEYGEN_USAGE = `usage: nacre-keygen [-q] [-a rounds] [-b bits] [-C 
        nacre-keygen -Y sign -f key_file -n namespace file [-O option] ...
        nacre-keygen -Y verify -f allowed_signers_file -I signer_identity
                     -n namespace -s signature_file [-O option]
-       nacre-keygen -s ca_key -I certificate_identity [-h] [-n principals]
+       nacre-keygen -s ca_key [-U] -I certificate_identity [-h] [-n principals]
                     [-O option] [-V validity_interval] [-z serial_number] file ...
        nacre-keygen -L [-f input_keyfile]
        nacre-keygen -k [-u] -f krl_file [-s ca_public] [-z version_number] file ...
@@ -41,7 +41,7 @@ Supported now:
   comment         -c [-C comment] [-P passphrase] -f key
   convert         -e|-i [-m RFC4716|PKCS8|PEM] -f file  (public keys; -i also SSH.com RSA private keys)
                   -e -m PPK [-P pass] [-N ppk_pass] -f key  (PuTTY private key, stdout)
-  certificates    -s ca_key -I id [-h] [-n principals] [-V validity] [-z serial] [-O option] key.pub
+  certificates    -s ca_key [-U] -I id [-h] [-n principals] [-V validity] [-z serial] [-O option] key.pub
                   -L -f cert
   KRLs            -k [-u] -f krl [-s ca.pub|none] [-z version] [-C comment] spec...
                   -Q [-l] -f krl key...  (-l lists the KRL)

@@ -1,5 +1,5 @@
 // The server side of server-fd-limit.test.ts, run in a process of its own
-// under a low descriptor limit (ulimit -n): it allows -L and -R forwarding,
+// under a low descriptor limit (set with prlimit once it listens): it allows -L and -R forwarding,
 // runs commands with runAsCurrentUser, prints its port, and logs server
 // 'error' events to stderr.
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';

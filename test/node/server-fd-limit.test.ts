@@ -3,7 +3,7 @@
 // opened refuses its channel, and once descriptors are free again all works.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { connect as netConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -58,16 +58,25 @@ test('runAsCurrentUser: a shell that does not exist is, as in sshd, an exit stat
   }
 });
 
-/** Starts fd-limit-server.js under `ulimit -n limit`; resolves with it and its port. */
+/**
+ * Starts fd-limit-server.js and, once it listens, lowers its descriptor limit
+ * to `limit` with prlimit(1) (util-linux). Lowering it only after start-up
+ * keeps Node's module loader, which opens many files at once, out of the test.
+ */
 async function limitedServer(limit: number): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const script = fileURLToPath(new URL('./fd-limit-server.js', import.meta.url));
-  const child = spawn('/bin/sh', ['-c', `ulimit -n ${limit} && exec "$0" "$1"`, process.execPath, script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${err}`)));
   });
+  const lowered = spawnSync('prlimit', [`--pid=${child.pid}`, `--nofile=${limit}:${limit}`], { encoding: 'utf8' });
+  if (lowered.status !== 0) {
+    child.kill();
+    throw new Error(`prlimit failed: ${lowered.error?.message ?? lowered.stderr}`);
+  }
   return { child, port, stderr: () => err };
 }
 

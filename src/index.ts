@@ -267,3 +267,9 @@ export {
 
 // sshd's RevokedKeys file (a KRL or public keys), for publicKeyAuthenticator's revokedKeys.
 export { loadRevokedKeys } from './io/node/revoked-keys.js';
+
+// Connection sharing (ssh -M / -S / -O): a Client served over a control socket, and clients of it.
+export { listenControl, clientForwarding, ControlMaster, type ListenControlOptions, type ControlForwarding, type ControlMasterEvents } from './client/control-master.js';
+export { connectControl, ControlClient, MuxRequestError, type SharedProcess, type SharedSpawnOptions, type SharedExecResult } from './client/control-client.js';
+export { ControlSocketError, type ControlSocketProblem } from './io/node/control-socket.js';
+export { MUX_PORT_STREAMLOCAL, type MuxForward } from './mux/codec.js';

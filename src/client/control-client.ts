@@ -42,12 +42,17 @@ function ptyOf(p: boolean | PtyOptions | undefined): MuxSessionRequest['pty'] {
 
 /** A connection to a master's control socket; from connectControl(). */
 export class ControlClient implements AsyncDisposable {
+  /** Resolves when the control connection has closed (the master went away, or close()). */
+  readonly closed: Promise<void>;
+
   /** @internal */
   constructor(
     private readonly socket: Socket,
     private readonly mux: MuxClientConnection,
     readonly path: string,
-  ) {}
+  ) {
+    this.closed = new Promise((r) => (socket.destroyed ? r() : socket.once('close', () => r())));
+  }
 
   /** Whether the master runs Nacre's sessions over the socket (a Nacre master does; OpenSSH's does not). */
   async supportsSessions(): Promise<boolean> {

@@ -342,3 +342,16 @@ test('the client: the connection closing fails pending requests and ends session
   await assert.rejects(pending, (e: unknown) => e instanceof MuxRequestError && e.kind === 'closed');
   assert.deepEqual(exit, { code: null, signal: null, message: 'the control connection closed' });
 });
+
+test('ControlMaster ask: a refused request is MUX_S_PERMISSION_DENIED and nothing runs; alive checks are not asked', async () => {
+  const p = pair();
+  const asked: string[] = [];
+  p.host.permit = async (what) => (asked.push(what), false);
+  assert.equal(await p.client.aliveCheck(), 1234);
+  await assert.rejects(p.client.terminate(), (e: unknown) => e instanceof MuxRequestError && e.kind === 'permission-denied');
+  await assert.rejects(p.client.openForward({ ...fwd, kind: 'local', listenPort: 80 }), /Permission denied/);
+  await assert.rejects(p.client.openSession({ kind: 'exec', command: 'x', pty: null, env: [] }, { output() {}, end() {}, exit() {} }), /Permission denied/);
+  assert.deepEqual(asked, ['Terminate shared connection?', 'Open local forward localhost:80 -> 127.0.0.1:22?', 'Allow shared connection?']);
+  assert.deepEqual(p.events, []);
+  assert.equal(p.sessions.length, 0);
+});

@@ -7,6 +7,7 @@ import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { listenControl, connectControl, ControlSocketError, MuxRequestError } from '../../src/index.js';
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { startServer, passwordSecret, echoServer, roundTrip } from './server-helpers.js';
@@ -180,13 +181,13 @@ test('control path errors: missing, stale, another master, unsafe directory, not
   try {
     // Held by a live listener: a second master is refused.
     await assert.rejects(listenControl(client, { path }), (e: unknown) => e instanceof ControlSocketError && e.problem === 'in-use' && /already exists/.test(e.message));
-    // Closing a Node listener removes its path; put a dead socket file back by hand.
+    // Closing a Node listener removes its path; a listener killed outright leaves it.
     await new Promise((r) => s.close(r));
-    const s2 = createServer();
-    await new Promise<void>((r) => s2.listen(path, r));
-    (s2 as unknown as { _handle: { close(): void } | null })._handle?.close();
-    await new Promise((r) => setTimeout(r, 20));
-    if (existsSync(path)) await assert.rejects(connectControl(path), (e: unknown) => e instanceof ControlSocketError && e.problem === 'stale');
+    const dead = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => dead.stdout.once('data', r));
+    dead.kill('SIGKILL');
+    await new Promise((r) => dead.once('exit', r));
+    await assert.rejects(connectControl(path), (e: unknown) => e instanceof ControlSocketError && e.problem === 'stale');
     const open = join(base, 'open');
     mkdirSync(open);
     chmodSync(open, 0o777);

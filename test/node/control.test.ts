@@ -22,7 +22,15 @@ function privateDir(): string {
 }
 
 async function setup() {
-  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s), forwardLocal: () => true, forwardRemote: () => true });
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: (s) => {
+      runAsCurrentUser(s);
+      s.onEnv = (name) => name === 'NACRE_TEST';
+    },
+    forwardLocal: () => true,
+    forwardRemote: () => true,
+  });
   const client = await t.connect({ password: 'secret' });
   const path = join(privateDir(), 'ctl');
   const master = await listenControl(client, { path });
@@ -195,6 +203,30 @@ test('control path errors: missing, stale, another master, unsafe directory, not
     const file = join(dir, 'plain');
     writeFileSync(file, '');
     await assert.rejects(connectControl(file), (e: unknown) => e instanceof ControlSocketError && e.problem === 'unsafe');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a shared PTY session: size, environment, resize and signals reach the remote side', async () => {
+  const { t, master, path } = await setup();
+  try {
+    const c = await connectControl(path);
+    const r = await c.exec('stty size; echo $NACRE_TEST', { pty: { cols: 100, rows: 30 }, env: { NACRE_TEST: 'passed' } });
+    assert.match(r.stdout.toString(), /^30 100\r?\npassed\r?\n$/);
+    const p = await c.spawn('sleep 0.5; stty size', { pty: { cols: 80, rows: 24 } });
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => (out += b));
+    await p.resize(132, 50);
+    await p.exit;
+    assert.match(out, /50 132/);
+    const s = await c.spawn('sleep 5');
+    await new Promise((res) => setTimeout(res, 100));
+    await s.signal('TERM');
+    const e = await s.exit;
+    assert.equal(e.signal, 'TERM');
+    c.close();
+    await master.close();
   } finally {
     await t.close();
   }

@@ -355,3 +355,27 @@ test('ControlMaster ask: a refused request is MUX_S_PERMISSION_DENIED and nothin
   assert.deepEqual(p.events, []);
   assert.equal(p.sessions.length, 0);
 });
+
+test('fuzz: a client fed garbage after the hello closes with a reason and never throws', () => {
+  let runs = 0;
+  const replies: MuxMessage[] = [
+    { type: 'ok', requestId: 1 },
+    { type: 'alive', requestId: 1, pid: 5 },
+    { type: 'nacre-data', sessionId: 1, stream: 'stdout', data: new Uint8Array([1, 2]) },
+    { type: 'nacre-exit', sessionId: 1, code: 0, signal: null, coreDumped: false, message: '' },
+  ];
+  fuzz(
+    'mux-client',
+    replies.map(encodeMuxMessage),
+    4000,
+    (input) => {
+      runs++;
+      const c = new MuxClientConnection({ send() {}, close() {} });
+      c.receive(encodeMuxMessage({ type: 'hello', version: 4, extensions: [['session@nacre', '1']] }));
+      c.aliveCheck().catch(() => {});
+      c.receive(input);
+    },
+    () => false,
+  );
+  assert.ok(runs > 4000);
+});

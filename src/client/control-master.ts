@@ -100,9 +100,10 @@ export class ControlMaster extends EventEmitter<ControlMasterEvents> {
   }
 
   private accept(socket: Socket): void {
-    const entry = { socket, mux: null as unknown as MuxMasterConnection };
-    entry.mux = new MuxMasterConnection({
+    const mux = new MuxMasterConnection({
       pid: this.pid,
+      // No wait for the socket's drain: what can queue here is bounded by
+      // the client's windows (session data) or is a small reply.
       send: (b) => void socket.write(b),
       close: () => socket.destroy(),
       terminate: () => {
@@ -114,12 +115,13 @@ export class ControlMaster extends EventEmitter<ControlMasterEvents> {
       openSession: (req, sink) => this.openSession(req, sink),
       ...(this.confirm ? { permit: this.confirm } : {}),
     });
+    const entry = { socket, mux };
     this.connections.add(entry);
-    socket.on('data', (b: Buffer) => entry.mux.receive(b));
+    socket.on('data', (b: Buffer) => mux.receive(b));
     socket.on('error', () => {});
     socket.on('close', () => {
       this.connections.delete(entry);
-      entry.mux.disconnected();
+      mux.disconnected();
     });
   }
 

@@ -314,4 +314,3 @@ function reasonOf(err: unknown): string {
   return String(err);
 }
 
-export { MUX_PORT_STREAMLOCAL };

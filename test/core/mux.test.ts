@@ -9,6 +9,7 @@ import { MuxMasterConnection, type MuxMasterHost, type MuxSessionSink, type MuxS
 import { MuxClientConnection, MuxRequestError, type MuxClientSession } from '../../src/mux/client.js';
 import { IncomingStream, OutgoingStream, MUX_WINDOW } from '../../src/mux/window.js';
 import { fuzz } from './fuzz-helpers.js';
+import { Writer } from '../../src/wire/writer.js';
 
 const fwd = { kind: 'remote', listenHost: 'localhost', listenPort: 0, connectHost: '127.0.0.1', connectPort: 22 } as const;
 const SAMPLES: MuxMessage[] = [
@@ -378,4 +379,11 @@ test('fuzz: a client fed garbage after the hello closes with a reason and never 
     () => false,
   );
   assert.ok(runs > 4000);
+});
+
+test("the session request as OpenSSH's mux.c writes it (uint32 flags, TERM, command, environment) is read and refused", () => {
+  const w = new Writer();
+  w.uint32(MuxType.C_NEW_SESSION).uint32(7).string('').uint32(1).uint32(0).uint32(1).uint32(0).uint32(0x7e).string('xterm-256color').string('uname -a').string('LANG=C');
+  const m = decodeMuxBody(w.finish());
+  assert.deepEqual(m, { type: 'new-session', requestId: 7, command: 'uname -a' });
 });

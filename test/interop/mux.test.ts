@@ -149,6 +149,19 @@ test('a Nacre master: other processes reuse its one TCP connection; OpenSSH ssh 
     assert.equal(reply, 'via ssh -O forward');
     const cancel = await runSsh(openssh!, ['-S', path, '-O', 'cancel', '-L', `${fwdPort}:127.0.0.1:${echoPort}`, 'ignored-host']);
     assert.equal(cancel.code, 0, cancel.stderr);
+    // A remote forwarding of port 0: ssh prints the port sshd allocated.
+    const rfwd = await runSsh(openssh!, ['-S', path, '-O', 'forward', '-R', `0:127.0.0.1:${echoPort}`, 'ignored-host']);
+    assert.equal(rfwd.code, 0, rfwd.stderr);
+    const rport = Number(rfwd.stdout.trim());
+    assert.ok(rport > 0, `ssh printed the allocated port: ${JSON.stringify(rfwd)}`);
+    const back = await new Promise<string>((res, rej) => {
+      const s = netConnect(rport, '127.0.0.1', () => s.end('via sshd and the master'));
+      let t = '';
+      s.on('data', (b) => (t += b));
+      s.on('end', () => res(t));
+      s.on('error', rej);
+    });
+    assert.equal(back, 'via sshd and the master');
 
     // OpenSSH's passenger session needs descriptor passing: the master refuses
     // it and ssh falls back to a connection of its own.

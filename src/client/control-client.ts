@@ -186,6 +186,11 @@ export async function connectControl(path: string): Promise<ControlClient> {
   });
   socket.on('data', (b: Buffer) => mux.receive(b));
   socket.on('error', () => {});
+  // The master ending its side ends the conversation (allowHalfOpen would keep ours open).
+  socket.on('end', () => {
+    mux.disconnected();
+    socket.end();
+  });
   socket.on('close', () => mux.disconnected());
   await mux.hello;
   return new ControlClient(socket, mux, path);

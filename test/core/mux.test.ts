@@ -387,3 +387,13 @@ test("the session request as OpenSSH's mux.c writes it (uint32 flags, TERM, comm
   const m = decodeMuxBody(w.finish());
   assert.deepEqual(m, { type: 'new-session', requestId: 7, command: 'uname -a' });
 });
+
+test('terminate: a master that closes instead of answering (as OpenSSH often does) has done it; one already gone has not', async () => {
+  const sent: Uint8Array[] = [];
+  const c = new MuxClientConnection({ send: (b) => void sent.push(b), close() {} });
+  c.receive(encodeMuxMessage({ type: 'hello', version: 4, extensions: [] }));
+  const t = c.terminate();
+  c.disconnected('the master closed the connection');
+  await t;
+  await assert.rejects(c.terminate(), (e: unknown) => e instanceof MuxRequestError && e.kind === 'closed');
+});

@@ -170,22 +170,25 @@ export class MuxMasterConnection {
       case 'nacre-session':
         return void this.permitted(m.requestId, 'Allow shared connection?', () => this.openSession(m.requestId, m.session));
       case 'nacre-data': {
+        if (m.stream !== 'stdin') throw new ProtocolError(`mux: the client sent ${m.stream} data`);
         const s = this.session(m.sessionId);
-        if (!s || m.stream !== 'stdin') throw new ProtocolError(`mux: ${m.stream} data for session ${m.sessionId}`);
+        if (!s) return; // the session ended while this was on its way
         s.stdin.received(m.data.length);
         if (s.backend) s.backend.stdin(m.data, () => s.stdin.consumed(m.data.length));
         return;
       }
       case 'nacre-eof': {
+        if (m.stream !== 'stdin') throw new ProtocolError(`mux: the client sent EOF on ${m.stream}`);
         const s = this.session(m.sessionId);
-        if (!s || m.stream !== 'stdin') throw new ProtocolError(`mux: EOF on ${m.stream} for session ${m.sessionId}`);
+        if (!s) return;
         s.stdin.receivedEof();
         s.backend?.stdinEnd();
         return;
       }
       case 'nacre-window': {
+        if (m.stream === 'stdin') throw new ProtocolError('mux: the client granted window on stdin');
         const s = this.session(m.sessionId);
-        if (!s || m.stream === 'stdin') throw new ProtocolError(`mux: window for ${m.stream} of session ${m.sessionId}`);
+        if (!s) return;
         return (m.stream === 'stdout' ? s.stdout : s.stderr).grant(m.bytes);
       }
       case 'nacre-resize':

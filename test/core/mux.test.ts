@@ -397,3 +397,23 @@ test('terminate: a master that closes instead of answering (as OpenSSH often doe
   await t;
   await assert.rejects(c.terminate(), (e: unknown) => e instanceof MuxRequestError && e.kind === 'closed');
 });
+
+test('stdin, EOF and window messages for a session that just ended are dropped, not a protocol error; for one never opened they are', async () => {
+  const p = pair();
+  let exited = false;
+  const s = await p.client.openSession({ kind: 'exec', command: 'x', pty: null, env: [] }, { output() {}, end() {}, exit: () => void (exited = true) });
+  const fake = p.sessions[0]!;
+  fake.sink.end('stdout');
+  fake.sink.end('stderr');
+  fake.sink.exit({ code: 0, signal: null });
+  // The client writes before it hears of the exit.
+  s.write(Buffer.from('late input'));
+  s.end();
+  p.master.receive(encodeMuxMessage({ type: 'nacre-window', sessionId: s.id, stream: 'stdout', bytes: 10 }));
+  await tick();
+  assert.ok(exited);
+  assert.deepEqual(p.events, []);
+  assert.equal(await p.client.aliveCheck(), 1234);
+  p.master.receive(encodeMuxMessage({ type: 'nacre-data', sessionId: 99, stream: 'stdin', data: new Uint8Array(1) }));
+  assert.match(p.events.join(), /no session 99/);
+});

@@ -339,3 +339,9 @@ export {
 export type { HostKeysChange, HostKeysUpdateResult, HostKeyDescription } from './client/host-key-update.js';
 export { planHostKeyUpdate, replaceHostKeys, type HostKeyUpdatePlan, type DeprecatedHostKey, type KnownHostsFileText, type ReplaceHostKeysOptions, type ReplacedHostKeys } from './trust/host-key-update.js';
 export { openSshPublicKeyFromPrivate, formatKrl, WEBAUTHN_SK_ECDSA, parseSshComPrivateKey } from './keys/index.js';
+
+// Connection sharing (ssh -M / -S / -O): a Client served over a control socket, and clients of it.
+export { listenControl, clientForwarding, ControlMaster, type ListenControlOptions, type ControlForwarding, type ControlMasterEvents } from './client/control-master.js';
+export { connectControl, ControlClient, MuxRequestError, type SharedProcess, type SharedSpawnOptions, type SharedExecResult } from './client/control-client.js';
+export { ControlSocketError, type ControlSocketProblem } from './io/node/control-socket.js';
+export { MUX_PORT_STREAMLOCAL, type MuxForward } from './mux/codec.js';

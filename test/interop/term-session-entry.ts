@@ -2,12 +2,12 @@
 // connects with the library and hands the session to src/cli/ssh/interactive.ts
 // exactly as nacre does, so the tmux tests drive the real session code before
 // (and independently of) nacre's argument handling. Its `~C` hook starts and
-// cancels `-L` forwardings with client.forwardLocal, in place of nacre's
-// forwarding module. Usage: node term-session-entry.js <config.json>
+// cancels `-L` forwardings with client.forwardLocal, standing in for nacre's
+// forwarding module (src/cli/ssh/forwardings.ts on the fwd branch). Usage: node term-session-entry.js <config.json>
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type LocalForward } from '../../src/index.js';
 import { runSession } from '../../src/cli/ssh/interactive.js';
-import type { ForwardingControl, ForwardKind } from '../../src/cli/ssh/escape-command.js';
+import type { EscapeForwarding } from '../../src/cli/ssh/escape-command.js';
 
 export interface EntryConfig {
   readonly port: number;
@@ -35,22 +35,23 @@ const client = await connect({
 });
 
 const forwards = new Map<string, LocalForward>();
-const forwarding: ForwardingControl = {
-  async add(kind: ForwardKind, spec: string) {
-    const m = /^(?:([^:]+):)?(\d+):([^:]+):(\d+)$/.exec(spec);
-    if (kind !== 'L') return { status: 'failed', notes: ['only -L in this test entry'] };
-    if (!m) return { status: 'bad-spec' };
-    const f = await client.forwardLocal({ localHost: m[1] ?? '127.0.0.1', localPort: Number(m[2]), remoteHost: m[3]!, remotePort: Number(m[4]) });
-    forwards.set(String(f.port), f);
-    return { status: 'ok' };
-  },
-  async cancel(kind: ForwardKind, spec: string) {
-    const port = spec.split(':').pop()!;
-    const f = forwards.get(port);
-    if (kind !== 'L' || !f) return { status: 'unknown' };
-    forwards.delete(port);
-    await f.close();
-    return { status: 'ok' };
+const forwarding: EscapeForwarding = {
+  async command(line: string) {
+    const add = /^-L (?:([^:]+):)?(\d+):([^:]+):(\d+)$/.exec(line);
+    if (add) {
+      const f = await client.forwardLocal({ localHost: add[1] ?? '127.0.0.1', localPort: Number(add[2]), remoteHost: add[3]!, remotePort: Number(add[4]) });
+      forwards.set(String(f.port), f);
+      return 'Forwarding port.';
+    }
+    const cancel = /^-KL (?:[^:]+:)?(\d+)$/.exec(line);
+    if (cancel) {
+      const f = forwards.get(cancel[1]!);
+      if (!f) return 'Unknown port forwarding.';
+      forwards.delete(cancel[1]!);
+      await f.close();
+      return 'Canceled forwarding.';
+    }
+    return 'Bad forwarding specification.';
   },
   list: () => [...forwards.keys()].map((p) => `local forward listening on port ${p}`),
 };

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn as ptySpawn } from '@lydell/node-pty';
 import { EscapeFilter, parseEscapeChar, escapeHelp, escapeEcho, verbosityEcho } from '../../src/cli/ssh/escape.js';
-import { parseEscapeCommand, CommandLineEditor, ESCAPE_COMMAND_HELP, outcomeMessage } from '../../src/cli/ssh/escape-command.js';
+import { parseEscapeCommand, CommandLineEditor, ESCAPE_COMMAND_HELP, forwardingCommandLine } from '../../src/cli/ssh/escape-command.js';
 import { parseSttyAll, parseControlCharacter } from '../../src/cli/ssh/tty-modes.js';
 import { seededRandom } from '../../src/testing/random.js';
 
@@ -171,11 +171,8 @@ test('~C command lines: -L/-R/-D add, -K cancels, help, invalid', () => {
   for (const h of ['?', '-h', 'H']) assert.deepEqual(parseEscapeCommand(h), { kind: 'help' });
   for (const bad of ['-X', 'K', '-KX 1', '!ls', 'x']) assert.deepEqual(parseEscapeCommand(bad), { kind: 'invalid' });
   assert.equal(ESCAPE_COMMAND_HELP[0], 'Commands:');
-  assert.equal(outcomeMessage('add', 'ok'), 'Forwarding port.');
-  assert.equal(outcomeMessage('cancel', 'ok'), 'Canceled forwarding.');
-  assert.equal(outcomeMessage('add', 'bad-spec'), 'Bad forwarding specification.');
-  assert.equal(outcomeMessage('cancel', 'unknown'), 'Unknown port forwarding.');
-  assert.equal(outcomeMessage('add', 'failed'), 'Port forwarding failed.');
+  assert.equal(forwardingCommandLine({ kind: 'add', forward: 'L', spec: '8080:h:80' }), '-L 8080:h:80');
+  assert.equal(forwardingCommandLine({ kind: 'cancel', forward: 'D', spec: '1080' }), '-KD 1080');
 });
 
 test('~C line editing in raw mode: echo, backspace, Ctrl-U, Ctrl-C, and the bytes after Enter', () => {

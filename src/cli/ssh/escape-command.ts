@@ -1,31 +1,24 @@
-// The `~C` command line: parsing what was typed at the `ssh>` prompt and
-// the messages ssh answers with. Pure; the forwardings themselves are
-// started and cancelled by whoever implements ForwardingControl (the
-// `nacre` forwarding module), so this file only decides what was asked.
+// The `~C` command line: parsing what was typed at the `ssh>` prompt, and
+// its line editing. Pure; the forwardings themselves are started and
+// cancelled by whoever implements EscapeForwarding (nacre's forwarding
+// module), so this file only decides what was asked.
 
 /** -L, -R or -D. */
 export type ForwardKind = 'L' | 'R' | 'D';
 
 /**
- * What a forwarding request at run time came to. `notes` are extra lines to
- * show first (e.g. "Allocated port 40123 for remote forward to ...").
+ * What `~C` and `~#` need of nacre's forwarding module
+ * (src/cli/ssh/forwardings.ts, whose `Forwardings` has this shape).
  */
-export interface ForwardingOutcome {
-  /** ok; bad-spec: the specification did not parse; failed: it parsed but could not be set up; unknown: cancel of a forwarding that does not exist. */
-  readonly status: 'ok' | 'bad-spec' | 'failed' | 'unknown';
-  readonly notes?: readonly string[];
-}
-
-/**
- * The hooks the interactive session calls for `~C` and `~#`. The forwarding
- * module of `nacre` implements it over the connected Client.
- */
-export interface ForwardingControl {
-  /** `-L spec`, `-R spec`, `-D spec` typed at the prompt (spec without the flag, as `ssh -L` takes it). */
-  add(kind: ForwardKind, spec: string): Promise<ForwardingOutcome>;
-  /** `-KL spec` etc.: spec is `[bind_address:]port` (or a socket path). */
-  cancel(kind: ForwardKind, spec: string): Promise<ForwardingOutcome>;
-  /** `~#`: one line per open forwarded connection (without indentation or line end). */
+export interface EscapeForwarding {
+  /**
+   * Carries out a `~C` line (`-L spec`, `-R spec`, `-D spec`, `-KL spec`,
+   * `-KR spec`, `-KD spec`) and resolves with what ssh prints for it
+   * ("Forwarding port.", "Bad forwarding specification.", ...; lines
+   * without their final newline, '' for nothing). Never rejects.
+   */
+  command(line: string): Promise<string>;
+  /** `~#`: one line per active forwarding. */
   list(): readonly string[];
 }
 
@@ -72,18 +65,13 @@ export const ESCAPE_COMMAND_HELP: readonly string[] = [
   '      -KD[bind_address:]port                 Cancel dynamic forward',
 ];
 
-/** The line ssh prints after an add or cancel, by outcome. */
-export function outcomeMessage(kind: 'add' | 'cancel', status: ForwardingOutcome['status']): string {
-  switch (status) {
-    case 'ok':
-      return kind === 'add' ? 'Forwarding port.' : 'Canceled forwarding.';
-    case 'bad-spec':
-      return kind === 'add' ? 'Bad forwarding specification.' : 'Bad forwarding close specification.';
-    case 'unknown':
-      return 'Unknown port forwarding.';
-    case 'failed':
-      return 'Port forwarding failed.';
-  }
+/**
+ * The line handed to EscapeForwarding.command for an add or cancel, in the
+ * one spelling every parser takes (`-KL spec`), whatever blanks and dashes
+ * ssh's looser reading let through.
+ */
+export function forwardingCommandLine(cmd: { readonly kind: 'add' | 'cancel'; readonly forward: ForwardKind; readonly spec: string }): string {
+  return `-${cmd.kind === 'cancel' ? 'K' : ''}${cmd.forward} ${cmd.spec}`;
 }
 
 /** Longest `~C` line kept (ssh reads it into a 1024-byte buffer). */

@@ -9,7 +9,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Client, PtyOptions, RemoteProcess } from '../../index.js';
 import { EscapeFilter, escapeEcho, escapeHelp, verbosityEcho, type EscapeAction } from './escape.js';
-import { CommandLineEditor, ESCAPE_COMMAND_HELP, outcomeMessage, parseEscapeCommand, type ForwardingControl } from './escape-command.js';
+import { CommandLineEditor, ESCAPE_COMMAND_HELP, forwardingCommandLine, parseEscapeCommand, type EscapeForwarding } from './escape-command.js';
 import { processTerminal, type TerminalControl } from './interactive-terminal.js';
 
 /** What `nacre` resolved for the session. */
@@ -35,7 +35,7 @@ export interface SessionSpec {
 /** What escape sequences reach beyond the session. All optional. */
 export interface SessionHooks {
   /** `~C` -L/-R/-D and their cancels, and the forwardings `~#` lists. */
-  readonly forwarding?: ForwardingControl;
+  readonly forwarding?: EscapeForwarding;
   /** `~v` (+1) / `~V` (-1): change the log level one step; returns its name as ssh prints it (`DEBUG1`). */
   changeLogLevel?(step: 1 | -1): string;
   /** `~&`: go to the background (standard input is then closed to the session). Without it `~&` is refused. */
@@ -337,13 +337,16 @@ class SessionRun {
           say('Port forwarding failed.');
           return;
         }
+        // As ssh, the command runs with the terminal cooked: the forwarding
+        // module's own log lines end in a bare LF.
+        this.terminal?.leaveRaw();
         try {
-          const outcome = cmd.kind === 'add' ? await control.add(cmd.forward, cmd.spec) : await control.cancel(cmd.forward, cmd.spec);
-          outcome.notes?.forEach(say);
-          say(outcomeMessage(cmd.kind, outcome.status));
+          const answer = await control.command(forwardingCommandLine(cmd));
+          if (answer !== '') this.io.stderr.write(answer + '\n');
         } catch (e) {
-          say(`${(e as Error).message}`);
-          say(outcomeMessage(cmd.kind, 'failed'));
+          this.io.stderr.write(`${(e as Error).message}\nPort forwarding failed.\n`);
+        } finally {
+          if (!this.ended) this.terminal?.enterRaw();
         }
         return;
       }

@@ -357,8 +357,8 @@ class SessionRun {
 /**
  * Standard input one chunk at a time: the stream is paused while a chunk is
  * being handled (so a full channel window stops the reading), and stop()
- * detaches and pauses it, which lets the process exit without destroying
- * process.stdin (nacre may still need it). A read error counts as the end.
+ * detaches, pauses and unrefs it, which lets the process exit without
+ * destroying process.stdin. A read error counts as the end.
  */
 class ChunkReader {
   private readonly chunks: Uint8Array[] = [];
@@ -406,6 +406,10 @@ class ChunkReader {
     this.stream.off('close', this.onEnd);
     this.stream.off('error', this.onEnd);
     this.stream.pause();
+    // A paused pipe or terminal handle still holds the process open (a
+    // parent may never close our stdin); unref lets it end, and the stream
+    // stays usable.
+    (this.stream as Readable & { unref?: () => void }).unref?.();
     this.notify();
   }
 }

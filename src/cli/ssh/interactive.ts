@@ -157,7 +157,8 @@ class SessionRun {
     else void this.pumpInput();
 
     const quitting = new Promise<Ending>((resolve) => (this.endWith = resolve));
-    const exited = proc.exit.then((info): Ending => ({ kind: 'exit', status: info.code ?? 255 }));
+    // ssh exits with the status it got, which the system cuts to 8 bits.
+    const exited = proc.exit.then((info): Ending => ({ kind: 'exit', status: info.code === null ? 255 : info.code & 0xff }));
     const ending = await Promise.race([exited, quitting]);
     this.ended = true;
     this.stopInput();

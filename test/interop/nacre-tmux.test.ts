@@ -97,7 +97,9 @@ test('typing a command in the login shell shows its output; exit ends the sessio
   }
 });
 
-test('a full-screen program (vi) draws the whole window and quits', { skip }, async () => {
+const noVi = !(process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'vi')));
+
+test('a full-screen program (vi) draws the whole window and quits', { skip: skip || (noVi ? 'vi is not installed' : false) }, async () => {
   writeFileSync(join(dir, 'vi-file.txt'), 'the first line of the file\n');
   const s = await session({ pty: true, command: `vi ${join(dir, 'vi-file.txt')}` }, 90, 28);
   try {

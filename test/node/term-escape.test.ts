@@ -154,6 +154,26 @@ test('escape messages in ssh’s wording', () => {
   assert.ok(help.includes(' ~V/v - decrease/increase verbosity (LogLevel)\r\n'));
   assert.ok(help.includes(' ~^Z  - suspend ssh\r\n'));
   assert.ok(help.endsWith(' ~~   - send the escape character by typing it twice\r\n(Note that escapes are only recognized immediately after newline.)\r\n'));
+  assert.ok(!escapeHelp(0x7e, false).includes('~C'));
+  // OpenSSH 10's own ~? (EnableEscapeCommandline no), captured from ssh in tmux.
+  assert.equal(
+    escapeHelp(0x7e, false),
+    [
+      '~?',
+      'Supported escape sequences:',
+      ' ~.   - terminate connection (and any multiplexed sessions)',
+      ' ~B   - send a BREAK to the remote system',
+      ' ~R   - request rekey',
+      ' ~V/v - decrease/increase verbosity (LogLevel)',
+      ' ~^Z  - suspend ssh',
+      ' ~#   - list forwarded connections',
+      ' ~&   - background ssh (when waiting for connections to terminate)',
+      ' ~?   - this message',
+      ' ~~   - send the escape character by typing it twice',
+      '(Note that escapes are only recognized immediately after newline.)',
+      '',
+    ].join('\r\n'),
+  );
   assert.equal(escapeEcho(0x7e, 'disconnect'), '~.\r\n');
   assert.equal(escapeEcho(0x7e, 'suspend'), '~^Z [suspend ssh]\r\n');
   assert.equal(verbosityEcho(0x7e, 'verbosity-up', 'DEBUG1'), '~v [LogLevel DEBUG1]\r\n');

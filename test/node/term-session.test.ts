@@ -252,6 +252,21 @@ test('the connection lost mid-session: 255 and "closed by remote host"', async (
   }
 });
 
+test('EnableEscapeCommandline no: ~C answers "commandline disabled" and the help leaves it out', async () => {
+  const { t } = await echoShellServer();
+  const client = await t.connect();
+  const f = fakeIo();
+  try {
+    const running = runSession(client, { pty: true, host: 'h', escapeCommandLine: false }, {}, f.io);
+    f.stdin.write('~C~?exit 0\r');
+    assert.equal(await running, 0);
+    assert.match(f.err(), /^commandline disabled\r\n~\?\r\n/);
+    assert.ok(!f.err().includes('open a command line'));
+  } finally {
+    await t.close();
+  }
+});
+
 test('a command without a PTY: no raw mode, no escapes, stdout relayed', async () => {
   const { t, seen } = await echoShellServer();
   const client = await t.connect();

@@ -162,13 +162,17 @@ export function verbosityEcho(escapeChar: number, action: 'verbosity-down' | 've
   return `${shown(escapeChar)}${action === 'verbosity-down' ? 'V' : 'v'} [LogLevel ${levelName}]\r\n`;
 }
 
-/** `~?`: ssh's help, in its wording (a session that is not a mux client's). */
-export function escapeHelp(escapeChar: number): string {
+/**
+ * `~?`: ssh's help, in its wording (a session that is not a mux client's);
+ * `~C` is listed only when the command line is enabled (OpenSSH 10 leaves it
+ * out under its default EnableEscapeCommandline no).
+ */
+export function escapeHelp(escapeChar: number, commandLine = true): string {
   const e = shown(escapeChar);
   const rows: Array<[string, string]> = [
     ['.', 'terminate connection (and any multiplexed sessions)'],
     ['B', 'send a BREAK to the remote system'],
-    ['C', 'open a command line'],
+    ...(commandLine ? [['C', 'open a command line'] as [string, string]] : []),
     ['R', 'request rekey'],
     ['V/v', 'decrease/increase verbosity (LogLevel)'],
     ['^Z', 'suspend ssh'],

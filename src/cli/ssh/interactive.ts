@@ -22,6 +22,12 @@ export interface SessionSpec {
   readonly term?: string;
   /** EscapeChar as a byte, null for none; default `~`. Only a PTY session has escapes, as in ssh. */
   readonly escapeChar?: number | null;
+  /**
+   * EnableEscapeCommandline: whether `~C` opens the command line. Default
+   * true; OpenSSH 10 defaults to no (its command line is off so its
+   * sandbox can be tighter), where `~C` answers "commandline disabled".
+   */
+  readonly escapeCommandLine?: boolean;
   /** SendEnv/SetEnv variables (the server may refuse some, as sshd's AcceptEnv does). */
   readonly env?: Readonly<Record<string, string>>;
   /** `-n`: standard input is not read; the command gets EOF at once. */
@@ -303,9 +309,13 @@ class SessionRun {
         err.write(echo + this.openConnections());
         return;
       case 'help':
-        err.write(escapeHelp(this.escapeChar));
+        err.write(escapeHelp(this.escapeChar, this.spec.escapeCommandLine !== false));
         return;
       case 'command-line':
+        if (this.spec.escapeCommandLine === false) {
+          err.write('commandline disabled\r\n');
+          return;
+        }
         err.write('\r\nssh> ');
         this.editor = new CommandLineEditor();
         return;

@@ -158,7 +158,11 @@ class SessionRun {
     }
     undo.push(io.onSignal(() => this.quit(255, false)));
 
-    const outputs = Promise.all([relay(proc.stdout, io.stdout), relay(proc.stderr, io.stderr)]);
+    // Our stdout or stderr failing (a reader gone: EPIPE) ends the channel,
+    // as ssh's failed write does; the remote command then sees its output
+    // closed, and the session's status follows.
+    const broken = (): void => proc.close();
+    const outputs = Promise.all([relay(proc.stdout, io.stdout, broken), relay(proc.stderr, io.stderr, broken)]);
     if (this.spec.stdinNull) this.endInput();
     else void this.pumpInput();
 
@@ -450,18 +454,29 @@ function drained(w: Writable): Promise<void> {
  * Copies `from` to `to` until `from` ends, pausing it while `to` is full, so
  * a slow terminal or pipe slows the server (the channel's window stays
  * shut) instead of filling memory. `to` is not ended: it is the process's.
+ * When `to` fails (EPIPE), `onBroken` is called once and what `from` still
+ * brings is read and dropped.
  */
-export function relay(from: Readable, to: Writable): Promise<void> {
+export function relay(from: Readable, to: Writable, onBroken: () => void = () => undefined): Promise<void> {
   return new Promise((resolve) => {
     let done = false;
+    let broken = false;
+    const onError = (): void => {
+      if (broken) return;
+      broken = true;
+      from.resume();
+      onBroken();
+    };
+    to.on('error', onError);
     const finish = (): void => {
       if (done) return;
       done = true;
       from.off('data', onData);
+      to.off('error', onError);
       resolve();
     };
     const onData = (chunk: Buffer): void => {
-      if (to.destroyed) return;
+      if (broken || to.destroyed || to.writableEnded) return;
       if (!to.write(chunk)) {
         from.pause();
         void drained(to).then(() => from.resume());

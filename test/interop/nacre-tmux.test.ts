@@ -171,9 +171,16 @@ test('a window resize reaches the far side (stty size)', { skip }, async () => {
     s.pane.line('echo "size=$(stty size)"');
     await s.pane.waitFor(/^size=30 100\s*$/m);
     s.pane.resize(120, 40);
-    await new Promise((r) => setTimeout(r, 300));
-    s.pane.line('echo "size=$(stty size)"');
-    await s.pane.waitFor(/^size=40 120\s*$/m);
+    // SIGWINCH, window-change and the far side's resize take a moment: ask until it shows.
+    for (let i = 0; ; i++) {
+      s.pane.line('echo "size=$(stty size)"');
+      try {
+        await s.pane.waitFor(/^size=40 120\s*$/m, 1000);
+        break;
+      } catch (err) {
+        if (i === 10) throw err;
+      }
+    }
     s.pane.line('exit');
     assert.equal(await s.status(), 0);
   } finally {

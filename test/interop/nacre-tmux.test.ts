@@ -250,20 +250,22 @@ test('~C adds a -L forwarding that then works; ~# lists it; ~? shows the help; ~
   }
 });
 
-test('SIGTERM from outside ends the session with 255 and restores the terminal', { skip }, async () => {
-  const s = await session({ pty: true });
-  try {
-    s.pane.line('echo READY_$((1+1))');
-    await s.pane.waitFor(/^READY_2\s*$/m);
-    const pid = programPid(s);
-    assert.ok(pid > 0);
-    process.kill(pid, 'SIGTERM');
-    assert.equal(await s.status(), 255);
-    await s.checkRestored();
-  } finally {
-    s.close();
-  }
-});
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) {
+  test(`${signal} from outside ends the session with 255 and restores the terminal`, { skip }, async () => {
+    const s = await session({ pty: true });
+    try {
+      s.pane.line('echo READY_$((1+1))');
+      await s.pane.waitFor(/^READY_2\s*$/m);
+      const pid = programPid(s);
+      assert.ok(pid > 0);
+      process.kill(pid, signal);
+      assert.equal(await s.status(), 255);
+      await s.checkRestored();
+    } finally {
+      s.close();
+    }
+  });
+}
 
 test('an uncaught exception in the middle of a session leaves the terminal restored', { skip }, async () => {
   // nacre has no way to throw on purpose: the test entry runs the same session module.

@@ -267,3 +267,6 @@ export {
 
 // sshd's RevokedKeys file (a KRL or public keys), for publicKeyAuthenticator's revokedKeys.
 export { loadRevokedKeys } from './io/node/revoked-keys.js';
+
+// The `nacre` command (issue 11): what `nacre -Q` lists.
+export { algorithmNames, ALGORITHM_QUERIES } from './algorithms/names.js';

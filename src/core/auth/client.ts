@@ -49,6 +49,7 @@ type Waiting =
   | { readonly kind: 'pk-query-sent'; readonly fields: PublickeyFields }
   | { readonly kind: 'pk-sign'; readonly id: number; readonly head: Uint8Array }
   | { readonly kind: 'pk-signed-sent' }
+  | { readonly kind: 'password-ask'; readonly id: number }
   | { readonly kind: 'password-sent'; readonly password: string }
   | { readonly kind: 'password-change'; readonly id: number; readonly password: string }
   | { readonly kind: 'kbd-sent' }
@@ -176,6 +177,27 @@ export class AuthClient {
     this.io.send(encodeInfoResponse(responses));
   }
 
+  /** Answers an `auth-password` event; `null` gives the method up. Stale ids are ignored. */
+  answerPassword(id: number, password: string | null): void {
+    const w = this.waiting;
+    if (this.done || w.kind !== 'password-ask' || w.id !== id) return;
+    if (password === null) return this.next();
+    this.sendPassword(password);
+  }
+
+  private sendPassword(password: string): void {
+    this.waiting = { kind: 'password-sent', password };
+    this.io.send(
+      UserauthPassword.encode({
+        username: this.username,
+        service: this.service,
+        method: 'password',
+        change: false,
+        password,
+      }),
+    );
+  }
+
   /** Answers an `auth-password-change` event; `null` gives up on password. */
   answerPasswordChange(id: number, newPassword: string | null): void {
     const w = this.waiting;
@@ -279,16 +301,12 @@ export class AuthClient {
       state.used = true;
       this.begin(cred.method);
       if (cred.method === 'password') {
-        this.waiting = { kind: 'password-sent', password: cred.password };
-        this.io.send(
-          UserauthPassword.encode({
-            username: this.username,
-            service: this.service,
-            method: 'password',
-            change: false,
-            password: cred.password,
-          }),
-        );
+        if (cred.password !== undefined) this.sendPassword(cred.password);
+        else {
+          const id = this.nextId++;
+          this.waiting = { kind: 'password-ask', id };
+          this.io.emit({ type: 'auth-password', id });
+        }
       } else {
         this.waiting = { kind: 'kbd-sent' };
         this.io.send(

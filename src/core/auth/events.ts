@@ -5,7 +5,8 @@
 /** A credential the client may try, in the client's preference order. */
 export type ClientCredential =
   | { readonly method: 'none' }
-  | { readonly method: 'password'; readonly password: string }
+  /** Without `password`, an `auth-password` event asks for it when the method is tried (as ssh prompts). */
+  | { readonly method: 'password'; readonly password?: string }
   /** Keys whose private halves sign through `auth-sign` events (agent or in-memory). */
   | { readonly method: 'publickey'; readonly keys: readonly { readonly publicBlob: Uint8Array; readonly keyType: string }[] }
   /** Prompts arrive as `auth-prompt` events. */
@@ -30,6 +31,8 @@ export type AuthClientEvent =
       readonly instruction: string;
       readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
     }
+  /** The password method is next and its credential has none; answer with `answerPassword(id, password | null)`. */
+  | { readonly type: 'auth-password'; readonly id: number }
   /** The server asks for a new password; answer with `answerPasswordChange(id, newPassword | null)`. */
   | { readonly type: 'auth-password-change'; readonly id: number; readonly prompt: string }
   /** One method's outcome, for progress reporting. */

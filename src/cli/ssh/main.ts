@@ -1,0 +1,136 @@
+// nacre's main flow, in ssh's order: the command line; -V and -Q, which
+// need no host; the destination and its resolved ssh_config (-G prints it);
+// the connection with host key questions and passwords; WarnWeakCrypto;
+// then the session, whose exit status is nacre's. Every failure of nacre's
+// own is a message in ssh's words and status 255.
+import { appendFileSync } from 'node:fs';
+import { connect, algorithmNames, type Client } from '../../index.js';
+import { CliExit } from '../common/exit.js';
+import type { CliIo } from '../common/io.js';
+import { Logger, type LogLevel } from '../common/log.js';
+import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
+import { settingsFromLines, flag, type Settings } from './settings.js';
+import { planConnection } from './connect-options.js';
+import { Prompter } from './prompter.js';
+import { describeConnectFailure } from './failures.js';
+import { parseRequestTty, runSession, type SessionIo, type SessionType } from './session.js';
+import { NACRE_VERSION } from './version.js';
+
+/** Post-quantum key exchanges: WarnWeakCrypto is quiet for these. */
+const PQ_KEX = new Set(['mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com']);
+
+export interface NacreDeps {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly localUser: string;
+  readonly session: SessionIo;
+  readonly prompter?: Prompter;
+}
+
+function usage(message: string): never {
+  throw new CliExit(255, (message ? message + '\n' : '') + NACRE_USAGE);
+}
+
+const LEVELS: Readonly<Record<string, LogLevel>> = {
+  quiet: 'quiet',
+  fatal: 'quiet',
+  error: 'error',
+  info: 'info',
+  verbose: 'verbose',
+  debug: 'debug1',
+  debug1: 'debug1',
+  debug2: 'debug2',
+  debug3: 'debug3',
+};
+
+function logger(args: NacreArgs, settings: Settings, io: CliIo): Logger {
+  const level = LEVELS[(settings.get('LogLevel') ?? 'info').toLowerCase()];
+  if (!level) throw new CliExit(255, `nacre: unsupported LogLevel "${settings.get('LogLevel')}"`);
+  const write = args.logFile ? (text: string) => appendFileSync(args.logFile!, text) : (text: string) => io.err(text);
+  return new Logger(write, level);
+}
+
+/** SendEnv patterns matched against the local environment, then SetEnv pairs (which win). */
+export function sessionEnv(settings: Settings, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const patterns = settings.all('SendEnv').flatMap((v) => v.split(/\s+/)).filter((p) => p !== '');
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    let send = false;
+    for (const p of patterns) {
+      const negated = p.startsWith('-');
+      const re = new RegExp('^' + (negated ? p.slice(1) : p).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+      if (re.test(name)) send = !negated;
+    }
+    if (send) out[name] = value;
+  }
+  for (const pair of settings.all('SetEnv').flatMap((v) => v.match(/(?:[^\s"]+|"[^"]*")+/g) ?? [])) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1).replace(/^"|"$/g, '');
+  }
+  return out;
+}
+
+function sessionType(args: NacreArgs, settings: Settings): SessionType {
+  const v = (settings.get('SessionType') ?? 'default').toLowerCase();
+  if (v === 'none' || v === 'subsystem') return v;
+  if (v !== 'default') throw new CliExit(255, `nacre: unsupported SessionType "${v}"`);
+  return args.subsystem ? 'subsystem' : 'default';
+}
+
+/** Runs nacre with `args` (without the program name); the exit status. */
+export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreDeps): Promise<number> {
+  let parsed: NacreArgs;
+  try {
+    parsed = parseNacreArgs(args);
+  } catch (err) {
+    if (err instanceof NacreUsageError) usage(err.message);
+    throw err;
+  }
+  if (parsed.printVersion) {
+    io.err(`${NACRE_VERSION}, Node.js ${process.version}\n`);
+    return 0;
+  }
+  if (parsed.query !== undefined) {
+    const names = algorithmNames(parsed.query);
+    if (!names) throw new CliExit(255, `Unsupported query "${parsed.query}"`);
+    io.out(names.map((n) => n + '\n').join(''));
+    return 0;
+  }
+  if (parsed.host === undefined) usage('');
+  const host = parsed.host;
+  const settings = settingsFromLines(parsed.configLines);
+  const log = logger(parsed, settings, io);
+  if (parsed.printConfig) throw new CliExit(255, 'nacre: -G needs the ssh_config module, which is not in this build yet');
+  for (const f of parsed.ignored) log.debug(1, `${f} is accepted and ignored (not supported by Nacre)`);
+
+  const requestTty = parseRequestTty(settings.get('RequestTTY'));
+  if (requestTty === null) throw new CliExit(255, `nacre: unsupported RequestTTY value "${settings.get('RequestTTY')}"`);
+  const type = sessionType(parsed, settings);
+  const remoteCommand = parsed.command.length > 0 ? parsed.command.join(' ') : (settings.get('RemoteCommand') ?? '');
+  if (type === 'subsystem' && remoteCommand === '') usage('');
+
+  const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
+  const plan = await planConnection(host, settings, { log, prompter, localUser: deps.localUser, env: deps.env });
+  log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
+  let client: Client;
+  try {
+    client = await connect({ ...plan.options, debug: (level, message) => log.debug(level, message) });
+  } catch (err) {
+    throw new CliExit(255, describeConnectFailure(err, plan));
+  }
+  try {
+    const kex = client.algorithms?.kex;
+    if (kex && !PQ_KEX.has(kex) && flag(settings, 'WarnWeakCrypto', true)) {
+      log.info('** WARNING: connection is not using a post-quantum key exchange algorithm.');
+      log.info('** This session may be vulnerable to "store now, decrypt later" attacks.');
+      log.info('** The server may need to be upgraded. See https://openssh.com/pq.html');
+    }
+    log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}).`);
+    const status = await runSession(client, { type, command: remoteCommand, requestTty, env: sessionEnv(settings, deps.env), stdinNull: flag(settings, 'StdinNull', false) }, deps.session, log);
+    return status;
+  } catch (err) {
+    throw new CliExit(255, `nacre: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}

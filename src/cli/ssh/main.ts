@@ -64,8 +64,9 @@ export function sessionEnv(settings: Settings, env: Readonly<Record<string, stri
     if (send) out[name] = value;
   }
   for (const pair of settings.all('SetEnv').flatMap((v) => v.match(/(?:[^\s"]+|"[^"]*")+/g) ?? [])) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1).replace(/^"|"$/g, '');
+    const word = pair.replace(/"/g, '');
+    const eq = word.indexOf('=');
+    if (eq > 0) out[word.slice(0, eq)] = word.slice(eq + 1);
   }
   return out;
 }

@@ -1,0 +1,229 @@
+// The `nacre` command as a real process against OpenSSH 10's sshd: exit
+// statuses and stderr of remote commands, nacre's own failures (255 with
+// ssh's messages), the known_hosts question answered yes, no and with the
+// fingerprint on a pseudo-terminal, a changed key refused with the warning,
+// BatchMode, the -v trace and WarnWeakCrypto. HOME is a temporary directory,
+// so the user's own ~/.ssh is never read or written.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findOpenSsh, startSshd, keygen, tempDir, freePort, type Sshd } from './openssh.js';
+import { fingerprintSha256, parseOpenSshPublicKeyLine } from '../../src/index.js';
+
+const o = findOpenSsh();
+const skip = o ? false : 'OpenSSH not installed';
+const NACRE = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/nacre.js');
+
+interface Pty {
+  onData(cb: (d: string) => void): void;
+  onExit(cb: (e: { exitCode: number; signal?: number }) => void): void;
+  write(d: string): void;
+  kill(): void;
+}
+let pty: { spawn(file: string, args: string[], opts: object): Pty } | undefined;
+try {
+  pty = createRequire(import.meta.url)('@lydell/node-pty') as typeof pty;
+} catch {
+  pty = undefined;
+}
+
+let sshd: Sshd;
+let home: string;
+let key: string;
+let hostLine: string;
+
+before(async () => {
+  if (!o) return;
+  home = tempDir('nacre-home');
+  mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+  const k = keygen(o, home, 'ed25519', 'id_test');
+  key = k.privatePath;
+  sshd = await startSshd(o, [], { authorizedKeys: k.publicLine + '\n', hostKeyTypes: ['ed25519'] });
+  hostLine = sshd.hostKeys.ed25519!;
+});
+
+after(async () => {
+  await sshd?.stop();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runNacre(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [NACRE, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: home, ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** known_hosts with the server's real key. */
+function knownHostsWithServer(): string {
+  const path = join(tempDir('nacre-kh'), 'known_hosts');
+  writeFileSync(path, `[127.0.0.1]:${sshd.port} ${hostLine}\n`);
+  return path;
+}
+
+function baseArgs(knownHosts: string): string[] {
+  return ['-i', key, '-p', String(sshd.port), '-o', `UserKnownHostsFile=${knownHosts}`];
+}
+
+test('exec: stdout, stderr and the remote exit status', { skip, timeout: 60000 }, async () => {
+  const r = await runNacre([...baseArgs(knownHostsWithServer()), '127.0.0.1', 'echo out; echo err >&2; exit 7']);
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+});
+
+test('exec: the words of the command are joined as ssh joins them; stdin reaches the command', { skip, timeout: 60000 }, async () => {
+  const r = await runNacre([...baseArgs(knownHostsWithServer()), '127.0.0.1', 'tr', 'a-z', 'A-Z'], { input: 'hello\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'HELLO\n');
+  const n = await runNacre([...baseArgs(knownHostsWithServer()), '-n', '127.0.0.1', 'cat; echo done'], { input: 'ignored\n' });
+  assert.equal(n.stdout, 'done\n');
+});
+
+test('a command killed by a signal gives 255, as ssh', { skip, timeout: 60000 }, async () => {
+  const r = await runNacre([...baseArgs(knownHostsWithServer()), '127.0.0.1', 'kill -TERM $$']);
+  assert.equal(r.code, 255, r.stderr);
+});
+
+test("nacre's own failures: refused port, bad flag, bad forwarding spec value: 255 with ssh's words", { skip, timeout: 60000 }, async () => {
+  const port = await freePort();
+  const r = await runNacre(['-p', String(port), '-o', 'BatchMode=yes', '127.0.0.1', 'true']);
+  assert.equal(r.code, 255);
+  assert.equal(r.stderr, `nacre: connect to host 127.0.0.1 port ${port}: Connection refused\n`);
+  const u = await runNacre(['-Z', '127.0.0.1']);
+  assert.equal(u.code, 255);
+  assert.match(u.stderr, /^unknown option -- Z\nusage: nacre /);
+});
+
+test('BatchMode: an unknown host key is refused without a question, known_hosts untouched', { skip, timeout: 60000 }, async () => {
+  const kh = join(tempDir('nacre-kh'), 'known_hosts');
+  const r = await runNacre([...baseArgs(kh), '-o', 'BatchMode=yes', '127.0.0.1', 'true']);
+  assert.equal(r.code, 255);
+  assert.equal(r.stderr, 'Host key verification failed.\n');
+  assert.equal(existsSync(kh), false);
+});
+
+test('no usable key under BatchMode: "Permission denied (...)" and 255', { skip, timeout: 60000 }, async () => {
+  const r = await runNacre(['-p', String(sshd.port), '-o', `UserKnownHostsFile=${knownHostsWithServer()}`, '-o', 'BatchMode=yes', 'nobody@127.0.0.1', 'true']);
+  assert.equal(r.code, 255);
+  assert.match(r.stderr, /^nobody@127\.0\.0\.1: Permission denied \(publickey,password,keyboard-interactive\)\.\n$/);
+});
+
+test('accept-new adds the key with "Permanently added"; a changed key is then refused with the warning naming the line', { skip, timeout: 60000 }, async () => {
+  const kh = join(tempDir('nacre-kh'), 'known_hosts');
+  const first = await runNacre([...baseArgs(kh), '-o', 'StrictHostKeyChecking=accept-new', '127.0.0.1', 'true']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stderr, `Warning: Permanently added '[127.0.0.1]:${sshd.port}' (ED25519) to the list of known hosts.\n`);
+  assert.match(readFileSync(kh, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `));
+  // Another key for the same host name on line 2.
+  const other = keygen(o!, tempDir('nacre-other'), 'ed25519', 'other').publicLine.split(' ').slice(0, 2).join(' ');
+  writeFileSync(kh, `# first line\n[127.0.0.1]:${sshd.port} ${other}\n`);
+  const r = await runNacre([...baseArgs(kh), '-o', 'StrictHostKeyChecking=accept-new', '127.0.0.1', 'true']);
+  assert.equal(r.code, 255);
+  assert.match(r.stderr, /@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @/);
+  assert.ok(r.stderr.includes(`Offending ED25519 key in ${kh}:2\n`), r.stderr);
+  assert.ok(r.stderr.includes(fingerprintSha256(parseOpenSshPublicKeyLine(hostLine).blob)), r.stderr);
+  assert.ok(r.stderr.endsWith('Host key verification failed.\n'), r.stderr);
+});
+
+/** Runs nacre on a terminal, answering the host key question with `answer`. */
+function onTerminal(args: string[], answer: string): Promise<{ screen: string; exitCode: number }> {
+  return new Promise((resolve, reject) => {
+    const term = pty!.spawn(process.execPath, [NACRE, ...args], { name: 'xterm', cols: 200, rows: 50, cwd: process.cwd(), env: { PATH: process.env.PATH ?? '', HOME: home } });
+    let screen = '';
+    let answered = false;
+    const timer = setTimeout(() => {
+      term.kill();
+      reject(new Error(`timed out; screen so far:\n${screen}`));
+    }, 30000);
+    term.onData((d) => {
+      screen += d;
+      if (!answered && screen.includes('(yes/no/[fingerprint])? ')) {
+        answered = true;
+        term.write(answer + '\r');
+      }
+    });
+    term.onExit(({ exitCode }) => {
+      clearTimeout(timer);
+      resolve({ screen, exitCode });
+    });
+  });
+}
+
+const ptySkip = skip || (pty ? false : '@lydell/node-pty cannot load here');
+
+test('the known_hosts question on the terminal: yes records the key and runs the command', { skip: ptySkip, timeout: 60000 }, async () => {
+  const kh = join(tempDir('nacre-kh'), 'known_hosts');
+  const { screen, exitCode } = await onTerminal([...baseArgs(kh), '127.0.0.1', 'echo RAN'], 'yes');
+  assert.equal(exitCode, 0, screen);
+  const fp = fingerprintSha256(parseOpenSshPublicKeyLine(hostLine).blob);
+  assert.ok(screen.includes(`The authenticity of host '[127.0.0.1]:${sshd.port} ([127.0.0.1]:${sshd.port})' can't be established.`), screen);
+  assert.ok(screen.includes(`ED25519 key fingerprint is ${fp}.`), screen);
+  assert.match(screen, /Permanently added/);
+  assert.match(screen, /RAN/);
+  assert.match(readFileSync(kh, 'utf8'), /ssh-ed25519/);
+});
+
+test('the known_hosts question: no refuses (255), nothing recorded', { skip: ptySkip, timeout: 60000 }, async () => {
+  const kh = join(tempDir('nacre-kh'), 'known_hosts');
+  const { screen, exitCode } = await onTerminal([...baseArgs(kh), '127.0.0.1', 'echo RAN'], 'no');
+  assert.equal(exitCode, 255, screen);
+  assert.match(screen, /Host key verification failed\./);
+  assert.doesNotMatch(screen, /RAN/);
+  assert.equal(existsSync(kh), false);
+});
+
+test('the known_hosts question answered with the fingerprint accepts the key', { skip: ptySkip, timeout: 60000 }, async () => {
+  const kh = join(tempDir('nacre-kh'), 'known_hosts');
+  const fp = fingerprintSha256(parseOpenSshPublicKeyLine(hostLine).blob);
+  const { screen, exitCode } = await onTerminal([...baseArgs(kh), '127.0.0.1', 'echo RAN'], fp);
+  assert.equal(exitCode, 0, screen);
+  assert.match(screen, /RAN/);
+  assert.match(readFileSync(kh, 'utf8'), /ssh-ed25519/);
+});
+
+test('-v prints the trace: versions, algorithms, host key, methods, channels', { skip, timeout: 60000 }, async () => {
+  const r = await runNacre(['-v', ...baseArgs(knownHostsWithServer()), '127.0.0.1', 'true']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const re of [
+    /^debug1: Connecting to 127\.0\.0\.1 port \d+\.$/m,
+    /^debug1: Local version string SSH-2\.0-Nacre_/m,
+    /^debug1: Remote protocol version 2\.0, remote software version OpenSSH_/m,
+    /^debug1: kex: algorithm: mlkem768x25519-sha256$/m,
+    /^debug1: Server host key: ssh-ed25519 SHA256:/m,
+    /^debug1: Host '\[127\.0\.0\.1\]:\d+' is known and matches the ED25519 host key\.$/m,
+    /^debug1: Authentications that can continue: publickey,password,keyboard-interactive$/m,
+    /^debug1: Authentication succeeded \(publickey\)\.$/m,
+    /^debug1: channel 0: new session$/m,
+  ]) {
+    assert.match(r.stderr, re);
+  }
+  const quiet = await runNacre([...baseArgs(knownHostsWithServer()), '127.0.0.1', 'true']);
+  assert.equal(quiet.stderr, '');
+});
+
+test('WarnWeakCrypto: a key exchange without post-quantum protection is warned about, unless turned off', { skip, timeout: 60000 }, async () => {
+  const r = await runNacre([...baseArgs(knownHostsWithServer()), '-o', 'KexAlgorithms=curve25519-sha256', '127.0.0.1', 'true']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^\*\* WARNING: connection is not using a post-quantum key exchange algorithm\.$/m);
+  const off = await runNacre([...baseArgs(knownHostsWithServer()), '-o', 'KexAlgorithms=curve25519-sha256', '-o', 'WarnWeakCrypto=no', '127.0.0.1', 'true']);
+  assert.equal(off.stderr, '');
+});

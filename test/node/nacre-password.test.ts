@@ -1,0 +1,97 @@
+// nacre's password prompt when no terminal is there: SSH_ASKPASS (forced
+// with SSH_ASKPASS_REQUIRE) is run with ssh's prompt and its answer sent,
+// against Nacre's own server offering only the password method; a wrong
+// answer ends in "Permission denied (password)." and 255; BatchMode asks
+// nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatOpenSshPublicKeyLine } from '../../src/index.js';
+import { runAsCurrentUser } from '../../src/server/exec-handler.js';
+import { startServer, testHostKey, passwordSecret, type TestServer } from './server-helpers.js';
+
+const NACRE = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/nacre.js');
+
+let server: TestServer;
+let home: string;
+let knownHosts: string;
+
+before(async () => {
+  server = await startServer({ authenticate: passwordSecret, auth: { failureDelayMs: 0, methods: ['password'] }, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  home = mkdtempSync(join(tmpdir(), 'nacre-pw-'));
+  mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+  knownHosts = join(home, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${server.port} ${formatOpenSshPublicKeyLine(testHostKey().publicBlob)}\n`);
+});
+
+after(async () => {
+  await server.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** An askpass program that logs its prompt and answers `answer`. */
+function askpass(answer: string): { program: string; prompts: () => string } {
+  const dir = mkdtempSync(join(home, 'askpass-'));
+  const program = join(dir, 'askpass');
+  const log = join(dir, 'prompts');
+  writeFileSync(program, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${log}'\necho '${answer}'\n`);
+  chmodSync(program, 0o755);
+  return { program, prompts: () => readFileSync(log, 'utf8') };
+}
+
+function runNacre(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    // detached: a session of its own, so no controlling terminal is inherited
+    const child = spawn(process.execPath, [NACRE, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { PATH: process.env.PATH ?? '', HOME: home, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end();
+  });
+}
+
+function args(): string[] {
+  return ['-p', String(server.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'WarnWeakCrypto=no', 'alice@127.0.0.1'];
+}
+
+test('SSH_ASKPASS answers the password prompt, asked when the method is tried', { timeout: 60000 }, async () => {
+  const ap = askpass('secret');
+  const r = await runNacre([...args(), 'echo logged-in'], { SSH_ASKPASS: ap.program, SSH_ASKPASS_REQUIRE: 'force' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'logged-in\n');
+  assert.equal(ap.prompts(), "alice@127.0.0.1's password: \n");
+});
+
+test('without a terminal, a display or SSH_ASKPASS_REQUIRE, askpass is not used: Permission denied', { timeout: 60000 }, async () => {
+  const ap = askpass('secret');
+  const r = await runNacre([...args(), 'true'], { SSH_ASKPASS: ap.program });
+  assert.equal(r.code, 255);
+  assert.equal(r.stderr, 'alice@127.0.0.1: Permission denied (password).\n');
+  const withDisplay = await runNacre([...args(), 'echo ok'], { SSH_ASKPASS: ap.program, DISPLAY: ':0' });
+  assert.equal(withDisplay.code, 0, withDisplay.stderr);
+});
+
+test('a wrong password: "Permission denied (password)." and 255', { timeout: 60000 }, async () => {
+  const ap = askpass('wrong');
+  const r = await runNacre([...args(), 'true'], { SSH_ASKPASS: ap.program, SSH_ASKPASS_REQUIRE: 'force' });
+  assert.equal(r.code, 255);
+  assert.equal(r.stderr, 'alice@127.0.0.1: Permission denied (password).\n');
+});
+
+test('BatchMode asks nothing, even with askpass forced', { timeout: 60000 }, async () => {
+  const ap = askpass('secret');
+  const r = await runNacre(['-o', 'BatchMode=yes', ...args(), 'true'], { SSH_ASKPASS: ap.program, SSH_ASKPASS_REQUIRE: 'force' });
+  assert.equal(r.code, 255);
+  assert.match(r.stderr, /Permission denied \(password\)\./);
+  assert.throws(() => ap.prompts());
+});

@@ -19,7 +19,7 @@ import { type ConnectOptions, type HostKeyInfo, defaultUsername } from './option
 import { loadIdentities } from './identities.js';
 import { hostKeyPolicy } from './host-key-policy.js';
 import { AuthAnswers } from './auth-answers.js';
-import { debugTracer } from './debug-trace.js';
+import { debugTracer, safeDebug } from './debug-trace.js';
 import { DEFAULT_MAX_BUFFER, checkMaxBuffer, execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
 import {
   RemoteForwarder,
@@ -222,7 +222,8 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const identTimeout = options.identTimeout === undefined ? undefined : checkReplyTimeout(options.identTimeout, 'identTimeout');
   if (options.signal?.aborted) throw new AbortError();
   const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
-  options.debug?.(1, 'Connection established.');
+  const debug = safeDebug(options.debug);
+  debug?.(1, 'Connection established.');
 
   return new Promise<Client>((resolve, reject) => {
     let ready = false;
@@ -256,7 +257,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     const readyTimeout = options.readyTimeout ?? 60_000;
     const timer = setTimeout(() => fail(new TimeoutError('key exchange and authentication', readyTimeout)), readyTimeout);
 
-    const trace = debugTracer(options.debug);
+    const trace = debugTracer(debug);
     const onEvent = async (e: EndpointEvent, node: NodeEndpoint): Promise<void> => {
       const c = client!;
       trace(e, node);
@@ -357,7 +358,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       return;
     }
     client = Client.create(node, maxBuffer);
-    if (options.debug) node.trace = options.debug;
+    if (debug) node.trace = debug;
     node.run();
   });
 }

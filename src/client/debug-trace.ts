@@ -14,16 +14,21 @@ function software(line: string): string {
   return line.replace(/^SSH-[^-]+-/, '');
 }
 
-/** A function that reports one event; a throwing `debug` callback never breaks the connection. */
-export function debugTracer(debug: Debug | undefined): (e: EndpointEvent, node: NodeEndpoint) => void {
-  if (!debug) return () => undefined;
-  const say = (level: 1 | 2 | 3, message: string): void => {
+/** `debug`, made harmless: a throwing callback never breaks the connection. */
+export function safeDebug(debug: Debug | undefined): Debug | undefined {
+  if (!debug) return undefined;
+  return (level, message) => {
     try {
       debug(level, message);
     } catch {
       // the trace is advisory
     }
   };
+}
+
+/** A function that reports one event to `say` (a `safeDebug`). */
+export function debugTracer(say: Debug | undefined): (e: EndpointEvent, node: NodeEndpoint) => void {
+  if (!say) return () => undefined;
   let versionsShown = false;
   return (e, node) => {
     if (!versionsShown && node.endpoint.transport.peerVersion !== null) {

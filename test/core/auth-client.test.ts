@@ -186,3 +186,33 @@ test('malformed or unexpected server messages throw ProtocolError', () => {
 function infoRequestWithTail(tail: number[]): Uint8Array {
   return Uint8Array.from([60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...tail]);
 }
+
+test('a password credential without a password asks for it (auth-password) only when the method is tried', () => {
+  const c = makeClient({ credentials: [{ method: 'publickey', keys: [alice] }, { method: 'password' }] });
+  c.client.start();
+  c.client.handle(failure(['publickey', 'password']));
+  // the key is queried first; nothing asked yet
+  assert.equal(c.io.events.filter((e) => e.type === 'auth-password').length, 0);
+  c.client.handle(failure(['publickey', 'password']));
+  const ask = c.io.events.find((e) => e.type === 'auth-password');
+  assert.ok(ask && ask.type === 'auth-password');
+  const before = c.io.sent.length;
+  c.client.answerPassword(ask.id + 100, 'stale'); // a stale id is ignored
+  assert.equal(c.io.sent.length, before);
+  c.client.answerPassword(ask.id, 'hunter2');
+  assert.deepEqual(c.methods().slice(-1), ['password']);
+  c.client.handle(success);
+  assert.equal(c.io.authenticated, true);
+});
+
+test('answering auth-password with null skips the method', () => {
+  const c = makeClient({ credentials: [{ method: 'password' }] });
+  c.client.start();
+  c.client.handle(failure(['password']));
+  const ask = c.io.events.find((e) => e.type === 'auth-password');
+  assert.ok(ask && ask.type === 'auth-password');
+  c.client.answerPassword(ask.id, null);
+  const err = c.io.failures[0];
+  assert.ok(err instanceof AuthenticationError);
+  assert.deepEqual(c.methods(), ['none']);
+});

@@ -4,15 +4,13 @@
 // then the session, whose exit status is nacre's. Every failure of nacre's
 // own is a message in ssh's words and status 255.
 import { appendFileSync } from 'node:fs';
-import { connect, algorithmNames, type Client } from '../../index.js';
+import type { Client } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { Logger, type LogLevel } from '../common/log.js';
 import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
 import { settingsFromLines, flag, type Settings } from './settings.js';
-import { planConnection } from './connect-options.js';
 import { Prompter } from './prompter.js';
-import { describeConnectFailure } from './failures.js';
 import { parseRequestTty, runSession, type SessionIo, type SessionType } from './session.js';
 import { NACRE_VERSION } from './version.js';
 
@@ -92,6 +90,7 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
     return 0;
   }
   if (parsed.query !== undefined) {
+    const { algorithmNames } = await import('../../index.js');
     const names = algorithmNames(parsed.query);
     if (!names) throw new CliExit(255, `Unsupported query "${parsed.query}"`);
     io.out(names.map((n) => n + '\n').join(''));
@@ -110,6 +109,8 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
   const remoteCommand = parsed.command.length > 0 ? parsed.command.join(' ') : (settings.get('RemoteCommand') ?? '');
   if (type === 'subsystem' && remoteCommand === '') usage('');
 
+  // The library is loaded once a connection is wanted: -V, -Q and usage errors stay fast.
+  const [{ connect }, { planConnection }, { describeConnectFailure }] = await Promise.all([import('../../index.js'), import('./connect-options.js'), import('./failures.js')]);
   const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
   const plan = await planConnection(host, settings, { log, prompter, localUser: deps.localUser, env: deps.env });
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);

@@ -218,6 +218,12 @@ test('-v prints the trace: versions, algorithms, host key, methods, channels', {
   }
   const quiet = await runNacre([...baseArgs(knownHostsWithServer()), '127.0.0.1', 'true']);
   assert.equal(quiet.stderr, '');
+  // -E: the diagnostics go to the file, the remote stderr stays on stderr
+  const log = join(tempDir('nacre-log'), 'log');
+  const e = await runNacre(['-v', '-E', log, ...baseArgs(knownHostsWithServer()), '127.0.0.1', 'echo err >&2']);
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(e.stderr, 'err\n');
+  assert.match(readFileSync(log, 'utf8'), /^debug1: Authentication succeeded \(publickey\)\.$/m);
 });
 
 test('WarnWeakCrypto: a key exchange without post-quantum protection is warned about, unless turned off', { skip, timeout: 60000 }, async () => {

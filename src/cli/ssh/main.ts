@@ -122,7 +122,8 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
   }
   try {
     const kex = client.algorithms?.kex;
-    if (kex && !PQ_KEX.has(kex) && flag(settings, 'WarnWeakCrypto', true)) {
+    const weak = (settings.get('WarnWeakCrypto') ?? 'yes').toLowerCase();
+    if (kex && !PQ_KEX.has(kex) && weak !== 'no' && weak !== 'no-pq-kex') {
       log.info('** WARNING: connection is not using a post-quantum key exchange algorithm.');
       log.info('** This session may be vulnerable to "store now, decrypt later" attacks.');
       log.info('** The server may need to be upgraded. See https://openssh.com/pq.html');

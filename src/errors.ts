@@ -113,3 +113,19 @@ export class AuthenticationError extends NacreError {
     this.allowed = allowed;
   }
 }
+
+/**
+ * An ssh_config file, a `-o` option or a forwarding spec is unusable. `file`
+ * and `line` name where (both absent for a flag's value or a spec given
+ * alone; `file` is `'command-line'` for `-o` lines), as ssh's
+ * "file line N: Bad configuration option" does.
+ */
+export class ConfigError extends NacreError {
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  constructor(message: string, where?: { file?: string; line?: number }, options?: { cause?: unknown }) {
+    super(where?.file !== undefined ? `${where.file}${where.line !== undefined ? ` line ${where.line}` : ''}: ${message}` : message, DisconnectReason.BY_APPLICATION, options);
+    this.file = where?.file;
+    this.line = where?.line;
+  }
+}

@@ -268,5 +268,31 @@ export {
 // sshd's RevokedKeys file (a KRL or public keys), for publicKeyAuthenticator's revokedKeys.
 export { loadRevokedKeys } from './io/node/revoked-keys.js';
 
+// ssh_config (issue 11): the resolver (with this machine's files, or any
+// files through SshConfigIO), the -G printer, the forwarding spec parser,
+// and the mapping to ConnectOptions that connect({ config }) uses.
+export {
+  resolveSshConfig,
+  flagToConfigLine,
+  printSshConfig,
+  parseForwardSpec,
+  tryParseForward,
+  parseStdioForward,
+  forwardArguments,
+  expandTokens,
+  expandConfigPath,
+  type SshConfig,
+  type SshConfigIO,
+  type SshConfigRequest,
+  type KeywordValues as SshConfigValues,
+  type TokenValues as SshConfigTokens,
+  type ForwardSpec,
+  type ForwardEndpoint,
+  type ForwardFlag,
+} from './config/index.js';
+export { readSshConfig, nodeSshConfigIO } from './io/node/ssh-config-files.js';
+export { sshConfigToConnectOptions, applySshConfig, configIdentityFiles, configIdentities } from './client/config-options.js';
+export { ConfigError } from './errors.js';
+
 // The `nacre` command (issue 11): what `nacre -Q` lists.
 export { algorithmNames, ALGORITHM_QUERIES } from './algorithms/names.js';

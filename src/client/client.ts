@@ -17,6 +17,7 @@ import { OpenDirectStreamlocal } from '../messages/channel-types.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername } from './options.js';
 import { loadIdentities } from './identities.js';
+import { applySshConfig } from './config-options.js';
 import { hostKeyPolicy } from './host-key-policy.js';
 import { AuthAnswers } from './auth-answers.js';
 import { debugTracer, safeDebug } from './debug-trace.js';
@@ -209,6 +210,7 @@ function parseHostkeys(data: Uint8Array): { key: Uint8Array; keyType: string; fi
 
 /** Connects, verifies the host key, authenticates; resolves with a ready Client. */
 export async function connect(options: ConnectOptions): Promise<Client> {
+  options = applySshConfig(options);
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 22;
   const username = options.username ?? defaultUsername();

@@ -6,11 +6,12 @@
 // so the user's own ~/.ssh is never read or written.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { userInfo } from 'node:os';
 import { findOpenSsh, startSshd, keygen, tempDir, freePort, type Sshd } from './openssh.js';
 import { fingerprintSha256, parseOpenSshPublicKeyLine } from '../../src/index.js';
 
@@ -80,7 +81,7 @@ function knownHostsWithServer(): string {
 }
 
 function baseArgs(knownHosts: string): string[] {
-  return ['-i', key, '-p', String(sshd.port), '-o', `UserKnownHostsFile=${knownHosts}`];
+  return ['-F', 'none', '-i', key, '-p', String(sshd.port), '-o', `UserKnownHostsFile=${knownHosts}`];
 }
 
 test('exec: stdout, stderr and the remote exit status', { skip, timeout: 60000 }, async () => {
@@ -105,7 +106,7 @@ test('a command killed by a signal gives 255, as ssh', { skip, timeout: 60000 },
 
 test("nacre's own failures: refused port, bad flag, bad forwarding spec value: 255 with ssh's words", { skip, timeout: 60000 }, async () => {
   const port = await freePort();
-  const r = await runNacre(['-p', String(port), '-o', 'BatchMode=yes', '127.0.0.1', 'true']);
+  const r = await runNacre(['-F', 'none', '-p', String(port), '-o', 'BatchMode=yes', '127.0.0.1', 'true']);
   assert.equal(r.code, 255);
   assert.equal(r.stderr, `nacre: connect to host 127.0.0.1 port ${port}: Connection refused\n`);
   const u = await runNacre(['-Z', '127.0.0.1']);
@@ -122,7 +123,7 @@ test('BatchMode: an unknown host key is refused without a question, known_hosts 
 });
 
 test('no usable key under BatchMode: "Permission denied (...)" and 255', { skip, timeout: 60000 }, async () => {
-  const r = await runNacre(['-p', String(sshd.port), '-o', `UserKnownHostsFile=${knownHostsWithServer()}`, '-o', 'BatchMode=yes', 'nobody@127.0.0.1', 'true']);
+  const r = await runNacre(['-F', 'none', '-p', String(sshd.port), '-o', `UserKnownHostsFile=${knownHostsWithServer()}`, '-o', 'BatchMode=yes', 'nobody@127.0.0.1', 'true']);
   assert.equal(r.code, 255);
   assert.match(r.stderr, /^nobody@127\.0\.0\.1: Permission denied \(publickey,password,keyboard-interactive\)\.\n$/);
 });
@@ -232,4 +233,39 @@ test('WarnWeakCrypto: a key exchange without post-quantum protection is warned a
   assert.match(r.stderr, /^\*\* WARNING: connection is not using a post-quantum key exchange algorithm\.$/m);
   const off = await runNacre([...baseArgs(knownHostsWithServer()), '-o', 'KexAlgorithms=curve25519-sha256', '-o', 'WarnWeakCrypto=no', '127.0.0.1', 'true']);
   assert.equal(off.stderr, '');
+});
+
+test('-G prints what ssh -G prints for the same -F file and flags (the keywords both know)', { skip, timeout: 60000 }, async () => {
+  const dir = tempDir('nacre-g');
+  const conf = join(dir, 'config');
+  writeFileSync(
+    conf,
+    ['Host prod', '  HostName 10.1.2.3', '  User deploy', '  Port 2200', '  IdentityFile ~/.ssh/prod_key', '  LocalForward 8080 localhost:80', 'Host *', '  ServerAliveInterval 30', '  Compression yes', ''].join('\n'),
+  );
+  const flags = ['-G', '-F', conf, '-p', '2222', '-l', 'bob', '-L', '9000:db:5432', '-o', 'ForwardAgent=yes', '-A', 'prod'];
+  // ssh takes ~ from the password database, not $HOME: -G reads no file under it, so give nacre the same.
+  const ours = await runNacre(flags, { env: { HOME: userInfo().homedir } });
+  assert.equal(ours.code, 0, ours.stderr);
+  const theirs = spawnSync(o!.ssh, flags, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home } });
+  assert.equal(theirs.status, 0, theirs.stderr);
+  const sshLines = new Set(theirs.stdout.split('\n'));
+  // Algorithm lists are the library's (it implements fewer), and WarnWeakCrypto is newer than OpenSSH 10.0.
+  const differ = /^(ciphers|macs|kexalgorithms|hostkeyalgorithms|pubkeyacceptedalgorithms|casignaturealgorithms|hostbasedacceptedalgorithms|warnweakcrypto) /;
+  const lines = ours.stdout.split('\n').filter((l) => l !== '' && !differ.test(l));
+  assert.ok(lines.length > 20, ours.stdout);
+  for (const line of lines) assert.ok(sshLines.has(line), `nacre -G printed "${line}", which ssh -G does not`);
+  for (const must of ['hostname 10.1.2.3', 'user bob', 'port 2222', 'localforward 9000 [db]:5432', 'localforward 8080 [localhost]:80', 'compression yes', 'forwardagent yes', 'serveraliveinterval 30']) {
+    assert.ok(lines.includes(must), `${must} missing from:\n${ours.stdout}`);
+  }
+});
+
+test('a bad -L spec and a broken config file: ssh\'s messages, 255', { skip, timeout: 60000 }, async () => {
+  const bad = await runNacre(['-F', 'none', '-L', '8080:nowhere', '127.0.0.1']);
+  assert.equal(bad.code, 255);
+  assert.equal(bad.stderr, "Bad local forwarding specification '8080:nowhere'\n");
+  const conf = join(tempDir('nacre-badconf'), 'config');
+  writeFileSync(conf, 'Host x\n  Port 99999\n');
+  const broken = await runNacre(['-F', conf, 'x', 'true']);
+  assert.equal(broken.code, 255);
+  assert.match(broken.stderr, new RegExp(`${conf.replace(/[.]/g, '\\.')} line 2: `));
 });

@@ -61,7 +61,7 @@ function runNacre(args: string[], env: Record<string, string>): Promise<{ code: 
 }
 
 function args(): string[] {
-  return ['-p', String(server.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'WarnWeakCrypto=no', 'alice@127.0.0.1'];
+  return ['-F', 'none', '-p', String(server.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'WarnWeakCrypto=no', 'alice@127.0.0.1'];
 }
 
 test('SSH_ASKPASS answers the password prompt, asked when the method is tried', { timeout: 60000 }, async () => {

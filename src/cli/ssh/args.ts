@@ -31,8 +31,8 @@ export interface NacreArgs {
   /**
    * ssh_config lines the flags stand for, in the order the resolver should
    * see them (first value wins): single-valued flags first (the last such
-   * flag wins, as in ssh), then the user of the destination, then -o lines
-   * and repeatable flags in the order given.
+   * flag wins, as in ssh), then -o lines and repeatable flags in the order
+   * given, then the destination's user and port.
    */
   readonly configLines: readonly string[];
   /** -F: the only config file to read ("none": none). */
@@ -62,6 +62,8 @@ export interface NacreArgs {
   readonly forkAfterAuthentication: boolean;
   /** Flags Nacre reads but does nothing with (X11, GSSAPI, tun, pkcs11, syslog), for a note under -v. */
   readonly ignored: readonly string[];
+  /** -L, -R and -D as typed, in order, for ssh's "Bad ... forwarding specification" check. */
+  readonly forwards: readonly { readonly flag: 'local' | 'remote' | 'dynamic'; readonly spec: string }[];
 }
 
 /** Flags whose config line is single-valued: a later flag replaces an earlier one. */
@@ -214,6 +216,7 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
   const tCount = { n: 0 };
   const mCount = { n: 0 };
   const ignored: string[] = [];
+  const forwards: { flag: 'local' | 'remote' | 'dynamic'; spec: string }[] = [];
   let verbose = 0;
   let quiet = false;
   let configFile: string | undefined;
@@ -272,12 +275,15 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
         ordered.push(`IdentityFile ${v}`);
         break;
       case 'L':
+        forwards.push({ flag: 'local', spec: v });
         ordered.push(`LocalForward ${forwardLine(v)}`);
         break;
       case 'R':
+        forwards.push({ flag: 'remote', spec: v });
         ordered.push(`RemoteForward ${forwardLine(v)}`);
         break;
       case 'D':
+        forwards.push({ flag: 'dynamic', spec: v });
         ordered.push(`DynamicForward ${v}`);
         break;
       case 'W':
@@ -310,7 +316,7 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
       throw new NacreUsageError('');
     }
   }
-  const configLines = [...single.values(), ...(dest?.user !== undefined ? [`User ${dest.user}`] : []), ...(dest?.port !== undefined ? [`Port ${dest.port}`] : []), ...ordered];
+  const configLines = [...single.values(), ...ordered, ...(dest?.user !== undefined ? [`User ${dest.user}`] : []), ...(dest?.port !== undefined ? [`Port ${dest.port}`] : [])];
   return {
     configLines,
     ...(configFile !== undefined ? { configFile } : {}),
@@ -330,6 +336,7 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
     ...(stdioForward !== undefined ? { stdioForward } : {}),
     forkAfterAuthentication: fork,
     ignored,
+    forwards,
   };
 }
 

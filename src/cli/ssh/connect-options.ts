@@ -4,8 +4,8 @@
 // authentication keywords (PubkeyAuthentication, PasswordAuthentication,
 // KbdInteractiveAuthentication, PreferredAuthentications, BatchMode) decide
 // which answers nacre gives at all.
-import type { AlgorithmPreferences, ConnectOptions, KeyboardInteractiveChallenge } from '../../index.js';
-import { expandHome } from '../../index.js';
+import type { ConnectOptions, KeyboardInteractiveChallenge, SshConfig } from '../../index.js';
+import { configIdentityFiles, sshConfigToConnectOptions } from '../../index.js';
 import type { Logger } from '../common/log.js';
 import { fatal } from '../common/exit.js';
 import { flag, type Settings } from './settings.js';
@@ -21,13 +21,6 @@ export interface ConnectionPlan {
   readonly port: number;
 }
 
-function number(settings: Settings, keyword: string, min: number, max: number): number | undefined {
-  const v = settings.get(keyword);
-  if (v === undefined || v.toLowerCase() === 'none') return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) fatal(`nacre: invalid ${keyword} value "${v}"`);
-  return Number(v);
-}
-
 /** Which authentication methods the settings allow, in PreferredAuthentications' order. */
 export function allowedMethods(settings: Settings): string[] {
   const preferred = (settings.get('PreferredAuthentications') ?? 'publickey,keyboard-interactive,password').split(',').map((m) => m.trim().toLowerCase());
@@ -39,33 +32,25 @@ export function allowedMethods(settings: Settings): string[] {
   });
 }
 
-function algorithms(settings: Settings): AlgorithmPreferences | undefined {
-  const prefs: { -readonly [K in keyof AlgorithmPreferences]: AlgorithmPreferences[K] } = {};
-  const kex = settings.get('KexAlgorithms');
-  const hostKey = settings.get('HostKeyAlgorithms');
-  const cipher = settings.get('Ciphers');
-  const mac = settings.get('MACs');
-  if (kex) prefs.kex = kex;
-  if (hostKey) prefs.hostKey = hostKey;
-  if (cipher) prefs.cipher = cipher;
-  if (mac) prefs.mac = mac;
-  if (flag(settings, 'Compression', false)) prefs.compression = ['zlib@openssh.com', 'zlib', 'none'];
-  return Object.keys(prefs).length > 0 ? prefs : undefined;
-}
-
 export interface PlanDeps {
   readonly log: Logger;
   readonly prompter: Prompter;
-  readonly localUser: string;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** The ConnectOptions for `host` with these settings; fatal() for a value ssh would refuse. */
-export async function planConnection(alias: string, settings: Settings, deps: PlanDeps): Promise<ConnectionPlan> {
+/**
+ * The ConnectOptions for a resolved config: the library's mapping of
+ * ssh_config (sshConfigToConnectOptions), with nacre's own answers laid over
+ * it: keys whose passphrases are asked when needed, the methods the settings
+ * allow, the host key questions, keepalives off unless asked for (as ssh).
+ * fatal() for a value ssh would refuse.
+ */
+export async function planConnection(config: SshConfig, settings: Settings, deps: PlanDeps): Promise<ConnectionPlan> {
   const { log, prompter } = deps;
-  const host = settings.get('HostName') ?? alias;
-  const port = number(settings, 'Port', 1, 65535) ?? 22;
-  const user = settings.get('User') ?? deps.localUser;
+  const base = sshConfigToConnectOptions(config, { env: deps.env, loadIdentities: false });
+  const host = config.hostName;
+  const port = config.port;
+  const user = config.user;
   const batchMode = flag(settings, 'BatchMode', false);
   const strict = parseStrictHostKeyChecking(settings.get('StrictHostKeyChecking'));
   if (strict === null) fatal(`nacre: unsupported StrictHostKeyChecking value "${settings.get('StrictHostKeyChecking')}"`);
@@ -73,26 +58,26 @@ export async function planConnection(alias: string, settings: Settings, deps: Pl
   // A changed host key let through (StrictHostKeyChecking no) must not get a password typed into it.
   let manInTheMiddleRisk = false;
 
-  const knownHostsFiles = settings.all('UserKnownHostsFile').flatMap((v) => v.split(/\s+/)).filter((f) => f !== '');
-  const knownHosts = knownHostsFiles[0] ?? '~/.ssh/known_hosts';
-  const knownHostsPath = knownHosts.toLowerCase() === 'none' ? null : expandHome(knownHosts);
   // ssh "adds" to /dev/null happily; a rename over it would replace the device.
-  const writable = knownHostsPath !== null && knownHostsPath !== '/dev/null';
+  const knownHostsPath = base.knownHosts;
+  const writable = typeof knownHostsPath === 'string' && knownHostsPath !== '/dev/null';
 
+  const files = configIdentityFiles(config, deps.env);
   const identities = methods.includes('publickey')
-    ? await loadIdentities(settings.all('IdentityFile'), settings.all('CertificateFile'), {
+    ? await loadIdentities(files.identities, files.certificates, {
         log,
         askPassphrase: (prompt) => prompter.secret(prompt),
       })
     : [];
 
+  const alias = settings.get('HostKeyAlias') ?? config.host;
   const keyboardInteractive = async (challenge: KeyboardInteractiveChallenge): Promise<string[] | null> => {
     if (manInTheMiddleRisk) return null;
     if (challenge.name) log.info(challenge.name);
     if (challenge.instruction) log.info(challenge.instruction);
     const answers: string[] = [];
     for (const p of challenge.prompts) {
-      const shown = `(${user}@${settings.get('HostKeyAlias') ?? alias}) ${p.prompt}`;
+      const shown = `(${user}@${alias}) ${p.prompt}`;
       const a = p.echo ? await prompter.line(shown) : await prompter.secret(shown);
       if (a === null) return null;
       answers.push(a);
@@ -100,26 +85,12 @@ export async function planConnection(alias: string, settings: Settings, deps: Pl
     return answers;
   };
 
-  const connectTimeout = number(settings, 'ConnectTimeout', 0, 86400 * 365);
-  const aliveInterval = number(settings, 'ServerAliveInterval', 0, 86400 * 365) ?? 0;
-  const aliveCount = number(settings, 'ServerAliveCountMax', 1, 10000) ?? 3;
-  const attempts = number(settings, 'ConnectionAttempts', 1, 10000);
-  const algs = algorithms(settings);
-  const family = settings.get('AddressFamily')?.toLowerCase();
-  const bind = settings.get('BindAddress');
-  const jump = settings.get('ProxyJump');
-  const proxyCommand = settings.get('ProxyCommand');
-  const identityAgent = settings.get('IdentityAgent');
-  const agentOn = methods.includes('publickey') && identityAgent?.toLowerCase() !== 'none' && (identityAgent !== undefined || deps.env.SSH_AUTH_SOCK !== undefined);
-  const forwardAgent = settings.get('ForwardAgent');
-
   const options: ConnectOptions = {
-    host,
-    port,
-    username: user,
+    ...base,
     privateKey: identities.map((i) => i.signer),
     ...(methods.includes('keyboard-interactive') ? { keyboardInteractive } : {}),
     ...(methods.includes('password') ? { askPassword: () => (manInTheMiddleRisk ? null : prompter.secret(`${user}@${host}'s password: `)) } : {}),
+    ...(methods.includes('publickey') ? {} : { agent: false }),
     verifyHostKey: hostKeyVerifier({
       strict,
       batchMode,
@@ -129,22 +100,9 @@ export async function planConnection(alias: string, settings: Settings, deps: Pl
         manInTheMiddleRisk = true;
       },
     }),
-    knownHosts: knownHostsPath ?? false,
     acceptUnknownHostKey: writable,
-    hashKnownHosts: flag(settings, 'HashKnownHosts', false),
-    ...(algs ? { algorithms: algs } : {}),
-    keepalive: aliveInterval > 0 ? { intervalMs: aliveInterval * 1000, countMax: aliveCount } : false,
-    ...(connectTimeout !== undefined && connectTimeout > 0 ? { connectTimeout: connectTimeout * 1000 } : {}),
-    ...(attempts !== undefined ? { connectionAttempts: attempts } : {}),
-    ...(family === 'inet' ? { family: 4 as const } : family === 'inet6' ? { family: 6 as const } : {}),
-    ...(bind ? { localAddress: bind } : {}),
-    ...(jump && jump.toLowerCase() !== 'none' ? { proxyJump: jump } : {}),
-    ...(proxyCommand && proxyCommand.toLowerCase() !== 'none' ? { proxyCommand } : {}),
-    ...(agentOn ? { agent: identityAgent ? expandHome(identityAgent.replace(/^"|"$/g, '')) : true } : {}),
-    ...(forwardAgent && forwardAgent.toLowerCase() !== 'no' ? { forwardAgent: forwardAgent.toLowerCase() === 'yes' ? true : expandHome(forwardAgent) } : {}),
-    ...(flag(settings, 'IdentitiesOnly', false) ? { identitiesOnly: true } : {}),
-    ...(settings.get('HostKeyAlias') ? { hostKeyAlias: settings.get('HostKeyAlias')! } : {}),
-    ...(flag(settings, 'UpdateHostKeys', false) ? { updateHostKeys: true } : {}),
+    // ssh sends no keepalives unless ServerAliveInterval asks for them.
+    ...(settings.get('ServerAliveInterval') === undefined ? { keepalive: false as const } : {}),
     onBanner: (message) => log.info(message.replace(/\n$/, '')),
     // A whole ssh session may wait on the user at every prompt.
     readyTimeout: 3600_000,

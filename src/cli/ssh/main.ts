@@ -4,12 +4,12 @@
 // then the session, whose exit status is nacre's. Every failure of nacre's
 // own is a message in ssh's words and status 255.
 import { appendFileSync } from 'node:fs';
-import type { Client } from '../../index.js';
+import type { Client, SshConfig } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { Logger, type LogLevel } from '../common/log.js';
 import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
-import { settingsFromLines, flag, type Settings } from './settings.js';
+import { settingsFromValues, flag, type Settings } from './settings.js';
 import { Prompter } from './prompter.js';
 import { parseRequestTty, runSession, type SessionIo, type SessionType } from './session.js';
 import { NACRE_VERSION } from './version.js';
@@ -98,21 +98,51 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
   }
   if (parsed.host === undefined) usage('');
   const host = parsed.host;
-  const settings = settingsFromLines(parsed.configLines);
+  const command = parsed.command.join(' ');
+  // The library is loaded once a host is named: -V, -Q and usage errors stay fast.
+  const lib = await import('../../index.js');
+  for (const f of parsed.forwards) {
+    if (!lib.tryParseForward(f.spec, f.flag, deps.env)) throw new CliExit(255, `Bad ${f.flag} forwarding specification '${f.spec}'`);
+  }
+  let config: SshConfig;
+  try {
+    config = lib.readSshConfig(
+      {
+        host,
+        commandLine: parsed.configLines,
+        ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
+        ...(command !== '' ? { command } : {}),
+        sessionType: parsed.subsystem ? 'subsystem' : parsed.configLines.includes('SessionType none') ? 'none' : command !== '' ? 'exec' : 'shell',
+      },
+      { env: deps.env, localUser: deps.localUser },
+    );
+  } catch (err) {
+    if (err instanceof lib.ConfigError) throw new CliExit(255, err.message);
+    throw err;
+  }
+  const settings = settingsFromValues(config.values);
   const log = logger(parsed, settings, io);
-  if (parsed.printConfig) throw new CliExit(255, 'nacre: -G needs the ssh_config module, which is not in this build yet');
+  // The system-wide file is not the user's to fix: its warnings show with -v.
+  for (const w of config.warnings) {
+    if (w.startsWith('/etc/ssh/')) log.debug(1, w);
+    else log.info(w);
+  }
+  if (parsed.printConfig) {
+    io.out(lib.printSshConfig(config, deps.env));
+    return 0;
+  }
   for (const f of parsed.ignored) log.debug(1, `${f} is accepted and ignored (not supported by Nacre)`);
 
   const requestTty = parseRequestTty(settings.get('RequestTTY'));
   if (requestTty === null) throw new CliExit(255, `nacre: unsupported RequestTTY value "${settings.get('RequestTTY')}"`);
   const type = sessionType(parsed, settings);
-  const remoteCommand = parsed.command.length > 0 ? parsed.command.join(' ') : (settings.get('RemoteCommand') ?? '');
+  const remoteCommand = command !== '' ? command : (settings.get('RemoteCommand') ?? '');
   if (type === 'subsystem' && remoteCommand === '') usage('');
 
-  // The library is loaded once a connection is wanted: -V, -Q and usage errors stay fast.
-  const [{ connect }, { planConnection }, { describeConnectFailure }] = await Promise.all([import('../../index.js'), import('./connect-options.js'), import('./failures.js')]);
+  const [{ planConnection }, { describeConnectFailure }] = await Promise.all([import('./connect-options.js'), import('./failures.js')]);
+  const { connect } = lib;
   const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
-  const plan = await planConnection(host, settings, { log, prompter, localUser: deps.localUser, env: deps.env });
+  const plan = await planConnection(config, settings, { log, prompter, env: deps.env });
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
   let client: Client;
   try {

@@ -296,3 +296,13 @@ export { ConfigError } from './errors.js';
 
 // The `nacre` command (issue 11): what `nacre -Q` lists.
 export { algorithmNames, ALGORITHM_QUERIES } from './algorithms/names.js';
+
+// Forwarding and jump hosts (issue 11): SOCKS for -D and remote dynamic -R, Unix socket forwards, and
+// the forwarding spec parser nacre's -L/-R/-D/-W read (src/config/forward-spec.ts, from the config module).
+export type { DynamicForwardOptions } from './client/dynamic-forward.js';
+export type { RemoteForwardTarget, LocalForwardListen, LocalForwardTarget } from './client/forward.js';
+export { ListenError } from './client/local-listener.js';
+export { SocksHandshake, SocksError, socksSuccessReply, socksFailureReply, MAX_SOCKS_HANDSHAKE, type SocksRequest, type SocksStep, type SocksFailure, type SocksVersion } from './socks/codec.js';
+export { parseJumpHost, parseProxyJump, type JumpHost } from './client/jump.js';
+export { expandProxyCommand, type ProxyCommandTokens } from './client/proxy-command.js';
+// (parseForwardSpec, tryParseForward, parseStdioForward and their types come with the ssh_config block above.)

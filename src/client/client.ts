@@ -1,8 +1,6 @@
 // `connect()` and the Client: run commands, open shells and subsystems,
 // forward ports — each handle a Node stream or a promise.
-import { connect as netConnect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { AbortError, DisconnectReason, NacreError, TimeoutError, VersionError } from '../errors.js';
 import { defaultAlgorithmLists } from '../algorithms/index.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
@@ -13,11 +11,11 @@ import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../i
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
 import { fingerprintSha256, blobKeyType } from '../keys/index.js';
-import { OpenDirectStreamlocal } from '../messages/channel-types.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername } from './options.js';
 import { loadIdentities } from './identities.js';
 import { applySshConfig } from './config-options.js';
+import { openTransport } from './transport.js';
 import { hostKeyPolicy } from './host-key-policy.js';
 import { AuthAnswers } from './auth-answers.js';
 import { debugTracer, safeDebug } from './debug-trace.js';
@@ -27,11 +25,14 @@ import {
   type RemoteForward,
   type RemoteForwardOptions,
   forwardLocal,
+  openDirectStreamlocal,
   openDirectTcpip,
   type DirectTcpipOptions,
   type LocalForward,
   type LocalForwardOptions,
 } from './forward.js';
+import { targetHandler } from './remote-target.js';
+import { forwardDynamic, type DynamicForwardOptions } from './dynamic-forward.js';
 
 export { AbortError };
 
@@ -78,9 +79,10 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     super();
     this.node = node;
     this.maxBuffer = maxBuffer;
-    this.forwards = new RemoteForwarder(node);
+    this.forwards = new RemoteForwarder(node, targetHandler);
     // What a server may open or ask of a client; the rest is refused as unknown.
     node.channelOpenHandlers.set('forwarded-tcpip', (open) => this.forwards.onForwardedTcpip(open));
+    node.channelOpenHandlers.set('forwarded-streamlocal@openssh.com', (open) => this.forwards.onForwardedStreamlocal(open));
     node.globalRequestHandlers.set('hostkeys-00@openssh.com', (request) => {
       // OpenSSH announces all its host keys after login (UpdateHostKeys); report them.
       this.announcedHostKeys = parseHostkeys(request.data);
@@ -158,17 +160,30 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
 
   /** Opens a connection to a Unix socket on the server (OpenSSH's streamlocal). */
   openDirectStreamlocal(socketPath: string): Promise<Channel> {
-    return this.node.openChannel('direct-streamlocal@openssh.com', OpenDirectStreamlocal.encode({ socketPath, reserved: '', reservedPort: 0 }));
+    return openDirectStreamlocal(this.node, socketPath);
   }
 
-  /** Asks the server to listen (`ssh -R`); incoming connections arrive as channels. */
+  /**
+   * Asks the server to listen (`ssh -R`) on a port or, with `remotePath`, a
+   * Unix socket; incoming connections arrive as channels, or go where
+   * `connectTo` says (a local port or socket, or `'socks'`).
+   */
   forwardRemote(options: RemoteForwardOptions): Promise<RemoteForward> {
     return this.forwards.listen(options);
   }
 
-  /** Listens locally and tunnels each connection to `remoteHost:remotePort` (`ssh -L`). */
+  /**
+   * Listens locally (a port, or a Unix socket with `localPath`) and tunnels
+   * each connection to `remoteHost:remotePort`, or to the server's Unix
+   * socket `remotePath` (`ssh -L`).
+   */
   forwardLocal(options: LocalForwardOptions): Promise<LocalForward> {
     return forwardLocal(this.node, options);
+  }
+
+  /** A local SOCKS 4/4a/5 server (`ssh -D`): each CONNECT is made by the server; names resolve there. */
+  forwardDynamic(options: DynamicForwardOptions = {}): Promise<LocalForward> {
+    return forwardDynamic(this.node, options);
   }
 
   /** Asks the server to re-exchange keys now. */
@@ -223,7 +238,8 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const replyTimeouts = checkedReplyTimeouts(options);
   const identTimeout = options.identTimeout === undefined ? undefined : checkReplyTimeout(options.identTimeout, 'identTimeout');
   if (options.signal?.aborted) throw new AbortError();
-  const socket = options.sock ?? (await openSocket(host, port, options.connectTimeout ?? 20_000, options.signal));
+  const transport = await openTransport(options, host, port, username, connect);
+  const socket = transport.stream;
   const debug = safeDebug(options.debug);
   debug?.(1, 'Connection established.');
 
@@ -238,6 +254,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       reject(answers.explain(err));
       if (client && !client.node.error) client.node.disconnect(DisconnectReason.BY_APPLICATION, err.message);
       socket.destroy();
+      transport.dispose();
     };
     const onAbort = () => fail(new AbortError());
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -361,6 +378,8 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     }
     client = Client.create(node, maxBuffer);
     if (debug) node.trace = debug;
+    // Jump hosts and a proxy command live as long as the connection.
+    node.onClose(() => transport.dispose());
     node.run();
   });
 }
@@ -372,33 +391,4 @@ function checkedReplyTimeouts(options: ConnectOptions): ReplyTimeouts {
     ...(options.globalRequestTimeout !== undefined ? { globalRequest: checkReplyTimeout(options.globalRequestTimeout, 'globalRequestTimeout') } : {}),
     ...(options.channelRequestTimeout !== undefined ? { channelRequest: checkReplyTimeout(options.channelRequestTimeout, 'channelRequestTimeout') } : {}),
   };
-}
-
-function openSocket(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Duplex> {
-  return new Promise((resolve, reject) => {
-    const socket: Socket = netConnect({ host, port });
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 60_000);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      reject(new TimeoutError(`TCP connect to ${host}:${port}`, timeoutMs));
-    }, timeoutMs);
-    const onAbort = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new AbortError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      reject(new NacreError(`cannot connect to ${host}:${port}: ${err.message}`, DisconnectReason.CONNECTION_LOST, { cause: err }));
-    });
-  });
 }

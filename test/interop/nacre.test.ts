@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { userInfo } from 'node:os';
+import { createServer, connect } from 'node:net';
 import { findOpenSsh, startSshd, keygen, tempDir, freePort, type Sshd } from './openssh.js';
 import { fingerprintSha256, parseOpenSshPublicKeyLine } from '../../src/index.js';
 
@@ -268,4 +269,45 @@ test('a bad -L spec and a broken config file: ssh\'s messages, 255', { skip, tim
   const broken = await runNacre(['-F', conf, 'x', 'true']);
   assert.equal(broken.code, 255);
   assert.match(broken.stderr, new RegExp(`${conf.replace(/[.]/g, '\\.')} line 2: `));
+});
+
+/** A TCP server on loopback that answers each line with "echo:" and the line. */
+async function echoServer(): Promise<{ port: number; close(): void }> {
+  const server = createServer((s) => s.on('data', (d) => s.write(`echo:${d.toString()}`)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
+test('-W relays stdin and stdout to host:port through the server', { skip, timeout: 60000 }, async () => {
+  const echo = await echoServer();
+  try {
+    const r = await runNacre([...baseArgs(knownHostsWithServer()), '-W', `127.0.0.1:${echo.port}`, '127.0.0.1'], { input: 'ping\n' });
+    assert.equal(r.stdout, 'echo:ping\n', r.stderr);
+  } finally {
+    echo.close();
+  }
+});
+
+test('-N -L: the main flow starts the forwardings and serves them until killed', { skip, timeout: 60000 }, async () => {
+  const echo = await echoServer();
+  const local = await freePort();
+  const child = spawn(process.execPath, [NACRE, ...baseArgs(knownHostsWithServer()), '-N', '-L', `${local}:127.0.0.1:${echo.port}`, '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: home } });
+  try {
+    let answer = '';
+    for (let i = 0; i < 100 && answer === ''; i++) {
+      answer = await new Promise<string>((resolve) => {
+        const s = connect(local, '127.0.0.1');
+        s.once('connect', () => s.write('hi\n'));
+        s.once('data', (d) => {
+          s.destroy();
+          resolve(d.toString());
+        });
+        s.once('error', () => setTimeout(() => resolve(''), 100));
+      });
+    }
+    assert.equal(answer, 'echo:hi\n');
+  } finally {
+    child.kill('SIGTERM');
+    echo.close();
+  }
 });

@@ -4,7 +4,7 @@
 // then the session, whose exit status is nacre's. Every failure of nacre's
 // own is a message in ssh's words and status 255.
 import { appendFileSync } from 'node:fs';
-import type { Client, SshConfig } from '../../index.js';
+import type { Client, ForwardEndpoint, SshConfig } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { Logger, type LogLevel } from '../common/log.js';
@@ -104,6 +104,14 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
   for (const f of parsed.forwards) {
     if (!lib.tryParseForward(f.spec, f.flag, deps.env)) throw new CliExit(255, `Bad ${f.flag} forwarding specification '${f.spec}'`);
   }
+  let stdioTarget: ForwardEndpoint | undefined;
+  if (parsed.stdioForward !== undefined) {
+    try {
+      stdioTarget = lib.parseStdioForward(parsed.stdioForward, deps.env);
+    } catch (err) {
+      throw new CliExit(255, err instanceof Error ? err.message : String(err));
+    }
+  }
   let config: SshConfig;
   try {
     config = lib.readSshConfig(
@@ -159,9 +167,20 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
       log.info('** The server may need to be upgraded. See https://openssh.com/pq.html');
     }
     log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}).`);
+    const v = config.values;
+    const specs = v.ClearAllForwardings ? [] : [...(v.LocalForward ?? []), ...(v.RemoteForward ?? []), ...(v.DynamicForward ?? [])];
+    if (specs.length > 0) {
+      const { startForwardings } = await import('./forwardings.js');
+      await startForwardings(client, specs, log, { gatewayPorts: v.GatewayPorts === true, exitOnForwardFailure: v.ExitOnForwardFailure === true });
+    }
+    if (stdioTarget) {
+      const { runStdioForward } = await import('./stdio-forward.js');
+      return await runStdioForward(client, stdioTarget, deps.session.stdin, deps.session.stdout, log);
+    }
     const status = await runSession(client, { type, command: remoteCommand, requestTty, env: sessionEnv(settings, deps.env), stdinNull: flag(settings, 'StdinNull', false) }, deps.session, log);
     return status;
   } catch (err) {
+    if (err instanceof CliExit) throw err;
     throw new CliExit(255, `nacre: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     await client.close().catch(() => undefined);

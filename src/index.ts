@@ -306,3 +306,9 @@ export { SocksHandshake, SocksError, socksSuccessReply, socksFailureReply, MAX_S
 export { parseJumpHost, parseProxyJump, type JumpHost } from './client/jump.js';
 export { expandProxyCommand, type ProxyCommandTokens } from './client/proxy-command.js';
 // (parseForwardSpec, tryParseForward, parseStdioForward and their types come with the ssh_config block above.)
+
+// Connection sharing (ssh -M / -S / -O): a Client served over a control socket, and clients of it.
+export { listenControl, clientForwarding, ControlMaster, type ListenControlOptions, type ControlForwarding, type ControlMasterEvents } from './client/control-master.js';
+export { connectControl, ControlClient, MuxRequestError, type SharedProcess, type SharedSpawnOptions, type SharedExecResult } from './client/control-client.js';
+export { ControlSocketError, type ControlSocketProblem } from './io/node/control-socket.js';
+export { MUX_PORT_STREAMLOCAL, type MuxForward } from './mux/codec.js';

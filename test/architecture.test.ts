@@ -42,6 +42,7 @@ const RANKS: [string, number][] = [
   ['sftp/', 4],
   ['agent/', 4],
   ['socks/', 4],
+  ['mux/', 4],
   ['testing/', 5],
   ['io/', 5],
   ['client/', 6],
@@ -57,7 +58,7 @@ function rank(path: string): number {
 }
 
 /** Folders whose code is sans-I/O: no Node module, no timer, no clock. */
-const PURE = ['core', 'sftp', 'agent', 'socks'];
+const PURE = ['core', 'sftp', 'agent', 'socks', 'mux'];
 
 test('the folders the next layers add are ranked where docs/ARCHITECTURE.md puts them', () => {
   const r = (p: string) => rank(join(src, p));

@@ -5,6 +5,8 @@
 // give a warning instead of the "Bad configuration option" error a
 // misspelled keyword gets.
 import { tryParseForward, type ForwardSpec, type ForwardFlag } from './forward-spec.js';
+import { cipherAlgorithms, kexAlgorithms, macAlgorithms } from '../algorithms/index.js';
+import { allHostKeyAlgorithms, userKeyAlgorithms } from '../algorithms/hostkey.js';
 
 /** A value's reading failed: the message, without the file and line (the caller adds them). */
 export class ValueError extends Error {}
@@ -148,11 +150,20 @@ function list(args: readonly string[]): string[] {
   return [...args];
 }
 
-/** An algorithm list: names, or `+`/`-`/`^` and names, comma-separated. */
-function algorithms(args: readonly string[]): string {
-  const a = one(args);
-  if (!/^[+^-]?[A-Za-z0-9@._*?!-]+(,[A-Za-z0-9@._*?!-]+)*$/.test(a)) throw new ValueError(`Bad algorithm list '${a}'.`);
-  return a;
+/**
+ * An algorithm list: names, or `+`/`-`/`^` and names, comma-separated. Names
+ * must be ones Nacre implements (ssh checks against its own too); a `-` list
+ * may name others, and wildcards.
+ */
+function algorithms(kind: string, registry: readonly { readonly name: string }[]) {
+  const known = new Set(registry.map((e) => e.name));
+  return (args: readonly string[]): string => {
+    const a = one(args);
+    if (!/^[+^-]?[A-Za-z0-9@._*?!-]+(,[A-Za-z0-9@._*?!-]+)*$/.test(a)) throw new ValueError(`Bad ${kind} list '${a}'.`);
+    if (a.startsWith('-')) return a;
+    for (const name of a.replace(/^[+^]/, '').split(',')) if (!known.has(name)) throw new ValueError(`Bad ${kind} list '${a}': Nacre does not implement ${name}.`);
+    return a;
+  };
 }
 
 function forward(flag: ForwardFlag) {
@@ -299,7 +310,7 @@ const SPECS: KeywordSpec[] = [
   spec('BatchMode', flag),
   spec('BindAddress', text),
   spec('CertificateFile', (a) => [one(a)], true),
-  spec('Ciphers', algorithms),
+  spec('Ciphers', algorithms('SSH2 cipher', cipherAlgorithms)),
   spec('ClearAllForwardings', flag),
   spec('Compression', flag),
   spec('ConnectionAttempts', integer),
@@ -315,7 +326,7 @@ const SPECS: KeywordSpec[] = [
   spec('GatewayPorts', flag),
   spec('GlobalKnownHostsFile', list),
   spec('HashKnownHosts', flag),
-  spec('HostKeyAlgorithms', algorithms),
+  spec('HostKeyAlgorithms', algorithms('host key algorithm', allHostKeyAlgorithms)),
   spec('HostKeyAlias', text),
   spec('HostName', text),
   spec('IdentitiesOnly', flag),
@@ -323,16 +334,16 @@ const SPECS: KeywordSpec[] = [
   spec('IdentityFile', (a) => [one(a)], true),
   spec('IgnoreUnknown', text),
   spec('KbdInteractiveAuthentication', flag),
-  spec('KexAlgorithms', algorithms),
+  spec('KexAlgorithms', algorithms('SSH2 KexAlgorithms', kexAlgorithms)),
   spec('LocalForward', forward('local'), true),
   spec('LogLevel', choice(LOG_LEVELS)),
-  spec('MACs', algorithms),
+  spec('MACs', algorithms('SSH2 MAC', macAlgorithms)),
   spec('PasswordAuthentication', flag),
   spec('Port', port),
   spec('PreferredAuthentications', text),
   spec('ProxyCommand', command),
   spec('ProxyJump', proxyJump),
-  spec('PubkeyAcceptedAlgorithms', algorithms),
+  spec('PubkeyAcceptedAlgorithms', algorithms('key type', [...allHostKeyAlgorithms, ...userKeyAlgorithms])),
   spec('PubkeyAuthentication', choice({ yes: 'yes', true: 'yes', no: 'no', false: 'no', unbound: 'unbound', 'host-bound': 'host-bound' } as const)),
   spec('RekeyLimit', rekeyLimit),
   spec('RemoteCommand', command),

@@ -1,0 +1,246 @@
+// Connection sharing, the master's side: a Client serves later commands over
+// a control socket (ssh's ControlMaster). Each control connection runs a
+// MuxMasterConnection (src/mux/master.ts); its sessions become channels on
+// the Client, and -O forward/cancel become the Client's forwardings.
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Server, type Socket } from 'node:net';
+import { NacreError, DisconnectReason } from '../errors.js';
+import { MuxMasterConnection, type MuxSessionBackend, type MuxSessionSink } from '../mux/master.js';
+import { MUX_PORT_STREAMLOCAL, type MuxForward, type MuxSessionRequest } from '../mux/codec.js';
+import { listenControlSocket, removeControlSocket, socketInode } from '../io/node/control-socket.js';
+import type { Client } from './client.js';
+import type { LocalForward, RemoteForward } from './forward.js';
+import type { Readable, Writable } from 'node:stream';
+import type { ExitInfo } from '../io/node/channel.js';
+
+export type { MuxForward } from '../mux/codec.js';
+
+/** How the master carries out `ssh -O forward` and `-O cancel`. */
+export interface ControlForwarding {
+  /** Resolves with the allocated port for a remote forwarding of port 0; rejects with the reason the client prints. */
+  open(forward: MuxForward): Promise<{ readonly allocatedPort?: number }>;
+  close(forward: MuxForward): Promise<void>;
+}
+
+export interface ListenControlOptions {
+  /** The ControlPath. Its directory must not be writable by others (unless sticky, as /tmp). */
+  readonly path: string;
+  /**
+   * -O forward/cancel. Default: TCP local (-L) and remote (-R) forwardings
+   * through the Client; Unix-socket and dynamic ones are refused.
+   */
+  readonly forwarding?: ControlForwarding;
+  /** The pid `-O check` reports; default process.pid. */
+  readonly pid?: number;
+}
+
+export interface ControlMasterEvents {
+  /** A client asked the master to exit (`-O exit`); the master has closed the Client. */
+  terminate: [];
+  /** The last shared session ended (ControlPersist counts from here). */
+  idle: [];
+  /** A shared session started. */
+  session: [];
+}
+
+/** A Client shared over a control socket; from listenControl(). */
+export class ControlMaster extends EventEmitter<ControlMasterEvents> {
+  private readonly connections = new Set<{ socket: Socket; mux: MuxMasterConnection }>();
+  private listening = true;
+  private activeSessions = 0;
+
+  /** @internal */
+  constructor(
+    private readonly client: Client,
+    private readonly server: Server,
+    private readonly inode: number,
+    readonly path: string,
+    private readonly forwarding: ControlForwarding,
+    private readonly pid: number,
+  ) {
+    super();
+    server.on('connection', (socket) => this.accept(socket));
+    // The Client going away ends the sharing.
+    void client.closed.then(() => this.close());
+  }
+
+  /** Sessions running for control clients now. */
+  get sessions(): number {
+    return this.activeSessions;
+  }
+
+  /** Whether the socket still takes new clients. */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /** Stops taking new clients and removes the socket (`-O stop`); running sessions go on. */
+  stopListening(): void {
+    if (!this.listening) return;
+    this.listening = false;
+    this.server.close();
+    removeControlSocket(this.path, this.inode);
+  }
+
+  /** Stops listening and ends every control connection and its sessions. The Client stays open. */
+  async close(): Promise<void> {
+    this.stopListening();
+    for (const c of this.connections) {
+      c.mux.disconnected();
+      c.socket.destroy();
+    }
+    this.connections.clear();
+  }
+
+  private accept(socket: Socket): void {
+    const entry = { socket, mux: null as unknown as MuxMasterConnection };
+    entry.mux = new MuxMasterConnection({
+      pid: this.pid,
+      send: (b) => void socket.write(b),
+      close: () => socket.destroy(),
+      terminate: () => {
+        void this.close().then(() => this.client.close()).then(() => this.emit('terminate'));
+      },
+      stopListening: () => this.stopListening(),
+      openForward: (f) => this.forwarding.open(f),
+      closeForward: (f) => this.forwarding.close(f),
+      openSession: (req, sink) => this.openSession(req, sink),
+    });
+    this.connections.add(entry);
+    socket.on('data', (b: Buffer) => entry.mux.receive(b));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.connections.delete(entry);
+      entry.mux.disconnected();
+    });
+  }
+
+  private async openSession(req: MuxSessionRequest, sink: MuxSessionSink): Promise<MuxSessionBackend> {
+    const proc = await startSession(this.client, req);
+    this.activeSessions++;
+    this.emit('session');
+    let ended = false;
+    const pump = (stream: Readable, name: 'stdout' | 'stderr'): void => {
+      stream.on('data', (b: Buffer) => {
+        if (!sink.output(name, b)) {
+          stream.pause();
+          sink.onDrain(name, () => stream.resume());
+        }
+      });
+      stream.on('end', () => sink.end(name));
+    };
+    pump(proc.stdout, 'stdout');
+    pump(proc.stderr, 'stderr');
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      if (--this.activeSessions === 0) this.emit('idle');
+    };
+    void proc.exit.then((info) => {
+      sink.exit(info);
+      finish();
+    });
+    return {
+      stdin: (data, done) => {
+        if (proc.stdin.writableEnded || proc.stdin.destroyed) return done();
+        proc.stdin.write(data, () => done());
+      },
+      stdinEnd: () => proc.stdin.end(),
+      signal: (name) => void proc.signal(name).catch(() => {}),
+      resize: (c, r, w, h) => void proc.resize(c, r, w, h).catch(() => {}),
+      close: () => {
+        proc.close();
+        finish();
+      },
+    };
+  }
+}
+
+interface SessionProcess {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly exit: Promise<ExitInfo>;
+  signal(name: string): Promise<void>;
+  resize(cols: number, rows: number, width?: number, height?: number): Promise<void>;
+  close(): void;
+}
+
+async function startSession(client: Client, req: MuxSessionRequest): Promise<SessionProcess> {
+  const env = Object.fromEntries(req.env);
+  const pty = req.pty ? { term: req.pty.term, cols: req.pty.cols, rows: req.pty.rows, width: req.pty.width, height: req.pty.height, modes: req.pty.modes } : false;
+  if (req.kind === 'exec') return client.spawn(req.command, { pty, env });
+  if (req.kind === 'shell') return client.shell({ pty, env });
+  const ch = await client.subsystem(req.command);
+  return {
+    stdin: ch,
+    stdout: ch,
+    stderr: ch.stderr,
+    exit: ch.exit,
+    signal: async () => {},
+    resize: async () => {},
+    close: () => ch.close(),
+  };
+}
+
+/** -O forward/cancel through the Client: TCP local and remote forwardings. */
+export function clientForwarding(client: Client): ControlForwarding {
+  const key = (f: MuxForward) => `${f.kind}|${f.listenHost}|${f.listenPort}|${f.connectHost}|${f.connectPort}`;
+  const active = new Map<string, LocalForward | RemoteForward>();
+  return {
+    async open(f) {
+      if (f.listenPort === MUX_PORT_STREAMLOCAL || f.connectPort === MUX_PORT_STREAMLOCAL) throw new NacreError('Unix socket forwardings cannot be added through this master', DisconnectReason.BY_APPLICATION);
+      if (f.kind === 'dynamic') throw new NacreError('dynamic forwardings cannot be added through this master', DisconnectReason.BY_APPLICATION);
+      const k = key(f);
+      // ssh answers a forwarding it already has with success.
+      const existing = active.get(k);
+      if (existing) return f.kind === 'remote' ? { allocatedPort: existing.port } : {};
+      if (f.kind === 'local') {
+        const fwd = await client.forwardLocal({ localHost: f.listenHost || '127.0.0.1', localPort: f.listenPort, remoteHost: f.connectHost, remotePort: f.connectPort });
+        active.set(k, fwd);
+        return {};
+      }
+      const fwd = await client.forwardRemote({
+        bindAddress: f.listenHost || 'localhost',
+        bindPort: f.listenPort,
+        onConnection: (conn) => {
+          const sock = netConnect(f.connectPort, f.connectHost);
+          sock.on('error', () => conn.channel.destroy());
+          conn.channel.on('error', () => sock.destroy());
+          sock.pipe(conn.channel).pipe(sock);
+        },
+      });
+      active.set(k, fwd);
+      return { allocatedPort: fwd.port };
+    },
+    async close(f) {
+      const k = key(f);
+      let fwd = active.get(k);
+      // A remote forwarding of port 0 is cancelled by the port it got.
+      if (!fwd && f.kind === 'remote') {
+        for (const [kk, v] of active) if (kk.startsWith('remote|') && 'port' in v && v.port === f.listenPort && kk.endsWith(`|${f.connectHost}|${f.connectPort}`)) fwd = v;
+      }
+      if (!fwd) throw new NacreError('port not forwarded', DisconnectReason.BY_APPLICATION);
+      for (const [kk, v] of active) if (v === fwd) active.delete(kk);
+      await fwd.close();
+    },
+  };
+}
+
+/**
+ * Shares `client` over a control socket at `options.path` (ssh -M): later
+ * commands reach the server through this connection with connectControl(),
+ * and OpenSSH's `ssh -S path -O check|exit|stop|forward|cancel` work too.
+ * Rejects with ControlSocketError ('in-use' when another master holds the
+ * path, 'unsafe' for a directory others can write to).
+ */
+export async function listenControl(client: Client, options: ListenControlOptions): Promise<ControlMaster> {
+  let master: ControlMaster | null = null;
+  const early: Socket[] = [];
+  const server = await listenControlSocket(options.path, (s) => {
+    if (!master) early.push(s);
+  });
+  master = new ControlMaster(client, server, socketInode(options.path), options.path, options.forwarding ?? clientForwarding(client), options.pid ?? process.pid);
+  for (const s of early) server.emit('connection', s);
+  return master;
+}

@@ -1,0 +1,200 @@
+// Connection sharing through the public API: listenControl() shares a Client
+// over a Unix socket, connectControl() runs commands and controls through it.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, existsSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { listenControl, connectControl, ControlSocketError, MuxRequestError } from '../../src/index.js';
+import { runAsCurrentUser } from '../../src/server/exec-handler.js';
+import { startServer, passwordSecret, echoServer, roundTrip } from './server-helpers.js';
+
+const base = mkdtempSync(join(tmpdir(), 'nacre-ctl-'));
+after(() => rmSync(base, { recursive: true, force: true }));
+let n = 0;
+function privateDir(): string {
+  const d = join(base, `d${n++}`);
+  mkdirSync(d, { mode: 0o700 });
+  return d;
+}
+
+async function setup() {
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s), forwardLocal: () => true, forwardRemote: () => true });
+  const client = await t.connect({ password: 'secret' });
+  const path = join(privateDir(), 'ctl');
+  const master = await listenControl(client, { path });
+  return { t, client, master, path };
+}
+
+test('a shared exec: output, stderr, exit status and stdin through the master; the socket is 0600', async () => {
+  const { t, master, path } = await setup();
+  try {
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.ok(statSync(path).isSocket());
+    const c = await connectControl(path);
+    assert.equal(await c.supportsSessions(), true);
+    assert.equal(await c.check(), process.pid);
+    const r = await c.exec('echo out; echo err >&2; exit 3');
+    assert.deepEqual([r.stdout.toString(), r.stderr.toString(), r.code], ['out\n', 'err\n', 3]);
+    assert.equal((await c.exec('tr a-z A-Z', { stdin: 'hello' })).stdout.toString(), 'HELLO');
+    const k = await c.exec('kill -TERM $$');
+    assert.deepEqual([k.code, k.signal], [null, 'TERM']);
+    c.close();
+    await master.close();
+    assert.ok(!existsSync(path), 'closing the master removes its socket');
+  } finally {
+    await t.close();
+  }
+});
+
+test('bulk data both ways through a slow reader arrives intact (windows and backpressure)', async () => {
+  const { t, master, path } = await setup();
+  try {
+    const c = await connectControl(path);
+    const data = randomBytes(3 * 1024 * 1024);
+    const p = await c.spawn('cat');
+    const parts: Buffer[] = [];
+    // Read slowly: pause after every chunk for a moment.
+    p.stdout.on('data', (b: Buffer) => {
+      parts.push(b);
+      p.stdout.pause();
+      setTimeout(() => p.stdout.resume(), 1);
+    });
+    const ended = new Promise((r) => p.stdout.on('end', r));
+    p.stdin.end(data);
+    await ended;
+    const exit = await p.exit;
+    assert.equal(exit.code, 0);
+    const got = Buffer.concat(parts);
+    assert.equal(got.length, data.length);
+    assert.equal(createHash('sha256').update(got).digest('hex'), createHash('sha256').update(data).digest('hex'));
+    c.close();
+    await master.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('several clients at once, each with sessions; the master counts them and says when it is idle', async () => {
+  const { t, master, path } = await setup();
+  try {
+    const idle = new Promise<void>((r) => master.once('idle', () => r()));
+    const clients = await Promise.all([connectControl(path), connectControl(path)]);
+    const results = await Promise.all(clients.flatMap((c, i) => [0, 1, 2].map((j) => c.exec(`echo ${i}-${j}`))));
+    assert.deepEqual(results.map((r) => r.stdout.toString().trim()).sort(), ['0-0', '0-1', '0-2', '1-0', '1-1', '1-2']);
+    await idle;
+    assert.equal(master.sessions, 0);
+    for (const c of clients) c.close();
+    await master.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('a client going away ends its sessions on the server', async () => {
+  const { t, master, path } = await setup();
+  try {
+    const c = await connectControl(path);
+    // (The test server waits for the command when the channel closes: keep it short.)
+    const p = await c.spawn('sleep 1');
+    const busy = master.sessions;
+    assert.equal(busy, 1);
+    const idle = new Promise<void>((r) => master.once('idle', () => r()));
+    c.close();
+    await idle;
+    assert.equal(master.sessions, 0);
+    void p;
+    await master.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('-O forward and cancel: a local TCP forwarding through the master; a remote one of port 0 reports its port', async () => {
+  const { t, master, path } = await setup();
+  const echo = await echoServer();
+  try {
+    const c = await connectControl(path);
+    const free = await new Promise<number>((r) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => r(port));
+      });
+    });
+    const local = { kind: 'local', listenHost: '127.0.0.1', listenPort: free, connectHost: '127.0.0.1', connectPort: echo.port } as const;
+    assert.equal(await c.forward(local), null);
+    assert.equal((await roundTrip(netConnect(free, '127.0.0.1'), 'through the master')).toString(), 'through the master');
+    // ssh answers a forwarding it already has with success.
+    assert.equal(await c.forward(local), null);
+    await c.cancel(local);
+    await assert.rejects(c.cancel(local), (e: unknown) => e instanceof MuxRequestError && /not forwarded/.test(e.message));
+    await assert.rejects(c.forward({ ...local, kind: 'dynamic' }), /dynamic forwardings/);
+    const remote = { kind: 'remote', listenHost: '127.0.0.1', listenPort: 0, connectHost: '127.0.0.1', connectPort: echo.port } as const;
+    const port = await c.forward(remote);
+    assert.ok(port !== null && port > 0);
+    assert.equal((await roundTrip(netConnect(port, '127.0.0.1'), 'back through')).toString(), 'back through');
+    await c.cancel({ ...remote, listenPort: port });
+    c.close();
+    await master.close();
+  } finally {
+    await echo.close();
+    await t.close();
+  }
+});
+
+test('-O stop removes the socket and keeps running sessions; -O exit closes the Client', async () => {
+  const { t, client, master, path } = await setup();
+  try {
+    const c = await connectControl(path);
+    const p = await c.spawn('sleep 0.3; echo still here');
+    const out: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    await c.stopListening();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!existsSync(path));
+    assert.equal(master.isListening, false);
+    await p.exit;
+    assert.equal(Buffer.concat(out).toString(), 'still here\n');
+    const terminated = new Promise<void>((r) => master.once('terminate', () => r()));
+    await c.exit();
+    await terminated;
+    assert.equal(await client.closed, null);
+  } finally {
+    await t.close();
+  }
+});
+
+test('control path errors: missing, stale, another master, unsafe directory, not a socket', async () => {
+  const dir = privateDir();
+  const path = join(dir, 'ctl');
+  await assert.rejects(connectControl(path), (e: unknown) => e instanceof ControlSocketError && e.problem === 'missing');
+  // A socket nobody listens on: what a killed master leaves behind.
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(path, r));
+  const { t, client } = await (async () => {
+    const t = await startServer({ authenticate: passwordSecret, session: (x) => runAsCurrentUser(x) });
+    return { t, client: await t.connect({ password: 'secret' }) };
+  })();
+  try {
+    // Held by a live listener: a second master is refused.
+    await assert.rejects(listenControl(client, { path }), (e: unknown) => e instanceof ControlSocketError && e.problem === 'in-use' && /already exists/.test(e.message));
+    // Closing a Node listener removes its path; put a dead socket file back by hand.
+    await new Promise((r) => s.close(r));
+    const s2 = createServer();
+    await new Promise<void>((r) => s2.listen(path, r));
+    (s2 as unknown as { _handle: { close(): void } | null })._handle?.close();
+    await new Promise((r) => setTimeout(r, 20));
+    if (existsSync(path)) await assert.rejects(connectControl(path), (e: unknown) => e instanceof ControlSocketError && e.problem === 'stale');
+    const open = join(base, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    await assert.rejects(listenControl(client, { path: join(open, 'ctl') }), (e: unknown) => e instanceof ControlSocketError && e.problem === 'unsafe');
+    const file = join(dir, 'plain');
+    writeFileSync(file, '');
+    await assert.rejects(connectControl(file), (e: unknown) => e instanceof ControlSocketError && e.problem === 'unsafe');
+  } finally {
+    await t.close();
+  }
+});

@@ -1,21 +1,18 @@
 // nacre's main flow, in ssh's order: the command line; -V and -Q, which
 // need no host; the destination and its resolved ssh_config (-G prints it);
-// the connection with host key questions and passwords; WarnWeakCrypto;
-// then the session, whose exit status is nacre's. Every failure of nacre's
-// own is a message in ssh's words and status 255.
+// what the session will be; then connection-flow.ts (-O, sharing, -f, the
+// connection, forwardings, the session), whose status is nacre's. Every
+// failure of nacre's own is a message in ssh's words and status 255.
 import { appendFileSync } from 'node:fs';
-import type { Client, ForwardEndpoint, SshConfig } from '../../index.js';
+import type { ForwardEndpoint, SshConfig } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { Logger, type LogLevel } from '../common/log.js';
 import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
 import { settingsFromValues, flag, type Settings } from './settings.js';
-import { Prompter } from './prompter.js';
-import { parseRequestTty, runSession, type SessionIo, type SessionType } from './session.js';
+import type { Prompter } from './prompter.js';
+import { parseRequestTty, type SessionIo, type SessionType } from './session.js';
 import { NACRE_VERSION } from './version.js';
-
-/** Post-quantum key exchanges: WarnWeakCrypto is quiet for these. */
-const PQ_KEX = new Set(['mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com']);
 
 export interface NacreDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -146,43 +143,19 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
   const type = sessionType(parsed, settings);
   const remoteCommand = command !== '' ? command : (settings.get('RemoteCommand') ?? '');
   if (type === 'subsystem' && remoteCommand === '') usage('');
+  const fork = flag(settings, 'ForkAfterAuthentication', false);
+  if (fork && type === 'default' && remoteCommand === '' && !stdioTarget) throw new CliExit(255, 'Cannot fork into background without a command to execute.');
 
-  const [{ planConnection }, { describeConnectFailure }] = await Promise.all([import('./connect-options.js'), import('./failures.js')]);
-  const { connect } = lib;
-  const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
-  const plan = await planConnection(config, settings, { log, prompter, env: deps.env });
-  log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
-  let client: Client;
-  try {
-    client = await connect({ ...plan.options, debug: (level, message) => log.debug(level, message) });
-  } catch (err) {
-    throw new CliExit(255, describeConnectFailure(err, plan));
-  }
-  try {
-    const kex = client.algorithms?.kex;
-    const weak = (settings.get('WarnWeakCrypto') ?? 'yes').toLowerCase();
-    if (kex && !PQ_KEX.has(kex) && weak !== 'no' && weak !== 'no-pq-kex') {
-      log.info('** WARNING: connection is not using a post-quantum key exchange algorithm.');
-      log.info('** This session may be vulnerable to "store now, decrypt later" attacks.');
-      log.info('** The server may need to be upgraded. See https://openssh.com/pq.html');
-    }
-    log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}).`);
-    const v = config.values;
-    const specs = v.ClearAllForwardings ? [] : [...(v.LocalForward ?? []), ...(v.RemoteForward ?? []), ...(v.DynamicForward ?? [])];
-    if (specs.length > 0) {
-      const { startForwardings } = await import('./forwardings.js');
-      await startForwardings(client, specs, log, { gatewayPorts: v.GatewayPorts === true, exitOnForwardFailure: v.ExitOnForwardFailure === true });
-    }
-    if (stdioTarget) {
-      const { runStdioForward } = await import('./stdio-forward.js');
-      return await runStdioForward(client, stdioTarget, deps.session.stdin, deps.session.stdout, log);
-    }
-    const status = await runSession(client, { type, command: remoteCommand, requestTty, env: sessionEnv(settings, deps.env), stdinNull: flag(settings, 'StdinNull', false) }, deps.session, log);
-    return status;
-  } catch (err) {
-    if (err instanceof CliExit) throw err;
-    throw new CliExit(255, `nacre: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await client.close().catch(() => undefined);
-  }
+  const { runConnection } = await import('./connection-flow.js');
+  return runConnection({
+    config,
+    settings,
+    log,
+    io,
+    deps,
+    ...(parsed.controlCommand !== undefined ? { controlCommand: parsed.controlCommand } : {}),
+    ...(stdioTarget ? { stdioTarget } : {}),
+    fork,
+    session: { type, command: remoteCommand, requestTty, env: sessionEnv(settings, deps.env), stdinNull: fork || flag(settings, 'StdinNull', false) },
+  });
 }

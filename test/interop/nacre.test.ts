@@ -58,7 +58,11 @@ interface Run {
   stderr: string;
 }
 
-function runNacre(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
+/**
+ * Runs nacre to its end. With `untilExit`, resolves when the process exits,
+ * not when its output pipes close (a -f background copy keeps them open).
+ */
+function runNacre(args: string[], options: { input?: string; env?: Record<string, string>; untilExit?: boolean } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [NACRE, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: home, ...options.env } });
     let stdout = '';
@@ -66,7 +70,7 @@ function runNacre(args: string[], options: { input?: string; env?: Record<string
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on('close', (code) => {
+    child.on(options.untilExit ? 'exit' : 'close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
@@ -310,4 +314,40 @@ test('-N -L: the main flow starts the forwardings and serves them until killed',
     child.kill('SIGTERM');
     echo.close();
   }
+});
+
+test('-f: nacre returns once logged in; the command goes on in the background', { skip, timeout: 60000 }, async () => {
+  const marker = join(tempDir('nacre-f'), 'done');
+  const started = Date.now();
+  const r = await runNacre([...baseArgs(knownHostsWithServer()), '-f', '127.0.0.1', `sleep 2; echo done > ${marker}`], { untilExit: true });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(existsSync(marker), false, 'the foreground waited for the command');
+  for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.equal(readFileSync(marker, 'utf8'), 'done\n');
+  assert.ok(Date.now() - started < 30000);
+  const none = await runNacre([...baseArgs(knownHostsWithServer()), '-f', '127.0.0.1']);
+  assert.equal(none.code, 255);
+  assert.equal(none.stderr, 'Cannot fork into background without a command to execute.\n');
+});
+
+test('ControlMaster auto with ControlPersist: a second nacre reuses the connection; -O check and exit', { skip, timeout: 60000 }, async () => {
+  const sock = join(tempDir('nacre-mux'), 'ctl');
+  const logins = () => (sshd.log().match(/Accepted publickey/g) ?? []).length;
+  const before = logins();
+  const share = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${sock}`, '-o', 'ControlPersist=30'];
+  const first = await runNacre([...baseArgs(knownHostsWithServer()), ...share, '127.0.0.1', 'echo one']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stdout, 'one\n');
+  const second = await runNacre([...baseArgs(knownHostsWithServer()), ...share, '127.0.0.1', 'echo two; exit 3']);
+  assert.equal(second.code, 3, second.stderr);
+  assert.equal(second.stdout, 'two\n');
+  assert.equal(logins() - before, 1, 'one login for both commands');
+  const check = await runNacre(['-F', 'none', '-S', sock, '-O', 'check', '127.0.0.1']);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stderr, /^Master running \(pid=\d+\)/);
+  const exit = await runNacre(['-F', 'none', '-S', sock, '-O', 'exit', '127.0.0.1']);
+  assert.equal(exit.code, 0, exit.stderr);
+  for (let i = 0; i < 50 && existsSync(sock); i++) await new Promise((res) => setTimeout(res, 100));
+  const gone = await runNacre(['-F', 'none', '-S', sock, '-O', 'check', '127.0.0.1']);
+  assert.equal(gone.code, 255);
 });

@@ -44,7 +44,7 @@ before(async () => {
   mkdirSync(join(home, '.ssh'), { mode: 0o700 });
   const k = keygen(o, home, 'ed25519', 'id_test');
   key = k.privatePath;
-  sshd = await startSshd(o, [], { authorizedKeys: k.publicLine + '\n', hostKeyTypes: ['ed25519'] });
+  sshd = await startSshd(o, ['AcceptEnv NACRE_*'], { authorizedKeys: k.publicLine + '\n', hostKeyTypes: ['ed25519'] });
   hostLine = sshd.hostKeys.ed25519!;
 });
 
@@ -350,4 +350,15 @@ test('ControlMaster auto with ControlPersist: a second nacre reuses the connecti
   for (let i = 0; i < 50 && existsSync(sock); i++) await new Promise((res) => setTimeout(res, 100));
   const gone = await runNacre(['-F', 'none', '-S', sock, '-O', 'check', '127.0.0.1']);
   assert.equal(gone.code, 255);
+});
+
+test('SendEnv and SetEnv reach the command; RemoteCommand runs when no command is given', { skip, timeout: 60000 }, async () => {
+  const r = await runNacre([...baseArgs(knownHostsWithServer()), '-o', 'SendEnv=NACRE_SENT', '-o', 'SetEnv=NACRE_SET=fixed', '127.0.0.1', 'echo "$NACRE_SENT/$NACRE_SET/$NACRE_OTHER"'], {
+    env: { NACRE_SENT: 'from-here', NACRE_OTHER: 'not-sent' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'from-here/fixed/\n');
+  const rc = await runNacre([...baseArgs(knownHostsWithServer()), '-o', 'RemoteCommand=echo remote-command', '127.0.0.1']);
+  assert.equal(rc.code, 0, rc.stderr);
+  assert.equal(rc.stdout, 'remote-command\n');
 });

@@ -95,3 +95,11 @@ test('BatchMode asks nothing, even with askpass forced', { timeout: 60000 }, asy
   assert.match(r.stderr, /Permission denied \(password\)\./);
   assert.throws(() => ap.prompts());
 });
+
+test('PasswordAuthentication no: the password method is not tried, askpass never runs', { timeout: 60000 }, async () => {
+  const ap = askpass('secret');
+  const r = await runNacre(['-o', 'PasswordAuthentication=no', ...args(), 'true'], { SSH_ASKPASS: ap.program, SSH_ASKPASS_REQUIRE: 'force' });
+  assert.equal(r.code, 255);
+  assert.equal(r.stderr, 'alice@127.0.0.1: Permission denied (password).\n');
+  assert.throws(() => ap.prompts());
+});

@@ -3,7 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNacreArgs, parseDestination, forwardLine, NacreUsageError, NACRE_USAGE } from '../../src/cli/ssh/args.js';
-import { settingsFromLines } from '../../src/cli/ssh/settings.js';
+import { settingsFromValues } from '../../src/cli/ssh/settings.js';
+import { resolveSshConfig, type SshConfigIO } from '../../src/index.js';
+
+const IO: SshConfigIO = { readFile: () => null, glob: () => [], exec: () => false, localUser: 'me', localHost: 'here', home: '/home/me', uid: 1000, env: {} };
+
+/** What the config resolver makes of the flags' lines (no file read). */
+function settingsFromLines(lines: readonly string[]) {
+  return settingsFromValues(resolveSshConfig({ host: 'h', commandLine: lines, configFile: 'none' }, IO).values);
+}
 import { nacreMain } from '../../src/cli/ssh/main.js';
 import { sessionEnv } from '../../src/cli/ssh/main.js';
 import { runMain, type CliIo } from '../../src/cli/common/io.js';
@@ -91,11 +99,15 @@ test('-L/-R as config lines: listen side and target split as ssh_config writes t
   assert.equal(forwardLine('127.0.0.1:8080:/run/remote.sock'), '127.0.0.1:8080 /run/remote.sock');
   assert.equal(forwardLine('8080'), '8080');
   assert.equal(forwardLine('127.0.0.1:8080'), '127.0.0.1:8080');
-  const a = parseNacreArgs(['-L', '8080:server:80', '-R', '0:localhost:22', '-D', '1080', 'h']);
-  const s = settingsFromLines(a.configLines);
-  assert.deepEqual(s.all('LocalForward'), ['8080 server:80']);
-  assert.deepEqual(s.all('RemoteForward'), ['0 localhost:22']);
-  assert.deepEqual(s.all('DynamicForward'), ['1080']);
+  const a = parseNacreArgs(['-L', '8080:server:80', '-R', '0:localhost:22', '-D', '1080', '-L', '/tmp/l.sock:/run/r.sock', 'h']);
+  const v = resolveSshConfig({ host: 'h', commandLine: a.configLines, configFile: 'none' }, IO).values;
+  assert.deepEqual(v.LocalForward, [
+    { type: 'local', listen: { kind: 'tcp', port: 8080 }, connect: { kind: 'tcp', host: 'server', port: 80 } },
+    { type: 'local', listen: { kind: 'unix', path: '/tmp/l.sock' }, connect: { kind: 'unix', path: '/run/r.sock' } },
+  ]);
+  assert.deepEqual(v.RemoteForward, [{ type: 'remote', listen: { kind: 'tcp', port: 0 }, connect: { kind: 'tcp', host: 'localhost', port: 22 } }]);
+  assert.deepEqual(v.DynamicForward, [{ type: 'dynamic', listen: { kind: 'tcp', port: 1080 } }]);
+  assert.deepEqual(a.forwards.map((f) => f.flag), ['local', 'remote', 'dynamic', 'local']);
 });
 
 test('destinations: user@host, host:port, ssh:// URIs, IPv6', () => {
@@ -158,6 +170,6 @@ test('-Q lists algorithms from the library tables; -V prints the version', async
 });
 
 test('SendEnv patterns pick local variables; SetEnv pairs are added and win', () => {
-  const s = settingsFromLines(['SendEnv LANG LC_* -LC_SECRET', 'SetEnv FOO=bar "QUOTED=a b"', 'SetEnv LANG=C']);
+  const s = settingsFromLines(['SendEnv LANG LC_* -LC_SECRET', 'SetEnv FOO=bar "QUOTED=a b" LANG=C']);
   assert.deepEqual(sessionEnv(s, { LANG: 'en_US.UTF-8', LC_ALL: 'C', LC_SECRET: 'x', HOME: '/root' }), { LANG: 'C', LC_ALL: 'C', FOO: 'bar', QUOTED: 'a b' });
 });

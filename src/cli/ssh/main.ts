@@ -58,8 +58,8 @@ export function sessionEnv(settings: Settings, env: Readonly<Record<string, stri
     }
     if (send) out[name] = value;
   }
-  for (const pair of settings.all('SetEnv').flatMap((v) => v.match(/(?:[^\s"]+|"[^"]*")+/g) ?? [])) {
-    const word = pair.replace(/"/g, '');
+  // The resolver has split SetEnv into NAME=value words already (quotes honoured).
+  for (const word of settings.all('SetEnv')) {
     const eq = word.indexOf('=');
     if (eq > 0) out[word.slice(0, eq)] = word.slice(eq + 1);
   }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePrivateKey, writePrivateKey, formatOpenSshPublicKeyLine, signerFromKeyObject, type HostKeyInfo } from '../../src/index.js';
 import { Logger } from '../../src/cli/common/log.js';
-import { hostKeyVerifier, confirmUnknownKey, changedKeyWarning, keyTypeLabel, parseStrictHostKeyChecking, type StrictHostKeyChecking } from '../../src/cli/ssh/host-keys.js';
+import { hostKeyVerifier, confirmUnknownKey, unknownKeyQuestion, changedKeyWarning, keyTypeLabel, parseStrictHostKeyChecking, type StrictHostKeyChecking } from '../../src/cli/ssh/host-keys.js';
 import { Prompter, type PromptTerminal } from '../../src/cli/ssh/prompter.js';
 import { loadIdentities } from '../../src/cli/ssh/identities.js';
 
@@ -52,6 +52,12 @@ test('unknown host, ask: the question as ssh words it; yes accepts and says "Per
       'Are you sure you want to continue connecting (yes/no/[fingerprint])? ',
   );
   assert.equal(v.text(), "Warning: Permanently added '[127.0.0.1]:2222' (ED25519) to the list of known hosts.\n");
+});
+
+test('the question names the address connected to, as ssh does', () => {
+  const q = unknownKeyQuestion(info('unknown', { host: 'build.example' }), '[192.0.2.7]:2222');
+  assert.ok(q.startsWith("The authenticity of host '[build.example]:2222 ([192.0.2.7]:2222)' can't be established.\n"), q);
+  assert.ok(unknownKeyQuestion(info('unknown', { host: 'jumped', port: 22 }), '<no hostip for proxy command>').startsWith("The authenticity of host 'jumped (<no hostip for proxy command>)'"));
 });
 
 test('unknown host, ask: no refuses; the fingerprint accepts; anything else asks again', async () => {

@@ -5,7 +5,9 @@
 // KbdInteractiveAuthentication, PreferredAuthentications, BatchMode) decide
 // which answers nacre gives at all.
 import type { ConnectOptions, KeyboardInteractiveChallenge, SshConfig } from '../../index.js';
-import { configIdentityFiles, sshConfigToConnectOptions } from '../../index.js';
+import { configIdentityFiles, knownHostName, sshConfigToConnectOptions } from '../../index.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
 import { fatal } from '../common/exit.js';
 import { flag, type Settings } from './settings.js';
@@ -30,6 +32,25 @@ export function allowedMethods(settings: Settings): string[] {
     if (m === 'password') return flag(settings, 'PasswordAuthentication', true);
     return false;
   });
+}
+
+/**
+ * What ssh shows in parentheses in the known_hosts question: the address it
+ * connects to, named as in known_hosts (`[1.2.3.4]:2222`), or for a proxy
+ * `<no hostip for proxy command>`. A name that does not resolve is shown as is
+ * (the connection then fails with the resolver's error anyway).
+ */
+async function addressShown(options: ConnectOptions, host: string, port: number): Promise<string> {
+  if (options.proxyCommand !== undefined || (options.proxyJump !== undefined && options.proxyJump !== 'none')) return '<no hostip for proxy command>';
+  let address = host;
+  if (isIP(host) === 0) {
+    try {
+      address = (await lookup(host, options.family ? { family: options.family } : {})).address;
+    } catch {
+      // shown as the name
+    }
+  }
+  return knownHostName(address, port);
 }
 
 export interface PlanDeps {
@@ -95,6 +116,7 @@ export async function planConnection(config: SshConfig, settings: Settings, deps
       strict,
       batchMode,
       log,
+      address: await addressShown(base, host, port),
       askLine: (prompt) => prompter.line(prompt),
       onManInTheMiddleRisk: () => {
         manInTheMiddleRisk = true;

@@ -36,6 +36,8 @@ export interface HostKeyPromptDeps {
   readonly log: Logger;
   /** Asks on the terminal with echo on; null when there is no terminal or input ended. */
   askLine(prompt: string): Promise<string | null>;
+  /** How the question names the address (ssh: the IP connected to, or `<no hostip for proxy command>`); default the host name. */
+  readonly address?: string;
   /** Called when a changed key is let through (StrictHostKeyChecking no): password prompts must then stay off. */
   onManInTheMiddleRisk?(): void;
 }
@@ -96,12 +98,16 @@ export function revokedKeyWarning(info: HostKeyInfo): string[] {
   ];
 }
 
-/** The question ssh asks about an unknown key (written to the terminal as one prompt). */
-export function unknownKeyQuestion(info: HostKeyInfo): string {
+/**
+ * The question ssh asks about an unknown key (written to the terminal as one
+ * prompt). `address` is what ssh shows in parentheses: the address
+ * connected to, as known_hosts would name it.
+ */
+export function unknownKeyQuestion(info: HostKeyInfo, address: string = hostName(info)): string {
   const name = hostName(info);
   const certNote = info.certificate?.problem ? `The host presented a certificate that was not accepted: ${info.certificate.problem}\n` : '';
   return (
-    `The authenticity of host '${name} (${name})' can't be established.\n` +
+    `The authenticity of host '${name} (${address})' can't be established.\n` +
     certNote +
     `${keyTypeLabel(info.keyType)} key fingerprint is ${info.fingerprint}.\n` +
     'This key is not known by any other names.\n' +
@@ -113,8 +119,8 @@ export function unknownKeyQuestion(info: HostKeyInfo): string {
  * ssh's confirm loop: `yes` or the key's own fingerprint accepts, `no`
  * (or end of input) refuses, anything else asks again.
  */
-export async function confirmUnknownKey(info: HostKeyInfo, askLine: HostKeyPromptDeps['askLine']): Promise<boolean> {
-  let prompt = unknownKeyQuestion(info);
+export async function confirmUnknownKey(info: HostKeyInfo, askLine: HostKeyPromptDeps['askLine'], address?: string): Promise<boolean> {
+  let prompt = unknownKeyQuestion(info, address);
   for (let tries = 0; tries < 100; tries++) {
     const answer = await askLine(prompt);
     if (answer === null) return false;
@@ -161,7 +167,7 @@ export function hostKeyVerifier(deps: HostKeyPromptDeps): (info: HostKeyInfo) =>
           log.error(`No ${label} host key is known for ${hostName(info)} and you have requested strict checking.`);
           accepted = false;
         } else if (deps.strict === 'ask') {
-          accepted = !deps.batchMode && (await confirmUnknownKey(info, deps.askLine));
+          accepted = !deps.batchMode && (await confirmUnknownKey(info, deps.askLine, deps.address));
         } else {
           accepted = true;
         }

@@ -275,6 +275,8 @@ export {
   resolveSshConfig,
   flagToConfigLine,
   printSshConfig,
+  configForwards,
+  expandForward,
   parseForwardSpec,
   tryParseForward,
   parseStdioForward,

@@ -17,8 +17,17 @@ import {
   type SshConfig,
 } from '../config/index.js';
 import { withCertificate, type ConnectOptions } from './options.js';
+import { findCompression } from '../algorithms/compression.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** IdentityAgent / ForwardAgent `$NAME`: the socket path is that variable's value (false when unset). */
+const ENV_NAME = /^\$([A-Za-z_][A-Za-z0-9_]*)$/;
+function agentSocket(value: string, keyword: string, env: Env, path: (v: string, k: string) => string): string | false {
+  const m = ENV_NAME.exec(value);
+  if (m) return env[m[1]!] || false;
+  return path(value, keyword);
+}
 
 /** The identity and certificate files a config names (or ssh's default identities), expanded, only those present. */
 export function configIdentityFiles(config: SshConfig, env: Env = process.env): { readonly identities: string[]; readonly certificates: string[]; readonly defaults: boolean } {
@@ -92,7 +101,7 @@ export function sshConfigToConnectOptions(config: SshConfig, opts: { readonly pa
   const agent = v.IdentityAgent;
   if (agent === 'none') o.agent = false;
   else if (agent === undefined || agent === 'SSH_AUTH_SOCK') o.agent = env.SSH_AUTH_SOCK !== undefined && env.SSH_AUTH_SOCK !== '';
-  else o.agent = agent.startsWith('$') ? (env[agent.slice(1)] ?? false) : path(agent, 'IdentityAgent');
+  else o.agent = agentSocket(agent, 'IdentityAgent', env, path);
   if (v.ProxyJump !== undefined) o.proxyJump = v.ProxyJump;
   else if (v.ProxyCommand !== undefined && v.ProxyCommand !== 'none') o.proxyCommand = v.ProxyCommand;
   if (v.HostKeyAlias !== undefined) o.hostKeyAlias = v.HostKeyAlias;
@@ -111,7 +120,8 @@ export function sshConfigToConnectOptions(config: SshConfig, opts: { readonly pa
   if (v.Ciphers !== undefined) algorithms.cipher = v.Ciphers;
   if (v.MACs !== undefined) algorithms.mac = v.MACs;
   if (v.HostKeyAlgorithms !== undefined) algorithms.hostKey = v.HostKeyAlgorithms;
-  if (v.Compression === true) algorithms.compression = '^zlib@openssh.com';
+  // Compression yes: zlib@openssh.com first, where this Node has zlib.
+  if (v.Compression === true && findCompression('zlib@openssh.com')) algorithms.compression = '^zlib@openssh.com';
   if (Object.keys(algorithms).length > 0) o.algorithms = algorithms;
   if (v.ConnectTimeout !== undefined && v.ConnectTimeout !== null) o.connectTimeout = v.ConnectTimeout * TIME_MS;
   if (v.ConnectionAttempts !== undefined) o.connectionAttempts = v.ConnectionAttempts;
@@ -128,7 +138,7 @@ export function sshConfigToConnectOptions(config: SshConfig, opts: { readonly pa
   if (v.AddressFamily === 'inet') o.family = 4;
   else if (v.AddressFamily === 'inet6') o.family = 6;
   const fa = v.ForwardAgent;
-  if (fa !== undefined) o.forwardAgent = typeof fa === 'string' ? (fa.startsWith('$') ? (env[fa.slice(1)] ?? false) : path(fa, 'ForwardAgent')) : fa;
+  if (fa !== undefined) o.forwardAgent = typeof fa === 'string' ? agentSocket(fa, 'ForwardAgent', env, path) : fa;
   const ak = v.AddKeysToAgent;
   if (ak !== undefined && ak.mode !== 'no' && ak.mode !== 'ask') {
     o.addKeysToAgent = ak.mode === 'yes' && ak.lifetime === undefined ? true : { ...(ak.mode === 'confirm' ? { confirm: true } : {}), ...(ak.lifetime !== undefined ? { lifetime: ak.lifetime } : {}) };

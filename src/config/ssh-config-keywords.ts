@@ -354,7 +354,8 @@ const SPECS: KeywordSpec[] = [
   spec('ServerAliveCountMax', integer),
   spec('ServerAliveInterval', time),
   spec('SessionType', choice({ none: 'none', subsystem: 'subsystem', default: 'default' } as const)),
-  spec('SetEnv', setEnv, true),
+  // The first SetEnv line that applies wins as a whole (as ssh does); SendEnv lines add up.
+  spec('SetEnv', setEnv),
   spec('StdinNull', flag),
   spec('StrictHostKeyChecking', choice({ yes: 'yes', true: 'yes', no: 'no', false: 'no', off: 'no', ask: 'ask', 'accept-new': 'accept-new' } as const)),
   spec('Tag', text),

@@ -3,6 +3,7 @@
 // closing the block; Match criteria all true, each a comma-separated
 // pattern list, `!` negating a criterion).
 import { globMatch } from '../wire/glob.js';
+import { addressInCidrList } from '../keys/address-match.js';
 
 /** match_pattern_list: -1 if a negated pattern matches, 1 if a plain one does, else 0. */
 export function matchPatternList(s: string, list: string, lowerCase = false): -1 | 0 | 1 {
@@ -52,6 +53,8 @@ export interface MatchSubject {
   readonly tag: string;
   /** True on the final pass (`Match canonical`, `Match final`). */
   readonly finalPass: boolean;
+  /** The local interfaces' addresses (`Match localnetwork`); undefined when not known. */
+  readonly localAddresses?: readonly string[];
   /** Runs a `Match exec` command (its tokens expanded by the caller); true if it exits 0. */
   readonly exec: (command: string) => boolean;
 }
@@ -122,10 +125,17 @@ export function evaluateMatch(args: readonly string[], subject: MatchSubject, wa
       case 'tagged':
         hit = matchPatternList(subject.tag, value) === 1;
         break;
-      case 'localnetwork':
-        warn('Match localnetwork is not supported by Nacre: treated as not matching');
-        hit = false;
+      case 'localnetwork': {
+        if (subject.localAddresses === undefined) {
+          warn('Match localnetwork: the local addresses are not known here; treated as not matching');
+          hit = false;
+          break;
+        }
+        const results = subject.localAddresses.map((a) => addressInCidrList(a, value!));
+        if (results.includes(null)) return { error: `Bad Match condition: invalid network list "${value}"` };
+        hit = results.includes(true);
         break;
+      }
       default: // exec
         if (!result) {
           // ssh skips the command once an earlier criterion failed.

@@ -4,7 +4,7 @@
 // identity files), Nacre's are printed: what Nacre would use.
 import { defaultAlgorithmLists, resolvePreference } from '../algorithms/index.js';
 import { hostCertificateAlgorithms, userKeyAlgorithms } from '../algorithms/hostkey.js';
-import type { ForwardSpec } from './forward-spec.js';
+import type { ForwardEndpoint, ForwardSpec } from './forward-spec.js';
 import { printEndpoint } from './forward-spec.js';
 import type { KeywordValues } from './ssh-config-keywords.js';
 import type { SshConfig } from './ssh-config-resolve.js';
@@ -15,6 +15,8 @@ export const DEFAULT_IDENTITY_FILES: readonly string[] = ['~/.ssh/id_rsa', '~/.s
 export const DEFAULT_USER_KNOWN_HOSTS: readonly string[] = ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'];
 export const DEFAULT_GLOBAL_KNOWN_HOSTS: readonly string[] = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 const yn = (b: boolean | undefined, dflt: boolean) => ((b ?? dflt) ? 'yes' : 'no');
 /** ssh prints its multi-state options' yes/no as true/false. */
 const tf = (s: string) => (s === 'yes' ? 'true' : s === 'no' ? 'false' : s);
@@ -22,6 +24,28 @@ const tf = (s: string) => (s === 'yes' ? 'true' : s === 'no' ? 'false' : s);
 /** A path value as ssh expands it before -G: `~`, `${VAR}`, then tokens. */
 export function expandConfigPath(value: string, keyword: string, tokens: TokenValues, env: Readonly<Record<string, string | undefined>>): string {
   return expandTokens(expandEnvironment(expandTilde(value, tokens.home), keyword, env), keyword, tokens);
+}
+
+function expandEndpoint(e: ForwardEndpoint, keyword: string, tokens: TokenValues, env: Env): ForwardEndpoint {
+  return e.kind === 'unix' ? { kind: 'unix', path: expandTokens(expandEnvironment(e.path, keyword, env), keyword, tokens) } : e;
+}
+
+/** A forwarding with its socket paths' tokens and `${VAR}` expanded, as ssh does before using it. */
+export function expandForward(spec: ForwardSpec, keyword: 'LocalForward' | 'RemoteForward' | 'DynamicForward', tokens: TokenValues, env: Env): ForwardSpec {
+  const listen = expandEndpoint(spec.listen, keyword, tokens, env);
+  return spec.type === 'local' || spec.type === 'remote' ? { type: spec.type, listen, connect: expandEndpoint(spec.connect, keyword, tokens, env) } : { type: spec.type, listen };
+}
+
+/** The config's forwardings (-L/LocalForward, -R/RemoteForward, -D/DynamicForward), paths expanded, ready to start; none with ClearAllForwardings. */
+export function configForwards(config: SshConfig, env: Env = {}): { readonly local: ForwardSpec[]; readonly remote: ForwardSpec[]; readonly dynamic: ForwardSpec[] } {
+  const v = config.values;
+  if (v.ClearAllForwardings === true) return { local: [], remote: [], dynamic: [] };
+  const t = config.tokens;
+  return {
+    local: (v.LocalForward ?? []).map((s) => expandForward(s, 'LocalForward', t, env)),
+    remote: (v.RemoteForward ?? []).map((s) => expandForward(s, 'RemoteForward', t, env)),
+    dynamic: (v.DynamicForward ?? []).map((s) => expandForward(s, 'DynamicForward', t, env)),
+  };
 }
 
 /** UpdateHostKeys when unset: yes unless UserKnownHostsFile names other files than ~/.ssh/known_hosts (as ssh decides). */
@@ -37,17 +61,23 @@ function forwardLines(keyword: 'dynamicforward' | 'localforward' | 'remoteforwar
   });
 }
 
-/** ssh prints the last hop of ProxyJump first, then the earlier ones as written. */
+/** One `[user@]host[:port]` or `ssh://` jump hop, split; null when it does not parse. */
+export function parseJumpHop(hop: string): { readonly user?: string; readonly host: string; readonly port?: number } | null {
+  const m = /^(?:ssh:\/\/)?(?:([^@]*)@)?(\[[^\]]*\]|[^:/]*)(?::([0-9]+))?\/?$/.exec(hop);
+  if (!m) return null;
+  const host = m[2]!.replace(/^\[|\]$/g, '');
+  return { ...(m[1] !== undefined ? { user: m[1] } : {}), host, ...(m[3] !== undefined ? { port: Number(m[3]) } : {}) };
+}
+
+/** ProxyJump as ssh -G prints it: the hops before the last as written, then the last one rewritten (numeric hosts in brackets). */
 export function printProxyJump(jump: string): string | null {
   if (jump === 'none') return null;
   const cut = jump.lastIndexOf(',');
-  const last = cut < 0 ? jump : jump.slice(cut + 1);
-  const extra = cut < 0 ? null : jump.slice(0, cut);
-  const m = /^(?:ssh:\/\/)?(?:([^@]*)@)?(\[[^\]]*\]|[^:/]*)(?::([0-9]+))?\/?$/.exec(last);
-  if (!m) return jump;
-  const host = m[2]!.replace(/^\[|\]$/g, '');
-  const numeric = host.includes(':') || /^[0-9.]*$/.test(host);
-  return `${m[1] !== undefined ? `${m[1]}@` : ''}${numeric ? `[${host}]` : host}${m[3] !== undefined ? `:${Number(m[3])}` : ''}${extra !== null ? `,${extra}` : ''}`;
+  const last = parseJumpHop(cut < 0 ? jump : jump.slice(cut + 1));
+  if (!last) return jump;
+  const numeric = last.host.includes(':') || /^[0-9.]*$/.test(last.host);
+  const hop = `${last.user !== undefined ? `${last.user}@` : ''}${numeric ? `[${last.host}]` : last.host}${last.port !== undefined ? `:${last.port}` : ''}`;
+  return cut < 0 ? hop : `${jump.slice(0, cut)},${hop}`;
 }
 
 function escapeCharText(c: string): string {
@@ -116,18 +146,19 @@ export function printSshConfig(config: SshConfig, env: Readonly<Record<string, s
   str('ignoreunknown', v.IgnoreUnknown);
   str('kexalgorithms', algs.kex.join(','));
   str('remotecommand', v.RemoteCommand === undefined ? undefined : expandTokens(expandEnvironment(v.RemoteCommand, 'RemoteCommand', env), 'RemoteCommand', t));
-  str('loglevel', v.LogLevel ?? 'INFO');
+  str('loglevel', v.LogLevel === 'DEBUG1' ? 'DEBUG' : (v.LogLevel ?? 'INFO'));
   str('macs', algs.mac.join(','));
   str('preferredauthentications', v.PreferredAuthentications);
   str('pubkeyacceptedalgorithms', pubkey.join(','));
   str('revokedhostkeys', v.RevokedHostKeys === undefined ? undefined : path(v.RevokedHostKeys, 'RevokedHostKeys'));
   str('tag', v.Tag);
-  const local = v.LocalForward ?? [];
-  const dynamic = v.DynamicForward ?? [];
+  const local = (v.LocalForward ?? []).map((s) => expandForward(s, 'LocalForward', t, env));
+  const dynamic = (v.DynamicForward ?? []).map((s) => expandForward(s, 'DynamicForward', t, env));
+  const remote = (v.RemoteForward ?? []).map((s) => expandForward(s, 'RemoteForward', t, env));
   // ssh keeps -L and -D in one list; a -L to a socket path prints under dynamicforward too (its quirk, kept so the output compares equal).
   out.push(...forwardLines('dynamicforward', [...local.flatMap((s) => (s.type === 'local' && s.connect.kind === 'unix' ? [{ type: 'dynamic' as const, listen: s.listen }] : [])), ...dynamic]));
   out.push(...forwardLines('localforward', local));
-  out.push(...forwardLines('remoteforward', v.RemoteForward ?? []));
+  out.push(...forwardLines('remoteforward', remote));
   for (const f of v.IdentityFile ?? DEFAULT_IDENTITY_FILES) out.push(`identityfile ${f}`);
   for (const f of v.CertificateFile ?? []) out.push(`certificatefile ${f}`);
   out.push(`globalknownhostsfile ${(v.GlobalKnownHostsFile ?? DEFAULT_GLOBAL_KNOWN_HOSTS).join(' ')}`);

@@ -13,8 +13,13 @@ import { expandEnvironment, expandTilde, expandTokens, type TokenValues } from '
 
 /** What the resolver needs from the outside world. */
 export interface SshConfigIO {
-  /** A file's text, or null when it does not exist (other failures throw). */
-  readFile(path: string): string | null;
+  /**
+   * A file's text, or null when it does not exist (other failures throw).
+   * With `checkPermissions` (~/.ssh/config and included files, as ssh), a
+   * file writable by group or others, or owned by another user than root
+   * and this one, is refused (ConfigError "Bad owner or permissions").
+   */
+  readFile(path: string, checkPermissions: boolean): string | null;
   /** The paths matching a glob pattern (absolute pattern, `~` already expanded), sorted; [] for none. */
   glob(pattern: string): readonly string[];
   /** Runs a `Match exec` command with the user's shell; true when it exits 0. */
@@ -25,6 +30,8 @@ export interface SshConfigIO {
   readonly home: string;
   readonly uid: number;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The addresses of the local interfaces, for `Match localnetwork` (absent: it warns and does not match). */
+  readonly localAddresses?: readonly string[];
 }
 
 export interface SshConfigRequest {
@@ -69,6 +76,16 @@ export interface SshConfig {
 }
 
 const MAX_INCLUDE_DEPTH = 16;
+
+// ssh's valid_hostname and valid_ruser: no shell metacharacters, white space
+// or control characters (a user may hold spaces, but no ` -` and no final `\`).
+const CONTROL = /[\x00-\x1f\x7f]/;
+function validHostName(s: string): boolean {
+  return !s.startsWith('-') && !/['`"$\\;&<>|(){},\s]/.test(s) && !CONTROL.test(s);
+}
+function validRemoteUser(s: string): boolean {
+  return !s.startsWith('-') && !/['`";&<>|(){}]/.test(s) && !CONTROL.test(s) && !/\s-/.test(s) && !s.endsWith('\\');
+}
 const COMMAND_LINE = 'command-line';
 
 interface Pass {
@@ -120,6 +137,14 @@ function currentHost(pass: Pass): string {
   return hn === undefined ? pass.request.host : expandTokens(hn, 'HostName', baseTokens(pass.io, pass.request.host, pass.request.host, pass.values));
 }
 
+/** %j: the host of ProxyJump's last hop, as ssh keeps it ('' without one). */
+function jumpHostToken(jump: string | undefined): string {
+  if (jump === undefined || jump === 'none') return '';
+  const last = jump.slice(jump.lastIndexOf(',') + 1);
+  const m = /^(?:ssh:\/\/)?(?:[^@]*@)?(\[[^\]]*\]|[^:/]*)/.exec(last);
+  return (m?.[1] ?? last).replace(/^\[|\]$/g, '');
+}
+
 function baseTokens(io: SshConfigIO, original: string, host: string, v: Partial<KeywordValues>): TokenValues {
   return {
     host,
@@ -130,13 +155,22 @@ function baseTokens(io: SshConfigIO, original: string, host: string, v: Partial<
     localHost: io.localHost,
     home: io.home,
     uid: io.uid,
-    jumpHost: v.ProxyJump === undefined || v.ProxyJump === 'none' ? '' : v.ProxyJump,
+    jumpHost: jumpHostToken(v.ProxyJump),
     keyAlias: v.HostKeyAlias ?? original,
   };
 }
 
 function processLine(pass: Pass, st: FileState, line: string, lineNo: number): void {
-  const where = { file: st.file, line: lineNo };
+  try {
+    processLineAt(pass, st, line, { file: st.file, line: lineNo });
+  } catch (err) {
+    // Token and ${VAR} errors (Include paths, Match exec) get the line they came from.
+    if (err instanceof ConfigError && err.file === undefined) throw new ConfigError(err.message, { file: st.file, line: lineNo }, { cause: err });
+    throw err;
+  }
+}
+
+function processLineAt(pass: Pass, st: FileState, line: string, where: { file: string; line: number }): void {
   const lexed = lexLine(line);
   if (lexed === 'empty') return;
   if ('error' in lexed) throw new ConfigError(lexed.error, where);
@@ -206,6 +240,7 @@ function matchSubject(pass: Pass) {
     command,
     tag: v.Tag ?? '',
     finalPass: pass.finalPass,
+    ...(pass.io.localAddresses !== undefined ? { localAddresses: pass.io.localAddresses } : {}),
     exec: (cmd: string) => pass.io.exec(expandTokens(cmd, 'Match exec', partialTokens(pass))),
   };
 }
@@ -216,10 +251,10 @@ function include(pass: Pass, st: FileState, args: readonly string[], where: { fi
     if (arg === '') throw new ConfigError('keyword include empty argument', where);
     if (arg.startsWith('~') && !st.userConfig) throw new ConfigError(`bad include path ${arg}.`, where);
     let path = arg.startsWith('/') || arg.startsWith('~') ? arg : `${st.userConfig ? '~/.ssh' : '/etc/ssh'}/${arg}`;
-    path = expandTilde(expandEnvironment(path, 'Include', pass.io.env), pass.io.home);
+    path = expandTilde(expandTokens(expandEnvironment(path, 'Include', pass.io.env), 'Include', partialTokens(pass)), pass.io.home);
     const outer = st.active;
     for (const file of pass.io.glob(path)) {
-      const text = pass.io.readFile(file);
+      const text = pass.io.readFile(file, true);
       if (text === null) continue;
       const inner: FileState = { file, userConfig: st.userConfig, neverMatch: st.neverMatch || !outer, depth: st.depth + 1, active: outer };
       readText(pass, inner, text);
@@ -234,9 +269,9 @@ function readText(pass: Pass, st: FileState, text: string): void {
   for (let i = 0; i < lines.length; i++) processLine(pass, st, lines[i]!, i + 1);
 }
 
-function readFile(pass: Pass, file: string, userConfig: boolean, mustExist: boolean): void {
+function readFile(pass: Pass, file: string, userConfig: boolean, mustExist: boolean, checkPermissions: boolean): void {
   const path = expandTilde(file, pass.io.home);
-  const text = pass.io.readFile(path);
+  const text = pass.io.readFile(path, checkPermissions);
   if (text === null) {
     if (mustExist) throw new ConfigError(`Can't open user config file ${path}: No such file or directory`);
     return;
@@ -249,10 +284,10 @@ function runPass(io: SshConfigIO, request: SshConfigRequest, values: Partial<Key
   const cmd: FileState = { file: COMMAND_LINE, userConfig: true, neverMatch: false, depth: 0, active: true };
   (request.commandLine ?? []).forEach((line, i) => processLine(pass, cmd, line, i + 1));
   if (request.configFile !== undefined) {
-    if (request.configFile !== 'none') readFile(pass, request.configFile, true, true);
+    if (request.configFile !== 'none') readFile(pass, request.configFile, true, true, false);
   } else {
-    readFile(pass, request.userConfigFile ?? '~/.ssh/config', true, false);
-    readFile(pass, request.systemConfigFile ?? '/etc/ssh/ssh_config', false, false);
+    readFile(pass, request.userConfigFile ?? '~/.ssh/config', true, false, true);
+    readFile(pass, request.systemConfigFile ?? '/etc/ssh/ssh_config', false, false, false);
   }
   return pass;
 }
@@ -262,6 +297,8 @@ function runPass(io: SshConfigIO, request: SshConfigRequest, values: Partial<Key
  * bad line, an unknown keyword, a bad value).
  */
 export function resolveSshConfig(request: SshConfigRequest, io: SshConfigIO): SshConfig {
+  // As ssh: what is typed as the host may not carry shell syntax into %h (ProxyCommand, Match exec).
+  if (!validHostName(request.host)) throw new ConfigError('hostname contains invalid characters');
   const values: Partial<KeywordValues> = {};
   const first = runPass(io, request, values, request.host, false);
   // As ssh: HostName's %h is expanded once, after the first pass, and the result lower-cased.
@@ -273,13 +310,16 @@ export function resolveSshConfig(request: SshConfigRequest, io: SshConfigIO): Ss
     const final = runPass(io, request, values, hostName, true);
     warnings = [...warnings, ...final.warnings.filter((w) => !warnings.includes(w))];
   }
+  // User takes ${VAR} and some tokens, expanded once the host is known (as ssh does).
+  const user = values.User === undefined ? io.localUser : expandTokens(expandEnvironment(values.User, 'User', io.env), 'User', baseTokens(io, request.host, hostName, values));
+  if (!validRemoteUser(user)) throw new ConfigError('remote username contains invalid characters');
   return {
     host: request.host,
     hostName,
-    user: values.User ?? io.localUser,
+    user,
     port: values.Port ?? 22,
     values,
-    tokens: baseTokens(io, request.host, hostName, values),
+    tokens: { ...baseTokens(io, request.host, hostName, values), remoteUser: user },
     warnings,
   };
 }
@@ -297,7 +337,6 @@ const FLAG_KEYWORDS: Readonly<Record<string, string>> = {
   b: 'BindAddress',
   e: 'EscapeChar',
   S: 'ControlPath',
-  E: 'LogFile',
 };
 
 /**
@@ -309,7 +348,7 @@ const FLAG_KEYWORDS: Readonly<Record<string, string>> = {
  */
 export function flagToConfigLine(flag: string, value: string | readonly string[]): string | null {
   const keyword = FLAG_KEYWORDS[flag];
-  if (keyword === undefined || keyword === 'LogFile') return null;
+  if (keyword === undefined) return null;
   const args = typeof value === 'string' ? [value] : value;
   return `${keyword} ${args.map(quoteArgument).join(' ')}`;
 }

@@ -44,7 +44,9 @@ export const TOKENS_BY_KEYWORD: Readonly<Record<string, string>> = {
   UserKnownHostsFile: ALL,
   ForwardAgent: ALL,
   'Match exec': ALL,
+  Include: ALL,
   HostName: 'h%',
+  User: 'dhiLlnpu%',
   ProxyCommand: 'hnpr%',
   ProxyJump: 'hnpr%',
 };

@@ -13,7 +13,10 @@ import { fuzz } from './fuzz-helpers.js';
 function memoryIO(files: Record<string, string>, extra: Partial<SshConfigIO> = {}): SshConfigIO & { ran: string[] } {
   const ran: string[] = [];
   return {
-    readFile: (p) => files[p] ?? null,
+    readFile: (p, check) => {
+      if (check && p.includes('world-writable')) throw new ConfigError(`Bad owner or permissions on ${p}`, { file: p });
+      return files[p] ?? null;
+    },
     glob: (pattern) => {
       const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
       return Object.keys(files).filter((f) => re.test(f)).sort();
@@ -124,6 +127,15 @@ Match tagged prod
   assert.equal(resolve(text, 'h').port, 2);
   assert.equal(resolve(text, 'h').user, 'v');
   assert.equal(resolve(text, 'h', { commandLine: ['Tag prod'] }).values.Compression, true);
+  // localnetwork: CIDR lists against the local interfaces' addresses.
+  const net = 'Match localnetwork 10.1.0.0/16,192.168.0.0/24\n  Port 3\nMatch localnetwork fe80::/10\n  User six\n';
+  const nets = resolve(net, 'h', {}, {}, { localAddresses: ['127.0.0.1', '10.1.2.3', '::1'] });
+  assert.deepEqual([nets.port, nets.user], [3, 'alice']);
+  assert.equal(resolve(net, 'h', {}, {}, { localAddresses: ['fe80::1'] }).user, 'six');
+  const unknown = resolve(net, 'h');
+  assert.equal(unknown.port, 22);
+  assert.match(unknown.warnings[0]!, /line 1: Match localnetwork/);
+  assert.throws(() => resolve('Match localnetwork 10.0.0.0/99\n', 'h', {}, {}, { localAddresses: ['10.0.0.1'] }), (e: unknown) => e instanceof ConfigError && e.line === 1);
   for (const [bad, why] of [
     ['Match', 'no argument'],
     ['Match host', "missing argument for Match 'host'"],
@@ -180,6 +192,12 @@ test('Include: relative to ~/.ssh (user) or /etc/ssh (system), globs, ~, nested 
     (e: unknown) => e instanceof ConfigError && e.line === 1 && e.message.includes('bad include path'),
   );
   assert.equal(resolve('Include /none/*.conf\nPort 5\n', 'h').port, 5);
+  // Included files (and ~/.ssh/config) are read with the permission check; the -F file is not.
+  assert.throws(() => resolve('Include /world-writable\n', 'h', {}, { '/world-writable': 'Port 1\n' }), (e: unknown) => e instanceof ConfigError && e.message.includes('Bad owner or permissions'));
+  assert.throws(() => resolveSshConfig({ host: 'h', userConfigFile: '/world-writable' }, memoryIO({ '/world-writable': '' })), ConfigError);
+  assert.equal(resolveSshConfig({ host: 'h', configFile: '/world-writable' }, memoryIO({ '/world-writable': 'Port 4\n' })).port, 4);
+  assert.throws(() => resolve('Port 1\nInclude /x/${NOPE}\n', 'h'), (e: unknown) => e instanceof ConfigError && e.line === 2 && e.message.includes('NOPE is not set'));
+  assert.throws(() => resolve('Port 1\n\nMatch exec "x %z"\n', 'h'), (e: unknown) => e instanceof ConfigError && e.line === 3 && e.message.includes('%z'));
   assert.throws(() => resolve('Include /cfg\n', 'h'), (e: unknown) => e instanceof ConfigError && e.message.includes('Too many recursive'));
 });
 
@@ -236,6 +254,17 @@ test('errors name file and line: bad values, misspelled keywords; unsupported ke
   assert.throws(() => resolveSshConfig({ host: 'h', configFile: '/missing' }, memoryIO({})), (e: unknown) => e instanceof ConfigError && e.message.includes('/missing'));
 });
 
+test("hosts and users with shell syntax are refused, as ssh does", () => {
+  for (const host of ['a;b', 'a b', '-x', 'a$b', 'a,b', 'a\\b', 'a\x01']) {
+    assert.throws(() => resolve('', host), (e: unknown) => e instanceof ConfigError && e.message === 'hostname contains invalid characters', host);
+  }
+  for (const user of ['"u;v"', '-u', '"a -b"', 'u\\\\', '"a|b"']) {
+    assert.throws(() => resolve(`User ${user}\n`, 'h'), (e: unknown) => e instanceof ConfigError && e.message === 'remote username contains invalid characters', user);
+  }
+  assert.equal(resolve('User "first last"\n', 'h').user, 'first last');
+  assert.equal(resolve('HostName "a;b"\n', 'h').hostName, 'a;b');
+});
+
 test('typed values: flags, enums, times, RekeyLimit, EscapeChar, AddKeysToAgent, ControlPersist, SetEnv', () => {
   const c = resolve(
     [
@@ -266,7 +295,7 @@ test('-G printer: order, defaults, ssh-style spellings', () => {
   const out = printSshConfig(resolve('Host h\n StrictHostKeyChecking no\n ControlMaster auto\n ProxyJump a,u@[::1]:22\n LocalForward 8080 h:80\n RemoteForward 9000\n', 'h'));
   const lines = out.trimEnd().split('\n');
   assert.deepEqual(lines.slice(0, 4), ['host h', 'user alice', 'hostname h', 'port 22']);
-  for (const l of ['stricthostkeychecking false', 'controlmaster auto', 'proxyjump u@[::1]:22,a', 'localforward 8080 [h]:80', 'remoteforward 9000 [socks]:0', 'identityfile ~/.ssh/id_rsa', 'userknownhostsfile /home/alice/.ssh/known_hosts /home/alice/.ssh/known_hosts2', 'updatehostkeys true', 'connecttimeout none', 'escapechar ~', 'rekeylimit 0 0']) {
+  for (const l of ['stricthostkeychecking false', 'controlmaster auto', 'proxyjump a,u@[::1]:22', 'localforward 8080 [h]:80', 'remoteforward 9000 [socks]:0', 'identityfile ~/.ssh/id_rsa', 'userknownhostsfile /home/alice/.ssh/known_hosts /home/alice/.ssh/known_hosts2', 'updatehostkeys true', 'connecttimeout none', 'escapechar ~', 'rekeylimit 0 0']) {
     assert.ok(lines.includes(l), `${l} in\n${out}`);
   }
 });

@@ -1,8 +1,8 @@
 // What the pure ssh_config resolver (src/config) needs from Node: reading
 // the files (bounded), Include's glob, `Match exec` through the user's shell,
 // and who and where the local user is.
-import { readdirSync } from 'node:fs';
-import { homedir, hostname, userInfo } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
+import { homedir, hostname, networkInterfaces, userInfo } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../errors.js';
 import { globMatch } from '../../wire/glob.js';
@@ -12,13 +12,21 @@ import { isMissingFile, readBounded } from './files.js';
 /** Far past any real ssh_config; bounds what a file can take. */
 const MAX_CONFIG_BYTES = 4 << 20;
 
-function readConfigFile(path: string): string | null {
+function readConfigFile(path: string, checkPermissions: boolean): string | null {
+  let text: string;
   try {
-    return readBounded(path, MAX_CONFIG_BYTES, 'ssh_config file').toString('utf8');
+    text = readBounded(path, MAX_CONFIG_BYTES, 'ssh_config file').toString('utf8');
   } catch (err) {
     if (isMissingFile(err)) return null;
     throw new ConfigError(`cannot read: ${(err as Error).message}`, { file: path }, { cause: err });
   }
+  if (checkPermissions) {
+    // As ssh: another user able to write the file could run commands as this one (ProxyCommand, Match exec).
+    const st = statSync(path);
+    const uid = process.getuid?.();
+    if ((uid !== undefined && st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) throw new ConfigError(`Bad owner or permissions on ${path}`, { file: path });
+  }
+  return text;
 }
 
 const WILD = /[*?]/;
@@ -80,6 +88,7 @@ export function nodeSshConfigIO(overrides: Partial<SshConfigIO> = {}): SshConfig
     home: homedir(),
     uid: process.getuid?.() ?? 0,
     env: process.env,
+    localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
     ...overrides,
   };
 }

@@ -268,6 +268,15 @@ export {
 // sshd's RevokedKeys file (a KRL or public keys), for publicKeyAuthenticator's revokedKeys.
 export { loadRevokedKeys } from './io/node/revoked-keys.js';
 
+// Forwarding and jump hosts (issue 11): SOCKS for -D and remote dynamic -R, Unix socket forwards,
+// ProxyJump and ProxyCommand parsing. (nacre's forwarding spec parser is exported with ssh_config below.)
+export type { DynamicForwardOptions } from './client/dynamic-forward.js';
+export type { RemoteForwardTarget, LocalForwardListen, LocalForwardTarget } from './client/forward.js';
+export { ListenError } from './client/local-listener.js';
+export { SocksHandshake, SocksError, socksSuccessReply, socksFailureReply, MAX_SOCKS_HANDSHAKE, type SocksRequest, type SocksStep, type SocksFailure, type SocksVersion } from './socks/codec.js';
+export { parseJumpHost, parseProxyJump, type JumpHost } from './client/jump.js';
+export { expandProxyCommand, type ProxyCommandTokens } from './client/proxy-command.js';
+
 // ssh_config (issue 11): the resolver (with this machine's files, or any
 // files through SshConfigIO), the -G printer, the forwarding spec parser,
 // and the mapping to ConnectOptions that connect({ config }) uses.
@@ -298,16 +307,6 @@ export { ConfigError } from './errors.js';
 
 // The `nacre` command (issue 11): what `nacre -Q` lists.
 export { algorithmNames, ALGORITHM_QUERIES } from './algorithms/names.js';
-
-// Forwarding and jump hosts (issue 11): SOCKS for -D and remote dynamic -R, Unix socket forwards, and
-// the forwarding spec parser nacre's -L/-R/-D/-W read (src/config/forward-spec.ts, from the config module).
-export type { DynamicForwardOptions } from './client/dynamic-forward.js';
-export type { RemoteForwardTarget, LocalForwardListen, LocalForwardTarget } from './client/forward.js';
-export { ListenError } from './client/local-listener.js';
-export { SocksHandshake, SocksError, socksSuccessReply, socksFailureReply, MAX_SOCKS_HANDSHAKE, type SocksRequest, type SocksStep, type SocksFailure, type SocksVersion } from './socks/codec.js';
-export { parseJumpHost, parseProxyJump, type JumpHost } from './client/jump.js';
-export { expandProxyCommand, type ProxyCommandTokens } from './client/proxy-command.js';
-// (parseForwardSpec, tryParseForward, parseStdioForward and their types come with the ssh_config block above.)
 
 // Connection sharing (ssh -M / -S / -O): a Client served over a control socket, and clients of it.
 export { listenControl, clientForwarding, ControlMaster, type ListenControlOptions, type ControlForwarding, type ControlMasterEvents } from './client/control-master.js';

@@ -269,7 +269,11 @@ export type LocalForwardListen =
 /** Where the server connects each connection to: a TCP host and port, or a Unix socket on the server (`ssh -L port:/path`). */
 export type LocalForwardTarget = { readonly remoteHost: string; readonly remotePort: number; readonly remotePath?: undefined } | { readonly remotePath: string };
 
-export type LocalForwardOptions = LocalForwardListen & LocalForwardTarget;
+export type LocalForwardOptions = LocalForwardListen &
+  LocalForwardTarget & {
+    /** Called when the server refused or failed a connection's channel (the local connection is then closed). */
+    readonly onConnectError?: (err: Error) => void;
+  };
 
 export interface LocalForward {
   /** The TCP address listened on ('' for a Unix socket). */
@@ -311,7 +315,10 @@ export async function forwardLocal(conn: ForwardingConnection, options: LocalFor
           }
           relay(socket, ch);
         })
-        .catch(() => socket.destroy());
+        .catch((err: unknown) => {
+          socket.destroy();
+          options.onConnectError?.(err instanceof Error ? err : new Error(String(err)));
+        });
     },
     (fn) => conn.onClose(fn),
   );

@@ -9,19 +9,46 @@ import { expandProxyCommand, startProxyCommand } from './proxy-command.js';
 
 export interface Transport {
   readonly stream: Duplex;
-  /** Closes what was opened to make the stream (jump hosts, the proxy command); safe to call twice. */
+  /**
+   * Closes what was opened to make the stream (jump hosts, the proxy
+   * command) once the stream has closed, so the DISCONNECT written last
+   * still gets through; safe to call twice. The stream itself is the
+   * connection's to end.
+   */
   dispose(): void;
+}
+
+/** Time the stream gets to close by itself before what carries it is closed anyway. */
+const CLOSE_GRACE_MS = 1500;
+
+/** `release`, run once `stream` has closed (or after CLOSE_GRACE_MS). */
+function afterClose(stream: Duplex, release: () => void): () => void {
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const run = () => {
+    if (done) return;
+    done = true;
+    if (timer) clearTimeout(timer);
+    release();
+  };
+  return () => {
+    if (done) return;
+    if (stream.destroyed || stream.closed) return run();
+    stream.once('close', run);
+    timer ??= setTimeout(run, CLOSE_GRACE_MS);
+    timer.unref();
+  };
 }
 
 export async function openTransport(options: ConnectOptions, host: string, port: number, username: string, connect: (options: ConnectOptions) => Promise<JumpClient>): Promise<Transport> {
   if (options.sock) return { stream: options.sock, dispose: () => undefined };
   if (options.proxyJump !== undefined) {
     const jumped = await connectThroughJumps(options, options.proxyJump, host, port, connect);
-    if (jumped) return jumped;
+    if (jumped) return { stream: jumped.stream, dispose: afterClose(jumped.stream, jumped.dispose) };
   }
   if (options.proxyCommand !== undefined && options.proxyCommand.trim().toLowerCase() !== 'none') {
     const proxy = startProxyCommand(expandProxyCommand(options.proxyCommand, { host, port, user: username }));
-    return { stream: proxy.stream, dispose: () => proxy.dispose() };
+    return { stream: proxy.stream, dispose: afterClose(proxy.stream, () => proxy.dispose()) };
   }
   const socket = await openSocket(host, port, {
     timeoutMs: options.connectTimeout ?? 20_000,
@@ -30,5 +57,6 @@ export async function openTransport(options: ConnectOptions, host: string, port:
     family: options.family,
     attempts: options.connectionAttempts,
   });
-  return { stream: socket, dispose: () => socket.destroy() };
+  // The connection ends the socket itself (and destroys it a moment later).
+  return { stream: socket, dispose: () => undefined };
 }

@@ -113,6 +113,8 @@ export class SocksHandshake {
       return { ...step, send: send ?? step.send };
     } catch (err) {
       this.phase = 'done';
+      // A greeting and a bad request in one chunk: the client reads the method reply first.
+      if (send && err instanceof SocksError) throw new SocksError(err.message.replace(/^SOCKS: /, ''), concat(send, err.reply));
       throw err;
     }
   }
@@ -202,6 +204,13 @@ export class SocksHandshake {
     this.phase = 'done';
     return { send: null, request: { version: 5, addressType, host, port }, rest: this.consume(addrEnd + 2) };
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Index of the NUL ending the string at `from`, -1 if not yet here; too long a string throws. */

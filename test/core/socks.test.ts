@@ -90,6 +90,11 @@ test('refusals carry the reply the version expects', () => {
     // The handshake is over once refused.
     assert.throws(() => h.push(b(0)), SocksError);
   }
+  // Greeting and a refused request in one chunk: both replies, in order.
+  assert.throws(
+    () => new SocksHandshake().push(b(5, 1, 0, 5, 2, 0, 1, 1, 2, 3, 4, 0, 80)),
+    (e: unknown) => e instanceof SocksError && Buffer.from(e.reply).equals(Buffer.from([5, 0, 5, 7, 0, 1, 0, 0, 0, 0, 0, 0])),
+  );
   assert.throws(() => new SocksHandshake().push(b('GET / HTTP/1.1\r\n')), (e: unknown) => e instanceof SocksError && e.reply.length === 0);
 });
 

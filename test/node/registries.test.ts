@@ -62,8 +62,8 @@ test('a channel type registered on the client is opened by the server; unregiste
     assert.equal(first.toString(), 'agent here');
 
     await assert.rejects(conn.openChannel('x11'), refusedWith(OpenFailureReason.UNKNOWN_CHANNEL_TYPE));
-    // The client listens for no remote Unix-socket forward, so that type is unknown to it.
-    await assert.rejects(conn.openChannel('forwarded-streamlocal@openssh.com'), refusedWith(OpenFailureReason.UNKNOWN_CHANNEL_TYPE));
+    // The client knows remote Unix-socket forwards now: this open, without the type's fields, is refused as malformed.
+    await assert.rejects(conn.openChannel('forwarded-streamlocal@openssh.com'), refusedWith(OpenFailureReason.CONNECT_FAILED));
     await assert.rejects(c.openChannel('no-such-type@example.com'), refusedWith(OpenFailureReason.UNKNOWN_CHANNEL_TYPE));
     // Removed again: unknown.
     c.handleChannelOpen('auth-agent@openssh.com', null);

@@ -140,7 +140,8 @@ export class Forwardings implements ForwardingControl {
         } else {
           this.log.debug(1, `Local connections to ${endpointText(spec.listen)} forwarded to remote address ${endpointText(spec.connect)}`);
           const target = spec.connect.kind === 'unix' ? { remotePath: spec.connect.path } : { remoteHost: spec.connect.host ?? '', remotePort: spec.connect.port };
-          handle = await this.client.forwardLocal({ ...this.listenOptions(where), ...target });
+          // ssh: "channel 3: open failed: connect failed: Connection refused"; the connection is closed.
+          handle = await this.client.forwardLocal({ ...this.listenOptions(where), ...target, onConnectError: (err) => this.log.error(`open failed: ${err.message.replace(/^channel open failed: /, '')}`) });
         }
       } catch (err) {
         throw new SetupFailed(this.bindFailure(where, err));
@@ -156,7 +157,8 @@ export class Forwardings implements ForwardingControl {
       handle = await this.client.forwardRemote({
         ...(listen.kind === 'unix' ? { remotePath: listen.path } : { bindAddress: remoteBindAddress(listen.host), bindPort: listen.port }),
         connectTo,
-        onConnectError: (err) => this.log.error(connectTo === 'socks' ? `socks: ${err.message}` : `connect_to ${connectText}: failed: ${err.message}`),
+        // ssh reports a failed connect_to as an error, a SOCKS client it refused only under -v.
+        onConnectError: (err) => (connectTo === 'socks' ? this.log.debug(1, `dynamic forwarding: ${err.message}`) : this.log.error(`connect_to ${connectText}: failed: ${err.message}`)),
       });
     } catch {
       throw new SetupFailed(listen.kind === 'unix' ? `Warning: remote port forwarding failed for listen path ${listen.path}` : `Warning: remote port forwarding failed for listen port ${listen.port}`);

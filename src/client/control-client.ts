@@ -10,15 +10,17 @@ import type { PtyOptions } from './process.js';
 
 export { MuxRequestError };
 
-/** A command running through the master; as RemoteProcess, without the channel. */
+/** A command running through the master; a RemoteProcess without `channel`, so code written for one runs the other. */
 export interface SharedProcess {
   readonly stdin: Writable;
   readonly stdout: Readable;
   readonly stderr: Readable;
   /** Resolves when the session ends, with its status (nulls and a `message` when the master went away). */
   readonly exit: Promise<ExitInfo>;
-  signal(name: string): void;
-  resize(cols: number, rows: number, width?: number, height?: number): void;
+  /** Sends a signal (name without "SIG"); resolves once sent (no reply comes, as with a channel's). */
+  signal(name: string): Promise<void>;
+  /** Tells the remote PTY its new size. */
+  resize(cols: number, rows: number, width?: number, height?: number): Promise<void>;
   close(): void;
 }
 
@@ -163,8 +165,8 @@ export class ControlClient implements AsyncDisposable {
       stdout,
       stderr,
       exit,
-      signal: (name) => s.signal(name),
-      resize: (c, r, w = 0, h = 0) => s.resize(c, r, w, h),
+      signal: async (name) => s.signal(name),
+      resize: async (c, r, w = 0, h = 0) => s.resize(c, r, w, h),
       close: () => s.close(),
     };
   }
@@ -184,6 +186,11 @@ export async function connectControl(path: string): Promise<ControlClient> {
   });
   socket.on('data', (b: Buffer) => mux.receive(b));
   socket.on('error', () => {});
+  // The master ending its side ends the conversation (allowHalfOpen would keep ours open).
+  socket.on('end', () => {
+    mux.disconnected();
+    socket.end();
+  });
   socket.on('close', () => mux.disconnected());
   await mux.hello;
   return new ControlClient(socket, mux, path);

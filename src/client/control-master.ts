@@ -32,6 +32,12 @@ export interface ListenControlOptions {
   readonly forwarding?: ControlForwarding;
   /** The pid `-O check` reports; default process.pid. */
   readonly pid?: number;
+  /**
+   * ControlMaster ask/autoask: asked before each shared session, forwarding,
+   * `-O exit` and `-O stop` (with ssh's question, e.g. "Allow shared
+   * connection?"); false refuses it (MUX_S_PERMISSION_DENIED).
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 export interface ControlMasterEvents {
@@ -57,6 +63,7 @@ export class ControlMaster extends EventEmitter<ControlMasterEvents> {
     readonly path: string,
     private readonly forwarding: ControlForwarding,
     private readonly pid: number,
+    private readonly confirm?: (question: string) => Promise<boolean>,
   ) {
     super();
     server.on('connection', (socket) => this.accept(socket));
@@ -93,9 +100,10 @@ export class ControlMaster extends EventEmitter<ControlMasterEvents> {
   }
 
   private accept(socket: Socket): void {
-    const entry = { socket, mux: null as unknown as MuxMasterConnection };
-    entry.mux = new MuxMasterConnection({
+    const mux = new MuxMasterConnection({
       pid: this.pid,
+      // No wait for the socket's drain: what can queue here is bounded by
+      // the client's windows (session data) or is a small reply.
       send: (b) => void socket.write(b),
       close: () => socket.destroy(),
       terminate: () => {
@@ -105,13 +113,15 @@ export class ControlMaster extends EventEmitter<ControlMasterEvents> {
       openForward: (f) => this.forwarding.open(f),
       closeForward: (f) => this.forwarding.close(f),
       openSession: (req, sink) => this.openSession(req, sink),
+      ...(this.confirm ? { permit: this.confirm } : {}),
     });
+    const entry = { socket, mux };
     this.connections.add(entry);
-    socket.on('data', (b: Buffer) => entry.mux.receive(b));
+    socket.on('data', (b: Buffer) => mux.receive(b));
     socket.on('error', () => {});
     socket.on('close', () => {
       this.connections.delete(entry);
-      entry.mux.disconnected();
+      mux.disconnected();
     });
   }
 
@@ -190,7 +200,9 @@ export function clientForwarding(client: Client): ControlForwarding {
   return {
     async open(f) {
       if (f.listenPort === MUX_PORT_STREAMLOCAL || f.connectPort === MUX_PORT_STREAMLOCAL) throw new NacreError('Unix socket forwardings cannot be added through this master', DisconnectReason.BY_APPLICATION);
-      if (f.kind === 'dynamic') throw new NacreError('dynamic forwardings cannot be added through this master', DisconnectReason.BY_APPLICATION);
+      if (f.kind === 'dynamic' || (f.kind === 'remote' && f.connectHost === '' && f.connectPort === 0)) {
+        throw new NacreError('dynamic forwardings cannot be added through this master', DisconnectReason.BY_APPLICATION);
+      }
       const k = key(f);
       // ssh answers a forwarding it already has with success.
       const existing = active.get(k);
@@ -240,7 +252,7 @@ export async function listenControl(client: Client, options: ListenControlOption
   const server = await listenControlSocket(options.path, (s) => {
     if (!master) early.push(s);
   });
-  master = new ControlMaster(client, server, socketInode(options.path), options.path, options.forwarding ?? clientForwarding(client), options.pid ?? process.pid);
+  master = new ControlMaster(client, server, socketInode(options.path), options.path, options.forwarding ?? clientForwarding(client), options.pid ?? process.pid, options.confirm);
   for (const s of early) server.emit('connection', s);
   return master;
 }

@@ -153,9 +153,21 @@ export class MuxClientConnection {
     return m.pid;
   }
 
-  /** MUX_C_TERMINATE. */
+  /**
+   * MUX_C_TERMINATE. A master that closes the connection instead of
+   * answering has done what was asked: OpenSSH's often exits before its
+   * reply goes out, and ssh takes that as success too.
+   */
   async terminate(): Promise<void> {
-    const m = await this.request((requestId) => ({ type: 'terminate', requestId }));
+    if (this.closedReason !== null) throw new MuxRequestError(this.closedReason, 'closed');
+    const reply = this.request((requestId) => ({ type: 'terminate', requestId }));
+    let m: MuxMessage;
+    try {
+      m = await reply;
+    } catch (err) {
+      if (err instanceof MuxRequestError && err.kind === 'closed') return;
+      throw err;
+    }
     if (m.type !== 'ok') throw unexpected(m);
   }
 

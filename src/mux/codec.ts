@@ -159,8 +159,8 @@ export function encodeMuxBody(m: MuxMessage): Uint8Array {
       for (const [k, v] of m.extensions) w.string(k).string(v);
       break;
     case 'new-session':
-      // reserved, tty, x11, agent, subsystem, escape char, term, command
-      w.uint32(MuxType.C_NEW_SESSION).uint32(m.requestId).string('').boolean(false).boolean(false).boolean(false).boolean(false).uint32(0xffffffff).string('').string(m.command);
+      // reserved, tty, x11, agent, subsystem (uint32 each, as ssh sends them), escape char, term, command
+      w.uint32(MuxType.C_NEW_SESSION).uint32(m.requestId).string('').uint32(0).uint32(0).uint32(0).uint32(0).uint32(0xffffffff).string('').string(m.command);
       break;
     case 'new-stdio-fwd':
       w.uint32(MuxType.C_NEW_STDIO_FWD).uint32(m.requestId).string('').string(m.host).uint32(m.port);
@@ -283,12 +283,14 @@ function decodeFields(code: number, r: Reader): MuxMessage {
       return { type: 'hello', version, extensions };
     }
     case MuxType.C_NEW_SESSION: {
+      // PROTOCOL.mux calls the four flags bools; OpenSSH's mux.c writes
+      // and reads them as uint32s, and the code is what ssh sends.
       const requestId = r.uint32('request id');
       r.string('reserved', MAX_TEXT);
-      for (const f of ['tty', 'x11', 'agent', 'subsystem']) r.boolean(f);
+      for (const f of ['tty', 'x11', 'agent', 'subsystem']) r.uint32(f);
       r.uint32('escape char');
-      r.text('terminal type', MAX_TEXT);
-      const command = r.text('command', MAX_MUX_MESSAGE);
+      r.string('terminal type', MAX_TEXT);
+      const command = new TextDecoder().decode(r.string('command', MAX_MUX_MESSAGE));
       while (r.remaining > 0) r.string('environment', MAX_MUX_MESSAGE);
       return { type: 'new-session', requestId, command };
     }

@@ -62,6 +62,11 @@ export interface MuxMasterHost {
   /** Resolves with the allocated port for a remote forwarding of port 0; rejects with the reason. */
   openForward(forward: MuxForward): Promise<{ readonly allocatedPort?: number }>;
   closeForward(forward: MuxForward): Promise<void>;
+  /**
+   * ControlMaster ask/autoask: whether to allow a request (`what` says which,
+   * in ssh's words); absent allows all. A refusal answers MUX_S_PERMISSION_DENIED.
+   */
+  permit?(what: string): Promise<boolean>;
   /** Starts a Nacre session; rejects with the reason the client sees. */
   openSession(request: MuxSessionRequest, sink: MuxSessionSink): Promise<MuxSessionBackend>;
 }
@@ -144,13 +149,17 @@ export class MuxMasterConnection {
       case 'alive-check':
         return this.emit({ type: 'alive', requestId: m.requestId, pid: this.host.pid });
       case 'terminate':
-        this.emit({ type: 'ok', requestId: m.requestId });
-        return this.host.terminate();
+        return void this.permitted(m.requestId, 'Terminate shared connection?', () => {
+          this.emit({ type: 'ok', requestId: m.requestId });
+          this.host.terminate();
+        });
       case 'stop-listening':
-        this.emit({ type: 'ok', requestId: m.requestId });
-        return this.host.stopListening();
+        return void this.permitted(m.requestId, 'Disable further multiplexing on shared connection?', () => {
+          this.emit({ type: 'ok', requestId: m.requestId });
+          this.host.stopListening();
+        });
       case 'open-fwd':
-        return void this.forward(m.requestId, m.forward, true);
+        return void this.permitted(m.requestId, `Open ${describeForward(m.forward)}?`, () => this.forward(m.requestId, m.forward, true));
       case 'close-fwd':
         return void this.forward(m.requestId, m.forward, false);
       case 'new-session':
@@ -159,24 +168,27 @@ export class MuxMasterConnection {
       case 'proxy':
         return this.emit({ type: 'failure', requestId: m.requestId, reason: 'proxy mode is not supported' });
       case 'nacre-session':
-        return void this.openSession(m.requestId, m.session);
+        return void this.permitted(m.requestId, 'Allow shared connection?', () => this.openSession(m.requestId, m.session));
       case 'nacre-data': {
+        if (m.stream !== 'stdin') throw new ProtocolError(`mux: the client sent ${m.stream} data`);
         const s = this.session(m.sessionId);
-        if (!s || m.stream !== 'stdin') throw new ProtocolError(`mux: ${m.stream} data for session ${m.sessionId}`);
+        if (!s) return; // the session ended while this was on its way
         s.stdin.received(m.data.length);
         if (s.backend) s.backend.stdin(m.data, () => s.stdin.consumed(m.data.length));
         return;
       }
       case 'nacre-eof': {
+        if (m.stream !== 'stdin') throw new ProtocolError(`mux: the client sent EOF on ${m.stream}`);
         const s = this.session(m.sessionId);
-        if (!s || m.stream !== 'stdin') throw new ProtocolError(`mux: EOF on ${m.stream} for session ${m.sessionId}`);
+        if (!s) return;
         s.stdin.receivedEof();
         s.backend?.stdinEnd();
         return;
       }
       case 'nacre-window': {
+        if (m.stream === 'stdin') throw new ProtocolError('mux: the client granted window on stdin');
         const s = this.session(m.sessionId);
-        if (!s || m.stream === 'stdin') throw new ProtocolError(`mux: window for ${m.stream} of session ${m.sessionId}`);
+        if (!s) return;
         return (m.stream === 'stdout' ? s.stdout : s.stderr).grant(m.bytes);
       }
       case 'nacre-resize':
@@ -205,6 +217,21 @@ export class MuxMasterConnection {
     const s = this.sessions.get(id);
     if (!s && id >= this.nextSessionId) throw new ProtocolError(`mux: no session ${id}`);
     return s;
+  }
+
+  /** Runs `then` if the host allows `what` (ControlMaster ask), else answers permission-denied. */
+  private async permitted(requestId: number, what: string, then: () => unknown): Promise<void> {
+    if (this.host.permit) {
+      let ok = false;
+      try {
+        ok = await this.host.permit(what);
+      } catch {
+        ok = false;
+      }
+      if (this.closed) return;
+      if (!ok) return this.emit({ type: 'permission-denied', requestId, reason: 'Permission denied' });
+    }
+    await then();
   }
 
   private async forward(requestId: number, forward: MuxForward, open: boolean): Promise<void> {
@@ -279,9 +306,14 @@ export class MuxMasterConnection {
   }
 }
 
+function describeForward(f: MuxForward): string {
+  const side = (host: string, port: number) => (port === MUX_PORT_STREAMLOCAL ? host : `${host || 'LOCALHOST'}:${port}`);
+  if (f.kind === 'dynamic') return `dynamic forward ${side(f.listenHost, f.listenPort)}`;
+  return `${f.kind} forward ${side(f.listenHost, f.listenPort)} -> ${side(f.connectHost, f.connectPort)}`;
+}
+
 function reasonOf(err: unknown): string {
   if (err instanceof NacreError || err instanceof Error) return err.message;
   return String(err);
 }
 
-export { MUX_PORT_STREAMLOCAL };

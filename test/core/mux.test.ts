@@ -9,6 +9,7 @@ import { MuxMasterConnection, type MuxMasterHost, type MuxSessionSink, type MuxS
 import { MuxClientConnection, MuxRequestError, type MuxClientSession } from '../../src/mux/client.js';
 import { IncomingStream, OutgoingStream, MUX_WINDOW } from '../../src/mux/window.js';
 import { fuzz } from './fuzz-helpers.js';
+import { Writer } from '../../src/wire/writer.js';
 
 const fwd = { kind: 'remote', listenHost: 'localhost', listenPort: 0, connectHost: '127.0.0.1', connectPort: 22 } as const;
 const SAMPLES: MuxMessage[] = [
@@ -341,4 +342,78 @@ test('the client: the connection closing fails pending requests and ends session
   p.client.disconnected();
   await assert.rejects(pending, (e: unknown) => e instanceof MuxRequestError && e.kind === 'closed');
   assert.deepEqual(exit, { code: null, signal: null, message: 'the control connection closed' });
+});
+
+test('ControlMaster ask: a refused request is MUX_S_PERMISSION_DENIED and nothing runs; alive checks are not asked', async () => {
+  const p = pair();
+  const asked: string[] = [];
+  p.host.permit = async (what) => (asked.push(what), false);
+  assert.equal(await p.client.aliveCheck(), 1234);
+  await assert.rejects(p.client.terminate(), (e: unknown) => e instanceof MuxRequestError && e.kind === 'permission-denied');
+  await assert.rejects(p.client.openForward({ ...fwd, kind: 'local', listenPort: 80 }), /Permission denied/);
+  await assert.rejects(p.client.openSession({ kind: 'exec', command: 'x', pty: null, env: [] }, { output() {}, end() {}, exit() {} }), /Permission denied/);
+  assert.deepEqual(asked, ['Terminate shared connection?', 'Open local forward localhost:80 -> 127.0.0.1:22?', 'Allow shared connection?']);
+  assert.deepEqual(p.events, []);
+  assert.equal(p.sessions.length, 0);
+});
+
+test('fuzz: a client fed garbage after the hello closes with a reason and never throws', () => {
+  let runs = 0;
+  const replies: MuxMessage[] = [
+    { type: 'ok', requestId: 1 },
+    { type: 'alive', requestId: 1, pid: 5 },
+    { type: 'nacre-data', sessionId: 1, stream: 'stdout', data: new Uint8Array([1, 2]) },
+    { type: 'nacre-exit', sessionId: 1, code: 0, signal: null, coreDumped: false, message: '' },
+  ];
+  fuzz(
+    'mux-client',
+    replies.map(encodeMuxMessage),
+    4000,
+    (input) => {
+      runs++;
+      const c = new MuxClientConnection({ send() {}, close() {} });
+      c.receive(encodeMuxMessage({ type: 'hello', version: 4, extensions: [['session@nacre', '1']] }));
+      c.aliveCheck().catch(() => {});
+      c.receive(input);
+    },
+    () => false,
+  );
+  assert.ok(runs > 4000);
+});
+
+test("the session request as OpenSSH's mux.c writes it (uint32 flags, TERM, command, environment) is read and refused", () => {
+  const w = new Writer();
+  w.uint32(MuxType.C_NEW_SESSION).uint32(7).string('').uint32(1).uint32(0).uint32(1).uint32(0).uint32(0x7e).string('xterm-256color').string('uname -a').string('LANG=C');
+  const m = decodeMuxBody(w.finish());
+  assert.deepEqual(m, { type: 'new-session', requestId: 7, command: 'uname -a' });
+});
+
+test('terminate: a master that closes instead of answering (as OpenSSH often does) has done it; one already gone has not', async () => {
+  const sent: Uint8Array[] = [];
+  const c = new MuxClientConnection({ send: (b) => void sent.push(b), close() {} });
+  c.receive(encodeMuxMessage({ type: 'hello', version: 4, extensions: [] }));
+  const t = c.terminate();
+  c.disconnected('the master closed the connection');
+  await t;
+  await assert.rejects(c.terminate(), (e: unknown) => e instanceof MuxRequestError && e.kind === 'closed');
+});
+
+test('stdin, EOF and window messages for a session that just ended are dropped, not a protocol error; for one never opened they are', async () => {
+  const p = pair();
+  let exited = false;
+  const s = await p.client.openSession({ kind: 'exec', command: 'x', pty: null, env: [] }, { output() {}, end() {}, exit: () => void (exited = true) });
+  const fake = p.sessions[0]!;
+  fake.sink.end('stdout');
+  fake.sink.end('stderr');
+  fake.sink.exit({ code: 0, signal: null });
+  // The client writes before it hears of the exit.
+  s.write(Buffer.from('late input'));
+  s.end();
+  p.master.receive(encodeMuxMessage({ type: 'nacre-window', sessionId: s.id, stream: 'stdout', bytes: 10 }));
+  await tick();
+  assert.ok(exited);
+  assert.deepEqual(p.events, []);
+  assert.equal(await p.client.aliveCheck(), 1234);
+  p.master.receive(encodeMuxMessage({ type: 'nacre-data', sessionId: 99, stream: 'stdin', data: new Uint8Array(1) }));
+  assert.match(p.events.join(), /no session 99/);
 });

@@ -149,6 +149,19 @@ test('a Nacre master: other processes reuse its one TCP connection; OpenSSH ssh 
     assert.equal(reply, 'via ssh -O forward');
     const cancel = await runSsh(openssh!, ['-S', path, '-O', 'cancel', '-L', `${fwdPort}:127.0.0.1:${echoPort}`, 'ignored-host']);
     assert.equal(cancel.code, 0, cancel.stderr);
+    // A remote forwarding of port 0: ssh prints the port sshd allocated.
+    const rfwd = await runSsh(openssh!, ['-S', path, '-O', 'forward', '-R', `0:127.0.0.1:${echoPort}`, 'ignored-host']);
+    assert.equal(rfwd.code, 0, rfwd.stderr);
+    const rport = Number(rfwd.stdout.trim());
+    assert.ok(rport > 0, `ssh printed the allocated port: ${JSON.stringify(rfwd)}`);
+    const back = await new Promise<string>((res, rej) => {
+      const s = netConnect(rport, '127.0.0.1', () => s.end('via sshd and the master'));
+      let t = '';
+      s.on('data', (b) => (t += b));
+      s.on('end', () => res(t));
+      s.on('error', rej);
+    });
+    assert.equal(back, 'via sshd and the master');
 
     // OpenSSH's passenger session needs descriptor passing: the master refuses
     // it and ssh falls back to a connection of its own.
@@ -221,3 +234,46 @@ async function waitGone(pid: number, ms = 5000): Promise<void> {
 }
 
 
+
+test("nacre's -O against OpenSSH's own master: ssh's messages; sessions go direct (that master wants descriptors)", { skip, timeout: 60000 }, async () => {
+  const { controlCommand, joinMaster } = await import('../../src/cli/ssh/control.js');
+  const { Logger } = await import('../../src/cli/common/log.js');
+  const path = join(privateDir('o1'), 'ctl');
+  const common = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=error', '-i', keyPath, '-p', String(sshd!.port)];
+  // ssh -f keeps the pipes it was given: wait for the foreground's exit only.
+  const code = await new Promise<number | null>((res) => {
+    const p = spawn(openssh!.ssh, ['-F', 'none', '-M', '-S', path, '-f', '-N', ...common, '127.0.0.1'], { stdio: 'ignore' });
+    p.on('exit', res);
+  });
+  assert.equal(code, 0);
+  const settings = { master: 'auto', path, persist: false } as const;
+  const capture = () => {
+    let out = '';
+    let err = '';
+    return { out: (t: string) => void (out += t), err: (t: string) => void (err += t), get: () => ({ out, err }) };
+  };
+  try {
+    const ours = capture();
+    assert.equal(await controlCommand('check', settings, [], ours), 0);
+    const theirs = await runSsh(openssh!, ['-S', path, '-O', 'check', 'x']);
+    assert.equal(ours.get().err, theirs.stderr);
+    const port = await freePort();
+    const spec = { type: 'local', listen: { kind: 'tcp', port }, connect: { kind: 'tcp', host: '127.0.0.1', port: echoPort } } as const;
+    assert.equal(await controlCommand('forward', settings, [spec], capture()), 0);
+    const reply = await new Promise<string>((res, rej) => {
+      const s = netConnect(port, '127.0.0.1', () => s.end('through OpenSSH'));
+      let t = '';
+      s.on('data', (b) => (t += b));
+      s.on('end', () => res(t));
+      s.on('error', rej);
+    });
+    assert.equal(reply, 'through OpenSSH');
+    assert.equal(await controlCommand('cancel', settings, [spec], capture()), 0);
+    assert.equal(await joinMaster(settings, new Logger(() => {}, 'quiet')), null, 'no sessions through an OpenSSH master');
+  } finally {
+    const bye = capture();
+    const code = await controlCommand('exit', settings, [], bye).catch(() => 255);
+    assert.equal(code, 0);
+    assert.equal(bye.get().err, 'Exit request sent.\r\n');
+  }
+});

@@ -7,6 +7,7 @@ import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { listenControl, connectControl, ControlSocketError, MuxRequestError } from '../../src/index.js';
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { startServer, passwordSecret, echoServer, roundTrip } from './server-helpers.js';
@@ -21,7 +22,15 @@ function privateDir(): string {
 }
 
 async function setup() {
-  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s), forwardLocal: () => true, forwardRemote: () => true });
+  const t = await startServer({
+    authenticate: passwordSecret,
+    session: (s) => {
+      runAsCurrentUser(s);
+      s.onEnv = (name) => name === 'NACRE_TEST';
+    },
+    forwardLocal: () => true,
+    forwardRemote: () => true,
+  });
   const client = await t.connect({ password: 'secret' });
   const path = join(privateDir(), 'ctl');
   const master = await listenControl(client, { path });
@@ -180,13 +189,13 @@ test('control path errors: missing, stale, another master, unsafe directory, not
   try {
     // Held by a live listener: a second master is refused.
     await assert.rejects(listenControl(client, { path }), (e: unknown) => e instanceof ControlSocketError && e.problem === 'in-use' && /already exists/.test(e.message));
-    // Closing a Node listener removes its path; put a dead socket file back by hand.
+    // Closing a Node listener removes its path; a listener killed outright leaves it.
     await new Promise((r) => s.close(r));
-    const s2 = createServer();
-    await new Promise<void>((r) => s2.listen(path, r));
-    (s2 as unknown as { _handle: { close(): void } | null })._handle?.close();
-    await new Promise((r) => setTimeout(r, 20));
-    if (existsSync(path)) await assert.rejects(connectControl(path), (e: unknown) => e instanceof ControlSocketError && e.problem === 'stale');
+    const dead = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => dead.stdout.once('data', r));
+    dead.kill('SIGKILL');
+    await new Promise((r) => dead.once('exit', r));
+    await assert.rejects(connectControl(path), (e: unknown) => e instanceof ControlSocketError && e.problem === 'stale');
     const open = join(base, 'open');
     mkdirSync(open);
     chmodSync(open, 0o777);
@@ -194,6 +203,30 @@ test('control path errors: missing, stale, another master, unsafe directory, not
     const file = join(dir, 'plain');
     writeFileSync(file, '');
     await assert.rejects(connectControl(file), (e: unknown) => e instanceof ControlSocketError && e.problem === 'unsafe');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a shared PTY session: size, environment, resize and signals reach the remote side', async () => {
+  const { t, master, path } = await setup();
+  try {
+    const c = await connectControl(path);
+    const r = await c.exec('stty size; echo $NACRE_TEST', { pty: { cols: 100, rows: 30 }, env: { NACRE_TEST: 'passed' } });
+    assert.match(r.stdout.toString(), /^30 100\r?\npassed\r?\n$/);
+    const p = await c.spawn('sleep 0.5; stty size', { pty: { cols: 80, rows: 24 } });
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => (out += b));
+    await p.resize(132, 50);
+    await p.exit;
+    assert.match(out, /50 132/);
+    const s = await c.spawn('sleep 5');
+    await new Promise((res) => setTimeout(res, 100));
+    await s.signal('TERM');
+    const e = await s.exit;
+    assert.equal(e.signal, 'TERM');
+    c.close();
+    await master.close();
   } finally {
     await t.close();
   }

@@ -14,7 +14,7 @@
 // (background.ts) that connects, listens on the ControlPath and reports
 // ready; the first command then runs its own session through that master,
 // as ssh's first command does after forking its master away.
-import type { ControlClient, ControlMaster, ForwardSpec, ForwardEndpoint, MuxForward, SharedProcess, SshConfig, Client } from '../../index.js';
+import type { ControlClient, ControlForwarding, ControlMaster, ForwardSpec, ForwardEndpoint, MuxForward, SharedProcess, SshConfig, Client } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 import type { Logger } from '../common/log.js';
 import { backgroundChild, startInBackground } from '../common/background.js';
@@ -199,11 +199,11 @@ export async function startPersistentMaster(settings: ControlSettings, log: Logg
  * connection's end, or ControlPersist's idle time with no session. The
  * status to exit with.
  */
-export async function servePersistentMaster(client: Client, settings: ControlSettings, log: Logger): Promise<number> {
+export async function servePersistentMaster(client: Client, settings: ControlSettings, log: Logger, hooks: MasterHooks = {}): Promise<number> {
   const bg = backgroundChild();
   let master: ControlMaster;
   try {
-    master = await listen(client, settings);
+    master = await listen(client, settings, hooks);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     bg?.fail(255, message);
@@ -235,9 +235,26 @@ export async function servePersistentMaster(client: Client, settings: ControlSet
   return error ? 255 : 0;
 }
 
-async function listen(client: Client, settings: ControlSettings): Promise<ControlMaster> {
+/** What the master does beyond the library's defaults. */
+export interface MasterHooks {
+  /**
+   * ControlMaster ask/autoask: asks the user to allow each shared session,
+   * forwarding, -O exit and -O stop (ssh asks through ssh-askpass). Without
+   * it those modes refuse every request, as ssh does when it cannot ask.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
+  /** -O forward/cancel; default: the library's clientForwarding (TCP -L and -R). */
+  readonly forwarding?: ControlForwarding;
+}
+
+async function listen(client: Client, settings: ControlSettings, hooks: MasterHooks): Promise<ControlMaster> {
   const { listenControl } = await lib();
-  return listenControl(client, { path: settings.path! });
+  const asks = settings.master === 'ask' || settings.master === 'autoask';
+  return listenControl(client, {
+    path: settings.path!,
+    ...(asks ? { confirm: hooks.confirm ?? (async () => false) } : {}),
+    ...(hooks.forwarding ? { forwarding: hooks.forwarding } : {}),
+  });
 }
 
 /** A master that serves beside the command's own session (ControlMaster without ControlPersist). */
@@ -253,11 +270,11 @@ export interface ActiveMaster {
  * warning and no sharing ("ControlSocket ... already exists, disabling
  * multiplexing"), as in ssh. Null when there is nothing to listen on.
  */
-export async function becomeMaster(client: Client, settings: ControlSettings, log: Logger): Promise<ActiveMaster | null> {
+export async function becomeMaster(client: Client, settings: ControlSettings, log: Logger, hooks: MasterHooks = {}): Promise<ActiveMaster | null> {
   if (!wantsMaster(settings)) return null;
   let master: ControlMaster;
   try {
-    master = await listen(client, settings);
+    master = await listen(client, settings, hooks);
   } catch (err) {
     log.info(err instanceof Error ? err.message : String(err));
     return null;

@@ -70,8 +70,15 @@ export async function listenControlSocket(path: string, onConnection: (socket: S
   checkDirectory(path);
   const temp = `${path}.${randomBytes(8).toString('hex')}`;
   const server = createServer({ allowHalfOpen: true }, onConnection);
-  // umask makes the socket 0600 at bind(); chmod again in case the platform ignores it.
-  const oldMask = process.umask(0o177);
+  // umask makes the socket 0600 at bind(); chmod again in case the platform
+  // ignores it. Worker threads may not set the umask: there the chmod alone
+  // does it, before the socket appears under its real name.
+  let oldMask: number | null = null;
+  try {
+    oldMask = process.umask(0o177);
+  } catch {
+    oldMask = null;
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -83,7 +90,7 @@ export async function listenControlSocket(path: string, onConnection: (socket: S
   } catch (err) {
     throw new ControlSocketError(`ControlSocket ${path}: cannot listen: ${(err as Error).message}`, 'failed', path, { cause: err });
   } finally {
-    process.umask(oldMask);
+    if (oldMask !== null) process.umask(oldMask);
   }
   try {
     chmodSync(temp, 0o600);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real SSH peers that Nacre's interop tests and benchmarks talk to:
 # OpenSSH 10 (client, server, sftp-server) from Debian's bookworm-backports
-# suite, plus sshpass, puttygen (putty-tools, the oracle for PuTTY key files)
-# and git (nacre-keygen's git commit -S test). ssh2 (the JavaScript peer) comes from npm as a dev
-# dependency. Idempotent: when everything is present it exits in well under a
+# suite, plus sshpass, puttygen (putty-tools, the oracle for PuTTY key files),
+# git (nacre-keygen's git commit -S test), tmux (nacre's interactive sessions
+# are typed through it) and curl (the SOCKS client for -D). ssh2 (the
+# JavaScript peer) comes from npm as a dev dependency. Idempotent: when everything is present it exits in well under a
 # second. Needs root (or sudo) on Debian 12.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ have_openssh10() {
   command -v sshpass >/dev/null 2>&1 || return 1
   command -v puttygen >/dev/null 2>&1 || return 1
   command -v git >/dev/null 2>&1 || return 1
+  command -v tmux >/dev/null 2>&1 || return 1
+  command -v curl >/dev/null 2>&1 || return 1
   return 0
 }
 
@@ -43,6 +46,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
   openssh-client openssh-server openssh-sftp-server
-$SUDO apt-get install -y -qq sshpass putty-tools git
+$SUDO apt-get install -y -qq sshpass putty-tools git tmux curl
 $SUDO mkdir -p /run/sshd
 echo "install-test-peers: $(ssh -V 2>&1)"

@@ -1,0 +1,247 @@
+// Interactive sessions against OpenSSH 10's sshd, typed through tmux as a
+// user would: a command and its output, a full-screen program, a window
+// resize reaching the far side, `~.`, `~C -L` and the other escapes, and the
+// local terminal put back (icanon, echo, ...) after every way out: the
+// remote shell exiting, `~.`, a signal from outside, an uncaught exception,
+// and `~^Z` with `fg`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer, connect as netConnect, type Server } from 'node:net';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findOpenSsh, keygen, startSshd, tempDir, freePort, type Sshd } from './openssh.js';
+import { findTmux, TmuxPane } from './nacre-tmux.js';
+import type { EntryConfig } from './term-session-entry.js';
+
+const o = findOpenSsh();
+const tmux = findTmux();
+const skip = !o ? 'OpenSSH is not installed (see scripts/install-test-peers.sh)' : !tmux ? 'tmux is not installed (see scripts/install-test-peers.sh)' : false;
+const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'term-session-entry.js');
+
+let dir = '';
+let key = '';
+let sshd: Sshd;
+before(async () => {
+  if (skip) return;
+  dir = tempDir('tmux');
+  const k = keygen(o!, dir, 'ed25519', 'client');
+  key = k.privatePath;
+  sshd = await startSshd(o!, [], { hostKeyTypes: ['ed25519'], authorizedKeys: k.publicLine + '\n' });
+});
+after(async () => {
+  if (skip) return;
+  await sshd.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What `stty -a` in the pane says of the settings raw mode changes, sorted. */
+const MODES_CHECK = `echo "modes: $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo|isig|opost|icrnl|ixon)' | sort | tr '\\n' ' ')"`;
+const COOKED = /modes: echo icanon icrnl isig ixon opost/;
+
+interface Session {
+  readonly pane: TmuxPane;
+  readonly work: string;
+  /** Waits for the local shell's `status=N` line after the session and returns N. */
+  status(): Promise<number>;
+  /** Checks in the pane that the terminal is cooked again. */
+  checkRestored(): Promise<void>;
+  close(): void;
+}
+
+let counter = 0;
+/** A pane running the session entry with `config`; `cols`×`rows`. */
+async function session(config: Omit<EntryConfig, 'port' | 'key'>, cols = 100, rows = 30): Promise<Session> {
+  const work = tempDir(`tmux-${++counter}`);
+  const pane = new TmuxPane(tmux!, work, cols, rows);
+  const file = join(work, 'config.json');
+  writeFileSync(file, JSON.stringify({ port: sshd.port, key, ...config }));
+  try {
+    await pane.waitFor(/^pane\$$/m, 10000, 'the local prompt');
+  } catch (err) {
+    pane.kill();
+    throw err;
+  }
+  pane.line(`${process.execPath} ${ENTRY} ${file}; echo "status=$?"`);
+  return {
+    pane,
+    work,
+    async status() {
+      const text = await pane.waitFor(/^status=(\d+)/m, 20000, 'the exit status');
+      return Number(/^status=(\d+)/m.exec(text)![1]);
+    },
+    async checkRestored() {
+      pane.line(MODES_CHECK);
+      const text = await pane.waitFor(/^modes: /m, 10000, 'the modes line');
+      assert.match(text, COOKED, 'the terminal is cooked again');
+    },
+    close() {
+      pane.kill();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+test('typing a command in the login shell shows its output; exit ends the session with its status, terminal restored', { skip }, async () => {
+  const s = await session({ pty: true });
+  try {
+    s.pane.line('echo NACRE_$((6*7)); echo "term=$TERM"');
+    await s.pane.waitFor(/^NACRE_42\s*$/m);
+    await s.pane.waitFor(/^term=screen\s*$/m);
+    s.pane.line('exit 3');
+    await s.pane.waitFor(/Connection to 127\.0\.0\.1 closed\./);
+    assert.equal(await s.status(), 3);
+    await s.checkRestored();
+  } finally {
+    s.close();
+  }
+});
+
+const noVi = !(process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'vi')));
+
+test('a full-screen program (vi) draws the whole window and quits', { skip: skip || (noVi ? 'vi is not installed' : false) }, async () => {
+  writeFileSync(join(dir, 'vi-file.txt'), 'the first line of the file\n');
+  const s = await session({ pty: true, command: `vi ${join(dir, 'vi-file.txt')}` }, 90, 28);
+  try {
+    const screen = await s.pane.waitFor(/the first line of the file/);
+    await s.pane.waitFor((t) => t.split('\n').filter((l) => l === '~').length >= 20, 10000, 'the ~ lines');
+    // The ~ lines fill the window: 28 rows less the text line and the status line.
+    const tildes = s.pane.screen().split('\n').filter((l) => l === '~').length;
+    assert.equal(tildes, 26, screen);
+    s.pane.type(':q');
+    s.pane.keys('Enter');
+    assert.equal(await s.status(), 0);
+    await s.checkRestored();
+  } finally {
+    s.close();
+  }
+});
+
+test('a window resize reaches the far side (stty size)', { skip }, async () => {
+  const s = await session({ pty: true });
+  try {
+    s.pane.line('echo "size=$(stty size)"');
+    await s.pane.waitFor(/^size=30 100\s*$/m);
+    s.pane.resize(120, 40);
+    await new Promise((r) => setTimeout(r, 300));
+    s.pane.line('echo "size=$(stty size)"');
+    await s.pane.waitFor(/^size=40 120\s*$/m);
+    s.pane.line('exit');
+    assert.equal(await s.status(), 0);
+  } finally {
+    s.close();
+  }
+});
+
+test('~. disconnects (exit 255) and the terminal is cooked again', { skip }, async () => {
+  const s = await session({ pty: true });
+  try {
+    s.pane.line('echo READY_$((1+1))');
+    await s.pane.waitFor(/^READY_2\s*$/m);
+    s.pane.line('sleep 1000');
+    s.pane.keys('Enter');
+    s.pane.type('~.');
+    await s.pane.waitFor(/Connection to 127\.0\.0\.1 closed\./);
+    assert.equal(await s.status(), 255);
+    await s.checkRestored();
+  } finally {
+    s.close();
+  }
+});
+
+test('~C adds a -L forwarding that then works; ~# lists it; ~? shows the help; ~~ sends one ~', { skip }, async () => {
+  const target: Server = createServer((c) => c.end('hello-from-target\n'));
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  const targetPort = (target.address() as { port: number }).port;
+  const localPort = await freePort();
+  const s = await session({ pty: true }).catch((err: unknown) => {
+    target.close();
+    throw err;
+  });
+  try {
+    s.pane.line('echo READY_$((1+1))');
+    await s.pane.waitFor(/^READY_2\s*$/m);
+    s.pane.type('~C');
+    await s.pane.waitFor(/^ssh> ?$/m, 10000, 'the ssh> prompt');
+    await s.pane.next('Forwarding port.', () => s.pane.line(`-L ${localPort}:127.0.0.1:${targetPort}`));
+    const got = await new Promise<string>((resolve, reject) => {
+      const c = netConnect(localPort, '127.0.0.1');
+      let text = '';
+      c.on('data', (d: Buffer) => (text += d.toString()));
+      c.on('end', () => resolve(text));
+      c.on('error', reject);
+    });
+    assert.equal(got, 'hello-from-target\n');
+    // A bad command line and the help.
+    s.pane.type('~C');
+    await s.pane.next('Invalid command.', () => s.pane.line('-X'));
+    await s.pane.next('Supported escape sequences:', () => s.pane.type('~?'));
+    await s.pane.next(`local forward listening on port ${localPort}`, () => s.pane.type('~#'));
+    await s.pane.next('Canceled forwarding.', () => {
+      s.pane.type('~C');
+      s.pane.line(`-KL ${localPort}`);
+    });
+    // ~~ sends one ~ to the remote shell.
+    s.pane.line('~~echo "tilde-$?"');
+    await s.pane.waitFor(/~echo: command not found|tilde-/);
+    s.pane.keys('Enter');
+    s.pane.type('~.');
+    assert.equal(await s.status(), 255);
+    await s.checkRestored();
+  } finally {
+    s.close();
+    target.close();
+  }
+});
+
+test('SIGTERM from outside ends the session with 255 and restores the terminal', { skip }, async () => {
+  const s0 = tempDir('tmux-pid');
+  const pidFile = join(s0, 'pid');
+  const s = await session({ pty: true, pidFile });
+  try {
+    s.pane.line('echo READY_$((1+1))');
+    await s.pane.waitFor(/^READY_2\s*$/m);
+    assert.ok(existsSync(pidFile));
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+    assert.equal(await s.status(), 255);
+    await s.checkRestored();
+  } finally {
+    s.close();
+    rmSync(s0, { recursive: true, force: true });
+  }
+});
+
+test('an uncaught exception in the middle of a session leaves the terminal restored', { skip }, async () => {
+  const s = await session({ pty: true, throwAfterMs: 1500 });
+  try {
+    s.pane.line('echo READY_$((1+1))');
+    await s.pane.waitFor(/^READY_2\s*$/m);
+    assert.notEqual(await s.status(), 0);
+    await s.checkRestored();
+  } finally {
+    s.close();
+  }
+});
+
+test('~^Z suspends with the terminal restored; fg resumes in raw mode', { skip }, async () => {
+  const s = await session({ pty: true });
+  try {
+    s.pane.line('echo READY_$((1+1))');
+    await s.pane.waitFor(/^READY_2\s*$/m);
+    s.pane.type('~');
+    s.pane.keys('C-z');
+    await s.pane.waitFor(/~\^Z \[suspend ssh\]/, 10000, 'the suspend echo');
+    // The local shell took over: the job stopped (128 + SIGTSTP) and the terminal is cooked.
+    assert.equal(await s.status(), 148);
+    await s.checkRestored();
+    s.pane.line('fg');
+    await new Promise((r) => setTimeout(r, 500));
+    s.pane.line('echo BACK_$((2+2))');
+    await s.pane.waitFor(/^BACK_4$/m);
+    await s.pane.next('Connection to 127.0.0.1 closed.', () => s.pane.line('exit'));
+    await s.pane.next('after=0', () => s.pane.line('echo "after=$?"'));
+    await s.checkRestored();
+  } finally {
+    s.close();
+  }
+});

@@ -12,7 +12,7 @@ import { backgroundChild, startInBackground } from '../common/background.js';
 import type { NacreDeps } from './main.js';
 import { flag, type Settings } from './settings.js';
 import { Prompter } from './prompter.js';
-import { runSession, wantsTty, type SessionPlan } from './session.js';
+import { runPlainSession, wantsTty, type SessionPlan } from './session.js';
 
 /** Post-quantum key exchanges: WarnWeakCrypto is quiet for these. */
 const PQ_KEX = new Set(['mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com']);
@@ -99,10 +99,9 @@ async function run(req: ConnectionRequest): Promise<number> {
   try {
     warnWeakCrypto(client.algorithms?.kex, settings.get('WarnWeakCrypto'), log);
     log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}).`);
-    if (specs.length > 0) {
-      const { startForwardings } = await import('./forwardings.js');
-      await startForwardings(client, specs, log, { gatewayPorts: v.GatewayPorts === true, exitOnForwardFailure: v.ExitOnForwardFailure === true });
-    }
+    // Started even without specs: the escape command line (~C) adds to it.
+    const { startForwardings } = await import('./forwardings.js');
+    const forwardings = await startForwardings(client, specs, log, { gatewayPorts: v.GatewayPorts === true, exitOnForwardFailure: v.ExitOnForwardFailure === true });
     if (control.isPersistentMasterProcess()) return await control.servePersistentMaster(client, ctl, log);
     const master = await control.becomeMaster(client, ctl, log);
     // -f: logged in and forwarding; the foreground may go.
@@ -111,8 +110,26 @@ async function run(req: ConnectionRequest): Promise<number> {
     if (req.stdioTarget) {
       const { runStdioForward } = await import('./stdio-forward.js');
       status = await runStdioForward(client, req.stdioTarget, deps.session.stdin, deps.session.stdout, log);
+    } else if (req.session.type !== 'default') {
+      status = await runPlainSession(client, req.session, deps.session, log);
     } else {
-      status = await runSession(client, req.session, deps.session, log);
+      const { runSession, processSessionIo } = await import('./interactive.js');
+      const escape = settings.get('EscapeChar') ?? '~';
+      status = await runSession(
+        client,
+        {
+          ...(req.session.command !== '' ? { command: req.session.command } : {}),
+          pty: wantsTty(req.session, deps.session.stdinIsTty, log),
+          ...(deps.session.term !== undefined ? { term: deps.session.term } : {}),
+          escapeChar: escape === 'none' ? null : escape.charCodeAt(0),
+          env: req.session.env,
+          stdinNull: req.session.stdinNull,
+          host: config.host,
+          quiet: settings.get('LogLevel') === 'QUIET',
+        },
+        { forwarding: forwardings },
+        deps.interactive ?? processSessionIo(),
+      );
     }
     await master?.finish();
     return status;

@@ -11,6 +11,7 @@ import { Logger, type LogLevel } from '../common/log.js';
 import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
 import { settingsFromValues, flag, type Settings } from './settings.js';
 import type { Prompter } from './prompter.js';
+import type { SessionIo as InteractiveIo } from './interactive.js';
 import { parseRequestTty, type SessionIo, type SessionType } from './session.js';
 import { NACRE_VERSION } from './version.js';
 
@@ -19,6 +20,8 @@ export interface NacreDeps {
   readonly localUser: string;
   readonly session: SessionIo;
   readonly prompter?: Prompter;
+  /** The terminal side of command and shell sessions (interactive.ts); default the process's. */
+  readonly interactive?: InteractiveIo;
 }
 
 function usage(message: string): never {

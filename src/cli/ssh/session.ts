@@ -1,9 +1,9 @@
-// The session nacre runs once logged in, as ssh decides it: none (-N),
-// a subsystem (-s), or a command or shell, with a PTY when RequestTTY says
-// so; and the exit status it ends with (the remote command's; a signal or
-// no status at all gives 255, as ssh).
+// What session nacre runs once logged in, as ssh decides it: none (-N),
+// a subsystem (-s, run here), or a command or shell (run by interactive.ts,
+// with a PTY when RequestTTY says so); and the exit status a remote exit
+// gives (the remote command's; a signal or no status at all gives 255).
 import type { Readable, Writable } from 'node:stream';
-import type { Client, PtyOptions, RemoteProcess } from '../../index.js';
+import type { Client } from '../../index.js';
 import type { Logger } from '../common/log.js';
 
 export type SessionType = 'default' | 'none' | 'subsystem';
@@ -84,42 +84,20 @@ function finished(stream: Readable): Promise<void> {
   });
 }
 
-/** Relays the process's streams; resolves with ssh's exit status once the channel closed and output was written. */
-async function relay(proc: RemoteProcess, io: SessionIo, plan: SessionPlan): Promise<number> {
-  if (plan.stdinNull) proc.stdin.end();
-  else io.stdin.pipe(proc.stdin);
-  proc.stdout.pipe(io.stdout, { end: false });
-  proc.stderr.pipe(io.stderr, { end: false });
-  const exit = await proc.exit;
-  await Promise.all([finished(proc.stdout), finished(proc.stderr)]);
-  if (!plan.stdinNull) io.stdin.unpipe(proc.stdin);
-  return exitStatusOf(exit);
-}
-
-/** Runs the session on `client`; the exit status. */
-export async function runSession(client: Client, plan: SessionPlan, io: SessionIo, log: Logger): Promise<number> {
+/** Runs a session of type `none` (-N) or `subsystem` (-s) on `client`; the exit status. */
+export async function runPlainSession(client: Client, plan: SessionPlan, io: SessionIo, log: Logger): Promise<number> {
   if (plan.type === 'none') {
     // -N: nothing to run; the connection serves its forwardings until it ends.
     const error = await client.closed;
     return error ? 255 : 0;
   }
-  if (plan.type === 'subsystem') {
-    log.debug(1, `Sending subsystem: ${plan.command}`);
-    const channel = await client.subsystem(plan.command);
-    if (plan.stdinNull) channel.end();
-    else io.stdin.pipe(channel);
-    channel.pipe(io.stdout, { end: false });
-    const exit = await channel.exit;
-    await finished(channel);
-    return exitStatusOf(exit);
-  }
-  const tty = wantsTty(plan, io.stdinIsTty, log);
-  const pty: PtyOptions | false = tty ? { ...(io.term ? { term: io.term } : {}), ...(io.columns ? { cols: io.columns } : {}), ...(io.rows ? { rows: io.rows } : {}) } : false;
-  const env = Object.keys(plan.env).length > 0 ? { env: plan.env } : {};
-  if (plan.command === '') {
-    log.debug(1, 'Requesting shell');
-    return relay(await client.shell({ pty, ...env }), io, plan);
-  }
-  log.debug(1, `Sending command: ${plan.command}`);
-  return relay(await client.spawn(plan.command, { pty, ...env }), io, plan);
+  log.debug(1, `Sending subsystem: ${plan.command}`);
+  const channel = await client.subsystem(plan.command);
+  if (plan.stdinNull) channel.end();
+  else io.stdin.pipe(channel);
+  channel.pipe(io.stdout, { end: false });
+  const exit = await channel.exit;
+  await finished(channel);
+  if (!plan.stdinNull) io.stdin.unpipe(channel);
+  return exitStatusOf(exit);
 }

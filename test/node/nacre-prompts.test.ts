@@ -199,3 +199,17 @@ test('an encrypted key with its .pub is offered, and its passphrase asked once, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('~v / ~V step the log level between ERROR and DEBUG3', () => {
+  const lines: string[] = [];
+  const log = new Logger((t) => lines.push(t), 'info');
+  log.debug(1, 'hidden');
+  assert.equal(log.step(1), 'verbose');
+  assert.equal(log.step(1), 'debug1');
+  log.debug(1, 'shown');
+  assert.deepEqual(lines, ['debug1: shown\n']);
+  for (let i = 0; i < 5; i++) log.step(1);
+  assert.equal(log.level, 'debug3');
+  for (let i = 0; i < 10; i++) log.step(-1);
+  assert.equal(log.level, 'error');
+});

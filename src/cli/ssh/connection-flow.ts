@@ -127,7 +127,7 @@ async function run(req: ConnectionRequest): Promise<number> {
           host: config.host,
           quiet: settings.get('LogLevel') === 'QUIET',
         },
-        { forwarding: forwardings },
+        { forwarding: forwardings, changeLogLevel: (step) => log.step(step).toUpperCase() },
         deps.interactive ?? processSessionIo(),
       );
     }

@@ -4,6 +4,7 @@
 // IdentityFile, -L → LocalForward, -o lines verbatim ...). The lines go to the
 // ssh_config resolver ahead of the files, so flags win as in ssh. Pure.
 import { getopt, UsageError, type ParsedOption } from '../common/getopt.js';
+import { CliExit } from '../common/exit.js';
 
 /** OpenSSH 10's getopt string for ssh. */
 export const SSH_GETOPT = '1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy';
@@ -164,7 +165,12 @@ export function parseDestination(text: string): Destination {
 
 function splitUserHostPort(text: string, uri: boolean): Destination {
   const at = text.lastIndexOf('@');
-  const user = at >= 0 ? (uri ? decodeURIComponent(text.slice(0, at)) : text.slice(0, at)) : undefined;
+  let user: string | undefined;
+  try {
+    user = at >= 0 ? (uri ? decodeURIComponent(text.slice(0, at)) : text.slice(0, at)) : undefined;
+  } catch {
+    throw new NacreUsageError(''); // a malformed %-escape
+  }
   let hostPort = at >= 0 ? text.slice(at + 1) : text;
   let port: number | undefined;
   if (hostPort.startsWith('[')) {
@@ -237,7 +243,8 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
     }
     switch (o.flag) {
       case '1':
-        throw new NacreUsageError('SSH protocol v.1 is no longer supported');
+        // ssh's fatal(), without the usage text
+        throw new CliExit(255, 'SSH protocol v.1 is no longer supported');
       case 'v':
         verbose++;
         break;

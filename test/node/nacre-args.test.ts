@@ -176,3 +176,22 @@ test('SendEnv patterns pick local variables; SetEnv pairs are added and win', ()
   const s = settingsFromLines(['SendEnv LANG LC_* -LC_SECRET', 'SetEnv FOO=bar "QUOTED=a b" LANG=C']);
   assert.deepEqual(sessionEnv(s, { LANG: 'en_US.UTF-8', LC_ALL: 'C', LC_SECRET: 'x', HOME: '/root' }), { LANG: 'C', LC_ALL: 'C', FOO: 'bar', QUOTED: 'a b' });
 });
+
+test('random command lines: only usage errors (or -1\'s fatal) come out of the parser', async () => {
+  const { CliExit } = await import('../../src/cli/common/exit.js');
+  const pieces = ['-', '--', '-p', '-L', '-o', 'ssh://', '@', ':', '[', ']', '%', 'host', '22', '-vvv', '-tt', '-W', 'a:b', '-1', '', '=', 'x@y:1', '-Q'];
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let i = 0; i < 5000; i++) {
+    const args = Array.from({ length: rnd(6) }, () => Array.from({ length: 1 + rnd(3) }, () => pieces[rnd(pieces.length)]!).join(''));
+    try {
+      const a = parseNacreArgs(args);
+      assert.ok(Array.isArray(a.configLines));
+    } catch (err) {
+      assert.ok(err instanceof NacreUsageError || err instanceof CliExit, `${JSON.stringify(args)}: ${String(err)}`);
+    }
+  }
+});

@@ -80,6 +80,20 @@ test('a command killed by a signal gives 255, as ssh', { skip }, async () => {
   assert.equal(r.code, 255);
 });
 
+test('our stdout closing (nacre host yes | head -1) ends the session instead of hanging or crashing', { skip }, async () => {
+  const file = join(dir, 'config-epipe.json');
+  writeFileSync(file, JSON.stringify({ port: sshd.port, key, pty: false, command: 'yes' }));
+  const child = spawn(process.execPath, [ENTRY, file], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  child.stdin.end();
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  // The remote `yes` dies of SIGPIPE once its channel is closed: 255, as ssh.
+  assert.equal(code, 255, stderr);
+  assert.doesNotMatch(stderr, /Error|EPIPE/);
+});
+
 test('8 MiB through cat and back, unchanged (backpressure both ways)', { skip }, async () => {
   const data = randomBytes(8 * 1024 * 1024);
   const r = await run({ pty: false, command: 'cat' }, data);

@@ -11,6 +11,7 @@ import type { Client, PtyOptions, RemoteProcess } from '../../index.js';
 import { EscapeFilter, escapeEcho, escapeHelp, verbosityEcho, type EscapeAction } from './escape.js';
 import { CommandLineEditor, ESCAPE_COMMAND_HELP, forwardingCommandLine, parseEscapeCommand, type EscapeForwarding } from './escape-command.js';
 import { processTerminal, type TerminalControl } from './interactive-terminal.js';
+import { ChunkReader, drained, relay } from './interactive-streams.js';
 
 /** What `nacre` resolved for the session. */
 export interface SessionSpec {
@@ -158,9 +159,15 @@ class SessionRun {
     }
     undo.push(io.onSignal(() => this.quit(255, false)));
 
-    const outputs = Promise.all([relay(proc.stdout, io.stdout), relay(proc.stderr, io.stderr)]);
+    // Our stdout or stderr failing (a reader gone: EPIPE) ends the channel,
+    // as ssh's failed write does; the remote command then sees its output
+    // closed, and the session's status follows.
+    const broken = (): void => proc.close();
+    const outputs = Promise.all([relay(proc.stdout, io.stdout, broken), relay(proc.stderr, io.stderr, broken)]);
     if (this.spec.stdinNull) this.endInput();
-    else void this.pumpInput();
+    // Whatever goes wrong handling input (the terminal gone while going raw
+    // again) ends the session as a lost terminal would, never unhandled.
+    else this.pumpInput().catch(() => this.quit(255, false));
 
     const quitting = new Promise<Ending>((resolve) => (this.endWith = resolve));
     // ssh exits with the status it got, which the system cuts to 8 bits.
@@ -365,111 +372,8 @@ class SessionRun {
   }
 }
 
-/**
- * Standard input one chunk at a time: the stream is paused while a chunk is
- * being handled (so a full channel window stops the reading), and stop()
- * detaches, pauses and unrefs it, which lets the process exit without
- * destroying process.stdin. A read error counts as the end.
- */
-class ChunkReader {
-  private readonly chunks: Uint8Array[] = [];
-  private done = false;
-  private wake: (() => void) | null = null;
-  private readonly onData = (d: Buffer | string): void => {
-    this.chunks.push(typeof d === 'string' ? Buffer.from(d) : d);
-    this.stream.pause();
-    this.notify();
-  };
-  private readonly onEnd = (): void => {
-    this.done = true;
-    this.notify();
-  };
-
-  constructor(private readonly stream: Readable) {
-    stream.on('data', this.onData);
-    stream.on('end', this.onEnd);
-    stream.on('close', this.onEnd);
-    stream.on('error', this.onEnd);
-    stream.pause();
-  }
-
-  private notify(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  /** The next chunk, or null at the end (or after stop()). */
-  async next(): Promise<Uint8Array | null> {
-    while (this.chunks.length === 0 && !this.done) {
-      const waiting = new Promise<void>((r) => (this.wake = r));
-      this.stream.resume();
-      await waiting;
-    }
-    return this.chunks.shift() ?? null;
-  }
-
-  stop(): void {
-    if (this.done) return;
-    this.done = true;
-    this.stream.off('data', this.onData);
-    this.stream.off('end', this.onEnd);
-    this.stream.off('close', this.onEnd);
-    this.stream.off('error', this.onEnd);
-    this.stream.pause();
-    // A paused pipe or terminal handle still holds the process open (a
-    // parent may never close our stdin); unref lets it end, and the stream
-    // stays usable.
-    (this.stream as Readable & { unref?: () => void }).unref?.();
-    this.notify();
-  }
-}
-
 function uint32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n);
   return b;
-}
-
-/** Resolves when `w` can take more, or can never again (closed, failed). */
-function drained(w: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      w.off('drain', done);
-      w.off('close', done);
-      w.off('error', done);
-      resolve();
-    };
-    w.on('drain', done);
-    w.on('close', done);
-    w.on('error', done);
-  });
-}
-
-/**
- * Copies `from` to `to` until `from` ends, pausing it while `to` is full, so
- * a slow terminal or pipe slows the server (the channel's window stays
- * shut) instead of filling memory. `to` is not ended: it is the process's.
- */
-export function relay(from: Readable, to: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      from.off('data', onData);
-      resolve();
-    };
-    const onData = (chunk: Buffer): void => {
-      if (to.destroyed) return;
-      if (!to.write(chunk)) {
-        from.pause();
-        void drained(to).then(() => from.resume());
-      }
-    };
-    from.on('data', onData);
-    from.once('end', finish);
-    from.once('close', finish);
-    from.once('error', finish);
-  });
 }

@@ -225,6 +225,8 @@ function parseHostkeys(data: Uint8Array): { key: Uint8Array; keyType: string; fi
 
 /** Connects, verifies the host key, authenticates; resolves with a ready Client. */
 export async function connect(options: ConnectOptions): Promise<Client> {
+  // Jump hosts resolve their own ssh_config entries from the options as given.
+  const given = options;
   options = applySshConfig(options);
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 22;
@@ -238,7 +240,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const replyTimeouts = checkedReplyTimeouts(options);
   const identTimeout = options.identTimeout === undefined ? undefined : checkReplyTimeout(options.identTimeout, 'identTimeout');
   if (options.signal?.aborted) throw new AbortError();
-  const transport = await openTransport(options, host, port, username, connect);
+  const transport = await openTransport(options, host, port, username, connect, given);
   const socket = transport.stream;
   const debug = safeDebug(options.debug);
   debug?.(1, 'Connection established.');

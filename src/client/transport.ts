@@ -40,10 +40,22 @@ function afterClose(stream: Duplex, release: () => void): () => void {
   };
 }
 
-export async function openTransport(options: ConnectOptions, host: string, port: number, username: string, connect: (options: ConnectOptions) => Promise<JumpClient>): Promise<Transport> {
+/**
+ * The stream for `options` (ssh_config already applied). `given` is what the
+ * caller passed to connect(): jump hosts start from it, so with `config`
+ * each hop reads its own ssh_config entry rather than the target's.
+ */
+export async function openTransport(
+  options: ConnectOptions,
+  host: string,
+  port: number,
+  username: string,
+  connect: (options: ConnectOptions) => Promise<JumpClient>,
+  given: ConnectOptions = options,
+): Promise<Transport> {
   if (options.sock) return { stream: options.sock, dispose: () => undefined };
   if (options.proxyJump !== undefined) {
-    const jumped = await connectThroughJumps(options, options.proxyJump, host, port, connect);
+    const jumped = await connectThroughJumps(given, options.proxyJump, host, port, connect);
     if (jumped) return { stream: jumped.stream, dispose: afterClose(jumped.stream, jumped.dispose) };
   }
   if (options.proxyCommand !== undefined && options.proxyCommand.trim().toLowerCase() !== 'none') {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
@@ -331,6 +331,30 @@ test('proxyJump through two hops (the same sshd three times); closing the client
   await assert.rejects(connect(options({ proxyJump: 'a@@:x' })), /ProxyJump/);
 });
 
+test('proxyJump from ssh_config: each hop reads its own Host entry', { skip, timeout: 30000 }, async () => {
+  const file = join(dir, 'ssh_config');
+  writeFileSync(
+    file,
+    [
+      'Host bastion',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd!.port}`,
+      `  User ${user}`,
+      'Host inside',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd!.port}`,
+      '  ProxyJump bastion',
+      '',
+    ].join('\n'),
+  );
+  const from = sshd!.log().length;
+  const { host: _h, port: _p, ...rest } = options();
+  const c = await connect({ ...rest, host: 'inside', config: file });
+  assert.equal((await c.exec('echo inside')).stdout, 'inside\n');
+  assert.equal(acceptedPorts(from).length, 2, 'the bastion and the target');
+  await c.close();
+});
+
 test('proxyCommand: SSH over a relay command with %h %p; a failing command is named', { skip, timeout: 30000 }, async () => {
   const relay = `const s=require('net').connect(Number(process.argv[1]),process.argv[2]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('close',()=>process.exit(0))`;
   const pidFile = join(dir, 'proxy.pid');
@@ -401,10 +425,13 @@ test('nacre forwardings: -R 0 reports the allocated port; -L, -D and ~C add, lis
     await assert.rejects(roundTrip({ port: dport }, 'x'), /ECONNREFUSED/);
     assert.equal(await f.command(`-KL 1`), 'Unknown port forwarding.');
     assert.equal(await f.command('-L nonsense'), 'Bad forwarding specification.');
-    assert.equal(await f.command('hello'), 'Invalid command.');
+    assert.equal(await f.command('xyz'), 'Invalid command.');
     assert.match(await f.command('?'), /^Commands:\n.*-L\[bind_address:\]port:host:hostport/);
+    assert.equal(await f.command('-h'), await f.command(' H'));
+    assert.equal(await f.command('-'), '');
+    assert.equal(await f.command('-X 1'), 'Invalid command.');
     assert.equal(await f.command(`-KR ${allocated[1]}`), 'Canceled forwarding.');
-    assert.equal(await f.command(`-KL ${lport}`), 'Canceled forwarding.');
+    assert.equal(await f.command(`KL${lport}`), 'Canceled forwarding.');
     assert.deepEqual(f.list(), []);
   });
 });

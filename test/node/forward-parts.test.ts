@@ -10,7 +10,8 @@ import { expandProxyCommand } from '../../src/client/proxy-command.js';
 import { serveSocks, socksFailureOf } from '../../src/io/node/socks.js';
 import { ChannelOpenError } from '../../src/io/node/node-endpoint.js';
 import { SocksError } from '../../src/socks/codec.js';
-import { localBindAddress, remoteBindAddress } from '../../src/cli/ssh/forwardings.js';
+import { forwardingsFromConfig, localBindAddress, remoteBindAddress } from '../../src/cli/ssh/forwardings.js';
+import { readSshConfig } from '../../src/io/node/ssh-config-files.js';
 
 test('ProxyJump hops as ssh writes them', () => {
   assert.deepEqual(parseJumpHost('jump'), { host: 'jump' });
@@ -119,4 +120,18 @@ test('the SOCKS adapter relays both ways, bytes sent right after the request inc
     await srv.close();
     echo.close();
   }
+});
+
+test('forwardings from a resolved ssh_config: specs, GatewayPorts, ExitOnForwardFailure, ClearAllForwardings', () => {
+  const lines = ['LocalForward 8080 example.com:80', 'DynamicForward 1080', 'RemoteForward 0 localhost:22', 'GatewayPorts yes', 'ExitOnForwardFailure yes'];
+  const { specs, settings } = forwardingsFromConfig(readSshConfig({ host: 'h', commandLine: lines, configFile: 'none' }));
+  assert.deepEqual(
+    specs.map((s) => s.type),
+    ['local', 'dynamic', 'remote'],
+  );
+  assert.deepEqual(specs[0], { type: 'local', listen: { kind: 'tcp', port: 8080 }, connect: { kind: 'tcp', host: 'example.com', port: 80 } });
+  assert.deepEqual(settings, { gatewayPorts: true, exitOnForwardFailure: true });
+  const cleared = forwardingsFromConfig(readSshConfig({ host: 'h', commandLine: [...lines, 'ClearAllForwardings yes'], configFile: 'none' }));
+  assert.deepEqual(cleared.specs, []);
+  assert.deepEqual(forwardingsFromConfig(readSshConfig({ host: 'h', configFile: 'none' })).settings, { gatewayPorts: false, exitOnForwardFailure: false });
 });

@@ -3,7 +3,7 @@
 // addresses per GatewayPorts, "Allocated port N" for -R 0, ssh's warnings,
 // or its fatal errors under ExitOnForwardFailure — and keeps them so the
 // escape command line (`~C`) can add and cancel forwardings later.
-import { parseForwardSpec, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../index.js';
+import { configForwards, parseForwardSpec, type SshConfig, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 
 /** Where the messages go: a Logger (src/cli/common/log.ts) fits. */
@@ -31,7 +31,8 @@ export interface ForwardingControl {
   /**
    * A `~C` command line as typed after `ssh> `: `-L spec`, `-R spec`,
    * `-D spec` add; `-KL [bind:]port`, `-KR [bind:]port|path`,
-   * `-KD [bind:]port` cancel; `?` or `-h` is the help text.
+   * `-KD [bind:]port` cancel; `?`, `h` or `H` is the help text (the `-` is
+   * optional, as in ssh).
    */
   command(line: string): Promise<string>;
   /** Adds a forwarding from its flag and spec, as `-L`/`-R`/`-D` give them. */
@@ -185,13 +186,16 @@ export class Forwardings implements ForwardingControl {
   }
 
   async command(line: string): Promise<string> {
-    const text = line.trim();
+    // As ssh's process_cmdline: blanks, then one optional '-'; h, H or ? is help; K cancels.
+    let text = line.replace(/^\s+/, '');
+    if (text.startsWith('-')) text = text.slice(1);
     if (text === '') return '';
-    if (text === '?' || text === '-h' || text === 'h') return COMMAND_LINE_HELP;
-    const m = /^-(K?)([LRD])\s*(.*)$/.exec(text);
+    if (/^[hH?]/.test(text)) return COMMAND_LINE_HELP;
+    const m = /^(K?)([LRD])\s*(.*)$/s.exec(text);
     if (!m) return 'Invalid command.';
     const flag: ForwardFlag = m[2] === 'L' ? 'local' : m[2] === 'R' ? 'remote' : 'dynamic';
-    return m[1] ? this.cancel(flag, m[3]!.trim()) : this.add(flag, m[3]!.trim());
+    const spec = m[3]!.trim();
+    return m[1] ? this.cancel(flag, spec) : this.add(flag, spec);
   }
 
   async add(flag: ForwardFlag, specText: string): Promise<string> {
@@ -264,4 +268,17 @@ export async function startForwardings(client: Client, specs: readonly ForwardSp
   const f = new Forwardings(client, log, settings);
   await f.startAll(specs);
   return f;
+}
+
+/**
+ * What a resolved ssh_config (command-line flags included) asks for: its
+ * LocalForward/-L, DynamicForward/-D and RemoteForward/-R (none with
+ * ClearAllForwardings), with GatewayPorts and ExitOnForwardFailure.
+ */
+export function forwardingsFromConfig(config: SshConfig, env: Readonly<Record<string, string | undefined>> = {}): { specs: ForwardSpec[]; settings: ForwardingSettings } {
+  const f = configForwards(config, env);
+  return {
+    specs: [...f.local, ...f.dynamic, ...f.remote],
+    settings: { gatewayPorts: config.values.GatewayPorts === true, exitOnForwardFailure: config.values.ExitOnForwardFailure === true },
+  };
 }

@@ -139,6 +139,12 @@ export class ControlClient implements AsyncDisposable {
     const stderr = new Readable({ read: () => release('stderr') });
     let resolveExit!: (e: ExitInfo) => void;
     const exit = new Promise<ExitInfo>((r) => (resolveExit = r));
+    const ended = { stdout: false, stderr: false };
+    const endStream = (name: 'stdout' | 'stderr'): void => {
+      if (ended[name]) return;
+      ended[name] = true;
+      (name === 'stdout' ? stdout : stderr).push(null);
+    };
     session = await this.mux.openSession(request, {
       output: (name, data) => {
         const r = name === 'stdout' ? stdout : stderr;
@@ -146,7 +152,7 @@ export class ControlClient implements AsyncDisposable {
         // The window reopens only as the reader takes the data.
         if (r.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))) release(name);
       },
-      end: (name) => void (name === 'stdout' ? stdout : stderr).push(null),
+      end: (name) => endStream(name),
       exit: (info) => resolveExit({ code: info.code, signal: info.signal, coreDumped: info.coreDumped ?? false, ...(info.message ? { message: info.message } : {}) }),
     });
     const s = session;
@@ -167,7 +173,13 @@ export class ControlClient implements AsyncDisposable {
       exit,
       signal: async (name) => s.signal(name),
       resize: async (c, r, w = 0, h = 0) => s.resize(c, r, w, h),
-      close: () => s.close(),
+      // As a channel's close: the streams end and exit resolves with no status.
+      close: () => {
+        s.close();
+        endStream('stdout');
+        endStream('stderr');
+        resolveExit({ code: null, signal: null });
+      },
     };
   }
 }

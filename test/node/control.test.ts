@@ -231,3 +231,21 @@ test('a shared PTY session: size, environment, resize and signals reach the remo
     await t.close();
   }
 });
+
+test('close() on a shared process ends its streams and settles exit with no status, as a channel does', async () => {
+  const { t, master, path } = await setup();
+  try {
+    const c = await connectControl(path);
+    const p = await c.spawn('sleep 1');
+    const ended = new Promise((r) => p.stdout.on('end', r));
+    p.stdout.resume();
+    p.close();
+    await ended;
+    assert.deepEqual(await p.exit, { code: null, signal: null });
+    assert.equal(await c.check(), process.pid, 'the control connection lives on');
+    c.close();
+    await master.close();
+  } finally {
+    await t.close();
+  }
+});

@@ -61,9 +61,9 @@ async function run(req: ConnectionRequest): Promise<number> {
   const lib = await import('../../index.js');
   const control = await import('./control.js');
   const ctl = control.controlSettings(config, (value) => lib.expandConfigPath(value, 'ControlPath', config.tokens, deps.env));
-  const v = config.values;
-  const specs = v.ClearAllForwardings ? [] : [...(v.LocalForward ?? []), ...(v.RemoteForward ?? []), ...(v.DynamicForward ?? [])];
-  if (req.controlCommand !== undefined) return control.controlCommand(req.controlCommand, ctl, specs, req.io);
+  const { startForwardings, forwardingsFromConfig } = await import('./forwardings.js');
+  const forwards = forwardingsFromConfig(config, deps.env);
+  if (req.controlCommand !== undefined) return control.controlCommand(req.controlCommand, ctl, forwards.specs, req.io);
 
   const bg = backgroundChild();
   if (req.fork && !bg) {
@@ -100,8 +100,7 @@ async function run(req: ConnectionRequest): Promise<number> {
     warnWeakCrypto(client.algorithms?.kex, settings.get('WarnWeakCrypto'), log);
     log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}).`);
     // Started even without specs: the escape command line (~C) adds to it.
-    const { startForwardings } = await import('./forwardings.js');
-    const forwardings = await startForwardings(client, specs, log, { gatewayPorts: v.GatewayPorts === true, exitOnForwardFailure: v.ExitOnForwardFailure === true });
+    const forwardings = await startForwardings(client, forwards.specs, log, forwards.settings);
     if (control.isPersistentMasterProcess()) return await control.servePersistentMaster(client, ctl, log);
     const master = await control.becomeMaster(client, ctl, log);
     // -f: logged in and forwarding; the foreground may go.

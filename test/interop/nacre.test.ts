@@ -362,3 +362,24 @@ test('SendEnv and SetEnv reach the command; RemoteCommand runs when no command i
   assert.equal(rc.code, 0, rc.stderr);
   assert.equal(rc.stdout, 'remote-command\n');
 });
+
+test('-s runs a subsystem (sftp answers its version), and a refused one is 255', { skip, timeout: 60000 }, async () => {
+  // SSH_FXP_INIT version 3: uint32 length 5, type 1, uint32 3; the server answers SSH_FXP_VERSION (type 2).
+  const init = Buffer.from([0, 0, 0, 5, 1, 0, 0, 0, 3]);
+  const child = spawn(process.execPath, [NACRE, ...baseArgs(knownHostsWithServer()), '-s', '127.0.0.1', 'sftp'], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: home } });
+  const reply = await new Promise<Buffer>((resolve) => {
+    let got = Buffer.alloc(0);
+    child.stdout.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 9) resolve(got);
+    });
+    child.stdin.write(init);
+  });
+  assert.equal(reply[4], 2, 'SSH_FXP_VERSION');
+  child.stdin.end();
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  assert.equal(code, 0);
+  const refused = await runNacre([...baseArgs(knownHostsWithServer()), '-s', '127.0.0.1', 'no-such-subsystem']);
+  assert.equal(refused.code, 255);
+  assert.match(refused.stderr, /subsystem no-such-subsystem/);
+});

@@ -320,7 +320,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           node.run();
           return;
         case 'auth-password':
-          node.endpoint.answerPassword(node.now(), e.id, await answers.password({ username, host, port }));
+          node.endpoint.answerPassword(node.now(), e.id, await answers.password({ username, host, port, attempt: e.attempt }));
           node.run();
           return;
         case 'auth-password-change':

@@ -259,10 +259,13 @@ export interface ConnectOptions {
   readonly debug?: (level: 1 | 2 | 3, message: string) => void;
   /**
    * Asks for the password when the server lets the password method be tried
-   * and `password` is not set (as ssh prompts `user@host's password:`);
-   * null skips the method. (src/client/auth-answers.ts, for `nacre`)
+   * and `password` is not set (as ssh prompts `user@host's password:`), and
+   * again after a wrong one, `passwordAttempts` times in all (`attempt`
+   * counts from 1); null gives the method up. (src/client/auth-answers.ts, for `nacre`)
    */
-  readonly askPassword?: (request: { readonly username: string; readonly host: string; readonly port: number }) => string | null | Promise<string | null>;
+  readonly askPassword?: (request: { readonly username: string; readonly host: string; readonly port: number; readonly attempt: number }) => string | null | Promise<string | null>;
+  /** How many times `askPassword` may be asked (ssh's NumberOfPasswordPrompts); default 3. */
+  readonly passwordAttempts?: number;
 }
 
 export function defaultUsername(): string {

@@ -55,9 +55,17 @@ test('askPassword is called when the password method is tried, with who is asked
     const asked: unknown[] = [];
     const c = await t.connect({ askPassword: (r) => (asked.push(r), 'secret') });
     await c.close();
-    assert.deepEqual(asked, [{ username: 'alice', host: '127.0.0.1', port: t.port }]);
+    assert.deepEqual(asked, [{ username: 'alice', host: '127.0.0.1', port: t.port, attempt: 1 }]);
     await assert.rejects(t.connect({ askPassword: () => null }), /authentication failed/);
-    await assert.rejects(t.connect({ askPassword: async () => 'wrong' }), /authentication failed/);
+    // a wrong password is asked again, three times by default, or passwordAttempts
+    const attempts: number[] = [];
+    await assert.rejects(t.connect({ askPassword: async (r) => (attempts.push(r.attempt), 'wrong') }), /authentication failed/);
+    assert.deepEqual(attempts, [1, 2, 3]);
+    const two: number[] = [];
+    const c2 = await t.connect({ passwordAttempts: 2, askPassword: (r) => (two.push(r.attempt), r.attempt === 2 ? 'secret' : 'typo') });
+    await c2.close();
+    assert.deepEqual(two, [1, 2]);
+    await assert.rejects(t.connect({ passwordAttempts: 0, askPassword: () => 'secret' }), RangeError);
   } finally {
     await t.close();
   }

@@ -81,11 +81,12 @@ test('without a terminal, a display or SSH_ASKPASS_REQUIRE, askpass is not used:
   assert.equal(withDisplay.code, 0, withDisplay.stderr);
 });
 
-test('a wrong password: "Permission denied (password)." and 255', { timeout: 60000 }, async () => {
+test('a wrong password is asked three times ("Permission denied, please try again."), then denied with 255', { timeout: 60000 }, async () => {
   const ap = askpass('wrong');
   const r = await runNacre([...args(), 'true'], { SSH_ASKPASS: ap.program, SSH_ASKPASS_REQUIRE: 'force' });
   assert.equal(r.code, 255);
-  assert.equal(r.stderr, 'alice@127.0.0.1: Permission denied (password).\n');
+  assert.equal(r.stderr, 'Permission denied, please try again.\nPermission denied, please try again.\nalice@127.0.0.1: Permission denied (password).\n');
+  assert.equal(ap.prompts(), "alice@127.0.0.1's password: \n".repeat(3));
 });
 
 test('BatchMode asks nothing, even with askpass forced', { timeout: 60000 }, async () => {

@@ -110,7 +110,15 @@ export async function planConnection(config: SshConfig, settings: Settings, deps
     ...base,
     privateKey: identities.map((i) => i.signer),
     ...(methods.includes('keyboard-interactive') ? { keyboardInteractive } : {}),
-    ...(methods.includes('password') ? { askPassword: () => (manInTheMiddleRisk ? null : prompter.secret(`${user}@${host}'s password: `)) } : {}),
+    ...(methods.includes('password')
+      ? {
+          askPassword: ({ attempt }: { attempt: number }) => {
+            if (manInTheMiddleRisk) return null;
+            if (attempt > 1) log.info('Permission denied, please try again.');
+            return prompter.secret(`${user}@${host}'s password: `);
+          },
+        }
+      : {}),
     ...(methods.includes('publickey') ? {} : { agent: false }),
     verifyHostKey: hostKeyVerifier({
       strict,

@@ -49,7 +49,7 @@ type Waiting =
   | { readonly kind: 'pk-query-sent'; readonly fields: PublickeyFields }
   | { readonly kind: 'pk-sign'; readonly id: number; readonly head: Uint8Array }
   | { readonly kind: 'pk-signed-sent' }
-  | { readonly kind: 'password-ask'; readonly id: number }
+  | { readonly kind: 'password-ask'; readonly id: number; readonly state: CredentialState }
   | { readonly kind: 'password-sent'; readonly password: string }
   | { readonly kind: 'password-change'; readonly id: number; readonly password: string }
   | { readonly kind: 'kbd-sent' }
@@ -59,6 +59,8 @@ interface CredentialState {
   readonly credential: ClientCredential;
   used: boolean;
   nextKey: number;
+  /** Passwords asked for so far (an asked password credential may be tried again). */
+  asked: number;
 }
 
 export class AuthClient {
@@ -86,7 +88,7 @@ export class AuthClient {
   ) {
     this.username = options.username;
     this.service = options.service ?? SSH_CONNECTION;
-    this.credentials = options.credentials.map((credential) => ({ credential, used: false, nextKey: 0 }));
+    this.credentials = options.credentials.map((credential) => ({ credential, used: false, nextKey: 0, asked: 0 }));
   }
 
   /** True once authentication succeeded or was given up. */
@@ -181,7 +183,10 @@ export class AuthClient {
   answerPassword(id: number, password: string | null): void {
     const w = this.waiting;
     if (this.done || w.kind !== 'password-ask' || w.id !== id) return;
-    if (password === null) return this.next();
+    if (password === null) {
+      w.state.used = true; // giving up ends the retries too
+      return this.next();
+    }
     this.sendPassword(password);
   }
 
@@ -298,14 +303,16 @@ export class AuthClient {
         continue;
       }
       if (state.used) continue;
-      state.used = true;
+      const asking = cred.method === 'password' && cred.password === undefined;
+      state.asked += asking ? 1 : 0;
+      state.used = !asking || state.asked >= Math.max(1, cred.method === 'password' ? (cred.attempts ?? 1) : 1);
       this.begin(cred.method);
       if (cred.method === 'password') {
         if (cred.password !== undefined) this.sendPassword(cred.password);
         else {
           const id = this.nextId++;
-          this.waiting = { kind: 'password-ask', id };
-          this.io.emit({ type: 'auth-password', id });
+          this.waiting = { kind: 'password-ask', id, state };
+          this.io.emit({ type: 'auth-password', id, attempt: state.asked });
         }
       } else {
         this.waiting = { kind: 'kbd-sent' };

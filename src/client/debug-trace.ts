@@ -30,6 +30,7 @@ export function safeDebug(debug: Debug | undefined): Debug | undefined {
 export function debugTracer(say: Debug | undefined): (e: EndpointEvent, node: NodeEndpoint) => void {
   if (!say) return () => undefined;
   let versionsShown = false;
+  let lastMethod = '';
   return (e, node) => {
     if (!versionsShown && node.endpoint.transport.peerVersion !== null) {
       versionsShown = true;
@@ -50,6 +51,11 @@ export function debugTracer(say: Debug | undefined): (e: EndpointEvent, node: No
         say(2, `kex: ${e.initial ? 'initial key exchange' : 're-exchange'} done${e.strict ? ' (strict kex)' : ''}`);
         return;
       }
+      case 'auth-attempt':
+        if (e.method !== lastMethod) say(1, `Next authentication method: ${e.method}`);
+        lastMethod = e.method;
+        if (e.publicKey) say(1, `Offering public key: ${blobKeyType(e.publicKey)} ${fingerprintSha256(e.publicKey)}${e.algorithm && e.algorithm !== blobKeyType(e.publicKey) ? ` (${e.algorithm})` : ''}`);
+        return;
       case 'auth-progress':
         if (e.result === 'partial') say(1, `Authenticated using "${e.method}" with partial success.`);
         say(1, `Authentications that can continue: ${e.allowed.join(',')}`);
@@ -59,9 +65,6 @@ export function debugTracer(say: Debug | undefined): (e: EndpointEvent, node: No
         return;
       case 'auth-prompt':
         say(2, `keyboard-interactive: ${e.prompts.length} prompt(s)`);
-        return;
-      case 'auth-password':
-        say(1, 'Next authentication method: password');
         return;
       case 'auth-success':
         say(1, `Authentication succeeded (${e.method}).`);

@@ -217,6 +217,9 @@ test('-v prints the trace: versions, algorithms, host key, methods, channels', {
     /^debug1: Server host key: ssh-ed25519 SHA256:/m,
     /^debug1: Host '\[127\.0\.0\.1\]:\d+' is known and matches the ED25519 host key\.$/m,
     /^debug1: Authentications that can continue: publickey,password,keyboard-interactive$/m,
+    /^debug1: Next authentication method: publickey$/m,
+    /^debug1: Offering public key: ssh-ed25519 SHA256:\S+$/m,
+    /^debug1: Server accepts key: ssh-ed25519 SHA256:/m,
     /^debug1: Authentication succeeded \(publickey\)\.$/m,
     /^debug1: channel 0: new session$/m,
   ]) {

@@ -24,6 +24,7 @@ test('debug: versions, algorithms, host key, methods and channels, by level', as
       /^1 kex: client->server cipher: \S+ MAC: \S+ compression: none$/m,
       /^1 Authentications that can continue: /m,
       /^1 Authentication succeeded \(password\)\.$/m,
+      /^1 Next authentication method: password$/m,
       /^1 channel 0: new session$/m,
       /^2 channel 0: open confirm$/m,
     ]) {

@@ -332,9 +332,10 @@ export class AuthClient {
     this.io.fail(new AuthenticationError('authentication failed', [...this.triedMethods], [...this.allowed]));
   }
 
-  private begin(method: string): void {
+  private begin(method: string, publicKey?: Uint8Array, algorithm?: string): void {
     this.currentMethod = method;
     this.noteTried(method);
+    this.io.emit(publicKey ? { type: 'auth-attempt', method, publicKey, algorithm: algorithm! } : { type: 'auth-attempt', method });
   }
 
   private tryNextKey(state: CredentialState, keys: readonly Key[]): boolean {
@@ -345,7 +346,7 @@ export class AuthClient {
       const algorithm = this.signatureAlgorithm(key.keyType);
       if (!algorithm) continue;
       this.offeredKeys.add(hex);
-      this.begin('publickey');
+      this.begin('publickey', key.publicBlob, algorithm);
       const fields = this.pkFields(key, algorithm);
       this.waiting = { kind: 'pk-query-sent', fields };
       this.io.send(publickeyRequestHead(fields, false));

@@ -39,6 +39,8 @@ export type AuthClientEvent =
   | { readonly type: 'auth-password'; readonly id: number; readonly attempt: number }
   /** The server asks for a new password; answer with `answerPasswordChange(id, newPassword | null)`. */
   | { readonly type: 'auth-password-change'; readonly id: number; readonly prompt: string }
+  /** A request is being sent for `method` (a public key offered names the key), for progress reporting. */
+  | { readonly type: 'auth-attempt'; readonly method: string; readonly publicKey?: Uint8Array; readonly algorithm?: string }
   /** One method's outcome, for progress reporting. */
   | { readonly type: 'auth-progress'; readonly method: string; readonly result: 'failure' | 'partial'; readonly allowed: readonly string[] }
   | { readonly type: 'auth-success'; readonly method: string };

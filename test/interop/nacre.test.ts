@@ -222,6 +222,7 @@ test('-v prints the trace: versions, algorithms, host key, methods, channels', {
     /^debug1: Server accepts key: ssh-ed25519 SHA256:/m,
     /^debug1: Authentication succeeded \(publickey\)\.$/m,
     /^debug1: channel 0: new session$/m,
+    /^Authenticated to 127\.0\.0\.1 \(\[127\.0\.0\.1\]:\d+\) using "publickey"\.$/m,
   ]) {
     assert.match(r.stderr, re);
   }

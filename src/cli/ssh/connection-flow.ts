@@ -91,14 +91,20 @@ async function run(req: ConnectionRequest): Promise<number> {
   const plan = await planConnection(config, settings, { log, prompter, env: deps.env });
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
   let client: Client;
+  let method = '';
+  const debug = (level: 1 | 2 | 3, message: string): void => {
+    const m = /^Authentication succeeded \((.*)\)\.$/.exec(message);
+    if (m) method = m[1]!;
+    log.debug(level, message);
+  };
   try {
-    client = await lib.connect({ ...plan.options, debug: (level, message) => log.debug(level, message) });
+    client = await lib.connect({ ...plan.options, debug });
   } catch (err) {
     throw new CliExit(255, describeConnectFailure(err, plan));
   }
   try {
     warnWeakCrypto(client.algorithms?.kex, settings.get('WarnWeakCrypto'), log);
-    log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}).`);
+    log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}) using "${method}".`);
     // Started even without specs: the escape command line (~C) adds to it.
     const forwardings = await startForwardings(client, forwards.specs, log, forwards.settings);
     if (control.isPersistentMasterProcess()) return await control.servePersistentMaster(client, ctl, log);

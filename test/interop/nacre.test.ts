@@ -387,3 +387,14 @@ test('-s runs a subsystem (sftp answers its version), and a refused one is 255',
   assert.equal(refused.code, 255);
   assert.match(refused.stderr, /subsystem no-such-subsystem/);
 });
+
+test('-J and ProxyCommand (nacre -W as the proxy) reach the target through sshd', { skip, timeout: 60000 }, async () => {
+  const kh = knownHostsWithServer();
+  const jump = await runNacre([...baseArgs(kh), '-J', `root@127.0.0.1:${sshd.port}`, '127.0.0.1', 'echo via-jump']);
+  assert.equal(jump.code, 0, jump.stderr);
+  assert.equal(jump.stdout, 'via-jump\n');
+  const proxy = `${process.execPath} ${NACRE} ${baseArgs(kh).join(' ')} -W %h:%p 127.0.0.1`;
+  const viaProxy = await runNacre([...baseArgs(kh), '-o', `ProxyCommand=${proxy}`, '127.0.0.1', 'echo via-proxy']);
+  assert.equal(viaProxy.code, 0, viaProxy.stderr);
+  assert.equal(viaProxy.stdout, 'via-proxy\n');
+});

@@ -104,3 +104,27 @@ test('PasswordAuthentication no: the password method is not tried, askpass never
   assert.equal(r.stderr, 'alice@127.0.0.1: Permission denied (password).\n');
   assert.throws(() => ap.prompts());
 });
+
+test('keyboard-interactive: each prompt asked as "(user@host) prompt", hidden ones through askpass too', { timeout: 60000 }, async () => {
+  const kbd = await startServer({
+    auth: { failureDelayMs: 0, methods: ['keyboard-interactive'] },
+    authenticate: async (ctx) => {
+      if (ctx.method !== 'keyboard-interactive') return false;
+      const [code] = await ctx.prompt([{ prompt: 'Verification code: ', echo: false }], { instruction: 'Two factors' });
+      return code === 'secret';
+    },
+    session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }),
+  });
+  try {
+    const ap = askpass('secret');
+    const kh = join(home, 'known_hosts_kbd');
+    writeFileSync(kh, `[127.0.0.1]:${kbd.port} ${formatOpenSshPublicKeyLine(testHostKey().publicBlob)}\n`);
+    const r = await runNacre(['-F', 'none', '-p', String(kbd.port), '-o', `UserKnownHostsFile=${kh}`, '-o', 'WarnWeakCrypto=no', 'alice@127.0.0.1', 'echo in'], { SSH_ASKPASS: ap.program, SSH_ASKPASS_REQUIRE: 'force' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'in\n');
+    assert.equal(r.stderr, 'Two factors\n');
+    assert.equal(ap.prompts(), '(alice@127.0.0.1) Verification code: \n');
+  } finally {
+    await kbd.close();
+  }
+});

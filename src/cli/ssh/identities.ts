@@ -95,6 +95,7 @@ async function loadOne(path: string, explicit: boolean, certificateFiles: readon
       signer = unlocked;
     }
   }
+  deps.log.debug(1, `identity file ${path} type ${signer.keyType}`);
   const out: Identity[] = [];
   for (const certPath of [`${path}-cert.pub`, ...certificateFiles]) {
     if (!existsSync(certPath)) continue;
@@ -119,7 +120,6 @@ export async function loadIdentities(identityFiles: readonly string[], certifica
   for (const path of paths) {
     if (seen.has(path)) continue;
     seen.add(path);
-    deps.log.debug(1, `identity file ${path} type ${existsSync(path) ? 'present' : '-1'}`);
     out.push(...(await loadOne(path, explicit, certs, deps)));
   }
   return out;

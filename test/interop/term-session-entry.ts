@@ -53,7 +53,7 @@ const forwarding: EscapeForwarding = {
     }
     return 'Bad forwarding specification.';
   },
-  list: () => [...forwards.keys()].map((p) => `local forward listening on port ${p}`),
+  list: () => [...forwards.keys()].map((p) => `-L 127.0.0.1:${p}`),
 };
 
 if (config.pidFile) writeFileSync(config.pidFile, String(process.pid));

@@ -176,6 +176,8 @@ test('escape messages in ssh’s wording', () => {
   );
   assert.equal(escapeEcho(0x7e, 'disconnect'), '~.\r\n');
   assert.equal(escapeEcho(0x7e, 'suspend'), '~^Z [suspend ssh]\r\n');
+  assert.equal(escapeEcho(0x7e, 'break'), '~B\r\n');
+  assert.equal(escapeEcho(0x7e, 'rekey'), ''); // ssh 10 says nothing
   assert.equal(verbosityEcho(0x7e, 'verbosity-up', 'DEBUG1'), '~v [LogLevel DEBUG1]\r\n');
 });
 

@@ -135,7 +135,8 @@ function shown(escapeChar: number): string {
 
 /**
  * The line ssh writes to stderr when it recognises an escape (raw mode is
- * on, so lines end with CR LF); empty for the actions that print their own.
+ * on, so lines end with CR LF); empty for the actions that print their own
+ * and for `~R`, which OpenSSH 10 carries out silently.
  */
 export function escapeEcho(escapeChar: number, action: EscapeAction): string {
   const e = shown(escapeChar);
@@ -146,8 +147,6 @@ export function escapeEcho(escapeChar: number, action: EscapeAction): string {
       return `${e}^Z [suspend ssh]\r\n`;
     case 'break':
       return `${e}B\r\n`;
-    case 'rekey':
-      return `${e}R\r\n`;
     case 'list':
       return `${e}#\r\n`;
     case 'background':

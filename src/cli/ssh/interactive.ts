@@ -152,8 +152,9 @@ class SessionRun {
     };
     this.client.on('close', onClose);
     undo.push(() => this.client.off('close', onClose));
+    // Kept until the terminal is back, whatever happens meanwhile.
+    const removeExitListener = terminal ? io.onExit(() => terminal.leaveRaw()) : () => undefined;
     if (terminal) {
-      undo.push(io.onExit(() => terminal.leaveRaw()));
       terminal.enterRaw();
       undo.push(terminal.onResize(() => this.sendWindowSize()));
     }
@@ -171,7 +172,12 @@ class SessionRun {
 
     const quitting = new Promise<Ending>((resolve) => (this.endWith = resolve));
     // ssh exits with the status it got, which the system cuts to 8 bits.
-    const exited = proc.exit.then((info): Ending => ({ kind: 'exit', status: info.code === null ? 255 : info.code & 0xff }));
+    const exited = proc.exit.then(async (info): Promise<Ending> => {
+      // No status at all: the channel went with the connection, whose
+      // 'close' may come a moment after the channel's.
+      if (info.code === null && info.signal === null) await this.connectionEnd();
+      return { kind: 'exit', status: info.code === null ? 255 : info.code & 0xff };
+    });
     const ending = await Promise.race([exited, quitting]);
     this.ended = true;
     this.stopInput();
@@ -183,8 +189,21 @@ class SessionRun {
       if (ending.closeConnection) await this.client.close().catch(() => undefined);
     }
     terminal?.leaveRaw();
+    removeExitListener();
     this.closingMessage(ending);
     return ending.status;
+  }
+
+  /** Waits briefly for the connection's end to be known (its error kept by the 'close' listener). */
+  private async connectionEnd(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.client.closed.then((err) => {
+        if (err) this.connectionError = err;
+      }),
+      new Promise<void>((r) => (timer = setTimeout(r, 200))),
+    ]);
+    clearTimeout(timer);
   }
 
   private closingMessage(ending: Ending): void {

@@ -5,6 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { DisconnectReason, NacreError } from '../errors.js';
 import type { ConnectOptions } from './options.js';
+import { applySshConfig } from './config-options.js';
 
 /** One hop of a ProxyJump string. */
 export interface JumpHost {
@@ -107,7 +108,12 @@ export async function connectThroughJumps(
   port: number,
   connect: (options: ConnectOptions) => Promise<JumpClient>,
 ): Promise<{ stream: Duplex; dispose: () => void } | null> {
-  const hops: ConnectOptions[] = typeof jump === 'string' ? parseProxyJump(jump).map((h) => hopOptions(base, h)) : jump.map((o) => ({ ...o }));
+  // A hop named in a string takes no ProxyJump of its own from ssh_config
+  // (`Host * / ProxyJump bastion` would otherwise reach bastion through itself).
+  const named: readonly ConnectOptions[] = typeof jump === 'string' ? parseProxyJump(jump).map((h) => ({ ...hopOptions(base, h), proxyJump: 'none' })) : jump;
+  // Each hop's own ssh_config entry, resolved now: the hop before must open
+  // its channel to the HostName and Port found there, not to the alias.
+  const hops = named.map((o) => applySshConfig(o));
   if (hops.length === 0) return null;
   const clients: JumpClient[] = [];
   const dispose = () => {

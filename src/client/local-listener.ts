@@ -34,31 +34,61 @@ export function describeListen(a: ListenAddress): string {
   return a.host.includes(':') || a.host === '' ? `[${a.host || '*'}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
+/** Starts listening on one address; a ListenError (naming `where`) when it cannot. */
+function listenOn(server: Server, where: ListenAddress): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(new ListenError(describeListen(where), err));
+    server.once('error', onError);
+    const done = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    if ('path' in where) server.listen(where.path, done);
+    else if (where.host === '') server.listen(where.port, done);
+    else server.listen(where.port, where.host, done);
+  });
+}
+
 /**
- * Listens on `where` and calls `onSocket` for each connection. Stops when
- * `close()` is called or `onConnectionClose` fires (the SSH connection
- * ended); open sockets are destroyed then, and a Unix socket file removed.
+ * Listens on `where` and calls `onSocket` for each connection. Host
+ * `localhost` means both loopback addresses, 127.0.0.1 and ::1, on one port,
+ * as ssh binds it: either alone will do. Stops when `close()` is called or
+ * `onConnectionClose` fires (the SSH connection ended); open sockets are
+ * destroyed then, and a Unix socket file removed.
  */
 export async function listenLocally(where: ListenAddress, onSocket: (socket: Socket) => void, onConnectionClose: (fn: () => void) => () => void): Promise<LocalListener> {
   const sockets = new Set<Socket>();
+  const servers: Server[] = [];
   // Half-open sockets let a client send EOF and still read the reply, as with ssh -L.
-  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    // Until the forwarding's pipelines own it, a reset socket must not be an unhandled 'error'.
-    socket.on('error', () => socket.destroy());
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new ListenError(describeListen(where), err)));
-    if ('path' in where) server.listen(where.path, () => resolve());
-    else if (where.host === '') server.listen(where.port, () => resolve());
-    else server.listen(where.port, where.host, () => resolve());
-  });
-  // After listen() nothing else listens for 'error': an accept() failure
-  // (EMFILE when out of descriptors) would be an uncaught exception. Node
-  // keeps listening after one; the connection it could not take is lost.
-  server.on('error', () => undefined);
+  const newServer = (): Server =>
+    createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      // Until the forwarding's pipelines own it, a reset socket must not be an unhandled 'error'.
+      socket.on('error', () => socket.destroy());
+      onSocket(socket);
+    });
+  const tries: ListenAddress[] = !('path' in where) && where.host === 'localhost' ? [{ host: '127.0.0.1', port: where.port }, { host: '::1', port: where.port }] : [where];
+  let port = 'path' in where ? 0 : where.port;
+  let firstError: unknown = null;
+  for (const t of tries) {
+    const server = newServer();
+    try {
+      // The second loopback address takes the port the first one got.
+      await listenOn(server, 'path' in t ? t : { host: t.host, port });
+    } catch (err) {
+      // As ssh: bound on either loopback address is enough (the first failure is the error when neither is).
+      firstError ??= err;
+      continue;
+    }
+    // After listen() nothing else listens for 'error': an accept() failure
+    // (EMFILE when out of descriptors) would be an uncaught exception. Node
+    // keeps listening after one; the connection it could not take is lost.
+    server.on('error', () => undefined);
+    servers.push(server);
+    if (!('path' in t)) port = (server.address() as { port: number }).port;
+  }
+  if (servers.length === 0) throw firstError;
   if ('path' in where) {
     // Only the user may connect, as ssh makes its forwarding sockets.
     try {
@@ -67,14 +97,13 @@ export async function listenLocally(where: ListenAddress, onSocket: (socket: Soc
       // a socket we cannot chmod is still ours; leave it as the umask made it
     }
   }
-  const port = 'path' in where ? 0 : (server.address() as { port: number }).port;
   let closing: Promise<void> | null = null;
   const closeAll = () =>
-    (closing ??= new Promise<void>((r) => {
+    (closing ??= (async () => {
       for (const s of sockets) s.destroy();
       // Closing a Unix socket server also removes its file (libuv unlinks it).
-      server.close(() => r());
-    }));
+      await Promise.all(servers.map((server) => new Promise<void>((r) => server.close(() => r()))));
+    })());
   // A listener that can be removed again: a promise callback on `closed`
   // would keep every closed forward alive until the connection ends.
   const stopWatching = onConnectionClose(() => void closeAll());

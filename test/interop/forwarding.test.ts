@@ -16,6 +16,7 @@ import { findOpenSsh, runSsh, startSshd, keygen, tempDir, freePort, type Sshd } 
 import { connect, type Client } from '../../src/client/client.js';
 import type { ConnectOptions } from '../../src/client/options.js';
 import { ListenError } from '../../src/client/local-listener.js';
+import { HostKeyRejectedError } from '../../src/errors.js';
 import { Forwardings, startForwardings, type ForwardingLog } from '../../src/cli/ssh/forwardings.js';
 import { runStdioForward } from '../../src/cli/ssh/stdio-forward.js';
 import { parseForwardSpec } from '../../src/config/forward-spec.js';
@@ -313,8 +314,14 @@ function connectionEnded(port: string): boolean {
 
 test('proxyJump through two hops (the same sshd three times); closing the client closes the hops', { skip, timeout: 60000 }, async () => {
   const from = sshd!.log().length;
-  const c = await connect(options({ proxyJump: `${user}@127.0.0.1:${sshd!.port},ssh://${user}@127.0.0.1:${sshd!.port}` }));
+  // Every hop's host key goes through the same check as the target's.
+  const checked: string[] = [];
+  const check = options().verifyHostKey!;
+  const c = await connect(options({ proxyJump: `${user}@127.0.0.1:${sshd!.port},ssh://${user}@127.0.0.1:${sshd!.port}`, verifyHostKey: (info) => (checked.push(`${info.host}:${info.port}`), check(info)) }));
   assert.equal((await c.exec('echo through two hops')).stdout, 'through two hops\n');
+  assert.deepEqual(checked, Array(3).fill(`127.0.0.1:${sshd!.port}`));
+  // A hop whose key is refused stops the chain there.
+  await assert.rejects(connect(options({ proxyJump: `127.0.0.1:${sshd!.port}`, verifyHostKey: () => false })), (err: unknown) => err instanceof HostKeyRejectedError);
   const ports = acceptedPorts(from);
   assert.equal(ports.length, 3, 'the two hops and the target each logged in');
   assert.ok(!ports.some(connectionEnded));
@@ -331,18 +338,21 @@ test('proxyJump through two hops (the same sshd three times); closing the client
   await assert.rejects(connect(options({ proxyJump: 'a@@:x' })), /ProxyJump/);
 });
 
-test('proxyJump from ssh_config: each hop reads its own Host entry', { skip, timeout: 30000 }, async () => {
+test('proxyJump from ssh_config: each hop reads its own Host entry, and takes no ProxyJump from it', { skip, timeout: 30000 }, async () => {
   const file = join(dir, 'ssh_config');
   writeFileSync(
     file,
     [
-      'Host bastion',
+      'Host bastion bastion2',
       '  HostName 127.0.0.1',
       `  Port ${sshd!.port}`,
       `  User ${user}`,
       'Host inside',
       '  HostName 127.0.0.1',
       `  Port ${sshd!.port}`,
+      '  ProxyJump bastion,bastion2',
+      // Would make every hop jump through bastion again, without end, were it taken.
+      'Host *',
       '  ProxyJump bastion',
       '',
     ].join('\n'),
@@ -351,7 +361,7 @@ test('proxyJump from ssh_config: each hop reads its own Host entry', { skip, tim
   const { host: _h, port: _p, ...rest } = options();
   const c = await connect({ ...rest, host: 'inside', config: file });
   assert.equal((await c.exec('echo inside')).stdout, 'inside\n');
-  assert.equal(acceptedPorts(from).length, 2, 'the bastion and the target');
+  assert.equal(acceptedPorts(from).length, 3, 'the two bastions (the second reached at its HostName and Port) and the target');
   await c.close();
 });
 
@@ -414,13 +424,23 @@ test('nacre forwardings: -R 0 reports the allocated port; -L, -D and ~C add, lis
     assert.equal(Number(allocated[2]), echoPort);
     assert.equal(await roundTrip({ port: Number(allocated[1]) }, 'via -R 0'), 'via -R 0');
     assert.equal(await roundTrip({ port: lport }, 'via -L'), 'via -L');
+    // Bound on both loopback addresses, as ssh binds "localhost".
+    const v6 = await new Promise<string>((resolve, reject) => {
+      const s = netConnect(lport, '::1');
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      s.once('error', reject);
+      s.once('close', () => resolve(Buffer.concat(got).toString()));
+      s.end('via [::1]');
+    });
+    assert.equal(v6, 'via [::1]');
 
     const dport = await freePort();
     assert.equal(await f.command(`-D ${dport}`), 'Forwarding port.');
     const curled = await curl(['--socks5-hostname', `127.0.0.1:${dport}`, `http://localhost:${httpPort}/c`]);
     assert.equal(curled.stdout, `hello /c via localhost:${httpPort}`);
     assert.equal(f.list().length, 3);
-    assert.match(f.list().join('\n'), new RegExp(`-D 127\\.0\\.0\\.1:${dport} -> socks`));
+    assert.match(f.list().join('\n'), new RegExp(`-D localhost:${dport} -> socks`));
     assert.equal(await f.command(`-KD ${dport}`), 'Canceled forwarding.');
     await assert.rejects(roundTrip({ port: dport }, 'x'), /ECONNREFUSED/);
     assert.equal(await f.command(`-KL 1`), 'Unknown port forwarding.');
@@ -437,8 +457,9 @@ test('nacre forwardings: -R 0 reports the allocated port; -L, -D and ~C add, lis
 });
 
 test('a local port already in use: a clear error, a warning, or with ExitOnForwardFailure exit 255', { skip, timeout: 30000 }, async () => {
+  // Taken on every address, both loopbacks included (ssh would take either alone).
   const busy = createServer();
-  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => busy.listen(0, r));
   const port = (busy.address() as { port: number }).port;
   try {
     await withClient(async (c) => {

@@ -41,10 +41,10 @@ test('ProxyCommand tokens', () => {
 });
 
 test('bind addresses as ssh picks them: loopback unless GatewayPorts or an address is given', () => {
-  assert.deepEqual(localBindAddress({ kind: 'tcp', port: 80 }, false), { host: '127.0.0.1', port: 80 });
+  assert.deepEqual(localBindAddress({ kind: 'tcp', port: 80 }, false), { host: 'localhost', port: 80 });
   assert.deepEqual(localBindAddress({ kind: 'tcp', port: 80 }, true), { host: '', port: 80 });
   assert.deepEqual(localBindAddress({ kind: 'tcp', host: '*', port: 80 }, false), { host: '', port: 80 });
-  assert.deepEqual(localBindAddress({ kind: 'tcp', host: 'localhost', port: 80 }, true), { host: '127.0.0.1', port: 80 });
+  assert.deepEqual(localBindAddress({ kind: 'tcp', host: 'localhost', port: 80 }, true), { host: 'localhost', port: 80 });
   assert.deepEqual(localBindAddress({ kind: 'tcp', host: '10.1.2.3', port: 80 }, false), { host: '10.1.2.3', port: 80 });
   assert.deepEqual(localBindAddress({ kind: 'unix', path: '/tmp/s' }, false), { path: '/tmp/s' });
   assert.equal(remoteBindAddress(undefined), 'localhost');

@@ -3,7 +3,7 @@
 // addresses per GatewayPorts, "Allocated port N" for -R 0, ssh's warnings,
 // or its fatal errors under ExitOnForwardFailure — and keeps them so the
 // escape command line (`~C`) can add and cancel forwardings later.
-import { configForwards, parseForwardSpec, type SshConfig, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../index.js';
+import { configForwards, ListenError, parseForwardSpec, type SshConfig, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 
 /** Where the messages go: a Logger (src/cli/common/log.ts) fits. */
@@ -71,9 +71,9 @@ function endpointText(e: ForwardEndpoint): string {
 export function localBindAddress(listen: ForwardEndpoint, gatewayPorts: boolean): { path: string } | { host: string; port: number } {
   if (listen.kind === 'unix') return { path: listen.path };
   const h = listen.host;
-  if (h === undefined) return { host: gatewayPorts ? '' : '127.0.0.1', port: listen.port };
+  // "localhost" is both loopback addresses, 127.0.0.1 and ::1, as ssh binds them.
+  if (h === undefined) return { host: gatewayPorts ? '' : 'localhost', port: listen.port };
   if (h === '' || h === '*') return { host: '', port: listen.port };
-  if (h === 'localhost') return { host: '127.0.0.1', port: listen.port };
   return { host: h, port: listen.port };
 }
 
@@ -178,7 +178,10 @@ export class Forwardings implements ForwardingControl {
     const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
     const why = cause?.code === 'EADDRINUSE' ? 'Address already in use' : cause?.code === 'EACCES' ? 'Permission denied' : (cause?.message ?? (err as Error).message);
     if ('path' in where) return `unix_listener: cannot bind to path ${where.path}: ${why}`;
-    return `bind [${where.host || '*'}]:${where.port}: ${why}\nchannel_setup_fwd_listener_tcpip: cannot listen to port: ${where.port}`;
+    // The address that failed, numeric as ssh prints it (127.0.0.1 for localhost).
+    const address = err instanceof ListenError ? err.address : `[${where.host || '*'}]:${where.port}`;
+    const bracketed = address.startsWith('[') ? address : `[${address.slice(0, address.lastIndexOf(':'))}]${address.slice(address.lastIndexOf(':'))}`;
+    return `bind ${bracketed}: ${why}\nchannel_setup_fwd_listener_tcpip: cannot listen to port: ${where.port}`;
   }
 
   private socksError(err: Error, request: SocksRequest | null): void {

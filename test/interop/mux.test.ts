@@ -277,3 +277,20 @@ test("nacre's -O against OpenSSH's own master: ssh's messages; sessions go direc
     assert.equal(bye.get().err, 'Exit request sent.\r\n');
   }
 });
+
+test('a master killed outright leaves a stale socket; the next ControlMaster=auto command removes it and becomes the master', { skip, timeout: 60000 }, async () => {
+  const path = join(privateDir('p3'), 'ctl');
+  assert.equal((await driver([path, 'yes', 'echo one'])).stdout, 'one\n');
+  const pid = Number(/pid=(\d+)/.exec((await runSsh(openssh!, ['-S', path, '-O', 'check', 'x'])).stderr)?.[1]);
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid);
+  assert.ok(existsSync(path), 'the killed master left its socket');
+  const again = await driver([path, 'yes', 'echo two']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, 'two\n');
+  const check = await runSsh(openssh!, ['-S', path, '-O', 'check', 'x']);
+  const pid2 = Number(/pid=(\d+)/.exec(check.stderr)?.[1]);
+  assert.ok(pid2 > 0 && pid2 !== pid, check.stderr);
+  await runSsh(openssh!, ['-S', path, '-O', 'exit', 'x']);
+  await waitGone(pid2);
+});

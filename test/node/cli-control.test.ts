@@ -164,3 +164,19 @@ test('forwarding specs as -O forward sends them (Unix socket paths as port -2)',
   assert.deepEqual(muxForward({ type: 'dynamic', listen: { kind: 'tcp', host: '*', port: 1080 } }), { kind: 'dynamic', listenHost: '*', listenPort: 1080, connectHost: '', connectPort: 0 });
   assert.deepEqual(muxForward({ type: 'remote-dynamic', listen: { kind: 'tcp', port: 1080 } }).kind, 'remote');
 });
+
+test("askpassConfirm: SSH_ASKPASS with SSH_ASKPASS_PROMPT=confirm; '' or yes allows, anything else or a failing program refuses", async () => {
+  const dir = newPath().replace(/\/ctl$/, '');
+  const { writeFileSync } = await import('node:fs');
+  const prog = join(dir, 'askpass');
+  writeFileSync(prog, '#!/bin/sh\necho "$1" >> "$0.log"; [ "$SSH_ASKPASS_PROMPT" = confirm ] || exit 1; cat "$0.answer"\n', { mode: 0o755 });
+  const { askpassConfirm } = await import('../../src/cli/ssh/control.js');
+  const ask = askpassConfirm({ SSH_ASKPASS: prog, PATH: process.env.PATH });
+  const { readFileSync } = await import('node:fs');
+  for (const [answer, allowed] of [['yes\n', true], ['\n', true], ['YES', true], ['no\n', false], ['sure\n', false]] as const) {
+    writeFileSync(prog + '.answer', answer);
+    assert.equal(await ask('Allow shared connection?'), allowed, JSON.stringify(answer));
+  }
+  assert.match(readFileSync(prog + '.log', 'utf8'), /^Allow shared connection\? $/m);
+  assert.equal(await askpassConfirm({ SSH_ASKPASS: join(dir, 'missing') })('Allow?'), false);
+});

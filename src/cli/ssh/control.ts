@@ -18,6 +18,7 @@ import type { ControlClient, ControlForwarding, ControlMaster, ForwardSpec, Forw
 import { CliExit } from '../common/exit.js';
 import type { Logger } from '../common/log.js';
 import { backgroundChild, startInBackground } from '../common/background.js';
+import { spawn } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 
@@ -239,12 +240,37 @@ export async function servePersistentMaster(client: Client, settings: ControlSet
 export interface MasterHooks {
   /**
    * ControlMaster ask/autoask: asks the user to allow each shared session,
-   * forwarding, -O exit and -O stop (ssh asks through ssh-askpass). Without
-   * it those modes refuse every request, as ssh does when it cannot ask.
+   * forwarding, -O exit and -O stop. Default askpassConfirm(), as ssh: a
+   * master without a working askpass program refuses every such request.
    */
   readonly confirm?: (question: string) => Promise<boolean>;
   /** -O forward/cancel; default: the library's clientForwarding (TCP -L and -R). */
   readonly forwarding?: ControlForwarding;
+}
+
+/** ssh's default askpass program. */
+const DEFAULT_ASKPASS = '/usr/bin/ssh-askpass';
+
+/**
+ * ssh's ask_permission(): runs SSH_ASKPASS (else ssh-askpass) with
+ * SSH_ASKPASS_PROMPT=confirm; an empty answer or "yes" allows, anything else
+ * (including a program that fails or is missing) refuses.
+ */
+export function askpassConfirm(env: Readonly<Record<string, string | undefined>> = process.env): (question: string) => Promise<boolean> {
+  return (question) =>
+    new Promise((resolve) => {
+      const program = env.SSH_ASKPASS || DEFAULT_ASKPASS;
+      let out = '';
+      const child = spawn(program, [question + ' '], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...env, SSH_ASKPASS_PROMPT: 'confirm' } });
+      child.stdout.on('data', (b: Buffer) => {
+        if (out.length < 4096) out += b.toString('utf8');
+      });
+      child.on('error', () => resolve(false));
+      child.on('close', (code) => {
+        const answer = out.replace(/\r?\n[\s\S]*$/, '');
+        resolve(code === 0 && (answer === '' || answer.toLowerCase() === 'yes'));
+      });
+    });
 }
 
 async function listen(client: Client, settings: ControlSettings, hooks: MasterHooks): Promise<ControlMaster> {
@@ -252,7 +278,7 @@ async function listen(client: Client, settings: ControlSettings, hooks: MasterHo
   const asks = settings.master === 'ask' || settings.master === 'autoask';
   return listenControl(client, {
     path: settings.path!,
-    ...(asks ? { confirm: hooks.confirm ?? (async () => false) } : {}),
+    ...(asks ? { confirm: hooks.confirm ?? askpassConfirm() } : {}),
     ...(hooks.forwarding ? { forwarding: hooks.forwarding } : {}),
   });
 }

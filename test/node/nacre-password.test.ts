@@ -128,3 +128,20 @@ test('keyboard-interactive: each prompt asked as "(user@host) prompt", hidden on
     await kbd.close();
   }
 });
+
+test('WarnWeakCrypto warns after the key exchange, before the password is asked', { timeout: 60000 }, async () => {
+  const dir = mkdtempSync(join(home, 'askpass-'));
+  const program = join(dir, 'askpass');
+  writeFileSync(program, "#!/bin/sh\necho ASKED >&2\necho secret\n");
+  chmodSync(program, 0o755);
+  const flags = ['-F', 'none', '-p', String(server.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'KexAlgorithms=curve25519-sha256', 'alice@127.0.0.1'];
+  const r = await runNacre([...flags, 'true'], { SSH_ASKPASS: program, SSH_ASKPASS_REQUIRE: 'force' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stderr,
+    '** WARNING: connection is not using a post-quantum key exchange algorithm.\n' +
+      '** This session may be vulnerable to "store now, decrypt later" attacks.\n' +
+      '** The server may need to be upgraded. See https://openssh.com/pq.html\n' +
+      'ASKED\n',
+  );
+});

@@ -92,10 +92,17 @@ async function run(req: ConnectionRequest): Promise<number> {
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
   let client: Client;
   let method = '';
+  let kexSeen = false;
   const debug = (level: 1 | 2 | 3, message: string): void => {
+    log.debug(level, message);
     const m = /^Authentication succeeded \((.*)\)\.$/.exec(message);
     if (m) method = m[1]!;
-    log.debug(level, message);
+    // ssh warns once the first key exchange is done, before authentication (so before any password prompt).
+    const kex = /^kex: algorithm: (\S+)$/.exec(message);
+    if (kex && !kexSeen) {
+      kexSeen = true;
+      warnWeakCrypto(kex[1], settings.get('WarnWeakCrypto'), log);
+    }
   };
   try {
     client = await lib.connect({ ...plan.options, debug });
@@ -103,7 +110,6 @@ async function run(req: ConnectionRequest): Promise<number> {
     throw new CliExit(255, describeConnectFailure(err, plan));
   }
   try {
-    warnWeakCrypto(client.algorithms?.kex, settings.get('WarnWeakCrypto'), log);
     log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}) using "${method}".`);
     // Started even without specs: the escape command line (~C) adds to it.
     const forwardings = await startForwardings(client, forwards.specs, log, forwards.settings);

@@ -145,3 +145,20 @@ test('WarnWeakCrypto warns after the key exchange, before the password is asked'
       'ASKED\n',
   );
 });
+
+test('an unknown host key without a terminal or askpass is refused, nothing recorded', { timeout: 60000 }, async () => {
+  const kh = join(home, 'known_hosts_empty');
+  const r = await runNacre(['-F', 'none', '-p', String(server.port), '-o', `UserKnownHostsFile=${kh}`, 'alice@127.0.0.1', 'true'], {});
+  assert.equal(r.code, 255);
+  assert.equal(r.stderr, 'Host key verification failed.\n');
+  assert.throws(() => readFileSync(kh));
+  // With askpass allowed, the question goes there, and "yes" records the key.
+  const dir = mkdtempSync(join(home, 'askpass-'));
+  const program = join(dir, 'askpass');
+  writeFileSync(program, `#!/bin/sh\ncase "$1" in *fingerprint*) echo yes ;; *) echo secret ;; esac\n`);
+  chmodSync(program, 0o755);
+  const ok = await runNacre(['-F', 'none', '-p', String(server.port), '-o', `UserKnownHostsFile=${kh}`, 'alice@127.0.0.1', 'echo in'], { SSH_ASKPASS: program, SSH_ASKPASS_REQUIRE: 'force' });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, 'in\n');
+  assert.match(readFileSync(kh, 'utf8'), /^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /);
+});

@@ -340,6 +340,9 @@ export type { HostKeysChange, HostKeysUpdateResult, HostKeyDescription } from '.
 export { planHostKeyUpdate, replaceHostKeys, type HostKeyUpdatePlan, type DeprecatedHostKey, type KnownHostsFileText, type ReplaceHostKeysOptions, type ReplacedHostKeys } from './trust/host-key-update.js';
 export { openSshPublicKeyFromPrivate, formatKrl, WEBAUTHN_SK_ECDSA, parseSshComPrivateKey } from './keys/index.js';
 
+// The `nacre` command (issue 11): what `nacre -Q` lists.
+export { algorithmNames, ALGORITHM_QUERIES } from './algorithms/names.js';
+
 // Connection sharing (ssh -M / -S / -O): a Client served over a control socket, and clients of it.
 export { listenControl, clientForwarding, ControlMaster, type ListenControlOptions, type ControlForwarding, type ControlMasterEvents } from './client/control-master.js';
 export { connectControl, ControlClient, MuxRequestError, type SharedProcess, type SharedSpawnOptions, type SharedExecResult } from './client/control-client.js';

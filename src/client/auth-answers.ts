@@ -65,10 +65,13 @@ export class AuthAnswers {
 
   /** The credentials to try, in order: keys, keyboard-interactive, password. */
   credentials(): ClientCredential[] {
+    const attempts = this.options.passwordAttempts;
+    if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 1 || attempts > 100)) throw new RangeError(`passwordAttempts must be an integer from 1 to 100, not ${attempts}`);
     const list: ClientCredential[] = [];
     if (this.signers.length > 0) list.push({ method: 'publickey', keys: this.signers.map((s) => ({ publicBlob: s.publicBlob, keyType: s.keyType })) });
     if (this.options.keyboardInteractive || this.options.password !== undefined) list.push({ method: 'keyboard-interactive' });
     if (this.options.password !== undefined) list.push({ method: 'password', password: this.options.password });
+    else if (this.options.askPassword) list.push({ method: 'password', attempts: this.options.passwordAttempts ?? 3 });
     return list;
   }
 
@@ -117,6 +120,19 @@ export class AuthAnswers {
       if (e.prompts.length === 0) return [];
     } catch {
       // A throwing callback gives the method up, like answering null.
+    }
+    return null;
+  }
+
+  /** The password asked of `askPassword` when the method is tried, or null to skip it. */
+  async password(request: { username: string; host: string; port: number; attempt: number }): Promise<string | null> {
+    try {
+      const answer: unknown = await this.options.askPassword?.(request);
+      if (answer === null || answer === undefined) return null;
+      if (typeof answer === 'string') return answer;
+      this.promptFailure ??= new TypeError(`askPassword answered ${typeof answer}, not a string or null`);
+    } catch {
+      // a throwing callback skips the method
     }
     return null;
   }

@@ -21,6 +21,7 @@ import { watchHostKeyAnnouncements, type HostKeysUpdateResult } from './host-key
 import { AuthAnswers } from './auth-answers.js';
 import { AgentAuth, sessionBinding } from './agent-auth.js';
 import { agentForwarding } from './agent-forward.js';
+import { debugTracer, safeDebug } from './debug-trace.js';
 import { DEFAULT_MAX_BUFFER, checkMaxBuffer, execCommand, spawnProcess, startShell, type ExecOptions, type ExecResult, type SpawnOptions, type RemoteProcess, type ShellOptions } from './process.js';
 import {
   RemoteForwarder,
@@ -259,6 +260,8 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     throw err;
   }
   const socket = transport.stream;
+  const debug = safeDebug(options.debug);
+  debug?.(1, 'Connection established.');
 
   return new Promise<Client>((resolve, reject) => {
     let ready = false;
@@ -294,8 +297,10 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     const readyTimeout = options.readyTimeout ?? 60_000;
     const timer = setTimeout(() => fail(new TimeoutError('key exchange and authentication', readyTimeout)), readyTimeout);
 
+    const trace = debugTracer(debug);
     const onEvent = async (e: EndpointEvent, node: NodeEndpoint): Promise<void> => {
       const c = client!;
+      trace(e, node);
       switch (e.type) {
         case 'host-key': {
           let info: HostKeyInfo;
@@ -332,6 +337,10 @@ export async function connect(options: ConnectOptions): Promise<Client> {
           return;
         case 'auth-prompt':
           node.endpoint.answerPrompt(node.now(), e.id, await answers.prompt(e));
+          node.run();
+          return;
+        case 'auth-password':
+          node.endpoint.answerPassword(node.now(), e.id, await answers.password({ username, host, port, attempt: e.attempt }));
           node.run();
           return;
         case 'auth-password-change':
@@ -393,6 +402,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     client = Client.create(node, maxBuffer);
     agentAuth?.attach(() => sessionBinding(node));
     client.sessions = agentForwarding(node, options);
+    if (debug) node.trace = debug;
     // Jump hosts and a proxy command live as long as the connection.
     node.onClose(() => transport.dispose());
     if (options.updateHostKeys) {

@@ -130,7 +130,7 @@ export interface ConnectOptions {
    * neither, it is not tried. Answer one string per prompt: anything else
    * is not sent, and the method is given up.
    */
-  readonly keyboardInteractive?: (challenge: KeyboardInteractiveChallenge) => readonly string[] | Promise<readonly string[]>;
+  readonly keyboardInteractive?: (challenge: KeyboardInteractiveChallenge) => readonly string[] | null | Promise<readonly string[] | null>;
   /** Called when the server says the password expired; return the new one (or null to give up). */
   readonly changePassword?: (prompt: string) => string | null | Promise<string | null>;
   /**
@@ -267,6 +267,15 @@ export interface ConnectOptions {
    * (1–3, as -v, -vv, -vvv) and a line without the `debugN: ` prefix.
    */
   readonly debug?: (level: 1 | 2 | 3, message: string) => void;
+  /**
+   * Asks for the password when the server lets the password method be tried
+   * and `password` is not set (as ssh prompts `user@host's password:`), and
+   * again after a wrong one, `passwordAttempts` times in all (`attempt`
+   * counts from 1); null gives the method up. (src/client/auth-answers.ts, for `nacre`)
+   */
+  readonly askPassword?: (request: { readonly username: string; readonly host: string; readonly port: number; readonly attempt: number }) => string | null | Promise<string | null>;
+  /** How many times `askPassword` may be asked (ssh's NumberOfPasswordPrompts); default 3. */
+  readonly passwordAttempts?: number;
 }
 
 export function defaultUsername(): string {

@@ -231,6 +231,12 @@ export class Endpoint {
     this.guard(() => this.requireClient().answerPrompt(id, responses));
   }
 
+  /** Answers an `auth-password` event: the password to send, or null to skip the method. */
+  answerPassword(now: number, id: number, password: string | null): void {
+    this.advance(now);
+    this.guard(() => this.requireClient().answerPassword(id, password));
+  }
+
   answerPasswordChange(now: number, id: number, newPassword: string | null): void {
     this.advance(now);
     this.guard(() => this.requireClient().answerPasswordChange(id, newPassword));

@@ -186,3 +186,63 @@ test('malformed or unexpected server messages throw ProtocolError', () => {
 function infoRequestWithTail(tail: number[]): Uint8Array {
   return Uint8Array.from([60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...tail]);
 }
+
+test('a password credential without a password asks for it (auth-password) only when the method is tried', () => {
+  const c = makeClient({ credentials: [{ method: 'publickey', keys: [alice] }, { method: 'password' }] });
+  c.client.start();
+  c.client.handle(failure(['publickey', 'password']));
+  // the key is queried first; nothing asked yet
+  assert.equal(c.io.events.filter((e) => e.type === 'auth-password').length, 0);
+  c.client.handle(failure(['publickey', 'password']));
+  const ask = c.io.events.find((e) => e.type === 'auth-password');
+  assert.ok(ask && ask.type === 'auth-password');
+  const before = c.io.sent.length;
+  c.client.answerPassword(ask.id + 100, 'stale'); // a stale id is ignored
+  assert.equal(c.io.sent.length, before);
+  c.client.answerPassword(ask.id, 'hunter2');
+  assert.deepEqual(c.methods().slice(-1), ['password']);
+  c.client.handle(success);
+  assert.equal(c.io.authenticated, true);
+});
+
+test('answering auth-password with null skips the method', () => {
+  const c = makeClient({ credentials: [{ method: 'password' }] });
+  c.client.start();
+  c.client.handle(failure(['password']));
+  const ask = c.io.events.find((e) => e.type === 'auth-password');
+  assert.ok(ask && ask.type === 'auth-password');
+  c.client.answerPassword(ask.id, null);
+  const err = c.io.failures[0];
+  assert.ok(err instanceof AuthenticationError);
+  assert.deepEqual(c.methods(), ['none']);
+});
+
+test('an asked password is asked again after a failure, up to its attempts, then given up', () => {
+  const c = makeClient({ credentials: [{ method: 'password', attempts: 2 }] });
+  c.client.start();
+  c.client.handle(failure(['password']));
+  const asks = () => c.io.events.filter((e) => e.type === 'auth-password');
+  const first = asks()[0];
+  assert.ok(first && first.type === 'auth-password');
+  assert.equal(first.attempt, 1);
+  c.client.answerPassword(first.id, 'wrong');
+  c.client.handle(failure(['password']));
+  const second = asks()[1];
+  assert.ok(second && second.type === 'auth-password');
+  assert.equal(second.attempt, 2);
+  c.client.answerPassword(second.id, 'wrong again');
+  c.client.handle(failure(['password']));
+  assert.equal(asks().length, 2);
+  assert.ok(c.io.failures[0] instanceof AuthenticationError);
+});
+
+test('answering null to an asked password ends its retries', () => {
+  const c = makeClient({ credentials: [{ method: 'password', attempts: 3 }] });
+  c.client.start();
+  c.client.handle(failure(['password']));
+  const ask = c.io.events.find((e) => e.type === 'auth-password');
+  assert.ok(ask && ask.type === 'auth-password');
+  c.client.answerPassword(ask.id, null);
+  assert.equal(c.io.events.filter((e) => e.type === 'auth-password').length, 1);
+  assert.ok(c.io.failures[0] instanceof AuthenticationError);
+});

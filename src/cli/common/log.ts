@@ -17,8 +17,19 @@ export function logLevelFromFlags(quiet: boolean, verbose: number): LogLevel {
 export class Logger {
   constructor(
     private readonly write: (text: string) => void,
-    readonly level: LogLevel = 'info',
+    private current: LogLevel = 'info',
   ) {}
+
+  get level(): LogLevel {
+    return this.current;
+  }
+
+  /** ssh's `~v` / `~V`: one level more or less verbose, between ERROR and DEBUG3; the new level. */
+  step(direction: 1 | -1): LogLevel {
+    const i = LOG_LEVELS.indexOf(this.current) + direction;
+    this.current = LOG_LEVELS[Math.min(LOG_LEVELS.length - 1, Math.max(1, i))]!;
+    return this.current;
+  }
 
   /** True when messages of `level` are shown. */
   enabled(level: LogLevel): boolean {

@@ -49,6 +49,7 @@ type Waiting =
   | { readonly kind: 'pk-query-sent'; readonly fields: PublickeyFields }
   | { readonly kind: 'pk-sign'; readonly id: number; readonly head: Uint8Array }
   | { readonly kind: 'pk-signed-sent' }
+  | { readonly kind: 'password-ask'; readonly id: number; readonly state: CredentialState }
   | { readonly kind: 'password-sent'; readonly password: string }
   | { readonly kind: 'password-change'; readonly id: number; readonly password: string }
   | { readonly kind: 'kbd-sent' }
@@ -58,6 +59,8 @@ interface CredentialState {
   readonly credential: ClientCredential;
   used: boolean;
   nextKey: number;
+  /** Passwords asked for so far (an asked password credential may be tried again). */
+  asked: number;
 }
 
 export class AuthClient {
@@ -85,7 +88,7 @@ export class AuthClient {
   ) {
     this.username = options.username;
     this.service = options.service ?? SSH_CONNECTION;
-    this.credentials = options.credentials.map((credential) => ({ credential, used: false, nextKey: 0 }));
+    this.credentials = options.credentials.map((credential) => ({ credential, used: false, nextKey: 0, asked: 0 }));
   }
 
   /** True once authentication succeeded or was given up. */
@@ -174,6 +177,30 @@ export class AuthClient {
     if (responses.length !== w.count) throw new RangeError(`${w.count} prompts need ${w.count} responses, got ${responses.length}`);
     this.waiting = { kind: 'kbd-sent' };
     this.io.send(encodeInfoResponse(responses));
+  }
+
+  /** Answers an `auth-password` event; `null` gives the method up. Stale ids are ignored. */
+  answerPassword(id: number, password: string | null): void {
+    const w = this.waiting;
+    if (this.done || w.kind !== 'password-ask' || w.id !== id) return;
+    if (password === null) {
+      w.state.used = true; // giving up ends the retries too
+      return this.next();
+    }
+    this.sendPassword(password);
+  }
+
+  private sendPassword(password: string): void {
+    this.waiting = { kind: 'password-sent', password };
+    this.io.send(
+      UserauthPassword.encode({
+        username: this.username,
+        service: this.service,
+        method: 'password',
+        change: false,
+        password,
+      }),
+    );
   }
 
   /** Answers an `auth-password-change` event; `null` gives up on password. */
@@ -276,19 +303,17 @@ export class AuthClient {
         continue;
       }
       if (state.used) continue;
-      state.used = true;
+      const asking = cred.method === 'password' && cred.password === undefined;
+      state.asked += asking ? 1 : 0;
+      state.used = !asking || state.asked >= Math.max(1, cred.method === 'password' ? (cred.attempts ?? 1) : 1);
       this.begin(cred.method);
       if (cred.method === 'password') {
-        this.waiting = { kind: 'password-sent', password: cred.password };
-        this.io.send(
-          UserauthPassword.encode({
-            username: this.username,
-            service: this.service,
-            method: 'password',
-            change: false,
-            password: cred.password,
-          }),
-        );
+        if (cred.password !== undefined) this.sendPassword(cred.password);
+        else {
+          const id = this.nextId++;
+          this.waiting = { kind: 'password-ask', id, state };
+          this.io.emit({ type: 'auth-password', id, attempt: state.asked });
+        }
       } else {
         this.waiting = { kind: 'kbd-sent' };
         this.io.send(
@@ -307,9 +332,10 @@ export class AuthClient {
     this.io.fail(new AuthenticationError('authentication failed', [...this.triedMethods], [...this.allowed]));
   }
 
-  private begin(method: string): void {
+  private begin(method: string, publicKey?: Uint8Array, algorithm?: string): void {
     this.currentMethod = method;
     this.noteTried(method);
+    this.io.emit(publicKey ? { type: 'auth-attempt', method, publicKey, algorithm: algorithm! } : { type: 'auth-attempt', method });
   }
 
   private tryNextKey(state: CredentialState, keys: readonly Key[]): boolean {
@@ -320,7 +346,7 @@ export class AuthClient {
       const algorithm = this.signatureAlgorithm(key.keyType);
       if (!algorithm) continue;
       this.offeredKeys.add(hex);
-      this.begin('publickey');
+      this.begin('publickey', key.publicBlob, algorithm);
       const fields = this.pkFields(key, algorithm);
       this.waiting = { kind: 'pk-query-sent', fields };
       this.io.send(publickeyRequestHead(fields, false));

@@ -5,7 +5,12 @@
 /** A credential the client may try, in the client's preference order. */
 export type ClientCredential =
   | { readonly method: 'none' }
-  | { readonly method: 'password'; readonly password: string }
+  /**
+   * Without `password`, an `auth-password` event asks for it when the method
+   * is tried (as ssh prompts), again after each failure up to `attempts`
+   * times in all (default 1; ssh's NumberOfPasswordPrompts).
+   */
+  | { readonly method: 'password'; readonly password?: string; readonly attempts?: number }
   /** Keys whose private halves sign through `auth-sign` events (agent or in-memory). */
   | { readonly method: 'publickey'; readonly keys: readonly { readonly publicBlob: Uint8Array; readonly keyType: string }[] }
   /** Prompts arrive as `auth-prompt` events. */
@@ -30,8 +35,12 @@ export type AuthClientEvent =
       readonly instruction: string;
       readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
     }
+  /** The password method is next and its credential has none; answer with `answerPassword(id, password | null)`. */
+  | { readonly type: 'auth-password'; readonly id: number; readonly attempt: number }
   /** The server asks for a new password; answer with `answerPasswordChange(id, newPassword | null)`. */
   | { readonly type: 'auth-password-change'; readonly id: number; readonly prompt: string }
+  /** A request is being sent for `method` (a public key offered names the key), for progress reporting. */
+  | { readonly type: 'auth-attempt'; readonly method: string; readonly publicKey?: Uint8Array; readonly algorithm?: string }
   /** One method's outcome, for progress reporting. */
   | { readonly type: 'auth-progress'; readonly method: string; readonly result: 'failure' | 'partial'; readonly allowed: readonly string[] }
   | { readonly type: 'auth-success'; readonly method: string };

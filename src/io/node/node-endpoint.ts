@@ -185,6 +185,9 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
    * ChannelOpenError when it refuses and with TimeoutError (phase
    * `channel open <type>`) when it has not answered in time.
    */
+  /** @internal The client's `debug` option (ssh -v): channel opens are reported to it. */
+  trace: ((level: 1 | 2 | 3, message: string) => void) | null = null;
+
   openChannel(type: string, data: Uint8Array = new Uint8Array(0)): Promise<Channel> {
     if (this.closeError) return Promise.reject(this.closeError);
     let id: number;
@@ -195,6 +198,7 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
     }
     const channel = new Channel(this, id, type);
     this.channels.set(id, channel);
+    this.trace?.(1, `channel ${id}: new ${type}`);
     const p = new Promise<Channel>((resolve, reject) => {
       const timer = this.startTimer(this.channelOpenMs, () => this.channelOpenTimedOut(id));
       this.opening.set(id, { resolve, reject, channel, timer });
@@ -234,6 +238,7 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
     this.endpoint.acceptChannel(clockNow(), id, undefined, opts);
     const channel = new Channel(this, id, type);
     this.channels.set(id, channel);
+    this.trace?.(1, `channel ${id}: new ${type}`);
     this.run();
     return channel;
   }
@@ -296,6 +301,7 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
   private dispatch(e: EndpointEvent): void {
     switch (e.type) {
       case 'channel-open-confirmed': {
+        this.trace?.(2, `channel ${e.channel}: open confirm`);
         const p = this.opening.get(e.channel);
         this.opening.delete(e.channel);
         if (p?.timer) clearTimeout(p.timer);
@@ -303,6 +309,7 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
         return;
       }
       case 'channel-open-failed': {
+        this.trace?.(1, `channel ${e.channel}: open failed: ${e.description}`);
         const p = this.opening.get(e.channel);
         this.opening.delete(e.channel);
         this.channels.delete(e.channel);

@@ -1,0 +1,141 @@
+// The library options one nacre connection runs with, from its resolved
+// ssh_config: where to connect, which keys and methods, how host keys are
+// judged (host-keys.ts) and where the questions go (prompter.ts). The
+// authentication keywords (PubkeyAuthentication, PasswordAuthentication,
+// KbdInteractiveAuthentication, PreferredAuthentications, BatchMode) decide
+// which answers nacre gives at all.
+import type { ConnectOptions, KeyboardInteractiveChallenge, SshConfig } from '../../index.js';
+import { configIdentityFiles, knownHostName, sshConfigToConnectOptions } from '../../index.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { Logger } from '../common/log.js';
+import { fatal } from '../common/exit.js';
+import { flag, type Settings } from './settings.js';
+import { hostKeyVerifier, parseStrictHostKeyChecking } from './host-keys.js';
+import { loadIdentities } from './identities.js';
+import type { Prompter } from './prompter.js';
+
+export interface ConnectionPlan {
+  readonly options: ConnectOptions;
+  /** The user and host as ssh names them in "Permission denied" and prompts. */
+  readonly user: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Which authentication methods the settings allow, in PreferredAuthentications' order. */
+export function allowedMethods(settings: Settings): string[] {
+  const preferred = (settings.get('PreferredAuthentications') ?? 'publickey,keyboard-interactive,password').split(',').map((m) => m.trim().toLowerCase());
+  return preferred.filter((m) => {
+    if (m === 'publickey') return flag(settings, 'PubkeyAuthentication', true);
+    if (m === 'keyboard-interactive') return flag(settings, 'KbdInteractiveAuthentication', flag(settings, 'ChallengeResponseAuthentication', true));
+    if (m === 'password') return flag(settings, 'PasswordAuthentication', true);
+    return false;
+  });
+}
+
+/**
+ * What ssh shows in parentheses in the known_hosts question: the address it
+ * connects to, named as in known_hosts (`[1.2.3.4]:2222`), or for a proxy
+ * `<no hostip for proxy command>`. A name that does not resolve is shown as is
+ * (the connection then fails with the resolver's error anyway).
+ */
+async function addressShown(options: ConnectOptions, host: string, port: number): Promise<string> {
+  if (options.proxyCommand !== undefined || (options.proxyJump !== undefined && options.proxyJump !== 'none')) return '<no hostip for proxy command>';
+  let address = host;
+  if (isIP(host) === 0) {
+    try {
+      address = (await lookup(host, options.family ? { family: options.family } : {})).address;
+    } catch {
+      // shown as the name
+    }
+  }
+  return knownHostName(address, port);
+}
+
+export interface PlanDeps {
+  readonly log: Logger;
+  readonly prompter: Prompter;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The ConnectOptions for a resolved config: the library's mapping of
+ * ssh_config (sshConfigToConnectOptions), with nacre's own answers laid over
+ * it: keys whose passphrases are asked when needed, the methods the settings
+ * allow, the host key questions, keepalives off unless asked for (as ssh).
+ * fatal() for a value ssh would refuse.
+ */
+export async function planConnection(config: SshConfig, settings: Settings, deps: PlanDeps): Promise<ConnectionPlan> {
+  const { log, prompter } = deps;
+  const base = sshConfigToConnectOptions(config, { env: deps.env, loadIdentities: false });
+  const host = config.hostName;
+  const port = config.port;
+  const user = config.user;
+  const batchMode = flag(settings, 'BatchMode', false);
+  const strict = parseStrictHostKeyChecking(settings.get('StrictHostKeyChecking'));
+  if (strict === null) fatal(`nacre: unsupported StrictHostKeyChecking value "${settings.get('StrictHostKeyChecking')}"`);
+  const methods = allowedMethods(settings);
+  // A changed host key let through (StrictHostKeyChecking no) must not get a password typed into it.
+  let manInTheMiddleRisk = false;
+
+  // ssh "adds" to /dev/null happily; a rename over it would replace the device.
+  const knownHostsPath = base.knownHosts;
+  const writable = typeof knownHostsPath === 'string' && knownHostsPath !== '/dev/null';
+
+  const files = configIdentityFiles(config, deps.env);
+  const identities = methods.includes('publickey')
+    ? await loadIdentities(files.identities, files.certificates, {
+        log,
+        askPassphrase: (prompt) => prompter.secret(prompt),
+      })
+    : [];
+
+  const alias = settings.get('HostKeyAlias') ?? config.host;
+  const keyboardInteractive = async (challenge: KeyboardInteractiveChallenge): Promise<string[] | null> => {
+    if (manInTheMiddleRisk) return null;
+    if (challenge.name) log.info(challenge.name);
+    if (challenge.instruction) log.info(challenge.instruction);
+    const answers: string[] = [];
+    for (const p of challenge.prompts) {
+      const shown = `(${user}@${alias}) ${p.prompt}`;
+      const a = p.echo ? await prompter.line(shown) : await prompter.secret(shown);
+      if (a === null) return null;
+      answers.push(a);
+    }
+    return answers;
+  };
+
+  const options: ConnectOptions = {
+    ...base,
+    privateKey: identities.map((i) => i.signer),
+    ...(methods.includes('keyboard-interactive') ? { keyboardInteractive } : {}),
+    ...(methods.includes('password')
+      ? {
+          askPassword: ({ attempt }: { attempt: number }) => {
+            if (manInTheMiddleRisk) return null;
+            if (attempt > 1) log.info('Permission denied, please try again.');
+            return prompter.secret(`${user}@${host}'s password: `);
+          },
+        }
+      : {}),
+    ...(methods.includes('publickey') ? {} : { agent: false }),
+    verifyHostKey: hostKeyVerifier({
+      strict,
+      batchMode,
+      log,
+      address: await addressShown(base, host, port),
+      askLine: (prompt) => prompter.line(prompt),
+      onManInTheMiddleRisk: () => {
+        manInTheMiddleRisk = true;
+      },
+    }),
+    acceptUnknownHostKey: writable,
+    // ssh sends no keepalives unless ServerAliveInterval asks for them.
+    ...(settings.get('ServerAliveInterval') === undefined ? { keepalive: false as const } : {}),
+    onBanner: (message) => log.info(message.replace(/\n$/, '')),
+    // A whole ssh session may wait on the user at every prompt.
+    readyTimeout: 3600_000,
+  };
+  return { options, user, host, port };
+}

@@ -1,0 +1,153 @@
+// What nacre does once the config is resolved, in ssh's order: `-O` to a
+// master; joining a master (ControlMaster auto) or starting a persistent
+// one; -f (the work moves to a background copy, which tells this process
+// when it is logged in and its forwardings are up); the connection itself;
+// WarnWeakCrypto; the forwardings; then serving as a master, -W, or the
+// session. Every step that needs another module loads it when it runs.
+import type { Client, ForwardEndpoint, SshConfig } from '../../index.js';
+import { CliExit } from '../common/exit.js';
+import type { CliIo } from '../common/io.js';
+import type { Logger } from '../common/log.js';
+import { backgroundChild, startInBackground } from '../common/background.js';
+import type { NacreDeps } from './main.js';
+import { flag, type Settings } from './settings.js';
+import { Prompter } from './prompter.js';
+import { runPlainSession, wantsTty, type SessionPlan } from './session.js';
+
+/** Post-quantum key exchanges: WarnWeakCrypto is quiet for these. */
+const PQ_KEX = new Set(['mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com']);
+
+export interface ConnectionRequest {
+  readonly config: SshConfig;
+  readonly settings: Settings;
+  readonly log: Logger;
+  readonly io: CliIo;
+  readonly deps: NacreDeps;
+  /** -O ctl_cmd. */
+  readonly controlCommand?: string;
+  /** -W host:port. */
+  readonly stdioTarget?: ForwardEndpoint;
+  /** -f / ForkAfterAuthentication. */
+  readonly fork: boolean;
+  readonly session: SessionPlan;
+}
+
+/** OpenSSH 10.1's warning after a key exchange without post-quantum protection. */
+export function warnWeakCrypto(kex: string | undefined, setting: string | undefined, log: Logger): void {
+  const v = (setting ?? 'yes').toLowerCase();
+  if (!kex || PQ_KEX.has(kex) || v === 'no' || v === 'no-pq-kex') return;
+  log.info('** WARNING: connection is not using a post-quantum key exchange algorithm.');
+  log.info('** This session may be vulnerable to "store now, decrypt later" attacks.');
+  log.info('** The server may need to be upgraded. See https://openssh.com/pq.html');
+}
+
+/** Runs the connection; the exit status. In a background copy, failures are reported to the foreground instead of printed twice. */
+export async function runConnection(req: ConnectionRequest): Promise<number> {
+  const bg = backgroundChild();
+  try {
+    return await run(req);
+  } catch (err) {
+    if (bg && !bg.reported) {
+      const e = err instanceof CliExit ? err : new CliExit(255, `nacre: ${err instanceof Error ? err.message : String(err)}`);
+      bg.fail(e.code, e.message);
+      throw new CliExit(e.code);
+    }
+    throw err;
+  }
+}
+
+async function run(req: ConnectionRequest): Promise<number> {
+  const { config, settings, log, deps } = req;
+  const lib = await import('../../index.js');
+  const control = await import('./control.js');
+  const ctl = control.controlSettings(config, (value) => lib.expandConfigPath(value, 'ControlPath', config.tokens, deps.env));
+  const { startForwardings, forwardingsFromConfig } = await import('./forwardings.js');
+  const forwards = forwardingsFromConfig(config, deps.env);
+  if (req.controlCommand !== undefined) return control.controlCommand(req.controlCommand, ctl, forwards.specs, req.io);
+
+  const bg = backgroundChild();
+  if (req.fork && !bg) {
+    // -f: a copy of this command does the work; this one waits until it is logged in.
+    const outcome = await startInBackground({ stdio: 'inherit' });
+    if (outcome.message) throw new CliExit(outcome.code, outcome.message);
+    return outcome.code;
+  }
+
+  if (!control.isPersistentMasterProcess() && !req.stdioTarget) {
+    const shared = (await control.joinMaster(ctl, log)) ?? (await control.startPersistentMaster(ctl, log));
+    if (shared) {
+      const s = deps.session;
+      const tty = wantsTty(req.session, s.stdinIsTty, log);
+      return control.runSharedSession(
+        shared,
+        { ...req.session, tty, ...(s.term ? { term: s.term } : {}), ...(s.columns ? { columns: s.columns } : {}), ...(s.rows ? { rows: s.rows } : {}) },
+        s,
+      );
+    }
+  }
+
+  const [{ planConnection }, { describeConnectFailure }] = await Promise.all([import('./connect-options.js'), import('./failures.js')]);
+  const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
+  const plan = await planConnection(config, settings, { log, prompter, env: deps.env });
+  log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
+  let client: Client;
+  let method = '';
+  let kexSeen = false;
+  const debug = (level: 1 | 2 | 3, message: string): void => {
+    log.debug(level, message);
+    const m = /^Authentication succeeded \((.*)\)\.$/.exec(message);
+    if (m) method = m[1]!;
+    // ssh warns once the first key exchange is done, before authentication (so before any password prompt).
+    const kex = /^kex: algorithm: (\S+)$/.exec(message);
+    if (kex && !kexSeen) {
+      kexSeen = true;
+      warnWeakCrypto(kex[1], settings.get('WarnWeakCrypto'), log);
+    }
+  };
+  try {
+    client = await lib.connect({ ...plan.options, debug });
+  } catch (err) {
+    throw new CliExit(255, describeConnectFailure(err, plan));
+  }
+  try {
+    log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}) using "${method}".`);
+    // Started even without specs: the escape command line (~C) adds to it.
+    const forwardings = await startForwardings(client, forwards.specs, log, forwards.settings);
+    if (control.isPersistentMasterProcess()) return await control.servePersistentMaster(client, ctl, log);
+    const master = await control.becomeMaster(client, ctl, log);
+    // -f: logged in and forwarding; the foreground may go.
+    bg?.ready();
+    let status: number;
+    if (req.stdioTarget) {
+      const { runStdioForward } = await import('./stdio-forward.js');
+      status = await runStdioForward(client, req.stdioTarget, deps.session.stdin, deps.session.stdout, log);
+    } else if (req.session.type !== 'default') {
+      status = await runPlainSession(client, req.session, deps.session, log);
+    } else {
+      const { runSession, processSessionIo } = await import('./interactive.js');
+      const escape = settings.get('EscapeChar') ?? '~';
+      status = await runSession(
+        client,
+        {
+          ...(req.session.command !== '' ? { command: req.session.command } : {}),
+          pty: wantsTty(req.session, deps.session.stdinIsTty, log),
+          ...(deps.session.term !== undefined ? { term: deps.session.term } : {}),
+          escapeChar: escape === 'none' ? null : escape.charCodeAt(0),
+          env: req.session.env,
+          stdinNull: req.session.stdinNull,
+          host: config.host,
+          quiet: settings.get('LogLevel') === 'QUIET',
+        },
+        { forwarding: forwardings, changeLogLevel: (step) => log.step(step).toUpperCase() },
+        deps.interactive ?? processSessionIo(),
+      );
+    }
+    await master?.finish();
+    return status;
+  } catch (err) {
+    if (err instanceof CliExit) throw err;
+    throw new CliExit(255, `nacre: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}

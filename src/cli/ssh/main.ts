@@ -1,0 +1,164 @@
+// nacre's main flow, in ssh's order: the command line; -V and -Q, which
+// need no host; the destination and its resolved ssh_config (-G prints it);
+// what the session will be; then connection-flow.ts (-O, sharing, -f, the
+// connection, forwardings, the session), whose status is nacre's. Every
+// failure of nacre's own is a message in ssh's words and status 255.
+import { appendFileSync } from 'node:fs';
+import type { ForwardEndpoint, SshConfig } from '../../index.js';
+import { CliExit } from '../common/exit.js';
+import type { CliIo } from '../common/io.js';
+import { Logger, type LogLevel } from '../common/log.js';
+import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
+import { settingsFromValues, flag, type Settings } from './settings.js';
+import type { Prompter } from './prompter.js';
+import type { SessionIo as InteractiveIo } from './interactive.js';
+import { parseRequestTty, type SessionIo, type SessionType } from './session.js';
+import { NACRE_VERSION } from './version.js';
+
+export interface NacreDeps {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly localUser: string;
+  readonly session: SessionIo;
+  readonly prompter?: Prompter;
+  /** The terminal side of command and shell sessions (interactive.ts); default the process's. */
+  readonly interactive?: InteractiveIo;
+}
+
+function usage(message: string): never {
+  throw new CliExit(255, (message ? message + '\n' : '') + NACRE_USAGE);
+}
+
+const LEVELS: Readonly<Record<string, LogLevel>> = {
+  quiet: 'quiet',
+  fatal: 'quiet',
+  error: 'error',
+  info: 'info',
+  verbose: 'verbose',
+  debug: 'debug1',
+  debug1: 'debug1',
+  debug2: 'debug2',
+  debug3: 'debug3',
+};
+
+function logger(args: NacreArgs, settings: Settings, io: CliIo): Logger {
+  const level = LEVELS[(settings.get('LogLevel') ?? 'info').toLowerCase()];
+  if (!level) throw new CliExit(255, `nacre: unsupported LogLevel "${settings.get('LogLevel')}"`);
+  const write = args.logFile ? (text: string) => appendFileSync(args.logFile!, text) : (text: string) => io.err(text);
+  return new Logger(write, level);
+}
+
+/** SendEnv patterns matched against the local environment, then SetEnv pairs (which win). */
+export function sessionEnv(settings: Settings, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const patterns = settings.all('SendEnv').flatMap((v) => v.split(/\s+/)).filter((p) => p !== '');
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    let send = false;
+    for (const p of patterns) {
+      const negated = p.startsWith('-');
+      const re = new RegExp('^' + (negated ? p.slice(1) : p).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+      if (re.test(name)) send = !negated;
+    }
+    if (send) out[name] = value;
+  }
+  // The resolver has split SetEnv into NAME=value words already (quotes honoured).
+  for (const word of settings.all('SetEnv')) {
+    const eq = word.indexOf('=');
+    if (eq > 0) out[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return out;
+}
+
+function sessionType(args: NacreArgs, settings: Settings): SessionType {
+  const v = (settings.get('SessionType') ?? 'default').toLowerCase();
+  if (v === 'none' || v === 'subsystem') return v;
+  if (v !== 'default') throw new CliExit(255, `nacre: unsupported SessionType "${v}"`);
+  return args.subsystem ? 'subsystem' : 'default';
+}
+
+/** Runs nacre with `args` (without the program name); the exit status. */
+export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreDeps): Promise<number> {
+  let parsed: NacreArgs;
+  try {
+    parsed = parseNacreArgs(args);
+  } catch (err) {
+    if (err instanceof NacreUsageError) usage(err.message);
+    throw err;
+  }
+  if (parsed.printVersion) {
+    io.err(`${NACRE_VERSION}, Node.js ${process.version}\n`);
+    return 0;
+  }
+  if (parsed.query !== undefined) {
+    const { algorithmNames } = await import('../../index.js');
+    const names = algorithmNames(parsed.query);
+    if (!names) throw new CliExit(255, `Unsupported query "${parsed.query}"`);
+    io.out(names.map((n) => n + '\n').join(''));
+    return 0;
+  }
+  if (parsed.host === undefined) usage('');
+  const host = parsed.host;
+  const command = parsed.command.join(' ');
+  // The library is loaded once a host is named: -V, -Q and usage errors stay fast.
+  const lib = await import('../../index.js');
+  for (const f of parsed.forwards) {
+    if (!lib.tryParseForward(f.spec, f.flag, deps.env)) throw new CliExit(255, `Bad ${f.flag} forwarding specification '${f.spec}'`);
+  }
+  let stdioTarget: ForwardEndpoint | undefined;
+  if (parsed.stdioForward !== undefined) {
+    try {
+      stdioTarget = lib.parseStdioForward(parsed.stdioForward, deps.env);
+    } catch (err) {
+      throw new CliExit(255, err instanceof Error ? err.message : String(err));
+    }
+  }
+  let config: SshConfig;
+  try {
+    config = lib.readSshConfig(
+      {
+        host,
+        commandLine: parsed.configLines,
+        ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
+        ...(command !== '' ? { command } : {}),
+        sessionType: parsed.subsystem ? 'subsystem' : parsed.configLines.includes('SessionType none') ? 'none' : command !== '' ? 'exec' : 'shell',
+      },
+      { env: deps.env, localUser: deps.localUser },
+    );
+  } catch (err) {
+    if (err instanceof lib.ConfigError) throw new CliExit(255, err.message);
+    throw err;
+  }
+  const settings = settingsFromValues(config.values);
+  const log = logger(parsed, settings, io);
+  // The system-wide file is not the user's to fix: its warnings show with -v.
+  for (const w of config.warnings) {
+    if (w.startsWith('/etc/ssh/')) log.debug(1, w);
+    else log.info(w);
+  }
+  if (parsed.printConfig) {
+    io.out(lib.printSshConfig(config, deps.env));
+    return 0;
+  }
+  for (const f of parsed.ignored) log.debug(1, `${f} is accepted and ignored (not supported by Nacre)`);
+
+  const requestTty = parseRequestTty(settings.get('RequestTTY'));
+  if (requestTty === null) throw new CliExit(255, `nacre: unsupported RequestTTY value "${settings.get('RequestTTY')}"`);
+  const type = sessionType(parsed, settings);
+  const remoteCommand = command !== '' ? command : (settings.get('RemoteCommand') ?? '');
+  if (type === 'subsystem' && remoteCommand === '') usage('');
+  const fork = flag(settings, 'ForkAfterAuthentication', false);
+  if (fork && type === 'default' && remoteCommand === '' && !stdioTarget) throw new CliExit(255, 'Cannot fork into background without a command to execute.');
+
+  const { runConnection } = await import('./connection-flow.js');
+  return runConnection({
+    config,
+    settings,
+    log,
+    io,
+    deps,
+    ...(parsed.controlCommand !== undefined ? { controlCommand: parsed.controlCommand } : {}),
+    ...(stdioTarget ? { stdioTarget } : {}),
+    fork,
+    session: { type, command: remoteCommand, requestTty, env: sessionEnv(settings, deps.env), stdinNull: fork || flag(settings, 'StdinNull', false) },
+  });
+}

@@ -1,0 +1,197 @@
+// nacre's command line: ssh's getopt string, the config lines the flags
+// become, destinations, and ssh's usage error (exit 255) for bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseNacreArgs, parseDestination, forwardLine, NacreUsageError, NACRE_USAGE } from '../../src/cli/ssh/args.js';
+import { settingsFromValues } from '../../src/cli/ssh/settings.js';
+import { resolveSshConfig, type SshConfigIO } from '../../src/index.js';
+
+const IO: SshConfigIO = { readFile: () => null, glob: () => [], exec: () => false, localUser: 'me', localHost: 'here', home: '/home/me', uid: 1000, env: {} };
+
+/** What the config resolver makes of the flags' lines (no file read). */
+function settingsFromLines(lines: readonly string[]) {
+  return settingsFromValues(resolveSshConfig({ host: 'h', commandLine: lines, configFile: 'none' }, IO).values);
+}
+import { nacreMain } from '../../src/cli/ssh/main.js';
+import { sessionEnv } from '../../src/cli/ssh/main.js';
+import { runMain, type CliIo } from '../../src/cli/common/io.js';
+import { PassThrough } from 'node:stream';
+
+function fakeIo(): CliIo & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
+    stdin: () => new PassThrough(),
+    readLine: () => null,
+    readPassphrase: async () => '',
+    now: () => new Date(0),
+  };
+  return io;
+}
+
+async function runNacre(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = fakeIo();
+  const code = await runMain(
+    (a, i) => nacreMain(a, i, { env: {}, localUser: 'me', session: { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), stdinIsTty: false } }),
+    args,
+    io,
+  );
+  return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+test('flags become the config lines ssh makes of them', () => {
+  const a = parseNacreArgs(['-p', '2222', '-l', 'bob', '-i', 'k1', '-i', 'k2', '-o', 'BatchMode=yes', '-A', '-C', '-4', '-T', '-N', '-n', '-c', 'aes128-ctr', '-m', 'hmac-sha2-256', '-J', 'jump', '-e', 'none', '-b', '127.0.0.2', 'host']);
+  const s = settingsFromLines(a.configLines);
+  assert.equal(s.get('Port'), '2222');
+  assert.equal(s.get('User'), 'bob');
+  assert.deepEqual(s.all('IdentityFile'), ['k1', 'k2']);
+  assert.equal(s.get('BatchMode'), 'yes');
+  assert.equal(s.get('ForwardAgent'), 'yes');
+  assert.equal(s.get('Compression'), 'yes');
+  assert.equal(s.get('AddressFamily'), 'inet');
+  assert.equal(s.get('RequestTTY'), 'no');
+  assert.equal(s.get('SessionType'), 'none');
+  assert.equal(s.get('StdinNull'), 'yes');
+  assert.equal(s.get('Ciphers'), 'aes128-ctr');
+  assert.equal(s.get('MACs'), 'hmac-sha2-256');
+  assert.equal(s.get('ProxyJump'), 'jump');
+  assert.equal(s.get('EscapeChar'), 'none');
+  assert.equal(s.get('BindAddress'), '127.0.0.2');
+  assert.equal(a.host, 'host');
+  assert.deepEqual(a.command, []);
+});
+
+test('a later flag replaces an earlier one and wins over -o, as in ssh', () => {
+  const a = parseNacreArgs(['-o', 'Port=1', '-p', '2', '-p', '3', 'h']);
+  assert.equal(settingsFromLines(a.configLines).get('Port'), '3');
+});
+
+test('-t, -tt, -v counts, -q', () => {
+  assert.equal(settingsFromLines(parseNacreArgs(['-t', 'h']).configLines).get('RequestTTY'), 'yes');
+  assert.equal(settingsFromLines(parseNacreArgs(['-tt', 'h']).configLines).get('RequestTTY'), 'force');
+  const v = parseNacreArgs(['-vvv', 'h']);
+  assert.equal(v.verbose, 3);
+  assert.equal(settingsFromLines(v.configLines).get('LogLevel'), 'DEBUG3');
+  assert.equal(settingsFromLines(parseNacreArgs(['-q', 'h']).configLines).get('LogLevel'), 'QUIET');
+});
+
+test('options after the destination are read; the first word after that starts the command', () => {
+  const a = parseNacreArgs(['host', '-p', '22', '-v', 'ls', '-l', '/tmp']);
+  assert.equal(a.host, 'host');
+  assert.equal(a.verbose, 1);
+  assert.deepEqual(a.command, ['ls', '-l', '/tmp']);
+  const b = parseNacreArgs(['host', '--', '-x']);
+  assert.deepEqual(b.command, ['-x']);
+});
+
+test('-L/-R as config lines: listen side and target split as ssh_config writes them', () => {
+  assert.equal(forwardLine('8080:server:80'), '8080 server:80');
+  assert.equal(forwardLine('127.0.0.1:8080:server:80'), '127.0.0.1:8080 server:80');
+  assert.equal(forwardLine('[::1]:8080:[::2]:80'), '[::1]:8080 [::2]:80');
+  assert.equal(forwardLine('/tmp/local.sock:server:80'), '/tmp/local.sock server:80');
+  assert.equal(forwardLine('8080:/run/remote.sock'), '8080 /run/remote.sock');
+  assert.equal(forwardLine('127.0.0.1:8080:/run/remote.sock'), '127.0.0.1:8080 /run/remote.sock');
+  assert.equal(forwardLine('8080'), '8080');
+  assert.equal(forwardLine('127.0.0.1:8080'), '127.0.0.1:8080');
+  const a = parseNacreArgs(['-L', '8080:server:80', '-R', '0:localhost:22', '-D', '1080', '-L', '/tmp/l.sock:/run/r.sock', 'h']);
+  const v = resolveSshConfig({ host: 'h', commandLine: a.configLines, configFile: 'none' }, IO).values;
+  assert.deepEqual(v.LocalForward, [
+    { type: 'local', listen: { kind: 'tcp', port: 8080 }, connect: { kind: 'tcp', host: 'server', port: 80 } },
+    { type: 'local', listen: { kind: 'unix', path: '/tmp/l.sock' }, connect: { kind: 'unix', path: '/run/r.sock' } },
+  ]);
+  assert.deepEqual(v.RemoteForward, [{ type: 'remote', listen: { kind: 'tcp', port: 0 }, connect: { kind: 'tcp', host: 'localhost', port: 22 } }]);
+  assert.deepEqual(v.DynamicForward, [{ type: 'dynamic', listen: { kind: 'tcp', port: 1080 } }]);
+  assert.deepEqual(a.forwards.map((f) => f.flag), ['local', 'remote', 'dynamic', 'local']);
+});
+
+test('destinations: user@host, host:port, ssh:// URIs, IPv6', () => {
+  assert.deepEqual(parseDestination('alice@example.org'), { user: 'alice', host: 'example.org' });
+  assert.deepEqual(parseDestination('example.org:2222'), { host: 'example.org', port: 2222 });
+  assert.deepEqual(parseDestination('ssh://bob@example.org:2200'), { user: 'bob', host: 'example.org', port: 2200 });
+  assert.deepEqual(parseDestination('ssh://[::1]:2200'), { host: '::1', port: 2200 });
+  assert.deepEqual(parseDestination('::1'), { host: '::1' });
+  assert.deepEqual(parseDestination('a@b@host'), { user: 'a@b', host: 'host' });
+  for (const bad of ['', 'ssh://', 'host:99999', 'host:x', '@host', 'ssh://h/path', '[::1']) assert.throws(() => parseDestination(bad), NacreUsageError, bad);
+  const a = parseNacreArgs(['-l', 'x', 'ssh://bob@h:2200', 'true']);
+  const s = settingsFromLines(a.configLines);
+  assert.equal(a.host, 'h');
+  assert.equal(s.get('Port'), '2200');
+});
+
+test('unknown flags, missing arguments and no destination: ssh usage on stderr, exit 255', async () => {
+  for (const args of [['-Z', 'h'], ['-p'], [], ['-v'], ['ssh://%zz@h']]) {
+    const r = await runNacre(args);
+    assert.equal(r.code, 255, args.join(' '));
+    assert.ok(r.stderr.endsWith(NACRE_USAGE), r.stderr);
+  }
+  const v1 = await runNacre(['-1', 'h']);
+  assert.equal(v1.code, 255);
+  assert.equal(v1.stderr, 'SSH protocol v.1 is no longer supported\n');
+  const r = await runNacre(['-Z', 'h']);
+  assert.equal(r.stderr, 'unknown option -- Z\n' + NACRE_USAGE);
+  const bad = await runNacre(['host:99999']);
+  assert.equal(bad.code, 255);
+  assert.match(bad.stderr, /Bad port '99999'/);
+});
+
+test('bad values: a clear message and exit 255', async () => {
+  for (const [args, re] of [
+    [['-o', 'StrictHostKeyChecking=maybe', 'h'], /StrictHostKeyChecking/],
+    [['-o', 'RequestTTY=sometimes', 'h'], /RequestTTY/],
+    [['-o', 'LogLevel=LOUD', 'h'], /LogLevel/],
+    [['-p', '0', 'h'], /Port/],
+  ] as const) {
+    const r = await runNacre([...args]);
+    assert.equal(r.code, 255, args.join(' '));
+    assert.match(r.stderr, re);
+  }
+});
+
+test('-Q lists algorithms from the library tables; -V prints the version', async () => {
+  const kex = await runNacre(['-Q', 'kex']);
+  assert.equal(kex.code, 0);
+  assert.ok(kex.stdout.split('\n').includes('mlkem768x25519-sha256'), kex.stdout);
+  assert.ok(kex.stdout.split('\n').includes('curve25519-sha256'));
+  const cipher = await runNacre(['-Q', 'cipher']);
+  assert.ok(cipher.stdout.split('\n').includes('chacha20-poly1305@openssh.com'));
+  const key = await runNacre(['-Q', 'key']);
+  assert.ok(key.stdout.split('\n').includes('ssh-ed25519-cert-v01@openssh.com'));
+  const mac = await runNacre(['-Q', 'mac']);
+  assert.ok(mac.stdout.split('\n').includes('hmac-sha2-256-etm@openssh.com'));
+  const bad = await runNacre(['-Q', 'nonsense']);
+  assert.equal(bad.code, 255);
+  assert.match(bad.stderr, /Unsupported query "nonsense"/);
+  const v = await runNacre(['-V']);
+  assert.equal(v.code, 0);
+  assert.match(v.stderr, /^Nacre_\d/);
+});
+
+test('SendEnv patterns pick local variables; SetEnv pairs are added and win', () => {
+  const s = settingsFromLines(['SendEnv LANG LC_* -LC_SECRET', 'SetEnv FOO=bar "QUOTED=a b" LANG=C']);
+  assert.deepEqual(sessionEnv(s, { LANG: 'en_US.UTF-8', LC_ALL: 'C', LC_SECRET: 'x', HOME: '/root' }), { LANG: 'C', LC_ALL: 'C', FOO: 'bar', QUOTED: 'a b' });
+});
+
+test('random command lines: only usage errors (or -1\'s fatal) come out of the parser', async () => {
+  const { CliExit } = await import('../../src/cli/common/exit.js');
+  const pieces = ['-', '--', '-p', '-L', '-o', 'ssh://', '@', ':', '[', ']', '%', 'host', '22', '-vvv', '-tt', '-W', 'a:b', '-1', '', '=', 'x@y:1', '-Q'];
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let i = 0; i < 5000; i++) {
+    const args = Array.from({ length: rnd(6) }, () => Array.from({ length: 1 + rnd(3) }, () => pieces[rnd(pieces.length)]!).join(''));
+    try {
+      const a = parseNacreArgs(args);
+      assert.ok(Array.isArray(a.configLines));
+    } catch (err) {
+      assert.ok(err instanceof NacreUsageError || err instanceof CliExit, `${JSON.stringify(args)}: ${String(err)}`);
+    }
+  }
+});

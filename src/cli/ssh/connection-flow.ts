@@ -9,7 +9,7 @@ import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { Logger } from '../common/log.js';
 import { backgroundChild, startInBackground } from '../common/background.js';
-import type { NacreDeps } from './main.js';
+import type { NacreDeps } from './deps.js';
 import { flag, type Settings } from './settings.js';
 import { Prompter } from './prompter.js';
 import { runPlainSession, wantsTty, type SessionPlan } from './session.js';

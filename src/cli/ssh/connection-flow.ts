@@ -9,13 +9,23 @@ import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { Logger } from '../common/log.js';
 import { backgroundChild, startInBackground } from '../common/background.js';
-import type { NacreDeps } from './main.js';
+import type { SessionIo as InteractiveIo } from './interactive.js';
 import { flag, type Settings } from './settings.js';
 import { Prompter } from './prompter.js';
-import { runPlainSession, wantsTty, type SessionPlan } from './session.js';
+import { runPlainSession, wantsTty, type SessionIo, type SessionPlan } from './session.js';
 
 /** Post-quantum key exchanges: WarnWeakCrypto is quiet for these. */
 const PQ_KEX = new Set(['mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com']);
+
+/** What nacre takes from its process: environment, user, streams; injected so tests run it in process. */
+export interface NacreDeps {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly localUser: string;
+  readonly session: SessionIo;
+  readonly prompter?: Prompter;
+  /** The terminal side of command and shell sessions (interactive.ts); default the process's. */
+  readonly interactive?: InteractiveIo;
+}
 
 export interface ConnectionRequest {
   readonly config: SshConfig;

@@ -10,19 +10,11 @@ import type { CliIo } from '../common/io.js';
 import { Logger, type LogLevel } from '../common/log.js';
 import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
 import { settingsFromValues, flag, type Settings } from './settings.js';
-import type { Prompter } from './prompter.js';
-import type { SessionIo as InteractiveIo } from './interactive.js';
-import { parseRequestTty, type SessionIo, type SessionType } from './session.js';
+import type { NacreDeps } from './connection-flow.js';
+import { parseRequestTty, type SessionType } from './session.js';
 import { NACRE_VERSION } from './version.js';
 
-export interface NacreDeps {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly localUser: string;
-  readonly session: SessionIo;
-  readonly prompter?: Prompter;
-  /** The terminal side of command and shell sessions (interactive.ts); default the process's. */
-  readonly interactive?: InteractiveIo;
-}
+export type { NacreDeps } from './connection-flow.js';
 
 function usage(message: string): never {
   throw new CliExit(255, (message ? message + '\n' : '') + NACRE_USAGE);

@@ -131,8 +131,11 @@ export class ControlClient implements AsyncDisposable {
   private async open(request: MuxSessionRequest): Promise<SharedProcess> {
     let session: MuxClientSession | null = null;
     const pending = { stdout: 0, stderr: 0 };
+    // Output can arrive before openSession resolves (in the same read as the
+    // reply); it stays counted as pending until there is a session to credit.
     const release = (name: 'stdout' | 'stderr') => {
-      if (session && pending[name] > 0) session.consumed(name, pending[name]);
+      if (!session || pending[name] === 0) return;
+      session.consumed(name, pending[name]);
       pending[name] = 0;
     };
     const stdout = new Readable({ read: () => release('stdout') });
@@ -156,6 +159,8 @@ export class ControlClient implements AsyncDisposable {
       exit: (info) => resolveExit({ code: info.code, signal: info.signal, coreDumped: info.coreDumped ?? false, ...(info.message ? { message: info.message } : {}) }),
     });
     const s = session;
+    release('stdout');
+    release('stderr');
     const stdin = new Writable({
       write(chunk: Buffer, _enc, cb) {
         if (s.write(chunk)) cb();

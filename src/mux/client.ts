@@ -85,7 +85,12 @@ export class MuxClientSession {
   }
 }
 
-type Pending = { readonly resolve: (m: MuxMessage) => void; readonly reject: (e: Error) => void };
+/**
+ * A request waiting for its reply. `onReply` runs as the reply is handled, before
+ * anything after it in the same read: a session must be registered before its
+ * first output, which can arrive in the same chunk as the reply that opened it.
+ */
+type Pending = { readonly resolve: (m: MuxMessage) => void; readonly reject: (e: Error) => void; readonly onReply?: (m: MuxMessage) => void };
 
 export class MuxClientConnection {
   private readonly framer = new MuxFramer();
@@ -197,19 +202,25 @@ export class MuxClientConnection {
     if (!hello.extensions.some(([k]) => k === NACRE_SESSION_EXTENSION)) {
       throw new MuxRequestError('the master does not offer sessions over the control socket (an OpenSSH master wants file descriptors)', 'failure');
     }
-    const m = await this.request((requestId) => ({ type: 'nacre-session', requestId, session: request }));
-    if (m.type !== 'session-opened') throw unexpected(m);
-    if (this.sessions.has(m.sessionId)) throw new ProtocolError(`mux: session ${m.sessionId} opened twice`);
-    const s = new MuxClientSession(this, m.sessionId, sink, (x) => this.emitMessage(x));
-    this.sessions.set(m.sessionId, s);
-    return s;
+    let session: MuxClientSession | null = null;
+    const m = await this.request(
+      (requestId) => ({ type: 'nacre-session', requestId, session: request }),
+      (reply) => {
+        if (reply.type !== 'session-opened') return;
+        if (this.sessions.has(reply.sessionId)) throw new ProtocolError(`mux: session ${reply.sessionId} opened twice`);
+        session = new MuxClientSession(this, reply.sessionId, sink, (x) => this.emitMessage(x));
+        this.sessions.set(reply.sessionId, session);
+      },
+    );
+    if (m.type !== 'session-opened' || session === null) throw unexpected(m);
+    return session;
   }
 
-  private request(make: (requestId: number) => MuxMessage): Promise<MuxMessage> {
+  private request(make: (requestId: number) => MuxMessage, onReply?: (m: MuxMessage) => void): Promise<MuxMessage> {
     if (this.closedReason !== null) return Promise.reject(new MuxRequestError(this.closedReason, 'closed'));
     const requestId = this.nextRequestId++ >>> 0;
     return new Promise((resolve, reject) => {
-      this.pending.set(requestId, { resolve, reject });
+      this.pending.set(requestId, onReply ? { resolve, reject, onReply } : { resolve, reject });
       this.emitMessage(make(requestId));
     });
   }
@@ -233,7 +244,10 @@ export class MuxClientConnection {
         if (!p) throw new ProtocolError(`mux: a reply (${m.type}) to no request (${m.requestId})`);
         this.pending.delete(m.requestId);
         if (m.type === 'failure' || m.type === 'permission-denied') p.reject(new MuxRequestError(m.reason, m.type));
-        else p.resolve(m);
+        else {
+          p.onReply?.(m);
+          p.resolve(m);
+        }
         return;
       }
       case 'nacre-data': {

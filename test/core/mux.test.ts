@@ -417,3 +417,34 @@ test('stdin, EOF and window messages for a session that just ended are dropped, 
   p.master.receive(encodeMuxMessage({ type: 'nacre-data', sessionId: 99, stream: 'stdin', data: new Uint8Array(1) }));
   assert.match(p.events.join(), /no session 99/);
 });
+
+test('the client: output and exit in the same read as the session-opened reply reach the session', async () => {
+  const sent: Uint8Array[] = [];
+  const client = new MuxClientConnection({ send: (b) => void sent.push(b), close: () => undefined });
+  client.receive(encodeMuxMessage({ type: 'hello', version: 4, extensions: [['session@nacre', '1']] }));
+  const hello = await client.hello;
+  const extension = hello.extensions[0]![0];
+  assert.equal(extension, 'session@nacre');
+  const out: string[] = [];
+  let exit: unknown = null;
+  const opening = client.openSession({ kind: 'exec', command: 'uname', pty: null, env: [] }, {
+    output: (_s, d) => void out.push(Buffer.from(d).toString()),
+    end() {},
+    exit: (e) => void (exit = e),
+  });
+  // Let openSession send its request (it first awaits the hello).
+  await new Promise((r) => setImmediate(r));
+  const request = decodeMuxBody(sent.at(-1)!.subarray(4));
+  assert.equal(request.type, 'nacre-session');
+  const requestId = (request as { requestId: number }).requestId;
+  client.receive(
+    Buffer.concat([
+      encodeMuxMessage({ type: 'session-opened', requestId, sessionId: 7 }),
+      encodeMuxMessage({ type: 'nacre-data', sessionId: 7, stream: 'stdout', data: Buffer.from('Linux\n') }),
+      encodeMuxMessage({ type: 'nacre-exit', sessionId: 7, code: 0, signal: null, coreDumped: false, message: '' }),
+    ]),
+  );
+  await opening;
+  assert.deepEqual(out, ['Linux\n']);
+  assert.deepEqual(exit, { code: 0, signal: null, coreDumped: false, message: '' });
+});

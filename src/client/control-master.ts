@@ -3,7 +3,7 @@
 // MuxMasterConnection (src/mux/master.ts); its sessions become channels on
 // the Client, and -O forward/cancel become the Client's forwardings.
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { NacreError, DisconnectReason } from '../errors.js';
 import { MuxMasterConnection, type MuxSessionBackend, type MuxSessionSink } from '../mux/master.js';
 import { MUX_PORT_STREAMLOCAL, type MuxForward, type MuxSessionRequest } from '../mux/codec.js';
@@ -26,8 +26,8 @@ export interface ListenControlOptions {
   /** The ControlPath. Its directory must not be writable by others (unless sticky, as /tmp). */
   readonly path: string;
   /**
-   * -O forward/cancel. Default: TCP local (-L) and remote (-R) forwardings
-   * through the Client; Unix-socket and dynamic ones are refused.
+   * -O forward/cancel. Default: clientForwarding(client), every kind
+   * (-L, -R, -D, TCP or Unix sockets) through the Client.
    */
   readonly forwarding?: ControlForwarding;
   /** The pid `-O check` reports; default process.pid. */
@@ -193,44 +193,44 @@ async function startSession(client: Client, req: MuxSessionRequest): Promise<Ses
   };
 }
 
-/** -O forward/cancel through the Client: TCP local and remote forwardings. */
+/**
+ * -O forward/cancel through the Client, every kind ssh's master takes:
+ * local (-L, TCP or Unix socket on either side), dynamic (-D, SOCKS served
+ * here), remote (-R: TCP or a socket path on the server, to a TCP address,
+ * a local socket, or SOCKS when no target is given).
+ */
 export function clientForwarding(client: Client): ControlForwarding {
   const key = (f: MuxForward) => `${f.kind}|${f.listenHost}|${f.listenPort}|${f.connectHost}|${f.connectPort}`;
   const active = new Map<string, LocalForward | RemoteForward>();
+  const isPath = (port: number) => port === MUX_PORT_STREAMLOCAL;
   return {
     async open(f) {
-      if (f.listenPort === MUX_PORT_STREAMLOCAL || f.connectPort === MUX_PORT_STREAMLOCAL) throw new NacreError('Unix socket forwardings cannot be added through this master', DisconnectReason.BY_APPLICATION);
-      if (f.kind === 'dynamic' || (f.kind === 'remote' && f.connectHost === '' && f.connectPort === 0)) {
-        throw new NacreError('dynamic forwardings cannot be added through this master', DisconnectReason.BY_APPLICATION);
-      }
       const k = key(f);
       // ssh answers a forwarding it already has with success.
       const existing = active.get(k);
-      if (existing) return f.kind === 'remote' ? { allocatedPort: existing.port } : {};
+      if (existing) return f.kind === 'remote' && !isPath(f.listenPort) ? { allocatedPort: existing.port } : {};
+      const listen = isPath(f.listenPort) ? { localPath: f.listenHost } : { localHost: f.listenHost || '127.0.0.1', localPort: f.listenPort };
       if (f.kind === 'local') {
-        const fwd = await client.forwardLocal({ localHost: f.listenHost || '127.0.0.1', localPort: f.listenPort, remoteHost: f.connectHost, remotePort: f.connectPort });
-        active.set(k, fwd);
+        const target = isPath(f.connectPort) ? { remotePath: f.connectHost } : { remoteHost: f.connectHost, remotePort: f.connectPort };
+        active.set(k, await client.forwardLocal({ ...listen, ...target }));
         return {};
       }
-      const fwd = await client.forwardRemote({
-        bindAddress: f.listenHost || 'localhost',
-        bindPort: f.listenPort,
-        onConnection: (conn) => {
-          const sock = netConnect(f.connectPort, f.connectHost);
-          sock.on('error', () => conn.channel.destroy());
-          conn.channel.on('error', () => sock.destroy());
-          sock.pipe(conn.channel).pipe(sock);
-        },
-      });
+      if (f.kind === 'dynamic') {
+        active.set(k, await client.forwardDynamic(listen));
+        return {};
+      }
+      const connectTo = f.connectHost === '' && f.connectPort === 0 ? ('socks' as const) : isPath(f.connectPort) ? { path: f.connectHost } : { host: f.connectHost, port: f.connectPort };
+      const bind = isPath(f.listenPort) ? { remotePath: f.listenHost } : { bindAddress: f.listenHost || 'localhost', bindPort: f.listenPort };
+      const fwd = await client.forwardRemote({ ...bind, connectTo });
       active.set(k, fwd);
-      return { allocatedPort: fwd.port };
+      return isPath(f.listenPort) ? {} : { allocatedPort: fwd.port };
     },
     async close(f) {
       const k = key(f);
       let fwd = active.get(k);
       // A remote forwarding of port 0 is cancelled by the port it got.
       if (!fwd && f.kind === 'remote') {
-        for (const [kk, v] of active) if (kk.startsWith('remote|') && 'port' in v && v.port === f.listenPort && kk.endsWith(`|${f.connectHost}|${f.connectPort}`)) fwd = v;
+        for (const [kk, v] of active) if (kk.startsWith('remote|') && v.port === f.listenPort && kk.endsWith(`|${f.connectHost}|${f.connectPort}`)) fwd = v;
       }
       if (!fwd) throw new NacreError('port not forwarded', DisconnectReason.BY_APPLICATION);
       for (const [kk, v] of active) if (v === fwd) active.delete(kk);

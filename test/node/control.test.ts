@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { listenControl, connectControl, ControlSocketError, MuxRequestError } from '../../src/index.js';
+import { listenControl, connectControl, ControlSocketError, MuxRequestError, MUX_PORT_STREAMLOCAL } from '../../src/index.js';
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { startServer, passwordSecret, echoServer, roundTrip } from './server-helpers.js';
 
@@ -121,7 +121,7 @@ test('a client going away ends its sessions on the server', async () => {
   }
 });
 
-test('-O forward and cancel: a local TCP forwarding through the master; a remote one of port 0 reports its port', async () => {
+test('-O forward and cancel: local TCP and Unix-socket, dynamic (SOCKS) and remote forwardings through the master; a remote one of port 0 reports its port', async () => {
   const { t, master, path } = await setup();
   const echo = await echoServer();
   try {
@@ -139,7 +139,39 @@ test('-O forward and cancel: a local TCP forwarding through the master; a remote
     assert.equal(await c.forward(local), null);
     await c.cancel(local);
     await assert.rejects(c.cancel(local), (e: unknown) => e instanceof MuxRequestError && /not forwarded/.test(e.message));
-    await assert.rejects(c.forward({ ...local, kind: 'dynamic' }), /dynamic forwardings/);
+    // -D through the master: SOCKS 5 to the echo server.
+    const socksPort = await new Promise<number>((r) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => r(port));
+      });
+    });
+    const dynamic = { kind: 'dynamic', listenHost: '127.0.0.1', listenPort: socksPort, connectHost: '', connectPort: 0 } as const;
+    assert.equal(await c.forward(dynamic), null);
+    const socks = netConnect(socksPort, '127.0.0.1');
+    const replies: Buffer[] = [];
+    socks.on('data', (b: Buffer) => replies.push(b));
+    const bytes = async (n: number) => {
+      while (Buffer.concat(replies).length < n) await new Promise((r) => setTimeout(r, 5));
+      const all = Buffer.concat(replies);
+      replies.length = 0;
+      if (all.length > n) replies.push(all.subarray(n));
+      return all.subarray(0, n);
+    };
+    socks.write(Buffer.from([5, 1, 0]));
+    assert.deepEqual([...(await bytes(2))], [5, 0]);
+    socks.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, echo.port >> 8, echo.port & 0xff]));
+    assert.equal((await bytes(10))[1], 0, 'SOCKS request granted');
+    socks.write('socks through the master');
+    assert.equal((await bytes(24)).toString(), 'socks through the master');
+    socks.destroy();
+    await c.cancel(dynamic);
+    // -L from a Unix socket.
+    const sockPath = join(privateDir(), 'fwd.sock');
+    const unix = { kind: 'local', listenHost: sockPath, listenPort: MUX_PORT_STREAMLOCAL, connectHost: '127.0.0.1', connectPort: echo.port } as const;
+    assert.equal(await c.forward(unix), null);
+    assert.equal((await roundTrip(netConnect(sockPath), 'via a socket')).toString(), 'via a socket');
+    await c.cancel(unix);
     const remote = { kind: 'remote', listenHost: '127.0.0.1', listenPort: 0, connectHost: '127.0.0.1', connectPort: echo.port } as const;
     const port = await c.forward(remote);
     assert.ok(port !== null && port > 0);

@@ -1,8 +1,9 @@
 // `npm start`: a personal SSH server for the current user on 127.0.0.1:2222.
 // Host keys are made on first run and kept in the user's state directory,
 // logins are by public key only (~/.ssh/authorized_keys and ~/.ssh/id_*.pub),
-// and shells and commands run as the current user. Everything here goes
-// through the public server API.
+// and shells and commands run as the current user. It is nacred (src/cli/sshd)
+// run with embedded settings instead of an sshd_config file: the same
+// authentication, forwarding policy, logs and shutdown.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -24,22 +25,17 @@ import {
   ensurePrivateDirectory,
   unsafeTrustFile,
   parseAuthorizedKeys,
-  authorizePublicKey,
   formatKnownHostLine,
   type AuthorizedKeyEntry,
-  createServer,
   type Server,
-  type ServerConnection,
   runAsCurrentUser,
   DEFAULT_ACCEPT_ENV,
-  DisconnectError,
-  DisconnectReason,
   type AuthContext,
-  type AuthResult,
-  type PublicKeyInfo,
-  isCertificateType,
-  parseCertificate,
 } from '../index.js';
+import type { Account } from './sshd/accounts.js';
+import { embeddedConfig } from './sshd/config.js';
+import { Daemon } from './sshd/daemon.js';
+import { SshdLog } from './sshd/log.js';
 
 export interface StartOptions {
   /** Default 2222 (or $NACRE_PORT). */
@@ -66,6 +62,8 @@ export interface StartedServer {
   readonly fingerprints: readonly string[];
   /** The ssh command that connects with verified host keys. */
   readonly sshCommand: string;
+  /** The same with Nacre's own client. */
+  readonly nacreCommand: string;
   /** How many keys may log in right now. */
   readonly authorizedKeyCount: number;
   close(): Promise<void>;
@@ -191,33 +189,6 @@ export function failedLoginLine(ctx: Pick<AuthContext, 'method' | 'username' | '
   return `Failed ${ctx.method} for ${who} from ${fromPeer(ctx.remoteAddress, ctx.remotePort)} ssh2${key}`;
 }
 
-/** The key of a login as sshd logs it; for a certificate, the certified key, its key ID, serial and CA. */
-function describeKey(key: PublicKeyInfo): string {
-  if (!isCertificateType(key.keyType)) return `${key.keyType} ${key.fingerprint}`;
-  try {
-    const c = parseCertificate(key.blob);
-    return `${c.keyType} certificate ${fingerprintSha256(c.publicKey)} ID ${printable(c.keyId)} (serial ${c.serial}) CA ${fingerprintSha256(c.signatureKey)}`;
-  } catch {
-    return `${key.keyType} ${key.fingerprint}`;
-  }
-}
-
-/** sshd's line for the end of a connection: who ended it, and whether it had logged in. */
-export function disconnectLine(conn: Pick<ServerConnection, 'username' | 'remoteAddress' | 'remotePort'>, err: Error | null | undefined): string {
-  const from = fromPeer(conn.remoteAddress, conn.remotePort);
-  const user = conn.username === null ? '' : `user ${conn.username} `;
-  const preauth = conn.username === null ? ' [preauth]' : '';
-  // null: we closed it ourselves (the server is stopping).
-  if (err === null) return `Disconnecting ${user}${from}: server stopping${preauth}`;
-  // The socket ended without a DISCONNECT (the core reports that as CONNECTION_LOST).
-  if (err instanceof DisconnectError && err.reason !== DisconnectReason.CONNECTION_LOST) {
-    // The peer said goodbye (an ssh client's normal exit), or we sent DISCONNECT and say why.
-    if (err.fromPeer) return `Disconnected from ${user}${from}${preauth}`;
-    return `Disconnecting ${user}${from}: ${printable(err.description)}${preauth}`;
-  }
-  return `Connection closed by ${user}${from}${preauth}`;
-}
-
 export async function startServer(options: StartOptions = {}): Promise<StartedServer> {
   const home = options.home ?? homedir();
   const port = options.port ?? 2222;
@@ -225,50 +196,59 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const stateDir = options.stateDir ?? defaultStateDir(home);
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const username = userInfo().username;
+  // Made (or checked) here, then loaded by nacred as its HostKey files.
   const hostKeys = loadOrCreateHostKeys(stateDir);
+  const uid = process.getuid?.();
+  const account: Account = { name: username, uid: uid ?? 0, gid: process.getgid?.() ?? 0, home, shell: userShell(), groups: [] };
+  const acceptEnv = options.acceptEnv ?? DEFAULT_ACCEPT_ENV;
 
-  // As sshd: each line's options (from=, command=, restrict, permitopen=,
-  // cert-authority with principals= ...) decide whether it lets the key in
-  // and what the login may then do; a line that does not apply (another
-  // address, expired) is passed over for the next one with the same key.
-  // environment= is ignored, as with sshd's default PermitUserEnvironment no.
-  const judge = (ctx: AuthContext): AuthResult => {
-    if (ctx.method !== 'publickey' || ctx.username !== username || !ctx.publicKey) return false;
-    const verdict = authorizePublicKey(ctx, { authorizedKeys: readUserKeys(home) });
-    if (!verdict.allowed) {
-      // Said already at the query, before any signature: the key is refused either way.
-      if (!/not in authorized_keys/.test(verdict.reason)) log(`key refused: ${verdict.reason}`);
-      return false;
-    }
-    return { restrictions: verdict.restrictions };
-  };
-
-  const server = createServer({
-    hostKeys,
-    auth: { methods: ['publickey'] },
-    // The library's defaults, as sshd's: past 10 connections still logging in,
-    // new ones are refused at random (all at 100), at most 5 of them from one
-    // address, and a client has 20 s for its version line and key exchange.
-    // A hard cap of 10 let ten idle sockets lock the user out.
-    authenticate: (ctx) => {
-      const verdict = judge(ctx);
-      // As sshd logs them. A refused key query counts: the client never signs with a key it was refused.
-      if (verdict === false && ctx.method !== 'none') log(failedLoginLine(ctx, username));
-      return verdict;
+  // nacred with embedded settings instead of a file: sshd's defaults, and
+  // what a personal server wants on top. As sshd, each authorized_keys
+  // line's options (from=, command=, restrict, permitopen=, cert-authority
+  // with principals= ...) decide whether it lets the key in and what the
+  // login may then do; environment= is ignored (PermitUserEnvironment no).
+  const config = embeddedConfig({
+    ports: [port],
+    listenAddresses: [{ host, port }],
+    hostKeys: HOST_KEYS.map((k) => join(stateDir, k.file)),
+    authorizedKeysFiles: [join(home, '.ssh', 'authorized_keys')],
+    passwordAuthentication: false,
+    kbdInteractiveAuthentication: false,
+    acceptEnv,
+    // The library's admission defaults, as before: past 10 connections still
+    // logging in new ones are dropped at random, and at most 5 from one
+    // address, so ten idle sockets cannot lock the user out.
+    perSourceMaxStartups: 5,
+    // As before: TCP forwarding for the user (GatewayPorts no: loopback only), no Unix sockets.
+    allowStreamLocalForwarding: 'no',
+    pidFile: null,
+    // Failed key attempts are logged (sshd logs them at VERBOSE).
+    logLevel: 'VERBOSE',
+  });
+  const sshdLog = new SshdLog((line) => log(line), 'verbose');
+  const daemon = new Daemon({
+    load: () => config,
+    log: sshdLog,
+    forcedLevel: null,
+    deps: {
+      // Only the user running the server, with `home` as its home directory.
+      accounts: { lookup: async (name) => (name === username ? account : null) },
+      runner: {
+        canServe: () => null,
+        run: (session) => runAsCurrentUser(session, { home, acceptEnv }),
+      },
+      // The user's own public keys log in too.
+      extraKeys: () => readOwnPublicKeys(home, log),
+      keyNames: 'protocol',
     },
-    session: (s) => runAsCurrentUser(s, { home, acceptEnv: options.acceptEnv ?? DEFAULT_ACCEPT_ENV }),
-    // As sshd with GatewayPorts no: forwarding for the user, listening on loopback only.
-    forwardLocal: () => true,
-    forwardRemote: (req) => req.bindAddress === 'localhost' || isLoopback(req.bindAddress),
   });
-  server.on('disconnect', (conn, err) => log(disconnectLine(conn, err)));
-  server.on('error', (err, conn) => log(`${conn?.remoteAddress ?? 'server'}: ${err.message}`));
-  // Logged here, not in authenticate: the signature is checked after that accepts the key.
-  server.on('authenticated', (conn, info) => {
-    if (info.publicKey) log(`Accepted publickey for ${info.username} from ${fromPeer(conn.remoteAddress, conn.remotePort)} ssh2: ${describeKey(info.publicKey)}`);
-  });
-
-  const address = await server.listen(port, host);
+  try {
+    await daemon.listen();
+  } catch (err) {
+    throw new Error(`cannot listen on ${host} port ${port}`, { cause: err });
+  }
+  const bound = daemon.addresses()[0]!;
+  const address: AddressInfo = { address: bound.host, port: bound.port, family: bound.host.includes(':') ? 'IPv6' : 'IPv4' };
   const connectHost = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
   const knownHostsPath = join(stateDir, 'known_hosts');
   const names = isLoopback(connectHost) ? [connectHost, 'localhost'] : [connectHost];
@@ -277,16 +257,52 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const portArg = address.port === 22 ? '' : `-p ${address.port} `;
   const hostArg = connectHost.includes(':') ? `[${connectHost}]` : connectHost;
   return {
-    server,
+    server: daemon.server,
     address,
     username,
     stateDir,
     knownHostsPath,
     fingerprints: hostKeys.map((k) => `${k.keyType} ${fingerprintSha256(k.publicBlob)}`),
     sshCommand: `ssh ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
+    nacreCommand: `nacre ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
     authorizedKeyCount: readUserKeys(home, log).length,
-    close: () => server.close(),
+    close: () => daemon.stop(),
   };
+}
+
+/** The user's login shell, as runAsCurrentUser would pick it. */
+function userShell(): string {
+  try {
+    return userInfo().shell || '/bin/sh';
+  } catch {
+    return '/bin/sh';
+  }
+}
+
+/** ~/.ssh/id_*.pub: the user's own keys, which npm start also lets in. */
+function readOwnPublicKeys(home: string, report?: (line: string) => void): AuthorizedKeyEntry[] {
+  const ssh = join(home, '.ssh');
+  let names: string[];
+  try {
+    names = readdirSync(ssh).sort().filter((n) => /^id_[A-Za-z0-9_-]+\.pub$/.test(n));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const path = join(ssh, name);
+    try {
+      const text = readBounded(path, MAX_TRUST_FILE_BYTES, 'public key file').toString('utf8');
+      const unsafe = unsafeTrustFile(path, home);
+      if (unsafe) {
+        report?.(`${path}: not used: ${unsafe}`);
+        return [];
+      }
+      return parseAuthorizedKeys(text, path).entries;
+    } catch (err) {
+      if (!isMissingFile(err)) report?.(`${path}: not used: ${(err as Error).message}`);
+      return [];
+    }
+  });
 }
 
 function usage(): string {
@@ -340,6 +356,7 @@ async function main(): Promise<void> {
     '',
     'Connect with:',
     `  ${started.sshCommand}`,
+    `  ${started.nacreCommand}`,
   ];
   if (started.authorizedKeyCount === 0) {
     out.push(

@@ -54,6 +54,9 @@ export interface AuthContext {
   readonly passed: readonly AuthServerMethod[];
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+  /** Where the connection arrived (for per-address policy such as sshd's Match LocalAddress / LocalPort). */
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
   /**
    * keyboard-interactive only: shows the prompts to the client and resolves
    * with its answers (rejects if the client gives up on this method).
@@ -112,6 +115,8 @@ export interface AuthAdapterHost {
   answer(id: number, answer: AuthAnswer): void;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
   /** A throwing `authenticate` counts as a rejection; the error is reported here. */
   reportError(e: unknown): void;
 }
@@ -221,6 +226,8 @@ export class AuthAdapter {
       passed: [...this.passed],
       remoteAddress: this.host.remoteAddress,
       remotePort: this.host.remotePort,
+      localAddress: this.host.localAddress,
+      localPort: this.host.localPort,
       prompt: (prompts: readonly (Prompt | string)[], options: { readonly name?: string; readonly instruction?: string } = {}) =>
         this.prompt(req, target, prompts, options),
     };

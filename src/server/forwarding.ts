@@ -22,7 +22,19 @@ import {
 import type { MaybePromise } from './session-channel.js';
 import { permitsLocalForward, permitsRemoteForward, permitsStreamlocalForward, type Restrictions } from './restrictions.js';
 
-export interface LocalForwardRequest {
+/**
+ * The SSH connection a forwarding request came on: who asked and where it
+ * arrived, for policies that depend on them (sshd's Match Address,
+ * LocalAddress, LocalPort).
+ */
+export interface ForwardRequestOrigin {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+}
+
+export interface LocalForwardRequest extends ForwardRequestOrigin {
   /** Where the client wants the server to connect. */
   readonly host: string;
   readonly port: number;
@@ -32,7 +44,7 @@ export interface LocalForwardRequest {
   readonly username: string;
 }
 
-export interface RemoteForwardRequest {
+export interface RemoteForwardRequest extends ForwardRequestOrigin {
   /** Address to listen on: "" / "0.0.0.0" / "*" mean all interfaces, "localhost" loopback. */
   readonly bindAddress: string;
   /** 0 lets the server pick; the reply carries the port. */
@@ -40,7 +52,7 @@ export interface RemoteForwardRequest {
   readonly username: string;
 }
 
-export interface StreamlocalForwardRequest {
+export interface StreamlocalForwardRequest extends ForwardRequestOrigin {
   /** Unix socket to connect to (direct) or to listen on (forward). */
   readonly socketPath: string;
   /** Whether the client asks the server to listen (`ssh -R`) rather than connect. */
@@ -122,7 +134,14 @@ export class Forwarding {
     private readonly maxSockets = DEFAULT_MAX_FORWARDED_SOCKETS,
     /** The login's restrictions (authorized_keys options, certificate): checked before the policy. */
     private readonly restrictions: () => Restrictions | null = () => null,
+    /** The connection's addresses, passed on in each request. */
+    private readonly origin: ForwardRequestOrigin = {},
   ) {}
+
+  private from(): ForwardRequestOrigin {
+    const o = this.origin;
+    return { remoteAddress: o.remoteAddress, remotePort: o.remotePort, localAddress: o.localAddress, localPort: o.localPort };
+  }
 
   /**
    * Registers the forwarding channel types (`ssh -L`) and global requests
@@ -215,7 +234,7 @@ export class Forwarding {
 
   private async directTcpip(open: IncomingChannelOpen): Promise<void> {
     const r = OpenDirectTcpip.decode(open.data);
-    const req: LocalForwardRequest = { host: r.host, port: r.port, originatorAddress: r.originatorAddress, originatorPort: r.originatorPort, username: this.username() };
+    const req: LocalForwardRequest = { host: r.host, port: r.port, originatorAddress: r.originatorAddress, originatorPort: r.originatorPort, username: this.username(), ...this.from() };
     const limits = this.restrictions();
     if (limits && !permitsLocalForward(limits, r.host, r.port)) {
       return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, limits.portForwarding ? `${r.host}:${r.port} is not a permitted target (permitopen)` : 'port forwarding is not permitted for this key');
@@ -229,7 +248,7 @@ export class Forwarding {
 
   private async directStreamlocal(open: IncomingChannelOpen): Promise<void> {
     const r = OpenDirectStreamlocal.decode(open.data);
-    const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: false, username: this.username() };
+    const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: false, username: this.username(), ...this.from() };
     const limits = this.restrictions();
     if (limits && !permitsStreamlocalForward(limits)) {
       return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'forwarding is not permitted for this key');
@@ -243,7 +262,7 @@ export class Forwarding {
   private async tcpipForward(data: Uint8Array): Promise<GlobalRequestAnswer> {
     const r = GlobalTcpipForward.decode(data);
     if (r.bindPort > 65535) return false;
-    const req: RemoteForwardRequest = { bindAddress: r.bindAddress, bindPort: r.bindPort, username: this.username() };
+    const req: RemoteForwardRequest = { bindAddress: r.bindAddress, bindPort: r.bindPort, username: this.username(), ...this.from() };
     const limits = this.restrictions();
     if (limits && !permitsRemoteForward(limits, r.bindAddress, r.bindPort)) return false;
     if (!(await this.allowed(this.policy.forwardRemote, req))) return false;
@@ -269,7 +288,7 @@ export class Forwarding {
 
   private async streamlocalForward(data: Uint8Array): Promise<boolean> {
     const r = GlobalStreamlocalForward.decode(data);
-    const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: true, username: this.username() };
+    const req: StreamlocalForwardRequest = { socketPath: r.socketPath, listen: true, username: this.username(), ...this.from() };
     const limits = this.restrictions();
     if (limits && !permitsStreamlocalForward(limits)) return false;
     if (!(await this.allowed(this.policy.forwardStreamlocal, req))) return false;

@@ -11,7 +11,7 @@ export {
   type MaybePromise,
 } from './session-channel.js';
 export { PromptCancelledError, type AuthContext, type AuthResult, type Authenticate, type AuthMethodName, type PublicKeyInfo, type Prompt } from './auth.js';
-export type { LocalForwardRequest, RemoteForwardRequest, StreamlocalForwardRequest, ForwardingPolicy } from './forwarding.js';
+export type { LocalForwardRequest, RemoteForwardRequest, StreamlocalForwardRequest, ForwardingPolicy, ForwardRequestOrigin } from './forwarding.js';
 export { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, type MaxStartups } from './startups.js';
 export { runAsCurrentUser, type RunOptions } from './exec-handler.js';
 export { loginEnvironment, acceptEnvPatterns, DEFAULT_ACCEPT_ENV, DEFAULT_USER_PATH, DEFAULT_SUPERUSER_PATH, type LoginEnvironmentOptions } from './login-env.js';

@@ -402,12 +402,14 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
         },
         remoteAddress: conn.remoteAddress,
         remotePort: conn.remotePort,
+        localAddress: conn.localAddress,
+        localPort: conn.localPort,
         reportError: report,
       },
       o.authenticate,
     );
     node.reportHandlerError = report;
-    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report, o.maxForwardedSockets ?? DEFAULT_MAX_FORWARDED_SOCKETS, () => conn.restrictions);
+    const forwarding = new Forwarding(node, o, () => conn.username ?? '', report, o.maxForwardedSockets ?? DEFAULT_MAX_FORWARDED_SOCKETS, () => conn.restrictions, conn);
     const peer = (): SessionPeer => ({
       username: conn.username ?? '',
       remoteAddress: conn.remoteAddress,

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The `nacred` command (package.json "bin"): sshd(8)'s command line and
+// sshd_config over Nacre's server. Small on purpose: the server code loads
+// only when it runs (`nacred -V` or a usage error answers at once).
+// `nacred passwd ...` manages the password file (src/cli/sshd/passwd.ts).
+import { runMain, processIo } from './common/io.js';
+
+const argv = process.argv.slice(2);
+const io = processIo();
+let code: number;
+if (argv[0] === 'passwd') {
+  // The password file tool comes with password authentication (issue 12 §3);
+  // loaded by URL so nacred builds and runs without it.
+  const url = new URL('./sshd/passwd.js', import.meta.url).href;
+  const mod = (await import(url).catch(() => null)) as { runPasswd?: (args: readonly string[], io: ReturnType<typeof processIo>) => Promise<number> } | null;
+  code = mod?.runPasswd ? await runMain((args, cio) => mod.runPasswd!(args, cio), argv.slice(1), io) : (io.err('nacred passwd: not available in this build\n'), 1);
+} else {
+  const { nacredMain } = await import('./sshd/main.js');
+  code = await runMain((args, cio) => nacredMain(args, cio, { stdin: process.stdin, stdout: process.stdout }), argv, io);
+}
+// Flush both streams, then exit: nothing else may keep the process alive.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

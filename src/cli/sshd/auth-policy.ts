@@ -1,0 +1,312 @@
+// Who may log in, decided as sshd decides it from sshd_config, for one
+// attempt at a time: the account must exist (and be one this process can
+// serve), pass DenyUsers, AllowUsers, DenyGroups, AllowGroups and
+// PermitRootLogin, use a method the (Match-resolved) configuration enables
+// and AuthenticationMethods allows next; a public key is then judged by the
+// user's AuthorizedKeysFile lines, TrustedUserCAKeys (with
+// AuthorizedPrincipalsFile) and RevokedKeys, each file read at the attempt
+// as sshd reads it, under StrictModes. What the login may then do
+// (ForceCommand, PermitTTY, AllowAgentForwarding) travels with it as
+// Restrictions, which the server's session layer enforces.
+import { statSync } from 'node:fs';
+import { isAbsolute, join, dirname } from 'node:path';
+import {
+  authorizePublicKey,
+  expandAuthorizedPath,
+  parseAuthorizedKeys,
+  readBounded,
+  isMissingFile,
+  MAX_TRUST_FILE_BYTES,
+  loadRevokedKeys,
+  matchPattern,
+  addressMatchesPatterns,
+  UNRESTRICTED,
+  type AuthContext,
+  type AuthResult,
+  type AuthServerMethod,
+  type AuthorizedKeyEntry,
+  type Restrictions,
+  type SshdSettings,
+} from '../../index.js';
+import type { Account } from './accounts.js';
+import { peer, printable, type SshdLog } from './log.js';
+
+/**
+ * Password checking is `admit`'s work (a scrypt password file); until it is
+ * wired, nacred offers no password method. The seam: given the account,
+ * the password and the settings, resolve whether it is right.
+ */
+export type PasswordCheck = (account: Account, password: string, settings: SshdSettings) => Promise<boolean>;
+
+/** An AuthorizedKeysFile-style path for the account: %-tokens expanded, a relative path under the home directory. */
+export function expandUserPath(pattern: string, account: Account): string {
+  const expanded = expandAuthorizedPath(pattern, { user: account.name, home: account.home, uid: account.uid });
+  return isAbsolute(expanded) ? expanded : join(account.home, expanded);
+}
+
+/**
+ * sshd's StrictModes for a file a user's login depends on: the file and every
+ * directory above it (to the home directory, or to / for a file outside it)
+ * must belong to the user or root and not be writable by group or others.
+ * Returns the reason it may not be used, or null.
+ */
+export function strictModesProblem(path: string, account: Account): string | null {
+  const checks = [path];
+  const inHome = path.startsWith(account.home.endsWith('/') ? account.home : account.home + '/');
+  for (let d = dirname(path); ; d = dirname(d)) {
+    checks.push(d);
+    if ((inHome && d === account.home) || dirname(d) === d) break;
+  }
+  for (const p of checks) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return null; // absent: nothing is read from it anyway
+    }
+    if (st.uid !== account.uid && st.uid !== 0) return `bad ownership or modes for ${p === path ? 'file' : 'directory'} ${p}`;
+    if ((st.mode & 0o022) !== 0) return `bad ownership or modes for ${p === path ? 'file' : 'directory'} ${p}`;
+  }
+  return null;
+}
+
+/** Reads one trust file for a user; null when absent; reasons for skipping go to the log. */
+function readTrustFile(path: string, account: Account, settings: SshdSettings, log: SshdLog, what: string): string | null {
+  let text: string;
+  try {
+    text = readBounded(path, MAX_TRUST_FILE_BYTES, what).toString('utf8');
+  } catch (err) {
+    if (!isMissingFile(err)) log.error(`Could not open ${what} '${path}': ${(err as Error & { detail?: string }).detail ?? (err as Error).message}`);
+    return null;
+  }
+  if (settings.strictModes) {
+    const problem = strictModesProblem(path, account);
+    if (problem) {
+      log.error(`Authentication refused: ${problem}`);
+      return null;
+    }
+  }
+  return text;
+}
+
+/** The entries of every AuthorizedKeysFile of the user, in order. */
+export function authorizedKeysFor(account: Account, settings: SshdSettings, log: SshdLog): AuthorizedKeyEntry[] {
+  const entries: AuthorizedKeyEntry[] = [];
+  for (const pattern of settings.authorizedKeysFiles) {
+    const path = expandUserPath(pattern, account);
+    const text = readTrustFile(path, account, settings, log, 'authorized keys file');
+    if (text === null) continue;
+    const parsed = parseAuthorizedKeys(text, path);
+    for (const p of parsed.problems) log.debug(1, `${p.source ?? path}:${p.line}: skipped: ${p.reason}`);
+    entries.push(...parsed.entries);
+  }
+  return entries;
+}
+
+function principalsFor(account: Account, settings: SshdSettings, log: SshdLog): string[] | null {
+  if (settings.authorizedPrincipalsFile === null) return null;
+  const path = expandUserPath(settings.authorizedPrincipalsFile, account);
+  const text = readTrustFile(path, account, settings, log, 'authorized principals file');
+  if (text === null) return [];
+  // One principal a line; a line with options before it keeps its last word (the name).
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.split(/\s+/).pop()!);
+}
+
+function trustedCaBlobs(settings: SshdSettings, log: SshdLog): Uint8Array[] {
+  if (settings.trustedUserCAKeys === null) return [];
+  try {
+    const text = readBounded(settings.trustedUserCAKeys, MAX_TRUST_FILE_BYTES, 'TrustedUserCAKeys file').toString('utf8');
+    return parseAuthorizedKeys(text, settings.trustedUserCAKeys).entries.map((e) => e.blob);
+  } catch (err) {
+    log.error(`TrustedUserCAKeys ${settings.trustedUserCAKeys}: ${(err as Error).message}`);
+    return [];
+  }
+}
+
+/**
+ * sshd's allowed_user(): the reason the account may not log in from
+ * `address` (as sshd logs it), or null. Order as sshd: DenyUsers, AllowUsers,
+ * DenyGroups, AllowGroups.
+ */
+export function userNotAllowed(account: Account, address: string | undefined, settings: SshdSettings): string | null {
+  const who = `User ${printable(account.name)} from ${address ?? 'UNKNOWN'} not allowed because`;
+  const userMatches = (pattern: string) => {
+    const at = pattern.indexOf('@');
+    if (at < 0) return matchPattern(account.name, pattern);
+    return matchPattern(account.name, pattern.slice(0, at)) && addressMatchesPatterns(address, pattern.slice(at + 1));
+  };
+  if (settings.denyUsers.some(userMatches)) return `${who} listed in DenyUsers`;
+  if (settings.allowUsers.length > 0 && !settings.allowUsers.some(userMatches)) return `${who} not listed in AllowUsers`;
+  if (settings.denyGroups.length > 0 || settings.allowGroups.length > 0) {
+    if (account.groups.length === 0) return `${who} not in any group`;
+    if (settings.denyGroups.some((p) => account.groups.some((g) => matchPattern(g, p)))) return `${who} a group is listed in DenyGroups`;
+    if (settings.allowGroups.length > 0 && !settings.allowGroups.some((p) => account.groups.some((g) => matchPattern(g, p)))) {
+      return `${who} none of user's groups are listed in AllowGroups`;
+    }
+  }
+  return null;
+}
+
+/** Methods this configuration lets a client try at all, in sshd's order. */
+export function enabledMethods(settings: SshdSettings, passwords: boolean): AuthServerMethod[] {
+  const m: AuthServerMethod[] = [];
+  if (settings.pubkeyAuthentication) m.push('publickey');
+  if (settings.passwordAuthentication && passwords) m.push('password');
+  return m;
+}
+
+/**
+ * AuthenticationMethods: given the methods already passed (in order) and the
+ * one just accepted, whether the login is complete, needs more (the methods
+ * that may come next), or this method is not allowed at this point.
+ */
+export function nextMethods(lists: readonly (readonly string[])[], passed: readonly string[], method: string): 'done' | 'refused' | AuthServerMethod[] {
+  if (lists.length === 0) return 'done';
+  const name = (m: string) => m.split(':', 1)[0]!;
+  const after = [...passed, method];
+  const fits = lists.filter((l) => l.length >= after.length && after.every((m, i) => name(l[i]!) === m));
+  if (fits.length === 0) return 'refused';
+  if (fits.some((l) => l.length === after.length)) return 'done';
+  return [...new Set(fits.map((l) => name(l[after.length]!) as AuthServerMethod))];
+}
+
+/** Restrictions with what this configuration takes away besides the key's options. */
+export function withConfigRestrictions(r: Restrictions, settings: SshdSettings): Restrictions {
+  return Object.freeze({
+    ...r,
+    // ForceCommand wins over command= (sshd runs the administrator's command).
+    command: settings.forceCommand ?? r.command,
+    pty: r.pty && settings.permitTTY,
+    agentForwarding: r.agentForwarding && settings.allowAgentForwarding,
+    userRc: r.userRc && settings.permitUserRC,
+  });
+}
+
+export interface AuthDeps {
+  readonly log: SshdLog;
+  /** The current process's uid: only it, or root, can serve a login. */
+  readonly serverUid: number;
+  /** Whether a session can run as this account (see SessionRunner). */
+  canServe(account: Account): string | null;
+  readonly checkPassword?: PasswordCheck | undefined;
+  /** Extra keys for a user (npm start: the user's own ~/.ssh/id_*.pub). */
+  readonly extraKeys?: ((account: Account) => AuthorizedKeyEntry[]) | undefined;
+  readonly keyNames: KeyNames;
+  /** Logs a line once per connection (Invalid user, not allowed ...). */
+  once(ctx: AuthContext, line: string): void;
+}
+
+/** Judges one attempt with the connection's resolved settings. */
+export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, account: Account | null, deps: AuthDeps): Promise<AuthResult> {
+  const { log } = deps;
+  const from = peer(ctx.remoteAddress, ctx.remotePort);
+  if (account === null) {
+    deps.once(ctx, `Invalid user ${printable(ctx.username)} from ${from}`);
+    // The core holds every failure reply alike, so an unknown user answers as a wrong key or password does.
+    if (ctx.method === 'password') log.info(`Failed password for invalid user ${printable(ctx.username)} from ${from} ssh2`);
+    if (ctx.method === 'publickey' && ctx.publicKey) log.verbose(`Failed publickey for invalid user ${printable(ctx.username)} from ${from} ssh2: ${keyName(ctx.publicKey.keyType, deps.keyNames)} ${ctx.publicKey.fingerprint}`);
+    return false;
+  }
+  const unservable = deps.canServe(account);
+  if (unservable) {
+    deps.once(ctx, `User ${printable(account.name)} from ${ctx.remoteAddress ?? 'UNKNOWN'} not allowed because ${unservable}`);
+    return false;
+  }
+  const notAllowed = userNotAllowed(account, ctx.remoteAddress, settings);
+  if (notAllowed) {
+    deps.once(ctx, notAllowed);
+    return false;
+  }
+  if (ctx.method === 'none') return false;
+  const enabled = enabledMethods(settings, deps.checkPassword !== undefined);
+  if (!enabled.includes(ctx.method as AuthServerMethod)) return false;
+  const next = nextMethods(settings.authenticationMethods, ctx.passed, ctx.method);
+  if (next === 'refused') return false;
+  const root = account.uid === 0;
+  if (root && (settings.permitRootLogin === 'no' || (settings.permitRootLogin !== 'yes' && ctx.method !== 'publickey'))) {
+    if (ctx.method !== 'publickey' || ctx.signed) deps.once(ctx, `ROOT LOGIN REFUSED FROM ${ctx.remoteAddress ?? 'UNKNOWN'} port ${ctx.remotePort ?? 0}`);
+    if (ctx.method === 'password') log.info(`Failed password for ${printable(account.name)} from ${from} ssh2`);
+    return false;
+  }
+
+  let restrictions: Restrictions = UNRESTRICTED;
+  if (ctx.method === 'publickey') {
+    const key = ctx.publicKey;
+    if (!key) return false;
+    if (!settings.pubkeyAcceptedAlgorithms.includes(key.algorithm)) {
+      log.verbose(`publickey: key type ${key.algorithm} not in PubkeyAcceptedAlgorithms`);
+      return false;
+    }
+    let revokedKeys;
+    if (settings.revokedKeys !== null) {
+      try {
+        revokedKeys = loadRevokedKeys(settings.revokedKeys);
+      } catch (err) {
+        // As sshd: a RevokedKeys file that cannot be read refuses every key.
+        log.error(`Error checking authentication key ${key.keyType} ${key.fingerprint} in revoked keys file ${settings.revokedKeys}: ${(err as Error).message}`);
+        return false;
+      }
+    }
+    const verdict = authorizePublicKey(ctx, {
+      authorizedKeys: [...authorizedKeysFor(account, settings, log), ...(deps.extraKeys?.(account) ?? [])],
+      trustedUserCaKeys: trustedCaBlobs(settings, log),
+      authorizedPrincipals: () => principalsFor(account, settings, log),
+      permitUserEnvironment: settings.permitUserEnvironment === true ? true : settings.permitUserEnvironment === false ? false : [...settings.permitUserEnvironment],
+      ...(revokedKeys ? { revokedKeys } : {}),
+    });
+    if (!verdict.allowed) {
+      if (!/not in authorized_keys/.test(verdict.reason)) log.info(`key refused: ${verdict.reason}`);
+      // As sshd: at VERBOSE (a client offering several keys is normal), queries included.
+      log.verbose(`Failed publickey for ${printable(account.name)} from ${from} ssh2: ${keyName(key.keyType, deps.keyNames)} ${key.fingerprint}`);
+      return false;
+    }
+    restrictions = verdict.restrictions;
+    if (root && settings.permitRootLogin === 'forced-commands-only' && restrictions.command === null) {
+      deps.once(ctx, `Root login accepted for forced command only: refused, key has no command= (ROOT LOGIN REFUSED FROM ${ctx.remoteAddress ?? 'UNKNOWN'})`);
+      return false;
+    }
+  } else if (ctx.method === 'password') {
+    const ok = await deps.checkPassword!(account, ctx.password ?? '', settings);
+    if (!ok) {
+      log.info(`Failed password for ${printable(account.name)} from ${from} ssh2`);
+      return false;
+    }
+  } else {
+    return false;
+  }
+  const r = withConfigRestrictions(restrictions, settings);
+  if (next !== 'done') {
+    log.info(`Partial ${ctx.method} for ${printable(account.name)} from ${from} ssh2`);
+    return { partial: next, restrictions: r };
+  }
+  return { restrictions: r };
+}
+
+/** How log lines name key types: sshd's short names, or the protocol's (`ssh-ed25519`). */
+export type KeyNames = 'sshd' | 'protocol';
+
+export function keyName(keyType: string, style: KeyNames): string {
+  return style === 'sshd' ? sshdKeyName(keyType) : keyType;
+}
+
+/** sshd's short key type names in log lines (`ED25519`, `RSA`, `ECDSA`, `ED25519-SK`, `-CERT` for certificates). */
+export function sshdKeyName(keyType: string): string {
+  const cert = keyType.includes('-cert-v01@openssh.com');
+  const base = keyType.replace('-cert-v01@openssh.com', '');
+  const names: Record<string, string> = {
+    'ssh-ed25519': 'ED25519',
+    'ssh-rsa': 'RSA',
+    'ecdsa-sha2-nistp256': 'ECDSA',
+    'ecdsa-sha2-nistp384': 'ECDSA',
+    'ecdsa-sha2-nistp521': 'ECDSA',
+    'sk-ssh-ed25519@openssh.com': 'ED25519-SK',
+    'sk-ecdsa-sha2-nistp256@openssh.com': 'ECDSA-SK',
+    'ssh-dss': 'DSA',
+  };
+  const name = names[base] ?? base;
+  return cert ? `${name}-CERT` : name;
+}

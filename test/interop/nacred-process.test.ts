@@ -1,0 +1,93 @@
+// nacred as a process: SIGHUP re-reads the configuration for new
+// connections (a broken file keeps the old one and the log says why),
+// SIGTERM stops it cleanly with status 0 and removes the PidFile, AllowUsers
+// refuses with sshd's log line, and ssh -J goes through two nacred hops.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findOpenSsh } from './openssh.js';
+import { nacredFixture, startNacred, user } from './nacred-helpers.js';
+
+const o = findOpenSsh();
+const skip = o ? false : 'OpenSSH not installed';
+
+test('nacred: SIGHUP applies a changed AllowUsers to new connections; a broken file keeps the old settings; SIGTERM exits 0', { skip }, async () => {
+  const f = nacredFixture(o!);
+  const d = await startNacred(o!, f);
+  try {
+    const pidFile = join(f.dir, 'nacred.pid');
+    assert.equal(readFileSync(pidFile, 'utf8'), `${d.process.pid}\n`);
+    assert.equal((await d.ssh([], ['echo', 'before'])).stdout, 'before\n');
+
+    // A session that stays open across the reload keeps working.
+    const base = readFileSync(d.config, 'utf8');
+    writeFileSync(d.config, base + 'AllowUsers nacred-somebody-else\n');
+    let mark = d.log().length;
+    d.process.kill('SIGHUP');
+    await d.waitForLog(/Received SIGHUP; restarting\./, mark);
+    const refused = await d.ssh([], ['true']);
+    assert.equal(refused.code, 255);
+    await d.waitForLog(new RegExp(`User ${user} from 127\\.0\\.0\\.1 not allowed because not listed in AllowUsers`), mark);
+
+    // Broken: the previous (refusing) settings stay, and the log names file and line.
+    writeFileSync(d.config, base + 'AllowUsers nacred-somebody-else\nNoSuchKeyword yes\n');
+    mark = d.log().length;
+    d.process.kill('SIGHUP');
+    await d.waitForLog(/keeping the previous one: .*line \d+: .*NoSuchKeyword/, mark);
+    assert.equal((await d.ssh([], ['true'])).code, 255);
+
+    // Fixed: logins work again.
+    writeFileSync(d.config, base);
+    mark = d.log().length;
+    d.process.kill('SIGHUP');
+    await d.waitForLog(/Received SIGHUP; restarting\./, mark);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await d.ssh([], ['echo', 'after'])).stdout, 'after\n');
+
+    assert.equal(await d.stop('SIGTERM'), 0);
+    assert.match(d.log(), /Received signal 15; terminating\./);
+    assert.equal(existsSync(pidFile), false, 'PidFile removed');
+  } finally {
+    await d.stop('SIGKILL');
+    f.cleanup();
+  }
+});
+
+test('nacred: SIGTERM closes open sessions cleanly', { skip }, async () => {
+  const f = nacredFixture(o!);
+  const d = await startNacred(o!, f);
+  try {
+    const long = d.ssh([], ['sleep', '30']);
+    await d.waitForLog(/Accepted publickey/);
+    const t0 = Date.now();
+    assert.equal(await d.stop('SIGTERM'), 0);
+    const r = await long;
+    assert.ok(Date.now() - t0 < 10_000);
+    // The client was told, not cut off: ssh reports the server's DISCONNECT.
+    assert.match(r.stderr, /closed by remote host|Connection to 127\.0\.0\.1 closed|server shutting down/i, r.stderr);
+  } finally {
+    await d.stop('SIGKILL');
+    f.cleanup();
+  }
+});
+
+test('nacred: ssh -J through two nacred hops', { skip }, async () => {
+  const f = nacredFixture(o!);
+  const a = await startNacred(o!, f);
+  const b = await startNacred(o!, f);
+  try {
+    const jump = `${user}@127.0.0.1:${a.port},${user}@127.0.0.1:${b.port}`;
+    // The ssh processes ProxyJump starts get -F but not -i or -o: the options go in a config file.
+    const sshConfig = join(f.dir, 'ssh_config');
+    writeFileSync(sshConfig, ['Host *', `  IdentityFile ${f.userKey}`, '  IdentitiesOnly yes', '  BatchMode yes', '  StrictHostKeyChecking no', `  UserKnownHostsFile ${f.knownHosts}`].join('\n') + '\n');
+    const r = await b.ssh(['-F', sshConfig, '-J', jump], ['echo', 'through two hops']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'through two hops\n');
+    assert.match(a.log(), /Accepted publickey/);
+  } finally {
+    await a.stop();
+    await b.stop();
+    f.cleanup();
+  }
+});

@@ -1,0 +1,170 @@
+// OpenSSH's ssh against the real nacred process: exec and exit codes,
+// -L, -R with port 0, -D through curl, -W, PermitOpen refusing, a Match
+// block, authorized_keys options refusing what they forbid, and the log
+// lines sshd would write.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { findOpenSsh, freePort, keygen, waitForPort } from './openssh.js';
+import { nacredFixture, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
+
+const o = findOpenSsh();
+const skip = o ? false : 'OpenSSH not installed';
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
+
+let f: NacredFixture;
+let d: RunningNacred;
+/** A TCP echo-ish service the forwardings reach: answers "hello from PORT" and closes. */
+let target: Server;
+let targetPort: number;
+
+before(async () => {
+  if (!o) return;
+  f = nacredFixture(o);
+  target = createServer((s) => s.end(`hello from ${targetPort}\n`));
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
+  targetPort = (target.address() as { port: number }).port;
+  d = await startNacred(o, f, [
+    `PermitOpen 127.0.0.1:${targetPort} localhost:${targetPort}`,
+    // From 127.0.0.2 every command is replaced, and no forwarding is allowed.
+    'Match Address 127.0.0.2',
+    '  ForceCommand echo forced for $SSH_ORIGINAL_COMMAND',
+    '  DisableForwarding yes',
+  ]);
+});
+
+after(async () => {
+  if (!o) return;
+  await d?.stop();
+  target?.close();
+  f?.cleanup();
+});
+
+test('nacred: exec returns output and exit codes; the login is logged as sshd logs it', { skip }, async () => {
+  const r = await d.ssh([], ['echo out; echo err >&2; exit 7']);
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, 'out\n');
+  assert.match(r.stderr, /err\n/);
+  const input = await d.ssh([], ['cat'], 'piped input');
+  assert.equal(input.stdout, 'piped input');
+  await d.waitForLog(new RegExp(`Accepted publickey for ${user} from 127\\.0\\.0\\.1 port \\d+ ssh2: ED25519 SHA256:`));
+  await d.waitForLog(new RegExp(`Disconnected from user ${user} 127\\.0\\.0\\.1 port \\d+`));
+});
+
+test('nacred: -L to a permitted target works; PermitOpen refuses another, with a log line', { skip }, async () => {
+  const local = await freePort();
+  const child = spawn(o!.ssh, ['-F', 'none', '-N', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), '-L', `${local}:127.0.0.1:${targetPort}`, `${user}@127.0.0.1`], { stdio: 'ignore' });
+  try {
+    await waitForPort(local, 10_000);
+    const got = await readFrom(local);
+    assert.equal(got, `hello from ${targetPort}\n`);
+  } finally {
+    child.kill();
+  }
+  // -W opens the same kind of channel: refused for a target PermitOpen does not list.
+  const other = await freePort();
+  const refused = await d.ssh(['-W', `127.0.0.1:${other}`]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /administratively prohibited/);
+  await d.waitForLog(new RegExp(`Received request from 127\\.0\\.0\\.1 port \\d+ to connect to host 127\\.0\\.0\\.1 port ${other}, but the request was denied\\.`));
+  // -W to the permitted one carries the bytes.
+  const w = await d.ssh(['-W', `127.0.0.1:${targetPort}`]);
+  assert.equal(w.stdout, `hello from ${targetPort}\n`);
+});
+
+test('nacred: -R with port 0 gets a port from the server and carries connections back', { skip }, async () => {
+  const child = spawn(o!.ssh, ['-F', 'none', '-N', '-v', '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), '-R', `0:127.0.0.1:${targetPort}`, `${user}@127.0.0.1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no allocated port:\n${err}`)), 10_000);
+      const check = () => {
+        const m = /Allocated port (\d+) for remote forward/.exec(err);
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        } else setTimeout(check, 20);
+      };
+      check();
+    });
+    assert.equal(await readFrom(port), `hello from ${targetPort}\n`);
+  } finally {
+    child.kill();
+  }
+});
+
+test('nacred: -D is a SOCKS proxy curl can use', { skip: skip || (!hasCurl && 'curl not installed') }, async () => {
+  const http = createServer((s) => s.end('HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nproxy'));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const httpPort = (http.address() as { port: number }).port;
+  // PermitOpen restricts -D's targets as well.
+  const socks = await freePort();
+  const local = spawn(o!.ssh, ['-F', 'none', '-N', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), '-D', `127.0.0.1:${socks}`, `${user}@127.0.0.1`], { stdio: 'ignore' });
+  try {
+    await waitForPort(socks, 10_000);
+    // A target PermitOpen lists goes through ...
+    const ok = spawnSync('curl', ['-s', '--max-time', '10', '--socks5', `127.0.0.1:${socks}`, `http://127.0.0.1:${targetPort}/`], { encoding: 'utf8' });
+    assert.equal(ok.stdout, `hello from ${targetPort}\n`);
+    // ... one it does not is refused.
+    const no = spawnSync('curl', ['-s', '--max-time', '10', '--socks5', `127.0.0.1:${socks}`, `http://127.0.0.1:${httpPort}/`], { encoding: 'utf8' });
+    assert.notEqual(no.status, 0);
+  } finally {
+    local.kill();
+    http.close();
+  }
+});
+
+test('nacred: a Match Address block forces a command and disables forwarding for that address only', { skip }, async () => {
+  const r = await d.ssh(['-b', '127.0.0.2'], ['echo', 'asked']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'forced for echo asked\n');
+  const w = await d.ssh(['-b', '127.0.0.2', '-W', `127.0.0.1:${targetPort}`]);
+  assert.notEqual(w.code, 0);
+  assert.match(w.stderr, /administratively prohibited/);
+  const plain = await d.ssh([], ['echo', 'asked']);
+  assert.equal(plain.stdout, 'asked\n');
+});
+
+test('nacred: authorized_keys options refuse what they forbid (no-port-forwarding, no-pty, command=)', { skip }, async () => {
+  const k = keygen(o!, f.dir, 'ed25519', 'restricted_key');
+  writeFileSync(f.authorizedKeys, `${f.userKeyLine}\nno-port-forwarding,no-pty ${k.publicLine}\n`, { mode: 0o600 });
+  try {
+    const base = ['-o', 'IdentitiesOnly=yes', '-i', k.privatePath];
+    const w = await d.ssh([...base, '-W', `127.0.0.1:${targetPort}`]);
+    assert.notEqual(w.code, 0);
+    assert.match(w.stderr, /administratively prohibited/);
+    const t = await d.ssh([...base, '-tt'], ['echo', 'x']);
+    assert.match(t.stderr, /PTY allocation request failed/);
+    writeFileSync(f.authorizedKeys, `${f.userKeyLine}\ncommand="echo only this" ${k.publicLine}\n`, { mode: 0o600 });
+    const c = await d.ssh(base, ['echo', 'something else']);
+    assert.equal(c.stdout, 'only this\n');
+  } finally {
+    writeFileSync(f.authorizedKeys, f.userKeyLine + '\n', { mode: 0o600 });
+  }
+});
+
+test('nacred: an unknown user is refused and logged as sshd logs it', { skip }, async () => {
+  const from = d.log().length;
+  const r = await new Promise<number | null>((resolve) => {
+    const c = spawn(o!.ssh, ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), 'nacred-no-such-user@127.0.0.1', 'true'], { stdio: 'ignore' });
+    c.on('exit', resolve);
+  });
+  assert.equal(r, 255);
+  await d.waitForLog(/Invalid user nacred-no-such-user from 127\.0\.0\.1 port \d+/, from);
+  await d.waitForLog(/Connection closed by invalid user nacred-no-such-user 127\.0\.0\.1 port \d+ \[preauth\]/, from);
+});
+
+function readFrom(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    import('node:net').then(({ connect }) => {
+      const s = connect(port, '127.0.0.1');
+      let got = '';
+      s.on('data', (b) => (got += b.toString()));
+      s.on('end', () => resolve(got));
+      s.on('error', reject);
+    }, reject);
+  });
+}

@@ -348,3 +348,38 @@ export { listenControl, clientForwarding, ControlMaster, type ListenControlOptio
 export { connectControl, ControlClient, MuxRequestError, type SharedProcess, type SharedSpawnOptions, type SharedExecResult } from './client/control-client.js';
 export { ControlSocketError, type ControlSocketProblem } from './io/node/control-socket.js';
 export { MUX_PORT_STREAMLOCAL, type MuxForward } from './mux/codec.js';
+
+// sshd_config (issue 12 §1): the parser, the per-connection resolver, `-T`'s
+// printer and `-C`'s spec, for nacred and for library users.
+export {
+  SshdConfigError,
+  parseSshdConfig,
+  resolveSshdConfig,
+  checkSshdConfig,
+  formatSshdConfig,
+  expandAuthorizedPath,
+  listenEndpoints,
+  parseMatchSpec,
+  addressListMatch,
+  supportedSshdKeywords,
+  DEFAULT_HOST_KEYS as SSHD_DEFAULT_HOST_KEYS,
+  DEFAULT_PID_FILE as NACRED_DEFAULT_PID_FILE,
+  DEFAULT_PASSWORD_FILE as NACRE_DEFAULT_PASSWORD_FILE,
+  type SshdSettings,
+  type SshdMatchSpec,
+  type SshdConfigIO,
+  type SshdCommandLine,
+  type SshdListenAddress,
+  type SshdMaxStartups,
+  type SshdNetBlockSize,
+  type SshdPerSourcePenalties,
+  type SshdPermitRule,
+  type SshdPermitList,
+  type SshdLogLevel,
+  type SshdSyslogFacility,
+  type SshdForwardingPermission,
+  type SshdConfig,
+  type SshdConfigEntry,
+  type SshdParseOptions,
+} from './config/index.js';
+export { readSshdConfig, nodeSshdConfigIO } from './io/node/sshd-config-files.js';

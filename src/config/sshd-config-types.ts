@@ -50,6 +50,8 @@ export interface SshdMatchSpec {
   readonly lport?: number;
   /** `Match RDomain`: the routing domain (never set on Linux by nacred; kept for `-C rdomain=`). */
   readonly rdomain?: string;
+  /** `Match invalid-user`: the user name is not a known account (`-C invalid-user`). */
+  readonly invalidUser?: boolean;
 }
 
 /** A `ListenAddress host[:port]` (the port, when absent, is each of `ports`). */

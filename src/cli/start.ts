@@ -239,7 +239,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
       },
       // The user's own public keys log in too.
       extraKeys: () => readOwnPublicKeys(home, log),
-      keyNames: 'protocol',
+      logStyle: 'npm-start',
     },
   });
   try {

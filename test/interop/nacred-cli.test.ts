@@ -20,7 +20,7 @@ test('nacred: an unknown flag prints the getopt message and the usage, exit 1, a
   // sshd says the same words.
   const real = spawnSync(o!.sshd, ['-Z'], { encoding: 'utf8' });
   assert.equal(real.status, 1);
-  assert.match(real.stderr, /^unknown option -- Z\n/);
+  assert.match(real.stderr, /^unknown option -- Z\r?\n/);
   const missing = runNacred(['-p']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^option requires an argument -- p\n/);
@@ -45,7 +45,7 @@ test('nacred -t: a good file passes, a broken one names file and line and fails 
     const r = runNacred(['-t', '-f', bad]);
     // sshd exits 255 on a bad configuration (fatal); nacred too.
     assert.equal(r.code, 255, r.stderr);
-    assert.match(r.stderr, new RegExp(`${bad.replace(/[.]/g, '\\.')} line 9: .*NoSuchKeyword`));
+    assert.match(r.stderr, new RegExp(`${bad.replace(/[.]/g, '\\.')} line 9: .*NoSuchKeyword`, 'i'));
     const real = spawnSync(o!.sshd, ['-t', '-f', bad], { encoding: 'utf8' });
     assert.notEqual(real.status, 0);
     const gone = runNacred(['-t', '-f', join(f.dir, 'absent')]);

@@ -78,7 +78,7 @@ export interface RunningNacred {
   /** Sends a signal; resolves with the exit code once it exited (for SIGTERM). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** ssh to the server with the fixture's key; `extra` before the destination, `command` after. */
-  ssh(extra: string[], command?: string[], input?: string): Promise<SshRun>;
+  ssh(extra: string[], command?: string[], input?: string, key?: string): Promise<SshRun>;
 }
 
 export async function startNacred(o: OpenSsh, f: NacredFixture, lines: readonly string[] = [], args: string[] = []): Promise<RunningNacred> {
@@ -114,7 +114,7 @@ export async function startNacred(o: OpenSsh, f: NacredFixture, lines: readonly 
       clearTimeout(t);
       return code;
     },
-    ssh(extra, command = [], input) {
+    ssh(extra, command = [], input, key = f.userKey) {
       return runSsh(
         o,
         [
@@ -123,7 +123,7 @@ export async function startNacred(o: OpenSsh, f: NacredFixture, lines: readonly 
           '-o', `UserKnownHostsFile=${f.knownHosts}`,
           '-o', 'IdentitiesOnly=yes',
           '-o', 'ConnectTimeout=10',
-          '-i', f.userKey,
+          '-i', key,
           '-p', String(port),
           ...extra,
           `${user}@127.0.0.1`,

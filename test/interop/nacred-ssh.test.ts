@@ -106,10 +106,11 @@ test('nacred: -D is a SOCKS proxy curl can use', { skip: skip || (!hasCurl && 'c
   try {
     await waitForPort(socks, 10_000);
     // A target PermitOpen lists goes through ...
-    const ok = spawnSync('curl', ['-s', '--max-time', '10', '--socks5', `127.0.0.1:${socks}`, `http://127.0.0.1:${targetPort}/`], { encoding: 'utf8' });
+    // Not spawnSync: the web servers live in this process and must keep answering.
+    const ok = await curl(['-s', '--http0.9', '--max-time', '10', '--socks5', `127.0.0.1:${socks}`, `http://127.0.0.1:${targetPort}/`]);
     assert.equal(ok.stdout, `hello from ${targetPort}\n`);
     // ... one it does not is refused.
-    const no = spawnSync('curl', ['-s', '--max-time', '10', '--socks5', `127.0.0.1:${socks}`, `http://127.0.0.1:${httpPort}/`], { encoding: 'utf8' });
+    const no = await curl(['-s', '--max-time', '10', '--socks5', `127.0.0.1:${socks}`, `http://127.0.0.1:${httpPort}/`]);
     assert.notEqual(no.status, 0);
   } finally {
     local.kill();
@@ -132,14 +133,13 @@ test('nacred: authorized_keys options refuse what they forbid (no-port-forwardin
   const k = keygen(o!, f.dir, 'ed25519', 'restricted_key');
   writeFileSync(f.authorizedKeys, `${f.userKeyLine}\nno-port-forwarding,no-pty ${k.publicLine}\n`, { mode: 0o600 });
   try {
-    const base = ['-o', 'IdentitiesOnly=yes', '-i', k.privatePath];
-    const w = await d.ssh([...base, '-W', `127.0.0.1:${targetPort}`]);
+    const w = await d.ssh(['-W', `127.0.0.1:${targetPort}`], [], undefined, k.privatePath);
     assert.notEqual(w.code, 0);
     assert.match(w.stderr, /administratively prohibited/);
-    const t = await d.ssh([...base, '-tt'], ['echo', 'x']);
+    const t = await d.ssh(['-tt'], ['echo', 'x'], undefined, k.privatePath);
     assert.match(t.stderr, /PTY allocation request failed/);
     writeFileSync(f.authorizedKeys, `${f.userKeyLine}\ncommand="echo only this" ${k.publicLine}\n`, { mode: 0o600 });
-    const c = await d.ssh(base, ['echo', 'something else']);
+    const c = await d.ssh([], ['echo', 'something else'], undefined, k.privatePath);
     assert.equal(c.stdout, 'only this\n');
   } finally {
     writeFileSync(f.authorizedKeys, f.userKeyLine + '\n', { mode: 0o600 });
@@ -156,6 +156,15 @@ test('nacred: an unknown user is refused and logged as sshd logs it', { skip }, 
   await d.waitForLog(/Invalid user nacred-no-such-user from 127\.0\.0\.1 port \d+/, from);
   await d.waitForLog(/Connection closed by invalid user nacred-no-such-user 127\.0\.0\.1 port \d+ \[preauth\]/, from);
 });
+
+function curl(args: string[]): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const c = spawn('curl', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    c.on('close', (status) => resolve({ status, stdout }));
+  });
+}
 
 function readFrom(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

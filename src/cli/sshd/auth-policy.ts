@@ -195,7 +195,7 @@ export interface AuthDeps {
   readonly checkPassword?: PasswordCheck | undefined;
   /** Extra keys for a user (npm start: the user's own ~/.ssh/id_*.pub). */
   readonly extraKeys?: ((account: Account) => AuthorizedKeyEntry[]) | undefined;
-  readonly keyNames: KeyNames;
+  readonly logStyle: LogStyle;
   /** Logs a line once per connection (Invalid user, not allowed ...). */
   once(ctx: AuthContext, line: string): void;
 }
@@ -208,7 +208,7 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
     deps.once(ctx, `Invalid user ${printable(ctx.username)} from ${from}`);
     // The core holds every failure reply alike, so an unknown user answers as a wrong key or password does.
     if (ctx.method === 'password') log.info(`Failed password for invalid user ${printable(ctx.username)} from ${from} ssh2`);
-    if (ctx.method === 'publickey' && ctx.publicKey) log.verbose(`Failed publickey for invalid user ${printable(ctx.username)} from ${from} ssh2: ${keyName(ctx.publicKey.keyType, deps.keyNames)} ${ctx.publicKey.fingerprint}`);
+    if (ctx.method === 'publickey' && ctx.publicKey) log.verbose(`Failed publickey for invalid user ${printable(ctx.username)} from ${from} ssh2: ${keyName(ctx.publicKey.keyType, deps.logStyle)} ${ctx.publicKey.fingerprint}`);
     return false;
   }
   const unservable = deps.canServe(account);
@@ -261,7 +261,7 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
     if (!verdict.allowed) {
       if (!/not in authorized_keys/.test(verdict.reason)) log.info(`key refused: ${verdict.reason}`);
       // As sshd: at VERBOSE (a client offering several keys is normal), queries included.
-      log.verbose(`Failed publickey for ${printable(account.name)} from ${from} ssh2: ${keyName(key.keyType, deps.keyNames)} ${key.fingerprint}`);
+      log.verbose(`Failed publickey for ${printable(account.name)} from ${from} ssh2: ${keyName(key.keyType, deps.logStyle)} ${key.fingerprint}`);
       return false;
     }
     restrictions = verdict.restrictions;
@@ -286,10 +286,13 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
   return { restrictions: r };
 }
 
-/** How log lines name key types: sshd's short names, or the protocol's (`ssh-ed25519`). */
-export type KeyNames = 'sshd' | 'protocol';
+/**
+ * sshd's log lines, or npm start's as they always were: key types by their
+ * protocol names (`ssh-ed25519`) and close lines without the user name tried.
+ */
+export type LogStyle = 'sshd' | 'npm-start';
 
-export function keyName(keyType: string, style: KeyNames): string {
+export function keyName(keyType: string, style: LogStyle): string {
   return style === 'sshd' ? sshdKeyName(keyType) : keyType;
 }
 

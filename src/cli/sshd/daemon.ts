@@ -71,7 +71,7 @@ export class Daemon {
     const hostKeys = loadHostKeys(config.global, this.options.log);
     for (const [i, k] of hostKeys.keys.entries()) this.options.log.debug(1, `private host key #${i}: ${k.keyType}`);
     const server = createServer(buildServerOptions(config, hostKeys, { ...this.options.deps, log: this.options.log }, this.once));
-    logServerEvents(server, this.options.log, this.once, this.options.deps.keyNames);
+    logServerEvents(server, this.options.log, this.once, this.options.deps.logStyle);
     this.servers.add(server);
     return server;
   }
@@ -89,7 +89,8 @@ export class Daemon {
       try {
         const net = await this.bind(spec);
         this.bound.push({ spec, net });
-        this.options.log.info(`Server listening on ${spec.host} port ${spec.port}.`);
+        const a = net.address();
+        this.options.log.info(`Server listening on ${spec.host} port ${a && typeof a === 'object' ? a.port : spec.port}.`);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         const why = e.code === 'EADDRINUSE' ? 'Address already in use' : e.code === 'EACCES' ? 'Permission denied' : e.code === 'EADDRNOTAVAIL' ? 'Cannot assign requested address' : e.message;
@@ -210,7 +211,8 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.options.log.info(`Received signal ${signal}; terminating.`);
-    await Promise.all(this.bound.map((b) => new Promise<void>((r) => b.net.close(() => r()))));
+    // Not awaited: a listener's close callback waits for the connections it accepted, which are closed below.
+    for (const b of this.bound) b.net.close();
     this.bound = [];
     await Promise.all([...this.servers].map((s) => s.close()));
     this.removePidFile();

@@ -6,7 +6,7 @@
 //   Connection closed by authenticating user alice 127.0.0.1 port 51234 [preauth]
 // and the once-per-connection lines of authentication (Invalid user ...).
 import { DisconnectError, DisconnectReason, fingerprintSha256, blobKeyType, isCertificateType, parseCertificate, type AuthContext, type PublicKeyInfo, type Server } from '../../index.js';
-import { keyName, sshdKeyName, type KeyNames } from './auth-policy.js';
+import { keyName, sshdKeyName, type LogStyle } from './auth-policy.js';
 import { peer, printable, type SshdLog } from './log.js';
 
 /**
@@ -14,12 +14,12 @@ import { peer, printable, type SshdLog } from './log.js';
  * certificate `ED25519-CERT SHA256:... ID x (serial 7) CA ED25519 SHA256:...`),
  * or with protocol names as npm start always has (`ssh-ed25519 certificate SHA256:... ID x (serial 7) CA SHA256:...`).
  */
-export function describeKey(key: PublicKeyInfo, style: KeyNames = 'sshd'): string {
+export function describeKey(key: PublicKeyInfo, style: LogStyle = 'sshd'): string {
   if (!isCertificateType(key.keyType)) return `${keyName(key.keyType, style)} ${key.fingerprint}`;
   try {
     const c = parseCertificate(key.blob);
     const id = `ID ${printable(c.keyId)} (serial ${c.serial})`;
-    if (style === 'protocol') return `${c.keyType} certificate ${fingerprintSha256(c.publicKey)} ${id} CA ${fingerprintSha256(c.signatureKey)}`;
+    if (style === 'npm-start') return `${c.keyType} certificate ${fingerprintSha256(c.publicKey)} ${id} CA ${fingerprintSha256(c.signatureKey)}`;
     return `${sshdKeyName(key.keyType)} ${fingerprintSha256(c.publicKey)} ${id} CA ${sshdKeyName(blobKeyType(c.signatureKey))} ${fingerprintSha256(c.signatureKey)}`;
   } catch {
     return `${keyName(key.keyType, style)} ${key.fingerprint}`;
@@ -74,12 +74,12 @@ export class OncePerConnection {
 }
 
 /** Logs `server`'s events on `log`, in sshd's words. */
-export function logServerEvents(server: Server, log: SshdLog, once: OncePerConnection, keyNames: KeyNames = 'sshd'): void {
+export function logServerEvents(server: Server, log: SshdLog, once: OncePerConnection, logStyle: LogStyle = 'sshd'): void {
   server.on('connection', (conn) => {
     log.verbose(`Connection from ${peer(conn.remoteAddress, conn.remotePort)} on ${peer(conn.localAddress, conn.localPort)} rdomain ""`);
   });
   server.on('authenticated', (conn, info) => {
-    const key = info.publicKey ? `: ${describeKey(info.publicKey, keyNames)}` : '';
+    const key = info.publicKey ? `: ${describeKey(info.publicKey, logStyle)}` : '';
     log.info(`Accepted ${info.method} for ${printable(info.username)} from ${peer(conn.remoteAddress, conn.remotePort)} ssh2${key}`);
   });
   server.on('refused', (info, reason) => {
@@ -96,7 +96,8 @@ export function logServerEvents(server: Server, log: SshdLog, once: OncePerConne
     const name = once.triedName(conn.remoteAddress, conn.remotePort);
     once.forget(conn.remoteAddress, conn.remotePort);
     // sshd: "user alice" once logged in; "authenticating user alice" / "invalid user bob" before.
-    const who = user !== null ? `user ${printable(user)} ` : name !== undefined ? `${invalid ? 'invalid' : 'authenticating'} user ${printable(name)} ` : '';
+    const tried = name !== undefined && logStyle === 'sshd' ? `${invalid ? 'invalid' : 'authenticating'} user ${printable(name)} ` : '';
+    const who = user !== null ? `user ${printable(user)} ` : tried;
     const preauth = user === null ? ' [preauth]' : '';
     if (err === null) {
       log.info(`Disconnecting ${who}${from}: server stopping${preauth}`);

@@ -21,7 +21,7 @@ import {
   type ForwardRequestOrigin,
 } from '../../index.js';
 import type { Account, AccountSource } from './accounts.js';
-import { judgeAttempt, type KeyNames, type PasswordCheck } from './auth-policy.js';
+import { judgeAttempt, type LogStyle, type PasswordCheck } from './auth-policy.js';
 import { forwardingPolicy } from './forward-policy.js';
 import type { SshdLog } from './log.js';
 import type { OncePerConnection } from './events-log.js';
@@ -67,8 +67,8 @@ export function currentUserRunner(uid: number | undefined): SessionRunner {
 export interface BuildDeps {
   readonly log: SshdLog;
   readonly accounts: AccountSource;
-  /** How keys are named in log lines: sshd's `ED25519` (default), or the protocol's `ssh-ed25519` (npm start's lines). */
-  readonly keyNames?: KeyNames;
+  /** sshd's log lines (default), or npm start's (protocol key names). */
+  readonly logStyle?: LogStyle;
   readonly runner: SessionRunner;
   /** `admit`'s password file check; without it the password method is not offered. */
   readonly checkPassword?: PasswordCheck;
@@ -174,7 +174,7 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
         canServe: (a) => deps.runner.canServe(a),
         checkPassword: deps.checkPassword,
         extraKeys: deps.extraKeys,
-        keyNames: deps.keyNames ?? 'sshd',
+        logStyle: deps.logStyle ?? 'sshd',
         once: (c, line) => once.line(c, line),
       });
     },

@@ -1,0 +1,178 @@
+// nacred's pieces without a process: its command line (sshd's getopt and
+// exits), AuthenticationMethods, AllowUsers/DenyUsers/AllowGroups/DenyGroups,
+// the Restrictions the configuration adds, the forwarding policy and its log
+// lines, passwd lines, and sshd's log levels.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CliExit } from '../../src/cli/common/exit.js';
+import { parseNacredArgs, NACRED_USAGE, DEFAULT_CONFIG_FILE } from '../../src/cli/sshd/args.js';
+import { nextMethods, userNotAllowed, withConfigRestrictions, sshdKeyName, judgeAttempt, type AuthDeps } from '../../src/cli/sshd/auth-policy.js';
+import { parsePasswdLine, type Account } from '../../src/cli/sshd/accounts.js';
+import { forwardingPolicy } from '../../src/cli/sshd/forward-policy.js';
+import { SshdLog, parseLogLevel } from '../../src/cli/sshd/log.js';
+import { embeddedConfig, commandLine } from '../../src/cli/sshd/config.js';
+import { matchSpec } from '../../src/cli/sshd/server-options.js';
+import { UNRESTRICTED, parseSshdConfig, resolveSshdConfig, type AuthContext, type SshdSettings } from '../../src/index.js';
+
+function settings(text = '', spec?: Parameters<typeof resolveSshdConfig>[1]): SshdSettings {
+  return resolveSshdConfig(parseSshdConfig(text, 'test_config', { readFile: () => null, glob: () => [] }), spec);
+}
+
+const alice: Account = { name: 'alice', uid: 1000, gid: 1000, home: '/home/alice', shell: '/bin/sh', groups: ['alice', 'staff'] };
+
+function exitOf(fn: () => unknown): CliExit {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof CliExit) return e;
+    throw e;
+  }
+  throw new Error('no exit');
+}
+
+test("nacred's flags: sshd's getopt string, -p replacing, -o in order, usage on bad input (exit 1)", () => {
+  const a = parseNacredArgs(['-D', '-dd', '-e', '-f', '/x', '-p', '2222', '-p2223', '-o', 'PermitTTY no', '-h', 'k1', '-c', 'c1', '-4', '-g', '30', '-q', '-T', '-C', 'user=a', '-C', 'addr=1.2.3.4']);
+  assert.equal(a.configFile, '/x');
+  assert.equal(a.debug, 2);
+  assert.equal(a.logToStderr, true);
+  assert.deepEqual(a.ports, [2222, 2223]);
+  assert.deepEqual(a.options, ['PermitTTY no']);
+  assert.deepEqual(a.hostKeys, ['k1']);
+  assert.deepEqual(a.hostCertificates, ['c1']);
+  assert.equal(a.addressFamily, 'inet');
+  assert.equal(a.print, 'checked');
+  assert.equal(a.connectionSpec, 'user=a,addr=1.2.3.4');
+  assert.deepEqual(commandLine(a).options, ['AddressFamily inet', 'LoginGraceTime 30', 'PermitTTY no']);
+  assert.equal(parseNacredArgs([]).configFile, DEFAULT_CONFIG_FILE);
+  const bad = exitOf(() => parseNacredArgs(['-x']));
+  assert.equal(bad.code, 1);
+  assert.ok(bad.message.startsWith('unknown option -- x\n') && bad.message.endsWith(NACRED_USAGE));
+  assert.equal(exitOf(() => parseNacredArgs(['-p', '0'])).message, 'Bad port number.');
+  assert.equal(exitOf(() => parseNacredArgs(['-p', '70000'])).code, 1);
+  assert.equal(exitOf(() => parseNacredArgs(['-f'])).code, 1);
+  assert.equal(exitOf(() => parseNacredArgs(['-D', 'x'])).message, 'Extra argument x.');
+});
+
+test('AuthenticationMethods: lists are followed in order; partial success names what may come next', () => {
+  assert.equal(nextMethods([], [], 'password'), 'done');
+  const lists = [['publickey', 'password'], ['publickey', 'keyboard-interactive:pam'], ['password']];
+  assert.deepEqual(nextMethods(lists, [], 'publickey'), ['password', 'keyboard-interactive']);
+  assert.equal(nextMethods(lists, ['publickey'], 'password'), 'done');
+  assert.equal(nextMethods(lists, [], 'password'), 'done');
+  assert.equal(nextMethods([['publickey', 'password']], [], 'password'), 'refused');
+  assert.equal(nextMethods([['publickey', 'password']], ['publickey'], 'publickey'), 'refused');
+});
+
+test('AllowUsers, DenyUsers, AllowGroups, DenyGroups: sshd order, user@address patterns, its log words', () => {
+  assert.equal(userNotAllowed(alice, '10.0.0.1', settings()), null);
+  assert.equal(userNotAllowed(alice, '10.0.0.1', settings('AllowUsers bob alice@10.0.0.0/8')), null);
+  assert.equal(userNotAllowed(alice, '192.0.2.1', settings('AllowUsers bob alice@10.0.0.0/8')), 'User alice from 192.0.2.1 not allowed because not listed in AllowUsers');
+  assert.equal(userNotAllowed(alice, '10.0.0.1', settings('DenyUsers al*\nAllowUsers alice')), 'User alice from 10.0.0.1 not allowed because listed in DenyUsers');
+  assert.equal(userNotAllowed(alice, '10.0.0.1', settings('DenyGroups staff')), 'User alice from 10.0.0.1 not allowed because a group is listed in DenyGroups');
+  assert.equal(userNotAllowed(alice, '10.0.0.1', settings('AllowGroups wheel')), "User alice from 10.0.0.1 not allowed because none of user's groups are listed in AllowGroups");
+  assert.equal(userNotAllowed(alice, '10.0.0.1', settings('AllowGroups st?ff')), null);
+  assert.equal(userNotAllowed({ ...alice, groups: [] }, '10.0.0.1', settings('AllowGroups x')), 'User alice from 10.0.0.1 not allowed because not in any group');
+});
+
+test('the configuration takes away what a login may do: ForceCommand wins over command=, PermitTTY, AllowAgentForwarding', () => {
+  const r = withConfigRestrictions({ ...UNRESTRICTED, command: 'key command' }, settings('ForceCommand admin\nPermitTTY no\nAllowAgentForwarding no'));
+  assert.equal(r.command, 'admin');
+  assert.equal(r.pty, false);
+  assert.equal(r.agentForwarding, false);
+  assert.equal(r.portForwarding, true);
+  assert.equal(withConfigRestrictions({ ...UNRESTRICTED, command: 'key command' }, settings()).command, 'key command');
+});
+
+test('Match blocks reach a connection through its spec (user, groups, address, local address and port)', () => {
+  const text = 'Match User alice Address 10.0.0.0/8 LocalPort 2222\n  PermitTTY no\nMatch Group staff\n  AllowAgentForwarding no\n';
+  const parsed = parseSshdConfig(text, 'test_config', { readFile: () => null, glob: () => [] });
+  const spec = matchSpec('alice', { remoteAddress: '::ffff:10.1.2.3', localAddress: '127.0.0.1', localPort: 2222 }, alice);
+  assert.deepEqual(spec, { user: 'alice', groups: ['alice', 'staff'], addr: '10.1.2.3', host: '10.1.2.3', laddr: '127.0.0.1', lport: 2222 });
+  const s = resolveSshdConfig(parsed, spec);
+  assert.equal(s.permitTTY, false);
+  assert.equal(s.allowAgentForwarding, false);
+  assert.equal(resolveSshdConfig(parsed, { ...spec, lport: 22 }).permitTTY, true);
+});
+
+test('the forwarding policy follows AllowTcpForwarding, DisableForwarding, PermitOpen, PermitListen, GatewayPorts and logs refusals', async () => {
+  const lines: string[] = [];
+  const log = new SshdLog((l) => lines.push(l));
+  const policy = (text: string) => forwardingPolicy(() => settings(text), log);
+  const local = { host: '127.0.0.1', port: 80, originatorAddress: '127.0.0.1', originatorPort: 5, username: 'alice', remoteAddress: '10.0.0.1', remotePort: 4000 };
+  const remote = { bindAddress: 'localhost', bindPort: 8080, username: 'alice', remoteAddress: '10.0.0.1', remotePort: 4000 };
+  assert.equal(await policy('').forwardLocal!(local), true);
+  assert.equal(await policy('AllowTcpForwarding remote').forwardLocal!(local), false);
+  assert.equal(await policy('AllowTcpForwarding remote').forwardRemote!(remote), true);
+  assert.equal(await policy('DisableForwarding yes').forwardRemote!(remote), false);
+  assert.equal(await policy('PermitOpen 127.0.0.1:80').forwardLocal!(local), true);
+  assert.equal(await policy('PermitOpen 127.0.0.1:81').forwardLocal!(local), false);
+  assert.ok(lines.includes('Received request from 10.0.0.1 port 4000 to connect to host 127.0.0.1 port 80, but the request was denied.'), lines.join('\n'));
+  assert.equal(await policy('PermitOpen none').forwardLocal!(local), false);
+  assert.equal(await policy('PermitListen 9090').forwardRemote!(remote), false);
+  assert.equal(await policy('PermitListen localhost:8080').forwardRemote!(remote), true);
+  assert.equal(await policy('').forwardRemote!({ ...remote, bindAddress: '0.0.0.0' }), false);
+  assert.equal(await policy('GatewayPorts clientspecified').forwardRemote!({ ...remote, bindAddress: '0.0.0.0' }), true);
+  assert.equal(await policy('AllowStreamLocalForwarding local').forwardStreamlocal!({ socketPath: '/s', listen: true, username: 'alice' }), false);
+  assert.equal(await policy('AllowStreamLocalForwarding local').forwardStreamlocal!({ socketPath: '/s', listen: false, username: 'alice' }), true);
+});
+
+test('judging an attempt: invalid users, PermitRootLogin, disabled methods; the lines sshd logs', async () => {
+  const lines: string[] = [];
+  const log = new SshdLog((l) => lines.push(l), 'verbose');
+  const deps: AuthDeps = { log, serverUid: 0, canServe: () => null, logStyle: 'sshd', once: (_c, l) => log.info(l) };
+  const ctx = (over: Partial<AuthContext>): AuthContext =>
+    ({ username: 'alice', method: 'password', password: 'pw', passed: [], remoteAddress: '10.0.0.1', remotePort: 4000, prompt: async () => [], ...over }) as AuthContext;
+  assert.equal(await judgeAttempt(ctx({ username: 'nobody-here' }), settings(), null, deps), false);
+  assert.ok(lines.includes('Invalid user nobody-here from 10.0.0.1 port 4000'));
+  assert.ok(lines.includes('Failed password for invalid user nobody-here from 10.0.0.1 port 4000 ssh2'));
+  // No password check wired: the method is not enabled, whatever the password.
+  assert.equal(await judgeAttempt(ctx({}), settings(), alice, deps), false);
+  const withPasswords: AuthDeps = { ...deps, checkPassword: async (_a, pw) => pw === 'right' };
+  assert.deepEqual(await judgeAttempt(ctx({ password: 'right' }), settings(), alice, withPasswords), { restrictions: withConfigRestrictions(UNRESTRICTED, settings()) });
+  assert.equal(await judgeAttempt(ctx({ password: 'wrong' }), settings(), alice, withPasswords), false);
+  assert.ok(lines.includes('Failed password for alice from 10.0.0.1 port 4000 ssh2'));
+  const root = { ...alice, name: 'root', uid: 0 };
+  assert.equal(await judgeAttempt(ctx({ username: 'root', password: 'right' }), settings(), root, withPasswords), false);
+  assert.ok(lines.includes('ROOT LOGIN REFUSED FROM 10.0.0.1 port 4000'));
+  assert.notEqual(await judgeAttempt(ctx({ username: 'root', password: 'right' }), settings('PermitRootLogin yes'), root, withPasswords), false);
+  assert.equal(await judgeAttempt(ctx({ password: 'right' }), settings('PasswordAuthentication no'), alice, withPasswords), false);
+  const partial = await judgeAttempt(ctx({ password: 'right' }), settings('AuthenticationMethods password,publickey'), alice, withPasswords);
+  assert.deepEqual((partial as { partial: string[] }).partial, ['publickey']);
+  assert.equal(await judgeAttempt(ctx({ username: 'alice', password: 'right' }), settings(), alice, { ...withPasswords, canServe: () => 'not this one' }), false);
+  assert.ok(lines.includes('User alice from 10.0.0.1 not allowed because not this one'));
+});
+
+test('passwd lines are checked field by field; log levels and key names are sshd\'s', () => {
+  assert.deepEqual(parsePasswdLine('alice:x:1000:1000:Alice:/home/alice:/bin/bash\n', 'alice'), { name: 'alice', uid: 1000, gid: 1000, home: '/home/alice', shell: '/bin/bash' });
+  assert.equal(parsePasswdLine('alice:x:1000:1000:Alice:/home/alice:', 'alice')?.shell, '/bin/sh');
+  assert.equal(parsePasswdLine('bob:x:1000:1000::/home/bob:/bin/sh', 'alice'), null);
+  assert.equal(parsePasswdLine('alice:x:-1:1000::/home/alice:/bin/sh', 'alice'), null);
+  assert.equal(parsePasswdLine('alice:x:1000:1000::relative:/bin/sh', 'alice'), null);
+  assert.equal(parsePasswdLine('alice:x:1000:1000::/h', 'alice'), null);
+  assert.equal(parseLogLevel('DEBUG'), 'debug1');
+  assert.equal(parseLogLevel('VERBOSE'), 'verbose');
+  assert.equal(parseLogLevel('LOUD'), null);
+  const lines: string[] = [];
+  const log = new SshdLog((l) => lines.push(l), 'info');
+  log.verbose('hidden');
+  log.debug(1, 'hidden');
+  log.error('shown');
+  log.level = 'debug2';
+  log.debug(2, 'deep');
+  log.debug(3, 'hidden');
+  log.level = 'quiet';
+  log.error('hidden');
+  assert.deepEqual(lines, ['error: shown', 'debug2: deep']);
+  assert.equal(sshdKeyName('ssh-ed25519'), 'ED25519');
+  assert.equal(sshdKeyName('ssh-ed25519-cert-v01@openssh.com'), 'ED25519-CERT');
+  assert.equal(sshdKeyName('ecdsa-sha2-nistp384'), 'ECDSA');
+  assert.equal(sshdKeyName('sk-ssh-ed25519@openssh.com'), 'ED25519-SK');
+});
+
+test('embedded settings (npm start) are sshd defaults with overrides, the same for every connection', () => {
+  const c = embeddedConfig({ ports: [2222], perSourceMaxStartups: 5 });
+  assert.deepEqual(c.global.ports, [2222]);
+  assert.equal(c.global.perSourceMaxStartups, 5);
+  assert.equal(c.global.maxAuthTries, 6);
+  assert.equal(c.resolve({ user: 'x', addr: '1.2.3.4' }), c.global);
+});

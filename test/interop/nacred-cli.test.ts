@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOpenSsh, freePort } from './openssh.js';
-import { nacredFixture, runNacred } from './nacred-helpers.js';
+import { nacredFixture, nacredJs, runNacred, user } from './nacred-helpers.js';
 
 const o = findOpenSsh();
 const skip = o ? false : 'OpenSSH not installed';
@@ -97,6 +97,22 @@ test('nacred: a port in use is a clear error naming address and port, exit 255',
     assert.match(r.stderr, /Cannot bind any address\./);
   } finally {
     holder.close();
+    f.cleanup();
+  }
+});
+
+test('nacred -i serves one connection on standard input and output (ssh ProxyCommand)', { skip }, async () => {
+  const f = nacredFixture(o!);
+  try {
+    const cfg = f.writeConfig([], await freePort());
+    const r = spawnSync(
+      o!.ssh,
+      ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-o', `ProxyCommand=${process.execPath} ${nacredJs} -i -q -f ${cfg}`, `${user}@inetd`, 'echo via inetd; exit 4'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(r.status, 4, r.stderr);
+    assert.equal(r.stdout, 'via inetd\n');
+  } finally {
     f.cleanup();
   }
 });

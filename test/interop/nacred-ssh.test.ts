@@ -6,9 +6,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findOpenSsh, freePort, keygen, waitForPort } from './openssh.js';
-import { nacredFixture, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
+import { nacredFixture, repoRoot, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
+
+const nacreJs = join(repoRoot, 'dist/src/cli/nacre.js');
 
 const o = findOpenSsh();
 const skip = o ? false : 'OpenSSH not installed';
@@ -96,6 +99,31 @@ test('nacred: -R with port 0 gets a port from the server and carries connections
   }
 });
 
+test('nacred: -R to a Unix socket on the server side carries connections back', { skip }, async () => {
+  const sock = `${f.dir}/remote.sock`;
+  const child = spawn(o!.ssh, ['-F', 'none', '-N', '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), '-R', `${sock}:127.0.0.1:${targetPort}`, `${user}@127.0.0.1`], { stdio: 'ignore' });
+  try {
+    const until = Date.now() + 10_000;
+    while (!existsSync(sock) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await readFrom(sock), `hello from ${targetPort}\n`);
+  } finally {
+    child.kill();
+  }
+});
+
+test("nacre, Nacre's own client, against nacred", { skip }, async () => {
+  const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const c = spawn(process.execPath, [nacreJs, '-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), `${user}@127.0.0.1`, 'echo from nacre; exit 5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    c.on('close', (code) => resolve({ code, out, err }));
+  });
+  assert.equal(r.code, 5, r.err);
+  assert.equal(r.out, 'from nacre\n');
+});
+
 test('nacred: -D is a SOCKS proxy curl can use', { skip: skip || (!hasCurl && 'curl not installed') }, async () => {
   const http = createServer((s) => s.end('HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nproxy'));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
@@ -166,10 +194,10 @@ function curl(args: string[]): Promise<{ status: number | null; stdout: string }
   });
 }
 
-function readFrom(port: number): Promise<string> {
+function readFrom(where: number | string): Promise<string> {
   return new Promise((resolve, reject) => {
     import('node:net').then(({ connect }) => {
-      const s = connect(port, '127.0.0.1');
+      const s = typeof where === 'number' ? connect(where, '127.0.0.1') : connect(where);
       let got = '';
       s.on('data', (b) => (got += b.toString()));
       s.on('end', () => resolve(got));

@@ -5,10 +5,9 @@ import type { ConfigLine } from './ssh-config-lex.js';
 import type { SshdListenAddress, SshdNetBlockSize, SshdPermitList, SshdPermitRule, SshdLogLevel, SshdSyslogFacility } from './sshd-config-types.js';
 import { validAlgorithmSpec, type AlgorithmKind } from './sshd-config-algorithms.js';
 import { addressListValid } from './sshd-config-match.js';
-import { INT_MAX, parsePort, parseTime } from './sshd-config-numbers.js';
+import { INT_MAX, parsePort, parseTime, SshdValueError } from './sshd-config-numbers.js';
 
-/** Thrown by the value parsers; the caller adds file and line. */
-export class SshdValueError extends Error {}
+export { SshdValueError };
 
 function fail(message: string): never {
   throw new SshdValueError(message);
@@ -86,6 +85,7 @@ export type SshdKeywordName = keyof SshdLineValues;
 /** strtonum(s, 0, INT_MAX) as atoi_err uses it. */
 function nonNegativeInt(keyword: string, s: string | undefined): number {
   if (s === undefined || s === '') fail(`${keyword} integer value missing.`);
+  if (/^-\d+$/.test(s.trim())) fail(`${keyword} integer value too small.`);
   if (!/^[+]?\d+$/.test(s.trim())) fail(`${keyword} integer value invalid.`);
   const v = Number(s.trim());
   if (v > INT_MAX) fail(`${keyword} integer value too large.`);

@@ -390,7 +390,8 @@ export function parseKeywordValue(keyword: SshdKeywordName, line: ConfigLine): {
       if (args.length === 0) fail(`no ${name} specified`);
       for (const a of args) {
         if (a === '') fail(keyword.endsWith('groups') ? `empty ${name} pattern` : `invalid ${name} pattern: "${a}"`);
-        if (keyword.endsWith('users') && a.includes('@') && !addressListValidOrHost(a.slice(a.indexOf('@') + 1))) {
+        // sshd checks the host part of user@host (after the last @) as an address list.
+        if (keyword.endsWith('users') && a.includes('@') && !addressListValid(a.slice(a.lastIndexOf('@') + 1))) {
           fail(`invalid ${name} pattern: "${a}"`);
         }
       }
@@ -447,11 +448,4 @@ export function parseKeywordValue(keyword: SshdKeywordName, line: ConfigLine): {
       return one(v);
     }
   }
-}
-
-/** The host part of an AllowUsers/DenyUsers `user@host`: a CIDR list when it looks like one, else a host pattern. */
-function addressListValidOrHost(host: string): boolean {
-  if (host === '') return false;
-  if (/^[0-9a-fA-F.:/,!]+$/.test(host) && host.includes('/')) return addressListValid(host);
-  return true;
 }

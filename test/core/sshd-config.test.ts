@@ -16,6 +16,7 @@ import {
   checkSshdConfig,
   addressListMatch,
   SshdConfigError,
+  sshdUserAccess,
   type SshdConfigIO,
   type SshdMatchSpec,
   type SshdParseOptions,
@@ -428,4 +429,33 @@ test('checkSshdConfig returns settings and warnings, throws on errors', () => {
   assert.deepEqual(r.settings.ports, [2222]);
   assert.equal(r.warnings.length, 1);
   assert.throws(() => checkSshdConfig('Port x', F, io), SshdConfigError);
+});
+
+test('AllowUsers / DenyUsers / AllowGroups / DenyGroups as sshd applies them', () => {
+  const s = settings(
+    ['AllowUsers alice bob@10.0.0.0/8,!10.1.0.0/16 carol@*.example.org dave@192.168.1.*', 'DenyUsers mallory *@203.0.113.0/24', 'AllowGroups staff wheel', 'DenyGroups banned'].join('\n'),
+  );
+  const who = (user: string, addr: string, groups: string[] = ['staff'], host?: string) => sshdUserAccess(s, { user, addr, groups, ...(host ? { host } : {}) });
+  const cases: [ReturnType<typeof who>, boolean, RegExp?][] = [
+    [who('alice', '1.2.3.4'), true],
+    [who('bob', '10.2.0.1'), true],
+    [who('bob', '10.1.0.1'), false, /not listed in AllowUsers/],
+    [who('bob', '1.2.3.4'), false, /not listed in AllowUsers/],
+    [who('carol', '1.2.3.4', ['staff'], 'PC.example.org'), true],
+    [who('carol', '1.2.3.4'), false, /not listed in AllowUsers/],
+    [who('dave', '192.168.1.9'), true],
+    [who('mallory', '1.2.3.4'), false, /User mallory from 1.2.3.4 not allowed because listed in DenyUsers/],
+    [who('alice', '203.0.113.5'), false, /listed in DenyUsers/],
+    [who('eve', '1.2.3.4'), false, /not listed in AllowUsers/],
+    [who('alice', '1.2.3.4', ['users']), false, /none of user's groups are listed in AllowGroups/],
+    [who('alice', '1.2.3.4', ['staff', 'banned']), false, /a group is listed in DenyGroups/],
+    [who('alice', '1.2.3.4', []), false, /not in any group/],
+  ];
+  cases.forEach(([verdict, allowed, reason], i) => {
+    assert.equal(verdict.allowed, allowed, `case ${i}`);
+    if (!verdict.allowed && reason) assert.match(verdict.reason, reason, `case ${i}`);
+  });
+  assert.deepEqual(sshdUserAccess(settings(''), { user: 'x', addr: '1.2.3.4', groups: [] }), { allowed: true });
+  assert.match(parseError('AllowUsers alice@10.0.0.1/8').message, /invalid AllowUsers pattern/);
+  assert.match(parseError('DenyUsers alice@').message, /invalid DenyUsers pattern/);
 });

@@ -9,6 +9,7 @@ import { parseSshdConfig, type SshdConfig, type SshdConfigEntry, type AlgorithmS
 import type { PenaltyItem, SshdKeywordName, SshdLineValues } from './sshd-config-values.js';
 import { matchLineApplies, matchesAlways } from './sshd-config-match.js';
 import { defaultAlgorithms } from './sshd-config-algorithms.js';
+import { parseAddress } from '../keys/address-match.js';
 import { SshdConfigError, type SshdConfigIO, type SshdMatchSpec, SshdPerSourcePenalties, SshdSettings, SshdListenAddress } from './sshd-config-types.js';
 
 type Values = Map<SshdKeywordName, unknown>;
@@ -69,7 +70,8 @@ function apply(values: Values, entry: SshdConfigEntry): void {
  * groups, host, addr, laddr, lport); without `spec`, the global settings
  * (only `Match all` applies), as `sshd -T` without -C prints them; those
  * are also checked as sshd checks them at start-up (AuthenticationMethods
- * must be satisfiable), with SshdConfigError when they are not.
+ * must be satisfiable, ListenAddress of the AddressFamily), with
+ * SshdConfigError when they are not.
  */
 export function resolveSshdConfig(config: SshdConfig, spec?: SshdMatchSpec): SshdSettings {
   const global: Values = new Map();
@@ -80,8 +82,22 @@ export function resolveSshdConfig(config: SshdConfig, spec?: SshdMatchSpec): Ssh
   }
   for (const [k, v] of matched) if (MATCH_COPIED.has(k)) global.set(k, v);
   const settings = fillDefaults(global);
-  if (spec === undefined) checkAuthenticationMethods(settings);
+  if (spec === undefined) {
+    checkAuthenticationMethods(settings);
+    checkListenAddresses(settings);
+  }
   return settings;
+}
+
+/** As sshd at start-up: a ListenAddress of a family AddressFamily excludes cannot be listened on. */
+function checkListenAddresses(s: SshdSettings): void {
+  if (s.addressFamily === 'any') return;
+  for (const la of s.listenAddresses) {
+    const addr = parseAddress(la.host);
+    if (addr !== null && (addr.length === 4) !== (s.addressFamily === 'inet')) {
+      throw new SshdConfigError(`bad addr or host: ${la.host} (Address family for hostname not supported)`);
+    }
+  }
 }
 
 /**

@@ -120,6 +120,7 @@ export interface SshdPermitRule {
 /** `PermitOpen` / `PermitListen`: 'any' (default), 'none', or a list of rules. */
 export type SshdPermitList = 'any' | 'none' | readonly SshdPermitRule[];
 
+/** sshd's log levels; `DEBUG1` is read as `DEBUG` (the same level, the name sshd prints), so settings never hold `DEBUG1`. */
 export type SshdLogLevel = 'QUIET' | 'FATAL' | 'ERROR' | 'INFO' | 'VERBOSE' | 'DEBUG' | 'DEBUG1' | 'DEBUG2' | 'DEBUG3';
 
 export type SshdSyslogFacility =

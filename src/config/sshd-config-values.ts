@@ -180,7 +180,7 @@ function needOne(args: readonly string[], what = 'missing argument.'): string {
 const AUTH_METHODS = new Set(['none', 'publickey', 'publickey-hostbound-v00@openssh.com', 'gssapi-with-mic', 'password', 'keyboard-interactive', 'hostbased']);
 
 const LOG_LEVELS: Readonly<Record<string, SshdLogLevel>> = {
-  quiet: 'QUIET', fatal: 'FATAL', error: 'ERROR', info: 'INFO', verbose: 'VERBOSE', debug: 'DEBUG', debug1: 'DEBUG1', debug2: 'DEBUG2', debug3: 'DEBUG3',
+  quiet: 'QUIET', fatal: 'FATAL', error: 'ERROR', info: 'INFO', verbose: 'VERBOSE', debug: 'DEBUG', debug1: 'DEBUG', debug2: 'DEBUG2', debug3: 'DEBUG3',
 };
 const FACILITIES: Readonly<Record<string, SshdSyslogFacility>> = {
   daemon: 'DAEMON', user: 'USER', auth: 'AUTH', authpriv: 'AUTHPRIV',

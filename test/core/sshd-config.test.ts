@@ -335,10 +335,13 @@ test('errors name file and line, with sshd wording', () => {
   settings('# comment\n\n  Port = 2222 # trailing\n"PermitRootLogin" no\nChrootDirectory none\nAuthorizedKeysFile "/a b/%u"');
 });
 
-test('AuthenticationMethods must be satisfiable by enabled methods (global settings only)', () => {
+test('start-up checks on the global settings: AuthenticationMethods satisfiable, ListenAddress of the AddressFamily', () => {
   assert.throws(() => settings('PasswordAuthentication no\nAuthenticationMethods password'), /AuthenticationMethods cannot be satisfied/);
   assert.throws(() => settings('AuthenticationMethods hostbased'), /cannot be satisfied/);
   assert.deepEqual(settings('PasswordAuthentication no\nAuthenticationMethods password publickey').authenticationMethods, [['password'], ['publickey']]);
+  assert.throws(() => settings('AddressFamily inet\nListenAddress ::1'), /bad addr or host: ::1/);
+  assert.throws(() => settings('ListenAddress 127.0.0.1\nAddressFamily inet6'), /bad addr or host: 127.0.0.1/);
+  assert.equal(settings('LogLevel debug1').logLevel, 'DEBUG');
   // Per connection the check is the server's business (sshd logs and refuses that user).
   assert.deepEqual(settings('Match User a\n  AuthenticationMethods hostbased', { user: 'a' }).authenticationMethods, [['hostbased']]);
 });

@@ -181,7 +181,7 @@ const CASES: Case[] = [
       'AllowAgentForwarding no',
       'DisableForwarding yes',
       'PidFile /tmp/nacre-test.pid',
-      'LogLevel DEBUG3',
+      'LogLevel DEBUG1',
       'SyslogFacility LOCAL3',
       'RefuseConnection no',
     ].join('\n'),

@@ -169,7 +169,8 @@ function processLine(state: State, text: string, file: string, lineNo: number, c
       break;
   }
   const keyword = kw.canonical as SshdKeywordName;
-  if (keyword === 'port' && state.portsFromCommandLine && !ctx.commandLine) return undefined;
+  // With -p, every other Port line (the file's and -o's) is ignored, as sshd does.
+  if (keyword === 'port' && state.portsFromCommandLine) return undefined;
   let parsed: { value: SshdLineValues[SshdKeywordName]; used: number };
   try {
     parsed = parseKeywordValue(keyword, lexed);

@@ -56,23 +56,34 @@ interface Case {
   /** `-C` specs; '' for none. A spec naming this user gets this user's groups. */
   readonly specs: readonly string[];
   readonly files?: Readonly<Record<string, string>>;
+  /** sshd's -o, -p, -h flags, given to Nacre as SshdCommandLine. */
+  readonly flags?: { readonly options?: readonly string[]; readonly ports?: readonly number[]; readonly hostKeys?: readonly string[] };
+  /** Read this file instead of writing `config` (with our host key given as -h). */
+  readonly systemFile?: string;
 }
 
-function sshdLines(file: string, spec: string): string[] {
-  const r = spawnSync(openssh!.sshd, ['-T', '-f', file, ...(spec ? ['-C', spec] : [])], { encoding: 'utf8' });
+function sshdLines(file: string, spec: string, flags: string[]): string[] {
+  const r = spawnSync(openssh!.sshd, ['-T', '-f', file, ...flags, ...(spec ? ['-C', spec] : [])], { encoding: 'utf8' });
   assert.equal(r.status, 0, `sshd -T -f ${file} -C '${spec}' failed: ${r.stderr}`);
   return r.stdout.split('\n').filter((l) => l !== '');
 }
 
 function compare(c: Case): void {
-  const file = join(dir, `${c.name.replace(/\W+/g, '-')}.conf`);
-  const config = `HostKey ${hostKey}\n` + c.config.replaceAll('@DIR@', dir);
-  writeFileSync(file, config);
+  let file = c.systemFile ?? join(dir, `${c.name.replace(/\W+/g, '-')}.conf`);
+  let config = c.config;
+  let flags = c.flags ?? {};
+  if (c.systemFile === undefined) {
+    config = `HostKey ${hostKey}\n` + c.config.replaceAll('@DIR@', dir);
+    writeFileSync(file, config);
+  } else {
+    flags = { ...flags, hostKeys: [hostKey] };
+  }
   for (const [name, text] of Object.entries(c.files ?? {})) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), text.replaceAll('@DIR@', dir));
   }
-  const parsed = readSshdConfig(file);
+  const sshdFlags = [...(flags.hostKeys ?? []).flatMap((k) => ['-h', k]), ...(flags.ports ?? []).flatMap((p) => ['-p', String(p)]), ...(flags.options ?? []).flatMap((o) => ['-o', o])];
+  const parsed = readSshdConfig(file, { commandLine: flags });
   const pidFileSet = /^\s*pidfile\b/im.test(config);
   for (const spec of c.specs) {
     const s = spec.replaceAll('@ME@', me);
@@ -81,7 +92,7 @@ function compare(c: Case): void {
       .split('\n')
       .filter((l) => l !== '' && !l.startsWith('passwordfile '));
     const keywords = new Set(ours.map((l) => l.split(' ')[0]));
-    const theirs = sshdLines(file, s)
+    const theirs = sshdLines(file, s, sshdFlags)
       .filter((l) => keywords.has(l.split(' ')[0]))
       .map((l) => {
         const [k, ...rest] = l.split(' ');
@@ -241,7 +252,15 @@ const CASES: Case[] = [
     config: 'PasswordAuthentication no\nMatch all\n  PasswordAuthentication yes\n  Banner /all\n',
     specs: ['', 'user=x'],
   },
+  {
+    name: 'command-line flags: -p, -o and -h come before the file',
+    config: 'Port 2200\nPasswordAuthentication yes\nMaxSessions 4\nHostKey /etc/ssh/other_key',
+    flags: { ports: [2022, 2023], options: ['PasswordAuthentication no', 'Port 99', 'AcceptEnv FROM_FLAG'], hostKeys: ['/flag/host_key'] },
+    specs: [''],
+  },
 ];
+// The machine's own sshd_config (Debian's: Include of sshd_config.d, UsePAM, X11Forwarding ...), when there is one.
+if (existsSync('/etc/ssh/sshd_config')) CASES.push({ name: 'the system sshd_config', systemFile: '/etc/ssh/sshd_config', config: '', specs: ['', 'user=root,addr=127.0.0.1,lport=22'] });
 
 for (const c of CASES) test(`sshd -T agrees: ${c.name}`, { skip }, () => compare(c));
 

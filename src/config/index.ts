@@ -17,3 +17,5 @@ export { resolveSshdConfig, checkSshdConfig, DEFAULT_HOST_KEYS, DEFAULT_PID_FILE
 export { formatSshdConfig, expandAuthorizedPath, listenEndpoints } from './sshd-config-print.js';
 export { parseMatchSpec, addressListMatch } from './sshd-config-match.js';
 export { supportedSshdKeywords } from './sshd-config-keywords.js';
+export { sshdUserAccess, sshdUserPatternMatches } from './sshd-config-access.js';
+export type { SshdLoginSubject, SshdAccessVerdict } from './sshd-config-access.js';

@@ -12,6 +12,7 @@
 // the sk-* host key and certificate types) is left out with a warning
 // rather than offered to a client that would then fail.
 import { globMatch } from '../wire/glob.js';
+import { SshdValueError } from './sshd-config-numbers.js';
 import { kexAlgorithms } from '../algorithms/kex/index.js';
 import { cipherAlgorithms } from '../algorithms/cipher/index.js';
 import { macAlgorithms } from '../algorithms/mac.js';
@@ -102,7 +103,7 @@ export interface AssembledAlgorithms {
 
 /**
  * The list a spec gives (kex_assemble_names), against Nacre's cut of sshd's
- * default and available lists. Throws Error with sshd's wording when the
+ * default and available lists. Throws SshdValueError when the
  * result is empty. `spec` must have passed validAlgorithmSpec.
  */
 export function assembleAlgorithms(kind: AlgorithmKind, spec: string): AssembledAlgorithms {
@@ -133,6 +134,6 @@ export function assembleAlgorithms(kind: AlgorithmKind, spec: string): Assembled
     const asked = body.split(',');
     for (let i = dropped.length - 1; i >= 0; i--) if (!asked.some((p) => globMatch(dropped[i]!, p))) dropped.splice(i, 1);
   }
-  if (names.length === 0) throw new Error(`${KEYWORD[kind]} '${spec}': no algorithm left that Nacre implements`);
+  if (names.length === 0) throw new SshdValueError(`${KEYWORD[kind]} '${spec}': no algorithm left that Nacre implements`);
   return { names, dropped };
 }

@@ -7,8 +7,8 @@
 import { globMatch } from '../wire/glob.js';
 import { parseAddress, addressInCidrList } from '../keys/address-match.js';
 import { matchPatternList } from './ssh-config-match.js';
-import type { SshdMatchSpec } from './sshd-config-types.js';
-import { parsePort } from './sshd-config-numbers.js';
+import { SshdConfigError, type SshdMatchSpec } from './sshd-config-types.js';
+import { parsePort, SshdValueError } from './sshd-config-numbers.js';
 
 export type MatchCriterion =
   | { readonly kind: 'all' }
@@ -64,7 +64,7 @@ export function addressListValid(list: string): boolean {
   return addressListMatch(null, list) !== -2;
 }
 
-/** Parses a Match line's arguments; throws Error with sshd's complaint. */
+/** Parses a Match line's arguments; throws SshdValueError with sshd's complaint. */
 export function parseMatchLine(args: readonly string[]): MatchLine {
   const criteria: MatchCriterion[] = [];
   let i = 0;
@@ -75,7 +75,7 @@ export function parseMatchLine(args: readonly string[]): MatchLine {
     if (lower === 'all') {
       const next = args[i];
       if (criteria.length > 0 || (next !== undefined && next !== '' && !next.startsWith('#'))) {
-        throw new Error("'all' cannot be combined with other Match attributes");
+        throw new SshdValueError("'all' cannot be combined with other Match attributes");
       }
       return { criteria: [{ kind: 'all' }], text: args.join(' ') };
     }
@@ -92,7 +92,7 @@ export function parseMatchLine(args: readonly string[]): MatchLine {
     } else {
       value = args[i++];
     }
-    if (value === undefined || value === '' || value.startsWith('#')) throw new Error(`Missing Match criteria for ${word}`);
+    if (value === undefined || value === '' || value.startsWith('#')) throw new SshdValueError(`Missing Match criteria for ${word}`);
     switch (kind) {
       case 'user':
       case 'group':
@@ -103,20 +103,20 @@ export function parseMatchLine(args: readonly string[]): MatchLine {
         break;
       case 'address':
       case 'localaddress':
-        if (!addressListValid(value)) throw new Error(`Invalid Match ${kind} argument '${value}'`);
+        if (!addressListValid(value)) throw new SshdValueError(`Invalid Match ${kind} argument '${value}'`);
         criteria.push({ kind, patterns: value });
         break;
       case 'localport': {
         const port = parsePort(value);
-        if (port < 0) throw new Error(`Invalid LocalPort '${value}' on Match line`);
+        if (port < 0) throw new SshdValueError(`Invalid LocalPort '${value}' on Match line`);
         criteria.push({ kind: 'localport', port });
         break;
       }
       default:
-        throw new Error(`Unsupported Match attribute ${word}`);
+        throw new SshdValueError(`Unsupported Match attribute ${word}`);
     }
   }
-  if (criteria.length === 0) throw new Error('One or more attributes required for Match');
+  if (criteria.length === 0) throw new SshdValueError('One or more attributes required for Match');
   return { criteria, text: args.join(' ') };
 }
 
@@ -173,7 +173,7 @@ export function matchLineApplies(line: MatchLine, spec: SshdMatchSpec | null): b
 
 /**
  * sshd's `-C` connection spec: `user=alice,host=example.org,addr=192.0.2.1,
- * laddr=192.0.2.2,lport=22,rdomain=x,invalid-user`. Throws Error with sshd's
+ * laddr=192.0.2.2,lport=22,rdomain=x,invalid-user`. Throws SshdConfigError with sshd's
  * message for an unknown field or a bad port. (Groups are not part of the
  * spec: the caller looks them up for the user, as sshd does.)
  */
@@ -189,7 +189,7 @@ export function parseMatchSpec(text: string): SshdMatchSpec {
         spec.invalidUser = true;
         continue;
       }
-      throw new Error(`Invalid test mode specification ${p}`);
+      throw new SshdConfigError(`Invalid test mode specification ${p}`);
     }
     switch (key) {
       case 'addr':
@@ -209,12 +209,12 @@ export function parseMatchSpec(text: string): SshdMatchSpec {
         break;
       case 'lport': {
         const port = parsePort(val);
-        if (port < 0) throw new Error(`Invalid port '${val}' in test mode specification ${p}`);
+        if (port < 0) throw new SshdConfigError(`Invalid port '${val}' in test mode specification ${p}`);
         spec.lport = port;
         break;
       }
       default:
-        throw new Error(`Invalid test mode specification ${p}`);
+        throw new SshdConfigError(`Invalid test mode specification ${p}`);
     }
   }
   return spec;

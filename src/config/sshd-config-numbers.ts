@@ -3,6 +3,9 @@
 
 export const INT_MAX = 2147483647;
 
+/** A bad value on a line, thrown by the value, Match and algorithm parsers; the line reader adds file and line. */
+export class SshdValueError extends Error {}
+
 // getservbyname's answer for the one service name configs use.
 const SERVICES: Readonly<Record<string, number>> = { ssh: 22 };
 

@@ -131,9 +131,11 @@ function processLine(state: State, text: string, file: string, lineNo: number, c
   if (lexed === 'empty') return undefined;
   if ('error' in lexed) throw new SshdConfigError(lexed.error, at);
   const kw = lookupSshdKeyword(lexed.keyword);
-  if (kw === undefined) throw new SshdConfigError(`Bad configuration option: ${lexed.keyword}`, at);
+  // Messages name the keyword as written, as sshd's do.
+  const written = writtenKeyword(text, lexed.keyword);
+  if (kw === undefined) throw new SshdConfigError(`Bad configuration option: ${written}`, at);
   const inMatch = conditions.some((c) => !matchesAlways(c));
-  if (inMatch && !kw.inMatch) throw new SshdConfigError(`Directive '${lexed.keyword}' is not allowed within a Match block`, at);
+  if (inMatch && !kw.inMatch) throw new SshdConfigError(`Directive '${written}' is not allowed within a Match block`, at);
 
   if (kw.canonical === 'match') {
     if (ctx.commandLine) throw new SshdConfigError('Match directive not supported as a command-line option', at);
@@ -141,7 +143,8 @@ function processLine(state: State, text: string, file: string, lineNo: number, c
     try {
       match = parseMatchLine(lexed.args);
     } catch (e) {
-      throw new SshdConfigError(`Bad Match condition: ${(e as Error).message}`, at);
+      if (e instanceof SshdValueError) throw new SshdConfigError(`Bad Match condition: ${e.message}`, at);
+      throw e;
     }
     if (!matchesAlways(match)) state.hasMatch = true;
     return [...(ctx.inherited ?? []), match];
@@ -154,19 +157,20 @@ function processLine(state: State, text: string, file: string, lineNo: number, c
   switch (kw.kind) {
     case 'deprecated':
     case 'ignored':
-      state.warnings.push(`${file} line ${lineNo}: Deprecated option ${lexed.keyword}`);
+      state.warnings.push(`${file} line ${lineNo}: Deprecated option ${written}`);
       return undefined;
     case 'unsupported':
-      state.warnings.push(`${file} line ${lineNo}: Unsupported option ${lexed.keyword} (nacred does not implement it and ignores the line)`);
+      state.warnings.push(`${file} line ${lineNo}: Unsupported option ${written} (nacred does not implement it and ignores the line)`);
       return undefined;
     case 'refused':
       if (lexed.args.length === 1 && lexed.args[0]!.toLowerCase() === 'none') return undefined;
-      throw new SshdConfigError(`${lexed.keyword} is not supported by nacred (only "none"); refusing to run without it`, at);
+      throw new SshdConfigError(`${written} is not supported by nacred (only "none"); refusing to run without it`, at);
     case 'supported':
       break;
   }
   const keyword = kw.canonical as SshdKeywordName;
-  if (keyword === 'port' && state.portsFromCommandLine && !ctx.commandLine) return undefined;
+  // With -p, every other Port line (the file's and -o's) is ignored, as sshd does.
+  if (keyword === 'port' && state.portsFromCommandLine) return undefined;
   let parsed: { value: SshdLineValues[SshdKeywordName]; used: number };
   try {
     parsed = parseKeywordValue(keyword, lexed);
@@ -174,7 +178,7 @@ function processLine(state: State, text: string, file: string, lineNo: number, c
     if (e instanceof SshdValueError) throw new SshdConfigError(e.message, at);
     throw e;
   }
-  if (parsed.used < lexed.args.length) throw new SshdConfigError(`keyword ${lexed.keyword} extra arguments at end of line`, at);
+  if (parsed.used < lexed.args.length) throw new SshdConfigError(`keyword ${written} extra arguments at end of line`, at);
   let value = parsed.value;
   const algorithmKind = ALGORITHM_KEYWORDS[keyword];
   if (algorithmKind !== undefined) {
@@ -182,11 +186,12 @@ function processLine(state: State, text: string, file: string, lineNo: number, c
     try {
       const assembled = assembleAlgorithms(algorithmKind, spec);
       if (assembled.dropped.length > 0) {
-        state.warnings.push(`${file} line ${lineNo}: ${lexed.keyword}: Nacre does not implement ${assembled.dropped.join(',')}; left out`);
+        state.warnings.push(`${file} line ${lineNo}: ${written}: Nacre does not implement ${assembled.dropped.join(',')}; left out`);
       }
       value = { spec, names: assembled.names } satisfies AlgorithmSetting as unknown as SshdLineValues[SshdKeywordName];
     } catch (e) {
-      throw new SshdConfigError((e as Error).message, at);
+      if (e instanceof SshdValueError) throw new SshdConfigError(e.message, at);
+      throw e;
     }
   }
   if (PATH_KEYWORDS.has(keyword) && typeof value === 'string' && state.options.cwd !== undefined && !value.startsWith('/')) {
@@ -194,6 +199,12 @@ function processLine(state: State, text: string, file: string, lineNo: number, c
   }
   state.entries.push({ keyword, value, file, line: lineNo, conditions });
   return undefined;
+}
+
+function writtenKeyword(line: string, lower: string): string {
+  const trimmed = line.replace(/^[ \t\r\n\f]+/, '').replace(/^"/, '');
+  const candidate = trimmed.slice(0, lower.length);
+  return candidate.toLowerCase() === lower ? candidate : lower;
 }
 
 function includeFiles(state: State, args: readonly string[], at: { file: string; line: number }, conditions: readonly MatchLine[], depth: number): void {

@@ -9,7 +9,8 @@ import { parseSshdConfig, type SshdConfig, type SshdConfigEntry, type AlgorithmS
 import type { PenaltyItem, SshdKeywordName, SshdLineValues } from './sshd-config-values.js';
 import { matchLineApplies, matchesAlways } from './sshd-config-match.js';
 import { defaultAlgorithms } from './sshd-config-algorithms.js';
-import type { SshdConfigIO, SshdMatchSpec, SshdPerSourcePenalties, SshdSettings, SshdListenAddress } from './sshd-config-types.js';
+import { parseAddress } from '../keys/address-match.js';
+import { SshdConfigError, type SshdConfigIO, type SshdMatchSpec, SshdPerSourcePenalties, SshdSettings, SshdListenAddress } from './sshd-config-types.js';
 
 type Values = Map<SshdKeywordName, unknown>;
 
@@ -67,7 +68,10 @@ function apply(values: Values, entry: SshdConfigEntry): void {
 /**
  * The effective settings for a connection described by `spec` (user,
  * groups, host, addr, laddr, lport); without `spec`, the global settings
- * (only `Match all` applies), as `sshd -T` without -C prints them.
+ * (only `Match all` applies), as `sshd -T` without -C prints them; those
+ * are also checked as sshd checks them at start-up (AuthenticationMethods
+ * must be satisfiable, ListenAddress of the AddressFamily), with
+ * SshdConfigError when they are not.
  */
 export function resolveSshdConfig(config: SshdConfig, spec?: SshdMatchSpec): SshdSettings {
   const global: Values = new Map();
@@ -77,7 +81,49 @@ export function resolveSshdConfig(config: SshdConfig, spec?: SshdMatchSpec): Ssh
     if (e.conditions.length > 0 && e.conditions.every((c) => matchLineApplies(c, spec ?? {}))) apply(matched, e);
   }
   for (const [k, v] of matched) if (MATCH_COPIED.has(k)) global.set(k, v);
-  return fillDefaults(global);
+  const settings = fillDefaults(global);
+  if (spec === undefined) {
+    checkAuthenticationMethods(settings);
+    checkListenAddresses(settings);
+  }
+  return settings;
+}
+
+/** As sshd at start-up: a ListenAddress of a family AddressFamily excludes cannot be listened on. */
+function checkListenAddresses(s: SshdSettings): void {
+  if (s.addressFamily === 'any') return;
+  for (const la of s.listenAddresses) {
+    const addr = parseAddress(la.host);
+    if (addr !== null && (addr.length === 4) !== (s.addressFamily === 'inet')) {
+      throw new SshdConfigError(`bad addr or host: ${la.host} (Address family for hostname not supported)`);
+    }
+  }
+}
+
+/**
+ * As sshd at start-up: when AuthenticationMethods is set, at least one of
+ * its lists must use only enabled methods, or nobody could log in.
+ */
+function checkAuthenticationMethods(s: SshdSettings): void {
+  if (s.authenticationMethods.length === 0) return;
+  const enabled = (method: string): boolean => {
+    switch (method.split(':')[0]) {
+      case 'none':
+        return true;
+      case 'publickey':
+      case 'publickey-hostbound-v00@openssh.com':
+        return s.pubkeyAuthentication;
+      case 'password':
+        return s.passwordAuthentication;
+      case 'keyboard-interactive':
+        return s.kbdInteractiveAuthentication;
+      default:
+        return false; // hostbased, gssapi-with-mic: never enabled in nacred
+    }
+  };
+  if (!s.authenticationMethods.some((list) => list.every(enabled))) {
+    throw new SshdConfigError('AuthenticationMethods cannot be satisfied by enabled authentication methods');
+  }
 }
 
 function get<K extends SshdKeywordName>(values: Values, k: K): SshdLineValues[K] | undefined {

@@ -111,7 +111,7 @@ export interface SshdPerSourcePenalties {
 
 /** One PermitOpen / PermitListen entry: `host:port`, either part may be `*` (PermitListen also takes a bare port). */
 export interface SshdPermitRule {
-  /** A host name or address, or `*` for any (a PermitListen entry with only a port has host `*`... as sshd prints it). */
+  /** A host name or address (no brackets), or `*` for any (a PermitListen entry given as a bare port has host `*`). */
   readonly host: string;
   /** A port number, or '*' for any. */
   readonly port: number | '*';
@@ -120,6 +120,7 @@ export interface SshdPermitRule {
 /** `PermitOpen` / `PermitListen`: 'any' (default), 'none', or a list of rules. */
 export type SshdPermitList = 'any' | 'none' | readonly SshdPermitRule[];
 
+/** sshd's log levels; `DEBUG1` is read as `DEBUG` (the same level, the name sshd prints), so settings never hold `DEBUG1`. */
 export type SshdLogLevel = 'QUIET' | 'FATAL' | 'ERROR' | 'INFO' | 'VERBOSE' | 'DEBUG' | 'DEBUG1' | 'DEBUG2' | 'DEBUG3';
 
 export type SshdSyslogFacility =
@@ -231,11 +232,15 @@ export interface SshdSettings {
   readonly permitTTY: boolean;
   /** `PermitUserEnvironment`: yes, no (default), or a pattern list of variable names allowed from ~/.ssh/environment and environment=. */
   readonly permitUserEnvironment: boolean | readonly string[];
-  /** `AcceptEnv` patterns (accumulates; default []). */
+  /** `AcceptEnv` patterns (accumulates; a Match block's list replaces the global one; default []). */
   readonly acceptEnv: readonly string[];
-  /** `SetEnv NAME=value ...` (default []; the first value of a name wins). */
+  /** `SetEnv NAME=value ...` (default []; the first SetEnv line wins, and in it the first value of a name). */
   readonly setEnv: readonly { readonly name: string; readonly value: string }[];
-  /** `Subsystem name command...` (default none; a repeated name is an error, as in sshd). Map: name -> command line. */
+  /**
+   * `Subsystem name command...` (default none): name -> command line (arguments
+   * re-quoted as sshd prints them). A repeated name keeps the first; a Match
+   * block that sets any Subsystem replaces the whole global set (as sshd 10.0).
+   */
   readonly subsystems: ReadonlyMap<string, string>;
   /** `Banner` file (default none: null). */
   readonly banner: string | null;

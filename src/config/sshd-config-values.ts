@@ -5,10 +5,9 @@ import type { ConfigLine } from './ssh-config-lex.js';
 import type { SshdListenAddress, SshdNetBlockSize, SshdPermitList, SshdPermitRule, SshdLogLevel, SshdSyslogFacility } from './sshd-config-types.js';
 import { validAlgorithmSpec, type AlgorithmKind } from './sshd-config-algorithms.js';
 import { addressListValid } from './sshd-config-match.js';
-import { INT_MAX, parsePort, parseTime } from './sshd-config-numbers.js';
+import { INT_MAX, parsePort, parseTime, SshdValueError } from './sshd-config-numbers.js';
 
-/** Thrown by the value parsers; the caller adds file and line. */
-export class SshdValueError extends Error {}
+export { SshdValueError };
 
 function fail(message: string): never {
   throw new SshdValueError(message);
@@ -86,6 +85,7 @@ export type SshdKeywordName = keyof SshdLineValues;
 /** strtonum(s, 0, INT_MAX) as atoi_err uses it. */
 function nonNegativeInt(keyword: string, s: string | undefined): number {
   if (s === undefined || s === '') fail(`${keyword} integer value missing.`);
+  if (/^-\d+$/.test(s.trim())) fail(`${keyword} integer value too small.`);
   if (!/^[+]?\d+$/.test(s.trim())) fail(`${keyword} integer value invalid.`);
   const v = Number(s.trim());
   if (v > INT_MAX) fail(`${keyword} integer value too large.`);
@@ -180,7 +180,7 @@ function needOne(args: readonly string[], what = 'missing argument.'): string {
 const AUTH_METHODS = new Set(['none', 'publickey', 'publickey-hostbound-v00@openssh.com', 'gssapi-with-mic', 'password', 'keyboard-interactive', 'hostbased']);
 
 const LOG_LEVELS: Readonly<Record<string, SshdLogLevel>> = {
-  quiet: 'QUIET', fatal: 'FATAL', error: 'ERROR', info: 'INFO', verbose: 'VERBOSE', debug: 'DEBUG', debug1: 'DEBUG1', debug2: 'DEBUG2', debug3: 'DEBUG3',
+  quiet: 'QUIET', fatal: 'FATAL', error: 'ERROR', info: 'INFO', verbose: 'VERBOSE', debug: 'DEBUG', debug1: 'DEBUG', debug2: 'DEBUG2', debug3: 'DEBUG3',
 };
 const FACILITIES: Readonly<Record<string, SshdSyslogFacility>> = {
   daemon: 'DAEMON', user: 'USER', auth: 'AUTH', authpriv: 'AUTHPRIV',
@@ -390,7 +390,8 @@ export function parseKeywordValue(keyword: SshdKeywordName, line: ConfigLine): {
       if (args.length === 0) fail(`no ${name} specified`);
       for (const a of args) {
         if (a === '') fail(keyword.endsWith('groups') ? `empty ${name} pattern` : `invalid ${name} pattern: "${a}"`);
-        if (keyword.endsWith('users') && a.includes('@') && !addressListValidOrHost(a.slice(a.indexOf('@') + 1))) {
+        // sshd checks the host part of user@host (after the last @) as an address list.
+        if (keyword.endsWith('users') && a.includes('@') && !addressListValid(a.slice(a.lastIndexOf('@') + 1))) {
           fail(`invalid ${name} pattern: "${a}"`);
         }
       }
@@ -447,11 +448,4 @@ export function parseKeywordValue(keyword: SshdKeywordName, line: ConfigLine): {
       return one(v);
     }
   }
-}
-
-/** The host part of an AllowUsers/DenyUsers `user@host`: a CIDR list when it looks like one, else a host pattern. */
-function addressListValidOrHost(host: string): boolean {
-  if (host === '') return false;
-  if (/^[0-9a-fA-F.:/,!]+$/.test(host) && host.includes('/')) return addressListValid(host);
-  return true;
 }

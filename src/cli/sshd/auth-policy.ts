@@ -18,8 +18,7 @@ import {
   isMissingFile,
   MAX_TRUST_FILE_BYTES,
   loadRevokedKeys,
-  matchPattern,
-  addressMatchesPatterns,
+  sshdUserAccess,
   UNRESTRICTED,
   type AuthContext,
   type AuthResult,
@@ -128,27 +127,12 @@ function trustedCaBlobs(settings: SshdSettings, log: SshdLog): Uint8Array[] {
 }
 
 /**
- * sshd's allowed_user(): the reason the account may not log in from
- * `address` (as sshd logs it), or null. Order as sshd: DenyUsers, AllowUsers,
- * DenyGroups, AllowGroups.
+ * sshd's allowed_user() (sshdUserAccess from the sshd_config module): the
+ * reason the account may not log in from `address`, as sshd logs it, or null.
  */
 export function userNotAllowed(account: Account, address: string | undefined, settings: SshdSettings): string | null {
-  const who = `User ${printable(account.name)} from ${address ?? 'UNKNOWN'} not allowed because`;
-  const userMatches = (pattern: string) => {
-    const at = pattern.indexOf('@');
-    if (at < 0) return matchPattern(account.name, pattern);
-    return matchPattern(account.name, pattern.slice(0, at)) && addressMatchesPatterns(address, pattern.slice(at + 1));
-  };
-  if (settings.denyUsers.some(userMatches)) return `${who} listed in DenyUsers`;
-  if (settings.allowUsers.length > 0 && !settings.allowUsers.some(userMatches)) return `${who} not listed in AllowUsers`;
-  if (settings.denyGroups.length > 0 || settings.allowGroups.length > 0) {
-    if (account.groups.length === 0) return `${who} not in any group`;
-    if (settings.denyGroups.some((p) => account.groups.some((g) => matchPattern(g, p)))) return `${who} a group is listed in DenyGroups`;
-    if (settings.allowGroups.length > 0 && !settings.allowGroups.some((p) => account.groups.some((g) => matchPattern(g, p)))) {
-      return `${who} none of user's groups are listed in AllowGroups`;
-    }
-  }
-  return null;
+  const verdict = sshdUserAccess(settings, { user: account.name, groups: account.groups, addr: address ?? 'UNKNOWN' });
+  return verdict.allowed ? null : verdict.reason;
 }
 
 /** Methods this configuration lets a client try at all, in sshd's order. */

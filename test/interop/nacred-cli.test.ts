@@ -76,6 +76,10 @@ test('nacred -T prints the effective configuration; -C applies Match blocks', { 
     assert.match(alice.stdout, /^allowtcpforwarding local$/m);
     const bob = runNacred(['-T', '-f', cfg, '-C', 'user=bob,addr=192.0.2.7,host=x,laddr=127.0.0.1,lport=22']);
     assert.match(bob.stdout, /^permittty yes$/m);
+    // Match Group: -C names the user, nacred looks up its groups as sshd does.
+    const groups = f.writeConfig(['Match Group root', '  MaxSessions 3'], 2222, join(f.dir, 'groups_config'));
+    assert.match(runNacred(['-T', '-f', groups, '-C', 'user=root,addr=127.0.0.1,host=x,laddr=127.0.0.1,lport=22']).stdout, /^maxsessions 3$/m);
+    assert.match(runNacred(['-T', '-f', groups, '-C', 'user=nacred-no-such-user,addr=127.0.0.1,host=x,laddr=127.0.0.1,lport=22']).stdout, /^maxsessions 10$/m);
     const bad = runNacred(['-T', '-f', cfg, '-C', 'bogus']);
     assert.equal(bad.code, 255);
     assert.match(bad.stderr, /Invalid test mode specification bogus/);

@@ -9,7 +9,11 @@ import { parseNacredArgs, NACRED_USAGE, DEFAULT_CONFIG_FILE } from '../../src/cl
 import { nextMethods, userNotAllowed, withConfigRestrictions, sshdKeyName, judgeAttempt, type AuthDeps } from '../../src/cli/sshd/auth-policy.js';
 import { parsePasswdLine, type Account } from '../../src/cli/sshd/accounts.js';
 import { forwardingPolicy } from '../../src/cli/sshd/forward-policy.js';
-import { SshdLog, parseLogLevel } from '../../src/cli/sshd/log.js';
+import { SshdLog, parseLogLevel, logWriter } from '../../src/cli/sshd/log.js';
+import { strictModesProblem } from '../../src/cli/sshd/auth-policy.js';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { embeddedConfig, commandLine } from '../../src/cli/sshd/config.js';
 import { matchSpec } from '../../src/cli/sshd/server-options.js';
 import { UNRESTRICTED, parseSshdConfig, resolveSshdConfig, type AuthContext, type SshdSettings } from '../../src/index.js';
@@ -175,4 +179,30 @@ test('embedded settings (npm start) are sshd defaults with overrides, the same f
   assert.equal(c.global.perSourceMaxStartups, 5);
   assert.equal(c.global.maxAuthTries, 6);
   assert.equal(c.resolve({ user: 'x', addr: '1.2.3.4' }), c.global);
+});
+
+test('StrictModes: a file or directory others can write is refused; -E appends log lines to a file', () => {
+  const home = mkdtempSync(join(tmpdir(), 'nacred-strict-'));
+  try {
+    const uid = process.getuid?.() ?? 0;
+    const me: Account = { ...alice, uid, home };
+    const path = join(home, 'authorized_keys');
+    writeFileSync(path, '', { mode: 0o600 });
+    assert.equal(strictModesProblem(path, me), null);
+    chmodSync(path, 0o666);
+    assert.equal(strictModesProblem(path, me), `bad ownership or modes for file ${path}`);
+    chmodSync(path, 0o600);
+    chmodSync(home, 0o777);
+    assert.equal(strictModesProblem(path, me), `bad ownership or modes for directory ${home}`);
+    chmodSync(home, 0o700);
+    // A file outside the home directory: every directory up to / is checked (/tmp is world-writable).
+    assert.match(strictModesProblem(path, { ...me, home: '/nonexistent-home' }) ?? '', /bad ownership or modes for directory/);
+    const file = join(home, 'log');
+    const write = logWriter(file, () => assert.fail('not on stderr'));
+    write('one');
+    write('two');
+    assert.equal(readFileSync(file, 'utf8'), 'one\ntwo\n');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });

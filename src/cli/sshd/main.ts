@@ -52,6 +52,7 @@ export async function nacredMain(argv: readonly string[], io: CliIo, deps: Nacre
     throw new CliExit(255, 'Config test connection parameter (-C) provided without test mode (-T)');
   }
   const log = new SshdLog(logWriter(args.logFile, (t) => io.err(t)), forcedLevel(args) ?? 'info');
+  log.debug(1, `nacred version ${NACRED_VERSION}, node ${process.version}`);
   const config = load(args, log);
 
   if (args.print !== 'no') {
@@ -62,6 +63,11 @@ export async function nacredMain(argv: readonly string[], io: CliIo, deps: Nacre
       throw new CliExit(255, (err as Error).message);
     }
     if (args.print === 'checked') checkHostKeys(config, log);
+    // As sshd: Match Group needs the user's groups, looked up on this machine.
+    if (spec?.user !== undefined && spec.groups === undefined) {
+      const account = await new Accounts().lookup(spec.user);
+      if (account) spec = { ...spec, groups: account.groups };
+    }
     io.out(formatSshdConfig(spec ? config.resolve(spec) : config.global));
     return 0;
   }

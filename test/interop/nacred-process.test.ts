@@ -4,6 +4,7 @@
 // refuses with sshd's log line, and ssh -J goes through two nacred hops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOpenSsh } from './openssh.js';
@@ -68,6 +69,25 @@ test('nacred: SIGTERM closes open sessions cleanly', { skip }, async () => {
     assert.match(r.stderr, /closed by remote host|Connection to 127\.0\.0\.1 closed|server shutting down/i, r.stderr);
   } finally {
     await d.stop('SIGKILL');
+    f.cleanup();
+  }
+});
+
+test('nacred: a Match Group block applies to the login and to its forwardings', { skip }, async () => {
+  const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
+  const f = nacredFixture(o!);
+  const d = await startNacred(o!, f, [`Match Group ${group}`, '  PermitTTY no', '  AllowTcpForwarding no']);
+  try {
+    const t = await d.ssh(['-tt'], ['echo', 'x']);
+    assert.match(t.stderr, /PTY allocation request failed/);
+    // ssh 10 gives up when a forced terminal is refused (as with sshd's PermitTTY no); a plain exec still runs.
+    assert.equal((await d.ssh([], ['echo', 'x'])).stdout, 'x\n');
+    const w = await d.ssh(['-W', `127.0.0.1:${d.port}`]);
+    assert.notEqual(w.code, 0);
+    assert.match(w.stderr, /administratively prohibited/);
+    await d.waitForLog(/refused local port forward/);
+  } finally {
+    await d.stop();
     f.cleanup();
   }
 });

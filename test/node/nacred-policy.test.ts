@@ -123,7 +123,7 @@ test('the forwarding policy follows AllowTcpForwarding, DisableForwarding, Permi
 test('judging an attempt: invalid users, PermitRootLogin, disabled methods; the lines sshd logs', async () => {
   const lines: string[] = [];
   const log = new SshdLog((l) => lines.push(l), 'verbose');
-  const deps: AuthDeps = { log, serverUid: 0, canServe: () => null, logStyle: 'sshd', once: (_c, l) => log.info(l) };
+  const deps: AuthDeps = { log, canServe: () => null, logStyle: 'sshd', once: (_c, l) => log.info(l) };
   const ctx = (over: Partial<AuthContext>): AuthContext =>
     ({ username: 'alice', method: 'password', password: 'pw', passed: [], remoteAddress: '10.0.0.1', remotePort: 4000, prompt: async () => [], ...over }) as AuthContext;
   assert.equal(await judgeAttempt(ctx({ username: 'nobody-here' }), settings(), null, deps), false);

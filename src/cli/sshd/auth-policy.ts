@@ -172,8 +172,6 @@ export function withConfigRestrictions(r: Restrictions, settings: SshdSettings):
 
 export interface AuthDeps {
   readonly log: SshdLog;
-  /** The current process's uid: only it, or root, can serve a login. */
-  readonly serverUid: number;
   /** Whether a session can run as this account (see SessionRunner). */
   canServe(account: Account): string | null;
   readonly checkPassword?: PasswordCheck | undefined;

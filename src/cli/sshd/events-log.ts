@@ -8,6 +8,7 @@
 import { DisconnectError, DisconnectReason, fingerprintSha256, blobKeyType, isCertificateType, parseCertificate, type AuthContext, type PublicKeyInfo, type Server } from '../../index.js';
 import { keyName, sshdKeyName, type LogStyle } from './auth-policy.js';
 import { peer, printable, type SshdLog } from './log.js';
+import type { Account } from './accounts.js';
 
 /**
  * The key of an accepted login as sshd logs it (`ED25519 SHA256:...`; a
@@ -26,11 +27,18 @@ export function describeKey(key: PublicKeyInfo, style: LogStyle = 'sshd'): strin
   }
 }
 
-/** Remembers which once-per-connection lines were logged, keyed by the client's address and port. */
+/**
+ * What nacred notes about each connection while it authenticates, keyed by
+ * the client's address and port (what the auth, forwarding and session
+ * callbacks all know): which once-per-connection lines were logged, the user
+ * name tried, the account found. Forgotten when the connection ends.
+ */
 export class OncePerConnection {
   private readonly seen = new Map<string, Set<string>>();
   /** The user name each connection asked for last, for sshd's `authenticating user alice` close lines. */
   private readonly names = new Map<string, string>();
+  /** The account each connection's latest attempt named (its groups decide Match Group for its forwardings and sessions). */
+  private readonly accounts = new Map<string, Account>();
 
   constructor(private readonly log: SshdLog) {}
 
@@ -42,6 +50,20 @@ export class OncePerConnection {
   tried(ctx: Pick<AuthContext, 'remoteAddress' | 'remotePort' | 'username'>): void {
     if (this.names.size > 10_000) this.names.clear();
     this.names.set(OncePerConnection.key(ctx.remoteAddress, ctx.remotePort), ctx.username);
+  }
+
+  /** Notes the account an attempt named (null: none). */
+  noteAccount(ctx: Pick<AuthContext, 'remoteAddress' | 'remotePort'>, account: Account | null): void {
+    const k = OncePerConnection.key(ctx.remoteAddress, ctx.remotePort);
+    if (account === null) this.accounts.delete(k);
+    else {
+      if (this.accounts.size > 10_000) this.accounts.clear();
+      this.accounts.set(k, account);
+    }
+  }
+
+  account(address: string | undefined, port: number | undefined): Account | undefined {
+    return this.accounts.get(OncePerConnection.key(address, port));
   }
 
   triedName(address: string | undefined, port: number | undefined): string | undefined {
@@ -70,6 +92,7 @@ export class OncePerConnection {
   forget(address: string | undefined, port: number | undefined): void {
     this.seen.delete(OncePerConnection.key(address, port));
     this.names.delete(OncePerConnection.key(address, port));
+    this.accounts.delete(OncePerConnection.key(address, port));
   }
 }
 

@@ -132,13 +132,14 @@ export function matchSpec(user: string | undefined, origin: ForwardRequestOrigin
 export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signer[]; certificates: string[] }, deps: BuildDeps, once: OncePerConnection): ServerOptions {
   const g = config.global;
   const { log, accounts } = deps;
-  // Group lookups only matter for Match Group; the account lookup supplies them anyway.
   const settingsFor = (user: string, origin: ForwardRequestOrigin, account?: Account | null) => config.resolve(matchSpec(user, origin, account));
-  const forwarding = forwardingPolicy((user, origin) => settingsFor(user, origin, cachedAccount(user)), log);
-  const known = new Map<string, Account>();
-  // Forwarding and session callbacks are synchronous with respect to the
-  // login: the account was looked up when it authenticated.
-  const cachedAccount = (user: string) => known.get(user) ?? null;
+  // Forwardings and sessions come after the login: its account (with the
+  // groups Match Group needs) was looked up then.
+  const accountOf = (user: string, origin: ForwardRequestOrigin) => {
+    const a = once.account(origin.remoteAddress, origin.remotePort);
+    return a && a.name === user ? a : null;
+  };
+  const forwarding = forwardingPolicy((user, origin) => settingsFor(user, origin, accountOf(user, origin)), log);
   const banner = bannerText(g, log);
   const methods = [...(g.pubkeyAuthentication ? ['publickey' as const] : []), ...(g.passwordAuthentication && deps.checkPassword ? ['password' as const] : [])];
   return {
@@ -163,14 +164,10 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
     authenticate: async (ctx) => {
       once.tried(ctx);
       const account = await accounts.lookup(ctx.username);
-      if (account) {
-        if (known.size > 1024) known.clear();
-        known.set(account.name, account);
-      }
+      once.noteAccount(ctx, account);
       const settings = settingsFor(ctx.username, ctx, account);
       return judgeAttempt(ctx, settings, account, {
         log,
-        serverUid: process.getuid?.() ?? 0,
         canServe: (a) => deps.runner.canServe(a),
         checkPassword: deps.checkPassword,
         extraKeys: deps.extraKeys,
@@ -180,7 +177,7 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
     },
     session: async (session) => {
       const p = session.peer;
-      const account = cachedAccount(p.username) ?? (await accounts.lookup(p.username));
+      const account = accountOf(p.username, p) ?? (await accounts.lookup(p.username));
       if (!account) {
         session.close();
         return;

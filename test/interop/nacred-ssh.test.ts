@@ -56,6 +56,13 @@ test('nacred: exec returns output and exit codes; the login is logged as sshd lo
   await d.waitForLog(new RegExp(`Disconnected from user ${user} 127\\.0\\.0\\.1 port \\d+`));
 });
 
+test('nacred: ssh -tt gets a real terminal', { skip }, async () => {
+  const r = await d.ssh(['-tt'], ['tty; echo "TERM=$TERM"']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\/dev\/pts\/\d+\r?\n/);
+  assert.match(r.stdout, /TERM=\S+/);
+});
+
 test('nacred: -L to a permitted target works; PermitOpen refuses another, with a log line', { skip }, async () => {
   const local = await freePort();
   const child = spawn(o!.ssh, ['-F', 'none', '-N', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), '-L', `${local}:127.0.0.1:${targetPort}`, `${user}@127.0.0.1`], { stdio: 'ignore' });

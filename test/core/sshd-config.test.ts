@@ -409,6 +409,9 @@ test('address lists: CIDR, negation, wildcards, malformed', () => {
   assert.equal(addressListMatch(null, '10.0.0.1/8'), -2);
   assert.equal(addressListMatch(null, 'a,,b'), -2);
   assert.equal(addressListMatch('not-an-address', '*'), 0);
+  // IPv4 peers on a dual-stack socket
+  assert.equal(addressListMatch('::ffff:10.1.2.3', '10.0.0.0/8'), 1);
+  assert.equal(addressListMatch('::FFFF:192.168.1.7', '192.168.1.*'), 1);
 });
 
 test('formatSshdConfig prints sshd -T lines and PasswordFile last', () => {

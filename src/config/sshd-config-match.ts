@@ -32,9 +32,13 @@ const WITH_VALUE = new Set(['user', 'group', 'host', 'address', 'localaddress', 
  * addr_match_list's verdict: 1 when `addr` matches a plain entry, -1 when a
  * negated one, 0 when none, -2 when the list is malformed (an empty entry, or
  * a network whose host bits are set). Entries that are not CIDR are
- * wildcard patterns; `addr` null only checks the list.
+ * wildcard patterns; `addr` null only checks the list. An IPv4-mapped IPv6
+ * address is matched as its IPv4 address.
  */
 export function addressListMatch(addr: string | null, list: string): 1 | 0 | -1 | -2 {
+  // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; match them as the IPv4 address they are.
+  const mapped = addr === null ? null : /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
+  if (mapped) addr = mapped[1]!;
   let result: 1 | 0 | -1 = 0;
   const valid = addr !== null && parseAddress(addr) !== null;
   for (const raw of list.split(',')) {

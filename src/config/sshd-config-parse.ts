@@ -10,6 +10,7 @@ import { lookupSshdKeyword } from './sshd-config-keywords.js';
 import { parseKeywordValue, SshdValueError, type SshdKeywordName, type SshdLineValues } from './sshd-config-values.js';
 import { parseMatchLine, matchesAlways, type MatchLine } from './sshd-config-match.js';
 import { assembleAlgorithms, type AlgorithmKind } from './sshd-config-algorithms.js';
+import { checkUnsupportedLine } from './sshd-config-unsupported.js';
 import { SshdConfigError, type SshdCommandLine, type SshdConfigIO } from './sshd-config-types.js';
 
 /** One setting line, with where it came from and the Match blocks around it. */
@@ -160,6 +161,12 @@ function processLine(state: State, text: string, file: string, lineNo: number, c
       state.warnings.push(`${file} line ${lineNo}: Deprecated option ${written}`);
       return undefined;
     case 'unsupported':
+      try {
+        if (checkUnsupportedLine(kw.canonical, lexed, written)) return undefined;
+      } catch (e) {
+        if (e instanceof SshdValueError) throw new SshdConfigError(e.message, at);
+        throw e;
+      }
       state.warnings.push(`${file} line ${lineNo}: Unsupported option ${written} (nacred does not implement it and ignores the line)`);
       return undefined;
     case 'refused':

@@ -143,7 +143,7 @@ function permitList(keyword: 'PermitOpen' | 'PermitListen', args: readonly strin
       continue;
     }
     if (special !== undefined) {
-      // sshd appends after a lone any/none too; the list then holds the word as an entry that never matches anything.
+      // sshd accepts entries after a leading any/none and keeps both; nacred refuses the ambiguity (docs/CLI.md).
       fail(`${special} must appear alone on a ${keyword} line.`);
     }
     let host: string;

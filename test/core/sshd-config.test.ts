@@ -360,6 +360,17 @@ test('unsupported and deprecated sshd keywords warn with file and line; -o lines
   assert.equal(s.passwordAuthentication, false);
   assert.deepEqual(s.ports, [2022]);
   assert.deepEqual(s.hostKeys, ['/cmd/key']);
+  // Values under which sshd behaves as nacred does need no warning; bad values of these keywords are errors, as in sshd.
+  assert.deepEqual(parseSshdConfig('UsePAM no\nX11Forwarding no\nX11DisplayOffset 10\nUseDNS no\nPermitTunnel no', F, memoryIO({})).warnings, []);
+  for (const [text, re] of [
+    ['X11Forwarding maybe', /unsupported option "maybe"/],
+    ['UsePAM yes no', /keyword UsePAM extra arguments/],
+    ['X11DisplayOffset -1', /X11DisplayOffset integer value too small/],
+    ['UnusedConnectionTimeout 5q', /invalid time value/],
+    ['PermitTunnel YES', /bad PermitTunnel argument YES/],
+  ] as const) {
+    assert.match(parseError(text).message, re, text);
+  }
   // -p makes the file's Port lines ignored, as in sshd.
   assert.deepEqual(resolveSshdConfig(parseSshdConfig('Port 1\nPort 2', F, memoryIO({}), { commandLine: { ports: [3] } })).ports, [3]);
   assert.throws(() => parseSshdConfig('', F, memoryIO({}), { commandLine: { options: ['Match all'] } }), SshdConfigError);
@@ -409,6 +420,9 @@ test('address lists: CIDR, negation, wildcards, malformed', () => {
   assert.equal(addressListMatch(null, '10.0.0.1/8'), -2);
   assert.equal(addressListMatch(null, 'a,,b'), -2);
   assert.equal(addressListMatch('not-an-address', '*'), 0);
+  // IPv4 peers on a dual-stack socket
+  assert.equal(addressListMatch('::ffff:10.1.2.3', '10.0.0.0/8'), 1);
+  assert.equal(addressListMatch('::FFFF:192.168.1.7', '192.168.1.*'), 1);
 });
 
 test('formatSshdConfig prints sshd -T lines and PasswordFile last', () => {

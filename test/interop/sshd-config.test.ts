@@ -276,6 +276,8 @@ test('broken files: sshd -t and Nacre both refuse, naming the same file and line
     ['AuthenticationMethods publickey,foo', 2],
     ['\n\nPerSourcePenalties crash:x', 4],
     ['PermitRootLogin "yes', 2],
+    ['X11Forwarding maybe', 2],
+    ['UsePAM yes no', 2],
   ];
   // No line to name: sshd refuses at start-up, and so does resolving the global settings.
   const file = join(dir, 'unsatisfiable.conf');

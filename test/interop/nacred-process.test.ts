@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOpenSsh } from './openssh.js';
+import { findOpenSsh, keygen } from './openssh.js';
 import { nacredFixture, startNacred, user } from './nacred-helpers.js';
 
 const o = findOpenSsh();
@@ -88,6 +88,47 @@ test('nacred: a Match Group block applies to the login and to its forwardings', 
     await d.waitForLog(/refused local port forward/);
   } finally {
     await d.stop();
+    f.cleanup();
+  }
+});
+
+test('nacred: HostCertificate, TrustedUserCAKeys with AuthorizedPrincipalsFile, RevokedKeys', { skip }, async () => {
+  const f = nacredFixture(o!);
+  const sign = (args: string[]) => {
+    const r = spawnSync(o!.keygen, ['-q', ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  try {
+    const ca = keygen(o!, f.dir, 'ed25519', 'ca');
+    sign(['-s', ca.privatePath, '-h', '-I', 'nacred-host', '-n', '127.0.0.1', `${f.hostKey}.pub`]);
+    const certUser = keygen(o!, f.dir, 'ed25519', 'cert_user');
+    sign(['-s', ca.privatePath, '-I', 'cert-user', '-n', 'ops', '-z', '42', `${certUser.privatePath}.pub`]);
+    writeFileSync(join(f.dir, 'user_ca.pub'), ca.publicLine + '\n');
+    writeFileSync(join(f.dir, 'principals'), 'ops\n', { mode: 0o600 });
+    writeFileSync(join(f.dir, 'revoked'), '');
+    const d = await startNacred(o!, f, [
+      `HostCertificate ${f.hostKey}-cert.pub`,
+      `TrustedUserCAKeys ${join(f.dir, 'user_ca.pub')}`,
+      `AuthorizedPrincipalsFile ${join(f.dir, 'principals')}`,
+      `RevokedKeys ${join(f.dir, 'revoked')}`,
+    ]);
+    try {
+      // The host is checked by its certificate alone: known_hosts trusts only the CA.
+      const knownCa = join(f.dir, 'known_ca');
+      writeFileSync(knownCa, `@cert-authority * ${ca.publicLine}\n`);
+      const viaCert = ['-o', `UserKnownHostsFile=${knownCa}`, '-o', 'StrictHostKeyChecking=yes'];
+      const r = await d.ssh(viaCert, ['echo', 'certified'], undefined, certUser.privatePath);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'certified\n');
+      await d.waitForLog(/Accepted publickey for \S+ from 127\.0\.0\.1 port \d+ ssh2: ED25519-CERT SHA256:\S+ ID cert-user \(serial 42\) CA ED25519 SHA256:/);
+      // Revoked: refused from the next attempt on (the file is read at each).
+      writeFileSync(join(f.dir, 'revoked'), readFileSync(`${certUser.privatePath}.pub`, 'utf8'));
+      const again = await d.ssh(viaCert, ['true'], undefined, certUser.privatePath);
+      assert.equal(again.code, 255);
+    } finally {
+      await d.stop();
+    }
+  } finally {
     f.cleanup();
   }
 });

@@ -62,7 +62,12 @@ export interface StreamlocalForwardRequest extends ForwardRequestOrigin {
 
 export interface ForwardingPolicy {
   forwardLocal?: (req: LocalForwardRequest) => MaybePromise<boolean>;
-  forwardRemote?: (req: RemoteForwardRequest) => MaybePromise<boolean>;
+  /**
+   * `true` listens where the client asked; `{ listenAddress }` listens there
+   * instead (sshd's GatewayPorts: loopback for `no`, every interface for
+   * `yes`), the reply and forwarded channels still naming what the client asked.
+   */
+  forwardRemote?: (req: RemoteForwardRequest) => MaybePromise<boolean | { readonly listenAddress: string }>;
   forwardStreamlocal?: (req: StreamlocalForwardRequest) => MaybePromise<boolean>;
 }
 
@@ -183,6 +188,20 @@ export class Forwarding {
     }
   }
 
+  /** Where to listen for a tcpip-forward the policy allows (the address it names, or the client's), or null when refused. */
+  private async remoteAnswer(req: RemoteForwardRequest): Promise<string | null> {
+    const fn = this.policy.forwardRemote;
+    if (!fn) return null;
+    try {
+      const a = await fn(req);
+      if (a === true) return req.bindAddress;
+      return a && typeof a === 'object' && typeof a.listenAddress === 'string' ? a.listenAddress : null;
+    } catch (e) {
+      this.reportError(e);
+      return null;
+    }
+  }
+
   private get socketsFull(): boolean {
     return this.sockets.size >= this.maxSockets;
   }
@@ -265,11 +284,12 @@ export class Forwarding {
     const req: RemoteForwardRequest = { bindAddress: r.bindAddress, bindPort: r.bindPort, username: this.username(), ...this.from() };
     const limits = this.restrictions();
     if (limits && !permitsRemoteForward(limits, r.bindAddress, r.bindPort)) return false;
-    if (!(await this.allowed(this.policy.forwardRemote, req))) return false;
+    const answer = await this.remoteAnswer(req);
+    if (answer === null) return false;
     const exists = [...this.listeners].some((l) => l.kind === 'tcp' && l.address === r.bindAddress && r.bindPort !== 0 && l.port === r.bindPort);
     if (exists || this.closed) return false;
     const server = netCreateServer({ allowHalfOpen: true });
-    const port = await this.listen(server, (cb) => server.listen({ port: r.bindPort, host: listenHost(r.bindAddress) }, cb));
+    const port = await this.listen(server, (cb) => server.listen({ port: r.bindPort, host: listenHost(answer) }, cb));
     if (port === null) return false;
     const listener: Listener = { server, kind: 'tcp', address: r.bindAddress, requestedPort: r.bindPort, port };
     server.on('connection', (socket) => {

@@ -84,8 +84,9 @@ test('nacred: -L to a permitted target works; PermitOpen refuses another, with a
   assert.equal(w.stdout, `hello from ${targetPort}\n`);
 });
 
-test('nacred: -R with port 0 gets a port from the server and carries connections back', { skip }, async () => {
-  const child = spawn(o!.ssh, ['-F', 'none', '-N', '-v', '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), '-R', `0:127.0.0.1:${targetPort}`, `${user}@127.0.0.1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs ssh -N -R `spec`; resolves with the port the server allocated and the child to kill. */
+async function remoteForward(spec: string): Promise<{ port: number; child: ReturnType<typeof spawn> }> {
+  const child = spawn(o!.ssh, ['-F', 'none', '-N', '-v', '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-i', f.userKey, '-p', String(d.port), '-R', spec, `${user}@127.0.0.1`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   try {
@@ -100,7 +101,28 @@ test('nacred: -R with port 0 gets a port from the server and carries connections
       };
       check();
     });
+    return { port, child };
+  } catch (e) {
+    child.kill();
+    throw e;
+  }
+}
+
+test('nacred: -R with port 0 gets a port from the server and carries connections back', { skip }, async () => {
+  const { port, child } = await remoteForward(`0:127.0.0.1:${targetPort}`);
+  try {
     assert.equal(await readFrom(port), `hello from ${targetPort}\n`);
+  } finally {
+    child.kill();
+  }
+});
+
+test('nacred: GatewayPorts no listens on loopback even when the client asks for every interface', { skip }, async () => {
+  const { port, child } = await remoteForward(`0.0.0.0:0:127.0.0.1:${targetPort}`);
+  try {
+    assert.equal(await readFrom(port), `hello from ${targetPort}\n`);
+    // Bound to 127.0.0.1 only: another loopback address is not listening.
+    await assert.rejects(readFrom(port, '127.0.0.2'));
   } finally {
     child.kill();
   }
@@ -201,10 +223,10 @@ function curl(args: string[]): Promise<{ status: number | null; stdout: string }
   });
 }
 
-function readFrom(where: number | string): Promise<string> {
+function readFrom(where: number | string, host = '127.0.0.1'): Promise<string> {
   return new Promise((resolve, reject) => {
     import('node:net').then(({ connect }) => {
-      const s = typeof where === 'number' ? connect(where, '127.0.0.1') : connect(where);
+      const s = typeof where === 'number' ? connect(where, host) : connect(where);
       let got = '';
       s.on('data', (b) => (got += b.toString()));
       s.on('end', () => resolve(got));

@@ -114,7 +114,10 @@ test('the forwarding policy follows AllowTcpForwarding, DisableForwarding, Permi
   assert.equal(await policy('PermitOpen none').forwardLocal!(local), false);
   assert.equal(await policy('PermitListen 9090').forwardRemote!(remote), false);
   assert.equal(await policy('PermitListen localhost:8080').forwardRemote!(remote), true);
-  assert.equal(await policy('').forwardRemote!({ ...remote, bindAddress: '0.0.0.0' }), false);
+  // GatewayPorts: no listens on loopback whatever was asked, yes on every interface, clientspecified where asked.
+  assert.deepEqual(await policy('').forwardRemote!({ ...remote, bindAddress: '0.0.0.0' }), { listenAddress: 'localhost' });
+  assert.equal(await policy('').forwardRemote!(remote), true);
+  assert.deepEqual(await policy('GatewayPorts yes').forwardRemote!(remote), { listenAddress: '' });
   assert.equal(await policy('GatewayPorts clientspecified').forwardRemote!({ ...remote, bindAddress: '0.0.0.0' }), true);
   assert.equal(await policy('AllowStreamLocalForwarding local').forwardStreamlocal!({ socketPath: '/s', listen: true, username: 'alice' }), false);
   assert.equal(await policy('AllowStreamLocalForwarding local').forwardStreamlocal!({ socketPath: '/s', listen: false, username: 'alice' }), true);

@@ -29,7 +29,12 @@ test('direct-tcpip: refused without forwardLocal, piped with it', async () => {
     const ch = await c2.openDirectTcpip({ host: '127.0.0.1', port: echo.port, originatorAddress: '10.1.2.3', originatorPort: 4567 });
     const payload = Buffer.alloc(300_000, 7);
     assert.ok((await roundTrip(ch, payload)).equals(payload));
-    assert.deepEqual(seen[1], { host: '127.0.0.1', port: echo.port, originatorAddress: '10.1.2.3', originatorPort: 4567, username: 'alice' });
+    // The request also names the SSH connection it came on (for per-address policy such as sshd's Match Address).
+    const { remoteAddress, remotePort, localAddress, localPort, ...asked } = seen[1] as LocalForwardRequest;
+    assert.deepEqual(asked, { host: '127.0.0.1', port: echo.port, originatorAddress: '10.1.2.3', originatorPort: 4567, username: 'alice' });
+    assert.equal(remoteAddress, '127.0.0.1');
+    assert.equal(localAddress, '127.0.0.1');
+    assert.ok(remotePort! > 0 && localPort! > 0);
     // A closed port is a connect failure, not a hang.
     const closed = await echoServer();
     await closed.close();
@@ -62,7 +67,11 @@ test('tcpip-forward: the server listens, reports the port, forwards back, cancel
       },
     });
     assert.ok(fwd.port > 0);
-    assert.deepEqual(seen, [{ bindAddress: '127.0.0.1', bindPort: 0, username: 'alice' }]);
+    assert.deepEqual(
+      seen.map(({ bindAddress, bindPort, username }) => ({ bindAddress, bindPort, username })),
+      [{ bindAddress: '127.0.0.1', bindPort: 0, username: 'alice' }],
+    );
+    assert.equal(seen[0]!.remoteAddress, '127.0.0.1');
     const sock = netConnect(fwd.port, '127.0.0.1');
     assert.equal((await roundTrip(sock, 'hello')).toString(), 'HELLO');
     await fwd.close();

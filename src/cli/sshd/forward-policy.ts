@@ -46,16 +46,14 @@ export function forwardingPolicy(settingsFor: (username: string, origin: Forward
         log.info(`refused remote port forward: listen ${printable(req.bindAddress)} port ${req.bindPort} (AllowTcpForwarding / DisableForwarding) for ${printable(req.username)} from ${from}`);
         return false;
       }
-      // GatewayPorts no: only loopback (sshd binds loopback whatever was asked; nacred refuses a wider bind instead).
-      if (s.gatewayPorts === 'no' && !isLoopbackBind(req.bindAddress)) {
-        log.info(`refused remote port forward: listen ${printable(req.bindAddress)} port ${req.bindPort} needs GatewayPorts, for ${printable(req.username)} from ${from}`);
-        return false;
-      }
       const host = req.bindAddress === '' ? '*' : req.bindAddress;
-      if (!permitted(s.permitListen, host === 'localhost' ? 'localhost' : host, req.bindPort)) {
+      if (!permitted(s.permitListen, host, req.bindPort)) {
         log.info(`Received request from ${from} to remote forward to host ${printable(req.bindAddress)} port ${req.bindPort}, but the request was denied.`);
         return false;
       }
+      // sshd's GatewayPorts: `no` listens on loopback whatever was asked, `yes` on every interface, `clientspecified` where asked.
+      if (s.gatewayPorts === 'no') return isLoopbackBind(req.bindAddress) ? true : { listenAddress: 'localhost' };
+      if (s.gatewayPorts === 'yes') return { listenAddress: '' };
       return true;
     },
     forwardStreamlocal: (req: StreamlocalForwardRequest) => {

@@ -124,8 +124,9 @@ export async function startNacred(o: OpenSsh, f: NacredFixture, lines: readonly 
           '-o', 'IdentitiesOnly=yes',
           '-o', 'ConnectTimeout=10',
           '-i', key,
-          '-p', String(port),
+          // Before -p: ssh keeps the first -p it is given.
           ...extra,
+          '-p', String(port),
           `${user}@127.0.0.1`,
           ...command,
         ],

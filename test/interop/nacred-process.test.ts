@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOpenSsh, keygen } from './openssh.js';
+import { findOpenSsh, freePort, keygen } from './openssh.js';
 import { nacredFixture, startNacred, user } from './nacred-helpers.js';
 
 const o = findOpenSsh();
@@ -18,6 +18,8 @@ test('nacred: SIGHUP applies a changed AllowUsers to new connections; a broken f
   const d = await startNacred(o!, f);
   try {
     const pidFile = join(f.dir, 'nacred.pid');
+    // Written once every address is bound, just after the listening lines.
+    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(readFileSync(pidFile, 'utf8'), `${d.process.pid}\n`);
     assert.equal((await d.ssh([], ['echo', 'before'])).stdout, 'before\n');
 
@@ -51,6 +53,24 @@ test('nacred: SIGHUP applies a changed AllowUsers to new connections; a broken f
     assert.equal(existsSync(pidFile), false, 'PidFile removed');
   } finally {
     await d.stop('SIGKILL');
+    f.cleanup();
+  }
+});
+
+test('nacred: SIGHUP with another Port listens there and lets the old port go', { skip }, async () => {
+  const f = nacredFixture(o!);
+  const d = await startNacred(o!, f);
+  try {
+    const next = await freePort();
+    writeFileSync(d.config, readFileSync(d.config, 'utf8').replace(`Port ${d.port}\n`, `Port ${next}\n`));
+    const mark = d.log().length;
+    d.process.kill('SIGHUP');
+    await d.waitForLog(new RegExp(`Server listening on 127\\.0\\.0\\.1 port ${next}\\.`), mark);
+    await d.waitForLog(new RegExp(`Server stopped listening on 127\\.0\\.0\\.1 port ${d.port}\\.`), mark);
+    const r = await d.ssh(['-p', String(next)], ['echo', 'moved']);
+    assert.equal(r.stdout, 'moved\n', r.stderr);
+  } finally {
+    await d.stop();
     f.cleanup();
   }
 });

@@ -37,7 +37,7 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   // Scripts are skipped: dist is built already (prepare would only recompile).
   const packed = JSON.parse(npmRun(['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], root)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/start.js', 'dist/src/cli/nacre-keygen.js', 'dist/src/cli/nacre.js', 'dist/src/keys-entry.js', 'dist/src/keys-entry.d.ts']) assert.ok(files.includes(f), `${f} missing from the tarball`);
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/start.js', 'dist/src/cli/nacre-keygen.js', 'dist/src/cli/nacre.js', 'dist/src/cli/nacred.js', 'dist/src/keys-entry.js', 'dist/src/keys-entry.d.ts']) assert.ok(files.includes(f), `${f} missing from the tarball`);
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('dist/bench/')), 'tests or benchmarks in the tarball');
 
   const project = join(scratch, 'project');
@@ -53,6 +53,9 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   const nacre = spawnSync(join(project, 'node_modules', '.bin', 'nacre'), ['-V'], { encoding: 'utf8' });
   assert.equal(nacre.status, 0, `nacre -V: ${nacre.stderr}`);
   assert.match(nacre.stderr, /^Nacre_/);
+  const nacred = spawnSync(join(project, 'node_modules', '.bin', 'nacred'), ['-V'], { encoding: 'utf8' });
+  assert.equal(nacred.status, 0, `nacred -V: ${nacred.stderr}`);
+  assert.match(nacred.stderr, /nacred/);
   // The nacre/keys subpath resolves from the installed package, and loads without the protocol stack.
   const sub = spawnSync(
     process.execPath,

@@ -83,11 +83,25 @@ export class Daemon {
     this.writePidFile(this.config.global.pidFile);
   }
 
-  private async bindAll(specs: readonly ListenSpec[]): Promise<void> {
+  /** Binds and rebinds one after another (a SIGHUP during the first binds waits for them). */
+  private binding: Promise<void> = Promise.resolve();
+
+  private bindAll(specs: readonly ListenSpec[]): Promise<void> {
+    const run = this.binding.then(() => this.bindEach(specs));
+    this.binding = run.catch(() => undefined);
+    return run;
+  }
+
+  private async bindEach(specs: readonly ListenSpec[]): Promise<void> {
     for (const spec of specs) {
+      if (this.stopping) return;
       if (this.bound.some((b) => specKey(b.spec) === specKey(spec))) continue;
       try {
         const net = await this.bind(spec);
+        if (this.stopping) {
+          net.close();
+          return;
+        }
         this.bound.push({ spec, net });
         const a = net.address();
         this.options.log.info(`Server listening on ${spec.host} port ${a && typeof a === 'object' ? a.port : spec.port}.`);
@@ -175,6 +189,7 @@ export class Daemon {
   }
 
   private async rebind(specs: readonly ListenSpec[]): Promise<void> {
+    await this.binding;
     const wanted = new Set(specs.map(specKey));
     for (const b of this.bound.filter((b) => !wanted.has(specKey(b.spec)))) {
       b.net.close();

@@ -81,15 +81,15 @@ export async function nacredMain(argv: readonly string[], io: CliIo, deps: Nacre
     await daemon.serveInetd(deps.stdin, deps.stdout);
     return 0;
   }
+  // Before listening: a SIGHUP right after the first `Server listening` line must not kill the process.
+  const stopped = new Promise<number>((resolve) => daemon.handleSignals(resolve));
   try {
     await daemon.listen();
   } catch (err) {
     if (err instanceof ListenError) throw new CliExit(255, err.message);
     throw err;
   }
-  return new Promise<number>((resolve) => {
-    daemon.handleSignals((code) => resolve(code));
-  });
+  return stopped;
 }
 
 function checkHostKeys(config: LoadedConfig, log: SshdLog): void {

@@ -51,7 +51,9 @@ export async function nacredMain(argv: readonly string[], io: CliIo, deps: Nacre
   if (args.connectionSpec !== undefined && args.print === 'no') {
     throw new CliExit(255, 'Config test connection parameter (-C) provided without test mode (-T)');
   }
-  const log = new SshdLog(logWriter(args.logFile, (t) => io.err(t)), forcedLevel(args) ?? 'info');
+  // Under inetd standard error may be the client's socket too, and sshd -i logs to syslog: without -e, -d or -E, nacred -i logs nothing.
+  const silent = args.inetd && args.logFile === undefined && !args.logToStderr && args.debug === 0;
+  const log = new SshdLog(silent ? () => undefined : logWriter(args.logFile, (t) => io.err(t)), forcedLevel(args) ?? 'info');
   log.debug(1, `nacred version ${NACRED_VERSION}, node ${process.version}`);
   const config = load(args, log);
 

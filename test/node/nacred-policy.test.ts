@@ -131,10 +131,16 @@ test('judging an attempt: invalid users, PermitRootLogin, disabled methods; the 
     ({ username: 'alice', method: 'password', password: 'pw', passed: [], remoteAddress: '10.0.0.1', remotePort: 4000, prompt: async () => [], ...over }) as AuthContext;
   assert.equal(await judgeAttempt(ctx({ username: 'nobody-here' }), settings(), null, deps), false);
   assert.ok(lines.includes('Invalid user nobody-here from 10.0.0.1 port 4000'));
-  assert.ok(lines.includes('Failed password for invalid user nobody-here from 10.0.0.1 port 4000 ssh2'));
   // No password check wired: the method is not enabled, whatever the password.
   assert.equal(await judgeAttempt(ctx({}), settings(), alice, deps), false);
-  const withPasswords: AuthDeps = { ...deps, checkPassword: async (_a, pw) => pw === 'right' };
+  const checked: (string | null)[] = [];
+  const withPasswords: AuthDeps = {
+    ...deps,
+    checkPassword: async (a, _user, pw) => {
+      checked.push(a?.name ?? null);
+      return a !== null && pw === 'right';
+    },
+  };
   assert.deepEqual(await judgeAttempt(ctx({ password: 'right' }), settings(), alice, withPasswords), { restrictions: withConfigRestrictions(UNRESTRICTED, settings()) });
   assert.equal(await judgeAttempt(ctx({ password: 'wrong' }), settings(), alice, withPasswords), false);
   assert.ok(lines.includes('Failed password for alice from 10.0.0.1 port 4000 ssh2'));
@@ -147,6 +153,14 @@ test('judging an attempt: invalid users, PermitRootLogin, disabled methods; the 
   assert.deepEqual((partial as { partial: string[] }).partial, ['publickey']);
   assert.equal(await judgeAttempt(ctx({ username: 'alice', password: 'right' }), settings(), alice, { ...withPasswords, canServe: () => 'not this one' }), false);
   assert.ok(lines.includes('User alice from 10.0.0.1 not allowed because not this one'));
+  // Every password attempt costs a check, also those refused before it (unknown user, root, not allowed): the same work each time.
+  checked.length = 0;
+  await judgeAttempt(ctx({ username: 'nobody-here' }), settings(), null, withPasswords);
+  await judgeAttempt(ctx({ username: 'root', password: 'right' }), settings(), root, withPasswords);
+  await judgeAttempt(ctx({ password: 'right' }), settings('DenyUsers alice'), alice, withPasswords);
+  await judgeAttempt(ctx({ password: 'wrong' }), settings(), alice, withPasswords);
+  assert.deepEqual(checked, [null, null, null, 'alice']);
+  assert.ok(lines.includes('Failed password for invalid user nobody-here from 10.0.0.1 port 4000 ssh2'));
 });
 
 test('passwd lines are checked field by field; log levels and key names are sshd\'s', () => {

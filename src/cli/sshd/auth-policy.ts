@@ -31,11 +31,14 @@ import type { Account } from './accounts.js';
 import { peer, printable, type SshdLog } from './log.js';
 
 /**
- * Password checking is `admit`'s work (a scrypt password file); until it is
- * wired, nacred offers no password method. The seam: given the account,
- * the password and the settings, resolve whether it is right.
+ * Password checking is `admit`'s work (the scrypt password file named by
+ * `settings.passwordFile`); until it is wired, nacred offers no password
+ * method. The seam: whether `password` is right for the account. It is also
+ * called with `account` null for logins refused before the check (unknown
+ * or not allowed users, root), whose result is ignored: it must then do the
+ * same work (a dummy hash), so no refusal answers faster than another.
  */
-export type PasswordCheck = (account: Account, password: string, settings: SshdSettings) => Promise<boolean>;
+export type PasswordCheck = (account: Account | null, username: string, password: string, settings: SshdSettings) => Promise<boolean>;
 
 /** An AuthorizedKeysFile-style path for the account: %-tokens expanded, a relative path under the home directory. */
 export function expandUserPath(pattern: string, account: Account): string {
@@ -186,33 +189,44 @@ export interface AuthDeps {
 export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, account: Account | null, deps: AuthDeps): Promise<AuthResult> {
   const { log } = deps;
   const from = peer(ctx.remoteAddress, ctx.remotePort);
+  const passwordOffered = ctx.method === 'password' && deps.checkPassword !== undefined && settings.passwordAuthentication;
+  /**
+   * A password refused before it is checked (unknown user, user not
+   * allowed, root) still costs the check (against no account), so every
+   * refusal takes the same work, as sshd checks a fake password; the core
+   * then holds every failure reply for the same minimum delay.
+   */
+  const refusePassword = async (who: string): Promise<false> => {
+    if (passwordOffered) {
+      await deps.checkPassword!(null, ctx.username, ctx.password ?? '', settings);
+      log.info(`Failed password for ${who} from ${from} ssh2`);
+    }
+    return false;
+  };
   if (account === null) {
     deps.once(ctx, `Invalid user ${printable(ctx.username)} from ${from}`);
-    // The core holds every failure reply alike, so an unknown user answers as a wrong key or password does.
-    if (ctx.method === 'password') log.info(`Failed password for invalid user ${printable(ctx.username)} from ${from} ssh2`);
     if (ctx.method === 'publickey' && ctx.publicKey) log.verbose(`Failed publickey for invalid user ${printable(ctx.username)} from ${from} ssh2: ${keyName(ctx.publicKey.keyType, deps.logStyle)} ${ctx.publicKey.fingerprint}`);
-    return false;
+    return refusePassword(`invalid user ${printable(ctx.username)}`);
   }
   const unservable = deps.canServe(account);
   if (unservable) {
     deps.once(ctx, `User ${printable(account.name)} from ${ctx.remoteAddress ?? 'UNKNOWN'} not allowed because ${unservable}`);
-    return false;
+    return refusePassword(printable(account.name));
   }
   const notAllowed = userNotAllowed(account, ctx.remoteAddress, settings);
   if (notAllowed) {
     deps.once(ctx, notAllowed);
-    return false;
+    return refusePassword(printable(account.name));
   }
   if (ctx.method === 'none') return false;
   const enabled = enabledMethods(settings, deps.checkPassword !== undefined);
   if (!enabled.includes(ctx.method as AuthServerMethod)) return false;
   const next = nextMethods(settings.authenticationMethods, ctx.passed, ctx.method);
-  if (next === 'refused') return false;
+  if (next === 'refused') return refusePassword(printable(account.name));
   const root = account.uid === 0;
   if (root && (settings.permitRootLogin === 'no' || (settings.permitRootLogin !== 'yes' && ctx.method !== 'publickey'))) {
     if (ctx.method !== 'publickey' || ctx.signed) deps.once(ctx, `ROOT LOGIN REFUSED FROM ${ctx.remoteAddress ?? 'UNKNOWN'} port ${ctx.remotePort ?? 0}`);
-    if (ctx.method === 'password') log.info(`Failed password for ${printable(account.name)} from ${from} ssh2`);
-    return false;
+    return refusePassword(printable(account.name));
   }
 
   let restrictions: Restrictions = UNRESTRICTED;
@@ -247,12 +261,13 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
       return false;
     }
     restrictions = verdict.restrictions;
+    // forced-commands-only: root with a key whose line forces a command (the configuration's ForceCommand does not count, as in sshd).
     if (root && settings.permitRootLogin === 'forced-commands-only' && restrictions.command === null) {
-      deps.once(ctx, `Root login accepted for forced command only: refused, key has no command= (ROOT LOGIN REFUSED FROM ${ctx.remoteAddress ?? 'UNKNOWN'})`);
+      deps.once(ctx, `ROOT LOGIN REFUSED FROM ${ctx.remoteAddress ?? 'UNKNOWN'} port ${ctx.remotePort ?? 0}`);
       return false;
     }
   } else if (ctx.method === 'password') {
-    const ok = await deps.checkPassword!(account, ctx.password ?? '', settings);
+    const ok = await deps.checkPassword!(account, ctx.username, ctx.password ?? '', settings);
     if (!ok) {
       log.info(`Failed password for ${printable(account.name)} from ${from} ssh2`);
       return false;

@@ -14,7 +14,7 @@ import { strictModesProblem } from '../../src/cli/sshd/auth-policy.js';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { embeddedConfig, commandLine } from '../../src/cli/sshd/config.js';
+import { embeddedConfig, commandLine, loadConfigFile, MissingConfigError } from '../../src/cli/sshd/config.js';
 import { matchSpec } from '../../src/cli/sshd/server-options.js';
 import { UNRESTRICTED, parseSshdConfig, resolveSshdConfig, type AuthContext, type SshdSettings } from '../../src/index.js';
 
@@ -222,4 +222,15 @@ test('StrictModes: a file or directory others can write is refused; -E appends l
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+});
+
+test('a Match block setting what nacred applies per server is reported; a missing file is its own error', () => {
+  const files: Record<string, string> = { '/etc/x/sshd_config': 'MaxAuthTries 4\nMatch User bob\n  MaxAuthTries 2\n  PermitTTY no\n' };
+  const io = { readFile: (p: string) => files[p] ?? null, glob: () => [] };
+  const warnings: string[] = [];
+  const c = loadConfigFile('/etc/x/sshd_config', {}, (w) => warnings.push(w), io);
+  assert.deepEqual(warnings, ['/etc/x/sshd_config line 3: maxauthtries inside a Match block: nacred applies the global value to every connection']);
+  assert.equal(c.global.maxAuthTries, 4);
+  assert.equal(c.resolve({ user: 'bob' }).permitTTY, false);
+  assert.throws(() => loadConfigFile('/etc/x/none', {}, () => undefined, io), MissingConfigError);
 });

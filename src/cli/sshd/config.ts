@@ -5,6 +5,13 @@ import { nodeSshdConfigIO, parseSshdConfig, resolveSshdConfig, type SshdConfigIO
 import type { NacredArgs } from './args.js';
 import type { LoadedConfig } from './server-options.js';
 
+/**
+ * Keywords sshd allows inside Match that nacred sets once per server (they
+ * are options of createServer, fixed before the user is known): a Match
+ * block changing them is reported rather than silently not applied.
+ */
+const SERVER_WIDE: ReadonlySet<string> = new Set(['banner', 'maxauthtries', 'maxsessions', 'clientaliveinterval', 'clientalivecountmax']);
+
 /** A missing configuration file: sshd's `path: No such file or directory` (exit 1). */
 export class MissingConfigError extends Error {}
 
@@ -24,6 +31,11 @@ export function loadConfigFile(file: string, cmd: SshdCommandLine, warn: (line: 
   if (text === null) throw new MissingConfigError(`${file}: No such file or directory`);
   const parsed = parseSshdConfig(text, file, io, { commandLine: cmd, cwd: process.cwd() });
   for (const w of parsed.warnings) warn(w);
+  for (const e of parsed.entries) {
+    if (e.conditions.length > 0 && SERVER_WIDE.has(e.keyword)) {
+      warn(`${e.file} line ${e.line}: ${e.keyword} inside a Match block: nacred applies the global value to every connection`);
+    }
+  }
   const cache = new Map<string, SshdSettings>();
   const global = resolveSshdConfig(parsed);
   return {

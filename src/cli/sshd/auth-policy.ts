@@ -96,6 +96,7 @@ export function authorizedKeysFor(account: Account, settings: SshdSettings, log:
   const entries: AuthorizedKeyEntry[] = [];
   for (const pattern of settings.authorizedKeysFiles) {
     const path = expandUserPath(pattern, account);
+    log.debug(1, `trying public key file ${path}`);
     const text = readTrustFile(path, account, settings, log, 'authorized keys file');
     if (text === null) continue;
     const parsed = parseAuthorizedKeys(text, path);

@@ -23,7 +23,7 @@ import {
 import type { Account, AccountSource } from './accounts.js';
 import { judgeAttempt, type LogStyle, type PasswordCheck } from './auth-policy.js';
 import { forwardingPolicy } from './forward-policy.js';
-import type { SshdLog } from './log.js';
+import { printable, type SshdLog } from './log.js';
 import type { OncePerConnection } from './events-log.js';
 
 /** A parsed configuration: the global settings and Match resolution for one connection. */
@@ -163,6 +163,7 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
     maxSessions: g.maxSessions,
     authenticate: async (ctx) => {
       once.tried(ctx);
+      log.debug(1, `userauth-request for user ${printable(ctx.username)} service ssh-connection method ${ctx.method} [preauth]`);
       const account = await accounts.lookup(ctx.username);
       once.noteAccount(ctx, account);
       const settings = settingsFor(ctx.username, ctx, account);

@@ -161,6 +161,8 @@ test('judging an attempt: invalid users, PermitRootLogin, disabled methods; the 
   await judgeAttempt(ctx({ password: 'wrong' }), settings(), alice, withPasswords);
   assert.deepEqual(checked, [null, null, null, 'alice']);
   assert.ok(lines.includes('Failed password for invalid user nobody-here from 10.0.0.1 port 4000 ssh2'));
+  assert.equal(await judgeAttempt(ctx({ password: 'right' }), settings('RefuseConnection yes'), alice, withPasswords), false);
+  assert.ok(lines.includes('Refusing connection from 10.0.0.1 port 4000 for user alice (RefuseConnection)'));
 });
 
 test('passwd lines are checked field by field; log levels and key names are sshd\'s', () => {

@@ -214,6 +214,11 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
     deps.once(ctx, `User ${printable(account.name)} from ${ctx.remoteAddress ?? 'UNKNOWN'} not allowed because ${unservable}`);
     return refusePassword(printable(account.name));
   }
+  // RefuseConnection in a Match User / Group block: known only now (a Match on addresses alone refused it at accept).
+  if (settings.refuseConnection) {
+    deps.once(ctx, `Refusing connection from ${from} for user ${printable(account.name)} (RefuseConnection)`);
+    return refusePassword(printable(account.name));
+  }
   const notAllowed = userNotAllowed(account, ctx.remoteAddress, settings);
   if (notAllowed) {
     deps.once(ctx, notAllowed);

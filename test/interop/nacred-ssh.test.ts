@@ -35,6 +35,8 @@ before(async () => {
     'Match Address 127.0.0.2',
     '  ForceCommand echo forced for $SSH_ORIGINAL_COMMAND',
     '  DisableForwarding yes',
+    'Match Address 127.0.0.3',
+    '  RefuseConnection yes',
   ]);
 });
 
@@ -184,6 +186,14 @@ test('nacred: a Match Address block forces a command and disables forwarding for
   assert.match(w.stderr, /administratively prohibited/);
   const plain = await d.ssh([], ['echo', 'asked']);
   assert.equal(plain.stdout, 'asked\n');
+});
+
+test('nacred: RefuseConnection in a Match Address block turns that address away at once', { skip }, async () => {
+  const mark = d.log().length;
+  const r = await d.ssh(['-b', '127.0.0.3'], ['true']);
+  assert.equal(r.code, 255);
+  await d.waitForLog(/Connection from 127\.0\.0\.3 port \d+ refused by RefuseConnection/, mark);
+  assert.equal((await d.ssh([], ['echo', 'ok'])).stdout, 'ok\n');
 });
 
 test('nacred: authorized_keys options refuse what they forbid (no-port-forwarding, no-pty, command=)', { skip }, async () => {

@@ -185,7 +185,7 @@ test('passwd lines are checked field by field; log levels and key names are sshd
   log.debug(3, 'hidden');
   log.level = 'quiet';
   log.error('hidden');
-  assert.deepEqual(lines, ['error: shown', 'debug2: deep']);
+  assert.deepEqual(lines, ['shown', 'debug2: deep']);
   assert.equal(sshdKeyName('ssh-ed25519'), 'ED25519');
   assert.equal(sshdKeyName('ssh-ed25519-cert-v01@openssh.com'), 'ED25519-CERT');
   assert.equal(sshdKeyName('ecdsa-sha2-nistp384'), 'ECDSA');

@@ -1,7 +1,7 @@
 // nacred's log, with sshd's levels (LogLevel QUIET, FATAL, ERROR, INFO,
-// VERBOSE, DEBUG/DEBUG1, DEBUG2, DEBUG3) and line shapes: plain messages at
-// INFO and above, `debug1: ` prefixes below, `error: ` / `fatal: ` as sshd
-// writes them on stderr. sshd logs to syslog unless -d, -e or -E; Node has
+// VERBOSE, DEBUG/DEBUG1, DEBUG2, DEBUG3) and line shapes as sshd writes them
+// on stderr (-e, -d): plain messages from ERROR to VERBOSE, `debug1: `
+// prefixes below. sshd logs to syslog unless -d, -e or -E; Node has
 // no syslog interface, so nacred always logs on stderr (a service manager
 // such as systemd puts that in the journal) or, with -E, appends to a file.
 import { appendFileSync } from 'node:fs';
@@ -37,11 +37,11 @@ export class SshdLog {
   }
 
   fatal(message: string): void {
-    this.emit('fatal', `fatal: ${message}`);
+    this.emit('fatal', message);
   }
 
   error(message: string): void {
-    this.emit('error', `error: ${message}`);
+    this.emit('error', message);
   }
 
   /** sshd's logit(): the normal level, no prefix. */

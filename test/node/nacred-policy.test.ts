@@ -16,6 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedConfig, commandLine, loadConfigFile, MissingConfigError } from '../../src/cli/sshd/config.js';
 import { matchSpec } from '../../src/cli/sshd/server-options.js';
+import { EventEmitter } from 'node:events';
+import { logServerEvents, OncePerConnection } from '../../src/cli/sshd/events-log.js';
+import { DisconnectError, DisconnectReason, ProtocolError, TimeoutError, type Server } from '../../src/index.js';
 import { UNRESTRICTED, parseSshdConfig, resolveSshdConfig, type AuthContext, type SshdSettings } from '../../src/index.js';
 
 function settings(text = '', spec?: Parameters<typeof resolveSshdConfig>[1]): SshdSettings {
@@ -235,4 +238,33 @@ test('a Match block setting what nacred applies per server is reported; a missin
   assert.equal(c.global.maxAuthTries, 4);
   assert.equal(c.resolve({ user: 'bob' }).permitTTY, false);
   assert.throws(() => loadConfigFile('/etc/x/none', {}, () => undefined, io), MissingConfigError);
+});
+
+test("how connections end, in sshd's words", () => {
+  const lines: string[] = [];
+  const log = new SshdLog((l) => lines.push(l), 'info');
+  const once = new OncePerConnection(log);
+  const server = new EventEmitter() as unknown as Server;
+  logServerEvents(server, log, once);
+  const conn = (port: number, username: string | null = null) => ({ remoteAddress: '10.0.0.1', remotePort: port, username });
+  const end = (c: ReturnType<typeof conn>, err: unknown) => (server as unknown as EventEmitter).emit('disconnect', c, err);
+  end(conn(1, 'alice'), new DisconnectError(DisconnectReason.BY_APPLICATION, 'disconnected by user', true));
+  end(conn(2), new TimeoutError('login grace time', 120_000));
+  end(conn(3), new TimeoutError('handshake (version line and key exchange)', 20_000));
+  end(conn(4, 'alice'), new TimeoutError('keepalive (peer stopped answering)', 45_000));
+  once.tried({ remoteAddress: '10.0.0.1', remotePort: 5, username: 'bob' });
+  end(conn(5), new ProtocolError('too many authentication failures', DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE));
+  end(conn(6), new DisconnectError(DisconnectReason.CONNECTION_LOST, 'connection lost', false));
+  end(conn(7, 'alice'), null);
+  assert.deepEqual(lines, [
+    'Received disconnect from 10.0.0.1 port 1:11: disconnected by user',
+    'Disconnected from user alice 10.0.0.1 port 1',
+    'Timeout before authentication for 10.0.0.1 port 2',
+    'Timeout before authentication for 10.0.0.1 port 3',
+    'Timeout, client not responding from user alice 10.0.0.1 port 4',
+    'maximum authentication attempts exceeded for bob from 10.0.0.1 port 5 ssh2 [preauth]',
+    'Disconnecting authenticating user bob 10.0.0.1 port 5: too many authentication failures [preauth]',
+    'Connection closed by 10.0.0.1 port 6 [preauth]',
+    'Disconnecting user alice 10.0.0.1 port 7: server stopping',
+  ]);
 });

@@ -5,7 +5,7 @@
 //   Disconnected from user alice 127.0.0.1 port 51234
 //   Connection closed by authenticating user alice 127.0.0.1 port 51234 [preauth]
 // and the once-per-connection lines of authentication (Invalid user ...).
-import { DisconnectError, DisconnectReason, fingerprintSha256, blobKeyType, isCertificateType, parseCertificate, type AuthContext, type PublicKeyInfo, type Server } from '../../index.js';
+import { DisconnectError, DisconnectReason, TimeoutError, fingerprintSha256, blobKeyType, isCertificateType, parseCertificate, type AuthContext, type PublicKeyInfo, type Server } from '../../index.js';
 import { keyName, sshdKeyName, type LogStyle } from './auth-policy.js';
 import { peer, printable, type SshdLog } from './log.js';
 import type { Account } from './accounts.js';
@@ -133,6 +133,21 @@ export function logServerEvents(server: Server, log: SshdLog, once: OncePerConne
       } else {
         log.info(`Disconnecting ${who}${from}: ${printable(err.description, 200)}${preauth}`);
       }
+      return;
+    }
+    if (err instanceof TimeoutError) {
+      // sshd's words for LoginGraceTime; nacred's shorter handshake limit reads alike.
+      if (err.phase === 'login grace time' || err.phase.startsWith('handshake')) log.info(`Timeout before authentication for ${from}`);
+      else if (err.phase.startsWith('keepalive')) log.info(`Timeout, client not responding from ${who}${from}`);
+      else log.info(`Disconnecting ${who}${from}: ${err.message}${preauth}`);
+      return;
+    }
+    if (!(err instanceof DisconnectError)) {
+      // Ended by nacred for a reason of its own (a protocol error, too many failures): it said so in its DISCONNECT.
+      if (/too many authentication failures/.test(err.message) && name !== undefined) {
+        log.error(`maximum authentication attempts exceeded for ${invalid ? 'invalid user ' : ''}${printable(name)} from ${from} ssh2${preauth}`);
+      }
+      log.info(`Disconnecting ${who}${from}: ${printable(err.message, 200)}${preauth}`);
       return;
     }
     log.info(`Connection closed by ${who}${from}${preauth}`);

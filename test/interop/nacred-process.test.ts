@@ -75,6 +75,20 @@ test('nacred: SIGHUP with another Port listens there and lets the old port go', 
   }
 });
 
+test('nacred -d: debug lines, one connection, then exit 0 as sshd -d', { skip }, async () => {
+  const f = nacredFixture(o!);
+  const d = await startNacred(o!, f, [], ['-d']);
+  try {
+    assert.equal((await d.ssh([], ['echo', 'once'])).stdout, 'once\n');
+    const code = await new Promise<number | null>((r) => (d.process.exitCode !== null ? r(d.process.exitCode) : d.process.once('exit', r)));
+    assert.equal(code, 0);
+    assert.match(d.log(), /^debug1: userauth-request for user \S+ service ssh-connection method publickey \[preauth\]$/m);
+  } finally {
+    await d.stop('SIGKILL');
+    f.cleanup();
+  }
+});
+
 test('nacred: SIGTERM closes open sessions cleanly', { skip }, async () => {
   const f = nacredFixture(o!);
   const d = await startNacred(o!, f);

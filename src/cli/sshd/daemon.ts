@@ -30,6 +30,8 @@ export interface DaemonOptions {
   readonly deps: Omit<BuildDeps, 'log'>;
   /** The LogLevel the command line forces (-d, -q), or null to follow the configuration. */
   readonly forcedLevel: SshdLog['level'] | null;
+  /** sshd's -d: serve one connection, then stop (exit 0). */
+  readonly oneConnection?: boolean;
 }
 
 interface Bound {
@@ -49,6 +51,10 @@ export class Daemon {
   private bound: Bound[] = [];
   private pidFile: string | null = null;
   private stopping = false;
+  /** -d: the one connection was accepted. */
+  private served = false;
+  /** Told the exit status once stopped (by a signal, or -d's connection ending). */
+  private stopped: ((code: number) => void) | undefined;
   private readonly once: OncePerConnection;
 
   constructor(private readonly options: DaemonOptions) {
@@ -145,7 +151,18 @@ export class Daemon {
     }
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
-    this.current.handleConnection(socket, info);
+    if (this.options.oneConnection) {
+      // sshd -d: this connection only; stop listening now and exit once it ends.
+      if (this.served) return void socket.destroy();
+      this.served = true;
+      for (const b of this.bound) b.net.close();
+    }
+    const conn = this.current.handleConnection(socket, info);
+    if (this.options.oneConnection) {
+      const finish = () => void this.stop(0).then(() => this.stopped?.(0));
+      if (conn) void conn.closed.then(finish);
+      else finish();
+    }
   }
 
   /** -i: one connection on standard input and output. */
@@ -222,10 +239,11 @@ export class Daemon {
   }
 
   /** SIGTERM: stop listening, close every connection with a DISCONNECT, remove the PidFile. */
+  /** Stops everything; `signal` 0 when not for a signal (-d's connection ended). */
   async stop(signal = 15): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.options.log.info(`Received signal ${signal}; terminating.`);
+    if (signal !== 0) this.options.log.info(`Received signal ${signal}; terminating.`);
     // Not awaited: a listener's close callback waits for the connections it accepted, which are closed below.
     for (const b of this.bound) b.net.close();
     this.bound = [];
@@ -248,6 +266,7 @@ export class Daemon {
 
   /** Installs the signal handlers: SIGHUP reloads, SIGTERM (or SIGINT) stops and then calls `done` with the exit status. */
   handleSignals(done: (code: number) => void): void {
+    this.stopped = done;
     process.on('SIGHUP', () => this.reload());
     const stop = (n: number) => () => {
       void this.stop(n).then(

@@ -115,6 +115,7 @@ export function createDaemon(args: NacredArgs, log: SshdLog, deps: NacredDeps, f
       },
       log,
       forcedLevel: forcedLevel(args),
+      oneConnection: args.debug > 0,
       deps: {
         accounts: new Accounts(),
         runner: deps.session ?? currentUserRunner(process.getuid?.()),

@@ -36,7 +36,8 @@ function apply(values: Values, entry: SshdConfigEntry): void {
   const v: unknown = entry.value;
   if (ACCUMULATE.has(k)) {
     const list = (values.get(k) as unknown[] | undefined) ?? [];
-    values.set(k, Array.isArray(v) ? [...list, ...v] : [...list, v]);
+    // A `HostKey none` line names no file but still counts (sshd then loads no default keys).
+    values.set(k, Array.isArray(v) ? [...list, ...v] : v === null ? list : [...list, v]);
   } else if (k === 'maxstartups') {
     // Each line overwrites the last; a lone number keeps the rate an earlier line gave.
     const prev = values.get(k) as SshdLineValues['maxstartups'] | undefined;
@@ -68,10 +69,10 @@ function apply(values: Values, entry: SshdConfigEntry): void {
 /**
  * The effective settings for a connection described by `spec` (user,
  * groups, host, addr, laddr, lport); without `spec`, the global settings
- * (only `Match all` applies), as `sshd -T` without -C prints them; those
- * are also checked as sshd checks them at start-up (AuthenticationMethods
- * must be satisfiable, ListenAddress of the AddressFamily), with
- * SshdConfigError when they are not.
+ * (only `Match all` applies), as `sshd -T` without -C prints them. The
+ * global settings are checked as sshd checks them at start-up
+ * (AuthenticationMethods must be satisfiable, ListenAddress of the
+ * AddressFamily), with SshdConfigError when they are not.
  */
 export function resolveSshdConfig(config: SshdConfig, spec?: SshdMatchSpec): SshdSettings {
   const global: Values = new Map();
@@ -80,13 +81,13 @@ export function resolveSshdConfig(config: SshdConfig, spec?: SshdMatchSpec): Ssh
   for (const e of config.entries) {
     if (e.conditions.length > 0 && e.conditions.every((c) => matchLineApplies(c, spec ?? {}))) apply(matched, e);
   }
+  // sshd checks its global settings (the first pass) at start-up, whatever the connection.
+  const startup = fillDefaults(global);
+  checkAuthenticationMethods(startup);
+  checkListenAddresses(startup);
+  if (matched.size === 0) return startup;
   for (const [k, v] of matched) if (MATCH_COPIED.has(k)) global.set(k, v);
-  const settings = fillDefaults(global);
-  if (spec === undefined) {
-    checkAuthenticationMethods(settings);
-    checkListenAddresses(settings);
-  }
-  return settings;
+  return fillDefaults(global);
 }
 
 /** As sshd at start-up: a ListenAddress of a family AddressFamily excludes cannot be listened on. */

@@ -141,7 +141,7 @@ export interface SshdSettings {
   readonly addressFamily: 'any' | 'inet' | 'inet6';
 
   // ---- host keys and algorithms ----
-  /** `HostKey` (accumulates; default /etc/ssh/ssh_host_rsa_key, _ecdsa_key, _ed25519_key). */
+  /** `HostKey` (accumulates; default /etc/ssh/ssh_host_rsa_key, _ecdsa_key, _ed25519_key, used only when no HostKey line is given: `HostKey none` gives []). */
   readonly hostKeys: readonly string[];
   /** `HostCertificate` (accumulates; default []). */
   readonly hostCertificates: readonly string[];

@@ -25,8 +25,9 @@ export interface SshdLineValues {
   port: number;
   listenaddress: SshdListenAddress;
   addressfamily: 'any' | 'inet' | 'inet6';
-  hostkey: string;
-  hostcertificate: string;
+  /** null for `none`: the line counts (no default keys then) but names no file, as sshd. */
+  hostkey: string | null;
+  hostcertificate: string | null;
   hostkeyalgorithms: string;
   kexalgorithms: string;
   ciphers: string;
@@ -180,7 +181,8 @@ function needOne(args: readonly string[], what = 'missing argument.'): string {
 const AUTH_METHODS = new Set(['none', 'publickey', 'publickey-hostbound-v00@openssh.com', 'gssapi-with-mic', 'password', 'keyboard-interactive', 'hostbased']);
 
 const LOG_LEVELS: Readonly<Record<string, SshdLogLevel>> = {
-  quiet: 'QUIET', fatal: 'FATAL', error: 'ERROR', info: 'INFO', verbose: 'VERBOSE', debug: 'DEBUG', debug1: 'DEBUG', debug2: 'DEBUG2', debug3: 'DEBUG3',
+  // SILENT: Debian's sshd takes it for QUIET (and prints it).
+  quiet: 'QUIET', silent: 'QUIET', fatal: 'FATAL', error: 'ERROR', info: 'INFO', verbose: 'VERBOSE', debug: 'DEBUG', debug1: 'DEBUG', debug2: 'DEBUG2', debug3: 'DEBUG3',
 };
 const FACILITIES: Readonly<Record<string, SshdSyslogFacility>> = {
   daemon: 'DAEMON', user: 'USER', auth: 'AUTH', authpriv: 'AUTHPRIV',
@@ -284,7 +286,7 @@ export function parseKeywordValue(keyword: SshdKeywordName, line: ConfigLine): {
       return one(multistate(a0, { any: 'any', inet: 'inet', inet6: 'inet6' } as const));
     case 'hostkey':
     case 'hostcertificate':
-      return one(needOne(args, 'missing file name.'));
+      return one(pathOrNone(a0));
     case 'hostkeyalgorithms':
       return one(algorithms('hostkey', 'HostKeyAlgorithms', args));
     case 'pubkeyacceptedalgorithms':

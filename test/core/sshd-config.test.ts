@@ -342,8 +342,10 @@ test('start-up checks on the global settings: AuthenticationMethods satisfiable,
   assert.throws(() => settings('AddressFamily inet\nListenAddress ::1'), /bad addr or host: ::1/);
   assert.throws(() => settings('ListenAddress 127.0.0.1\nAddressFamily inet6'), /bad addr or host: 127.0.0.1/);
   assert.equal(settings('LogLevel debug1').logLevel, 'DEBUG');
-  // Per connection the check is the server's business (sshd logs and refuses that user).
+  // Per connection the check is the server's business (sshd logs and refuses that user)...
   assert.deepEqual(settings('Match User a\n  AuthenticationMethods hostbased', { user: 'a' }).authenticationMethods, [['hostbased']]);
+  // ... but the global settings are checked whatever the connection, Match all included.
+  assert.throws(() => settings('Match all\n  AuthenticationMethods publickey\n  PubkeyAuthentication no', { user: 'a' }), /cannot be satisfied/);
 });
 
 test('unsupported and deprecated sshd keywords warn with file and line; -o lines come first', () => {
@@ -376,6 +378,12 @@ test('unsupported and deprecated sshd keywords warn with file and line; -o lines
   assert.throws(() => parseSshdConfig('', F, memoryIO({}), { commandLine: { options: ['Match all'] } }), SshdConfigError);
   assert.throws(() => parseSshdConfig('', F, memoryIO({}), { commandLine: { options: ['Include x'] } }), SshdConfigError);
   assert.throws(() => parseSshdConfig('', F, memoryIO({}), { commandLine: { options: ['Bogus 1'] } }), /command-line line 1: Bad configuration option/);
+});
+
+test('HostKey none and HostCertificate none name no file', () => {
+  assert.deepEqual(settings('HostKey none').hostKeys, []);
+  assert.deepEqual(settings('HostKey none\nHostKey /k').hostKeys, ['/k']);
+  assert.deepEqual(settings('HostCertificate NONE', undefined, {}, { cwd: '/srv' }).hostCertificates, []);
 });
 
 test('relative paths are made absolute against cwd when given', () => {

@@ -266,7 +266,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     sshCommand: `ssh ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
     nacreCommand: `nacre ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
     authorizedKeyCount: readUserKeys(home, log).length,
-    close: () => daemon.stop(),
+    close: () => daemon.stop(0),
   };
 }
 

@@ -348,3 +348,36 @@ export { listenControl, clientForwarding, ControlMaster, type ListenControlOptio
 export { connectControl, ControlClient, MuxRequestError, type SharedProcess, type SharedSpawnOptions, type SharedExecResult } from './client/control-client.js';
 export { ControlSocketError, type ControlSocketProblem } from './io/node/control-socket.js';
 export { MUX_PORT_STREAMLOCAL, type MuxForward } from './mux/codec.js';
+
+// Admission under attack and password files (issue 12 §3, §5): per-source
+// penalties (sshd's PerSourcePenalties) and scrypt password files for `nacred passwd`.
+export { PenaltyTable, DEFAULT_PER_SOURCE_PENALTIES, type PerSourcePenalties, type PenaltyKind, type PenaltyOverflow, type PenaltyVerdict, type PenaltyTableOptions } from './core/admission/penalties.js';
+export { AddressList, addressBlock, DEFAULT_NET_BLOCK_SIZE, type NetBlockSize } from './core/admission/address.js';
+export {
+  parsePasswordFile,
+  parsePasswordHash,
+  formatPasswordHash,
+  setPasswordLine,
+  deletePasswordLine,
+  isValidUserName,
+  DEFAULT_SCRYPT_PARAMS,
+  SCRYPT_LIMITS,
+  type ScryptParams,
+  type PasswordHash,
+  type PasswordFileEntry,
+  type ParsedPasswordFile,
+} from './config/password-file.js';
+export {
+  PasswordFile,
+  passwordFileAuthenticator,
+  hashPassword,
+  verifyPassword,
+  setPasswordInFile,
+  deletePasswordFromFile,
+  nodeScrypt,
+  DEFAULT_PASSWORD_MINIMUM_DELAY_MS,
+  MAX_PASSWORD_FILE_BYTES,
+  type PasswordFileOptions,
+  type PasswordFileUpdateOptions,
+  type ScryptFunction,
+} from './server/password-file.js';

@@ -5,25 +5,14 @@
 // 127.0.0.2–127.0.0.50 while a client on 127.0.0.1 keeps logging in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
 import { NacreError, DisconnectReason } from '../../src/errors.js';
 import { StartupLimiter, STALLED_AFTER_MS, TOO_MANY_FROM_SOURCE, TOO_MANY_UNAUTHENTICATED } from '../../src/server/startups.js';
 import { PENALISED_SOURCE } from '../../src/core/admission/penalties.js';
 import { startServer, passwordSecret, delay, type TestServer } from './server-helpers.js';
+import { attacker as rawAttacker, startAttack, type Behaviour } from './attack-helpers.js';
 
-type Behaviour = 'idle' | 'version' | 'garbage' | 'close';
-
-/** A raw socket from `from` that behaves badly; resolves when it closes. */
-function attacker(t: TestServer, from: string, how: Behaviour): { socket: Socket; closed: Promise<void> } {
-  const s = netConnect({ port: t.port, host: '127.0.0.1', localAddress: from });
-  s.on('error', () => undefined);
-  s.once('data', () => {
-    if (how === 'version') s.write('SSH-2.0-stall\r\n');
-    if (how === 'garbage') s.write(randomBytes(600));
-    if (how === 'close') s.end();
-  });
-  return { socket: s, closed: new Promise((r) => s.once('close', () => r())) };
+function attacker(t: TestServer, from: string, how: Behaviour) {
+  return rawAttacker(t.port, from, how);
 }
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
@@ -157,28 +146,7 @@ async function underAttack(penalties: boolean): Promise<void> {
   });
   const refusals = new Map<string, number>();
   t.server.on('refused', (_info, why) => refusals.set(why.replace(/ \(\d+ s left\)$/, ''), (refusals.get(why.replace(/ \(\d+ s left\)$/, '')) ?? 0) + 1));
-  let attacking = true;
-  const kinds: Behaviour[] = ['idle', 'version', 'garbage'];
-  // Each attacking address keeps six sockets open, opening another as one closes.
-  const loops: Promise<void>[] = [];
-  const open = new Set<Socket>();
-  for (let i = 2; i <= 50; i++) {
-    const from = `127.0.0.${i}`;
-    const how = kinds[i % kinds.length]!;
-    for (let k = 0; k < 6; k++) {
-      loops.push(
-        (async () => {
-          while (attacking) {
-            const a = attacker(t, from, how);
-            open.add(a.socket);
-            await a.closed;
-            open.delete(a.socket);
-            await delay(20);
-          }
-        })(),
-      );
-    }
-  }
+  const attack = startAttack(t.port);
   try {
     await waitFor(() => t.server.unauthenticated() >= 90, 10_000);
     const times: number[] = [];
@@ -195,9 +163,7 @@ async function underAttack(penalties: boolean): Promise<void> {
     assert.ok((refusals.get(TOO_MANY_UNAUTHENTICATED) ?? 0) > 0, JSON.stringify([...refusals]));
     if (penalties) assert.ok((refusals.get(PENALISED_SOURCE) ?? 0) > 0, JSON.stringify([...refusals]));
   } finally {
-    attacking = false;
-    for (const s of open) s.destroy();
-    await Promise.all(loops);
+    await attack.stop();
     await t.close();
   }
   assert.equal(t.server.unauthenticated(), 0);

@@ -26,7 +26,7 @@ export interface AdmittedConnection {
   attempted(method: string): void;
   /** It logged in: no longer counted, and its block earns credit. */
   authenticated(): void;
-  /** It ended, with the error that ended it (null: the server closed it). */
+  /** It ended, with the error that ended it (null: the server or application closed it). */
   ended(error: NacreError | null, serverClosing: boolean): void;
 }
 
@@ -96,8 +96,9 @@ export class Admission {
       },
       ended: (error, serverClosing) => {
         slot();
-        // A slot taken by fair admission or a server shutting down is nobody's fault.
-        if (authenticated || evicted || serverClosing || !this.penalties) return;
+        // A slot taken by fair admission, a server shutting down, or the application
+        // closing the connection itself (error null) is not the client's doing.
+        if (authenticated || evicted || serverClosing || error === null || !this.penalties) return;
         this.penalties.penalise(address, penaltyFor(error, attempted), this.now());
       },
     };
@@ -110,7 +111,7 @@ export class Admission {
  * a MAC failure) is sshd's crash, the nearest thing to what would crash a
  * less careful server; otherwise authfail if it tried to log in, else noauth.
  */
-export function penaltyFor(error: NacreError | null, attempted: boolean): PenaltyKind {
+export function penaltyFor(error: NacreError, attempted: boolean): PenaltyKind {
   if (error instanceof TimeoutError) return 'grace-exceeded';
   const tooManyFailures = error instanceof ProtocolError && error.reason === DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE;
   if (error instanceof ProtocolError && !tooManyFailures) return 'crash';

@@ -20,7 +20,7 @@ export function attacker(port: number, from: string, how: Behaviour): { socket: 
 /**
  * From 127.0.0.2 to 127.0.0.`last`, each address keeps `perAddress` sockets
  * open (idle, stalled after the version line, or garbage, by address),
- * opening another 20 ms after one closes, until `stop()`.
+ * opening another 100 ms after one closes, until `stop()`.
  */
 export function startAttack(port: number, last = 50, perAddress = 6): { stop(): Promise<void> } {
   let attacking = true;
@@ -38,7 +38,7 @@ export function startAttack(port: number, last = 50, perAddress = 6): { stop(): 
             open.add(a.socket);
             await a.closed;
             open.delete(a.socket);
-            await new Promise((r) => setTimeout(r, 20));
+            await new Promise((r) => setTimeout(r, 100));
           }
         })(),
       );

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { NacreError, DisconnectReason } from '../../src/errors.js';
 import { StartupLimiter, STALLED_AFTER_MS, TOO_MANY_FROM_SOURCE, TOO_MANY_UNAUTHENTICATED } from '../../src/server/startups.js';
 import { PENALISED_SOURCE } from '../../src/core/admission/penalties.js';
+import { penaltyFor } from '../../src/server/admission.js';
+import { DisconnectError, KeyExchangeError, MacError, ProtocolError, TimeoutError, VersionError } from '../../src/errors.js';
 import { startServer, passwordSecret, delay, type TestServer } from './server-helpers.js';
 import { attacker as rawAttacker, startAttack, type Behaviour } from './attack-helpers.js';
 
@@ -59,6 +61,20 @@ test('fair admission: the block holding most gives up its oldest slot; a stalled
   assert.ok(s.evictFor('10.0.0.3', STALLED_AFTER_MS + 100));
   assert.deepEqual(order, ['stalled']);
   assert.ok(!s.evictFor('10.0.0.4', 60_000), 'a slot that finished its key exchange is not stalled');
+});
+
+test('the penalty kind follows how a connection ended', () => {
+  const lost = new DisconnectError(DisconnectReason.CONNECTION_LOST, 'peer closed the connection', false);
+  assert.equal(penaltyFor(lost, false), 'noauth');
+  assert.equal(penaltyFor(lost, true), 'authfail');
+  assert.equal(penaltyFor(new DisconnectError(DisconnectReason.BY_APPLICATION, 'bye', true), true), 'authfail');
+  assert.equal(penaltyFor(new TimeoutError('login grace time', 120_000), true), 'grace-exceeded');
+  assert.equal(penaltyFor(new TimeoutError('handshake (version line and key exchange)', 20_000), false), 'grace-exceeded');
+  assert.equal(penaltyFor(new VersionError('not SSH'), false), 'crash');
+  assert.equal(penaltyFor(new MacError(), false), 'crash');
+  assert.equal(penaltyFor(new ProtocolError('bad packet length'), true), 'crash');
+  assert.equal(penaltyFor(new ProtocolError('too many authentication failures', DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE), true), 'authfail');
+  assert.equal(penaltyFor(new KeyExchangeError('no common cipher'), false), 'noauth');
 });
 
 test('penalties: connections that end without trying to log in get their block refused; others are not touched', async () => {
@@ -148,9 +164,12 @@ async function underAttack(penalties: boolean): Promise<void> {
   t.server.on('refused', (_info, why) => refusals.set(why.replace(/ \(\d+ s left\)$/, ''), (refusals.get(why.replace(/ \(\d+ s left\)$/, '')) ?? 0) + 1));
   const attack = startAttack(t.port);
   try {
-    await waitFor(() => t.server.unauthenticated() >= 90, 10_000);
+    // Past begin (10) the early drop alone would refuse a login more often than not
+    // (53% at 40); garbage senders that are not penalised keep taking idle slots,
+    // so the total hovers around 60 rather than at full.
+    await waitFor(() => t.server.unauthenticated() >= 50, 30_000);
     const times: number[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 8; i++) {
       const started = Date.now();
       const c = await t.connect({ password: 'secret' });
       await c.close();

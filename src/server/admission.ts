@@ -70,6 +70,11 @@ export class Admission {
     return refused;
   }
 
+  /** Adds a penalty the server's own events do not show (see Server.penalise). */
+  penalise(address: string | undefined, kind: PenaltyKind): void {
+    this.penalties?.penalise(address, kind, this.now());
+  }
+
   /** Counts an accepted connection; `evict` ends it if fair admission gives its slot to a newcomer. */
   admit(address: string | undefined, evict: () => void): AdmittedConnection {
     let evicted = false;

@@ -29,7 +29,7 @@ import { hostKeySigners } from './host-certificates.js';
 import type { CertificateInput } from '../keys/host-certificate.js';
 import { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, checkMaxStartups, type MaxStartups } from './startups.js';
 import { Admission, type AdmittedConnection } from './admission.js';
-import type { PerSourcePenalties } from '../core/admission/penalties.js';
+import type { PenaltyKind, PerSourcePenalties } from '../core/admission/penalties.js';
 import type { NetBlockSize } from '../core/admission/address.js';
 
 /**
@@ -288,6 +288,15 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   /** Connections still before authentication, in all or from the address block of `address`. */
   unauthenticated(address?: string): number {
     return this.admission.count(address);
+  }
+
+  /**
+   * Adds a per-source penalty of `kind` to `address`'s block, for what the
+   * server cannot see itself (`refuseconnection` when the application's policy
+   * turned a connection away); nothing when `perSourcePenalties` is off.
+   */
+  penalise(address: string | undefined, kind: PenaltyKind): void {
+    this.admission.penalise(address, kind);
   }
 
   /** Listens on TCP; resolves with the bound address. Port 0 picks a free one. */

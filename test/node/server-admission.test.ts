@@ -124,6 +124,24 @@ test('penalties: failed logins (authfail) and garbage (crash); an exempt address
   }
 });
 
+test('server.penalise: a policy refusal (refuseconnection) counts like the others', async () => {
+  const t = await startServer({ authenticate: passwordSecret, perSourcePenalties: { refuseConnection: 20_000 } });
+  const off = await startServer({ authenticate: passwordSecret });
+  const refused: string[] = [];
+  t.server.on('refused', (_info, why) => refused.push(why));
+  try {
+    t.server.penalise('127.0.0.9', 'refuseconnection');
+    await attacker(t, '127.0.0.9', 'idle').closed;
+    assert.ok(refused[0]?.startsWith(PENALISED_SOURCE), String(refused[0]));
+    off.server.penalise('127.0.0.1', 'refuseconnection'); // penalties off: nothing happens
+    const c = await off.connect({ password: 'secret' });
+    await c.close();
+  } finally {
+    await t.close();
+    await off.close();
+  }
+});
+
 test('credit: after a login from an address, a bad client there puts it on probation (one at a time), not out', async () => {
   const t = await startServer({ authenticate: passwordSecret, perSourcePenalties: { authfail: 20_000, min: 15_000 } });
   const refused: string[] = [];

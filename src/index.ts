@@ -353,6 +353,7 @@ export { MUX_PORT_STREAMLOCAL, type MuxForward } from './mux/codec.js';
 // penalties (sshd's PerSourcePenalties) and scrypt password files for `nacred passwd`.
 export { PenaltyTable, DEFAULT_PER_SOURCE_PENALTIES, type PerSourcePenalties, type PenaltyKind, type PenaltyOverflow, type PenaltyVerdict, type PenaltyTableOptions } from './core/admission/penalties.js';
 export { AddressList, addressBlock, DEFAULT_NET_BLOCK_SIZE, type NetBlockSize } from './core/admission/address.js';
+export { STALLED_AFTER_MS, STALE_AFTER_MS } from './server/startups.js';
 export {
   parsePasswordFile,
   parsePasswordHash,

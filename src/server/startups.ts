@@ -113,6 +113,15 @@ export type StartupSlot = (() => void) & { keyed(): void };
 export const STALLED_AFTER_MS = 5_000;
 
 /**
+ * A connection still not logged in this long after it started is stalled
+ * too, key exchange or not: a slow-loris that finished its key exchange and
+ * then dribbles authentication requests. (A person typing a password for
+ * longer can lose the slot, but only while the server is full and to a
+ * block holding fewer.)
+ */
+export const STALE_AFTER_MS = 30_000;
+
+/**
  * Counts unauthenticated connections, in all and per source, and decides
  * whether a new one may start. The server calls `refusal` before accepting and
  * `track` once accepted; the release `track` returns runs at authentication
@@ -121,7 +130,8 @@ export const STALLED_AFTER_MS = 5_000;
  * Fair admission (where sshd only refuses the newcomer): when the total limit
  * would refuse a newcomer, `evictFor` instead ends the oldest slot of the block
  * holding the most, if that block holds at least two more than the
- * newcomer's, or one more and that slot is stalled. So a crowd of idle or
+ * newcomer's, or one more and that slot is stalled (no key exchange in
+ * STALLED_AFTER_MS, or not logged in after STALE_AFTER_MS). So a crowd of idle or
  * garbage-sending sockets spread over many addresses cannot keep out a
  * block that holds none.
  */
@@ -169,7 +179,8 @@ export class StartupLimiter {
     for (const s of this.slots) {
       if (s.key === undefined || s.key === mine || !s.evict) continue;
       const n = this.bySource.get(s.key) ?? 0;
-      const stalled = !s.keyed && now - s.startedAt >= STALLED_AFTER_MS;
+      const age = now - s.startedAt;
+      const stalled = (!s.keyed && age >= STALLED_AFTER_MS) || age >= STALE_AFTER_MS;
       if (!(n >= held + 2 || (n === held + 1 && stalled))) continue;
       // The block holding most; within it (or a tie) stalled before keyed, then the oldest.
       const better =

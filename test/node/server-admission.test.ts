@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NacreError, DisconnectReason } from '../../src/errors.js';
-import { StartupLimiter, STALLED_AFTER_MS, TOO_MANY_FROM_SOURCE, TOO_MANY_UNAUTHENTICATED } from '../../src/server/startups.js';
+import { StartupLimiter, STALLED_AFTER_MS, STALE_AFTER_MS, TOO_MANY_FROM_SOURCE, TOO_MANY_UNAUTHENTICATED } from '../../src/server/startups.js';
 import { PENALISED_SOURCE } from '../../src/core/admission/penalties.js';
 import { penaltyFor } from '../../src/server/admission.js';
 import { DisconnectError, KeyExchangeError, MacError, ProtocolError, TimeoutError, VersionError } from '../../src/errors.js';
@@ -60,7 +60,9 @@ test('fair admission: the block holding most gives up its oldest slot; a stalled
   assert.ok(!s.evictFor('10.0.0.3', STALLED_AFTER_MS), 'not stalled yet');
   assert.ok(s.evictFor('10.0.0.3', STALLED_AFTER_MS + 100));
   assert.deepEqual(order, ['stalled']);
-  assert.ok(!s.evictFor('10.0.0.4', 60_000), 'a slot that finished its key exchange is not stalled');
+  assert.ok(!s.evictFor('10.0.0.4', STALE_AFTER_MS - 1), 'a slot that finished its key exchange is not stalled early');
+  assert.ok(s.evictFor('10.0.0.4', STALE_AFTER_MS), 'but is once it has not logged in for STALE_AFTER_MS');
+  assert.deepEqual(order, ['stalled', 'keyed']);
 });
 
 test('the penalty kind follows how a connection ended', () => {

@@ -167,6 +167,16 @@ test('nacred passwd: set twice-asked, --stdin-like -s, mismatch, delete, bad fil
     const file = new PasswordFile(path, { minimumDelayMs: 0 });
     assert.equal(await file.verify('alice', 'pw1'), true);
 
+    chmodSync(path, 0o644);
+    io = fakeIo({ lines: ['pw1'] });
+    assert.equal(await runPasswd(['-s', '-f', path, 'alice'], io, params), 0);
+    assert.match(io.stderr(), /warning: .* is readable by everyone \(mode 644\)/);
+    chmodSync(path, 0o664);
+    io = fakeIo({ lines: ['pw1'] });
+    assert.equal(await runPasswd(['-s', '-f', path, 'alice'], io, params), 0);
+    assert.match(io.stderr(), /writable by group or others \(mode 664\); nacred will not use it/);
+    chmodSync(path, 0o600);
+
     io = fakeIo({ passphrases: ['a', 'b'] });
     assert.equal(await runPasswd(['-f', path, 'alice'], io, params), 1);
     assert.match(io.stderr(), /passwords do not match; nothing changed/);

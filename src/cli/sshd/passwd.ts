@@ -3,6 +3,7 @@
 // docs/SECURITY.md). The password is asked twice with echo off, or read from
 // standard input's first line with -s for scripts. The file is replaced
 // atomically and created 0600; a file with a malformed line is not rewritten.
+import { statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { ConfigError, deletePasswordFromFile, isValidUserName, setPasswordInFile, type ScryptParams } from '../../index.js';
 import { getopt, lastValue, UsageError } from '../common/getopt.js';
@@ -56,6 +57,7 @@ export async function runPasswd(argv: readonly string[], io: CliIo, options: Pas
     if (password === null) return 1;
     await setPasswordInFile(file, user, password, options.params ? { params: options.params } : {});
     io.out(`Password of ${user} set in ${file}.\n`);
+    warnIfOpen(io, file);
     return 0;
   } catch (err) {
     // A ConfigError names the file and line; anything else (permissions, a full disk) says what it is.
@@ -90,4 +92,11 @@ async function askTwice(io: CliIo, user: string): Promise<string | null> {
     return null;
   }
   return first;
+}
+
+/** An existing file keeps its mode on update: say so when nacred will refuse it, or when anyone may read it. */
+function warnIfOpen(io: CliIo, file: string): void {
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o022) !== 0) io.err(`nacred passwd: warning: ${file} is writable by group or others (mode ${mode.toString(8)}); nacred will not use it until you chmod 600 it\n`);
+  else if ((mode & 0o004) !== 0) io.err(`nacred passwd: warning: ${file} is readable by everyone (mode ${mode.toString(8)}); chmod 600 it\n`);
 }

@@ -127,6 +127,11 @@ test('the exempt list: CIDR, single addresses, wildcards and negation', () => {
     t.penalise(a, 'crash', 0);
     assert.equal(t.check(a, 0).verdict, 'refuse', a);
   }
+  const globs = new AddressList(['2001:db8::*', 'fe80::?']);
+  assert.ok(globs.matches('2001:0DB8:0:0::12'), 'IPv6 is matched in its canonical form');
+  assert.ok(globs.matches('fe80::1%eth0'));
+  assert.ok(!globs.matches('fe80::12'));
+  assert.ok(!globs.matches('2001:db9::1'));
   for (const bad of ['192.0.2.0/33', '192.0.2.0/8', 'example.com', '2001:db8::/129', '1.2.3.4/x', '/24', '!']) {
     assert.throws(() => new AddressList([bad]), TypeError, bad);
   }

@@ -148,7 +148,7 @@ export class AddressList {
   matches(address: string | undefined): boolean {
     if (address === undefined) return false;
     const ip = parseIpAddress(address);
-    const text = ip ? formatCanonical(ip, address) : address;
+    const text = ip ? formatCanonical(ip) : address;
     let hit = false;
     for (const p of this.patterns) {
       const m = p.kind === 'glob' ? p.re.test(text) : ip !== null && ip.family === p.family && equalBytes(maskBytes(ip.bytes, p.bits), p.bytes);
@@ -159,9 +159,34 @@ export class AddressList {
   }
 }
 
-/** The text a wildcard is matched against: the IPv4 form of a mapped address, else the text as given. */
-function formatCanonical(ip: IpAddress, original: string): string {
-  return ip.family === 4 ? formatBytes(ip) : original.replace(/%[^%]*$/, '').toLowerCase();
+/**
+ * The text a wildcard is matched against, as sshd matches the address it
+ * printed with inet_ntop: dotted IPv4 (a mapped address too), IPv6 in RFC
+ * 5952's form (lower case, no leading zeros, the longest run of two or more
+ * zero groups as `::`).
+ */
+function formatCanonical(ip: IpAddress): string {
+  if (ip.family === 4) return formatBytes(ip);
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((ip.bytes[i]! << 8) | ip.bytes[i + 1]!);
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      best = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
+  if (best < 0) return hex(groups);
+  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLength))}`;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

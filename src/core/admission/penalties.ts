@@ -133,6 +133,13 @@ export class PenaltyTable {
   private readonly penalties = { 4: new Map<string, Penalty>(), 6: new Map<string, Penalty>() };
   /** Block → until when a login from it gives it probation instead of refusal; insertion order is age. */
   private readonly credits = { 4: new Map<string, number>(), 6: new Map<string, number>() };
+  /**
+   * No penalty of the family ends before this (it may be earlier than the
+   * truth, never later), so a full table is swept only when one can have
+   * ended: checking a connection against a full table costs O(1), not a pass
+   * over up to max-sources entries.
+   */
+  private readonly earliestEnd = { 4: Infinity, 6: Infinity };
 
   constructor(options: PenaltyTableOptions = {}) {
     this.settings = { ...DEFAULT_PER_SOURCE_PENALTIES, ...options.penalties };
@@ -173,13 +180,14 @@ export class PenaltyTable {
     if (!this.makeRoom(block.family, now)) return;
     const expiresAt = now + Math.min(seconds, max);
     table.set(block.key, { expiresAt, active: expiresAt - now >= min });
+    this.earliestEnd[block.family] = Math.min(this.earliestEnd[block.family], expiresAt);
   }
 
   /** Frees a place for one more penalty; false when there is none (deny-all mode, table full of live penalties). */
   private makeRoom(family: 4 | 6, now: number): boolean {
     const table = this.penalties[family];
     if (table.size < this.limit(family)) return true;
-    this.sweep(now);
+    this.sweepPenalties(family, now);
     if (table.size < this.limit(family)) return true;
     if (this.overflowMode(family) === 'deny-all') return false;
     // Permissive: forget the penalty that would have ended soonest.
@@ -215,8 +223,8 @@ export class PenaltyTable {
     if (!block || this.exempt.matches(address)) return ACCEPT;
     const table = this.penalties[block.family];
     if (this.overflowMode(block.family) === 'deny-all' && table.size >= this.limit(block.family)) {
-      this.sweep(now);
-      if (table.size >= this.limit(block.family)) return { verdict: 'refuse', reason: PENALTY_TABLE_FULL, remainingMs: this.soonestExpiry(block.family) - now };
+      this.sweepPenalties(block.family, now);
+      if (table.size >= this.limit(block.family)) return { verdict: 'refuse', reason: PENALTY_TABLE_FULL, remainingMs: this.earliestEnd[block.family] - now };
     }
     const p = table.get(block.key);
     if (!p) return ACCEPT;
@@ -238,16 +246,21 @@ export class PenaltyTable {
     return p && p.expiresAt > now ? p.expiresAt - now : 0;
   }
 
-  private soonestExpiry(family: 4 | 6): number {
-    let at = Infinity;
-    for (const p of this.penalties[family].values()) at = Math.min(at, p.expiresAt);
-    return at;
+  /** Drops the family's expired penalties, if one can have ended since the last sweep, and notes when the next ends. */
+  private sweepPenalties(family: 4 | 6, now: number): void {
+    if (now < this.earliestEnd[family]) return;
+    let earliest = Infinity;
+    for (const [k, p] of this.penalties[family]) {
+      if (p.expiresAt <= now) this.penalties[family].delete(k);
+      else earliest = Math.min(earliest, p.expiresAt);
+    }
+    this.earliestEnd[family] = earliest;
   }
 
   /** Drops expired penalties and credits. */
   sweep(now: number): void {
     for (const family of [4, 6] as const) {
-      for (const [k, p] of this.penalties[family]) if (p.expiresAt <= now) this.penalties[family].delete(k);
+      this.sweepPenalties(family, now);
       for (const [k, until] of this.credits[family]) if (until <= now) this.credits[family].delete(k);
     }
   }

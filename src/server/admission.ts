@@ -3,7 +3,7 @@
 // fair admission, behind the few calls the server makes at accept, key
 // exchange, authentication and disconnect.
 import { NacreError, ProtocolError, TimeoutError, KeyExchangeError, DisconnectReason } from '../errors.js';
-import { addressBlock, checkNetBlockSize, DEFAULT_NET_BLOCK_SIZE, type NetBlockSize } from '../core/admission/address.js';
+import { AddressList, addressBlock, checkNetBlockSize, DEFAULT_NET_BLOCK_SIZE, type NetBlockSize } from '../core/admission/address.js';
 import { PenaltyTable, type PenaltyKind, type PerSourcePenalties } from '../core/admission/penalties.js';
 import { StartupLimiter, TOO_MANY_UNAUTHENTICATED, sourceKey, type MaxStartups, type StartupSlot } from './startups.js';
 
@@ -45,6 +45,8 @@ export class Admission {
       keyOf = (a) => addressBlock(a, size)?.key ?? sourceKey(a);
     }
     this.startups = new StartupLimiter(o.limits, o.perSource, o.random, keyOf);
+    // Checked even with penalties off, so a typo shows at once rather than when they are turned on.
+    new AddressList(o.exempt ?? []);
     this.penalties =
       o.penalties === undefined || o.penalties === false
         ? null

@@ -10,7 +10,8 @@ import { StartupLimiter, STALLED_AFTER_MS, STALE_AFTER_MS, TOO_MANY_FROM_SOURCE,
 import { PENALISED_SOURCE } from '../../src/core/admission/penalties.js';
 import { penaltyFor } from '../../src/server/admission.js';
 import { DisconnectError, KeyExchangeError, MacError, ProtocolError, TimeoutError, VersionError } from '../../src/errors.js';
-import { startServer, passwordSecret, delay, type TestServer } from './server-helpers.js';
+import { startServer, passwordSecret, delay, testHostKey, type TestServer } from './server-helpers.js';
+import { createServer } from '../../src/server/server.js';
 import { attacker as rawAttacker, startAttack, type Behaviour } from './attack-helpers.js';
 
 function attacker(t: TestServer, from: string, how: Behaviour) {
@@ -63,6 +64,17 @@ test('fair admission: the block holding most gives up its oldest slot; a stalled
   assert.ok(!s.evictFor('10.0.0.4', STALE_AFTER_MS - 1), 'a slot that finished its key exchange is not stalled early');
   assert.ok(s.evictFor('10.0.0.4', STALE_AFTER_MS), 'but is once it has not logged in for STALE_AFTER_MS');
   assert.deepEqual(order, ['stalled', 'keyed']);
+});
+
+test('createServer refuses bad admission options with a TypeError', () => {
+  const hostKeys = [testHostKey()];
+  assert.throws(() => createServer({ hostKeys, perSourcePenalties: { min: -1 } }), TypeError);
+  assert.throws(() => createServer({ hostKeys, perSourcePenalties: { maxSources6: 0 } }), TypeError);
+  assert.throws(() => createServer({ hostKeys, perSourcePenalties: true, penaltyExempt: ['10.0.0.1/8'] }), /bits set past/);
+  assert.throws(() => createServer({ hostKeys, perSourceNetBlockSize: { ipv6: 129 } }), TypeError);
+  assert.throws(() => createServer({ hostKeys, perSourcePenalties: true, perSourceNetBlockSize: { ipv4: -1 } }), TypeError);
+  assert.throws(() => createServer({ hostKeys, penaltyExempt: ['not-an-address'] }), TypeError, 'checked with penalties off too');
+  createServer({ hostKeys, perSourcePenalties: false, perSourceNetBlockSize: { ipv4: 24 } });
 });
 
 test('the penalty kind follows how a connection ended', () => {

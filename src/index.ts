@@ -387,3 +387,36 @@ export {
   type SshdParseOptions,
 } from './config/index.js';
 export { readSshdConfig, nodeSshdConfigIO } from './io/node/sshd-config-files.js';
+// Admission under attack and password files (issue 12 §3, §5): per-source
+// penalties (sshd's PerSourcePenalties) and scrypt password files for `nacred passwd`.
+export { PenaltyTable, DEFAULT_PER_SOURCE_PENALTIES, type PerSourcePenalties, type PenaltyKind, type PenaltyOverflow, type PenaltyVerdict, type PenaltyTableOptions } from './core/admission/penalties.js';
+export { AddressList, addressBlock, DEFAULT_NET_BLOCK_SIZE, type NetBlockSize } from './core/admission/address.js';
+export { STALLED_AFTER_MS, STALE_AFTER_MS } from './server/startups.js';
+export {
+  parsePasswordFile,
+  parsePasswordHash,
+  formatPasswordHash,
+  setPasswordLine,
+  deletePasswordLine,
+  isValidUserName,
+  DEFAULT_SCRYPT_PARAMS,
+  SCRYPT_LIMITS,
+  type ScryptParams,
+  type PasswordHash,
+  type PasswordFileEntry,
+  type ParsedPasswordFile,
+} from './config/password-file.js';
+export {
+  PasswordFile,
+  passwordFileAuthenticator,
+  hashPassword,
+  verifyPassword,
+  setPasswordInFile,
+  deletePasswordFromFile,
+  nodeScrypt,
+  DEFAULT_PASSWORD_MINIMUM_DELAY_MS,
+  MAX_PASSWORD_FILE_BYTES,
+  type PasswordFileOptions,
+  type PasswordFileUpdateOptions,
+  type ScryptFunction,
+} from './server/password-file.js';

@@ -27,7 +27,10 @@ import { SessionChannel, type SessionPeer } from './session-channel.js';
 import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from './forwarding.js';
 import { hostKeySigners } from './host-certificates.js';
 import type { CertificateInput } from '../keys/host-certificate.js';
-import { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, StartupLimiter, checkMaxStartups, type MaxStartups } from './startups.js';
+import { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, checkMaxStartups, type MaxStartups } from './startups.js';
+import { Admission, type AdmittedConnection } from './admission.js';
+import type { PenaltyKind, PerSourcePenalties } from '../core/admission/penalties.js';
+import type { NetBlockSize } from '../core/admission/address.js';
 
 /**
  * The window a session channel has before its shell, command or subsystem
@@ -109,6 +112,23 @@ export interface ServerOptions extends ForwardingPolicy {
   readonly maxSessions?: number;
   /** Software version in our identification line. */
   readonly software?: string;
+  /**
+   * Per-source penalties (OpenSSH 9.8's PerSourcePenalties): an address block
+   * whose connections end without logging in earns penalty time by what they
+   * did (`noauth`, `authfail`, `graceExceeded` for a handshake or login grace
+   * timeout, `crash` for malformed input), and is refused at accept while it
+   * holds at least `min`. A block someone logged in from recently is put on
+   * probation instead (one unauthenticated connection at a time; `credit`).
+   * `true` for sshd's defaults, settings to change some; default off.
+   */
+  readonly perSourcePenalties?: Partial<PerSourcePenalties> | boolean;
+  /** Addresses never penalised (sshd's PerSourcePenaltyExemptList): `192.0.2.0/24`, `2001:db8::/32`, `10.1.*`, `!addr`. */
+  readonly penaltyExempt?: readonly string[];
+  /**
+   * Bits of an address that make one source block, for `maxStartupsPerSource`
+   * and penalties (sshd's PerSourceNetBlockSize); default `{ ipv4: 32, ipv6: 64 }`.
+   */
+  readonly perSourceNetBlockSize?: Partial<NetBlockSize>;
 }
 
 export interface ConnectionInfo {
@@ -235,7 +255,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   readonly connections = new Set<ServerConnection>();
   private netServer: NetServer | null = null;
   private closing = false;
-  private readonly startups: StartupLimiter;
+  private readonly admission: Admission;
   /** The host keys, then a signer per host certificate. */
   private readonly hostSigners: readonly Signer[];
 
@@ -254,12 +274,29 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     const limits = startupLimits(options);
     const perSource = options.maxStartupsPerSource ?? DEFAULT_MAX_STARTUPS_PER_SOURCE;
     checkMaxStartups(limits, perSource);
-    this.startups = new StartupLimiter(limits, perSource, options.earlyDropRandom ?? cryptoUnitRandom);
+    this.admission = new Admission({
+      limits,
+      perSource,
+      random: options.earlyDropRandom ?? cryptoUnitRandom,
+      ...(options.perSourcePenalties !== undefined ? { penalties: options.perSourcePenalties } : {}),
+      ...(options.penaltyExempt ? { exempt: options.penaltyExempt } : {}),
+      ...(options.perSourceNetBlockSize ? { netBlockSize: options.perSourceNetBlockSize } : {}),
+      now: clockNow,
+    });
   }
 
   /** Connections still before authentication, in all or from the address block of `address`. */
   unauthenticated(address?: string): number {
-    return this.startups.count(address);
+    return this.admission.count(address);
+  }
+
+  /**
+   * Adds a per-source penalty of `kind` to `address`'s block, for what the
+   * server cannot see itself (`refuseconnection` when the application's policy
+   * turned a connection away); nothing when `perSourcePenalties` is off.
+   */
+  penalise(address: string | undefined, kind: PenaltyKind): void {
+    this.admission.penalise(address, kind);
   }
 
   /** Listens on TCP; resolves with the bound address. Port 0 picks a free one. */
@@ -337,7 +374,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       this.safeEmit('refused', info, overLimit);
       return null;
     }
-    handler = this.attach(conn, this.startups.track(info.remoteAddress));
+    const c = conn;
+    handler = this.attach(conn, this.admission.admit(info.remoteAddress, () => c.node.disconnect(DisconnectReason.TOO_MANY_CONNECTIONS, 'slot given to a connection from another address')));
     this.connections.add(conn);
     this.safeEmit('connection', conn);
     conn.node.run();
@@ -349,7 +387,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     if (this.closing) return 'server is shutting down';
     const max = this.options.maxConnections;
     if (max !== undefined && this.connections.size >= max) return 'too many connections';
-    return this.startups.refusal(info.remoteAddress);
+    return this.admission.refusal(info.remoteAddress);
   }
 
   /** Stops listening, disconnects every client, and resolves once all are gone. */
@@ -388,8 +426,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     }
   }
 
-  /** Builds the per-connection event handler; `uncount` ends its place among the unauthenticated. */
-  private attach(conn: ServerConnection, uncount: () => void): (e: EndpointEvent) => void {
+  /** Builds the per-connection event handler; `admitted` is told of its progress (unauthenticated count, penalties). */
+  private attach(conn: ServerConnection, admitted: AdmittedConnection): (e: EndpointEvent) => void {
     const o = this.options;
     const node = conn.node;
     const report = (e: unknown) => this.report(e, conn);
@@ -456,9 +494,11 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
           case 'keys-exchanged':
             conn.algorithms = e.algorithms;
             conn.keyExchanges++;
+            admitted.keyed();
             this.safeEmit('keys-exchanged', conn, { initial: e.initial, algorithms: e.algorithms });
             return;
           case 'auth-request':
+            admitted.attempted(e.method);
             auth.handle(e);
             return;
           case 'auth-success':
@@ -466,7 +506,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             if (!('username' in e)) return;
             conn.username = e.username;
             conn.restrictions = auth.restrictions;
-            uncount();
+            admitted.authenticated();
             this.safeEmit('authenticated', conn, {
               username: e.username,
               method: e.method,
@@ -474,7 +514,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             });
             return;
           case 'disconnected':
-            uncount();
+            admitted.ended(node.endError, this.closing);
             auth.close();
             forwarding.close();
             this.connections.delete(conn);

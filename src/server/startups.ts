@@ -91,56 +91,146 @@ function ipv6Groups(address: string): number[] {
   return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
 }
 
+/** Whether a connection slot a newcomer wants may be taken from this one. */
+interface Slot {
+  readonly key: string | undefined;
+  readonly startedAt: number;
+  /** Finished its key exchange: a client that is really talking to us. */
+  keyed: boolean;
+  readonly evict: (() => void) | undefined;
+  release(): void;
+}
+
+/** The release function `track` returns; `keyed()` says the connection finished its key exchange. */
+export type StartupSlot = (() => void) & { keyed(): void };
+
+/**
+ * A connection that has not finished its key exchange this long after it
+ * started is stalled (a real client takes well under a second on a normal
+ * path, a slow one a few seconds); when the server is full, a stalled slot
+ * may go to a newcomer from a block that holds fewer.
+ */
+export const STALLED_AFTER_MS = 5_000;
+
+/**
+ * A connection still not logged in this long after it started is stalled
+ * too, key exchange or not: a slow-loris that finished its key exchange and
+ * then dribbles authentication requests. (A person typing a password for
+ * longer can lose the slot, but only while the server is full and to a
+ * block holding fewer.)
+ */
+export const STALE_AFTER_MS = 30_000;
+
 /**
  * Counts unauthenticated connections, in all and per source, and decides
  * whether a new one may start. The server calls `refusal` before accepting and
  * `track` once accepted; the release `track` returns runs at authentication
  * and again at disconnect, and counts only once.
+ *
+ * Fair admission (where sshd only refuses the newcomer): when the total limit
+ * would refuse a newcomer, `evictFor` instead ends the oldest slot of the block
+ * holding the most, if that block holds at least two more than the
+ * newcomer's, or one more and that slot is stalled (no key exchange in
+ * STALLED_AFTER_MS, or not logged in after STALE_AFTER_MS). So a crowd of idle or
+ * garbage-sending sockets spread over many addresses cannot keep out a
+ * block that holds none.
  */
 export class StartupLimiter {
   private total = 0;
   private readonly bySource = new Map<string, number>();
+  private readonly slots = new Set<Slot>();
 
   constructor(
     private readonly limits: MaxStartups,
     private readonly perSource: number,
     /** A number in [0, 1). */
     private readonly random: () => number,
+    /** The block an address counts against; default `sourceKey`. */
+    private readonly keyOf: (address: string | undefined) => string | undefined = sourceKey,
   ) {}
 
   /** Unauthenticated connections now, in all or from `address`'s block. */
   count(address?: string): number {
     if (address === undefined) return this.total;
-    const key = sourceKey(address);
+    const key = this.keyOf(address);
     return key === undefined ? 0 : (this.bySource.get(key) ?? 0);
   }
 
-  /** Why a new connection from `address` is refused, or null to accept it. */
-  refusal(address: string | undefined): string | null {
-    const key = sourceKey(address);
+  /** Why a new connection from `address` is refused, or null to accept it. `perSource` lowers the per-source limit (a block on probation). */
+  refusal(address: string | undefined, perSource = this.perSource): string | null {
+    const key = this.keyOf(address);
     // The per-source check first: it is certain, and spends no randomness.
-    if (key !== undefined && (this.bySource.get(key) ?? 0) >= this.perSource) return TOO_MANY_FROM_SOURCE;
+    if (key !== undefined && (this.bySource.get(key) ?? 0) >= Math.min(perSource, this.perSource)) return TOO_MANY_FROM_SOURCE;
     const percent = startupDropPercent(this.total, this.limits);
     if (percent >= 100 || (percent > 0 && this.random() * 100 < percent)) return TOO_MANY_UNAUTHENTICATED;
     return null;
   }
 
-  /** Counts an accepted connection; the returned function uncounts it (once). */
-  track(address: string | undefined): () => void {
-    const key = sourceKey(address);
+  /**
+   * Makes room for a newcomer from `address` the total limit refused: ends
+   * the slot fair admission picks (see the class comment), releasing it at
+   * once. False when no slot may be taken.
+   */
+  evictFor(address: string | undefined, now: number): boolean {
+    const mine = this.keyOf(address);
+    const held = mine === undefined ? 0 : (this.bySource.get(mine) ?? 0);
+    let victim: Slot | undefined;
+    let victimCount = 0;
+    for (const s of this.slots) {
+      if (s.key === undefined || s.key === mine || !s.evict) continue;
+      const n = this.bySource.get(s.key) ?? 0;
+      const age = now - s.startedAt;
+      const stalled = (!s.keyed && age >= STALLED_AFTER_MS) || age >= STALE_AFTER_MS;
+      if (!(n >= held + 2 || (n === held + 1 && stalled))) continue;
+      // The block holding most; within it (or a tie) stalled before keyed, then the oldest.
+      const better =
+        !victim ||
+        n > victimCount ||
+        (n === victimCount && (victim.keyed && !s.keyed ? true : victim.keyed === s.keyed && s.startedAt < victim.startedAt));
+      if (better) {
+        victim = s;
+        victimCount = n;
+      }
+    }
+    if (!victim) return false;
+    victim.release();
+    victim.evict!();
+    return true;
+  }
+
+  /**
+   * Counts an accepted connection; the returned function uncounts it (once).
+   * `evict` ends the connection if fair admission gives its slot away; without
+   * it the slot is never taken.
+   */
+  track(address: string | undefined, evict?: () => void, now = 0): StartupSlot {
+    const key = this.keyOf(address);
     this.total++;
     if (key !== undefined) this.bySource.set(key, (this.bySource.get(key) ?? 0) + 1);
     let counted = true;
-    return () => {
-      if (!counted) return;
-      counted = false;
-      this.total--;
-      if (key === undefined) return;
-      const left = (this.bySource.get(key) ?? 1) - 1;
-      // Deleted at zero, so addresses seen once do not pile up in the map.
-      if (left > 0) this.bySource.set(key, left);
-      else this.bySource.delete(key);
+    const slot: Slot = {
+      key,
+      startedAt: now,
+      keyed: false,
+      evict,
+      release: () => {
+        if (!counted) return;
+        counted = false;
+        this.slots.delete(slot);
+        this.total--;
+        if (key === undefined) return;
+        const left = (this.bySource.get(key) ?? 1) - 1;
+        // Deleted at zero, so addresses seen once do not pile up in the map.
+        if (left > 0) this.bySource.set(key, left);
+        else this.bySource.delete(key);
+      },
     };
+    this.slots.add(slot);
+    return Object.assign(() => slot.release(), {
+      keyed: () => {
+        slot.keyed = true;
+      },
+    });
   }
 
   /** Source blocks with unauthenticated connections (for tests: zero once all are gone). */

@@ -32,6 +32,15 @@ test('a server refuses a client that sends other lines first', () => {
   assert.throws(() => parseVersion(bytes('GET / HTTP/1.1\r\n'), false), VersionError);
 });
 
+test('a server refuses bytes that cannot start a version line at once, without waiting for a newline', () => {
+  // Garbage with no newline used to wait for the handshake deadline, holding an unauthenticated slot.
+  assert.throws(() => parseVersion(new Uint8Array([0x16, 0x03, 0x01, 0x02]), false), /expected an SSH version line/);
+  assert.throws(() => parseVersion(bytes('xyzw'), false), VersionError);
+  assert.equal(parseVersion(bytes('SSH'), false).done, false, 'a prefix of SSH- waits');
+  assert.equal(parseVersion(bytes('SSH-2.0-a'), false).done, false);
+  assert.equal(parseVersion(bytes('xyzw'.repeat(10)), true).done, false, 'a client still takes lines before the version');
+});
+
 test('rejects SSH-1.5 and garbage', () => {
   assert.throws(() => parseVersion(bytes('SSH-1.5-old\r\n'), true), VersionError);
   assert.throws(() => parseVersion(bytes('SSH-2.0\r\n'), true), VersionError);

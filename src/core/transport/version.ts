@@ -29,6 +29,10 @@ export type VersionLine =
  */
 export function parseVersionLine(buffer: Uint8Array, acceptPreamble: boolean): VersionLine {
   const isVersion = startsWithSsh(buffer, 0);
+  // A server takes no lines before the version: four bytes that are not "SSH-"
+  // already tell a garbage sender, which would otherwise hold its slot until
+  // the handshake deadline while its bytes wait for a newline.
+  if (!isVersion && !acceptPreamble) throw new VersionError(`expected an SSH version line, got ${JSON.stringify(latin1(buffer, 0, Math.min(buffer.length, 64)).replace(/[\r\n][\s\S]*$/, ''))}`);
   const limit = isVersion ? MAX_VERSION_LINE : MAX_PREAMBLE_LINE;
   const tooLong = () =>
     isVersion

@@ -1,0 +1,234 @@
+// Sessions as an account (src/server/run-as-user.ts and its parts): passwd
+// entries, the privilege decision, ~/.ssh/environment, the environment file
+// and wrapper, the session directory's modes, and runAsUser as the current
+// user (ForceCommand, command=, subsystems, PermitTTY).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { findPasswdEntry, lookupUserAccount, parsePasswdEntry, UserAccountError, validUserName, type UserAccount } from '../../src/server/user-account.js';
+import { PrivilegeError, SessionDirectory, environmentScript, sessionIdentity, wrapperArguments } from '../../src/server/privileges.js';
+import { parseEnvironmentFile, readOwnedFile } from '../../src/server/user-files.js';
+import { runAsUser, type RunAsUserOptions } from '../../src/server/run-as-user.js';
+import { generateHostKey } from '../../src/keys/index.js';
+import { formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
+import { parseAuthorizedKeys } from '../../src/trust/index.js';
+import { publicKeyAuthenticator } from '../../src/server/authorization.js';
+import { startServer, passwordSecret } from './server-helpers.js';
+
+const root = process.geteuid?.() === 0;
+const me: UserAccount = { name: userInfo().username, uid: process.geteuid!(), gid: process.getegid!(), home: userInfo().homedir, shell: '/bin/sh' };
+
+test('parsePasswdEntry: seven fields, numeric ids, absolute paths; sshd\'s defaults for an empty shell or home', () => {
+  assert.deepEqual(parsePasswdEntry('alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n'), { name: 'alice', uid: 1000, gid: 1000, home: '/home/alice', shell: '/bin/bash' });
+  assert.deepEqual(parsePasswdEntry('bob:x:1001:100:::'), { name: 'bob', uid: 1001, gid: 100, home: '/', shell: '/bin/sh' });
+  assert.equal(parsePasswdEntry('carol:x:1:1::relative/home:/bin/sh')?.home, '/');
+  for (const bad of [
+    'alice:x:1000:1000:/home/alice:/bin/bash',
+    'alice:x:1000:1000::/home/alice:/bin/bash:extra',
+    'alice:x:-1:1000::/home/alice:/bin/sh',
+    'alice:x:4294967295:1000::/home/alice:/bin/sh',
+    'alice:x:1e3:1000::/home/alice:/bin/sh',
+    'alice:x:1000: 1000::/home/alice:/bin/sh',
+    'alice:x:1000:1000::/home/alice:bin/sh',
+    '-alice:x:1000:1000::/home/alice:/bin/sh',
+    '1000:x:1000:1000::/home/alice:/bin/sh',
+    'a b:x:1000:1000::/home/alice:/bin/sh',
+    ':x:1000:1000::/home/alice:/bin/sh',
+    '',
+  ]) {
+    assert.equal(parsePasswdEntry(bad), null, bad);
+  }
+  assert.equal(findPasswdEntry('root:x:0:0::/root:/bin/sh\nalice:x:1:2::/a:/bin/sh\nalice:x:9:9::/b:/bin/sh\n', 'alice')?.uid, 1);
+  assert.equal(findPasswdEntry('alicex:x:1:2::/a:/bin/sh\n', 'alice'), null);
+  for (const name of ['alice', 'a.b_c-d', 'user$']) assert.equal(validUserName(name), true, name);
+  for (const name of ['', '-x', '42', 'a/b', 'a:b', 'a\nb', 'x'.repeat(257)]) assert.equal(validUserName(name), false, name);
+});
+
+test('parsePasswdEntry: random, truncated and bit-flipped lines give null or a well-formed account, never an exception', () => {
+  const good = 'alice:x:1000:1000:Alice:/home/alice:/bin/bash';
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+  for (let i = 0; i < 5000; i++) {
+    let line: string;
+    if (i % 3 === 0) line = randomBytes(rnd(60)).toString('latin1');
+    else if (i % 3 === 1) line = good.slice(0, rnd(good.length + 1));
+    else {
+      const b = Buffer.from(good);
+      b[rnd(b.length)]! ^= 1 << rnd(8);
+      line = b.toString('latin1');
+    }
+    const a = parsePasswdEntry(line);
+    if (a === null) continue;
+    assert.ok(validUserName(a.name) && Number.isInteger(a.uid) && a.uid >= 0 && a.uid < 2 ** 32 - 1, line);
+    assert.ok(a.home.startsWith('/') && a.shell.startsWith('/'), line);
+  }
+});
+
+test('lookupUserAccount: real accounts by name only; unknown, numeric and malformed names are UserAccountErrors', async () => {
+  const r = await lookupUserAccount('root');
+  assert.equal(r.uid, 0);
+  assert.equal(r.name, 'root');
+  await assert.rejects(lookupUserAccount(`nacre-no-such-${randomBytes(4).toString('hex')}`), (e: unknown) => e instanceof UserAccountError && /no such user/.test(e.message));
+  for (const bad of ['0', '-root', 'a:b', '']) await assert.rejects(lookupUserAccount(bad), UserAccountError, bad);
+});
+
+test('sessionIdentity: the same uid runs directly, root uses setpriv, anyone else is refused with a PrivilegeError', () => {
+  const alice: UserAccount = { name: 'alice', uid: 1000, gid: 1000, home: '/home/alice', shell: '/bin/sh' };
+  assert.equal(sessionIdentity(alice, 1000), 'same-user');
+  assert.throws(() => sessionIdentity(alice, 1001), (e: unknown) => e instanceof PrivilegeError && /runs as uid 1001, not root/.test(e.message));
+  if (existsSync('/usr/bin/setpriv')) assert.equal(sessionIdentity(alice, 0), 'setpriv');
+});
+
+test('parseEnvironmentFile: NAME=value lines, comments and junk skipped, the later line wins, patterns filter', () => {
+  const text = '# comment\n\n  A=1\nB=two words\r\nnoequals\n=novalue\nA=3\nC=x=y\n\tD=\n';
+  assert.deepEqual({ ...parseEnvironmentFile(text) }, { A: '3', B: 'two words', C: 'x=y', D: '' });
+  assert.deepEqual({ ...parseEnvironmentFile(text, ['A', 'C*']) }, { A: '3', C: 'x=y' });
+  assert.deepEqual({ ...parseEnvironmentFile(text, false) }, {});
+  assert.deepEqual({ ...parseEnvironmentFile('__proto__=x\n') }, { ['__proto__']: 'x' });
+});
+
+test('environmentScript: what /bin/sh reads back is exactly the values; names a shell cannot export are left out', () => {
+  const env = { PLAIN: 'v', QUOTES: `it's "quoted" $(echo no) \`no\``, NEWLINE: 'a\nb', EMPTY: '', 'BAD-NAME': 'x', '1BAD': 'y' };
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-envscript-'));
+  try {
+    const file = join(dir, 'env');
+    writeFileSync(file, environmentScript(env));
+    const r = spawnSync('/bin/sh', ['-c', '. "$0"; for n in PLAIN QUOTES NEWLINE EMPTY; do eval "printf \'%s\\0\' \\"\\$$n\\""; done; env | grep -c "BAD" || true', file], { encoding: 'utf8', env: {} });
+    const parts = r.stdout.split('\0');
+    assert.deepEqual(parts.slice(0, 4), [env.PLAIN, env.QUOTES, env.NEWLINE, env.EMPTY]);
+    assert.equal(parts[4]!.trim(), '0');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the wrapper: home directory or / with sshd\'s message, inherited descriptors closed, the program exec\'d with its arguments', () => {
+  const run = (home: string, extraFds = false) =>
+    spawnSync('/bin/sh', wrapperArguments('', { userRc: false, terminal: false }, '/bin/sh', ['-c', 'pwd; for n in 3 4 5 6 7; do [ -e /proc/$$/fd/$n ] && printf "$n "; done; echo; printf "[%s]" "$@"', 'zero', 'a b', 'c'], extraFds ? [7] : []), {
+      encoding: 'utf8',
+      env: { HOME: home, PATH: '/usr/bin:/bin' },
+      stdio: ['pipe', 'pipe', 'pipe', ...(extraFds ? (['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] as const) : [])],
+    });
+  const ok = run(tmpdir());
+  assert.equal(ok.stdout.split('\n')[0], tmpdir());
+  assert.match(ok.stdout, /\[a b\]\[c\]$/);
+  assert.equal(ok.stderr, '');
+  const missing = run('/nonexistent-nacre-home');
+  assert.equal(missing.stdout.split('\n')[0], '/');
+  assert.match(missing.stderr, /^Could not chdir to home directory \/nonexistent-nacre-home: No such file or directory\n$/);
+  // fd 7 given to the child is closed by the wrapper; 3-6 stay (not listed as inherited)
+  const fds = run(tmpdir(), true).stdout.split('\n')[1]!.split(' ');
+  for (const fd of ['3', '4', '5', '6']) assert.ok(fds.includes(fd), `${fd} in ${fds}`);
+  assert.ok(!fds.includes('7'), `7 closed: ${fds}`);
+});
+
+test('readOwnedFile: a regular file of the user only; symlinks, other owners, FIFOs and large files are refused', { skip: !root && 'needs root (chown)' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-owned-'));
+  try {
+    const file = join(dir, 'environment');
+    writeFileSync(file, 'A=1\n');
+    chownSync(file, 4242, 4242);
+    assert.equal(await readOwnedFile(file, 4242, 100), 'A=1\n');
+    assert.equal(await readOwnedFile(file, 4243, 100), null);
+    assert.equal(await readOwnedFile(file, 4242, 2), null);
+    symlinkSync(file, join(dir, 'link'));
+    assert.equal(await readOwnedFile(join(dir, 'link'), 4242, 100), null);
+    spawnSync('mkfifo', [join(dir, 'fifo')]);
+    chownSync(join(dir, 'fifo'), 4242, 4242);
+    assert.equal(await readOwnedFile(join(dir, 'fifo'), 4242, 100), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SessionDirectory: root-owned, 0711 for another user (0700 for ourselves); the environment file is the user\'s, 0400; removed whole', { skip: !root && 'needs root (chown)' }, async () => {
+  const nobody: UserAccount = { name: 'nobody', uid: 65534, gid: 65534, home: '/nonexistent', shell: '/usr/sbin/nologin' };
+  const d = await SessionDirectory.create(nobody, 'setpriv');
+  const st = statSync(d.path);
+  assert.equal(st.uid, 0);
+  assert.equal(st.mode & 0o777, 0o711);
+  assert.match(d.path, /^\/tmp\/nacre-/);
+  const file = await d.writeEnvironmentFile({ A: '1' });
+  const fst = statSync(file);
+  assert.equal(fst.uid, 65534);
+  assert.equal(fst.mode & 0o777, 0o400);
+  await d.remove();
+  assert.ok(!existsSync(d.path));
+  const own = await SessionDirectory.create(me, 'same-user');
+  assert.equal(statSync(own.path).mode & 0o777, 0o700);
+  await own.remove();
+});
+
+/** A server whose sessions run as the current user through runAsUser. */
+async function withServer(options: RunAsUserOptions, fn: (c: Awaited<ReturnType<Awaited<ReturnType<typeof startServer>>['connect']>>) => Promise<void>, authorizedLine?: string) {
+  const key = generateHostKey('ssh-ed25519');
+  const auth = authorizedLine === undefined ? passwordSecret : publicKeyAuthenticator({ authorizedKeys: parseAuthorizedKeys(`${authorizedLine} ${formatOpenSshPublicKeyLine(key.publicBlob)}\n`).entries });
+  const errors: Error[] = [];
+  const t = await startServer({ authenticate: auth, session: (s) => runAsUser(s, { account: me, ...options }) });
+  t.server.on('error', (e) => errors.push(e));
+  try {
+    await fn(await t.connect(authorizedLine === undefined ? { password: 'secret' } : { privateKey: key }));
+  } finally {
+    await t.close();
+  }
+  return errors;
+}
+
+test('runAsUser: ForceCommand replaces exec, shell and subsystem, and wins over command=; SSH_ORIGINAL_COMMAND is what the client asked', async () => {
+  const force = 'echo "forced[${SSH_ORIGINAL_COMMAND-unset}]"';
+  await withServer({ forceCommand: force }, async (c) => {
+    assert.equal((await c.exec('ls -l')).stdout, 'forced[ls -l]\n');
+    const shell = await c.shell();
+    let out = '';
+    for await (const d of shell.stdout) out += String(d);
+    assert.match(out, /^forced\[unset\]\r?\n$/);
+  });
+  await withServer({ forceCommand: force }, async (c) => {
+    assert.equal((await c.exec('asked')).stdout, 'forced[asked]\n');
+  }, 'command="echo key"');
+  await withServer({}, async (c) => {
+    assert.equal((await c.exec('asked')).stdout, 'key:asked\n');
+  }, 'command="echo key:$SSH_ORIGINAL_COMMAND"');
+});
+
+test('runAsUser: subsystems run their command line; unknown ones are refused, internal-sftp with a reported error', async () => {
+  const errors = await withServer({ subsystems: { hello: 'echo hello-from-subsystem', sftp: 'internal-sftp' } }, async (c) => {
+    const ch = await c.openChannel('session');
+    let out = '';
+    ch.on('data', (d: Buffer) => (out += d.toString()));
+    const { ReqSubsystem } = await import('../../src/messages/channel-types.js');
+    assert.equal(await ch.request('subsystem', ReqSubsystem.encode({ name: 'hello' }), true), true);
+    await new Promise((r) => ch.once('close', r));
+    assert.equal(out, 'hello-from-subsystem\n');
+    for (const name of ['sftp', 'nope']) {
+      const other = await c.openChannel('session');
+      assert.equal(await other.request('subsystem', ReqSubsystem.encode({ name }), true), false, name);
+      other.destroy();
+    }
+  });
+  assert.ok(errors.some((e) => /internal-sftp is not supported yet/.test(e.message)), String(errors));
+});
+
+test('runAsUser: PermitTTY no refuses pty-req; commands still run', async () => {
+  await withServer({ permitTty: false }, async (c) => {
+    await assert.rejects(c.shell({ pty: { term: 'xterm', cols: 80, rows: 24 } }));
+    assert.equal((await c.exec('echo ok')).stdout, 'ok\n');
+  });
+});
+
+test('runAsUser: a non-root server refuses a session as another user (PrivilegeError reported, requests refused)', { skip: root && 'runs as root: covered by sessionIdentity above' }, async () => {
+  const other: UserAccount = { ...me, name: 'someone-else', uid: me.uid + 1 };
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsUser(s, { account: other }) });
+  const errors: Error[] = [];
+  t.server.on('error', (e) => errors.push(e));
+  try {
+    const c = await t.connect({ password: 'secret' });
+    await assert.rejects(c.exec('id'));
+    assert.ok(errors.some((e) => e instanceof PrivilegeError));
+  } finally {
+    await t.close();
+  }
+});

@@ -31,7 +31,7 @@ export interface RunAsUserOptions extends RunOptions {
    * sshd does. Unlisted subsystems are refused; `internal-sftp` is refused
    * too (with an error reported to the server) until Nacre has SFTP.
    */
-  readonly subsystems?: Readonly<Record<string, string>>;
+  readonly subsystems?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
   /** sshd's PrintMotd: /etc/motd (`motdFile`) before a login shell on a terminal, unless ~/.hushlogin exists. Default false. */
   readonly printMotd?: boolean;
   /** The message of the day's file; default /etc/motd. */
@@ -102,7 +102,7 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
       if (original === undefined) original = req.type === 'shell' ? null : req.type === 'exec' ? req.command : req.name;
       command = options.forceCommand;
     } else if (req.type === 'subsystem') {
-      const line = options.subsystems && Object.hasOwn(options.subsystems, req.name) ? options.subsystems[req.name] : undefined;
+      const line = subsystemCommand(options.subsystems, req.name);
       if (line === undefined) return null;
       command = line;
     } else {
@@ -181,6 +181,14 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
     agent?.close();
     directory?.then((d) => d.remove()).catch(noop);
   };
+}
+
+/** The command line configured for subsystem `name`, if any. */
+function subsystemCommand(subsystems: RunAsUserOptions['subsystems'], name: string): string | undefined {
+  if (!subsystems) return undefined;
+  if (subsystems instanceof Map) return subsystems.get(name);
+  const record = subsystems as Readonly<Record<string, string>>;
+  return Object.hasOwn(record, name) ? record[name] : undefined;
 }
 
 /** `path` when it is a directory, else `fallback` (sshd starts in / when the home directory is missing). */

@@ -195,7 +195,8 @@ test('runAsUser: ForceCommand replaces exec, shell and subsystem, and wins over 
 });
 
 test('runAsUser: subsystems run their command line; unknown ones are refused, internal-sftp with a reported error', async () => {
-  const errors = await withServer({ subsystems: { hello: 'echo hello-from-subsystem', sftp: 'internal-sftp' } }, async (c) => {
+  // a Map, as sshd_config's resolved settings hold them, or a record
+  const errors = await withServer({ subsystems: new Map([['hello', 'echo hello-from-subsystem'], ['sftp', 'internal-sftp']]) }, async (c) => {
     const ch = await c.openChannel('session');
     let out = '';
     ch.on('data', (d: Buffer) => (out += d.toString()));

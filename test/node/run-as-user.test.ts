@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { findPasswdEntry, lookupUserAccount, parsePasswdEntry, UserAccountError, validUserName, type UserAccount } from '../../src/server/user-account.js';
 import { PrivilegeError, SessionDirectory, environmentScript, sessionIdentity, wrapperArguments } from '../../src/server/privileges.js';
@@ -220,16 +221,22 @@ test('runAsUser: PermitTTY no refuses pty-req; commands still run', async () => 
   });
 });
 
-test('runAsUser: a non-root server refuses a session as another user (PrivilegeError reported, requests refused)', { skip: root && 'runs as root: covered by sessionIdentity above' }, async () => {
-  const other: UserAccount = { ...me, name: 'someone-else', uid: me.uid + 1 };
-  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsUser(s, { account: other }) });
-  const errors: Error[] = [];
-  t.server.on('error', (e) => errors.push(e));
+test('runAsUser: a server that is not root refuses a session as another user (PrivilegeError reported, exec refused)', async () => {
+  // As root, the server process is started as nobody; otherwise as we are.
+  const script = fileURLToPath(new URL('./run-as-user-nonroot.js', import.meta.url));
+  const cmd = root ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, script] : [process.execPath, script];
+  // a home of its own: nobody cannot read root's ~/.ssh
+  const home = mkdtempSync(join(tmpdir(), 'nacre-nonroot-'));
+  let r;
   try {
-    const c = await t.connect({ password: 'secret' });
-    await assert.rejects(c.exec('id'));
-    assert.ok(errors.some((e) => e instanceof PrivilegeError));
+    chmodSync(home, 0o755);
+    r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: 20_000, env: { ...process.env, HOME: home } });
   } finally {
-    await t.close();
+    rmSync(home, { recursive: true, force: true });
   }
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { uid: number; ran: string | null; errors: string[] };
+  assert.notEqual(out.uid, 0);
+  assert.equal(out.ran, null, 'the program must not run');
+  assert.ok(out.errors.some((e) => /^PrivilegeError: cannot run a session as root \(uid 0\): the server runs as uid \d+, not root$/.test(e)), String(out.errors));
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -212,6 +212,25 @@ test('runAsUser: subsystems run their command line; unknown ones are refused, in
     }
   });
   assert.ok(errors.some((e) => /internal-sftp is not supported yet/.test(e.message)), String(errors));
+});
+
+test('runAsUser as the same user: ~/.ssh/rc only when enabled, the home directory or / when it is missing', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'nacre-rc-home-'));
+  try {
+    mkdirSync(join(home, '.ssh'));
+    writeFileSync(join(home, '.ssh', 'rc'), 'echo rc-ran-in-$(pwd)\n');
+    await withServer({ home, userRc: true }, async (c) => {
+      assert.equal((await c.exec('echo program')).stdout, `rc-ran-in-${home}\nprogram\n`);
+    });
+    await withServer({ home }, async (c) => {
+      assert.equal((await c.exec('pwd')).stdout, `${home}\n`);
+    });
+    await withServer({ home: join(home, 'missing') }, async (c) => {
+      assert.equal((await c.exec('pwd')).stdout, '/\n');
+    });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 test('runAsUser: PermitTTY no refuses pty-req; commands still run', async () => {

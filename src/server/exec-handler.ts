@@ -178,6 +178,8 @@ export interface Launch {
   readonly args: string[];
   readonly env: Record<string, string>;
   readonly cwd: string;
+  /** Without a terminal: start the program in a session of its own (setsid, as sshd), away from the server's controlling terminal. */
+  readonly newSession?: boolean;
   /** Called with the terminal's device right after the program started on it. */
   readonly terminalOpened?: (device: string) => void;
   /** Called with the terminal's device before our side of it closes under a running program. */
@@ -192,7 +194,7 @@ export const directLaunch: Launcher = (file, args, env, cwd, terminal) => ({ ...
 export async function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string, launch: Launcher = directLaunch): Promise<Running> {
   const run = launch(shell, args, env, cwd, false);
   // A synchronous throw (bad arguments) fails the request as it is.
-  const child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: ['pipe', 'pipe', 'pipe'], detached: run.newSession === true });
   // Node sets pid only when the process started; otherwise the reason comes
   // as an 'error' event on the next tick, and with EMFILE there are no pipes
   // either (stdin, stdout and stderr are left unset).

@@ -205,8 +205,8 @@ export class SessionDirectory {
 export function userLauncher(account: UserAccount, identity: SessionIdentity, envFile: string, userRc: boolean, cwd: string): Launcher {
   if (identity === 'same-user') {
     return (file, args, env, _cwd, terminal) => {
-      if (!userRc) return directLaunch(file, args, env, cwd, terminal);
-      return { file: '/bin/sh', args: wrapperArguments('', { userRc, terminal }, file, args), env, cwd: '/' };
+      if (!userRc) return { ...directLaunch(file, args, env, cwd, terminal), newSession: true };
+      return { file: '/bin/sh', args: wrapperArguments('', { userRc, terminal }, file, args), env, cwd: '/', newSession: true };
     };
   }
   const ids = [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--'];
@@ -219,6 +219,8 @@ export function userLauncher(account: UserAccount, identity: SessionIdentity, en
     args: [...ids, shell, ...wrapperArguments(envFile, { userRc, terminal }, file, args, closed)],
     env: { ...SETPRIV_ENV },
     cwd: '/',
+    // sshd's setsid(): the program cannot reach the server's controlling terminal
+    newSession: true,
     ...(terminal
       ? {
           terminalOpened: (device: string) => setTerminalOwner(device, account.uid),

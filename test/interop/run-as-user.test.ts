@@ -186,6 +186,13 @@ test('programs get only stdin, stdout and stderr, with and without a terminal', 
   }
 });
 
+test('a program without a terminal leads a session of its own, away from the server\'s controlling terminal', { skip }, async () => {
+  const r = await ssh(userB, ['echo $$ $(cut -d" " -f6 /proc/$$/stat)']);
+  assert.equal(r.code, 0, r.stderr);
+  const [pid, sid] = r.stdout.trim().split(' ');
+  assert.equal(sid, pid);
+});
+
 test('the terminal belongs to the user, mode 0620, and SSH_TTY and TERM are set', { skip }, async () => {
   for (const u of [a, b]) {
     const r = await ssh(u.name, ['stat -c "%U %a" $(tty); echo "$SSH_TTY $TERM"'], ['-tt', '-o', 'SetEnv=TERM=xterm']);

@@ -223,18 +223,36 @@ export function userLauncher(account: UserAccount, identity: SessionIdentity, en
     newSession: true,
     ...(terminal
       ? {
-          terminalOpened: (device: string) => setTerminalOwner(device, account.uid),
-          terminalClosing: (device: string) => setTerminalOwner(device, 0),
+          terminalOpened: (device: string) => setTerminalOwner(device, account.uid, ttyGroup() ?? account.gid),
+          terminalClosing: (device: string) => setTerminalOwner(device, 0, ttyGroup() ?? 0),
         }
       : {}),
   });
 }
 
-/** Makes a devpts terminal `uid`'s, mode 0620 (group tty may write, as sshd). */
-function setTerminalOwner(device: string, uid: number): void {
+let ttyGid: number | null | undefined;
+/** The gid of group `tty` (from /etc/group, once), or null without one. */
+function ttyGroup(): number | null {
+  if (ttyGid !== undefined) return ttyGid;
+  ttyGid = null;
+  try {
+    const m = /^tty:[^:\n]*:(\d{1,10}):/m.exec(readFileSync('/etc/group', 'utf8'));
+    if (m) ttyGid = Number(m[1]);
+  } catch {
+    // no /etc/group: the user's own group, as sshd without a tty group
+  }
+  return ttyGid;
+}
+
+/**
+ * Makes a devpts terminal `uid`'s, group `gid` (tty), mode 0620, as sshd
+ * does: devpts may have made it root's group, which must not write to a
+ * user's terminal.
+ */
+function setTerminalOwner(device: string, uid: number, gid: number): void {
   if (!PTS_DEVICE.test(device)) return;
   try {
-    chownSync(device, uid, -1);
+    chownSync(device, uid, gid);
     chmodSync(device, 0o620);
   } catch {
     // The terminal is gone already: nothing to give or take back.

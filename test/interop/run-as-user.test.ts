@@ -193,12 +193,12 @@ test('a program without a terminal leads a session of its own, away from the ser
   assert.equal(sid, pid);
 });
 
-test('the terminal belongs to the user, mode 0620, and SSH_TTY and TERM are set', { skip }, async () => {
+test('the terminal belongs to the user and group tty, mode 0620, and SSH_TTY and TERM are set', { skip }, async () => {
   for (const u of [a, b]) {
-    const r = await ssh(u.name, ['stat -c "%U %a" $(tty); echo "$SSH_TTY $TERM"'], ['-tt', '-o', 'SetEnv=TERM=xterm']);
+    const r = await ssh(u.name, ['stat -c "%U %G %a" $(tty); echo "$SSH_TTY $TERM"'], ['-tt']);
     assert.equal(r.code, 0, r.stderr);
     const [owner, tty] = r.stdout.trim().split(/\r?\n/);
-    assert.equal(owner, `${u.name} 620`);
+    assert.equal(owner, `${u.name} tty 620`);
     assert.match(tty!, /^\/dev\/pts\/\d+ \S+$/);
   }
 });

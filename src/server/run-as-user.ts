@@ -38,8 +38,9 @@ export interface RunAsUserOptions extends RunOptions {
   readonly motdFile?: string;
   /**
    * sshd's PermitUserRC: run ~/.ssh/rc (with /bin/sh, as the user, in the
-   * home directory) before each program, unless the login's restrictions say
-   * `no-user-rc`. Default false: a library runs no user script unasked
+   * home directory) before each shell or command, unless the login's
+   * restrictions say `no-user-rc`; as sshd, not for subsystems nor under
+   * ForceCommand. Default false: a library runs no user script unasked
    * (sshd's default is yes; nacred passes its sshd_config value).
    */
   readonly userRc?: boolean;
@@ -143,7 +144,8 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
       const cwd = identity === 'same-user' ? await directoryOr(home, '/') : '/';
       const envFile = identity === 'setpriv' ? await (await sessionDirectory()).writeEnvironmentFile(env) : '';
       if (closed) return false;
-      const userRc = options.userRc === true && session.peer.restrictions?.userRc !== false;
+      // as sshd: never for a subsystem or under ForceCommand
+      const userRc = options.userRc === true && session.peer.restrictions?.userRc !== false && req.type !== 'subsystem' && options.forceCommand == null;
       const launch = userLauncher(account, identity, envFile, userRc, cwd);
       const args = p.command === null ? ['-l'] : ['-c', p.command];
       running = await (session.pty ? startPty(shell, args, channel, session.pty, cwd, env, p.label, launch) : startPiped(shell, args, channel, cwd, env, p.label, launch));

@@ -174,6 +174,10 @@ test('~/.ssh/rc runs as the user when enabled, and not for the other user', { sk
   assert.equal((await ssh(userB, ['true'])).code, 0);
   assert.ok(existsSync(join(a.home, 'rc-ran')));
   assert.ok(!existsSync(join(b.home, 'rc-ran')));
+  // as sshd: not for a subsystem
+  rmSync(join(a.home, 'rc-ran'));
+  assert.equal((await ssh(userA, ['-s', 'nacre-who'])).code, 0);
+  assert.ok(!existsSync(join(a.home, 'rc-ran')));
 });
 
 test('programs get only stdin, stdout and stderr, with and without a terminal', { skip }, async () => {

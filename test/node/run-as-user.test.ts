@@ -19,6 +19,7 @@ import { formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
 import { parseAuthorizedKeys } from '../../src/trust/index.js';
 import { publicKeyAuthenticator } from '../../src/server/authorization.js';
 import { startServer, passwordSecret } from './server-helpers.js';
+import type { ConnectOptions } from '../../src/client/options.js';
 
 const root = process.geteuid?.() === 0;
 const me: UserAccount = { name: userInfo().username, uid: process.geteuid!(), gid: process.getegid!(), home: userInfo().homedir, shell: '/bin/sh' };
@@ -164,14 +165,14 @@ test('SessionDirectory: root-owned, 0711 for another user (0700 for ourselves); 
 });
 
 /** A server whose sessions run as the current user through runAsUser. */
-async function withServer(options: RunAsUserOptions, fn: (c: Awaited<ReturnType<Awaited<ReturnType<typeof startServer>>['connect']>>) => Promise<void>, authorizedLine?: string) {
+async function withServer(options: RunAsUserOptions, fn: (c: Awaited<ReturnType<Awaited<ReturnType<typeof startServer>>['connect']>>) => Promise<void>, authorizedLine?: string, client: Partial<ConnectOptions> = {}) {
   const key = generateHostKey('ssh-ed25519');
   const auth = authorizedLine === undefined ? passwordSecret : publicKeyAuthenticator({ authorizedKeys: parseAuthorizedKeys(`${authorizedLine} ${formatOpenSshPublicKeyLine(key.publicBlob)}\n`).entries });
   const errors: Error[] = [];
   const t = await startServer({ authenticate: auth, session: (s) => runAsUser(s, { account: me, ...options }) });
   t.server.on('error', (e) => errors.push(e));
   try {
-    await fn(await t.connect(authorizedLine === undefined ? { password: 'secret' } : { privateKey: key }));
+    await fn(await t.connect({ ...(authorizedLine === undefined ? { password: 'secret' } : { privateKey: key }), ...client }));
   } finally {
     await t.close();
   }
@@ -231,6 +232,22 @@ test('runAsUser as the same user: ~/.ssh/rc only when enabled, the home director
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+});
+
+test('runAsUser: agent forwarding gives the session a 0600 socket in a private directory, gone with the session; refused unless enabled', async () => {
+  const fake = join(tmpdir(), `nacre-no-agent-${randomBytes(4).toString('hex')}`);
+  let socketDir = '';
+  await withServer({ agentForwarding: true }, async (c) => {
+    const out = (await c.exec('stat -c "%a %U" "$SSH_AUTH_SOCK" "${SSH_AUTH_SOCK%/*}"; echo "$SSH_AUTH_SOCK"')).stdout.trim().split('\n');
+    assert.deepEqual(out.slice(0, 2), [`600 ${me.name}`, `700 ${me.name}`]);
+    assert.match(out[2]!, /^\/tmp\/nacre-[^/]+\/agent\.\d+$/);
+    socketDir = out[2]!.replace(/\/[^/]+$/, '');
+  }, undefined, { forwardAgent: fake });
+  for (let i = 0; i < 100 && existsSync(socketDir); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(!existsSync(socketDir), 'removed with the session');
+  await withServer({}, async (c) => {
+    assert.equal((await c.exec('echo "[${SSH_AUTH_SOCK-}]"')).stdout, '[]\n');
+  }, undefined, { forwardAgent: fake });
 });
 
 test('runAsUser: PermitTTY no refuses pty-req; commands still run', async () => {

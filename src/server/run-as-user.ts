@@ -137,10 +137,7 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
     starting = true;
     try {
       const env = await environment(p);
-      if (p.command === null && session.pty && options.printMotd && !(await hushLogin(home))) {
-        const motd = await motdText(options.motdFile ?? '/etc/motd');
-        if (motd) channel.write(motd);
-      }
+      const motd = p.command === null && session.pty && options.printMotd && !(await hushLogin(home)) ? await motdText(options.motdFile ?? '/etc/motd') : null;
       const cwd = identity === 'same-user' ? await directoryOr(home, '/') : '/';
       const envFile = identity === 'setpriv' ? await (await sessionDirectory()).writeEnvironmentFile(env) : '';
       if (closed) return false;
@@ -149,6 +146,9 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
       const launch = userLauncher(account, identity, envFile, userRc, cwd);
       const args = p.command === null ? ['-l'] : ['-c', p.command];
       running = await (session.pty ? startPty(shell, args, channel, session.pty, cwd, env, p.label, launch) : startPiped(shell, args, channel, cwd, env, p.label, launch));
+      // Once the shell started (a refused start shows nothing), and before its
+      // output: that comes from I/O callbacks, after this continuation.
+      if (motd) channel.write(motd);
       return true;
     } finally {
       starting = false;

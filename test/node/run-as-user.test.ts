@@ -92,6 +92,22 @@ test('parseEnvironmentFile: NAME=value lines, comments and junk skipped, the lat
   assert.deepEqual({ ...parseEnvironmentFile('__proto__=x\n') }, { ['__proto__']: 'x' });
 });
 
+test('parseEnvironmentFile: random and bit-flipped files give names without = or NUL, never an exception', () => {
+  const good = 'A=1\n# c\nB=two\n  C=x=y\n';
+  for (let i = 0; i < 3000; i++) {
+    let text: string;
+    if (i % 2 === 0) text = randomBytes(Math.floor(Math.random() * 80)).toString('latin1');
+    else {
+      const b = Buffer.from(good);
+      b[Math.floor(Math.random() * b.length)]! ^= 1 << Math.floor(Math.random() * 8);
+      text = b.toString('latin1');
+    }
+    for (const [name, value] of Object.entries(parseEnvironmentFile(text, i % 3 === 0 ? ['A*', '?'] : true))) {
+      assert.ok(name.length > 0 && !name.includes('=') && !name.includes('\0') && !value.includes('\n'), JSON.stringify(text));
+    }
+  }
+});
+
 test('environmentScript: what /bin/sh reads back is exactly the values; names a shell cannot export are left out', () => {
   const env = { PLAIN: 'v', QUOTES: `it's "quoted" $(echo no) \`no\``, NEWLINE: 'a\nb', EMPTY: '', 'BAD-NAME': 'x', '1BAD': 'y' };
   const dir = mkdtempSync(join(tmpdir(), 'nacre-envscript-'));

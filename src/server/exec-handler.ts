@@ -182,8 +182,6 @@ export interface Launch {
   readonly newSession?: boolean;
   /** Called with the terminal's device right after the program started on it. */
   readonly terminalOpened?: (device: string) => void;
-  /** Called with the terminal's device before our side of it closes under a running program. */
-  readonly terminalClosing?: (device: string) => void;
 }
 /** Turns a program (on a terminal or not) into what is spawned for it. */
 export type Launcher = (file: string, args: string[], env: Record<string, string>, cwd: string, terminal: boolean) => Launch;
@@ -247,7 +245,7 @@ function attachPiped(child: ChildProcess, channel: ServerChannel): Running {
 export function startPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>, label: string, launch: Launcher = directLaunch): Running | Promise<Running> {
   const mod = loadPty();
   if (!mod) return startScriptPty(shell, args, channel, pty, cwd, env, launch);
-  const { term, run } = spawnPty(mod, shell, args, pty, cwd, env, label, launch);
+  const term = spawnPty(mod, shell, args, pty, cwd, env, label, launch);
   let exited = false;
   let paused = false;
   term.onData((d) => {
@@ -295,7 +293,6 @@ export function startPty(shell: string, args: string[], channel: ServerChannel, 
     },
     hangup() {
       if (exited) return;
-      if (term.ptsName) run.terminalClosing?.(term.ptsName);
       term.kill('SIGHUP');
       // Close our side of the terminal too, so a program that ignores SIGHUP
       // does not keep the master (and this session) open.
@@ -306,7 +303,7 @@ export function startPty(shell: string, args: string[], channel: ServerChannel, 
 }
 
 /** Starts the program on a new terminal; throws (failing the request) when there is none to be had. */
-function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, cwd: string, env: Record<string, string>, label: string, launch: Launcher): { term: Pty; run: Launch } {
+function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, cwd: string, env: Record<string, string>, label: string, launch: Launcher): Pty {
   const utf8 = (pty.modes.IUTF8 ?? 1) !== 0;
   // The client's terminal modes, applied by stty before the program starts.
   const settled = withTerminalSettings(shell, args, sttyArguments(pty.modes));
@@ -322,7 +319,7 @@ function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, c
   // (an uncaught exception) unless someone else listens for 'error'.
   term.on?.('error', noop);
   if (term.ptsName) run.terminalOpened?.(term.ptsName);
-  return { term, run };
+  return term;
 }
 
 /** Without node-pty: `script` from util-linux allocates the terminal (no resizing). */

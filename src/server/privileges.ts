@@ -200,7 +200,9 @@ export class SessionDirectory {
  * another user (environment from `envFile`), through the wrapper for the
  * server's own user when ~/.ssh/rc may run, otherwise as runAsCurrentUser
  * does. On a terminal, the setpriv launcher gives the terminal device to
- * the user (mode 0620, as sshd) and takes it back if we close it first.
+ * the user (mode 0620, as sshd). Nothing is given back at the end, as sshd's
+ * pty_release does: on Linux the device node goes when the server closes
+ * the master side, even while the program still holds the terminal.
  */
 export function userLauncher(account: UserAccount, identity: SessionIdentity, envFile: string, userRc: boolean, cwd: string): Launcher {
   if (identity === 'same-user') {
@@ -224,7 +226,6 @@ export function userLauncher(account: UserAccount, identity: SessionIdentity, en
     ...(terminal
       ? {
           terminalOpened: (device: string) => setTerminalOwner(device, account.uid, ttyGroup() ?? account.gid),
-          terminalClosing: (device: string) => setTerminalOwner(device, 0, ttyGroup() ?? 0),
         }
       : {}),
   });
@@ -255,6 +256,6 @@ function setTerminalOwner(device: string, uid: number, gid: number): void {
     chownSync(device, uid, gid);
     chmodSync(device, 0o620);
   } catch {
-    // The terminal is gone already: nothing to give or take back.
+    // The terminal is gone already: nothing to give.
   }
 }

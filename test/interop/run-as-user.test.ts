@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOpenSsh, keygen, runSsh, tempDir, type SshRun } from './openssh.js';
 import { generateHostKey } from '../../src/keys/index.js';
@@ -205,6 +205,27 @@ test('the terminal belongs to the user and group tty, mode 0620, and SSH_TTY and
     assert.equal(owner, `${u.name} tty 620`);
     assert.match(tty!, /^\/dev\/pts\/\d+ \S+$/);
   }
+});
+
+test('a terminal the server closes under a running program is gone (nothing is left for the user to hold by name)', { skip }, async () => {
+  // The program ignores SIGHUP and keeps its terminal open after the client is gone.
+  const child = spawn(o!.ssh, ['-F', 'none', ...args(userB, port, ['-tt']), '127.0.0.1', 'trap "" HUP; tty; exec sleep 2'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let out = '';
+  const device = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no tty: ${out}`)), 10_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(\/dev\/pts\/\d+)\r?\n/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+  });
+  assert.equal(statSync(device).uid, b.uid);
+  child.kill('SIGKILL');
+  for (let i = 0; i < 200 && existsSync(device) && statSync(device).uid === b.uid; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(!existsSync(device) || statSync(device).uid !== b.uid, 'the device is no longer the user\'s');
 });
 
 test('a login shell on a terminal shows the motd once; a command does not', { skip }, async () => {

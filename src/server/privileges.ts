@@ -74,7 +74,7 @@ export const WRAPPER_SCRIPT = [
   'nacre_rc=$1 nacre_tty=$2; shift 2',
   'cd "$HOME" 2>/dev/null || { printf "Could not chdir to home directory %s: No such file or directory\\n" "$HOME" >&2; cd /; }',
   'if [ "$nacre_tty" = 1 ] && nacre_t=$(tty 2>/dev/null); then SSH_TTY=$nacre_t; export SSH_TTY; fi',
-  'if [ "$nacre_rc" = 1 ] && [ -f .ssh/rc ]; then /bin/sh .ssh/rc </dev/null; fi',
+  'if [ "$nacre_rc" = 1 ] && [ -f "$HOME/.ssh/rc" ]; then /bin/sh "$HOME/.ssh/rc" </dev/null; fi',
   'unset nacre_rc nacre_tty nacre_t',
   'exec "$@"',
 ].join('\n');

@@ -40,3 +40,4 @@ export { runAsUser, type RunAsUserOptions } from './run-as-user.js';
 export { lookupUserAccount, parsePasswdEntry, validUserName, UserAccountError, type UserAccount } from './user-account.js';
 export { PrivilegeError, sessionIdentity, type SessionIdentity } from './privileges.js';
 export { parseEnvironmentFile } from './user-files.js';
+export { forwardingAsUser, type ForwardingAsUserOptions } from './user-forwarding.js';

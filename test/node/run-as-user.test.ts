@@ -14,6 +14,7 @@ import { findPasswdEntry, lookupUserAccount, parsePasswdEntry, UserAccountError,
 import { PrivilegeError, SessionDirectory, environmentScript, sessionIdentity, wrapperArguments } from '../../src/server/privileges.js';
 import { parseEnvironmentFile, readOwnedFile } from '../../src/server/user-files.js';
 import { runAsUser, type RunAsUserOptions } from '../../src/server/run-as-user.js';
+import { forwardingAsUser } from '../../src/server/user-forwarding.js';
 import { generateHostKey } from '../../src/keys/index.js';
 import { formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
 import { parseAuthorizedKeys } from '../../src/trust/index.js';
@@ -291,4 +292,42 @@ test('runAsUser: a server that is not root refuses a session as another user (Pr
   assert.notEqual(out.uid, 0);
   assert.equal(out.ran, null, 'the program must not run');
   assert.ok(out.errors.some((e) => /^PrivilegeError: cannot run a session as root \(uid 0\): the server runs as uid \d+, not root$/.test(e)), String(out.errors));
+});
+
+test('forwardingAsUser: root forwarding for a user refuses privileged listens and Unix sockets; a non-root server forwards for its own user only', async () => {
+  const accounts: Record<string, UserAccount> = {
+    alice: { name: 'alice', uid: 1000, gid: 1000, home: '/home/alice', shell: '/bin/sh' },
+    bob: { name: 'bob', uid: 1001, gid: 1001, home: '/home/bob', shell: '/bin/sh' },
+    root: { name: 'root', uid: 0, gid: 0, home: '/root', shell: '/bin/sh' },
+  };
+  const lookup = async (name: string) => {
+    const a = accounts[name];
+    if (!a) throw new UserAccountError(`no such user: ${name}`, name);
+    return a;
+  };
+  const all = { forwardLocal: () => true, forwardRemote: () => true, forwardStreamlocal: () => true };
+  const local = (username: string) => ({ host: 'localhost', port: 80, originatorAddress: '', originatorPort: 0, username });
+  const remote = (username: string, bindPort: number) => ({ bindAddress: 'localhost', bindPort, username });
+  const unix = (username: string) => ({ socketPath: '/run/some.sock', listen: false, username });
+
+  const asRoot = forwardingAsUser(all, { lookup, euid: 0 });
+  assert.equal(await asRoot.forwardLocal!(local('alice')), true);
+  assert.equal(await asRoot.forwardRemote!(remote('alice', 80)), false, 'privileged port');
+  assert.equal(await asRoot.forwardRemote!(remote('alice', 1023)), false);
+  assert.equal(await asRoot.forwardRemote!(remote('alice', 1024)), true);
+  assert.equal(await asRoot.forwardRemote!(remote('alice', 0)), true, 'any port: the server picks an unprivileged one');
+  assert.equal(await asRoot.forwardStreamlocal!(unix('alice')), false, 'would connect as root');
+  assert.equal(await asRoot.forwardStreamlocal!(unix('root')), true);
+  assert.equal(await asRoot.forwardRemote!(remote('root', 80)), true);
+  assert.equal(await asRoot.forwardLocal!(local('nobody-here')), false, 'unknown user');
+
+  const asAlice = forwardingAsUser(all, { lookup, euid: 1000 });
+  assert.equal(await asAlice.forwardStreamlocal!(unix('alice')), true);
+  assert.equal(await asAlice.forwardRemote!(remote('alice', 80)), true, 'the kernel decides for the server\'s own user');
+  for (const f of [asAlice.forwardLocal!(local('bob')), asAlice.forwardRemote!(remote('bob', 2000)), asAlice.forwardStreamlocal!(unix('bob'))]) assert.equal(await f, false);
+
+  // the wrapped policy still decides what is left
+  const none = forwardingAsUser({ forwardLocal: () => false }, { lookup, euid: 0 });
+  assert.equal(await none.forwardLocal!(local('alice')), false);
+  assert.equal(await none.forwardRemote!(remote('alice', 2000)), false);
 });

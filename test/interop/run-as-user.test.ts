@@ -17,6 +17,8 @@ import { createServer, type Server } from '../../src/server/server.js';
 import { publicKeyAuthenticator } from '../../src/server/authorization.js';
 import { runAsUser, type RunAsUserOptions } from '../../src/server/run-as-user.js';
 import { lookupUserAccount, type UserAccount } from '../../src/server/user-account.js';
+import { forwardingAsUser } from '../../src/server/user-forwarding.js';
+import { createServer as netCreateServer } from 'node:net';
 
 const o = findOpenSsh();
 const root = process.geteuid?.() === 0;
@@ -61,6 +63,7 @@ async function startServer(options: (user: string) => RunAsUserOptions, publicLi
     auth: { failureDelayMs: 0 },
     authenticate: publicKeyAuthenticator({ authorizedKeys: (u) => (u === userA || u === userB ? entries : []) }),
     session: (s) => runAsUser(s, options(s.username)),
+    ...forwardingAsUser({ forwardLocal: () => true, forwardRemote: () => true, forwardStreamlocal: () => true }),
   });
   servers.push(server);
   const p = (await server.listen(0, '127.0.0.1')).port;
@@ -298,5 +301,26 @@ test('ssh -A: the user lists the forwarded agent\'s key; the other user cannot c
     assert.ok(!existsSync(socketDir), 'the session directory is removed');
   } finally {
     agent.kill();
+  }
+});
+
+test('forwarding as a user from a root server: no -R on a privileged port, no Unix socket the user could not reach', { skip }, async () => {
+  const forward = (spec: string[]) => ssh(userA, ['true'], ['-o', 'ExitOnForwardFailure=yes', ...spec]);
+  const privileged = await forward(['-R', '127.0.0.1:1023:127.0.0.1:9']);
+  assert.equal(privileged.code, 255);
+  assert.match(privileged.stderr, /remote port forwarding failed/);
+  assert.equal((await forward(['-R', '127.0.0.1:0:127.0.0.1:9'])).code, 0, 'an unprivileged port is fine');
+  // a root-only socket: the root server must not connect to it for the user
+  const hidden = join(dir, 'root-only');
+  mkdirSync(hidden, { mode: 0o700 });
+  const sock = join(hidden, 'sock');
+  const listener = netCreateServer((c) => c.end('root secret\n'));
+  await new Promise<void>((r) => listener.listen(sock, r));
+  try {
+    const r = await runSsh(o!, [...args(userA, port), '-W', sock, '127.0.0.1'], 20_000);
+    assert.ok(!r.stdout.includes('root secret'), r.stdout);
+    assert.match(r.stderr, /open failed/);
+  } finally {
+    listener.close();
   }
 });

@@ -16,8 +16,8 @@
 // that flag would reach the program too (neither Node's spawn nor node-pty
 // closes them): the wrapper closes them first, so the program gets only its
 // stdin, stdout and stderr (or the terminal).
-import { chmodSync, chownSync, constants as fsConstants, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdtemp, open, rm } from 'node:fs/promises';
+import { chmodSync, chownSync, constants as fsConstants, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmod, chown, mkdtemp, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NacreError, DisconnectReason } from '../errors.js';
 import { directLaunch, type Launch, type Launcher } from './exec-handler.js';
@@ -187,11 +187,14 @@ export class SessionDirectory {
     return path;
   }
 
-  /** Removes the directory and everything in it (sockets must be closed first). */
-  async remove(): Promise<void> {
+  /**
+   * Removes the directory and everything in it, at once: a few small files,
+   * and a server that exits right after its sessions closed leaves none.
+   */
+  remove(): void {
     if (this.removed) return;
     this.removed = true;
-    await rm(this.path, { recursive: true, force: true });
+    rmSync(this.path, { recursive: true, force: true });
   }
 }
 

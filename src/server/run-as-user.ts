@@ -69,7 +69,6 @@ interface Plan {
 }
 
 const INTERNAL_SFTP = /^internal-sftp(?:\s|$)/;
-const noop = (): void => undefined;
 
 /**
  * Installs handlers on `session` that run its programs as a user (see
@@ -92,8 +91,16 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
   let starting = false;
   let closed = false;
   let directory: Promise<SessionDirectory> | null = null;
+  /** The directory once made, to remove it at once when the session closes. */
+  let made: SessionDirectory | null = null;
   let agent: AgentListener | null = null;
-  const sessionDirectory = (): Promise<SessionDirectory> => (directory ??= SessionDirectory.create(account, identity, options.socketDirectory));
+  const sessionDirectory = (): Promise<SessionDirectory> =>
+    (directory ??= SessionDirectory.create(account, identity, options.socketDirectory).then((d) => {
+      made = d;
+      // made after the session closed: nothing will use it
+      if (closed) removeQuietly(d);
+      return d;
+    }));
 
   const plan = (req: Request): Plan | null => {
     // A key's command= has already turned the request into exec of that command.
@@ -181,8 +188,16 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
     closed = true;
     running?.hangup();
     agent?.close();
-    directory?.then((d) => d.remove()).catch(noop);
+    if (made) removeQuietly(made);
   };
+}
+
+function removeQuietly(d: SessionDirectory): void {
+  try {
+    d.remove();
+  } catch {
+    // gone already, or its file system is read-only now: nothing more to do
+  }
 }
 
 /** The command line configured for subsystem `name`, if any. */

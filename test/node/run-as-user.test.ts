@@ -174,11 +174,11 @@ test('SessionDirectory: root-owned, 0711 for another user (0700 for ourselves); 
   const fst = statSync(file);
   assert.equal(fst.uid, 65534);
   assert.equal(fst.mode & 0o777, 0o400);
-  await d.remove();
+  d.remove();
   assert.ok(!existsSync(d.path));
   const own = await SessionDirectory.create(me, 'same-user');
   assert.equal(statSync(own.path).mode & 0o777, 0o700);
-  await own.remove();
+  own.remove();
 });
 
 /** A server whose sessions run as the current user through runAsUser. */

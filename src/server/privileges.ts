@@ -56,33 +56,35 @@ export function sessionIdentity(account: UserAccount, euid: number | undefined =
 /** Names a POSIX shell can export; the wrapper passes only these on (see writeEnvironmentFile). */
 export const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** The wrapper's flags, after the environment file ($0). */
+/** The wrapper's settings, after the environment file ($0). */
 export interface WrapperFlags {
   /** Run ~/.ssh/rc (when it is a file) before the program, as sshd's PermitUserRC. */
   readonly userRc: boolean;
   /** Set SSH_TTY to the terminal on stdin. */
   readonly terminal: boolean;
+  /** The account's home directory (the program starts there; ~/.ssh/rc is in it), whatever HOME says. */
+  readonly home: string;
 }
 
 /**
  * The /bin/sh program that starts a session's program as the user: `$0` is
  * the environment file ('' for none), `$1` 1 to run ~/.ssh/rc, `$2` 1 to set
- * SSH_TTY, then the program and its arguments.
+ * SSH_TTY, `$3` the home directory, then the program and its arguments.
  */
 export const WRAPPER_SCRIPT = [
   'if [ -n "$0" ]; then . "$0" || exit 254; fi',
-  'nacre_rc=$1 nacre_tty=$2; shift 2',
-  'cd "$HOME" 2>/dev/null || { printf "Could not chdir to home directory %s: No such file or directory\\n" "$HOME" >&2; cd /; }',
+  'nacre_rc=$1 nacre_tty=$2 nacre_home=$3; shift 3',
+  'cd "$nacre_home" 2>/dev/null || { printf "Could not chdir to home directory %s: No such file or directory\\n" "$nacre_home" >&2; cd /; }',
   'if [ "$nacre_tty" = 1 ] && nacre_t=$(tty 2>/dev/null); then SSH_TTY=$nacre_t; export SSH_TTY; fi',
-  'if [ "$nacre_rc" = 1 ] && [ -f "$HOME/.ssh/rc" ]; then /bin/sh "$HOME/.ssh/rc" </dev/null; fi',
-  'unset nacre_rc nacre_tty nacre_t',
+  'if [ "$nacre_rc" = 1 ] && [ -f "$nacre_home/.ssh/rc" ]; then /bin/sh "$nacre_home/.ssh/rc" </dev/null; fi',
+  'unset nacre_rc nacre_tty nacre_t nacre_home',
   'exec "$@"',
 ].join('\n');
 
 /** The wrapper's arguments to its shell for `file args`, closing `inherited` descriptors first. */
 export function wrapperArguments(envFile: string, flags: WrapperFlags, file: string, args: readonly string[], inherited: readonly number[] = []): string[] {
   const close = inherited.length > 0 ? `exec ${inherited.map((fd) => `${fd}>&-`).join(' ')}\n` : '';
-  return ['-c', close + WRAPPER_SCRIPT, envFile, flags.userRc ? '1' : '0', flags.terminal ? '1' : '0', file, ...args];
+  return ['-c', close + WRAPPER_SCRIPT, envFile, flags.userRc ? '1' : '0', flags.terminal ? '1' : '0', flags.home, file, ...args];
 }
 
 /** O_CLOEXEC as /proc/PID/fdinfo shows it (octal flags). */
@@ -207,11 +209,11 @@ export class SessionDirectory {
  * pty_release does: on Linux the device node goes when the server closes
  * the master side, even while the program still holds the terminal.
  */
-export function userLauncher(account: UserAccount, identity: SessionIdentity, envFile: string, userRc: boolean, cwd: string): Launcher {
+export function userLauncher(account: UserAccount, identity: SessionIdentity, envFile: string, userRc: boolean, home: string, cwd: string): Launcher {
   if (identity === 'same-user') {
     return (file, args, env, _cwd, terminal) => {
       if (!userRc) return { ...directLaunch(file, args, env, cwd, terminal), newSession: true };
-      return { file: '/bin/sh', args: wrapperArguments('', { userRc, terminal }, file, args), env, cwd: '/', newSession: true };
+      return { file: '/bin/sh', args: wrapperArguments('', { userRc, terminal, home }, file, args), env, cwd: '/', newSession: true };
     };
   }
   const ids = [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--'];
@@ -221,7 +223,7 @@ export function userLauncher(account: UserAccount, identity: SessionIdentity, en
   const closed = shell === '/bin/sh' ? inherited.filter((fd) => fd <= 9) : inherited;
   return (file, args, _env, _cwd, terminal): Launch => ({
     file: SETPRIV,
-    args: [...ids, shell, ...wrapperArguments(envFile, { userRc, terminal }, file, args, closed)],
+    args: [...ids, shell, ...wrapperArguments(envFile, { userRc, terminal, home }, file, args, closed)],
     env: { ...SETPRIV_ENV },
     cwd: '/',
     // sshd's setsid(): the program cannot reach the server's controlling terminal

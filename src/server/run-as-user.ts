@@ -150,7 +150,7 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
       if (closed) return false;
       // as sshd: never for a subsystem or under ForceCommand
       const userRc = options.userRc === true && session.peer.restrictions?.userRc !== false && req.type !== 'subsystem' && options.forceCommand == null;
-      const launch = userLauncher(account, identity, envFile, userRc, cwd);
+      const launch = userLauncher(account, identity, envFile, userRc, home, cwd);
       const args = p.command === null ? ['-l'] : ['-c', p.command];
       running = await (session.pty ? startPty(shell, args, channel, session.pty, cwd, env, p.label, launch) : startPiped(shell, args, channel, cwd, env, p.label, launch));
       // Once the shell started (a refused start shows nothing), and before its

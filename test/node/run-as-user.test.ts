@@ -126,9 +126,10 @@ test('environmentScript: what /bin/sh reads back is exactly the values; names a 
 
 test('the wrapper: home directory or / with sshd\'s message, inherited descriptors closed, the program exec\'d with its arguments', () => {
   const run = (home: string, extraFds = false) =>
-    spawnSync('/bin/sh', wrapperArguments('', { userRc: false, terminal: false }, '/bin/sh', ['-c', 'pwd; for n in 3 4 5 6 7; do [ -e /proc/$$/fd/$n ] && printf "$n "; done; echo; printf "[%s]" "$@"', 'zero', 'a b', 'c'], extraFds ? [7] : []), {
+    spawnSync('/bin/sh', wrapperArguments('', { userRc: false, terminal: false, home }, '/bin/sh', ['-c', 'pwd; for n in 3 4 5 6 7; do [ -e /proc/$$/fd/$n ] && printf "$n "; done; echo; printf "[%s]" "$@"', 'zero', 'a b', 'c'], extraFds ? [7] : []), {
       encoding: 'utf8',
-      env: { HOME: home, PATH: '/usr/bin:/bin' },
+      // HOME says otherwise: the account's home directory counts, as sshd's chdir(pw_dir)
+      env: { HOME: '/var/empty-nacre-elsewhere', PATH: '/usr/bin:/bin' },
       stdio: ['pipe', 'pipe', 'pipe', ...(extraFds ? (['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] as const) : [])],
     });
   const ok = run(tmpdir());

@@ -36,7 +36,7 @@ export {
   type PermitUserEnvironment,
 } from './restrictions.js';
 // Sessions as another user (issue 12): setpriv when the server is root, sshd's session behaviour, agent forwarding.
-export { runAsUser, type RunAsUserOptions } from './run-as-user.js';
+export { runAsUser, sessionEnvironment, type RunAsUserOptions, type SessionEnvironmentParts } from './run-as-user.js';
 export { lookupUserAccount, parsePasswdEntry, validUserName, UserAccountError, type UserAccount } from './user-account.js';
 export { PrivilegeError, sessionIdentity, type SessionIdentity } from './privileges.js';
 export { parseEnvironmentFile } from './user-files.js';

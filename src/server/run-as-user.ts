@@ -6,9 +6,9 @@
 // ~/.ssh/environment when enabled, PermitTTY, and agent forwarding through a
 // socket of the session's own.
 import { stat } from 'node:fs/promises';
-import type { ServerChannel, SessionChannel } from './session-channel.js';
+import type { PtyInfo, ServerChannel, SessionChannel, SessionPeer } from './session-channel.js';
 import { startPiped, startPty, type RunOptions, type Running } from './exec-handler.js';
-import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment } from './login-env.js';
+import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, type LoginEnvironmentOptions } from './login-env.js';
 import type { PermitUserEnvironment } from './restrictions.js';
 import { lookupUserAccount, type UserAccount } from './user-account.js';
 import { SessionDirectory, sessionIdentity, userLauncher } from './privileges.js';
@@ -122,19 +122,20 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
   };
 
   const environment = async (p: Plan): Promise<Record<string, string>> => {
-    const fromFile = await userEnvironmentFile(home, account.uid, options.permitUserEnvironment ?? false);
-    const env = loginEnvironment(
-      { username: account.name, home, shell, uid: account.uid, path: options.path, env: options.env },
-      session.peer,
-      { ...session.env, ...fromFile },
-      session.pty,
-    );
-    if (p.original !== undefined) {
-      delete env.SSH_ORIGINAL_COMMAND;
-      if (p.original !== null) env.SSH_ORIGINAL_COMMAND = p.original;
-    }
-    if (agent) env.SSH_AUTH_SOCK = agent.path;
-    return env;
+    const keyEnv = session.peer.restrictions?.environment ?? {};
+    // session.env holds the client's accepted variables with the key's environment= over them
+    const clientEnv = Object.fromEntries(Object.entries(session.env).filter(([name]) => !Object.hasOwn(keyEnv, name)));
+    return sessionEnvironment({
+      login: { username: account.name, home, shell, uid: account.uid, path: options.path },
+      peer: session.peer,
+      pty: session.pty,
+      client: clientEnv,
+      authSocket: agent?.path ?? null,
+      key: keyEnv,
+      file: await userEnvironmentFile(home, account.uid, options.permitUserEnvironment ?? false),
+      setEnv: options.env ?? {},
+      originalCommand: p.original,
+    });
   };
 
   const start = async (req: Request, channel: ServerChannel): Promise<boolean> => {
@@ -206,6 +207,46 @@ function subsystemCommand(subsystems: RunAsUserOptions['subsystems'], name: stri
   if (subsystems instanceof Map) return subsystems.get(name);
   const record = subsystems as Readonly<Record<string, string>>;
   return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
+/** What a session's environment is made of (see sessionEnvironment). */
+export interface SessionEnvironmentParts {
+  readonly login: LoginEnvironmentOptions;
+  readonly peer: SessionPeer;
+  readonly pty: PtyInfo | null;
+  /** The client's env requests that AcceptEnv let in. */
+  readonly client: Readonly<Record<string, string>>;
+  /** SSH_AUTH_SOCK, with agent forwarding. */
+  readonly authSocket: string | null;
+  /** authorized_keys `environment=` (already filtered by PermitUserEnvironment). */
+  readonly key: Readonly<Record<string, string>>;
+  /** ~/.ssh/environment (already filtered). */
+  readonly file: Readonly<Record<string, string>>;
+  /** sshd's SetEnv. */
+  readonly setEnv: Readonly<Record<string, string>>;
+  /** undefined: nothing forced; null: forced in place of a shell (SSH_ORIGINAL_COMMAND unset); else its value. */
+  readonly originalCommand: string | null | undefined;
+}
+
+/**
+ * A session's environment in sshd's order (session.c, do_setup_env), each
+ * step overriding the ones before: the client's accepted variables; USER,
+ * LOGNAME, HOME, MAIL, PATH, SHELL, TZ, TERM (so a client cannot change
+ * them); SSH_AUTH_SOCK; the key's `environment=`; ~/.ssh/environment; SetEnv;
+ * then SSH_CLIENT, SSH_CONNECTION and SSH_ORIGINAL_COMMAND (SSH_TTY is set by
+ * the program's wrapper, last).
+ */
+export function sessionEnvironment(parts: SessionEnvironmentParts): Record<string, string> {
+  const { SSH_CLIENT, SSH_CONNECTION, ...standard } = loginEnvironment({ ...parts.login, env: {} }, parts.peer, {}, parts.pty);
+  const env: Record<string, string> = { ...parts.client, ...standard };
+  if (parts.authSocket !== null) env.SSH_AUTH_SOCK = parts.authSocket;
+  Object.assign(env, parts.key, parts.file, parts.setEnv);
+  if (SSH_CLIENT !== undefined) env.SSH_CLIENT = SSH_CLIENT;
+  if (SSH_CONNECTION !== undefined) env.SSH_CONNECTION = SSH_CONNECTION;
+  // forced: what the client asked for, never a value someone sent or set
+  if (parts.originalCommand !== undefined) delete env.SSH_ORIGINAL_COMMAND;
+  if (typeof parts.originalCommand === 'string') env.SSH_ORIGINAL_COMMAND = parts.originalCommand;
+  return env;
 }
 
 /** `path` when it is a directory, else `fallback` (sshd starts in / when the home directory is missing). */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { findPasswdEntry, lookupUserAccount, parsePasswdEntry, UserAccountError, validUserName, type UserAccount } from '../../src/server/user-account.js';
 import { PrivilegeError, SessionDirectory, environmentScript, sessionIdentity, wrapperArguments } from '../../src/server/privileges.js';
 import { parseEnvironmentFile, readOwnedFile } from '../../src/server/user-files.js';
-import { runAsUser, type RunAsUserOptions } from '../../src/server/run-as-user.js';
+import { runAsUser, sessionEnvironment, type RunAsUserOptions } from '../../src/server/run-as-user.js';
 import { forwardingAsUser } from '../../src/server/user-forwarding.js';
 import { generateHostKey } from '../../src/keys/index.js';
 import { formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
@@ -331,4 +331,32 @@ test('forwardingAsUser: root forwarding for a user refuses privileged listens an
   const none = forwardingAsUser({ forwardLocal: () => false }, { lookup, euid: 0 });
   assert.equal(await none.forwardLocal!(local('alice')), false);
   assert.equal(await none.forwardRemote!(remote('alice', 2000)), false);
+});
+
+test('sessionEnvironment: sshd\'s order: the client cannot change USER, HOME or PATH; SetEnv wins over the key and ~/.ssh/environment', () => {
+  const peer = { username: 'alice', remoteAddress: '10.0.0.1', remotePort: 5555, localAddress: '10.0.0.2', localPort: 22 };
+  const env = sessionEnvironment({
+    login: { username: 'alice', home: '/home/alice', shell: '/bin/bash', uid: 1000 },
+    peer,
+    pty: null,
+    client: { USER: 'root', HOME: '/root', PATH: '/evil', LANG: 'C.UTF-8', SSH_CONNECTION: 'forged', SSH_ORIGINAL_COMMAND: 'forged' },
+    authSocket: '/tmp/nacre-x/agent.1',
+    key: { FROM: 'key', BOTH: 'key', PATH: '/key/bin' },
+    file: { BOTH: 'file', SET: 'file' },
+    setEnv: { SET: 'admin' },
+    originalCommand: 'asked',
+  });
+  assert.equal(env.USER, 'alice');
+  assert.equal(env.HOME, '/home/alice');
+  assert.equal(env.PATH, '/key/bin', 'the key (an administrator\'s line) may set PATH, the client may not');
+  assert.equal(env.LANG, 'C.UTF-8');
+  assert.equal(env.FROM, 'key');
+  assert.equal(env.BOTH, 'file');
+  assert.equal(env.SET, 'admin');
+  assert.equal(env.SSH_AUTH_SOCK, '/tmp/nacre-x/agent.1');
+  assert.equal(env.SSH_CONNECTION, '10.0.0.1 5555 10.0.0.2 22');
+  assert.equal(env.SSH_ORIGINAL_COMMAND, 'asked');
+  const shell = sessionEnvironment({ login: { username: 'a', home: '/', shell: '/bin/sh' }, peer, pty: null, client: { SSH_ORIGINAL_COMMAND: 'forged' }, authSocket: null, key: {}, file: {}, setEnv: {}, originalCommand: null });
+  assert.equal(shell.SSH_ORIGINAL_COMMAND, undefined);
+  assert.equal(shell.SSH_AUTH_SOCK, undefined);
 });

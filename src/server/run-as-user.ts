@@ -12,7 +12,7 @@ import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, type LoginEnvi
 import type { PermitUserEnvironment } from './restrictions.js';
 import { lookupUserAccount, type UserAccount } from './user-account.js';
 import { SessionDirectory, sessionIdentity, userLauncher } from './privileges.js';
-import { hushLogin, motdText, userEnvironmentFile } from './user-files.js';
+import { hushLogin, motdText, nologinText, userEnvironmentFile } from './user-files.js';
 import { AgentListener } from './agent-listener.js';
 
 export interface RunAsUserOptions extends RunOptions {
@@ -56,6 +56,12 @@ export interface RunAsUserOptions extends RunOptions {
   readonly agentForwarding?: boolean;
   /** Where the session's private directory is made; default /tmp. */
   readonly socketDirectory?: string;
+  /**
+   * sshd's nologin check (without PAM): while this file exists, programs of
+   * users other than root do not run; its text goes to stderr and the exit
+   * status is 254. Default /etc/nologin; null turns the check off.
+   */
+  readonly nologinFile?: string | null;
 }
 
 type Request = { readonly type: 'shell' } | { readonly type: 'exec'; readonly command: string } | { readonly type: 'subsystem'; readonly name: string };
@@ -144,6 +150,12 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
     if (!p) return false;
     starting = true;
     try {
+      const nologin = account.uid === 0 ? null : await nologinText(options.nologinFile === undefined ? '/etc/nologin' : options.nologinFile);
+      if (nologin !== null) {
+        channel.stderr.write(nologin);
+        channel.exit(254);
+        return true;
+      }
       const env = await environment(p);
       const motd = p.command === null && session.pty && options.printMotd && !(await hushLogin(home)) ? await motdText(options.motdFile ?? '/etc/motd') : null;
       const cwd = identity === 'same-user' ? await directoryOr(home, '/') : '/';

@@ -73,6 +73,17 @@ export async function userEnvironmentFile(home: string, uid: number, permit: Per
   return text === null ? {} : parseEnvironmentFile(text, permit);
 }
 
+/** The text of the nologin file when it exists (empty if unreadable), else null; `path` null: no check. */
+export async function nologinText(path: string | null): Promise<string | null> {
+  if (path === null) return null;
+  try {
+    await lstat(path);
+  } catch {
+    return null;
+  }
+  return (await readText(path, MAX_MOTD, false)) ?? '';
+}
+
 /** Whether `home`/.hushlogin exists (sshd then prints no motd). */
 export async function hushLogin(home: string): Promise<boolean> {
   try {
@@ -88,7 +99,12 @@ export async function hushLogin(home: string): Promise<boolean> {
  * with line ends as a terminal wants them (CR LF), or null when it cannot be
  * read. It is written to the session's channel, not through the terminal.
  */
-export async function motdText(path: string): Promise<string | null> {
+export function motdText(path: string): Promise<string | null> {
+  return readText(path, MAX_MOTD, true);
+}
+
+/** A regular file's first `max` bytes as text (line ends CR LF for a terminal), or null. */
+async function readText(path: string, max: number, crlf: boolean): Promise<string | null> {
   let handle;
   try {
     handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
@@ -98,9 +114,10 @@ export async function motdText(path: string): Promise<string | null> {
   try {
     const st = await handle.stat();
     if (!st.isFile()) return null;
-    const buf = Buffer.alloc(MAX_MOTD);
-    const { bytesRead } = await handle.read(buf, 0, MAX_MOTD, 0);
-    return buf.subarray(0, bytesRead).toString('utf8').replace(/\r?\n/g, '\r\n');
+    const buf = Buffer.alloc(max);
+    const { bytesRead } = await handle.read(buf, 0, max, 0);
+    const text = buf.subarray(0, bytesRead).toString('utf8');
+    return crlf ? text.replace(/\r?\n/g, '\r\n') : text;
   } catch {
     return null;
   } finally {

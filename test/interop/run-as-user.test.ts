@@ -38,6 +38,7 @@ let knownHosts = '';
 let servers: Server[] = [];
 let port = 0;
 let forcedPort = 0;
+let nologinPort = 0;
 let a: UserAccount;
 let b: UserAccount;
 
@@ -103,6 +104,8 @@ before(async () => {
     client.publicLine,
   );
   forcedPort = await startServer(() => ({ forceCommand: 'echo "forced as $(id -un): [$SSH_ORIGINAL_COMMAND]"' }), client.publicLine);
+  writeFileSync(join(dir, 'nologin'), 'System maintenance until noon.\n');
+  nologinPort = await startServer(() => ({ nologinFile: join(dir, 'nologin') }), client.publicLine);
 });
 
 after(async () => {
@@ -323,4 +326,11 @@ test('forwarding as a user from a root server: no -R on a privileged port, no Un
   } finally {
     listener.close();
   }
+});
+
+test('while the nologin file exists, a user\'s program does not run: its text on stderr, exit status 254', { skip }, async () => {
+  const r = await ssh(userB, ['echo ran'], [], nologinPort);
+  assert.equal(r.code, 254);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /System maintenance until noon\./);
 });

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { findPasswdEntry, lookupUserAccount, parsePasswdEntry, UserAccountError, validUserName, type UserAccount } from '../../src/server/user-account.js';
 import { PrivilegeError, SessionDirectory, environmentScript, sessionIdentity, wrapperArguments } from '../../src/server/privileges.js';
-import { parseEnvironmentFile, readOwnedFile } from '../../src/server/user-files.js';
+import { nologinText, parseEnvironmentFile, readOwnedFile } from '../../src/server/user-files.js';
 import { runAsUser, sessionEnvironment, type RunAsUserOptions } from '../../src/server/run-as-user.js';
 import { forwardingAsUser } from '../../src/server/user-forwarding.js';
 import { generateHostKey } from '../../src/keys/index.js';
@@ -359,4 +359,20 @@ test('sessionEnvironment: sshd\'s order: the client cannot change USER, HOME or 
   const shell = sessionEnvironment({ login: { username: 'a', home: '/', shell: '/bin/sh' }, peer, pty: null, client: { SSH_ORIGINAL_COMMAND: 'forged' }, authSocket: null, key: {}, file: {}, setEnv: {}, originalCommand: null });
   assert.equal(shell.SSH_ORIGINAL_COMMAND, undefined);
   assert.equal(shell.SSH_AUTH_SOCK, undefined);
+});
+
+test('nologinText: the file\'s text while it exists, null otherwise or when the check is off', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-nologin-'));
+  try {
+    const file = join(dir, 'nologin');
+    assert.equal(await nologinText(file), null);
+    assert.equal(await nologinText(null), null);
+    writeFileSync(file, 'go away\n');
+    assert.equal(await nologinText(file), 'go away\n');
+    rmSync(file);
+    mkdirSync(file);
+    assert.equal(await nologinText(file), '', 'exists but is no text: still no login');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

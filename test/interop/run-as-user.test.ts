@@ -100,10 +100,11 @@ before(async () => {
       motdFile: join(dir, 'motd'),
       userRc: user === userA,
       permitUserEnvironment: ['NACRE_*'],
+      nologinFile: null, // whatever the machine's /etc/nologin says
     }),
     client.publicLine,
   );
-  forcedPort = await startServer(() => ({ forceCommand: 'echo "forced as $(id -un): [$SSH_ORIGINAL_COMMAND]"' }), client.publicLine);
+  forcedPort = await startServer(() => ({ forceCommand: 'echo "forced as $(id -un): [$SSH_ORIGINAL_COMMAND]"', nologinFile: null }), client.publicLine);
   writeFileSync(join(dir, 'nologin'), 'System maintenance until noon.\n');
   nologinPort = await startServer(() => ({ nologinFile: join(dir, 'nologin') }), client.publicLine);
 });

@@ -7,6 +7,7 @@
 // entry for another name than the one asked for is refused.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { NacreError, DisconnectReason } from '../errors.js';
 
 /** One account, as a session running as it needs it. */
@@ -99,6 +100,8 @@ const GETENT_NOT_FOUND = 2;
  */
 export async function lookupUserAccount(name: string): Promise<UserAccount> {
   if (!validUserName(name)) throw new UserAccountError(`invalid user name ${JSON.stringify(name.slice(0, 64))}`, name);
+  const own = ownAccount();
+  if (own?.name === name) return own;
   const text = await getentPasswd(name);
   const line = text === null ? null : text.split('\n')[0]!;
   let account: UserAccount | null;
@@ -109,6 +112,22 @@ export async function lookupUserAccount(name: string): Promise<UserAccount> {
   // getent may answer for an alias or, were the name numeric, a uid: only the name asked for will do.
   if (account.name !== name) throw new UserAccountError(`the account database answered ${JSON.stringify(account.name)} for ${name}`, name);
   return account;
+}
+
+/**
+ * The server process's own account, from the password entry of its uid
+ * (os.userInfo, no process to start): the common case of a server run by
+ * the user it serves, or of root logging in to a root server.
+ */
+function ownAccount(): UserAccount | null {
+  try {
+    const u = userInfo();
+    if (u.uid < 0 || u.gid < 0 || !validUserName(u.username)) return null;
+    const shell = u.shell && usablePath(u.shell) ? u.shell : '/bin/sh';
+    return { name: u.username, uid: u.uid, gid: u.gid, home: usablePath(u.homedir) ? u.homedir : '/', shell };
+  } catch {
+    return null;
+  }
 }
 
 /** getent's output for `name` ('' when not found), or null when there is no getent to run. */

@@ -74,6 +74,9 @@ test('lookupUserAccount: real accounts by name only; unknown, numeric and malfor
   const r = await lookupUserAccount('root');
   assert.equal(r.uid, 0);
   assert.equal(r.name, 'root');
+  // through getent unless the test runs as nobody (then it is our own account)
+  const nobody = await lookupUserAccount('nobody');
+  assert.deepEqual({ ...nobody }, { name: 'nobody', uid: 65534, gid: 65534, home: '/nonexistent', shell: '/usr/sbin/nologin' });
   await assert.rejects(lookupUserAccount(`nacre-no-such-${randomBytes(4).toString('hex')}`), (e: unknown) => e instanceof UserAccountError && /no such user/.test(e.message));
   for (const bad of ['0', '-root', 'a:b', '']) await assert.rejects(lookupUserAccount(bad), UserAccountError, bad);
 });

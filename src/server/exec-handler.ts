@@ -44,6 +44,8 @@ interface Pty {
   resume(): void;
   /** node-pty's Terminal passes this to the stream over the master side. */
   on?(event: 'error', cb: (err: Error) => void): void;
+  /** The terminal's slave device, e.g. /dev/pts/3 (node-pty's UnixTerminal). */
+  readonly ptsName?: string;
 }
 interface PtyModule {
   spawn(file: string, args: string[], options: { name: string; cols: number; rows: number; cwd: string; env: Record<string, string>; encoding: string | null }): Pty;
@@ -137,7 +139,7 @@ export function runAsCurrentUser(session: SessionChannel, options: RunOptions = 
   session.onClose = () => running?.hangup();
 }
 
-interface Running {
+export interface Running {
   signal(name: string): boolean;
   resize(cols: number, rows: number): void;
   /** The client closed the channel. */
@@ -170,9 +172,27 @@ const EXEC_FAILURES = new Set(['ENOENT', 'EACCES']);
 /** A program that never started: nothing to signal, resize or hang up. */
 const NOT_RUNNING: Running = { signal: () => false, resize: () => undefined, hangup: () => undefined };
 
-async function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string): Promise<Running> {
+/** What is actually spawned for a program (runAsUser wraps it in setpriv). */
+export interface Launch {
+  readonly file: string;
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+  /** Without a terminal: start the program in a session of its own (setsid, as sshd), away from the server's controlling terminal. */
+  readonly newSession?: boolean;
+  /** Called with the terminal's device right after the program started on it. */
+  readonly terminalOpened?: (device: string) => void;
+}
+/** Turns a program (on a terminal or not) into what is spawned for it. */
+export type Launcher = (file: string, args: string[], env: Record<string, string>, cwd: string, terminal: boolean) => Launch;
+
+/** As the server's own user: the program itself; on a terminal, through /bin/sh to set SSH_TTY first. */
+export const directLaunch: Launcher = (file, args, env, cwd, terminal) => ({ ...(terminal ? withTtyVariable(file, args) : { file, args }), env, cwd });
+
+export async function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string, launch: Launcher = directLaunch): Promise<Running> {
+  const run = launch(shell, args, env, cwd, false);
   // A synchronous throw (bad arguments) fails the request as it is.
-  const child = spawn(shell, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: ['pipe', 'pipe', 'pipe'], detached: run.newSession === true });
   // Node sets pid only when the process started; otherwise the reason comes
   // as an 'error' event on the next tick, and with EMFILE there are no pipes
   // either (stdin, stdout and stderr are left unset).
@@ -222,10 +242,10 @@ function attachPiped(child: ChildProcess, channel: ServerChannel): Running {
   };
 }
 
-function startPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>, label: string): Running | Promise<Running> {
+export function startPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>, label: string, launch: Launcher = directLaunch): Running | Promise<Running> {
   const mod = loadPty();
-  if (!mod) return startScriptPty(shell, args, channel, pty, cwd, env);
-  const term = spawnPty(mod, shell, args, pty, cwd, env, label);
+  if (!mod) return startScriptPty(shell, args, channel, pty, cwd, env, launch);
+  const term = spawnPty(mod, shell, args, pty, cwd, env, label, launch);
   let exited = false;
   let paused = false;
   term.onData((d) => {
@@ -283,28 +303,29 @@ function startPty(shell: string, args: string[], channel: ServerChannel, pty: Pt
 }
 
 /** Starts the program on a new terminal; throws (failing the request) when there is none to be had. */
-function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, cwd: string, env: Record<string, string>, label: string): Pty {
+function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, cwd: string, env: Record<string, string>, label: string, launch: Launcher): Pty {
   const utf8 = (pty.modes.IUTF8 ?? 1) !== 0;
   // The client's terminal modes, applied by stty before the program starts.
   const settled = withTerminalSettings(shell, args, sttyArguments(pty.modes));
-  const command = withTtyVariable(settled.file, settled.args);
+  const run = launch(settled.file, settled.args, env, cwd, true);
   let term: Pty;
   try {
     // Throws when no terminal or process can be had (forkpty fails on EMFILE).
-    term = mod.spawn(command.file, command.args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd, env, encoding: utf8 ? 'utf8' : null });
+    term = mod.spawn(run.file, run.args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd: run.cwd, env: run.env, encoding: utf8 ? 'utf8' : null });
   } catch (e) {
     throw new Error(`cannot run ${label} on a terminal: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   // node-pty rethrows a read error on the terminal other than EIO or EAGAIN
   // (an uncaught exception) unless someone else listens for 'error'.
   term.on?.('error', noop);
+  if (term.ptsName) run.terminalOpened?.(term.ptsName);
   return term;
 }
 
 /** Without node-pty: `script` from util-linux allocates the terminal (no resizing). */
-function startScriptPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>): Promise<Running> {
+function startScriptPty(shell: string, args: string[], channel: ServerChannel, pty: PtyInfo, cwd: string, env: Record<string, string>, launch: Launcher): Promise<Running> {
   const quoted = [shell, ...args].map(shellQuote).join(' ');
   const modes = sttyArguments(pty.modes).map(shellQuote).join(' ');
   const sizeFirst = `stty cols ${pty.cols || 80} rows ${pty.rows || 24} ${modes} 2>/dev/null; if t=$(tty 2>/dev/null); then SSH_TTY=$t; export SSH_TTY; fi; exec ${quoted}`;
-  return startPiped('/usr/bin/script', ['-qfec', sizeFirst, '/dev/null'], channel, cwd, env, 'script');
+  return startPiped('/usr/bin/script', ['-qfec', sizeFirst, '/dev/null'], channel, cwd, env, 'script', launch);
 }

@@ -35,3 +35,9 @@ export {
   type Restrictions,
   type PermitUserEnvironment,
 } from './restrictions.js';
+// Sessions as another user (issue 12): setpriv when the server is root, sshd's session behaviour, agent forwarding.
+export { runAsUser, sessionEnvironment, type RunAsUserOptions, type SessionEnvironmentParts } from './run-as-user.js';
+export { lookupUserAccount, parsePasswdEntry, validUserName, UserAccountError, type UserAccount } from './user-account.js';
+export { PrivilegeError, sessionIdentity, type SessionIdentity } from './privileges.js';
+export { parseEnvironmentFile } from './user-files.js';
+export { forwardingAsUser, type ForwardingAsUserOptions } from './user-forwarding.js';

@@ -455,6 +455,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
       localAddress: conn.localAddress,
       localPort: conn.localPort,
       restrictions: conn.restrictions,
+      openChannel: (type, data) => conn.openChannel(type, data),
     });
 
     const maxSessions = o.maxSessions ?? DEFAULT_MAX_SESSIONS;

@@ -54,6 +54,8 @@ export interface SessionPeer {
   readonly localPort: number | undefined;
   /** The login's restrictions (authorized_keys options, a certificate's), enforced by the session; null or absent: none. */
   readonly restrictions?: Restrictions | null;
+  /** Opens a channel towards the client on this session's connection (agent forwarding uses it). */
+  readonly openChannel?: (type: string, data?: Uint8Array) => Promise<Channel>;
 }
 
 const noop = (): void => undefined;

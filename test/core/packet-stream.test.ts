@@ -77,3 +77,23 @@ for (const alg of [aes128Gcm, chacha20Poly1305]) {
     assert.ok(scratchOf(rx).length >= 64 * 1024, 'straddling packets got the reused buffer');
   });
 }
+
+test('sealers drawing from one random source share one padding pool; every padding byte is used once', () => {
+  const draws: number[] = [];
+  let counter = 0;
+  // Distinct bytes (mod 256) so that a byte handed out twice would show.
+  const random = (n: number): Uint8Array => {
+    draws.push(n);
+    return Uint8Array.from({ length: n }, () => counter++ & 0xff);
+  };
+  const streams = Array.from({ length: 50 }, () => new PacketStream(random, new RekeyPolicy({}, 0)));
+  const paddings: number[] = [];
+  for (const s of streams) {
+    s.write(Uint8Array.from([2, 0, 0, 0, 0]));
+    const wire = s.outbound.splice(0)[0]!;
+    const padLength = wire[4]!;
+    paddings.push(...wire.subarray(wire.length - padLength));
+  }
+  assert.deepEqual(draws, [4096], 'one draw for all fifty connections, not a 4 KiB pool each');
+  assert.deepEqual(paddings, paddings.map((_, i) => i & 0xff), 'consecutive, never repeated');
+});

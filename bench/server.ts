@@ -46,6 +46,8 @@ export interface ServerBenchOptions {
   readonly bulkCiphers: readonly string[];
   readonly forwardBytes: number;
   readonly forwardRounds: number;
+  /** `default`: what ssh picks by itself. */
+  readonly forwardCiphers: readonly string[];
 }
 
 export const SERVER_DEFAULTS: ServerBenchOptions = {
@@ -60,6 +62,7 @@ export const SERVER_DEFAULTS: ServerBenchOptions = {
   bulkCiphers: ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'],
   forwardBytes: 512 * MiB,
   forwardRounds: 3,
+  forwardCiphers: ['default', 'aes128-gcm@openssh.com'],
 };
 
 export const SERVER_QUICK: ServerBenchOptions = {
@@ -74,6 +77,7 @@ export const SERVER_QUICK: ServerBenchOptions = {
   bulkCiphers: ['aes128-gcm@openssh.com'],
   forwardBytes: 128 * MiB,
   forwardRounds: 1,
+  forwardCiphers: ['default'],
 };
 
 // ---------------------------------------------------------------- /proc
@@ -278,7 +282,7 @@ export interface ServerBenchReport {
   readonly memory: Record<string, MemoryCell | string>;
   /** By server name, then `${cipher} ${direction}`. */
   readonly bulk: Record<string, Record<string, BulkCell | string>>;
-  /** By server name, then direction: MiB/s or why not. */
+  /** By server name, then direction: MiB/s or why not; `${direction} cpu`: the server's CPU ms per MiB (all rounds). */
   readonly forward: Record<string, Record<string, number | string>>;
   readonly seconds: number;
 }
@@ -369,13 +373,21 @@ export async function benchServer(o: ServerBenchOptions = SERVER_DEFAULTS, log: 
     }
 
     const ssh: Tool = { name: 'ssh', cmd: openssh.ssh, prefix: [] };
-    for (const direction of o.parts.includes('forward') ? (['download', 'upload'] as const) : []) {
-      for (const s of processServers) {
-        log(`nacred bench: ssh -L ${direction}, ${s.name}`);
-        try {
-          report.forward[s.name]![direction] = await forwardThroughput(ssh, commonArgs(cred, s), `${cred.user}@127.0.0.1`, direction, { runs: 0, forwardBytes: o.forwardBytes, forwardRounds: o.forwardRounds });
-        } catch (e) {
-          report.forward[s.name]![direction] = message(e);
+    for (const cipher of o.parts.includes('forward') ? o.forwardCiphers : []) {
+      for (const direction of ['download', 'upload'] as const) {
+        for (const s of processServers) {
+          const cell = `${cipher} ${direction}`;
+          log(`nacred bench: ssh -L ${cell}, ${s.name}`);
+          try {
+            const cpu0 = processCpuMs(s.pid);
+            const args = [...commonArgs(cred, s), ...(cipher === 'default' ? [] : ['-c', cipher])];
+            report.forward[s.name]![cell] = await forwardThroughput(ssh, args, `${cred.user}@127.0.0.1`, direction, { runs: 0, forwardBytes: o.forwardBytes, forwardRounds: o.forwardRounds });
+            await new Promise((done) => setTimeout(done, 200));
+            const cpu1 = processCpuMs(s.pid);
+            if (cpu0 !== null && cpu1 !== null) report.forward[s.name]![`${cell} cpu`] = (cpu1 - cpu0) / ((o.forwardBytes * o.forwardRounds) / MiB);
+          } catch (e) {
+            report.forward[s.name]![cell] = message(e);
+          }
         }
       }
     }
@@ -397,6 +409,7 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
   const out: string[] = [];
   const targets: string[] = [];
   const [nacre, sshd, ssh2] = r.servers as [string, string, string];
+  const short = (c: string) => c.replace('@openssh.com', '');
 
   if (o.parts.includes('rate')) {
     out.push(`### Connection rate: handshake (${RATE_KEX}) + ed25519 publickey authentication + close (best of ${o.rateRounds} rounds of ${o.rateSeconds} s; load generator: the Nacre client library in the bench process)`);
@@ -436,7 +449,6 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
     out.push(`### Exec through the server's process path, OpenSSH \`ssh\` as the client of both (${o.bulkBytes / MiB} MiB, best of ${o.bulkRounds}; MiB/s, and the server's CPU per MiB including the programs it started)`);
     out.push('');
     const cells = o.bulkCiphers.flatMap((c) => ['download', 'upload'].map((d) => `${c} ${d}`));
-    const short = (c: string) => c.replace('@openssh.com', '');
     out.push(`| server | ${cells.map((c) => `${short(c)} MiB/s | CPU ms/MiB`).join(' | ')} |`);
     out.push(`|---|${cells.map(() => '---:|---:').join('|')}|`);
     for (const s of [nacre, sshd]) {
@@ -455,17 +467,18 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
   }
   if (o.parts.includes('forward')) {
     out.push('');
-    out.push(`### Through \`ssh -L\` (${o.forwardBytes / MiB} MiB, best of ${o.forwardRounds}, default cipher; the far end is a TCP sink or source in the bench process)`);
+    out.push(`### Through \`ssh -L\` (${o.forwardBytes / MiB} MiB, best of ${o.forwardRounds}; the far end is a TCP sink or source in the bench process; "default": ssh's own cipher choice, chacha20-poly1305@openssh.com; CPU: the server process over all rounds)`);
     out.push('');
-    out.push('| server | download MiB/s | upload MiB/s |');
-    out.push('|---|---:|---:|');
-    const fwd = (x: number | string | undefined) => (typeof x === 'number' ? x.toFixed(0) : `failed: ${x ?? '?'}`);
-    for (const s of [nacre, sshd]) out.push(`| ${s} | ${fwd(r.forward[s]!.download)} | ${fwd(r.forward[s]!.upload)} |`);
-    for (const d of ['download', 'upload']) {
-      const a = r.forward[nacre]![d];
-      const b = r.forward[sshd]![d];
-      if (typeof a === 'number' && typeof b === 'number') targets.push(`nacred -L ${d} >= sshd's: ${a.toFixed(0)} vs ${b.toFixed(0)} MiB/s (${((a / b) * 100).toFixed(0)}%) ${verdict(a >= b)}`);
-      else targets.push(`nacred -L ${d} >= sshd's: **NOT MEASURED**`);
+    const fcells = o.forwardCiphers.flatMap((c) => ['download', 'upload'].map((d) => `${c} ${d}`));
+    out.push(`| server | ${fcells.map((c) => `${short(c)} MiB/s | CPU ms/MiB`).join(' | ')} |`);
+    out.push(`|---|${fcells.map(() => '---:|---:').join('|')}|`);
+    const fwd = (x: number | string | undefined, digits = 0) => (typeof x === 'number' ? x.toFixed(digits) : x === undefined ? '—' : `failed: ${x}`);
+    for (const s of [nacre, sshd]) out.push(`| ${s} | ${fcells.map((c) => `${fwd(r.forward[s]![c])} | ${fwd(r.forward[s]![`${c} cpu`], 2)}`).join(' | ')} |`);
+    for (const c of fcells) {
+      const a = r.forward[nacre]![c];
+      const b = r.forward[sshd]![c];
+      if (typeof a === 'number' && typeof b === 'number') targets.push(`nacred -L ${short(c)} >= sshd's: ${a.toFixed(0)} vs ${b.toFixed(0)} MiB/s (${((a / b) * 100).toFixed(0)}%) ${verdict(a >= b)}`);
+      else targets.push(`nacred -L ${short(c)} >= sshd's: **NOT MEASURED**`);
     }
   }
   out.push('');

@@ -9,7 +9,7 @@ import type {
   PacketMac,
   RandomSource,
 } from '../../algorithms/types.js';
-import { constantTimeEqual } from '../../wire/bytes.js';
+import { constantTimeEqual, putUint32 } from '../../wire/bytes.js';
 
 /** Largest packet_length we accept: 256 KiB of payload plus framing slack. */
 export const MAX_PACKET_LENGTH = 256 * 1024 + 1024;
@@ -123,8 +123,7 @@ export class PacketSealer {
     } else {
       out = new Uint8Array(size);
     }
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    view.setUint32(0, packetLength);
+    putUint32(out, 0, packetLength);
     out[4] = padding;
     out.set(payload, 5);
     if (tail) out.set(tail, 5 + payload.length);

@@ -10,6 +10,7 @@ import { RekeyPolicy } from '../../src/core/kex/rekey.js';
 import { aes128Gcm, chacha20Poly1305 } from '../../src/algorithms/cipher/index.js';
 import type { AeadPacketCipher, CipherAlgorithm } from '../../src/algorithms/types.js';
 import { seededRandom } from '../../src/testing/random.js';
+import { concatAll } from './connection-helpers.js';
 
 function pair(alg: CipherAlgorithm, seed: number): { tx: PacketStream; rx: PacketStream } {
   const random = seededRandom(seed);
@@ -24,16 +25,7 @@ function pair(alg: CipherAlgorithm, seed: number): { tx: PacketStream; rx: Packe
 }
 
 /** The wire bytes of everything `tx` queued, as one buffer. */
-function drain(tx: PacketStream): Uint8Array {
-  const parts = tx.outbound.splice(0);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const drain = (tx: PacketStream): Uint8Array => concatAll(tx.outbound.splice(0));
 
 const scratchOf = (s: PacketStream): Uint8Array => Reflect.get(s, 'scratch') as Uint8Array;
 

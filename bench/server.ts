@@ -106,9 +106,11 @@ export function processRss(pid: number): number | null {
 }
 
 /**
- * Raises this process's soft descriptor limit (its children inherit it) so that
+ * Raises this process's descriptor limit (its children inherit it) so that
  * 1000 loopback connections fit: each takes a descriptor here and one in the
- * server. Root may raise the hard limit too. Returns the soft limit in force.
+ * server. The hard limit too where that is allowed (root with
+ * CAP_SYS_RESOURCE), else the soft limit up to the hard one. Returns the soft
+ * limit in force.
  */
 export function raiseDescriptorLimit(want: number): number {
   const read = () => {
@@ -116,10 +118,11 @@ export function raiseDescriptorLimit(want: number): number {
     const n = (x: string | undefined) => (x === undefined || x === 'unlimited' ? Infinity : Number(x));
     return { soft: n(m?.[1]), hard: n(m?.[2]) };
   };
+  const set = (soft: number, hard: number) => spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${soft}:${hard === Infinity ? 'unlimited' : hard}`], { stdio: 'ignore' }).status === 0;
   const { soft, hard } = read();
   if (soft >= want) return soft;
-  const target = process.getuid?.() === 0 ? want : Math.min(want, hard);
-  spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${target}:${Math.max(target, hard === Infinity ? target : hard)}`], { stdio: 'ignore' });
+  if (hard < want && set(want, want)) return read().soft;
+  set(Math.min(want, hard), hard);
   return read().soft;
 }
 
@@ -190,7 +193,8 @@ interface MemoryCell {
 }
 
 /** Opens `n` authenticated connections (32 at a time), holds them idle, measures the server, closes them. */
-async function memoryCell(cred: Credentials, s: Server, n: number, kex: string | null): Promise<MemoryCell> {
+async function memoryCell(cred: Credentials, s: Server, n: number, kex: string | null, fdLimit: number): Promise<MemoryCell> {
+  if (fdLimit < n + 100) throw new Error(`${n} connections need about ${n + 100} descriptors and the limit is ${fdLimit}; raise it (ulimit -n; a hard limit above it needs CAP_SYS_RESOURCE)`);
   // Warm-up: code compiled, pools and caches filled, before the baseline.
   for (let i = 0; i < 20; i++) await authAndClose(cred).once(s);
   await settle();
@@ -328,7 +332,7 @@ export async function benchServer(o: ServerBenchOptions = SERVER_DEFAULTS, log: 
     for (const s of o.parts.includes('memory') ? [nacre, ssh2] : []) {
       log(`nacred bench: memory, ${s.name}, ${o.idleConnections} idle connections`);
       try {
-        report.memory[s.name] = await memoryCell(cred, s, o.idleConnections, o.memoryKex);
+        report.memory[s.name] = await memoryCell(cred, s, o.idleConnections, o.memoryKex, fdLimit);
       } catch (e) {
         report.memory[s.name] = message(e);
       }

@@ -170,15 +170,20 @@ interface RateCell {
   readonly failed: number;
   /** CPU of the server process and the processes it reaped, per completed connection. */
   readonly serverCpuMs: number;
+  /** CPU of the load generator (this process), per completed connection. */
+  readonly clientCpuMs: number;
 }
 
 async function rateCell(cred: Credentials, s: Server, concurrency: number, seconds: number): Promise<RateCell> {
   const cpu0 = processCpuMs(s.pid);
+  const client0 = process.cpuUsage();
   const r = await rate(authAndClose(cred), s, { concurrency, rateSeconds: seconds });
+  const client = process.cpuUsage(client0);
   // sshd reaps its per-connection processes a moment after they exit.
   await new Promise((done) => setTimeout(done, 300));
   const cpu1 = processCpuMs(s.pid);
-  return { perSecond: r.perSecond, failed: r.failed, serverCpuMs: cpu0 !== null && cpu1 !== null && r.completed > 0 ? (cpu1 - cpu0) / r.completed : NaN };
+  const per = (ms: number) => (r.completed > 0 ? ms / r.completed : NaN);
+  return { perSecond: r.perSecond, failed: r.failed, serverCpuMs: cpu0 !== null && cpu1 !== null ? per(cpu1 - cpu0) : NaN, clientCpuMs: per((client.user + client.system) / 1000) };
 }
 
 interface MemoryCell {
@@ -418,12 +423,12 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
   if (o.parts.includes('rate')) {
     out.push(`### Connection rate: handshake (${RATE_KEX}) + ed25519 publickey authentication + close (best of ${o.rateRounds} rounds of ${o.rateSeconds} s; load generator: the Nacre client library in the bench process)`);
     out.push('');
-    out.push(`| server | ${o.concurrencies.map((c) => `conn/s @${c} | server CPU ms/conn @${c}`).join(' | ')} | failed |`);
-    out.push(`|---|${o.concurrencies.map(() => '---:|---:').join('|')}|---:|`);
+    out.push(`| server | ${o.concurrencies.map((c) => `conn/s @${c} | server CPU ms/conn @${c} | load generator CPU ms/conn @${c}`).join(' | ')} | failed |`);
+    out.push(`|---|${o.concurrencies.map(() => '---:|---:|---:').join('|')}|---:|`);
     for (const s of r.servers) {
       const cells = o.concurrencies.map((c) => r.rate[s]![c]);
       const failed = cells.reduce((a, c) => a + (typeof c === 'object' ? c.failed : 0), 0);
-      out.push(`| ${s} | ${cells.map((c) => (typeof c === 'object' ? `${num(c.perSecond, 1)} | ${num(c.serverCpuMs, 2)}` : `failed: ${c ?? '?'} | —`)).join(' | ')} | ${failed} |`);
+      out.push(`| ${s} | ${cells.map((c) => (typeof c === 'object' ? `${num(c.perSecond, 1)} | ${num(c.serverCpuMs, 2)} | ${num(c.clientCpuMs, 2)}` : `failed: ${c ?? '?'} | — | —`)).join(' | ')} | ${failed} |`);
     }
     for (const c of o.concurrencies) {
       const n = r.rate[nacre]![c];

@@ -130,7 +130,7 @@ async function latency(d: ClientDriver, t: Target, o: ConnectionBenchOptions): P
 }
 
 /** `concurrency` loops, each starting a new connection as soon as its previous one is done, until the time is up. */
-async function rate(d: ClientDriver, t: Target, o: ConnectionBenchOptions): Promise<PairingResult['rate']> {
+export async function rate(d: ClientDriver, t: Target, o: Pick<ConnectionBenchOptions, 'rateSeconds' | 'concurrency'>): Promise<PairingResult['rate']> {
   const start = performance.now();
   const deadline = start + o.rateSeconds * 1000;
   let completed = 0;

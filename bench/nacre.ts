@@ -33,7 +33,7 @@ function median(xs: readonly number[]): number {
   return s.length ? s[Math.floor(s.length / 2)]! : NaN;
 }
 
-interface Tool {
+export interface Tool {
   readonly name: string;
   readonly cmd: string;
   /** Arguments before the user's own, as in `cmd ...prefix ...args`. */
@@ -41,7 +41,7 @@ interface Tool {
 }
 
 /** The flags both tools get: no user config, this key only, this known_hosts only, no prompts. */
-function commonArgs(cred: Credentials, sshd: BenchSshd): string[] {
+export function commonArgs(cred: Credentials, sshd: Pick<BenchSshd, 'port' | 'knownHosts'>): string[] {
   return [
     '-F', 'none',
     '-p', String(sshd.port),
@@ -118,7 +118,7 @@ async function waitForListen(port: number, ms: number): Promise<void> {
 }
 
 /** MiB/s through `tool -L` to a sink (upload) or from a source (download); best of `rounds`. */
-async function forwardThroughput(tool: Tool, base: readonly string[], dest: string, direction: 'upload' | 'download', o: NacreBenchOptions): Promise<number> {
+export async function forwardThroughput(tool: Tool, base: readonly string[], dest: string, direction: 'upload' | 'download', o: NacreBenchOptions): Promise<number> {
   const far = await sinkSource(direction === 'upload' ? 'sink' : 'source', o.forwardBytes);
   const farPort = (far.address() as AddressInfo).port;
   const localPort = await freePort();

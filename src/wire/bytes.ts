@@ -25,3 +25,15 @@ export function fromHex(h: string): Uint8Array {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
+
+/**
+ * Writes `v` as a big-endian uint32 at `at`. For buffers made per packet: a
+ * DataView over a small fresh Uint8Array makes V8 give it an ArrayBuffer of
+ * its own first, which costs ten times the write.
+ */
+export function putUint32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = v >>> 16;
+  out[at + 2] = v >>> 8;
+  out[at + 3] = v;
+}

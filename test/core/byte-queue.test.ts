@@ -76,3 +76,20 @@ test('random chunking, peeks, takes and skips agree with the concatenated stream
     assert.equal(q.length, model.length);
   }
 });
+
+test('isContiguous says whether take would hand out a view of one chunk', () => {
+  const q = new ByteQueue();
+  assert.equal(q.isContiguous(0), true);
+  assert.equal(q.isContiguous(1), false, 'nothing queued');
+  q.push(Uint8Array.from([1, 2, 3]));
+  q.push(Uint8Array.from([4, 5]));
+  assert.equal(q.isContiguous(3), true);
+  assert.equal(q.isContiguous(4), false);
+  q.skip(2);
+  assert.equal(q.isContiguous(1), true);
+  assert.equal(q.isContiguous(2), false);
+  q.skip(1);
+  assert.equal(q.isContiguous(2), true);
+  const chunk = q.take(2);
+  assert.deepEqual([...chunk], [4, 5]);
+});

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Reader, Writer, encodeMpint, decodeMpint, fromHex, toHex } from '../../src/wire/index.js';
 import { ProtocolError } from '../../src/errors.js';
+import { putUint32 } from '../../src/wire/bytes.js';
 
 test('mpint encodings from RFC 4251 §5', () => {
   const cases: [bigint, string][] = [
@@ -77,4 +78,16 @@ test('Writer.string refuses a value that is neither a string nor bytes, instead 
     assert.throws(() => new Writer(8).string(bad as unknown as string), TypeError);
   }
   assert.deepEqual([...new Writer(8).string('a').finish()], [0, 0, 0, 1, 0x61]);
+});
+
+test('putUint32 writes big-endian like DataView, for every byte position and edge value', () => {
+  for (const v of [0, 1, 0xff, 0x100, 0x12345678, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff]) {
+    for (const at of [0, 1, 5]) {
+      const a = new Uint8Array(10).fill(0xaa);
+      const b = new Uint8Array(10).fill(0xaa);
+      putUint32(a, at, v);
+      new DataView(b.buffer).setUint32(at, v);
+      assert.deepEqual(a, b, `${v} at ${at}`);
+    }
+  }
 });

@@ -26,6 +26,7 @@ import type { LayerIo } from '../layer.js';
 import type { ConnectionEvent, ConnectionOptions } from './events.js';
 import { Channel, ChannelError, ChannelTable, type ChannelInfo } from './channel.js';
 import { GlobalRequests } from './global-requests.js';
+import { putUint32 } from '../../wire/bytes.js';
 
 export { ChannelError, type ChannelInfo, type ChannelState } from './channel.js';
 export { encodeTerminalModes, decodeTerminalModes, TerminalModeOpcodes } from './terminal-modes.js';
@@ -69,11 +70,10 @@ function checkUint32(what: string, v: number, min: number): number {
 function encodeDataHead(recipient: number, length: number, dataType: number | undefined): Uint8Array {
   const extended = dataType !== undefined;
   const out = new Uint8Array(extended ? 13 : 9);
-  const v = new DataView(out.buffer);
   out[0] = extended ? M.CHANNEL_EXTENDED_DATA : M.CHANNEL_DATA;
-  v.setUint32(1, recipient);
-  if (extended) v.setUint32(5, dataType);
-  v.setUint32(out.length - 4, length);
+  putUint32(out, 1, recipient);
+  if (extended) putUint32(out, 5, dataType);
+  putUint32(out, out.length - 4, length);
   return out;
 }
 

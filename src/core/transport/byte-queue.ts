@@ -42,6 +42,12 @@ export class ByteQueue {
     return v;
   }
 
+  /** Whether the first `n` bytes (at most `length`) sit in one chunk, so that `take(n)` copies nothing. */
+  isContiguous(n: number): boolean {
+    const c = this.chunks[this.first];
+    return n === 0 || (c !== undefined && c.length - this.head >= n);
+  }
+
   skip(n: number): void {
     if (n > this.total) throw new RangeError('skip past the end of the queue');
     let left = n;

@@ -46,8 +46,11 @@ export class PacketStream {
     if (this.inbound.length < wireLength) return null;
     // A packet that straddles two reads is copied into one reused buffer when
     // the opener decrypts into memory of its own (no allocation per packet).
+    // The buffer comes with the first such packet, not with the keys: most
+    // connections (logins, idle sessions, small requests) never need one,
+    // and 64 KiB each would be most of what an idle connection costs.
     let scratch: Uint8Array | null = null;
-    if (opener.copiesOut) {
+    if (opener.copiesOut && !this.inbound.isContiguous(wireLength)) {
       if (this.scratch.length < wireLength) this.scratch = new Uint8Array(Math.max(wireLength, 64 * 1024));
       scratch = this.scratch;
     }

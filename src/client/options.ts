@@ -329,6 +329,9 @@ export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: st
 export function readKnownHosts(option: string | false | undefined): { path: string; text: string } | null {
   if (option === false) return null;
   const path = expandHome(option ?? '~/.ssh/known_hosts');
+  // ssh reads /dev/null as an empty file (`UserKnownHostsFile=/dev/null`, the
+  // usual "remember nothing"); it is a device, which readBounded refuses.
+  if (path === '/dev/null') return { path, text: '' };
   try {
     return { path, text: readBounded(path, MAX_TRUST_FILE_BYTES, 'known_hosts file').toString('utf8') };
   } catch (err) {

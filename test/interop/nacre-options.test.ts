@@ -1,0 +1,45 @@
+// nacre options that had to be mended to behave as ssh's, against OpenSSH
+// 10's sshd: UserKnownHostsFile=/dev/null (read as empty, "written" to as
+// ssh does).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { findOpenSsh, startSshd, keygen, tempDir, type Sshd } from './openssh.js';
+import { runNacre as runNacreIn, type NacreRunOptions } from './nacre-run.js';
+
+const o = findOpenSsh();
+const skip = o ? false : 'OpenSSH not installed';
+
+let sshd: Sshd;
+let home: string;
+let key: string;
+
+before(async () => {
+  if (!o) return;
+  home = tempDir('nacre-opt-home');
+  mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+  const k = keygen(o, home, 'ed25519', 'id_test');
+  key = k.privatePath;
+  sshd = await startSshd(o, [], { authorizedKeys: k.publicLine + '\n', hostKeyTypes: ['ed25519'] });
+});
+
+after(async () => {
+  await sshd?.stop();
+});
+
+const runNacre = (args: string[], options: Omit<NacreRunOptions, 'home'> = {}) => runNacreIn(args, { home, ...options });
+const base = () => ['-F', 'none', '-i', key, '-p', String(sshd.port), '-o', 'BatchMode=yes', '-o', 'WarnWeakCrypto=no'];
+
+test('UserKnownHostsFile=/dev/null: read as empty; StrictHostKeyChecking no and accept-new go on ("adding" to it), yes refuses', { skip, timeout: 60000 }, async () => {
+  for (const strict of ['no', 'accept-new']) {
+    const r = await runNacre([...base(), '-o', 'UserKnownHostsFile=/dev/null', '-o', `StrictHostKeyChecking=${strict}`, '127.0.0.1', 'echo in']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'in\n');
+    assert.equal(r.stderr, `Warning: Permanently added '[127.0.0.1]:${sshd.port}' (ED25519) to the list of known hosts.\n`);
+    assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is still the device');
+  }
+  const refused = await runNacre([...base(), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '127.0.0.1', 'true']);
+  assert.equal(refused.code, 255);
+  assert.match(refused.stderr, /Host key verification failed\.\n$/);
+});

@@ -5,8 +5,8 @@
 // give a warning instead of the "Bad configuration option" error a
 // misspelled keyword gets.
 import { tryParseForward, type ForwardSpec, type ForwardFlag } from './forward-spec.js';
-import { cipherAlgorithms, kexAlgorithms, macAlgorithms } from '../algorithms/index.js';
-import { allHostKeyAlgorithms, userKeyAlgorithms } from '../algorithms/hostkey.js';
+// Names only: reading a config must not load the key exchanges and ciphers.
+import { CIPHER_NAMES, HOST_KEY_NAMES, KEX_NAMES, MAC_NAMES, USER_KEY_NAMES } from '../algorithms/catalog.js';
 
 /** A value's reading failed: the message, without the file and line (the caller adds them). */
 export class ValueError extends Error {}
@@ -155,8 +155,8 @@ function list(args: readonly string[]): string[] {
  * must be ones Nacre implements (ssh checks against its own too); a `-` list
  * may name others, and wildcards.
  */
-function algorithms(kind: string, registry: readonly { readonly name: string }[]) {
-  const known = new Set(registry.map((e) => e.name));
+function algorithms(kind: string, names: readonly string[]) {
+  const known = new Set(names);
   return (args: readonly string[]): string => {
     const a = one(args);
     if (!/^[+^-]?[A-Za-z0-9@._*?!-]+(,[A-Za-z0-9@._*?!-]+)*$/.test(a)) throw new ValueError(`Bad ${kind} list '${a}'.`);
@@ -310,7 +310,7 @@ const SPECS: KeywordSpec[] = [
   spec('BatchMode', flag),
   spec('BindAddress', text),
   spec('CertificateFile', (a) => [one(a)], true),
-  spec('Ciphers', algorithms('SSH2 cipher', cipherAlgorithms)),
+  spec('Ciphers', algorithms('SSH2 cipher', CIPHER_NAMES)),
   spec('ClearAllForwardings', flag),
   spec('Compression', flag),
   spec('ConnectionAttempts', integer),
@@ -326,7 +326,7 @@ const SPECS: KeywordSpec[] = [
   spec('GatewayPorts', flag),
   spec('GlobalKnownHostsFile', list),
   spec('HashKnownHosts', flag),
-  spec('HostKeyAlgorithms', algorithms('host key algorithm', allHostKeyAlgorithms)),
+  spec('HostKeyAlgorithms', algorithms('host key algorithm', HOST_KEY_NAMES)),
   spec('HostKeyAlias', text),
   spec('HostName', text),
   spec('IdentitiesOnly', flag),
@@ -334,16 +334,16 @@ const SPECS: KeywordSpec[] = [
   spec('IdentityFile', (a) => [one(a)], true),
   spec('IgnoreUnknown', text),
   spec('KbdInteractiveAuthentication', flag),
-  spec('KexAlgorithms', algorithms('SSH2 KexAlgorithms', kexAlgorithms)),
+  spec('KexAlgorithms', algorithms('SSH2 KexAlgorithms', KEX_NAMES)),
   spec('LocalForward', forward('local'), true),
   spec('LogLevel', choice(LOG_LEVELS)),
-  spec('MACs', algorithms('SSH2 MAC', macAlgorithms)),
+  spec('MACs', algorithms('SSH2 MAC', MAC_NAMES)),
   spec('PasswordAuthentication', flag),
   spec('Port', port),
   spec('PreferredAuthentications', text),
   spec('ProxyCommand', command),
   spec('ProxyJump', proxyJump),
-  spec('PubkeyAcceptedAlgorithms', algorithms('key type', [...allHostKeyAlgorithms, ...userKeyAlgorithms])),
+  spec('PubkeyAcceptedAlgorithms', algorithms('key type', [...HOST_KEY_NAMES, ...USER_KEY_NAMES])),
   spec('PubkeyAuthentication', choice({ yes: 'yes', true: 'yes', no: 'no', false: 'no', unbound: 'unbound', 'host-bound': 'host-bound' } as const)),
   spec('RekeyLimit', rekeyLimit),
   spec('RemoteCommand', command),

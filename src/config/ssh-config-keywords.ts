@@ -31,6 +31,8 @@ export interface KeywordValues {
   /** false: no; true: yes (forever); a number: seconds. */
   ControlPersist: boolean | number;
   DynamicForward: ForwardSpec[];
+  /** Whether the `~C` escape opens a command line (OpenSSH 10: default no). */
+  EnableEscapeCommandline: boolean;
   /** One character, or 'none'. */
   EscapeChar: string;
   ExitOnForwardFailure: boolean;
@@ -52,7 +54,11 @@ export interface KeywordValues {
   LocalForward: ForwardSpec[];
   LogLevel: 'QUIET' | 'FATAL' | 'ERROR' | 'INFO' | 'VERBOSE' | 'DEBUG1' | 'DEBUG2' | 'DEBUG3';
   MACs: string;
+  /** Password and keyboard-interactive prompts before giving up; default 3. */
+  NumberOfPasswordPrompts: number;
   PasswordAuthentication: boolean;
+  /** Whether `!command` at the `~C` prompt runs a local command; default no. */
+  PermitLocalCommand: boolean;
   Port: number;
   PreferredAuthentications: string;
   ProxyCommand: string;
@@ -319,6 +325,7 @@ const SPECS: KeywordSpec[] = [
   spec('ControlPath', text),
   spec('ControlPersist', controlPersist),
   spec('DynamicForward', forward('dynamic'), true),
+  spec('EnableEscapeCommandline', flag),
   spec('EscapeChar', escapeChar),
   spec('ExitOnForwardFailure', flag),
   spec('ForkAfterAuthentication', flag),
@@ -338,7 +345,9 @@ const SPECS: KeywordSpec[] = [
   spec('LocalForward', forward('local'), true),
   spec('LogLevel', choice(LOG_LEVELS)),
   spec('MACs', algorithms('SSH2 MAC', MAC_NAMES)),
+  spec('NumberOfPasswordPrompts', integer),
   spec('PasswordAuthentication', flag),
+  spec('PermitLocalCommand', flag),
   spec('Port', port),
   spec('PreferredAuthentications', text),
   spec('ProxyCommand', command),
@@ -385,12 +394,12 @@ export const KEYWORDS: ReadonlyMap<string, KeywordSpec> = new Map([
 export const UNSUPPORTED_KEYWORDS: ReadonlySet<string> = new Set(
   (
     'bindinterface canonicaldomains canonicalizefallbacklocal canonicalizehostname canonicalizemaxdots ' +
-    'canonicalizepermittedcnames casignaturealgorithms channeltimeout checkhostip enableescapecommandline ' +
+    'canonicalizepermittedcnames casignaturealgorithms channeltimeout checkhostip ' +
     'enablesshkeysign fingerprinthash forwardx11 forwardx11timeout forwardx11trusted gssapiauthentication ' +
     'gssapidelegatecredentials gssapikeyexchange gssapitrustdns gssapiclientidentity gssapiserveridentity ' +
     'gssapirenewalforcesrekey gssapikexalgorithms hostbasedacceptedalgorithms hostbasedauthentication ' +
     'hostbasedkeytypes ipqos kbdinteractivedevices knownhostscommand localcommand logverbose syslogfacility ' +
-    'nohostauthenticationforlocalhost numberofpasswordprompts obscurekeystroketiming permitlocalcommand ' +
+    'nohostauthenticationforlocalhost obscurekeystroketiming ' +
     'permitremoteopen pkcs11provider smartcarddevice proxyusefdpass requiredrsasize securitykeyprovider ' +
     'streamlocalbindmask streamlocalbindunlink tcpkeepalive keepalive tunnel tunneldevice verifyhostkeydns ' +
     'versionaddendum xauthlocation refuseconnection dsaauthentication ' +

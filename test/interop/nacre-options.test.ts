@@ -1,8 +1,11 @@
 // nacre options that had to be mended to behave as ssh's, against OpenSSH
-// 10's sshd: UserKnownHostsFile=/dev/null (read as empty, "written" to as
-// ssh does).
+// 10's sshd and with ssh itself as the oracle where it prints something:
+// UserKnownHostsFile=/dev/null (read as empty, "written" to as ssh does),
+// the -G lines of EnableEscapeCommandline, PermitLocalCommand and
+// NumberOfPasswordPrompts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOpenSsh, startSshd, keygen, tempDir, type Sshd } from './openssh.js';
@@ -42,4 +45,16 @@ test('UserKnownHostsFile=/dev/null: read as empty; StrictHostKeyChecking no and 
   const refused = await runNacre([...base(), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '127.0.0.1', 'true']);
   assert.equal(refused.code, 255);
   assert.match(refused.stderr, /Host key verification failed\.\n$/);
+});
+
+test('-G: EnableEscapeCommandline, PermitLocalCommand and NumberOfPasswordPrompts as ssh -G prints them', { skip, timeout: 60000 }, async () => {
+  const pick = (text: string) => text.split('\n').filter((l) => /^(enableescapecommandline|permitlocalcommand|numberofpasswordprompts) /.test(l)).sort();
+  for (const extra of [[], ['-o', 'EnableEscapeCommandline=yes', '-o', 'PermitLocalCommand=yes', '-o', 'NumberOfPasswordPrompts=5']]) {
+    const args = ['-G', '-F', 'none', ...extra, 'example.org'];
+    const ssh = spawnSync(o!.ssh, args, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home } });
+    const nacre = await runNacre(args);
+    assert.equal(nacre.code, 0, nacre.stderr);
+    assert.equal(pick(ssh.stdout).length, 3, ssh.stdout);
+    assert.deepEqual(pick(nacre.stdout), pick(ssh.stdout));
+  }
 });

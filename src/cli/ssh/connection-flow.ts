@@ -124,21 +124,29 @@ async function run(req: ConnectionRequest): Promise<number> {
     } else if (req.session.type !== 'default') {
       status = await runPlainSession(client, req.session, deps.session, log);
     } else {
-      const { runSession, processSessionIo } = await import('./interactive.js');
-      const escape = settings.get('EscapeChar') ?? '~';
+      const [{ runSession, processSessionIo }, { parseEscapeChar }] = await Promise.all([import('./interactive.js'), import('./escape.js')]);
+      const permitLocalCommand = flag(settings, 'PermitLocalCommand', false);
+      const { runLocalCommand } = permitLocalCommand ? await import('./local-command.js') : { runLocalCommand: undefined };
       status = await runSession(
         client,
         {
           ...(req.session.command !== '' ? { command: req.session.command } : {}),
           pty: wantsTty(req.session, deps.session.stdinIsTty, log),
           ...(deps.session.term !== undefined ? { term: deps.session.term } : {}),
-          escapeChar: escape === 'none' ? null : escape.charCodeAt(0),
+          // The resolver has made `^X` the control character already (and refused what ssh refuses).
+          escapeChar: parseEscapeChar(settings.get('EscapeChar') ?? '~'),
+          // OpenSSH 10 turns the ~C command line off unless asked for.
+          escapeCommandLine: flag(settings, 'EnableEscapeCommandline', false),
           env: req.session.env,
           stdinNull: req.session.stdinNull,
           host: config.host,
           quiet: settings.get('LogLevel') === 'QUIET',
         },
-        { forwarding: forwardings, changeLogLevel: (step) => log.step(step).toUpperCase() },
+        {
+          forwarding: forwardings,
+          changeLogLevel: (step) => log.step(step).toUpperCase(),
+          ...(runLocalCommand ? { localCommand: (command: string) => runLocalCommand(command, deps.env) } : {}),
+        },
         deps.interactive ?? processSessionIo(),
       );
     }

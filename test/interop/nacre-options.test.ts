@@ -2,11 +2,11 @@
 // 10's sshd and with ssh itself as the oracle where it prints something:
 // UserKnownHostsFile=/dev/null (read as empty, "written" to as ssh does),
 // the -G lines of EnableEscapeCommandline, PermitLocalCommand and
-// NumberOfPasswordPrompts.
+// NumberOfPasswordPrompts, and -f -N starting a ControlPersist master.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOpenSsh, startSshd, keygen, tempDir, type Sshd } from './openssh.js';
 import { runNacre as runNacreIn, type NacreRunOptions } from './nacre-run.js';
@@ -56,5 +56,22 @@ test('-G: EnableEscapeCommandline, PermitLocalCommand and NumberOfPasswordPrompt
     assert.equal(nacre.code, 0, nacre.stderr);
     assert.equal(pick(ssh.stdout).length, 3, ssh.stdout);
     assert.deepEqual(pick(nacre.stdout), pick(ssh.stdout));
+  }
+});
+
+test('-f -N with ControlMaster and ControlPersist returns once the master is up; a command then runs through it', { skip, timeout: 60000 }, async () => {
+  const kh = join(tempDir('nacre-opt-kh'), 'known_hosts');
+  writeFileSync(kh, `[127.0.0.1]:${sshd.port} ${sshd.hostKeys.ed25519}\n`);
+  const sock = join(tempDir('nacre-opt-mux'), 'ctl');
+  const args = [...base(), '-o', `UserKnownHostsFile=${kh}`, '-o', `ControlPath=${sock}`];
+  const master = await runNacre([...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-f', '-N', '127.0.0.1'], { untilExit: true });
+  assert.equal(master.code, 0, master.stderr);
+  assert.ok(existsSync(sock));
+  try {
+    const shared = await runNacre([...args, '127.0.0.1', 'echo shared']);
+    assert.equal(shared.code, 0, shared.stderr);
+    assert.equal(shared.stdout, 'shared\n');
+  } finally {
+    await runNacre(['-F', 'none', '-S', sock, '-O', 'exit', '127.0.0.1']);
   }
 });

@@ -15,7 +15,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOpenSsh, freePort, keygen, tempDir, type OpenSsh } from '../test/interop/openssh.js';
-import { startBenchSshd, type BenchSshd, type Credentials } from './connection-peers.js';
+import { sshArgs, startBenchSshd, type Credentials } from './connection-peers.js';
 
 const MiB = 1024 * 1024;
 const NACRE = fileURLToPath(new URL('../src/cli/nacre.js', import.meta.url));
@@ -38,20 +38,6 @@ interface Tool {
   readonly cmd: string;
   /** Arguments before the user's own, as in `cmd ...prefix ...args`. */
   readonly prefix: readonly string[];
-}
-
-/** The flags both tools get: no user config, this key only, this known_hosts only, no prompts. */
-function commonArgs(cred: Credentials, sshd: BenchSshd): string[] {
-  return [
-    '-F', 'none',
-    '-p', String(sshd.port),
-    '-i', cred.keyPath,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes',
-    '-o', `UserKnownHostsFile=${sshd.knownHosts}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'UpdateHostKeys=no',
-  ];
 }
 
 function run(tool: Tool, args: readonly string[]): number {
@@ -184,7 +170,8 @@ export async function nacreMarkdown(o: NacreBenchOptions = NACRE_DEFAULTS, log: 
   const ssh: Tool = { name: 'ssh', cmd: openssh.ssh, prefix: [] };
   const nacre: Tool = { name: 'nacre', cmd: process.execPath, prefix: [NACRE] };
   const dest = `${cred.user}@127.0.0.1`;
-  const base = commonArgs(cred, sshd);
+  // The flags both tools get (connection-peers.ts's for ssh): no user config, this key only, this known_hosts only, no prompts.
+  const base = sshArgs(openssh, cred, sshd).filter((a) => a !== dest);
   const out: string[] = [];
   try {
     log('nacre bench: whole commands');

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOpenSsh, startSshd, keygen, tempDir, type Sshd } from './openssh.js';
-import { runNacre as runNacreIn, type NacreRunOptions } from './nacre-run.js';
+import { findOpenSsh, tempDir, type Sshd } from './openssh.js';
+import { runNacre as runNacreIn, startKeyedSshd, type KeyedSshd, type NacreRunOptions } from './nacre-run.js';
 
 const o = findOpenSsh();
 const skip = o ? false : 'OpenSSH not installed';
@@ -17,18 +17,17 @@ const skip = o ? false : 'OpenSSH not installed';
 let sshd: Sshd;
 let home: string;
 let key: string;
+let peer: KeyedSshd | undefined;
 
 before(async () => {
   if (!o) return;
-  home = tempDir('nacre-opt-home');
+  peer = await startKeyedSshd(o, 'nacre-opt');
+  ({ sshd, key, dir: home } = peer);
   mkdirSync(join(home, '.ssh'), { mode: 0o700 });
-  const k = keygen(o, home, 'ed25519', 'id_test');
-  key = k.privatePath;
-  sshd = await startSshd(o, [], { authorizedKeys: k.publicLine + '\n', hostKeyTypes: ['ed25519'] });
 });
 
 after(async () => {
-  await sshd?.stop();
+  await peer?.stop();
 });
 
 const runNacre = (args: string[], options: Omit<NacreRunOptions, 'home'> = {}) => runNacreIn(args, { home, ...options });

@@ -1,8 +1,10 @@
 // Running the built `nacre` command as a real process, for the interop
 // tests: its path, and a run to its end with stdout, stderr and the status.
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keygen, startSshd, tempDir, type OpenSsh, type Sshd } from './openssh.js';
 
 /** The compiled nacre entry (dist/src/cli/nacre.js). */
 export const NACRE = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/nacre.js');
@@ -37,4 +39,30 @@ export function runNacre(args: readonly string[], options: NacreRunOptions): Pro
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** An sshd of OpenSSH's that lets in one fresh ed25519 client key. */
+export interface KeyedSshd {
+  readonly sshd: Sshd;
+  /** A temporary directory holding the client key (removed by stop()). */
+  readonly dir: string;
+  /** The client's private key file. */
+  readonly key: string;
+  stop(): Promise<void>;
+}
+
+/** Starts an sshd (ed25519 host key only) that authorizes a new client key made in a temporary directory named after `prefix`. */
+export async function startKeyedSshd(o: OpenSsh, prefix: string, extraConfig: string[] = []): Promise<KeyedSshd> {
+  const dir = tempDir(prefix);
+  const k = keygen(o, dir, 'ed25519', 'client');
+  const sshd = await startSshd(o, extraConfig, { hostKeyTypes: ['ed25519'], authorizedKeys: k.publicLine + '\n' });
+  return {
+    sshd,
+    dir,
+    key: k.privatePath,
+    async stop() {
+      await sshd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

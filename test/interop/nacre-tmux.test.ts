@@ -12,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findOpenSsh, keygen, startSshd, tempDir, freePort, type Sshd } from './openssh.js';
+import { findOpenSsh, tempDir, freePort, type Sshd } from './openssh.js';
+import { NACRE, startKeyedSshd, type KeyedSshd } from './nacre-run.js';
 import { findTmux, TmuxPane } from './nacre-tmux.js';
 import type { EntryConfig } from './term-session-entry.js';
 
@@ -26,23 +27,20 @@ const ENTRY = join(here, 'term-session-entry.js');
  * src/cli/ssh/interactive.ts); NACRE_TMUX_ENTRY=1 forces the test entry,
  * which drives the same module without nacre's argument handling.
  */
-const NACRE = join(here, '..', '..', 'src', 'cli', 'nacre.js');
 const useNacre = existsSync(NACRE) && process.env.NACRE_TMUX_ENTRY !== '1';
 
 let dir = '';
 let key = '';
 let sshd: Sshd;
+let peer: KeyedSshd | undefined;
 before(async () => {
   if (skip) return;
-  dir = tempDir('tmux');
-  const k = keygen(o!, dir, 'ed25519', 'client');
-  key = k.privatePath;
-  sshd = await startSshd(o!, [], { hostKeyTypes: ['ed25519'], authorizedKeys: k.publicLine + '\n' });
+  peer = await startKeyedSshd(o!, 'tmux');
+  ({ dir, key, sshd } = peer);
 });
 after(async () => {
   if (skip) return;
-  await sshd.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await peer?.stop();
 });
 
 /** What `stty -a` in the pane says of the settings raw mode changes, sorted. */

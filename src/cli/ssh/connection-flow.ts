@@ -67,7 +67,12 @@ async function run(req: ConnectionRequest): Promise<number> {
     const f = await import('./forwardings.js');
     return { ...f, forwards: f.forwardingsFromConfig(config, deps.env) };
   };
-  if (req.controlCommand !== undefined) return control.controlCommand(req.controlCommand, ctl, (await forwardings()).forwards.specs, req.io);
+  if (req.controlCommand !== undefined) {
+    // Only -O forward and cancel need the forwardings (and the library that reads them).
+    const op = req.controlCommand;
+    const specs = op === 'forward' || op === 'cancel' ? (await forwardings()).forwards.specs : [];
+    return control.controlCommand(op, ctl, specs, req.io);
+  }
 
   const bg = backgroundChild();
   if (req.fork && !bg) {

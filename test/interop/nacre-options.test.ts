@@ -66,6 +66,10 @@ test('-f -N with ControlMaster and ControlPersist returns once the master is up;
   const master = await runNacre([...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-f', '-N', '127.0.0.1'], { untilExit: true });
   assert.equal(master.code, 0, master.stderr);
   assert.ok(existsSync(sock));
+  // One process stays: the master (the -f copy has nothing left to do).
+  const running = () => spawnSync('pgrep', ['-f', sock], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== '').length;
+  for (let i = 0; i < 50 && running() > 1; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(running(), 1);
   try {
     const shared = await runNacre([...args, '127.0.0.1', 'echo shared']);
     assert.equal(shared.code, 0, shared.stderr);

@@ -87,6 +87,11 @@ async function run(req: ConnectionRequest): Promise<number> {
     if (shared) {
       // -f through a master: the session is the master's now; the foreground may go.
       bg?.ready();
+      // -f -N: nothing is left for this copy to do (the master serves the forwardings).
+      if (bg && req.session.type === 'none') {
+        shared.close();
+        return 0;
+      }
       const s = deps.session;
       const tty = wantsTty(req.session, s.stdinIsTty, log);
       return control.runSharedSession(

@@ -26,7 +26,7 @@ export interface NacreBenchOptions {
   readonly forwardRounds: number;
 }
 
-export const NACRE_DEFAULTS: NacreBenchOptions = { runs: 15, forwardBytes: 256 * MiB, forwardRounds: 3 };
+export const NACRE_DEFAULTS: NacreBenchOptions = { runs: 20, forwardBytes: 256 * MiB, forwardRounds: 3 };
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

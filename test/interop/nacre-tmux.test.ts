@@ -62,7 +62,7 @@ let counter = 0;
  * A pane running a session (`nacre`, or the test entry when `via` says so or
  * nacre is absent) with `config`; `cols`×`rows`.
  */
-async function session(config: Omit<EntryConfig, 'port' | 'key'>, cols = 100, rows = 30, via: 'nacre' | 'entry' = 'nacre'): Promise<Session> {
+async function session(config: SessionConfig, cols = 100, rows = 30, via: 'nacre' | 'entry' = 'nacre'): Promise<Session> {
   const work = tempDir(`tmux-${++counter}`);
   const pane = new TmuxPane(tmux!, work, cols, rows);
   try {
@@ -96,7 +96,10 @@ function shellQuote(s: string): string {
 }
 
 /** The command typed in the pane. */
-function commandLine(config: Omit<EntryConfig, 'port' | 'key'>, work: string, via: 'nacre' | 'entry'): string {
+/** What a session runs; `nacreOptions` replace the default `-o EnableEscapeCommandline=yes` (nacre only). */
+type SessionConfig = Omit<EntryConfig, 'port' | 'key'> & { readonly nacreOptions?: readonly string[] };
+
+function commandLine(config: SessionConfig, work: string, via: 'nacre' | 'entry'): string {
   if (!useNacre || via === 'entry') {
     const file = join(work, 'config.json');
     writeFileSync(file, JSON.stringify({ port: sshd.port, key, ...config }));
@@ -112,7 +115,7 @@ function commandLine(config: Omit<EntryConfig, 'port' | 'key'>, work: string, vi
     '-o', 'BatchMode=yes',
     '-o', 'LogLevel=ERROR',
     // ssh 10 turns the ~C command line off by default; nacre follows the option.
-    '-o', 'EnableEscapeCommandline=yes',
+    ...(config.nacreOptions ?? ['-o', 'EnableEscapeCommandline=yes']),
     ...(config.pty && config.command !== undefined ? ['-t'] : []),
     ...(config.stdinNull ? ['-n'] : []),
     '127.0.0.1',
@@ -245,6 +248,36 @@ test('~C adds a -L forwarding that then works; ~# lists it; ~? shows the help; ~
   } finally {
     s.close();
     target.close();
+  }
+});
+
+test('by default ~C answers "commandline disabled" and ~? lists neither ~C nor ~&; with the command line and PermitLocalCommand, !command runs locally', { skip }, async () => {
+  const off = await session({ pty: true, nacreOptions: [] });
+  try {
+    off.pane.line('echo READY_$((1+1))');
+    await off.pane.waitFor(/^READY_2\s*$/m);
+    await off.pane.next('commandline disabled', () => off.pane.type('~C'));
+    const help = await off.pane.next('(Note that escapes are only recognized immediately after newline.)', () => off.pane.type('~?'));
+    const shown = help.slice(help.lastIndexOf('Supported escape sequences:'));
+    assert.ok(!shown.includes('~C'), shown);
+    assert.ok(!shown.includes('~&'), shown);
+    off.pane.type('~.');
+    assert.equal(await off.status(), 255);
+  } finally {
+    off.close();
+  }
+  const local = await session({ pty: true, nacreOptions: ['-o', 'EnableEscapeCommandline=yes', '-o', 'PermitLocalCommand=yes'] });
+  try {
+    local.pane.line('echo READY_$((1+1))');
+    await local.pane.waitFor(/^READY_2\s*$/m);
+    local.pane.type('~C');
+    await local.pane.waitFor(/^ssh> ?$/m, 10000, 'the ssh> prompt');
+    await local.pane.next('LOCAL_7', () => local.pane.line('!echo LOCAL_$((3+4))'));
+    local.pane.type('~.');
+    assert.equal(await local.status(), 255);
+    await local.checkRestored();
+  } finally {
+    local.close();
   }
 });
 

@@ -296,7 +296,8 @@ export function ssh2Client(cred: Credentials, noDelay = false): ClientDriver {
 
 // ---------------------------------------------------------------- OpenSSH ssh
 
-export function sshArgs(o: OpenSsh, cred: Credentials, t: Target, extra: readonly string[] = []): string[] {
+/** ssh's flags for a bench run: no user config, this key only, this known_hosts only, no prompts. */
+export function sshFlags(cred: Credentials, t: Pick<Target, 'port' | 'knownHosts'>, extra: readonly string[] = []): string[] {
   return [
     '-F', 'none',
     '-p', String(t.port),
@@ -307,8 +308,11 @@ export function sshArgs(o: OpenSsh, cred: Credentials, t: Target, extra: readonl
     '-o', 'StrictHostKeyChecking=yes',
     '-o', 'UpdateHostKeys=no',
     ...extra,
-    `${cred.user}@127.0.0.1`,
   ];
+}
+
+export function sshArgs(_o: OpenSsh, cred: Credentials, t: Target, extra: readonly string[] = []): string[] {
+  return [...sshFlags(cred, t, extra), `${cred.user}@127.0.0.1`];
 }
 
 /** Runs a program to its end; rejects on a non-zero status. Returns stderr. */

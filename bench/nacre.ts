@@ -15,7 +15,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOpenSsh, freePort, keygen, tempDir, type OpenSsh } from '../test/interop/openssh.js';
-import { startBenchSshd, type BenchSshd, type Credentials } from './connection-peers.js';
+import { sshArgs, sshFlags, startBenchSshd, type Credentials, type Target } from './connection-peers.js';
 
 const MiB = 1024 * 1024;
 const NACRE = fileURLToPath(new URL('../src/cli/nacre.js', import.meta.url));
@@ -26,7 +26,7 @@ export interface NacreBenchOptions {
   readonly forwardRounds: number;
 }
 
-export const NACRE_DEFAULTS: NacreBenchOptions = { runs: 15, forwardBytes: 256 * MiB, forwardRounds: 3 };
+export const NACRE_DEFAULTS: NacreBenchOptions = { runs: 20, forwardBytes: 256 * MiB, forwardRounds: 3 };
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -41,17 +41,8 @@ export interface Tool {
 }
 
 /** The flags both tools get: no user config, this key only, this known_hosts only, no prompts. */
-export function commonArgs(cred: Credentials, sshd: Pick<BenchSshd, 'port' | 'knownHosts'>): string[] {
-  return [
-    '-F', 'none',
-    '-p', String(sshd.port),
-    '-i', cred.keyPath,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes',
-    '-o', `UserKnownHostsFile=${sshd.knownHosts}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'UpdateHostKeys=no',
-  ];
+export function commonArgs(cred: Credentials, sshd: Pick<Target, 'port' | 'knownHosts'>): string[] {
+  return sshFlags(cred, sshd);
 }
 
 function run(tool: Tool, args: readonly string[]): number {
@@ -184,7 +175,8 @@ export async function nacreMarkdown(o: NacreBenchOptions = NACRE_DEFAULTS, log: 
   const ssh: Tool = { name: 'ssh', cmd: openssh.ssh, prefix: [] };
   const nacre: Tool = { name: 'nacre', cmd: process.execPath, prefix: [NACRE] };
   const dest = `${cred.user}@127.0.0.1`;
-  const base = commonArgs(cred, sshd);
+  // The flags both tools get (connection-peers.ts's for ssh): no user config, this key only, this known_hosts only, no prompts.
+  const base = sshArgs(openssh, cred, sshd).filter((a) => a !== dest);
   const out: string[] = [];
   try {
     log('nacre bench: whole commands');

@@ -49,6 +49,7 @@ const RANKS: [string, number][] = [
   ['server/', 6],
   ['index.ts', 7],
   ['keys-entry.ts', 7],
+  ['mux-entry.ts', 7],
   ['cli/', 8],
 ];
 function rank(path: string): number {
@@ -93,10 +94,11 @@ function entryPoints(): string[] {
   return Object.values(pkg.exports).map((e) => join(root, e.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')));
 }
 
-test('package.json "exports" names src/index.ts and the light nacre/keys entry, each a source file', () => {
+test('package.json "exports" names src/index.ts and the light nacre/keys and nacre/mux entries, each a source file', () => {
   const entries = entryPoints();
   assert.ok(entries.includes(join(src, 'index.ts')));
   assert.ok(entries.includes(join(src, 'keys-entry.ts')));
+  assert.ok(entries.includes(join(src, 'mux-entry.ts')));
   for (const e of entries) assert.ok(existsSync(e), `${relative(root, e)} is named by package.json "exports" but does not exist`);
 });
 
@@ -253,4 +255,24 @@ test('test/core tests stay in memory: no Node adapter, client, server or tool, n
       assert.ok(relative(join(testRoot, 'node'), target).startsWith('..'), `${relative(root, f)} imports a test/node helper`);
     }
   }
+});
+
+test('nacre/mux (src/mux-entry.ts) loads no transport, key exchange, cipher or client connection code', () => {
+  // Runtime imports only: `import type` lines load nothing.
+  const runtimeRe = /(?:^|\n)\s*(?:import|export)\s+(?!type\s)[^'"]*?from\s+['"](\.[^'"]+)['"]/g;
+  const seen = new Set<string>();
+  const walk = (f: string): void => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const m of readFileSync(f, 'utf8').matchAll(runtimeRe)) walk(resolve(dirname(f), m[1]!).replace(/\.js$/, '.ts'));
+  };
+  walk(join(src, 'mux-entry.ts'));
+  const loaded = [...seen].map((f) => relative(src, f));
+  const allowed = (f: string) =>
+    !/^(core|crypto|server|agent|sftp|socks|trust)\//.test(f) &&
+    (!f.startsWith('algorithms/') || f === 'algorithms/catalog.ts') &&
+    (!f.startsWith('client/') || f === 'client/control-client.ts') &&
+    (!f.startsWith('keys/') || ['keys/pem.ts', 'keys/pkcs8-kdf.ts', 'keys/address-match.ts'].includes(f));
+  assert.deepEqual(loaded.filter((f) => !allowed(f)), []);
+  assert.ok(loaded.length < 30, `nacre/mux loads ${loaded.length} modules`);
 });

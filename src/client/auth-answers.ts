@@ -63,16 +63,20 @@ export class AuthAnswers {
     private readonly signers: readonly AuthSigner[],
   ) {}
 
-  /** The credentials to try, in order: keys, keyboard-interactive, password. */
+  /** The credentials to try, in order: keys, keyboard-interactive, password, or as `authMethods` orders them. */
   credentials(): ClientCredential[] {
     const attempts = this.options.passwordAttempts;
     if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 1 || attempts > 100)) throw new RangeError(`passwordAttempts must be an integer from 1 to 100, not ${attempts}`);
     const list: ClientCredential[] = [];
     if (this.signers.length > 0) list.push({ method: 'publickey', keys: this.signers.map((s) => ({ publicBlob: s.publicBlob, keyType: s.keyType })) });
-    if (this.options.keyboardInteractive || this.options.password !== undefined) list.push({ method: 'keyboard-interactive' });
+    if (this.options.keyboardInteractive) list.push({ method: 'keyboard-interactive', ...(attempts !== undefined ? { attempts } : {}) });
+    else if (this.options.password !== undefined) list.push({ method: 'keyboard-interactive' });
     if (this.options.password !== undefined) list.push({ method: 'password', password: this.options.password });
-    else if (this.options.askPassword) list.push({ method: 'password', attempts: this.options.passwordAttempts ?? 3 });
-    return list;
+    else if (this.options.askPassword) list.push({ method: 'password', attempts: attempts ?? 3 });
+    const order = this.options.authMethods;
+    if (order === undefined) return list;
+    for (const m of order) if (!['publickey', 'keyboard-interactive', 'password'].includes(m)) throw new RangeError(`authMethods: unknown method ${JSON.stringify(m)}`);
+    return [...new Set(order)].flatMap((m) => list.filter((c) => c.method === m));
   }
 
   /**

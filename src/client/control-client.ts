@@ -6,22 +6,14 @@ import { MuxClientConnection, MuxRequestError, type MuxClientSession } from '../
 import { NACRE_SESSION_EXTENSION, type MuxForward, type MuxSessionRequest } from '../mux/codec.js';
 import { connectControlSocket } from '../io/node/control-socket.js';
 import type { ExitInfo } from '../io/node/channel.js';
-import type { PtyOptions } from './process.js';
+import type { PtyOptions, RemoteProcess } from './process.js';
 
 export { MuxRequestError };
 
 /** A command running through the master; a RemoteProcess without `channel`, so code written for one runs the other. */
-export interface SharedProcess {
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
+export interface SharedProcess extends Omit<RemoteProcess, 'channel' | 'exit'> {
   /** Resolves when the session ends, with its status (nulls and a `message` when the master went away). */
   readonly exit: Promise<ExitInfo>;
-  /** Sends a signal (name without "SIG"); resolves once sent (no reply comes, as with a channel's). */
-  signal(name: string): Promise<void>;
-  /** Tells the remote PTY its new size. */
-  resize(cols: number, rows: number, width?: number, height?: number): Promise<void>;
-  close(): void;
 }
 
 export interface SharedSpawnOptions {

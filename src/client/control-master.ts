@@ -10,8 +10,8 @@ import { MUX_PORT_STREAMLOCAL, type MuxForward, type MuxSessionRequest } from '.
 import { listenControlSocket, removeControlSocket, socketInode } from '../io/node/control-socket.js';
 import type { Client } from './client.js';
 import type { LocalForward, RemoteForward } from './forward.js';
-import type { Readable, Writable } from 'node:stream';
-import type { ExitInfo } from '../io/node/channel.js';
+import type { Readable } from 'node:stream';
+import type { SharedProcess } from './control-client.js';
 
 export type { MuxForward } from '../mux/codec.js';
 
@@ -166,15 +166,8 @@ export class ControlMaster extends EventEmitter<ControlMasterEvents> {
   }
 }
 
-interface SessionProcess {
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  readonly exit: Promise<ExitInfo>;
-  signal(name: string): Promise<void>;
-  resize(cols: number, rows: number, width?: number, height?: number): Promise<void>;
-  close(): void;
-}
+/** What a shared session runs on: a RemoteProcess without its channel, as the client side sees it. */
+type SessionProcess = SharedProcess;
 
 async function startSession(client: Client, req: MuxSessionRequest): Promise<SessionProcess> {
   const env = Object.fromEntries(req.env);

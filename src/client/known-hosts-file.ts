@@ -14,5 +14,7 @@ import { MAX_TRUST_FILE_BYTES, updateFileAtomic, type AtomicWriteSteps } from '.
  * KeyFileError (`io`) naming the file. `steps` is for tests.
  */
 export async function updateKnownHostsFile(path: string, change: (current: string) => string | null, steps?: Partial<AtomicWriteSteps>): Promise<void> {
+  // ssh appends to /dev/null and the key is gone: a rename over it would replace the device.
+  if (path === '/dev/null') return;
   updateFileAtomic(path, change, { what: 'known_hosts file', maxBytes: MAX_TRUST_FILE_BYTES, ...(steps ? { steps } : {}) });
 }

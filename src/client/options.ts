@@ -274,8 +274,19 @@ export interface ConnectOptions {
    * counts from 1); null gives the method up. (src/client/auth-answers.ts, for `nacre`)
    */
   readonly askPassword?: (request: { readonly username: string; readonly host: string; readonly port: number; readonly attempt: number }) => string | null | Promise<string | null>;
-  /** How many times `askPassword` may be asked (ssh's NumberOfPasswordPrompts); default 3. */
+  /**
+   * How many times `askPassword` may be asked (ssh's NumberOfPasswordPrompts);
+   * default 3. When set, keyboard-interactive with `keyboardInteractive` is
+   * also begun again after a failure up to this many times in all, as ssh
+   * does (default: once).
+   */
   readonly passwordAttempts?: number;
+  /**
+   * The order authentication methods are tried in (ssh's
+   * PreferredAuthentications); a method not named is not tried. Default
+   * publickey, keyboard-interactive, password.
+   */
+  readonly authMethods?: readonly ('publickey' | 'keyboard-interactive' | 'password')[];
 }
 
 export function defaultUsername(): string {
@@ -329,6 +340,9 @@ export function loadSigners(input: ConnectOptions['privateKey'], passphrase?: st
 export function readKnownHosts(option: string | false | undefined): { path: string; text: string } | null {
   if (option === false) return null;
   const path = expandHome(option ?? '~/.ssh/known_hosts');
+  // ssh reads /dev/null as an empty file (`UserKnownHostsFile=/dev/null`, the
+  // usual "remember nothing"); it is a device, which readBounded refuses.
+  if (path === '/dev/null') return { path, text: '' };
   try {
     return { path, text: readBounded(path, MAX_TRUST_FILE_BYTES, 'known_hosts file').toString('utf8') };
   } catch (err) {

@@ -5,8 +5,8 @@
 // give a warning instead of the "Bad configuration option" error a
 // misspelled keyword gets.
 import { tryParseForward, type ForwardSpec, type ForwardFlag } from './forward-spec.js';
-import { cipherAlgorithms, kexAlgorithms, macAlgorithms } from '../algorithms/index.js';
-import { allHostKeyAlgorithms, userKeyAlgorithms } from '../algorithms/hostkey.js';
+// Names only: reading a config must not load the key exchanges and ciphers.
+import { CIPHER_NAMES, HOST_KEY_NAMES, KEX_NAMES, MAC_NAMES, USER_KEY_NAMES } from '../algorithms/catalog.js';
 
 /** A value's reading failed: the message, without the file and line (the caller adds them). */
 export class ValueError extends Error {}
@@ -31,6 +31,8 @@ export interface KeywordValues {
   /** false: no; true: yes (forever); a number: seconds. */
   ControlPersist: boolean | number;
   DynamicForward: ForwardSpec[];
+  /** Whether the `~C` escape opens a command line (OpenSSH 10: default no). */
+  EnableEscapeCommandline: boolean;
   /** One character, or 'none'. */
   EscapeChar: string;
   ExitOnForwardFailure: boolean;
@@ -52,7 +54,11 @@ export interface KeywordValues {
   LocalForward: ForwardSpec[];
   LogLevel: 'QUIET' | 'FATAL' | 'ERROR' | 'INFO' | 'VERBOSE' | 'DEBUG1' | 'DEBUG2' | 'DEBUG3';
   MACs: string;
+  /** Password and keyboard-interactive prompts before giving up; default 3. */
+  NumberOfPasswordPrompts: number;
   PasswordAuthentication: boolean;
+  /** Whether `!command` at the `~C` prompt runs a local command; default no. */
+  PermitLocalCommand: boolean;
   Port: number;
   PreferredAuthentications: string;
   ProxyCommand: string;
@@ -155,8 +161,8 @@ function list(args: readonly string[]): string[] {
  * must be ones Nacre implements (ssh checks against its own too); a `-` list
  * may name others, and wildcards.
  */
-function algorithms(kind: string, registry: readonly { readonly name: string }[]) {
-  const known = new Set(registry.map((e) => e.name));
+function algorithms(kind: string, names: readonly string[]) {
+  const known = new Set(names);
   return (args: readonly string[]): string => {
     const a = one(args);
     if (!/^[+^-]?[A-Za-z0-9@._*?!-]+(,[A-Za-z0-9@._*?!-]+)*$/.test(a)) throw new ValueError(`Bad ${kind} list '${a}'.`);
@@ -310,7 +316,7 @@ const SPECS: KeywordSpec[] = [
   spec('BatchMode', flag),
   spec('BindAddress', text),
   spec('CertificateFile', (a) => [one(a)], true),
-  spec('Ciphers', algorithms('SSH2 cipher', cipherAlgorithms)),
+  spec('Ciphers', algorithms('SSH2 cipher', CIPHER_NAMES)),
   spec('ClearAllForwardings', flag),
   spec('Compression', flag),
   spec('ConnectionAttempts', integer),
@@ -319,6 +325,7 @@ const SPECS: KeywordSpec[] = [
   spec('ControlPath', text),
   spec('ControlPersist', controlPersist),
   spec('DynamicForward', forward('dynamic'), true),
+  spec('EnableEscapeCommandline', flag),
   spec('EscapeChar', escapeChar),
   spec('ExitOnForwardFailure', flag),
   spec('ForkAfterAuthentication', flag),
@@ -326,7 +333,7 @@ const SPECS: KeywordSpec[] = [
   spec('GatewayPorts', flag),
   spec('GlobalKnownHostsFile', list),
   spec('HashKnownHosts', flag),
-  spec('HostKeyAlgorithms', algorithms('host key algorithm', allHostKeyAlgorithms)),
+  spec('HostKeyAlgorithms', algorithms('host key algorithm', HOST_KEY_NAMES)),
   spec('HostKeyAlias', text),
   spec('HostName', text),
   spec('IdentitiesOnly', flag),
@@ -334,16 +341,18 @@ const SPECS: KeywordSpec[] = [
   spec('IdentityFile', (a) => [one(a)], true),
   spec('IgnoreUnknown', text),
   spec('KbdInteractiveAuthentication', flag),
-  spec('KexAlgorithms', algorithms('SSH2 KexAlgorithms', kexAlgorithms)),
+  spec('KexAlgorithms', algorithms('SSH2 KexAlgorithms', KEX_NAMES)),
   spec('LocalForward', forward('local'), true),
   spec('LogLevel', choice(LOG_LEVELS)),
-  spec('MACs', algorithms('SSH2 MAC', macAlgorithms)),
+  spec('MACs', algorithms('SSH2 MAC', MAC_NAMES)),
+  spec('NumberOfPasswordPrompts', integer),
   spec('PasswordAuthentication', flag),
+  spec('PermitLocalCommand', flag),
   spec('Port', port),
   spec('PreferredAuthentications', text),
   spec('ProxyCommand', command),
   spec('ProxyJump', proxyJump),
-  spec('PubkeyAcceptedAlgorithms', algorithms('key type', [...allHostKeyAlgorithms, ...userKeyAlgorithms])),
+  spec('PubkeyAcceptedAlgorithms', algorithms('key type', [...HOST_KEY_NAMES, ...USER_KEY_NAMES])),
   spec('PubkeyAuthentication', choice({ yes: 'yes', true: 'yes', no: 'no', false: 'no', unbound: 'unbound', 'host-bound': 'host-bound' } as const)),
   spec('RekeyLimit', rekeyLimit),
   spec('RemoteCommand', command),
@@ -385,12 +394,12 @@ export const KEYWORDS: ReadonlyMap<string, KeywordSpec> = new Map([
 export const UNSUPPORTED_KEYWORDS: ReadonlySet<string> = new Set(
   (
     'bindinterface canonicaldomains canonicalizefallbacklocal canonicalizehostname canonicalizemaxdots ' +
-    'canonicalizepermittedcnames casignaturealgorithms channeltimeout checkhostip enableescapecommandline ' +
+    'canonicalizepermittedcnames casignaturealgorithms channeltimeout checkhostip ' +
     'enablesshkeysign fingerprinthash forwardx11 forwardx11timeout forwardx11trusted gssapiauthentication ' +
     'gssapidelegatecredentials gssapikeyexchange gssapitrustdns gssapiclientidentity gssapiserveridentity ' +
     'gssapirenewalforcesrekey gssapikexalgorithms hostbasedacceptedalgorithms hostbasedauthentication ' +
     'hostbasedkeytypes ipqos kbdinteractivedevices knownhostscommand localcommand logverbose syslogfacility ' +
-    'nohostauthenticationforlocalhost numberofpasswordprompts obscurekeystroketiming permitlocalcommand ' +
+    'nohostauthenticationforlocalhost obscurekeystroketiming ' +
     'permitremoteopen pkcs11provider smartcarddevice proxyusefdpass requiredrsasize securitykeyprovider ' +
     'streamlocalbindmask streamlocalbindunlink tcpkeepalive keepalive tunnel tunneldevice verifyhostkeydns ' +
     'versionaddendum xauthlocation refuseconnection dsaauthentication ' +

@@ -8,7 +8,7 @@ import type { ForwardEndpoint, ForwardSpec } from './forward-spec.js';
 import { printEndpoint } from './forward-spec.js';
 import type { KeywordValues } from './ssh-config-keywords.js';
 import type { SshConfig } from './ssh-config-resolve.js';
-import { expandEnvironment, expandTilde, expandTokens, type TokenValues } from './ssh-config-tokens.js';
+import { expandConfigPath, expandEnvironment, expandTilde, expandTokens, type TokenValues } from './ssh-config-tokens.js';
 
 /** Identity files tried when none is configured, in ssh's order (ssh's id_xmss is left out: Nacre has no XMSS). */
 export const DEFAULT_IDENTITY_FILES: readonly string[] = ['~/.ssh/id_rsa', '~/.ssh/id_ecdsa', '~/.ssh/id_ecdsa_sk', '~/.ssh/id_ed25519', '~/.ssh/id_ed25519_sk'];
@@ -21,10 +21,8 @@ const yn = (b: boolean | undefined, dflt: boolean) => ((b ?? dflt) ? 'yes' : 'no
 /** ssh prints its multi-state options' yes/no as true/false. */
 const tf = (s: string) => (s === 'yes' ? 'true' : s === 'no' ? 'false' : s);
 
-/** A path value as ssh expands it before -G: `~`, `${VAR}`, then tokens. */
-export function expandConfigPath(value: string, keyword: string, tokens: TokenValues, env: Readonly<Record<string, string | undefined>>): string {
-  return expandTokens(expandEnvironment(expandTilde(value, tokens.home), keyword, env), keyword, tokens);
-}
+// Beside the tokens it expands, so that finding a ControlPath loads no printer.
+export { expandConfigPath };
 
 function expandEndpoint(e: ForwardEndpoint, keyword: string, tokens: TokenValues, env: Env): ForwardEndpoint {
   return e.kind === 'unix' ? { kind: 'unix', path: expandTokens(expandEnvironment(e.path, keyword, env), keyword, tokens) } : e;
@@ -116,6 +114,9 @@ export function printSshConfig(config: SshConfig, env: Readonly<Record<string, s
     `controlmaster ${tf(v.ControlMaster ?? 'no')}`,
     `clearallforwardings ${yn(v.ClearAllForwardings, false)}`,
     `exitonforwardfailure ${yn(v.ExitOnForwardFailure, false)}`,
+    `enableescapecommandline ${yn(v.EnableEscapeCommandline, false)}`,
+    `permitlocalcommand ${yn(v.PermitLocalCommand, false)}`,
+    `numberofpasswordprompts ${v.NumberOfPasswordPrompts ?? 3}`,
     `gatewayports ${yn(v.GatewayPorts, false)}`,
     `hashknownhosts ${yn(v.HashKnownHosts, false)}`,
     `identitiesonly ${yn(v.IdentitiesOnly, false)}`,

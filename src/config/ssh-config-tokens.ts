@@ -135,3 +135,8 @@ export function expandTilde(path: string, home: string): string {
 export function expandPath(text: string, keyword: string, values: TokenValues, env: Readonly<Record<string, string | undefined>>): string {
   return expandTilde(expandTokens(expandEnvironment(text, keyword, env), keyword, values), values.home);
 }
+
+/** A path value as ssh expands it before -G: `~`, `${VAR}`, then tokens. */
+export function expandConfigPath(value: string, keyword: string, tokens: TokenValues, env: Readonly<Record<string, string | undefined>>): string {
+  return expandTokens(expandEnvironment(expandTilde(value, tokens.home), keyword, env), keyword, tokens);
+}

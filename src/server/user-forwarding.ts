@@ -40,7 +40,7 @@ export function forwardingAsUser(policy: ForwardingPolicy, options: ForwardingAs
     if (account.uid === euid) return 'as-user';
     return euid === 0 ? 'root-for-user' : 'refused';
   };
-  const ask = <R>(fn: ((req: R) => MaybePromise<boolean>) | undefined, req: R): MaybePromise<boolean> => (fn ? fn(req) : false);
+  const ask = <R, A>(fn: ((req: R) => MaybePromise<A>) | undefined, req: R): MaybePromise<A | false> => (fn ? fn(req) : false);
   return {
     forwardLocal: async (req: LocalForwardRequest) => ((await standing(req.username)) === 'refused' ? false : ask(policy.forwardLocal, req)),
     forwardRemote: async (req: RemoteForwardRequest) => {

@@ -246,3 +246,23 @@ test('answering null to an asked password ends its retries', () => {
   assert.equal(c.io.events.filter((e) => e.type === 'auth-password').length, 1);
   assert.ok(c.io.failures[0] instanceof AuthenticationError);
 });
+
+test('keyboard-interactive is begun again after a failure up to its attempts (default once); a null answer ends its retries', () => {
+  const rounds = (attempts: number | undefined, answer: string[] | null) => {
+    const c = makeClient({ credentials: [{ method: 'keyboard-interactive', ...(attempts !== undefined ? { attempts } : {}) }] });
+    c.client.start();
+    c.client.handle(failure(['keyboard-interactive']));
+    for (let i = 0; i < 5 && c.io.failures.length === 0; i++) {
+      c.client.handle(encodeInfoRequest({ name: '', instruction: '', prompts: [{ prompt: 'code', echo: false }] }));
+      const p = c.io.events.filter((e) => e.type === 'auth-prompt').at(-1);
+      assert.ok(p && p.type === 'auth-prompt');
+      c.client.answerPrompt(p.id, answer);
+      if (answer !== null) c.client.handle(failure(['keyboard-interactive']));
+    }
+    assert.ok(c.io.failures[0] instanceof AuthenticationError);
+    return c.methods().filter((m) => m === 'keyboard-interactive').length;
+  };
+  assert.equal(rounds(undefined, ['wrong']), 1);
+  assert.equal(rounds(3, ['wrong']), 3);
+  assert.equal(rounds(3, null), 1);
+});

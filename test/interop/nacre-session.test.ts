@@ -7,10 +7,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync, rmSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findOpenSsh, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
+import { findOpenSsh, type Sshd } from './openssh.js';
+import { startKeyedSshd, type KeyedSshd } from './nacre-run.js';
 import type { EntryConfig } from './term-session-entry.js';
 
 const o = findOpenSsh();
@@ -20,17 +21,15 @@ const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'term-session-entry.
 let dir = '';
 let key = '';
 let sshd: Sshd;
+let peer: KeyedSshd | undefined;
 before(async () => {
   if (skip) return;
-  dir = tempDir('session');
-  const k = keygen(o!, dir, 'ed25519', 'client');
-  key = k.privatePath;
-  sshd = await startSshd(o!, [], { hostKeyTypes: ['ed25519'], authorizedKeys: k.publicLine + '\n' });
+  peer = await startKeyedSshd(o!, 'session');
+  ({ dir, key, sshd } = peer);
 });
 after(async () => {
   if (skip) return;
-  await sshd.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await peer?.stop();
 });
 
 interface Run {

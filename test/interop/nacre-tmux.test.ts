@@ -12,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findOpenSsh, keygen, startSshd, tempDir, freePort, type Sshd } from './openssh.js';
+import { findOpenSsh, tempDir, freePort, type Sshd } from './openssh.js';
+import { NACRE, startKeyedSshd, type KeyedSshd } from './nacre-run.js';
 import { findTmux, TmuxPane } from './nacre-tmux.js';
 import type { EntryConfig } from './term-session-entry.js';
 
@@ -26,23 +27,20 @@ const ENTRY = join(here, 'term-session-entry.js');
  * src/cli/ssh/interactive.ts); NACRE_TMUX_ENTRY=1 forces the test entry,
  * which drives the same module without nacre's argument handling.
  */
-const NACRE = join(here, '..', '..', 'src', 'cli', 'nacre.js');
 const useNacre = existsSync(NACRE) && process.env.NACRE_TMUX_ENTRY !== '1';
 
 let dir = '';
 let key = '';
 let sshd: Sshd;
+let peer: KeyedSshd | undefined;
 before(async () => {
   if (skip) return;
-  dir = tempDir('tmux');
-  const k = keygen(o!, dir, 'ed25519', 'client');
-  key = k.privatePath;
-  sshd = await startSshd(o!, [], { hostKeyTypes: ['ed25519'], authorizedKeys: k.publicLine + '\n' });
+  peer = await startKeyedSshd(o!, 'tmux');
+  ({ dir, key, sshd } = peer);
 });
 after(async () => {
   if (skip) return;
-  await sshd.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await peer?.stop();
 });
 
 /** What `stty -a` in the pane says of the settings raw mode changes, sorted. */
@@ -64,7 +62,7 @@ let counter = 0;
  * A pane running a session (`nacre`, or the test entry when `via` says so or
  * nacre is absent) with `config`; `cols`×`rows`.
  */
-async function session(config: Omit<EntryConfig, 'port' | 'key'>, cols = 100, rows = 30, via: 'nacre' | 'entry' = 'nacre'): Promise<Session> {
+async function session(config: SessionConfig, cols = 100, rows = 30, via: 'nacre' | 'entry' = 'nacre'): Promise<Session> {
   const work = tempDir(`tmux-${++counter}`);
   const pane = new TmuxPane(tmux!, work, cols, rows);
   try {
@@ -98,7 +96,10 @@ function shellQuote(s: string): string {
 }
 
 /** The command typed in the pane. */
-function commandLine(config: Omit<EntryConfig, 'port' | 'key'>, work: string, via: 'nacre' | 'entry'): string {
+/** What a session runs; `nacreOptions` replace the default `-o EnableEscapeCommandline=yes` (nacre only). */
+type SessionConfig = Omit<EntryConfig, 'port' | 'key'> & { readonly nacreOptions?: readonly string[] };
+
+function commandLine(config: SessionConfig, work: string, via: 'nacre' | 'entry'): string {
   if (!useNacre || via === 'entry') {
     const file = join(work, 'config.json');
     writeFileSync(file, JSON.stringify({ port: sshd.port, key, ...config }));
@@ -114,7 +115,7 @@ function commandLine(config: Omit<EntryConfig, 'port' | 'key'>, work: string, vi
     '-o', 'BatchMode=yes',
     '-o', 'LogLevel=ERROR',
     // ssh 10 turns the ~C command line off by default; nacre follows the option.
-    '-o', 'EnableEscapeCommandline=yes',
+    ...(config.nacreOptions ?? ['-o', 'EnableEscapeCommandline=yes']),
     ...(config.pty && config.command !== undefined ? ['-t'] : []),
     ...(config.stdinNull ? ['-n'] : []),
     '127.0.0.1',
@@ -247,6 +248,36 @@ test('~C adds a -L forwarding that then works; ~# lists it; ~? shows the help; ~
   } finally {
     s.close();
     target.close();
+  }
+});
+
+test('by default ~C answers "commandline disabled" and ~? lists neither ~C nor ~&; with the command line and PermitLocalCommand, !command runs locally', { skip }, async () => {
+  const off = await session({ pty: true, nacreOptions: [] });
+  try {
+    off.pane.line('echo READY_$((1+1))');
+    await off.pane.waitFor(/^READY_2\s*$/m);
+    await off.pane.next('commandline disabled', () => off.pane.type('~C'));
+    const help = await off.pane.next('(Note that escapes are only recognized immediately after newline.)', () => off.pane.type('~?'));
+    const shown = help.slice(help.lastIndexOf('Supported escape sequences:'));
+    assert.ok(!shown.includes('~C'), shown);
+    assert.ok(!shown.includes('~&'), shown);
+    off.pane.type('~.');
+    assert.equal(await off.status(), 255);
+  } finally {
+    off.close();
+  }
+  const local = await session({ pty: true, nacreOptions: ['-o', 'EnableEscapeCommandline=yes', '-o', 'PermitLocalCommand=yes'] });
+  try {
+    local.pane.line('echo READY_$((1+1))');
+    await local.pane.waitFor(/^READY_2\s*$/m);
+    local.pane.type('~C');
+    await local.pane.waitFor(/^ssh> ?$/m, 10000, 'the ssh> prompt');
+    await local.pane.next('LOCAL_7', () => local.pane.line('!echo LOCAL_$((3+4))'));
+    local.pane.type('~.');
+    assert.equal(await local.status(), 255);
+    await local.checkRestored();
+  } finally {
+    local.close();
   }
 });
 

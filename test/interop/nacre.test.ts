@@ -7,31 +7,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { findOpenSsh, startSshd, keygen, tempDir, freePort, type Sshd } from './openssh.js';
+import { pty, ptySkipReason } from '../node/pty-loader.js';
+import { NACRE, runNacre as runNacreIn, type NacreRun, type NacreRunOptions } from './nacre-run.js';
 import { fingerprintSha256, parseOpenSshPublicKeyLine } from '../../src/index.js';
 
 const o = findOpenSsh();
 const skip = o ? false : 'OpenSSH not installed';
-const NACRE = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/nacre.js');
 
-interface Pty {
-  onData(cb: (d: string) => void): void;
-  onExit(cb: (e: { exitCode: number; signal?: number }) => void): void;
-  write(d: string): void;
-  kill(): void;
-}
-let pty: { spawn(file: string, args: string[], opts: object): Pty } | undefined;
-try {
-  pty = createRequire(import.meta.url)('@lydell/node-pty') as typeof pty;
-} catch {
-  pty = undefined;
-}
 
 let sshd: Sshd;
 let home: string;
@@ -52,30 +39,9 @@ after(async () => {
   await sshd?.stop();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs nacre to its end. With `untilExit`, resolves when the process exits,
- * not when its output pipes close (a -f background copy keeps them open).
- */
-function runNacre(args: string[], options: { input?: string; env?: Record<string, string>; untilExit?: boolean } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [NACRE, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: home, ...options.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on(options.untilExit ? 'exit' : 'close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+/** Runs nacre to its end with this file's HOME (see nacre-run.ts). */
+function runNacre(args: string[], options: Omit<NacreRunOptions, 'home'> = {}): Promise<NacreRun> {
+  return runNacreIn(args, { home, ...options });
 }
 
 /** known_hosts with the server's real key. */
@@ -174,7 +140,7 @@ function onTerminal(args: string[], answer: string): Promise<{ screen: string; e
   });
 }
 
-const ptySkip = skip || (pty ? false : '@lydell/node-pty cannot load here');
+const ptySkip = skip || ptySkipReason;
 
 test('the known_hosts question on the terminal: yes records the key and runs the command', { skip: ptySkip, timeout: 60000 }, async () => {
   const kh = join(tempDir('nacre-kh'), 'known_hosts');

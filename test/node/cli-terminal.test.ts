@@ -6,24 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pty, ptySkipReason } from './pty-loader.js';
 
-interface Pty {
-  onData(cb: (d: string) => void): void;
-  onExit(cb: (e: { exitCode: number; signal?: number }) => void): void;
-  write(d: string): void;
-  kill(): void;
-}
-let pty: { spawn(file: string, args: string[], opts: object): Pty } | undefined;
-try {
-  pty = createRequire(import.meta.url)('@lydell/node-pty') as typeof pty;
-} catch {
-  pty = undefined;
-}
-const skip = pty ? false : '@lydell/node-pty cannot load here';
+const skip = ptySkipReason;
 
 const terminalModule = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/common/terminal.js');
 const CHILD = `

@@ -2,7 +2,9 @@
 // become, destinations, and ssh's usage error (exit 255) for bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNacreArgs, parseDestination, forwardLine, NacreUsageError, NACRE_USAGE } from '../../src/cli/ssh/args.js';
+import { parseNacreArgs, parseDestination, forwardConfigLine, NacreUsageError, NACRE_USAGE } from '../../src/cli/ssh/args.js';
+import { CliExit } from '../../src/cli/common/exit.js';
+import { parseEscapeChar } from '../../src/cli/ssh/escape.js';
 import { settingsFromValues } from '../../src/cli/ssh/settings.js';
 import { resolveSshConfig, type SshConfigIO } from '../../src/index.js';
 
@@ -90,15 +92,19 @@ test('options after the destination are read; the first word after that starts t
   assert.deepEqual(b.command, ['-x']);
 });
 
-test('-L/-R as config lines: listen side and target split as ssh_config writes them', () => {
-  assert.equal(forwardLine('8080:server:80'), '8080 server:80');
-  assert.equal(forwardLine('127.0.0.1:8080:server:80'), '127.0.0.1:8080 server:80');
-  assert.equal(forwardLine('[::1]:8080:[::2]:80'), '[::1]:8080 [::2]:80');
-  assert.equal(forwardLine('/tmp/local.sock:server:80'), '/tmp/local.sock server:80');
-  assert.equal(forwardLine('8080:/run/remote.sock'), '8080 /run/remote.sock');
-  assert.equal(forwardLine('127.0.0.1:8080:/run/remote.sock'), '127.0.0.1:8080 /run/remote.sock');
-  assert.equal(forwardLine('8080'), '8080');
-  assert.equal(forwardLine('127.0.0.1:8080'), '127.0.0.1:8080');
+test('-L/-R/-D as config lines, through the library\'s forwarding parser', () => {
+  assert.equal(forwardConfigLine('8080:server:80', 'local'), 'LocalForward 8080 server:80');
+  assert.equal(forwardConfigLine('127.0.0.1:8080:server:80', 'local'), 'LocalForward 127.0.0.1:8080 server:80');
+  assert.equal(forwardConfigLine('[::1]:8080:[::2]:80', 'local'), 'LocalForward [::1]:8080 [::2]:80');
+  assert.equal(forwardConfigLine('/tmp/local.sock:server:80', 'local'), 'LocalForward /tmp/local.sock server:80');
+  assert.equal(forwardConfigLine('8080:/run/remote.sock', 'local'), 'LocalForward 8080 /run/remote.sock');
+  assert.equal(forwardConfigLine('127.0.0.1:8080:/run/remote.sock', 'remote'), 'RemoteForward 127.0.0.1:8080 /run/remote.sock');
+  assert.equal(forwardConfigLine('8080', 'remote'), 'RemoteForward 8080');
+  assert.equal(forwardConfigLine('127.0.0.1:1080', 'dynamic'), 'DynamicForward 127.0.0.1:1080');
+  // A socket path with a blank survives the config line (quoted).
+  assert.equal(forwardConfigLine('/tmp/my sock:server:80', 'local'), 'LocalForward "/tmp/my sock" server:80');
+  // ${VAR} is expanded as ssh does for -L.
+  assert.equal(forwardConfigLine('${P}:server:80', 'local', { P: '5555' }), 'LocalForward 5555 server:80');
   const a = parseNacreArgs(['-L', '8080:server:80', '-R', '0:localhost:22', '-D', '1080', '-L', '/tmp/l.sock:/run/r.sock', 'h']);
   const v = resolveSshConfig({ host: 'h', commandLine: a.configLines, configFile: 'none' }, IO).values;
   assert.deepEqual(v.LocalForward, [
@@ -107,7 +113,35 @@ test('-L/-R as config lines: listen side and target split as ssh_config writes t
   ]);
   assert.deepEqual(v.RemoteForward, [{ type: 'remote', listen: { kind: 'tcp', port: 0 }, connect: { kind: 'tcp', host: 'localhost', port: 22 } }]);
   assert.deepEqual(v.DynamicForward, [{ type: 'dynamic', listen: { kind: 'tcp', port: 1080 } }]);
-  assert.deepEqual(a.forwards.map((f) => f.flag), ['local', 'remote', 'dynamic', 'local']);
+});
+
+test("malformed -L/-R/-D: ssh 10's message, no usage text, status 255", async () => {
+  for (const [flag, spec, word] of [
+    ['-L', 'x', 'local'],
+    ['-L', '8080', 'local'],
+    ['-L', '1:2:3:4:5', 'local'],
+    ['-R', 'a:b:c:d:e', 'remote'],
+    ['-R', '', 'remote'],
+    ['-D', 'a:b:c', 'dynamic'],
+    ['-L', '${NOPE}:h:1', 'local'],
+  ] as const) {
+    assert.throws(() => parseNacreArgs([flag, spec, 'h']), (e: unknown) => e instanceof CliExit && e.code === 255 && e.message === `Bad ${word} forwarding specification '${spec}'`);
+    const r = await runNacre([flag, spec, 'h']);
+    assert.equal(r.code, 255);
+    assert.equal(r.stderr, `Bad ${word} forwarding specification '${spec}'\n`);
+  }
+});
+
+test("-e: ssh's values (^] as the control character, none), and its message for a bad one", async () => {
+  for (const [value, byte] of [['^]', 0x1d], ['~', 0x7e], ['%', 0x25], ['none', null]] as const) {
+    const s = settingsFromLines(parseNacreArgs(['-e', value, 'h']).configLines);
+    assert.equal(parseEscapeChar(s.get('EscapeChar') ?? '~'), byte, value);
+  }
+  for (const bad of ['xx', '^ab', '']) {
+    const r = await runNacre(['-e', bad, 'h']);
+    assert.equal(r.code, 255);
+    assert.equal(r.stderr, `Bad escape character '${bad}'.\n`);
+  }
 });
 
 test('destinations: user@host, host:port, ssh:// URIs, IPv6', () => {

@@ -162,3 +162,44 @@ test('an unknown host key without a terminal or askpass is refused, nothing reco
   assert.equal(ok.stdout, 'in\n');
   assert.match(readFileSync(kh, 'utf8'), /^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /);
 });
+
+test('PreferredAuthentications orders the methods; keyboard-interactive and password are each asked NumberOfPasswordPrompts times', { timeout: 60000 }, async () => {
+  const both = await startServer({
+    auth: { failureDelayMs: 0, methods: ['keyboard-interactive', 'password'] },
+    authenticate: async (ctx) => {
+      if (ctx.method === 'keyboard-interactive') {
+        const [code] = await ctx.prompt([{ prompt: 'Code: ', echo: false }]);
+        return code === 'secret';
+      }
+      return false;
+    },
+    session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }),
+  });
+  try {
+    const kh = join(home, 'known_hosts_both');
+    writeFileSync(kh, `[127.0.0.1]:${both.port} ${formatOpenSshPublicKeyLine(testHostKey().publicBlob)}\n`);
+    const run = async (extra: string[]) => {
+      const ap = askpass('wrong');
+      const r = await runNacre(['-F', 'none', '-p', String(both.port), '-o', `UserKnownHostsFile=${kh}`, '-o', 'WarnWeakCrypto=no', ...extra, 'alice@127.0.0.1', 'true'], {
+        SSH_ASKPASS: ap.program,
+        SSH_ASKPASS_REQUIRE: 'force',
+      });
+      assert.equal(r.code, 255, r.stderr);
+      let asked = '';
+      try {
+        asked = ap.prompts();
+      } catch {
+        // never run: no log written
+      }
+      return asked.split('\n').filter((l) => l !== '');
+    };
+    const kbd = '(alice@127.0.0.1) Code: ';
+    const pw = "alice@127.0.0.1's password: ";
+    assert.deepEqual(await run([]), [kbd, kbd, kbd, pw, pw, pw]);
+    assert.deepEqual(await run(['-o', 'PreferredAuthentications=password,keyboard-interactive']), [pw, pw, pw, kbd, kbd, kbd]);
+    assert.deepEqual(await run(['-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1']), [pw, kbd]);
+    assert.deepEqual(await run(['-o', 'NumberOfPasswordPrompts=0']), []);
+  } finally {
+    await both.close();
+  }
+});

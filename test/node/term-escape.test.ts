@@ -60,6 +60,9 @@ test('escapes: another escape character, and none (fully transparent)', () => {
   assert.deepEqual(run(new EscapeFilter(0x1d), ['\x1d.']), ['<disconnect>']); // ^]
   const none = new EscapeFilter(null);
   assert.deepEqual(run(none, ['~.', '\r~.~C']), ['~.\r~.~C']);
+  // An action the session cannot carry out means nothing: both bytes pass.
+  assert.deepEqual(run(new EscapeFilter(0x7e, new Set(['background'])), ['~&~.']), ['~&~.']);
+  assert.deepEqual(run(new EscapeFilter(0x7e, new Set(['background'])), ['~&\r~.']), ['~&\r', '<disconnect>']);
   assert.throws(() => new EscapeFilter(256), RangeError);
   assert.throws(() => new EscapeFilter(-1), RangeError);
 });
@@ -155,6 +158,9 @@ test('escape messages in ssh’s wording', () => {
   assert.ok(help.includes(' ~^Z  - suspend ssh\r\n'));
   assert.ok(help.endsWith(' ~~   - send the escape character by typing it twice\r\n(Note that escapes are only recognized immediately after newline.)\r\n'));
   assert.ok(!escapeHelp(0x7e, false).includes('~C'));
+  // Where it cannot go to the background, ssh (a mux client) leaves ~& out.
+  assert.ok(!escapeHelp(0x7e, false, false).includes('~&'));
+  assert.ok(escapeHelp(0x7e, false, false).includes(' ~#   - list forwarded connections\r\n ~?   - this message\r\n'));
   // OpenSSH 10's own ~? (EnableEscapeCommandline no), captured from ssh in tmux.
   assert.equal(
     escapeHelp(0x7e, false),
@@ -192,6 +198,9 @@ test('~C command lines: -L/-R/-D add, -K cancels, help, invalid', () => {
   assert.deepEqual(parseEscapeCommand('  -'), { kind: 'none' });
   for (const h of ['?', '-h', 'H']) assert.deepEqual(parseEscapeCommand(h), { kind: 'help' });
   for (const bad of ['-X', 'K', '-KX 1', '!ls', 'x']) assert.deepEqual(parseEscapeCommand(bad), { kind: 'invalid' });
+  // PermitLocalCommand yes: `!` runs a local command (`-!` too: ssh skips one dash first).
+  assert.deepEqual(parseEscapeCommand('!ls -l', true), { kind: 'local', command: 'ls -l' });
+  assert.deepEqual(parseEscapeCommand(' -!true', true), { kind: 'local', command: 'true' });
   assert.equal(ESCAPE_COMMAND_HELP[0], 'Commands:');
   assert.equal(forwardingCommandLine({ kind: 'add', forward: 'L', spec: '8080:h:80' }), '-L 8080:h:80');
   assert.equal(forwardingCommandLine({ kind: 'cancel', forward: 'D', spec: '1080' }), '-KD 1080');

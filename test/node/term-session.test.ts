@@ -158,7 +158,7 @@ test('window changes reach the server; ~B sends a break of 1000 ms; ~R rekeys', 
   }
 });
 
-test('~C hands the normalized line to the forwarding hook with the terminal cooked; ~# lists; ~v/~V ask the hook; ~& without a hook is refused; ~? helps', async () => {
+test('~C hands the normalized line to the forwarding hook with the terminal cooked; ~# lists; ~v/~V ask the hook; ~? helps; ~& without a hook passes through, as in ssh\'s mux client', async () => {
   const { t } = await echoShellServer();
   const client = await t.connect();
   const f = fakeIo();
@@ -181,7 +181,7 @@ test('~C hands the normalized line to the forwarding hook with the terminal cook
     const running = runSession(client, { pty: true, host: 'h' }, hooks, f.io);
     f.stdin.write('~C  L8080:example.com:80\r');
     await delay(100);
-    f.stdin.write('~C-x\r~#~v~V~&~?exit 0\r');
+    f.stdin.write('~C-x\r~#~v~V~?~&exit 0\r');
     assert.equal(await running, 0);
     assert.deepEqual(lines, ['-L 8080:example.com:80']);
     assert.deepEqual(levels, [1, -1]);
@@ -191,12 +191,41 @@ test('~C hands the normalized line to the forwarding hook with the terminal cook
     assert.ok(err.includes('~#\r\nThe following connections are open:\r\n  #'));
     assert.ok(err.includes('  -L 127.0.0.1:8080 -> example.com:80\r\n'));
     assert.ok(err.includes('~v [LogLevel DEBUG1]\r\n~V [LogLevel INFO]\r\n'));
-    assert.ok(err.includes('~& escape not available\r\n'));
     assert.ok(err.includes('Supported escape sequences:'));
+    // No ~& line in the help: this session cannot go to the background.
+    assert.ok(!err.includes(' ~&   - background'), err);
     // Raw, cooked for the forwarding command, raw again, cooked at the end.
     assert.deepEqual(f.terminal.calls, ['raw', 'cooked', 'raw', 'cooked']);
-    // Only the shell's own bytes reached it.
-    assert.equal(f.out(), 'exit 0\r');
+    // Only the shell's own bytes reached it, and the ~& nacre cannot carry out.
+    assert.equal(f.out(), '~&exit 0\r');
+  } finally {
+    await t.close();
+  }
+});
+
+test('~C !command runs the local command hook with the terminal cooked (PermitLocalCommand); without the hook ! is invalid', async () => {
+  const { t } = await echoShellServer();
+  const client = await t.connect();
+  const run = async (hooks: SessionHooks) => {
+    const f = fakeIo();
+    const running = runSession(client, { pty: true, host: 'h' }, hooks, f.io);
+    f.stdin.write('~C!echo local\r');
+    await delay(100);
+    f.stdin.write('~Ch\r');
+    await delay(50);
+    f.stdin.write('exit 0\r');
+    assert.equal(await running, 0);
+    return f;
+  };
+  try {
+    const ran: string[] = [];
+    const allowed = await run({ localCommand: async (c) => void ran.push(c) });
+    assert.deepEqual(ran, ['echo local']);
+    assert.deepEqual(allowed.terminal.calls, ['raw', 'cooked', 'raw', 'cooked']);
+    assert.ok(allowed.err().includes('      !args                                  Execute local command\r\n'), allowed.err());
+    const refused = await run({});
+    assert.ok(refused.err().includes('Invalid command.\r\n'));
+    assert.ok(!refused.err().includes('!args'));
   } finally {
     await t.close();
   }

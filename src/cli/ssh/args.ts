@@ -2,9 +2,13 @@
 // options also after the destination (ssh parses again after it), and each
 // flag turned into the ssh_config line ssh makes of it (-p → Port, -i →
 // IdentityFile, -L → LocalForward, -o lines verbatim ...). The lines go to the
-// ssh_config resolver ahead of the files, so flags win as in ssh. Pure.
+// ssh_config resolver ahead of the files, so flags win as in ssh. -L/-R/-D
+// are read by the library's forwarding parser, as ssh reads them when it
+// meets the flag. Pure.
 import { getopt, UsageError, type ParsedOption } from '../common/getopt.js';
 import { CliExit } from '../common/exit.js';
+import { parseEscapeChar } from './escape.js';
+import { flagToConfigLine, forwardArguments, tryParseForward, type ForwardFlag } from '../../mux-entry.js';
 
 /** OpenSSH 10's getopt string for ssh. */
 export const SSH_GETOPT = '1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy';
@@ -63,8 +67,6 @@ export interface NacreArgs {
   readonly forkAfterAuthentication: boolean;
   /** Flags Nacre reads but does nothing with (X11, GSSAPI, tun, pkcs11, syslog), for a note under -v. */
   readonly ignored: readonly string[];
-  /** -L, -R and -D as typed, in order, for ssh's "Bad ... forwarding specification" check. */
-  readonly forwards: readonly { readonly flag: 'local' | 'remote' | 'dynamic'; readonly spec: string }[];
 }
 
 /** Flags whose config line is single-valued: a later flag replaces an earlier one. */
@@ -191,8 +193,26 @@ function splitUserHostPort(text: string, uri: boolean): Destination {
   return { host: hostPort, ...(user !== undefined ? { user } : {}), ...(port !== undefined ? { port } : {}) };
 }
 
-/** Parses nacre's arguments (without the program name); NacreUsageError for what ssh refuses. */
-export function parseNacreArgs(args: readonly string[]): NacreArgs {
+const FORWARD_FLAG: Record<ForwardFlag, string> = { local: 'L', remote: 'R', dynamic: 'D' };
+
+/**
+ * A -L/-R/-D argument as its config line, through the library's parser
+ * (`${VAR}` expanded from `env`, as ssh does); a malformed one is ssh's
+ * "Bad local forwarding specification '...'" and status 255, without the
+ * usage text.
+ */
+export function forwardConfigLine(spec: string, flag: ForwardFlag, env: Readonly<Record<string, string | undefined>> = {}): string {
+  const parsed = tryParseForward(spec, flag, env);
+  if (!parsed) throw new CliExit(255, `Bad ${flag} forwarding specification '${spec}'`);
+  return flagToConfigLine(FORWARD_FLAG[flag], forwardArguments(parsed))!;
+}
+
+/**
+ * Parses nacre's arguments (without the program name); NacreUsageError for
+ * what ssh refuses with its usage text, CliExit for what it refuses with a
+ * message of its own. `env` is for `${VAR}` in forwarding specs.
+ */
+export function parseNacreArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): NacreArgs {
   const options: ParsedOption[] = [];
   let rest = args;
   let destination: string | undefined;
@@ -222,7 +242,6 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
   const tCount = { n: 0 };
   const mCount = { n: 0 };
   const ignored: string[] = [];
-  const forwards: { flag: 'local' | 'remote' | 'dynamic'; spec: string }[] = [];
   let verbose = 0;
   let quiet = false;
   let configFile: string | undefined;
@@ -275,6 +294,14 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
       case 'f':
         fork = true;
         break;
+      case 'e':
+        // ssh checks -e as it reads it: its message, no usage text.
+        try {
+          parseEscapeChar(v);
+        } catch {
+          throw new CliExit(255, `Bad escape character '${v}'.`);
+        }
+        break;
       case 'o':
         ordered.push(v);
         break;
@@ -282,16 +309,13 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
         ordered.push(`IdentityFile ${v}`);
         break;
       case 'L':
-        forwards.push({ flag: 'local', spec: v });
-        ordered.push(`LocalForward ${forwardLine(v)}`);
+        ordered.push(forwardConfigLine(v, 'local', env));
         break;
       case 'R':
-        forwards.push({ flag: 'remote', spec: v });
-        ordered.push(`RemoteForward ${forwardLine(v)}`);
+        ordered.push(forwardConfigLine(v, 'remote', env));
         break;
       case 'D':
-        forwards.push({ flag: 'dynamic', spec: v });
-        ordered.push(`DynamicForward ${v}`);
+        ordered.push(forwardConfigLine(v, 'dynamic', env));
         break;
       case 'W':
         stdioForward = v;
@@ -343,41 +367,5 @@ export function parseNacreArgs(args: readonly string[]): NacreArgs {
     ...(stdioForward !== undefined ? { stdioForward } : {}),
     forkAfterAuthentication: fork,
     ignored,
-    forwards,
   };
-}
-
-/** `spec` split at its colons, a `[...]` group kept whole (IPv6 addresses, as ssh's hpdelim). */
-function fields(spec: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let depth = 0;
-  for (const c of spec) {
-    if (c === '[') depth++;
-    else if (c === ']') depth = Math.max(0, depth - 1);
-    if (c === ':' && depth === 0) {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
-/**
- * A -L/-R argument as its config line's value: ssh_config writes
- * `LocalForward [bind:]port host:hostport`, the flag `[bind:]port:host:hostport`
- * (or `local_socket:host:hostport`, `[bind:]port:remote_socket`,
- * `local_socket:remote_socket`; `-R [bind:]port` alone is dynamic). The
- * listening side is the first field, or the first two when there are four;
- * the resolver's forward-spec parser judges the values.
- */
-export function forwardLine(spec: string): string {
-  const f = fields(spec);
-  if (f.length <= 1) return spec;
-  const last = f[f.length - 1]!;
-  // four fields, `bind:port` alone, and `bind:port:/remote/socket` listen on two
-  const listen = f.length >= 4 || (f.length === 2 && /^\d+$/.test(last)) || (f.length === 3 && last.includes('/')) ? 2 : 1;
-  if (listen >= f.length) return spec;
-  return `${f.slice(0, listen).join(':')} ${f.slice(listen).join(':')}`;
 }

@@ -34,6 +34,12 @@ export function allowedMethods(settings: Settings): string[] {
   });
 }
 
+/** NumberOfPasswordPrompts (default 3), at most the library's 100. */
+function numberOfPasswordPrompts(settings: Settings): number {
+  const n = Number(settings.get('NumberOfPasswordPrompts') ?? '3');
+  return Math.min(100, Number.isInteger(n) && n >= 0 ? n : 3);
+}
+
 /**
  * What ssh shows in parentheses in the known_hosts question: the address it
  * connects to, named as in known_hosts (`[1.2.3.4]:2222`), or for a proxy
@@ -75,13 +81,14 @@ export async function planConnection(config: SshConfig, settings: Settings, deps
   const batchMode = flag(settings, 'BatchMode', false);
   const strict = parseStrictHostKeyChecking(settings.get('StrictHostKeyChecking'));
   if (strict === null) fatal(`nacre: unsupported StrictHostKeyChecking value "${settings.get('StrictHostKeyChecking')}"`);
-  const methods = allowedMethods(settings);
+  const prompts = numberOfPasswordPrompts(settings);
+  // NumberOfPasswordPrompts 0: ssh asks nothing, so neither method is tried.
+  const methods = allowedMethods(settings).filter((m) => prompts > 0 || m === 'publickey');
   // A changed host key let through (StrictHostKeyChecking no) must not get a password typed into it.
   let manInTheMiddleRisk = false;
 
-  // ssh "adds" to /dev/null happily; a rename over it would replace the device.
-  const knownHostsPath = base.knownHosts;
-  const writable = typeof knownHostsPath === 'string' && knownHostsPath !== '/dev/null';
+  // Keys accepted are written to the first UserKnownHostsFile (the library "adds" to /dev/null as ssh does: nothing).
+  const writable = typeof base.knownHosts === 'string';
 
   const files = configIdentityFiles(config, deps.env);
   const identities = methods.includes('publickey')
@@ -120,6 +127,10 @@ export async function planConnection(config: SshConfig, settings: Settings, deps
         }
       : {}),
     ...(methods.includes('publickey') ? {} : { agent: false }),
+    // PreferredAuthentications orders the methods as well as choosing them;
+    // passwords and keyboard-interactive are asked NumberOfPasswordPrompts times.
+    authMethods: methods as ('publickey' | 'keyboard-interactive' | 'password')[],
+    passwordAttempts: Math.max(1, prompts),
     verifyHostKey: hostKeyVerifier({
       strict,
       batchMode,

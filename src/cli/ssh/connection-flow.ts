@@ -4,7 +4,8 @@
 // when it is logged in and its forwardings are up); the connection itself;
 // WarnWeakCrypto; the forwardings; then serving as a master, -W, or the
 // session. Every step that needs another module loads it when it runs.
-import type { Client, ForwardEndpoint, SshConfig } from '../../index.js';
+import type { Client } from '../../index.js';
+import type { ForwardEndpoint, SshConfig } from '../../mux-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { Logger } from '../common/log.js';
@@ -58,12 +59,20 @@ export async function runConnection(req: ConnectionRequest): Promise<number> {
 
 async function run(req: ConnectionRequest): Promise<number> {
   const { config, settings, log, deps } = req;
-  const lib = await import('../../index.js');
-  const control = await import('./control.js');
-  const ctl = control.controlSettings(config, (value) => lib.expandConfigPath(value, 'ControlPath', config.tokens, deps.env));
-  const { startForwardings, forwardingsFromConfig } = await import('./forwardings.js');
-  const forwards = forwardingsFromConfig(config, deps.env);
-  if (req.controlCommand !== undefined) return control.controlCommand(req.controlCommand, ctl, forwards.specs, req.io);
+  // Up to a shared session, only the light entry (nacre/mux) is loaded: a
+  // command through a master never loads the transport, crypto or keys.
+  const [control, { expandConfigPath }] = await Promise.all([import('./control.js'), import('../../mux-entry.js')]);
+  const ctl = control.controlSettings(config, (value) => expandConfigPath(value, 'ControlPath', config.tokens, deps.env));
+  const forwardings = async () => {
+    const f = await import('./forwardings.js');
+    return { ...f, forwards: f.forwardingsFromConfig(config, deps.env) };
+  };
+  if (req.controlCommand !== undefined) {
+    // Only -O forward and cancel need the forwardings (and the library that reads them).
+    const op = req.controlCommand;
+    const specs = op === 'forward' || op === 'cancel' ? (await forwardings()).forwards.specs : [];
+    return control.controlCommand(op, ctl, specs, req.io);
+  }
 
   const bg = backgroundChild();
   if (req.fork && !bg) {
@@ -76,6 +85,13 @@ async function run(req: ConnectionRequest): Promise<number> {
   if (!control.isPersistentMasterProcess() && !req.stdioTarget) {
     const shared = (await control.joinMaster(ctl, log)) ?? (await control.startPersistentMaster(ctl, log));
     if (shared) {
+      // -f through a master: the session is the master's now; the foreground may go.
+      bg?.ready();
+      // -f -N: nothing is left for this copy to do (the master serves the forwardings).
+      if (bg && req.session.type === 'none') {
+        shared.close();
+        return 0;
+      }
       const s = deps.session;
       const tty = wantsTty(req.session, s.stdinIsTty, log);
       return control.runSharedSession(
@@ -86,7 +102,12 @@ async function run(req: ConnectionRequest): Promise<number> {
     }
   }
 
-  const [{ planConnection }, { describeConnectFailure }] = await Promise.all([import('./connect-options.js'), import('./failures.js')]);
+  const [lib, { planConnection }, { describeConnectFailure }, { startForwardings, forwards }] = await Promise.all([
+    import('../../index.js'),
+    import('./connect-options.js'),
+    import('./failures.js'),
+    forwardings(),
+  ]);
   const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
   const plan = await planConnection(config, settings, { log, prompter, env: deps.env });
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
@@ -124,21 +145,29 @@ async function run(req: ConnectionRequest): Promise<number> {
     } else if (req.session.type !== 'default') {
       status = await runPlainSession(client, req.session, deps.session, log);
     } else {
-      const { runSession, processSessionIo } = await import('./interactive.js');
-      const escape = settings.get('EscapeChar') ?? '~';
+      const [{ runSession, processSessionIo }, { parseEscapeChar }] = await Promise.all([import('./interactive.js'), import('./escape.js')]);
+      const permitLocalCommand = flag(settings, 'PermitLocalCommand', false);
+      const { runLocalCommand } = permitLocalCommand ? await import('./local-command.js') : { runLocalCommand: undefined };
       status = await runSession(
         client,
         {
           ...(req.session.command !== '' ? { command: req.session.command } : {}),
           pty: wantsTty(req.session, deps.session.stdinIsTty, log),
           ...(deps.session.term !== undefined ? { term: deps.session.term } : {}),
-          escapeChar: escape === 'none' ? null : escape.charCodeAt(0),
+          // The resolver has made `^X` the control character already (and refused what ssh refuses).
+          escapeChar: parseEscapeChar(settings.get('EscapeChar') ?? '~'),
+          // OpenSSH 10 turns the ~C command line off unless asked for.
+          escapeCommandLine: flag(settings, 'EnableEscapeCommandline', false),
           env: req.session.env,
           stdinNull: req.session.stdinNull,
           host: config.host,
           quiet: settings.get('LogLevel') === 'QUIET',
         },
-        { forwarding: forwardings, changeLogLevel: (step) => log.step(step).toUpperCase() },
+        {
+          forwarding: forwardings,
+          changeLogLevel: (step) => log.step(step).toUpperCase(),
+          ...(runLocalCommand ? { localCommand: (command: string) => runLocalCommand(command, deps.env) } : {}),
+        },
         deps.interactive ?? processSessionIo(),
       );
     }

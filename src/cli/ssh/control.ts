@@ -14,7 +14,8 @@
 // (background.ts) that connects, listens on the ControlPath and reports
 // ready; the first command then runs its own session through that master,
 // as ssh's first command does after forking its master away.
-import type { ControlClient, ControlForwarding, ControlMaster, ForwardSpec, ForwardEndpoint, MuxForward, SharedProcess, SshConfig, Client } from '../../index.js';
+import type { ControlForwarding, ControlMaster, MuxForward, Client } from '../../index.js';
+import type { ControlClient, ForwardSpec, ForwardEndpoint, SharedProcess, SshConfig } from '../../mux-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { Logger } from '../common/log.js';
 import { backgroundChild, startInBackground } from '../common/background.js';
@@ -59,8 +60,14 @@ export function isPersistentMasterProcess(): boolean {
   return persistCopy;
 }
 
+/** The library: loaded only to serve as a master. */
 async function lib() {
   return import('../../index.js');
+}
+
+/** The light entry: enough to reach a master. */
+async function muxLib() {
+  return import('../../mux-entry.js');
 }
 
 /** ssh's fatal for -O without a master: "Control socket connect(path): No such file or directory", 255. */
@@ -93,7 +100,7 @@ export async function controlCommand(op: string, settings: ControlSettings, forw
   if (!['check', 'forward', 'cancel', 'exit', 'stop', 'proxy'].includes(op)) throw new CliExit(255, `Invalid multiplex command.`);
   if (settings.path === null) throw new CliExit(255, 'No ControlPath specified for "-O" command');
   if (op === 'proxy') throw new CliExit(255, 'nacre: -O proxy is not supported');
-  const { connectControl } = await lib();
+  const { connectControl } = await muxLib();
   let ctl: ControlClient;
   try {
     ctl = await connectControl(settings.path);
@@ -142,7 +149,7 @@ export async function controlCommand(op: string, settings: ControlSettings, forw
  */
 export async function joinMaster(settings: ControlSettings, log: Logger): Promise<ControlClient | null> {
   if (settings.path === null || settings.master === 'yes' || settings.master === 'ask') return null;
-  const { connectControl, ControlSocketError } = await lib();
+  const { connectControl, ControlSocketError } = await muxLib();
   try {
     const ctl = await connectControl(settings.path);
     if (!(await ctl.supportsSessions())) {
@@ -186,7 +193,7 @@ export async function startPersistentMaster(settings: ControlSettings, log: Logg
   log.debug(1, `starting a background master for ${settings.path} (ControlPersist)`);
   const outcome = await startInBackground({ stdio: 'detach', env: { [PERSIST_ENV]: '1' } });
   if (outcome.code !== 0) throw new CliExit(outcome.code, outcome.message);
-  const { connectControl } = await lib();
+  const { connectControl } = await muxLib();
   try {
     return await connectControl(settings.path!);
   } catch (err) {

@@ -27,22 +27,24 @@ export type EscapeCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'invalid' }
   | { readonly kind: 'add'; readonly forward: ForwardKind; readonly spec: string }
-  | { readonly kind: 'cancel'; readonly forward: ForwardKind; readonly spec: string };
+  | { readonly kind: 'cancel'; readonly forward: ForwardKind; readonly spec: string }
+  | { readonly kind: 'local'; readonly command: string };
 
 const SPACE = /^[ \t\n\v\f\r]*/;
 
 /**
  * Parses a `~C` line as ssh does: leading blanks and one `-` are skipped;
- * empty does nothing; `h`, `H` or `?` is help; `K` cancels; then `L`, `R`
- * or `D` and the specification, blanks between allowed. `!cmd` (a local
- * command, only with PermitLocalCommand) is not supported: invalid.
+ * empty does nothing; `h`, `H` or `?` is help; `!cmd` a local command when
+ * `permitLocalCommand` (PermitLocalCommand yes; else invalid); `K` cancels;
+ * then `L`, `R` or `D` and the specification, blanks between allowed.
  */
-export function parseEscapeCommand(line: string): EscapeCommand {
+export function parseEscapeCommand(line: string, permitLocalCommand = false): EscapeCommand {
   let s = line.replace(SPACE, '');
   if (s.startsWith('-')) s = s.slice(1);
   if (s === '') return { kind: 'none' };
   const first = s[0];
   if (first === 'h' || first === 'H' || first === '?') return { kind: 'help' };
+  if (first === '!' && permitLocalCommand) return { kind: 'local', command: s.slice(1) };
   let cancel = false;
   if (first === 'K') {
     cancel = true;
@@ -64,6 +66,9 @@ export const ESCAPE_COMMAND_HELP: readonly string[] = [
   '      -KR[bind_address:]port                 Cancel remote forward',
   '      -KD[bind_address:]port                 Cancel dynamic forward',
 ];
+
+/** The line ssh adds to the `~C` help under PermitLocalCommand yes. */
+export const ESCAPE_LOCAL_COMMAND_HELP = '      !args                                  Execute local command';
 
 /**
  * The line handed to EscapeForwarding.command for an add or cancel, in the

@@ -50,7 +50,15 @@ export class EscapeFilter {
   /** The previous byte was an escape character at the start of a line. */
   private pending = false;
 
-  constructor(readonly escapeChar: number | null) {
+  /**
+   * `unavailable`: actions this session cannot carry out, whose sequences
+   * then mean nothing and pass through (`~&` where nacre cannot go to the
+   * background, as ssh's mux client passes it).
+   */
+  constructor(
+    readonly escapeChar: number | null,
+    private readonly unavailable: ReadonlySet<EscapeAction> = new Set(),
+  ) {
     if (escapeChar !== null && (!Number.isInteger(escapeChar) || escapeChar < 0 || escapeChar > 255)) {
       throw new RangeError(`escape character must be a byte, got ${escapeChar}`);
     }
@@ -83,7 +91,7 @@ export class EscapeFilter {
       if (this.pending) {
         this.pending = false;
         const action = byte === esc ? undefined : ACTIONS.get(byte);
-        if (action !== undefined) {
+        if (action !== undefined && !this.unavailable.has(action)) {
           flush();
           events.push({ kind: 'action', action });
           // The line start stays as it was (ssh's `continue`): `~?~.` works there too.
@@ -164,9 +172,11 @@ export function verbosityEcho(escapeChar: number, action: 'verbosity-down' | 've
 /**
  * `~?`: ssh's help, in its wording (a session that is not a mux client's);
  * `~C` is listed only when the command line is enabled (OpenSSH 10 leaves it
- * out under its default EnableEscapeCommandline no).
+ * out under its default EnableEscapeCommandline no), `~&` only when the
+ * session can go to the background (ssh leaves it out where it cannot: for
+ * a mux client).
  */
-export function escapeHelp(escapeChar: number, commandLine = true): string {
+export function escapeHelp(escapeChar: number, commandLine = true, background = true): string {
   const e = shown(escapeChar);
   const rows: Array<[string, string]> = [
     ['.', 'terminate connection (and any multiplexed sessions)'],
@@ -176,7 +186,7 @@ export function escapeHelp(escapeChar: number, commandLine = true): string {
     ['V/v', 'decrease/increase verbosity (LogLevel)'],
     ['^Z', 'suspend ssh'],
     ['#', 'list forwarded connections'],
-    ['&', 'background ssh (when waiting for connections to terminate)'],
+    ...(background ? [['&', 'background ssh (when waiting for connections to terminate)'] as [string, string]] : []),
     ['?', 'this message'],
   ];
   return (

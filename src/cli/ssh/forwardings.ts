@@ -5,6 +5,7 @@
 // escape command line (`~C`) can add and cancel forwardings later.
 import { configForwards, ListenError, parseForwardSpec, type SshConfig, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../index.js';
 import { CliExit } from '../common/exit.js';
+import { ESCAPE_COMMAND_HELP } from './escape-command.js';
 
 /** Where the messages go: a Logger (src/cli/common/log.ts) fits. */
 export interface ForwardingLog {
@@ -43,16 +44,8 @@ export interface ForwardingControl {
   list(): string[];
 }
 
-/** ssh's help for `~C` (clientloop.c). */
-export const COMMAND_LINE_HELP = [
-  'Commands:',
-  '      -L[bind_address:]port:host:hostport    Request local forward',
-  '      -R[bind_address:]port:host:hostport    Request remote forward',
-  '      -D[bind_address:]port                  Request dynamic forward',
-  '      -KL[bind_address:]port                 Cancel local forward',
-  '      -KR[bind_address:]port                 Cancel remote forward',
-  '      -KD[bind_address:]port                 Cancel dynamic forward',
-].join('\n');
+/** ssh's help for `~C` (clientloop.c), as one text. */
+export const COMMAND_LINE_HELP = ESCAPE_COMMAND_HELP.join('\n');
 
 type Active =
   | { readonly flag: 'local' | 'dynamic'; readonly spec: ForwardSpec; readonly handle: LocalForward }

@@ -9,7 +9,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Client, PtyOptions, RemoteProcess } from '../../index.js';
 import { EscapeFilter, escapeEcho, escapeHelp, verbosityEcho, type EscapeAction } from './escape.js';
-import { CommandLineEditor, ESCAPE_COMMAND_HELP, forwardingCommandLine, parseEscapeCommand, type EscapeForwarding } from './escape-command.js';
+import { CommandLineEditor, ESCAPE_COMMAND_HELP, ESCAPE_LOCAL_COMMAND_HELP, forwardingCommandLine, parseEscapeCommand, type EscapeForwarding } from './escape-command.js';
 import { processTerminal, type TerminalControl } from './interactive-terminal.js';
 import { ChunkReader, drained, relay } from './interactive-streams.js';
 
@@ -45,8 +45,18 @@ export interface SessionHooks {
   readonly forwarding?: EscapeForwarding;
   /** `~v` (+1) / `~V` (-1): change the log level one step; returns its name as ssh prints it (`DEBUG1`). */
   changeLogLevel?(step: 1 | -1): string;
-  /** `~&`: go to the background (standard input is then closed to the session). Without it `~&` is refused. */
+  /**
+   * `~&`: go to the background (standard input is then closed to the
+   * session). Without it `~&` means nothing here: it is left out of `~?` and
+   * passes through to the session, as in ssh's mux client.
+   */
   background?(): void;
+  /**
+   * `!command` at the `~C` prompt (PermitLocalCommand yes): runs the command
+   * locally with the terminal cooked, and resolves when it has ended.
+   * Without it `!` is an invalid command, as in ssh by default.
+   */
+  localCommand?(command: string): Promise<void>;
 }
 
 /** The process's side of a session, as an object so tests can run one with fakes. */
@@ -141,7 +151,7 @@ class SessionRun {
   ) {
     const esc = spec.escapeChar === undefined ? TILDE : spec.escapeChar;
     this.escapeChar = esc ?? TILDE;
-    this.escapes = spec.pty && esc !== null ? new EscapeFilter(esc) : null;
+    this.escapes = spec.pty && esc !== null ? new EscapeFilter(esc, new Set(hooks.background ? [] : ['background'])) : null;
   }
 
   async run(): Promise<number> {
@@ -320,10 +330,8 @@ class SessionRun {
         return;
       }
       case 'background':
-        if (!this.hooks.background) {
-          err.write(`${String.fromCharCode(this.escapeChar)}& escape not available\r\n`);
-          return;
-        }
+        // The filter passes `~&` through when there is no hook.
+        if (!this.hooks.background) return;
         err.write(echo);
         this.terminal?.leaveRaw();
         this.ended = true;
@@ -335,7 +343,7 @@ class SessionRun {
         err.write(echo + this.openConnections());
         return;
       case 'help':
-        err.write(escapeHelp(this.escapeChar, this.spec.escapeCommandLine !== false));
+        err.write(escapeHelp(this.escapeChar, this.spec.escapeCommandLine !== false, this.hooks.background !== undefined));
         return;
       case 'command-line':
         if (this.spec.escapeCommandLine === false) {
@@ -357,12 +365,23 @@ class SessionRun {
   /** Carries out a `~C` line, with ssh's answers. */
   private async commandLine(line: string): Promise<void> {
     const say = (text: string): void => void this.io.stderr.write(text + '\r\n');
-    const cmd = parseEscapeCommand(line);
+    const local = this.hooks.localCommand;
+    const cmd = parseEscapeCommand(line, local !== undefined);
     switch (cmd.kind) {
       case 'none':
         return;
       case 'help':
         ESCAPE_COMMAND_HELP.forEach(say);
+        if (local) say(ESCAPE_LOCAL_COMMAND_HELP);
+        return;
+      case 'local':
+        // ssh runs it with the terminal cooked, and waits for it.
+        this.terminal?.leaveRaw();
+        try {
+          await local!(cmd.command);
+        } finally {
+          if (!this.ended) this.terminal?.enterRaw();
+        }
         return;
       case 'invalid':
         say('Invalid command.');

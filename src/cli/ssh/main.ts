@@ -4,7 +4,7 @@
 // connection, forwardings, the session), whose status is nacre's. Every
 // failure of nacre's own is a message in ssh's words and status 255.
 import { appendFileSync } from 'node:fs';
-import type { ForwardEndpoint, SshConfig } from '../../index.js';
+import type { ForwardEndpoint, SshConfig } from '../../mux-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { Logger, type LogLevel } from '../common/log.js';
@@ -72,7 +72,7 @@ function sessionType(args: NacreArgs, settings: Settings): SessionType {
 export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreDeps): Promise<number> {
   let parsed: NacreArgs;
   try {
-    parsed = parseNacreArgs(args);
+    parsed = parseNacreArgs(args, deps.env);
   } catch (err) {
     if (err instanceof NacreUsageError) usage(err.message);
     throw err;
@@ -91,11 +91,9 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
   if (parsed.host === undefined) usage('');
   const host = parsed.host;
   const command = parsed.command.join(' ');
-  // The library is loaded once a host is named: -V, -Q and usage errors stay fast.
-  const lib = await import('../../index.js');
-  for (const f of parsed.forwards) {
-    if (!lib.tryParseForward(f.spec, f.flag, deps.env)) throw new CliExit(255, `Bad ${f.flag} forwarding specification '${f.spec}'`);
-  }
+  // Only the light entry so far: a command through a shared connection needs
+  // no more (connection-flow.ts loads the rest when it connects itself).
+  const lib = await import('../../mux-entry.js');
   let stdioTarget: ForwardEndpoint | undefined;
   if (parsed.stdioForward !== undefined) {
     try {
@@ -128,7 +126,8 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
     else log.info(w);
   }
   if (parsed.printConfig) {
-    io.out(lib.printSshConfig(config, deps.env));
+    const { printSshConfig } = await import('../../index.js');
+    io.out(printSshConfig(config, deps.env));
     return 0;
   }
   for (const f of parsed.ignored) log.debug(1, `${f} is accepted and ignored (not supported by Nacre)`);

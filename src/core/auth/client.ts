@@ -59,7 +59,7 @@ interface CredentialState {
   readonly credential: ClientCredential;
   used: boolean;
   nextKey: number;
-  /** Passwords asked for so far (an asked password credential may be tried again). */
+  /** Passwords asked for, or keyboard-interactive rounds begun, so far (either may be tried again). */
   asked: number;
 }
 
@@ -72,6 +72,8 @@ export class AuthClient {
   private allowed: string[] = [];
   /** Methods that already earned a partial success: never offered again. */
   private readonly partialDone = new Set<string>();
+  /** The keyboard-interactive credential being tried, so that giving up on its prompts ends its retries. */
+  private kbdState: CredentialState | null = null;
   /** Public key blobs (hex) already offered, across all publickey credentials. */
   private readonly offeredKeys = new Set<string>();
   private readonly triedMethods: string[] = [];
@@ -173,7 +175,11 @@ export class AuthClient {
   answerPrompt(id: number, responses: readonly string[] | null): void {
     const w = this.waiting;
     if (this.done || w.kind !== 'kbd-prompt' || w.id !== id) return;
-    if (responses === null) return this.next();
+    if (responses === null) {
+      // Given up: no more rounds of it, whatever `attempts` allowed.
+      if (this.kbdState) this.kbdState.used = true;
+      return this.next();
+    }
     if (responses.length !== w.count) throw new RangeError(`${w.count} prompts need ${w.count} responses, got ${responses.length}`);
     this.waiting = { kind: 'kbd-sent' };
     this.io.send(encodeInfoResponse(responses));
@@ -303,9 +309,12 @@ export class AuthClient {
         continue;
       }
       if (state.used) continue;
-      const asking = cred.method === 'password' && cred.password === undefined;
+      // An asked password and keyboard-interactive are tried again after a
+      // failure, up to `attempts` times (ssh's NumberOfPasswordPrompts).
+      const asking = (cred.method === 'password' && cred.password === undefined) || cred.method === 'keyboard-interactive';
       state.asked += asking ? 1 : 0;
-      state.used = !asking || state.asked >= Math.max(1, cred.method === 'password' ? (cred.attempts ?? 1) : 1);
+      state.used = !asking || state.asked >= Math.max(1, cred.method === 'password' || cred.method === 'keyboard-interactive' ? (cred.attempts ?? 1) : 1);
+      this.kbdState = cred.method === 'keyboard-interactive' ? state : null;
       this.begin(cred.method);
       if (cred.method === 'password') {
         if (cred.password !== undefined) this.sendPassword(cred.password);

@@ -13,8 +13,12 @@ export type ClientCredential =
   | { readonly method: 'password'; readonly password?: string; readonly attempts?: number }
   /** Keys whose private halves sign through `auth-sign` events (agent or in-memory). */
   | { readonly method: 'publickey'; readonly keys: readonly { readonly publicBlob: Uint8Array; readonly keyType: string }[] }
-  /** Prompts arrive as `auth-prompt` events. */
-  | { readonly method: 'keyboard-interactive'; readonly submethods?: string };
+  /**
+   * Prompts arrive as `auth-prompt` events. Tried again after a failure up
+   * to `attempts` times in all (default 1; ssh's NumberOfPasswordPrompts),
+   * unless a prompt was answered with null.
+   */
+  | { readonly method: 'keyboard-interactive'; readonly submethods?: string; readonly attempts?: number };
 
 export interface AuthClientOptions {
   readonly username: string;

@@ -6,7 +6,7 @@ import { homedir, hostname, networkInterfaces, userInfo } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../errors.js';
 import { globMatch } from '../../wire/glob.js';
-import { resolveSshConfig, type SshConfig, type SshConfigIO, type SshConfigRequest } from '../../config/index.js';
+import { resolveSshConfig, type SshConfig, type SshConfigIO, type SshConfigRequest } from '../../config/ssh-config-resolve.js';
 import { isMissingFile, readBounded } from './files.js';
 
 /** Far past any real ssh_config; bounds what a file can take. */

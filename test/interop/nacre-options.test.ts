@@ -1,0 +1,80 @@
+// nacre options that had to be mended to behave as ssh's, against OpenSSH
+// 10's sshd and with ssh itself as the oracle where it prints something:
+// UserKnownHostsFile=/dev/null (read as empty, "written" to as ssh does),
+// the -G lines of EnableEscapeCommandline, PermitLocalCommand and
+// NumberOfPasswordPrompts, and -f -N starting a ControlPersist master.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findOpenSsh, tempDir, type Sshd } from './openssh.js';
+import { runNacre as runNacreIn, startKeyedSshd, type KeyedSshd, type NacreRunOptions } from './nacre-run.js';
+
+const o = findOpenSsh();
+const skip = o ? false : 'OpenSSH not installed';
+
+let sshd: Sshd;
+let home: string;
+let key: string;
+let peer: KeyedSshd | undefined;
+
+before(async () => {
+  if (!o) return;
+  peer = await startKeyedSshd(o, 'nacre-opt');
+  ({ sshd, key, dir: home } = peer);
+  mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+});
+
+after(async () => {
+  await peer?.stop();
+});
+
+const runNacre = (args: string[], options: Omit<NacreRunOptions, 'home'> = {}) => runNacreIn(args, { home, ...options });
+const base = () => ['-F', 'none', '-i', key, '-p', String(sshd.port), '-o', 'BatchMode=yes', '-o', 'WarnWeakCrypto=no'];
+
+test('UserKnownHostsFile=/dev/null: read as empty; StrictHostKeyChecking no and accept-new go on ("adding" to it), yes refuses', { skip, timeout: 60000 }, async () => {
+  for (const strict of ['no', 'accept-new']) {
+    const r = await runNacre([...base(), '-o', 'UserKnownHostsFile=/dev/null', '-o', `StrictHostKeyChecking=${strict}`, '127.0.0.1', 'echo in']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'in\n');
+    assert.equal(r.stderr, `Warning: Permanently added '[127.0.0.1]:${sshd.port}' (ED25519) to the list of known hosts.\n`);
+    assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is still the device');
+  }
+  const refused = await runNacre([...base(), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '127.0.0.1', 'true']);
+  assert.equal(refused.code, 255);
+  assert.match(refused.stderr, /Host key verification failed\.\n$/);
+});
+
+test('-G: EnableEscapeCommandline, PermitLocalCommand and NumberOfPasswordPrompts as ssh -G prints them', { skip, timeout: 60000 }, async () => {
+  const pick = (text: string) => text.split('\n').filter((l) => /^(enableescapecommandline|permitlocalcommand|numberofpasswordprompts) /.test(l)).sort();
+  for (const extra of [[], ['-o', 'EnableEscapeCommandline=yes', '-o', 'PermitLocalCommand=yes', '-o', 'NumberOfPasswordPrompts=5']]) {
+    const args = ['-G', '-F', 'none', ...extra, 'example.org'];
+    const ssh = spawnSync(o!.ssh, args, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home } });
+    const nacre = await runNacre(args);
+    assert.equal(nacre.code, 0, nacre.stderr);
+    assert.equal(pick(ssh.stdout).length, 3, ssh.stdout);
+    assert.deepEqual(pick(nacre.stdout), pick(ssh.stdout));
+  }
+});
+
+test('-f -N with ControlMaster and ControlPersist returns once the master is up; a command then runs through it', { skip, timeout: 60000 }, async () => {
+  const kh = join(tempDir('nacre-opt-kh'), 'known_hosts');
+  writeFileSync(kh, `[127.0.0.1]:${sshd.port} ${sshd.hostKeys.ed25519}\n`);
+  const sock = join(tempDir('nacre-opt-mux'), 'ctl');
+  const args = [...base(), '-o', `UserKnownHostsFile=${kh}`, '-o', `ControlPath=${sock}`];
+  const master = await runNacre([...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-f', '-N', '127.0.0.1'], { untilExit: true });
+  assert.equal(master.code, 0, master.stderr);
+  assert.ok(existsSync(sock));
+  // One process stays: the master (the -f copy has nothing left to do).
+  const running = () => spawnSync('pgrep', ['-f', sock], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== '').length;
+  for (let i = 0; i < 50 && running() > 1; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(running(), 1);
+  try {
+    const shared = await runNacre([...args, '127.0.0.1', 'echo shared']);
+    assert.equal(shared.code, 0, shared.stderr);
+    assert.equal(shared.stdout, 'shared\n');
+  } finally {
+    await runNacre(['-F', 'none', '-S', sock, '-O', 'exit', '127.0.0.1']);
+  }
+});

@@ -9,11 +9,8 @@ const argv = process.argv.slice(2);
 const io = processIo();
 let code: number;
 if (argv[0] === 'passwd') {
-  // The password file tool comes with password authentication (issue 12 §3);
-  // loaded by URL so nacred builds and runs without it.
-  const url = new URL('./sshd/passwd.js', import.meta.url).href;
-  const mod = (await import(url).catch(() => null)) as { runPasswd?: (args: readonly string[], io: ReturnType<typeof processIo>) => Promise<number> } | null;
-  code = mod?.runPasswd ? await runMain((args, cio) => mod.runPasswd!(args, cio), argv.slice(1), io) : (io.err('nacred passwd: not available in this build\n'), 1);
+  const { runPasswd } = await import('./sshd/passwd.js');
+  code = await runMain((args, cio) => runPasswd(args, cio), argv.slice(1), io);
 } else {
   const { nacredMain } = await import('./sshd/main.js');
   code = await runMain((args, cio) => nacredMain(args, cio, { stdin: process.stdin, stdout: process.stdout }), argv, io);

@@ -147,6 +147,7 @@ export class Daemon {
     }
     if (refuse) {
       this.options.log.info(`Connection from ${peer(info.remoteAddress, info.remotePort)} refused by RefuseConnection`);
+      this.current.penalise(info.remoteAddress, 'refuseconnection');
       return void socket.destroy();
     }
     socket.setNoDelay(true);

@@ -12,14 +12,14 @@ import { NACRED_VERSION, parseNacredArgs, type NacredArgs } from './args.js';
 import { commandLine, loadConfigFile, MissingConfigError } from './config.js';
 import { Accounts } from './accounts.js';
 import { Daemon, ListenError } from './daemon.js';
-import { loadHostKeys, NoHostKeysError, currentUserRunner, type BuildDeps, type LoadedConfig } from './server-options.js';
+import { loadHostKeys, NoHostKeysError, userRunner, passwordFileCheck, type BuildDeps, type LoadedConfig } from './server-options.js';
 import { logWriter, SshdLog, type SshdLogLevel } from './log.js';
 
 export interface NacredDeps {
   /** Where the process's streams and signals are (the real ones in nacred.ts). */
   readonly stdin: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
-  /** Seams for what other parts of issue 12 add (sessions as other users, passwords). */
+  /** Replacements for tests: how sessions run, how passwords are checked. */
   readonly session?: BuildDeps['runner'];
   readonly checkPassword?: BuildDeps['checkPassword'];
 }
@@ -118,8 +118,8 @@ export function createDaemon(args: NacredArgs, log: SshdLog, deps: NacredDeps, f
       oneConnection: args.debug > 0,
       deps: {
         accounts: new Accounts(),
-        runner: deps.session ?? currentUserRunner(process.getuid?.()),
-        ...(deps.checkPassword ? { checkPassword: deps.checkPassword } : {}),
+        runner: deps.session ?? userRunner(process.geteuid?.()),
+        checkPassword: deps.checkPassword ?? passwordFileCheck(log),
       },
     });
   } catch (err) {

@@ -5,12 +5,12 @@
 // atomically and created 0600; a file with a malformed line is not rewritten.
 import { statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { ConfigError, deletePasswordFromFile, isValidUserName, setPasswordInFile, type ScryptParams } from '../../index.js';
+import { ConfigError, NACRE_DEFAULT_PASSWORD_FILE, deletePasswordFromFile, isValidUserName, setPasswordInFile, type ScryptParams } from '../../index.js';
 import { getopt, lastValue, UsageError } from '../common/getopt.js';
 import type { CliIo } from '../common/io.js';
 
-/** Where the password file is unless `-f` says otherwise. */
-export const DEFAULT_PASSWORD_FILE = '/etc/nacre/passwd';
+/** Where the password file is unless `-f` says otherwise (sshd_config's PasswordFile default). */
+export const DEFAULT_PASSWORD_FILE = NACRE_DEFAULT_PASSWORD_FILE;
 
 const USAGE = 'usage: nacred passwd [-s] [-f password_file] [user]\n       nacred passwd -d [-f password_file] user\n';
 

@@ -5,9 +5,13 @@
 // may change for a user or address: authentication, forwarding, sessions)
 // are resolved per request through `settingsFor`, so a Match block applies
 // where sshd applies it.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   runAsCurrentUser,
+  runAsUser,
+  forwardingAsUser,
+  PasswordFile,
+  UserAccountError,
   signerFromPrivateKeyPath,
   checkPrivateKeyFile,
   readBounded,
@@ -19,6 +23,7 @@ import {
   type SshdMatchSpec,
   type SshdSettings,
   type ForwardRequestOrigin,
+  type PerSourcePenalties,
 } from '../../index.js';
 import type { Account, AccountSource } from './accounts.js';
 import { judgeAttempt, type LogStyle, type PasswordCheck } from './auth-policy.js';
@@ -36,22 +41,44 @@ export interface LoadedConfig {
 }
 
 /**
- * How a session runs once the login is accepted. nacred's own: as the
- * current user (runAsCurrentUser), which serves only logins of the account
- * nacred runs as. `usersess` adds running a session as another user when
- * nacred runs as root (setpriv), ForceCommand/Subsystem/motd/agent socket;
- * the lead wires it here. `canServe` says why an account cannot be served
- * (logged, login refused) or null.
+ * How a session runs once the login is accepted. `canServe` says why an
+ * account cannot be served (logged, login refused) or null.
  */
 export interface SessionRunner {
   canServe(account: Account): string | null;
   run(session: SessionChannel, account: Account, settings: SshdSettings): void | Promise<void>;
 }
 
-export function currentUserRunner(uid: number | undefined): SessionRunner {
+/**
+ * nacred's runner: each session as the account that logged in (runAsUser:
+ * through setpriv when nacred is root), with the session keywords of its
+ * Match-resolved settings. Not root, nacred serves only its own account, as
+ * sshd run by a user does.
+ */
+export function userRunner(euid: number | undefined): SessionRunner {
   return {
     canServe: (account) =>
-      uid === undefined || account.uid === uid ? null : `nacred runs as uid ${uid} and runs sessions only as that user (sessions as other users are not wired yet)`,
+      euid === undefined || euid === 0 || account.uid === euid ? null : `nacred runs as uid ${euid}, not root, and runs sessions only as that user`,
+    run: (session, account, settings) =>
+      runAsUser(session, {
+        account: { name: account.name, uid: account.uid, gid: account.gid, home: account.home, shell: account.shell },
+        acceptEnv: [...settings.acceptEnv],
+        env: Object.fromEntries(settings.setEnv.map((e) => [e.name, e.value])),
+        forceCommand: settings.forceCommand,
+        subsystems: settings.subsystems,
+        printMotd: settings.printMotd,
+        userRc: settings.permitUserRC,
+        permitUserEnvironment: settings.permitUserEnvironment,
+        permitTty: settings.permitTTY,
+        agentForwarding: settings.allowAgentForwarding && !settings.disableForwarding,
+      }),
+  };
+}
+
+/** The current user's runner (no setpriv, no session keywords): what npm start had before nacred. */
+export function currentUserRunner(uid: number | undefined): SessionRunner {
+  return {
+    canServe: (account) => (uid === undefined || account.uid === uid ? null : `this server runs as uid ${uid} and runs sessions only as that user`),
     run: (session, account, settings) => {
       runAsCurrentUser(session, {
         home: account.home,
@@ -59,8 +86,26 @@ export function currentUserRunner(uid: number | undefined): SessionRunner {
         acceptEnv: [...settings.acceptEnv],
         env: Object.fromEntries(settings.setEnv.map((e) => [e.name, e.value])),
       });
-      // Subsystems (sshd_config Subsystem) are `usersess`'s: until wired, onSubsystem stays unset and they are refused.
     },
+  };
+}
+
+/**
+ * Password checks against the PasswordFile keyword's file (nacred passwd
+ * writes it), one PasswordFile per path, re-read when it changes. For a
+ * login refused before the check (`account` null) the same scrypt work is
+ * done against a name no file holds.
+ */
+export function passwordFileCheck(log: SshdLog): PasswordCheck {
+  const files = new Map<string, PasswordFile>();
+  return (account, username, password, settings) => {
+    let file = files.get(settings.passwordFile);
+    if (!file) {
+      file = new PasswordFile(settings.passwordFile, { onWarning: (m) => log.error(`PasswordFile: ${m}`) });
+      files.set(settings.passwordFile, file);
+    }
+    // ':' is in no user name the file may hold, so this costs a dummy hash.
+    return file.verify(account ? username : ':refused', password);
   };
 }
 
@@ -124,6 +169,23 @@ export function matchSpec(user: string | undefined, origin: ForwardRequestOrigin
   };
 }
 
+/** sshd_config's PerSourcePenalties (seconds) as createServer takes them (milliseconds). */
+function penaltiesMs(p: SshdSettings['perSourcePenalties']): Partial<PerSourcePenalties> {
+  return {
+    crash: p.crash * 1000,
+    authfail: p.authfail * 1000,
+    noauth: p.noauth * 1000,
+    graceExceeded: p.graceExceeded * 1000,
+    refuseConnection: p.refuseConnection * 1000,
+    max: p.max * 1000,
+    min: p.min * 1000,
+    maxSources4: p.maxSources4,
+    maxSources6: p.maxSources6,
+    overflow: p.overflow,
+    overflow6: p.overflow6,
+  };
+}
+
 /**
  * createServer's options for one configuration. `once` logs a line at most
  * once per connection (sshd's Invalid user / not allowed lines come once,
@@ -139,9 +201,21 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
     const a = once.account(origin.remoteAddress, origin.remotePort);
     return a && a.name === user ? a : null;
   };
-  const forwarding = forwardingPolicy((user, origin) => settingsFor(user, origin, accountOf(user, origin)), log);
+  const policy = forwardingPolicy((user, origin) => settingsFor(user, origin, accountOf(user, origin)), log);
+  // Nacre forwards from its own process: as root for another user, what the
+  // user's own process could not do (a privileged port, Unix sockets) is refused.
+  const forwarding = forwardingAsUser(policy, {
+    lookup: async (name) => {
+      const a = await accounts.lookup(name);
+      if (!a) throw new UserAccountError(`no such user: ${name}`, name);
+      return a;
+    },
+  });
   const banner = bannerText(g, log);
-  const methods = [...(g.pubkeyAuthentication ? ['publickey' as const] : []), ...(g.passwordAuthentication && deps.checkPassword ? ['password' as const] : [])];
+  // Passwords are offered once a password file exists (nacred passwd makes
+  // it; SIGHUP to start offering): without one, nacred has none to check.
+  const passwords = g.passwordAuthentication && deps.checkPassword !== undefined && existsSync(g.passwordFile);
+  const methods = [...(g.pubkeyAuthentication ? ['publickey' as const] : []), ...(passwords ? ['password' as const] : [])];
   return {
     hostKeys: hostKeys.keys,
     ...(hostKeys.certificates.length > 0 ? { hostCertificates: hostKeys.certificates } : {}),
@@ -160,6 +234,9 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
     keepalive: g.clientAliveInterval > 0 ? { intervalMs: g.clientAliveInterval * 1000, countMax: g.clientAliveCountMax } : false,
     maxStartups: g.maxStartups,
     maxStartupsPerSource: g.perSourceMaxStartups,
+    perSourceNetBlockSize: g.perSourceNetBlockSize,
+    perSourcePenalties: g.perSourcePenalties.enabled ? penaltiesMs(g.perSourcePenalties) : false,
+    penaltyExempt: g.perSourcePenaltyExemptList,
     maxSessions: g.maxSessions,
     authenticate: async (ctx) => {
       once.tried(ctx);

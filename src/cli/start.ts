@@ -4,7 +4,7 @@
 // and shells and commands run as the current user. It is nacred (src/cli/sshd)
 // run with embedded settings instead of an sshd_config file: the same
 // authentication, forwarding policy, logs and shutdown.
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { homedir, userInfo } from 'node:os';
@@ -30,6 +30,7 @@ import {
   type Server,
   runAsCurrentUser,
   DEFAULT_ACCEPT_ENV,
+  generatePrivateKey,
   type AuthContext,
 } from '../index.js';
 import type { Account } from './sshd/accounts.js';
@@ -70,9 +71,9 @@ export interface StartedServer {
 }
 
 const HOST_KEYS: readonly { readonly file: string; readonly make: () => KeyObject }[] = [
-  { file: 'ssh_host_ed25519_key.pem', make: () => generateKeyPairSync('ed25519').privateKey },
-  { file: 'ssh_host_ecdsa_key.pem', make: () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey },
-  { file: 'ssh_host_rsa_key.pem', make: () => generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey },
+  { file: 'ssh_host_ed25519_key.pem', make: () => generatePrivateKey('ssh-ed25519') },
+  { file: 'ssh_host_ecdsa_key.pem', make: () => generatePrivateKey('ecdsa-sha2-nistp256') },
+  { file: 'ssh_host_rsa_key.pem', make: () => generatePrivateKey('ssh-rsa', { bits: 3072 }) },
 ];
 
 export function defaultStateDir(home = homedir()): string {

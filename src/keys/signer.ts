@@ -1,5 +1,5 @@
 // Signers: a private KeyObject wrapped so that only SSH signature blobs come out.
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import type { Signer } from '../algorithms/types.js';
 import { ECDSA_CURVES, encodePublicKey, RSA_MAX_BITS, RSA_MIN_BITS, sshKeyType, type PublicKeyType } from './blob.js';
@@ -55,13 +55,30 @@ export interface GenerateKeyOptions {
   readonly force?: boolean | undefined;
 }
 
+/** Key generation's output as DER, for ownKey. */
+const PKCS8_DER = { format: 'der', type: 'pkcs8' } as const;
+const SPKI_DER = { format: 'der', type: 'spki' } as const;
+
+/**
+ * A new key as a KeyObject whose key data is its own. generateKeyPairSync's
+ * KeyObjects share their data with the generation job, and Node 20 can
+ * deadlock when the garbage collector finalizes that job while an export of
+ * the same key (export({ format: 'jwk' }) of a new RSA key, seen in the test
+ * suite) holds the data's lock: the job's destructor waits for that lock on
+ * the same thread. Generating into DER and importing it leaves no job
+ * holding what the returned key uses.
+ */
+function ownKey(pkcs8: Buffer): KeyObject {
+  return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+}
+
 /**
  * Makes a fresh private key of an SSH key type, as `ssh-keygen -t` would:
  * RSA 3072 bits by default, refusing under 2048 unless `force` (never under
  * 1024 or over 16384). Throws RangeError for sizes or types it cannot make.
  */
 export function generatePrivateKey(type: HostKeyType, options: GenerateKeyOptions = {}): KeyObject {
-  if (type === 'ssh-ed25519') return generateKeyPairSync('ed25519').privateKey;
+  if (type === 'ssh-ed25519') return ownKey(generateKeyPairSync('ed25519', { privateKeyEncoding: PKCS8_DER, publicKeyEncoding: SPKI_DER }).privateKey);
   if (type === 'ssh-rsa') {
     const modulusLength = options.bits ?? DEFAULT_RSA_BITS;
     const min = options.force ? RSA_MIN_BITS : MIN_GENERATED_RSA_BITS;
@@ -69,14 +86,14 @@ export function generatePrivateKey(type: HostKeyType, options: GenerateKeyOption
       const hint = modulusLength >= RSA_MIN_BITS && modulusLength < MIN_GENERATED_RSA_BITS ? ' (smaller keys are weak; force allows them)' : '';
       throw new RangeError(`RSA key size ${modulusLength} is outside ${min}..${RSA_MAX_BITS}${hint}`);
     }
-    return generateKeyPairSync('rsa', { modulusLength }).privateKey;
+    return ownKey(generateKeyPairSync('rsa', { modulusLength, privateKeyEncoding: PKCS8_DER, publicKeyEncoding: SPKI_DER }).privateKey);
   }
   const curve = ECDSA_CURVES[type];
   if (!curve) throw new RangeError(`cannot generate keys of type ${String(type)}`);
   if (options.bits !== undefined && options.bits !== Number(curve.id.slice('nistp'.length))) {
     throw new RangeError(`a ${type} key has ${curve.id.slice('nistp'.length)} bits, not ${options.bits}`);
   }
-  return generateKeyPairSync('ec', { namedCurve: curve.openssl }).privateKey;
+  return ownKey(generateKeyPairSync('ec', { namedCurve: curve.openssl, privateKeyEncoding: PKCS8_DER, publicKeyEncoding: SPKI_DER }).privateKey);
 }
 
 /** Makes a fresh key and wraps it as a signer. RSA defaults to 3072 bits, as ssh-keygen does; 1024..16384 are allowed here. */

@@ -4,13 +4,14 @@
 // "Overwrite (y/n)?", the passphrase from -N (or asked twice on the
 // terminal), then the private key (0600) and <file>.pub (0644) written, each
 // atomically, in the format -m asks (openssh by default; -Z cipher, -a rounds).
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { hostname, homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   fingerprintSha256,
   formatOpenSshPublicKeyLine,
+  generatePrivateKey as generateKey,
   randomart,
   signerFromKeyObject,
   writeFileAtomic,
@@ -71,17 +72,9 @@ export function chooseKey(typeName: string | undefined, bitsText: string | undef
   }
 }
 
-const CURVES: Readonly<Record<string, string>> = {
-  'ecdsa-sha2-nistp256': 'prime256v1',
-  'ecdsa-sha2-nistp384': 'secp384r1',
-  'ecdsa-sha2-nistp521': 'secp521r1',
-};
-
-/** A fresh private key; generated here (not with generateHostKey) because the file writer needs the KeyObject. */
+/** A fresh private key (the library's generatePrivateKey; ssh-keygen's own size checks were made already). */
 export function generatePrivateKey(choice: KeyChoice): KeyObject {
-  if (choice.type === 'ssh-ed25519') return generateKeyPairSync('ed25519').privateKey;
-  if (choice.type === 'ssh-rsa') return generateKeyPairSync('rsa', { modulusLength: choice.bits ?? 3072 }).privateKey;
-  return generateKeyPairSync('ec', { namedCurve: CURVES[choice.type]! }).privateKey;
+  return generateKey(choice.type, { bits: choice.type === 'ssh-rsa' ? (choice.bits ?? 3072) : undefined, force: true });
 }
 
 /** The passphrase for the new key: -P or -N, else asked twice until both agree (ssh-keygen's read_check_passphrase). */

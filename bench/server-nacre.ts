@@ -13,8 +13,9 @@
 // <dir> holds host_ed25519 (an OpenSSH private key) and authorized_keys.
 // Reports { type: 'ready', port } over IPC; answers { type: 'memory' } with
 // the server's process.memoryUsage() after a full GC and its connection count.
-import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, parseAuthorizedKeys, publicKeyAuthenticator, runAsCurrentUser, signerFromPrivateKeyPath } from '../src/index.js';
@@ -88,7 +89,7 @@ export function forkServer(name: string, file: string, args: readonly string[]):
  * switch the benchmark to the `nacred` binary.
  */
 export function startNacreServer(dir: string): Promise<ServerProcess> {
-  return forkServer('Nacre server', fileURLToPath(import.meta.url), [dir]);
+  return forkServer('Nacre library server', fileURLToPath(import.meta.url), [dir]);
 }
 
 /** Answers the parent's probes: memory after a full GC (needs --expose-gc). */
@@ -130,4 +131,68 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }
   await serve(dir);
+}
+
+/**
+ * The `nacred` command itself (dist/src/cli/nacred.js) on a free loopback
+ * port, from an sshd_config with `dir`'s host key and authorized_keys and the
+ * settings the bench's sshd has (LogLevel ERROR, MaxStartups 200, no
+ * per-source limits or penalties, SHLVL=1). Its RSS comes from /proc, as
+ * sshd's; it has no heap probe.
+ */
+export async function startNacredBinary(dir: string): Promise<ServerProcess> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const config = join(dir, 'nacred_config');
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_ed25519')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      // The bench directory sits under /tmp (mode 1777), which StrictModes refuses.
+      'StrictModes no',
+      'PermitRootLogin yes',
+      'PasswordAuthentication no',
+      'LogLevel ERROR',
+      'MaxStartups 200',
+      'PerSourceMaxStartups none',
+      'PerSourcePenalties no',
+      'SetEnv SHLVL=1',
+      `PidFile ${join(dir, 'nacred.pid')}`,
+    ].join('\n') + '\n',
+    { mode: 0o600 },
+  );
+  const nacredJs = fileURLToPath(new URL('../src/cli/nacred.js', import.meta.url));
+  const child = spawn(process.execPath, [nacredJs, '-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`nacred did not start in 10 s: ${log}`)), 10_000);
+    child.once('exit', (code) => (clearTimeout(t), reject(new Error(`nacred exited early (${code}): ${log}`))));
+    child.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.length > 64 * 1024) log = log.slice(-64 * 1024);
+      if (/Server listening on/.test(log)) (clearTimeout(t), resolve());
+    });
+  });
+  // With LogLevel ERROR nothing more is expected; keep reading so a burst cannot block nacred.
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`nacred: ${d.toString()}`));
+  return {
+    name: 'nacred',
+    pid: child.pid!,
+    port,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
 }

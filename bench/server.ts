@@ -3,7 +3,10 @@
 // in one run:
 //   - connection rate (handshake + publickey authentication + close) at
 //     concurrency 16 and 64, one load generator (the Nacre client library in
-//     this process, curve25519-sha256 for every server) for all three;
+//     this process, curve25519-sha256 for every server) for all of them;
+//     the servers: nacred (the command; the targets are its), the same code
+//     as a library server in a Node child (for its heap breakdown), sshd and
+//     the ssh2 server;
 //   - memory per idle authenticated connection at 1000 connections (RSS of
 //     the server process from /proc, and its heap breakdown over IPC);
 //   - exec download and upload through the server's process path
@@ -23,7 +26,7 @@ import { findOpenSsh, keygen, tempDir, type OpenSsh } from '../test/interop/open
 import { rate } from './connection.js';
 import { sshClient, startBenchSshd, writeKnownHosts, type ClientDriver, type Credentials, type Direction, type Target } from './connection-peers.js';
 import { commonArgs, forwardThroughput, type Tool } from './nacre.js';
-import { startNacreServer, type NodeMemory, type ServerProcess } from './server-nacre.js';
+import { startNacreServer, startNacredBinary, type NodeMemory, type ServerProcess } from './server-nacre.js';
 import { startSsh2Server } from './server-ssh2.js';
 
 const MiB = 1024 * 1024;
@@ -320,11 +323,12 @@ export async function benchServer(o: ServerBenchOptions = SERVER_DEFAULTS, log: 
       return { name: p.name, pid: p.pid, port: p.port, hostKeyBlob, knownHosts: writeKnownHosts(dir, `known_hosts_${p.port}`, p.port, hostKeyBlob), ...(p.nodeMemory ? { nodeMemory: p.nodeMemory } : {}) };
     };
     const nacre = asServer(await startNacreServer(serverDir));
+    const nacred = asServer(await startNacredBinary(serverDir));
     const ssh2 = asServer(await startSsh2Server(serverDir));
     const sshdProcess = await startBenchSshd(openssh, key.publicLine);
     stops.push(() => sshdProcess.stop());
     const sshd: Server = { ...sshdProcess, name: 'OpenSSH sshd' };
-    const all = [nacre, sshd, ssh2];
+    const all = [nacre, nacred, sshd, ssh2];
     const report: ServerBenchReport = { options: o, fdLimit, servers: all.map((s) => s.name), rate: {}, memory: {}, bulk: {}, forward: {}, seconds: 0 };
     for (const s of all) {
       report.rate[s.name] = {};
@@ -334,7 +338,7 @@ export async function benchServer(o: ServerBenchOptions = SERVER_DEFAULTS, log: 
 
     // Memory first, on fresh server processes: what a process freed earlier
     // (the rate runs) would be reused and hide part of what connections cost.
-    for (const s of o.parts.includes('memory') ? [nacre, ssh2] : []) {
+    for (const s of o.parts.includes('memory') ? [nacre, nacred, ssh2] : []) {
       log(`nacred bench: memory, ${s.name}, ${o.idleConnections} idle connections`);
       try {
         report.memory[s.name] = await memoryCell(cred, s, o.idleConnections, o.memoryKex, fdLimit);
@@ -361,7 +365,7 @@ export async function benchServer(o: ServerBenchOptions = SERVER_DEFAULTS, log: 
       }
     }
 
-    const processServers = [nacre, sshd];
+    const processServers = [nacre, nacred, sshd];
     const overhead = new Map<string, number>();
     if (o.parts.includes('exec')) for (const s of processServers) overhead.set(s.name, await sshTrueMs(openssh, cred, s, 5));
     for (let round = 0; round < (o.parts.includes('exec') ? o.bulkRounds : 0); round++) {
@@ -417,7 +421,9 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
   const o = r.options;
   const out: string[] = [];
   const targets: string[] = [];
-  const [nacre, sshd, ssh2] = r.servers as [string, string, string];
+  // Targets are the nacred command's; the library server (same code, its heap
+  // visible to the memory probe) is shown next to it.
+  const [library, nacre, sshd, ssh2] = r.servers as [string, string, string, string];
   const short = (c: string) => c.replace('@openssh.com', '');
 
   if (o.parts.includes('rate')) {
@@ -460,7 +466,7 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
     const cells = o.bulkCiphers.flatMap((c) => ['download', 'upload'].map((d) => `${c} ${d}`));
     out.push(`| server | ${cells.map((c) => `${short(c)} MiB/s | CPU ms/MiB`).join(' | ')} |`);
     out.push(`|---|${cells.map(() => '---:|---:').join('|')}|`);
-    for (const s of [nacre, sshd]) {
+    for (const s of [library, nacre, sshd]) {
       out.push(`| ${s} | ${cells.map((c) => {
         const x = r.bulk[s]![c];
         return typeof x === 'object' ? `${num(x.mibs)} | ${num(x.serverCpuPerMiB, 2)}` : `failed: ${x ?? '?'} | —`;
@@ -482,7 +488,7 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
     out.push(`| server | ${fcells.map((c) => `${short(c)} MiB/s | CPU ms/MiB`).join(' | ')} |`);
     out.push(`|---|${fcells.map(() => '---:|---:').join('|')}|`);
     const fwd = (x: number | string | undefined, digits = 0) => (typeof x === 'number' ? x.toFixed(digits) : x === undefined ? '—' : `failed: ${x}`);
-    for (const s of [nacre, sshd]) out.push(`| ${s} | ${fcells.map((c) => `${fwd(r.forward[s]![c])} | ${fwd(r.forward[s]![`${c} cpu`], 2)}`).join(' | ')} |`);
+    for (const s of [library, nacre, sshd]) out.push(`| ${s} | ${fcells.map((c) => `${fwd(r.forward[s]![c])} | ${fwd(r.forward[s]![`${c} cpu`], 2)}`).join(' | ')} |`);
     for (const c of fcells) {
       const a = r.forward[nacre]![c];
       const b = r.forward[sshd]![c];

@@ -8,7 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOpenSsh, freePort, keygen, waitForPort } from './openssh.js';
+import { findOpenSsh, freePort, keygen, tempDir, waitForPort } from './openssh.js';
+import { findTmux, TmuxPane } from './nacre-tmux.js';
 import { nacredFixture, repoRoot, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
 
 const nacreJs = join(repoRoot, 'dist/src/cli/nacre.js');
@@ -16,6 +17,7 @@ const nacreJs = join(repoRoot, 'dist/src/cli/nacre.js');
 const o = findOpenSsh();
 const skip = o ? false : 'OpenSSH not installed';
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
+const tmux = findTmux();
 
 let f: NacredFixture;
 let d: RunningNacred;
@@ -63,6 +65,30 @@ test('nacred: ssh -tt gets a real terminal', { skip }, async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^\/dev\/pts\/\d+\r?\n/);
   assert.match(r.stdout, /TERM=\S+/);
+});
+
+test('nacred: -W carries standard input and output to a permitted target', { skip }, async () => {
+  const r = await d.ssh(['-W', `127.0.0.1:${targetPort}`], [], '');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `hello from ${targetPort}\n`);
+});
+
+test('nacred: an interactive shell in tmux: typing, a resize seen by stty, exit status', { skip: skip || (!tmux && 'tmux not installed') }, async () => {
+  const pane = new TmuxPane(tmux!, tempDir('nacred-tmux'), 90, 25);
+  try {
+    await pane.waitFor(/^pane\$$/m, 10_000, 'the local prompt');
+    pane.line(`${o!.ssh} -F none -tt -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=${f.knownHosts} -i ${f.userKey} -p ${d.port} ${user}@127.0.0.1 sh; echo "status=$?"`);
+    pane.line('echo NACRED_$((6*7)); stty size');
+    await pane.waitFor(/^NACRED_42\s*$/m);
+    await pane.waitFor(/^25 90\s*$/m);
+    pane.resize(100, 30);
+    pane.line('stty size');
+    await pane.waitFor(/^30 100\s*$/m);
+    pane.line('exit 4');
+    await pane.waitFor(/^status=4\s*$/m);
+  } finally {
+    pane.kill();
+  }
 });
 
 test('nacred: -L to a permitted target works; PermitOpen refuses another, with a log line', { skip }, async () => {

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOpenSsh, runSsh, type SshRun } from './openssh.js';
 import { nacredFixture, nacredJs, startNacred, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
@@ -16,8 +16,8 @@ import { lookupUserAccount, type UserAccount } from '../../src/server/user-accou
 
 const o = findOpenSsh();
 const root = process.geteuid?.() === 0;
-const tools = ['useradd', 'userdel', 'setpriv', 'sshpass'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
-const skip = !o ? 'OpenSSH is not installed' : !root ? 'needs root (creates users, runs sessions as them)' : !tools ? 'needs useradd, setpriv and sshpass' : false;
+const tools = ['useradd', 'userdel', 'setpriv', 'sshpass', 'ssh-agent', 'ssh-add'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+const skip = !o ? 'OpenSSH is not installed' : !root ? 'needs root (creates users, runs sessions as them)' : !tools ? 'needs useradd, setpriv, sshpass and ssh-agent' : false;
 if (skip) console.warn(`\n${'!'.repeat(80)}\nnacred as root with two users SKIPPED: ${skip}\n${'!'.repeat(80)}\n`);
 
 const tag = randomBytes(3).toString('hex');
@@ -136,4 +136,38 @@ test('nacred as root: password from the nacred passwd file logs in; a wrong one 
   assert.notEqual(noLine.code, 0);
   assert.match(server.log(), new RegExp(`Accepted password for ${userA} from 127\\.0\\.0\\.1`));
   assert.match(server.log(), new RegExp(`Failed password for ${userA} from 127\\.0\\.0\\.1`));
+});
+
+test('nacred as root: ssh -A gives the user a private agent socket (ssh-add -l lists the key); the other user cannot connect to it', { skip }, async () => {
+  const agentSock = join(f.dir, 'agent.sock');
+  const agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !existsSync(agentSock); i++) await new Promise((r) => setTimeout(r, 20));
+    const env = { ...process.env, SSH_AUTH_SOCK: agentSock };
+    assert.equal(spawnSync('ssh-add', [f.userKey], { env, encoding: 'utf8' }).status, 0);
+    const fingerprint = spawnSync('ssh-keygen', ['-lf', f.userKey], { encoding: 'utf8' }).stdout.split(' ')[1]!;
+    // A's session prints its socket and the agent's keys, then waits for our word.
+    const child = spawn(o!.ssh, ['-F', 'none', '-A', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-o', 'IdentitiesOnly=yes', '-i', f.userKey, '-p', String(server.port), `${userA}@127.0.0.1`, 'echo "$SSH_AUTH_SOCK"; stat -c "%U %a" "$SSH_AUTH_SOCK"; ssh-add -l; echo listed; read x'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no agent listing: ${out} ${err} ${server.log()}`)), 15_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('listed\n')) (clearTimeout(t), resolve());
+      });
+    });
+    const [socket = '', owner, listing = ''] = out.split('\n');
+    assert.equal(owner, `${userA} 600`);
+    assert.ok(listing.includes(fingerprint), listing);
+    // User B's own process (uid, gid and groups of B) is refused the socket.
+    const asB = spawnSync('setpriv', [`--reuid=${b.uid}`, `--regid=${b.gid}`, '--init-groups', 'ssh-add', '-l'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: b.home, SSH_AUTH_SOCK: socket }, encoding: 'utf8' });
+    assert.notEqual(asB.status, 0);
+    assert.match(asB.stderr, /Permission denied|Error connecting to agent/);
+    child.stdin.end('go\n');
+    assert.equal(await new Promise((r) => child.on('close', r)), 0, err);
+  } finally {
+    agent.kill();
+  }
 });

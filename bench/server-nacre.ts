@@ -15,7 +15,7 @@
 // the server's process.memoryUsage() after a full GC and its connection count.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, parseAuthorizedKeys, publicKeyAuthenticator, runAsCurrentUser, signerFromPrivateKeyPath } from '../src/index.js';
@@ -173,17 +173,24 @@ export async function startNacredBinary(dir: string): Promise<ServerProcess> {
   const nacredJs = fileURLToPath(new URL('../src/cli/nacred.js', import.meta.url));
   const child = spawn(process.execPath, [nacredJs, '-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`nacred did not start in 10 s: ${log}`)), 10_000);
-    child.once('exit', (code) => (clearTimeout(t), reject(new Error(`nacred exited early (${code}): ${log}`))));
-    child.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.length > 64 * 1024) log = log.slice(-64 * 1024);
-      if (/Server listening on/.test(log)) (clearTimeout(t), resolve());
-    });
+  child.stderr!.on('data', (d: Buffer) => {
+    // LogLevel ERROR: anything here is worth seeing.
+    log += d.toString();
+    process.stderr.write(`nacred: ${d.toString()}`);
   });
-  // With LogLevel ERROR nothing more is expected; keep reading so a burst cannot block nacred.
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`nacred: ${d.toString()}`));
+  // LogLevel ERROR logs no "Server listening" line: ready once the port answers.
+  const until = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nacred exited early (${child.exitCode}): ${log}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const s = netConnect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > until) throw new Error(`nacred did not start in 10 s: ${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return {
     name: 'nacred',
     pid: child.pid!,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { rsaKeyPair } from './rsa-key.js';
 import {
   formatOpenSshPublicKeyLine,
   formatPpkPrivateKey,
@@ -28,7 +29,7 @@ function keys(): Array<[string, KeyObject]> {
     ['ecdsa-sha2-nistp256', generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey],
     ['ecdsa-sha2-nistp384', generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey],
     ['ecdsa-sha2-nistp521', generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).privateKey],
-    ['ssh-rsa', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey],
+    ['ssh-rsa', rsaKeyPair(2048).privateKey],
   ];
 }
 
@@ -193,7 +194,7 @@ test('unsupported versions, key types, encryptions and KDFs are unsupported; not
   assert.equal(problemOf(() => parsePpkPrivateKey(enc3.replace('Argon2id', 'scrypt'), 'x')), 'unsupported');
   assert.equal(problemOf(() => parsePpkPrivateKey('-----BEGIN OPENSSH PRIVATE KEY-----\n')), 'not-a-private-key');
   // RSA keys under 1024 bits are refused as OpenSSH refuses them
-  const tinyFile = formatPpkPrivateKey(generateKeyPairSync('rsa', { modulusLength: 768 }).privateKey);
+  const tinyFile = formatPpkPrivateKey(rsaKeyPair(768).privateKey);
   assert.match(messageOf(() => parsePpkPrivateKey(tinyFile)), /unsupported key \(RSA modulus of 768 bits/);
   assert.equal(problemOf(() => parsePpkPrivateKey(tinyFile)), 'unsupported');
   // the header's type must be the public key's

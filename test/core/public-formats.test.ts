@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { rsaKeyPair } from './rsa-key.js';
 import { encodePublicKey, generateHostKey, KeyFileError } from '../../src/keys/index.js';
 import {
   formatPemPublicKey,
@@ -115,7 +116,7 @@ test('PEM public keys: PKCS#1 only for RSA, no PEM for security keys, foreign cu
   assert.throws(() => formatPkcs8PublicKey(skBlob), (e: unknown) => e instanceof KeyFileError && e.problem === 'unsupported');
   const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
   rejects(k1, 'unsupported', /curve/);
-  const small = generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const small = rsaKeyPair(512).publicKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   rejects(small, 'malformed', /512 bits/);
   rejects('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n', 'malformed', /corrupt DER/);
   rejects('-----BEGIN PUBLIC KEY-----\nAAAA\n', 'malformed', /BEGIN and END/);

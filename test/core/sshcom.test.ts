@@ -4,12 +4,12 @@
 // compared with ssh-keygen -i in test/interop/keygen-more.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { rsaKeyPair } from './rsa-key.js';
 import { KeyFileError, encodePublicKey, parseSshComPrivateKey } from '../../src/keys/index.js';
 import { Writer } from '../../src/wire/writer.js';
 import { mutations } from './fuzz-helpers.js';
 
-const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+const rsa = rsaKeyPair(1024).privateKey;
 const jwk = rsa.export({ format: 'jwk' });
 const num = (b64: string | undefined) => new Uint8Array(Buffer.from(b64!, 'base64url'));
 

@@ -6,6 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { rsaKeyPair } from '../core/rsa-key.js';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
@@ -92,7 +93,7 @@ function nodeKeys(): Array<[string, KeyObject]> {
     ['nistp256', generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey],
     ['nistp384', generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey],
     ['nistp521', generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).privateKey],
-    ['rsa', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey],
+    ['rsa', rsaKeyPair(2048).privateKey],
   ];
 }
 

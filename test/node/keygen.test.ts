@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { rsaKeyPair } from '../core/rsa-key.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +66,7 @@ test('-l prints bits, fingerprint, comment and type for a private key, a .pub an
   const pub = await run(['-l', '-f', keyPath + '.pub']);
   assert.equal(pub.out, r.out);
   const list = join(dir, 'list');
-  const rsa = encodePublicKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
+  const rsa = encodePublicKey(rsaKeyPair(2048).publicKey);
   writeFileSync(list, `# keys\nhost1,host2 ${pubLine.replace(/ me@example.com$/, '')}\ncommand="x" ${formatOpenSshPublicKeyLine(rsa, 'r')}\nnot a key\n`);
   const many = await run(['-l', '-f', list]);
   assert.equal(many.out, `256 ${fp} host1,host2 (ED25519)\n2048 ${fingerprintSha256(rsa)} r (RSA)\n`);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { rsaKeyPair } from '../core/rsa-key.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,7 +161,7 @@ test('PEM and PKCS#8 files made by node:crypto, including encrypted Ed25519 PKCS
   throwsKeyFileError(() => loadPrivateKey(enc), 'passphrase-required');
   throwsKeyFileError(() => loadPrivateKey(enc, 'wrong'), 'wrong-passphrase');
 
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const rsa = rsaKeyPair(2048).privateKey;
   const legacy = rsa.export({ format: 'pem', type: 'pkcs1', cipher: 'aes-128-cbc', passphrase: PASS }) as string;
   assert.match(legacy, /Proc-Type: 4,ENCRYPTED/);
   assertSigns(signerFromPrivateKeyFile(legacy, PASS), 'legacy PEM');
@@ -173,7 +174,7 @@ test('PEM and PKCS#8 files made by node:crypto, including encrypted Ed25519 PKCS
   throwsKeyFileError(() => loadPrivateKey(x25519), 'unknown-key-type', /x25519/);
   const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey.export({ format: 'pem', type: 'sec1' }) as string;
   throwsKeyFileError(() => loadPrivateKey(k1), 'unknown-key-type', /curve/);
-  const small = generateKeyPairSync('rsa', { modulusLength: 768 }).privateKey.export({ format: 'pem', type: 'pkcs1' }) as string;
+  const small = rsaKeyPair(768).privateKey.export({ format: 'pem', type: 'pkcs1' }) as string;
   throwsKeyFileError(() => loadPrivateKey(small), 'unsupported', /768 bits/);
 });
 

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { findOpenSsh, tempDir } from './openssh.js';
+import { findOpenSsh, runSshPass, tempDir } from './openssh.js';
 import { generateHostKey } from '../../src/keys/index.js';
 import { formatKnownHostLine } from '../../src/trust/index.js';
 import { createServer, type Server } from '../../src/server/server.js';
@@ -51,25 +51,7 @@ after(async () => {
 });
 
 function sshpass(password: string, login: string, command: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const args = [
-    '-p', password, o!.ssh, '-F', 'none', '-p', String(port),
-    '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1',
-    `${login}@127.0.0.1`, command,
-  ];
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn('sshpass', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  return runSshPass(o!, password, port, login, command, [`UserKnownHostsFile=${knownHosts}`, 'StrictHostKeyChecking=yes']);
 }
 
 test('ssh with a password from the file: right in, wrong and unknown user refused', { skip }, async () => {

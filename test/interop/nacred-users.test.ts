@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOpenSsh, runSsh, type SshRun } from './openssh.js';
+import { findOpenSsh, runSsh, runSshPass, type SshRun } from './openssh.js';
 import { nacredFixture, nacredJs, startNacred, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
 import { lookupUserAccount, type UserAccount } from '../../src/server/user-account.js';
 
@@ -56,16 +56,7 @@ function ssh(login: string, command: string[]): Promise<SshRun> {
 }
 
 function sshpass(password: string, login: string, command: string): Promise<SshRun> {
-  return new Promise((resolve) => {
-    const args = ['-p', password, o!.ssh, '-F', 'none', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1', '-p', String(server.port), `${login}@127.0.0.1`, command];
-    const child = spawn('sshpass', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
+  return runSshPass(o!, password, server.port, login, command, ['StrictHostKeyChecking=no', `UserKnownHostsFile=${f.knownHosts}`]);
 }
 
 before(async () => {

@@ -183,6 +183,33 @@ export interface SshRun {
   readonly stderr: string;
 }
 
+/**
+ * OpenSSH's ssh logging in with `password` through sshpass (password
+ * authentication only, one prompt), no user config; `options` are -o
+ * settings such as UserKnownHostsFile. Resolves with the time it took too.
+ */
+export function runSshPass(o: OpenSsh, password: string, port: number, login: string, command: string, options: readonly string[]): Promise<SshRun & { readonly ms: number }> {
+  const args = [
+    '-p', password, o.ssh, '-F', 'none', '-p', String(port),
+    ...options.flatMap((opt) => ['-o', opt]),
+    '-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1',
+    `${login}@127.0.0.1`, command,
+  ];
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn('sshpass', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
 /** Runs the OpenSSH client with a private known_hosts and no user config. */
 export function runSsh(o: OpenSsh, args: string[], timeoutMs = 20000, input?: string): Promise<SshRun> {
   return new Promise((resolve) => {

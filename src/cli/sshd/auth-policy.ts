@@ -31,9 +31,9 @@ import type { Account } from './accounts.js';
 import { peer, printable, type SshdLog } from './log.js';
 
 /**
- * Password checking is `admit`'s work (the scrypt password file named by
- * `settings.passwordFile`); until it is wired, nacred offers no password
- * method. The seam: whether `password` is right for the account. It is also
+ * Whether `password` is right for the account (nacred's is passwordFileCheck
+ * in server-options.ts: the scrypt file named by `settings.passwordFile`;
+ * tests pass their own). It is also
  * called with `account` null for logins refused before the check (unknown
  * or not allowed users, root), whose result is ignored: it must then do the
  * same work (a dummy hash), so no refusal answers faster than another.

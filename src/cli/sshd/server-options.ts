@@ -115,7 +115,7 @@ export interface BuildDeps {
   /** sshd's log lines (default), or npm start's (protocol key names). */
   readonly logStyle?: LogStyle;
   readonly runner: SessionRunner;
-  /** `admit`'s password file check; without it the password method is not offered. */
+  /** The password check (passwordFileCheck); without it the password method is not offered. */
   readonly checkPassword?: PasswordCheck;
   /** npm start: more keys for a user (their own ~/.ssh/id_*.pub). */
   readonly extraKeys?: (account: Account) => AuthorizedKeyEntry[];

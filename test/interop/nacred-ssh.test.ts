@@ -163,7 +163,18 @@ test('nacred: -R to a Unix socket on the server side carries connections back', 
   try {
     const until = Date.now() + 10_000;
     while (!existsSync(sock) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await readFrom(sock), `hello from ${targetPort}\n`);
+    // The file appears at bind(), a moment before listen(): a connection in
+    // between is refused, so try again briefly.
+    let got: string | null = null;
+    while (got === null) {
+      try {
+        got = await readFrom(sock);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    assert.equal(got, `hello from ${targetPort}\n`);
   } finally {
     child.kill();
   }

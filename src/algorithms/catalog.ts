@@ -50,6 +50,17 @@ export const MAC_NAMES: readonly string[] = Object.freeze([
   'hmac-sha1',
 ]);
 
+/** The plain (not certificate, not security key) public key algorithms, in preference order. */
+const PLAIN_KEY_NAMES: readonly string[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
 /** allHostKeyAlgorithms' names (certificate algorithms first). */
 export const HOST_KEY_NAMES: readonly string[] = Object.freeze([
   'ssh-ed25519-cert-v01@openssh.com',
@@ -59,24 +70,12 @@ export const HOST_KEY_NAMES: readonly string[] = Object.freeze([
   'rsa-sha2-512-cert-v01@openssh.com',
   'rsa-sha2-256-cert-v01@openssh.com',
   'ssh-rsa-cert-v01@openssh.com',
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-rsa',
+  ...PLAIN_KEY_NAMES,
 ]);
 
 /** userKeyAlgorithms' names. */
 export const USER_KEY_NAMES: readonly string[] = Object.freeze([
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-rsa',
+  ...PLAIN_KEY_NAMES,
   'sk-ssh-ed25519@openssh.com',
   'sk-ecdsa-sha2-nistp256@openssh.com',
   'webauthn-sk-ecdsa-sha2-nistp256@openssh.com',

@@ -14,10 +14,7 @@ import { findOpenSsh, keygen, tempDir } from './openssh.js';
 import { resolveSshdConfig, formatSshdConfig, parseMatchSpec, SshdConfigError } from '../../src/config/index.js';
 import { readSshdConfig } from '../../src/io/node/sshd-config-files.js';
 import { seededRandom } from '../../src/testing/random.js';
-import { cipherAlgorithms } from '../../src/algorithms/cipher/index.js';
-import { macAlgorithms } from '../../src/algorithms/mac.js';
-import { kexAlgorithms } from '../../src/algorithms/kex/index.js';
-import { allHostKeyAlgorithms, hostCertificateAlgorithms, userKeyAlgorithms } from '../../src/algorithms/hostkey.js';
+import { nacreAlgorithmLine } from './sshd-config-oracle.js';
 
 const openssh = findOpenSsh();
 const skip = openssh ? false : 'OpenSSH not installed';
@@ -30,13 +27,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const NACRE_NAMES: Record<string, ReadonlySet<string>> = {
-  ciphers: new Set(cipherAlgorithms.map((a) => a.name)),
-  macs: new Set(macAlgorithms.map((a) => a.name)),
-  kexalgorithms: new Set(kexAlgorithms.map((a) => a.name)),
-  hostkeyalgorithms: new Set(allHostKeyAlgorithms.map((a) => a.name)),
-  pubkeyacceptedalgorithms: new Set([...hostCertificateAlgorithms, ...userKeyAlgorithms].map((a) => a.name)),
-};
 
 type Values = Record<string, readonly string[]>;
 // Keywords allowed in Match blocks, with values to draw from.
@@ -132,8 +122,8 @@ function sshdView(out: string, keywords: ReadonlySet<string>, config: string): s
   for (const l of out.split('\n')) {
     const [k, ...rest] = l.split(' ');
     if (!keywords.has(k!) || l.endsWith(' (null)')) continue;
-    const names = NACRE_NAMES[k!];
-    if (names) lines.push(`${k} ${rest.join(' ').split(',').filter((n) => names.has(n)).join(',')}`);
+    const algorithms = nacreAlgorithmLine(k!, rest);
+    if (algorithms !== null) lines.push(algorithms);
     else if (k === 'pidfile' && !/^\s*PidFile/im.test(config)) lines.push('pidfile /run/nacred.pid');
     else if (k === 'loglevel' && rest[0] === 'SILENT') lines.push('loglevel QUIET');
     else if (k === 'persourcenetblocksize' && /^\s*persourcenetblocksize\s+\d+\s*$/im.test(config)) lines.push(`${k} ${rest[0]!.split(':')[0]}:128`);

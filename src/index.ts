@@ -422,3 +422,4 @@ export {
 } from './server/password-file.js';
 // SFTP file systems a server serves: in memory, and node:fs (optionally confined to a root).
 export { MemoryFileSystem, fsError, type MemoryFileSystemOptions, type MemoryFsFaults, type MemoryFsOperation, type MemoryUser } from './sftp/memory-fs.js';
+export { NodeFileSystem, type NodeFileSystemOptions } from './server/sftp/node-fs.js';

@@ -17,7 +17,8 @@ import type { DirectoryEntry, DirectoryHandle, FileHandle, OpenMode } from './fi
 import { SftpFramer, frame } from './framing.js';
 import { FxpInit, FxpVersion, UnknownSftpPacket, dataReplyHeader, decodeRequest, encodeResponse, peekRequestId, type NameEntry, type SftpRequest } from './messages.js';
 import type { OperationKind, OperationOf, OperationResult, ServerOperation } from './server-operations.js';
-import { longName, openFlagsText, statsToAttributes, statusForError, UTC_CLOCK, type ServerClock } from './server-format.js';
+import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, statusForError, UTC_CLOCK, type ServerClock } from './server-format.js';
+import { HandleTable, takeNames, type DirEntry, type Entry, type FileEntry } from './server-handles.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
 /** sftp-server's levels for its log lines (`-l`). */
@@ -53,38 +54,6 @@ export interface SftpServerSink {
 
 export const DEFAULT_MAX_HANDLES = 512;
 export const DEFAULT_MAX_OUTSTANDING = 128;
-/** Entries in one NAME reply at most (sftp-server sends 100). */
-const NAME_ENTRIES = 100;
-/** Bytes of names in one NAME reply at most, well under the packet limit. */
-const NAME_BYTES = MAX_PACKET - 16 * 1024;
-
-interface HandleBase {
-  readonly handle: Uint8Array;
-  readonly path: string;
-  /** Operations running on it; a CLOSE waits for them. */
-  inflight: number;
-  /** Set by CLOSE: runs once nothing is in flight. */
-  closing: (() => void) | null;
-}
-interface FileEntry extends HandleBase {
-  readonly kind: 'file';
-  readonly object: FileHandle;
-  bytesRead: number;
-  bytesWritten: number;
-  /** An ordered operation (write, fsetstat, fsync) is running; the next ones wait here. */
-  ordering: boolean;
-  readonly ordered: (() => void)[];
-}
-interface DirEntry extends HandleBase {
-  readonly kind: 'dir';
-  readonly object: DirectoryHandle;
-  backlog: NameEntry[];
-  done: boolean;
-  reading: boolean;
-  readonly waiting: number[];
-}
-type Entry = FileEntry | DirEntry;
-
 interface Continuation {
   ok(result: unknown): void;
   err(error: unknown): void;
@@ -99,9 +68,8 @@ export class SftpServerSession {
   private readonly maxHandles: number;
   private readonly maxOutstanding: number;
   private readonly clock: ServerClock;
-  private readonly handles = new Map<string, Entry>();
+  private readonly handles = new HandleTable();
   private readonly pending = new Map<ServerOperation, Continuation>();
-  private nextHandle = 1;
   /** OPEN/OPENDIR running: they count against the handle cap. */
   private opening = 0;
   private outstanding = 0;
@@ -173,8 +141,7 @@ export class SftpServerSession {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const e of this.handles.values()) this.closeOnEnd(e);
-    this.handles.clear();
+    for (const e of this.handles.drain()) this.closeOnEnd(e);
   }
 
   // -- input ---------------------------------------------------------------
@@ -404,8 +371,8 @@ export class SftpServerSession {
     this.run(
       { kind: 'open', id, path, mode, attrs: { mode: perm } },
       (object) => {
-        const handle = this.newHandle();
-        this.handles.set(key(handle), { kind: 'file', handle, path, object, inflight: 0, closing: null, bytesRead: 0, bytesWritten: 0, ordering: false, ordered: [] });
+        const handle = this.handles.newHandle();
+        this.handles.add({ kind: 'file', handle, path, object, inflight: 0, closing: null, bytesRead: 0, bytesWritten: 0, ordering: false, ordered: [] });
         this.handleReply(id, handle);
       },
       () => this.opening--,
@@ -419,8 +386,8 @@ export class SftpServerSession {
     this.run(
       { kind: 'opendir', id, path },
       (object) => {
-        const handle = this.newHandle();
-        this.handles.set(key(handle), { kind: 'dir', handle, path, object, inflight: 0, closing: null, backlog: [], done: false, reading: false, waiting: [] });
+        const handle = this.handles.newHandle();
+        this.handles.add({ kind: 'dir', handle, path, object, inflight: 0, closing: null, backlog: [], done: false, reading: false, waiting: [] });
         this.handleReply(id, handle);
       },
       () => this.opening--,
@@ -435,12 +402,12 @@ export class SftpServerSession {
   }
 
   private close(id: number, handle: Uint8Array): void {
-    const e = this.handles.get(key(handle));
+    const e = this.handles.get(handle);
     if (!e) return this.status(id, FX.FAILURE);
-    this.handles.delete(key(handle));
+    this.handles.delete(e);
     e.closing = () => {
       this.run({ kind: 'close', id, target: e.object, file: e.kind === 'file' }, () => this.ok(id));
-      this.logClose(e, null);
+      this.logClose(e, false);
     };
     if (e.inflight === 0) this.runClosing(e);
   }
@@ -468,7 +435,7 @@ export class SftpServerSession {
   }
 
   private readdir(id: number, handle: Uint8Array): void {
-    const e = this.handles.get(key(handle));
+    const e = this.handles.get(handle);
     if (!e || e.kind !== 'dir') return this.status(id, FX.FAILURE);
     if (e.reading) e.waiting.push(id);
     else this.serveReaddir(e, id);
@@ -592,7 +559,7 @@ export class SftpServerSession {
       const op: ServerOperation = { kind: 'close', id: -1, target: e.object, file: e.kind === 'file' };
       this.pending.set(op, { ok: () => undefined, err: () => undefined });
       this.sink.operation(op);
-      this.logClose(e, 'forced');
+      this.logClose(e, true);
     };
     if (e.closing) return; // a CLOSE is already waiting for its operations
     e.closing = closeNow;
@@ -602,7 +569,7 @@ export class SftpServerSession {
   // -- replies ---------------------------------------------------------------
 
   private file(id: number, handle: Uint8Array): FileEntry | null {
-    const e = this.handles.get(key(handle));
+    const e = this.handles.get(handle);
     if (e && e.kind === 'file') return e;
     this.status(id, FX.FAILURE);
     return null;
@@ -646,13 +613,12 @@ export class SftpServerSession {
     return { filename: d.name, longname: longName(d.name, d.stats, this.clock), attrs: statsToAttributes(d.stats) };
   }
 
-  private newHandle(): Uint8Array {
-    for (;;) {
-      const n = this.nextHandle;
-      this.nextHandle = (this.nextHandle + 1) >>> 0 || 1;
-      const h = new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
-      if (!this.handles.has(key(h))) return h;
-    }
+  private logClose(e: Entry, forced: boolean): void {
+    this.sink.log('info', closeLogLine(e.kind, e.path, e.kind === 'file' ? e.bytesRead : 0, e.kind === 'file' ? e.bytesWritten : 0, forced));
+  }
+
+  private logSet(path: string, a: FileAttributes): void {
+    for (const line of setLogLines(path, a, this.clock)) this.sink.log('info', line);
   }
 
   /** The mode a created file or directory gets: the client's (or the default) less the umask. */
@@ -660,60 +626,6 @@ export class SftpServerSession {
     const m = mode === undefined ? fallback : mode & 0o7777;
     return this.umask === null ? m : m & ~this.umask;
   }
-
-  // -- log lines -------------------------------------------------------------
-
-  private logClose(e: Entry, why: string | null): void {
-    const prefix = why === null ? '' : `${why} `;
-    if (e.kind === 'file') this.sink.log('info', `${prefix}close ${q(e.path)} bytes read ${e.bytesRead} written ${e.bytesWritten}`);
-    else this.sink.log('info', `${prefix}closedir ${q(e.path)}`);
-  }
-
-  private logSet(path: string, a: FileAttributes): void {
-    if (a.size !== undefined) this.sink.log('info', `set ${q(path)} size ${a.size}`);
-    if (a.mode !== undefined) this.sink.log('info', `set ${q(path)} mode ${(a.mode & 0o7777).toString(8).padStart(4, '0')}`);
-    if (a.mtime !== undefined) this.sink.log('info', `set ${q(path)} modtime ${this.logTime(a.mtime)}`);
-    if (a.uid !== undefined) this.sink.log('info', `set ${q(path)} owner ${a.uid} group ${a.gid}`);
-  }
-
-  /** strftime `%Y%m%d-%H:%M:%S` in local time. */
-  private logTime(seconds: number): string {
-    const d = new Date((seconds + this.clock.utcOffsetMinutes(seconds) * 60) * 1000);
-    const p = (n: number) => String(n).padStart(2, '0');
-    return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
-  }
-}
-
-/** Entries for one NAME reply from a directory's backlog: at most 100, and well under the packet limit. */
-function takeNames(e: DirEntry): NameEntry[] {
-  let bytes = 0;
-  let n = 0;
-  while (n < e.backlog.length && n < NAME_ENTRIES) {
-    const x = e.backlog[n]!;
-    // lengths in UTF-16 units bound the UTF-8 bytes within 3x; attributes are under 64 bytes
-    const size = 3 * (x.filename.length + x.longname.length) + 80;
-    if (n > 0 && bytes + size > NAME_BYTES) break;
-    bytes += size;
-    n++;
-  }
-  const out = e.backlog.slice(0, n);
-  e.backlog = e.backlog.slice(n);
-  return out;
-}
-
-function key(handle: Uint8Array): string {
-  let s = '';
-  for (const b of handle) s += String.fromCharCode(b);
-  return s;
-}
-
-/**
- * A path quoted for a log line, as sftp-server's `"%s"`, with control
- * characters escaped: a client's file name must not forge log lines.
- */
-function q(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  return `"${path.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
 }
 
 function fill(names: readonly string[], n: number): string[] {

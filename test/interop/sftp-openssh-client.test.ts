@@ -261,4 +261,29 @@ test('nacred as root: each user\'s internal-sftp runs with their permissions; th
   } finally {
     await users.stop();
   }
+
+  // ChrootDirectory: root's session in nacred's process, A's in a process of A's; both see only the jail.
+  const jail = `/srv/nacre-jail-${tag}`;
+  mkdirSync(join(jail, a.home), { recursive: true, mode: 0o755 });
+  t.after(() => rmSync(jail, { recursive: true, force: true }));
+  chownSync(join(jail, a.home), a.uid, a.gid);
+  writeFileSync(join(jail, 'inside.txt'), 'in the jail\n');
+  const jailed = await startNacred(o!, f, ['Subsystem sftp internal-sftp', 'LogLevel VERBOSE', 'ChrootDirectory /srv/nacre-jail-%U', `Match User ${userA}`, '  AuthorizedKeysFile .ssh/authorized_keys', `  ChrootDirectory ${jail}`]);
+  try {
+    // root's ChrootDirectory (/srv/nacre-jail-0) does not exist: refused, nothing served
+    const none = await sftp(jailed.port, ['pwd']);
+    assert.notEqual(none.code, 0);
+    assert.match(jailed.log(), /Unable to chdir to chroot path "\/srv\/nacre-jail-0"/);
+    const ra = await sftp(jailed.port, ['pwd', `get /inside.txt ${join(dir, 'inside-copy.txt')}`, `-get ../../../etc/hostname ${join(dir, 'escaped.txt')}`, `put ${join(dir, 'a-payload')} jailed.bin`], { login: userA });
+    assert.equal(ra.code, 0, ra.stderr + jailed.log());
+    assert.match(ra.stdout, new RegExp(`Remote working directory: ${a.home}\n`));
+    assert.equal(readFileSync(join(dir, 'inside-copy.txt'), 'utf8'), 'in the jail\n');
+    assert.ok(!existsSync(join(dir, 'escaped.txt')));
+    assert.equal(statSync(join(jail, a.home, 'jailed.bin')).uid, a.uid);
+    // only internal-sftp runs under a ChrootDirectory
+    const shell = await jailed.ssh([], ['id'], undefined);
+    assert.notEqual(shell.code, 0);
+  } finally {
+    await jailed.stop();
+  }
 });

@@ -3,7 +3,11 @@
 // stdout (see process.ts and internal.ts).
 import { runSftpServerProcess } from './process.js';
 
-runSftpServerProcess(process.argv.slice(2)).then(
+// `--chroot=DIR` first (from internal.ts, already checked): the session is confined to DIR.
+const argv = process.argv.slice(2);
+const root = argv[0]?.startsWith('--chroot=') ? argv.shift()!.slice('--chroot='.length) : undefined;
+
+runSftpServerProcess(argv, undefined, root === undefined ? {} : { root }).then(
   (code) => {
     process.exitCode = code;
   },

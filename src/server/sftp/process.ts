@@ -22,7 +22,7 @@ export interface SftpProcessIo {
  * Runs sftp-server's command line `argv` on `io` (default the process's own);
  * resolves the exit status once the client has gone.
  */
-export async function runSftpServerProcess(argv: readonly string[], io?: SftpProcessIo): Promise<number> {
+export async function runSftpServerProcess(argv: readonly string[], io?: SftpProcessIo, confine: { readonly root?: string } = {}): Promise<number> {
   const out = io ?? { stdin: process.stdin, stdout: process.stdout, stderr: (t: string) => void process.stderr.write(t) };
   let args;
   try {
@@ -46,6 +46,15 @@ export async function runSftpServerProcess(argv: readonly string[], io?: SftpPro
   }
   const me = userInfo();
   let start = me.homedir;
+  if (confine.root !== undefined) {
+    // as sshd after chroot: the home directory inside the root, else /
+    start = '/';
+    try {
+      if (((await defaultFileSystem('/', confine.root).stat(me.homedir)).mode & 0o170000) === 0o040000) start = me.homedir;
+    } catch {
+      // no home inside the root
+    }
+  }
   try {
     if (args.startDirectory !== null) start = expandStartDirectory(args.startDirectory, { name: me.username, home: me.homedir });
   } catch (e) {
@@ -57,7 +66,7 @@ export async function runSftpServerProcess(argv: readonly string[], io?: SftpPro
   const level = args.logLevel;
   const channel = Duplex.from({ readable: out.stdin, writable: out.stdout });
   const serving = serveSftp(channel, {
-    fileSystem: defaultFileSystem(start),
+    fileSystem: defaultFileSystem(start, confine.root),
     readOnly: args.readOnly,
     umask: args.umask,
     allowRequests: args.allowRequests,

@@ -172,6 +172,16 @@ test('sftp -s: internal-sftp -R refuses writes, -P refuses the denied requests; 
   assert.equal(denied.code, 0, denied.stderr);
   assert.match(denied.stderr, /Permission denied/);
   assert.ok(existsSync(join(srv, 'h.txt')));
+  // ForceCommand internal-sftp: whatever the client asks for, SFTP (read-only here)
+  const forced = await startNacred(o!, f, [`ForceCommand internal-sftp -R -d ${srv}`]);
+  try {
+    const r = await sftp(forced.port, ['ls ro.txt', '-mkdir forced-dir']);
+    assert.equal(r.code, 0, r.stderr + forced.log());
+    assert.match(r.stdout, /ro\.txt/);
+    assert.match(r.stderr, /Permission denied/);
+  } finally {
+    await forced.stop();
+  }
   for (const name of ['external', 'nacreext']) {
     const r = await sftp(server.port, [`put /etc/hostname via-${name}`, 'ls -l'], { extra: ['-s', name] });
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
@@ -257,6 +267,7 @@ test('nacred as root: each user\'s internal-sftp runs with their permissions; th
     assert.equal(readFileSync(join(dir, 'b-copy.txt'), 'utf8'), 'B only\n');
     // the session ran in a process of A's: its log lines came back into nacred's log
     assert.match(users.log(), new RegExp(`open "${join(a.home, 'mine.bin')}" flags WRITE,CREATE,TRUNCATE`));
+    assert.match(users.log(), new RegExp(`session opened for local user ${userA} from \\[127\\.0\\.0\\.1\\]`));
     assert.ok(lstatSync(join(a.home, 'mine.bin')).isFile());
   } finally {
     await users.stop();

@@ -99,7 +99,7 @@ export async function startInternalSftp(
   const start = parsed.startDirectory !== null ? expandStartDirectory(parsed.startDirectory, account) : root === null ? account.home : await homeInside(root, account.home);
   const log = options.log;
   if (identity === 'same-user') return inProcess(parsed, start, root, channel, session, account, options);
-  return inUserProcess(args, root, channel, account, log);
+  return inUserProcess(args, root, session.remoteAddress, channel, account, log);
 }
 
 /** The home directory as seen inside `root` when it is a directory there, else `/` (as sshd after chroot). */
@@ -129,9 +129,9 @@ function inProcess(parsed: SftpServerArgs, start: string, root: string | null, c
   return { signal: () => false, resize: () => undefined, hangup: () => serving.close() };
 }
 
-function inUserProcess(args: readonly string[], root: string | null, channel: ServerChannel, account: UserAccount, log: InternalSftpOptions['log']): Running {
-  // process-main.ts takes the root before sftp-server's own flags
-  const entry = [SFTP_PROCESS_ENTRY, ...(root === null ? [] : [`--chroot=${root}`]), '-e', ...args];
+function inUserProcess(args: readonly string[], root: string | null, client: string | undefined, channel: ServerChannel, account: UserAccount, log: InternalSftpOptions['log']): Running {
+  // process-main.ts takes the root and the client's address before sftp-server's own flags
+  const entry = [SFTP_PROCESS_ENTRY, ...(root === null ? [] : [`--chroot=${root}`]), ...(client === undefined ? [] : [`--client=${client}`]), '-e', ...args];
   const launch = userLauncher(account, 'setpriv', '', false, account.home, '/')(process.execPath, entry, {}, '/', false);
   const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['pipe', 'pipe', 'pipe'], detached: launch.newSession === true });
   const noop = (): void => undefined;

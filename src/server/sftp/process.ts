@@ -22,7 +22,7 @@ export interface SftpProcessIo {
  * Runs sftp-server's command line `argv` on `io` (default the process's own);
  * resolves the exit status once the client has gone.
  */
-export async function runSftpServerProcess(argv: readonly string[], io?: SftpProcessIo, confine: { readonly root?: string } = {}): Promise<number> {
+export async function runSftpServerProcess(argv: readonly string[], io?: SftpProcessIo, confine: { readonly root?: string; readonly client?: string } = {}): Promise<number> {
   const out = io ?? { stdin: process.stdin, stdout: process.stdout, stderr: (t: string) => void process.stderr.write(t) };
   let args;
   try {
@@ -72,7 +72,7 @@ export async function runSftpServerProcess(argv: readonly string[], io?: SftpPro
     allowRequests: args.allowRequests,
     denyRequests: args.denyRequests,
     username: me.username,
-    remoteAddress: process.env.SSH_CLIENT?.split(' ')[0],
+    remoteAddress: confine.client ?? process.env.SSH_CLIENT?.split(' ')[0],
     log: (l, message) => {
       if (args.logToStderr && sftpLogEnabled(level, l)) out.stderr(message + '\n');
     },

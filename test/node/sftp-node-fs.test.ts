@@ -469,6 +469,28 @@ test('as a user other than root: EACCES where the kernel refuses; a search-only 
   }
 });
 
+test('a FIFO is opened without waiting for its other end (it would hold a thread every session shares)', { timeout: 15_000 }, async () => {
+  const t = tree();
+  try {
+    const home = join(t.root, 'home/u');
+    const made = spawnSync('mkfifo', [join(home, 'fifo')]);
+    assert.equal(made.status, 0);
+    for (const fs of [new NodeFileSystem({ startDirectory: home }), new NodeFileSystem({ startDirectory: '/home/u', root: t.root })]) {
+      // No writer: the open returns at once and a read fails at once (a
+      // FIFO has no offsets: ESPIPE); a writer is refused (ENXIO) at once.
+      const h = await fs.open('fifo', READ, {});
+      await h.read(0, 10).then(
+        (b) => assert.equal(b.length, 0),
+        (err: { code?: unknown }) => assert.ok(err.code === 'ESPIPE' || err.code === 'EAGAIN', String(err)),
+      );
+      await h.close();
+      await rejects(fs.open('fifo', mode({ write: true }), {}), 'ENXIO');
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a confining root needs absolute paths', () => {
   assert.throws(() => new NodeFileSystem({ startDirectory: 'relative' }), RangeError);
   assert.throws(() => new NodeFileSystem({ startDirectory: '/', root: 'relative' }), RangeError);

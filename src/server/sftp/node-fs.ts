@@ -72,7 +72,11 @@ export class NodeFileSystem implements FileSystem {
   open(path: string, mode: OpenMode, attrs: FileAttributes): Promise<FileHandle> {
     return clientPathErrors('open', path, async () => {
       const c = constants;
-      let flags = mode.write ? (mode.read ? c.O_RDWR : c.O_WRONLY) : c.O_RDONLY;
+      // O_NONBLOCK: a FIFO (made by a shell user) must not hang one of the
+      // threads every session of this process shares, as it would hang only
+      // sftp-server's own process; regular files ignore the flag. O_NOCTTY: a
+      // terminal opened here never becomes the server's controlling one.
+      let flags = (mode.write ? (mode.read ? c.O_RDWR : c.O_WRONLY) : c.O_RDONLY) | c.O_NONBLOCK | c.O_NOCTTY;
       if (mode.append) flags |= c.O_APPEND;
       if (mode.create) flags |= c.O_CREAT;
       if (mode.truncate) flags |= c.O_TRUNC;

@@ -491,6 +491,49 @@ test('a FIFO is opened without waiting for its other end (it would hold a thread
   }
 });
 
+test('umask option: created files and directories get exactly the mode less it, whatever the process umask', async () => {
+  const t = tree();
+  const old = process.umask(0o077);
+  try {
+    const home = join(t.root, 'home/u');
+    for (const fs of [new NodeFileSystem({ startDirectory: home, umask: 0o002 }), new NodeFileSystem({ startDirectory: '/home/u', root: t.root, umask: 0o002 })]) {
+      rmSync(join(home, 'n'), { force: true });
+      rmSync(join(home, 'dir'), { recursive: true, force: true });
+      await (await fs.open('n', WRITE_NEW, {})).close();
+      assert.equal(statSync(join(home, 'n')).mode & 0o777, 0o664);
+      await (await fs.open('n', WRITE_NEW, { mode: 0o600 })).close();
+      assert.equal(statSync(join(home, 'n')).mode & 0o777, 0o664, 'an existing file keeps its mode');
+      await rejects(fs.open('n', mode({ write: true, create: true, exclusive: true }), {}), 'EEXIST');
+      await fs.mkdir('dir', {});
+      assert.equal(statSync(join(home, 'dir')).mode & 0o777, 0o775);
+      await fs.mkdir('dir/private', { mode: 0o700 });
+      assert.equal(statSync(join(home, 'dir/private')).mode & 0o777, 0o700);
+      assert.equal(readFileSync(join(home, 'f'), 'utf8'), 'inside');
+    }
+    // Without the option the process's umask applies, as for sftp-server.
+    const plain = new NodeFileSystem({ startDirectory: home });
+    await (await plain.open('p', WRITE_NEW, {})).close();
+    assert.equal(statSync(join(home, 'p')).mode & 0o777, 0o600);
+    assert.throws(() => new NodeFileSystem({ startDirectory: '/', umask: 0o1000 }), RangeError);
+  } finally {
+    process.umask(old);
+    t.cleanup();
+  }
+});
+
+test('an empty path is no file (ENOENT), but realpath of it is the start directory', async () => {
+  const t = tree();
+  try {
+    for (const fs of [new NodeFileSystem({ startDirectory: join(t.root, 'home/u') }), new NodeFileSystem({ startDirectory: '/home/u', root: t.root })]) {
+      await rejects(fs.stat(''), 'ENOENT');
+      await rejects(fs.open('', READ, {}), 'ENOENT');
+      assert.match(await fs.realpath(''), /\/home\/u$/);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a confining root needs absolute paths', () => {
   assert.throws(() => new NodeFileSystem({ startDirectory: 'relative' }), RangeError);
   assert.throws(() => new NodeFileSystem({ startDirectory: '/', root: 'relative' }), RangeError);

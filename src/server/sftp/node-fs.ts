@@ -317,16 +317,25 @@ export class NodeFileSystem implements FileSystem {
     });
   }
 
-  /** From /etc/passwd (then the system's account lookup); confined, the path is inside the root, as under ChrootDirectory. */
+  /**
+   * From /etc/passwd; the session's own user also through the system's
+   * account lookup (NSS), which is not offered for other names: a client
+   * asking for many would start a lookup process each. Confined, the path
+   * is inside the root, as under ChrootDirectory.
+   */
   async homeDirectory(username: string): Promise<string> {
-    const name = username === '' ? (this.user ?? userInfo().username) : username;
+    const own = this.user ?? userInfo().username;
+    const name = username === '' ? own : username;
     const home = await this.accounts.home(name);
     if (home !== undefined) return home;
-    try {
-      return (await lookupUserAccount(name)).home;
-    } catch {
-      throw fsError('ENOENT', 'no such user', 'getpwnam', name);
+    if (name === own) {
+      try {
+        return (await lookupUserAccount(name)).home;
+      } catch {
+        // as not found
+      }
     }
+    throw fsError('ENOENT', 'no such user', 'getpwnam', name);
   }
 
   async names(uids: readonly number[], gids: readonly number[]): Promise<{ users: string[]; groups: string[] }> {

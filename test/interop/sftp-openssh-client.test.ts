@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findOpenSsh, keygen, tempDir, type OpenSsh, type SshRun } from './openssh.js';
 import { nacredFixture, repoRoot, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
@@ -78,6 +78,8 @@ before(async () => {
     `Subsystem ro internal-sftp -R -d ${join(dir, 'srv')}`,
     `Subsystem noremove internal-sftp -P remove,rmdir -d ${join(dir, 'srv')}`,
     `Subsystem external /usr/lib/openssh/sftp-server -d ${join(dir, 'srv')}`,
+    `Subsystem loose internal-sftp -u 0 -d ${join(dir, 'srv')}`,
+    `Subsystem tight internal-sftp -u 077 -d ${join(dir, 'srv')}`,
     `Subsystem nacreext ${process.execPath} ${serverJs} -d ${join(dir, 'srv')}`,
   ]);
 });
@@ -172,6 +174,16 @@ test('sftp -s: internal-sftp -R refuses writes, -P refuses the denied requests; 
   assert.equal(denied.code, 0, denied.stderr);
   assert.match(denied.stderr, /Permission denied/);
   assert.ok(existsSync(join(srv, 'h.txt')));
+  // -u: created files get the client's mode less exactly this umask (not nacred's own)
+  const local = join(dir, 'mode-0666');
+  writeFileSync(local, 'm');
+  chmodSync(local, 0o666);
+  for (const [name, mode, dirMode] of [['loose', 0o666, 0o777], ['tight', 0o600, 0o700]] as const) {
+    const r = await sftp(server.port, [`put ${local} umask-${name}`, `mkdir dir-${name}`], { extra: ['-s', name] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statSync(join(srv, `umask-${name}`)).mode & 0o777, mode, name);
+    assert.equal(statSync(join(srv, `dir-${name}`)).mode & 0o777, dirMode, name);
+  }
   // ForceCommand internal-sftp: whatever the client asks for, SFTP (read-only here)
   const forced = await startNacred(o!, f, [`ForceCommand internal-sftp -R -d ${srv}`]);
   try {

@@ -105,7 +105,7 @@ export async function startInternalSftp(
 /** The home directory as seen inside `root` when it is a directory there, else `/` (as sshd after chroot). */
 async function homeInside(root: string, home: string): Promise<string> {
   try {
-    const fs = defaultFileSystem('/', root);
+    const fs = defaultFileSystem('/', { root });
     if (((await fs.stat(home)).mode & 0o170000) === 0o040000) return home;
   } catch {
     // not there: `/`
@@ -114,7 +114,7 @@ async function homeInside(root: string, home: string): Promise<string> {
 }
 
 function inProcess(parsed: SftpServerArgs, start: string, root: string | null, channel: ServerChannel, session: SessionChannel, account: UserAccount, options: InternalSftpOptions): Running {
-  const fileSystem = options.fileSystem ? options.fileSystem(start, account) : defaultFileSystem(start, root ?? undefined);
+  const fileSystem = options.fileSystem ? options.fileSystem(start, account) : defaultFileSystem(start, { root, umask: parsed.umask });
   const log = options.log;
   const serving = serveSftp(channel, {
     fileSystem,

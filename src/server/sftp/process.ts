@@ -50,7 +50,7 @@ export async function runSftpServerProcess(argv: readonly string[], io?: SftpPro
     // as sshd after chroot: the home directory inside the root, else /
     start = '/';
     try {
-      if (((await defaultFileSystem('/', confine.root).stat(me.homedir)).mode & 0o170000) === 0o040000) start = me.homedir;
+      if (((await defaultFileSystem('/', { root: confine.root }).stat(me.homedir)).mode & 0o170000) === 0o040000) start = me.homedir;
     } catch {
       // no home inside the root
     }
@@ -61,12 +61,10 @@ export async function runSftpServerProcess(argv: readonly string[], io?: SftpPro
     out.stderr(`nacre-sftp-server: ${(e as Error).message}\n`);
     return 1;
   }
-  // This process serves one session: its own umask is the session's.
-  if (args.umask !== null) process.umask(args.umask);
   const level = args.logLevel;
   const channel = Duplex.from({ readable: out.stdin, writable: out.stdout });
   const serving = serveSftp(channel, {
-    fileSystem: defaultFileSystem(start, confine.root),
+    fileSystem: defaultFileSystem(start, { root: confine.root, umask: args.umask }),
     readOnly: args.readOnly,
     umask: args.umask,
     allowRequests: args.allowRequests,

@@ -437,8 +437,11 @@ export class SftpServerSession {
   private readdir(id: number, handle: Uint8Array): void {
     const e = this.handles.get(handle);
     if (!e || e.kind !== 'dir') return this.status(id, FX.FAILURE);
-    if (e.reading) e.waiting.push(id);
-    else this.serveReaddir(e, id);
+    if (e.reading) {
+      // one read of a directory at a time; a waiting READDIR holds the handle open like an operation
+      e.inflight++;
+      e.waiting.push(id);
+    } else this.serveReaddir(e, id);
   }
 
   private serveReaddir(e: DirEntry, id: number): void {
@@ -455,7 +458,8 @@ export class SftpServerSession {
         this.serveReaddir(e, id);
         this.nextReaddir(e);
       },
-      () => {
+      (succeeded) => {
+        if (succeeded) return; // the result is used above
         e.reading = false;
         this.nextReaddir(e);
       },
@@ -463,7 +467,11 @@ export class SftpServerSession {
   }
 
   private nextReaddir(e: DirEntry): void {
-    while (!e.reading && e.waiting.length > 0) this.serveReaddir(e, e.waiting.shift()!);
+    while (!e.reading && e.waiting.length > 0) {
+      e.inflight--;
+      this.serveReaddir(e, e.waiting.shift()!);
+    }
+    if (e.inflight === 0 && e.closing) this.runClosing(e);
   }
 
   private copyData(id: number, d: { readHandle: Uint8Array; readOffset: number; length: number; writeHandle: Uint8Array; writeOffset: number }): void {
@@ -489,20 +497,22 @@ export class SftpServerSession {
 
   /**
    * Emits `op`; `ok` gets its result, an error becomes the STATUS for it.
-   * `after` runs either way, first.
+   * `after` runs either way, once the reply is out (so a CLOSE waiting for
+   * the operation logs its bytes), told whether it succeeded.
    */
-  private run<K extends OperationKind>(op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
+  private run<K extends OperationKind>(op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: (succeeded: boolean) => void): void {
     this.pending.set(op, {
       ok: (r) => {
-        after?.();
-        if (this.ended) return this.orphan(op, r);
-        ok(r as OperationResult<OperationOf<K>>);
+        if (this.ended) this.orphan(op, r);
+        else ok(r as OperationResult<OperationOf<K>>);
+        after?.(true);
       },
       err: (error) => {
-        after?.();
-        if (this.ended) return;
-        const s = statusForError(error);
-        if (op.id >= 0) this.status(op.id, s.code, s.message);
+        if (!this.ended && op.id >= 0) {
+          const s = statusForError(error);
+          this.status(op.id, s.code, s.message);
+        }
+        after?.(false);
       },
     });
     this.sink.operation(op);
@@ -518,11 +528,11 @@ export class SftpServerSession {
   }
 
   /** An operation on an open handle: counted, so CLOSE waits for it. */
-  private onHandle<K extends OperationKind>(e: Entry, op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
+  private onHandle<K extends OperationKind>(e: Entry, op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: (succeeded: boolean) => void): void {
     e.inflight++;
-    this.run(op, ok, () => {
+    this.run(op, ok, (succeeded) => {
       e.inflight--;
-      after?.();
+      after?.(succeeded);
       if (e.inflight === 0 && e.closing) this.runClosing(e);
     });
   }

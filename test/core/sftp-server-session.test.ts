@@ -496,3 +496,33 @@ test('fuzz: random, truncated and bit-flipped packets get replies or a clean clo
     if (h.closed === undefined) assert.ok(h.session.openHandles <= 1);
   }
 });
+
+test('pipelined READDIRs read the directory one batch at a time, in order; a CLOSE behind them waits, and a CLOSE behind a WRITE logs its bytes', async () => {
+  const h = new Harness({}, false);
+  h.init();
+  for (let i = 0; i < 5; i++) h.fs.writeFile(`/home/u/d/f${i}`, '');
+  h.send({ type: 'opendir', path: 'd' }, 1);
+  await h.run(h.ops[0]!);
+  const dh = handleOf(h.taken()[0] as SftpResponse);
+  for (const id of [10, 11, 12]) h.send({ type: 'readdir', handle: dh }, id);
+  h.send({ type: 'close', handle: dh }, 13);
+  assert.deepEqual(h.ops.slice(1).map((o) => o.kind), ['readdir'], 'one directory read at a time');
+  await h.run(h.ops[1]!);
+  assert.deepEqual(h.ops.slice(1).map((o) => o.kind), ['readdir', 'readdir'], 'the next READDIR reads on');
+  await h.run(h.ops[2]!);
+  assert.deepEqual(h.ops.slice(1).map((o) => o.kind), ['readdir', 'readdir', 'close'], 'the CLOSE ran after the last READDIR');
+  await h.run(h.ops[3]!);
+  const replies = h.taken() as SftpResponse[];
+  assert.deepEqual(replies.map((r) => [r.id, r.type]), [[10, 'name'], [11, 'status'], [12, 'status'], [13, 'status']]);
+  assert.equal(namesOf(replies[0]!).length, 7);
+  assert.deepEqual([status(replies[1]!)[0], status(replies[2]!)[0], status(replies[3]!)[0]], [FX.EOF, FX.EOF, FX.OK]);
+
+  h.send({ type: 'open', path: 'w', pflags: W, attrs: {} }, 20);
+  await h.run(h.ops[4]!);
+  const fh = handleOf(h.taken()[0] as SftpResponse);
+  h.send({ type: 'write', handle: fh, offset: 0, data: enc.encode('12345') }, 21);
+  h.send({ type: 'close', handle: fh }, 22);
+  await h.run(h.ops[5]!);
+  await h.run(h.ops[6]!);
+  assert.ok(h.logs.some(([, m]) => m === 'close "w" bytes read 0 written 5'), h.logs.map(([, m]) => m).join('\n'));
+});

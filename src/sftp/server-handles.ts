@@ -25,9 +25,14 @@ export interface FileEntry extends HandleBase {
   readonly object: FileHandle;
   bytesRead: number;
   bytesWritten: number;
-  /** An ordered operation (write, fsetstat, fsync) is running; the next ones wait here. */
-  ordering: boolean;
-  readonly ordered: (() => void)[];
+  /** Opened to append: every write runs alone, in order. */
+  readonly append: boolean;
+  /** Byte ranges of the writes in flight. */
+  readonly writing: WriteRange[];
+  /** A change that runs alone (fsetstat, fsync, copy-data, an appending write) is in flight. */
+  exclusive: boolean;
+  /** Changes waiting for their turn, in arrival order. */
+  readonly queued: QueuedChange[];
 }
 export interface DirEntry extends HandleBase {
   readonly kind: 'dir';
@@ -38,6 +43,28 @@ export interface DirEntry extends HandleBase {
   readonly waiting: number[];
 }
 export type Entry = FileEntry | DirEntry;
+
+/** The bytes [start, end) a WRITE changes. */
+export interface WriteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A change to a file waiting for its turn: `range` for a write that may run alongside others, null to run alone. */
+export interface QueuedChange {
+  readonly range: WriteRange | null;
+  start(): void;
+}
+
+/** Writes to one handle in flight at once at most. */
+export const WRITES_AT_ONCE = 16;
+
+/** Whether a change may start now on `e`. */
+export function canStart(e: FileEntry, range: WriteRange | null): boolean {
+  if (e.exclusive) return false;
+  if (range === null) return e.writing.length === 0;
+  return e.writing.length < WRITES_AT_ONCE && e.writing.every((w) => range.end <= w.start || w.end <= range.start);
+}
 
 /** Open handles by their bytes. */
 export class HandleTable {

@@ -18,7 +18,7 @@ import { SftpFramer, frame } from './framing.js';
 import { FxpInit, FxpVersion, UnknownSftpPacket, dataReplyHeader, decodeRequest, encodeResponse, peekRequestId, type NameEntry, type SftpRequest } from './messages.js';
 import type { OperationKind, OperationOf, OperationResult, ServerOperation } from './server-operations.js';
 import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, statusForError, UTC_CLOCK, type ServerClock } from './server-format.js';
-import { HandleTable, takeNames, type DirEntry, type Entry, type FileEntry } from './server-handles.js';
+import { HandleTable, canStart, takeNames, type DirEntry, type Entry, type FileEntry, type QueuedChange, type WriteRange } from './server-handles.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
 /** sftp-server's levels for its log lines (`-l`). */
@@ -372,7 +372,7 @@ export class SftpServerSession {
       { kind: 'open', id, path, mode, attrs: { mode: perm } },
       (object) => {
         const handle = this.handles.newHandle();
-        this.handles.add({ kind: 'file', handle, path, object, inflight: 0, closing: null, bytesRead: 0, bytesWritten: 0, ordering: false, ordered: [] });
+        this.handles.add({ kind: 'file', handle, path, object, append: mode.append, inflight: 0, closing: null, bytesRead: 0, bytesWritten: 0, writing: [], exclusive: false, queued: [] });
         this.handleReply(id, handle);
       },
       () => this.opening--,
@@ -428,10 +428,16 @@ export class SftpServerSession {
   private write(id: number, handle: Uint8Array, offset: number, data: Uint8Array): void {
     const e = this.file(id, handle);
     if (!e) return;
-    this.ordered(e, { kind: 'write', id, file: e.object, offset, data }, () => {
-      e.bytesWritten += data.length;
-      this.ok(id);
-    });
+    this.ordered(
+      e,
+      { kind: 'write', id, file: e.object, offset, data },
+      () => {
+        e.bytesWritten += data.length;
+        this.ok(id);
+      },
+      undefined,
+      { start: offset, end: offset + data.length },
+    );
   }
 
   private readdir(id: number, handle: Uint8Array): void {
@@ -538,24 +544,45 @@ export class SftpServerSession {
   }
 
   /** Writes (and fsetstat, fsync) on one handle run one at a time, in the order they came. */
-  private ordered<K extends OperationKind>(e: FileEntry, op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
-    const start = () => {
-      e.ordering = true;
-      this.onHandle(e, op, ok, () => {
-        e.ordering = false;
-        after?.();
-        const next = e.ordered.shift();
-        if (next) next();
-      });
+  /**
+   * Changes to one file handle, applied in the order they came: a WRITE
+   * (`range`, on a handle not opened to append) runs alongside other writes
+   * to ranges it does not overlap, up to WRITES_AT_ONCE (positional writes of
+   * disjoint ranges commute); anything else (fsetstat, fsync, copy-data, an
+   * appending write) runs alone. Nothing overtakes a change waiting before it.
+   */
+  private ordered<K extends OperationKind>(
+    e: FileEntry,
+    op: OperationOf<K>,
+    ok: (result: OperationResult<OperationOf<K>>) => void,
+    after?: () => void,
+    range: WriteRange | null = null,
+  ): void {
+    const change: QueuedChange = {
+      range: e.append ? null : range,
+      start: () => {
+        if (change.range) e.writing.push(change.range);
+        else e.exclusive = true;
+        this.onHandle(e, op, ok, () => {
+          if (change.range) e.writing.splice(e.writing.indexOf(change.range), 1);
+          else e.exclusive = false;
+          after?.();
+          this.nextChanges(e);
+        });
+      },
     };
-    if (e.ordering) {
-      // counted now, so a CLOSE behind it waits for it too
-      e.inflight++;
-      e.ordered.push(() => {
-        e.inflight--;
-        start();
-      });
-    } else start();
+    if (e.queued.length === 0 && canStart(e, change.range)) return change.start();
+    // counted now, so a CLOSE behind it waits for it too
+    e.inflight++;
+    e.queued.push(change);
+  }
+
+  private nextChanges(e: FileEntry): void {
+    while (e.queued.length > 0 && canStart(e, e.queued[0]!.range)) {
+      const next = e.queued.shift()!;
+      e.inflight--;
+      next.start();
+    }
   }
 
   private runClosing(e: Entry): void {

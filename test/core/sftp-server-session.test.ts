@@ -387,11 +387,12 @@ test('handles are capped; a CLOSE waits for the handle\'s operations; writes to 
   h.send({ type: 'open', path: 'w', pflags: W, attrs: {} }, 1);
   await h.run(h.ops[0]!);
   const fh = handleOf(h.taken()[0] as SftpResponse);
-  for (let i = 0; i < 3; i++) h.send({ type: 'write', handle: fh, offset: i, data: enc.encode(String(i)) }, 10 + i);
+  // each write overlaps the one before it: one at a time, in order
+  for (let i = 0; i < 3; i++) h.send({ type: 'write', handle: fh, offset: i, data: enc.encode(`${i}${i}`) }, 10 + i);
   h.send({ type: 'read', handle: fh, offset: 0, length: 1 }, 20);
   h.send({ type: 'close', handle: fh }, 30);
   const kinds = () => h.ops.slice(1).map((o) => o.kind);
-  assert.deepEqual(kinds(), ['write', 'read'], 'one write at a time; the read runs alongside; the close waits');
+  assert.deepEqual(kinds(), ['write', 'read'], 'one overlapping write at a time; the read runs alongside; the close waits');
   assert.equal(h.session.openHandles, 0, 'the handle is gone from the table at once');
   await h.run(h.ops[1]!);
   assert.deepEqual(kinds(), ['write', 'read', 'write']);
@@ -401,11 +402,42 @@ test('handles are capped; a CLOSE waits for the handle\'s operations; writes to 
   await h.run(h.ops[2]!);
   assert.deepEqual(kinds(), ['write', 'read', 'write', 'write', 'close']);
   await h.run(h.ops[5]!);
-  assert.equal(dec.decode(h.fs.readFile('/home/u/w')), '012');
+  assert.equal(dec.decode(h.fs.readFile('/home/u/w')), '0122');
   assert.deepEqual(
     h.taken().map((r) => (r as { id: number }).id),
     [10, 11, 12, 20, 30],
   );
+});
+
+test('writes to disjoint ranges of a handle run together (up to 16); fsync waits for them and runs alone; an appending handle writes one at a time', async () => {
+  const h = new Harness({}, false);
+  h.init();
+  h.send({ type: 'open', path: 'w', pflags: W, attrs: {} }, 1);
+  await h.run(h.ops[0]!);
+  const fh = handleOf(h.taken()[0] as SftpResponse);
+  for (let i = 0; i < 20; i++) h.send({ type: 'write', handle: fh, offset: i * 4, data: enc.encode(String(i % 10).repeat(4)) }, 100 + i);
+  h.send({ type: 'extended', request: EXT.FSYNC, data: ExtRequest[EXT.FSYNC].encode({ handle: fh }) }, 200);
+  h.send({ type: 'write', handle: fh, offset: 0, data: enc.encode('Z') }, 201);
+  const kinds = () => h.ops.slice(1).map((o) => o.kind);
+  assert.equal(kinds().length, 16, '16 writes at once');
+  for (let i = 1; i <= 4; i++) await h.run(h.ops[i]!);
+  assert.deepEqual(kinds(), Array(20).fill('write'), 'each finished write lets the next one start; fsync waits for every write before it');
+  for (let i = 5; i <= 20; i++) await h.run(h.ops[i]!);
+  assert.deepEqual(kinds().slice(20), ['fsync'], 'fsync alone; the write behind it waits');
+  await h.run(h.ops[21]!);
+  assert.deepEqual(kinds().slice(20), ['fsync', 'write']);
+  await h.run(h.ops[22]!);
+  assert.equal(dec.decode(h.fs.readFile('/home/u/w')), 'Z' + '000' + [...Array(19)].map((_, i) => String((i + 1) % 10).repeat(4)).join(''));
+
+  const ap = new Harness({}, false);
+  ap.init();
+  ap.send({ type: 'open', path: 'log', pflags: FXF.WRITE | FXF.CREAT | FXF.APPEND, attrs: {} }, 1);
+  await ap.run(ap.ops[0]!);
+  const ah = handleOf(ap.taken()[0] as SftpResponse);
+  for (let i = 0; i < 3; i++) ap.send({ type: 'write', handle: ah, offset: i * 10, data: enc.encode(`line${i}\n`) }, 10 + i);
+  assert.equal(ap.ops.length, 2, 'appending writes one at a time');
+  for (let i = 1; i <= 3; i++) await ap.run(ap.ops[i]!);
+  assert.equal(dec.decode(ap.fs.readFile('/home/u/log')), 'line0\nline1\nline2\n');
 });
 
 test('end(): open handles are closed (also one whose OPEN completes later), nothing more is answered', async () => {

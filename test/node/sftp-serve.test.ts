@@ -155,3 +155,48 @@ test('nacre-sftp-server: -Q requests lists what sftp-server lists; a bad flag is
   const code = await runSftpServerProcess(['-d', '/tmp'], { stdin: input, stdout: new PassThrough(), stderr: () => undefined });
   assert.equal(code, 0);
 });
+
+test('a READ reply is its 13-byte header, then the very buffer the file system returned (no copy)', async () => {
+  const mem = new MemoryFileSystem();
+  mem.writeFile('/big', new Uint8Array(100_000).fill(7));
+  const returned: Uint8Array[] = [];
+  const fs = new Proxy(mem, {
+    get(target, name) {
+      const v = Reflect.get(target, name) as unknown;
+      if (name !== 'open') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      return async (...args: Parameters<MemoryFileSystem['open']>) => {
+        const h = await target.open(...args);
+        const read = h.read.bind(h);
+        h.read = async (offset, length) => {
+          const data = await read(offset, length);
+          returned.push(data);
+          return data;
+        };
+        return h;
+      };
+    },
+  });
+  const written: Uint8Array[] = [];
+  const input = new PassThrough();
+  const channel = new Duplex({
+    read() {},
+    write(chunk: Uint8Array, _enc, cb) {
+      written.push(chunk);
+      cb();
+    },
+  });
+  input.on('data', (d: Buffer) => channel.push(d));
+  const serving = serveSftp(channel, { fileSystem: fs });
+  input.write(frame(FxpInit.encode({ version: 3, extensions: [] })));
+  input.write(frame(encodeRequest({ type: 'open', id: 1, path: '/big', pflags: FXF.READ, attrs: {} })));
+  for (let i = 0; i < 100 && written.length < 2; i++) await tick(5);
+  const handle = (decodeResponse(written[1]!.subarray(4)) as { handle: Uint8Array }).handle;
+  input.write(frame(encodeRequest({ type: 'read', id: 2, handle, offset: 0, length: 65536 })));
+  for (let i = 0; i < 100 && written.length < 4; i++) await tick(5);
+  assert.equal(returned.length, 1);
+  assert.equal(written[2]!.length, 13, 'the DATA header alone');
+  assert.equal(written[3]!.buffer, returned[0]!.buffer, 'the body is the file system\'s own buffer');
+  assert.equal(written[3]!.byteOffset, returned[0]!.byteOffset);
+  channel.push(null);
+  await serving.done;
+});

@@ -4,21 +4,22 @@
 // It holds the policy that needs no I/O: INIT and VERSION with OpenSSH's
 // extensions, the handle table and its cap, the cap on requests waiting for
 // a reply (beyond it no more input is taken: `wantsInput` turns false and
-// the driver stops reading the channel), writes to one handle applied in
-// the order they came, read-only mode and the request allow/deny lists,
+// the driver stops reading the channel), read-only mode and the request allow/deny lists,
 // the umask for created files, STATUS for errors and for malformed packets,
 // `ls -l` long names, and sftp-server's log lines (as `-l INFO` and
-// `-l VERBOSE` give them).
+// `-l VERBOSE` give them). How operations are scheduled (per handle, in
+// order) is server-scheduler.ts.
 import { ProtocolError } from '../errors.js';
 import type { FileAttributes } from './attrs.js';
 import { DEFAULT_MAX_READ, EXT, FX, FXF, FXP, MAX_PACKET, SFTP_VERSION, STATUS_TEXT } from './constants.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply } from './extensions.js';
-import type { DirectoryEntry, DirectoryHandle, FileHandle, OpenMode } from './filesystem.js';
+import type { DirectoryEntry, OpenMode } from './filesystem.js';
 import { SftpFramer, frame } from './framing.js';
 import { FxpInit, FxpVersion, UnknownSftpPacket, dataReplyHeader, decodeRequest, encodeResponse, peekRequestId, type NameEntry, type SftpRequest } from './messages.js';
-import type { OperationKind, OperationOf, OperationResult, ServerOperation } from './server-operations.js';
-import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, statusForError, UTC_CLOCK, type ServerClock } from './server-format.js';
-import { HandleTable, canStart, takeNames, type DirEntry, type Entry, type FileEntry, type QueuedChange, type WriteRange } from './server-handles.js';
+import type { ServerOperation } from './server-operations.js';
+import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, UTC_CLOCK, type ServerClock } from './server-format.js';
+import { HandleTable, takeNames, type DirEntry, type Entry, type FileEntry } from './server-handles.js';
+import { OperationScheduler } from './server-scheduler.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
 /** sftp-server's levels for its log lines (`-l`). */
@@ -54,14 +55,9 @@ export interface SftpServerSink {
 
 export const DEFAULT_MAX_HANDLES = 512;
 export const DEFAULT_MAX_OUTSTANDING = 128;
-interface Continuation {
-  ok(result: unknown): void;
-  err(error: unknown): void;
-}
-
 const encoder = new TextEncoder();
 
-export class SftpServerSession {
+export class SftpServerSession extends OperationScheduler {
   private readonly framer = new SftpFramer(MAX_PACKET);
   private readonly policy: RequestPolicy;
   private readonly umask: number | null;
@@ -69,18 +65,17 @@ export class SftpServerSession {
   private readonly maxOutstanding: number;
   private readonly clock: ServerClock;
   private readonly handles = new HandleTable();
-  private readonly pending = new Map<ServerOperation, Continuation>();
   /** OPEN/OPENDIR running: they count against the handle cap. */
   private opening = 0;
   private outstanding = 0;
   private initialized = false;
-  private ended = false;
   private pumping = false;
 
   constructor(
-    private readonly sink: SftpServerSink,
+    protected override readonly sink: SftpServerSink,
     options: SftpServerSessionOptions = {},
   ) {
+    super(sink);
     const deny = options.denyRequests == null ? null : new Set(parseRequestList(options.denyRequests));
     const allow = options.allowRequests == null ? null : new Set(parseRequestList(options.allowRequests));
     this.policy = { readOnly: options.readOnly === true, deny, allow };
@@ -118,22 +113,6 @@ export class SftpServerSession {
     this.pump();
   }
 
-  /** Hands back an operation's result. */
-  complete<O extends ServerOperation>(op: O, result: OperationResult<O>): void {
-    const c = this.pending.get(op);
-    if (!c) return;
-    this.pending.delete(op);
-    this.settle(() => c.ok(result));
-  }
-
-  /** Hands back an operation's failure (an Error with an errno `code`, as node:fs gives). */
-  fail(op: ServerOperation, error: unknown): void {
-    const c = this.pending.get(op);
-    if (!c) return;
-    this.pending.delete(op);
-    this.settle(() => c.err(error));
-  }
-
   /**
    * The channel is gone (or the driver is stopping): every open handle is
    * closed (close operations with id -1), nothing more is answered.
@@ -145,6 +124,10 @@ export class SftpServerSession {
   }
 
   // -- input ---------------------------------------------------------------
+
+  protected settled(): void {
+    this.pump();
+  }
 
   private pump(): void {
     if (this.pumping) return;
@@ -163,14 +146,6 @@ export class SftpServerSession {
       }
     } finally {
       this.pumping = false;
-    }
-  }
-
-  private settle(fn: () => void): void {
-    try {
-      fn();
-    } finally {
-      this.pump();
     }
   }
 
@@ -499,110 +474,6 @@ export class SftpServerSession {
     });
   }
 
-  // -- running operations ---------------------------------------------------
-
-  /**
-   * Emits `op`; `ok` gets its result, an error becomes the STATUS for it.
-   * `after` runs either way, once the reply is out (so a CLOSE waiting for
-   * the operation logs its bytes), told whether it succeeded.
-   */
-  private run<K extends OperationKind>(op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: (succeeded: boolean) => void): void {
-    this.pending.set(op, {
-      ok: (r) => {
-        if (this.ended) this.orphan(op, r);
-        else ok(r as OperationResult<OperationOf<K>>);
-        after?.(true);
-      },
-      err: (error) => {
-        if (!this.ended && op.id >= 0) {
-          const s = statusForError(error);
-          this.status(op.id, s.code, s.message);
-        }
-        after?.(false);
-      },
-    });
-    this.sink.operation(op);
-  }
-
-  /** A handle opened after the session ended: nobody will close it, so close it now. */
-  private orphan(op: ServerOperation, result: unknown): void {
-    if (op.kind === 'open' || op.kind === 'opendir') {
-      const close: ServerOperation = { kind: 'close', id: -1, target: result as FileHandle | DirectoryHandle, file: op.kind === 'open' };
-      this.pending.set(close, { ok: () => undefined, err: () => undefined });
-      this.sink.operation(close);
-    }
-  }
-
-  /** An operation on an open handle: counted, so CLOSE waits for it. */
-  private onHandle<K extends OperationKind>(e: Entry, op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: (succeeded: boolean) => void): void {
-    e.inflight++;
-    this.run(op, ok, (succeeded) => {
-      e.inflight--;
-      after?.(succeeded);
-      if (e.inflight === 0 && e.closing) this.runClosing(e);
-    });
-  }
-
-  /** Writes (and fsetstat, fsync) on one handle run one at a time, in the order they came. */
-  /**
-   * Changes to one file handle, applied in the order they came: a WRITE
-   * (`range`, on a handle not opened to append) runs alongside other writes
-   * to ranges it does not overlap, up to WRITES_AT_ONCE (positional writes of
-   * disjoint ranges commute); anything else (fsetstat, fsync, copy-data, an
-   * appending write) runs alone. Nothing overtakes a change waiting before it.
-   */
-  private ordered<K extends OperationKind>(
-    e: FileEntry,
-    op: OperationOf<K>,
-    ok: (result: OperationResult<OperationOf<K>>) => void,
-    after?: () => void,
-    range: WriteRange | null = null,
-  ): void {
-    const change: QueuedChange = {
-      range: e.append ? null : range,
-      start: () => {
-        if (change.range) e.writing.push(change.range);
-        else e.exclusive = true;
-        this.onHandle(e, op, ok, () => {
-          if (change.range) e.writing.splice(e.writing.indexOf(change.range), 1);
-          else e.exclusive = false;
-          after?.();
-          this.nextChanges(e);
-        });
-      },
-    };
-    if (e.queued.length === 0 && canStart(e, change.range)) return change.start();
-    // counted now, so a CLOSE behind it waits for it too
-    e.inflight++;
-    e.queued.push(change);
-  }
-
-  private nextChanges(e: FileEntry): void {
-    while (e.queued.length > 0 && canStart(e, e.queued[0]!.range)) {
-      const next = e.queued.shift()!;
-      e.inflight--;
-      next.start();
-    }
-  }
-
-  private runClosing(e: Entry): void {
-    const c = e.closing;
-    e.closing = null;
-    c?.();
-  }
-
-  private closeOnEnd(e: Entry): void {
-    const closeNow = () => {
-      const op: ServerOperation = { kind: 'close', id: -1, target: e.object, file: e.kind === 'file' };
-      this.pending.set(op, { ok: () => undefined, err: () => undefined });
-      this.sink.operation(op);
-      this.logClose(e, true);
-    };
-    if (e.closing) return; // a CLOSE is already waiting for its operations
-    e.closing = closeNow;
-    if (e.inflight === 0) this.runClosing(e);
-  }
-
   // -- replies ---------------------------------------------------------------
 
   private file(id: number, handle: Uint8Array): FileEntry | null {
@@ -617,7 +488,7 @@ export class SftpServerSession {
     this.sink.output([frame(payload)]);
   }
 
-  private status(id: number, code: number, message = STATUS_TEXT[code] ?? ''): void {
+  protected status(id: number, code: number, message = STATUS_TEXT[code] ?? ''): void {
     this.send(encodeResponse({ type: 'status', id, code, text: { message, lang: '' } }));
   }
 
@@ -650,7 +521,7 @@ export class SftpServerSession {
     return { filename: d.name, longname: longName(d.name, d.stats, this.clock), attrs: statsToAttributes(d.stats) };
   }
 
-  private logClose(e: Entry, forced: boolean): void {
+  protected logClose(e: Entry, forced: boolean): void {
     this.sink.log('info', closeLogLine(e.kind, e.path, e.kind === 'file' ? e.bytesRead : 0, e.kind === 'file' ? e.bytesWritten : 0, forced));
   }
 

@@ -38,6 +38,11 @@ export interface SftpServerSessionOptions {
   readonly maxHandles?: number;
   /** Requests waiting for their reply; beyond it no more input is read. Default 128. */
   readonly maxOutstanding?: number;
+  /**
+   * Bytes the requests waiting for replies may hold (WRITE data, READ
+   * lengths); beyond it no more input is read either. Default 16 MiB.
+   */
+  readonly maxOutstandingBytes?: number;
   /** Now and the time zone, for long names' dates; default UTC with years shown. */
   readonly clock?: ServerClock;
 }
@@ -55,6 +60,7 @@ export interface SftpServerSink {
 
 export const DEFAULT_MAX_HANDLES = 512;
 export const DEFAULT_MAX_OUTSTANDING = 128;
+export const DEFAULT_MAX_OUTSTANDING_BYTES = 16 * 1024 * 1024;
 const encoder = new TextEncoder();
 
 export class SftpServerSession extends OperationScheduler {
@@ -63,6 +69,9 @@ export class SftpServerSession extends OperationScheduler {
   private readonly umask: number | null;
   private readonly maxHandles: number;
   private readonly maxOutstanding: number;
+  private readonly maxHeld: number;
+  /** WRITE data and READ lengths of the requests not yet answered. */
+  private held = 0;
   private readonly clock: ServerClock;
   private readonly handles = new HandleTable();
   /** OPEN/OPENDIR running: they count against the handle cap. */
@@ -84,12 +93,22 @@ export class SftpServerSession extends OperationScheduler {
     this.umask = umask;
     this.maxHandles = positive(options.maxHandles ?? DEFAULT_MAX_HANDLES, 'maxHandles');
     this.maxOutstanding = positive(options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING, 'maxOutstanding');
+    this.maxHeld = positive(options.maxOutstandingBytes ?? DEFAULT_MAX_OUTSTANDING_BYTES, 'maxOutstandingBytes');
     this.clock = options.clock ?? UTC_CLOCK;
   }
 
   /** False while the requests waiting for replies are at the cap (or the session is over): stop reading the channel. */
   get wantsInput(): boolean {
-    return !this.ended && this.outstanding < this.maxOutstanding;
+    return !this.ended && this.roomForInput();
+  }
+
+  /** Bytes of WRITE data and READ lengths held by requests not yet answered. */
+  get outstandingBytes(): number {
+    return this.held;
+  }
+
+  private roomForInput(): boolean {
+    return this.outstanding < this.maxOutstanding && this.held < this.maxHeld;
   }
 
   /** Requests received and not yet answered. */
@@ -133,7 +152,7 @@ export class SftpServerSession extends OperationScheduler {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (!this.ended && this.outstanding < this.maxOutstanding) {
+      while (!this.ended && this.roomForInput()) {
         let payload: Uint8Array | undefined;
         try {
           payload = this.framer.next();
@@ -391,18 +410,25 @@ export class SftpServerSession extends OperationScheduler {
     const e = this.file(id, handle);
     if (!e) return;
     const len = Math.min(length, DEFAULT_MAX_READ);
-    this.onHandle(e, { kind: 'read', id, file: e.object, offset, length: len }, (data) => {
-      if (data.length === 0) return this.status(id, FX.EOF);
-      const body = data.length > len ? data.subarray(0, len) : data;
-      e.bytesRead += body.length;
-      this.outstanding--;
-      this.sink.output([dataReplyHeader(id, body.length), body]);
-    });
+    this.held += len;
+    this.onHandle(
+      e,
+      { kind: 'read', id, file: e.object, offset, length: len },
+      (data) => {
+        if (data.length === 0) return this.status(id, FX.EOF);
+        const body = data.length > len ? data.subarray(0, len) : data;
+        e.bytesRead += body.length;
+        this.outstanding--;
+        this.sink.output([dataReplyHeader(id, body.length), body]);
+      },
+      () => (this.held -= len),
+    );
   }
 
   private write(id: number, handle: Uint8Array, offset: number, data: Uint8Array): void {
     const e = this.file(id, handle);
     if (!e) return;
+    this.held += data.length;
     this.ordered(
       e,
       { kind: 'write', id, file: e.object, offset, data },
@@ -410,7 +436,7 @@ export class SftpServerSession extends OperationScheduler {
         e.bytesWritten += data.length;
         this.ok(id);
       },
-      undefined,
+      () => (this.held -= data.length),
       { start: offset, end: offset + data.length },
     );
   }

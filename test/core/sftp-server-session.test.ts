@@ -558,3 +558,26 @@ test('pipelined READDIRs read the directory one batch at a time, in order; a CLO
   await h.run(h.ops[6]!);
   assert.ok(h.logs.some(([, m]) => m === 'close "w" bytes read 0 written 5'), h.logs.map(([, m]) => m).join('\n'));
 });
+
+test('the bytes held by requests in flight are capped too: WRITE data and READ lengths', async () => {
+  const h = new Harness({ maxOutstandingBytes: 1024 * 1024 }, false);
+  h.init();
+  h.send({ type: 'open', path: 'w', pflags: W | FXF.READ, attrs: {} }, 1);
+  await h.run(h.ops[0]!);
+  const fh = handleOf(h.taken()[0] as SftpResponse);
+  const chunk = new Uint8Array(200 * 1024);
+  const burst: Uint8Array[] = [];
+  for (let i = 0; i < 50; i++) burst.push(frame(encodeRequest({ type: 'write', id: 10 + i, handle: fh, offset: i * chunk.length, data: chunk })));
+  h.session.receive(Buffer.concat(burst));
+  assert.equal(h.ops.length - 1, 6, 'six 200 KiB writes pass 1 MiB; the rest wait unread');
+  assert.equal(h.session.outstandingBytes, 6 * chunk.length);
+  assert.equal(h.session.wantsInput, false);
+  for (let i = 1; h.ops[i]; i++) await h.run(h.ops[i]!);
+  assert.equal(h.ops.length - 1, 50, 'all written in the end');
+  assert.equal(h.session.outstandingBytes, 0);
+  for (let i = 0; i < 20; i++) h.send({ type: 'read', handle: fh, offset: 0, length: 100_000 }, 100 + i);
+  assert.equal(h.ops.length - 51, 11, 'READ lengths count: eleven of 100 000 bytes pass 1 MiB');
+  for (let i = 51; h.ops[i]; i++) await h.run(h.ops[i]!);
+  assert.equal(h.session.outstandingBytes, 0);
+  assert.equal(h.session.wantsInput, true);
+});

@@ -4,6 +4,7 @@
 // one file applied in the order they came (disjoint writes together), and
 // what is left when the session ends closed. server-session.ts builds on it
 // with what each request does.
+import { FX } from './constants.js';
 import { statusForError } from './server-format.js';
 import { canStart, type Entry, type FileEntry, type QueuedChange, type WriteRange } from './server-handles.js';
 import type { OperationKind, OperationOf, OperationResult, ServerOperation } from './server-operations.js';
@@ -66,7 +67,17 @@ export abstract class OperationScheduler {
     this.pending.set(op, {
       ok: (r) => {
         if (this.ended) this.orphan(op, r);
-        else ok(r as OperationResult<OperationOf<K>>);
+        else {
+          try {
+            ok(r as OperationResult<OperationOf<K>>);
+          } catch {
+            // A result the reply cannot carry (a size that is not a whole
+            // number, from a FileSystem of the application's): the request
+            // fails, the session goes on. Replies are encoded before they
+            // count as sent, so this one is still owed.
+            if (op.id >= 0) this.status(op.id, FX.FAILURE, 'Failure');
+          }
+        }
         after?.(true);
       },
       err: (error) => {

@@ -581,3 +581,13 @@ test('the bytes held by requests in flight are capped too: WRITE data and READ l
   assert.equal(h.session.outstandingBytes, 0);
   assert.equal(h.session.wantsInput, true);
 });
+
+test('a file system result a reply cannot carry fails that request only', async () => {
+  const h = new Harness({}, false);
+  h.init();
+  h.send({ type: 'stat', path: '/' }, 1);
+  h.session.complete(h.ops[0] as Extract<ServerOperation, { kind: 'stat' }>, { size: 1.5, uid: 0, gid: 0, mode: 0o100644, atime: 0, mtime: 0 });
+  assert.deepEqual(status(h.taken()[0] as SftpResponse), [FX.FAILURE, 'Failure']);
+  assert.equal(h.session.outstandingRequests, 0);
+  assert.equal(h.closed, undefined);
+});

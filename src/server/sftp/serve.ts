@@ -87,10 +87,16 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
 
   const start = (op: ServerOperation): void => {
     running++;
-    runOperation(fs, op).then(
-      (result) => settle(() => session.complete(op, result as never)),
-      (error: unknown) => settle(() => session.fail(op, error)),
-    );
+    runOperation(fs, op)
+      .then(
+        (result) => settle(() => session.complete(op, result as never)),
+        (error: unknown) => settle(() => session.fail(op, error)),
+      )
+      // Nothing here may become an unhandled rejection (it would end the server's process).
+      .catch((e: unknown) => {
+        log('error', `internal error: ${(e as Error).message}`);
+        finish(255);
+      });
   };
   const settle = (hand: () => void): void => {
     running--;

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { findOpenSsh, keygen, tempDir, type OpenSsh, type SshRun } from './openssh.js';
 import { nacredFixture, repoRoot, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
 import { startServer as startNpmServer } from '../../src/cli/start.js';
+import { FxpInit, SftpFramer, decodeResponse, encodeRequest, frame } from '../../src/sftp/index.js';
 import { lookupUserAccount, type UserAccount } from '../../src/server/user-account.js';
 
 const o = findOpenSsh();
@@ -225,6 +226,52 @@ test('sftp -b against npm start\'s server: the user\'s home, put, get, ls, renam
   } finally {
     await started.close();
   }
+});
+
+/** READDIR's long names for `path` from a server speaking SFTP on stdin/stdout. */
+async function longNames(command: string, args: string[], path: string): Promise<string[]> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+  const framer = new SftpFramer(1 << 20);
+  const queue: Uint8Array[] = [];
+  let wake: (() => void) | undefined;
+  child.stdout.on('data', (d: Buffer) => {
+    framer.push(d);
+    for (let p = framer.next(); p; p = framer.next()) queue.push(p);
+    wake?.();
+  });
+  const next = async (): Promise<Uint8Array> => {
+    while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+    return queue.shift()!;
+  };
+  child.stdin.write(frame(FxpInit.encode({ version: 3, extensions: [] })));
+  await next();
+  child.stdin.write(frame(encodeRequest({ type: 'opendir', id: 1, path })));
+  const opened = decodeResponse(await next());
+  assert.equal(opened.type, 'handle');
+  const handle = (opened as { handle: Uint8Array }).handle;
+  const names: string[] = [];
+  for (;;) {
+    child.stdin.write(frame(encodeRequest({ type: 'readdir', id: 2, handle })));
+    const r = decodeResponse(await next());
+    if (r.type !== 'name') break;
+    names.push(...r.names.map((n) => n.longname));
+  }
+  child.stdin.end();
+  return names.sort();
+}
+
+test('READDIR long names are the ones sftp-server gives (modes, links, owners, sizes, recent and old dates)', { skip }, async () => {
+  const top = join(dir, 'longnames', 'in');
+  mkdirSync(join(top, 'sub'), { recursive: true });
+  writeFileSync(join(top, 'a file'), 'hi\n');
+  writeFileSync(join(top, 'old'), '');
+  chmodSync(join(top, 'old'), 0o4755);
+  utimesSync(join(top, 'old'), new Date('2020-01-05T10:00:00Z'), new Date('2020-01-05T10:00:00Z'));
+  symlinkSync('a file', join(top, 'link'));
+  const theirs = await longNames('/usr/lib/openssh/sftp-server', [], top);
+  const ours = await longNames(process.execPath, [serverJs], top);
+  assert.equal(ours.length, 6);
+  assert.deepEqual(ours, theirs);
 });
 
 // -- nacred as root, two users --------------------------------------------

@@ -408,6 +408,14 @@ test('errors name the client path, never the host path or /proc/self/fd', async 
       });
     }
     await rejects(fs.stat('a\0b'), 'EINVAL');
+    await rejects(fs.stat('/x'.repeat(2100)), 'ENAMETOOLONG');
+    // Links that expand into more components than a path holds end the walk.
+    const home = join(t.root, 'home/u');
+    mkdirSync(join(home, 'e'));
+    symlinkSync('e', join(home, 'a0'));
+    for (let i = 1; i <= 6; i++) symlinkSync('e/../'.repeat(800) + `a${i - 1}`, join(home, `a${i}`));
+    assert.equal((await fs.stat('a4')).mode & 0o170000, 0o040000, 'five links, 3,200 lookups');
+    await assert.rejects(fs.stat('a6'), (err: Error & { code?: string }) => err.code === 'ELOOP' && /components/.test(err.message));
   } finally {
     t.cleanup();
   }

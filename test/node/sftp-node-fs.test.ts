@@ -413,9 +413,9 @@ test('errors name the client path, never the host path or /proc/self/fd', async 
     const home = join(t.root, 'home/u');
     mkdirSync(join(home, 'e'));
     symlinkSync('e', join(home, 'a0'));
-    for (let i = 1; i <= 6; i++) symlinkSync('e/../'.repeat(800) + `a${i - 1}`, join(home, `a${i}`));
-    assert.equal((await fs.stat('a4')).mode & 0o170000, 0o040000, 'five links, 3,200 lookups');
-    await assert.rejects(fs.stat('a6'), (err: Error & { code?: string }) => err.code === 'ELOOP' && /components/.test(err.message));
+    for (let i = 1; i <= 4; i++) symlinkSync('e/../'.repeat(300) + `a${i - 1}`, join(home, `a${i}`));
+    assert.equal((await fs.stat('a3')).mode & 0o170000, 0o040000, 'four links, 900 lookups');
+    await assert.rejects(fs.stat('a4'), (err: Error & { code?: string }) => err.code === 'ELOOP' && /components/.test(err.message));
   } finally {
     t.cleanup();
   }

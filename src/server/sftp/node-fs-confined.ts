@@ -40,8 +40,12 @@ import { fsError } from './node-fs-convert.js';
 /** O_PATH, which node:fs does not name (Linux's value on every architecture Node runs on). */
 export const O_PATH = 0o10000000;
 const MAX_SYMLINKS = 40;
-/** A path of PATH_MAX, or links that expand into many components, cannot make one request walk without end. */
-const MAX_LOOKUPS = 4096;
+/**
+ * Lookups one walk may make: far more than any real path needs, few enough
+ * that a path of PATH_MAX or links expanding into many components cannot
+ * make one request hold the I/O threads for long.
+ */
+const MAX_LOOKUPS = 1024;
 
 /** The path through which the kernel reaches what `handle` holds. */
 export function viaHandle(handle: FileHandle): string {

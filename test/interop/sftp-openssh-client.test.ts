@@ -107,6 +107,7 @@ test('sftp -b against nacred internal-sftp: every command a server serves, files
   writeFileSync(join(down, 'big-reget.bin'), big.subarray(0, 1_000_000));
   mkdirSync(join(srv, 'up'));
   writeFileSync(join(srv, 'up', 'big-reput.bin'), big.subarray(0, 777_777));
+  writeFileSync(join(srv, 'up', 'big-put-a.bin'), big.subarray(0, 123_456));
   const r = await sftp(server.port, [
     'pwd',
     'cd up',
@@ -115,8 +116,10 @@ test('sftp -b against nacred internal-sftp: every command a server serves, files
     `put ${local}/big.bin`,
     `put -r ${local}/tree`,
     `reput ${local}/big.bin big-reput.bin`,
+    `put -a ${local}/big.bin big-put-a.bin`,
     `get -p small.bin ${down}/small.bin`,
     `get -r tree ${down}/tree`,
+    `get -r -p tree ${down}/tree-p`,
     `reget big.bin ${down}/big-reget.bin`,
     `get -a big.bin ${down}/big-reget.bin`,
     'mkdir made',
@@ -141,12 +144,15 @@ test('sftp -b against nacred internal-sftp: every command a server serves, files
   const up = join(srv, 'up');
   assert.equal(sha(join(up, 'big.bin')), sha(join(local, 'big.bin')));
   assert.equal(sha(join(up, 'big-reput.bin')), sha(join(local, 'big.bin')), 'reput completed the partial file');
+  assert.equal(sha(join(up, 'big-put-a.bin')), sha(join(local, 'big.bin')), 'put -a completed the partial file');
   assert.equal(sha(join(down, 'big-reget.bin')), sha(join(local, 'big.bin')), 'reget completed the partial file');
   assert.equal(sha(join(down, 'small.bin')), sha(join(local, 'small.bin')));
   assert.equal(statSync(join(down, 'small.bin')).mtimeMs, 1_000_000_000_000, 'get -p kept the time put -p set');
   assert.equal(sha(join(up, 'tree', 'top.txt')), sha(join(local, 'tree', 'top.txt')));
   assert.equal(readFileSync(join(down, 'tree', 'sub dir', "it's \"quoted\" é.txt"), 'utf8'), 'odd name\n');
   assert.ok(statSync(join(down, 'tree', 'sub dir', 'empty')).isDirectory());
+  // SFTP v3 carries whole seconds
+  assert.equal(statSync(join(down, 'tree-p', 'top.txt')).mtimeMs, Math.floor(statSync(join(up, 'tree', 'top.txt')).mtimeMs / 1000) * 1000, 'get -r -p kept the times');
   assert.equal(statSync(join(up, 'made', 'renamed.bin')).mode & 0o777, 0o640);
   assert.equal(statSync(join(up, 'made', 'hard')).nlink, 2);
   assert.ok(!existsSync(join(up, 'made', 'sym')));

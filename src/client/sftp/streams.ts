@@ -26,7 +26,7 @@ function offset(name: string, v: number | undefined): number {
 }
 
 export function createSftpReadStream(c: NodeSftpClient, path: string, o: ReadStreamOptions): Readable {
-  const chunkSize = positive('chunkSize', o.chunkSize, DEFAULT_STREAM_CHUNK, c.limits.maxReadLength);
+  const chunkSize = positive('chunkSize', o.chunkSize, DEFAULT_STREAM_CHUNK, c.maxRead);
   const concurrency = positive('concurrency', o.concurrency, DEFAULT_CONCURRENCY);
   const start = offset('start', o.start);
   const end = o.end === undefined ? undefined : offset('end', o.end) + 1;
@@ -80,7 +80,7 @@ export function createSftpReadStream(c: NodeSftpClient, path: string, o: ReadStr
 const OPEN_WRITE_FLAGS = new Set<SftpOpenFlags>(['r+', 'w', 'wx', 'w+', 'wx+', 'a', 'ax', 'a+', 'ax+']);
 
 export function createSftpWriteStream(c: NodeSftpClient, path: string, o: WriteStreamOptions): Writable {
-  const chunkSize = positive('chunkSize', o.chunkSize, DEFAULT_STREAM_CHUNK, c.limits.maxWriteLength);
+  const chunkSize = positive('chunkSize', o.chunkSize, DEFAULT_STREAM_CHUNK, c.maxWrite);
   const concurrency = positive('concurrency', o.concurrency, DEFAULT_CONCURRENCY);
   const flags = o.flags ?? 'w';
   if (!OPEN_WRITE_FLAGS.has(flags)) throw new RangeError(`createWriteStream: flags ${JSON.stringify(flags)} do not open for writing`);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { AbortError } from '../../errors.js';
 import type { FileAttributes } from '../../sftp/attrs.js';
-import { FX, FXF } from '../../sftp/constants.js';
+import { FX, FXF, STATUS_TEXT } from '../../sftp/constants.js';
 import { SftpError } from '../../sftp/errors.js';
 import type { SftpHandle, TransferOptions } from './api.js';
 import type { NodeSftpClient } from './client.js';
@@ -162,7 +162,10 @@ function download(c: NodeSftpClient, h: SftpHandle, remote: string, fd: number, 
   });
 }
 
-/** Uploads one local file. */
+/**
+ * Uploads one local file. When the temporary file cannot be removed after a
+ * failure (the connection is gone), the error says where it was left.
+ */
 export async function putFile(c: NodeSftpClient, local: string, remote: string, ctx: TransferContext): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
@@ -173,35 +176,38 @@ export async function putFile(c: NodeSftpClient, local: string, remote: string, 
     const st = await fstatAsync(fd);
     const mode = st.mode & 0o777;
     let start = 0;
-    try {
-      if (o.resume) {
-        h = await c.openWith(remote, FXF.WRITE | FXF.CREAT, { mode });
-        start = (await c.fstat(h)).size ?? 0;
-        if (start > st.size) throw new SftpError(FX.FAILURE, `the remote file is ${start} bytes, longer than the local file's ${st.size}: not resuming`, 'put', remote);
-      } else {
-        temp = remoteJoin(remoteDirname(remote), partName(remoteBasename(remote)));
-        h = await c.open(temp, 'wx', { mode });
-      }
-    } catch (err) {
-      throw transferError(err, 'put', remote);
+    if (o.resume) {
+      h = await c.openWith(remote, FXF.WRITE | FXF.CREAT, { mode });
+      start = (await c.fstat(h)).size ?? 0;
+      if (start > st.size) throw new SftpError(FX.FAILURE, `the remote file is ${start} bytes, longer than the local file's ${st.size}: not resuming`, 'put', remote);
+    } else {
+      temp = remoteJoin(remoteDirname(remote), partName(remoteBasename(remote)));
+      h = await c.open(temp, 'wx', { mode });
     }
     o.onFile?.(local, st.size);
-    const handle = h;
-    await upload(c, handle, local, fd, start, st.size, ctx);
-    try {
-      if (o.preserve) await c.fsetstat(handle, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
-      h = null;
-      await c.close(handle);
-      if (temp !== null) await renameOver(c, temp, remote);
-      temp = null;
-    } catch (err) {
-      throw transferError(err, 'put', remote);
-    }
+    await upload(c, h, local, fd, start, st.size, ctx);
+    if (o.preserve) await c.fsetstat(h, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
+    const done = h;
+    h = null;
+    await c.close(done);
+    if (temp !== null) await renameOver(c, temp, remote);
+    temp = null;
     ctx.filesDone++;
+  } catch (err) {
+    if (h !== null) await c.close(h).catch(() => undefined);
+    const failure = transferError(err, 'put', remote);
+    if (temp === null) throw failure;
+    const left = await c.unlink(temp).then(
+      () => false,
+      () => true,
+    );
+    if (left && failure instanceof SftpError) {
+      const words = failure.serverMessage || STATUS_TEXT[failure.code] || `status ${failure.code}`;
+      throw new SftpError(failure.code, `${words}; the partial upload is left at ${JSON.stringify(temp)}`, 'put', remote, { cause: err });
+    }
+    throw failure;
   } finally {
     await closeAsync(fd).catch(() => undefined);
-    if (h !== null) await c.close(h).catch(() => undefined);
-    if (temp !== null) await c.unlink(temp).catch(() => undefined);
   }
 }
 

@@ -33,7 +33,7 @@ export const DEFAULT_PARALLEL_FILES = 8;
 const MAX_DEPTH = 128;
 
 function context(c: NodeSftpClient, o: TransferOptions, put: boolean): TreeContext {
-  const max = put ? c.limits.maxWriteLength : c.limits.maxReadLength;
+  const max = put ? c.maxWrite : c.maxRead;
   const chunkSize = Math.min(o.chunkSize ?? DEFAULT_TRANSFER_CHUNK, max);
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`chunkSize: ${o.chunkSize} is not a positive integer`);
   const concurrency = o.concurrency ?? DEFAULT_TRANSFER_REQUESTS;

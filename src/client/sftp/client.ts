@@ -35,8 +35,17 @@ const DEFAULT_LIMITS: SftpLimits = { maxPacketLength: MAX_PACKET, maxReadLength:
 const text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The receive window an SFTP channel asks for: downloads keep several MiB of
+ * replies in flight, and a window of 8 MiB re-opened at half (the core's
+ * rule) lets them flow with a WINDOW_ADJUST every 4 MiB instead of every 1.
+ * Data never waits in it: the session takes every byte as it arrives.
+ */
+const SFTP_WINDOW = 8 * 1024 * 1024;
+
 /** Opens an SFTP session on a channel already running the `sftp` subsystem. */
 export async function startSftp(channel: Channel): Promise<NodeSftpClient> {
+  channel.growWindow(SFTP_WINDOW);
   const client = new NodeSftpClient(channel);
   await client.ready;
   return client;

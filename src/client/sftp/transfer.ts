@@ -12,7 +12,7 @@ import type { FileAttributes } from '../../sftp/attrs.js';
 import { FX, FXF, STATUS_TEXT } from '../../sftp/constants.js';
 import { SftpError } from '../../sftp/errors.js';
 import type { SftpHandle, TransferOptions } from './api.js';
-import type { NodeSftpClient } from './client.js';
+import type { SftpOps } from './ops.js';
 import { LocalWriter } from './local-writer.js';
 import type { Pacer } from './pacer.js';
 import { PipelinedReader } from './reader.js';
@@ -71,7 +71,7 @@ function transferError(err: unknown, op: 'get' | 'put', path: string): unknown {
 }
 
 /** Downloads one remote file; `attrs` are its attributes when a listing gave them (spares an FSTAT). */
-export async function getFile(c: NodeSftpClient, remote: string, local: string, ctx: TransferContext, attrs?: FileAttributes): Promise<void> {
+export async function getFile(c: SftpOps, remote: string, local: string, ctx: TransferContext, attrs?: FileAttributes): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
   let h: SftpHandle;
@@ -119,7 +119,7 @@ export async function getFile(c: NodeSftpClient, remote: string, local: string, 
   }
 }
 
-function download(c: NodeSftpClient, h: SftpHandle, remote: string, fd: number, start: number, size: number | undefined, ctx: TransferContext): Promise<void> {
+function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: number, size: number | undefined, ctx: TransferContext): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const writer = new LocalWriter(fd, start);
     let transferred = start;
@@ -166,7 +166,7 @@ function download(c: NodeSftpClient, h: SftpHandle, remote: string, fd: number, 
  * Uploads one local file. When the temporary file cannot be removed after a
  * failure (the connection is gone), the error says where it was left.
  */
-export async function putFile(c: NodeSftpClient, local: string, remote: string, ctx: TransferContext): Promise<void> {
+export async function putFile(c: SftpOps, local: string, remote: string, ctx: TransferContext): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
   const fd = await openAsync(local, fsConstants.O_RDONLY);
@@ -212,7 +212,7 @@ export async function putFile(c: NodeSftpClient, local: string, remote: string, 
 }
 
 /** Renames `from` to `to`, replacing `to` (posix-rename; plain RENAME refuses an existing target, so it goes first). */
-async function renameOver(c: NodeSftpClient, from: string, to: string): Promise<void> {
+async function renameOver(c: SftpOps, from: string, to: string): Promise<void> {
   if (c.has('posix-rename@openssh.com')) return c.rename(from, to);
   try {
     await c.rename(from, to);
@@ -229,7 +229,7 @@ async function renameOver(c: NodeSftpClient, from: string, to: string): Promise<
  * is answered. Reads go on to the end of the file, whatever its size was.
  * One local read at a time: reads from the page cache outpace the network.
  */
-function upload(c: NodeSftpClient, h: SftpHandle, local: string, fd: number, start: number, size: number, ctx: TransferContext): Promise<void> {
+function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: number, size: number, ctx: TransferContext): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const chunk = ctx.chunkSize;
     const pool = ctx.buffers;

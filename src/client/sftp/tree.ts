@@ -13,7 +13,7 @@ import { isDirectory, isRegularFile, isSymbolicLink, type FileAttributes } from 
 import { FX } from '../../sftp/constants.js';
 import { SftpError } from '../../sftp/errors.js';
 import type { SftpEntry, TransferOptions } from './api.js';
-import type { NodeSftpClient } from './client.js';
+import type { SftpOps } from './ops.js';
 import { Pacer } from './pacer.js';
 import { getFile, putFile, remoteJoin, type TransferContext } from './transfer.js';
 
@@ -32,7 +32,7 @@ export const DEFAULT_PARALLEL_FILES = 8;
 /** Directories deeper than this are refused (a loop of followed links ends here). */
 const MAX_DEPTH = 128;
 
-function context(c: NodeSftpClient, o: TransferOptions, put: boolean): TreeContext {
+function context(c: SftpOps, o: TransferOptions, put: boolean): TreeContext {
   const max = put ? c.maxWrite : c.maxRead;
   const chunkSize = Math.min(o.chunkSize ?? DEFAULT_TRANSFER_CHUNK, max);
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`chunkSize: ${o.chunkSize} is not a positive integer`);
@@ -92,7 +92,7 @@ function plainName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
-export async function getPath(c: NodeSftpClient, remote: string, local: string, o: TransferOptions): Promise<void> {
+export async function getPath(c: SftpOps, remote: string, local: string, o: TransferOptions): Promise<void> {
   const ctx = context(c, o, false);
   if (o.signal?.aborted) throw new AbortError();
   let attrs: FileAttributes;
@@ -110,7 +110,7 @@ export async function getPath(c: NodeSftpClient, remote: string, local: string, 
   }
 }
 
-async function getTree(c: NodeSftpClient, remote: string, local: string, attrs: FileAttributes, ctx: TreeContext, depth: number): Promise<void> {
+async function getTree(c: SftpOps, remote: string, local: string, attrs: FileAttributes, ctx: TreeContext, depth: number): Promise<void> {
   const o = ctx.o;
   if (depth > MAX_DEPTH) throw new SftpError(FX.FAILURE, `deeper than ${MAX_DEPTH} directories`, 'get', remote);
   if (o.signal?.aborted) throw new AbortError();
@@ -135,7 +135,7 @@ async function getTree(c: NodeSftpClient, remote: string, local: string, attrs: 
   }
 }
 
-async function getEntries(c: NodeSftpClient, remote: string, local: string, entries: SftpEntry[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
+async function getEntries(c: SftpOps, remote: string, local: string, entries: SftpEntry[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
   const o = ctx.o;
   for (const e of entries) {
     if (!plainName(e.filename)) throw new SftpError(FX.BAD_MESSAGE, `the server listed ${JSON.stringify(e.filename)}, which is not a file name`, 'get', remote);
@@ -162,7 +162,7 @@ async function getEntries(c: NodeSftpClient, remote: string, local: string, entr
   }
 }
 
-export async function putPath(c: NodeSftpClient, local: string, remote: string, o: TransferOptions): Promise<void> {
+export async function putPath(c: SftpOps, local: string, remote: string, o: TransferOptions): Promise<void> {
   const ctx = context(c, o, true);
   if (o.signal?.aborted) throw new AbortError();
   const st = await stat(local);
@@ -174,7 +174,7 @@ export async function putPath(c: NodeSftpClient, local: string, remote: string, 
   }
 }
 
-async function putTree(c: NodeSftpClient, local: string, remote: string, ctx: TreeContext, depth: number): Promise<void> {
+async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeContext, depth: number): Promise<void> {
   const o = ctx.o;
   if (depth > MAX_DEPTH) throw new SftpError(FX.FAILURE, `deeper than ${MAX_DEPTH} directories`, 'put', remote);
   if (o.signal?.aborted) throw new AbortError();
@@ -203,7 +203,7 @@ async function putTree(c: NodeSftpClient, local: string, remote: string, ctx: Tr
   if (o.preserve) await c.setstat(remote, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
 }
 
-async function putEntries(c: NodeSftpClient, local: string, remote: string, entries: Dirent[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
+async function putEntries(c: SftpOps, local: string, remote: string, entries: Dirent[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
   const o = ctx.o;
   for (const entry of entries) {
     const from = join(local, entry.name);

@@ -25,8 +25,12 @@ const fchmodAsync = promisify(fchmod);
 const renameAsync = promisify(renameLocal);
 const unlinkAsync = promisify(unlinkLocal);
 
-/** Bytes waiting for the local disk before the reader stops asking for more. */
-const LOCAL_BACKLOG = 16 * 1024 * 1024;
+/**
+ * Bytes waiting for the local disk before the reader stops asking for more
+ * (the requests in flight still land): a slow disk holds a file's memory to
+ * about this plus the requests' worth.
+ */
+const LOCAL_BACKLOG = 4 * 1024 * 1024;
 
 /** What a whole get or put shares across its files. */
 export interface TransferContext {

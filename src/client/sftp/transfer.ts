@@ -44,9 +44,14 @@ export interface TransferContext {
   readonly buffers: Buffer[];
 }
 
+/** Random per process, counted per file: temporary names no other client or transfer picks. */
+const PART_PREFIX = randomBytes(4).toString('hex');
+let partCounter = 0;
+
 /** The temporary name a file is written under, next to where it goes. */
 export function partName(name: string): string {
-  return `.${name}.${randomBytes(4).toString('hex')}.nacre-part`;
+  partCounter = (partCounter + 1) % 0x1_0000_0000;
+  return `.${name}.${PART_PREFIX}${partCounter.toString(16)}.nacre-part`;
 }
 
 function remoteDirname(p: string): string {

@@ -13,6 +13,7 @@ import {
   createProgressMeter,
   progressCallbacks,
   QUIET_PROGRESS,
+  progressName,
 } from '../../src/cli/common/progress.js';
 
 function fakeMeter(columns: number | undefined = 80) {
@@ -230,4 +231,11 @@ test('createProgressMeter: quiet off a terminal or with -q; draws on a terminal'
   meter.stop();
   assert.equal(out[0]!.length, 60);
   assert.equal(out.at(-1), '\n');
+});
+
+test('progressName: the last component, as progress_meter_path', () => {
+  assert.equal(progressName('/remote/dir/a.txt'), 'a.txt');
+  assert.equal(progressName('a.txt'), 'a.txt');
+  assert.equal(progressName('dir/'), 'dir/');
+  assert.equal(progressName('/'), '/');
 });

@@ -270,3 +270,13 @@ export function progressCallbacks(
     finish: () => meter.stop(),
   };
 }
+
+/**
+ * The name a bar shows for a path, as OpenSSH's progress_meter_path: the last
+ * component, or the whole path when it ends in '/' or has none.
+ */
+export function progressName(path: string): string {
+  const slash = path.lastIndexOf('/');
+  if (slash < 0 || slash === path.length - 1) return path;
+  return path.slice(slash + 1);
+}

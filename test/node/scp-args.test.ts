@@ -44,7 +44,6 @@ test('scp args: its own flags, and the ssh arguments every connection gets, as s
   assert.equal(a.targetShouldBeDirectory, false);
   assert.equal(a.throughLocal, true, '-3 is the default');
   assert.deepEqual(a.sshArgs, [
-    '-x',
     '-oPermitLocalCommand=no',
     '-oClearAllForwardings=yes',
     '-oRemoteCommand=none',

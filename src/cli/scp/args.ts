@@ -188,8 +188,8 @@ export function parseScpArgs(args: readonly string[]): ScpArgs {
   if (operands.length < 2) scpUsage();
   if (operands.length > 2) targetShouldBeDirectory = true;
   // As scp: these first, the user's flags after (first value wins), ForwardAgent=no last.
+  // (scp's -x is left out: Nacre never forwards X11, and ForwardX11 would only draw a warning.)
   const sshArgs = [
-    '-x',
     '-oPermitLocalCommand=no',
     '-oClearAllForwardings=yes',
     '-oRemoteCommand=none',

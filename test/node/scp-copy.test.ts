@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { parseScpArgs } from '../../src/cli/scp/args.js';
-import { ScpRun, type Endpoint } from '../../src/cli/scp/copy.js';
+import { ScpRun, describeDownloadFailure, describeUploadFailure, type Endpoint } from '../../src/cli/scp/copy.js';
 import { MeteredStream } from '../../src/cli/scp/crossload.js';
 import { originArgs } from '../../src/cli/scp/main.js';
 import type { RemoteAttrs, RemoteFs, RemoteTransferOptions } from '../../src/cli/scp/remote.js';
@@ -252,7 +252,7 @@ test('upload: a missing local source is fatal (255); a failed put is reported an
     assert.equal(h.status, 1);
     assert.equal(
       h.stderr,
-      `scp: open "/denied/a": Permission denied\nscp: failed to upload file ${join(dir, 'a')} to /denied\n`.repeat(2),
+      `scp: dest open "/denied/a": Permission denied\nscp: failed to upload file ${join(dir, 'a')} to /denied\n`.repeat(2),
     );
   }));
 
@@ -383,4 +383,20 @@ test('MeteredStream: counts bytes and holds data back to the -l limit', async ()
   assert.deepEqual(sleeps, [500, 1500]);
   assert.equal(Buffer.concat(out).length, 2000);
   assert.equal(new MeteredStream(() => {}, undefined).delayFor(1e9), 0);
+});
+
+test('describeDownloadFailure: local failures name the destination given, SFTP ones the server\'s status', () => {
+  const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/d/.x.tmp'"), { code: 'ENOENT', path: '/d/.x.tmp' });
+  assert.equal(describeDownloadFailure(enoent, '/d/x'), 'open local "/d/x": No such file or directory');
+  const enospc = Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+  assert.equal(describeDownloadFailure(enospc, '/d/x'), 'write local "/d/x": No space left on device');
+  assert.equal(describeDownloadFailure(new SftpError(3, 'denied', 'open', '/r/x'), '/d/x'), 'open "/r/x": Permission denied');
+  assert.equal(describeDownloadFailure(new Error('odd'), '/d/x'), 'odd');
+});
+
+test('describeUploadFailure: dest open for a refused destination, write remote for other statuses', () => {
+  assert.equal(describeUploadFailure(new SftpError(2, '', 'put', '/x'), '/r/x'), 'dest open "/r/x": No such file or directory');
+  assert.equal(describeUploadFailure(new SftpError(4, 'disk full', 'write', '/x'), '/r/x'), 'write remote "/r/x": Failure');
+  const local = Object.assign(new Error('EIO'), { code: 'EIO', path: '/l/x' });
+  assert.equal(describeUploadFailure(local, '/r/x'), 'local "/l/x": EIO');
 });

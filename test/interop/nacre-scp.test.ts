@@ -298,17 +298,6 @@ test('-R: scp runs on the origin host with the target as typed; its status is ou
   assert.equal(readFileSync(join(work, 'origin-args'), 'utf8'), '-r\n-p\n/srv/x\nuser@elsewhere:/dst\n');
 });
 
-test('-O, -D and -S are refused with a reason; usage errors exit 1', { skip, timeout: 60000 }, async () => {
-  for (const flag of [['-O'], ['-D', SFTP_SERVER], ['-S', 'ssh']]) {
-    const r = await nscp(...flag, '/etc/hostname', '127.0.0.1:/tmp/x');
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /^nacre-scp: -[ODS]: .* not supported/);
-  }
-  const u = await nscp('onlyone');
-  assert.equal(u.code, 1);
-  assert.match(u.stderr, /^usage: nacre-scp /);
-});
-
 const tmux = findTmux();
 
 test('the progress bar under a terminal: name, percent, size, rate and time, fitted to the width', { skip: skip || (!tmux ? 'tmux missing' : false), timeout: 60000 }, async () => {

@@ -12,7 +12,9 @@ import { Readable, Writable } from 'node:stream';
 import { parseScpArgs } from '../../src/cli/scp/args.js';
 import { ScpRun, describeDownloadFailure, describeUploadFailure, type Endpoint } from '../../src/cli/scp/copy.js';
 import { MeteredStream } from '../../src/cli/scp/crossload.js';
-import { originArgs } from '../../src/cli/scp/main.js';
+import { originArgs, scpMain } from '../../src/cli/scp/main.js';
+import { runMain } from '../../src/cli/common/io.js';
+import { fakeIo } from './cli-helpers.js';
 import type { RemoteAttrs, RemoteFs, RemoteTransferOptions } from '../../src/cli/scp/remote.js';
 import { CliExit } from '../../src/cli/common/exit.js';
 import type { ProgressReporter } from '../../src/cli/common/progress.js';
@@ -399,4 +401,16 @@ test('describeUploadFailure: dest open for a refused destination, write remote f
   assert.equal(describeUploadFailure(new SftpError(4, 'disk full', 'write', '/x'), '/r/x'), 'write remote "/r/x": Failure');
   const local = Object.assign(new Error('EIO'), { code: 'EIO', path: '/l/x' });
   assert.equal(describeUploadFailure(local, '/r/x'), 'local "/l/x": EIO');
+});
+
+test('scpMain: -D and -S are refused with a reason, bad usage exits 1, before any connection', async () => {
+  for (const flags of [['-D', '/usr/lib/openssh/sftp-server'], ['-S', 'ssh']]) {
+    const io = fakeIo();
+    const code = await runMain((a, i) => scpMain(a, i, { env: {}, localUser: 'u' }), [...flags, '/etc/hostname', 'h:/tmp/x'], io);
+    assert.equal(code, 1);
+    assert.match(io.stderr(), /^nacre-scp: -[DS]: .* not supported/);
+  }
+  const io = fakeIo();
+  assert.equal(await runMain((a, i) => scpMain(a, i, { env: {}, localUser: 'u' }), ['onlyone'], io), 1);
+  assert.match(io.stderr(), /^usage: nacre-scp /);
 });

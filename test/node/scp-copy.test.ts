@@ -177,7 +177,11 @@ async function scp(argv: string[], remotes: Record<string, FakeRemote> = {}, opt
       h.commands.push([e, command]);
       return 0;
     },
+    spawn: async () => {
+      throw new Error('no legacy scp in these tests');
+    },
     error: (line) => void (h.stderr += line + '\n'),
+    stderr: (text) => void (h.stderr += text),
     progress: h.progress,
   });
   try {

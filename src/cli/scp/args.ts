@@ -52,7 +52,8 @@ export interface ScpArgs {
   readonly requests: number;
   /** -d (set by scp for several sources too): the target must be a directory. */
   readonly targetShouldBeDirectory: boolean;
-  /** -T: accepted; SFTP mode asks for names itself, so there is nothing to relax. */
+  /** -T: with -O, names the far end sends are not checked against what was asked (SFTP mode asks for names itself). */
+  readonly trustNames: boolean;
   readonly operands: readonly string[];
 }
 
@@ -91,13 +92,16 @@ export function parseScpArgs(args: readonly string[]): ScpArgs {
   let chunkSize = DEFAULT_COPY_BUFFER;
   let requests = DEFAULT_REQUESTS;
   let targetShouldBeDirectory = false;
+  let trustNames = false;
   for (const o of parsed.options) {
     const v = o.value ?? '';
     switch (o.flag) {
       case '1':
         throw new CliExit(255, 'SSH protocol v.1 is no longer supported');
       case '2':
+        break;
       case 'T':
+        trustNames = true;
         break;
       case 'A':
       case '4':
@@ -214,6 +218,7 @@ export function parseScpArgs(args: readonly string[]): ScpArgs {
     chunkSize,
     requests,
     targetShouldBeDirectory,
+    trustNames,
     operands,
   };
 }

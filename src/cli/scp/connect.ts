@@ -1,8 +1,8 @@
 // nacre-scp's connections, made as nacre makes them: the ssh arguments scp
 // builds for a host (args.ts) read by nacre's parser, the ssh_config files
 // resolved for it, nacre's connect options (identities, host key checks,
-// prompts), then the `sftp` subsystem. One connection per endpoint, kept for
-// the whole run and closed at its end.
+// prompts), then the `sftp` subsystem (or, for -O, a command). One
+// connection per endpoint, kept for the whole run and closed at its end.
 import type { Client } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 import { Logger, type LogLevel } from '../common/log.js';
@@ -35,7 +35,8 @@ export interface ConnectDeps {
 
 interface Connection {
   readonly client: Client;
-  readonly sftp: RemoteFs;
+  /** The SFTP session, started when first asked for (-O runs without one). */
+  sftp?: Promise<RemoteFs>;
 }
 
 /** Opens the connections of one run, one per endpoint, and closes them all at the end. */
@@ -49,7 +50,12 @@ export class Connections {
 
   /** The SFTP session for `endpoint`; CliExit(255) with ssh's message when it cannot be had. */
   async sftp(endpoint: Endpoint): Promise<RemoteFs> {
-    return (await this.connection(endpoint)).sftp;
+    const c = await this.connection(endpoint);
+    c.sftp ??= c.client.sftp().catch((err: unknown) => {
+      c.sftp = undefined;
+      throw new CliExit(255, `scp: ${err instanceof Error ? err.message : String(err)}\nscp: Connection closed`);
+    });
+    return c.sftp;
   }
 
   /** The SSH connection for `endpoint` (the one its SFTP session runs on). */
@@ -76,7 +82,7 @@ export class Connections {
       all.map(async (p) => {
         try {
           const c = await p;
-          await c.sftp.end().catch(() => undefined);
+          if (c.sftp) await (await c.sftp.catch(() => undefined))?.end().catch(() => undefined);
           await c.client.close().catch(() => undefined);
         } catch {
           // never opened
@@ -128,12 +134,6 @@ export class Connections {
     } catch (err) {
       throw new CliExit(255, `${describeConnectFailure(err, plan)}\nscp: Connection closed`);
     }
-    try {
-      const sftp: RemoteFs = await client.sftp();
-      return { client, sftp };
-    } catch (err) {
-      await client.close().catch(() => undefined);
-      throw new CliExit(255, `scp: ${err instanceof Error ? err.message : String(err)}\nscp: Connection closed`);
-    }
+    return { client };
   }
 }

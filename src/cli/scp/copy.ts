@@ -13,6 +13,8 @@ import type { ScpArgs } from './args.js';
 import { crossloadDirectory, crossloadFile, type CrossloadOptions } from './crossload.js';
 import { expandRemoteGlob } from './glob.js';
 import { badUserName, isRemoteText, nameUnderDirectory, OperandError, parseOperand, pathAppend, prepareRemotePath, type Operand, type RemoteOperand } from './paths.js';
+import { LegacyCopies } from './legacy-copy.js';
+import type { LegacyProcess } from './legacy.js';
 import { describeFailure, failureText, isDirectoryMode, isRegularMode, remoteIsDirectory, type RemoteFs, type RemoteTransferOptions } from './remote.js';
 
 /** Where a remote operand connects: user, host, port. */
@@ -30,8 +32,12 @@ export interface ScpRunDeps {
   localCopy(args: readonly string[]): Promise<number>;
   /** -R: runs `command` on the origin host (ssh with scp's remote-remote arguments); its exit status. */
   remoteCommand(endpoint: Endpoint, command: string): Promise<number>;
+  /** -O: runs `command` on the operand's host, its standard streams ours to speak the legacy protocol on. */
+  spawn(endpoint: Endpoint, command: string): Promise<LegacyProcess>;
   /** scp's diagnostics, a line at a time (the newline is added). */
   error(line: string): void;
+  /** Standard error as is (what a remote scp writes there). */
+  stderr(text: string): void;
   readonly progress: ProgressReporter;
 }
 
@@ -68,19 +74,35 @@ export class ScpRun {
   /** scp's `errs`: the exit status is 1 when it is not 0. */
   errors = 0;
 
+  /** -O's copies, when asked for. */
+  private readonly legacy: LegacyCopies | undefined;
+
   constructor(
     private readonly args: ScpArgs,
     private readonly deps: ScpRunDeps,
-  ) {}
+  ) {
+    if (args.legacy) {
+      this.legacy = new LegacyCopies(
+        args,
+        { spawn: (op, command) => deps.spawn(endpointOf(op), command), stderr: (t) => deps.error(t.replace(/\n$/, '')), progress: deps.progress },
+        () => void this.errors++,
+        () => this.errors,
+      );
+    }
+  }
 
   /** Runs the copy the operands ask for; the exit status. */
   async run(): Promise<number> {
     const operands = this.args.operands;
     const targetText = operands[operands.length - 1]!;
-    if (isRemoteText(targetText)) await this.toRemote(targetText, operands.slice(0, -1));
-    else {
-      if (this.args.targetShouldBeDirectory) await this.verifyDirectory(targetText);
-      await this.toLocal(targetText, operands.slice(0, -1));
+    try {
+      if (isRemoteText(targetText)) await this.toRemote(targetText, operands.slice(0, -1));
+      else {
+        if (this.args.targetShouldBeDirectory) await this.verifyDirectory(targetText);
+        await this.toLocal(targetText, operands.slice(0, -1));
+      }
+    } finally {
+      await this.legacy?.close();
     }
     return this.errors !== 0 ? 1 : 0;
   }
@@ -171,7 +193,11 @@ export class ScpRun {
     for (const text of sources) {
       const src = this.operand(text);
       if (!src) continue;
-      if (src.kind === 'remote' && this.args.throughLocal) {
+      if (this.legacy && src.kind === 'remote' && this.args.throughLocal) {
+        await this.legacy.throughLocal(src, target);
+      } else if (this.legacy && src.kind === 'local') {
+        await this.legacy.upload(target, src.path);
+      } else if (src.kind === 'remote' && this.args.throughLocal) {
         const to = await this.deps.connect(endpointOf(target));
         const from = await this.deps.connect(endpointOf(src));
         await this.throughLocal(from, to, src.path, target.path);
@@ -295,6 +321,10 @@ export class ScpRun {
         const a = this.args;
         const status = await this.deps.localCopy([...(a.recursive ? ['-r'] : []), ...(a.preserve ? ['-p'] : []), '--', src.path, targetText]);
         if (status !== 0) this.errors++;
+        continue;
+      }
+      if (this.legacy) {
+        await this.legacy.download(src, targetText);
         continue;
       }
       let sftp: RemoteFs;

@@ -70,7 +70,6 @@ async function runNacreInProcess(args: readonly string[], io: CliIo, deps: ScpDe
 /** Runs nacre-scp with `args` (without the program name); the exit status. */
 export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps): Promise<number> {
   const args = parseScpArgs(argv);
-  if (args.legacy) throw new CliExit(1, 'nacre-scp: -O: the legacy SCP protocol is not supported; nacre-scp copies over SFTP (as scp does by default)');
   if (args.sftpDirect !== undefined) throw new CliExit(1, 'nacre-scp: -D: a local sftp-server program is not supported; nacre-scp copies over its own SSH connections');
   if (args.sshProgram !== undefined) throw new CliExit(1, 'nacre-scp: -S: another ssh program is not supported; nacre-scp connects with Nacre (use -o, -F and -J for its options)');
   const connections = new Connections(args, { env: deps.env, localUser: deps.localUser, err: (t) => io.err(t), ...(deps.prompter ? { prompter: deps.prompter } : {}) });
@@ -81,7 +80,9 @@ export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps)
       const nacreArgs = originArgs(args, origin, command);
       return deps.runNacre ? deps.runNacre(nacreArgs) : runNacreInProcess(nacreArgs, io, deps);
     },
+    spawn: async (endpoint, command) => (await connections.client(endpoint)).spawn(command),
     error: (line) => io.err(line + '\n'),
+    stderr: (text) => io.err(text),
     progress: deps.progress ?? createProgressMeter({ quiet: args.quiet, ...(deps.progressStream ? { stream: deps.progressStream } : {}) }),
   });
   try {

@@ -83,8 +83,11 @@ before(async () => {
   key = k.privatePath;
   fakeBin = join(work, 'bin');
   mkdirSync(fakeBin);
-  // The origin's `scp` for -R: records its arguments and exits 3.
-  writeFileSync(join(fakeBin, 'scp'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${join(work, 'origin-args')}\nexit 3\n`);
+  // The origin's `scp` for -R: records its arguments and exits 3 when the target is the made-up host; the real scp otherwise (-O).
+  writeFileSync(
+    join(fakeBin, 'scp'),
+    `#!/bin/sh\ncase "$*" in *elsewhere*) printf '%s\\n' "$@" > ${join(work, 'origin-args')}; exit 3;; esac\nexec /usr/bin/scp "$@"\n`,
+  );
   chmodSync(join(fakeBin, 'scp'), 0o755);
   [one, two] = await Promise.all([startServer(o!, k.publicLine), startServer(o!, k.publicLine, [`SetEnv PATH=${fakeBin}:/usr/bin:/bin`])]);
   knownHosts = join(work, 'known_hosts');
@@ -296,6 +299,41 @@ test('-R: scp runs on the origin host with the target as typed; its status is ou
   const r = await run([process.execPath, SCP], [...common(), '-R', '-rp', `scp://127.0.0.1:${two.port}//srv/x`, 'user@elsewhere:/dst']);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(readFileSync(join(work, 'origin-args'), 'utf8'), '-r\n-p\n/srv/x\nuser@elsewhere:/dst\n');
+});
+
+test('-O: the legacy protocol both ways (files, a tree, -p), between two hosts with -3, and its errors as OpenSSH\'s scp -O', { skip, timeout: 60000 }, async () => {
+  const src = fresh('o-src');
+  makeTree(src);
+  writeFileSync(join(src, 'kept'), 'k');
+  chmodSync(join(src, 'kept'), 0o604);
+  utimesSync(join(src, 'kept'), 1_000_000_000, 1_100_000_000);
+  const dst = fresh('o-dst');
+  let r = await nscp('-O', '-rp', src, join(src, 'kept'), `127.0.0.1:${dst}`);
+  assert.deepEqual([r.code, r.stderr], [0, '']);
+  assert.deepEqual(treeOf(join(dst, 'o-src')), treeOf(src));
+  assert.equal(statSync(join(dst, 'kept')).mode & 0o777, 0o604);
+  assert.equal(Math.floor(statSync(join(dst, 'kept')).mtimeMs / 1000), 1_100_000_000);
+  const back = fresh('o-back');
+  r = await nscp('-O', '-r', `127.0.0.1:${join(dst, 'o-src')}`, `127.0.0.1:${join(dst, 'kept')}`, back);
+  assert.deepEqual([r.code, r.stderr], [0, '']);
+  assert.deepEqual(treeOf(join(back, 'o-src')), treeOf(src));
+  const between = fresh('o-between');
+  r = await nscp('-O', '-3', `127.0.0.1:${join(src, 'top.txt')}`, `scp://127.0.0.1:${two.port}/${join(between, 'copied.txt')}`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(between, 'copied.txt'), 'utf8'), 'top\n');
+  for (const c of [
+    ['127.0.0.1:/nope', `127.0.0.1:${join(src, 'kept')}`, 'DEST'],
+    // (A missing local source, not fatal with -O, is in test/node/scp-legacy.test.ts.)
+    [`127.0.0.1:${src}`, 'DEST'],
+  ]) {
+    const mine = fresh('o-mine');
+    const theirs = fresh('o-theirs');
+    const m = await nscp('-O', ...c.map((a) => a.replace('DEST', mine)));
+    const t = await opensshScp('-O', ...c.map((a) => a.replace('DEST', theirs)));
+    assert.equal(m.code, t.code, `${c.join(' ')}: ${m.stderr} / ${t.stderr}`);
+    assert.equal(m.stderr.replaceAll(mine, 'DIR'), t.stderr.replace(/\r/g, '').replaceAll(theirs, 'DIR'), c.join(' '));
+    assert.deepEqual(readdirSync(mine), readdirSync(theirs), c.join(' '));
+  }
 });
 
 const tmux = findTmux();

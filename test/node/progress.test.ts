@@ -14,6 +14,7 @@ import {
   progressCallbacks,
   QUIET_PROGRESS,
   progressName,
+  drawsProgress,
 } from '../../src/cli/common/progress.js';
 
 function fakeMeter(columns: number | undefined = 80) {
@@ -238,4 +239,18 @@ test('progressName: the last component, as progress_meter_path', () => {
   assert.equal(progressName('a.txt'), 'a.txt');
   assert.equal(progressName('dir/'), 'dir/');
   assert.equal(progressName('/'), '/');
+});
+
+test('progressCallbacks: progress of a file other than the one drawn is ignored; drawsProgress', () => {
+  const m = fakeMeter();
+  const cb = progressCallbacks(m.meter);
+  cb.onFile('a', 100);
+  m.clock.t += 1000;
+  cb.onProgress({ path: 'b', transferred: 90 });
+  assert.match(m.last(), /^a .*   0%/);
+  cb.onProgress({ path: 'a', transferred: 50 });
+  assert.match(m.last(), /^a .*  50%/);
+  cb.finish();
+  assert.equal(drawsProgress(m.meter), true);
+  assert.equal(drawsProgress(QUIET_PROGRESS), false);
 });

@@ -253,22 +253,39 @@ export function createProgressMeter(options: { quiet: boolean; stream?: Progress
  * A transfer's onFile/onProgress feeding one meter, a bar per file, and a
  * `finish` to call when the transfer ends (either way) to close the last bar.
  * `displayName` turns the library's path into what is shown (scp shows the
- * last component, sftp the path).
+ * last component, sftp the path). One bar is drawn at a time: progress of
+ * any other file than the one the bar is for is ignored, so a tree copied
+ * several files at once should be copied one file at a time while a bar is
+ * drawn (the library's `parallelFiles: 1`; see `drawsProgress`).
  */
 export function progressCallbacks(
   meter: ProgressReporter,
   displayName: (path: string) => string = (p) => p,
 ): {
   onFile(path: string, size: number): void;
-  onProgress(p: { transferred: number }): void;
+  onProgress(p: { path?: string; transferred: number }): void;
   finish(): void;
 } {
   // Shaped as the SFTP client's TransferOptions callbacks.
+  let current: string | undefined;
   return {
-    onFile: (path, size) => meter.start(displayName(path), size),
-    onProgress: (p) => meter.update(p.transferred),
-    finish: () => meter.stop(),
+    onFile: (path, size) => {
+      current = path;
+      meter.start(displayName(path), size);
+    },
+    onProgress: (p) => {
+      if (p.path === undefined || p.path === current) meter.update(p.transferred);
+    },
+    finish: () => {
+      current = undefined;
+      meter.stop();
+    },
   };
+}
+
+/** Whether a meter draws anything (so a transfer should go one file at a time for it). */
+export function drawsProgress(meter: ProgressReporter): boolean {
+  return meter !== QUIET_PROGRESS;
 }
 
 /**

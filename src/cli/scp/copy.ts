@@ -8,7 +8,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { CliExit, errnoCode, strerror } from '../common/exit.js';
-import { progressCallbacks, progressName, type ProgressReporter } from '../common/progress.js';
+import { drawsProgress, progressCallbacks, progressName, type ProgressReporter } from '../common/progress.js';
 import type { ScpArgs } from './args.js';
 import { crossloadDirectory, crossloadFile, type CrossloadOptions } from './crossload.js';
 import { expandRemoteGlob } from './glob.js';
@@ -153,6 +153,9 @@ export class ScpRun {
       ...(this.args.limitKbps !== undefined ? { bandwidthLimit: this.args.limitKbps * 1024 } : {}),
       // scp follows symbolic links in the trees it copies.
       followSymlinks: true,
+      // A bar per file needs the files one after another (as scp copies them); unwatched, several at once.
+      ...(drawsProgress(this.deps.progress) ? { parallelFiles: 1 } : {}),
+      onSkip: (path, reason) => this.deps.error(`scp: ${path}: ${reason}`),
       onFile: cb.onFile,
       onProgress: cb.onProgress,
       finish: cb.finish,

@@ -21,8 +21,10 @@ export interface RemoteTransferOptions {
   /** Bits per second. */
   bandwidthLimit?: number;
   followSymlinks?: boolean;
-  onProgress?: (p: { transferred: number }) => void;
+  parallelFiles?: number;
+  onProgress?: (p: { path?: string; transferred: number }) => void;
   onFile?: (path: string, size: number) => void;
+  onSkip?: (path: string, reason: string) => void;
 }
 
 /** The calls of the SFTP client nacre-scp makes (a subset of the library's SftpClient). */

@@ -206,11 +206,9 @@ test('-r: a tree with nested and empty directories and a name with a space, both
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(treeOf(join(back, 'copy')), treeOf(src));
   // Without -r a directory is refused as scp refuses it, both ways.
-  const up = await nscp(src, `127.0.0.1:${dst}`);
-  const upRef = await opensshScp(src, `127.0.0.1:${dst}`);
+  const [up, upRef] = await Promise.all([nscp(src, `127.0.0.1:${dst}`), opensshScp(src, `127.0.0.1:${dst}`)]);
   assert.deepEqual([up.code, up.stderr], [upRef.code, upRef.stderr.replace(/\r/g, '')]);
-  const down = await nscp(`127.0.0.1:${src}`, back);
-  const downRef = await opensshScp(`127.0.0.1:${src}`, back);
+  const [down, downRef] = await Promise.all([nscp(`127.0.0.1:${src}`, back), opensshScp(`127.0.0.1:${src}`, back)]);
   assert.deepEqual([down.code, down.stderr], [downRef.code, downRef.stderr.replace(/\r/g, '')]);
 });
 
@@ -249,8 +247,9 @@ test('several sources into a directory: made on the server for uploads, required
   r = await nscp(`127.0.0.1:${join(src, '*')}`, down);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(down).sort(), ['a', 'b', 'c.txt']);
-  const ref = await opensshScp(`127.0.0.1:${join(src, 'a')}`, `127.0.0.1:${join(src, 'b')}`, join(down, 'missing-dir'));
-  r = await nscp(`127.0.0.1:${join(src, 'a')}`, `127.0.0.1:${join(src, 'b')}`, join(down, 'missing-dir'));
+  const args = [`127.0.0.1:${join(src, 'a')}`, `127.0.0.1:${join(src, 'b')}`, join(down, 'missing-dir')];
+  let ref;
+  [r, ref] = await Promise.all([nscp(...args), opensshScp(...args)]);
   assert.deepEqual([r.code, r.stderr], [ref.code, ref.stderr.replace(/\r/g, '')]);
 });
 
@@ -271,8 +270,7 @@ test('errors and exit statuses as OpenSSH\'s scp: missing remote and local sourc
     const mine = fresh('err-mine');
     const theirs = fresh('err-theirs');
     const fill = (dir: string) => c.map((a) => a.replace('DESTR', dir).replace('DEST', dir));
-    const m = await nscp(...fill(mine));
-    const t = await opensshScp(...fill(theirs));
+    const [m, t] = await Promise.all([nscp(...fill(mine)), opensshScp(...fill(theirs))]);
     assert.equal(m.code, t.code, `${c.join(' ')}: ${m.stderr} / ${t.stderr}`);
     assert.equal(m.stderr.replaceAll(mine, 'DIR'), t.stderr.replace(/\r/g, '').replaceAll(theirs, 'DIR'), c.join(' '));
     assert.deepEqual(readdirSync(mine), readdirSync(theirs), c.join(' '));
@@ -328,8 +326,7 @@ test('-O: the legacy protocol both ways (files, a tree, -p), between two hosts w
   ]) {
     const mine = fresh('o-mine');
     const theirs = fresh('o-theirs');
-    const m = await nscp('-O', ...c.map((a) => a.replace('DEST', mine)));
-    const t = await opensshScp('-O', ...c.map((a) => a.replace('DEST', theirs)));
+    const [m, t] = await Promise.all([nscp('-O', ...c.map((a) => a.replace('DEST', mine))), opensshScp('-O', ...c.map((a) => a.replace('DEST', theirs)))]);
     assert.equal(m.code, t.code, `${c.join(' ')}: ${m.stderr} / ${t.stderr}`);
     assert.equal(m.stderr.replaceAll(mine, 'DIR'), t.stderr.replace(/\r/g, '').replaceAll(theirs, 'DIR'), c.join(' '));
     assert.deepEqual(readdirSync(mine), readdirSync(theirs), c.join(' '));

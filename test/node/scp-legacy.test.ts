@@ -20,7 +20,7 @@ function farEnd() {
   const stderr = new PassThrough();
   const sent: Buffer[] = [];
   stdin.on('data', (c: Buffer) => sent.push(c));
-  const proc: LegacyProcess = { stdin, stdout, stderr, exit: Promise.resolve({ code: 0 }) };
+  const proc: LegacyProcess = { stdin, stdout, stderr, exit: Promise.resolve({ code: 0 }), close: () => stdout.destroy() };
   return {
     proc,
     reply: (data: string | Buffer) => stdout.write(data),
@@ -284,3 +284,41 @@ test('ByteReader: bytes, lines, counted runs across chunk boundaries; the end', 
   long.end('x'.repeat(5000) + '\n');
   assert.equal((await lr.line())!.length, 2047);
 });
+
+test('LegacyCopies: a broken exchange closes the remote scp; its failing exit counts when nothing else did', () =>
+  withDir(async (dir) => {
+    const { LegacyCopies } = await import('../../src/cli/scp/legacy-copy.js');
+    const { parseScpArgs } = await import('../../src/cli/scp/args.js');
+    const spawned: { command: string; closed: boolean }[] = [];
+    let script = '';
+    let exitCode = 0;
+    let errors = 0;
+    let stderr = '';
+    const copies = new LegacyCopies(
+      parseScpArgs(['-O', 'h:x', dir]),
+      {
+        spawn: async (_op, command) => {
+          const f = farEnd();
+          const rec = { command, closed: false };
+          spawned.push(rec);
+          f.reply(script);
+          f.end();
+          (f.proc.stderr as PassThrough).end('remote says hi\n');
+          return { ...f.proc, exit: Promise.resolve({ code: exitCode }), close: () => void (rec.closed = true) };
+        },
+        stderr: (t) => void (stderr += t),
+        progress: QUIET_PROGRESS,
+      },
+      () => void errors++,
+      () => errors,
+    );
+    script = 'C0644 1 ../x\nX\0';
+    await assert.rejects(copies.download({ kind: 'remote', host: 'h', path: 'x' }, dir), /unexpected filename/);
+    assert.deepEqual(spawned, [{ command: 'scp -f x', closed: true }]);
+    script = 'C0644 1 x\nX\0';
+    exitCode = 1;
+    await copies.download({ kind: 'remote', host: 'h', path: 'x' }, dir);
+    assert.equal(errors, 1, 'the failing exit counts');
+    assert.equal(spawned[1]!.closed, false);
+    assert.match(stderr, /remote says hi/);
+  }));

@@ -101,9 +101,11 @@ export class ScpRun {
         if (this.args.targetShouldBeDirectory) await this.verifyDirectory(targetText);
         await this.toLocal(targetText, operands.slice(0, -1));
       }
-    } finally {
-      await this.legacy?.close();
+    } catch (err) {
+      this.legacy?.abort();
+      throw err;
     }
+    await this.legacy?.close();
     return this.errors !== 0 ? 1 : 0;
   }
 

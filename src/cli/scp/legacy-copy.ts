@@ -63,7 +63,18 @@ export class LegacyCopies {
     }
     // A refused start (an error answer) ends the uploads, as scp exits then.
     if (!this.sender.sender) throw new CliExit(1);
-    await this.sender.sender.send(source);
+    try {
+      await this.sender.sender.send(source);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  /** The run broke off: the remote scp of the uploads is closed, not waited for. */
+  abort(): void {
+    this.sender?.proc.close();
+    this.sender = undefined;
   }
 
   /** One remote source to the local target, through its own `scp -f`. */
@@ -71,9 +82,12 @@ export class LegacyCopies {
     const proc = await this.spawn(source, this.command('f', source.path));
     try {
       await receiveFiles(proc, target, source.path, this.ctx);
-    } finally {
-      await this.finish(proc);
+    } catch (err) {
+      // The far end may be blocked writing what we will not read: no waiting for it.
+      proc.close();
+      throw err;
     }
+    await this.finish(proc);
   }
 
   /** -3: origin to destination through this host. */

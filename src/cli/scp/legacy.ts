@@ -21,6 +21,8 @@ export interface LegacyProcess {
   readonly stdout: Readable;
   readonly stderr: Readable;
   readonly exit: Promise<{ code: number | null; signal?: string | null }>;
+  /** Ends it at once (the channel closed), when the exchange broke off. */
+  close(): void;
 }
 
 /** The longest control line scp reads. */

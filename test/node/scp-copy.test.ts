@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { parseScpArgs } from '../../src/cli/scp/args.js';
 import { ScpRun, describeDownloadFailure, describeUploadFailure, type Endpoint } from '../../src/cli/scp/copy.js';
-import { MeteredStream } from '../../src/cli/scp/crossload.js';
+import { MeteredStream, RateLimit } from '../../src/cli/scp/crossload.js';
 import { originArgs, scpMain } from '../../src/cli/scp/main.js';
 import { runMain } from '../../src/cli/common/io.js';
 import { fakeIo } from './cli-helpers.js';
@@ -417,4 +417,17 @@ test('scpMain: -D and -S are refused with a reason, bad usage exits 1, before an
   const io = fakeIo();
   assert.equal(await runMain((a, i) => scpMain(a, i, { env: {}, localUser: 'u' }), ['onlyone'], io), 1);
   assert.match(io.stderr(), /^usage: nacre-scp /);
+});
+
+test('RateLimit: waits so the bytes so far have taken their time at the limit; none without one', async () => {
+  let now = 1000;
+  const waits: number[] = [];
+  const limit = new RateLimit(80_000, () => now, async (ms) => void waits.push(ms)); // 10 KB/s
+  await limit.pass(5000); // due at 500 ms, none elapsed
+  now += 700;
+  await limit.pass(5000); // already late enough
+  await limit.pass(20_000); // due at 2000 ms, 700 elapsed
+  assert.deepEqual(waits, [500, 1300]);
+  const none = new RateLimit(undefined, () => 0, async () => assert.fail('no wait'));
+  await none.pass(1e12);
 });

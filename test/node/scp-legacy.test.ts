@@ -106,7 +106,8 @@ test('sending: C lines with mode, size and name, then the bytes and a 0; T lines
     mkdirSync(join(dir, 't'));
     writeFileSync(join(dir, 't', 'inner'), '');
     const sink = agreeableSink();
-    const ctx = context({ recursive: true, preserve: true });
+    const paced: number[] = [];
+    const ctx = context({ recursive: true, preserve: true, pace: () => async (n) => void paced.push(n) });
     const sender = await LegacySender.start(sink.proc, ctx);
     assert.ok(sender);
     await sender.send(join(dir, 'a.txt'));
@@ -121,6 +122,7 @@ test('sending: C lines with mode, size and name, then the bytes and a 0; T lines
     assert.match(sink.lines[5]!, /^C\d{4} 0 inner$/);
     assert.equal(sink.lines[6], 'E');
     assert.deepEqual(sink.files.map((b) => b.toString()), ['hello', '']);
+    assert.deepEqual(paced, [5], '-l paces each file from its start');
     assert.equal(ctx.errors, 0);
   }));
 

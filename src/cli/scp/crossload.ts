@@ -28,43 +28,64 @@ export interface CrossloadOptions {
 }
 
 /**
- * Passes data through unchanged, counting it for the progress bar and, with
- * a limit, holding each chunk back until the average rate since the start is
- * under it (as OpenSSH's bandwidth_limit sleeps).
+ * -l's limit, as OpenSSH's bandwidth_limit: after `total` bytes, how long to
+ * wait so that they have taken at least total*8/limit seconds since the start.
  */
-export class MeteredStream extends Transform {
-  private bytes = 0;
+export class RateLimit {
   private readonly startedAt: number;
 
   constructor(
-    private readonly onBytes: (total: number) => void,
     private readonly bitsPerSecond: number | undefined,
     private readonly now: () => number = () => performance.now(),
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {
-    super();
     this.startedAt = this.now();
+  }
+
+  /** The wait in ms (0 or less: none). */
+  delayFor(total: number): number {
+    if (!this.bitsPerSecond) return 0;
+    return (total * 8 * 1000) / this.bitsPerSecond - (this.now() - this.startedAt);
+  }
+
+  /** Waits as long as `total` bytes so far require. */
+  async pass(total: number): Promise<void> {
+    const wait = this.delayFor(total);
+    if (wait > 0) await this.sleep(wait);
+  }
+}
+
+/** Passes data through unchanged, counting it for the progress bar and holding it back to -l's limit. */
+export class MeteredStream extends Transform {
+  private bytes = 0;
+  private readonly limit: RateLimit;
+
+  constructor(
+    private readonly onBytes: (total: number) => void,
+    bitsPerSecond: number | undefined,
+    now?: () => number,
+    sleep?: (ms: number) => Promise<void>,
+  ) {
+    super();
+    this.limit = new RateLimit(bitsPerSecond, now, sleep);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     this.onBytes(this.bytes);
-    const wait = this.delayFor(this.bytes);
-    if (wait <= 0) {
+    if (this.limit.delayFor(this.bytes) <= 0) {
       callback(null, chunk);
       return;
     }
-    this.sleep(wait).then(
+    this.limit.pass(this.bytes).then(
       () => callback(null, chunk),
       (err: unknown) => callback(err as Error),
     );
   }
 
-  /** How long to hold data back so `total` bytes have taken at least total*8/limit seconds. */
+  /** How long data is held back after `total` bytes (see RateLimit). */
   delayFor(total: number): number {
-    if (!this.bitsPerSecond) return 0;
-    const due = (total * 8 * 1000) / this.bitsPerSecond;
-    return due - (this.now() - this.startedAt);
+    return this.limit.delayFor(total);
   }
 }
 

@@ -6,6 +6,7 @@
 import { CliExit } from '../common/exit.js';
 import type { ProgressReporter } from '../common/progress.js';
 import type { ScpArgs } from './args.js';
+import { RateLimit } from './crossload.js';
 import { LegacySender, legacyCommand, receiveFiles, relay, type LegacyContext, type LegacyProcess } from './legacy.js';
 import type { RemoteOperand } from './paths.js';
 
@@ -15,6 +16,11 @@ export interface LegacyDeps {
   /** Our stderr: text as given. */
   stderr(text: string): void;
   readonly progress: ProgressReporter;
+}
+
+function pacer(bitsPerSecond: number): (bytesSoFar: number) => Promise<void> {
+  const limit = new RateLimit(bitsPerSecond);
+  return (n) => limit.pass(n);
 }
 
 export class LegacyCopies {
@@ -34,6 +40,8 @@ export class LegacyCopies {
       progress: deps.progress,
       stderr: (t) => deps.stderr(t),
       countError,
+      // -l: each file paced from its own start, as scp's bandwidth_limit.
+      ...(args.limitKbps !== undefined ? { pace: () => pacer(args.limitKbps! * 1024) } : {}),
     };
   }
 

@@ -142,6 +142,8 @@ export interface LegacyContext {
   readonly stderr: (text: string) => void;
   /** Counts an error (scp's errs++). */
   readonly countError: () => void;
+  /** -l: for each file, a function given its bytes so far that resolves when more may move. */
+  readonly pace?: () => (bytesSoFar: number) => Promise<void>;
 }
 
 /** One end of a legacy exchange. */
@@ -239,6 +241,7 @@ async function sendOne(peer: Peer, name: string, ctx: LegacyContext): Promise<vo
     await peer.write(`C${(st.mode & 0o7777).toString(8).padStart(4, '0')} ${st.size} ${last}\n`);
     if ((await peer.response()) < 0) return;
     ctx.progress.start(last, st.size);
+    const pace = ctx.pace?.();
     // As scp: once the size is announced that many bytes are sent, zeros after a read error, to stay in step.
     let sent = 0;
     let readError: unknown;
@@ -258,6 +261,7 @@ async function sendOne(peer: Peer, name: string, ctx: LegacyContext): Promise<vo
       await peer.write(Buffer.from(buf.subarray(0, want)));
       sent += want;
       ctx.progress.update(sent);
+      await pace?.(sent);
     }
     if (readError === undefined) await peer.write(Buffer.from([0]));
     else await peer.runError(`${name}: ${strerror(readError)}`);
@@ -473,6 +477,7 @@ async function receiveFile(peer: Peer, path: string, size: number, mode: number,
   };
   await peer.write(Buffer.from([0]));
   ctx.progress.start(baseName(path), size);
+  const pace = ctx.pace?.();
   try {
     let got = 0;
     while (got < size) {
@@ -487,6 +492,7 @@ async function receiveFile(peer: Peer, path: string, size: number, mode: number,
       }
       got += chunk.length;
       ctx.progress.update(got);
+      await pace?.(got);
     }
     if (noted === undefined && (!existing || existing.isFile())) await fh.truncate(size).catch((err: unknown) => note(`${path}: truncate: ${strerror(err)}`));
     if (ctx.preserve || (!existing && (mode | 0o200) !== mode)) await fh.chmod(mode).catch((err: unknown) => note(`${path}: set mode: ${strerror(err)}`));

@@ -27,7 +27,8 @@ export interface ScpDeps {
 const CP = 'cp';
 
 function runLocalCopy(args: readonly string[], verbose: boolean, io: CliIo): Promise<number> {
-  if (verbose) io.err(`Executing: program ${CP} host <local>, user (unspecified), command ${args.join(' ')}\n`);
+  // As scp's do_local_cmd under -v (argv_assemble quotes what a shell would split).
+  if (verbose) io.err(`Executing: ${[CP, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}\n`);
   return new Promise((resolve) => {
     const child = spawn(CP, [...args], { stdio: 'inherit' });
     child.on('error', (err) => {

@@ -9,7 +9,8 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ByteReader, LegacySender, braceExpand, legacyCommand, parseEntry, parseTimes, receiveFiles, type LegacyContext, type LegacyProcess } from '../../src/cli/scp/legacy.js';
+import { ByteReader } from '../../src/cli/scp/byte-reader.js';
+import { LegacySender, braceExpand, legacyCommand, parseEntry, parseTimes, receiveFiles, type LegacyContext, type LegacyProcess } from '../../src/cli/scp/legacy.js';
 import { CliExit } from '../../src/cli/common/exit.js';
 import { QUIET_PROGRESS } from '../../src/cli/common/progress.js';
 

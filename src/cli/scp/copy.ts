@@ -7,7 +7,7 @@
 // connection that cannot be made) end the run with 255 as scp's fatal().
 import { mkdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { CliExit, errnoCode, strerror } from '../common/exit.js';
+import { CliExit, strerror } from '../common/exit.js';
 import { drawsProgress, progressCallbacks, progressName, type ProgressReporter } from '../common/progress.js';
 import type { ScpArgs } from './args.js';
 import { crossloadDirectory, crossloadFile, type CrossloadOptions } from './crossload.js';
@@ -15,7 +15,7 @@ import { expandRemoteGlob } from './glob.js';
 import { badUserName, isRemoteText, nameUnderDirectory, OperandError, parseOperand, pathAppend, prepareRemotePath, type Operand, type RemoteOperand } from './paths.js';
 import { LegacyCopies } from './legacy-copy.js';
 import type { LegacyProcess } from './legacy.js';
-import { describeFailure, failureText, isDirectoryMode, isRegularMode, remoteIsDirectory, type RemoteFs, type RemoteTransferOptions } from './remote.js';
+import { describeDownloadFailure, describeFailure, describeUploadFailure, isDirectoryMode, isRegularMode, remoteIsDirectory, type RemoteFs, type RemoteTransferOptions } from './remote.js';
 
 /** Where a remote operand connects: user, host, port. */
 export interface Endpoint {
@@ -43,31 +43,6 @@ export interface ScpRunDeps {
 
 function endpointOf(op: RemoteOperand): Endpoint {
   return { host: op.host, ...(op.user !== undefined ? { user: op.user } : {}), ...(op.port !== undefined ? { port: op.port } : {}) };
-}
-
-/** Errors of opening a local file, as against writing to it. */
-const OPEN_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);
-
-/**
- * A failed download of one file in scp's words: a local failure names the
- * destination the user gave (not the temporary name the library writes to
- * first), `open local` or `write local` as sftp-client says it.
- */
-export function describeDownloadFailure(err: unknown, destination: string): string {
-  const code = errnoCode(err);
-  if (code === undefined || (err instanceof Error && err.name === 'SftpError')) return describeFailure(err);
-  return `${OPEN_ERRORS.has(code) ? 'open' : 'write'} local "${destination}": ${strerror(err)}`;
-}
-
-/**
- * A failed upload of one file in scp's words: the server refusing the
- * destination (no such directory, permission) is `dest open`, any other
- * status `write remote`, both naming the destination.
- */
-export function describeUploadFailure(err: unknown, destination: string): string {
-  if (!(err instanceof Error && err.name === 'SftpError')) return describeFailure(err);
-  const code = (err as Error & { code: number }).code;
-  return `${code === 2 || code === 3 ? 'dest open' : 'write remote'} "${destination}": ${failureText(err)}`;
 }
 
 export class ScpRun {

@@ -111,3 +111,28 @@ export function describeFailure(err: unknown): string {
   if (errnoCode(err) && typeof path === 'string') return `local "${path}": ${strerror(err)}`;
   return strerror(err);
 }
+
+/** Errors of opening a local file, as against writing to it. */
+const OPEN_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);
+
+/**
+ * A failed download of one file in scp's words: a local failure names the
+ * destination the user gave (not the temporary name the library writes to
+ * first), `open local` or `write local` as sftp-client says it.
+ */
+export function describeDownloadFailure(err: unknown, destination: string): string {
+  const code = errnoCode(err);
+  if (code === undefined || (err instanceof Error && err.name === 'SftpError')) return describeFailure(err);
+  return `${OPEN_ERRORS.has(code) ? 'open' : 'write'} local "${destination}": ${strerror(err)}`;
+}
+
+/**
+ * A failed upload of one file in scp's words: the server refusing the
+ * destination (no such directory, permission) is `dest open`, any other
+ * status `write remote`, both naming the destination.
+ */
+export function describeUploadFailure(err: unknown, destination: string): string {
+  if (!(err instanceof Error && err.name === 'SftpError')) return describeFailure(err);
+  const code = (err as Error & { code: number }).code;
+  return `${code === 2 || code === 3 ? 'dest open' : 'write remote'} "${destination}": ${failureText(err)}`;
+}

@@ -144,13 +144,13 @@ export class ScpRun {
     const p = prepareRemotePath(path);
     if ('path' in p) return p.path;
     if (!sftp.extensions.has('expand-path@openssh.com')) {
-      this.deps.error('server expand-path extension is required for ~user paths in SFTP mode');
+      this.deps.error('scp: server expand-path extension is required for ~user paths in SFTP mode');
       return null;
     }
     try {
       return await sftp.expandPath(p.expand);
     } catch (err) {
-      this.deps.error(`${path}: ${describeFailure(err).replace(/^.*: /, '')}`);
+      this.deps.error(`scp: ${path}: ${describeFailure(err).replace(/^.*: /, '')}`);
       return null;
     }
   }
@@ -220,7 +220,7 @@ export class ScpRun {
     try {
       await sftp.put(src, dst, { ...options, recursive });
     } catch (err) {
-      options.finish();
+      options.finish(); // the bar's last line before the messages
       this.deps.error(`scp: ${recursive ? describeFailure(err) : describeUploadFailure(err, dst)}`);
       this.fail(`scp: failed to upload ${recursive ? 'directory' : 'file'} ${src} to ${targ}`);
     } finally {

@@ -307,12 +307,13 @@ test('download: a missing source is reported as scp does and the others are stil
     assert.equal(gone.status.message, `${join(dir, 'gone')}: No such file or directory`);
   }));
 
-test('download: -r trees; a failed connection goes on to the next source', () =>
+test('download: -r trees; a connection that cannot be made is fatal (255)', () =>
   withLocal(async (dir) => {
     const r = new FakeRemote({ '/t': null, '/t/x': 'X' });
-    const h = await scp(['-r', 'down:/t', 'h:/t', dir], { h: r }, { failConnect: 'down' });
-    assert.equal(h.status, 1);
-    assert.match(h.stderr, /^nacre: connect to host down port 22: Connection refused\nscp: Connection closed\nscp: sftp connection failed\n$/);
+    const h = await scp(['-r', 'h:/t', 'down:/t', dir], { h: r }, { failConnect: 'down' });
+    assert.ok(h.status instanceof CliExit);
+    assert.equal(h.status.code, 255);
+    assert.match(h.status.message, /^nacre: connect to host down port 22: Connection refused\nscp: Connection closed$/);
     assert.deepEqual(r.calls, [`get /t -> ${join(dir, 't')} -r`]);
   }));
 

@@ -307,16 +307,8 @@ export class ScpRun {
         await this.legacy.download(src, targetText);
         continue;
       }
-      let sftp: RemoteFs;
-      try {
-        sftp = await this.deps.connect(endpointOf(src));
-      } catch (err) {
-        // Downloads go on with the next source, as scp's tolocal does.
-        if (!(err instanceof CliExit)) throw err;
-        if (err.message) this.deps.error(err.message.replace(/\n$/, ''));
-        this.fail('scp: sftp connection failed');
-        continue;
-      }
+      // A connection that cannot be made is fatal here too (scp's sftp_init: "Connection closed").
+      const sftp = await this.deps.connect(endpointOf(src));
       await this.download(sftp, src.path, targetText);
     }
   }

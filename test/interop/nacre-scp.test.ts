@@ -271,7 +271,7 @@ test('errors and exit statuses as OpenSSH\'s scp: missing remote and local sourc
   }
 });
 
-test('-3: between two sshd instances through this host, a file and a tree', { skip, timeout: 60000 }, async () => {
+test('-3: between two sshd instances through this host, a file and a tree; -J through one to the other', { skip, timeout: 60000 }, async () => {
   const src = fresh('x-src');
   makeTree(src);
   const dst = fresh('x-dst');
@@ -284,6 +284,10 @@ test('-3: between two sshd instances through this host, a file and a tree', { sk
   assert.deepEqual(treeOf(join(dst, 'x-src')), treeOf(src));
   r = await nscp('127.0.0.1:/nope', `scp://127.0.0.1:${two.port}/${dst}`);
   assert.deepEqual([r.code, r.stderr], [1, 'scp: /nope: No such file or directory\n']);
+  // -J: to server two through server one.
+  r = await run([process.execPath, SCP], [...common(), '-J', `root@127.0.0.1:${one.port}`, '-P', String(two.port), join(src, 'top.txt'), `127.0.0.1:${join(dst, 'jumped.txt')}`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(dst, 'jumped.txt'), 'utf8'), 'top\n');
 });
 
 test('-R: scp runs on the origin host with the target as typed; its status is ours', { skip, timeout: 60000 }, async () => {

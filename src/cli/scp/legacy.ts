@@ -158,20 +158,23 @@ async function sendOne(peer: Peer, name: string, ctx: LegacyContext): Promise<vo
     // As scp: once the size is announced that many bytes are sent, zeros after a read error, to stay in step.
     let sent = 0;
     let readError: unknown;
-    const buf = Buffer.allocUnsafe(Math.min(BLOCK, Math.max(1, st.size)));
     while (sent < st.size) {
-      const want = Math.min(buf.length, st.size - sent);
+      const want = Math.min(BLOCK, st.size - sent);
+      // A fresh buffer per block: it is handed to the channel as is, not copied.
+      const chunk = Buffer.allocUnsafe(want);
       let got = 0;
-      if (readError === undefined) {
+      while (readError === undefined && got < want) {
         try {
-          got = (await fh.read(buf, 0, want, sent)).bytesRead;
+          const n = (await fh.read(chunk, got, want - got, sent + got)).bytesRead;
+          // The file got shorter while being sent.
+          if (n === 0) readError = Object.assign(new Error('file truncated'), { code: 'EIO' });
+          got += n;
         } catch (err) {
           readError = err;
         }
-        if (got < want && readError === undefined) readError = Object.assign(new Error('short read'), { code: 'EIO' });
       }
-      if (got < want) buf.fill(0, got, want);
-      await peer.write(Buffer.from(buf.subarray(0, want)));
+      if (got < want) chunk.fill(0, got);
+      await peer.write(chunk);
       sent += want;
       ctx.progress.update(sent);
       await pace?.(sent);

@@ -20,9 +20,6 @@ export function scpUsage(): never {
   throw new CliExit(1, SCP_USAGE);
 }
 
-/** sftp-server's defaults as scp uses them (-X buffer=, -X nrequests=). */
-export const DEFAULT_COPY_BUFFER = 32 * 1024;
-export const DEFAULT_REQUESTS = 64;
 const MAX_COPY_BUFFER = 256 * 1024;
 
 export interface ScpArgs {
@@ -47,9 +44,12 @@ export interface ScpArgs {
   readonly sftpDirect?: string;
   /** -S: the program to connect with instead of Nacre's own client. */
   readonly sshProgram?: string;
-  /** -X buffer= and nrequests=. */
-  readonly chunkSize: number;
-  readonly requests: number;
+  /**
+   * -X buffer= and nrequests=; when not given the SFTP client's own defaults
+   * (sized from the server's limits) are used rather than scp's 32 KiB and 64.
+   */
+  readonly chunkSize?: number;
+  readonly requests?: number;
   /** -d (set by scp for several sources too): the target must be a directory. */
   readonly targetShouldBeDirectory: boolean;
   /** -T: with -O, names the far end sends are not checked against what was asked (SFTP mode asks for names itself). */
@@ -89,8 +89,8 @@ export function parseScpArgs(args: readonly string[]): ScpArgs {
   let legacy = false;
   let sftpDirect: string | undefined;
   let sshProgram: string | undefined;
-  let chunkSize = DEFAULT_COPY_BUFFER;
-  let requests = DEFAULT_REQUESTS;
+  let chunkSize: number | undefined;
+  let requests: number | undefined;
   let targetShouldBeDirectory = false;
   let trustNames = false;
   for (const o of parsed.options) {
@@ -215,8 +215,8 @@ export function parseScpArgs(args: readonly string[]): ScpArgs {
     legacy,
     ...(sftpDirect !== undefined ? { sftpDirect } : {}),
     ...(sshProgram !== undefined ? { sshProgram } : {}),
-    chunkSize,
-    requests,
+    ...(chunkSize !== undefined ? { chunkSize } : {}),
+    ...(requests !== undefined ? { requests } : {}),
     targetShouldBeDirectory,
     trustNames,
     operands,

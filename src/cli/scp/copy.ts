@@ -125,8 +125,8 @@ export class ScpRun {
     const cb = progressCallbacks(this.deps.progress, progressName);
     return {
       preserve: this.args.preserve,
-      concurrency: this.args.requests,
-      chunkSize: this.args.chunkSize,
+      ...(this.args.requests !== undefined ? { concurrency: this.args.requests } : {}),
+      ...(this.args.chunkSize !== undefined ? { chunkSize: this.args.chunkSize } : {}),
       ...(this.args.limitKbps !== undefined ? { bandwidthLimit: this.args.limitKbps * 1024 } : {}),
       // scp follows symbolic links in the trees it copies.
       followSymlinks: true,
@@ -277,8 +277,8 @@ export class ScpRun {
     if (!paths) return;
     const options: CrossloadOptions = {
       preserve: this.args.preserve,
-      concurrency: this.args.requests,
-      chunkSize: this.args.chunkSize,
+      ...(this.args.requests !== undefined ? { concurrency: this.args.requests } : {}),
+      ...(this.args.chunkSize !== undefined ? { chunkSize: this.args.chunkSize } : {}),
       ...(this.args.limitKbps !== undefined ? { bandwidthLimit: this.args.limitKbps * 1024 } : {}),
       progress: this.deps.progress,
       error: (m) => this.deps.error(`scp: ${m}`),

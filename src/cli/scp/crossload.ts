@@ -15,8 +15,9 @@ export const MAX_DIRECTORY_DEPTH = 64;
 
 export interface CrossloadOptions {
   readonly preserve: boolean;
-  readonly concurrency: number;
-  readonly chunkSize: number;
+  /** Requests in flight and bytes per request; the client's defaults when absent. */
+  readonly concurrency?: number;
+  readonly chunkSize?: number;
   /** Bits per second; undefined for no limit. */
   readonly bandwidthLimit?: number;
   readonly progress: ProgressReporter;
@@ -112,8 +113,9 @@ export async function crossloadFile(from: RemoteFs, to: RemoteFs, src: string, d
   }
   o.progress.start(progressName(src), attrs.size ?? 0);
   try {
-    const reader = from.createReadStream(src, { concurrency: o.concurrency, chunkSize: o.chunkSize });
-    const writer = to.createWriteStream(dst, { flags: 'w', mode: (attrs.mode ?? 0o644) & 0o777, concurrency: o.concurrency, chunkSize: o.chunkSize });
+    const sizes = { ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.chunkSize !== undefined ? { chunkSize: o.chunkSize } : {}) };
+    const reader = from.createReadStream(src, sizes);
+    const writer = to.createWriteStream(dst, { flags: 'w', mode: (attrs.mode ?? 0o644) & 0o777, ...sizes });
     await pipeline(reader, new MeteredStream((n) => o.progress.update(n), o.bandwidthLimit, o.now, o.sleep), writer);
     if (o.preserve) await to.setstat(dst, preservedAttrs(attrs));
     return true;

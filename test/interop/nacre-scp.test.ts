@@ -350,6 +350,16 @@ test('the progress bar under a terminal: name, percent, size, rate and time, fit
     // (tmux trims the four blanks that end the last line.)
     assert.match(line, /^payload\.bin {45}100%  600KB +\d+\.\d[KM]B\/s   00:0\d$/);
     assert.equal(sha(join(d, 'up.bin')), sha(join(d, 'payload.bin')));
+    // A tree: a bar per file, one after another, each ending at 100%.
+    mkdirSync(join(d, 'tree'));
+    for (const n of ['one', 'two', 'three']) writeFileSync(join(d, 'tree', n), Buffer.alloc(50_000, 2));
+    const treeArgs = [...common(), '-r', '-P', String(one.port), `127.0.0.1:${join(d, 'tree')}`, join(d, 'tree-copy')];
+    pane.line(`clear; HOME=${home} ${process.execPath} ${SCP} ${treeArgs.map((a) => `'${a}'`).join(' ')}; echo "tree=$?"`);
+    const after = await pane.waitFor(/tree=\d+/, 30000);
+    assert.match(after, /tree=0/);
+    const bars = after.split('\n').filter((l) => /^(one|two|three) /.test(l));
+    assert.deepEqual(bars.map((l) => l.split(' ')[0]).sort(), ['one', 'three', 'two'], after);
+    for (const l of bars) assert.match(l, / 100%   49KB /);
   } finally {
     pane.kill();
   }

@@ -213,10 +213,19 @@ test('expandRemoteGlob: lists only what the pattern needs, sorted; no match give
     async isDirectory(path) {
       return path in tree;
     },
+    async exists(path) {
+      if (path in tree) return true;
+      const slash = path.lastIndexOf('/');
+      const dir = slash < 0 ? '.' : path.slice(0, slash) || '/';
+      return (tree[dir] ?? []).includes(path.slice(slash + 1));
+    },
   };
   assert.deepEqual(await expandRemoteGlob('*.txt', lister), { paths: ['a.txt', 'b.txt'], matched: 2 });
   assert.deepEqual(await expandRemoteGlob('dir/*.txt', lister), { paths: ['dir/y.txt'], matched: 1 });
   assert.deepEqual(await expandRemoteGlob('/abs/d*/k', lister), { paths: ['/abs/d1/k', '/abs/d2/k'], matched: 2 });
+  // A literal last component is kept only where it exists.
+  assert.deepEqual(await expandRemoteGlob('/abs/d*/j', lister), { paths: ['/abs/d2/j'], matched: 1 });
+  assert.deepEqual(await expandRemoteGlob('/abs/d*/none', lister), { paths: ['/abs/d*/none'], matched: 0 });
   assert.deepEqual(await expandRemoteGlob('/abs/*/', lister), { paths: ['/abs/d1', '/abs/d2'], matched: 2 });
   assert.deepEqual(await expandRemoteGlob('*.none', lister), { paths: ['*.none'], matched: 0 });
   assert.deepEqual(await expandRemoteGlob('nodir/*', lister), { paths: ['nodir/*'], matched: 0 });

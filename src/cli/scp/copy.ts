@@ -247,6 +247,10 @@ export class ScpRun {
       result = await expandRemoteGlob(pattern, {
         list: (p) => sftp.list(p),
         isDirectory: (p) => remoteIsDirectory(sftp, p),
+        exists: (p) => sftp.stat(p).then(
+          () => true,
+          () => false,
+        ),
       });
     } catch {
       this.fail(`scp: ${shown}: too many glob matches`);

@@ -6,10 +6,11 @@
 // negate and ranges) match within one component, never a leading dot, and
 // `\` quotes the next character.
 
-/** What expansion needs of the server: a directory's names, and whether a path is a directory. */
+/** What expansion needs of the server: a directory's names, whether a path is a directory, whether it is there at all. */
 export interface GlobLister {
   list(path: string): Promise<readonly { filename: string }[]>;
   isDirectory(path: string): Promise<boolean>;
+  exists(path: string): Promise<boolean>;
 }
 
 export interface GlobResult {
@@ -117,8 +118,9 @@ export async function expandRemoteGlob(pattern: string, lister: GlobLister): Pro
     for (const base of bases) {
       if (!hasWildcard(part)) {
         const path = join(base, unquote(part));
-        // Intermediate literal components must be directories; the last is checked by the caller's stat.
-        if (last || (await lister.isDirectory(path).catch(() => false))) next.push(path);
+        // A literal component after a wildcard must be there (a directory, unless it is the last).
+        const ok = last ? await lister.exists(path).catch(() => false) : await lister.isDirectory(path).catch(() => false);
+        if (ok) next.push(path);
         continue;
       }
       let names: readonly { filename: string }[];

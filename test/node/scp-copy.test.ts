@@ -157,11 +157,12 @@ interface Harness {
   cp: string[][];
   commands: [Endpoint, string][];
   progress: ReturnType<typeof recordingProgress>;
+  debug: string[];
 }
 
 async function scp(argv: string[], remotes: Record<string, FakeRemote> = {}, options: { failConnect?: string } = {}): Promise<Harness> {
   const map = new Map(Object.entries(remotes));
-  const h: Harness = { status: 0, stderr: '', remotes: map, connects: [], cp: [], commands: [], progress: recordingProgress() };
+  const h: Harness = { status: 0, stderr: '', remotes: map, connects: [], cp: [], commands: [], progress: recordingProgress(), debug: [] };
   const run = new ScpRun(parseScpArgs(argv), {
     connect: async (e) => {
       h.connects.push(e);
@@ -183,6 +184,7 @@ async function scp(argv: string[], remotes: Record<string, FakeRemote> = {}, opt
     },
     error: (line) => void (h.stderr += line + '\n'),
     stderr: (text) => void (h.stderr += text),
+    debug: (level, message) => void h.debug.push(`debug${level}: ${message}`),
     progress: h.progress,
   });
   try {
@@ -277,6 +279,7 @@ test('download: to a file, into a directory, wildcards, several sources; the pro
     assert.equal(h.status, 0, h.stderr);
     assert.deepEqual(r.calls, [`get /f/a.txt -> ${join(dir, 'one')}`]);
     assert.deepEqual(h.progress.events, ['start a.txt 2', 'update 2', 'stop']);
+    assert.deepEqual(h.debug, [`debug1: Fetching /f/a.txt to ${join(dir, 'one')}`]);
     r.calls.length = 0;
     // A wildcard matching several files makes the missing local directory.
     const g = await scp([`h:/f/*.txt`, join(dir, 'many')], { h: r });

@@ -38,6 +38,8 @@ export interface ScpRunDeps {
   error(line: string): void;
   /** Standard error as is (what a remote scp writes there). */
   stderr(text: string): void;
+  /** scp's own debug lines under -v (`debug1: ...`); optional. */
+  debug?(level: 1 | 2 | 3, message: string): void;
   readonly progress: ProgressReporter;
 }
 
@@ -202,6 +204,7 @@ export class ScpRun {
     if (target === null) throw new CliExit(255);
     let targetIsDir = await remoteIsDirectory(sftp, target);
     if (this.args.targetShouldBeDirectory && !targetIsDir) {
+      this.deps.debug?.(1, `target directory "${target}" does not exist`);
       try {
         await sftp.mkdir(target, { mode: (st.mode | 0o700) & 0o7777 });
       } catch (err) {
@@ -210,6 +213,7 @@ export class ScpRun {
       targetIsDir = true;
     }
     const dst = targetIsDir ? pathAppend(target, nameUnderDirectory(src)) : target;
+    this.deps.debug?.(3, `copying local ${src} to remote ${dst}`);
     const recursive = st.isDirectory() && this.args.recursive;
     if (!recursive && !st.isFile()) {
       this.deps.error(`scp: local "${src}" is not a regular file`);
@@ -289,6 +293,7 @@ export class ScpRun {
     };
     for (const path of paths) {
       const dst = targetIsDir ? pathAppend(target, nameUnderDirectory(path)) : target;
+      this.deps.debug?.(1, `Fetching ${path} to ${dst}`);
       const isDir = await remoteIsDirectory(from, path);
       const ok = isDir && this.args.recursive ? await crossloadDirectory(from, to, path, dst, options) : await crossloadFile(from, to, path, dst, options);
       if (!ok) this.errors++;
@@ -349,6 +354,7 @@ export class ScpRun {
     }
     for (const path of paths) {
       const to = dstIsDir ? pathAppend(dst, nameUnderDirectory(path)) : dst;
+      this.deps.debug?.(1, `Fetching ${path} to ${to}`);
       let mode: number | undefined;
       try {
         mode = (await sftp.stat(path)).mode;

@@ -84,6 +84,9 @@ export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps)
     spawn: async (endpoint, command) => (await connections.client(endpoint)).spawn(command),
     error: (line) => io.err(line + '\n'),
     stderr: (text) => io.err(text),
+    debug: (level, message) => {
+      if (args.verbose >= level) io.err(`debug${level}: ${message}\n`);
+    },
     progress: deps.progress ?? createProgressMeter({ quiet: args.quiet, ...(deps.progressStream ? { stream: deps.progressStream } : {}) }),
   });
   try {

@@ -189,6 +189,12 @@ test('wildcards: *, ?, classes, ranges, negation, quoting; a leading dot only by
   assert.ok(m('[x', '[x'));
   assert.ok(m('a(b)+$', 'a(b)+$'));
   assert.ok(m('*', 'new\nline'));
+  // A backwards range matches nothing (and its negation anything); one character is one code point.
+  assert.ok(!m('[z-a]', 'b'));
+  assert.ok(m('[!z-a]', 'b'));
+  assert.ok(m('[b-,x]', 'x'));
+  assert.ok(m('?', '\u{1F600}'));
+  assert.ok(m('[\\]]', ']'));
   assert.ok(hasWildcard('a*'));
   assert.ok(!hasWildcard('a\\*'));
   assert.equal(unquote('a\\*b'), 'a*b');
@@ -232,4 +238,35 @@ test('expandRemoteGlob: lists only what the pattern needs, sorted; no match give
   listed.length = 0;
   assert.deepEqual(await expandRemoteGlob('plain\\*name', lister), { paths: ['plain*name'], matched: 0 });
   assert.deepEqual(listed, [], 'no listing without a wildcard');
+});
+
+test('operands and patterns fuzzed: only OperandError comes out, and parsed parts are consistent', async () => {
+  let seed = 13;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const alphabet = 'scp:/@[]%;0123456789ab.-~*?\\{},! \n';
+  const lister: GlobLister = {
+    list: async () => [{ filename: 'a' }, { filename: '.b' }, { filename: 'c*' }],
+    isDirectory: async () => rand() < 0.5,
+    exists: async () => rand() < 0.5,
+  };
+  for (let i = 0; i < 3000; i++) {
+    const prefix = rand() < 0.3 ? 'scp://' : '';
+    const text = prefix + Array.from({ length: Math.floor(rand() * 24) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+    let op;
+    try {
+      op = parseOperand(text);
+    } catch (err) {
+      assert.ok(err instanceof OperandError, `${JSON.stringify(text)}: ${String(err)}`);
+      continue;
+    }
+    if (op.kind === 'local') assert.equal(op.path, text);
+    else {
+      assert.ok(op.host.length > 0 || !text.startsWith('scp://'), JSON.stringify(text));
+      assert.ok(op.path.length > 0);
+      if (op.port !== undefined) assert.ok(op.port >= 1 && op.port <= 65535);
+    }
+    // Any text as a pattern: a RegExp, and expansion ends with paths.
+    assert.ok(componentRegExp(text) instanceof RegExp);
+    if (i % 10 === 0) assert.ok((await expandRemoteGlob(text, lister)).paths.length > 0);
+  }
 });

@@ -61,14 +61,7 @@ export function componentRegExp(pattern: string): RegExp {
         negate = true;
         body = body.slice(1);
       }
-      let cls = '';
-      for (let j = 0; j < body.length; j++) {
-        const b = body[j]!;
-        if (b === '\\' && j + 1 < body.length) cls += escapeClass(body[++j]!);
-        else if (b === '-' && j > 0 && j < body.length - 1) cls += '-';
-        else cls += escapeClass(b);
-      }
-      re += negate ? `[^${cls}]` : `[${cls}]`;
+      re += classRegExp(body, negate);
       i = close;
     } else {
       re += escapeRe(c);
@@ -76,7 +69,31 @@ export function componentRegExp(pattern: string): RegExp {
   }
   // A leading dot must be matched by a dot, not a wildcard.
   const leadingDotGuard = pattern.startsWith('.') || pattern.startsWith('\\.') ? '' : '(?!\\.)';
-  return new RegExp(`^${leadingDotGuard}${re}$`, 's');
+  return new RegExp(`^${leadingDotGuard}${re}$`, 'su');
+}
+
+/**
+ * A bracket expression's members (`a`, `a-z`, `\\]`) as a regular expression
+ * class. A range written backwards matches nothing (as OpenBSD's fnmatch),
+ * so an empty set never matches and its negation matches any character.
+ */
+function classRegExp(body: string, negate: boolean): string {
+  const chars = Array.from(body);
+  let cls = '';
+  for (let j = 0; j < chars.length; j++) {
+    let lo = chars[j]!;
+    if (lo === '\\' && j + 1 < chars.length) lo = chars[++j]!;
+    if (chars[j + 1] === '-' && j + 2 < chars.length) {
+      let hi = chars[j + 2]!;
+      j += 2;
+      if (hi === '\\' && j + 1 < chars.length) hi = chars[++j]!;
+      if (lo.codePointAt(0)! <= hi.codePointAt(0)!) cls += `${escapeClass(lo)}-${escapeClass(hi)}`;
+      continue;
+    }
+    cls += escapeClass(lo);
+  }
+  if (cls === '') return negate ? '[\\s\\S]' : '(?!)';
+  return negate ? `[^${cls}]` : `[${cls}]`;
 }
 
 /** The index of the `]` closing a bracket expression opened at `open` (a `]` first in the set is a member), or -1. */

@@ -325,3 +325,25 @@ test('LegacyCopies: a broken exchange closes the remote scp; its failing exit co
     assert.equal(spawned[1]!.closed, false);
     assert.match(stderr, /remote says hi/);
   }));
+
+test('receiving fuzzed streams: only CliExit comes out, nothing lands outside the target', () =>
+  withDir(async (dir) => {
+    const target = join(dir, 'in');
+    mkdirSync(target);
+    let seed = 99;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const pieces = ['C0644 ', 'D0755 0 ', 'T1 0 2 0\n', 'E\n', '\x01oops\n', '3 ', '0 ', 'x', '..', '/', '\n', '\0', 'abc', '\x02', 'C0644 2 f\nzz\0'];
+    for (let i = 0; i < 300; i++) {
+      const script = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => pieces[Math.floor(rand() * pieces.length)]).join('');
+      const f = farEnd();
+      f.reply(script);
+      f.end();
+      const ctx = context({ recursive: rand() < 0.5, trustNames: rand() < 0.5 });
+      try {
+        await receiveFiles(f.proc, target, 'x', ctx);
+      } catch (err) {
+        assert.ok(err instanceof CliExit, `${JSON.stringify(script)}: ${String(err)}`);
+      }
+    }
+    assert.deepEqual(readdirSync(dir), ['in']);
+  }));

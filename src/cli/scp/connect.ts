@@ -1,0 +1,139 @@
+// nacre-scp's connections, made as nacre makes them: the ssh arguments scp
+// builds for a host (args.ts) read by nacre's parser, the ssh_config files
+// resolved for it, nacre's connect options (identities, host key checks,
+// prompts), then the `sftp` subsystem (or, for -O, a command). One
+// connection per endpoint, kept for the whole run and closed at its end.
+import type { Client } from '../../index.js';
+import { CliExit } from '../common/exit.js';
+import { Logger, type LogLevel } from '../common/log.js';
+import { NacreUsageError, parseNacreArgs } from '../ssh/args.js';
+import { settingsFromValues, flag } from '../ssh/settings.js';
+import { Prompter } from '../ssh/prompter.js';
+import { connectionArgs, type ScpArgs } from './args.js';
+import type { Endpoint } from './copy.js';
+import type { RemoteFs } from './remote.js';
+
+const LEVELS: Readonly<Record<string, LogLevel>> = {
+  quiet: 'quiet',
+  fatal: 'quiet',
+  error: 'error',
+  info: 'info',
+  verbose: 'verbose',
+  debug: 'debug1',
+  debug1: 'debug1',
+  debug2: 'debug2',
+  debug3: 'debug3',
+};
+
+export interface ConnectDeps {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly localUser: string;
+  /** ssh's diagnostics (stderr). */
+  readonly err: (text: string) => void;
+  readonly prompter?: Prompter;
+}
+
+interface Connection {
+  readonly client: Client;
+  /** The SFTP session, started when first asked for (-O runs without one). */
+  sftp?: Promise<RemoteFs>;
+}
+
+/** Opens the connections of one run, one per endpoint, and closes them all at the end. */
+export class Connections {
+  private readonly open = new Map<string, Promise<Connection>>();
+
+  constructor(
+    private readonly args: ScpArgs,
+    private readonly deps: ConnectDeps,
+  ) {}
+
+  /** The SFTP session for `endpoint`; CliExit(255) with ssh's message when it cannot be had. */
+  async sftp(endpoint: Endpoint): Promise<RemoteFs> {
+    const c = await this.connection(endpoint);
+    c.sftp ??= c.client.sftp().catch((err: unknown) => {
+      c.sftp = undefined;
+      throw new CliExit(255, `scp: ${err instanceof Error ? err.message : String(err)}\nscp: Connection closed`);
+    });
+    return c.sftp;
+  }
+
+  /** The SSH connection for `endpoint` (the one its SFTP session runs on). */
+  async client(endpoint: Endpoint): Promise<Client> {
+    return (await this.connection(endpoint)).client;
+  }
+
+  private connection(endpoint: Endpoint): Promise<Connection> {
+    const key = JSON.stringify([endpoint.user ?? null, endpoint.host, endpoint.port ?? null]);
+    let c = this.open.get(key);
+    if (!c) {
+      c = this.connect(endpoint);
+      this.open.set(key, c);
+      // A failed attempt is not kept: the next source tries again, as scp reconnects per source.
+      c.catch(() => this.open.delete(key));
+    }
+    return c;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(
+      all.map(async (p) => {
+        try {
+          const c = await p;
+          if (c.sftp) await (await c.sftp.catch(() => undefined))?.end().catch(() => undefined);
+          await c.client.close().catch(() => undefined);
+        } catch {
+          // never opened
+        }
+      }),
+    );
+  }
+
+  private async connect(endpoint: Endpoint): Promise<Connection> {
+    const { env, localUser } = this.deps;
+    let parsed;
+    try {
+      parsed = parseNacreArgs(connectionArgs(this.args, endpoint.host, endpoint.user, endpoint.port), env);
+    } catch (err) {
+      if (err instanceof NacreUsageError || err instanceof CliExit) throw new CliExit(255, err.message || `scp: bad host "${endpoint.host}"`);
+      throw err;
+    }
+    const lib = await import('../../index.js');
+    let config;
+    try {
+      config = lib.readSshConfig(
+        {
+          host: parsed.host!,
+          commandLine: parsed.configLines,
+          ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
+          command: 'sftp',
+          sessionType: 'subsystem',
+        },
+        { env, localUser },
+      );
+    } catch (err) {
+      if (err instanceof lib.ConfigError) throw new CliExit(255, err.message);
+      throw err;
+    }
+    const settings = settingsFromValues(config.values);
+    const level = LEVELS[(settings.get('LogLevel') ?? 'info').toLowerCase()] ?? 'info';
+    const log = new Logger(this.deps.err, level);
+    for (const w of config.warnings) {
+      if (w.startsWith('/etc/ssh/')) log.debug(1, w);
+      else log.info(w);
+    }
+    const [{ planConnection }, { describeConnectFailure }] = await Promise.all([import('../ssh/connect-options.js'), import('../ssh/failures.js')]);
+    const prompter = this.deps.prompter ?? new Prompter({ env, batchMode: flag(settings, 'BatchMode', false) });
+    const plan = await planConnection(config, settings, { log, prompter, env });
+    log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
+    let client: Client;
+    try {
+      client = await lib.connect({ ...plan.options, debug: (depth, message) => log.debug(depth, message) });
+    } catch (err) {
+      throw new CliExit(255, `${describeConnectFailure(err, plan)}\nscp: Connection closed`);
+    }
+    return { client };
+  }
+}

@@ -1,0 +1,97 @@
+// nacre-scp's main flow: the command line (args.ts), then the copies
+// (copy.ts) over connections made as nacre makes them (connect.ts), with
+// the progress bar on standard output when it is a terminal. Local-to-local
+// copies run cp(1), and `-R` runs scp on the origin host through nacre, as
+// scp runs them through ssh.
+import { spawn } from 'node:child_process';
+import { CliExit } from '../common/exit.js';
+import type { CliIo } from '../common/io.js';
+import { createProgressMeter, type ProgressReporter, type ProgressStream } from '../common/progress.js';
+import type { Prompter } from '../ssh/prompter.js';
+import { parseScpArgs, type ScpArgs } from './args.js';
+import { Connections } from './connect.js';
+import { ScpRun, type Endpoint } from './copy.js';
+
+export interface ScpDeps {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly localUser: string;
+  /** Where the progress bar goes (default standard output); drawn only on a terminal. */
+  readonly progressStream?: ProgressStream;
+  readonly progress?: ProgressReporter;
+  readonly prompter?: Prompter;
+  /** Runs nacre (ssh) with these arguments for -R; its exit status. Default: nacre's main in this process. */
+  readonly runNacre?: (args: readonly string[]) => Promise<number>;
+}
+
+/** _PATH_CP */
+const CP = 'cp';
+
+function runLocalCopy(args: readonly string[], verbose: boolean, io: CliIo): Promise<number> {
+  // As scp's do_local_cmd under -v (argv_assemble quotes what a shell would split).
+  if (verbose) io.err(`Executing: ${[CP, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(CP, [...args], { stdio: 'inherit' });
+    child.on('error', (err) => {
+      io.err(`scp: ${CP}: ${err.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/** scp's argument list for ssh to the origin host of `-R`. */
+export function originArgs(args: ScpArgs, origin: Endpoint, command: string): string[] {
+  return [
+    '-oClearAllForwardings=yes',
+    '-n',
+    ...args.remoteRemoteArgs,
+    ...(origin.port !== undefined ? ['-p', String(origin.port)] : []),
+    ...(origin.user !== undefined ? ['-l', origin.user] : []),
+    '--',
+    origin.host,
+    command,
+  ];
+}
+
+async function runNacreInProcess(args: readonly string[], io: CliIo, deps: ScpDeps): Promise<number> {
+  const { nacreMain } = await import('../ssh/main.js');
+  const { runMain } = await import('../common/io.js');
+  return runMain(
+    (a, i) =>
+      nacreMain(a, i, {
+        env: deps.env,
+        localUser: deps.localUser,
+        session: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, stdinIsTty: false },
+      }),
+    args,
+    io,
+  );
+}
+
+/** Runs nacre-scp with `args` (without the program name); the exit status. */
+export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps): Promise<number> {
+  const args = parseScpArgs(argv);
+  if (args.sftpDirect !== undefined) throw new CliExit(1, 'nacre-scp: -D: a local sftp-server program is not supported; nacre-scp copies over its own SSH connections');
+  if (args.sshProgram !== undefined) throw new CliExit(1, 'nacre-scp: -S: another ssh program is not supported; nacre-scp connects with Nacre (use -o, -F and -J for its options)');
+  const connections = new Connections(args, { env: deps.env, localUser: deps.localUser, err: (t) => io.err(t), ...(deps.prompter ? { prompter: deps.prompter } : {}) });
+  const run = new ScpRun(args, {
+    connect: (endpoint) => connections.sftp(endpoint),
+    localCopy: (cpArgs) => runLocalCopy(cpArgs, args.verbose > 0, io),
+    remoteCommand: (origin, command) => {
+      const nacreArgs = originArgs(args, origin, command);
+      return deps.runNacre ? deps.runNacre(nacreArgs) : runNacreInProcess(nacreArgs, io, deps);
+    },
+    spawn: async (endpoint, command) => (await connections.client(endpoint)).spawn(command),
+    error: (line) => io.err(line + '\n'),
+    stderr: (text) => io.err(text),
+    debug: (level, message) => {
+      if (args.verbose >= level) io.err(`debug${level}: ${message}\n`);
+    },
+    progress: deps.progress ?? createProgressMeter({ quiet: args.quiet, ...(deps.progressStream ? { stream: deps.progressStream } : {}) }),
+  });
+  try {
+    return await run.run();
+  } finally {
+    await connections.closeAll();
+  }
+}

@@ -24,6 +24,8 @@ export interface SplitWords {
   readonly lastQuote: '' | "'" | '"';
   /** False when a quote was left open (only in sloppy mode). */
   readonly terminated: boolean;
+  /** Where the last word starts in the line (the line's length when it ends between words). */
+  readonly lastStart: number;
 }
 
 const GLOB_SPECIAL = new Set(['?', '[', '*']);
@@ -40,6 +42,7 @@ export function splitWords(line: string, sloppy = false): SplitWords {
   let cur = '';
   let lastQuote: '' | "'" | '"' = '';
   let terminated = true;
+  let lastStart = -1;
   const finish = (): void => {
     if (words.length >= MAX_ARGS) throw new CommandLineError('Too many arguments.');
     words.push(cur);
@@ -68,6 +71,7 @@ export function splitWords(line: string, sloppy = false): SplitWords {
       if (state === 'start') {
         state = q;
         lastQuote = c;
+        lastStart = i;
       } else if (state === 'unquoted') {
         state = q;
       } else if (state === q) {
@@ -96,6 +100,7 @@ export function splitWords(line: string, sloppy = false): SplitWords {
         if (state === 'start') {
           state = 'unquoted';
           lastQuote = '';
+          lastStart = i;
         }
         if (next !== undefined && (GLOB_SPECIAL.has(next) || next === '\\')) {
           cur += '\\' + next;
@@ -119,12 +124,15 @@ export function splitWords(line: string, sloppy = false): SplitWords {
       if (state === 'start') {
         state = 'unquoted';
         lastQuote = '';
+        lastStart = i;
       }
       if ((state === 'squote' || state === 'dquote') && GLOB_SPECIAL.has(c)) cur += '\\' + c;
       else cur += c;
     }
   }
-  return { words, lastQuote, terminated };
+  // Ending between words (or on a comment): the next word would start at the end.
+  const between = state === 'start' || lastStart < 0;
+  return { words, lastQuote: between ? '' : lastQuote, terminated, lastStart: between ? line.length : lastStart };
 }
 
 /** undo_glob_escape(): `\?`, `\[`, `\*`, `\\` become the character; other escapes stay. */

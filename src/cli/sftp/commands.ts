@@ -201,6 +201,22 @@ export class SftpShell {
     return parsed.command.command === 'quit' ? 'quit' : 'ok';
   }
 
+  /** `nacre-sftp host:file [local]`: fetches a remote path (globs allowed) as `get` does; false when it failed. */
+  async fetch(remotePath: string, localPath: string | undefined, signal?: AbortSignal): Promise<boolean> {
+    this.signal = signal;
+    this.interrupted = false;
+    const onAbort = (): void => {
+      this.interrupted = true;
+    };
+    signal?.addEventListener('abort', onAbort);
+    try {
+      return await this.processGet(remotePath, localPath, false, false, this.options.resume);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.signal = undefined;
+    }
+  }
+
   /** One command; false when it failed. */
   private async dispatch(c: ParsedCommand, errAbort: boolean): Promise<boolean> {
     const r = this.deps.remote;

@@ -42,7 +42,7 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   const args = parseSftpArgs(argv);
   if (args.serverCommand !== undefined) throw new CliExit(255, 'nacre-sftp: -D (a local sftp server without ssh) is not supported');
   if (args.sshProgram !== undefined) throw new CliExit(255, 'nacre-sftp: -S (another ssh program) is not supported: nacre-sftp connects with Nacre itself');
-  if (args.subsystem !== undefined && args.subsystem.includes('/')) throw new CliExit(255, 'nacre-sftp: -s with a server command path is not supported; name a subsystem');
+  if (args.subsystem !== undefined && args.subsystem !== 'sftp') throw new CliExit(255, `nacre-sftp: -s ${args.subsystem}: only the sftp subsystem is supported`);
   if (args.batchFile !== undefined && args.batchFile !== '-') {
     // sftp opens its batch file before connecting.
     try {
@@ -95,7 +95,7 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   try {
     let sftp: RemoteFs;
     try {
-      sftp = (await openSftp(client, args.subsystem ?? 'sftp')) as RemoteFs;
+      sftp = await client.sftp();
     } catch (err) {
       throw new CliExit(255, `Connection closed\n${err instanceof Error ? `(${err.message})` : ''}`.trim());
     }
@@ -105,10 +105,4 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   } finally {
     await client.close().catch(() => undefined);
   }
-}
-
-/** The client's SFTP session on `subsystem`. */
-async function openSftp(client: Client, subsystem: string): Promise<unknown> {
-  const c = client as unknown as { sftp(options?: { subsystem?: string }): Promise<unknown> };
-  return subsystem === 'sftp' ? c.sftp() : c.sftp({ subsystem });
 }

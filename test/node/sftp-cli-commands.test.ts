@@ -350,6 +350,14 @@ test('get and put: destinations, several matches, directories, resume checks, me
   const f = shell(failing, local);
   assert.equal(await f.s.runLine('get a.txt', io), 'error');
   assert.equal(f.errors(), 'remote open("/home/a.txt"): Permission denied\n');
+  // the connection gone: the session ends whatever the prefix
+  const gone = fakeRemote(TREE());
+  gone.unlink = async () => {
+    throw new FakeSftpError(7);
+  };
+  const g = shell(gone, local);
+  assert.equal(await g.s.runLine('-rm a.txt', { errAbort: false, echo: false }), 'lost');
+  assert.equal(g.errors(), 'remote delete /home/a.txt: Connection lost\n');
 });
 
 test('local commands: lcd, lpwd, lmkdir, lumask, lls, !, help', async () => {

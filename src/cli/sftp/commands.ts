@@ -13,6 +13,9 @@ import { baseName, fxText, makeAbsolute, pathAppend, pathStrip, remoteReason, sf
 import { strerror } from '../common/exit.js';
 
 const S_IFMT = 0o170000;
+/** The statuses the client gives when the channel is gone (FX.NO_CONNECTION, FX.CONNECTION_LOST). */
+const FX_NO_CONNECTION = 6;
+const FX_CONNECTION_LOST = 7;
 const isDir = (a: LsAttrs | null | undefined): boolean => a?.mode !== undefined && (a.mode & S_IFMT) === 0o040000;
 const isRegular = (a: LsAttrs | null | undefined): boolean => a?.mode !== undefined && (a.mode & S_IFMT) === 0o100000;
 
@@ -83,8 +86,8 @@ export interface ShellDeps {
   columns(): number;
 }
 
-/** What a command left: 'ok', 'error' (a failure batch mode stops on), or 'quit'. */
-export type CommandOutcome = 'ok' | 'error' | 'quit';
+/** What a command left: 'ok', 'error' (a failure batch mode stops on), 'quit', or 'lost' (the connection is gone). */
+export type CommandOutcome = 'ok' | 'error' | 'quit' | 'lost';
 
 export class SftpShell {
   /** The remote working directory and where the session started (`cd` alone goes back). */
@@ -94,6 +97,8 @@ export class SftpShell {
   /** Aborted when the user interrupts the running command (Ctrl-C). */
   private signal: AbortSignal | undefined;
   private interrupted = false;
+  /** Set when a request failed because the connection went away: the session cannot go on. */
+  connectionLost = false;
 
   constructor(
     private readonly deps: ShellDeps,
@@ -197,6 +202,7 @@ export class SftpShell {
       options.signal?.removeEventListener('abort', onAbort);
       this.signal = undefined;
     }
+    if (this.connectionLost) return 'lost';
     if (!ok && options.errAbort && !parsed.ignoreErrors) return 'error';
     return parsed.command.command === 'quit' ? 'quit' : 'ok';
   }
@@ -276,7 +282,7 @@ export class SftpShell {
           this.out(formatDf(st, c.flags.i ? 'inodes' : c.flags.h ? 'human' : 'blocks'));
           return true;
         } catch (err) {
-          this.error(`remote statvfs: ${remoteReason(err)}`);
+          this.error(`remote statvfs: ${this.reason(err)}`);
           return false;
         }
       }
@@ -339,12 +345,19 @@ export class SftpShell {
     }
   }
 
+  /** sftp's words for a failed request; notes a lost connection, which ends the session. */
+  private reason(err: unknown): string {
+    const status = sftpStatus(err);
+    if (status === FX_NO_CONNECTION || status === FX_CONNECTION_LOST) this.connectionLost = true;
+    return remoteReason(err);
+  }
+
   private async attempt(op: () => Promise<unknown>, message: (reason: string) => string): Promise<boolean> {
     try {
       await op();
       return true;
     } catch (err) {
-      this.error(message(remoteReason(err)));
+      this.error(message(this.reason(err)));
       return false;
     }
   }
@@ -395,7 +408,7 @@ export class SftpShell {
       try {
         current = c.flags.h ? await r.lstat(m.path) : await r.stat(m.path);
       } catch (err) {
-        this.error(`stat remote: ${remoteReason(err)}`);
+        this.error(`stat remote: ${this.reason(err)}`);
         if (errAbort) return false;
         continue;
       }
@@ -425,14 +438,14 @@ export class SftpShell {
     try {
       real = await r.realpath(target);
     } catch (err) {
-      this.error(`realpath ${target}: ${remoteReason(err)}`);
+      this.error(`realpath ${target}: ${this.reason(err)}`);
       return false;
     }
     let a: RemoteAttrs;
     try {
       a = await r.stat(real);
     } catch (err) {
-      this.error(`stat remote: ${remoteReason(err)}`);
+      this.error(`stat remote: ${this.reason(err)}`);
       return false;
     }
     if (a.mode === undefined) {
@@ -517,7 +530,7 @@ export class SftpShell {
     try {
       all = await this.readDirectory(path);
     } catch (err) {
-      this.error(`remote readdir("${path}"): ${remoteReason(err)}`);
+      this.error(`remote readdir("${path}"): ${this.reason(err)}`);
       return false;
     }
     const entries = all.filter((e) => ls.all || !e.filename.startsWith('.')).map((e) => ({ name: e.filename, attrs: e.attrs, longname: e.longname }));
@@ -632,7 +645,7 @@ export class SftpShell {
     try {
       attrs = await this.deps.remote.stat(remotePath);
     } catch (err) {
-      this.error(`stat remote: ${remoteReason(err)}`);
+      this.error(`stat remote: ${this.reason(err)}`);
       return false;
     }
     if (attrs.mode !== undefined && !isRegular(attrs)) {
@@ -706,7 +719,7 @@ export class SftpShell {
           try {
             remoteSize = (await r.stat(target)).size ?? 0;
           } catch (err) {
-            this.error(`stat remote: ${remoteReason(err)}`);
+            this.error(`stat remote: ${this.reason(err)}`);
             ok = false;
             continue;
           }
@@ -729,6 +742,7 @@ export class SftpShell {
   /** A failed get/put in sftp's words: the remote status with the operation, or the local error. */
   private describeTransferError(err: unknown, direction: 'download' | 'upload', from: string, to: string): string {
     const status = sftpStatus(err);
+    if (status === FX_NO_CONNECTION || status === FX_CONNECTION_LOST) this.connectionLost = true;
     const e = err as { operation?: unknown; path?: unknown };
     if (status !== undefined) {
       const op = typeof e.operation === 'string' ? e.operation : '';

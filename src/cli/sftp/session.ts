@@ -90,11 +90,15 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
   };
   const run = async (line: string, errAbort: boolean, echo: boolean): Promise<CommandOutcome> => {
     running = new AbortController();
+    let outcome: CommandOutcome;
     try {
-      return await shell.runLine(line, { errAbort, echo, signal: running.signal });
+      outcome = await shell.runLine(line, { errAbort, echo, signal: running.signal });
     } finally {
       running = undefined;
     }
+    // As sftp's fatal() when its ssh goes away.
+    if (outcome === 'lost') throw new CliExit(255, 'Connection closed');
+    return outcome;
   };
 
   // A destination's path: change to it, or fetch the file it names and exit.

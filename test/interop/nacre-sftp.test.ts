@@ -132,6 +132,7 @@ for (const server of servers) {
         'ln -s down.txt soft',
         'symlink down.txt soft2',
         'ln down.txt hard',
+        'cp down.txt copied.txt',
         'chmod 600 down.txt',
         'chown 0 down.txt',
         'chgrp 0 down.txt',
@@ -178,6 +179,7 @@ for (const server of servers) {
       assert.equal(readlinkSync(join(remote, 'soft')), 'down.txt');
       assert.equal(readlinkSync(join(remote, 'soft2')), 'down.txt');
       assert.equal(statSync(join(remote, 'hard')).ino, statSync(join(remote, 'down.txt')).ino);
+      assert.equal(readFileSync(join(remote, 'copied.txt'), 'utf8'), 'remote text\n');
       assert.equal(statSync(join(remote, 'down.txt')).mode & 0o777, 0o600);
       assert.equal(readFileSync(join(local, 'fetched', 'inner', 'leaf'), 'utf8'), 'leaf');
       assert.ok(!existsSync(join(remote, 'tree')));

@@ -48,7 +48,18 @@ function fakeRemote(files: Record<string, RemoteAttrs>, extensions: string[] = [
         ...names.map((p) => ({ filename: p.slice(prefix.length), longname: `LONG ${p.slice(prefix.length)}`, attrs: files[p]! })),
       ];
     },
-    async close() {},
+    async close(h: RemoteHandle) {
+      calls.push(`close ${h.path}`);
+    },
+    async open(path: string, flags: 'r' | 'w', attrs?: RemoteAttrs): Promise<RemoteHandle> {
+      if (flags === 'r') need(path);
+      else files[norm(path)] = { mode: FILE | (attrs?.mode ?? 0o644) };
+      calls.push(`open ${path} ${flags}${attrs?.mode !== undefined ? ' ' + attrs.mode.toString(8) : ''}`);
+      return { handle: new Uint8Array(1), path };
+    },
+    async copyData(from: RemoteHandle, _o: number, length: number, to: RemoteHandle) {
+      calls.push(`copy-data ${from.path} ${length} ${to.path}`);
+    },
     async stat(path: string) {
       return need(path);
     },
@@ -281,7 +292,18 @@ test('remote commands: cd, pwd, mkdir, rmdir, rm with globs, rename, ln, symlink
   await s.runLine('progress', io);
   assert.equal(output(), 'SFTP protocol version 3\nProgress meter enabled\nProgress meter disabled\n');
   clear();
+  // copy: a server-side copy with copy-data
+  const copier = fakeRemote(TREE(), ['copy-data']);
+  const cp = shell(copier, fakeLocal({}));
+  assert.equal(await cp.s.runLine('cp b.txt c.txt', io), 'ok');
+  assert.deepEqual(copier.calls, ['open /home/b.txt r', 'open /home/c.txt w 644', 'copy-data /home/b.txt 0 /home/c.txt', 'close /home/c.txt', 'close /home/b.txt']);
+  assert.equal(await cp.s.runLine('copy sub x', io), 'error');
+  assert.equal(await cp.s.runLine('-copy nope x', io), 'ok');
+  assert.equal(cp.errors(), 'Cannot copy non-regular file: /home/sub\nstat remote: No such file or directory\n');
   const bare = shell(fakeRemote(TREE()), fakeLocal({}));
+  assert.equal(await bare.s.runLine('copy a.txt b', io), 'error');
+  assert.equal(bare.errors(), 'Server does not support copy-data extension\n');
+  bare.clear();
   assert.equal(await bare.s.runLine('ln a.txt h', io), 'error');
   assert.equal(await bare.s.runLine('-df', io), 'ok');
   assert.equal(bare.errors(), 'Server does not support hardlink@openssh.com extension\nServer does not support statvfs@openssh.com extension\n');

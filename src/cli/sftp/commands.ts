@@ -28,6 +28,8 @@ cd path                            Change remote directory to 'path'
 chgrp [-h] grp path                Change group of file 'path' to 'grp'
 chmod [-h] mode path               Change permissions of file 'path' to 'mode'
 chown [-h] own path                Change owner of file 'path' to 'own'
+copy oldpath newpath               Copy remote file
+cp oldpath newpath                 Copy remote file
 df [-hi] [path]                    Display statistics for current directory or
                                    filesystem containing 'path'
 exit                               Quit sftp
@@ -234,8 +236,7 @@ export class SftpShell {
       case 'reput':
         return this.processPut(c.path1!, c.path2, c.flags.p, c.flags.r, c.command === 'reput' || c.flags.a);
       case 'copy':
-        this.error('Server does not support copy-data extension');
-        return false;
+        return this.copy(makeAbsolute(c.path1!, this.pwd), makeAbsolute(c.path2!, this.pwd));
       case 'rename': {
         const from = makeAbsolute(c.path1!, this.pwd);
         const to = makeAbsolute(c.path2!, this.pwd);
@@ -359,6 +360,57 @@ export class SftpShell {
     } catch (err) {
       this.error(message(this.reason(err)));
       return false;
+    }
+  }
+
+  /** sftp_copy(): a server-side copy with copy-data, the new file getting the old one's permission bits. */
+  private async copy(from: string, to: string): Promise<boolean> {
+    const r = this.deps.remote;
+    if (!r.extensions.has('copy-data')) {
+      this.error('Server does not support copy-data extension');
+      return false;
+    }
+    let attrs: RemoteAttrs;
+    try {
+      attrs = await r.stat(from);
+    } catch (err) {
+      this.error(`stat remote: ${this.reason(err)}`);
+      return false;
+    }
+    let mode = 0o666;
+    if (attrs.mode !== undefined) {
+      if (!isRegular(attrs)) {
+        this.error(`Cannot copy non-regular file: ${from}`);
+        return false;
+      }
+      mode = attrs.mode & 0o777;
+    }
+    let source;
+    try {
+      source = await r.open(from, 'r');
+    } catch (err) {
+      this.error(`remote open("${from}"): ${this.reason(err)}`);
+      return false;
+    }
+    try {
+      let target;
+      try {
+        target = await r.open(to, 'w', { mode });
+      } catch (err) {
+        this.error(`remote open("${to}"): ${this.reason(err)}`);
+        return false;
+      }
+      try {
+        await r.copyData(source, 0, 0, target, 0);
+        return true;
+      } catch (err) {
+        this.error(`Couldn't copy file "${from}" to "${to}": ${this.reason(err)}`);
+        return false;
+      } finally {
+        await r.close(target).catch(() => undefined);
+      }
+    } finally {
+      await r.close(source).catch(() => undefined);
     }
   }
 

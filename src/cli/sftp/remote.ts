@@ -46,6 +46,9 @@ export interface RemoteStatvfs {
 export interface RemoteFs {
   readonly version: number;
   readonly extensions: ReadonlyMap<string, string>;
+  open(path: string, flags: 'r' | 'w', attrs?: RemoteAttrs): Promise<RemoteHandle>;
+  /** copy-data: `length` 0 copies to the end of the source. */
+  copyData(from: RemoteHandle, fromOffset: number, length: number, to: RemoteHandle, toOffset: number): Promise<void>;
   opendir(path: string): Promise<RemoteHandle>;
   readdir(handle: RemoteHandle): Promise<RemoteEntry[] | null>;
   close(handle: RemoteHandle): Promise<void>;

@@ -36,6 +36,8 @@ export interface TransferContext {
   readonly pacer: Pacer | undefined;
   totalTransferred: number;
   filesDone: number;
+  /** Read buffers of `chunkSize` bytes for put, shared by the files of a transfer and reused. */
+  readonly buffers: Buffer[];
 }
 
 /** The temporary name a file is written under, next to where it goes. */
@@ -224,7 +226,7 @@ async function renameOver(c: NodeSftpClient, from: string, to: string): Promise<
 function upload(c: NodeSftpClient, h: SftpHandle, local: string, fd: number, start: number, size: number, ctx: TransferContext): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const chunk = ctx.chunkSize;
-    const pool: Buffer[] = [];
+    const pool = ctx.buffers;
     const signal = ctx.o.signal;
     let position = start;
     let inflight = 0;

@@ -620,17 +620,24 @@ export class SftpShell {
   }
 
   /** Runs one transfer with a progress bar per file (when on); false after printing why it failed. */
-  private async withProgress(run: (o: Pick<RemoteTransferOptions, 'onFile' | 'onProgress'>) => Promise<void>, describe: (err: unknown) => string): Promise<boolean> {
+  private async withProgress(run: (o: Pick<RemoteTransferOptions, 'onFile' | 'onProgress' | 'parallelFiles'>) => Promise<void>, describe: (err: unknown) => string): Promise<boolean> {
     const meter = this.options.progress ? this.deps.progressMeter() : undefined;
     try {
+      // With a bar on the terminal, a tree's files go one after another (as
+      // sftp moves them), each with its own bar; the bar follows its own file only.
+      let current: string | undefined;
       await run(
         meter
           ? {
+              parallelFiles: 1,
               onFile: (path, size) => {
+                current = path;
                 if (size > 0) meter.start(baseName(path), size);
                 else if (meter.active) meter.stop();
               },
-              onProgress: (p) => meter.update(p.transferred),
+              onProgress: (p) => {
+                if (p.path === current) meter.update(p.transferred);
+              },
             }
           : {},
       );

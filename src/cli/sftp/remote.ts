@@ -26,6 +26,8 @@ export interface RemoteTransferOptions {
   resume?: boolean;
   concurrency?: number;
   chunkSize?: number;
+  /** Files of a tree moved at once (the library's default is several). */
+  parallelFiles?: number;
   bandwidthLimit?: number;
   signal?: AbortSignal;
   onProgress?: (p: { path: string; transferred: number; size: number }) => void;

@@ -182,6 +182,9 @@ for (const server of servers) {
       assert.equal(readFileSync(join(remote, 'copied.txt'), 'utf8'), 'remote text\n');
       assert.equal(statSync(join(remote, 'down.txt')).mode & 0o777, 0o600);
       assert.equal(readFileSync(join(local, 'fetched', 'inner', 'leaf'), 'utf8'), 'leaf');
+      // each directory of a recursive transfer is named, as sftp names it (even in batch mode)
+      assert.match(out, /sftp> put -r tree\nEntering tree\/\nEntering tree\/inner\n/);
+      assert.match(out, new RegExp(`sftp> get -r tree fetched\nRetrieving ${remote}/tree\nRetrieving ${remote}/tree/inner\n`));
       assert.ok(!existsSync(join(remote, 'tree')));
       assert.ok(statSync(join(local, 'newlocal')).isDirectory());
       assert.match(out, /sftp> df\n {8}Size {9}Used {8}Avail {7}\(root\) {4}%Capacity\n +\d+ +\d+ +\d+ +\d+ +\d+%\n/);

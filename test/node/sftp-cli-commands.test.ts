@@ -273,6 +273,8 @@ test('remote commands: cd, pwd, mkdir, rmdir, rm with globs, rename, ln, symlink
   clear();
   assert.equal(await s.runLine('rename a.txt b.txt', io), 'ok');
   assert.ok(remote.files['/home/b.txt'] && !remote.files['/home/a.txt']);
+  assert.equal(await s.runLine('rename -l b.txt c.txt', io), 'error');
+  assert.equal(errors(), 'rename: -l (the legacy RENAME request) is not supported\n');
   await s.runLine('ln -s target link', io);
   await s.runLine('symlink target link2', io);
   await s.runLine('ln b.txt hard', io);
@@ -329,6 +331,7 @@ test('get and put: destinations, several matches, directories, resume checks, me
   assert.equal(errors(), 'download /home/sub/: not a regular file\n');
   clear();
   await s.runLine('get -r sub', io);
+  assert.equal(output(), 'Fetching /home/sub/ to sub\nRetrieving /home/sub\n');
   // a complete local copy is not fetched again; a longer one is refused
   assert.equal(await s.runLine('reget a.txt', io), 'ok');
   assert.equal(errors(), 'File "a.txt" was not modified\n');

@@ -19,6 +19,9 @@ const FX_CONNECTION_LOST = 7;
 const isDir = (a: LsAttrs | null | undefined): boolean => a?.mode !== undefined && (a.mode & S_IFMT) === 0o040000;
 const isRegular = (a: LsAttrs | null | undefined): boolean => a?.mode !== undefined && (a.mode & S_IFMT) === 0o100000;
 
+/** sftp's MAX_DIR_DEPTH for recursive transfers. */
+const MAX_DIR_DEPTH = 64;
+
 /** Most matches a remote glob keeps (sftp-glob.c caps its readdir work too). */
 const MAX_GLOB_MATCHES = 100_000;
 
@@ -238,6 +241,11 @@ export class SftpShell {
       case 'copy':
         return this.copy(makeAbsolute(c.path1!, this.pwd), makeAbsolute(c.path2!, this.pwd));
       case 'rename': {
+        if (c.flags.l) {
+          // The library renames with posix-rename@openssh.com when offered; the plain RENAME is not exposed.
+          this.error('rename: -l (the legacy RENAME request) is not supported');
+          return false;
+        }
         const from = makeAbsolute(c.path1!, this.pwd);
         const to = makeAbsolute(c.path2!, this.pwd);
         return this.attempt(() => r.rename(from, to), (e) => `remote rename "${from}" to "${to}": ${e}`);
@@ -687,6 +695,7 @@ export class SftpShell {
       if (!this.options.quiet) this.out(resume ? `Resuming ${m.path} to ${target}\n` : `Fetching ${m.path} to ${target}\n`);
       const remotePath = m.path.length > 1 ? m.path.replace(/\/+$/, '') : m.path;
       if (m.isDir && (rflag || this.options.recursive)) {
+        await this.announceTree('Retrieving', await this.canonical(remotePath), (dir) => this.remoteSubdirectories(dir));
         const done = await this.withProgress(
           (cb) => this.deps.remote.get(remotePath, target, { ...this.transferOptions(pflag, resume, true), ...cb }),
           (err) => this.describeTransferError(err, 'download', remotePath, target),
@@ -789,6 +798,7 @@ export class SftpShell {
           }
         }
       }
+      if (recursive) await this.announceTree('Entering', m.path, (dir) => this.localSubdirectories(dir));
       const done = await this.withProgress(
         (cb) => r.put(localPath, target, { ...this.transferOptions(pflag, resume, recursive), ...cb }),
         (err) => this.describeTransferError(err, 'upload', localPath, target),
@@ -796,6 +806,41 @@ export class SftpShell {
       if (!done) ok = false;
     }
     return ok;
+  }
+
+  /**
+   * The lines sftp prints for each directory of a recursive transfer
+   * ("Retrieving dir", "Entering dir"), in its depth-first order, printed
+   * before the transfer since the library moves a tree's files itself.
+   */
+  private async announceTree(verb: string, top: string, subdirectories: (dir: string) => Promise<string[]>): Promise<void> {
+    const visit = async (dir: string, depth: number): Promise<void> => {
+      if (depth > MAX_DIR_DEPTH || this.interrupted) return;
+      this.out(`${verb} ${dir}\n`);
+      for (const sub of await subdirectories(dir)) await visit(pathAppend(dir, sub), depth + 1);
+    };
+    await visit(top, 0);
+  }
+
+  private async canonical(path: string): Promise<string> {
+    try {
+      return await this.deps.remote.realpath(path);
+    } catch {
+      return path;
+    }
+  }
+
+  private async remoteSubdirectories(dir: string): Promise<string[]> {
+    try {
+      return (await this.readDirectory(dir)).filter((e) => e.filename !== '.' && e.filename !== '..' && isDir(e.attrs)).map((e) => e.filename);
+    } catch {
+      return [];
+    }
+  }
+
+  private async localSubdirectories(dir: string): Promise<string[]> {
+    const entries = await this.deps.local.globFs.readdir(dir);
+    return (entries ?? []).filter((e) => e.name !== '.' && e.name !== '..' && isDir(e.attrs)).map((e) => e.name);
   }
 
   /** A failed get/put in sftp's words: the remote status with the operation, or the local error. */

@@ -203,6 +203,9 @@ for (const server of servers) {
     });
 
     test('batch mode stops at the first failure with status 1; `-` ignores one', async () => {
+      writeFileSync(join(remote, 'down.txt'), 'x');
+      writeFileSync(join(local, 'up.bin'), 'y');
+      mkdirSync(join(local, 'tree'), { recursive: true });
       const failed = await batch([`cd ${remote}`, 'get /nope/nothing', 'pwd']);
       assert.equal(failed.code, 1);
       assert.match(failed.stderr, /File "\/nope\/nothing" not found\./);
@@ -223,6 +226,10 @@ for (const server of servers) {
         ['put /nope/file', /stat \/nope\/file: No such file or directory/],
         ['lcd /nope', /Couldn't change local directory to "\/nope": No such file or directory/],
         ['chmod 644 /nope', /remote setstat "\/nope": No such file or directory/],
+        [`get ${remote}/down.txt /nonexistent/x`, /open local "\/nonexistent\/x": No such file or directory/],
+        [`put ${local}/up.bin /nonexistent/x`, /dest open "\/nonexistent\/x": No such file or directory/],
+        [`put -r ${local}/tree /nonexistent/t`, /realpath \/nonexistent\/t: .*\nupload "\/nonexistent\/t": path canonicalization failed/],
+        ['get /etc', /download \/etc\/: not a regular file/],
       ];
       const all = await batch([...cases.map(([line]) => `-${line}`), 'pwd']);
       assert.equal(all.code, 0, all.stderr);

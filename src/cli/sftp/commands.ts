@@ -19,6 +19,12 @@ const FX_CONNECTION_LOST = 7;
 const isDir = (a: LsAttrs | null | undefined): boolean => a?.mode !== undefined && (a.mode & S_IFMT) === 0o040000;
 const isRegular = (a: LsAttrs | null | undefined): boolean => a?.mode !== undefined && (a.mode & S_IFMT) === 0o100000;
 
+/** realpath's failure as sftp words it: the server's own message when it sent one. */
+function serverWords(err: unknown): string {
+  const m = (err as { serverMessage?: unknown })?.serverMessage;
+  return typeof m === 'string' && m !== '' ? m : remoteReason(err);
+}
+
 /** sftp's MAX_DIR_DEPTH for recursive transfers. */
 const MAX_DIR_DEPTH = 64;
 
@@ -498,7 +504,8 @@ export class SftpShell {
     try {
       real = await r.realpath(target);
     } catch (err) {
-      this.error(`realpath ${target}: ${this.reason(err)}`);
+      this.reason(err);
+      this.error(`realpath ${target}: ${serverWords(err)}`);
       return false;
     }
     let a: RemoteAttrs;
@@ -798,7 +805,18 @@ export class SftpShell {
           }
         }
       }
-      if (recursive) await this.announceTree('Entering', m.path, (dir) => this.localSubdirectories(dir));
+      if (recursive) {
+        // sftp canonicalizes the destination of a tree first (its parent must exist).
+        try {
+          await r.realpath(target);
+        } catch (err) {
+          this.error(`realpath ${target}: ${serverWords(err)}`);
+          this.error(`upload "${target}": path canonicalization failed`);
+          ok = false;
+          continue;
+        }
+        await this.announceTree('Entering', m.path, (dir) => this.localSubdirectories(dir));
+      }
       const done = await this.withProgress(
         (cb) => r.put(localPath, target, { ...this.transferOptions(pflag, resume, recursive), ...cb }),
         (err) => this.describeTransferError(err, 'upload', localPath, target),
@@ -847,24 +865,25 @@ export class SftpShell {
   private describeTransferError(err: unknown, direction: 'download' | 'upload', from: string, to: string): string {
     const status = sftpStatus(err);
     if (status === FX_NO_CONNECTION || status === FX_CONNECTION_LOST) this.connectionLost = true;
-    const e = err as { operation?: unknown; path?: unknown };
+    const e = err as { operation?: unknown; path?: unknown; syscall?: unknown; code?: unknown };
     if (status !== undefined) {
       const op = typeof e.operation === 'string' ? e.operation : '';
       const path = typeof e.path === 'string' ? e.path : direction === 'download' ? from : to;
       const words = fxText(status);
-      if (op === 'open') return `remote open("${path}"): ${words}`;
       if (op === 'read') return `read remote "${path}" : ${words}`;
       if (op === 'write') return `write remote "${path}": ${words}`;
       if (op === 'stat' || op === 'lstat') return `stat remote: ${words}`;
       if (op === 'mkdir') return `remote mkdir "${path}": ${words}`;
       if (op === 'opendir' || op === 'readdir') return `remote readdir("${path}"): ${words}`;
-      return `${op ? `remote ${op}` : direction} "${path}": ${words}`;
+      // Opening the file (or the library's whole-file step failing on it): sftp's send_open tags.
+      if (direction === 'upload') return `dest open "${path}": ${words}`;
+      return `remote open("${path}"): ${words}`;
     }
-    const code = (err as { code?: unknown })?.code;
-    if (typeof code === 'string' && code.startsWith('E')) {
-      const path = (err as { path?: unknown }).path;
-      const local = typeof path === 'string' ? path : direction === 'download' ? to : from;
-      return `${direction === 'download' ? 'open local' : 'open local'} "${local}": ${strerror(err)}`;
+    if (typeof e.code === 'string' && e.code.startsWith('E')) {
+      // The name the user gave, not the library's temporary one.
+      const local = direction === 'download' ? to : from;
+      if (e.syscall === 'mkdir') return `mkdir ${typeof e.path === 'string' && !e.path.includes('.nacre-part') ? e.path : local}: ${strerror(err)}`;
+      return `open local "${local}": ${strerror(err)}`;
     }
     return err instanceof Error ? err.message : String(err);
   }

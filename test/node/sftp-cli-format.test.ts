@@ -201,3 +201,27 @@ test('completion: commands, remote and local paths by argument, escaping, quotes
   assert.equal(escapeInsertion("a b'c", '"'), "a b'c");
   assert.equal(escapeInsertion('a"b', '"'), 'a\\"b');
 });
+
+test('random patterns and names: matching never throws, literal names match themselves once escaped', async () => {
+  const chars = ['a', 'b', '.', '*', '?', '[', ']', '!', '^', '-', '\\', ' ', 'é'];
+  let seed = 99;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const word = (max: number) => Array.from({ length: rand(max) }, () => chars[rand(chars.length)]!).join('');
+  for (let i = 0; i < 3000; i++) {
+    const pattern = word(10);
+    const name = word(10);
+    assert.equal(typeof matchComponent(pattern, name), 'boolean');
+    if (name !== '' && !name.startsWith('.')) {
+      const escaped = name.replace(/[[\]?*\\]/g, (c) => '\\' + c);
+      assert.equal(matchComponent(escaped, name), true, `${JSON.stringify(escaped)} ~ ${JSON.stringify(name)}`);
+    }
+  }
+  const fs = fakeTree(TREE);
+  for (let i = 0; i < 300; i++) {
+    const r = await glob('/' + word(6) + '/' + word(6), fs, { mark: true, nocheck: true });
+    assert.ok(r.matches.length >= 1);
+  }
+});

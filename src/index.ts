@@ -420,3 +420,18 @@ export {
   type PasswordFileUpdateOptions,
   type ScryptFunction,
 } from './server/password-file.js';
+// SFTP client: `await client.sftp()` (src/client/sftp).
+export type {
+  SftpClient,
+  SftpHandle,
+  SftpEntry,
+  SftpOpenFlags,
+  TransferOptions,
+  TransferProgress,
+  ReadStreamOptions,
+  WriteStreamOptions,
+} from './client/sftp/api.js';
+export { SftpError } from './sftp/errors.js';
+export { FX } from './sftp/constants.js';
+export { isDirectory, isRegularFile, isSymbolicLink, type FileAttributes } from './sftp/attrs.js';
+export type { Statvfs, SftpLimits } from './sftp/extensions.js';

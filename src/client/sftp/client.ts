@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Channel } from '../../io/node/channel.js';
 import { NacreError, ProtocolError } from '../../errors.js';
 import { SftpClientSession, type SftpReplyKind, type SftpRequestBody } from '../../sftp/client-session.js';
-import { DEFAULT_MAX_READ, EXT, FX, FXF, MAX_PACKET } from '../../sftp/constants.js';
+import { DEFAULT_MAX_READ, EXT, FX, FXF, MAX_PACKET, MAX_RECEIVE_PACKET } from '../../sftp/constants.js';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply, type SftpLimits, type Statvfs } from '../../sftp/extensions.js';
 import type { SftpResponse } from '../../sftp/messages.js';
@@ -35,8 +35,17 @@ const DEFAULT_LIMITS: SftpLimits = { maxPacketLength: MAX_PACKET, maxReadLength:
 const text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The receive window an SFTP channel asks for: downloads keep several MiB of
+ * replies in flight, and a window of 8 MiB re-opened at half (the core's
+ * rule) lets them flow with a WINDOW_ADJUST every 4 MiB instead of every 1.
+ * Data never waits in it: the session takes every byte as it arrives.
+ */
+const SFTP_WINDOW = 8 * 1024 * 1024;
+
 /** Opens an SFTP session on a channel already running the `sftp` subsystem. */
 export async function startSftp(channel: Channel): Promise<NodeSftpClient> {
+  channel.growWindow(SFTP_WINDOW);
   const client = new NodeSftpClient(channel);
   await client.ready;
   return client;
@@ -90,6 +99,16 @@ export class NodeSftpClient implements SftpClient {
       maxWriteLength: l.maxWriteLength || DEFAULT_LIMITS.maxWriteLength,
       maxOpenHandles: l.maxOpenHandles,
     };
+  }
+
+  /** @internal The longest READ to ask for: the server's limit, and a DATA reply must fit what we accept. */
+  get maxRead(): number {
+    return Math.max(1, Math.min(this.limits.maxReadLength, MAX_RECEIVE_PACKET - 1024));
+  }
+
+  /** @internal The longest WRITE to send: the server's limit, and the packet must fit its packet limit. */
+  get maxWrite(): number {
+    return Math.max(1, Math.min(this.limits.maxWriteLength, this.limits.maxPacketLength - 1024));
   }
 
   /** @internal Whether the server announced extension `name`. */
@@ -193,7 +212,7 @@ export class NodeSftpClient implements SftpClient {
   }
 
   write(handle: SftpHandle, position: number, data: Uint8Array): Promise<void> {
-    const max = this.limits.maxWriteLength;
+    const max = this.maxWrite;
     if (data.length <= max) return new Promise((resolve, reject) => this.writeFrom(handle, position, data, (err) => (err ? reject(err) : resolve())));
     // Longer than one packet may hold: in pieces, all sent at once.
     const parts: Promise<void>[] = [];

@@ -13,7 +13,7 @@ import { isDirectory, isRegularFile, isSymbolicLink, type FileAttributes } from 
 import { FX } from '../../sftp/constants.js';
 import { SftpError } from '../../sftp/errors.js';
 import type { SftpEntry, TransferOptions } from './api.js';
-import type { NodeSftpClient } from './client.js';
+import type { SftpOps } from './ops.js';
 import { Pacer } from './pacer.js';
 import { getFile, putFile, remoteJoin, type TransferContext } from './transfer.js';
 
@@ -25,18 +25,22 @@ type TreeContext = TransferContext & { readonly files: FileSlots };
  * (255 KiB), and fewer, larger requests cost less on both sides.
  */
 export const DEFAULT_TRANSFER_CHUNK = 255 * 1024;
-/** Requests in flight per file unless `concurrency` says: 4 MiB of data at the default size. */
-export const DEFAULT_TRANSFER_REQUESTS = 16;
+/**
+ * Data in flight per file unless `concurrency` says: requests of the chunk
+ * size to make this much, from 4 to 64 of them (16 of 255 KiB; sftp's 64 of
+ * 32 KiB when asked for that size). Half the channel's 8 MiB window.
+ */
+export const DEFAULT_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 /** Files of a recursive transfer under way at once unless `parallelFiles` says. */
 export const DEFAULT_PARALLEL_FILES = 8;
 /** Directories deeper than this are refused (a loop of followed links ends here). */
 const MAX_DEPTH = 128;
 
-function context(c: NodeSftpClient, o: TransferOptions, put: boolean): TreeContext {
-  const max = put ? c.limits.maxWriteLength : c.limits.maxReadLength;
+function context(c: SftpOps, o: TransferOptions, put: boolean): TreeContext {
+  const max = put ? c.maxWrite : c.maxRead;
   const chunkSize = Math.min(o.chunkSize ?? DEFAULT_TRANSFER_CHUNK, max);
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`chunkSize: ${o.chunkSize} is not a positive integer`);
-  const concurrency = o.concurrency ?? DEFAULT_TRANSFER_REQUESTS;
+  const concurrency = o.concurrency ?? Math.min(64, Math.max(4, Math.ceil(DEFAULT_BYTES_IN_FLIGHT / chunkSize)));
   if (!Number.isSafeInteger(concurrency) || concurrency <= 0) throw new RangeError(`concurrency: ${o.concurrency} is not a positive integer`);
   const parallel = o.parallelFiles ?? DEFAULT_PARALLEL_FILES;
   if (!Number.isSafeInteger(parallel) || parallel <= 0) throw new RangeError(`parallelFiles: ${o.parallelFiles} is not a positive integer`);
@@ -92,7 +96,7 @@ function plainName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
-export async function getPath(c: NodeSftpClient, remote: string, local: string, o: TransferOptions): Promise<void> {
+export async function getPath(c: SftpOps, remote: string, local: string, o: TransferOptions): Promise<void> {
   const ctx = context(c, o, false);
   if (o.signal?.aborted) throw new AbortError();
   let attrs: FileAttributes;
@@ -110,7 +114,7 @@ export async function getPath(c: NodeSftpClient, remote: string, local: string, 
   }
 }
 
-async function getTree(c: NodeSftpClient, remote: string, local: string, attrs: FileAttributes, ctx: TreeContext, depth: number): Promise<void> {
+async function getTree(c: SftpOps, remote: string, local: string, attrs: FileAttributes, ctx: TreeContext, depth: number): Promise<void> {
   const o = ctx.o;
   if (depth > MAX_DEPTH) throw new SftpError(FX.FAILURE, `deeper than ${MAX_DEPTH} directories`, 'get', remote);
   if (o.signal?.aborted) throw new AbortError();
@@ -135,7 +139,7 @@ async function getTree(c: NodeSftpClient, remote: string, local: string, attrs: 
   }
 }
 
-async function getEntries(c: NodeSftpClient, remote: string, local: string, entries: SftpEntry[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
+async function getEntries(c: SftpOps, remote: string, local: string, entries: SftpEntry[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
   const o = ctx.o;
   for (const e of entries) {
     if (!plainName(e.filename)) throw new SftpError(FX.BAD_MESSAGE, `the server listed ${JSON.stringify(e.filename)}, which is not a file name`, 'get', remote);
@@ -162,7 +166,7 @@ async function getEntries(c: NodeSftpClient, remote: string, local: string, entr
   }
 }
 
-export async function putPath(c: NodeSftpClient, local: string, remote: string, o: TransferOptions): Promise<void> {
+export async function putPath(c: SftpOps, local: string, remote: string, o: TransferOptions): Promise<void> {
   const ctx = context(c, o, true);
   if (o.signal?.aborted) throw new AbortError();
   const st = await stat(local);
@@ -174,7 +178,7 @@ export async function putPath(c: NodeSftpClient, local: string, remote: string, 
   }
 }
 
-async function putTree(c: NodeSftpClient, local: string, remote: string, ctx: TreeContext, depth: number): Promise<void> {
+async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeContext, depth: number): Promise<void> {
   const o = ctx.o;
   if (depth > MAX_DEPTH) throw new SftpError(FX.FAILURE, `deeper than ${MAX_DEPTH} directories`, 'put', remote);
   if (o.signal?.aborted) throw new AbortError();
@@ -203,7 +207,7 @@ async function putTree(c: NodeSftpClient, local: string, remote: string, ctx: Tr
   if (o.preserve) await c.setstat(remote, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
 }
 
-async function putEntries(c: NodeSftpClient, local: string, remote: string, entries: Dirent[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
+async function putEntries(c: SftpOps, local: string, remote: string, entries: Dirent[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
   const o = ctx.o;
   for (const entry of entries) {
     const from = join(local, entry.name);

@@ -183,3 +183,22 @@ test('random command lines parse or fail with a CommandLineError only', () => {
     }
   }
 });
+
+test('sftpMain refuses before connecting: -D, -S, another subsystem, a missing batch file, usage', async () => {
+  const { sftpMain } = await import('../../src/cli/sftp/main.js');
+  const { runMain } = await import('../../src/cli/common/io.js');
+  const { fakeIo } = await import('./cli-helpers.js');
+  const deps = { env: {}, localUser: 'me' };
+  const cases: [string[], number, RegExp][] = [
+    [['-D', '/usr/lib/openssh/sftp-server'], 255, /-D .*not supported/],
+    [['-S', '/usr/bin/ssh', 'host'], 255, /-S .*not supported/],
+    [['-s', 'other', 'host'], 255, /only the sftp subsystem/],
+    [['-b', '/nonexistent/batch', 'host'], 255, /^No such file or directory \(\/nonexistent\/batch\)\.\n$/],
+    [['-h'], 1, /^usage: nacre-sftp /],
+  ];
+  for (const [args, code, message] of cases) {
+    const io = fakeIo();
+    assert.equal(await runMain((a, i) => sftpMain(a, i, deps), args, io), code, args.join(' '));
+    assert.match(io.stderr(), message, args.join(' '));
+  }
+});

@@ -127,6 +127,8 @@ for (const server of servers) {
         'ls -1S',
         'ls -1rt',
         'ls -la',
+        'ls -lh up.bin',
+        'ls -1f',
         'mkdir made',
         'rename other.txt made/moved.txt',
         'ln -s down.txt soft',
@@ -136,6 +138,8 @@ for (const server of servers) {
         'chmod 600 down.txt',
         'chown 0 down.txt',
         'chgrp 0 down.txt',
+        'chown -h 0 soft',
+        'mget d*.txt',
         'put -r tree',
         'get -r tree fetched',
         'rm tree/inner/leaf',
@@ -149,6 +153,7 @@ for (const server of servers) {
         'progress',
         'lumask 022',
         '!echo from-shell',
+        '!',
         'lls -d newlocal',
         '@pwd',
         'help',
@@ -175,6 +180,9 @@ for (const server of servers) {
       assert.match(out, /sftp> ls -ln down\.txt\n-rw-r--r-- +\? 0 +0 +12 .* down\.txt\n/);
       assert.match(out, /sftp> ls -1S\ncopy\.bin\nup\.bin\ndown\.txt\nother\.txt\n/);
       assert.match(out, /sftp> ls -la\n(.*\n)*drwx.* \.\n(.*\n)*drwx.* \.\.\n/);
+      assert.match(out, /sftp> ls -lh up\.bin\n-rw-r--r-- +\? root +root +1\.0M .* up\.bin\n/);
+      assert.match(out, /sftp> ls -1f\n(\S+\n){4}sftp> /);
+      assert.match(out, /sftp> mget d\*\.txt\nsftp> /);
       assert.equal(readFileSync(join(remote, 'made', 'moved.txt'), 'utf8'), 'x');
       assert.equal(readlinkSync(join(remote, 'soft')), 'down.txt');
       assert.equal(readlinkSync(join(remote, 'soft2')), 'down.txt');
@@ -243,9 +251,9 @@ for (const server of servers) {
     });
 
     test('-b - reads standard input; piped commands without -b are echoed and go on after a failure', async () => {
-      const viaStdin = await runSftp(['-F', server.config!, '-b', '-', 'peer'], local, `cd ${remote}\npwd\n`);
+      const viaStdin = await runSftp(['-F', server.config!, '-b', '-', 'peer'], local, `cd ${remote}\npwd\nquit\npwd\n`);
       assert.equal(viaStdin.code, 0, viaStdin.stderr);
-      assert.match(viaStdin.stdout, new RegExp(`sftp> pwd\nRemote working directory: ${remote}\n`));
+      assert.equal(viaStdin.stdout, `sftp> cd ${remote}\nsftp> pwd\nRemote working directory: ${remote}\nsftp> quit\n`);
       assert.doesNotMatch(viaStdin.stderr, /Connected to/);
       const piped = await runSftp(['-F', server.config!, 'peer'], local, `cd ${remote}\nget /nope\npwd\n`);
       assert.equal(piped.code, 0, piped.stderr);

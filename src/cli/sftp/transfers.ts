@@ -41,7 +41,13 @@ function transferOptions(ctx: CommandContext, preserve: boolean, resume: boolean
 }
 
 /** Runs one transfer with a progress bar per file (when on); false after printing why it failed. */
-async function withProgress(ctx: CommandContext, run: (o: Pick<RemoteTransferOptions, 'onFile' | 'onProgress' | 'parallelFiles'>) => Promise<void>, describe: (err: unknown) => string): Promise<boolean> {
+async function withProgress(
+  ctx: CommandContext,
+  run: (o: Pick<RemoteTransferOptions, 'onFile' | 'onProgress' | 'parallelFiles'>) => Promise<void>,
+  describe: (err: unknown) => string,
+  /** Where a resumed single file starts, so the bar's rate counts only what moves. */
+  startPos = 0,
+): Promise<boolean> {
   const meter = ctx.options.progress ? ctx.deps.progressMeter() : undefined;
   try {
     // With a bar on the terminal, a tree's files go one after another (as
@@ -53,7 +59,7 @@ async function withProgress(ctx: CommandContext, run: (o: Pick<RemoteTransferOpt
             parallelFiles: 1,
             onFile: (path, size) => {
               current = path;
-              if (size > 0) meter.start(baseName(path), size);
+              if (size > 0) meter.start(baseName(path), size, startPos);
               else if (meter.active) meter.stop();
             },
             onProgress: (p) => {
@@ -109,7 +115,8 @@ export async function processGet(ctx: CommandContext, src: string, dst: string |
     const remotePath = m.path.length > 1 ? m.path.replace(/\/+$/, '') : m.path;
     if (m.isDir && (rflag || ctx.options.recursive)) {
       await announceTree(ctx, 'Retrieving', await canonical(ctx, remotePath), (dir) => remoteSubdirectories(ctx, dir));
-      const done = await withProgress(ctx, 
+      const done = await withProgress(
+        ctx,
         (cb) => ctx.deps.remote.get(remotePath, target, { ...transferOptions(ctx, pflag, resume, true), ...cb }),
         (err) => describeTransferError(ctx, err, 'download', remotePath, target),
       );
@@ -133,10 +140,12 @@ async function downloadFile(ctx: CommandContext, shownPath: string, remotePath: 
     ctx.error(`download ${shownPath}: not a regular file`);
     return false;
   }
+  let startPos = 0;
   if (resume) {
     const local = await ctx.deps.local.stat(target);
     const size = attrs.size ?? 0;
     if (local && local.size !== undefined) {
+      startPos = local.size;
       if (local.size > size) {
         ctx.error(`Unable to resume download of "${target}": local file is larger than remote`);
         return false;
@@ -147,9 +156,11 @@ async function downloadFile(ctx: CommandContext, shownPath: string, remotePath: 
       }
     }
   }
-  return withProgress(ctx, 
+  return withProgress(
+    ctx,
     (cb) => ctx.deps.remote.get(remotePath, target, { ...transferOptions(ctx, pflag, resume, false), ...cb }),
     (err) => describeTransferError(ctx, err, 'download', remotePath, target),
+    startPos,
   );
 }
 
@@ -189,6 +200,7 @@ export async function processPut(ctx: CommandContext, src: string, dst: string |
     const resume = resumeFlag || ctx.options.resume;
     if (!ctx.options.quiet) ctx.out(resume ? `Resuming upload of ${m.path} to ${target}\n` : `Uploading ${m.path} to ${target}\n`);
     const recursive = isDir(st) && (rflag || ctx.options.recursive);
+    let startPos = 0;
     if (!recursive) {
       if (!isRegular(st)) {
         ctx.error(`local "${localPath}" is not a regular file`);
@@ -209,6 +221,7 @@ export async function processPut(ctx: CommandContext, src: string, dst: string |
           ok = false;
           continue;
         }
+        startPos = remoteSize;
       }
     }
     if (recursive) {
@@ -223,9 +236,11 @@ export async function processPut(ctx: CommandContext, src: string, dst: string |
       }
       await announceTree(ctx, 'Entering', m.path, (dir) => localSubdirectories(ctx, dir));
     }
-    const done = await withProgress(ctx, 
+    const done = await withProgress(
+      ctx,
       (cb) => r.put(localPath, target, { ...transferOptions(ctx, pflag, resume, recursive), ...cb }),
       (err) => describeTransferError(ctx, err, 'upload', localPath, target),
+      startPos,
     );
     if (!done) ok = false;
   }

@@ -97,7 +97,8 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
     try {
       sftp = await client.sftp();
     } catch (err) {
-      throw new CliExit(255, `Connection closed\n${err instanceof Error ? `(${err.message})` : ''}`.trim());
+      // ssh's own complaint (the subsystem refused ...), then sftp's.
+      throw new CliExit(255, `${err instanceof Error ? err.message + '\n' : ''}Connection closed`);
     }
     if (!args.quiet) io.err(`Connected to ${args.destination.host}.\n`);
     const run = deps.runSession ?? (await import('./session.js')).runSftpSession;

@@ -229,6 +229,9 @@ test('ls: columns, -1, -a, sorts, -l from longname or names by id, globs, a dire
   await plain.s.runLine('ls -1 *.txt', io);
   assert.equal(plain.output(), 'a.txt\nb.txt\n');
   plain.clear();
+  await plain.s.runLine('ls -1 {b,a}.txt', io);
+  assert.equal(plain.output(), 'a.txt\nb.txt\n');
+  plain.clear();
   await plain.s.runLine('ls -1 sub', io);
   assert.equal(plain.output(), 'sub/x\n');
   plain.clear();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { strmode, fmtScaled, lsDate, lsLongLine, columnLayout, sortEntries, formatDf } from '../../src/cli/sftp/ls-format.js';
-import { glob, matchComponent, hasMagic, GlobLimitError, type GlobFs } from '../../src/cli/sftp/glob.js';
+import { glob, matchComponent, hasMagic, expandBraces, GlobLimitError, type GlobFs } from '../../src/cli/sftp/glob.js';
 import { completeLine, escapeInsertion, commandCandidates, argumentKind } from '../../src/cli/sftp/complete.js';
 import { pathStrip, makeAbsolute, baseName, pathAppend, fxText } from '../../src/cli/sftp/remote.js';
 import type { LsAttrs } from '../../src/cli/sftp/ls-format.js';
@@ -224,4 +224,20 @@ test('random patterns and names: matching never throws, literal names match them
     const r = await glob('/' + word(6) + '/' + word(6), fs, { mark: true, nocheck: true });
     assert.ok(r.matches.length >= 1);
   }
+});
+
+test('brace expansion (ls): alternatives, nesting, escapes, {} and unclosed braces literal', async () => {
+  assert.deepEqual(expandBraces('a{b,c}d'), ['abd', 'acd']);
+  assert.deepEqual(expandBraces('{x,y{1,2}}z'), ['xz', 'y1z', 'y2z']);
+  assert.deepEqual(expandBraces('{a,b}{1,2}'), ['a1', 'a2', 'b1', 'b2']);
+  assert.deepEqual(expandBraces('a{}b'), ['a{}b']);
+  assert.deepEqual(expandBraces('a{b'), ['a{b']);
+  assert.deepEqual(expandBraces('a\\{b,c}'), ['a\\{b,c}']);
+  assert.deepEqual(expandBraces('{a\\,b,c}'), ['a\\,b', 'c']);
+  assert.equal(expandBraces('{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}', 100).length, 100);
+  const fs = fakeTree(TREE);
+  assert.deepEqual((await glob('/d/{a,b}.txt', fs, { brace: true })).matches.map((m) => m.path), ['/d/a.txt', '/d/b.txt']);
+  assert.deepEqual((await glob('/d/{sub,nope}', fs, { brace: true, mark: true, nocheck: true })).matches.map((m) => m.path), ['/d/sub/']);
+  const none = await glob('/d/{x,y}', fs, { brace: true, nocheck: true });
+  assert.deepEqual([none.matched, none.matches[0]!.path], [0, '/d/{x,y}']);
 });

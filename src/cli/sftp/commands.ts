@@ -137,7 +137,7 @@ export class SftpShell implements CommandContext {
     return out;
   }
 
-  async remoteGlob(pattern: string, options: { mark?: boolean; nocheck?: boolean; nosort?: boolean }): Promise<{ matches: GlobMatch[]; matched: number } | 'too-many'> {
+  async remoteGlob(pattern: string, options: { mark?: boolean; nocheck?: boolean; nosort?: boolean; brace?: boolean }): Promise<{ matches: GlobMatch[]; matched: number } | 'too-many'> {
     try {
       return await glob(pattern, this.remoteGlobFs, { ...options, limit: MAX_GLOB_MATCHES });
     } catch (err) {

@@ -53,7 +53,7 @@ export interface CommandContext {
   /** sftp's words for a failed request (noting a lost connection). */
   reason(err: unknown): string;
   /** A remote glob; 'too-many' past the cap. */
-  remoteGlob(pattern: string, options: { mark?: boolean; nocheck?: boolean; nosort?: boolean }): Promise<{ matches: GlobMatch[]; matched: number } | 'too-many'>;
+  remoteGlob(pattern: string, options: { mark?: boolean; nocheck?: boolean; nosort?: boolean; brace?: boolean }): Promise<{ matches: GlobMatch[]; matched: number } | 'too-many'>;
   /** A whole remote directory, `.` and `..` included. */
   readDirectory(path: string): Promise<{ filename: string; longname: string; attrs: RemoteAttrs }[]>;
 }

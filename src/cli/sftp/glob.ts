@@ -36,6 +36,8 @@ export interface GlobResult {
 
 export interface GlobOptions {
   mark?: boolean;
+  /** GLOB_BRACE: `{a,b}` alternatives, each globbed (sftp's ls). */
+  brace?: boolean;
   nocheck?: boolean;
   /** Keep the listing's order instead of sorting (GLOB_NOSORT). */
   nosort?: boolean;
@@ -151,8 +153,82 @@ function join(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
+/**
+ * GLOB_BRACE: `a{b,c}d` becomes `abd`, `acd` (nested braces too, left to
+ * right); `{}` and an unclosed `{` stay literal, as do escaped braces and
+ * commas. At most `limit` patterns come out.
+ */
+export function expandBraces(pattern: string, limit = 1024): string[] {
+  // The first unescaped `{` with a matching `}`.
+  let open = -1;
+  let depth = 0;
+  let close = -1;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '{') {
+      if (depth === 0) {
+        if (pattern[i + 1] === '}') {
+          i++;
+          continue;
+        }
+        open = i;
+      }
+      depth++;
+    } else if (c === '}' && depth > 0) {
+      depth--;
+      if (depth === 0) {
+        close = i;
+        break;
+      }
+    }
+  }
+  if (open < 0 || close < 0) return [pattern];
+  const inner = pattern.slice(open + 1, close);
+  const alternatives: string[] = [];
+  let start = 0;
+  depth = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (c === '\\') {
+      i++;
+    } else if (c === '{') {
+      depth++;
+    } else if (c === '}') {
+      depth--;
+    } else if (c === ',' && depth === 0) {
+      alternatives.push(inner.slice(start, i));
+      start = i + 1;
+    }
+  }
+  alternatives.push(inner.slice(start));
+  const out: string[] = [];
+  for (const alt of alternatives) {
+    for (const p of expandBraces(pattern.slice(0, open) + alt + pattern.slice(close + 1), limit)) {
+      if (out.length >= limit) return out;
+      out.push(p);
+    }
+  }
+  return out;
+}
+
 /** Expands `pattern` over `fs`. GlobLimitError past `limit` matches. */
 export async function glob(pattern: string, fs: GlobFs, options: GlobOptions = {}): Promise<GlobResult> {
+  if (options.brace) {
+    const patterns = expandBraces(pattern);
+    if (patterns.length > 1 || patterns[0] !== pattern) {
+      const matches: GlobMatch[] = [];
+      for (const p of patterns) {
+        const r = await glob(p, fs, { ...options, brace: false, nocheck: false, ...(options.limit !== undefined ? { limit: options.limit - matches.length } : {}) });
+        matches.push(...r.matches);
+      }
+      if (matches.length === 0 && options.nocheck) return { matches: [{ path: unescapePattern(pattern), isDir: false }], matched: 0 };
+      return { matches, matched: matches.length };
+    }
+  }
   const limit = options.limit ?? Infinity;
   const absolute = pattern.startsWith('/');
   const parts = pattern.split('/');

@@ -36,7 +36,7 @@ export async function list(ctx: CommandContext, path1: string | undefined, ls: L
   }
   const strip = path1.startsWith('/') ? undefined : ctx.pwd;
   const abs = makeAbsolute(path1, escapeGlob(ctx.pwd));
-  const g = await ctx.remoteGlob(abs, { mark: true, nocheck: true, nosort: true });
+  const g = await ctx.remoteGlob(abs, { mark: true, nocheck: true, nosort: true, brace: true });
   if (g === 'too-many') {
     ctx.error(`Can't ls: Too many matches for "${abs}"`);
     return false;

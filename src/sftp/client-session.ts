@@ -107,6 +107,29 @@ export class SftpClientSession {
     return id;
   }
 
+  /**
+   * Sends a READ, framed directly (the request of the download loop: no
+   * intermediate object or copy).
+   */
+  read(handle: Uint8Array, offset: number, length: number, handler: SftpReplyHandler): number {
+    const id = this.register('read', 'data', handler);
+    if (id < 0) return id;
+    const b = new Uint8Array(4 + 1 + 4 + 4 + handle.length + 8 + 4);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, b.length - 4);
+    b[4] = FXP.READ;
+    v.setUint32(5, id);
+    v.setUint32(9, handle.length);
+    b.set(handle, 13);
+    const at = 13 + handle.length;
+    // offset < 2^53: high and low words without a BigInt
+    v.setUint32(at, Math.floor(offset / 0x1_0000_0000));
+    v.setUint32(at + 4, offset >>> 0);
+    v.setUint32(at + 8, length);
+    this.output(b);
+    return id;
+  }
+
   /** Takes bytes from the channel; replies are handed to their handlers before this returns. */
   receive(chunk: Uint8Array): void {
     if (this.failure) return;

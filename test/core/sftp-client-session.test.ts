@@ -92,6 +92,16 @@ test('WRITE goes out as a header and the body itself, not a copy', () => {
   assert.equal(w.type === 'write' && w.data.length, 100_000);
 });
 
+test('READ is framed as the codec would frame it, offsets past 2^32 included', () => {
+  const h = harness();
+  const handle = new Uint8Array([9, 8, 7]);
+  for (const offset of [0, 1, 0xffffffff, 0x1_0000_0000, 2 ** 40 + 12345, Number.MAX_SAFE_INTEGER]) {
+    h.s.read(handle, offset, 32768, () => undefined);
+    const r = decodeRequest(h.sent.at(-1)!);
+    assert.deepEqual(r, { type: 'read', id: h.sent.length - 2, handle, offset, length: 32768 });
+  }
+});
+
 test('a reply to an unknown id fails the session: every waiting request gets the error, later requests too', () => {
   const h = harness();
   const errors: (Error | undefined)[] = [];

@@ -164,7 +164,11 @@ export class NodeSftpClient implements SftpClient {
    * no copy: the transfer loops call this many times.
    */
   readInto(handle: SftpHandle, offset: number, length: number, done: (data: Uint8Array | null, err?: Error) => void): void {
-    this.session.request({ type: 'read', handle: handle.handle, offset, length }, (reply, err) => {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 0 || length > 0xffffffff) {
+      done(null, new RangeError(`read: offset ${offset} or length ${length} out of range`));
+      return;
+    }
+    this.session.read(handle.handle, offset, length, (reply, err) => {
       if (reply === null) done(null, sessionError(err!, 'read', handle.path));
       else if (reply.type === 'data') {
         if (reply.data.length > length) done(null, new ProtocolError(`SFTP: ${reply.data.length} bytes in reply to a read of ${length}`));

@@ -185,8 +185,16 @@ export async function putFile(c: SftpOps, local: string, remote: string, ctx: Tr
       start = (await c.fstat(h)).size ?? 0;
       if (start > st.size) throw new SftpError(FX.FAILURE, `the remote file is ${start} bytes, longer than the local file's ${st.size}: not resuming`, 'put', remote);
     } else {
-      temp = remoteJoin(remoteDirname(remote), partName(remoteBasename(remote)));
-      h = await c.open(temp, 'wx', { mode });
+      const name = remoteJoin(remoteDirname(remote), partName(remoteBasename(remote)));
+      try {
+        h = await c.open(name, 'wx', { mode });
+      } catch (err) {
+        // Say why a writable destination may still fail: its directory must take a new file.
+        if (!(err instanceof SftpError)) throw err;
+        const words = err.serverMessage || STATUS_TEXT[err.code] || `status ${err.code}`;
+        throw new SftpError(err.code, `${words} (creating the temporary file ${JSON.stringify(name)} next to it)`, 'put', remote, { cause: err });
+      }
+      temp = name;
     }
     o.onFile?.(local, st.size);
     await upload(c, h, local, fd, start, st.size, ctx);

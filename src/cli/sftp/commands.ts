@@ -462,7 +462,8 @@ export class SftpShell implements CommandContext {
     return ok;
   }
 
-  private async changeDirectory(path1: string | undefined): Promise<boolean> {
+  /** cd: to `path1` (relative to the working directory), or back to the start without one; false after printing why not. */
+  async changeDirectory(path1: string | undefined): Promise<boolean> {
     const r = this.deps.remote;
     const target = makeAbsolute(path1 === undefined || path1 === '' ? this.startDir : path1, this.pwd);
     let real: string;

@@ -97,7 +97,7 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
       running = undefined;
     }
     // As sftp's fatal() when its ssh goes away.
-    if (outcome === 'lost') throw new CliExit(255, 'Connection closed');
+    if (outcome === 'lost') lostConnection();
     return outcome;
   };
 
@@ -113,8 +113,8 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
     }
     if (isDir && args.localTarget === undefined) {
       if (!args.quiet) io.out(`Changing to: ${dir}\n`);
-      const outcome = await run(`cd "${dir.replace(/["\\]/g, (c) => '\\' + c)}"`, true, false);
-      if (outcome === 'error') return 1;
+      // The path as given, not through the command parser (no quoting to get wrong).
+      if (!(await shell.changeDirectory(dir))) return shell.connectionLost ? lostConnection() : 1;
     } else {
       running = new AbortController();
       const onSigint = (): void => void interrupt();
@@ -131,6 +131,10 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
   if (args.batchFile !== undefined) return runBatch(args.batchFile, streams, run, interrupt);
   if (!interactive) return runPiped(streams, run, interrupt);
   return runInteractive(shell, streams, run, interrupt, (r) => (rl = r));
+}
+
+function lostConnection(): never {
+  throw new CliExit(255, 'Connection closed');
 }
 
 type Runner = (line: string, errAbort: boolean, echo: boolean) => Promise<CommandOutcome>;

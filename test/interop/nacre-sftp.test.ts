@@ -274,7 +274,12 @@ for (const server of servers) {
       const missing = await runSftp(['-F', server.config!, `peer:${remote}/nope`], local);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /File ".*\/nope" not found\./);
+      const odd = join(remote, 'we"ird\\dir');
+      mkdirSync(odd);
       const dir = await runSftp(['-F', server.config!, `peer:${remote}`], local, 'pwd\n');
+      const oddRun = await runSftp(['-F', server.config!, '-q', `peer:${odd}`], local, 'pwd\n');
+      assert.equal(oddRun.code, 0, oddRun.stderr);
+      assert.equal(oddRun.stdout, `sftp> pwd\nRemote working directory: ${odd}\n`);
       assert.equal(dir.code, 0, dir.stderr);
       assert.match(dir.stdout, new RegExp(`^Changing to: ${remote}\nsftp> pwd\nRemote working directory: ${remote}\n`));
     });

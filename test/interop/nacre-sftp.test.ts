@@ -118,6 +118,9 @@ for (const server of servers) {
         'lpwd',
         'put up.bin',
         'put -p up.bin copy.bin',
+        'put -f up.bin synced.bin',
+        'get -f down.txt synced.txt',
+        'rm synced.bin',
         'get down.txt',
         'get down.txt renamed.txt',
         'ls',
@@ -174,6 +177,7 @@ for (const server of servers) {
       assert.equal(Math.floor(statSync(join(remote, 'copy.bin')).mtimeMs / 1000), Math.floor(statSync(join(local, 'up.bin')).mtimeMs / 1000));
       assert.equal(readFileSync(join(local, 'down.txt'), 'utf8'), 'remote text\n');
       assert.equal(readFileSync(join(local, 'renamed.txt'), 'utf8'), 'remote text\n');
+      assert.equal(readFileSync(join(local, 'synced.txt'), 'utf8'), 'remote text\n');
       assert.match(out, /sftp> ls\ncopy\.bin +down\.txt +other\.txt +up\.bin +\n/);
       assert.match(out, /sftp> ls -1\ncopy\.bin\ndown\.txt\nother\.txt\nup\.bin\n/);
       assert.match(out, /sftp> ls -l \*\.txt\n-rw-r--r-- +\? root +root +12 [A-Z][a-z]{2} [ \d]\d [\d:]{5} down\.txt\n-rw-r--r-- +\? root +root +1 .* other\.txt\n/);

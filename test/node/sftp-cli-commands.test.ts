@@ -51,8 +51,11 @@ function fakeRemote(files: Record<string, RemoteAttrs>, extensions: string[] = [
     async close(h: RemoteHandle) {
       calls.push(`close ${h.path}`);
     },
-    async open(path: string, flags: 'r' | 'w', attrs?: RemoteAttrs): Promise<RemoteHandle> {
-      if (flags === 'r') need(path);
+    async fsync(h: RemoteHandle) {
+      calls.push(`fsync ${h.path}`);
+    },
+    async open(path: string, flags: 'r' | 'r+' | 'w', attrs?: RemoteAttrs): Promise<RemoteHandle> {
+      if (flags !== 'w') need(path);
       else files[norm(path)] = { mode: FILE | (attrs?.mode ?? 0o644) };
       calls.push(`open ${path} ${flags}${attrs?.mode !== undefined ? ' ' + attrs.mode.toString(8) : ''}`);
       return { handle: new Uint8Array(1), path };
@@ -116,7 +119,7 @@ function fakeRemote(files: Record<string, RemoteAttrs>, extensions: string[] = [
   return r;
 }
 
-function fakeLocal(files: Record<string, RemoteAttrs>): LocalOps & { cwdPath: string; made: string[]; shellRuns: (string | null)[] } {
+function fakeLocal(files: Record<string, RemoteAttrs>): LocalOps & { cwdPath: string; made: string[]; shellRuns: (string | null)[]; synced: string[] } {
   const l = {
     cwdPath: '/local',
     made: [] as string[],
@@ -130,6 +133,8 @@ function fakeLocal(files: Record<string, RemoteAttrs>): LocalOps & { cwdPath: st
     mkdir: async (p: string) => void l.made.push(p),
     stat: async (p: string) => files[p.startsWith('/') ? p : `/local/${p}`] ?? null,
     umask: () => undefined,
+    synced: [] as string[],
+    fsync: async (p: string) => void l.synced.push(p),
     globFs: {
       readdir: async (dir: string) => {
         const base = dir === '.' ? '/local' : dir;
@@ -366,6 +371,14 @@ test('get and put: destinations, several matches, directories, resume checks, me
     'put up.bin /home/up.bin',
     'put tree /home/tree -r',
   ]);
+  // -f: the local file synced after a get; fsync@openssh.com after a put when offered
+  const syncing = fakeRemote(TREE(), ['fsync@openssh.com']);
+  syncing.files['/home/up.bin'] = { mode: FILE, size: 1 };
+  const f1 = shell(syncing, local);
+  assert.equal(await f1.s.runLine('get -f a.txt', io), 'ok');
+  assert.deepEqual(local.synced, ['a.txt']);
+  assert.equal(await f1.s.runLine('put -f up.bin', io), 'ok');
+  assert.deepEqual(syncing.calls.slice(-3), ['open /home/up.bin r+', 'fsync /home/up.bin', 'close /home/up.bin']);
   // quiet (batch mode): no Fetching lines
   const quiet = shell(fakeRemote(TREE()), local, { quiet: true });
   await quiet.s.runLine('get a.txt', io);

@@ -205,10 +205,10 @@ export class SftpShell implements CommandContext {
     switch (c.command) {
       case 'get':
       case 'reget':
-        return processGet(this, c.path1!, c.path2, c.flags.p, c.flags.r, c.command === 'reget' || c.flags.a);
+        return processGet(this, c.path1!, c.path2, c.flags.p, c.flags.r, c.command === 'reget' || c.flags.a, c.flags.f);
       case 'put':
       case 'reput':
-        return processPut(this, c.path1!, c.path2, c.flags.p, c.flags.r, c.command === 'reput' || c.flags.a);
+        return processPut(this, c.path1!, c.path2, c.flags.p, c.flags.r, c.command === 'reput' || c.flags.a, c.flags.f);
       case 'copy':
         return this.copy(makeAbsolute(c.path1!, this.pwd), makeAbsolute(c.path2!, this.pwd));
       case 'rename': {

@@ -16,6 +16,8 @@ export interface LocalOps {
   /** stat (following links); null when it does not exist. */
   stat(path: string): Promise<LsAttrs | null>;
   umask(mask: number): void;
+  /** Flushes a file to disk (get -f). */
+  fsync(path: string): Promise<void>;
   /** The glob's view of the local file system. */
   readonly globFs: GlobFs;
   /**
@@ -54,6 +56,14 @@ export function nodeLocalOps(options: NodeLocalOptions): LocalOps {
     },
     stat: (path) => statOrNull(path, true),
     umask: (mask) => void process.umask(mask),
+    fsync: async (path) => {
+      const h = await fsp.open(path, 'r+');
+      try {
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+    },
     globFs: {
       readdir: async (dir) => {
         try {

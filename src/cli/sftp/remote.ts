@@ -48,7 +48,9 @@ export interface RemoteStatvfs {
 export interface RemoteFs {
   readonly version: number;
   readonly extensions: ReadonlyMap<string, string>;
-  open(path: string, flags: 'r' | 'w', attrs?: RemoteAttrs): Promise<RemoteHandle>;
+  open(path: string, flags: 'r' | 'r+' | 'w', attrs?: RemoteAttrs): Promise<RemoteHandle>;
+  /** fsync@openssh.com. */
+  fsync(handle: RemoteHandle): Promise<void>;
   /** copy-data: `length` 0 copies to the end of the source. */
   copyData(from: RemoteHandle, fromOffset: number, length: number, to: RemoteHandle, toOffset: number): Promise<void>;
   opendir(path: string): Promise<RemoteHandle>;

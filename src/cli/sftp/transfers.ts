@@ -86,7 +86,7 @@ async function localIsDir(ctx: CommandContext, path: string): Promise<boolean> {
 }
 
 /** process_get(): a remote glob, each match fetched (trees with -r) to `dst` or the local working directory. */
-export async function processGet(ctx: CommandContext, src: string, dst: string | undefined, pflag: boolean, rflag: boolean, resumeFlag: boolean): Promise<boolean> {
+export async function processGet(ctx: CommandContext, src: string, dst: string | undefined, pflag: boolean, rflag: boolean, resumeFlag: boolean, fflag = false): Promise<boolean> {
   const abs = makeAbsolute(src, escapeGlob(ctx.pwd));
   const g = await ctx.remoteGlob(abs, { mark: true });
   if (g === 'too-many') {
@@ -121,14 +121,14 @@ export async function processGet(ctx: CommandContext, src: string, dst: string |
         (err) => describeTransferError(ctx, err, 'download', remotePath, target),
       );
       if (!done) ok = false;
-    } else if (!(await downloadFile(ctx, m.path, remotePath, target, pflag, resume))) {
+    } else if (!(await downloadFile(ctx, m.path, remotePath, target, pflag, resume, fflag || ctx.options.fsync))) {
       ok = false;
     }
   }
   return ok;
 }
 
-async function downloadFile(ctx: CommandContext, shownPath: string, remotePath: string, target: string, pflag: boolean, resume: boolean): Promise<boolean> {
+async function downloadFile(ctx: CommandContext, shownPath: string, remotePath: string, target: string, pflag: boolean, resume: boolean, fsync: boolean): Promise<boolean> {
   let attrs: RemoteAttrs;
   try {
     attrs = await ctx.deps.remote.stat(remotePath);
@@ -156,16 +156,25 @@ async function downloadFile(ctx: CommandContext, shownPath: string, remotePath: 
       }
     }
   }
-  return withProgress(
+  const done = await withProgress(
     ctx,
     (cb) => ctx.deps.remote.get(remotePath, target, { ...transferOptions(ctx, pflag, resume, false), ...cb }),
     (err) => describeTransferError(ctx, err, 'download', remotePath, target),
     startPos,
   );
+  if (!done || !fsync) return done;
+  // -f: the local copy is on disk before the next command.
+  try {
+    await ctx.deps.local.fsync(target);
+    return true;
+  } catch (err) {
+    ctx.error(`local sync "${target}": ${strerror(err)}`);
+    return false;
+  }
 }
 
 /** process_put(): a local glob, each match uploaded (trees with -r) to `dst` or the remote working directory. */
-export async function processPut(ctx: CommandContext, src: string, dst: string | undefined, pflag: boolean, rflag: boolean, resumeFlag: boolean): Promise<boolean> {
+export async function processPut(ctx: CommandContext, src: string, dst: string | undefined, pflag: boolean, rflag: boolean, resumeFlag: boolean, fflag = false): Promise<boolean> {
   const r = ctx.deps.remote;
   const tmpDst = dst !== undefined ? makeAbsolute(dst, ctx.pwd) : undefined;
   const g = await glob(src, ctx.deps.local.globFs, { mark: true, nocheck: true });
@@ -243,8 +252,27 @@ export async function processPut(ctx: CommandContext, src: string, dst: string |
       startPos,
     );
     if (!done) ok = false;
+    else if (!recursive && (fflag || ctx.options.fsync) && !(await remoteFsync(ctx, target))) ok = false;
   }
   return ok;
+}
+
+/** -f on put: fsync@openssh.com on the uploaded file (when the server offers it, as sftp skips it otherwise). */
+async function remoteFsync(ctx: CommandContext, path: string): Promise<boolean> {
+  const r = ctx.deps.remote;
+  if (!r.extensions.has('fsync@openssh.com')) return true;
+  try {
+    const h = await r.open(path, 'r+');
+    try {
+      await r.fsync(h);
+    } finally {
+      await r.close(h).catch(() => undefined);
+    }
+    return true;
+  } catch (err) {
+    ctx.error(`remote fsync: ${ctx.reason(err)}`);
+    return false;
+  }
 }
 
 /**

@@ -1,0 +1,272 @@
+// glob(3) as sftp uses it, over any directory lister: the remote side lists
+// through SFTP (sftp-glob.c), the local side through node:fs. Wildcards
+// `*`, `?` and `[...]` (`!` or `^` negates, ranges) in any path component;
+// a backslash makes the next character literal (the command-line parser
+// escapes what the user quoted); a name starting with `.` is matched only by
+// a pattern starting with a literal `.`; GLOB_MARK appends `/` to
+// directories; GLOB_NOCHECK gives the pattern back when nothing matches.
+// Matches come back sorted by name (byte order), with the attributes the
+// listing gave (lstat's), so `ls` needs no second round trip.
+import type { LsAttrs } from './ls-format.js';
+import { byteCompare } from './ls-format.js';
+
+export interface GlobFs {
+  /** A directory's entries (without `.` and `..` is fine), or null when it cannot be read. */
+  readdir(dir: string): Promise<{ name: string; attrs: LsAttrs }[] | null>;
+  /** lstat; null when the path does not exist. */
+  lstat(path: string): Promise<LsAttrs | null>;
+  /** stat (follows links); null when the path does not exist. */
+  stat(path: string): Promise<LsAttrs | null>;
+}
+
+export interface GlobMatch {
+  /** The path, with a `/` appended to directories under `mark`. */
+  readonly path: string;
+  /** lstat's attributes (missing for the pattern handed back by `nocheck`). */
+  readonly attrs?: LsAttrs;
+  /** Whether it names a directory (following a symbolic link). */
+  readonly isDir: boolean;
+}
+
+export interface GlobResult {
+  readonly matches: GlobMatch[];
+  /** How many real matches (gl_matchc): 0 when `nocheck` handed back the pattern. */
+  readonly matched: number;
+}
+
+export interface GlobOptions {
+  mark?: boolean;
+  /** GLOB_BRACE: `{a,b}` alternatives, each globbed (sftp's ls). */
+  brace?: boolean;
+  nocheck?: boolean;
+  /** Keep the listing's order instead of sorting (GLOB_NOSORT). */
+  nosort?: boolean;
+  /** Most matches kept (sftp caps remote globs to keep memory bounded). */
+  limit?: number;
+}
+
+export class GlobLimitError extends Error {
+  constructor() {
+    super('Too many matches');
+    this.name = 'GlobLimitError';
+  }
+}
+
+const S_IFMT = 0o170000;
+const isDirMode = (a: LsAttrs | null | undefined): boolean => a?.mode !== undefined && (a.mode & S_IFMT) === 0o040000;
+const isLinkMode = (a: LsAttrs | null | undefined): boolean => a?.mode !== undefined && (a.mode & S_IFMT) === 0o120000;
+
+/** Whether a pattern (or component) has an unescaped wildcard. */
+export function hasMagic(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (c === '*' || c === '?' || c === '[') return true;
+  }
+  return false;
+}
+
+/** A pattern with its escapes removed (what a component without wildcards names). */
+export function unescapePattern(pattern: string): string {
+  return pattern.replace(/\\(.)/gs, '$1').replace(/\\$/, '\\');
+}
+
+/** fnmatch of one component against one name (no `/` in either). */
+export function matchComponent(pattern: string, name: string): boolean {
+  if (name.startsWith('.') && !pattern.startsWith('.') && !pattern.startsWith('\\.')) return false;
+  return matchFrom(pattern, 0, name, 0);
+}
+
+function matchFrom(p: string, pi: number, s: string, si: number): boolean {
+  while (pi < p.length) {
+    const c = p[pi]!;
+    if (c === '*') {
+      while (p[pi] === '*') pi++;
+      if (pi === p.length) return true;
+      for (let k = si; k <= s.length; k++) if (matchFrom(p, pi, s, k)) return true;
+      return false;
+    }
+    if (si >= s.length) return false;
+    if (c === '?') {
+      pi++;
+      si++;
+      continue;
+    }
+    if (c === '[') {
+      const r = matchClass(p, pi, s[si]!);
+      if (r === null) {
+        // No closing bracket: `[` is literal.
+        if (s[si] !== '[') return false;
+        pi++;
+        si++;
+        continue;
+      }
+      if (!r.matched) return false;
+      pi = r.next;
+      si++;
+      continue;
+    }
+    if (c === '\\' && pi + 1 < p.length) {
+      if (p[pi + 1] !== s[si]) return false;
+      pi += 2;
+      si++;
+      continue;
+    }
+    if (c !== s[si]) return false;
+    pi++;
+    si++;
+  }
+  return si === s.length;
+}
+
+function matchClass(p: string, start: number, ch: string): { matched: boolean; next: number } | null {
+  let i = start + 1;
+  let negate = false;
+  if (p[i] === '!' || p[i] === '^') {
+    negate = true;
+    i++;
+  }
+  let matched = false;
+  let first = true;
+  while (i < p.length && (p[i] !== ']' || first)) {
+    first = false;
+    let lo = p[i]!;
+    if (lo === '\\' && i + 1 < p.length) lo = p[++i]!;
+    i++;
+    let hi = lo;
+    if (p[i] === '-' && i + 1 < p.length && p[i + 1] !== ']') {
+      hi = p[i + 1]!;
+      if (hi === '\\' && i + 2 < p.length) {
+        hi = p[i + 2]!;
+        i++;
+      }
+      i += 2;
+    }
+    if (lo <= ch && ch <= hi) matched = true;
+  }
+  if (i >= p.length) return null;
+  return { matched: matched !== negate, next: i + 1 };
+}
+
+function join(dir: string, name: string): string {
+  if (dir === '') return name;
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
+
+/**
+ * GLOB_BRACE: `a{b,c}d` becomes `abd`, `acd` (nested braces too, left to
+ * right); `{}` and an unclosed `{` stay literal, as do escaped braces and
+ * commas. At most `limit` patterns come out.
+ */
+export function expandBraces(pattern: string, limit = 1024): string[] {
+  // The first unescaped `{` with a matching `}`.
+  let open = -1;
+  let depth = 0;
+  let close = -1;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '{') {
+      if (depth === 0) {
+        if (pattern[i + 1] === '}') {
+          i++;
+          continue;
+        }
+        open = i;
+      }
+      depth++;
+    } else if (c === '}' && depth > 0) {
+      depth--;
+      if (depth === 0) {
+        close = i;
+        break;
+      }
+    }
+  }
+  if (open < 0 || close < 0) return [pattern];
+  const inner = pattern.slice(open + 1, close);
+  const alternatives: string[] = [];
+  let start = 0;
+  depth = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (c === '\\') {
+      i++;
+    } else if (c === '{') {
+      depth++;
+    } else if (c === '}') {
+      depth--;
+    } else if (c === ',' && depth === 0) {
+      alternatives.push(inner.slice(start, i));
+      start = i + 1;
+    }
+  }
+  alternatives.push(inner.slice(start));
+  const out: string[] = [];
+  for (const alt of alternatives) {
+    for (const p of expandBraces(pattern.slice(0, open) + alt + pattern.slice(close + 1), limit)) {
+      if (out.length >= limit) return out;
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** Expands `pattern` over `fs`. GlobLimitError past `limit` matches. */
+export async function glob(pattern: string, fs: GlobFs, options: GlobOptions = {}): Promise<GlobResult> {
+  if (options.brace) {
+    const patterns = expandBraces(pattern);
+    if (patterns.length > 1 || patterns[0] !== pattern) {
+      const matches: GlobMatch[] = [];
+      for (const p of patterns) {
+        const r = await glob(p, fs, { ...options, brace: false, nocheck: false, ...(options.limit !== undefined ? { limit: options.limit - matches.length } : {}) });
+        matches.push(...r.matches);
+      }
+      if (matches.length === 0 && options.nocheck) return { matches: [{ path: unescapePattern(pattern), isDir: false }], matched: 0 };
+      return { matches, matched: matches.length };
+    }
+  }
+  const limit = options.limit ?? Infinity;
+  const absolute = pattern.startsWith('/');
+  const parts = pattern.split('/');
+  if (absolute) parts.shift();
+  const found: GlobMatch[] = [];
+
+  const finish = async (path: string, listed: LsAttrs | undefined): Promise<void> => {
+    const attrs = listed ?? (await fs.lstat(path === '' ? '.' : path));
+    if (!attrs) return;
+    let isDir = isDirMode(attrs);
+    if (!isDir && isLinkMode(attrs)) isDir = isDirMode(await fs.stat(path));
+    let shown = path;
+    if (options.mark && isDir && !shown.endsWith('/')) shown += '/';
+    if (found.length >= limit) throw new GlobLimitError();
+    found.push({ path: shown, attrs, isDir });
+  };
+
+  const walk = async (dir: string, i: number, listed: LsAttrs | undefined): Promise<void> => {
+    if (i >= parts.length) return finish(dir, listed);
+    const part = parts[i]!;
+    if (part === '' && i === parts.length - 1) {
+      // A trailing slash: the path must be a directory.
+      const a = await fs.stat(dir);
+      if (a && isDirMode(a)) {
+        if (found.length >= limit) throw new GlobLimitError();
+        found.push({ path: dir.endsWith('/') ? dir : dir + '/', attrs: (await fs.lstat(dir)) ?? a, isDir: true });
+      }
+      return;
+    }
+    if (!hasMagic(part)) return walk(join(dir, unescapePattern(part)), i + 1, undefined);
+    const entries = await fs.readdir(dir === '' ? '.' : dir);
+    if (!entries) return;
+    const names = entries.filter((e) => e.name !== '.' && e.name !== '..' || part.startsWith('.')).filter((e) => matchComponent(part, e.name));
+    for (const e of names) await walk(join(dir, e.name), i + 1, i === parts.length - 1 ? e.attrs : undefined);
+  };
+
+  await walk(absolute ? '/' : '', 0, undefined);
+  if (!options.nosort) found.sort((a, b) => byteCompare(a.path, b.path));
+  if (found.length === 0 && options.nocheck) return { matches: [{ path: unescapePattern(pattern), isDir: false }], matched: 0 };
+  return { matches: found, matched: found.length };
+}

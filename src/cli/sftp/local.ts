@@ -1,0 +1,97 @@
+// The local side of nacre-sftp's commands, over node:fs and the process:
+// the working directory (lcd, lpwd), lmkdir, lumask, the local glob of put,
+// and the shell that `!` and `lls` run. An interface, so the commands run
+// against a fake in unit tests.
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { homedir } from 'node:os';
+import type { GlobFs } from './glob.js';
+import type { LsAttrs } from './ls-format.js';
+
+export interface LocalOps {
+  cwd(): string;
+  chdir(path: string): void;
+  home(): string;
+  mkdir(path: string): Promise<void>;
+  /** stat (following links); null when it does not exist. */
+  stat(path: string): Promise<LsAttrs | null>;
+  umask(mask: number): void;
+  /** Flushes a file to disk (get -f). */
+  fsync(path: string): Promise<void>;
+  /** The glob's view of the local file system. */
+  readonly globFs: GlobFs;
+  /**
+   * Runs `command` with $SHELL -c (or an interactive shell for null) on the
+   * terminal, resolving with its exit status, or null when a signal ended it.
+   */
+  shell(command: string | null): Promise<number | null>;
+}
+
+function attrsOf(st: import('node:fs').Stats): LsAttrs {
+  return { size: st.size, uid: st.uid, gid: st.gid, mode: st.mode, mtime: Math.floor(st.mtimeMs / 1000) };
+}
+
+async function statOrNull(path: string, follow: boolean): Promise<LsAttrs | null> {
+  try {
+    return attrsOf(follow ? await fsp.stat(path) : await fsp.lstat(path));
+  } catch {
+    return null;
+  }
+}
+
+export interface NodeLocalOptions {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Called around a shell command so the line editor gives the terminal up and takes it back. */
+  readonly beforeShell?: () => void;
+  readonly afterShell?: () => void;
+}
+
+export function nodeLocalOps(options: NodeLocalOptions): LocalOps {
+  return {
+    cwd: () => process.cwd(),
+    chdir: (path) => process.chdir(path),
+    home: () => options.env.HOME || homedir(),
+    mkdir: async (path) => {
+      await fsp.mkdir(path, 0o777);
+    },
+    stat: (path) => statOrNull(path, true),
+    umask: (mask) => void process.umask(mask),
+    fsync: async (path) => {
+      const h = await fsp.open(path, 'r+');
+      try {
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+    },
+    globFs: {
+      readdir: async (dir) => {
+        try {
+          const names = await fsp.readdir(dir);
+          const out: { name: string; attrs: LsAttrs }[] = [];
+          for (const name of names) {
+            const a = await statOrNull(dir === '/' ? `/${name}` : `${dir}/${name}`, false);
+            if (a) out.push({ name, attrs: a });
+          }
+          return out;
+        } catch {
+          return null;
+        }
+      },
+      lstat: (path) => statOrNull(path, false),
+      stat: (path) => statOrNull(path, true),
+    },
+    shell: (command) =>
+      new Promise((resolve) => {
+        const shell = options.env.SHELL || '/bin/sh';
+        options.beforeShell?.();
+        const child = spawn(shell, command === null ? [] : ['-c', command], { stdio: 'inherit' });
+        const done = (status: number | null): void => {
+          options.afterShell?.();
+          resolve(status);
+        };
+        child.once('error', () => done(127));
+        child.once('exit', (code) => done(code));
+      }),
+  };
+}

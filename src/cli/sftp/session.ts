@@ -1,0 +1,304 @@
+// The sftp session once connected, as sftp.c's interactive_loop runs it:
+// the starting directory (realpath "."), a `host:path` destination (a
+// directory to change to, or a file fetched before exiting), then commands
+// from a batch file (`-b file`, `-b -`: each echoed after `sftp> `, the first
+// failure ends the session with status 1 unless the line starts with `-`),
+// from piped input (echoed, failures ignored), or from the terminal: a line
+// editor with the `sftp> ` prompt, history and tab completion
+// (node:readline), Ctrl-C clearing the line at the prompt and cancelling
+// the running command (a transfer is aborted) otherwise. The terminal is
+// given back on every way out, and to `!` commands while they run.
+import { createReadStream } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import { CliExit } from '../common/exit.js';
+import type { CliIo } from '../common/io.js';
+import { createProgressMeter } from '../common/progress.js';
+import type { SftpArgs } from './args.js';
+import { SftpShell, type CommandOutcome } from './commands.js';
+import { completeLine } from './complete.js';
+import { glob } from './glob.js';
+import { nodeLocalOps } from './local.js';
+import { makeAbsolute, type RemoteFs } from './remote.js';
+
+/** The longest command line sftp reads (its buffer is 2048 bytes). */
+const MAX_COMMAND_LINE = 2048;
+
+export interface SessionStreams {
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown; columns?: number };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+function processStreams(): SessionStreams {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** Runs the session over `sftp`; the exit status. */
+export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, streams: SessionStreams = processStreams()): Promise<number> {
+  let start: string;
+  try {
+    start = await sftp.realpath('.');
+  } catch {
+    throw new CliExit(255, 'Need cwd');
+  }
+  const interactive = args.batchFile === undefined && streams.stdin.isTTY === true;
+  let rl: Interface | undefined;
+  const local = nodeLocalOps({
+    env: streams.env,
+    beforeShell: () => {
+      rl?.pause();
+      if (interactive) streams.stdin.setRawMode?.(false);
+    },
+    afterShell: () => {
+      if (interactive && rl) streams.stdin.setRawMode?.(true);
+      rl?.resume();
+    },
+  });
+  const progressAllowed = args.progress && streams.stderr.isTTY === true;
+  const shell = new SftpShell(
+    {
+      remote: sftp,
+      local,
+      out: (t) => io.out(t),
+      err: (t) => io.err(t),
+      progressMeter: () => createProgressMeter({ quiet: false, stream: streams.stdout as unknown as { write(t: string): unknown; isTTY?: boolean; columns?: number } }),
+      nowSeconds: () => Math.floor(io.now().getTime() / 1000),
+      columns: () => streams.stdin.columns ?? streams.stdout.columns ?? 80,
+    },
+    start,
+    {
+      quiet: args.quiet,
+      progress: progressAllowed,
+      resume: args.resume,
+      preserve: args.preserve,
+      recursive: args.recursive,
+      fsync: args.fsync,
+      ...(args.requests !== undefined ? { concurrency: args.requests } : {}),
+      ...(args.bufferSize !== undefined ? { chunkSize: args.bufferSize } : {}),
+      ...(args.limitBitsPerSecond !== undefined ? { bandwidthLimit: args.limitBitsPerSecond } : {}),
+    },
+  );
+
+  // Ctrl-C while a command runs: "Interrupt", and the command's signal aborts it.
+  let running: AbortController | undefined;
+  const interrupt = (): boolean => {
+    if (!running) return false;
+    io.err('\rInterrupt  \n');
+    running.abort();
+    return true;
+  };
+  const run = async (line: string, errAbort: boolean, echo: boolean): Promise<CommandOutcome> => {
+    running = new AbortController();
+    let outcome: CommandOutcome;
+    try {
+      outcome = await shell.runLine(line, { errAbort, echo, signal: running.signal });
+    } finally {
+      running = undefined;
+    }
+    // As sftp's fatal() when its ssh goes away.
+    if (outcome === 'lost') lostConnection();
+    return outcome;
+  };
+
+  // A destination's path: change to it, or fetch the file it names and exit.
+  const file1 = args.destination.path;
+  if (file1 !== undefined) {
+    const dir = makeAbsolute(file1, start);
+    let isDir = false;
+    try {
+      isDir = (((await sftp.stat(dir)).mode ?? 0) & 0o170000) === 0o040000;
+    } catch {
+      isDir = false;
+    }
+    if (isDir && args.localTarget === undefined) {
+      if (!args.quiet) io.out(`Changing to: ${dir}\n`);
+      // The path as given, not through the command parser (no quoting to get wrong).
+      if (!(await shell.changeDirectory(dir))) return shell.connectionLost ? lostConnection() : 1;
+    } else {
+      running = new AbortController();
+      const onSigint = (): void => void interrupt();
+      process.on('SIGINT', onSigint);
+      try {
+        return (await shell.fetch(dir, args.localTarget, running.signal)) ? 0 : 1;
+      } finally {
+        process.off('SIGINT', onSigint);
+        running = undefined;
+      }
+    }
+  }
+
+  if (args.batchFile !== undefined) return runBatch(args.batchFile, streams, run, interrupt);
+  if (!interactive) return runPiped(streams, run, interrupt);
+  return runInteractive(shell, streams, run, interrupt, (r) => (rl = r));
+}
+
+function lostConnection(): never {
+  throw new CliExit(255, 'Connection closed');
+}
+
+type Runner = (line: string, errAbort: boolean, echo: boolean) => Promise<CommandOutcome>;
+
+/** Lines of a stream, one at a time (null at the end). */
+function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string | null>; close(): void } {
+  const rl = createInterface({ input, terminal: false, crlfDelay: Infinity });
+  const queue: string[] = [];
+  let ended = false;
+  let waiting: ((line: string | null) => void) | undefined;
+  rl.on('line', (line) => {
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w(line);
+    } else {
+      queue.push(line);
+      rl.pause();
+    }
+  });
+  rl.on('close', () => {
+    ended = true;
+    waiting?.(null);
+    waiting = undefined;
+  });
+  return {
+    next: () => {
+      const line = queue.shift();
+      if (line !== undefined) {
+        if (queue.length === 0) rl.resume();
+        return Promise.resolve(line);
+      }
+      if (ended) return Promise.resolve(null);
+      rl.resume();
+      return new Promise((resolve) => (waiting = resolve));
+    },
+    close: () => rl.close(),
+  };
+}
+
+/** sftp -b: every line echoed; the first failure (not `-` prefixed) ends with status 1. */
+async function runBatch(file: string, streams: SessionStreams, run: Runner, interrupt: () => boolean): Promise<number> {
+  const input = file === '-' ? streams.stdin : createReadStream(file);
+  return runLines(input, run, interrupt, true);
+}
+
+/** Commands piped in without -b: echoed, failures do not stop them. */
+async function runPiped(streams: SessionStreams, run: Runner, interrupt: () => boolean): Promise<number> {
+  return runLines(streams.stdin, run, interrupt, false);
+}
+
+async function runLines(input: NodeJS.ReadableStream, run: Runner, interrupt: () => boolean, errAbort: boolean): Promise<number> {
+  const reader = lineReader(input);
+  // Ctrl-C between commands ends sftp with status 1, as its killchild does.
+  const onSigint = (): void => {
+    if (!interrupt()) {
+      reader.close();
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    for (;;) {
+      const line = await reader.next();
+      if (line === null) return 0;
+      const outcome = await run(line.slice(0, MAX_COMMAND_LINE - 1), errAbort, true);
+      if (outcome === 'error') return 1;
+      if (outcome === 'quit') return 0;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    reader.close();
+  }
+}
+
+async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Runner, interrupt: () => boolean, expose: (rl: Interface) => void): Promise<number> {
+  const rl = createInterface({
+    input: streams.stdin,
+    output: streams.stdout,
+    terminal: true,
+    historySize: 100,
+    removeHistoryDuplicates: false,
+    prompt: 'sftp> ',
+    tabSize: 8,
+    completer: (line: string, callback: (err: Error | null, result: [string[], string]) => void) => {
+      completeLine(line, {
+        pwd: () => shell.pwd,
+        remoteGlob: async (pattern) => (await glob(pattern, shell.remoteGlobFs, { mark: true, limit: 10_000 })).matches.map((m) => m.path),
+        localGlob: async (pattern) => (await glob(pattern, nodeLocalOpsGlob, { mark: true, limit: 10_000 })).matches.map((m) => m.path),
+      }).then(
+        (r) => callback(null, r),
+        () => callback(null, [[], line]),
+      );
+    },
+  });
+  expose(rl);
+  // The terminal goes back to cooked mode on every way out, including signals.
+  const restore = (): void => {
+    try {
+      streams.stdin.setRawMode?.(false);
+    } catch {
+      // not a terminal any more
+    }
+  };
+  const onExit = (): void => restore();
+  const onTerm = (): void => {
+    rl.close();
+    restore();
+    process.exit(1);
+  };
+  process.on('exit', onExit);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onTerm);
+  const queue: string[] = [];
+  let closed = false;
+  let waiting: ((line: string | null) => void) | undefined;
+  rl.on('line', (line) => {
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w(line);
+    } else {
+      queue.push(line);
+    }
+  });
+  rl.on('close', () => {
+    closed = true;
+    waiting?.(null);
+    waiting = undefined;
+  });
+  rl.on('SIGINT', () => {
+    if (interrupt()) return;
+    // At the prompt: the line is dropped and a fresh prompt drawn.
+    rl.write(null, { ctrl: true, name: 'e' });
+    rl.write(null, { ctrl: true, name: 'u' });
+    streams.stdout.write('\n');
+    rl.prompt();
+  });
+  try {
+    for (;;) {
+      let line = queue.shift();
+      if (line === undefined) {
+        if (closed) {
+          streams.stdout.write('\n');
+          return 0;
+        }
+        rl.prompt();
+        const next = await new Promise<string | null>((resolve) => (waiting = resolve));
+        if (next === null) {
+          streams.stdout.write('\n');
+          return 0;
+        }
+        line = next;
+      }
+      const outcome = await run(line.slice(0, MAX_COMMAND_LINE - 1), false, false);
+      if (outcome === 'quit') return 0;
+    }
+  } finally {
+    rl.close();
+    restore();
+    process.off('exit', onExit);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onTerm);
+  }
+}
+
+const nodeLocalOpsGlob = nodeLocalOps({ env: {} }).globFs;

@@ -420,3 +420,5 @@ export {
   type PasswordFileUpdateOptions,
   type ScryptFunction,
 } from './server/password-file.js';
+// SFTP file systems a server serves: in memory, and node:fs (optionally confined to a root).
+export { MemoryFileSystem, fsError, type MemoryFileSystemOptions, type MemoryFsFaults, type MemoryFsOperation, type MemoryUser } from './sftp/memory-fs.js';

@@ -36,6 +36,8 @@ import {
 } from './forward.js';
 import { targetHandler } from './remote-target.js';
 import { forwardDynamic, type DynamicForwardOptions } from './dynamic-forward.js';
+import type { SftpClient } from './sftp/api.js';
+import { startSftp } from './sftp/client.js';
 
 export { AbortError };
 
@@ -161,6 +163,20 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
       throw new NacreError(`the server refused subsystem ${name}`, DisconnectReason.SERVICE_NOT_AVAILABLE);
     }
     return ch;
+  }
+
+  /**
+   * Starts the `sftp` subsystem and an SFTP session on it (version 3 with
+   * OpenSSH's extensions); the connection stays open after `sftp.end()`.
+   */
+  async sftp(): Promise<SftpClient> {
+    const ch = await this.subsystem('sftp');
+    try {
+      return await startSftp(ch);
+    } catch (err) {
+      if (!ch.destroyed) ch.destroy();
+      throw err;
+    }
   }
 
   /** Opens a `direct-tcpip` channel: a TCP connection made by the server, as a Duplex. */

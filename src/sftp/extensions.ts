@@ -41,7 +41,8 @@ export const StatvfsReply = struct(
     files: u64(),
     ffree: u64(),
     favail: u64(),
-    fsid: u64(),
+    /** A file system id can use all 64 bits (ext4's does), past what a number holds exactly. */
+    fsid: f.uint64(),
     flag: u64(),
     namemax: u64(),
   },

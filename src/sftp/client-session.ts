@@ -1,0 +1,177 @@
+// The client side of an SFTP session, sans-I/O: it writes INIT, reads
+// VERSION, hands out request ids, keeps the table of requests awaiting a
+// reply, and matches each reply to its request. Bytes go out through the
+// `output` function given to it and come in through `receive`; what to do
+// with a reply is the caller's callback. A reply to an id nobody asked
+// about, or of a type its request cannot have, or a packet that does not
+// parse, is a ProtocolError that fails the whole session: every request
+// still waiting gets it, and nothing more is sent.
+import { ProtocolError } from '../errors.js';
+import { FXP, MAX_RECEIVE_PACKET, SFTP_VERSION } from './constants.js';
+import { FxpInit, FxpVersion, decodeResponse, encodeRequest, writeRequestHeader, type SftpRequest, type SftpResponse } from './messages.js';
+import { SftpFramer, frame } from './framing.js';
+
+/** A request without its id: the session numbers it. */
+export type SftpRequestBody = SftpRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/** The reply types a request accepts besides STATUS (which every request may get). */
+export type SftpReplyKind = Exclude<SftpResponse['type'], 'status'> | 'status';
+
+/** Called with a request's reply, or with the error that ended the session before one came. */
+export type SftpReplyHandler = (reply: SftpResponse | null, error?: Error) => void;
+
+/** What a request's reply may be, by request type; `extended` depends on the extension (the caller says). */
+const DEFAULT_REPLY: Readonly<Record<Exclude<SftpRequestBody['type'], 'extended'>, SftpReplyKind>> = {
+  open: 'handle',
+  opendir: 'handle',
+  close: 'status',
+  write: 'status',
+  setstat: 'status',
+  fsetstat: 'status',
+  remove: 'status',
+  mkdir: 'status',
+  rmdir: 'status',
+  rename: 'status',
+  symlink: 'status',
+  read: 'data',
+  readdir: 'name',
+  realpath: 'name',
+  readlink: 'name',
+  stat: 'attrs',
+  lstat: 'attrs',
+  fstat: 'attrs',
+};
+
+interface Pending {
+  readonly expect: SftpReplyKind;
+  readonly type: string;
+  readonly handler: SftpReplyHandler;
+}
+
+export interface SftpServerHello {
+  readonly version: number;
+  /** Extension name → its data, in the order the server announced them. */
+  readonly extensions: ReadonlyMap<string, Uint8Array>;
+}
+
+export class SftpClientSession {
+  private readonly framer = new SftpFramer(MAX_RECEIVE_PACKET);
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private helloSeen = false;
+  private failure: Error | null = null;
+  /** Called once with the server's VERSION. */
+  onHello: (hello: SftpServerHello) => void = () => undefined;
+  /** Called once when the session fails (a protocol error, or `close`). */
+  onFailure: (error: Error) => void = () => undefined;
+
+  /** `output` takes framed bytes to send, in order; it must not keep a buffer it is given past sending it. */
+  constructor(private readonly output: (bytes: Uint8Array) => void) {}
+
+  /** The error that ended the session, or null while it works. */
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  /** Requests awaiting a reply. */
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  /** Sends INIT (version 3, no extensions: OpenSSH's client sends none). */
+  start(): void {
+    this.output(frame(FxpInit.encode({ version: SFTP_VERSION, extensions: [] })));
+  }
+
+  /**
+   * Sends a request; `handler` gets its reply (a STATUS, or the type
+   * `expect` names — by default the one the request's type has). Returns
+   * the request id. After a failure, `handler` is called at once with it.
+   */
+  request(body: SftpRequestBody, handler: SftpReplyHandler, expect?: SftpReplyKind): number {
+    const id = this.register(body.type, expect ?? (body.type === 'extended' ? 'status' : DEFAULT_REPLY[body.type]), handler);
+    if (id < 0) return id;
+    this.output(frame(encodeRequest({ ...body, id } as SftpRequest)));
+    return id;
+  }
+
+  /**
+   * Sends a WRITE without copying `data`: the framed header, then `data`
+   * itself as a second piece of output.
+   */
+  write(handle: Uint8Array, offset: number, data: Uint8Array, handler: SftpReplyHandler): number {
+    const id = this.register('write', 'status', handler);
+    if (id < 0) return id;
+    this.output(writeRequestHeader(id, handle, offset, data.length));
+    if (data.length > 0) this.output(data);
+    return id;
+  }
+
+  /** Takes bytes from the channel; replies are handed to their handlers before this returns. */
+  receive(chunk: Uint8Array): void {
+    if (this.failure) return;
+    this.framer.push(chunk);
+    for (;;) {
+      let payload: Uint8Array | undefined;
+      try {
+        payload = this.framer.next();
+        if (payload === undefined) return;
+        if (!this.helloSeen) this.hello(payload);
+        else this.dispatch(payload);
+      } catch (err) {
+        this.fail(err instanceof Error ? err : new ProtocolError(String(err)));
+        return;
+      }
+      if (this.failure) return;
+    }
+  }
+
+  /** Ends the session: every waiting request gets `error`. */
+  close(error: Error): void {
+    this.fail(error);
+  }
+
+  private register(type: string, expect: SftpReplyKind, handler: SftpReplyHandler): number {
+    if (this.failure) {
+      handler(null, this.failure);
+      return -1;
+    }
+    // ids wrap at 2^32; one still waiting is skipped (never two requests with one id).
+    let id = this.nextId;
+    while (this.pending.has(id)) id = (id + 1) >>> 0;
+    this.nextId = (id + 1) >>> 0;
+    this.pending.set(id, { expect, type, handler });
+    return id;
+  }
+
+  private hello(payload: Uint8Array): void {
+    if (payload[0] !== FXP.VERSION) throw new ProtocolError(`SFTP: expected VERSION, got packet type ${payload[0]}`);
+    const v = FxpVersion.decode(payload);
+    if (v.version < SFTP_VERSION) throw new ProtocolError(`SFTP: the server speaks version ${v.version}, not ${SFTP_VERSION}`);
+    this.helloSeen = true;
+    const extensions = new Map<string, Uint8Array>();
+    for (const [name, data] of v.extensions) if (!extensions.has(name)) extensions.set(name, data);
+    this.onHello({ version: Math.min(v.version, SFTP_VERSION), extensions });
+  }
+
+  private dispatch(payload: Uint8Array): void {
+    if (payload[0] === FXP.VERSION) throw new ProtocolError('SFTP: a second VERSION');
+    const reply = decodeResponse(payload);
+    const p = this.pending.get(reply.id);
+    if (p === undefined) throw new ProtocolError(`SFTP: a ${reply.type} reply to id ${reply.id}, which no request has`);
+    if (reply.type !== 'status' && reply.type !== p.expect) {
+      throw new ProtocolError(`SFTP: a ${reply.type} reply to ${p.type} request ${reply.id} (expected ${p.expect} or status)`);
+    }
+    this.pending.delete(reply.id);
+    p.handler(reply);
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of waiting) p.handler(null, error);
+    this.onFailure(error);
+  }
+}

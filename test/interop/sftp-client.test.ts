@@ -234,7 +234,166 @@ for (const server of servers) {
         await assert.rejects(pipeline(sftp.createReadStream(join(d, 'nope')), new Writable({ write: (_c, _e, cb) => cb() })), (e: unknown) => e instanceof SftpError && e.notFound);
       });
     });
+
+    test('get and put of 0, 1, 32767, 32768, 32769 and 1 MiB + 1 bytes, compared by SHA-256', async () => {
+      const d = dir(`${tag}-sizes`);
+      await session(s(), async (sftp) => {
+        for (const size of [0, 1, 32767, 32768, 32769, 1024 * 1024 + 1]) {
+          const data = randomBytes(size);
+          file(join(d, `src-${size}`), data);
+          await sftp.get(join(d, `src-${size}`), join(d, `got-${size}`));
+          assert.equal(sha256(readFileSync(join(d, `got-${size}`))), sha256(data), `get ${size}`);
+          await sftp.put(join(d, `src-${size}`), join(d, `put-${size}`));
+          assert.equal(sha256(readFileSync(join(d, `put-${size}`))), sha256(data), `put ${size}`);
+          // small requests: many in flight, replies of every size
+          await sftp.get(join(d, `src-${size}`), join(d, `got-small-${size}`), { chunkSize: 1000, concurrency: 7 });
+          assert.equal(sha256(readFileSync(join(d, `got-small-${size}`))), sha256(data), `get ${size} in 1000-byte reads`);
+          await sftp.put(join(d, `src-${size}`), join(d, `put-small-${size}`), { chunkSize: 1000, concurrency: 7 });
+          assert.equal(sha256(readFileSync(join(d, `put-small-${size}`))), sha256(data), `put ${size} in 1000-byte writes`);
+        }
+        assert.deepEqual(readdirSync(d).filter((n) => n.includes('nacre-part')), [], 'no temporary files left');
+      });
+    });
+
+    test('get and put: an existing destination is replaced whole; progress and onFile are reported', async () => {
+      const d = dir(`${tag}-replace`);
+      await session(s(), async (sftp) => {
+        const data = randomBytes(300_000);
+        file(join(d, 'src'), data);
+        file(join(d, 'dst'), randomBytes(900_000));
+        const seen: number[] = [];
+        const files: [string, number][] = [];
+        await sftp.get(join(d, 'src'), join(d, 'dst'), { onProgress: (p) => seen.push(p.transferred), onFile: (p, n) => files.push([p, n]) });
+        assert.deepEqual(readFileSync(join(d, 'dst')), data);
+        assert.equal(seen.at(-1), data.length);
+        assert.deepEqual(files, [[join(d, 'src'), data.length]]);
+        file(join(d, 'rdst'), randomBytes(900_000));
+        await sftp.put(join(d, 'src'), join(d, 'rdst'));
+        assert.deepEqual(readFileSync(join(d, 'rdst')), data);
+      });
+    });
+
+    test('preserve keeps modes and times both ways', async () => {
+      const d = dir(`${tag}-preserve`);
+      await session(s(), async (sftp) => {
+        file(join(d, 'src'), 'hello');
+        chmodSync(join(d, 'src'), 0o751);
+        utimesSync(join(d, 'src'), 1_234_567_890, 1_300_000_000);
+        await sftp.get(join(d, 'src'), join(d, 'got'), { preserve: true });
+        assert.equal(statSync(join(d, 'got')).mode & 0o777, 0o751);
+        assert.equal(statSync(join(d, 'got')).mtimeMs, 1_300_000_000_000);
+        assert.equal(statSync(join(d, 'got')).atimeMs, 1_234_567_890_000);
+        await sftp.put(join(d, 'src'), join(d, 'put'), { preserve: true });
+        assert.equal(statSync(join(d, 'put')).mode & 0o777, 0o751);
+        assert.equal(statSync(join(d, 'put')).mtimeMs, 1_300_000_000_000);
+      });
+    });
+
+    test('resume completes a partial file both ways, and refuses a destination longer than the source', async () => {
+      const d = dir(`${tag}-resume`);
+      await session(s(), async (sftp) => {
+        const data = randomBytes(700_001);
+        file(join(d, 'src'), data);
+        writeFileSync(join(d, 'partial-get'), data.subarray(0, 123_457));
+        await sftp.get(join(d, 'src'), join(d, 'partial-get'), { resume: true });
+        assert.equal(sha256(readFileSync(join(d, 'partial-get'))), sha256(data));
+        file(join(d, 'partial-put'), data.subarray(0, 400_000));
+        await sftp.put(join(d, 'src'), join(d, 'partial-put'), { resume: true });
+        assert.equal(sha256(readFileSync(join(d, 'partial-put'))), sha256(data));
+        // Already whole: nothing to add.
+        await sftp.get(join(d, 'src'), join(d, 'partial-get'), { resume: true });
+        assert.equal(sha256(readFileSync(join(d, 'partial-get'))), sha256(data));
+        writeFileSync(join(d, 'long'), Buffer.concat([data, Buffer.from('x')]));
+        await assert.rejects(sftp.get(join(d, 'src'), join(d, 'long'), { resume: true }), (e: unknown) => e instanceof SftpError && /longer/.test(e.message));
+        file(join(d, 'rlong'), Buffer.concat([data, Buffer.from('x')]));
+        await assert.rejects(sftp.put(join(d, 'src'), join(d, 'rlong'), { resume: true }), (e: unknown) => e instanceof SftpError && /longer/.test(e.message));
+        assert.equal(statSync(join(d, 'rlong')).size, data.length + 1, 'left as it was');
+      });
+    });
+
+    test('abort stops a transfer and leaves no temporary file', async () => {
+      const d = dir(`${tag}-abort`);
+      await session(s(), async (sftp) => {
+        const data = randomBytes(8 * 1024 * 1024);
+        file(join(d, 'big'), data);
+        for (const way of ['get', 'put'] as const) {
+          const ac = new AbortController();
+          const run = way === 'get'
+            ? sftp.get(join(d, 'big'), join(d, 'out-get'), { signal: ac.signal, bandwidthLimit: 8 * 4 * 1024 * 1024, onProgress: (p) => p.transferred > 1024 * 1024 && ac.abort() })
+            : sftp.put(join(d, 'big'), join(d, 'out-put'), { signal: ac.signal, bandwidthLimit: 8 * 4 * 1024 * 1024, onProgress: (p) => p.transferred > 1024 * 1024 && ac.abort() });
+          await assert.rejects(run, AbortError);
+          assert.deepEqual(readdirSync(d).sort(), ['big'], `${way}: nothing left behind`);
+        }
+        const already = AbortSignal.abort();
+        await assert.rejects(sftp.get(join(d, 'big'), join(d, 'x'), { signal: already }), AbortError);
+        // The session is still usable after an abort.
+        await sftp.get(join(d, 'big'), join(d, 'after'));
+        assert.equal(sha256(readFileSync(join(d, 'after'))), sha256(data));
+      });
+    });
+
+    test('bandwidthLimit paces a transfer', async () => {
+      const d = dir(`${tag}-limit`);
+      await session(s(), async (sftp) => {
+        file(join(d, 'src'), randomBytes(512 * 1024));
+        const t0 = Date.now();
+        await sftp.get(join(d, 'src'), join(d, 'got'), { bandwidthLimit: 8 * 1024 * 1024, chunkSize: 32 * 1024 });
+        const ms = Date.now() - t0;
+        // 512 KiB at 1 MiB/s, less the quarter-second burst allowed at the start.
+        assert.ok(ms >= 200, `took ${ms} ms`);
+      });
+    });
+
+    test('failures name the file and the status, and leave no temporary file', async () => {
+      const d = dir(`${tag}-fail`);
+      await session(s(), async (sftp) => {
+        await assert.rejects(sftp.get(join(d, 'missing'), join(d, 'x')), (e: unknown) => e instanceof SftpError && e.notFound && e.operation === 'get' && e.path === join(d, 'missing'));
+        await assert.rejects(sftp.put(join(d, 'missing'), join(d, 'x')), (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT');
+        if (root) {
+          writeFileSync(join(d, 'secret'), 'x');
+          chmodSync(join(d, 'secret'), 0o600);
+          await assert.rejects(sftp.get(join(d, 'secret'), join(d, 'x')), (e: unknown) => e instanceof SftpError && e.permissionDenied && e.message.includes(join(d, 'secret')));
+          const locked = join(d, 'locked');
+          mkdirSync(locked, { mode: 0o755 });
+          file(join(d, 'mine'), 'data');
+          await assert.rejects(sftp.put(join(d, 'mine'), join(locked, 'f')), (e: unknown) => e instanceof SftpError && e.permissionDenied && e.path === join(locked, 'f'));
+          assert.deepEqual(readdirSync(locked), []);
+        }
+        await assert.rejects(sftp.get(d, join(d, 'y')), (e: unknown) => e instanceof SftpError && /directory/.test(e.message));
+        assert.deepEqual(readdirSync(d).filter((n) => n.includes('nacre-part')), []);
+      });
+    });
+
+    test('recursive get and put: empty directories, odd names, symlinks skipped as sftp does', async () => {
+      const d = dir(`${tag}-tree`);
+      const odd = ['with space', 'new\nline', `qu'ote"s`, 'ünïcødé ✓', '-dash', '*star?'];
+      const src = join(d, 'src');
+      mkdirSync(join(src, 'empty'), { recursive: true });
+      mkdirSync(join(src, 'a', 'b', 'c'), { recursive: true });
+      for (const n of odd) writeFileSync(join(src, 'a', n), `content of ${n}`);
+      writeFileSync(join(src, 'a', 'b', 'c', 'deep'), randomBytes(100_000));
+      writeFileSync(join(src, 'top'), '');
+      symlinkSync('top', join(src, 'link'));
+      spawnSync('chown', ['-R', login, src]);
+      await session(s(), async (sftp) => {
+        const skipped: string[] = [];
+        await sftp.get(src, join(d, 'got'), { recursive: true, onSkip: (p) => skipped.push(p) });
+        assert.deepEqual(skipped, [join(src, 'link')]);
+        await sftp.put(src, join(d, 'put'), { recursive: true });
+        for (const copy of ['got', 'put']) {
+          const base = join(d, copy);
+          assert.deepEqual(readdirSync(base).sort(), ['a', 'empty', 'top']);
+          assert.deepEqual(readdirSync(join(base, 'empty')), []);
+          for (const n of odd) assert.equal(readFileSync(join(base, 'a', n), 'utf8'), `content of ${n}`);
+          assert.deepEqual(readFileSync(join(base, 'a', 'b', 'c', 'deep')), readFileSync(join(src, 'a', 'b', 'c', 'deep')));
+        }
+        await sftp.get(src, join(d, 'followed'), { recursive: true, followSymlinks: true });
+        assert.ok(lstatSync(join(d, 'followed', 'link')).isFile());
+        // Into an existing directory: merged, as sftp -r does.
+        await sftp.put(src, join(d, 'put'), { recursive: true });
+        assert.deepEqual(readdirSync(join(d, 'put')).sort(), ['a', 'empty', 'top']);
+      });
+    });
   });
 }
 
-void [readdirSync, symlinkSync, utimesSync, AbortError];

@@ -59,6 +59,11 @@ export interface TransferOptions {
   onProgress?: (p: TransferProgress) => void;
   /** Called when a file of a transfer starts (for a progress bar per file). */
   onFile?: (path: string, size: number) => void;
+  /**
+   * Called for what a recursive transfer leaves out, as sftp does with a
+   * notice: symbolic links (unless `followSymlinks`), devices, sockets.
+   */
+  onSkip?: (path: string, reason: string) => void;
 }
 
 export interface ReadStreamOptions {

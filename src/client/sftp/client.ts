@@ -175,6 +175,11 @@ export class NodeSftpClient implements SftpClient {
   async open(path: string, flags: SftpOpenFlags = 'r', attrs: FileAttributes = {}): Promise<SftpHandle> {
     const pflags = OPEN_FLAGS[flags];
     if (pflags === undefined) throw new TypeError(`open: unknown flags ${JSON.stringify(flags)}`);
+    return this.openWith(path, pflags, attrs);
+  }
+
+  /** @internal OPEN with FXF flags as they are (resuming opens for writing without truncating or appending). */
+  async openWith(path: string, pflags: number, attrs: FileAttributes = {}): Promise<SftpHandle> {
     const r = await this.expectReply({ type: 'open', path, pflags, attrs }, 'open', path, 'handle');
     return { handle: r.handle, path };
   }

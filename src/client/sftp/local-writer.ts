@@ -1,0 +1,88 @@
+// A local file written in order from data arriving in pieces: the pieces
+// that arrive while a write is under way are gathered and written with one
+// writev at the position where the last ended. Memory stays bounded because
+// the reader pauses while `backlog` is over its mark (the owner's check).
+import { writev } from 'node:fs';
+
+/** Linux's IOV_MAX: the most buffers one writev takes. */
+const MAX_IOV = 1024;
+
+export class LocalWriter {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private writing = false;
+  private failure: Error | null = null;
+  private idleWaiters: ((err: Error | null) => void)[] = [];
+  /** Bytes handed to `add` and not yet on disk. */
+  backlog = 0;
+  /** Called after each write lands (to resume a paused reader, count progress). */
+  onWritten: (bytes: number) => void = () => undefined;
+
+  constructor(
+    private readonly fd: number,
+    /** Where the next byte goes. */
+    private position: number,
+  ) {}
+
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  add(chunk: Uint8Array): void {
+    if (this.failure) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    this.backlog += chunk.length;
+    if (!this.writing) this.flush();
+  }
+
+  /** Resolves once everything added is written; rejects with the first write error. */
+  idle(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.writing) return Promise.resolve();
+    return new Promise((resolve, reject) => this.idleWaiters.push((err) => (err ? reject(err) : resolve())));
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0 || this.failure) {
+      this.writing = false;
+      for (const w of this.idleWaiters.splice(0)) w(this.failure);
+      return;
+    }
+    this.writing = true;
+    const bufs = this.pending.length <= MAX_IOV ? this.pending : this.pending.slice(0, MAX_IOV);
+    this.pending = this.pending.length <= MAX_IOV ? [] : this.pending.slice(MAX_IOV);
+    let bytes = 0;
+    for (const b of bufs) bytes += b.length;
+    this.pendingBytes -= bytes;
+    this.writeAll(bufs, bytes);
+  }
+
+  private writeAll(bufs: Uint8Array[], bytes: number): void {
+    writev(this.fd, bufs, this.position, (err, n) => {
+      if (err) {
+        this.failure = err;
+        this.flush();
+        return;
+      }
+      this.position += n;
+      this.backlog -= n;
+      this.onWritten(n);
+      if (n < bytes) {
+        // A short write: the rest again, from where it stopped.
+        const rest: Uint8Array[] = [];
+        let skip = n;
+        for (const b of bufs) {
+          if (skip >= b.length) skip -= b.length;
+          else {
+            rest.push(skip > 0 ? b.subarray(skip) : b);
+            skip = 0;
+          }
+        }
+        this.writeAll(rest, bytes - n);
+        return;
+      }
+      this.flush();
+    });
+  }
+}

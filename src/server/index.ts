@@ -41,3 +41,19 @@ export { lookupUserAccount, parsePasswdEntry, validUserName, UserAccountError, t
 export { PrivilegeError, sessionIdentity, type SessionIdentity } from './privileges.js';
 export { parseEnvironmentFile } from './user-files.js';
 export { forwardingAsUser, type ForwardingAsUserOptions } from './user-forwarding.js';
+// Serving SFTP (issue 13): one session on a channel in this process, internal-sftp's flags.
+export { serveSftp, sftpSubsystem, LOCAL_CLOCK, type ServeSftpOptions, type SftpServing } from './sftp/serve.js';
+export { startInternalSftp, type InternalSftpOptions } from './sftp/internal.js';
+export { runSftpServerProcess, type SftpProcessIo } from './sftp/process.js';
+export {
+  parseSftpServerArgs,
+  parseUmask,
+  expandStartDirectory,
+  sftpLogEnabled,
+  internalSftpArguments,
+  SftpServerArgsError,
+  SFTP_SERVER_USAGE,
+  SFTP_SERVER_LOG_LEVELS,
+  type SftpServerArgs,
+  type SftpServerLogLevel,
+} from './sftp/args.js';

@@ -14,6 +14,8 @@ import { lookupUserAccount, type UserAccount } from './user-account.js';
 import { SessionDirectory, sessionIdentity, userLauncher } from './privileges.js';
 import { hushLogin, motdText, nologinText, userEnvironmentFile } from './user-files.js';
 import { AgentListener } from './agent-listener.js';
+import { internalSftpArguments } from './sftp/args.js';
+import { startInternalSftp, type InternalSftpOptions } from './sftp/internal.js';
 
 export interface RunAsUserOptions extends RunOptions {
   /** The account to run as; default the name the client logged in with. */
@@ -28,10 +30,14 @@ export interface RunAsUserOptions extends RunOptions {
   readonly forceCommand?: string | null;
   /**
    * sshd's Subsystem: name to command line, run through the user's shell as
-   * sshd does. Unlisted subsystems are refused; `internal-sftp` is refused
-   * too (with an error reported to the server) until Nacre has SFTP.
+   * sshd does. Unlisted subsystems are refused. `internal-sftp [flags]`
+   * (also as ForceCommand) is Nacre's own SFTP server, with sftp-server's
+   * flags: in this process when it runs as the user, else in a process of
+   * the user's (see `internalSftp`).
    */
   readonly subsystems?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+  /** internal-sftp's log (its -l lines) and, in this process, its file system. */
+  readonly internalSftp?: InternalSftpOptions;
   /** sshd's PrintMotd: /etc/motd (`motdFile`) before a login shell on a terminal, unless ~/.hushlogin exists. Default false. */
   readonly printMotd?: boolean;
   /** The message of the day's file; default /etc/motd. */
@@ -72,9 +78,9 @@ interface Plan {
   /** undefined: not forced; null: forced in place of a shell; else the asked-for command or subsystem. */
   readonly original: string | null | undefined;
   readonly label: string;
+  /** internal-sftp's arguments, when that is what runs. */
+  readonly internal: string[] | null;
 }
-
-const INTERNAL_SFTP = /^internal-sftp(?:\s|$)/;
 
 /**
  * Installs handlers on `session` that run its programs as a user (see
@@ -122,9 +128,9 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
     } else {
       command = req.type === 'exec' ? req.command : null;
     }
-    if (command !== null && INTERNAL_SFTP.test(command)) throw new Error('internal-sftp is not supported yet: configure an external sftp-server as the subsystem');
+    const internal = command === null ? null : internalSftpArguments(command);
     const label = req.type === 'subsystem' ? `subsystem ${req.name}` : (command ?? 'shell');
-    return { command, original, label };
+    return { command, original, label, internal };
   };
 
   const environment = async (p: Plan): Promise<Record<string, string>> => {
@@ -154,6 +160,10 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
       if (nologin !== null) {
         channel.stderr.write(nologin);
         channel.exit(254);
+        return true;
+      }
+      if (p.internal !== null) {
+        running = await startInternalSftp(p.internal, channel, session, account, identity, options.internalSftp);
         return true;
       }
       const env = await environment(p);

@@ -21,6 +21,8 @@ import { parseAuthorizedKeys } from '../../src/trust/index.js';
 import { publicKeyAuthenticator } from '../../src/server/authorization.js';
 import { startServer, passwordSecret } from './server-helpers.js';
 import type { ConnectOptions } from '../../src/client/options.js';
+import { MemoryFileSystem } from '../../src/sftp/memory-fs.js';
+import { FxpInit, SftpFramer, decodeResponse, encodeRequest, frame } from '../../src/sftp/index.js';
 
 const root = process.geteuid?.() === 0;
 const me: UserAccount = { name: userInfo().username, uid: process.geteuid!(), gid: process.getegid!(), home: userInfo().homedir, shell: '/bin/sh' };
@@ -217,9 +219,18 @@ test('runAsUser: ForceCommand replaces exec, shell and subsystem, and wins over 
   }, 'command="echo key:$SSH_ORIGINAL_COMMAND"');
 });
 
-test('runAsUser: subsystems run their command line; unknown ones are refused, internal-sftp with a reported error', async () => {
+test('runAsUser: subsystems run their command line; unknown ones are refused; internal-sftp serves SFTP in this process, bad flags refused', async () => {
   // a Map, as sshd_config's resolved settings hold them, or a record
-  const errors = await withServer({ subsystems: new Map([['hello', 'echo hello-from-subsystem'], ['sftp', 'internal-sftp']]) }, async (c) => {
+  const fs = new MemoryFileSystem({ startDirectory: '/srv' });
+  fs.writeFile('/srv/hello.txt', 'hi');
+  const logs: string[] = [];
+  const subsystems = new Map([
+    ['hello', 'echo hello-from-subsystem'],
+    ['sftp', 'internal-sftp -R -l INFO -d /srv'],
+    ['badsftp', 'internal-sftp -u 999'],
+  ]);
+  const internalSftp = { fileSystem: () => fs, log: (_level: string, m: string) => logs.push(m) };
+  const errors = await withServer({ subsystems, internalSftp }, async (c) => {
     const ch = await c.openChannel('session');
     let out = '';
     ch.on('data', (d: Buffer) => (out += d.toString()));
@@ -227,13 +238,42 @@ test('runAsUser: subsystems run their command line; unknown ones are refused, in
     assert.equal(await ch.request('subsystem', ReqSubsystem.encode({ name: 'hello' }), true), true);
     await new Promise((r) => ch.once('close', r));
     assert.equal(out, 'hello-from-subsystem\n');
-    for (const name of ['sftp', 'nope']) {
+    for (const name of ['badsftp', 'nope']) {
       const other = await c.openChannel('session');
       assert.equal(await other.request('subsystem', ReqSubsystem.encode({ name }), true), false, name);
       other.destroy();
     }
+    const sftp = await c.openChannel('session');
+    assert.equal(await sftp.request('subsystem', ReqSubsystem.encode({ name: 'sftp' }), true), true);
+    const replies = new SftpFramer(1 << 20);
+    const next = () =>
+      new Promise<Uint8Array>((resolve) => {
+        const p = replies.next();
+        if (p) return resolve(p);
+        const on = (d: Buffer) => {
+          replies.push(d);
+          const q = replies.next();
+          if (q) {
+            sftp.off('data', on);
+            resolve(q);
+          }
+        };
+        sftp.on('data', on);
+      });
+    sftp.write(frame(FxpInit.encode({ version: 3, extensions: [] })));
+    assert.equal((await next())[0], 2, 'VERSION');
+    sftp.write(frame(encodeRequest({ type: 'open', id: 1, path: 'hello.txt', pflags: 1, attrs: {} })));
+    const h = decodeResponse(await next());
+    assert.equal(h.type, 'handle');
+    sftp.write(frame(encodeRequest({ type: 'mkdir', id: 2, path: 'x', attrs: {} })));
+    const refused = decodeResponse(await next());
+    assert.deepEqual([refused.type, (refused as { code?: number }).code], ['status', 3], '-R refuses mkdir');
+    sftp.end();
+    await new Promise((r) => sftp.once('close', r));
   });
-  assert.ok(errors.some((e) => /internal-sftp is not supported yet/.test(e.message)), String(errors));
+  assert.ok(errors.some((e) => /Invalid umask "999"/.test(e.message)), String(errors));
+  assert.ok(logs.includes('open "hello.txt" flags READ mode 0666'), logs.join('\n'));
+  assert.ok(logs.includes('forced close "hello.txt" bytes read 0 written 0'), logs.join('\n'));
 });
 
 test('runAsUser as the same user: ~/.ssh/rc only when enabled, the home directory or / when it is missing', async () => {

@@ -118,7 +118,7 @@ export function createDaemon(args: NacredArgs, log: SshdLog, deps: NacredDeps, f
       oneConnection: args.debug > 0,
       deps: {
         accounts: new Accounts(),
-        runner: deps.session ?? userRunner(process.geteuid?.()),
+        runner: deps.session ?? userRunner(process.geteuid?.(), log),
         checkPassword: deps.checkPassword ?? passwordFileCheck(log),
       },
     });

@@ -30,6 +30,7 @@ import { judgeAttempt, type LogStyle, type PasswordCheck } from './auth-policy.j
 import { forwardingPolicy } from './forward-policy.js';
 import { printable, type SshdLog } from './log.js';
 import type { OncePerConnection } from './events-log.js';
+import { internalSftpLog } from './sftp.js';
 
 /** A parsed configuration: the global settings and Match resolution for one connection. */
 export interface LoadedConfig {
@@ -55,7 +56,7 @@ export interface SessionRunner {
  * Match-resolved settings. Not root, nacred serves only its own account, as
  * sshd run by a user does.
  */
-export function userRunner(euid: number | undefined): SessionRunner {
+export function userRunner(euid: number | undefined, log?: SshdLog): SessionRunner {
   return {
     canServe: (account) =>
       euid === undefined || euid === 0 || account.uid === euid ? null : `nacred runs as uid ${euid}, not root, and runs sessions only as that user`,
@@ -71,6 +72,7 @@ export function userRunner(euid: number | undefined): SessionRunner {
         permitUserEnvironment: settings.permitUserEnvironment,
         permitTty: settings.permitTTY,
         agentForwarding: settings.allowAgentForwarding && !settings.disableForwarding,
+        ...(log ? { internalSftp: internalSftpLog(log) } : {}),
       }),
   };
 }

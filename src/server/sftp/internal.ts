@@ -1,0 +1,106 @@
+// `internal-sftp` for runAsUser (sshd's Subsystem sftp internal-sftp, or a
+// ForceCommand of it): the SFTP server of this library, with sftp-server's
+// flags. When the server process is the session's user (the server serves
+// its own account, or root logged in as root), it runs here, on the
+// channel, with no process in between. When the server is root and the user
+// is not, file operations must be the user's, and Node cannot change the uid
+// of one request: the same server code then runs in a process of the user's
+// (process-main.ts, started through setpriv like any program of the
+// session), speaking SFTP on its stdin and stdout; its log lines come back
+// on stderr into the server's log.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { FileSystem } from '../../sftp/filesystem.js';
+import type { SftpLogLevel } from '../../sftp/server-session.js';
+import type { Running } from '../exec-handler.js';
+import { userLauncher, type SessionIdentity } from '../privileges.js';
+import type { ServerChannel, SessionChannel } from '../session-channel.js';
+import type { UserAccount } from '../user-account.js';
+import { expandStartDirectory, parseSftpServerArgs, sftpLogEnabled, type SftpServerArgs } from './args.js';
+import { defaultFileSystem } from './default-fs.js';
+import { serveSftp } from './serve.js';
+
+/** The process a setpriv session's internal-sftp runs in. */
+export const SFTP_PROCESS_ENTRY = fileURLToPath(new URL('./process-main.js', import.meta.url));
+
+export interface InternalSftpOptions {
+  /** sftp-server's log lines, already filtered by its -l level, for the server's log. */
+  readonly log?: (level: SftpLogLevel, message: string) => void;
+  /**
+   * The file system an in-process session serves (default the Node file
+   * system as the server's user, starting in `startDirectory`). Not used
+   * when the session runs in a process of the user's.
+   */
+  readonly fileSystem?: (startDirectory: string, account: UserAccount) => FileSystem;
+}
+
+/**
+ * Starts internal-sftp with `args` (its command line after the name) on
+ * `channel` for `account`. Bad arguments reject (the request is refused and
+ * the error reported, as a configuration error).
+ */
+export async function startInternalSftp(
+  args: readonly string[],
+  channel: ServerChannel,
+  session: SessionChannel,
+  account: UserAccount,
+  identity: SessionIdentity,
+  options: InternalSftpOptions = {},
+): Promise<Running> {
+  const parsed = parseSftpServerArgs(args);
+  if (parsed.query !== null || parsed.help) throw new Error('internal-sftp: -Q and -h are not for a session');
+  const start = parsed.startDirectory === null ? account.home : expandStartDirectory(parsed.startDirectory, account);
+  const log = options.log;
+  if (identity === 'same-user') return inProcess(parsed, start, channel, session, account, options);
+  return inUserProcess(args, channel, account, log);
+}
+
+function inProcess(parsed: SftpServerArgs, start: string, channel: ServerChannel, session: SessionChannel, account: UserAccount, options: InternalSftpOptions): Running {
+  const fileSystem = options.fileSystem ? options.fileSystem(start, account) : defaultFileSystem(start);
+  const log = options.log;
+  const serving = serveSftp(channel, {
+    fileSystem,
+    readOnly: parsed.readOnly,
+    umask: parsed.umask,
+    allowRequests: parsed.allowRequests,
+    denyRequests: parsed.denyRequests,
+    username: account.name,
+    remoteAddress: session.remoteAddress,
+    ...(log ? { log: (level: SftpLogLevel, message: string) => sftpLogEnabled(parsed.logLevel, level) && log(level, message) } : {}),
+  });
+  return { signal: () => false, resize: () => undefined, hangup: () => serving.close() };
+}
+
+function inUserProcess(args: readonly string[], channel: ServerChannel, account: UserAccount, log: InternalSftpOptions['log']): Running {
+  const launch = userLauncher(account, 'setpriv', '', false, account.home, '/')(process.execPath, [SFTP_PROCESS_ENTRY, '-e', ...args], {}, '/', false);
+  const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['pipe', 'pipe', 'pipe'], detached: launch.newSession === true });
+  const noop = (): void => undefined;
+  child.on('error', (e) => {
+    log?.('error', `internal-sftp for ${account.name}: ${e.message}`);
+    channel.exit(255);
+  });
+  const { stdin, stdout, stderr } = child;
+  for (const pipe of [stdin, stdout, stderr]) pipe?.on('error', noop);
+  if (!stdin || !stdout || !stderr) return { signal: () => false, resize: noop, hangup: noop };
+  stdout.pipe(channel, { end: false });
+  channel.pipe(stdin);
+  // Each stderr line is one log line of the child's (it filters by -l itself).
+  let partial = '';
+  stderr.setEncoding('utf8');
+  stderr.on('data', (text: string) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!.slice(-4096);
+    for (const line of lines) if (line !== '') log?.('info', line);
+  });
+  child.once('close', (code) => channel.exit(code ?? 255));
+  return {
+    signal: () => false,
+    resize: noop,
+    hangup() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+      stdin.destroy();
+      stdout.destroy();
+      stderr.destroy();
+    },
+  };
+}

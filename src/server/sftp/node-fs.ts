@@ -1,0 +1,335 @@
+// The FileSystem an SFTP server serves from the machine's files, over
+// node:fs/promises, acting as the process's user (a server running as root
+// serves each user from a process of that user). Without `root` a path goes
+// to the kernel as the client sent it (relative ones from the start
+// directory), as sftp-server does. With `root`, every path is resolved
+// inside that directory and no link can lead out (node-fs-confined.ts says
+// how); paths the client sees are then relative to the root, as under
+// sshd's ChrootDirectory.
+import { constants, type Stats } from 'node:fs';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, opendir, readlink, realpath, rename, rmdir, stat, statfs, symlink, truncate, unlink, utimes } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import type { FileAttributes } from '../../sftp/attrs.js';
+import type { Statvfs } from '../../sftp/extensions.js';
+import type { DirectoryHandle, FileHandle, FileStats, FileSystem, OpenMode } from '../../sftp/filesystem.js';
+import { lookupUserAccount } from '../user-account.js';
+import { ConfinedRoot, inDirectory, viaHandle, type Walked, type WalkKind } from './node-fs-confined.js';
+import { clientPathErrors, fsError, toFileStats, toStatvfs } from './node-fs-convert.js';
+import { NodeDirectoryHandle, NodeFileHandle } from './node-fs-handles.js';
+import { AccountNames, type AccountFiles } from './node-fs-users.js';
+
+export interface NodeFileSystemOptions {
+  /** Where relative paths start (`.`): an absolute path, inside `root` when there is one. */
+  startDirectory: string;
+  /** Confine the client to this directory of the host, as sshd's ChrootDirectory does (Linux only). */
+  root?: string;
+  /** The session's user, whose home homeDirectory("") gives (default: the process's user). */
+  user?: string;
+  /** Where names of users and groups come from (default /etc/passwd and /etc/group). */
+  accountFiles?: AccountFiles;
+}
+
+export class NodeFileSystem implements FileSystem {
+  readonly startDirectory: string;
+  private readonly confined: ConfinedRoot | undefined;
+  private readonly accounts: AccountNames;
+  private readonly user: string | undefined;
+
+  constructor(options: NodeFileSystemOptions) {
+    if (!options.startDirectory.startsWith('/')) throw new RangeError(`NodeFileSystem: startDirectory must be absolute, not ${JSON.stringify(options.startDirectory)}`);
+    if (options.root !== undefined) {
+      if (process.platform !== 'linux') throw new RangeError('NodeFileSystem: a confining root needs Linux (/proc/self/fd)');
+      if (!options.root.startsWith('/')) throw new RangeError(`NodeFileSystem: root must be absolute, not ${JSON.stringify(options.root)}`);
+      this.confined = new ConfinedRoot(options.root);
+    }
+    this.startDirectory = options.startDirectory;
+    this.user = options.user;
+    this.accounts = new AccountNames(options.accountFiles);
+  }
+
+  /** The path as the kernel or the confined walk takes it: relative ones from the start directory. */
+  private absolute(path: string): string {
+    if (path.includes('\0')) throw fsError('EINVAL', 'invalid argument', 'path', path.replaceAll('\0', '\\0'));
+    if (path.startsWith('/')) return path;
+    if (path === '' || path === '.') return this.startDirectory;
+    return `${this.startDirectory.replace(/\/+$/, '')}/${path}`;
+  }
+
+  /** Runs `use` on a confined walk of `path`, releasing what it holds after. */
+  private async walked<T>(path: string, kind: WalkKind, use: (w: Walked) => Promise<T>): Promise<T> {
+    const w = await this.confined!.walk(this.absolute(path), kind);
+    try {
+      return await use(w);
+    } finally {
+      await w.release();
+    }
+  }
+
+  private stats(s: Stats): Promise<FileStats> {
+    return toFileStats(s, this.accounts);
+  }
+
+  open(path: string, mode: OpenMode, attrs: FileAttributes): Promise<FileHandle> {
+    return clientPathErrors('open', path, async () => {
+      const c = constants;
+      let flags = mode.write ? (mode.read ? c.O_RDWR : c.O_WRONLY) : c.O_RDONLY;
+      if (mode.append) flags |= c.O_APPEND;
+      if (mode.create) flags |= c.O_CREAT;
+      if (mode.truncate) flags |= c.O_TRUNC;
+      if (mode.create && mode.exclusive) flags |= c.O_EXCL;
+      // sftp-server's default: 0666, less the umask.
+      const perm = attrs.mode === undefined ? 0o666 : attrs.mode & 0o7777;
+      let handle;
+      if (this.confined === undefined) handle = await open(this.absolute(path), flags, perm);
+      else if (mode.create && mode.exclusive) {
+        handle = await this.walked(path, 'entry', async (w) => {
+          if (w.name === undefined) throw fsError('EEXIST', 'file already exists', 'open', path);
+          return open(inDirectory(w.dir, w.name), flags | c.O_NOFOLLOW, perm);
+        });
+      } else {
+        handle = await this.walked(path, 'object', async (w) => {
+          // What the walk vetted, reopened through its handle; or a new name in the vetted directory.
+          if (w.target !== undefined) return open(viaHandle(w.target), flags & ~c.O_CREAT, perm);
+          return open(inDirectory(w.dir, w.name!), flags | c.O_NOFOLLOW, perm);
+        });
+      }
+      return new NodeFileHandle(handle, path, this.accounts);
+    });
+  }
+
+  opendir(path: string): Promise<DirectoryHandle> {
+    return clientPathErrors('opendir', path, async () => {
+      if (this.confined === undefined) {
+        const abs = this.absolute(path);
+        const dir = await opendir(abs, { bufferSize: 128 });
+        return new NodeDirectoryHandle(
+          {
+            dir,
+            entryPath: (name) => `${abs}/${name}`,
+            dots: () => Promise.all([stat(abs), stat(`${abs}/..`)]),
+            release: async () => undefined,
+          },
+          path,
+          this.accounts,
+        );
+      }
+      const w = await this.confined.walk(this.absolute(path), 'object');
+      try {
+        if (w.target === undefined) throw fsError('ENOENT', 'no such file or directory', 'opendir', path);
+        if (!w.stats!.isDirectory()) throw fsError('ENOTDIR', 'not a directory', 'opendir', path);
+        const target = w.target;
+        const dots: [Stats, Stats] = [w.stats!, await w.dir.stat()];
+        const dir = await opendir(viaHandle(target), { bufferSize: 128 });
+        w.keepTarget();
+        return new NodeDirectoryHandle(
+          { dir, entryPath: (name) => inDirectory(target, name), dots: async () => dots, release: () => target.close() },
+          path,
+          this.accounts,
+        );
+      } finally {
+        await w.release();
+      }
+    });
+  }
+
+  stat(path: string): Promise<FileStats> {
+    return this.describe('stat', path, 'object');
+  }
+
+  lstat(path: string): Promise<FileStats> {
+    return this.describe('lstat', path, 'link');
+  }
+
+  private describe(syscall: string, path: string, kind: 'object' | 'link'): Promise<FileStats> {
+    return clientPathErrors(syscall, path, async () => {
+      if (this.confined === undefined) return this.stats(await (kind === 'object' ? stat : lstat)(this.absolute(path)));
+      return this.walked(path, kind, async (w) => {
+        if (w.stats === undefined) throw fsError('ENOENT', 'no such file or directory', syscall, path);
+        return this.stats(w.stats);
+      });
+    });
+  }
+
+  setstat(path: string, attrs: FileAttributes, followSymlinks: boolean): Promise<void> {
+    return clientPathErrors('setstat', path, async () => {
+      if (this.confined === undefined) {
+        const abs = this.absolute(path);
+        const link = !followSymlinks && (await lstat(abs)).isSymbolicLink();
+        return applyAttrs(abs, attrs, link, !link);
+      }
+      // Through the walked object's handle: the link itself when not following (chmod of one is EOPNOTSUPP, as lchmod).
+      await this.walked(path, followSymlinks ? 'object' : 'link', async (w) => {
+        if (w.target === undefined) throw fsError('ENOENT', 'no such file or directory', 'setstat', path);
+        await applyAttrs(viaHandle(w.target), attrs, w.stats!.isSymbolicLink(), true);
+      });
+    });
+  }
+
+  remove(path: string): Promise<void> {
+    return this.onName('unlink', path, (at) => unlink(at), 'EISDIR');
+  }
+
+  mkdir(path: string, attrs: FileAttributes): Promise<void> {
+    const perm = attrs.mode === undefined ? 0o777 : attrs.mode & 0o7777;
+    return this.onName('mkdir', path, async (at) => void (await mkdir(at, perm)), 'EEXIST');
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.onName('rmdir', path, (at) => rmdir(at), 'EBUSY');
+  }
+
+  readlink(path: string): Promise<string> {
+    return this.onName('readlink', path, (at) => readlink(at), 'EINVAL');
+  }
+
+  symlink(targetPath: string, linkPath: string): Promise<void> {
+    // The target is stored as given: resolved inside the root when followed, as a chrooted process resolves it.
+    return this.onName('symlink', linkPath, (at) => symlink(targetPath, at), 'EEXIST');
+  }
+
+  /**
+   * An operation on a name: the absolute path, or, confined, the name in
+   * its walked directory. A path that names a directory by `.`, `..` or `/`
+   * fails with `whenNoName`, as the kernel answers for those.
+   */
+  private onName<T>(syscall: string, path: string, op: (at: string) => Promise<T>, whenNoName: string): Promise<T> {
+    return clientPathErrors(syscall, path, async () => {
+      if (this.confined === undefined) return op(this.absolute(path));
+      return this.walked(path, 'entry', async (w) => {
+        if (w.name === undefined) throw fsError(whenNoName, 'not possible on this path', syscall, path);
+        return op(inDirectory(w.dir, w.name));
+      });
+    });
+  }
+
+  /** An operation on two names (rename, link), each confined like onName's. */
+  private onNames(syscall: string, from: string, to: string, op: (a: string, b: string) => Promise<void>): Promise<void> {
+    return clientPathErrors(
+      syscall,
+      from,
+      async () => {
+        if (this.confined === undefined) return op(this.absolute(from), this.absolute(to));
+        await this.walked(from, 'entry', (a) =>
+          this.walked(to, 'entry', async (b) => {
+            if (a.name === undefined || b.name === undefined) throw fsError('EBUSY', 'not possible on this path', syscall, from, to);
+            await op(inDirectory(a.dir, a.name), inDirectory(b.dir, b.name));
+          }),
+        );
+      },
+      to,
+    );
+  }
+
+  rename(oldPath: string, newPath: string, posix: boolean): Promise<void> {
+    return this.onNames('rename', oldPath, newPath, (a, b) => (posix ? rename(a, b) : renameNoReplace(a, b)));
+  }
+
+  link(oldPath: string, newPath: string): Promise<void> {
+    // link(2) does not follow a link at oldPath: it links the link itself.
+    return this.onNames('link', oldPath, newPath, (a, b) => link(a, b));
+  }
+
+  realpath(path: string): Promise<string> {
+    return clientPathErrors('realpath', path, async () => {
+      if (this.confined !== undefined) return this.walked(path, 'object', async (w) => w.logical);
+      const abs = this.absolute(path);
+      try {
+        return await realpath(abs);
+      } catch (err) {
+        // The last component may be missing, as sftp-server allows (a name about to be created).
+        const cut = abs.replace(/\/+$/, '').lastIndexOf('/');
+        const last = abs.replace(/\/+$/, '').slice(cut + 1);
+        if ((err as { code?: unknown }).code !== 'ENOENT' || last === '' || last === '.' || last === '..') throw err;
+        const parent = await realpath(abs.slice(0, cut) || '/');
+        return `${parent === '/' ? '' : parent}/${last}`;
+      }
+    });
+  }
+
+  statvfs(path: string): Promise<Statvfs> {
+    return clientPathErrors('statvfs', path, async () => {
+      if (this.confined === undefined) return toStatvfs(await statfs(this.absolute(path)));
+      return this.walked(path, 'object', async (w) => {
+        if (w.target === undefined) throw fsError('ENOENT', 'no such file or directory', 'statvfs', path);
+        return toStatvfs(await statfs(viaHandle(w.target)));
+      });
+    });
+  }
+
+  /** From /etc/passwd (then the system's account lookup); confined, the path is inside the root, as under ChrootDirectory. */
+  async homeDirectory(username: string): Promise<string> {
+    const name = username === '' ? (this.user ?? userInfo().username) : username;
+    const home = await this.accounts.home(name);
+    if (home !== undefined) return home;
+    try {
+      return (await lookupUserAccount(name)).home;
+    } catch {
+      throw fsError('ENOENT', 'no such user', 'getpwnam', name);
+    }
+  }
+
+  async names(uids: readonly number[], gids: readonly number[]): Promise<{ users: string[]; groups: string[] }> {
+    const users = await Promise.all(uids.map(async (u) => (await this.accounts.userName(u)) ?? ''));
+    const groups = await Promise.all(gids.map(async (g) => (await this.accounts.groupName(g)) ?? ''));
+    return { users, groups };
+  }
+}
+
+/**
+ * SETSTAT's changes in sftp-server's order (size, mode, times, owner) on a
+ * path that reaches the object. `isLink`: the object is a symbolic link
+ * being changed itself (lsetstat); `follows`: the path is one the kernel
+ * follows, so a link is changed with the l- calls.
+ */
+async function applyAttrs(at: string, attrs: FileAttributes, isLink: boolean, follows: boolean): Promise<void> {
+  const useLinkCalls = isLink && !follows;
+  if (attrs.size !== undefined) {
+    if (isLink) throw fsError('EINVAL', 'invalid argument', 'truncate', at);
+    await truncate(at, attrs.size);
+  }
+  if (attrs.mode !== undefined) {
+    if (isLink) throw fsError('EOPNOTSUPP', 'operation not supported', 'chmod', at);
+    await chmod(at, attrs.mode & 0o7777);
+  }
+  if (attrs.atime !== undefined && attrs.mtime !== undefined) await (useLinkCalls ? lutimes : utimes)(at, attrs.atime, attrs.mtime);
+  if (attrs.uid !== undefined && attrs.gid !== undefined) await (useLinkCalls ? lchown : chown)(at, attrs.uid, attrs.gid);
+}
+
+/**
+ * SSH_FXP_RENAME, which must not replace an existing name: as sftp-server, a
+ * regular file is linked to the new name then unlinked from the old (atomic
+ * refusal of an existing target); where links are not possible, and for
+ * anything but a regular file, an lstat then rename (racy, as sftp-server's).
+ */
+async function renameNoReplace(from: string, to: string): Promise<void> {
+  const s = await lstat(from);
+  if (s.isFile()) {
+    try {
+      await link(from, to);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EOPNOTSUPP' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+      return renameIfAbsent(from, to);
+    }
+    try {
+      await unlink(from);
+    } catch (err) {
+      await unlink(to).catch(() => undefined);
+      throw err;
+    }
+    return;
+  }
+  return renameIfAbsent(from, to);
+}
+
+async function renameIfAbsent(from: string, to: string): Promise<void> {
+  const present = await lstat(to).then(
+    () => true,
+    (err: unknown) => {
+      if ((err as { code?: unknown }).code === 'ENOENT') return false;
+      throw err;
+    },
+  );
+  if (present) throw fsError('EEXIST', 'file already exists', 'rename', from, to);
+  await rename(from, to);
+}

@@ -1,0 +1,728 @@
+// The SFTP server's state machine, sans I/O: channel bytes in (`receive`),
+// file system work out (`ServerOperation`s for the driver to run, see
+// server-operations.ts), results in (`complete`/`fail`), reply bytes out.
+// It holds the policy that needs no I/O: INIT and VERSION with OpenSSH's
+// extensions, the handle table and its cap, the cap on requests waiting for
+// a reply (beyond it no more input is taken: `wantsInput` turns false and
+// the driver stops reading the channel), writes to one handle applied in
+// the order they came, read-only mode and the request allow/deny lists,
+// the umask for created files, STATUS for errors and for malformed packets,
+// `ls -l` long names, and sftp-server's log lines (as `-l INFO` and
+// `-l VERBOSE` give them).
+import { ProtocolError } from '../errors.js';
+import type { FileAttributes } from './attrs.js';
+import { DEFAULT_MAX_READ, EXT, FX, FXF, FXP, MAX_PACKET, SFTP_VERSION, STATUS_TEXT } from './constants.js';
+import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply } from './extensions.js';
+import type { DirectoryEntry, DirectoryHandle, FileHandle, OpenMode } from './filesystem.js';
+import { SftpFramer, frame } from './framing.js';
+import { FxpInit, FxpVersion, UnknownSftpPacket, dataReplyHeader, decodeRequest, encodeResponse, peekRequestId, type NameEntry, type SftpRequest } from './messages.js';
+import type { OperationKind, OperationOf, OperationResult, ServerOperation } from './server-operations.js';
+import { longName, openFlagsText, statsToAttributes, statusForError, UTC_CLOCK, type ServerClock } from './server-format.js';
+import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
+
+/** sftp-server's levels for its log lines (`-l`). */
+export type SftpLogLevel = 'error' | 'info' | 'verbose' | 'debug';
+
+export interface SftpServerSessionOptions {
+  /** -R: requests that change the file system are refused (PERMISSION_DENIED). */
+  readonly readOnly?: boolean;
+  /** -p: only these requests are served (names as `sftp-server -Q requests` lists them). */
+  readonly allowRequests?: string | readonly string[] | null;
+  /** -P: these requests are refused. */
+  readonly denyRequests?: string | readonly string[] | null;
+  /** -u: cleared from the mode of every file and directory created. */
+  readonly umask?: number | null;
+  /** Handles open at once (files and directories); more OPEN/OPENDIR fail. Default 512. */
+  readonly maxHandles?: number;
+  /** Requests waiting for their reply; beyond it no more input is read. Default 128. */
+  readonly maxOutstanding?: number;
+  /** Now and the time zone, for long names' dates; default UTC with years shown. */
+  readonly clock?: ServerClock;
+}
+
+/** Where the session's output goes (the driver implements it). */
+export interface SftpServerSink {
+  /** Bytes for the channel, in order (a DATA reply is its header then the file's own buffer). */
+  output(chunks: Uint8Array[]): void;
+  /** File system work to do; hand the result back with complete() or fail(). */
+  operation(op: ServerOperation): void;
+  log(level: SftpLogLevel, message: string): void;
+  /** The session is over: the client broke the protocol (error) or it was ended. Close the channel. */
+  close(error: Error | null): void;
+}
+
+export const DEFAULT_MAX_HANDLES = 512;
+export const DEFAULT_MAX_OUTSTANDING = 128;
+/** Entries in one NAME reply at most (sftp-server sends 100). */
+const NAME_ENTRIES = 100;
+/** Bytes of names in one NAME reply at most, well under the packet limit. */
+const NAME_BYTES = MAX_PACKET - 16 * 1024;
+
+interface HandleBase {
+  readonly handle: Uint8Array;
+  readonly path: string;
+  /** Operations running on it; a CLOSE waits for them. */
+  inflight: number;
+  /** Set by CLOSE: runs once nothing is in flight. */
+  closing: (() => void) | null;
+}
+interface FileEntry extends HandleBase {
+  readonly kind: 'file';
+  readonly object: FileHandle;
+  bytesRead: number;
+  bytesWritten: number;
+  /** An ordered operation (write, fsetstat, fsync) is running; the next ones wait here. */
+  ordering: boolean;
+  readonly ordered: (() => void)[];
+}
+interface DirEntry extends HandleBase {
+  readonly kind: 'dir';
+  readonly object: DirectoryHandle;
+  backlog: NameEntry[];
+  done: boolean;
+  reading: boolean;
+  readonly waiting: number[];
+}
+type Entry = FileEntry | DirEntry;
+
+interface Continuation {
+  ok(result: unknown): void;
+  err(error: unknown): void;
+}
+
+const encoder = new TextEncoder();
+
+export class SftpServerSession {
+  private readonly framer = new SftpFramer(MAX_PACKET);
+  private readonly policy: RequestPolicy;
+  private readonly umask: number | null;
+  private readonly maxHandles: number;
+  private readonly maxOutstanding: number;
+  private readonly clock: ServerClock;
+  private readonly handles = new Map<string, Entry>();
+  private readonly pending = new Map<ServerOperation, Continuation>();
+  private nextHandle = 1;
+  /** OPEN/OPENDIR running: they count against the handle cap. */
+  private opening = 0;
+  private outstanding = 0;
+  private initialized = false;
+  private ended = false;
+  private pumping = false;
+
+  constructor(
+    private readonly sink: SftpServerSink,
+    options: SftpServerSessionOptions = {},
+  ) {
+    const deny = options.denyRequests == null ? null : new Set(parseRequestList(options.denyRequests));
+    const allow = options.allowRequests == null ? null : new Set(parseRequestList(options.allowRequests));
+    this.policy = { readOnly: options.readOnly === true, deny, allow };
+    const umask = options.umask ?? null;
+    if (umask !== null && (!Number.isInteger(umask) || umask < 0 || umask > 0o777)) throw new RangeError(`umask ${umask} is not between 0 and 0777`);
+    this.umask = umask;
+    this.maxHandles = positive(options.maxHandles ?? DEFAULT_MAX_HANDLES, 'maxHandles');
+    this.maxOutstanding = positive(options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING, 'maxOutstanding');
+    this.clock = options.clock ?? UTC_CLOCK;
+  }
+
+  /** False while the requests waiting for replies are at the cap (or the session is over): stop reading the channel. */
+  get wantsInput(): boolean {
+    return !this.ended && this.outstanding < this.maxOutstanding;
+  }
+
+  /** Requests received and not yet answered. */
+  get outstandingRequests(): number {
+    return this.outstanding;
+  }
+
+  /** Handles open now. */
+  get openHandles(): number {
+    return this.handles.size;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Channel data. Whole packets are handled at once while under the outstanding cap; the rest waits. */
+  receive(chunk: Uint8Array): void {
+    if (this.ended) return;
+    this.framer.push(chunk);
+    this.pump();
+  }
+
+  /** Hands back an operation's result. */
+  complete<O extends ServerOperation>(op: O, result: OperationResult<O>): void {
+    const c = this.pending.get(op);
+    if (!c) return;
+    this.pending.delete(op);
+    this.settle(() => c.ok(result));
+  }
+
+  /** Hands back an operation's failure (an Error with an errno `code`, as node:fs gives). */
+  fail(op: ServerOperation, error: unknown): void {
+    const c = this.pending.get(op);
+    if (!c) return;
+    this.pending.delete(op);
+    this.settle(() => c.err(error));
+  }
+
+  /**
+   * The channel is gone (or the driver is stopping): every open handle is
+   * closed (close operations with id -1), nothing more is answered.
+   */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const e of this.handles.values()) this.closeOnEnd(e);
+    this.handles.clear();
+  }
+
+  // -- input ---------------------------------------------------------------
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.ended && this.outstanding < this.maxOutstanding) {
+        let payload: Uint8Array | undefined;
+        try {
+          payload = this.framer.next();
+        } catch (e) {
+          this.abort(e as Error);
+          return;
+        }
+        if (payload === undefined) return;
+        this.packet(payload);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private settle(fn: () => void): void {
+    try {
+      fn();
+    } finally {
+      this.pump();
+    }
+  }
+
+  private abort(error: Error): void {
+    this.sink.log('error', error.message);
+    this.end();
+    this.sink.close(error);
+  }
+
+  private packet(payload: Uint8Array): void {
+    const type = payload[0]!;
+    if (!this.initialized) {
+      if (type !== FXP.INIT) return this.abort(new ProtocolError(`Received ${type} request before init`));
+      let version: number;
+      try {
+        version = FxpInit.decode(payload).version;
+      } catch (e) {
+        return this.abort(e as Error);
+      }
+      this.initialized = true;
+      this.sink.log('debug', `received client version ${version}`);
+      const reply = FxpVersion.encode({ version: SFTP_VERSION, extensions: ANNOUNCED_EXTENSIONS.map(([n, v]) => [n, encoder.encode(v)] as [string, Uint8Array]) });
+      this.sink.output([frame(reply)]);
+      return;
+    }
+    if (type === FXP.INIT) return this.abort(new ProtocolError('Received duplicate INIT'));
+    let req: SftpRequest;
+    try {
+      req = decodeRequest(payload);
+    } catch (e) {
+      const id = e instanceof UnknownSftpPacket ? e.id : peekRequestId(payload);
+      if (id === undefined) return this.abort(e as Error);
+      this.outstanding++;
+      if (e instanceof UnknownSftpPacket) {
+        this.sink.log('error', `Unknown message ${type}`);
+        return this.status(id, FX.OP_UNSUPPORTED);
+      }
+      this.sink.log('error', `Bad message ${type}: ${(e as Error).message}`);
+      return this.status(id, FX.BAD_MESSAGE);
+    }
+    this.outstanding++;
+    this.request(req);
+  }
+
+  // -- requests ------------------------------------------------------------
+
+  private permitted(packet: number | string, id: number): boolean {
+    const served = servedRequest(packet);
+    if (!served) return true;
+    const why = refusal(served, this.policy);
+    if (why === null) return true;
+    this.sink.log('verbose', why);
+    this.status(id, FX.PERMISSION_DENIED);
+    return false;
+  }
+
+  private request(req: SftpRequest): void {
+    const id = req.id;
+    if (req.type === 'extended') return this.extended(req);
+    if (!this.permitted(FXP[req.type.toUpperCase() as keyof typeof FXP], id)) return;
+    switch (req.type) {
+      case 'open':
+        return this.open(id, req.path, req.pflags, req.attrs);
+      case 'opendir':
+        return this.opendir(id, req.path);
+      case 'close':
+        return this.close(id, req.handle);
+      case 'read':
+        return this.read(id, req.handle, req.offset, req.length);
+      case 'write':
+        return this.write(id, req.handle, req.offset, req.data);
+      case 'readdir':
+        return this.readdir(id, req.handle);
+      case 'stat':
+      case 'lstat':
+        return this.run({ kind: req.type, id, path: req.path }, (st) => this.attrs(id, statsToAttributes(st)));
+      case 'fstat': {
+        const e = this.file(id, req.handle);
+        if (e) this.onHandle(e, { kind: 'fstat', id, file: e.object }, (st) => this.attrs(id, statsToAttributes(st)));
+        return;
+      }
+      case 'setstat':
+        this.logSet(req.path, req.attrs);
+        return this.run({ kind: 'setstat', id, path: req.path, attrs: req.attrs, followSymlinks: true }, () => this.ok(id));
+      case 'fsetstat': {
+        const e = this.file(id, req.handle);
+        if (!e) return;
+        this.logSet(e.path, req.attrs);
+        return this.ordered(e, { kind: 'fsetstat', id, file: e.object, attrs: req.attrs }, () => this.ok(id));
+      }
+      case 'remove':
+        this.sink.log('info', `remove name ${q(req.path)}`);
+        return this.run({ kind: 'remove', id, path: req.path }, () => this.ok(id));
+      case 'mkdir': {
+        const mode = this.createMode(req.attrs.mode, 0o777);
+        this.sink.log('info', `mkdir name ${q(req.path)} mode 0${mode.toString(8)}`);
+        return this.run({ kind: 'mkdir', id, path: req.path, attrs: { ...req.attrs, mode } }, () => this.ok(id));
+      }
+      case 'rmdir':
+        this.sink.log('info', `rmdir name ${q(req.path)}`);
+        return this.run({ kind: 'rmdir', id, path: req.path }, () => this.ok(id));
+      case 'realpath':
+        return this.run({ kind: 'realpath', id, path: req.path === '' ? '.' : req.path }, (p) => this.onePath(id, p));
+      case 'rename':
+        this.sink.log('info', `rename old ${q(req.oldPath)} new ${q(req.newPath)}`);
+        return this.run({ kind: 'rename', id, oldPath: req.oldPath, newPath: req.newPath, posix: false }, () => this.ok(id));
+      case 'readlink':
+        return this.run({ kind: 'readlink', id, path: req.path }, (p) => this.onePath(id, p));
+      case 'symlink':
+        this.sink.log('info', `symlink old ${q(req.targetPath)} new ${q(req.linkPath)}`);
+        return this.run({ kind: 'symlink', id, targetPath: req.targetPath, linkPath: req.linkPath }, () => this.ok(id));
+    }
+  }
+
+  private extended(req: Extract<SftpRequest, { type: 'extended' }>): void {
+    const id = req.id;
+    const name = req.request;
+    const schema = (ExtRequest as Record<string, (typeof ExtRequest)[keyof typeof ExtRequest]>)[name];
+    if (schema === undefined) {
+      this.sink.log('error', `Unknown extended request ${q(name.slice(0, 100))}`);
+      return this.status(id, FX.OP_UNSUPPORTED);
+    }
+    if (!this.permitted(name, id)) return;
+    let data: Record<string, unknown>;
+    try {
+      data = schema.decode(req.data) as Record<string, unknown>;
+    } catch (e) {
+      this.sink.log('error', `Bad ${name} request: ${(e as Error).message}`);
+      return this.status(id, FX.BAD_MESSAGE);
+    }
+    switch (name) {
+      case EXT.POSIX_RENAME: {
+        const d = data as { oldPath: string; newPath: string };
+        this.sink.log('info', `posix-rename old ${q(d.oldPath)} new ${q(d.newPath)}`);
+        return this.run({ kind: 'rename', id, oldPath: d.oldPath, newPath: d.newPath, posix: true }, () => this.ok(id));
+      }
+      case EXT.STATVFS:
+        return this.run({ kind: 'statvfs', id, path: (data as { path: string }).path }, (s) => this.reply(id, StatvfsReply.encode(s)));
+      case EXT.FSTATVFS: {
+        const e = this.file(id, (data as { handle: Uint8Array }).handle);
+        if (e) this.onHandle(e, { kind: 'fstatvfs', id, file: e.object }, (s) => this.reply(id, StatvfsReply.encode(s)));
+        return;
+      }
+      case EXT.HARDLINK: {
+        const d = data as { oldPath: string; newPath: string };
+        this.sink.log('info', `hardlink old ${q(d.oldPath)} new ${q(d.newPath)}`);
+        return this.run({ kind: 'hardlink', id, oldPath: d.oldPath, newPath: d.newPath }, () => this.ok(id));
+      }
+      case EXT.FSYNC: {
+        const e = this.file(id, (data as { handle: Uint8Array }).handle);
+        if (e) this.ordered(e, { kind: 'fsync', id, file: e.object }, () => this.ok(id));
+        return;
+      }
+      case EXT.LSETSTAT: {
+        const d = data as { path: string; attrs: FileAttributes };
+        this.logSet(d.path, d.attrs);
+        return this.run({ kind: 'setstat', id, path: d.path, attrs: d.attrs, followSymlinks: false }, () => this.ok(id));
+      }
+      case EXT.LIMITS:
+        return this.reply(
+          id,
+          LimitsReply.encode({ maxPacketLength: MAX_PACKET, maxReadLength: DEFAULT_MAX_READ, maxWriteLength: MAX_PACKET - 1024, maxOpenHandles: this.maxHandles }),
+        );
+      case EXT.EXPAND_PATH:
+        return this.run({ kind: 'expand-path', id, path: (data as { path: string }).path }, (p) => this.onePath(id, p));
+      case EXT.COPY_DATA:
+        return this.copyData(id, data as { readHandle: Uint8Array; readOffset: number; length: number; writeHandle: Uint8Array; writeOffset: number });
+      case EXT.HOME_DIRECTORY:
+        return this.run({ kind: 'home-directory', id, username: (data as { username: string }).username }, (p) => this.onePath(id, p));
+      case EXT.USERS_GROUPS_BY_ID: {
+        const d = data as { uids: number[]; gids: number[] };
+        return this.run({ kind: 'users-groups', id, uids: d.uids, gids: d.gids }, (names) =>
+          this.reply(id, UsersGroupsReply.encode({ usernames: fill(names.users, d.uids.length), groupnames: fill(names.groups, d.gids.length) })),
+        );
+      }
+    }
+    // A name ExtRequest knows and this switch does not: an extension added to the contract but not served yet.
+    return this.status(id, FX.OP_UNSUPPORTED);
+  }
+
+  private open(id: number, path: string, pflags: number, attrs: FileAttributes): void {
+    const mode: OpenMode = {
+      read: (pflags & FXF.READ) !== 0 || (pflags & FXF.WRITE) === 0,
+      write: (pflags & FXF.WRITE) !== 0,
+      append: (pflags & FXF.APPEND) !== 0,
+      create: (pflags & FXF.CREAT) !== 0,
+      truncate: (pflags & FXF.TRUNC) !== 0,
+      exclusive: (pflags & FXF.EXCL) !== 0,
+    };
+    const perm = this.createMode(attrs.mode, 0o666);
+    this.sink.log('info', `open ${q(path)} flags ${openFlagsText(pflags)} mode 0${perm.toString(8)}`);
+    if (this.policy.readOnly && (mode.write || mode.create || mode.truncate)) {
+      this.sink.log('verbose', 'Refusing open request in read-only mode');
+      return this.status(id, FX.PERMISSION_DENIED);
+    }
+    if (!this.handleRoom(id)) return;
+    this.opening++;
+    this.run(
+      { kind: 'open', id, path, mode, attrs: { mode: perm } },
+      (object) => {
+        const handle = this.newHandle();
+        this.handles.set(key(handle), { kind: 'file', handle, path, object, inflight: 0, closing: null, bytesRead: 0, bytesWritten: 0, ordering: false, ordered: [] });
+        this.handleReply(id, handle);
+      },
+      () => this.opening--,
+    );
+  }
+
+  private opendir(id: number, path: string): void {
+    this.sink.log('info', `opendir ${q(path)}`);
+    if (!this.handleRoom(id)) return;
+    this.opening++;
+    this.run(
+      { kind: 'opendir', id, path },
+      (object) => {
+        const handle = this.newHandle();
+        this.handles.set(key(handle), { kind: 'dir', handle, path, object, inflight: 0, closing: null, backlog: [], done: false, reading: false, waiting: [] });
+        this.handleReply(id, handle);
+      },
+      () => this.opening--,
+    );
+  }
+
+  private handleRoom(id: number): boolean {
+    if (this.handles.size + this.opening < this.maxHandles) return true;
+    this.sink.log('error', `Refusing open: ${this.maxHandles} handles are open`);
+    this.status(id, FX.FAILURE, `too many open handles (at most ${this.maxHandles})`);
+    return false;
+  }
+
+  private close(id: number, handle: Uint8Array): void {
+    const e = this.handles.get(key(handle));
+    if (!e) return this.status(id, FX.FAILURE);
+    this.handles.delete(key(handle));
+    e.closing = () => {
+      this.run({ kind: 'close', id, target: e.object, file: e.kind === 'file' }, () => this.ok(id));
+      this.logClose(e, null);
+    };
+    if (e.inflight === 0) this.runClosing(e);
+  }
+
+  private read(id: number, handle: Uint8Array, offset: number, length: number): void {
+    const e = this.file(id, handle);
+    if (!e) return;
+    const len = Math.min(length, DEFAULT_MAX_READ);
+    this.onHandle(e, { kind: 'read', id, file: e.object, offset, length: len }, (data) => {
+      if (data.length === 0) return this.status(id, FX.EOF);
+      const body = data.length > len ? data.subarray(0, len) : data;
+      e.bytesRead += body.length;
+      this.outstanding--;
+      this.sink.output([dataReplyHeader(id, body.length), body]);
+    });
+  }
+
+  private write(id: number, handle: Uint8Array, offset: number, data: Uint8Array): void {
+    const e = this.file(id, handle);
+    if (!e) return;
+    this.ordered(e, { kind: 'write', id, file: e.object, offset, data }, () => {
+      e.bytesWritten += data.length;
+      this.ok(id);
+    });
+  }
+
+  private readdir(id: number, handle: Uint8Array): void {
+    const e = this.handles.get(key(handle));
+    if (!e || e.kind !== 'dir') return this.status(id, FX.FAILURE);
+    if (e.reading) e.waiting.push(id);
+    else this.serveReaddir(e, id);
+  }
+
+  private serveReaddir(e: DirEntry, id: number): void {
+    if (e.backlog.length > 0) return this.names(id, takeNames(e));
+    if (e.done) return this.status(id, FX.EOF);
+    e.reading = true;
+    this.onHandle(
+      e,
+      { kind: 'readdir', id, dir: e.object },
+      (entries) => {
+        e.reading = false;
+        if (entries === null || entries.length === 0) e.done = true;
+        else e.backlog = entries.map((d) => this.nameEntry(d));
+        this.serveReaddir(e, id);
+        this.nextReaddir(e);
+      },
+      () => {
+        e.reading = false;
+        this.nextReaddir(e);
+      },
+    );
+  }
+
+  private nextReaddir(e: DirEntry): void {
+    while (!e.reading && e.waiting.length > 0) this.serveReaddir(e, e.waiting.shift()!);
+  }
+
+  private copyData(id: number, d: { readHandle: Uint8Array; readOffset: number; length: number; writeHandle: Uint8Array; writeOffset: number }): void {
+    const from = this.file(id, d.readHandle);
+    if (!from) return;
+    const to = this.file(id, d.writeHandle);
+    if (!to) return;
+    if (from === to) {
+      const end = (x: number) => (d.length === 0 ? Infinity : x + d.length);
+      if (d.readOffset < end(d.writeOffset) && d.writeOffset < end(d.readOffset)) {
+        this.sink.log('error', 'copy-data: the read and write ranges of one file overlap');
+        return this.status(id, FX.FAILURE);
+      }
+    }
+    from.inflight++;
+    this.ordered(to, { kind: 'copy-data', id, from: from.object, readOffset: d.readOffset, length: d.length, to: to.object, writeOffset: d.writeOffset }, () => this.ok(id), () => {
+      from.inflight--;
+      if (from.inflight === 0 && from.closing) this.runClosing(from);
+    });
+  }
+
+  // -- running operations ---------------------------------------------------
+
+  /**
+   * Emits `op`; `ok` gets its result, an error becomes the STATUS for it.
+   * `after` runs either way, first.
+   */
+  private run<K extends OperationKind>(op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
+    this.pending.set(op, {
+      ok: (r) => {
+        after?.();
+        if (this.ended) return this.orphan(op, r);
+        ok(r as OperationResult<OperationOf<K>>);
+      },
+      err: (error) => {
+        after?.();
+        if (this.ended) return;
+        const s = statusForError(error);
+        if (op.id >= 0) this.status(op.id, s.code, s.message);
+      },
+    });
+    this.sink.operation(op);
+  }
+
+  /** A handle opened after the session ended: nobody will close it, so close it now. */
+  private orphan(op: ServerOperation, result: unknown): void {
+    if (op.kind === 'open' || op.kind === 'opendir') {
+      const close: ServerOperation = { kind: 'close', id: -1, target: result as FileHandle | DirectoryHandle, file: op.kind === 'open' };
+      this.pending.set(close, { ok: () => undefined, err: () => undefined });
+      this.sink.operation(close);
+    }
+  }
+
+  /** An operation on an open handle: counted, so CLOSE waits for it. */
+  private onHandle<K extends OperationKind>(e: Entry, op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
+    e.inflight++;
+    this.run(op, ok, () => {
+      e.inflight--;
+      after?.();
+      if (e.inflight === 0 && e.closing) this.runClosing(e);
+    });
+  }
+
+  /** Writes (and fsetstat, fsync) on one handle run one at a time, in the order they came. */
+  private ordered<K extends OperationKind>(e: FileEntry, op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
+    const start = () => {
+      e.ordering = true;
+      this.onHandle(e, op, ok, () => {
+        e.ordering = false;
+        after?.();
+        const next = e.ordered.shift();
+        if (next) next();
+      });
+    };
+    if (e.ordering) {
+      // counted now, so a CLOSE behind it waits for it too
+      e.inflight++;
+      e.ordered.push(() => {
+        e.inflight--;
+        start();
+      });
+    } else start();
+  }
+
+  private runClosing(e: Entry): void {
+    const c = e.closing;
+    e.closing = null;
+    c?.();
+  }
+
+  private closeOnEnd(e: Entry): void {
+    const closeNow = () => {
+      const op: ServerOperation = { kind: 'close', id: -1, target: e.object, file: e.kind === 'file' };
+      this.pending.set(op, { ok: () => undefined, err: () => undefined });
+      this.sink.operation(op);
+      this.logClose(e, 'forced');
+    };
+    if (e.closing) return; // a CLOSE is already waiting for its operations
+    e.closing = closeNow;
+    if (e.inflight === 0) this.runClosing(e);
+  }
+
+  // -- replies ---------------------------------------------------------------
+
+  private file(id: number, handle: Uint8Array): FileEntry | null {
+    const e = this.handles.get(key(handle));
+    if (e && e.kind === 'file') return e;
+    this.status(id, FX.FAILURE);
+    return null;
+  }
+
+  private send(payload: Uint8Array): void {
+    this.outstanding--;
+    this.sink.output([frame(payload)]);
+  }
+
+  private status(id: number, code: number, message = STATUS_TEXT[code] ?? ''): void {
+    this.send(encodeResponse({ type: 'status', id, code, text: { message, lang: '' } }));
+  }
+
+  private ok(id: number): void {
+    this.status(id, FX.OK);
+  }
+
+  private attrs(id: number, attrs: FileAttributes): void {
+    this.send(encodeResponse({ type: 'attrs', id, attrs }));
+  }
+
+  private handleReply(id: number, handle: Uint8Array): void {
+    this.send(encodeResponse({ type: 'handle', id, handle }));
+  }
+
+  private reply(id: number, data: Uint8Array): void {
+    this.send(encodeResponse({ type: 'extended-reply', id, data }));
+  }
+
+  /** A NAME with one path (REALPATH, READLINK, expand-path, home-directory), its long name the path, no attributes. */
+  private onePath(id: number, path: string): void {
+    this.names(id, [{ filename: path, longname: path, attrs: {} }]);
+  }
+
+  private names(id: number, names: NameEntry[]): void {
+    this.send(encodeResponse({ type: 'name', id, names }));
+  }
+
+  private nameEntry(d: DirectoryEntry): NameEntry {
+    return { filename: d.name, longname: longName(d.name, d.stats, this.clock), attrs: statsToAttributes(d.stats) };
+  }
+
+  private newHandle(): Uint8Array {
+    for (;;) {
+      const n = this.nextHandle;
+      this.nextHandle = (this.nextHandle + 1) >>> 0 || 1;
+      const h = new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+      if (!this.handles.has(key(h))) return h;
+    }
+  }
+
+  /** The mode a created file or directory gets: the client's (or the default) less the umask. */
+  private createMode(mode: number | undefined, fallback: number): number {
+    const m = mode === undefined ? fallback : mode & 0o7777;
+    return this.umask === null ? m : m & ~this.umask;
+  }
+
+  // -- log lines -------------------------------------------------------------
+
+  private logClose(e: Entry, why: string | null): void {
+    const prefix = why === null ? '' : `${why} `;
+    if (e.kind === 'file') this.sink.log('info', `${prefix}close ${q(e.path)} bytes read ${e.bytesRead} written ${e.bytesWritten}`);
+    else this.sink.log('info', `${prefix}closedir ${q(e.path)}`);
+  }
+
+  private logSet(path: string, a: FileAttributes): void {
+    if (a.size !== undefined) this.sink.log('info', `set ${q(path)} size ${a.size}`);
+    if (a.mode !== undefined) this.sink.log('info', `set ${q(path)} mode ${(a.mode & 0o7777).toString(8).padStart(4, '0')}`);
+    if (a.mtime !== undefined) this.sink.log('info', `set ${q(path)} modtime ${this.logTime(a.mtime)}`);
+    if (a.uid !== undefined) this.sink.log('info', `set ${q(path)} owner ${a.uid} group ${a.gid}`);
+  }
+
+  /** strftime `%Y%m%d-%H:%M:%S` in local time. */
+  private logTime(seconds: number): string {
+    const d = new Date((seconds + this.clock.utcOffsetMinutes(seconds) * 60) * 1000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  }
+}
+
+/** Entries for one NAME reply from a directory's backlog: at most 100, and well under the packet limit. */
+function takeNames(e: DirEntry): NameEntry[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < e.backlog.length && n < NAME_ENTRIES) {
+    const x = e.backlog[n]!;
+    // lengths in UTF-16 units bound the UTF-8 bytes within 3x; attributes are under 64 bytes
+    const size = 3 * (x.filename.length + x.longname.length) + 80;
+    if (n > 0 && bytes + size > NAME_BYTES) break;
+    bytes += size;
+    n++;
+  }
+  const out = e.backlog.slice(0, n);
+  e.backlog = e.backlog.slice(n);
+  return out;
+}
+
+function key(handle: Uint8Array): string {
+  let s = '';
+  for (const b of handle) s += String.fromCharCode(b);
+  return s;
+}
+
+/**
+ * A path quoted for a log line, as sftp-server's `"%s"`, with control
+ * characters escaped: a client's file name must not forge log lines.
+ */
+function q(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `"${path.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+}
+
+function fill(names: readonly string[], n: number): string[] {
+  const out = names.slice(0, n);
+  while (out.length < n) out.push('');
+  return out;
+}
+
+function positive(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be a positive integer, got ${n}`);
+  return n;
+}

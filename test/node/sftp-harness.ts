@@ -39,6 +39,13 @@ export interface HostileBehaviour {
    * the cut are applied, as a real server's would be.
    */
   dropAfterBytes?: number;
+  /**
+   * Answer READs at or past this offset with EOF, while STAT and FSTAT
+   * still give the whole size (a file that shrank as it was read).
+   */
+  eofAt?: number;
+  /** Answer READs with up to this many bytes more than asked for (a server that breaks the protocol). */
+  overlongRead?: number;
   /** limits@openssh.com's read/write length; default 64 KiB. */
   maxReadLength?: number;
   /** Announce limits@openssh.com at all; default true. */
@@ -264,9 +271,9 @@ class HostileSession {
       case 'read': {
         const { node } = this.fileOf(req.handle);
         this.stats.reads++;
-        const size = node.data.length;
+        const size = Math.min(node.data.length, this.behaviour.eofAt ?? Infinity);
         if (req.offset >= size) throw new Status(FX.EOF);
-        let n = Math.min(req.length, size - req.offset);
+        let n = Math.min(req.length + (this.behaviour.overlongRead ?? 0), size - req.offset);
         if (this.behaviour.shortRead) {
           const want = Math.max(1, Math.min(n, Math.floor(this.behaviour.shortRead(req.offset, req.length, size))));
           if (want < n) this.stats.shortReads++;

@@ -10,7 +10,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, copyFileSync, symlinkSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type Client } from '../../src/client/client.js';
 import { generateHostKey } from '../../src/keys/index.js';
@@ -83,6 +83,8 @@ async function sizesBothWays(sftp: SftpClient, remote: string, local: string, si
     await sftp.get(up, down);
     assert.equal(statSync(down).size, size, `get of ${size} bytes: size`);
     assert.equal(await sha256File(down), src.sha, `get of ${size} bytes: SHA-256`);
+    assert.deepEqual(readdirSync(remote), [`up-${size}`], 'no temporary file is left on the server');
+    assert.deepEqual(readdirSync(local), [`down-${size}`], 'no temporary file is left here');
     rmSync(up);
     rmSync(down);
   }
@@ -106,6 +108,32 @@ async function treeBothWays(sftp: SftpClient, remote: string, local: string): Pr
   const plain = join(remote, 'tree-plain');
   await sftp.put(tree, plain, { recursive: true });
   assert.deepEqual(comparable(await describeTree(plain), false), await expectedTree(tree, false, links), 'put -r');
+}
+
+/** Partial files on both sides completed with `resume`; then `followSymlinks` copies what links point at. */
+async function resumeAndLinks(sftp: SftpClient, remote: string, local: string): Promise<void> {
+  const src = sources.get(1024 * 1024 + 1)!;
+  copyFileSync(src.path, join(remote, 'up'));
+  truncateSync(join(remote, 'up'), 300_001);
+  await sftp.put(src.path, join(remote, 'up'), { resume: true });
+  assert.equal(await sha256File(join(remote, 'up')), src.sha, 'put with resume');
+  copyFileSync(src.path, join(local, 'down'));
+  truncateSync(join(local, 'down'), 400_003);
+  await sftp.get(src.path, join(local, 'down'), { resume: true });
+  assert.equal(await sha256File(join(local, 'down')), src.sha, 'get with resume');
+  // a destination longer than the source is refused, not cut
+  await assert.rejects(sftp.put(sources.get(32767)!.path, join(remote, 'up'), { resume: true }));
+  assert.equal(await sha256File(join(remote, 'up')), src.sha, 'a refused resume leaves the file alone');
+  // followSymlinks: the link to a file arrives as that file, the link to a directory as a copy of it
+  const linked = fresh('links');
+  mkdirSync(join(linked, 'sub'));
+  copyFileSync(sources.get(32769)!.path, join(linked, 'sub', 'f'));
+  symlinkSync('sub/f', join(linked, 'to-file'));
+  symlinkSync('sub', join(linked, 'to-dir'));
+  await sftp.put(linked, join(remote, 'followed'), { recursive: true, followSymlinks: true });
+  assert.equal(await sha256File(join(remote, 'followed', 'to-file')), sources.get(32769)!.sha);
+  assert.equal(await sha256File(join(remote, 'followed', 'to-dir', 'f')), sources.get(32769)!.sha);
+  assert.ok(lstatSync(join(remote, 'followed', 'to-file')).isFile());
 }
 
 describe('(a) the library client against OpenSSH sshd with sftp-server', { skip }, () => {
@@ -134,6 +162,9 @@ describe('(a) the library client against OpenSSH sshd with sftp-server', { skip 
   });
   test('a tree of odd names, symbolic links and empty directories, both ways, modes and times preserved', { timeout: 60_000 }, async () => {
     await treeBothWays(sftp!, fresh('a-remote'), fresh('a-local'));
+  });
+  test('resume of partial files both ways, and followSymlinks', { timeout: 60_000 }, async () => {
+    await resumeAndLinks(sftp!, fresh('a-remote'), fresh('a-local'));
   });
 });
 
@@ -212,6 +243,24 @@ describe('(b) OpenSSH sftp against nacred internal-sftp', { skip }, () => {
     await sizes([BIG_SIZE], true);
   });
 
+  test('reput and reget complete partial files exactly', { timeout: 60_000 }, async () => {
+    const size = 1024 * 1024 + 1;
+    const src = sources.get(size)!;
+    const remote = fresh('b-resume-remote');
+    const local = fresh('b-resume-local');
+    copyFileSync(src.path, join(remote, 'up'));
+    truncateSync(join(remote, 'up'), 300_001);
+    copyFileSync(src.path, join(local, 'down'));
+    truncateSync(join(local, 'down'), 400_003);
+    const from = nacred!.log().length;
+    const r = await sftpTo(nacred!.port, [`reput ${q(src.path)} ${q(join(remote, 'up'))}`, `reget ${q(src.path)} ${q(join(local, 'down'))}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await sha256File(join(remote, 'up')), src.sha, 'reput');
+    assert.equal(await sha256File(join(local, 'down')), src.sha, 'reget');
+    // only the missing part went over the wire
+    assert.ok(nacred!.log().slice(from).includes(`written ${size - 300_001}`), 'reput wrote only the rest');
+  });
+
   test('put -rp and get -rp of the odd tree: what sshd makes of it, modes and times preserved', { timeout: 60_000 }, async () => {
     const results: Record<string, { up: string[]; down: string[]; run: SftpRun }> = {};
     for (const [name, port] of [['nacred', nacred!.port], ['sshd', oracle!.port]] as const) {
@@ -265,5 +314,8 @@ describe('(c) the library client against a Nacre library server', { skip }, () =
   });
   test('a tree of odd names, symbolic links and empty directories, both ways, modes and times preserved', { timeout: 60_000 }, async () => {
     await treeBothWays(sftp!, fresh('c-remote'), fresh('c-local'));
+  });
+  test('resume of partial files both ways, and followSymlinks', { timeout: 60_000 }, async () => {
+    await resumeAndLinks(sftp!, fresh('c-remote'), fresh('c-local'));
   });
 });

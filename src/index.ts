@@ -428,3 +428,18 @@ export { SftpServerSession, DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, type S
 export { runOperation, type ServerOperation, type OperationKind, type OperationOf, type OperationResult } from './sftp/server-operations.js';
 export { SERVED_REQUESTS, ANNOUNCED_EXTENSIONS, parseRequestList, type ServedRequest } from './sftp/server-requests.js';
 export { longName, modeString, statusForError, UTC_CLOCK, type ServerClock } from './sftp/server-format.js';
+// SFTP client: `await client.sftp()` (src/client/sftp).
+export type {
+  SftpClient,
+  SftpHandle,
+  SftpEntry,
+  SftpOpenFlags,
+  TransferOptions,
+  TransferProgress,
+  ReadStreamOptions,
+  WriteStreamOptions,
+} from './client/sftp/api.js';
+export { SftpError } from './sftp/errors.js';
+export { FX } from './sftp/constants.js';
+export { isDirectory, isRegularFile, isSymbolicLink, type FileAttributes } from './sftp/attrs.js';
+export type { Statvfs, SftpLimits } from './sftp/extensions.js';

@@ -364,6 +364,35 @@ for (const server of servers) {
       });
     });
 
+    test('a connection lost mid-transfer: get leaves no file, put reports its partial upload, and resume completes it', async () => {
+      const d = dir(`${tag}-drop`);
+      const data = randomBytes(4 * 1024 * 1024);
+      file(join(d, 'src'), data);
+      const slow = { bandwidthLimit: 8 * 2 * 1024 * 1024, chunkSize: 32 * 1024 };
+      await session(s(), async (sftp, c) => {
+        const run = sftp.get(join(d, 'src'), join(d, 'got'), { ...slow, onProgress: (p) => p.transferred > 512 * 1024 && void c.close() });
+        await assert.rejects(run, (e: unknown) => e instanceof SftpError && e.code === FX.CONNECTION_LOST && e.operation === 'get' && e.path === join(d, 'src'));
+      });
+      assert.deepEqual(readdirSync(d), ['src'], 'get: nothing left behind, nothing renamed into place');
+      let left = '';
+      await session(s(), async (sftp, c) => {
+        const run = sftp.put(join(d, 'src'), join(d, 'put'), { ...slow, onProgress: (p) => p.transferred > 512 * 1024 && void c.close() });
+        await assert.rejects(run, (e: unknown) => {
+          assert.ok(e instanceof SftpError && e.code === FX.CONNECTION_LOST && e.operation === 'put' && e.path === join(d, 'put'), String(e));
+          left = JSON.parse(/left at (".*")$/.exec(e.message)![1]!) as string;
+          return true;
+        });
+      });
+      assert.equal(existsSync(join(d, 'put')), false, 'put: the destination was not created');
+      const partial = statSync(left).size;
+      assert.ok(partial > 0 && partial < data.length, `partial upload of ${partial} bytes`);
+      await session(s(), async (sftp) => {
+        await sftp.rename(left, join(d, 'put'));
+        await sftp.put(join(d, 'src'), join(d, 'put'), { resume: true });
+      });
+      assert.equal(sha256(readFileSync(join(d, 'put'))), sha256(data));
+    });
+
     test('recursive get and put: empty directories, odd names, symlinks skipped as sftp does', async () => {
       const d = dir(`${tag}-tree`);
       const odd = ['with space', 'new\nline', `qu'ote"s`, 'ünïcødé ✓', '-dash', '*star?'];

@@ -51,6 +51,11 @@ export interface TransferOptions {
   concurrency?: number;
   /** Bytes per READ/WRITE request (sftp's -B); default from limits@openssh.com, at most 255 KiB. */
   chunkSize?: number;
+  /**
+   * Files of a recursive transfer under way at once (default 8; 1 for one
+   * after another, as sftp does). Their onFile and onProgress calls interleave.
+   */
+  parallelFiles?: number;
   /** Bandwidth limit in bits per second (sftp's -l is Kbit/s). */
   bandwidthLimit?: number;
   /** Follow symbolic links in a recursive transfer (sftp's -L on put). */

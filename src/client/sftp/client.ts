@@ -5,13 +5,15 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Channel } from '../../io/node/channel.js';
 import { NacreError, ProtocolError } from '../../errors.js';
-import { SftpClientSession, type SftpReplyKind, type SftpRequestBody } from '../../sftp/client-session.js';
-import { DEFAULT_MAX_READ, EXT, FX, FXF, MAX_PACKET } from '../../sftp/constants.js';
+import { SftpClientSession, joined, type SftpReplyKind, type SftpRequestBody } from '../../sftp/client-session.js';
+import { DEFAULT_MAX_READ, EXT, FX, FXF, MAX_PACKET, MAX_RECEIVE_PACKET } from '../../sftp/constants.js';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply, type SftpLimits, type Statvfs } from '../../sftp/extensions.js';
 import type { SftpResponse } from '../../sftp/messages.js';
 import { SftpError } from '../../sftp/errors.js';
 import { Outbox } from './outbox.js';
+import type { ReadDone } from './ops.js';
+import { NO_DATA_EOF } from './reader.js';
 import type { ReadStreamOptions, SftpClient, SftpEntry, SftpHandle, SftpOpenFlags, TransferOptions, WriteStreamOptions } from './api.js';
 import { createSftpReadStream, createSftpWriteStream } from './streams.js';
 import { getPath, putPath } from './tree.js';
@@ -35,8 +37,17 @@ const DEFAULT_LIMITS: SftpLimits = { maxPacketLength: MAX_PACKET, maxReadLength:
 const text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The receive window an SFTP channel asks for: downloads keep several MiB of
+ * replies in flight, and a window of 8 MiB re-opened at half (the core's
+ * rule) lets them flow with a WINDOW_ADJUST every 4 MiB instead of every 1.
+ * Data never waits in it: the session takes every byte as it arrives.
+ */
+const SFTP_WINDOW = 8 * 1024 * 1024;
+
 /** Opens an SFTP session on a channel already running the `sftp` subsystem. */
 export async function startSftp(channel: Channel): Promise<NodeSftpClient> {
+  channel.growWindow(SFTP_WINDOW);
   const client = new NodeSftpClient(channel);
   await client.ready;
   return client;
@@ -92,6 +103,16 @@ export class NodeSftpClient implements SftpClient {
     };
   }
 
+  /** @internal The longest READ to ask for: the server's limit, and a DATA reply must fit what we accept. */
+  get maxRead(): number {
+    return Math.max(1, Math.min(this.limits.maxReadLength, MAX_RECEIVE_PACKET - 1024));
+  }
+
+  /** @internal The longest WRITE to send: the server's limit, and the packet must fit its packet limit. */
+  get maxWrite(): number {
+    return Math.max(1, Math.min(this.limits.maxWriteLength, this.limits.maxPacketLength - 1024));
+  }
+
   /** @internal Whether the server announced extension `name`. */
   has(name: string): boolean {
     return this.extensions.has(name);
@@ -141,18 +162,29 @@ export class NodeSftpClient implements SftpClient {
 
   /**
    * @internal READ of up to `length` bytes at `offset`: `done` gets the data
-   * (a view of the received packet, empty at EOF) or an error. No promise,
-   * no copy: the transfer loops call this many times.
+   * as the pieces of received chunks it lies in (none at EOF) with their
+   * total, or an error. No promise, no copy: the transfer loops call this
+   * many times.
    */
-  readInto(handle: SftpHandle, offset: number, length: number, done: (data: Uint8Array | null, err?: Error) => void): void {
-    this.session.request({ type: 'read', handle: handle.handle, offset, length }, (reply, err) => {
-      if (reply === null) done(null, sessionError(err!, 'read', handle.path));
-      else if (reply.type === 'data') {
-        if (reply.data.length > length) done(null, new ProtocolError(`SFTP: ${reply.data.length} bytes in reply to a read of ${length}`));
-        else done(reply.data);
-      } else if (reply.type === 'status' && reply.code === FX.EOF) done(EMPTY);
-      else if (reply.type === 'status') done(null, new SftpError(reply.code === FX.OK ? FX.BAD_MESSAGE : reply.code, reply.text.message, 'read', handle.path));
-    });
+  readInto(handle: SftpHandle, offset: number, length: number, done: ReadDone): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 0 || length > 0xffffffff) {
+      done(null, 0, new RangeError(`read: offset ${offset} or length ${length} out of range`));
+      return;
+    }
+    this.session.read(
+      handle.handle,
+      offset,
+      length,
+      (reply, err) => {
+        if (reply === null) done(null, 0, sessionError(err!, 'read', handle.path));
+        else if (reply.type === 'status' && reply.code === FX.EOF) done(NO_DATA_EOF, 0);
+        else if (reply.type === 'status') done(null, 0, new SftpError(reply.code === FX.OK ? FX.BAD_MESSAGE : reply.code, reply.text.message, 'read', handle.path));
+      },
+      (pieces, got) => {
+        if (got > length) done(null, 0, new ProtocolError(`SFTP: ${got} bytes in reply to a read of ${length}`));
+        else done(pieces, got);
+      },
+    );
   }
 
   /**
@@ -189,11 +221,11 @@ export class NodeSftpClient implements SftpClient {
   }
 
   read(handle: SftpHandle, position: number, length: number): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => this.readInto(handle, position, length, (data, err) => (data ? resolve(data) : reject(err))));
+    return new Promise((resolve, reject) => this.readInto(handle, position, length, (pieces, got, err) => (pieces ? resolve(joined(pieces, got)) : reject(err))));
   }
 
   write(handle: SftpHandle, position: number, data: Uint8Array): Promise<void> {
-    const max = this.limits.maxWriteLength;
+    const max = this.maxWrite;
     if (data.length <= max) return new Promise((resolve, reject) => this.writeFrom(handle, position, data, (err) => (err ? reject(err) : resolve())));
     // Longer than one packet may hold: in pieces, all sent at once.
     const parts: Promise<void>[] = [];

@@ -9,7 +9,6 @@ const MAX_IOV = 1024;
 
 export class LocalWriter {
   private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
   private writing = false;
   private failure: Error | null = null;
   private idleWaiters: ((err: Error | null) => void)[] = [];
@@ -31,7 +30,6 @@ export class LocalWriter {
   add(chunk: Uint8Array): void {
     if (this.failure) return;
     this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
     this.backlog += chunk.length;
     if (!this.writing) this.flush();
   }
@@ -54,7 +52,6 @@ export class LocalWriter {
     this.pending = this.pending.length <= MAX_IOV ? [] : this.pending.slice(MAX_IOV);
     let bytes = 0;
     for (const b of bufs) bytes += b.length;
-    this.pendingBytes -= bytes;
     this.writeAll(bufs, bytes);
   }
 

@@ -1,8 +1,17 @@
-// The SFTP session's bytes onto its channel, in order, without copying:
-// each piece goes to Channel.sendData, and the next waits while one is held
-// back by the peer's window or the socket. `afterSent` tells a writer when
-// what it queued has been taken (so a caller's buffer may be reused).
+// The SFTP session's bytes onto its channel, in order. Large pieces (WRITE
+// bodies) go to Channel.sendData as they are, without a copy; small ones
+// (request packets, WRITE headers) are gathered into one buffer until the
+// current burst of work ends (a microtask) or a large piece follows, so a
+// burst of requests costs one channel write, one SSH packet and one socket
+// write instead of one each. While the channel holds a piece back (the
+// peer's window, the socket), the rest wait. `afterSent` tells a writer when
+// what it queued has been taken (so its buffer may be reused).
 import type { Channel } from '../../io/node/channel.js';
+
+/** Pieces shorter than this are copied into the gathering buffer. */
+const SMALL_PIECE = 16 * 1024;
+/** The gathering buffer is handed on when it holds this much. */
+const GATHER_LIMIT = 32 * 1024;
 
 export class Outbox {
   private readonly queue: Uint8Array[] = [];
@@ -11,24 +20,49 @@ export class Outbox {
   private queued = 0;
   private sent = 0;
   private waiters: { readonly at: number; readonly fn: () => void }[] = [];
+  private readonly gather = new Uint8Array(GATHER_LIMIT);
+  private gathered = 0;
+  private flushScheduled = false;
+  private readonly flushLater = (): void => {
+    this.flushScheduled = false;
+    this.flushGathered();
+  };
 
   constructor(private readonly channel: Channel) {}
 
-  /** Bytes given to `push` that the channel has not taken yet are this many pieces. */
-  get backlog(): number {
-    return this.queued - this.sent;
-  }
-
   push(bytes: Uint8Array): void {
-    this.queued++;
-    this.queue.push(bytes);
-    if (!this.holding) this.pump();
+    if (bytes.length < SMALL_PIECE) {
+      if (this.gathered + bytes.length > GATHER_LIMIT) this.flushGathered();
+      this.gather.set(bytes, this.gathered);
+      this.gathered += bytes.length;
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(this.flushLater);
+      }
+      return;
+    }
+    this.flushGathered();
+    this.enqueue(bytes);
   }
 
-  /** Calls `fn` once everything pushed so far has been taken by the channel (at once if it has). */
+  /** Calls `fn` once everything pushed so far has been taken by the channel or copied (at once if it has). */
   afterSent(fn: () => void): void {
     if (this.sent === this.queued) fn();
     else this.waiters.push({ at: this.queued, fn });
+  }
+
+  private flushGathered(): void {
+    if (this.gathered === 0) return;
+    // The channel may keep what it is given until it is sent: a copy of its own.
+    const piece = this.gather.slice(0, this.gathered);
+    this.gathered = 0;
+    this.enqueue(piece);
+  }
+
+  private enqueue(bytes: Uint8Array): void {
+    this.queued++;
+    this.queue.push(bytes);
+    if (!this.holding) this.pump();
   }
 
   private pump(): void {

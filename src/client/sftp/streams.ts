@@ -6,7 +6,7 @@
 import { Readable, Writable } from 'node:stream';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import type { ReadStreamOptions, SftpHandle, SftpOpenFlags, WriteStreamOptions } from './api.js';
-import type { NodeSftpClient } from './client.js';
+import type { SftpOps } from './ops.js';
 import { PipelinedReader } from './reader.js';
 
 /** sftp's defaults: 64 requests of 32 KiB each. */
@@ -25,8 +25,8 @@ function offset(name: string, v: number | undefined): number {
   return v;
 }
 
-export function createSftpReadStream(c: NodeSftpClient, path: string, o: ReadStreamOptions): Readable {
-  const chunkSize = positive('chunkSize', o.chunkSize, DEFAULT_STREAM_CHUNK, c.limits.maxReadLength);
+export function createSftpReadStream(c: SftpOps, path: string, o: ReadStreamOptions): Readable {
+  const chunkSize = positive('chunkSize', o.chunkSize, DEFAULT_STREAM_CHUNK, c.maxRead);
   const concurrency = positive('concurrency', o.concurrency, DEFAULT_CONCURRENCY);
   const start = offset('start', o.start);
   const end = o.end === undefined ? undefined : offset('end', o.end) + 1;
@@ -79,8 +79,8 @@ export function createSftpReadStream(c: NodeSftpClient, path: string, o: ReadStr
 
 const OPEN_WRITE_FLAGS = new Set<SftpOpenFlags>(['r+', 'w', 'wx', 'w+', 'wx+', 'a', 'ax', 'a+', 'ax+']);
 
-export function createSftpWriteStream(c: NodeSftpClient, path: string, o: WriteStreamOptions): Writable {
-  const chunkSize = positive('chunkSize', o.chunkSize, DEFAULT_STREAM_CHUNK, c.limits.maxWriteLength);
+export function createSftpWriteStream(c: SftpOps, path: string, o: WriteStreamOptions): Writable {
+  const chunkSize = positive('chunkSize', o.chunkSize, DEFAULT_STREAM_CHUNK, c.maxWrite);
   const concurrency = positive('concurrency', o.concurrency, DEFAULT_CONCURRENCY);
   const flags = o.flags ?? 'w';
   if (!OPEN_WRITE_FLAGS.has(flags)) throw new RangeError(`createWriteStream: flags ${JSON.stringify(flags)} do not open for writing`);

@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { AbortError } from '../../errors.js';
 import type { FileAttributes } from '../../sftp/attrs.js';
-import { FX, FXF } from '../../sftp/constants.js';
+import { FX, FXF, STATUS_TEXT } from '../../sftp/constants.js';
 import { SftpError } from '../../sftp/errors.js';
 import type { SftpHandle, TransferOptions } from './api.js';
-import type { NodeSftpClient } from './client.js';
+import type { SftpOps } from './ops.js';
 import { LocalWriter } from './local-writer.js';
 import type { Pacer } from './pacer.js';
 import { PipelinedReader } from './reader.js';
@@ -25,8 +25,12 @@ const fchmodAsync = promisify(fchmod);
 const renameAsync = promisify(renameLocal);
 const unlinkAsync = promisify(unlinkLocal);
 
-/** Bytes waiting for the local disk before the reader stops asking for more. */
-const LOCAL_BACKLOG = 16 * 1024 * 1024;
+/**
+ * Bytes waiting for the local disk before the reader stops asking for more
+ * (the requests in flight still land): a slow disk holds a file's memory to
+ * about this plus the requests' worth.
+ */
+const LOCAL_BACKLOG = 4 * 1024 * 1024;
 
 /** What a whole get or put shares across its files. */
 export interface TransferContext {
@@ -36,11 +40,18 @@ export interface TransferContext {
   readonly pacer: Pacer | undefined;
   totalTransferred: number;
   filesDone: number;
+  /** Read buffers of `chunkSize` bytes for put, shared by the files of a transfer and reused. */
+  readonly buffers: Buffer[];
 }
+
+/** Random per process, counted per file: temporary names no other client or transfer picks. */
+const PART_PREFIX = randomBytes(4).toString('hex');
+let partCounter = 0;
 
 /** The temporary name a file is written under, next to where it goes. */
 export function partName(name: string): string {
-  return `.${name}.${randomBytes(4).toString('hex')}.nacre-part`;
+  partCounter = (partCounter + 1) % 0x1_0000_0000;
+  return `.${name}.${PART_PREFIX}${partCounter.toString(16)}.nacre-part`;
 }
 
 function remoteDirname(p: string): string {
@@ -69,7 +80,7 @@ function transferError(err: unknown, op: 'get' | 'put', path: string): unknown {
 }
 
 /** Downloads one remote file; `attrs` are its attributes when a listing gave them (spares an FSTAT). */
-export async function getFile(c: NodeSftpClient, remote: string, local: string, ctx: TransferContext, attrs?: FileAttributes): Promise<void> {
+export async function getFile(c: SftpOps, remote: string, local: string, ctx: TransferContext, attrs?: FileAttributes): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
   let h: SftpHandle;
@@ -117,7 +128,7 @@ export async function getFile(c: NodeSftpClient, remote: string, local: string, 
   }
 }
 
-function download(c: NodeSftpClient, h: SftpHandle, remote: string, fd: number, start: number, size: number | undefined, ctx: TransferContext): Promise<void> {
+function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: number, size: number | undefined, ctx: TransferContext): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const writer = new LocalWriter(fd, start);
     let transferred = start;
@@ -160,8 +171,11 @@ function download(c: NodeSftpClient, h: SftpHandle, remote: string, fd: number, 
   });
 }
 
-/** Uploads one local file. */
-export async function putFile(c: NodeSftpClient, local: string, remote: string, ctx: TransferContext): Promise<void> {
+/**
+ * Uploads one local file. When the temporary file cannot be removed after a
+ * failure (the connection is gone), the error says where it was left.
+ */
+export async function putFile(c: SftpOps, local: string, remote: string, ctx: TransferContext): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
   const fd = await openAsync(local, fsConstants.O_RDONLY);
@@ -171,40 +185,51 @@ export async function putFile(c: NodeSftpClient, local: string, remote: string, 
     const st = await fstatAsync(fd);
     const mode = st.mode & 0o777;
     let start = 0;
-    try {
-      if (o.resume) {
-        h = await c.openWith(remote, FXF.WRITE | FXF.CREAT, { mode });
-        start = (await c.fstat(h)).size ?? 0;
-        if (start > st.size) throw new SftpError(FX.FAILURE, `the remote file is ${start} bytes, longer than the local file's ${st.size}: not resuming`, 'put', remote);
-      } else {
-        temp = remoteJoin(remoteDirname(remote), partName(remoteBasename(remote)));
-        h = await c.open(temp, 'wx', { mode });
+    if (o.resume) {
+      h = await c.openWith(remote, FXF.WRITE | FXF.CREAT, { mode });
+      start = (await c.fstat(h)).size ?? 0;
+      if (start > st.size) throw new SftpError(FX.FAILURE, `the remote file is ${start} bytes, longer than the local file's ${st.size}: not resuming`, 'put', remote);
+    } else {
+      const name = remoteJoin(remoteDirname(remote), partName(remoteBasename(remote)));
+      try {
+        h = await c.open(name, 'wx', { mode });
+      } catch (err) {
+        // Say why a writable destination may still fail: its directory must take a new file.
+        if (!(err instanceof SftpError)) throw err;
+        const words = err.serverMessage || STATUS_TEXT[err.code] || `status ${err.code}`;
+        throw new SftpError(err.code, `${words} (creating the temporary file ${JSON.stringify(name)} next to it)`, 'put', remote, { cause: err });
       }
-    } catch (err) {
-      throw transferError(err, 'put', remote);
+      temp = name;
     }
     o.onFile?.(local, st.size);
-    const handle = h;
-    await upload(c, handle, local, fd, start, st.size, ctx);
-    try {
-      if (o.preserve) await c.fsetstat(handle, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
-      h = null;
-      await c.close(handle);
-      if (temp !== null) await renameOver(c, temp, remote);
-      temp = null;
-    } catch (err) {
-      throw transferError(err, 'put', remote);
-    }
+    await upload(c, h, local, fd, start, st.size, ctx);
+    if (o.preserve) await c.fsetstat(h, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
+    const done = h;
+    h = null;
+    await c.close(done);
+    if (temp !== null) await renameOver(c, temp, remote);
+    temp = null;
     ctx.filesDone++;
+  } catch (err) {
+    if (h !== null) await c.close(h).catch(() => undefined);
+    const failure = transferError(err, 'put', remote);
+    if (temp === null) throw failure;
+    const left = await c.unlink(temp).then(
+      () => false,
+      () => true,
+    );
+    if (left && failure instanceof SftpError) {
+      const words = failure.serverMessage || STATUS_TEXT[failure.code] || `status ${failure.code}`;
+      throw new SftpError(failure.code, `${words}; the partial upload is left at ${JSON.stringify(temp)}`, 'put', remote, { cause: err });
+    }
+    throw failure;
   } finally {
     await closeAsync(fd).catch(() => undefined);
-    if (h !== null) await c.close(h).catch(() => undefined);
-    if (temp !== null) await c.unlink(temp).catch(() => undefined);
   }
 }
 
 /** Renames `from` to `to`, replacing `to` (posix-rename; plain RENAME refuses an existing target, so it goes first). */
-async function renameOver(c: NodeSftpClient, from: string, to: string): Promise<void> {
+async function renameOver(c: SftpOps, from: string, to: string): Promise<void> {
   if (c.has('posix-rename@openssh.com')) return c.rename(from, to);
   try {
     await c.rename(from, to);
@@ -221,10 +246,10 @@ async function renameOver(c: NodeSftpClient, from: string, to: string): Promise<
  * is answered. Reads go on to the end of the file, whatever its size was.
  * One local read at a time: reads from the page cache outpace the network.
  */
-function upload(c: NodeSftpClient, h: SftpHandle, local: string, fd: number, start: number, size: number, ctx: TransferContext): Promise<void> {
+function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: number, size: number, ctx: TransferContext): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const chunk = ctx.chunkSize;
-    const pool: Buffer[] = [];
+    const pool = ctx.buffers;
     const signal = ctx.o.signal;
     let position = start;
     let inflight = 0;

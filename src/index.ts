@@ -424,7 +424,7 @@ export {
 export { MemoryFileSystem, fsError, type MemoryFileSystemOptions, type MemoryFsFaults, type MemoryFsOperation, type MemoryUser } from './sftp/memory-fs.js';
 export { NodeFileSystem, type NodeFileSystemOptions } from './server/sftp/node-fs.js';
 // The SFTP server's sans-I/O session (issue 13): the state machine, its operations on a FileSystem, sftp-server's words.
-export { SftpServerSession, DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, type SftpServerSessionOptions, type SftpServerSink, type SftpLogLevel } from './sftp/server-session.js';
+export { SftpServerSession, DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES, type SftpServerSessionOptions, type SftpServerSink, type SftpLogLevel } from './sftp/server-session.js';
 export { runOperation, type ServerOperation, type OperationKind, type OperationOf, type OperationResult } from './sftp/server-operations.js';
 export { SERVED_REQUESTS, ANNOUNCED_EXTENSIONS, parseRequestList, type ServedRequest } from './sftp/server-requests.js';
 export { longName, modeString, statusForError, UTC_CLOCK, type ServerClock } from './sftp/server-format.js';

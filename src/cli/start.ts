@@ -37,6 +37,7 @@ import type { Account } from './sshd/accounts.js';
 import { embeddedConfig } from './sshd/config.js';
 import { Daemon } from './sshd/daemon.js';
 import { SshdLog } from './sshd/log.js';
+import { personalSftp } from './sshd/sftp.js';
 
 export interface StartOptions {
   /** Default 2222 (or $NACRE_PORT). */
@@ -65,6 +66,8 @@ export interface StartedServer {
   readonly sshCommand: string;
   /** The same with Nacre's own client. */
   readonly nacreCommand: string;
+  /** OpenSSH's sftp command for this server's SFTP. */
+  readonly sftpCommand: string;
   /** How many keys may log in right now. */
   readonly authorizedKeyCount: number;
   close(): Promise<void>;
@@ -236,7 +239,10 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
       accounts: { lookup: async (name) => (name === username ? account : null) },
       runner: {
         canServe: () => null,
-        run: (session) => runAsCurrentUser(session, { home, acceptEnv }),
+        run: (session) => {
+          runAsCurrentUser(session, { home, acceptEnv });
+          session.onSubsystem = personalSftp(home, sshdLog);
+        },
       },
       // The user's own public keys log in too.
       extraKeys: () => readOwnPublicKeys(home, log),
@@ -266,6 +272,7 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     fingerprints: hostKeys.map((k) => `${k.keyType} ${fingerprintSha256(k.publicBlob)}`),
     sshCommand: `ssh ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
     nacreCommand: `nacre ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
+    sftpCommand: `sftp ${portArg.replace('-p', '-P')}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
     authorizedKeyCount: readUserKeys(home, log).length,
     close: () => daemon.stop(0),
   };
@@ -358,6 +365,8 @@ async function main(): Promise<void> {
     'Connect with:',
     `  ${started.sshCommand}`,
     `  ${started.nacreCommand}`,
+    'Files, over SFTP:',
+    `  ${started.sftpCommand}`,
   ];
   if (started.authorizedKeyCount === 0) {
     out.push(

@@ -47,7 +47,7 @@ const ROWS: readonly Row[] = [
   ['challengeresponseauthentication', 'kbdinteractiveauthentication', true, 'supported'],
   ['channeltimeout', 'channeltimeout', true, 'unsupported'],
   ['checkmail', 'checkmail', false, 'deprecated'],
-  ['chrootdirectory', 'chrootdirectory', true, 'refused'],
+  ['chrootdirectory', 'chrootdirectory', true, 'supported'],
   ['ciphers', 'ciphers', false, 'supported'],
   ['clientalivecountmax', 'clientalivecountmax', true, 'supported'],
   ['clientaliveinterval', 'clientaliveinterval', true, 'supported'],

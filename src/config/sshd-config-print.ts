@@ -77,6 +77,7 @@ export function formatSshdConfig(s: SshdSettings): string {
   line('macs', s.macs.join(','));
   line('banner', s.banner ?? 'none');
   line('forcecommand', s.forceCommand ?? 'none');
+  line('chrootdirectory', s.chrootDirectory ?? 'none');
   line('trustedusercakeys', s.trustedUserCAKeys ?? 'none');
   line('revokedkeys', s.revokedKeys ?? 'none');
   line('authorizedprincipalsfile', s.authorizedPrincipalsFile ?? 'none');

@@ -26,7 +26,7 @@ const MATCH_COPIED = new Set<SshdKeywordName>([
   'permittty', 'permituserrc', 'maxsessions', 'maxauthtries', 'clientalivecountmax', 'clientaliveinterval', 'loglevel', 'refuseconnection',
   'banner', 'trustedusercakeys', 'revokedkeys', 'authorizedprincipalsfile', 'pubkeyacceptedalgorithms',
   'authorizedkeysfile', 'allowusers', 'denyusers', 'allowgroups', 'denygroups', 'acceptenv', 'setenv', 'authenticationmethods',
-  'permitopen', 'permitlisten', 'forcecommand', 'subsystem',
+  'permitopen', 'permitlisten', 'forcecommand', 'subsystem', 'chrootdirectory',
 ]);
 
 type PenaltyState = { -readonly [K in keyof SshdPerSourcePenalties]?: SshdPerSourcePenalties[K] };
@@ -209,6 +209,7 @@ function fillDefaults(values: Values): SshdSettings {
     setEnv: g('setenv') ?? [],
     subsystems: (values.get('subsystem') as Map<string, string> | undefined) ?? new Map(),
     banner: g('banner') ?? null,
+    chrootDirectory: g('chrootdirectory') ?? null,
     printMotd: g('printmotd') ?? true,
     permitUserRC: g('permituserrc') ?? true,
     allowTcpForwarding: g('allowtcpforwarding') ?? 'yes',

@@ -244,6 +244,12 @@ export interface SshdSettings {
   readonly subsystems: ReadonlyMap<string, string>;
   /** `Banner` file (default none: null). */
   readonly banner: string | null;
+  /**
+   * `ChrootDirectory` (default none: null), tokens (%h, %u, %U, %%) not yet
+   * expanded. nacred applies it to internal-sftp sessions only (other
+   * sessions are refused while it is set).
+   */
+  readonly chrootDirectory: string | null;
   /** `PrintMotd` (default yes). */
   readonly printMotd: boolean;
   /** `PermitUserRC` (default yes): run ~/.ssh/rc. */

@@ -72,6 +72,7 @@ export interface SshdLineValues {
   disableforwarding: boolean;
   subsystem: { readonly name: string; readonly command: string };
   banner: string | null;
+  chrootdirectory: string | null;
   printmotd: boolean;
   permituserrc: boolean;
   pidfile: string | null;
@@ -342,6 +343,9 @@ export function parseKeywordValue(keyword: SshdKeywordName, line: ConfigLine): {
     case 'banner':
     case 'pidfile':
       return one(pathOrNone(a0));
+    case 'chrootdirectory':
+      if (a0 === undefined || a0 === '') fail('ChrootDirectory missing argument.');
+      return one(a0.toLowerCase() === 'none' ? null : a0);
     case 'passwordfile':
       return one(needOne(args, 'missing file name.'));
     case 'maxauthtries':

@@ -43,7 +43,7 @@ export { parseEnvironmentFile } from './user-files.js';
 export { forwardingAsUser, type ForwardingAsUserOptions } from './user-forwarding.js';
 // Serving SFTP (issue 13): one session on a channel in this process, internal-sftp's flags.
 export { serveSftp, sftpSubsystem, LOCAL_CLOCK, type ServeSftpOptions, type SftpServing } from './sftp/serve.js';
-export { startInternalSftp, type InternalSftpOptions } from './sftp/internal.js';
+export { startInternalSftp, checkChrootDirectory, expandChrootDirectory, ChrootError, type InternalSftpOptions } from './sftp/internal.js';
 export { runSftpServerProcess, type SftpProcessIo } from './sftp/process.js';
 export {
   parseSftpServerArgs,

@@ -36,7 +36,7 @@ export interface RunAsUserOptions extends RunOptions {
    * the user's (see `internalSftp`).
    */
   readonly subsystems?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
-  /** internal-sftp's log (its -l lines) and, in this process, its file system. */
+  /** internal-sftp's log (its -l lines), ChrootDirectory and, in this process, its file system. */
   readonly internalSftp?: InternalSftpOptions;
   /** sshd's PrintMotd: /etc/motd (`motdFile`) before a login shell on a terminal, unless ~/.hushlogin exists. Default false. */
   readonly printMotd?: boolean;
@@ -129,6 +129,10 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
       command = req.type === 'exec' ? req.command : null;
     }
     const internal = command === null ? null : internalSftpArguments(command);
+    // Node cannot chroot a program: under ChrootDirectory only internal-sftp runs (confined by its file system).
+    if (internal === null && options.internalSftp?.chrootDirectory != null) {
+      throw new Error(`ChrootDirectory is set for ${account.name}: nacred serves only internal-sftp under it, not ${req.type === 'subsystem' ? `subsystem ${req.name}` : req.type}`);
+    }
     const label = req.type === 'subsystem' ? `subsystem ${req.name}` : (command ?? 'shell');
     return { command, original, label, internal };
   };

@@ -137,3 +137,36 @@ export function statusForError(err: unknown): { code: number; message: string } 
   const message = code === FX.FAILURE && ERRNO_TEXT[errno] !== undefined ? ERRNO_TEXT[errno] : STATUS_TEXT[code]!;
   return { code, message };
 }
+
+/**
+ * A path quoted for a log line, as sftp-server's `"%s"`, with control
+ * characters escaped: a client's file name must not forge log lines.
+ */
+export function logPath(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `"${path.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+}
+
+/** sftp-server's lines for a SETSTAT/FSETSTAT/lsetstat: one per attribute set. */
+export function setLogLines(path: string, a: FileAttributes, clock: ServerClock): string[] {
+  const p = logPath(path);
+  const lines: string[] = [];
+  if (a.size !== undefined) lines.push(`set ${p} size ${a.size}`);
+  if (a.mode !== undefined) lines.push(`set ${p} mode ${(a.mode & 0o7777).toString(8).padStart(4, '0')}`);
+  if (a.mtime !== undefined) lines.push(`set ${p} modtime ${logTime(a.mtime, clock)}`);
+  if (a.uid !== undefined) lines.push(`set ${p} owner ${a.uid} group ${a.gid}`);
+  return lines;
+}
+
+/** sftp-server's close line: `close "PATH" bytes read N written M`, or `closedir "PATH"`; `forced` ones at the end of a session. */
+export function closeLogLine(kind: 'file' | 'dir', path: string, bytesRead: number, bytesWritten: number, forced: boolean): string {
+  const prefix = forced ? 'forced ' : '';
+  return kind === 'file' ? `${prefix}close ${logPath(path)} bytes read ${bytesRead} written ${bytesWritten}` : `${prefix}closedir ${logPath(path)}`;
+}
+
+/** strftime `%Y%m%d-%H:%M:%S` in the clock's time zone. */
+function logTime(seconds: number, clock: ServerClock): string {
+  const d = new Date((seconds + clock.utcOffsetMinutes(seconds) * 60) * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+}

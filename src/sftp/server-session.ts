@@ -4,20 +4,22 @@
 // It holds the policy that needs no I/O: INIT and VERSION with OpenSSH's
 // extensions, the handle table and its cap, the cap on requests waiting for
 // a reply (beyond it no more input is taken: `wantsInput` turns false and
-// the driver stops reading the channel), writes to one handle applied in
-// the order they came, read-only mode and the request allow/deny lists,
+// the driver stops reading the channel), read-only mode and the request allow/deny lists,
 // the umask for created files, STATUS for errors and for malformed packets,
 // `ls -l` long names, and sftp-server's log lines (as `-l INFO` and
-// `-l VERBOSE` give them).
+// `-l VERBOSE` give them). How operations are scheduled (per handle, in
+// order) is server-scheduler.ts.
 import { ProtocolError } from '../errors.js';
 import type { FileAttributes } from './attrs.js';
 import { DEFAULT_MAX_READ, EXT, FX, FXF, FXP, MAX_PACKET, SFTP_VERSION, STATUS_TEXT } from './constants.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply } from './extensions.js';
-import type { DirectoryEntry, DirectoryHandle, FileHandle, OpenMode } from './filesystem.js';
+import type { DirectoryEntry, OpenMode } from './filesystem.js';
 import { SftpFramer, frame } from './framing.js';
 import { FxpInit, FxpVersion, UnknownSftpPacket, dataReplyHeader, decodeRequest, encodeResponse, peekRequestId, type NameEntry, type SftpRequest } from './messages.js';
-import type { OperationKind, OperationOf, OperationResult, ServerOperation } from './server-operations.js';
-import { longName, openFlagsText, statsToAttributes, statusForError, UTC_CLOCK, type ServerClock } from './server-format.js';
+import type { ServerOperation } from './server-operations.js';
+import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, UTC_CLOCK, type ServerClock } from './server-format.js';
+import { HandleTable, takeNames, type DirEntry, type Entry, type FileEntry } from './server-handles.js';
+import { OperationScheduler } from './server-scheduler.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
 /** sftp-server's levels for its log lines (`-l`). */
@@ -36,6 +38,11 @@ export interface SftpServerSessionOptions {
   readonly maxHandles?: number;
   /** Requests waiting for their reply; beyond it no more input is read. Default 128. */
   readonly maxOutstanding?: number;
+  /**
+   * Bytes the requests waiting for replies may hold (WRITE data, READ
+   * lengths); beyond it no more input is read either. Default 16 MiB.
+   */
+  readonly maxOutstandingBytes?: number;
   /** Now and the time zone, for long names' dates; default UTC with years shown. */
   readonly clock?: ServerClock;
 }
@@ -53,66 +60,31 @@ export interface SftpServerSink {
 
 export const DEFAULT_MAX_HANDLES = 512;
 export const DEFAULT_MAX_OUTSTANDING = 128;
-/** Entries in one NAME reply at most (sftp-server sends 100). */
-const NAME_ENTRIES = 100;
-/** Bytes of names in one NAME reply at most, well under the packet limit. */
-const NAME_BYTES = MAX_PACKET - 16 * 1024;
-
-interface HandleBase {
-  readonly handle: Uint8Array;
-  readonly path: string;
-  /** Operations running on it; a CLOSE waits for them. */
-  inflight: number;
-  /** Set by CLOSE: runs once nothing is in flight. */
-  closing: (() => void) | null;
-}
-interface FileEntry extends HandleBase {
-  readonly kind: 'file';
-  readonly object: FileHandle;
-  bytesRead: number;
-  bytesWritten: number;
-  /** An ordered operation (write, fsetstat, fsync) is running; the next ones wait here. */
-  ordering: boolean;
-  readonly ordered: (() => void)[];
-}
-interface DirEntry extends HandleBase {
-  readonly kind: 'dir';
-  readonly object: DirectoryHandle;
-  backlog: NameEntry[];
-  done: boolean;
-  reading: boolean;
-  readonly waiting: number[];
-}
-type Entry = FileEntry | DirEntry;
-
-interface Continuation {
-  ok(result: unknown): void;
-  err(error: unknown): void;
-}
-
+export const DEFAULT_MAX_OUTSTANDING_BYTES = 16 * 1024 * 1024;
 const encoder = new TextEncoder();
 
-export class SftpServerSession {
+export class SftpServerSession extends OperationScheduler {
   private readonly framer = new SftpFramer(MAX_PACKET);
   private readonly policy: RequestPolicy;
   private readonly umask: number | null;
   private readonly maxHandles: number;
   private readonly maxOutstanding: number;
+  private readonly maxHeld: number;
+  /** WRITE data and READ lengths of the requests not yet answered. */
+  private held = 0;
   private readonly clock: ServerClock;
-  private readonly handles = new Map<string, Entry>();
-  private readonly pending = new Map<ServerOperation, Continuation>();
-  private nextHandle = 1;
+  private readonly handles = new HandleTable();
   /** OPEN/OPENDIR running: they count against the handle cap. */
   private opening = 0;
   private outstanding = 0;
   private initialized = false;
-  private ended = false;
   private pumping = false;
 
   constructor(
-    private readonly sink: SftpServerSink,
+    protected override readonly sink: SftpServerSink,
     options: SftpServerSessionOptions = {},
   ) {
+    super(sink);
     const deny = options.denyRequests == null ? null : new Set(parseRequestList(options.denyRequests));
     const allow = options.allowRequests == null ? null : new Set(parseRequestList(options.allowRequests));
     this.policy = { readOnly: options.readOnly === true, deny, allow };
@@ -121,12 +93,22 @@ export class SftpServerSession {
     this.umask = umask;
     this.maxHandles = positive(options.maxHandles ?? DEFAULT_MAX_HANDLES, 'maxHandles');
     this.maxOutstanding = positive(options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING, 'maxOutstanding');
+    this.maxHeld = positive(options.maxOutstandingBytes ?? DEFAULT_MAX_OUTSTANDING_BYTES, 'maxOutstandingBytes');
     this.clock = options.clock ?? UTC_CLOCK;
   }
 
   /** False while the requests waiting for replies are at the cap (or the session is over): stop reading the channel. */
   get wantsInput(): boolean {
-    return !this.ended && this.outstanding < this.maxOutstanding;
+    return !this.ended && this.roomForInput();
+  }
+
+  /** Bytes of WRITE data and READ lengths held by requests not yet answered. */
+  get outstandingBytes(): number {
+    return this.held;
+  }
+
+  private roomForInput(): boolean {
+    return this.outstanding < this.maxOutstanding && this.held < this.maxHeld;
   }
 
   /** Requests received and not yet answered. */
@@ -150,22 +132,6 @@ export class SftpServerSession {
     this.pump();
   }
 
-  /** Hands back an operation's result. */
-  complete<O extends ServerOperation>(op: O, result: OperationResult<O>): void {
-    const c = this.pending.get(op);
-    if (!c) return;
-    this.pending.delete(op);
-    this.settle(() => c.ok(result));
-  }
-
-  /** Hands back an operation's failure (an Error with an errno `code`, as node:fs gives). */
-  fail(op: ServerOperation, error: unknown): void {
-    const c = this.pending.get(op);
-    if (!c) return;
-    this.pending.delete(op);
-    this.settle(() => c.err(error));
-  }
-
   /**
    * The channel is gone (or the driver is stopping): every open handle is
    * closed (close operations with id -1), nothing more is answered.
@@ -173,17 +139,20 @@ export class SftpServerSession {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const e of this.handles.values()) this.closeOnEnd(e);
-    this.handles.clear();
+    for (const e of this.handles.drain()) this.closeOnEnd(e);
   }
 
   // -- input ---------------------------------------------------------------
+
+  protected settled(): void {
+    this.pump();
+  }
 
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (!this.ended && this.outstanding < this.maxOutstanding) {
+      while (!this.ended && this.roomForInput()) {
         let payload: Uint8Array | undefined;
         try {
           payload = this.framer.next();
@@ -196,14 +165,6 @@ export class SftpServerSession {
       }
     } finally {
       this.pumping = false;
-    }
-  }
-
-  private settle(fn: () => void): void {
-    try {
-      fn();
-    } finally {
-      this.pump();
     }
   }
 
@@ -404,8 +365,8 @@ export class SftpServerSession {
     this.run(
       { kind: 'open', id, path, mode, attrs: { mode: perm } },
       (object) => {
-        const handle = this.newHandle();
-        this.handles.set(key(handle), { kind: 'file', handle, path, object, inflight: 0, closing: null, bytesRead: 0, bytesWritten: 0, ordering: false, ordered: [] });
+        const handle = this.handles.newHandle();
+        this.handles.add({ kind: 'file', handle, path, object, append: mode.append, inflight: 0, closing: null, bytesRead: 0, bytesWritten: 0, writing: [], exclusive: false, queued: [] });
         this.handleReply(id, handle);
       },
       () => this.opening--,
@@ -419,8 +380,8 @@ export class SftpServerSession {
     this.run(
       { kind: 'opendir', id, path },
       (object) => {
-        const handle = this.newHandle();
-        this.handles.set(key(handle), { kind: 'dir', handle, path, object, inflight: 0, closing: null, backlog: [], done: false, reading: false, waiting: [] });
+        const handle = this.handles.newHandle();
+        this.handles.add({ kind: 'dir', handle, path, object, inflight: 0, closing: null, backlog: [], done: false, reading: false, waiting: [] });
         this.handleReply(id, handle);
       },
       () => this.opening--,
@@ -435,12 +396,12 @@ export class SftpServerSession {
   }
 
   private close(id: number, handle: Uint8Array): void {
-    const e = this.handles.get(key(handle));
+    const e = this.handles.get(handle);
     if (!e) return this.status(id, FX.FAILURE);
-    this.handles.delete(key(handle));
+    this.handles.delete(e);
     e.closing = () => {
       this.run({ kind: 'close', id, target: e.object, file: e.kind === 'file' }, () => this.ok(id));
-      this.logClose(e, null);
+      this.logClose(e, false);
     };
     if (e.inflight === 0) this.runClosing(e);
   }
@@ -449,29 +410,45 @@ export class SftpServerSession {
     const e = this.file(id, handle);
     if (!e) return;
     const len = Math.min(length, DEFAULT_MAX_READ);
-    this.onHandle(e, { kind: 'read', id, file: e.object, offset, length: len }, (data) => {
-      if (data.length === 0) return this.status(id, FX.EOF);
-      const body = data.length > len ? data.subarray(0, len) : data;
-      e.bytesRead += body.length;
-      this.outstanding--;
-      this.sink.output([dataReplyHeader(id, body.length), body]);
-    });
+    this.held += len;
+    this.onHandle(
+      e,
+      { kind: 'read', id, file: e.object, offset, length: len },
+      (data) => {
+        if (data.length === 0) return this.status(id, FX.EOF);
+        const body = data.length > len ? data.subarray(0, len) : data;
+        e.bytesRead += body.length;
+        this.outstanding--;
+        this.sink.output([dataReplyHeader(id, body.length), body]);
+      },
+      () => (this.held -= len),
+    );
   }
 
   private write(id: number, handle: Uint8Array, offset: number, data: Uint8Array): void {
     const e = this.file(id, handle);
     if (!e) return;
-    this.ordered(e, { kind: 'write', id, file: e.object, offset, data }, () => {
-      e.bytesWritten += data.length;
-      this.ok(id);
-    });
+    this.held += data.length;
+    this.ordered(
+      e,
+      { kind: 'write', id, file: e.object, offset, data },
+      () => {
+        e.bytesWritten += data.length;
+        this.ok(id);
+      },
+      () => (this.held -= data.length),
+      { start: offset, end: offset + data.length },
+    );
   }
 
   private readdir(id: number, handle: Uint8Array): void {
-    const e = this.handles.get(key(handle));
+    const e = this.handles.get(handle);
     if (!e || e.kind !== 'dir') return this.status(id, FX.FAILURE);
-    if (e.reading) e.waiting.push(id);
-    else this.serveReaddir(e, id);
+    if (e.reading) {
+      // one read of a directory at a time; a waiting READDIR holds the handle open like an operation
+      e.inflight++;
+      e.waiting.push(id);
+    } else this.serveReaddir(e, id);
   }
 
   private serveReaddir(e: DirEntry, id: number): void {
@@ -488,7 +465,8 @@ export class SftpServerSession {
         this.serveReaddir(e, id);
         this.nextReaddir(e);
       },
-      () => {
+      (succeeded) => {
+        if (succeeded) return; // the result is used above
         e.reading = false;
         this.nextReaddir(e);
       },
@@ -496,7 +474,11 @@ export class SftpServerSession {
   }
 
   private nextReaddir(e: DirEntry): void {
-    while (!e.reading && e.waiting.length > 0) this.serveReaddir(e, e.waiting.shift()!);
+    while (!e.reading && e.waiting.length > 0) {
+      e.inflight--;
+      this.serveReaddir(e, e.waiting.shift()!);
+    }
+    if (e.inflight === 0 && e.closing) this.runClosing(e);
   }
 
   private copyData(id: number, d: { readHandle: Uint8Array; readOffset: number; length: number; writeHandle: Uint8Array; writeOffset: number }): void {
@@ -518,91 +500,10 @@ export class SftpServerSession {
     });
   }
 
-  // -- running operations ---------------------------------------------------
-
-  /**
-   * Emits `op`; `ok` gets its result, an error becomes the STATUS for it.
-   * `after` runs either way, first.
-   */
-  private run<K extends OperationKind>(op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
-    this.pending.set(op, {
-      ok: (r) => {
-        after?.();
-        if (this.ended) return this.orphan(op, r);
-        ok(r as OperationResult<OperationOf<K>>);
-      },
-      err: (error) => {
-        after?.();
-        if (this.ended) return;
-        const s = statusForError(error);
-        if (op.id >= 0) this.status(op.id, s.code, s.message);
-      },
-    });
-    this.sink.operation(op);
-  }
-
-  /** A handle opened after the session ended: nobody will close it, so close it now. */
-  private orphan(op: ServerOperation, result: unknown): void {
-    if (op.kind === 'open' || op.kind === 'opendir') {
-      const close: ServerOperation = { kind: 'close', id: -1, target: result as FileHandle | DirectoryHandle, file: op.kind === 'open' };
-      this.pending.set(close, { ok: () => undefined, err: () => undefined });
-      this.sink.operation(close);
-    }
-  }
-
-  /** An operation on an open handle: counted, so CLOSE waits for it. */
-  private onHandle<K extends OperationKind>(e: Entry, op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
-    e.inflight++;
-    this.run(op, ok, () => {
-      e.inflight--;
-      after?.();
-      if (e.inflight === 0 && e.closing) this.runClosing(e);
-    });
-  }
-
-  /** Writes (and fsetstat, fsync) on one handle run one at a time, in the order they came. */
-  private ordered<K extends OperationKind>(e: FileEntry, op: OperationOf<K>, ok: (result: OperationResult<OperationOf<K>>) => void, after?: () => void): void {
-    const start = () => {
-      e.ordering = true;
-      this.onHandle(e, op, ok, () => {
-        e.ordering = false;
-        after?.();
-        const next = e.ordered.shift();
-        if (next) next();
-      });
-    };
-    if (e.ordering) {
-      // counted now, so a CLOSE behind it waits for it too
-      e.inflight++;
-      e.ordered.push(() => {
-        e.inflight--;
-        start();
-      });
-    } else start();
-  }
-
-  private runClosing(e: Entry): void {
-    const c = e.closing;
-    e.closing = null;
-    c?.();
-  }
-
-  private closeOnEnd(e: Entry): void {
-    const closeNow = () => {
-      const op: ServerOperation = { kind: 'close', id: -1, target: e.object, file: e.kind === 'file' };
-      this.pending.set(op, { ok: () => undefined, err: () => undefined });
-      this.sink.operation(op);
-      this.logClose(e, 'forced');
-    };
-    if (e.closing) return; // a CLOSE is already waiting for its operations
-    e.closing = closeNow;
-    if (e.inflight === 0) this.runClosing(e);
-  }
-
   // -- replies ---------------------------------------------------------------
 
   private file(id: number, handle: Uint8Array): FileEntry | null {
-    const e = this.handles.get(key(handle));
+    const e = this.handles.get(handle);
     if (e && e.kind === 'file') return e;
     this.status(id, FX.FAILURE);
     return null;
@@ -613,7 +514,7 @@ export class SftpServerSession {
     this.sink.output([frame(payload)]);
   }
 
-  private status(id: number, code: number, message = STATUS_TEXT[code] ?? ''): void {
+  protected status(id: number, code: number, message = STATUS_TEXT[code] ?? ''): void {
     this.send(encodeResponse({ type: 'status', id, code, text: { message, lang: '' } }));
   }
 
@@ -646,13 +547,12 @@ export class SftpServerSession {
     return { filename: d.name, longname: longName(d.name, d.stats, this.clock), attrs: statsToAttributes(d.stats) };
   }
 
-  private newHandle(): Uint8Array {
-    for (;;) {
-      const n = this.nextHandle;
-      this.nextHandle = (this.nextHandle + 1) >>> 0 || 1;
-      const h = new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
-      if (!this.handles.has(key(h))) return h;
-    }
+  protected logClose(e: Entry, forced: boolean): void {
+    this.sink.log('info', closeLogLine(e.kind, e.path, e.kind === 'file' ? e.bytesRead : 0, e.kind === 'file' ? e.bytesWritten : 0, forced));
+  }
+
+  private logSet(path: string, a: FileAttributes): void {
+    for (const line of setLogLines(path, a, this.clock)) this.sink.log('info', line);
   }
 
   /** The mode a created file or directory gets: the client's (or the default) less the umask. */
@@ -660,60 +560,6 @@ export class SftpServerSession {
     const m = mode === undefined ? fallback : mode & 0o7777;
     return this.umask === null ? m : m & ~this.umask;
   }
-
-  // -- log lines -------------------------------------------------------------
-
-  private logClose(e: Entry, why: string | null): void {
-    const prefix = why === null ? '' : `${why} `;
-    if (e.kind === 'file') this.sink.log('info', `${prefix}close ${q(e.path)} bytes read ${e.bytesRead} written ${e.bytesWritten}`);
-    else this.sink.log('info', `${prefix}closedir ${q(e.path)}`);
-  }
-
-  private logSet(path: string, a: FileAttributes): void {
-    if (a.size !== undefined) this.sink.log('info', `set ${q(path)} size ${a.size}`);
-    if (a.mode !== undefined) this.sink.log('info', `set ${q(path)} mode ${(a.mode & 0o7777).toString(8).padStart(4, '0')}`);
-    if (a.mtime !== undefined) this.sink.log('info', `set ${q(path)} modtime ${this.logTime(a.mtime)}`);
-    if (a.uid !== undefined) this.sink.log('info', `set ${q(path)} owner ${a.uid} group ${a.gid}`);
-  }
-
-  /** strftime `%Y%m%d-%H:%M:%S` in local time. */
-  private logTime(seconds: number): string {
-    const d = new Date((seconds + this.clock.utcOffsetMinutes(seconds) * 60) * 1000);
-    const p = (n: number) => String(n).padStart(2, '0');
-    return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
-  }
-}
-
-/** Entries for one NAME reply from a directory's backlog: at most 100, and well under the packet limit. */
-function takeNames(e: DirEntry): NameEntry[] {
-  let bytes = 0;
-  let n = 0;
-  while (n < e.backlog.length && n < NAME_ENTRIES) {
-    const x = e.backlog[n]!;
-    // lengths in UTF-16 units bound the UTF-8 bytes within 3x; attributes are under 64 bytes
-    const size = 3 * (x.filename.length + x.longname.length) + 80;
-    if (n > 0 && bytes + size > NAME_BYTES) break;
-    bytes += size;
-    n++;
-  }
-  const out = e.backlog.slice(0, n);
-  e.backlog = e.backlog.slice(n);
-  return out;
-}
-
-function key(handle: Uint8Array): string {
-  let s = '';
-  for (const b of handle) s += String.fromCharCode(b);
-  return s;
-}
-
-/**
- * A path quoted for a log line, as sftp-server's `"%s"`, with control
- * characters escaped: a client's file name must not forge log lines.
- */
-function q(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  return `"${path.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
 }
 
 function fill(names: readonly string[], n: number): string[] {

@@ -387,11 +387,12 @@ test('handles are capped; a CLOSE waits for the handle\'s operations; writes to 
   h.send({ type: 'open', path: 'w', pflags: W, attrs: {} }, 1);
   await h.run(h.ops[0]!);
   const fh = handleOf(h.taken()[0] as SftpResponse);
-  for (let i = 0; i < 3; i++) h.send({ type: 'write', handle: fh, offset: i, data: enc.encode(String(i)) }, 10 + i);
+  // each write overlaps the one before it: one at a time, in order
+  for (let i = 0; i < 3; i++) h.send({ type: 'write', handle: fh, offset: i, data: enc.encode(`${i}${i}`) }, 10 + i);
   h.send({ type: 'read', handle: fh, offset: 0, length: 1 }, 20);
   h.send({ type: 'close', handle: fh }, 30);
   const kinds = () => h.ops.slice(1).map((o) => o.kind);
-  assert.deepEqual(kinds(), ['write', 'read'], 'one write at a time; the read runs alongside; the close waits');
+  assert.deepEqual(kinds(), ['write', 'read'], 'one overlapping write at a time; the read runs alongside; the close waits');
   assert.equal(h.session.openHandles, 0, 'the handle is gone from the table at once');
   await h.run(h.ops[1]!);
   assert.deepEqual(kinds(), ['write', 'read', 'write']);
@@ -401,11 +402,42 @@ test('handles are capped; a CLOSE waits for the handle\'s operations; writes to 
   await h.run(h.ops[2]!);
   assert.deepEqual(kinds(), ['write', 'read', 'write', 'write', 'close']);
   await h.run(h.ops[5]!);
-  assert.equal(dec.decode(h.fs.readFile('/home/u/w')), '012');
+  assert.equal(dec.decode(h.fs.readFile('/home/u/w')), '0122');
   assert.deepEqual(
     h.taken().map((r) => (r as { id: number }).id),
     [10, 11, 12, 20, 30],
   );
+});
+
+test('writes to disjoint ranges of a handle run together (up to 16); fsync waits for them and runs alone; an appending handle writes one at a time', async () => {
+  const h = new Harness({}, false);
+  h.init();
+  h.send({ type: 'open', path: 'w', pflags: W, attrs: {} }, 1);
+  await h.run(h.ops[0]!);
+  const fh = handleOf(h.taken()[0] as SftpResponse);
+  for (let i = 0; i < 20; i++) h.send({ type: 'write', handle: fh, offset: i * 4, data: enc.encode(String(i % 10).repeat(4)) }, 100 + i);
+  h.send({ type: 'extended', request: EXT.FSYNC, data: ExtRequest[EXT.FSYNC].encode({ handle: fh }) }, 200);
+  h.send({ type: 'write', handle: fh, offset: 0, data: enc.encode('Z') }, 201);
+  const kinds = () => h.ops.slice(1).map((o) => o.kind);
+  assert.equal(kinds().length, 16, '16 writes at once');
+  for (let i = 1; i <= 4; i++) await h.run(h.ops[i]!);
+  assert.deepEqual(kinds(), Array(20).fill('write'), 'each finished write lets the next one start; fsync waits for every write before it');
+  for (let i = 5; i <= 20; i++) await h.run(h.ops[i]!);
+  assert.deepEqual(kinds().slice(20), ['fsync'], 'fsync alone; the write behind it waits');
+  await h.run(h.ops[21]!);
+  assert.deepEqual(kinds().slice(20), ['fsync', 'write']);
+  await h.run(h.ops[22]!);
+  assert.equal(dec.decode(h.fs.readFile('/home/u/w')), 'Z' + '000' + [...Array(19)].map((_, i) => String((i + 1) % 10).repeat(4)).join(''));
+
+  const ap = new Harness({}, false);
+  ap.init();
+  ap.send({ type: 'open', path: 'log', pflags: FXF.WRITE | FXF.CREAT | FXF.APPEND, attrs: {} }, 1);
+  await ap.run(ap.ops[0]!);
+  const ah = handleOf(ap.taken()[0] as SftpResponse);
+  for (let i = 0; i < 3; i++) ap.send({ type: 'write', handle: ah, offset: i * 10, data: enc.encode(`line${i}\n`) }, 10 + i);
+  assert.equal(ap.ops.length, 2, 'appending writes one at a time');
+  for (let i = 1; i <= 3; i++) await ap.run(ap.ops[i]!);
+  assert.equal(dec.decode(ap.fs.readFile('/home/u/log')), 'line0\nline1\nline2\n');
 });
 
 test('end(): open handles are closed (also one whose OPEN completes later), nothing more is answered', async () => {
@@ -447,4 +479,115 @@ test('long names as ls_file formats them', () => {
   const st = { size: 42, uid: 1000, gid: 1000, mode: 0o100644, atime: 0, mtime: NOW - 60, nlink: 2, owner: 'averylongname', group: 'g' };
   assert.equal(longName('x y', st, clock), '-rw-r--r--    2 averylongname g              42 Dec  3 10:29 x y');
   assert.equal(longName('f', { ...st, owner: undefined, group: undefined, mtime: NOW + 3600 }, clock), '-rw-r--r--    2 1000     1000           42 Dec  3  2026 f', 'future dates show the year');
+});
+
+test('fuzz: random, truncated and bit-flipped packets get replies or a clean close, never an exception or a runaway', async () => {
+  // xorshift32: the same cases on every run
+  let seed = 1313;
+  const rnd = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const valid: Uint8Array[] = [
+    encodeRequest({ type: 'open', id: 1, path: 'f', pflags: W, attrs: { mode: 0o644, size: 3 } }),
+    encodeRequest({ type: 'write', id: 2, handle: Uint8Array.from([0, 0, 0, 1]), offset: 0, data: enc.encode('abc') }),
+    encodeRequest({ type: 'read', id: 3, handle: Uint8Array.from([0, 0, 0, 1]), offset: 0, length: 10 }),
+    encodeRequest({ type: 'readdir', id: 4, handle: Uint8Array.from([0, 0, 0, 2]) }),
+    encodeRequest({ type: 'opendir', id: 5, path: '.' }),
+    encodeRequest({ type: 'setstat', id: 6, path: 'f', attrs: { uid: 1, gid: 2, atime: 3, mtime: 4, extended: [['a', new Uint8Array(2)]] } }),
+    encodeRequest({ type: 'symlink', id: 7, targetPath: 'f', linkPath: 'l' }),
+    encodeRequest({ type: 'extended', id: 8, request: EXT.COPY_DATA, data: ExtRequest[EXT.COPY_DATA].encode({ readHandle: new Uint8Array(4), readOffset: 0, length: 0, writeHandle: new Uint8Array(4), writeOffset: 0 }) }),
+    encodeRequest({ type: 'extended', id: 9, request: EXT.USERS_GROUPS_BY_ID, data: ExtRequest[EXT.USERS_GROUPS_BY_ID].encode({ uids: [1, 2], gids: [3] }) }),
+  ];
+  const int = (n: number) => Math.floor(rnd() * n);
+  for (let round = 0; round < 3000; round++) {
+    const h = new Harness({ maxOutstanding: 4 });
+    h.init();
+    const base = valid[int(valid.length)]!;
+    let p: Uint8Array;
+    const kind = int(3);
+    if (kind === 0) p = base.subarray(0, int(base.length + 1));
+    else if (kind === 1) {
+      p = Uint8Array.from(base);
+      for (let k = 0; k <= int(4); k++) {
+        const at = int(p.length);
+        p[at] = p[at]! ^ (1 << int(8));
+      }
+    } else p = Uint8Array.from({ length: int(64) }, () => int(256));
+    // a length word that may lie too
+    const framed = rnd() < 0.2 ? Uint8Array.from([...frame(p).subarray(0, 4).map((b) => b ^ int(256)), ...p]) : frame(p);
+    try {
+      h.session.receive(framed);
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    } catch (e) {
+      assert.fail(`round ${round}: ${(e as Error).stack}`);
+    }
+    assert.ok(h.session.outstandingRequests <= 4);
+    if (h.closed === undefined) assert.ok(h.session.openHandles <= 1);
+  }
+});
+
+test('pipelined READDIRs read the directory one batch at a time, in order; a CLOSE behind them waits, and a CLOSE behind a WRITE logs its bytes', async () => {
+  const h = new Harness({}, false);
+  h.init();
+  for (let i = 0; i < 5; i++) h.fs.writeFile(`/home/u/d/f${i}`, '');
+  h.send({ type: 'opendir', path: 'd' }, 1);
+  await h.run(h.ops[0]!);
+  const dh = handleOf(h.taken()[0] as SftpResponse);
+  for (const id of [10, 11, 12]) h.send({ type: 'readdir', handle: dh }, id);
+  h.send({ type: 'close', handle: dh }, 13);
+  assert.deepEqual(h.ops.slice(1).map((o) => o.kind), ['readdir'], 'one directory read at a time');
+  await h.run(h.ops[1]!);
+  assert.deepEqual(h.ops.slice(1).map((o) => o.kind), ['readdir', 'readdir'], 'the next READDIR reads on');
+  await h.run(h.ops[2]!);
+  assert.deepEqual(h.ops.slice(1).map((o) => o.kind), ['readdir', 'readdir', 'close'], 'the CLOSE ran after the last READDIR');
+  await h.run(h.ops[3]!);
+  const replies = h.taken() as SftpResponse[];
+  assert.deepEqual(replies.map((r) => [r.id, r.type]), [[10, 'name'], [11, 'status'], [12, 'status'], [13, 'status']]);
+  assert.equal(namesOf(replies[0]!).length, 7);
+  assert.deepEqual([status(replies[1]!)[0], status(replies[2]!)[0], status(replies[3]!)[0]], [FX.EOF, FX.EOF, FX.OK]);
+
+  h.send({ type: 'open', path: 'w', pflags: W, attrs: {} }, 20);
+  await h.run(h.ops[4]!);
+  const fh = handleOf(h.taken()[0] as SftpResponse);
+  h.send({ type: 'write', handle: fh, offset: 0, data: enc.encode('12345') }, 21);
+  h.send({ type: 'close', handle: fh }, 22);
+  await h.run(h.ops[5]!);
+  await h.run(h.ops[6]!);
+  assert.ok(h.logs.some(([, m]) => m === 'close "w" bytes read 0 written 5'), h.logs.map(([, m]) => m).join('\n'));
+});
+
+test('the bytes held by requests in flight are capped too: WRITE data and READ lengths', async () => {
+  const h = new Harness({ maxOutstandingBytes: 1024 * 1024 }, false);
+  h.init();
+  h.send({ type: 'open', path: 'w', pflags: W | FXF.READ, attrs: {} }, 1);
+  await h.run(h.ops[0]!);
+  const fh = handleOf(h.taken()[0] as SftpResponse);
+  const chunk = new Uint8Array(200 * 1024);
+  const burst: Uint8Array[] = [];
+  for (let i = 0; i < 50; i++) burst.push(frame(encodeRequest({ type: 'write', id: 10 + i, handle: fh, offset: i * chunk.length, data: chunk })));
+  h.session.receive(Buffer.concat(burst));
+  assert.equal(h.ops.length - 1, 6, 'six 200 KiB writes pass 1 MiB; the rest wait unread');
+  assert.equal(h.session.outstandingBytes, 6 * chunk.length);
+  assert.equal(h.session.wantsInput, false);
+  for (let i = 1; h.ops[i]; i++) await h.run(h.ops[i]!);
+  assert.equal(h.ops.length - 1, 50, 'all written in the end');
+  assert.equal(h.session.outstandingBytes, 0);
+  for (let i = 0; i < 20; i++) h.send({ type: 'read', handle: fh, offset: 0, length: 100_000 }, 100 + i);
+  assert.equal(h.ops.length - 51, 11, 'READ lengths count: eleven of 100 000 bytes pass 1 MiB');
+  for (let i = 51; h.ops[i]; i++) await h.run(h.ops[i]!);
+  assert.equal(h.session.outstandingBytes, 0);
+  assert.equal(h.session.wantsInput, true);
+});
+
+test('a file system result a reply cannot carry fails that request only', async () => {
+  const h = new Harness({}, false);
+  h.init();
+  h.send({ type: 'stat', path: '/' }, 1);
+  h.session.complete(h.ops[0] as Extract<ServerOperation, { kind: 'stat' }>, { size: 1.5, uid: 0, gid: 0, mode: 0o100644, atime: 0, mtime: 0 });
+  assert.deepEqual(status(h.taken()[0] as SftpResponse), [FX.FAILURE, 'Failure']);
+  assert.equal(h.session.outstandingRequests, 0);
+  assert.equal(h.closed, undefined);
 });

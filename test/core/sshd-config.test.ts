@@ -320,9 +320,10 @@ test('errors name file and line, with sshd wording', () => {
     ['MaxAuthTries -1', /MaxAuthTries integer value too small/, 1],
     ['LogLevel LOUD', /unsupported log level 'LOUD'/, 1],
     ['Subsystem sftp', /Missing subsystem command/, 1],
-    ['ChrootDirectory /srv', /ChrootDirectory is not supported by nacred/, 1],
+    ['ChrootDirectory', /no argument after keyword "chrootdirectory"/, 1],
+    ['RDomain %D', /RDomain is not supported by nacred/, 1],
     ['AuthorizedKeysCommand /bin/keys', /not supported by nacred/, 1],
-    ['Match User x\n  ChrootDirectory %h', /not supported by nacred/, 2],
+    ['Match User x\n  AuthorizedPrincipalsCommand /bin/p', /not supported by nacred/, 2],
   ];
   for (const [text, re, line] of cases) {
     const e = parseError(text);
@@ -332,7 +333,13 @@ test('errors name file and line, with sshd wording', () => {
     assert.ok(e.message.startsWith(`${F} line ${line}: `), e.message);
   }
   // Fine: comments, blank lines, `=`, quotes, a comment after the value, none for refused options.
-  settings('# comment\n\n  Port = 2222 # trailing\n"PermitRootLogin" no\nChrootDirectory none\nAuthorizedKeysFile "/a b/%u"');
+  settings('# comment\n\n  Port = 2222 # trailing\n"PermitRootLogin" no\nRDomain none\nAuthorizedKeysFile "/a b/%u"');
+});
+
+test('ChrootDirectory: none by default, the first value kept, tokens left for the session, Match blocks apply it', () => {
+  assert.equal(settings('').chrootDirectory, null);
+  assert.equal(settings('ChrootDirectory /srv/%u\nChrootDirectory /other').chrootDirectory, '/srv/%u');
+  assert.equal(settings('ChrootDirectory none').chrootDirectory, null);
 });
 
 test('start-up checks on the global settings: AuthenticationMethods satisfiable, ListenAddress of the AddressFamily', () => {

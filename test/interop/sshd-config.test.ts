@@ -99,6 +99,11 @@ function compare(c: Case): void {
 const CASES: Case[] = [
   { name: 'defaults', config: '', specs: [''] },
   {
+    name: 'ChrootDirectory, global and per Match block',
+    config: ['ChrootDirectory /srv/%u', 'ChrootDirectory /ignored', 'Match User sftponly', '  ChrootDirectory /jail/%U', 'Match User free', '  ChrootDirectory none'].join('\n'),
+    specs: ['', 'user=sftponly,host=h,addr=10.1.2.3', 'user=free,host=h,addr=10.1.2.3', 'user=other,host=h,addr=10.1.2.3'],
+  },
+  {
     name: 'listening and accumulating keywords',
     config: [
       'Port 2222',

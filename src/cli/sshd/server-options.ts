@@ -72,7 +72,7 @@ export function userRunner(euid: number | undefined, log?: SshdLog): SessionRunn
         permitUserEnvironment: settings.permitUserEnvironment,
         permitTty: settings.permitTTY,
         agentForwarding: settings.allowAgentForwarding && !settings.disableForwarding,
-        ...(log ? { internalSftp: internalSftpLog(log) } : {}),
+        internalSftp: { ...(log ? internalSftpLog(log) : {}), chrootDirectory: settings.chrootDirectory },
       }),
   };
 }

@@ -1,6 +1,7 @@
 // nacred's internal-sftp: its log lines (as `sftp-server -l LEVEL` writes
-// them, filtered by -l first) go into nacred's own log at their level.
-import type { InternalSftpOptions, SftpLogLevel } from '../../index.js';
+// them, filtered by -l first) go into nacred's own log at their level; and
+// npm start's sftp subsystem.
+import { NodeFileSystem, sftpSubsystem, type InternalSftpOptions, type ServerChannel, type SftpLogLevel } from '../../index.js';
 import type { SshdLog } from './log.js';
 
 /** internal-sftp's options for runAsUser: its log into nacred's. */
@@ -13,4 +14,18 @@ export function internalSftpLog(log: SshdLog): InternalSftpOptions {
       else log.debug(1, message);
     },
   };
+}
+
+/**
+ * npm start's `sftp` subsystem: Nacre's SFTP server in this process, as the
+ * current user, starting in `home` (what `Subsystem sftp internal-sftp`
+ * does in nacred); its errors in the server's log.
+ */
+export function personalSftp(home: string, log: SshdLog): (name: string, channel: ServerChannel) => boolean {
+  return sftpSubsystem({
+    fileSystem: new NodeFileSystem({ startDirectory: home }),
+    log: (level, message) => {
+      if (level === 'error') log.error(`sftp: ${message}`);
+    },
+  });
 }

@@ -9,6 +9,7 @@
 // session), speaking SFTP on its stdin and stdout; its log lines come back
 // on stderr into the server's log.
 import { spawn } from 'node:child_process';
+import { realpath, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FileSystem } from '../../sftp/filesystem.js';
 import type { SftpLogLevel } from '../../sftp/server-session.js';
@@ -32,6 +33,51 @@ export interface InternalSftpOptions {
    * when the session runs in a process of the user's.
    */
   readonly fileSystem?: (startDirectory: string, account: UserAccount) => FileSystem;
+  /**
+   * sshd's ChrootDirectory (tokens %h, %u, %U, %% expanded here): the session
+   * sees this directory as `/`, and starts in the home directory inside it
+   * when that exists (else `/`), or in -d's directory, taken inside it. As
+   * sshd, every component of its path must be a directory owned by root and
+   * writable by no one else.
+   */
+  readonly chrootDirectory?: string | null;
+}
+
+/** A ChrootDirectory that cannot be used (bad ownership or modes, missing). */
+export class ChrootError extends Error {}
+
+/** ChrootDirectory's tokens: %h home, %u user name, %U uid, %% a percent sign. */
+export function expandChrootDirectory(dir: string, account: UserAccount): string {
+  return dir.replace(/%(.)/g, (m, c: string) => {
+    if (c === 'h') return account.home;
+    if (c === 'u') return account.name;
+    if (c === 'U') return String(account.uid);
+    if (c === '%') return '%';
+    throw new ChrootError(`ChrootDirectory: unknown token ${m} in ${dir}`);
+  });
+}
+
+/**
+ * sshd's safely_chroot checks: an absolute path whose components (the
+ * resolved path's) are all directories owned by root, not writable by group
+ * or others. Returns the resolved path.
+ */
+export async function checkChrootDirectory(path: string): Promise<string> {
+  if (!path.startsWith('/')) throw new ChrootError(`chroot path does not begin at root: ${path}`);
+  let resolved: string;
+  try {
+    resolved = await realpath(path);
+  } catch (e) {
+    throw new ChrootError(`Unable to chdir to chroot path "${path}": ${(e as Error).message}`);
+  }
+  const parts = resolved.split('/').filter((p) => p !== '');
+  for (let i = 0; i <= parts.length; i++) {
+    const component = '/' + parts.slice(0, i).join('/');
+    const st = await stat(component);
+    if (!st.isDirectory()) throw new ChrootError(`chroot path ${component} is not a directory`);
+    if (st.uid !== 0 || (st.mode & 0o022) !== 0) throw new ChrootError(`bad ownership or modes for chroot directory ${i === parts.length ? '' : 'component '}"${component}"`);
+  }
+  return resolved;
 }
 
 /**
@@ -49,14 +95,26 @@ export async function startInternalSftp(
 ): Promise<Running> {
   const parsed = parseSftpServerArgs(args);
   if (parsed.query !== null || parsed.help) throw new Error('internal-sftp: -Q and -h are not for a session');
-  const start = parsed.startDirectory === null ? account.home : expandStartDirectory(parsed.startDirectory, account);
+  const root = options.chrootDirectory == null ? null : await checkChrootDirectory(expandChrootDirectory(options.chrootDirectory, account));
+  const start = parsed.startDirectory !== null ? expandStartDirectory(parsed.startDirectory, account) : root === null ? account.home : await homeInside(root, account.home);
   const log = options.log;
-  if (identity === 'same-user') return inProcess(parsed, start, channel, session, account, options);
-  return inUserProcess(args, channel, account, log);
+  if (identity === 'same-user') return inProcess(parsed, start, root, channel, session, account, options);
+  return inUserProcess(args, root, session.remoteAddress, channel, account, log);
 }
 
-function inProcess(parsed: SftpServerArgs, start: string, channel: ServerChannel, session: SessionChannel, account: UserAccount, options: InternalSftpOptions): Running {
-  const fileSystem = options.fileSystem ? options.fileSystem(start, account) : defaultFileSystem(start);
+/** The home directory as seen inside `root` when it is a directory there, else `/` (as sshd after chroot). */
+async function homeInside(root: string, home: string): Promise<string> {
+  try {
+    const fs = defaultFileSystem('/', { root });
+    if (((await fs.stat(home)).mode & 0o170000) === 0o040000) return home;
+  } catch {
+    // not there: `/`
+  }
+  return '/';
+}
+
+function inProcess(parsed: SftpServerArgs, start: string, root: string | null, channel: ServerChannel, session: SessionChannel, account: UserAccount, options: InternalSftpOptions): Running {
+  const fileSystem = options.fileSystem ? options.fileSystem(start, account) : defaultFileSystem(start, { root, umask: parsed.umask });
   const log = options.log;
   const serving = serveSftp(channel, {
     fileSystem,
@@ -71,8 +129,10 @@ function inProcess(parsed: SftpServerArgs, start: string, channel: ServerChannel
   return { signal: () => false, resize: () => undefined, hangup: () => serving.close() };
 }
 
-function inUserProcess(args: readonly string[], channel: ServerChannel, account: UserAccount, log: InternalSftpOptions['log']): Running {
-  const launch = userLauncher(account, 'setpriv', '', false, account.home, '/')(process.execPath, [SFTP_PROCESS_ENTRY, '-e', ...args], {}, '/', false);
+function inUserProcess(args: readonly string[], root: string | null, client: string | undefined, channel: ServerChannel, account: UserAccount, log: InternalSftpOptions['log']): Running {
+  // process-main.ts takes the root and the client's address before sftp-server's own flags
+  const entry = [SFTP_PROCESS_ENTRY, ...(root === null ? [] : [`--chroot=${root}`]), ...(client === undefined ? [] : [`--client=${client}`]), '-e', ...args];
+  const launch = userLauncher(account, 'setpriv', '', false, account.home, '/')(process.execPath, entry, {}, '/', false);
   const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['pipe', 'pipe', 'pipe'], detached: launch.newSession === true });
   const noop = (): void => undefined;
   child.on('error', (e) => {

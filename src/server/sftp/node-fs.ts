@@ -7,13 +7,13 @@
 // how); paths the client sees are then relative to the root, as under
 // sshd's ChrootDirectory.
 import { constants, type Stats } from 'node:fs';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, opendir, readlink, realpath, rename, rmdir, stat, statfs, symlink, truncate, unlink, utimes } from 'node:fs/promises';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, opendir, readlink, realpath, rename, rmdir, stat, statfs, symlink, truncate, unlink, utimes, type FileHandle as NodeHandle } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import type { Statvfs } from '../../sftp/extensions.js';
 import type { DirectoryHandle, FileHandle, FileStats, FileSystem, OpenMode } from '../../sftp/filesystem.js';
 import { lookupUserAccount } from '../user-account.js';
-import { ConfinedRoot, inDirectory, viaHandle, type Walked, type WalkKind } from './node-fs-confined.js';
+import { ConfinedRoot, O_PATH, inDirectory, viaHandle, type Walked, type WalkKind } from './node-fs-confined.js';
 import { clientPathErrors, fsError, toFileStats, toStatvfs } from './node-fs-convert.js';
 import { NodeDirectoryHandle, NodeFileHandle } from './node-fs-handles.js';
 import { AccountNames, type AccountFiles } from './node-fs-users.js';
@@ -27,6 +27,12 @@ export interface NodeFileSystemOptions {
   user?: string;
   /** Where names of users and groups come from (default /etc/passwd and /etc/group). */
   accountFiles?: AccountFiles;
+  /**
+   * The umask for files and directories the client creates, in place of the
+   * process's (sftp-server's `-u`): their modes are set to exactly the mode
+   * asked (or 0666 / 0777) less this. Default: the process's umask applies.
+   */
+  umask?: number;
 }
 
 export class NodeFileSystem implements FileSystem {
@@ -34,6 +40,7 @@ export class NodeFileSystem implements FileSystem {
   private readonly confined: ConfinedRoot | undefined;
   private readonly accounts: AccountNames;
   private readonly user: string | undefined;
+  private readonly umask: number | undefined;
 
   constructor(options: NodeFileSystemOptions) {
     if (!options.startDirectory.startsWith('/')) throw new RangeError(`NodeFileSystem: startDirectory must be absolute, not ${JSON.stringify(options.startDirectory)}`);
@@ -44,14 +51,19 @@ export class NodeFileSystem implements FileSystem {
     }
     this.startDirectory = options.startDirectory;
     this.user = options.user;
+    if (options.umask !== undefined && !(Number.isInteger(options.umask) && options.umask >= 0 && options.umask <= 0o777)) {
+      throw new RangeError(`NodeFileSystem: umask must be 0 to 0o777, not ${options.umask}`);
+    }
+    this.umask = options.umask;
     this.accounts = new AccountNames(options.accountFiles);
   }
 
   /** The path as the kernel or the confined walk takes it: relative ones from the start directory. */
   private absolute(path: string): string {
     if (path.includes('\0')) throw fsError('EINVAL', 'invalid argument', 'path', path.replaceAll('\0', '\\0'));
+    if (path === '') throw fsError('ENOENT', 'no such file or directory', 'path', path);
     if (path.startsWith('/')) return path;
-    if (path === '' || path === '.') return this.startDirectory;
+    if (path === '.') return this.startDirectory;
     return `${this.startDirectory.replace(/\/+$/, '')}/${path}`;
   }
 
@@ -72,28 +84,56 @@ export class NodeFileSystem implements FileSystem {
   open(path: string, mode: OpenMode, attrs: FileAttributes): Promise<FileHandle> {
     return clientPathErrors('open', path, async () => {
       const c = constants;
-      let flags = mode.write ? (mode.read ? c.O_RDWR : c.O_WRONLY) : c.O_RDONLY;
+      // O_NONBLOCK: a FIFO (made by a shell user) must not hang one of the
+      // threads every session of this process shares, as it would hang only
+      // sftp-server's own process; regular files ignore the flag. O_NOCTTY: a
+      // terminal opened here never becomes the server's controlling one.
+      let flags = (mode.write ? (mode.read ? c.O_RDWR : c.O_WRONLY) : c.O_RDONLY) | c.O_NONBLOCK | c.O_NOCTTY;
       if (mode.append) flags |= c.O_APPEND;
       if (mode.create) flags |= c.O_CREAT;
       if (mode.truncate) flags |= c.O_TRUNC;
       if (mode.create && mode.exclusive) flags |= c.O_EXCL;
       // sftp-server's default: 0666, less the umask.
       const perm = attrs.mode === undefined ? 0o666 : attrs.mode & 0o7777;
+      if (this.umask === undefined || !mode.create) return new NodeFileHandle(await this.openAs(path, flags, perm), path, this.accounts);
+      // With a umask of our own, a file this open creates gets exactly `perm`
+      // less it, whatever the process's: tried as a new file first, then as
+      // an existing one (a dangling link is then not created through).
       let handle;
-      if (this.confined === undefined) handle = await open(this.absolute(path), flags, perm);
-      else if (mode.create && mode.exclusive) {
-        handle = await this.walked(path, 'entry', async (w) => {
-          if (w.name === undefined) throw fsError('EEXIST', 'file already exists', 'open', path);
-          return open(inDirectory(w.dir, w.name), flags | c.O_NOFOLLOW, perm);
-        });
-      } else {
-        handle = await this.walked(path, 'object', async (w) => {
-          // What the walk vetted, reopened through its handle; or a new name in the vetted directory.
-          if (w.target !== undefined) return open(viaHandle(w.target), flags & ~c.O_CREAT, perm);
-          return open(inDirectory(w.dir, w.name!), flags | c.O_NOFOLLOW, perm);
-        });
+      let created = true;
+      try {
+        handle = await this.openAs(path, flags | c.O_EXCL, perm);
+      } catch (err) {
+        if (mode.exclusive || (err as { code?: unknown }).code !== 'EEXIST') throw err;
+        created = false;
+        handle = await this.openAs(path, flags & ~c.O_CREAT, perm);
+      }
+      if (created) {
+        try {
+          await handle.chmod(perm & ~this.umask);
+        } catch (err) {
+          await handle.close();
+          throw err;
+        }
       }
       return new NodeFileHandle(handle, path, this.accounts);
+    });
+  }
+
+  /** open(2) of a client path, confined when there is a root (O_EXCL: the name itself, never through a link). */
+  private openAs(path: string, flags: number, perm: number): Promise<NodeHandle> {
+    const c = constants;
+    if (this.confined === undefined) return open(this.absolute(path), flags, perm);
+    if ((flags & c.O_CREAT) !== 0 && (flags & c.O_EXCL) !== 0) {
+      return this.walked(path, 'entry', async (w) => {
+        if (w.name === undefined) throw fsError('EEXIST', 'file already exists', 'open', path);
+        return open(inDirectory(w.dir, w.name), flags | c.O_NOFOLLOW, perm);
+      });
+    }
+    return this.walked(path, 'object', async (w) => {
+      // What the walk vetted, reopened through its handle; or a new name in the vetted directory.
+      if (w.target !== undefined) return open(viaHandle(w.target), flags & ~c.O_CREAT, perm);
+      return open(inDirectory(w.dir, w.name!), flags | c.O_NOFOLLOW, perm);
     });
   }
 
@@ -171,7 +211,26 @@ export class NodeFileSystem implements FileSystem {
 
   mkdir(path: string, attrs: FileAttributes): Promise<void> {
     const perm = attrs.mode === undefined ? 0o777 : attrs.mode & 0o7777;
-    return this.onName('mkdir', path, async (at) => void (await mkdir(at, perm)), 'EEXIST');
+    const umask = this.umask;
+    return this.onName(
+      'mkdir',
+      path,
+      async (at) => {
+        await mkdir(at, perm);
+        if (umask === undefined) return;
+        // Our own umask: the new directory's mode set exactly, through a
+        // handle on it (confined, the name is not followed should it have
+        // been swapped for a link meanwhile).
+        if (this.confined === undefined) return chmod(at, perm & ~umask);
+        const h = await open(at, O_PATH | constants.O_NOFOLLOW);
+        try {
+          if ((await h.stat()).isDirectory()) await chmod(viaHandle(h), perm & ~umask);
+        } finally {
+          await h.close();
+        }
+      },
+      'EEXIST',
+    );
   }
 
   rmdir(path: string): Promise<void> {
@@ -231,6 +290,8 @@ export class NodeFileSystem implements FileSystem {
 
   realpath(path: string): Promise<string> {
     return clientPathErrors('realpath', path, async () => {
+      // An empty path is the start directory here, as sftp-server has it.
+      if (path === '') path = '.';
       if (this.confined !== undefined) return this.walked(path, 'object', async (w) => w.logical);
       const abs = this.absolute(path);
       try {
@@ -256,16 +317,25 @@ export class NodeFileSystem implements FileSystem {
     });
   }
 
-  /** From /etc/passwd (then the system's account lookup); confined, the path is inside the root, as under ChrootDirectory. */
+  /**
+   * From /etc/passwd; the session's own user also through the system's
+   * account lookup (NSS), which is not offered for other names: a client
+   * asking for many would start a lookup process each. Confined, the path
+   * is inside the root, as under ChrootDirectory.
+   */
   async homeDirectory(username: string): Promise<string> {
-    const name = username === '' ? (this.user ?? userInfo().username) : username;
+    const own = this.user ?? userInfo().username;
+    const name = username === '' ? own : username;
     const home = await this.accounts.home(name);
     if (home !== undefined) return home;
-    try {
-      return (await lookupUserAccount(name)).home;
-    } catch {
-      throw fsError('ENOENT', 'no such user', 'getpwnam', name);
+    if (name === own) {
+      try {
+        return (await lookupUserAccount(name)).home;
+      } catch {
+        // as not found
+      }
     }
+    throw fsError('ENOENT', 'no such user', 'getpwnam', name);
   }
 
   async names(uids: readonly number[], gids: readonly number[]): Promise<{ users: string[]; groups: string[] }> {

@@ -22,7 +22,7 @@ export interface SftpProcessIo {
  * Runs sftp-server's command line `argv` on `io` (default the process's own);
  * resolves the exit status once the client has gone.
  */
-export async function runSftpServerProcess(argv: readonly string[], io?: SftpProcessIo): Promise<number> {
+export async function runSftpServerProcess(argv: readonly string[], io?: SftpProcessIo, confine: { readonly root?: string; readonly client?: string } = {}): Promise<number> {
   const out = io ?? { stdin: process.stdin, stdout: process.stdout, stderr: (t: string) => void process.stderr.write(t) };
   let args;
   try {
@@ -46,24 +46,31 @@ export async function runSftpServerProcess(argv: readonly string[], io?: SftpPro
   }
   const me = userInfo();
   let start = me.homedir;
+  if (confine.root !== undefined) {
+    // as sshd after chroot: the home directory inside the root, else /
+    start = '/';
+    try {
+      if (((await defaultFileSystem('/', { root: confine.root }).stat(me.homedir)).mode & 0o170000) === 0o040000) start = me.homedir;
+    } catch {
+      // no home inside the root
+    }
+  }
   try {
     if (args.startDirectory !== null) start = expandStartDirectory(args.startDirectory, { name: me.username, home: me.homedir });
   } catch (e) {
     out.stderr(`nacre-sftp-server: ${(e as Error).message}\n`);
     return 1;
   }
-  // This process serves one session: its own umask is the session's.
-  if (args.umask !== null) process.umask(args.umask);
   const level = args.logLevel;
   const channel = Duplex.from({ readable: out.stdin, writable: out.stdout });
   const serving = serveSftp(channel, {
-    fileSystem: defaultFileSystem(start),
+    fileSystem: defaultFileSystem(start, { root: confine.root, umask: args.umask }),
     readOnly: args.readOnly,
     umask: args.umask,
     allowRequests: args.allowRequests,
     denyRequests: args.denyRequests,
     username: me.username,
-    remoteAddress: process.env.SSH_CLIENT?.split(' ')[0],
+    remoteAddress: confine.client ?? process.env.SSH_CLIENT?.split(' ')[0],
     log: (l, message) => {
       if (args.logToStderr && sftpLogEnabled(level, l)) out.stderr(message + '\n');
     },

@@ -8,6 +8,7 @@
 // cap of outstanding requests or the channel's output is backed up, so a
 // client that floods requests or never reads its replies holds a bounded
 // amount of memory.
+import { homedir } from 'node:os';
 import type { Duplex } from 'node:stream';
 import {
   SftpServerSession,
@@ -17,11 +18,14 @@ import {
 import { runOperation, type ServerOperation } from '../../sftp/server-operations.js';
 import type { ServerClock } from '../../sftp/server-format.js';
 import type { FileSystem } from '../../sftp/filesystem.js';
+import { defaultFileSystem } from './default-fs.js';
 import type { ServerChannel, SessionChannel } from '../session-channel.js';
 
 export interface ServeSftpOptions extends SftpServerSessionOptions {
-  /** What is served. */
-  readonly fileSystem: FileSystem;
+  /** What is served; default a NodeFileSystem as this process's user, starting in `startDirectory`. */
+  readonly fileSystem?: FileSystem;
+  /** Where the default file system starts (relative paths, `pwd`); default the home directory. */
+  readonly startDirectory?: string;
   /** sftp-server's log lines (see SftpLogLevel); filter by level here. Default none. */
   readonly log?: (level: SftpLogLevel, message: string) => void;
   /** For the `session opened for local user NAME from [ADDRESS]` lines. */
@@ -53,7 +57,7 @@ interface Exitable {
  * settles once the session is over (never rejects).
  */
 export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServing {
-  const fs = options.fileSystem;
+  const fs = options.fileSystem ?? defaultFileSystem(options.startDirectory ?? homedir());
   const log = options.log ?? (() => undefined);
   let inputEnded = false;
   let finished = false;
@@ -83,10 +87,16 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
 
   const start = (op: ServerOperation): void => {
     running++;
-    runOperation(fs, op).then(
-      (result) => settle(() => session.complete(op, result as never)),
-      (error: unknown) => settle(() => session.fail(op, error)),
-    );
+    runOperation(fs, op)
+      .then(
+        (result) => settle(() => session.complete(op, result as never)),
+        (error: unknown) => settle(() => session.fail(op, error)),
+      )
+      // Nothing here may become an unhandled rejection (it would end the server's process).
+      .catch((e: unknown) => {
+        log('error', `internal error: ${(e as Error).message}`);
+        finish(255);
+      });
   };
   const settle = (hand: () => void): void => {
     running--;

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { NodeFileSystem } from '../../src/server/sftp/node-fs.js';
 import type { FileSystem, OpenMode } from '../../src/sftp/filesystem.js';
+import { seededRandom } from '../../src/testing/random.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -378,6 +379,61 @@ test('confined: a directory swapped for a link out during operations never leads
   }
 });
 
+test('confined: random operations on random paths of .., links out and names never touch anything outside', async (t0) => {
+  const t = tree();
+  try {
+    const home = join(t.root, 'home/u');
+    symlinkSync(t.outside, join(home, 'out-abs'));
+    symlinkSync('../../../outside', join(home, 'out-rel'));
+    const before = snapshot(t.outside);
+    const fs = new NodeFileSystem({ startDirectory: '/home/u', root: t.root });
+    const random = seededRandom('confined walk');
+    const pick = <T>(list: readonly T[]): T => list[random(1)[0]! % list.length]!;
+    const parts = ['..', '.', 'a', 'b', 'a', 'b', 'out-abs', 'out-rel', 'l', 'f', 'secret', 'outside'];
+    const targets = ['/', '..', '../../..', t.outside, join(t.outside, 'secret'), '../../outside/secret', 'a', '/outside', 'l'];
+    const path = () => (pick([true, false]) ? '/' : '') + Array.from({ length: 1 + (random(1)[0]! % 3) }, () => pick(parts)).join('/');
+    const ops: (() => Promise<unknown>)[] = [
+      () => fs.open(path(), WRITE_NEW, { mode: 0o777 }).then(async (h) => { await h.write(0, enc('X')); await h.close(); }),
+      () => fs.open(path(), mode({ read: true, write: true }), {}).then(async (h) => { await h.write(0, enc('Y')); await h.setstat({ size: 0 }); await h.close(); }),
+      () => fs.mkdir(path(), {}),
+      () => fs.symlink(pick(targets), path()),
+      () => fs.rename(path(), path(), pick([true, false])),
+      () => fs.link(path(), path()),
+      () => fs.remove(path()),
+      () => fs.rmdir(path()),
+      () => fs.setstat(path(), { mode: 0o777, atime: 1, mtime: 1 }, pick([true, false])),
+      () => fs.realpath(path()).then((p) => assert.ok(p.startsWith('/') && !p.includes(t.base), p)),
+      () => fs.readlink(path()),
+      () => list(fs, path()),
+      () => readAll(fs, path()).then((text) => assert.notEqual(text, 'OUTSIDE')),
+    ];
+    let ok = 0;
+    for (let i = 0; i < 800; i++) {
+      await pick(ops)().then(
+        () => ok++,
+        (err: unknown) => {
+          if (typeof (err as { code?: unknown }).code !== 'string') throw err;
+        },
+      );
+    }
+    t0.diagnostic(`${ok} of 800 operations succeeded`);
+    assert.ok(ok > 80, `only ${ok} operations succeeded`);
+    assert.deepEqual(snapshot(t.outside), before);
+  } finally {
+    t.cleanup();
+  }
+});
+
+/** Names, modes, times and contents under a directory. */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .sort()
+    .map((name) => {
+      const s = lstatSync(join(dir, name));
+      return `${name} ${s.mode.toString(8)} ${s.mtimeMs} ${s.nlink} ${s.isFile() ? readFileSync(join(dir, name), 'utf8') : ''}`;
+    });
+}
+
 test('confined: hard links the host made to files outside are served, as under chroot; the client cannot make one', async () => {
   const t = tree();
   try {
@@ -408,6 +464,14 @@ test('errors name the client path, never the host path or /proc/self/fd', async 
       });
     }
     await rejects(fs.stat('a\0b'), 'EINVAL');
+    await rejects(fs.stat('/x'.repeat(2100)), 'ENAMETOOLONG');
+    // Links that expand into more components than a path holds end the walk.
+    const home = join(t.root, 'home/u');
+    mkdirSync(join(home, 'e'));
+    symlinkSync('e', join(home, 'a0'));
+    for (let i = 1; i <= 4; i++) symlinkSync('e/../'.repeat(300) + `a${i - 1}`, join(home, `a${i}`));
+    assert.equal((await fs.stat('a3')).mode & 0o170000, 0o040000, 'four links, 900 lookups');
+    await assert.rejects(fs.stat('a4'), (err: Error & { code?: string }) => err.code === 'ELOOP' && /components/.test(err.message));
   } finally {
     t.cleanup();
   }

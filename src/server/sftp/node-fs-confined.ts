@@ -40,6 +40,12 @@ import { fsError } from './node-fs-convert.js';
 /** O_PATH, which node:fs does not name (Linux's value on every architecture Node runs on). */
 export const O_PATH = 0o10000000;
 const MAX_SYMLINKS = 40;
+/**
+ * Lookups one walk may make: far more than any real path needs, few enough
+ * that a path of PATH_MAX or links expanding into many components cannot
+ * make one request hold the I/O threads for long.
+ */
+const MAX_LOOKUPS = 1024;
 
 /** The path through which the kernel reaches what `handle` holds. */
 export function viaHandle(handle: FileHandle): string {
@@ -100,6 +106,7 @@ export class ConfinedRoot {
       const wantDir = path.length > 1 && path.endsWith('/');
       let pending = components(path);
       let links = 0;
+      let lookups = 0;
       const done = (dir: FileHandle, name: string | undefined, target: FileHandle | undefined, stats: Stats | undefined): Walked => ({
         logical: '/' + (name === undefined ? names : [...names, name]).join('/'),
         dir,
@@ -122,6 +129,7 @@ export class ConfinedRoot {
         const dir = stack[stack.length - 1]!;
         const last = pending.length === 0;
         if (last && kind === 'entry' && !wantDir) return done(dir, part, undefined, undefined);
+        if (++lookups > MAX_LOOKUPS) throw fsError('ELOOP', 'too many components to look up', 'walk', path);
         let handle: FileHandle;
         try {
           handle = await openHeld(inDirectory(dir, part), O_PATH | constants.O_NOFOLLOW);

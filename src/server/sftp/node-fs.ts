@@ -18,6 +18,9 @@ import { clientPathErrors, fsError, toFileStats, toStatvfs } from './node-fs-con
 import { NodeDirectoryHandle, NodeFileHandle } from './node-fs-handles.js';
 import { AccountNames, type AccountFiles } from './node-fs-users.js';
 
+/** Longer paths are refused, as the kernel refuses them (the confined walk would otherwise take them). */
+const PATH_MAX = 4096;
+
 export interface NodeFileSystemOptions {
   /** Where relative paths start (`.`): an absolute path, inside `root` when there is one. */
   startDirectory: string;
@@ -62,6 +65,7 @@ export class NodeFileSystem implements FileSystem {
   private absolute(path: string): string {
     if (path.includes('\0')) throw fsError('EINVAL', 'invalid argument', 'path', path.replaceAll('\0', '\\0'));
     if (path === '') throw fsError('ENOENT', 'no such file or directory', 'path', path);
+    if (path.length > PATH_MAX) throw fsError('ENAMETOOLONG', 'name too long', 'path', path.slice(0, 64) + '...');
     if (path.startsWith('/')) return path;
     if (path === '.') return this.startDirectory;
     return `${this.startDirectory.replace(/\/+$/, '')}/${path}`;

@@ -46,6 +46,12 @@ export interface HostileBehaviour {
   eofAt?: number;
   /** Answer READs with up to this many bytes more than asked for (a server that breaks the protocol). */
   overlongRead?: number;
+  /**
+   * Names READDIR lists in directory `dir` besides its real entries, as
+   * regular files (`..`, `../x`, `a/b`, `/abs`: names a server must never
+   * be able to steer a download with).
+   */
+  injectNames?: (dir: string) => string[];
   /** limits@openssh.com's read/write length; default 64 KiB. */
   maxReadLength?: number;
   /** Announce limits@openssh.com at all; default true. */
@@ -311,7 +317,7 @@ class HostileSession {
       case 'opendir': {
         const [p, n] = this.existing(req.path);
         if (n.kind !== 'dir') throw new Status(FX.FAILURE, 'not a directory');
-        return { type: 'handle', id: req.id, handle: this.newHandle({ path: p, dir: ['.', '..', ...t.children(p)] }) };
+        return { type: 'handle', id: req.id, handle: this.newHandle({ path: p, dir: ['.', '..', ...t.children(p), ...(this.behaviour.injectNames?.(p) ?? [])] }) };
       }
       case 'readdir': {
         const h = this.handles.get(Buffer.from(req.handle).toString('latin1'));
@@ -320,7 +326,8 @@ class HostileSession {
         const batch = h.dir.splice(0, 3);
         if (batch.length === 0) throw new Status(FX.EOF);
         const names = batch.map((name) => {
-          const node = name === '.' || name === '..' ? t.resolve(name === '.' ? h.path : MemoryTree.parent(h.path))[1]! : t.nodes.get(MemoryTree.normalize(name, h.path))!;
+          const real = name === '.' || name === '..' ? t.resolve(name === '.' ? h.path : MemoryTree.parent(h.path))[1] : t.nodes.get(MemoryTree.normalize(name, h.path));
+          const node: Node = real ?? { kind: 'file', data: Buffer.from('injected'), mode: S_IFREG | 0o644, atime: 0, mtime: 0 };
           return { filename: name, longname: name, attrs: attrsOf(node) };
         });
         return { type: 'name', id: req.id, names };

@@ -20,6 +20,8 @@ import { sftpSubsystem } from '../../src/server/sftp/serve.js';
 import type { SftpClient } from '../../src/client/sftp/api.js';
 import { findOpenSsh, keygen, startSshd, tempDir, type OpenSsh, type Sshd } from './openssh.js';
 import { nacredFixture, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
+import { DEFAULT_MAX_READ, FXF } from '../../src/sftp/constants.js';
+import { rawSftp, settled } from '../node/sftp-harness-flood.js';
 import { BIG_SIZE, SMALL_SIZES, comparable, describeTree, makeOddTree, sha256File, writePatternFile } from './sftp-harness.js';
 
 const openssh = findOpenSsh();
@@ -259,6 +261,35 @@ describe('(b) OpenSSH sftp against nacred internal-sftp', { skip }, () => {
     assert.equal(await sha256File(join(local, 'down')), src.sha, 'reget');
     // only the missing part went over the wire
     assert.ok(nacred!.log().slice(from).includes(`written ${size - 300_001}`), 'reput wrote only the rest');
+  });
+
+  test('nacred under a flood of READs nobody reads: its memory stays bounded, every READ is answered, others are served', { timeout: 120_000 }, async (t) => {
+    const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${nacred!.process.pid}/status`, 'utf8'))![1]) * 1024;
+    const c = await connect({ host: '127.0.0.1', port: nacred!.port, username: user, privateKey: readFileSync(fixture!.userKey, 'utf8'), verifyHostKey: () => true });
+    try {
+      const raw = await rawSftp(c);
+      const path = sources.get(1024 * 1024 + 1)!.path;
+      raw.send({ type: 'open', id: 1, path, pflags: FXF.READ, attrs: {} });
+      const opened = await raw.next();
+      if (opened?.type !== 'handle') assert.fail(`open: ${JSON.stringify(opened)}`);
+      const before = rss();
+      const count = 600;
+      // 600 READs of 255 KiB (150 MiB of replies) in a few channel packets
+      for (let i = 0; i < count; i++) raw.send({ type: 'read', id: 100 + i, handle: opened.handle, offset: (i * 4096) % (1024 * 1024), length: DEFAULT_MAX_READ });
+      await settled(() => raw.unsent + raw.unread * 7, 500, 20_000);
+      const grew = rss() - before;
+      t.diagnostic(`nacred's RSS grew by ${(grew / 1048576).toFixed(1)} MiB`);
+      const other = await runSftp(openssh!, nacred!.port, fixture!.userKey, fixture!.knownHosts, [`ls ${q(work)}`]);
+      assert.equal(other.code, 0, `another client is served meanwhile: ${other.stderr}`);
+      for (let i = 0; i < count; i++) {
+        const r = await raw.next(30_000);
+        if (r?.type !== 'data') assert.fail(`reply ${i}: ${r === null ? 'the channel ended' : r.type}`);
+      }
+      raw.close();
+      assert.ok(grew < 96 * 1024 * 1024, `nacred's RSS grew by ${(grew / 1048576).toFixed(1)} MiB while the client read nothing`);
+    } finally {
+      await c.close();
+    }
   });
 
   test('put -rp and get -rp of the odd tree: what sshd makes of it, modes and times preserved', { timeout: 60_000 }, async () => {

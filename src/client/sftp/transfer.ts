@@ -159,11 +159,11 @@ function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: 
       },
       error: fail,
     });
+    writer.onError = fail;
     writer.onWritten = (n) => {
       transferred += n;
       ctx.totalTransferred += n;
-      if (writer.error) fail(writer.error);
-      else if (writer.backlog <= LOCAL_BACKLOG / 2) reader.resume();
+      if (writer.backlog <= LOCAL_BACKLOG / 2) reader.resume();
       progress?.({ path: remote, transferred, size: Math.max(size ?? 0, transferred), totalTransferred: ctx.totalTransferred, filesDone: ctx.filesDone });
     };
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -448,6 +448,21 @@ test('a full disk: put fails naming the file and the status, no temporary file i
   });
 });
 
+test('a full local disk (/dev/full) fails a get at once, naming the file and the error', { timeout: 30_000, skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async () => {
+  const fs = new MemoryFileSystem({ now: Date.now });
+  fs.writeFile('/src', patterned(3 * 1024 * 1024, 8));
+  await withFsServer(fs, async (s) => {
+    const sftp = await s.sftp();
+    // resume writes in place (no temporary file beside /dev/full)
+    await assert.rejects(sftp.get('/src', '/dev/full', { resume: true }), (e) => {
+      assert.ok(e instanceof Error);
+      assert.match(e.message, /ENOSPC|space/i);
+      assert.ok(e.message.includes('/src') || e.message.includes('/dev/full'), `names the file: ${e.message}`);
+      return true;
+    });
+  });
+});
+
 // ---------------------------------------------------------------------------
 // a client that floods the server
 

@@ -9,8 +9,8 @@
 // Big files live in /dev/shm and are removed after.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, copyFileSync, symlinkSync, lstatSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, copyFileSync, symlinkSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type Client } from '../../src/client/client.js';
 import { generateHostKey } from '../../src/keys/index.js';
@@ -180,9 +180,9 @@ interface SftpRun {
 }
 
 /** OpenSSH's sftp in batch mode (`-b -`: the commands on stdin). */
-function runSftp(o: OpenSsh, port: number, key: string, knownHosts: string, commands: string[]): Promise<SftpRun> {
+function runSftp(o: OpenSsh, port: number, key: string, knownHosts: string, commands: string[], login = user): Promise<SftpRun> {
   const sftp = o.ssh.replace(/ssh$/, 'sftp');
-  const args = ['-F', 'none', '-b', '-', '-i', key, '-P', String(port), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', `${user}@127.0.0.1`];
+  const args = ['-F', 'none', '-b', '-', '-i', key, '-P', String(port), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', `${login}@127.0.0.1`];
   return new Promise((resolve) => {
     const child = spawn(sftp, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -198,6 +198,11 @@ function runSftp(o: OpenSsh, port: number, key: string, knownHosts: string, comm
   });
 }
 
+/** OpenSSH's sftp logging in as `login` (batch on stdin). */
+function runSftpAs(o: OpenSsh, port: number, login: string, key: string, knownHosts: string, commands: string[]): Promise<SftpRun> {
+  return runSftp(o, port, key, knownHosts, commands, login);
+}
+
 /** A path quoted for sftp's command line. */
 const q = (p: string) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
@@ -209,7 +214,8 @@ describe('(b) OpenSSH sftp against nacred internal-sftp', { skip }, () => {
     if (!openssh) return;
     fixture = nacredFixture(openssh);
     nacred = await startNacred(openssh, fixture, ['Subsystem sftp internal-sftp -l INFO']);
-    oracle = await startSshd(openssh, ['PermitRootLogin yes'], { hostKeyTypes: ['ed25519'], authorizedKeys: fixture.userKeyLine + '\n' });
+    // sshd reads a user's keys as that user: the throwaway one's are in its home
+    oracle = await startSshd(openssh, ['PermitRootLogin yes', 'Match User nacsft-*', '  AuthorizedKeysFile .ssh/authorized_keys'], { hostKeyTypes: ['ed25519'], authorizedKeys: fixture.userKeyLine + '\n' });
   });
   after(async () => {
     await nacred?.stop();
@@ -289,6 +295,44 @@ describe('(b) OpenSSH sftp against nacred internal-sftp', { skip }, () => {
       assert.ok(grew < 96 * 1024 * 1024, `nacred's RSS grew by ${(grew / 1048576).toFixed(1)} MiB while the client read nothing`);
     } finally {
       await c.close();
+    }
+  });
+
+  test('as a non-root user: permission denied both ways, as sshd says it, and uploads owned by the user', { timeout: 60_000, skip: process.geteuid?.() === 0 && spawnSync('sh', ['-c', 'command -v useradd']).status === 0 ? false : 'needs root and useradd' }, async () => {
+    const login = `nacsft-${Math.random().toString(36).slice(2, 7)}`;
+    // '*' rather than useradd's locked '!': sshd without PAM refuses a locked account
+    const made = spawnSync('useradd', ['-m', '-p', '*', '-s', '/bin/sh', login], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const locked = fresh('b-locked');
+    try {
+      const ssh = `/home/${login}/.ssh`;
+      mkdirSync(ssh, { mode: 0o700 });
+      writeFileSync(join(ssh, 'authorized_keys'), fixture!.userKeyLine + '\n', { mode: 0o600 });
+      spawnSync('chown', ['-R', `${login}:`, ssh]);
+      // the user may walk to the files (the test directory is 0700 otherwise), not read or write them
+      chmodSync(work, 0o755);
+      chmodSync(locked, 0o755);
+      const secret = join(locked, 'secret');
+      writeFileSync(secret, 'not yours', { mode: 0o600 });
+      const home = `/home/${login}`;
+      const runs: Record<string, SftpRun> = {};
+      for (const [name, port] of [['nacred', nacred!.port], ['sshd', oracle!.port]] as const) {
+        const local = fresh(`b-${name}-user-local`);
+        chmodSync(local, 0o777);
+        const commands = [`-get ${q(secret)} ${q(join(local, 'stolen'))}`, `-put ${q(sources.get(32769)!.path)} ${q(join(locked, 'planted'))}`, `put ${q(sources.get(32769)!.path)} ${q(`${home}/mine-${name}`)}`];
+        runs[name] = await runSftpAs(openssh!, port, login, fixture!.userKey, fixture!.knownHosts, commands);
+        assert.equal(runs[name]!.code, 0, `${name}: ${runs[name]!.stderr}`);
+        assert.equal(existsSync(join(local, 'stolen')), false, `${name}: nothing downloaded`);
+        assert.equal(existsSync(join(locked, 'planted')), false, `${name}: nothing planted`);
+        const mine = statSync(`${home}/mine-${name}`);
+        assert.equal(await sha256File(`${home}/mine-${name}`), sources.get(32769)!.sha);
+        assert.equal(mine.uid, Number(spawnSync('id', ['-u', login], { encoding: 'utf8' }).stdout.trim()), `${name}: the upload is the user's`);
+      }
+      const denials = (r: SftpRun) => r.stderr.split('\n').filter((l) => /denied/i.test(l)).map((l) => l.replace(/b-(nacred|sshd)-user-local-\w+/, 'L'));
+      assert.equal(denials(runs.nacred!).length, 2, runs.nacred!.stderr);
+      assert.deepEqual(denials(runs.nacred!), denials(runs.sshd!));
+    } finally {
+      spawnSync('userdel', ['-r', login]);
     }
   });
 

@@ -137,6 +137,26 @@ test('a server that answers READ with more bytes than asked: the client never wr
   });
 });
 
+test('a server that answers a request never made: the transfer fails cleanly or is exact, and nothing crashes', { timeout: 30_000 }, async () => {
+  await withHostile(() => ({ strayReplyAfter: 5 }), async (h) => {
+    const data = patterned(1024 * 1024, 15);
+    h.tree.writeFile('/src', data);
+    const sftp = await openSftp(await h.connect());
+    const local = localPath('stray');
+    const outcome = await sftp.get('/src', local).then(
+      () => 'ok',
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+    );
+    if (outcome === 'ok') assert.equal(sha256(readFileSync(local)), sha256(data));
+    else {
+      assert.ok(outcome instanceof Error);
+      assert.equal(existsSync(local), false, 'no partial destination');
+    }
+    // the session is over or still sane: a stat either works or rejects, it does not hang
+    await Promise.race([sftp.stat('/src').catch(() => undefined), new Promise((_, reject) => setTimeout(() => reject(new Error('stat hung after the stray reply')), 5000))]);
+  });
+});
+
 test('createWriteStream is exact when WRITE replies come shuffled and late', { timeout: 60_000 }, async () => {
   await withHostile(() => ({ reorder: 16, delayMs: 1 }), async (h) => {
     const data = patterned(1024 * 1024 + 9, 12);

@@ -54,6 +54,8 @@ export interface HostileBehaviour {
    * be able to steer a download with).
    */
   injectNames?: (dir: string) => string[];
+  /** After this many replies, send a STATUS for a request id never used (a confused server). */
+  strayReplyAfter?: number;
   /** limits@openssh.com's read/write length; default 64 KiB. */
   maxReadLength?: number;
   /** Announce limits@openssh.com at all; default true. */
@@ -101,6 +103,7 @@ class HostileSession {
   private heldIds: number[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private lastSentId = -1;
+  private sent = 0;
   private readonly random = seeded(0x5f7a);
   private dead = false;
 
@@ -378,6 +381,9 @@ class HostileSession {
       if (id < this.lastSentId) this.stats.reordered++;
       this.lastSentId = id;
       for (const p of replies[i]!) this.ch.write(p);
+      if (++this.sent === this.behaviour.strayReplyAfter) {
+        this.ch.write(frame(encodeResponse({ type: 'status', id: 0x7ead_beef, code: FX.OK, text: { message: 'stray', lang: '' } })));
+      }
     }
   }
 }

@@ -15,13 +15,15 @@
 // AES-GCM unless ssh2's binding is loaded).
 //
 // Times are the transfer alone: the library clients time it themselves from
-// a ready SFTP session to the last close; for the `sftp`/`nacre-sftp`
-// commands the wall time of the same tool running a batch of just `pwd`
-// against the same server (connect, authenticate, start the subsystem, exit)
-// is taken off. CPU likewise: the client's own (the child process's
-// cpuUsage for the library clients, the reaped command's times for the
-// commands), and the server's from /proc (sshd with the sshd-session and
-// sftp-server processes it reaped; nacred's own process).
+// a ready SFTP session to the last close; the `sftp`/`nacre-sftp` commands
+// run `!date +%s.%N` before and after the transfer in their batch (a local
+// shell escape, timed inside the session; should a tool not run it, the wall
+// time of the same tool running a batch of just `pwd` is taken off instead).
+// CPU: the client's own (the child process's cpuUsage for the library
+// clients; for the commands their reaped times minus those of the `pwd`
+// batch), and the server's from /proc (sshd with the sshd-session and
+// sftp-server processes it reaped; nacred's own process), minus what the
+// `pwd` batch cost it.
 //
 // Run: node dist/bench/sftp.js [--quick]   (or npm run bench -- --only=sftp)
 import { spawn, spawnSync } from 'node:child_process';
@@ -121,6 +123,9 @@ function sshOptions(cred: SftpCredentials, s: SftpServer): string[] {
   ];
 }
 
+/** A batch line printing the local time (sftp's `!command`: a local shell). */
+const TIMESTAMP = '!date +%s.%N';
+
 function batchLine(op: SftpOp, remote: string, local: string): string {
   switch (op) {
     case 'get':
@@ -172,14 +177,21 @@ class Runner {
     private readonly log: (s: string) => void,
   ) {}
 
-  /** Runs `batch` with an sftp-like command; returns wall ms and the command's CPU ms. */
-  private async command(kind: 'sftp' | 'nacre-sftp', server: SftpServer, lines: readonly string[]): Promise<{ ms: number; cpuMs: number }> {
+  /**
+   * Runs `batch` with an sftp-like command; returns wall ms, the command's
+   * CPU ms, and the ms between the first two `!date` lines of the batch
+   * when it has them (sftp's local shell escape: the transfer alone, timed
+   * inside the session).
+   */
+  private async command(kind: 'sftp' | 'nacre-sftp', server: SftpServer, lines: readonly string[]): Promise<{ ms: number; cpuMs: number; innerMs: number | null }> {
     const batch = join(this.fx.dir, 'batch');
     writeFileSync(batch, lines.join('\n') + '\n');
     const [cmd, prefix] = kind === 'sftp' ? [this.openssh.ssh.replace(/ssh$/, 'sftp'), [] as string[]] : [process.execPath, [NACRE_SFTP_JS]];
     const cpu0 = childrenCpuMs();
-    const { ms } = await runCommand(cmd, [...prefix, '-q', '-b', batch, ...sshOptions(this.cred, server), `${this.cred.user}@127.0.0.1`]);
-    return { ms, cpuMs: childrenCpuMs() - cpu0 };
+    const { ms, stdout } = await runCommand(cmd, [...prefix, '-q', '-b', batch, ...sshOptions(this.cred, server), `${this.cred.user}@127.0.0.1`]);
+    const stamps = stdout.split('\n').filter((l) => /^\d+\.\d{9}$/.test(l.trim())).map((l) => Number(l.trim()));
+    const innerMs = stamps.length >= 2 ? (stamps[1]! - stamps[0]!) * 1000 : null;
+    return { ms, cpuMs: childrenCpuMs() - cpu0, innerMs };
   }
 
   private async library(lib: ClientLibrary, server: SftpServer, op: SftpOp, remote: string, local: string): Promise<Result> {
@@ -210,7 +222,7 @@ class Runner {
       try {
         if (pair.client === 'nacre-sftp' && !existsSync(NACRE_SFTP_JS)) throw new Error('nacre-sftp is not in this build');
         setup = await this.setup(pair.client, server);
-        note = `session setup ${setup.ms.toFixed(0)} ms, taken off`;
+        note = `session setup ${setup.ms.toFixed(0)} ms`;
       } catch (e) {
         const why = (e as Error).message;
         for (const op of OPS) cells[op] = { failed: why };
@@ -229,8 +241,10 @@ class Runner {
         let ms: number;
         let clientCpuMs: number | null;
         if (setup) {
-          const r = await this.command(pair.client as 'sftp' | 'nacre-sftp', server, [batchLine(op, remote, local)]);
-          ms = Math.max(1, r.ms - setup.ms);
+          const r = await this.command(pair.client as 'sftp' | 'nacre-sftp', server, [TIMESTAMP, batchLine(op, remote, local), TIMESTAMP]);
+          // Timed inside the session when the tool runs `!command` lines; else the setup is taken off.
+          ms = r.innerMs ?? Math.max(1, r.ms - setup.ms);
+          if (r.innerMs === null) note = `${note}; no \`!\` timing: setup taken off`;
           clientCpuMs = Math.max(0, r.cpuMs - setup.cpuMs);
         } else {
           const r = await this.library(pair.client as ClientLibrary, server, op, remote, local);

@@ -295,9 +295,9 @@ export class Endpoint {
   }
 
   /** Sends channel data as far as the peer's window allows; returns the bytes taken. */
-  write(now: number, channel: number, data: Uint8Array, dataType?: number): number {
+  write(now: number, channel: number, data: Uint8Array, dataType?: number, prefix?: Uint8Array): number {
     this.advance(now);
-    return this.conn.write(channel, data, dataType);
+    return this.conn.write(channel, data, dataType, prefix);
   }
 
   /** The application has consumed `bytes` of received data: the window may re-open. */

@@ -225,3 +225,21 @@ test('what is held beyond the peer\'s max packet is split as any write is', asyn
   assert.ok(msgs.every((m) => m.length <= 1024));
   assert.deepEqual(Buffer.concat(msgs), Buffer.concat([1, 2, 3, 4, 5, 6].map((v) => piece(1000, v)).concat([piece(5000, 7)])));
 });
+
+test('a small last piece of a large write waits for the next write, so packets follow the peer\'s max packet along the stream', async () => {
+  const pair = new ConnPair({}, {});
+  const { mine } = openPair(pair, pair.a);
+  const ch = nodeChannel(pair.a, mine);
+  pair.a.outbox.length = 0;
+  const head = (i: number) => new Uint8Array(13).fill(100 + i);
+  const body = (i: number) => new Uint8Array(32 * KiB).fill(i);
+  // Two SFTP-style replies (a 13-byte header, a 32 KiB body) in one turn: 65,562 bytes.
+  for (const i of [1, 2]) {
+    ch.write(head(i));
+    ch.write(body(i));
+  }
+  await nextTurn();
+  const msgs = pair.a.outbox.splice(0).map((p) => ChannelData.decode(p).data);
+  assert.deepEqual(msgs.map((m) => m.length), [32 * KiB, 32 * KiB, 26]);
+  assert.deepEqual(Buffer.concat(msgs), Buffer.concat([head(1), body(1), head(2), body(2)]));
+});

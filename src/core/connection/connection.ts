@@ -56,7 +56,7 @@ const UINT32_MAX = 0xffffffff;
  * implementations refuse packets much over 256 KiB (OpenSSH's PACKET_MAX_SIZE),
  * and a peer advertising a larger max packet does not lift that.
  */
-const SEND_CHUNK_CAP = 128 * 1024;
+export const SEND_CHUNK_CAP = 128 * 1024;
 
 const EMPTY = new Uint8Array(0);
 

@@ -5,6 +5,7 @@ import { Duplex, Readable } from 'node:stream';
 import type { ConnectionView } from '../../core/connection/connection.js';
 import type { Endpoint } from '../../core/endpoint.js';
 import type { ConnectionEvent } from '../../core/connection/events.js';
+import { SEND_CHUNK_CAP, WRITE_CALL_LIMIT } from '../../core/connection/connection.js';
 import { TimeoutError } from '../../errors.js';
 import { ReqExitSignal, ReqExitStatus } from '../../messages/channel-types.js';
 import { ChunkGatherer } from './chunk-gatherer.js';
@@ -320,24 +321,42 @@ export class Channel extends Duplex {
     // in one (a peer may allow packets smaller than what is held) and in the
     // window (another data type's writes may have used it since).
     let prefix = this.takeHeld();
-    if (prefix.length > 0) {
-      const info = this.host.connection.channelInfo(this.id);
-      if (!info || prefix.length > info.remoteWindow || prefix.length > Math.min(info.remoteMaxPacket, 32 * 1024)) {
-        data = concatBytes(prefix, data);
-        prefix = EMPTY;
-      }
+    const info = this.host.connection.channelInfo(this.id);
+    const packet = info ? Math.min(info.remoteMaxPacket, SEND_CHUNK_CAP) : 0;
+    if (prefix.length > 0 && (!info || prefix.length > info.remoteWindow || prefix.length > packet)) {
+      data = concatBytes(prefix, data);
+      prefix = EMPTY;
     }
     // A socket already full takes nothing more: what waits for a peer that
     // does not read stays bounded, however large a window it granted.
     if (this.host.needsDrain) return this.sendRest(prefix.length > 0 ? concatBytes(prefix, data) : data, 0, dataType);
+    // A small last piece (a 32 KiB SFTP read and its 13-byte header make a
+    // full packet and 13 bytes) is held too, for the next write's first
+    // packet: packets then follow the peer's max packet along the stream, as
+    // sshd's do, instead of a tiny one per write.
+    const whole = data;
+    let rest: Uint8Array = EMPTY;
+    const total = prefix.length + data.length;
+    const tail = packet > 0 ? total % packet : 0;
+    if (info && total > packet && tail > 0 && tail < HELD_WRITE && tail <= data.length && total <= info.remoteWindow && total <= WRITE_CALL_LIMIT) {
+      rest = data.subarray(data.length - tail);
+      data = data.subarray(0, data.length - tail);
+    }
     let n: number;
     try {
       n = this.host.endpoint.write(this.host.now(), this.id, data, dataType, prefix);
     } catch {
       return undefined;
     }
+    if (n < data.length) rest = EMPTY; // cut short after all: the rest goes in order below
+    if (rest.length > 0) {
+      this.held.push(rest);
+      this.heldBytes = rest.length;
+      this.heldType = dataType;
+      this.heldFlush = setImmediate(() => this.flushHeld());
+    }
     this.host.run();
-    if (n < data.length) return this.sendRest(data, n, dataType);
+    if (n < data.length) return this.sendRest(whole, n, dataType);
     // Keep the socket's buffer bounded: wait for it to drain before taking more.
     if (this.host.needsDrain) return new Promise<void>((r) => this.host.onDrain(r));
     return undefined;

@@ -339,7 +339,7 @@ export function formatSftp(results: readonly PairResult[], o: SftpBenchOptions =
       );
     }
   };
-  out.push(`All pairs with ${CIPHER}, one run each, files in /dev/shm; MiB/s of the transfer alone (session setup taken off); CPU: the client's own, and the server's with the processes it started.`);
+  out.push(`All pairs with ${CIPHER}, one run each, files in /dev/shm; the transfer alone (timed inside the session); CPU: the client's own, and the server's with the processes it started. ssh2 has no recursive transfer: its tree rows are one fastGet/fastPut per file.`);
   table(`One file of ${o.bigBytes / MiB} MiB`, ['get', 'put'], false);
   table(`${o.smallFiles} files of ${o.smallBytes / 1024} KiB in one directory, recursive get and put`, ['get-r', 'put-r'], true);
 
@@ -351,7 +351,10 @@ export function formatSftp(results: readonly PairResult[], o: SftpBenchOptions =
       const base = against === 'ref' ? rate(ref?.cells[op]) : ssh2Best(op);
       const what = `${label} ${op} >= ${factor}× ${against === 'ref' ? 'OpenSSH sftp/sshd' : 'best ssh2'}`;
       if (x === null || base === null) targets.push(`${what}: not measured (${x === null ? row.pair.name : 'reference'} not available)`);
-      else targets.push(`${what}: ${x.toFixed(op.endsWith('-r') ? 2 : 0)} vs ${base.toFixed(op.endsWith('-r') ? 2 : 0)} MiB/s (${(x / base).toFixed(2)}×) ${verdict(x >= factor * base)}`);
+      else if (op.endsWith('-r')) {
+        const files = (mibs: number) => ((mibs * MiB) / o.smallBytes).toFixed(0);
+        targets.push(`${what}: ${files(x)} vs ${files(base)} files/s (${(x / base).toFixed(2)}×) ${verdict(x >= factor * base)}`);
+      } else targets.push(`${what}: ${x.toFixed(0)} vs ${base.toFixed(0)} MiB/s (${(x / base).toFixed(2)}×) ${verdict(x >= factor * base)}`);
     }
   };
   check('sftp → nacred', (r) => r.pair.server === 'nacred', 1.2, 'ref');

@@ -4,7 +4,7 @@
 // ratios mean something on any machine; the absolute numbers do not.
 // docs/PERFORMANCE.md explains each measurement and records a run.
 //
-// Sections: packet (1), kex (2), openssh-kex (3), connection (4), keys (5), nacre (6), nacred (7). Run some
+// Sections: packet (1), kex (2), openssh-kex (3), connection (4), keys (5), nacre (6), nacred (7), sftp (8). Run some
 // with --only=connection or --only=packet,kex, or leave some out with
 // --skip=connection (e.g. `npm run bench -- --only=connection`).
 import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -23,8 +23,9 @@ import { benchConnection, formatConnection } from './connection.js';
 import { keysMarkdown } from './keys.js';
 import { nacreMarkdown } from './nacre.js';
 import { benchServer, formatServer } from './server.js';
+import { benchSftp, formatSftp } from './sftp.js';
 
-const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection', 'keys', 'nacre', 'nacred'] as const;
+const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection', 'keys', 'nacre', 'nacred', 'sftp'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The sections that `--only=a,b` / `--skip=a,b` select; all by default. */
@@ -353,6 +354,19 @@ async function main(): Promise<void> {
       const why = err instanceof Error ? err.message : String(err);
       console.log(`**SKIPPED: ${why}.**`);
       targets.push(`nacred benchmarks: **SKIPPED** (${why})`);
+    }
+  }
+
+  if (run.has('sftp')) {
+    console.log('\n## 8. SFTP: 1 GiB and 1,000 small files, Nacre next to OpenSSH and ssh2 (bench/sftp.ts)\n');
+    try {
+      const { markdown, targets: t } = formatSftp(await benchSftp());
+      console.log(markdown);
+      targets.push(...t);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      console.log(`**SKIPPED: ${why}.**`);
+      targets.push(`sftp benchmarks: **SKIPPED** (${why})`);
     }
   }
 

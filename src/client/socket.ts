@@ -1,6 +1,7 @@
 // The TCP connection to the server: `ssh -b` (localAddress), `-4`/`-6`
 // (family) and ConnectionAttempts, each attempt bounded by connectTimeout.
 import { connect as netConnect, type Socket } from 'node:net';
+import { REUSED_READS } from '../io/node/driver.js';
 import { AbortError, DisconnectReason, NacreError, TimeoutError } from '../errors.js';
 
 export interface SocketOptions {
@@ -51,6 +52,8 @@ function connectOnce(host: string, port: number, options: SocketOptions): Promis
     const socket: Socket = netConnect({
       host,
       port,
+      // Reads into one reused buffer instead of a new one per read (io/node/driver.ts).
+      onread: REUSED_READS,
       ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
       ...(options.family !== undefined ? { family: options.family } : {}),
     });

@@ -154,12 +154,12 @@ export class Endpoint {
   // rekey by bytes, a reply) is timed from then, and a quiet connection's
   // clock is never as old as its last timer.
 
-  /** Bytes received from the peer at `now`. */
-  receive(now: number, bytes: Uint8Array): void {
+  /** Bytes received from the peer at `now`; `lent`: see Transport.receive. */
+  receive(now: number, bytes: Uint8Array, lent = false): void {
     this.advance(now);
     this.lastHeard = this.now;
     this.missedProbes = 0;
-    this.transport.receive(this.now, bytes);
+    this.transport.receive(this.now, bytes, lent);
     this.drainTransport();
   }
 
@@ -295,9 +295,9 @@ export class Endpoint {
   }
 
   /** Sends channel data as far as the peer's window allows; returns the bytes taken. */
-  write(now: number, channel: number, data: Uint8Array, dataType?: number): number {
+  write(now: number, channel: number, data: Uint8Array, dataType?: number, prefix?: Uint8Array): number {
     this.advance(now);
-    return this.conn.write(channel, data, dataType);
+    return this.conn.write(channel, data, dataType, prefix);
   }
 
   /** The application has consumed `bytes` of received data: the window may re-open. */

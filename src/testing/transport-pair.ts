@@ -18,6 +18,12 @@ export interface PumpOptions {
   chunk?: number;
   /** Changes bytes in flight (for corruption tests). Return the bytes to deliver. */
   tamper?: (from: 'client' | 'server', bytes: Uint8Array, offset: number) => Uint8Array;
+  /**
+   * Deliver every piece through one buffer lent to the receiver (`receive`'s
+   * `lent`), overwritten with junk as soon as `receive` returns, as a socket
+   * read buffer shared by every read is.
+   */
+  lend?: boolean;
   /** Auto-accept host keys (default true). */
   acceptHostKey?: boolean;
 }
@@ -61,6 +67,8 @@ export class TransportPair {
     this.pump();
   }
 
+  private lent = new Uint8Array(0);
+
   private move(from: 'client' | 'server'): number {
     const src = this[from];
     const dst = from === 'client' ? this.server : this.client;
@@ -70,7 +78,17 @@ export class TransportPair {
       src.written += b.length;
       moved += b.length || 1;
       const step = this.options.chunk ?? bytes.length;
-      for (let i = 0; i < bytes.length; i += step) dst.transport.receive(this.clock.now, bytes.subarray(i, i + step));
+      for (let i = 0; i < bytes.length; i += step) {
+        const piece = bytes.subarray(i, i + step);
+        if (!this.options.lend) {
+          dst.transport.receive(this.clock.now, piece);
+          continue;
+        }
+        if (this.lent.length < piece.length) this.lent = new Uint8Array(piece.length);
+        this.lent.set(piece);
+        dst.transport.receive(this.clock.now, this.lent.subarray(0, piece.length), true);
+        this.lent.fill(0xee);
+      }
     }
     return moved;
   }

@@ -93,3 +93,19 @@ test('isContiguous says whether take would hand out a view of one chunk', () => 
   const chunk = q.take(2);
   assert.deepEqual([...chunk], [4, 5]);
 });
+
+test('ownCopies replaces the queued views of a lent buffer with copies of their unread part', () => {
+  const q = new ByteQueue();
+  const own = Uint8Array.from([1, 2, 3]);
+  const lent = Uint8Array.from([4, 5, 6, 7, 8, 9]);
+  q.push(own);
+  q.push(lent.subarray(0, 4));
+  q.skip(4); // all of `own` and the 4
+  q.ownCopies(lent.buffer);
+  lent.fill(0);
+  assert.equal(q.length, 3);
+  assert.deepEqual([...q.take(3)], [5, 6, 7]);
+  // A buffer nothing in the queue views is left alone, and an empty queue is fine.
+  q.ownCopies(new Uint8Array(4).buffer);
+  assert.equal(q.length, 0);
+});

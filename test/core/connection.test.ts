@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChannelError } from '../../src/core/connection/connection.js';
 import { Channel, ChannelTable } from '../../src/core/connection/channel.js';
-import { OpenFailureReason, MSG_CONNECTION as M } from '../../src/messages/connection.js';
+import { OpenFailureReason, MSG_CONNECTION as M, ChannelData } from '../../src/messages/connection.js';
 import {
   ReqExec,
   ReqEnv,
@@ -346,4 +346,22 @@ test('channel numbers: always the lowest free one (random allocate/release again
     }
     assert.equal(table.size, live.size);
   }
+});
+
+test('write with a prefix: the prefix leads the first message, the count is of the data only, and a prefix that cannot fit is refused', () => {
+  const pair = new ConnPair({}, {});
+  const { mine } = openPair(pair, pair.a);
+  pair.a.outbox.length = 0;
+  const data = new Uint8Array(80 * 1024).fill(1);
+  assert.equal(pair.a.conn.write(mine, data, undefined, Uint8Array.from([9, 9, 9])), data.length);
+  const msgs = pair.a.outbox.splice(0).map((p) => ChannelData.decode(p).data);
+  assert.deepEqual([...msgs[0]!.subarray(0, 4)], [9, 9, 9, 1]);
+  assert.equal(msgs.reduce((n, m) => n + m.length, 0), 3 + data.length);
+  assert.ok(msgs.every((m) => m.length <= 32 * 1024));
+  // A prefix alone is one message.
+  assert.equal(pair.a.conn.write(mine, new Uint8Array(0), undefined, Uint8Array.from([5])), 0);
+  assert.deepEqual([...ChannelData.decode(pair.a.outbox.splice(0)[0]!).data], [5]);
+  // Larger than the peer's packet: refused, nothing sent.
+  assert.throws(() => pair.a.conn.write(mine, data, undefined, new Uint8Array(64 * 1024)), ChannelError);
+  assert.equal(pair.a.outbox.length, 0);
 });

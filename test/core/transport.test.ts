@@ -237,3 +237,24 @@ test('the server answers the client\'s first NEWKEYS with an IGNORE (an immediat
   // Strict kex restarts the count at every NEWKEYS: nothing after the rekey's.
   assert.equal(sent(), 0);
 });
+
+test('bytes lent by the reader (a reused read buffer) may be overwritten once receive returns, in every phase and cipher', () => {
+  for (const cipher of ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr']) {
+    for (const chunk of [7, 1000, 70_000]) {
+      const prefs = { cipher: [cipher], mac: ['hmac-sha2-256-etm@openssh.com'], kex: ['curve25519-sha256'] };
+      const { pair } = makePair({ client: prefs, server: prefs, pump: { chunk, lend: true } });
+      handshake(pair);
+      assert.ok(pair.server.events.some((e) => e.type === 'keys-exchanged'), `${cipher}/${chunk}: handshake`);
+      for (let i = 0; i < 30; i++) pair.client.transport.send(pair.clock.now, dataMessage(i, 5 + i * 1499));
+      pair.pump();
+      const got = pair.server.events.filter((e) => e.type === 'message');
+      assert.equal(got.length, 30, `${cipher}/${chunk}`);
+      got.forEach((e, i) => {
+        assert.ok(e.type === 'message');
+        assert.equal(e.payload.length, 5 + i * 1499);
+        assert.equal(counterOf(e.payload), i);
+        assert.ok(e.payload.subarray(5).every((b) => b === 0), `${cipher}/${chunk}: payload ${i} intact`);
+      });
+    }
+  }
+});

@@ -20,7 +20,7 @@ function nodeChannel(side: Side, id: number): Channel {
   const c = side.conn;
   // The in-memory Connection has no clock: the commands' time is dropped.
   const session: ChannelCommands = {
-    write: (_now, ch, data, type) => c.write(ch, data, type),
+    write: (_now, ch, data, type, prefix) => c.write(ch, data, type, prefix),
     consumed: (_now, ch, n) => c.consumed(ch, n),
     growWindow: (_now, ch, size) => c.growWindow(ch, size),
     eof: (_now, ch) => c.eof(ch),
@@ -160,4 +160,86 @@ test('server: a session channel gets 64 KiB of window until its program starts, 
   } finally {
     await t.close();
   }
+});
+
+test('small writes in one turn go out in one packet, or in the first packet of the large write after them', async () => {
+  const pair = new ConnPair({}, {});
+  const { mine } = openPair(pair, pair.a);
+  const ch = nodeChannel(pair.a, mine);
+  pair.a.outbox.length = 0;
+  const datas = (): Uint8Array[] => pair.a.outbox.splice(0).map((p) => ChannelData.decode(p).data);
+  const enc = (s: string) => new TextEncoder().encode(s);
+  // Three small writes, then the turn ends: one CHANNEL_DATA with all three, in order.
+  ch.write(enc('ab'));
+  ch.write(enc('cd'));
+  ch.write(enc('ef'));
+  assert.equal(pair.a.outbox.length, 0, 'held until the end of the turn');
+  await nextTurn();
+  assert.deepEqual(datas().map((d) => Buffer.from(d).toString()), ['abcdef']);
+  // A header then a body (an SFTP reply): one packet, the header first.
+  const body = new Uint8Array(20 * KiB).fill(7);
+  ch.write(enc('HEAD'));
+  ch.write(body);
+  await nextTurn();
+  const got = datas();
+  assert.equal(got.length, 1);
+  assert.equal(Buffer.from(got[0]!.subarray(0, 4)).toString(), 'HEAD');
+  assert.equal(got[0]!.length, 4 + body.length);
+  // A request or EOF never overtakes held data.
+  ch.write(enc('last'));
+  ch.end();
+  await nextTurn();
+  assert.equal(Buffer.from(ChannelData.decode(pair.a.outbox[0]!).data).toString(), 'last');
+  assert.equal(pair.a.outbox.length, 2, 'then CHANNEL_EOF');
+  assert.equal(pair.a.outbox[1]![0], 96);
+});
+
+test('held writes of stdout and stderr keep their types and order', async () => {
+  const pair = new ConnPair({}, {});
+  const { mine } = openPair(pair, pair.a);
+  const ch = nodeChannel(pair.a, mine);
+  pair.a.outbox.length = 0;
+  ch.write(Buffer.from('out1'));
+  await ch.writeStderr(Buffer.from('err1'));
+  ch.write(Buffer.from('out2'));
+  await nextTurn();
+  assert.deepEqual(pair.a.outbox.splice(0).map((p) => [p[0], Buffer.from(p.subarray(p[0] === 95 ? 13 : 9)).toString()]), [
+    [94, 'out1'],
+    [95, 'err1'],
+    [94, 'out2'],
+  ]);
+});
+
+test('what is held beyond the peer\'s max packet is split as any write is', async () => {
+  const pair = new ConnPair({}, {});
+  const { mine } = openPair(pair, pair.a, { maxPacket: 1024 });
+  const ch = nodeChannel(pair.a, mine);
+  pair.a.outbox.length = 0;
+  const piece = (n: number, v: number) => new Uint8Array(n).fill(v);
+  for (let i = 1; i <= 3; i++) ch.write(piece(1000, i));
+  await nextTurn();
+  for (let i = 4; i <= 6; i++) ch.write(piece(1000, i));
+  ch.write(piece(5000, 7));
+  await nextTurn();
+  const msgs = pair.a.outbox.splice(0).map((p) => ChannelData.decode(p).data);
+  assert.ok(msgs.every((m) => m.length <= 1024));
+  assert.deepEqual(Buffer.concat(msgs), Buffer.concat([1, 2, 3, 4, 5, 6].map((v) => piece(1000, v)).concat([piece(5000, 7)])));
+});
+
+test('a small last piece of a large write waits for the next write, so packets follow the peer\'s max packet along the stream', async () => {
+  const pair = new ConnPair({}, {});
+  const { mine } = openPair(pair, pair.a);
+  const ch = nodeChannel(pair.a, mine);
+  pair.a.outbox.length = 0;
+  const head = (i: number) => new Uint8Array(13).fill(100 + i);
+  const body = (i: number) => new Uint8Array(32 * KiB).fill(i);
+  // Two SFTP-style replies (a 13-byte header, a 32 KiB body) in one turn: 65,562 bytes.
+  for (const i of [1, 2]) {
+    ch.write(head(i));
+    ch.write(body(i));
+  }
+  await nextTurn();
+  const msgs = pair.a.outbox.splice(0).map((p) => ChannelData.decode(p).data);
+  assert.deepEqual(msgs.map((m) => m.length), [32 * KiB, 32 * KiB, 26]);
+  assert.deepEqual(Buffer.concat(msgs), Buffer.concat([head(1), body(1), head(2), body(2)]));
 });

@@ -56,7 +56,7 @@ const UINT32_MAX = 0xffffffff;
  * implementations refuse packets much over 256 KiB (OpenSSH's PACKET_MAX_SIZE),
  * and a peer advertising a larger max packet does not lift that.
  */
-const SEND_CHUNK_CAP = 128 * 1024;
+export const SEND_CHUNK_CAP = 128 * 1024;
 
 const EMPTY = new Uint8Array(0);
 
@@ -67,13 +67,16 @@ function checkUint32(what: string, v: number, min: number): number {
 
 /** CHANNEL_DATA / CHANNEL_EXTENDED_DATA built directly: these are the hot path. */
 /** CHANNEL_DATA / CHANNEL_EXTENDED_DATA up to the data's length field; the data follows as the payload's tail. */
-function encodeDataHead(recipient: number, length: number, dataType: number | undefined): Uint8Array {
+/** `prefix`: the first bytes of the data, carried in the head (small; the rest follows as the tail). */
+function encodeDataHead(recipient: number, length: number, dataType: number | undefined, prefix: Uint8Array = EMPTY): Uint8Array {
   const extended = dataType !== undefined;
-  const out = new Uint8Array(extended ? 13 : 9);
+  const headLength = extended ? 13 : 9;
+  const out = new Uint8Array(headLength + prefix.length);
   out[0] = extended ? M.CHANNEL_EXTENDED_DATA : M.CHANNEL_DATA;
   putUint32(out, 1, recipient);
   if (extended) putUint32(out, 5, dataType);
-  putUint32(out, out.length - 4, length);
+  putUint32(out, headLength - 4, length);
+  if (prefix.length > 0) out.set(prefix, headLength);
   return out;
 }
 
@@ -186,20 +189,33 @@ export class Connection {
    * `channel-writable` when the window is spent (`windowOf` is 0), else on a
    * later turn, so that one channel cannot hold the event loop. `dataType`
    * (1 = stderr) selects CHANNEL_EXTENDED_DATA.
+   *
+   * `prefix`: small data that goes before `data`, all of it in the first
+   * message (so that a few small writes and the large one after them make
+   * one packet, without copying the large one). It must fit in the peer's
+   * window and max packet, else ChannelError; the count returned is of
+   * `data` only.
    */
-  write(channel: number, data: Uint8Array, dataType?: number): number {
+  write(channel: number, data: Uint8Array, dataType?: number, prefix: Uint8Array = EMPTY): number {
     const ch = this.mustHave(channel, 'open');
     if (ch.sentEof || ch.sentClose) throw new ChannelError(`channel ${channel}: write after ${ch.sentClose ? 'close' : 'EOF'}`);
     if (dataType !== undefined) checkUint32('dataType', dataType, 0);
-    const total = Math.min(data.length, ch.remoteWindow, WRITE_CALL_LIMIT);
     const chunk = Math.min(ch.remoteMaxPacket, SEND_CHUNK_CAP);
+    if (prefix.length > 0 && (prefix.length > ch.remoteWindow || prefix.length > chunk || prefix.length > WRITE_CALL_LIMIT)) {
+      throw new ChannelError(`channel ${channel}: ${prefix.length} bytes of prefix do not fit the peer's window or packet`);
+    }
+    const total = Math.min(prefix.length + data.length, ch.remoteWindow, WRITE_CALL_LIMIT);
     if (chunk === 0) return 0;
-    for (let off = 0; off < total; off += chunk) {
-      const piece = data.subarray(off, Math.min(off + chunk, total));
-      this.io.send(encodeDataHead(ch.remote!, piece.length, dataType), piece);
+    let off = 0;
+    for (let sent = 0, pre = prefix; sent < total; pre = EMPTY) {
+      const n = Math.min(chunk, total - sent) - pre.length;
+      const piece = data.subarray(off, off + n);
+      this.io.send(encodeDataHead(ch.remote!, pre.length + n, dataType, pre), piece);
+      off += n;
+      sent += pre.length + n;
     }
     ch.remoteWindow -= total;
-    return total;
+    return total - prefix.length;
   }
 
   /**

@@ -48,6 +48,22 @@ export class ByteQueue {
     return n === 0 || (c !== undefined && c.length - this.head >= n);
   }
 
+  /**
+   * Replaces every queued view of `buffer` with a copy of its unread part:
+   * the caller lent memory it is about to reuse (a socket read buffer shared
+   * by every read). Only what is still unread is copied, at most the start
+   * of one packet after the transport has taken the whole ones.
+   */
+  ownCopies(buffer: ArrayBufferLike): void {
+    for (let i = this.first; i < this.chunks.length; i++) {
+      const c = this.chunks[i]!;
+      if (c.buffer !== buffer) continue;
+      const start = i === this.first ? this.head : 0;
+      this.chunks[i] = new Uint8Array(c.subarray(start));
+      if (i === this.first) this.head = 0;
+    }
+  }
+
   skip(n: number): void {
     if (n > this.total) throw new RangeError('skip past the end of the queue');
     let left = n;

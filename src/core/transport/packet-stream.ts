@@ -34,6 +34,23 @@ export class PacketStream {
     return this.sendSeq;
   }
 
+  /**
+   * Queues received bytes. `lent` bytes belong to the caller, who reuses
+   * their memory once `receive` returns: before the keys are in force a
+   * payload is a view of the wire bytes (and the exchange keeps some of
+   * them), so they are copied at once; afterwards every payload is opened
+   * into memory of its own and only the unread rest is copied afterwards
+   * (`releaseLent`).
+   */
+  push(bytes: Uint8Array, lent: boolean): void {
+    this.inbound.push(lent && !this.opener.copiesOut ? new Uint8Array(bytes) : bytes);
+  }
+
+  /** The caller takes back lent `bytes`: whatever of them is still queued is copied. */
+  releaseLent(bytes: Uint8Array): void {
+    this.inbound.ownCopies(bytes.buffer);
+  }
+
   /** The next whole packet's payload, or null until enough bytes have arrived. */
   read(): { payload: Uint8Array; seq: number } | null {
     const opener = this.opener;

@@ -148,13 +148,17 @@ export class Transport {
 
   /**
    * Feeds bytes received from the peer at `now` (ms). Never throws: errors
-   * end the connection with an event.
+   * end the connection with an event. `lent`: the caller reuses the memory
+   * of `bytes` once this returns (a read buffer shared by every socket read),
+   * so nothing may keep a view of it; what is not yet a whole packet is
+   * copied.
    */
-  receive(now: number, bytes: Uint8Array): void {
+  receive(now: number, bytes: Uint8Array, lent = false): void {
     this.advance(now);
     if (this.phase === 'closed') return;
-    this.packets.inbound.push(bytes);
+    this.packets.push(bytes, lent);
     this.guard(() => this.process());
+    if (lent) this.packets.releaseLent(bytes);
   }
 
   /** The next bytes to write to the peer, or null when there are none. */

@@ -5,6 +5,7 @@ import { Duplex, Readable } from 'node:stream';
 import type { ConnectionView } from '../../core/connection/connection.js';
 import type { Endpoint } from '../../core/endpoint.js';
 import type { ConnectionEvent } from '../../core/connection/events.js';
+import { SEND_CHUNK_CAP, WRITE_CALL_LIMIT } from '../../core/connection/connection.js';
 import { TimeoutError } from '../../errors.js';
 import { ReqExitSignal, ReqExitStatus } from '../../messages/channel-types.js';
 import { ChunkGatherer } from './chunk-gatherer.js';
@@ -32,6 +33,24 @@ type RequestWaiter = { readonly settle: (ok: boolean) => void; timer: NodeJS.Tim
 export type ExitInfo = { readonly code: number | null; readonly signal: string | null; readonly coreDumped?: boolean; readonly message?: string };
 
 type ChannelEvent = Extract<ConnectionEvent, { channel: number }>;
+
+/** Writes shorter than this may be held until the end of the event loop's turn (see `held`). */
+const HELD_WRITE = 1024;
+/** What one channel holds at most. */
+const HELD_LIMIT = 16 * 1024;
+const EMPTY = new Uint8Array(0);
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = Buffer.allocUnsafe(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 // Channel data reaches the streams without a copy (unless small pieces are
 // gathered). Safe because the transport hands every received packet out in
@@ -61,6 +80,19 @@ export class Channel extends Duplex {
     this.stderrUnconsumed += b.length;
     if (this.stderr.push(b)) this.release('stderr');
   });
+  /**
+   * Small writes held until the end of this turn of the event loop (or the
+   * next write, which takes them along in its first packet): an SFTP server
+   * writes each reply's header apart from its data and answers many requests
+   * in one turn, and one packet for each costs a cipher context, an
+   * allocation and a tag each. Only writes the peer's window can take at
+   * once are held, all of one data type, and everything else sent on the
+   * channel (EOF, CLOSE, requests) flushes them first.
+   */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private heldType: number | undefined = undefined;
+  private heldFlush: NodeJS.Immediate | null = null;
   /** Writers (stdout and stderr may both be waiting) to wake when the peer's window opens. */
   private writeWaiters: (() => void)[] = [];
   private channelClosed = false;
@@ -172,6 +204,7 @@ export class Channel extends Duplex {
   /** Sends a channel request; resolves with the peer's answer (true when no reply is wanted). */
   request(type: string, data: Uint8Array, wantReply = true): Promise<boolean> {
     if (this.channelClosed) return Promise.resolve(false);
+    this.flushHeld();
     try {
       this.host.endpoint.channelRequest(this.host.now(), this.id, type, wantReply, data);
     } catch {
@@ -276,20 +309,84 @@ export class Channel extends Duplex {
    */
   private send(data: Uint8Array, dataType?: number): Promise<void> | undefined {
     if (this.channelClosed) return undefined;
+    if (this.heldBytes > 0 && this.heldType !== dataType) this.flushHeld();
+    if (data.length < HELD_WRITE && this.heldBytes + data.length <= HELD_LIMIT && !this.host.needsDrain && this.host.connection.windowOf(this.id) >= this.heldBytes + data.length) {
+      this.held.push(data);
+      this.heldBytes += data.length;
+      this.heldType = dataType;
+      this.heldFlush ??= setImmediate(() => this.flushHeld());
+      return undefined;
+    }
+    // The held bytes go first, in this write's first packet, when they fit
+    // in one (a peer may allow packets smaller than what is held) and in the
+    // window (another data type's writes may have used it since).
+    let prefix = this.takeHeld();
+    const info = this.host.connection.channelInfo(this.id);
+    const packet = info ? Math.min(info.remoteMaxPacket, SEND_CHUNK_CAP) : 0;
+    if (prefix.length > 0 && (!info || prefix.length > info.remoteWindow || prefix.length > packet)) {
+      data = concatBytes(prefix, data);
+      prefix = EMPTY;
+    }
     // A socket already full takes nothing more: what waits for a peer that
     // does not read stays bounded, however large a window it granted.
-    if (this.host.needsDrain) return this.sendRest(data, 0, dataType);
+    if (this.host.needsDrain) return this.sendRest(prefix.length > 0 ? concatBytes(prefix, data) : data, 0, dataType);
+    // A small last piece (a 32 KiB SFTP read and its 13-byte header make a
+    // full packet and 13 bytes) is held too, for the next write's first
+    // packet: packets then follow the peer's max packet along the stream, as
+    // sshd's do, instead of a tiny one per write.
+    const whole = data;
+    let rest: Uint8Array = EMPTY;
+    const total = prefix.length + data.length;
+    const tail = packet > 0 ? total % packet : 0;
+    if (info && total > packet && tail > 0 && tail < HELD_WRITE && tail <= data.length && total <= info.remoteWindow && total <= WRITE_CALL_LIMIT) {
+      rest = data.subarray(data.length - tail);
+      data = data.subarray(0, data.length - tail);
+    }
     let n: number;
     try {
-      n = this.host.endpoint.write(this.host.now(), this.id, data, dataType);
+      n = this.host.endpoint.write(this.host.now(), this.id, data, dataType, prefix);
     } catch {
       return undefined;
     }
+    if (n < data.length) rest = EMPTY; // cut short after all: the rest goes in order below
+    if (rest.length > 0) {
+      this.held.push(rest);
+      this.heldBytes = rest.length;
+      this.heldType = dataType;
+      this.heldFlush = setImmediate(() => this.flushHeld());
+    }
     this.host.run();
-    if (n < data.length) return this.sendRest(data, n, dataType);
+    if (n < data.length) return this.sendRest(whole, n, dataType);
     // Keep the socket's buffer bounded: wait for it to drain before taking more.
     if (this.host.needsDrain) return new Promise<void>((r) => this.host.onDrain(r));
     return undefined;
+  }
+
+  /** The held writes as one piece (empty when none), no longer held. */
+  private takeHeld(): Uint8Array {
+    if (this.heldFlush) clearImmediate(this.heldFlush);
+    this.heldFlush = null;
+    if (this.heldBytes === 0) return EMPTY;
+    const out = this.held.length === 1 ? this.held[0]! : concatBytes(...this.held);
+    this.held = [];
+    this.heldBytes = 0;
+    return out;
+  }
+
+  /** Sends the held writes now (before anything else goes out on the channel). */
+  private flushHeld(): void {
+    const type = this.heldType;
+    const data = this.takeHeld();
+    if (data.length === 0 || this.channelClosed) return;
+    let n: number;
+    try {
+      n = this.host.endpoint.write(this.host.now(), this.id, data, type);
+    } catch {
+      return; // the channel is closing: nothing more can be sent
+    }
+    this.host.run();
+    // Only another data type's writes use the window meanwhile; what they left short goes as any write's rest.
+    if (n < data.length) void this.sendRest(data, n, type);
   }
 
   /**
@@ -333,6 +430,7 @@ export class Channel extends Duplex {
 
   override _final(cb: (err?: Error | null) => void): void {
     if (!this.channelClosed) {
+      this.flushHeld();
       try {
         this.host.endpoint.eof(this.host.now(), this.id);
       } catch {
@@ -346,6 +444,7 @@ export class Channel extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (!this.channelClosed) {
+      this.flushHeld();
       this.channelClosed = true;
       try {
         this.host.endpoint.closeChannel(this.host.now(), this.id);

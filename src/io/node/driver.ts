@@ -18,7 +18,8 @@ export function clockNow(): number {
 }
 
 export interface Driveable<E> {
-  receive(now: number, bytes: Uint8Array): void;
+  /** `lent`: the memory of `bytes` is reused once this returns (see `REUSED_READS`). */
+  receive(now: number, bytes: Uint8Array, lent?: boolean): void;
   pollTransmit(): Uint8Array | null;
   pollEvent(): E | null;
   nextDeadline(): number | null;
@@ -36,6 +37,31 @@ export const WRITE_BUFFER_LIMIT = 1024 * 1024;
  * channel windows, so a peer that sends but never reads must be slowed here.
  */
 export const READ_PAUSE_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * Socket reads into one buffer for the whole process, Node's `onread` option
+ * (`net.connect({ ..., onread: REUSED_READS })`): without it every read of a
+ * bulk transfer is a fresh 64 KiB buffer, and their garbage is a large part
+ * of a download's CPU. Reads run one at a time on the event loop and the core
+ * copies what it keeps of them (`Transport.receive`'s `lent`), so one buffer
+ * serves every socket; 256 KiB lets one read take several packets.
+ * Reads that come before the socket's Driver exists (the server's version
+ * line right after connect) are copied and handed over when it does.
+ */
+export const REUSED_READS: { readonly buffer: Uint8Array; callback(this: Duplex, bytes: number, buffer: Uint8Array): boolean } = {
+  buffer: Buffer.allocUnsafe(256 * 1024),
+  callback(bytes, buffer) {
+    const chunk = buffer.subarray(0, bytes);
+    const driver = readers.get(this);
+    if (driver) return driver.receiveLent(chunk);
+    let early = earlyReads.get(this);
+    if (!early) earlyReads.set(this, (early = []));
+    early.push(new Uint8Array(chunk));
+    return true;
+  },
+};
+const readers = new WeakMap<Duplex, { receiveLent(bytes: Uint8Array): boolean }>();
+const earlyReads = new WeakMap<Duplex, Uint8Array[]>();
 
 export class Driver<E extends { type: string }> {
   private timer: NodeJS.Timeout | null = null;
@@ -57,12 +83,26 @@ export class Driver<E extends { type: string }> {
     readonly core: Driveable<E>,
     private readonly onEvent: (event: E) => void,
   ) {
+    // A socket made with REUSED_READS delivers through receiveLent and never
+    // emits 'data'; the listener still starts its reading.
     socket.on('data', (chunk: Buffer) => {
       // The cores report errors as events; should one still throw, it ends
       // this connection, never the process (this is a socket listener).
       this.guarded(() => core.receive(clockNow(), chunk));
       this.run();
     });
+    readers.set(socket, this);
+    const early = earlyReads.get(socket);
+    if (early) {
+      earlyReads.delete(socket);
+      // After the constructor: the owner's event handler may need the driver it is building.
+      queueMicrotask(() => {
+        for (const chunk of early) {
+          this.guarded(() => core.receive(clockNow(), chunk));
+          this.run();
+        }
+      });
+    }
     socket.on('end', () => this.lost('peer closed the connection'));
     socket.on('close', () => this.lost('connection closed'));
     socket.on('error', (err: Error) => this.lost(`socket error: ${err.message}`));
@@ -74,6 +114,17 @@ export class Driver<E extends { type: string }> {
       for (const l of this.drainListeners.splice(0)) l();
       this.run();
     });
+  }
+
+  /**
+   * A read into `REUSED_READS.buffer`: the core copies what it keeps. Returns
+   * false to make Node stop reading (as `pause()` does for 'data' reads,
+   * which an `onread` socket ignores); `resume()` starts it again.
+   */
+  receiveLent(bytes: Uint8Array): boolean {
+    this.guarded(() => this.core.receive(clockNow(), bytes, true));
+    this.run();
+    return !this.readPaused;
   }
 
   /**

@@ -9,7 +9,8 @@
 import { ProtocolError } from '../errors.js';
 import { FXP, MAX_RECEIVE_PACKET, SFTP_VERSION } from './constants.js';
 import { FxpInit, FxpVersion, decodeResponse, encodeRequest, writeRequestHeader, type SftpRequest, type SftpResponse } from './messages.js';
-import { SftpFramer, frame } from './framing.js';
+import { frame } from './framing.js';
+import { SftpReplyReader, type ReceivedPacket } from './client-receiver.js';
 
 /** A request without its id: the session numbers it. */
 export type SftpRequestBody = SftpRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -19,6 +20,12 @@ export type SftpReplyKind = Exclude<SftpResponse['type'], 'status'> | 'status';
 
 /** Called with a request's reply, or with the error that ended the session before one came. */
 export type SftpReplyHandler = (reply: SftpResponse | null, error?: Error) => void;
+
+/**
+ * A READ's DATA reply as the pieces of received chunks it lies in (not
+ * copied together), with their total length.
+ */
+export type SftpDataHandler = (pieces: Uint8Array[], length: number) => void;
 
 /** What a request's reply may be, by request type; `extended` depends on the extension (the caller says). */
 const DEFAULT_REPLY: Readonly<Record<Exclude<SftpRequestBody['type'], 'extended'>, SftpReplyKind>> = {
@@ -45,7 +52,9 @@ const DEFAULT_REPLY: Readonly<Record<Exclude<SftpRequestBody['type'], 'extended'
 interface Pending {
   readonly expect: SftpReplyKind;
   readonly type: string;
+  /** Every reply but a DATA that `onData` takes. */
   readonly handler: SftpReplyHandler;
+  readonly onData: SftpDataHandler | undefined;
 }
 
 export interface SftpServerHello {
@@ -55,7 +64,8 @@ export interface SftpServerHello {
 }
 
 export class SftpClientSession {
-  private readonly framer = new SftpFramer(MAX_RECEIVE_PACKET);
+  private readonly reader = new SftpReplyReader(MAX_RECEIVE_PACKET);
+  private readonly onPacket = (p: ReceivedPacket): void => this.packet(p);
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private helloSeen = false;
@@ -111,8 +121,8 @@ export class SftpClientSession {
    * Sends a READ, framed directly (the request of the download loop: no
    * intermediate object or copy).
    */
-  read(handle: Uint8Array, offset: number, length: number, handler: SftpReplyHandler): number {
-    const id = this.register('read', 'data', handler);
+  read(handle: Uint8Array, offset: number, length: number, handler: SftpReplyHandler, onData?: SftpDataHandler): number {
+    const id = this.register('read', 'data', handler, onData);
     if (id < 0) return id;
     const b = new Uint8Array(4 + 1 + 4 + 4 + handle.length + 8 + 4);
     const v = new DataView(b.buffer);
@@ -133,20 +143,19 @@ export class SftpClientSession {
   /** Takes bytes from the channel; replies are handed to their handlers before this returns. */
   receive(chunk: Uint8Array): void {
     if (this.failure) return;
-    this.framer.push(chunk);
-    for (;;) {
-      let payload: Uint8Array | undefined;
-      try {
-        payload = this.framer.next();
-        if (payload === undefined) return;
-        if (!this.helloSeen) this.hello(payload);
-        else this.dispatch(payload);
-      } catch (err) {
-        this.fail(err instanceof Error ? err : new ProtocolError(String(err)));
-        return;
-      }
-      if (this.failure) return;
+    try {
+      this.reader.push(chunk, this.onPacket);
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new ProtocolError(String(err)));
     }
+  }
+
+  private packet(p: ReceivedPacket): void {
+    // After a failure the rest of the chunk is not looked at.
+    if (this.failure) return;
+    if (p.kind === 'data') this.data(p.id, p.pieces, p.length);
+    else if (!this.helloSeen) this.hello(p.payload);
+    else this.dispatch(p.payload);
   }
 
   /** Ends the session: every waiting request gets `error`. */
@@ -154,7 +163,7 @@ export class SftpClientSession {
     this.fail(error);
   }
 
-  private register(type: string, expect: SftpReplyKind, handler: SftpReplyHandler): number {
+  private register(type: string, expect: SftpReplyKind, handler: SftpReplyHandler, onData?: SftpDataHandler): number {
     if (this.failure) {
       handler(null, this.failure);
       return -1;
@@ -163,7 +172,7 @@ export class SftpClientSession {
     let id = this.nextId;
     while (this.pending.has(id)) id = (id + 1) >>> 0;
     this.nextId = (id + 1) >>> 0;
-    this.pending.set(id, { expect, type, handler });
+    this.pending.set(id, { expect, type, handler, onData });
     return id;
   }
 
@@ -175,6 +184,17 @@ export class SftpClientSession {
     const extensions = new Map<string, Uint8Array>();
     for (const [name, data] of v.extensions) if (!extensions.has(name)) extensions.set(name, data);
     this.onHello({ version: Math.min(v.version, SFTP_VERSION), extensions });
+  }
+
+  /** A DATA reply, its body in pieces. */
+  private data(id: number, pieces: Uint8Array[], length: number): void {
+    if (!this.helloSeen) throw new ProtocolError('SFTP: expected VERSION, got packet type 103');
+    const p = this.pending.get(id);
+    if (p === undefined) throw new ProtocolError(`SFTP: a data reply to id ${id}, which no request has`);
+    if (p.expect !== 'data') throw new ProtocolError(`SFTP: a data reply to ${p.type} request ${id} (expected ${p.expect} or status)`);
+    this.pending.delete(id);
+    if (p.onData) return p.onData(pieces, length);
+    p.handler({ type: 'data', id, data: joined(pieces, length) });
   }
 
   private dispatch(payload: Uint8Array): void {
@@ -197,4 +217,16 @@ export class SftpClientSession {
     for (const p of waiting) p.handler(null, error);
     this.onFailure(error);
   }
+}
+
+/** Pieces as one array (a copy only when there are several). */
+export function joined(pieces: readonly Uint8Array[], length: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 // section 4 and the copy-data, home-directory drafts), and of the
 // EXTENDED_REPLY packets that answer them. The EXTENDED packet itself
 // (`request` name, then this data) is in messages.ts.
-import { f, struct, type MessageOf } from '../messages/schema.js';
+import { f, struct, type Field, type MessageOf } from '../messages/schema.js';
 import { attrsField, u64 } from './attrs.js';
 import { EXT, MAX_HANDLE } from './constants.js';
 import { pathField } from './messages.js';
@@ -30,6 +30,24 @@ export const ExtRequest = {
 } as const;
 export type ExtRequestData<N extends keyof typeof ExtRequest> = MessageOf<(typeof ExtRequest)[N]>;
 
+/**
+ * A uint64 that is an identifier, not a quantity (statvfs's fsid): read as
+ * the nearest number when past 2^53 rather than refused, since ext4 fills
+ * all 64 bits; nothing counts with it.
+ */
+function opaqueU64(): Field<number> {
+  return {
+    kind: 'uint64',
+    minBytes: 8,
+    toEnd: false,
+    read: (r, p) => Number(r.uint64(p)),
+    write(w, v) {
+      if (!Number.isInteger(v) || v < 0 || v >= 2 ** 64) throw new RangeError(`uint64 field: ${v} is not a 64-bit unsigned integer`);
+      w.uint64(BigInt(v));
+    },
+  };
+}
+
 /** statvfs@openssh.com and fstatvfs@openssh.com reply: struct statvfs's fields. */
 export const StatvfsReply = struct(
   {
@@ -41,8 +59,8 @@ export const StatvfsReply = struct(
     files: u64(),
     ffree: u64(),
     favail: u64(),
-    /** A file system id can use all 64 bits (ext4's does), past what a number holds exactly. */
-    fsid: f.uint64(),
+    /** An id that may use all 64 bits (ext4's does): the nearest number, not refused. */
+    fsid: opaqueU64(),
     flag: u64(),
     namemax: u64(),
   },

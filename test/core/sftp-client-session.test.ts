@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SftpClientSession, type SftpServerHello } from '../../src/sftp/client-session.js';
 import { FXP, FX, MAX_RECEIVE_PACKET } from '../../src/sftp/constants.js';
-import { FxpInit, FxpVersion, decodeRequest, encodeResponse, type SftpResponse } from '../../src/sftp/messages.js';
+import { FxpInit, FxpVersion, decodeRequest, decodeResponse, encodeResponse, type SftpResponse } from '../../src/sftp/messages.js';
+import { SftpReplyReader, type ReceivedPacket } from '../../src/sftp/client-receiver.js';
+import { seededRandom } from '../../src/testing/random.js';
 import { SftpFramer, frame } from '../../src/sftp/framing.js';
 import { ProtocolError } from '../../src/errors.js';
 import { fuzz } from './fuzz-helpers.js';
@@ -206,4 +208,69 @@ test('fuzz: malformed replies end the session with a ProtocolError, never a cras
     return got;
   }, (e) => e instanceof ProtocolError);
   assert.ok(n > 3000);
+});
+
+test('the reply reader: DATA bodies come as views of the chunks they arrived in, other packets whole, across any split', () => {
+  const random = seededRandom('sftp-reply-reader');
+  const packets: SftpResponse[] = [];
+  for (let i = 0; i < 40; i++) {
+    const n = random(2).reduce((a, b) => a * 256 + b, 0) % 5000;
+    if (i % 3 === 0) packets.push(ok(i));
+    else if (i % 7 === 0) packets.push({ type: 'data', id: i, data: new Uint8Array(0) });
+    else packets.push({ type: 'data', id: i, data: random(n) });
+  }
+  const stream = new Uint8Array(packets.flatMap((p) => [...reply(p)]));
+  for (const maxChunk of [1, 3, 13, 100, 4096, stream.length]) {
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < stream.length; ) {
+      const n = 1 + (random(2).reduce((a, b) => a * 256 + b, 0) % maxChunk);
+      chunks.push(stream.slice(at, at + n)); // each chunk a buffer of its own
+      at += n;
+    }
+    const got: ReceivedPacket[] = [];
+    const r = new SftpReplyReader(MAX_RECEIVE_PACKET);
+    for (const c of chunks) r.push(c, (p) => got.push(p));
+    assert.equal(got.length, packets.length, `split at most ${maxChunk}`);
+    got.forEach((g, i) => {
+      const want = packets[i]!;
+      if (want.type === 'data') {
+        assert.equal(g.kind, 'data');
+        if (g.kind !== 'data') return;
+        assert.equal(g.id, want.id);
+        assert.equal(g.length, want.data.length);
+        assert.deepEqual(Buffer.concat(g.pieces), Buffer.from(want.data));
+        for (const p of g.pieces) assert.ok(chunks.some((c) => c.buffer === p.buffer), 'a piece is a view of a received chunk');
+      } else {
+        assert.equal(g.kind, 'packet');
+        if (g.kind === 'packet') assert.deepEqual(decodeResponse(g.payload), want);
+      }
+    });
+  }
+});
+
+test('the reply reader refuses a DATA whose data length disagrees with its packet length', () => {
+  const bad = reply({ type: 'data', id: 1, data: new Uint8Array(10) });
+  new DataView(bad.buffer, bad.byteOffset).setUint32(9, 11);
+  assert.throws(() => new SftpReplyReader(MAX_RECEIVE_PACKET).push(bad, () => undefined), ProtocolError);
+  const h = harness();
+  h.s.read(new Uint8Array(1), 0, 100, () => undefined);
+  h.s.receive(bad);
+  assert.ok(h.failure() instanceof ProtocolError);
+});
+
+test('a DATA reply to a READ reaches its data handler in pieces; to another request it fails the session', () => {
+  const h = harness();
+  let pieces: Uint8Array[] = [];
+  let total = -1;
+  h.s.read(new Uint8Array(1), 0, 100, () => assert.fail('not the reply handler'), (p, n) => ((pieces = p), (total = n)));
+  const r = reply({ type: 'data', id: 0, data: new Uint8Array([1, 2, 3, 4, 5]) });
+  h.s.receive(r.subarray(0, 15));
+  h.s.receive(r.subarray(15));
+  assert.equal(total, 5);
+  assert.deepEqual(Buffer.concat(pieces), Buffer.from([1, 2, 3, 4, 5]));
+  assert.equal(pieces.length, 2);
+  const h2 = harness();
+  h2.s.request({ type: 'stat', path: 'x' }, () => undefined);
+  h2.s.receive(reply({ type: 'data', id: 0, data: new Uint8Array(5) }));
+  assert.match(h2.failure()!.message, /data reply to stat/);
 });

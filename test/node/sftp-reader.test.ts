@@ -5,11 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { PipelinedReader, type ReadTarget } from '../../src/client/sftp/reader.js';
+import { NO_DATA_EOF, PipelinedReader, type ReadTarget } from '../../src/client/sftp/reader.js';
+import type { ReadDone } from '../../src/client/sftp/ops.js';
 import { SftpError } from '../../src/sftp/errors.js';
 import { FX } from '../../src/sftp/constants.js';
 
-type Pending = { offset: number; length: number; done: (data: Uint8Array | null, err?: Error) => void };
+type Pending = { offset: number; length: number; done: ReadDone };
 
 /** A file served by a script: it decides how much each read returns; replies are released in the order the test picks. */
 class FakeServer implements ReadTarget {
@@ -26,9 +27,12 @@ class FakeServer implements ReadTarget {
   answer(index = 0): void {
     const [p] = this.pending.splice(index, 1);
     if (!p) throw new Error('nothing pending');
-    if (p.offset >= this.file.length) return p.done(new Uint8Array(0));
+    if (p.offset >= this.file.length) return p.done(NO_DATA_EOF, 0);
     const n = Math.max(1, Math.min(p.length - this.shortBy(p.offset, p.length), this.file.length - p.offset));
-    p.done(this.file.subarray(p.offset, p.offset + n));
+    // The data in pieces, as channel chunks cut a reply.
+    const pieces: Uint8Array[] = [];
+    for (let at = p.offset; at < p.offset + n; at += 37) pieces.push(this.file.subarray(at, Math.min(at + 37, p.offset + n)));
+    p.done(pieces, n);
   }
   answerAll(order: 'fifo' | 'lifo' | 'random' = 'fifo'): void {
     for (let guard = 0; this.pending.length > 0 && guard < 1_000_000; guard++) {
@@ -135,7 +139,7 @@ test('data past a reported end (a file changing under the reader) is an error, n
   reader.start();
   // The second request says EOF; then the third brings data beyond it.
   const second = server.pending.splice(1, 1)[0]!;
-  second.done(new Uint8Array(0));
+  second.done(NO_DATA_EOF, 0);
   server.answer(1);
   assert.equal(errors.length, 1);
   assert.ok(errors[0] instanceof SftpError);
@@ -147,7 +151,7 @@ test('a failed read fails the reader once; later replies are ignored', () => {
   const errors: Error[] = [];
   const reader = new PipelinedReader(server, { handle: new Uint8Array(1), path: '/f' }, { start: 0, chunkSize: 100, concurrency: 4 }, { data: () => undefined, end: () => assert.fail('no end'), error: (e) => errors.push(e) });
   reader.start();
-  server.pending.shift()!.done(null, new SftpError(FX.PERMISSION_DENIED, '', 'read', '/f'));
+  server.pending.shift()!.done(null, 0, new SftpError(FX.PERMISSION_DENIED, '', 'read', '/f'));
   server.answerAll();
   assert.equal(errors.length, 1);
   assert.ok(reader.done);
@@ -174,4 +178,21 @@ test('pause stops new requests; resume asks again', () => {
   }
   assert.ok(ended);
   assert.equal(got, 10_000);
+});
+
+test('an empty DATA before the known size is an error, never a silent end; past it (no size known) it is the end', () => {
+  const server = new FakeServer(randomBytes(1000));
+  const errors: Error[] = [];
+  const reader = new PipelinedReader(server, { handle: new Uint8Array(1), path: '/f' }, { start: 0, knownSize: 1000, chunkSize: 100, concurrency: 4 }, { data: () => undefined, end: () => assert.fail('no end'), error: (e) => errors.push(e) });
+  reader.start();
+  server.pending.splice(1, 1)[0]!.done([], 0);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!.message, /no data at 100 of a file of 1000 bytes/);
+  let endAt = -1;
+  const r2 = new PipelinedReader(new FakeServer(randomBytes(10)), { handle: new Uint8Array(1), path: '/f' }, { start: 0, chunkSize: 100, concurrency: 1 }, { data: () => undefined, end: (at) => (endAt = at), error: (e) => assert.fail(e) });
+  const s2 = (r2 as unknown as { target: FakeServer }).target;
+  r2.start();
+  s2.answer();
+  s2.pending.shift()!.done([], 0);
+  assert.equal(endAt, 10);
 });

@@ -5,13 +5,15 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Channel } from '../../io/node/channel.js';
 import { NacreError, ProtocolError } from '../../errors.js';
-import { SftpClientSession, type SftpReplyKind, type SftpRequestBody } from '../../sftp/client-session.js';
+import { SftpClientSession, joined, type SftpReplyKind, type SftpRequestBody } from '../../sftp/client-session.js';
 import { DEFAULT_MAX_READ, EXT, FX, FXF, MAX_PACKET, MAX_RECEIVE_PACKET } from '../../sftp/constants.js';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply, type SftpLimits, type Statvfs } from '../../sftp/extensions.js';
 import type { SftpResponse } from '../../sftp/messages.js';
 import { SftpError } from '../../sftp/errors.js';
 import { Outbox } from './outbox.js';
+import type { ReadDone } from './ops.js';
+import { NO_DATA_EOF } from './reader.js';
 import type { ReadStreamOptions, SftpClient, SftpEntry, SftpHandle, SftpOpenFlags, TransferOptions, WriteStreamOptions } from './api.js';
 import { createSftpReadStream, createSftpWriteStream } from './streams.js';
 import { getPath, putPath } from './tree.js';
@@ -160,22 +162,29 @@ export class NodeSftpClient implements SftpClient {
 
   /**
    * @internal READ of up to `length` bytes at `offset`: `done` gets the data
-   * (a view of the received packet, empty at EOF) or an error. No promise,
-   * no copy: the transfer loops call this many times.
+   * as the pieces of received chunks it lies in (none at EOF) with their
+   * total, or an error. No promise, no copy: the transfer loops call this
+   * many times.
    */
-  readInto(handle: SftpHandle, offset: number, length: number, done: (data: Uint8Array | null, err?: Error) => void): void {
+  readInto(handle: SftpHandle, offset: number, length: number, done: ReadDone): void {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 0 || length > 0xffffffff) {
-      done(null, new RangeError(`read: offset ${offset} or length ${length} out of range`));
+      done(null, 0, new RangeError(`read: offset ${offset} or length ${length} out of range`));
       return;
     }
-    this.session.read(handle.handle, offset, length, (reply, err) => {
-      if (reply === null) done(null, sessionError(err!, 'read', handle.path));
-      else if (reply.type === 'data') {
-        if (reply.data.length > length) done(null, new ProtocolError(`SFTP: ${reply.data.length} bytes in reply to a read of ${length}`));
-        else done(reply.data);
-      } else if (reply.type === 'status' && reply.code === FX.EOF) done(EMPTY);
-      else if (reply.type === 'status') done(null, new SftpError(reply.code === FX.OK ? FX.BAD_MESSAGE : reply.code, reply.text.message, 'read', handle.path));
-    });
+    this.session.read(
+      handle.handle,
+      offset,
+      length,
+      (reply, err) => {
+        if (reply === null) done(null, 0, sessionError(err!, 'read', handle.path));
+        else if (reply.type === 'status' && reply.code === FX.EOF) done(NO_DATA_EOF, 0);
+        else if (reply.type === 'status') done(null, 0, new SftpError(reply.code === FX.OK ? FX.BAD_MESSAGE : reply.code, reply.text.message, 'read', handle.path));
+      },
+      (pieces, got) => {
+        if (got > length) done(null, 0, new ProtocolError(`SFTP: ${got} bytes in reply to a read of ${length}`));
+        else done(pieces, got);
+      },
+    );
   }
 
   /**
@@ -212,7 +221,7 @@ export class NodeSftpClient implements SftpClient {
   }
 
   read(handle: SftpHandle, position: number, length: number): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => this.readInto(handle, position, length, (data, err) => (data ? resolve(data) : reject(err))));
+    return new Promise((resolve, reject) => this.readInto(handle, position, length, (pieces, got, err) => (pieces ? resolve(joined(pieces, got)) : reject(err))));
   }
 
   write(handle: SftpHandle, position: number, data: Uint8Array): Promise<void> {

@@ -16,6 +16,8 @@ export class LocalWriter {
   backlog = 0;
   /** Called after each write lands (to resume a paused reader, count progress). */
   onWritten: (bytes: number) => void = () => undefined;
+  /** Called once when a write fails (a paused reader would otherwise wait for ever). */
+  onError: (err: Error) => void = () => undefined;
 
   constructor(
     private readonly fd: number,
@@ -60,6 +62,7 @@ export class LocalWriter {
       if (err) {
         this.failure = err;
         this.flush();
+        this.onError(err);
         return;
       }
       this.position += n;

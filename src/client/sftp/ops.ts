@@ -4,9 +4,12 @@
 import type { SftpClient, SftpHandle } from './api.js';
 import type { FileAttributes } from '../../sftp/attrs.js';
 
+/** A READ's answer: the data's pieces (not to be modified; none at EOF) and their total length, or null and the error. */
+export type ReadDone = (pieces: readonly Uint8Array[] | null, length: number, err?: Error) => void;
+
 export interface SftpOps extends Pick<SftpClient, 'open' | 'close' | 'fstat' | 'fsetstat' | 'stat' | 'setstat' | 'list' | 'mkdir' | 'unlink' | 'rename' | 'exists'> {
-  /** READ: `done` gets a view of the reply's data (empty at EOF), or an error. */
-  readInto(handle: SftpHandle, offset: number, length: number, done: (data: Uint8Array | null, err?: Error) => void): void;
+  /** READ: `done` gets the reply's data as pieces of received chunks (none at EOF) and their total, or an error. */
+  readInto(handle: SftpHandle, offset: number, length: number, done: ReadDone): void;
   /** WRITE of `data` as it is; `done` gets the server's answer. */
   writeFrom(handle: SftpHandle, offset: number, data: Uint8Array, done: (err?: Error) => void): void;
   /** Calls `fn` once everything sent so far is on the channel (buffers may then be reused). */

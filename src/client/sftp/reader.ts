@@ -10,11 +10,15 @@ import { SftpError } from '../../sftp/errors.js';
 import { FX } from '../../sftp/constants.js';
 import type { SftpHandle } from './api.js';
 import type { Pacer } from './pacer.js';
+import type { ReadDone } from './ops.js';
 
 /** What the reader needs of the client. */
 export interface ReadTarget {
-  readInto(handle: SftpHandle, offset: number, length: number, done: (data: Uint8Array | null, err?: Error) => void): void;
+  readInto(handle: SftpHandle, offset: number, length: number, done: ReadDone): void;
 }
+
+/** What a READ answered with an EOF status gives (an empty DATA gives an array of its own). */
+export const NO_DATA_EOF: readonly Uint8Array[] = [];
 
 export interface ReaderOptions {
   start: number;
@@ -39,8 +43,8 @@ export class PipelinedReader {
   private nextRequest: number;
   private nextDeliver: number;
   private inflight = 0;
-  /** Data that arrived ahead of `nextDeliver`, by offset. */
-  private readonly ahead = new Map<number, Uint8Array>();
+  /** Data that arrived ahead of `nextDeliver` (a reply's pieces and their total), by offset. */
+  private readonly ahead = new Map<number, { pieces: readonly Uint8Array[]; length: number }>();
   /** The rest of short reads, asked again before anything new. */
   private readonly gaps: [offset: number, length: number][] = [];
   private eofAt: number | undefined;
@@ -112,7 +116,7 @@ export class PipelinedReader {
         }
       }
       this.inflight++;
-      this.target.readInto(this.handle, offset, length, (data, err) => this.reply(offset, length, data, err));
+      this.target.readInto(this.handle, offset, length, (pieces, got, err) => this.reply(offset, length, pieces, got, err));
     }
   }
 
@@ -131,23 +135,28 @@ export class PipelinedReader {
     return [offset, length];
   }
 
-  private reply(offset: number, length: number, data: Uint8Array | null, err?: Error): void {
+  private reply(offset: number, length: number, pieces: readonly Uint8Array[] | null, got: number, err?: Error): void {
     this.inflight--;
     if (this.finished) return;
-    if (data === null) {
+    if (pieces === null) {
       this.fail(err ?? new Error('read failed'));
       return;
     }
-    if (data.length === 0) {
+    if (got === 0) {
+      // The end: an EOF status (no pieces) anywhere, an empty DATA only where no size says there is more.
+      if (pieces !== NO_DATA_EOF && this.knownSize !== undefined && offset < this.knownSize) {
+        this.fail(new SftpError(FX.BAD_MESSAGE, `the server sent no data at ${offset} of a file of ${this.knownSize} bytes`, 'read', this.handle.path));
+        return;
+      }
       if (this.eofAt === undefined || offset < this.eofAt) this.eofAt = offset;
     } else {
-      if ((this.eofAt !== undefined && offset + data.length > this.eofAt) || offset < this.nextDeliver) {
+      if ((this.eofAt !== undefined && offset + got > this.eofAt) || offset < this.nextDeliver) {
         this.fail(new SftpError(FX.FAILURE, `the file changed while it was read (data at ${offset} past its end at ${this.eofAt ?? this.nextDeliver})`, 'read', this.handle.path));
         return;
       }
-      if (data.length < length) this.gaps.push([offset + data.length, length - data.length]);
-      if (this.knownSize !== undefined && offset + data.length > this.knownSize) this.knownSize = undefined;
-      this.ahead.set(offset, data);
+      if (got < length) this.gaps.push([offset + got, length - got]);
+      if (this.knownSize !== undefined && offset + got > this.knownSize) this.knownSize = undefined;
+      this.ahead.set(offset, { pieces, length: got });
     }
     this.deliver();
     if (this.finished) return;
@@ -163,11 +172,15 @@ export class PipelinedReader {
   }
 
   private deliver(): void {
-    for (let chunk = this.ahead.get(this.nextDeliver); chunk !== undefined && !this.finished; chunk = this.ahead.get(this.nextDeliver)) {
+    for (let next = this.ahead.get(this.nextDeliver); next !== undefined && !this.finished; next = this.ahead.get(this.nextDeliver)) {
       this.ahead.delete(this.nextDeliver);
-      const at = this.nextDeliver;
-      this.nextDeliver += chunk.length;
-      this.sink.data(chunk, at);
+      this.nextDeliver += next.length;
+      let at = this.nextDeliver - next.length;
+      for (const piece of next.pieces) {
+        if (this.finished) return;
+        this.sink.data(piece, at);
+        at += piece.length;
+      }
     }
   }
 

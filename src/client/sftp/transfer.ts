@@ -44,9 +44,14 @@ export interface TransferContext {
   readonly buffers: Buffer[];
 }
 
+/** Random per process, counted per file: temporary names no other client or transfer picks. */
+const PART_PREFIX = randomBytes(4).toString('hex');
+let partCounter = 0;
+
 /** The temporary name a file is written under, next to where it goes. */
 export function partName(name: string): string {
-  return `.${name}.${randomBytes(4).toString('hex')}.nacre-part`;
+  partCounter = (partCounter + 1) % 0x1_0000_0000;
+  return `.${name}.${PART_PREFIX}${partCounter.toString(16)}.nacre-part`;
 }
 
 function remoteDirname(p: string): string {
@@ -154,11 +159,11 @@ function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: 
       },
       error: fail,
     });
+    writer.onError = fail;
     writer.onWritten = (n) => {
       transferred += n;
       ctx.totalTransferred += n;
-      if (writer.error) fail(writer.error);
-      else if (writer.backlog <= LOCAL_BACKLOG / 2) reader.resume();
+      if (writer.backlog <= LOCAL_BACKLOG / 2) reader.resume();
       progress?.({ path: remote, transferred, size: Math.max(size ?? 0, transferred), totalTransferred: ctx.totalTransferred, filesDone: ctx.filesDone });
     };
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -397,7 +397,8 @@ export class SftpServerSession extends OperationScheduler {
 
   private close(id: number, handle: Uint8Array): void {
     const e = this.handles.get(handle);
-    if (!e) return this.status(id, FX.FAILURE);
+    // sftp-server's handle_close fails with ENOENT for a handle it does not have
+    if (!e) return this.status(id, FX.NO_SUCH_FILE);
     this.handles.delete(e);
     e.closing = () => {
       this.run({ kind: 'close', id, target: e.object, file: e.kind === 'file' }, () => this.ok(id));

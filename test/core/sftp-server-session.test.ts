@@ -177,7 +177,7 @@ test('open, write, read to EOF, fstat, close; logged as sftp-server -l INFO logs
   assert.equal(attrs.size, 11);
   assert.equal(attrs.mode, 0o100640 & ~0o022);
   status(await h.call({ type: 'close', handle: rh }));
-  assert.deepEqual(status(await h.call({ type: 'close', handle: rh })), [FX.FAILURE, 'Failure'], 'a closed handle is invalid');
+  assert.deepEqual(status(await h.call({ type: 'close', handle: rh })), [FX.NO_SUCH_FILE, 'No such file'], 'a closed handle is gone (as sftp-server answers)');
   const info = h.logs.filter(([l]) => l === 'info').map(([, m]) => m);
   assert.deepEqual(info, [
     'open "f.txt" flags WRITE,CREATE,TRUNCATE mode 0640',

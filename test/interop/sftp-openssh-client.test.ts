@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { findOpenSsh, keygen, tempDir, type OpenSsh, type SshRun } from './openssh.js';
 import { nacredFixture, repoRoot, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
 import { startServer as startNpmServer } from '../../src/cli/start.js';
-import { FxpInit, SftpFramer, decodeResponse, encodeRequest, frame } from '../../src/sftp/index.js';
+import { ExtRequest, FX, FXF, FxpInit, SftpFramer, decodeResponse, encodeRequest, frame, type SftpRequest, type SftpResponse } from '../../src/sftp/index.js';
 import { lookupUserAccount, type UserAccount } from '../../src/server/user-account.js';
 
 const o = findOpenSsh();
@@ -107,6 +107,7 @@ test('sftp -b against nacred internal-sftp: every command a server serves, files
   writeFileSync(join(down, 'big-reget.bin'), big.subarray(0, 1_000_000));
   mkdirSync(join(srv, 'up'));
   writeFileSync(join(srv, 'up', 'big-reput.bin'), big.subarray(0, 777_777));
+  writeFileSync(join(srv, 'up', 'big-put-a.bin'), big.subarray(0, 123_456));
   const r = await sftp(server.port, [
     'pwd',
     'cd up',
@@ -115,8 +116,10 @@ test('sftp -b against nacred internal-sftp: every command a server serves, files
     `put ${local}/big.bin`,
     `put -r ${local}/tree`,
     `reput ${local}/big.bin big-reput.bin`,
+    `put -a ${local}/big.bin big-put-a.bin`,
     `get -p small.bin ${down}/small.bin`,
     `get -r tree ${down}/tree`,
+    `get -r -p tree ${down}/tree-p`,
     `reget big.bin ${down}/big-reget.bin`,
     `get -a big.bin ${down}/big-reget.bin`,
     'mkdir made',
@@ -141,12 +144,15 @@ test('sftp -b against nacred internal-sftp: every command a server serves, files
   const up = join(srv, 'up');
   assert.equal(sha(join(up, 'big.bin')), sha(join(local, 'big.bin')));
   assert.equal(sha(join(up, 'big-reput.bin')), sha(join(local, 'big.bin')), 'reput completed the partial file');
+  assert.equal(sha(join(up, 'big-put-a.bin')), sha(join(local, 'big.bin')), 'put -a completed the partial file');
   assert.equal(sha(join(down, 'big-reget.bin')), sha(join(local, 'big.bin')), 'reget completed the partial file');
   assert.equal(sha(join(down, 'small.bin')), sha(join(local, 'small.bin')));
   assert.equal(statSync(join(down, 'small.bin')).mtimeMs, 1_000_000_000_000, 'get -p kept the time put -p set');
   assert.equal(sha(join(up, 'tree', 'top.txt')), sha(join(local, 'tree', 'top.txt')));
   assert.equal(readFileSync(join(down, 'tree', 'sub dir', "it's \"quoted\" é.txt"), 'utf8'), 'odd name\n');
   assert.ok(statSync(join(down, 'tree', 'sub dir', 'empty')).isDirectory());
+  // SFTP v3 carries whole seconds
+  assert.equal(statSync(join(down, 'tree-p', 'top.txt')).mtimeMs, Math.floor(statSync(join(up, 'tree', 'top.txt')).mtimeMs / 1000) * 1000, 'get -r -p kept the times');
   assert.equal(statSync(join(up, 'made', 'renamed.bin')).mode & 0o777, 0o640);
   assert.equal(statSync(join(up, 'made', 'hard')).nlink, 2);
   assert.ok(!existsSync(join(up, 'made', 'sym')));
@@ -228,8 +234,8 @@ test('sftp -b against npm start\'s server: the user\'s home, put, get, ls, renam
   }
 });
 
-/** READDIR's long names for `path` from a server speaking SFTP on stdin/stdout. */
-async function longNames(command: string, args: string[], path: string): Promise<string[]> {
+/** A server speaking SFTP on stdin/stdout, after INIT: send a request, get its reply. */
+async function stdioServer(command: string, args: string[]) {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'] });
   const framer = new SftpFramer(1 << 20);
   const queue: Uint8Array[] = [];
@@ -239,26 +245,102 @@ async function longNames(command: string, args: string[], path: string): Promise
     for (let p = framer.next(); p; p = framer.next()) queue.push(p);
     wake?.();
   });
+  // a server that stops answering fails the test instead of holding it
   const next = async (): Promise<Uint8Array> => {
-    while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+    const until = Date.now() + 10_000;
+    while (queue.length === 0) {
+      if (Date.now() > until || child.exitCode !== null) throw new Error(`${command}: no reply`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 100);
+      });
+    }
     return queue.shift()!;
   };
   child.stdin.write(frame(FxpInit.encode({ version: 3, extensions: [] })));
   await next();
-  child.stdin.write(frame(encodeRequest({ type: 'opendir', id: 1, path })));
-  const opened = decodeResponse(await next());
+  return {
+    async call(req: SftpRequest): Promise<SftpResponse> {
+      child.stdin.write(frame(encodeRequest(req)));
+      return decodeResponse(await next());
+    },
+    end: () => {
+      child.stdin.end();
+      setTimeout(() => child.kill(), 5000).unref();
+    },
+  };
+}
+
+/** READDIR's long names for `path` from a server speaking SFTP on stdin/stdout. */
+async function longNames(command: string, args: string[], path: string): Promise<string[]> {
+  const s = await stdioServer(command, args);
+  const opened = await s.call({ type: 'opendir', id: 1, path });
   assert.equal(opened.type, 'handle');
   const handle = (opened as { handle: Uint8Array }).handle;
   const names: string[] = [];
-  for (;;) {
-    child.stdin.write(frame(encodeRequest({ type: 'readdir', id: 2, handle })));
-    const r = decodeResponse(await next());
-    if (r.type !== 'name') break;
-    names.push(...r.names.map((n) => n.longname));
+  try {
+    for (;;) {
+      const r = await s.call({ type: 'readdir', id: 2, handle });
+      if (r.type !== 'name') break;
+      names.push(...r.names.map((n) => n.longname));
+    }
+  } finally {
+    s.end();
   }
-  child.stdin.end();
   return names.sort();
 }
+
+/** What a reply says, for comparing servers: its type and STATUS code (sftp-server's message too, except for FAILURE). */
+function gist(r: SftpResponse): string {
+  if (r.type !== 'status') return r.type;
+  return r.code === FX.FAILURE ? 'status FAILURE' : `status ${r.code} ${r.text.message}`;
+}
+
+test('failures get the STATUS sftp-server gives: missing files, wrong kinds, existing targets, bad handles', { skip }, async () => {
+  const top = join(dir, 'statuses');
+  mkdirSync(join(top, 'full', 'x'), { recursive: true });
+  writeFileSync(join(top, 'file'), 'f');
+  symlinkSync('file', join(top, 'link'));
+  const p = (name: string) => join(top, name);
+  const bad = new Uint8Array([0, 0, 0, 99]);
+  const requests: SftpRequest[] = [
+    { type: 'stat', id: 1, path: p('missing') },
+    { type: 'lstat', id: 2, path: p('missing/deeper') },
+    { type: 'stat', id: 3, path: p('file/under-a-file') },
+    { type: 'open', id: 4, path: p('missing'), pflags: FXF.READ, attrs: {} },
+    { type: 'open', id: 5, path: p('file'), pflags: FXF.WRITE | FXF.CREAT | FXF.EXCL, attrs: {} },
+    { type: 'opendir', id: 6, path: p('file') },
+    { type: 'opendir', id: 7, path: p('missing') },
+    { type: 'mkdir', id: 8, path: p('full'), attrs: {} },
+    { type: 'rmdir', id: 9, path: p('full') },
+    { type: 'rmdir', id: 10, path: p('file') },
+    { type: 'remove', id: 11, path: p('missing') },
+    { type: 'readlink', id: 12, path: p('file') },
+    { type: 'readlink', id: 13, path: p('missing') },
+    { type: 'realpath', id: 14, path: p('missing/deeper') },
+    { type: 'rename', id: 15, oldPath: p('missing'), newPath: p('other') },
+    { type: 'rename', id: 16, oldPath: p('link'), newPath: p('file') },
+    { type: 'symlink', id: 17, targetPath: 'x', linkPath: p('file') },
+    { type: 'setstat', id: 18, path: p('missing'), attrs: { mode: 0o600 } },
+    { type: 'read', id: 19, handle: bad, offset: 0, length: 10 },
+    { type: 'close', id: 20, handle: bad },
+    { type: 'readdir', id: 21, handle: bad },
+    { type: 'fstat', id: 22, handle: bad },
+    { type: 'extended', id: 23, request: 'no-such@example.com', data: new Uint8Array() },
+    { type: 'extended', id: 24, request: 'hardlink@openssh.com', data: ExtRequest['hardlink@openssh.com'].encode({ oldPath: p('missing'), newPath: p('h') }) },
+    { type: 'extended', id: 25, request: 'statvfs@openssh.com', data: ExtRequest['statvfs@openssh.com'].encode({ path: p('missing') }) },
+  ];
+  const theirs = await stdioServer('/usr/lib/openssh/sftp-server', []);
+  const ours = await stdioServer(process.execPath, [serverJs]);
+  try {
+    for (const req of requests) {
+      assert.equal(gist(await ours.call(req)), gist(await theirs.call(req)), `${req.type} ${JSON.stringify(req).slice(0, 160)}`);
+    }
+  } finally {
+    theirs.end();
+    ours.end();
+  }
+});
 
 test('READDIR long names are the ones sftp-server gives (modes, links, owners, sizes, recent and old dates)', { skip }, async () => {
   const top = join(dir, 'longnames', 'in');

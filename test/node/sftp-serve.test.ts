@@ -13,6 +13,9 @@ import type { FileSystem } from '../../src/sftp/filesystem.js';
 import { serveSftp } from '../../src/server/sftp/serve.js';
 import { parseSftpServerArgs, internalSftpArguments, expandStartDirectory, SftpServerArgsError, sftpLogEnabled } from '../../src/server/sftp/args.js';
 import { runSftpServerProcess } from '../../src/server/sftp/process.js';
+import { ChrootError, checkChrootDirectory, expandChrootDirectory } from '../../src/server/sftp/internal.js';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const repoRoot = join(new URL('.', import.meta.url).pathname, '../../..');
 
@@ -199,4 +202,20 @@ test('a READ reply is its 13-byte header, then the very buffer the file system r
   assert.equal(written[3]!.byteOffset, returned[0]!.byteOffset);
   channel.push(null);
   await serving.done;
+});
+
+test('ChrootDirectory: tokens expanded; a path with a component others may write, or that is missing, is refused as sshd refuses it', async () => {
+  const acct = { name: 'al', uid: 1234, gid: 1234, home: '/home/al', shell: '/bin/sh' };
+  assert.equal(expandChrootDirectory('/srv/%u/%U/%%/%h', acct), '/srv/al/1234/%//home/al');
+  assert.throws(() => expandChrootDirectory('/srv/%x', acct), ChrootError);
+  await assert.rejects(checkChrootDirectory('relative/dir'), /does not begin at root/);
+  await assert.rejects(checkChrootDirectory('/no/such/dir/here'), /Unable to chdir to chroot path/);
+  const writable = mkdtempSync(join(tmpdir(), 'nacre-chroot-'));
+  try {
+    // under /tmp (mode 1777), or a directory not owned by root: refused
+    await assert.rejects(checkChrootDirectory(writable), /bad ownership or modes for chroot directory/);
+  } finally {
+    rmSync(writable, { recursive: true, force: true });
+  }
+  if (process.geteuid?.() === 0 && (statSync('/').mode & 0o022) === 0 && (statSync('/usr').mode & 0o022) === 0) assert.equal(await checkChrootDirectory('/usr'), '/usr');
 });

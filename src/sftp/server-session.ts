@@ -4,7 +4,8 @@
 // It holds the policy that needs no I/O: INIT and VERSION with OpenSSH's
 // extensions, the handle table and its cap, the cap on requests waiting for
 // a reply (beyond it no more input is taken: `wantsInput` turns false and
-// the driver stops reading the channel), read-only mode and the request allow/deny lists,
+// the driver stops reading the channel), no new request taken while the
+// sink says its output is blocked (until outputReady()), read-only mode and the request allow/deny lists,
 // the umask for created files, STATUS for errors and for malformed packets,
 // `ls -l` long names, and sftp-server's log lines (as `-l INFO` and
 // `-l VERBOSE` give them). How operations are scheduled (per handle, in
@@ -56,6 +57,13 @@ export interface SftpServerSink {
   log(level: SftpLogLevel, message: string): void;
   /** The session is over: the client broke the protocol (error) or it was ended. Close the channel. */
   close(error: Error | null): void;
+  /**
+   * True while the channel's output is backed up (the client is not reading
+   * its replies): no new request is taken, even one already received, until
+   * the driver calls outputReady(). Without it only the caps of outstanding
+   * requests bound the output.
+   */
+  outputBlocked?(): boolean;
 }
 
 export const DEFAULT_MAX_HANDLES = 512;
@@ -79,6 +87,8 @@ export class SftpServerSession extends OperationScheduler {
   private outstanding = 0;
   private initialized = false;
   private pumping = false;
+  /** A whole packet taken from the framer while the output was blocked: the next one handled. */
+  private nextPacket: Uint8Array | undefined;
 
   constructor(
     protected override readonly sink: SftpServerSink,
@@ -109,6 +119,16 @@ export class SftpServerSession extends OperationScheduler {
 
   private roomForInput(): boolean {
     return this.outstanding < this.maxOutstanding && this.held < this.maxHeld;
+  }
+
+  /** A whole request has been received and waits for the output to unblock (see SftpServerSink.outputBlocked). */
+  get holdsRequest(): boolean {
+    return this.nextPacket !== undefined;
+  }
+
+  /** The channel's output has drained: take the requests waiting for it. */
+  outputReady(): void {
+    if (!this.ended) this.pump();
   }
 
   /** Requests received and not yet answered. */
@@ -153,14 +173,19 @@ export class SftpServerSession extends OperationScheduler {
     this.pumping = true;
     try {
       while (!this.ended && this.roomForInput()) {
-        let payload: Uint8Array | undefined;
-        try {
-          payload = this.framer.next();
-        } catch (e) {
-          this.abort(e as Error);
-          return;
+        if (this.nextPacket === undefined) {
+          try {
+            this.nextPacket = this.framer.next();
+          } catch (e) {
+            this.abort(e as Error);
+            return;
+          }
+          if (this.nextPacket === undefined) return;
         }
-        if (payload === undefined) return;
+        // Replies handed over go on piling up in the channel while the client reads none: wait for it to drain.
+        if (this.sink.outputBlocked?.() === true) return;
+        const payload = this.nextPacket;
+        this.nextPacket = undefined;
         this.packet(payload);
       }
     } finally {

@@ -46,6 +46,8 @@ class Harness {
   readonly ops: ServerOperation[] = [];
   readonly logs: [SftpLogLevel, string][] = [];
   closed: Error | null | undefined = undefined;
+  /** What the sink's outputBlocked() answers: the channel's output backed up. */
+  blocked = false;
   private readonly framer = new SftpFramer(MAX_RECEIVE_PACKET);
   private readonly replies: Reply[] = [];
   private nextId = 1;
@@ -64,6 +66,7 @@ class Harness {
         },
         log: (level, message) => this.logs.push([level, message]),
         close: (e) => (this.closed = e),
+        outputBlocked: () => this.blocked,
       },
       { clock, ...options },
     );
@@ -372,6 +375,41 @@ test('a flood of requests: no more input is taken past the outstanding cap, and 
   for (let i = 1; i < 1000; i++) await h.run(h.ops[i]!);
   assert.equal(h.taken().length, 1000);
   assert.equal(h.session.wantsInput, true);
+});
+
+test('output blocked: requests already received wait (none taken, even as replies go out) until outputReady()', async () => {
+  const h = new Harness({}, false);
+  h.init();
+  const burst: Uint8Array[] = [];
+  for (let i = 0; i < 50; i++) burst.push(frame(encodeRequest({ type: 'stat', id: i, path: '/' })));
+  h.session.receive(Buffer.concat(burst.slice(0, 2)));
+  assert.equal(h.ops.length, 2);
+  h.blocked = true;
+  h.session.receive(Buffer.concat(burst.slice(2)));
+  assert.equal(h.ops.length, 2, 'nothing taken while the output is blocked');
+  assert.equal(h.session.holdsRequest, true);
+  await h.run(h.ops[0]!);
+  await h.run(h.ops[1]!);
+  assert.equal(h.taken().length, 2, 'replies to requests taken before still go out');
+  assert.equal(h.ops.length, 2, 'a reply going out takes no new request while blocked');
+  assert.equal(h.session.outstandingRequests, 0);
+  h.session.outputReady();
+  assert.equal(h.ops.length, 2, 'outputReady() while still blocked takes nothing');
+  h.blocked = false;
+  h.session.outputReady();
+  assert.equal(h.ops.length, 50, 'the rest are taken once the output drains');
+  assert.equal(h.session.holdsRequest, false);
+  for (let i = 2; i < 50; i++) await h.run(h.ops[i]!);
+  assert.equal(h.taken().length, 48);
+  // a packet broken while blocked still closes the session, and outputReady() after end() does nothing
+  h.blocked = true;
+  const bad = new Uint8Array(8);
+  new DataView(bad.buffer).setUint32(0, 0xffffffff);
+  h.session.receive(bad);
+  assert.ok(h.closed instanceof Error);
+  h.blocked = false;
+  h.session.outputReady();
+  assert.equal(h.ops.length, 50);
 });
 
 test('handles are capped; a CLOSE waits for the handle\'s operations; writes to one handle run one at a time, in order', async () => {

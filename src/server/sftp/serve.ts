@@ -81,6 +81,7 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
       close() {
         finish(255);
       },
+      outputBlocked: () => channel.writableNeedDrain,
     },
     { ...options, clock: options.clock ?? LOCAL_CLOCK },
   );
@@ -110,7 +111,7 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
       if (running === 0) resolveDone();
       return;
     }
-    if (inputEnded && session.outstandingRequests === 0) return finish(0);
+    if (inputEnded && session.outstandingRequests === 0 && !session.holdsRequest) return finish(0);
     if (session.wantsInput && !channel.writableNeedDrain) channel.resume();
     else channel.pause();
   };
@@ -134,7 +135,10 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
     flow();
   };
   channel.on('data', onData);
-  channel.on('drain', flow);
+  channel.on('drain', () => {
+    session.outputReady();
+    flow();
+  });
   channel.once('end', () => {
     inputEnded = true;
     flow();

@@ -5,11 +5,11 @@
 // dropped: internal.ts inProcess() calls options.fileSystem(start, account)
 // and never passes `root`. The session is silently unconfined. Either the
 // factory must get the root (and the docs say it must confine), or the pair
-// must be refused as a configuration error; this test asks for the latter.
+// must be refused as a configuration error; the pair is refused (ChrootError).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex, PassThrough } from 'node:stream';
-import { startInternalSftp } from '../../src/server/sftp/internal.js';
+import { ChrootError, startInternalSftp } from '../../src/server/sftp/internal.js';
 import { MemoryFileSystem } from '../../src/sftp/memory-fs.js';
 import type { ServerChannel, SessionChannel } from '../../src/server/session-channel.js';
 
@@ -28,8 +28,12 @@ test('internal-sftp with chrootDirectory and fileSystem: never silently unconfin
   let running: { hangup(): void } | undefined;
   try {
     running = await startInternalSftp([], channel, session, account, 'same-user', options);
-  } catch {
-    return; // refused: fine
+  } catch (e) {
+    // refused before the factory runs, as a configuration error
+    assert.ok(e instanceof ChrootError, String(e));
+    assert.match((e as Error).message, /chrootDirectory and a fileSystem factory cannot be combined/);
+    assert.equal(factoryCalls, 0);
+    return;
   }
   running.hangup();
   assert.fail(`the session started unconfined on the application's file system (factory called ${factoryCalls}x, root /usr dropped)`);

@@ -30,7 +30,9 @@ export interface InternalSftpOptions {
   /**
    * The file system an in-process session serves (default the Node file
    * system as the server's user, starting in `startDirectory`). Not used
-   * when the session runs in a process of the user's.
+   * when the session runs in a process of the user's. Not with
+   * `chrootDirectory`: the library cannot make another file system keep to
+   * the root, so the pair is refused (ChrootError) rather than served unconfined.
    */
   readonly fileSystem?: (startDirectory: string, account: UserAccount) => FileSystem;
   /**
@@ -95,6 +97,9 @@ export async function startInternalSftp(
 ): Promise<Running> {
   const parsed = parseSftpServerArgs(args);
   if (parsed.query !== null || parsed.help) throw new Error('internal-sftp: -Q and -h are not for a session');
+  if (options.chrootDirectory != null && options.fileSystem !== undefined) {
+    throw new ChrootError('internal-sftp: chrootDirectory and a fileSystem factory cannot be combined (the factory would serve outside the root); give one of them');
+  }
   const root = options.chrootDirectory == null ? null : await checkChrootDirectory(expandChrootDirectory(options.chrootDirectory, account));
   const start = parsed.startDirectory !== null ? expandStartDirectory(parsed.startDirectory, account) : root === null ? account.home : await homeInside(root, account.home);
   const log = options.log;

@@ -1,5 +1,5 @@
 // The open file and directory handles of NodeFileSystem.
-import type { Dir, Stats } from 'node:fs';
+import type { Dir, Dirent, Stats } from 'node:fs';
 import { lstat, statfs, type FileHandle as NodeHandle } from 'node:fs/promises';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import type { DirectoryEntry, DirectoryHandle, FileHandle, FileStats } from '../../sftp/filesystem.js';
@@ -105,7 +105,9 @@ export class NodeDirectoryHandle implements DirectoryHandle {
   /**
    * Up to DIRECTORY_BATCH entries, each with its lstat. An entry removed
    * between the directory read and its lstat is left out, as sftp-server
-   * leaves it.
+   * leaves it. An entry whose name is not UTF-8 (Node decodes it with
+   * U+FFFD, so the lstat of that name fails) is still listed, with only the
+   * type its directory entry tells (see direntOnly).
    */
   read(): Promise<DirectoryEntry[] | null> {
     return clientPathErrors('readdir', this.path, async () => {
@@ -117,16 +119,18 @@ export class NodeDirectoryHandle implements DirectoryHandle {
       }
       // Until something to send: a batch whose entries all vanished is no reply.
       do {
-        const batch: string[] = [];
+        const batch: Dirent[] = [];
         while (!this.ended && batch.length + out.length < DIRECTORY_BATCH) {
           const entry = await this.source.dir.read();
           if (entry === null) this.ended = true;
-          else batch.push(entry.name);
+          else batch.push(entry);
         }
-        const stats = await Promise.all(batch.map((name) => lstat(this.source.entryPath(name)).catch(() => undefined)));
+        const stats = await Promise.all(batch.map((d) => lstat(this.source.entryPath(d.name)).catch(() => undefined)));
         for (let i = 0; i < batch.length; i++) {
           const s = stats[i];
-          if (s !== undefined) out.push({ name: batch[i]!, stats: await toFileStats(s, this.names) });
+          const d = batch[i]!;
+          if (s !== undefined) out.push({ name: d.name, stats: await toFileStats(s, this.names) });
+          else if (d.name.includes('\uFFFD')) out.push({ name: d.name, stats: direntOnly(d) });
         }
       } while (out.length === 0 && !this.ended);
       return out.length === 0 ? null : out;
@@ -142,4 +146,15 @@ export class NodeDirectoryHandle implements DirectoryHandle {
       }
     });
   }
+}
+
+/**
+ * What a directory entry alone tells of a file whose name could not be
+ * looked up (not UTF-8): its type, nothing else (no permissions, ids 0,
+ * size and times 0). Listing it beats leaving it out silently; reaching it
+ * needs byte paths through the FileSystem interface (issue 13, open).
+ */
+function direntOnly(d: Dirent): FileStats {
+  const type = d.isDirectory() ? 0o040000 : d.isSymbolicLink() ? 0o120000 : d.isFIFO() ? 0o010000 : d.isSocket() ? 0o140000 : d.isCharacterDevice() ? 0o020000 : d.isBlockDevice() ? 0o060000 : 0o100000;
+  return { size: 0, uid: 0, gid: 0, mode: type, atime: 0, mtime: 0 };
 }

@@ -495,7 +495,7 @@ const FLOOD_FILE = 1024 * 1024;
  */
 const MEMORY_BOUND = 64 * 1024 * 1024;
 
-test('a client flooding READs without reading replies: the server stops reading, memory stays bounded, every request is answered once, other sessions work', { timeout: 120_000, todo: 'sftpsrv: serveSftp answers requests already received (a 32 KiB channel packet holds ~1100 READs) while its channel output is backed up: ~86 MiB held for 400 unread READs of 255 KiB' }, async (t) => {
+test('a client flooding READs without reading replies: the server stops reading, memory stays bounded, every request is answered once, other sessions work', { timeout: 120_000 }, async (t) => {
   const fs = new MemoryFileSystem({ now: Date.now, capacity: Infinity });
   const content = patterned(FLOOD_FILE, 5);
   fs.writeFile('/big', content);

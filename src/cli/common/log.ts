@@ -56,3 +56,16 @@ export class Logger {
     if (this.enabled(level)) this.write(`${level}: ${message}\n`);
   }
 }
+
+/** ssh_config's LogLevel values (lower-cased) as the tools' log levels; FATAL is as quiet as QUIET, DEBUG is DEBUG1. */
+export const LOG_LEVEL_NAMES: Readonly<Record<string, LogLevel>> = {
+  quiet: 'quiet',
+  fatal: 'quiet',
+  error: 'error',
+  info: 'info',
+  verbose: 'verbose',
+  debug: 'debug1',
+  debug1: 'debug1',
+  debug2: 'debug2',
+  debug3: 'debug3',
+};

@@ -5,7 +5,7 @@
 // connection per endpoint, kept for the whole run and closed at its end.
 import type { Client } from '../../index.js';
 import { CliExit } from '../common/exit.js';
-import { Logger, type LogLevel } from '../common/log.js';
+import { LOG_LEVEL_NAMES, Logger } from '../common/log.js';
 import { NacreUsageError, parseNacreArgs } from '../ssh/args.js';
 import { settingsFromValues, flag } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
@@ -13,17 +13,6 @@ import { connectionArgs, type ScpArgs } from './args.js';
 import type { Endpoint } from './copy.js';
 import type { RemoteFs } from './remote.js';
 
-const LEVELS: Readonly<Record<string, LogLevel>> = {
-  quiet: 'quiet',
-  fatal: 'quiet',
-  error: 'error',
-  info: 'info',
-  verbose: 'verbose',
-  debug: 'debug1',
-  debug1: 'debug1',
-  debug2: 'debug2',
-  debug3: 'debug3',
-};
 
 export interface ConnectDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -118,7 +107,7 @@ export class Connections {
       throw err;
     }
     const settings = settingsFromValues(config.values);
-    const level = LEVELS[(settings.get('LogLevel') ?? 'info').toLowerCase()] ?? 'info';
+    const level = LOG_LEVEL_NAMES[(settings.get('LogLevel') ?? 'info').toLowerCase()] ?? 'info';
     const log = new Logger(this.deps.err, level);
     for (const w of config.warnings) {
       if (w.startsWith('/etc/ssh/')) log.debug(1, w);

@@ -10,24 +10,13 @@ import type { Client, SshConfig } from '../../index.js';
 import { closeSync, openSync } from 'node:fs';
 import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
-import { Logger, type LogLevel } from '../common/log.js';
+import { LOG_LEVEL_NAMES, Logger } from '../common/log.js';
 import { parseNacreArgs, NacreUsageError } from '../ssh/args.js';
 import { settingsFromValues, flag } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
 import { parseSftpArgs, SFTP_USAGE, type SftpArgs } from './args.js';
 import type { RemoteFs } from './remote.js';
 
-const LEVELS: Readonly<Record<string, LogLevel>> = {
-  quiet: 'quiet',
-  fatal: 'quiet',
-  error: 'error',
-  info: 'info',
-  verbose: 'verbose',
-  debug: 'debug1',
-  debug1: 'debug1',
-  debug2: 'debug2',
-  debug3: 'debug3',
-};
 
 export interface SftpMainDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -76,7 +65,7 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
     throw err;
   }
   const settings = settingsFromValues(config.values);
-  const level = LEVELS[(settings.get('LogLevel') ?? 'info').toLowerCase()] ?? 'info';
+  const level = LOG_LEVEL_NAMES[(settings.get('LogLevel') ?? 'info').toLowerCase()] ?? 'info';
   const log = new Logger((text) => io.err(text), level);
   for (const w of config.warnings) {
     if (w.startsWith('/etc/ssh/')) log.debug(1, w);

@@ -7,7 +7,7 @@ import { appendFileSync } from 'node:fs';
 import type { ForwardEndpoint, SshConfig } from '../../mux-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
-import { Logger, type LogLevel } from '../common/log.js';
+import { LOG_LEVEL_NAMES, Logger } from '../common/log.js';
 import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
 import { settingsFromValues, flag, type Settings } from './settings.js';
 import { parseRequestTty, type SessionType } from './session.js';
@@ -20,20 +20,9 @@ function usage(message: string): never {
   throw new CliExit(255, (message ? message + '\n' : '') + NACRE_USAGE);
 }
 
-const LEVELS: Readonly<Record<string, LogLevel>> = {
-  quiet: 'quiet',
-  fatal: 'quiet',
-  error: 'error',
-  info: 'info',
-  verbose: 'verbose',
-  debug: 'debug1',
-  debug1: 'debug1',
-  debug2: 'debug2',
-  debug3: 'debug3',
-};
 
 function logger(args: NacreArgs, settings: Settings, io: CliIo): Logger {
-  const level = LEVELS[(settings.get('LogLevel') ?? 'info').toLowerCase()];
+  const level = LOG_LEVEL_NAMES[(settings.get('LogLevel') ?? 'info').toLowerCase()];
   if (!level) throw new CliExit(255, `nacre: unsupported LogLevel "${settings.get('LogLevel')}"`);
   const write = args.logFile ? (text: string) => appendFileSync(args.logFile!, text) : (text: string) => io.err(text);
   return new Logger(write, level);

@@ -15,6 +15,7 @@ import { CliExit, strerror } from '../common/exit.js';
 import type { ProgressReporter } from '../common/progress.js';
 import { componentRegExp } from './glob.js';
 import { baseName } from './paths.js';
+import { expandBraces } from '../sftp/glob.js';
 
 /** The remote scp: its standard streams and exit. */
 export interface LegacyProcess {
@@ -212,43 +213,13 @@ async function sendDirectory(peer: Peer, name: string, st: Stats, ctx: LegacyCon
 
 // ---- receiving (sink) ----
 
-/** `{a,b}c` → `ac`, `bc` (nested braces too), as scp expands what was asked for before checking names. */
+/**
+ * `{a,b}c` → `ac`, `bc` (nested braces too), as scp expands what was asked
+ * for before checking names: nacre-sftp's expansion, bounded in how many
+ * patterns it makes.
+ */
 export function braceExpand(pattern: string): string[] {
-  let depth = 0;
-  let open = -1;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (c === '{') {
-      if (depth === 0) open = i;
-      depth++;
-    } else if (c === '}' && depth > 0) {
-      depth--;
-      if (depth === 0) {
-        const body = pattern.slice(open + 1, i);
-        const alternatives: string[] = [];
-        let d = 0;
-        let start = 0;
-        for (let j = 0; j < body.length; j++) {
-          if (body[j] === '\\') j++;
-          else if (body[j] === '{') d++;
-          else if (body[j] === '}') d--;
-          else if (body[j] === ',' && d === 0) {
-            alternatives.push(body.slice(start, j));
-            start = j + 1;
-          }
-        }
-        alternatives.push(body.slice(start));
-        const before = pattern.slice(0, open);
-        const after = pattern.slice(i + 1);
-        return alternatives.flatMap((alt) => braceExpand(before + alt + after));
-      }
-    }
-  }
-  return [pattern];
+  return expandBraces(pattern);
 }
 
 interface Times {

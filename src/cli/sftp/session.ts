@@ -55,7 +55,7 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
       rl?.resume();
     },
   });
-  const progressAllowed = args.progress && streams.stderr.isTTY === true;
+  const progressAllowed = args.progress && streams.stdout.isTTY === true;
   const shell = new SftpShell(
     {
       remote: sftp,

@@ -23,6 +23,8 @@ export class LocalWriter {
     private readonly fd: number,
     /** Where the next byte goes. */
     private position: number,
+    /** Writes at the file's own offset, for a FIFO or device that takes no position. */
+    private readonly sequential = false,
   ) {}
 
   get error(): Error | null {
@@ -58,7 +60,7 @@ export class LocalWriter {
   }
 
   private writeAll(bufs: Uint8Array[], bytes: number): void {
-    writev(this.fd, bufs, this.position, (err, n) => {
+    writev(this.fd, bufs, this.sequential ? null : this.position, (err, n) => {
       if (err) {
         this.failure = err;
         this.flush();

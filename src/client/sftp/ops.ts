@@ -7,7 +7,7 @@ import type { FileAttributes } from '../../sftp/attrs.js';
 /** A READ's answer: the data's pieces (not to be modified; none at EOF) and their total length, or null and the error. */
 export type ReadDone = (pieces: readonly Uint8Array[] | null, length: number, err?: Error) => void;
 
-export interface SftpOps extends Pick<SftpClient, 'open' | 'close' | 'fstat' | 'fsetstat' | 'stat' | 'setstat' | 'list' | 'mkdir' | 'unlink' | 'rename' | 'exists'> {
+export interface SftpOps extends Pick<SftpClient, 'open' | 'close' | 'fstat' | 'fsetstat' | 'stat' | 'lstat' | 'setstat' | 'list' | 'mkdir' | 'unlink' | 'rename' | 'exists'> {
   /** READ: `done` gets the reply's data as pieces of received chunks (none at EOF) and their total, or an error. */
   readInto(handle: SftpHandle, offset: number, length: number, done: ReadDone): void;
   /** WRITE of `data` as it is; `done` gets the server's answer. */

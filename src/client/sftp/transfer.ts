@@ -2,8 +2,10 @@
 // written under a temporary name in its own directory and renamed into place
 // only when every byte is there (unless resuming, which appends to it in
 // place); a failure or an abort removes the temporary file, so a
-// destination is never left truncated or padded.
-import { close as closeFd, fstat as fstatFd, futimes, fchmod, open as openFd, read as readFd, rename as renameLocal, unlink as unlinkLocal, constants as fsConstants } from 'node:fs';
+// destination is never left truncated or padded. A destination a rename
+// would damage (a link, a device, a FIFO, see destination.ts) is written
+// through in place instead, as OpenSSH's sftp does.
+import { close as closeFd, fstat as fstatFd, ftruncate, futimes, fchmod, open as openFd, read as readFd, rename as renameLocal, unlink as unlinkLocal, constants as fsConstants } from 'node:fs';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -13,6 +15,7 @@ import { FX, FXF, STATUS_TEXT } from '../../sftp/constants.js';
 import { SftpError } from '../../sftp/errors.js';
 import type { SftpHandle, TransferOptions } from './api.js';
 import type { SftpOps } from './ops.js';
+import { localWritesInPlace, remoteWriteMode } from './destination.js';
 import { LocalWriter } from './local-writer.js';
 import type { Pacer } from './pacer.js';
 import { PipelinedReader } from './reader.js';
@@ -22,6 +25,7 @@ const closeAsync = promisify(closeFd);
 const fstatAsync = promisify(fstatFd);
 const futimesAsync = promisify(futimes);
 const fchmodAsync = promisify(fchmod);
+const ftruncateAsync = promisify(ftruncate);
 const renameAsync = promisify(renameLocal);
 const unlinkAsync = promisify(unlinkLocal);
 
@@ -95,6 +99,8 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
   let fd = -1;
   let temp: string | null = null;
   let start = 0;
+  /** Writing through to a device or FIFO: no positions, no truncating, no mode or times set. */
+  let special = false;
   try {
     if (o.resume) {
       fd = await openAsync(local, fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
@@ -102,13 +108,19 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
       if (size !== undefined && start > size) {
         throw new SftpError(FX.FAILURE, `the local file is ${start} bytes, longer than the remote file's ${size}: not resuming`, 'get', remote);
       }
+    } else if (await localWritesInPlace(local)) {
+      // Through a link to its target (made if missing); truncated only once known to be a regular file.
+      fd = await openAsync(local, fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
+      const st = await fstatAsync(fd);
+      if (st.isFile()) await ftruncateAsync(fd, 0);
+      else special = true;
     } else {
       temp = join(dirname(local), partName(basename(local)));
       fd = await openAsync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode | 0o200);
     }
     o.onFile?.(remote, size ?? 0);
-    await download(c, h, remote, fd, start, size, ctx);
-    if (o.preserve) {
+    await download(c, h, remote, fd, start, size, ctx, special);
+    if (o.preserve && !special) {
       if (attrs.mode !== undefined) await fchmodAsync(fd, attrs.mode & 0o777);
       if (attrs.mtime !== undefined) await futimesAsync(fd, attrs.atime ?? attrs.mtime, attrs.mtime);
     }
@@ -128,9 +140,9 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
   }
 }
 
-function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: number, size: number | undefined, ctx: TransferContext): Promise<void> {
+function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: number, size: number | undefined, ctx: TransferContext, sequential: boolean): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const writer = new LocalWriter(fd, start);
+    const writer = new LocalWriter(fd, start, sequential);
     let transferred = start;
     const progress = ctx.o.onProgress;
     let settled = false;
@@ -185,10 +197,14 @@ export async function putFile(c: SftpOps, local: string, remote: string, ctx: Tr
     const st = await fstatAsync(fd);
     const mode = st.mode & 0o777;
     let start = 0;
+    let inPlace: 'rename' | 'truncate' | 'overwrite' = 'rename';
     if (o.resume) {
       h = await c.openWith(remote, FXF.WRITE | FXF.CREAT, { mode });
       start = (await c.fstat(h)).size ?? 0;
       if (start > st.size) throw new SftpError(FX.FAILURE, `the remote file is ${start} bytes, longer than the local file's ${st.size}: not resuming`, 'put', remote);
+    } else if ((inPlace = await remoteWriteMode(c, remote)) !== 'rename') {
+      // Through the link or into the device; the mode only applies to a target made now.
+      h = await c.openWith(remote, FXF.WRITE | FXF.CREAT | (inPlace === 'truncate' ? FXF.TRUNC : 0), { mode });
     } else {
       const name = remoteJoin(remoteDirname(remote), partName(remoteBasename(remote)));
       try {
@@ -203,7 +219,7 @@ export async function putFile(c: SftpOps, local: string, remote: string, ctx: Tr
     }
     o.onFile?.(local, st.size);
     await upload(c, h, local, fd, start, st.size, ctx);
-    if (o.preserve) await c.fsetstat(h, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
+    if (o.preserve && inPlace !== 'overwrite') await c.fsetstat(h, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
     const done = h;
     h = null;
     await c.close(done);

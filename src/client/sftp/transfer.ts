@@ -78,9 +78,26 @@ function checkAborted(o: TransferOptions): void {
 }
 
 /** The error of a failed transfer naming the file it was for; the server's status kept. */
-function transferError(err: unknown, op: 'get' | 'put', path: string): unknown {
+function transferError(err: unknown, op: 'get' | 'put', path: string, local: string): unknown {
   if (err instanceof SftpError) return new SftpError(err.code, err.serverMessage, op, path, { cause: err });
-  return err;
+  return localError(err, op, path, local);
+}
+
+/**
+ * A local file error (node:fs's, with an errno `code`) says which transfer
+ * and which local file it was for; its `code`, `errno` and `syscall` are kept
+ * so callers can still test them.
+ */
+function localError(err: unknown, op: 'get' | 'put', remote: string, local: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof e.code !== 'string') return err;
+  const what = op === 'get' ? `get ${JSON.stringify(remote)} to ${JSON.stringify(local)}` : `put ${JSON.stringify(local)} to ${JSON.stringify(remote)}`;
+  const wrapped: NodeJS.ErrnoException = new Error(`${what}: ${e.message}`, { cause: err });
+  wrapped.code = e.code;
+  if (e.errno !== undefined) wrapped.errno = e.errno;
+  if (e.syscall !== undefined) wrapped.syscall = e.syscall;
+  wrapped.path = local;
+  return wrapped;
 }
 
 /** Downloads one remote file; `attrs` are its attributes when a listing gave them (spares an FSTAT). */
@@ -92,7 +109,7 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
     h = await c.open(remote, 'r');
     if (attrs?.size === undefined) attrs = await c.fstat(h);
   } catch (err) {
-    throw transferError(err, 'get', remote);
+    throw transferError(err, 'get', remote, local);
   }
   const size = attrs.size;
   const mode = attrs.mode !== undefined ? attrs.mode & 0o777 : 0o666;
@@ -131,7 +148,7 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
     temp = null;
     ctx.filesDone++;
   } catch (err) {
-    throw transferError(err, 'get', remote);
+    throw transferError(err, 'get', remote, local);
   } finally {
     if (fd >= 0) await closeAsync(fd).catch(() => undefined);
     if (temp !== null) await unlinkAsync(temp).catch(() => undefined);
@@ -190,7 +207,9 @@ function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: 
 export async function putFile(c: SftpOps, local: string, remote: string, ctx: TransferContext): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
-  const fd = await openAsync(local, fsConstants.O_RDONLY);
+  const fd = await openAsync(local, fsConstants.O_RDONLY).catch((err: unknown) => {
+    throw localError(err, 'put', remote, local);
+  });
   let h: SftpHandle | null = null;
   let temp: string | null = null;
   try {
@@ -228,7 +247,7 @@ export async function putFile(c: SftpOps, local: string, remote: string, ctx: Tr
     ctx.filesDone++;
   } catch (err) {
     if (h !== null) await c.close(h).catch(() => undefined);
-    const failure = transferError(err, 'put', remote);
+    const failure = transferError(err, 'put', remote, local);
     if (temp === null) throw failure;
     const left = await c.unlink(temp).then(
       () => false,

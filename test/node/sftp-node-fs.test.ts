@@ -672,3 +672,30 @@ test('a listing of many entries: every name once with its own lstat, in batches 
     rmSync(base, { recursive: true, force: true });
   }
 });
+
+test('many reads and writes at once on one handle (gathered into readv/writev): each gets exactly its own range, the end included', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'nacre-sftp-fs-'));
+  try {
+    const fs = new NodeFileSystem({ startDirectory: base });
+    const size = 3 * 1024 * 1024 + 12_345;
+    const content = Uint8Array.from({ length: size }, (_, i) => (i * 31 + (i >> 11)) & 0xff);
+    const w = await fs.open('f', WRITE_NEW, {});
+    const chunk = 32768;
+    const writes: Promise<void>[] = [];
+    // out of order, as WRITEs that overtake each other; all at once
+    const starts = Array.from({ length: Math.ceil(size / chunk) }, (_, i) => i * chunk).reverse();
+    for (const at of starts) writes.push(w.write(at, content.subarray(at, Math.min(size, at + chunk))));
+    await Promise.all(writes);
+    await w.close();
+    assert.deepEqual(new Uint8Array(readFileSync(join(base, 'f'))), content);
+    const h = await fs.open('f', READ, {});
+    for (const length of [chunk, 1000, 65536]) {
+      const offsets = Array.from({ length: Math.ceil(size / length) + 3 }, (_, i) => i * length);
+      const got = await Promise.all(offsets.map((at) => h.read(at, length)));
+      offsets.forEach((at, i) => assert.deepEqual(new Uint8Array(got[i]!), content.subarray(Math.min(at, size), Math.min(size, at + length)), `read at ${at} of ${length}`));
+    }
+    await h.close();
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});

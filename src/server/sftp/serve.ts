@@ -82,7 +82,7 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
         finish(255);
       },
     },
-    { ...options, clock: options.clock ?? LOCAL_CLOCK },
+    { allocate: (size) => Buffer.allocUnsafe(size), ...options, clock: options.clock ?? LOCAL_CLOCK },
   );
 
   const start = (op: ServerOperation): void => {

@@ -3,7 +3,7 @@
 // operation (the FileSystem interface's), none inside it, and no FileHandle
 // object with its finalizer per open file (the session closes every handle
 // it opened, at CLOSE or when it ends).
-import { close, fchmod, fchown, fstat, fsync, ftruncate, futimes, lstat, read, readv, write, writev, type Dir, type Stats } from 'node:fs';
+import { close, fchmod, fchown, fstat, fsync, ftruncate, futimes, lstat, read, write, writev, type Dir, type Stats } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import type { DirectoryEntry, DirectoryHandle, FileHandle, FileStats } from '../../sftp/filesystem.js';
@@ -33,14 +33,9 @@ const EMPTY = new Uint8Array(0);
 /** WRITEs in a row that go as one writev(2): 256 KiB of sftp's 32 KiB WRITEs (more measured no better). */
 const WRITE_BATCH = 8;
 
-/** Bytes of READs in a row read with one readv(2): 8 of sftp's 32 KiB requests (1 MiB measured worse: bursts of replies). */
-const READ_BATCH_BYTES = 256 * 1024;
-
 interface PendingRead {
   offset: number;
   want: number;
-  /** Back from a readv that stopped short of it: read by itself (it finds the end). */
-  alone?: boolean;
   resolve(data: Uint8Array): void;
   reject(err: unknown): void;
 }
@@ -101,81 +96,17 @@ export class NodeFileHandle implements FileHandle {
    * read stops there; at or past that end a small read finds out whether the
    * file has grown. Short reads of the kernel are read on, so fewer bytes
    * than asked mean the end of the file (as this handle last saw it).
-   *
-   * One read runs on the descriptor at a time; those that come meanwhile
-   * wait, and the waiting ones that continue each other (a client's READs
-   * of 32 KiB in a row) go as one readv(2), each into its own buffer: one
-   * call and one trip through the thread pool for up to READ_BATCH_BYTES.
+   * Reads run at once, each its own call (gathering them into one readv(2)
+   * a call at a time measured slower on a quiet machine).
    */
   read(offset: number, length: number): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(fsError('EBADF', 'bad file descriptor', 'read', this.path));
     const want = Math.min(length, MAX_READ);
     if (want <= 0) return Promise.resolve(EMPTY);
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.reads.push({ offset, want, resolve, reject });
-      if (!this.reading) this.nextRead();
-    });
+    return new Promise<Uint8Array>((resolve, reject) => this.readOne({ offset, want, resolve, reject }));
   }
 
-  private reads: PendingRead[] = [];
-  private reading = false;
-
-  /** Whether `r` may go in a readv: not back from one, and wholly before the end last seen (or the end is unknown). */
-  private gatherable(r: PendingRead): boolean {
-    return !r.alone && (this.end < 0 || r.offset + r.want <= this.end);
-  }
-
-  private nextRead(): void {
-    const first = this.reads.shift();
-    if (first === undefined) {
-      this.reading = false;
-      return;
-    }
-    this.reading = true;
-    if (this.closed) {
-      first.reject(fsError('EBADF', 'bad file descriptor', 'read', this.path));
-      return this.nextRead();
-    }
-    const batch = [first];
-    if (this.gatherable(first)) {
-      let end = first.offset + first.want;
-      let bytes = first.want;
-      while (bytes < READ_BATCH_BYTES) {
-        const i = this.reads.findIndex((r) => r.offset === end && this.gatherable(r));
-        if (i < 0) break;
-        const r = this.reads.splice(i, 1)[0]!;
-        batch.push(r);
-        end += r.want;
-        bytes += r.want;
-      }
-    }
-    if (batch.length === 1) return this.readOne(first);
-    const buffers = batch.map((r) => Buffer.allocUnsafe(r.want));
-    readv(this.fd, buffers, first.offset, (err, n) => {
-      if (err) {
-        const e = restate(err, 'read', this.path);
-        for (const r of batch) r.reject(e);
-        return this.nextRead();
-      }
-      // Those read whole are answered; the rest (the kernel stopped short:
-      // the end, most likely) wait again at the front, to be read one by one.
-      let at = 0;
-      const again: PendingRead[] = [];
-      batch.forEach((r, i) => {
-        if (n - at >= r.want) r.resolve(buffers[i]!);
-        else {
-          r.alone = true;
-          again.push(r);
-        }
-        at += r.want;
-      });
-      if (this.end >= 0 && first.offset + n > this.end) this.end = -1;
-      this.reads.unshift(...again);
-      this.nextRead();
-    });
-  }
-
-  /** One read (see read()), then the next waiting. */
+  /** One read (see read()). */
   private readOne(r: PendingRead): void {
     const { offset, want } = r;
     const left = this.end < 0 ? want : this.end - offset;
@@ -186,7 +117,6 @@ export class NodeFileHandle implements FileHandle {
     const finish = (result: Uint8Array | Error): void => {
       if (result instanceof Error) r.reject(result);
       else r.resolve(result);
-      this.nextRead();
     };
     const step = (): void => read(this.fd, buf, got, buf.length - got, offset + got, done);
     const done = (err: NodeJS.ErrnoException | null, n: number): void => {

@@ -45,7 +45,10 @@ export interface OpenMode {
 export interface FileHandle {
   /**
    * Up to `length` bytes at `offset`; fewer only at the end of the file, and
-   * an empty array at or past the end.
+   * an empty array at or past the end. The end may be the one the handle
+   * last saw (NodeFileSystem sizes reads by it): bytes another process
+   * appended since come with the next read, as with one read(2) of
+   * sftp-server's.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Writes all of `data` at `offset` (at the end when the file was opened to append). */

@@ -15,8 +15,16 @@ export class SftpFramer {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
 
-  /** `maxPacket`: the largest payload accepted; a longer length word is a ProtocolError. */
-  constructor(readonly maxPacket: number) {}
+  /**
+   * `maxPacket`: the largest payload accepted; a longer length word is a
+   * ProtocolError. `allocate`: where a packet that spans chunks is gathered
+   * (default a zero-filled Uint8Array; a Node driver may pass
+   * Buffer.allocUnsafe, as every byte is written before the packet is seen).
+   */
+  constructor(
+    readonly maxPacket: number,
+    private readonly allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  ) {}
 
   /** Bytes held that are not yet a whole packet. */
   get pending(): number {
@@ -61,7 +69,7 @@ export class SftpFramer {
 
   /** `n` bytes across chunks into one buffer, consuming them when `consume`. */
   private copyOut(n: number, consume: boolean): Uint8Array {
-    const out = new Uint8Array(n);
+    const out = consume ? this.allocate(n) : new Uint8Array(n);
     let at = 0;
     let i = 0;
     while (at < n) {

@@ -49,12 +49,20 @@ export type OperationResult<O extends ServerOperation> = OperationMap[O['kind']]
 /** Bytes copy-data moves per read. */
 const COPY_CHUNK = 256 * 1024;
 
-/** Does `op` on `fs`; resolves its result or rejects with the file system's error. */
-export async function runOperation<O extends ServerOperation>(fs: FileSystem, op: O): Promise<OperationResult<O>> {
-  return (await run(fs, op)) as OperationResult<O>;
+/**
+ * Does `op` on `fs`; resolves its result or rejects with the file system's
+ * error (a method that throws rejects too). The file system's own promise is
+ * handed on, not wrapped: no promises of its own per operation.
+ */
+export function runOperation<O extends ServerOperation>(fs: FileSystem, op: O): Promise<OperationResult<O>> {
+  try {
+    return Promise.resolve(run(fs, op)) as Promise<OperationResult<O>>;
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
-async function run(fs: FileSystem, op: ServerOperation): Promise<unknown> {
+function run(fs: FileSystem, op: ServerOperation): Promise<unknown> {
   switch (op.kind) {
     case 'open':
       return fs.open(op.path, op.mode, op.attrs);

@@ -46,6 +46,12 @@ export interface SftpServerSessionOptions {
   readonly maxOutstandingBytes?: number;
   /** Now and the time zone, for long names' dates; default UTC with years shown. */
   readonly clock?: ServerClock;
+  /**
+   * Where a request that spans channel chunks is gathered (a 32 KiB WRITE
+   * always does); default a zero-filled Uint8Array. serveSftp passes
+   * Buffer.allocUnsafe: every byte is copied in before anyone reads it.
+   */
+  readonly allocate?: (size: number) => Uint8Array;
 }
 
 /** Where the session's output goes (the driver implements it). */
@@ -72,7 +78,7 @@ export const DEFAULT_MAX_OUTSTANDING_BYTES = 16 * 1024 * 1024;
 const encoder = new TextEncoder();
 
 export class SftpServerSession extends OperationScheduler {
-  private readonly framer = new SftpFramer(MAX_PACKET);
+  private readonly framer: SftpFramer;
   private readonly policy: RequestPolicy;
   private readonly umask: number | null;
   private readonly maxHandles: number;
@@ -95,6 +101,7 @@ export class SftpServerSession extends OperationScheduler {
     options: SftpServerSessionOptions = {},
   ) {
     super(sink);
+    this.framer = new SftpFramer(MAX_PACKET, options.allocate);
     const deny = options.denyRequests == null ? null : new Set(parseRequestList(options.denyRequests));
     const allow = options.allowRequests == null ? null : new Set(parseRequestList(options.allowRequests));
     this.policy = { readOnly: options.readOnly === true, deny, allow };

@@ -346,3 +346,36 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+test('SftpFramer gathers a packet that spans chunks in the buffer its allocator gives (dirty memory included), exactly; one chunk needs none', () => {
+  const Framer = SftpFramer;
+  const framed = frame;
+  const sizes: number[] = [];
+  const framer = new Framer(1 << 20, (n) => {
+    sizes.push(n);
+    return new Uint8Array(n).fill(0xaa); // as Buffer.allocUnsafe may give it
+  });
+  const payloads = [1, 5, 33_000, 70_000, 4].map((n, k) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + k) & 0xff));
+  const wire = new Uint8Array(payloads.reduce((a, p) => a + 4 + p.length, 0));
+  let at = 0;
+  for (const p of payloads) {
+    wire.set(framed(p), at);
+    at += 4 + p.length;
+  }
+  // cut in pieces of 3, 32768 and 1000 bytes in turn
+  const cuts = [3, 32768, 1000];
+  const got: Uint8Array[] = [];
+  for (let i = 0, c = 0; i < wire.length; c++) {
+    const n = Math.min(cuts[c % cuts.length]!, wire.length - i);
+    framer.push(wire.subarray(i, i + n));
+    i += n;
+    for (let p = framer.next(); p !== undefined; p = framer.next()) got.push(p);
+  }
+  assert.deepEqual(got, payloads);
+  assert.ok(sizes.length > 0 && sizes.every((n) => payloads.some((p) => p.length === n || n === 4)), `allocated ${sizes}`);
+  // a packet inside one chunk is a view of it: nothing allocated
+  const before = sizes.length;
+  framer.push(framed(payloads[1]!));
+  assert.deepEqual(framer.next(), payloads[1]);
+  assert.equal(sizes.length, before);
+});

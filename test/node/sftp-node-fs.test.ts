@@ -606,3 +606,100 @@ test('a confining root needs absolute paths', () => {
   assert.throws(() => new NodeFileSystem({ startDirectory: 'relative' }), RangeError);
   assert.throws(() => new NodeFileSystem({ startDirectory: '/', root: 'relative' }), RangeError);
 });
+
+test('reads sized to the end last seen stay exact when the file grows, shrinks or is written through the handle; a closed handle is refused', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'nacre-sftp-fs-'));
+  try {
+    const fs = new NodeFileSystem({ startDirectory: base });
+    const path = join(base, 'f');
+    const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+    writeFileSync(path, bytes(4096, 1));
+    const h = await fs.open('f', mode({ read: true, write: true }), {});
+    // a 32 KiB request of a 4 KiB file: all of it, then the end
+    assert.deepEqual(new Uint8Array(await h.read(0, 32768)), bytes(4096, 1));
+    assert.equal((await h.read(4096, 28672)).length, 0);
+    assert.equal((await h.read(10_000, 5)).length, 0);
+    // grown by someone else since the end was seen: read on, past the small probe
+    writeFileSync(path, bytes(70_000, 2));
+    assert.deepEqual(new Uint8Array(await h.read(4096, 32768)), bytes(70_000, 2).subarray(4096, 4096 + 32768));
+    assert.deepEqual(new Uint8Array(await h.read(60_000, 32768)), bytes(70_000, 2).subarray(60_000));
+    // grown by a few bytes: a read up to the end seen stops there (as one
+    // read(2) of sftp-server may), and the next one reads on
+    writeFileSync(path, bytes(70_010, 3));
+    assert.deepEqual(new Uint8Array(await h.read(69_990, 100)), bytes(70_010, 3).subarray(69_990, 70_000));
+    assert.deepEqual(new Uint8Array(await h.read(70_000, 100)), bytes(70_010, 3).subarray(70_000));
+    // shrunk: fewer bytes, then the end
+    writeFileSync(path, bytes(100, 4));
+    assert.deepEqual(new Uint8Array(await h.read(50, 32768)), bytes(100, 4).subarray(50));
+    assert.equal((await h.read(100, 10)).length, 0);
+    // its own writes past the end move it
+    await h.write(100, bytes(5000, 5));
+    assert.deepEqual(new Uint8Array(await h.read(0, 32768)), new Uint8Array([...bytes(100, 4), ...bytes(5000, 5)]));
+    // truncated through the handle
+    await h.setstat({ size: 10 });
+    assert.deepEqual(new Uint8Array(await h.read(0, 32768)), bytes(100, 4).subarray(0, 10));
+    await h.close();
+    await rejects(h.read(0, 10), 'EBADF');
+    await rejects(h.write(0, bytes(1, 0)), 'EBADF');
+    await rejects(h.close(), 'EBADF');
+    // appending: the end is the kernel's
+    const a = await fs.open('f', mode({ read: true, write: true, append: true }), {});
+    assert.equal((await a.read(0, 100)).length, 10);
+    await a.write(0, bytes(20, 6));
+    assert.equal((await a.read(0, 100)).length, 30);
+    await a.close();
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('a listing of many entries: every name once with its own lstat, in batches of at most 100', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'nacre-sftp-fs-'));
+  try {
+    for (let i = 0; i < 250; i++) writeFileSync(join(base, `n${i}`), new Uint8Array(i));
+    symlinkSync('n7', join(base, 'link'));
+    const fs = new NodeFileSystem({ startDirectory: base });
+    const d = await fs.opendir('.');
+    const seen = new Map<string, number>();
+    for (let batch = await d.read(); batch !== null; batch = await d.read()) {
+      assert.ok(batch.length > 0 && batch.length <= 100, `batch of ${batch.length}`);
+      for (const e of batch) {
+        assert.ok(!seen.has(e.name), `${e.name} twice`);
+        seen.set(e.name, e.stats.size);
+        if (e.name === 'link') assert.equal(e.stats.mode & 0o170000, 0o120000, 'a link is described, not followed');
+      }
+    }
+    await d.close();
+    assert.equal(seen.size, 253);
+    for (let i = 0; i < 250; i++) assert.equal(seen.get(`n${i}`), i);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('many reads and writes at once on one handle (gathered into readv/writev): each gets exactly its own range, the end included', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'nacre-sftp-fs-'));
+  try {
+    const fs = new NodeFileSystem({ startDirectory: base });
+    const size = 3 * 1024 * 1024 + 12_345;
+    const content = Uint8Array.from({ length: size }, (_, i) => (i * 31 + (i >> 11)) & 0xff);
+    const w = await fs.open('f', WRITE_NEW, {});
+    const chunk = 32768;
+    const writes: Promise<void>[] = [];
+    // out of order, as WRITEs that overtake each other; all at once
+    const starts = Array.from({ length: Math.ceil(size / chunk) }, (_, i) => i * chunk).reverse();
+    for (const at of starts) writes.push(w.write(at, content.subarray(at, Math.min(size, at + chunk))));
+    await Promise.all(writes);
+    await w.close();
+    assert.deepEqual(new Uint8Array(readFileSync(join(base, 'f'))), content);
+    const h = await fs.open('f', READ, {});
+    for (const length of [chunk, 1000, 65536]) {
+      const offsets = Array.from({ length: Math.ceil(size / length) + 3 }, (_, i) => i * length);
+      const got = await Promise.all(offsets.map((at) => h.read(at, length)));
+      offsets.forEach((at, i) => assert.deepEqual(new Uint8Array(got[i]!), content.subarray(Math.min(at, size), Math.min(size, at + length)), `read at ${at} of ${length}`));
+    }
+    await h.close();
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});

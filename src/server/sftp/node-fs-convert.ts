@@ -4,9 +4,14 @@
 import type { Stats, StatsFs } from 'node:fs';
 import type { FileStats } from '../../sftp/filesystem.js';
 import type { Statvfs } from '../../sftp/extensions.js';
-import type { AccountNames } from './node-fs-users.js';
+import type { AccountNames, Tables } from './node-fs-users.js';
 
 export async function toFileStats(s: Stats, names: AccountNames): Promise<FileStats> {
+  return toFileStatsWith(s, await names.load());
+}
+
+/** toFileStats with the account tables at hand (a listing loads them once for all its entries). */
+export function toFileStatsWith(s: Stats, tables: Tables): FileStats {
   const out: FileStats = {
     size: s.size,
     uid: s.uid,
@@ -16,7 +21,8 @@ export async function toFileStats(s: Stats, names: AccountNames): Promise<FileSt
     mtime: Math.floor(s.mtimeMs / 1000),
     nlink: s.nlink,
   };
-  const [owner, group] = await Promise.all([names.userName(s.uid), names.groupName(s.gid)]);
+  const owner = tables.users.get(s.uid);
+  const group = tables.groups.get(s.gid);
   if (owner !== undefined) out.owner = owner;
   if (group !== undefined) out.group = group;
   return out;

@@ -10,7 +10,8 @@ const MAX_FILE_BYTES = 8 * 1024 * 1024;
 const MAX_ENTRIES = 200_000;
 const RELOAD_AFTER_MS = 60_000;
 
-interface Tables {
+/** The names and homes read from the account files. */
+export interface Tables {
   users: Map<number, string>;
   groups: Map<number, string>;
   homes: Map<string, string>;

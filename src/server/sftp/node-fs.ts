@@ -6,8 +6,8 @@
 // inside that directory and no link can lead out (node-fs-confined.ts says
 // how); paths the client sees are then relative to the root, as under
 // sshd's ChrootDirectory.
-import { constants, type Stats } from 'node:fs';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, opendir, readlink, realpath, rename, rmdir, stat, statfs, symlink, truncate, unlink, utimes, type FileHandle as NodeHandle } from 'node:fs/promises';
+import { constants, fchmod, open as openFd, type Stats } from 'node:fs';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, opendir, readlink, realpath, rename, rmdir, stat, statfs, symlink, truncate, unlink, utimes } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import type { Statvfs } from '../../sftp/extensions.js';
@@ -99,45 +99,47 @@ export class NodeFileSystem implements FileSystem {
       if (mode.create && mode.exclusive) flags |= c.O_EXCL;
       // sftp-server's default: 0666, less the umask.
       const perm = attrs.mode === undefined ? 0o666 : attrs.mode & 0o7777;
-      if (this.umask === undefined || !mode.create) return new NodeFileHandle(await this.openAs(path, flags, perm), path, this.accounts);
+      if (this.umask === undefined || !mode.create) return new NodeFileHandle(await this.openAs(path, flags, perm), path, this.accounts, mode.append);
       // With a umask of our own, a file this open creates gets exactly `perm`
       // less it, whatever the process's: tried as a new file first, then as
       // an existing one (a dangling link is then not created through).
-      let handle;
+      let fd;
       let created = true;
       try {
-        handle = await this.openAs(path, flags | c.O_EXCL, perm);
+        fd = await this.openAs(path, flags | c.O_EXCL, perm);
       } catch (err) {
         if (mode.exclusive || (err as { code?: unknown }).code !== 'EEXIST') throw err;
         created = false;
-        handle = await this.openAs(path, flags & ~c.O_CREAT, perm);
+        fd = await this.openAs(path, flags & ~c.O_CREAT, perm);
       }
+      const handle = new NodeFileHandle(fd, path, this.accounts, mode.append);
       if (created) {
+        const exact = perm & ~this.umask;
         try {
-          await handle.chmod(perm & ~this.umask);
+          await new Promise<void>((resolve, reject) => fchmod(fd, exact, (err) => (err ? reject(err) : resolve())));
         } catch (err) {
           await handle.close();
           throw err;
         }
       }
-      return new NodeFileHandle(handle, path, this.accounts);
+      return handle;
     });
   }
 
-  /** open(2) of a client path, confined when there is a root (O_EXCL: the name itself, never through a link). */
-  private openAs(path: string, flags: number, perm: number): Promise<NodeHandle> {
+  /** open(2) of a client path, confined when there is a root (O_EXCL: the name itself, never through a link); the descriptor. */
+  private openAs(path: string, flags: number, perm: number): Promise<number> {
     const c = constants;
-    if (this.confined === undefined) return open(this.absolute(path), flags, perm);
+    if (this.confined === undefined) return openDescriptor(this.absolute(path), flags, perm);
     if ((flags & c.O_CREAT) !== 0 && (flags & c.O_EXCL) !== 0) {
       return this.walked(path, 'entry', async (w) => {
         if (w.name === undefined) throw fsError('EEXIST', 'file already exists', 'open', path);
-        return open(inDirectory(w.dir, w.name), flags | c.O_NOFOLLOW, perm);
+        return openDescriptor(inDirectory(w.dir, w.name), flags | c.O_NOFOLLOW, perm);
       });
     }
     return this.walked(path, 'object', async (w) => {
       // What the walk vetted, reopened through its handle; or a new name in the vetted directory.
-      if (w.target !== undefined) return open(viaHandle(w.target), flags & ~c.O_CREAT, perm);
-      return open(inDirectory(w.dir, w.name!), flags | c.O_NOFOLLOW, perm);
+      if (w.target !== undefined) return openDescriptor(viaHandle(w.target), flags & ~c.O_CREAT, perm);
+      return openDescriptor(inDirectory(w.dir, w.name!), flags | c.O_NOFOLLOW, perm);
     });
   }
 
@@ -347,6 +349,11 @@ export class NodeFileSystem implements FileSystem {
     const groups = await Promise.all(gids.map(async (g) => (await this.accounts.groupName(g)) ?? ''));
     return { users, groups };
   }
+}
+
+/** open(2) through node:fs's callback call: a plain descriptor, no FileHandle object. */
+function openDescriptor(at: string, flags: number, perm: number): Promise<number> {
+  return new Promise((resolve, reject) => openFd(at, flags, perm, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 /**

@@ -9,7 +9,7 @@
 // the umask for created files, STATUS for errors and for malformed packets,
 // `ls -l` long names, and sftp-server's log lines (as `-l INFO` and
 // `-l VERBOSE` give them). How operations are scheduled (per handle, in
-// order) is server-scheduler.ts.
+// order) is server-scheduler.ts; its options and sink, server-options.ts.
 import { ProtocolError } from '../errors.js';
 import type { FileAttributes } from './attrs.js';
 import { DEFAULT_MAX_READ, EXT, FX, FXF, FXP, MAX_PACKET, SFTP_VERSION, STATUS_TEXT } from './constants.js';
@@ -18,63 +18,14 @@ import type { DirectoryEntry, OpenMode } from './filesystem.js';
 import { SftpFramer, frame } from './framing.js';
 import { FxpInit, FxpVersion, UnknownSftpPacket, dataReplyHeader, decodeRequest, encodeResponse, peekRequestId, type NameEntry, type SftpRequest } from './messages.js';
 import type { ServerOperation } from './server-operations.js';
+import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES, type SftpLogLevel, type SftpServerSessionOptions, type SftpServerSink } from './server-options.js';
 import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, UTC_CLOCK, type ServerClock } from './server-format.js';
 import { HandleTable, takeNames, type DirEntry, type Entry, type FileEntry } from './server-handles.js';
 import { OperationScheduler } from './server-scheduler.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
-/** sftp-server's levels for its log lines (`-l`). */
-export type SftpLogLevel = 'error' | 'info' | 'verbose' | 'debug';
-
-export interface SftpServerSessionOptions {
-  /** -R: requests that change the file system are refused (PERMISSION_DENIED). */
-  readonly readOnly?: boolean;
-  /** -p: only these requests are served (names as `sftp-server -Q requests` lists them). */
-  readonly allowRequests?: string | readonly string[] | null;
-  /** -P: these requests are refused. */
-  readonly denyRequests?: string | readonly string[] | null;
-  /** -u: cleared from the mode of every file and directory created. */
-  readonly umask?: number | null;
-  /** Handles open at once (files and directories); more OPEN/OPENDIR fail. Default 512. */
-  readonly maxHandles?: number;
-  /** Requests waiting for their reply; beyond it no more input is read. Default 128. */
-  readonly maxOutstanding?: number;
-  /**
-   * Bytes the requests waiting for replies may hold (WRITE data, READ
-   * lengths); beyond it no more input is read either. Default 16 MiB.
-   */
-  readonly maxOutstandingBytes?: number;
-  /** Now and the time zone, for long names' dates; default UTC with years shown. */
-  readonly clock?: ServerClock;
-  /**
-   * Where a request that spans channel chunks is gathered (a 32 KiB WRITE
-   * always does); default a zero-filled Uint8Array. serveSftp passes
-   * Buffer.allocUnsafe: every byte is copied in before anyone reads it.
-   */
-  readonly allocate?: (size: number) => Uint8Array;
-}
-
-/** Where the session's output goes (the driver implements it). */
-export interface SftpServerSink {
-  /** Bytes for the channel, in order (a DATA reply is its header then the file's own buffer). */
-  output(chunks: Uint8Array[]): void;
-  /** File system work to do; hand the result back with complete() or fail(). */
-  operation(op: ServerOperation): void;
-  log(level: SftpLogLevel, message: string): void;
-  /** The session is over: the client broke the protocol (error) or it was ended. Close the channel. */
-  close(error: Error | null): void;
-  /**
-   * True while the channel's output is backed up (the client is not reading
-   * its replies): no new request is taken, even one already received, until
-   * the driver calls outputReady(). Without it only the caps of outstanding
-   * requests bound the output.
-   */
-  outputBlocked?(): boolean;
-}
-
-export const DEFAULT_MAX_HANDLES = 512;
-export const DEFAULT_MAX_OUTSTANDING = 128;
-export const DEFAULT_MAX_OUTSTANDING_BYTES = 16 * 1024 * 1024;
+export { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES } from './server-options.js';
+export type { SftpLogLevel, SftpServerSessionOptions, SftpServerSink } from './server-options.js';
 const encoder = new TextEncoder();
 
 export class SftpServerSession extends OperationScheduler {

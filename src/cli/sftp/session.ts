@@ -139,9 +139,13 @@ function lostConnection(): never {
 
 type Runner = (line: string, errAbort: boolean, echo: boolean) => Promise<CommandOutcome>;
 
-/** Lines of a stream, one at a time (null at the end). */
-function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string | null>; close(): void } {
-  const rl = createInterface({ input, terminal: false, crlfDelay: Infinity });
+/**
+ * The lines a readline interface gives, one at a time: `take()` is a line
+ * already queued, null at the end, or undefined when the caller must wait
+ * (`wait()`). `pauseWhileQueued` stops reading ahead of the commands (piped
+ * and batch input); the prompt's interface keeps reading.
+ */
+function queuedLines(rl: Interface, pauseWhileQueued: boolean): { take(): string | null | undefined; wait(): Promise<string | null> } {
   const queue: string[] = [];
   let ended = false;
   let waiting: ((line: string | null) => void) | undefined;
@@ -152,7 +156,7 @@ function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string | nu
       w(line);
     } else {
       queue.push(line);
-      rl.pause();
+      if (pauseWhileQueued) rl.pause();
     }
   });
   rl.on('close', () => {
@@ -161,15 +165,29 @@ function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string | nu
     waiting = undefined;
   });
   return {
-    next: () => {
+    take: () => {
       const line = queue.shift();
       if (line !== undefined) {
-        if (queue.length === 0) rl.resume();
-        return Promise.resolve(line);
+        if (pauseWhileQueued && queue.length === 0) rl.resume();
+        return line;
       }
-      if (ended) return Promise.resolve(null);
-      rl.resume();
+      return ended ? null : undefined;
+    },
+    wait: () => {
+      if (pauseWhileQueued) rl.resume();
       return new Promise((resolve) => (waiting = resolve));
+    },
+  };
+}
+
+/** Lines of a stream, one at a time (null at the end). */
+function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string | null>; close(): void } {
+  const rl = createInterface({ input, terminal: false, crlfDelay: Infinity });
+  const lines = queuedLines(rl, true);
+  return {
+    next: () => {
+      const line = lines.take();
+      return line === undefined ? lines.wait() : Promise.resolve(line);
     },
     close: () => rl.close(),
   };
@@ -248,23 +266,7 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
   process.on('exit', onExit);
   process.on('SIGTERM', onTerm);
   process.on('SIGHUP', onTerm);
-  const queue: string[] = [];
-  let closed = false;
-  let waiting: ((line: string | null) => void) | undefined;
-  rl.on('line', (line) => {
-    if (waiting) {
-      const w = waiting;
-      waiting = undefined;
-      w(line);
-    } else {
-      queue.push(line);
-    }
-  });
-  rl.on('close', () => {
-    closed = true;
-    waiting?.(null);
-    waiting = undefined;
-  });
+  const lines = queuedLines(rl, false);
   rl.on('SIGINT', () => {
     if (interrupt()) return;
     // At the prompt: the line is dropped and a fresh prompt drawn.
@@ -275,19 +277,14 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
   });
   try {
     for (;;) {
-      let line = queue.shift();
+      let line = lines.take();
       if (line === undefined) {
-        if (closed) {
-          streams.stdout.write('\n');
-          return 0;
-        }
         rl.prompt();
-        const next = await new Promise<string | null>((resolve) => (waiting = resolve));
-        if (next === null) {
-          streams.stdout.write('\n');
-          return 0;
-        }
-        line = next;
+        line = await lines.wait();
+      }
+      if (line === null) {
+        streams.stdout.write('\n');
+        return 0;
       }
       const outcome = await run(line.slice(0, MAX_COMMAND_LINE - 1), false, false);
       if (outcome === 'quit') return 0;

@@ -3,17 +3,8 @@
 // command language over Nacre's SSH client and SFTP client. Runs the tool on
 // the process's arguments and streams, then ends the process once its
 // output is written (standard input may still hold the event loop open).
-import { userInfo } from 'node:os';
-import { runMain, processIo } from './common/io.js';
+import { exitAfterOutput, localUserName, processIo, runMain } from './common/io.js';
 import { sftpMain } from './sftp/main.js';
 
-function localUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'root';
-  }
-}
-
-const code = await runMain((args, io) => sftpMain(args, io, { env: process.env, localUser: localUser() }), process.argv.slice(2), processIo());
-process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+const code = await runMain((args, io) => sftpMain(args, io, { env: process.env, localUser: localUserName() }), process.argv.slice(2), processIo());
+exitAfterOutput(code);

@@ -3,23 +3,14 @@
 // Nacre's client. Runs the tool on the process's arguments, streams and
 // terminal, and ends the process once its output is written (standard input
 // may still hold the event loop open).
-import { userInfo } from 'node:os';
-import { runMain, processIo } from './common/io.js';
+import { exitAfterOutput, localUserName, processIo, runMain } from './common/io.js';
 import { nacreMain } from './ssh/main.js';
-
-function localUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'root';
-  }
-}
 
 const code = await runMain(
   (args, io) =>
     nacreMain(args, io, {
       env: process.env,
-      localUser: localUser(),
+      localUser: localUserName(),
       session: {
         stdin: process.stdin,
         stdout: process.stdout,
@@ -32,5 +23,4 @@ const code = await runMain(
   process.argv.slice(2),
   processIo(),
 );
-// Flush both streams, then exit: a paused stdin must not keep the process alive.
-process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+exitAfterOutput(code);

@@ -3,7 +3,7 @@
 // sshd_config over Nacre's server. Small on purpose: the server code loads
 // only when it runs (`nacred -V` or a usage error answers at once).
 // `nacred passwd ...` manages the password file (src/cli/sshd/passwd.ts).
-import { runMain, processIo } from './common/io.js';
+import { exitAfterOutput, processIo, runMain } from './common/io.js';
 
 const argv = process.argv.slice(2);
 const io = processIo();
@@ -15,5 +15,4 @@ if (argv[0] === 'passwd') {
   const { nacredMain } = await import('./sshd/main.js');
   code = await runMain((args, cio) => nacredMain(args, cio, { stdin: process.stdin, stdout: process.stdout }), argv, io);
 }
-// Flush both streams, then exit: nothing else may keep the process alive.
-process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+exitAfterOutput(code);

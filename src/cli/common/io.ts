@@ -1,6 +1,7 @@
 // What a tool touches outside itself, as one object, so tests run a tool in
 // process with captured output, scripted answers and a fixed clock, and the
 // real program gets the process's streams and terminal (processIo).
+import { userInfo } from 'node:os';
 import type { Readable } from 'node:stream';
 import { CliExit, describeError } from './exit.js';
 import { readLineFromFd } from './stdin-line.js';
@@ -51,4 +52,21 @@ export async function runMain(main: (args: readonly string[], io: CliIo) => Prom
     io.err(describeError(err) + '\n');
     return 255;
   }
+}
+
+/** Who runs the tool (ssh's %u and default user); USER when the account has no passwd entry. */
+export function localUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'root';
+  }
+}
+
+/**
+ * Ends the process with `code` once stdout and stderr are flushed: open
+ * handles (a paused stdin, a terminal) must not keep a finished tool alive.
+ */
+export function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

@@ -7,35 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getFile, type TransferContext } from '../../src/client/sftp/transfer.js';
+import { getFile } from '../../src/client/sftp/transfer.js';
 import { LocalWriter } from '../../src/client/sftp/local-writer.js';
-import { NO_DATA_EOF } from '../../src/client/sftp/reader.js';
-import type { ReadDone, SftpOps } from '../../src/client/sftp/ops.js';
-import type { SftpHandle } from '../../src/client/sftp/api.js';
+import { fakeCtx, fakeOps } from './sftp-fake-ops.js';
 
-function fakeOps(file: Uint8Array): SftpOps {
-  const ops = {
-    maxRead: 65536,
-    maxWrite: 65536,
-    async open(path: string): Promise<SftpHandle> {
-      return { handle: new Uint8Array([1]), path };
-    },
-    async close(): Promise<void> {},
-    async fstat() {
-      return { size: file.length, mode: 0o100644 };
-    },
-    readInto(_h: SftpHandle, offset: number, length: number, done: ReadDone): void {
-      setImmediate(() => {
-        if (offset >= file.length) return done(NO_DATA_EOF, 0);
-        const piece = file.subarray(offset, Math.min(offset + length, file.length));
-        done([piece], piece.length);
-      });
-    },
-  };
-  return ops as unknown as SftpOps;
-}
 
-const ctx = (): TransferContext => ({ o: {}, chunkSize: 65536, concurrency: 16, pacer: undefined, totalTransferred: 0, filesDone: 0, buffers: [] });
+const ctx = fakeCtx;
 
 test('get writes the file whole under a temporary name, renamed into place', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sftp-transfer-'));

@@ -13,45 +13,22 @@ import { createReadStream, linkSync, readdirSync, lstatSync, mkdtempSync, readFi
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getFile, type TransferContext } from '../../src/client/sftp/transfer.js';
-import { NO_DATA_EOF } from '../../src/client/sftp/reader.js';
-import type { ReadDone, SftpOps } from '../../src/client/sftp/ops.js';
-import type { SftpHandle } from '../../src/client/sftp/api.js';
+import { getFile } from '../../src/client/sftp/transfer.js';
+import { fakeCtx, fakeOps } from './sftp-fake-ops.js';
 import { MemoryFileSystem } from '../../src/sftp/memory-fs.js';
 import { isSymbolicLink } from '../../src/sftp/attrs.js';
 import { sftpSubsystem } from '../../src/server/sftp/serve.js';
 import { startServer } from './server-helpers.js';
 
-function fakeOps(file: Uint8Array): SftpOps {
-  const ops = {
-    maxRead: 65536,
-    maxWrite: 65536,
-    async open(path: string): Promise<SftpHandle> {
-      return { handle: new Uint8Array([1]), path };
-    },
-    async close(): Promise<void> {},
-    async fstat() {
-      return { size: file.length, mode: 0o100600 };
-    },
-    readInto(_h: SftpHandle, offset: number, length: number, done: ReadDone): void {
-      setImmediate(() => {
-        if (offset >= file.length) return done(NO_DATA_EOF, 0);
-        const piece = file.subarray(offset, Math.min(offset + length, file.length));
-        done([piece], piece.length);
-      });
-    },
-  };
-  return ops as unknown as SftpOps;
-}
 
-const ctx = (): TransferContext => ({ o: {}, chunkSize: 65536, concurrency: 16, pacer: undefined, totalTransferred: 0, filesDone: 0, buffers: [] });
+const ctx = fakeCtx;
 
 test('get onto a local symbolic link writes through it, as sftp does', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sftprev-links-'));
   try {
     writeFileSync(join(dir, 'target'), 'old');
     symlinkSync('target', join(dir, 'link'));
-    await getFile(fakeOps(Buffer.from('new')), '/remote', join(dir, 'link'), ctx());
+    await getFile(fakeOps(Buffer.from('new'), 0o100600), '/remote', join(dir, 'link'), ctx());
     assert.ok(lstatSync(join(dir, 'link')).isSymbolicLink(), 'the link was replaced by a regular file');
     assert.equal(readFileSync(join(dir, 'target'), 'utf8'), 'new');
   } finally {
@@ -65,7 +42,7 @@ test('get onto a file with another hard link keeps the link and the mode, as sft
     writeFileSync(join(dir, 'a'), 'old');
     chmodSync(join(dir, 'a'), 0o640);
     linkSync(join(dir, 'a'), join(dir, 'b'));
-    await getFile(fakeOps(Buffer.from('new')), '/remote', join(dir, 'a'), ctx());
+    await getFile(fakeOps(Buffer.from('new'), 0o100600), '/remote', join(dir, 'a'), ctx());
     assert.equal(readFileSync(join(dir, 'b'), 'utf8'), 'new', 'the other hard link kept the old contents');
     assert.equal(statSync(join(dir, 'a')).mode & 0o777, 0o640);
   } finally {
@@ -96,7 +73,7 @@ test('get to a null device (as /dev/null) writes into the device and leaves it a
     const dev = privateNullDevice(dir);
     if (dev === null) return t.skip('cannot make a device node here');
     const data = Buffer.alloc(300_000, 7);
-    await getFile(fakeOps(data), '/remote', dev, ctx());
+    await getFile(fakeOps(data, 0o100600), '/remote', dev, ctx());
     assert.ok(lstatSync(dev).isCharacterDevice(), 'the device was replaced by a regular file');
     assert.equal(lstatSync(dev).rdev, statSync('/dev/null').rdev);
     assert.deepEqual(readdirSync(dir), ['null'], 'a temporary file was left behind');
@@ -116,7 +93,7 @@ test('get to a FIFO writes into it in order', { timeout: 30_000 }, async (t) => 
       const parts: Buffer[] = [];
       createReadStream(fifo).on('data', (b) => parts.push(b as Buffer)).on('end', () => resolve(Buffer.concat(parts))).on('error', reject);
     });
-    await getFile(fakeOps(data), '/remote', fifo, ctx());
+    await getFile(fakeOps(data, 0o100600), '/remote', fifo, ctx());
     assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO was replaced by a regular file');
     assert.deepEqual(await got, data);
   } finally {
@@ -128,7 +105,7 @@ test('get through a dangling symbolic link makes its target', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sftprev-links-'));
   try {
     symlinkSync('made', join(dir, 'link'));
-    await getFile(fakeOps(Buffer.from('new')), '/remote', join(dir, 'link'), ctx());
+    await getFile(fakeOps(Buffer.from('new'), 0o100600), '/remote', join(dir, 'link'), ctx());
     assert.ok(lstatSync(join(dir, 'link')).isSymbolicLink());
     assert.equal(readFileSync(join(dir, 'made'), 'utf8'), 'new');
   } finally {
@@ -141,7 +118,7 @@ test('a plain destination is still replaced through a temporary name (its inode 
   try {
     writeFileSync(join(dir, 'plain'), 'old-and-longer');
     const before = statSync(join(dir, 'plain')).ino;
-    await getFile(fakeOps(Buffer.from('new')), '/remote', join(dir, 'plain'), ctx());
+    await getFile(fakeOps(Buffer.from('new'), 0o100600), '/remote', join(dir, 'plain'), ctx());
     assert.equal(readFileSync(join(dir, 'plain'), 'utf8'), 'new');
     assert.notEqual(statSync(join(dir, 'plain')).ino, before);
   } finally {

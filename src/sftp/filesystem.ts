@@ -6,6 +6,14 @@
 // (`ENOENT`, `EACCES`, `EEXIST`, `ENOSPC`, ...), as node:fs does; the server
 // maps it to a STATUS as sftp-server does (ENOENT -> NO_SUCH_FILE, EACCES and
 // EPERM -> PERMISSION_DENIED, anything else -> FAILURE with the message).
+//
+// Paths and names are strings that may carry bytes that are not UTF-8: SFTP
+// paths are bytes, and the codec decodes them with path-bytes.ts, each byte
+// outside well-formed UTF-8 as a lone surrogate U+DC80..U+DCFF. An
+// implementation hands names back the same way (a listed name must reach its
+// file when sent back), and turns paths into bytes with encodePath() where it
+// needs them (NodeFileSystem gives node:fs a Buffer for such a path); one
+// that only stores strings (MemoryFileSystem) needs to do nothing.
 import type { FileAttributes } from './attrs.js';
 import type { Statvfs } from './extensions.js';
 

@@ -7,6 +7,7 @@ import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './attrs.js';
 import { STATVFS_FLAG } from './constants.js';
 import type { Statvfs } from './extensions.js';
 import type { FileStats } from './filesystem.js';
+import { pathByteLength } from './path-bytes.js';
 
 export interface InodeBase {
   mode: number;
@@ -300,7 +301,7 @@ export class MemoryTree {
   }
 
   stats(node: Inode): FileStats {
-    const size = node.kind === 'file' ? node.size : node.kind === 'dir' ? BLOCK : new TextEncoder().encode(node.target).length;
+    const size = node.kind === 'file' ? node.size : node.kind === 'dir' ? BLOCK : pathByteLength(node.target);
     const out: FileStats = { size, uid: node.uid, gid: node.gid, mode: node.mode, atime: node.atime, mtime: node.mtime, nlink: node.nlink };
     const owner = this.names.user(node.uid);
     const group = this.names.group(node.gid);

@@ -10,22 +10,27 @@ import { f, message, type Field, type MessageOf, type MessageSchema, type Fields
 import { Reader } from '../wire/reader.js';
 import { attrsField, u64 } from './attrs.js';
 import { FXP, MAX_HANDLE, MAX_PATH, MAX_RECEIVE_PACKET } from './constants.js';
+import { decodePath, encodePath } from './path-bytes.js';
 
 const lenientUtf8 = new TextDecoder('utf-8');
 
 /**
  * A path or file name. SFTP v3 paths are bytes; OpenSSH's are whatever the
- * file system holds, nearly always UTF-8. A name that is not valid UTF-8 is
- * read with U+FFFD in place of the bad bytes rather than failing a whole
- * directory listing.
+ * file system holds, nearly always UTF-8 but not always. They are read and
+ * written with path-bytes.ts: well-formed UTF-8 is the string it spells, and
+ * each other byte is carried as a lone surrogate U+DC80..U+DCFF, so a name
+ * read from a NAME reply goes back in the next request byte for byte.
  */
 export function pathField(limit = MAX_PATH): Field<string> {
   return {
     kind: 'path',
     minBytes: 4,
     toEnd: false,
-    read: (r, p) => lenientUtf8.decode(r.string(p, limit)),
-    write: (w, v) => void w.string(v),
+    read: (r, p) => decodePath(r.string(p, limit)),
+    write: (w, v) => {
+      if (typeof v !== 'string') throw new TypeError(`path field: expected a string, got ${v === null ? 'null' : typeof v}`);
+      w.string(encodePath(v));
+    },
   };
 }
 

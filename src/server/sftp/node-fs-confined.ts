@@ -35,6 +35,7 @@
 // asked of the kernel, so nothing above it is reachable).
 import { constants, type Stats } from 'node:fs';
 import { open, readlink, type FileHandle } from 'node:fs/promises';
+import { fromFsName, fsPath } from '../../io/node/byte-paths.js';
 import { fsError } from './node-fs-convert.js';
 
 /** O_PATH, which node:fs does not name (Linux's value on every architecture Node runs on). */
@@ -95,7 +96,7 @@ export class ConfinedRoot {
       await Promise.all(all.map((h) => h.close().catch(() => undefined)));
     };
     const openHeld = async (p: string, flags: number) => {
-      const h = await open(p, flags);
+      const h = await open(fsPath(p), flags);
       held.add(h);
       return h;
     };
@@ -144,7 +145,7 @@ export class ConfinedRoot {
           await handle.close();
           let target: string;
           try {
-            target = await readlink(inDirectory(dir, part));
+            target = fromFsName(await readlink(fsPath(inDirectory(dir, part)), { encoding: 'buffer' }));
           } catch (err) {
             // Swapped for something else since the open: look at it again.
             if ((err as { code?: unknown }).code !== 'EINVAL' && (err as { code?: unknown }).code !== 'ENOENT') throw err;

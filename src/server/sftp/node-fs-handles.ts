@@ -8,6 +8,7 @@ import { statfs } from 'node:fs/promises';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import type { DirectoryEntry, DirectoryHandle, FileHandle, FileStats } from '../../sftp/filesystem.js';
 import type { Statvfs } from '../../sftp/extensions.js';
+import { direntName } from '../../io/node/byte-paths.js';
 import { clientPathErrors, fsError, restate, toFileStats, toFileStatsWith, toStatvfs } from './node-fs-convert.js';
 import type { AccountNames } from './node-fs-users.js';
 
@@ -258,8 +259,8 @@ export class NodeFileHandle implements FileHandle {
 
 export interface DirectorySource {
   dir: Dir;
-  /** The path that names entry `name` without following it. */
-  entryPath(name: string): string;
+  /** The path that names entry `name` without following it (a Buffer when the name is not UTF-8). */
+  entryPath(name: string): string | Buffer;
   /** lstat of the directory and of its parent (`.` and `..`). */
   dots(): Promise<[Stats, Stats]>;
   /** Frees what the listing held besides `dir`. */
@@ -279,9 +280,9 @@ export class NodeDirectoryHandle implements DirectoryHandle {
   /**
    * Up to DIRECTORY_BATCH entries, each with its lstat. An entry removed
    * between the directory read and its lstat is left out, as sftp-server
-   * leaves it. An entry whose name is not UTF-8 (Node decodes it with
-   * U+FFFD, so the lstat of that name fails) is still listed, with only the
-   * type its directory entry tells (see direntOnly).
+   * leaves it. Names are read as bytes (the source's Dir is opened with
+   * opendirBytes) and a name that is not UTF-8 is listed with its bytes
+   * escaped (src/sftp/path-bytes.ts), which reach the file when sent back.
    */
   read(): Promise<DirectoryEntry[] | null> {
     return clientPathErrors('readdir', this.path, async () => {
@@ -295,12 +296,11 @@ export class NodeDirectoryHandle implements DirectoryHandle {
       // Until something to send: a batch whose entries all vanished is no reply.
       do {
         const batch = await this.nextEntries(DIRECTORY_BATCH - out.length);
-        const stats = await lstatAll(batch.map((d) => this.source.entryPath(d.name)));
+        const names = batch.map(direntName);
+        const stats = await lstatAll(names.map((name) => this.source.entryPath(name)));
         for (let i = 0; i < batch.length; i++) {
           const s = stats[i];
-          const d = batch[i]!;
-          if (s !== undefined) out.push({ name: d.name, stats: toFileStatsWith(s, tables) });
-          else if (d.name.includes('\uFFFD')) out.push({ name: d.name, stats: direntOnly(d) });
+          if (s !== undefined) out.push({ name: names[i]!, stats: toFileStatsWith(s, tables) });
         }
       } while (out.length === 0 && !this.ended);
       return out.length === 0 ? null : out;
@@ -335,19 +335,8 @@ export class NodeDirectoryHandle implements DirectoryHandle {
   }
 }
 
-/**
- * What a directory entry alone tells of a file whose name could not be
- * looked up (not UTF-8): its type, nothing else (no permissions, ids 0,
- * size and times 0). Listing it beats leaving it out silently; reaching it
- * needs byte paths through the FileSystem interface (issue 13, open).
- */
-function direntOnly(d: Dirent): FileStats {
-  const type = d.isDirectory() ? 0o040000 : d.isSymbolicLink() ? 0o120000 : d.isFIFO() ? 0o010000 : d.isSocket() ? 0o140000 : d.isCharacterDevice() ? 0o020000 : d.isBlockDevice() ? 0o060000 : 0o100000;
-  return { size: 0, uid: 0, gid: 0, mode: type, atime: 0, mtime: 0 };
-}
-
 /** lstat of every path at once; undefined for one that fails (gone since it was listed). */
-function lstatAll(paths: readonly string[]): Promise<(Stats | undefined)[]> {
+function lstatAll(paths: readonly (string | Buffer)[]): Promise<(Stats | undefined)[]> {
   const out = new Array<Stats | undefined>(paths.length);
   if (paths.length === 0) return Promise.resolve(out);
   let waiting = paths.length;

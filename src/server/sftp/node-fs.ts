@@ -7,11 +7,12 @@
 // how); paths the client sees are then relative to the root, as under
 // sshd's ChrootDirectory.
 import { constants, fchmod, open as openFd, type Stats } from 'node:fs';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, opendir, readlink, realpath, rename, rmdir, stat, statfs, symlink, truncate, unlink, utimes } from 'node:fs/promises';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readlink, realpath, rename, rmdir, stat, statfs, symlink, truncate, unlink, utimes } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import type { Statvfs } from '../../sftp/extensions.js';
 import type { DirectoryHandle, FileHandle, FileStats, FileSystem, OpenMode } from '../../sftp/filesystem.js';
+import { fromFsName, fsPath, opendirBytes } from '../../io/node/byte-paths.js';
 import { lookupUserAccount } from '../user-account.js';
 import { ConfinedRoot, O_PATH, inDirectory, viaHandle, type Walked, type WalkKind } from './node-fs-confined.js';
 import { clientPathErrors, fsError, toFileStats, toStatvfs } from './node-fs-convert.js';
@@ -147,12 +148,12 @@ export class NodeFileSystem implements FileSystem {
     return clientPathErrors('opendir', path, async () => {
       if (this.confined === undefined) {
         const abs = this.absolute(path);
-        const dir = await opendir(abs, { bufferSize: 128 });
+        const dir = await opendirBytes(fsPath(abs), 128);
         return new NodeDirectoryHandle(
           {
             dir,
-            entryPath: (name) => `${abs}/${name}`,
-            dots: () => Promise.all([stat(abs), stat(`${abs}/..`)]),
+            entryPath: (name) => fsPath(`${abs}/${name}`),
+            dots: () => Promise.all([stat(fsPath(abs)), stat(fsPath(`${abs}/..`))]),
             release: async () => undefined,
           },
           path,
@@ -165,10 +166,10 @@ export class NodeFileSystem implements FileSystem {
         if (!w.stats!.isDirectory()) throw fsError('ENOTDIR', 'not a directory', 'opendir', path);
         const target = w.target;
         const dots: [Stats, Stats] = [w.stats!, await w.dir.stat()];
-        const dir = await opendir(viaHandle(target), { bufferSize: 128 });
+        const dir = await opendirBytes(viaHandle(target), 128);
         w.keepTarget();
         return new NodeDirectoryHandle(
-          { dir, entryPath: (name) => inDirectory(target, name), dots: async () => dots, release: () => target.close() },
+          { dir, entryPath: (name) => fsPath(inDirectory(target, name)), dots: async () => dots, release: () => target.close() },
           path,
           this.accounts,
         );
@@ -188,7 +189,7 @@ export class NodeFileSystem implements FileSystem {
 
   private describe(syscall: string, path: string, kind: 'object' | 'link'): Promise<FileStats> {
     return clientPathErrors(syscall, path, async () => {
-      if (this.confined === undefined) return this.stats(await (kind === 'object' ? stat : lstat)(this.absolute(path)));
+      if (this.confined === undefined) return this.stats(await (kind === 'object' ? stat : lstat)(fsPath(this.absolute(path))));
       return this.walked(path, kind, async (w) => {
         if (w.stats === undefined) throw fsError('ENOENT', 'no such file or directory', syscall, path);
         return this.stats(w.stats);
@@ -199,7 +200,7 @@ export class NodeFileSystem implements FileSystem {
   setstat(path: string, attrs: FileAttributes, followSymlinks: boolean): Promise<void> {
     return clientPathErrors('setstat', path, async () => {
       if (this.confined === undefined) {
-        const abs = this.absolute(path);
+        const abs = fsPath(this.absolute(path));
         const link = !followSymlinks && (await lstat(abs)).isSymbolicLink();
         return applyAttrs(abs, attrs, link, !link);
       }
@@ -244,12 +245,12 @@ export class NodeFileSystem implements FileSystem {
   }
 
   readlink(path: string): Promise<string> {
-    return this.onName('readlink', path, (at) => readlink(at), 'EINVAL');
+    return this.onName('readlink', path, async (at) => fromFsName(await readlink(at, { encoding: 'buffer' })), 'EINVAL');
   }
 
   symlink(targetPath: string, linkPath: string): Promise<void> {
     // The target is stored as given: resolved inside the root when followed, as a chrooted process resolves it.
-    return this.onName('symlink', linkPath, (at) => symlink(targetPath, at), 'EEXIST');
+    return this.onName('symlink', linkPath, (at) => symlink(fsPath(targetPath), at), 'EEXIST');
   }
 
   /**
@@ -257,27 +258,27 @@ export class NodeFileSystem implements FileSystem {
    * its walked directory. A path that names a directory by `.`, `..` or `/`
    * fails with `whenNoName`, as the kernel answers for those.
    */
-  private onName<T>(syscall: string, path: string, op: (at: string) => Promise<T>, whenNoName: string): Promise<T> {
+  private onName<T>(syscall: string, path: string, op: (at: string | Buffer) => Promise<T>, whenNoName: string): Promise<T> {
     return clientPathErrors(syscall, path, async () => {
-      if (this.confined === undefined) return op(this.absolute(path));
+      if (this.confined === undefined) return op(fsPath(this.absolute(path)));
       return this.walked(path, 'entry', async (w) => {
         if (w.name === undefined) throw fsError(whenNoName, 'not possible on this path', syscall, path);
-        return op(inDirectory(w.dir, w.name));
+        return op(fsPath(inDirectory(w.dir, w.name)));
       });
     });
   }
 
   /** An operation on two names (rename, link), each confined like onName's. */
-  private onNames(syscall: string, from: string, to: string, op: (a: string, b: string) => Promise<void>): Promise<void> {
+  private onNames(syscall: string, from: string, to: string, op: (a: string | Buffer, b: string | Buffer) => Promise<void>): Promise<void> {
     return clientPathErrors(
       syscall,
       from,
       async () => {
-        if (this.confined === undefined) return op(this.absolute(from), this.absolute(to));
+        if (this.confined === undefined) return op(fsPath(this.absolute(from)), fsPath(this.absolute(to)));
         await this.walked(from, 'entry', (a) =>
           this.walked(to, 'entry', async (b) => {
             if (a.name === undefined || b.name === undefined) throw fsError('EBUSY', 'not possible on this path', syscall, from, to);
-            await op(inDirectory(a.dir, a.name), inDirectory(b.dir, b.name));
+            await op(fsPath(inDirectory(a.dir, a.name)), fsPath(inDirectory(b.dir, b.name)));
           }),
         );
       },
@@ -301,13 +302,13 @@ export class NodeFileSystem implements FileSystem {
       if (this.confined !== undefined) return this.walked(path, 'object', async (w) => w.logical);
       const abs = this.absolute(path);
       try {
-        return await realpath(abs);
+        return fromFsName(await realpath(fsPath(abs), { encoding: 'buffer' }));
       } catch (err) {
         // The last component may be missing, as sftp-server allows (a name about to be created).
         const cut = abs.replace(/\/+$/, '').lastIndexOf('/');
         const last = abs.replace(/\/+$/, '').slice(cut + 1);
         if ((err as { code?: unknown }).code !== 'ENOENT' || last === '' || last === '.' || last === '..') throw err;
-        const parent = await realpath(abs.slice(0, cut) || '/');
+        const parent = fromFsName(await realpath(fsPath(abs.slice(0, cut) || '/'), { encoding: 'buffer' }));
         return `${parent === '/' ? '' : parent}/${last}`;
       }
     });
@@ -315,7 +316,7 @@ export class NodeFileSystem implements FileSystem {
 
   statvfs(path: string): Promise<Statvfs> {
     return clientPathErrors('statvfs', path, async () => {
-      if (this.confined === undefined) return toStatvfs(await statfs(this.absolute(path)));
+      if (this.confined === undefined) return toStatvfs(await statfs(fsPath(this.absolute(path))));
       return this.walked(path, 'object', async (w) => {
         if (w.target === undefined) throw fsError('ENOENT', 'no such file or directory', 'statvfs', path);
         return toStatvfs(await statfs(viaHandle(w.target)));
@@ -353,7 +354,7 @@ export class NodeFileSystem implements FileSystem {
 
 /** open(2) through node:fs's callback call: a plain descriptor, no FileHandle object. */
 function openDescriptor(at: string, flags: number, perm: number): Promise<number> {
-  return new Promise((resolve, reject) => openFd(at, flags, perm, (err, fd) => (err ? reject(err) : resolve(fd))));
+  return new Promise((resolve, reject) => openFd(fsPath(at), flags, perm, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 /**
@@ -362,14 +363,14 @@ function openDescriptor(at: string, flags: number, perm: number): Promise<number
  * being changed itself (lsetstat); `follows`: the path is one the kernel
  * follows, so a link is changed with the l- calls.
  */
-async function applyAttrs(at: string, attrs: FileAttributes, isLink: boolean, follows: boolean): Promise<void> {
+async function applyAttrs(at: string | Buffer, attrs: FileAttributes, isLink: boolean, follows: boolean): Promise<void> {
   const useLinkCalls = isLink && !follows;
   if (attrs.size !== undefined) {
-    if (isLink) throw fsError('EINVAL', 'invalid argument', 'truncate', at);
+    if (isLink) throw fsError('EINVAL', 'invalid argument', 'truncate', String(at));
     await truncate(at, attrs.size);
   }
   if (attrs.mode !== undefined) {
-    if (isLink) throw fsError('EOPNOTSUPP', 'operation not supported', 'chmod', at);
+    if (isLink) throw fsError('EOPNOTSUPP', 'operation not supported', 'chmod', String(at));
     await chmod(at, attrs.mode & 0o7777);
   }
   if (attrs.atime !== undefined && attrs.mtime !== undefined) await (useLinkCalls ? lutimes : utimes)(at, attrs.atime, attrs.mtime);
@@ -382,7 +383,7 @@ async function applyAttrs(at: string, attrs: FileAttributes, isLink: boolean, fo
  * refusal of an existing target); where links are not possible, and for
  * anything but a regular file, an lstat then rename (racy, as sftp-server's).
  */
-async function renameNoReplace(from: string, to: string): Promise<void> {
+async function renameNoReplace(from: string | Buffer, to: string | Buffer): Promise<void> {
   const s = await lstat(from);
   if (s.isFile()) {
     try {
@@ -403,7 +404,7 @@ async function renameNoReplace(from: string, to: string): Promise<void> {
   return renameIfAbsent(from, to);
 }
 
-async function renameIfAbsent(from: string, to: string): Promise<void> {
+async function renameIfAbsent(from: string | Buffer, to: string | Buffer): Promise<void> {
   const present = await lstat(to).then(
     () => true,
     (err: unknown) => {
@@ -411,6 +412,6 @@ async function renameIfAbsent(from: string, to: string): Promise<void> {
       throw err;
     },
   );
-  if (present) throw fsError('EEXIST', 'file already exists', 'rename', from, to);
+  if (present) throw fsError('EEXIST', 'file already exists', 'rename', String(from), String(to));
   await rename(from, to);
 }

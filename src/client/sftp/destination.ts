@@ -7,6 +7,7 @@
 // opened and written through instead.
 import { lstat as lstatLocal, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
+import { fsPath } from '../../io/node/byte-paths.js';
 import { S_IFLNK, S_IFMT, S_IFREG, type FileAttributes } from '../../sftp/attrs.js';
 import { FX } from '../../sftp/constants.js';
 import { SftpError } from '../../sftp/errors.js';
@@ -17,7 +18,7 @@ const lstatAsync = promisify(lstatLocal);
 /** The local destination's entry, or null when there is none (then the temporary name is used). */
 async function localEntry(path: string): Promise<Stats | null> {
   try {
-    return await lstatAsync(path);
+    return await lstatAsync(fsPath(path));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;

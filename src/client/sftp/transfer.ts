@@ -9,6 +9,7 @@ import { close as closeFd, fstat as fstatFd, ftruncate, futimes, fchmod, open as
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { fsPath } from '../../io/node/byte-paths.js';
 import { AbortError } from '../../errors.js';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import { FX, FXF, STATUS_TEXT } from '../../sftp/constants.js';
@@ -120,20 +121,20 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
   let special = false;
   try {
     if (o.resume) {
-      fd = await openAsync(local, fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
+      fd = await openAsync(fsPath(local), fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
       start = (await fstatAsync(fd)).size;
       if (size !== undefined && start > size) {
         throw new SftpError(FX.FAILURE, `the local file is ${start} bytes, longer than the remote file's ${size}: not resuming`, 'get', remote);
       }
     } else if (await localWritesInPlace(local)) {
       // Through a link to its target (made if missing); truncated only once known to be a regular file.
-      fd = await openAsync(local, fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
+      fd = await openAsync(fsPath(local), fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
       const st = await fstatAsync(fd);
       if (st.isFile()) await ftruncateAsync(fd, 0);
       else special = true;
     } else {
       temp = join(dirname(local), partName(basename(local)));
-      fd = await openAsync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode | 0o200);
+      fd = await openAsync(fsPath(temp), fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode | 0o200);
     }
     o.onFile?.(remote, size ?? 0);
     await download(c, h, remote, fd, start, size, ctx, special);
@@ -144,14 +145,14 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
     const f = fd;
     fd = -1;
     await closeAsync(f);
-    if (temp !== null) await renameAsync(temp, local);
+    if (temp !== null) await renameAsync(fsPath(temp), fsPath(local));
     temp = null;
     ctx.filesDone++;
   } catch (err) {
     throw transferError(err, 'get', remote, local);
   } finally {
     if (fd >= 0) await closeAsync(fd).catch(() => undefined);
-    if (temp !== null) await unlinkAsync(temp).catch(() => undefined);
+    if (temp !== null) await unlinkAsync(fsPath(temp)).catch(() => undefined);
     // A read handle's close need not be waited for; nothing depends on it.
     c.close(h).catch(() => undefined);
   }
@@ -207,7 +208,7 @@ function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: 
 export async function putFile(c: SftpOps, local: string, remote: string, ctx: TransferContext): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
-  const fd = await openAsync(local, fsConstants.O_RDONLY).catch((err: unknown) => {
+  const fd = await openAsync(fsPath(local), fsConstants.O_RDONLY).catch((err: unknown) => {
     throw localError(err, 'put', remote, local);
   });
   let h: SftpHandle | null = null;

@@ -8,6 +8,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, mkdir, readdir, stat, utimes, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { direntName, fsPath } from '../../io/node/byte-paths.js';
 import { AbortError } from '../../errors.js';
 import { isDirectory, isRegularFile, isSymbolicLink, type FileAttributes } from '../../sftp/attrs.js';
 import { FX } from '../../sftp/constants.js';
@@ -120,9 +121,9 @@ async function getTree(c: SftpOps, remote: string, local: string, attrs: FileAtt
   if (o.signal?.aborted) throw new AbortError();
   const mode = attrs.mode !== undefined ? attrs.mode & 0o777 : 0o777;
   try {
-    await mkdir(local, { mode: mode | 0o700 });
+    await mkdir(fsPath(local), { mode: mode | 0o700 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(local)).isDirectory()) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(fsPath(local))).isDirectory()) throw err;
   }
   const entries = await c.list(remote);
   entries.sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
@@ -134,8 +135,8 @@ async function getTree(c: SftpOps, remote: string, local: string, attrs: FileAtt
   }
   await ctx.files.settle(batch);
   if (o.preserve) {
-    if (attrs.mode !== undefined) await chmod(local, attrs.mode & 0o777);
-    if (attrs.mtime !== undefined) await utimes(local, attrs.atime ?? attrs.mtime, attrs.mtime);
+    if (attrs.mode !== undefined) await chmod(fsPath(local), attrs.mode & 0o777);
+    if (attrs.mtime !== undefined) await utimes(fsPath(local), attrs.atime ?? attrs.mtime, attrs.mtime);
   }
 }
 
@@ -169,7 +170,7 @@ async function getEntries(c: SftpOps, remote: string, local: string, entries: Sf
 export async function putPath(c: SftpOps, local: string, remote: string, o: TransferOptions): Promise<void> {
   const ctx = context(c, o, true);
   if (o.signal?.aborted) throw new AbortError();
-  const st = await stat(local);
+  const st = await stat(fsPath(local));
   if (st.isDirectory()) {
     if (!o.recursive) throw new SftpError(FX.FAILURE, `${local} is a directory (use recursive)`, 'put', remote);
     await putTree(c, local, remote, ctx, 0);
@@ -182,7 +183,7 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
   const o = ctx.o;
   if (depth > MAX_DEPTH) throw new SftpError(FX.FAILURE, `deeper than ${MAX_DEPTH} directories`, 'put', remote);
   if (o.signal?.aborted) throw new AbortError();
-  const st = await stat(local);
+  const st = await stat(fsPath(local));
   const mode = st.mode & 0o777;
   try {
     await c.mkdir(remote, { mode: mode | 0o700 });
@@ -196,7 +197,9 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
     }
     if (there === null || !isDirectory(there)) throw err instanceof SftpError ? new SftpError(err.code, err.serverMessage, 'put', remote, { cause: err }) : err;
   }
-  const names = (await readdir(local, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Names as bytes, escaped where not UTF-8 (io/node/byte-paths.ts): every file is sent under its own name.
+  const names = (await readdir(fsPath(local), { withFileTypes: true, encoding: 'buffer' })).map((d) => ({ entry: d, name: direntName(d as unknown as Dirent) }));
+  names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const batch: Promise<void>[] = [];
   try {
     await putEntries(c, local, remote, names, ctx, depth, batch);
@@ -207,21 +210,21 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
   if (o.preserve) await c.setstat(remote, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
 }
 
-async function putEntries(c: SftpOps, local: string, remote: string, entries: Dirent[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
+async function putEntries(c: SftpOps, local: string, remote: string, entries: { entry: Pick<Stats, 'isDirectory' | 'isFile' | 'isSymbolicLink'>; name: string }[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
   const o = ctx.o;
-  for (const entry of entries) {
-    const from = join(local, entry.name);
-    const to = remoteJoin(remote, entry.name);
+  for (const { entry, name } of entries) {
+    const from = join(local, name);
+    const to = remoteJoin(remote, name);
     // The listing's types spare a stat of each file; anything else is looked at closer.
     let s: Pick<Stats, 'isDirectory' | 'isFile' | 'isSymbolicLink'> = entry;
-    if (!entry.isFile() && !entry.isDirectory()) s = await lstat(from);
+    if (!entry.isFile() && !entry.isDirectory()) s = await lstat(fsPath(from));
     if (s.isSymbolicLink()) {
       if (!o.followSymlinks) {
         o.onSkip?.(from, 'not a regular file');
         continue;
       }
       try {
-        s = await stat(from);
+        s = await stat(fsPath(from));
       } catch (err) {
         o.onSkip?.(from, err instanceof Error ? err.message : String(err));
         continue;

@@ -11,7 +11,7 @@
 // paths are bytes, and the codec decodes them with path-bytes.ts, each byte
 // outside well-formed UTF-8 as a lone surrogate U+DC80..U+DCFF. An
 // implementation hands names back the same way (a listed name must reach its
-// file when sent back), and turns paths into bytes with encodePath() where it
+// file when sent back), and turns paths into bytes with pathToBytes() where it
 // needs them (NodeFileSystem gives node:fs a Buffer for such a path); one
 // that only stores strings (MemoryFileSystem) needs to do nothing.
 import type { FileAttributes } from './attrs.js';

@@ -10,7 +10,7 @@ import { f, message, type Field, type MessageOf, type MessageSchema, type Fields
 import { Reader } from '../wire/reader.js';
 import { attrsField, u64 } from './attrs.js';
 import { FXP, MAX_HANDLE, MAX_PATH, MAX_RECEIVE_PACKET } from './constants.js';
-import { decodePath, encodePath } from './path-bytes.js';
+import { pathFromBytes, pathToBytes } from './path-bytes.js';
 
 const lenientUtf8 = new TextDecoder('utf-8');
 
@@ -26,10 +26,10 @@ export function pathField(limit = MAX_PATH): Field<string> {
     kind: 'path',
     minBytes: 4,
     toEnd: false,
-    read: (r, p) => decodePath(r.string(p, limit)),
+    read: (r, p) => pathFromBytes(r.string(p, limit)),
     write: (w, v) => {
       if (typeof v !== 'string') throw new TypeError(`path field: expected a string, got ${v === null ? 'null' : typeof v}`);
-      w.string(encodePath(v));
+      w.string(pathToBytes(v));
     },
   };
 }

@@ -10,8 +10,8 @@
 // Well-formed UTF-8, non-ASCII included, decodes as TextDecoder decodes it
 // (BOM kept), so ordinary names are ordinary strings.
 //
-// encodePath(decodePath(b)) is b for every byte string b. The other way
-// holds for every string decodePath can return; a string made elsewhere
+// pathToBytes(pathFromBytes(b)) is b for every byte string b. The other way
+// holds for every string pathFromBytes can return; a string made elsewhere
 // with escapes that together spell valid UTF-8 ("\uDCC3\uDCA9") encodes to
 // that UTF-8 and decodes as the character ("é"), and a lone surrogate
 // outside U+DC80..U+DCFF encodes as U+FFFD, as TextEncoder does.
@@ -41,7 +41,7 @@ export function hasEscapedBytes(s: string): boolean {
 }
 
 /** The name in `bytes` as a string: UTF-8, with each byte outside a well-formed sequence as U+DC00 + byte. */
-export function decodePath(bytes: Uint8Array): string {
+export function pathFromBytes(bytes: Uint8Array): string {
   let ascii = true;
   for (let i = 0; i < bytes.length; i++) {
     if (bytes[i]! >= 0x80) {
@@ -96,7 +96,7 @@ function decodeEscaping(bytes: Uint8Array): string {
 }
 
 /** The bytes `s` names: UTF-8, with each escaped byte (lone U+DC80..U+DCFF) as that byte. */
-export function encodePath(s: string): Uint8Array {
+export function pathToBytes(s: string): Uint8Array {
   if (!SURROGATE.test(s)) return utf8.encode(s);
   const out = new Uint8Array(s.length * 3);
   let n = 0;
@@ -135,7 +135,24 @@ export function encodePath(s: string): Uint8Array {
   return out.subarray(0, n);
 }
 
-/** How many bytes encodePath(s) has (a symbolic link's size is its target's). */
+/** How many bytes pathToBytes(s) has (a symbolic link's size is its target's). */
 export function pathByteLength(s: string): number {
-  return encodePath(s).length;
+  return pathToBytes(s).length;
+}
+
+/** Lone surrogates, escaped bytes among them. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `s` for a terminal or a log, as OpenSSH's sftp prints a name in a UTF-8
+ * locale: each byte that is not part of a character as a backslash and three
+ * octal digits (`x\377`), the rest as it is. (A lone surrogate that is no
+ * escaped byte, which no decoded name holds, is shown as `\uD800`.)
+ */
+export function showPath(s: string): string {
+  if (!SURROGATE.test(s)) return s;
+  return s.replace(LONE_SURROGATE, (c) => {
+    const u = c.charCodeAt(0);
+    return u >= 0xdc80 && u <= 0xdcff ? `\\${(u - 0xdc00).toString(8)}` : `\\u${u.toString(16).toUpperCase()}`;
+  });
 }

@@ -7,7 +7,7 @@ import { EXT, ExtRequest, FXP, FX, FxpInit, MAX_RECEIVE_PACKET, SftpFramer, deco
 import { MemoryFileSystem } from '../../src/sftp/memory-fs.js';
 import { SftpServerSession } from '../../src/sftp/server-session.js';
 import { runOperation } from '../../src/sftp/server-operations.js';
-import { decodePath } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes } from '../../src/sftp/path-bytes.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (...parts: (string | number[] | Uint8Array)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
@@ -31,7 +31,7 @@ test('a NAME reply with non-UTF-8 names decodes to escapes and encodes back to t
   if (res.type !== 'name') return;
   assert.deepEqual(
     res.names.map((n) => n.filename),
-    ODD.map((n) => decodePath(n)),
+    ODD.map((n) => pathFromBytes(n)),
   );
   assert.equal(res.names[1]!.filename, 'x\uDCFF');
   assert.equal(res.names[5]!.filename, 'café');
@@ -40,7 +40,7 @@ test('a NAME reply with non-UTF-8 names decodes to escapes and encodes back to t
 
 test('requests carry escaped names as their bytes, in every path field (and extensions)', () => {
   for (const raw of ODD) {
-    const name = decodePath(raw);
+    const name = pathFromBytes(raw);
     const stat = encodeRequest({ type: 'stat', id: 1, path: `/d/${name}` });
     assert.equal(hex(stat), hex(Buffer.concat([Buffer.from([FXP.STAT, 0, 0, 0, 1]), str(bytes('/d/', raw))])));
     for (const req of [

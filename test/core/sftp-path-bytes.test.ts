@@ -5,7 +5,7 @@
 // are escaped byte by byte; random and mutated inputs, thousands, in seconds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePath, encodePath, hasEscapedBytes, pathByteLength } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes, pathToBytes, hasEscapedBytes, pathByteLength, showPath } from '../../src/sftp/path-bytes.js';
 import { seededRandom } from '../../src/testing/random.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -26,8 +26,8 @@ const esc = (...bytes: number[]) => String.fromCharCode(...bytes.map((b) => 0xdc
 test('ASCII and well-formed UTF-8 decode as TextDecoder does and encode as TextEncoder does', () => {
   for (const s of ['', 'a', 'hello world.txt', 'é', 'naïve café', '日本語', '\u{1F600} smile', '\uFEFFbom first', 'a\nb', '\u0000', 'x'.repeat(5000)]) {
     const b = new TextEncoder().encode(s);
-    assert.equal(decodePath(b), s);
-    assert.equal(hex(encodePath(s)), hex(b));
+    assert.equal(pathFromBytes(b), s);
+    assert.equal(hex(pathToBytes(s)), hex(b));
     assert.equal(hasEscapedBytes(s), false);
     assert.equal(pathByteLength(s), b.length);
   }
@@ -62,24 +62,24 @@ test('bytes outside well-formed UTF-8 become U+DC80..U+DCFF, one per byte, and e
   ];
   for (const [bytes, want] of cases) {
     const b = Uint8Array.from(bytes);
-    const s = decodePath(b);
+    const s = pathFromBytes(b);
     assert.equal(s, want, hex(b));
     assert.equal(hasEscapedBytes(s), true, hex(b));
-    assert.equal(hex(encodePath(s)), hex(b));
+    assert.equal(hex(pathToBytes(s)), hex(b));
     assert.equal(pathByteLength(s), b.length);
   }
 });
 
-test('strings not made by decodePath: a lone surrogate outside the escapes is U+FFFD, as TextEncoder has it', () => {
-  assert.equal(hex(encodePath('a\uD800b')), hex(new TextEncoder().encode('a\uFFFDb')));
-  assert.equal(hex(encodePath('\uDC00')), 'efbfbd');
-  assert.equal(hex(encodePath('\uDD00')), 'efbfbd');
-  assert.equal(hex(encodePath('\uD83D')), 'efbfbd');
+test('strings not made by pathFromBytes: a lone surrogate outside the escapes is U+FFFD, as TextEncoder has it', () => {
+  assert.equal(hex(pathToBytes('a\uD800b')), hex(new TextEncoder().encode('a\uFFFDb')));
+  assert.equal(hex(pathToBytes('\uDC00')), 'efbfbd');
+  assert.equal(hex(pathToBytes('\uDD00')), 'efbfbd');
+  assert.equal(hex(pathToBytes('\uD83D')), 'efbfbd');
   assert.equal(hasEscapedBytes('\uD800'), false);
   assert.equal(hasEscapedBytes('\uD83D\uDE00'), false);
   assert.equal(hasEscapedBytes('\uD83D\uDE00\uDC80'), true);
   // escapes that together spell UTF-8 are that UTF-8
-  assert.equal(hex(encodePath(esc(0xc3, 0xa9))), 'c3a9');
+  assert.equal(hex(pathToBytes(esc(0xc3, 0xa9))), 'c3a9');
 });
 
 test('property: every random byte string round-trips exactly; well-formed ones decode as TextDecoder does', () => {
@@ -91,9 +91,9 @@ test('property: every random byte string round-trips exactly; well-formed ones d
     // Some cases mostly ASCII or mostly high bytes, to reach both paths often.
     if (kind! % 3 === 0) b = b.map((x) => x & 0x7f);
     if (kind! % 3 === 1) b = b.map((x) => x | 0x80);
-    const s = decodePath(b);
-    assert.equal(hex(encodePath(s)), hex(b));
-    assert.equal(decodePath(encodePath(s)), s);
+    const s = pathFromBytes(b);
+    assert.equal(hex(pathToBytes(s)), hex(b));
+    assert.equal(pathFromBytes(pathToBytes(s)), s);
     if (isWellFormed(b)) {
       assert.equal(s, lenient.decode(b));
       assert.equal(hasEscapedBytes(s), false);
@@ -113,8 +113,8 @@ test('property: random well-formed strings (any code point) encode as TextEncode
       const cp = ((r[0]! << 16) | (r[1]! << 8) | r[2]!) % 0x110000;
       s += cp >= 0xd800 && cp <= 0xdfff ? 'x' : String.fromCodePoint(cp);
     }
-    assert.equal(hex(encodePath(s)), hex(new TextEncoder().encode(s)));
-    assert.equal(decodePath(encodePath(s)), s);
+    assert.equal(hex(pathToBytes(s)), hex(new TextEncoder().encode(s)));
+    assert.equal(pathFromBytes(pathToBytes(s)), s);
   }
 });
 
@@ -131,7 +131,16 @@ test('fuzz: mutated UTF-8 names (bit flips, cuts) round-trip and never throw', (
       b[j] = b[j]! ^ (1 << (bit! % 8));
     }
     const cut = b.subarray(r[2]! % 3 === 0 ? r[3]! % b.length : 0);
-    const s = decodePath(cut);
-    assert.equal(hex(encodePath(s)), hex(cut));
+    const s = pathFromBytes(cut);
+    assert.equal(hex(pathToBytes(s)), hex(cut));
   }
+});
+
+test('showPath: escaped bytes as sftp prints them (backslash, three octal digits), characters as they are', () => {
+  assert.equal(showPath('plain é 日本 \u{1F600}\n\t\\'), 'plain é 日本 \u{1F600}\n\t\\');
+  assert.equal(showPath(pathFromBytes(Uint8Array.from([0x78, 0xff]))), 'x\\377');
+  assert.equal(showPath(pathFromBytes(Uint8Array.from([0x80]))), '\\200');
+  assert.equal(showPath(pathFromBytes(Uint8Array.from([0x6f, 0xc0, 0xaf, 0x6f]))), 'o\\300\\257o');
+  assert.equal(showPath(`a ${pathFromBytes(Uint8Array.from([0xe9]))} \u{1F600}`), 'a \\351 \u{1F600}');
+  assert.equal(showPath('\uD800x\uDC00'), '\\uD800x\\uDC00');
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFileSystem } from '../../src/server/sftp/node-fs.js';
 import { sftpSubsystem } from '../../src/server/sftp/serve.js';
-import { decodePath } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes } from '../../src/sftp/path-bytes.js';
 import { startServer } from './server-helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'nacre-byte-names-'));
@@ -69,9 +69,9 @@ for (const confined of [false, true]) {
       assert.deepEqual(describeTree(join(served, 'up')), describeTree(local));
       // list() gives each name with its bytes escaped, exactly once.
       const listed = (await sftp.list(`${remoteRoot}/up`)).map((e) => e.filename).filter((n) => !n.startsWith('f-'));
-      assert.deepEqual(listed.sort(), ODD_BYTE_NAMES.map((n) => decodePath(n)).sort());
+      assert.deepEqual(listed.sort(), ODD_BYTE_NAMES.map((n) => pathFromBytes(n)).sort());
       // one file by its listed name, both ways
-      const odd = decodePath(ODD_BYTE_NAMES[1]!);
+      const odd = pathFromBytes(ODD_BYTE_NAMES[1]!);
       await sftp.get(`${remoteRoot}/up/${odd}/${odd}`, join(top, odd));
       assert.equal(readFileSync(bytePath(top, ODD_BYTE_NAMES[1]!)).toString(), readFileSync(bytePath(local, ODD_BYTE_NAMES[1]!, ODD_BYTE_NAMES[1]!)).toString());
       await sftp.put(join(top, odd), `${remoteRoot}/${odd}`);

@@ -7,18 +7,18 @@
 // with the escapes.
 import type { Dir, Dirent, OpenDirOptions } from 'node:fs';
 import { opendir } from 'node:fs/promises';
-import { decodePath, encodePath, hasEscapedBytes } from '../../sftp/path-bytes.js';
+import { pathFromBytes, pathToBytes, hasEscapedBytes } from '../../sftp/path-bytes.js';
 
 /** `path` as node:fs must be given it: the string itself, or its bytes when it carries escaped ones. */
 export function fsPath(path: string): string | Buffer {
   if (!hasEscapedBytes(path)) return path;
-  const b = encodePath(path);
+  const b = pathToBytes(path);
   return Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
 /** A name or path node:fs returned as a Buffer, as a string with its non-UTF-8 bytes escaped. */
 export function fromFsName(name: Buffer | Uint8Array | string): string {
-  return typeof name === 'string' ? name : decodePath(name);
+  return typeof name === 'string' ? name : pathFromBytes(name);
 }
 
 /**

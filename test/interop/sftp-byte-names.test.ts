@@ -1,0 +1,167 @@
+// File names that are not UTF-8 against OpenSSH, both ways round (issue 13,
+// "directory trees with ... odd names"): OpenSSH's sftp against nacred's
+// internal-sftp, and the library client against sshd with sftp-server and
+// internal-sftp, each uploading and downloading a tree whose names hold 0x80,
+// 0xff, a lone continuation byte and an overlong sequence; names and
+// contents byte-identical after the round trip. Also what sftp's `ls` prints
+// for such names from nacred and from sshd (the same).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { findOpenSsh, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
+import { nacredFixture, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
+import { connect } from '../../src/client/client.js';
+import { pathFromBytes, showPath } from '../../src/sftp/path-bytes.js';
+
+const o = findOpenSsh();
+const sftpBin = o ? join(dirname(o.ssh), 'sftp') : '';
+const skip = !o || !existsSync(sftpBin) ? 'OpenSSH sftp is not installed' : false;
+const sftpServer = '/usr/lib/openssh/sftp-server';
+
+/** 0x80 alone, 0xff, a lone continuation byte, an overlong '/', Latin-1 'é', and good UTF-8 beside them. */
+const NAMES: Buffer[] = [
+  Buffer.from([0x80]),
+  Buffer.from([0x78, 0xff]),
+  Buffer.from([0x61, 0xbf, 0x62]),
+  Buffer.from([0x6f, 0xc0, 0xaf, 0x6f]),
+  Buffer.from([0x63, 0x61, 0x66, 0xe9]),
+  Buffer.from('ünï'),
+];
+
+const bytePath = (root: string, ...names: Buffer[]) => Buffer.concat([Buffer.from(root), ...names.flatMap((n) => [Buffer.from('/'), n])]);
+
+/** A directory per name, each with a file per name (contents differ), and a file per name at the top. */
+function makeTree(root: string): void {
+  mkdirSync(root, { recursive: true });
+  for (const d of NAMES) {
+    mkdirSync(bytePath(root, d));
+    for (const n of NAMES) writeFileSync(bytePath(root, d, n), Buffer.concat([d, n, randomBytes(100 + n.length * 1000)]));
+    writeFileSync(bytePath(root, Buffer.concat([Buffer.from('f-'), d])), randomBytes(33_000));
+  }
+}
+
+/** The tree as sorted `hex(path) hex(content)` lines, names read as bytes. */
+function describeTree(root: string | Buffer, rel: Buffer = Buffer.alloc(0)): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(root, { encoding: 'buffer' })) {
+    const p = Buffer.concat([Buffer.from(root), Buffer.from('/'), name]);
+    const r = rel.length === 0 ? name : Buffer.concat([rel, Buffer.from('/'), name]);
+    if (lstatSync(p).isDirectory()) out.push(`${r.toString('hex')}/`, ...describeTree(p, r));
+    else out.push(`${r.toString('hex')} ${readFileSync(p).toString('hex')}`);
+  }
+  return out.sort();
+}
+
+let work = '';
+let f: NacredFixture;
+let nacred: RunningNacred;
+let sshd: Sshd[] = [];
+let key = '';
+
+before(async () => {
+  if (skip) return;
+  work = tempDir('sftp-bytes');
+  f = nacredFixture(o!);
+  mkdirSync(join(work, 'nacred-srv'));
+  nacred = await startNacred(o!, f, [`Subsystem sftp internal-sftp -d ${join(work, 'nacred-srv')}`]);
+  const keys = tempDir('sftp-bytes-keys');
+  const k = keygen(o!, keys, 'ed25519', 'id');
+  key = readFileSync(k.privatePath, 'utf8');
+  rmSync(keys, { recursive: true, force: true });
+  for (const subsystem of [existsSync(sftpServer) ? sftpServer : 'internal-sftp', 'internal-sftp']) {
+    const s = await startSshd(o!, ['PermitRootLogin yes', `Subsystem sftp ${subsystem}`], { hostKeyTypes: ['ed25519'], authorizedKeys: k.publicLine + '\n' });
+    chmodSync(s.dir, 0o755);
+    chmodSync(join(s.dir, 'authorized_keys'), 0o644);
+    sshd.push(s);
+  }
+});
+
+after(async () => {
+  if (skip) return;
+  await nacred?.stop();
+  for (const s of sshd) await s.stop();
+  sshd = [];
+  f?.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** OpenSSH's sftp -b with a batch of raw bytes; stdout and stderr as bytes. */
+function sftpBatch(port: number, batch: Buffer, knownHosts: string, identity: string, login: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  const file = join(work, `batch-${randomBytes(4).toString('hex')}`);
+  writeFileSync(file, batch);
+  const args = ['-F', 'none', '-b', file, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'IdentitiesOnly=yes', '-i', identity, '-P', String(port), `${login}@127.0.0.1`];
+  return new Promise((resolve) => {
+    // A UTF-8 locale, so that sftp shows well-formed non-ASCII names as they are.
+    const child = spawn(sftpBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr });
+    });
+  });
+}
+
+const lines = (...parts: (string | Buffer)[][]) => Buffer.concat(parts.map((l) => Buffer.concat([...l.map((p) => Buffer.from(p)), Buffer.from('\n')])));
+
+test('OpenSSH sftp against nacred: put -r and get -r of a tree of non-UTF-8 names, byte-identical; get and rm of one by its raw name; ls shows each odd byte as \\ooo', { skip }, async () => {
+  const local = join(work, 'sftp-local');
+  makeTree(local);
+  const down = join(work, 'sftp-down');
+  const srv = join(work, 'nacred-srv');
+  const odd = NAMES[1]!;
+  const r = await sftpBatch(
+    nacred.port,
+    lines(
+      [`put -r ${local} tree`],
+      [`get -r tree ${down}`],
+      ['get tree/', odd, '/', odd, ` ${join(work, 'one')}`],
+      ['rm tree/f-', odd],
+      ['ls -1 tree'],
+    ),
+    f.knownHosts,
+    f.userKey,
+    user,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(describeTree(down), describeTree(local));
+  const remaining = describeTree(join(srv, 'tree'));
+  assert.deepEqual(remaining, describeTree(local).filter((l) => !l.startsWith(Buffer.concat([Buffer.from('f-'), odd]).toString('hex') + ' ')));
+  assert.deepEqual(readFileSync(join(work, 'one')), readFileSync(bytePath(local, odd, odd)));
+  // sftp prints the names itself (a byte outside UTF-8 as \ooo): nacre-sftp's showPath() has it the same way.
+  const listed = r.stdout.toString('utf8');
+  for (const n of NAMES) assert.ok(listed.includes(`\ntree/${showPath(pathFromBytes(n))}\n`), `${showPath(pathFromBytes(n))} in ${listed}`);
+  assert.ok(listed.includes('\ntree/x\\377\n'), listed);
+});
+
+for (const [i, name] of ['sftp-server', 'internal-sftp'].entries()) {
+  test(`library client against sshd (${name}): put and get of a tree of non-UTF-8 names, byte-identical; list() gives the escaped names`, { skip }, async () => {
+    const s = sshd[i]!;
+    const hostKey = Buffer.from(s.hostKeys.ed25519!.split(' ')[1]!, 'base64');
+    const c = await connect({ host: '127.0.0.1', port: s.port, username: user, privateKey: key, verifyHostKey: (info) => hostKey.equals(Buffer.from(info.key)) });
+    try {
+      const sftp = await c.sftp();
+      const base = join(work, `lib-${name}`);
+      const local = join(base, 'local');
+      makeTree(local);
+      await sftp.put(local, join(base, 'remote'), { recursive: true });
+      assert.deepEqual(describeTree(join(base, 'remote')), describeTree(local));
+      const listed = (await sftp.list(join(base, 'remote'))).map((e) => e.filename).filter((n) => !n.startsWith('f-'));
+      assert.deepEqual(listed.sort(), NAMES.map((n) => pathFromBytes(n)).sort());
+      await sftp.get(join(base, 'remote'), join(base, 'down'), { recursive: true });
+      assert.deepEqual(describeTree(join(base, 'down')), describeTree(local));
+      const odd = pathFromBytes(NAMES[0]!);
+      await sftp.rename(join(base, 'remote', odd, odd), join(base, 'remote', odd, `${odd}.renamed`));
+      assert.ok(lstatSync(Buffer.concat([bytePath(base, Buffer.from('remote'), NAMES[0]!, NAMES[0]!), Buffer.from('.renamed')])).isFile());
+      await sftp.end();
+    } finally {
+      await c.close();
+    }
+  });
+}

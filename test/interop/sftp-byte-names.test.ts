@@ -4,7 +4,7 @@
 // internal-sftp, each uploading and downloading a tree whose names hold 0x80,
 // 0xff, a lone continuation byte and an overlong sequence; names and
 // contents byte-identical after the round trip. Also what sftp's `ls` prints
-// for such names from nacred and from sshd (the same).
+// for such names, and nacre-sftp showing and reaching them as sftp does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findOpenSsh, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
-import { nacredFixture, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
+import { nacredFixture, repoRoot, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
 import { connect } from '../../src/client/client.js';
 import { pathFromBytes, showPath } from '../../src/sftp/path-bytes.js';
 
@@ -70,6 +70,7 @@ before(async () => {
   const keys = tempDir('sftp-bytes-keys');
   const k = keygen(o!, keys, 'ed25519', 'id');
   key = readFileSync(k.privatePath, 'utf8');
+  writeFileSync(join(work, 'id'), key, { mode: 0o600 });
   rmSync(keys, { recursive: true, force: true });
   for (const subsystem of [existsSync(sftpServer) ? sftpServer : 'internal-sftp', 'internal-sftp']) {
     const s = await startSshd(o!, ['PermitRootLogin yes', `Subsystem sftp ${subsystem}`], { hostKeyTypes: ['ed25519'], authorizedKeys: k.publicLine + '\n' });
@@ -165,3 +166,61 @@ for (const [i, name] of ['sftp-server', 'internal-sftp'].entries()) {
     }
   });
 }
+
+const NACRE_SFTP = join(repoRoot, 'dist/src/cli/nacre-sftp.js');
+
+/** nacre-sftp -b with a batch of raw bytes against sshd `s` (as the same user the library tests log in as). */
+function nacreSftpBatch(s: Sshd, batch: Buffer, cwd: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  const file = join(work, `nbatch-${randomBytes(4).toString('hex')}`);
+  writeFileSync(file, batch);
+  const args = ['-F', 'none', '-b', file, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', join(work, 'id'), '-P', String(s.port), `${user}@127.0.0.1`];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [NACRE_SFTP, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: work } });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr });
+    });
+  });
+}
+
+test('nacre-sftp against sshd: ls shows non-UTF-8 names as OpenSSH sftp does; get by raw name and by glob, rm by glob, put -r and get -r byte for byte', { skip }, async () => {
+  const s = sshd[0]!;
+  const base = join(work, 'nacre-sftp');
+  const remote = join(base, 'remote');
+  makeTree(remote);
+  const ls = lines([`ls -1 ${remote}`], [`ls -1 ${remote}/f-*`]);
+  const theirs = await sftpBatch(s.port, ls, '/dev/null', join(work, 'id'), user);
+  const ours = await nacreSftpBatch(s, ls, base);
+  assert.equal(theirs.code, 0, theirs.stderr);
+  assert.equal(ours.code, 0, ours.stderr);
+  assert.equal(ours.stdout.toString('latin1'), theirs.stdout.toString('latin1'));
+  const [n0, n1, , n3] = NAMES as [Buffer, Buffer, Buffer, Buffer];
+  const down = join(base, 'down');
+  mkdirSync(down);
+  const r = await nacreSftpBatch(
+    s,
+    lines(
+      ['get ', remote, '/', n1, '/', n1, ' ', down, '/one'],
+      [`get ${remote}/f-o* ${down}/`],
+      [`rm ${remote}/f-x*`],
+      [`put -r ${remote} ${base}/up`],
+      [`get -r ${base}/up ${down}/tree`],
+    ),
+    base,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readFileSync(join(down, 'one')), readFileSync(bytePath(remote, n1, n1)));
+  assert.deepEqual(readFileSync(bytePath(down, Buffer.concat([Buffer.from('f-'), n3]))), readFileSync(bytePath(remote, Buffer.concat([Buffer.from('f-'), n3]))));
+  assert.ok(!existsSync(bytePath(remote, Buffer.concat([Buffer.from('f-'), n1]))), 'removed by glob');
+  assert.deepEqual(describeTree(join(base, 'up')), describeTree(remote));
+  assert.deepEqual(describeTree(join(down, 'tree')), describeTree(remote));
+  // The echoed commands and messages show the names as sftp would.
+  const said = r.stdout.toString('latin1');
+  assert.ok(said.includes(`sftp> get ${remote}/x\\377/x\\377 ${down}/one\n`), said);
+  assert.ok(said.includes(`Entering ${remote}/${showPath(pathFromBytes(n0))}\n`), said);
+});

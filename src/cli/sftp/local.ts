@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
+import { fsPath, pathFromBytes } from '../../index.js';
 import type { GlobFs } from './glob.js';
 import type { LsAttrs } from './ls-format.js';
 
@@ -33,7 +34,7 @@ function attrsOf(st: import('node:fs').Stats): LsAttrs {
 
 async function statOrNull(path: string, follow: boolean): Promise<LsAttrs | null> {
   try {
-    return attrsOf(follow ? await fsp.stat(path) : await fsp.lstat(path));
+    return attrsOf(follow ? await fsp.stat(fsPath(path)) : await fsp.lstat(fsPath(path)));
   } catch {
     return null;
   }
@@ -52,12 +53,12 @@ export function nodeLocalOps(options: NodeLocalOptions): LocalOps {
     chdir: (path) => process.chdir(path),
     home: () => options.env.HOME || homedir(),
     mkdir: async (path) => {
-      await fsp.mkdir(path, 0o777);
+      await fsp.mkdir(fsPath(path), 0o777);
     },
     stat: (path) => statOrNull(path, true),
     umask: (mask) => void process.umask(mask),
     fsync: async (path) => {
-      const h = await fsp.open(path, 'r+');
+      const h = await fsp.open(fsPath(path), 'r+');
       try {
         await h.sync();
       } finally {
@@ -67,7 +68,8 @@ export function nodeLocalOps(options: NodeLocalOptions): LocalOps {
     globFs: {
       readdir: async (dir) => {
         try {
-          const names = await fsp.readdir(dir);
+          // Names as bytes, escaped where not UTF-8: a glob finds every file under its own name.
+          const names = (await fsp.readdir(fsPath(dir), { encoding: 'buffer' })).map((b) => pathFromBytes(b));
           const out: { name: string; attrs: LsAttrs }[] = [];
           for (const name of names) {
             const a = await statOrNull(dir === '/' ? `/${name}` : `${dir}/${name}`, false);

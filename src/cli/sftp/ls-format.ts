@@ -3,6 +3,7 @@
 // long line (`?` for the link count, names or numbers for the owner, the
 // date as ls shows it), the column layout of a short listing, the sort
 // orders, and df's three tables. Pure: the clock and time zone come in.
+import { pathToBytes } from '../../index.js';
 
 /** The attributes ls reads (the SFTP ATTRS fields it uses). */
 export interface LsAttrs {
@@ -153,10 +154,10 @@ export function sortEntries<T extends Sortable>(entries: T[], sort: 'name' | 'ti
   });
 }
 
-/** strcmp on the UTF-8 bytes. */
+/** strcmp on the names' bytes (UTF-8, and a name's bytes that are not UTF-8 as they are). */
 export function byteCompare(a: string, b: string): number {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
+  const x = pathToBytes(a);
+  const y = pathToBytes(b);
   return Buffer.compare(x, y);
 }
 

@@ -10,6 +10,7 @@
 // given back on every way out, and to `!` commands while they run.
 import { createReadStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
+import { pathFromBytes, showPath } from '../../index.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { createProgressMeter } from '../common/progress.js';
@@ -60,8 +61,9 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
     {
       remote: sftp,
       local,
-      out: (t) => io.out(t),
-      err: (t) => io.err(t),
+      // Names whose bytes are not UTF-8 shown as sftp shows them (x\377).
+      out: (t) => io.out(showPath(t)),
+      err: (t) => io.err(showPath(t)),
       progressMeter: () => createProgressMeter({ quiet: false, stream: streams.stdout as unknown as { write(t: string): unknown; isTTY?: boolean; columns?: number } }),
       nowSeconds: () => Math.floor(io.now().getTime() / 1000),
       columns: () => streams.stdin.columns ?? streams.stdout.columns ?? 80,
@@ -112,7 +114,7 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
       isDir = false;
     }
     if (isDir && args.localTarget === undefined) {
-      if (!args.quiet) io.out(`Changing to: ${dir}\n`);
+      if (!args.quiet) io.out(showPath(`Changing to: ${dir}\n`));
       // The path as given, not through the command parser (no quoting to get wrong).
       if (!(await shell.changeDirectory(dir))) return shell.connectionLost ? lostConnection() : 1;
     } else {
@@ -180,14 +182,21 @@ function queuedLines(rl: Interface, pauseWhileQueued: boolean): { take(): string
   };
 }
 
-/** Lines of a stream, one at a time (null at the end). */
+/**
+ * Lines of a stream, one at a time (null at the end). Read as bytes (one
+ * latin1 character each, so readline still splits them), each line then
+ * decoded with pathFromBytes: a batch line that names a file by bytes that
+ * are not UTF-8 reaches that file, as with sftp.
+ */
 function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string | null>; close(): void } {
+  input.setEncoding('latin1');
   const rl = createInterface({ input, terminal: false, crlfDelay: Infinity });
   const lines = queuedLines(rl, true);
+  const decode = (line: string | null): string | null => (line === null ? null : pathFromBytes(Buffer.from(line, 'latin1')));
   return {
     next: () => {
       const line = lines.take();
-      return line === undefined ? lines.wait() : Promise.resolve(line);
+      return line === undefined ? lines.wait().then(decode) : Promise.resolve(decode(line));
     },
     close: () => rl.close(),
   };

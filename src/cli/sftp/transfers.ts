@@ -4,6 +4,7 @@
 // checks sftp makes before moving a byte (regular file, resume sizes), the
 // per-directory lines of a tree, the transfer itself through the library
 // with a progress bar per file, and its failure in sftp's words.
+import { showPath } from '../../index.js';
 import type { CommandContext } from './context.js';
 import { escapeGlob } from './command-line.js';
 import { glob } from './glob.js';
@@ -59,7 +60,7 @@ async function withProgress(
             parallelFiles: 1,
             onFile: (path, size) => {
               current = path;
-              if (size > 0) meter.start(baseName(path), size, startPos);
+              if (size > 0) meter.start(showPath(baseName(path)), size, startPos);
               else if (meter.active) meter.stop();
             },
             onProgress: (p) => {

@@ -42,14 +42,8 @@ export function hasEscapedBytes(s: string): boolean {
 
 /** The name in `bytes` as a string: UTF-8, with each byte outside a well-formed sequence as U+DC00 + byte. */
 export function pathFromBytes(bytes: Uint8Array): string {
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return bytes.length < 256 ? String.fromCharCode(...bytes) : strictUtf8.decode(bytes);
+  // The fatal decoder costs what the lenient one does (measured), and the
+  // byte-by-byte walk runs only for the rare name that makes it throw.
   try {
     return strictUtf8.decode(bytes);
   } catch {

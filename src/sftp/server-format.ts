@@ -6,6 +6,7 @@
 import type { FileAttributes } from './attrs.js';
 import { FX, FXF, STATUS_TEXT } from './constants.js';
 import type { FileStats } from './filesystem.js';
+import { showPath } from './path-bytes.js';
 
 /** The time a server formats dates with: now, and the local time zone's offset at an instant. */
 export interface ServerClock {
@@ -140,11 +141,12 @@ export function statusForError(err: unknown): { code: number; message: string } 
 
 /**
  * A path quoted for a log line, as sftp-server's `"%s"`, with control
- * characters escaped: a client's file name must not forge log lines.
+ * characters escaped: a client's file name must not forge log lines. Bytes
+ * that are not UTF-8 are shown as `\377`, as OpenSSH's log shows them.
  */
 export function logPath(path: string): string {
   // eslint-disable-next-line no-control-regex
-  return `"${path.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+  return `"${showPath(path).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
 }
 
 /** sftp-server's lines for a SETSTAT/FSETSTAT/lsetstat: one per attribute set. */

@@ -61,6 +61,7 @@ test('the server lists a non-UTF-8 name as its bytes and reaches the file by the
   const replies: SftpResponse[] = [];
   const framer = new SftpFramer(MAX_RECEIVE_PACKET);
   const raw: Uint8Array[] = [];
+  const logs: string[] = [];
   let pending: Promise<void>[] = [];
   const session = new SftpServerSession({
     output: (chunks) => {
@@ -74,7 +75,7 @@ test('the server lists a non-UTF-8 name as its bytes and reaches the file by the
     operation: (op) => {
       pending.push(runOperation(fs, op).then((r) => session.complete(op, r as never), (e: unknown) => session.fail(op, e)));
     },
-    log: () => undefined,
+    log: (_level, line) => void logs.push(line),
     close: () => undefined,
     outputBlocked: () => false,
   });
@@ -119,4 +120,6 @@ test('the server lists a non-UTF-8 name as its bytes and reaches the file by the
   assert.equal(link.type === 'attrs' && link.attrs.size, name.length);
   const target = await send(encodeRequest({ type: 'readlink', id: 10, path: '/link' }));
   assert.equal(target.type === 'name' && target.names[0]!.filename, entry.filename);
+  // Log lines show the odd bytes as OpenSSH's log does.
+  assert.ok(logs.some((l) => l.includes('"/f\\377\\200é\\300\\257"')), logs.join('\n'));
 });

@@ -224,3 +224,28 @@ test('nacre-sftp against sshd: ls shows non-UTF-8 names as OpenSSH sftp does; ge
   assert.ok(said.includes(`sftp> get ${remote}/x\\377/x\\377 ${down}/one\n`), said);
   assert.ok(said.includes(`Entering ${remote}/${showPath(pathFromBytes(n0))}\n`), said);
 });
+
+test('nacre-scp -r against sshd: a tree of non-UTF-8 names up and down, byte for byte', { skip }, async () => {
+  const s = sshd[0]!;
+  const base = join(work, 'nacre-scp');
+  const local = join(base, 'local');
+  makeTree(local);
+  const scp = (...args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const opts = ['-F', 'none', '-q', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', join(work, 'id'), '-P', String(s.port)];
+      const child = spawn(process.execPath, [join(repoRoot, 'dist/src/cli/nacre-scp.js'), ...opts, ...args], { cwd: base, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: work } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+  const up = await scp('-r', local, `${user}@127.0.0.1:${base}/up`);
+  assert.equal(up.code, 0, up.stderr);
+  assert.deepEqual(describeTree(join(base, 'up')), describeTree(local));
+  const down = await scp('-r', `${user}@127.0.0.1:${base}/up`, join(base, 'down'));
+  assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(describeTree(join(base, 'down')), describeTree(local));
+});

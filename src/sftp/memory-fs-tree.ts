@@ -77,6 +77,12 @@ export function fsError(code: string, syscall: string, path?: string, dest?: str
 export const MAX_SYMLINKS = 40;
 export const NAME_MAX = 255;
 export const PATH_MAX = 4096;
+
+/** Whether `s` has more than `max` bytes, as the kernel counts a name (UTF-8, escaped bytes as themselves). */
+export function tooLong(s: string, max: number): boolean {
+  if (s.length > max) return true;
+  return s.length * 3 > max && pathByteLength(s) > max;
+}
 export const BLOCK = 4096;
 export const R = 4;
 export const W = 2;
@@ -126,7 +132,7 @@ export class MemoryTree {
    */
   walk(path: string, followLast: boolean, syscall: string, check = true): Walked {
     if (path.includes('\0')) throw fsError('EINVAL', syscall, path);
-    if (path.length > PATH_MAX) throw fsError('ENAMETOOLONG', syscall, path);
+    if (tooLong(path, PATH_MAX)) throw fsError('ENAMETOOLONG', syscall, path);
     if (path === '') throw fsError('ENOENT', syscall, path);
     const dirs: DirInode[] = [this.root];
     const names: string[] = [];
@@ -147,7 +153,7 @@ export class MemoryTree {
         continue;
       }
       if (check) this.access(dir, X, syscall, path);
-      if (part.length > NAME_MAX) throw fsError('ENAMETOOLONG', syscall, path);
+      if (tooLong(part, NAME_MAX)) throw fsError('ENAMETOOLONG', syscall, path);
       const last = pending.length === 0;
       const node = dir.entries.get(part);
       if (node === undefined) {
@@ -342,7 +348,7 @@ export function splitPath(path: string): string[] {
 }
 
 export function checkName(name: string, syscall: string, path: string): void {
-  if (name.length > NAME_MAX) throw fsError('ENAMETOOLONG', syscall, path);
+  if (tooLong(name, NAME_MAX)) throw fsError('ENAMETOOLONG', syscall, path);
 }
 
 /** `/a/./b/../c` -> `/a/c`, for the configured start directory and setup helpers (no links followed). */

@@ -12,7 +12,7 @@ import type { FileAttributes } from './attrs.js';
 import { S_IFREG } from './attrs.js';
 import type { Statvfs } from './extensions.js';
 import type { DirectoryEntry, DirectoryHandle, FileHandle, FileStats, FileSystem, OpenMode } from './filesystem.js';
-import { MemoryTree, PATH_MAX, R, W, X, checkName, fsError, normalizeAbsolute, splitPath, top, type Inode, type Walked } from './memory-fs-tree.js';
+import { MemoryTree, PATH_MAX, R, W, X, checkName, fsError, normalizeAbsolute, splitPath, tooLong, top, type Inode, type Walked } from './memory-fs-tree.js';
 
 export { fsError } from './memory-fs-tree.js';
 
@@ -309,7 +309,7 @@ export class MemoryFileSystem implements FileSystem {
     const w = this.tree.walk(linkPath, false, 'symlink');
     if (w.node !== undefined || w.name === undefined) throw fsError('EEXIST', 'symlink', targetPath, linkPath);
     if (targetPath === '') throw fsError('ENOENT', 'symlink', targetPath, linkPath);
-    if (targetPath.length > PATH_MAX) throw fsError('ENAMETOOLONG', 'symlink', targetPath, linkPath);
+    if (tooLong(targetPath, PATH_MAX)) throw fsError('ENAMETOOLONG', 'symlink', targetPath, linkPath);
     this.tree.writable('symlink', linkPath);
     const parent = top(w.dirs);
     this.tree.access(parent, W | X, 'symlink', linkPath);

@@ -123,3 +123,13 @@ test('the server lists a non-UTF-8 name as its bytes and reaches the file by the
   // Log lines show the odd bytes as OpenSSH's log does.
   assert.ok(logs.some((l) => l.includes('"/f\\377\\200é\\300\\257"')), logs.join('\n'));
 });
+
+test('MemoryFileSystem counts a name in bytes, as the kernel does: 255 fit, 256 are ENAMETOOLONG', async () => {
+  const fs = new MemoryFileSystem({ startDirectory: '/' });
+  const fits = 'é'.repeat(127) + pathFromBytes(Uint8Array.from([0xff])); // 254 + 1 bytes
+  const h = await fs.open(`/${fits}`, { read: false, write: true, append: false, create: true, truncate: false, exclusive: true }, {});
+  await h.close();
+  assert.equal((await fs.stat(`/${fits}`)).size, 0);
+  await assert.rejects(fs.stat(`/${'é'.repeat(128)}`), (e: { code?: string }) => e.code === 'ENAMETOOLONG');
+  await assert.rejects(fs.mkdir(`/${fits}x`, {}), (e: { code?: string }) => e.code === 'ENAMETOOLONG');
+});

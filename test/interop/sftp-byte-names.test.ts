@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findOpenSsh, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
+import { findTmux, TmuxPane } from './nacre-tmux.js';
 import { nacredFixture, repoRoot, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
 import { connect } from '../../src/client/client.js';
 import { pathFromBytes, showPath } from '../../src/sftp/path-bytes.js';
@@ -253,4 +254,36 @@ test('nacre-scp -r against sshd: a tree of non-UTF-8 names up and down, byte for
   const down = await scp('-r', `${user}@127.0.0.1:${base}/up`, join(base, 'down'));
   assert.equal(down.code, 0, down.stderr);
   assert.deepEqual(describeTree(join(base, 'down')), describeTree(local));
+});
+
+test('nacre-sftp at the prompt: tab completion of a non-UTF-8 name fetches the very file', { skip: skip || (!findTmux() ? 'tmux is not installed' : false) }, async () => {
+  const s = sshd[1]!;
+  const base = join(work, 'tmux');
+  const remote = join(base, 'remote');
+  const local = join(base, 'local');
+  mkdirSync(remote, { recursive: true });
+  mkdirSync(local);
+  const name = Buffer.from([0x71, 0x71, 0xff, 0x7a]);
+  const data = randomBytes(5000);
+  writeFileSync(bytePath(remote, name), data);
+  const config = join(base, 'config');
+  writeFileSync(config, `Host peer\n  HostName 127.0.0.1\n  Port ${s.port}\n  User ${user}\n  IdentityFile ${join(work, 'id')}\n  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n  LogLevel ERROR\n`);
+  const pane = new TmuxPane(findTmux()!, base, 110, 30);
+  try {
+    await pane.waitFor(/^pane\$$/m, 10000, 'the local prompt');
+    pane.line(`cd ${local} && node ${NACRE_SFTP} -F ${config} peer:${remote}; echo "status=$?"`);
+    await pane.waitFor(/Changing to: .*\nsftp>$/m, 20000, 'the sftp prompt');
+    pane.type('get qq');
+    pane.keys('Tab');
+    // The terminal shows the odd byte as U+FFFD; the line holds the name as listed.
+    await pane.waitFor(/sftp> get qq.z$/m, 10000, 'the completed name');
+    pane.keys('Enter');
+    await pane.waitFor(/Fetching .*\/qq\\377z to qq\\377z/, 20000, 'the Fetching line');
+    await pane.waitFor(/\nsftp>$/m, 10000, 'the prompt after the transfer');
+    pane.line('bye');
+    await pane.waitFor(/^status=0$/m, 20000, 'the exit status');
+    assert.deepEqual(readFileSync(bytePath(local, name)), data);
+  } finally {
+    pane.kill();
+  }
 });

@@ -4,7 +4,9 @@
 // internal-sftp, each uploading and downloading a tree whose names hold 0x80,
 // 0xff, a lone continuation byte and an overlong sequence; names and
 // contents byte-identical after the round trip. Also what sftp's `ls` prints
-// for such names, and nacre-sftp showing and reaching them as sftp does.
+// for such names, nacre-sftp showing and reaching them as sftp does (batch
+// lines of raw bytes, globs, Tab at the prompt through tmux), and nacre-scp
+// -r moving such a tree both ways.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';

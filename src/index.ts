@@ -443,3 +443,7 @@ export { SftpError } from './sftp/errors.js';
 export { FX } from './sftp/constants.js';
 export { isDirectory, isRegularFile, isSymbolicLink, type FileAttributes } from './sftp/attrs.js';
 export type { Statvfs, SftpLimits } from './sftp/extensions.js';
+
+// Round 3 (clifix): jump hosts resolved hop by hop as ssh resolves them
+// (each through ssh_config; the first hop's own ProxyJump chained).
+export { resolveJumpRoute, MAX_JUMP_HOPS, type JumpOrigin, type JumpHopResolver } from './client/jump.js';

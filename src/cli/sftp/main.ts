@@ -6,13 +6,12 @@
 // command loop (batch file, piped commands, or the interactive prompt).
 // sftp's statuses: 0, 1 when a command failed in batch mode or the fetch
 // failed, 255 when the connection could not be made.
-import type { Client, SshConfig } from '../../index.js';
 import { closeSync, openSync } from 'node:fs';
 import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
-import { LOG_LEVEL_NAMES, Logger } from '../common/log.js';
+import { connectPlanned, planToolConnection, readToolConfig, toolLogger } from '../common/connect.js';
 import { parseNacreArgs, NacreUsageError } from '../ssh/args.js';
-import { settingsFromValues, flag } from '../ssh/settings.js';
+import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
 import { parseSftpArgs, SFTP_USAGE, type SftpArgs } from './args.js';
 import type { RemoteFs } from './remote.js';
@@ -47,40 +46,28 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
     if (err instanceof NacreUsageError) throw new CliExit(1, (err.message ? err.message + '\n' : '') + SFTP_USAGE);
     throw err;
   }
-  const lib = await import('../../index.js');
-  let config: SshConfig;
-  try {
-    config = lib.readSshConfig(
-      {
-        host: nacre.host!,
-        commandLine: nacre.configLines,
-        ...(nacre.configFile !== undefined ? { configFile: nacre.configFile } : {}),
-        command: args.subsystem ?? 'sftp',
-        sessionType: 'subsystem',
-      },
-      { env: deps.env, localUser: deps.localUser },
-    );
-  } catch (err) {
-    if (err instanceof lib.ConfigError) throw new CliExit(255, err.message);
-    throw err;
-  }
+  const config = await readToolConfig(
+    {
+      host: nacre.host!,
+      commandLine: nacre.configLines,
+      ...(nacre.configFile !== undefined ? { configFile: nacre.configFile } : {}),
+      command: args.subsystem ?? 'sftp',
+      sessionType: 'subsystem',
+    },
+    deps,
+  );
   const settings = settingsFromValues(config.values);
-  const level = LOG_LEVEL_NAMES[(settings.get('LogLevel') ?? 'info').toLowerCase()] ?? 'info';
-  const log = new Logger((text) => io.err(text), level);
-  for (const w of config.warnings) {
-    if (w.startsWith('/etc/ssh/')) log.debug(1, w);
-    else log.info(w);
-  }
-  const [{ planConnection }, { describeConnectFailure }] = await Promise.all([import('../ssh/connect-options.js'), import('../ssh/failures.js')]);
-  const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
-  const plan = await planConnection(config, settings, { log, prompter, env: deps.env });
+  const log = toolLogger(config, settings, (text) => io.err(text));
+  const plan = await planToolConnection(config, settings, {
+    log,
+    env: deps.env,
+    localUser: deps.localUser,
+    ...(deps.prompter ? { prompter: deps.prompter } : {}),
+    ...(nacre.configFile !== undefined ? { configFile: nacre.configFile } : {}),
+    commandLine: nacre.configLines,
+  });
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
-  let client: Client;
-  try {
-    client = await lib.connect({ ...plan.options, debug: (depth, message) => log.debug(depth, message) });
-  } catch (err) {
-    throw new CliExit(255, describeConnectFailure(err, plan));
-  }
+  const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message));
   try {
     let sftp: RemoteFs;
     try {

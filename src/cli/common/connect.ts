@@ -1,0 +1,113 @@
+// How nacre, nacre-sftp and nacre-scp make their connection, shared: the
+// ssh_config resolved for the destination (flags as its command-line lines,
+// -F), the log level and the config's warnings, nacre's connect options
+// (src/cli/ssh/connect-options.ts), each jump host resolved through the same
+// ssh_config as ssh resolves it (jump-route.ts), and the connection itself,
+// whose failure is ssh's message and status 255.
+import type { Client, ConnectOptions, SshConfig, SshConfigRequest } from '../../index.js';
+import { CliExit } from './exit.js';
+import { LOG_LEVEL_NAMES, Logger } from './log.js';
+import { settingsFromValues, flag, type Settings } from '../ssh/settings.js';
+import { Prompter } from '../ssh/prompter.js';
+import type { ConnectionPlan } from '../ssh/connect-options.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ToolEnv {
+  readonly env: Env;
+  readonly localUser: string;
+}
+
+/**
+ * The ssh_config for `request` with this machine's files (the light entry
+ * only, so a command through a shared connection loads no more); a broken
+ * file is ssh's message and status 255.
+ */
+export async function readToolConfig(request: SshConfigRequest, deps: ToolEnv): Promise<SshConfig> {
+  const lib = await import('../../mux-entry.js');
+  try {
+    return lib.readSshConfig(request, { env: deps.env, localUser: deps.localUser });
+  } catch (err) {
+    if (err instanceof lib.ConfigError) throw new CliExit(255, err.message);
+    throw err;
+  }
+}
+
+/**
+ * The tool's logger at the config's LogLevel (an unknown level: `strict`
+ * refuses it as nacre does, otherwise INFO), with the config's warnings
+ * logged: the user's files at INFO, the system-wide file's under -v (not the
+ * user's to fix).
+ */
+export function toolLogger(config: SshConfig, settings: Settings, write: (text: string) => void, strict?: { readonly program: string }): Logger {
+  const name = settings.get('LogLevel') ?? 'info';
+  const level = LOG_LEVEL_NAMES[name.toLowerCase()];
+  if (!level && strict) throw new CliExit(255, `${strict.program}: unsupported LogLevel "${name}"`);
+  const log = new Logger(write, level ?? 'info');
+  for (const w of config.warnings) {
+    if (w.startsWith('/etc/ssh/')) log.debug(1, w);
+    else log.info(w);
+  }
+  return log;
+}
+
+export interface ToolConnectDeps extends ToolEnv {
+  readonly log: Logger;
+  /** The prompter to use for the target and every hop (tests give one); else one per connection, with its BatchMode. */
+  readonly prompter?: Prompter;
+  /** -F, for each hop's ssh_config as for the target's. */
+  readonly configFile?: string;
+  /** The command line's ssh_config lines (flags and -o): the hops take those not naming the destination. */
+  readonly commandLine: readonly string[];
+}
+
+/**
+ * nacre's ConnectOptions for a resolved config, with its ProxyJump (from -J
+ * or the config) resolved hop by hop through ssh_config (each hop's own
+ * HostName, User, Port, identities, host keys and questions), as the list of
+ * hops' options the library connects through.
+ */
+export async function planToolConnection(config: SshConfig, settings: Settings, deps: ToolConnectDeps): Promise<ConnectionPlan> {
+  const { planConnection } = await import('../ssh/connect-options.js');
+  const prompterFor = (s: Settings) => deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(s, 'BatchMode', false) });
+  const plan = await planConnection(config, settings, { log: deps.log, prompter: prompterFor(settings), env: deps.env });
+  const jump = plan.options.proxyJump;
+  if (typeof jump !== 'string' || jump.trim().toLowerCase() === 'none') return plan;
+  const [{ resolveJumpRoute }, { hopCommandLine }] = await Promise.all([import('../../index.js'), import('./jump-route.js')]);
+  let hops: ConnectOptions[];
+  try {
+    hops = await resolveJumpRoute(jump, { host: config.host, port: plan.port, username: plan.user }, async (hop, extra) => {
+      const hopConfig = await readToolConfig(
+        {
+          host: hop.host,
+          commandLine: hopCommandLine(deps.commandLine, hop, extra),
+          ...(deps.configFile !== undefined ? { configFile: deps.configFile } : {}),
+          // ssh reaches a hop with `ssh -W`: no session.
+          sessionType: 'none',
+        },
+        deps,
+      );
+      const hopSettings = settingsFromValues(hopConfig.values);
+      const hopPlan = await planConnection(hopConfig, hopSettings, { log: deps.log, prompter: prompterFor(hopSettings), env: deps.env });
+      deps.log.debug(1, `Jump host ${hop.host}: ${hopPlan.user}@${hopPlan.host} port ${hopPlan.port}.`);
+      return { ...hopPlan.options, debug: (depth: 1 | 2 | 3, message: string) => deps.log.debug(depth, message) };
+    });
+  } catch (err) {
+    if (err instanceof CliExit) throw err;
+    throw new CliExit(255, err instanceof Error ? err.message : String(err));
+  }
+  return { ...plan, options: { ...plan.options, proxyJump: hops } };
+}
+
+/**
+ * Connects with `plan`; a failure is ssh's message for it (then `suffix`,
+ * e.g. scp's "Connection closed"), status 255.
+ */
+export async function connectPlanned(plan: ConnectionPlan, debug: (depth: 1 | 2 | 3, message: string) => void, suffix = ''): Promise<Client> {
+  const [lib, { describeConnectFailure }] = await Promise.all([import('../../index.js'), import('../ssh/failures.js')]);
+  try {
+    return await lib.connect({ ...plan.options, debug });
+  } catch (err) {
+    throw new CliExit(255, describeConnectFailure(err, plan) + suffix);
+  }
+}

@@ -45,6 +45,23 @@ const EMPTY = new Uint8Array(0);
  */
 const SFTP_WINDOW = 8 * 1024 * 1024;
 
+/**
+ * What an SFTP session runs over: a session channel running the `sftp`
+ * subsystem, or any byte stream (src/client/sftp/over-stream.ts adapts one).
+ * `sendData` resolves (or returns undefined) once the bytes are taken, so
+ * their buffer may be reused.
+ */
+export interface SftpCarrier {
+  sendData(data: Uint8Array): Promise<void> | undefined;
+  close(): void;
+  destroy(): void;
+  readonly destroyed: boolean;
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  on(event: 'end' | 'close' | 'channel-close', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /** Opens an SFTP session on a channel already running the `sftp` subsystem. */
 export async function startSftp(channel: Channel): Promise<NodeSftpClient> {
   channel.growWindow(SFTP_WINDOW);
@@ -64,7 +81,7 @@ export class NodeSftpClient implements SftpClient {
   private ended = false;
 
   /** @internal */
-  constructor(readonly channel: Channel) {
+  constructor(readonly channel: SftpCarrier) {
     this.outbox = new Outbox(channel);
     this.session = new SftpClientSession((b) => this.outbox.push(b));
     this.ready = new Promise<void>((resolve, reject) => {

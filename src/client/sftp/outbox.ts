@@ -6,7 +6,7 @@
 // write instead of one each. While the channel holds a piece back (the
 // peer's window, the socket), the rest wait. `afterSent` tells a writer when
 // what it queued has been taken (so its buffer may be reused).
-import type { Channel } from '../../io/node/channel.js';
+import type { SftpCarrier } from './client.js';
 
 /** Pieces shorter than this are copied into the gathering buffer. */
 const SMALL_PIECE = 16 * 1024;
@@ -28,7 +28,7 @@ export class Outbox {
     this.flushGathered();
   };
 
-  constructor(private readonly channel: Channel) {}
+  constructor(private readonly channel: SftpCarrier) {}
 
   push(bytes: Uint8Array): void {
     if (bytes.length < SMALL_PIECE) {

@@ -447,3 +447,5 @@ export type { Statvfs, SftpLimits } from './sftp/extensions.js';
 // Round 3 (clifix): jump hosts resolved hop by hop as ssh resolves them
 // (each through ssh_config; the first hop's own ProxyJump chained).
 export { resolveJumpRoute, MAX_JUMP_HOPS, type JumpOrigin, type JumpHopResolver } from './client/jump.js';
+// The SFTP client over any byte stream (a local sftp-server's stdio, another ssh program, a socket).
+export { openSftp, type OpenSftpOptions } from './client/sftp/over-stream.js';

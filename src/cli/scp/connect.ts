@@ -12,6 +12,7 @@ import { Prompter } from '../ssh/prompter.js';
 import { connectionArgs, type ScpArgs } from './args.js';
 import type { Endpoint } from './copy.js';
 import type { RemoteFs } from './remote.js';
+import type { LegacyProcess } from './legacy.js';
 
 
 export interface ConnectDeps {
@@ -50,6 +51,11 @@ export class Connections {
   /** The SSH connection for `endpoint` (the one its SFTP session runs on). */
   async client(endpoint: Endpoint): Promise<Client> {
     return (await this.connection(endpoint)).client;
+  }
+
+  /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp). */
+  async spawn(endpoint: Endpoint, command: string): Promise<LegacyProcess> {
+    return (await this.client(endpoint)).spawn(command);
   }
 
   private connection(endpoint: Endpoint): Promise<Connection> {

@@ -28,9 +28,6 @@ export interface SftpMainDeps {
 /** Runs nacre-sftp with `argv` (without the program name); the exit status. */
 export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMainDeps): Promise<number> {
   const args = parseSftpArgs(argv);
-  if (args.serverCommand !== undefined) throw new CliExit(255, 'nacre-sftp: -D (a local sftp server without ssh) is not supported');
-  if (args.sshProgram !== undefined) throw new CliExit(255, 'nacre-sftp: -S (another ssh program) is not supported: nacre-sftp connects with Nacre itself');
-  if (args.subsystem !== undefined && args.subsystem !== 'sftp') throw new CliExit(255, `nacre-sftp: -s ${args.subsystem}: only the sftp subsystem is supported`);
   if (args.batchFile !== undefined && args.batchFile !== '-') {
     // sftp opens its batch file before connecting.
     try {
@@ -39,6 +36,8 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
       throw new CliExit(255, `${strerror(err)} (${args.batchFile}).`);
     }
   }
+  if (args.serverCommand !== undefined || args.sshProgram !== undefined) return runOverProgram(args, io, deps);
+  if (args.subsystem !== undefined && args.subsystem !== 'sftp') throw new CliExit(255, `nacre-sftp: -s ${args.subsystem}: only the sftp subsystem is supported`);
   let nacre;
   try {
     nacre = parseNacreArgs(args.sshArgs, deps.env);
@@ -82,4 +81,52 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+/**
+ * `-D sftp_server_command`: the command (split as sftp splits it) runs here
+ * and SFTP goes over its standard input and output, no SSH ("Attached to
+ * ..."; a destination is not read). `-S program`: the program runs with the
+ * arguments sftp gives ssh (`-oForwardX11 no ... -s -- host sftp`) and SFTP
+ * goes over it the same way ("Connected to host."). Status as sftp's: the
+ * session's, 255 when the server never answered.
+ */
+async function runOverProgram(args: SftpArgs, io: CliIo, deps: SftpMainDeps): Promise<number> {
+  const { sftpOverProgram, splitCommandLine } = await import('../common/program-transport.js');
+  let program: string;
+  let programArgv: string[];
+  let argv0: string | undefined;
+  let session = args;
+  if (args.serverCommand !== undefined) {
+    const words = splitCommandLine(args.serverCommand);
+    if (words === null) throw new CliExit(255, 'Parse -D arguments: invalid format');
+    if (words.length === 0) throw new CliExit(255, 'No sftp server specified via -D');
+    program = words[0]!;
+    programArgv = words.slice(1);
+    // sftp attaches to the server alone: no path to change to or fetch.
+    const { localTarget: _target, ...rest } = args;
+    session = { ...rest, destination: { host: args.serverCommand } };
+  } else {
+    program = args.sshProgram!;
+    programArgv = [...args.sshArgs];
+    argv0 = program;
+  }
+  let over;
+  try {
+    over = await sftpOverProgram(program, programArgv, argv0 !== undefined ? { argv0 } : {});
+  } catch (err) {
+    const e = err as { code?: unknown; syscall?: unknown };
+    // What the child says when exec fails, then sftp's own line.
+    const exec = typeof e.code === 'string' && typeof e.syscall === 'string' && e.syscall.startsWith('spawn') ? `exec: ${program}: ${strerror(err)}\n` : '';
+    throw new CliExit(255, `${exec}Couldn't initialise connection to server`);
+  }
+  let status: number;
+  try {
+    if (!args.quiet) io.err(args.serverCommand !== undefined ? `Attached to ${args.serverCommand}.\n` : `Connected to ${args.destination.host}.\n`);
+    const run = deps.runSession ?? (await import('./session.js')).runSftpSession;
+    status = await run(over.sftp, session, io);
+  } finally {
+    await over.close();
+  }
+  return status;
 }

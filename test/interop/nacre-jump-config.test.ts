@@ -6,13 +6,12 @@
 // nacre-scp and the library's connect({ host, config }) go the same way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { userInfo } from 'node:os';
 import { findOpenSsh, freePort, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
-import { runNacre as runNacreIn, type NacreRun } from './nacre-run.js';
+import { runCommand, runNacre as runNacreIn, type NacreRun } from './nacre-run.js';
 import { connect } from '../../src/index.js';
 
 const o = findOpenSsh();
@@ -88,27 +87,11 @@ function runNacre(args: string[]): Promise<NacreRun> {
 
 /** OpenSSH's ssh with this file's HOME (its -J runs another ssh from PATH). */
 function runSsh(args: string[]): Promise<NacreRun> {
-  return runProgram(o!.ssh, args);
+  return runCommand(o!.ssh, args, { home });
 }
 
 function runTool(tool: string, args: string[], input = ''): Promise<NacreRun> {
-  return runProgram(process.execPath, [join(CLI, tool), ...args], input);
-}
-
-function runProgram(program: string, args: string[], input = ''): Promise<NacreRun> {
-  return new Promise((resolve) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: home } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+  return runCommand(process.execPath, [join(CLI, tool), ...args], { home, input });
 }
 
 /** The port the command's own sshd sees the connection from is not ours: which server ran it shows in SSH_CONNECTION's server port. */

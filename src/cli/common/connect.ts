@@ -52,13 +52,16 @@ export function toolLogger(config: SshConfig, settings: Settings, write: (text: 
 }
 
 export interface ToolConnectDeps extends ToolEnv {
-  readonly log: Logger;
   /** The prompter to use for the target and every hop (tests give one); else one per connection, with its BatchMode. */
   readonly prompter?: Prompter;
-  /** -F, for each hop's ssh_config as for the target's. */
+}
+
+/** What the command line said that jump hosts are resolved with too (nacre's parsed arguments have both). */
+export interface ToolCommandLine {
+  /** -F. */
   readonly configFile?: string;
-  /** The command line's ssh_config lines (flags and -o): the hops take those not naming the destination. */
-  readonly commandLine: readonly string[];
+  /** The flags' and -o's ssh_config lines: the hops take those not naming the destination. */
+  readonly configLines: readonly string[];
 }
 
 /**
@@ -67,10 +70,10 @@ export interface ToolConnectDeps extends ToolEnv {
  * HostName, User, Port, identities, host keys and questions), as the list of
  * hops' options the library connects through.
  */
-export async function planToolConnection(config: SshConfig, settings: Settings, deps: ToolConnectDeps): Promise<ConnectionPlan> {
+export async function planToolConnection(config: SshConfig, settings: Settings, log: Logger, deps: ToolConnectDeps, line: ToolCommandLine): Promise<ConnectionPlan> {
   const { planConnection } = await import('../ssh/connect-options.js');
   const prompterFor = (s: Settings) => deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(s, 'BatchMode', false) });
-  const plan = await planConnection(config, settings, { log: deps.log, prompter: prompterFor(settings), env: deps.env });
+  const plan = await planConnection(config, settings, { log, prompter: prompterFor(settings), env: deps.env });
   const jump = plan.options.proxyJump;
   if (typeof jump !== 'string' || jump.trim().toLowerCase() === 'none') return plan;
   const [{ resolveJumpRoute }, { hopCommandLine }] = await Promise.all([import('../../index.js'), import('./jump-route.js')]);
@@ -80,17 +83,17 @@ export async function planToolConnection(config: SshConfig, settings: Settings, 
       const hopConfig = await readToolConfig(
         {
           host: hop.host,
-          commandLine: hopCommandLine(deps.commandLine, hop, extra),
-          ...(deps.configFile !== undefined ? { configFile: deps.configFile } : {}),
+          commandLine: hopCommandLine(line.configLines, hop, extra),
+          ...(line.configFile !== undefined ? { configFile: line.configFile } : {}),
           // ssh reaches a hop with `ssh -W`: no session.
           sessionType: 'none',
         },
         deps,
       );
       const hopSettings = settingsFromValues(hopConfig.values);
-      const hopPlan = await planConnection(hopConfig, hopSettings, { log: deps.log, prompter: prompterFor(hopSettings), env: deps.env });
-      deps.log.debug(1, `Jump host ${hop.host}: ${hopPlan.user}@${hopPlan.host} port ${hopPlan.port}.`);
-      return { ...hopPlan.options, debug: (depth: 1 | 2 | 3, message: string) => deps.log.debug(depth, message) };
+      const hopPlan = await planConnection(hopConfig, hopSettings, { log, prompter: prompterFor(hopSettings), env: deps.env });
+      log.debug(1, `Jump host ${hop.host}: ${hopPlan.user}@${hopPlan.host} port ${hopPlan.port}.`);
+      return { ...hopPlan.options, debug: (depth: 1 | 2 | 3, message: string) => log.debug(depth, message) };
     });
   } catch (err) {
     if (err instanceof CliExit) throw err;

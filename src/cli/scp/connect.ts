@@ -107,14 +107,7 @@ export class Connections {
     );
     const settings = settingsFromValues(config.values);
     const log = toolLogger(config, settings, this.deps.err);
-    const plan = await planToolConnection(config, settings, {
-      log,
-      env,
-      localUser,
-      ...(this.deps.prompter ? { prompter: this.deps.prompter } : {}),
-      ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
-      commandLine: parsed.configLines,
-    });
+    const plan = await planToolConnection(config, settings, log, this.deps, parsed);
     log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
     const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message), '\nscp: Connection closed');
     return { client };

@@ -57,14 +57,7 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   );
   const settings = settingsFromValues(config.values);
   const log = toolLogger(config, settings, (text) => io.err(text));
-  const plan = await planToolConnection(config, settings, {
-    log,
-    env: deps.env,
-    localUser: deps.localUser,
-    ...(deps.prompter ? { prompter: deps.prompter } : {}),
-    ...(nacre.configFile !== undefined ? { configFile: nacre.configFile } : {}),
-    commandLine: nacre.configLines,
-  });
+  const plan = await planToolConnection(config, settings, log, deps, nacre);
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
   const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message));
   try {

@@ -10,6 +10,7 @@ import type { CliIo } from '../common/io.js';
 import type { Logger } from '../common/log.js';
 import { backgroundChild, startInBackground } from '../common/background.js';
 import type { NacreDeps } from './deps.js';
+import type { ToolCommandLine } from '../common/connect.js';
 import { flag, type Settings } from './settings.js';
 import { runPlainSession, wantsTty, type SessionPlan } from './session.js';
 
@@ -29,9 +30,8 @@ export interface ConnectionRequest {
   /** -f / ForkAfterAuthentication. */
   readonly fork: boolean;
   readonly session: SessionPlan;
-  /** -F, and the command line's ssh_config lines: jump hosts are resolved with them too. */
-  readonly configFile?: string;
-  readonly commandLine: readonly string[];
+  /** -F and the command line's ssh_config lines: jump hosts are resolved with them too. */
+  readonly commandLine: ToolCommandLine;
 }
 
 /** OpenSSH 10.1's warning after a key exchange without post-quantum protection. */
@@ -104,14 +104,7 @@ async function run(req: ConnectionRequest): Promise<number> {
   }
 
   const [{ planToolConnection, connectPlanned }, { startForwardings, forwards }] = await Promise.all([import('../common/connect.js'), forwardings()]);
-  const plan = await planToolConnection(config, settings, {
-    log,
-    env: deps.env,
-    localUser: deps.localUser,
-    ...(deps.prompter ? { prompter: deps.prompter } : {}),
-    ...(req.configFile !== undefined ? { configFile: req.configFile } : {}),
-    commandLine: req.commandLine,
-  });
+  const plan = await planToolConnection(config, settings, log, deps, req.commandLine);
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
   let method = '';
   let kexSeen = false;

@@ -127,8 +127,7 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
     ...(parsed.controlCommand !== undefined ? { controlCommand: parsed.controlCommand } : {}),
     ...(stdioTarget ? { stdioTarget } : {}),
     fork,
-    ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
-    commandLine: parsed.configLines,
+    commandLine: parsed,
     session: { type, command: remoteCommand, requestTty, env: sessionEnv(settings, deps.env), stdinNull: fork || flag(settings, 'StdinNull', false) },
   });
 }

@@ -11,7 +11,7 @@ import type { FileAttributes } from '../../sftp/attrs.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply, type SftpLimits, type Statvfs } from '../../sftp/extensions.js';
 import type { SftpResponse } from '../../sftp/messages.js';
 import { SftpError } from '../../sftp/errors.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type SftpCarrier } from './outbox.js';
 import type { ReadDone } from './ops.js';
 import { NO_DATA_EOF } from './reader.js';
 import type { ReadStreamOptions, SftpClient, SftpEntry, SftpHandle, SftpOpenFlags, TransferOptions, WriteStreamOptions } from './api.js';
@@ -44,23 +44,6 @@ const EMPTY = new Uint8Array(0);
  * Data never waits in it: the session takes every byte as it arrives.
  */
 const SFTP_WINDOW = 8 * 1024 * 1024;
-
-/**
- * What an SFTP session runs over: a session channel running the `sftp`
- * subsystem, or any byte stream (src/client/sftp/over-stream.ts adapts one).
- * `sendData` resolves (or returns undefined) once the bytes are taken, so
- * their buffer may be reused.
- */
-export interface SftpCarrier {
-  sendData(data: Uint8Array): Promise<void> | undefined;
-  close(): void;
-  destroy(): void;
-  readonly destroyed: boolean;
-  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
-  on(event: 'end' | 'close' | 'channel-close', listener: () => void): unknown;
-  on(event: 'error', listener: (err: Error) => void): unknown;
-  once(event: 'close', listener: () => void): unknown;
-}
 
 /** Opens an SFTP session on a channel already running the `sftp` subsystem. */
 export async function startSftp(channel: Channel): Promise<NodeSftpClient> {

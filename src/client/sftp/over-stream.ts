@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { AbortError } from '../../errors.js';
-import { NodeSftpClient, type SftpCarrier } from './client.js';
+import { NodeSftpClient } from './client.js';
+import type { SftpCarrier } from './outbox.js';
 import type { SftpClient } from './api.js';
 
 export interface OpenSftpOptions {

@@ -33,7 +33,7 @@ before(async () => {
   jump = await startSshd(o, [], { authorizedKeys: jumpKey.publicLine + '\n', hostKeyTypes: ['ed25519'] });
   target = await startSshd(o, [], { authorizedKeys: targetKey.publicLine + '\n', hostKeyTypes: ['ed25519'] });
   const kh = join(home, 'known_hosts');
-  writeFileSync(kh, `[127.0.0.1]:${jump.port} ${jump.hostKeys.ed25519}\n[127.0.0.1]:${target.port} ${target.hostKeys.ed25519}\n`);
+  writeFileSync(kh, `[127.0.0.1]:${jump.port} ${jump.hostKeys.ed25519}\n[127.0.0.1]:${target.port} ${target.hostKeys.ed25519}\n[localhost]:${jump.port} ${jump.hostKeys.ed25519}\n`);
   cfg = join(home, 'config');
   writeFileSync(
     cfg,
@@ -53,6 +53,12 @@ before(async () => {
       `  Port ${target.port}`,
       `  IdentityFile ${targetKey.privatePath}`,
       '  ProxyJump jumpbox',
+      // The jump server by another name, with a key it does not let in.
+      'Host badjump',
+      '  HostName localhost',
+      `  Port ${jump.port}`,
+      `  User ${me}`,
+      `  IdentityFile ${targetKey.privatePath}`,
       // ssh's loop check compares the hop as typed (port 22 when none) with the connection's own port.
       'Host loopy',
       '  HostName 127.0.0.1',
@@ -143,6 +149,10 @@ test('a hop that jumps through itself is refused as ssh refuses it; an unknown a
   const self = await runNacre(['-F', cfg, '-J', 'loopy', 'loopy', 'true']);
   assert.equal(self.code, 255);
   assert.match(self.stderr, /jumphost loop via loopy/);
+  // A hop that refuses us: its own user@host in ssh's words, not the destination's.
+  const refusedHop = await runNacre(['-F', cfg, '-J', 'badjump', 'target', 'true']);
+  assert.equal(refusedHop.code, 255);
+  assert.match(refusedHop.stderr, new RegExp(`^${me}@localhost: Permission denied \\(publickey[^)]*\\)\\.\n$`));
   const ring = await runNacre(['-F', cfg, '-J', 'ring1', 'target', 'true']);
   assert.equal(ring.code, 255);
   assert.match(ring.stderr, /more than 16 hops/);

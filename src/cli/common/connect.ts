@@ -65,12 +65,21 @@ export interface ToolCommandLine {
 }
 
 /**
+ * A plan with its jump hosts: `speaking` is the connection (a hop's plan,
+ * or the target's) that last traced a step, so a failure is told in the
+ * words of the connection that failed, as ssh's jump process would tell it.
+ */
+export interface ToolPlan extends ConnectionPlan {
+  readonly speaking?: { plan: ConnectionPlan };
+}
+
+/**
  * nacre's ConnectOptions for a resolved config, with its ProxyJump (from -J
  * or the config) resolved hop by hop through ssh_config (each hop's own
  * HostName, User, Port, identities, host keys and questions), as the list of
  * hops' options the library connects through.
  */
-export async function planToolConnection(config: SshConfig, settings: Settings, log: Logger, deps: ToolConnectDeps, line: ToolCommandLine): Promise<ConnectionPlan> {
+export async function planToolConnection(config: SshConfig, settings: Settings, log: Logger, deps: ToolConnectDeps, line: ToolCommandLine): Promise<ToolPlan> {
   const { planConnection } = await import('../ssh/connect-options.js');
   const prompterFor = (s: Settings) => deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(s, 'BatchMode', false) });
   const plan = await planConnection(config, settings, { log, prompter: prompterFor(settings), env: deps.env });
@@ -78,6 +87,7 @@ export async function planToolConnection(config: SshConfig, settings: Settings, 
   if (typeof jump !== 'string' || jump.trim().toLowerCase() === 'none') return plan;
   const [{ resolveJumpRoute }, { hopCommandLine }] = await Promise.all([import('../../index.js'), import('./jump-route.js')]);
   let hops: ConnectOptions[];
+  const speaking = { plan: plan as ConnectionPlan };
   try {
     hops = await resolveJumpRoute(jump, { host: config.host, port: plan.port, username: plan.user }, async (hop, extra) => {
       const hopConfig = await readToolConfig(
@@ -93,24 +103,35 @@ export async function planToolConnection(config: SshConfig, settings: Settings, 
       const hopSettings = settingsFromValues(hopConfig.values);
       const hopPlan = await planConnection(hopConfig, hopSettings, { log, prompter: prompterFor(hopSettings), env: deps.env });
       log.debug(1, `Jump host ${hop.host}: ${hopPlan.user}@${hopPlan.host} port ${hopPlan.port}.`);
-      return { ...hopPlan.options, debug: (depth: 1 | 2 | 3, message: string) => log.debug(depth, message) };
+      const debug = (depth: 1 | 2 | 3, message: string): void => {
+        speaking.plan = hopPlan;
+        log.debug(depth, message);
+      };
+      return { ...hopPlan.options, debug };
     });
   } catch (err) {
     if (err instanceof CliExit) throw err;
     throw new CliExit(255, err instanceof Error ? err.message : String(err));
   }
-  return { ...plan, options: { ...plan.options, proxyJump: hops } };
+  return { ...plan, options: { ...plan.options, proxyJump: hops }, speaking };
 }
 
 /**
  * Connects with `plan`; a failure is ssh's message for it (then `suffix`,
  * e.g. scp's "Connection closed"), status 255.
  */
-export async function connectPlanned(plan: ConnectionPlan, debug: (depth: 1 | 2 | 3, message: string) => void, suffix = ''): Promise<Client> {
+export async function connectPlanned(plan: ToolPlan, debug: (depth: 1 | 2 | 3, message: string) => void, suffix = ''): Promise<Client> {
   const [lib, { describeConnectFailure }] = await Promise.all([import('../../index.js'), import('../ssh/failures.js')]);
+  const speaking = plan.speaking;
+  const traced = speaking
+    ? (depth: 1 | 2 | 3, message: string): void => {
+        speaking.plan = plan;
+        debug(depth, message);
+      }
+    : debug;
   try {
-    return await lib.connect({ ...plan.options, debug });
+    return await lib.connect({ ...plan.options, debug: traced });
   } catch (err) {
-    throw new CliExit(255, describeConnectFailure(err, plan) + suffix);
+    throw new CliExit(255, describeConnectFailure(err, speaking?.plan ?? plan) + suffix);
   }
 }

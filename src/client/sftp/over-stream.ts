@@ -13,21 +13,16 @@ import type { SftpClient } from './api.js';
 export interface OpenSftpOptions {
   /** Gives up waiting for the server's VERSION (the stream is destroyed). */
   readonly signal?: AbortSignal;
-  /**
-   * Time `end()` gives the server to close its side after ours is ended
-   * before the stream is destroyed; default 2000 ms.
-   */
-  readonly closeGraceMs?: number;
 }
+
+/** What close() gives the server to close its side after ours is ended, before the stream is destroyed. */
+const CLOSE_GRACE_MS = 2000;
 
 /** A Duplex as an SftpCarrier: bytes out with write(), in with 'data'. */
 class StreamCarrier extends EventEmitter implements SftpCarrier {
   private closed = false;
 
-  constructor(
-    private readonly stream: Duplex,
-    private readonly closeGraceMs: number,
-  ) {
+  constructor(private readonly stream: Duplex) {
     super();
     stream.on('data', (chunk: Uint8Array) => this.emit('data', chunk));
     stream.on('end', () => this.emit('end'));
@@ -55,7 +50,7 @@ class StreamCarrier extends EventEmitter implements SftpCarrier {
   close(): void {
     if (this.destroyed) return;
     this.stream.end();
-    const timer = setTimeout(() => this.destroy(), this.closeGraceMs);
+    const timer = setTimeout(() => this.destroy(), CLOSE_GRACE_MS);
     timer.unref();
     this.once('close', () => clearTimeout(timer));
   }
@@ -77,10 +72,11 @@ class StreamCarrier extends EventEmitter implements SftpCarrier {
  * Runs the SFTP client (version 3 with OpenSSH's extensions) over `stream`,
  * which carries an SFTP server's packets both ways: for a child process,
  * `Duplex.from({ readable: child.stdout, writable: child.stdin })`. Resolves
- * once the server's VERSION (and limits) arrived; `end()` ends the stream.
+ * once the server's VERSION (and limits) arrived; `end()` ends the session
+ * and closes the stream (what was asked before has been answered by then).
  */
 export async function openSftp(stream: Duplex, options: OpenSftpOptions = {}): Promise<SftpClient> {
-  const carrier = new StreamCarrier(stream, options.closeGraceMs ?? 2000);
+  const carrier = new StreamCarrier(stream);
   const signal = options.signal;
   if (signal?.aborted) {
     carrier.destroy();

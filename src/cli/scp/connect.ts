@@ -5,7 +5,8 @@
 // connection per endpoint, kept for the whole run and closed at its end.
 import type { Client } from '../../index.js';
 import { CliExit } from '../common/exit.js';
-import { connectPlanned, planToolConnection, readToolConfig, toolLogger } from '../common/connect.js';
+import { connectPlanned, planToolConnection } from '../common/connect.js';
+import { readToolConfig, toolLogger } from '../common/tool-config.js';
 import { NacreUsageError, parseNacreArgs } from '../ssh/args.js';
 import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';

@@ -9,7 +9,8 @@
 import { closeSync, openSync } from 'node:fs';
 import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
-import { connectPlanned, planToolConnection, readToolConfig, toolLogger } from '../common/connect.js';
+import { connectPlanned, planToolConnection } from '../common/connect.js';
+import { readToolConfig, toolLogger } from '../common/tool-config.js';
 import { parseNacreArgs, NacreUsageError } from '../ssh/args.js';
 import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';

@@ -8,7 +8,7 @@ import type { ForwardEndpoint, SshConfig } from '../../mux-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { Logger } from '../common/log.js';
-import { readToolConfig, toolLogger } from '../common/connect.js';
+import { readToolConfig, toolLogger } from '../common/tool-config.js';
 import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
 import { settingsFromValues, flag, type Settings } from './settings.js';
 import { parseRequestTty, type SessionType } from './session.js';

@@ -446,3 +446,9 @@ export type { Statvfs, SftpLimits } from './sftp/extensions.js';
 // File names that are not UTF-8 (issue 13): SFTP paths are bytes, carried in strings with each byte outside UTF-8 as U+DC80..U+DCFF.
 export { pathFromBytes, pathToBytes, hasEscapedBytes, showPath } from './sftp/path-bytes.js';
 export { fsPath } from './io/node/byte-paths.js';
+
+// Round 3 (clifix): jump hosts resolved hop by hop as ssh resolves them
+// (each through ssh_config; the first hop's own ProxyJump chained).
+export { resolveJumpRoute, MAX_JUMP_HOPS, type JumpOrigin, type JumpHopResolver } from './client/jump.js';
+// The SFTP client over any byte stream (a local sftp-server's stdio, another ssh program, a socket).
+export { openSftp, type OpenSftpOptions } from './client/sftp/over-stream.js';

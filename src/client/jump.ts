@@ -4,7 +4,7 @@
 // with its own user and port. The hops close when the connection does.
 import type { Duplex } from 'node:stream';
 import { DisconnectReason, NacreError } from '../errors.js';
-import type { ConnectOptions } from './options.js';
+import { defaultUsername, type ConnectOptions } from './options.js';
 import { applySshConfig } from './config-options.js';
 
 /** One hop of a ProxyJump string. */
@@ -96,9 +96,68 @@ export function hopOptions(base: ConnectOptions, hop: JumpHost): ConnectOptions 
   return { ...shared, host: hop.host, ...(hop.port !== undefined ? { port: hop.port } : {}), ...(hop.username !== undefined ? { username: hop.username } : {}) };
 }
 
+/** Where a connection goes, for ssh's "jumphost loop" check: the name it was given, its port and user. */
+export interface JumpOrigin {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+}
+
+/**
+ * Resolves one hop for resolveJumpRoute: `hop` as named in a ProxyJump
+ * string, and `jumpExtra`, the hops before it (as ssh passes them to the
+ * hop's own ssh with `-J`; undefined for the first hop, which then keeps any
+ * ProxyJump or ProxyCommand of its own ssh_config entry). The options
+ * returned have the hop's HostName, Port and User applied, and their
+ * `proxyJump` is the hop's effective one (`jumpExtra` when given).
+ */
+export type JumpHopResolver = (hop: JumpHost, jumpExtra: string | undefined) => ConnectOptions | Promise<ConnectOptions>;
+
+/** Hops a route may have, counting those its hops' own ProxyJump add: past this it is a loop through ssh_config. */
+export const MAX_JUMP_HOPS = 16;
+
+/**
+ * The hops of a ProxyJump string as ssh reaches them, first hop first, each
+ * fully resolved (its own `proxyJump` set to `'none'`; only the first keeps a
+ * `proxyCommand`). ssh turns `-J h1,h2,h3` into a ProxyCommand running
+ * `ssh -J h1,h2 -W target h3`, so h3 (and every hop but the first) is
+ * resolved with the hops before it as its ProxyJump, and h1 with its own
+ * ssh_config's; `origin` is the connection the string belongs to, refused
+ * like ssh ("jumphost loop via ...") when its last hop is itself.
+ */
+export async function resolveJumpRoute(spec: string, origin: JumpOrigin, resolve: JumpHopResolver): Promise<ConnectOptions[]> {
+  const route: ConnectOptions[] = [];
+  // Hops found so far, counting those still being resolved (each visit adds one, after the hops before it).
+  let found = 0;
+  const visit = async (text: string, from: JumpOrigin): Promise<void> => {
+    const hops = parseProxyJump(text);
+    if (hops.length === 0) return;
+    const last = hops[hops.length - 1]!;
+    if (last.host === from.host && (last.port ?? 22) === from.port && (last.username ?? from.username) === from.username) {
+      throw badJump(text, `jumphost loop via ${last.host}`);
+    }
+    if (++found > MAX_JUMP_HOPS) throw badJump(text, `more than ${MAX_JUMP_HOPS} hops (a loop through ssh_config?)`);
+    const extra = hops.length > 1 ? text.split(',').slice(0, -1).join(',') : undefined;
+    const options = await resolve(last, extra);
+    const own = options.proxyJump;
+    if (typeof own === 'string' && own.trim().toLowerCase() !== 'none') {
+      await visit(own, { host: last.host, port: options.port ?? 22, username: options.username ?? defaultUsername() });
+    } else if (Array.isArray(own)) {
+      throw badJump(text, 'a hop resolved to a list of hops; give its ProxyJump as a string');
+    }
+    const reached = route.length > 0;
+    route.push({ ...options, proxyJump: 'none', ...(reached ? { proxyCommand: undefined } : {}) });
+  };
+  await visit(spec, origin);
+  return route;
+}
+
 /**
  * Connects through the hops of `jump` and opens the stream to `host:port` on
  * the last; `connect` is the library's own (a hop is a full connection).
+ * A string is resolved by resolveJumpRoute, each hop from `base` (hopOptions)
+ * with `base.config` applied to its own name; a list is taken as the hops'
+ * options, first hop first. `origin` is `base`'s connection, for the loop check.
  * Resolves with that stream and a function that closes the hops, last first.
  */
 export async function connectThroughJumps(
@@ -107,13 +166,14 @@ export async function connectThroughJumps(
   host: string,
   port: number,
   connect: (options: ConnectOptions) => Promise<JumpClient>,
+  origin: JumpOrigin = { host: base.host ?? host, port, username: base.username ?? defaultUsername() },
 ): Promise<{ stream: Duplex; dispose: () => void } | null> {
-  // A hop named in a string takes no ProxyJump of its own from ssh_config
-  // (`Host * / ProxyJump bastion` would otherwise reach bastion through itself).
-  const named: readonly ConnectOptions[] = typeof jump === 'string' ? parseProxyJump(jump).map((h) => ({ ...hopOptions(base, h), proxyJump: 'none' })) : jump;
   // Each hop's own ssh_config entry, resolved now: the hop before must open
   // its channel to the HostName and Port found there, not to the alias.
-  const hops = named.map((o) => applySshConfig(o));
+  const hops: readonly ConnectOptions[] =
+    typeof jump === 'string'
+      ? await resolveJumpRoute(jump, origin, (hop, extra) => applySshConfig({ ...hopOptions(base, hop), ...(extra !== undefined ? { proxyJump: extra } : {}) }))
+      : jump.map((o) => applySshConfig(o));
   if (hops.length === 0) return null;
   const clients: JumpClient[] = [];
   const dispose = () => {

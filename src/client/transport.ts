@@ -55,7 +55,7 @@ export async function openTransport(
 ): Promise<Transport> {
   if (options.sock) return { stream: options.sock, dispose: () => undefined };
   if (options.proxyJump !== undefined) {
-    const jumped = await connectThroughJumps(given, options.proxyJump, host, port, connect);
+    const jumped = await connectThroughJumps(given, options.proxyJump, host, port, connect, { host: given.host ?? host, port, username });
     if (jumped) return { stream: jumped.stream, dispose: afterClose(jumped.stream, jumped.dispose) };
   }
   if (options.proxyCommand !== undefined && options.proxyCommand.trim().toLowerCase() !== 'none') {

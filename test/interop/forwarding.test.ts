@@ -317,11 +317,13 @@ test('proxyJump through two hops (the same sshd three times); closing the client
   // Every hop's host key goes through the same check as the target's.
   const checked: string[] = [];
   const check = options().verifyHostKey!;
-  const c = await connect(options({ proxyJump: `${user}@127.0.0.1:${sshd!.port},ssh://${user}@127.0.0.1:${sshd!.port}`, verifyHostKey: (info) => (checked.push(`${info.host}:${info.port}`), check(info)) }));
+  // (The last hop is named `localhost`: a last hop equal to the target itself is ssh's "jumphost loop".)
+  const c = await connect(options({ proxyJump: `${user}@127.0.0.1:${sshd!.port},ssh://${user}@localhost:${sshd!.port}`, verifyHostKey: (info) => (checked.push(`${info.host}:${info.port}`), check(info)) }));
   assert.equal((await c.exec('echo through two hops')).stdout, 'through two hops\n');
-  assert.deepEqual(checked, Array(3).fill(`127.0.0.1:${sshd!.port}`));
+  assert.deepEqual(checked, [`127.0.0.1:${sshd!.port}`, `localhost:${sshd!.port}`, `127.0.0.1:${sshd!.port}`]);
+  await assert.rejects(connect(options({ proxyJump: `${user}@127.0.0.1:${sshd!.port}` })), /jumphost loop via 127\.0\.0\.1/);
   // A hop whose key is refused stops the chain there.
-  await assert.rejects(connect(options({ proxyJump: `127.0.0.1:${sshd!.port}`, verifyHostKey: () => false })), (err: unknown) => err instanceof HostKeyRejectedError);
+  await assert.rejects(connect(options({ proxyJump: `localhost:${sshd!.port}`, verifyHostKey: () => false })), (err: unknown) => err instanceof HostKeyRejectedError);
   const ports = acceptedPorts(from);
   assert.equal(ports.length, 3, 'the two hops and the target each logged in');
   assert.ok(!ports.some(connectionEnded));
@@ -338,7 +340,7 @@ test('proxyJump through two hops (the same sshd three times); closing the client
   await assert.rejects(connect(options({ proxyJump: 'a@@:x' })), /ProxyJump/);
 });
 
-test('proxyJump from ssh_config: each hop reads its own Host entry, and takes no ProxyJump from it', { skip, timeout: 30000 }, async () => {
+test('proxyJump from ssh_config: each hop reads its own Host entry; the first hop\'s own ProxyJump chains, as in ssh', { skip, timeout: 30000 }, async () => {
   const file = join(dir, 'ssh_config');
   writeFileSync(
     file,
@@ -347,13 +349,22 @@ test('proxyJump from ssh_config: each hop reads its own Host entry, and takes no
       '  HostName 127.0.0.1',
       `  Port ${sshd!.port}`,
       `  User ${user}`,
+      // bastion2, the first hop of `inside`, is itself reached through bastion.
+      'Host bastion2',
+      '  ProxyJump bastion',
       'Host inside',
       '  HostName 127.0.0.1',
       `  Port ${sshd!.port}`,
-      '  ProxyJump bastion,bastion2',
-      // Would make every hop jump through bastion again, without end, were it taken.
-      'Host *',
-      '  ProxyJump bastion',
+      '  ProxyJump bastion2',
+      // Every hop jumping through bastion again, bastion included: ssh would start itself without end.
+      'Host looping',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd!.port}`,
+      '  ProxyJump ring',
+      'Host ring',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd!.port}`,
+      '  ProxyJump ring',
       '',
     ].join('\n'),
   );
@@ -363,6 +374,7 @@ test('proxyJump from ssh_config: each hop reads its own Host entry, and takes no
   assert.equal((await c.exec('echo inside')).stdout, 'inside\n');
   assert.equal(acceptedPorts(from).length, 3, 'the two bastions (the second reached at its HostName and Port) and the target');
   await c.close();
+  await assert.rejects(connect({ ...rest, host: 'looping', config: file }), /more than 16 hops/);
 });
 
 test('proxyCommand: SSH over a relay command with %h %p; a failing command is named', { skip, timeout: 30000 }, async () => {

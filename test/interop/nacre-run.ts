@@ -26,8 +26,13 @@ export interface NacreRunOptions {
 
 /** Runs nacre to its end (killed after 30 s). */
 export function runNacre(args: readonly string[], options: NacreRunOptions): Promise<NacreRun> {
+  return runCommand(process.execPath, [NACRE, ...args], options);
+}
+
+/** Runs any program as runNacre runs nacre (PATH and HOME only, plus `env`), in `cwd` when given. */
+export function runCommand(program: string, args: readonly string[], options: NacreRunOptions & { readonly cwd?: string }): Promise<NacreRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [NACRE, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: options.home, ...options.env } });
+    const child = spawn(program, [...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: options.home, ...options.env }, ...(options.cwd !== undefined ? { cwd: options.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -412,12 +412,12 @@ test('describeUploadFailure: dest open for a refused destination, write remote f
   assert.equal(describeUploadFailure(local, '/r/x'), 'local "/l/x": EIO');
 });
 
-test('scpMain: -D and -S are refused with a reason, bad usage exits 1, before any connection', async () => {
-  for (const flags of [['-D', '/usr/lib/openssh/sftp-server'], ['-S', 'ssh']]) {
+test('scpMain: -D and -S programs that cannot run end as scp does (255, Connection closed), bad usage exits 1', async () => {
+  for (const flags of [['-D', '/nonexistent/sftp-server'], ['-S', '/nonexistent/ssh']]) {
     const io = fakeIo();
     const code = await runMain((a, i) => scpMain(a, i, { env: {}, localUser: 'u' }), [...flags, '/etc/hostname', 'h:/tmp/x'], io);
-    assert.equal(code, 1);
-    assert.match(io.stderr(), /^nacre-scp: -[DS]: .* not supported/);
+    assert.equal(code, 255);
+    assert.equal(io.stderr(), `${flags[1]}: No such file or directory\nscp: Connection closed\n`);
   }
   const io = fakeIo();
   assert.equal(await runMain((a, i) => scpMain(a, i, { env: {}, localUser: 'u' }), ['onlyone'], io), 1);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { strmode, fmtScaled, lsDate, lsLongLine, columnLayout, sortEntries, formatDf } from '../../src/cli/sftp/ls-format.js';
-import { glob, matchComponent, hasMagic, expandBraces, GlobLimitError, type GlobFs } from '../../src/cli/sftp/glob.js';
+import { glob, matchComponent, hasMagic, expandBraces, GlobLimitError, type GlobFs } from '../../src/cli/common/glob.js';
 import { completeLine, escapeInsertion, commandCandidates, argumentKind } from '../../src/cli/sftp/complete.js';
 import { pathStrip, makeAbsolute, baseName, pathAppend, fxText } from '../../src/cli/sftp/remote.js';
 import type { LsAttrs } from '../../src/cli/sftp/ls-format.js';

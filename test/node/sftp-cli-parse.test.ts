@@ -184,14 +184,15 @@ test('random command lines parse or fail with a CommandLineError only', () => {
   }
 });
 
-test('sftpMain refuses before connecting: -D, -S, another subsystem, a missing batch file, usage', async () => {
+test('sftpMain refuses before connecting: another subsystem, a missing batch file, usage; -D and -S programs that cannot run', async () => {
   const { sftpMain } = await import('../../src/cli/sftp/main.js');
   const { runMain } = await import('../../src/cli/common/io.js');
   const { fakeIo } = await import('./cli-helpers.js');
   const deps = { env: {}, localUser: 'me' };
   const cases: [string[], number, RegExp][] = [
-    [['-D', '/usr/lib/openssh/sftp-server'], 255, /-D .*not supported/],
-    [['-S', '/usr/bin/ssh', 'host'], 255, /-S .*not supported/],
+    [['-D', '/nonexistent/sftp-server'], 255, /^exec: \/nonexistent\/sftp-server: No such file or directory\nCouldn't initialise connection to server\n$/],
+    [['-D', ''], 255, /^No sftp server specified via -D\n$/],
+    [['-S', '/nonexistent/ssh', 'host'], 255, /Couldn't initialise connection to server\n$/],
     [['-s', 'other', 'host'], 255, /only the sftp subsystem/],
     [['-b', '/nonexistent/batch', 'host'], 255, /^No such file or directory \(\/nonexistent\/batch\)\.\n$/],
     [['-h'], 1, /^usage: nacre-sftp /],
@@ -201,4 +202,13 @@ test('sftpMain refuses before connecting: -D, -S, another subsystem, a missing b
     assert.equal(await runMain((a, i) => sftpMain(a, i, deps), args, io), code, args.join(' '));
     assert.match(io.stderr(), message, args.join(' '));
   }
+});
+
+test('splitCommandLine: -D\'s command split as sftp\'s argv_split splits it', async () => {
+  const { splitCommandLine } = await import('../../src/cli/common/program-transport.js');
+  assert.deepEqual(splitCommandLine('/usr/lib/openssh/sftp-server -e -l DEBUG3'), ['/usr/lib/openssh/sftp-server', '-e', '-l', 'DEBUG3']);
+  assert.deepEqual(splitCommandLine(`  a  'b c'  "d \\"e\\" f" g\\ h ''  `), ['a', 'b c', 'd "e" f', 'g h', '']);
+  assert.deepEqual(splitCommandLine(''), []);
+  assert.equal(splitCommandLine('a "b'), null);
+  assert.equal(splitCommandLine("a 'b"), null);
 });

@@ -5,13 +5,15 @@
 // connection per endpoint, kept for the whole run and closed at its end.
 import type { Client } from '../../index.js';
 import { CliExit } from '../common/exit.js';
-import { LOG_LEVEL_NAMES, Logger } from '../common/log.js';
+import { connectPlanned, planToolConnection } from '../common/connect.js';
+import { readToolConfig, toolLogger } from '../common/tool-config.js';
 import { NacreUsageError, parseNacreArgs } from '../ssh/args.js';
-import { settingsFromValues, flag } from '../ssh/settings.js';
+import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
 import { connectionArgs, type ScpArgs } from './args.js';
 import type { Endpoint } from './copy.js';
 import type { RemoteFs } from './remote.js';
+import type { LegacyProcess } from './legacy.js';
 
 
 export interface ConnectDeps {
@@ -52,6 +54,11 @@ export class Connections {
     return (await this.connection(endpoint)).client;
   }
 
+  /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp). */
+  async spawn(endpoint: Endpoint, command: string): Promise<LegacyProcess> {
+    return (await this.client(endpoint)).spawn(command);
+  }
+
   private connection(endpoint: Endpoint): Promise<Connection> {
     const key = JSON.stringify([endpoint.user ?? null, endpoint.host, endpoint.port ?? null]);
     let c = this.open.get(key);
@@ -89,40 +96,21 @@ export class Connections {
       if (err instanceof NacreUsageError || err instanceof CliExit) throw new CliExit(255, err.message || `scp: bad host "${endpoint.host}"`);
       throw err;
     }
-    const lib = await import('../../index.js');
-    let config;
-    try {
-      config = lib.readSshConfig(
-        {
-          host: parsed.host!,
-          commandLine: parsed.configLines,
-          ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
-          command: 'sftp',
-          sessionType: 'subsystem',
-        },
-        { env, localUser },
-      );
-    } catch (err) {
-      if (err instanceof lib.ConfigError) throw new CliExit(255, err.message);
-      throw err;
-    }
+    const config = await readToolConfig(
+      {
+        host: parsed.host!,
+        commandLine: parsed.configLines,
+        ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
+        command: 'sftp',
+        sessionType: 'subsystem',
+      },
+      this.deps,
+    );
     const settings = settingsFromValues(config.values);
-    const level = LOG_LEVEL_NAMES[(settings.get('LogLevel') ?? 'info').toLowerCase()] ?? 'info';
-    const log = new Logger(this.deps.err, level);
-    for (const w of config.warnings) {
-      if (w.startsWith('/etc/ssh/')) log.debug(1, w);
-      else log.info(w);
-    }
-    const [{ planConnection }, { describeConnectFailure }] = await Promise.all([import('../ssh/connect-options.js'), import('../ssh/failures.js')]);
-    const prompter = this.deps.prompter ?? new Prompter({ env, batchMode: flag(settings, 'BatchMode', false) });
-    const plan = await planConnection(config, settings, { log, prompter, env });
+    const log = toolLogger(config, settings, this.deps.err);
+    const plan = await planToolConnection(config, settings, log, this.deps, parsed);
     log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
-    let client: Client;
-    try {
-      client = await lib.connect({ ...plan.options, debug: (depth, message) => log.debug(depth, message) });
-    } catch (err) {
-      throw new CliExit(255, `${describeConnectFailure(err, plan)}\nscp: Connection closed`);
-    }
+    const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message), '\nscp: Connection closed');
     return { client };
   }
 }

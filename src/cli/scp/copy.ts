@@ -11,7 +11,7 @@ import { CliExit, strerror } from '../common/exit.js';
 import { drawsProgress, progressCallbacks, progressName, type ProgressReporter } from '../common/progress.js';
 import type { ScpArgs } from './args.js';
 import { crossloadDirectory, crossloadFile, type CrossloadOptions } from './crossload.js';
-import { expandRemoteGlob } from './glob.js';
+import { expandRemoteGlob } from '../common/glob.js';
 import { badUserName, isRemoteText, nameUnderDirectory, OperandError, parseOperand, pathAppend, prepareRemotePath, type Operand, type RemoteOperand } from './paths.js';
 import { LegacyCopies } from './legacy-copy.js';
 import type { LegacyProcess } from './legacy.js';

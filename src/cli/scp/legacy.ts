@@ -13,9 +13,8 @@ import { open, mkdir, opendir, stat, chmod, utimes } from 'node:fs/promises';
 import { constants, type Stats } from 'node:fs';
 import { CliExit, strerror } from '../common/exit.js';
 import type { ProgressReporter } from '../common/progress.js';
-import { componentRegExp } from './glob.js';
 import { baseName } from './paths.js';
-import { expandBraces } from '../sftp/glob.js';
+import { expandBraces, matchComponent } from '../common/glob.js';
 
 /** The remote scp: its standard streams and exit. */
 export interface LegacyProcess {
@@ -310,7 +309,7 @@ async function sink(peer: Peer, target: string, patterns: readonly string[], mas
     if (name === '' || name.includes('/') || name === '.' || name === '..') {
       throw new CliExit(1, `error: unexpected filename: ${name}`);
     }
-    if (patterns.length > 0 && !patterns.some((p) => p === name || componentRegExp(p).test(name))) fail('filename does not match request');
+    if (patterns.length > 0 && !patterns.some((p) => p === name || matchComponent(p, name))) fail('filename does not match request');
     const path = targetIsDir ? `${target}${target === '/' ? '' : '/'}${name}` : target;
     const mode = ctx.preserve ? entry.mode : entry.mode & ~(mask | 0o7000);
     let existing: Stats | undefined;

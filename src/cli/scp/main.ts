@@ -4,12 +4,12 @@
 // copies run cp(1), and `-R` runs scp on the origin host through nacre, as
 // scp runs them through ssh.
 import { spawn } from 'node:child_process';
-import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { createProgressMeter, type ProgressReporter, type ProgressStream } from '../common/progress.js';
 import type { Prompter } from '../ssh/prompter.js';
 import { parseScpArgs, type ScpArgs } from './args.js';
 import { Connections } from './connect.js';
+import { ProgramConnections, runProgram, type ScpConnections } from './program-connect.js';
 import { ScpRun, type Endpoint } from './copy.js';
 
 export interface ScpDeps {
@@ -68,20 +68,27 @@ async function runNacreInProcess(args: readonly string[], io: CliIo, deps: ScpDe
   );
 }
 
+function nacreConnections(args: ScpArgs, io: CliIo, deps: ScpDeps): Connections {
+  return new Connections(args, { env: deps.env, localUser: deps.localUser, err: (t) => io.err(t), ...(deps.prompter ? { prompter: deps.prompter } : {}) });
+}
+
 /** Runs nacre-scp with `args` (without the program name); the exit status. */
 export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps): Promise<number> {
   const args = parseScpArgs(argv);
-  if (args.sftpDirect !== undefined) throw new CliExit(1, 'nacre-scp: -D: a local sftp-server program is not supported; nacre-scp copies over its own SSH connections');
-  if (args.sshProgram !== undefined) throw new CliExit(1, 'nacre-scp: -S: another ssh program is not supported; nacre-scp connects with Nacre (use -o, -F and -J for its options)');
-  const connections = new Connections(args, { env: deps.env, localUser: deps.localUser, err: (t) => io.err(t), ...(deps.prompter ? { prompter: deps.prompter } : {}) });
+  // -D (a local sftp server) and -S (another ssh program) connect through a program of the user's instead of Nacre.
+  const connections: ScpConnections =
+    args.sftpDirect !== undefined || args.sshProgram !== undefined
+      ? new ProgramConnections(args, (t) => io.err(t), () => nacreConnections(args, io, deps))
+      : nacreConnections(args, io, deps);
   const run = new ScpRun(args, {
     connect: (endpoint) => connections.sftp(endpoint),
     localCopy: (cpArgs) => runLocalCopy(cpArgs, args.verbose > 0, io),
     remoteCommand: (origin, command) => {
       const nacreArgs = originArgs(args, origin, command);
+      if (args.sshProgram !== undefined) return runProgram(args.sshProgram, nacreArgs, io);
       return deps.runNacre ? deps.runNacre(nacreArgs) : runNacreInProcess(nacreArgs, io, deps);
     },
-    spawn: async (endpoint, command) => (await connections.client(endpoint)).spawn(command),
+    spawn: (endpoint, command) => connections.spawn(endpoint, command),
     error: (line) => io.err(line + '\n'),
     stderr: (text) => io.err(text),
     debug: (level, message) => {

@@ -6,7 +6,7 @@
 // two callbacks, so the whole language is tested against fakes.
 import { COMMANDS, CommandLineError, errorPrefix, escapeGlob, parseCommandLine, type ParsedCommand } from './command-line.js';
 import type { CommandContext, ShellDeps, ShellOptions } from './context.js';
-import { glob, GlobLimitError, type GlobFs, type GlobMatch } from './glob.js';
+import { glob, GlobLimitError, type GlobFs, type GlobMatch } from '../common/glob.js';
 import { list } from './listing.js';
 import { formatDf, type LsAttrs } from './ls-format.js';
 import { makeAbsolute, remoteReason, sftpStatus, type RemoteAttrs } from './remote.js';

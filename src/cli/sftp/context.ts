@@ -4,7 +4,7 @@
 // shell (commands.ts) is the one implementation; listing.ts and
 // transfers.ts take it as their first argument.
 import type { ProgressReporter } from '../common/progress.js';
-import type { GlobMatch } from './glob.js';
+import type { GlobMatch } from '../common/glob.js';
 import type { LocalOps } from './local.js';
 import type { RemoteAttrs, RemoteFs } from './remote.js';
 

@@ -6,13 +6,13 @@
 // command loop (batch file, piped commands, or the interactive prompt).
 // sftp's statuses: 0, 1 when a command failed in batch mode or the fetch
 // failed, 255 when the connection could not be made.
-import type { Client, SshConfig } from '../../index.js';
 import { closeSync, openSync } from 'node:fs';
 import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
-import { LOG_LEVEL_NAMES, Logger } from '../common/log.js';
+import { connectPlanned, planToolConnection } from '../common/connect.js';
+import { readToolConfig, toolLogger } from '../common/tool-config.js';
 import { parseNacreArgs, NacreUsageError } from '../ssh/args.js';
-import { settingsFromValues, flag } from '../ssh/settings.js';
+import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
 import { parseSftpArgs, SFTP_USAGE, type SftpArgs } from './args.js';
 import type { RemoteFs } from './remote.js';
@@ -29,9 +29,6 @@ export interface SftpMainDeps {
 /** Runs nacre-sftp with `argv` (without the program name); the exit status. */
 export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMainDeps): Promise<number> {
   const args = parseSftpArgs(argv);
-  if (args.serverCommand !== undefined) throw new CliExit(255, 'nacre-sftp: -D (a local sftp server without ssh) is not supported');
-  if (args.sshProgram !== undefined) throw new CliExit(255, 'nacre-sftp: -S (another ssh program) is not supported: nacre-sftp connects with Nacre itself');
-  if (args.subsystem !== undefined && args.subsystem !== 'sftp') throw new CliExit(255, `nacre-sftp: -s ${args.subsystem}: only the sftp subsystem is supported`);
   if (args.batchFile !== undefined && args.batchFile !== '-') {
     // sftp opens its batch file before connecting.
     try {
@@ -40,6 +37,8 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
       throw new CliExit(255, `${strerror(err)} (${args.batchFile}).`);
     }
   }
+  if (args.serverCommand !== undefined || args.sshProgram !== undefined) return runOverProgram(args, io, deps);
+  if (args.subsystem !== undefined && args.subsystem !== 'sftp') throw new CliExit(255, `nacre-sftp: -s ${args.subsystem}: only the sftp subsystem is supported`);
   let nacre;
   try {
     nacre = parseNacreArgs(args.sshArgs, deps.env);
@@ -47,40 +46,21 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
     if (err instanceof NacreUsageError) throw new CliExit(1, (err.message ? err.message + '\n' : '') + SFTP_USAGE);
     throw err;
   }
-  const lib = await import('../../index.js');
-  let config: SshConfig;
-  try {
-    config = lib.readSshConfig(
-      {
-        host: nacre.host!,
-        commandLine: nacre.configLines,
-        ...(nacre.configFile !== undefined ? { configFile: nacre.configFile } : {}),
-        command: args.subsystem ?? 'sftp',
-        sessionType: 'subsystem',
-      },
-      { env: deps.env, localUser: deps.localUser },
-    );
-  } catch (err) {
-    if (err instanceof lib.ConfigError) throw new CliExit(255, err.message);
-    throw err;
-  }
+  const config = await readToolConfig(
+    {
+      host: nacre.host!,
+      commandLine: nacre.configLines,
+      ...(nacre.configFile !== undefined ? { configFile: nacre.configFile } : {}),
+      command: args.subsystem ?? 'sftp',
+      sessionType: 'subsystem',
+    },
+    deps,
+  );
   const settings = settingsFromValues(config.values);
-  const level = LOG_LEVEL_NAMES[(settings.get('LogLevel') ?? 'info').toLowerCase()] ?? 'info';
-  const log = new Logger((text) => io.err(text), level);
-  for (const w of config.warnings) {
-    if (w.startsWith('/etc/ssh/')) log.debug(1, w);
-    else log.info(w);
-  }
-  const [{ planConnection }, { describeConnectFailure }] = await Promise.all([import('../ssh/connect-options.js'), import('../ssh/failures.js')]);
-  const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
-  const plan = await planConnection(config, settings, { log, prompter, env: deps.env });
+  const log = toolLogger(config, settings, (text) => io.err(text));
+  const plan = await planToolConnection(config, settings, log, deps, nacre);
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
-  let client: Client;
-  try {
-    client = await lib.connect({ ...plan.options, debug: (depth, message) => log.debug(depth, message) });
-  } catch (err) {
-    throw new CliExit(255, describeConnectFailure(err, plan));
-  }
+  const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message));
   try {
     let sftp: RemoteFs;
     try {
@@ -95,4 +75,52 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+/**
+ * `-D sftp_server_command`: the command (split as sftp splits it) runs here
+ * and SFTP goes over its standard input and output, no SSH ("Attached to
+ * ..."; a destination is not read). `-S program`: the program runs with the
+ * arguments sftp gives ssh (`-oForwardX11 no ... -s -- host sftp`) and SFTP
+ * goes over it the same way ("Connected to host."). Status as sftp's: the
+ * session's, 255 when the server never answered.
+ */
+async function runOverProgram(args: SftpArgs, io: CliIo, deps: SftpMainDeps): Promise<number> {
+  const { sftpOverProgram, splitCommandLine } = await import('../common/program-transport.js');
+  let program: string;
+  let programArgv: string[];
+  let argv0: string | undefined;
+  let session = args;
+  if (args.serverCommand !== undefined) {
+    const words = splitCommandLine(args.serverCommand);
+    if (words === null) throw new CliExit(255, 'Parse -D arguments: invalid format');
+    if (words.length === 0) throw new CliExit(255, 'No sftp server specified via -D');
+    program = words[0]!;
+    programArgv = words.slice(1);
+    // sftp attaches to the server alone: no path to change to or fetch.
+    const { localTarget: _target, ...rest } = args;
+    session = { ...rest, destination: { host: args.serverCommand } };
+  } else {
+    program = args.sshProgram!;
+    programArgv = [...args.sshArgs];
+    argv0 = program;
+  }
+  let over;
+  try {
+    over = await sftpOverProgram(program, programArgv, argv0 !== undefined ? { argv0 } : {});
+  } catch (err) {
+    const e = err as { code?: unknown; syscall?: unknown };
+    // What the child says when exec fails, then sftp's own line.
+    const exec = typeof e.code === 'string' && typeof e.syscall === 'string' && e.syscall.startsWith('spawn') ? `exec: ${program}: ${strerror(err)}\n` : '';
+    throw new CliExit(255, `${exec}Couldn't initialise connection to server`);
+  }
+  let status: number;
+  try {
+    if (!args.quiet) io.err(args.serverCommand !== undefined ? `Attached to ${args.serverCommand}.\n` : `Connected to ${args.destination.host}.\n`);
+    const run = deps.runSession ?? (await import('./session.js')).runSftpSession;
+    status = await run(over.sftp, session, io);
+  } finally {
+    await over.close();
+  }
+  return status;
 }

@@ -17,7 +17,7 @@ import { createProgressMeter } from '../common/progress.js';
 import type { SftpArgs } from './args.js';
 import { SftpShell, type CommandOutcome } from './commands.js';
 import { completeLine } from './complete.js';
-import { glob } from './glob.js';
+import { glob } from '../common/glob.js';
 import { nodeLocalOps } from './local.js';
 import { makeAbsolute, type RemoteFs } from './remote.js';
 

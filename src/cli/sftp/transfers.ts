@@ -7,7 +7,7 @@
 import { showPath } from '../../index.js';
 import type { CommandContext } from './context.js';
 import { escapeGlob } from './command-line.js';
-import { glob } from './glob.js';
+import { glob } from '../common/glob.js';
 import type { LsAttrs } from './ls-format.js';
 import { baseName, fxText, makeAbsolute, pathAppend, remoteReason, sftpStatus, type RemoteAttrs, type RemoteTransferOptions } from './remote.js';
 import { strerror } from '../common/exit.js';

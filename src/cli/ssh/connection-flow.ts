@@ -4,15 +4,14 @@
 // when it is logged in and its forwardings are up); the connection itself;
 // WarnWeakCrypto; the forwardings; then serving as a master, -W, or the
 // session. Every step that needs another module loads it when it runs.
-import type { Client } from '../../index.js';
 import type { ForwardEndpoint, SshConfig } from '../../mux-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { Logger } from '../common/log.js';
 import { backgroundChild, startInBackground } from '../common/background.js';
 import type { NacreDeps } from './deps.js';
+import type { ToolCommandLine } from '../common/connect.js';
 import { flag, type Settings } from './settings.js';
-import { Prompter } from './prompter.js';
 import { runPlainSession, wantsTty, type SessionPlan } from './session.js';
 
 /** Post-quantum key exchanges: WarnWeakCrypto is quiet for these. */
@@ -31,6 +30,8 @@ export interface ConnectionRequest {
   /** -f / ForkAfterAuthentication. */
   readonly fork: boolean;
   readonly session: SessionPlan;
+  /** -F and the command line's ssh_config lines: jump hosts are resolved with them too. */
+  readonly commandLine: ToolCommandLine;
 }
 
 /** OpenSSH 10.1's warning after a key exchange without post-quantum protection. */
@@ -102,16 +103,9 @@ async function run(req: ConnectionRequest): Promise<number> {
     }
   }
 
-  const [lib, { planConnection }, { describeConnectFailure }, { startForwardings, forwards }] = await Promise.all([
-    import('../../index.js'),
-    import('./connect-options.js'),
-    import('./failures.js'),
-    forwardings(),
-  ]);
-  const prompter = deps.prompter ?? new Prompter({ env: deps.env, batchMode: flag(settings, 'BatchMode', false) });
-  const plan = await planConnection(config, settings, { log, prompter, env: deps.env });
+  const [{ planToolConnection, connectPlanned }, { startForwardings, forwards }] = await Promise.all([import('../common/connect.js'), forwardings()]);
+  const plan = await planToolConnection(config, settings, log, deps, req.commandLine);
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
-  let client: Client;
   let method = '';
   let kexSeen = false;
   const debug = (level: 1 | 2 | 3, message: string): void => {
@@ -125,11 +119,7 @@ async function run(req: ConnectionRequest): Promise<number> {
       warnWeakCrypto(kex[1], settings.get('WarnWeakCrypto'), log);
     }
   };
-  try {
-    client = await lib.connect({ ...plan.options, debug });
-  } catch (err) {
-    throw new CliExit(255, describeConnectFailure(err, plan));
-  }
+  const client = await connectPlanned(plan, debug);
   try {
     log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}) using "${method}".`);
     // Started even without specs: the escape command line (~C) adds to it.

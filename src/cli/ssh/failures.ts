@@ -22,8 +22,26 @@ export function describeConnectFailure(err: unknown, where: { user: string; host
   }
   if (err instanceof TimeoutError && err.phase.startsWith('TCP connect')) return `nacre: connect to host ${where.host} port ${where.port}: Connection timed out`;
   const code = errnoCode(err);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `nacre: Could not resolve hostname ${where.host}: ${code === 'ENOTFOUND' ? 'Name or service not known' : 'Temporary failure in name resolution'}`;
-  if (code && CONNECT_ERRORS[code]) return `nacre: connect to host ${where.host} port ${where.port}: ${CONNECT_ERRORS[code]}`;
+  // A jump host's failure names the jump host: the resolver's and the socket's errors say which.
+  const e = errnoCarrier(err);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    const name = typeof e.hostname === 'string' && e.hostname !== '' ? e.hostname : where.host;
+    return `nacre: Could not resolve hostname ${name}: ${code === 'ENOTFOUND' ? 'Name or service not known' : 'Temporary failure in name resolution'}`;
+  }
+  if (code && CONNECT_ERRORS[code]) {
+    const port = typeof e.port === 'number' ? e.port : where.port;
+    const host = typeof e.port === 'number' && port !== where.port && typeof e.address === 'string' ? e.address : where.host;
+    return `nacre: connect to host ${host} port ${port}: ${CONNECT_ERRORS[code]}`;
+  }
   const message = err instanceof Error ? err.message : String(err);
   return `nacre: ${message}`;
+}
+
+/** The error in `err`'s cause chain that carries the errno code (Node's, with hostname, address and port). */
+function errnoCarrier(err: unknown): { hostname?: unknown; address?: unknown; port?: unknown } {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('E')) return e as { hostname?: unknown; address?: unknown; port?: unknown };
+  }
+  return {};
 }

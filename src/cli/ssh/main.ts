@@ -7,7 +7,8 @@ import { appendFileSync } from 'node:fs';
 import type { ForwardEndpoint, SshConfig } from '../../mux-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
-import { LOG_LEVEL_NAMES, Logger } from '../common/log.js';
+import type { Logger } from '../common/log.js';
+import { readToolConfig, toolLogger } from '../common/tool-config.js';
 import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
 import { settingsFromValues, flag, type Settings } from './settings.js';
 import { parseRequestTty, type SessionType } from './session.js';
@@ -21,11 +22,9 @@ function usage(message: string): never {
 }
 
 
-function logger(args: NacreArgs, settings: Settings, io: CliIo): Logger {
-  const level = LOG_LEVEL_NAMES[(settings.get('LogLevel') ?? 'info').toLowerCase()];
-  if (!level) throw new CliExit(255, `nacre: unsupported LogLevel "${settings.get('LogLevel')}"`);
+function logger(args: NacreArgs, config: SshConfig, settings: Settings, io: CliIo): Logger {
   const write = args.logFile ? (text: string) => appendFileSync(args.logFile!, text) : (text: string) => io.err(text);
-  return new Logger(write, level);
+  return toolLogger(config, settings, write, { program: 'nacre' });
 }
 
 /** SendEnv patterns matched against the local environment, then SetEnv pairs (which win). */
@@ -91,29 +90,18 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
       throw new CliExit(255, err instanceof Error ? err.message : String(err));
     }
   }
-  let config: SshConfig;
-  try {
-    config = lib.readSshConfig(
-      {
-        host,
-        commandLine: parsed.configLines,
-        ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
-        ...(command !== '' ? { command } : {}),
-        sessionType: parsed.subsystem ? 'subsystem' : parsed.configLines.includes('SessionType none') ? 'none' : command !== '' ? 'exec' : 'shell',
-      },
-      { env: deps.env, localUser: deps.localUser },
-    );
-  } catch (err) {
-    if (err instanceof lib.ConfigError) throw new CliExit(255, err.message);
-    throw err;
-  }
+  const config = await readToolConfig(
+    {
+      host,
+      commandLine: parsed.configLines,
+      ...(parsed.configFile !== undefined ? { configFile: parsed.configFile } : {}),
+      ...(command !== '' ? { command } : {}),
+      sessionType: parsed.subsystem ? 'subsystem' : parsed.configLines.includes('SessionType none') ? 'none' : command !== '' ? 'exec' : 'shell',
+    },
+    deps,
+  );
   const settings = settingsFromValues(config.values);
-  const log = logger(parsed, settings, io);
-  // The system-wide file is not the user's to fix: its warnings show with -v.
-  for (const w of config.warnings) {
-    if (w.startsWith('/etc/ssh/')) log.debug(1, w);
-    else log.info(w);
-  }
+  const log = logger(parsed, config, settings, io);
   if (parsed.printConfig) {
     const { printSshConfig } = await import('../../index.js');
     io.out(printSshConfig(config, deps.env));
@@ -139,6 +127,7 @@ export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreD
     ...(parsed.controlCommand !== undefined ? { controlCommand: parsed.controlCommand } : {}),
     ...(stdioTarget ? { stdioTarget } : {}),
     fork,
+    commandLine: parsed,
     session: { type, command: remoteCommand, requestTty, env: sessionEnv(settings, deps.env), stdinNull: fork || flag(settings, 'StdinNull', false) },
   });
 }

@@ -11,7 +11,7 @@ import type { FileAttributes } from '../../sftp/attrs.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply, type SftpLimits, type Statvfs } from '../../sftp/extensions.js';
 import type { SftpResponse } from '../../sftp/messages.js';
 import { SftpError } from '../../sftp/errors.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type SftpCarrier } from './outbox.js';
 import type { ReadDone } from './ops.js';
 import { NO_DATA_EOF } from './reader.js';
 import type { ReadStreamOptions, SftpClient, SftpEntry, SftpHandle, SftpOpenFlags, TransferOptions, WriteStreamOptions } from './api.js';
@@ -64,7 +64,7 @@ export class NodeSftpClient implements SftpClient {
   private ended = false;
 
   /** @internal */
-  constructor(readonly channel: Channel) {
+  constructor(readonly channel: SftpCarrier) {
     this.outbox = new Outbox(channel);
     this.session = new SftpClientSession((b) => this.outbox.push(b));
     this.ready = new Promise<void>((resolve, reject) => {

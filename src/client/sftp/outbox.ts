@@ -6,7 +6,23 @@
 // write instead of one each. While the channel holds a piece back (the
 // peer's window, the socket), the rest wait. `afterSent` tells a writer when
 // what it queued has been taken (so its buffer may be reused).
-import type { Channel } from '../../io/node/channel.js';
+
+/**
+ * What an SFTP session runs over: a session channel running the `sftp`
+ * subsystem, or any byte stream (src/client/sftp/over-stream.ts adapts one).
+ * `sendData` resolves (or returns undefined) once the bytes are taken, so
+ * their buffer may be reused.
+ */
+export interface SftpCarrier {
+  sendData(data: Uint8Array): Promise<void> | undefined;
+  close(): void;
+  destroy(): void;
+  readonly destroyed: boolean;
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  on(event: 'end' | 'close' | 'channel-close', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
 
 /** Pieces shorter than this are copied into the gathering buffer. */
 const SMALL_PIECE = 16 * 1024;
@@ -28,7 +44,7 @@ export class Outbox {
     this.flushGathered();
   };
 
-  constructor(private readonly channel: Channel) {}
+  constructor(private readonly channel: SftpCarrier) {}
 
   push(bytes: Uint8Array): void {
     if (bytes.length < SMALL_PIECE) {

@@ -1,14 +1,16 @@
-// glob(3) as sftp uses it, over any directory lister: the remote side lists
-// through SFTP (sftp-glob.c), the local side through node:fs. Wildcards
-// `*`, `?` and `[...]` (`!` or `^` negates, ranges) in any path component;
-// a backslash makes the next character literal (the command-line parser
-// escapes what the user quoted); a name starting with `.` is matched only by
-// a pattern starting with a literal `.`; GLOB_MARK appends `/` to
-// directories; GLOB_NOCHECK gives the pattern back when nothing matches.
-// Matches come back sorted by name (byte order), with the attributes the
-// listing gave (lstat's), so `ls` needs no second round trip.
-import type { LsAttrs } from './ls-format.js';
-import { byteCompare } from './ls-format.js';
+// glob(3) as sftp and scp use it, over any directory lister: the remote
+// side lists through SFTP (sftp-glob.c; scp's remote operands, which have no
+// remote shell to expand them), the local side through node:fs. Wildcards
+// `*`, `?` and `[...]` (`!` or `^` negates, ranges) in any path component,
+// one character being one code point; a backslash makes the next character
+// literal (the command-line parser escapes what the user quoted); a name
+// starting with `.` is matched only by a pattern starting with a literal
+// `.`; GLOB_MARK appends `/` to directories; GLOB_NOCHECK gives the pattern
+// back when nothing matches. Matches come back sorted by name (byte order),
+// with the attributes the listing gave (lstat's), so `ls` needs no second
+// round trip.
+import type { LsAttrs } from '../sftp/ls-format.js';
+import { byteCompare } from '../sftp/ls-format.js';
 
 export interface GlobFs {
   /** A directory's entries (without `.` and `..` is fine), or null when it cannot be read. */
@@ -71,13 +73,13 @@ export function unescapePattern(pattern: string): string {
   return pattern.replace(/\\(.)/gs, '$1').replace(/\\$/, '\\');
 }
 
-/** fnmatch of one component against one name (no `/` in either). */
+/** fnmatch of one component against one name (no `/` in either), code point by code point. */
 export function matchComponent(pattern: string, name: string): boolean {
   if (name.startsWith('.') && !pattern.startsWith('.') && !pattern.startsWith('\\.')) return false;
-  return matchFrom(pattern, 0, name, 0);
+  return matchFrom(Array.from(pattern), 0, Array.from(name), 0);
 }
 
-function matchFrom(p: string, pi: number, s: string, si: number): boolean {
+function matchFrom(p: readonly string[], pi: number, s: readonly string[], si: number): boolean {
   while (pi < p.length) {
     const c = p[pi]!;
     if (c === '*') {
@@ -119,7 +121,8 @@ function matchFrom(p: string, pi: number, s: string, si: number): boolean {
   return si === s.length;
 }
 
-function matchClass(p: string, start: number, ch: string): { matched: boolean; next: number } | null {
+/** A bracket expression at `start` against `ch`; a range written backwards matches nothing (as OpenBSD's fnmatch). Null when it is not closed. */
+function matchClass(p: readonly string[], start: number, ch: string): { matched: boolean; next: number } | null {
   let i = start + 1;
   let negate = false;
   if (p[i] === '!' || p[i] === '^') {
@@ -128,6 +131,7 @@ function matchClass(p: string, start: number, ch: string): { matched: boolean; n
   }
   let matched = false;
   let first = true;
+  const code = ch.codePointAt(0)!;
   while (i < p.length && (p[i] !== ']' || first)) {
     first = false;
     let lo = p[i]!;
@@ -142,7 +146,7 @@ function matchClass(p: string, start: number, ch: string): { matched: boolean; n
       }
       i += 2;
     }
-    if (lo <= ch && ch <= hi) matched = true;
+    if (lo.codePointAt(0)! <= code && code <= hi.codePointAt(0)!) matched = true;
   }
   if (i >= p.length) return null;
   return { matched: matched !== negate, next: i + 1 };
@@ -269,4 +273,53 @@ export async function glob(pattern: string, fs: GlobFs, options: GlobOptions = {
   if (!options.nosort) found.sort((a, b) => byteCompare(a.path, b.path));
   if (found.length === 0 && options.nocheck) return { matches: [{ path: unescapePattern(pattern), isDir: false }], matched: 0 };
   return { matches: found, matched: found.length };
+}
+
+/** What scp's remote expansion needs of the server: a directory's names, whether a path is a directory, whether it is there. */
+export interface GlobLister {
+  list(path: string): Promise<readonly { filename: string }[]>;
+  isDirectory(path: string): Promise<boolean>;
+  exists(path: string): Promise<boolean>;
+}
+
+/** The paths a remote pattern matched, or the pattern itself (unquoted) with `matched` 0. */
+export interface RemoteGlobResult {
+  readonly paths: readonly string[];
+  readonly matched: number;
+}
+
+/** At most this many matches of a remote pattern (sftp's glob limit), as a guard against a huge tree. */
+export const MAX_GLOB_MATCHES = 100_000;
+
+/**
+ * scp's remote wildcards (SFTP mode): glob() over `lister` with GLOB_NOCHECK,
+ * names sorted per directory, `.` and `..` never matched, a trailing `/`
+ * asking for directories (given without the slash). Lists only where a
+ * component has a wildcard; a listing that fails is no match there. Throws
+ * GlobLimitError past MAX_GLOB_MATCHES.
+ */
+export async function expandRemoteGlob(pattern: string, lister: GlobLister): Promise<RemoteGlobResult> {
+  if (!hasMagic(pattern)) return { paths: [unescapePattern(pattern)], matched: 0 };
+  const exists = async (path: string): Promise<LsAttrs | null> => ((await lister.exists(path).catch(() => false)) ? { mode: 0o100000 } : null);
+  const fs: GlobFs = {
+    async readdir(dir) {
+      let names: readonly { filename: string }[];
+      try {
+        names = await lister.list(dir);
+      } catch {
+        return null;
+      }
+      const kept = names.map((e) => e.filename).filter((n) => n !== '.' && n !== '..').sort();
+      // Only a match that is not the last component needs its kind: glob() walks into it (a file lists nothing).
+      return kept.map((name) => ({ name, attrs: { mode: 0o100000 } }));
+    },
+    lstat: exists,
+    async stat(path) {
+      return (await lister.isDirectory(path).catch(() => false)) ? { mode: 0o040000 } : exists(path);
+    },
+  };
+  const { matches } = await glob(pattern, fs, { nosort: true, limit: MAX_GLOB_MATCHES });
+  if (matches.length === 0) return { paths: [unescapePattern(pattern)], matched: 0 };
+  const paths = matches.map((m) => (pattern.endsWith('/') && m.path.length > 1 ? m.path.replace(/\/+$/, '') : m.path));
+  return { paths, matched: paths.length };
 }

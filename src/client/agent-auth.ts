@@ -7,7 +7,8 @@
 // (`session-bind@openssh.com`) before its first signature, and with
 // `addKeysToAgent` a key read from a file is added to the agent once used.
 import { AgentError } from '../agent/index.js';
-import { parseCertificate, type AuthSigner } from '../keys/index.js';
+import { parseCertificate } from '../keys/certificate.js';
+import type { AuthSigner } from '../keys/signer.js';
 import { loadPrivateKeyFile } from '../io/node/key-files.js';
 import { expandHome } from '../io/node/files.js';
 import type { NodeEndpoint } from '../io/node/node-endpoint.js';

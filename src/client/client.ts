@@ -10,7 +10,7 @@ import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
-import { fingerprintSha256, blobKeyType } from '../keys/index.js';
+import { fingerprintSha256, blobKeyType } from '../keys/blob.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername } from './options.js';
 import { loadIdentities } from './identities.js';
@@ -37,7 +37,6 @@ import {
 import { targetHandler } from './remote-target.js';
 import { forwardDynamic, type DynamicForwardOptions } from './dynamic-forward.js';
 import type { SftpClient } from './sftp/api.js';
-import { startSftp } from './sftp/client.js';
 
 export { AbortError };
 
@@ -170,7 +169,9 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * OpenSSH's extensions); the connection stays open after `sftp.end()`.
    */
   async sftp(): Promise<SftpClient> {
-    const ch = await this.subsystem('sftp');
+    // The SFTP client's modules load only here (a command or a shell never
+    // needs them), at the same time as the subsystem request.
+    const [ch, { startSftp }] = await Promise.all([this.subsystem('sftp'), import('./sftp/client.js')]);
     try {
       return await startSftp(ch);
     } catch (err) {

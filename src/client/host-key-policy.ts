@@ -8,7 +8,9 @@
 import { AbortError, HostKeyRejectedError } from '../errors.js';
 import type { AlgorithmLists } from '../algorithms/index.js';
 import { findHostKeyAlgorithm, isHostCertificateAlgorithm } from '../algorithms/hostkey.js';
-import { blobKeyType, fingerprintSha256, isCertificateType, parseCertificate, verifyCertificate, CERTIFICATE_KEY_TYPES, type OpenSshCertificate } from '../keys/index.js';
+import { blobKeyType, fingerprintSha256 } from '../keys/blob.js';
+import { isCertificateType, parseCertificate, CERTIFICATE_KEY_TYPES, type OpenSshCertificate } from '../keys/certificate.js';
+import { verifyCertificate } from '../keys/certificate-verify.js';
 import { constantTimeEqual } from '../wire/bytes.js';
 import {
   parseKnownHosts,
@@ -20,7 +22,7 @@ import {
   formatKnownHostLine,
   type KnownHostEntry,
   type KnownHostCheck,
-} from '../trust/index.js';
+} from '../trust/known-hosts.js';
 import type { ConnectOptions, HostCertificateInfo, HostKeyDecision, HostKeyInfo, KnownHostsLine } from './options.js';
 import { updateKnownHostsFile } from './known-hosts-file.js';
 import { readKnownHostsSources, type KnownHostsText } from './known-hosts-files.js';

@@ -89,7 +89,7 @@ export class Connections {
       if (err instanceof NacreUsageError || err instanceof CliExit) throw new CliExit(255, err.message || `scp: bad host "${endpoint.host}"`);
       throw err;
     }
-    const lib = await import('../../index.js');
+    const lib = await import('../../client-entry.js');
     let config;
     try {
       config = lib.readSshConfig(

@@ -47,7 +47,7 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
     if (err instanceof NacreUsageError) throw new CliExit(1, (err.message ? err.message + '\n' : '') + SFTP_USAGE);
     throw err;
   }
-  const lib = await import('../../index.js');
+  const lib = await import('../../client-entry.js');
   let config: SshConfig;
   try {
     config = lib.readSshConfig(

@@ -103,7 +103,7 @@ async function run(req: ConnectionRequest): Promise<number> {
   }
 
   const [lib, { planConnection }, { describeConnectFailure }, { startForwardings, forwards }] = await Promise.all([
-    import('../../index.js'),
+    import('../../client-entry.js'),
     import('./connect-options.js'),
     import('./failures.js'),
     forwardings(),

@@ -29,16 +29,14 @@ type Poly = Int32Array;
 const ZETAS = new Int32Array(128);
 const GAMMAS = new Int32Array(128);
 {
-  const pow = (e: number): number => {
-    let r = 1;
-    for (let i = 0; i < e; i++) r = (r * 17) % Q;
-    return r;
-  };
+  const pow17 = new Int32Array(256);
+  pow17[0] = 1;
+  for (let e = 1; e < 256; e++) pow17[e] = (pow17[e - 1]! * 17) % Q;
   for (let i = 0; i < 128; i++) {
     let rev = 0;
     for (let b = 0; b < 7; b++) rev |= ((i >> b) & 1) << (6 - b);
-    ZETAS[i] = pow(rev);
-    GAMMAS[i] = pow(2 * rev + 1);
+    ZETAS[i] = pow17[rev]!;
+    GAMMAS[i] = pow17[2 * rev + 1]!;
   }
 }
 /** 128^-1 mod q: the inverse NTT's scaling. */
@@ -119,9 +117,9 @@ function sampleCbd(s: Uint8Array, b: number): Poly {
   const f = new Int32Array(N);
   for (let i = 0; i < 128; i++) {
     const x = bytes[i]!;
-    const bit = (k: number) => (x >> k) & 1;
-    f[2 * i] = (bit(0) + bit(1) - bit(2) - bit(3) + Q) % Q;
-    f[2 * i + 1] = (bit(4) + bit(5) - bit(6) - bit(7) + Q) % Q;
+    // Each nibble is two pairs of bits: (b0 + b1) - (b2 + b3).
+    f[2 * i] = ((x & 1) + ((x >> 1) & 1) - ((x >> 2) & 1) - ((x >> 3) & 1) + Q) % Q;
+    f[2 * i + 1] = (((x >> 4) & 1) + ((x >> 5) & 1) - ((x >> 6) & 1) - ((x >> 7) & 1) + Q) % Q;
   }
   return f;
 }
@@ -163,8 +161,19 @@ function byteDecode(bytes: Uint8Array, offset: number, d: number): Poly {
 }
 
 /** Compress_d / Decompress_d (§4.2.1), rounding half up. */
-const compress = (f: Poly, d: number): Poly => f.map((x) => Math.floor((x * (1 << d) * 2 + Q) / (2 * Q)) & ((1 << d) - 1));
-const decompress = (f: Poly, d: number): Poly => f.map((y) => (y * Q + (1 << (d - 1))) >> d);
+function compress(f: Poly, d: number): Poly {
+  const out = new Int32Array(N);
+  const mask = (1 << d) - 1;
+  const scale = 2 << d;
+  for (let i = 0; i < N; i++) out[i] = Math.floor((f[i]! * scale + Q) / (2 * Q)) & mask;
+  return out;
+}
+function decompress(f: Poly, d: number): Poly {
+  const out = new Int32Array(N);
+  const half = 1 << (d - 1);
+  for (let i = 0; i < N; i++) out[i] = (f[i]! * Q + half) >> d;
+  return out;
+}
 
 /** Â as A[i][j] = SampleNTT(rho || j || i); `transposed` gives A^T. */
 function matrix(rho: Uint8Array, transposed: boolean): Poly[][] {

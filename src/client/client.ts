@@ -260,7 +260,9 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const username = options.username ?? defaultUsername();
   // Everything that can fail on the options fails before a socket exists.
   const identities = loadIdentities(options);
-  const hostKeys = hostKeyPolicy(options, host, port);
+  // The KRL reader (four modules) loads only for a connection that names a RevokedHostKeys file.
+  const revokedKeysReader = options.revokedHostKeys === undefined ? undefined : (await import('../io/node/revoked-keys.js')).loadRevokedKeys;
+  const hostKeys = hostKeyPolicy(options, host, port, undefined, revokedKeysReader);
   const algorithms = hostKeys.preferKnownKeyTypes(defaultAlgorithmLists(options.algorithms));
   const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
   const replyTimeouts = checkedReplyTimeouts(options);

@@ -2,10 +2,9 @@
 // out, as nacre, nacre-sftp and nacre-scp do: connect() and the Client, the
 // errors it rejects with, ssh_config resolved into ConnectOptions, identities
 // and known_hosts names, and the forwarding spec parser. None of the server,
-// the SFTP server, sshd_config, authorized_keys, KRLs as a format to write,
-// SSHSIG or the key writers: importing it loads about two thirds of the
-// modules importing 'nacre' does (see docs/PERFORMANCE.md section 6). Every
-// name here is the same object as the one 'nacre' exports.
+// the SFTP server, sshd_config, SSHSIG or KRLs: importing it loads a little
+// over half the modules importing 'nacre' does (see docs/PERFORMANCE.md
+// section 6). Every name here is the same object as the one 'nacre' exports.
 export { connect, Client, AbortError, type ClientEvents } from './client/client.js';
 export type {
   ConnectOptions,

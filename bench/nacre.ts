@@ -281,6 +281,7 @@ export async function startupComparison(o: StartupComparisonOptions, log: (s: st
   type Row = Record<string, { ms: number[]; cpu: number[] }>;
   const rows: Record<string, Row> = { host: {}, sftp: {} };
   const first: Record<string, number[]> = {};
+  const nodeAlone = { ms: [] as number[], cpu: [] as number[] };
   try {
     for (const b of builds) {
       rows.host![b.name] = { ms: [], cpu: [] };
@@ -299,6 +300,11 @@ export async function startupComparison(o: StartupComparisonOptions, log: (s: st
         if (h.cpuMs !== null) rows.host![b.name]!.cpu.push(h.cpuMs);
         if (s.cpuMs !== null) rows.sftp![b.name]!.cpu.push(s.cpuMs);
       }
+      if (i > 0) {
+        const n = runMeasured(process.execPath, ['-e', '0']);
+        nodeAlone.ms.push(n.ms);
+        if (n.cpuMs !== null) nodeAlone.cpu.push(n.cpuMs);
+      }
     }
     for (const b of builds) first[b.name] = [];
     for (let i = 0; i < o.runs; i++) {
@@ -313,6 +319,7 @@ export async function startupComparison(o: StartupComparisonOptions, log: (s: st
   line('`nacre host true`, new connection', rows.host!);
   out.push(`| first byte sent, from spawn | ${f(first.baseline!)} | ${f(first['this build']!)} | | |`);
   line('`nacre-sftp -b` (`pwd`), whole session', rows.sftp!);
+  out.push(`\nNode alone (\`node -e 0\`): ${f(nodeAlone.ms)} ms wall, ${f(nodeAlone.cpu)} ms CPU.`);
   return out.join('\n');
 }
 

@@ -9,7 +9,7 @@
 //     byte a listening socket receives (the client's identification line).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type AddressInfo, type Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -232,4 +232,104 @@ export async function nacreMarkdown(o: NacreBenchOptions = NACRE_DEFAULTS, log: 
   } finally {
     await sshd.stop();
   }
+}
+
+// ---------------------------------------------------------------- start-up: this build against another
+
+/** Wall and CPU (user + sys, via /usr/bin/time when present) of one command, in ms. */
+function runMeasured(cmd: string, args: readonly string[], input?: string): { ms: number; cpuMs: number | null } {
+  const time = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+  const t = performance.now();
+  const r = time
+    ? spawnSync(time, ['-f', '@@cpu %U %S', cmd, ...args], { input, stdio: ['pipe', 'ignore', 'pipe'] })
+    : spawnSync(cmd, args, { input, stdio: ['pipe', 'ignore', 'pipe'] });
+  const ms = performance.now() - t;
+  const stderr = r.stderr?.toString() ?? '';
+  if (r.error || r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${stderr.trim().slice(-300)}`);
+  const m = /@@cpu (\S+) (\S+)/.exec(stderr);
+  return { ms, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : null };
+}
+
+export interface StartupComparisonOptions {
+  /** The `dist` folder of the build to compare against (its package.json and node_modules beside it). */
+  readonly baselineDist: string;
+  readonly runs: number;
+}
+
+/**
+ * This build's nacre and nacre-sftp against another build's, against one
+ * sshd, the two builds taking turns run by run (on a shared machine load
+ * changes by the second; alternating spreads it over both): `host true` on a
+ * new connection, the first byte from spawn, and `nacre-sftp -b` with one
+ * `pwd` (a whole SFTP session set up and closed). Medians of wall and CPU.
+ */
+export async function startupComparison(o: StartupComparisonOptions, log: (s: string) => void = (s) => console.error(s)): Promise<string> {
+  const openssh = findOpenSsh();
+  if (!openssh) throw new Error('OpenSSH is not installed; scripts/install-test-peers.sh installs it');
+  const dir = tempDir('bench-startup');
+  const key = keygen(openssh, dir, 'ed25519', 'id_ed25519');
+  const cred: Credentials = { user: userInfo().username, keyPath: key.privatePath, keyText: readFileSync(key.privatePath, 'utf8'), publicLine: key.publicLine };
+  const sshd = await startBenchSshd(openssh, key.publicLine);
+  const dest = `${cred.user}@127.0.0.1`;
+  const base = sshArgs(openssh, cred, sshd).filter((a) => a !== dest);
+  // nacre-sftp takes sftp's flags: -P for the port.
+  const sftpBase = base.map((a, i) => (a === '-p' && base[i + 1] === String(sshd.port) ? '-P' : a));
+  const builds = [
+    { name: 'baseline', dist: o.baselineDist },
+    { name: 'this build', dist: fileURLToPath(new URL('..', import.meta.url)) },
+  ];
+  type Row = Record<string, { ms: number[]; cpu: number[] }>;
+  const rows: Record<string, Row> = { host: {}, sftp: {} };
+  const first: Record<string, number[]> = {};
+  const nodeAlone = { ms: [] as number[], cpu: [] as number[] };
+  try {
+    for (const b of builds) {
+      rows.host![b.name] = { ms: [], cpu: [] };
+      rows.sftp![b.name] = { ms: [], cpu: [] };
+    }
+    log(`startup bench: ${o.runs} rounds, builds taking turns`);
+    for (let i = 0; i <= o.runs; i++) {
+      for (const b of builds) {
+        const nacre = join(b.dist, 'src/cli/nacre.js');
+        const sftp = join(b.dist, 'src/cli/nacre-sftp.js');
+        const h = runMeasured(process.execPath, [nacre, ...base, dest, 'true']);
+        const s = runMeasured(process.execPath, [sftp, '-b', '-', ...sftpBase, dest], 'pwd\n');
+        if (i === 0) continue; // warm-up
+        rows.host![b.name]!.ms.push(h.ms);
+        rows.sftp![b.name]!.ms.push(s.ms);
+        if (h.cpuMs !== null) rows.host![b.name]!.cpu.push(h.cpuMs);
+        if (s.cpuMs !== null) rows.sftp![b.name]!.cpu.push(s.cpuMs);
+      }
+      if (i > 0) {
+        const n = runMeasured(process.execPath, ['-e', '0']);
+        nodeAlone.ms.push(n.ms);
+        if (n.cpuMs !== null) nodeAlone.cpu.push(n.cpuMs);
+      }
+    }
+    for (const b of builds) first[b.name] = [];
+    for (let i = 0; i < o.runs; i++) {
+      for (const b of builds) first[b.name]!.push(await firstByteMs({ name: b.name, cmd: process.execPath, prefix: [join(b.dist, 'src/cli/nacre.js')] }, 1));
+    }
+  } finally {
+    await sshd.stop();
+  }
+  const f = (xs: readonly number[]) => (xs.length ? median(xs).toFixed(0) : '–');
+  const out = [`### This build against ${o.baselineDist} (median of ${o.runs}, builds alternating)\n`, '| command | baseline wall | this wall | baseline CPU | this CPU |', '|---|---:|---:|---:|---:|'];
+  const line = (label: string, r: Row) => out.push(`| ${label} | ${f(r.baseline!.ms)} | ${f(r['this build']!.ms)} | ${f(r.baseline!.cpu)} | ${f(r['this build']!.cpu)} |`);
+  line('`nacre host true`, new connection', rows.host!);
+  out.push(`| first byte sent, from spawn | ${f(first.baseline!)} | ${f(first['this build']!)} | | |`);
+  line('`nacre-sftp -b` (`pwd`), whole session', rows.sftp!);
+  out.push(`\nNode alone (\`node -e 0\`): ${f(nodeAlone.ms)} ms wall, ${f(nodeAlone.cpu)} ms CPU.`);
+  return out.join('\n');
+}
+
+// `node dist/bench/nacre.js --baseline=<dist> [--runs=N]`: the comparison above.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const baselineDist = arg('baseline');
+  if (!baselineDist) {
+    console.error('usage: node dist/bench/nacre.js --baseline=<another build\'s dist folder> [--runs=N]');
+    process.exit(2);
+  }
+  console.log(await startupComparison({ baselineDist, runs: Number(arg('runs') ?? 15) }));
 }

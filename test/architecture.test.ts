@@ -50,6 +50,7 @@ const RANKS: [string, number][] = [
   ['index.ts', 7],
   ['keys-entry.ts', 7],
   ['mux-entry.ts', 7],
+  ['client-entry.ts', 7],
   ['cli/', 8],
 ];
 function rank(path: string): number {
@@ -275,4 +276,20 @@ test('nacre/mux (src/mux-entry.ts) loads no transport, key exchange, cipher or c
     (!f.startsWith('keys/') || ['keys/pem.ts', 'keys/pkcs8-kdf.ts', 'keys/address-match.ts'].includes(f));
   assert.deepEqual(loaded.filter((f) => !allowed(f)), []);
   assert.ok(loaded.length < 30, `nacre/mux loads ${loaded.length} modules`);
+});
+
+test('nacre/client (src/client-entry.ts) loads no server, sshd_config, SFTP or SSHSIG code', () => {
+  // Runtime imports only, static ones (a dynamic import() loads when it runs).
+  const runtimeRe = /(?:^|\n)\s*(?:import|export)\s+(?!type\s)[^'"]*?from\s+['"](\.[^'"]+)['"]/g;
+  const seen = new Set<string>();
+  const walk = (f: string): void => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const m of readFileSync(f, 'utf8').matchAll(runtimeRe)) walk(resolve(dirname(f), m[1]!).replace(/\.js$/, '.ts'));
+  };
+  walk(join(src, 'client-entry.ts'));
+  const loaded = [...seen].map((f) => relative(src, f));
+  const forbidden = (f: string) =>
+    /^(server|sftp|client\/sftp)\//.test(f) || /^config\/sshd-/.test(f) || ['keys/sshsig.ts', 'keys/index.ts', 'trust/index.ts', 'config/index.ts', 'trust/allowed-signers.ts', 'index.ts'].includes(f);
+  assert.deepEqual(loaded.filter(forbidden), []);
 });

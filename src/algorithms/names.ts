@@ -7,7 +7,7 @@ import { cipherAlgorithms } from './cipher/index.js';
 import { macAlgorithms } from './mac.js';
 import { compressionAlgorithms } from './compression.js';
 import { defaultAlgorithmLists } from './index.js';
-import { CERTIFICATE_KEY_TYPES } from '../keys/index.js';
+import { CERTIFICATE_KEY_TYPES } from '../keys/certificate.js';
 
 /** The kinds `algorithmNames` answers, as `ssh -Q help` lists them. */
 export const ALGORITHM_QUERIES: readonly string[] = Object.freeze([

@@ -6,12 +6,13 @@
 // given key). The agent connection is bound to the session
 // (`session-bind@openssh.com`) before its first signature, and with
 // `addKeysToAgent` a key read from a file is added to the agent once used.
-import { AgentError } from '../agent/index.js';
-import { parseCertificate, type AuthSigner } from '../keys/index.js';
+import { AgentError } from '../agent/errors.js';
+import { parseCertificate } from '../keys/certificate.js';
+import type { AuthSigner } from '../keys/signer.js';
 import { loadPrivateKeyFile } from '../io/node/key-files.js';
 import { expandHome } from '../io/node/files.js';
 import type { NodeEndpoint } from '../io/node/node-endpoint.js';
-import { AgentClient, agentSocketPath, type AgentKey } from './agent-client.js';
+import type { AgentClient, AgentKey } from './agent-client.js';
 import type { ConnectOptions } from './options.js';
 
 /** What proves the session to an agent: the first key exchange's host key, exchange hash and the server's signature of it. */
@@ -68,6 +69,8 @@ export class AgentAuth {
     if (!options.agent) return new AgentAuth(options, null, []);
     let agent: AgentClient | null = null;
     try {
+      // The agent client loads only when an agent is to be used.
+      const { AgentClient, agentSocketPath } = await import('./agent-client.js');
       agent = await AgentClient.connect(agentSocketPath(options.agent));
       const keys = await agent.list();
       options.debug?.(1, `agent: ${keys.length} key${keys.length === 1 ? '' : 's'}`);
@@ -172,6 +175,7 @@ export class AgentAuth {
         const path = expandHome(file);
         const loaded = loadPrivateKeyFile(path, this.options.passphrase);
         if (!sameBytes(loaded.publicBlob, plain)) continue;
+        const { AgentClient, agentSocketPath } = await import('./agent-client.js');
         agent = await AgentClient.connect(agentSocketPath(typeof this.options.agent === 'string' ? this.options.agent : undefined));
         await agent.add(loaded.keyObject, {
           comment: loaded.comment || path,

@@ -24,7 +24,8 @@ import {
   type SessionBindValue,
 } from '../agent/index.js';
 import { agentKeyFields } from '../keys/agent-key.js';
-import { blobKeyType, fingerprintSha256, type AuthSigner } from '../keys/index.js';
+import { blobKeyType, fingerprintSha256 } from '../keys/blob.js';
+import type { AuthSigner } from '../keys/signer.js';
 import { toCertificate, type CertificateInput } from '../keys/host-certificate.js';
 import { expandHome } from '../io/node/files.js';
 import { AgentSocket, type AgentSocketOptions } from '../io/node/agent-socket.js';

@@ -5,14 +5,12 @@
 // flag, as ssh does) so that the agent can apply destination restrictions.
 // Without forwardAgent no handler is registered: such opens are refused.
 import { pipeline } from 'node:stream';
-import { AgentError, SESSION_BIND_EXTENSION, SessionBind, AgentExtension, extensionReply } from '../agent/index.js';
 import { ReqAuthAgent } from '../messages/channel-types.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpener, NodeEndpoint } from '../io/node/node-endpoint.js';
 import type { IncomingChannelOpen } from '../io/node/registries.js';
-import { AgentSocket } from '../io/node/agent-socket.js';
-import { agentSocketPath } from './agent-client.js';
+import type { AgentSocket } from '../io/node/agent-socket.js';
 import { sessionBinding } from './agent-auth.js';
 import type { ConnectOptions } from './options.js';
 
@@ -20,7 +18,7 @@ import type { ConnectOptions } from './options.js';
 export const MAX_FORWARDED_AGENT_CHANNELS = 16;
 
 /** The agent socket forwarding relays to: forwardAgent's path, else the `agent` option's, else $SSH_AUTH_SOCK. */
-function forwardingPath(options: ConnectOptions): string {
+function forwardingPath(options: ConnectOptions, agentSocketPath: (path?: string | true) => string): string {
   if (typeof options.forwardAgent === 'string') return agentSocketPath(options.forwardAgent);
   return agentSocketPath(typeof options.agent === 'string' ? options.agent : undefined);
 }
@@ -49,9 +47,15 @@ export function agentForwarding(node: NodeEndpoint, options: ConnectOptions): Ch
   };
   /** Connects the channel `request` opens to a new agent connection; false when it was refused. */
   const relay = async (request: IncomingChannelOpen): Promise<boolean> => {
+    // The agent's modules load with the first forwarded agent channel, not with every connection.
+    const [{ AgentSocket }, { AgentError, SESSION_BIND_EXTENSION, SessionBind, AgentExtension, extensionReply }, { agentSocketPath }] = await Promise.all([
+      import('../io/node/agent-socket.js'),
+      import('../agent/index.js'),
+      import('./agent-client.js'),
+    ]);
     let socket: AgentSocket;
     try {
-      socket = await AgentSocket.connect(forwardingPath(options));
+      socket = await AgentSocket.connect(forwardingPath(options, agentSocketPath));
     } catch (err) {
       options.debug?.(1, `agent forwarding: ${err instanceof Error ? err.message : String(err)}`);
       request.reject(OpenFailureReason.CONNECT_FAILED, 'no agent to forward');

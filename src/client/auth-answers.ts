@@ -4,7 +4,8 @@
 // cannot be given becomes "skip": the core then tries the next key or method.
 import { AuthenticationError } from '../errors.js';
 import type { AuthClientEvent, ClientCredential } from '../core/auth/events.js';
-import { fingerprintSha256, type AuthSigner } from '../keys/index.js';
+import { fingerprintSha256 } from '../keys/blob.js';
+import type { AuthSigner } from '../keys/signer.js';
 import { Reader } from '../wire/reader.js';
 import type { ConnectOptions } from './options.js';
 

@@ -10,7 +10,7 @@ import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
-import { fingerprintSha256, blobKeyType } from '../keys/index.js';
+import { fingerprintSha256, blobKeyType } from '../keys/blob.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername } from './options.js';
 import { loadIdentities } from './identities.js';
@@ -37,7 +37,6 @@ import {
 import { targetHandler } from './remote-target.js';
 import { forwardDynamic, type DynamicForwardOptions } from './dynamic-forward.js';
 import type { SftpClient } from './sftp/api.js';
-import { startSftp } from './sftp/client.js';
 
 export { AbortError };
 
@@ -170,7 +169,9 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * OpenSSH's extensions); the connection stays open after `sftp.end()`.
    */
   async sftp(): Promise<SftpClient> {
-    const ch = await this.subsystem('sftp');
+    // The SFTP client's modules load only here (a command or a shell never
+    // needs them), at the same time as the subsystem request.
+    const [ch, { startSftp }] = await Promise.all([this.subsystem('sftp'), import('./sftp/client.js')]);
     try {
       return await startSftp(ch);
     } catch (err) {
@@ -259,7 +260,9 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const username = options.username ?? defaultUsername();
   // Everything that can fail on the options fails before a socket exists.
   const identities = loadIdentities(options);
-  const hostKeys = hostKeyPolicy(options, host, port);
+  // The KRL reader (four modules) loads only for a connection that names a RevokedHostKeys file.
+  const revokedKeysReader = options.revokedHostKeys === undefined ? undefined : (await import('../io/node/revoked-keys.js')).loadRevokedKeys;
+  const hostKeys = hostKeyPolicy(options, host, port, undefined, revokedKeysReader);
   const algorithms = hostKeys.preferKnownKeyTypes(defaultAlgorithmLists(options.algorithms));
   const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
   const replyTimeouts = checkedReplyTimeouts(options);

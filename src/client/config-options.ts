@@ -5,7 +5,8 @@
 // CertificateFile that certifies it. Options given to connect() win.
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { KeyFileError, type AuthSigner } from '../keys/index.js';
+import { KeyFileError } from '../keys/pem.js';
+import type { AuthSigner } from '../keys/signer.js';
 import { signerFromPrivateKeyPath } from '../io/node/key-files.js';
 import { isMissingFile, readBounded } from '../io/node/files.js';
 import { readSshConfig } from '../io/node/ssh-config-files.js';
@@ -14,8 +15,8 @@ import {
   DEFAULT_IDENTITY_FILES,
   defaultUpdateHostKeys,
   expandConfigPath,
-  type SshConfig,
-} from '../config/index.js';
+} from '../config/ssh-config-print.js';
+import type { SshConfig } from '../config/ssh-config-resolve.js';
 import { withCertificate, type ConnectOptions } from './options.js';
 import { findCompression } from '../algorithms/compression.js';
 

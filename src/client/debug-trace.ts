@@ -4,7 +4,7 @@
 // the NodeEndpoint, which sees them all. Lines carry no `debugN: ` prefix.
 import type { EndpointEvent } from '../core/endpoint.js';
 import type { NodeEndpoint } from '../io/node/node-endpoint.js';
-import { blobKeyType, fingerprintSha256 } from '../keys/index.js';
+import { blobKeyType, fingerprintSha256 } from '../keys/blob.js';
 import type { ConnectOptions } from './options.js';
 
 type Debug = NonNullable<ConnectOptions['debug']>;

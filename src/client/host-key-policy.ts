@@ -8,7 +8,9 @@
 import { AbortError, HostKeyRejectedError } from '../errors.js';
 import type { AlgorithmLists } from '../algorithms/index.js';
 import { findHostKeyAlgorithm, isHostCertificateAlgorithm } from '../algorithms/hostkey.js';
-import { blobKeyType, fingerprintSha256, isCertificateType, parseCertificate, verifyCertificate, CERTIFICATE_KEY_TYPES, type OpenSshCertificate } from '../keys/index.js';
+import { blobKeyType, fingerprintSha256 } from '../keys/blob.js';
+import { isCertificateType, parseCertificate, CERTIFICATE_KEY_TYPES, type OpenSshCertificate } from '../keys/certificate.js';
+import { verifyCertificate } from '../keys/certificate-verify.js';
 import { constantTimeEqual } from '../wire/bytes.js';
 import {
   parseKnownHosts,
@@ -20,12 +22,11 @@ import {
   formatKnownHostLine,
   type KnownHostEntry,
   type KnownHostCheck,
-} from '../trust/index.js';
+} from '../trust/known-hosts.js';
 import type { ConnectOptions, HostCertificateInfo, HostKeyDecision, HostKeyInfo, KnownHostsLine } from './options.js';
 import { updateKnownHostsFile } from './known-hosts-file.js';
 import { readKnownHostsSources, type KnownHostsText } from './known-hosts-files.js';
 import { expandHome, type AtomicWriteSteps } from '../io/node/files.js';
-import { loadRevokedKeys } from '../io/node/revoked-keys.js';
 import type { RevocationCheck } from '../keys/krl-check.js';
 
 export interface HostKeyPolicy {
@@ -133,11 +134,25 @@ function judge(decision: HostKeyDecision, verdict: Verdict): true | string {
   return "was rejected: verifyHostKey returned neither a boolean nor { accept: 'mismatch' | 'revoked' }";
 }
 
+/** `hostKeyPolicy`'s default reader of `revokedHostKeys`: connect() passes the real one (io/node/revoked-keys.ts, loaded only then). */
+function revokedKeysNotLoaded(): never {
+  throw new Error('hostKeyPolicy: revokedHostKeys needs the revoked keys reader (pass loadRevokedKeys)');
+}
+
 /**
- * Reads known_hosts (a KeyFileError now, before any socket, if it cannot be
- * read) and returns the policy for `host`:`port`.
+ * Reads known_hosts and the revoked keys file (a KeyFileError now, before
+ * any socket, if one cannot be read) and returns the policy for
+ * `host`:`port`. `loadRevokedKeys` reads `options.revokedHostKeys`; it is a
+ * parameter so that the KRL code loads only for a connection that names
+ * such a file.
  */
-export function hostKeyPolicy(options: ConnectOptions, connectHost: string, connectPort: number, fileSteps?: Partial<AtomicWriteSteps>): HostKeyPolicy {
+export function hostKeyPolicy(
+  options: ConnectOptions,
+  connectHost: string,
+  connectPort: number,
+  fileSteps?: Partial<AtomicWriteSteps>,
+  loadRevokedKeys: (path: string) => RevocationCheck = revokedKeysNotLoaded,
+): HostKeyPolicy {
   // HostKeyAlias names the host in known_hosts (and as a host certificate's
   // principal) without a port, as ssh writes it.
   const alias = options.hostKeyAlias;

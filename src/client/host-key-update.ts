@@ -10,7 +10,8 @@
 // call; which lines change is src/trust/host-key-update.ts's.
 import { ProtocolError } from '../errors.js';
 import { SIGNATURE_ALGORITHMS, verifySignature } from '../keys/signature.js';
-import { blobKeyType, fingerprintSha256, isCertificateType } from '../keys/index.js';
+import { blobKeyType, fingerprintSha256 } from '../keys/blob.js';
+import { isCertificateType } from '../keys/certificate.js';
 import { findHostKeyAlgorithm } from '../algorithms/hostkey.js';
 import { knownHostName } from '../trust/known-hosts.js';
 import { planHostKeyUpdate, replaceHostKeys } from '../trust/host-key-update.js';

@@ -2,7 +2,7 @@
 // `privateKeyFile` files read from disk, each preceded by the certificate
 // ssh would find next to it (`<file>-cert.pub`).
 import type { AuthSigner } from '../keys/index.js';
-import { KeyFileError } from '../keys/index.js';
+import { KeyFileError } from '../keys/pem.js';
 import { signerFromPrivateKeyPath } from '../io/node/key-files.js';
 import { expandHome, isMissingFile, readBounded } from '../io/node/files.js';
 import { loadSigners, withCertificate, type ConnectOptions } from './options.js';

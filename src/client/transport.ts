@@ -4,8 +4,7 @@
 import type { Duplex } from 'node:stream';
 import type { ConnectOptions } from './options.js';
 import { openSocket } from './socket.js';
-import { connectThroughJumps, type JumpClient } from './jump.js';
-import { expandProxyCommand, startProxyCommand } from './proxy-command.js';
+import type { JumpClient } from './jump.js';
 
 export interface Transport {
   readonly stream: Duplex;
@@ -54,11 +53,14 @@ export async function openTransport(
   given: ConnectOptions = options,
 ): Promise<Transport> {
   if (options.sock) return { stream: options.sock, dispose: () => undefined };
+  // Jump hosts and proxy commands load their modules only when asked for.
   if (options.proxyJump !== undefined) {
+    const { connectThroughJumps } = await import('./jump.js');
     const jumped = await connectThroughJumps(given, options.proxyJump, host, port, connect, { host: given.host ?? host, port, username });
     if (jumped) return { stream: jumped.stream, dispose: afterClose(jumped.stream, jumped.dispose) };
   }
   if (options.proxyCommand !== undefined && options.proxyCommand.trim().toLowerCase() !== 'none') {
+    const { expandProxyCommand, startProxyCommand } = await import('./proxy-command.js');
     const proxy = startProxyCommand(expandProxyCommand(options.proxyCommand, { host, port, user: username }));
     return { stream: proxy.stream, dispose: afterClose(proxy.stream, () => proxy.dispose()) };
   }

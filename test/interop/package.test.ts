@@ -37,7 +37,7 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   // Scripts are skipped: dist is built already (prepare would only recompile).
   const packed = JSON.parse(npmRun(['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], root)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/start.js', 'dist/src/cli/nacre-keygen.js', 'dist/src/cli/nacre.js', 'dist/src/cli/nacred.js', 'dist/src/keys-entry.js', 'dist/src/keys-entry.d.ts', 'dist/src/mux-entry.js', 'dist/src/mux-entry.d.ts']) assert.ok(files.includes(f), `${f} missing from the tarball`);
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/start.js', 'dist/src/cli/nacre-keygen.js', 'dist/src/cli/nacre.js', 'dist/src/cli/nacred.js', 'dist/src/keys-entry.js', 'dist/src/keys-entry.d.ts', 'dist/src/mux-entry.js', 'dist/src/mux-entry.d.ts', 'dist/src/client-entry.js', 'dist/src/client-entry.d.ts']) assert.ok(files.includes(f), `${f} missing from the tarball`);
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('dist/bench/')), 'tests or benchmarks in the tarball');
 
   const project = join(scratch, 'project');
@@ -68,6 +68,10 @@ test('npm pack ships what an installed user needs, and it runs', { skip, timeout
   const mux = spawnSync(process.execPath, ['--input-type=module', '-e', "const m = await import('nacre/mux'); const r = await import('nacre'); console.log(typeof m.readSshConfig, m.connectControl === r.connectControl, 'connect' in m)"], { cwd: project, encoding: 'utf8' });
   assert.equal(mux.status, 0, mux.stderr);
   assert.equal(mux.stdout, 'function true false\n');
+  // And nacre/client (what nacre, nacre-sftp and nacre-scp connect with): the client, not the server.
+  const client = spawnSync(process.execPath, ['--input-type=module', '-e', "const c = await import('nacre/client'); const r = await import('nacre'); console.log(typeof c.readSshConfig, c.connect === r.connect, 'createServer' in c)"], { cwd: project, encoding: 'utf8' });
+  assert.equal(client.status, 0, client.stderr);
+  assert.equal(client.stdout, 'function true false\n');
 
   // The declarations type-check for a strict TypeScript user who does not skip library checks.
   writeFileSync(

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { byteCompare, sortEntries } from '../../src/cli/sftp/ls-format.js';
-import { glob, type GlobFs } from '../../src/cli/sftp/glob.js';
+import { glob, type GlobFs } from '../../src/cli/common/glob.js';
 import { completeLine } from '../../src/cli/sftp/complete.js';
 import { nodeLocalOps } from '../../src/cli/sftp/local.js';
 import { pathFromBytes, showPath } from '../../src/sftp/path-bytes.js';

@@ -3,7 +3,7 @@
 // (src/cli/ssh/connect-options.ts), each jump host resolved through the same
 // ssh_config as ssh resolves it (jump-route.ts), and the connection itself,
 // whose failure is ssh's message and status 255.
-import type { Client, ConnectOptions, SshConfig } from '../../index.js';
+import type { Client, ConnectOptions, SshConfig } from '../../client-entry.js';
 import { CliExit } from './exit.js';
 import type { Logger } from './log.js';
 import { readToolConfig, type ToolEnv } from './tool-config.js';
@@ -45,7 +45,7 @@ export async function planToolConnection(config: SshConfig, settings: Settings, 
   const plan = await planConnection(config, settings, { log, prompter: prompterFor(settings), env: deps.env });
   const jump = plan.options.proxyJump;
   if (typeof jump !== 'string' || jump.trim().toLowerCase() === 'none') return plan;
-  const [{ resolveJumpRoute }, { hopCommandLine }] = await Promise.all([import('../../index.js'), import('./jump-route.js')]);
+  const [{ resolveJumpRoute }, { hopCommandLine }] = await Promise.all([import('../../client-entry.js'), import('./jump-route.js')]);
   let hops: ConnectOptions[];
   const speaking = { plan: plan as ConnectionPlan };
   try {
@@ -81,7 +81,7 @@ export async function planToolConnection(config: SshConfig, settings: Settings, 
  * e.g. scp's "Connection closed"), status 255.
  */
 export async function connectPlanned(plan: ToolPlan, debug: (depth: 1 | 2 | 3, message: string) => void, suffix = ''): Promise<Client> {
-  const [lib, { describeConnectFailure }] = await Promise.all([import('../../index.js'), import('../ssh/failures.js')]);
+  const [lib, { describeConnectFailure }] = await Promise.all([import('../../client-entry.js'), import('../ssh/failures.js')]);
   const speaking = plan.speaking;
   const traced = speaking
     ? (depth: 1 | 2 | 3, message: string): void => {

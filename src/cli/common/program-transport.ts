@@ -5,7 +5,7 @@
 // speaks SFTP over the pipes. Also argv_split(), as sftp splits -D's command.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex, type Readable, type Writable } from 'node:stream';
-import type { SftpClient } from '../../index.js';
+import type { SftpClient } from '../../client-entry.js';
 
 export interface ProgramSftp {
   readonly sftp: SftpClient;
@@ -45,7 +45,7 @@ export function startProgram(program: string, args: readonly string[], options: 
  * (with the program already gone or killed) when it never does.
  */
 export async function sftpOverProgram(program: string, args: readonly string[], options: { readonly argv0?: string } = {}): Promise<ProgramSftp & { readonly process: ProgramProcess }> {
-  const { openSftp } = await import('../../index.js');
+  const { openSftp } = await import('../../client-entry.js');
   const proc = startProgram(program, args, options);
   let sftp: SftpClient;
   try {

@@ -3,7 +3,7 @@
 // resolved for it, nacre's connect options (identities, host key checks,
 // prompts), then the `sftp` subsystem (or, for -O, a command). One
 // connection per endpoint, kept for the whole run and closed at its end.
-import type { Client } from '../../index.js';
+import type { Client } from '../../client-entry.js';
 import { CliExit } from '../common/exit.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';

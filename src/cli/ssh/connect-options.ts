@@ -5,7 +5,7 @@
 // KbdInteractiveAuthentication, PreferredAuthentications, BatchMode) decide
 // which answers nacre gives at all.
 import type { ConnectOptions, KeyboardInteractiveChallenge, SshConfig } from '../../index.js';
-import { configIdentityFiles, knownHostName, sshConfigToConnectOptions } from '../../index.js';
+import { configIdentityFiles, knownHostName, sshConfigToConnectOptions } from '../../client-entry.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';

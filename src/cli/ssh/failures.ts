@@ -1,7 +1,7 @@
 // nacre's own failures in ssh's words (with `nacre:` where ssh says `ssh:`):
 // a refused or unreachable port, an unknown host name, a refused host key,
 // failed authentication. Each ends the command with status 255.
-import { AuthenticationError, HostKeyRejectedError, TimeoutError } from '../../index.js';
+import { AuthenticationError, HostKeyRejectedError, TimeoutError } from '../../client-entry.js';
 import { errnoCode } from '../common/exit.js';
 
 const CONNECT_ERRORS: Readonly<Record<string, string>> = {

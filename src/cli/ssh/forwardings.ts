@@ -3,7 +3,7 @@
 // addresses per GatewayPorts, "Allocated port N" for -R 0, ssh's warnings,
 // or its fatal errors under ExitOnForwardFailure — and keeps them so the
 // escape command line (`~C`) can add and cancel forwardings later.
-import { configForwards, ListenError, parseForwardSpec, type SshConfig, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../index.js';
+import { configForwards, ListenError, parseForwardSpec, type SshConfig, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../client-entry.js';
 import { CliExit } from '../common/exit.js';
 import { ESCAPE_COMMAND_HELP } from './escape-command.js';
 

@@ -6,7 +6,7 @@
 // naming the offending known_hosts line and is refused (under `no`/`off` ssh
 // goes on with password and keyboard-interactive disabled: so do we); a
 // revoked key is always refused. The library writes the accepted key.
-import { knownHostName, type HostKeyDecision, type HostKeyInfo } from '../../index.js';
+import { knownHostName, type HostKeyDecision, type HostKeyInfo } from '../../client-entry.js';
 import type { Logger } from '../common/log.js';
 
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';

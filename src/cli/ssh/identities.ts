@@ -14,7 +14,7 @@ import {
   signerFromPrivateKeyPath,
   type AuthSigner,
   type KeySigner,
-} from '../../index.js';
+} from '../../client-entry.js';
 import type { Logger } from '../common/log.js';
 import { strerror } from '../common/exit.js';
 

@@ -1,0 +1,67 @@
+// When NodeFileSystem may do a file call synchronously, on the event loop,
+// instead of through libuv's thread pool. A pool round trip costs a thread
+// wake-up, an eventfd write and an extra turn of the loop (with an SFTP
+// client that sends the next request only after the reply, a turn on the
+// path of every request): for a 4 KiB file, an open, an fstat, a read and a
+// close from the page cache take a few microseconds each, the round trips
+// around them far more. But a call that blocks (a cold disk, a network file
+// system, a writer throttled by the kernel) would stall every session of
+// the process, so each inline call is timed, and one that takes longer
+// than SLOW_MS sends every call of the process back to the pool for a
+// while, a longer while each time (up to MAX_BACKOFF_MS). At worst one slow
+// call blocks the loop per back-off period.
+import { performance } from 'node:perf_hooks';
+
+/** An inline call slower than this sends calls back to the pool. */
+export const SLOW_MS = 2;
+/** The first back-off; each slow inline call after one doubles it. */
+const FIRST_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+/** Reads and writes up to this size may run inline; larger ones always go to the pool. */
+export const INLINE_BYTES = 64 * 1024;
+
+export class InlineGate {
+  /** Inline calls are refused until this time (performance.now()). */
+  private until = 0;
+  private backoff = FIRST_BACKOFF_MS;
+  /** Slow inline calls seen (for tests and diagnostics). */
+  slowCalls = 0;
+
+  constructor(
+    /** False turns inline calls off altogether. */
+    public enabled = true,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Whether a call may run inline now. */
+  get open(): boolean {
+    return this.enabled && (this.until === 0 || this.now() >= this.until);
+  }
+
+  /**
+   * Runs `call` inline and returns what it returns (or throws what it
+   * throws), timing it: a slow one closes the gate for the back-off period.
+   */
+  run<T>(call: () => T): T {
+    const start = this.now();
+    try {
+      return call();
+    } finally {
+      const took = this.now() - start;
+      if (took > SLOW_MS) this.slow(start + took);
+    }
+  }
+
+  private slow(at: number): void {
+    this.slowCalls++;
+    this.until = at + this.backoff;
+    this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+  }
+}
+
+/**
+ * The gate every NodeFileSystem of the process shares: a slow file system
+ * stalls all sessions alike, so one of them finding it slow is news for all.
+ * `NACRE_SFTP_INLINE=0` in the environment turns inline calls off.
+ */
+export const INLINE = new InlineGate(process.env.NACRE_SFTP_INLINE !== '0');

@@ -1,0 +1,86 @@
+// NodeFileSystem's inline calls (node-fs-inline.ts): the gate closes for a
+// back-off period after a slow call, longer each time; and a file's reads
+// and writes give the same bytes inline as through the pool: sized to the
+// size the open found, read on when the file grew, shrunk, or was written
+// past its end through the handle.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodeFileSystem } from '../../src/server/sftp/node-fs.js';
+import { INLINE, InlineGate, SLOW_MS } from '../../src/server/sftp/node-fs-inline.js';
+import type { OpenMode } from '../../src/sftp/filesystem.js';
+
+function mode(m: Partial<OpenMode>): OpenMode {
+  return { read: false, write: false, append: false, create: false, truncate: false, exclusive: false, ...m };
+}
+
+test('the inline gate: a slow call closes it for a second, then two, then four; errors are timed too', () => {
+  let now = 1000;
+  const gate = new InlineGate(true, () => now);
+  assert.equal(gate.open, true);
+  assert.equal(gate.run(() => 7), 7);
+  assert.equal(gate.open, true, 'a fast call leaves it open');
+  gate.run(() => (now += SLOW_MS + 1));
+  assert.equal(gate.slowCalls, 1);
+  assert.equal(gate.open, false);
+  now += 999;
+  assert.equal(gate.open, false);
+  now += 1;
+  assert.equal(gate.open, true, 'open again after the first back-off (1 s)');
+  assert.throws(
+    () =>
+      gate.run(() => {
+        now += 10;
+        throw new Error('EIO');
+      }),
+    /EIO/,
+  );
+  assert.equal(gate.open, false, 'a slow call that throws closes it too');
+  now += 1999;
+  assert.equal(gate.open, false, 'the second back-off is 2 s');
+  now += 1;
+  assert.equal(gate.open, true);
+  assert.equal(new InlineGate(false, () => now).open, false, 'a disabled gate never opens');
+});
+
+for (const inline of [true, false]) {
+  test(`reads and writes of a regular file ${inline ? 'inline' : 'through the pool'}: sized by the open's fstat, read on past it`, async (t) => {
+    const saved = INLINE.enabled;
+    INLINE.enabled = inline;
+    const dir = mkdtempSync(join(tmpdir(), 'nacre-sftp-inline-'));
+    t.after(() => {
+      INLINE.enabled = saved;
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const fs = new NodeFileSystem({ startDirectory: dir });
+    const file = join(dir, 'f');
+    const body = Buffer.alloc(4096, 7);
+    writeFileSync(file, body);
+    const h = await fs.open('f', mode({ read: true, write: true }), {});
+    // sftp asks for 255 KiB: a 4 KiB file gives 4 KiB, then the end.
+    assert.deepEqual(Buffer.from(await h.read(0, 261120)), body);
+    assert.equal((await h.read(4096, 261120)).length, 0);
+    // Grown by another writer: the next read past the old end finds it.
+    appendFileSync(file, Buffer.alloc(100_000, 1));
+    const grown = await h.read(4096, 261120);
+    assert.equal(grown.length, 100_000);
+    assert.ok(Buffer.from(grown).every((b) => b === 1));
+    // Shrunk: reads inside the old size find the new end.
+    truncateSync(file, 10);
+    assert.equal((await h.read(0, 261120)).length, 10);
+    assert.equal((await h.read(10, 100)).length, 0);
+    // Written past the end through the handle (small writes, and one over the inline size).
+    await h.write(20, Buffer.from('abc'));
+    await h.write(23, Buffer.alloc(70_000, 9));
+    const all = await h.read(0, 1 << 20);
+    assert.equal(all.length, 23 + 70_000);
+    assert.deepEqual(Buffer.from(all.subarray(20, 23)), Buffer.from('abc'));
+    assert.equal((await h.stat()).size, 70_023);
+    await h.close();
+    await assert.rejects(h.read(0, 10), { code: 'EBADF' });
+    assert.equal(readFileSync(file).length, 70_023);
+    await assert.rejects(fs.open('missing', mode({ read: true }), {}), { code: 'ENOENT' });
+  });
+}

@@ -43,7 +43,9 @@ interface PendingRead {
 
 interface PendingWrite {
   offset: number;
-  data: Uint8Array;
+  /** The data, in order (one buffer, or a WRITE's pieces). */
+  pieces: readonly Uint8Array[];
+  length: number;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -52,12 +54,14 @@ interface PendingWrite {
 function piecesFrom(batch: readonly PendingWrite[], skip: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const w of batch) {
-    if (skip >= w.data.length) {
-      skip -= w.data.length;
-      continue;
+    for (const p of w.pieces) {
+      if (skip >= p.length) {
+        skip -= p.length;
+        continue;
+      }
+      out.push(skip > 0 ? p.subarray(skip) : p);
+      skip = 0;
     }
-    out.push(skip > 0 ? w.data.subarray(skip) : w.data);
-    skip = 0;
   }
   return out;
 }
@@ -192,10 +196,21 @@ export class NodeFileHandle implements FileHandle {
    * allows (node-fs-inline.ts): it is done before the next write comes.
    */
   write(offset: number, data: Uint8Array): Promise<void> {
+    return this.writePieces(offset, [data], data.length);
+  }
+
+  /** Writes the pieces one after another at `offset` (a WRITE that came in several channel chunks), as write() their concatenation. */
+  writev(offset: number, pieces: readonly Uint8Array[]): Promise<void> {
+    let length = 0;
+    for (const p of pieces) length += p.length;
+    return this.writePieces(offset, pieces, length);
+  }
+
+  private writePieces(offset: number, pieces: readonly Uint8Array[], length: number): Promise<void> {
     if (this.closed) return Promise.reject(fsError('EBADF', 'bad file descriptor', 'write', this.path));
-    if (data.length === 0) return Promise.resolve();
+    if (length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.writes.push({ offset, data, resolve, reject });
+      this.writes.push({ offset, pieces, length, resolve, reject });
       if (!this.writing) this.nextWrite();
     });
   }
@@ -217,13 +232,13 @@ export class NodeFileHandle implements FileHandle {
     }
     this.writing = true;
     const batch = [first];
-    let end = first.offset + first.data.length;
+    let end = first.offset + first.length;
     while (!this.append && batch.length < WRITE_BATCH) {
       const i = this.writes.findIndex((w) => w.offset === end);
       if (i < 0) break;
       const w = this.writes.splice(i, 1)[0]!;
       batch.push(w);
-      end += w.data.length;
+      end += w.length;
     }
     const total = end - first.offset;
     let done = 0;
@@ -231,7 +246,7 @@ export class NodeFileHandle implements FileHandle {
     const settle = (err: unknown): void => {
       let at = 0;
       for (const w of batch) {
-        at += w.data.length;
+        at += w.length;
         if (at <= done) w.resolve();
         else w.reject(err);
       }
@@ -247,9 +262,10 @@ export class NodeFileHandle implements FileHandle {
     };
     const step = (): void => {
       const inlined = this.regular && total - done <= INLINE_BYTES && INLINE.open;
-      if (batch.length === 1) {
-        if (inlined) return inline(() => writeSync(this.fd, first.data, done, total - done, first.offset + done), written);
-        return void write(this.fd, first.data, done, total - done, first.offset + done, written);
+      if (batch.length === 1 && first.pieces.length === 1) {
+        const data = first.pieces[0]!;
+        if (inlined) return inline(() => writeSync(this.fd, data, done, total - done, first.offset + done), written);
+        return void write(this.fd, data, done, total - done, first.offset + done, written);
       }
       const pieces = piecesFrom(batch, done);
       if (inlined) return inline(() => writevSync(this.fd, pieces, first.offset + done), written);

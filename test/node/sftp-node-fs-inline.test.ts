@@ -9,22 +9,29 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFileSystem } from '../../src/server/sftp/node-fs.js';
-import { INLINE, InlineGate, SLOW_MS } from '../../src/server/sftp/node-fs-inline.js';
+import { INLINE, InlineGate, SLOW_MS, VERY_SLOW_MS } from '../../src/server/sftp/node-fs-inline.js';
 import type { OpenMode } from '../../src/sftp/filesystem.js';
 
 function mode(m: Partial<OpenMode>): OpenMode {
   return { read: false, write: false, append: false, create: false, truncate: false, exclusive: false, ...m };
 }
 
-test('the inline gate: a slow call closes it for a second, then two; errors are timed too', () => {
+test('the inline gate: three slow calls within a second, or one very slow, close it for a second, then two; errors are timed too', () => {
   let now = 1000;
   const gate = new InlineGate(true, () => now);
+  const slow = (ms: number) => gate.run(() => (now += ms));
   assert.equal(gate.open, true);
   assert.equal(gate.run(() => 7), 7);
-  assert.equal(gate.open, true, 'a fast call leaves it open');
-  gate.run(() => (now += SLOW_MS + 1));
-  assert.equal(gate.slowCalls, 1);
-  assert.equal(gate.open, false);
+  slow(SLOW_MS + 1);
+  slow(SLOW_MS + 1);
+  assert.equal(gate.open, true, 'two strikes leave it open (a preempted call now and then)');
+  now += 1500;
+  slow(SLOW_MS + 1);
+  assert.equal(gate.open, true, 'the strikes of more than a second ago have lapsed');
+  slow(SLOW_MS + 1);
+  slow(SLOW_MS + 1);
+  assert.equal(gate.slowCalls, 5);
+  assert.equal(gate.open, false, 'three within a second close it');
   now += 999;
   assert.equal(gate.open, false);
   now += 1;
@@ -32,16 +39,21 @@ test('the inline gate: a slow call closes it for a second, then two; errors are 
   assert.throws(
     () =>
       gate.run(() => {
-        now += 10;
+        now += VERY_SLOW_MS + 1;
         throw new Error('EIO');
       }),
     /EIO/,
   );
-  assert.equal(gate.open, false, 'a slow call that throws closes it too');
+  assert.equal(gate.open, false, 'one very slow call closes it, one that throws too');
   now += 1999;
   assert.equal(gate.open, false, 'the second back-off is 2 s');
   now += 1;
   assert.equal(gate.open, true);
+  now += 61_000;
+  slow(VERY_SLOW_MS + 1);
+  now += 1000;
+  assert.equal(gate.open, true, 'after a quiet minute the back-off starts over at 1 s');
+  assert.equal(gate.closings, 3);
   assert.equal(new InlineGate(false, () => now).open, false, 'a disabled gate never opens');
 });
 

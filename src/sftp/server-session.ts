@@ -12,7 +12,7 @@
 // order) is server-scheduler.ts; its options and sink, server-options.ts.
 import { ProtocolError } from '../errors.js';
 import type { FileAttributes } from './attrs.js';
-import { DEFAULT_MAX_READ, EXT, FX, FXF, FXP, MAX_HANDLE, MAX_PACKET, SFTP_VERSION, STATUS_TEXT } from './constants.js';
+import { DEFAULT_MAX_READ, EXT, FX, FXF, FXP, MAX_PACKET, SFTP_VERSION, STATUS_TEXT } from './constants.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply } from './extensions.js';
 import type { DirectoryEntry, OpenMode } from './filesystem.js';
 import { SftpFramer, frame } from './framing.js';
@@ -22,6 +22,7 @@ import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_B
 import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, UTC_CLOCK, type ServerClock } from './server-format.js';
 import { HandleTable, takeNames, type DirEntry, type Entry, type FileEntry } from './server-handles.js';
 import { OperationScheduler } from './server-scheduler.js';
+import { PIECES_FROM, byteLength, joined, pieceWrite } from './server-pieces.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
 export { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES } from './server-options.js';
@@ -163,7 +164,7 @@ export class SftpServerSession extends OperationScheduler {
 
   private packet(packet: Uint8Array | Uint8Array[]): void {
     if (Array.isArray(packet)) {
-      if (this.initialized && this.pieceWrite(packet)) return;
+      if (this.initialized && this.writeInPieces(packet)) return;
       packet = joined(packet, this.allocate);
     }
     const payload = packet;
@@ -201,33 +202,12 @@ export class SftpServerSession extends OperationScheduler {
     this.request(req);
   }
 
-  /**
-   * A WRITE that came in pieces (see the `writePieces` option), taken
-   * without joining them: its header read from a copy of its first bytes,
-   * its data the pieces after it. False (nothing done) for anything else,
-   * or a WRITE this does not read the way decodeRequest would (a handle
-   * over MAX_HANDLE, an offset past 2^53, a data length that does not end
-   * the packet): those are joined and decoded as any packet.
-   */
-  private pieceWrite(pieces: Uint8Array[]): boolean {
-    const first = pieces[0]!;
-    if (first[0] !== FXP.WRITE || pieces.length > MAX_PIECES) return false;
-    let total = 0;
-    for (const p of pieces) total += p.length;
-    const head = copyHead(pieces, Math.min(total, 1 + 4 + 4 + MAX_HANDLE + 8 + 4));
-    if (head.length < 9) return false;
-    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    const handleLength = view.getUint32(5);
-    const dataAt = 9 + handleLength + 12;
-    if (handleLength > MAX_HANDLE || dataAt > head.length) return false;
-    const high = view.getUint32(9 + handleLength);
-    if (high > 0x1fffff) return false;
-    const offset = high * 0x1_0000_0000 + view.getUint32(13 + handleLength);
-    if (view.getUint32(17 + handleLength) !== total - dataAt) return false;
-    const id = view.getUint32(1);
+  /** A WRITE that came in pieces, taken without joining them (see server-pieces.ts); false for anything else. */
+  private writeInPieces(pieces: Uint8Array[]): boolean {
+    const w = pieceWrite(pieces);
+    if (w === null) return false;
     this.outstanding++;
-    if (!this.permitted(FXP.WRITE, id)) return true;
-    this.write(id, head.slice(9, 9 + handleLength), offset, piecesFrom(pieces, dataAt));
+    if (this.permitted(FXP.WRITE, w.id)) this.write(w.id, w.handle, w.offset, w.data);
     return true;
   }
 
@@ -584,56 +564,6 @@ export class SftpServerSession extends OperationScheduler {
     const m = mode === undefined ? fallback : mode & 0o7777;
     return this.umask === null ? m : m & ~this.umask;
   }
-}
-
-/** Packets at least this long that span channel chunks come from the framer in pieces when `writePieces` is set (a 32 KiB WRITE always spans two). */
-const PIECES_FROM = 1024;
-/** A WRITE in more pieces than this (a peer sending tiny channel packets) is joined: writev(2) takes at most 1024. */
-const MAX_PIECES = 64;
-
-function byteLength(data: Uint8Array | readonly Uint8Array[]): number {
-  if (!Array.isArray(data)) return (data as Uint8Array).length;
-  let n = 0;
-  for (const p of data as readonly Uint8Array[]) n += p.length;
-  return n;
-}
-
-/** The pieces as one buffer from `allocate`. */
-function joined(pieces: readonly Uint8Array[], allocate: (size: number) => Uint8Array): Uint8Array {
-  const out = allocate(byteLength(pieces));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** A copy of the first `n` bytes of the pieces (n at most their total). */
-function copyHead(pieces: readonly Uint8Array[], n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of pieces) {
-    if (at >= n) break;
-    const part = Math.min(p.length, n - at);
-    out.set(p.subarray(0, part), at);
-    at += part;
-  }
-  return out;
-}
-
-/** The pieces from byte `skip` of the whole on, as views. */
-function piecesFrom(pieces: readonly Uint8Array[], skip: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const p of pieces) {
-    if (skip >= p.length) {
-      skip -= p.length;
-      continue;
-    }
-    out.push(skip > 0 ? p.subarray(skip) : p);
-    skip = 0;
-  }
-  return out;
 }
 
 function fill(names: readonly string[], n: number): string[] {

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { FX, FXF, FXP, MAX_RECEIVE_PACKET, SftpFramer, decodeResponse, encodeRequest, frame, FxpInit, type SftpRequest, type SftpResponse } from '../../src/sftp/index.js';
 import { MemoryFileSystem } from '../../src/sftp/memory-fs.js';
 import { SftpServerSession } from '../../src/sftp/server-session.js';
+import { pieceWrite } from '../../src/sftp/server-pieces.js';
+import { decodeRequest } from '../../src/sftp/messages.js';
 import { runOperation, type ServerOperation } from '../../src/sftp/server-operations.js';
 import { seededRandom } from '../../src/testing/random.js';
 
@@ -167,4 +169,35 @@ test('malformed WRITEs in pieces get the replies they get joined: a data length 
     );
     assert.equal(h.writes.length, 0);
   }
+});
+
+test('pieceWrite on random, truncated and bit-flipped WRITEs in random pieces: null, or exactly what decodeRequest reads from them joined; never a throw', () => {
+  const r = randomInts(77);
+  let taken = 0;
+  for (let i = 0; i < 4000; i++) {
+    const handle = r.bytes(r.int(8) === 0 ? 300 : 4);
+    let bytes = encodeRequest({ type: 'write', id: r.int(1 << 30), handle, offset: r.int(2 ** 31) * (r.int(4) === 0 ? 2 ** 22 : 1), data: r.bytes(r.int(3000)) });
+    const how = r.int(4);
+    if (how === 1) bytes = bytes.subarray(0, r.int(bytes.length + 1));
+    else if (how === 2) {
+      bytes = bytes.slice();
+      for (let f = 0; f < 1 + r.int(3); f++) bytes[r.int(bytes.length)]! ^= 1 << r.int(8);
+    } else if (how === 3) bytes = r.bytes(r.int(64));
+    const pieces = cut(bytes, Array.from({ length: r.int(6) }, () => r.int(bytes.length)));
+    let expected: ReturnType<typeof decodeRequest> | null = null;
+    try {
+      expected = decodeRequest(bytes);
+    } catch {
+      expected = null;
+    }
+    const got = pieceWrite(pieces);
+    if (got === null) continue;
+    taken++;
+    assert.ok(expected !== null && expected.type === 'write', `pieceWrite took what decodeRequest refuses (case ${i})`);
+    assert.equal(got.id, expected.id);
+    assert.deepEqual(got.handle, expected.handle);
+    assert.equal(got.offset, expected.offset);
+    assert.deepEqual(concat(got.data), expected.data);
+  }
+  assert.ok(taken > 1000, `only ${taken} taken`);
 });

@@ -61,6 +61,12 @@ export interface FileHandle {
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Writes all of `data` at `offset` (at the end when the file was opened to append). */
   write(offset: number, data: Uint8Array): Promise<void>;
+  /**
+   * Optional: writes the pieces, one after another, at `offset`, as
+   * write() would their concatenation (a server hands a WRITE that came in
+   * several channel chunks this way, so it is not copied into one buffer).
+   */
+  writev?(offset: number, pieces: readonly Uint8Array[]): Promise<void>;
   stat(): Promise<FileStats>;
   setstat(attrs: FileAttributes): Promise<void>;
   sync(): Promise<void>;

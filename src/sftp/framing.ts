@@ -48,6 +48,36 @@ export class SftpFramer {
     return this.take(length);
   }
 
+  /**
+   * Like next(), but a payload of at least `minPieces` bytes that spans
+   * chunks comes as the list of its pieces (views of the chunks, in order,
+   * never copied); others as next() gives them.
+   */
+  nextPieces(minPieces: number): Uint8Array | Uint8Array[] | undefined {
+    if (this.buffered < 4) return undefined;
+    const length = this.peekLength();
+    if (length < minPieces || length > this.maxPacket || this.buffered < 4 + length) return this.next();
+    this.take(4);
+    const first = this.chunks[0]!;
+    if (first.length >= length) return this.take(length);
+    const pieces: Uint8Array[] = [];
+    let left = length;
+    while (left > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= left) {
+        pieces.push(c);
+        this.chunks.shift();
+        left -= c.length;
+      } else {
+        pieces.push(c.subarray(0, left));
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= length;
+    return pieces;
+  }
+
   private peekLength(): number {
     const first = this.chunks[0]!;
     if (first.length >= 4) return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;

@@ -13,7 +13,8 @@ interface OperationMap {
   /** Closes a handle; `file` tells which kind. */
   close: { args: { target: FileHandle | DirectoryHandle; file: boolean }; result: void };
   read: { args: { file: FileHandle; offset: number; length: number }; result: Uint8Array };
-  write: { args: { file: FileHandle; offset: number; data: Uint8Array }; result: void };
+  /** `data` a list of pieces (in order) only from a session with the `writePieces` option. */
+  write: { args: { file: FileHandle; offset: number; data: Uint8Array | readonly Uint8Array[] }; result: void };
   readdir: { args: { dir: DirectoryHandle }; result: DirectoryEntry[] | null };
   stat: { args: { path: string }; result: FileStats };
   lstat: { args: { path: string }; result: FileStats };
@@ -73,7 +74,7 @@ function run(fs: FileSystem, op: ServerOperation): Promise<unknown> {
     case 'read':
       return op.file.read(op.offset, op.length);
     case 'write':
-      return op.file.write(op.offset, op.data);
+      return write(op.file, op.offset, op.data);
     case 'readdir':
       return op.dir.read();
     case 'stat':
@@ -117,6 +118,23 @@ function run(fs: FileSystem, op: ServerOperation): Promise<unknown> {
     case 'users-groups':
       return fs.names(op.uids, op.gids);
   }
+}
+
+/** A WRITE's data, in pieces through the handle's `writev` when it has one, else joined. */
+function write(file: FileHandle, offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  if (!Array.isArray(data)) return file.write(offset, data as Uint8Array);
+  const pieces = data as readonly Uint8Array[];
+  if (pieces.length === 1) return file.write(offset, pieces[0]!);
+  if (file.writev) return file.writev(offset, pieces);
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  const whole = new Uint8Array(n);
+  let at = 0;
+  for (const p of pieces) {
+    whole.set(p, at);
+    at += p.length;
+  }
+  return file.write(offset, whole);
 }
 
 /** sftp-server's expand-path: `~` is the user's home, `~name/` another's, then realpath. */

@@ -33,6 +33,14 @@ export interface SftpServerSessionOptions {
    * Buffer.allocUnsafe: every byte is copied in before anyone reads it.
    */
   readonly allocate?: (size: number) => Uint8Array;
+  /**
+   * A WRITE that spans channel chunks is handed to the driver as the list
+   * of its pieces (the `write` operation's `data` a list of views of the
+   * channel's chunks, in order) instead of being joined into one buffer
+   * first: runOperation writes them with the file handle's `writev` when it
+   * has one. Default false (`data` is always one buffer); serveSftp sets it.
+   */
+  readonly writePieces?: boolean;
 }
 
 /** Where the session's output goes (the driver implements it). */

@@ -22,6 +22,7 @@ import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_B
 import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, UTC_CLOCK, type ServerClock } from './server-format.js';
 import { HandleTable, takeNames, type DirEntry, type Entry, type FileEntry } from './server-handles.js';
 import { OperationScheduler } from './server-scheduler.js';
+import { PIECES_FROM, byteLength, joined, pieceWrite } from './server-pieces.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
 export { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES } from './server-options.js';
@@ -45,14 +46,18 @@ export class SftpServerSession extends OperationScheduler {
   private initialized = false;
   private pumping = false;
   /** A whole packet taken from the framer while the output was blocked: the next one handled. */
-  private nextPacket: Uint8Array | undefined;
+  private nextPacket: Uint8Array | Uint8Array[] | undefined;
+  private readonly writePieces: boolean;
+  private readonly allocate: (size: number) => Uint8Array;
 
   constructor(
     protected override readonly sink: SftpServerSink,
     options: SftpServerSessionOptions = {},
   ) {
     super(sink);
-    this.framer = new SftpFramer(MAX_PACKET, options.allocate);
+    this.allocate = options.allocate ?? ((size) => new Uint8Array(size));
+    this.framer = new SftpFramer(MAX_PACKET, this.allocate);
+    this.writePieces = options.writePieces === true;
     const deny = options.denyRequests == null ? null : new Set(parseRequestList(options.denyRequests));
     const allow = options.allowRequests == null ? null : new Set(parseRequestList(options.allowRequests));
     this.policy = { readOnly: options.readOnly === true, deny, allow };
@@ -133,7 +138,7 @@ export class SftpServerSession extends OperationScheduler {
       while (!this.ended && this.roomForInput()) {
         if (this.nextPacket === undefined) {
           try {
-            this.nextPacket = this.framer.next();
+            this.nextPacket = this.writePieces ? this.framer.nextPieces(PIECES_FROM) : this.framer.next();
           } catch (e) {
             this.abort(e as Error);
             return;
@@ -157,7 +162,12 @@ export class SftpServerSession extends OperationScheduler {
     this.sink.close(error);
   }
 
-  private packet(payload: Uint8Array): void {
+  private packet(packet: Uint8Array | Uint8Array[]): void {
+    if (Array.isArray(packet)) {
+      if (this.initialized && this.writeInPieces(packet)) return;
+      packet = joined(packet, this.allocate);
+    }
+    const payload = packet;
     const type = payload[0]!;
     if (!this.initialized) {
       if (type !== FXP.INIT) return this.abort(new ProtocolError(`Received ${type} request before init`));
@@ -190,6 +200,15 @@ export class SftpServerSession extends OperationScheduler {
     }
     this.outstanding++;
     this.request(req);
+  }
+
+  /** A WRITE that came in pieces, taken without joining them (see server-pieces.ts); false for anything else. */
+  private writeInPieces(pieces: Uint8Array[]): boolean {
+    const w = pieceWrite(pieces);
+    if (w === null) return false;
+    this.outstanding++;
+    if (this.permitted(FXP.WRITE, w.id)) this.write(w.id, w.handle, w.offset, w.data);
+    return true;
   }
 
   // -- requests ------------------------------------------------------------
@@ -409,19 +428,20 @@ export class SftpServerSession extends OperationScheduler {
     );
   }
 
-  private write(id: number, handle: Uint8Array, offset: number, data: Uint8Array): void {
+  private write(id: number, handle: Uint8Array, offset: number, data: Uint8Array | readonly Uint8Array[]): void {
     const e = this.file(id, handle);
     if (!e) return;
-    this.held += data.length;
+    const length = byteLength(data);
+    this.held += length;
     this.ordered(
       e,
       { kind: 'write', id, file: e.object, offset, data },
       () => {
-        e.bytesWritten += data.length;
+        e.bytesWritten += length;
         this.ok(id);
       },
-      () => (this.held -= data.length),
-      { start: offset, end: offset + data.length },
+      () => (this.held -= length),
+      { start: offset, end: offset + length },
     );
   }
 

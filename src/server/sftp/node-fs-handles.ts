@@ -3,7 +3,7 @@
 // operation (the FileSystem interface's), none inside it, and no FileHandle
 // object with its finalizer per open file (the session closes every handle
 // it opened, at CLOSE or when it ends).
-import { close, fchmod, fchown, fstat, fsync, ftruncate, futimes, lstat, read, write, writev, type Dir, type Dirent, type Stats } from 'node:fs';
+import { close, closeSync, fchmod, fchown, fstat, fstatSync, fsync, ftruncate, futimes, lstat, read, readSync, write, writeSync, writev, writevSync, type Dir, type Dirent, type Stats } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import type { DirectoryEntry, DirectoryHandle, FileHandle, FileStats } from '../../sftp/filesystem.js';
@@ -11,6 +11,7 @@ import type { Statvfs } from '../../sftp/extensions.js';
 import { direntName } from '../../io/node/byte-paths.js';
 import { clientPathErrors, fsError, restate, toFileStats, toFileStatsWith, toStatvfs } from './node-fs-convert.js';
 import type { AccountNames } from './node-fs-users.js';
+import { INLINE, INLINE_BYTES } from './node-fs-inline.js';
 
 /**
  * The most one read returns. SFTP's READ length is the client's uint32; a
@@ -43,7 +44,9 @@ interface PendingRead {
 
 interface PendingWrite {
   offset: number;
-  data: Uint8Array;
+  /** The data, in order (one buffer, or a WRITE's pieces). */
+  pieces: readonly Uint8Array[];
+  length: number;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -52,17 +55,38 @@ interface PendingWrite {
 function piecesFrom(batch: readonly PendingWrite[], skip: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const w of batch) {
-    if (skip >= w.data.length) {
-      skip -= w.data.length;
-      continue;
+    for (const p of w.pieces) {
+      if (skip >= p.length) {
+        skip -= p.length;
+        continue;
+      }
+      out.push(skip > 0 ? p.subarray(skip) : p);
+      skip = 0;
     }
-    out.push(skip > 0 ? w.data.subarray(skip) : w.data);
-    skip = 0;
   }
   return out;
 }
 
 type Callback<T> = (err: NodeJS.ErrnoException | null, value?: T) => void;
+
+/** What the open learned of the file with an fstat (only taken when calls may run inline). */
+export interface OpenedFile {
+  /** A regular file: its calls may run inline (see node-fs-inline.ts). */
+  readonly regular: boolean;
+  /** Its size at the open: the end reads are sized by until they find another. */
+  readonly size: number;
+}
+
+/** Runs a synchronous node:fs call the way a callback one reports: `done(err, value)`. */
+function inline<T>(call: () => T, done: (err: NodeJS.ErrnoException | null, value: T) => void): void {
+  let value: T;
+  try {
+    value = INLINE.run(call);
+  } catch (err) {
+    return done(err as NodeJS.ErrnoException, undefined as T);
+  }
+  done(null, value);
+}
 
 export class NodeFileHandle implements FileHandle {
   /**
@@ -82,7 +106,14 @@ export class NodeFileHandle implements FileHandle {
     private readonly names: AccountNames,
     /** Opened to append: where writes land is the kernel's to say. */
     private readonly append = false,
-  ) {}
+    opened?: OpenedFile,
+  ) {
+    this.regular = opened?.regular === true;
+    if (opened && opened.regular) this.end = opened.size;
+  }
+
+  /** A regular file (known from an fstat at the open): small calls may run inline. */
+  private readonly regular: boolean;
 
   /** Runs one callback call on the descriptor, its error restated for the client's path. */
   private call<T>(syscall: string, start: (done: Callback<T>) => void): Promise<T> {
@@ -98,7 +129,9 @@ export class NodeFileHandle implements FileHandle {
    * file has grown. Short reads of the kernel are read on, so fewer bytes
    * than asked mean the end of the file (as this handle last saw it).
    * Reads run at once, each its own call (gathering them into one readv(2)
-   * a call at a time measured slower on a quiet machine).
+   * a call at a time measured slower on a quiet machine); on a regular file
+   * one of up to INLINE_BYTES runs inline when the gate allows
+   * (node-fs-inline.ts).
    */
   read(offset: number, length: number): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(fsError('EBADF', 'bad file descriptor', 'read', this.path));
@@ -119,7 +152,10 @@ export class NodeFileHandle implements FileHandle {
       if (result instanceof Error) r.reject(result);
       else r.resolve(result);
     };
-    const step = (): void => read(this.fd, buf, got, buf.length - got, offset + got, done);
+    const step = (): void => {
+      if (this.regular && buf.length - got <= INLINE_BYTES && INLINE.open) inline(() => readSync(this.fd, buf, got, buf.length - got, offset + got), done);
+      else read(this.fd, buf, got, buf.length - got, offset + got, done);
+    };
     const done = (err: NodeJS.ErrnoException | null, n: number): void => {
       if (err) return finish(restate(err, 'read', this.path) as Error);
       if (n === 0) {
@@ -156,13 +192,26 @@ export class NodeFileHandle implements FileHandle {
    * 32 KiB in a row, up to WRITE_BATCH of them). Writes to one file at once
    * would only queue on the file's lock in the kernel, each with a thread
    * of the pool; the session starts only writes to ranges that do not
-   * overlap together, so the waiting ones may go in any order.
+   * overlap together, so the waiting ones may go in any order. On a
+   * regular file, a call of up to INLINE_BYTES runs inline when the gate
+   * allows (node-fs-inline.ts): it is done before the next write comes.
    */
   write(offset: number, data: Uint8Array): Promise<void> {
+    return this.writePieces(offset, [data], data.length);
+  }
+
+  /** Writes the pieces one after another at `offset` (a WRITE that came in several channel chunks), as write() their concatenation. */
+  writev(offset: number, pieces: readonly Uint8Array[]): Promise<void> {
+    let length = 0;
+    for (const p of pieces) length += p.length;
+    return this.writePieces(offset, pieces, length);
+  }
+
+  private writePieces(offset: number, pieces: readonly Uint8Array[], length: number): Promise<void> {
     if (this.closed) return Promise.reject(fsError('EBADF', 'bad file descriptor', 'write', this.path));
-    if (data.length === 0) return Promise.resolve();
+    if (length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.writes.push({ offset, data, resolve, reject });
+      this.writes.push({ offset, pieces, length, resolve, reject });
       if (!this.writing) this.nextWrite();
     });
   }
@@ -184,13 +233,13 @@ export class NodeFileHandle implements FileHandle {
     }
     this.writing = true;
     const batch = [first];
-    let end = first.offset + first.data.length;
+    let end = first.offset + first.length;
     while (!this.append && batch.length < WRITE_BATCH) {
       const i = this.writes.findIndex((w) => w.offset === end);
       if (i < 0) break;
       const w = this.writes.splice(i, 1)[0]!;
       batch.push(w);
-      end += w.data.length;
+      end += w.length;
     }
     const total = end - first.offset;
     let done = 0;
@@ -198,7 +247,7 @@ export class NodeFileHandle implements FileHandle {
     const settle = (err: unknown): void => {
       let at = 0;
       for (const w of batch) {
-        at += w.data.length;
+        at += w.length;
         if (at <= done) w.resolve();
         else w.reject(err);
       }
@@ -213,14 +262,22 @@ export class NodeFileHandle implements FileHandle {
       settle(null);
     };
     const step = (): void => {
-      if (batch.length === 1) return void write(this.fd, first.data, done, total - done, first.offset + done, written);
-      writev(this.fd, piecesFrom(batch, done), first.offset + done, written);
+      const inlined = this.regular && total - done <= INLINE_BYTES && INLINE.open;
+      if (batch.length === 1 && first.pieces.length === 1) {
+        const data = first.pieces[0]!;
+        if (inlined) return inline(() => writeSync(this.fd, data, done, total - done, first.offset + done), written);
+        return void write(this.fd, data, done, total - done, first.offset + done, written);
+      }
+      const pieces = piecesFrom(batch, done);
+      if (inlined) return inline(() => writevSync(this.fd, pieces, first.offset + done), written);
+      writev(this.fd, pieces, first.offset + done, written);
     };
     step();
   }
 
   stat(): Promise<FileStats> {
-    return this.call<Stats>('fstat', (cb) => fstat(this.fd, cb)).then((s) => toFileStats(s, this.names));
+    const run = INLINE.open ? (cb: Callback<Stats>) => inline(() => fstatSync(this.fd), cb) : (cb: Callback<Stats>) => fstat(this.fd, cb);
+    return this.call<Stats>('fstat', run).then((s) => toFileStats(s, this.names));
   }
 
   setstat(attrs: FileAttributes): Promise<void> {
@@ -251,7 +308,7 @@ export class NodeFileHandle implements FileHandle {
 
   /** Closes the descriptor; once only (its number may be another file's after). */
   close(): Promise<void> {
-    const p = this.call<void>('close', (cb) => close(this.fd, cb));
+    const p = this.call<void>('close', (cb) => (this.regular && INLINE.open ? inline(() => closeSync(this.fd), cb) : close(this.fd, cb)));
     this.closed = true;
     return p;
   }

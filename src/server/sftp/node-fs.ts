@@ -6,7 +6,7 @@
 // inside that directory and no link can lead out (node-fs-confined.ts says
 // how); paths the client sees are then relative to the root, as under
 // sshd's ChrootDirectory.
-import { constants, fchmod, open as openFd, type Stats } from 'node:fs';
+import { constants, fchmod, fstatSync, open as openFd, openSync, type Stats } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readlink, realpath, rename, rmdir, stat, statfs, symlink, truncate, unlink, utimes } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { FileAttributes } from '../../sftp/attrs.js';
@@ -16,7 +16,8 @@ import { fromFsName, fsPath, opendirBytes } from '../../io/node/byte-paths.js';
 import { lookupUserAccount } from '../user-account.js';
 import { ConfinedRoot, O_PATH, inDirectory, viaHandle, type Walked, type WalkKind } from './node-fs-confined.js';
 import { clientPathErrors, fsError, toFileStats, toStatvfs } from './node-fs-convert.js';
-import { NodeDirectoryHandle, NodeFileHandle } from './node-fs-handles.js';
+import { NodeDirectoryHandle, NodeFileHandle, type OpenedFile } from './node-fs-handles.js';
+import { INLINE } from './node-fs-inline.js';
 import { AccountNames, type AccountFiles } from './node-fs-users.js';
 
 /** Longer paths are refused, as the kernel refuses them (the confined walk would otherwise take them). */
@@ -100,7 +101,10 @@ export class NodeFileSystem implements FileSystem {
       if (mode.create && mode.exclusive) flags |= c.O_EXCL;
       // sftp-server's default: 0666, less the umask.
       const perm = attrs.mode === undefined ? 0o666 : attrs.mode & 0o7777;
-      if (this.umask === undefined || !mode.create) return new NodeFileHandle(await this.openAs(path, flags, perm), path, this.accounts, mode.append);
+      if (this.umask === undefined || !mode.create) {
+        const fd = await this.openAs(path, flags, perm);
+        return new NodeFileHandle(fd, path, this.accounts, mode.append, opened(fd));
+      }
       // With a umask of our own, a file this open creates gets exactly `perm`
       // less it, whatever the process's: tried as a new file first, then as
       // an existing one (a dangling link is then not created through).
@@ -113,7 +117,7 @@ export class NodeFileSystem implements FileSystem {
         created = false;
         fd = await this.openAs(path, flags & ~c.O_CREAT, perm);
       }
-      const handle = new NodeFileHandle(fd, path, this.accounts, mode.append);
+      const handle = new NodeFileHandle(fd, path, this.accounts, mode.append, opened(fd));
       if (created) {
         const exact = perm & ~this.umask;
         try {
@@ -352,9 +356,35 @@ export class NodeFileSystem implements FileSystem {
   }
 }
 
-/** open(2) through node:fs's callback call: a plain descriptor, no FileHandle object. */
+/**
+ * open(2) of a path the kernel takes as it is (not a confined walk's): inline
+ * when the gate allows (node-fs-inline.ts); O_NONBLOCK keeps a FIFO from
+ * blocking it.
+ */
 function openDescriptor(at: string, flags: number, perm: number): Promise<number> {
+  if (INLINE.open) {
+    try {
+      return Promise.resolve(INLINE.run(() => openSync(fsPath(at), flags, perm)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   return new Promise((resolve, reject) => openFd(fsPath(at), flags, perm, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/**
+ * What an fstat tells of a descriptor just opened, taken only while calls
+ * may run inline (then it costs a microsecond; through the pool it would
+ * cost a round trip): undefined otherwise, or when it fails.
+ */
+function opened(fd: number): OpenedFile | undefined {
+  if (!INLINE.open) return undefined;
+  try {
+    const st = INLINE.run(() => fstatSync(fd));
+    return { regular: st.isFile(), size: st.size };
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -83,7 +83,7 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
       },
       outputBlocked: () => channel.writableNeedDrain,
     },
-    { allocate: (size) => Buffer.allocUnsafe(size), ...options, clock: options.clock ?? LOCAL_CLOCK },
+    { allocate: (size) => Buffer.allocUnsafe(size), writePieces: true, ...options, clock: options.clock ?? LOCAL_CLOCK },
   );
 
   const start = (op: ServerOperation): void => {

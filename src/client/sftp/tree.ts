@@ -174,7 +174,7 @@ export async function putPath(c: SftpOps, local: string, remote: string, o: Tran
     if (!o.recursive) throw new SftpError(FX.FAILURE, `${local} is a directory (use recursive)`, 'put', remote);
     await putTree(c, local, remote, ctx, 0);
   } else {
-    await putFile(c, local, remote, ctx);
+    await putFile(c, local, remote, ctx, st.isFile());
   }
 }
 
@@ -228,7 +228,7 @@ async function putEntries(c: SftpOps, local: string, remote: string, entries: Di
       }
     }
     if (s.isDirectory()) await putTree(c, from, to, ctx, depth + 1);
-    else if (s.isFile()) await ctx.files.start(() => putFile(c, from, to, ctx), batch);
+    else if (s.isFile()) await ctx.files.start(() => putFile(c, from, to, ctx, true), batch);
     else o.onSkip?.(from, 'not a regular file');
   }
 }

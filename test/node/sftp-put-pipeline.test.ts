@@ -29,6 +29,7 @@ interface Script {
 /** A server answering every request on a later turn, logging each request as it is sent and each answer as it is given. */
 function scriptedServer(s: Script = {}) {
   const log: string[] = [];
+  const stats = { inFlight: 0, maxInFlight: 0 };
   const files = new Map<string, Buffer>();
   const handles = new Map<number, string>();
   let nextHandle = 1;
@@ -77,7 +78,10 @@ function scriptedServer(s: Script = {}) {
     writeFrom(h: SftpHandle, offset: number, data: Uint8Array, done: (err?: Error) => void): void {
       log.push(`write ${offset}`);
       const copy = Buffer.from(data);
+      stats.inFlight += data.length;
+      stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
       setImmediate(() => {
+        stats.inFlight -= data.length;
         log.push(`answer write ${offset}`);
         if (offset === s.failWriteAt) return done(new SftpError(FX.FAILURE, 'No space left on device', 'write', h.path));
         const path = pathOf(h);
@@ -109,7 +113,7 @@ function scriptedServer(s: Script = {}) {
       return later('unlink', () => void files.delete(path));
     },
   };
-  return { ops: ops as unknown as SftpOps, log, files, handles };
+  return { ops: ops as unknown as SftpOps, log, files, handles, stats };
 }
 
 function localFile(data: Uint8Array): { path: string; cleanup: () => void } {
@@ -198,6 +202,24 @@ test('put of a FIFO that took a listed regular file\'s name waits for its writer
     clearInterval(timer);
     await exited;
     assert.equal(srv.files.get('/dst')?.toString(), 'through the fifo');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('several files put at once share one budget of bytes in flight', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sftp-put-budget-'));
+  const srv = scriptedServer({ lstat: null });
+  try {
+    const data = [0, 1, 2, 3].map(() => randomBytes(3 * 1024 * 1024));
+    data.forEach((d, i) => writeFileSync(join(dir, `f${i}`), d));
+    const ctx = fakeCtx(); // 16 requests of 64 KiB: 1 MiB
+    await Promise.all(data.map((_, i) => putFile(srv.ops, join(dir, `f${i}`), `/f${i}`, ctx, true)));
+    data.forEach((d, i) => assert.deepEqual(srv.files.get(`/f${i}`), d));
+    // One file's 1 MiB, plus at most a block (4 requests) for each file that had nothing in flight.
+    assert.ok(srv.stats.maxInFlight <= 1024 * 1024 + 4 * 4 * 65536, `${srv.stats.maxInFlight} bytes in flight at most`);
+    assert.ok(srv.stats.maxInFlight >= 512 * 1024);
+    assert.equal(ctx.sending?.used, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -39,6 +39,41 @@ export interface TransferContext {
   readonly buffers: Buffer[];
   /** The transfer's local file calls (made on first use): synchronous while they are quick. */
   local?: LocalIo;
+  /** Bytes of put's WRITEs read and not yet answered, across the files of a transfer (made on first use). */
+  sending?: SendBudget;
+}
+
+/**
+ * What a put has read and not yet had answered, shared by the files under
+ * way: several files at once then hold no more memory than one file's
+ * requests in flight (`concurrency` × `chunkSize`), however many there are.
+ * A file with nothing in flight may always read one block, so each moves.
+ */
+export class SendBudget {
+  used = 0;
+  private readonly waiting = new Set<() => void>();
+  constructor(readonly limit: number) {}
+
+  /** Whether `bytes` more fit; if not, `retry` is called once some are answered. */
+  take(bytes: number, idle: boolean, retry: () => void): boolean {
+    if (!idle && this.used + bytes > this.limit) {
+      this.waiting.add(retry);
+      return false;
+    }
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    if (this.waiting.size === 0) return;
+    const ready = [...this.waiting];
+    this.waiting.clear();
+    for (const retry of ready) retry();
+  }
+
+  forget(retry: () => void): void {
+    this.waiting.delete(retry);
+  }
 }
 
 function localIo(ctx: TransferContext): LocalIo {
@@ -348,6 +383,7 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
     const perBlock = ctx.pacer ? 1 : Math.max(1, Math.min(Math.floor(ctx.concurrency / 4), Math.floor(READ_BLOCK / chunk)));
     const blockSize = perBlock * chunk;
     const pool = ctx.buffers;
+    const budget = (ctx.sending ??= new SendBudget(ctx.concurrency * chunk));
     const signal = ctx.o.signal;
     let position = start;
     let inflight = 0;
@@ -361,6 +397,7 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
     /** Settles once nothing is under way: no local read (the fd closes after) and, unless failed, no WRITE. */
     const settle = (): void => {
       if (settled || reading) return;
+      if (failure || (eof && inflight === 0)) budget.forget(pump);
       if (failure) {
         settled = true;
         signal?.removeEventListener('abort', onAbort);
@@ -380,6 +417,7 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
     const written = (block: Block, n: number, werr: Error | undefined): void => {
       inflight--;
       if (--block.writes === 0) pool.push(block.buffer);
+      budget.release(n);
       if (werr) return fail(werr);
       transferred += n;
       ctx.totalTransferred += n;
@@ -404,6 +442,7 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
         return settle();
       }
       position += n;
+      budget.used += n;
       const block: Block = { buffer: b, writes: 0 };
       for (let off = 0; off < n; off += chunk) {
         const len = Math.min(chunk, n - off);
@@ -415,6 +454,7 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
     };
     const pump = (): void => {
       if (failure || reading || pacing || eof || inflight + perBlock > ctx.concurrency) return;
+      if (!budget.take(blockSize, inflight === 0, pump)) return;
       if (ctx.pacer) {
         const wait = ctx.pacer.delay(blockSize);
         if (wait > 0) {

@@ -32,7 +32,7 @@ export const DEFAULT_TRANSFER_CHUNK = 255 * 1024;
  */
 export const DEFAULT_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 /** Files of a recursive transfer under way at once unless `parallelFiles` says. */
-export const DEFAULT_PARALLEL_FILES = 8;
+export const DEFAULT_PARALLEL_FILES = 16;
 /** Directories deeper than this are refused (a loop of followed links ends here). */
 const MAX_DEPTH = 128;
 

@@ -71,6 +71,11 @@ function scriptedServer(s: Script = {}) {
       log.push('lstat');
       return later('lstat', () => attrsOr(s.lstat, 'lstat', path));
     },
+    probe(path: string, follow: boolean): Promise<FileAttributes | number> {
+      log.push(follow ? 'stat' : 'lstat');
+      const a = follow ? s.stat : s.lstat;
+      return later(follow ? 'stat' : 'lstat', () => a ?? FX.NO_SUCH_FILE);
+    },
     stat(path: string): Promise<FileAttributes> {
       log.push('stat');
       return later('stat', () => attrsOr(s.stat, 'stat', path));

@@ -52,14 +52,9 @@ function isLink(a: FileAttributes): boolean {
  * an attribute set without a mode counts as a regular file.
  */
 export async function remoteWriteMode(c: SftpOps, remote: string): Promise<'rename' | 'truncate' | 'overwrite'> {
-  let entry: FileAttributes;
-  try {
-    entry = await c.lstat(remote);
-  } catch (err) {
-    // Absent, or not to be looked at: the temporary file's creation says what is wrong.
-    if (err instanceof SftpError) return 'rename';
-    throw err;
-  }
+  // Absent, or not to be looked at: the temporary file's creation says what is wrong.
+  const entry = await c.probe(remote, false);
+  if (typeof entry === 'number') return 'rename';
   if (!isLink(entry)) return isRegular(entry) ? 'rename' : 'overwrite';
   let target: FileAttributes;
   try {

@@ -443,11 +443,11 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
       }
       position += n;
       budget.used += n;
-      const block: Block = { buffer: b, writes: 0 };
+      // Counted before the first is sent: a failed session answers each at once.
+      const block: Block = { buffer: b, writes: Math.ceil(n / chunk) };
+      inflight += block.writes;
       for (let off = 0; off < n; off += chunk) {
         const len = Math.min(chunk, n - off);
-        block.writes++;
-        inflight++;
         c.writeFrom(h, at + off, b.subarray(off, off + len), (werr) => written(block, len, werr));
       }
       pump();

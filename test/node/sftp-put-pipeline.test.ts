@@ -229,3 +229,17 @@ test('several files put at once share one budget of bytes in flight', async () =
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('put into a directory the transfer made: no LSTAT, still a temporary name renamed into place', async () => {
+  const data = randomBytes(5000);
+  const f = localFile(data);
+  const srv = scriptedServer({ lstat: { mode: 0o120777, size: 6 } }); // never asked
+  try {
+    await putFile(srv.ops, f.path, '/new/dst', fakeCtx(), true, true);
+    assert.deepEqual(srv.files.get('/new/dst'), data);
+    assert.ok(!srv.log.includes('lstat') && !srv.log.includes('stat'));
+    assert.deepEqual(srv.log.filter((l) => !l.startsWith('answer')), ['open wx temp', 'write 0', 'close', 'rename']);
+  } finally {
+    f.cleanup();
+  }
+});

@@ -236,10 +236,12 @@ function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: 
 
 /**
  * Uploads one local file; `regular`: the caller's listing or stat found a
- * regular file there. When the temporary file cannot be removed after a
- * failure (the connection is gone), the error says where it was left.
+ * regular file there; `fresh`: `remote` is in a directory this transfer
+ * made, so nothing is there to write through (no LSTAT). When the temporary
+ * file cannot be removed after a failure (the connection is gone), the error
+ * says where it was left.
  */
-export async function putFile(c: SftpOps, local: string, remote: string, ctx: TransferContext, regular = false): Promise<void> {
+export async function putFile(c: SftpOps, local: string, remote: string, ctx: TransferContext, regular = false, fresh = false): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
   const io = localIo(ctx);
@@ -282,7 +284,7 @@ export async function putFile(c: SftpOps, local: string, remote: string, ctx: Tr
           () => undefined,
         );
       try {
-        inPlace = await remoteWriteMode(c, remote);
+        if (!fresh) inPlace = await remoteWriteMode(c, remote);
       } catch (err) {
         await discard();
         throw err;

@@ -184,9 +184,12 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
   if (o.signal?.aborted) throw new AbortError();
   const st = await stat(local);
   const mode = st.mode & 0o777;
+  /** Made by this transfer just now: empty, so its files need no look at what is there. */
+  let made = true;
   try {
     await c.mkdir(remote, { mode: mode | 0o700 });
   } catch (err) {
+    made = false;
     // An existing directory is fine (sftp -r into one that is there).
     let there: FileAttributes | null = null;
     try {
@@ -199,7 +202,7 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
   const names = (await readdir(local, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const batch: Promise<void>[] = [];
   try {
-    await putEntries(c, local, remote, names, ctx, depth, batch);
+    await putEntries(c, local, remote, names, ctx, depth, batch, made);
   } finally {
     await Promise.all(batch);
   }
@@ -207,7 +210,7 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
   if (o.preserve) await c.setstat(remote, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
 }
 
-async function putEntries(c: SftpOps, local: string, remote: string, entries: Dirent[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
+async function putEntries(c: SftpOps, local: string, remote: string, entries: Dirent[], ctx: TreeContext, depth: number, batch: Promise<void>[], made: boolean): Promise<void> {
   const o = ctx.o;
   for (const entry of entries) {
     const from = join(local, entry.name);
@@ -228,7 +231,7 @@ async function putEntries(c: SftpOps, local: string, remote: string, entries: Di
       }
     }
     if (s.isDirectory()) await putTree(c, from, to, ctx, depth + 1);
-    else if (s.isFile()) await ctx.files.start(() => putFile(c, from, to, ctx, true), batch);
+    else if (s.isFile()) await ctx.files.start(() => putFile(c, from, to, ctx, true, made), batch);
     else o.onSkip?.(from, 'not a regular file');
   }
 }

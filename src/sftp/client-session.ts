@@ -7,7 +7,7 @@
 // parse, is a ProtocolError that fails the whole session: every request
 // still waiting gets it, and nothing more is sent.
 import { ProtocolError } from '../errors.js';
-import { FXP, MAX_RECEIVE_PACKET, SFTP_VERSION } from './constants.js';
+import { FXP, MAX_HANDLE, MAX_PATH, MAX_RECEIVE_PACKET, SFTP_VERSION } from './constants.js';
 import { FxpInit, FxpVersion, decodeResponse, encodeRequest, writeRequestHeader, type SftpRequest, type SftpResponse } from './messages.js';
 import { frame } from './framing.js';
 import { SftpReplyReader, type ReceivedPacket } from './client-receiver.js';
@@ -199,7 +199,7 @@ export class SftpClientSession {
 
   private dispatch(payload: Uint8Array): void {
     if (payload[0] === FXP.VERSION) throw new ProtocolError('SFTP: a second VERSION');
-    const reply = decodeResponse(payload);
+    const reply = quickReply(payload) ?? decodeResponse(payload);
     const p = this.pending.get(reply.id);
     if (p === undefined) throw new ProtocolError(`SFTP: a ${reply.type} reply to id ${reply.id}, which no request has`);
     if (reply.type !== 'status' && reply.type !== p.expect) {
@@ -217,6 +217,37 @@ export class SftpClientSession {
     for (const p of waiting) p.handler(null, error);
     this.onFailure(error);
   }
+}
+
+const lenientUtf8 = new TextDecoder('utf-8');
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+/**
+ * The replies every file gets, read without the schema decoder: a STATUS
+ * with an empty language tag (what servers send) and a HANDLE, when the
+ * packet is exactly that and nothing else. Returns null for anything else,
+ * which `decodeResponse` then reads (and refuses, if it is malformed); what
+ * this returns is what `decodeResponse` would (a test holds them equal).
+ */
+export function quickReply(p: Uint8Array): SftpResponse | null {
+  const n = p.length;
+  if (n < 9) return null;
+  const id = u32(p, 1);
+  if (p[0] === FXP.STATUS) {
+    if (n < 17) return null;
+    const length = u32(p, 9);
+    if (length > MAX_PATH || n !== 17 + length || u32(p, 13 + length) !== 0) return null;
+    return { type: 'status', id, code: u32(p, 5), text: { message: length === 0 ? '' : lenientUtf8.decode(p.subarray(13, 13 + length)), lang: '' } };
+  }
+  if (p[0] === FXP.HANDLE) {
+    const length = u32(p, 5);
+    if (length > MAX_HANDLE || n !== 9 + length) return null;
+    return { type: 'handle', id, handle: p.subarray(9, 9 + length) };
+  }
+  return null;
 }
 
 /** Pieces as one array (a copy only when there are several). */

@@ -4,7 +4,7 @@
 // packet) failing every waiting request cleanly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SftpClientSession, type SftpServerHello } from '../../src/sftp/client-session.js';
+import { SftpClientSession, quickReply, type SftpServerHello } from '../../src/sftp/client-session.js';
 import { FXP, FX, MAX_RECEIVE_PACKET } from '../../src/sftp/constants.js';
 import { FxpInit, FxpVersion, decodeRequest, decodeResponse, encodeResponse, type SftpResponse } from '../../src/sftp/messages.js';
 import { SftpReplyReader, type ReceivedPacket } from '../../src/sftp/client-receiver.js';
@@ -273,4 +273,48 @@ test('a DATA reply to a READ reaches its data handler in pieces; to another requ
   h2.s.request({ type: 'stat', path: 'x' }, () => undefined);
   h2.s.receive(reply({ type: 'data', id: 0, data: new Uint8Array(5) }));
   assert.match(h2.failure()!.message, /data reply to stat/);
+});
+
+test('quickReply reads STATUS and HANDLE exactly as decodeResponse does, and leaves every other shape to it', () => {
+  const enc = new TextEncoder();
+  const u32 = (v: number) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+  const str = (b: Uint8Array | number[]) => [...u32(b.length), ...b];
+  const shapes: Uint8Array[] = [
+    new Uint8Array([FXP.STATUS, ...u32(7), ...u32(0), ...str(enc.encode('Success')), ...str([])]),
+    new Uint8Array([FXP.STATUS, ...u32(0xffffffff), ...u32(2), ...str(enc.encode('No such file')), ...str([])]),
+    new Uint8Array([FXP.STATUS, ...u32(1), ...u32(4), ...str([0xff, 0xfe, 0x41]), ...str([])]), // not UTF-8: replaced, as the schema does
+    new Uint8Array([FXP.STATUS, ...u32(1), ...u32(4), ...str(enc.encode('x')), ...str(enc.encode('en'))]), // a language tag: the schema's
+    new Uint8Array([FXP.STATUS, ...u32(1), ...u32(4)]), // no message (old servers): the schema's
+    new Uint8Array([FXP.HANDLE, ...u32(9), ...str([1, 2, 3, 4])]),
+    new Uint8Array([FXP.HANDLE, ...u32(9), ...str([])]),
+    new Uint8Array([FXP.HANDLE, ...u32(9), ...str(new Array(257).fill(1))]), // too long a handle
+  ];
+  let rng = 12345;
+  const rand = (n: number) => ((rng = (rng * 1103515245 + 12345) >>> 0) % n);
+  const cases: Uint8Array[] = [...shapes];
+  for (const s of shapes) {
+    for (let i = 0; i < 400; i++) {
+      const c = s.slice(0, rand(s.length + 3) <= s.length ? rand(s.length + 1) : s.length);
+      const m = new Uint8Array(c.length + rand(3));
+      m.set(c);
+      if (m.length > 1 && rand(2)) { const at = 1 + rand(m.length - 1); m[at] = m[at]! ^ (1 << rand(8)); }
+      cases.push(m);
+    }
+  }
+  let quick = 0;
+  for (const c of cases) {
+    const q = quickReply(c);
+    let full: unknown;
+    try {
+      full = decodeResponse(c);
+    } catch (err) {
+      assert.equal(q, null, `quickReply read a packet decodeResponse refuses (${(err as Error).message})`);
+      continue;
+    }
+    if (q !== null) {
+      quick++;
+      assert.deepEqual(q, full);
+    }
+  }
+  assert.ok(quick > 100, `${quick} packets read quickly`);
 });

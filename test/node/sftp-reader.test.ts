@@ -196,3 +196,25 @@ test('an empty DATA before the known size is an error, never a silent end; past 
   s2.pending.shift()!.done([], 0);
   assert.equal(endAt, 10);
 });
+
+test('with a known size, the read confirming the end goes out with the last one (a small file in one round trip)', () => {
+  const file = randomBytes(4096);
+  const server = new FakeServer(file);
+  const got: Buffer[] = [];
+  let endAt: number | null = null;
+  const reader = new PipelinedReader(server, { handle: new Uint8Array(1), path: '/f' }, { start: 0, knownSize: file.length, chunkSize: 65536, concurrency: 16 }, {
+    data: (c) => got.push(Buffer.from(c)),
+    end: (at) => (endAt = at),
+    error: (e) => assert.fail(e),
+  });
+  reader.start();
+  // Both asked before any answer: the data up to the size, and the read past it.
+  assert.deepEqual(server.asked, [
+    [0, 4096],
+    [4096, 65536],
+  ]);
+  server.answerAll();
+  assert.deepEqual(Buffer.concat(got), file);
+  assert.equal(endAt, 4096);
+  assert.equal(server.asked.length, 2);
+});

@@ -52,7 +52,7 @@ export interface TransferOptions {
   /** Bytes per READ/WRITE request (sftp's -B); default from limits@openssh.com, at most 255 KiB. */
   chunkSize?: number;
   /**
-   * Files of a recursive transfer under way at once (default 8; 1 for one
+   * Files of a recursive transfer under way at once (default 16; 1 for one
    * after another, as sftp does). Their onFile and onProgress calls interleave.
    */
   parallelFiles?: number;

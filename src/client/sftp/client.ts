@@ -277,6 +277,19 @@ export class NodeSftpClient implements SftpClient {
     return (await this.expectReply({ type: 'stat', path }, 'stat', path, 'attrs')).attrs;
   }
 
+  /** @internal LSTAT or STAT: the attributes, or the code of the STATUS the server answered with. */
+  probe(path: string, follow: boolean): Promise<FileAttributes | number> {
+    const op = follow ? 'stat' : 'lstat';
+    return new Promise((resolve, reject) => {
+      this.session.request(follow ? { type: 'stat', path } : { type: 'lstat', path }, (reply, err) => {
+        if (reply === null) reject(sessionError(err!, op, path));
+        else if (reply.type === 'attrs') resolve(reply.attrs);
+        else if (reply.type === 'status') resolve(reply.code === FX.OK ? FX.BAD_MESSAGE : reply.code);
+        else reject(new SftpError(FX.BAD_MESSAGE, `the server answered ${op} with ${reply.type}`, op, path));
+      });
+    });
+  }
+
   async lstat(path: string): Promise<FileAttributes> {
     return (await this.expectReply({ type: 'lstat', path }, 'lstat', path, 'attrs')).attrs;
   }

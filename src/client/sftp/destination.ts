@@ -5,20 +5,17 @@
 // FIFO would be replaced by a regular file, and the new file would take the
 // writer's owner and mode. Like OpenSSH's sftp, those destinations are
 // opened and written through instead.
-import { lstat as lstatLocal, type Stats } from 'node:fs';
-import { promisify } from 'node:util';
-import { fsPath } from '../../io/node/byte-paths.js';
+import type { Stats } from 'node:fs';
 import { S_IFLNK, S_IFMT, S_IFREG, type FileAttributes } from '../../sftp/attrs.js';
 import { FX } from '../../sftp/constants.js';
 import { SftpError } from '../../sftp/errors.js';
+import { ASYNC_LOCAL_IO, type LocalIo } from './local-io.js';
 import type { SftpOps } from './ops.js';
 
-const lstatAsync = promisify(lstatLocal);
-
 /** The local destination's entry, or null when there is none (then the temporary name is used). */
-async function localEntry(path: string): Promise<Stats | null> {
+async function localEntry(path: string, io: LocalIo): Promise<Stats | null> {
   try {
-    return await lstatAsync(fsPath(path));
+    return await io.lstat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -30,8 +27,8 @@ async function localEntry(path: string): Promise<Stats | null> {
  * link, not a regular file, a file with other hard links, or a file owned by
  * another user than this process's.
  */
-export async function localWritesInPlace(local: string): Promise<boolean> {
-  const st = await localEntry(local);
+export async function localWritesInPlace(local: string, io: LocalIo = ASYNC_LOCAL_IO): Promise<boolean> {
+  const st = await localEntry(local, io);
   if (st === null) return false;
   if (st.isSymbolicLink() || !st.isFile() || st.nlink > 1) return true;
   const uid = process.getuid?.();
@@ -55,14 +52,9 @@ function isLink(a: FileAttributes): boolean {
  * an attribute set without a mode counts as a regular file.
  */
 export async function remoteWriteMode(c: SftpOps, remote: string): Promise<'rename' | 'truncate' | 'overwrite'> {
-  let entry: FileAttributes;
-  try {
-    entry = await c.lstat(remote);
-  } catch (err) {
-    // Absent, or not to be looked at: the temporary file's creation says what is wrong.
-    if (err instanceof SftpError) return 'rename';
-    throw err;
-  }
+  // Absent, or not to be looked at: the temporary file's creation says what is wrong.
+  const entry = await c.probe(remote, false);
+  if (typeof entry === 'number') return 'rename';
   if (!isLink(entry)) return isRegular(entry) ? 'rename' : 'overwrite';
   let target: FileAttributes;
   try {

@@ -1,11 +1,16 @@
 // A local file written in order from data arriving in pieces: the pieces
 // that arrive while a write is under way are gathered and written with one
-// writev at the position where the last ended. Memory stays bounded because
-// the reader pauses while `backlog` is over its mark (the owner's check).
-import { writev } from 'node:fs';
+// writev at the position where the last ended. With synchronous calls
+// (local-io.ts), the pieces of one turn of the event loop are gathered the
+// same way: the write waits for `setImmediate`, or for GATHER_LIMIT bytes.
+// Memory stays bounded because the reader pauses while `backlog` is over its
+// mark (the owner's check).
+import { ASYNC_LOCAL_IO, type LocalIo } from './local-io.js';
 
 /** Linux's IOV_MAX: the most buffers one writev takes. */
 const MAX_IOV = 1024;
+/** Synchronous writes go at once when this much waits, without waiting for the turn's end. */
+const GATHER_LIMIT = 1024 * 1024;
 
 export class LocalWriter {
   private pending: Uint8Array[] = [];
@@ -25,7 +30,15 @@ export class LocalWriter {
     private position: number,
     /** Writes at the file's own offset, for a FIFO or device that takes no position. */
     private readonly sequential = false,
+    private readonly io: LocalIo = ASYNC_LOCAL_IO,
   ) {}
+
+  /** A flush waits for the end of the turn (synchronous writes only). */
+  private scheduled = false;
+  private readonly flushLater = (): void => {
+    this.scheduled = false;
+    if (!this.writing) this.flush();
+  };
 
   get error(): Error | null {
     return this.failure;
@@ -35,13 +48,18 @@ export class LocalWriter {
     if (this.failure) return;
     this.pending.push(chunk);
     this.backlog += chunk.length;
-    if (!this.writing) this.flush();
+    if (this.writing) return;
+    if (!this.io.synchronous || this.backlog >= GATHER_LIMIT) return this.flush();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushLater);
+    }
   }
 
   /** Resolves once everything added is written; rejects with the first write error. */
   idle(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (!this.writing) return Promise.resolve();
+    if (!this.writing && !this.scheduled) return Promise.resolve();
     return new Promise((resolve, reject) => this.idleWaiters.push((err) => (err ? reject(err) : resolve())));
   }
 
@@ -60,7 +78,7 @@ export class LocalWriter {
   }
 
   private writeAll(bufs: Uint8Array[], bytes: number): void {
-    writev(this.fd, bufs, this.sequential ? null : this.position, (err, n) => {
+    this.io.writev(this.fd, bufs, this.sequential ? null : this.position, (err, n) => {
       if (err) {
         this.failure = err;
         this.flush();

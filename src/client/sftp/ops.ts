@@ -14,6 +14,12 @@ export interface SftpOps extends Pick<SftpClient, 'open' | 'close' | 'fstat' | '
   writeFrom(handle: SftpHandle, offset: number, data: Uint8Array, done: (err?: Error) => void): void;
   /** Calls `fn` once everything sent so far is on the channel (buffers may then be reused). */
   afterSent(fn: () => void): void;
+  /**
+   * LSTAT (or STAT with `follow`) answering a STATUS with its code instead of
+   * an SftpError: put's look at each destination, where "no such file" is
+   * the common answer, then costs no error object (and stack trace) per file.
+   */
+  probe(path: string, follow: boolean): Promise<FileAttributes | number>;
   /** OPEN with FXF flags as they are. */
   openWith(path: string, pflags: number, attrs?: FileAttributes): Promise<SftpHandle>;
   /** Whether the server announced extension `name`. */

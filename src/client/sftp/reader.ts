@@ -129,7 +129,10 @@ export class PipelinedReader {
     // With a known size, one request reaching past it (it finds the end) and no further.
     if (this.knownSize !== undefined) limit = Math.min(limit, Math.max(this.knownSize + 1, this.o.start + 1));
     if (this.nextRequest >= limit) return null;
-    const length = Math.min(this.o.chunkSize, (this.o.end ?? Infinity) - this.nextRequest);
+    let length = Math.min(this.o.chunkSize, (this.o.end ?? Infinity) - this.nextRequest);
+    // A request ends at the known size, so the one past it (the end's
+    // confirmation) goes out with it: a small file takes one round trip, not two.
+    if (this.knownSize !== undefined && this.nextRequest < this.knownSize) length = Math.min(length, this.knownSize - this.nextRequest);
     const offset = this.nextRequest;
     this.nextRequest += length;
     return [offset, length];

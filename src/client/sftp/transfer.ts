@@ -5,11 +5,9 @@
 // destination is never left truncated or padded. A destination a rename
 // would damage (a link, a device, a FIFO, see destination.ts) is written
 // through in place instead, as OpenSSH's sftp does.
-import { close as closeFd, fstat as fstatFd, ftruncate, futimes, fchmod, open as openFd, read as readFd, rename as renameLocal, unlink as unlinkLocal, constants as fsConstants } from 'node:fs';
-import { promisify } from 'node:util';
+import { constants as fsConstants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { fsPath } from '../../io/node/byte-paths.js';
 import { AbortError } from '../../errors.js';
 import type { FileAttributes } from '../../sftp/attrs.js';
 import { FX, FXF, STATUS_TEXT } from '../../sftp/constants.js';
@@ -17,18 +15,10 @@ import { SftpError } from '../../sftp/errors.js';
 import type { SftpHandle, TransferOptions } from './api.js';
 import type { SftpOps } from './ops.js';
 import { localWritesInPlace, remoteWriteMode } from './destination.js';
+import { ASYNC_LOCAL_IO, LocalIo } from './local-io.js';
 import { LocalWriter } from './local-writer.js';
 import type { Pacer } from './pacer.js';
 import { PipelinedReader } from './reader.js';
-
-const openAsync = promisify(openFd);
-const closeAsync = promisify(closeFd);
-const fstatAsync = promisify(fstatFd);
-const futimesAsync = promisify(futimes);
-const fchmodAsync = promisify(fchmod);
-const ftruncateAsync = promisify(ftruncate);
-const renameAsync = promisify(renameLocal);
-const unlinkAsync = promisify(unlinkLocal);
 
 /**
  * Bytes waiting for the local disk before the reader stops asking for more
@@ -45,8 +35,49 @@ export interface TransferContext {
   readonly pacer: Pacer | undefined;
   totalTransferred: number;
   filesDone: number;
-  /** Read buffers of `chunkSize` bytes for put, shared by the files of a transfer and reused. */
+  /** Read buffers for put (blocks of whole requests), shared by the files of a transfer and reused. */
   readonly buffers: Buffer[];
+  /** The transfer's local file calls (made on first use): synchronous while they are quick. */
+  local?: LocalIo;
+  /** Bytes of put's WRITEs read and not yet answered, across the files of a transfer (made on first use). */
+  sending?: SendBudget;
+}
+
+/**
+ * What a put has read and not yet had answered, shared by the files under
+ * way: several files at once then hold no more memory than one file's
+ * requests in flight (`concurrency` × `chunkSize`), however many there are.
+ * A file with nothing in flight may always read one block, so each moves.
+ */
+export class SendBudget {
+  used = 0;
+  private readonly waiting = new Set<() => void>();
+  constructor(readonly limit: number) {}
+
+  /** Whether `bytes` more fit; if not, `retry` is called once some are answered. */
+  take(bytes: number, idle: boolean, retry: () => void): boolean {
+    if (!idle && this.used + bytes > this.limit) {
+      this.waiting.add(retry);
+      return false;
+    }
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    if (this.waiting.size === 0) return;
+    const ready = [...this.waiting];
+    this.waiting.clear();
+    for (const retry of ready) retry();
+  }
+
+  forget(retry: () => void): void {
+    this.waiting.delete(retry);
+  }
+}
+
+function localIo(ctx: TransferContext): LocalIo {
+  return (ctx.local ??= new LocalIo());
 }
 
 /** Random per process, counted per file: temporary names no other client or transfer picks. */
@@ -114,53 +145,55 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
   }
   const size = attrs.size;
   const mode = attrs.mode !== undefined ? attrs.mode & 0o777 : 0o666;
+  const io = localIo(ctx);
   let fd = -1;
   let temp: string | null = null;
   let start = 0;
   /** Writing through to a device or FIFO: no positions, no truncating, no mode or times set. */
   let special = false;
   try {
-    if (o.resume) {
-      fd = await openAsync(fsPath(local), fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
-      start = (await fstatAsync(fd)).size;
-      if (size !== undefined && start > size) {
-        throw new SftpError(FX.FAILURE, `the local file is ${start} bytes, longer than the remote file's ${size}: not resuming`, 'get', remote);
-      }
-    } else if (await localWritesInPlace(local)) {
-      // Through a link to its target (made if missing); truncated only once known to be a regular file.
-      fd = await openAsync(fsPath(local), fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
-      const st = await fstatAsync(fd);
-      if (st.isFile()) await ftruncateAsync(fd, 0);
-      else special = true;
+    if (o.resume || (await localWritesInPlace(local, io))) {
+      // Through a link to its target (made if missing), which may be a FIFO
+      // or a device: opened through the thread pool, and truncated (unless
+      // resuming) only once known to be a regular file.
+      fd = await ASYNC_LOCAL_IO.open(local, fsConstants.O_WRONLY | fsConstants.O_CREAT, mode | 0o200);
+      const st = await io.fstat(fd);
+      special = !st.isFile();
+      if (o.resume) {
+        start = st.size;
+        if (size !== undefined && start > size) {
+          throw new SftpError(FX.FAILURE, `the local file is ${start} bytes, longer than the remote file's ${size}: not resuming`, 'get', remote);
+        }
+      } else if (!special) await io.ftruncate(fd, 0);
     } else {
       temp = join(dirname(local), partName(basename(local)));
-      fd = await openAsync(fsPath(temp), fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode | 0o200);
+      fd = await io.open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode | 0o200);
     }
     o.onFile?.(remote, size ?? 0);
-    await download(c, h, remote, fd, start, size, ctx, special);
+    await download(c, h, remote, fd, start, size, ctx, special ? ASYNC_LOCAL_IO : io, special);
     if (o.preserve && !special) {
-      if (attrs.mode !== undefined) await fchmodAsync(fd, attrs.mode & 0o777);
-      if (attrs.mtime !== undefined) await futimesAsync(fd, attrs.atime ?? attrs.mtime, attrs.mtime);
+      if (attrs.mode !== undefined) await io.fchmod(fd, attrs.mode & 0o777);
+      if (attrs.mtime !== undefined) await io.futimes(fd, attrs.atime ?? attrs.mtime, attrs.mtime);
     }
     const f = fd;
     fd = -1;
-    await closeAsync(f);
-    if (temp !== null) await renameAsync(fsPath(temp), fsPath(local));
+    await io.close(f);
+    if (temp !== null) await io.rename(temp, local);
     temp = null;
     ctx.filesDone++;
   } catch (err) {
     throw transferError(err, 'get', remote, local);
   } finally {
-    if (fd >= 0) await closeAsync(fd).catch(() => undefined);
-    if (temp !== null) await unlinkAsync(fsPath(temp)).catch(() => undefined);
+    if (fd >= 0) await io.close(fd).catch(() => undefined);
+    if (temp !== null) await io.unlink(temp).catch(() => undefined);
     // A read handle's close need not be waited for; nothing depends on it.
     c.close(h).catch(() => undefined);
   }
 }
 
-function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: number, size: number | undefined, ctx: TransferContext, sequential: boolean): Promise<void> {
+function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: number, size: number | undefined, ctx: TransferContext, io: LocalIo, sequential: boolean): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const writer = new LocalWriter(fd, start, sequential);
+    const writer = new LocalWriter(fd, start, sequential, io);
     let transferred = start;
     const progress = ctx.o.onProgress;
     let settled = false;
@@ -202,19 +235,35 @@ function download(c: SftpOps, h: SftpHandle, remote: string, fd: number, start: 
 }
 
 /**
- * Uploads one local file. When the temporary file cannot be removed after a
- * failure (the connection is gone), the error says where it was left.
+ * Uploads one local file; `regular`: the caller's listing or stat found a
+ * regular file there; `fresh`: `remote` is in a directory this transfer
+ * made, so nothing is there to write through (no LSTAT). When the temporary
+ * file cannot be removed after a failure (the connection is gone), the error
+ * says where it was left.
  */
-export async function putFile(c: SftpOps, local: string, remote: string, ctx: TransferContext): Promise<void> {
+export async function putFile(c: SftpOps, local: string, remote: string, ctx: TransferContext, regular = false, fresh = false): Promise<void> {
   const o = ctx.o;
   checkAborted(o);
-  const fd = await openAsync(fsPath(local), fsConstants.O_RDONLY).catch((err: unknown) => {
+  const io = localIo(ctx);
+  // Anything but a regular file may be a FIFO, whose open waits for a writer:
+  // through the thread pool. A regular file is opened without waiting, in
+  // case a FIFO has taken its name since it was listed.
+  let fd = await (regular ? io.open(local, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK) : ASYNC_LOCAL_IO.open(local, fsConstants.O_RDONLY)).catch((err: unknown) => {
     throw localError(err, 'put', remote, local);
   });
   let h: SftpHandle | null = null;
   let temp: string | null = null;
+  /** The FSETSTAT and CLOSE, once sent behind the last WRITE. */
+  const sent: { closing: Promise<unknown> | null } = { closing: null };
   try {
-    const st = await fstatAsync(fd);
+    let st = await io.fstat(fd);
+    if (regular && !st.isFile()) {
+      const f = fd;
+      fd = -1;
+      await io.close(f);
+      fd = await ASYNC_LOCAL_IO.open(local, fsConstants.O_RDONLY);
+      st = await io.fstat(fd);
+    }
     const mode = st.mode & 0o777;
     let start = 0;
     let inPlace: 'rename' | 'truncate' | 'overwrite' = 'rename';
@@ -222,32 +271,61 @@ export async function putFile(c: SftpOps, local: string, remote: string, ctx: Tr
       h = await c.openWith(remote, FXF.WRITE | FXF.CREAT, { mode });
       start = (await c.fstat(h)).size ?? 0;
       if (start > st.size) throw new SftpError(FX.FAILURE, `the remote file is ${start} bytes, longer than the local file's ${st.size}: not resuming`, 'put', remote);
-    } else if ((inPlace = await remoteWriteMode(c, remote)) !== 'rename') {
-      // Through the link or into the device; the mode only applies to a target made now.
-      h = await c.openWith(remote, FXF.WRITE | FXF.CREAT | (inPlace === 'truncate' ? FXF.TRUNC : 0), { mode });
     } else {
+      // The destination's lstat and the temporary file's OPEN go together (one
+      // round trip, not two): a destination to write through in place is rare,
+      // and then the temporary file is closed and removed again.
       const name = remoteJoin(remoteDirname(remote), partName(remoteBasename(remote)));
+      const opening = c.open(name, 'wx', { mode });
+      opening.catch(() => undefined);
+      const discard = (): Promise<void> =>
+        opening.then(
+          (th) => c.close(th).then(() => c.unlink(name)).catch(() => undefined),
+          () => undefined,
+        );
       try {
-        h = await c.open(name, 'wx', { mode });
+        if (!fresh) inPlace = await remoteWriteMode(c, remote);
       } catch (err) {
-        // Say why a writable destination may still fail: its directory must take a new file.
-        if (!(err instanceof SftpError)) throw err;
-        const words = err.serverMessage || STATUS_TEXT[err.code] || `status ${err.code}`;
-        throw new SftpError(err.code, `${words} (creating the temporary file ${JSON.stringify(name)} next to it)`, 'put', remote, { cause: err });
+        await discard();
+        throw err;
       }
-      temp = name;
+      if (inPlace !== 'rename') {
+        await discard();
+        // Through the link or into the device; the mode only applies to a target made now.
+        h = await c.openWith(remote, FXF.WRITE | FXF.CREAT | (inPlace === 'truncate' ? FXF.TRUNC : 0), { mode });
+      } else {
+        try {
+          h = await opening;
+        } catch (err) {
+          // Say why a writable destination may still fail: its directory must take a new file.
+          if (!(err instanceof SftpError)) throw err;
+          const words = err.serverMessage || STATUS_TEXT[err.code] || `status ${err.code}`;
+          throw new SftpError(err.code, `${words} (creating the temporary file ${JSON.stringify(name)} next to it)`, 'put', remote, { cause: err });
+        }
+        temp = name;
+      }
     }
     o.onFile?.(local, st.size);
-    await upload(c, h, local, fd, start, st.size, ctx);
-    if (o.preserve && inPlace !== 'overwrite') await c.fsetstat(h, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
-    const done = h;
-    h = null;
-    await c.close(done);
+    // FSETSTAT and CLOSE go right behind the last WRITE, not after its answer:
+    // the server takes requests in order, and nothing is renamed into place
+    // before every WRITE, the FSETSTAT and the CLOSE are answered OK.
+    const preserve = o.preserve && inPlace !== 'overwrite';
+    const finish = (): void => {
+      const done = h!;
+      h = null;
+      const setting = preserve ? c.fsetstat(done, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) }) : null;
+      sent.closing = Promise.all([setting, c.close(done)]);
+      sent.closing.catch(() => undefined);
+    };
+    await upload(c, h, local, fd, start, st.size, ctx, st.isFile() ? io : ASYNC_LOCAL_IO, !st.isFile(), finish);
+    if (sent.closing === null) finish();
+    await sent.closing;
     if (temp !== null) await renameOver(c, temp, remote);
     temp = null;
     ctx.filesDone++;
   } catch (err) {
     if (h !== null) await c.close(h).catch(() => undefined);
+    else if (sent.closing !== null) await sent.closing.catch(() => undefined);
     const failure = transferError(err, 'put', remote, local);
     if (temp === null) throw failure;
     const left = await c.unlink(temp).then(
@@ -260,7 +338,7 @@ export async function putFile(c: SftpOps, local: string, remote: string, ctx: Tr
     }
     throw failure;
   } finally {
-    await closeAsync(fd).catch(() => undefined);
+    if (fd >= 0) await io.close(fd).catch(() => undefined);
   }
 }
 
@@ -277,15 +355,37 @@ async function renameOver(c: SftpOps, from: string, to: string): Promise<void> {
 }
 
 /**
- * Reads the local file ahead into a pool of `concurrency` buffers and sends
- * each as a WRITE as soon as it is read; a buffer is reused once its WRITE
- * is answered. Reads go on to the end of the file, whatever its size was.
- * One local read at a time: reads from the page cache outpace the network.
+ * Local reads for put take this much at a time (a whole number of WRITEs):
+ * each read is a trip through libuv's thread pool and a wake-up of the event
+ * loop, and one per 255 KiB WRITE cost more than the read itself.
  */
-function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: number, size: number, ctx: TransferContext): Promise<void> {
+const READ_BLOCK = 1024 * 1024;
+
+/** A block of the local file being sent: its buffer goes back to the pool once every WRITE cut from it is answered. */
+interface Block {
+  readonly buffer: Buffer;
+  writes: number;
+}
+
+/**
+ * Reads the local file ahead in blocks of several requests and sends each
+ * block as WRITEs as soon as it is read; a block's buffer is reused once its
+ * WRITEs are answered. Reads go on to the end of the file, whatever its size
+ * was (a FIFO or device, `sequential`, from where it is); `lastSent` is
+ * called once the end is found and every WRITE sent,
+ * before their answers. One local read at a time: reads from the page cache
+ * outpace the network.
+ */
+function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: number, size: number, ctx: TransferContext, io: LocalIo, sequential: boolean, lastSent: () => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const chunk = ctx.chunkSize;
+    // Paced transfers read a request at a time, so the pacer sees each; else
+    // a block is at most a quarter of the requests in flight, so reading the
+    // next one does not wait for the whole pipeline to drain.
+    const perBlock = ctx.pacer ? 1 : Math.max(1, Math.min(Math.floor(ctx.concurrency / 4), Math.floor(READ_BLOCK / chunk)));
+    const blockSize = perBlock * chunk;
     const pool = ctx.buffers;
+    const budget = (ctx.sending ??= new SendBudget(ctx.concurrency * chunk));
     const signal = ctx.o.signal;
     let position = start;
     let inflight = 0;
@@ -299,6 +399,7 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
     /** Settles once nothing is under way: no local read (the fd closes after) and, unless failed, no WRITE. */
     const settle = (): void => {
       if (settled || reading) return;
+      if (failure || (eof && inflight === 0)) budget.forget(pump);
       if (failure) {
         settled = true;
         signal?.removeEventListener('abort', onAbort);
@@ -315,10 +416,49 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
     };
     const onAbort = (): void => fail(new AbortError());
     signal?.addEventListener('abort', onAbort, { once: true });
+    const written = (block: Block, n: number, werr: Error | undefined): void => {
+      inflight--;
+      if (--block.writes === 0) pool.push(block.buffer);
+      budget.release(n);
+      if (werr) return fail(werr);
+      transferred += n;
+      ctx.totalTransferred += n;
+      progress?.({ path: local, transferred, size: Math.max(size, transferred), totalTransferred: ctx.totalTransferred, filesDone: ctx.filesDone });
+      pump();
+      settle();
+    };
+    const got = (b: Buffer, at: number, err: Error | null, n: number): void => {
+      reading = false;
+      if (err) {
+        pool.push(b);
+        return fail(err);
+      }
+      if (failure) {
+        pool.push(b);
+        return settle();
+      }
+      if (n === 0) {
+        eof = true;
+        pool.push(b);
+        lastSent();
+        return settle();
+      }
+      position += n;
+      budget.used += n;
+      // Counted before the first is sent: a failed session answers each at once.
+      const block: Block = { buffer: b, writes: Math.ceil(n / chunk) };
+      inflight += block.writes;
+      for (let off = 0; off < n; off += chunk) {
+        const len = Math.min(chunk, n - off);
+        c.writeFrom(h, at + off, b.subarray(off, off + len), (werr) => written(block, len, werr));
+      }
+      pump();
+    };
     const pump = (): void => {
-      if (failure || reading || pacing || eof || inflight >= ctx.concurrency) return;
+      if (failure || reading || pacing || eof || inflight + perBlock > ctx.concurrency) return;
+      if (!budget.take(blockSize, inflight === 0, pump)) return;
       if (ctx.pacer) {
-        const wait = ctx.pacer.delay(chunk);
+        const wait = ctx.pacer.delay(blockSize);
         if (wait > 0) {
           pacing = true;
           setTimeout(() => {
@@ -328,32 +468,10 @@ function upload(c: SftpOps, h: SftpHandle, local: string, fd: number, start: num
           return;
         }
       }
-      const b = pool.pop() ?? Buffer.allocUnsafe(chunk);
+      const b = pool.pop() ?? Buffer.allocUnsafe(blockSize);
       reading = true;
       const at = position;
-      readFd(fd, b, 0, chunk, at, (err, n) => {
-        reading = false;
-        if (err) return fail(err);
-        if (failure) return settle();
-        if (n === 0) {
-          eof = true;
-          pool.push(b);
-          return settle();
-        }
-        position += n;
-        inflight++;
-        c.writeFrom(h, at, b.subarray(0, n), (werr) => {
-          inflight--;
-          pool.push(b);
-          if (werr) return fail(werr);
-          transferred += n;
-          ctx.totalTransferred += n;
-          progress?.({ path: local, transferred, size: Math.max(size, transferred), totalTransferred: ctx.totalTransferred, filesDone: ctx.filesDone });
-          pump();
-          settle();
-        });
-        pump();
-      });
+      io.read(fd, b, 0, blockSize, sequential ? null : at, (err, n) => got(b, at, err, n));
     };
     pump();
   });

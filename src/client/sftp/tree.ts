@@ -33,7 +33,7 @@ export const DEFAULT_TRANSFER_CHUNK = 255 * 1024;
  */
 export const DEFAULT_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 /** Files of a recursive transfer under way at once unless `parallelFiles` says. */
-export const DEFAULT_PARALLEL_FILES = 8;
+export const DEFAULT_PARALLEL_FILES = 16;
 /** Directories deeper than this are refused (a loop of followed links ends here). */
 const MAX_DEPTH = 128;
 
@@ -175,7 +175,7 @@ export async function putPath(c: SftpOps, local: string, remote: string, o: Tran
     if (!o.recursive) throw new SftpError(FX.FAILURE, `${local} is a directory (use recursive)`, 'put', remote);
     await putTree(c, local, remote, ctx, 0);
   } else {
-    await putFile(c, local, remote, ctx);
+    await putFile(c, local, remote, ctx, st.isFile());
   }
 }
 
@@ -185,9 +185,12 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
   if (o.signal?.aborted) throw new AbortError();
   const st = await stat(fsPath(local));
   const mode = st.mode & 0o777;
+  /** Made by this transfer just now: empty, so its files need no look at what is there. */
+  let made = true;
   try {
     await c.mkdir(remote, { mode: mode | 0o700 });
   } catch (err) {
+    made = false;
     // An existing directory is fine (sftp -r into one that is there).
     let there: FileAttributes | null = null;
     try {
@@ -202,7 +205,7 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
   names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const batch: Promise<void>[] = [];
   try {
-    await putEntries(c, local, remote, names, ctx, depth, batch);
+    await putEntries(c, local, remote, names, ctx, depth, batch, made);
   } finally {
     await Promise.all(batch);
   }
@@ -210,7 +213,7 @@ async function putTree(c: SftpOps, local: string, remote: string, ctx: TreeConte
   if (o.preserve) await c.setstat(remote, { mode, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
 }
 
-async function putEntries(c: SftpOps, local: string, remote: string, entries: { entry: Pick<Stats, 'isDirectory' | 'isFile' | 'isSymbolicLink'>; name: string }[], ctx: TreeContext, depth: number, batch: Promise<void>[]): Promise<void> {
+async function putEntries(c: SftpOps, local: string, remote: string, entries: { entry: Pick<Stats, 'isDirectory' | 'isFile' | 'isSymbolicLink'>; name: string }[], ctx: TreeContext, depth: number, batch: Promise<void>[], made: boolean): Promise<void> {
   const o = ctx.o;
   for (const { entry, name } of entries) {
     const from = join(local, name);
@@ -231,7 +234,7 @@ async function putEntries(c: SftpOps, local: string, remote: string, entries: { 
       }
     }
     if (s.isDirectory()) await putTree(c, from, to, ctx, depth + 1);
-    else if (s.isFile()) await ctx.files.start(() => putFile(c, from, to, ctx), batch);
+    else if (s.isFile()) await ctx.files.start(() => putFile(c, from, to, ctx, true, made), batch);
     else o.onSkip?.(from, 'not a regular file');
   }
 }

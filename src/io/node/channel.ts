@@ -311,7 +311,8 @@ export class Channel extends Duplex {
     if (this.channelClosed) return undefined;
     if (this.heldBytes > 0 && this.heldType !== dataType) this.flushHeld();
     if (data.length < HELD_WRITE && this.heldBytes + data.length <= HELD_LIMIT && !this.host.needsDrain && this.host.connection.windowOf(this.id) >= this.heldBytes + data.length) {
-      this.held.push(data);
+      // A copy (Buffer#slice would be a view): the caller may reuse its buffer once this returns.
+      this.held.push(new Uint8Array(data));
       this.heldBytes += data.length;
       this.heldType = dataType;
       this.heldFlush ??= setImmediate(() => this.flushHeld());
@@ -350,7 +351,8 @@ export class Channel extends Duplex {
     }
     if (n < data.length) rest = EMPTY; // cut short after all: the rest goes in order below
     if (rest.length > 0) {
-      this.held.push(rest);
+      // A copy (Buffer#slice would be a view): the caller may reuse its buffer once this returns.
+      this.held.push(new Uint8Array(rest));
       this.heldBytes = rest.length;
       this.heldType = dataType;
       this.heldFlush = setImmediate(() => this.flushHeld());

@@ -9,7 +9,7 @@ import { createServer as netCreateServer, type AddressInfo, type Server as NetSe
 import type { Duplex } from 'node:stream';
 import { DisconnectError, DisconnectReason, NacreError } from '../errors.js';
 import type { Signer } from '../algorithms/types.js';
-import { defaultAlgorithmLists, type AlgorithmPreferences } from '../algorithms/index.js';
+import { defaultAlgorithmLists, type AlgorithmLists, type AlgorithmPreferences } from '../algorithms/index.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import type { RekeyLimits } from '../core/kex/rekey.js';
 import type { AuthServerOptions } from '../core/auth/events.js';
@@ -21,7 +21,7 @@ import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler, IncomingCha
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
-import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
+import { AuthAdapter, type Authenticate, type PublicKeyInfo } from './auth.js';
 import type { Restrictions } from './restrictions.js';
 import { SessionChannel, type SessionPeer } from './session-channel.js';
 import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from './forwarding.js';
@@ -258,6 +258,11 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   private readonly admission: Admission;
   /** The host keys, then a signer per host certificate. */
   private readonly hostSigners: readonly Signer[];
+  /**
+   * The algorithm lists, resolved once: every connection's KEXINIT carries
+   * them (and the key exchange keeps its encoded KEXINIT per lists object).
+   */
+  private algorithmLists: AlgorithmLists | null = null;
 
   constructor(readonly options: ServerOptions) {
     super();
@@ -351,7 +356,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
           role: 'server',
           random: nodeRandom,
           now: clockNow(),
-          algorithms: defaultAlgorithmLists(o.algorithms),
+          // Bad preferences throw here, failing the connection as before (not createServer).
+          algorithms: (this.algorithmLists ??= defaultAlgorithmLists(o.algorithms)),
           hostKeys: this.hostSigners,
           ...(o.auth ? { auth: o.auth } : {}),
           ...(o.rekey ? { rekey: o.rekey } : {}),
@@ -511,7 +517,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             this.safeEmit('authenticated', conn, {
               username: e.username,
               method: e.method,
-              ...(e.publicKey ? { publicKey: publicKeyInfo(e.publicKey.algorithm, e.publicKey.blob, e.publicKey.securityKey) } : {}),
+              ...(e.publicKey ? { publicKey: auth.keyInfo(e.publicKey.algorithm, e.publicKey.blob, e.publicKey.securityKey) } : {}),
             });
             return;
           case 'disconnected':

@@ -15,7 +15,7 @@ import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
 import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, type EndpointEvent } from '../core/endpoint.js';
 import { NodeEndpoint } from '../io/node/node-endpoint.js';
 import type { IncomingChannelOpen } from '../io/node/registries.js';
-import { nodeRandom } from '../io/node/transport-driver.js';
+import { pooledRandom } from './random-pool.js';
 import { clockNow } from '../io/node/driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
 import { AuthAdapter, type PublicKeyInfo } from './auth.js';
@@ -164,7 +164,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
         stream,
         {
           role: 'server',
-          random: nodeRandom,
+          random: serverRandom,
           now: clockNow(),
           // Bad preferences throw here, failing the connection as before (not createServer).
           algorithms: (this.algorithmLists ??= defaultAlgorithmLists(o.algorithms)),
@@ -348,9 +348,12 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   }
 }
 
+/** Every server's connections draw from one pool (see random-pool.ts). */
+const serverRandom = pooledRandom();
+
 /** A uniform number in [0, 1) from the system's cryptographic randomness. */
 function cryptoUnitRandom(): number {
-  const b = nodeRandom(4);
+  const b = serverRandom(4);
   return (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) / 2 ** 32;
 }
 

@@ -258,6 +258,11 @@ export class AuthAdapter {
 
   private lastKey: PublicKeyInfo | null = null;
 
+  /** The login succeeded: no request follows, so the last key need not be kept for the connection's life. */
+  loggedIn(): void {
+    this.lastKey = null;
+  }
+
   private prompt(
     req: AuthRequestEvent,
     target: Target,

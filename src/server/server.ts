@@ -329,6 +329,7 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
               method: e.method,
               ...(e.publicKey ? { publicKey: auth.keyInfo(e.publicKey.algorithm, e.publicKey.blob, e.publicKey.securityKey) } : {}),
             });
+            auth.loggedIn();
             return;
           case 'disconnected':
             admitted.ended(node.endError, this.closing);

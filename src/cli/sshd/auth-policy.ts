@@ -179,6 +179,8 @@ export function nextMethods(lists: readonly (readonly string[])[], passed: reado
 
 /** Restrictions with what this configuration takes away besides the key's options. */
 export function withConfigRestrictions(r: Restrictions, settings: SshdSettings): Restrictions {
+  // The usual configuration takes nothing away: the key's restrictions (frozen already) stand as they are.
+  if (settings.forceCommand === null && settings.permitTTY && settings.allowAgentForwarding && settings.permitUserRC && Object.isFrozen(r)) return r;
   return Object.freeze({
     ...r,
     // ForceCommand wins over command= (sshd runs the administrator's command).
@@ -221,7 +223,7 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
   };
   if (account === null) {
     deps.once(ctx, `Invalid user ${printable(ctx.username)} from ${from}`);
-    if (ctx.method === 'publickey' && ctx.publicKey) log.verbose(`Failed publickey for invalid user ${printable(ctx.username)} from ${from} ssh2: ${keyName(ctx.publicKey.keyType, deps.logStyle)} ${ctx.publicKey.fingerprint}`);
+    if (ctx.method === 'publickey' && ctx.publicKey && log.enabled('verbose')) log.verbose(`Failed publickey for invalid user ${printable(ctx.username)} from ${from} ssh2: ${keyName(ctx.publicKey.keyType, deps.logStyle)} ${ctx.publicKey.fingerprint}`);
     return refusePassword(`invalid user ${printable(ctx.username)}`);
   }
   const unservable = deps.canServe(account);
@@ -278,7 +280,7 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
     if (!verdict.allowed) {
       if (!/not in authorized_keys/.test(verdict.reason)) log.info(`key refused: ${verdict.reason}`);
       // As sshd: at VERBOSE (a client offering several keys is normal), queries included.
-      log.verbose(`Failed publickey for ${printable(account.name)} from ${from} ssh2: ${keyName(key.keyType, deps.logStyle)} ${key.fingerprint}`);
+      if (log.enabled('verbose')) log.verbose(`Failed publickey for ${printable(account.name)} from ${from} ssh2: ${keyName(key.keyType, deps.logStyle)} ${key.fingerprint}`);
       return false;
     }
     restrictions = verdict.restrictions;

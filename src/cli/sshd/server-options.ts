@@ -26,7 +26,7 @@ import {
   type PerSourcePenalties,
 } from '../../index.js';
 import type { Account, AccountSource } from './accounts.js';
-import { judgeAttempt, type LogStyle, type PasswordCheck } from './auth-policy.js';
+import { judgeAttempt, type AuthDeps, type LogStyle, type PasswordCheck } from './auth-policy.js';
 import { forwardingPolicy } from './forward-policy.js';
 import { printable, type SshdLog } from './log.js';
 import type { OncePerConnection } from './events-log.js';
@@ -228,6 +228,14 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
   // it; SIGHUP to start offering): without one, nacred has none to check.
   const passwords = g.passwordAuthentication && deps.checkPassword !== undefined && existsSync(g.passwordFile);
   const methods = [...(g.pubkeyAuthentication ? ['publickey' as const] : []), ...(passwords ? ['password' as const] : [])];
+  const authDeps: AuthDeps = {
+    log,
+    canServe: (a) => deps.runner.canServe(a),
+    checkPassword: deps.checkPassword,
+    extraKeys: deps.extraKeys,
+    logStyle: deps.logStyle ?? 'sshd',
+    once: (c, line) => once.line(c, line),
+  };
   return {
     hostKeys: hostKeys.keys,
     ...(hostKeys.certificates.length > 0 ? { hostCertificates: hostKeys.certificates } : {}),
@@ -256,14 +264,7 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
       const account = await accounts.lookup(ctx.username);
       once.noteAccount(ctx, account);
       const settings = settingsFor(ctx.username, ctx, account);
-      return judgeAttempt(ctx, settings, account, {
-        log,
-        canServe: (a) => deps.runner.canServe(a),
-        checkPassword: deps.checkPassword,
-        extraKeys: deps.extraKeys,
-        logStyle: deps.logStyle ?? 'sshd',
-        once: (c, line) => once.line(c, line),
-      });
+      return judgeAttempt(ctx, settings, account, authDeps);
     },
     session: async (session) => {
       const p = session.peer;

@@ -14,7 +14,7 @@ import { authorizedKeysFor } from '../../src/cli/sshd/auth-policy.js';
 import { SshdLog } from '../../src/cli/sshd/log.js';
 import { logServerEvents, OncePerConnection } from '../../src/cli/sshd/events-log.js';
 import type { Account } from '../../src/cli/sshd/accounts.js';
-import { DisconnectError, DisconnectReason, KeyFileError, ProtocolError, formatOpenSshPublicKeyLine, generateHostKey, resolveSshdConfig, parseSshdConfig, type Server } from '../../src/index.js';
+import { DisconnectError, DisconnectReason, KeyFileError, isMissingFile, ProtocolError, formatOpenSshPublicKeyLine, generateHostKey, resolveSshdConfig, parseSshdConfig, type Server } from '../../src/index.js';
 
 const line = () => formatOpenSshPublicKeyLine(generateHostKey('ssh-ed25519').publicBlob);
 
@@ -34,7 +34,6 @@ test('a parsed authorized_keys is reused while the file is unchanged, re-read on
     let now = later(path);
     const cache = new TrustFileCache(1024, () => now());
     const first = cache.read(path, 'authorized keys file');
-    assert.ok(first);
     assert.equal(first.entries.length, 1);
     assert.equal(cache.read(path, 'authorized keys file'), first, 'unchanged: the same parse');
 
@@ -45,16 +44,20 @@ test('a parsed authorized_keys is reused while the file is unchanged, re-read on
     now = later(path);
     const second = cache.read(path, 'authorized keys file');
     assert.notEqual(second, first);
-    assert.deepEqual(second!.entries[0]!.blob, generateBlobOf(b));
+    assert.deepEqual(second.entries[0]!.blob, generateBlobOf(b));
 
     // Replaced by rename (another inode), then removed.
     writeFileSync(join(dir, 'next'), a + '\n' + b + '\n');
     renameSync(join(dir, 'next'), path);
     now = later(path);
-    assert.equal(cache.read(path, 'authorized keys file')!.entries.length, 2);
+    assert.equal(cache.read(path, 'authorized keys file').entries.length, 2);
     rmSync(path);
-    assert.equal(cache.read(path, 'authorized keys file'), null);
+    // Absent: readBounded's error, which isMissingFile recognises (nacred skips the file quietly).
+    assert.throws(() => cache.read(path, 'authorized keys file'), (e) => isMissingFile(e));
     assert.equal(cache.size, 0);
+    // Under a file (ENOTDIR): the same.
+    writeFileSync(join(dir, 'plain'), 'x');
+    assert.throws(() => cache.read(join(dir, 'plain', 'authorized_keys'), 'authorized keys file'), (e) => isMissingFile(e));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -104,7 +107,7 @@ test('authorizedKeysFor through the cache: every AuthorizedKeysFile in order, St
     writeFileSync(join(home, '.ssh', 'authorized_keys'), a + '\n', { mode: 0o600 });
     writeFileSync(join(home, '.ssh', 'authorized_keys2'), b + '\n', { mode: 0o600 });
     const account: Account = { name: 'u', uid: process.getuid!(), gid: process.getgid!(), home, shell: '/bin/sh', groups: [] };
-    const settings = resolveSshdConfig(parseSshdConfig('AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2\nStrictModes yes\n', 'c', { readFile: () => null, glob: () => [] }));
+    const settings = resolveSshdConfig(parseSshdConfig('AuthorizedKeysFile .ssh/authorized_keys .ssh/none .ssh/authorized_keys2\nStrictModes yes\n', 'c', { readFile: () => null, glob: () => [] }));
     const lines: string[] = [];
     const log = new SshdLog((l) => lines.push(l), 'info');
     const cache = new TrustFileCache(16, () => BigInt(Date.now() + 10_000) * 1_000_000n);
@@ -114,6 +117,8 @@ test('authorizedKeysFor through the cache: every AuthorizedKeysFile in order, St
     chmodSync(join(home, '.ssh', 'authorized_keys'), 0o620);
     assert.deepEqual(authorizedKeysFor(account, settings, log, cache).map((k) => k.blob), [generateBlobOf(b)]);
     assert.match(lines.join('\n'), /Authentication refused: bad ownership or modes for file .*authorized_keys/);
+    // A file that is not there is skipped without a word, as before.
+    assert.ok(!lines.some((l) => l.includes('.ssh/none')), lines.join('\n'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

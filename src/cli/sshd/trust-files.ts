@@ -8,7 +8,7 @@
 // with coarse timestamps could give an edit of the same size the same
 // times), so an edit always counts from the next attempt on, as with sshd.
 import { statSync } from 'node:fs';
-import { parseAuthorizedKeys, readBounded, MAX_TRUST_FILE_BYTES, type AuthorizedKeyEntry } from '../../index.js';
+import { parseAuthorizedKeys, readBounded, MAX_TRUST_FILE_BYTES } from '../../index.js';
 
 export type ParsedTrustFile = ReturnType<typeof parseAuthorizedKeys>;
 
@@ -39,15 +39,23 @@ export class TrustFileCache {
 
   /**
    * The entries of the authorized_keys-format file at `path` (with the
-   * lines it skipped), or null when there is no such file. Throws what
-   * readBounded throws for a file that cannot be read (not a regular file,
-   * too large, no permission), as reading it directly would.
+   * lines it skipped). Throws what readBounded throws for a file that is
+   * absent or cannot be read (not a regular file, too large, no
+   * permission), as reading it directly would (isMissingFile tells absence).
    */
-  read(path: string, what: string): ParsedTrustFile | null {
-    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  read(path: string, what: string): ParsedTrustFile {
+    let st;
+    try {
+      st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      st = null;
+    }
     if (!st) {
       this.files.delete(path);
-      return null;
+      // Absent, or not even stat-able (ENOTDIR, EACCES): readBounded throws
+      // its usual error. Should it read the file after all (it appeared just
+      // now), that text is used, uncached.
+      return parseAuthorizedKeys(readBounded(path, MAX_TRUST_FILE_BYTES, what).toString('utf8'), path);
     }
     const hit = this.files.get(path);
     if (hit && sameIdentity(hit, st) && this.nowNs() - st.ctimeNs > RACY_NS) return hit.parsed;
@@ -57,11 +65,6 @@ export class TrustFileCache {
     if (this.files.size >= this.max) this.files.delete(this.files.keys().next().value!);
     this.files.set(path, { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, parsed });
     return parsed;
-  }
-
-  /** The keys of the file, or [] when absent (convenience for key lists such as TrustedUserCAKeys). */
-  entries(path: string, what: string): readonly AuthorizedKeyEntry[] {
-    return this.read(path, what)?.entries ?? [];
   }
 
   get size(): number {

@@ -113,7 +113,7 @@ export function authorizedKeysFor(account: Account, settings: SshdSettings, log:
       if (!isMissingFile(err)) log.error(`Could not open authorized keys file '${path}': ${(err as Error & { detail?: string }).detail ?? (err as Error).message}`);
       continue;
     }
-    if (!strictModesAllow(path, account, settings, log)) continue;
+    if (parsed === null || !strictModesAllow(path, account, settings, log)) continue;
     if (debug) for (const p of parsed.problems) log.debug(1, `${p.source ?? path}:${p.line}: skipped: ${p.reason}`);
     for (const e of parsed.entries) entries.push(e);
   }
@@ -136,7 +136,14 @@ function principalsFor(account: Account, settings: SshdSettings, log: SshdLog): 
 function trustedCaBlobs(settings: SshdSettings, log: SshdLog): Uint8Array[] {
   if (settings.trustedUserCAKeys === null) return [];
   try {
-    return trustFiles.read(settings.trustedUserCAKeys, 'TrustedUserCAKeys file').entries.map((e) => e.blob);
+    const what = 'TrustedUserCAKeys file';
+    const parsed = trustFiles.read(settings.trustedUserCAKeys, what);
+    if (parsed === null) {
+      // Absent: readBounded throws its usual error, for the same log line as before.
+      readBounded(settings.trustedUserCAKeys, MAX_TRUST_FILE_BYTES, what);
+      return [];
+    }
+    return parsed.entries.map((e) => e.blob);
   } catch (err) {
     log.error(`TrustedUserCAKeys ${settings.trustedUserCAKeys}: ${(err as Error).message}`);
     return [];

@@ -39,23 +39,25 @@ export class TrustFileCache {
 
   /**
    * The entries of the authorized_keys-format file at `path` (with the
-   * lines it skipped). Throws what readBounded throws for a file that is
-   * absent or cannot be read (not a regular file, too large, no
-   * permission), as reading it directly would (isMissingFile tells absence).
+   * lines it skipped), or null when there is no such file. Throws what
+   * readBounded throws for a file that cannot be read (not a regular file,
+   * too large, no permission, a path through a file: isMissingFile tells
+   * that one), as reading it directly would.
    */
-  read(path: string, what: string): ParsedTrustFile {
+  read(path: string, what: string): ParsedTrustFile | null {
     let st;
     try {
       st = statSync(path, { bigint: true, throwIfNoEntry: false });
     } catch {
-      st = null;
+      // Not even stat-able (ENOTDIR, EACCES): readBounded throws its usual
+      // error. Should it read the file after all, that text is used, uncached.
+      this.files.delete(path);
+      return parseAuthorizedKeys(readBounded(path, MAX_TRUST_FILE_BYTES, what).toString('utf8'), path);
     }
     if (!st) {
+      // Absent (sshd's second default file, authorized_keys2, usually is): no error object made.
       this.files.delete(path);
-      // Absent, or not even stat-able (ENOTDIR, EACCES): readBounded throws
-      // its usual error. Should it read the file after all (it appeared just
-      // now), that text is used, uncached.
-      return parseAuthorizedKeys(readBounded(path, MAX_TRUST_FILE_BYTES, what).toString('utf8'), path);
+      return null;
     }
     const hit = this.files.get(path);
     if (hit && sameIdentity(hit, st) && this.nowNs() - st.ctimeNs > RACY_NS) return hit.parsed;

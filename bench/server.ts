@@ -436,8 +436,27 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
       const failed = cells.reduce((a, c) => a + (typeof c === 'object' ? c.failed : 0), 0);
       out.push(`| ${s} | ${cells.map((c) => (typeof c === 'object' ? `${num(c.perSecond, 1)} | ${num(c.serverCpuMs, 2)} | ${num(c.clientCpuMs, 2)}` : `failed: ${c ?? '?'} | — | —`)).join(' | ')} | ${failed} |`);
     }
+    // What the servers would do with the machine to themselves: the load
+    // generator shares the 2 cores and costs about as much CPU per connection
+    // as the Node servers, so conn/s understates them (and barely touches
+    // sshd's figure). A derived figure, not a measured rate.
+    out.push('');
+    out.push('Server-CPU-bound rate (derived, not measured): 1000 / server CPU ms per connection = connections per second one core would serve with nothing else on it.');
+    out.push('');
+    out.push(`| server | ${o.concurrencies.map((c) => `CPU-bound conn/s per core @${c}`).join(' | ')} |`);
+    out.push(`|---|${o.concurrencies.map(() => '---:').join('|')}|`);
+    const cpuBound = (s: string, c: number): number | null => {
+      const x = r.rate[s]![c];
+      return typeof x === 'object' && Number.isFinite(x.serverCpuMs) && x.serverCpuMs > 0 ? 1000 / x.serverCpuMs : null;
+    };
+    for (const s of r.servers) out.push(`| ${s} | ${o.concurrencies.map((c) => num(cpuBound(s, c), 0)).join(' | ')} |`);
     for (const c of o.concurrencies) {
       const n = r.rate[nacre]![c];
+      const mine = cpuBound(nacre, c);
+      for (const ref of [ssh2, sshd]) {
+        const theirs = cpuBound(ref, c);
+        if (mine !== null && theirs !== null) targets.push(`(context, not a target row) nacred server-CPU-bound rate @${c} vs ${ref}: ${mine.toFixed(0)} vs ${theirs.toFixed(0)} conn/s per core (${(mine / theirs).toFixed(2)}x)`);
+      }
       for (const [ref, factor] of [[ssh2, 3], [sshd, 20]] as const) {
         const x = r.rate[ref]![c];
         if (typeof n === 'object' && typeof x === 'object') {

@@ -73,7 +73,16 @@ export class DisconnectError extends NacreError {
   readonly description: string;
   readonly fromPeer: boolean;
   constructor(reason: DisconnectReasonCode, description: string, fromPeer: boolean) {
-    super(`${fromPeer ? 'peer disconnected' : 'disconnected'} (reason ${reason}): ${description}`, reason);
+    // Every connection ends with one, and where the transport noticed the end
+    // tells nobody anything: no stack is captured (it showed in profiles of a
+    // stream of short connections).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(`${fromPeer ? 'peer disconnected' : 'disconnected'} (reason ${reason}): ${description}`, reason);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.description = description;
     this.fromPeer = fromPeer;
   }

@@ -44,7 +44,7 @@ export class Admission {
       // IP addresses by the configured block; anything else (a test's label) as itself.
       keyOf = (a) => addressBlock(a, size)?.key ?? sourceKey(a);
     }
-    this.startups = new StartupLimiter(o.limits, o.perSource, o.random, keyOf);
+    this.startups = new StartupLimiter(o.limits, o.perSource, o.random, remembered(keyOf));
     // Checked even with penalties off, so a typo shows at once rather than when they are turned on.
     new AddressList(o.exempt ?? []);
     this.penalties =
@@ -124,4 +124,25 @@ export function penaltyFor(error: NacreError, attempted: boolean): PenaltyKind {
   if (error instanceof ProtocolError && !tooManyFailures) return 'crash';
   if (error instanceof KeyExchangeError) return 'noauth';
   return attempted ? 'authfail' : 'noauth';
+}
+
+/** Addresses whose block key is remembered at most (a few connections' worth of parsing each, kept small). */
+const REMEMBERED_KEYS = 4096;
+
+/**
+ * `keyOf` with its answers remembered: it is asked two to four times per
+ * connection (accept, key exchange, login, end), usually for an address seen
+ * just before, and parsing and formatting an address each time showed in
+ * profiles of a stream of connections.
+ */
+function remembered(keyOf: (address: string | undefined) => string | undefined): (address: string | undefined) => string | undefined {
+  const known = new Map<string, string | undefined>();
+  return (address) => {
+    if (address === undefined) return keyOf(address);
+    if (known.has(address)) return known.get(address);
+    const key = keyOf(address);
+    if (known.size >= REMEMBERED_KEYS) known.clear();
+    known.set(address, key);
+    return key;
+  };
 }

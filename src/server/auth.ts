@@ -235,12 +235,32 @@ export class AuthAdapter {
       case 'password':
         return { ...base, password: req.password, ...(req.newPassword !== undefined ? { newPassword: req.newPassword } : {}) };
       case 'publickey':
-        return { ...base, publicKey: publicKeyInfo(req.algorithm, req.publicKey), signed: req.signed, verified: req.signed };
+        return { ...base, publicKey: this.keyInfo(req.algorithm, req.publicKey), signed: req.signed, verified: req.signed };
       case 'keyboard-interactive':
         return { ...base, submethods: req.submethods };
       default:
         return base;
     }
+  }
+
+  /**
+   * The PublicKeyInfo of `blob` under `algorithm`, the previous one when it
+   * is the same key (a client's query and its signed request, then the
+   * 'authenticated' event name one key: one fingerprint hash, not three).
+   */
+  keyInfo(algorithm: string, blob: Uint8Array, securityKey?: PublicKeyInfo['securityKey']): PublicKeyInfo {
+    const last = this.lastKey;
+    if (last && last.algorithm === algorithm && sameBytes(last.blob, blob)) return securityKey ? { ...last, securityKey } : last;
+    const info = publicKeyInfo(algorithm, blob);
+    this.lastKey = info;
+    return securityKey ? { ...info, securityKey } : info;
+  }
+
+  private lastKey: PublicKeyInfo | null = null;
+
+  /** The login succeeded: no request follows, so the last key need not be kept for the connection's life. */
+  loggedIn(): void {
+    this.lastKey = null;
   }
 
   private prompt(
@@ -263,6 +283,13 @@ export class AuthAdapter {
       });
     });
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Restrictions of an earlier partial success and of this answer, both holding; a string when they cannot (two forced commands). */

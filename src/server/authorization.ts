@@ -175,6 +175,21 @@ function authorizeCertificate(
 }
 
 /**
+ * The (frozen) restrictions of a plain key's line under the default
+ * PermitUserEnvironment (none), remembered per entry: an application that
+ * keeps its parsed lines between attempts (nacred does) gets them worked
+ * out once per line instead of at every login.
+ */
+const defaultLineRestrictions = new WeakMap<AuthorizedKeyEntry, Restrictions>();
+
+function lineRestrictions(entry: AuthorizedKeyEntry, permitUserEnvironment: PermitUserEnvironment | undefined): Restrictions {
+  if (permitUserEnvironment !== undefined && permitUserEnvironment !== false) return restrictionsFromAuthorizedKey(entry, permitUserEnvironment);
+  let r = defaultLineRestrictions.get(entry);
+  if (!r) defaultLineRestrictions.set(entry, (r = restrictionsFromAuthorizedKey(entry, false)));
+  return r;
+}
+
+/**
  * Decides a publickey attempt as sshd would from authorized_keys lines and
  * trusted user CAs. A plain key needs a line with the same key whose
  * `expiry-time` has not passed and whose `from=` matches the peer (sshd
@@ -201,7 +216,7 @@ export function authorizePublicKey(ctx: Pick<AuthContext, 'username' | 'publicKe
       reason = notHere;
       continue;
     }
-    return { allowed: true, restrictions: restrictionsFromAuthorizedKey(entry, options.permitUserEnvironment), entry, certificate: null };
+    return { allowed: true, restrictions: lineRestrictions(entry, options.permitUserEnvironment), entry, certificate: null };
   }
   return deny(reason);
 }

@@ -1,7 +1,8 @@
 // `createServer()`: an SSH server whose every decision is a small handler that
 // refuses by default. Each connection is a NodeEndpoint (the sans-I/O Endpoint
 // over a Duplex); this file wires its events to the handlers, keeps the
-// connection limits, and makes sure nothing a client sends can throw out of
+// connection limits (the options are in options.ts, the connection object in
+// server-connection.ts), and makes sure nothing a client sends can throw out of
 // the server or raise an unhandled 'error' event.
 import { formatVersionLine } from '../core/transport/version.js';
 import { EventEmitter } from 'node:events';
@@ -9,28 +10,27 @@ import { createServer as netCreateServer, type AddressInfo, type Server as NetSe
 import type { Duplex } from 'node:stream';
 import { DisconnectError, DisconnectReason, NacreError } from '../errors.js';
 import type { Signer } from '../algorithms/types.js';
-import { defaultAlgorithmLists, type AlgorithmPreferences } from '../algorithms/index.js';
+import { defaultAlgorithmLists, type AlgorithmLists } from '../algorithms/index.js';
 import type { NegotiatedAlgorithms } from '../core/kex/negotiate.js';
-import type { RekeyLimits } from '../core/kex/rekey.js';
-import type { AuthServerOptions } from '../core/auth/events.js';
-import type { ConnectionOptions } from '../core/connection/events.js';
-import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, type KeepaliveOptions, type EndpointEvent } from '../core/endpoint.js';
+import { DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS, type EndpointEvent } from '../core/endpoint.js';
 import { NodeEndpoint } from '../io/node/node-endpoint.js';
-import type { Channel } from '../io/node/channel.js';
-import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler, IncomingChannelOpen } from '../io/node/registries.js';
-import { nodeRandom } from '../io/node/transport-driver.js';
+import type { IncomingChannelOpen } from '../io/node/registries.js';
+import { pooledRandom } from './random-pool.js';
 import { clockNow } from '../io/node/driver.js';
 import { OpenFailureReason } from '../messages/connection.js';
-import { AuthAdapter, publicKeyInfo, type Authenticate, type PublicKeyInfo } from './auth.js';
-import type { Restrictions } from './restrictions.js';
+import { AuthAdapter, type PublicKeyInfo } from './auth.js';
 import { SessionChannel, type SessionPeer } from './session-channel.js';
-import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding, type ForwardingPolicy } from './forwarding.js';
+import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding } from './forwarding.js';
 import { hostKeySigners } from './host-certificates.js';
-import type { CertificateInput } from '../keys/host-certificate.js';
-import { DEFAULT_MAX_STARTUPS, DEFAULT_MAX_STARTUPS_PER_SOURCE, checkMaxStartups, type MaxStartups } from './startups.js';
+import { DEFAULT_MAX_STARTUPS_PER_SOURCE, checkMaxStartups } from './startups.js';
 import { Admission, type AdmittedConnection } from './admission.js';
-import type { PenaltyKind, PerSourcePenalties } from '../core/admission/penalties.js';
-import type { NetBlockSize } from '../core/admission/address.js';
+import type { PenaltyKind } from '../core/admission/penalties.js';
+import { DEFAULT_MAX_SESSIONS, startupLimits, type ServerOptions } from './options.js';
+import { ServerConnection, type ConnectionInfo } from './server-connection.js';
+
+// The options and the connection object live in their own files; their names stay importable from here.
+export { DEFAULT_MAX_SESSIONS, DEFAULT_MAX_UNAUTHENTICATED, type ServerOptions } from './options.js';
+export { ServerConnection, type ConnectionInfo } from './server-connection.js';
 
 /**
  * The window a session channel has before its shell, command or subsystem
@@ -38,196 +38,6 @@ import type { NetBlockSize } from '../core/admission/address.js';
  * reader, so a client opening many idle sessions cannot make us hold much.
  */
 const SESSION_WINDOW_BEFORE_START = 64 * 1024;
-
-/**
- * The default `maxStartups.full`: sshd's MaxStartups hard limit.
- * @deprecated with `maxUnauthenticated`; see DEFAULT_MAX_STARTUPS.
- */
-export const DEFAULT_MAX_UNAUTHENTICATED = DEFAULT_MAX_STARTUPS.full;
-/** Open session channels per connection unless `maxSessions` says otherwise (sshd's MaxSessions default). */
-export const DEFAULT_MAX_SESSIONS = 10;
-
-export interface ServerOptions extends ForwardingPolicy {
-  /** Host keys (e.g. from `generateHostKey` or `signerFromPrivateKeyFile`); at least one. */
-  readonly hostKeys: readonly Signer[];
-  /**
-   * Host certificates (sshd's HostCertificate): each certifies one of
-   * `hostKeys` (a CertificateError at createServer otherwise) and is offered
-   * as its `*-cert-v01@openssh.com` host key algorithm, next to the plain key.
-   * A parsed certificate, its blob, or its `-cert.pub` line.
-   */
-  readonly hostCertificates?: readonly CertificateInput[];
-  /** Judges each authentication attempt; without it every attempt is refused. */
-  readonly authenticate?: Authenticate;
-  /** Called for each session channel; set handlers on it. Without it session channels are refused. */
-  readonly session?: (session: SessionChannel) => void | Promise<void>;
-  /** Limits and methods of user authentication (MaxAuthTries, LoginGraceTime, banner ...). */
-  readonly auth?: AuthServerOptions;
-  readonly algorithms?: AlgorithmPreferences;
-  readonly rekey?: Partial<RekeyLimits>;
-  /** Probes a silent client (ClientAliveInterval/CountMax); default off. */
-  readonly keepalive?: KeepaliveOptions | false;
-  /** Channel window, max packet and channel count per connection. */
-  readonly connection?: ConnectionOptions;
-  /** Connections at once; more are told TOO_MANY_CONNECTIONS and closed. */
-  readonly maxConnections?: number;
-  /**
-   * Connections not yet authenticated (sshd's `MaxStartups begin:rate:full`):
-   * below `begin` new ones are accepted; from `begin` on each is refused with
-   * a chance of `rate`% rising linearly to 100% at `full`. Refused connections
-   * are told TOO_MANY_CONNECTIONS. Default sshd's 10:30:100.
-   */
-  readonly maxStartups?: MaxStartups;
-  /**
-   * Unauthenticated connections one source may hold (sshd's
-   * PerSourceMaxStartups); an IPv4 address is one source, IPv6 addresses
-   * count by /64. Default 5; `Infinity` lifts it.
-   */
-  readonly maxStartupsPerSource?: number;
-  /**
-   * @deprecated Use `maxStartups`. Alone, a hard limit with no early drop (sshd's
-   * single-number `MaxStartups n`, i.e. `{ begin: n, rate: 100, full: n }`);
-   * with `maxStartups`, it caps its `begin` and `full`. `Infinity` lifts the limit.
-   */
-  readonly maxUnauthenticated?: number;
-  /**
-   * Time for a client's version line and its part of the first key exchange,
-   * separate from (and shorter than) `auth.graceTimeMs`; default 20 s, 0 disables.
-   */
-  readonly handshakeTimeoutMs?: number;
-  /** A number in [0, 1) for maxStartups' random early drop; default crypto randomness. For tests. */
-  readonly earlyDropRandom?: () => number;
-  /**
-   * Forwarded sockets one connection may hold at once (-L connections the
-   * server makes and -R connections it accepts, TCP and Unix together); past
-   * it -L opens fail with RESOURCE_SHORTAGE and -R connections are closed at
-   * once. Default 256; `Infinity` lifts it.
-   */
-  readonly maxForwardedSockets?: number;
-  /**
-   * Session channels open at once on one connection (like sshd's
-   * MaxSessions); more are refused with RESOURCE_SHORTAGE until one closes.
-   * Default 10, as sshd; `Infinity` lifts it.
-   */
-  readonly maxSessions?: number;
-  /** Software version in our identification line. */
-  readonly software?: string;
-  /**
-   * Per-source penalties (OpenSSH 9.8's PerSourcePenalties): an address block
-   * whose connections end without logging in earns penalty time by what they
-   * did (`noauth`, `authfail`, `graceExceeded` for a handshake or login grace
-   * timeout, `crash` for malformed input), and is refused at accept while it
-   * holds at least `min`. A block someone logged in from recently is put on
-   * probation instead (one unauthenticated connection at a time; `credit`).
-   * `true` for sshd's defaults, settings to change some; default off.
-   */
-  readonly perSourcePenalties?: Partial<PerSourcePenalties> | boolean;
-  /** Addresses never penalised (sshd's PerSourcePenaltyExemptList): `192.0.2.0/24`, `2001:db8::/32`, `10.1.*`, `!addr`. */
-  readonly penaltyExempt?: readonly string[];
-  /**
-   * Bits of an address that make one source block, for `maxStartupsPerSource`
-   * and penalties (sshd's PerSourceNetBlockSize); default `{ ipv4: 32, ipv6: 64 }`.
-   */
-  readonly perSourceNetBlockSize?: Partial<NetBlockSize>;
-}
-
-export interface ConnectionInfo {
-  readonly remoteAddress?: string;
-  readonly remotePort?: number;
-  readonly localAddress?: string;
-  readonly localPort?: number;
-}
-
-let nextConnectionId = 1;
-
-/** One client connection as the application sees it. */
-export class ServerConnection {
-  readonly id = nextConnectionId++;
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
-  readonly localAddress: string | undefined;
-  readonly localPort: number | undefined;
-  /** Set once authentication succeeded. */
-  username: string | null = null;
-  /**
-   * What the login may do, when `authenticate` accepted it with
-   * `{ restrictions }` (authorized_keys options, a certificate's); null when
-   * it accepted with `true`. Sessions and forwarding enforce it.
-   */
-  restrictions: Restrictions | null = null;
-  /** What the latest key exchange chose. */
-  algorithms: NegotiatedAlgorithms | null = null;
-  /** Completed key exchanges, the first included. */
-  keyExchanges = 0;
-  /** @internal The connection's driver. */
-  readonly node: NodeEndpoint;
-
-  /** @internal Connections come from the Server. */
-  static create(node: NodeEndpoint, info: ConnectionInfo): ServerConnection {
-    return new ServerConnection(node, info);
-  }
-
-  private constructor(node: NodeEndpoint, info: ConnectionInfo) {
-    this.node = node;
-    this.remoteAddress = info.remoteAddress;
-    this.remotePort = info.remotePort;
-    this.localAddress = info.localAddress;
-    this.localPort = info.localPort;
-  }
-
-  get authenticated(): boolean {
-    return this.username !== null;
-  }
-
-  /** Resolves once the connection is over: with the error that ended it, or null when the server closed it (`close()`). */
-  get closed(): Promise<NacreError | null> {
-    return this.node.closed;
-  }
-
-  /**
-   * Answers the channels of `type` the client opens on this connection with
-   * `handler`, replacing an earlier one (Nacre's own `session`,
-   * `direct-tcpip` and `direct-streamlocal@openssh.com` included); `null`
-   * removes it, and such opens are refused with UNKNOWN_CHANNEL_TYPE. Set
-   * handlers in the server's 'connection' or 'authenticated' event: no
-   * channel opens before authentication.
-   */
-  handleChannelOpen(type: string, handler: ChannelOpenHandler | null): void {
-    this.node.handleChannelOpen(type, handler);
-  }
-
-  /**
-   * Answers the client's global requests named `name` on this connection
-   * (replacing an earlier one, the forwarding requests included); `null`
-   * removes it, and such requests fail.
-   */
-  handleGlobalRequest(name: string, handler: GlobalRequestHandler | null): void {
-    this.node.handleGlobalRequest(name, handler);
-  }
-
-  /** Opens a channel towards the client; rejects with ChannelOpenError when it refuses. */
-  openChannel(type: string, data?: Uint8Array): Promise<Channel> {
-    return this.node.openChannel(type, data);
-  }
-
-  /** Sends a global request; resolves with the client's reply (without `wantReply`, at once with `success: true`). */
-  globalRequest(name: string, data?: Uint8Array, wantReply = true): Promise<GlobalReply> {
-    return this.node.globalRequest(name, data, wantReply);
-  }
-
-  /** Starts a key re-exchange. */
-  rekey(): void {
-    if (this.node.error) return;
-    this.node.endpoint.rekey(this.node.now());
-    this.node.run();
-  }
-
-  /** Sends DISCONNECT and closes; resolves once the connection is down. */
-  async close(reason: number = DisconnectReason.BY_APPLICATION, description = 'closed by the server'): Promise<void> {
-    if (!this.node.error) this.node.disconnect(reason, description);
-    await this.node.closed;
-  }
-}
 
 export interface ServerEvents {
   /** A connection was accepted (before key exchange). */
@@ -258,6 +68,11 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   private readonly admission: Admission;
   /** The host keys, then a signer per host certificate. */
   private readonly hostSigners: readonly Signer[];
+  /**
+   * The algorithm lists, resolved once: every connection's KEXINIT carries
+   * them (and the key exchange keeps its encoded KEXINIT per lists object).
+   */
+  private algorithmLists: AlgorithmLists | null = null;
 
   constructor(readonly options: ServerOptions) {
     super();
@@ -349,9 +164,10 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
         stream,
         {
           role: 'server',
-          random: nodeRandom,
+          random: serverRandom,
           now: clockNow(),
-          algorithms: defaultAlgorithmLists(o.algorithms),
+          // Bad preferences throw here, failing the connection as before (not createServer).
+          algorithms: (this.algorithmLists ??= defaultAlgorithmLists(o.algorithms)),
           hostKeys: this.hostSigners,
           ...(o.auth ? { auth: o.auth } : {}),
           ...(o.rekey ? { rekey: o.rekey } : {}),
@@ -511,8 +327,9 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             this.safeEmit('authenticated', conn, {
               username: e.username,
               method: e.method,
-              ...(e.publicKey ? { publicKey: publicKeyInfo(e.publicKey.algorithm, e.publicKey.blob, e.publicKey.securityKey) } : {}),
+              ...(e.publicKey ? { publicKey: auth.keyInfo(e.publicKey.algorithm, e.publicKey.blob, e.publicKey.securityKey) } : {}),
             });
+            auth.loggedIn();
             return;
           case 'disconnected':
             admitted.ended(node.endError, this.closing);
@@ -532,17 +349,12 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   }
 }
 
-/** The MaxStartups in force: `maxStartups`, or the deprecated `maxUnauthenticated` as sshd's single-number form, or both. */
-function startupLimits(o: ServerOptions): MaxStartups {
-  const cap = o.maxUnauthenticated;
-  if (o.maxStartups === undefined) return cap === undefined ? DEFAULT_MAX_STARTUPS : { begin: cap, rate: 100, full: cap };
-  if (cap === undefined) return o.maxStartups;
-  return { ...o.maxStartups, begin: Math.min(o.maxStartups.begin, cap), full: Math.min(o.maxStartups.full, cap) };
-}
+/** Every server's connections draw from one pool (see random-pool.ts). */
+const serverRandom = pooledRandom();
 
 /** A uniform number in [0, 1) from the system's cryptographic randomness. */
 function cryptoUnitRandom(): number {
-  const b = nodeRandom(4);
+  const b = serverRandom(4);
   return (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) / 2 ** 32;
 }
 

@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedConfig, commandLine, loadConfigFile, MissingConfigError } from '../../src/cli/sshd/config.js';
-import { matchSpec } from '../../src/cli/sshd/server-options.js';
+import { matchSpec, settingsOf } from '../../src/cli/sshd/server-options.js';
 import { EventEmitter } from 'node:events';
 import { logServerEvents, OncePerConnection } from '../../src/cli/sshd/events-log.js';
 import { DisconnectError, DisconnectReason, ProtocolError, TimeoutError, type Server } from '../../src/index.js';
@@ -267,4 +267,25 @@ test("how connections end, in sshd's words", () => {
     'Connection closed by 10.0.0.1 port 6 [preauth]',
     'Disconnecting user alice 10.0.0.1 port 7: server stopping',
   ]);
+});
+
+test('a configuration without Match gives every connection the global settings without building a Match spec; with one, the spec decides', () => {
+  const files: Record<string, string> = {
+    '/etc/x/plain': 'PermitTTY no\n',
+    '/etc/x/matching': 'Match User bob\n  PermitTTY no\n',
+    '/etc/x/all': 'Match All\n  PermitTTY no\n',
+  };
+  const io = { readFile: (p: string) => files[p] ?? null, glob: () => [] };
+  const plain = loadConfigFile('/etc/x/plain', {}, () => undefined, io);
+  assert.equal(plain.hasMatch, false);
+  assert.equal(settingsOf(plain, () => assert.fail('no spec needed')), plain.global);
+  // What resolve would have said for any spec.
+  assert.deepEqual(plain.resolve({ user: 'bob', addr: '10.0.0.1' }), plain.global);
+  const matching = loadConfigFile('/etc/x/matching', {}, () => undefined, io);
+  assert.equal(matching.hasMatch, true);
+  assert.equal(settingsOf(matching, () => ({ user: 'bob' })).permitTTY, false);
+  assert.equal(settingsOf(matching, () => ({ user: 'alice' })).permitTTY, true);
+  const all = loadConfigFile('/etc/x/all', {}, () => undefined, io);
+  assert.equal(settingsOf(all, () => ({ user: 'alice' })).permitTTY, false);
+  assert.equal(embeddedConfig({}).hasMatch, false);
 });

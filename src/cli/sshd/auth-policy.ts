@@ -13,7 +13,6 @@ import { isAbsolute, join, dirname } from 'node:path';
 import {
   authorizePublicKey,
   expandAuthorizedPath,
-  parseAuthorizedKeys,
   readBounded,
   isMissingFile,
   MAX_TRUST_FILE_BYTES,
@@ -28,6 +27,7 @@ import {
   type SshdSettings,
 } from '../../index.js';
 import type { Account } from './accounts.js';
+import { TrustFileCache } from './trust-files.js';
 import { peer, printable, type SshdLog } from './log.js';
 
 /**
@@ -81,27 +81,41 @@ function readTrustFile(path: string, account: Account, settings: SshdSettings, l
     if (!isMissingFile(err)) log.error(`Could not open ${what} '${path}': ${(err as Error & { detail?: string }).detail ?? (err as Error).message}`);
     return null;
   }
-  if (settings.strictModes) {
-    const problem = strictModesProblem(path, account);
-    if (problem) {
-      log.error(`Authentication refused: ${problem}`);
-      return null;
-    }
-  }
-  return text;
+  return strictModesAllow(path, account, settings, log) ? text : null;
 }
 
+/** StrictModes for one file a login depends on: false (and a log line) when it may not be used. */
+function strictModesAllow(path: string, account: Account, settings: SshdSettings, log: SshdLog): boolean {
+  if (!settings.strictModes) return true;
+  const problem = strictModesProblem(path, account);
+  if (problem) log.error(`Authentication refused: ${problem}`);
+  return problem === null;
+}
+
+/**
+ * Parsed AuthorizedKeysFile and TrustedUserCAKeys files, shared by every
+ * connection of the process (a file is parsed again when it changed; see
+ * trust-files.ts). StrictModes is still checked at every attempt.
+ */
+const trustFiles = new TrustFileCache();
+
 /** The entries of every AuthorizedKeysFile of the user, in order. */
-export function authorizedKeysFor(account: Account, settings: SshdSettings, log: SshdLog): AuthorizedKeyEntry[] {
+export function authorizedKeysFor(account: Account, settings: SshdSettings, log: SshdLog, files: TrustFileCache = trustFiles): AuthorizedKeyEntry[] {
   const entries: AuthorizedKeyEntry[] = [];
+  const debug = log.enabled('debug1');
   for (const pattern of settings.authorizedKeysFiles) {
     const path = expandUserPath(pattern, account);
-    log.debug(1, `trying public key file ${path}`);
-    const text = readTrustFile(path, account, settings, log, 'authorized keys file');
-    if (text === null) continue;
-    const parsed = parseAuthorizedKeys(text, path);
-    for (const p of parsed.problems) log.debug(1, `${p.source ?? path}:${p.line}: skipped: ${p.reason}`);
-    entries.push(...parsed.entries);
+    if (debug) log.debug(1, `trying public key file ${path}`);
+    let parsed;
+    try {
+      parsed = files.read(path, 'authorized keys file');
+    } catch (err) {
+      if (!isMissingFile(err)) log.error(`Could not open authorized keys file '${path}': ${(err as Error & { detail?: string }).detail ?? (err as Error).message}`);
+      continue;
+    }
+    if (parsed === null || !strictModesAllow(path, account, settings, log)) continue;
+    if (debug) for (const p of parsed.problems) log.debug(1, `${p.source ?? path}:${p.line}: skipped: ${p.reason}`);
+    for (const e of parsed.entries) entries.push(e);
   }
   return entries;
 }
@@ -122,8 +136,14 @@ function principalsFor(account: Account, settings: SshdSettings, log: SshdLog): 
 function trustedCaBlobs(settings: SshdSettings, log: SshdLog): Uint8Array[] {
   if (settings.trustedUserCAKeys === null) return [];
   try {
-    const text = readBounded(settings.trustedUserCAKeys, MAX_TRUST_FILE_BYTES, 'TrustedUserCAKeys file').toString('utf8');
-    return parseAuthorizedKeys(text, settings.trustedUserCAKeys).entries.map((e) => e.blob);
+    const what = 'TrustedUserCAKeys file';
+    const parsed = trustFiles.read(settings.trustedUserCAKeys, what);
+    if (parsed === null) {
+      // Absent: readBounded throws its usual error, for the same log line as before.
+      readBounded(settings.trustedUserCAKeys, MAX_TRUST_FILE_BYTES, what);
+      return [];
+    }
+    return parsed.entries.map((e) => e.blob);
   } catch (err) {
     log.error(`TrustedUserCAKeys ${settings.trustedUserCAKeys}: ${(err as Error).message}`);
     return [];
@@ -164,6 +184,8 @@ export function nextMethods(lists: readonly (readonly string[])[], passed: reado
 
 /** Restrictions with what this configuration takes away besides the key's options. */
 export function withConfigRestrictions(r: Restrictions, settings: SshdSettings): Restrictions {
+  // The usual configuration takes nothing away: the key's restrictions (frozen already) stand as they are.
+  if (settings.forceCommand === null && settings.permitTTY && settings.allowAgentForwarding && settings.permitUserRC && Object.isFrozen(r)) return r;
   return Object.freeze({
     ...r,
     // ForceCommand wins over command= (sshd runs the administrator's command).
@@ -206,7 +228,7 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
   };
   if (account === null) {
     deps.once(ctx, `Invalid user ${printable(ctx.username)} from ${from}`);
-    if (ctx.method === 'publickey' && ctx.publicKey) log.verbose(`Failed publickey for invalid user ${printable(ctx.username)} from ${from} ssh2: ${keyName(ctx.publicKey.keyType, deps.logStyle)} ${ctx.publicKey.fingerprint}`);
+    if (ctx.method === 'publickey' && ctx.publicKey && log.enabled('verbose')) log.verbose(`Failed publickey for invalid user ${printable(ctx.username)} from ${from} ssh2: ${keyName(ctx.publicKey.keyType, deps.logStyle)} ${ctx.publicKey.fingerprint}`);
     return refusePassword(`invalid user ${printable(ctx.username)}`);
   }
   const unservable = deps.canServe(account);
@@ -263,7 +285,7 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
     if (!verdict.allowed) {
       if (!/not in authorized_keys/.test(verdict.reason)) log.info(`key refused: ${verdict.reason}`);
       // As sshd: at VERBOSE (a client offering several keys is normal), queries included.
-      log.verbose(`Failed publickey for ${printable(account.name)} from ${from} ssh2: ${keyName(key.keyType, deps.logStyle)} ${key.fingerprint}`);
+      if (log.enabled('verbose')) log.verbose(`Failed publickey for ${printable(account.name)} from ${from} ssh2: ${keyName(key.keyType, deps.logStyle)} ${key.fingerprint}`);
       return false;
     }
     restrictions = verdict.restrictions;

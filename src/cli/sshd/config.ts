@@ -38,9 +38,12 @@ export function loadConfigFile(file: string, cmd: SshdCommandLine, warn: (line: 
   }
   const cache = new Map<string, SshdSettings>();
   const global = resolveSshdConfig(parsed);
+  // Without Match lines resolveSshdConfig gives every spec the global settings.
+  const hasMatch = parsed.entries.some((e) => e.conditions.length > 0);
   return {
     file,
     global,
+    hasMatch,
     resolve(spec: SshdMatchSpec): SshdSettings {
       // Pure and cheap, but asked at every attempt and forwarding: remember the last few hundred.
       const key = JSON.stringify(spec);
@@ -64,5 +67,5 @@ export function embeddedConfig(overrides: Partial<SshdSettings>): LoadedConfig {
   const noFiles: SshdConfigIO = { readFile: () => null, glob: () => [] };
   const defaults = resolveSshdConfig(parseSshdConfig('', '<embedded defaults>', noFiles));
   const global: SshdSettings = { ...defaults, ...overrides };
-  return { file: '<embedded defaults>', global, resolve: () => global };
+  return { file: '<embedded defaults>', global, hasMatch: false, resolve: () => global };
 }

@@ -10,7 +10,7 @@ import { createServer as netCreateServer, type Server as NetServer, type Socket 
 import { Duplex } from 'node:stream';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, listenEndpoints, type Server, type SshdSettings } from '../../index.js';
-import { buildServerOptions, loadHostKeys, matchSpec, type BuildDeps, type LoadedConfig } from './server-options.js';
+import { buildServerOptions, loadHostKeys, matchSpec, settingsOf, type BuildDeps, type LoadedConfig } from './server-options.js';
 import { logServerEvents, OncePerConnection } from './events-log.js';
 import { parseLogLevel, peer, type SshdLog } from './log.js';
 
@@ -141,7 +141,7 @@ export class Daemon {
     const info = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort };
     let refuse = false;
     try {
-      refuse = this.config.resolve(matchSpec(undefined, info)).refuseConnection;
+      refuse = settingsOf(this.config, () => matchSpec(undefined, info)).refuseConnection;
     } catch {
       refuse = false;
     }

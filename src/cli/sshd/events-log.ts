@@ -86,7 +86,9 @@ export class OncePerConnection {
 
   /** Whether a line was logged for this connection that said the user is invalid. */
   invalid(address: string | undefined, port: number | undefined): boolean {
-    return [...(this.seen.get(OncePerConnection.key(address, port)) ?? [])].some((l) => l.startsWith('Invalid user'));
+    const lines = this.seen.get(OncePerConnection.key(address, port));
+    if (lines) for (const l of lines) if (l.startsWith('Invalid user')) return true;
+    return false;
   }
 
   forget(address: string | undefined, port: number | undefined): void {
@@ -98,10 +100,13 @@ export class OncePerConnection {
 
 /** Logs `server`'s events on `log`, in sshd's words. */
 export function logServerEvents(server: Server, log: SshdLog, once: OncePerConnection, logStyle: LogStyle = 'sshd'): void {
+  // Lines the LogLevel drops are not even formatted (LogLevel ERROR under a
+  // stream of logins: a few string builds and a key description per connection).
   server.on('connection', (conn) => {
-    log.verbose(`Connection from ${peer(conn.remoteAddress, conn.remotePort)} on ${peer(conn.localAddress, conn.localPort)} rdomain ""`);
+    if (log.enabled('verbose')) log.verbose(`Connection from ${peer(conn.remoteAddress, conn.remotePort)} on ${peer(conn.localAddress, conn.localPort)} rdomain ""`);
   });
   server.on('authenticated', (conn, info) => {
+    if (!log.enabled('info')) return;
     const key = info.publicKey ? `: ${describeKey(info.publicKey, logStyle)}` : '';
     log.info(`Accepted ${info.method} for ${printable(info.username)} from ${peer(conn.remoteAddress, conn.remotePort)} ssh2${key}`);
   });
@@ -109,8 +114,9 @@ export function logServerEvents(server: Server, log: SshdLog, once: OncePerConne
     log.info(`drop connection #${server.connections.size} from [${info.remoteAddress ?? 'UNKNOWN'}]:${info.remotePort ?? 0} on [${info.localAddress ?? 'UNKNOWN'}]:${info.localPort ?? 0} past MaxStartups (${reason})`);
   });
   server.on('error', (err, conn) => {
-    if (conn) log.verbose(`${peer(conn.remoteAddress, conn.remotePort)}: ${err.message}`);
-    else log.error(err.message);
+    if (conn) {
+      if (log.enabled('verbose')) log.verbose(`${peer(conn.remoteAddress, conn.remotePort)}: ${err.message}`);
+    } else log.error(err.message);
   });
   server.on('disconnect', (conn, err) => {
     const from = peer(conn.remoteAddress, conn.remotePort);
@@ -118,6 +124,11 @@ export function logServerEvents(server: Server, log: SshdLog, once: OncePerConne
     const invalid = once.invalid(conn.remoteAddress, conn.remotePort);
     const name = once.triedName(conn.remoteAddress, conn.remotePort);
     once.forget(conn.remoteAddress, conn.remotePort);
+    if (!log.enabled('info')) {
+      // Only the ERROR line of this handler can still be wanted.
+      if (err !== null && !(err instanceof DisconnectError) && !(err instanceof TimeoutError)) maxAttemptsLine(log, err, name, invalid, from, user === null);
+      return;
+    }
     // sshd: "user alice" once logged in; "authenticating user alice" / "invalid user bob" before.
     const tried = name !== undefined && logStyle === 'sshd' ? `${invalid ? 'invalid' : 'authenticating'} user ${printable(name)} ` : '';
     const who = user !== null ? `user ${printable(user)} ` : tried;
@@ -144,12 +155,16 @@ export function logServerEvents(server: Server, log: SshdLog, once: OncePerConne
     }
     if (!(err instanceof DisconnectError)) {
       // Ended by nacred for a reason of its own (a protocol error, too many failures): it said so in its DISCONNECT.
-      if (/too many authentication failures/.test(err.message) && name !== undefined) {
-        log.error(`maximum authentication attempts exceeded for ${invalid ? 'invalid user ' : ''}${printable(name)} from ${from} ssh2${preauth}`);
-      }
+      maxAttemptsLine(log, err, name, invalid, from, user === null);
       log.info(`Disconnecting ${who}${from}: ${printable(err.message, 200)}${preauth}`);
       return;
     }
     log.info(`Connection closed by ${who}${from}${preauth}`);
   });
+}
+
+/** sshd's ERROR line for a connection ended by MaxAuthTries. */
+function maxAttemptsLine(log: SshdLog, err: Error, name: string | undefined, invalid: boolean, from: string, preauth: boolean): void {
+  if (name === undefined || !/too many authentication failures/.test(err.message)) return;
+  log.error(`maximum authentication attempts exceeded for ${invalid ? 'invalid user ' : ''}${printable(name)} from ${from} ssh2${preauth ? ' [preauth]' : ''}`);
 }

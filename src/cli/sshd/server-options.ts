@@ -26,7 +26,7 @@ import {
   type PerSourcePenalties,
 } from '../../index.js';
 import type { Account, AccountSource } from './accounts.js';
-import { judgeAttempt, type LogStyle, type PasswordCheck } from './auth-policy.js';
+import { judgeAttempt, type AuthDeps, type LogStyle, type PasswordCheck } from './auth-policy.js';
 import { forwardingPolicy } from './forward-policy.js';
 import { printable, type SshdLog } from './log.js';
 import type { OncePerConnection } from './events-log.js';
@@ -39,6 +39,16 @@ export interface LoadedConfig {
   readonly global: SshdSettings;
   /** The settings for one connection, Match blocks applied. */
   resolve(spec: SshdMatchSpec): SshdSettings;
+  /**
+   * False when the configuration has no Match block: every connection gets
+   * `global`, so the per-connection Match spec need not even be built.
+   */
+  readonly hasMatch: boolean;
+}
+
+/** The settings for one connection: `global` without a Match block, else those `spec()` selects. */
+export function settingsOf(config: LoadedConfig, spec: () => SshdMatchSpec): SshdSettings {
+  return config.hasMatch ? config.resolve(spec()) : config.global;
 }
 
 /**
@@ -196,7 +206,7 @@ function penaltiesMs(p: SshdSettings['perSourcePenalties']): Partial<PerSourcePe
 export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signer[]; certificates: string[] }, deps: BuildDeps, once: OncePerConnection): ServerOptions {
   const g = config.global;
   const { log, accounts } = deps;
-  const settingsFor = (user: string, origin: ForwardRequestOrigin, account?: Account | null) => config.resolve(matchSpec(user, origin, account));
+  const settingsFor = (user: string, origin: ForwardRequestOrigin, account?: Account | null) => settingsOf(config, () => matchSpec(user, origin, account));
   // Forwardings and sessions come after the login: its account (with the
   // groups Match Group needs) was looked up then.
   const accountOf = (user: string, origin: ForwardRequestOrigin) => {
@@ -218,6 +228,14 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
   // it; SIGHUP to start offering): without one, nacred has none to check.
   const passwords = g.passwordAuthentication && deps.checkPassword !== undefined && existsSync(g.passwordFile);
   const methods = [...(g.pubkeyAuthentication ? ['publickey' as const] : []), ...(passwords ? ['password' as const] : [])];
+  const authDeps: AuthDeps = {
+    log,
+    canServe: (a) => deps.runner.canServe(a),
+    checkPassword: deps.checkPassword,
+    extraKeys: deps.extraKeys,
+    logStyle: deps.logStyle ?? 'sshd',
+    once: (c, line) => once.line(c, line),
+  };
   return {
     hostKeys: hostKeys.keys,
     ...(hostKeys.certificates.length > 0 ? { hostCertificates: hostKeys.certificates } : {}),
@@ -242,18 +260,11 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
     maxSessions: g.maxSessions,
     authenticate: async (ctx) => {
       once.tried(ctx);
-      log.debug(1, `userauth-request for user ${printable(ctx.username)} service ssh-connection method ${ctx.method} [preauth]`);
+      if (log.enabled('debug1')) log.debug(1, `userauth-request for user ${printable(ctx.username)} service ssh-connection method ${ctx.method} [preauth]`);
       const account = await accounts.lookup(ctx.username);
       once.noteAccount(ctx, account);
       const settings = settingsFor(ctx.username, ctx, account);
-      return judgeAttempt(ctx, settings, account, {
-        log,
-        canServe: (a) => deps.runner.canServe(a),
-        checkPassword: deps.checkPassword,
-        extraKeys: deps.extraKeys,
-        logStyle: deps.logStyle ?? 'sshd',
-        once: (c, line) => once.line(c, line),
-      });
+      return judgeAttempt(ctx, settings, account, authDeps);
     },
     session: async (session) => {
       const p = session.peer;

@@ -63,6 +63,29 @@ export interface KexResult {
 }
 
 export function buildKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithms: readonly string[]): Uint8Array {
+  // Everything but the cookie is the same for every connection of a server
+  // (one lists object): encoded once, copied, and given a fresh cookie.
+  let byLists = kexInitTemplates.get(setup.lists);
+  if (!byLists) kexInitTemplates.set(setup.lists, (byLists = new Map()));
+  const key = `${setup.role} ${initial} ${setup.guess} ${hostKeyAlgorithms.join(',')}`;
+  let template = byLists.get(key);
+  if (!template) {
+    if (byLists.size >= 16) byLists.clear();
+    template = encodeKexInit(setup, initial, hostKeyAlgorithms, new Uint8Array(16));
+    byLists.set(key, template);
+  }
+  const out = template.slice();
+  out.set(setup.random(16), KEXINIT_COOKIE_OFFSET);
+  return out;
+}
+
+/** The message number, then the 16-byte cookie (RFC 4253 §7.1). */
+const KEXINIT_COOKIE_OFFSET = 1;
+
+/** Encoded KEXINITs with a zero cookie, by lists object, then role, round and host key algorithms. */
+const kexInitTemplates = new WeakMap<AlgorithmLists, Map<string, Uint8Array>>();
+
+function encodeKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithms: readonly string[], cookie: Uint8Array): Uint8Array {
   const kex = [...setup.lists.kex];
   if (initial) {
     // The markers only count in the first exchange (RFC 8308 §2.1, OpenSSH PROTOCOL).
@@ -71,7 +94,7 @@ export function buildKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithm
   }
   const { cipher, mac, compression } = setup.lists;
   return KexInit.encode({
-    cookie: setup.random(16),
+    cookie,
     kexAlgorithms: kex,
     serverHostKeyAlgorithms: [...hostKeyAlgorithms],
     ciphersClientToServer: [...cipher],

@@ -26,58 +26,24 @@ import type { LayerIo } from '../layer.js';
 import type { ConnectionEvent, ConnectionOptions } from './events.js';
 import { Channel, ChannelError, ChannelTable, type ChannelInfo } from './channel.js';
 import { GlobalRequests } from './global-requests.js';
-import { putUint32 } from '../../wire/bytes.js';
+import { MIN_PEER_MAX_PACKET, SEND_CHUNK_CAP, WRITE_CALL_LIMIT, encodeDataHead } from './data-messages.js';
+import { ReceiveWindows } from './receive-windows.js';
 
 export { ChannelError, type ChannelInfo, type ChannelState } from './channel.js';
 export { encodeTerminalModes, decodeTerminalModes, TerminalModeOpcodes } from './terminal-modes.js';
+export { MIN_PEER_MAX_PACKET, SEND_CHUNK_CAP, WRITE_CALL_LIMIT } from './data-messages.js';
 
 const DEFAULT_WINDOW = 2 * 1024 * 1024;
 const DEFAULT_MAX_PACKET = 32 * 1024;
 const DEFAULT_MAX_CHANNELS = 1024;
 /** Default for `receiveBudget`: sixteen channels with a full default window. */
 export const DEFAULT_RECEIVE_BUDGET = 32 * 1024 * 1024;
-/**
- * The smallest maximum packet size we accept from a peer. Every packet costs a
- * fixed amount of work (framing, a cipher context, a MAC), so a peer that
- * allows 1-byte packets makes each byte we send cost that much; below this
- * floor a channel is refused (incoming) or closed at once (outgoing).
- * Implementations in use allow 16-32 KiB (OpenSSH, PuTTY, Go, libssh2, ssh2).
- */
-export const MIN_PEER_MAX_PACKET = 1024;
-/**
- * Data bytes one `write` call sends at most, however large the peer's window:
- * the work one call does (and so one turn of the caller's event loop) stays
- * bounded, and other channels and connections get their turn in between.
- */
-export const WRITE_CALL_LIMIT = 256 * 1024;
 const UINT32_MAX = 0xffffffff;
-/**
- * Data bytes per message never exceed this, whatever the peer's max packet:
- * implementations refuse packets much over 256 KiB (OpenSSH's PACKET_MAX_SIZE),
- * and a peer advertising a larger max packet does not lift that.
- */
-export const SEND_CHUNK_CAP = 128 * 1024;
-
 const EMPTY = new Uint8Array(0);
 
 function checkUint32(what: string, v: number, min: number): number {
   if (!Number.isInteger(v) || v < min || v > UINT32_MAX) throw new RangeError(`${what} must be an integer in ${min}..${UINT32_MAX}, got ${v}`);
   return v;
-}
-
-/** CHANNEL_DATA / CHANNEL_EXTENDED_DATA built directly: these are the hot path. */
-/** CHANNEL_DATA / CHANNEL_EXTENDED_DATA up to the data's length field; the data follows as the payload's tail. */
-/** `prefix`: the first bytes of the data, carried in the head (small; the rest follows as the tail). */
-function encodeDataHead(recipient: number, length: number, dataType: number | undefined, prefix: Uint8Array = EMPTY): Uint8Array {
-  const extended = dataType !== undefined;
-  const headLength = extended ? 13 : 9;
-  const out = new Uint8Array(headLength + prefix.length);
-  out[0] = extended ? M.CHANNEL_EXTENDED_DATA : M.CHANNEL_DATA;
-  putUint32(out, 1, recipient);
-  if (extended) putUint32(out, 5, dataType);
-  putUint32(out, headLength - 4, length);
-  if (prefix.length > 0) out.set(prefix, headLength);
-  return out;
 }
 
 /**
@@ -91,15 +57,8 @@ export class Connection {
   private readonly globals = new GlobalRequests();
   private readonly windowSize: number;
   private readonly maxPacket: number;
-  /** What the channels' windows beyond their first packet may add up to (see `receiveBudget`). */
-  readonly receiveBudget: number;
-  /**
-   * The channels' windows beyond their first packet, added up (a window is
-   * what the peer may send us before we adjust, plus what we received and the
-   * application has not processed, plus what it processed and we have not yet
-   * re-granted). Never above the budget.
-   */
-  private committed = 0;
+  /** Our receive windows and the budget they share. */
+  private readonly windows: ReceiveWindows;
 
   constructor(
     private readonly io: LayerIo<ConnectionEvent>,
@@ -110,7 +69,12 @@ export class Connection {
     this.channels = new ChannelTable(checkUint32('maxChannels', options.maxChannels ?? DEFAULT_MAX_CHANNELS, 1));
     const budget = options.receiveBudget ?? DEFAULT_RECEIVE_BUDGET;
     if (!(budget >= 0)) throw new RangeError(`receiveBudget must be a number of bytes, got ${budget}`);
-    this.receiveBudget = budget;
+    this.windows = new ReceiveWindows(budget, this.maxPacket);
+  }
+
+  /** What the channels' windows beyond their first packet may add up to (see ConnectionOptions). */
+  get receiveBudget(): number {
+    return this.windows.budget;
   }
 
   /**
@@ -118,12 +82,12 @@ export class Connection {
    * packet of window, plus the budget shared beyond that.
    */
   get receiveBound(): number {
-    return this.channels.limit * this.maxPacket + this.receiveBudget;
+    return this.channels.limit * this.maxPacket + this.windows.budget;
   }
 
   /** How much of the receive budget the channels' windows hold now. */
   get receiveCommitted(): number {
-    return this.committed;
+    return this.windows.committedBytes;
   }
 
   /** Channels that hold a number: opening, awaiting our answer, open or closing. */
@@ -150,7 +114,7 @@ export class Connection {
     const want = checkUint32('windowSize', opts.windowSize ?? this.windowSize, 1);
     const maxPacket = checkUint32('maxPacket', opts.maxPacket ?? this.maxPacket, 1);
     const ch = this.channels.allocate((n) => new Channel(n, channelType, 'opening', 0, maxPacket));
-    this.setWindow(ch, want);
+    this.windows.set(ch, want);
     this.io.send(ChannelOpen.encode({ type: channelType, senderChannel: ch.local, initialWindow: ch.localWindow, maxPacket, rest: data }));
     return ch.local;
   }
@@ -160,7 +124,7 @@ export class Connection {
     if (opts.windowSize !== undefined) {
       // The window reserved when the open arrived goes back to the budget and
       // the requested one is taken from it instead, as far as it reaches.
-      this.setWindow(ch, checkUint32('windowSize', opts.windowSize, 1));
+      this.windows.set(ch, checkUint32('windowSize', opts.windowSize, 1));
     }
     if (opts.maxPacket !== undefined) ch.localMaxPacket = checkUint32('maxPacket', opts.maxPacket, 1);
     ch.state = 'open';
@@ -229,17 +193,8 @@ export class Connection {
     const ch = this.channels.get(channel);
     if (!ch || ch.state === 'opening' || ch.state === 'open-request') return;
     if (!Number.isFinite(bytes) || bytes <= 0) return;
-    const n = Math.min(Math.floor(bytes), ch.unconsumed);
-    ch.unconsumed -= n;
-    ch.consumedNotGranted += n;
-    // Window given back after the peer's EOF or our CLOSE would be useless (or forbidden).
-    if (ch.receivedEof || ch.sentClose) return;
-    if (ch.consumedNotGranted * 2 >= ch.localInitialWindow) {
-      const grant = ch.consumedNotGranted;
-      ch.consumedNotGranted = 0;
-      ch.localWindow += grant;
-      this.io.send(ChannelWindowAdjust.encode({ recipientChannel: ch.remote!, bytes: grant }));
-    }
+    const grant = this.windows.consumed(ch, bytes);
+    if (grant > 0) this.io.send(ChannelWindowAdjust.encode({ recipientChannel: ch.remote!, bytes: grant }));
   }
 
   /**
@@ -252,14 +207,8 @@ export class Connection {
   growWindow(channel: number, size: number = this.windowSize): number {
     const ch = this.mustHave(channel, 'open');
     checkUint32('size', size, 1);
-    if (ch.receivedEof || ch.sentClose || size <= ch.localInitialWindow) return ch.localInitialWindow;
-    const extra = Math.min(size - ch.localInitialWindow, this.receiveBudget - this.committed);
-    if (extra <= 0) return ch.localInitialWindow;
-    this.committed += extra;
-    ch.budgeted += extra;
-    ch.localInitialWindow += extra;
-    ch.localWindow += extra;
-    this.io.send(ChannelWindowAdjust.encode({ recipientChannel: ch.remote!, bytes: extra }));
+    const extra = this.windows.grow(ch, size);
+    if (extra > 0) this.io.send(ChannelWindowAdjust.encode({ recipientChannel: ch.remote!, bytes: extra }));
     return ch.localInitialWindow;
   }
 
@@ -424,7 +373,7 @@ export class Connection {
       return refuse(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, `maximum packet size ${m.maxPacket} is below ${MIN_PEER_MAX_PACKET}`);
     }
     const ch = this.channels.allocate((n) => new Channel(n, m.type, 'open-request', 0, this.maxPacket));
-    this.setWindow(ch, this.windowSize);
+    this.windows.set(ch, this.windowSize);
     ch.remote = m.senderChannel;
     ch.remoteWindow = m.initialWindow;
     ch.remoteMaxPacket = m.maxPacket;
@@ -484,25 +433,10 @@ export class Connection {
 
   // ---------------------------------------------------------------- helpers
 
-  /**
-   * Sets a channel's window before it is advertised: `want`, as far as the
-   * receive budget reaches. Up to one packet of it (our max packet) is free,
-   * so every channel can always make progress; only the rest is drawn from
-   * the budget. The first channels get their whole window; once the budget
-   * is spent, new ones get one packet's worth until others close.
-   */
-  private setWindow(ch: Channel, want: number): void {
-    this.committed -= ch.budgeted;
-    const free = Math.min(want, this.maxPacket);
-    ch.budgeted = Math.max(0, Math.min(want - free, this.receiveBudget - this.committed));
-    this.committed += ch.budgeted;
-    ch.localInitialWindow = ch.localWindow = free + ch.budgeted;
-  }
-
   /** Frees the channel's number and hands its window back to the budget. */
   private free(ch: Channel): void {
     this.channels.release(ch.local);
-    this.committed -= ch.budgeted;
+    this.windows.release(ch);
   }
 
   private sendClose(ch: Channel): void {

@@ -1,9 +1,8 @@
 // The SSH transport layer (RFC 4253) as a sans-I/O state machine: bytes and
 // time in, bytes, events and a deadline out. It never touches a socket, a
 // clock or a timer; the I/O layer drives it.
-import { DisconnectError, DisconnectReason, KeyExchangeError, NacreError, ProtocolError, TimeoutError, VersionError } from '../../errors.js';
+import { DisconnectError, DisconnectReason, KeyExchangeError, NacreError, ProtocolError, VersionError } from '../../errors.js';
 import type { DisconnectReasonCode } from '../../errors.js';
-import type { RandomSource, Signer } from '../../algorithms/types.js';
 import {
   Debug,
   Disconnect,
@@ -23,49 +22,14 @@ import { PacketStream } from './packet-stream.js';
 import type { TransportEvent } from './events.js';
 import { describeReceived, formatVersionLine, readPeerVersion } from './version.js';
 import { KexRounds } from './kex-rounds.js';
-import { offerableHostKeyAlgorithms, type AlgorithmLists, type KexSetup, type Role } from '../kex/machine.js';
+import { offerableHostKeyAlgorithms, type KexSetup, type Role } from '../kex/machine.js';
 import type { NegotiatedAlgorithms } from '../kex/negotiate.js';
-import { RekeyPolicy, type RekeyLimits } from '../kex/rekey.js';
+import { RekeyPolicy } from '../kex/rekey.js';
+import { DEFAULT_KEX_TIMEOUT_MS, DEFAULT_MAX_HELD_BYTES, DEFAULT_SOFTWARE, type TransportOptions } from './transport-options.js';
+import { HandshakeDeadlines, earliest } from './handshake-deadlines.js';
+import { HeldPayloads } from './held-payloads.js';
 
-export const DEFAULT_SOFTWARE = 'Nacre_0.1';
-export const DEFAULT_KEX_TIMEOUT_MS = 120_000;
-const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
-
-export interface TransportOptions {
-  readonly role: Role;
-  readonly random: RandomSource;
-  /** The clock reading (ms) at creation; later readings come with every input (`now`). */
-  readonly now: number;
-  readonly algorithms: AlgorithmLists;
-  /** Server: host keys to sign with. */
-  readonly hostKeys?: readonly Signer[];
-  readonly software?: string;
-  readonly rekey?: Partial<RekeyLimits>;
-  readonly groupSizes?: { readonly min: number; readonly preferred: number; readonly max: number };
-  /** Client: send a guessed first kex packet (saves a round trip when the guess is right). */
-  readonly guessFirstKex?: boolean;
-  /** A key exchange (first or re-) must finish within this time; default 2 minutes. */
-  readonly kexTimeoutMs?: number;
-  /**
-   * The peer must have sent its version line and its part of the first key
-   * exchange within this time of our creation (ms); 0 or absent: no limit
-   * beyond `kexTimeoutMs`. Separate from the login grace time, so that a
-   * socket that sends nothing is dropped long before one that is logging in.
-   */
-  readonly handshakeTimeoutMs?: number;
-  /**
-   * The peer's identification (version) line must have arrived within this
-   * time of our creation (ms); 0 or absent: no limit of its own. When it has
-   * not, the connection ends with a VersionError quoting what the peer sent
-   * instead, which tells a peer that is not an SSH server (one that waits
-   * for us to speak first, or greets as SMTP does) from one that is slow.
-   */
-  readonly identTimeoutMs?: number;
-  /** Upper-layer bytes held during a key exchange before the connection is dropped; default 64 MiB. */
-  readonly maxHeldBytes?: number;
-  /** Server: what EXT_INFO announces as `server-sig-algs`. */
-  readonly serverSigAlgs?: readonly string[];
-}
+export { DEFAULT_SOFTWARE, DEFAULT_KEX_TIMEOUT_MS, type TransportOptions } from './transport-options.js';
 
 type Phase = 'version' | 'running' | 'closed';
 
@@ -80,16 +44,14 @@ export class Transport {
 
   private phase: Phase = 'version';
   private readonly setup: KexSetup;
-  private readonly options: TransportOptions;
   private readonly packets: PacketStream;
   private readonly events: TransportEvent[] = [];
   private now: number;
   private readonly kexRounds: KexRounds;
   private readonly kexTimeoutMs: number;
-  private readonly createdAt: number;
+  private readonly handshakeDeadlines: HandshakeDeadlines;
   /** Upper-layer payloads held while a key exchange is under way. */
-  private held: Uint8Array[] = [];
-  private heldBytes = 0;
+  private readonly held: HeldPayloads;
   private readonly rekeyPolicy: RekeyPolicy;
 
   private authenticated = false;
@@ -97,10 +59,10 @@ export class Transport {
   private extInfoCount = 0;
 
   constructor(options: TransportOptions) {
-    this.options = options;
     this.role = options.role;
     this.now = options.now;
-    this.createdAt = options.now;
+    this.handshakeDeadlines = new HandshakeDeadlines(options.now, options.identTimeoutMs ?? 0, options.handshakeTimeoutMs ?? 0);
+    this.held = new HeldPayloads(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
     this.localVersion = formatVersionLine(options.software ?? DEFAULT_SOFTWARE);
     this.setup = {
       role: options.role,
@@ -207,7 +169,7 @@ export class Transport {
 
   /** Upper-layer bytes waiting for a key exchange to finish (writers should pause when this grows). */
   get pendingBytes(): number {
-    return this.heldBytes;
+    return this.held.byteLength;
   }
 
   /** True while a key exchange is under way. */
@@ -232,11 +194,8 @@ export class Transport {
     this.advance(now);
     if (this.phase === 'closed') return;
     if (this.kexRounds.inProgress || !this.kexRounds.initialDone || this.held.length > 0) {
-      const p = tail ? concat([payload, tail]) : payload;
-      this.held.push(p);
-      this.heldBytes += p.length;
-      if (this.heldBytes > (this.options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES)) {
-        this.fail(new ProtocolError(`more than ${this.heldBytes} bytes waiting for a key exchange to finish`, DisconnectReason.BY_APPLICATION));
+      if (!this.held.hold(tail ? concat([payload, tail]) : payload)) {
+        this.fail(new ProtocolError(`more than ${this.held.byteLength} bytes waiting for a key exchange to finish`, DisconnectReason.BY_APPLICATION));
       }
       return;
     }
@@ -353,8 +312,7 @@ export class Transport {
 
   private close(error: NacreError, fromPeer: boolean): void {
     this.phase = 'closed';
-    this.held = [];
-    this.heldBytes = 0;
+    this.held.takeAll();
     this.events.push({ type: 'disconnected', error, fromPeer });
   }
 
@@ -506,10 +464,7 @@ export class Transport {
   /** Both NEWKEYS are done: the rekey limits restart and held traffic goes out. */
   private afterKex(): void {
     this.rekeyPolicy.reset(this.now);
-    const held = this.held;
-    this.held = [];
-    this.heldBytes = 0;
-    for (const p of held) this.writePacket(p);
+    for (const p of this.held.takeAll()) this.writePacket(p);
     this.maybeRekey();
   }
 
@@ -520,33 +475,12 @@ export class Transport {
     if (this.rekeyPolicy.due(this.now)) this.kexRounds.start();
   }
 
-  /**
-   * When the peer must have done its part of the first exchange, or sent its
-   * version line, whichever comes first; null once it has (or without limits).
-   */
   private handshakeDeadline(): number | null {
-    return earliest(this.identDeadline(), this.kexPartDeadline());
-  }
-
-  private identDeadline(): number | null {
-    const ms = this.options.identTimeoutMs ?? 0;
-    if (ms <= 0 || this.peerVersion !== null) return null;
-    return this.createdAt + ms;
-  }
-
-  private kexPartDeadline(): number | null {
-    const ms = this.options.handshakeTimeoutMs ?? 0;
-    if (ms <= 0 || this.kexRounds.firstKeysComputed) return null;
-    return this.createdAt + ms;
+    return this.handshakeDeadlines.deadline(this.peerVersion !== null, this.kexRounds.firstKeysComputed);
   }
 
   private checkHandshakeTimeout(now: number): void {
-    const ident = this.identDeadline();
-    if (ident !== null && now >= ident) {
-      throw new VersionError(`no SSH identification line within ${this.options.identTimeoutMs} ms; ${this.receivedInstead()}`);
-    }
-    const deadline = this.kexPartDeadline();
-    if (deadline !== null && now >= deadline) throw new TimeoutError('handshake (version line and key exchange)', this.options.handshakeTimeoutMs ?? 0);
+    this.handshakeDeadlines.check(now, this.peerVersion !== null, this.kexRounds.firstKeysComputed, () => this.receivedInstead());
   }
 
   /** What the peer sent while we waited for its version line (lines before it, and an unfinished one). */
@@ -560,9 +494,4 @@ export class Transport {
   private writePacket(payload: Uint8Array, tail?: Uint8Array): void {
     this.packets.write(payload, tail);
   }
-}
-
-function earliest(a: number | null, b: number | null): number | null {
-  if (a === null) return b;
-  return b === null ? a : Math.min(a, b);
 }

@@ -3,6 +3,7 @@
 // mlkem768x25519-sha256). The client sends its KEM public key followed by its
 // X25519 public key; the server answers with the KEM ciphertext followed by its
 // X25519 public key; K = HASH(kem_secret || x25519_secret), hashed as a string.
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { KeyExchangeError } from '../../errors.js';
 import { x25519KeyPair, X25519_KEY_BYTES } from '../../crypto/ecdh.js';
 import {
@@ -12,13 +13,6 @@ import {
   SNTRUP761_CIPHERTEXT_BYTES,
   SNTRUP761_PUBLIC_KEY_BYTES,
 } from '../../crypto/sntrup761.js';
-import {
-  mlkem768Decapsulate,
-  mlkem768Encapsulate,
-  mlkem768KeyPair,
-  MLKEM768_CIPHERTEXT_BYTES,
-  MLKEM768_PUBLIC_KEY_BYTES,
-} from '../../crypto/mlkem768.js';
 import { concat } from '../../wire/writer.js';
 import type { HashName, KexAlgorithm, RandomSource } from '../types.js';
 import { binaryCodec } from './ecdh.js';
@@ -52,21 +46,21 @@ function guarded<T>(what: string, f: () => T): T {
 
 export const mlkem768: Kem = {
   name: 'ML-KEM-768',
-  publicKeyBytes: MLKEM768_PUBLIC_KEY_BYTES,
-  ciphertextBytes: MLKEM768_CIPHERTEXT_BYTES,
+  publicKeyBytes: 1184,
+  ciphertextBytes: 1088,
   keyPair(r) {
     // FIPS 203 ML-KEM.KeyGen_internal takes d || z (64 bytes)
-    const { publicKey, secretKey } = guarded('ML-KEM-768 key generation', () => mlkem768KeyPair(random(r, 64)));
+    const { publicKey, secretKey } = guarded('ML-KEM-768 key generation', () => ml_kem768.keygen(random(r, 64)));
     return {
       publicKey,
-      decapsulate: (ct) => guarded('ML-KEM-768 decapsulation', () => mlkem768Decapsulate(ct, secretKey)),
+      decapsulate: (ct) => guarded('ML-KEM-768 decapsulation', () => ml_kem768.decapsulate(ct, secretKey)),
     };
   },
   encapsulate(publicKey, r) {
-    const { ciphertext, sharedSecret } = guarded('ML-KEM-768 encapsulation (bad client public key?)', () =>
-      mlkem768Encapsulate(publicKey, random(r, 32)),
+    const { cipherText, sharedSecret } = guarded('ML-KEM-768 encapsulation (bad client public key?)', () =>
+      ml_kem768.encapsulate(publicKey, random(r, 32)),
     );
-    return { ciphertext, sharedSecret };
+    return { ciphertext: cipherText, sharedSecret };
   },
 };
 

@@ -3,6 +3,7 @@
 // SFTP, with Nacre's client making the connections. Runs the tool on the
 // process's arguments and streams, and ends the process once its output is
 // written.
+import './common/heap-tuning.js';
 import { exitAfterOutput, localUserName, processIo, runMain } from './common/io.js';
 import { scpMain } from './scp/main.js';
 

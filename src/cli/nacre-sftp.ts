@@ -3,6 +3,7 @@
 // command language over Nacre's SSH client and SFTP client. Runs the tool on
 // the process's arguments and streams, then ends the process once its
 // output is written (standard input may still hold the event loop open).
+import './common/heap-tuning.js';
 import { exitAfterOutput, localUserName, processIo, runMain } from './common/io.js';
 import { sftpMain } from './sftp/main.js';
 

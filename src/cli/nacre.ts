@@ -3,6 +3,7 @@
 // Nacre's client. Runs the tool on the process's arguments, streams and
 // terminal, and ends the process once its output is written (standard input
 // may still hold the event loop open).
+import './common/heap-tuning.js';
 import { exitAfterOutput, localUserName, processIo, runMain } from './common/io.js';
 import { nacreMain } from './ssh/main.js';
 

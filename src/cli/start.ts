@@ -395,5 +395,6 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void main();
+  // Run as the command: the bins' heap tuning (common/heap-tuning.ts) first.
+  void import('./common/heap-tuning.js').then(() => main());
 }

@@ -64,8 +64,5 @@ export type { SshConfig, SshConfigIO, SshConfigRequest } from './config/ssh-conf
 export type { NegotiatedAlgorithms } from './core/kex/negotiate.js';
 export type { AlgorithmPreferences } from './algorithms/index.js';
 export type { SftpClient, SftpHandle, SftpEntry, TransferOptions, TransferProgress } from './client/sftp/api.js';
-// Jump routes as ssh resolves them, the SFTP client over any byte stream, and SFTP names that are not UTF-8 (the same objects as 'nacre' exports).
+// Jump routes as ssh resolves them (the same objects as 'nacre' exports).
 export { resolveJumpRoute, MAX_JUMP_HOPS, type JumpOrigin, type JumpHopResolver } from './client/jump.js';
-export { openSftp, type OpenSftpOptions } from './client/sftp/over-stream.js';
-export { pathFromBytes, pathToBytes, hasEscapedBytes, showPath } from './sftp/path-bytes.js';
-export { fsPath } from './io/node/byte-paths.js';

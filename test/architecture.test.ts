@@ -51,6 +51,7 @@ const RANKS: [string, number][] = [
   ['keys-entry.ts', 7],
   ['mux-entry.ts', 7],
   ['client-entry.ts', 7],
+  ['sftp-entry.ts', 7],
   ['cli/', 8],
 ];
 function rank(path: string): number {

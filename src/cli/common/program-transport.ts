@@ -45,7 +45,7 @@ export function startProgram(program: string, args: readonly string[], options: 
  * (with the program already gone or killed) when it never does.
  */
 export async function sftpOverProgram(program: string, args: readonly string[], options: { readonly argv0?: string } = {}): Promise<ProgramSftp & { readonly process: ProgramProcess }> {
-  const { openSftp } = await import('../../client-entry.js');
+  const { openSftp } = await import('../../sftp-entry.js');
   const proc = startProgram(program, args, options);
   let sftp: SftpClient;
   try {

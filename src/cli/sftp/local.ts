@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
-import { fsPath, pathFromBytes } from '../../client-entry.js';
+import { fsPath, pathFromBytes } from '../../sftp-entry.js';
 import type { GlobFs } from '../common/glob.js';
 import type { LsAttrs } from './ls-format.js';
 

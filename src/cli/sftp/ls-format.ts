@@ -3,7 +3,7 @@
 // long line (`?` for the link count, names or numbers for the owner, the
 // date as ls shows it), the column layout of a short listing, the sort
 // orders, and df's three tables. Pure: the clock and time zone come in.
-import { pathToBytes } from '../../client-entry.js';
+import { pathToBytes } from '../../sftp-entry.js';
 
 /** The attributes ls reads (the SFTP ATTRS fields it uses). */
 export interface LsAttrs {

@@ -10,7 +10,7 @@
 // given back on every way out, and to `!` commands while they run.
 import { createReadStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
-import { pathFromBytes, showPath } from '../../client-entry.js';
+import { pathFromBytes, showPath } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { createProgressMeter } from '../common/progress.js';

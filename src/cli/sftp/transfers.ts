@@ -4,7 +4,7 @@
 // checks sftp makes before moving a byte (regular file, resume sizes), the
 // per-directory lines of a tree, the transfer itself through the library
 // with a progress bar per file, and its failure in sftp's words.
-import { showPath } from '../../client-entry.js';
+import { showPath } from '../../sftp-entry.js';
 import type { CommandContext } from './context.js';
 import { escapeGlob } from './command-line.js';
 import { glob } from '../common/glob.js';

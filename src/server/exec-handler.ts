@@ -9,6 +9,7 @@ import { constants as osConstants, userInfo } from 'node:os';
 import type { ServerChannel, SessionChannel, PtyInfo } from './session-channel.js';
 import { shellQuote, sttyArguments, withTerminalSettings } from './terminal-settings.js';
 import { PtyInput } from './pty-input.js';
+import { drainBeforeClose } from './pty-drain.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
 
 export interface RunOptions {
@@ -248,9 +249,12 @@ export function startPty(shell: string, args: string[], channel: ServerChannel, 
   const term = spawnPty(mod, shell, args, pty, cwd, env, label, launch);
   let exited = false;
   let paused = false;
+  // What the program wrote last, read before node-pty closes the terminal
+  // (see pty-drain.ts); the channel's buffer takes it whatever its level.
+  drainBeforeClose(term, (bytes) => channel.write(bytes));
   term.onData((d) => {
     // A slow client (closed window) pauses the terminal instead of filling memory.
-    if (!channel.write(typeof d === 'string' ? Buffer.from(d, 'utf8') : d) && !paused) {
+    if (!channel.write(typeof d === 'string' ? Buffer.from(d, 'latin1') : d) && !paused) {
       paused = true;
       term.pause();
       channel.once('drain', () => {
@@ -304,14 +308,16 @@ export function startPty(shell: string, args: string[], channel: ServerChannel, 
 
 /** Starts the program on a new terminal; throws (failing the request) when there is none to be had. */
 function spawnPty(mod: PtyModule, shell: string, args: string[], pty: PtyInfo, cwd: string, env: Record<string, string>, label: string, launch: Launcher): Pty {
-  const utf8 = (pty.modes.IUTF8 ?? 1) !== 0;
-  // The client's terminal modes, applied by stty before the program starts.
-  const settled = withTerminalSettings(shell, args, sttyArguments(pty.modes));
+  // The client's terminal modes, applied by stty before the program starts;
+  // IUTF8 is on unless the client turned it off.
+  const modes = pty.modes.IUTF8 === undefined ? { ...pty.modes, IUTF8: 1 } : pty.modes;
+  const settled = withTerminalSettings(shell, args, sttyArguments(modes));
   const run = launch(settled.file, settled.args, env, cwd, true);
   let term: Pty;
   try {
     // Throws when no terminal or process can be had (forkpty fails on EMFILE).
-    term = mod.spawn(run.file, run.args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd: run.cwd, env: run.env, encoding: utf8 ? 'utf8' : null });
+    // encoding null: bytes as the program wrote them, as sshd passes them on.
+    term = mod.spawn(run.file, run.args, { name: pty.term || 'dumb', cols: pty.cols || 80, rows: pty.rows || 24, cwd: run.cwd, env: run.env, encoding: null });
   } catch (e) {
     throw new Error(`cannot run ${label} on a terminal: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }

@@ -209,8 +209,8 @@ test('the terminal belongs to the user and group tty, mode 0620, and SSH_TTY and
     const r = await ssh(u.name, ['stat -c "%U %G %a" $(tty); echo "$SSH_TTY $TERM"'], ['-tt']);
     assert.equal(r.code, 0, r.stderr);
     const [owner, tty] = r.stdout.trim().split(/\r?\n/);
-    assert.equal(owner, `${u.name} tty 620`);
-    assert.match(tty!, /^\/dev\/pts\/\d+ \S+$/);
+    assert.equal(owner, `${u.name} tty 620`, JSON.stringify(r));
+    assert.match(tty ?? '', /^\/dev\/pts\/\d+ \S+$/, JSON.stringify(r));
   }
 });
 

@@ -1,0 +1,65 @@
+// The last output of a program on a terminal, read before the terminal closes.
+//
+// node-pty reads the master side through a libuv stream, and libuv takes a
+// hang-up (POLLHUP: the program closed the slave side) after a short read as
+// end of file without reading again. On a busy machine the program's last
+// writes are often still on their way to the master when that happens (the
+// kernel moves them across in a worker), so its final line was lost: `ls` on
+// a terminal sometimes arrived as "total 0" alone. node-pty also closes the
+// master when a program's output is not read within 200 ms of its exit (a
+// client whose window stays shut). Both end in the stream's destroy(), with
+// the descriptor still open; reading it there, until the kernel says EIO
+// (empty, and the slave closed) or EAGAIN, gets what is left, as sshd's own
+// reads until EIO do.
+import { readSync } from 'node:fs';
+
+/** At most this much is read at close (a background program may keep writing). */
+const DRAIN_LIMIT = 1024 * 1024;
+
+/** The stream over node-pty's master side, as much of it as this file needs. */
+interface MasterStream {
+  destroy(error?: Error): unknown;
+}
+
+/**
+ * Reads what the terminal `fd` still holds (non-blocking, as libuv left it),
+ * up to `limit` bytes. Stops at EIO, EAGAIN, end of file or any other error.
+ */
+export function readRemaining(fd: number, limit = DRAIN_LIMIT): Buffer[] {
+  const pieces: Buffer[] = [];
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  let total = 0;
+  while (total < limit) {
+    let n: number;
+    try {
+      n = readSync(fd, buffer, 0, Math.min(buffer.length, limit - total), null);
+    } catch {
+      break;
+    }
+    if (n <= 0) break;
+    pieces.push(Buffer.from(buffer.subarray(0, n)));
+    total += n;
+  }
+  return pieces;
+}
+
+/**
+ * Makes node-pty's terminal `term` hand its remaining output to `deliver`
+ * before its master side closes. Needs node-pty's UnixTerminal internals (its
+ * `_socket` and `fd`); returns false, changing nothing, when they are not there.
+ */
+export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void): boolean {
+  const socket = (term as { _socket?: unknown })._socket as Partial<MasterStream> | undefined;
+  const fd = (term as { fd?: unknown }).fd;
+  if (!socket || typeof socket.destroy !== 'function' || typeof fd !== 'number') return false;
+  const destroy = socket.destroy;
+  let drained = false;
+  socket.destroy = function (this: MasterStream, error?: Error) {
+    if (!drained) {
+      drained = true;
+      for (const piece of readRemaining(fd)) deliver(piece);
+    }
+    return destroy.call(this, error);
+  };
+  return true;
+}

@@ -5,7 +5,7 @@ import { sign as nodeSign, verify as nodeVerify, constants, type KeyObject } fro
 import { ProtocolError } from '../errors.js';
 import { Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
-import { ECDSA_CURVES, parsePublicKey, type PublicKeyType } from './blob.js';
+import { ECDSA_CURVES, parsePublicKey, type ParsedPublicKey, type PublicKeyType } from './blob.js';
 
 export interface SignatureAlgorithmInfo {
   readonly name: string;
@@ -64,9 +64,22 @@ function leftPad(b: Uint8Array, n: number): Uint8Array | null {
  */
 export function verifySignature(publicBlob: Uint8Array, algorithm: string, data: Uint8Array, signatureBlob: Uint8Array): boolean {
   try {
+    if (!SIGNATURE_ALGORITHMS[algorithm]) return false;
+    return verifyParsedSignature(parsePublicKey(publicBlob), algorithm, data, signatureBlob);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * verifySignature for a key parsed already (`parsePublicKey`): a server that
+ * checked the user's key when the request came in verifies with that import
+ * rather than a second one. Never throws.
+ */
+export function verifyParsedSignature(key: ParsedPublicKey, algorithm: string, data: Uint8Array, signatureBlob: Uint8Array): boolean {
+  try {
     const info = SIGNATURE_ALGORITHMS[algorithm];
     if (!info) return false;
-    const key = parsePublicKey(publicBlob);
     if (key.type !== info.keyType) return false;
     const r = new Reader(signatureBlob, 0, 'signature');
     const name = r.text('signature algorithm', 256);

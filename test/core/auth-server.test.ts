@@ -146,6 +146,32 @@ test('the key and signature checked are those of the request asked about, even i
   assert.equal(s.server.authenticated, true);
 });
 
+test('a key parsed for one request is reused only for the same blob, and still fits the algorithm and verifies', () => {
+  const s = makeServer({ failureDelayMs: 0, maxAttempts: 20 });
+  s.io.onEvent = (e) => {
+    if (e.type === 'auth-request') s.server.answerAuth(e.id, { result: 'success' });
+  };
+  // alice's key accepted in a query: parsed once here
+  s.server.handle(publickeyRequestHead(pkFields(alice), false));
+  assert.deepEqual(s.types(), [60]);
+  // the same blob under an algorithm of another key type is still refused before the application is asked
+  s.server.handle(publickeyRequestHead(pkFields(alice, { algorithm: 'ecdsa-sha2-nistp256' }), false));
+  const rsaHead = publickeyRequestHead(pkFields(alice, { algorithm: 'rsa-sha2-256' }), true);
+  s.server.handle(withSignature(rsaHead, alice.sign('ssh-ed25519', signedData(SESSION_ID, rsaHead))));
+  assert.equal(s.requests().length, 1);
+  assert.deepEqual(s.types(), [60, 51, 51]);
+  // another key in between, then alice's blob signed by mallory: verified against alice's key, so refused
+  s.server.handle(publickeyRequestHead(pkFields(mallory), false));
+  s.server.handle(signedRequest(pkFields(alice), mallory));
+  assert.deepEqual(s.types(), [60, 51, 51, 60, 51]);
+  // mallory's blob signed by alice: refused too
+  s.server.handle(signedRequest(pkFields(mallory), alice));
+  assert.equal(s.server.authenticated, false);
+  // the real signature after all that
+  s.server.handle(signedRequest(pkFields(alice), alice));
+  assert.equal(s.server.authenticated, true);
+});
+
 test('a bad signature is a counted failure held as long as a refused key', () => {
   const s = makeServer({ failureDelayMs: 100, maxAttempts: 3 });
   let refuse = true;

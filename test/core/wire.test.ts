@@ -47,6 +47,29 @@ test('name-lists: round trip, empty list, bad names', () => {
   r.end();
   assert.throws(() => new Reader(new Writer().string('a,,b').finish()).nameList(), ProtocolError);
   assert.throws(() => new Reader(new Writer().string('a b').finish()).nameList(), ProtocolError);
+  for (const bad of [',', ',a', 'a,', 'a,,', 'a\x7fb', 'a\x80']) {
+    assert.throws(() => new Reader(new Writer().string(Uint8Array.from(bad, (c) => c.charCodeAt(0))).finish()).nameList(), ProtocolError, JSON.stringify(bad));
+  }
+});
+
+test('name-lists: random short byte strings decode as the rule says (printable US-ASCII names, none empty) or throw ProtocolError', () => {
+  // The reference: the rule written out the slow, obvious way.
+  const reference = (b: Uint8Array): string[] | 'error' => {
+    if (b.length === 0) return [];
+    if (b.some((c) => c < 0x21 || c > 0x7e)) return 'error';
+    const names = String.fromCharCode(...b).split(',');
+    return names.some((n) => n === '') ? 'error' : names;
+  };
+  const alphabet = [0x61, 0x62, 0x2c, 0x2c, 0x20, 0x7e, 0x7f, 0x80, 0xc3, 0xa9, 0x00];
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 8;
+  for (let i = 0; i < 5000; i++) {
+    const b = Uint8Array.from({ length: next() % 9 }, () => alphabet[next() % alphabet.length]!);
+    const want = reference(b);
+    const r = new Reader(new Writer().string(b).finish());
+    if (want === 'error') assert.throws(() => r.nameList(), ProtocolError, Array.from(b).join(' '));
+    else assert.deepEqual(r.nameList(), want);
+  }
 });
 
 test('integers, booleans and trailing-byte checks', () => {

@@ -21,9 +21,10 @@
 import { DisconnectReason, ProtocolError, TimeoutError } from '../../errors.js';
 import { findUserKeyAlgorithm, secureUserKeyAlgorithms } from '../../algorithms/hostkey.js';
 import type { HostKeyAlgorithm } from '../../algorithms/types.js';
-import { parsePublicKey } from '../../keys/blob.js';
+import { parsePublicKey, type ParsedPublicKey } from '../../keys/blob.js';
 import { parseCertificate, plainSignatureAlgorithm } from '../../keys/certificate.js';
 import { isSecurityKeyType, verifySecurityKeySignature } from '../../keys/security-key.js';
+import { verifyParsedSignature } from '../../keys/signature.js';
 import type { LayerIo } from '../layer.js';
 import type { AuthAnswer, AuthRequest, AuthServerEvent, AuthServerMethod, AuthServerOptions, AuthenticatedKey } from './events.js';
 import { MSG_USERAUTH, UserauthBanner, UserauthFailure, UserauthPasswdChangereq, UserauthPkOk, UserauthSuccess } from '../../messages/userauth.js';
@@ -99,6 +100,8 @@ export class AuthServer {
   private promptContext: { readonly submethods: string; readonly count: number } | null = null;
   private success = false;
   private closed = false;
+  /** The user key parsed last: a client's query and its signed request name the same key, imported once. */
+  private readonly lastKey: ParsedKeyMemo = { blob: null, key: null };
 
   constructor(
     private readonly io: LayerIo<AuthServerEvent>,
@@ -218,7 +221,7 @@ export class AuthServer {
     const sig = p.signature;
     if (!sig || (answer.result !== 'success' && answer.result !== 'partial')) return {};
     const key = p.publicKey!;
-    const signer = signingKey(key.algorithm, key.blob);
+    const signer = signingKey(key.algorithm, key.blob, this.lastKey);
     if (!signer) return false;
     const data = signedData(this.io.sessionId(), sig.head);
     if (isSecurityKeyType(signer.algorithm.keyType)) {
@@ -226,6 +229,8 @@ export class AuthServer {
       const verdict = verifySecurityKeySignature(signer.blob, data, sig.blob, answer.securityKey ?? {});
       return verdict.valid ? { securityKey: { flags: verdict.flags, counter: verdict.counter } } : false;
     }
+    // A plain key's algorithm verifies as verifySignature does, here with the key parsed when the request came in.
+    if (signer.key) return verifyParsedSignature(signer.key, signer.algorithm.name, data, sig.blob) ? {} : false;
     return signer.algorithm.verify(signer.blob, data, sig.blob) ? {} : false;
   }
 
@@ -329,7 +334,7 @@ export class AuthServer {
 
   /** Policy checks that need no signature: algorithm allowed, key parses and matches it, host key bound correctly. */
   private keyAcceptable(body: Extract<RequestBody, { method: 'publickey' }>): boolean {
-    const signer = signingKey(body.algorithm, body.publicKey);
+    const signer = signingKey(body.algorithm, body.publicKey, this.lastKey);
     // a certificate algorithm is accepted with the plain algorithm it signs with
     if (!signer || !this.accepted.has(signer.algorithm.name)) return false;
     if (body.hostbound) {
@@ -416,28 +421,53 @@ function checkAnswer(p: Pending, answer: AuthAnswer): void {
  * type; the certificate's CA signature and validity are the application's to
  * check (see `authorizePublicKey`).
  */
-function signingKey(algorithmName: string, blob: Uint8Array): { algorithm: HostKeyAlgorithm; blob: Uint8Array } | null {
+function signingKey(algorithmName: string, blob: Uint8Array, memo: ParsedKeyMemo): { algorithm: HostKeyAlgorithm; blob: Uint8Array; key: ParsedPublicKey | null } | null {
   const plain = algorithmName.includes('-cert-v01@') ? plainSignatureAlgorithm(algorithmName) : algorithmName;
   const algorithm = plain === null ? undefined : findUserKeyAlgorithm(plain);
   if (!algorithm) return null;
   try {
-    if (plain === algorithmName) {
-      checkUserKey(algorithm, blob);
-      return { algorithm, blob };
-    }
+    if (plain === algorithmName) return { algorithm, blob, key: checkUserKey(algorithm, blob, memo) };
     const cert = parseCertificate(blob);
     if (cert.keyType !== algorithm.keyType || plainSignatureAlgorithm(cert.certType) === null) return null;
     // rsa-sha2-512-cert-v01 and ssh-rsa-cert-v01 both name an ssh-rsa-cert-v01 blob
     if (cert.certType !== algorithmName && !(cert.certType === 'ssh-rsa-cert-v01@openssh.com' && algorithmName.startsWith('rsa-sha2-'))) return null;
-    checkUserKey(algorithm, cert.publicKey);
-    return { algorithm, blob: cert.publicKey };
+    return { algorithm, blob: cert.publicKey, key: checkUserKey(algorithm, cert.publicKey, memo) };
   } catch {
     return null;
   }
 }
 
-/** Refuses a key of another type than `algorithm`'s; parsing also checks that an EC point is on its curve. */
-function checkUserKey(algorithm: HostKeyAlgorithm, blob: Uint8Array): void {
+/** The user key a connection parsed last (a copy of its blob) and its import. */
+interface ParsedKeyMemo {
+  blob: Uint8Array | null;
+  key: ParsedPublicKey | null;
+}
+
+/**
+ * Refuses a key of another type than `algorithm`'s; parsing also checks that
+ * an EC point is on its curve. Returns the parsed key (null for a security
+ * key, which verifies its own way). The same blob as the memo's is not parsed
+ * again: the memo's import passed these same checks.
+ */
+function checkUserKey(algorithm: HostKeyAlgorithm, blob: Uint8Array, memo: ParsedKeyMemo): ParsedPublicKey | null {
+  if (isSecurityKeyType(algorithm.keyType)) {
+    algorithm.checkKey(blob);
+    return null;
+  }
+  const m = memo.key;
+  if (m !== null && memo.blob !== null && sameBytes(memo.blob, blob)) {
+    if (m.type !== algorithm.keyType) throw new ProtocolError(`a ${m.type} key cannot sign with ${algorithm.name}`);
+    return m;
+  }
   algorithm.checkKey(blob);
-  if (!isSecurityKeyType(algorithm.keyType)) parsePublicKey(blob);
+  const key = parsePublicKey(blob);
+  memo.blob = blob.slice();
+  memo.key = key;
+  return key;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

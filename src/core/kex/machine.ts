@@ -71,19 +71,29 @@ export function buildKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithm
   let template = byLists.get(key);
   if (!template) {
     if (byLists.size >= 16) byLists.clear();
-    template = encodeKexInit(setup, initial, hostKeyAlgorithms, new Uint8Array(16));
+    const payload = encodeKexInit(setup, initial, hostKeyAlgorithms, new Uint8Array(16));
+    // Frozen: every connection's KeyExchange reads these same lists.
+    const message = KexInit.decode(payload);
+    for (const v of Object.values(message)) if (Array.isArray(v)) Object.freeze(v);
+    template = { payload, message };
     byLists.set(key, template);
   }
-  const out = template.slice();
-  out.set(setup.random(16), KEXINIT_COOKIE_OFFSET);
+  const out = template.payload.slice();
+  const cookie = setup.random(16);
+  out.set(cookie, KEXINIT_COOKIE_OFFSET);
+  // KeyExchange reads our KEXINIT's lists back: the template's, decoded once.
+  ourKexInits.set(out, { ...template.message, cookie: out.slice(KEXINIT_COOKIE_OFFSET, KEXINIT_COOKIE_OFFSET + 16) });
   return out;
 }
+
+/** Our KEXINITs made by buildKexInit, decoded (from the template): KeyExchange need not decode them again. */
+const ourKexInits = new WeakMap<Uint8Array, KexInitMessage>();
 
 /** The message number, then the 16-byte cookie (RFC 4253 §7.1). */
 const KEXINIT_COOKIE_OFFSET = 1;
 
-/** Encoded KEXINITs with a zero cookie, by lists object, then role, round and host key algorithms. */
-const kexInitTemplates = new WeakMap<AlgorithmLists, Map<string, Uint8Array>>();
+/** Encoded KEXINITs with a zero cookie (and their decoded form), by lists object, then role, round and host key algorithms. */
+const kexInitTemplates = new WeakMap<AlgorithmLists, Map<string, { readonly payload: Uint8Array; readonly message: KexInitMessage }>>();
 
 function encodeKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithms: readonly string[], cookie: Uint8Array): Uint8Array {
   const kex = [...setup.lists.kex];
@@ -150,10 +160,12 @@ export class KeyExchange {
     initial: boolean,
     private readonly sessionId: Uint8Array | null,
     guessed: GuessedExchange | null,
+    /** `theirs` decoded, when the caller has done so already (it validates the peer's KEXINIT first). */
+    theirsDecoded?: KexInitMessage,
   ) {
     const client = setup.role === 'client';
-    const ourMsg = KexInit.decode(ours);
-    const peerMsg = KexInit.decode(theirs);
+    const ourMsg = ourKexInits.get(ours) ?? KexInit.decode(ours);
+    const peerMsg = theirsDecoded ?? KexInit.decode(theirs);
     const c: KexInitMessage = client ? ourMsg : peerMsg;
     const s: KexInitMessage = client ? peerMsg : ourMsg;
     const result = negotiate(c, s, (name) => findCipher(name)?.aead ?? false);

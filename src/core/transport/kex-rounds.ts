@@ -141,11 +141,11 @@ export class KexRounds {
 
   onKexInit(payload: Uint8Array, seq: number): void {
     if (this.kex !== null || this.pendingResult !== null) throw new ProtocolError('KEXINIT received during a key exchange');
-    KexInit.decode(payload); // validate before anything else happens
+    const peerKexInit = KexInit.decode(payload); // validate before anything else happens
     this.peerMidKex = true;
     if (this.ourKexInit === null) this.start();
     const initial = !this.initialFinished;
-    this.kex = new KeyExchange(this.setup, this.ourKexInit!, payload, initial, this.firstSessionId, this.guessed);
+    this.kex = new KeyExchange(this.setup, this.ourKexInit!, payload, initial, this.firstSessionId, this.guessed, peerKexInit);
     this.guessed = null;
     if (initial) {
       this.strictMode = this.kex.strict;

@@ -42,7 +42,7 @@ export abstract class HandleRequests extends SessionReplies {
       exclusive: (pflags & FXF.EXCL) !== 0,
     };
     const perm = this.createMode(attrs.mode, 0o666);
-    this.sink.log('info', `open ${q(path)} flags ${openFlagsText(pflags)} mode 0${perm.toString(8)}`);
+    if (this.logsInfo) this.sink.log('info', `open ${q(path)} flags ${openFlagsText(pflags)} mode 0${perm.toString(8)}`);
     if (this.readOnly && (mode.write || mode.create || mode.truncate)) {
       this.sink.log('verbose', 'Refusing open request in read-only mode');
       return this.status(id, FX.PERMISSION_DENIED);
@@ -61,7 +61,7 @@ export abstract class HandleRequests extends SessionReplies {
   }
 
   protected opendir(id: number, path: string): void {
-    this.sink.log('info', `opendir ${q(path)}`);
+    if (this.logsInfo) this.sink.log('info', `opendir ${q(path)}`);
     if (!this.handleRoom(id)) return;
     this.opening++;
     this.run(

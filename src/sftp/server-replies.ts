@@ -9,6 +9,7 @@ import type { DirectoryEntry } from './filesystem.js';
 import { frame } from './framing.js';
 import { dataReplyHeader, encodeResponse, type NameEntry } from './messages.js';
 import type { SftpServerSink } from './server-options.js';
+import { handleFrame, statusFrame } from './server-hot-requests.js';
 import { closeLogLine, longName, setLogLines, statsToAttributes, type ServerClock } from './server-format.js';
 import type { Entry } from './server-handles.js';
 import { OperationScheduler } from './server-scheduler.js';
@@ -16,21 +17,28 @@ import { OperationScheduler } from './server-scheduler.js';
 export abstract class SessionReplies extends OperationScheduler {
   /** Requests received and not yet answered. */
   protected outstanding = 0;
+  /** Whether the sink keeps `info` lines (the lines of OPEN, CLOSE and every change): not formatted when not. */
+  protected readonly logsInfo: boolean;
 
   constructor(
     protected override readonly sink: SftpServerSink,
     protected readonly clock: ServerClock,
   ) {
     super(sink);
+    this.logsInfo = sink.logs?.('info') ?? true;
   }
 
   private send(payload: Uint8Array): void {
+    this.sendFrame(frame(payload));
+  }
+
+  private sendFrame(framed: Uint8Array): void {
     this.outstanding--;
-    this.sink.output([frame(payload)]);
+    this.sink.output([framed]);
   }
 
   protected status(id: number, code: number, message = STATUS_TEXT[code] ?? ''): void {
-    this.send(encodeResponse({ type: 'status', id, code, text: { message, lang: '' } }));
+    this.sendFrame(statusFrame(id, code, message));
   }
 
   protected ok(id: number): void {
@@ -42,7 +50,7 @@ export abstract class SessionReplies extends OperationScheduler {
   }
 
   protected handleReply(id: number, handle: Uint8Array): void {
-    this.send(encodeResponse({ type: 'handle', id, handle }));
+    this.sendFrame(handleFrame(id, handle));
   }
 
   /** A DATA reply: its header, then the file system's buffer as it is. */
@@ -69,10 +77,10 @@ export abstract class SessionReplies extends OperationScheduler {
   }
 
   protected logClose(e: Entry, forced: boolean): void {
-    this.sink.log('info', closeLogLine(e.kind, e.path, e.kind === 'file' ? e.bytesRead : 0, e.kind === 'file' ? e.bytesWritten : 0, forced));
+    if (this.logsInfo) this.sink.log('info', closeLogLine(e.kind, e.path, e.kind === 'file' ? e.bytesRead : 0, e.kind === 'file' ? e.bytesWritten : 0, forced));
   }
 
   protected logSet(path: string, a: FileAttributes): void {
-    for (const line of setLogLines(path, a, this.clock)) this.sink.log('info', line);
+    if (this.logsInfo) for (const line of setLogLines(path, a, this.clock)) this.sink.log('info', line);
   }
 }

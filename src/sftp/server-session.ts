@@ -20,6 +20,7 @@ import { FxpInit, FxpVersion, UnknownSftpPacket, decodeRequest, peekRequestId, t
 import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES, type SftpServerSessionOptions, type SftpServerSink } from './server-options.js';
 import { logPath as q, statsToAttributes, UTC_CLOCK } from './server-format.js';
 import { HandleRequests } from './server-handle-requests.js';
+import { hotRequest } from './server-hot-requests.js';
 import { PIECES_FROM, joined, pieceWrite } from './server-pieces.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
@@ -167,6 +168,11 @@ export class SftpServerSession extends HandleRequests {
       return;
     }
     if (type === FXP.INIT) return this.abort(new ProtocolError('Received duplicate INIT'));
+    const hot = hotRequest(payload);
+    if (hot !== null) {
+      this.outstanding++;
+      return this.request(hot);
+    }
     let req: SftpRequest;
     try {
       req = decodeRequest(payload);
@@ -209,7 +215,7 @@ export class SftpServerSession extends HandleRequests {
   private request(req: SftpRequest): void {
     const id = req.id;
     if (req.type === 'extended') return this.extended(req);
-    if (!this.permitted(FXP[req.type.toUpperCase() as keyof typeof FXP], id)) return;
+    if (!this.permitted(REQUEST_NUMBERS[req.type], id)) return;
     switch (req.type) {
       case 'open':
         return this.open(id, req.path, req.pflags, req.attrs);
@@ -241,25 +247,25 @@ export class SftpServerSession extends HandleRequests {
         return this.ordered(e, { kind: 'fsetstat', id, file: e.object, attrs: req.attrs }, () => this.ok(id));
       }
       case 'remove':
-        this.sink.log('info', `remove name ${q(req.path)}`);
+        if (this.logsInfo) this.sink.log('info', `remove name ${q(req.path)}`);
         return this.run({ kind: 'remove', id, path: req.path }, () => this.ok(id));
       case 'mkdir': {
         const mode = this.createMode(req.attrs.mode, 0o777);
-        this.sink.log('info', `mkdir name ${q(req.path)} mode 0${mode.toString(8)}`);
+        if (this.logsInfo) this.sink.log('info', `mkdir name ${q(req.path)} mode 0${mode.toString(8)}`);
         return this.run({ kind: 'mkdir', id, path: req.path, attrs: { ...req.attrs, mode } }, () => this.ok(id));
       }
       case 'rmdir':
-        this.sink.log('info', `rmdir name ${q(req.path)}`);
+        if (this.logsInfo) this.sink.log('info', `rmdir name ${q(req.path)}`);
         return this.run({ kind: 'rmdir', id, path: req.path }, () => this.ok(id));
       case 'realpath':
         return this.run({ kind: 'realpath', id, path: req.path === '' ? '.' : req.path }, (p) => this.onePath(id, p));
       case 'rename':
-        this.sink.log('info', `rename old ${q(req.oldPath)} new ${q(req.newPath)}`);
+        if (this.logsInfo) this.sink.log('info', `rename old ${q(req.oldPath)} new ${q(req.newPath)}`);
         return this.run({ kind: 'rename', id, oldPath: req.oldPath, newPath: req.newPath, posix: false }, () => this.ok(id));
       case 'readlink':
         return this.run({ kind: 'readlink', id, path: req.path }, (p) => this.onePath(id, p));
       case 'symlink':
-        this.sink.log('info', `symlink old ${q(req.targetPath)} new ${q(req.linkPath)}`);
+        if (this.logsInfo) this.sink.log('info', `symlink old ${q(req.targetPath)} new ${q(req.linkPath)}`);
         return this.run({ kind: 'symlink', id, targetPath: req.targetPath, linkPath: req.linkPath }, () => this.ok(id));
     }
   }
@@ -283,7 +289,7 @@ export class SftpServerSession extends HandleRequests {
     switch (name) {
       case EXT.POSIX_RENAME: {
         const d = data as { oldPath: string; newPath: string };
-        this.sink.log('info', `posix-rename old ${q(d.oldPath)} new ${q(d.newPath)}`);
+        if (this.logsInfo) this.sink.log('info', `posix-rename old ${q(d.oldPath)} new ${q(d.newPath)}`);
         return this.run({ kind: 'rename', id, oldPath: d.oldPath, newPath: d.newPath, posix: true }, () => this.ok(id));
       }
       case EXT.STATVFS:
@@ -295,7 +301,7 @@ export class SftpServerSession extends HandleRequests {
       }
       case EXT.HARDLINK: {
         const d = data as { oldPath: string; newPath: string };
-        this.sink.log('info', `hardlink old ${q(d.oldPath)} new ${q(d.newPath)}`);
+        if (this.logsInfo) this.sink.log('info', `hardlink old ${q(d.oldPath)} new ${q(d.newPath)}`);
         return this.run({ kind: 'hardlink', id, oldPath: d.oldPath, newPath: d.newPath }, () => this.ok(id));
       }
       case EXT.FSYNC: {
@@ -330,6 +336,28 @@ export class SftpServerSession extends HandleRequests {
     return this.status(id, FX.OP_UNSUPPORTED);
   }
 }
+
+/** Each request's packet number, for the request policy (which also takes them by number). */
+const REQUEST_NUMBERS: Readonly<Record<Exclude<SftpRequest['type'], 'extended'>, number>> = {
+  open: FXP.OPEN,
+  close: FXP.CLOSE,
+  read: FXP.READ,
+  write: FXP.WRITE,
+  lstat: FXP.LSTAT,
+  fstat: FXP.FSTAT,
+  setstat: FXP.SETSTAT,
+  fsetstat: FXP.FSETSTAT,
+  opendir: FXP.OPENDIR,
+  readdir: FXP.READDIR,
+  remove: FXP.REMOVE,
+  mkdir: FXP.MKDIR,
+  rmdir: FXP.RMDIR,
+  realpath: FXP.REALPATH,
+  stat: FXP.STAT,
+  rename: FXP.RENAME,
+  readlink: FXP.READLINK,
+  symlink: FXP.SYMLINK,
+};
 
 function fill(names: readonly string[], n: number): string[] {
   const out = names.slice(0, n);

@@ -2,7 +2,7 @@
 // straight from their bytes, and the replies most requests get (STATUS with
 // its standard text, HANDLE) written straight into their frame. The general
 // codec (messages.ts: the schemas, a BigInt per uint64, a Writer and then a
-// copy into the frame) costs more than the rest of such a request's handling
+// copy into the frame) cost about as much as the rest of such a request's handling
 // in the session. Anything these do not read exactly as decodeRequest would
 // is left to it (null), so every request gets the reply it got before.
 import { FXP, MAX_HANDLE, STATUS_TEXT } from './constants.js';

@@ -50,6 +50,13 @@ export interface SftpServerSink {
   /** File system work to do; hand the result back with complete() or fail(). */
   operation(op: ServerOperation): void;
   log(level: SftpLogLevel, message: string): void;
+  /**
+   * Whether lines of `level` are kept; asked once per level when the
+   * session is made. Default yes. The session does not format the lines
+   * nobody keeps (an OPEN's or CLOSE's line costs more than the request's
+   * own decoding).
+   */
+  logs?(level: SftpLogLevel): boolean;
   /** The session is over: the client broke the protocol (error) or it was ended. Close the channel. */
   close(error: Error | null): void;
   /**

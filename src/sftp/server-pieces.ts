@@ -74,7 +74,7 @@ function copyHead(pieces: readonly Uint8Array[], n: number): Uint8Array {
 }
 
 /** The pieces from byte `skip` of the whole on, as views. */
-function piecesFrom(pieces: readonly Uint8Array[], skip: number): Uint8Array[] {
+export function piecesFrom(pieces: readonly Uint8Array[], skip: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const p of pieces) {
     if (skip >= p.length) {

@@ -1,48 +1,38 @@
 // The SFTP server's state machine, sans I/O: channel bytes in (`receive`),
 // file system work out (`ServerOperation`s for the driver to run, see
 // server-operations.ts), results in (`complete`/`fail`), reply bytes out.
-// It holds the policy that needs no I/O: INIT and VERSION with OpenSSH's
-// extensions, the handle table and its cap, the cap on requests waiting for
-// a reply (beyond it no more input is taken: `wantsInput` turns false and
-// the driver stops reading the channel), no new request taken while the
-// sink says its output is blocked (until outputReady()), read-only mode and the request allow/deny lists,
-// the umask for created files, STATUS for errors and for malformed packets,
-// `ls -l` long names, and sftp-server's log lines (as `-l INFO` and
-// `-l VERBOSE` give them). How operations are scheduled (per handle, in
-// order) is server-scheduler.ts; its options and sink, server-options.ts.
+// This file is the session's front: the framing of its input, the cap on
+// requests waiting for a reply (beyond it no more input is taken:
+// `wantsInput` turns false and the driver stops reading the channel), no
+// new request taken while the sink says its output is blocked (until
+// outputReady()), INIT and VERSION with OpenSSH's extensions, STATUS for
+// malformed packets, read-only mode and the request allow/deny lists, and
+// the requests on paths and the extended ones. The requests on handles are
+// server-handle-requests.ts; the replies and log lines, server-replies.ts;
+// how operations are scheduled (per handle, in order), server-scheduler.ts;
+// the options and sink, server-options.ts.
 import { ProtocolError } from '../errors.js';
-import type { FileAttributes } from './attrs.js';
-import { DEFAULT_MAX_READ, EXT, FX, FXF, FXP, MAX_PACKET, SFTP_VERSION, STATUS_TEXT } from './constants.js';
+import { EXT, FX, FXP, MAX_PACKET, DEFAULT_MAX_READ, SFTP_VERSION } from './constants.js';
 import { ExtRequest, LimitsReply, StatvfsReply, UsersGroupsReply } from './extensions.js';
-import type { DirectoryEntry, OpenMode } from './filesystem.js';
+import type { FileAttributes } from './attrs.js';
 import { SftpFramer, frame } from './framing.js';
-import { FxpInit, FxpVersion, UnknownSftpPacket, dataReplyHeader, decodeRequest, encodeResponse, peekRequestId, type NameEntry, type SftpRequest } from './messages.js';
-import type { ServerOperation } from './server-operations.js';
-import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES, type SftpLogLevel, type SftpServerSessionOptions, type SftpServerSink } from './server-options.js';
-import { closeLogLine, logPath as q, longName, openFlagsText, setLogLines, statsToAttributes, UTC_CLOCK, type ServerClock } from './server-format.js';
-import { HandleTable, takeNames, type DirEntry, type Entry, type FileEntry } from './server-handles.js';
-import { OperationScheduler } from './server-scheduler.js';
-import { PIECES_FROM, byteLength, joined, pieceWrite } from './server-pieces.js';
+import { FxpInit, FxpVersion, UnknownSftpPacket, decodeRequest, peekRequestId, type SftpRequest } from './messages.js';
+import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES, type SftpServerSessionOptions, type SftpServerSink } from './server-options.js';
+import { logPath as q, statsToAttributes, UTC_CLOCK } from './server-format.js';
+import { HandleRequests } from './server-handle-requests.js';
+import { hotRequest } from './server-hot-requests.js';
+import { PIECES_FROM, joined, pieceWrite } from './server-pieces.js';
 import { ANNOUNCED_EXTENSIONS, parseRequestList, refusal, servedRequest, type RequestPolicy } from './server-requests.js';
 
 export { DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES } from './server-options.js';
 export type { SftpLogLevel, SftpServerSessionOptions, SftpServerSink } from './server-options.js';
 const encoder = new TextEncoder();
 
-export class SftpServerSession extends OperationScheduler {
+export class SftpServerSession extends HandleRequests {
   private readonly framer: SftpFramer;
   private readonly policy: RequestPolicy;
-  private readonly umask: number | null;
-  private readonly maxHandles: number;
   private readonly maxOutstanding: number;
   private readonly maxHeld: number;
-  /** WRITE data and READ lengths of the requests not yet answered. */
-  private held = 0;
-  private readonly clock: ServerClock;
-  private readonly handles = new HandleTable();
-  /** OPEN/OPENDIR running: they count against the handle cap. */
-  private opening = 0;
-  private outstanding = 0;
   private initialized = false;
   private pumping = false;
   /** A whole packet taken from the framer while the output was blocked: the next one handled. */
@@ -50,24 +40,18 @@ export class SftpServerSession extends OperationScheduler {
   private readonly writePieces: boolean;
   private readonly allocate: (size: number) => Uint8Array;
 
-  constructor(
-    protected override readonly sink: SftpServerSink,
-    options: SftpServerSessionOptions = {},
-  ) {
-    super(sink);
+  constructor(sink: SftpServerSink, options: SftpServerSessionOptions = {}) {
+    const umask = options.umask ?? null;
+    if (umask !== null && (!Number.isInteger(umask) || umask < 0 || umask > 0o777)) throw new RangeError(`umask ${umask} is not between 0 and 0777`);
+    super(sink, options.clock ?? UTC_CLOCK, positive(options.maxHandles ?? DEFAULT_MAX_HANDLES, 'maxHandles'), options.readOnly === true, umask);
     this.allocate = options.allocate ?? ((size) => new Uint8Array(size));
     this.framer = new SftpFramer(MAX_PACKET, this.allocate);
     this.writePieces = options.writePieces === true;
     const deny = options.denyRequests == null ? null : new Set(parseRequestList(options.denyRequests));
     const allow = options.allowRequests == null ? null : new Set(parseRequestList(options.allowRequests));
     this.policy = { readOnly: options.readOnly === true, deny, allow };
-    const umask = options.umask ?? null;
-    if (umask !== null && (!Number.isInteger(umask) || umask < 0 || umask > 0o777)) throw new RangeError(`umask ${umask} is not between 0 and 0777`);
-    this.umask = umask;
-    this.maxHandles = positive(options.maxHandles ?? DEFAULT_MAX_HANDLES, 'maxHandles');
     this.maxOutstanding = positive(options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING, 'maxOutstanding');
     this.maxHeld = positive(options.maxOutstandingBytes ?? DEFAULT_MAX_OUTSTANDING_BYTES, 'maxOutstandingBytes');
-    this.clock = options.clock ?? UTC_CLOCK;
   }
 
   /** False while the requests waiting for replies are at the cap (or the session is over): stop reading the channel. */
@@ -184,6 +168,11 @@ export class SftpServerSession extends OperationScheduler {
       return;
     }
     if (type === FXP.INIT) return this.abort(new ProtocolError('Received duplicate INIT'));
+    const hot = hotRequest(payload);
+    if (hot !== null) {
+      this.outstanding++;
+      return this.request(hot);
+    }
     let req: SftpRequest;
     try {
       req = decodeRequest(payload);
@@ -226,7 +215,7 @@ export class SftpServerSession extends OperationScheduler {
   private request(req: SftpRequest): void {
     const id = req.id;
     if (req.type === 'extended') return this.extended(req);
-    if (!this.permitted(FXP[req.type.toUpperCase() as keyof typeof FXP], id)) return;
+    if (!this.permitted(REQUEST_NUMBERS[req.type], id)) return;
     switch (req.type) {
       case 'open':
         return this.open(id, req.path, req.pflags, req.attrs);
@@ -258,25 +247,25 @@ export class SftpServerSession extends OperationScheduler {
         return this.ordered(e, { kind: 'fsetstat', id, file: e.object, attrs: req.attrs }, () => this.ok(id));
       }
       case 'remove':
-        this.sink.log('info', `remove name ${q(req.path)}`);
+        if (this.logsInfo) this.sink.log('info', `remove name ${q(req.path)}`);
         return this.run({ kind: 'remove', id, path: req.path }, () => this.ok(id));
       case 'mkdir': {
         const mode = this.createMode(req.attrs.mode, 0o777);
-        this.sink.log('info', `mkdir name ${q(req.path)} mode 0${mode.toString(8)}`);
+        if (this.logsInfo) this.sink.log('info', `mkdir name ${q(req.path)} mode 0${mode.toString(8)}`);
         return this.run({ kind: 'mkdir', id, path: req.path, attrs: { ...req.attrs, mode } }, () => this.ok(id));
       }
       case 'rmdir':
-        this.sink.log('info', `rmdir name ${q(req.path)}`);
+        if (this.logsInfo) this.sink.log('info', `rmdir name ${q(req.path)}`);
         return this.run({ kind: 'rmdir', id, path: req.path }, () => this.ok(id));
       case 'realpath':
         return this.run({ kind: 'realpath', id, path: req.path === '' ? '.' : req.path }, (p) => this.onePath(id, p));
       case 'rename':
-        this.sink.log('info', `rename old ${q(req.oldPath)} new ${q(req.newPath)}`);
+        if (this.logsInfo) this.sink.log('info', `rename old ${q(req.oldPath)} new ${q(req.newPath)}`);
         return this.run({ kind: 'rename', id, oldPath: req.oldPath, newPath: req.newPath, posix: false }, () => this.ok(id));
       case 'readlink':
         return this.run({ kind: 'readlink', id, path: req.path }, (p) => this.onePath(id, p));
       case 'symlink':
-        this.sink.log('info', `symlink old ${q(req.targetPath)} new ${q(req.linkPath)}`);
+        if (this.logsInfo) this.sink.log('info', `symlink old ${q(req.targetPath)} new ${q(req.linkPath)}`);
         return this.run({ kind: 'symlink', id, targetPath: req.targetPath, linkPath: req.linkPath }, () => this.ok(id));
     }
   }
@@ -300,7 +289,7 @@ export class SftpServerSession extends OperationScheduler {
     switch (name) {
       case EXT.POSIX_RENAME: {
         const d = data as { oldPath: string; newPath: string };
-        this.sink.log('info', `posix-rename old ${q(d.oldPath)} new ${q(d.newPath)}`);
+        if (this.logsInfo) this.sink.log('info', `posix-rename old ${q(d.oldPath)} new ${q(d.newPath)}`);
         return this.run({ kind: 'rename', id, oldPath: d.oldPath, newPath: d.newPath, posix: true }, () => this.ok(id));
       }
       case EXT.STATVFS:
@@ -312,7 +301,7 @@ export class SftpServerSession extends OperationScheduler {
       }
       case EXT.HARDLINK: {
         const d = data as { oldPath: string; newPath: string };
-        this.sink.log('info', `hardlink old ${q(d.oldPath)} new ${q(d.newPath)}`);
+        if (this.logsInfo) this.sink.log('info', `hardlink old ${q(d.oldPath)} new ${q(d.newPath)}`);
         return this.run({ kind: 'hardlink', id, oldPath: d.oldPath, newPath: d.newPath }, () => this.ok(id));
       }
       case EXT.FSYNC: {
@@ -346,225 +335,29 @@ export class SftpServerSession extends OperationScheduler {
     // A name ExtRequest knows and this switch does not: an extension added to the contract but not served yet.
     return this.status(id, FX.OP_UNSUPPORTED);
   }
-
-  private open(id: number, path: string, pflags: number, attrs: FileAttributes): void {
-    const mode: OpenMode = {
-      read: (pflags & FXF.READ) !== 0 || (pflags & FXF.WRITE) === 0,
-      write: (pflags & FXF.WRITE) !== 0,
-      append: (pflags & FXF.APPEND) !== 0,
-      create: (pflags & FXF.CREAT) !== 0,
-      truncate: (pflags & FXF.TRUNC) !== 0,
-      exclusive: (pflags & FXF.EXCL) !== 0,
-    };
-    const perm = this.createMode(attrs.mode, 0o666);
-    this.sink.log('info', `open ${q(path)} flags ${openFlagsText(pflags)} mode 0${perm.toString(8)}`);
-    if (this.policy.readOnly && (mode.write || mode.create || mode.truncate)) {
-      this.sink.log('verbose', 'Refusing open request in read-only mode');
-      return this.status(id, FX.PERMISSION_DENIED);
-    }
-    if (!this.handleRoom(id)) return;
-    this.opening++;
-    this.run(
-      { kind: 'open', id, path, mode, attrs: { mode: perm } },
-      (object) => {
-        const handle = this.handles.newHandle();
-        this.handles.add({ kind: 'file', handle, path, object, append: mode.append, inflight: 0, closing: null, bytesRead: 0, bytesWritten: 0, writing: [], exclusive: false, queued: [] });
-        this.handleReply(id, handle);
-      },
-      () => this.opening--,
-    );
-  }
-
-  private opendir(id: number, path: string): void {
-    this.sink.log('info', `opendir ${q(path)}`);
-    if (!this.handleRoom(id)) return;
-    this.opening++;
-    this.run(
-      { kind: 'opendir', id, path },
-      (object) => {
-        const handle = this.handles.newHandle();
-        this.handles.add({ kind: 'dir', handle, path, object, inflight: 0, closing: null, backlog: [], done: false, reading: false, waiting: [] });
-        this.handleReply(id, handle);
-      },
-      () => this.opening--,
-    );
-  }
-
-  private handleRoom(id: number): boolean {
-    if (this.handles.size + this.opening < this.maxHandles) return true;
-    this.sink.log('error', `Refusing open: ${this.maxHandles} handles are open`);
-    this.status(id, FX.FAILURE, `too many open handles (at most ${this.maxHandles})`);
-    return false;
-  }
-
-  private close(id: number, handle: Uint8Array): void {
-    const e = this.handles.get(handle);
-    // sftp-server's handle_close fails with ENOENT for a handle it does not have
-    if (!e) return this.status(id, FX.NO_SUCH_FILE);
-    this.handles.delete(e);
-    e.closing = () => {
-      this.run({ kind: 'close', id, target: e.object, file: e.kind === 'file' }, () => this.ok(id));
-      this.logClose(e, false);
-    };
-    if (e.inflight === 0) this.runClosing(e);
-  }
-
-  private read(id: number, handle: Uint8Array, offset: number, length: number): void {
-    const e = this.file(id, handle);
-    if (!e) return;
-    const len = Math.min(length, DEFAULT_MAX_READ);
-    this.held += len;
-    this.onHandle(
-      e,
-      { kind: 'read', id, file: e.object, offset, length: len },
-      (data) => {
-        if (data.length === 0) return this.status(id, FX.EOF);
-        const body = data.length > len ? data.subarray(0, len) : data;
-        e.bytesRead += body.length;
-        this.outstanding--;
-        this.sink.output([dataReplyHeader(id, body.length), body]);
-      },
-      () => (this.held -= len),
-    );
-  }
-
-  private write(id: number, handle: Uint8Array, offset: number, data: Uint8Array | readonly Uint8Array[]): void {
-    const e = this.file(id, handle);
-    if (!e) return;
-    const length = byteLength(data);
-    this.held += length;
-    this.ordered(
-      e,
-      { kind: 'write', id, file: e.object, offset, data },
-      () => {
-        e.bytesWritten += length;
-        this.ok(id);
-      },
-      () => (this.held -= length),
-      { start: offset, end: offset + length },
-    );
-  }
-
-  private readdir(id: number, handle: Uint8Array): void {
-    const e = this.handles.get(handle);
-    if (!e || e.kind !== 'dir') return this.status(id, FX.FAILURE);
-    if (e.reading) {
-      // one read of a directory at a time; a waiting READDIR holds the handle open like an operation
-      e.inflight++;
-      e.waiting.push(id);
-    } else this.serveReaddir(e, id);
-  }
-
-  private serveReaddir(e: DirEntry, id: number): void {
-    if (e.backlog.length > 0) return this.names(id, takeNames(e));
-    if (e.done) return this.status(id, FX.EOF);
-    e.reading = true;
-    this.onHandle(
-      e,
-      { kind: 'readdir', id, dir: e.object },
-      (entries) => {
-        e.reading = false;
-        if (entries === null || entries.length === 0) e.done = true;
-        else e.backlog = entries.map((d) => this.nameEntry(d));
-        this.serveReaddir(e, id);
-        this.nextReaddir(e);
-      },
-      (succeeded) => {
-        if (succeeded) return; // the result is used above
-        e.reading = false;
-        this.nextReaddir(e);
-      },
-    );
-  }
-
-  private nextReaddir(e: DirEntry): void {
-    while (!e.reading && e.waiting.length > 0) {
-      e.inflight--;
-      this.serveReaddir(e, e.waiting.shift()!);
-    }
-    if (e.inflight === 0 && e.closing) this.runClosing(e);
-  }
-
-  private copyData(id: number, d: { readHandle: Uint8Array; readOffset: number; length: number; writeHandle: Uint8Array; writeOffset: number }): void {
-    const from = this.file(id, d.readHandle);
-    if (!from) return;
-    const to = this.file(id, d.writeHandle);
-    if (!to) return;
-    if (from === to) {
-      const end = (x: number) => (d.length === 0 ? Infinity : x + d.length);
-      if (d.readOffset < end(d.writeOffset) && d.writeOffset < end(d.readOffset)) {
-        this.sink.log('error', 'copy-data: the read and write ranges of one file overlap');
-        return this.status(id, FX.FAILURE);
-      }
-    }
-    from.inflight++;
-    this.ordered(to, { kind: 'copy-data', id, from: from.object, readOffset: d.readOffset, length: d.length, to: to.object, writeOffset: d.writeOffset }, () => this.ok(id), () => {
-      from.inflight--;
-      if (from.inflight === 0 && from.closing) this.runClosing(from);
-    });
-  }
-
-  // -- replies ---------------------------------------------------------------
-
-  private file(id: number, handle: Uint8Array): FileEntry | null {
-    const e = this.handles.get(handle);
-    if (e && e.kind === 'file') return e;
-    this.status(id, FX.FAILURE);
-    return null;
-  }
-
-  private send(payload: Uint8Array): void {
-    this.outstanding--;
-    this.sink.output([frame(payload)]);
-  }
-
-  protected status(id: number, code: number, message = STATUS_TEXT[code] ?? ''): void {
-    this.send(encodeResponse({ type: 'status', id, code, text: { message, lang: '' } }));
-  }
-
-  private ok(id: number): void {
-    this.status(id, FX.OK);
-  }
-
-  private attrs(id: number, attrs: FileAttributes): void {
-    this.send(encodeResponse({ type: 'attrs', id, attrs }));
-  }
-
-  private handleReply(id: number, handle: Uint8Array): void {
-    this.send(encodeResponse({ type: 'handle', id, handle }));
-  }
-
-  private reply(id: number, data: Uint8Array): void {
-    this.send(encodeResponse({ type: 'extended-reply', id, data }));
-  }
-
-  /** A NAME with one path (REALPATH, READLINK, expand-path, home-directory), its long name the path, no attributes. */
-  private onePath(id: number, path: string): void {
-    this.names(id, [{ filename: path, longname: path, attrs: {} }]);
-  }
-
-  private names(id: number, names: NameEntry[]): void {
-    this.send(encodeResponse({ type: 'name', id, names }));
-  }
-
-  private nameEntry(d: DirectoryEntry): NameEntry {
-    return { filename: d.name, longname: longName(d.name, d.stats, this.clock), attrs: statsToAttributes(d.stats) };
-  }
-
-  protected logClose(e: Entry, forced: boolean): void {
-    this.sink.log('info', closeLogLine(e.kind, e.path, e.kind === 'file' ? e.bytesRead : 0, e.kind === 'file' ? e.bytesWritten : 0, forced));
-  }
-
-  private logSet(path: string, a: FileAttributes): void {
-    for (const line of setLogLines(path, a, this.clock)) this.sink.log('info', line);
-  }
-
-  /** The mode a created file or directory gets: the client's (or the default) less the umask. */
-  private createMode(mode: number | undefined, fallback: number): number {
-    const m = mode === undefined ? fallback : mode & 0o7777;
-    return this.umask === null ? m : m & ~this.umask;
-  }
 }
+
+/** Each request's packet number, for the request policy (which also takes them by number). */
+const REQUEST_NUMBERS: Readonly<Record<Exclude<SftpRequest['type'], 'extended'>, number>> = {
+  open: FXP.OPEN,
+  close: FXP.CLOSE,
+  read: FXP.READ,
+  write: FXP.WRITE,
+  lstat: FXP.LSTAT,
+  fstat: FXP.FSTAT,
+  setstat: FXP.SETSTAT,
+  fsetstat: FXP.FSETSTAT,
+  opendir: FXP.OPENDIR,
+  readdir: FXP.READDIR,
+  remove: FXP.REMOVE,
+  mkdir: FXP.MKDIR,
+  rmdir: FXP.RMDIR,
+  realpath: FXP.REALPATH,
+  stat: FXP.STAT,
+  rename: FXP.RENAME,
+  readlink: FXP.READLINK,
+  symlink: FXP.SYMLINK,
+};
 
 function fill(names: readonly string[], n: number): string[] {
   const out = names.slice(0, n);

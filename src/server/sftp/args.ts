@@ -130,10 +130,10 @@ export function expandStartDirectory(dir: string, user: { name: string; home: st
 
 /** Whether a line of `line` level is logged at sftp-server's -l `level`. */
 export function sftpLogEnabled(level: SftpServerLogLevel, line: SftpLogLevel): boolean {
-  const rank: Record<SftpServerLogLevel, number> = { quiet: 0, fatal: 1, error: 2, info: 3, verbose: 4, debug: 5, debug1: 5, debug2: 6, debug3: 7 };
-  const need: Record<SftpLogLevel, number> = { error: 2, info: 3, verbose: 4, debug: 5 };
-  return level !== 'quiet' && need[line] <= rank[level];
+  return level !== 'quiet' && LINE_RANK[line] <= LEVEL_RANK[level];
 }
+const LEVEL_RANK: Readonly<Record<SftpServerLogLevel, number>> = { quiet: 0, fatal: 1, error: 2, info: 3, verbose: 4, debug: 5, debug1: 5, debug2: 6, debug3: 7 };
+const LINE_RANK: Readonly<Record<SftpLogLevel, number>> = { error: 2, info: 3, verbose: 4, debug: 5 };
 
 /**
  * The arguments of an `internal-sftp ...` command line (the Subsystem or

@@ -129,7 +129,7 @@ function inProcess(parsed: SftpServerArgs, start: string, root: string | null, c
     denyRequests: parsed.denyRequests,
     username: account.name,
     remoteAddress: session.remoteAddress,
-    ...(log ? { log: (level: SftpLogLevel, message: string) => sftpLogEnabled(parsed.logLevel, level) && log(level, message) } : {}),
+    ...(log ? { log: (level: SftpLogLevel, message: string) => sftpLogEnabled(parsed.logLevel, level) && log(level, message), logs: (level: SftpLogLevel) => sftpLogEnabled(parsed.logLevel, level) } : {}),
   });
   return { signal: () => false, resize: () => undefined, hangup: () => serving.close() };
 }

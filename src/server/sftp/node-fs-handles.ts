@@ -12,6 +12,7 @@ import { direntName } from '../../io/node/byte-paths.js';
 import { clientPathErrors, fsError, restate, toFileStats, toFileStatsWith, toStatvfs } from './node-fs-convert.js';
 import type { AccountNames } from './node-fs-users.js';
 import { INLINE, INLINE_BYTES } from './node-fs-inline.js';
+import { piecesFrom } from '../../sftp/server-pieces.js';
 
 /**
  * The most one read returns. SFTP's READ length is the client's uint32; a
@@ -49,22 +50,6 @@ interface PendingWrite {
   length: number;
   resolve(): void;
   reject(err: unknown): void;
-}
-
-/** The batch's buffers from byte `skip` of the whole on. */
-function piecesFrom(batch: readonly PendingWrite[], skip: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const w of batch) {
-    for (const p of w.pieces) {
-      if (skip >= p.length) {
-        skip -= p.length;
-        continue;
-      }
-      out.push(skip > 0 ? p.subarray(skip) : p);
-      skip = 0;
-    }
-  }
-  return out;
 }
 
 type Callback<T> = (err: NodeJS.ErrnoException | null, value?: T) => void;
@@ -268,7 +253,7 @@ export class NodeFileHandle implements FileHandle {
         if (inlined) return inline(() => writeSync(this.fd, data, done, total - done, first.offset + done), written);
         return void write(this.fd, data, done, total - done, first.offset + done, written);
       }
-      const pieces = piecesFrom(batch, done);
+      const pieces = piecesFrom(batch.length === 1 ? batch[0]!.pieces : batch.flatMap((w) => w.pieces), done);
       if (inlined) return inline(() => writevSync(this.fd, pieces, first.offset + done), written);
       writev(this.fd, pieces, first.offset + done, written);
     };

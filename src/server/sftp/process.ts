@@ -74,6 +74,7 @@ export async function runSftpServerProcess(argv: readonly string[], io?: SftpPro
     log: (l, message) => {
       if (args.logToStderr && sftpLogEnabled(level, l)) out.stderr(message + '\n');
     },
+    logs: (l) => args.logToStderr && sftpLogEnabled(level, l),
   });
   await serving.done;
   return 0;

@@ -28,6 +28,12 @@ export interface ServeSftpOptions extends SftpServerSessionOptions {
   readonly startDirectory?: string;
   /** sftp-server's log lines (see SftpLogLevel); filter by level here. Default none. */
   readonly log?: (level: SftpLogLevel, message: string) => void;
+  /**
+   * Which levels `log` keeps (asked once per level per session), so lines
+   * it would drop are not formatted. Default: every level when `log` is
+   * given, none without it.
+   */
+  readonly logs?: (level: SftpLogLevel) => boolean;
   /** For the `session opened for local user NAME from [ADDRESS]` lines. */
   readonly username?: string;
   readonly remoteAddress?: string;
@@ -40,6 +46,9 @@ export interface SftpServing {
   /** Ends the session at once: handles are closed, the channel is ended. */
   close(): void;
 }
+
+/** A DATA reply whose data is at most this long is written as one buffer (header and data joined); a longer one as two, without a copy. */
+const JOIN_REPLY_BYTES = 16 * 1024;
 
 /** The local clock: long names' dates in this process's time zone. */
 export const LOCAL_CLOCK: ServerClock = {
@@ -59,6 +68,7 @@ interface Exitable {
 export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServing {
   const fs = options.fileSystem ?? defaultFileSystem(options.startDirectory ?? homedir());
   const log = options.log ?? (() => undefined);
+  const logs = options.logs ?? (() => options.log !== undefined);
   let inputEnded = false;
   let finished = false;
   let running = 0;
@@ -72,12 +82,15 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
     {
       output(chunks) {
         if (channel.destroyed || channel.writableEnded) return;
-        for (const c of chunks) channel.write(c);
+        // A small DATA reply (its header and the file's buffer) as one write: one pass through the channel's stream, not two.
+        if (chunks.length === 2 && chunks[1]!.length <= JOIN_REPLY_BYTES) channel.write(Buffer.concat(chunks));
+        else for (const c of chunks) channel.write(c);
       },
       operation(op) {
         start(op);
       },
       log,
+      logs,
       close() {
         finish(255);
       },
@@ -88,21 +101,23 @@ export function serveSftp(channel: Duplex, options: ServeSftpOptions): SftpServi
 
   const start = (op: ServerOperation): void => {
     running++;
-    runOperation(fs, op)
-      .then(
-        (result) => settle(() => session.complete(op, result as never)),
-        (error: unknown) => settle(() => session.fail(op, error)),
-      )
-      // Nothing here may become an unhandled rejection (it would end the server's process).
-      .catch((e: unknown) => {
-        log('error', `internal error: ${(e as Error).message}`);
-        finish(255);
-      });
+    runOperation(fs, op).then(
+      (result) => settle(() => session.complete(op, result as never)),
+      (error: unknown) => settle(() => session.fail(op, error)),
+    );
   };
   const settle = (hand: () => void): void => {
     running--;
-    hand();
-    flow();
+    // Nothing here may throw out of the promise's callbacks: an unhandled
+    // rejection would end the server's process. (A try here, not a .catch
+    // on the chain: one promise and one microtask fewer per operation.)
+    try {
+      hand();
+      flow();
+    } catch (e) {
+      log('error', `internal error: ${(e as Error).message}`);
+      finish(255);
+    }
   };
 
   /** Reads while the session wants input and the output is not backed up; ends once all is answered after EOF. */

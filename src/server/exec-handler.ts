@@ -4,12 +4,15 @@
 // @lydell/node-pty, or `script` from util-linux when that cannot load.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { constants as osConstants, userInfo } from 'node:os';
 import type { ServerChannel, SessionChannel, PtyInfo } from './session-channel.js';
 import { shellQuote, sttyArguments, withTerminalSettings } from './terminal-settings.js';
 import { PtyInput } from './pty-input.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
+import { inputPipe, outputPipe, preparePipes, type ChildPipe } from '../io/node/fifo-pipes.js';
 
 export interface RunOptions {
   /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */
@@ -113,6 +116,8 @@ export function runAsCurrentUser(session: SessionChannel, options: RunOptions = 
   const acceptEnv = options.acceptEnv ?? DEFAULT_ACCEPT_ENV;
   const accept = typeof acceptEnv === 'function' ? acceptEnv : acceptEnvPatterns(acceptEnv);
   let running: Running | null = null;
+  // Pipes for the program's stdin and stdout are made ahead (see fifo-pipes.ts).
+  void preparePipes();
 
   const environment = (pty: PtyInfo | null): Record<string, string> =>
     loginEnvironment({ username: userName(), home, shell, uid: process.getuid?.(), path: options.path, env: options.env }, session.peer, session.env, pty);
@@ -191,13 +196,34 @@ export const directLaunch: Launcher = (file, args, env, cwd, terminal) => ({ ...
 
 export async function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string, launch: Launcher = directLaunch): Promise<Running> {
   const run = launch(shell, args, env, cwd, false);
-  // A synchronous throw (bad arguments) fails the request as it is.
-  const child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: ['pipe', 'pipe', 'pipe'], detached: run.newSession === true });
+  // Bulk data goes through stdin and stdout: real pipes for those when there
+  // are any, Node's socket pairs otherwise (and always for stderr).
+  const output = outputPipe();
+  const input = inputPipe();
+  let child: ChildProcess;
+  try {
+    // A synchronous throw (bad arguments) fails the request as it is.
+    child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: [input?.childFd ?? 'pipe', output?.childFd ?? 'pipe', 'pipe'], detached: run.newSession === true });
+  } catch (e) {
+    closePipes(input, output);
+    throw e;
+  } finally {
+    // The child has its own copies now (or none: it never started).
+    if (input) closeSync(input.childFd);
+    if (output) closeSync(output.childFd);
+  }
   // Node sets pid only when the process started; otherwise the reason comes
   // as an 'error' event on the next tick, and with EMFILE there are no pipes
   // either (stdin, stdout and stderr are left unset).
-  if (child.pid === undefined) return spawnFailed(child, channel, label);
-  return attachPiped(child, channel);
+  if (child.pid === undefined) {
+    closePipes(input, output);
+    return spawnFailed(child, channel, label);
+  }
+  return attachPiped(child, (input?.stream as Writable | undefined) ?? child.stdin!, (output?.stream as Readable | undefined) ?? child.stdout!, channel);
+}
+
+function closePipes(...pipes: (ChildPipe | null)[]): void {
+  for (const p of pipes) p?.stream.destroy();
 }
 
 async function spawnFailed(child: ChildProcess, channel: ServerChannel, label: string): Promise<Running> {
@@ -209,9 +235,7 @@ async function spawnFailed(child: ChildProcess, channel: ServerChannel, label: s
   return NOT_RUNNING;
 }
 
-function attachPiped(child: ChildProcess, channel: ServerChannel): Running {
-  const stdin = child.stdin!;
-  const stdout = child.stdout!;
+function attachPiped(child: ChildProcess, stdin: Writable, stdout: Readable, channel: ServerChannel): Running {
   const stderr = child.stderr!;
   // None of these may crash the server with an unhandled 'error' (a failed
   // kill() is one on the child; a pipe can fail like any socket).
@@ -221,8 +245,19 @@ function attachPiped(child: ChildProcess, channel: ServerChannel): Running {
   stdout.pipe(channel, { end: false });
   stderr.pipe(channel.stderr, { end: false });
   channel.pipe(stdin);
-  // 'close' comes after stdout and stderr have ended, so all output is queued by then.
-  child.once('close', (code, signal) => finish(channel, code, signal));
+  // 'close' comes after the process exited and the pipes Node made for it
+  // have ended; a pipe of our own (fifo-pipes.ts) must end too before the
+  // status goes, so that all output is queued by then.
+  let waiting = stdout === child.stdout ? 1 : 2;
+  let status: [number | null, NodeJS.Signals | null] = [null, null];
+  const done = (): void => {
+    if (--waiting === 0) finish(channel, status[0], status[1]);
+  };
+  child.once('close', (code, signal) => {
+    status = [code, signal];
+    done();
+  });
+  if (stdout !== child.stdout) stdout.once('close', done);
   return {
     signal(name) {
       const sig = validSignal(name);

@@ -1,0 +1,117 @@
+// Pipes for a program's stdin and stdout (src/io/node/fifo-pipes.ts): made
+// ahead in a private directory, unlinked once opened, socket pairs while none
+// is ready; and runAsCurrentUser's programs running on them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { inputPipe, outputPipe, preparePipes } from '../../src/io/node/fifo-pipes.js';
+import { runAsCurrentUser } from '../../src/server/exec-handler.js';
+import { startServer, passwordSecret } from './server-helpers.js';
+
+const pipeDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('nacre-pipes-'));
+
+function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  stream.on('data', (d: Buffer) => chunks.push(d));
+  return new Promise((resolve, reject) => {
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+// First in the file: this process has made no pipes yet.
+test('no pipe before any is made: the caller falls back to socket pairs; then they come', async () => {
+  assert.equal(outputPipe(), null);
+  assert.equal(await preparePipes(), true);
+  const out = outputPipe();
+  const inp = inputPipe();
+  assert.ok(out && inp);
+  for (const p of [out, inp]) {
+    closeSync(p.childFd);
+    p.stream.destroy();
+  }
+});
+
+test('a pipe carries a child output and input, blocking on the child side, unlinked at once', async () => {
+  await preparePipes();
+  const before = new Set(pipeDirs());
+  const out = outputPipe();
+  const inp = inputPipe();
+  assert.ok(out && inp);
+  // The FIFOs are gone from the directory as soon as both ends are open.
+  for (const d of before) for (const name of readdirSync(`${tmpdir()}/${d}`)) assert.match(name, /^p\d+$/);
+  // dd with small reads and writes, fed slowly: a non-blocking stdin or stdout would fail it with EAGAIN.
+  const child = spawn('sh', ['-c', 'dd bs=1000 2>/dev/null | sha256sum'], { stdio: [inp.childFd, out.childFd, 'ignore'] });
+  closeSync(inp.childFd);
+  closeSync(out.childFd);
+  const result = collect(out.stream);
+  const data = Buffer.alloc(300_000, 7);
+  for (let at = 0; at < data.length; at += 100_000) {
+    inp.stream.write(data.subarray(at, at + 100_000));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  inp.stream.end();
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  assert.equal(code, 0);
+  assert.equal((await result).toString().split(' ')[0], createHash('sha256').update(data).digest('hex'));
+});
+
+test('runAsCurrentUser: stdin and stdout are pipes, bulk data both ways, output complete before the status', async () => {
+  await preparePipes();
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    assert.equal((await c.exec('[ -p /dev/stdin ] && [ -p /dev/stdout ] && ! [ -p /dev/stderr ] && echo pipes')).stdout, 'pipes\n');
+    const down = await c.exec('head -c 3000000 /dev/zero; exit 5', { encoding: 'buffer' });
+    assert.equal(down.code, 5);
+    assert.equal((down.stdout as Buffer).length, 3_000_000);
+    const data = Buffer.alloc(2_500_000, 9);
+    const up = await c.exec('wc -c', { stdin: data });
+    assert.equal(up.stdout.toString().trim(), '2500000');
+    // stderr stays apart from stdout.
+    assert.deepEqual(await c.exec('echo out; echo err >&2'), { stdout: 'out\n', stderr: 'err\n', code: 0, signal: null });
+  } finally {
+    await t.close();
+  }
+});
+
+test('runAsCurrentUser: many programs in a row and at once, more than one batch of pipes', async () => {
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    for (let i = 0; i < 20; i++) assert.equal((await c.exec(`echo ${i}`)).stdout, `${i}\n`);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => c.exec(`cat; echo ${i}`, { stdin: `in${i} ` })));
+    results.forEach((r, i) => assert.equal(r.stdout, `in${i} ${i}\n`));
+  } finally {
+    await t.close();
+  }
+});
+
+test('runAsCurrentUser: closing the channel closes our ends of the pipes (the program sees EOF and EPIPE)', async () => {
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    await preparePipes();
+    // The program ignores SIGHUP, so only the closed pipes can end it.
+    const p = await c.spawn("trap '' HUP; echo $$; while :; do echo x || exit 0; sleep 0.05; done");
+    const pid = await new Promise<number>((resolve) => p.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().split('\n')[0]))));
+    assert.ok(pid > 0);
+    p.close();
+    let alive = true;
+    for (const until = Date.now() + 10_000; alive && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    assert.equal(alive, false, 'the program ended');
+    assert.equal((await c.exec('echo still')).stdout, 'still\n');
+  } finally {
+    await t.close();
+  }
+});

@@ -198,7 +198,8 @@ export async function startPiped(shell: string, args: string[], channel: ServerC
   const run = launch(shell, args, env, cwd, false);
   // Bulk data goes through stdin and stdout: real pipes for those when there
   // are any, Node's socket pairs otherwise (and always for stderr).
-  const output = outputPipe();
+  const forward = new OutputForwarder(channel);
+  const output = outputPipe(forward.read);
   const input = inputPipe();
   let child: ChildProcess;
   try {
@@ -219,7 +220,45 @@ export async function startPiped(shell: string, args: string[], channel: ServerC
     closePipes(input, output);
     return spawnFailed(child, channel, label);
   }
-  return attachPiped(child, (input?.stream as Writable | undefined) ?? child.stdin!, (output?.stream as Readable | undefined) ?? child.stdout!, channel);
+  if (output) forward.stream = output.stream;
+  return attachPiped(child, (input?.stream as Writable | undefined) ?? child.stdin!, output ? forward : child.stdout!, channel);
+}
+
+/**
+ * The program's stdout from a pipe of our own, read into a reused buffer
+ * (fifo-pipes.ts) and handed straight to the channel, which copies only what
+ * it cannot send at once: no fresh buffer per read, no stream in between.
+ * Reading pauses while the channel holds a rest back (the client's window,
+ * the socket's backlog).
+ */
+class OutputForwarder {
+  stream: Readable | null = null;
+  private pending: Promise<void> | null = null;
+
+  constructor(private readonly channel: ServerChannel) {}
+
+  readonly read = (bytes: Uint8Array): boolean => {
+    // Dropped, like any write, once the client closed the channel.
+    if (this.channel.closedByPeer) return true;
+    const wait = this.channel.raw.sendData(bytes, true);
+    if (!wait) return true;
+    const pending = wait.then(
+      () => {
+        if (this.pending === pending) this.pending = null;
+        this.stream?.resume();
+      },
+      () => undefined,
+    );
+    this.pending = pending;
+    // Returning false stops the reads, but only a paused stream starts them again on resume().
+    this.stream?.pause();
+    return false;
+  };
+
+  /** Settles once the channel has taken everything read so far. */
+  taken(): Promise<void> {
+    return this.pending ?? Promise.resolve();
+  }
 }
 
 function closePipes(...pipes: (ChildPipe | null)[]): void {
@@ -235,19 +274,20 @@ async function spawnFailed(child: ChildProcess, channel: ServerChannel, label: s
   return NOT_RUNNING;
 }
 
-function attachPiped(child: ChildProcess, stdin: Writable, stdout: Readable, channel: ServerChannel): Running {
+function attachPiped(child: ChildProcess, stdin: Writable, output: Readable | OutputForwarder, channel: ServerChannel): Running {
   const stderr = child.stderr!;
+  const stdout = output instanceof OutputForwarder ? output.stream! : output;
   // None of these may crash the server with an unhandled 'error' (a failed
   // kill() is one on the child; a pipe can fail like any socket).
   child.on('error', noop);
   for (const pipe of [stdin, stdout, stderr]) pipe.on('error', noop);
   // Output is ended by exit(), after the status, not by the end of the pipes.
-  stdout.pipe(channel, { end: false });
+  if (!(output instanceof OutputForwarder)) stdout.pipe(channel, { end: false });
   stderr.pipe(channel.stderr, { end: false });
   channel.pipe(stdin);
   // 'close' comes after the process exited and the pipes Node made for it
-  // have ended; a pipe of our own (fifo-pipes.ts) must end too before the
-  // status goes, so that all output is queued by then.
+  // have ended; a pipe of our own (fifo-pipes.ts) must end too, and what was
+  // read from it be with the channel, before the status goes.
   let waiting = stdout === child.stdout ? 1 : 2;
   let status: [number | null, NodeJS.Signals | null] = [null, null];
   const done = (): void => {
@@ -257,7 +297,7 @@ function attachPiped(child: ChildProcess, stdin: Writable, stdout: Readable, cha
     status = [code, signal];
     done();
   });
-  if (stdout !== child.stdout) stdout.once('close', done);
+  if (stdout !== child.stdout) stdout.once('close', () => (output instanceof OutputForwarder ? void output.taken().then(done) : done()));
   return {
     signal(name) {
       const sig = validSignal(name);

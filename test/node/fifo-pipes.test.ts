@@ -78,6 +78,35 @@ test('runAsCurrentUser: stdin and stdout are pipes, bulk data both ways, output 
   }
 });
 
+test('runAsCurrentUser: output read into the shared buffer arrives intact while a slow client holds some back and another program reads', async () => {
+  await preparePipes();
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const lines = (from: number, to: number): string => {
+      let s = '';
+      for (let i = from; i <= to; i++) s += `${i}\n`;
+      return s;
+    };
+    const slow = await c.spawn('seq 1 400000');
+    slow.stdout.pause();
+    // Long enough for the program to fill the client's window and the server to hold the rest back.
+    await new Promise((r) => setTimeout(r, 300));
+    // Meanwhile another program's output goes through the same read buffer.
+    const other = await c.exec('seq 400001 800000');
+    assert.ok(other.stdout === lines(400_001, 800_000), 'the other output is what seq printed');
+    const collected = collect(slow.stdout);
+    slow.stdout.resume();
+    const out = await collected;
+    assert.equal((await slow.exit).code, 0);
+    const expected = lines(1, 400_000);
+    assert.equal(out.length, expected.length);
+    assert.ok(out.toString() === expected, 'the slow output is what seq printed');
+  } finally {
+    await t.close();
+  }
+});
+
 test('runAsCurrentUser: many programs in a row and at once, more than one batch of pipes', async () => {
   const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
   try {

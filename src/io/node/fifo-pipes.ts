@@ -12,7 +12,7 @@
 // program, or mkfifo missing) the caller falls back to Node's socket pairs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsConstants, fstatSync, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -122,12 +122,36 @@ function openFifo(firstFlags: number, secondFlags: number): [number, number] | n
   }
 }
 
-/** A pipe the child writes (its stdout): we read. Null: use `stdio: 'pipe'`. */
-export function outputPipe(): ChildPipe | null {
+/**
+ * One buffer every output pipe reads into (Node's `onread`): reads run one at
+ * a time on the event loop, and each reader is done with the bytes (or has
+ * copied them) when its callback returns. A pipe holds 64 KiB.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * A pipe the child writes (its stdout): we read. Null: use `stdio: 'pipe'`.
+ * With `onData` the stream emits no 'data': each read comes to `onData` in
+ * a buffer that is reused once it returns (no fresh buffer per read); it
+ * returns false to stop reading; `pause()` the stream then, and `resume()` it to go on. 'end' and 'close' come
+ * as usual.
+ */
+export function outputPipe(onData?: (bytes: Uint8Array) => boolean): ChildPipe | null {
   const fds = openFifo(RDONLY | NONBLOCK, WRONLY);
   if (!fds) return null;
   const [ours, childFd] = fds;
-  return { childFd, stream: new Socket({ fd: ours, readable: true, writable: false }) };
+  if (!onData) return { childFd, stream: new Socket({ fd: ours, readable: true, writable: false }) };
+  // `onread` is an option of `new net.Socket()` in Node's documentation (v15.8+); @types/node lists it for connect() only.
+  const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+    fd: ours,
+    readable: true,
+    writable: false,
+    onread: { buffer: READ_BUFFER, callback: (n, buf) => onData(buf.subarray(0, n)) },
+  };
+  const stream = new Socket(options);
+  // Reading starts in flowing mode, and only then do 'end' and 'close' come.
+  stream.resume();
+  return { childFd, stream };
 }
 
 /**

@@ -5,14 +5,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { constants as osConstants, userInfo } from 'node:os';
 import type { ServerChannel, SessionChannel, PtyInfo } from './session-channel.js';
 import { shellQuote, sttyArguments, withTerminalSettings } from './terminal-settings.js';
 import { PtyInput } from './pty-input.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
-import { inputPipe, outputPipe, preparePipes, type ChildPipe } from '../io/node/fifo-pipes.js';
+import { outputPipe, preparePipes } from '../io/node/fifo-pipes.js';
 
 export interface RunOptions {
   /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */
@@ -116,7 +116,7 @@ export function runAsCurrentUser(session: SessionChannel, options: RunOptions = 
   const acceptEnv = options.acceptEnv ?? DEFAULT_ACCEPT_ENV;
   const accept = typeof acceptEnv === 'function' ? acceptEnv : acceptEnvPatterns(acceptEnv);
   let running: Running | null = null;
-  // Pipes for the program's stdin and stdout are made ahead (see fifo-pipes.ts).
+  // Pipes for programs' stdout are made ahead (see fifo-pipes.ts).
   void preparePipes();
 
   const environment = (pty: PtyInfo | null): Record<string, string> =>
@@ -196,32 +196,30 @@ export const directLaunch: Launcher = (file, args, env, cwd, terminal) => ({ ...
 
 export async function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string, launch: Launcher = directLaunch): Promise<Running> {
   const run = launch(shell, args, env, cwd, false);
-  // Bulk data goes through stdin and stdout: real pipes for those when there
-  // are any, Node's socket pairs otherwise (and always for stderr).
+  // Downloads go through stdout: a real pipe for it when there is one
+  // (fifo-pipes.ts), Node's socket pair otherwise (and always for stdin and stderr).
   const forward = new OutputForwarder(channel);
   const output = outputPipe(forward.read);
-  const input = inputPipe();
   let child: ChildProcess;
   try {
     // A synchronous throw (bad arguments) fails the request as it is.
-    child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: [input?.childFd ?? 'pipe', output?.childFd ?? 'pipe', 'pipe'], detached: run.newSession === true });
+    child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: ['pipe', output?.childFd ?? 'pipe', 'pipe'], detached: run.newSession === true });
   } catch (e) {
-    closePipes(input, output);
+    output?.stream.destroy();
     throw e;
   } finally {
-    // The child has its own copies now (or none: it never started).
-    if (input) closeSync(input.childFd);
+    // The child has its own copy now (or none: it never started).
     if (output) closeSync(output.childFd);
   }
   // Node sets pid only when the process started; otherwise the reason comes
   // as an 'error' event on the next tick, and with EMFILE there are no pipes
   // either (stdin, stdout and stderr are left unset).
   if (child.pid === undefined) {
-    closePipes(input, output);
+    output?.stream.destroy();
     return spawnFailed(child, channel, label);
   }
   if (output) forward.stream = output.stream;
-  return attachPiped(child, (input?.stream as Writable | undefined) ?? child.stdin!, output ? forward : child.stdout!, channel);
+  return attachPiped(child, output ? forward : child.stdout!, channel);
 }
 
 /**
@@ -261,10 +259,6 @@ class OutputForwarder {
   }
 }
 
-function closePipes(...pipes: (ChildPipe | null)[]): void {
-  for (const p of pipes) p?.stream.destroy();
-}
-
 async function spawnFailed(child: ChildProcess, channel: ServerChannel, label: string): Promise<Running> {
   const [err] = (await once(child, 'error')) as [NodeJS.ErrnoException];
   for (const pipe of [child.stdin, child.stdout, child.stderr]) pipe?.destroy();
@@ -274,7 +268,8 @@ async function spawnFailed(child: ChildProcess, channel: ServerChannel, label: s
   return NOT_RUNNING;
 }
 
-function attachPiped(child: ChildProcess, stdin: Writable, output: Readable | OutputForwarder, channel: ServerChannel): Running {
+function attachPiped(child: ChildProcess, output: Readable | OutputForwarder, channel: ServerChannel): Running {
+  const stdin = child.stdin!;
   const stderr = child.stderr!;
   const stdout = output instanceof OutputForwarder ? output.stream! : output;
   // None of these may crash the server with an unhandled 'error' (a failed

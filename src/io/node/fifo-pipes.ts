@@ -1,9 +1,10 @@
-// Pipes for a child's stdin and stdout, as sshd gives its programs, instead of
-// the Unix socket pairs Node's `stdio: 'pipe'` makes. Moving bulk data through
-// a pipe costs both sides less: `head -c 1G /dev/zero` into a socket pair and
-// read by Node took 0.61–0.70 ms of head's CPU and 0.63–0.73 of the reader's
-// per MiB here, into a pipe 0.41–0.46 and 0.45–0.57 (the kernel's socket
-// buffers and wake-ups against a pipe's pages).
+// A pipe for a child's stdout, as sshd gives its programs, instead of the Unix
+// socket pair Node's `stdio: 'pipe'` makes. Moving bulk data through a pipe
+// costs both sides less: `head -c 1G /dev/zero` into a socket pair and read by
+// Node took 0.61–0.70 ms of head's CPU and 0.63–0.73 of the reader's per MiB
+// here, into a pipe 0.41–0.46 and 0.45–0.57 (the kernel's socket buffers and
+// wake-ups against a pipe's pages). stdin stays a socket pair: a pipe there
+// made no measurable difference to uploads.
 //
 // Node has no pipe() call, so the pipes are named FIFOs in a private directory
 // (mode 0700, under os.tmpdir()): a FIFO opened at both ends and unlinked at
@@ -16,11 +17,11 @@ import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A pipe for one of a child's stdio descriptors. */
+/** A pipe for a child's stdout. */
 export interface ChildPipe {
   /** The child's end (blocking, as programs expect): pass it in `stdio`, close it here once spawned. */
   readonly childFd: number;
-  /** Our end as a stream: readable for the child's output, writable for its input. */
+  /** Our end, the reading one, as a stream. */
   readonly stream: Socket;
 }
 
@@ -152,18 +153,6 @@ export function outputPipe(onData?: (bytes: Uint8Array) => boolean): ChildPipe |
   // Reading starts in flowing mode, and only then do 'end' and 'close' come.
   stream.resume();
   return { childFd, stream };
-}
-
-/**
- * A pipe the child reads (its stdin): we write. The child's end is opened
- * first and so without blocking; libuv makes a child's stdio 0–2 blocking
- * before it runs the program. Null: use `stdio: 'pipe'`.
- */
-export function inputPipe(): ChildPipe | null {
-  const fds = openFifo(RDONLY | NONBLOCK, WRONLY | NONBLOCK);
-  if (!fds) return null;
-  const [childFd, ours] = fds;
-  return { childFd, stream: new Socket({ fd: ours, readable: false, writable: true }) };
 }
 
 /**

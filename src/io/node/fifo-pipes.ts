@@ -133,9 +133,9 @@ const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 /**
  * A pipe the child writes (its stdout): we read. Null: use `stdio: 'pipe'`.
  * With `onData` the stream emits no 'data': each read comes to `onData` in
- * a buffer that is reused once it returns (no fresh buffer per read); it
- * returns false to stop reading; `pause()` the stream then, and `resume()` it to go on. 'end' and 'close' come
- * as usual.
+ * a buffer that is reused once it returns (no fresh buffer per read). It
+ * returns false to stop reading, and then `pause()`s the stream, which
+ * `resume()` starts again. 'end' and 'close' come as usual.
  */
 export function outputPipe(onData?: (bytes: Uint8Array) => boolean): ChildPipe | null {
   const fds = openFifo(RDONLY | NONBLOCK, WRONLY);

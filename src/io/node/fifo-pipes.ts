@@ -25,6 +25,8 @@ export interface ChildPipe {
   readonly stream: Socket;
 }
 
+/** By its full path, as the server's other helpers (getent, setpriv): never whatever PATH finds first. */
+const MKFIFO = '/usr/bin/mkfifo';
 /** FIFOs one mkfifo process makes. */
 const BATCH = 16;
 /** Make the next batch when fewer than this are ready. */
@@ -60,7 +62,7 @@ function refill(): void {
   for (let i = 0; i < BATCH; i++) paths.push(join(dir, `p${made++}`));
   let child: ChildProcess;
   try {
-    child = spawn('mkfifo', ['-m', '600', '--', ...paths], { stdio: 'ignore' });
+    child = spawn(MKFIFO, ['-m', '600', '--', ...paths], { stdio: 'ignore' });
   } catch {
     return; // out of descriptors or processes: the next take tries again
   }

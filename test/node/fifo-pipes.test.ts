@@ -3,7 +3,8 @@
 // and runAsCurrentUser's programs writing into them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { closeSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { outputPipe, preparePipes } from '../../src/io/node/fifo-pipes.js';
@@ -29,6 +30,16 @@ test('no pipe before any is made: the caller falls back to socket pairs; then th
   assert.ok(out);
   closeSync(out.childFd);
   out.stream.destroy();
+});
+
+test('no temporary directory to make FIFOs in: preparePipes says so and every program gets a socket pair', () => {
+  const module = fileURLToPath(new URL('../../src/io/node/fifo-pipes.js', import.meta.url));
+  const script = `import { preparePipes, outputPipe } from ${JSON.stringify(module)};
+    const ok = await preparePipes();
+    console.log(JSON.stringify([ok, outputPipe(), await preparePipes()]));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: '/nonexistent/nacre-test' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [false, null, false]);
 });
 
 test('a pipe carries a child output, blocking on the child side, unlinked at once; onData reads into a reused buffer', async () => {

@@ -88,6 +88,8 @@ test('runAsCurrentUser: stdout is a pipe, stdin and stderr socket pairs; bulk da
   try {
     const c = await t.connect({ password: 'secret' });
     assert.equal((await c.exec('! [ -p /dev/stdin ] && [ -p /dev/stdout ] && ! [ -p /dev/stderr ] && echo pipes')).stdout, 'pipes\n');
+    // Open to the program's user however it runs (the FIFO is unlinked): /dev/stdout can be opened, as under sshd.
+    assert.equal((await c.exec('stat -L -c %a /dev/stdout; echo again > /dev/stdout')).stdout, '666\nagain\n');
     const down = await c.exec('head -c 3000000 /dev/zero; exit 5', { encoding: 'buffer' });
     assert.equal(down.code, 5);
     assert.equal((down.stdout as Buffer).length, 3_000_000);

@@ -12,7 +12,7 @@
 // so they are made in batches ahead of need; when none is ready (the first
 // program, or mkfifo missing) the caller falls back to Node's socket pairs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants as fsConstants, fstatSync, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,20 +108,23 @@ function openFifo(firstFlags: number, secondFlags: number): [number, number] | n
   const path = nextFifo();
   if (path === null) return null;
   let first = -1;
+  let second = -1;
   try {
     first = openSync(path, firstFlags);
     // Only a FIFO we made: the directory is ours alone, but check what we opened.
     if (!fstatSync(first).isFIFO()) throw new Error('not a FIFO');
-    return [first, openSync(path, secondFlags)];
+    second = openSync(path, secondFlags);
+    unlinkSync(path);
+    // Unlinked, it is reachable only through /proc/PID/fd of a process
+    // holding it, i.e. by its own user or root. Open to all there, so that a
+    // program started as another user (runAsUser) can open /dev/stdout, as
+    // it can under sshd, whose pipes are made by the user's own process.
+    fchmodSync(first, 0o666);
+    return [first, second];
   } catch {
-    if (first >= 0) closeSync(first);
+    for (const fd of [first, second]) if (fd >= 0) closeSync(fd);
+    rmSync(path, { force: true });
     return null;
-  } finally {
-    try {
-      unlinkSync(path);
-    } catch {
-      // already gone
-    }
   }
 }
 

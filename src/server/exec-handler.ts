@@ -4,6 +4,8 @@
 // @lydell/node-pty, or `script` from util-linux when that cannot load.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { constants as osConstants, userInfo } from 'node:os';
 import type { ServerChannel, SessionChannel, PtyInfo } from './session-channel.js';
@@ -11,6 +13,7 @@ import { shellQuote, sttyArguments, withTerminalSettings } from './terminal-sett
 import { PtyInput } from './pty-input.js';
 import { drainBeforeClose } from './pty-drain.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
+import { outputPipe, preparePipes } from '../io/node/fifo-pipes.js';
 
 export interface RunOptions {
   /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */
@@ -114,6 +117,8 @@ export function runAsCurrentUser(session: SessionChannel, options: RunOptions = 
   const acceptEnv = options.acceptEnv ?? DEFAULT_ACCEPT_ENV;
   const accept = typeof acceptEnv === 'function' ? acceptEnv : acceptEnvPatterns(acceptEnv);
   let running: Running | null = null;
+  // Pipes for programs' stdout are made ahead (see fifo-pipes.ts).
+  void preparePipes();
 
   const environment = (pty: PtyInfo | null): Record<string, string> =>
     loginEnvironment({ username: userName(), home, shell, uid: process.getuid?.(), path: options.path, env: options.env }, session.peer, session.env, pty);
@@ -192,13 +197,67 @@ export const directLaunch: Launcher = (file, args, env, cwd, terminal) => ({ ...
 
 export async function startPiped(shell: string, args: string[], channel: ServerChannel, cwd: string, env: Record<string, string>, label: string, launch: Launcher = directLaunch): Promise<Running> {
   const run = launch(shell, args, env, cwd, false);
-  // A synchronous throw (bad arguments) fails the request as it is.
-  const child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: ['pipe', 'pipe', 'pipe'], detached: run.newSession === true });
+  // Downloads go through stdout: a real pipe for it when there is one
+  // (fifo-pipes.ts), Node's socket pair otherwise (and always for stdin and stderr).
+  const forward = new OutputForwarder(channel);
+  const output = outputPipe(forward.read);
+  let child: ChildProcess;
+  try {
+    // A synchronous throw (bad arguments) fails the request as it is.
+    child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, stdio: ['pipe', output?.childFd ?? 'pipe', 'pipe'], detached: run.newSession === true });
+  } catch (e) {
+    output?.stream.destroy();
+    throw e;
+  } finally {
+    // The child has its own copy now (or none: it never started).
+    if (output) closeSync(output.childFd);
+  }
   // Node sets pid only when the process started; otherwise the reason comes
   // as an 'error' event on the next tick, and with EMFILE there are no pipes
   // either (stdin, stdout and stderr are left unset).
-  if (child.pid === undefined) return spawnFailed(child, channel, label);
-  return attachPiped(child, channel);
+  if (child.pid === undefined) {
+    output?.stream.destroy();
+    return spawnFailed(child, channel, label);
+  }
+  if (output) forward.stream = output.stream;
+  return attachPiped(child, output ? forward : child.stdout!, channel);
+}
+
+/**
+ * The program's stdout from a pipe of our own, read into a reused buffer
+ * (fifo-pipes.ts) and handed straight to the channel, which copies only what
+ * it cannot send at once: no fresh buffer per read, no stream in between.
+ * Reading pauses while the channel holds a rest back (the client's window,
+ * the socket's backlog).
+ */
+class OutputForwarder {
+  stream: Readable | null = null;
+  private pending: Promise<void> | null = null;
+
+  constructor(private readonly channel: ServerChannel) {}
+
+  readonly read = (bytes: Uint8Array): boolean => {
+    // Dropped, like any write, once the client closed the channel.
+    if (this.channel.closedByPeer) return true;
+    const wait = this.channel.raw.sendData(bytes, true);
+    if (!wait) return true;
+    const pending = wait.then(
+      () => {
+        if (this.pending === pending) this.pending = null;
+        this.stream?.resume();
+      },
+      () => undefined,
+    );
+    this.pending = pending;
+    // Returning false stops the reads, but only a paused stream starts them again on resume().
+    this.stream?.pause();
+    return false;
+  };
+
+  /** Settles once the channel has taken everything read so far. */
+  taken(): Promise<void> {
+    return this.pending ?? Promise.resolve();
+  }
 }
 
 async function spawnFailed(child: ChildProcess, channel: ServerChannel, label: string): Promise<Running> {
@@ -210,20 +269,31 @@ async function spawnFailed(child: ChildProcess, channel: ServerChannel, label: s
   return NOT_RUNNING;
 }
 
-function attachPiped(child: ChildProcess, channel: ServerChannel): Running {
+function attachPiped(child: ChildProcess, output: Readable | OutputForwarder, channel: ServerChannel): Running {
   const stdin = child.stdin!;
-  const stdout = child.stdout!;
   const stderr = child.stderr!;
+  const stdout = output instanceof OutputForwarder ? output.stream! : output;
   // None of these may crash the server with an unhandled 'error' (a failed
   // kill() is one on the child; a pipe can fail like any socket).
   child.on('error', noop);
   for (const pipe of [stdin, stdout, stderr]) pipe.on('error', noop);
   // Output is ended by exit(), after the status, not by the end of the pipes.
-  stdout.pipe(channel, { end: false });
+  if (!(output instanceof OutputForwarder)) stdout.pipe(channel, { end: false });
   stderr.pipe(channel.stderr, { end: false });
   channel.pipe(stdin);
-  // 'close' comes after stdout and stderr have ended, so all output is queued by then.
-  child.once('close', (code, signal) => finish(channel, code, signal));
+  // 'close' comes after the process exited and the pipes Node made for it
+  // have ended; a pipe of our own (fifo-pipes.ts) must end too, and what was
+  // read from it be with the channel, before the status goes.
+  let waiting = stdout === child.stdout ? 1 : 2;
+  let status: [number | null, NodeJS.Signals | null] = [null, null];
+  const done = (): void => {
+    if (--waiting === 0) finish(channel, status[0], status[1]);
+  };
+  child.once('close', (code, signal) => {
+    status = [code, signal];
+    done();
+  });
+  if (stdout !== child.stdout) stdout.once('close', () => (output instanceof OutputForwarder ? void output.taken().then(done) : done()));
   return {
     signal(name) {
       const sig = validSignal(name);

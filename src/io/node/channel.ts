@@ -266,10 +266,12 @@ export class Channel extends Duplex {
    * wrapper stream that queues already, like the server's session channel).
    * Returns undefined when the peer's window and the socket took it all at
    * once, else a promise for when they have. Callers keep writes in order by
-   * waiting for each before the next, as a Writable does.
+   * waiting for each before the next, as a Writable does. `lent`: the
+   * caller reuses `data`'s memory once this returns (a read into a reused
+   * buffer), so what cannot go at once is copied.
    */
-  sendData(data: Uint8Array): Promise<void> | undefined {
-    return this.send(data);
+  sendData(data: Uint8Array, lent = false): Promise<void> | undefined {
+    return this.send(data, undefined, lent);
   }
 
   override _read(): void {
@@ -307,7 +309,7 @@ export class Channel extends Duplex {
    * open, socket not backed up) finishes here without a promise: a program's
    * output arrives in many 64 KiB chunks and each promise hop was measurable.
    */
-  private send(data: Uint8Array, dataType?: number): Promise<void> | undefined {
+  private send(data: Uint8Array, dataType?: number, lent = false): Promise<void> | undefined {
     if (this.channelClosed) return undefined;
     if (this.heldBytes > 0 && this.heldType !== dataType) this.flushHeld();
     if (data.length < HELD_WRITE && this.heldBytes + data.length <= HELD_LIMIT && !this.host.needsDrain && this.host.connection.windowOf(this.id) >= this.heldBytes + data.length) {
@@ -330,7 +332,7 @@ export class Channel extends Duplex {
     }
     // A socket already full takes nothing more: what waits for a peer that
     // does not read stays bounded, however large a window it granted.
-    if (this.host.needsDrain) return this.sendRest(prefix.length > 0 ? concatBytes(prefix, data) : data, 0, dataType);
+    if (this.host.needsDrain) return this.sendRest(prefix.length > 0 || lent ? concatBytes(prefix, data) : data, 0, dataType);
     // A small last piece (a 32 KiB SFTP read and its 13-byte header make a
     // full packet and 13 bytes) is held too, for the next write's first
     // packet: packets then follow the peer's max packet along the stream, as
@@ -358,7 +360,7 @@ export class Channel extends Duplex {
       this.heldFlush = setImmediate(() => this.flushHeld());
     }
     this.host.run();
-    if (n < data.length) return this.sendRest(whole, n, dataType);
+    if (n < data.length) return lent ? this.sendRest(concatBytes(whole.subarray(n)), 0, dataType) : this.sendRest(whole, n, dataType);
     // Keep the socket's buffer bounded: wait for it to drain before taking more.
     if (this.host.needsDrain) return new Promise<void>((r) => this.host.onDrain(r));
     return undefined;

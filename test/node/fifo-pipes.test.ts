@@ -1,0 +1,171 @@
+// Pipes for a program's stdout (src/io/node/fifo-pipes.ts): made ahead in a
+// private directory, unlinked once opened, socket pairs while none is ready;
+// and runAsCurrentUser's programs writing into them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { closeSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { outputPipe, preparePipes } from '../../src/io/node/fifo-pipes.js';
+import { runAsCurrentUser } from '../../src/server/exec-handler.js';
+import { startServer, passwordSecret } from './server-helpers.js';
+
+const pipeDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('nacre-pipes-'));
+
+function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  stream.on('data', (d: Buffer) => chunks.push(d));
+  return new Promise((resolve, reject) => {
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+// First in the file: this process has made no pipes yet.
+test('no pipe before any is made: the caller falls back to socket pairs; then they come', async () => {
+  assert.equal(outputPipe(), null);
+  assert.equal(await preparePipes(), true);
+  const out = outputPipe();
+  assert.ok(out);
+  closeSync(out.childFd);
+  out.stream.destroy();
+});
+
+test('no temporary directory to make FIFOs in: preparePipes says so and every program gets a socket pair', () => {
+  const module = fileURLToPath(new URL('../../src/io/node/fifo-pipes.js', import.meta.url));
+  const script = `import { preparePipes, outputPipe } from ${JSON.stringify(module)};
+    const ok = await preparePipes();
+    console.log(JSON.stringify([ok, outputPipe(), await preparePipes()]));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: '/nonexistent/nacre-test' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [false, null, false]);
+});
+
+test('a pipe carries a child output, blocking on the child side, unlinked at once; onData reads into a reused buffer', async () => {
+  await preparePipes();
+  const dirs = pipeDirs();
+  const plain = outputPipe();
+  const chunks: Buffer[] = [];
+  let reused: Uint8Array | null = null;
+  const lent = outputPipe((bytes) => {
+    // The same memory every time; the bytes are copied before the next read.
+    assert.ok(reused === null || reused.buffer === bytes.buffer);
+    reused = bytes;
+    chunks.push(Buffer.from(bytes));
+    return true;
+  });
+  assert.ok(plain && lent);
+  // The FIFOs are gone from the directory as soon as both ends are open.
+  for (const d of dirs) for (const name of readdirSync(`${tmpdir()}/${d}`)) assert.match(name, /^p\d+$/);
+  const data = Buffer.alloc(300_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
+  // dd writes 1000 bytes at a time into a pipe of 64 KiB that is read only after
+  // a while: a non-blocking stdout would fail it with EAGAIN.
+  const run = (p: { childFd: number }): Promise<number | null> => {
+    const child = spawn('dd', ['bs=1000', 'status=none'], { stdio: ['pipe', p.childFd, 'ignore'] });
+    closeSync(p.childFd);
+    child.stdin!.end(data);
+    return new Promise((r) => child.once('exit', (c) => r(c)));
+  };
+  plain.stream.pause();
+  lent.stream.pause();
+  const codes = Promise.all([run(plain), run(lent)]);
+  await new Promise((r) => setTimeout(r, 100));
+  const plainOut = collect(plain.stream);
+  plain.stream.resume();
+  lent.stream.resume();
+  const lentEnd = new Promise((r) => lent.stream.once('close', r));
+  assert.deepEqual(await codes, [0, 0]);
+  assert.ok((await plainOut).equals(data));
+  await lentEnd;
+  assert.ok(Buffer.concat(chunks).equals(data));
+});
+
+test('runAsCurrentUser: stdout is a pipe, stdin and stderr socket pairs; bulk data both ways, output complete before the status', async () => {
+  await preparePipes();
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    assert.equal((await c.exec('! [ -p /dev/stdin ] && [ -p /dev/stdout ] && ! [ -p /dev/stderr ] && echo pipes')).stdout, 'pipes\n');
+    // Open to the program's user however it runs (the FIFO is unlinked): /dev/stdout can be opened, as under sshd.
+    assert.equal((await c.exec('stat -L -c %a /dev/stdout; echo again > /dev/stdout')).stdout, '666\nagain\n');
+    const down = await c.exec('head -c 3000000 /dev/zero; exit 5', { encoding: 'buffer' });
+    assert.equal(down.code, 5);
+    assert.equal((down.stdout as Buffer).length, 3_000_000);
+    const data = Buffer.alloc(2_500_000, 9);
+    const up = await c.exec('wc -c', { stdin: data });
+    assert.equal(up.stdout.toString().trim(), '2500000');
+    // stderr stays apart from stdout.
+    assert.deepEqual(await c.exec('echo out; echo err >&2'), { stdout: 'out\n', stderr: 'err\n', code: 0, signal: null });
+  } finally {
+    await t.close();
+  }
+});
+
+test('runAsCurrentUser: output read into the shared buffer arrives intact while a slow client holds some back and another program reads', async () => {
+  await preparePipes();
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    const lines = (from: number, to: number): string => {
+      let s = '';
+      for (let i = from; i <= to; i++) s += `${i}\n`;
+      return s;
+    };
+    const slow = await c.spawn('seq 1 400000');
+    slow.stdout.pause();
+    // Long enough for the program to fill the client's window and the server to hold the rest back.
+    await new Promise((r) => setTimeout(r, 300));
+    // Meanwhile another program's output goes through the same read buffer.
+    const other = await c.exec('seq 400001 800000');
+    assert.ok(other.stdout === lines(400_001, 800_000), 'the other output is what seq printed');
+    const collected = collect(slow.stdout);
+    slow.stdout.resume();
+    const out = await collected;
+    assert.equal((await slow.exit).code, 0);
+    const expected = lines(1, 400_000);
+    assert.equal(out.length, expected.length);
+    assert.ok(out.toString() === expected, 'the slow output is what seq printed');
+  } finally {
+    await t.close();
+  }
+});
+
+test('runAsCurrentUser: many programs in a row and at once, more than one batch of pipes', async () => {
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    for (let i = 0; i < 20; i++) assert.equal((await c.exec(`echo ${i}`)).stdout, `${i}\n`);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => c.exec(`cat; echo ${i}`, { stdin: `in${i} ` })));
+    results.forEach((r, i) => assert.equal(r.stdout, `in${i} ${i}\n`));
+  } finally {
+    await t.close();
+  }
+});
+
+test('runAsCurrentUser: closing the channel closes our end of the pipe (the program sees EPIPE)', async () => {
+  const t = await startServer({ authenticate: passwordSecret, session: (s) => runAsCurrentUser(s, { shell: '/bin/sh' }) });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    await preparePipes();
+    // The program ignores SIGHUP, so only the closed pipes can end it.
+    const p = await c.spawn("trap '' HUP; echo $$; while :; do echo x || exit 0; sleep 0.05; done");
+    const pid = await new Promise<number>((resolve) => p.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().split('\n')[0]))));
+    assert.ok(pid > 0);
+    p.close();
+    let alive = true;
+    for (const until = Date.now() + 10_000; alive && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    assert.equal(alive, false, 'the program ended');
+    assert.equal((await c.exec('echo still')).stdout, 'still\n');
+  } finally {
+    await t.close();
+  }
+});

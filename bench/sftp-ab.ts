@@ -3,7 +3,11 @@
 // MiB or per file that the client's bench process (`sftp-client.ts`) used,
 // and the rate, as medians over the rounds. Every copy is checked.
 //
-//   node dist/bench/sftp-ab.js <old dist> <new dist> [rounds=4] [ops=get,put,get-r,put-r] [MiB=512] [files=1000]
+//   node dist/bench/sftp-ab.js <old dist> <new dist> [rounds=4] [ops=get,put,get-r,put-r] [MiB=512] [files=1000] [node flags]
+//
+// `node flags` (one argument, space-separated) go to both builds' client
+// processes: `--heap-growing-percent=400` runs them with the heap setting
+// the tools load (src/cli/common/heap-tuning.ts).
 //
 // A build is a `dist` folder (copy the old one aside before changing the
 // code: `cp -r dist /tmp/old/dist`, with a `node_modules` link and
@@ -33,7 +37,8 @@ function run(cmd: string, args: readonly string[]): Promise<string> {
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 async function main(): Promise<void> {
-  const [oldDist, newDist, roundsArg, opsArg, mibArg, filesArg] = process.argv.slice(2);
+  const [oldDist, newDist, roundsArg, opsArg, mibArg, filesArg, flagsArg] = process.argv.slice(2);
+  const nodeFlags = (flagsArg ?? '').split(' ').filter((f) => f !== '');
   if (!oldDist || !newDist) throw new Error('usage: sftp-ab.js <old dist> <new dist> [rounds] [ops] [MiB] [files]');
   const builds: [string, string][] = [
     ['old', resolve(oldDist)],
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
           const src = isTree ? tree : big;
           const [remote, local] = op.startsWith('get') ? [src, dst] : [dst, src];
           const job: Job = { lib: 'nacre', op, port: sshd.port, user: cred.user, keyPath: cred.keyPath, keyText: cred.keyText, hostKeyB64: sshd.hostKeyBlob.toString('base64'), cipher: 'aes128-gcm@openssh.com', remote, local };
-          const res = JSON.parse((await run(process.execPath, [join(d, 'bench/sftp-client.js'), JSON.stringify(job)])).trim().split('\n').pop()!) as Result;
+          const res = JSON.parse((await run(process.execPath, [...nodeFlags, join(d, 'bench/sftp-client.js'), JSON.stringify(job)])).trim().split('\n').pop()!) as Result;
           const check = isTree ? spawnSync('diff', ['-r', '-q', src, dst]) : spawnSync('cmp', ['-s', src, dst]);
           if (check.status !== 0) throw new Error(`${name} ${op}: the copy differs`);
           rmSync(dst, { recursive: true, force: true });

@@ -28,6 +28,13 @@ export interface Job {
   readonly cipher: string;
   readonly remote: string;
   readonly local: string;
+  /**
+   * Nacre only: load the heap setting the tools load first
+   * (src/cli/common/heap-tuning.ts) before the library, as nacre-sftp and
+   * nacre-scp run; without it the process has V8's defaults, as an
+   * application using the library has unless it sets them itself.
+   */
+  readonly heapTuning?: boolean;
 }
 
 export interface Result {
@@ -42,6 +49,7 @@ export interface Result {
 // ---------------------------------------------------------------- Nacre
 
 async function nacreJob(j: Job): Promise<Result> {
+  if (j.heapTuning) await import('../src/cli/common/heap-tuning.js');
   const t0 = performance.now();
   const hostKey = Buffer.from(j.hostKeyB64, 'base64');
   const c = await connect({

@@ -4,6 +4,7 @@
 // copies run cp(1), and `-R` runs scp on the origin host through nacre, as
 // scp runs them through ssh.
 import { spawn } from 'node:child_process';
+import { showPath } from '../../sftp-entry.js';
 import type { CliIo } from '../common/io.js';
 import { createProgressMeter, type ProgressReporter, type ProgressStream } from '../common/progress.js';
 import type { Prompter } from '../ssh/prompter.js';
@@ -89,10 +90,11 @@ export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps)
       return deps.runNacre ? deps.runNacre(nacreArgs) : runNacreInProcess(nacreArgs, io, deps);
     },
     spawn: (endpoint, command) => connections.spawn(endpoint, command),
-    error: (line) => io.err(line + '\n'),
+    // Names whose bytes are not UTF-8 shown as scp shows them (x\377).
+    error: (line) => io.err(showPath(line) + '\n'),
     stderr: (text) => io.err(text),
     debug: (level, message) => {
-      if (args.verbose >= level) io.err(`debug${level}: ${message}\n`);
+      if (args.verbose >= level) io.err(showPath(`debug${level}: ${message}\n`));
     },
     progress: deps.progress ?? createProgressMeter({ quiet: args.quiet, ...(deps.progressStream ? { stream: deps.progressStream } : {}) }),
   });

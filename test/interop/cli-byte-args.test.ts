@@ -1,0 +1,134 @@
+// nacre-scp and nacre-sftp given names that are not UTF-8 on the command
+// line (read back from /proc/self/cmdline, src/cli/common/raw-argv.ts), and
+// nacre-scp's -D with -P, each run side by side with OpenSSH's scp or sftp
+// over OpenSSH's sftp-server: `-D sftp-server` for scp, `-S` a stand-in ssh
+// that runs sftp-server for sftp (no sshd needed; the server side is
+// OpenSSH's own). The odd bytes are made by the shell (Node's spawn takes
+// strings only).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findOpenSsh, tempDir } from './openssh.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SCP = join(here, '../../src/cli/nacre-scp.js');
+const SFTP = join(here, '../../src/cli/nacre-sftp.js');
+const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
+const o = findOpenSsh();
+const skip = process.platform !== 'linux' ? 'raw arguments come from /proc/self/cmdline (Linux)' : !o || !existsSync(SFTP_SERVER) || !existsSync('/usr/bin/scp') ? 'OpenSSH scp, sftp or sftp-server missing' : false;
+
+let work: string;
+/** Records its arguments (one a line) in `args` beside it, then is OpenSSH's sftp-server. */
+let recorder: string;
+/** Stands in for ssh: ignores its arguments and is OpenSSH's sftp-server. */
+let fakeSsh: string;
+
+before(() => {
+  if (skip) return;
+  work = tempDir('byte-args');
+  recorder = join(work, 'record-server');
+  writeFileSync(recorder, `#!/bin/sh\nprintf '%s\\n' "$@" > "$(dirname "$0")/args"\nexec ${SFTP_SERVER}\n`);
+  chmodSync(recorder, 0o755);
+  fakeSsh = join(work, 'fake-ssh');
+  writeFileSync(fakeSsh, `#!/bin/sh\nexec ${SFTP_SERVER}\n`);
+  chmodSync(fakeSsh, 0o755);
+});
+
+after(() => {
+  if (skip) return;
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A word for /bin/sh that is exactly `bytes` (every byte as printf's octal escape). */
+function shWord(bytes: Uint8Array | string): string {
+  const b = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+  return `"$(printf '${[...b].map((c) => '\\' + c.toString(8).padStart(3, '0')).join('')}')"`;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `argv` (bytes allowed) through /bin/sh in `cwd`. */
+function run(cwd: string, argv: readonly (string | Uint8Array)[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', 'exec ' + argv.map(shWord).join(' ')], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: work } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const bytes = (...b: number[]): Buffer => Buffer.from(b);
+/** The names in `dir`, each as its bytes in hex (so odd bytes compare exactly). */
+const namesOf = (dir: string): string[] => (readdirSync(dir, { encoding: 'buffer' }) as Buffer[]).map((n) => n.toString('hex')).sort();
+
+for (const [tool, program] of [
+  ['nacre-scp', [process.execPath, SCP]],
+  ['OpenSSH scp', ['/usr/bin/scp']],
+] as const) {
+  test(`${tool} -D sftp-server: a file named by bytes that are not UTF-8 copied up and back under its exact name`, { skip }, async () => {
+    const dir = join(work, tool.replace(/\W/g, '-'));
+    mkdirSync(join(dir, 'up'), { recursive: true });
+    const ff = bytes(0xff);
+    const cafe = Buffer.concat([Buffer.from('caf'), bytes(0xe9)]);
+    writeFileSync(Buffer.concat([Buffer.from(dir + '/'), ff]), 'ff bytes\n');
+    // Upload: the local name as raw bytes, into up/ on the "remote" side (same machine, server in `dir`).
+    const up = await run(dir, [...program, '-q', '-D', SFTP_SERVER, ff, 'h:up/']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual(namesOf(join(dir, 'up')), ['ff']);
+    // Download: the remote name as raw bytes, to a local name that is not UTF-8 either.
+    const down = await run(dir, [...program, '-q', '-D', SFTP_SERVER, Buffer.concat([Buffer.from('h:up/'), ff]), cafe]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(readFileSync(Buffer.concat([Buffer.from(dir + '/'), cafe])).toString(), 'ff bytes\n');
+    // A missing one: scp's message shows the byte as \ooo, status 1 (OpenSSH's log line names its path and ends in \r\n).
+    const missing = await run(dir, [...program, '-q', '-D', SFTP_SERVER, Buffer.concat([Buffer.from('h:nope'), bytes(0xfe)]), '.']);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr.replace(/^\S*scp: /, 'scp: ').replace(/\r\n/g, '\n'), 'scp: nope\\376: No such file or directory\n');
+  });
+}
+
+test('nacre-scp -D with -P gives the server program the arguments OpenSSH scp gives it (-p PORT -- host sftp)', { skip }, async () => {
+  const dir = join(work, 'direct-port');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'a'), 'a\n');
+  const recorded = async (program: readonly string[], extra: string[]): Promise<string> => {
+    rmSync(join(work, 'args'), { force: true });
+    // The recorder's sftp-server ignores what it was given, so the copy itself works either way.
+    const r = await run(dir, [...program, '-q', ...extra, '-D', recorder, 'a', 'someuser@example.org:b']);
+    assert.equal(r.code, 0, r.stderr);
+    return readFileSync(join(work, 'args'), 'utf8');
+  };
+  for (const extra of [['-P', '2222'], []]) {
+    const theirs = await recorded(['/usr/bin/scp'], extra);
+    const ours = await recorded([process.execPath, SCP], extra);
+    assert.equal(ours, theirs, `with ${extra.join(' ') || 'no -P'}`);
+  }
+  assert.equal(await recorded([process.execPath, SCP], ['-P', '2222']), '-p\n2222\n--\nexample.org\nsftp\n');
+});
+
+for (const [tool, program] of [
+  ['nacre-sftp', [process.execPath, SFTP]],
+  ['OpenSSH sftp', ['sftp']],
+] as const) {
+  test(`${tool} host:path with bytes that are not UTF-8 fetches that file`, { skip }, async () => {
+    const dir = join(work, tool.replace(/\W/g, '-'));
+    mkdirSync(join(dir, 'local'), { recursive: true });
+    writeFileSync(Buffer.from(dir + '/x\xfe', 'latin1'), 'fe bytes\n');
+    const r = await run(join(dir, 'local'), [...program, '-q', '-S', fakeSsh, Buffer.concat([Buffer.from('h:' + dir + '/x'), bytes(0xfe)])]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(namesOf(join(dir, 'local')), [Buffer.from('x\xfe', 'latin1').toString('hex')]);
+    assert.equal(readFileSync(Buffer.from(dir + '/local/x\xfe', 'latin1')).toString(), 'fe bytes\n');
+  });
+}

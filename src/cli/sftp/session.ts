@@ -10,7 +10,7 @@
 // given back on every way out, and to `!` commands while they run.
 import { createReadStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
-import { pathFromBytes, showPath } from '../../sftp-entry.js';
+import { fsPath, pathFromBytes, showPath } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { createProgressMeter } from '../common/progress.js';
@@ -204,7 +204,7 @@ function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string | nu
 
 /** sftp -b: every line echoed; the first failure (not `-` prefixed) ends with status 1. */
 async function runBatch(file: string, streams: SessionStreams, run: Runner, interrupt: () => boolean): Promise<number> {
-  const input = file === '-' ? streams.stdin : createReadStream(file);
+  const input = file === '-' ? streams.stdin : createReadStream(fsPath(file));
   return runLines(input, run, interrupt, true);
 }
 

@@ -1,0 +1,109 @@
+// nacre-sftp's local side with names that are not UTF-8, side by side with
+// OpenSSH's sftp over OpenSSH's sftp-server (run by a stand-in ssh given
+// with -S, so no sshd is needed): lcd into such a directory, lpwd, get and
+// put there, lls and `!` running in it, lmkdir, from a batch of raw bytes;
+// and the same typed at the interactive prompt through tmux.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findOpenSsh, tempDir } from './openssh.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SFTP = join(here, '../../src/cli/nacre-sftp.js');
+const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
+const sftpBin = '/usr/bin/sftp';
+const o = findOpenSsh();
+const skip = !o || !existsSync(SFTP_SERVER) || !existsSync(sftpBin) ? 'OpenSSH sftp or sftp-server missing' : false;
+
+let work: string;
+/** Stands in for ssh: ignores its arguments and is OpenSSH's sftp-server (in the directory it was started in). */
+let fakeSsh: string;
+
+before(() => {
+  if (skip) return;
+  work = tempDir('sftp-local-bytes');
+  fakeSsh = join(work, 'fake-ssh');
+  writeFileSync(fakeSsh, `#!/bin/sh\nexec ${SFTP_SERVER}\n`);
+  chmodSync(fakeSsh, 0o755);
+});
+
+after(() => {
+  if (skip) return;
+  rmSync(work, { recursive: true, force: true });
+});
+
+const FF = Buffer.from([0xff]);
+const FE = Buffer.from([0xfe]);
+const bytes = (...parts: (string | Buffer)[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+
+/** Every file and directory under `dir`, by bytes (hex), with a file's content. */
+function tree(dir: Buffer, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir, { encoding: 'buffer' }) as Buffer[]) {
+    const p = bytes(dir, '/', name);
+    const rel = prefix + name.toString('hex');
+    if (statSync(p).isDirectory()) out.push(rel + '/', ...tree(p, rel + '/'));
+    else out.push(`${rel} ${readFileSync(p).toString()}`);
+  }
+  return out.sort();
+}
+
+/** A fresh tree for one tool: a local directory named 0xff, a remote file named 0xfe, a local file to put. */
+function layout(name: string): string {
+  const root = join(work, name);
+  mkdirSync(bytes(root, '/', FF), { recursive: true });
+  writeFileSync(bytes(root, '/rem', FE), 'remote\n');
+  writeFileSync(bytes(root, '/', FF, '/up', FE), 'up\n');
+  return root;
+}
+
+function runBatch(program: string[], root: string, batch: Buffer): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const file = join(work, `batch-${program.length}`);
+  writeFileSync(file, batch);
+  return new Promise((resolve) => {
+    const child = spawn(program[0]!, [...program.slice(1), '-b', file, '-S', fakeSsh, 'h'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: root, LC_ALL: 'C.UTF-8', SHELL: '/bin/sh' } });
+    let stdout = '';
+    let stderr = '';
+    // latin1: every byte one character, so output compares byte for byte.
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: stdout.split(root).join('ROOT'), stderr: stderr.split(root).join('ROOT') });
+    });
+  });
+}
+
+test('lcd into a directory named by bytes that are not UTF-8: lpwd, get, put, lls, !, lmkdir as OpenSSH sftp does them', { skip }, async () => {
+  const lines = [
+    bytes('lcd ', FF),
+    bytes('lpwd'),
+    bytes('get rem', FE),
+    bytes('put up', FE, ' put', FE),
+    bytes('lls'),
+    bytes('!pwd'),
+    bytes('lmkdir sub', FE),
+    bytes('lcd sub', FE),
+    bytes('lpwd'),
+    bytes('get rem', FE, ' again'),
+    bytes('lcd ..'),
+    bytes('lpwd'),
+    bytes('-lcd missing', FE),
+    bytes('lls sub', FE),
+  ];
+  const batch = Buffer.concat(lines.map((l) => bytes(l, '\n')));
+  const ours = await runBatch([process.execPath, SFTP], layout('nacre'), batch);
+  const theirs = await runBatch([sftpBin], layout('openssh'), batch);
+  assert.equal(ours.code, 0, ours.stderr);
+  assert.equal(theirs.code, 0, theirs.stderr);
+  assert.equal(ours.stdout, theirs.stdout);
+  // OpenSSH's error lines end in \r\n (a known difference, docs/CLI.md).
+  assert.equal(ours.stderr, theirs.stderr.replace(/\r\n/g, '\n'));
+  assert.match(ours.stdout, /Local working directory: ROOT\/\\377\n/);
+  assert.deepEqual(tree(Buffer.from(join(work, 'nacre'))), tree(Buffer.from(join(work, 'openssh'))));
+  assert.ok(existsSync(bytes(work, '/nacre/', FF, '/sub', FE, '/again')));
+});

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOpenSsh, tempDir } from './openssh.js';
+import { findTmux, TmuxPane } from './nacre-tmux.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SFTP = join(here, '../../src/cli/nacre-sftp.js');
@@ -106,4 +107,43 @@ test('lcd into a directory named by bytes that are not UTF-8: lpwd, get, put, ll
   assert.match(ours.stdout, /Local working directory: ROOT\/\\377\n/);
   assert.deepEqual(tree(Buffer.from(join(work, 'nacre'))), tree(Buffer.from(join(work, 'openssh'))));
   assert.ok(existsSync(bytes(work, '/nacre/', FF, '/sub', FE, '/again')));
+});
+
+test('nacre-sftp at the prompt: bytes that are not UTF-8 typed (or pasted) reach the command as those bytes', { skip: skip || (!findTmux() ? 'tmux is not installed' : false) }, async () => {
+  const root = layout('prompt');
+  const pane = new TmuxPane(findTmux()!, root, 110, 30);
+  try {
+    await pane.waitFor(/^pane\$$/m, 10000, 'the local prompt');
+    pane.line(`cd ${root} && node ${SFTP} -S ${fakeSsh} h; echo "status=$?"`);
+    await pane.waitFor(/Connected to h\.\nsftp>$/m, 20000, 'the sftp prompt');
+    // OpenSSH's sftp (libedit) drops these bytes at its prompt; nacre-sftp keeps them, as in a batch.
+    pane.type('lcd ');
+    pane.bytes(FF);
+    pane.keys('Enter');
+    await pane.next('Local working directory: ', () => pane.line('lpwd'));
+    await pane.waitFor(/^Local working directory: .*\/\\377$/m, 10000, 'lpwd in the 0xff directory');
+    pane.type('get rem');
+    pane.bytes(FE);
+    pane.keys('Enter');
+    await pane.waitFor(/Fetching .*\/rem\\376 to rem\\376[^]*\nsftp>$/m, 20000, 'the Fetching line and the next prompt');
+    // A character arriving in two reads is still one character; a cut one is its bytes.
+    await pane.next('\nsftp>', () => {
+      pane.type('lmkdir caf');
+      pane.bytes(Buffer.from([0xc3]));
+      pane.bytes(Buffer.from([0xa9]));
+      pane.keys('Enter');
+    });
+    pane.type('lmkdir x');
+    pane.bytes(Buffer.from([0xe2, 0x82]));
+    pane.type('y');
+    pane.keys('Enter');
+    await pane.next('sftp> ', () => pane.line('lpwd'));
+    pane.line('bye');
+    await pane.waitFor(/^status=0$/m, 20000, 'the exit status');
+    assert.equal(readFileSync(bytes(root, '/', FF, '/rem', FE), 'utf8'), 'remote\n');
+    assert.ok(statSync(bytes(root, '/', FF, '/café')).isDirectory());
+    assert.ok(statSync(bytes(root, '/', FF, '/x', Buffer.from([0xe2, 0x82]), 'y')).isDirectory());
+  } finally {
+    pane.kill();
+  }
 });

@@ -19,6 +19,7 @@ import { SftpShell, type CommandOutcome } from './commands.js';
 import { completeLine } from './complete.js';
 import { glob } from '../common/glob.js';
 import { nodeLocalOps } from './local.js';
+import { EscapedTerminalInput, type RawTerminal } from './terminal-input.js';
 import { makeAbsolute, type RemoteFs } from './remote.js';
 
 /** The longest command line sftp reads (its buffer is 2048 bytes). */
@@ -238,8 +239,10 @@ async function runLines(input: NodeJS.ReadableStream, run: Runner, interrupt: ()
 }
 
 async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Runner, interrupt: () => boolean, expose: (rl: Interface) => void): Promise<number> {
+  // Typed or pasted bytes that are not UTF-8 reach the line escaped, as batch lines do.
+  const input = new EscapedTerminalInput(streams.stdin as RawTerminal);
   const rl = createInterface({
-    input: streams.stdin,
+    input: input as unknown as NodeJS.ReadableStream,
     output: streams.stdout,
     terminal: true,
     historySize: 100,
@@ -300,6 +303,7 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
     }
   } finally {
     rl.close();
+    input.detach();
     restore();
     process.off('exit', onExit);
     process.off('SIGTERM', onTerm);

@@ -127,6 +127,11 @@ test('nacre-sftp at the prompt: bytes that are not UTF-8 typed (or pasted) reach
     pane.keys('Enter');
     await pane.waitFor(/Fetching .*\/rem\\376 to rem\\376[^]*\nsftp>$/m, 20000, 'the Fetching line and the next prompt');
     // A character arriving in two reads is still one character; a cut one is its bytes.
+    // Tab completes a local name in the 0xff directory (the glob runs in the process's directory).
+    pane.type('put u');
+    pane.keys('Tab');
+    await pane.waitFor(/sftp> put up.\s*$/m, 10000, 'the completed local name');
+    await pane.next('\nsftp>', () => pane.keys('Enter'));
     await pane.next('\nsftp>', () => {
       pane.type('lmkdir caf');
       pane.bytes(Buffer.from([0xc3]));
@@ -142,6 +147,7 @@ test('nacre-sftp at the prompt: bytes that are not UTF-8 typed (or pasted) reach
     await pane.waitFor(/^status=0$/m, 20000, 'the exit status');
     assert.equal(readFileSync(bytes(root, '/', FF, '/rem', FE), 'utf8'), 'remote\n');
     assert.ok(statSync(bytes(root, '/', FF, '/café')).isDirectory());
+    assert.equal(readFileSync(bytes(root, '/up', FE), 'utf8'), 'up\n');
     assert.ok(statSync(bytes(root, '/', FF, '/x', Buffer.from([0xe2, 0x82]), 'y')).isDirectory());
   } finally {
     pane.kill();

@@ -7,16 +7,15 @@
 // strings only).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOpenSsh, tempDir } from './openssh.js';
+import { runRaw, script, SFTP_SERVER, standInSsh, type RawRun } from './byte-names-peer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCP = join(here, '../../src/cli/nacre-scp.js');
 const SFTP = join(here, '../../src/cli/nacre-sftp.js');
-const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 const o = findOpenSsh();
 const skip = process.platform !== 'linux' ? 'raw arguments come from /proc/self/cmdline (Linux)' : !o || !existsSync(SFTP_SERVER) || !existsSync('/usr/bin/scp') ? 'OpenSSH scp, sftp or sftp-server missing' : false;
 
@@ -29,12 +28,8 @@ let fakeSsh: string;
 before(() => {
   if (skip) return;
   work = tempDir('byte-args');
-  recorder = join(work, 'record-server');
-  writeFileSync(recorder, `#!/bin/sh\nprintf '%s\\n' "$@" > "$(dirname "$0")/args"\nexec ${SFTP_SERVER}\n`);
-  chmodSync(recorder, 0o755);
-  fakeSsh = join(work, 'fake-ssh');
-  writeFileSync(fakeSsh, `#!/bin/sh\nexec ${SFTP_SERVER}\n`);
-  chmodSync(fakeSsh, 0o755);
+  recorder = script(work, 'record-server', `printf '%s\\n' "$@" > "$(dirname "$0")/args"\nexec ${SFTP_SERVER}`);
+  fakeSsh = standInSsh(work);
 });
 
 after(() => {
@@ -42,33 +37,8 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** A word for /bin/sh that is exactly `bytes` (every byte as printf's octal escape). */
-function shWord(bytes: Uint8Array | string): string {
-  const b = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-  return `"$(printf '${[...b].map((c) => '\\' + c.toString(8).padStart(3, '0')).join('')}')"`;
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `argv` (bytes allowed) through /bin/sh in `cwd`. */
-function run(cwd: string, argv: readonly (string | Uint8Array)[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', 'exec ' + argv.map(shWord).join(' ')], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: work } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs `argv` (bytes allowed) in `cwd`. */
+const run = (cwd: string, argv: readonly (string | Uint8Array)[]): Promise<RawRun> => runRaw(cwd, argv, { HOME: work });
 
 const bytes = (...b: number[]): Buffer => Buffer.from(b);
 /** The names in `dir`, each as its bytes in hex (so odd bytes compare exactly). */

@@ -5,16 +5,15 @@
 // and the same typed at the interactive prompt through tmux.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOpenSsh, tempDir } from './openssh.js';
+import { runRaw, SFTP_SERVER, standInSsh, type RawRun } from './byte-names-peer.js';
 import { findTmux, TmuxPane } from './nacre-tmux.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SFTP = join(here, '../../src/cli/nacre-sftp.js');
-const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 const sftpBin = '/usr/bin/sftp';
 const o = findOpenSsh();
 const skip = !o || !existsSync(SFTP_SERVER) || !existsSync(sftpBin) ? 'OpenSSH sftp or sftp-server missing' : false;
@@ -26,9 +25,7 @@ let fakeSsh: string;
 before(() => {
   if (skip) return;
   work = tempDir('sftp-local-bytes');
-  fakeSsh = join(work, 'fake-ssh');
-  writeFileSync(fakeSsh, `#!/bin/sh\nexec ${SFTP_SERVER}\n`);
-  chmodSync(fakeSsh, 0o755);
+  fakeSsh = standInSsh(work);
 });
 
 after(() => {
@@ -61,22 +58,11 @@ function layout(name: string): string {
   return root;
 }
 
-function runBatch(program: string[], root: string, batch: Buffer): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runBatch(program: string[], root: string, batch: Buffer): Promise<RawRun> {
   const file = join(work, `batch-${program.length}`);
   writeFileSync(file, batch);
-  return new Promise((resolve) => {
-    const child = spawn(program[0]!, [...program.slice(1), '-b', file, '-S', fakeSsh, 'h'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: root, LC_ALL: 'C.UTF-8', SHELL: '/bin/sh' } });
-    let stdout = '';
-    let stderr = '';
-    // latin1: every byte one character, so output compares byte for byte.
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: stdout.split(root).join('ROOT'), stderr: stderr.split(root).join('ROOT') });
-    });
-  });
+  const r = await runRaw(root, [...program, '-b', file, '-S', fakeSsh, 'h'], { HOME: root, LC_ALL: 'C.UTF-8', SHELL: '/bin/sh' });
+  return { code: r.code, stdout: r.stdout.split(root).join('ROOT'), stderr: r.stderr.split(root).join('ROOT') };
 }
 
 test('lcd into a directory named by bytes that are not UTF-8: lpwd, get, put, lls, !, lmkdir as OpenSSH sftp does them', { skip }, async () => {

@@ -11,7 +11,7 @@ import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { sftpOverProgram, startProgram, type ProgramSftp } from '../common/program-transport.js';
 import { connectionArgs, type ScpArgs } from './args.js';
-import type { Connections } from './connect.js';
+import { onePerEndpoint, type Connections } from './connect.js';
 import type { Endpoint } from './copy.js';
 import type { LegacyProcess } from './legacy.js';
 import type { RemoteFs } from './remote.js';
@@ -70,14 +70,7 @@ export class ProgramConnections implements ScpConnections {
 
   sftp(endpoint: Endpoint): Promise<RemoteFs> {
     // One server process per endpoint; with -D every endpoint is this machine's server anyway.
-    const key = JSON.stringify([endpoint.user ?? null, endpoint.host, endpoint.port ?? null]);
-    let c = this.open.get(key);
-    if (!c) {
-      c = this.start(endpoint);
-      this.open.set(key, c);
-      c.catch(() => this.open.delete(key));
-    }
-    return c.then((p) => p.sftp);
+    return onePerEndpoint(this.open, endpoint, () => this.start(endpoint)).then((p) => p.sftp);
   }
 
   private async start(endpoint: Endpoint): Promise<ProgramSftp> {

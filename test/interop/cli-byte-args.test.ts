@@ -69,6 +69,24 @@ for (const [tool, program] of [
   });
 }
 
+test('nacre-scp copies a local file named by bytes that are not UTF-8 to another such name, and shows the cp it runs as OpenSSH scp does', { skip }, async () => {
+  const dir = join(work, 'local-to-local');
+  mkdirSync(dir);
+  writeFileSync(Buffer.concat([Buffer.from(dir + '/a'), bytes(0xff)]), 'local\n');
+  const lines: string[] = [];
+  for (const [program, target] of [
+    [[process.execPath, SCP], bytes(0xfe)],
+    [['/usr/bin/scp'], bytes(0xfd)],
+  ] as const) {
+    const r = await run(dir, [...program, '-v', Buffer.concat([Buffer.from('a'), bytes(0xff)]), Buffer.concat([Buffer.from('b'), target])]);
+    assert.equal(r.code, 0, r.stderr);
+    lines.push(r.stderr.split('\n').find((l) => l.startsWith('Executing:'))!.replace(/\\37[56]'\r?$/, "'"));
+    assert.equal(readFileSync(Buffer.concat([Buffer.from(dir + '/b'), target])).toString(), 'local\n');
+  }
+  assert.equal(lines[0], lines[1]);
+  assert.equal(lines[0], "Executing: cp '--' 'a\\377' 'b'");
+});
+
 test('nacre-scp -D with -P gives the server program the arguments OpenSSH scp gives it (-p PORT -- host sftp)', { skip }, async () => {
   const dir = join(work, 'direct-port');
   mkdirSync(dir);

@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeLocalOps, physicalCwd, shellCommandText } from '../../src/cli/sftp/local.js';
+import { nodeLocalOps, physicalCwd } from '../../src/cli/sftp/local.js';
+import { shellCommandText, shellQuote } from '../../src/cli/common/shell-bytes.js';
 import { glob } from '../../src/cli/common/glob.js';
 import { pathFromBytes, pathToBytes } from '../../src/sftp/path-bytes.js';
 import { strerror } from '../../src/cli/common/exit.js';
@@ -84,4 +85,8 @@ test("a shell command naming bytes that are not UTF-8 reaches the shell with tho
   assert.equal(r.status, 0, r.stderr.toString());
   assert.deepEqual(readFileSync(b(`${root}/out${ff}`)), Buffer.from([...Buffer.from("it's|x"), 0xff, 0x7c]));
   assert.equal(shellCommandText('ls -l'), 'ls -l');
+  // Words quoted one by one (nacre-scp's local cp) come through whole, quotes and all.
+  const words = ['printf', '%s|', "a 'b'", `c${ff}`];
+  const r2 = spawnSync('/bin/sh', ['-c', shellCommandText(words.map(shellQuote).join(' '))]);
+  assert.deepEqual(r2.stdout, Buffer.from([...Buffer.from("a 'b'|c"), 0xff, 0x7c]));
 });

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, promises as fsp, realpathSync, rmdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes } from '../../sftp-entry.js';
+import { fsPath, hasEscapedBytes, pathFromBytes } from '../../sftp-entry.js';
+import { shellCommandText } from '../common/shell-bytes.js';
 import type { GlobFs } from '../common/glob.js';
 import type { LsAttrs } from './ls-format.js';
 
@@ -84,19 +85,6 @@ export function changeProcessDirectory(path: string, cwd: string): void {
   }
 }
 
-/**
- * The `-c` text that runs `command`. Node passes arguments to a child as
- * UTF-8 strings only, so a command naming a file by bytes that are not
- * UTF-8 (`lls x\377`, `!cat x\377`) would reach the shell with U+FFFD in
- * their place. Such a command is handed over spelled in ASCII, every byte as
- * an octal escape of printf's %b, and the shell evals the bytes it gets back.
- */
-export function shellCommandText(command: string): string {
-  if (!hasEscapedBytes(command)) return command;
-  const octal = [...pathToBytes(command)].map((c) => '\\0' + c.toString(8).padStart(3, '0')).join('');
-  return `eval "$(printf '%b' '${octal}')"`;
-}
-
 export interface NodeLocalOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Called around a shell command so the line editor gives the terminal up and takes it back. */
@@ -150,6 +138,7 @@ export function nodeLocalOps(options: NodeLocalOptions): LocalOps {
       new Promise((resolve) => {
         const shell = options.env.SHELL || '/bin/sh';
         options.beforeShell?.();
+        // A command naming bytes that are not UTF-8 (`lls x\377`) reaches the shell with them.
         const child = spawn(shell, command === null ? [] : ['-c', shellCommandText(command)], { stdio: 'inherit' });
         const done = (status: number | null): void => {
           options.afterShell?.();

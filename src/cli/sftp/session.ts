@@ -291,7 +291,8 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
     for (;;) {
       let line = lines.take();
       if (line === undefined) {
-        rl.prompt();
+        // The cursor stays after what was typed ahead while the last command ran (prompt() would show it at the start).
+        rl.prompt(true);
         line = await lines.wait();
       }
       if (line === null) {

@@ -110,7 +110,7 @@ for (const [tool, program] of [
   ['nacre-sftp', [process.execPath, SFTP]],
   ['OpenSSH sftp', ['sftp']],
 ] as const) {
-  test(`${tool} host:path with bytes that are not UTF-8 fetches that file`, { skip }, async () => {
+  test(`${tool} host:path with bytes that are not UTF-8 fetches that file; -b reads a batch file named by such bytes`, { skip }, async () => {
     const dir = join(work, tool.replace(/\W/g, '-'));
     mkdirSync(join(dir, 'local'), { recursive: true });
     writeFileSync(Buffer.from(dir + '/x\xfe', 'latin1'), 'fe bytes\n');
@@ -118,5 +118,10 @@ for (const [tool, program] of [
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(namesOf(join(dir, 'local')), [Buffer.from('x\xfe', 'latin1').toString('hex')]);
     assert.equal(readFileSync(Buffer.from(dir + '/local/x\xfe', 'latin1')).toString(), 'fe bytes\n');
+    // A batch file named by such bytes (-b).
+    writeFileSync(Buffer.from(dir + '/batch\xfd', 'latin1'), 'lpwd\n');
+    const b = await run(dir, [...program, '-q', '-b', Buffer.concat([Buffer.from('batch'), bytes(0xfd)]), '-S', fakeSsh, 'h']);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.stdout, `sftp> lpwd\nLocal working directory: ${dir}\n`);
   });
 }

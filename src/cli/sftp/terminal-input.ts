@@ -27,7 +27,8 @@ export class ByteEscapingDecoder {
   write(chunk: Uint8Array): string {
     const bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const keep = incompleteTail(bytes);
-    this.pending = bytes.slice(bytes.length - keep);
+    // A copy (Buffer's slice would share the chunk's memory).
+    this.pending = Uint8Array.from(bytes.subarray(bytes.length - keep));
     return pathFromBytes(bytes.subarray(0, bytes.length - keep));
   }
 

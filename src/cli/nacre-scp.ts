@@ -4,8 +4,9 @@
 // process's arguments and streams, and ends the process once its output is
 // written.
 import './common/heap-tuning.js';
+import { rawArguments } from './common/raw-argv.js';
 import { exitAfterOutput, localUserName, processIo, runMain } from './common/io.js';
 import { scpMain } from './scp/main.js';
 
-const code = await runMain((args, io) => scpMain(args, io, { env: process.env, localUser: localUserName() }), process.argv.slice(2), processIo());
+const code = await runMain((args, io) => scpMain(args, io, { env: process.env, localUser: localUserName() }), rawArguments(), processIo());
 exitAfterOutput(code);

@@ -4,8 +4,9 @@
 // the process's arguments and streams, then ends the process once its
 // output is written (standard input may still hold the event loop open).
 import './common/heap-tuning.js';
+import { rawArguments } from './common/raw-argv.js';
 import { exitAfterOutput, localUserName, processIo, runMain } from './common/io.js';
 import { sftpMain } from './sftp/main.js';
 
-const code = await runMain((args, io) => sftpMain(args, io, { env: process.env, localUser: localUserName() }), process.argv.slice(2), processIo());
+const code = await runMain((args, io) => sftpMain(args, io, { env: process.env, localUser: localUserName() }), rawArguments(), processIo());
 exitAfterOutput(code);

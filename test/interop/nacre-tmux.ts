@@ -44,6 +44,11 @@ export class TmuxPane {
     this.run(['send-keys', '-t', this.target, '-l', '--', text]);
   }
 
+  /** Sends raw bytes to the pane's terminal as typed (any byte, UTF-8 or not). */
+  bytes(bytes: Uint8Array): void {
+    this.run(['send-keys', '-t', this.target, '-H', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))]);
+  }
+
   /** Presses keys by tmux name (`Enter`, `C-c`, ...). */
   keys(...names: string[]): void {
     this.run(['send-keys', '-t', this.target, ...names]);

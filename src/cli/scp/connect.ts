@@ -16,6 +16,23 @@ import type { RemoteFs } from './remote.js';
 import type { LegacyProcess } from './legacy.js';
 
 
+/**
+ * The connection to `endpoint` kept in `open` (one per user, host and port
+ * for the whole run), started by `start` when there is none. A failed
+ * attempt is not kept: the next source tries again, as scp reconnects per
+ * source.
+ */
+export function onePerEndpoint<T>(open: Map<string, Promise<T>>, endpoint: Endpoint, start: () => Promise<T>): Promise<T> {
+  const key = JSON.stringify([endpoint.user ?? null, endpoint.host, endpoint.port ?? null]);
+  let c = open.get(key);
+  if (!c) {
+    c = start();
+    open.set(key, c);
+    c.catch(() => open.delete(key));
+  }
+  return c;
+}
+
 export interface ConnectDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly localUser: string;
@@ -60,15 +77,7 @@ export class Connections {
   }
 
   private connection(endpoint: Endpoint): Promise<Connection> {
-    const key = JSON.stringify([endpoint.user ?? null, endpoint.host, endpoint.port ?? null]);
-    let c = this.open.get(key);
-    if (!c) {
-      c = this.connect(endpoint);
-      this.open.set(key, c);
-      // A failed attempt is not kept: the next source tries again, as scp reconnects per source.
-      c.catch(() => this.open.delete(key));
-    }
-    return c;
+    return onePerEndpoint(this.open, endpoint, () => this.connect(endpoint));
   }
 
   async closeAll(): Promise<void> {

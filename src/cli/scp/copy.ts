@@ -7,6 +7,7 @@
 // connection that cannot be made) end the run with 255 as scp's fatal().
 import { mkdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { fsPath } from '../../sftp-entry.js';
 import { CliExit, strerror } from '../common/exit.js';
 import { drawsProgress, progressCallbacks, progressName, type ProgressReporter } from '../common/progress.js';
 import type { ScpArgs } from './args.js';
@@ -115,7 +116,7 @@ export class ScpRun {
   private async verifyDirectory(path: string): Promise<void> {
     let why: string;
     try {
-      if ((await stat(path)).isDirectory()) return;
+      if ((await stat(fsPath(path))).isDirectory()) return;
       why = 'Not a directory';
     } catch (err) {
       why = strerror(err);
@@ -188,7 +189,7 @@ export class ScpRun {
       } else {
         let st: Stats;
         try {
-          st = await stat(src.path);
+          st = await stat(fsPath(src.path));
         } catch (err) {
           throw new CliExit(255, `scp: stat local "${src.path}": ${strerror(err)}`);
         }
@@ -334,7 +335,7 @@ export class ScpRun {
     let dstIsDir = false;
     let dstExists = false;
     try {
-      dstIsDir = (await stat(dst)).isDirectory();
+      dstIsDir = (await stat(fsPath(dst))).isDirectory();
       dstExists = true;
     } catch {
       // made below when several files match
@@ -345,7 +346,7 @@ export class ScpRun {
         return;
       }
       try {
-        await mkdir(dst, { mode: 0o777 });
+        await mkdir(fsPath(dst), { mode: 0o777 });
       } catch (err) {
         this.fail(`scp: local mkdir "${dst}": ${strerror(err)}`);
         return;

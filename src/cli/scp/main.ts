@@ -4,6 +4,8 @@
 // copies run cp(1), and `-R` runs scp on the origin host through nacre, as
 // scp runs them through ssh.
 import { spawn } from 'node:child_process';
+import { hasEscapedBytes, showPath } from '../../sftp-entry.js';
+import { shellCommandText, shellQuote } from '../common/shell-bytes.js';
 import type { CliIo } from '../common/io.js';
 import { createProgressMeter, type ProgressReporter, type ProgressStream } from '../common/progress.js';
 import type { Prompter } from '../ssh/prompter.js';
@@ -27,10 +29,12 @@ export interface ScpDeps {
 const CP = 'cp';
 
 function runLocalCopy(args: readonly string[], verbose: boolean, io: CliIo): Promise<number> {
-  // As scp's do_local_cmd under -v (argv_assemble quotes what a shell would split).
-  if (verbose) io.err(`Executing: ${[CP, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}\n`);
+  // As OpenSSH 10's scp shows it under -v: the program, then each argument in single quotes (a quote inside left as it is).
+  if (verbose) io.err(showPath(`Executing: ${[CP, ...args.map((a) => `'${a}'`)].join(' ')}\n`));
+  // Names that are not UTF-8 cannot be spawn() arguments: such a copy goes through sh, which gets the bytes.
+  const bytes = args.some(hasEscapedBytes);
   return new Promise((resolve) => {
-    const child = spawn(CP, [...args], { stdio: 'inherit' });
+    const child = bytes ? spawn('/bin/sh', ['-c', shellCommandText(`exec ${[CP, ...args].map(shellQuote).join(' ')}`)], { stdio: 'inherit' }) : spawn(CP, [...args], { stdio: 'inherit' });
     child.on('error', (err) => {
       io.err(`scp: ${CP}: ${err.message}\n`);
       resolve(1);
@@ -89,10 +93,11 @@ export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps)
       return deps.runNacre ? deps.runNacre(nacreArgs) : runNacreInProcess(nacreArgs, io, deps);
     },
     spawn: (endpoint, command) => connections.spawn(endpoint, command),
-    error: (line) => io.err(line + '\n'),
+    // Names whose bytes are not UTF-8 shown as scp shows them (x\377).
+    error: (line) => io.err(showPath(line) + '\n'),
     stderr: (text) => io.err(text),
     debug: (level, message) => {
-      if (args.verbose >= level) io.err(`debug${level}: ${message}\n`);
+      if (args.verbose >= level) io.err(showPath(`debug${level}: ${message}\n`));
     },
     progress: deps.progress ?? createProgressMeter({ quiet: args.quiet, ...(deps.progressStream ? { stream: deps.progressStream } : {}) }),
   });

@@ -1,6 +1,7 @@
 // nacre-scp's connections through a program instead of Nacre, as scp makes
 // them: `-D sftp_server_path` runs that SFTP server here for every remote
-// operand (`path -- host sftp`, as scp's do_cmd gives it; no SSH at all),
+// operand (`path [-p port] -- host sftp`, as scp's do_cmd gives it; no SSH
+// at all),
 // `-S program` runs the program with the arguments scp gives ssh
 // (`-oPermitLocalCommand=no ... -oForwardAgent=no [-p port] [-l user] -s --
 // host sftp`, or for -O the remote scp command without `-s`). SFTP goes over
@@ -10,7 +11,7 @@ import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { sftpOverProgram, startProgram, type ProgramSftp } from '../common/program-transport.js';
 import { connectionArgs, type ScpArgs } from './args.js';
-import type { Connections } from './connect.js';
+import { onePerEndpoint, type Connections } from './connect.js';
 import type { Endpoint } from './copy.js';
 import type { LegacyProcess } from './legacy.js';
 import type { RemoteFs } from './remote.js';
@@ -30,6 +31,18 @@ export function programArgs(args: ScpArgs, endpoint: Endpoint, command?: string)
   // The legacy protocol runs a command: no `-s`, the command in place of `sftp`.
   const dashes = sftpArgs.lastIndexOf('--');
   return [...sftpArgs.slice(0, dashes - 1), '--', endpoint.host, command];
+}
+
+/**
+ * The arguments scp gives `-D sftp_server_path` (without the program name):
+ * `[-p port] -- host sftp`. scp's do_cmd adds `-p` whenever a port is set,
+ * and for -D that is -P's (an operand's own port is not used), so the server
+ * program gets `-p PORT` too, as OpenSSH's scp gives it (sftp-server reads
+ * that as its request allow-list).
+ */
+export function directServerArgs(args: ScpArgs, endpoint: Endpoint): string[] {
+  const port = args.port !== undefined ? ['-p', String(args.port)] : [];
+  return [...port, '--', endpoint.host, 'sftp'];
 }
 
 /** Runs `program` with `args`, its standard streams ours (scp's -R through -S); its exit status. */
@@ -57,21 +70,16 @@ export class ProgramConnections implements ScpConnections {
 
   sftp(endpoint: Endpoint): Promise<RemoteFs> {
     // One server process per endpoint; with -D every endpoint is this machine's server anyway.
-    const key = JSON.stringify([endpoint.user ?? null, endpoint.host, endpoint.port ?? null]);
-    let c = this.open.get(key);
-    if (!c) {
-      c = this.start(endpoint);
-      this.open.set(key, c);
-      c.catch(() => this.open.delete(key));
-    }
-    return c.then((p) => p.sftp);
+    return onePerEndpoint(this.open, endpoint, () => this.start(endpoint)).then((p) => p.sftp);
   }
 
   private async start(endpoint: Endpoint): Promise<ProgramSftp> {
     const direct = this.args.sftpDirect;
     const program = direct ?? this.args.sshProgram!;
-    const argv = direct !== undefined ? ['--', endpoint.host, 'sftp'] : programArgs(this.args, endpoint);
-    if (this.args.verbose > 0) this.err(`Executing: program ${program} host ${endpoint.host}, user ${endpoint.user ?? '(unspecified)'}, command sftp\n`);
+    const argv = direct !== undefined ? directServerArgs(this.args, endpoint) : programArgs(this.args, endpoint);
+    // scp's do_cmd is given no user for -D.
+    const user = direct !== undefined ? undefined : endpoint.user;
+    if (this.args.verbose > 0) this.err(`Executing: program ${program} host ${endpoint.host}, user ${user ?? '(unspecified)'}, command sftp\n`);
     try {
       return await sftpOverProgram(program, argv);
     } catch (err) {

@@ -7,6 +7,7 @@
 // parse_user_host_path and parse_user_host_port split it. Pure.
 import { getopt, UsageError } from '../common/getopt.js';
 import { CliExit } from '../common/exit.js';
+import { cleanHost, hostColon } from '../common/host-colon.js';
 
 /** OpenSSH 10's getopt string for sftp. */
 export const SFTP_GETOPT = '1246AafhNpqrvCc:D:i:l:o:s:S:b:B:F:J:P:R:X:';
@@ -131,22 +132,7 @@ export function parseSftpUri(text: string): SftpDestination | null {
 }
 
 /** OpenSSH's colon(): where `[user@]host:path`'s colon is, or -1 (a `/` before any colon means a local path). */
-export function remoteColon(text: string): number {
-  if (text.startsWith(':')) return -1;
-  let bracket = text.startsWith('[');
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '@' && text[i + 1] === '[') bracket = true;
-    if (c === ']' && text[i + 1] === ':' && bracket) return i + 1;
-    if (c === ':' && !bracket) return i;
-    if (c === '/') return -1;
-  }
-  return -1;
-}
-
-function cleanHostname(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
+export const remoteColon = hostColon;
 
 /** The destination as sftp reads it: a URI, `[user@]host:[path]`, `[user@]host[:port]`, or a bare host. */
 export function parseSftpDestination(text: string): SftpDestination {
@@ -157,13 +143,13 @@ export function parseSftpDestination(text: string): SftpDestination {
     const path = text.slice(colon + 1) || '.';
     const userHost = text.slice(0, colon);
     const at = userHost.lastIndexOf('@');
-    const host = cleanHostname(at >= 0 ? userHost.slice(at + 1) : userHost);
+    const host = cleanHost(at >= 0 ? userHost.slice(at + 1) : userHost);
     const user = at >= 0 && at > 0 ? userHost.slice(0, at) : undefined;
     return { host, path, ...(user !== undefined ? { user } : {}) };
   }
   const at = text.lastIndexOf('@');
-  if (at > 0) return { user: text.slice(0, at), host: cleanHostname(text.slice(at + 1)) };
-  return { host: cleanHostname(at === 0 ? text.slice(1) : text) };
+  if (at > 0) return { user: text.slice(0, at), host: cleanHost(text.slice(at + 1)) };
+  return { host: cleanHost(at === 0 ? text.slice(1) : text) };
 }
 
 /** Parses nacre-sftp's arguments (without the program name). CliExit for what sftp refuses. */

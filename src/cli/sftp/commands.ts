@@ -349,13 +349,8 @@ export class SftpShell implements CommandContext {
       this.error('Server does not support copy-data extension');
       return false;
     }
-    let attrs: RemoteAttrs;
-    try {
-      attrs = await r.stat(from);
-    } catch (err) {
-      this.error(`stat remote: ${this.reason(err)}`);
-      return false;
-    }
+    const attrs = await this.statOrSay(from);
+    if (!attrs) return false;
     let mode = 0o666;
     if (attrs.mode !== undefined) {
       if (!isRegular(attrs)) {
@@ -393,6 +388,16 @@ export class SftpShell implements CommandContext {
     }
   }
 
+  /** The remote stat of `path`, or null after sftp's "stat remote: ..." line. */
+  private async statOrSay(path: string): Promise<RemoteAttrs | null> {
+    try {
+      return await this.deps.remote.stat(path);
+    } catch (err) {
+      this.error(`stat remote: ${this.reason(err)}`);
+      return null;
+    }
+  }
+
   private async lsetstat(path: string, attrs: RemoteAttrs): Promise<boolean> {
     if (!this.deps.remote.extensions.has('lsetstat@openssh.com')) {
       this.error('Server does not support lsetstat@openssh.com extension');
@@ -426,40 +431,29 @@ export class SftpShell implements CommandContext {
 
   private async changeOwnership(c: ParsedCommand, errAbort: boolean): Promise<boolean> {
     const r = this.deps.remote;
-    const abs = makeAbsolute(c.path1!, escapeGlob(this.pwd));
-    const g = await this.remoteGlob(abs, { nocheck: true });
-    if (g === 'too-many') {
-      this.error(`Too many matches for "${abs}".`);
-      return false;
-    }
-    let ok = true;
-    for (const m of g.matches) {
-      if (this.interrupted) break;
+    // A file that cannot be stat'ed is skipped (false stops batch mode; otherwise the outcome is not used).
+    return this.forEachGlob(c.path1!, errAbort, async (path) => {
       let current: RemoteAttrs;
       try {
-        current = c.flags.h ? await r.lstat(m.path) : await r.stat(m.path);
+        current = c.flags.h ? await r.lstat(path) : await r.stat(path);
       } catch (err) {
         this.error(`stat remote: ${this.reason(err)}`);
-        if (errAbort) return false;
-        continue;
+        return false;
       }
       if (current.uid === undefined || current.gid === undefined) {
-        this.error(`Can't get current ownership of remote file "${m.path}"`);
-        if (errAbort) return false;
-        continue;
+        this.error(`Can't get current ownership of remote file "${path}"`);
+        return false;
       }
       const owner = { uid: current.uid, gid: current.gid };
       if (c.command === 'chown') {
-        if (!this.options.quiet) this.out(`Changing owner on ${m.path}\n`);
+        if (!this.options.quiet) this.out(`Changing owner on ${path}\n`);
         owner.uid = c.number!;
       } else {
-        if (!this.options.quiet) this.out(`Changing group on ${m.path}\n`);
+        if (!this.options.quiet) this.out(`Changing group on ${path}\n`);
         owner.gid = c.number!;
       }
-      ok = c.flags.h ? await this.lsetstat(m.path, owner) : await this.attempt(() => r.setstat(m.path, owner), (e) => `remote setstat "${m.path}": ${e}`);
-      if (!ok && errAbort) break;
-    }
-    return ok;
+      return c.flags.h ? this.lsetstat(path, owner) : this.attempt(() => r.setstat(path, owner), (e) => `remote setstat "${path}": ${e}`);
+    });
   }
 
   /** cd: to `path1` (relative to the working directory), or back to the start without one; false after printing why not. */
@@ -474,13 +468,8 @@ export class SftpShell implements CommandContext {
       this.error(`realpath ${target}: ${serverWords(err)}`);
       return false;
     }
-    let a: RemoteAttrs;
-    try {
-      a = await r.stat(real);
-    } catch (err) {
-      this.error(`stat remote: ${this.reason(err)}`);
-      return false;
-    }
+    const a = await this.statOrSay(real);
+    if (!a) return false;
     if (a.mode === undefined) {
       this.error("Can't change directory: Can't check target");
       return false;

@@ -3,9 +3,11 @@
 // and the shell that `!` and `lls` run. An interface, so the commands run
 // against a fake in unit tests.
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
-import { homedir } from 'node:os';
-import { fsPath, pathFromBytes } from '../../sftp-entry.js';
+import { mkdtempSync, promises as fsp, realpathSync, rmdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fsPath, hasEscapedBytes, pathFromBytes } from '../../sftp-entry.js';
+import { shellCommandText } from '../common/shell-bytes.js';
 import type { GlobFs } from '../common/glob.js';
 import type { LsAttrs } from './ls-format.js';
 
@@ -40,6 +42,49 @@ async function statOrNull(path: string, follow: boolean): Promise<LsAttrs | null
   }
 }
 
+/**
+ * The process's working directory as the kernel has it (getcwd through
+ * realpath, as bytes: process.cwd() puts U+FFFD in place of bytes that are
+ * not UTF-8); process.cwd() when that fails (a removed directory).
+ */
+export function physicalCwd(): string {
+  try {
+    return pathFromBytes(realpathSync.native('.', { encoding: 'buffer' }));
+  } catch {
+    return process.cwd();
+  }
+}
+
+/**
+ * chdir(2) to `path`, which may hold bytes that are not UTF-8 (escaped as
+ * pathFromBytes escapes them). process.chdir takes only strings, so such a
+ * directory is entered through a symbolic link to it, made in a private
+ * temporary directory (mkdtemp, 0700) and removed at once: chdir follows the
+ * link, so the process ends up in the directory itself, with chdir's own
+ * errors (ENOENT, ENOTDIR, EACCES) when it cannot. Relative paths are taken
+ * from `cwd`, the process's directory as bytes.
+ */
+export function changeProcessDirectory(path: string, cwd: string): void {
+  if (!hasEscapedBytes(path)) {
+    process.chdir(path);
+    return;
+  }
+  const absolute = path.startsWith('/') ? path : cwd === '/' ? `/${path}` : `${cwd}/${path}`;
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-sftp-lcd-'));
+  const link = join(dir, 'dir');
+  try {
+    symlinkSync(fsPath(absolute), link);
+    process.chdir(link);
+  } finally {
+    try {
+      unlinkSync(link);
+    } catch {
+      // never made
+    }
+    rmdirSync(dir);
+  }
+}
+
 export interface NodeLocalOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Called around a shell command so the line editor gives the terminal up and takes it back. */
@@ -48,9 +93,15 @@ export interface NodeLocalOptions {
 }
 
 export function nodeLocalOps(options: NodeLocalOptions): LocalOps {
+  // The working directory is the process's own (so relative local paths, the
+  // glob, `lls` and `!` all start there), its name kept here as bytes.
+  let cwd: string | undefined;
   return {
-    cwd: () => process.cwd(),
-    chdir: (path) => process.chdir(path),
+    cwd: () => (cwd ??= physicalCwd()),
+    chdir: (path) => {
+      changeProcessDirectory(path, (cwd ??= physicalCwd()));
+      cwd = physicalCwd();
+    },
     home: () => options.env.HOME || homedir(),
     mkdir: async (path) => {
       await fsp.mkdir(fsPath(path), 0o777);
@@ -87,7 +138,8 @@ export function nodeLocalOps(options: NodeLocalOptions): LocalOps {
       new Promise((resolve) => {
         const shell = options.env.SHELL || '/bin/sh';
         options.beforeShell?.();
-        const child = spawn(shell, command === null ? [] : ['-c', command], { stdio: 'inherit' });
+        // A command naming bytes that are not UTF-8 (`lls x\377`) reaches the shell with them.
+        const child = spawn(shell, command === null ? [] : ['-c', shellCommandText(command)], { stdio: 'inherit' });
         const done = (status: number | null): void => {
           options.afterShell?.();
           resolve(status);

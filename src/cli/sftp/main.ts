@@ -7,6 +7,7 @@
 // sftp's statuses: 0, 1 when a command failed in batch mode or the fetch
 // failed, 255 when the connection could not be made.
 import { closeSync, openSync } from 'node:fs';
+import { fsPath, showPath } from '../../sftp-entry.js';
 import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
@@ -32,9 +33,9 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   if (args.batchFile !== undefined && args.batchFile !== '-') {
     // sftp opens its batch file before connecting.
     try {
-      closeSync(openSync(args.batchFile, 'r'));
+      closeSync(openSync(fsPath(args.batchFile), 'r'));
     } catch (err) {
-      throw new CliExit(255, `${strerror(err)} (${args.batchFile}).`);
+      throw new CliExit(255, showPath(`${strerror(err)} (${args.batchFile}).`));
     }
   }
   if (args.serverCommand !== undefined || args.sshProgram !== undefined) return runOverProgram(args, io, deps);

@@ -2,7 +2,7 @@
 // sftp tool uses, as a structural interface so the commands run against a
 // fake in unit tests; and sftp's words for an SFTP status (fx2txt) and for
 // paths (make_absolute, path_append, path_strip, basename).
-import type { LsAttrs } from './ls-format.js';
+import type { DfFigures, LsAttrs } from './ls-format.js';
 
 export interface RemoteAttrs extends LsAttrs {
   atime?: number;
@@ -34,16 +34,8 @@ export interface RemoteTransferOptions {
   onFile?: (path: string, size: number) => void;
 }
 
-export interface RemoteStatvfs {
-  bsize: number;
-  frsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  favail: number;
-}
+/** statvfs@openssh.com's figures, as df shows them. */
+export type RemoteStatvfs = DfFigures;
 
 export interface RemoteFs {
   readonly version: number;

@@ -10,7 +10,7 @@
 // given back on every way out, and to `!` commands while they run.
 import { createReadStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
-import { pathFromBytes, showPath } from '../../sftp-entry.js';
+import { fsPath, pathFromBytes, showPath } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { createProgressMeter } from '../common/progress.js';
@@ -19,6 +19,7 @@ import { SftpShell, type CommandOutcome } from './commands.js';
 import { completeLine } from './complete.js';
 import { glob } from '../common/glob.js';
 import { nodeLocalOps } from './local.js';
+import { EscapedTerminalInput, type RawTerminal } from './terminal-input.js';
 import { makeAbsolute, type RemoteFs } from './remote.js';
 
 /** The longest command line sftp reads (its buffer is 2048 bytes). */
@@ -204,7 +205,7 @@ function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string | nu
 
 /** sftp -b: every line echoed; the first failure (not `-` prefixed) ends with status 1. */
 async function runBatch(file: string, streams: SessionStreams, run: Runner, interrupt: () => boolean): Promise<number> {
-  const input = file === '-' ? streams.stdin : createReadStream(file);
+  const input = file === '-' ? streams.stdin : createReadStream(fsPath(file));
   return runLines(input, run, interrupt, true);
 }
 
@@ -238,8 +239,10 @@ async function runLines(input: NodeJS.ReadableStream, run: Runner, interrupt: ()
 }
 
 async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Runner, interrupt: () => boolean, expose: (rl: Interface) => void): Promise<number> {
+  // Typed or pasted bytes that are not UTF-8 reach the line escaped, as batch lines do.
+  const input = new EscapedTerminalInput(streams.stdin as RawTerminal);
   const rl = createInterface({
-    input: streams.stdin,
+    input: input as unknown as NodeJS.ReadableStream,
     output: streams.stdout,
     terminal: true,
     historySize: 100,
@@ -288,7 +291,8 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
     for (;;) {
       let line = lines.take();
       if (line === undefined) {
-        rl.prompt();
+        // The cursor stays after what was typed ahead while the last command ran (prompt() would show it at the start).
+        rl.prompt(true);
         line = await lines.wait();
       }
       if (line === null) {
@@ -300,6 +304,7 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
     }
   } finally {
     rl.close();
+    input.detach();
     restore();
     process.off('exit', onExit);
     process.off('SIGTERM', onTerm);

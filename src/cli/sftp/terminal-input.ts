@@ -1,0 +1,118 @@
+// The terminal's input for the sftp> prompt, decoded so that bytes that are
+// not UTF-8 survive. node:readline decodes what it reads as UTF-8 and puts
+// U+FFFD in place of a stray byte, so a name like `x\377` could not be
+// typed or pasted. Here the bytes are decoded as names are (pathFromBytes:
+// each byte outside a well-formed sequence as U+DC00 + byte, which the
+// commands turn back into the byte), and readline gets strings, which its
+// key decoder passes through as they are. A sequence cut at the end of a
+// read waits for the next one (a terminal may split a character).
+//
+// (OpenSSH's sftp, through libedit, drops such a byte at its prompt; a
+// batch file or piped input keeps it, and so does nacre-sftp's prompt.)
+import { EventEmitter } from 'node:events';
+import { pathFromBytes } from '../../sftp-entry.js';
+
+/** Bytes a well-formed sequence starting with `lead` has, or 0 when `lead` starts none. */
+function sequenceLength(lead: number): number {
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+/** A streaming pathFromBytes: chunks in, text out, a character split across chunks kept whole. */
+export class ByteEscapingDecoder {
+  private pending: Uint8Array = new Uint8Array(0);
+
+  write(chunk: Uint8Array): string {
+    const bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const keep = incompleteTail(bytes);
+    // A copy (Buffer's slice would share the chunk's memory).
+    this.pending = Uint8Array.from(bytes.subarray(bytes.length - keep));
+    return pathFromBytes(bytes.subarray(0, bytes.length - keep));
+  }
+
+  /** What is still held (an unfinished sequence), each byte escaped. */
+  end(): string {
+    const rest = this.pending;
+    this.pending = new Uint8Array(0);
+    return pathFromBytes(rest);
+  }
+}
+
+/** How many bytes at the end of `b` begin a sequence that more bytes could still complete. */
+function incompleteTail(b: Uint8Array): number {
+  for (let k = 1; k <= 3 && k <= b.length; k++) {
+    const lead = b[b.length - k]!;
+    if (lead >= 0x80 && lead <= 0xbf) continue;
+    const need = sequenceLength(lead);
+    return need > k ? k : 0;
+  }
+  return 0;
+}
+
+/** What readline uses of its input stream with `terminal: true`. */
+export interface RawTerminal extends NodeJS.EventEmitter {
+  isRaw?: boolean;
+  isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/**
+ * `source` (the terminal) as readline's input, its data decoded by
+ * ByteEscapingDecoder. Pausing, resuming and raw mode go to the terminal
+ * itself, so a `!` command that is given the terminal reads it alone.
+ */
+export class EscapedTerminalInput extends EventEmitter {
+  private readonly decoder = new ByteEscapingDecoder();
+  private readonly onData = (chunk: Buffer | string): void => {
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    if (text) this.emit('data', text);
+  };
+  private readonly onEnd = (): void => {
+    const rest = this.decoder.end();
+    if (rest) this.emit('data', rest);
+    this.emit('end');
+  };
+  private readonly onError = (err: unknown): void => void this.emit('error', err);
+
+  constructor(private readonly source: RawTerminal) {
+    super();
+    source.on('data', this.onData);
+    source.on('end', this.onEnd);
+    source.on('error', this.onError);
+  }
+
+  get isTTY(): boolean {
+    return this.source.isTTY === true;
+  }
+
+  get isRaw(): boolean {
+    return this.source.isRaw === true;
+  }
+
+  setRawMode(mode: boolean): this {
+    this.source.setRawMode?.(mode);
+    return this;
+  }
+
+  pause(): this {
+    this.source.pause();
+    return this;
+  }
+
+  resume(): this {
+    this.source.resume();
+    return this;
+  }
+
+  /** Stops listening to the terminal (which is left paused). */
+  detach(): void {
+    this.source.off('data', this.onData);
+    this.source.off('end', this.onEnd);
+    this.source.off('error', this.onError);
+    this.source.pause();
+  }
+}

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { closeSync, readdirSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { outputPipe, preparePipes } from '../../src/io/node/fifo-pipes.js';
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';
@@ -40,6 +41,26 @@ test('no temporary directory to make FIFOs in: preparePipes says so and every pr
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: '/nonexistent/nacre-test' }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), [false, null, false]);
+});
+
+test("a killed process's directory is removed by the next one; a running process's is kept", async () => {
+  const base = mkdtempSync(join(tmpdir(), 'fifo-pipes-test-'));
+  try {
+    const dead = spawnSync('true').pid!;
+    mkdirSync(join(base, `nacre-pipes-${dead}-abcdef`));
+    writeFileSync(join(base, `nacre-pipes-${dead}-abcdef`, 'p0'), '');
+    mkdirSync(join(base, `nacre-pipes-${process.pid}-ghijkl`));
+    writeFileSync(join(base, `nacre-pipes-${dead}-file`), '');
+    const module = fileURLToPath(new URL('../../src/io/node/fifo-pipes.js', import.meta.url));
+    const script = `import { preparePipes } from ${JSON.stringify(module)}; console.log(await preparePipes());`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: base }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'true');
+    // The child's own directory went at its exit; the dead one's too; the rest stays.
+    assert.deepEqual(readdirSync(base).sort(), [`nacre-pipes-${dead}-file`, `nacre-pipes-${process.pid}-ghijkl`].sort());
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });
 
 test('a pipe carries a child output, blocking on the child side, unlinked at once; onData reads into a reused buffer', async () => {

@@ -7,12 +7,13 @@
 // made no measurable difference to uploads.
 //
 // Node has no pipe() call, so the pipes are named FIFOs in a private directory
-// (mode 0700, under os.tmpdir()): a FIFO opened at both ends and unlinked at
-// once is a pipe no one else can open. Making them costs a process (mkfifo(1)),
+// (mode 0700, under os.tmpdir(), named with the process id; removed at exit,
+// or by a later process when this one was killed): a FIFO opened at both
+// ends and unlinked at once is a pipe no one else can open. Making them costs a process (mkfifo(1)),
 // so they are made in batches ahead of need; when none is ready (the first
 // program, or mkfifo missing) the caller falls back to Node's socket pairs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants as fsConstants, fchmodSync, fstatSync, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,17 +39,59 @@ const ready: string[] = [];
 let refilling = false;
 let made = 0;
 
+const PREFIX = 'nacre-pipes-';
+
 function ensureDirectory(): string | null {
   if (directory !== undefined) return directory;
   try {
+    const base = tmpdir();
+    removeStale(base);
     // mkdtemp makes the directory with mode 0700 under a name no one can guess.
-    const dir = mkdtempSync(join(tmpdir(), 'nacre-pipes-'));
+    const dir = mkdtempSync(join(base, `${PREFIX}${process.pid}-`));
     directory = dir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   } catch {
     directory = null;
   }
   return directory;
+}
+
+/**
+ * Removes the directories of processes that died without their exit handler
+ * (killed by a signal they did not handle): ours (same owner, a real
+ * directory, not a link), named with a pid that no longer runs.
+ */
+function removeStale(base: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    if (!name.startsWith(PREFIX)) continue;
+    const pid = Number(name.slice(PREFIX.length).split('-')[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || running(pid)) continue;
+    const path = join(base, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Settles when the batch being made is ready (true) or could not be made (false). */

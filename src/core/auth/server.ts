@@ -359,6 +359,9 @@ export class AuthServer {
     this.success = true;
     this.queue.length = 0;
     this.promptContext = null;
+    // The connection lives on for hours; the key's import is needed no more.
+    this.lastKey.blob = null;
+    this.lastKey.key = null;
     this.io.send(UserauthSuccess.encode({}));
     this.io.setAuthenticated();
     const key = p.signature && p.publicKey ? { publicKey: { ...p.publicKey, ...proof } } : {};

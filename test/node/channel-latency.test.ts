@@ -5,28 +5,12 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Channel, type ChannelHost, type ChannelCommands } from '../../src/io/node/channel.js';
+import { nodeChannel } from './node-channel.js';
 import { ChannelData } from '../../src/messages/connection.js';
-import { ConnPair, openPair, type Side } from '../core/connection-helpers.js';
+import { ConnPair, openPair } from '../core/connection-helpers.js';
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { preparePipes } from '../../src/io/node/fifo-pipes.js';
 import { startServer, passwordSecret } from './server-helpers.js';
-
-/** A Node Channel over one side of an in-memory connection pair. */
-function nodeChannel(side: Side, id: number): Channel {
-  const c = side.conn;
-  const commands: ChannelCommands = {
-    write: (_now, ch, data, type, prefix) => c.write(ch, data, type, prefix),
-    consumed: (_now, ch, n) => c.consumed(ch, n),
-    growWindow: (_now, ch, size) => c.growWindow(ch, size),
-    eof: (_now, ch) => c.eof(ch),
-    closeChannel: (_now, ch) => c.close(ch),
-    channelRequest: (_now, ch, type, wantReply, data) => c.channelRequest(ch, type, wantReply, data),
-    answerChannelRequest: (_now, ch, ok) => c.answerChannelRequest(ch, ok),
-  };
-  const host: ChannelHost = { connection: c, endpoint: commands, now: () => 0, run: () => undefined, needsDrain: false, onDrain: () => undefined };
-  return new Channel(host, id, 'session');
-}
 
 test('one small write leaves by the end of the turn, with no timer running', async () => {
   const pair = new ConnPair();

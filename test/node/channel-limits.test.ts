@@ -5,32 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Channel, type ChannelHost, type ChannelCommands } from '../../src/io/node/channel.js';
+import { nodeChannel } from './node-channel.js';
 import { ChannelData } from '../../src/messages/connection.js';
 import { ReqExec } from '../../src/messages/channel-types.js';
 import { WRITE_CALL_LIMIT } from '../../src/core/connection/connection.js';
-import { ConnPair, openPair, concatAll, type Side } from '../core/connection-helpers.js';
+import { ConnPair, openPair, concatAll } from '../core/connection-helpers.js';
 import { startServer, passwordSecret, delay } from './server-helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** A Node Channel over one side of an in-memory connection pair. */
-function nodeChannel(side: Side, id: number): Channel {
-  const c = side.conn;
-  // The in-memory Connection has no clock: the commands' time is dropped.
-  const session: ChannelCommands = {
-    write: (_now, ch, data, type, prefix) => c.write(ch, data, type, prefix),
-    consumed: (_now, ch, n) => c.consumed(ch, n),
-    growWindow: (_now, ch, size) => c.growWindow(ch, size),
-    eof: (_now, ch) => c.eof(ch),
-    closeChannel: (_now, ch) => c.close(ch),
-    channelRequest: (_now, ch, type, wantReply, data) => c.channelRequest(ch, type, wantReply, data),
-    answerChannelRequest: (_now, ch, ok) => c.answerChannelRequest(ch, ok),
-  };
-  const host: ChannelHost = { connection: c, endpoint: session, now: () => 0, run: () => undefined, needsDrain: false, onDrain: () => undefined };
-  return new Channel(host, id, 'session');
-}
 
 test('a write far larger than one call may send goes out over several turns of the event loop', async () => {
   const pair = new ConnPair({}, { windowSize: 64 * MiB, receiveBudget: Infinity });

@@ -4,6 +4,7 @@
 // prompts), then the `sftp` subsystem (or, for -O, a command). One
 // connection per endpoint, kept for the whole run and closed at its end.
 import type { Client } from '../../client-entry.js';
+import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
@@ -71,9 +72,9 @@ export class Connections {
     return (await this.connection(endpoint)).client;
   }
 
-  /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp). */
+  /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp), a name's escaped bytes sent as those bytes. */
   async spawn(endpoint: Endpoint, command: string): Promise<LegacyProcess> {
-    return (await this.client(endpoint)).spawn(command);
+    return (await this.client(endpoint)).spawn(hasEscapedBytes(command) ? pathToBytes(command) : command);
   }
 
   private connection(endpoint: Endpoint): Promise<Connection> {

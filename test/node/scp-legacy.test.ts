@@ -364,6 +364,27 @@ test('LegacyCopies: a broken exchange closes the remote scp; its failing exit co
     assert.match(stderr, /remote says hi/);
   }));
 
+test('LegacyCopies: a remote scp that could not start (exec refused) ends as scp\'s does: lost connection up, status 1 down', () =>
+  withDir(async (dir) => {
+    const { LegacyCopies } = await import('../../src/cli/scp/legacy-copy.js');
+    const { parseScpArgs } = await import('../../src/cli/scp/args.js');
+    const { failedProcess } = await import('../../src/cli/scp/legacy.js');
+    let errors = 0;
+    let stderr = '';
+    const copies = new LegacyCopies(
+      parseScpArgs(['-O', 'h:x', dir]),
+      { spawn: async () => failedProcess('exec request failed on channel 0'), stderr: (t) => void (stderr += t), progress: QUIET_PROGRESS },
+      () => void errors++,
+      () => errors,
+    );
+    await copies.download({ kind: 'remote', host: 'h', path: 'x' }, dir);
+    assert.equal(errors, 1);
+    assert.deepEqual(readdirSync(dir), []);
+    writeFileSync(join(dir, 'f'), 'f');
+    await assert.rejects(copies.upload({ kind: 'remote', host: 'h', path: '/t' }, join(dir, 'f')), (e: unknown) => e instanceof CliExit && e.code === 1 && e.message === 'lost connection');
+    assert.equal(stderr, 'exec request failed on channel 0\nexec request failed on channel 0\n');
+  }));
+
 test('receiving fuzzed streams: only CliExit comes out, nothing lands outside the target', () =>
   withDir(async (dir) => {
     const target = join(dir, 'in');

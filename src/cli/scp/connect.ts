@@ -14,7 +14,7 @@ import { Prompter } from '../ssh/prompter.js';
 import { connectionArgs, type ScpArgs } from './args.js';
 import type { Endpoint } from './copy.js';
 import type { RemoteFs } from './remote.js';
-import type { LegacyProcess } from './legacy.js';
+import { failedProcess, type LegacyProcess } from './legacy.js';
 
 
 /**
@@ -74,7 +74,14 @@ export class Connections {
 
   /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp), a name's escaped bytes sent as those bytes. */
   async spawn(endpoint: Endpoint, command: string): Promise<LegacyProcess> {
-    return (await this.client(endpoint)).spawn(hasEscapedBytes(command) ? pathToBytes(command) : command);
+    const client = await this.client(endpoint);
+    try {
+      return await client.spawn(hasEscapedBytes(command) ? pathToBytes(command) : command);
+    } catch (err) {
+      // As ssh reports it and exits, leaving scp to find its far end gone.
+      const message = err instanceof Error ? err.message : String(err);
+      return failedProcess(message.startsWith('the server refused to run') ? 'exec request failed on channel 0' : message);
+    }
   }
 
   private connection(endpoint: Endpoint): Promise<Connection> {

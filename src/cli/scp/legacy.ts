@@ -10,7 +10,7 @@
 // Names are bytes both ways, as scp's: a name that is not UTF-8 is carried
 // with its bytes escaped (pathFromBytes), sent and written as those bytes, and
 // shown as scp shows it (`x\377`).
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { ByteReader } from './byte-reader.js';
 import { open, mkdir, opendir, stat, chmod, utimes } from 'node:fs/promises';
 import { constants, type Dir, type OpenDirOptions, type Stats } from 'node:fs';
@@ -28,6 +28,21 @@ export interface LegacyProcess {
   readonly exit: Promise<{ code: number | null; signal?: string | null }>;
   /** Ends it at once (the channel closed), when the exchange broke off. */
   close(): void;
+}
+
+/**
+ * A remote scp that could not be started (the server refused the exec
+ * request, the channel failed): `message` on its stderr, nothing on its
+ * stdout, exit 255, as ssh leaves scp when it fails so. The run then goes as
+ * scp's does: `lost connection` for an upload, status 1 for a download.
+ */
+export function failedProcess(message: string): LegacyProcess {
+  const stdout = new PassThrough();
+  stdout.end();
+  const stderr = new PassThrough();
+  stderr.end(message.endsWith('\n') ? message : message + '\n');
+  const stdin = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return { stdin, stdout, stderr, exit: Promise.resolve({ code: 255, signal: null }), close: () => undefined };
 }
 
 /** Bytes read or written at a time. */

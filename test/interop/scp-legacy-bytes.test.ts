@@ -97,6 +97,7 @@ test('scp -O: missing files named by bytes that are not UTF-8, both ways: the sa
   const runs: RawRun[][] = [];
   const target = join(work, 'missing-target');
   mkdirSync(target, { recursive: true });
+  mkdirSync(b(work, '/dir', [0xfb]), { recursive: true });
   for (const [, program] of TOOLS) {
     runs.push([
       // A remote source that is not there: the far end's message, its bytes shown as \ooo.
@@ -105,6 +106,10 @@ test('scp -O: missing files named by bytes that are not UTF-8, both ways: the sa
       await scpO(program, work, b('gone', [0xfd]), `127.0.0.1:${target}/`),
       // A remote target directory that is not there.
       await scpO(program, work, join(work, 'known_hosts'), b(`127.0.0.1:${work}/no`, [0xfc], '/')),
+      // A remote wildcard that matches nothing (the remote shell leaves it as it is).
+      await scpO(program, work, b(`127.0.0.1:${work}/no`, [0xfc], '*'), target),
+      // A local directory without -r.
+      await scpO(program, work, b('dir', [0xfb]), `127.0.0.1:${target}/`),
     ]);
   }
   const [mine, theirs] = runs as [RawRun[], RawRun[]];
@@ -115,6 +120,7 @@ test('scp -O: missing files named by bytes that are not UTF-8, both ways: the sa
   }
   assert.match(mine[0]!.stderr, /nope\\376: No such file or directory/);
   assert.match(mine[1]!.stderr, /gone\\375: No such file or directory/);
+  assert.match(mine[4]!.stderr, /dir\\373: not a regular file/);
 });
 
 test('scp -O -S program: the remote command reaches the program with its bytes, as with OpenSSH scp -O -S', { skip, timeout: 60000 }, async () => {

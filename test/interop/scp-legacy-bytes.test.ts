@@ -2,7 +2,8 @@
 // against OpenSSH's sshd (whose `scp -t` / `scp -f` run the protocol's far
 // end), side by side with OpenSSH's own scp -O: the remote command carries
 // the name's bytes (an exec request given as bytes), the C and D lines carry
-// them both ways, and the same files are made and the same messages printed.
+// them both ways (-3 too), and the same files are made and the same
+// messages printed.
 // The odd bytes are made by the shell (Node's spawn takes strings only).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,9 +87,12 @@ test('scp -O: files and a tree named by bytes that are not UTF-8, up and back do
     // A remote wildcard (the remote shell's) matching a name that is not UTF-8: the name the far end sends is checked against it.
     const glob = await scpO(program, back, `127.0.0.1:${remote}/c*`, 'globbed');
     assert.equal(glob.code, 0, `${tool}: ${glob.stderr}`);
+    // -3: the origin's `scp -f` relayed to the destination's `scp -t` through this host, both named by bytes.
+    const three = await scpO(program, back, '-3', b(`127.0.0.1:${remote}/caf`, [0xe9]), b(`127.0.0.1:${remote}/three`, [0xf5]));
+    assert.equal(three.code, 0, `${tool}: ${three.stderr}`);
     results.push({ tree: tree(Buffer.from(remote)), down: tree(Buffer.from(back)) });
   }
-  assert.deepEqual(results[0]!.tree, ['caf\xe9 = latin-1\n', 'd\xfe/', 'd\xfe/x\x80y = inside\n', '\xff = ff\n']);
+  assert.deepEqual(results[0]!.tree, ['caf\xe9 = latin-1\n', 'd\xfe/', 'd\xfe/x\x80y = inside\n', 'three\xf5 = latin-1\n', '\xff = ff\n']);
   assert.deepEqual(results[0]!.down, ['d\xfe/', 'd\xfe/x\x80y = inside\n', 'globbed = latin-1\n', 'n\xe9 = latin-1\n']);
   assert.deepEqual(results[0], results[1]);
 });

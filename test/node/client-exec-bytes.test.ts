@@ -52,3 +52,15 @@ test('ExecError names a command given as bytes by its text (U+FFFD for bytes tha
     assert.match(e2.message, /^command "a\uFFFD" exited with status 1$/);
   });
 });
+
+test('a refused exec rejects with "the server refused to run ..." (nacre-scp -O reports it as ssh does)', async () => {
+  // Sessions, but no exec handler: the exec request gets CHANNEL_FAILURE.
+  const t = await startServer({ authenticate: passwordSecret, session: () => undefined });
+  try {
+    const c = await t.connect({ password: 'secret' });
+    await assert.rejects(c.spawn(new Uint8Array([0x73, 0x63, 0x70, 0xff])), (e: unknown) => e instanceof Error && e.message === 'the server refused to run "scp\uFFFD"');
+    await assert.rejects(c.exec('scp -f x'), (e: unknown) => e instanceof Error && e.message === 'the server refused to run "scp -f x"');
+  } finally {
+    await t.close();
+  }
+});

@@ -80,6 +80,7 @@ export class Connections {
     } catch (err) {
       // As ssh reports it and exits, leaving scp to find its far end gone.
       const message = err instanceof Error ? err.message : String(err);
+      // (The refusal's wording is pinned by test/node/client-exec-bytes.test.ts.)
       return failedProcess(message.startsWith('the server refused to run') ? 'exec request failed on channel 0' : message);
     }
   }

@@ -135,16 +135,20 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     return this.node.globalRequest(name, data, wantReply);
   }
 
-  /** Runs a command and collects its output: `{ stdout, stderr, code, signal }`. */
-  exec(command: string, options: ExecOptions & { readonly encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
-  exec(command: string, options?: ExecOptions & { readonly encoding?: 'utf8' }): Promise<ExecResult<string>>;
-  exec(command: string, options?: ExecOptions): Promise<ExecResult<string | Buffer>>;
-  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  /**
+   * Runs a command and collects its output: `{ stdout, stderr, code, signal }`.
+   * The command is text (sent as UTF-8) or bytes, sent as they are (a name
+   * that is not UTF-8 in it).
+   */
+  exec(command: string | Uint8Array, options: ExecOptions & { readonly encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  exec(command: string | Uint8Array, options?: ExecOptions & { readonly encoding?: 'utf8' }): Promise<ExecResult<string>>;
+  exec(command: string | Uint8Array, options?: ExecOptions): Promise<ExecResult<string | Buffer>>;
+  exec(command: string | Uint8Array, options: ExecOptions = {}): Promise<ExecResult> {
     return execCommand(this.sessions, command, options, this.maxBuffer);
   }
 
-  /** Starts a command with stdin/stdout/stderr streams and an `exit` promise. */
-  spawn(command: string, options: SpawnOptions = {}): Promise<RemoteProcess> {
+  /** Starts a command (text, or bytes sent as they are) with stdin/stdout/stderr streams and an `exit` promise. */
+  spawn(command: string | Uint8Array, options: SpawnOptions = {}): Promise<RemoteProcess> {
     return spawnProcess(this.sessions, command, options);
   }
 

@@ -2,7 +2,8 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import { AbortError, DisconnectReason, NacreError } from '../errors.js';
-import { ReqEnv, ReqExec, ReqPty, ReqShell, ReqSignal, ReqWindowChange } from '../messages/channel-types.js';
+import { ReqEnv, ReqExec, ReqPty, ReqShell, ReqSignal, ReqWindowChange, tail } from '../messages/channel-types.js';
+import { f } from '../messages/schema.js';
 import { encodeTerminalModes } from '../core/connection/terminal-modes.js';
 import type { Channel, ExitInfo } from '../io/node/channel.js';
 import type { ChannelOpener } from '../io/node/node-endpoint.js';
@@ -70,9 +71,32 @@ export interface ExecResult<T = string | Buffer> {
   readonly signal: string | null;
 }
 
+/**
+ * A command to run: text (sent as its UTF-8), or the bytes themselves. The
+ * exec request carries an SSH string, so a command naming a file whose name
+ * is not UTF-8 (`scp -f -- caf\xe9`) can be sent as those bytes.
+ */
+type RemoteCommand = string | Uint8Array;
+
+/** The exec request's tail with the command as bytes (the same wire form as ReqExec's text). */
+const ReqExecBytes = tail('exec', { command: f.bytes(256 * 1024) });
+
+function execRequest(command: RemoteCommand): Uint8Array {
+  return typeof command === 'string' ? ReqExec.encode({ command }) : ReqExecBytes.encode({ command });
+}
+
+/** The command as text for messages and errors: bytes decoded as UTF-8, U+FFFD for any that are not. */
+function commandText(command: RemoteCommand): string {
+  return typeof command === 'string' ? command : Buffer.from(command.buffer, command.byteOffset, command.byteLength).toString('utf8');
+}
+
 export class ExecError extends NacreError {
-  constructor(readonly command: string, readonly result: ExecResult) {
-    super(`command ${JSON.stringify(command)} ${result.signal ? `was killed by SIG${result.signal}` : `exited with status ${result.code}`}`, DisconnectReason.BY_APPLICATION);
+  /** The command as text (a command given as bytes decoded as UTF-8, U+FFFD for any that are not). */
+  readonly command: string;
+
+  constructor(command: RemoteCommand, readonly result: ExecResult) {
+    super(`command ${JSON.stringify(commandText(command))} ${result.signal ? `was killed by SIG${result.signal}` : `exited with status ${result.code}`}`, DisconnectReason.BY_APPLICATION);
+    this.command = commandText(command);
   }
 }
 
@@ -85,8 +109,11 @@ export class ExecError extends NacreError {
  * U+FFFD).
  */
 export class MaxBufferError extends NacreError {
+  /** The command as text (as ExecError's). */
+  readonly command: string;
+
   constructor(
-    readonly command: string,
+    command: RemoteCommand,
     /** The stream that went over. */
     readonly stream: 'stdout' | 'stderr',
     /** The limit applied, in bytes. */
@@ -94,7 +121,8 @@ export class MaxBufferError extends NacreError {
     readonly stdout: string | Buffer,
     readonly stderr: string | Buffer,
   ) {
-    super(`command ${JSON.stringify(command)}: ${stream} exceeded maxBuffer (${limit} bytes); the channel was closed`, DisconnectReason.BY_APPLICATION);
+    super(`command ${JSON.stringify(commandText(command))}: ${stream} exceeded maxBuffer (${limit} bytes); the channel was closed`, DisconnectReason.BY_APPLICATION);
+    this.command = commandText(command);
   }
 }
 
@@ -157,11 +185,11 @@ function wrap(ch: Channel): RemoteProcess {
   };
 }
 
-export async function spawnProcess(conn: ChannelOpener, command: string, options: SpawnOptions): Promise<RemoteProcess> {
+export async function spawnProcess(conn: ChannelOpener, command: RemoteCommand, options: SpawnOptions): Promise<RemoteProcess> {
   const ch = await openSession(conn, options);
-  if (!(await ch.request('exec', ReqExec.encode({ command })))) {
+  if (!(await ch.request('exec', execRequest(command)))) {
     ch.close();
-    throw new NacreError(`the server refused to run ${JSON.stringify(command)}`, DisconnectReason.BY_APPLICATION);
+    throw new NacreError(`the server refused to run ${JSON.stringify(commandText(command))}`, DisconnectReason.BY_APPLICATION);
   }
   return wrap(ch);
 }
@@ -226,7 +254,7 @@ function streamLimit(maxBuffer: number, encoding: 'utf8' | 'buffer'): number {
 }
 
 /** Runs `command` and collects its output; `defaultMaxBuffer` applies when `options.maxBuffer` is unset. */
-export async function execCommand(conn: ChannelOpener, command: string, options: ExecOptions, defaultMaxBuffer = DEFAULT_MAX_BUFFER): Promise<ExecResult> {
+export async function execCommand(conn: ChannelOpener, command: RemoteCommand, options: ExecOptions, defaultMaxBuffer = DEFAULT_MAX_BUFFER): Promise<ExecResult> {
   const signal = options.signal;
   const encoding = options.encoding === 'buffer' ? 'buffer' : 'utf8';
   const limit = streamLimit(checkMaxBuffer(options.maxBuffer ?? defaultMaxBuffer), encoding);

@@ -103,8 +103,13 @@ test('nacre-sftp at the prompt: bytes that are not UTF-8 typed (or pasted) reach
     pane.line(`cd ${root} && node ${SFTP} -S ${fakeSsh} h; echo "status=$?"`);
     await pane.waitFor(/Connected to h\.\nsftp>$/m, 20000, 'the sftp prompt');
     // OpenSSH's sftp (libedit) drops these bytes at its prompt; nacre-sftp keeps them, as in a batch.
-    pane.type('lcd ');
+    pane.type('lcd x');
     pane.bytes(FF);
+    // Shown as \377 while the line is edited; Left then Backspace deletes the x, and the byte stays whole.
+    await pane.waitFor(/sftp> lcd x\\377$/m, 10000, 'the typed byte shown as \\377');
+    pane.keys('Left');
+    pane.keys('BSpace');
+    await pane.waitFor(/sftp> lcd \\377$/m, 10000, 'the x deleted before the byte');
     pane.keys('Enter');
     await pane.next('Local working directory: ', () => pane.line('lpwd'));
     await pane.waitFor(/^Local working directory: .*\/\\377$/m, 10000, 'lpwd in the 0xff directory');
@@ -116,7 +121,7 @@ test('nacre-sftp at the prompt: bytes that are not UTF-8 typed (or pasted) reach
     // Tab completes a local name in the 0xff directory (the glob runs in the process's directory).
     pane.type('put u');
     pane.keys('Tab');
-    await pane.waitFor(/sftp> put up.\s*$/m, 10000, 'the completed local name');
+    await pane.waitFor(/sftp> put up\\376\s*$/m, 10000, 'the completed local name');
     await pane.next('\nsftp>', () => pane.keys('Enter'));
     await pane.next('\nsftp>', () => {
       pane.type('lmkdir caf');

@@ -12,6 +12,7 @@ import { PassThrough } from 'node:stream';
 import { ByteReader } from '../../src/cli/scp/byte-reader.js';
 import { LegacySender, braceExpand, legacyCommand, parseEntry, parseTimes, receiveFiles, type LegacyContext, type LegacyProcess } from '../../src/cli/scp/legacy.js';
 import { CliExit } from '../../src/cli/common/exit.js';
+import { pathFromBytes } from '../../src/sftp/path-bytes.js';
 import { QUIET_PROGRESS } from '../../src/cli/common/progress.js';
 
 /** A far end: what we write arrives on `sent`; `reply` feeds what we read. */
@@ -81,7 +82,8 @@ function agreeableSink() {
       }
       const nl = pending.indexOf(0x0a);
       if (nl < 0) return;
-      const line = pending.subarray(0, nl).toString();
+      // One character a byte: names that are not UTF-8 compare exactly.
+      const line = pending.subarray(0, nl).toString('latin1');
       pending = pending.subarray(nl + 1);
       lines.push(line);
       f.reply(Buffer.from([0]));
@@ -204,6 +206,42 @@ test('receiving: the far end\'s errors are printed and counted; the run goes on'
     assert.equal(readFileSync(join(dir, 'ok'), 'utf8'), 'K');
   }));
 
+test('names that are not UTF-8: sent and received as their bytes, the far end\'s messages kept with theirs', () =>
+  withDir(async (dir) => {
+    // Sending: a tree `d\xfe` holding `x\xff`, named as pathFromBytes carries them.
+    const tree = Buffer.from(`${dir}/d\xfe`, 'latin1');
+    mkdirSync(tree);
+    writeFileSync(Buffer.concat([tree, Buffer.from('/x\xff', 'latin1')]), 'odd');
+    const sink = agreeableSink();
+    const ctx = context({ recursive: true });
+    const sender = (await LegacySender.start(sink.proc, ctx))!;
+    await sender.send(pathFromBytes(tree));
+    assert.deepEqual(
+      sink.lines.map((l) => l.replace(/^([CD])\d{4}/, '$1MODE')),
+      ['DMODE 0 d\xfe', 'CMODE 3 x\xff', 'E'],
+    );
+    assert.deepEqual(sink.files.map(String), ['odd']);
+    // A missing one: reported with its bytes to the far end, escaped here (shown as \375 by the tool).
+    await sender.send(pathFromBytes(Buffer.from(`${dir}/gone\xfd`, 'latin1')));
+    assert.equal(ctx.err, `${dir}/gone\udcfd: No such file or directory\n`);
+
+    // Receiving: the names' bytes become the files' names; a name asked for as bytes matches them.
+    const into = join(dir, 'in');
+    mkdirSync(into);
+    const f = farEnd();
+    f.reply(Buffer.from('\x01scp: nope\xfe: No such file or directory\nC0644 2 caf\xe9\nAB\0', 'latin1'));
+    f.end();
+    const rctx = context();
+    await receiveFiles(f.proc, into, pathFromBytes(Buffer.from('/r/caf\xe9', 'latin1')), rctx);
+    assert.deepEqual((readdirSync(into, { encoding: 'buffer' }) as Buffer[]).map((n) => n.toString('latin1')), ['caf\xe9']);
+    assert.equal(rctx.err, 'scp: nope\udcfe: No such file or directory\n');
+    // One that does not match the bytes asked for is refused.
+    const g = farEnd();
+    g.reply(Buffer.from('C0644 2 caf\xe8\nAB\0', 'latin1'));
+    g.end();
+    await assert.rejects(receiveFiles(g.proc, into, pathFromBytes(Buffer.from('caf\xe9', 'latin1')), context()), /filename does not match request/);
+  }));
+
 test('receiving from a hostile sender: bad names, names not asked for, bad lines end the run; nothing written outside', () =>
   withDir(async (dir) => {
     const target = join(dir, 'in');
@@ -324,6 +362,27 @@ test('LegacyCopies: a broken exchange closes the remote scp; its failing exit co
     assert.equal(errors, 1, 'the failing exit counts');
     assert.equal(spawned[1]!.closed, false);
     assert.match(stderr, /remote says hi/);
+  }));
+
+test('LegacyCopies: a remote scp that could not start (exec refused) ends as scp\'s does: lost connection up, status 1 down', () =>
+  withDir(async (dir) => {
+    const { LegacyCopies } = await import('../../src/cli/scp/legacy-copy.js');
+    const { parseScpArgs } = await import('../../src/cli/scp/args.js');
+    const { failedProcess } = await import('../../src/cli/scp/legacy.js');
+    let errors = 0;
+    let stderr = '';
+    const copies = new LegacyCopies(
+      parseScpArgs(['-O', 'h:x', dir]),
+      { spawn: async () => failedProcess('exec request failed on channel 0'), stderr: (t) => void (stderr += t), progress: QUIET_PROGRESS },
+      () => void errors++,
+      () => errors,
+    );
+    await copies.download({ kind: 'remote', host: 'h', path: 'x' }, dir);
+    assert.equal(errors, 1);
+    assert.deepEqual(readdirSync(dir), []);
+    writeFileSync(join(dir, 'f'), 'f');
+    await assert.rejects(copies.upload({ kind: 'remote', host: 'h', path: '/t' }, join(dir, 'f')), (e: unknown) => e instanceof CliExit && e.code === 1 && e.message === 'lost connection');
+    assert.equal(stderr, 'exec request failed on channel 0\nexec request failed on channel 0\n');
   }));
 
 test('receiving fuzzed streams: only CliExit comes out, nothing lands outside the target', () =>

@@ -72,8 +72,9 @@ test('type-ahead during a command stays at the start of the next line; later key
   // The line was `ls x\377y` (the byte kept) ...
   assert.equal(err, "Can't ls: \"/x/x\\377y\" not found\n");
   // ... and the terminal showed it so: the prompt drawn again with the cursor
-  // after the typed-ahead text (column 12), where `y` then appeared, not
-  // back at column 7 (where `y` would have covered the `l` on the screen).
-  assert.ok(screen.includes('sftp> ls x\uFFFD\x1b[12Gy'), JSON.stringify(screen));
+  // after the typed-ahead text (column 15: the byte drawn as `\377`), where
+  // `y` then appeared, not back at column 7 (where `y` would have covered
+  // the `l` on the screen).
+  assert.ok(screen.includes('sftp> ls x\\377\x1b[15Gy'), JSON.stringify(screen));
   void out;
 });

@@ -2,13 +2,15 @@
 // in any chunking decode as pathFromBytes decodes them whole (a character
 // split across reads stays one character, a stray byte becomes its escape),
 // and node:readline over EscapedTerminalInput hands the commands lines that
-// keep the bytes, while pause, resume and raw mode reach the terminal.
+// keep the bytes, while pause, resume and raw mode reach the terminal; with
+// showEscapedBytes such a byte is drawn as `\377` (on a small terminal
+// emulated here) with the cursor, wrapping, deletion and completion right.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
-import { ByteEscapingDecoder, EscapedTerminalInput, type RawTerminal } from '../../src/cli/sftp/terminal-input.js';
+import { ByteEscapingDecoder, EscapedTerminalInput, showEscapedBytes, type RawTerminal } from '../../src/cli/sftp/terminal-input.js';
 import { pathFromBytes } from '../../src/sftp/path-bytes.js';
 
 function decodeInChunks(bytes: Uint8Array, cuts: number[]): string {
@@ -85,4 +87,153 @@ test('readline over EscapedTerminalInput gives lines holding the typed bytes; pa
   assert.equal(term.listenerCount('data'), 0);
   term.emit('data', Buffer.from('ignored\r'));
   assert.deepEqual(lines, ['lcd x\uDCFFé', 'ab']);
+});
+
+/**
+ * A terminal screen for what readline writes: text (wrapping at once at the
+ * last column), CR, LF, and the CSI sequences it uses (G column, C/D right
+ * and left, A/B up and down, J erase below, K erase in line).
+ */
+class Screen {
+  rows: string[][] = [[]];
+  row = 0;
+  col = 0;
+
+  constructor(readonly columns: number) {}
+
+  write(text: string): void {
+    for (let i = 0; i < text.length; ) {
+      const csi = /^\x1b\[(\d*)([A-Za-z])/.exec(text.slice(i));
+      if (csi) {
+        const n = csi[1] === '' ? 1 : Number(csi[1]);
+        switch (csi[2]) {
+          case 'G': this.col = Math.max(0, n - 1); break;
+          case 'C': this.col = Math.min(this.columns - 1, this.col + n); break;
+          case 'D': this.col = Math.max(0, this.col - n); break;
+          case 'A': this.row = Math.max(0, this.row - n); break;
+          case 'B': this.row += n; break;
+          case 'J': this.line().length = Math.min(this.line().length, this.col); this.rows.length = this.row + 1; break;
+          case 'K': this.line().length = Math.min(this.line().length, this.col); break;
+          default: throw new Error(`unexpected sequence ${JSON.stringify(csi[0])}`);
+        }
+        i += csi[0].length;
+        continue;
+      }
+      const c = String.fromCodePoint(text.codePointAt(i)!);
+      i += c.length;
+      if (c === '\r') this.col = 0;
+      else if (c === '\n') this.row++;
+      else {
+        const line = this.line();
+        while (line.length < this.col) line.push(' ');
+        line[this.col] = c;
+        if (++this.col === this.columns) {
+          this.col = 0;
+          this.row++;
+        }
+      }
+      this.line();
+    }
+  }
+
+  private line(): string[] {
+    while (this.rows.length <= this.row) this.rows.push([]);
+    return this.rows[this.row]!;
+  }
+
+  text(): string[] {
+    return this.rows.map((r) => r.join('').trimEnd());
+  }
+}
+
+/** An sftp-like prompt over a fake terminal of `columns`, drawing on a Screen. */
+function prompt(columns: number, completer?: (line: string) => [string[], string]) {
+  const term = new FakeTerminal();
+  const input = new EscapedTerminalInput(term);
+  const screen = new Screen(columns);
+  const output = new PassThrough();
+  Object.assign(output, { isTTY: true, columns });
+  output.on('data', (d: Buffer) => screen.write(d.toString('utf8')));
+  const rl = createInterface({ input: input as unknown as NodeJS.ReadableStream, output, terminal: true, prompt: 'sftp> ', ...(completer ? { completer } : {}) });
+  assert.equal(showEscapedBytes(rl), true);
+  const lines: string[] = [];
+  rl.on('line', (l) => lines.push(l));
+  rl.prompt();
+  return {
+    rl,
+    screen,
+    lines,
+    /** Typed bytes; the screen is read once readline has drawn them. */
+    async type(...bytes: (string | number[])[]): Promise<void> {
+      for (const b of bytes) term.emit('data', typeof b === 'string' ? Buffer.from(b, 'latin1') : Buffer.from(b));
+      await new Promise((r) => setImmediate(r));
+    },
+    close(): void {
+      rl.close();
+      input.detach();
+    },
+  };
+}
+
+const LEFT = '\x1b[D';
+const RIGHT = '\x1b[C';
+const HOME = '\x01';
+const END = '\x05';
+
+test('an escaped byte is drawn as \\377 at the prompt; the cursor steps over it at once and one Backspace deletes it', async () => {
+  const p = prompt(80);
+  await p.type('get a', [0xff], 'b');
+  assert.deepEqual(p.screen.text(), ['sftp> get a\\377b']);
+  assert.equal(p.screen.col, 16);
+  assert.equal(p.rl.line, 'get a\uDCFFb');
+  await p.type(LEFT);
+  assert.equal(p.screen.col, 15);
+  await p.type(LEFT);
+  assert.equal(p.screen.col, 11, 'one Left crosses the four columns of \\377');
+  await p.type(RIGHT);
+  assert.equal(p.screen.col, 15);
+  // Backspace after the byte: it goes whole, and what follows is redrawn in place.
+  await p.type('\x7f');
+  assert.deepEqual(p.screen.text(), ['sftp> get ab']);
+  assert.equal(p.screen.col, 11);
+  assert.equal(p.rl.line, 'get ab');
+  // Typed in the middle of the line: inserted, shown, and the cursor after it.
+  await p.type([0xfe]);
+  assert.deepEqual(p.screen.text(), ['sftp> get a\\376b']);
+  assert.equal(p.screen.col, 15);
+  // Delete (Ctrl-D) under the cursor, on the byte: gone whole.
+  await p.type(LEFT, '\x04');
+  assert.deepEqual(p.screen.text(), ['sftp> get ab']);
+  // Home and End, then a second byte and a UTF-8 character after it.
+  await p.type(HOME, 'x', END, [0xe9], [0xc3, 0xa9]);
+  assert.deepEqual(p.screen.text(), ['sftp> xget ab\\351é']);
+  assert.equal(p.screen.col, 18);
+  await p.type('\r');
+  assert.deepEqual(p.lines, ['xget ab\uDCE9é']);
+  p.close();
+});
+
+test('a line with escaped bytes wraps where its drawn width says, and editing it redraws every row right', async () => {
+  const p = prompt(12);
+  // `sftp> ` (6) + `ab` (2) + `\377` (4) = 12: the next character starts row 2.
+  await p.type('ab', [0xff], 'cd', [0xfe], 'e');
+  assert.deepEqual(p.screen.text(), ['sftp> ab\\377', 'cd\\376e']);
+  assert.deepEqual([p.screen.row, p.screen.col], [1, 7]);
+  // Back to just after the first byte, then delete it: the rest moves up a row's worth.
+  await p.type(LEFT, LEFT, LEFT, LEFT, '\x7f');
+  assert.deepEqual(p.screen.text(), ['sftp> abcd\\3', '76e']);
+  assert.deepEqual([p.screen.row, p.screen.col], [0, 8]);
+  assert.equal(p.rl.line, 'abcd\uDCFEe');
+  p.close();
+});
+
+test('Tab completion of a name holding an escaped byte inserts it whole and draws it as \\377', async () => {
+  const p = prompt(80, (line) => [['get qq\uDCFFz'], line]);
+  await p.type('get q', '\t');
+  assert.equal(p.rl.line, 'get qq\uDCFFz');
+  assert.deepEqual(p.screen.text(), ['sftp> get qq\\377z']);
+  assert.equal(p.screen.col, 17);
+  await p.type('\x7f', '\x7f');
+  assert.deepEqual(p.screen.text(), ['sftp> get qq']);
+  p.close();
 });

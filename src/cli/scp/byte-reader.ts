@@ -3,6 +3,7 @@
 // data, with the stream paused while a megabyte is buffered so a fast sender
 // cannot grow memory without bound.
 import type { Readable } from 'node:stream';
+import { pathFromBytes } from '../../sftp-entry.js';
 
 /** The longest control line scp reads. */
 export const MAX_LINE = 2048;
@@ -78,7 +79,11 @@ export class ByteReader {
     return b ? b[0]! : null;
   }
 
-  /** A line with its '\n' (at most `max` bytes, as scp's buffer), or what came before the end; null when nothing came. */
+  /**
+   * A line with its '\n' (at most `max` bytes, as scp's buffer), or what came
+   * before the end; null when nothing came. Bytes that are not UTF-8 (a
+   * name's) are kept, escaped as pathFromBytes escapes them.
+   */
   async line(max = MAX_LINE): Promise<string | null> {
     const bytes: Buffer[] = [];
     let n = 0;
@@ -89,6 +94,6 @@ export class ByteReader {
       n++;
       if (b[0] === 0x0a || n >= max - 1) break;
     }
-    return n === 0 ? null : Buffer.concat(bytes).toString('utf8');
+    return n === 0 ? null : pathFromBytes(Buffer.concat(bytes));
   }
 }

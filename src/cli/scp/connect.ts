@@ -4,6 +4,7 @@
 // prompts), then the `sftp` subsystem (or, for -O, a command). One
 // connection per endpoint, kept for the whole run and closed at its end.
 import type { Client } from '../../client-entry.js';
+import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
@@ -13,7 +14,7 @@ import { Prompter } from '../ssh/prompter.js';
 import { connectionArgs, type ScpArgs } from './args.js';
 import type { Endpoint } from './copy.js';
 import type { RemoteFs } from './remote.js';
-import type { LegacyProcess } from './legacy.js';
+import { failedProcess, type LegacyProcess } from './legacy.js';
 
 
 /**
@@ -71,9 +72,17 @@ export class Connections {
     return (await this.connection(endpoint)).client;
   }
 
-  /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp). */
+  /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp), a name's escaped bytes sent as those bytes. */
   async spawn(endpoint: Endpoint, command: string): Promise<LegacyProcess> {
-    return (await this.client(endpoint)).spawn(command);
+    const client = await this.client(endpoint);
+    try {
+      return await client.spawn(hasEscapedBytes(command) ? pathToBytes(command) : command);
+    } catch (err) {
+      // As ssh reports it and exits, leaving scp to find its far end gone.
+      const message = err instanceof Error ? err.message : String(err);
+      // (The refusal's wording is pinned by test/node/client-exec-bytes.test.ts.)
+      return failedProcess(message.startsWith('the server refused to run') ? 'exec request failed on channel 0' : message);
+    }
   }
 
   private connection(endpoint: Endpoint): Promise<Connection> {

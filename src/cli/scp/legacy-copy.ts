@@ -3,6 +3,7 @@
 // source received from its own `scp -f source`; between two hosts with -3,
 // the origin's `scp -f` relayed to the destination's `scp -t`. The remote
 // scp's stderr is ours; its exit status counts when nothing else failed.
+import { pathFromBytes } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
 import type { ProgressReporter } from '../common/progress.js';
 import type { ScpArgs } from './args.js';
@@ -52,7 +53,8 @@ export class LegacyCopies {
 
   private async spawn(op: RemoteOperand, command: string): Promise<LegacyProcess> {
     const proc = await this.deps.spawn(op, command);
-    proc.stderr.on('data', (d: Buffer) => this.deps.stderr(d.toString('utf8')));
+    // Bytes that are not UTF-8 kept (escaped), to be shown as scp shows names.
+    proc.stderr.on('data', (d: Buffer) => this.deps.stderr(pathFromBytes(d)));
     return proc;
   }
 

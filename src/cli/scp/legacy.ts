@@ -7,10 +7,14 @@
 // fatal one). As OpenSSH's source() and sink(): every length and name from
 // the far end is checked (a name with a '/' or that is '.' or '..' ends the
 // run; one that does not match what was asked for, unless -r or -T, too).
-import type { Readable, Writable } from 'node:stream';
+// Names are bytes both ways, as scp's: a name that is not UTF-8 is carried
+// with its bytes escaped (pathFromBytes), sent and written as those bytes, and
+// shown as scp shows it (`x\377`).
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { ByteReader } from './byte-reader.js';
 import { open, mkdir, opendir, stat, chmod, utimes } from 'node:fs/promises';
-import { constants, type Stats } from 'node:fs';
+import { constants, type Dir, type OpenDirOptions, type Stats } from 'node:fs';
+import { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes, showPath } from '../../sftp-entry.js';
 import { CliExit, strerror } from '../common/exit.js';
 import type { ProgressReporter } from '../common/progress.js';
 import { baseName } from './paths.js';
@@ -26,11 +30,34 @@ export interface LegacyProcess {
   close(): void;
 }
 
+/**
+ * A remote scp that could not be started (the server refused the exec
+ * request, the channel failed): `message` on its stderr, nothing on its
+ * stdout, exit 255, as ssh leaves scp when it fails so. The run then goes as
+ * scp's does: `lost connection` for an upload, status 1 for a download.
+ */
+export function failedProcess(message: string): LegacyProcess {
+  const stdout = new PassThrough();
+  stdout.end();
+  const stderr = new PassThrough();
+  stderr.end(message.endsWith('\n') ? message : message + '\n');
+  const stdin = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return { stdin, stdout, stderr, exit: Promise.resolve({ code: 255, signal: null }), close: () => undefined };
+}
+
 /** Bytes read or written at a time. */
 const BLOCK = 256 * 1024;
 
-/** Writes to the far end, waiting when its window is full. */
+/** `text` as the bytes it names (escaped bytes as themselves). */
+function textBytes(text: string): string | Buffer {
+  if (!hasEscapedBytes(text)) return text;
+  const b = pathToBytes(text);
+  return Buffer.from(b.buffer, b.byteOffset, b.length);
+}
+
+/** Writes to the far end (text as the bytes it names), waiting when its window is full. */
 async function send(w: Writable, data: string | Buffer): Promise<void> {
+  if (typeof data === 'string') data = textBytes(data);
   if (!w.write(data)) await new Promise<void>((resolve, reject) => {
     const onDrain = (): void => {
       w.off('error', onError);
@@ -80,7 +107,8 @@ class Peer {
     if (b === null) throw new CliExit(1, 'lost connection');
     if (b === 0) return 0;
     const rest = (await this.reader.line()) ?? '';
-    const text = (b === 1 || b === 2 ? '' : String.fromCharCode(b)) + rest;
+    // Any other first byte is the message's first (a byte that is not ASCII kept escaped, as names are).
+    const text = (b === 1 || b === 2 ? '' : String.fromCharCode(b < 0x80 ? b : 0xdc00 + b)) + rest;
     this.ctx.stderr(text.endsWith('\n') ? text : text + '\n');
     this.ctx.countError();
     if (b === 2) throw new CliExit(1);
@@ -90,7 +118,7 @@ class Peer {
   /** scp's run_err() as the sending or receiving side: the message to the far end (\x01) and on our stderr. */
   async runError(message: string): Promise<void> {
     this.ctx.countError();
-    await this.write(Buffer.concat([Buffer.from([1]), Buffer.from(`scp: ${message}\n`)]));
+    await this.write(`\x01scp: ${message}\n`);
     this.ctx.stderr(message + '\n');
   }
 }
@@ -127,7 +155,7 @@ function timesLine(st: Stats): string {
 async function sendOne(peer: Peer, name: string, ctx: LegacyContext): Promise<void> {
   let st: Stats;
   try {
-    st = await stat(name);
+    st = await stat(fsPath(name));
   } catch (err) {
     await peer.runError(`${name}: ${strerror(err)}`);
     return;
@@ -145,7 +173,7 @@ async function sendOne(peer: Peer, name: string, ctx: LegacyContext): Promise<vo
   if (ctx.preserve && (await peer.write(timesLine(st)), await peer.response()) < 0) return;
   let fh;
   try {
-    fh = await open(name, 'r');
+    fh = await open(fsPath(name), 'r');
   } catch (err) {
     await peer.runError(`${name}: ${strerror(err)}`);
     return;
@@ -189,9 +217,10 @@ async function sendOne(peer: Peer, name: string, ctx: LegacyContext): Promise<vo
 }
 
 async function sendDirectory(peer: Peer, name: string, st: Stats, ctx: LegacyContext): Promise<void> {
-  let dir;
+  let dir: Dir;
   try {
-    dir = await opendir(name);
+    // Names as the kernel's bytes (node:fs's typings know only string names).
+    dir = await opendir(fsPath(name), { encoding: 'buffer' } as unknown as OpenDirOptions);
   } catch (err) {
     await peer.runError(`${name}: ${strerror(err)}`);
     return;
@@ -201,7 +230,8 @@ async function sendDirectory(peer: Peer, name: string, st: Stats, ctx: LegacyCon
     await peer.write(`D${(st.mode & 0o7777).toString(8).padStart(4, '0')} 0 ${baseName(name)}\n`);
     if ((await peer.response()) < 0) return;
     for await (const entry of dir) {
-      await sendOne(peer, `${name === '/' ? '' : name}/${entry.name}`, ctx);
+      const entryName = pathFromBytes(entry.name as unknown as Buffer);
+      await sendOne(peer, `${name === '/' ? '' : name}/${entryName}`, ctx);
     }
   } finally {
     await dir.close().catch(() => undefined);
@@ -263,7 +293,7 @@ export async function receiveFiles(proc: LegacyProcess, target: string, requeste
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return (await stat(fsPath(path))).isDirectory();
   } catch {
     return false;
   }
@@ -300,21 +330,21 @@ async function sink(peer: Peer, target: string, patterns: readonly string[], mas
     }
     if (line[0] !== 'C' && line[0] !== 'D') {
       // A shell's "No match." before scp ran: its words, then stop.
-      if (first && top) throw new CliExit(1, line);
+      if (first && top) throw new CliExit(1, showPath(line));
       fail('expected control record');
     }
     const entry = parseEntry(line);
     if (typeof entry === 'string') return fail(entry);
     const { name } = entry;
     if (name === '' || name.includes('/') || name === '.' || name === '..') {
-      throw new CliExit(1, `error: unexpected filename: ${name}`);
+      throw new CliExit(1, showPath(`error: unexpected filename: ${name}`));
     }
     if (patterns.length > 0 && !patterns.some((p) => p === name || matchComponent(p, name))) fail('filename does not match request');
     const path = targetIsDir ? `${target}${target === '/' ? '' : '/'}${name}` : target;
     const mode = ctx.preserve ? entry.mode : entry.mode & ~(mask | 0o7000);
     let existing: Stats | undefined;
     try {
-      existing = await stat(path);
+      existing = await stat(fsPath(path));
     } catch {
       existing = undefined;
     }
@@ -325,10 +355,10 @@ async function sink(peer: Peer, target: string, patterns: readonly string[], mas
         continue;
       }
       if (existing) {
-        if (ctx.preserve) await chmod(path, mode).catch(() => undefined);
+        if (ctx.preserve) await chmod(fsPath(path), mode).catch(() => undefined);
       } else {
         try {
-          await mkdir(path, { mode: mode | 0o700 });
+          await mkdir(fsPath(path), { mode: mode | 0o700 });
         } catch (err) {
           await peer.runError(`${path}: ${strerror(err)}`);
           continue;
@@ -338,8 +368,8 @@ async function sink(peer: Peer, target: string, patterns: readonly string[], mas
       times = undefined;
       await peer.write(Buffer.from([0]));
       await sink(peer, path, patterns, mask, ctx, false);
-      if (dirTimes) await utimes(path, dirTimes.atime, dirTimes.mtime).catch(() => undefined);
-      if (ctx.preserve || !existing) await chmod(path, mode).catch(() => undefined);
+      if (dirTimes) await utimes(fsPath(path), dirTimes.atime, dirTimes.mtime).catch(() => undefined);
+      if (ctx.preserve || !existing) await chmod(fsPath(path), mode).catch(() => undefined);
       continue;
     }
     await receiveFile(peer, path, entry.size, mode, existing, times, ctx);
@@ -351,7 +381,7 @@ async function receiveFile(peer: Peer, path: string, size: number, mode: number,
   let fh;
   try {
     // As scp: opened without truncating, and cut to the size once written.
-    fh = await open(path, constants.O_WRONLY | constants.O_CREAT, mode | 0o200);
+    fh = await open(fsPath(path), constants.O_WRONLY | constants.O_CREAT, mode | 0o200);
   } catch (err) {
     await peer.runError(`${path}: ${strerror(err)}`);
     return;
@@ -387,7 +417,7 @@ async function receiveFile(peer: Peer, path: string, size: number, mode: number,
     ctx.progress.stop();
   }
   await peer.response();
-  if (times && noted === undefined) await utimes(path, times.atime, times.mtime).catch((err: unknown) => note(`${path}: set times: ${strerror(err)}`));
+  if (times && noted === undefined) await utimes(fsPath(path), times.atime, times.mtime).catch((err: unknown) => note(`${path}: set times: ${strerror(err)}`));
   if (noted !== undefined) await peer.runError(noted);
   else await peer.write(Buffer.from([0]));
 }

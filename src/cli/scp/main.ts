@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { hasEscapedBytes, showPath } from '../../sftp-entry.js';
 import { shellCommandText, shellQuote } from '../common/shell-bytes.js';
+import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { createProgressMeter, type ProgressReporter, type ProgressStream } from '../common/progress.js';
 import type { Prompter } from '../ssh/prompter.js';
@@ -103,6 +104,10 @@ export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps)
   });
   try {
     return await run.run();
+  } catch (err) {
+    // A fatal message naming bytes that are not UTF-8 shows them as scp does (x\377), as the other messages.
+    if (err instanceof CliExit && hasEscapedBytes(err.message)) throw new CliExit(err.code, showPath(err.message));
+    throw err;
   } finally {
     await connections.closeAll();
   }

@@ -7,7 +7,9 @@
 // host sftp`, or for -O the remote scp command without `-s`). SFTP goes over
 // the program's standard input and output (common/program-transport.ts).
 import { spawn } from 'node:child_process';
+import { hasEscapedBytes, showPath } from '../../sftp-entry.js';
 import { CliExit, strerror } from '../common/exit.js';
+import { shellCommandText, shellQuote } from '../common/shell-bytes.js';
 import type { CliIo } from '../common/io.js';
 import { sftpOverProgram, startProgram, type ProgramSftp } from '../common/program-transport.js';
 import { connectionArgs, type ScpArgs } from './args.js';
@@ -96,8 +98,12 @@ export class ProgramConnections implements ScpConnections {
       this.nacre ??= this.nacreConnections();
       return this.nacre.spawn(endpoint, command);
     }
-    if (this.args.verbose > 0) this.err(`Executing: program ${program} host ${endpoint.host}, user ${endpoint.user ?? '(unspecified)'}, command ${command}\n`);
-    const p = startProgram(program, programArgs(this.args, endpoint, command), { stderr: 'pipe' });
+    if (this.args.verbose > 0) this.err(showPath(`Executing: program ${program} host ${endpoint.host}, user ${endpoint.user ?? '(unspecified)'}, command ${command}\n`));
+    const argv = programArgs(this.args, endpoint, command);
+    // A command naming bytes that are not UTF-8 cannot be a spawn() argument: the program is run through sh, which gets the bytes.
+    const p = hasEscapedBytes(command)
+      ? startProgram('/bin/sh', ['-c', shellCommandText(`exec ${[program, ...argv].map(shellQuote).join(' ')}`)], { stderr: 'pipe' })
+      : startProgram(program, argv, { stderr: 'pipe' });
     return {
       stdin: p.stdin,
       stdout: p.stdout,

@@ -19,7 +19,7 @@ import { SftpShell, type CommandOutcome } from './commands.js';
 import { completeLine } from './complete.js';
 import { glob } from '../common/glob.js';
 import { nodeLocalOps } from './local.js';
-import { EscapedTerminalInput, type RawTerminal } from './terminal-input.js';
+import { EscapedTerminalInput, showEscapedBytes, type RawTerminal } from './terminal-input.js';
 import { makeAbsolute, type RemoteFs } from './remote.js';
 
 /** The longest command line sftp reads (its buffer is 2048 bytes). */
@@ -260,6 +260,8 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
       );
     },
   });
+  // Such bytes shown as `\377` while the line is edited, as sftp shows names.
+  showEscapedBytes(rl);
   expose(rl);
   // The terminal goes back to cooked mode on every way out, including signals.
   const restore = (): void => {

@@ -9,8 +9,15 @@
 //
 // (OpenSSH's sftp, through libedit, drops such a byte at its prompt; a
 // batch file or piped input keeps it, and so does nacre-sftp's prompt.)
+//
+// While the line is edited such a byte is shown as sftp shows names, a
+// backslash and three octal digits (`x\377`): showEscapedBytes() has
+// readline write, and measure, the shown text, while its line keeps the one
+// escaped character (so one keystroke deletes the byte, and the cursor steps
+// over it at once).
 import { EventEmitter } from 'node:events';
-import { pathFromBytes } from '../../sftp-entry.js';
+import type { Interface } from 'node:readline';
+import { pathFromBytes, showPath } from '../../sftp-entry.js';
 
 /** Bytes a well-formed sequence starting with `lead` has, or 0 when `lead` starts none. */
 function sequenceLength(lead: number): number {
@@ -115,4 +122,33 @@ export class EscapedTerminalInput extends EventEmitter {
     this.source.off('error', this.onError);
     this.source.pause();
   }
+}
+
+/** The two overridable methods readline's Interface still calls for what it writes and how many columns text takes. */
+interface ReadlineOutputHooks {
+  _writeToOutput?: (text: string) => void;
+  _getDisplayPos?: (text: string) => { cols: number; rows: number };
+}
+
+/**
+ * Makes `rl` show each escaped byte of its line (and of what it writes:
+ * the prompt, completions) as `\ooo`. readline draws the line through
+ * `_writeToOutput` and places the cursor, wraps and erases by the columns
+ * `_getDisplayPos` counts; both are given the shown text, so the four
+ * columns of `\377` are counted as four. False (nothing changed, the
+ * terminal shows U+FFFD as before) when this Node's readline has no such
+ * methods.
+ */
+export function showEscapedBytes(rl: Interface): boolean {
+  const hooks = rl as unknown as ReadlineOutputHooks;
+  const write = hooks._writeToOutput;
+  const measure = hooks._getDisplayPos;
+  if (typeof write !== 'function' || typeof measure !== 'function') return false;
+  hooks._writeToOutput = function (this: unknown, text: string): void {
+    write.call(this, showPath(text));
+  };
+  hooks._getDisplayPos = function (this: unknown, text: string): { cols: number; rows: number } {
+    return measure.call(this, showPath(text));
+  };
+  return true;
 }

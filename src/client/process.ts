@@ -2,8 +2,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import { AbortError, DisconnectReason, NacreError } from '../errors.js';
-import { ReqEnv, ReqExec, ReqPty, ReqShell, ReqSignal, ReqWindowChange, tail } from '../messages/channel-types.js';
-import { f } from '../messages/schema.js';
+import { ReqEnv, ReqExec, ReqExecBytes, ReqPty, ReqShell, ReqSignal, ReqWindowChange } from '../messages/channel-types.js';
 import { encodeTerminalModes } from '../core/connection/terminal-modes.js';
 import type { Channel, ExitInfo } from '../io/node/channel.js';
 import type { ChannelOpener } from '../io/node/node-endpoint.js';
@@ -77,9 +76,6 @@ export interface ExecResult<T = string | Buffer> {
  * is not UTF-8 (`scp -f -- caf\xe9`) can be sent as those bytes.
  */
 type RemoteCommand = string | Uint8Array;
-
-/** The exec request's tail with the command as bytes (the same wire form as ReqExec's text). */
-const ReqExecBytes = tail('exec', { command: f.bytes(256 * 1024) });
 
 function execRequest(command: RemoteCommand): Uint8Array {
   return typeof command === 'string' ? ReqExec.encode({ command }) : ReqExecBytes.encode({ command });

@@ -54,6 +54,8 @@ export const ReqX11 = tail('x11-req', {
 export const ReqEnv = tail('env', { name: f.text(64 * 1024), value: f.text(64 * 1024) });
 export const ReqShell = tail('shell', {});
 export const ReqExec = tail('exec', { command: f.text(256 * 1024) });
+/** The same request with the command as bytes: a command naming a file whose name is not UTF-8 (`scp -f -- caf\xe9`). */
+export const ReqExecBytes = tail('exec', { command: f.bytes(256 * 1024) });
 export const ReqSubsystem = tail('subsystem', { name: f.text(1024) });
 export const ReqWindowChange = tail('window-change', {
   columns: f.uint32(),

@@ -14,6 +14,7 @@ import { PtyInput } from './pty-input.js';
 import { drainBeforeClose } from './pty-drain.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
 import { outputPipe, preparePipes } from '../io/node/fifo-pipes.js';
+import { hasEscapedBytes, pathToBytes } from '../sftp/path-bytes.js';
 
 export interface RunOptions {
   /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */
@@ -125,24 +126,45 @@ export function runAsCurrentUser(session: SessionChannel, options: RunOptions = 
 
   // A program that cannot start fails its request (the client sees
   // CHANNEL_FAILURE) by throwing here; the session reports the error.
-  const start = async (args: string[], channel: ServerChannel, label: string): Promise<boolean> => {
+  const start = async ({ file, args }: Program, channel: ServerChannel, label: string): Promise<boolean> => {
     if (running) return false;
     const env = environment(session.pty);
-    running = await (session.pty ? startPty(shell, args, channel, session.pty, home, env, label) : startPiped(shell, args, channel, home, env, label));
+    running = await (session.pty ? startPty(file, args, channel, session.pty, home, env, label) : startPiped(file, args, channel, home, env, label));
     return true;
   };
 
   session.onPty = () => true;
   session.onEnv = (name) => accept(name);
-  session.onExec = (command, channel) => start(['-c', command], channel, command);
+  session.onExec = (command, channel) => start(commandProgram(shell, command), channel, command);
   // `-l` makes it a login shell, as sshd does by naming it "-sh".
-  session.onShell = (channel) => start(['-l'], channel, 'shell');
+  session.onShell = (channel) => start({ file: shell, args: ['-l'] }, channel, 'shell');
   session.onSignal = (name) => running?.signal(name) ?? false;
   session.onWindowChange = (size) => {
     running?.resize(size.cols, size.rows);
     return true;
   };
   session.onClose = () => running?.hangup();
+}
+
+/** A program to start and its arguments. */
+export interface Program {
+  readonly file: string;
+  readonly args: string[];
+}
+
+/**
+ * What runs `command` as `shell -c command` does. Node hands a child its
+ * arguments as UTF-8 strings only, so a command holding bytes that are not
+ * UTF-8 (escaped as path-bytes.ts escapes them) goes through /bin/sh, which
+ * turns their spelling in ASCII (printf %b octal escapes) back into those
+ * bytes and hands them to the shell as its `-c` argument.
+ */
+export function commandProgram(shell: string, command: string): Program {
+  if (!hasEscapedBytes(command)) return { file: shell, args: ['-c', command] };
+  let spelled = '';
+  // Inside single quotes only `'` is special to sh, and in %b's argument only `\`.
+  for (const c of pathToBytes(command)) spelled += c >= 0x20 && c < 0x7f && c !== 0x27 && c !== 0x5c ? String.fromCharCode(c) : `\\0${c.toString(8).padStart(3, '0')}`;
+  return { file: '/bin/sh', args: ['-c', `exec "$0" -c "$(printf '%b' '${spelled}')"`, shell] };
 }
 
 export interface Running {

@@ -7,7 +7,7 @@
 // socket of the session's own.
 import { stat } from 'node:fs/promises';
 import type { PtyInfo, ServerChannel, SessionChannel, SessionPeer } from './session-channel.js';
-import { startPiped, startPty, type RunOptions, type Running } from './exec-handler.js';
+import { commandProgram, startPiped, startPty, type RunOptions, type Running } from './exec-handler.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, type LoginEnvironmentOptions } from './login-env.js';
 import type { PermitUserEnvironment } from './restrictions.js';
 import { lookupUserAccount, type UserAccount } from './user-account.js';
@@ -178,8 +178,8 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
       // as sshd: never for a subsystem or under ForceCommand
       const userRc = options.userRc === true && session.peer.restrictions?.userRc !== false && req.type !== 'subsystem' && options.forceCommand == null;
       const launch = userLauncher(account, identity, envFile, userRc, home, cwd);
-      const args = p.command === null ? ['-l'] : ['-c', p.command];
-      running = await (session.pty ? startPty(shell, args, channel, session.pty, cwd, env, p.label, launch) : startPiped(shell, args, channel, cwd, env, p.label, launch));
+      const { file, args } = p.command === null ? { file: shell, args: ['-l'] } : commandProgram(shell, p.command);
+      running = await (session.pty ? startPty(file, args, channel, session.pty, cwd, env, p.label, launch) : startPiped(file, args, channel, cwd, env, p.label, launch));
       // Once the shell started (a refused start shows nothing), and before its
       // output: that comes from I/O callbacks, after this continuation.
       if (motd) channel.write(motd);

@@ -6,10 +6,11 @@
 import { Duplex, Writable } from 'node:stream';
 import type { Channel } from '../io/node/channel.js';
 import { decodeTerminalModes } from '../core/connection/terminal-modes.js';
+import { pathFromBytes } from '../sftp/path-bytes.js';
 import {
   ReqBreak,
   ReqEnv,
-  ReqExec,
+  ReqExecBytes,
   ReqExitSignal,
   ReqExitStatus,
   ReqPty,
@@ -252,6 +253,7 @@ export class SessionChannel {
   onPty?: (pty: PtyInfo) => Verdict;
   onEnv?: (name: string, value: string) => Verdict;
   onShell?: (channel: ServerChannel) => Verdict;
+  /** `command`: the client's bytes as UTF-8, any byte outside a well-formed character escaped as `pathFromBytes` does (U+DC80 + the byte). */
   onExec?: (command: string, channel: ServerChannel) => Verdict;
   onSubsystem?: (name: string, channel: ServerChannel) => Verdict;
   /** Signal name without "SIG", e.g. `INT`. */
@@ -294,7 +296,10 @@ export class SessionChannel {
       env: (d) => this.envReq(d),
       shell: () => this.start({ type: 'shell' }, (ch) => this.call(this.onShell, ch)),
       exec: (d) => {
-        const { command } = ReqExec.decode(d);
+        // A command is bytes, as sshd takes it: one naming a file whose name
+        // is not UTF-8 (`scp -f -- caf\xe9`) keeps those bytes, escaped as
+        // file names are (see path-bytes.ts), instead of being refused.
+        const command = pathFromBytes(ReqExecBytes.decode(d).command);
         return this.start({ type: 'exec', command }, (ch) => this.call(this.onExec, command, ch));
       },
       subsystem: (d) => {

@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, st
 import { dirname, join, relative } from 'node:path';
 import { findOpenSsh, type SshRun } from './openssh.js';
 import { nacredFixture, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
+import { runRaw } from './byte-names-peer.js';
 
 const o = findOpenSsh();
 const SCP = o ? join(dirname(o.ssh), 'scp') : 'scp';
@@ -165,3 +166,35 @@ for (const mode of ['sftp', 'legacy'] as const) {
     assert.match(up.stderr, /No such file or directory/);
   });
 }
+
+// The legacy protocol names files in its remote command (`scp -t -- DIR`,
+// `scp -f -- NAME`), so a name that is not UTF-8 reaches nacred in an exec
+// request whose command is not UTF-8: nacred must run it as those bytes, as
+// sshd does (it used to refuse the request).
+test('scp -O: names that are not UTF-8, both ways, and a directory named so', { skip, timeout: 120000 }, async () => {
+  const dir = fresh('bytes-legacy');
+  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  const cafe = bytes('caf', [0xe9]);
+  const odd = bytes('x', [0xff, 0xfe], '-y');
+  const src = join(dir, 'src');
+  mkdirSync(src);
+  writeFileSync(Buffer.concat([Buffer.from(src + '/'), cafe]), 'latin-1 name\n');
+  writeFileSync(Buffer.concat([Buffer.from(src + '/'), odd]), randomBytes(40000));
+  const target = bytes(dir + '/', 'up', [0xe0]);
+  mkdirSync(target);
+  const common = ['-F', 'none', '-O', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${f.knownHosts}`, '-o', 'IdentitiesOnly=yes', '-i', f.userKey, '-P', String(server.port)];
+  const at = (path: Uint8Array) => Buffer.concat([Buffer.from(`${user}@127.0.0.1:`), path]);
+  const inSrc = (name: Uint8Array) => Buffer.concat([Buffer.from(src + '/'), name]);
+  let r = await runRaw(dir, [SCP, ...common, inSrc(cafe), inSrc(odd), at(target)], {});
+  assert.equal(r.code, 0, r.stderr);
+  for (const name of [cafe, odd]) assert.deepEqual(readFileSync(Buffer.concat([target, Buffer.from('/'), name])), readFileSync(inSrc(name)));
+  const down = join(dir, 'down');
+  mkdirSync(down);
+  r = await runRaw(dir, [SCP, ...common, at(Buffer.concat([target, Buffer.from('/'), cafe])), at(Buffer.concat([target, Buffer.from('/'), odd])), down], {});
+  assert.equal(r.code, 0, r.stderr);
+  for (const name of [cafe, odd]) assert.deepEqual(readFileSync(Buffer.concat([Buffer.from(down + '/'), name])), readFileSync(inSrc(name)));
+  // A missing one is named as scp shows such bytes (octal), as with sshd.
+  r = await runRaw(dir, [SCP, ...common, at(bytes(dir + '/', 'nope', [0xfe])), down], {});
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /nope\\376: No such file or directory/);
+});

@@ -80,45 +80,45 @@ export function matchComponent(pattern: string, name: string): boolean {
 }
 
 function matchFrom(p: readonly string[], pi: number, s: readonly string[], si: number): boolean {
-  while (pi < p.length) {
-    const c = p[pi]!;
-    if (c === '*') {
+  // Between stars every element matches exactly one character, so only the
+  // last `*` ever needs retrying, one character further each time: at most
+  // |pattern| × |name| steps. (Retrying every star, as a recursion does, is
+  // exponential in the stars: a server's long names could hang the tool.)
+  let starP = -1;
+  let starS = 0;
+  for (;;) {
+    if (pi < p.length && p[pi] === '*') {
       while (p[pi] === '*') pi++;
       if (pi === p.length) return true;
-      for (let k = si; k <= s.length; k++) if (matchFrom(p, pi, s, k)) return true;
-      return false;
+      starP = pi;
+      starS = si;
+      continue;
     }
-    if (si >= s.length) return false;
-    if (c === '?') {
-      pi++;
+    if (pi === p.length && si === s.length) return true;
+    const next = pi < p.length && si < s.length ? stepOne(p, pi, s[si]!) : -1;
+    if (next >= 0) {
+      pi = next;
       si++;
       continue;
     }
-    if (c === '[') {
-      const r = matchClass(p, pi, s[si]!);
-      if (r === null) {
-        // No closing bracket: `[` is literal.
-        if (s[si] !== '[') return false;
-        pi++;
-        si++;
-        continue;
-      }
-      if (!r.matched) return false;
-      pi = r.next;
-      si++;
-      continue;
-    }
-    if (c === '\\' && pi + 1 < p.length) {
-      if (p[pi + 1] !== s[si]) return false;
-      pi += 2;
-      si++;
-      continue;
-    }
-    if (c !== s[si]) return false;
-    pi++;
-    si++;
+    if (starP < 0 || starS >= s.length) return false;
+    pi = starP;
+    si = ++starS;
   }
-  return si === s.length;
+}
+
+/** Where the pattern goes on when its element at `pi` matches `ch`; -1 when it does not. */
+function stepOne(p: readonly string[], pi: number, ch: string): number {
+  const c = p[pi]!;
+  if (c === '?') return pi + 1;
+  if (c === '[') {
+    const r = matchClass(p, pi, ch);
+    // No closing bracket: `[` is literal.
+    if (r === null) return ch === '[' ? pi + 1 : -1;
+    return r.matched ? r.next : -1;
+  }
+  if (c === '\\' && pi + 1 < p.length) return p[pi + 1] === ch ? pi + 2 : -1;
+  return c === ch ? pi + 1 : -1;
 }
 
 /** A bracket expression at `start` against `ch`; a range written backwards matches nothing (as OpenBSD's fnmatch). Null when it is not closed. */

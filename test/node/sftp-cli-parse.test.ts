@@ -211,4 +211,8 @@ test('splitCommandLine: -D\'s command split as sftp\'s argv_split splits it', as
   assert.deepEqual(splitCommandLine(''), []);
   assert.equal(splitCommandLine('a "b'), null);
   assert.equal(splitCommandLine("a 'b"), null);
+  // As argv_split: an unknown escape keeps its backslash, \' ends no single-quoted word, a newline is no separator.
+  assert.deepEqual(splitCommandLine('a\\x'), ['a\\x']);
+  assert.deepEqual(splitCommandLine("'it\\'s' b"), ["it's", 'b']);
+  assert.deepEqual(splitCommandLine('a\nb c'), ['a\nb', 'c']);
 });

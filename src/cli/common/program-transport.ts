@@ -67,47 +67,34 @@ export async function sftpOverProgram(program: string, args: readonly string[], 
 }
 
 /**
- * argv_split(): words separated by blanks, `'...'` taken literally, `"..."`
- * and unquoted text with `\` escaping the next character. Null for an
- * unterminated quote.
+ * argv_split() as OpenSSH has it: words separated by spaces and tabs; `'...'`
+ * and `"..."` quote (a quote of the other kind inside is plain); a backslash
+ * escapes a quote of either kind, a backslash, or (outside quotes) a space,
+ * and is kept as it is before anything else. Null for an unterminated quote.
  */
 export function splitCommandLine(text: string): string[] | null {
   const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let quote: '"' | "'" | null = null;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote === "'") {
-      if (c === "'") quote = null;
+  let i = 0;
+  while (i < text.length) {
+    if (text[i] === ' ' || text[i] === '\t') {
+      i++;
+      continue;
+    }
+    let word = '';
+    let quote: '"' | "'" | null = null;
+    for (; i < text.length; i++) {
+      const c = text[i]!;
+      if (c === '\\') {
+        const next = text[i + 1];
+        if (next === "'" || next === '"' || next === '\\' || (quote === null && next === ' ')) i++;
+        word += text[i]!;
+      } else if (quote === null && (c === ' ' || c === '\t')) break;
+      else if (quote === null && (c === '"' || c === "'")) quote = c;
+      else if (quote !== null && c === quote) quote = null;
       else word += c;
-      continue;
     }
-    if (c === '\\' && i + 1 < text.length && (quote === null || text[i + 1] === '"' || text[i + 1] === '\\')) {
-      word += text[++i]!;
-      inWord = true;
-      continue;
-    }
-    if (quote === '"') {
-      if (c === '"') quote = null;
-      else word += c;
-      continue;
-    }
-    if (c === ' ' || c === '\t' || c === '\n') {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      quote = c;
-      inWord = true;
-      continue;
-    }
-    word += c;
-    inWord = true;
+    if (quote !== null) return null;
+    words.push(word);
   }
-  if (quote !== null) return null;
-  if (inWord) words.push(word);
   return words;
 }

@@ -3,6 +3,7 @@
 // a standard PATH, not the server process's own variables; TERM and SSH_TTY
 // only with a terminal; client-sent variables only when AcceptEnv names them.
 import type { PtyInfo, SessionPeer } from './session-channel.js';
+import { globMatch } from '../wire/glob.js';
 
 /** Debian's sshd default (`--with-default-path`) for ordinary users. */
 export const DEFAULT_USER_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/games';
@@ -56,8 +57,11 @@ export function loginEnvironment(o: LoginEnvironmentOptions, peer: SessionPeer, 
  * `*` matches any run of characters and `?` any one, as in sshd_config.
  */
 export function acceptEnvPatterns(patterns: readonly string[]): (name: string) => boolean {
-  const res = patterns.map((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's'));
-  return (name) => res.some((re) => re.test(name));
+  // globMatch backtracks to the last `*` only (|name|·|pattern| steps at
+  // most); a RegExp of `.*`s was polynomial in the stars: a client's long
+  // variable name against `*_*_*_*_X` held the event loop for minutes.
+  const list = [...patterns];
+  return (name) => list.some((p) => globMatch(name, p));
 }
 
 /**

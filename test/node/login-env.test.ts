@@ -15,6 +15,13 @@ test('AcceptEnv patterns: * and ? as in sshd_config, the whole name must match, 
   assert.equal(acceptEnvPatterns([])('LANG'), false);
 });
 
+test('AcceptEnv patterns with several stars against a long name end (no polynomial backtracking)', () => {
+  const m = acceptEnvPatterns(['*_*_*_*_X', 'A*B*C']);
+  assert.equal(m('_'.repeat(100_000)), false);
+  assert.equal(m('_'.repeat(50_000) + 'X'), true);
+  assert.equal(m('A' + 'x'.repeat(1000) + 'B' + 'C'), true);
+});
+
 test('loginEnvironment: accepted variables may override, SSH_CONNECTION may not; TERM only with a terminal', () => {
   const peer = { username: 'alice', remoteAddress: '10.0.0.1', remotePort: 5555, localAddress: '10.0.0.2', localPort: 22 };
   const e = loginEnvironment({ username: 'alice', home: '/home/alice', shell: '/bin/bash', uid: 1000 }, peer, { LANG: 'C.UTF-8', SSH_CONNECTION: 'forged' }, null);

@@ -19,6 +19,11 @@ const DRAIN_LIMIT = 1024 * 1024;
 /** The stream over node-pty's master side, as much of it as this file needs. */
 interface MasterStream {
   destroy(error?: Error): unknown;
+  /** Bytes the stream read but has not emitted yet (held while paused). */
+  readonly readableLength?: number;
+  readonly destroyed?: boolean;
+  /** Hands out (as 'data', to node-pty's listener) what the stream holds. */
+  read?(): unknown;
 }
 
 /**
@@ -47,6 +52,11 @@ export function readRemaining(fd: number, limit = DRAIN_LIMIT): Buffer[] {
  * Makes node-pty's terminal `term` hand its remaining output to `deliver`
  * before its master side closes. Needs node-pty's UnixTerminal internals (its
  * `_socket` and `fd`); returns false, changing nothing, when they are not there.
+ *
+ * What the stream itself still holds goes first, as the 'data' it would
+ * have been: a terminal paused for a slow client holds a chunk there, which
+ * destroy() would drop, leaving a hole before the bytes read from the
+ * descriptor. The stream is destroyed whatever `deliver` does.
  */
 export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void): boolean {
   const socket = (term as { _socket?: unknown })._socket as Partial<MasterStream> | undefined;
@@ -55,11 +65,22 @@ export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void)
   const destroy = socket.destroy;
   let drained = false;
   socket.destroy = function (this: MasterStream, error?: Error) {
-    if (!drained) {
-      drained = true;
-      for (const piece of readRemaining(fd)) deliver(piece);
+    if (drained) return destroy.call(this, error);
+    drained = true;
+    let result: unknown;
+    try {
+      // Once destroyed, the descriptor is closed and its number may be another file's.
+      if (!this.destroyed) {
+        if (typeof this.read === 'function') {
+          // Paused, read() returns all it holds at once (and emits it as 'data'); bounded in case it does not.
+          for (let i = 0; i < 64 && (this.readableLength ?? 0) > 0; i++) if (this.read() === null) break;
+        }
+        for (const piece of readRemaining(fd)) deliver(piece);
+      }
+    } finally {
+      result = destroy.call(this, error);
     }
-    return destroy.call(this, error);
+    return result;
   };
   return true;
 }

@@ -11,7 +11,7 @@
 // the descriptor still open; reading it there, until the kernel says EIO
 // (empty, and the slave closed) or EAGAIN, gets what is left, as sshd's own
 // reads until EIO do.
-import { readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 
 /** At most this much is read at close (a background program may keep writing). */
 const DRAIN_LIMIT = 1024 * 1024;
@@ -56,9 +56,12 @@ export function readRemaining(fd: number, limit = DRAIN_LIMIT): Buffer[] {
  * What the stream itself still holds goes first, as the 'data' it would
  * have been: a terminal paused for a slow client holds a chunk there, which
  * destroy() would drop, leaving a hole before the bytes read from the
- * descriptor. The stream is destroyed whatever `deliver` does.
+ * descriptor. The stream is destroyed whatever `deliver` does. The
+ * descriptor is read only while it is still a terminal (`isTerminal`): were
+ * node-pty ever to close it before destroying the stream, its number could
+ * be another file's by then, and that file's bytes would go to the client.
  */
-export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void): boolean {
+export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void, isTerminal: (fd: number) => boolean = isCharacterDevice): boolean {
   const socket = (term as { _socket?: unknown })._socket as Partial<MasterStream> | undefined;
   const fd = (term as { fd?: unknown }).fd;
   if (!socket || typeof socket.destroy !== 'function' || typeof fd !== 'number') return false;
@@ -75,7 +78,7 @@ export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void)
           // Paused, read() returns all it holds at once (and emits it as 'data'); bounded in case it does not.
           for (let i = 0; i < 64 && (this.readableLength ?? 0) > 0; i++) if (this.read() === null) break;
         }
-        for (const piece of readRemaining(fd)) deliver(piece);
+        if (isTerminal(fd)) for (const piece of readRemaining(fd)) deliver(piece);
       }
     } finally {
       result = destroy.call(this, error);
@@ -83,4 +86,12 @@ export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void)
     return result;
   };
   return true;
+}
+
+function isCharacterDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return false;
+  }
 }

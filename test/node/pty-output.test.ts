@@ -50,7 +50,7 @@ test('drainBeforeClose hands over what is left once, as the stream is destroyed,
     const calls: string[] = [];
     const socket = { destroy: (e?: Error) => calls.push(`destroy ${e?.message ?? ''}`) };
     const delivered: string[] = [];
-    assert.equal(drainBeforeClose({ _socket: socket, fd: f.fd }, (b) => delivered.push(b.toString())), true);
+    assert.equal(drainBeforeClose({ _socket: socket, fd: f.fd }, (b) => delivered.push(b.toString()), () => true), true);
     assert.deepEqual(delivered, []);
     socket.destroy(new Error('x'));
     writeSync(f.fd, Buffer.from('later'));
@@ -74,7 +74,7 @@ test('drainBeforeClose: what a paused stream holds comes first (as its data), th
     stream.pause();
     stream.push(Buffer.from('held'));
     assert.equal(stream.readableLength, 4);
-    drainBeforeClose({ _socket: stream, fd: f.fd }, (b) => order.push(`drain ${b.toString()}`));
+    drainBeforeClose({ _socket: stream, fd: f.fd }, (b) => order.push(`drain ${b.toString()}`), () => true);
     stream.destroy();
     assert.deepEqual(order, ['data held', 'drain from-fd']);
     assert.equal(stream.destroyed, true);
@@ -85,9 +85,13 @@ test('drainBeforeClose: what a paused stream holds comes first (as its data), th
   try {
     let destroyed = 0;
     const socket = { destroy: () => destroyed++ };
-    drainBeforeClose({ _socket: socket, fd: g.fd }, () => {
-      throw new Error('channel gone');
-    });
+    drainBeforeClose(
+      { _socket: socket, fd: g.fd },
+      () => {
+        throw new Error('channel gone');
+      },
+      () => true,
+    );
     assert.throws(() => socket.destroy(), /channel gone/);
     assert.equal(destroyed, 1);
   } finally {
@@ -98,8 +102,13 @@ test('drainBeforeClose: what a paused stream holds comes first (as its data), th
   try {
     let read = false;
     const socket = { destroyed: true, destroy: () => undefined };
-    drainBeforeClose({ _socket: socket, fd: h.fd }, () => (read = true));
+    drainBeforeClose({ _socket: socket, fd: h.fd }, () => (read = true), () => true);
     socket.destroy();
+    assert.equal(read, false);
+    // Nor is a descriptor that is no terminal (here a FIFO) by default: the number may have been reused.
+    const other = { destroy: () => undefined };
+    drainBeforeClose({ _socket: other, fd: h.fd }, () => (read = true));
+    other.destroy();
     assert.equal(read, false);
   } finally {
     h.done();

@@ -78,7 +78,8 @@ export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void,
           // Paused, read() returns all it holds at once (and emits it as 'data'); bounded in case it does not.
           for (let i = 0; i < 64 && (this.readableLength ?? 0) > 0; i++) if (this.read() === null) break;
         }
-        if (isTerminal(fd)) for (const piece of readRemaining(fd)) deliver(piece);
+        // (Checked again: what read() emitted could have destroyed the stream.)
+        if (!this.destroyed && isTerminal(fd)) for (const piece of readRemaining(fd)) deliver(piece);
       }
     } finally {
       result = destroy.call(this, error);

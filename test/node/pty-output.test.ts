@@ -105,6 +105,15 @@ test('drainBeforeClose: what a paused stream holds comes first (as its data), th
     drainBeforeClose({ _socket: socket, fd: h.fd }, () => (read = true), () => true);
     socket.destroy();
     assert.equal(read, false);
+    // Nor once what the stream held, handed out, led its listener to destroy it.
+    const closing = new Readable({ read: () => undefined });
+    closing.on('data', () => closing.destroy());
+    closing.pause();
+    closing.push(Buffer.from('held'));
+    drainBeforeClose({ _socket: closing, fd: h.fd }, () => (read = true), () => true);
+    closing.destroy();
+    assert.equal(closing.destroyed, true);
+    assert.equal(read, false);
     // Nor is a descriptor that is no terminal (here a FIFO) by default: the number may have been reused.
     const other = { destroy: () => undefined };
     drainBeforeClose({ _socket: other, fd: h.fd }, () => (read = true));

@@ -11,7 +11,7 @@
 // the descriptor still open; reading it there, until the kernel says EIO
 // (empty, and the slave closed) or EAGAIN, gets what is left, as sshd's own
 // reads until EIO do.
-import { readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 
 /** At most this much is read at close (a background program may keep writing). */
 const DRAIN_LIMIT = 1024 * 1024;
@@ -19,6 +19,11 @@ const DRAIN_LIMIT = 1024 * 1024;
 /** The stream over node-pty's master side, as much of it as this file needs. */
 interface MasterStream {
   destroy(error?: Error): unknown;
+  /** Bytes the stream read but has not emitted yet (held while paused). */
+  readonly readableLength?: number;
+  readonly destroyed?: boolean;
+  /** Hands out (as 'data', to node-pty's listener) what the stream holds. */
+  read?(): unknown;
 }
 
 /**
@@ -47,19 +52,47 @@ export function readRemaining(fd: number, limit = DRAIN_LIMIT): Buffer[] {
  * Makes node-pty's terminal `term` hand its remaining output to `deliver`
  * before its master side closes. Needs node-pty's UnixTerminal internals (its
  * `_socket` and `fd`); returns false, changing nothing, when they are not there.
+ *
+ * What the stream itself still holds goes first, as the 'data' it would
+ * have been: a terminal paused for a slow client holds a chunk there, which
+ * destroy() would drop, leaving a hole before the bytes read from the
+ * descriptor. The stream is destroyed whatever `deliver` does. The
+ * descriptor is read only while it is still a terminal (`isTerminal`): were
+ * node-pty ever to close it before destroying the stream, its number could
+ * be another file's by then, and that file's bytes would go to the client.
  */
-export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void): boolean {
+export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void, isTerminal: (fd: number) => boolean = isCharacterDevice): boolean {
   const socket = (term as { _socket?: unknown })._socket as Partial<MasterStream> | undefined;
   const fd = (term as { fd?: unknown }).fd;
   if (!socket || typeof socket.destroy !== 'function' || typeof fd !== 'number') return false;
   const destroy = socket.destroy;
   let drained = false;
   socket.destroy = function (this: MasterStream, error?: Error) {
-    if (!drained) {
-      drained = true;
-      for (const piece of readRemaining(fd)) deliver(piece);
+    if (drained) return destroy.call(this, error);
+    drained = true;
+    let result: unknown;
+    try {
+      // Once destroyed, the descriptor is closed and its number may be another file's.
+      if (!this.destroyed) {
+        if (typeof this.read === 'function') {
+          // Paused, read() returns all it holds at once (and emits it as 'data'); bounded in case it does not.
+          for (let i = 0; i < 64 && (this.readableLength ?? 0) > 0; i++) if (this.read() === null) break;
+        }
+        // (Checked again: what read() emitted could have destroyed the stream.)
+        if (!this.destroyed && isTerminal(fd)) for (const piece of readRemaining(fd)) deliver(piece);
+      }
+    } finally {
+      result = destroy.call(this, error);
     }
-    return destroy.call(this, error);
+    return result;
   };
   return true;
+}
+
+function isCharacterDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return false;
+  }
 }

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync, constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +50,7 @@ test('drainBeforeClose hands over what is left once, as the stream is destroyed,
     const calls: string[] = [];
     const socket = { destroy: (e?: Error) => calls.push(`destroy ${e?.message ?? ''}`) };
     const delivered: string[] = [];
-    assert.equal(drainBeforeClose({ _socket: socket, fd: f.fd }, (b) => delivered.push(b.toString())), true);
+    assert.equal(drainBeforeClose({ _socket: socket, fd: f.fd }, (b) => delivered.push(b.toString()), () => true), true);
     assert.deepEqual(delivered, []);
     socket.destroy(new Error('x'));
     writeSync(f.fd, Buffer.from('later'));
@@ -61,6 +63,83 @@ test('drainBeforeClose hands over what is left once, as the stream is destroyed,
   // Without node-pty's internals: nothing is changed.
   assert.equal(drainBeforeClose({}, () => undefined), false);
   assert.equal(drainBeforeClose({ _socket: {}, fd: 3 }, () => undefined), false);
+});
+
+test('drainBeforeClose: what a paused stream holds comes first (as its data), then the descriptor; destroy happens even if delivering throws', () => {
+  const f = fifoWith(Buffer.from('from-fd'));
+  try {
+    const stream = new Readable({ read: () => undefined });
+    const order: string[] = [];
+    stream.on('data', (d: Buffer) => order.push(`data ${d.toString()}`));
+    stream.pause();
+    stream.push(Buffer.from('held'));
+    assert.equal(stream.readableLength, 4);
+    drainBeforeClose({ _socket: stream, fd: f.fd }, (b) => order.push(`drain ${b.toString()}`), () => true);
+    stream.destroy();
+    assert.deepEqual(order, ['data held', 'drain from-fd']);
+    assert.equal(stream.destroyed, true);
+  } finally {
+    f.done();
+  }
+  const g = fifoWith(Buffer.from('x'));
+  try {
+    let destroyed = 0;
+    const socket = { destroy: () => destroyed++ };
+    drainBeforeClose(
+      { _socket: socket, fd: g.fd },
+      () => {
+        throw new Error('channel gone');
+      },
+      () => true,
+    );
+    assert.throws(() => socket.destroy(), /channel gone/);
+    assert.equal(destroyed, 1);
+  } finally {
+    g.done();
+  }
+  // A stream destroyed already: its descriptor is not read (the number may be another file's by now).
+  const h = fifoWith(Buffer.from('not ours'));
+  try {
+    let read = false;
+    const socket = { destroyed: true, destroy: () => undefined };
+    drainBeforeClose({ _socket: socket, fd: h.fd }, () => (read = true), () => true);
+    socket.destroy();
+    assert.equal(read, false);
+    // Nor once what the stream held, handed out, led its listener to destroy it.
+    const closing = new Readable({ read: () => undefined });
+    closing.on('data', () => closing.destroy());
+    closing.pause();
+    closing.push(Buffer.from('held'));
+    drainBeforeClose({ _socket: closing, fd: h.fd }, () => (read = true), () => true);
+    closing.destroy();
+    assert.equal(closing.destroyed, true);
+    assert.equal(read, false);
+    // Nor is a descriptor that is no terminal (here a FIFO) by default: the number may have been reused.
+    const other = { destroy: () => undefined };
+    drainBeforeClose({ _socket: other, fd: h.fd }, () => (read = true));
+    other.destroy();
+    assert.equal(read, false);
+  } finally {
+    h.done();
+  }
+});
+
+test('node-pty: a terminal paused when its program exits loses none of its output', { skip: ptySkipReason }, async () => {
+  const pty = createRequire(import.meta.url)('@lydell/node-pty') as {
+    spawn(file: string, args: string[], o: { encoding: null }): { onData(cb: (d: Buffer) => void): void; onExit(cb: () => void): void; pause(): void; on(e: 'error', cb: () => void): void };
+  };
+  // 6000 bytes: more than one read of the master, less than what the terminal holds, so the program exits while we do not read.
+  const n = 6000;
+  const term = pty.spawn('/bin/sh', ['-c', `stty raw -echo; head -c ${n} /dev/zero | tr '\\0' x`], { encoding: null });
+  term.on('error', () => undefined);
+  let total = 0;
+  drainBeforeClose(term, (b) => (total += b.length));
+  term.onData((d) => {
+    total += d.length;
+    term.pause();
+  });
+  await new Promise<void>((resolve) => term.onExit(resolve));
+  assert.equal(total, n);
 });
 
 test('a program on a terminal: its last line always arrives, and bytes that are not UTF-8 arrive as written', { skip: ptySkipReason }, async () => {

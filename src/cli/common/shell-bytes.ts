@@ -1,16 +1,23 @@
 // Handing a shell words that hold bytes that are not UTF-8. Node passes a
 // child its arguments as UTF-8 strings only, so a name carried with escaped
 // bytes (pathFromBytes's U+DC80..U+DCFF) would reach it with U+FFFD in their
-// place. The shell can be given such text spelled in ASCII instead: every
-// byte as an octal escape of printf's %b, eval'ed once printf has turned it
-// back into the bytes.
+// place. The shell can be given such text spelled in printable ASCII
+// instead: the other bytes (and the quote and the backslash) as octal
+// escapes of printf's %b, eval'ed once printf has turned them back into the
+// bytes. Printable ASCII goes as it is: one argument may be at most 128 KiB
+// (Linux's MAX_ARG_STRLEN), and five characters for every byte made a
+// command of 26 KiB too long to run (E2BIG).
 import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
 
 /** The `sh -c` text that runs `command`: `command` itself, or its bytes through printf %b and eval when it holds escaped ones. */
 export function shellCommandText(command: string): string {
   if (!hasEscapedBytes(command)) return command;
-  const octal = [...pathToBytes(command)].map((c) => '\\0' + c.toString(8).padStart(3, '0')).join('');
-  return `eval "$(printf '%b' '${octal}')"`;
+  let spelled = '';
+  for (const c of pathToBytes(command)) {
+    // Inside single quotes nothing is special to sh; in printf's %b argument only the backslash is.
+    spelled += c >= 0x20 && c <= 0x7e && c !== 0x27 && c !== 0x5c ? String.fromCharCode(c) : '\\0' + c.toString(8).padStart(3, '0');
+  }
+  return `eval "$(printf '%b' '${spelled}')"`;
 }
 
 /** `word` in single quotes for sh (a quote inside as `'\''`). */

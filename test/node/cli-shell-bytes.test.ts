@@ -4,8 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { shellCommandText, shellQuote } from '../../src/cli/common/shell-bytes.js';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { shellCommandText, shellProgram, shellQuote } from '../../src/cli/common/shell-bytes.js';
 import { pathFromBytes } from '../../src/sftp/path-bytes.js';
 
 const shells = ['/bin/sh', '/bin/bash', '/bin/dash'].filter((s) => existsSync(s));
@@ -39,4 +41,22 @@ test('quotes, backslashes and printf directives in the command stay literal', ()
   assert.equal(r.status, 0, String(r.stderr));
   assert.deepEqual(r.stdout, Buffer.concat([Buffer.from(`%s %b \\0101 \\\\ '"$HOME\`id\``), Buffer.from([0xff])]));
   assert.equal(shellCommandText('plain ascii'), 'plain ascii');
+});
+
+test('shellProgram: the user\'s shell itself gets the bytes as its -c argument (a shell without $(...) too)', () => {
+  const ff = pathFromBytes(Uint8Array.from([0xff]));
+  assert.deepEqual(shellProgram('/bin/tcsh', 'ls'), { file: '/bin/tcsh', args: ['-c', 'ls'] });
+  // A stand-in shell that prints the argument after its -c shows the exact bytes it was given.
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-shell-program-'));
+  try {
+    const stand = join(dir, 'shell');
+    writeFileSync(stand, '#!/bin/sh\n[ "$1" = -c ] && printf %s "$2"\n', { mode: 0o755 });
+    const { file, args } = shellProgram(stand, `ls x${ff}'\\`);
+    assert.equal(file, '/bin/sh');
+    const r = spawnSync(file, args);
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.deepEqual(r.stdout, Buffer.concat([Buffer.from('ls x'), Buffer.from([0xff]), Buffer.from("'\\")]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

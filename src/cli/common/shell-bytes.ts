@@ -12,12 +12,29 @@ import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
 /** The `sh -c` text that runs `command`: `command` itself, or its bytes through printf %b and eval when it holds escaped ones. */
 export function shellCommandText(command: string): string {
   if (!hasEscapedBytes(command)) return command;
+  return `eval "$(printf '%b' '${printfSpelling(command)}')"`;
+}
+
+/**
+ * What runs `command` as `shell -c command` does, for any shell (csh's
+ * syntax has no `$(...)`): when the command holds escaped bytes, /bin/sh
+ * turns their spelling back into the bytes and hands them to the shell as
+ * its `-c` argument. (nacred's exec-handler.ts does the same for a client's
+ * command; the layers may not share code.)
+ */
+export function shellProgram(shell: string, command: string): { file: string; args: string[] } {
+  if (!hasEscapedBytes(command)) return { file: shell, args: ['-c', command] };
+  return { file: '/bin/sh', args: ['-c', `exec "$0" -c "$(printf '%b' '${printfSpelling(command)}')"`, shell] };
+}
+
+/** The bytes of `command` for a single-quoted argument of printf's %b, in printable ASCII. */
+function printfSpelling(command: string): string {
   let spelled = '';
   for (const c of pathToBytes(command)) {
     // Inside single quotes nothing is special to sh; in printf's %b argument only the backslash is.
     spelled += c >= 0x20 && c <= 0x7e && c !== 0x27 && c !== 0x5c ? String.fromCharCode(c) : '\\0' + c.toString(8).padStart(3, '0');
   }
-  return `eval "$(printf '%b' '${spelled}')"`;
+  return spelled;
 }
 
 /** `word` in single quotes for sh (a quote inside as `'\''`). */

@@ -7,7 +7,7 @@ import { mkdtempSync, promises as fsp, realpathSync, rmdirSync, symlinkSync, unl
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fsPath, hasEscapedBytes, pathFromBytes } from '../../sftp-entry.js';
-import { shellCommandText } from '../common/shell-bytes.js';
+import { shellProgram } from '../common/shell-bytes.js';
 import type { GlobFs } from '../common/glob.js';
 import type { LsAttrs } from './ls-format.js';
 
@@ -139,7 +139,8 @@ export function nodeLocalOps(options: NodeLocalOptions): LocalOps {
         const shell = options.env.SHELL || '/bin/sh';
         options.beforeShell?.();
         // A command naming bytes that are not UTF-8 (`lls x\377`) reaches the shell with them.
-        const child = spawn(shell, command === null ? [] : ['-c', shellCommandText(command)], { stdio: 'inherit' });
+        const program = command === null ? { file: shell, args: [] } : shellProgram(shell, command);
+        const child = spawn(program.file, program.args, { stdio: 'inherit' });
         const done = (status: number | null): void => {
           options.afterShell?.();
           resolve(status);

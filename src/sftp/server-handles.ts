@@ -68,7 +68,7 @@ export function canStart(e: FileEntry, range: WriteRange | null): boolean {
 
 /** Open handles by their bytes. */
 export class HandleTable {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<number | string, Entry>();
   private next = 1;
 
   get size(): number {
@@ -122,7 +122,14 @@ export function takeNames(e: DirEntry): NameEntry[] {
   return out;
 }
 
-function key(handle: Uint8Array): string {
+/**
+ * A handle's key in the table: the number its 4 bytes spell (every handle
+ * this server gives out is 4 bytes; no string to build and hash for each
+ * request), else a string of its bytes (a client's handle of another
+ * length, which matches none of ours).
+ */
+function key(handle: Uint8Array): number | string {
+  if (handle.length === 4) return ((handle[0]! << 24) | (handle[1]! << 16) | (handle[2]! << 8) | handle[3]!) >>> 0;
   let s = '';
   for (const b of handle) s += String.fromCharCode(b);
   return s;

@@ -10,6 +10,7 @@ import { frame } from './framing.js';
 import { dataReplyHeader, encodeResponse, type NameEntry } from './messages.js';
 import type { SftpServerSink } from './server-options.js';
 import { handleFrame, statusFrame } from './server-hot-requests.js';
+import { replyInPlace } from './server-headroom.js';
 import { closeLogLine, longName, setLogLines, statsToAttributes, type ServerClock } from './server-format.js';
 import type { Entry } from './server-handles.js';
 import { OperationScheduler } from './server-scheduler.js';
@@ -53,10 +54,15 @@ export abstract class SessionReplies extends OperationScheduler {
     this.sendFrame(handleFrame(id, handle));
   }
 
-  /** A DATA reply: its header, then the file system's buffer as it is. */
+  /**
+   * A DATA reply: its header, then the file system's buffer as it is; one
+   * piece when the buffer has room for the header before the data
+   * (server-headroom.ts).
+   */
   protected data(id: number, body: Uint8Array): void {
     this.outstanding--;
-    this.sink.output([dataReplyHeader(id, body.length), body]);
+    const whole = replyInPlace(id, body);
+    this.sink.output(whole ? [whole] : [dataReplyHeader(id, body.length), body]);
   }
 
   protected reply(id: number, data: Uint8Array): void {

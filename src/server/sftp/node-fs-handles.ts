@@ -13,6 +13,7 @@ import { clientPathErrors, fsError, restate, toFileStats, toFileStatsWith, toSta
 import type { AccountNames } from './node-fs-users.js';
 import { INLINE, INLINE_BYTES } from './node-fs-inline.js';
 import { piecesFrom } from '../../sftp/server-pieces.js';
+import { DATA_HEAD, withHeadRoom } from '../../sftp/server-headroom.js';
 
 /**
  * The most one read returns. SFTP's READ length is the client's uint32; a
@@ -27,6 +28,14 @@ export const MAX_READ = 16 * 1024 * 1024;
  * end (every download ends with one) allocates nothing of its own.
  */
 const PROBE = 1024;
+
+/**
+ * A buffer of `size` bytes for a read, with DATA_HEAD bytes of room before
+ * it in its memory (server-headroom.ts); small ones from Node's pool.
+ */
+function readBuffer(size: number): Buffer {
+  return Buffer.allocUnsafe(DATA_HEAD + size).subarray(DATA_HEAD);
+}
 
 /** Entries per READDIR reply, as sftp-server sends. */
 const DIRECTORY_BATCH = 100;
@@ -108,10 +117,11 @@ export class NodeFileHandle implements FileHandle {
 
   /**
    * Up to `length` bytes at `offset`, in a Buffer allocated for this read
-   * (allocUnsafe: filled before anyone sees it) and returned as a view, never
-   * copied. It is sized to what is left before the end last seen, and the
-   * read stops there; at or past that end a small read finds out whether the
-   * file has grown. Short reads of the kernel are read on, so fewer bytes
+   * (allocUnsafe: filled before anyone sees it) and returned as a view,
+   * never copied, with room for the DATA reply's header before it
+   * (server-headroom.ts). It is sized to what is left before the end last
+   * seen, and the read stops there; at or past that end a small read finds
+   * out whether the file has grown. Short reads of the kernel are read on, so fewer bytes
    * than asked mean the end of the file (as this handle last saw it).
    * Reads run at once, each its own call (gathering them into one readv(2)
    * a call at a time measured slower on a quiet machine); on a regular file
@@ -131,7 +141,7 @@ export class NodeFileHandle implements FileHandle {
     const left = this.end < 0 ? want : this.end - offset;
     /** Bytes to the end last seen: the read ends there (when under `want`). */
     const toEnd = left > 0 && left < want;
-    let buf = Buffer.allocUnsafe(toEnd ? left : left <= 0 ? Math.min(want, PROBE) : want);
+    let buf = readBuffer(toEnd ? left : left <= 0 ? Math.min(want, PROBE) : want);
     let got = 0;
     const finish = (result: Uint8Array | Error): void => {
       if (result instanceof Error) r.reject(result);
@@ -148,7 +158,7 @@ export class NodeFileHandle implements FileHandle {
         // it (at or before `offset`): kept if it agrees, else forgotten.
         if (got > 0) {
           this.end = offset + got;
-          return finish(buf.subarray(0, got));
+          return finish(withHeadRoom(buf.subarray(0, got)));
         }
         if (this.end > offset) this.end = -1;
         return finish(EMPTY);
@@ -157,12 +167,12 @@ export class NodeFileHandle implements FileHandle {
       if (got < buf.length) return step();
       if (buf.length === want || toEnd) {
         if (this.end >= 0 && offset + got > this.end) this.end = -1;
-        return finish(buf);
+        return finish(withHeadRoom(buf));
       }
       // A read past the end last seen found data: the file grew. Read on
       // into a buffer of the full size asked.
       this.end = -1;
-      const grown = Buffer.allocUnsafe(want);
+      const grown = readBuffer(want);
       buf.copy(grown, 0, 0, got);
       buf = grown;
       step();

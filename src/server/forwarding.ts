@@ -3,7 +3,7 @@
 // server connects out) and tcpip-forward / streamlocal-forward (`ssh -R`, the
 // server listens and opens forwarded-* channels back). Listeners and sockets
 // belong to their connection and go when it ends.
-import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket } from 'node:net';
+import { connect as netConnect, createServer as netCreateServer, type OnReadOpts, type Server as NetServer, type Socket } from 'node:net';
 import type { Channel } from '../io/node/channel.js';
 import type { NodeEndpoint } from '../io/node/node-endpoint.js';
 import type { ChannelOpenHandler, GlobalRequestAnswer, GlobalRequestHandler, IncomingChannelOpen } from '../io/node/registries.js';
@@ -20,6 +20,7 @@ import {
   OpenForwardedTcpip,
 } from '../messages/channel-types.js';
 import type { MaybePromise } from './session-channel.js';
+import { closeTogether, OutgoingSocket } from './forward-socket.js';
 import { permitsLocalForward, permitsRemoteForward, permitsStreamlocalForward, type Restrictions } from './restrictions.js';
 
 /**
@@ -106,21 +107,7 @@ export function bridge(channel: Channel, socket: Socket): void {
   socket.on('error', () => channel.destroy());
   socket.pipe(channel);
   channel.pipe(socket);
-  channel.once('close', () => {
-    // Let what the channel delivered leave the socket before it goes.
-    if (socket.writableFinished || socket.destroyed || !socket.writableEnded) socket.destroy();
-    else socket.once('finish', () => socket.destroy());
-  });
-  channel.once('channel-close', () => {
-    // The pipe ends the socket once the channel's last data is written to it;
-    // ending it here before that would cut the data still buffered.
-    if (channel.readableEnded && !socket.writableEnded) socket.end();
-  });
-  socket.once('close', () => {
-    // Let what the socket sent reach the channel before it closes.
-    if (channel.writableFinished || channel.destroyed) channel.destroy();
-    else channel.once('finish', () => channel.destroy());
-  });
+  closeTogether(channel, socket);
 }
 
 /** @internal One connection's forwarding: its handlers, listeners and sockets. */
@@ -215,20 +202,21 @@ export class Forwarding {
    * Connects out, then accepts the channel and joins the two; resolves once
    * the open is answered (the registry refuses an open still unanswered).
    */
-  private connectOut(open: IncomingChannelOpen, connect: () => Socket): Promise<void> {
+  private connectOut(open: IncomingChannelOpen, connect: (onread: OnReadOpts) => Socket): Promise<void> {
     if (this.closed) return Promise.resolve();
     if (this.socketsFull) {
       open.reject(OpenFailureReason.RESOURCE_SHORTAGE, `too many forwarded connections (at most ${this.maxSockets} on one SSH connection)`);
       return Promise.resolve();
     }
-    let socket: Socket;
+    let out: OutgoingSocket;
     try {
-      socket = connect();
+      out = new OutgoingSocket(connect);
     } catch (err) {
       // Most failures (EMFILE included) come as 'error' below; a few throw.
       open.reject(OpenFailureReason.CONNECT_FAILED, err instanceof Error ? err.message : String(err));
       return Promise.resolve();
     }
+    const socket = out.socket;
     this.track(socket);
     return new Promise<void>((resolve) => {
       socket.once('error', (err) => {
@@ -246,7 +234,7 @@ export class Forwarding {
           socket.destroy();
           return;
         }
-        bridge(channel, socket);
+        out.join(channel);
       });
     });
   }
@@ -262,7 +250,7 @@ export class Forwarding {
       return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'port forwarding is not permitted');
     }
     if (r.port < 1 || r.port > 65535) return open.reject(OpenFailureReason.CONNECT_FAILED, `bad port ${r.port}`);
-    return this.connectOut(open, () => netConnect({ host: r.host, port: r.port, allowHalfOpen: true }));
+    return this.connectOut(open, (onread) => netConnect({ host: r.host, port: r.port, allowHalfOpen: true, onread }));
   }
 
   private async directStreamlocal(open: IncomingChannelOpen): Promise<void> {
@@ -275,7 +263,7 @@ export class Forwarding {
     if (!(await this.allowed(this.policy.forwardStreamlocal, req))) {
       return open.reject(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'streamlocal forwarding is not permitted');
     }
-    return this.connectOut(open, () => netConnect({ path: r.socketPath, allowHalfOpen: true }));
+    return this.connectOut(open, (onread) => netConnect({ path: r.socketPath, allowHalfOpen: true, onread }));
   }
 
   private async tcpipForward(data: Uint8Array): Promise<GlobalRequestAnswer> {

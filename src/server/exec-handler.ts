@@ -343,7 +343,10 @@ export function startPty(shell: string, args: string[], channel: ServerChannel, 
   let paused = false;
   // What the program wrote last, read before node-pty closes the terminal
   // (see pty-drain.ts); the channel's buffer takes it whatever its level.
-  drainBeforeClose(term, (bytes) => channel.write(bytes));
+  // Once the client closed the channel (a hangup) there is no one to read it.
+  drainBeforeClose(term, (bytes) => {
+    if (!channel.closedByPeer) channel.write(bytes);
+  });
   term.onData((d) => {
     // A slow client (closed window) pauses the terminal instead of filling memory.
     if (!channel.write(typeof d === 'string' ? Buffer.from(d, 'latin1') : d) && !paused) {

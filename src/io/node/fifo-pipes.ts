@@ -111,10 +111,12 @@ function refill(): void {
   }
   refilling = true;
   refillDone = new Promise((settle) => {
-    child.once('error', () => {
-      // No mkfifo here (ENOENT) or it cannot run: socket pairs from now on.
+    child.once('error', (err: NodeJS.ErrnoException) => {
       refilling = false;
-      directory = null;
+      // No mkfifo here (ENOENT), or not allowed to run it: socket pairs from
+      // now on. Anything else (EAGAIN, EMFILE: no process or descriptor just
+      // now) leaves the next take to try again.
+      if (err.code === 'ENOENT' || err.code === 'EACCES') directory = null;
       settle(false);
     });
     child.once('exit', (code) => {
@@ -124,9 +126,10 @@ function refill(): void {
         settle(true);
         return;
       }
-      // Some may exist (a full disk midway): those go, and no more are tried.
+      // Some may exist (a full disk midway): those go. A mkfifo that failed
+      // (code 1) stops the FIFOs; one killed by a signal (null) does not.
       for (const p of paths) rmSync(p, { force: true });
-      directory = null;
+      if (code !== null) directory = null;
       settle(false);
     });
   });

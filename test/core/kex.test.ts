@@ -518,3 +518,25 @@ test('group exchange: client handles a server-chosen (moduli file) group quickly
     assert.ok((cpu.user + cpu.system) / 1000 < 1000, `${bits}-bit group took ${(cpu.user + cpu.system) / 1000} ms of CPU`);
   }
 });
+
+test('makeKexInit: the decoded form it hands on is its own payload decoded, with a fresh cookie per call', async () => {
+  const { makeKexInit, buildKexInit } = await import('../../src/core/kex/machine.js');
+  const { defaultAlgorithmLists } = await import('../../src/algorithms/index.js');
+  const random = seededRandom('make-kex-init');
+  for (const role of ['client', 'server'] as const) {
+    const setup = { role, random, lists: defaultAlgorithmLists(), clientVersion: 'SSH-2.0-a', serverVersion: 'SSH-2.0-b', hostKeys: [], guess: false };
+    for (const initial of [true, false]) {
+      const a = makeKexInit(setup, initial, ['ssh-ed25519']);
+      const b = makeKexInit(setup, initial, ['ssh-ed25519']);
+      assert.deepEqual(a.message, KexInit.decode(a.payload));
+      assert.deepEqual(b.message, KexInit.decode(b.payload));
+      assert.notDeepEqual(a.message.cookie, b.message.cookie);
+      // The cookie is a copy: the payload may be reused or dropped without changing it.
+      const cookie = new Uint8Array(a.message.cookie);
+      a.payload.fill(0);
+      assert.deepEqual(a.message.cookie, cookie);
+      // buildKexInit is the payload alone.
+      assert.deepEqual(KexInit.decode(buildKexInit(setup, initial, ['ssh-ed25519'])).kexAlgorithms, a.message.kexAlgorithms);
+    }
+  }
+});

@@ -540,3 +540,29 @@ test('makeKexInit: the decoded form it hands on is its own payload decoded, with
     }
   }
 });
+
+test('negotiate: the same names whichever side calls it ours, on random lists', async () => {
+  const { negotiate } = await import('../../src/core/kex/negotiate.js');
+  const random = seededRandom('negotiate-ours');
+  const pool = ['curve25519-sha256', 'aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'none', 'zlib@openssh.com', 'ssh-ed25519', 'ext-info-c'];
+  const pick = (): string[] => pool.filter(() => random(1)[0]! & 1).concat(['none']).map((n) => n.slice());
+  for (let i = 0; i < 300; i++) {
+    const msg = () => ({ cookie: new Uint8Array(16), kexAlgorithms: pick(), serverHostKeyAlgorithms: pick(), ciphersClientToServer: pick(), ciphersServerToClient: pick(), macsClientToServer: pick(), macsServerToClient: pick(), compressionClientToServer: pick(), compressionServerToClient: pick(), languagesClientToServer: [], languagesServerToClient: [], firstKexPacketFollows: false, reserved: 0 });
+    const c = msg();
+    const s = msg();
+    const aead = (n: string) => n.includes('gcm') || n.includes('chacha');
+    let a: unknown;
+    let b: unknown;
+    try {
+      a = negotiate(c, s, aead, 'client');
+    } catch (e) {
+      a = (e as Error).message;
+    }
+    try {
+      b = negotiate(c, s, aead, 'server');
+    } catch (e) {
+      b = (e as Error).message;
+    }
+    assert.deepEqual(a, b);
+  }
+});

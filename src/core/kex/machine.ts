@@ -181,7 +181,7 @@ export class KeyExchange {
     const peerMsg = decoded?.theirs ?? KexInit.decode(theirs);
     const c: KexInitMessage = client ? ourMsg : peerMsg;
     const s: KexInitMessage = client ? peerMsg : ourMsg;
-    const result = negotiate(c, s, (name) => findCipher(name)?.aead ?? false);
+    const result = negotiate(c, s, (name) => findCipher(name)?.aead ?? false, setup.role);
     this.algorithms = result.algorithms;
     this.strict = initial && c.kexAlgorithms.includes(STRICT_KEX_C) && s.kexAlgorithms.includes(STRICT_KEX_S);
     this.peerWantsExtInfo = initial && (client ? s.kexAlgorithms.includes(EXT_INFO_S) : c.kexAlgorithms.includes(EXT_INFO_C));

@@ -40,6 +40,13 @@ export interface ServerBenchOptions {
   readonly parts: readonly ServerPart[];
   /** Key exchange of the idle connections; null: the client's default (each server's best). */
   readonly memoryKex: string | null;
+  /**
+   * Seconds between the last idle connection opened and the probe. At 1 the
+   * figure includes how far the young generation and the malloc arena grew
+   * while the connections came in; after ~20 s idle V8's memory reducer has
+   * shrunk the young generation again (PERFORMANCE.md, round 5 xport5).
+   */
+  readonly memorySettleSeconds: number;
   readonly rateSeconds: number;
   readonly concurrencies: readonly number[];
   readonly rateRounds: number;
@@ -56,6 +63,7 @@ export interface ServerBenchOptions {
 export const SERVER_DEFAULTS: ServerBenchOptions = {
   parts: SERVER_PARTS,
   memoryKex: null,
+  memorySettleSeconds: 1,
   rateSeconds: 5,
   concurrencies: [16, 64],
   rateRounds: 2,
@@ -71,6 +79,7 @@ export const SERVER_DEFAULTS: ServerBenchOptions = {
 export const SERVER_QUICK: ServerBenchOptions = {
   parts: SERVER_PARTS,
   memoryKex: null,
+  memorySettleSeconds: 1,
   rateSeconds: 2,
   concurrencies: [16, 64],
   rateRounds: 1,
@@ -201,7 +210,7 @@ interface MemoryCell {
 }
 
 /** Opens `n` authenticated connections (32 at a time), holds them idle, measures the server, closes them. */
-async function memoryCell(cred: Credentials, s: Server, n: number, kex: string | null, fdLimit: number): Promise<MemoryCell> {
+async function memoryCell(cred: Credentials, s: Server, n: number, kex: string | null, fdLimit: number, settleSeconds: number): Promise<MemoryCell> {
   if (fdLimit < n + 100) throw new Error(`${n} connections need about ${n + 100} descriptors and the limit is ${fdLimit}; raise it (ulimit -n; a hard limit above it needs CAP_SYS_RESOURCE)`);
   // Warm-up: code compiled, pools and caches filled, before the baseline.
   for (let i = 0; i < 20; i++) await authAndClose(cred).once(s);
@@ -217,7 +226,7 @@ async function memoryCell(cred: Credentials, s: Server, n: number, kex: string |
       }
     };
     await Promise.all(Array.from({ length: 32 }, opener));
-    await settle();
+    await new Promise((done) => setTimeout(done, settleSeconds * 1000));
     const after = await probe(s);
     if (after.node && after.node.connections < n) throw new Error(`${s.name} holds ${after.node.connections} of ${n} connections`);
     const per = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : (a - b) / n);
@@ -341,7 +350,7 @@ export async function benchServer(o: ServerBenchOptions = SERVER_DEFAULTS, log: 
     for (const s of o.parts.includes('memory') ? [nacre, nacred, ssh2] : []) {
       log(`nacred bench: memory, ${s.name}, ${o.idleConnections} idle connections`);
       try {
-        report.memory[s.name] = await memoryCell(cred, s, o.idleConnections, o.memoryKex, fdLimit);
+        report.memory[s.name] = await memoryCell(cred, s, o.idleConnections, o.memoryKex, fdLimit, o.memorySettleSeconds);
       } catch (e) {
         report.memory[s.name] = message(e);
       }
@@ -467,7 +476,8 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
   }
   if (o.parts.includes('memory')) {
     out.push('');
-    out.push(`### Memory per idle authenticated connection (${o.idleConnections} connections held open; server process after a full GC, minus the same process before them)`);
+    const settled = o.memorySettleSeconds === 1 ? '' : `, probed ${o.memorySettleSeconds} s after the last one opened`;
+    out.push(`### Memory per idle authenticated connection (${o.idleConnections} connections held open; server process after a full GC, minus the same process before them${settled})`);
     out.push('');
     out.push('| server | RSS KiB/conn | heapUsed KiB/conn | external KiB/conn | of which arrayBuffers KiB/conn | server RSS with them, MiB |');
     out.push('|---|---:|---:|---:|---:|---:|');
@@ -521,12 +531,15 @@ export function formatServer(r: ServerBenchReport): { markdown: string; targets:
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  // --quick: smaller numbers; --parts=rate,memory,exec,forward: some of them; --memory-kex=NAME.
+  // --quick: smaller numbers; --parts=rate,memory,exec,forward: some of them; --memory-kex=NAME;
+  // --memory-settle=SECONDS (default 1).
   const base = process.argv.includes('--quick') ? SERVER_QUICK : SERVER_DEFAULTS;
   const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const parts = arg('parts')?.split(',') ?? base.parts;
+  const settleArg = Number(arg('memory-settle') ?? base.memorySettleSeconds);
+  if (!Number.isFinite(settleArg) || settleArg < 0) throw new Error('--memory-settle takes a number of seconds');
   for (const p of parts) if (!(SERVER_PARTS as readonly string[]).includes(p)) throw new Error(`unknown part ${p}; parts: ${SERVER_PARTS.join(', ')}`);
-  const { markdown, targets } = formatServer(await benchServer({ ...base, parts: parts as ServerPart[], memoryKex: arg('memory-kex') ?? base.memoryKex }));
+  const { markdown, targets } = formatServer(await benchServer({ ...base, parts: parts as ServerPart[], memoryKex: arg('memory-kex') ?? base.memoryKex, memorySettleSeconds: settleArg }));
   console.log(markdown);
   console.log('\nTargets:\n' + targets.map((t) => `- ${t}`).join('\n'));
 }

@@ -518,3 +518,51 @@ test('group exchange: client handles a server-chosen (moduli file) group quickly
     assert.ok((cpu.user + cpu.system) / 1000 < 1000, `${bits}-bit group took ${(cpu.user + cpu.system) / 1000} ms of CPU`);
   }
 });
+
+test('makeKexInit: the decoded form it hands on is its own payload decoded, with a fresh cookie per call', async () => {
+  const { makeKexInit, buildKexInit } = await import('../../src/core/kex/machine.js');
+  const { defaultAlgorithmLists } = await import('../../src/algorithms/index.js');
+  const random = seededRandom('make-kex-init');
+  for (const role of ['client', 'server'] as const) {
+    const setup = { role, random, lists: defaultAlgorithmLists(), clientVersion: 'SSH-2.0-a', serverVersion: 'SSH-2.0-b', hostKeys: [], guess: false };
+    for (const initial of [true, false]) {
+      const a = makeKexInit(setup, initial, ['ssh-ed25519']);
+      const b = makeKexInit(setup, initial, ['ssh-ed25519']);
+      assert.deepEqual(a.message, KexInit.decode(a.payload));
+      assert.deepEqual(b.message, KexInit.decode(b.payload));
+      assert.notDeepEqual(a.message.cookie, b.message.cookie);
+      // The cookie is a copy: the payload may be reused or dropped without changing it.
+      const cookie = new Uint8Array(a.message.cookie);
+      a.payload.fill(0);
+      assert.deepEqual(a.message.cookie, cookie);
+      // buildKexInit is the payload alone.
+      assert.deepEqual(KexInit.decode(buildKexInit(setup, initial, ['ssh-ed25519'])).kexAlgorithms, a.message.kexAlgorithms);
+    }
+  }
+});
+
+test('negotiate: the same names whichever side calls it ours, on random lists', async () => {
+  const { negotiate } = await import('../../src/core/kex/negotiate.js');
+  const random = seededRandom('negotiate-ours');
+  const pool = ['curve25519-sha256', 'aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'none', 'zlib@openssh.com', 'ssh-ed25519', 'ext-info-c'];
+  const pick = (): string[] => pool.filter(() => random(1)[0]! & 1).concat(['none']).map((n) => n.slice());
+  for (let i = 0; i < 300; i++) {
+    const msg = () => ({ cookie: new Uint8Array(16), kexAlgorithms: pick(), serverHostKeyAlgorithms: pick(), ciphersClientToServer: pick(), ciphersServerToClient: pick(), macsClientToServer: pick(), macsServerToClient: pick(), compressionClientToServer: pick(), compressionServerToClient: pick(), languagesClientToServer: [], languagesServerToClient: [], firstKexPacketFollows: false, reserved: 0 });
+    const c = msg();
+    const s = msg();
+    const aead = (n: string) => n.includes('gcm') || n.includes('chacha');
+    let a: unknown;
+    let b: unknown;
+    try {
+      a = negotiate(c, s, aead, 'client');
+    } catch (e) {
+      a = (e as Error).message;
+    }
+    try {
+      b = negotiate(c, s, aead, 'server');
+    } catch (e) {
+      b = (e as Error).message;
+    }
+    assert.deepEqual(a, b);
+  }
+});

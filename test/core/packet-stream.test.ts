@@ -1,10 +1,11 @@
 // PacketStream's receive side: packets that straddle socket reads are copied
-// into one reused buffer, which a connection gets only when it first needs it
-// (an idle connection should not carry 64 KiB it never uses), and which never
-// mixes up the bytes of packets read one after another.
+// into one reused buffer, shared by every stream of the process and made only
+// when a packet first needs it (an idle connection should not carry 64 KiB
+// it never uses), which never mixes up the bytes of packets read one after
+// another, of one connection or of several.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PacketStream } from '../../src/core/transport/packet-stream.js';
+import { PacketStream, straddleBufferLength } from '../../src/core/transport/packet-stream.js';
 import type { Protection } from '../../src/core/transport/packet-protection.js';
 import { RekeyPolicy } from '../../src/core/kex/rekey.js';
 import { aes128Gcm, chacha20Poly1305 } from '../../src/algorithms/cipher/index.js';
@@ -27,18 +28,17 @@ function pair(alg: CipherAlgorithm, seed: number): { tx: PacketStream; rx: Packe
 /** The wire bytes of everything `tx` queued, as one buffer. */
 const drain = (tx: PacketStream): Uint8Array => concatAll(tx.outbound.splice(0));
 
-const scratchOf = (s: PacketStream): Uint8Array => Reflect.get(s, 'scratch') as Uint8Array;
-
 for (const alg of [aes128Gcm, chacha20Poly1305]) {
   test(`${alg.name}: whole packets in one read need no scratch buffer`, () => {
     const { tx, rx } = pair(alg, 1);
+    const before = straddleBufferLength();
     for (let i = 0; i < 20; i++) {
       tx.write(Uint8Array.from([94, i, 1, 2, 3]));
       rx.inbound.push(drain(tx));
       const p = rx.read();
       assert.deepEqual([...p!.payload], [94, i, 1, 2, 3]);
     }
-    assert.equal(scratchOf(rx).length, 0, 'no buffer for packets that never straddled a read');
+    assert.equal(straddleBufferLength(), before, 'no buffer made or grown for packets that never straddled a read');
   });
 
   test(`${alg.name}: packets split at every possible point come out whole and in order, scratch reused`, () => {
@@ -66,7 +66,44 @@ for (const alg of [aes128Gcm, chacha20Poly1305]) {
     }
     assert.equal(got.length, payloads.length);
     for (let i = 0; i < payloads.length; i++) assert.deepEqual(got[i], payloads[i], `packet ${i}`);
-    assert.ok(scratchOf(rx).length >= 64 * 1024, 'straddling packets got the reused buffer');
+    assert.ok(straddleBufferLength() >= 64 * 1024, 'straddling packets got the reused buffer');
+  });
+
+  test(`${alg.name}: several connections' straddling packets, read in turns, share the buffer and the sealers' frame without mixing`, () => {
+    const pairs = [pair(alg, 11), pair(alg, 12), pair(alg, 13)];
+    const random = seededRandom(14);
+    const sent: Uint8Array[][] = pairs.map(() => []);
+    const got: Uint8Array[][] = pairs.map(() => []);
+    // Writes interleaved across the connections (the sealers share one frame, and
+    // chacha20-poly1305 ciphers one seal scratch), sizes from tiny to 40 KiB.
+    for (let i = 0; i < 40; i++) {
+      for (const [k, { tx }] of pairs.entries()) {
+        const p = random(1 + ((i * 7919 + k * 104729) % 40000));
+        p[0] = 94;
+        sent[k]!.push(p);
+        tx.write(p);
+      }
+    }
+    const wires = pairs.map(({ tx }) => drain(tx));
+    const at = pairs.map(() => 0);
+    let step = 5;
+    // Each connection gets a piece in turn, so a packet of one is half in the
+    // shared buffer's place while another's is read.
+    while (at.some((a, k) => a < wires[k]!.length)) {
+      for (const [k, { rx }] of pairs.entries()) {
+        const wire = wires[k]!;
+        if (at[k]! >= wire.length) continue;
+        const n = Math.min(wire.length - at[k]!, step);
+        rx.inbound.push(wire.slice(at[k]!, at[k]! + n));
+        at[k]! += n;
+        step = (step * 31 + 17) % 50021 || 1;
+        for (let r = rx.read(); r; r = rx.read()) got[k]!.push(Uint8Array.from(r.payload));
+      }
+    }
+    for (const k of pairs.keys()) {
+      assert.equal(got[k]!.length, sent[k]!.length, `connection ${k}`);
+      for (let i = 0; i < sent[k]!.length; i++) assert.deepEqual(got[k]![i], sent[k]![i], `connection ${k}, packet ${i}`);
+    }
   });
 }
 

@@ -51,7 +51,10 @@ class AesGcmPacketCipher implements AeadPacketCipher {
     this.#algorithm = algorithm;
     // A KeyObject avoids re-validating and copying raw key bytes on every packet.
     this.#key = createSecretKey(Buffer.from(key));
-    this.#nonce = Buffer.from(iv);
+    // Memory of its own: `Buffer.from` of 12 bytes would be a slice of Node's
+    // shared 8 KiB pool, kept alive by this nonce for the connection's lifetime.
+    this.#nonce = Buffer.alloc(IV_LENGTH);
+    this.#nonce.set(iv);
     this.#encrypt = encrypt;
   }
 

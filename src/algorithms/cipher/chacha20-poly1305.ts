@@ -30,29 +30,46 @@ const TAG = 16;
 const SKIP = new Uint8Array(60);
 const ZERO4 = new Uint8Array(4);
 
+// Memory every cipher of the process shares: each use is over before the
+// call returns (node:crypto copies the IV and its input, the MAC key and tag
+// are read at once), and calls never interleave. Per cipher they were five
+// buffers that an idle connection kept for its lifetime, the seal scratch as
+// large as the largest packet it ever sent.
+/** IV for block 0 of nonce(seq): bytes 0..11 stay zero, 12..15 hold seq big-endian. */
+const IV = Buffer.alloc(16);
+/** Scratch for seal: 4-byte length slot || payload || 16 bytes of room for the tag. */
+let sealScratch = Buffer.alloc(0);
+const MAC_KEY = new Uint8Array(32);
+const TAG_OUT = new Uint8Array(TAG);
+
+/**
+ * A key half in memory of its own. `Buffer.from` of a few bytes is a slice
+ * of Node's shared 8 KiB pool, and a key kept for a connection's lifetime
+ * would keep that whole pool alive.
+ */
+function ownCopy(bytes: Uint8Array): Buffer {
+  const out = Buffer.alloc(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
 class ChaChaPolyCipher implements AeadPacketCipher {
   readonly kind = 'aead';
   readonly blockSize = 8;
   readonly tagLength = TAG;
   private readonly mainKey: Buffer;
   private readonly lengthKey: Buffer;
-  /** IV for block 0 of nonce(seq): bytes 0..11 stay zero, 12..15 hold seq big-endian. */
-  private readonly iv = Buffer.alloc(16);
-  /** Scratch for seal: 4-byte length slot || payload || 16 bytes of room for the tag. */
-  private scratch = Buffer.alloc(0);
-  private readonly macKey = new Uint8Array(32);
-  private readonly tag = new Uint8Array(TAG);
   private cachedSeq = -1;
   private readonly cachedLengthStream = new Uint8Array(4);
 
   constructor(key: Uint8Array) {
-    this.mainKey = Buffer.from(key.subarray(0, 32));
-    this.lengthKey = Buffer.from(key.subarray(32, 64));
+    this.mainKey = ownCopy(key.subarray(0, 32));
+    this.lengthKey = ownCopy(key.subarray(32, 64));
   }
 
   private nonce(seq: number): Buffer {
-    this.iv.writeUInt32BE(seq >>> 0, 12);
-    return this.iv;
+    IV.writeUInt32BE(seq >>> 0, 12);
+    return IV;
   }
 
   /** chacha20(K_1, nonce(seq), block 0), first 4 bytes. */
@@ -68,15 +85,15 @@ class ChaChaPolyCipher implements AeadPacketCipher {
   /** A K_2 stream positioned 60 bytes into block 0, with the MAC key already taken. */
   private mainStream(seq: number): ReturnType<typeof createCipheriv> {
     const c = createCipheriv('chacha20', this.mainKey, this.nonce(seq));
-    this.macKey.set(c.update(SKIP).subarray(0, 32));
+    MAC_KEY.set(c.update(SKIP).subarray(0, 32));
     return c;
   }
 
   seal(seq: number, packet: Uint8Array): Uint8Array {
     const n = packet.length;
     if (n < 4) throw new ProtocolError('packet too short to seal');
-    if (this.scratch.length < n + TAG) this.scratch = Buffer.alloc(Math.max(n + TAG, 2 * this.scratch.length));
-    const input = this.scratch.subarray(0, n + TAG);
+    if (sealScratch.length < n + TAG) sealScratch = Buffer.alloc(Math.max(n + TAG, 2 * sealScratch.length));
+    const input = sealScratch.subarray(0, n + TAG);
     input.set(packet);
     const c = this.mainStream(seq);
     // Bytes 0..3 and the last 16 of `wire` are keystream junk, overwritten below.
@@ -86,7 +103,7 @@ class ChaChaPolyCipher implements AeadPacketCipher {
     wire[1] = packet[1]! ^ ks[1]!;
     wire[2] = packet[2]! ^ ks[2]!;
     wire[3] = packet[3]! ^ ks[3]!;
-    poly1305Parts(this.macKey, [wire.subarray(0, n)], wire, n);
+    poly1305Parts(MAC_KEY, [wire.subarray(0, n)], wire, n);
     return wire;
   }
 
@@ -101,9 +118,9 @@ class ChaChaPolyCipher implements AeadPacketCipher {
     if (n < 4) throw new ProtocolError('packet too short to open');
     const c = this.mainStream(seq);
     const body = wire.subarray(0, n);
-    poly1305Parts(this.macKey, [body], this.tag, 0);
+    poly1305Parts(MAC_KEY, [body], TAG_OUT, 0);
     // Authenticate before anything of the payload is decrypted.
-    if (!timingSafeEqual(this.tag, wire.subarray(n))) throw new MacError();
+    if (!timingSafeEqual(TAG_OUT, wire.subarray(n))) throw new MacError();
     const length = this.peekLength(seq, wire);
     if (length !== n - 4) throw new ProtocolError(`packet length ${length} does not match the ${n - 4} bytes received`);
     // The length slot consumes the rest of block 0, so the payload decrypts with block 1 onwards.

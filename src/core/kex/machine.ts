@@ -62,7 +62,22 @@ export interface KexResult {
   readonly incoming: DirectionState;
 }
 
+/** Our KEXINIT: the payload to send and the same message decoded (KeyExchange reads its lists). */
+export interface OurKexInit {
+  readonly payload: Uint8Array;
+  readonly message: KexInitMessage;
+}
+
 export function buildKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithms: readonly string[]): Uint8Array {
+  return makeKexInit(setup, initial, hostKeyAlgorithms).payload;
+}
+
+/**
+ * Our KEXINIT with a fresh cookie, and its decoded form for KeyExchange (the
+ * template's lists, decoded once). The caller keeps both for the exchange;
+ * nothing here holds on to the payload afterwards.
+ */
+export function makeKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithms: readonly string[]): OurKexInit {
   // Everything but the cookie is the same for every connection of a server
   // (one lists object): encoded once, copied, and given a fresh cookie.
   let byLists = kexInitTemplates.get(setup.lists);
@@ -78,16 +93,11 @@ export function buildKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithm
     template = { payload, message };
     byLists.set(key, template);
   }
-  const out = template.payload.slice();
+  const payload = template.payload.slice();
   const cookie = setup.random(16);
-  out.set(cookie, KEXINIT_COOKIE_OFFSET);
-  // KeyExchange reads our KEXINIT's lists back: the template's, decoded once.
-  ourKexInits.set(out, { ...template.message, cookie: out.slice(KEXINIT_COOKIE_OFFSET, KEXINIT_COOKIE_OFFSET + 16) });
-  return out;
+  payload.set(cookie, KEXINIT_COOKIE_OFFSET);
+  return { payload, message: { ...template.message, cookie: payload.slice(KEXINIT_COOKIE_OFFSET, KEXINIT_COOKIE_OFFSET + 16) } };
 }
-
-/** Our KEXINITs made by buildKexInit, decoded (from the template): KeyExchange need not decode them again. */
-const ourKexInits = new WeakMap<Uint8Array, KexInitMessage>();
 
 /** The message number, then the 16-byte cookie (RFC 4253 §7.1). */
 const KEXINIT_COOKIE_OFFSET = 1;
@@ -160,15 +170,18 @@ export class KeyExchange {
     initial: boolean,
     private readonly sessionId: Uint8Array | null,
     guessed: GuessedExchange | null,
-    /** `theirs` decoded, when the caller has done so already (it validates the peer's KEXINIT first). */
-    theirsDecoded?: KexInitMessage,
+    /**
+     * `ours` and `theirs` decoded, where the caller has them already (our
+     * KEXINIT from makeKexInit; the peer's, decoded to validate it first).
+     */
+    decoded?: { readonly ours?: KexInitMessage; readonly theirs?: KexInitMessage },
   ) {
     const client = setup.role === 'client';
-    const ourMsg = ourKexInits.get(ours) ?? KexInit.decode(ours);
-    const peerMsg = theirsDecoded ?? KexInit.decode(theirs);
+    const ourMsg = decoded?.ours ?? KexInit.decode(ours);
+    const peerMsg = decoded?.theirs ?? KexInit.decode(theirs);
     const c: KexInitMessage = client ? ourMsg : peerMsg;
     const s: KexInitMessage = client ? peerMsg : ourMsg;
-    const result = negotiate(c, s, (name) => findCipher(name)?.aead ?? false);
+    const result = negotiate(c, s, (name) => findCipher(name)?.aead ?? false, setup.role);
     this.algorithms = result.algorithms;
     this.strict = initial && c.kexAlgorithms.includes(STRICT_KEX_C) && s.kexAlgorithms.includes(STRICT_KEX_S);
     this.peerWantsExtInfo = initial && (client ? s.kexAlgorithms.includes(EXT_INFO_S) : c.kexAlgorithms.includes(EXT_INFO_C));

@@ -32,9 +32,17 @@ export interface Negotiation {
   readonly ignoreGuessedPacket: boolean;
 }
 
-function choose(kind: string, client: readonly string[], server: readonly string[]): string {
+/**
+ * The first of the client's names that the server offers too. Returned as the
+ * string of `ours` (the list we sent): the peer's names are slices of the
+ * name-list they came in, and a connection keeps what was chosen for its
+ * lifetime, so the peer's string would keep its whole list alive with it.
+ */
+function choose(kind: string, client: readonly string[], server: readonly string[], ours: 'client' | 'server'): string {
   for (const name of client) {
-    if (!PSEUDO.has(name) && server.includes(name)) return name;
+    if (PSEUDO.has(name)) continue;
+    const i = server.indexOf(name);
+    if (i >= 0) return ours === 'server' ? server[i]! : name;
   }
   throw new KeyExchangeError(
     `no matching ${kind} algorithm: client offers [${client.join(',')}], server offers [${server.join(',')}]`,
@@ -44,20 +52,21 @@ function choose(kind: string, client: readonly string[], server: readonly string
 /**
  * @param isAead tells whether a cipher carries its own authentication, in which
  * case no MAC is negotiated for that direction (as OpenSSH does).
- * @param isClient which side the caller is: only the side that sent the guess
- * needs to know, but the receiving side decides what to drop.
+ * @param ours which of the two messages is the one we sent: the names
+ * returned are its strings (see `choose`). Either gives the same names.
  */
 export function negotiate(
   client: KexInitMessage,
   server: KexInitMessage,
   isAead: (cipher: string) => boolean,
+  ours: 'client' | 'server' = 'client',
 ): Negotiation {
-  const kex = choose('key exchange', client.kexAlgorithms, server.kexAlgorithms);
-  const hostKey = choose('host key', client.serverHostKeyAlgorithms, server.serverHostKeyAlgorithms);
+  const kex = choose('key exchange', client.kexAlgorithms, server.kexAlgorithms, ours);
+  const hostKey = choose('host key', client.serverHostKeyAlgorithms, server.serverHostKeyAlgorithms, ours);
   const direction = (dir: string, ciphersC: string[], ciphersS: string[], macsC: string[], macsS: string[], compC: string[], compS: string[]): DirectionAlgorithms => {
-    const cipher = choose(`cipher (${dir})`, ciphersC, ciphersS);
-    const mac = isAead(cipher) ? null : choose(`MAC (${dir})`, macsC, macsS);
-    const compression = choose(`compression (${dir})`, compC, compS);
+    const cipher = choose(`cipher (${dir})`, ciphersC, ciphersS, ours);
+    const mac = isAead(cipher) ? null : choose(`MAC (${dir})`, macsC, macsS, ours);
+    const compression = choose(`compression (${dir})`, compC, compS, ours);
     return { cipher, mac, compression };
   };
   const clientToServer = direction(

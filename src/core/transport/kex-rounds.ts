@@ -12,13 +12,14 @@ import { serverExtensions } from './ext-info.js';
 import {
   KeyExchange,
   blobKeyType,
-  buildKexInit,
+  makeKexInit,
   offerableHostKeyAlgorithms,
   startGuess,
   type DirectionState,
   type GuessedExchange,
   type KexResult,
   type KexSetup,
+  type OurKexInit,
 } from '../kex/machine.js';
 import type { NegotiatedAlgorithms } from '../kex/negotiate.js';
 
@@ -44,7 +45,7 @@ export class KexRounds {
   private firstKeysReady = false;
   private peerMidKex = false;
   private waitingForHostKeyAnswer = false;
-  private ourKexInit: Uint8Array | null = null;
+  private ourKexInit: OurKexInit | null = null;
   private ourKexInitSeq = -1;
   private startedAt = 0;
   private guessed: GuessedExchange | null = null;
@@ -130,8 +131,9 @@ export class KexRounds {
 
   /** Sends our KEXINIT (and a guessed first kex packet when configured). */
   start(): void {
-    const payload = buildKexInit(this.setup, !this.initialFinished, offerableHostKeyAlgorithms(this.setup));
-    this.ourKexInit = payload;
+    const ours = makeKexInit(this.setup, !this.initialFinished, offerableHostKeyAlgorithms(this.setup));
+    const payload = ours.payload;
+    this.ourKexInit = ours;
     this.ourKexInitSeq = this.packets.nextSendSeq;
     this.startedAt = this.host.now();
     this.packets.write(payload);
@@ -144,8 +146,9 @@ export class KexRounds {
     const peerKexInit = KexInit.decode(payload); // validate before anything else happens
     this.peerMidKex = true;
     if (this.ourKexInit === null) this.start();
+    const ours = this.ourKexInit!;
     const initial = !this.initialFinished;
-    this.kex = new KeyExchange(this.setup, this.ourKexInit!, payload, initial, this.firstSessionId, this.guessed, peerKexInit);
+    this.kex = new KeyExchange(this.setup, ours.payload, payload, initial, this.firstSessionId, this.guessed, { ours: ours.message, theirs: peerKexInit });
     this.guessed = null;
     if (initial) {
       this.strictMode = this.kex.strict;

@@ -68,6 +68,14 @@ class RandomPool {
   }
 }
 
+/**
+ * The plaintext frame of an AEAD packet, one for every sealer of the
+ * process: AEAD ciphers copy their input, so the frame is free again when
+ * `sealTo` returns, and seals never interleave. A frame per sealer was kept
+ * for the connection's lifetime, as large as the largest packet it sent.
+ */
+let sharedFrame = new Uint8Array(0);
+
 export class PacketSealer {
   private readonly blockSize: number;
   private readonly clearLength: boolean;
@@ -78,9 +86,6 @@ export class PacketSealer {
     this.clearLength = lengthIsClear(protection);
     this.pool = RandomPool.of(random);
   }
-
-  /** AEAD ciphers copy their input, so the plaintext frame can be reused. */
-  private scratch: Uint8Array = new Uint8Array(0);
 
   /**
    * Frames, pads and protects one payload, appending the wire bytes to `out`
@@ -118,8 +123,8 @@ export class PacketSealer {
     const size = 4 + packetLength + extra;
     let out: Uint8Array;
     if (reuse) {
-      if (this.scratch.length < size) this.scratch = new Uint8Array(Math.max(size, 2 * this.scratch.length));
-      out = this.scratch.subarray(0, size);
+      if (sharedFrame.length < size) sharedFrame = new Uint8Array(Math.max(size, 2 * sharedFrame.length));
+      out = sharedFrame.subarray(0, size);
     } else {
       out = new Uint8Array(size);
     }

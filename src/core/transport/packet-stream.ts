@@ -10,6 +10,14 @@ import { NO_PROTECTION, PacketOpener, PacketSealer, type Protection } from './pa
 import type { RekeyPolicy } from '../kex/rekey.js';
 import { ProtocolError } from '../../errors.js';
 
+/** The reused buffer for packets that straddle two reads (see `read`), shared by every stream. */
+let straddleScratch = new Uint8Array(0);
+
+/** The size of that shared buffer (0 until a packet first straddled two reads); for tests. */
+export function straddleBufferLength(): number {
+  return straddleScratch.length;
+}
+
 export class PacketStream {
   /** Received bytes not yet parsed (the version exchange reads them too). */
   readonly inbound = new ByteQueue();
@@ -20,7 +28,6 @@ export class PacketStream {
   private opener = new PacketOpener(NO_PROTECTION);
   private sendSeq = 0;
   private recvSeq = 0;
-  private scratch = new Uint8Array(0);
 
   constructor(
     private readonly random: RandomSource,
@@ -62,14 +69,16 @@ export class PacketStream {
     }
     if (this.inbound.length < wireLength) return null;
     // A packet that straddles two reads is copied into one reused buffer when
-    // the opener decrypts into memory of its own (no allocation per packet).
-    // The buffer comes with the first such packet, not with the keys: most
-    // connections (logins, idle sessions, small requests) never need one,
-    // and 64 KiB each would be most of what an idle connection costs.
+    // the opener decrypts into memory of its own (no allocation per packet):
+    // one buffer for every stream of the process, since the opened payload no
+    // longer needs it and reads never interleave. It comes with the first
+    // packet that straddles (logins and idle sessions never have one), and a
+    // connection that once moved bulk data no longer keeps 64 KiB or more of
+    // its own for the rest of its life.
     let scratch: Uint8Array | null = null;
     if (opener.copiesOut && !this.inbound.isContiguous(wireLength)) {
-      if (this.scratch.length < wireLength) this.scratch = new Uint8Array(Math.max(wireLength, 64 * 1024));
-      scratch = this.scratch;
+      if (straddleScratch.length < wireLength) straddleScratch = new Uint8Array(Math.max(wireLength, 64 * 1024));
+      scratch = straddleScratch;
     }
     const wire = this.inbound.take(wireLength, scratch);
     const seq = this.recvSeq;

@@ -28,11 +28,13 @@ export interface AlgorithmLists {
 }
 
 export function defaultAlgorithmLists(prefs: AlgorithmPreferences = {}): AlgorithmLists {
+  // Frozen: the key exchange encodes a KEXINIT once per lists object and
+  // reuses it (kex/machine.ts), so the lists must not change underneath it.
   return {
-    kex: resolvePreference('key exchange', kexAlgorithms, prefs.kex),
-    hostKey: resolvePreference('host key', allHostKeyAlgorithms, prefs.hostKey),
-    cipher: resolvePreference('cipher', cipherAlgorithms, prefs.cipher),
-    mac: resolvePreference('MAC', macAlgorithms, prefs.mac),
-    compression: resolvePreference('compression', compressionAlgorithms, prefs.compression),
+    kex: Object.freeze(resolvePreference('key exchange', kexAlgorithms, prefs.kex)),
+    hostKey: Object.freeze(resolvePreference('host key', allHostKeyAlgorithms, prefs.hostKey)),
+    cipher: Object.freeze(resolvePreference('cipher', cipherAlgorithms, prefs.cipher)),
+    mac: Object.freeze(resolvePreference('MAC', macAlgorithms, prefs.mac)),
+    compression: Object.freeze(resolvePreference('compression', compressionAlgorithms, prefs.compression)),
   };
 }

@@ -28,7 +28,9 @@ export interface AeadPacketCipher {
   readonly tagLength: number;
   /**
    * `packet` is the plaintext `uint32 packet_length || byte padding_length || payload || padding`.
-   * Returns the bytes to put on the wire: `packet.length + tagLength` bytes.
+   * Returns the bytes to put on the wire: `packet.length + tagLength` bytes,
+   * in memory of their own, never a view of `packet`: the transport frames
+   * every connection's packets in one shared buffer (packet-protection.ts).
    */
   seal(seq: number, packet: Uint8Array): Uint8Array;
   /** packet_length from the first 4 wire bytes of a packet (decrypting them if the cipher hides it). Pure. */

@@ -102,7 +102,12 @@ export function makeKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithms
 /** The message number, then the 16-byte cookie (RFC 4253 §7.1). */
 const KEXINIT_COOKIE_OFFSET = 1;
 
-/** Encoded KEXINITs with a zero cookie (and their decoded form), by lists object, then role, round and host key algorithms. */
+/**
+ * Encoded KEXINITs with a zero cookie (and their decoded form), by lists
+ * object, then role, round and host key algorithms. The library's lists are
+ * frozen (defaultAlgorithmLists); a caller of the core building its own must
+ * not change them once used.
+ */
 const kexInitTemplates = new WeakMap<AlgorithmLists, Map<string, { readonly payload: Uint8Array; readonly message: KexInitMessage }>>();
 
 function encodeKexInit(setup: KexSetup, initial: boolean, hostKeyAlgorithms: readonly string[], cookie: Uint8Array): Uint8Array {

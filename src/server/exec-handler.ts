@@ -160,11 +160,13 @@ export interface Program {
  * bytes and hands them to the shell as its `-c` argument.
  */
 export function commandProgram(shell: string, command: string): Program {
+  if (command.includes('\0')) throw new RangeError('a command cannot hold a NUL byte');
   if (!hasEscapedBytes(command)) return { file: shell, args: ['-c', command] };
   let spelled = '';
   // Inside single quotes only `'` is special to sh, and in %b's argument only `\`.
   for (const c of pathToBytes(command)) spelled += c >= 0x20 && c < 0x7f && c !== 0x27 && c !== 0x5c ? String.fromCharCode(c) : `\\0${c.toString(8).padStart(3, '0')}`;
-  return { file: '/bin/sh', args: ['-c', `exec "$0" -c "$(printf '%b' '${spelled}')"`, shell] };
+  // `$(...)` drops trailing newlines: the `_` after them keeps them, and goes.
+  return { file: '/bin/sh', args: ['-c', `nacre_command="$(printf '%b_' '${spelled}')"; exec "$0" -c "\${nacre_command%_}"`, shell] };
 }
 
 export interface Running {

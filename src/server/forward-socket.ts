@@ -55,6 +55,8 @@ export class OutgoingSocket {
   /** `connect` makes the socket with the given `onread` option (net.connect takes it). */
   constructor(connect: (onread: OnReadOpts) => Socket) {
     this.socket = connect({ buffer: READ_BUFFER, callback: (n, buf) => this.read(buf.subarray(0, n)) });
+    // Nothing is read before join (a read then would have nowhere to go).
+    this.socket.pause();
   }
 
   private read(bytes: Uint8Array): boolean {

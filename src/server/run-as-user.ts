@@ -11,6 +11,7 @@ import { commandProgram, startPiped, startPty, type RunOptions, type Running } f
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, type LoginEnvironmentOptions } from './login-env.js';
 import type { PermitUserEnvironment } from './restrictions.js';
 import { lookupUserAccount, type UserAccount } from './user-account.js';
+import { hasEscapedBytes } from '../sftp/path-bytes.js';
 import { SessionDirectory, sessionIdentity, userLauncher } from './privileges.js';
 import { hushLogin, motdText, nologinText, userEnvironmentFile } from './user-files.js';
 import { AgentListener } from './agent-listener.js';
@@ -120,6 +121,8 @@ export async function runAsUser(session: SessionChannel, options: RunAsUserOptio
     let command: string | null;
     if (options.forceCommand != null) {
       if (original === undefined) original = req.type === 'shell' ? null : req.type === 'exec' ? req.command : req.name;
+      // SSH_ORIGINAL_COMMAND is UTF-8 text in Node: a command with other bytes is refused, not changed.
+      if (original !== null && hasEscapedBytes(original)) return null;
       command = options.forceCommand;
     } else if (req.type === 'subsystem') {
       const line = subsystemCommand(options.subsystems, req.name);

@@ -6,7 +6,7 @@
 import { Duplex, Writable } from 'node:stream';
 import type { Channel } from '../io/node/channel.js';
 import { decodeTerminalModes } from '../core/connection/terminal-modes.js';
-import { pathFromBytes } from '../sftp/path-bytes.js';
+import { hasEscapedBytes, pathFromBytes } from '../sftp/path-bytes.js';
 import {
   ReqBreak,
   ReqEnv,
@@ -299,7 +299,10 @@ export class SessionChannel {
         // A command is bytes, as sshd takes it: one naming a file whose name
         // is not UTF-8 (`scp -f -- caf\xe9`) keeps those bytes, escaped as
         // file names are (see path-bytes.ts), instead of being refused.
-        const command = pathFromBytes(ReqExecBytes.decode(d).command);
+        const bytes = ReqExecBytes.decode(d).command;
+        // No shell can be given a NUL (sshd refuses such a command too).
+        if (bytes.includes(0)) return Promise.resolve(false);
+        const command = pathFromBytes(bytes);
         return this.start({ type: 'exec', command }, (ch) => this.call(this.onExec, command, ch));
       },
       subsystem: (d) => {
@@ -421,6 +424,10 @@ export class SessionChannel {
       if (limits.command !== null) {
         delete this.env.SSH_ORIGINAL_COMMAND;
         const original = what.type === 'exec' ? what.command : what.type === 'subsystem' ? what.name : null;
+        // A program's environment is UTF-8 text in Node: SSH_ORIGINAL_COMMAND
+        // cannot carry bytes that are not, so such a command is refused
+        // rather than handed on changed.
+        if (original !== null && hasEscapedBytes(original)) return false;
         const forced = limits.command;
         this.originalCommand = original;
         if (original !== null) this.env.SSH_ORIGINAL_COMMAND = original;

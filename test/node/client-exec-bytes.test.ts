@@ -64,3 +64,14 @@ test('a refused exec rejects with "the server refused to run ..." (nacre-scp -O 
     await t.close();
   }
 });
+
+test('the server hands a command that is not UTF-8 to onExec escaped, and refuses one holding a NUL', async () => {
+  await withEchoServer(async (c) => {
+    const r = await c.exec(new Uint8Array([0x6c, 0x73, 0x20, 0xff]));
+    // The echo server writes the escaped string back; its UTF-8 shows the lone surrogate as U+FFFD.
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, 'ran ls \uFFFD');
+    await assert.rejects(c.exec(new Uint8Array([0x6c, 0x73, 0x00, 0xff])), /refused to run/);
+    await assert.rejects(c.exec('ls\0x'), /refused to run/);
+  });
+});

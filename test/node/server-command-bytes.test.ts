@@ -43,3 +43,16 @@ test('the shell itself is what runs the command (its $0), with the exit status',
   assert.equal(r.status, 7);
   assert.deepEqual([...r.stdout], [...Buffer.from('/bin/bash '), 0xe9, 0x0a]);
 });
+
+test('trailing newlines of such a command are kept, and a NUL is refused', () => {
+  const command = pathFromBytes(Buffer.concat([Buffer.from("printf %s '"), Buffer.from([0xff, 0x0a, 0x0a]), Buffer.from("'")]));
+  const { file, args } = commandProgram('/bin/sh', command);
+  const r = spawnSync(file, args);
+  assert.equal(r.status, 0, String(r.stderr));
+  assert.deepEqual([...r.stdout], [0xff, 0x0a, 0x0a]);
+  // A quote cut off by lost newlines would have failed above; a NUL cannot reach a shell at all.
+  assert.throws(() => commandProgram('/bin/sh', 'a\0b'), RangeError);
+  const ends = pathFromBytes(Buffer.concat([Buffer.from('printf x'), Buffer.from([0xff]), Buffer.from('\n\n')]));
+  const e = commandProgram('/bin/sh', ends);
+  assert.deepEqual([...spawnSync(e.file, e.args).stdout], [0x78, 0xff]);
+});

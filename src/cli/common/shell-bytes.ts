@@ -12,7 +12,8 @@ import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
 /** The `sh -c` text that runs `command`: `command` itself, or its bytes through printf %b and eval when it holds escaped ones. */
 export function shellCommandText(command: string): string {
   if (!hasEscapedBytes(command)) return command;
-  return `eval "$(printf '%b' '${printfSpelling(command)}')"`;
+  // `$(...)` drops trailing newlines: the `_` after them keeps them, and goes.
+  return `nacre_command="$(printf '%b_' '${printfSpelling(command)}')"; eval "\${nacre_command%_}"`;
 }
 
 /**
@@ -24,11 +25,12 @@ export function shellCommandText(command: string): string {
  */
 export function shellProgram(shell: string, command: string): { file: string; args: string[] } {
   if (!hasEscapedBytes(command)) return { file: shell, args: ['-c', command] };
-  return { file: '/bin/sh', args: ['-c', `exec "$0" -c "$(printf '%b' '${printfSpelling(command)}')"`, shell] };
+  return { file: '/bin/sh', args: ['-c', `nacre_command="$(printf '%b_' '${printfSpelling(command)}')"; exec "$0" -c "\${nacre_command%_}"`, shell] };
 }
 
 /** The bytes of `command` for a single-quoted argument of printf's %b, in printable ASCII. */
 function printfSpelling(command: string): string {
+  if (command.includes('\0')) throw new RangeError('a command cannot hold a NUL byte');
   let spelled = '';
   for (const c of pathToBytes(command)) {
     // Inside single quotes nothing is special to sh; in printf's %b argument only the backslash is.

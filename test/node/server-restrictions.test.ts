@@ -248,6 +248,8 @@ test('server: command= replaces exec, shell and subsystem; the asked command is 
     let out = '';
     for await (const d of shell.stdout) out += String(d);
     assert.equal(out, 'forced|-|-|-');
+    // A command with bytes that are not UTF-8 cannot be put in SSH_ORIGINAL_COMMAND unchanged: refused.
+    await assert.rejects(c.exec(new Uint8Array([0x6c, 0x73, 0x20, 0xff])), /refused to run/);
   }, {});
 });
 

@@ -11,7 +11,7 @@
 // the descriptor still open; reading it there, until the kernel says EIO
 // (empty, and the slave closed) or EAGAIN, gets what is left, as sshd's own
 // reads until EIO do.
-import { fstatSync, readSync } from 'node:fs';
+import { fstatSync, readFileSync, readSync } from 'node:fs';
 
 /** At most this much is read at close (a background program may keep writing). */
 const DRAIN_LIMIT = 1024 * 1024;
@@ -61,10 +61,15 @@ export function readRemaining(fd: number, limit = DRAIN_LIMIT): Buffer[] {
  * node-pty ever to close it before destroying the stream, its number could
  * be another file's by then, and that file's bytes would go to the client.
  */
-export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void, isTerminal: (fd: number) => boolean = isCharacterDevice): boolean {
+export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void, isTerminal?: (fd: number) => boolean): boolean {
   const socket = (term as { _socket?: unknown })._socket as Partial<MasterStream> | undefined;
   const fd = (term as { fd?: unknown }).fd;
   if (!socket || typeof socket.destroy !== 'function' || typeof fd !== 'number') return false;
+  // Every ptmx master has the same device numbers; Linux tells them apart by
+  // the pty's number in fdinfo, so another session's master (the number
+  // reused) is not taken for ours.
+  const index = ptyIndex(fd);
+  const stillOurs = isTerminal ?? ((n: number) => isCharacterDevice(n) && (index === null || ptyIndex(n) === index));
   const destroy = socket.destroy;
   let drained = false;
   socket.destroy = function (this: MasterStream, error?: Error) {
@@ -79,7 +84,7 @@ export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void,
           for (let i = 0; i < 64 && (this.readableLength ?? 0) > 0; i++) if (this.read() === null) break;
         }
         // (Checked again: what read() emitted could have destroyed the stream.)
-        if (!this.destroyed && isTerminal(fd)) for (const piece of readRemaining(fd)) deliver(piece);
+        if (!this.destroyed && stillOurs(fd)) for (const piece of readRemaining(fd)) deliver(piece);
       }
     } finally {
       result = destroy.call(this, error);
@@ -87,6 +92,15 @@ export function drainBeforeClose(term: object, deliver: (bytes: Buffer) => void,
     return result;
   };
   return true;
+}
+
+/** The pty number of a ptmx master descriptor (Linux's fdinfo `tty-index`), or null where it is not shown. */
+export function ptyIndex(fd: number): string | null {
+  try {
+    return /^tty-index:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function isCharacterDevice(fd: number): boolean {

@@ -10,7 +10,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync, constants as fsCon
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';
-import { drainBeforeClose, readRemaining } from '../../src/server/pty-drain.js';
+import { drainBeforeClose, ptyIndex, readRemaining } from '../../src/server/pty-drain.js';
 import { startServer, passwordSecret } from './server-helpers.js';
 import { ptySkipReason } from './pty-loader.js';
 
@@ -140,6 +140,28 @@ test('node-pty: a terminal paused when its program exits loses none of its outpu
   });
   await new Promise<void>((resolve) => term.onExit(resolve));
   assert.equal(total, n);
+});
+
+test('ptyIndex tells two terminals apart (their device numbers do not), and is null for other files', { skip: ptySkipReason }, async () => {
+  const pty = createRequire(import.meta.url)('@lydell/node-pty') as {
+    spawn(file: string, args: string[], o: { encoding: null }): { fd: number; onExit(cb: () => void): void; kill(): void; on(e: 'error', cb: () => void): void };
+  };
+  const a = pty.spawn('/bin/sh', ['-c', 'sleep 5'], { encoding: null });
+  const b = pty.spawn('/bin/sh', ['-c', 'sleep 5'], { encoding: null });
+  for (const t of [a, b]) t.on('error', () => undefined);
+  try {
+    const [ia, ib] = [ptyIndex(a.fd), ptyIndex(b.fd)];
+    if (process.platform === 'linux') {
+      assert.match(ia ?? '', /^\d+$/);
+      assert.match(ib ?? '', /^\d+$/);
+      assert.notEqual(ia, ib);
+    }
+    const f = fifoWith(Buffer.alloc(0));
+    assert.equal(ptyIndex(f.fd), null);
+    f.done();
+  } finally {
+    for (const t of [a, b]) t.kill();
+  }
 });
 
 test('a program on a terminal: its last line always arrives, and bytes that are not UTF-8 arrive as written', { skip: ptySkipReason }, async () => {

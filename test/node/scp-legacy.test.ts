@@ -155,6 +155,12 @@ test('sending: an error answer is printed and counted; a fatal one (2) ends the 
   const h = farEnd();
   h.end();
   await assert.rejects(LegacySender.start(h.proc, context()), /lost connection/);
+  // An answer whose first byte is neither 0, 1 nor 2 is the message itself, decoded as a whole.
+  const k = farEnd();
+  k.reply(Buffer.from('\xc3\xa9chec\n', 'latin1'));
+  const kctx = context();
+  assert.equal(await LegacySender.start(k.proc, kctx), null);
+  assert.equal(kctx.err, 'échec\n');
 });
 
 test('receiving: files into a directory or to a name, with -p times and modes; trees with -r', () =>

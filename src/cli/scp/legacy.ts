@@ -107,8 +107,8 @@ class Peer {
     if (b === null) throw new CliExit(1, 'lost connection');
     if (b === 0) return 0;
     const rest = (await this.reader.line()) ?? '';
-    // Any other first byte is the message's first (a byte that is not ASCII kept escaped, as names are).
-    const text = (b === 1 || b === 2 ? '' : String.fromCharCode(b < 0x80 ? b : 0xdc00 + b)) + rest;
+    // Any other first byte is the message's first, decoded with the rest (bytes that are not UTF-8 kept escaped, as names are).
+    const text = b === 1 || b === 2 ? rest : pathFromBytes(Buffer.concat([Buffer.from([b]), pathToBytes(rest)]));
     this.ctx.stderr(text.endsWith('\n') ? text : text + '\n');
     this.ctx.countError();
     if (b === 2) throw new CliExit(1);

@@ -96,14 +96,20 @@ export async function startSftpNacred(o: OpenSsh, authorizedLine: string): Promi
   const port = await freePort();
   const key = hostKey(o, dir);
   writeFileSync(join(dir, 'authorized_keys'), authorizedLine + '\n');
+  const config = writeNacredSftpConfig(dir, port, key.path, join(dir, 'authorized_keys'));
+  return launch('nacred (internal-sftp)', process.execPath, [NACRED_JS, '-D', '-e', '-f', config], dir, port, key.line);
+}
+
+/** Writes the bench's nacred configuration (internal-sftp, one key, quiet) into `dir`; returns its path. */
+export function writeNacredSftpConfig(dir: string, port: number, hostKeyPath: string, authorizedKeysFile: string): string {
   const config = join(dir, 'nacred_config');
   writeFileSync(
     config,
     [
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
-      `HostKey ${key.path}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `HostKey ${hostKeyPath}`,
+      `AuthorizedKeysFile ${authorizedKeysFile}`,
       // The bench directory sits under /tmp (mode 1777), which StrictModes refuses.
       'StrictModes no',
       'PermitRootLogin yes',
@@ -115,7 +121,7 @@ export async function startSftpNacred(o: OpenSsh, authorizedLine: string): Promi
     ].join('\n') + '\n',
     { mode: 0o600 },
   );
-  return launch('nacred (internal-sftp)', process.execPath, [NACRED_JS, '-D', '-e', '-f', config], dir, port, key.line);
+  return config;
 }
 
 /** The ed25519 user key every client logs in with. */

@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { join, resolve } from 'node:path';
 import { findOpenSsh, freePort, keygen, waitForPort } from '../test/interop/openssh.js';
 import { processCpuMs } from './server.js';
+import { writeNacredSftpConfig } from './sftp-peers.js';
 
 type Op = 'get' | 'put' | 'get-r' | 'put-r';
 
@@ -58,24 +59,7 @@ async function startNacred(dist: string, label: string, base: string, hostKey: {
   const dir = join(base, label);
   mkdirSync(dir);
   const port = await freePort();
-  const config = join(dir, 'nacred_config');
-  writeFileSync(
-    config,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey.privatePath}`,
-      `AuthorizedKeysFile ${authorized}`,
-      'StrictModes no',
-      'PermitRootLogin yes',
-      'PasswordAuthentication no',
-      'LogLevel ERROR',
-      'PerSourcePenalties no',
-      'Subsystem sftp internal-sftp',
-      `PidFile ${join(dir, 'nacred.pid')}`,
-    ].join('\n') + '\n',
-    { mode: 0o600 },
-  );
+  const config = writeNacredSftpConfig(dir, port, hostKey.privatePath, authorized);
   const child = spawn(process.execPath, [join(dist, 'src/cli/nacred.js'), '-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, 10_000, () => (child.exitCode !== null ? `nacred (${label}) exited early` : null));
   const knownHosts = join(dir, 'known_hosts');

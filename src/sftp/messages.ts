@@ -226,12 +226,17 @@ export function decodeResponse(payload: Uint8Array): SftpResponse {
  */
 export function dataReplyHeader(id: number, length: number): Uint8Array {
   const b = new Uint8Array(13);
-  const v = new DataView(b.buffer);
+  writeDataReplyHeader(b, id, length);
+  return b;
+}
+
+/** Writes a DATA reply's 13-byte header (length word, type, id, data length) at the start of `into`. */
+export function writeDataReplyHeader(into: Uint8Array, id: number, length: number): void {
+  const v = new DataView(into.buffer, into.byteOffset, 13);
   v.setUint32(0, 9 + length);
-  b[4] = FXP.DATA;
+  into[4] = FXP.DATA;
   v.setUint32(5, id);
   v.setUint32(9, length);
-  return b;
 }
 
 /**

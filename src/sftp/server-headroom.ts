@@ -4,7 +4,7 @@
 // into those bytes and sends header and data as one piece, with no copy to
 // join them and one channel write instead of two. Views not marked get
 // their header as a buffer of its own, as before.
-import { FXP } from './constants.js';
+import { writeDataReplyHeader } from './messages.js';
 
 /** Bytes of a DATA reply before its data: length, type, request id, data length. */
 export const DATA_HEAD = 13;
@@ -27,22 +27,7 @@ export function withHeadRoom<T extends Uint8Array>(data: T): T {
 export function replyInPlace(id: number, data: Uint8Array): Uint8Array | null {
   if (!ROOM.has(data)) return null;
   ROOM.delete(data);
-  const at = data.byteOffset - DATA_HEAD;
-  const whole = new Uint8Array(data.buffer, at, DATA_HEAD + data.length);
-  const n = data.length;
-  const len = 9 + n;
-  whole[0] = len >>> 24;
-  whole[1] = (len >>> 16) & 0xff;
-  whole[2] = (len >>> 8) & 0xff;
-  whole[3] = len & 0xff;
-  whole[4] = FXP.DATA;
-  whole[5] = id >>> 24;
-  whole[6] = (id >>> 16) & 0xff;
-  whole[7] = (id >>> 8) & 0xff;
-  whole[8] = id & 0xff;
-  whole[9] = n >>> 24;
-  whole[10] = (n >>> 16) & 0xff;
-  whole[11] = (n >>> 8) & 0xff;
-  whole[12] = n & 0xff;
+  const whole = new Uint8Array(data.buffer, data.byteOffset - DATA_HEAD, DATA_HEAD + data.length);
+  writeDataReplyHeader(whole, id, data.length);
   return whole;
 }

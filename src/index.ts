@@ -423,6 +423,8 @@ export {
 // SFTP file systems a server serves: in memory, and node:fs (optionally confined to a root).
 export { MemoryFileSystem, fsError, type MemoryFileSystemOptions, type MemoryFsFaults, type MemoryFsOperation, type MemoryUser } from './sftp/memory-fs.js';
 export { NodeFileSystem, type NodeFileSystemOptions } from './server/sftp/node-fs.js';
+// What a file system of your own implements (an SFTP server serves any FileSystem).
+export type { FileSystem, FileHandle, DirectoryHandle, FileStats, DirectoryEntry, OpenMode } from './sftp/filesystem.js';
 // The SFTP server's sans-I/O session (issue 13): the state machine, its operations on a FileSystem, sftp-server's words.
 export { SftpServerSession, DEFAULT_MAX_HANDLES, DEFAULT_MAX_OUTSTANDING, DEFAULT_MAX_OUTSTANDING_BYTES, type SftpServerSessionOptions, type SftpServerSink, type SftpLogLevel } from './sftp/server-session.js';
 export { runOperation, type ServerOperation, type OperationKind, type OperationOf, type OperationResult } from './sftp/server-operations.js';

@@ -1,5 +1,5 @@
 // Algorithm lists in sshd_config (Ciphers, MACs, KexAlgorithms,
-// HostKeyAlgorithms, PubkeyAcceptedAlgorithms) as sshd 10 reads them: a full
+// HostKeyAlgorithms, PubkeyAcceptedAlgorithms, CASignatureAlgorithms) as sshd 10 reads them: a full
 // list, or `+list` appended to the default, `-list` removed from it, `^list`
 // put first; names checked against the names sshd knows (a name sshd does
 // not know is an error, as it is for sshd); wildcards allowed where sshd
@@ -17,8 +17,10 @@ import { kexAlgorithms } from '../algorithms/kex/index.js';
 import { cipherAlgorithms } from '../algorithms/cipher/index.js';
 import { macAlgorithms } from '../algorithms/mac.js';
 import { allHostKeyAlgorithms, hostCertificateAlgorithms, userKeyAlgorithms } from '../algorithms/hostkey.js';
+import { SIGNATURE_ALGORITHMS } from '../keys/signature.js';
 
-export type AlgorithmKind = 'cipher' | 'mac' | 'kex' | 'hostkey' | 'pubkey';
+/** `casig`: CASignatureAlgorithms, the algorithms a CA may sign user certificates with. */
+export type AlgorithmKind = 'cipher' | 'mac' | 'kex' | 'hostkey' | 'pubkey' | 'casig';
 
 // `ssh -Q cipher|mac|kex|key-sig` of OpenSSH 10.0: every name sshd accepts, in its order.
 const SSHD_CIPHERS = '3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com';
@@ -28,6 +30,9 @@ const SSHD_KEX =
   'diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha1,diffie-hellman-group-exchange-sha256,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,mlkem768x25519-sha256';
 const SSHD_KEY_TYPES =
   'ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-rsa,ssh-rsa-cert-v01@openssh.com,rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com';
+// `ssh -Q sig`: the signature algorithms CASignatureAlgorithms names (plain key types only, no certificates).
+const SSHD_SIGNATURES =
+  'ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-rsa,rsa-sha2-256,rsa-sha2-512';
 
 // sshd 10.0's defaults (`sshd -T` with nothing set).
 const DEFAULT_KEY_TYPES =
@@ -38,6 +43,7 @@ const SSHD_DEFAULTS: Readonly<Record<AlgorithmKind, string>> = {
   kex: 'mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521',
   hostkey: DEFAULT_KEY_TYPES,
   pubkey: DEFAULT_KEY_TYPES,
+  casig: 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256',
 };
 
 const SSHD_KNOWN: Readonly<Record<AlgorithmKind, readonly string[]>> = {
@@ -46,6 +52,7 @@ const SSHD_KNOWN: Readonly<Record<AlgorithmKind, readonly string[]>> = {
   kex: SSHD_KEX.split(','),
   hostkey: SSHD_KEY_TYPES.split(','),
   pubkey: SSHD_KEY_TYPES.split(','),
+  casig: SSHD_SIGNATURES.split(','),
 };
 
 const NACRE: Readonly<Record<AlgorithmKind, ReadonlySet<string>>> = {
@@ -54,14 +61,16 @@ const NACRE: Readonly<Record<AlgorithmKind, ReadonlySet<string>>> = {
   kex: new Set(kexAlgorithms.map((a) => a.name)),
   hostkey: new Set(allHostKeyAlgorithms.map((a) => a.name)),
   pubkey: new Set([...hostCertificateAlgorithms, ...userKeyAlgorithms].map((a) => a.name)),
+  // The signatures Nacre verifies on a certificate (not yet those of a security-key CA).
+  casig: new Set(Object.keys(SIGNATURE_ALGORITHMS)),
 };
 
 const KEYWORD: Readonly<Record<AlgorithmKind, string>> = {
-  cipher: 'Ciphers', mac: 'MACs', kex: 'KexAlgorithms', hostkey: 'HostKeyAlgorithms', pubkey: 'PubkeyAcceptedAlgorithms',
+  cipher: 'Ciphers', mac: 'MACs', kex: 'KexAlgorithms', hostkey: 'HostKeyAlgorithms', pubkey: 'PubkeyAcceptedAlgorithms', casig: 'CASignatureAlgorithms',
 };
 
 const hasWildcard = (s: string) => /[*?]/.test(s);
-const wildcardsAllowed = (kind: AlgorithmKind) => kind === 'hostkey' || kind === 'pubkey';
+const wildcardsAllowed = (kind: AlgorithmKind) => kind === 'hostkey' || kind === 'pubkey' || kind === 'casig';
 
 /** What sshd has available, cut to what Nacre implements, in sshd's order. */
 function available(kind: AlgorithmKind): string[] {
@@ -82,7 +91,9 @@ export function validAlgorithmSpec(kind: AlgorithmKind, spec: string): string | 
   if (body === '') return complaint;
   for (const name of body.split(',')) {
     if (wildcardsAllowed(kind) && hasWildcard(name)) {
-      if (!SSHD_KNOWN[kind].some((k) => globMatch(k, name))) return complaint;
+      // sshd checks a pattern against every key type it knows (certificates too, even for CASignatureAlgorithms).
+      const known = kind === 'casig' ? [...SSHD_KNOWN.casig, ...SSHD_KNOWN.pubkey] : SSHD_KNOWN[kind];
+      if (!known.some((k) => globMatch(k, name))) return complaint;
     } else if (!SSHD_KNOWN[kind].includes(name)) {
       return complaint;
     }

@@ -50,7 +50,7 @@ const MAX_FILES = 1024;
 const MAX_LINE_LENGTH = 65536;
 
 const ALGORITHM_KEYWORDS: Partial<Record<SshdKeywordName, AlgorithmKind>> = {
-  ciphers: 'cipher', macs: 'mac', kexalgorithms: 'kex', hostkeyalgorithms: 'hostkey', pubkeyacceptedalgorithms: 'pubkey',
+  ciphers: 'cipher', macs: 'mac', kexalgorithms: 'kex', hostkeyalgorithms: 'hostkey', pubkeyacceptedalgorithms: 'pubkey', casignaturealgorithms: 'casig',
 };
 const PATH_KEYWORDS = new Set<SshdKeywordName>(['hostkey', 'hostcertificate', 'pidfile', 'banner', 'trustedusercakeys', 'revokedkeys', 'passwordfile']);
 

@@ -57,6 +57,7 @@ export function formatSshdConfig(s: SshdSettings): string {
   line('maxsessions', s.maxSessions);
   line('clientaliveinterval', s.clientAliveInterval);
   line('clientalivecountmax', s.clientAliveCountMax);
+  line('requiredrsasize', s.requiredRsaSize);
   // sshd prints the first spelling of a value in its table: "without-password" for prohibit-password.
   line('permitrootlogin', s.permitRootLogin === 'prohibit-password' ? 'without-password' : s.permitRootLogin);
   line('pubkeyauthentication', yn(s.pubkeyAuthentication));
@@ -66,6 +67,7 @@ export function formatSshdConfig(s: SshdSettings): string {
   line('permittty', yn(s.permitTTY));
   line('permituserrc', yn(s.permitUserRC));
   line('strictmodes', yn(s.strictModes));
+  line('compression', yn(s.compression));
   line('gatewayports', s.gatewayPorts);
   line('allowtcpforwarding', s.allowTcpForwarding);
   line('allowagentforwarding', yn(s.allowAgentForwarding));
@@ -82,6 +84,7 @@ export function formatSshdConfig(s: SshdSettings): string {
   line('revokedkeys', s.revokedKeys ?? 'none');
   line('authorizedprincipalsfile', s.authorizedPrincipalsFile ?? 'none');
   line('kexalgorithms', s.kexAlgorithms.join(','));
+  line('casignaturealgorithms', s.caSignatureAlgorithms.join(','));
   line('hostkeyalgorithms', s.hostKeyAlgorithms.join(','));
   line('pubkeyacceptedalgorithms', s.pubkeyAcceptedAlgorithms.join(','));
   line('persourcepenaltyexemptlist', s.perSourcePenaltyExemptList.length === 0 ? 'none' : s.perSourcePenaltyExemptList.join(','));
@@ -105,6 +108,8 @@ export function formatSshdConfig(s: SshdSettings): string {
   line('permitlisten', permitText(s.permitListen));
   const pue = s.permitUserEnvironment;
   line('permituserenvironment', typeof pue === 'boolean' ? yn(pue) : pue.join(','));
+  const pao = [...(s.pubkeyAuthOptions.touchRequired ? ['touch-required'] : []), ...(s.pubkeyAuthOptions.verifyRequired ? ['verify-required'] : [])];
+  line('pubkeyauthoptions', pao.length === 0 ? 'none' : pao.join(' '));
   const p = s.perSourcePenalties;
   line(
     'persourcepenalties',

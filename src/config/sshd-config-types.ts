@@ -130,6 +130,14 @@ export type SshdSyslogFacility =
 /** `AllowTcpForwarding` / `AllowStreamLocalForwarding` (`all` is read as `yes`, as sshd does). */
 export type SshdForwardingPermission = 'yes' | 'no' | 'local' | 'remote';
 
+/** `PubkeyAuthOptions` (default none: both false). */
+export interface SshdPubkeyAuthOptions {
+  /** `touch-required`: a security-key signature must show a touch, even where authorized_keys says `no-touch-required`. */
+  readonly touchRequired: boolean;
+  /** `verify-required`: a security-key signature must show user verification (a PIN or biometric). */
+  readonly verifyRequired: boolean;
+}
+
 /** The effective sshd configuration for one connection (or for none: the global values). */
 export interface SshdSettings {
   // ---- listening ----
@@ -155,12 +163,24 @@ export interface SshdSettings {
   readonly macs: readonly string[];
   /** `PubkeyAcceptedAlgorithms` (user keys and certificates), resolved likewise. */
   readonly pubkeyAcceptedAlgorithms: readonly string[];
+  /** `CASignatureAlgorithms`: what a CA may sign a user certificate with, resolved likewise (default leaves out ssh-rsa). */
+  readonly caSignatureAlgorithms: readonly string[];
+  /** `Compression` (default yes; `delayed` is yes): false offers only `none`. */
+  readonly compression: boolean;
 
   // ---- authentication ----
   /** `PermitRootLogin` (default prohibit-password; `without-password` is read as prohibit-password). */
   readonly permitRootLogin: 'yes' | 'prohibit-password' | 'forced-commands-only' | 'no';
   /** `PubkeyAuthentication` (default yes). */
   readonly pubkeyAuthentication: boolean;
+  /**
+   * `RequiredRSASize` in bits (default 1024): RSA user keys (plain or in a
+   * certificate) and RSA host keys with a smaller modulus are refused. RSA
+   * keys under 1024 bits are refused whatever it says, as in sshd.
+   */
+  readonly requiredRsaSize: number;
+  /** `PubkeyAuthOptions` (default none). */
+  readonly pubkeyAuthOptions: SshdPubkeyAuthOptions;
   /** `PasswordAuthentication` (default yes, as sshd; nacred checks passwords against `passwordFile`). */
   readonly passwordAuthentication: boolean;
   /** `KbdInteractiveAuthentication` (default yes; `ChallengeResponseAuthentication` is its old name). */

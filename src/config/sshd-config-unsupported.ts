@@ -23,7 +23,6 @@ const CHECKS: Readonly<Record<string, Check>> = {
   hostbasedusesnamefrompacketonly: 'flag',
   permitemptypasswords: 'flag',
   usedns: 'flag',
-  compression: ['yes', 'delayed', 'no'],
   permittunnel: ['no', 'point-to-point', 'ethernet', 'yes'],
   streamlocalbindunlink: 'flag',
   exposeauthinfo: 'flag',
@@ -31,7 +30,6 @@ const CHECKS: Readonly<Record<string, Check>> = {
   gssapicleanupcredentials: 'flag',
   gssapistrictacceptorcheck: 'flag',
   kerberosauthentication: 'flag',
-  requiredrsasize: 'int',
   unusedconnectiontimeout: 'time-or-none',
 };
 

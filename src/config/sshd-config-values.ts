@@ -2,7 +2,7 @@
 // sshd's checks (servconf.c): a bad value is an error even inside a Match
 // block that does not apply, as sshd checks every line at start-up.
 import type { ConfigLine } from './ssh-config-lex.js';
-import type { SshdListenAddress, SshdNetBlockSize, SshdPermitList, SshdPermitRule, SshdLogLevel, SshdSyslogFacility } from './sshd-config-types.js';
+import type { SshdListenAddress, SshdNetBlockSize, SshdPubkeyAuthOptions, SshdPermitList, SshdPermitRule, SshdLogLevel, SshdSyslogFacility } from './sshd-config-types.js';
 import { validAlgorithmSpec, type AlgorithmKind } from './sshd-config-algorithms.js';
 import { addressListValid } from './sshd-config-match.js';
 import { INT_MAX, parsePort, parseTime, SshdValueError } from './sshd-config-numbers.js';
@@ -33,6 +33,12 @@ export interface SshdLineValues {
   ciphers: string;
   macs: string;
   pubkeyacceptedalgorithms: string;
+  casignaturealgorithms: string;
+  /** Bits; any number sshd takes (an RSA key under 1024 bits is refused whatever it says). */
+  requiredrsasize: number;
+  pubkeyauthoptions: SshdPubkeyAuthOptions;
+  /** `yes` and `delayed` (the same since OpenSSH 7.4) are true. */
+  compression: boolean;
   permitrootlogin: 'yes' | 'prohibit-password' | 'forced-commands-only' | 'no';
   pubkeyauthentication: boolean;
   passwordauthentication: boolean;
@@ -294,6 +300,25 @@ export function parseKeywordValue(keyword: SshdKeywordName, line: ConfigLine): {
       return one(algorithms('pubkey', 'PubkeyAcceptedAlgorithms', args));
     case 'kexalgorithms':
       return one(algorithms('kex', 'KexAlgorithms', args));
+    case 'casignaturealgorithms':
+      return one(algorithms('casig', 'CASignatureAlgorithms', args));
+    case 'requiredrsasize':
+      return one(nonNegativeInt('RequiredRSASize', a0));
+    case 'compression':
+      return one(multistate(a0, { yes: 'yes', delayed: 'yes', no: 'no' } as const) === 'yes');
+    case 'pubkeyauthoptions': {
+      if (args.length === 0) fail('missing argument.');
+      let touchRequired = false;
+      let verifyRequired = false;
+      for (const arg of args) {
+        const low = arg.toLowerCase();
+        if (low === 'none') continue;
+        if (low === 'touch-required') touchRequired = true;
+        else if (low === 'verify-required') verifyRequired = true;
+        else fail(`unsupported PubkeyAuthOptions option ${arg}`);
+      }
+      return all({ touchRequired, verifyRequired });
+    }
     case 'ciphers':
       return one(algorithms('cipher', 'Ciphers', args));
     case 'macs':

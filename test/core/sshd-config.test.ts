@@ -71,6 +71,56 @@ test('defaults are sshd 10 defaults (where Nacre has the feature)', () => {
   assert.equal(s.pidFile, '/run/nacred.pid');
   assert.ok(s.kexAlgorithms.includes('mlkem768x25519-sha256'));
   assert.ok(!s.kexAlgorithms.includes('diffie-hellman-group14-sha256'), 'sshd 10 offers no DH kex by default');
+  assert.equal(s.requiredRsaSize, 1024);
+  assert.equal(s.compression, true);
+  assert.deepEqual(s.pubkeyAuthOptions, { touchRequired: false, verifyRequired: false });
+  // sshd's default cut to what Nacre verifies (no security-key CA signatures): ssh-rsa is not in it.
+  assert.deepEqual(s.caSignatureAlgorithms, ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256']);
+});
+
+test('RequiredRSASize, CASignatureAlgorithms, PubkeyAuthOptions, Compression: values, Match blocks, -T lines, errors', () => {
+  const s = settings('RequiredRSASize 3072\nCASignatureAlgorithms ssh-*\nPubkeyAuthOptions none VERIFY-required\nCompression delayed\nRequiredRSASize 4096');
+  assert.equal(s.requiredRsaSize, 3072);
+  assert.deepEqual(s.caSignatureAlgorithms, ['ssh-ed25519', 'ssh-rsa']);
+  assert.deepEqual(s.pubkeyAuthOptions, { touchRequired: false, verifyRequired: true });
+  assert.equal(s.compression, true);
+  assert.equal(settings('Compression no').compression, false);
+  assert.equal(settings('Compression YES').compression, true);
+  assert.deepEqual(settings('CASignatureAlgorithms +ssh-rsa').caSignatureAlgorithms.slice(-2), ['rsa-sha2-256', 'ssh-rsa']);
+  assert.deepEqual(settings('CASignatureAlgorithms -rsa*,ecdsa*').caSignatureAlgorithms, ['ssh-ed25519']);
+  const text = 'Match User alice\n  RequiredRSASize 2048\n  CASignatureAlgorithms ssh-ed25519\n  PubkeyAuthOptions touch-required verify-required';
+  const alice = settings(text, { user: 'alice' });
+  assert.equal(alice.requiredRsaSize, 2048);
+  assert.deepEqual(alice.caSignatureAlgorithms, ['ssh-ed25519']);
+  assert.deepEqual(alice.pubkeyAuthOptions, { touchRequired: true, verifyRequired: true });
+  assert.equal(settings(text, { user: 'bob' }).requiredRsaSize, 1024);
+  const printed = formatSshdConfig(alice).split('\n');
+  // sshd -T's order: after clientalivecountmax, after strictmodes, after kexalgorithms, after permituserenvironment.
+  const at = (prefix: string) => printed.findIndex((l) => l.startsWith(prefix + ' '));
+  assert.equal(at('requiredrsasize'), at('clientalivecountmax') + 1);
+  assert.equal(at('compression'), at('strictmodes') + 1);
+  assert.equal(at('casignaturealgorithms'), at('kexalgorithms') + 1);
+  assert.equal(at('pubkeyauthoptions'), at('permituserenvironment') + 1);
+  assert.ok(printed.includes('requiredrsasize 2048') && printed.includes('compression yes') && printed.includes('casignaturealgorithms ssh-ed25519'));
+  assert.ok(printed.includes('pubkeyauthoptions touch-required verify-required'));
+  assert.ok(formatSshdConfig(settings('')).includes('\npubkeyauthoptions none\n'));
+  assert.ok(formatSshdConfig(settings('Compression no')).includes('\ncompression no\n'));
+  // A security-key CA algorithm asked for by name is left out with a warning, as other algorithm lists do.
+  const parsed = parseSshdConfig('CASignatureAlgorithms sk-ssh-ed25519@openssh.com,ssh-ed25519', F, memoryIO({}));
+  assert.deepEqual(parsed.warnings, [`${F} line 1: CASignatureAlgorithms: Nacre does not implement sk-ssh-ed25519@openssh.com; left out`]);
+  for (const [bad, re] of [
+    ['RequiredRSASize -1', /RequiredRSASize integer value too small/],
+    ['RequiredRSASize big', /RequiredRSASize integer value invalid/],
+    ['PubkeyAuthOptions bogus', /unsupported PubkeyAuthOptions option bogus/],
+    ['PubkeyAuthOptions', /no argument after keyword/],
+    ['Compression maybe', /unsupported option "maybe"/],
+    ['Compression no yes', /extra arguments/],
+    ['Match User a\n  Compression no', /Directive 'Compression' is not allowed within a Match block/],
+    ['CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com', /Bad key types/],
+    ['CASignatureAlgorithms sk-ssh-ed25519@openssh.com', /no algorithm left that Nacre implements/],
+  ] as const) {
+    assert.match(parseError(bad).message, re, bad);
+  }
 });
 
 test('first value wins; Port, HostKey, ListenAddress, AcceptEnv, AllowUsers add up; MaxStartups: last line', () => {

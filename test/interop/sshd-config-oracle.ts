@@ -5,6 +5,7 @@ import { cipherAlgorithms } from '../../src/algorithms/cipher/index.js';
 import { macAlgorithms } from '../../src/algorithms/mac.js';
 import { kexAlgorithms } from '../../src/algorithms/kex/index.js';
 import { allHostKeyAlgorithms, hostCertificateAlgorithms, userKeyAlgorithms } from '../../src/algorithms/hostkey.js';
+import { SIGNATURE_ALGORITHMS } from '../../src/keys/signature.js';
 
 const NACRE_NAMES: Record<string, ReadonlySet<string>> = {
   ciphers: new Set(cipherAlgorithms.map((a) => a.name)),
@@ -12,6 +13,8 @@ const NACRE_NAMES: Record<string, ReadonlySet<string>> = {
   kexalgorithms: new Set(kexAlgorithms.map((a) => a.name)),
   hostkeyalgorithms: new Set(allHostKeyAlgorithms.map((a) => a.name)),
   pubkeyacceptedalgorithms: new Set([...hostCertificateAlgorithms, ...userKeyAlgorithms].map((a) => a.name)),
+  // The CA signatures Nacre verifies (a security-key CA's are not among them).
+  casignaturealgorithms: new Set(Object.keys(SIGNATURE_ALGORITHMS)),
 };
 
 /** An `sshd -T` algorithm-list line with only the names Nacre has; null for any other keyword. */

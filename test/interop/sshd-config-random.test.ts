@@ -63,6 +63,9 @@ const IN_MATCH: Values = {
   AuthenticationMethods: ['any', 'publickey', 'publickey,password publickey'],
   Subsystem: ['sftp /s', 'x /y -z', 'sftp internal-sftp'],
   PubkeyAcceptedAlgorithms: ['+ssh-rsa', '-ssh-rsa*', '^rsa-sha2-512', 'ssh-ed25519,rsa-sha2-256'],
+  RequiredRSASize: ['0', '2048', '4096'],
+  CASignatureAlgorithms: ['+ssh-rsa', '-rsa*', '^ecdsa-sha2-nistp384', 'ssh-ed25519,rsa-sha2-256', 'ssh-*'],
+  PubkeyAuthOptions: ['none', 'touch-required', 'verify-required', 'verify-required touch-required'],
 };
 const GLOBAL_ONLY: Values = {
   Port: ['22', '2222', '40000'],
@@ -71,6 +74,7 @@ const GLOBAL_ONLY: Values = {
   HostKey: ['/k1', '/k2'],
   HostCertificate: ['/c1'],
   StrictModes: ['yes', 'no'],
+  Compression: ['yes', 'no', 'delayed'],
   PrintMotd: ['yes', 'no'],
   LoginGraceTime: ['30', '2m30s', '0'],
   MaxStartups: ['10', '5:20:30', '3:100:3'],

@@ -166,6 +166,24 @@ const CASES: Case[] = [
     ].join('\n'),
     specs: [''],
   },
+  {
+    name: 'key policy: RequiredRSASize, CASignatureAlgorithms, PubkeyAuthOptions, Compression, and in Match blocks',
+    config: [
+      'RequiredRSASize 3072',
+      'CASignatureAlgorithms ssh-*,rsa-sha2-512',
+      'PubkeyAuthOptions verify-required TOUCH-required',
+      'Compression delayed',
+      'Match User alice',
+      '  RequiredRSASize 4096',
+      '  CASignatureAlgorithms -rsa*,ecdsa-sha2-nistp384',
+      '  PubkeyAuthOptions none',
+      'Match User bob',
+      '  PubkeyAuthOptions none verify-required',
+      '  CASignatureAlgorithms ^ssh-rsa',
+    ].join('\n'),
+    specs: ['', 'user=alice', 'user=bob', 'user=carol'],
+  },
+  { name: 'Compression no, CASignatureAlgorithms +ssh-rsa, RequiredRSASize 0', config: 'Compression no\nCASignatureAlgorithms +ssh-rsa\nRequiredRSASize 0\nPubkeyAuthOptions none', specs: [''] },
   { name: 'penalties off', config: 'PerSourcePenalties no\nMaxStartups 50:10:60\nPerSourceNetBlockSize 16:48', specs: [''] },
   {
     name: 'sessions and forwarding',
@@ -273,6 +291,14 @@ test('broken files: sshd -t and Nacre both refuse, naming the same file and line
     ['PermitRootLogin "yes', 2],
     ['X11Forwarding maybe', 2],
     ['UsePAM yes no', 2],
+    ['RequiredRSASize -1', 2],
+    ['RequiredRSASize 2k', 2],
+    ['PubkeyAuthOptions bogus', 2],
+    ['PubkeyAuthOptions', 2],
+    ['Compression maybe', 2],
+    ['Match User a\n  Compression no', 3],
+    ['CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com', 2],
+    ['CASignatureAlgorithms nope', 2],
   ];
   // No line to name: sshd refuses at start-up, and so does resolving the global settings.
   const file = join(dir, 'unsatisfiable.conf');

@@ -20,6 +20,9 @@ import { EventEmitter } from 'node:events';
 import { logServerEvents, OncePerConnection } from '../../src/cli/sshd/events-log.js';
 import { DisconnectError, DisconnectReason, ProtocolError, TimeoutError, type Server } from '../../src/index.js';
 import { UNRESTRICTED, parseSshdConfig, resolveSshdConfig, type AuthContext, type SshdSettings } from '../../src/index.js';
+import { encodePublicKey, formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
+import { publicKeyInfo } from '../../src/server/auth.js';
+import { rsaKeyPair } from '../core/rsa-key.js';
 
 function settings(text = '', spec?: Parameters<typeof resolveSshdConfig>[1]): SshdSettings {
   return resolveSshdConfig(parseSshdConfig(text, 'test_config', { readFile: () => null, glob: () => [] }), spec);
@@ -166,6 +169,36 @@ test('judging an attempt: invalid users, PermitRootLogin, disabled methods; the 
   assert.ok(lines.includes('Failed password for invalid user nobody-here from 10.0.0.1 port 4000 ssh2'));
   assert.equal(await judgeAttempt(ctx({ password: 'right' }), settings('RefuseConnection yes'), alice, withPasswords), false);
   assert.ok(lines.includes('Refusing connection from 10.0.0.1 port 4000 for user alice (RefuseConnection)'));
+});
+
+test('RequiredRSASize refuses a smaller RSA user key before any file is read, in sshd\'s words; PubkeyAuthOptions reach the restrictions', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nacred-rsa-size-'));
+  try {
+    const blob = encodePublicKey(rsaKeyPair(2048).publicKey);
+    const keys = join(dir, 'authorized_keys');
+    writeFileSync(keys, formatOpenSshPublicKeyLine(blob, 'rsa2048') + '\n');
+    const lines: string[] = [];
+    const log = new SshdLog((l) => lines.push(l), 'info');
+    const deps: AuthDeps = { log, canServe: () => null, logStyle: 'sshd', once: (_c, l) => log.info(l) };
+    const ctx = { username: 'alice', method: 'publickey', publicKey: publicKeyInfo('rsa-sha2-512', blob), signed: true, passed: [], remoteAddress: '10.0.0.1', remotePort: 4000, prompt: async () => [] } as AuthContext;
+    const base = `AuthorizedKeysFile ${keys}\nStrictModes no\n`;
+    assert.notEqual(await judgeAttempt(ctx, settings(base), alice, deps), false);
+    assert.notEqual(await judgeAttempt(ctx, settings(base + 'RequiredRSASize 2048'), alice, deps), false);
+    assert.equal(lines.length, 0);
+    assert.equal(await judgeAttempt(ctx, settings(base + 'RequiredRSASize 3072'), alice, deps), false);
+    assert.deepEqual(lines, ['refusing RSA key: Invalid key length']);
+    // In a Match block, for the users it names.
+    const match = base + 'Match User alice\n  RequiredRSASize 4096';
+    assert.equal(await judgeAttempt(ctx, settings(match, { user: 'alice' }), alice, deps), false);
+    assert.notEqual(await judgeAttempt(ctx, settings(match, { user: 'bob' }), alice, deps), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const keyAllows = { ...UNRESTRICTED, noTouchRequired: true };
+  assert.equal(withConfigRestrictions(keyAllows, settings('')).noTouchRequired, true);
+  assert.equal(withConfigRestrictions(keyAllows, settings('PubkeyAuthOptions touch-required')).noTouchRequired, false);
+  assert.equal(withConfigRestrictions(UNRESTRICTED, settings('PubkeyAuthOptions verify-required')).verifyRequired, true);
+  assert.equal(withConfigRestrictions(UNRESTRICTED, settings('')), UNRESTRICTED);
 });
 
 test('passwd lines are checked field by field; log levels and key names are sshd\'s', () => {

@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute, join, dirname } from 'node:path';
 import {
   authorizePublicKey,
+  describePublicKey,
   expandAuthorizedPath,
   readBounded,
   isMissingFile,
@@ -159,6 +160,20 @@ export function userNotAllowed(account: Account, address: string | undefined, se
   return verdict.allowed ? null : verdict.reason;
 }
 
+/**
+ * Whether an RSA key (plain, or the key a certificate carries) is smaller
+ * than RequiredRSASize; other key types are never too small.
+ */
+export function rsaKeyTooSmall(blob: Uint8Array, requiredRsaSize: number): boolean {
+  let d;
+  try {
+    d = describePublicKey(blob);
+  } catch {
+    return false; // not a type with a size to judge: the key checks refuse it elsewhere
+  }
+  return (d.type === 'ssh-rsa' || d.type === 'ssh-rsa-cert-v01@openssh.com') && d.bits < requiredRsaSize;
+}
+
 /** Methods this configuration lets a client try at all, in sshd's order. */
 export function enabledMethods(settings: SshdSettings, passwords: boolean): AuthServerMethod[] {
   const m: AuthServerMethod[] = [];
@@ -182,10 +197,17 @@ export function nextMethods(lists: readonly (readonly string[])[], passed: reado
   return [...new Set(fits.map((l) => name(l[after.length]!) as AuthServerMethod))];
 }
 
-/** Restrictions with what this configuration takes away besides the key's options. */
+/**
+ * Restrictions with what this configuration takes away besides the key's
+ * options: ForceCommand, PermitTTY, AllowAgentForwarding, PermitUserRC, and
+ * PubkeyAuthOptions (touch-required overrides a key's no-touch-required;
+ * verify-required adds user verification), which the core applies to a
+ * security key's signature flags.
+ */
 export function withConfigRestrictions(r: Restrictions, settings: SshdSettings): Restrictions {
+  const sk = settings.pubkeyAuthOptions;
   // The usual configuration takes nothing away: the key's restrictions (frozen already) stand as they are.
-  if (settings.forceCommand === null && settings.permitTTY && settings.allowAgentForwarding && settings.permitUserRC && Object.isFrozen(r)) return r;
+  if (settings.forceCommand === null && settings.permitTTY && settings.allowAgentForwarding && settings.permitUserRC && !sk.touchRequired && !sk.verifyRequired && Object.isFrozen(r)) return r;
   return Object.freeze({
     ...r,
     // ForceCommand wins over command= (sshd runs the administrator's command).
@@ -193,6 +215,8 @@ export function withConfigRestrictions(r: Restrictions, settings: SshdSettings):
     pty: r.pty && settings.permitTTY,
     agentForwarding: r.agentForwarding && settings.allowAgentForwarding,
     userRc: r.userRc && settings.permitUserRC,
+    noTouchRequired: r.noTouchRequired && !sk.touchRequired,
+    verifyRequired: r.verifyRequired || sk.verifyRequired,
   });
 }
 
@@ -265,6 +289,11 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
       log.verbose(`publickey: key type ${key.algorithm} not in PubkeyAcceptedAlgorithms`);
       return false;
     }
+    // RequiredRSASize, before any file is read (sshd's words; a certificate is judged by the key it carries, not its CA's).
+    if (rsaKeyTooSmall(key.blob, settings.requiredRsaSize)) {
+      log.info(`refusing ${sshdKeyName(key.keyType)} key: Invalid key length`);
+      return false;
+    }
     let revokedKeys;
     if (settings.revokedKeys !== null) {
       try {
@@ -280,6 +309,7 @@ export async function judgeAttempt(ctx: AuthContext, settings: SshdSettings, acc
       trustedUserCaKeys: trustedCaBlobs(settings, log),
       authorizedPrincipals: () => principalsFor(account, settings, log),
       permitUserEnvironment: settings.permitUserEnvironment === true ? true : settings.permitUserEnvironment === false ? false : [...settings.permitUserEnvironment],
+      caSignatureAlgorithms: settings.caSignatureAlgorithms,
       ...(revokedKeys ? { revokedKeys } : {}),
     });
     if (!verdict.allowed) {

@@ -14,6 +14,7 @@ import {
   UserAccountError,
   signerFromPrivateKeyPath,
   checkPrivateKeyFile,
+  parseOpenSshPublicKeyLine,
   readBounded,
   MAX_TRUST_FILE_BYTES,
   type AuthorizedKeyEntry,
@@ -26,7 +27,7 @@ import {
   type PerSourcePenalties,
 } from '../../index.js';
 import type { Account, AccountSource } from './accounts.js';
-import { judgeAttempt, type AuthDeps, type LogStyle, type PasswordCheck } from './auth-policy.js';
+import { judgeAttempt, rsaKeyTooSmall, type AuthDeps, type LogStyle, type PasswordCheck } from './auth-policy.js';
 import { forwardingPolicy } from './forward-policy.js';
 import { printable, type SshdLog } from './log.js';
 import type { OncePerConnection } from './events-log.js';
@@ -136,24 +137,44 @@ export interface BuildDeps {
 /** No host key could be loaded: sshd's `no hostkeys available -- exiting.` */
 export class NoHostKeysError extends Error {}
 
+function rsaCertificateTooSmall(line: string, requiredRsaSize: number): boolean {
+  try {
+    return rsaKeyTooSmall(parseOpenSshPublicKeyLine(line).blob, requiredRsaSize);
+  } catch {
+    return false; // malformed: createServer says what is wrong with it
+  }
+}
+
 /**
  * The host keys of the configuration, each checked as sshd checks them
- * (owned by us, readable by no one else). As sshd, a key that cannot be
+ * (owned by us, readable by no one else; an RSA key smaller than
+ * RequiredRSASize is skipped). As sshd, a key that cannot be
  * loaded is logged and skipped; none at all is a NoHostKeysError. A host
  * certificate that cannot be read is an error (sshd refuses to start too).
  */
 export function loadHostKeys(settings: SshdSettings, log: SshdLog): { keys: Signer[]; certificates: string[] } {
   const keys: Signer[] = [];
   for (const path of settings.hostKeys) {
+    let signer: Signer;
     try {
       checkPrivateKeyFile(path, 'host key');
-      keys.push(signerFromPrivateKeyPath(path));
+      signer = signerFromPrivateKeyPath(path);
     } catch (err) {
       log.error(`Unable to load host key: ${path}: ${(err as Error & { detail?: string }).detail ?? (err as Error).message}`);
+      continue;
     }
+    // sshd's words for it (sshkey_check_rsa_length's SSH_ERR_KEY_LENGTH).
+    if (rsaKeyTooSmall(signer.publicBlob, settings.requiredRsaSize)) log.error(`Host key ${path}: Invalid key length`);
+    else keys.push(signer);
   }
   if (keys.length === 0) throw new NoHostKeysError('no hostkeys available -- exiting.');
-  const certificates = settings.hostCertificates.map((path) => readBounded(path, MAX_TRUST_FILE_BYTES, 'host certificate').toString('utf8').trim());
+  const certificates: string[] = [];
+  for (const path of settings.hostCertificates) {
+    const text = readBounded(path, MAX_TRUST_FILE_BYTES, 'host certificate').toString('utf8').trim();
+    // The certificate of an RSA key skipped above has no key to go with (sshd skips it in the same words).
+    if (rsaCertificateTooSmall(text, settings.requiredRsaSize)) log.error(`No matching private key for certificate: ${path}`);
+    else certificates.push(text);
+  }
   return { keys, certificates };
 }
 
@@ -244,6 +265,8 @@ export function buildServerOptions(config: LoadedConfig, hostKeys: { keys: Signe
       hostKey: [...g.hostKeyAlgorithms],
       cipher: [...g.ciphers],
       mac: [...g.macs],
+      // Compression no: only `none` is offered, as sshd does.
+      ...(g.compression ? {} : { compression: ['none'] }),
     },
     auth: {
       methods,

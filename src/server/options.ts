@@ -33,6 +33,14 @@ export interface ServerOptions extends ForwardingPolicy {
    * A parsed certificate, its blob, or its `-cert.pub` line.
    */
   readonly hostCertificates?: readonly CertificateInput[];
+  /**
+   * After each login, tell the client every plain host key (OpenSSH's
+   * `hostkeys-00@openssh.com`) and prove holding them when it asks
+   * (`hostkeys-prove-00@openssh.com`), so that ssh's UpdateHostKeys learns
+   * new keys and forgets retired ones. Default true, as sshd (which always
+   * does); false sends nothing and refuses the proof request.
+   */
+  readonly announceHostKeys?: boolean;
   /** Judges each authentication attempt; without it every attempt is refused. */
   readonly authenticate?: Authenticate;
   /** Called for each session channel; set handlers on it. Without it session channels are refused. */

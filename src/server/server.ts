@@ -22,6 +22,7 @@ import { AuthAdapter, type PublicKeyInfo } from './auth.js';
 import { SessionChannel, type SessionPeer } from './session-channel.js';
 import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding } from './forwarding.js';
 import { hostKeySigners } from './host-certificates.js';
+import { HOSTKEYS_PROVE_REQUEST, HOSTKEYS_REQUEST, announcedHostKeys, answerHostKeysProve, hostKeysAnnouncement } from './host-key-announce.js';
 import { DEFAULT_MAX_STARTUPS_PER_SOURCE, checkMaxStartups } from './startups.js';
 import { Admission, type AdmittedConnection } from './admission.js';
 import type { PenaltyKind } from '../core/admission/penalties.js';
@@ -68,6 +69,9 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
   private readonly admission: Admission;
   /** The host keys, then a signer per host certificate. */
   private readonly hostSigners: readonly Signer[];
+  /** The plain host keys told to clients after login (`announceHostKeys`), and their hostkeys-00 data; none when off. */
+  private readonly announced: readonly Signer[];
+  private readonly announcement: Uint8Array | null;
   /**
    * The algorithm lists, resolved once: every connection's KEXINIT carries
    * them (and the key exchange keeps its encoded KEXINIT per lists object).
@@ -78,6 +82,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     super();
     if (!options.hostKeys || options.hostKeys.length === 0) throw new TypeError('createServer: at least one host key is required');
     this.hostSigners = hostKeySigners(options.hostKeys, options.hostCertificates ?? []);
+    this.announced = options.announceHostKeys === false ? [] : announcedHostKeys(options.hostKeys);
+    this.announcement = this.announced.length > 0 ? hostKeysAnnouncement(this.announced) : null;
     // Checked here: a bad version string would otherwise fail every connection, after accept.
     if (options.software !== undefined) {
       try {
@@ -304,6 +310,15 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     // What a client may open or ask; the rest is refused as unknown.
     node.channelOpenHandlers.set('session', openSession);
     forwarding.register(node.channelOpenHandlers, node.globalRequestHandlers);
+    const announced = this.announced;
+    const announcement = this.announcement;
+    if (announcement) {
+      node.globalRequestHandlers.set(HOSTKEYS_PROVE_REQUEST, ({ data }) => {
+        const sessionId = node.endpoint.transport.sessionId;
+        if (!sessionId || !conn.algorithms) return false;
+        return answerHostKeysProve(announced, data, sessionId, conn.algorithms.hostKey);
+      });
+    }
 
     return (e: EndpointEvent) => {
       try {
@@ -324,6 +339,8 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
             conn.username = e.username;
             conn.restrictions = auth.restrictions;
             admitted.authenticated();
+            // As sshd: the host keys go out first after the login, no reply wanted.
+            if (announcement) void conn.globalRequest(HOSTKEYS_REQUEST, announcement, false).catch(() => undefined);
             this.safeEmit('authenticated', conn, {
               username: e.username,
               method: e.method,

@@ -43,7 +43,8 @@ function signerFor(blob: Uint8Array): KeySigner {
 
 /** A server with `ed` as its host key that announces `announce` after login and proves keys with `prover`. */
 async function announcingServer(announce: Uint8Array[], prover: Prover): Promise<{ server: Server; port: number }> {
-  const server = createServer({ hostKeys: [ed], auth: { failureDelayMs: 0 }, authenticate: () => true });
+  // announceHostKeys off: this server plays its own announcement (keys it does not hold, bad proofs).
+  const server = createServer({ hostKeys: [ed], announceHostKeys: false, auth: { failureDelayMs: 0 }, authenticate: () => true });
   server.on('authenticated', (conn) => {
     conn.handleGlobalRequest('hostkeys-prove-00@openssh.com', (req) => {
       const r = new Reader(req.data, 0, 'prove');

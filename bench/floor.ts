@@ -1,0 +1,577 @@
+// The floor under nacred's bulk and small-request targets (round 6): what the
+// cheapest Node 20 process can spend per MiB, or per round trip, on each hot
+// path when nothing SSH-specific is left but node:crypto's aes128-gcm per
+// packet (bench/floor-frame.ts), next to what OpenSSH's sshd spends on the
+// same path in the same run, with the same source and sink.
+//
+// Paths (bench/floor-peers.ts has the processes):
+//   L-down   bench source -> [server relay: read, seal] -> [client relay: open] -> bench client
+//            vs  source -> sshd (direct-tcpip) -> `ssh -L` -> bench client
+//   L-up     the reverse: bench client -> [client: seal] -> [server: open] -> bench sink
+//   exec     `head -c N /dev/zero` into a pipe -> [server: seal] -> [client: open] -> bench
+//            vs  `ssh HOST 'head -c N /dev/zero'` (its stdout read by the bench)
+//   ping     ~100-byte request, ~100-byte answer, one at a time on one connection
+//            vs  `ssh HOST cat` echoing 100 bytes (sshd-session + cat per turn)
+// Variants of the Node relay: `aes128-gcm`; `copy` (the same framing and one
+// copy per packet, no crypto: Node's socket cost alone); `+fresh link reads`
+// (the link socket read with 'data' events, a fresh buffer per read, as an
+// accepted socket such as nacred's SSH connection is read).
+// CPU is the process's user+system time from /proc, its reaped children
+// included (head, cat, sshd-session), per MiB or per round trip; each round
+// measures every configuration once, in an order that rotates per round, and
+// the tables give medians over rounds.
+//
+// Run: node dist/bench/floor.js [--quick] [--rounds=N] [--mib=N] [--pings=N] [--parts=down,up,exec,ping] [--read-kib=N]
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { findOpenSsh, freePort, keygen, tempDir, waitForPort, type OpenSsh } from '../test/interop/openssh.js';
+import { sshFlags, startBenchSshd, type BenchSshd, type Credentials } from './connection-peers.js';
+import type { FloorMode } from './floor-frame.js';
+import type { PeerCommand, PeerInit, PeerReply } from './floor-peers.js';
+
+const MiB = 1024 * 1024;
+const PEER = fileURLToPath(new URL('./floor-peers.js', import.meta.url));
+const GCM = 'aes128-gcm@openssh.com';
+/** As nacred runs (src/cli/common/heap-tuning.ts). */
+const NODE_FLAGS = ['--heap-growing-percent=400'];
+
+export const FLOOR_PARTS = ['down', 'up', 'exec', 'ping'] as const;
+export type FloorPart = (typeof FLOOR_PARTS)[number];
+
+export interface FloorOptions {
+  readonly parts: readonly FloorPart[];
+  readonly rounds: number;
+  /** Bytes per bulk round. */
+  readonly bytes: number;
+  /** Round trips per ping round (after as many again to warm up, once). */
+  readonly pings: number;
+  readonly request: number;
+  readonly reply: number;
+  /** The server relay's socket read size (<= 32 KiB: read in place into the packet frame). */
+  readonly readBytes: number;
+}
+
+export const FLOOR_DEFAULTS: FloorOptions = { parts: FLOOR_PARTS, rounds: 5, bytes: 512 * MiB, pings: 20_000, request: 100, reply: 100, readBytes: 32 * 1024 };
+export const FLOOR_QUICK: FloorOptions = { ...FLOOR_DEFAULTS, rounds: 1, bytes: 64 * MiB, pings: 2000 };
+
+// ---------------------------------------------------------------- CPU from /proc
+
+interface Stat {
+  readonly ppid: number;
+  /** utime + stime + cutime + cstime, in clock ticks. */
+  readonly ticks: number;
+}
+
+function stat(pid: number): Stat | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU ms of `pid` and every live descendant (each with the children it has
+ * reaped): sshd's work happens in sshd-session processes below it, and head/cat
+ * below those. Ticks of 10 ms (CLK_TCK 100).
+ */
+export function treeCpuMs(pid: number): number {
+  const all = new Map<number, Stat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = stat(Number(name));
+    if (s) all.set(Number(name), s);
+  }
+  let ticks = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    const s = all.get(p);
+    if (!s) continue;
+    ticks += s.ticks;
+    for (const [child, cs] of all) if (cs.ppid === p) todo.push(child);
+  }
+  return ticks * 10;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// ---------------------------------------------------------------- peers
+
+interface Peer {
+  readonly child: ChildProcess;
+  readonly ready: Extract<PeerReply, { kind: 'ready' }>;
+  next(kind: PeerReply['kind']): Promise<PeerReply>;
+  send(c: PeerCommand): void;
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+async function startPeer(init: PeerInit): Promise<Peer> {
+  const child = fork(PEER, [], { execArgv: NODE_FLAGS, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const waiting: { kind: PeerReply['kind']; resolve: (m: PeerReply) => void; reject: (e: Error) => void }[] = [];
+  const early: PeerReply[] = [];
+  child.on('message', (m: PeerReply) => {
+    if (m.kind === 'error') {
+      for (const w of waiting.splice(0)) w.reject(new Error(`peer ${init.role}: ${m.message}`));
+      console.error(`floor bench: peer ${init.role} ${init.mode}: ${m.message}`);
+      return;
+    }
+    const i = waiting.findIndex((w) => w.kind === m.kind);
+    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m);
+    else early.push(m);
+  });
+  child.once('exit', (code) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`peer ${init.role} exited ${code}`));
+  });
+  const next = (kind: PeerReply['kind']): Promise<PeerReply> => {
+    const i = early.findIndex((m) => m.kind === kind);
+    if (i >= 0) return Promise.resolve(early.splice(i, 1)[0]!);
+    return new Promise((resolve, reject) => waiting.push({ kind, resolve, reject }));
+  };
+  const readyP = next('ready');
+  child.send(init);
+  const ready = (await readyP) as Extract<PeerReply, { kind: 'ready' }>;
+  return { child, ready, next, send: (c) => void child.send(c) };
+}
+
+function stopPeer(p: Peer): void {
+  p.child.kill('SIGTERM');
+}
+
+// ---------------------------------------------------------------- the bench's ends
+
+/** Sends `bytes` zeros to every connection (download source). */
+async function source(bytes: number): Promise<Server> {
+  const chunk = Buffer.alloc(256 * 1024);
+  const srv = createServer((s) => {
+    s.on('error', () => {});
+    let left = bytes;
+    const pump = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void s.once('drain', pump);
+      }
+      s.end();
+    };
+    pump();
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  return srv;
+}
+
+/** Counts what every connection brings (upload sink); `expect` settles when the next connection has brought `bytes`. */
+async function sink(): Promise<{ server: Server; expect: (bytes: number) => Promise<void> }> {
+  let want: { bytes: number; done: () => void } | null = null;
+  const srv = createServer((s) => {
+    s.on('error', () => {});
+    const w = want;
+    want = null;
+    let got = 0;
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (w && got >= w.bytes) w.done();
+    });
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  return { server: srv, expect: (bytes) => new Promise<void>((done) => (want = { bytes, done })) };
+}
+
+/** Resolves when `s` has brought `bytes` (then destroys it). */
+function countTo(s: Socket | NodeJS.ReadableStream, bytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= bytes) resolve();
+    });
+    s.once('error', reject);
+    s.once('end', () => (got >= bytes ? resolve() : reject(new Error(`ended after ${got} of ${bytes} bytes`))));
+  });
+}
+
+async function writeZeros(s: Socket, bytes: number): Promise<void> {
+  const chunk = Buffer.alloc(256 * 1024);
+  for (let left = bytes; left > 0; ) {
+    const n = Math.min(left, chunk.length);
+    left -= n;
+    if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await once(s, 'drain');
+  }
+}
+
+async function connected(port: number): Promise<Socket> {
+  const s = connect(port, '127.0.0.1');
+  await once(s, 'connect');
+  return s;
+}
+
+// ---------------------------------------------------------------- one measurement
+
+/** One round of one configuration: wall ms and CPU ms of the server side and of the client side. */
+interface Sample {
+  readonly ms: number;
+  readonly server: number;
+  readonly client: number;
+}
+
+/** A configuration of one path: how to run one round, measured. */
+interface Config {
+  readonly name: string;
+  round(): Promise<Sample>;
+}
+
+/** CPU ms of the reaped children of this process (the `ssh` of an exec round, once it has exited). */
+function reapedCpuMs(): number {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+/** The growth of `server()` and `client()` (CPU ms so far) around `body`; its wall ms, or what it returns. */
+async function measured(server: () => number, client: () => number, body: () => Promise<number | void>, settle = 0): Promise<Sample> {
+  const s0 = server();
+  const c0 = client();
+  const t0 = performance.now();
+  const ran = await body();
+  const ms = typeof ran === 'number' ? ran : performance.now() - t0;
+  if (settle) await new Promise((r) => setTimeout(r, settle));
+  return { ms, server: server() - s0, client: client() - c0 };
+}
+
+// ---------------------------------------------------------------- the run
+
+/** A round that takes longer than this has hung (a peer died, a socket was lost): the bench stops. */
+const ROUND_LIMIT_MS = 180_000;
+
+function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`floor bench: ${what} took over ${ms / 1000} s`)), ms)));
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+export interface FloorRow {
+  readonly path: FloorPart;
+  readonly name: string;
+  readonly samples: Sample[];
+}
+
+export interface FloorReport {
+  readonly options: FloorOptions;
+  readonly rows: FloorRow[];
+  readonly sshTrueMs: number;
+  readonly seconds: number;
+}
+
+export async function benchFloor(o: FloorOptions = FLOOR_DEFAULTS, log: (s: string) => void = (s) => console.error(s)): Promise<FloorReport> {
+  const t0 = performance.now();
+  const openssh: OpenSsh | null = findOpenSsh();
+  const dir = tempDir('bench-floor');
+  const stops: (() => unknown)[] = [];
+  try {
+    const src = await source(o.bytes);
+    stops.push(() => src.close());
+    const snk = await sink();
+    stops.push(() => snk.server.close());
+    const srcPort = (src.address() as AddressInfo).port;
+    const sinkPort = (snk.server.address() as AddressInfo).port;
+    const configs = new Map<FloorPart, Config[]>(FLOOR_PARTS.map((p) => [p, []]));
+
+    // sshd and `ssh`, if installed.
+    let sshd: BenchSshd | null = null;
+    let sshTrueMs = NaN;
+    if (openssh) {
+      const key = keygen(openssh, dir, 'ed25519', 'id_ed25519');
+      const cred: Credentials = { user: userInfo().username, keyPath: key.privatePath, keyText: readFileSync(key.privatePath, 'utf8'), publicLine: key.publicLine };
+      const s = await startBenchSshd(openssh, key.publicLine);
+      sshd = s;
+      stops.push(() => s.stop());
+      const flags = [...sshFlags(cred, s), '-c', GCM];
+      const dest = `${cred.user}@127.0.0.1`;
+      const sshTree = (): number => treeCpuMs(s.pid);
+      if (o.parts.includes('down') || o.parts.includes('up')) {
+        const [down, up] = [await freePort(), await freePort()];
+        const fwd = spawn(openssh.ssh, [...flags, '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${down}:127.0.0.1:${srcPort}`, '-L', `127.0.0.1:${up}:127.0.0.1:${sinkPort}`, dest], { stdio: 'ignore' });
+        children.add(fwd);
+        stops.push(() => fwd.kill('SIGTERM'));
+        await waitForPort(down, 20_000);
+        await waitForPort(up, 20_000);
+        const sshPid = (): number => treeCpuMs(fwd.pid!);
+        configs.get('down')!.push({
+          name: `sshd, \`ssh -L\` ${GCM}`,
+          round: async () => {
+            const app = await connected(down);
+            const r = await measured(sshTree, sshPid, () => countTo(app, o.bytes));
+            app.destroy();
+            return r;
+          },
+        });
+        configs.get('up')!.push({
+          name: `sshd, \`ssh -L\` ${GCM}`,
+          round: async () => {
+            const got = snk.expect(o.bytes);
+            const app = await connected(up);
+            const r = await measured(sshTree, sshPid, async () => void (await Promise.all([writeZeros(app, o.bytes), got])));
+            app.destroy();
+            return r;
+          },
+        });
+      }
+      if (o.parts.includes('exec')) {
+        const runSsh = async (command: string, onStdout?: (out: NodeJS.ReadableStream) => Promise<void>): Promise<void> => {
+          const c = spawn(openssh.ssh, [...flags, dest, command], { stdio: ['ignore', 'pipe', 'ignore'] });
+          children.add(c);
+          const exited = once(c, 'exit');
+          if (onStdout) await onStdout(c.stdout!);
+          else c.stdout!.resume();
+          const [code] = (await exited) as [number | null];
+          children.delete(c);
+          if (code !== 0) throw new Error(`ssh ${command} exited ${code}`);
+        };
+        const self = reapedCpuMs;
+        const trues: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const m = await measured(sshTree, self, () => runSsh('true'), 200);
+          if (i > 0) trues.push(m.server);
+        }
+        sshTrueMs = median(trues);
+        configs.get('exec')!.push({
+          name: `sshd, \`ssh HOST 'head -c N /dev/zero'\` ${GCM}`,
+          round: async () => {
+            let ms = 0;
+            const r = await measured(
+              sshTree,
+              self,
+              async () => {
+                const t = performance.now();
+                await runSsh(`head -c ${o.bytes} /dev/zero`, (out) => countTo(out, o.bytes).then(() => void (ms = performance.now() - t)));
+                return ms;
+              },
+              200,
+            );
+            // The connection's own cost (handshake, session, shell), measured with `true`.
+            return { ...r, server: r.server - sshTrueMs };
+          },
+        });
+      }
+      if (o.parts.includes('ping')) {
+        const c = spawn(openssh.ssh, [...flags, dest, 'cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
+        children.add(c);
+        stops.push(() => c.kill('SIGTERM'));
+        const req = Buffer.alloc(o.request, 0x71);
+        const turns = (count: number): Promise<void> =>
+          new Promise((resolve) => {
+            let left = count;
+            let got = 0;
+            const onData = (d: Buffer): void => {
+              got += d.length;
+              while (got >= req.length) {
+                got -= req.length;
+                if (--left === 0) {
+                  c.stdout!.off('data', onData);
+                  return resolve();
+                }
+                c.stdin!.write(req);
+              }
+            };
+            c.stdout!.on('data', onData);
+            c.stdin!.write(req);
+          });
+        await turns(Math.min(1000, o.pings)); // the connection is up, and warm
+        configs.get('ping')!.push({ name: `sshd, \`ssh HOST cat\` ${GCM}`, round: () => measured(sshTree, () => treeCpuMs(c.pid!), () => turns(o.pings)) });
+      }
+    } else log('floor bench: OpenSSH not installed, sshd rows left out');
+
+    // The Node floor.
+    // `big`: the sealing side reads 256 KiB at a time and sends its 8 packets in one writev (nacred's -L
+    // choice, src/server/forward-socket.ts), copying each packet's data into the frame; else reads of
+    // `readBytes` land in the frame itself. Only sealing reads differ: download and exec rows only.
+    const variants: { mode: FloorMode; freshLink: boolean; big: boolean; label: string }[] = [
+      { mode: 'aes128-gcm', freshLink: false, big: false, label: 'Node floor, aes128-gcm' },
+      { mode: 'aes128-gcm', freshLink: false, big: true, label: 'Node floor, aes128-gcm, 256 KiB reads, 8 packets a writev' },
+      { mode: 'aes128-gcm', freshLink: true, big: false, label: 'Node floor, aes128-gcm, fresh link reads' },
+      { mode: 'copy', freshLink: false, big: false, label: 'Node floor, copy (no crypto)' },
+    ];
+    for (const v of variants) {
+      const clientPeer = await startPeer({ role: 'client', mode: v.mode });
+      const serverPeer = await startPeer({ role: 'server', mode: v.mode, freshLink: v.freshLink, readBytes: v.big ? 256 * 1024 : o.readBytes });
+      stops.push(() => stopPeer(clientPeer), () => stopPeer(serverPeer));
+      const sPid = (): number => treeCpuMs(serverPeer.child.pid!);
+      const cPid = (): number => treeCpuMs(clientPeer.child.pid!);
+      const link = clientPeer.ready.link!;
+      const appPort = clientPeer.ready.app!;
+      // The link is only read in uploads and pings: fresh link reads make no difference to downloads.
+      if (!v.freshLink) {
+        configs.get('down')!.push({
+          name: v.label,
+          round: async () => {
+            const app = await connected(appPort);
+            const r = await measured(sPid, cPid, () => {
+              const got = countTo(app, o.bytes);
+              serverPeer.send({ cmd: 'dial', link, target: srcPort });
+              return got;
+            });
+            app.destroy();
+            return r;
+          },
+        });
+        configs.get('exec')!.push({
+          name: v.label,
+          round: async () => {
+            const app = await connected(appPort);
+            let ms = 0;
+            const r = await measured(
+              sPid,
+              cPid,
+              async () => {
+                const t = performance.now();
+                const exited = serverPeer.next('exited');
+                serverPeer.send({ cmd: 'dial', link, execBytes: o.bytes });
+                await countTo(app, o.bytes);
+                ms = performance.now() - t;
+                await exited;
+                return ms;
+              },
+              50,
+            );
+            app.destroy();
+            return r;
+          },
+        });
+      }
+      if (v.big) continue;
+      configs.get('up')!.push({
+        name: v.label,
+        round: async () => {
+          const got = snk.expect(o.bytes);
+          const app = await connected(appPort);
+          serverPeer.send({ cmd: 'dial', link, target: sinkPort });
+          const r = await measured(sPid, cPid, async () => void (await Promise.all([writeZeros(app, o.bytes), got])));
+          app.destroy();
+          return r;
+        },
+      });
+
+      if (o.parts.includes('ping')) {
+        const pc = await startPeer({ role: 'pingclient', mode: v.mode, request: o.request });
+        const ps = await startPeer({ role: 'pingserver', mode: v.mode, freshLink: v.freshLink, reply: o.reply });
+        stops.push(() => stopPeer(pc), () => stopPeer(ps));
+        ps.send({ cmd: 'dial', link: pc.ready.link! });
+        const run = async (count: number): Promise<number> => {
+          const ran = pc.next('ran');
+          pc.send({ cmd: 'run', count });
+          return ((await ran) as Extract<PeerReply, { kind: 'ran' }>).ms;
+        };
+        await new Promise((r) => setTimeout(r, 100));
+        await run(o.pings); // warm-up
+        configs.get('ping')!.push({ name: v.label, round: () => measured(() => treeCpuMs(ps.child.pid!), () => treeCpuMs(pc.child.pid!), () => run(o.pings)) });
+      }
+    }
+
+    // Warm-up: one round of every bulk configuration at a quarter of the size is not possible with a
+    // fixed-size source, so the first round of each configuration is run twice and the first dropped.
+    const rows: FloorRow[] = [];
+    for (const part of o.parts) {
+      const list = configs.get(part)!;
+      const samples = list.map(() => [] as Sample[]);
+      for (let r = -1; r < o.rounds; r++) {
+        for (let k = 0; k < list.length; k++) {
+          const i = (k + Math.max(r, 0)) % list.length;
+          const c = list[i]!;
+          log(`floor bench: ${part}, ${c.name}, ${r < 0 ? 'warm-up' : `round ${r + 1}/${o.rounds}`}`);
+          const s = await within(ROUND_LIMIT_MS, c.round(), `${part}, ${c.name}`);
+          if (r >= 0) samples[i]!.push(s);
+          // Let the sockets of the round close before the next one starts.
+          await new Promise((done) => setTimeout(done, 100));
+        }
+      }
+      list.forEach((c, i) => rows.push({ path: part, name: c.name, samples: samples[i]! }));
+    }
+    return { options: o, rows, sshTrueMs: sshd ? sshTrueMs : NaN, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- output
+
+const PATH_TITLES: Record<FloorPart, string> = {
+  down: '`-L` download: source -> server relay (seal) -> client relay (open) -> bench',
+  up: '`-L` upload: bench -> client relay (seal) -> server relay (open) -> sink',
+  exec: 'exec download: `head -c N /dev/zero` -> pipe -> server (seal) -> client (open) -> bench',
+  ping: 'small round trips: request -> server (open, answer, seal) -> client',
+};
+
+const f = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+
+export function formatFloor(r: FloorReport): string {
+  const o = r.options;
+  const out: string[] = [];
+  out.push(`Floor bench: ${o.rounds} rounds, median of each column; bulk ${o.bytes / MiB} MiB per round; ping ${o.pings} round trips of ${o.request} / ${o.reply} bytes per round; server relay reads ${o.readBytes / 1024} KiB`);
+  if (Number.isFinite(r.sshTrueMs)) out.push(`(sshd exec rows: minus the sshd CPU of \`ssh HOST true\`, ${r.sshTrueMs.toFixed(0)} ms per connection)`);
+  for (const part of o.parts) {
+    const rows = r.rows.filter((x) => x.path === part);
+    out.push('', `#### ${PATH_TITLES[part]}`, '');
+    if (part === 'ping') {
+      out.push('| configuration | round trips/s | server CPU µs per round trip | client CPU µs per round trip |', '|---|---:|---:|---:|');
+      for (const x of rows) {
+        const per = (k: 'server' | 'client') => median(x.samples.map((s) => (s[k] * 1000) / o.pings));
+        out.push(`| ${x.name} | ${f(median(x.samples.map((s) => o.pings / (s.ms / 1000))), 0)} | ${f(per('server'), 1)} | ${f(per('client'), 1)} |`);
+      }
+    } else {
+      out.push('| configuration | MiB/s | server CPU ms/MiB | client CPU ms/MiB | server spread (min–max) |', '|---|---:|---:|---:|---:|');
+      const mib = o.bytes / MiB;
+      for (const x of rows) {
+        const srv = x.samples.map((s) => s.server / mib);
+        out.push(
+          `| ${x.name} | ${f(median(x.samples.map((s) => mib / (s.ms / 1000))), 0)} | ${f(median(srv), 2)} | ${f(median(x.samples.map((s) => s.client / mib)), 2)} | ${f(Math.min(...srv), 2)}–${f(Math.max(...srv), 2)} |`,
+        );
+      }
+    }
+  }
+  out.push('', `(floor bench took ${r.seconds.toFixed(0)} s)`);
+  return out.join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const base = process.argv.includes('--quick') ? FLOOR_QUICK : FLOOR_DEFAULTS;
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const num = (name: string, dflt: number): number => {
+    const v = arg(name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} takes a positive number`);
+    return n;
+  };
+  const parts = (arg('parts')?.split(',') ?? base.parts) as FloorPart[];
+  for (const p of parts) if (!(FLOOR_PARTS as readonly string[]).includes(p)) throw new Error(`unknown part ${p}; parts: ${FLOOR_PARTS.join(', ')}`);
+  const readKib = num('read-kib', base.readBytes / 1024);
+  const o: FloorOptions = { ...base, parts, rounds: num('rounds', base.rounds), bytes: num('mib', base.bytes / MiB) * MiB, pings: num('pings', base.pings), readBytes: readKib * 1024 };
+  console.log(formatFloor(await benchFloor(o)));
+  process.exit(0);
+}

@@ -21,15 +21,18 @@
 // measures every configuration once, in an order that rotates per round, and
 // the tables give medians over rounds.
 //
-// Run: node dist/bench/floor.js [--quick] [--rounds=N] [--mib=N] [--pings=N] [--parts=down,up,exec,ping] [--read-kib=N]
+// Run: node dist/bench/floor.js [--quick] [--rounds=N] [--mib=N] [--pings=N] [--parts=down,up,exec,ping] [--read-kib=N] [--no-nacred]
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOpenSsh, freePort, keygen, tempDir, waitForPort, type OpenSsh } from '../test/interop/openssh.js';
-import { sshFlags, startBenchSshd, type BenchSshd, type Credentials } from './connection-peers.js';
+import { parseOpenSshPublicKeyLine } from '../src/keys/index.js';
+import { sshFlags, startBenchSshd, writeKnownHosts, type Credentials } from './connection-peers.js';
+import { startNacredBinary } from './server-nacre.js';
 import type { FloorMode } from './floor-frame.js';
 import type { PeerCommand, PeerInit, PeerReply } from './floor-peers.js';
 
@@ -53,9 +56,11 @@ export interface FloorOptions {
   readonly reply: number;
   /** The server relay's socket read size (<= 32 KiB: read in place into the packet frame). */
   readonly readBytes: number;
+  /** Also measure nacred (this build's dist/src/cli/nacred.js) through `ssh`, as sshd. */
+  readonly nacred: boolean;
 }
 
-export const FLOOR_DEFAULTS: FloorOptions = { parts: FLOOR_PARTS, rounds: 5, bytes: 512 * MiB, pings: 20_000, request: 100, reply: 100, readBytes: 32 * 1024 };
+export const FLOOR_DEFAULTS: FloorOptions = { parts: FLOOR_PARTS, rounds: 5, bytes: 512 * MiB, pings: 20_000, request: 100, reply: 100, readBytes: 32 * 1024, nacred: true };
 export const FLOOR_QUICK: FloorOptions = { ...FLOOR_DEFAULTS, rounds: 1, bytes: 64 * MiB, pings: 2000 };
 
 // ---------------------------------------------------------------- CPU from /proc
@@ -277,7 +282,8 @@ export interface FloorRow {
 export interface FloorReport {
   readonly options: FloorOptions;
   readonly rows: FloorRow[];
-  readonly sshTrueMs: number;
+  /** By server: its CPU ms for `ssh HOST true`, taken off each exec round. */
+  readonly sshTrueMs: Record<string, number>;
   readonly seconds: number;
 }
 
@@ -295,110 +301,124 @@ export async function benchFloor(o: FloorOptions = FLOOR_DEFAULTS, log: (s: stri
     const sinkPort = (snk.server.address() as AddressInfo).port;
     const configs = new Map<FloorPart, Config[]>(FLOOR_PARTS.map((p) => [p, []]));
 
-    // sshd and `ssh`, if installed.
-    let sshd: BenchSshd | null = null;
-    let sshTrueMs = NaN;
+    // sshd and nacred with OpenSSH's `ssh` as their client, if installed.
+    const sshTrueMs = new Map<string, number>();
     if (openssh) {
       const key = keygen(openssh, dir, 'ed25519', 'id_ed25519');
       const cred: Credentials = { user: userInfo().username, keyPath: key.privatePath, keyText: readFileSync(key.privatePath, 'utf8'), publicLine: key.publicLine };
-      const s = await startBenchSshd(openssh, key.publicLine);
-      sshd = s;
-      stops.push(() => s.stop());
-      const flags = [...sshFlags(cred, s), '-c', GCM];
-      const dest = `${cred.user}@127.0.0.1`;
-      const sshTree = (): number => treeCpuMs(s.pid);
-      if (o.parts.includes('down') || o.parts.includes('up')) {
-        const [down, up] = [await freePort(), await freePort()];
-        const fwd = spawn(openssh.ssh, [...flags, '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${down}:127.0.0.1:${srcPort}`, '-L', `127.0.0.1:${up}:127.0.0.1:${sinkPort}`, dest], { stdio: 'ignore' });
-        children.add(fwd);
-        stops.push(() => fwd.kill('SIGTERM'));
-        await waitForPort(down, 20_000);
-        await waitForPort(up, 20_000);
-        const sshPid = (): number => treeCpuMs(fwd.pid!);
-        configs.get('down')!.push({
-          name: `sshd, \`ssh -L\` ${GCM}`,
-          round: async () => {
-            const app = await connected(down);
-            const r = await measured(sshTree, sshPid, () => countTo(app, o.bytes));
-            app.destroy();
-            return r;
-          },
-        });
-        configs.get('up')!.push({
-          name: `sshd, \`ssh -L\` ${GCM}`,
-          round: async () => {
-            const got = snk.expect(o.bytes);
-            const app = await connected(up);
-            const r = await measured(sshTree, sshPid, async () => void (await Promise.all([writeZeros(app, o.bytes), got])));
-            app.destroy();
-            return r;
-          },
-        });
+      const servers: { label: string; pid: number; port: number; knownHosts: string }[] = [];
+      const sshd = await startBenchSshd(openssh, key.publicLine);
+      stops.push(() => sshd.stop());
+      servers.push({ label: 'sshd', pid: sshd.pid, port: sshd.port, knownHosts: sshd.knownHosts });
+      if (o.nacred) {
+        // nacred as bench/server.ts starts it: same host key type, same authorized key.
+        const serverDir = join(dir, 'nacred');
+        mkdirSync(serverDir, { mode: 0o700 });
+        const hostLine = keygen(openssh, serverDir, 'ed25519', 'host_ed25519').publicLine;
+        writeFileSync(join(serverDir, 'authorized_keys'), key.publicLine + '\n');
+        const n = await startNacredBinary(serverDir);
+        stops.push(() => n.stop());
+        const blob = Buffer.from(parseOpenSshPublicKeyLine(hostLine).blob);
+        servers.push({ label: 'nacred', pid: n.pid, port: n.port, knownHosts: writeKnownHosts(dir, 'known_hosts_nacred', n.port, blob) });
       }
-      if (o.parts.includes('exec')) {
-        const runSsh = async (command: string, onStdout?: (out: NodeJS.ReadableStream) => Promise<void>): Promise<void> => {
-          const c = spawn(openssh.ssh, [...flags, dest, command], { stdio: ['ignore', 'pipe', 'ignore'] });
-          children.add(c);
-          const exited = once(c, 'exit');
-          if (onStdout) await onStdout(c.stdout!);
-          else c.stdout!.resume();
-          const [code] = (await exited) as [number | null];
-          children.delete(c);
-          if (code !== 0) throw new Error(`ssh ${command} exited ${code}`);
-        };
-        const self = reapedCpuMs;
-        const trues: number[] = [];
-        for (let i = 0; i < 4; i++) {
-          const m = await measured(sshTree, self, () => runSsh('true'), 200);
-          if (i > 0) trues.push(m.server);
-        }
-        sshTrueMs = median(trues);
-        configs.get('exec')!.push({
-          name: `sshd, \`ssh HOST 'head -c N /dev/zero'\` ${GCM}`,
-          round: async () => {
-            let ms = 0;
-            const r = await measured(
-              sshTree,
-              self,
-              async () => {
-                const t = performance.now();
-                await runSsh(`head -c ${o.bytes} /dev/zero`, (out) => countTo(out, o.bytes).then(() => void (ms = performance.now() - t)));
-                return ms;
-              },
-              200,
-            );
-            // The connection's own cost (handshake, session, shell), measured with `true`.
-            return { ...r, server: r.server - sshTrueMs };
-          },
-        });
-      }
-      if (o.parts.includes('ping')) {
-        const c = spawn(openssh.ssh, [...flags, dest, 'cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
-        children.add(c);
-        stops.push(() => c.kill('SIGTERM'));
-        const req = Buffer.alloc(o.request, 0x71);
-        const turns = (count: number): Promise<void> =>
-          new Promise((resolve) => {
-            let left = count;
-            let got = 0;
-            const onData = (d: Buffer): void => {
-              got += d.length;
-              while (got >= req.length) {
-                got -= req.length;
-                if (--left === 0) {
-                  c.stdout!.off('data', onData);
-                  return resolve();
-                }
-                c.stdin!.write(req);
-              }
-            };
-            c.stdout!.on('data', onData);
-            c.stdin!.write(req);
+      for (const srv of servers) {
+        const flags = [...sshFlags(cred, srv), '-c', GCM];
+        const dest = `${cred.user}@127.0.0.1`;
+        const sshTree = (): number => treeCpuMs(srv.pid);
+        if (o.parts.includes('down') || o.parts.includes('up')) {
+          const [down, up] = [await freePort(), await freePort()];
+          const fwd = spawn(openssh.ssh, [...flags, '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${down}:127.0.0.1:${srcPort}`, '-L', `127.0.0.1:${up}:127.0.0.1:${sinkPort}`, dest], { stdio: 'ignore' });
+          children.add(fwd);
+          stops.push(() => fwd.kill('SIGTERM'));
+          await waitForPort(down, 20_000);
+          await waitForPort(up, 20_000);
+          const sshPid = (): number => treeCpuMs(fwd.pid!);
+          configs.get('down')!.push({
+            name: `${srv.label}, \`ssh -L\` ${GCM}`,
+            round: async () => {
+              const app = await connected(down);
+              const r = await measured(sshTree, sshPid, () => countTo(app, o.bytes));
+              app.destroy();
+              return r;
+            },
           });
-        await turns(Math.min(1000, o.pings)); // the connection is up, and warm
-        configs.get('ping')!.push({ name: `sshd, \`ssh HOST cat\` ${GCM}`, round: () => measured(sshTree, () => treeCpuMs(c.pid!), () => turns(o.pings)) });
+          configs.get('up')!.push({
+            name: `${srv.label}, \`ssh -L\` ${GCM}`,
+            round: async () => {
+              const got = snk.expect(o.bytes);
+              const app = await connected(up);
+              const r = await measured(sshTree, sshPid, async () => void (await Promise.all([writeZeros(app, o.bytes), got])));
+              app.destroy();
+              return r;
+            },
+          });
+        }
+        if (o.parts.includes('exec')) {
+          const runSsh = async (command: string, onStdout?: (out: NodeJS.ReadableStream) => Promise<void>): Promise<void> => {
+            const c = spawn(openssh.ssh, [...flags, dest, command], { stdio: ['ignore', 'pipe', 'ignore'] });
+            children.add(c);
+            const exited = once(c, 'exit');
+            if (onStdout) await onStdout(c.stdout!);
+            else c.stdout!.resume();
+            const [code] = (await exited) as [number | null];
+            children.delete(c);
+            if (code !== 0) throw new Error(`ssh ${command} exited ${code}`);
+          };
+          const self = reapedCpuMs;
+          const trues: number[] = [];
+          for (let i = 0; i < 4; i++) {
+            const m = await measured(sshTree, self, () => runSsh('true'), 200);
+            if (i > 0) trues.push(m.server);
+          }
+          const trueMs = median(trues);
+          sshTrueMs.set(srv.label, trueMs);
+          configs.get('exec')!.push({
+            name: `${srv.label}, \`ssh HOST 'head -c N /dev/zero'\` ${GCM}`,
+            round: async () => {
+              let ms = 0;
+              const r = await measured(
+                sshTree,
+                self,
+                async () => {
+                  const t = performance.now();
+                  await runSsh(`head -c ${o.bytes} /dev/zero`, (out) => countTo(out, o.bytes).then(() => void (ms = performance.now() - t)));
+                  return ms;
+                },
+                200,
+              );
+              // The connection's own cost (handshake, session, shell), measured with `true`.
+              return { ...r, server: r.server - trueMs };
+            },
+          });
+        }
+        if (o.parts.includes('ping')) {
+          const c = spawn(openssh.ssh, [...flags, dest, 'cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
+          children.add(c);
+          stops.push(() => c.kill('SIGTERM'));
+          const req = Buffer.alloc(o.request, 0x71);
+          const turns = (count: number): Promise<void> =>
+            new Promise((resolve) => {
+              let left = count;
+              let got = 0;
+              const onData = (d: Buffer): void => {
+                got += d.length;
+                while (got >= req.length) {
+                  got -= req.length;
+                  if (--left === 0) {
+                    c.stdout!.off('data', onData);
+                    return resolve();
+                  }
+                  c.stdin!.write(req);
+                }
+              };
+              c.stdout!.on('data', onData);
+              c.stdin!.write(req);
+            });
+          await turns(Math.min(1000, o.pings)); // the connection is up, and warm
+          configs.get('ping')!.push({ name: `${srv.label}, \`ssh HOST cat\` ${GCM}`, round: () => measured(sshTree, () => treeCpuMs(c.pid!), () => turns(o.pings)) });
+        }
       }
-    } else log('floor bench: OpenSSH not installed, sshd rows left out');
+    } else log('floor bench: OpenSSH not installed, sshd and nacred rows left out');
 
     // The Node floor.
     // `big`: the sealing side reads 256 KiB at a time and sends its 8 packets in one writev (nacred's -L
@@ -505,7 +525,7 @@ export async function benchFloor(o: FloorOptions = FLOOR_DEFAULTS, log: (s: stri
       }
       list.forEach((c, i) => rows.push({ path: part, name: c.name, samples: samples[i]! }));
     }
-    return { options: o, rows, sshTrueMs: sshd ? sshTrueMs : NaN, seconds: (performance.now() - t0) / 1000 };
+    return { options: o, rows, sshTrueMs: Object.fromEntries(sshTrueMs), seconds: (performance.now() - t0) / 1000 };
   } finally {
     for (const stop of stops.reverse()) {
       try {
@@ -533,7 +553,7 @@ export function formatFloor(r: FloorReport): string {
   const o = r.options;
   const out: string[] = [];
   out.push(`Floor bench: ${o.rounds} rounds, median of each column; bulk ${o.bytes / MiB} MiB per round; ping ${o.pings} round trips of ${o.request} / ${o.reply} bytes per round; server relay reads ${o.readBytes / 1024} KiB`);
-  if (Number.isFinite(r.sshTrueMs)) out.push(`(sshd exec rows: minus the sshd CPU of \`ssh HOST true\`, ${r.sshTrueMs.toFixed(0)} ms per connection)`);
+  for (const [name, ms] of Object.entries(r.sshTrueMs)) out.push(`(${name} exec rows: minus ${name}'s CPU for \`ssh HOST true\`, ${ms.toFixed(0)} ms per connection)`);
   for (const part of o.parts) {
     const rows = r.rows.filter((x) => x.path === part);
     out.push('', `#### ${PATH_TITLES[part]}`, '');
@@ -571,7 +591,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const parts = (arg('parts')?.split(',') ?? base.parts) as FloorPart[];
   for (const p of parts) if (!(FLOOR_PARTS as readonly string[]).includes(p)) throw new Error(`unknown part ${p}; parts: ${FLOOR_PARTS.join(', ')}`);
   const readKib = num('read-kib', base.readBytes / 1024);
-  const o: FloorOptions = { ...base, parts, rounds: num('rounds', base.rounds), bytes: num('mib', base.bytes / MiB) * MiB, pings: num('pings', base.pings), readBytes: readKib * 1024 };
+  const o: FloorOptions = { ...base, parts, rounds: num('rounds', base.rounds), bytes: num('mib', base.bytes / MiB) * MiB, pings: num('pings', base.pings), readBytes: readKib * 1024, nacred: !process.argv.includes('--no-nacred') };
   console.log(formatFloor(await benchFloor(o)));
   process.exit(0);
 }

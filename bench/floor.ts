@@ -33,7 +33,7 @@ import { findOpenSsh, freePort, keygen, tempDir, waitForPort, type OpenSsh } fro
 import { parseOpenSshPublicKeyLine } from '../src/keys/index.js';
 import { sshFlags, startBenchSshd, writeKnownHosts, type Credentials } from './connection-peers.js';
 import { startNacredBinary } from './server-nacre.js';
-import type { FloorMode } from './floor-frame.js';
+import { FloorOpener, FloorSealer, type FloorMode } from './floor-frame.js';
 import type { PeerCommand, PeerInit, PeerReply } from './floor-peers.js';
 
 const MiB = 1024 * 1024;
@@ -54,13 +54,13 @@ export interface FloorOptions {
   readonly pings: number;
   readonly request: number;
   readonly reply: number;
-  /** The server relay's socket read size (<= 32 KiB: read in place into the packet frame). */
+  /** The server relay's read size on the sealing side (<= 32 KiB: read in place into the packet frame). */
   readonly readBytes: number;
   /** Also measure nacred (this build's dist/src/cli/nacred.js) through `ssh`, as sshd. */
   readonly nacred: boolean;
 }
 
-export const FLOOR_DEFAULTS: FloorOptions = { parts: FLOOR_PARTS, rounds: 5, bytes: 512 * MiB, pings: 20_000, request: 100, reply: 100, readBytes: 32 * 1024, nacred: true };
+export const FLOOR_DEFAULTS: FloorOptions = { parts: FLOOR_PARTS, rounds: 5, bytes: 512 * MiB, pings: 20_000, request: 100, reply: 100, readBytes: 256 * 1024, nacred: true };
 export const FLOOR_QUICK: FloorOptions = { ...FLOOR_DEFAULTS, rounds: 1, bytes: 64 * MiB, pings: 2000 };
 
 // ---------------------------------------------------------------- CPU from /proc
@@ -262,6 +262,47 @@ async function measured(server: () => number, client: () => number, body: () => 
   return { ms, server: server() - s0, client: client() - c0 };
 }
 
+// ---------------------------------------------------------------- the crypto alone
+
+/** µs of CPU per packet for seal and for open of `data`-byte packets, in a tight loop in this process (GC included). */
+export interface PacketCost {
+  readonly mode: FloorMode;
+  readonly data: number;
+  readonly sealUs: number;
+  readonly openUs: number;
+}
+
+export function packetCosts(modes: readonly FloorMode[] = ['aes128-gcm', 'copy'], sizes: readonly number[] = [32 * 1024, 100], rounds = 5): PacketCost[] {
+  const cpu = (): number => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
+  const out: PacketCost[] = [];
+  for (const mode of modes) {
+    for (const data of sizes) {
+      const count = Math.max(2000, Math.round((64 * MiB) / data / 4));
+      const seal: number[] = [];
+      const open: number[] = [];
+      // 64 packets as they come off one sealer: an opener from the same start opens them.
+      const batch = 64;
+      const s0 = new FloorSealer(mode);
+      const wire = Buffer.concat(Array.from({ length: batch }, () => s0.seal(data)).flat());
+      for (let r = 0; r <= rounds; r++) {
+        const sealer = new FloorSealer(mode);
+        let t = cpu();
+        for (let i = 0; i < count; i++) sealer.seal(data);
+        if (r > 0) seal.push((cpu() - t) / count);
+        t = cpu();
+        let opened = 0;
+        for (let i = 0; i < count; i += batch) new FloorOpener(mode, () => void opened++).feed(wire, wire.length);
+        if (r > 0) open.push((cpu() - t) / opened);
+      }
+      out.push({ mode, data, sealUs: median(seal), openUs: median(open) });
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- the run
 
 /** A round that takes longer than this has hung (a peer died, a socket was lost): the bench stops. */
@@ -282,6 +323,7 @@ export interface FloorRow {
 export interface FloorReport {
   readonly options: FloorOptions;
   readonly rows: FloorRow[];
+  readonly packets: PacketCost[];
   /** By server: its CPU ms for `ssh HOST true`, taken off each exec round. */
   readonly sshTrueMs: Record<string, number>;
   readonly seconds: number;
@@ -289,6 +331,8 @@ export interface FloorReport {
 
 export async function benchFloor(o: FloorOptions = FLOOR_DEFAULTS, log: (s: string) => void = (s) => console.error(s)): Promise<FloorReport> {
   const t0 = performance.now();
+  log('floor bench: node:crypto alone, in this process');
+  const packets = packetCosts();
   const openssh: OpenSsh | null = findOpenSsh();
   const dir = tempDir('bench-floor');
   const stops: (() => unknown)[] = [];
@@ -421,19 +465,19 @@ export async function benchFloor(o: FloorOptions = FLOOR_DEFAULTS, log: (s: stri
     } else log('floor bench: OpenSSH not installed, sshd and nacred rows left out');
 
     // The Node floor.
-    // `big`: the sealing side reads 256 KiB at a time and sends its 8 packets in one writev (nacred's -L
-    // choice, src/server/forward-socket.ts), copying each packet's data into the frame; else reads of
-    // `readBytes` land in the frame itself. Only sealing reads differ: download and exec rows only.
-    const variants: { mode: FloorMode; freshLink: boolean; big: boolean; label: string }[] = [
-      { mode: 'aes128-gcm', freshLink: false, big: false, label: 'Node floor, aes128-gcm' },
-      { mode: 'aes128-gcm', freshLink: false, big: true, label: 'Node floor, aes128-gcm, 256 KiB reads, 8 packets a writev' },
-      { mode: 'aes128-gcm', freshLink: true, big: false, label: 'Node floor, aes128-gcm, fresh link reads' },
-      { mode: 'copy', freshLink: false, big: false, label: 'Node floor, copy (no crypto)' },
+    // The sealing side (download, exec) reads `readBytes` (default 256 KiB) at a time and sends the
+    // packets of one read in one writev, copying each packet's data into the frame (nacred's -L choice,
+    // src/server/forward-socket.ts); `inPlace`: reads of at most one packet land in the frame itself
+    // (no copy, but a read and a writev per packet). Only sealing reads differ: download and exec rows.
+    const variants: { mode: FloorMode; freshLink: boolean; inPlace: boolean; label: string }[] = [
+      { mode: 'aes128-gcm', freshLink: false, inPlace: false, label: 'Node floor, aes128-gcm' },
+      { mode: 'aes128-gcm', freshLink: false, inPlace: true, label: 'Node floor, aes128-gcm, 32 KiB reads in place' },
+      { mode: 'aes128-gcm', freshLink: true, inPlace: false, label: 'Node floor, aes128-gcm, fresh link reads' },
+      { mode: 'copy', freshLink: false, inPlace: false, label: 'Node floor, copy (no crypto)' },
     ];
     for (const v of variants) {
       const clientPeer = await startPeer({ role: 'client', mode: v.mode });
-      const serverPeer = await startPeer({ role: 'server', mode: v.mode, freshLink: v.freshLink, readBytes: v.big ? 256 * 1024 : o.readBytes });
-      stops.push(() => stopPeer(clientPeer), () => stopPeer(serverPeer));
+      const serverPeer = await startPeer({ role: 'server', mode: v.mode, freshLink: v.freshLink, readBytes: v.inPlace ? 32 * 1024 : o.readBytes });
       const sPid = (): number => treeCpuMs(serverPeer.child.pid!);
       const cPid = (): number => treeCpuMs(clientPeer.child.pid!);
       const link = clientPeer.ready.link!;
@@ -477,7 +521,7 @@ export async function benchFloor(o: FloorOptions = FLOOR_DEFAULTS, log: (s: stri
           },
         });
       }
-      if (v.big) continue;
+      if (v.inPlace) continue;
       configs.get('up')!.push({
         name: v.label,
         round: async () => {
@@ -525,7 +569,7 @@ export async function benchFloor(o: FloorOptions = FLOOR_DEFAULTS, log: (s: stri
       }
       list.forEach((c, i) => rows.push({ path: part, name: c.name, samples: samples[i]! }));
     }
-    return { options: o, rows, sshTrueMs: Object.fromEntries(sshTrueMs), seconds: (performance.now() - t0) / 1000 };
+    return { options: o, rows, packets, sshTrueMs: Object.fromEntries(sshTrueMs), seconds: (performance.now() - t0) / 1000 };
   } finally {
     for (const stop of stops.reverse()) {
       try {
@@ -554,6 +598,12 @@ export function formatFloor(r: FloorReport): string {
   const out: string[] = [];
   out.push(`Floor bench: ${o.rounds} rounds, median of each column; bulk ${o.bytes / MiB} MiB per round; ping ${o.pings} round trips of ${o.request} / ${o.reply} bytes per round; server relay reads ${o.readBytes / 1024} KiB`);
   for (const [name, ms] of Object.entries(r.sshTrueMs)) out.push(`(${name} exec rows: minus ${name}'s CPU for \`ssh HOST true\`, ${ms.toFixed(0)} ms per connection)`);
+  out.push('', '#### One packet in a tight loop (this process; CPU µs per packet, GC included; per MiB: 32 packets of 32 KiB)', '');
+  out.push('| framing | data bytes | seal µs | open µs | seal ms/MiB | open ms/MiB |', '|---|---:|---:|---:|---:|---:|');
+  for (const p of r.packets) {
+    const perMiB = (us: number) => (p.data >= 1024 ? f((us * MiB) / p.data / 1000, 3) : '');
+    out.push(`| ${p.mode} | ${p.data} | ${f(p.sealUs, 2)} | ${f(p.openUs, 2)} | ${perMiB(p.sealUs)} | ${perMiB(p.openUs)} |`);
+  }
   for (const part of o.parts) {
     const rows = r.rows.filter((x) => x.path === part);
     out.push('', `#### ${PATH_TITLES[part]}`, '');

@@ -13,7 +13,7 @@
 // accepted socket cannot have `onread`) unless `freshLink` asks for a plain
 // `'data'` reader on the link, as an accepted socket (nacred's SSH socket) has.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants as fsConstants, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { connect, createServer, Socket, type AddressInfo, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,22 +141,23 @@ function dialLink(port: number, fresh: boolean, read: (b: Buffer, n: number) => 
   return s;
 }
 
-let fifoDir: string | null = null;
-
-/** A pipe for a child's stdout, Node having no pipe(): a FIFO opened at both ends and unlinked. */
+/**
+ * A pipe for a child's stdout, Node having no pipe(): a FIFO in a private
+ * directory, opened at both ends, then unlinked and the directory removed at
+ * once (nothing is left in the temp directory, whatever happens to us later).
+ */
 function pipeForChild(): [number, number] {
-  if (fifoDir === null) {
-    const dir = mkdtempSync(join(tmpdir(), 'nacre-floor-'));
-    fifoDir = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-floor-'));
+  try {
+    const path = join(dir, 'p');
+    const r = spawnSync('mkfifo', ['-m', '600', path]);
+    if (r.status !== 0) throw new Error(`mkfifo: ${r.stderr?.toString()}`);
+    const ours = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const theirs = openSync(path, fsConstants.O_WRONLY);
+    return [ours, theirs];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  const path = join(fifoDir, 'p');
-  const r = spawnSync('mkfifo', ['-m', '600', path]);
-  if (r.status !== 0) throw new Error(`mkfifo: ${r.stderr?.toString()}`);
-  const ours = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  const theirs = openSync(path, fsConstants.O_WRONLY);
-  unlinkSync(path);
-  return [ours, theirs];
 }
 
 function server(init: Extract<PeerInit, { role: 'server' }>): void {
@@ -283,8 +284,9 @@ function pingClient(init: Extract<PeerInit, { role: 'pingclient' }>): void {
 }
 
 if (process.send) {
-  // The parent dying takes its peers along.
+  // The parent dying takes its peers along; SIGTERM (the parent's stop) exits through 'exit' handlers.
   process.on('disconnect', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
   process.once('message', (init: PeerInit) => {
     try {
       if (init.role === 'server') server(init);

@@ -2,7 +2,9 @@
 // cheapest Node 20 process can spend per MiB, or per round trip, on each hot
 // path when nothing SSH-specific is left but node:crypto's aes128-gcm per
 // packet (bench/floor-frame.ts), next to what OpenSSH's sshd spends on the
-// same path in the same run, with the same source and sink.
+// same path in the same run, with the same source and sink; and nacred (this
+// build's dist/src/cli/nacred.js) the same way as sshd. PERFORMANCE.md
+// section 7, "Round 6: floor6", has the results and what they mean.
 //
 // Paths (bench/floor-peers.ts has the processes):
 //   L-down   bench source -> [server relay: read, seal] -> [client relay: open] -> bench client
@@ -12,10 +14,14 @@
 //            vs  `ssh HOST 'head -c N /dev/zero'` (its stdout read by the bench)
 //   ping     ~100-byte request, ~100-byte answer, one at a time on one connection
 //            vs  `ssh HOST cat` echoing 100 bytes (sshd-session + cat per turn)
-// Variants of the Node relay: `aes128-gcm`; `copy` (the same framing and one
-// copy per packet, no crypto: Node's socket cost alone); `+fresh link reads`
-// (the link socket read with 'data' events, a fresh buffer per read, as an
-// accepted socket such as nacred's SSH connection is read).
+// Variants of the Node relay: `aes128-gcm` (256 KiB reads, one writev per
+// read); `copy` (the same framing and one copy per packet, no crypto: Node's
+// socket cost alone); `32 KiB reads in place` (a read per packet, into the
+// packet frame: no copy); `fresh link reads` (the link socket read with
+// 'data' events, a fresh buffer per read, as an accepted socket such as
+// nacred's SSH connection is read).
+// The floor rows' client is a Node relay, not `ssh`: their MiB/s do not
+// compare with the sshd/nacred rows, their CPU per MiB does.
 // CPU is the process's user+system time from /proc, its reaped children
 // included (head, cat, sshd-session), per MiB or per round trip; each round
 // measures every configuration once, in an order that rotates per round, and

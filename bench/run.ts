@@ -4,7 +4,8 @@
 // ratios mean something on any machine; the absolute numbers do not.
 // docs/PERFORMANCE.md explains each measurement and records a run.
 //
-// Sections: packet (1), kex (2), openssh-kex (3), connection (4), keys (5), nacre (6), nacred (7), sftp (8). Run some
+// Sections: packet (1), kex (2), openssh-kex (3), connection (4), keys (5), nacre (6), nacred (7), sftp (8), and
+// floor (9: the cheapest Node relay per hot path next to sshd; 5-9 minutes, run only when named). Run some
 // with --only=connection or --only=packet,kex, or leave some out with
 // --skip=connection (e.g. `npm run bench -- --only=connection`).
 import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -24,8 +25,11 @@ import { keysMarkdown } from './keys.js';
 import { nacreMarkdown } from './nacre.js';
 import { benchServer, formatServer } from './server.js';
 import { benchSftp, formatSftp } from './sftp.js';
+import { benchFloor, formatFloor } from './floor.js';
 
-const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection', 'keys', 'nacre', 'nacred', 'sftp'] as const;
+const SECTIONS = ['packet', 'kex', 'openssh-kex', 'connection', 'keys', 'nacre', 'nacred', 'sftp', 'floor'] as const;
+/** Evidence for a decision rather than a number to track: only with --only=floor. */
+const BY_DEFAULT: readonly Section[] = SECTIONS.filter((s) => s !== 'floor');
 type Section = (typeof SECTIONS)[number];
 
 /** The sections that `--only=a,b` / `--skip=a,b` select; all by default. */
@@ -39,7 +43,7 @@ function selectedSections(argv: readonly string[]): Set<Section> {
   };
   const only = list('only');
   const skip = list('skip') ?? [];
-  return new Set((only ?? SECTIONS).filter((s) => !skip.includes(s)));
+  return new Set((only ?? BY_DEFAULT).filter((s) => !skip.includes(s)));
 }
 
 const PAYLOAD = 32 * 1024;
@@ -367,6 +371,16 @@ async function main(): Promise<void> {
       const why = err instanceof Error ? err.message : String(err);
       console.log(`**SKIPPED: ${why}.**`);
       targets.push(`sftp benchmarks: **SKIPPED** (${why})`);
+    }
+  }
+
+  if (run.has('floor')) {
+    console.log('\n## 9. The floor: the cheapest Node relay per hot path, next to sshd and nacred (bench/floor.ts)\n');
+    try {
+      console.log(formatFloor(await benchFloor()));
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      console.log(`**SKIPPED: ${why}.**`);
     }
   }
 

@@ -14,6 +14,7 @@ import { PtyInput } from './pty-input.js';
 import { drainBeforeClose } from './pty-drain.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
 import { outputPipe, preparePipes } from '../io/node/fifo-pipes.js';
+import { forwardInto } from './forward-socket.js';
 import { hasEscapedBytes, pathToBytes } from '../sftp/path-bytes.js';
 
 export interface RunOptions {
@@ -304,7 +305,8 @@ function attachPiped(child: ChildProcess, output: Readable | OutputForwarder, ch
   // Output is ended by exit(), after the status, not by the end of the pipes.
   if (!(output instanceof OutputForwarder)) stdout.pipe(channel, { end: false });
   stderr.pipe(channel.stderr, { end: false });
-  channel.pipe(stdin);
+  // The client's packets of one turn go into stdin in one write.
+  forwardInto(channel, stdin);
   // 'close' comes after the process exited and the pipes Node made for it
   // have ended; a pipe of our own (fifo-pipes.ts) must end too, and what was
   // read from it be with the channel, before the status goes.

@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { closeSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { outputPipe, preparePipes } from '../../src/io/node/fifo-pipes.js';
+import { outputPipe, pidNamespace, preparePipes, removeStaleDirectories } from '../../src/io/node/fifo-pipes.js';
 import { runAsCurrentUser } from '../../src/server/exec-handler.js';
 import { startServer, passwordSecret } from './server-helpers.js';
 
@@ -47,20 +47,65 @@ test("a killed process's directory is removed by the next one; a running process
   const base = mkdtempSync(join(tmpdir(), 'fifo-pipes-test-'));
   try {
     const dead = spawnSync('true').pid!;
-    mkdirSync(join(base, `nacre-pipes-${dead}-abcdef`));
-    writeFileSync(join(base, `nacre-pipes-${dead}-abcdef`, 'p0'), '');
-    mkdirSync(join(base, `nacre-pipes-${process.pid}-ghijkl`));
-    writeFileSync(join(base, `nacre-pipes-${dead}-file`), '');
+    const ns = pidNamespace();
+    const mine = (pid: number): string => (ns === null ? `nacre-pipes-${pid}-` : `nacre-pipes-ns${ns}-${pid}-`);
+    mkdirSync(join(base, `${mine(dead)}abcdef`));
+    writeFileSync(join(base, `${mine(dead)}abcdef`, 'p0'), '');
+    mkdirSync(join(base, `${mine(process.pid)}ghijkl`));
+    writeFileSync(join(base, `${mine(dead)}file`), '');
     const module = fileURLToPath(new URL('../../src/io/node/fifo-pipes.js', import.meta.url));
     const script = `import { preparePipes } from ${JSON.stringify(module)}; console.log(await preparePipes());`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: base }, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'true');
     // The child's own directory went at its exit; the dead one's too; the rest stays.
-    assert.deepEqual(readdirSync(base).sort(), [`nacre-pipes-${dead}-file`, `nacre-pipes-${process.pid}-ghijkl`].sort());
+    assert.deepEqual(readdirSync(base).sort(), [`${mine(dead)}file`, `${mine(process.pid)}ghijkl`].sort());
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
+});
+
+test('stale directories: only those of our pid namespace with a pid that no longer runs there are removed (review5 F4)', () => {
+  const base = mkdtempSync(join(tmpdir(), 'fifo-pipes-test-'));
+  try {
+    // Above the kernel's largest pid_max (2^22): never a running process.
+    const gone = 4_194_305;
+    const ns = '4026531836';
+    const names = {
+      ours: `nacre-pipes-ns${ns}-${gone}-aaaaaa`,
+      oursRunning: `nacre-pipes-ns${ns}-1-bbbbbb`,
+      otherNamespace: `nacre-pipes-ns4026532999-${gone}-cccccc`,
+      noNamespace: `nacre-pipes-${gone}-dddddd`,
+      garbled: `nacre-pipes-ns${ns}-x${gone}-eeeeee`,
+      notOurs: `other-${gone}-ffffff`,
+    };
+    for (const n of Object.values(names)) {
+      mkdirSync(join(base, n));
+      writeFileSync(join(base, n, 'p0'), '');
+    }
+    removeStaleDirectories(base, ns);
+    const left = new Set(readdirSync(base));
+    assert.equal(left.has(names.ours), false, 'our namespace, pid gone: removed');
+    for (const n of [names.oursRunning, names.otherNamespace, names.noNamespace, names.garbled, names.notOurs]) assert.ok(left.has(n), `${n} is kept`);
+    // A process that cannot read its namespace judges only names without one.
+    removeStaleDirectories(base, null);
+    const after = new Set(readdirSync(base));
+    assert.equal(after.has(names.noNamespace), false);
+    assert.ok(after.has(names.otherNamespace) && after.has(names.oursRunning) && after.has(names.garbled));
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('pidNamespace reads /proc/self/ns/pid when there is one', () => {
+  const ns = pidNamespace();
+  let expected: string | null = null;
+  try {
+    expected = /^pid:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? null;
+  } catch {
+    // no /proc here
+  }
+  assert.equal(ns, expected);
 });
 
 test('a pipe carries a child output, blocking on the child side, unlinked at once; onData reads into a reused buffer', async () => {

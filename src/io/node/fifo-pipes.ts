@@ -7,13 +7,14 @@
 // made no measurable difference to uploads.
 //
 // Node has no pipe() call, so the pipes are named FIFOs in a private directory
-// (mode 0700, under os.tmpdir(), named with the process id; removed at exit,
-// or by a later process when this one was killed): a FIFO opened at both
+// (mode 0700, under os.tmpdir(), named with the process id and its pid
+// namespace; removed at exit, or by a later process of the same namespace when
+// this one was killed): a FIFO opened at both
 // ends and unlinked at once is a pipe no one else can open. Making them costs a process (mkfifo(1)),
 // so they are made in batches ahead of need; when none is ready (the first
 // program, or mkfifo missing) the caller falls back to Node's socket pairs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants as fsConstants, fchmodSync, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,14 +41,36 @@ let refilling = false;
 let made = 0;
 
 const PREFIX = 'nacre-pipes-';
+/** Marks the pid namespace's part of a directory name: `nacre-pipes-ns4026531836-PID-XXXXXX`. */
+const NS_MARK = 'ns';
+
+/**
+ * This process's pid namespace (the inode of /proc/self/ns/pid), or null
+ * when it cannot be read (no /proc). A pid means something only inside its
+ * namespace: processes in containers sharing one /tmp can have the same pids.
+ */
+export function pidNamespace(): string | null {
+  try {
+    const m = /^pid:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'));
+    return m ? m[1]! : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The start of our directories' names: with the namespace when known. */
+function namePrefix(namespace: string | null, pid: number): string {
+  return namespace === null ? `${PREFIX}${pid}-` : `${PREFIX}${NS_MARK}${namespace}-${pid}-`;
+}
 
 function ensureDirectory(): string | null {
   if (directory !== undefined) return directory;
   try {
     const base = tmpdir();
-    removeStale(base);
+    const namespace = pidNamespace();
+    removeStaleDirectories(base, namespace);
     // mkdtemp makes the directory with mode 0700 under a name no one can guess.
-    const dir = mkdtempSync(join(base, `${PREFIX}${process.pid}-`));
+    const dir = mkdtempSync(join(base, namePrefix(namespace, process.pid)));
     directory = dir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   } catch {
@@ -57,11 +80,34 @@ function ensureDirectory(): string | null {
 }
 
 /**
- * Removes the directories of processes that died without their exit handler
- * (killed by a signal they did not handle): ours (same owner, a real
- * directory, not a link), named with a pid that no longer runs.
+ * The pid in a directory name of ours made in `namespace` (null: made where
+ * the namespace could not be read, the name without one), or null when the
+ * name is not such a directory's.
  */
-function removeStale(base: string): void {
+function stalePid(name: string, namespace: string | null): number | null {
+  if (!name.startsWith(PREFIX)) return null;
+  let rest = name.slice(PREFIX.length);
+  if (namespace !== null) {
+    const mark = `${NS_MARK}${namespace}-`;
+    if (!rest.startsWith(mark)) return null;
+    rest = rest.slice(mark.length);
+  }
+  const field = rest.split('-')[0]!;
+  // Digits only: a name with another namespace's part (or an older form) is not ours to judge.
+  if (!/^\d+$/.test(field)) return null;
+  const pid = Number(field);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
+/**
+ * @internal Removes the directories of processes that died without their
+ * exit handler (killed by a signal they did not handle): ours (same owner, a
+ * real directory, not a link), made in the same pid namespace (`namespace`,
+ * see pidNamespace; null: only those named without one), named with a pid
+ * that no longer runs there. Another namespace's are left alone: its pids
+ * cannot be checked from here.
+ */
+export function removeStaleDirectories(base: string, namespace: string | null): void {
   let names: string[];
   try {
     names = readdirSync(base);
@@ -70,9 +116,8 @@ function removeStale(base: string): void {
   }
   const uid = process.getuid?.();
   for (const name of names) {
-    if (!name.startsWith(PREFIX)) continue;
-    const pid = Number(name.slice(PREFIX.length).split('-')[0]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || running(pid)) continue;
+    const pid = stalePid(name, namespace);
+    if (pid === null || pid === process.pid || running(pid)) continue;
     const path = join(base, name);
     try {
       const st = lstatSync(path);

@@ -69,6 +69,15 @@ test('flags become the config lines ssh makes of them', () => {
   assert.deepEqual(a.command, []);
 });
 
+test('-X -Y -B -x -k and sftp\'s -oForwardX11 no draw no warning; -X -Y -B -K are noted under -v', () => {
+  const a = parseNacreArgs(['-X', '-Y', '-B', 'lo', '-x', '-k', '-K', '-o', 'ForwardX11 no', '-o', 'GSSAPIAuthentication=no', 'h']);
+  assert.deepEqual(resolveSshConfig({ host: 'h', commandLine: a.configLines, configFile: 'none' }, IO).warnings, []);
+  assert.deepEqual(a.ignored, ['-X', '-Y', '-B', '-K']);
+  // Asking for what Nacre does not do is still said.
+  const b = parseNacreArgs(['-o', 'ForwardX11 yes', 'h']);
+  assert.equal(resolveSshConfig({ host: 'h', commandLine: b.configLines, configFile: 'none' }, IO).warnings.length, 1);
+});
+
 test('a later flag replaces an earlier one and wins over -o, as in ssh', () => {
   const a = parseNacreArgs(['-o', 'Port=1', '-p', '2', '-p', '3', 'h']);
   assert.equal(settingsFromLines(a.configLines).get('Port'), '3');

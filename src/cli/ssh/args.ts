@@ -83,8 +83,6 @@ function singleLine(o: ParsedOption, tCount: { n: number }, mCount: { n: number 
       return 'ForwardAgent no';
     case 'b':
       return `BindAddress ${v}`;
-    case 'B':
-      return `BindInterface ${v}`;
     case 'C':
       return 'Compression yes';
     case 'c':
@@ -123,12 +121,8 @@ function singleLine(o: ParsedOption, tCount: { n: number }, mCount: { n: number 
     case 't':
       tCount.n++;
       return `RequestTTY ${tCount.n > 1 ? 'force' : 'yes'}`;
-    case 'X':
-      return 'ForwardX11 yes';
     case 'x':
       return 'ForwardX11 no';
-    case 'Y':
-      return 'ForwardX11Trusted yes';
     default:
       return null;
   }
@@ -324,6 +318,9 @@ export function parseNacreArgs(args: readonly string[], env: Readonly<Record<str
         single.set('clearallforwardings', 'ClearAllForwardings yes');
         single.set('requesttty', single.get('requesttty') ?? 'RequestTTY no');
         break;
+      // -X, -Y, -B ask for what Nacre does not do: no config line (whose warning
+      // would come on every run), only the note under -v, as for -K -I -w -y.
+      case 'B':
       case 'K':
       case 'I':
       case 'w':

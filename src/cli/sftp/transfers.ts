@@ -34,6 +34,8 @@ function transferOptions(ctx: CommandContext, preserve: boolean, resume: boolean
     preserve: preserve || o.preserve,
     resume,
     recursive,
+    // As sftp, which writes in place: what arrived stays for reget/reput.
+    keepPartial: true,
     ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
     ...(o.chunkSize !== undefined ? { chunkSize: o.chunkSize } : {}),
     ...(o.bandwidthLimit !== undefined ? { bandwidthLimit: o.bandwidthLimit } : {}),

@@ -3,6 +3,7 @@
 // resolved for it, nacre's connect options (identities, host key checks,
 // prompts), then the `sftp` subsystem (or, for -O, a command). One
 // connection per endpoint, kept for the whole run and closed at its end.
+import { peerDisconnectLines } from '../common/peer-disconnect.js';
 import type { Client } from '../../client-entry.js';
 import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
@@ -129,6 +130,10 @@ export class Connections {
     const plan = await planToolConnection(config, settings, log, this.deps, parsed);
     log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
     const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message), '\nscp: Connection closed');
+    // The server's DISCONNECT in ssh's words, as scp's ssh says it.
+    client.on('close', (err) => {
+      for (const line of peerDisconnectLines(err, plan.host, plan.port) ?? []) log.error(line);
+    });
     return { client };
   }
 }

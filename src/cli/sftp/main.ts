@@ -12,6 +12,7 @@ import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
+import { peerDisconnectLines } from '../common/peer-disconnect.js';
 import { parseNacreArgs, NacreUsageError } from '../ssh/args.js';
 import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
@@ -62,6 +63,10 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   const plan = await planToolConnection(config, settings, log, deps, nacre);
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
   const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message));
+  // The server's DISCONNECT in ssh's words, as sftp's ssh says it, before sftp's "Connection closed".
+  client.on('close', (err) => {
+    for (const line of peerDisconnectLines(err, plan.host, plan.port) ?? []) log.error(line);
+  });
   try {
     let sftp: RemoteFs;
     try {

@@ -149,7 +149,8 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
         const onSigint = (): void => void interrupt();
         process.on('SIGINT', onSigint);
         try {
-          return (await shell.fetch(dir, args.localTarget, running.signal)) ? 0 : 1;
+          if (await shell.fetch(dir, args.localTarget, running.signal)) return 0;
+          return shell.connectionLost ? lostConnection() : 1;
         } finally {
           process.off('SIGINT', onSigint);
           running = undefined;

@@ -2,7 +2,10 @@
 // become, destinations, and ssh's usage error (exit 255) for bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNacreArgs, parseDestination, forwardConfigLine, NacreUsageError, NACRE_USAGE } from '../../src/cli/ssh/args.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { identityFileCheck, parseNacreArgs, parseDestination, forwardConfigLine, NacreUsageError, NACRE_USAGE } from '../../src/cli/ssh/args.js';
 import { CliExit } from '../../src/cli/common/exit.js';
 import { parseEscapeChar } from '../../src/cli/ssh/escape.js';
 import { settingsFromValues } from '../../src/cli/ssh/settings.js';
@@ -76,6 +79,24 @@ test('-X -Y -B -x -k and sftp\'s -oForwardX11 no draw no warning; -X -Y -B -K ar
   // Asking for what Nacre does not do is still said.
   const b = parseNacreArgs(['-o', 'ForwardX11 yes', 'h']);
   assert.equal(resolveSshConfig({ host: 'h', commandLine: b.configLines, configFile: 'none' }, IO).warnings.length, 1);
+});
+
+test("-i names a file ssh cannot reach: its warning, and the file left out (the defaults then apply)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-args-i-'));
+  try {
+    writeFileSync(join(dir, 'present'), '');
+    const check = identityFileCheck(dir);
+    const a = parseNacreArgs(['-i', '/nonexistent/key', '-i', '~/present', '-i', '~/missing', 'h'], {}, check);
+    assert.deepEqual(a.warnings, [
+      'Warning: Identity file /nonexistent/key not accessible: No such file or directory.',
+      `Warning: Identity file ${dir}/missing not accessible: No such file or directory.`,
+    ]);
+    assert.deepEqual(settingsFromLines(a.configLines).all('IdentityFile'), ['~/present']);
+    // Without a check (the library's parse), every -i is kept.
+    assert.deepEqual(parseNacreArgs(['-i', '/nonexistent/key', 'h']).warnings, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a later flag replaces an earlier one and wins over -o, as in ssh', () => {

@@ -9,7 +9,8 @@ import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
-import { NacreUsageError, parseNacreArgs } from '../ssh/args.js';
+import { NacreUsageError, identityFileCheck, parseNacreArgs } from '../ssh/args.js';
+import { homedir } from 'node:os';
 import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
 import { connectionArgs, type ScpArgs } from './args.js';
@@ -110,11 +111,12 @@ export class Connections {
     const { env, localUser } = this.deps;
     let parsed;
     try {
-      parsed = parseNacreArgs(connectionArgs(this.args, endpoint.host, endpoint.user, endpoint.port), env);
+      parsed = parseNacreArgs(connectionArgs(this.args, endpoint.host, endpoint.user, endpoint.port), env, identityFileCheck(env.HOME ?? homedir()));
     } catch (err) {
       if (err instanceof NacreUsageError || err instanceof CliExit) throw new CliExit(255, err.message || `scp: bad host "${endpoint.host}"`);
       throw err;
     }
+    for (const w of parsed.warnings) this.deps.err(w + '\n');
     const config = await readToolConfig(
       {
         host: parsed.host!,

@@ -13,7 +13,8 @@ import type { CliIo } from '../common/io.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
 import { peerDisconnectLines } from '../common/peer-disconnect.js';
-import { parseNacreArgs, NacreUsageError } from '../ssh/args.js';
+import { homedir } from 'node:os';
+import { identityFileCheck, parseNacreArgs, NacreUsageError } from '../ssh/args.js';
 import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
 import { parseSftpArgs, SFTP_USAGE, type SftpArgs } from './args.js';
@@ -43,11 +44,12 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   if (args.subsystem !== undefined && args.subsystem !== 'sftp') throw new CliExit(255, `nacre-sftp: -s ${args.subsystem}: only the sftp subsystem is supported`);
   let nacre;
   try {
-    nacre = parseNacreArgs(args.sshArgs, deps.env);
+    nacre = parseNacreArgs(args.sshArgs, deps.env, identityFileCheck(deps.env.HOME ?? homedir()));
   } catch (err) {
     if (err instanceof NacreUsageError) throw new CliExit(1, (err.message ? err.message + '\n' : '') + SFTP_USAGE);
     throw err;
   }
+  for (const w of nacre.warnings) io.err(w + '\n');
   const config = await readToolConfig(
     {
       host: nacre.host!,

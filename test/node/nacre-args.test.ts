@@ -259,3 +259,28 @@ test('random command lines: only usage errors (or -1\'s fatal) come out of the p
     }
   }
 });
+
+test("the PTY decision: ssh's notice when one is wanted (-t, or no command) but stdin is not a terminal", async () => {
+  const { wantsTty } = await import('../../src/cli/ssh/session.js');
+  const { Logger } = await import('../../src/cli/common/log.js');
+  const NOTICE = 'Pseudo-terminal will not be allocated because stdin is not a terminal.\n';
+  const cases: [requestTty: 'auto' | 'yes' | 'no' | 'force', command: string, stdinIsTty: boolean, pty: boolean, said: string][] = [
+    ['auto', '', true, true, ''],
+    ['auto', '', false, false, NOTICE],
+    ['auto', 'ls', false, false, ''],
+    ['yes', 'ls', false, false, NOTICE],
+    ['yes', 'ls', true, true, ''],
+    ['no', '', false, false, ''],
+    ['force', 'ls', false, true, ''],
+  ];
+  for (const [requestTty, command, stdinIsTty, pty, said] of cases) {
+    let out = '';
+    const log = new Logger((t) => (out += t));
+    assert.equal(wantsTty({ type: 'default', requestTty, command }, stdinIsTty, log), pty, `${requestTty} ${command} ${stdinIsTty}`);
+    assert.equal(out, said, `${requestTty} ${command} ${stdinIsTty}`);
+  }
+  // -N, -s, -W never reach the question.
+  let out = '';
+  assert.equal(wantsTty({ type: 'none', requestTty: 'auto', command: '' }, false, new Logger((t) => (out += t))), false);
+  assert.equal(out, '');
+});

@@ -5,7 +5,7 @@
 // run with embedded settings instead of an sshd_config file: the same
 // authentication, forwarding policy, logs and shutdown.
 import type { KeyObject } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,8 @@ export interface StartOptions {
   readonly log?: (line: string) => void;
   /** Client-sent variables passed to programs, as sshd's AcceptEnv patterns; default LANG and LC_* (or $NACRE_ACCEPT_ENV). */
   readonly acceptEnv?: readonly string[];
+  /** Where the printed commands are looked for (default $PATH): `nacre` when found there, else `npx nacre`. */
+  readonly searchPath?: string;
 }
 
 export interface StartedServer {
@@ -68,6 +70,8 @@ export interface StartedServer {
   readonly nacreCommand: string;
   /** OpenSSH's sftp command for this server's SFTP. */
   readonly sftpCommand: string;
+  /** The same with Nacre's own nacre-sftp. */
+  readonly nacreSftpCommand: string;
   /** How many keys may log in right now. */
   readonly authorizedKeyCount: number;
   close(): Promise<void>;
@@ -258,11 +262,15 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   const address: AddressInfo = { address: bound.host, port: bound.port, family: bound.host.includes(':') ? 'IPv6' : 'IPv4' };
   const connectHost = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
   const knownHostsPath = join(stateDir, 'known_hosts');
-  const names = isLoopback(connectHost) ? [connectHost, 'localhost'] : [connectHost];
+  const names = isLoopback(connectHost) ? [...new Set([connectHost, 'localhost'])] : [connectHost];
   const lines = names.flatMap((name) => hostKeys.map((k) => formatKnownHostLine(name, address.port, k.publicBlob, { comment: 'nacre' })));
   updateKnownHosts(knownHostsPath, lines);
   const portArg = address.port === 22 ? '' : `-p ${address.port} `;
-  const hostArg = connectHost.includes(':') ? `[${connectHost}]` : connectHost;
+  // ssh takes an IPv6 address as it is (user@::1); sftp's destination needs the brackets (user@[::1]).
+  const bracketed = connectHost.includes(':') ? `[${connectHost}]` : connectHost;
+  // In a clone, `npm install` puts no command on PATH: then the commands are run through npx.
+  const npx = (command: string): string => (onPath(command, options.searchPath ?? process.env.PATH ?? '') ? command : `npx ${command}`);
+  const sftpPort = portArg.replace('-p', '-P');
   return {
     server: daemon.server,
     address,
@@ -270,12 +278,26 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     stateDir,
     knownHostsPath,
     fingerprints: hostKeys.map((k) => `${k.keyType} ${fingerprintSha256(k.publicBlob)}`),
-    sshCommand: `ssh ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
-    nacreCommand: `nacre ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
-    sftpCommand: `sftp ${portArg.replace('-p', '-P')}-o UserKnownHostsFile=${knownHostsPath} ${username}@${hostArg}`,
+    sshCommand: `ssh ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${connectHost}`,
+    nacreCommand: `${npx('nacre')} ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${connectHost}`,
+    sftpCommand: `sftp ${sftpPort}-o UserKnownHostsFile=${knownHostsPath} ${username}@${bracketed}`,
+    nacreSftpCommand: `${npx('nacre-sftp')} ${sftpPort}-o UserKnownHostsFile=${knownHostsPath} ${username}@${bracketed}`,
     authorizedKeyCount: readUserKeys(home, log).length,
     close: () => daemon.stop(0),
   };
+}
+
+/** Whether an executable `name` is in one of `searchPath`'s directories. */
+function onPath(name: string, searchPath: string): boolean {
+  return searchPath.split(':').some((dir) => {
+    if (dir === '') return false;
+    try {
+      accessSync(join(dir, name), fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The user's login shell, as runAsCurrentUser would pick it. */
@@ -367,6 +389,7 @@ async function main(): Promise<void> {
     `  ${started.nacreCommand}`,
     'Files, over SFTP:',
     `  ${started.sftpCommand}`,
+    `  ${started.nacreSftpCommand}`,
   ];
   if (started.authorizedKeyCount === 0) {
     out.push(

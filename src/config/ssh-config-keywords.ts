@@ -409,3 +409,18 @@ export const UNSUPPORTED_KEYWORDS: ReadonlySet<string> = new Set(
     'afstokenpassing kerberosauthentication kerberostgtpassing protocolkeepalives setuptimeout'
   ).split(' '),
 );
+
+/**
+ * Unsupported keywords and the values that ask for what Nacre does anyway
+ * (`ForwardX11 no`, `GSSAPIAuthentication no` ...): such a line draws no warning,
+ * since nothing the user asked for is left undone. Any other value still warns.
+ */
+export const VALUES_NACRE_HONOURS: ReadonlyMap<string, readonly string[]> = new Map(
+  [
+    'forwardx11', 'forwardx11trusted', 'gssapiauthentication', 'gssapidelegatecredentials', 'gssapikeyexchange',
+    'gssapitrustdns', 'gssapirenewalforcesrekey', 'hostbasedauthentication', 'enablesshkeysign', 'checkhostip',
+    'tunnel', 'verifyhostkeydns', 'proxyusefdpass', 'streamlocalbindunlink', 'nohostauthenticationforlocalhost',
+    'rhostsrsaauthentication', 'rsaauthentication', 'rhostsauthentication', 'useprivilegedport', 'useroaming',
+    'fallbacktorsh', 'usersh', 'kerberosauthentication', 'kerberostgtpassing', 'afstokenpassing', 'dsaauthentication',
+  ].map((k) => [k, ['no', 'false']] as const),
+);

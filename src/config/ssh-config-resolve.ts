@@ -7,7 +7,7 @@
 // caller (src/io/node/ssh-config-files.ts on Node).
 import { ConfigError } from '../errors.js';
 import { lexLine, quoteArgument } from './ssh-config-lex.js';
-import { KEYWORDS, UNSUPPORTED_KEYWORDS, ValueError, type KeywordName, type KeywordValues } from './ssh-config-keywords.js';
+import { KEYWORDS, UNSUPPORTED_KEYWORDS, VALUES_NACRE_HONOURS, ValueError, type KeywordName, type KeywordValues } from './ssh-config-keywords.js';
 import { evaluateMatch, hostLineMatches, matchPatternList } from './ssh-config-match.js';
 import { expandEnvironment, expandTilde, expandTokens, type TokenValues } from './ssh-config-tokens.js';
 
@@ -198,7 +198,10 @@ function processLineAt(pass: Pass, st: FileState, line: string, where: { file: s
   const spec = KEYWORDS.get(keyword);
   if (!spec) {
     if (UNSUPPORTED_KEYWORDS.has(keyword)) {
-      warnOnce(pass, where, `Unsupported option "${keyword}" (not implemented by Nacre): ignored`);
+      // A value asking for what Nacre does anyway (ForwardX11 no ...) is not worth a warning.
+      if (!VALUES_NACRE_HONOURS.get(keyword)?.includes((args[0] ?? '').toLowerCase())) {
+        warnOnce(pass, where, `Unsupported option "${keyword}" (not implemented by Nacre): ignored`);
+      }
       return;
     }
     const ignore = pass.values.IgnoreUnknown;

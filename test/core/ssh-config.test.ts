@@ -247,10 +247,14 @@ test('errors name file and line: bad values, misspelled keywords; unsupported ke
       line,
     );
   }
-  const c = resolve('GSSAPIAuthentication yes\nForwardX11 no\nIgnoreUnknown Foo*\nFooBar 1\n', 'h');
+  const c = resolve('GSSAPIAuthentication yes\nForwardX11 yes\nIgnoreUnknown Foo*\nFooBar 1\n', 'h');
   assert.deepEqual(c.warnings, [`${F} line 1: Unsupported option "gssapiauthentication" (not implemented by Nacre): ignored`, `${F} line 2: Unsupported option "forwardx11" (not implemented by Nacre): ignored`]);
   // The final pass reads the file again; the warning is still given once.
-  assert.equal(resolve('ForwardX11 no\nMatch final\n', 'h').warnings.length, 1);
+  assert.equal(resolve('ForwardX11 yes\nMatch final\n', 'h').warnings.length, 1);
+  // A value that asks for what Nacre does anyway is not warned about (ssh prints nothing either).
+  assert.deepEqual(resolve('ForwardX11 no\nGSSAPIAuthentication=no\nCheckHostIP false\nTunnel no\nTunnel yes\n', 'h').warnings, [
+    `${F} line 5: Unsupported option "tunnel" (not implemented by Nacre): ignored`,
+  ]);
   assert.throws(() => resolveSshConfig({ host: 'h', configFile: '/missing' }, memoryIO({})), (e: unknown) => e instanceof ConfigError && e.message.includes('/missing'));
 });
 

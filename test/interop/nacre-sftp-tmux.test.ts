@@ -6,7 +6,7 @@
 // cooked again after `bye`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +47,8 @@ test('the interactive prompt: history, tab completion of a remote path, a progre
   const small = randomBytes(3 * 1024 * 1024);
   writeFileSync(join(remote, 'zebra-file.bin'), small);
   // 24 MB at the -l limit (100000 Kbit/s, about 12 MB/s) takes two seconds: long enough to interrupt.
-  writeFileSync(join(remote, 'slow.bin'), randomBytes(24 * 1024 * 1024));
+  const slow = randomBytes(24 * 1024 * 1024);
+  writeFileSync(join(remote, 'slow.bin'), slow);
   const pane = new TmuxPane(tmux!, dir, 110, 40);
   try {
     await pane.waitFor(/^pane\$$/m, 10000, 'the local prompt');
@@ -79,13 +80,17 @@ test('the interactive prompt: history, tab completion of a remote path, a progre
     await pane.next('Remote working directory:', () => pane.line('pwd'));
     assert.match(pane.all(), /Remote working directory: .*\/alpha-directory\n/);
 
-    // Ctrl-C during a transfer cancels it and leaves nothing behind.
+    // Ctrl-C during a transfer cancels it; as with sftp, what arrived is left under its own name (for reget), no hidden temporary.
     pane.line('get ../slow.bin cancelled.bin');
     await pane.waitFor(/slow\.bin +\d+%/, 20000, 'the slow transfer under way');
     pane.keys('C-c');
     await pane.waitFor(/Interrupt/, 10000, 'Interrupt');
-    await pane.waitFor(/Interrupt(.*\n)+sftp>$/m, 10000, 'the prompt after the interrupt');
-    assert.ok(!existsSync(join(local, 'cancelled.bin')), 'the cancelled download left no file');
+    const interrupted = await pane.waitFor(/Interrupt(.*\n)+sftp>$/m, 10000, 'the prompt after the interrupt');
+    // "Interrupt" on a line of its own, not over the bar's tail.
+    assert.match(interrupted, /^Interrupt$/m);
+    const partial = readFileSync(join(local, 'cancelled.bin'));
+    assert.ok(partial.length < slow.length && partial.equals(slow.subarray(0, partial.length)), 'the partial file is a prefix of the source');
+    assert.deepEqual(readdirSync(local).filter((n) => n.startsWith('.')), [], 'no hidden temporary file');
     await pane.next('Remote working directory:', () => pane.line('pwd'));
 
     pane.line('bye');

@@ -2,7 +2,10 @@
 // become, destinations, and ssh's usage error (exit 255) for bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNacreArgs, parseDestination, forwardConfigLine, NacreUsageError, NACRE_USAGE } from '../../src/cli/ssh/args.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { identityFileCheck, parseNacreArgs, parseDestination, forwardConfigLine, NacreUsageError, NACRE_USAGE } from '../../src/cli/ssh/args.js';
 import { CliExit } from '../../src/cli/common/exit.js';
 import { parseEscapeChar } from '../../src/cli/ssh/escape.js';
 import { settingsFromValues } from '../../src/cli/ssh/settings.js';
@@ -67,6 +70,33 @@ test('flags become the config lines ssh makes of them', () => {
   assert.equal(s.get('BindAddress'), '127.0.0.2');
   assert.equal(a.host, 'host');
   assert.deepEqual(a.command, []);
+});
+
+test('-X -Y -B -x -k and sftp\'s -oForwardX11 no draw no warning; -X -Y -B -K are noted under -v', () => {
+  const a = parseNacreArgs(['-X', '-Y', '-B', 'lo', '-x', '-k', '-K', '-o', 'ForwardX11 no', '-o', 'GSSAPIAuthentication=no', 'h']);
+  assert.deepEqual(resolveSshConfig({ host: 'h', commandLine: a.configLines, configFile: 'none' }, IO).warnings, []);
+  assert.deepEqual(a.ignored, ['-X', '-Y', '-B', '-K']);
+  // Asking for what Nacre does not do is still said.
+  const b = parseNacreArgs(['-o', 'ForwardX11 yes', 'h']);
+  assert.equal(resolveSshConfig({ host: 'h', commandLine: b.configLines, configFile: 'none' }, IO).warnings.length, 1);
+});
+
+test("-i names a file ssh cannot reach: its warning, and the file left out (the defaults then apply)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-args-i-'));
+  try {
+    writeFileSync(join(dir, 'present'), '');
+    const check = identityFileCheck(dir);
+    const a = parseNacreArgs(['-i', '/nonexistent/key', '-i', '~/present', '-i', '~/missing', 'h'], {}, check);
+    assert.deepEqual(a.warnings, [
+      'Warning: Identity file /nonexistent/key not accessible: No such file or directory.',
+      `Warning: Identity file ${dir}/missing not accessible: No such file or directory.`,
+    ]);
+    assert.deepEqual(settingsFromLines(a.configLines).all('IdentityFile'), ['~/present']);
+    // Without a check (the library's parse), every -i is kept.
+    assert.deepEqual(parseNacreArgs(['-i', '/nonexistent/key', 'h']).warnings, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a later flag replaces an earlier one and wins over -o, as in ssh', () => {
@@ -228,4 +258,29 @@ test('random command lines: only usage errors (or -1\'s fatal) come out of the p
       assert.ok(err instanceof NacreUsageError || err instanceof CliExit, `${JSON.stringify(args)}: ${String(err)}`);
     }
   }
+});
+
+test("the PTY decision: ssh's notice when one is wanted (-t, or no command) but stdin is not a terminal", async () => {
+  const { wantsTty } = await import('../../src/cli/ssh/session.js');
+  const { Logger } = await import('../../src/cli/common/log.js');
+  const NOTICE = 'Pseudo-terminal will not be allocated because stdin is not a terminal.\n';
+  const cases: [requestTty: 'auto' | 'yes' | 'no' | 'force', command: string, stdinIsTty: boolean, pty: boolean, said: string][] = [
+    ['auto', '', true, true, ''],
+    ['auto', '', false, false, NOTICE],
+    ['auto', 'ls', false, false, ''],
+    ['yes', 'ls', false, false, NOTICE],
+    ['yes', 'ls', true, true, ''],
+    ['no', '', false, false, ''],
+    ['force', 'ls', false, true, ''],
+  ];
+  for (const [requestTty, command, stdinIsTty, pty, said] of cases) {
+    let out = '';
+    const log = new Logger((t) => (out += t));
+    assert.equal(wantsTty({ type: 'default', requestTty, command }, stdinIsTty, log), pty, `${requestTty} ${command} ${stdinIsTty}`);
+    assert.equal(out, said, `${requestTty} ${command} ${stdinIsTty}`);
+  }
+  // -N, -s, -W never reach the question.
+  let out = '';
+  assert.equal(wantsTty({ type: 'none', requestTty: 'auto', command: '' }, false, new Logger((t) => (out += t))), false);
+  assert.equal(out, '');
 });

@@ -303,3 +303,50 @@ test('npm start --help answers without compiling anything at start', () => {
 async function waitUntil(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
 }
+
+test('npm start: the printed commands run as typed (nacre through npx unless on PATH; ssh gets ::1 bare, sftp bracketed); localhost is written once', async () => {
+  await withHome(async (home, _key, logs) => {
+    const stateDir = join(home, 'state');
+    const bin = join(home, 'bin');
+    mkdirSync(bin);
+    // Not on PATH (a clone after npm install): npx runs the package's own bins.
+    const a = await startServer({ port: 0, host: 'localhost', stateDir, home, log: (l) => logs.push(l), searchPath: join(home, 'empty') });
+    try {
+      assert.match(a.nacreCommand, new RegExp(`^npx nacre -p ${a.address.port} -o UserKnownHostsFile=\\S+ \\S+@localhost$`));
+      assert.match(a.nacreSftpCommand, new RegExp(`^npx nacre-sftp -P ${a.address.port} -o UserKnownHostsFile=\\S+ \\S+@localhost$`));
+      assert.match(a.sshCommand, /^ssh -p \d+ .*@localhost$/);
+      const lines = readFileSync(a.knownHostsPath, 'utf8').split('\n').filter((l) => l !== '');
+      assert.equal(lines.length, 3, 'each host key once for [localhost]:port');
+      assert.equal(new Set(lines).size, 3);
+    } finally {
+      await a.close();
+    }
+    // On PATH (npm link, a global install): the plain names.
+    for (const name of ['nacre', 'nacre-sftp']) {
+      writeFileSync(join(bin, name), '#!/bin/sh\n');
+      chmodSync(join(bin, name), 0o755);
+    }
+    const b = await startServer({ port: 0, stateDir, home, log: (l) => logs.push(l), searchPath: `/nonexistent:${bin}` });
+    try {
+      assert.match(b.nacreCommand, /^nacre -p /);
+      assert.match(b.nacreSftpCommand, /^nacre-sftp -P /);
+    } finally {
+      await b.close();
+    }
+    // IPv6: ssh and nacre take the address bare (ssh cannot resolve "[::1]"), sftp and nacre-sftp bracketed.
+    let c;
+    try {
+      c = await startServer({ port: 0, host: '::1', stateDir, home, log: (l) => logs.push(l) });
+    } catch {
+      return; // no IPv6 loopback here
+    }
+    try {
+      assert.match(c.sshCommand, /@::1$/);
+      assert.match(c.nacreCommand, /@::1$/);
+      assert.match(c.sftpCommand, /@\[::1\]$/);
+      assert.match(c.nacreSftpCommand, /@\[::1\]$/);
+    } finally {
+      await c.close();
+    }
+  });
+});

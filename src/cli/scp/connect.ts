@@ -3,12 +3,14 @@
 // resolved for it, nacre's connect options (identities, host key checks,
 // prompts), then the `sftp` subsystem (or, for -O, a command). One
 // connection per endpoint, kept for the whole run and closed at its end.
+import { peerDisconnectLines } from '../common/peer-disconnect.js';
 import type { Client } from '../../client-entry.js';
 import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
 import { CliExit } from '../common/exit.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
-import { NacreUsageError, parseNacreArgs } from '../ssh/args.js';
+import { NacreUsageError, identityFileCheck, parseNacreArgs } from '../ssh/args.js';
+import { homedir } from 'node:os';
 import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
 import { connectionArgs, type ScpArgs } from './args.js';
@@ -109,11 +111,12 @@ export class Connections {
     const { env, localUser } = this.deps;
     let parsed;
     try {
-      parsed = parseNacreArgs(connectionArgs(this.args, endpoint.host, endpoint.user, endpoint.port), env);
+      parsed = parseNacreArgs(connectionArgs(this.args, endpoint.host, endpoint.user, endpoint.port), env, identityFileCheck(env.HOME ?? homedir()));
     } catch (err) {
       if (err instanceof NacreUsageError || err instanceof CliExit) throw new CliExit(255, err.message || `scp: bad host "${endpoint.host}"`);
       throw err;
     }
+    for (const w of parsed.warnings) this.deps.err(w + '\n');
     const config = await readToolConfig(
       {
         host: parsed.host!,
@@ -129,6 +132,10 @@ export class Connections {
     const plan = await planToolConnection(config, settings, log, this.deps, parsed);
     log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
     const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message), '\nscp: Connection closed');
+    // The server's DISCONNECT in ssh's words, as scp's ssh says it.
+    client.on('close', (err) => {
+      for (const line of peerDisconnectLines(err, plan.host, plan.port) ?? []) log.error(line);
+    });
     return { client };
   }
 }

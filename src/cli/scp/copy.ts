@@ -42,6 +42,8 @@ export interface ScpRunDeps {
   /** scp's own debug lines under -v (`debug1: ...`); optional. */
   debug?(level: 1 | 2 | 3, message: string): void;
   readonly progress: ProgressReporter;
+  /** Aborts the transfers under way (a signal to end scp). */
+  readonly signal?: AbortSignal;
 }
 
 function endpointOf(op: RemoteOperand): Endpoint {
@@ -54,6 +56,8 @@ export class ScpRun {
 
   /** -O's copies, when asked for. */
   private readonly legacy: LegacyCopies | undefined;
+  /** SFTP transfers under way (an ending signal waits for them to settle). */
+  transfers = 0;
 
   constructor(
     private readonly args: ScpArgs,
@@ -133,6 +137,9 @@ export class ScpRun {
       ...(this.args.limitKbps !== undefined ? { bandwidthLimit: this.args.limitKbps * 1024 } : {}),
       // scp follows symbolic links in the trees it copies.
       followSymlinks: true,
+      // As scp, which writes in place: a copy cut short leaves what arrived under its own name.
+      keepPartial: true,
+      ...(this.deps.signal ? { signal: this.deps.signal } : {}),
       // A bar per file needs the files one after another (as scp copies them); unwatched, several at once.
       ...(drawsProgress(this.deps.progress) ? { parallelFiles: 1 } : {}),
       onSkip: (path, reason) => this.deps.error(`scp: ${path}: ${reason}`),
@@ -222,6 +229,7 @@ export class ScpRun {
       return;
     }
     const options = this.transferOptions();
+    this.transfers++;
     try {
       await sftp.put(src, dst, { ...options, recursive });
     } catch (err) {
@@ -229,6 +237,7 @@ export class ScpRun {
       this.deps.error(`scp: ${recursive ? describeFailure(err) : describeUploadFailure(err, dst)}`);
       this.fail(`scp: failed to upload ${recursive ? 'directory' : 'file'} ${src} to ${targ}`);
     } finally {
+      this.transfers--;
       options.finish();
     }
   }
@@ -369,11 +378,13 @@ export class ScpRun {
         continue;
       }
       const options = this.transferOptions();
+      this.transfers++;
       try {
         await sftp.get(path, to, { ...options, recursive });
       } catch (err) {
         this.fail(`scp: ${recursive ? describeFailure(err) : describeDownloadFailure(err, to)}`);
       } finally {
+        this.transfers--;
         options.finish();
       }
     }

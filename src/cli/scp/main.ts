@@ -85,6 +85,18 @@ export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps)
     args.sftpDirect !== undefined || args.sshProgram !== undefined
       ? new ProgramConnections(args, (t) => io.err(t), () => nacreConnections(args, io, deps))
       : nacreConnections(args, io, deps);
+  // SIGINT, SIGTERM, SIGHUP: scp's killchild ends it with status 1, its
+  // partial file left under its own name. The SFTP transfers under way are
+  // aborted and settle first (what arrived is kept by keepPartial, not left
+  // as a hidden temporary); with none under way, or once they settled (or
+  // after SETTLE_MS), the exit. Nothing more is said: scp says nothing.
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) return;
+    stop.abort();
+    if (run.transfers === 0) process.exit(1);
+    setTimeout(() => process.exit(1), SETTLE_MS).unref();
+  };
   const run = new ScpRun(args, {
     connect: (endpoint) => connections.sftp(endpoint),
     localCopy: (cpArgs) => runLocalCopy(cpArgs, args.verbose > 0, io),
@@ -95,20 +107,31 @@ export async function scpMain(argv: readonly string[], io: CliIo, deps: ScpDeps)
     },
     spawn: (endpoint, command) => connections.spawn(endpoint, command),
     // Names whose bytes are not UTF-8 shown as scp shows them (x\377).
-    error: (line) => io.err(showPath(line) + '\n'),
+    error: (line) => {
+      if (!stop.signal.aborted) io.err(showPath(line) + '\n');
+    },
+    signal: stop.signal,
     stderr: (text) => io.err(text),
     debug: (level, message) => {
       if (args.verbose >= level) io.err(showPath(`debug${level}: ${message}\n`));
     },
     progress: deps.progress ?? createProgressMeter({ quiet: args.quiet, ...(deps.progressStream ? { stream: deps.progressStream } : {}) }),
   });
+  for (const sig of ENDING_SIGNALS) process.on(sig, onSignal);
   try {
-    return await run.run();
+    const status = await run.run();
+    return stop.signal.aborted ? 1 : status;
   } catch (err) {
+    if (stop.signal.aborted) return 1;
     // A fatal message naming bytes that are not UTF-8 shows them as scp does (x\377), as the other messages.
     if (err instanceof CliExit && hasEscapedBytes(err.message)) throw new CliExit(err.code, showPath(err.message));
     throw err;
   } finally {
+    for (const sig of ENDING_SIGNALS) process.off(sig, onSignal);
     await connections.closeAll();
   }
 }
+
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** How long transfers aborted by a signal may take to settle before the exit. */
+const SETTLE_MS = 3000;

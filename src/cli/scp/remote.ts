@@ -21,6 +21,9 @@ export interface RemoteTransferOptions {
   /** Bits per second. */
   bandwidthLimit?: number;
   followSymlinks?: boolean;
+  /** A failed get (or an interrupted put) leaves its partial file under its own name, as scp does. */
+  keepPartial?: boolean;
+  signal?: AbortSignal;
   parallelFiles?: number;
   onProgress?: (p: { path?: string; transferred: number }) => void;
   onFile?: (path: string, size: number) => void;

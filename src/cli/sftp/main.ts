@@ -12,7 +12,9 @@ import { CliExit, strerror } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
-import { parseNacreArgs, NacreUsageError } from '../ssh/args.js';
+import { peerDisconnectLines } from '../common/peer-disconnect.js';
+import { homedir } from 'node:os';
+import { identityFileCheck, parseNacreArgs, NacreUsageError } from '../ssh/args.js';
 import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
 import { parseSftpArgs, SFTP_USAGE, type SftpArgs } from './args.js';
@@ -42,11 +44,12 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   if (args.subsystem !== undefined && args.subsystem !== 'sftp') throw new CliExit(255, `nacre-sftp: -s ${args.subsystem}: only the sftp subsystem is supported`);
   let nacre;
   try {
-    nacre = parseNacreArgs(args.sshArgs, deps.env);
+    nacre = parseNacreArgs(args.sshArgs, deps.env, identityFileCheck(deps.env.HOME ?? homedir()));
   } catch (err) {
     if (err instanceof NacreUsageError) throw new CliExit(1, (err.message ? err.message + '\n' : '') + SFTP_USAGE);
     throw err;
   }
+  for (const w of nacre.warnings) io.err(w + '\n');
   const config = await readToolConfig(
     {
       host: nacre.host!,
@@ -62,6 +65,10 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   const plan = await planToolConnection(config, settings, log, deps, nacre);
   log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
   const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message));
+  // The server's DISCONNECT in ssh's words, as sftp's ssh says it, before sftp's "Connection closed".
+  client.on('close', (err) => {
+    for (const line of peerDisconnectLines(err, plan.host, plan.port) ?? []) log.error(line);
+  });
   try {
     let sftp: RemoteFs;
     try {

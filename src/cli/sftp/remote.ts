@@ -24,6 +24,8 @@ export interface RemoteTransferOptions {
   recursive?: boolean;
   preserve?: boolean;
   resume?: boolean;
+  /** A failed get (or an interrupted put) leaves its partial file under its own name, as sftp does (for reget/reput). */
+  keepPartial?: boolean;
   concurrency?: number;
   chunkSize?: number;
   /** Files of a tree moved at once (the library's default is several). */

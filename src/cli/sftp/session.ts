@@ -87,53 +87,93 @@ export async function runSftpSession(sftp: RemoteFs, args: SftpArgs, io: CliIo, 
   let running: AbortController | undefined;
   const interrupt = (): boolean => {
     if (!running) return false;
-    io.err('\rInterrupt  \n');
+    io.err(interruptLine(streams.stderr));
     running.abort();
     return true;
   };
-  const run = async (line: string, errAbort: boolean, echo: boolean): Promise<CommandOutcome> => {
-    running = new AbortController();
-    let outcome: CommandOutcome;
-    try {
-      outcome = await shell.runLine(line, { errAbort, echo, signal: running.signal });
-    } finally {
-      running = undefined;
-    }
-    // As sftp's fatal() when its ssh goes away.
-    if (outcome === 'lost') lostConnection();
-    return outcome;
+  // SIGTERM or SIGHUP (a terminal window closed): a running command is
+  // aborted and settles first (a transfer's partial file is then left under
+  // its own name, not as a hidden temporary), then the exit is sftp's
+  // killchild's, status 1. Bounded: a connection that hangs does not hold it.
+  let ending = false;
+  const endOnSignal = (): void => {
+    if (ending) return;
+    ending = true;
+    if (!running) process.exit(1);
+    running.abort();
+    setTimeout(() => process.exit(1), SETTLE_MS).unref();
   };
-
-  // A destination's path: change to it, or fetch the file it names and exit.
-  const file1 = args.destination.path;
-  if (file1 !== undefined) {
-    const dir = makeAbsolute(file1, start);
-    let isDir = false;
-    try {
-      isDir = (((await sftp.stat(dir)).mode ?? 0) & 0o170000) === 0o040000;
-    } catch {
-      isDir = false;
-    }
-    if (isDir && args.localTarget === undefined) {
-      if (!args.quiet) io.out(showPath(`Changing to: ${dir}\n`));
-      // The path as given, not through the command parser (no quoting to get wrong).
-      if (!(await shell.changeDirectory(dir))) return shell.connectionLost ? lostConnection() : 1;
-    } else {
-      running = new AbortController();
-      const onSigint = (): void => void interrupt();
-      process.on('SIGINT', onSigint);
-      try {
-        return (await shell.fetch(dir, args.localTarget, running.signal)) ? 0 : 1;
-      } finally {
-        process.off('SIGINT', onSigint);
-        running = undefined;
-      }
-    }
+  const settledAfterSignal = (): void => {
+    if (ending) process.exit(1);
+  };
+  process.on('SIGTERM', endOnSignal);
+  process.on('SIGHUP', endOnSignal);
+  try {
+    return await runCommands();
+  } finally {
+    process.off('SIGTERM', endOnSignal);
+    process.off('SIGHUP', endOnSignal);
   }
 
-  if (args.batchFile !== undefined) return runBatch(args.batchFile, streams, run, interrupt);
-  if (!interactive) return runPiped(streams, run, interrupt);
-  return runInteractive(shell, streams, run, interrupt, (r) => (rl = r));
+  async function runCommands(): Promise<number> {
+    const run = async (line: string, errAbort: boolean, echo: boolean): Promise<CommandOutcome> => {
+      running = new AbortController();
+      let outcome: CommandOutcome;
+      try {
+        outcome = await shell.runLine(line, { errAbort, echo, signal: running.signal });
+      } finally {
+        running = undefined;
+        settledAfterSignal();
+      }
+      // As sftp's fatal() when its ssh goes away.
+      if (outcome === 'lost') lostConnection();
+      return outcome;
+    };
+
+    // A destination's path: change to it, or fetch the file it names and exit.
+    const file1 = args.destination.path;
+    if (file1 !== undefined) {
+      const dir = makeAbsolute(file1, start);
+      let isDir = false;
+      try {
+        isDir = (((await sftp.stat(dir)).mode ?? 0) & 0o170000) === 0o040000;
+      } catch {
+        isDir = false;
+      }
+      if (isDir && args.localTarget === undefined) {
+        if (!args.quiet) io.out(showPath(`Changing to: ${dir}\n`));
+        // The path as given, not through the command parser (no quoting to get wrong).
+        if (!(await shell.changeDirectory(dir))) return shell.connectionLost ? lostConnection() : 1;
+      } else {
+        running = new AbortController();
+        const onSigint = (): void => void interrupt();
+        process.on('SIGINT', onSigint);
+        try {
+          if (await shell.fetch(dir, args.localTarget, running.signal)) return 0;
+          return shell.connectionLost ? lostConnection() : 1;
+        } finally {
+          process.off('SIGINT', onSigint);
+          running = undefined;
+          settledAfterSignal();
+        }
+      }
+    }
+
+    if (args.batchFile !== undefined) return runBatch(args.batchFile, streams, run, interrupt);
+    if (!interactive) return runPiped(streams, run, interrupt);
+    return runInteractive(shell, streams, run, interrupt, (r) => (rl = r));
+  }
+}
+
+/** How long a command aborted by SIGTERM or SIGHUP may take to settle before the exit. */
+const SETTLE_MS = 3000;
+
+/**
+ * "Interrupt" on a line of its own: on a terminal the line (a progress bar's
+ * tail) is cleared first; elsewhere sftp's bytes.
+ */
+function interruptLine(stderr: { isTTY?: boolean }): string {
+  return stderr.isTTY === true ? '\r\x1b[KInterrupt\n' : '\rInterrupt  \n';
 }
 
 function lostConnection(): never {
@@ -272,14 +312,12 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
     }
   };
   const onExit = (): void => restore();
-  const onTerm = (): void => {
-    rl.close();
-    restore();
-    process.exit(1);
-  };
+  // SIGTERM and SIGHUP are the session's (runSftpSession); the terminal is
+  // given back by the exit handler. A SIGINT sent by kill interrupts a
+  // command as Ctrl-C does and is ignored at the prompt, as in sftp.
+  const onSigint = (): void => void interrupt();
   process.on('exit', onExit);
-  process.on('SIGTERM', onTerm);
-  process.on('SIGHUP', onTerm);
+  process.on('SIGINT', onSigint);
   const lines = queuedLines(rl, false);
   rl.on('SIGINT', () => {
     if (interrupt()) return;
@@ -309,8 +347,7 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
     input.detach();
     restore();
     process.off('exit', onExit);
-    process.off('SIGTERM', onTerm);
-    process.off('SIGHUP', onTerm);
+    process.off('SIGINT', onSigint);
   }
 }
 

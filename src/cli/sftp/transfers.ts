@@ -34,6 +34,8 @@ function transferOptions(ctx: CommandContext, preserve: boolean, resume: boolean
     preserve: preserve || o.preserve,
     resume,
     recursive,
+    // As sftp, which writes in place: what arrived stays for reget/reput.
+    keepPartial: true,
     ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
     ...(o.chunkSize !== undefined ? { chunkSize: o.chunkSize } : {}),
     ...(o.bandwidthLimit !== undefined ? { bandwidthLimit: o.bandwidthLimit } : {}),
@@ -75,7 +77,8 @@ async function withProgress(
     if (ctx.interrupted || (err as { name?: unknown })?.name === 'AbortError') {
       return false;
     }
-    ctx.error(describe(err));
+    const message = describe(err);
+    if (message !== '') ctx.error(message);
     return false;
   } finally {
     if (meter?.active) meter.stop();
@@ -314,9 +317,14 @@ async function localSubdirectories(ctx: CommandContext, dir: string): Promise<st
 /** A failed get/put in sftp's words: the remote status with the operation, or the local error. */
 function describeTransferError(ctx: CommandContext, err: unknown, direction: 'download' | 'upload', from: string, to: string): string {
   const status = sftpStatus(err);
-  if (status === FX_NO_CONNECTION || status === FX_CONNECTION_LOST) ctx.connectionLost = true;
+  const lost = status === FX_NO_CONNECTION || status === FX_CONNECTION_LOST;
+  if (lost) ctx.connectionLost = true;
   const e = err as { operation?: unknown; path?: unknown; syscall?: unknown; code?: unknown };
   if (status !== undefined) {
+    // The connection went mid-transfer: nothing here; sftp's "Connection
+    // closed" follows as the session ends (sftp's own read of the reply
+    // fails before any message about the file).
+    if (lost) return '';
     const op = typeof e.operation === 'string' ? e.operation : '';
     const path = typeof e.path === 'string' ? e.path : direction === 'download' ? from : to;
     const words = fxText(status);

@@ -6,7 +6,8 @@
 // are read by the library's forwarding parser, as ssh reads them when it
 // meets the flag. Pure.
 import { getopt, UsageError, type ParsedOption } from '../common/getopt.js';
-import { CliExit } from '../common/exit.js';
+import { statSync } from 'node:fs';
+import { CliExit, strerror } from '../common/exit.js';
 import { parseEscapeChar } from './escape.js';
 import { flagToConfigLine, forwardArguments, tryParseForward, type ForwardFlag } from '../../mux-entry.js';
 
@@ -67,6 +68,28 @@ export interface NacreArgs {
   readonly forkAfterAuthentication: boolean;
   /** Flags Nacre reads but does nothing with (X11, GSSAPI, tun, pkcs11, syslog), for a note under -v. */
   readonly ignored: readonly string[];
+  /** What ssh prints on standard error as it reads its options (an -i file it cannot reach). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * ssh's check of an `-i` file as it reads the option: the path (`~/`
+ * expanded) and why it cannot be reached, or null when it can be. Such a file
+ * is left out, with a warning, and the default identities then apply.
+ */
+export type IdentityFileCheck = (path: string) => { readonly path: string; readonly reason: string } | null;
+
+/** The check on the real file system; `home` for `~/`. */
+export function identityFileCheck(home: string | undefined): IdentityFileCheck {
+  return (path) => {
+    const expanded = home !== undefined && (path === '~' || path.startsWith('~/')) ? home.replace(/\/$/, '') + path.slice(1) : path;
+    try {
+      statSync(expanded);
+      return null;
+    } catch (err) {
+      return { path: expanded, reason: strerror(err) };
+    }
+  };
 }
 
 /** Flags whose config line is single-valued: a later flag replaces an earlier one. */
@@ -83,8 +106,6 @@ function singleLine(o: ParsedOption, tCount: { n: number }, mCount: { n: number 
       return 'ForwardAgent no';
     case 'b':
       return `BindAddress ${v}`;
-    case 'B':
-      return `BindInterface ${v}`;
     case 'C':
       return 'Compression yes';
     case 'c':
@@ -123,12 +144,8 @@ function singleLine(o: ParsedOption, tCount: { n: number }, mCount: { n: number 
     case 't':
       tCount.n++;
       return `RequestTTY ${tCount.n > 1 ? 'force' : 'yes'}`;
-    case 'X':
-      return 'ForwardX11 yes';
     case 'x':
       return 'ForwardX11 no';
-    case 'Y':
-      return 'ForwardX11Trusted yes';
     default:
       return null;
   }
@@ -212,7 +229,7 @@ export function forwardConfigLine(spec: string, flag: ForwardFlag, env: Readonly
  * what ssh refuses with its usage text, CliExit for what it refuses with a
  * message of its own. `env` is for `${VAR}` in forwarding specs.
  */
-export function parseNacreArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): NacreArgs {
+export function parseNacreArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}, checkIdentity?: IdentityFileCheck): NacreArgs {
   const options: ParsedOption[] = [];
   let rest = args;
   let destination: string | undefined;
@@ -242,6 +259,7 @@ export function parseNacreArgs(args: readonly string[], env: Readonly<Record<str
   const tCount = { n: 0 };
   const mCount = { n: 0 };
   const ignored: string[] = [];
+  const warnings: string[] = [];
   let verbose = 0;
   let quiet = false;
   let configFile: string | undefined;
@@ -305,9 +323,12 @@ export function parseNacreArgs(args: readonly string[], env: Readonly<Record<str
       case 'o':
         ordered.push(v);
         break;
-      case 'i':
-        ordered.push(`IdentityFile ${v}`);
+      case 'i': {
+        const problem = checkIdentity?.(v) ?? null;
+        if (problem) warnings.push(`Warning: Identity file ${problem.path} not accessible: ${problem.reason}.`);
+        else ordered.push(`IdentityFile ${v}`);
         break;
+      }
       case 'L':
         ordered.push(forwardConfigLine(v, 'local', env));
         break;
@@ -324,6 +345,9 @@ export function parseNacreArgs(args: readonly string[], env: Readonly<Record<str
         single.set('clearallforwardings', 'ClearAllForwardings yes');
         single.set('requesttty', single.get('requesttty') ?? 'RequestTTY no');
         break;
+      // -X, -Y, -B ask for what Nacre does not do: no config line (whose warning
+      // would come on every run), only the note under -v, as for -K -I -w -y.
+      case 'B':
       case 'K':
       case 'I':
       case 'w':
@@ -367,5 +391,6 @@ export function parseNacreArgs(args: readonly string[], env: Readonly<Record<str
     ...(stdioForward !== undefined ? { stdioForward } : {}),
     forkAfterAuthentication: fork,
     ignored,
+    warnings,
   };
 }

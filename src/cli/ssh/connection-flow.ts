@@ -9,6 +9,7 @@ import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { Logger } from '../common/log.js';
 import { backgroundChild, startInBackground } from '../common/background.js';
+import { peerDisconnectLines } from '../common/peer-disconnect.js';
 import type { NacreDeps } from './deps.js';
 import type { ToolCommandLine } from '../common/connect.js';
 import { flag, type Settings } from './settings.js';
@@ -120,6 +121,10 @@ async function run(req: ConnectionRequest): Promise<number> {
     }
   };
   const client = await connectPlanned(plan, debug);
+  let closeError: unknown = null;
+  client.on('close', (err) => (closeError = err));
+  // -N: a signal ends it as it ends ssh -N, from before the forwardings listen.
+  const endedBy = req.session.type === 'none' && !req.stdioTarget ? watchEndingSignals(client) : undefined;
   try {
     log.verbose(`Authenticated to ${plan.host} ([${plan.host}]:${plan.port}) using "${method}".`);
     // Started even without specs: the escape command line (~C) adds to it.
@@ -132,6 +137,8 @@ async function run(req: ConnectionRequest): Promise<number> {
     if (req.stdioTarget) {
       const { runStdioForward } = await import('./stdio-forward.js');
       status = await runStdioForward(client, req.stdioTarget, deps.session.stdin, deps.session.stdout, log);
+    } else if (req.session.type === 'none') {
+      status = endedBy?.(await runPlainSession(client, req.session, deps.session, log)) ?? 255;
     } else if (req.session.type !== 'default') {
       status = await runPlainSession(client, req.session, deps.session, log);
     } else {
@@ -162,11 +169,41 @@ async function run(req: ConnectionRequest): Promise<number> {
       );
     }
     await master?.finish();
+    // The server's DISCONNECT, in ssh's words (the reason is what admins use to tell users why).
+    for (const line of peerDisconnectLines(closeError, plan.host, plan.port) ?? []) log.error(line);
     return status;
   } catch (err) {
     if (err instanceof CliExit) throw err;
     throw new CliExit(255, `nacre: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
+    endedBy?.stop();
     await client.close().catch(() => undefined);
   }
+}
+
+const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+/**
+ * -N: the connection serves its forwardings until it ends, or until a signal
+ * ends it as it ends ssh -N (checked against OpenSSH 10): the connection is
+ * closed (a DISCONNECT, not a cut), then status 0 for SIGTERM, 255 for
+ * SIGINT, SIGHUP and SIGQUIT. Not dying of the signal lets a script that
+ * kills its tunnel and waits for it go on under `set -e`. The function
+ * returned gives the status (the session's own when no signal came); `stop`
+ * lets the signals be again.
+ */
+function watchEndingSignals(client: { close(): Promise<void> }): ((status: number) => number) & { stop(): void } {
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received !== undefined) return;
+    received = signal;
+    client.close().catch(() => undefined);
+  };
+  for (const s of ENDING_SIGNALS) process.on(s, onSignal);
+  const status = (own: number): number => (received === undefined ? own : received === 'SIGTERM' ? 0 : 255);
+  return Object.assign(status, {
+    stop: () => {
+      for (const s of ENDING_SIGNALS) process.off(s, onSignal);
+    },
+  });
 }

@@ -135,7 +135,11 @@ export class Forwardings implements ForwardingControl {
           this.log.debug(1, `Local connections to ${endpointText(spec.listen)} forwarded to remote address ${endpointText(spec.connect)}`);
           const target = spec.connect.kind === 'unix' ? { remotePath: spec.connect.path } : { remoteHost: spec.connect.host ?? '', remotePort: spec.connect.port };
           // ssh: "channel 3: open failed: connect failed: Connection refused"; the connection is closed.
-          handle = await this.client.forwardLocal({ ...this.listenOptions(where), ...target, onConnectError: (err) => this.log.error(`open failed: ${err.message.replace(/^channel open failed: /, '')}`) });
+          handle = await this.client.forwardLocal({ ...this.listenOptions(where), ...target, onConnectError: (err) => {
+            // Not for an open cut short by our own closing of the connection (a signal, ~.): ssh is quiet then.
+            if ((err as { name?: unknown; fromPeer?: unknown }).name === 'DisconnectError' && (err as { fromPeer?: unknown }).fromPeer === false) return;
+            this.log.error(`open failed: ${err.message.replace(/^channel open failed: /, '')}`);
+          } });
         }
       } catch (err) {
         throw new SetupFailed(this.bindFailure(where, err));

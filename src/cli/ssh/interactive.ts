@@ -12,6 +12,7 @@ import { EscapeFilter, escapeEcho, escapeHelp, verbosityEcho, type EscapeAction 
 import { CommandLineEditor, ESCAPE_COMMAND_HELP, ESCAPE_LOCAL_COMMAND_HELP, forwardingCommandLine, parseEscapeCommand, type EscapeForwarding } from './escape-command.js';
 import { processTerminal, type TerminalControl } from './interactive-terminal.js';
 import { ChunkReader, drained, relay } from './interactive-streams.js';
+import { isPeerDisconnect } from '../common/peer-disconnect.js';
 
 /** What `nacre` resolved for the session. */
 export interface SessionSpec {
@@ -218,6 +219,8 @@ class SessionRun {
 
   private closingMessage(ending: Ending): void {
     if (this.spec.quiet) return;
+    // A DISCONNECT from the server: ssh's own two lines say it (connection-flow.ts), nothing more.
+    if (isPeerDisconnect(this.connectionError)) return;
     const host = this.spec.host.slice(0, 64);
     if (this.connectionError && ending.kind === 'exit') this.io.stderr.write(`Connection to ${host} closed by remote host.\r\n`);
     // ssh says this after every PTY session, `~.` included.

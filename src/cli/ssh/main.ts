@@ -9,7 +9,8 @@ import { CliExit } from '../common/exit.js';
 import type { CliIo } from '../common/io.js';
 import type { Logger } from '../common/log.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
-import { NACRE_USAGE, NacreUsageError, parseNacreArgs, type NacreArgs } from './args.js';
+import { NACRE_USAGE, NacreUsageError, identityFileCheck, parseNacreArgs, type NacreArgs } from './args.js';
+import { homedir } from 'node:os';
 import { settingsFromValues, flag, type Settings } from './settings.js';
 import { parseRequestTty, type SessionType } from './session.js';
 import type { NacreDeps } from './deps.js';
@@ -60,11 +61,12 @@ function sessionType(args: NacreArgs, settings: Settings): SessionType {
 export async function nacreMain(args: readonly string[], io: CliIo, deps: NacreDeps): Promise<number> {
   let parsed: NacreArgs;
   try {
-    parsed = parseNacreArgs(args, deps.env);
+    parsed = parseNacreArgs(args, deps.env, identityFileCheck(deps.env.HOME ?? homedir()));
   } catch (err) {
     if (err instanceof NacreUsageError) usage(err.message);
     throw err;
   }
+  for (const w of parsed.warnings) io.err(w + '\n');
   if (parsed.printVersion) {
     io.err(`${NACRE_VERSION}, Node.js ${process.version}\n`);
     return 0;

@@ -33,8 +33,8 @@ export interface SessionIo {
 
 /**
  * ssh's decision on a PTY: `force` always; `yes` when standard input is a
- * terminal (warning otherwise); `auto` for a login shell on a terminal; `no`
- * never.
+ * terminal (warning otherwise); `auto` for a login shell on a terminal (the
+ * same warning for a login shell without one); `no` never.
  */
 export function wantsTty(plan: Pick<SessionPlan, 'requestTty' | 'command' | 'type'>, stdinIsTty: boolean, log: Logger): boolean {
   if (plan.type !== 'default') return false;
@@ -47,6 +47,8 @@ export function wantsTty(plan: Pick<SessionPlan, 'requestTty' | 'command' | 'typ
       if (!stdinIsTty) log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
       return stdinIsTty;
     default:
+      // No command asks for a PTY (ssh's tty_flag), refused with the same notice when stdin is not a terminal.
+      if (plan.command === '' && !stdinIsTty) log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
       return plan.command === '' && stdinIsTty;
   }
 }

@@ -47,6 +47,18 @@ export interface TransferOptions {
    * into place when complete.
    */
   resume?: boolean;
+  /**
+   * When a get or put fails or is aborted, leave what arrived under the
+   * destination's own name (as OpenSSH's sftp and scp do, so that a `resume`
+   * transfer can continue it), instead of removing it. Only when nothing was
+   * at the destination before: an existing file is never replaced by a
+   * partial one. A get keeps what it wrote after any failure (its file is
+   * written in order, always a prefix of the source); a put only after an
+   * abort through `signal` (after a failed WRITE the remote file may have a
+   * hole, and a lost connection cannot rename). Default false: a failed
+   * transfer leaves nothing behind.
+   */
+  keepPartial?: boolean;
   /** Requests in flight per file (sftp's -R); default from the server's limits. */
   concurrency?: number;
   /** Bytes per READ/WRITE request (sftp's -B); default from limits@openssh.com, at most 255 KiB. */

@@ -14,7 +14,7 @@
 // device's open and data are the callers' to send through `ASYNC_LOCAL_IO`.
 // Paths may carry escaped non-UTF-8 bytes (io/node/byte-paths.ts): every
 // path goes to node:fs through fsPath.
-import { close, closeSync, fchmod, fchmodSync, fstat, fstatSync, ftruncate, ftruncateSync, futimes, futimesSync, lstat, lstatSync, open, openSync, read, readSync, rename, renameSync, unlink, unlinkSync, writev, writevSync, type Stats } from 'node:fs';
+import { close, closeSync, fchmod, fchmodSync, fstat, fstatSync, ftruncate, ftruncateSync, futimes, futimesSync, link, linkSync, lstat, lstatSync, open, openSync, read, readSync, rename, renameSync, unlink, unlinkSync, writev, writevSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { fsPath } from '../../io/node/byte-paths.js';
 
@@ -31,6 +31,7 @@ const ftruncateAsync = promisify(ftruncate);
 const fchmodAsync = promisify(fchmod);
 const futimesAsync = promisify(futimes);
 const renameAsync = promisify(rename);
+const linkAsync = promisify(link);
 const unlinkAsync = promisify(unlink);
 
 export type IoDone = (err: NodeJS.ErrnoException | null, bytes: number) => void;
@@ -120,6 +121,14 @@ export class LocalIo {
     return this.settle(
       () => renameSync(fsPath(from), fsPath(to)),
       () => renameAsync(fsPath(from), fsPath(to)),
+    );
+  }
+
+  /** link(2): a second name for `from`, failing with EEXIST when `to` exists (a rename that never replaces). */
+  link(from: string, to: string): Promise<void> {
+    return this.settle(
+      () => linkSync(fsPath(from), fsPath(to)),
+      () => linkAsync(fsPath(from), fsPath(to)),
     );
   }
 

@@ -2,7 +2,9 @@
 // written under a temporary name in its own directory and renamed into place
 // only when every byte is there (unless resuming, which appends to it in
 // place); a failure or an abort removes the temporary file, so a
-// destination is never left truncated or padded. A destination a rename
+// destination is never left truncated or padded — or, with `keepPartial`,
+// leaves it under the destination's name when nothing was there (sftp's way,
+// for a later resume). A destination a rename
 // would damage (a link, a device, a FIFO, see destination.ts) is written
 // through in place instead, as OpenSSH's sftp does.
 import { constants as fsConstants } from 'node:fs';
@@ -182,12 +184,53 @@ export async function getFile(c: SftpOps, remote: string, local: string, ctx: Tr
     temp = null;
     ctx.filesDone++;
   } catch (err) {
+    if (o.keepPartial && temp !== null) {
+      const f = fd;
+      fd = -1;
+      if (f >= 0) await io.close(f).catch(() => undefined);
+      if (await keepLocalPartial(io, temp, local)) temp = null;
+    }
     throw transferError(err, 'get', remote, local);
   } finally {
     if (fd >= 0) await io.close(fd).catch(() => undefined);
     if (temp !== null) await io.unlink(temp).catch(() => undefined);
     // A read handle's close need not be waited for; nothing depends on it.
     c.close(h).catch(() => undefined);
+  }
+}
+
+/**
+ * Puts a failed get's temporary file in the destination's place when nothing
+ * is there (link(2), which never replaces; a rename after a check where the
+ * file system has no links). Whether it was moved.
+ */
+async function keepLocalPartial(io: LocalIo, temp: string, local: string): Promise<boolean> {
+  try {
+    await io.link(temp, local);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const there = await io.lstat(local).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => e.code !== 'ENOENT',
+    );
+    if (there) return false;
+    return io.rename(temp, local).then(
+      () => true,
+      () => false,
+    );
+  }
+  await io.unlink(temp).catch(() => undefined);
+  return true;
+}
+
+/** Puts a failed put's temporary file in the destination's place when nothing is there. Whether it was moved. */
+async function keepRemotePartial(c: SftpOps, temp: string, remote: string): Promise<boolean> {
+  try {
+    if (await c.exists(remote)) return false;
+    await c.rename(temp, remote);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -328,6 +371,10 @@ export async function putFile(c: SftpOps, local: string, remote: string, ctx: Tr
     else if (sent.closing !== null) await sent.closing.catch(() => undefined);
     const failure = transferError(err, 'put', remote, local);
     if (temp === null) throw failure;
+    // Kept only after an abort: then every WRITE sent was answered before the
+    // CLOSE, so the file is a prefix of the source; a failed WRITE may have
+    // left a hole that a resume would never fill.
+    if (o.keepPartial && err instanceof AbortError && (await keepRemotePartial(c, temp, remote))) throw failure;
     const left = await c.unlink(temp).then(
       () => false,
       () => true,

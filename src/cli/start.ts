@@ -74,6 +74,8 @@ export interface StartedServer {
   readonly nacreSftpCommand: string;
   /** How many keys may log in right now. */
   readonly authorizedKeyCount: number;
+  /** Key files found but not used (their modes or owner, a read error), each with why: what to fix rather than make a key. */
+  readonly refusedKeyFiles: readonly string[];
   close(): Promise<void>;
 }
 
@@ -271,6 +273,11 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
   // In a clone, `npm install` puts no command on PATH: then the commands are run through npx.
   const npx = (command: string): string => (onPath(command, options.searchPath ?? process.env.PATH ?? '') ? command : `npx ${command}`);
   const sftpPort = portArg.replace('-p', '-P');
+  const refused: string[] = [];
+  const keys = readUserKeys(home, (line) => {
+    log(line);
+    if (line.includes(': not used: ')) refused.push(line);
+  });
   return {
     server: daemon.server,
     address,
@@ -282,7 +289,8 @@ export async function startServer(options: StartOptions = {}): Promise<StartedSe
     nacreCommand: `${npx('nacre')} ${portArg}-o UserKnownHostsFile=${knownHostsPath} ${username}@${connectHost}`,
     sftpCommand: `sftp ${sftpPort}-o UserKnownHostsFile=${knownHostsPath} ${username}@${bracketed}`,
     nacreSftpCommand: `${npx('nacre-sftp')} ${sftpPort}-o UserKnownHostsFile=${knownHostsPath} ${username}@${bracketed}`,
-    authorizedKeyCount: readUserKeys(home, log).length,
+    authorizedKeyCount: keys.length,
+    refusedKeyFiles: refused,
     close: () => daemon.stop(0),
   };
 }
@@ -391,7 +399,16 @@ async function main(): Promise<void> {
     `  ${started.sftpCommand}`,
     `  ${started.nacreSftpCommand}`,
   ];
-  if (started.authorizedKeyCount === 0) {
+  if (started.authorizedKeyCount === 0 && started.refusedKeyFiles.length > 0) {
+    // A key is there but refused (StrictModes): a new key would be refused the same way.
+    out.push(
+      '',
+      `Your key files are not used (sshd's StrictModes checks, as nacred applies them):`,
+      ...started.refusedKeyFiles.map((line) => `  ${line}`),
+      'Fix their modes or owner (for example: chmod go-w ~ ~/.ssh ~/.ssh/authorized_keys),',
+      'then restart this server (npm start).',
+    );
+  } else if (started.authorizedKeyCount === 0) {
     out.push(
       '',
       `No SSH public key found for ${started.username} (looked in ~/.ssh/authorized_keys and ~/.ssh/id_*.pub).`,

@@ -122,6 +122,9 @@ test('npm start: an authorized_keys file others can write is not used; bad lines
     try {
       assert.equal(s.authorizedKeyCount, 0);
       assert.ok(logs.some((l) => l.includes('not used') && l.includes('writable by group or others')), logs.join('\n'));
+      // What the banner shows instead of "make a key": the file, why, and what to fix.
+      assert.equal(s.refusedKeyFiles.length, 1);
+      assert.match(s.refusedKeyFiles[0]!, /authorized_keys: not used: .*writable by group or others/);
       assert.equal(await tryLogin(s.address.port, key, s.username), false);
       chmodSync(path, 0o600); // fixed: read again at the next attempt
       assert.equal(await tryLogin(s.address.port, key, s.username), true);

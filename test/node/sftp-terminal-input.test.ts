@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { ByteEscapingDecoder, EscapedTerminalInput, showEscapedBytes, type RawTerminal } from '../../src/cli/sftp/terminal-input.js';
-import { pathFromBytes } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes } from '../../src/wire/path-bytes.js';
 
 function decodeInChunks(bytes: Uint8Array, cuts: number[]): string {
   const d = new ByteEscapingDecoder();

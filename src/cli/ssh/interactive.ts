@@ -12,6 +12,7 @@ import { EscapeFilter, escapeEcho, escapeHelp, verbosityEcho, type EscapeAction 
 import { CommandLineEditor, ESCAPE_COMMAND_HELP, ESCAPE_LOCAL_COMMAND_HELP, forwardingCommandLine, parseEscapeCommand, type EscapeForwarding } from './escape-command.js';
 import { processTerminal, type TerminalControl } from './interactive-terminal.js';
 import { ChunkReader, drained, relay } from './interactive-streams.js';
+import { remoteCommand } from './session.js';
 
 /** What `nacre` resolved for the session. */
 export interface SessionSpec {
@@ -124,7 +125,7 @@ export async function runSession(client: Client, spec: SessionSpec, hooks: Sessi
     pty: spec.pty ? ptyOptionsFor(spec, terminal) : false,
     ...(spec.env ? { env: spec.env } : {}),
   };
-  const proc = spec.command !== undefined ? await client.spawn(spec.command, options) : await client.shell(options);
+  const proc = spec.command !== undefined ? await client.spawn(remoteCommand(spec.command), options) : await client.shell(options);
   return new SessionRun(client, proc, spec, hooks, io, terminal).run();
 }
 

@@ -8,6 +8,7 @@ import { hasEscapedBytes, pathToBytes } from '../../mux-entry.js';
 import type { Logger } from '../common/log.js';
 
 export type SessionType = 'default' | 'none' | 'subsystem';
+export type RequestTty = 'auto' | 'yes' | 'no' | 'force';
 
 /**
  * The command as the exec request carries it: its bytes when it holds some
@@ -18,7 +19,6 @@ export type SessionType = 'default' | 'none' | 'subsystem';
 export function remoteCommand(command: string): string | Uint8Array {
   return hasEscapedBytes(command) ? pathToBytes(command) : command;
 }
-export type RequestTty = 'auto' | 'yes' | 'no' | 'force';
 
 export interface SessionPlan {
   readonly type: SessionType;

@@ -1,12 +1,13 @@
-// nacre-scp -O through a control master, with names that are not UTF-8,
-// against OpenSSH's sshd: `nacre-scp -O -S nacre -o ControlPath=sock` runs
-// nacre as scp runs ssh, nacre joins the `nacre -M` master listening there,
-// and the remote `scp -f`/`scp -t` command travels to the master as its
-// bytes (the mux session request carries an SSH string) and on to sshd as
-// an exec request of those bytes. Side by side with OpenSSH's scp -O
-// through OpenSSH's own `ssh -M` master: the same files. And nacre against
-// OpenSSH's master: that master passes sessions as file descriptors, which
-// Node cannot receive, so nacre connects directly, and the copy still works.
+// nacre-scp through a control master, with names that are not UTF-8,
+// against OpenSSH's sshd. `nacre-scp -O -o ControlPath=sock` joins the
+// `nacre -M` master listening there, as scp's ssh does, and the remote
+// `scp -f`/`scp -t` command travels to the master as its bytes (the mux
+// session request carries an SSH string) and on to sshd as an exec request
+// of those bytes; `-S nacre` gets there through nacre (run as scp runs ssh);
+// without -O the SFTP subsystem runs through the master. Side by side with
+// OpenSSH's scp -O through OpenSSH's own `ssh -M` master: the same files.
+// And against OpenSSH's master, which passes sessions as file descriptors
+// (Node cannot receive them): nacre connects directly, and the copy works.
 // The odd bytes are made by the shell (Node's spawn takes strings only).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,9 +77,9 @@ async function stopMaster(child: ChildProcess, path: string): Promise<void> {
   await exited;
 }
 
-/** A tool's -O run in `cwd`, through ControlPath `path` (bytes allowed in `args`). */
+/** A tool's run in `cwd` (`program` ends with -O for the legacy protocol), through ControlPath `path` (bytes allowed in `args`). */
 function scpO(program: readonly string[], path: string, cwd: string, ...args: (string | Buffer)[]): Promise<RawRun> {
-  return runRaw(cwd, [...program, '-O', '-q', ...common(), '-o', `ControlPath=${path}`, '-P', String(sshd.port), ...args], { HOME: work });
+  return runRaw(cwd, [...program, '-q', ...common(), '-o', `ControlPath=${path}`, '-P', String(sshd.port), ...args], { HOME: work });
 }
 
 /** The files under `dir` (no subdirectories here): each name as latin1 with its contents. */
@@ -104,16 +105,23 @@ async function copyBothWays(program: readonly string[], path: string, dir: strin
   return { remote: files(remote), back: files(back) };
 }
 
-test('scp -O through a nacre -M master (nacre as the -S program): names that are not UTF-8 both ways, over the one connection; as OpenSSH scp -O through ssh -M', { skip, timeout: 90000 }, async () => {
+test('nacre-scp through a nacre -M master (-O, -O -S nacre, SFTP): names that are not UTF-8 both ways, over the one connection; as OpenSSH scp -O through ssh -M', { skip, timeout: 120000 }, async () => {
   const results: { remote: string[]; back: string[] }[] = [];
-  // nacre-scp -S nacre through nacre's master.
   const ours = join(work, 'ours');
   mkdirSync(ours, { mode: 0o700 });
   const path = join(ours, 'ctl');
   const master = await startMaster([process.execPath, NACRE], path);
   try {
     const before = accepted();
-    results.push(await copyBothWays([process.execPath, SCP, '-S', nacreProgram], path, ours));
+    for (const [name, program] of [
+      ['O', [process.execPath, SCP, '-O']],
+      ['O-S', [process.execPath, SCP, '-O', '-S', nacreProgram]],
+      ['sftp', [process.execPath, SCP]],
+    ] as const) {
+      const dir = join(ours, name);
+      mkdirSync(dir);
+      results.push(await copyBothWays(program, path, dir));
+    }
     assert.equal(accepted(), before, 'every copy went through the master: sshd saw no new connection');
   } finally {
     await stopMaster(master, path);
@@ -125,13 +133,12 @@ test('scp -O through a nacre -M master (nacre as the -S program): names that are
   const master2 = await startMaster([o!.ssh], path2);
   try {
     const before = accepted();
-    results.push(await copyBothWays(['/usr/bin/scp'], path2, theirs));
+    results.push(await copyBothWays(['/usr/bin/scp', '-O'], path2, theirs));
     assert.equal(accepted(), before);
   } finally {
     await stopMaster(master2, path2);
   }
-  assert.deepEqual(results[0], { remote: ['caf\xe9 = through the master\n'], back: ['n\xfe = through the master\n'] });
-  assert.deepEqual(results[0], results[1]);
+  for (const r of results) assert.deepEqual(r, { remote: ['caf\xe9 = through the master\n'], back: ['n\xfe = through the master\n'] });
 });
 
 test("nacre as the -S program against OpenSSH's own master: no sessions through it (descriptors), so nacre connects directly and the copy still works", { skip, timeout: 90000 }, async () => {
@@ -141,9 +148,17 @@ test("nacre as the -S program against OpenSSH's own master: no sessions through 
   const master = await startMaster([o!.ssh], path);
   try {
     const before = accepted();
-    const r = await copyBothWays([process.execPath, SCP, '-S', nacreProgram], path, dir);
-    assert.deepEqual(r, { remote: ['caf\xe9 = through the master\n'], back: ['n\xfe = through the master\n'] });
-    assert.equal(accepted(), before + 3, 'one connection of its own per copy');
+    for (const [name, program, connections] of [
+      ['O-S', [process.execPath, SCP, '-O', '-S', nacreProgram], 3],
+      ['O', [process.execPath, SCP, '-O'], 3],
+    ] as const) {
+      const at = accepted();
+      mkdirSync(join(dir, name));
+      const r = await copyBothWays(program, path, join(dir, name));
+      assert.deepEqual(r, { remote: ['caf\xe9 = through the master\n'], back: ['n\xfe = through the master\n'] });
+      assert.equal(accepted(), at + connections, 'one connection of its own per copy');
+    }
+    assert.ok(accepted() > before);
   } finally {
     await stopMaster(master, path);
   }

@@ -5,12 +5,11 @@
 // connection per endpoint, kept for the whole run and closed at its end.
 // A master listening at the host's ControlPath (a nacre master: OpenSSH's
 // takes sessions only as file descriptors) serves the run instead, as ssh
-// run by scp (with -oControlMaster=no) joins one.
-import { Duplex } from 'node:stream';
+// run by scp (with -oControlMaster=no) joins one (common/shared-connection.ts).
 import type { Client } from '../../client-entry.js';
-import type { ControlClient, SshConfig } from '../../mux-entry.js';
-import { hasEscapedBytes, openSftp, pathToBytes } from '../../sftp-entry.js';
-import type { Logger } from '../common/log.js';
+import type { ControlClient } from '../../mux-entry.js';
+import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
+import { joinControlMaster, sftpThroughMaster } from '../common/shared-connection.js';
 import { CliExit } from '../common/exit.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
@@ -57,23 +56,6 @@ type Connection = (
   sftp?: Promise<RemoteFs>;
 };
 
-/** The master listening at the ControlPath `config` names, when there is one that takes sessions. */
-async function joinControlMaster(config: SshConfig, env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<ControlClient | null> {
-  if (config.values.ControlPath === undefined) return null;
-  const [{ controlSettings, joinMaster }, { expandConfigPath }] = await Promise.all([import('../ssh/control.js'), import('../../mux-entry.js')]);
-  return joinMaster(
-    controlSettings(config, (value) => expandConfigPath(value, 'ControlPath', config.tokens, env)),
-    log,
-  );
-}
-
-/** The `sftp` subsystem through a master. */
-async function sharedSftp(shared: ControlClient): Promise<RemoteFs> {
-  const p = await shared.subsystem('sftp');
-  p.stderr.resume();
-  return openSftp(Duplex.from({ readable: p.stdout, writable: p.stdin }));
-}
-
 /** Opens the connections of one run, one per endpoint, and closes them all at the end. */
 export class Connections {
   private readonly open = new Map<string, Promise<Connection>>();
@@ -86,7 +68,7 @@ export class Connections {
   /** The SFTP session for `endpoint`; CliExit(255) with ssh's message when it cannot be had. */
   async sftp(endpoint: Endpoint): Promise<RemoteFs> {
     const c = await this.connection(endpoint);
-    c.sftp ??= (c.shared ? sharedSftp(c.shared) : c.client.sftp()).catch((err: unknown) => {
+    c.sftp ??= (c.shared ? sftpThroughMaster(c.shared) : c.client.sftp()).catch((err: unknown) => {
       c.sftp = undefined;
       throw new CliExit(255, `scp: ${err instanceof Error ? err.message : String(err)}\nscp: Connection closed`);
     });

@@ -1,11 +1,12 @@
-// nacre-scp through a control master, with names that are not UTF-8,
-// against OpenSSH's sshd. `nacre-scp -O -o ControlPath=sock` joins the
+// nacre-scp and nacre-sftp through a control master, with names that are
+// not UTF-8, against OpenSSH's sshd. `nacre-scp -O -o ControlPath=sock` joins the
 // `nacre -M` master listening there, as scp's ssh does, and the remote
 // `scp -f`/`scp -t` command travels to the master as its bytes (the mux
 // session request carries an SSH string) and on to sshd as an exec request
 // of those bytes; `-S nacre` gets there through nacre (run as scp runs ssh);
 // without -O the SFTP subsystem runs through the master. Side by side with
 // OpenSSH's scp -O through OpenSSH's own `ssh -M` master: the same files.
+// nacre-sftp's batch through the master beside OpenSSH's sftp through ssh -M.
 // And against OpenSSH's master, which passes sessions as file descriptors
 // (Node cannot receive them): nacre connects directly, and the copy works.
 // The odd bytes are made by the shell (Node's spawn takes strings only).
@@ -20,6 +21,7 @@ import { runRaw, script, type RawRun } from './byte-names-peer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCP = join(here, '../../src/cli/nacre-scp.js');
+const SFTP = join(here, '../../src/cli/nacre-sftp.js');
 const NACRE = join(here, '../../src/cli/nacre.js');
 const o = findOpenSsh();
 const skip = process.platform !== 'linux' ? 'raw arguments come from /proc/self/cmdline (Linux)' : !o || !existsSync('/usr/bin/scp') ? 'OpenSSH or its scp missing' : false;
@@ -162,4 +164,32 @@ test("nacre as the -S program against OpenSSH's own master: no sessions through 
   } finally {
     await stopMaster(master, path);
   }
+});
+
+test("nacre-sftp through a nacre -M master: a batch naming bytes that are not UTF-8, over the one connection; the same output as OpenSSH's sftp through ssh -M", { skip, timeout: 90000 }, async () => {
+  const outputs: string[] = [];
+  for (const [name, master, sftp] of [
+    ['sftp-ours', [process.execPath, NACRE], [process.execPath, SFTP]],
+    ['sftp-theirs', [o!.ssh], ['/usr/bin/sftp']],
+  ] as const) {
+    const dir = join(work, name);
+    mkdirSync(join(dir, 'remote'), { recursive: true, mode: 0o700 });
+    writeFileSync(b(dir, '/remote/x', [0xff]), 'sftp through the master\n');
+    const batch = join(dir, 'batch');
+    writeFileSync(batch, b(`ls -1 ${dir}/remote\nget ${dir}/remote/x`, [0xff], ' ', `${dir}/got`, [0xfe], '\n'));
+    const path = join(dir, 'ctl');
+    const m = await startMaster(master, path);
+    try {
+      const before = accepted();
+      const r = await runRaw(dir, [...sftp, '-q', '-b', batch, ...common(), '-o', `ControlPath=${path}`, '-P', String(sshd.port), '127.0.0.1'], { HOME: work });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(accepted(), before, 'through the master: sshd saw no new connection');
+      assert.equal(readFileSync(b(dir, '/got', [0xfe])).toString(), 'sftp through the master\n');
+      outputs.push(r.stdout.split(dir).join('DIR'));
+    } finally {
+      await stopMaster(m, path);
+    }
+  }
+  assert.match(outputs[0]!, /DIR\/remote\/x\\377/);
+  assert.equal(outputs[0], outputs[1]);
 });

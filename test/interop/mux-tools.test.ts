@@ -7,6 +7,7 @@
 // without -O the SFTP subsystem runs through the master. Side by side with
 // OpenSSH's scp -O through OpenSSH's own `ssh -M` master: the same files.
 // nacre-sftp's batch through the master beside OpenSSH's sftp through ssh -M.
+// (And `nacre -f` with such a command: its background copy gets the bytes.)
 // And against OpenSSH's master, which passes sessions as file descriptors
 // (Node cannot receive them): nacre connects directly, and the copy works.
 // The odd bytes are made by the shell (Node's spawn takes strings only).
@@ -192,4 +193,15 @@ test("nacre-sftp through a nacre -M master: a batch naming bytes that are not UT
   }
   assert.match(outputs[0]!, /DIR\/remote\/x\\377/);
   assert.equal(outputs[0], outputs[1]);
+});
+
+test('nacre -f with a command naming bytes that are not UTF-8: the background copy runs those bytes, as ssh -f', { skip, timeout: 60000 }, async () => {
+  const dir = join(work, 'fork');
+  mkdirSync(dir, { mode: 0o700 });
+  writeFileSync(b(dir, '/in', [0xff]), 'read by the background copy\n');
+  const r = await runRaw(dir, [process.execPath, NACRE, '-f', ...common(), '-p', String(sshd.port), '127.0.0.1', b(`cat ${dir}/in`, [0xff], ` > ${dir}/out.tmp && mv ${dir}/out.tmp ${dir}/out`)], { HOME: work });
+  assert.equal(r.code, 0, r.stderr);
+  // The foreground returns once the copy is logged in; the copy then runs the command.
+  for (let i = 0; i < 400 && !existsSync(join(dir, 'out')); i++) await new Promise((res) => setTimeout(res, 50));
+  assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'read by the background copy\n');
 });

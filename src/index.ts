@@ -446,7 +446,7 @@ export { FX } from './sftp/constants.js';
 export { isDirectory, isRegularFile, isSymbolicLink, type FileAttributes } from './sftp/attrs.js';
 export type { Statvfs, SftpLimits } from './sftp/extensions.js';
 // File names that are not UTF-8 (issue 13): SFTP paths are bytes, carried in strings with each byte outside UTF-8 as U+DC80..U+DCFF.
-export { pathFromBytes, pathToBytes, hasEscapedBytes, showPath } from './sftp/path-bytes.js';
+export { pathFromBytes, pathToBytes, hasEscapedBytes, showPath } from './wire/path-bytes.js';
 export { fsPath } from './io/node/byte-paths.js';
 
 // Round 3 (clifix): jump hosts resolved hop by hop as ssh resolves them

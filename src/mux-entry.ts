@@ -12,3 +12,5 @@ export { expandConfigPath } from './config/ssh-config-tokens.js';
 export { parseForwardSpec, tryParseForward, parseStdioForward, forwardArguments, type ForwardSpec, type ForwardEndpoint, type ForwardFlag } from './config/forward-spec.js';
 export { connectControl, ControlClient, MuxRequestError, type SharedProcess, type SharedSpawnOptions, type SharedExecResult } from './client/control-client.js';
 export { ControlSocketError, type ControlSocketProblem } from './io/node/control-socket.js';
+// Names and commands holding bytes that are not UTF-8, as the tools carry them.
+export { pathFromBytes, pathToBytes, hasEscapedBytes, showPath } from './wire/path-bytes.js';

@@ -4,7 +4,7 @@
 // and nacre-scp load it; `nacre` does not. Every name here is the same object
 // as the one 'nacre' exports (test/node/client-entry.test.ts).
 export { openSftp, type OpenSftpOptions } from './client/sftp/over-stream.js';
-export { pathFromBytes, pathToBytes, hasEscapedBytes, showPath } from './sftp/path-bytes.js';
+export { pathFromBytes, pathToBytes, hasEscapedBytes, showPath } from './wire/path-bytes.js';
 export { fsPath } from './io/node/byte-paths.js';
 export { SftpError } from './sftp/errors.js';
 export type { SftpClient, SftpHandle, SftpEntry, TransferOptions, TransferProgress } from './client/sftp/api.js';

@@ -5,6 +5,7 @@
 // may still hold the event loop open).
 import './common/heap-tuning.js';
 import { exitAfterOutput, localUserName, processIo, runMain } from './common/io.js';
+import { rawArguments } from './common/raw-argv.js';
 import { nacreMain } from './ssh/main.js';
 
 const code = await runMain(
@@ -21,7 +22,8 @@ const code = await runMain(
         ...(process.stdout.columns ? { columns: process.stdout.columns, rows: process.stdout.rows } : {}),
       },
     }),
-  process.argv.slice(2),
+  // The bytes typed: a remote command may name a file whose name is not UTF-8.
+  rawArguments(),
   processIo(),
 );
 exitAfterOutput(code);

@@ -34,6 +34,11 @@ function ptyOf(p: boolean | PtyOptions | undefined): MuxSessionRequest['pty'] {
   return { term: o.term ?? process.env.TERM ?? 'xterm-256color', cols: o.cols ?? 80, rows: o.rows ?? 24, width: o.width ?? 0, height: o.height ?? 0, modes: o.modes ?? {} };
 }
 
+/** The command as text for a message: bytes decoded as UTF-8, U+FFFD for any that are not (as Client's errors show it). */
+function commandText(command: string | Uint8Array): string {
+  return typeof command === 'string' ? command : Buffer.from(command.buffer, command.byteOffset, command.byteLength).toString('utf8');
+}
+
 /** A connection to a master's control socket; from connectControl(). */
 export class ControlClient implements AsyncDisposable {
   /** Resolves when the control connection has closed (the master went away, or close()). */
@@ -75,7 +80,12 @@ export class ControlClient implements AsyncDisposable {
     return this.mux.closeForward(forward);
   }
 
-  spawn(command: string, options: SharedSpawnOptions = {}): Promise<SharedProcess> {
+  /**
+   * Runs `command` through the master: text (sent as its UTF-8), or the
+   * bytes themselves, as Client.spawn takes it (a command naming a file whose
+   * name is not UTF-8).
+   */
+  spawn(command: string | Uint8Array, options: SharedSpawnOptions = {}): Promise<SharedProcess> {
     return this.open({ kind: 'exec', command, pty: ptyOf(options.pty), env: Object.entries(options.env ?? {}) });
   }
   /** A login shell; with a PTY unless `pty: false`. */
@@ -87,7 +97,7 @@ export class ControlClient implements AsyncDisposable {
   }
 
   /** Runs `command`, collecting its output (bounded by `maxBuffer` per stream, default 64 MiB). */
-  async exec(command: string, options: SharedSpawnOptions & { readonly stdin?: string | Uint8Array; readonly maxBuffer?: number } = {}): Promise<SharedExecResult> {
+  async exec(command: string | Uint8Array, options: SharedSpawnOptions & { readonly stdin?: string | Uint8Array; readonly maxBuffer?: number } = {}): Promise<SharedExecResult> {
     const p = await this.spawn(command, options);
     const limit = options.maxBuffer ?? 64 * 1024 * 1024;
     const collect = (r: Readable): Promise<Buffer> =>
@@ -98,7 +108,7 @@ export class ControlClient implements AsyncDisposable {
           n += b.length;
           if (n > limit) {
             p.close();
-            reject(new RangeError(`command ${JSON.stringify(command)}: output exceeded maxBuffer (${limit} bytes)`));
+            reject(new RangeError(`command ${JSON.stringify(commandText(command))}: output exceeded maxBuffer (${limit} bytes)`));
           } else parts.push(b);
         });
         r.on('end', () => resolve(Buffer.concat(parts)));

@@ -172,6 +172,7 @@ type SessionProcess = SharedProcess;
 async function startSession(client: Client, req: MuxSessionRequest): Promise<SessionProcess> {
   const env = Object.fromEntries(req.env);
   const pty = req.pty ? { term: req.pty.term, cols: req.pty.cols, rows: req.pty.rows, width: req.pty.width, height: req.pty.height, modes: req.pty.modes } : false;
+  // An exec's command comes as the client sent it, text or bytes that are not UTF-8; the exec request carries either.
   if (req.kind === 'exec') return client.spawn(req.command, { pty, env });
   if (req.kind === 'shell') return client.shell({ pty, env });
   const ch = await client.subsystem(req.command);

@@ -69,11 +69,19 @@ export interface MuxForward {
   readonly connectPort: number;
 }
 
-/** What a Nacre session asks for. */
-export interface MuxSessionRequest {
-  readonly kind: 'exec' | 'shell' | 'subsystem';
-  /** The command, or the subsystem's name; '' for a shell. */
-  readonly command: string;
+/**
+ * What a Nacre session asks for. An exec's command is an SSH string, so any
+ * bytes (as the connection's exec request carries them): a string is sent as
+ * its UTF-8, and a command that is not UTF-8 decodes as its Uint8Array.
+ */
+export type MuxSessionRequest = MuxSessionCommon & MuxSessionKind;
+
+type MuxSessionKind =
+  | { readonly kind: 'exec'; readonly command: string | Uint8Array }
+  /** The subsystem's name; '' for a shell. */
+  | { readonly kind: 'shell' | 'subsystem'; readonly command: string };
+
+interface MuxSessionCommon {
   readonly pty: null | {
     readonly term: string;
     readonly cols: number;
@@ -89,7 +97,7 @@ export interface MuxSessionRequest {
 export type MuxMessage =
   | { readonly type: 'hello'; readonly version: number; readonly extensions: readonly (readonly [string, string])[] }
   // OpenSSH's passenger requests: parsed so they can be refused with a reason.
-  | { readonly type: 'new-session'; readonly requestId: number; readonly command: string }
+  | { readonly type: 'new-session'; readonly requestId: number; readonly command: string | Uint8Array }
   | { readonly type: 'new-stdio-fwd'; readonly requestId: number; readonly host: string; readonly port: number }
   | { readonly type: 'alive-check'; readonly requestId: number }
   | { readonly type: 'terminate'; readonly requestId: number }
@@ -127,6 +135,21 @@ const FWD_KINDS = ['local', 'remote', 'dynamic'] as const;
 const MAX_TEXT = 64 * 1024;
 const MAX_ENV = 256;
 const MAX_MODES = 256;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A command's bytes: the string they spell when they are UTF-8 (sent again,
+ * it is these very bytes, a BOM included), else the bytes themselves.
+ */
+function readCommand(r: Reader, field: string): string | Uint8Array {
+  const b = r.string(field, MAX_MUX_MESSAGE);
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    return b.slice();
+  }
+}
 
 function writeForward(w: Writer, f: MuxForward): void {
   w.uint32(FWD_KINDS.indexOf(f.kind) + 1).string(f.listenHost).uint32(f.listenPort).string(f.connectHost).uint32(f.connectPort);
@@ -290,7 +313,7 @@ function decodeFields(code: number, r: Reader): MuxMessage {
       for (const f of ['tty', 'x11', 'agent', 'subsystem']) r.uint32(f);
       r.uint32('escape char');
       r.string('terminal type', MAX_TEXT);
-      const command = new TextDecoder().decode(r.string('command', MAX_MUX_MESSAGE));
+      const command = readCommand(r, 'command');
       while (r.remaining > 0) r.string('environment', MAX_MUX_MESSAGE);
       return { type: 'new-session', requestId, command };
     }
@@ -363,7 +386,8 @@ function decodeFields(code: number, r: Reader): MuxMessage {
 function readSession(r: Reader): MuxSessionRequest {
   const kind = r.text('kind', 16);
   if (kind !== 'exec' && kind !== 'shell' && kind !== 'subsystem') throw new ProtocolError(`mux: unknown session kind ${JSON.stringify(kind)}`);
-  const command = r.text('command', MAX_MUX_MESSAGE);
+  const what: MuxSessionKind =
+    kind === 'exec' ? { kind, command: readCommand(r, 'command') } : { kind, command: r.text(kind === 'shell' ? 'command' : 'subsystem', MAX_MUX_MESSAGE) };
   let pty: MuxSessionRequest['pty'] = null;
   if (r.boolean('want pty')) {
     const term = r.text('terminal type', 256);
@@ -381,7 +405,7 @@ function readSession(r: Reader): MuxSessionRequest {
   if (n > MAX_ENV) throw new ProtocolError(`mux: ${n} environment variables, over ${MAX_ENV}`);
   const env: [string, string][] = [];
   for (let i = 0; i < n; i++) env.push([r.text('variable name', MAX_TEXT), r.text('variable value', MAX_TEXT)]);
-  return { kind, command, pty, env };
+  return { ...what, pty, env };
 }
 
 /**

@@ -15,7 +15,7 @@ import { drainBeforeClose } from './pty-drain.js';
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, withTtyVariable } from './login-env.js';
 import { outputPipe, preparePipes } from '../io/node/fifo-pipes.js';
 import { forwardInto } from './forward-socket.js';
-import { hasEscapedBytes, pathToBytes } from '../sftp/path-bytes.js';
+import { hasEscapedBytes, pathToBytes } from '../wire/path-bytes.js';
 
 export interface RunOptions {
   /** Login shell; default from the password database (os.userInfo().shell), else /bin/sh. */

@@ -11,7 +11,7 @@ import { commandProgram, startPiped, startPty, type RunOptions, type Running } f
 import { DEFAULT_ACCEPT_ENV, acceptEnvPatterns, loginEnvironment, type LoginEnvironmentOptions } from './login-env.js';
 import type { PermitUserEnvironment } from './restrictions.js';
 import { lookupUserAccount, type UserAccount } from './user-account.js';
-import { hasEscapedBytes } from '../sftp/path-bytes.js';
+import { hasEscapedBytes } from '../wire/path-bytes.js';
 import { SessionDirectory, sessionIdentity, userLauncher } from './privileges.js';
 import { hushLogin, motdText, nologinText, userEnvironmentFile } from './user-files.js';
 import { AgentListener } from './agent-listener.js';

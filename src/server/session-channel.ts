@@ -6,7 +6,7 @@
 import { Duplex, Writable } from 'node:stream';
 import type { Channel } from '../io/node/channel.js';
 import { decodeTerminalModes } from '../core/connection/terminal-modes.js';
-import { hasEscapedBytes, pathFromBytes } from '../sftp/path-bytes.js';
+import { hasEscapedBytes, pathFromBytes } from '../wire/path-bytes.js';
 import {
   ReqBreak,
   ReqEnv,

@@ -8,7 +8,7 @@
 // EPERM -> PERMISSION_DENIED, anything else -> FAILURE with the message).
 //
 // Paths and names are strings that may carry bytes that are not UTF-8: SFTP
-// paths are bytes, and the codec decodes them with path-bytes.ts, each byte
+// paths are bytes, and the codec decodes them with src/wire/path-bytes.ts, each byte
 // outside well-formed UTF-8 as a lone surrogate U+DC80..U+DCFF. An
 // implementation hands names back the same way (a listed name must reach its
 // file when sent back), and turns paths into bytes with pathToBytes() where it

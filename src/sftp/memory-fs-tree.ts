@@ -7,7 +7,7 @@ import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './attrs.js';
 import { STATVFS_FLAG } from './constants.js';
 import type { Statvfs } from './extensions.js';
 import type { FileStats } from './filesystem.js';
-import { pathByteLength } from './path-bytes.js';
+import { pathByteLength } from '../wire/path-bytes.js';
 
 export interface InodeBase {
   mode: number;

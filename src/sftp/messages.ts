@@ -10,14 +10,14 @@ import { f, message, type Field, type MessageOf, type MessageSchema, type Fields
 import { Reader } from '../wire/reader.js';
 import { attrsField, u64 } from './attrs.js';
 import { FXP, MAX_HANDLE, MAX_PATH, MAX_RECEIVE_PACKET } from './constants.js';
-import { pathFromBytes, pathToBytes } from './path-bytes.js';
+import { pathFromBytes, pathToBytes } from '../wire/path-bytes.js';
 
 const lenientUtf8 = new TextDecoder('utf-8');
 
 /**
  * A path or file name. SFTP v3 paths are bytes; OpenSSH's are whatever the
  * file system holds, nearly always UTF-8 but not always. They are read and
- * written with path-bytes.ts: well-formed UTF-8 is the string it spells, and
+ * written with src/wire/path-bytes.ts: well-formed UTF-8 is the string it spells, and
  * each other byte is carried as a lone surrogate U+DC80..U+DCFF, so a name
  * read from a NAME reply goes back in the next request byte for byte.
  */

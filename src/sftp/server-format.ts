@@ -6,7 +6,7 @@
 import type { FileAttributes } from './attrs.js';
 import { FX, FXF, STATUS_TEXT } from './constants.js';
 import type { FileStats } from './filesystem.js';
-import { showPath } from './path-bytes.js';
+import { showPath } from '../wire/path-bytes.js';
 
 /** The time a server formats dates with: now, and the local time zone's offset at an instant. */
 export interface ServerClock {

@@ -32,6 +32,9 @@ const SAMPLES: MuxMessage[] = [
   { type: 'remote-port', requestId: 14, port: 40000 },
   { type: 'tty-alloc-fail', sessionId: 2 },
   { type: 'nacre-session', requestId: 15, session: { kind: 'exec', command: 'ls', pty: null, env: [['LANG', 'C']] } },
+  // A command that is not UTF-8 stays its bytes (test/core/mux-command-bytes.test.ts).
+  { type: 'nacre-session', requestId: 17, session: { kind: 'exec', command: new Uint8Array([0x63, 0x61, 0x74, 0x20, 0x78, 0xff]), pty: null, env: [] } },
+  { type: 'new-session', requestId: 18, command: new Uint8Array([0x6c, 0x73, 0x20, 0xfe]) },
   { type: 'nacre-session', requestId: 16, session: { kind: 'shell', command: '', pty: { term: 'xterm', cols: 80, rows: 24, width: 0, height: 0, modes: { ECHO: 1 } }, env: [] } },
   { type: 'nacre-resize', sessionId: 1, cols: 100, rows: 40, width: 0, height: 0 },
   { type: 'nacre-signal', sessionId: 1, signal: 'TERM' },

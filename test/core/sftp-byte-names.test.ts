@@ -7,7 +7,7 @@ import { EXT, ExtRequest, FXP, FX, FxpInit, MAX_RECEIVE_PACKET, SftpFramer, deco
 import { MemoryFileSystem } from '../../src/sftp/memory-fs.js';
 import { SftpServerSession } from '../../src/sftp/server-session.js';
 import { runOperation } from '../../src/sftp/server-operations.js';
-import { pathFromBytes } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes } from '../../src/wire/path-bytes.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (...parts: (string | number[] | Uint8Array)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));

@@ -17,7 +17,7 @@ import { findOpenSsh, keygen, startSshd, tempDir, type Sshd } from './openssh.js
 import { findTmux, TmuxPane } from './nacre-tmux.js';
 import { nacredFixture, repoRoot, startNacred, user, type NacredFixture, type RunningNacred } from './nacred-helpers.js';
 import { connect } from '../../src/client/client.js';
-import { pathFromBytes, showPath } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes, showPath } from '../../src/wire/path-bytes.js';
 
 const o = findOpenSsh();
 const sftpBin = o ? join(dirname(o.ssh), 'sftp') : '';

@@ -120,6 +120,19 @@ test('joinMaster: uses a live master (auto), never with ControlMaster yes; a sta
   assert.ok(!existsSync(stale), 'ControlMaster auto removes a stale socket, to take its place');
 });
 
+test('a shared command holding an escaped byte (as raw-argv reads one) runs as its bytes through the master', async () => {
+  await withMaster(async (path) => {
+    const ctl = (await joinMaster(settings(path), quiet))!;
+    const out = new PassThrough();
+    const got: Buffer[] = [];
+    out.on('data', (b: Buffer) => got.push(b));
+    // printf's argument is the byte 0xff itself, not U+FFFD's three bytes.
+    const status = await runSharedSession(ctl, { type: 'default', command: "printf %s 'x\uDCFF'", tty: false, env: {}, stdinNull: true }, { stdin: Readable.from([]), stdout: out, stderr: new PassThrough() });
+    assert.equal(status, 0);
+    assert.deepEqual([...Buffer.concat(got)], [0x78, 0xff]);
+  });
+});
+
 test('a shared command killed by a signal gives 255, as ssh', async () => {
   await withMaster(async (path) => {
     const ctl = (await joinMaster(settings(path), quiet))!;

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellCommandText, shellProgram, shellQuote } from '../../src/cli/common/shell-bytes.js';
-import { pathFromBytes } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes } from '../../src/wire/path-bytes.js';
 
 const shells = ['/bin/sh', '/bin/bash', '/bin/dash'].filter((s) => existsSync(s));
 

@@ -281,3 +281,24 @@ test('close() on a shared process ends its streams and settles exit with no stat
     await t.close();
   }
 });
+
+test('a shared exec whose command is bytes that are not UTF-8: the master runs exactly those bytes (a file so named is read)', async () => {
+  const { t, master, path } = await setup();
+  const dir = privateDir();
+  // A file named "x\xff" (Buffer paths reach the bytes).
+  writeFileSync(Buffer.concat([Buffer.from(dir + '/x'), Buffer.from([0xff])]), 'named by a byte\n');
+  try {
+    const c = await connectControl(path);
+    const printed = await c.exec(Buffer.concat([Buffer.from("printf %s '"), Buffer.from([0xfe, 0x80]), Buffer.from("'")]));
+    assert.deepEqual([...printed.stdout], [0xfe, 0x80]);
+    const cat = await c.exec(Buffer.concat([Buffer.from(`cat ${dir}/x`), Buffer.from([0xff])]));
+    assert.deepEqual([cat.stdout.toString(), cat.code], ['named by a byte\n', 0]);
+    // The same command as text reaches a file named with U+FFFD's bytes instead: none.
+    const text = await c.exec(`cat ${dir}/x\ufffd`);
+    assert.notEqual(text.code, 0);
+    c.close();
+    await master.close();
+  } finally {
+    await t.close();
+  }
+});

@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { ByteReader } from '../../src/cli/scp/byte-reader.js';
 import { LegacySender, braceExpand, legacyCommand, parseEntry, parseTimes, receiveFiles, type LegacyContext, type LegacyProcess } from '../../src/cli/scp/legacy.js';
 import { CliExit } from '../../src/cli/common/exit.js';
-import { pathFromBytes } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes } from '../../src/wire/path-bytes.js';
 import { QUIET_PROGRESS } from '../../src/cli/common/progress.js';
 
 /** A far end: what we write arrives on `sent`; `reply` feeds what we read. */

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandProgram } from '../../src/server/exec-handler.js';
-import { pathFromBytes } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes } from '../../src/wire/path-bytes.js';
 
 test('a UTF-8 command is run as shell -c command', () => {
   assert.deepEqual(commandProgram('/bin/bash', 'echo é'), { file: '/bin/bash', args: ['-c', 'echo é'] });

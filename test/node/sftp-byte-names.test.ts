@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFileSystem } from '../../src/server/sftp/node-fs.js';
 import { sftpSubsystem } from '../../src/server/sftp/serve.js';
-import { pathFromBytes } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes } from '../../src/wire/path-bytes.js';
 import { startServer } from './server-helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'nacre-byte-names-'));

@@ -11,7 +11,7 @@ import { byteCompare, sortEntries } from '../../src/cli/sftp/ls-format.js';
 import { glob, type GlobFs } from '../../src/cli/common/glob.js';
 import { completeLine } from '../../src/cli/sftp/complete.js';
 import { nodeLocalOps } from '../../src/cli/sftp/local.js';
-import { pathFromBytes, showPath } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes, showPath } from '../../src/wire/path-bytes.js';
 
 const xff = pathFromBytes(Uint8Array.from([0x78, 0xff]));
 const b80 = pathFromBytes(Uint8Array.from([0x80]));

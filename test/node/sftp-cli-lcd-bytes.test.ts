@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { nodeLocalOps, physicalCwd } from '../../src/cli/sftp/local.js';
 import { shellCommandText, shellQuote } from '../../src/cli/common/shell-bytes.js';
 import { glob } from '../../src/cli/common/glob.js';
-import { pathFromBytes, pathToBytes } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes, pathToBytes } from '../../src/wire/path-bytes.js';
 import { strerror } from '../../src/cli/common/exit.js';
 
 let root: string;

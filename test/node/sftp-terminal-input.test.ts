@@ -4,14 +4,15 @@
 // and node:readline over EscapedTerminalInput hands the commands lines that
 // keep the bytes, while pause, resume and raw mode reach the terminal; with
 // showEscapedBytes such a byte is drawn as `\377` (on a small terminal
-// emulated here) with the cursor, wrapping, deletion and completion right.
+// emulated here) with the cursor, wrapping, deletion and completion right,
+// and the second Tab's candidate list in columns as wide as what is drawn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
-import { ByteEscapingDecoder, EscapedTerminalInput, showEscapedBytes, type RawTerminal } from '../../src/cli/sftp/terminal-input.js';
-import { pathFromBytes } from '../../src/sftp/path-bytes.js';
+import { ByteEscapingDecoder, EscapedTerminalInput, candidatesAsShown, showEscapedBytes, type RawTerminal } from '../../src/cli/sftp/terminal-input.js';
+import { pathFromBytes } from '../../src/wire/path-bytes.js';
 
 function decodeInChunks(bytes: Uint8Array, cuts: number[]): string {
   const d = new ByteEscapingDecoder();
@@ -236,4 +237,35 @@ test('Tab completion of a name holding an escaped byte inserts it whole and draw
   await p.type('\x7f', '\x7f');
   assert.deepEqual(p.screen.text(), ['sftp> get qq']);
   p.close();
+});
+
+test("the second Tab's candidate list: columns measured on the drawn names (\\377 is four columns), the line left as typed", async () => {
+  // Two bytes in the first name: readline alone measured it as 3 columns, drawn it is 9.
+  const candidates = ['a\uDCFF\uDCFE', 'ab', 'abc', 'a\uDCFD'];
+  const p = prompt(80, (line) => [candidates, line.slice(4)]);
+  await p.type('get a', '\t', '\t');
+  // The widest drawn name (9) + 2: every column starts 11 further on.
+  assert.deepEqual(p.screen.text().slice(0, 3), ['sftp> get a', 'a\\377\\376  ab         abc        a\\375', '']);
+  assert.equal(p.rl.line, 'get a');
+  assert.deepEqual(p.screen.text().at(-1), 'sftp> get a');
+  p.close();
+  // On 30 columns two fit on a row.
+  const q = prompt(30, (line) => [candidates, line.slice(4)]);
+  await q.type('get a', '\t', '\t');
+  assert.deepEqual(q.screen.text().slice(1, 4), ['a\\377\\376  ab', 'abc        a\\375', '']);
+  q.close();
+});
+
+test('candidatesAsShown: only a list readline would show is changed, to the drawn names and their common start', () => {
+  // Nothing escaped: as it was.
+  const plain: [string[], string] = [['ab', 'ac'], 'a'];
+  assert.equal(candidatesAsShown(plain), plain);
+  // A common start longer than what was typed is inserted by readline: the line must get the escaped character.
+  const inserts: [string[], string] = [['a\uDCFFb', 'a\uDCFFc'], 'a'];
+  assert.equal(candidatesAsShown(inserts), inserts);
+  const single: [string[], string] = [['a\uDCFFb'], 'a'];
+  assert.equal(candidatesAsShown(single), single);
+  // A list: drawn names, and their common start as the completed text (so readline still inserts nothing).
+  assert.deepEqual(candidatesAsShown([['x\uDCFF1', 'x\uDCFE2', ''], 'x']), [['x\\3771', 'x\\3762', ''], 'x\\37']);
+  assert.deepEqual(candidatesAsShown([['a\uDCFF', 'b'], '']), [['a\\377', 'b'], '']);
 });

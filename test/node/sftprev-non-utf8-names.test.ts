@@ -2,7 +2,7 @@
 // silently left out of a NodeFileSystem listing (Node's Dir decoded the name
 // to U+FFFD, the lstat of the decoded name failed, and the entry was dropped
 // as "removed meanwhile"), then listed but unreachable. Names are now read as
-// bytes and carried with their odd bytes escaped (src/sftp/path-bytes.ts):
+// bytes and carried with their odd bytes escaped (src/wire/path-bytes.ts):
 // listed, and reached by the listed name, confined or not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

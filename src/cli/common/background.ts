@@ -17,6 +17,9 @@
 
 import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
+import { hasEscapedBytes } from '../../mux-entry.js';
+import { rawArguments } from './raw-argv.js';
+import { shellCommandText, shellQuote } from './shell-bytes.js';
 
 /** The environment variable that tells a process it is the background copy; its value is the status pipe's fd. */
 export const BACKGROUND_ENV = 'NACRE_BACKGROUND';
@@ -59,8 +62,7 @@ export interface BackgroundOutcome {
  * the code, printing the message first.
  */
 export function startInBackground(options: BackgroundStartOptions = {}): Promise<BackgroundOutcome> {
-  const file = options.command?.file ?? process.execPath;
-  const args = options.command?.args ?? [...process.execArgv, ...process.argv.slice(1)];
+  const { file, args } = options.command ?? thisProgramAgain();
   const detachMode = options.stdio === 'detach';
   const stdio: StdioOptions = ['ignore', detachMode ? 'ignore' : 'inherit', detachMode ? 'pipe' : 'inherit', 'pipe'];
   const child = spawn(file, args, { stdio, env: { ...process.env, ...options.env, [BACKGROUND_ENV]: '3' } });
@@ -102,6 +104,18 @@ export function startInBackground(options: BackgroundStartOptions = {}): Promise
     // 'close', not 'exit': a report written just before exiting is read first.
     child.on('close', (code) => finish(code ?? 255, ''));
   });
+}
+
+/**
+ * This program with its arguments as typed. Node gives a child only UTF-8
+ * strings, so arguments holding other bytes (a remote command naming such a
+ * file, read back by raw-argv.ts) reach the copy through /bin/sh, which
+ * hands it the bytes (exec: the copy is still the child).
+ */
+function thisProgramAgain(): { file: string; args: string[] } {
+  const args = [...process.execArgv, ...process.argv.slice(1, 2), ...rawArguments()];
+  if (!args.some(hasEscapedBytes)) return { file: process.execPath, args };
+  return { file: '/bin/sh', args: ['-c', shellCommandText(`exec ${[process.execPath, ...args].map(shellQuote).join(' ')}`)] };
 }
 
 function parseStatus(text: string): StatusLine | null {

@@ -9,7 +9,7 @@
 // bytes). When anything disagrees (another system, a rewritten process
 // title, a cut-off cmdline), process.argv is used as it is.
 import { readFileSync } from 'node:fs';
-import { pathFromBytes } from '../../sftp-entry.js';
+import { pathFromBytes } from '../../mux-entry.js';
 
 const lossy = new TextDecoder('utf-8');
 

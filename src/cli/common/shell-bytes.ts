@@ -7,7 +7,7 @@
 // bytes. Printable ASCII goes as it is: one argument may be at most 128 KiB
 // (Linux's MAX_ARG_STRLEN), and five characters for every byte made a
 // command of 26 KiB too long to run (E2BIG).
-import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
+import { hasEscapedBytes, pathToBytes } from '../../mux-entry.js';
 
 /** The `sh -c` text that runs `command`: `command` itself, or its bytes through printf %b and eval when it holds escaped ones. */
 export function shellCommandText(command: string): string {

@@ -4,8 +4,13 @@
 // prompts), then the `sftp` subsystem (or, for -O, a command). One
 // connection per endpoint, kept for the whole run and closed at its end.
 import { peerDisconnectLines } from '../common/peer-disconnect.js';
+// A master listening at the host's ControlPath (a nacre master: OpenSSH's
+// takes sessions only as file descriptors) serves the run instead, as ssh
+// run by scp (with -oControlMaster=no) joins one (common/shared-connection.ts).
 import type { Client } from '../../client-entry.js';
+import type { ControlClient } from '../../mux-entry.js';
 import { hasEscapedBytes, pathToBytes } from '../../sftp-entry.js';
+import { joinControlMaster, sftpThroughMaster } from '../common/shared-connection.js';
 import { CliExit } from '../common/exit.js';
 import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
@@ -44,11 +49,14 @@ export interface ConnectDeps {
   readonly prompter?: Prompter;
 }
 
-interface Connection {
-  readonly client: Client;
+type Connection = (
+  | { readonly client: Client; readonly shared?: undefined }
+  /** Through the master at the ControlPath. */
+  | { readonly client?: undefined; readonly shared: ControlClient }
+) & {
   /** The SFTP session, started when first asked for (-O runs without one). */
   sftp?: Promise<RemoteFs>;
-}
+};
 
 /** Opens the connections of one run, one per endpoint, and closes them all at the end. */
 export class Connections {
@@ -62,23 +70,19 @@ export class Connections {
   /** The SFTP session for `endpoint`; CliExit(255) with ssh's message when it cannot be had. */
   async sftp(endpoint: Endpoint): Promise<RemoteFs> {
     const c = await this.connection(endpoint);
-    c.sftp ??= c.client.sftp().catch((err: unknown) => {
+    c.sftp ??= (c.shared ? sftpThroughMaster(c.shared) : c.client.sftp()).catch((err: unknown) => {
       c.sftp = undefined;
       throw new CliExit(255, `scp: ${err instanceof Error ? err.message : String(err)}\nscp: Connection closed`);
     });
     return c.sftp;
   }
 
-  /** The SSH connection for `endpoint` (the one its SFTP session runs on). */
-  async client(endpoint: Endpoint): Promise<Client> {
-    return (await this.connection(endpoint)).client;
-  }
-
-  /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp), a name's escaped bytes sent as those bytes. */
+  /** -O: runs `command` on the endpoint's host (the legacy protocol's remote scp), a name's escaped bytes sent as those bytes (through a master too). */
   async spawn(endpoint: Endpoint, command: string): Promise<LegacyProcess> {
-    const client = await this.client(endpoint);
+    const c = await this.connection(endpoint);
+    const remote = hasEscapedBytes(command) ? pathToBytes(command) : command;
     try {
-      return await client.spawn(hasEscapedBytes(command) ? pathToBytes(command) : command);
+      return await (c.shared ? c.shared.spawn(remote) : c.client.spawn(remote));
     } catch (err) {
       // As ssh reports it and exits, leaving scp to find its far end gone.
       const message = err instanceof Error ? err.message : String(err);
@@ -99,7 +103,8 @@ export class Connections {
         try {
           const c = await p;
           if (c.sftp) await (await c.sftp.catch(() => undefined))?.end().catch(() => undefined);
-          await c.client.close().catch(() => undefined);
+          if (c.shared) c.shared.close();
+          else await c.client.close().catch(() => undefined);
         } catch {
           // never opened
         }
@@ -129,6 +134,8 @@ export class Connections {
     );
     const settings = settingsFromValues(config.values);
     const log = toolLogger(config, settings, this.deps.err);
+    const shared = await joinControlMaster(config, env, log);
+    if (shared) return { shared };
     const plan = await planToolConnection(config, settings, log, this.deps, parsed);
     log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
     const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message), '\nscp: Connection closed');

@@ -2,8 +2,10 @@
 // command line sftp would run, read by nacre's parser into ssh_config lines;
 // the connection made as nacre makes it (settings, identities and their
 // passphrases, host key questions, password prompts: src/cli/ssh); the
-// `sftp` subsystem; "Connected to host."; then a `host:file` fetched, or the
-// command loop (batch file, piped commands, or the interactive prompt).
+// `sftp` subsystem (through a nacre master at the host's ControlPath when
+// one listens there, as sftp's ssh joins one); "Connected to host."; then a
+// `host:file` fetched, or the command loop (batch file, piped commands, or
+// the interactive prompt).
 // sftp's statuses: 0, 1 when a command failed in batch mode or the fetch
 // failed, 255 when the connection could not be made.
 import { closeSync, openSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { connectPlanned, planToolConnection } from '../common/connect.js';
 import { readToolConfig, toolLogger } from '../common/tool-config.js';
 import { peerDisconnectLines } from '../common/peer-disconnect.js';
 import { homedir } from 'node:os';
+import { joinControlMaster, sftpThroughMaster } from '../common/shared-connection.js';
 import { identityFileCheck, parseNacreArgs, NacreUsageError } from '../ssh/args.js';
 import { settingsFromValues } from '../ssh/settings.js';
 import { Prompter } from '../ssh/prompter.js';
@@ -62,13 +65,20 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
   );
   const settings = settingsFromValues(config.values);
   const log = toolLogger(config, settings, (text) => io.err(text));
-  const plan = await planToolConnection(config, settings, log, deps, nacre);
-  log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
-  const client = await connectPlanned(plan, (depth, message) => log.debug(depth, message));
-  // The server's DISCONNECT in ssh's words, as sftp's ssh says it, before sftp's "Connection closed".
-  client.on('close', (err) => {
-    for (const line of peerDisconnectLines(err, plan.host, plan.port) ?? []) log.error(line);
-  });
+  const shared = await joinControlMaster(config, deps.env, log);
+  let client: { close(): Promise<void> | void; sftp(): Promise<RemoteFs> };
+  if (shared) {
+    client = { sftp: () => sftpThroughMaster(shared), close: () => shared.close() };
+  } else {
+    const plan = await planToolConnection(config, settings, log, deps, nacre);
+    log.debug(1, `Connecting to ${plan.host} port ${plan.port}.`);
+    const direct = await connectPlanned(plan, (depth, message) => log.debug(depth, message));
+    // The server's DISCONNECT in ssh's words, as sftp's ssh says it, before sftp's "Connection closed".
+    direct.on('close', (err) => {
+      for (const line of peerDisconnectLines(err, plan.host, plan.port) ?? []) log.error(line);
+    });
+    client = direct;
+  }
   try {
     let sftp: RemoteFs;
     try {
@@ -81,7 +91,7 @@ export async function sftpMain(argv: readonly string[], io: CliIo, deps: SftpMai
     const run = deps.runSession ?? (await import('./session.js')).runSftpSession;
     return await run(sftp, args, io);
   } finally {
-    await client.close().catch(() => undefined);
+    await Promise.resolve(client.close()).catch(() => undefined);
   }
 }
 

@@ -124,15 +124,49 @@ export class EscapedTerminalInput extends EventEmitter {
   }
 }
 
-/** The two overridable methods readline's Interface still calls for what it writes and how many columns text takes. */
+/** The two overridable methods readline's Interface still calls for what it writes and how many columns text takes, and its completer. */
 interface ReadlineOutputHooks {
   _writeToOutput?: (text: string) => void;
   _getDisplayPos?: (text: string) => { cols: number; rows: number };
+  completer?: (line: string, callback: (err: Error | null, result?: [string[], string]) => void) => void;
+}
+
+/** The longest start all of `strings` share, in code units (readline's commonPrefix). */
+function commonPrefix(strings: readonly string[]): string {
+  if (strings.length === 0) return '';
+  let prefix = strings[0]!;
+  for (const s of strings) {
+    let i = 0;
+    while (i < prefix.length && i < s.length && prefix.charCodeAt(i) === s.charCodeAt(i)) i++;
+    prefix = prefix.slice(0, i);
+  }
+  return prefix;
+}
+
+/**
+ * A completer's result as readline should get it for its candidate list.
+ * When readline would change nothing in the line (the candidates share no
+ * more than what was typed), a second Tab lists them in columns whose width
+ * it measures on the candidates themselves, where an escaped byte is one
+ * column; drawn as `\377` it takes four, and every column after such a name
+ * came out three short per byte. So in that case the candidates are given
+ * in their shown form, with their shown common start as the text they
+ * complete: readline then still changes nothing in the line, and lists and
+ * measures what is drawn. A result that inserts or replaces text is left as
+ * it is (the line must get the escaped characters).
+ */
+export function candidatesAsShown(result: [string[], string]): [string[], string] {
+  const [candidates, completeOn] = result;
+  if (candidates.every((c) => showPath(c) === c)) return result;
+  // readline inserts or replaces unless the candidates' common start is already all typed.
+  if (!completeOn.startsWith(commonPrefix(candidates.filter((c) => c !== '')))) return result;
+  const shown = candidates.map(showPath);
+  return [shown, commonPrefix(shown.filter((c) => c !== ''))];
 }
 
 /**
  * Makes `rl` show each escaped byte of its line (and of what it writes:
- * the prompt, completions) as `\ooo`. readline draws the line through
+ * the prompt, completions, the candidate list) as `\ooo`. readline draws the line through
  * `_writeToOutput` and places the cursor, wraps and erases by the columns
  * `_getDisplayPos` counts; both are given the shown text, so the four
  * columns of `\377` are counted as four. False (nothing changed, the
@@ -150,5 +184,10 @@ export function showEscapedBytes(rl: Interface): boolean {
   hooks._getDisplayPos = function (this: unknown, text: string): { cols: number; rows: number } {
     return measure.call(this, showPath(text));
   };
+  // The second Tab's list of candidates, measured as drawn (candidatesAsShown).
+  const complete = hooks.completer;
+  if (typeof complete === 'function') {
+    hooks.completer = (line, callback) => complete.call(rl, line, (err, result) => callback(err, err || !result ? result : candidatesAsShown(result)));
+  }
   return true;
 }

@@ -22,6 +22,7 @@ import { backgroundChild, startInBackground } from '../common/background.js';
 import { spawn } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import { remoteCommand } from './session.js';
 
 export type ControlMasterMode = 'yes' | 'no' | 'auto' | 'ask' | 'autoask';
 
@@ -361,7 +362,7 @@ export async function runSharedSession(ctl: ControlClient, plan: SharedSessionPl
           ? await ctl.subsystem(plan.command)
           : plan.command === ''
             ? await ctl.shell({ pty, env: plan.env })
-            : await ctl.spawn(plan.command, { pty, env: plan.env });
+            : await ctl.spawn(remoteCommand(plan.command), { pty, env: plan.env });
     } catch (err) {
       throw new CliExit(255, `nacre: the master refused the session: ${err instanceof Error ? err.message : String(err)}`);
     }

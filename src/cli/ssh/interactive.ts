@@ -13,6 +13,7 @@ import { CommandLineEditor, ESCAPE_COMMAND_HELP, ESCAPE_LOCAL_COMMAND_HELP, forw
 import { processTerminal, type TerminalControl } from './interactive-terminal.js';
 import { ChunkReader, drained, relay } from './interactive-streams.js';
 import { isPeerDisconnect } from '../common/peer-disconnect.js';
+import { remoteCommand } from './session.js';
 
 /** What `nacre` resolved for the session. */
 export interface SessionSpec {
@@ -125,7 +126,7 @@ export async function runSession(client: Client, spec: SessionSpec, hooks: Sessi
     pty: spec.pty ? ptyOptionsFor(spec, terminal) : false,
     ...(spec.env ? { env: spec.env } : {}),
   };
-  const proc = spec.command !== undefined ? await client.spawn(spec.command, options) : await client.shell(options);
+  const proc = spec.command !== undefined ? await client.spawn(remoteCommand(spec.command), options) : await client.shell(options);
   return new SessionRun(client, proc, spec, hooks, io, terminal).run();
 }
 

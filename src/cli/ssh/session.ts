@@ -4,10 +4,21 @@
 // gives (the remote command's; a signal or no status at all gives 255).
 import type { Readable, Writable } from 'node:stream';
 import type { Client } from '../../index.js';
+import { hasEscapedBytes, pathToBytes } from '../../mux-entry.js';
 import type { Logger } from '../common/log.js';
 
 export type SessionType = 'default' | 'none' | 'subsystem';
 export type RequestTty = 'auto' | 'yes' | 'no' | 'force';
+
+/**
+ * The command as the exec request carries it: its bytes when it holds some
+ * that are not UTF-8 (typed on the command line and read back from
+ * /proc/self/cmdline, `raw-argv.ts`), as ssh sends the words it was given;
+ * else the text. Directly and through a master alike.
+ */
+export function remoteCommand(command: string): string | Uint8Array {
+  return hasEscapedBytes(command) ? pathToBytes(command) : command;
+}
 
 export interface SessionPlan {
   readonly type: SessionType;

@@ -1,13 +1,13 @@
 // Paths with bytes that are not UTF-8, between Nacre's strings and node:fs.
 // SFTP names are carried as strings with such bytes escaped (lone surrogates
-// U+DC80..U+DCFF, src/sftp/path-bytes.ts). node:fs given such a string would
+// U+DC80..U+DCFF, src/wire/path-bytes.ts). node:fs given such a string would
 // write U+FFFD's UTF-8 in their place and name another file; given a Buffer
 // it passes the bytes to the kernel as they are. Names read from the kernel
 // come back the same way: read as Buffers (`encoding: 'buffer'`), decoded
 // with the escapes.
 import type { Dir, Dirent, OpenDirOptions } from 'node:fs';
 import { opendir } from 'node:fs/promises';
-import { pathFromBytes, pathToBytes, hasEscapedBytes } from '../../sftp/path-bytes.js';
+import { pathFromBytes, pathToBytes, hasEscapedBytes } from '../../wire/path-bytes.js';
 
 /** `path` as node:fs must be given it: the string itself, or its bytes when it carries escaped ones. */
 export function fsPath(path: string): string | Buffer {

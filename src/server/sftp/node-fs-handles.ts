@@ -334,7 +334,7 @@ export class NodeDirectoryHandle implements DirectoryHandle {
    * between the directory read and its lstat is left out, as sftp-server
    * leaves it. Names are read as bytes (the source's Dir is opened with
    * opendirBytes) and a name that is not UTF-8 is listed with its bytes
-   * escaped (src/sftp/path-bytes.ts), which reach the file when sent back.
+   * escaped (src/wire/path-bytes.ts), which reach the file when sent back.
    */
   read(): Promise<DirectoryEntry[] | null> {
     return clientPathErrors('readdir', this.path, async () => {

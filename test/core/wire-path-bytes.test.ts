@@ -5,7 +5,7 @@
 // are escaped byte by byte; random and mutated inputs, thousands, in seconds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathFromBytes, pathToBytes, hasEscapedBytes, pathByteLength, showPath } from '../../src/sftp/path-bytes.js';
+import { pathFromBytes, pathToBytes, hasEscapedBytes, pathByteLength, showPath } from '../../src/wire/path-bytes.js';
 import { seededRandom } from '../../src/testing/random.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -15,6 +15,10 @@
 // with escapes that together spell valid UTF-8 ("\uDCC3\uDCA9") encodes to
 // that UTF-8 and decodes as the character ("é"), and a lone surrogate
 // outside U+DC80..U+DCFF encodes as U+FFFD, as TextEncoder does.
+//
+// In src/wire because more than SFTP carries such names: the server's exec
+// (a command naming them), the tools' arguments, and a command sent through a
+// control master (nacre/mux, which loads no SFTP code).
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8 = new TextEncoder();

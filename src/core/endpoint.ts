@@ -110,7 +110,8 @@ export class Endpoint {
   private readonly keepalive: KeepaliveOptions;
   private lastHeard: number;
   private missedProbes = 0;
-  private probeIds = new Set<number>();
+  /** Ids of our unanswered keepalive probes; made with the first probe (most connections never send one). */
+  private probeIds: Set<number> | null = null;
 
   constructor(options: EndpointOptions) {
     this.role = options.role;
@@ -465,7 +466,7 @@ export class Endpoint {
         return;
       }
     }
-    if (e.type === 'global-reply' && this.probeIds.delete(e.id)) return;
+    if (e.type === 'global-reply' && this.probeIds?.delete(e.id)) return;
     if (e.type === 'channel-open-request' && e.channelType === 'session' && this.noMoreSessions && this.role === 'server') {
       this.conn.rejectChannel(e.channel, 1, 'no more sessions');
       return;
@@ -487,6 +488,6 @@ export class Endpoint {
       throw new TimeoutError('keepalive (peer stopped answering)', this.keepalive.intervalMs * (this.missedProbes + 1));
     }
     this.missedProbes++;
-    this.probeIds.add(this.conn.globalRequest('keepalive@openssh.com', true));
+    (this.probeIds ??= new Set()).add(this.conn.globalRequest('keepalive@openssh.com', true));
   }
 }

@@ -590,6 +590,23 @@ test('a user certificate signs with its certified key under the *-cert-v01 name;
   assert.deepEqual(seen, ['ssh-ed25519-cert-v01@openssh.com', 'rsa-sha2-512-cert-v01@openssh.com']);
 });
 
+test('servers made from one acceptedAlgorithms list each apply it (the set is shared, not rebuilt per connection)', () => {
+  const rsa = key('rsa', 'ssh-rsa', 2048);
+  const list = ['ssh-rsa'];
+  for (let i = 0; i < 2; i++) {
+    const s = makeServer({ failureDelayMs: 0, acceptedAlgorithms: list });
+    s.server.handle(signedRequest(pkFields(rsa, { algorithm: 'ssh-rsa' }), rsa));
+    assert.equal(s.requests().length, 1, `server ${i} takes ssh-rsa`);
+    const t = makeServer({ failureDelayMs: 0, acceptedAlgorithms: list });
+    t.server.handle(signedRequest(pkFields(alice), alice));
+    assert.equal(t.requests().length, 0, `server ${i} refuses what the list leaves out`);
+  }
+  // The default list is untouched by either.
+  const d = makeServer({ failureDelayMs: 0 });
+  d.server.handle(signedRequest(pkFields(rsa, { algorithm: 'ssh-rsa' }), rsa));
+  assert.equal(d.requests().length, 0);
+});
+
 test('a certificate algorithm is accepted only when its plain algorithm is', () => {
   const ca = key('ca');
   const cert = signCertificate({ publicKey: alice.publicBlob, kind: 'user', principals: ['u'], random: (n) => new Uint8Array(n) }, ca).blob;

@@ -348,6 +348,26 @@ test('channel numbers: always the lowest free one (random allocate/release again
   }
 });
 
+test('a channel table before its first channel and after its last: empty, and numbering starts again at 0', () => {
+  const table = new ChannelTable(2);
+  assert.equal(table.size, 0);
+  assert.equal(table.full, false);
+  assert.equal(table.get(0), undefined);
+  assert.deepEqual([...table.values()], []);
+  table.release(0); // nothing to release: no effect
+  assert.equal(table.size, 0);
+  const a = table.allocate((n) => new Channel(n, 'x', 'open', 1, 1));
+  const b = table.allocate((n) => new Channel(n, 'x', 'open', 1, 1));
+  assert.deepEqual([a.local, b.local], [0, 1]);
+  assert.equal(table.full, true);
+  assert.deepEqual([...table.values()], [a, b]);
+  table.release(0);
+  table.release(1);
+  assert.equal(table.size, 0);
+  assert.deepEqual([...table.values()], []);
+  assert.equal(table.allocate((n) => new Channel(n, 'x', 'open', 1, 1)).local, 0);
+});
+
 test('write with a prefix: the prefix leads the first message, the count is of the data only, and a prefix that cannot fit is refused', () => {
   const pair = new ConnPair({}, {});
   const { mine } = openPair(pair, pair.a);

@@ -124,4 +124,10 @@ test("the driver's clock is monotonic: a wall clock stepped back or forward does
   }
   // Still on the epoch scale, so options given in wall-clock ms keep working.
   assert.ok(Math.abs(clockNow() - Date.now()) < 60_000);
+  // The time origin it adds is read once; it is the process's, so readings sit
+  // between the same sum taken just before and just after.
+  const low = performance.timeOrigin + performance.now();
+  const read = clockNow();
+  const high = performance.timeOrigin + performance.now();
+  assert.ok(low <= read && read <= high);
 });

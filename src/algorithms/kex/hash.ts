@@ -15,6 +15,14 @@ export function digestFunction(hash: HashName): (parts: readonly Uint8Array[]) =
 }
 
 /**
+ * Bytes beyond the KEXINITs and host key that H's input may take: two version
+ * lines (255 bytes at most each) and the largest method values (GEX with an
+ * 8192-bit group: p, g, e and f, ~3.1 KiB; sntrup761x25519 and
+ * mlkem768x25519: ~2.3 KiB).
+ */
+const METHOD_ROOM = 4096;
+
+/**
  * H = HASH(V_C || V_S || I_C || I_S || K_S || method values || K), each of the
  * first five as an SSH string. The KEXINIT payloads are taken as given (they start
  * with the message number 20, which is what RFC 4253 means by "payload").
@@ -27,7 +35,10 @@ export function exchangeHash(
   methodValues: (w: Writer) => void,
   sharedSecret: Uint8Array,
 ): Uint8Array {
-  const w = new Writer(1024 + ctx.clientKexInit.length + ctx.serverKexInit.length + hostKeyBlob.length);
+  // Room for the two version lines and the method's values as well, so the
+  // writer is allocated once: 1 KiB was too little for the post-quantum
+  // hybrids (two values of ~1.1 KiB each) and DH groups of 4096 bits and more.
+  const w = new Writer(METHOD_ROOM + ctx.clientKexInit.length + ctx.serverKexInit.length + hostKeyBlob.length);
   w.string(ctx.clientVersion).string(ctx.serverVersion).string(ctx.clientKexInit).string(ctx.serverKexInit).string(hostKeyBlob);
   methodValues(w);
   return digest([w.finish(), sharedSecret]);

@@ -35,6 +35,20 @@ import { parseRequest, type ParsedRequest, type RequestBody } from './server-req
 /** User signature algorithms accepted by default: everything but SHA-1 `ssh-rsa`, security keys included. */
 export const DEFAULT_ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze(secureUserKeyAlgorithms());
 
+const acceptedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/**
+ * The set of `list`, one for every connection given the same list (a server
+ * passes one options object to all of them): a Set of its own per connection
+ * was ~0.4 KiB of what an idle connection keeps. Lists are read when first
+ * used, so a list changed afterwards is not seen; options are replaced, not edited.
+ */
+function acceptedSet(list: readonly string[]): ReadonlySet<string> {
+  let set = acceptedSets.get(list);
+  if (!set) acceptedSets.set(list, (set = new Set(list)));
+  return set;
+}
+
 /** AuthServerOptions plus the server's signature policy. */
 export interface AuthServerConfig extends AuthServerOptions {
   /**
@@ -115,7 +129,7 @@ export class AuthServer {
     this.graceDeadline = this.graceTimeMs > 0 ? startTime + this.graceTimeMs : null;
     this.failureDelayMs = options.failureDelayMs ?? 100;
     this.banner = options.banner;
-    this.accepted = new Set(options.acceptedAlgorithms ?? DEFAULT_ACCEPTED_ALGORITHMS);
+    this.accepted = acceptedSet(options.acceptedAlgorithms ?? DEFAULT_ACCEPTED_ALGORITHMS);
   }
 
   get authenticated(): boolean {

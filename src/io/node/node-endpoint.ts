@@ -83,10 +83,25 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
   private closeError: NacreError | null = null;
   /** Whether our own `disconnect()` ended the connection. */
   private closedByUs = false;
-  private readonly opening = new Map<number, Pending<Channel> & { channel: Channel }>();
-  private readonly globalReplies = new Map<number, Pending<GlobalReply>>();
+  // The tables below are made when first written: an idle connection leaves
+  // them empty, and each empty Map or Set is ~0.2 KiB it would keep.
+  private openingTable: Map<number, Pending<Channel> & { channel: Channel }> | null = null;
+  private globalReplyTable: Map<number, Pending<GlobalReply>> | null = null;
+  private lateGlobalReplyTable: Map<number, (reply: GlobalReply) => void> | null = null;
+  private closeListenerSet: Set<() => void> | null = null;
+  private get opening(): Map<number, Pending<Channel> & { channel: Channel }> {
+    return (this.openingTable ??= new Map());
+  }
+  private get globalReplies(): Map<number, Pending<GlobalReply>> {
+    return (this.globalReplyTable ??= new Map());
+  }
   /** Requests we gave up on, by id, with what to do should their reply still come. */
-  private readonly lateGlobalReplies = new Map<number, (reply: GlobalReply) => void>();
+  private get lateGlobalReplies(): Map<number, (reply: GlobalReply) => void> {
+    return (this.lateGlobalReplyTable ??= new Map());
+  }
+  private get closeListeners(): Set<() => void> {
+    return (this.closeListenerSet ??= new Set());
+  }
   private readonly channelOpenMs: number;
   private readonly globalRequestMs: number;
   readonly channelRequestMs: number;
@@ -109,7 +124,6 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
 
   /** Receives what channel-open and global-request handlers throw (ProtocolErrors from malformed data excepted). */
   reportHandlerError: (e: unknown) => void = () => undefined;
-  private readonly closeListeners = new Set<() => void>();
 
   constructor(
     socket: Duplex,
@@ -177,7 +191,7 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
       return () => undefined;
     }
     this.closeListeners.add(fn);
-    return () => this.closeListeners.delete(fn);
+    return () => this.closeListenerSet?.delete(fn);
   }
 
   /**
@@ -215,9 +229,9 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
    * `channel-close` that finds no stream here.
    */
   private channelOpenTimedOut(id: number): void {
-    const p = this.opening.get(id);
+    const p = this.openingTable?.get(id);
     if (!p) return;
-    this.opening.delete(id);
+    this.openingTable?.delete(id);
     this.channels.delete(id);
     p.channel.destroy();
     p.reject(new TimeoutError(`channel open ${p.channel.channelType}`, this.channelOpenMs));
@@ -277,9 +291,9 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
   }
 
   private globalRequestTimedOut(id: number, name: string, onLateReply?: (reply: GlobalReply) => void): void {
-    const p = this.globalReplies.get(id);
+    const p = this.globalReplyTable?.get(id);
     if (!p) return;
-    this.globalReplies.delete(id);
+    this.globalReplyTable?.delete(id);
     if (onLateReply) this.lateGlobalReplies.set(id, onLateReply);
     p.reject(new TimeoutError(`global request ${name}`, this.globalRequestMs));
   }
@@ -302,16 +316,16 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
     switch (e.type) {
       case 'channel-open-confirmed': {
         this.trace?.(2, `channel ${e.channel}: open confirm`);
-        const p = this.opening.get(e.channel);
-        this.opening.delete(e.channel);
+        const p = this.openingTable?.get(e.channel);
+        this.openingTable?.delete(e.channel);
         if (p?.timer) clearTimeout(p.timer);
         p?.resolve(p.channel);
         return;
       }
       case 'channel-open-failed': {
         this.trace?.(1, `channel ${e.channel}: open failed: ${e.description}`);
-        const p = this.opening.get(e.channel);
-        this.opening.delete(e.channel);
+        const p = this.openingTable?.get(e.channel);
+        this.openingTable?.delete(e.channel);
         this.channels.delete(e.channel);
         if (p?.timer) clearTimeout(p.timer);
         p?.reject(new ChannelOpenError(e.description, e.reason));
@@ -331,12 +345,12 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
         return;
       }
       case 'global-reply': {
-        const p = this.globalReplies.get(e.id);
-        this.globalReplies.delete(e.id);
+        const p = this.globalReplyTable?.get(e.id);
+        this.globalReplyTable?.delete(e.id);
         if (p?.timer) clearTimeout(p.timer);
         p?.resolve({ success: e.success, data: e.data });
-        const late = this.lateGlobalReplies.get(e.id);
-        this.lateGlobalReplies.delete(e.id);
+        const late = this.lateGlobalReplyTable?.get(e.id);
+        this.lateGlobalReplyTable?.delete(e.id);
         late?.({ success: e.success, data: e.data });
         return;
       }
@@ -368,13 +382,11 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
    */
   private ended(e: Extract<EndpointEvent, { type: 'disconnected' }>): void {
     this.closeError = e.error;
-    for (const p of [...this.opening.values(), ...this.globalReplies.values()]) {
+    for (const p of [...(this.openingTable?.values() ?? []), ...(this.globalReplyTable?.values() ?? [])]) {
       if (p.timer) clearTimeout(p.timer);
       p.reject(e.error);
     }
-    this.opening.clear();
-    this.globalReplies.clear();
-    this.lateGlobalReplies.clear();
+    this.openingTable = this.globalReplyTable = this.lateGlobalReplyTable = null;
     const channels = [...this.channels.values()];
     this.channels.clear();
     for (const ch of channels) {
@@ -384,8 +396,8 @@ export class NodeEndpoint implements ChannelHost, ChannelOpener {
         // see above
       }
     }
-    const listeners = [...this.closeListeners];
-    this.closeListeners.clear();
+    const listeners = [...(this.closeListenerSet ?? [])];
+    this.closeListenerSet = null;
     for (const fn of listeners) {
       try {
         fn();

@@ -90,6 +90,27 @@ test('readline over EscapedTerminalInput gives lines holding the typed bytes; pa
   assert.deepEqual(lines, ['lcd x\uDCFFé', 'ab']);
 });
 
+test('a paste into the middle of the line lands at the cursor, not at the end (readline inserts a longer chunk at the end)', () => {
+  const term = new FakeTerminal();
+  const input = new EscapedTerminalInput(term);
+  const rl = createInterface({ input: input as unknown as NodeJS.ReadableStream, output: new PassThrough(), terminal: true });
+  const lines: string[] = [];
+  rl.on('line', (l) => lines.push(l));
+  // Typed, Home, a paste in one chunk, Enter.
+  term.emit('data', Buffer.from('abc'));
+  term.emit('data', Buffer.from('\x1b[H'));
+  term.emit('data', Buffer.from('XYZ'));
+  term.emit('data', Buffer.from('\r'));
+  // Typed, two Lefts in one chunk, a paste holding a byte that is not UTF-8, Enter.
+  term.emit('data', Buffer.from('!echo /x/'));
+  term.emit('data', Buffer.from('\x1b[D\x1b[D'));
+  term.emit('data', Buffer.from([0x50, 0xff, 0x51]));
+  term.emit('data', Buffer.from('\r'));
+  assert.deepEqual(lines, ['XYZabc', '!echo /P\uDCFFQx/']);
+  rl.close();
+  input.detach();
+});
+
 /**
  * A terminal screen for what readline writes: text (wrapping at once at the
  * last column), CR, LF, and the CSI sequences it uses (G column, C/D right

@@ -76,7 +76,13 @@ export class EscapedTerminalInput extends EventEmitter {
   private readonly decoder = new ByteEscapingDecoder();
   private readonly onData = (chunk: Buffer | string): void => {
     const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    if (text) this.emit('data', text);
+    // One character at a time: Node 20's readline inserts every character of
+    // a longer chunk but the last at the end of the line, wherever the cursor
+    // is (its paste shortcut), so a path pasted into the middle of a command
+    // came out scrambled and ran so. Escape sequences still parse (readline's
+    // key decoder takes characters one by one anyway); a pasted Tab completes,
+    // as it does in sftp.
+    for (const ch of text) this.emit('data', ch);
   };
   private readonly onEnd = (): void => {
     const rest = this.decoder.end();

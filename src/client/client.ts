@@ -10,10 +10,10 @@ import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
-import { fingerprintSha256, blobKeyType } from '../keys/blob.js';
+import { fingerprintSha256, blobKeyType, RSA_MIN_BITS } from '../keys/blob.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername } from './options.js';
-import { loadIdentities } from './identities.js';
+import { loadIdentities, withoutShortRsaKeys } from './identities.js';
 import { openTransport } from './transport.js';
 import { applySshConfig } from './config-options.js';
 import { hostKeyPolicy } from './host-key-policy.js';
@@ -286,7 +286,11 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const identTimeout = options.identTimeout === undefined ? undefined : checkReplyTimeout(options.identTimeout, 'identTimeout');
   if (options.signal?.aborted) throw new AbortError();
   const agentAuth = await AgentAuth.open(options);
-  const answers = new AuthAnswers(options, agentAuth ? agentAuth.identities(identities) : identities);
+  // RequiredRSASize: RSA keys shorter than asked are not offered (ssh: "Skipping key").
+  const offered = withoutShortRsaKeys(agentAuth ? agentAuth.identities(identities) : identities, options.requiredRsaSize ?? RSA_MIN_BITS, (s, bits) =>
+    safeDebug(options.debug)?.(1, `Skipping ${bits}-bit RSA key ${fingerprintSha256(s.publicBlob)}: shorter than RequiredRSASize ${options.requiredRsaSize ?? RSA_MIN_BITS}`),
+  );
+  const answers = new AuthAnswers(options, offered);
   const clientCredentials = answers.credentials();
   let transport: Awaited<ReturnType<typeof openTransport>>;
   try {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AbortError, HostKeyRejectedError } from '../../src/errors.js';
 import { connect } from '../../src/client/client.js';
-import { KeyFileError, generateHostKey, formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
+import { KeyFileError, generateHostKey, formatOpenSshPublicKeyLine, signerFromKeyObject } from '../../src/keys/index.js';
 import { formatKnownHostLine, parseKnownHosts, checkKnownHost } from '../../src/trust/index.js';
 import type { HostKeyInfo } from '../../src/client/options.js';
 import { hostKeyPolicy } from '../../src/client/host-key-policy.js';
@@ -346,4 +346,28 @@ test('requiredRsaSize (RequiredRSASize): a shorter RSA host key, plain or certif
   // Other key types are not RSA keys: no length to check.
   assert.equal((await hostKeyPolicy({ ...accepting, requiredRsaSize: 16384 }, 'h', 22).verify(otherKey.publicBlob, 'ssh-ed25519')).knownHosts, 'not-checked');
   assert.throws(() => hostKeyPolicy({ knownHosts: false, requiredRsaSize: -1 }, 'h', 22), RangeError);
+});
+
+test('requiredRsaSize also leaves shorter RSA user keys unoffered (ssh: "Skipping key"); longer ones and other types are offered', async () => {
+  const rsa = signerFromKeyObject(rsaKeyPair(2048).privateKey);
+  const ed = generateHostKey('ssh-ed25519');
+  const offered: string[] = [];
+  const t = await startServer({
+    authenticate: (ctx) => {
+      if (ctx.method === 'publickey') offered.push(ctx.publicKey!.keyType);
+      return ctx.method === 'publickey' && ctx.publicKey!.keyType === 'ssh-ed25519';
+    },
+  });
+  try {
+    const lines: string[] = [];
+    const c = await t.connect({ privateKey: [rsa, ed], requiredRsaSize: 3072, agent: false, debug: (_l, m) => lines.push(m) });
+    await c.close();
+    assert.deepEqual([...new Set(offered)], ['ssh-ed25519']);
+    assert.ok(lines.some((l) => /^Skipping 2048-bit RSA key SHA256:\S+: shorter than RequiredRSASize 3072$/.test(l)), lines.join('\n'));
+    offered.length = 0;
+    await (await t.connect({ privateKey: [rsa, ed], agent: false })).close();
+    assert.equal(offered[0], 'ssh-rsa');
+  } finally {
+    await t.close();
+  }
 });

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOpenSsh, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { findOpenSsh, freePort, keygen, startSshd, tempDir, type Sshd } from './openssh.js';
 import { runNacre as runNacreIn, startKeyedSshd, type KeyedSshd, type NacreRunOptions } from './nacre-run.js';
 
 const o = findOpenSsh();
@@ -117,4 +119,27 @@ test('RefuseConnection: nacre stops before connecting with the line and its argu
   const other = await runNacre(['-F', cfg, '-G', 'other']);
   assert.equal(other.code, 0, other.stderr);
   assert.match(other.stdout, /^permitremoteopen any$/m);
+});
+
+test('PermitRemoteOpen: through nacre -R port (SOCKS on the server side), the server reaches only what it allows (newuser F14)', { skip, timeout: 60000 }, async () => {
+  const web = createServer((req, res) => res.end(`hello ${req.url}`));
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const webPort = (web.address() as AddressInfo).port;
+  const kh = join(tempDir('nacre-opt-rd'), 'known_hosts');
+  writeFileSync(kh, `[127.0.0.1]:${sshd.port} ${sshd.hostKeys.ed25519}\n`);
+  try {
+    for (const [permit, expected] of [
+      [`127.0.0.1:${webPort}`, '200'],
+      ['127.0.0.1:1', '000'],
+      ['none', '000'],
+      [undefined, '200'],
+    ] as const) {
+      const socksPort = await freePort();
+      const remote = `curl -s -o /dev/null -w %{http_code} --max-time 10 --socks5 127.0.0.1:${socksPort} http://127.0.0.1:${webPort}/x`;
+      const r = await runNacre([...base(), '-o', `UserKnownHostsFile=${kh}`, ...(permit ? ['-o', `PermitRemoteOpen=${permit}`] : []), '-R', String(socksPort), '127.0.0.1', remote]);
+      assert.equal(r.stdout, expected, `${permit}: ${r.stderr}`);
+    }
+  } finally {
+    web.close();
+  }
 });

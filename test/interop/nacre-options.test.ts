@@ -81,7 +81,7 @@ test('-f -N with ControlMaster and ControlPersist returns once the master is up;
   }
 });
 
-test('RequiredRSASize: an RSA host key shorter than asked is refused as ssh refuses it ("Bad server host key: Invalid key length", 255); the default accepts it', { skip, timeout: 60000 }, async () => {
+test('RequiredRSASize: an RSA host key shorter than asked is refused as ssh refuses it ("Bad server host key: Invalid key length", 255), a shorter user key is not offered; the default accepts both', { skip, timeout: 60000 }, async () => {
   const keyDir = tempDir('nacre-opt-rsa');
   const client = keygen(o!, keyDir, 'ed25519', 'client');
   const rsaSshd = await startSshd(o!, [], { hostKeyTypes: ['rsa'], authorizedKeys: client.publicLine + '\n' });
@@ -104,6 +104,25 @@ test('RequiredRSASize: an RSA host key shorter than asked is refused as ssh refu
     }
   } finally {
     await rsaSshd.stop();
+  }
+  // A user key shorter than RequiredRSASize is named as it is loaded and not offered: both are then refused.
+  const rsaClient = keygen(o!, keyDir, 'rsa', 'client_rsa', 2048);
+  const userSshd = await startSshd(o!, [], { hostKeyTypes: ['ed25519'], authorizedKeys: rsaClient.publicLine + '\n' });
+  try {
+    const args = (size: string[]) => ['-F', 'none', '-i', rsaClient.privatePath, '-p', String(userSshd.port), '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR', ...size, '127.0.0.1', 'echo in'];
+    const ssh = spawnSync(o!.ssh, args(['-o', 'RequiredRSASize=3072']), { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home } });
+    const nacre = await runNacre(args(['-o', 'RequiredRSASize=3072']));
+    assert.equal(ssh.status, 255);
+    assert.equal(nacre.code, 255, nacre.stderr);
+    const line = `load pubkey "${rsaClient.privatePath}": Invalid key length`;
+    assert.ok(ssh.stderr.includes(line), ssh.stderr);
+    assert.ok(nacre.stderr.includes(line), nacre.stderr);
+    assert.match(nacre.stderr, /Permission denied/);
+    const fine = await runNacre(args([]));
+    assert.equal(fine.code, 0, fine.stderr);
+    assert.equal(fine.stdout, 'in\n');
+  } finally {
+    await userSshd.stop();
   }
 });
 

@@ -6,7 +6,7 @@
 // which answers nacre gives at all.
 import type { ConnectOptions, KeyboardInteractiveChallenge, SshConfig } from '../../index.js';
 import { configIdentityFiles, knownHostName, sshConfigToConnectOptions } from '../../client-entry.js';
-import { describePublicKey } from '../../keys/fingerprint.js';
+import { describePublicKey } from '../../keys-entry.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';

@@ -10,10 +10,10 @@ import type { Channel } from '../io/node/channel.js';
 import type { ChannelOpenHandler, GlobalReply, GlobalRequestHandler } from '../io/node/registries.js';
 import { nodeRandom } from '../io/node/transport-driver.js';
 import { clockNow } from '../io/node/driver.js';
-import { fingerprintSha256, blobKeyType } from '../keys/blob.js';
+import { fingerprintSha256, blobKeyType, RSA_MIN_BITS } from '../keys/blob.js';
 import { Reader } from '../wire/reader.js';
 import { type ConnectOptions, type HostKeyInfo, defaultUsername } from './options.js';
-import { loadIdentities } from './identities.js';
+import { loadIdentities, withoutShortRsaKeys } from './identities.js';
 import { openTransport } from './transport.js';
 import { applySshConfig } from './config-options.js';
 import { hostKeyPolicy } from './host-key-policy.js';
@@ -35,6 +35,7 @@ import {
   type LocalForwardOptions,
 } from './forward.js';
 import { targetHandler } from './remote-target.js';
+import { parsePermitRemoteOpen, type RemoteOpenRule } from '../config/permit-remote-open.js';
 import { forwardDynamic, type DynamicForwardOptions } from './dynamic-forward.js';
 import type { SftpClient } from './sftp/api.js';
 
@@ -81,16 +82,16 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   sessions: ChannelOpener;
 
   /** @internal Clients come from `connect()`. */
-  static create(node: NodeEndpoint, maxBuffer: number = DEFAULT_MAX_BUFFER): Client {
-    return new Client(node, maxBuffer);
+  static create(node: NodeEndpoint, maxBuffer: number = DEFAULT_MAX_BUFFER, permitRemoteOpen: RemoteOpenRule = 'any'): Client {
+    return new Client(node, maxBuffer, permitRemoteOpen);
   }
 
-  private constructor(node: NodeEndpoint, maxBuffer: number) {
+  private constructor(node: NodeEndpoint, maxBuffer: number, permitRemoteOpen: RemoteOpenRule) {
     super();
     this.node = node;
     this.maxBuffer = maxBuffer;
     this.sessions = node;
-    this.forwards = new RemoteForwarder(node, targetHandler);
+    this.forwards = new RemoteForwarder(node, (o) => targetHandler(o, permitRemoteOpen));
     // What a server may open or ask of a client; the rest is refused as unknown.
     node.channelOpenHandlers.set('forwarded-tcpip', (open) => this.forwards.onForwardedTcpip(open));
     node.channelOpenHandlers.set('forwarded-streamlocal@openssh.com', (open) => this.forwards.onForwardedStreamlocal(open));
@@ -254,6 +255,17 @@ function parseHostkeys(data: Uint8Array): { key: Uint8Array; keyType: string; fi
   return out;
 }
 
+/** `permitRemoteOpen` as a rule (RangeError for a bad entry, before any socket). */
+function checkPermitRemoteOpen(value: readonly string[] | undefined): RemoteOpenRule {
+  if (value === undefined) return 'any';
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new RangeError('permitRemoteOpen must be an array of strings');
+  try {
+    return parsePermitRemoteOpen(value);
+  } catch (err) {
+    throw new RangeError(`permitRemoteOpen: ${(err as Error).message}`);
+  }
+}
+
 /** Connects, verifies the host key, authenticates; resolves with a ready Client. */
 export async function connect(options: ConnectOptions): Promise<Client> {
   // Jump hosts resolve their own ssh_config entries from the options as given.
@@ -269,11 +281,16 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const hostKeys = hostKeyPolicy(options, host, port, undefined, revokedKeysReader);
   const algorithms = hostKeys.preferKnownKeyTypes(defaultAlgorithmLists(options.algorithms));
   const maxBuffer = checkMaxBuffer(options.maxBuffer ?? DEFAULT_MAX_BUFFER);
+  const permitRemoteOpen = checkPermitRemoteOpen(options.permitRemoteOpen);
   const replyTimeouts = checkedReplyTimeouts(options);
   const identTimeout = options.identTimeout === undefined ? undefined : checkReplyTimeout(options.identTimeout, 'identTimeout');
   if (options.signal?.aborted) throw new AbortError();
   const agentAuth = await AgentAuth.open(options);
-  const answers = new AuthAnswers(options, agentAuth ? agentAuth.identities(identities) : identities);
+  // RequiredRSASize: RSA keys shorter than asked are not offered (ssh: "Skipping key").
+  const offered = withoutShortRsaKeys(agentAuth ? agentAuth.identities(identities) : identities, options.requiredRsaSize ?? RSA_MIN_BITS, (s, bits) =>
+    safeDebug(options.debug)?.(1, `Skipping ${bits}-bit RSA key ${fingerprintSha256(s.publicBlob)}: shorter than RequiredRSASize ${options.requiredRsaSize ?? RSA_MIN_BITS}`),
+  );
+  const answers = new AuthAnswers(options, offered);
   const clientCredentials = answers.credentials();
   let transport: Awaited<ReturnType<typeof openTransport>>;
   try {
@@ -422,7 +439,7 @@ export async function connect(options: ConnectOptions): Promise<Client> {
       fail(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    client = Client.create(node, maxBuffer);
+    client = Client.create(node, maxBuffer, permitRemoteOpen);
     agentAuth?.attach(() => sessionBinding(node));
     client.sessions = agentForwarding(node, options);
     if (debug) node.trace = debug;

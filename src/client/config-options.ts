@@ -11,6 +11,7 @@ import { signerFromPrivateKeyPath } from '../io/node/key-files.js';
 import { isMissingFile, readBounded } from '../io/node/files.js';
 import { readSshConfig } from '../io/node/ssh-config-files.js';
 import {
+  caSignatureAlgorithmList,
   DEFAULT_GLOBAL_KNOWN_HOSTS,
   DEFAULT_IDENTITY_FILES,
   defaultUpdateHostKeys,
@@ -115,6 +116,9 @@ export function sshConfigToConnectOptions(config: SshConfig, opts: { readonly pa
   if (v.HashKnownHosts !== undefined) o.hashKnownHosts = v.HashKnownHosts;
   if (v.RevokedHostKeys !== undefined && v.RevokedHostKeys !== 'none') o.revokedHostKeys = path(v.RevokedHostKeys, 'RevokedHostKeys');
   o.updateHostKeys = (v.UpdateHostKeys ?? defaultUpdateHostKeys(v)) === 'yes';
+  if (v.RequiredRSASize !== undefined) o.requiredRsaSize = v.RequiredRSASize;
+  if (v.CASignatureAlgorithms !== undefined) o.caSignatureAlgorithms = caSignatureAlgorithmList(v.CASignatureAlgorithms);
+  if (v.PermitRemoteOpen !== undefined) o.permitRemoteOpen = v.PermitRemoteOpen;
   const algorithms: Record<string, string> = {};
   if (v.KexAlgorithms !== undefined) algorithms.kex = v.KexAlgorithms;
   if (v.Ciphers !== undefined) algorithms.cipher = v.Ciphers;

@@ -8,7 +8,8 @@
 import { AbortError, HostKeyRejectedError } from '../errors.js';
 import type { AlgorithmLists } from '../algorithms/index.js';
 import { findHostKeyAlgorithm, isHostCertificateAlgorithm } from '../algorithms/hostkey.js';
-import { blobKeyType, fingerprintSha256 } from '../keys/blob.js';
+import { blobKeyType, fingerprintSha256, RSA_MIN_BITS } from '../keys/blob.js';
+import { describePublicKey } from '../keys/fingerprint.js';
 import { isCertificateType, parseCertificate, CERTIFICATE_KEY_TYPES, type OpenSshCertificate } from '../keys/certificate.js';
 import { verifyCertificate } from '../keys/certificate-verify.js';
 import { constantTimeEqual } from '../wire/bytes.js';
@@ -169,6 +170,12 @@ export function hostKeyPolicy(
   const revocation: { path: string; check: RevocationCheck } | null =
     options.revokedHostKeys === undefined ? null : { path: expandHome(options.revokedHostKeys), check: loadRevokedKeys(expandHome(options.revokedHostKeys)) };
   let updateAllowed: true | string = 'the host key was not verified yet';
+  const requiredRsaSize = options.requiredRsaSize ?? RSA_MIN_BITS;
+  if (!Number.isSafeInteger(requiredRsaSize) || requiredRsaSize < 0) throw new RangeError(`requiredRsaSize must be a whole number of bits, not ${String(requiredRsaSize)}`);
+  const caSignatureAlgorithms = options.caSignatureAlgorithms;
+  if (caSignatureAlgorithms !== undefined && (!Array.isArray(caSignatureAlgorithms) || caSignatureAlgorithms.some((a) => typeof a !== 'string'))) {
+    throw new RangeError('caSignatureAlgorithms must be an array of algorithm names');
+  }
 
   /**
    * A host certificate, as ssh judges it: revoked (its CA or its key named by
@@ -197,7 +204,7 @@ export function hostKeyPolicy(
       return { ...plain, certificate: certificateInfo(cert, false, `its CA ${fingerprintSha256(cert.signatureKey)} is not listed as @cert-authority for ${name} in ${files.map((f) => f.path).join(', ')}`) };
     }
     try {
-      verifyCertificate(cert, { kind: 'host', trustedCa: [ca.blob], now: Date.now(), principal: host });
+      verifyCertificate(cert, { kind: 'host', trustedCa: [ca.blob], now: Date.now(), principal: host, ...(caSignatureAlgorithms ? { caSignatureAlgorithms } : {}) });
     } catch (err) {
       return { ...plain, certificate: certificateInfo(cert, false, err instanceof Error ? err.message : String(err)) };
     }
@@ -261,6 +268,15 @@ export function hostKeyPolicy(
     },
 
     async verify(hostKey, algorithm, stillWanted = () => true) {
+      // RequiredRSASize comes first, as in ssh (before RevokedHostKeys and known_hosts).
+      const type = blobKeyType(hostKey);
+      if (type === 'ssh-rsa' || type === 'ssh-rsa-cert-v01@openssh.com') {
+        const bits = describePublicKey(hostKey).bits;
+        if (bits < requiredRsaSize) {
+          const fp = fingerprintSha256(hostKey);
+          throw new HostKeyRejectedError(`Bad server host key: Invalid key length (the ${bits}-bit RSA host key ${fp} of ${host}:${port} is shorter than requiredRsaSize ${requiredRsaSize})`, fp);
+        }
+      }
       if (revocation) {
         // RevokedHostKeys comes before known_hosts and any callback, as in ssh: no answer trusts such a key.
         const revoked = revocation.check(hostKey);

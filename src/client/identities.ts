@@ -2,6 +2,7 @@
 // `privateKeyFile` files read from disk, each preceded by the certificate
 // ssh would find next to it (`<file>-cert.pub`).
 import type { AuthSigner } from '../keys/index.js';
+import { describePublicKey } from '../keys/fingerprint.js';
 import { KeyFileError } from '../keys/pem.js';
 import { signerFromPrivateKeyPath } from '../io/node/key-files.js';
 import { expandHome, isMissingFile, readBounded } from '../io/node/files.js';
@@ -34,4 +35,24 @@ export function loadIdentities(options: Pick<ConnectOptions, 'privateKey' | 'pri
     signers.push(key);
   }
   return signers;
+}
+
+/**
+ * The signers RequiredRSASize leaves (`requiredRsaSize`): an RSA key or RSA
+ * certificate shorter than `minBits` is not offered, as ssh skips such keys
+ * (files and agent keys alike); `skipped` hears of each one left out.
+ */
+export function withoutShortRsaKeys(signers: readonly AuthSigner[], minBits: number, skipped?: (signer: AuthSigner, bits: number) => void): AuthSigner[] {
+  return signers.filter((s) => {
+    if (s.keyType !== 'ssh-rsa' && s.keyType !== 'ssh-rsa-cert-v01@openssh.com') return true;
+    let bits: number;
+    try {
+      bits = describePublicKey(s.publicBlob).bits;
+    } catch {
+      return true; // not readable as an RSA key: the server judges it
+    }
+    if (bits >= minBits) return true;
+    skipped?.(s, bits);
+    return false;
+  });
 }

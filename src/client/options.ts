@@ -257,6 +257,28 @@ export interface ConnectOptions {
   /** RevokedHostKeys: a KRL or a file of public keys; a host key (or host certificate CA) it lists is refused. */
   readonly revokedHostKeys?: string;
   /**
+   * RequiredRSASize: the fewest bits an RSA host key (plain or certified)
+   * may have; default 1024, below which no RSA key is accepted anyway. A
+   * smaller host key fails the connection with HostKeyRejectedError ("Bad
+   * server host key: Invalid key length"), before known_hosts is consulted.
+   */
+  readonly requiredRsaSize?: number;
+  /**
+   * CASignatureAlgorithms: the signature algorithms a host certificate's CA
+   * may have used; default DEFAULT_CA_SIGNATURE_ALGORITHMS (no `ssh-rsa`).
+   * A certificate signed otherwise does not vouch for the key, which is then
+   * checked as a plain key (`HostKeyInfo.certificate.problem` says why), as ssh does.
+   */
+  readonly caSignatureAlgorithms?: readonly string[];
+  /**
+   * PermitRemoteOpen: where a remote dynamic forward (`forwardRemote` with
+   * `connectTo: 'socks'`) may connect for the server: `['any']` (the
+   * default), `['none']`, or `host:port` entries (`[v6]:port`; `*` for any
+   * host or any port; names compared as written, not looked up). A SOCKS
+   * request for anything else is answered "not allowed" and its channel closed.
+   */
+  readonly permitRemoteOpen?: readonly string[];
+  /**
    * UpdateHostKeys: learn the keys announced by the server (`hostkeys-00@openssh.com`,
    * proven with `hostkeys-prove-00`) into `knownHosts`. A function is
    * UpdateHostKeys `ask`: it sees the change and returns whether to write it

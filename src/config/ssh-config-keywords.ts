@@ -5,6 +5,7 @@
 // give a warning instead of the "Bad configuration option" error a
 // misspelled keyword gets.
 import { tryParseForward, type ForwardSpec, type ForwardFlag } from './forward-spec.js';
+import { parsePermitRemoteOpen } from './permit-remote-open.js';
 // Names only: reading a config must not load the key exchanges and ciphers.
 import { CIPHER_NAMES, HOST_KEY_NAMES, KEX_NAMES, MAC_NAMES, USER_KEY_NAMES } from '../algorithms/catalog.js';
 
@@ -19,6 +20,8 @@ export interface KeywordValues {
   AddressFamily: 'any' | 'inet' | 'inet6';
   BatchMode: boolean;
   BindAddress: string;
+  /** A `key type` list, `+`/`-`/`^` as for the other algorithm lists (see caSignatureAlgorithmList). */
+  CASignatureAlgorithms: string;
   CertificateFile: string[];
   Ciphers: string;
   ClearAllForwardings: boolean;
@@ -59,6 +62,8 @@ export interface KeywordValues {
   PasswordAuthentication: boolean;
   /** Whether `!command` at the `~C` prompt runs a local command; default no. */
   PermitLocalCommand: boolean;
+  /** `any`, `none`, or `host:port` entries (`*` for either), as written (see permit-remote-open.ts). */
+  PermitRemoteOpen: string[];
   Port: number;
   PreferredAuthentications: string;
   ProxyCommand: string;
@@ -70,6 +75,8 @@ export interface KeywordValues {
   RemoteCommand: string;
   RemoteForward: ForwardSpec[];
   RequestTTY: 'yes' | 'no' | 'force' | 'auto';
+  /** Bits an RSA host key (and a user key offered) must have at least; default 1024. */
+  RequiredRSASize: number;
   RevokedHostKeys: string;
   SendEnv: string[];
   ServerAliveCountMax: number;
@@ -306,6 +313,31 @@ function warnWeakCrypto(args: readonly string[]): string {
   return a.toLowerCase();
 }
 
+/**
+ * The signature algorithms a CA may have used (ssh's list, which takes plain
+ * key types only; Nacre verifies all but the security-key ones).
+ */
+const CA_SIGNATURE_NAMES: readonly string[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+function permitRemoteOpen(args: readonly string[]): string[] {
+  try {
+    parsePermitRemoteOpen(args);
+  } catch (err) {
+    throw new ValueError((err as Error).message);
+  }
+  return [...args];
+}
+
 function spec<K extends KeywordName>(name: K, read: KeywordSpec<K>['read'], accumulates = false): KeywordSpec<K> {
   return accumulates ? { name, read, accumulates } : { name, read };
 }
@@ -315,6 +347,7 @@ const SPECS: KeywordSpec[] = [
   spec('AddressFamily', choice({ any: 'any', inet: 'inet', inet6: 'inet6' } as const)),
   spec('BatchMode', flag),
   spec('BindAddress', text),
+  spec('CASignatureAlgorithms', algorithms('key type', CA_SIGNATURE_NAMES)),
   spec('CertificateFile', (a) => [one(a)], true),
   spec('Ciphers', algorithms('SSH2 cipher', CIPHER_NAMES)),
   spec('ClearAllForwardings', flag),
@@ -348,6 +381,7 @@ const SPECS: KeywordSpec[] = [
   spec('NumberOfPasswordPrompts', integer),
   spec('PasswordAuthentication', flag),
   spec('PermitLocalCommand', flag),
+  spec('PermitRemoteOpen', permitRemoteOpen),
   spec('Port', port),
   spec('PreferredAuthentications', text),
   spec('ProxyCommand', command),
@@ -358,6 +392,7 @@ const SPECS: KeywordSpec[] = [
   spec('RemoteCommand', command),
   spec('RemoteForward', forward('remote'), true),
   spec('RequestTTY', choice({ yes: 'yes', true: 'yes', no: 'no', false: 'no', force: 'force', auto: 'auto' } as const)),
+  spec('RequiredRSASize', integer),
   spec('RevokedHostKeys', text),
   spec('SendEnv', sendEnv, true),
   spec('ServerAliveCountMax', integer),
@@ -394,15 +429,15 @@ export const KEYWORDS: ReadonlyMap<string, KeywordSpec> = new Map([
 export const UNSUPPORTED_KEYWORDS: ReadonlySet<string> = new Set(
   (
     'bindinterface canonicaldomains canonicalizefallbacklocal canonicalizehostname canonicalizemaxdots ' +
-    'canonicalizepermittedcnames casignaturealgorithms channeltimeout checkhostip ' +
+    'canonicalizepermittedcnames channeltimeout checkhostip ' +
     'enablesshkeysign fingerprinthash forwardx11 forwardx11timeout forwardx11trusted gssapiauthentication ' +
     'gssapidelegatecredentials gssapikeyexchange gssapitrustdns gssapiclientidentity gssapiserveridentity ' +
     'gssapirenewalforcesrekey gssapikexalgorithms hostbasedacceptedalgorithms hostbasedauthentication ' +
     'hostbasedkeytypes ipqos kbdinteractivedevices knownhostscommand localcommand logverbose syslogfacility ' +
     'nohostauthenticationforlocalhost obscurekeystroketiming ' +
-    'permitremoteopen pkcs11provider smartcarddevice proxyusefdpass requiredrsasize securitykeyprovider ' +
+    'pkcs11provider smartcarddevice proxyusefdpass securitykeyprovider ' +
     'streamlocalbindmask streamlocalbindunlink tcpkeepalive keepalive tunnel tunneldevice verifyhostkeydns ' +
-    'versionaddendum xauthlocation refuseconnection dsaauthentication ' +
+    'versionaddendum xauthlocation dsaauthentication ' +
     // Removed from OpenSSH long ago; ssh itself only notes them.
     'protocol cipher rhostsrsaauthentication rsaauthentication compressionlevel useroaming useprivilegedport ' +
     'fallbacktorsh usersh rhostsauthentication globalknownhostsfile2 userknownhostsfile2 useblacklistedkeys ' +

@@ -4,6 +4,8 @@
 // identity files), Nacre's are printed: what Nacre would use.
 import { defaultAlgorithmLists, resolvePreference } from '../algorithms/index.js';
 import { hostCertificateAlgorithms, userKeyAlgorithms } from '../algorithms/hostkey.js';
+import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from '../keys/certificate-verify.js';
+import { globMatch } from '../wire/glob.js';
 import type { ForwardEndpoint, ForwardSpec } from './forward-spec.js';
 import { printEndpoint } from './forward-spec.js';
 import type { KeywordValues } from './ssh-config-keywords.js';
@@ -50,6 +52,22 @@ export function configForwards(config: SshConfig, env: Env = {}): { readonly loc
 export function defaultUpdateHostKeys(v: Partial<KeywordValues>): 'yes' | 'no' {
   const files = v.UserKnownHostsFile;
   return files === undefined || (files.length === 1 && files[0] === '~/.ssh/known_hosts') ? 'yes' : 'no';
+}
+
+/**
+ * CASignatureAlgorithms as a list: Nacre's default (OpenSSH's, less the
+ * security-key algorithms it cannot verify), or the value: a list, or `+`
+ * (appended), `^` (put first) or `-` (removed; wildcards allowed) applied to the default.
+ */
+export function caSignatureAlgorithmList(value: string | undefined): string[] {
+  const defaults = [...DEFAULT_CA_SIGNATURE_ALGORITHMS];
+  if (value === undefined) return defaults;
+  const mod = value[0];
+  const names = (mod === '+' || mod === '-' || mod === '^' ? value.slice(1) : value).split(',').filter(Boolean);
+  if (mod === '-') return defaults.filter((d) => !names.some((n) => globMatch(d, n)));
+  if (mod === '+') return [...defaults, ...names.filter((n) => !defaults.includes(n))];
+  if (mod === '^') return [...names, ...defaults.filter((d) => !names.includes(d))];
+  return names;
 }
 
 function forwardLines(keyword: 'dynamicforward' | 'localforward' | 'remoteforward', specs: readonly ForwardSpec[]): string[] {
@@ -134,6 +152,7 @@ export function printSshConfig(config: SshConfig, env: Readonly<Record<string, s
     `numberofpasswordprompts ${v.NumberOfPasswordPrompts ?? 3}`,
     `serveralivecountmax ${v.ServerAliveCountMax ?? 3}`,
     `serveraliveinterval ${v.ServerAliveInterval ?? 0}`,
+    `requiredrsasize ${v.RequiredRSASize ?? 1024}`,
   ];
   const str = (keyword: string, value: string | undefined) => {
     if (value !== undefined) out.push(`${keyword} ${value}`);
@@ -146,6 +165,7 @@ export function printSshConfig(config: SshConfig, env: Readonly<Record<string, s
   str('identityagent', v.IdentityAgent === undefined || v.IdentityAgent === 'none' || v.IdentityAgent === 'SSH_AUTH_SOCK' ? v.IdentityAgent : path(v.IdentityAgent, 'IdentityAgent'));
   str('ignoreunknown', v.IgnoreUnknown);
   str('kexalgorithms', algs.kex.join(','));
+  str('casignaturealgorithms', caSignatureAlgorithmList(v.CASignatureAlgorithms).join(','));
   str('remotecommand', v.RemoteCommand === undefined ? undefined : expandTokens(expandEnvironment(v.RemoteCommand, 'RemoteCommand', env), 'RemoteCommand', t));
   str('loglevel', v.LogLevel === 'DEBUG1' ? 'DEBUG' : (v.LogLevel ?? 'INFO'));
   str('macs', algs.mac.join(','));
@@ -166,6 +186,7 @@ export function printSshConfig(config: SshConfig, env: Readonly<Record<string, s
   out.push(`userknownhostsfile ${(v.UserKnownHostsFile ?? DEFAULT_USER_KNOWN_HOSTS).map((f) => path(f, 'UserKnownHostsFile')).join(' ')}`);
   for (const e of v.SendEnv ?? []) out.push(`sendenv ${e}`);
   for (const e of v.SetEnv ?? []) out.push(`setenv ${e}`);
+  out.push(`permitremoteopen ${(v.PermitRemoteOpen ?? ['any']).join(' ')}`);
   const ak = v.AddKeysToAgent;
   out.push(ak?.lifetime !== undefined ? `addkeystoagent${ak.mode === 'confirm' ? ' confirm' : ''} ${ak.lifetime}` : `addkeystoagent ${tf(ak?.mode ?? 'no')}`);
   const fa = v.ForwardAgent;

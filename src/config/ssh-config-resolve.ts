@@ -195,6 +195,13 @@ function processLineAt(pass: Pass, st: FileState, line: string, where: { file: s
     include(pass, st, args, where);
     return;
   }
+  if (keyword === 'refuseconnection') {
+    // OpenSSH 10.1: an applying RefuseConnection ends ssh before it connects, its argument the message.
+    if (args.length === 0 || args[0] === '') throw new ConfigError('RefuseConnection: Missing argument.', where);
+    if (args.length > 1) throw new ConfigError(`RefuseConnection: garbage at end of line: "${args[1]}"`, where);
+    if (st.active) throw new ConfigError(`RefuseConnection: ${args[0]}`, where);
+    return;
+  }
   const spec = KEYWORDS.get(keyword);
   if (!spec) {
     if (UNSUPPORTED_KEYWORDS.has(keyword)) {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { resolveSshConfig, printSshConfig, flagToConfigLine, forwardArguments, parseForwardSpec, type SshConfigIO, type SshConfigRequest } from '../../src/config/index.js';
 import { lexLine } from '../../src/config/ssh-config-lex.js';
+import { parsePermitRemoteOpen, PermitRemoteOpenError, remoteOpenPermitted } from '../../src/config/permit-remote-open.js';
 import { ConfigError } from '../../src/errors.js';
 import { fuzz } from './fuzz-helpers.js';
 
@@ -318,4 +319,78 @@ test('fuzz: random, truncated and bit-flipped config files give a config or Conf
     (e) => e instanceof ConfigError,
   );
   assert.ok(n > 4000);
+});
+
+test('trust-narrowing keywords are read, not ignored: RequiredRSASize, CASignatureAlgorithms, PermitRemoteOpen (F14)', () => {
+  const c = resolve('Host h\n  RequiredRSASize 3072\n  CASignatureAlgorithms ssh-ed25519,rsa-sha2-512\n  PermitRemoteOpen 127.0.0.1:8080 [::1]:* *:22\n', 'h');
+  assert.deepEqual(c.warnings, []);
+  assert.equal(c.values.RequiredRSASize, 3072);
+  assert.equal(c.values.CASignatureAlgorithms, 'ssh-ed25519,rsa-sha2-512');
+  assert.deepEqual(c.values.PermitRemoteOpen, ['127.0.0.1:8080', '[::1]:*', '*:22']);
+  const lines = printSshConfig(c).split('\n');
+  for (const l of ['requiredrsasize 3072', 'casignaturealgorithms ssh-ed25519,rsa-sha2-512', 'permitremoteopen 127.0.0.1:8080 [::1]:* *:22']) assert.ok(lines.includes(l), l);
+  // Defaults, and ssh's order: requiredrsasize after serveraliveinterval, casignaturealgorithms after kexalgorithms, permitremoteopen before addkeystoagent.
+  const d = printSshConfig(resolve('', 'h')).split('\n');
+  const at = (k: string) => d.findIndex((l) => l.split(' ')[0] === k);
+  assert.equal(d[at('requiredrsasize')], 'requiredrsasize 1024');
+  assert.equal(d[at('permitremoteopen')], 'permitremoteopen any');
+  assert.equal(d[at('casignaturealgorithms')], 'casignaturealgorithms ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256');
+  assert.equal(at('requiredrsasize'), at('serveraliveinterval') + 1);
+  assert.equal(at('casignaturealgorithms'), at('kexalgorithms') + 1);
+  assert.equal(at('permitremoteopen') + 1, at('addkeystoagent'));
+  // CASignatureAlgorithms takes + - ^ against the default list.
+  const ca = (v: string) => printSshConfig(resolve(`CASignatureAlgorithms ${v}\n`, 'h')).split('\n').find((l) => l.startsWith('casignaturealgorithms '));
+  assert.equal(ca('-rsa-*'), 'casignaturealgorithms ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521');
+  assert.equal(ca('+ssh-rsa'), 'casignaturealgorithms ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa');
+  assert.equal(ca('^rsa-sha2-256'), 'casignaturealgorithms rsa-sha2-256,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512');
+  // Bad values are errors naming the line (ssh's words), even in a block that does not apply.
+  for (const [line, why] of [
+    ['PermitRemoteOpen host', 'bad port number in permitremoteopen'],
+    ['PermitRemoteOpen host:0', 'bad port number in permitremoteopen'],
+    ['PermitRemoteOpen host:x', 'bad port number in permitremoteopen'],
+    ['PermitRemoteOpen host/22', 'missing host in permitremoteopen'],
+    ['PermitRemoteOpen [::1', 'missing host in permitremoteopen'],
+    ['PermitRemoteOpen a:22 none', '"none" argument must appear alone'],
+    ['RequiredRSASize big', "Bad number 'big'"],
+    ['CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com', 'Nacre does not implement ssh-ed25519-cert-v01@openssh.com'],
+  ] as const) {
+    assert.throws(
+      () => resolve(`Host nothing\n  ${line}\n`, 'h'),
+      (e: unknown) => e instanceof ConfigError && e.line === 2 && e.message.includes(why),
+      line,
+    );
+  }
+});
+
+test('RefuseConnection: an applying line ends the resolution with its argument (OpenSSH 10.1); elsewhere it is only checked', () => {
+  assert.throws(
+    () => resolve('Host other\n  RefuseConnection never\nHost forbidden\n  RefuseConnection "use the bastion"\n', 'forbidden'),
+    (e: unknown) => e instanceof ConfigError && e.file === F && e.line === 4 && e.message === `${F} line 4: RefuseConnection: use the bastion`,
+  );
+  assert.equal(resolve('Host forbidden\n  RefuseConnection no\n', 'allowed').warnings.length, 0);
+  assert.throws(() => resolveSshConfig({ host: 'h', configFile: 'none', commandLine: ['RefuseConnection=stop'] }, memoryIO({})), (e: unknown) => e instanceof ConfigError && e.message === 'command-line line 1: RefuseConnection: stop');
+  assert.throws(() => resolve('Host nothing\n  RefuseConnection\n', 'h'), (e: unknown) => e instanceof ConfigError && /argument/i.test(e.message));
+  assert.throws(() => resolve('Host nothing\n  RefuseConnection a b\n', 'h'), (e: unknown) => e instanceof ConfigError && e.message.includes('garbage at end of line'));
+});
+
+test('PermitRemoteOpen rules: any, none, exact names and ports, * for either', () => {
+  assert.equal(parsePermitRemoteOpen(['any']), 'any');
+  assert.equal(parsePermitRemoteOpen(['NONE']), 'none');
+  const rule = parsePermitRemoteOpen(['127.0.0.1:8080', '[::1]:*', '*:22', 'db.internal:5432']);
+  const ok = (h: string, p: number) => remoteOpenPermitted(rule, h, p);
+  assert.ok(ok('127.0.0.1', 8080) && ok('::1', 1) && ok('anything', 22) && ok('db.internal', 5432));
+  assert.ok(!ok('127.0.0.1', 8081) && !ok('localhost', 8080) && !ok('DB.internal', 5432) && !ok('db.internal.', 5432));
+  assert.ok(remoteOpenPermitted('any', 'x', 1) && !remoteOpenPermitted('none', 'x', 1));
+  assert.throws(() => parsePermitRemoteOpen([]), PermitRemoteOpenError);
+  const n = fuzz(
+    'permit-remote-open',
+    ['127.0.0.1:8080', '[::1]:*', '*:22', 'any'].map((s) => new TextEncoder().encode(s)),
+    2000,
+    (bytes) => {
+      const r = parsePermitRemoteOpen(new TextDecoder().decode(bytes).split(' '));
+      remoteOpenPermitted(r, 'h', 1);
+    },
+    (e) => e instanceof PermitRemoteOpenError,
+  );
+  assert.ok(n > 2000);
 });

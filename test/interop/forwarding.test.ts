@@ -275,6 +275,37 @@ test('remote dynamic forwarding (-R port alone): SOCKS served by the client', { 
   });
 });
 
+test('permitRemoteOpen (PermitRemoteOpen): the remote dynamic forward connects only where it allows; others get SOCKS "not allowed"', { skip, timeout: 30000 }, async () => {
+  for (const [permit, allowed] of [
+    [[`127.0.0.1:${echoPort}`], true],
+    [[`*:${echoPort}`], true],
+    [['127.0.0.1:*'], true],
+    [['127.0.0.1:1', `localhost:${echoPort}`], false],
+    [['none'], false],
+    [['any'], true],
+  ] as const) {
+    const refusals: Error[] = [];
+    await withClient(
+      async (c) => {
+        const fwd = await c.forwardRemote({ bindPort: 0, connectTo: 'socks', onConnectError: (err) => refusals.push(err) });
+        const { socket, reply } = await socksExchange(fwd.port, socks5Connect('127.0.0.1', echoPort), 12);
+        if (allowed) {
+          assert.equal(reply[3], 0, `${permit.join(' ')}: reply ${reply.toString('hex')}`);
+          socket.end('permitted');
+          assert.equal((await readBytes(socket, 9)).toString(), 'permitted');
+        } else {
+          assert.equal(reply[3], 2, `${permit.join(' ')}: SOCKS 5 "connection not allowed by ruleset", reply ${reply.toString('hex')}`);
+          socket.destroy();
+          assert.match(refusals.map((e) => e.message).join('; '), new RegExp(`PermitRemoteOpen does not allow 127\\.0\\.0\\.1:${echoPort}`));
+        }
+        await fwd.close();
+      },
+      { permitRemoteOpen: permit },
+    );
+  }
+  await assert.rejects(connect(options({ permitRemoteOpen: ['nohost'] })), (e: unknown) => e instanceof RangeError && /bad port number/.test(e.message));
+});
+
 test('-W: stdin and stdout relayed to a port and to a socket', { skip, timeout: 30000 }, async () => {
   await withClient(async (c) => {
     const log = collectLog();

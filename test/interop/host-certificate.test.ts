@@ -10,6 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findOpenSsh, keygen, runSsh, startSshd, tempDir, type Sshd } from './openssh.js';
+import { runNacre } from './nacre-run.js';
 import { connect } from '../../src/client/client.js';
 import { HostKeyRejectedError } from '../../src/errors.js';
 import { generateHostKey, parseOpenSshPublicKeyLine, signerFromPrivateKeyFile, formatOpenSshPublicKeyLine, type KeySigner } from '../../src/keys/index.js';
@@ -167,6 +168,32 @@ test('a host certificate whose CA is not listed is checked as its plain key (ssh
     const err = await hostKeyOf(d.port, unknown, ['ssh-ed25519-cert-v01@openssh.com']);
     assert.ok(err instanceof HostKeyRejectedError, String(err));
     assert.match(err.message, /not in known_hosts.*host certificate was not accepted: its CA SHA256:\S+ is not listed/);
+  } finally {
+    await d.stop();
+  }
+});
+
+test('CASignatureAlgorithms without the CA\'s algorithm: the certificate does not count, for nacre as for ssh (refused on a CA line alone, accepted by default)', { skip, timeout: 60000 }, async () => {
+  const { sshd: d } = await certifiedSshd('127.0.0.1');
+  try {
+    const kh = knownHostsFile('kh_casig', [`@cert-authority [127.0.0.1]:${d.port} ${caLine}`]);
+    // Library: the Ed25519 CA's signature is not in the list, so the certificate is checked as its plain key, which is unknown.
+    const err = await connect({ host: '127.0.0.1', port: d.port, username: 'x', password: 'y', knownHosts: kh, caSignatureAlgorithms: ['rsa-sha2-512'], algorithms: { hostKey: ['ssh-ed25519-cert-v01@openssh.com'] }, readyTimeout: 10000 }).catch((e: unknown) => e);
+    assert.ok(err instanceof HostKeyRejectedError, String(err));
+    assert.match(err.message, /the CA signed with ssh-ed25519, which is not accepted/);
+    // The commands, ssh as the oracle.
+    const home = tempDir('host-cert-home');
+    keyDirs.push(home);
+    const args = (extra: string[]) => ['-F', 'none', '-p', String(d.port), '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com,ssh-ed25519', '-o', 'LogLevel=ERROR', ...extra, '127.0.0.1', 'true'];
+    for (const [extra, refused] of [[['-o', 'CASignatureAlgorithms=rsa-sha2-512,rsa-sha2-256'], true], [[], false], [['-o', 'CASignatureAlgorithms=ssh-ed25519'], false]] as const) {
+      const ssh = spawnSync(openssh!.ssh, args([...extra]), { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home } });
+      const nacre = await runNacre(args([...extra]), { home });
+      assert.equal(ssh.status, 255);
+      assert.equal(nacre.code, 255, nacre.stderr);
+      const verdict = (text: string) => (/Host key verification failed/.test(text) ? 'refused' : /Permission denied/.test(text) ? 'authentication' : text);
+      assert.equal(verdict(ssh.stderr), refused ? 'refused' : 'authentication', ssh.stderr);
+      assert.equal(verdict(nacre.stderr), verdict(ssh.stderr), nacre.stderr);
+    }
   } finally {
     await d.stop();
   }

@@ -24,7 +24,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const ALGORITHM_KEYWORDS = ['ciphers', 'macs', 'kexalgorithms', 'hostkeyalgorithms', 'pubkeyacceptedalgorithms'];
+// casignaturealgorithms: ssh's default lists the security-key algorithms, which Nacre cannot verify.
+const ALGORITHM_KEYWORDS = ['ciphers', 'macs', 'kexalgorithms', 'hostkeyalgorithms', 'pubkeyacceptedalgorithms', 'casignaturealgorithms'];
 
 interface Case {
   readonly name: string;
@@ -255,6 +256,24 @@ Host *
     files: { id_a: '' },
     hosts: ['c'],
     flags: ['-o', 'Port=2', '-l', 'flag', '-i', '@DIR@/id_a', '-L', '[::1]:80:h:8080', '-R', '*:9001', '-D', '1081', '-o', 'StrictHostKeyChecking no', '-J', 'j@[::1]:22', '-p', '3'],
+  },
+  {
+    // The keywords that narrow what the client trusts or lets the server reach (newuser F14).
+    name: 'trust',
+    config: `
+Host narrow
+  RequiredRSASize 3072
+  CASignatureAlgorithms ssh-ed25519,rsa-sha2-512
+  PermitRemoteOpen 127.0.0.1:8080 [::1]:* *:22 db.internal:5432
+Host closed
+  PermitRemoteOpen none
+Host open
+  PermitRemoteOpen any
+Host *
+  CASignatureAlgorithms rsa-sha2-256,ecdsa-sha2-nistp256
+`,
+    hosts: ['narrow', 'closed', 'open', 'other'],
+    flags: ['-o', 'RequiredRSASize=2048'],
   },
 ];
 

@@ -114,6 +114,9 @@ Host h
   AddressFamily inet
   ForwardAgent yes
   AddKeysToAgent confirm 1h
+  RequiredRSASize 3072
+  CASignatureAlgorithms -rsa-sha2-*
+  PermitRemoteOpen 127.0.0.1:8080 *:22
 `;
   const config = resolveSshConfig({ host: 'h', configFile: '/cfg' }, memoryIO(text, dir));
   const o = sshConfigToConnectOptions(config, { env: { SSH_AUTH_SOCK: '/run/agent', SOCKS: '/s' } });
@@ -133,6 +136,9 @@ Host h
       hashKnownHosts: true,
       revokedHostKeys: `${dir}/revoked`,
       updateHostKeys: false,
+      requiredRsaSize: 3072,
+      caSignatureAlgorithms: ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'],
+      permitRemoteOpen: ['127.0.0.1:8080', '*:22'],
       algorithms: { kex: '+diffie-hellman-group14-sha256', cipher: 'aes128-ctr', mac: '-hmac-sha1', hostKey: '^ssh-ed25519', compression: '^zlib@openssh.com' },
       connectTimeout: 5000,
       connectionAttempts: 3,

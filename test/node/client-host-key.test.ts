@@ -9,10 +9,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AbortError, HostKeyRejectedError } from '../../src/errors.js';
 import { connect } from '../../src/client/client.js';
-import { KeyFileError, generateHostKey, formatOpenSshPublicKeyLine } from '../../src/keys/index.js';
+import { KeyFileError, generateHostKey, formatOpenSshPublicKeyLine, signerFromKeyObject } from '../../src/keys/index.js';
 import { formatKnownHostLine, parseKnownHosts, checkKnownHost } from '../../src/trust/index.js';
 import type { HostKeyInfo } from '../../src/client/options.js';
 import { hostKeyPolicy } from '../../src/client/host-key-policy.js';
+import { randomBytes } from 'node:crypto';
+import { encodePublicKey } from '../../src/keys/blob.js';
+import { signCertificate } from '../../src/keys/certificate.js';
+import { rsaKeyPair } from '../core/rsa-key.js';
 import { startServer, passwordSecret, testHostKey, type TestServer } from './server-helpers.js';
 
 const dirs: string[] = [];
@@ -319,4 +323,51 @@ test('a connect that failed while verifyHostKey was thinking (aborted) records n
   // The callback's answer is handled on a later turn; give it a few.
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   assert.deepEqual(readdirSync(dirname(path)), [], 'known_hosts was not written');
+});
+
+test('requiredRsaSize (RequiredRSASize): a shorter RSA host key, plain or certified, is refused before known_hosts; default 1024 accepts 2048', async () => {
+  const rsa = encodePublicKey(rsaKeyPair(2048).publicKey);
+  const ca = generateHostKey('ssh-ed25519');
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const cert = signCertificate({ publicKey: rsa, kind: 'host', random: randomBytes, keyId: 'k', serial: 1n, principals: ['h'], validAfter: now - 60n, validBefore: now + 3600n }, ca).blob;
+  const accepting = { knownHosts: false as const, acceptUnknownHostKey: true };
+  for (const blob of [rsa, cert]) {
+    await assert.rejects(
+      hostKeyPolicy({ ...accepting, requiredRsaSize: 3072 }, 'h', 22).verify(blob, 'rsa-sha2-256'),
+      (e: unknown) => e instanceof HostKeyRejectedError && e.message.startsWith('Bad server host key: Invalid key length') && e.message.includes('2048-bit'),
+    );
+    // Even a callback that trusts everything is not asked.
+    let asked = false;
+    await assert.rejects(hostKeyPolicy({ knownHosts: false, requiredRsaSize: 4096, verifyHostKey: () => ((asked = true), true) }, 'h', 22).verify(blob, 'rsa-sha2-512'), HostKeyRejectedError);
+    assert.equal(asked, false);
+    assert.equal((await hostKeyPolicy(accepting, 'h', 22).verify(blob, 'rsa-sha2-256')).knownHosts, 'not-checked');
+    assert.equal((await hostKeyPolicy({ ...accepting, requiredRsaSize: 2048 }, 'h', 22).verify(blob, 'rsa-sha2-256')).knownHosts, 'not-checked');
+  }
+  // Other key types are not RSA keys: no length to check.
+  assert.equal((await hostKeyPolicy({ ...accepting, requiredRsaSize: 16384 }, 'h', 22).verify(otherKey.publicBlob, 'ssh-ed25519')).knownHosts, 'not-checked');
+  assert.throws(() => hostKeyPolicy({ knownHosts: false, requiredRsaSize: -1 }, 'h', 22), RangeError);
+});
+
+test('requiredRsaSize also leaves shorter RSA user keys unoffered (ssh: "Skipping key"); longer ones and other types are offered', async () => {
+  const rsa = signerFromKeyObject(rsaKeyPair(2048).privateKey);
+  const ed = generateHostKey('ssh-ed25519');
+  const offered: string[] = [];
+  const t = await startServer({
+    authenticate: (ctx) => {
+      if (ctx.method === 'publickey') offered.push(ctx.publicKey!.keyType);
+      return ctx.method === 'publickey' && ctx.publicKey!.keyType === 'ssh-ed25519';
+    },
+  });
+  try {
+    const lines: string[] = [];
+    const c = await t.connect({ privateKey: [rsa, ed], requiredRsaSize: 3072, agent: false, debug: (_l, m) => lines.push(m) });
+    await c.close();
+    assert.deepEqual([...new Set(offered)], ['ssh-ed25519']);
+    assert.ok(lines.some((l) => /^Skipping 2048-bit RSA key SHA256:\S+: shorter than RequiredRSASize 3072$/.test(l)), lines.join('\n'));
+    offered.length = 0;
+    await (await t.connect({ privateKey: [rsa, ed], agent: false })).close();
+    assert.equal(offered[0], 'ssh-rsa');
+  } finally {
+    await t.close();
+  }
 });

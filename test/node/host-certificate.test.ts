@@ -170,3 +170,18 @@ test('privateKeyFile: a <file>-cert.pub next to the key is offered first, then t
   assert.throws(() => loadIdentities({ privateKeyFile: join(d, 'missing') }), KeyFileError);
   assert.throws(() => loadIdentities({ privateKeyFile: [42 as never] }), KeyFileError);
 });
+
+test('caSignatureAlgorithms (CASignatureAlgorithms): a certificate whose CA signed otherwise does not vouch for the key, which is checked as a plain key', async () => {
+  const t = await certServer();
+  // ssh-ed25519 is in the default list: trusted.
+  assert.equal((await hostKeyOf(t, knownHosts(caLine(t.port)), { caSignatureAlgorithms: ['ssh-ed25519', 'rsa-sha2-512'] })).certificate?.trusted, true);
+  // Narrowed to RSA: the Ed25519 CA's signature is not accepted; only the CA is known, so the key is refused.
+  await assert.rejects(hostKeyOf(t, knownHosts(caLine(t.port)), { caSignatureAlgorithms: ['rsa-sha2-512'] }), (e: unknown) => e instanceof HostKeyRejectedError && /the CA signed with ssh-ed25519, which is not accepted/.test(e.message));
+  // ... and with the plain key listed too, the connection goes on by that line.
+  const plain = formatKnownHostLine('127.0.0.1', t.port, testHostKey().publicBlob);
+  const info = await hostKeyOf(t, knownHosts(caLine(t.port), plain), { caSignatureAlgorithms: ['rsa-sha2-512'] });
+  assert.equal(info.knownHosts, 'match');
+  assert.equal(info.knownHostsEntry?.line, 3);
+  assert.equal(info.certificate?.trusted, false);
+  assert.throws(() => hostKeyPolicy({ knownHosts: false, caSignatureAlgorithms: 'ssh-ed25519' as unknown as string[] }, 'h', 22), RangeError);
+});

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { rsaKeyPair } from '../core/rsa-key.js';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keygenMain } from '../../src/cli/keygen.js';
@@ -249,6 +249,47 @@ test('-R removes the host, keeps the old file as .old and the mode; not found ch
   assert.equal(refused.err, `${bad}:6: invalid line\n${bad} is not a valid known_hosts file.\nNot replacing existing known_hosts file because of errors\n`);
   assert.equal(readFileSync(bad, 'utf8'), before);
   assert.ok(!existsSync(bad + '.old'));
+});
+
+test('-R and -H on a symlinked known_hosts: the link stays, its target is edited, .old holds the old contents (a copy across file systems)', async () => {
+  // A dotfile manager's layout: the name is a symlink to the real file.
+  const real = knownHosts();
+  const original = readFileSync(real, 'utf8');
+  const link = join(dir, `kh_link_${Math.random().toString(16).slice(2)}`);
+  symlinkSync(real, link);
+  const r = await run(['-R', 'foo', '-f', link]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, `# Host foo found: line 2\n${link} updated.\nOriginal contents retained as ${link}.old\n`);
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.equal(readlinkSync(link), real);
+  assert.ok(!readFileSync(real, 'utf8').includes('foo,bar'));
+  assert.ok(!lstatSync(`${link}.old`).isSymbolicLink());
+  assert.equal(readFileSync(`${link}.old`, 'utf8'), original);
+  const hashed = await run(['-H', '-f', link]);
+  assert.equal(hashed.code, 0, hashed.err);
+  assert.ok(readFileSync(`${link}.old`, 'utf8').includes('baz '), 'the .old of -H is the unhashed file');
+  assert.ok(!readFileSync(real, 'utf8').includes('baz '));
+  // The target on another file system (tmpfs /dev/shm where it is one): link(2) fails with EXDEV, a copy is kept.
+  let other: string;
+  try {
+    other = mkdtempSync('/dev/shm/nacre-keygen-');
+  } catch {
+    return;
+  }
+  try {
+    if (statSync(other).dev === statSync(dir).dev) return;
+    const far = join(other, 'known_hosts');
+    writeFileSync(far, original, { mode: 0o600 });
+    const farLink = join(dir, `kh_far_${Math.random().toString(16).slice(2)}`);
+    symlinkSync(far, farLink);
+    const x = await run(['-R', 'foo', '-f', farLink]);
+    assert.equal(x.code, 0, x.err);
+    assert.equal(readFileSync(`${farLink}.old`, 'utf8'), original);
+    assert.ok(!readFileSync(far, 'utf8').includes('foo,bar'));
+    assert.ok(lstatSync(farLink).isSymbolicLink());
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
 });
 
 test('-H hashes every plain name, warns about wildcards and the unhashed .old, and keeps comments and markers', async () => {

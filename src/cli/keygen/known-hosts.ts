@@ -4,7 +4,7 @@
 // atomically, and refuse to replace a file holding lines OpenSSH would call
 // invalid. The edits themselves are the pure functions of
 // src/trust/known-hosts-edit.ts.
-import { linkSync, statSync, unlinkSync } from 'node:fs';
+import { copyFileSync, linkSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -79,10 +79,28 @@ function replaceKnownHosts(io: CliIo, path: string, mode: number, edit: KnownHos
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') fatal(`unlink ${old}: ${strerror(err)}`);
   }
+  // The backup is the old inode of the file the name leads to: writeFileAtomic
+  // follows a symlink and replaces its target, so a hard link of the symlink
+  // itself would show the new contents.
+  let target = path;
   try {
-    linkSync(path, old);
+    target = realpathSync(path);
+  } catch {
+    // missing or unreadable: link() below says why
+  }
+  try {
+    linkSync(target, old);
   } catch (err) {
-    fatal(`link ${old} to ${path}: ${strerror(err)}`);
+    // The target on another file system than the name: a copy is the backup.
+    if (errnoCode(err) === 'EXDEV') {
+      try {
+        copyFileSync(target, old);
+      } catch (copyErr) {
+        fatal(`copy ${path} to ${old}: ${strerror(copyErr)}`);
+      }
+    } else {
+      fatal(`link ${old} to ${path}: ${strerror(err)}`);
+    }
   }
   try {
     writeFileAtomic(path, edit.text, mode & 0o644, { what: 'known_hosts file' });

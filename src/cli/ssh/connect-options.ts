@@ -6,6 +6,7 @@
 // which answers nacre gives at all.
 import type { ConnectOptions, KeyboardInteractiveChallenge, SshConfig } from '../../index.js';
 import { configIdentityFiles, knownHostName, sshConfigToConnectOptions } from '../../client-entry.js';
+import { describePublicKey } from '../../keys-entry.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
@@ -97,6 +98,12 @@ export async function planConnection(config: SshConfig, settings: Settings, deps
         askPassphrase: (prompt) => prompter.secret(prompt),
       })
     : [];
+
+  // RequiredRSASize: ssh names a key file too short as it loads it (an error line); the library leaves the key unoffered.
+  const minRsa = base.requiredRsaSize ?? 1024;
+  for (const i of identities) {
+    if (i.signer.keyType === 'ssh-rsa' && describePublicKey(i.signer.publicBlob).bits < minRsa) log.error(`load pubkey "${i.path}": Invalid key length`);
+  }
 
   const alias = settings.get('HostKeyAlias') ?? config.host;
   const keyboardInteractive = async (challenge: KeyboardInteractiveChallenge): Promise<string[] | null> => {

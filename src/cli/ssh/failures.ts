@@ -15,7 +15,11 @@ const CONNECT_ERRORS: Readonly<Record<string, string>> = {
 
 /** What ssh prints for `err` on the way to user@host:port. */
 export function describeConnectFailure(err: unknown, where: { user: string; host: string; port: number }): string {
-  if (err instanceof HostKeyRejectedError) return 'Host key verification failed.';
+  if (err instanceof HostKeyRejectedError) {
+    // RequiredRSASize: ssh's words for a host key too short, before any known_hosts check.
+    if (err.message.startsWith('Bad server host key: Invalid key length')) return 'Bad server host key: Invalid key length';
+    return 'Host key verification failed.';
+  }
   if (err instanceof AuthenticationError) {
     const allowed = err.allowed.length > 0 ? err.allowed.join(',') : err.tried.join(',');
     return `${where.user}@${where.host}: Permission denied (${allowed}).`;

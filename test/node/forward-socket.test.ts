@@ -151,23 +151,23 @@ test('direct-tcpip: a target that closes at once, or resets in the middle, close
   closeOnTimeout(ctx, () => t.close(), () => far.close());
   try {
     const c = await t.connect({ password: 'secret' });
-    // The client ends its side on EOF, as ssh does once its local socket closes.
+    // The client ends its side on EOF, as ssh does once its local socket
+    // closes. 'close' is listened for before the channel may close.
     const open = async () => {
       const ch = await c.openDirectTcpip({ host: '127.0.0.1', port: far.port });
+      const closed = once(ch, 'close');
       ch.once('end', () => ch.end());
       ch.resume();
-      return ch;
+      return { ch, closed };
     };
-    const first = await open();
-    await once(first, 'close');
+    await (await open()).closed;
     mode = 'reset';
     const second = await open();
-    second.write('x');
-    await once(second, 'close');
+    second.ch.write('x');
+    await second.closed;
     // The connection is still good for more.
     mode = 'close';
-    const third = await open();
-    await once(third, 'close');
+    await (await open()).closed;
   } finally {
     await t.close();
     await far.close();

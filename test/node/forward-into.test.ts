@@ -37,7 +37,7 @@ function recorder(autoComplete = true) {
 
 const piece = (n: number, fill: number): Buffer => Buffer.alloc(n, fill);
 
-test('pieces that arrive in one turn leave in one write call, in order; the next turn makes another', async () => {
+test('pieces that arrive in one turn leave in one write call, in order; the next turn makes another', { timeout: 10_000 }, async () => {
   const source = new PassThrough();
   const r = recorder();
   forwardInto(source, r.dest);
@@ -54,7 +54,7 @@ test('pieces that arrive in one turn leave in one write call, in order; the next
   assert.ok(r.bytes().equals(expected));
 });
 
-test('a destination that does not finish its writes pauses the source past 256 KiB; it resumes on drain and nothing is lost', async () => {
+test('a destination that does not finish its writes pauses the source past 256 KiB; it resumes on drain and nothing is lost', { timeout: 10_000 }, async () => {
   const source = new PassThrough({ highWaterMark: 64 * 1024 });
   const r = recorder(false);
   forwardInto(source, r.dest);
@@ -85,7 +85,7 @@ test('a destination that does not finish its writes pauses the source past 256 K
   assert.equal(source.isPaused(), false);
 });
 
-test("the source's end ends the destination (and with end = false it does not)", async () => {
+test("the source's end ends the destination (and with end = false it does not)", { timeout: 10_000 }, async () => {
   for (const end of [true, false]) {
     const source = new PassThrough();
     const r = recorder();
@@ -98,7 +98,7 @@ test("the source's end ends the destination (and with end = false it does not)",
   }
 });
 
-test('a destination that goes away stops the forwarding and pauses the source, without errors', async () => {
+test('a destination that goes away stops the forwarding and pauses the source, without errors', { timeout: 10_000 }, async () => {
   const source = new PassThrough();
   const r = recorder();
   r.dest.on('error', () => undefined);
@@ -114,7 +114,7 @@ test('a destination that goes away stops the forwarding and pauses the source, w
   assert.equal(r.bytes().length, 10);
 });
 
-test('a destination that fails stops the forwarding too', async () => {
+test('a destination that fails stops the forwarding too', { timeout: 10_000 }, async () => {
   const source = new PassThrough();
   const dest = new Writable({
     write(_chunk, _enc, cb) {

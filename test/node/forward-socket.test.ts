@@ -2,7 +2,7 @@
 // (src/server/forward-socket.ts): read into one shared, reused buffer and
 // handed to the channel. Exact bytes under concurrency and backpressure,
 // half-close both ways, a target that closes or resets early.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -38,9 +38,18 @@ function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return once(stream, 'end').then(() => Buffer.concat(parts));
 }
 
+/**
+ * Closes the servers when the test times out (node:test aborts its signal
+ * then): a test stuck on an event would otherwise keep them, and with them
+ * this file's process, open; so a hang fails here within the timeout.
+ */
+function closeOnTimeout(ctx: TestContext, ...closers: (() => Promise<void>)[]): void {
+  ctx.signal.addEventListener('abort', () => void Promise.allSettled(closers.map((close) => close())), { once: true });
+}
+
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-test('direct-tcpip: two downloads at once, one of them read slowly, arrive byte for byte', { timeout: 60_000 }, async () => {
+test('direct-tcpip: two downloads at once, one of them read slowly, arrive byte for byte', { timeout: 60_000 }, async (ctx) => {
   const payloads = new Map<string, Buffer>([
     ['a', randomBytes(6 * 1024 * 1024 + 123)],
     ['b', randomBytes(5 * 1024 * 1024 + 7)],
@@ -49,6 +58,7 @@ test('direct-tcpip: two downloads at once, one of them read slowly, arrive byte 
     s.once('data', (d: Buffer) => s.end(payloads.get(d.toString('latin1', 0, 1)) ?? Buffer.alloc(0)));
   });
   const t = await startServer({ authenticate: passwordSecret, forwardLocal: () => true });
+  closeOnTimeout(ctx, () => t.close(), () => far.close());
   try {
     const c = await t.connect({ password: 'secret' });
     const a = await c.openDirectTcpip({ host: '127.0.0.1', port: far.port });
@@ -78,7 +88,7 @@ test('direct-tcpip: two downloads at once, one of them read slowly, arrive byte 
   }
 });
 
-test('direct-tcpip: the target ends first, the client still sends, then ends too', async () => {
+test('direct-tcpip: the target ends first, the client still sends, then ends too', { timeout: 60_000 }, async (ctx) => {
   let fromClient: Promise<Buffer> | null = null;
   const far = await target((s) => {
     fromClient = collect(s);
@@ -87,6 +97,7 @@ test('direct-tcpip: the target ends first, the client still sends, then ends too
     s.once('end', () => s.end());
   });
   const t = await startServer({ authenticate: passwordSecret, forwardLocal: () => true });
+  closeOnTimeout(ctx, () => t.close(), () => far.close());
   try {
     const c = await t.connect({ password: 'secret' });
     const ch = await c.openDirectTcpip({ host: '127.0.0.1', port: far.port });
@@ -94,36 +105,42 @@ test('direct-tcpip: the target ends first, the client still sends, then ends too
     assert.equal(got.toString(), 'greeting');
     // The channel is half-closed only: data still goes the other way.
     const big = randomBytes(1024 * 1024);
+    // Listened for now: the channel may close before the target has read the
+    // last bytes (the server's socket is done once they are in the kernel).
+    const closed = once(ch, 'close');
     ch.end(big);
     assert.ok((await fromClient!)!.equals(big));
-    await once(ch, 'close');
+    await closed;
   } finally {
     await t.close();
     await far.close();
   }
 });
 
-test('direct-tcpip: the client ends first, the target answers after reading everything', async () => {
+test('direct-tcpip: the client ends first, the target answers after reading everything', { timeout: 60_000 }, async (ctx) => {
   const far = await target((s) => {
     let n = 0;
     s.on('data', (d: Buffer) => (n += d.length));
     s.once('end', () => s.end(`read ${n}`));
   });
   const t = await startServer({ authenticate: passwordSecret, forwardLocal: () => true });
+  closeOnTimeout(ctx, () => t.close(), () => far.close());
   try {
     const c = await t.connect({ password: 'secret' });
     const ch = await c.openDirectTcpip({ host: '127.0.0.1', port: far.port });
     const got = collect(ch);
+    // Listened for now: 'close' may come in the same turn as 'end'.
+    const closed = once(ch, 'close');
     ch.end(Buffer.alloc(3 * 1024 * 1024 + 5, 1));
     assert.equal((await got).toString(), `read ${3 * 1024 * 1024 + 5}`);
-    await once(ch, 'close');
+    await closed;
   } finally {
     await t.close();
     await far.close();
   }
 });
 
-test('direct-tcpip: a target that closes at once, or resets in the middle, closes the channel', async () => {
+test('direct-tcpip: a target that closes at once, or resets in the middle, closes the channel', { timeout: 60_000 }, async (ctx) => {
   let mode: 'close' | 'reset' = 'close';
   const far = await target((s) => {
     if (mode === 'close') return void s.destroy();
@@ -131,32 +148,33 @@ test('direct-tcpip: a target that closes at once, or resets in the middle, close
     s.once('data', () => s.write(Buffer.alloc(256 * 1024, 2), () => s.resetAndDestroy()));
   });
   const t = await startServer({ authenticate: passwordSecret, forwardLocal: () => true });
+  closeOnTimeout(ctx, () => t.close(), () => far.close());
   try {
     const c = await t.connect({ password: 'secret' });
-    // The client ends its side on EOF, as ssh does once its local socket closes.
+    // The client ends its side on EOF, as ssh does once its local socket
+    // closes. 'close' is listened for before the channel may close.
     const open = async () => {
       const ch = await c.openDirectTcpip({ host: '127.0.0.1', port: far.port });
+      const closed = once(ch, 'close');
       ch.once('end', () => ch.end());
       ch.resume();
-      return ch;
+      return { ch, closed };
     };
-    const first = await open();
-    await once(first, 'close');
+    await (await open()).closed;
     mode = 'reset';
     const second = await open();
-    second.write('x');
-    await once(second, 'close');
+    second.ch.write('x');
+    await second.closed;
     // The connection is still good for more.
     mode = 'close';
-    const third = await open();
-    await once(third, 'close');
+    await (await open()).closed;
   } finally {
     await t.close();
     await far.close();
   }
 });
 
-test('direct-tcpip: a client that does not read holds the target back instead of filling the server', { timeout: 60_000 }, async () => {
+test('direct-tcpip: a client that does not read holds the target back instead of filling the server', { timeout: 60_000 }, async (ctx) => {
   const total = 128 * 1024 * 1024;
   const chunk = Buffer.alloc(256 * 1024, 3);
   let written = 0;
@@ -172,6 +190,7 @@ test('direct-tcpip: a client that does not read holds the target back instead of
     pump();
   });
   const t = await startServer({ authenticate: passwordSecret, forwardLocal: () => true });
+  closeOnTimeout(ctx, () => t.close(), () => far!.close());
   try {
     const c = await t.connect({ password: 'secret' });
     const ch = await c.openDirectTcpip({ host: '127.0.0.1', port: far.port });

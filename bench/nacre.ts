@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOpenSsh, freePort, keygen, tempDir, type OpenSsh } from '../test/interop/openssh.js';
 import { sshArgs, sshFlags, startBenchSshd, type Credentials, type Target } from './connection-peers.js';
+import { source as zeroSource } from './floor-measure.js';
 
 const MiB = 1024 * 1024;
 const NACRE = fileURLToPath(new URL('../src/cli/nacre.js', import.meta.url));
@@ -70,25 +71,12 @@ function startMaster(tool: Tool, base: readonly string[], controlPath: string, d
   return () => void spawnSync(tool.cmd, [...tool.prefix, '-o', `ControlPath=${controlPath}`, '-O', 'exit', dest], { stdio: 'ignore', timeout: 10_000 });
 }
 
-/** A TCP endpoint that swallows what it gets (upload) or sends `bytes` zeros to whoever connects (download). */
+/** A TCP endpoint that swallows what it gets (upload) or sends `bytes` zeros to whoever connects (download: floor-measure.ts's source). */
 async function sinkSource(mode: 'sink' | 'source', bytes: number): Promise<Server> {
-  const chunk = Buffer.alloc(256 * 1024);
+  if (mode === 'source') return zeroSource(bytes);
   const server = createServer((s) => {
     s.on('error', () => {});
-    if (mode === 'sink') {
-      s.resume();
-      return;
-    }
-    let left = bytes;
-    const pump = (): void => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void s.once('drain', pump);
-      }
-      s.end();
-    };
-    pump();
+    s.resume();
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

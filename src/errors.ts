@@ -79,7 +79,9 @@ export class DisconnectError extends NacreError {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
-      super(`${fromPeer ? 'peer disconnected' : 'disconnected'} (reason ${reason}): ${description}`, reason);
+      // The peer's text, which whoever logs the message may print: its control
+      // characters as \ooo (the raw text stays in `description`).
+      super(`${fromPeer ? 'peer disconnected' : 'disconnected'} (reason ${reason}): ${description.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'))}`, reason);
     } finally {
       Error.stackTraceLimit = limit;
     }

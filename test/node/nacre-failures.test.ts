@@ -24,3 +24,20 @@ test('host key and authentication failures', () => {
   assert.equal(describeConnectFailure(new Error('something else'), where), 'nacre: something else');
   assert.equal(describeConnectFailure(new TimeoutError('key exchange and authentication', 1000), where), 'nacre: key exchange and authentication timed out after 1000 ms');
 });
+
+test("a server's DISCONNECT before login: ssh's two lines, and none of its control characters reach the terminal", async () => {
+  const { DisconnectError } = await import('../../src/index.js');
+  const err = new DisconnectError(2, 'maintenance\x1b]0;OWNED\x07\x1b[31mRED\r\nfake: \\', true);
+  const text = describeConnectFailure(err, { user: 'u', host: 'h', port: 2222 });
+  assert.equal(text, 'Received disconnect from h port 2222:2: maintenance\\033]0;OWNED\\007\\033[31mRED\\015\\012fake: \\\\\nDisconnected from h port 2222');
+  assert.doesNotMatch(text.replace(/\n/g, ''), /[\x00-\x1f\x7f]/);
+  // The error's own message is safe to log too; the raw text stays in `description`.
+  assert.doesNotMatch(err.message, /[\x00-\x1f\x7f]/);
+  assert.equal(err.description, 'maintenance\x1b]0;OWNED\x07\x1b[31mRED\r\nfake: \\');
+});
+
+test("a server's banner keeps its lines, tabs and returns but not its escape sequences", async () => {
+  const { safeLines, visible } = await import('../../src/cli/common/peer-text.js');
+  assert.equal(safeLines('Welcome\tto h\r\nsecond line\x07\x1b[2J\x9b'), 'Welcome\tto h\r\nsecond line\x07\\033[2J\\233');
+  assert.equal(visible('refused\x1b[1A\n'), 'refused\\033[1A\\012');
+});

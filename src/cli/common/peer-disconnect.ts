@@ -5,10 +5,7 @@
 // characters are shown as octal escapes, as ssh's log shows them (strnvis),
 // and it is cut at 400 characters.
 
-/** The description as ssh's log shows it: at most 400 characters, control characters as `\ooo`. */
-function visible(text: string): string {
-  return text.slice(0, 400).replace(/[\x00-\x1f\x7f-\x9f\\]/g, (c) => (c === '\\' ? '\\\\' : '\\' + c.charCodeAt(0).toString(8).padStart(3, '0')));
-}
+import { visible } from './peer-text.js';
 
 /**
  * ssh's two lines for a connection the server ended with a DISCONNECT

@@ -11,6 +11,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
 import { fatal } from '../common/exit.js';
+import { safeLines } from '../common/peer-text.js';
 import { flag, type Settings } from './settings.js';
 import { hostKeyVerifier, parseStrictHostKeyChecking } from './host-keys.js';
 import { loadIdentities } from './identities.js';
@@ -151,7 +152,8 @@ export async function planConnection(config: SshConfig, settings: Settings, deps
     acceptUnknownHostKey: writable,
     // ssh sends no keepalives unless ServerAliveInterval asks for them.
     ...(settings.get('ServerAliveInterval') === undefined ? { keepalive: false as const } : {}),
-    onBanner: (message) => log.info(message.replace(/\n$/, '')),
+    // The server's text, as ssh prints it: no escape sequences reach the terminal.
+    onBanner: (message) => log.info(safeLines(message.replace(/\n$/, ''))),
     // A whole ssh session may wait on the user at every prompt.
     readyTimeout: 3600_000,
   };

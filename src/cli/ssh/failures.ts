@@ -3,6 +3,7 @@
 // failed authentication. Each ends the command with status 255.
 import { AuthenticationError, HostKeyRejectedError, TimeoutError } from '../../client-entry.js';
 import { errnoCode } from '../common/exit.js';
+import { peerDisconnectLines } from '../common/peer-disconnect.js';
 
 const CONNECT_ERRORS: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'Connection refused',
@@ -37,6 +38,11 @@ export function describeConnectFailure(err: unknown, where: { user: string; host
     const host = typeof e.port === 'number' && port !== where.port && typeof e.address === 'string' ? e.address : where.host;
     return `nacre: connect to host ${host} port ${port}: ${CONNECT_ERRORS[code]}`;
   }
+  // The server's DISCONNECT before the connection was up (any TCP peer can
+  // send one, before its host key is checked): ssh's two lines, the
+  // description made printable.
+  const disconnected = peerDisconnectLines(err, where.host, where.port);
+  if (disconnected) return disconnected.join('\n');
   const message = err instanceof Error ? err.message : String(err);
   return `nacre: ${message}`;
 }

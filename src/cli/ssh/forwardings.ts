@@ -5,6 +5,7 @@
 // escape command line (`~C`) can add and cancel forwardings later.
 import { configForwards, ListenError, parseForwardSpec, type SshConfig, type Client, type ForwardEndpoint, type ForwardFlag, type ForwardSpec, type LocalForward, type RemoteForward, type SocksRequest } from '../../client-entry.js';
 import { CliExit } from '../common/exit.js';
+import { visible } from '../common/peer-text.js';
 import { ESCAPE_COMMAND_HELP } from './escape-command.js';
 
 /** Where the messages go: a Logger (src/cli/common/log.ts) fits. */
@@ -138,7 +139,7 @@ export class Forwardings implements ForwardingControl {
           handle = await this.client.forwardLocal({ ...this.listenOptions(where), ...target, onConnectError: (err) => {
             // Not for an open cut short by our own closing of the connection (a signal, ~.): ssh is quiet then.
             if ((err as { name?: unknown; fromPeer?: unknown }).name === 'DisconnectError' && (err as { fromPeer?: unknown }).fromPeer === false) return;
-            this.log.error(`open failed: ${err.message.replace(/^channel open failed: /, '')}`);
+            this.log.error(`open failed: ${visible(err.message.replace(/^channel open failed: /, ''))}`);
           } });
         }
       } catch (err) {

@@ -4,6 +4,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ForwardEndpoint } from '../../index.js';
 import type { ForwardingLog } from './forwardings.js';
+import { visible } from '../common/peer-text.js';
 
 /**
  * Opens the channel to `to` and relays `input` into it and its data to
@@ -18,7 +19,7 @@ export async function runStdioForward(client: Client, to: ForwardEndpoint, input
         ? await client.openDirectStreamlocal(to.path)
         : await client.openDirectTcpip({ host: to.host ?? '', port: to.port, originatorAddress: 'stdio', originatorPort: 0 });
   } catch (err) {
-    log.error(`channel 0: open failed: ${(err as Error).message}`);
+    log.error(`channel 0: open failed: ${visible((err as Error).message)}`);
     log.error('stdio forwarding failed');
     return 255;
   }

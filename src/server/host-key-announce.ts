@@ -17,6 +17,13 @@ import { Writer } from '../wire/writer.js';
 export const HOSTKEYS_REQUEST = 'hostkeys-00@openssh.com';
 export const HOSTKEYS_PROVE_REQUEST = 'hostkeys-prove-00@openssh.com';
 
+/**
+ * hostkeys-prove-00 requests answered per connection: ssh sends one (after
+ * the announcement), and each answer is a private-key operation per host key
+ * (~2 ms for RSA-3072) on the event loop all connections share.
+ */
+export const MAX_PROOF_REQUESTS = 4;
+
 /** Longer than any host key blob (a 16384-bit RSA key is about 2 KiB). */
 const MAX_KEY_BLOB = 16 * 1024;
 

@@ -22,7 +22,7 @@ import { AuthAdapter, type PublicKeyInfo } from './auth.js';
 import { SessionChannel, type SessionPeer } from './session-channel.js';
 import { DEFAULT_MAX_FORWARDED_SOCKETS, Forwarding } from './forwarding.js';
 import { hostKeySigners } from './host-certificates.js';
-import { HOSTKEYS_PROVE_REQUEST, HOSTKEYS_REQUEST, announcedHostKeys, answerHostKeysProve, hostKeysAnnouncement } from './host-key-announce.js';
+import { HOSTKEYS_PROVE_REQUEST, HOSTKEYS_REQUEST, MAX_PROOF_REQUESTS, announcedHostKeys, answerHostKeysProve, hostKeysAnnouncement } from './host-key-announce.js';
 import { DEFAULT_MAX_STARTUPS_PER_SOURCE, checkMaxStartups } from './startups.js';
 import { Admission, type AdmittedConnection } from './admission.js';
 import type { PenaltyKind } from '../core/admission/penalties.js';
@@ -313,9 +313,12 @@ export class Server extends EventEmitter<ServerEvents> implements AsyncDisposabl
     const announced = this.announced;
     const announcement = this.announcement;
     if (announcement) {
+      // A few answers per connection: each costs a signature per host key, and the event loop is every connection's.
+      let proofsLeft = MAX_PROOF_REQUESTS;
       node.globalRequestHandlers.set(HOSTKEYS_PROVE_REQUEST, ({ data }) => {
         const sessionId = node.endpoint.transport.sessionId;
-        if (!sessionId || !conn.algorithms) return false;
+        if (!sessionId || !conn.algorithms || proofsLeft <= 0) return false;
+        proofsLeft--;
         return answerHostKeysProve(announced, data, sessionId, conn.algorithms.hostKey);
       });
     }

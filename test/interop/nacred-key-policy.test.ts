@@ -117,3 +117,17 @@ test('RequiredRSASize and host keys: a smaller RSA host key is skipped, and none
   assert.equal(atDefault.code, 0, atDefault.stderr);
   assert.doesNotMatch(atDefault.stderr, /Invalid key length/);
 });
+
+test('a host certificate whose key could not be loaded is skipped, as sshd skips it, and the server runs on its other keys', { skip }, () => {
+  const ca = keygen(o!, f.dir, 'ed25519', 'host_ca');
+  const lost = keygen(o!, f.dir, 'ed25519', 'host_lost').privatePath;
+  const signed = spawnSync(o!.keygen, ['-q', '-s', ca.privatePath, '-h', '-I', 'lost', '-n', '127.0.0.1', `${lost}.pub`], { encoding: 'utf8' });
+  assert.equal(signed.status, 0, signed.stderr);
+  const config = join(f.dir, 'lost_key_config');
+  // The key's file is missing (a typo, a file not deployed yet); its certificate is there.
+  writeFileSync(config, `HostKey ${lost}.missing\nHostKey ${f.hostKey}\nHostCertificate ${lost}-cert.pub\nPidFile none\n`);
+  assert.equal(spawnSync(o!.sshd, ['-t', '-f', config], { encoding: 'utf8' }).status, 0);
+  const r = runNacred(['-t', '-f', config]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`No matching private key for certificate: ${lost}-cert.pub`));
+});

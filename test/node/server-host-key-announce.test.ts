@@ -165,6 +165,10 @@ test('over the wire: an unknown key and malformed data get REQUEST_FAILURE and t
   assert.equal(good.success, true);
   const sessionId = c.node.endpoint.transport.sessionId!;
   assert.equal(checkHostKeyProofs([ecdsa.publicBlob], good.data, sessionId, c.algorithms!.hostKey).length, 1);
+  // Four requests answered per connection (each costs a signature per key on the shared event loop): the fifth is refused.
+  assert.equal((await ask(request([ecdsa.publicBlob]))).success, false);
+  // ... and the connection still answers.
+  assert.equal((await c.globalRequest('no-such-request@nacre', new Uint8Array(0), true)).success, false);
   await c.close();
 });
 

@@ -14,7 +14,7 @@ import {
   UserAccountError,
   signerFromPrivateKeyPath,
   checkPrivateKeyFile,
-  parseOpenSshPublicKeyLine,
+  parseCertificateLine,
   readBounded,
   MAX_TRUST_FILE_BYTES,
   type AuthorizedKeyEntry,
@@ -137,12 +137,15 @@ export interface BuildDeps {
 /** No host key could be loaded: sshd's `no hostkeys available -- exiting.` */
 export class NoHostKeysError extends Error {}
 
-function rsaCertificateTooSmall(line: string, requiredRsaSize: number): boolean {
+/** Whether a `-cert.pub` line certifies one of `keys` (a malformed line is left to createServer to describe). */
+function certifiesOneOf(line: string, keys: readonly Signer[]): boolean {
+  let certified: Uint8Array;
   try {
-    return rsaKeyTooSmall(parseOpenSshPublicKeyLine(line).blob, requiredRsaSize);
+    certified = parseCertificateLine(line).certificate.publicKey;
   } catch {
-    return false; // malformed: createServer says what is wrong with it
+    return true;
   }
+  return keys.some((k) => Buffer.from(k.publicBlob).equals(certified));
 }
 
 /**
@@ -171,8 +174,8 @@ export function loadHostKeys(settings: SshdSettings, log: SshdLog): { keys: Sign
   const certificates: string[] = [];
   for (const path of settings.hostCertificates) {
     const text = readBounded(path, MAX_TRUST_FILE_BYTES, 'host certificate').toString('utf8').trim();
-    // The certificate of an RSA key skipped above has no key to go with (sshd skips it in the same words).
-    if (rsaCertificateTooSmall(text, settings.requiredRsaSize)) log.error(`No matching private key for certificate: ${path}`);
+    // The certificate of a key skipped above (unreadable, or RSA under RequiredRSASize) has no key to go with: sshd skips it in these words.
+    if (!certifiesOneOf(text, keys)) log.error(`No matching private key for certificate: ${path}`);
     else certificates.push(text);
   }
   return { keys, certificates };

@@ -322,3 +322,12 @@ test('a configuration without Match gives every connection the global settings w
   assert.equal(settingsOf(all, () => ({ user: 'alice' })).permitTTY, false);
   assert.equal(embeddedConfig({}).hasMatch, false);
 });
+
+test('RequiredRSASize fails closed: an RSA blob whose size cannot be read counts as too small', async () => {
+  const { rsaKeyTooSmall } = await import('../../src/cli/sshd/auth-policy.js');
+  const named = (type: string, rest: number[]): Uint8Array => Uint8Array.from([0, 0, 0, type.length, ...Buffer.from(type), ...rest]);
+  assert.equal(rsaKeyTooSmall(named('ssh-rsa', [0, 0, 0, 9]), 1024), true);
+  assert.equal(rsaKeyTooSmall(named('ssh-rsa-cert-v01@openssh.com', []), 1024), true);
+  assert.equal(rsaKeyTooSmall(named('ssh-ed25519', [1, 2]), 1024), false);
+  assert.equal(rsaKeyTooSmall(new Uint8Array([0, 0, 9]), 1024), false);
+});

@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute, join, dirname } from 'node:path';
 import {
   authorizePublicKey,
+  blobKeyType,
   describePublicKey,
   expandAuthorizedPath,
   readBounded,
@@ -160,6 +161,8 @@ export function userNotAllowed(account: Account, address: string | undefined, se
   return verdict.allowed ? null : verdict.reason;
 }
 
+const RSA_TYPES: ReadonlySet<string> = new Set(['ssh-rsa', 'ssh-rsa-cert-v01@openssh.com']);
+
 /**
  * Whether an RSA key (plain, or the key a certificate carries) is smaller
  * than RequiredRSASize; other key types are never too small.
@@ -169,9 +172,15 @@ export function rsaKeyTooSmall(blob: Uint8Array, requiredRsaSize: number): boole
   try {
     d = describePublicKey(blob);
   } catch {
-    return false; // not a type with a size to judge: the key checks refuse it elsewhere
+    // A policy check fails closed: an RSA key whose size cannot be read is
+    // taken as too small; any other unreadable blob is refused by the key checks.
+    try {
+      return RSA_TYPES.has(blobKeyType(blob));
+    } catch {
+      return false;
+    }
   }
-  return (d.type === 'ssh-rsa' || d.type === 'ssh-rsa-cert-v01@openssh.com') && d.bits < requiredRsaSize;
+  return RSA_TYPES.has(d.type) && d.bits < requiredRsaSize;
 }
 
 /** Methods this configuration lets a client try at all, in sshd's order. */

@@ -111,6 +111,28 @@ test('a paste into the middle of the line lands at the cursor, not at the end (r
   input.detach();
 });
 
+test('a long paste at the end of the line goes to readline whole; anywhere else one character at a time', () => {
+  const term = new FakeTerminal();
+  const input = new EscapedTerminalInput(term);
+  const rl = createInterface({ input: input as unknown as NodeJS.ReadableStream, output: new PassThrough(), terminal: true });
+  input.cursorAtEnd = () => rl.cursor === rl.line.length;
+  let events = 0;
+  input.on('data', () => events++);
+  const lines: string[] = [];
+  rl.on('line', (l) => lines.push(l));
+  const paste = 'x'.repeat(20_000);
+  term.emit('data', Buffer.from('put ' + paste));
+  assert.equal(events, 1);
+  term.emit('data', Buffer.from('\x1b[H'));
+  events = 0;
+  term.emit('data', Buffer.from('ab'));
+  assert.equal(events, 2);
+  term.emit('data', Buffer.from('\r'));
+  assert.deepEqual(lines, ['abput ' + paste]);
+  rl.close();
+  input.detach();
+});
+
 /**
  * A terminal screen for what readline writes: text (wrapping at once at the
  * last column), CR, LF, and the CSI sequences it uses (G column, C/D right

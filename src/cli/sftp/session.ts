@@ -300,6 +300,8 @@ async function runInteractive(shell: SftpShell, streams: SessionStreams, run: Ru
       );
     },
   });
+  // A paste at the end of the line may go to readline whole (terminal-input.ts).
+  input.cursorAtEnd = () => rl.cursor === rl.line.length;
   // Such bytes shown as `\377` while the line is edited, as sftp shows names.
   showEscapedBytes(rl);
   expose(rl);

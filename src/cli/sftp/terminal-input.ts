@@ -74,14 +74,22 @@ export interface RawTerminal extends NodeJS.EventEmitter {
  */
 export class EscapedTerminalInput extends EventEmitter {
   private readonly decoder = new ByteEscapingDecoder();
+  /** Set by the session: whether readline's cursor is at the end of its line. */
+  cursorAtEnd: () => boolean = () => false;
   private readonly onData = (chunk: Buffer | string): void => {
     const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    // One character at a time: Node 20's readline inserts every character of
-    // a longer chunk but the last at the end of the line, wherever the cursor
-    // is (its paste shortcut), so a path pasted into the middle of a command
-    // came out scrambled and ran so. Escape sequences still parse (readline's
-    // key decoder takes characters one by one anyway); a pasted Tab completes,
-    // as it does in sftp.
+    if (!text) return;
+    // Node 20's readline inserts every character of a longer chunk but the
+    // last at the end of the line, wherever the cursor is (its paste
+    // shortcut): a path pasted into the middle of a command came out
+    // scrambled and ran so. Such a chunk goes one character at a time (each
+    // redraws the line, so a long one is slow, but it lands where the cursor
+    // is). Plain text and line ends at the end of the line go whole, as fast
+    // as readline takes them; Tab and key sequences always one by one.
+    if (text.length > 1 && this.cursorAtEnd() && !/[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/.test(text)) {
+      this.emit('data', text);
+      return;
+    }
     for (const ch of text) this.emit('data', ch);
   };
   private readonly onEnd = (): void => {

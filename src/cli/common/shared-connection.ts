@@ -13,10 +13,9 @@ import type { Logger } from './log.js';
 export async function joinControlMaster(config: SshConfig, env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<ControlClient | null> {
   if (config.values.ControlPath === undefined) return null;
   const [{ controlSettings, joinMaster }, { expandConfigPath }] = await Promise.all([import('../ssh/control.js'), import('../../mux-entry.js')]);
-  return joinMaster(
-    controlSettings(config, (value) => expandConfigPath(value, 'ControlPath', config.tokens, env)),
-    log,
-  );
+  // As scp's and sftp's ssh: ControlMaster=no whatever the config says, which joins a master and never becomes one.
+  const settings = controlSettings(config, (value) => expandConfigPath(value, 'ControlPath', config.tokens, env));
+  return joinMaster({ ...settings, master: 'no' }, log);
 }
 
 /** The `sftp` subsystem through a master (its stderr, which sftp-server hardly writes, is dropped). */

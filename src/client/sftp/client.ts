@@ -332,6 +332,10 @@ export class NodeSftpClient implements SftpClient {
     }
   }
 
+  async renameNoReplace(oldPath: string, newPath: string): Promise<void> {
+    await this.status({ type: 'rename', oldPath, newPath }, 'rename', oldPath);
+  }
+
   async symlink(targetPath: string, linkPath: string): Promise<void> {
     await this.status({ type: 'symlink', targetPath, linkPath }, 'symlink', linkPath);
   }

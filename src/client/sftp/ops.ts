@@ -24,6 +24,8 @@ export interface SftpOps extends Pick<SftpClient, 'open' | 'close' | 'fstat' | '
   openWith(path: string, pflags: number, attrs?: FileAttributes): Promise<SftpHandle>;
   /** Whether the server announced extension `name`. */
   has(name: string): boolean;
+  /** The plain RENAME, which (as OpenSSH's sftp-server does it, a link then an unlink) refuses an existing target. */
+  renameNoReplace(oldPath: string, newPath: string): Promise<void>;
   /** The longest READ and WRITE to send. */
   readonly maxRead: number;
   readonly maxWrite: number;

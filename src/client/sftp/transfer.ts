@@ -227,7 +227,8 @@ async function keepLocalPartial(io: LocalIo, temp: string, local: string): Promi
 async function keepRemotePartial(c: SftpOps, temp: string, remote: string): Promise<boolean> {
   try {
     if (await c.exists(remote)) return false;
-    await c.rename(temp, remote);
+    // Not posix-rename: a file another client made meanwhile must not be replaced by a partial one.
+    await c.renameNoReplace(temp, remote);
     return true;
   } catch {
     return false;

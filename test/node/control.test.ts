@@ -302,3 +302,18 @@ test('a shared exec whose command is bytes that are not UTF-8: the master runs e
     await t.close();
   }
 });
+
+test("another user's control socket is refused, also for root (that user's master would serve root's sessions)", { skip: process.getuid?.() === 0 ? false : 'needs root to chown' }, async () => {
+  const { chownSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'nacre-foreign-master-'));
+  const path = join(dir, 'sock');
+  const srv = createServer((s) => s.destroy());
+  await new Promise<void>((resolve) => srv.listen(path, resolve));
+  try {
+    chownSync(path, 65534, 65534);
+    await assert.rejects(connectControl(path), (e: unknown) => e instanceof ControlSocketError && e.problem === 'unsafe' && /belongs to another user \(uid 65534\)/.test(e.message));
+  } finally {
+    await new Promise((resolve) => srv.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

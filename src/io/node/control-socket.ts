@@ -137,7 +137,8 @@ export async function connectControlSocket(path: string): Promise<Socket> {
   }
   if (!st.isSocket()) throw new ControlSocketError(`Control socket ${path} is not a socket`, 'unsafe', path);
   const me = uid();
-  if (me >= 0 && st.uid !== me && me !== 0) throw new ControlSocketError(`Control socket ${path} belongs to another user (uid ${st.uid})`, 'unsafe', path);
+  // Root too: another user's master would serve root's sessions and transfers (read what goes up, choose what comes down).
+  if (me >= 0 && st.uid !== me) throw new ControlSocketError(`Control socket ${path} belongs to another user (uid ${st.uid})`, 'unsafe', path);
   return new Promise((resolve, reject) => {
     const s = createConnection({ path, allowHalfOpen: true });
     s.once('connect', () => {

@@ -79,6 +79,7 @@ export function forwardInto(source: Readable, dest: Writable, end = true): void 
     stopped = true;
     source.off('data', onData);
     source.off('end', onEnd);
+    source.off('close', onSourceClose);
     dest.off('close', onStop);
     dest.off('finish', onStop);
     dest.off('error', onStop);
@@ -86,8 +87,11 @@ export function forwardInto(source: Readable, dest: Writable, end = true): void 
     if (pause) source.pause();
   }
   const onStop = (): void => stop();
+  // A source destroyed without an end: nothing more comes, so let go of the destination's listeners.
+  const onSourceClose = (): void => stop(false);
   source.on('data', onData);
   source.once('end', onEnd);
+  source.once('close', onSourceClose);
   dest.once('close', onStop);
   dest.once('finish', onStop);
   dest.on('error', onStop);

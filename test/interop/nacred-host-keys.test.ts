@@ -52,10 +52,9 @@ function keysListed(path: string): string[] {
     .map((l) => l.split(' ').slice(1, 3).join(' '));
 }
 
-test("nacred: OpenSSH's ssh with UpdateHostKeys=yes learns the host keys nacred announces and proves", { skip }, async () => {
-  const kh = knownHostsWithEd('kh-openssh');
-  const r = await runSsh(o!, [
-    '-vvv',
+/** The same login for ssh and nacre: known_hosts `kh` only, UpdateHostKeys on, the test key, `true`. */
+function updateHostKeysArgs(kh: string): string[] {
+  return [
     '-o', 'BatchMode=yes',
     '-o', 'StrictHostKeyChecking=yes',
     '-o', 'UpdateHostKeys=yes',
@@ -66,6 +65,14 @@ test("nacred: OpenSSH's ssh with UpdateHostKeys=yes learns the host keys nacred 
     '-p', String(d.port),
     `${user}@127.0.0.1`,
     'true',
+  ];
+}
+
+test("nacred: OpenSSH's ssh with UpdateHostKeys=yes learns the host keys nacred announces and proves", { skip }, async () => {
+  const kh = knownHostsWithEd('kh-openssh');
+  const r = await runSsh(o!, [
+    '-vvv',
+    ...updateHostKeysArgs(kh),
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /client_input_hostkeys: asking server to prove ownership for 2 keys/);
@@ -102,16 +109,7 @@ test('nacred: nacre with UpdateHostKeys=yes learns the host keys nacred announce
   const kh = knownHostsWithEd('kh-nacre');
   const r = await nacre([
     '-v',
-    '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'UpdateHostKeys=yes',
-    '-o', `UserKnownHostsFile=${kh}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'IdentitiesOnly=yes',
-    '-i', f.userKey,
-    '-p', String(d.port),
-    `${user}@127.0.0.1`,
-    'true',
+    ...updateHostKeysArgs(kh),
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(keysListed(kh).sort(), [ed, ...others].sort(), r.stderr);
